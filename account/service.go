@@ -1,0 +1,303 @@
+package account
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"time"
+
+	"countycare/audit"
+	"countycare/care"
+	"countycare/org"
+)
+
+// Repository is the storage sign-in needs; store.Store implements it.
+type Repository interface {
+	AccountByUsername(ctx context.Context, username string) (*Account, error)
+	Account(ctx context.Context, id int64) (*Account, error)
+	Accounts(ctx context.Context, limit int) ([]Summary, error)
+	CreateAccount(ctx context.Context, a *Account, ev audit.Event) error
+	RecordLoginFailure(ctx context.Context, id int64, failures int, lockedUntil time.Time, evs ...audit.Event) error
+	StartSession(ctx context.Context, s *Session, oldTokenHash string, ev audit.Event) error
+	SessionActor(ctx context.Context, tokenHash string) (*Session, care.Actor, error)
+	TouchSession(ctx context.Context, id int64, t time.Time) error
+	EndSession(ctx context.Context, id int64, evs ...audit.Event) error
+	SetPassword(ctx context.Context, id int64, hash string, ev audit.Event) error
+	SetAccountDisabled(ctx context.Context, id int64, disabled bool, ev audit.Event) error
+	Practitioner(ctx context.Context, id int64) (*org.Practitioner, error)
+}
+
+// Service signs people in and out and manages accounts.
+type Service struct {
+	Repo   Repository
+	Config Config
+	Now    func() time.Time
+	Orgs   interface {
+		Tree(ctx context.Context) (*org.Tree, error)
+	}
+
+	dummyOnce sync.Once
+	dummy     string
+}
+
+// Credentials is what a person types at sign-in, plus where they came from.
+type Credentials struct {
+	Username  string
+	Password  string
+	OldToken  string // the session cookie the browser sent, ended on success
+	IP        string
+	UserAgent string
+}
+
+// Login checks the credentials and starts a new session, returning its
+// token (for the cookie). Errors: EUNAUTHORIZED (unknown user or wrong
+// password: the same error for both), ELOCKED (too many failures; Args
+// holds the minutes left), EINVALID (empty fields).
+func (s *Service) Login(ctx context.Context, c Credentials) (string, *Session, error) {
+	now := s.Now()
+	username := NormalizeUsername(c.Username)
+	if username == "" || c.Password == "" {
+		return "", nil, care.Errorf(care.EINVALID, "auth.missing")
+	}
+	ev := audit.Event{Username: clip(username, 64), Action: audit.ActLoginFailed, Outcome: audit.OutcomeFailed, RequestID: care.RequestID(ctx), Time: now}
+	acc, err := s.Repo.AccountByUsername(ctx, username)
+	if care.IsCode(err, care.ENOTFOUND) {
+		// Spend the time a real check takes, so timing does not reveal which usernames exist.
+		CheckPassword(s.dummyHash(), c.Password)
+		ev.Detail = "unknown user"
+		if err := s.Repo.RecordLoginFailure(ctx, 0, 0, time.Time{}, ev); err != nil {
+			return "", nil, err
+		}
+		return "", nil, care.Errorf(care.EUNAUTHORIZED, "auth.bad_credentials")
+	}
+	if err != nil {
+		return "", nil, err
+	}
+	ev.AccountID, ev.Role, ev.InstitutionID = acc.ID, acc.Role, acc.InstitutionID
+	if acc.Locked(now) {
+		ev.Action, ev.Outcome, ev.Detail = audit.ActLoginFailed, audit.OutcomeDenied, "account locked"
+		if err := s.Repo.RecordLoginFailure(ctx, acc.ID, acc.FailedLogins, acc.LockedUntil, ev); err != nil {
+			return "", nil, err
+		}
+		return "", nil, care.Errorf(care.ELOCKED, "auth.locked", int(acc.LockedUntil.Sub(now).Minutes())+1)
+	}
+	if acc.Disabled || !CheckPassword(acc.PasswordHash, c.Password) {
+		failures, until := AfterFailure(acc.FailedLogins, now, s.Config)
+		evs := []audit.Event{ev}
+		if acc.Disabled {
+			evs[0].Detail = "account disabled"
+		} else {
+			evs[0].Detail = "wrong password"
+		}
+		if !until.IsZero() {
+			lock := ev
+			lock.Action, lock.Outcome, lock.Detail = audit.ActLocked, audit.OutcomeDenied, "locked after repeated failures"
+			evs = append(evs, lock)
+		}
+		if err := s.Repo.RecordLoginFailure(ctx, acc.ID, failures, until, evs...); err != nil {
+			return "", nil, err
+		}
+		return "", nil, care.Errorf(care.EUNAUTHORIZED, "auth.bad_credentials")
+	}
+	tok := NewToken()
+	sess := &Session{
+		TokenHash: HashToken(tok), AccountID: acc.ID, CSRFToken: NewToken(),
+		CreatedAt: now, LastSeen: now, ExpiresAt: now.Add(s.Config.AbsoluteTimeout),
+		IP: clip(c.IP, 64), UserAgent: clip(c.UserAgent, 200),
+	}
+	ok := ev
+	ok.Action, ok.Outcome, ok.Detail = audit.ActLogin, audit.OutcomeOK, "from "+sess.IP
+	old := ""
+	if c.OldToken != "" {
+		old = HashToken(c.OldToken)
+	}
+	if err := s.Repo.StartSession(ctx, sess, old, ok); err != nil {
+		return "", nil, err
+	}
+	return tok, sess, nil
+}
+
+func (s *Service) dummyHash() string {
+	s.dummyOnce.Do(func() { s.dummy, _ = HashPassword("countycare-dummy-password") })
+	return s.dummy
+}
+
+// Authenticate returns the session and actor for a cookie token. An
+// unknown, idle or expired session is EUNAUTHORIZED (and an expired one
+// is deleted). Activity is recorded at most once a minute.
+func (s *Service) Authenticate(ctx context.Context, token string) (*Session, care.Actor, error) {
+	if token == "" || len(token) > 100 {
+		return nil, care.Actor{}, care.Errorf(care.EUNAUTHORIZED, "auth.required")
+	}
+	sess, a, err := s.Repo.SessionActor(ctx, HashToken(token))
+	if care.IsCode(err, care.ENOTFOUND) {
+		return nil, care.Actor{}, care.Errorf(care.EUNAUTHORIZED, "auth.required")
+	}
+	if err != nil {
+		return nil, care.Actor{}, err
+	}
+	now := s.Now()
+	if sess.Expired(now, s.Config) {
+		ev := audit.New(ctx, a, audit.ActLogout, 0)
+		ev.Detail = "session expired"
+		if err := s.Repo.EndSession(ctx, sess.ID, ev); err != nil {
+			return nil, care.Actor{}, err
+		}
+		return nil, care.Actor{}, care.Errorf(care.EUNAUTHORIZED, "auth.expired")
+	}
+	if sess.NeedsTouch(now) {
+		if err := s.Repo.TouchSession(ctx, sess.ID, now); err != nil {
+			return nil, care.Actor{}, err
+		}
+		sess.LastSeen = now
+	}
+	return sess, a, nil
+}
+
+// Logout ends the session.
+func (s *Service) Logout(ctx context.Context, a care.Actor, sess *Session) error {
+	return s.Repo.EndSession(ctx, sess.ID, audit.New(ctx, a, audit.ActLogout, 0))
+}
+
+// NormalizeUsername trims and lower-cases a username.
+func NormalizeUsername(u string) string { return strings.ToLower(strings.TrimSpace(u)) }
+
+// sharedNames are refused as usernames: an account belongs to one person,
+// and generic names invite sharing (GB/T 22239-2019 8.1.4.2: 不应存在默认账户、共享账户).
+var sharedNames = map[string]bool{"admin": true, "administrator": true, "root": true, "test": true, "guest": true, "user": true,
+	"doctor": true, "nurse": true, "shared": true, "public": true, "system": true, "demo": true, "sa": true}
+
+// NewAccount is what an administrator enters to create a staff account.
+type NewAccount struct {
+	Username       string
+	Role           care.Role
+	PractitionerID int64
+	Password       string
+}
+
+// CreateStaffAccount creates an account for a practitioner, in the
+// practitioner's institution. Errors: EINVALID (bad username, role not
+// fitting the institution, weak password, resident role), ECONFLICT
+// (username taken, or the person already has an account).
+func (s *Service) CreateStaffAccount(ctx context.Context, admin care.Actor, in NewAccount) (*Account, error) {
+	var fs []care.FieldError
+	username := NormalizeUsername(in.Username)
+	fs = append(fs, CheckUsername(username)...)
+	if !in.Role.Staff() {
+		fs = append(fs, care.FieldError{Field: "role", Key: "account.role.invalid"})
+	}
+	var inst int64
+	p, err := s.Repo.Practitioner(ctx, in.PractitionerID)
+	switch {
+	case care.IsCode(err, care.ENOTFOUND) || in.PractitionerID == 0:
+		fs = append(fs, care.FieldError{Field: "practitioner_id", Key: "account.person_required"})
+	case err != nil:
+		return nil, err
+	default:
+		inst = p.InstitutionID
+		t, err := s.Orgs.Tree(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if i := t.Get(inst); i == nil || !RoleFits(in.Role, i.Kind) {
+			fs = append(fs, care.FieldError{Field: "role", Key: "account.role.institution"})
+		}
+	}
+	fs = append(fs, CheckPolicy(in.Password, username, s.Config)...)
+	if err := care.Invalid(fs); err != nil {
+		return nil, err
+	}
+	hash, err := HashPassword(in.Password)
+	if err != nil {
+		return nil, care.Internal("account.CreateStaffAccount", err)
+	}
+	acc := &Account{Username: username, Role: in.Role, InstitutionID: inst, PractitionerID: in.PractitionerID, PasswordHash: hash}
+	if err := s.Repo.CreateAccount(ctx, acc, audit.New(ctx, admin, audit.ActAccountCreate, 0)); err != nil {
+		if care.IsCode(err, care.ECONFLICT) {
+			return nil, &care.Error{Code: care.ECONFLICT, Key: "account.taken", Fields: []care.FieldError{{Field: "username", Key: "account.taken"}}}
+		}
+		return nil, err
+	}
+	return acc, nil
+}
+
+// CheckUsername returns the faults of a username: 3–32 characters of
+// a–z, 0–9, '.', '_' or '-', starting with a letter, not a generic name.
+func CheckUsername(u string) []care.FieldError {
+	if len(u) < 3 || len(u) > 32 {
+		return []care.FieldError{{Field: "username", Key: "account.username.length"}}
+	}
+	for i := 0; i < len(u); i++ {
+		c := u[i]
+		if !(c >= 'a' && c <= 'z' || i > 0 && (c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-')) {
+			return []care.FieldError{{Field: "username", Key: "account.username.chars"}}
+		}
+	}
+	if sharedNames[u] {
+		return []care.FieldError{{Field: "username", Key: "account.username.shared"}}
+	}
+	return nil
+}
+
+// ChangePassword lets a signed-in person replace their password after
+// proving the current one. All their sessions end (including this one).
+// Errors: EUNAUTHORIZED (wrong current password), EINVALID (policy).
+func (s *Service) ChangePassword(ctx context.Context, a care.Actor, current, next string) error {
+	acc, err := s.Repo.Account(ctx, a.AccountID)
+	if err != nil {
+		return err
+	}
+	if !CheckPassword(acc.PasswordHash, current) {
+		return &care.Error{Code: care.EUNAUTHORIZED, Key: "auth.bad_current", Fields: []care.FieldError{{Field: "current", Key: "auth.bad_current"}}}
+	}
+	if err := care.Invalid(CheckPolicy(next, acc.Username, s.Config)); err != nil {
+		return err
+	}
+	hash, err := HashPassword(next)
+	if err != nil {
+		return care.Internal("account.ChangePassword", err)
+	}
+	return s.Repo.SetPassword(ctx, acc.ID, hash, audit.New(ctx, a, audit.ActPasswordChange, 0))
+}
+
+// ResetPassword lets an administrator set a new password for an account
+// (for example after a lock); it unlocks the account and ends its
+// sessions. Errors: ENOTFOUND, EINVALID.
+func (s *Service) ResetPassword(ctx context.Context, admin care.Actor, id int64, next string) error {
+	acc, err := s.Repo.Account(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := care.Invalid(CheckPolicy(next, acc.Username, s.Config)); err != nil {
+		return err
+	}
+	hash, err := HashPassword(next)
+	if err != nil {
+		return care.Internal("account.ResetPassword", err)
+	}
+	ev := audit.New(ctx, admin, audit.ActAccountUpdate, 0)
+	ev.Detail = "password reset for " + acc.Username
+	return s.Repo.SetPassword(ctx, id, hash, ev)
+}
+
+// SetDisabled disables (ending its sessions) or re-enables an account.
+// An administrator cannot disable their own account.
+func (s *Service) SetDisabled(ctx context.Context, admin care.Actor, id int64, disabled bool) error {
+	if id == admin.AccountID {
+		return care.Errorf(care.EINVALID, "account.self_disable")
+	}
+	acc, err := s.Repo.Account(ctx, id)
+	if err != nil {
+		return err
+	}
+	ev := audit.New(ctx, admin, audit.ActAccountUpdate, 0)
+	ev.Detail = "disabled=" + map[bool]string{true: "yes", false: "no"}[disabled] + " for " + acc.Username
+	return s.Repo.SetAccountDisabled(ctx, id, disabled, ev)
+}
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

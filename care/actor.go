@@ -1,0 +1,19 @@
+package care
+
+// Actor is the authenticated person behind a request: who they are, their
+// role, and the institution they act for. Handlers receive it from the web
+// middleware; domain services use it to scope data and to fill audit rows.
+type Actor struct {
+	AccountID      int64
+	Username       string
+	Name           string
+	Role           Role
+	InstitutionID  int64  // the institution the account acts for (0 for residents)
+	CountyCode     string // six-digit county code of that institution
+	PractitionerID int64  // 0 for residents
+	ResidentID     int64  // set only for the resident role
+	SessionID      int64
+}
+
+// IsZero reports whether a is the anonymous actor.
+func (a Actor) IsZero() bool { return a.AccountID == 0 }

@@ -1,0 +1,56 @@
+package care
+
+import "context"
+
+type ctxKey int
+
+const (
+	requestIDKey ctxKey = iota
+	purposeKey
+)
+
+// WithRequestID returns ctx carrying the request ID that log lines and
+// audit rows of this request share.
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey, id)
+}
+
+// RequestID returns the request ID in ctx, or "".
+func RequestID(ctx context.Context) string {
+	s, _ := ctx.Value(requestIDKey).(string)
+	return s
+}
+
+// Purpose of use recorded with each access to a patient's data
+// (ISO 14265 / HL7 PurposeOfUse, simplified).
+const (
+	PurposeTreatment = "treatment" // TREAT: care of this patient
+	PurposeEmergency = "emergency" // ETREAT: break-the-glass
+	PurposePayment   = "payment"   // HPAYMT: insurance settlement
+	PurposeSelf      = "self"      // the patient reading their own record
+	PurposeAudit     = "audit"     // HOPERAT oversight
+	PurposeAdmin     = "admin"     // record keeping: registration, merge
+)
+
+// WithPurpose returns ctx carrying the purpose of use stated for this request.
+func WithPurpose(ctx context.Context, p string) context.Context {
+	return context.WithValue(ctx, purposeKey, p)
+}
+
+// PurposeOf returns the purpose in ctx, or the default for the actor's role.
+func PurposeOf(ctx context.Context, a Actor) string {
+	if p, _ := ctx.Value(purposeKey).(string); p != "" {
+		return p
+	}
+	switch a.Role {
+	case RoleResident:
+		return PurposeSelf
+	case RoleInsuranceOfficer:
+		return PurposePayment
+	case RoleAuditor:
+		return PurposeAudit
+	case RoleAdmin:
+		return PurposeAdmin
+	}
+	return PurposeTreatment
+}

@@ -1,0 +1,219 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"countycare/account"
+	"countycare/audit"
+	"countycare/care"
+)
+
+const accountCols = `a.id, a.username, a.role, a.institution_id, a.practitioner_id, a.resident_id, a.password_hash, a.failed_logins, a.locked_until, a.disabled, a.password_changed_at, a.last_login_at, a.created_at`
+
+func scanAccount(sc interface{ Scan(...any) error }, a *account.Account, extra ...any) error {
+	dst := []any{&a.ID, &a.Username, &a.Role, idOf(&a.InstitutionID), idOf(&a.PractitionerID), idOf(&a.ResidentID), &a.PasswordHash, &a.FailedLogins,
+		tsOf(&a.LockedUntil), &a.Disabled, tsOf(&a.PasswordChangedAt), tsOf(&a.LastLoginAt), tsOf(&a.CreatedAt)}
+	return sc.Scan(append(dst, extra...)...)
+}
+
+// CreateAccount inserts a with its audit row. A taken username, or a
+// person who already has an account, is ECONFLICT.
+func (s *Store) CreateAccount(ctx context.Context, a *account.Account, ev audit.Event) error {
+	a.CreatedAt = s.now()
+	if a.PasswordChangedAt.IsZero() {
+		a.PasswordChangedAt = a.CreatedAt
+	}
+	return s.Transact(ctx, func(tx db) error {
+		id, err := tx.insert(ctx, `INSERT INTO accounts (username, role, institution_id, practitioner_id, resident_id, password_hash, failed_logins, disabled, password_changed_at, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?)`,
+			a.Username, string(a.Role), nullID(a.InstitutionID), nullID(a.PractitionerID), nullID(a.ResidentID), a.PasswordHash, a.Disabled, s.ts(a.PasswordChangedAt), s.ts(a.CreatedAt))
+		if err != nil {
+			return wrap("store.CreateAccount", err)
+		}
+		a.ID = id
+		ev.Detail = "account " + a.Username + " role " + string(a.Role)
+		return s.appendAudit(ctx, tx, ev)
+	})
+}
+
+// AccountByUsername returns the account signing in as username; ENOTFOUND if none.
+func (s *Store) AccountByUsername(ctx context.Context, username string) (*account.Account, error) {
+	var a account.Account
+	err := scanAccount(s.read().row(ctx, `SELECT `+accountCols+` FROM accounts a WHERE a.username = ?`, username), &a)
+	if err != nil {
+		return nil, wrap("store.AccountByUsername", err)
+	}
+	return &a, nil
+}
+
+// Account returns one account; ENOTFOUND if none.
+func (s *Store) Account(ctx context.Context, id int64) (*account.Account, error) {
+	var a account.Account
+	err := scanAccount(s.read().row(ctx, `SELECT `+accountCols+` FROM accounts a WHERE a.id = ?`, id), &a)
+	if err != nil {
+		return nil, wrap("store.Account", err)
+	}
+	return &a, nil
+}
+
+// Accounts lists accounts with the person's and institution's names, by username.
+func (s *Store) Accounts(ctx context.Context, limit int) ([]account.Summary, error) {
+	if limit <= 0 || limit > 1000 {
+		limit = 1000
+	}
+	rows, err := s.read().query(ctx, `SELECT `+accountCols+`, COALESCE(p.name, r.name, ''), COALESCE(i.name, '')
+		FROM accounts a
+		LEFT JOIN practitioners p ON p.id = a.practitioner_id
+		LEFT JOIN residents r ON r.id = a.resident_id
+		LEFT JOIN institutions i ON i.id = a.institution_id
+		ORDER BY a.username LIMIT ?`, limit)
+	if err != nil {
+		return nil, wrap("store.Accounts", err)
+	}
+	defer rows.Close()
+	var out []account.Summary
+	for rows.Next() {
+		var x account.Summary
+		if err := scanAccount(rows, &x.Account, &x.PersonName, &x.InstitutionName); err != nil {
+			return nil, wrap("store.Accounts", err)
+		}
+		out = append(out, x)
+	}
+	return out, wrap("store.Accounts", rows.Err())
+}
+
+// RecordLoginFailure saves the failure count and lock with the audit rows
+// of the failure (and of the lock, if this failure locked the account).
+func (s *Store) RecordLoginFailure(ctx context.Context, id int64, failures int, lockedUntil time.Time, evs ...audit.Event) error {
+	return s.Transact(ctx, func(tx db) error {
+		if id != 0 {
+			if _, err := tx.exec(ctx, `UPDATE accounts SET failed_logins = ?, locked_until = ? WHERE id = ?`, failures, s.ts(lockedUntil), id); err != nil {
+				return wrap("store.RecordLoginFailure", err)
+			}
+		}
+		return s.appendAudit(ctx, tx, evs...)
+	})
+}
+
+// StartSession signs an account in: it ends the session the browser
+// brought (oldTokenHash, if any — session rotation), clears the failure
+// count, stores the new session and appends the audit row, in one transaction.
+func (s *Store) StartSession(ctx context.Context, sess *account.Session, oldTokenHash string, ev audit.Event) error {
+	return s.Transact(ctx, func(tx db) error {
+		if oldTokenHash != "" {
+			if _, err := tx.exec(ctx, `DELETE FROM sessions WHERE token_hash = ?`, oldTokenHash); err != nil {
+				return wrap("store.StartSession", err)
+			}
+		}
+		if _, err := tx.exec(ctx, `UPDATE accounts SET failed_logins = 0, locked_until = NULL, last_login_at = ? WHERE id = ?`, s.ts(sess.CreatedAt), sess.AccountID); err != nil {
+			return wrap("store.StartSession", err)
+		}
+		id, err := tx.insert(ctx, `INSERT INTO sessions (token_hash, account_id, csrf_token, created_at, last_seen, expires_at, ip, user_agent) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			sess.TokenHash, sess.AccountID, sess.CSRFToken, s.ts(sess.CreatedAt), s.ts(sess.LastSeen), s.ts(sess.ExpiresAt), sess.IP, sess.UserAgent)
+		if err != nil {
+			return wrap("store.StartSession", err)
+		}
+		sess.ID = id
+		return s.appendAudit(ctx, tx, ev)
+	})
+}
+
+// SessionActor returns the session with token hash h and the actor behind
+// it, in one query. A missing session, or one whose account is disabled,
+// is ENOTFOUND.
+func (s *Store) SessionActor(ctx context.Context, h string) (*account.Session, care.Actor, error) {
+	var sess account.Session
+	var a care.Actor
+	var disabled bool
+	err := s.read().row(ctx, `SELECT s.id, s.token_hash, s.account_id, s.csrf_token, s.created_at, s.last_seen, s.expires_at, s.ip, s.user_agent,
+			a.username, a.role, a.institution_id, a.practitioner_id, a.resident_id, a.disabled,
+			COALESCE(p.name, r.name, ''), COALESCE(i.county_code, r.county_code, '')
+		FROM sessions s
+		JOIN accounts a ON a.id = s.account_id
+		LEFT JOIN practitioners p ON p.id = a.practitioner_id
+		LEFT JOIN residents r ON r.id = a.resident_id
+		LEFT JOIN institutions i ON i.id = a.institution_id
+		WHERE s.token_hash = ?`, h).Scan(
+		&sess.ID, &sess.TokenHash, &sess.AccountID, &sess.CSRFToken, tsOf(&sess.CreatedAt), tsOf(&sess.LastSeen), tsOf(&sess.ExpiresAt), &sess.IP, &sess.UserAgent,
+		&a.Username, &a.Role, idOf(&a.InstitutionID), idOf(&a.PractitionerID), idOf(&a.ResidentID), &disabled, &a.Name, &a.CountyCode)
+	if err != nil {
+		return nil, care.Actor{}, wrap("store.SessionActor", err)
+	}
+	if disabled {
+		return nil, care.Actor{}, care.Errorf(care.ENOTFOUND, "error.not_found")
+	}
+	a.AccountID = sess.AccountID
+	a.SessionID = sess.ID
+	return &sess, a, nil
+}
+
+// TouchSession records activity on a session at t.
+func (s *Store) TouchSession(ctx context.Context, id int64, t time.Time) error {
+	return s.Transact(ctx, func(tx db) error {
+		_, err := tx.exec(ctx, `UPDATE sessions SET last_seen = ? WHERE id = ?`, s.ts(t), id)
+		return wrap("store.TouchSession", err)
+	})
+}
+
+// EndSession deletes a session (sign-out or expiry) with its audit row.
+func (s *Store) EndSession(ctx context.Context, id int64, evs ...audit.Event) error {
+	return s.Transact(ctx, func(tx db) error {
+		if _, err := tx.exec(ctx, `DELETE FROM sessions WHERE id = ?`, id); err != nil {
+			return wrap("store.EndSession", err)
+		}
+		return s.appendAudit(ctx, tx, evs...)
+	})
+}
+
+// DeleteStaleSessions removes sessions idle since before idleBefore or
+// past their absolute end at now, returning how many went.
+func (s *Store) DeleteStaleSessions(ctx context.Context, idleBefore, now time.Time) (int64, error) {
+	var n int64
+	err := s.Transact(ctx, func(tx db) error {
+		res, err := tx.exec(ctx, `DELETE FROM sessions WHERE last_seen < ? OR expires_at <= ?`, s.ts(idleBefore), s.ts(now))
+		if err != nil {
+			return wrap("store.DeleteStaleSessions", err)
+		}
+		n, _ = res.RowsAffected()
+		return nil
+	})
+	return n, err
+}
+
+// SetPassword stores a new password hash, unlocks the account and ends
+// all its sessions, with the audit row.
+func (s *Store) SetPassword(ctx context.Context, id int64, hash string, ev audit.Event) error {
+	return s.Transact(ctx, func(tx db) error {
+		res, err := tx.exec(ctx, `UPDATE accounts SET password_hash = ?, password_changed_at = ?, failed_logins = 0, locked_until = NULL WHERE id = ?`, hash, s.ts(s.now()), id)
+		if err != nil {
+			return wrap("store.SetPassword", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return care.Errorf(care.ENOTFOUND, "error.not_found")
+		}
+		if _, err := tx.exec(ctx, `DELETE FROM sessions WHERE account_id = ?`, id); err != nil {
+			return wrap("store.SetPassword", err)
+		}
+		return s.appendAudit(ctx, tx, ev)
+	})
+}
+
+// SetAccountDisabled disables or re-enables an account; disabling ends its sessions.
+func (s *Store) SetAccountDisabled(ctx context.Context, id int64, disabled bool, ev audit.Event) error {
+	return s.Transact(ctx, func(tx db) error {
+		res, err := tx.exec(ctx, `UPDATE accounts SET disabled = ?, failed_logins = 0, locked_until = NULL WHERE id = ?`, disabled, id)
+		if err != nil {
+			return wrap("store.SetAccountDisabled", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return care.Errorf(care.ENOTFOUND, "error.not_found")
+		}
+		if disabled {
+			if _, err := tx.exec(ctx, `DELETE FROM sessions WHERE account_id = ?`, id); err != nil {
+				return wrap("store.SetAccountDisabled", err)
+			}
+		}
+		return s.appendAudit(ctx, tx, ev)
+	})
+}

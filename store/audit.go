@@ -1,0 +1,168 @@
+package store
+
+import (
+	"context"
+	"errors"
+
+	"countycare/audit"
+	"countycare/care"
+)
+
+// appendAudit seals events onto the chain inside tx. The chain head row
+// is locked (FOR UPDATE on PostgreSQL; SQLite has one writer), so
+// concurrent transactions append one after another and the chain has no
+// forks.
+func (s *Store) appendAudit(ctx context.Context, tx db, events ...audit.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	if len(s.auditKey) == 0 {
+		return care.Internal("store.appendAudit", errors.New("no audit key configured"))
+	}
+	lock := ""
+	if s.dialect == Postgres {
+		lock = " FOR UPDATE"
+	}
+	var seq int64
+	var hash string
+	if err := tx.row(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`+lock).Scan(&seq, &hash); err != nil {
+		return wrap("store.appendAudit", err)
+	}
+	for i := range events {
+		e := &events[i]
+		if e.Time.IsZero() {
+			e.Time = s.now()
+		}
+		audit.Seal(s.auditKey, seq, hash, e)
+		_, err := tx.exec(ctx, `INSERT INTO audit_events (seq, at, account_id, username, role, institution_id, action, resident_id, county_code, purpose, outcome, request_id, detail, prev_hash, hash)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			e.Seq, s.ts(e.Time), e.AccountID, e.Username, string(e.Role), e.InstitutionID, e.Action, e.ResidentID, e.CountyCode, e.Purpose, e.Outcome, e.RequestID, e.Detail, e.PrevHash, e.Hash)
+		if err != nil {
+			return wrap("store.appendAudit", err)
+		}
+		seq, hash = e.Seq, e.Hash
+	}
+	_, err := tx.exec(ctx, `UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1`, seq, hash)
+	return wrap("store.appendAudit", err)
+}
+
+// AppendAudit writes events in one transaction (audit.Appender).
+func (s *Store) AppendAudit(ctx context.Context, events []audit.Event) error {
+	return s.Transact(ctx, func(tx db) error { return s.appendAudit(ctx, tx, events...) })
+}
+
+const auditCols = `seq, at, account_id, username, role, institution_id, action, resident_id, county_code, purpose, outcome, request_id, detail, prev_hash, hash`
+
+func scanAudit(sc interface{ Scan(...any) error }, e *audit.Event) error {
+	return sc.Scan(&e.Seq, tsOf(&e.Time), &e.AccountID, &e.Username, &e.Role, &e.InstitutionID, &e.Action, &e.ResidentID, &e.CountyCode, &e.Purpose, &e.Outcome, &e.RequestID, &e.Detail, &e.PrevHash, &e.Hash)
+}
+
+// SearchAudit returns audit rows matching f, newest first.
+func (s *Store) SearchAudit(ctx context.Context, f audit.Filter) ([]audit.Event, error) {
+	q := `SELECT ` + auditCols + ` FROM audit_events WHERE 1 = 1`
+	var args []any
+	if f.ResidentIDs != nil {
+		if len(f.ResidentIDs) == 0 {
+			return nil, nil
+		}
+		q += ` AND resident_id IN (` + placeholders(len(f.ResidentIDs)) + `)`
+		args = append(args, int64Args(f.ResidentIDs)...)
+	}
+	if f.AccountID != 0 {
+		q += ` AND account_id = ?`
+		args = append(args, f.AccountID)
+	}
+	if f.Username != "" {
+		q += ` AND username = ?`
+		args = append(args, f.Username)
+	}
+	if f.Action != "" {
+		q += ` AND action = ?`
+		args = append(args, f.Action)
+	}
+	if f.Outcome != "" {
+		q += ` AND outcome = ?`
+		args = append(args, f.Outcome)
+	}
+	if f.RequestID != "" {
+		q += ` AND request_id = ?`
+		args = append(args, f.RequestID)
+	}
+	if !f.From.IsZero() {
+		q += ` AND at >= ?`
+		args = append(args, s.ts(f.From))
+	}
+	if !f.To.IsZero() {
+		q += ` AND at < ?`
+		args = append(args, s.ts(f.To))
+	}
+	if f.BeforeSeq > 0 {
+		q += ` AND seq < ?`
+		args = append(args, f.BeforeSeq)
+	}
+	limit := f.Limit
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	q += ` ORDER BY seq DESC LIMIT ?`
+	args = append(args, limit)
+	rows, err := s.read().query(ctx, q, args...)
+	if err != nil {
+		return nil, wrap("store.SearchAudit", err)
+	}
+	defer rows.Close()
+	var out []audit.Event
+	for rows.Next() {
+		var e audit.Event
+		if err := scanAudit(rows, &e); err != nil {
+			return nil, wrap("store.SearchAudit", err)
+		}
+		out = append(out, e)
+	}
+	return out, wrap("store.SearchAudit", rows.Err())
+}
+
+// VerifyAudit walks the whole chain in sequence order and checks every
+// row and the head against key. It reads in pages so memory stays flat.
+func (s *Store) VerifyAudit(ctx context.Context, key []byte) (*audit.Verifier, error) {
+	v := audit.NewVerifier(key)
+	var headSeq int64
+	var headHash string
+	if err := s.read().row(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&headSeq, &headHash); err != nil {
+		return nil, wrap("store.VerifyAudit", err)
+	}
+	after := int64(0)
+	for {
+		rows, err := s.read().query(ctx, `SELECT `+auditCols+` FROM audit_events WHERE seq > ? ORDER BY seq LIMIT 5000`, after)
+		if err != nil {
+			return nil, wrap("store.VerifyAudit", err)
+		}
+		n := 0
+		for rows.Next() {
+			var e audit.Event
+			if err := scanAudit(rows, &e); err != nil {
+				rows.Close()
+				return nil, wrap("store.VerifyAudit", err)
+			}
+			v.Add(&e)
+			after = e.Seq
+			n++
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, wrap("store.VerifyAudit", err)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	v.Finish(headSeq, headHash)
+	return v, nil
+}
+
+// AuditCount returns the number of audit rows (for tests and the bench).
+func (s *Store) AuditCount(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.read().row(ctx, `SELECT COUNT(*) FROM audit_events`).Scan(&n)
+	return n, wrap("store.AuditCount", err)
+}

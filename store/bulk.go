@@ -1,0 +1,280 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"countycare/access"
+	"countycare/account"
+	"countycare/care"
+	"countycare/org"
+	"countycare/resident"
+)
+
+// Bulk loads generated or imported data fast: prepared statements in
+// large transactions on SQLite, COPY on PostgreSQL. Rows carry their own
+// IDs. It writes no audit rows of its own; the caller records one row for
+// the whole load. Use it through Store.BulkLoad.
+type Bulk struct {
+	s      *Store
+	ctx    context.Context
+	tables []*bulkTable
+	byName map[string]*bulkTable
+	// SQLite
+	tx      *sql.Tx
+	pending int
+	// PostgreSQL
+	conn *sql.Conn
+}
+
+type bulkTable struct {
+	name string
+	cols []string
+	rows [][]any
+	stmt *sql.Stmt
+	n    int64
+}
+
+// bulkFlushRows is how many rows are buffered (PostgreSQL) or written per
+// transaction (SQLite) before a flush.
+const bulkFlushRows = 50000
+
+var bulkSchema = []struct {
+	name string
+	cols string
+}{
+	{"institutions", "id, parent_id, county_code, kind, level, code, name, area_code, lead_id, active, created_at"},
+	{"departments", "id, institution_id, name, specialty, head_id"},
+	{"practitioners", "id, institution_id, department_id, name, sex, title, specialty, license_number, practice_since, phone, active, created_at"},
+	{"households", "id, county_code, village_id, number, address, head_id, created_at"},
+	{"residents", "id, county_code, record_number, id_number, name, sex, birth_date, phone, address, village_id, household_id, relation, poverty, disability_grade, pregnancy_edd, status, merged_into, created_at, updated_at, version"},
+	{"resident_tokens", "county_code, village_id, token, resident_id"},
+	{"care_links", "id, county_code, resident_id, institution_id, kind, reason, created_by, created_at, expires_at"},
+	{"accounts", "id, username, role, institution_id, practitioner_id, resident_id, password_hash, failed_logins, disabled, password_changed_at, created_at"},
+}
+
+// BulkLoad runs fn with a Bulk and finishes the load: it flushes what is
+// buffered, advances numbering (record and household sequences, identity
+// sequences on PostgreSQL) and bumps the organisation version. On error
+// what was already committed stays (SQLite commits every bulkFlushRows).
+func (s *Store) BulkLoad(ctx context.Context, fn func(b *Bulk) error) error {
+	b := &Bulk{s: s, ctx: ctx, byName: map[string]*bulkTable{}}
+	for _, t := range bulkSchema {
+		bt := &bulkTable{name: t.name, cols: strings.Split(t.cols, ", ")}
+		b.tables = append(b.tables, bt)
+		b.byName[t.name] = bt
+	}
+	if s.dialect == Postgres {
+		conn, err := s.w.Conn(ctx)
+		if err != nil {
+			return wrap("store.BulkLoad", err)
+		}
+		defer conn.Close()
+		b.conn = conn
+	}
+	if err := fn(b); err != nil {
+		b.rollback()
+		return err
+	}
+	if err := b.flush(); err != nil {
+		b.rollback()
+		return err
+	}
+	if b.tx != nil {
+		if err := b.tx.Commit(); err != nil {
+			return wrap("store.BulkLoad", err)
+		}
+		b.tx = nil
+	}
+	return s.afterBulk(ctx)
+}
+
+func (b *Bulk) rollback() {
+	if b.tx != nil {
+		b.tx.Rollback()
+		b.tx = nil
+	}
+}
+
+// afterBulk brings counters up to date with the loaded rows.
+func (s *Store) afterBulk(ctx context.Context) error {
+	return s.Transact(ctx, func(tx db) error {
+		stmts := []string{
+			`INSERT INTO village_sequences (village_id, next_record, next_household)
+				SELECT i.id, 1, 1 FROM institutions i WHERE i.kind = 'village_clinic' ON CONFLICT (village_id) DO NOTHING`,
+			`UPDATE village_sequences SET next_record = x.m + 1
+				FROM (SELECT village_id, MAX(CAST(SUBSTR(record_number, 13, 5) AS INTEGER)) AS m FROM residents GROUP BY village_id) AS x
+				WHERE x.village_id = village_sequences.village_id`,
+			`UPDATE village_sequences SET next_household = x.m + 1
+				FROM (SELECT village_id, MAX(CAST(SUBSTR(number, 13, 4) AS INTEGER)) AS m FROM households GROUP BY village_id) AS x
+				WHERE x.village_id = village_sequences.village_id`,
+			`UPDATE org_version SET version = version + 1 WHERE id = 1`,
+		}
+		if s.dialect == Postgres {
+			for _, t := range []string{"institutions", "departments", "practitioners", "households", "residents", "care_links", "accounts"} {
+				stmts = append(stmts, fmt.Sprintf(`SELECT setval(pg_get_serial_sequence('%s', 'id'), COALESCE((SELECT MAX(id) FROM %s), 0) + 1, false)`, t, t))
+			}
+		}
+		for _, q := range stmts {
+			if _, err := tx.exec(ctx, q); err != nil {
+				return wrap("store.afterBulk", err)
+			}
+		}
+		return nil
+	})
+}
+
+func (b *Bulk) add(table string, vals ...any) error {
+	t := b.byName[table]
+	if b.s.dialect == Postgres {
+		t.rows = append(t.rows, vals)
+		if len(t.rows) >= bulkFlushRows {
+			return b.flush()
+		}
+		return nil
+	}
+	if b.tx == nil {
+		tx, err := b.s.w.BeginTx(b.ctx, nil)
+		if err != nil {
+			return wrap("store.Bulk", err)
+		}
+		b.tx = tx
+		// Rows may refer to rows later in the load (a community's lead
+		// hospital is its child): check foreign keys at commit.
+		if _, err := tx.ExecContext(b.ctx, `PRAGMA defer_foreign_keys = ON`); err != nil {
+			return wrap("store.Bulk", err)
+		}
+		for _, bt := range b.tables {
+			bt.stmt = nil
+		}
+	}
+	if t.stmt == nil {
+		st, err := b.tx.PrepareContext(b.ctx, `INSERT INTO `+t.name+` (`+strings.Join(t.cols, ", ")+`) VALUES (`+placeholders(len(t.cols))+`)`)
+		if err != nil {
+			return wrap("store.Bulk", err)
+		}
+		t.stmt = st
+	}
+	if _, err := t.stmt.ExecContext(b.ctx, vals...); err != nil {
+		return wrap("store.Bulk "+table, err)
+	}
+	t.n++
+	b.pending++
+	if b.pending >= bulkFlushRows {
+		return b.flush()
+	}
+	return nil
+}
+
+// flush writes buffered rows (PostgreSQL, in foreign-key order) or
+// commits the open transaction (SQLite).
+func (b *Bulk) flush() error {
+	if b.s.dialect == SQLite {
+		if b.tx == nil {
+			return nil
+		}
+		for _, t := range b.tables {
+			if t.stmt != nil {
+				t.stmt.Close()
+				t.stmt = nil
+			}
+		}
+		err := b.tx.Commit()
+		b.tx, b.pending = nil, 0
+		return wrap("store.Bulk", err)
+	}
+	return b.conn.Raw(func(dc any) error {
+		pc := dc.(*stdlib.Conn).Conn()
+		for _, t := range b.tables {
+			if len(t.rows) == 0 {
+				continue
+			}
+			n, err := pc.CopyFrom(b.ctx, pgx.Identifier{t.name}, t.cols, pgx.CopyFromRows(t.rows))
+			if err != nil {
+				return wrap("store.Bulk "+t.name, err)
+			}
+			t.n += n
+			t.rows = t.rows[:0]
+		}
+		return nil
+	})
+}
+
+// Counts returns how many rows were loaded per table so far.
+func (b *Bulk) Counts() map[string]int64 {
+	m := map[string]int64{}
+	for _, t := range b.tables {
+		m[t.name] = t.n + int64(len(t.rows))
+	}
+	return m
+}
+
+// tsv and dv convert values for the dialect: COPY needs time.Time, SQLite text.
+func (b *Bulk) tsv(t time.Time) any { return b.s.ts(t) }
+func (b *Bulk) dv(d care.Date) any {
+	if d.IsZero() {
+		return nil
+	}
+	if b.s.dialect == Postgres {
+		return d.Time()
+	}
+	return d.String()
+}
+
+// Institution loads one institution (with its ID set).
+func (b *Bulk) Institution(in *org.Institution) error {
+	return b.add("institutions", in.ID, nullID(in.ParentID), in.CountyCode, string(in.Kind), string(in.Level), in.Code, in.Name, in.AreaCode, nullID(in.LeadID), in.Active, b.tsv(in.CreatedAt))
+}
+
+// Department loads one department.
+func (b *Bulk) Department(d *org.Department) error {
+	return b.add("departments", d.ID, d.InstitutionID, d.Name, d.Specialty, nullID(d.HeadID))
+}
+
+// Practitioner loads one practitioner.
+func (b *Bulk) Practitioner(p *org.Practitioner) error {
+	return b.add("practitioners", p.ID, p.InstitutionID, nullID(p.DepartmentID), p.Name, p.Sex, string(p.Title), p.Specialty, p.LicenseNumber, b.dv(p.PracticeSince), p.Phone, p.Active, b.tsv(p.CreatedAt))
+}
+
+// Household loads one household.
+func (b *Bulk) Household(h *resident.Household) error {
+	return b.add("households", h.ID, h.CountyCode, h.VillageID, h.Number, h.Address, nullID(h.HeadID), b.tsv(h.CreatedAt))
+}
+
+// Resident loads one resident and its search tokens.
+func (b *Bulk) Resident(r *resident.Resident, tokens []string) error {
+	if err := b.add("residents", r.ID, r.CountyCode, r.RecordNumber, string(r.IDNumber), r.Name, string(r.Sex), b.dv(r.BirthDate), r.Phone, r.Address, r.VillageID,
+		nullID(r.HouseholdID), string(r.Relation), string(r.Poverty), r.DisabilityGrade, b.dv(r.PregnancyEDD), string(r.Status), nullID(r.MergedInto),
+		b.tsv(r.CreatedAt), b.tsv(r.UpdatedAt), r.Version); err != nil {
+		return err
+	}
+	for _, t := range tokens {
+		if err := b.add("resident_tokens", r.CountyCode, r.VillageID, t, r.ID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CareLink loads one care link.
+func (b *Bulk) CareLink(l *access.CareLink) error {
+	return b.add("care_links", l.ID, l.CountyCode, l.ResidentID, l.InstitutionID, l.Kind, l.Reason, l.CreatedBy, b.tsv(l.CreatedAt), b.tsv(l.ExpiresAt))
+}
+
+// Account loads one account.
+func (b *Bulk) Account(a *account.Account) error {
+	return b.add("accounts", a.ID, a.Username, string(a.Role), nullID(a.InstitutionID), nullID(a.PractitionerID), nullID(a.ResidentID), a.PasswordHash, 0, a.Disabled, b.tsv(a.PasswordChangedAt), b.tsv(a.CreatedAt))
+}
+
+// Empty reports whether the database has no institutions yet (a fresh install).
+func (s *Store) Empty(ctx context.Context) (bool, error) {
+	var n int
+	err := s.read().row(ctx, `SELECT COUNT(*) FROM institutions`).Scan(&n)
+	return n == 0, wrap("store.Empty", err)
+}

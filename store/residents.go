@@ -1,0 +1,517 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"countycare/access"
+	"countycare/audit"
+	"countycare/care"
+	"countycare/resident"
+)
+
+const residentCols = `r.id, r.county_code, r.record_number, r.id_number, r.name, r.sex, r.birth_date, r.phone, r.address, r.village_id, r.household_id, r.relation, r.poverty, r.disability_grade, r.pregnancy_edd, r.status, r.merged_into, r.created_at, r.updated_at, r.version`
+
+func scanResident(sc interface{ Scan(...any) error }, r *resident.Resident, extra ...any) error {
+	dst := []any{&r.ID, &r.CountyCode, &r.RecordNumber, &r.IDNumber, &r.Name, &r.Sex, &r.BirthDate, &r.Phone, &r.Address, &r.VillageID, idOf(&r.HouseholdID),
+		&r.Relation, &r.Poverty, &r.DisabilityGrade, &r.PregnancyEDD, &r.Status, idOf(&r.MergedInto), tsOf(&r.CreatedAt), tsOf(&r.UpdatedAt), &r.Version}
+	return sc.Scan(append(dst, extra...)...)
+}
+
+func collectResidents(op string, rows interface {
+	Next() bool
+	Scan(...any) error
+	Err() error
+	Close() error
+}) ([]resident.Resident, error) {
+	defer rows.Close()
+	var out []resident.Resident
+	for rows.Next() {
+		var r resident.Resident
+		if err := scanResident(rows, &r); err != nil {
+			return nil, wrap(op, err)
+		}
+		out = append(out, r)
+	}
+	return out, wrap(op, rows.Err())
+}
+
+// Resident returns one resident record in any status; ENOTFOUND if none.
+func (s *Store) Resident(ctx context.Context, id int64) (*resident.Resident, error) {
+	var r resident.Resident
+	if err := scanResident(s.read().row(ctx, `SELECT `+residentCols+` FROM residents r WHERE r.id = ?`, id), &r); err != nil {
+		return nil, wrap("store.Resident", err)
+	}
+	return &r, nil
+}
+
+// LinkedInstitutions returns the institutions with a live care link to
+// the resident at now (for access.Subject.LinkedTo).
+func (s *Store) LinkedInstitutions(ctx context.Context, countyCode string, residentID int64, now time.Time) ([]int64, error) {
+	rows, err := s.read().query(ctx, `SELECT DISTINCT institution_id FROM care_links WHERE county_code = ? AND resident_id = ? AND (expires_at IS NULL OR expires_at > ?)`,
+		countyCode, residentID, s.ts(now))
+	if err != nil {
+		return nil, wrap("store.LinkedInstitutions", err)
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, wrap("store.LinkedInstitutions", err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, wrap("store.LinkedInstitutions", rows.Err())
+}
+
+// scopeWhere returns a condition on residents alias r for scope sc at now.
+func (s *Store) scopeWhere(sc access.Scope, now time.Time) (string, []any) {
+	switch sc.Kind {
+	case access.ScopeManaged:
+		if len(sc.Institutions) == 0 {
+			return "1 = 0", nil
+		}
+		return `r.county_code = ? AND r.village_id IN (` + placeholders(len(sc.Institutions)) + `)`,
+			append([]any{sc.CountyCode}, int64Args(sc.Institutions)...)
+	case access.ScopeCareLinks:
+		if len(sc.Institutions) == 0 {
+			return "1 = 0", nil
+		}
+		return `r.county_code = ? AND EXISTS (SELECT 1 FROM care_links l WHERE l.county_code = r.county_code AND l.resident_id = r.id
+			AND l.institution_id IN (` + placeholders(len(sc.Institutions)) + `) AND (l.expires_at IS NULL OR l.expires_at > ?))`,
+			append(append([]any{sc.CountyCode}, int64Args(sc.Institutions)...), s.ts(now))
+	case access.ScopeCounty:
+		return `r.county_code = ?`, []any{sc.CountyCode}
+	case access.ScopeSelf:
+		return `r.id = ?`, []any{sc.ResidentID}
+	}
+	return "1 = 0", nil
+}
+
+// SearchResidents finds active residents in scope sc matching q, with
+// the filter f, at most f.Limit (default 20). more reports whether there
+// were further matches. Name queries are prefix searches on the token
+// index; ID, record and phone queries are exact.
+func (s *Store) SearchResidents(ctx context.Context, sc access.Scope, q resident.Query, f resident.Filter, now time.Time) (res []resident.Resident, more bool, err error) {
+	limit := f.Limit
+	if limit <= 0 || limit > 100 {
+		limit = 20
+	}
+	where, args := s.scopeWhere(sc, now)
+	cond := ` AND r.status = 'active'`
+	var fargs []any
+	if f.Poverty != "" {
+		if f.Poverty == resident.PovertyAny {
+			cond += ` AND r.poverty <> ''`
+		} else {
+			cond += ` AND r.poverty = ?`
+			fargs = append(fargs, string(f.Poverty))
+		}
+	}
+	if !f.BornOnOrBefore.IsZero() {
+		cond += ` AND r.birth_date <= ?`
+		fargs = append(fargs, f.BornOnOrBefore)
+	}
+	if !f.BornOnOrAfter.IsZero() {
+		cond += ` AND r.birth_date >= ?`
+		fargs = append(fargs, f.BornOnOrAfter)
+	}
+	if f.DisabledOnly {
+		cond += ` AND r.disability_grade > 0`
+	}
+	if f.PregnantOn.Year != 0 {
+		cond += ` AND r.pregnancy_edd IS NOT NULL AND r.pregnancy_edd >= ? AND r.pregnancy_edd <= ?`
+		fargs = append(fargs, f.PregnantOn.AddDays(-resident.PostpartumDays), f.PregnantOn.AddDays(resident.PregnancyDays))
+	}
+	county := sc.CountyCode
+	var rows interface {
+		Next() bool
+		Scan(...any) error
+		Err() error
+		Close() error
+	}
+	switch {
+	case q.Text == "":
+		// Browse: the scope's residents in record-number order.
+		rows, err = s.read().query(ctx, `SELECT `+residentCols+` FROM residents r WHERE `+where+cond+` ORDER BY r.county_code, r.record_number LIMIT ?`,
+			append(append(args, fargs...), limit+1)...)
+	case q.Kind == resident.QueryIDNumber:
+		rows, err = s.read().query(ctx, `SELECT `+residentCols+` FROM residents r WHERE r.county_code = ? AND r.id_number = ? AND `+where+cond+` LIMIT ?`,
+			append(append(append([]any{county, q.Text}, args...), fargs...), limit+1)...)
+	case q.Kind == resident.QueryRecord:
+		rows, err = s.read().query(ctx, `SELECT `+residentCols+` FROM residents r WHERE r.county_code = ? AND r.record_number = ? AND `+where+cond+` LIMIT ?`,
+			append(append(append([]any{county, q.Text}, args...), fargs...), limit+1)...)
+	case q.Kind == resident.QueryPhone:
+		rows, err = s.read().query(ctx, `SELECT `+residentCols+` FROM residents r WHERE r.county_code = ? AND r.phone = ? AND `+where+cond+` LIMIT ?`,
+			append(append(append([]any{county, q.Text}, args...), fargs...), limit+1)...)
+	default:
+		return s.searchByToken(ctx, sc, q.Text, where, args, cond, fargs, limit)
+	}
+	if err != nil {
+		return nil, false, wrap("store.SearchResidents", err)
+	}
+	res, err = collectResidents("store.SearchResidents", rows)
+	if len(res) > limit {
+		return res[:limit], true, err
+	}
+	return res, false, err
+}
+
+// searchByToken is the name/pinyin prefix search. It reads token rows in
+// index order (one range per managing institution, or one per county),
+// joins the resident, drops residents matched twice, and ranks exact
+// matches first.
+func (s *Store) searchByToken(ctx context.Context, sc access.Scope, prefix, where string, args []any, cond string, fargs []any, limit int) ([]resident.Resident, bool, error) {
+	var tokWhere string
+	var tokArgs []any
+	if sc.Kind == access.ScopeManaged {
+		tokWhere = `t.county_code = ? AND t.village_id IN (` + placeholders(len(sc.Institutions)) + `)`
+		tokArgs = append([]any{sc.CountyCode}, int64Args(sc.Institutions)...)
+	} else {
+		tokWhere = `t.county_code = ?`
+		tokArgs = []any{sc.CountyCode}
+	}
+	// Fetch more rows than needed: one resident can match several tokens
+	// (zs, zhangsan, …) with the same prefix.
+	fetch := limit*4 + 1
+	q := `SELECT ` + residentCols + `, t.token FROM resident_tokens t JOIN residents r ON r.id = t.resident_id
+		WHERE ` + tokWhere + ` AND t.token >= ? AND t.token < ? AND ` + where + cond + ` LIMIT ?`
+	all := append(append(append(append(tokArgs, prefix, prefix+maxRune), args...), fargs...), fetch)
+	rows, err := s.read().query(ctx, q, all...)
+	if err != nil {
+		return nil, false, wrap("store.SearchResidents", err)
+	}
+	defer rows.Close()
+	type hit struct {
+		r     resident.Resident
+		exact bool
+	}
+	seen := map[int64]int{}
+	var hits []hit
+	n := 0
+	for rows.Next() {
+		n++
+		var r resident.Resident
+		var tok string
+		if err := scanResident(rows, &r, &tok); err != nil {
+			return nil, false, wrap("store.SearchResidents", err)
+		}
+		if i, ok := seen[r.ID]; ok {
+			hits[i].exact = hits[i].exact || tok == prefix
+			continue
+		}
+		seen[r.ID] = len(hits)
+		hits = append(hits, hit{r, tok == prefix})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, wrap("store.SearchResidents", err)
+	}
+	sort.SliceStable(hits, func(i, j int) bool {
+		if hits[i].exact != hits[j].exact {
+			return hits[i].exact
+		}
+		return hits[i].r.Name < hits[j].r.Name
+	})
+	more := len(hits) > limit || n == fetch
+	if len(hits) > limit {
+		hits = hits[:limit]
+	}
+	out := make([]resident.Resident, len(hits))
+	for i := range hits {
+		out[i] = hits[i].r
+	}
+	return out, more, nil
+}
+
+// ResidentsByIDNumber returns the unmerged records with ID number n in a county.
+func (s *Store) ResidentsByIDNumber(ctx context.Context, county, n string) ([]resident.Resident, error) {
+	rows, err := s.read().query(ctx, `SELECT `+residentCols+` FROM residents r WHERE r.county_code = ? AND r.id_number = ? AND r.status <> 'merged' ORDER BY r.id`, county, n)
+	if err != nil {
+		return nil, wrap("store.ResidentsByIDNumber", err)
+	}
+	return collectResidents("store.ResidentsByIDNumber", rows)
+}
+
+// villageInfo reads what numbering needs to know of a managing institution.
+func villageInfo(ctx context.Context, tx db, id int64) (county, area string, err error) {
+	err = tx.row(ctx, `SELECT county_code, area_code FROM institutions WHERE id = ?`, id).Scan(&county, &area)
+	return
+}
+
+// nextSequence takes the next record or household number of a village.
+func (s *Store) nextSequence(ctx context.Context, tx db, villageID int64, col string) (int, error) {
+	if _, err := tx.exec(ctx, `INSERT INTO village_sequences (village_id) VALUES (?) ON CONFLICT (village_id) DO NOTHING`, villageID); err != nil {
+		return 0, err
+	}
+	var n int
+	if err := tx.row(ctx, `UPDATE village_sequences SET `+col+` = `+col+` + 1 WHERE village_id = ? RETURNING `+col+` - 1`, villageID).Scan(&n); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// CreateResident registers r: it numbers the record (health record
+// number from the village's area code), creates a household with r as
+// head when r.HouseholdID is 0, indexes the name for search and appends
+// the audit row, all in one transaction. The village must have a 12-digit
+// area code (EINVALID otherwise); a household of another village is EINVALID.
+func (s *Store) CreateResident(ctx context.Context, r *resident.Resident, ev audit.Event) error {
+	const op = "store.CreateResident"
+	now := s.now()
+	r.CreatedAt, r.UpdatedAt, r.Version, r.Status = now, now, 1, resident.StatusActive
+	return s.Transact(ctx, func(tx db) error {
+		county, area, err := villageInfo(ctx, tx, r.VillageID)
+		if err != nil {
+			return wrap(op, err)
+		}
+		if len(area) != 12 {
+			return &care.Error{Code: care.EINVALID, Key: "resident.village_not_numbered", Fields: []care.FieldError{{Field: "village_id", Key: "resident.village_not_numbered"}}}
+		}
+		r.CountyCode = county
+		seq, err := s.nextSequence(ctx, tx, r.VillageID, "next_record")
+		if err != nil {
+			return wrap(op, err)
+		}
+		if r.RecordNumber, err = resident.RecordNumber(area, seq); err != nil {
+			return &care.Error{Code: care.ECONFLICT, Key: "resident.village_full", Op: op, Err: err}
+		}
+		newHousehold := r.HouseholdID == 0
+		if newHousehold {
+			hseq, err := s.nextSequence(ctx, tx, r.VillageID, "next_household")
+			if err != nil {
+				return wrap(op, err)
+			}
+			r.HouseholdID, err = tx.insert(ctx, `INSERT INTO households (county_code, village_id, number, address, created_at) VALUES (?, ?, ?, ?, ?)`,
+				county, r.VillageID, fmt.Sprintf("%s%04d", area, hseq), r.Address, s.ts(now))
+			if err != nil {
+				return wrap(op, err)
+			}
+		} else {
+			var hv int64
+			var hc string
+			if err := tx.row(ctx, `SELECT village_id, county_code FROM households WHERE id = ?`, r.HouseholdID).Scan(&hv, &hc); err != nil {
+				return &care.Error{Code: care.EINVALID, Key: "resident.household_unknown", Fields: []care.FieldError{{Field: "household_id", Key: "resident.household_unknown"}}, Err: err}
+			}
+			if hv != r.VillageID || hc != county {
+				return &care.Error{Code: care.EINVALID, Key: "resident.household_other_village", Fields: []care.FieldError{{Field: "household_id", Key: "resident.household_other_village"}}}
+			}
+		}
+		r.ID, err = tx.insert(ctx, `INSERT INTO residents (county_code, record_number, id_number, name, sex, birth_date, phone, address, village_id, household_id, relation, poverty, disability_grade, pregnancy_edd, status, created_at, updated_at, version)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
+			county, r.RecordNumber, string(r.IDNumber), r.Name, string(r.Sex), r.BirthDate, r.Phone, r.Address, r.VillageID, r.HouseholdID,
+			string(r.Relation), string(r.Poverty), r.DisabilityGrade, r.PregnancyEDD, string(r.Status), s.ts(now), s.ts(now))
+		if err != nil {
+			return wrap(op, err)
+		}
+		if newHousehold {
+			if _, err := tx.exec(ctx, `UPDATE households SET head_id = ? WHERE id = ?`, r.ID, r.HouseholdID); err != nil {
+				return wrap(op, err)
+			}
+		}
+		if err := s.writeTokens(ctx, tx, r); err != nil {
+			return wrap(op, err)
+		}
+		ev.ResidentID, ev.CountyCode = r.ID, county
+		ev.Detail = "record " + r.RecordNumber
+		return s.appendAudit(ctx, tx, ev)
+	})
+}
+
+func (s *Store) writeTokens(ctx context.Context, tx db, r *resident.Resident) error {
+	if _, err := tx.exec(ctx, `DELETE FROM resident_tokens WHERE county_code = ? AND resident_id = ?`, r.CountyCode, r.ID); err != nil {
+		return err
+	}
+	toks := resident.SearchTokens(r.Name)
+	if len(toks) == 0 {
+		return nil
+	}
+	q := `INSERT INTO resident_tokens (county_code, village_id, token, resident_id) VALUES ` + strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?), ", len(toks)), ", ")
+	args := make([]any, 0, 4*len(toks))
+	for _, t := range toks {
+		args = append(args, r.CountyCode, r.VillageID, t, r.ID)
+	}
+	_, err := tx.exec(ctx, q, args...)
+	return err
+}
+
+// UpdateResident saves r if r.Version is still current (ECONFLICT if
+// someone else changed it first), re-indexes the name and appends the
+// audit row. The caller has validated r.
+func (s *Store) UpdateResident(ctx context.Context, r *resident.Resident, ev audit.Event) error {
+	const op = "store.UpdateResident"
+	now := s.now()
+	return s.Transact(ctx, func(tx db) error {
+		res, err := tx.exec(ctx, `UPDATE residents SET id_number = ?, name = ?, sex = ?, birth_date = ?, phone = ?, address = ?, relation = ?, poverty = ?,
+			disability_grade = ?, pregnancy_edd = ?, status = ?, updated_at = ?, version = version + 1
+			WHERE id = ? AND version = ? AND status <> 'merged'`,
+			string(r.IDNumber), r.Name, string(r.Sex), r.BirthDate, r.Phone, r.Address, string(r.Relation), string(r.Poverty),
+			r.DisabilityGrade, r.PregnancyEDD, string(r.Status), s.ts(now), r.ID, r.Version)
+		if err != nil {
+			return wrap(op, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return &care.Error{Code: care.ECONFLICT, Key: "resident.stale", Op: op}
+		}
+		r.Version++
+		r.UpdatedAt = now
+		if err := s.writeTokens(ctx, tx, r); err != nil {
+			return wrap(op, err)
+		}
+		ev.ResidentID, ev.CountyCode = r.ID, r.CountyCode
+		return s.appendAudit(ctx, tx, ev)
+	})
+}
+
+// MergeResidents merges record `merged` into `survivor`: the merged record
+// stays, marked merged and pointing at the survivor; the survivor takes
+// the merged record's phone and address where its own are empty; care
+// links are copied to the survivor; audit rows keep the resident IDs they
+// were written with. Both must be active records of one county
+// (EINVALID otherwise) and unchanged since the caller read them
+// (versions; ECONFLICT otherwise).
+func (s *Store) MergeResidents(ctx context.Context, survivor, merged *resident.Resident, ev audit.Event) error {
+	const op = "store.MergeResidents"
+	now := s.now()
+	return s.Transact(ctx, func(tx db) error {
+		res, err := tx.exec(ctx, `UPDATE residents SET status = 'merged', merged_into = ?, updated_at = ?, version = version + 1
+			WHERE id = ? AND version = ? AND status = 'active' AND county_code = ?`, survivor.ID, s.ts(now), merged.ID, merged.Version, survivor.CountyCode)
+		if err != nil {
+			return wrap(op, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return &care.Error{Code: care.ECONFLICT, Key: "resident.stale", Op: op}
+		}
+		res, err = tx.exec(ctx, `UPDATE residents SET
+				phone = CASE WHEN phone = '' THEN ? ELSE phone END,
+				address = CASE WHEN address = '' THEN ? ELSE address END,
+				updated_at = ?, version = version + 1
+			WHERE id = ? AND version = ? AND status = 'active'`, merged.Phone, merged.Address, s.ts(now), survivor.ID, survivor.Version)
+		if err != nil {
+			return wrap(op, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return &care.Error{Code: care.ECONFLICT, Key: "resident.stale", Op: op}
+		}
+		if _, err := tx.exec(ctx, `DELETE FROM resident_tokens WHERE county_code = ? AND resident_id = ?`, merged.CountyCode, merged.ID); err != nil {
+			return wrap(op, err)
+		}
+		if _, err := tx.exec(ctx, `INSERT INTO care_links (county_code, resident_id, institution_id, kind, reason, created_by, created_at, expires_at)
+			SELECT county_code, ?, institution_id, kind, reason, created_by, created_at, expires_at FROM care_links WHERE county_code = ? AND resident_id = ?`,
+			survivor.ID, merged.CountyCode, merged.ID); err != nil {
+			return wrap(op, err)
+		}
+		ev.ResidentID, ev.CountyCode = survivor.ID, survivor.CountyCode
+		ev2 := ev
+		ev2.ResidentID = merged.ID
+		ev.Detail = fmt.Sprintf("merged %s (id %d) into this record", merged.RecordNumber, merged.ID)
+		ev2.Detail = fmt.Sprintf("merged into %s (id %d)", survivor.RecordNumber, survivor.ID)
+		return s.appendAudit(ctx, tx, ev, ev2)
+	})
+}
+
+// DuplicateGroups returns groups of active records in scope sharing an ID
+// number, at most limit groups.
+func (s *Store) DuplicateGroups(ctx context.Context, sc access.Scope, limit int, now time.Time) ([][]resident.Resident, error) {
+	const op = "store.DuplicateGroups"
+	if limit <= 0 || limit > 200 {
+		limit = 50
+	}
+	where, args := s.scopeWhere(sc, now)
+	rows, err := s.read().query(ctx, `SELECT r.id_number FROM residents r WHERE `+where+` AND r.status = 'active' AND r.id_number <> ''
+		GROUP BY r.id_number HAVING COUNT(*) > 1 ORDER BY r.id_number LIMIT ?`, append(args, limit)...)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	var numbers []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			rows.Close()
+			return nil, wrap(op, err)
+		}
+		numbers = append(numbers, n)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(numbers) == 0 {
+		return nil, wrap(op, err)
+	}
+	q := `SELECT ` + residentCols + ` FROM residents r WHERE r.county_code = ? AND r.id_number IN (` + placeholders(len(numbers)) + `) AND r.status = 'active' AND ` + where + ` ORDER BY r.id_number, r.id`
+	all := []any{sc.CountyCode}
+	for _, n := range numbers {
+		all = append(all, n)
+	}
+	rs, err := s.read().query(ctx, q, append(all, args...)...)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	list, err := collectResidents(op, rs)
+	if err != nil {
+		return nil, err
+	}
+	var groups [][]resident.Resident
+	for i := 0; i < len(list); {
+		j := i
+		for j < len(list) && list[j].IDNumber == list[i].IDNumber {
+			j++
+		}
+		if j-i > 1 {
+			groups = append(groups, list[i:j])
+		}
+		i = j
+	}
+	return groups, nil
+}
+
+// Household returns a household and its members (any status but merged).
+func (s *Store) Household(ctx context.Context, id int64) (*resident.Household, []resident.Resident, error) {
+	const op = "store.Household"
+	var h resident.Household
+	err := s.read().row(ctx, `SELECT id, county_code, village_id, number, address, head_id, created_at FROM households WHERE id = ?`, id).
+		Scan(&h.ID, &h.CountyCode, &h.VillageID, &h.Number, &h.Address, idOf(&h.HeadID), tsOf(&h.CreatedAt))
+	if err != nil {
+		return nil, nil, wrap(op, err)
+	}
+	rows, err := s.read().query(ctx, `SELECT `+residentCols+` FROM residents r WHERE r.county_code = ? AND r.household_id = ? AND r.status <> 'merged' ORDER BY r.id`, h.CountyCode, id)
+	if err != nil {
+		return nil, nil, wrap(op, err)
+	}
+	members, err := collectResidents(op, rows)
+	return &h, members, err
+}
+
+// AddCareLink stores a care link with its audit row.
+func (s *Store) AddCareLink(ctx context.Context, l *access.CareLink, ev audit.Event) error {
+	l.CreatedAt = s.now()
+	return s.Transact(ctx, func(tx db) error {
+		id, err := tx.insert(ctx, `INSERT INTO care_links (county_code, resident_id, institution_id, kind, reason, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			l.CountyCode, l.ResidentID, l.InstitutionID, l.Kind, l.Reason, l.CreatedBy, s.ts(l.CreatedAt), s.ts(l.ExpiresAt))
+		if err != nil {
+			return wrap("store.AddCareLink", err)
+		}
+		l.ID = id
+		return s.appendAudit(ctx, tx, ev)
+	})
+}
+
+// CareLinks returns the care links of a resident, newest first.
+func (s *Store) CareLinks(ctx context.Context, countyCode string, residentID int64) ([]access.CareLink, error) {
+	rows, err := s.read().query(ctx, `SELECT id, county_code, resident_id, institution_id, kind, reason, created_by, created_at, expires_at FROM care_links
+		WHERE county_code = ? AND resident_id = ? ORDER BY created_at DESC, id DESC`, countyCode, residentID)
+	if err != nil {
+		return nil, wrap("store.CareLinks", err)
+	}
+	defer rows.Close()
+	var out []access.CareLink
+	for rows.Next() {
+		var l access.CareLink
+		if err := rows.Scan(&l.ID, &l.CountyCode, &l.ResidentID, &l.InstitutionID, &l.Kind, &l.Reason, &l.CreatedBy, tsOf(&l.CreatedAt), tsOf(&l.ExpiresAt)); err != nil {
+			return nil, wrap("store.CareLinks", err)
+		}
+		out = append(out, l)
+	}
+	return out, wrap("store.CareLinks", rows.Err())
+}

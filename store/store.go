@@ -1,0 +1,392 @@
+// Package store is countycare's one SQL adapter. It implements the
+// repository interfaces of the capability packages on two databases:
+// embedded SQLite (the default, pure-Go driver modernc.org/sqlite) and
+// PostgreSQL (pgx). Both run the same code; the few differences (placeholders,
+// time columns, row locks, bulk loading) are in Dialect. The conformance
+// suite in storetest runs against both in `make test`.
+//
+// The database is chosen by one URL: sqlite:///path/to/file.db or
+// postgres://… (also postgresql://).
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
+	sqlite "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"countycare/care"
+)
+
+// Dialect names the database engine.
+type Dialect string
+
+// Supported dialects.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// Store is an open database.
+type Store struct {
+	dialect  Dialect
+	w        *sql.DB // writes: one connection on SQLite (one writer), the pool on PostgreSQL
+	r        *sql.DB // reads: a pool of read-only connections on SQLite, the same pool on PostgreSQL
+	url      string
+	auditKey []byte
+	now      func() time.Time
+}
+
+// Options configure Open.
+type Options struct {
+	// AuditKey signs the audit chain (HMAC-SHA256). Required for writing audit rows.
+	AuditKey []byte
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// ReadConns is the size of the SQLite read pool (default 4).
+	ReadConns int
+}
+
+// Open connects to the database named by rawURL and applies pending
+// migrations. SQLite files are created (with their directory) if missing.
+func Open(ctx context.Context, rawURL string, opt Options) (*Store, error) {
+	s, err := openNoMigrate(ctx, rawURL, opt)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func openNoMigrate(ctx context.Context, rawURL string, opt Options) (*Store, error) {
+	s := &Store{url: rawURL, auditKey: opt.AuditKey, now: opt.Now}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	switch {
+	case strings.HasPrefix(rawURL, "sqlite:"):
+		s.dialect = SQLite
+		path, err := sqlitePath(rawURL)
+		if err != nil {
+			return nil, err
+		}
+		if dir := filepath.Dir(path); dir != "" {
+			if err := os.MkdirAll(dir, 0o750); err != nil {
+				return nil, fmt.Errorf("store: unable to create %s: %w", dir, err)
+			}
+		}
+		// busy_timeout is set first so the other pragmas wait for a lock
+		// instead of failing (pocketbase does the same).
+		base := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_time_format=sqlite"
+		w, err := sql.Open("sqlite", base+"&_txlock=immediate")
+		if err != nil {
+			return nil, fmt.Errorf("store: unable to open %s: %w", path, err)
+		}
+		w.SetMaxOpenConns(1)
+		w.SetMaxIdleConns(1)
+		w.SetConnMaxLifetime(0)
+		if err := w.PingContext(ctx); err != nil {
+			w.Close()
+			return nil, fmt.Errorf("store: unable to open %s: %w", path, err)
+		}
+		r, err := sql.Open("sqlite", base+"&_pragma=query_only(1)")
+		if err != nil {
+			w.Close()
+			return nil, err
+		}
+		n := opt.ReadConns
+		if n <= 0 {
+			n = 4
+		}
+		r.SetMaxOpenConns(n)
+		r.SetMaxIdleConns(n)
+		r.SetConnMaxLifetime(0)
+		s.w, s.r = w, r
+	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
+		s.dialect = Postgres
+		db, err := sql.Open("pgx", rawURL)
+		if err != nil {
+			return nil, fmt.Errorf("store: unable to open postgres: %w", err)
+		}
+		db.SetMaxOpenConns(16)
+		db.SetMaxIdleConns(16)
+		db.SetConnMaxIdleTime(5 * time.Minute)
+		if err := db.PingContext(ctx); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("store: unable to reach postgres: %w", err)
+		}
+		s.w, s.r = db, db
+	default:
+		return nil, fmt.Errorf("store: unknown database URL %q: want sqlite:///path/file.db or postgres://…", redact(rawURL))
+	}
+	return s, nil
+}
+
+// sqlitePath turns sqlite:///abs/path.db, sqlite://./rel.db or
+// sqlite:rel.db into a file path.
+func sqlitePath(raw string) (string, error) {
+	rest := strings.TrimPrefix(raw, "sqlite:")
+	rest = strings.TrimPrefix(rest, "//")
+	if i := strings.IndexByte(rest, '?'); i >= 0 {
+		rest = rest[:i]
+	}
+	if rest == "" {
+		return "", fmt.Errorf("store: sqlite URL %q has no path", raw)
+	}
+	return rest, nil
+}
+
+// redact hides the password of a database URL for logs and errors.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
+
+// Redacted returns the database URL without its password.
+func (s *Store) Redacted() string { return redact(s.url) }
+
+// Dialect returns the database engine.
+func (s *Store) Dialect() Dialect { return s.dialect }
+
+// Close closes the connection pools.
+func (s *Store) Close() error {
+	err := s.w.Close()
+	if s.r != s.w {
+		if e := s.r.Close(); err == nil {
+			err = e
+		}
+	}
+	return err
+}
+
+// Ping checks the database answers (for /healthz).
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	return s.r.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+}
+
+// querier is what both *sql.DB and *sql.Tx offer.
+type querier interface {
+	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+}
+
+// db runs queries written with ? placeholders on either dialect.
+type db struct {
+	q querier
+	s *Store
+}
+
+func (d db) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return d.q.ExecContext(ctx, d.s.rebind(q), args...)
+}
+func (d db) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return d.q.QueryContext(ctx, d.s.rebind(q), args...)
+}
+func (d db) row(ctx context.Context, q string, args ...any) *sql.Row {
+	return d.q.QueryRowContext(ctx, d.s.rebind(q), args...)
+}
+
+// insert runs an INSERT … RETURNING id and returns the id.
+func (d db) insert(ctx context.Context, q string, args ...any) (int64, error) {
+	var id int64
+	err := d.row(ctx, q+" RETURNING id", args...).Scan(&id)
+	return id, err
+}
+
+// read returns a handle on the read pool.
+func (s *Store) read() db { return db{q: s.r, s: s} }
+
+// Transact runs fn in one write transaction: committed if fn returns nil,
+// rolled back otherwise (and on panic). On SQLite it is BEGIN IMMEDIATE on
+// the single writer connection, so transactions never deadlock.
+func (s *Store) Transact(ctx context.Context, fn func(tx db) error) (err error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return care.Internal("store.Transact", err)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			tx.Rollback()
+			panic(p)
+		}
+		if err != nil {
+			tx.Rollback()
+			return
+		}
+		if cerr := tx.Commit(); cerr != nil {
+			err = care.Internal("store.Transact", mapErr(cerr))
+		}
+	}()
+	return fn(db{q: tx, s: s})
+}
+
+// rebind turns ? placeholders into $1, $2 … for PostgreSQL. Queries in this
+// package never contain a literal question mark.
+func (s *Store) rebind(q string) string {
+	if s.dialect != Postgres || !strings.Contains(q, "?") {
+		return q
+	}
+	var b strings.Builder
+	b.Grow(len(q) + 8)
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(q[i])
+	}
+	return b.String()
+}
+
+// timeLayout is how SQLite stores instants: fixed width, so text order is time order.
+const timeLayout = "2006-01-02T15:04:05.000000Z"
+
+// ts converts an instant for a query argument; the zero time becomes NULL.
+func (s *Store) ts(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	t = t.UTC().Truncate(time.Microsecond)
+	if s.dialect == SQLite {
+		return t.Format(timeLayout)
+	}
+	return t
+}
+
+// tsScan scans an instant from either dialect; NULL gives the zero time.
+type tsScan struct{ t *time.Time }
+
+func (x tsScan) Scan(src any) error {
+	switch v := src.(type) {
+	case nil:
+		*x.t = time.Time{}
+	case time.Time:
+		*x.t = v.UTC()
+	case string:
+		t, err := time.Parse(timeLayout, v)
+		if err != nil {
+			t, err = time.Parse(time.RFC3339Nano, v)
+		}
+		if err != nil {
+			return fmt.Errorf("store: bad time %q", v)
+		}
+		*x.t = t.UTC()
+	case []byte:
+		return x.Scan(string(v))
+	default:
+		return fmt.Errorf("store: cannot scan %T as time", src)
+	}
+	return nil
+}
+
+func tsOf(t *time.Time) tsScan { return tsScan{t} }
+
+// nullID turns 0 into NULL for optional references.
+func nullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
+
+// idScan scans a nullable reference; NULL gives 0.
+type idScan struct{ p *int64 }
+
+func (x idScan) Scan(src any) error {
+	var n sql.NullInt64
+	if err := n.Scan(src); err != nil {
+		return err
+	}
+	*x.p = n.Int64
+	return nil
+}
+
+func idOf(p *int64) idScan { return idScan{p} }
+
+// mapErr turns driver errors into care codes: unique violations become
+// ECONFLICT, foreign-key violations EINVALID.
+func mapErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return &care.Error{Code: care.ENOTFOUND, Key: "error.not_found", Err: err}
+	}
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		switch pg.Code {
+		case "23505":
+			return &care.Error{Code: care.ECONFLICT, Key: "error.conflict", Err: err}
+		case "23503":
+			return &care.Error{Code: care.EINVALID, Key: "error.reference", Err: err}
+		}
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return &care.Error{Code: care.ECONFLICT, Key: "error.conflict", Err: err}
+		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+			return &care.Error{Code: care.EINVALID, Key: "error.reference", Err: err}
+		}
+	}
+	return err
+}
+
+// wrap maps err and marks it with op; unknown errors become EINTERNAL.
+func wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	err = mapErr(err)
+	var ce *care.Error
+	if errors.As(err, &ce) {
+		if ce.Op == "" {
+			ce.Op = op
+		}
+		return ce
+	}
+	return care.Internal(op, err)
+}
+
+// placeholders returns "?, ?, ?" for n arguments.
+func placeholders(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	return strings.Repeat("?, ", n-1) + "?"
+}
+
+// int64Args converts ids to query arguments.
+func int64Args(ids []int64) []any {
+	out := make([]any, len(ids))
+	for i, id := range ids {
+		out[i] = id
+	}
+	return out
+}

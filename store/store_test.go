@@ -1,0 +1,427 @@
+package store_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"countycare/access"
+	"countycare/account"
+	"countycare/audit"
+	"countycare/care"
+	"countycare/demo"
+	"countycare/internal/testdb"
+	"countycare/org"
+	"countycare/resident"
+	"countycare/store"
+)
+
+// clock is a settable test clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// syncRecorder writes audit events at once, so tests can read them back.
+type syncRecorder struct {
+	s *store.Store
+	t testing.TB
+}
+
+func (r syncRecorder) Record(ctx context.Context, e audit.Event) {
+	if err := r.s.AppendAudit(ctx, []audit.Event{e}); err != nil {
+		r.t.Errorf("audit: %v", err)
+	}
+}
+
+type fixture struct {
+	st       *store.Store
+	clk      *clock
+	res      *resident.Service
+	orgs     *org.Service
+	accounts *account.Service
+	demo     *demo.Result
+	actors   map[care.Role]care.Actor
+}
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func newFixture(t *testing.T, d store.Dialect) *fixture {
+	t.Helper()
+	clk := &clock{t: time.Date(2026, 11, 22, 2, 0, 0, 0, time.UTC)}
+	st := testdb.Open(t, d, clk.Now)
+	ctx := context.Background()
+	res, err := demo.Generate(ctx, st, demo.Config{Residents: 3000, Villages: 20, VillageDoctors: 40, Now: clk.Now()}, quiet)
+	if err != nil {
+		t.Fatalf("demo: %v", err)
+	}
+	f := &fixture{st: st, clk: clk, demo: res, actors: map[care.Role]care.Actor{}}
+	f.orgs = &org.Service{Repo: st, Now: clk.Now}
+	f.res = &resident.Service{Repo: st, Orgs: f.orgs, Audit: syncRecorder{st, t}, Now: clk.Now}
+	f.accounts = &account.Service{Repo: st, Config: account.DefaultConfig(), Now: clk.Now, Orgs: f.orgs}
+	for _, l := range res.Logins {
+		tok, _, err := f.accounts.Login(ctx, account.Credentials{Username: l.Username, Password: l.Password})
+		if err != nil {
+			t.Fatalf("login %s: %v", l.Username, err)
+		}
+		_, a, err := f.accounts.Authenticate(ctx, tok)
+		if err != nil {
+			t.Fatalf("authenticate %s: %v", l.Username, err)
+		}
+		f.actors[l.Role] = a
+	}
+	return f
+}
+
+func TestMigrateIsIdempotent(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, d store.Dialect) {
+		st := testdb.Open(t, d, time.Now)
+		if err := st.Migrate(context.Background()); err != nil {
+			t.Fatalf("second migrate: %v", err)
+		}
+		v, err := st.SchemaVersion(context.Background())
+		ms, _ := st.Migrations()
+		if err != nil || v != len(ms) {
+			t.Fatalf("schema version %d, %v; want %d", v, err, len(ms))
+		}
+	})
+}
+
+func TestDemoCounty(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, d store.Dialect) {
+		f := newFixture(t, d)
+		ctx := context.Background()
+		if len(f.demo.Logins) != len(care.Roles) {
+			t.Errorf("demo logins %d, want one per role (%d)", len(f.demo.Logins), len(care.Roles))
+		}
+		tree, err := f.orgs.Tree(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := len(tree.OfKind(0, org.KindVillageClinic)); n != 20 {
+			t.Errorf("village clinics %d, want 20", n)
+		}
+		if n := len(tree.OfKind(0, org.KindCommunity)); n != 2 {
+			t.Errorf("communities %d, want 2", n)
+		}
+		// A village sits below a township below a community below the county: depth ≥ 3.
+		v := tree.OfKind(0, org.KindVillageClinic)[0]
+		if as := tree.Ancestors(v.ID); len(as) < 3 || as[0].Kind != org.KindCounty {
+			t.Errorf("ancestors of a village: %v", as)
+		}
+		if f.demo.Residents != 3000 {
+			t.Errorf("residents %d, want 3000", f.demo.Residents)
+		}
+	})
+}
+
+func TestRegisterSearchAndScope(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, d store.Dialect) {
+		f := newFixture(t, d)
+		ctx := care.WithRequestID(context.Background(), "req-test-1")
+		vd := f.actors[care.RoleVillageDoctor]
+		in := resident.Input{Name: "欧阳修远", IDNumber: "411723198807150031", Phone: "13912345678", VillageID: vd.InstitutionID, Poverty: "subsistence"}
+		r, err := f.res.Register(ctx, vd, in)
+		if err != nil {
+			t.Fatalf("register: %v", err)
+		}
+		if len(r.RecordNumber) != 17 || !strings.HasPrefix(r.RecordNumber, "411723") {
+			t.Errorf("record number %q", r.RecordNumber)
+		}
+		// Registering the same ID number again is a conflict naming the record.
+		_, err = f.res.Register(ctx, vd, in)
+		if care.ErrorCode(err) != care.ECONFLICT {
+			t.Fatalf("duplicate register: %v, want conflict", err)
+		}
+		// Found by pinyin initials, full pinyin, name prefix, ID and phone.
+		for _, q := range []string{"oyxy", "ouyangxiuyuan", "欧阳", "411723198807150031", "13912345678", r.RecordNumber} {
+			got, _, err := f.res.Search(ctx, vd, q, resident.Filter{})
+			if err != nil {
+				t.Fatalf("search %q: %v", q, err)
+			}
+			found := false
+			for _, x := range got {
+				found = found || x.ID == r.ID
+			}
+			if !found {
+				t.Errorf("search %q did not find the new resident (%d results)", q, len(got))
+			}
+		}
+		// The township doctor of that village sees them; a village doctor
+		// elsewhere, the analyst and the county specialist do not.
+		td := f.actors[care.RoleTownshipDoctor]
+		if _, err := f.res.Get(ctx, td, r.ID); err != nil {
+			t.Errorf("township doctor read: %v", err)
+		}
+		tree, _ := f.orgs.Tree(ctx)
+		var otherVillage int64
+		for _, v := range tree.OfKind(0, org.KindVillageClinic) {
+			if v.ID != vd.InstitutionID {
+				otherVillage = v.ID
+				break
+			}
+		}
+		other := vd
+		other.InstitutionID, other.AccountID = otherVillage, 9999
+		for _, a := range []care.Actor{other, f.actors[care.RoleCountySpecialist], f.actors[care.RoleAnalyst], f.actors[care.RoleAdmin]} {
+			if _, err := f.res.Get(ctx, a, r.ID); care.ErrorCode(err) != care.ENOTFOUND {
+				t.Errorf("%s at %d read another's resident: %v, want not found", a.Role, a.InstitutionID, err)
+			}
+		}
+		got, _, _ := f.res.Search(ctx, other, "oyxy", resident.Filter{})
+		for _, x := range got {
+			if x.ID == r.ID {
+				t.Error("other village's doctor found the resident by search")
+			}
+		}
+		// Denied reads are audited as denied, with the request ID.
+		evs, err := f.st.SearchAudit(ctx, audit.Filter{ResidentIDs: []int64{r.ID}, Outcome: audit.OutcomeDenied})
+		if err != nil || len(evs) < 2 {
+			t.Fatalf("denied audit rows: %d, %v", len(evs), err)
+		}
+		if evs[0].RequestID != "req-test-1" {
+			t.Errorf("audit request id %q", evs[0].RequestID)
+		}
+		// Emergency access gives the county specialist a time-limited link.
+		cs := f.actors[care.RoleCountySpecialist]
+		if _, err := f.res.EmergencyAccess(ctx, cs, "411723198807150031", "胸痛急诊"); err != nil {
+			t.Fatalf("emergency access: %v", err)
+		}
+		if _, err := f.res.Get(ctx, cs, r.ID); err != nil {
+			t.Errorf("after emergency access: %v", err)
+		}
+		f.clk.Add(access.EmergencyAccessTTL + time.Minute)
+		if _, err := f.res.Get(ctx, cs, r.ID); care.ErrorCode(err) != care.ENOTFOUND {
+			t.Errorf("emergency access did not expire: %v", err)
+		}
+	})
+}
+
+func TestRegisterRejectsBadInputAndWritesNothing(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, d store.Dialect) {
+		f := newFixture(t, d)
+		ctx := context.Background()
+		vd := f.actors[care.RoleVillageDoctor]
+		before, _ := f.st.AuditCount(ctx)
+		bad := []resident.Input{
+			{Name: "张三", IDNumber: "411723198807150034", VillageID: vd.InstitutionID},                    // check digit
+			{Name: "<script>", IDNumber: "411723198807150031", VillageID: vd.InstitutionID},              // html
+			{Name: "张三", IDNumber: "411723198807150031", VillageID: vd.InstitutionID + 1000},             // unknown village
+			{Name: strings.Repeat("张", 51), IDNumber: "411723198807150031", VillageID: vd.InstitutionID}, // too long
+		}
+		for _, in := range bad {
+			if _, err := f.res.Register(ctx, vd, in); care.ErrorCode(err) != care.EINVALID {
+				t.Errorf("Register(%+v) = %v, want invalid", in, err)
+			}
+		}
+		got, _, _ := f.res.Search(ctx, vd, "411723198807150031", resident.Filter{})
+		if len(got) != 0 {
+			t.Errorf("a refused registration was written: %v", got)
+		}
+		after, _ := f.st.AuditCount(ctx)
+		if after != before+1 { // only the search above
+			t.Errorf("audit rows %d → %d; refused input should write none", before, after)
+		}
+	})
+}
+
+func TestUpdateAndMerge(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, d store.Dialect) {
+		f := newFixture(t, d)
+		ctx := context.Background()
+		td := f.actors[care.RoleTownshipDoctor]
+		groups, err := f.res.Duplicates(ctx, td)
+		if err != nil {
+			t.Fatalf("duplicates: %v", err)
+		}
+		if len(groups) == 0 {
+			t.Fatal("the demo's legacy duplicates are not detected")
+		}
+		g := groups[0]
+		surv, dup := g[0], g[1]
+		// A stale version is refused.
+		if err := f.res.Merge(ctx, td, surv.ID, surv.Version+1, dup.ID, dup.Version); care.ErrorCode(err) != care.ECONFLICT {
+			t.Errorf("stale merge: %v", err)
+		}
+		if err := f.res.Merge(ctx, td, surv.ID, surv.Version, dup.ID, dup.Version); err != nil {
+			t.Fatalf("merge: %v", err)
+		}
+		m, err := f.st.Resident(ctx, dup.ID)
+		if err != nil || m.Status != resident.StatusMerged || m.MergedInto != surv.ID {
+			t.Fatalf("merged record kept as %+v, %v", m, err)
+		}
+		after, _ := f.res.Duplicates(ctx, td)
+		for _, x := range after {
+			if x[0].IDNumber == surv.IDNumber {
+				t.Error("merged group still listed")
+			}
+		}
+		evs, _ := f.st.SearchAudit(ctx, audit.Filter{ResidentIDs: []int64{dup.ID}, Action: audit.ActResidentMerge})
+		if len(evs) != 1 {
+			t.Errorf("merge audit rows for the merged record: %d", len(evs))
+		}
+		// Update with the current version works once; the second with the old version conflicts.
+		r, _ := f.st.Resident(ctx, surv.ID)
+		in := resident.Input{Name: r.Name, IDNumber: string(r.IDNumber), Phone: "13800001111", Relation: string(r.Relation), Poverty: "illness"}
+		if _, err := f.res.Update(ctx, td, r.ID, r.Version, "", in); err != nil {
+			t.Fatalf("update: %v", err)
+		}
+		if _, err := f.res.Update(ctx, td, r.ID, r.Version, "", in); care.ErrorCode(err) != care.ECONFLICT {
+			t.Errorf("stale update: %v", err)
+		}
+		r2, _ := f.st.Resident(ctx, surv.ID)
+		if r2.Phone != "13800001111" || r2.Poverty != resident.PovertyIllness {
+			t.Errorf("update not saved: %+v", r2)
+		}
+	})
+}
+
+func TestAuditChainDetectsTampering(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, d store.Dialect) {
+		f := newFixture(t, d)
+		ctx := context.Background()
+		v, err := f.st.VerifyAudit(ctx, testdb.AuditKey)
+		if err != nil || !v.OK() || v.Rows == 0 {
+			t.Fatalf("fresh chain: rows %d, problems %v, %v", v.Rows, v.Problems, err)
+		}
+		if v, _ := f.st.VerifyAudit(ctx, []byte("another key")); v.OK() {
+			t.Error("chain verified under the wrong key")
+		}
+		// The database refuses to change the trail.
+		if err := f.st.ExecForTest(ctx, `UPDATE audit_events SET detail = 'x' WHERE seq = 1`); err == nil {
+			t.Fatal("audit row was updated despite the append-only trigger")
+		}
+		if err := f.st.ExecForTest(ctx, `DELETE FROM audit_events WHERE seq = 2`); err == nil {
+			t.Fatal("audit row was deleted despite the append-only trigger")
+		}
+		// Someone with full database access drops the guard and edits a row.
+		f.st.DropAuditGuardForTest(ctx, t)
+		if err := f.st.ExecForTest(ctx, `UPDATE audit_events SET detail = detail || 'x' WHERE seq = 3`); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.st.ExecForTest(ctx, `DELETE FROM audit_events WHERE seq = 5`); err != nil {
+			t.Fatal(err)
+		}
+		v, err = f.st.VerifyAudit(ctx, testdb.AuditKey)
+		if err != nil || v.OK() {
+			t.Fatalf("tampering not detected: %v %v", v.Problems, err)
+		}
+		var sawEdit, sawGap bool
+		for _, p := range v.Problems {
+			sawEdit = sawEdit || p.Seq == 3
+			sawGap = sawGap || p.Seq == 6
+		}
+		if !sawEdit || !sawGap {
+			t.Errorf("problems %v: want the edit at 3 and the gap before 6", v.Problems)
+		}
+	})
+}
+
+func TestLoginLockoutAndSessions(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, d store.Dialect) {
+		f := newFixture(t, d)
+		ctx := context.Background()
+		login := f.demo.Logins[0]
+		cfg := account.DefaultConfig()
+		tok, _, err := f.accounts.Login(ctx, account.Credentials{Username: login.Username, Password: login.Password})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A second login with the old cookie rotates: the old token dies.
+		tok2, _, err := f.accounts.Login(ctx, account.Credentials{Username: strings.ToUpper(login.Username), Password: login.Password, OldToken: tok})
+		if err != nil || tok2 == tok {
+			t.Fatalf("rotation: %v", err)
+		}
+		if _, _, err := f.accounts.Authenticate(ctx, tok); care.ErrorCode(err) != care.EUNAUTHORIZED {
+			t.Errorf("old token still valid after login: %v", err)
+		}
+		// Idle expiry: 29 minutes is fine, then 31 idle minutes end it.
+		f.clk.Add(29 * time.Minute)
+		if _, _, err := f.accounts.Authenticate(ctx, tok2); err != nil {
+			t.Errorf("session ended before idle timeout: %v", err)
+		}
+		f.clk.Add(cfg.IdleTimeout + time.Minute)
+		if _, _, err := f.accounts.Authenticate(ctx, tok2); care.ErrorCode(err) != care.EUNAUTHORIZED {
+			t.Errorf("idle session still valid: %v", err)
+		}
+		// Logout ends the session on the server.
+		tok3, sess, _ := f.accounts.Login(ctx, account.Credentials{Username: login.Username, Password: login.Password})
+		_, a, _ := f.accounts.Authenticate(ctx, tok3)
+		if err := f.accounts.Logout(ctx, a, sess); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := f.accounts.Authenticate(ctx, tok3); care.ErrorCode(err) != care.EUNAUTHORIZED {
+			t.Errorf("token valid after logout: %v", err)
+		}
+		// Five wrong passwords lock the account, even against the right password.
+		for i := 0; i < cfg.MaxFailures; i++ {
+			if _, _, err := f.accounts.Login(ctx, account.Credentials{Username: login.Username, Password: "wrong-password-1A"}); care.ErrorCode(err) != care.EUNAUTHORIZED {
+				t.Fatalf("wrong password %d: %v", i, err)
+			}
+		}
+		if _, _, err := f.accounts.Login(ctx, account.Credentials{Username: login.Username, Password: login.Password}); care.ErrorCode(err) != care.ELOCKED {
+			t.Fatalf("locked account accepted the password: %v", err)
+		}
+		f.clk.Add(cfg.LockFor + time.Second)
+		if _, _, err := f.accounts.Login(ctx, account.Credentials{Username: login.Username, Password: login.Password}); err != nil {
+			t.Fatalf("lock did not lift: %v", err)
+		}
+		evs, _ := f.st.SearchAudit(ctx, audit.Filter{Action: audit.ActLocked})
+		if len(evs) != 1 {
+			t.Errorf("lock audit rows: %d", len(evs))
+		}
+		// Unknown users get the same answer as a wrong password.
+		if _, _, err := f.accounts.Login(ctx, account.Credentials{Username: "nobody.here", Password: "x"}); care.ErrorCode(err) != care.EUNAUTHORIZED {
+			t.Errorf("unknown user: %v", err)
+		}
+	})
+}
+
+func TestAccountsOnePersonEach(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, d store.Dialect) {
+		f := newFixture(t, d)
+		ctx := context.Background()
+		admin := f.actors[care.RoleAdmin]
+		vd := f.actors[care.RoleVillageDoctor]
+		// The village doctor already has an account: a second one for the same person is refused.
+		_, err := f.accounts.CreateStaffAccount(ctx, admin, account.NewAccount{Username: "village.second", Role: care.RoleVillageDoctor, PractitionerID: vd.PractitionerID, Password: "Strong-Passw0rd!"})
+		if care.ErrorCode(err) != care.ECONFLICT {
+			t.Errorf("second account for one person: %v", err)
+		}
+		ps, _ := f.st.Practitioners(ctx, org.PractitionerFilter{Institutions: []int64{vd.InstitutionID}})
+		var other *org.Practitioner
+		for i := range ps {
+			if ps[i].ID != vd.PractitionerID {
+				other = &ps[i]
+			}
+		}
+		if other == nil {
+			t.Fatal("no second village doctor")
+		}
+		for _, tc := range []struct {
+			in   account.NewAccount
+			code string
+		}{
+			{account.NewAccount{Username: "admin", Role: care.RoleVillageDoctor, PractitionerID: other.ID, Password: "Strong-Passw0rd!"}, care.EINVALID},
+			{account.NewAccount{Username: "village.other", Role: care.RoleCountySpecialist, PractitionerID: other.ID, Password: "Strong-Passw0rd!"}, care.EINVALID},
+			{account.NewAccount{Username: "village.other", Role: care.RoleVillageDoctor, PractitionerID: other.ID, Password: "short"}, care.EINVALID},
+			{account.NewAccount{Username: "village.other", Role: care.RoleVillageDoctor, PractitionerID: other.ID, Password: "Strong-Passw0rd!"}, ""},
+		} {
+			_, err := f.accounts.CreateStaffAccount(ctx, admin, tc.in)
+			if care.ErrorCode(err) != tc.code {
+				t.Errorf("create %+v: %v, want %q", tc.in.Username, err, tc.code)
+			}
+		}
+	})
+}

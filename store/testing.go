@@ -1,0 +1,27 @@
+package store
+
+import (
+	"context"
+	"testing"
+)
+
+// ExecForTest runs a raw statement. Only tests call it (to play an
+// attacker with database access); it is not part of the adapter's API.
+func (s *Store) ExecForTest(ctx context.Context, q string) error {
+	_, err := s.w.ExecContext(ctx, q)
+	return err
+}
+
+// DropAuditGuardForTest removes the append-only triggers, as someone with
+// full control of the database could.
+func (s *Store) DropAuditGuardForTest(ctx context.Context, t testing.TB) {
+	stmts := []string{`DROP TRIGGER audit_events_no_update`, `DROP TRIGGER audit_events_no_delete`}
+	if s.dialect == Postgres {
+		stmts = []string{`DROP TRIGGER audit_events_no_change ON audit_events`}
+	}
+	for _, q := range stmts {
+		if _, err := s.w.ExecContext(ctx, q); err != nil {
+			t.Fatalf("drop trigger: %v", err)
+		}
+	}
+}
