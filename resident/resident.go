@@ -230,3 +230,19 @@ func yearsBefore(day care.Date, n int) care.Date {
 	}
 	return d
 }
+
+// VillageCounts are the aggregate figures of one managing institution:
+// what a health-commission analyst sees instead of names.
+type VillageCounts struct {
+	VillageID int64
+	Total     int
+	Elderly   int // aged 65+
+	Children  int // aged 0–6
+	Pregnant  int
+	Disabled  int
+	Poor      int // any poverty category
+}
+
+// SmallCell is the smallest count shown as a number on aggregate pages;
+// smaller non-zero counts show as "<5" so a count cannot single out a person.
+const SmallCell = 5

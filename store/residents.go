@@ -515,3 +515,53 @@ func (s *Store) CareLinks(ctx context.Context, countyCode string, residentID int
 	}
 	return out, wrap("store.CareLinks", rows.Err())
 }
+
+// ResidentCounts returns, per managing institution of a county, the
+// number of active residents and of each key group on day.
+func (s *Store) ResidentCounts(ctx context.Context, county string, day care.Date) ([]resident.VillageCounts, error) {
+	old := resident.FilterForGroup(resident.KeyElderly, day).BornOnOrBefore
+	young := resident.FilterForGroup(resident.KeyChild, day).BornOnOrAfter
+	rows, err := s.read().query(ctx, `SELECT village_id, COUNT(*),
+			SUM(CASE WHEN birth_date <= ? THEN 1 ELSE 0 END),
+			SUM(CASE WHEN birth_date >= ? THEN 1 ELSE 0 END),
+			SUM(CASE WHEN pregnancy_edd >= ? AND pregnancy_edd <= ? THEN 1 ELSE 0 END),
+			SUM(CASE WHEN disability_grade > 0 THEN 1 ELSE 0 END),
+			SUM(CASE WHEN poverty <> '' THEN 1 ELSE 0 END)
+		FROM residents WHERE county_code = ? AND status = 'active' GROUP BY village_id ORDER BY village_id`,
+		old, young, day.AddDays(-resident.PostpartumDays), day.AddDays(resident.PregnancyDays), county)
+	if err != nil {
+		return nil, wrap("store.ResidentCounts", err)
+	}
+	defer rows.Close()
+	var out []resident.VillageCounts
+	for rows.Next() {
+		var c resident.VillageCounts
+		if err := rows.Scan(&c.VillageID, &c.Total, &c.Elderly, &c.Children, &c.Pregnant, &c.Disabled, &c.Poor); err != nil {
+			return nil, wrap("store.ResidentCounts", err)
+		}
+		out = append(out, c)
+	}
+	return out, wrap("store.ResidentCounts", rows.Err())
+}
+
+// SampleResidents returns up to n active residents of a county spread
+// evenly over its ID range (for benchmarks: realistic lookup keys).
+func (s *Store) SampleResidents(ctx context.Context, county string, n int) ([]resident.Resident, error) {
+	var lo, hi int64
+	if err := s.read().row(ctx, `SELECT COALESCE(MIN(id), 0), COALESCE(MAX(id), 0) FROM residents WHERE county_code = ?`, county).Scan(&lo, &hi); err != nil {
+		return nil, wrap("store.SampleResidents", err)
+	}
+	if n <= 0 || hi == 0 {
+		return nil, nil
+	}
+	step := (hi - lo + 1) / int64(n)
+	if step < 1 {
+		step = 1
+	}
+	rows, err := s.read().query(ctx, `SELECT `+residentCols+` FROM residents r WHERE r.county_code = ? AND r.status = 'active' AND (r.id - ?) % ? = 0 ORDER BY r.id LIMIT ?`,
+		county, lo, step, n)
+	if err != nil {
+		return nil, wrap("store.SampleResidents", err)
+	}
+	return collectResidents("store.SampleResidents", rows)
+}

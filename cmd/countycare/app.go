@@ -1,0 +1,45 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"countycare/account"
+	"countycare/audit"
+	"countycare/org"
+	"countycare/resident"
+	"countycare/store"
+	"countycare/web"
+)
+
+// app is the wired platform: services over one store, the audit writer
+// and the web server. serve and bench build it the same way.
+type app struct {
+	st       *store.Store
+	orgs     *org.Service
+	res      *resident.Service
+	accounts *account.Service
+	audit    *audit.Writer
+	web      *web.Server
+}
+
+func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, wcfg web.Config) (*app, error) {
+	now := time.Now
+	a := &app{st: st}
+	a.audit = audit.NewWriter(st, log, now, 4096)
+	a.audit.Start()
+	a.orgs = &org.Service{Repo: st, Now: now}
+	a.res = &resident.Service{Repo: st, Orgs: a.orgs, Audit: a.audit, Now: now}
+	a.accounts = &account.Service{Repo: st, Config: acfg, Now: now, Orgs: a.orgs}
+	w, err := web.New(wcfg, web.Deps{Residents: a.res, Orgs: a.orgs, Accounts: a.accounts, Store: st, Audit: a.audit, AuditKey: key, Log: log, Now: now})
+	if err != nil {
+		a.audit.Close(context.Background())
+		return nil, err
+	}
+	a.web = w
+	return a, nil
+}
+
+// close flushes the audit queue; the caller closes the store.
+func (a *app) close(ctx context.Context) error { return a.audit.Close(ctx) }

@@ -1,0 +1,304 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"countycare/account"
+	"countycare/audit"
+	"countycare/care"
+	"countycare/demo"
+	"countycare/resident"
+	"countycare/web"
+)
+
+// discardAudit is the recorder of the bench's comparison server only: it
+// measures what a read costs without its audit row. serve never uses it.
+type discardAudit struct{}
+
+func (discardAudit) Record(context.Context, audit.Event) {}
+
+func webConfigQuiet() web.Config { return web.Config{} }
+
+func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c common
+	fs := newFlags("bench", "Measure the foundation's figures over HTTP on loopback against a demo database:\n"+
+		"  lookup  resident lookup by ID number (GET /api/v1/residents?q=<ID number>)\n"+
+		"  search  name / pinyin-initials search (GET /api/v1/residents?q=…), township and county scope\n"+
+		"  audit   read latency with the audit trail vs. without it, interleaved\n"+
+		"Latencies are measured by the client, per request, with keep-alive connections.", stderr)
+	c.register(fs)
+	what := fs.String("what", "lookup,search,audit", "comma-separated workloads")
+	n := fs.Int("requests", 4000, "requests per workload (per scope for search)")
+	conc := fs.Int("concurrency", 4, "concurrent clients")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log := c.logger(io.Discard)
+	st, key, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	a, err := newApp(st, key, log, account.DefaultConfig(), web.Config{})
+	if err != nil {
+		return err
+	}
+	defer a.close(context.Background())
+	base, stop, err := serveLoopback(a.web.Handler())
+	if err != nil {
+		return err
+	}
+	defer stop()
+
+	accs, err := st.Accounts(ctx, 100)
+	if err != nil {
+		return err
+	}
+	user := map[care.Role]string{}
+	for _, x := range accs {
+		user[x.Role] = x.Username
+	}
+	if user[care.RoleTownshipDoctor] == "" || user[care.RoleInsuranceOfficer] == "" {
+		return fmt.Errorf("bench needs a demo database (countycare demo --db … --residents N)")
+	}
+	county := ""
+	if insts, err := st.Institutions(ctx); err == nil && len(insts) > 0 {
+		county = insts[0].CountyCode
+	}
+	var total int
+	if counts, err := st.ResidentCounts(ctx, county, care.Today(time.Now())); err == nil {
+		for _, c := range counts {
+			total += c.Total
+		}
+	}
+	fmt.Fprintf(stdout, "countycare bench: %s, %d active residents, %d requests per workload, %d clients\n", st.Redacted(), total, *n, *conc)
+
+	// Keys: residents the county-wide insurance officer may see (everyone).
+	sample, err := st.SampleResidents(ctx, county, 2000)
+	if err != nil {
+		return err
+	}
+	var ids, names, initials []string
+	for _, r := range sample {
+		if r.IDNumber != "" {
+			ids = append(ids, string(r.IDNumber))
+		}
+		names = append(names, r.Name)
+		toks := resident.SearchTokens(r.Name)
+		for _, t := range toks {
+			if len(t) == len([]rune(r.Name)) && t[0] < 0x80 { // the initials token
+				initials = append(initials, t)
+				break
+			}
+		}
+	}
+	for _, w := range strings.Split(*what, ",") {
+		switch strings.TrimSpace(w) {
+		case "lookup":
+			cl, err := login(base, user[care.RoleInsuranceOfficer])
+			if err != nil {
+				return err
+			}
+			res := runLoad(*n, *conc, func(i int) error {
+				return cl.get("/api/v1/residents?q=" + ids[i%len(ids)])
+			})
+			report(stdout, "lookup by ID number (county scope, 1 result)", res)
+		case "search":
+			for _, who := range []care.Role{care.RoleTownshipDoctor, care.RoleInsuranceOfficer} {
+				cl, err := login(base, user[who])
+				if err != nil {
+					return err
+				}
+				res := runLoad(*n, *conc, func(i int) error {
+					q := initials[i%len(initials)]
+					if i%2 == 1 {
+						q = names[i%len(names)]
+					}
+					return cl.get("/api/v1/residents?q=" + url.QueryEscape(q))
+				})
+				report(stdout, "name / pinyin-initials search as "+string(who), res)
+			}
+		case "audit":
+			// Same store, same handler code; the only difference is the recorder.
+			quiet, err := web.New(web.Config{}, web.Deps{Residents: &resident.Service{Repo: st, Orgs: a.orgs, Audit: discardAudit{}, Now: time.Now},
+				Orgs: a.orgs, Accounts: a.accounts, Store: st, Audit: discardAudit{}, AuditKey: key, Log: log, Now: time.Now})
+			if err != nil {
+				return err
+			}
+			qbase, qstop, err := serveLoopback(quiet.Handler())
+			if err != nil {
+				return err
+			}
+			ca, err := login(base, user[care.RoleInsuranceOfficer])
+			if err != nil {
+				qstop()
+				return err
+			}
+			cq, err := login(qbase, user[care.RoleInsuranceOfficer])
+			if err != nil {
+				qstop()
+				return err
+			}
+			var with, without []time.Duration
+			rounds := 8
+			for r := 0; r < rounds; r++ {
+				path := func(i int) string {
+					return "/api/v1/residents/" + strconv.FormatInt(sample[(i+r*97)%len(sample)].ID, 10)
+				}
+				x := runLoad(*n/rounds, *conc, func(i int) error { return ca.get(path(i)) })
+				y := runLoad(*n/rounds, *conc, func(i int) error { return cq.get(path(i)) })
+				if x.err != nil || y.err != nil {
+					qstop()
+					return fmt.Errorf("audit bench: %v %v", x.err, y.err)
+				}
+				with = append(with, x.lat...)
+				without = append(without, y.lat...)
+			}
+			qstop()
+			a.audit.Flush(ctx)
+			rw, ro := loadResult{lat: with}, loadResult{lat: without}
+			report(stdout, "resident read WITH audit row", rw)
+			report(stdout, "resident read WITHOUT audit (comparison server)", ro)
+			mw, mo := rw.mean(), ro.mean()
+			fmt.Fprintf(stdout, "  audit overhead: mean %+.1f%%, p50 %+.1f%%, p99 %+.1f%% of a read's latency\n",
+				100*(float64(mw)/float64(mo)-1), 100*(float64(rw.pct(50))/float64(ro.pct(50))-1), 100*(float64(rw.pct(99))/float64(ro.pct(99))-1))
+		default:
+			return fmt.Errorf("unknown workload %q", w)
+		}
+	}
+	return nil
+}
+
+func serveLoopback(h http.Handler) (string, func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	return "http://" + ln.Addr().String(), func() { srv.Close() }, nil
+}
+
+type client struct {
+	base string
+	hc   *http.Client
+}
+
+func login(base, username string) (*client, error) {
+	jar, _ := cookiejar.New(nil)
+	hc := &http.Client{Jar: jar, Transport: &http.Transport{MaxIdleConnsPerHost: 64}, Timeout: 30 * time.Second}
+	body, _ := json.Marshal(map[string]string{"username": username, "password": demo.DefaultPassword})
+	resp, err := hc.Post(base+"/api/v1/session", "application/json", bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		return nil, fmt.Errorf("login %s: %s %s", username, resp.Status, b)
+	}
+	return &client{base: base, hc: hc}, nil
+}
+
+func (c *client) get(path string) error {
+	resp, err := c.hc.Get(c.base + path)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", path, resp.Status)
+	}
+	return err
+}
+
+type loadResult struct {
+	lat  []time.Duration
+	wall time.Duration
+	err  error
+}
+
+func runLoad(n, conc int, f func(i int) error) loadResult {
+	var mu sync.Mutex
+	var res loadResult
+	var wg sync.WaitGroup
+	next := make(chan int, n)
+	for i := 0; i < n; i++ {
+		next <- i
+	}
+	close(next)
+	start := time.Now()
+	for w := 0; w < conc; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			local := make([]time.Duration, 0, n/conc+1)
+			for i := range next {
+				t := time.Now()
+				err := f(i)
+				local = append(local, time.Since(t))
+				if err != nil {
+					mu.Lock()
+					if res.err == nil {
+						res.err = err
+					}
+					mu.Unlock()
+				}
+			}
+			mu.Lock()
+			res.lat = append(res.lat, local...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	res.wall = time.Since(start)
+	return res
+}
+
+func (r loadResult) pct(p float64) time.Duration {
+	if len(r.lat) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), r.lat...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	i := int(float64(len(s)-1) * p / 100)
+	return s[i]
+}
+
+func (r loadResult) mean() time.Duration {
+	if len(r.lat) == 0 {
+		return 0
+	}
+	var t time.Duration
+	for _, d := range r.lat {
+		t += d
+	}
+	return t / time.Duration(len(r.lat))
+}
+
+func report(w io.Writer, name string, r loadResult) {
+	if r.err != nil {
+		fmt.Fprintf(w, "%s: ERROR %v\n", name, r.err)
+		return
+	}
+	rate := ""
+	if r.wall > 0 {
+		rate = fmt.Sprintf(", %.0f req/s", float64(len(r.lat))/r.wall.Seconds())
+	}
+	fmt.Fprintf(w, "%s: n=%d p50=%s p90=%s p99=%s max=%s mean=%s%s\n", name, len(r.lat),
+		r.pct(50).Round(time.Microsecond), r.pct(90).Round(time.Microsecond), r.pct(99).Round(time.Microsecond), r.pct(100).Round(time.Microsecond), r.mean().Round(time.Microsecond), rate)
+}

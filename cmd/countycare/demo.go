@@ -1,0 +1,41 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"countycare/demo"
+)
+
+func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c common
+	fs := newFlags("demo", "Fill an empty database with a generated demo county: two medical communities,\n20 township centers, 206 village clinics, 792 village doctors, county specialists,\nand residents in households. One sign-in per role is printed.", stderr)
+	c.register(fs)
+	residents := fs.Int("residents", 20000, "number of residents (1,000,000 for a county the size of the seeds')")
+	seed := fs.Uint64("seed", 2026, "random seed: the same seed gives the same county")
+	password := fs.String("password", demo.DefaultPassword, "password of the demo accounts")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *residents < 1 {
+		return fmt.Errorf("--residents must be at least 1")
+	}
+	log := c.logger(stderr)
+	st, _, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	res, err := demo.Generate(ctx, st, demo.Config{Residents: *residents, Seed: *seed, Password: *password}, log)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "demo county written to %s in %s: %d institutions, %d staff, %d households, %d residents\n",
+		st.Redacted(), res.Duration.Round(1e6), res.Institutions, res.Staff, res.Households, res.Residents)
+	fmt.Fprintf(stdout, "sign-ins (password %q):\n", *password)
+	for _, l := range res.Logins {
+		fmt.Fprintf(stdout, "  %-20s %-32s %s, %s\n", l.Role, l.Username, l.Name, l.Institution)
+	}
+	return nil
+}

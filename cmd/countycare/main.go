@@ -1,0 +1,262 @@
+// Command countycare runs the county medical community platform: one
+// binary with subcommands for the server, the demo county, migrations,
+// audit verification and benchmarks. Configuration comes from flags and
+// COUNTYCARE_* environment variables, read here once and passed down.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"time"
+
+	"countycare/store"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+const usage = `countycare — county medical community platform (县域医共体信息平台)
+
+Usage:
+  countycare <command> [flags]
+
+Commands:
+  serve          run the web server (add --demo to create a demo county in an empty database)
+  demo           fill an empty database with a generated demo county
+  init           set up a new county: root institution, health commission and first administrator
+  migrate        apply database migrations and print the schema version
+  verify-audit   check the audit trail's hash chain; exits 1 if a row was altered or removed
+  bench          measure resident lookup, search and audit overhead over HTTP on loopback
+  version        print the version
+
+Every command takes --db URL (env COUNTYCARE_DB): sqlite:///path/file.db or postgres://…
+Run 'countycare <command> --help' for a command's flags.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "countycare:", err)
+		}
+		os.Exit(exitCode(err))
+	}
+}
+
+// exitError carries a specific exit status.
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e *exitError) Error() string { return e.msg }
+
+func exitCode(err error) int {
+	var e *exitError
+	if errors.As(err, &e) {
+		return e.code
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	return 1
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return cmdServe(ctx, rest, stdout, stderr)
+	case "demo":
+		return cmdDemo(ctx, rest, stdout, stderr)
+	case "init":
+		return cmdInit(ctx, rest, stdout, stderr)
+	case "migrate":
+		return cmdMigrate(ctx, rest, stdout, stderr)
+	case "verify-audit":
+		return cmdVerifyAudit(ctx, rest, stdout, stderr)
+	case "bench":
+		return cmdBench(ctx, rest, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "countycare", versionString())
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return &exitError{2, "unknown command " + cmd}
+}
+
+func versionString() string {
+	v := version
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		v += " " + bi.GoVersion
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				v += " " + s.Value[:12]
+			}
+		}
+	}
+	return v
+}
+
+// common holds the flags every command shares.
+type common struct {
+	db        string
+	keyFile   string
+	logFormat string
+	logLevel  string
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+// defaultDB is the embedded SQLite file used when no URL is given.
+const defaultDB = "sqlite://./data/countycare.db"
+
+func (c *common) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.db, "db", envOr("COUNTYCARE_DB", defaultDB), "database URL: sqlite:///path/file.db or postgres://… (env COUNTYCARE_DB)")
+	fs.StringVar(&c.keyFile, "audit-key-file", envOr("COUNTYCARE_AUDIT_KEY_FILE", ""), "file holding the audit chain's signing key; created if missing (default: audit.key beside an SQLite database, ./data/audit.key otherwise; env COUNTYCARE_AUDIT_KEY_FILE)")
+	fs.StringVar(&c.logFormat, "log-format", envOr("COUNTYCARE_LOG_FORMAT", "json"), "log format: json or text")
+	fs.StringVar(&c.logLevel, "log-level", envOr("COUNTYCARE_LOG_LEVEL", "info"), "log level: debug, info, warn, error")
+}
+
+func (c *common) logger(w io.Writer) *slog.Logger {
+	lvl := slog.LevelInfo
+	lvl.UnmarshalText([]byte(c.logLevel))
+	opts := &slog.HandlerOptions{Level: lvl}
+	if c.logFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// auditKey reads the signing key, creating a random one (mode 0600) if the
+// file does not exist. Losing the key makes the trail unverifiable, so
+// docs/operations.md says to back it up apart from the database.
+func (c *common) auditKey() ([]byte, error) {
+	path := c.keyFile
+	if path == "" {
+		path = filepath.Join("data", "audit.key")
+		if strings.HasPrefix(c.db, "sqlite:") {
+			if p := strings.TrimPrefix(strings.TrimPrefix(c.db, "sqlite:"), "//"); p != "" {
+				path = filepath.Join(filepath.Dir(strings.SplitN(p, "?", 2)[0]), "audit.key")
+			}
+		}
+	}
+	b, err := os.ReadFile(path)
+	if err == nil {
+		key, err := hex.DecodeString(strings.TrimSpace(string(b)))
+		if err != nil || len(key) < 32 {
+			return nil, fmt.Errorf("audit key %s is not 32+ bytes of hex", path)
+		}
+		return key, nil
+	}
+	if !os.IsNotExist(err) {
+		return nil, fmt.Errorf("read audit key: %w", err)
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("create audit key: %w", err)
+	}
+	defer f.Close()
+	if _, err := fmt.Fprintln(f, hex.EncodeToString(key)); err != nil {
+		return nil, err
+	}
+	return key, nil
+}
+
+func (c *common) open(ctx context.Context) (*store.Store, []byte, error) {
+	key, err := c.auditKey()
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := store.Open(ctx, c.db, store.Options{AuditKey: key})
+	if err != nil {
+		return nil, nil, err
+	}
+	return st, key, nil
+}
+
+func newFlags(name, about string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: countycare %s [flags]\n\n%s\n\nFlags:\n", name, about)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c common
+	fs := newFlags("migrate", "Apply pending database migrations (embedded in the binary) and print the schema version.", stderr)
+	c.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	st, _, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	v, err := st.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: schema version %d\n", st.Redacted(), v)
+	return nil
+}
+
+func cmdVerifyAudit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c common
+	fs := newFlags("verify-audit", "Walk the audit trail and check every row's HMAC chain and the recorded head.\nExit status 1 means a row was altered, inserted or removed.", stderr)
+	c.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	st, key, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	start := time.Now()
+	v, err := st.VerifyAudit(ctx, key)
+	if err != nil {
+		return err
+	}
+	if v.OK() {
+		fmt.Fprintf(stdout, "audit trail intact: %d rows verified in %s\n", v.Rows, time.Since(start).Round(time.Millisecond))
+		return nil
+	}
+	for _, p := range v.Problems {
+		fmt.Fprintln(stdout, "PROBLEM", p)
+	}
+	return &exitError{1, fmt.Sprintf("audit trail damaged: %d problems in %d rows", len(v.Problems), v.Rows)}
+}

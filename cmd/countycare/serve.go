@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"countycare/account"
+	"countycare/demo"
+	"countycare/web"
+)
+
+func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c common
+	fs := newFlags("serve", "Run the web server. With --demo, an empty database first gets a generated demo county\nand the demo sign-ins are printed.", stderr)
+	c.register(fs)
+	acfg := account.DefaultConfig()
+	addr := fs.String("addr", envOr("COUNTYCARE_ADDR", "127.0.0.1:8080"), "listen address (env COUNTYCARE_ADDR)")
+	fs.DurationVar(&acfg.IdleTimeout, "idle-timeout", envDuration("COUNTYCARE_IDLE_TIMEOUT", acfg.IdleTimeout), "sign out after this long without a request (env COUNTYCARE_IDLE_TIMEOUT)")
+	fs.DurationVar(&acfg.AbsoluteTimeout, "session-lifetime", acfg.AbsoluteTimeout, "longest a session lasts after sign-in")
+	fs.IntVar(&acfg.MaxFailures, "max-failures", acfg.MaxFailures, "failed sign-ins in a row that lock an account")
+	fs.DurationVar(&acfg.LockFor, "lock-for", acfg.LockFor, "how long a locked account stays locked")
+	fs.IntVar(&acfg.MinPasswordLen, "min-password", acfg.MinPasswordLen, "minimum password length")
+	secure := fs.Bool("secure-cookies", envOr("COUNTYCARE_SECURE_COOKIES", "") == "1", "mark cookies Secure (when served over TLS by a proxy; env COUNTYCARE_SECURE_COOKIES=1)")
+	metricsToken := envOr("COUNTYCARE_METRICS_TOKEN", "")
+	withDemo := fs.Bool("demo", false, "generate a demo county first if the database is empty, and print the demo sign-ins")
+	residents := fs.Int("residents", 20000, "residents in the demo county (with --demo)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log := c.logger(stderr)
+	st, key, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if *withDemo {
+		empty, err := st.Empty(ctx)
+		if err != nil {
+			return err
+		}
+		if empty {
+			fmt.Fprintf(stdout, "Creating a demo county with %d residents in %s …\n", *residents, st.Redacted())
+			res, err := demo.Generate(ctx, st, demo.Config{Residents: *residents}, log)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "Demo county ready in %s.\n", res.Duration.Round(time.Millisecond))
+		}
+	}
+	a, err := newApp(st, key, log, acfg, web.Config{SecureCookies: *secure, MetricsToken: metricsToken, DemoBanner: *withDemo})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		a.close(context.Background())
+		return err
+	}
+	srv := &http.Server{Handler: a.web.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
+	url := "http://" + ln.Addr().String()
+	if *withDemo {
+		if err := printDemoLogins(ctx, a, stdout); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(stdout, "countycare %s serving %s on %s\n", version, st.Redacted(), url)
+	log.Info("serving", "url", url, "db", st.Redacted())
+
+	go sessionJanitor(ctx, a, acfg)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		a.close(context.Background())
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Error("shutdown", "err", err)
+	}
+	if err := a.close(sctx); err != nil {
+		log.Error("audit flush at shutdown", "err", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func envDuration(k string, def time.Duration) time.Duration {
+	if v := os.Getenv(k); v != "" {
+		if d, err := time.ParseDuration(v); err == nil {
+			return d
+		}
+	}
+	return def
+}
+
+// printDemoLogins lists the demo accounts (one per role) with the demo password.
+func printDemoLogins(ctx context.Context, a *app, w io.Writer) error {
+	accs, err := a.st.Accounts(ctx, 100)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\nDemo sign-ins (password %q unless changed):\n", demo.DefaultPassword)
+	for _, x := range accs {
+		fmt.Fprintf(w, "  %-20s %-32s %s, %s\n", x.Role, x.Username, x.PersonName, x.InstitutionName)
+	}
+	fmt.Fprintln(w)
+	return nil
+}
+
+// sessionJanitor deletes stale sessions every few minutes.
+func sessionJanitor(ctx context.Context, a *app, cfg account.Config) {
+	t := time.NewTicker(5 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			now := time.Now()
+			a.st.DeleteStaleSessions(ctx, now.Add(-cfg.IdleTimeout), now)
+		}
+	}
+}

@@ -1,0 +1,118 @@
+package web
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"countycare/access"
+	"countycare/care"
+	"countycare/org"
+	"countycare/resident"
+)
+
+// keyPatterns find message keys in Go code: Key: "…", Errorf(care.X, "…"),
+// add("field", "…") and key := "…".
+var keyPatterns = []*regexp.Regexp{
+	regexp.MustCompile(`Key:\s*"([a-z0-9_.]+)"`),
+	regexp.MustCompile(`Errorf\(care\.[A-Z]+,\s*"([a-z0-9_.]+)"`),
+	regexp.MustCompile(`add\("[a-z_]+",\s*"([a-z0-9_.]+)"`),
+	regexp.MustCompile(`key\s*:?=\s*"([a-z0-9_.]+)"`),
+	regexp.MustCompile(`msgs\.T\(\w+\.?\w*,\s*"([a-z0-9_.]+)"`),
+}
+
+var templateKey = regexp.MustCompile(`\.T "([a-z0-9_.]+)"`)
+
+// TestCatalogueIsComplete fails if code or a template uses a message key
+// missing from either language, or the languages differ.
+func TestCatalogueIsComplete(t *testing.T) {
+	c, err := loadCatalogue()
+	if err != nil {
+		t.Fatal(err)
+	}
+	used := map[string]string{}
+	filepath.WalkDir("..", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() && (d.Name() == ".git" || d.Name() == "node_modules") {
+			return filepath.SkipDir
+		}
+		if strings.HasSuffix(p, ".go") && !strings.HasSuffix(p, "_test.go") {
+			b, _ := os.ReadFile(p)
+			for _, re := range keyPatterns {
+				for _, m := range re.FindAllStringSubmatch(string(b), -1) {
+					if !strings.HasSuffix(m[1], ".") { // a prefix completed at run time
+						used[m[1]] = p
+					}
+				}
+			}
+		}
+		if strings.HasSuffix(p, ".html") {
+			b, _ := os.ReadFile(p)
+			for _, m := range templateKey.FindAllStringSubmatch(string(b), -1) {
+				used[m[1]] = p
+			}
+		}
+		return nil
+	})
+	// Keys built from enumerations.
+	for _, r := range care.Roles {
+		used["role."+string(r)] = "care.Roles"
+	}
+	for _, k := range org.Kinds {
+		used["kind."+string(k)] = "org.Kinds"
+	}
+	for _, l := range org.Levels[1:] {
+		used["level."+string(l)] = "org.Levels"
+	}
+	for _, ti := range org.Titles {
+		used["title."+string(ti)] = "org.Titles"
+	}
+	for _, p := range resident.PovertyCategories[1:] {
+		used["poverty."+string(p)] = "resident.PovertyCategories"
+	}
+	for _, r := range resident.Relations {
+		used["relation."+string(r)] = "resident.Relations"
+	}
+	for _, g := range []resident.KeyGroup{resident.KeyElderly, resident.KeyChild, resident.KeyPregnant, resident.KeyDisabled, resident.KeyPoor} {
+		used["group."+string(g)] = "resident.KeyGroup"
+	}
+	for _, s := range []resident.Status{resident.StatusActive, resident.StatusMoved, resident.StatusDied, resident.StatusMerged} {
+		used["status."+string(s)] = "resident.Status"
+	}
+	for _, k := range []string{"sex.M", "sex.F", "disability.0", "disability.1", "disability.2", "disability.3", "disability.4", "org.children"} {
+		used[k] = "templates"
+	}
+	_ = access.Public
+	if len(used) < 200 {
+		t.Fatalf("found only %d keys: the scan is broken", len(used))
+	}
+	for k, where := range used {
+		for _, l := range Languages {
+			if !c.Has(l, k) {
+				t.Errorf("%s: key %q missing from locales/%s.json", where, k, l)
+			}
+		}
+	}
+	for _, l := range Languages[1:] {
+		for k := range c.msgs[Languages[0]] {
+			if !c.Has(l, k) {
+				t.Errorf("key %q in %s but not in %s", k, Languages[0], l)
+			}
+		}
+		for k := range c.msgs[l] {
+			if !c.Has(Languages[0], k) {
+				t.Errorf("key %q in %s but not in %s", k, l, Languages[0])
+			}
+		}
+	}
+}
+
+func TestSafeNext(t *testing.T) {
+	for in, want := range map[string]string{"/residents": "/residents", "//evil.com": "/", "https://evil.com": "/", "/\\evil": "/", "": "/"} {
+		if got := safeNext(in); got != want {
+			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -1,0 +1,135 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"countycare/account"
+	"countycare/care"
+)
+
+func notFound() error { return care.Errorf(care.ENOTFOUND, "error.not_found") }
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	if err := s.Store.Ping(r.Context()); err != nil {
+		s.Log.Error("healthz: database unreachable", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+		return nil
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
+}
+
+func (s *Server) metricsHandler(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}).ServeHTTP(w, r)
+	return nil
+}
+
+func (s *Server) setLang(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	l := r.PathValue("lang")
+	ok := false
+	for _, x := range Languages {
+		ok = ok || x == l
+	}
+	if !ok {
+		return notFound()
+	}
+	http.SetCookie(w, &http.Cookie{Name: langCookie, Value: l, Path: "/", MaxAge: 365 * 24 * 3600, SameSite: http.SameSiteLaxMode, Secure: s.cfg.SecureCookies})
+	http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) loginPage(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	if !rc.Actor.IsZero() {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return nil
+	}
+	tok := account.NewToken()
+	s.setCookie(w, loginCSRF, tok, time.Hour)
+	s.render(w, r, rc, http.StatusOK, "login", pageData{Title: s.msgs.T(rc.Lang, "login.title"), CSRF: tok,
+		Form: url.Values{"next": {safeNext(r.URL.Query().Get("next"))}}})
+	return nil
+}
+
+func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	old := ""
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		old = c.Value
+	}
+	tok, _, err := s.Accounts.Login(r.Context(), account.Credentials{
+		Username: r.PostFormValue("username"), Password: r.PostFormValue("password"), OldToken: old,
+		IP: clientIP(r), UserAgent: r.UserAgent(),
+	})
+	if err != nil {
+		ce, ok := err.(*care.Error)
+		if !ok {
+			return err
+		}
+		csrf := account.NewToken()
+		s.setCookie(w, loginCSRF, csrf, time.Hour)
+		form := url.Values{"username": {r.PostFormValue("username")}, "next": {safeNext(r.PostFormValue("next"))}}
+		s.render(w, r, rc, statusOf[ce.Code], "login", pageData{Title: s.msgs.T(rc.Lang, "login.title"), CSRF: csrf, Error: ce, Form: form})
+		return nil
+	}
+	s.clearCookie(w, loginCSRF)
+	s.setCookie(w, sessionCookie, tok, s.Accounts.Config.AbsoluteTimeout)
+	http.Redirect(w, r, safeNext(r.PostFormValue("next")), http.StatusSeeOther)
+	return nil
+}
+
+func clientIP(r *http.Request) string {
+	host := r.RemoteAddr
+	for i := len(host) - 1; i >= 0; i-- {
+		if host[i] == ':' {
+			return host[:i]
+		}
+	}
+	return host
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	if err := s.Accounts.Logout(r.Context(), rc.Actor, rc.Session); err != nil {
+		return err
+	}
+	s.clearCookie(w, sessionCookie)
+	http.Redirect(w, r, "/login?ok=logged_out", http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) passwordPage(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	s.render(w, r, rc, http.StatusOK, "password", pageData{Title: s.msgs.T(rc.Lang, "password.title")})
+	return nil
+}
+
+func (s *Server) passwordSubmit(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	d := pageData{Title: s.msgs.T(rc.Lang, "password.title")}
+	if r.PostFormValue("next") != r.PostFormValue("confirm") {
+		return s.formError(w, r, rc, "password", d, care.Invalid([]care.FieldError{{Field: "confirm", Key: "password.mismatch"}}))
+	}
+	if err := s.Accounts.ChangePassword(r.Context(), rc.Actor, r.PostFormValue("current"), r.PostFormValue("next")); err != nil {
+		return s.formError(w, r, rc, "password", d, err)
+	}
+	s.clearCookie(w, sessionCookie)
+	http.Redirect(w, r, "/login?ok=password_changed", http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) home(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	if rc.Actor.Role == care.RoleResident {
+		http.Redirect(w, r, "/me", http.StatusSeeOther)
+		return nil
+	}
+	t, err := s.Orgs.Tree(r.Context())
+	if err != nil {
+		return err
+	}
+	inst := ""
+	if in := t.Get(rc.Actor.InstitutionID); in != nil {
+		inst = in.Name
+	}
+	s.render(w, r, rc, http.StatusOK, "home", pageData{Title: s.msgs.T(rc.Lang, "home.title"), Data: inst})
+	return nil
+}

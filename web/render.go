@@ -1,0 +1,226 @@
+package web
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"mime"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+	"time"
+
+	"countycare/care"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// staticFiles are served at content-hashed URLs (/static/<hash>/<name>) so
+// they can be cached forever and still change on upgrade.
+type staticFiles struct {
+	hash  map[string]string // name → hash
+	files map[string][]byte
+}
+
+func loadStatic() (*staticFiles, error) {
+	sf := &staticFiles{hash: map[string]string{}, files: map[string][]byte{}}
+	err := fs.WalkDir(staticFS, "static", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := staticFS.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		name := strings.TrimPrefix(p, "static/")
+		sum := sha256.Sum256(b)
+		sf.hash[name] = hex.EncodeToString(sum[:6])
+		sf.files[name] = b
+		return nil
+	})
+	return sf, err
+}
+
+// URL returns the hashed URL of a static file; it panics on an unknown
+// name so a template typo fails at start-up, not in a browser.
+func (sf *staticFiles) URL(name string) string {
+	h, ok := sf.hash[name]
+	if !ok {
+		panic("web: no static file " + name)
+	}
+	return "/static/" + h + "/" + name
+}
+
+func (s *Server) serveStatic(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	name := r.PathValue("file")
+	b, ok := s.static.files[name]
+	if !ok || s.static.hash[name] != r.PathValue("hash") {
+		http.NotFound(w, r)
+		return nil
+	}
+	w.Header().Set("Content-Type", mime.TypeByExtension(path.Ext(name)))
+	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	w.Write(b)
+	return nil
+}
+
+// templates are parsed once: each page is the layout plus its own file.
+type templates struct {
+	pages map[string]*template.Template
+}
+
+func loadTemplates(s *Server) (*templates, error) {
+	funcs := template.FuncMap{
+		"static": s.static.URL,
+		"ts": func(t time.Time) string {
+			if t.IsZero() {
+				return ""
+			}
+			return t.In(care.Shanghai).Format("2006-01-02 15:04")
+		},
+		"tss":  func(t time.Time) string { return t.In(care.Shanghai).Format("2006-01-02 15:04:05") },
+		"add":  func(a, b int) int { return a + b },
+		"cell": cell,
+		"list": func(xs ...string) []string { return xs },
+		"query": func(kv ...string) template.URL {
+			v := url.Values{}
+			for i := 0; i+1 < len(kv); i += 2 {
+				if kv[i+1] != "" {
+					v.Set(kv[i], kv[i+1])
+				}
+			}
+			return template.URL(v.Encode())
+		},
+	}
+	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
+	if err != nil {
+		return nil, fmt.Errorf("web: layout: %w", err)
+	}
+	entries, err := fs.ReadDir(templateFS, "templates")
+	if err != nil {
+		return nil, err
+	}
+	t := &templates{pages: map[string]*template.Template{}}
+	for _, e := range entries {
+		name := strings.TrimSuffix(e.Name(), ".html")
+		if name == "layout" {
+			continue
+		}
+		c, err := layout.Clone()
+		if err != nil {
+			return nil, err
+		}
+		if _, err := c.ParseFS(templateFS, "templates/"+e.Name()); err != nil {
+			return nil, fmt.Errorf("web: template %s: %w", name, err)
+		}
+		t.pages[name] = c
+	}
+	return t, nil
+}
+
+// pageData is what every page template receives.
+type pageData struct {
+	Title     string
+	Lang      string
+	Actor     care.Actor
+	CSRF      string
+	Flash     string // message key of a success notice
+	Error     *care.Error
+	Fields    map[string]string // field → translated message
+	Form      url.Values
+	Data      any
+	RequestID string
+	Demo      bool
+	Path      string
+	msgs      *catalogue
+}
+
+// T translates key into the page's language.
+func (p pageData) T(key string, args ...any) string { return p.msgs.T(p.Lang, key, args...) }
+
+// ErrMsg translates an error's message with its arguments.
+func (p pageData) ErrMsg(e *care.Error) string { return p.msgs.T(p.Lang, e.Key, e.Args...) }
+
+// FieldMsg translates a field error, prefixed with the field's label.
+func (p pageData) FieldMsg(f care.FieldError) string {
+	label := "field." + f.Field
+	if p.msgs.Has(p.Lang, label) {
+		return p.msgs.T(p.Lang, label) + ": " + p.msgs.T(p.Lang, f.Key, f.Args...)
+	}
+	return p.msgs.T(p.Lang, f.Key, f.Args...)
+}
+
+// Role returns the translated name of a role.
+func (p pageData) Role(r care.Role) string { return p.msgs.T(p.Lang, "role."+string(r)) }
+
+// Is reports whether the actor has one of the roles (for navigation only;
+// access is decided by route policies).
+func (p pageData) Is(roles ...string) bool {
+	for _, r := range roles {
+		if string(p.Actor.Role) == r {
+			return true
+		}
+	}
+	return false
+}
+
+// FormValue returns a submitted value to re-display after an error.
+func (p pageData) FormValue(k string) string { return p.Form.Get(k) }
+
+// render executes page with data and writes it with status.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, rc *reqCtx, status int, page string, d pageData) {
+	t, ok := s.tmpl.pages[page]
+	if !ok {
+		s.Log.Error("web: no template", "page", page)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	d.Lang, d.Actor, d.RequestID, d.Demo, d.Path, d.msgs = rc.Lang, rc.Actor, rc.RequestID, s.cfg.DemoBanner, r.URL.Path, s.msgs
+	if rc.Session != nil {
+		d.CSRF = rc.Session.CSRFToken
+	}
+	if d.Flash == "" {
+		if f := r.URL.Query().Get("ok"); f != "" && s.msgs.Has(rc.Lang, "flash."+f) {
+			d.Flash = "flash." + f
+		}
+	}
+	if d.Error != nil && d.Fields == nil {
+		d.Fields = map[string]string{}
+		for _, f := range d.Error.Fields {
+			if _, dup := d.Fields[f.Field]; !dup {
+				d.Fields[f.Field] = s.msgs.T(rc.Lang, f.Key, f.Args...)
+			}
+		}
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout.html", d); err != nil {
+		s.Log.Error("web: render", "page", page, "request_id", rc.RequestID, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// formError re-renders a form page with the error's field messages and
+// the values the user typed, so nothing they entered is lost.
+func (s *Server) formError(w http.ResponseWriter, r *http.Request, rc *reqCtx, page string, d pageData, err error) error {
+	ce, ok := err.(*care.Error)
+	if !ok || ce.Code == care.EINTERNAL || ce.Code == care.ENOTFOUND || ce.Code == care.EFORBIDDEN {
+		return err
+	}
+	d.Error = ce
+	d.Form = r.PostForm
+	s.render(w, r, rc, statusOf[ce.Code], page, d)
+	return nil
+}

@@ -1,0 +1,268 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"runtime/debug"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"countycare/access"
+	"countycare/account"
+	"countycare/audit"
+	"countycare/care"
+)
+
+// Route is one registered pattern with its access policy.
+type Route struct {
+	Pattern string
+	Policy  access.Policy
+	API     bool
+}
+
+// reqCtx is what a handler knows about its request.
+type reqCtx struct {
+	Actor     care.Actor
+	Session   *account.Session
+	Lang      string
+	API       bool
+	RequestID string
+	Pattern   string
+}
+
+type handlerFunc func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error
+
+const (
+	sessionCookie = "cc_session"
+	langCookie    = "cc_lang"
+	loginCSRF     = "cc_login_csrf"
+)
+
+// handle registers pattern with policy p. The wrapper, in order: assigns
+// a request ID; reads the session; applies the policy (denied requests
+// stop here and are audited); checks CSRF, content type and body size on
+// writes; then calls h and renders its error, if any.
+func (s *Server) handle(pattern string, p access.Policy, h handlerFunc) {
+	api := strings.Contains(pattern, "/api/")
+	s.routes = append(s.routes, Route{Pattern: pattern, Policy: p, API: api})
+	s.mux.Handle(pattern, s.wrap(pattern, p, api, h))
+}
+
+// statusWriter records the status for logs and metrics.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (s *Server) wrap(pattern string, p access.Policy, api bool, h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w0 http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		w := &statusWriter{ResponseWriter: w0}
+		rc := &reqCtx{API: api, RequestID: newRequestID(), Lang: langOf(r), Pattern: pattern}
+		ctx := care.WithRequestID(r.Context(), rc.RequestID)
+		r = r.WithContext(ctx)
+		w.Header().Set("X-Request-Id", rc.RequestID)
+		setSecurityHeaders(w.Header())
+		defer func() {
+			if v := recover(); v != nil {
+				s.Log.Error("web: panic", "request_id", rc.RequestID, "route", pattern, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				if w.status == 0 {
+					s.renderError(w, r, rc, care.Internal("web.panic", fmt.Errorf("%v", v)))
+				}
+			}
+			d := time.Since(start)
+			s.metrics.observe(pattern, r.Method, w.status, d)
+			s.Log.LogAttrs(ctx, slog.LevelInfo, "http",
+				slog.String("request_id", rc.RequestID), slog.String("method", r.Method), slog.String("route", pattern),
+				slog.String("path", r.URL.Path), slog.Int("status", w.status), slog.Duration("duration", d),
+				slog.Int64("account", rc.Actor.AccountID), slog.String("role", string(rc.Actor.Role)))
+		}()
+
+		if p.IsOps() {
+			if !s.opsAllowed(r) {
+				http.NotFound(w, r)
+				return
+			}
+			if err := h(w, r, rc); err != nil {
+				s.renderError(w, r, rc, err)
+			}
+			return
+		}
+		if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
+			sess, a, err := s.Accounts.Authenticate(ctx, c.Value)
+			switch {
+			case err == nil:
+				rc.Actor, rc.Session = a, sess
+			case care.IsCode(err, care.EUNAUTHORIZED):
+				s.clearCookie(w, sessionCookie)
+			default:
+				s.renderError(w, r, rc, err)
+				return
+			}
+		}
+		if !p.Admits(rc.Actor) {
+			if rc.Actor.IsZero() {
+				if api {
+					s.renderError(w, r, rc, care.Errorf(care.EUNAUTHORIZED, "auth.required"))
+				} else {
+					http.Redirect(w, r, "/login?next="+url.QueryEscape(safeNext(r.URL.RequestURI())), http.StatusSeeOther)
+				}
+				return
+			}
+			ev := audit.New(ctx, rc.Actor, audit.ActAccessDenied, 0)
+			ev.Outcome = audit.OutcomeDenied
+			ev.Detail = r.Method + " " + pattern
+			s.Audit.Record(ctx, ev)
+			s.renderError(w, r, rc, care.Errorf(care.EFORBIDDEN, "error.forbidden"))
+			return
+		}
+		if isWrite(r.Method) {
+			if err := s.checkWrite(r, rc, api); err != nil {
+				s.renderError(w, r, rc, err)
+				return
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+		}
+		if err := h(w, r, rc); err != nil {
+			s.renderError(w, r, rc, err)
+		}
+	})
+}
+
+func isWrite(m string) bool {
+	return m == http.MethodPost || m == http.MethodPut || m == http.MethodPatch || m == http.MethodDelete
+}
+
+// checkWrite enforces on a state-changing request: the content type the
+// route expects, a body within the limit, valid UTF-8 form fields, and
+// the session's CSRF token (form field "csrf" or header X-CSRF-Token).
+func (s *Server) checkWrite(r *http.Request, rc *reqCtx, api bool) error {
+	if r.ContentLength > s.cfg.MaxBodyBytes {
+		return care.Errorf(care.ETOOLARGE, "error.too_large", s.cfg.MaxBodyBytes>>10)
+	}
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	hasBody := r.ContentLength != 0 && r.Method != http.MethodDelete
+	token := r.Header.Get("X-CSRF-Token")
+	if api {
+		if hasBody && ct != "application/json" && ct != "text/csv" {
+			return care.Errorf(care.EUNSUPPORTED, "error.content_type", "application/json")
+		}
+	} else {
+		if ct != "application/x-www-form-urlencoded" && ct != "multipart/form-data" {
+			return care.Errorf(care.EUNSUPPORTED, "error.content_type", "application/x-www-form-urlencoded")
+		}
+		r.Body = http.MaxBytesReader(nil, r.Body, s.cfg.MaxBodyBytes)
+		var err error
+		if ct == "multipart/form-data" {
+			err = r.ParseMultipartForm(s.cfg.MaxBodyBytes)
+		} else {
+			err = r.ParseForm()
+		}
+		if err != nil {
+			var mb *http.MaxBytesError
+			if errors.As(err, &mb) {
+				return care.Errorf(care.ETOOLARGE, "error.too_large", s.cfg.MaxBodyBytes>>10)
+			}
+			return care.Errorf(care.EINVALID, "error.bad_form")
+		}
+		for _, vs := range r.PostForm {
+			for _, v := range vs {
+				if !utf8.ValidString(v) || strings.ContainsRune(v, 0) {
+					return care.Errorf(care.EINVALID, "error.encoding")
+				}
+			}
+		}
+		if token == "" {
+			token = r.PostFormValue("csrf")
+		}
+	}
+	if rc.Session == nil {
+		// Public writes (sign-in) carry the double-submit login token.
+		if rc.Pattern == "POST /login" || rc.Pattern == "POST /api/v1/session" {
+			if rc.Pattern == "POST /login" {
+				c, err := r.Cookie(loginCSRF)
+				if err != nil || c.Value == "" || token != c.Value {
+					return care.Errorf(care.EFORBIDDEN, "error.csrf")
+				}
+			}
+			return nil
+		}
+		return care.Errorf(care.EFORBIDDEN, "error.csrf")
+	}
+	if token == "" || !constantEqual(token, rc.Session.CSRFToken) {
+		return care.Errorf(care.EFORBIDDEN, "error.csrf")
+	}
+	return nil
+}
+
+func constantEqual(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	var v byte
+	for i := 0; i < len(a); i++ {
+		v |= a[i] ^ b[i]
+	}
+	return v == 0
+}
+
+// opsAllowed admits /metrics from loopback, or with the metrics token.
+func (s *Server) opsAllowed(r *http.Request) bool {
+	if s.cfg.MetricsToken != "" && constantEqual(r.Header.Get("Authorization"), "Bearer "+s.cfg.MetricsToken) {
+		return true
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback() && r.Header.Get("X-Forwarded-For") == ""
+}
+
+func setSecurityHeaders(h http.Header) {
+	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("Permissions-Policy", "camera=(self), microphone=(self), geolocation=()")
+	h.Set("Cache-Control", "no-store")
+}
+
+func (s *Server) setCookie(w http.ResponseWriter, name, value string, maxAge time.Duration) {
+	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: "/", HttpOnly: true, Secure: s.cfg.SecureCookies,
+		SameSite: http.SameSiteLaxMode, MaxAge: int(maxAge.Seconds())})
+}
+
+func (s *Server) clearCookie(w http.ResponseWriter, name string) {
+	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: "/", HttpOnly: true, Secure: s.cfg.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: -1})
+}
+
+// safeNext keeps a post-login redirect on this site.
+func safeNext(u string) string {
+	if !strings.HasPrefix(u, "/") || strings.HasPrefix(u, "//") || strings.HasPrefix(u, "/\\") || strings.Contains(u, "\n") {
+		return "/"
+	}
+	return u
+}

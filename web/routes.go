@@ -1,0 +1,99 @@
+package web
+
+import (
+	"net/http"
+
+	"countycare/access"
+	"countycare/care"
+)
+
+// registerRoutes is the complete route table. Each route names its
+// policy; TestEveryRouteHasAPolicy fails if one does not.
+func (s *Server) registerRoutes() {
+	pub, anyUser := access.Public(), access.AnyUser()
+	staff := access.Allow(access.OrgViewers...)
+	admin := access.Allow(care.RoleAdmin)
+	readers := access.Allow(access.PatientReaders...)
+	registrars := access.Allow(access.Registrars...)
+	emergency := access.Allow(care.RoleCountySpecialist, care.RoleReader)
+	auditor := access.Allow(care.RoleAuditor)
+	self := access.Allow(care.RoleResident)
+	aggregates := access.Allow(care.RoleAnalyst, care.RoleTownshipDoctor)
+
+	// Operations and assets.
+	s.handle("GET /healthz", pub, s.healthz)
+	s.handle("GET /metrics", access.Ops(), s.metricsHandler)
+	s.handle("GET /static/{hash}/{file}", pub, s.serveStatic)
+	s.handle("GET /lang/{lang}", pub, s.setLang)
+
+	// Sign-in.
+	s.handle("GET /login", pub, s.loginPage)
+	s.handle("POST /login", pub, s.loginSubmit)
+	s.handle("POST /logout", anyUser, s.logout)
+	s.handle("GET /account/password", anyUser, s.passwordPage)
+	s.handle("POST /account/password", anyUser, s.passwordSubmit)
+	s.handle("GET /{$}", anyUser, s.home)
+
+	// Organisation.
+	s.handle("GET /org", staff, s.orgTree)
+	s.handle("GET /org/{id}", staff, s.orgInstitution)
+	s.handle("POST /org", admin, s.orgCreate)
+	s.handle("POST /org/{id}", admin, s.orgUpdate)
+	s.handle("POST /org/{id}/departments", admin, s.departmentCreate)
+	s.handle("GET /practitioners/new", admin, s.practitionerNew)
+	s.handle("GET /practitioners/{id}/edit", admin, s.practitionerEdit)
+	s.handle("POST /practitioners", admin, s.practitionerSave)
+	s.handle("POST /practitioners/{id}", admin, s.practitionerSave)
+	s.handle("GET /stats", aggregates, s.stats)
+
+	// Residents.
+	s.handle("GET /residents", readers, s.residentList)
+	s.handle("GET /residents/new", registrars, s.residentNew)
+	s.handle("POST /residents", registrars, s.residentCreate)
+	s.handle("GET /residents/duplicates", registrars, s.duplicates)
+	s.handle("POST /residents/merge", registrars, s.merge)
+	s.handle("GET /residents/{id}", readers, s.residentShow)
+	s.handle("GET /residents/{id}/edit", registrars, s.residentEdit)
+	s.handle("POST /residents/{id}", registrars, s.residentUpdate)
+	s.handle("POST /residents/{id}/reveal", readers, s.residentReveal)
+	s.handle("GET /households/{id}", readers, s.household)
+	s.handle("GET /emergency", emergency, s.emergencyPage)
+	s.handle("POST /emergency", emergency, s.emergencySubmit)
+	s.handle("GET /me", self, s.me)
+
+	// Administration and audit.
+	s.handle("GET /admin/accounts", admin, s.accountsPage)
+	s.handle("POST /admin/accounts", admin, s.accountCreate)
+	s.handle("POST /admin/accounts/{id}/disable", admin, s.accountDisable)
+	s.handle("POST /admin/accounts/{id}/enable", admin, s.accountEnable)
+	s.handle("POST /admin/accounts/{id}/password", admin, s.accountReset)
+	s.handle("GET /audit", auditor, s.auditPage)
+	s.handle("POST /audit/verify", auditor, s.auditVerify)
+
+	// JSON API.
+	s.handle("POST /api/v1/session", pub, s.apiLogin)
+	s.handle("DELETE /api/v1/session", anyUser, s.apiLogout)
+	s.handle("GET /api/v1/me", anyUser, s.apiMe)
+	s.handle("GET /api/v1/institutions", staff, s.apiInstitutions)
+	s.handle("GET /api/v1/institutions/{id}", staff, s.apiInstitution)
+	s.handle("POST /api/v1/institutions", admin, s.apiInstitutionCreate)
+	s.handle("GET /api/v1/practitioners", staff, s.apiPractitioners)
+	s.handle("POST /api/v1/practitioners", admin, s.apiPractitionerCreate)
+	s.handle("GET /api/v1/residents", readers, s.apiResidentSearch)
+	s.handle("POST /api/v1/residents", registrars, s.apiResidentCreate)
+	s.handle("GET /api/v1/residents/duplicates", registrars, s.apiDuplicates)
+	s.handle("POST /api/v1/residents/merge", registrars, s.apiMerge)
+	s.handle("GET /api/v1/residents/export", registrars, s.apiExport)
+	s.handle("GET /api/v1/residents/{id}", readers, s.apiResident)
+	s.handle("PUT /api/v1/residents/{id}", registrars, s.apiResidentUpdate)
+	s.handle("POST /api/v1/residents/{id}/reveal-id", readers, s.apiRevealID)
+	s.handle("GET /api/v1/households/{id}", readers, s.apiHousehold)
+	s.handle("POST /api/v1/emergency-access", emergency, s.apiEmergency)
+	s.handle("GET /api/v1/audit", auditor, s.apiAudit)
+	s.handle("GET /api/v1/stats/population", aggregates, s.apiStats)
+
+	// Anything else is not found (deny by default: no catch-all handler).
+	s.handle("/", pub, func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+		return notFound()
+	})
+}

@@ -1,0 +1,107 @@
+// Package web is countycare's HTTP server: the HTML pages (Simplified
+// Chinese by default, English on request), the JSON API under /api/v1,
+// /healthz and /metrics. Every route is registered with an access policy;
+// a request the policy refuses never reaches its handler. The package
+// never imports the database: it receives the services and a small Store
+// interface, so its tests run on any implementation.
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"countycare/account"
+	"countycare/audit"
+	"countycare/care"
+	"countycare/org"
+	"countycare/resident"
+)
+
+// Store is what the web layer reads directly (listings that need no
+// domain rule beyond the route's policy).
+type Store interface {
+	Ping(ctx context.Context) error
+	SearchAudit(ctx context.Context, f audit.Filter) ([]audit.Event, error)
+	VerifyAudit(ctx context.Context, key []byte) (*audit.Verifier, error)
+	Departments(ctx context.Context, institutionID int64) ([]org.Department, error)
+	Practitioners(ctx context.Context, f org.PractitionerFilter) ([]org.Practitioner, error)
+	Practitioner(ctx context.Context, id int64) (*org.Practitioner, error)
+	Accounts(ctx context.Context, limit int) ([]account.Summary, error)
+	ResidentCounts(ctx context.Context, county string, day care.Date) ([]resident.VillageCounts, error)
+}
+
+// Config is the server's configuration, read once in cmd.
+type Config struct {
+	SecureCookies bool   // set Secure on cookies (behind TLS)
+	MetricsToken  string // bearer token for /metrics from other hosts; loopback needs none
+	MaxBodyBytes  int64  // default 1 MiB
+	DemoBanner    bool   // show "demonstration data" on every page
+}
+
+// Deps are the services the server calls.
+type Deps struct {
+	Residents *resident.Service
+	Orgs      *org.Service
+	Accounts  *account.Service
+	Store     Store
+	Audit     audit.Recorder
+	AuditKey  []byte
+	Log       *slog.Logger
+	Now       func() time.Time
+}
+
+// Server serves countycare over HTTP.
+type Server struct {
+	Deps
+	cfg     Config
+	mux     *http.ServeMux
+	routes  []Route
+	tmpl    *templates
+	static  *staticFiles
+	msgs    *catalogue
+	metrics *metrics
+	reg     *prometheus.Registry
+}
+
+// New builds the server and registers every route.
+func New(cfg Config, d Deps) (*Server, error) {
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 1 << 20
+	}
+	s := &Server{Deps: d, cfg: cfg, mux: http.NewServeMux(), reg: prometheus.NewRegistry()}
+	var err error
+	if s.msgs, err = loadCatalogue(); err != nil {
+		return nil, err
+	}
+	if s.static, err = loadStatic(); err != nil {
+		return nil, err
+	}
+	if s.tmpl, err = loadTemplates(s); err != nil {
+		return nil, err
+	}
+	s.metrics = newMetrics(s.reg)
+	s.registerRoutes()
+	return s, nil
+}
+
+// Handler returns the root handler.
+func (s *Server) Handler() http.Handler {
+	cop := http.NewCrossOriginProtection()
+	return cop.Handler(s.mux)
+}
+
+// Routes returns every registered route with its policy (for the
+// deny-by-default test and the docs).
+func (s *Server) Routes() []Route { return append([]Route(nil), s.routes...) }
+
+func newRequestID() string {
+	b := make([]byte, 8)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,421 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"countycare/account"
+	"countycare/audit"
+	"countycare/care"
+	"countycare/demo"
+	"countycare/internal/testdb"
+	"countycare/org"
+	"countycare/resident"
+	"countycare/store"
+	"countycare/web"
+)
+
+// env is a running server on a demo county with one signed-in client per role.
+type env struct {
+	t      *testing.T
+	st     *store.Store
+	srv    *web.Server
+	ts     *httptest.Server
+	logs   *syncBuffer
+	writer *audit.Writer
+	users  map[care.Role]string
+	demo   *demo.Result
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuffer) String() string             { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+func newEnv(t *testing.T, d store.Dialect) *env {
+	t.Helper()
+	st := testdb.Open(t, d, time.Now)
+	ctx := context.Background()
+	res, err := demo.Generate(ctx, st, demo.Config{Residents: 2000, Villages: 20, VillageDoctors: 40}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewJSONHandler(logs, nil))
+	w := audit.NewWriter(st, log, time.Now, 1024)
+	w.Start()
+	t.Cleanup(func() { w.Close(context.Background()) })
+	orgs := &org.Service{Repo: st, Now: time.Now}
+	srv, err := web.New(web.Config{}, web.Deps{
+		Residents: &resident.Service{Repo: st, Orgs: orgs, Audit: w, Now: time.Now}, Orgs: orgs,
+		Accounts: &account.Service{Repo: st, Config: account.DefaultConfig(), Now: time.Now, Orgs: orgs},
+		Store:    st, Audit: w, AuditKey: testdb.AuditKey, Log: log, Now: time.Now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(ts.Close)
+	e := &env{t: t, st: st, srv: srv, ts: ts, logs: logs, writer: w, users: map[care.Role]string{}, demo: res}
+	for _, l := range res.Logins {
+		e.users[l.Role] = l.Username
+	}
+	return e
+}
+
+// client is a browser-like client: a cookie jar, no redirects followed.
+type client struct {
+	e    *env
+	hc   *http.Client
+	csrf string
+}
+
+func (e *env) anon() *client {
+	jar, _ := cookiejar.New(nil)
+	return &client{e: e, hc: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+func (e *env) as(role care.Role) *client {
+	e.t.Helper()
+	c := e.anon()
+	body, _ := json.Marshal(map[string]string{"username": e.users[role], "password": demo.DefaultPassword})
+	resp := c.do("POST", "/api/v1/session", "application/json", body, nil)
+	if resp.code != 200 {
+		e.t.Fatalf("login %s: %d %s", role, resp.code, resp.body)
+	}
+	var out struct {
+		CSRF string `json:"csrf_token"`
+	}
+	json.Unmarshal([]byte(resp.body), &out)
+	c.csrf = out.CSRF
+	return c
+}
+
+type response struct {
+	code   int
+	body   string
+	header http.Header
+}
+
+func (c *client) do(method, path, ctype string, body []byte, hdr map[string]string) response {
+	c.e.t.Helper()
+	req, _ := http.NewRequest(method, c.e.ts.URL+path, bytes.NewReader(body))
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		c.e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return response{resp.StatusCode, string(b), resp.Header}
+}
+
+func (c *client) get(path string) response { return c.do("GET", path, "", nil, nil) }
+
+func (c *client) postJSON(path string, v any) response {
+	b, _ := json.Marshal(v)
+	return c.do("POST", path, "application/json", b, map[string]string{"X-CSRF-Token": c.csrf})
+}
+
+func (c *client) postForm(path string, vals url.Values, withCSRF bool) response {
+	if withCSRF {
+		vals.Set("csrf", c.csrf)
+	}
+	return c.do("POST", path, "application/x-www-form-urlencoded", []byte(vals.Encode()), nil)
+}
+
+func TestEveryRouteHasAPolicy(t *testing.T) {
+	e := newEnv(t, store.SQLite)
+	routes := e.srv.Routes()
+	if len(routes) < 40 {
+		t.Fatalf("only %d routes registered", len(routes))
+	}
+	public := map[string]bool{"GET /healthz": true, "GET /static/{hash}/{file}": true, "GET /lang/{lang}": true, "GET /login": true,
+		"POST /login": true, "POST /api/v1/session": true, "/": true}
+	for _, r := range routes {
+		if !r.Policy.Defined() {
+			t.Errorf("route %s has no policy", r.Pattern)
+		}
+		if r.Policy.IsPublic() && !public[r.Pattern] {
+			t.Errorf("route %s is public but not on the list of public routes", r.Pattern)
+		}
+		if strings.Contains(r.Pattern, "resident") && !r.Policy.IsPublic() {
+			for _, role := range r.Policy.Roles() {
+				if role == care.RoleAnalyst || role == care.RoleAdmin || role == care.RoleAuditor {
+					t.Errorf("route %s admits %s, who must not see identified residents", r.Pattern, role)
+				}
+			}
+		}
+	}
+}
+
+// TestDeniedRequestNeverReachesHandler: every role a route's policy does
+// not name gets 403 (or 401 when anonymous) from the wrapper, and the
+// refusal is audited.
+func TestDeniedRequestNeverReachesHandler(t *testing.T) {
+	e := newEnv(t, store.SQLite)
+	cases := []struct {
+		role care.Role
+		path string
+	}{
+		{care.RoleVillageDoctor, "/api/v1/audit"},
+		{care.RoleAnalyst, "/api/v1/residents?q=zs"},
+		{care.RoleAdmin, "/api/v1/residents?q=zs"},
+		{care.RoleAuditor, "/api/v1/residents/1"},
+		{care.RoleResident, "/api/v1/residents?q=zs"},
+		{care.RolePharmacist, "/api/v1/residents/export"},
+	}
+	for _, c := range cases {
+		r := e.as(c.role).get(c.path)
+		if r.code != http.StatusForbidden || !strings.Contains(r.body, `"forbidden"`) {
+			t.Errorf("%s GET %s: %d %s, want 403", c.role, c.path, r.code, r.body)
+		}
+	}
+	if r := e.anon().get("/api/v1/residents?q=zs"); r.code != http.StatusUnauthorized {
+		t.Errorf("anonymous API: %d, want 401", r.code)
+	}
+	if r := e.anon().get("/residents"); r.code != http.StatusSeeOther || !strings.HasPrefix(r.header.Get("Location"), "/login") {
+		t.Errorf("anonymous page: %d %s, want redirect to login", r.code, r.header.Get("Location"))
+	}
+	e.writer.Flush(context.Background())
+	evs, _ := e.st.SearchAudit(context.Background(), audit.Filter{Action: audit.ActAccessDenied})
+	if len(evs) != len(cases) {
+		t.Errorf("access.denied audit rows %d, want %d", len(evs), len(cases))
+	}
+}
+
+func TestResidentAPI(t *testing.T) {
+	for _, d := range testdb.Dialects {
+		t.Run(string(d), func(t *testing.T) { testResidentAPI(t, d) })
+	}
+}
+
+func testResidentAPI(t *testing.T, d store.Dialect) {
+	e := newEnv(t, d)
+	vd := e.as(care.RoleVillageDoctor)
+	var me struct {
+		InstitutionID int64 `json:"institution_id"`
+	}
+	json.Unmarshal([]byte(vd.get("/api/v1/me").body), &me)
+
+	newRes := map[string]any{"name": "欧阳修远", "id_number": "411723198807150031", "phone": "13912345678", "village_id": me.InstitutionID, "poverty": "subsistence"}
+	r := vd.postJSON("/api/v1/residents", newRes)
+	if r.code != http.StatusCreated {
+		t.Fatalf("register: %d %s", r.code, r.body)
+	}
+	var created struct {
+		ID             int64  `json:"id"`
+		IDNumber       string `json:"id_number"`
+		IDNumberMasked bool   `json:"id_number_masked"`
+		Phone          string `json:"phone"`
+		Version        int    `json:"version"`
+	}
+	json.Unmarshal([]byte(r.body), &created)
+	if created.IDNumber != "411723********0031" || !created.IDNumberMasked || created.Phone != "139****5678" {
+		t.Errorf("not masked: %s", r.body)
+	}
+	path := "/api/v1/residents/" + itoa(created.ID)
+
+	tests := []struct {
+		name     string
+		c        *client
+		method   string
+		path     string
+		ctype    string
+		body     string
+		noCSRF   bool
+		status   int
+		contains string
+	}{
+		{"find by pinyin initials", vd, "GET", "/api/v1/residents?q=oyxy", "", "", false, 200, `"欧阳修远"`},
+		{"find by ID number", vd, "GET", "/api/v1/residents?q=411723198807150031", "", "", false, 200, `"欧阳修远"`},
+		{"duplicate registration", vd, "POST", "/api/v1/residents", "application/json", mustJSON(newRes), false, 409, `resident.duplicate_here`},
+		{"bad check digit names the fault", vd, "POST", "/api/v1/residents", "application/json", `{"name":"张三","id_number":"411723198807150032","village_id":` + itoa(me.InstitutionID) + `}`, false, 422, `末位应为 1，输入的是 2`},
+		{"impossible birth date", vd, "POST", "/api/v1/residents", "application/json", `{"name":"张三","id_number":"411723198802300031","village_id":` + itoa(me.InstitutionID) + `}`, false, 422, `idcard.birth_date`},
+		{"html in name", vd, "POST", "/api/v1/residents", "application/json", `{"name":"<img src=x onerror=alert(1)>","id_number":"11010519491231002X","village_id":` + itoa(me.InstitutionID) + `}`, false, 422, `name.chars`},
+		{"over-long address", vd, "POST", "/api/v1/residents", "application/json", `{"name":"张三","id_number":"11010519491231002X","address":"` + strings.Repeat("路", 201) + `","village_id":` + itoa(me.InstitutionID) + `}`, false, 422, `field.too_long`},
+		{"unknown JSON field", vd, "POST", "/api/v1/residents", "application/json", `{"name":"张三","admin":true}`, false, 422, `error.bad_json`},
+		{"wrong content type", vd, "POST", "/api/v1/residents", "text/plain", `name=x`, false, 415, `unsupported`},
+		{"no CSRF token", vd, "POST", "/api/v1/residents", "application/json", mustJSON(newRes), true, 403, `error.csrf`},
+		{"body too large", vd, "POST", "/api/v1/residents", "application/json", `{"name":"` + strings.Repeat("a", 2<<20) + `"}`, false, 413, `too_large`},
+		{"sql injection in search", vd, "GET", "/api/v1/residents?q=" + url.QueryEscape("' OR 1=1 --"), "", "", false, 422, `search.invalid`},
+		{"bad group filter", vd, "GET", "/api/v1/residents?group=all", "", "", false, 422, `search.group.invalid`},
+		{"read own resident", vd, "GET", path, "", "", false, 200, `"欧阳修远"`},
+		{"township doctor reads it", e.as(care.RoleTownshipDoctor), "GET", path, "", "", false, 200, `"欧阳修远"`},
+		{"county specialist without a link: 404", e.as(care.RoleCountySpecialist), "GET", path, "", "", false, 404, `not_found`},
+		{"insurance officer reads it (payment)", e.as(care.RoleInsuranceOfficer), "GET", path, "", "", false, 200, `"欧阳修远"`},
+		{"nonexistent resident: same 404", vd, "GET", "/api/v1/residents/999999", "", "", false, 404, `not_found`},
+		{"malformed id: 404", vd, "GET", "/api/v1/residents/abc", "", "", false, 404, `not_found`},
+		{"reveal ID number", vd, "POST", path + "/reveal-id", "", "", false, 200, `411723198807150031`},
+		{"stale update", vd, "PUT", path, "application/json", `{"name":"欧阳修远","id_number":"411723198807150031","version":99}`, false, 409, `resident.stale`},
+		{"update", vd, "PUT", path, "application/json", `{"name":"欧阳修远","id_number":"411723198807150031","phone":"13800000000","version":1}`, false, 200, `"version":2`},
+		{"English errors", nil, "POST", "/api/v1/residents", "application/json", `{"name":"张三","id_number":"411723198807150032","village_id":` + itoa(me.InstitutionID) + `}`, false, 422, `should be 1, not 2`},
+		{"stats for analyst, no names", e.as(care.RoleAnalyst), "GET", "/api/v1/stats/population", "", "", false, 200, `"small_cell":5`},
+		{"export is CSV", vd, "GET", "/api/v1/residents/export", "", "", false, 200, `record_number,name`},
+	}
+	for _, tt := range tests {
+		c := tt.c
+		hdr := map[string]string{}
+		if tt.name == "English errors" {
+			c = vd
+			hdr["Cookie"] = "cc_lang=en"
+		}
+		if !tt.noCSRF {
+			hdr["X-CSRF-Token"] = c.csrf
+		}
+		var got response
+		if tt.name == "English errors" {
+			// The jar holds the session; add the language cookie by hand.
+			u, _ := url.Parse(e.ts.URL)
+			c.hc.Jar.SetCookies(u, []*http.Cookie{{Name: "cc_lang", Value: "en", Path: "/"}})
+			delete(hdr, "Cookie")
+		}
+		got = c.do(tt.method, tt.path, tt.ctype, []byte(tt.body), hdr)
+		if got.code != tt.status || !strings.Contains(got.body, tt.contains) {
+			t.Errorf("%s: %d %.300s; want %d containing %q", tt.name, got.code, got.body, tt.status, tt.contains)
+		}
+	}
+	// Nothing was half-written by the refused requests: one resident with this name.
+	res := vd.get("/api/v1/residents?q=" + url.QueryEscape("张三"))
+	if strings.Contains(res.body, `"11010519491231002X"`) {
+		t.Error("a refused registration was stored")
+	}
+	// Reads, the reveal and the refusals are in the audit trail.
+	e.writer.Flush(context.Background())
+	evs, _ := e.st.SearchAudit(context.Background(), audit.Filter{ResidentIDs: []int64{created.ID}})
+	seen := map[string]int{}
+	for _, ev := range evs {
+		seen[ev.Action+"/"+ev.Outcome]++
+		if ev.RequestID == "" {
+			t.Errorf("audit row %d has no request ID", ev.Seq)
+		}
+	}
+	for _, want := range []string{"resident.create/ok", "resident.read/ok", "resident.read/denied", "resident.reveal_id/ok", "resident.update/ok"} {
+		if seen[want] == 0 {
+			t.Errorf("no %s audit row (have %v)", want, seen)
+		}
+	}
+	// Secrets never reach the log.
+	logs := e.logs.String()
+	for _, secret := range []string{demo.DefaultPassword, "411723198807150031", "13912345678"} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("log contains %q", secret)
+		}
+	}
+}
+
+func TestFormsAndPages(t *testing.T) {
+	e := newEnv(t, store.SQLite)
+	// Sign in through the form: the login page's CSRF cookie is required.
+	c := e.anon()
+	page := c.get("/login")
+	tok := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(page.body)
+	if page.code != 200 || tok == nil {
+		t.Fatalf("login page: %d", page.code)
+	}
+	if r := c.postForm("/login", url.Values{"username": {e.users[care.RoleVillageDoctor]}, "password": {demo.DefaultPassword}}, false); r.code != 403 {
+		t.Errorf("login form without CSRF: %d, want 403", r.code)
+	}
+	page = c.get("/login")
+	tok = regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(page.body)
+	r := c.postForm("/login", url.Values{"csrf": {tok[1]}, "username": {e.users[care.RoleVillageDoctor]}, "password": {"wrong-password"}}, false)
+	if r.code != 401 || !strings.Contains(r.body, "用户名或密码错误") {
+		t.Errorf("wrong password: %d", r.code)
+	}
+	tok = regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(r.body)
+	r = c.postForm("/login", url.Values{"csrf": {tok[1]}, "username": {e.users[care.RoleVillageDoctor]}, "password": {demo.DefaultPassword}, "next": {"/residents"}}, false)
+	if r.code != 303 || r.header.Get("Location") != "/residents" {
+		t.Fatalf("login: %d %s", r.code, r.header.Get("Location"))
+	}
+	home := c.get("/")
+	csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(home.body)
+	if home.code != 200 || csrf == nil {
+		t.Fatalf("home: %d", home.code)
+	}
+	c.csrf = csrf[1]
+	// A form post without the token is refused and writes nothing.
+	form := url.Values{"name": {"李四"}, "id_number": {"11010519491231002X"}, "relation": {"head"}}
+	if r := c.postForm("/residents", form, false); r.code != 403 || !strings.Contains(r.body, "页面已过期") {
+		t.Errorf("CSRF-less form post: %d", r.code)
+	}
+	// A bad form comes back with the message and the typed values kept.
+	form.Set("id_number", "11010519491231002Y")
+	r = c.postForm("/residents", form, true)
+	if r.code != 422 || !strings.Contains(r.body, "身份证号第 18 位不是数字") || !strings.Contains(r.body, `value="李四"`) {
+		t.Errorf("bad form: %d %.500s", r.code, r.body)
+	}
+	// Every page a village doctor can reach renders.
+	for _, p := range []string{"/", "/residents", "/residents?group=elderly65", "/residents/new", "/residents/duplicates", "/org", "/account/password"} {
+		if r := c.get(p); r.code != 200 {
+			t.Errorf("GET %s: %d", p, r.code)
+		}
+	}
+	// Logout ends the session on the server: the old cookie no longer works.
+	u, _ := url.Parse(e.ts.URL)
+	old := c.hc.Jar.Cookies(u)
+	if r := c.postForm("/logout", url.Values{}, true); r.code != 303 {
+		t.Errorf("logout: %d", r.code)
+	}
+	replay := e.anon()
+	replay.hc.Jar.SetCookies(u, old)
+	if r := replay.get("/api/v1/me"); r.code != 401 {
+		t.Errorf("session cookie valid after logout: %d", r.code)
+	}
+	// Pages of other roles render for them.
+	for role, pages := range map[care.Role][]string{
+		care.RoleAdmin:            {"/", "/admin/accounts", "/org"},
+		care.RoleAuditor:          {"/audit", "/audit?outcome=denied"},
+		care.RoleAnalyst:          {"/stats"},
+		care.RoleResident:         {"/me"},
+		care.RoleCountySpecialist: {"/emergency", "/residents"},
+	} {
+		c := e.as(role)
+		for _, p := range pages {
+			if r := c.get(p); r.code != 200 {
+				t.Errorf("%s GET %s: %d", role, p, r.code)
+			}
+		}
+	}
+	// The auditor's verify button reports an intact chain.
+	aud := e.as(care.RoleAuditor)
+	e.writer.Flush(context.Background())
+	if r := aud.postForm("/audit/verify", url.Values{}, true); r.code != 200 || !strings.Contains(r.body, `id="verify-ok"`) {
+		t.Errorf("verify: %d", r.code)
+	}
+}
+
+func TestMetricsOnlyFromLoopback(t *testing.T) {
+	e := newEnv(t, store.SQLite)
+	e.anon().get("/healthz")
+	if r := e.anon().get("/metrics"); r.code != 200 || !strings.Contains(r.body, "countycare_http_requests_total") {
+		t.Errorf("metrics from loopback: %d", r.code)
+	}
+	if r := e.anon().do("GET", "/metrics", "", nil, map[string]string{"X-Forwarded-For": "10.0.0.1"}); r.code != 404 {
+		t.Errorf("metrics through a proxy: %d, want 404", r.code)
+	}
+}
+
+func mustJSON(v any) string { b, _ := json.Marshal(v); return string(b) }
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
