@@ -254,4 +254,3 @@ func wrongCheck(c byte) string {
 	}
 	return "1"
 }
-

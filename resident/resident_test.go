@@ -3,6 +3,7 @@ package resident
 import (
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -186,5 +187,54 @@ func FuzzSearchTokens(f *testing.F) {
 			}
 		}
 		ParseQuery(s)
+	})
+}
+
+func TestParseImport(t *testing.T) {
+	file := "\ufeff户号,与户主关系,姓名,身份证号,手机号,困难类别,残疾等级\n" +
+		"A,户主,张三,11010519491231002X,13800138000,低保,无\n" +
+		"A,配偶,李四,,,无,二级\n" +
+		"\n" +
+		"B,head,王五,110105194912310021,,,\n"
+	rows, fs, err := ParseImport(strings.NewReader(file))
+	if err != nil || len(fs) != 0 {
+		t.Fatalf("ParseImport: %v %v", fs, err)
+	}
+	if len(rows) != 3 || rows[0].Input.Relation != "head" || rows[0].Input.Poverty != "subsistence" || rows[1].Input.DisabilityGrade != 2 || rows[2].Line != 5 {
+		t.Fatalf("rows: %+v", rows)
+	}
+	for _, tt := range []struct{ file, key string }{
+		{"", "import.empty"},
+		{"name\nx\n", "import.missing_column"},
+		{"household,name,shoe_size\nA,x,42\n", "import.unknown_column"},
+		{"household,name\nA,\"unclosed\n", "import.csv"},
+		{"household,name\n\xff\xfe,x\n", "import.encoding"},
+	} {
+		_, fs, _ := ParseImport(strings.NewReader(tt.file))
+		if len(fs) == 0 || fs[0].Key != tt.key {
+			t.Errorf("ParseImport(%q) faults %v, want %s", tt.file, fs, tt.key)
+		}
+	}
+}
+
+func FuzzParseImport(f *testing.F) {
+	f.Add("household,relation,name,id_number\nA,户主,张三,11010519491231002X\n")
+	f.Add("户号,姓名\n1,\"a\"\"b\"\n")
+	f.Add("\ufeffhousehold,name,disability_grade\nA,x,zz\n")
+	f.Fuzz(func(t *testing.T, s string) {
+		rows, fs, err := ParseImport(strings.NewReader(s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) > MaxImportRows {
+			t.Fatalf("%d rows", len(rows))
+		}
+		for _, r := range rows {
+			if r.Line < 2 {
+				t.Fatalf("row line %d", r.Line)
+			}
+			Validate(r.Input, now) // must not panic on anything a file holds
+		}
+		_ = fs
 	})
 }

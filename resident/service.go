@@ -24,6 +24,8 @@ type Repository interface {
 	ResidentsByIDNumber(ctx context.Context, county, n string) ([]Resident, error)
 	// CreateResident numbers, stores and indexes r with ev in one transaction.
 	CreateResident(ctx context.Context, r *Resident, ev audit.Event) error
+	// ImportResidents stores households of new residents in one transaction.
+	ImportResidents(ctx context.Context, households [][]*Resident, ev audit.Event) error
 	// UpdateResident saves r if r.Version is current (ECONFLICT otherwise).
 	UpdateResident(ctx context.Context, r *Resident, ev audit.Event) error
 	MergeResidents(ctx context.Context, survivor, merged *Resident, ev audit.Event) error
@@ -501,4 +503,82 @@ func (s *Service) EmergencyAccess(ctx context.Context, a care.Actor, idNumber, r
 		return nil, err
 	}
 	return r, nil
+}
+
+// Import registers the residents of an import file (ParseImport) at
+// village villageID, which must be a village clinic in a's scope. Every
+// row is checked as Register checks one resident, plus: each household's
+// first row is its head, and no ID number appears twice in the file or is
+// already registered in the county. Any fault refuses the whole file
+// (EINVALID listing every fault with its line), so nothing is
+// half-imported. It returns the number of residents registered.
+func (s *Service) Import(ctx context.Context, a care.Actor, villageID int64, rows []ImportRow) (int, error) {
+	t, err := s.Orgs.Tree(ctx)
+	if err != nil {
+		return 0, err
+	}
+	sc := access.ScopeFor(a, t)
+	v := t.Get(villageID)
+	if v == nil || v.Kind != org.KindVillageClinic || sc.Kind != access.ScopeManaged || !sc.Allows(access.Subject{CountyCode: v.CountyCode, ManagedBy: v.ID}) {
+		return 0, care.Invalid([]care.FieldError{{Field: "village_id", Key: "resident.village_out_of_scope"}})
+	}
+	now := s.Now()
+	var fs []care.FieldError
+	seenID := map[string]int{}
+	var households [][]*Resident
+	index := map[string]int{}
+	for _, row := range rows {
+		in := row.Input
+		in.VillageID = villageID
+		_, known := index[row.Household]
+		first := !known
+		if in.Relation == "" {
+			in.Relation = string(RelOther)
+			if first {
+				in.Relation = string(RelHead)
+			}
+		}
+		r, rfs := Validate(in, now)
+		rfs = removeField(rfs, "relation", "relation.new_household_head")
+		if first && r.Relation != RelHead {
+			rfs = append(rfs, care.FieldError{Field: "relation", Key: "import.head_first"})
+		}
+		if r.IDNumber != "" {
+			if l, dup := seenID[string(r.IDNumber)]; dup {
+				rfs = append(rfs, care.FieldError{Field: "id_number", Key: "import.duplicate_in_file", Args: []any{l}})
+			} else {
+				seenID[string(r.IDNumber)] = row.Line
+				if existing, err := s.Repo.ResidentsByIDNumber(ctx, v.CountyCode, string(r.IDNumber)); err != nil {
+					return 0, err
+				} else if len(existing) > 0 {
+					rfs = append(rfs, care.FieldError{Field: "id_number", Key: "resident.duplicate_elsewhere"})
+				}
+			}
+		}
+		for _, f := range rfs {
+			f.Field = rowField(row.Line, f.Field)
+			fs = append(fs, f)
+		}
+		r.CountyCode = v.CountyCode
+		rp := &r
+		if first {
+			index[row.Household] = len(households)
+			households = append(households, []*Resident{rp})
+		} else {
+			i := index[row.Household]
+			households[i] = append(households[i], rp)
+		}
+	}
+	if len(rows) == 0 {
+		fs = append(fs, care.FieldError{Field: "file", Key: "import.empty"})
+	}
+	if err := care.Invalid(fs); err != nil {
+		return 0, err
+	}
+	ev := audit.New(ctx, a, audit.ActResidentCreate, 0)
+	ev.Detail = fmt.Sprintf("import of %d rows", len(rows))
+	if err := s.Repo.ImportResidents(ctx, households, ev); err != nil {
+		return 0, err
+	}
+	return len(rows), nil
 }

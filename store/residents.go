@@ -260,65 +260,91 @@ func (s *Store) nextSequence(ctx context.Context, tx db, villageID int64, col st
 // the audit row, all in one transaction. The village must have a 12-digit
 // area code (EINVALID otherwise); a household of another village is EINVALID.
 func (s *Store) CreateResident(ctx context.Context, r *resident.Resident, ev audit.Event) error {
+	return s.Transact(ctx, func(tx db) error { return s.createResident(ctx, tx, r, ev) })
+}
+
+// ImportResidents registers households of residents in one transaction:
+// the first member of each household creates it, the others join it.
+// Each resident gets its own audit row (ev with the resident filled in).
+// Any failure writes nothing.
+func (s *Store) ImportResidents(ctx context.Context, households [][]*resident.Resident, ev audit.Event) error {
+	return s.Transact(ctx, func(tx db) error {
+		for _, h := range households {
+			for i, r := range h {
+				if i > 0 {
+					r.HouseholdID = h[0].HouseholdID
+				}
+				if err := s.createResident(ctx, tx, r, ev); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}
+
+func (s *Store) createResident(ctx context.Context, tx db, r *resident.Resident, ev audit.Event) error {
 	const op = "store.CreateResident"
 	now := s.now()
 	r.CreatedAt, r.UpdatedAt, r.Version, r.Status = now, now, 1, resident.StatusActive
-	return s.Transact(ctx, func(tx db) error {
-		county, area, err := villageInfo(ctx, tx, r.VillageID)
+	county, area, err := villageInfo(ctx, tx, r.VillageID)
+	if err != nil {
+		return wrap(op, err)
+	}
+	if len(area) != 12 {
+		return &care.Error{Code: care.EINVALID, Key: "resident.village_not_numbered", Fields: []care.FieldError{{Field: "village_id", Key: "resident.village_not_numbered"}}}
+	}
+	r.CountyCode = county
+	seq, err := s.nextSequence(ctx, tx, r.VillageID, "next_record")
+	if err != nil {
+		return wrap(op, err)
+	}
+	if r.RecordNumber, err = resident.RecordNumber(area, seq); err != nil {
+		return &care.Error{Code: care.ECONFLICT, Key: "resident.village_full", Op: op, Err: err}
+	}
+	newHousehold := r.HouseholdID == 0
+	if newHousehold {
+		hseq, err := s.nextSequence(ctx, tx, r.VillageID, "next_household")
 		if err != nil {
 			return wrap(op, err)
 		}
-		if len(area) != 12 {
-			return &care.Error{Code: care.EINVALID, Key: "resident.village_not_numbered", Fields: []care.FieldError{{Field: "village_id", Key: "resident.village_not_numbered"}}}
-		}
-		r.CountyCode = county
-		seq, err := s.nextSequence(ctx, tx, r.VillageID, "next_record")
+		r.HouseholdID, err = tx.insert(ctx, `INSERT INTO households (county_code, village_id, number, address, created_at) VALUES (?, ?, ?, ?, ?)`,
+			county, r.VillageID, fmt.Sprintf("%s%04d", area, hseq), r.Address, s.ts(now))
 		if err != nil {
 			return wrap(op, err)
 		}
-		if r.RecordNumber, err = resident.RecordNumber(area, seq); err != nil {
-			return &care.Error{Code: care.ECONFLICT, Key: "resident.village_full", Op: op, Err: err}
+	} else {
+		var hv int64
+		var hc string
+		if err := tx.row(ctx, `SELECT village_id, county_code FROM households WHERE id = ?`, r.HouseholdID).Scan(&hv, &hc); err != nil {
+			return &care.Error{Code: care.EINVALID, Key: "resident.household_unknown", Fields: []care.FieldError{{Field: "household_id", Key: "resident.household_unknown"}}, Err: err}
 		}
-		newHousehold := r.HouseholdID == 0
-		if newHousehold {
-			hseq, err := s.nextSequence(ctx, tx, r.VillageID, "next_household")
-			if err != nil {
-				return wrap(op, err)
-			}
-			r.HouseholdID, err = tx.insert(ctx, `INSERT INTO households (county_code, village_id, number, address, created_at) VALUES (?, ?, ?, ?, ?)`,
-				county, r.VillageID, fmt.Sprintf("%s%04d", area, hseq), r.Address, s.ts(now))
-			if err != nil {
-				return wrap(op, err)
-			}
-		} else {
-			var hv int64
-			var hc string
-			if err := tx.row(ctx, `SELECT village_id, county_code FROM households WHERE id = ?`, r.HouseholdID).Scan(&hv, &hc); err != nil {
-				return &care.Error{Code: care.EINVALID, Key: "resident.household_unknown", Fields: []care.FieldError{{Field: "household_id", Key: "resident.household_unknown"}}, Err: err}
-			}
-			if hv != r.VillageID || hc != county {
-				return &care.Error{Code: care.EINVALID, Key: "resident.household_other_village", Fields: []care.FieldError{{Field: "household_id", Key: "resident.household_other_village"}}}
-			}
+		if hv != r.VillageID || hc != county {
+			return &care.Error{Code: care.EINVALID, Key: "resident.household_other_village", Fields: []care.FieldError{{Field: "household_id", Key: "resident.household_other_village"}}}
 		}
-		r.ID, err = tx.insert(ctx, `INSERT INTO residents (county_code, record_number, id_number, name, sex, birth_date, phone, address, village_id, household_id, relation, poverty, disability_grade, pregnancy_edd, status, created_at, updated_at, version)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
-			county, r.RecordNumber, string(r.IDNumber), r.Name, string(r.Sex), r.BirthDate, r.Phone, r.Address, r.VillageID, r.HouseholdID,
-			string(r.Relation), string(r.Poverty), r.DisabilityGrade, r.PregnancyEDD, string(r.Status), s.ts(now), s.ts(now))
-		if err != nil {
+	}
+	r.ID, err = tx.insert(ctx, `INSERT INTO residents (county_code, record_number, id_number, name, sex, birth_date, phone, address, village_id, household_id, relation, poverty, disability_grade, pregnancy_edd, status, created_at, updated_at, version)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
+		county, r.RecordNumber, string(r.IDNumber), r.Name, string(r.Sex), r.BirthDate, r.Phone, r.Address, r.VillageID, r.HouseholdID,
+		string(r.Relation), string(r.Poverty), r.DisabilityGrade, r.PregnancyEDD, string(r.Status), s.ts(now), s.ts(now))
+	if err != nil {
+		return wrap(op, err)
+	}
+	if newHousehold {
+		if _, err := tx.exec(ctx, `UPDATE households SET head_id = ? WHERE id = ?`, r.ID, r.HouseholdID); err != nil {
 			return wrap(op, err)
 		}
-		if newHousehold {
-			if _, err := tx.exec(ctx, `UPDATE households SET head_id = ? WHERE id = ?`, r.ID, r.HouseholdID); err != nil {
-				return wrap(op, err)
-			}
-		}
-		if err := s.writeTokens(ctx, tx, r); err != nil {
-			return wrap(op, err)
-		}
-		ev.ResidentID, ev.CountyCode = r.ID, county
+	}
+	if err := s.writeTokens(ctx, tx, r); err != nil {
+		return wrap(op, err)
+	}
+	ev.ResidentID, ev.CountyCode = r.ID, county
+	if ev.Detail == "" {
 		ev.Detail = "record " + r.RecordNumber
-		return s.appendAudit(ctx, tx, ev)
-	})
+	} else {
+		ev.Detail += "; record " + r.RecordNumber
+	}
+	return s.appendAudit(ctx, tx, ev)
 }
 
 func (s *Store) writeTokens(ctx context.Context, tx db, r *resident.Resident) error {

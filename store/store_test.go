@@ -425,3 +425,59 @@ func TestAccountsOnePersonEach(t *testing.T) {
 		}
 	})
 }
+
+func TestImportAllOrNothing(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, d store.Dialect) {
+		f := newFixture(t, d)
+		ctx := context.Background()
+		vd := f.actors[care.RoleVillageDoctor]
+		good := "户号,与户主关系,姓名,身份证号,手机号\n" +
+			"1,户主,覃海波,411723197903083575,13900000001\n" +
+			"1,配偶,韦秀英,411723198104120020,\n" +
+			"2,户主,单田芳,11010519491231002X,\n"
+		bad := good + "3,户主,王五,411723197903083576,\n" + // wrong check digit
+			"3,子女,王小五,411723197903083575,\n" // duplicate of line 2
+		rows, fs, err := resident.ParseImport(strings.NewReader(bad))
+		if err != nil || len(fs) != 0 {
+			t.Fatal(fs, err)
+		}
+		before, _ := f.st.AuditCount(ctx)
+		_, err = f.res.Import(ctx, vd, vd.InstitutionID, rows)
+		ce, ok := err.(*care.Error)
+		if !ok || ce.Code != care.EINVALID {
+			t.Fatalf("bad file: %v", err)
+		}
+		lines := map[string]bool{}
+		for _, fe := range ce.Fields {
+			lines[fe.Field+" "+fe.Key] = true
+		}
+		if !lines["5:id_number idcard.check_digit"] || !lines["6:id_number import.duplicate_in_file"] {
+			t.Errorf("row faults %v", ce.Fields)
+		}
+		if after, _ := f.st.AuditCount(ctx); after != before {
+			t.Errorf("a refused import wrote %d audit rows", after-before)
+		}
+		if got, _, _ := f.res.Search(ctx, vd, "qhb", resident.Filter{}); len(got) != 0 {
+			t.Fatal("a refused import wrote residents")
+		}
+		rows, _, _ = resident.ParseImport(strings.NewReader(good))
+		n, err := f.res.Import(ctx, vd, vd.InstitutionID, rows)
+		if err != nil || n != 3 {
+			t.Fatalf("good file: %d, %v", n, err)
+		}
+		got, _, _ := f.res.Search(ctx, vd, "qhb", resident.Filter{})
+		if len(got) != 1 {
+			t.Fatalf("imported head not found: %v", got)
+		}
+		_, members, err := f.st.Household(ctx, got[0].HouseholdID)
+		if err != nil || len(members) != 2 {
+			t.Errorf("household members %d, %v", len(members), err)
+		}
+		// Another village's doctor cannot import into this village.
+		other := f.actors[care.RoleTownshipDoctor]
+		other.Role, other.InstitutionID = care.RoleVillageDoctor, other.InstitutionID
+		if _, err := f.res.Import(ctx, other, vd.InstitutionID, rows); care.ErrorCode(err) != care.EINVALID {
+			t.Errorf("import outside scope: %v", err)
+		}
+	})
+}

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -152,11 +153,18 @@ func (p pageData) ErrMsg(e *care.Error) string { return p.msgs.T(p.Lang, e.Key, 
 
 // FieldMsg translates a field error, prefixed with the field's label.
 func (p pageData) FieldMsg(f care.FieldError) string {
+	prefix := ""
+	if i := strings.IndexByte(f.Field, ':'); i > 0 { // "12:id_number": a row of an import file
+		if n, err := strconv.Atoi(f.Field[:i]); err == nil {
+			prefix = p.msgs.T(p.Lang, "import.row", n) + " "
+			f.Field = f.Field[i+1:]
+		}
+	}
 	label := "field." + f.Field
 	if p.msgs.Has(p.Lang, label) {
-		return p.msgs.T(p.Lang, label) + ": " + p.msgs.T(p.Lang, f.Key, f.Args...)
+		return prefix + p.msgs.T(p.Lang, label) + ": " + p.msgs.T(p.Lang, f.Key, f.Args...)
 	}
-	return p.msgs.T(p.Lang, f.Key, f.Args...)
+	return prefix + p.msgs.T(p.Lang, f.Key, f.Args...)
 }
 
 // Role returns the translated name of a role.

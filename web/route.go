@@ -49,9 +49,14 @@ const (
 // stop here and are audited); checks CSRF, content type and body size on
 // writes; then calls h and renders its error, if any.
 func (s *Server) handle(pattern string, p access.Policy, h handlerFunc) {
+	s.handleLimit(pattern, p, s.cfg.MaxBodyBytes, h)
+}
+
+// handleLimit registers a route whose request bodies may be up to limit bytes.
+func (s *Server) handleLimit(pattern string, p access.Policy, limit int64, h handlerFunc) {
 	api := strings.Contains(pattern, "/api/")
 	s.routes = append(s.routes, Route{Pattern: pattern, Policy: p, API: api})
-	s.mux.Handle(pattern, s.wrap(pattern, p, api, h))
+	s.mux.Handle(pattern, s.wrap(pattern, p, api, limit, h))
 }
 
 // statusWriter records the status for logs and metrics.
@@ -76,7 +81,7 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-func (s *Server) wrap(pattern string, p access.Policy, api bool, h handlerFunc) http.Handler {
+func (s *Server) wrap(pattern string, p access.Policy, api bool, limit int64, h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w0 http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		w := &statusWriter{ResponseWriter: w0}
@@ -139,11 +144,11 @@ func (s *Server) wrap(pattern string, p access.Policy, api bool, h handlerFunc) 
 			return
 		}
 		if isWrite(r.Method) {
-			if err := s.checkWrite(r, rc, api); err != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
+			if err := s.checkWrite(r, rc, api, limit); err != nil {
 				s.renderError(w, r, rc, err)
 				return
 			}
-			r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
 		}
 		if err := h(w, r, rc); err != nil {
 			s.renderError(w, r, rc, err)
@@ -158,9 +163,9 @@ func isWrite(m string) bool {
 // checkWrite enforces on a state-changing request: the content type the
 // route expects, a body within the limit, valid UTF-8 form fields, and
 // the session's CSRF token (form field "csrf" or header X-CSRF-Token).
-func (s *Server) checkWrite(r *http.Request, rc *reqCtx, api bool) error {
-	if r.ContentLength > s.cfg.MaxBodyBytes {
-		return care.Errorf(care.ETOOLARGE, "error.too_large", s.cfg.MaxBodyBytes>>10)
+func (s *Server) checkWrite(r *http.Request, rc *reqCtx, api bool, limit int64) error {
+	if r.ContentLength > limit {
+		return care.Errorf(care.ETOOLARGE, "error.too_large", limit>>10)
 	}
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	hasBody := r.ContentLength != 0 && r.Method != http.MethodDelete
@@ -173,17 +178,16 @@ func (s *Server) checkWrite(r *http.Request, rc *reqCtx, api bool) error {
 		if ct != "application/x-www-form-urlencoded" && ct != "multipart/form-data" {
 			return care.Errorf(care.EUNSUPPORTED, "error.content_type", "application/x-www-form-urlencoded")
 		}
-		r.Body = http.MaxBytesReader(nil, r.Body, s.cfg.MaxBodyBytes)
 		var err error
 		if ct == "multipart/form-data" {
-			err = r.ParseMultipartForm(s.cfg.MaxBodyBytes)
+			err = r.ParseMultipartForm(limit)
 		} else {
 			err = r.ParseForm()
 		}
 		if err != nil {
 			var mb *http.MaxBytesError
 			if errors.As(err, &mb) {
-				return care.Errorf(care.ETOOLARGE, "error.too_large", s.cfg.MaxBodyBytes>>10)
+				return care.Errorf(care.ETOOLARGE, "error.too_large", limit>>10)
 			}
 			return care.Errorf(care.EINVALID, "error.bad_form")
 		}

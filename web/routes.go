@@ -5,6 +5,7 @@ import (
 
 	"countycare/access"
 	"countycare/care"
+	"countycare/resident"
 )
 
 // registerRoutes is the complete route table. Each route names its
@@ -50,6 +51,8 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /residents", readers, s.residentList)
 	s.handle("GET /residents/new", registrars, s.residentNew)
 	s.handle("POST /residents", registrars, s.residentCreate)
+	s.handle("GET /residents/import", registrars, s.importPage)
+	s.handleLimit("POST /residents/import", registrars, resident.MaxImportBytes+64<<10, s.importSubmit)
 	s.handle("GET /residents/duplicates", registrars, s.duplicates)
 	s.handle("POST /residents/merge", registrars, s.merge)
 	s.handle("GET /residents/{id}", readers, s.residentShow)
@@ -81,6 +84,7 @@ func (s *Server) registerRoutes() {
 	s.handle("POST /api/v1/practitioners", admin, s.apiPractitionerCreate)
 	s.handle("GET /api/v1/residents", readers, s.apiResidentSearch)
 	s.handle("POST /api/v1/residents", registrars, s.apiResidentCreate)
+	s.handleLimit("POST /api/v1/residents/import", registrars, resident.MaxImportBytes, s.apiImport)
 	s.handle("GET /api/v1/residents/duplicates", registrars, s.apiDuplicates)
 	s.handle("POST /api/v1/residents/merge", registrars, s.apiMerge)
 	s.handle("GET /api/v1/residents/export", registrars, s.apiExport)
