@@ -45,9 +45,9 @@ var importColumns = map[string]string{
 
 // importValues maps Chinese cell values to codes for relation, poverty and sex.
 var importValues = map[string]map[string]string{
-	"relation": {"户主": "head", "本人": "head", "配偶": "spouse", "子女": "child", "子": "child", "女": "child", "父母": "parent", "父亲": "parent", "母亲": "parent", "孙子女": "grandchild", "孙子": "grandchild", "孙女": "grandchild", "其他": "other"},
-	"poverty":  {"无": "", "特困": "extreme", "特困人员": "extreme", "低保": "subsistence", "低保对象": "subsistence", "低保边缘": "edge", "因病致贫": "illness", "监测户": "monitored", "防返贫监测户": "monitored"},
-	"sex":      {"男": "M", "女": "F"},
+	"relation":         {"户主": "head", "本人": "head", "配偶": "spouse", "子女": "child", "子": "child", "女": "child", "父母": "parent", "父亲": "parent", "母亲": "parent", "孙子女": "grandchild", "孙子": "grandchild", "孙女": "grandchild", "其他": "other"},
+	"poverty":          {"无": "", "特困": "extreme", "特困人员": "extreme", "低保": "subsistence", "低保对象": "subsistence", "低保边缘": "edge", "因病致贫": "illness", "监测户": "monitored", "防返贫监测户": "monitored"},
+	"sex":              {"男": "M", "女": "F"},
 	"disability_grade": {"无": "0", "一级": "1", "二级": "2", "三级": "3", "四级": "4"},
 }
 
