@@ -47,7 +47,7 @@ func NewWriter(app Appender, log *slog.Logger, now func() time.Time, queue int) 
 		flushReq:      make(chan chan struct{}),
 		quit:          make(chan struct{}),
 		done:          make(chan struct{}),
-		FlushInterval: 20 * time.Millisecond,
+		FlushInterval: 50 * time.Millisecond,
 		MaxBatch:      512,
 	}
 }

@@ -110,6 +110,8 @@ type gen struct {
 	pract       map[care.Role]*org.Practitioner
 	linkCount   int
 	last        *resident.Resident // the resident written last (for legacy duplicates)
+	emit        func(row) error    // hands a generated row to the writer
+	batch       []row
 }
 
 func (g *gen) id(table string) int64 {

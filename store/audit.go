@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"countycare/audit"
 	"countycare/care"
@@ -34,13 +35,24 @@ func (s *Store) appendAudit(ctx context.Context, tx db, events ...audit.Event) e
 			e.Time = s.now()
 		}
 		audit.Seal(s.auditKey, seq, hash, e)
-		_, err := tx.exec(ctx, `INSERT INTO audit_events (seq, at, account_id, username, role, institution_id, action, resident_id, county_code, purpose, outcome, request_id, detail, prev_hash, hash)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			e.Seq, s.ts(e.Time), e.AccountID, e.Username, string(e.Role), e.InstitutionID, e.Action, e.ResidentID, e.CountyCode, e.Purpose, e.Outcome, e.RequestID, e.Detail, e.PrevHash, e.Hash)
-		if err != nil {
+		seq, hash = e.Seq, e.Hash
+	}
+	// One multi-row INSERT per chunk: a batch from the audit writer is
+	// hundreds of rows, and statements, not rows, are what cost.
+	const chunk = 100
+	one := "(" + placeholders(15) + ")"
+	for i := 0; i < len(events); i += chunk {
+		part := events[i:min(i+chunk, len(events))]
+		args := make([]any, 0, 15*len(part))
+		for j := range part {
+			e := &part[j]
+			args = append(args, e.Seq, s.ts(e.Time), e.AccountID, e.Username, string(e.Role), e.InstitutionID, e.Action, e.ResidentID,
+				e.CountyCode, e.Purpose, e.Outcome, e.RequestID, e.Detail, e.PrevHash, e.Hash)
+		}
+		q := `INSERT INTO audit_events (` + auditCols + `) VALUES ` + strings.TrimSuffix(strings.Repeat(one+", ", len(part)), ", ")
+		if _, err := tx.exec(ctx, q, args...); err != nil {
 			return wrap("store.appendAudit", err)
 		}
-		seq, hash = e.Seq, e.Hash
 	}
 	_, err := tx.exec(ctx, `UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1`, seq, hash)
 	return wrap("store.appendAudit", err)

@@ -22,27 +22,23 @@ import (
 // IDs. It writes no audit rows of its own; the caller records one row for
 // the whole load. Use it through Store.BulkLoad.
 type Bulk struct {
-	s      *Store
-	ctx    context.Context
-	tables []*bulkTable
-	byName map[string]*bulkTable
-	// SQLite
-	tx      *sql.Tx
-	pending int
-	// PostgreSQL
-	conn *sql.Conn
+	s       *Store
+	ctx     context.Context
+	tables  []*bulkTable
+	byName  map[string]*bulkTable
+	pending int       // rows buffered since the last flush
+	conn    *sql.Conn // PostgreSQL: the connection COPY runs on
 }
 
 type bulkTable struct {
 	name string
 	cols []string
 	rows [][]any
-	stmt *sql.Stmt
 	n    int64
 }
 
-// bulkFlushRows is how many rows are buffered (PostgreSQL) or written per
-// transaction (SQLite) before a flush.
+// bulkFlushRows is how many rows are buffered before a flush (one COPY
+// per table on PostgreSQL, one transaction on SQLite).
 const bulkFlushRows = 50000
 
 var bulkSchema = []struct {
@@ -62,8 +58,8 @@ var bulkSchema = []struct {
 // BulkLoad runs fn with a Bulk and finishes the load: it flushes what is
 // buffered, advances numbering (record and household sequences, identity
 // sequences on PostgreSQL) and bumps the organisation version. On error
-// what was already committed stays (SQLite commits every bulkFlushRows).
-func (s *Store) BulkLoad(ctx context.Context, fn func(b *Bulk) error) error {
+// what was already flushed stays (every bulkFlushRows rows).
+func (s *Store) BulkLoad(ctx context.Context, fn func(b *Bulk) error) (err error) {
 	b := &Bulk{s: s, ctx: ctx, byName: map[string]*bulkTable{}}
 	for _, t := range bulkSchema {
 		bt := &bulkTable{name: t.name, cols: strings.Split(t.cols, ", ")}
@@ -77,29 +73,100 @@ func (s *Store) BulkLoad(ctx context.Context, fn func(b *Bulk) error) error {
 		}
 		defer conn.Close()
 		b.conn = conn
+	} else {
+		restore, err := s.sqliteBulkMode(ctx)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if rerr := restore(); rerr != nil && err == nil {
+				err = rerr
+			}
+		}()
 	}
 	if err := fn(b); err != nil {
-		b.rollback()
 		return err
 	}
 	if err := b.flush(); err != nil {
-		b.rollback()
 		return err
-	}
-	if b.tx != nil {
-		if err := b.tx.Commit(); err != nil {
-			return wrap("store.BulkLoad", err)
-		}
-		b.tx = nil
 	}
 	return s.afterBulk(ctx)
 }
 
-func (b *Bulk) rollback() {
-	if b.tx != nil {
-		b.tx.Rollback()
-		b.tx = nil
+// bulkIndexedTables are the tables whose secondary indexes a bulk load
+// into an empty database drops and rebuilds: building an index once from
+// sorted data is several times faster than updating it row by row once
+// it outgrows the page cache.
+var bulkIndexedTables = []string{"residents", "resident_tokens", "households", "care_links"}
+
+// sqliteBulkMode prepares the writer connection for a large load: a big
+// page cache and, when the resident tables are empty, no secondary
+// indexes. The returned func rebuilds the indexes, refreshes the
+// planner's statistics and restores the cache size.
+func (s *Store) sqliteBulkMode(ctx context.Context) (func() error, error) {
+	conn, err := s.w.Conn(ctx)
+	if err != nil {
+		return nil, wrap("store.BulkLoad", err)
 	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `PRAGMA cache_size = -262144`); err != nil { // 256 MiB
+		return nil, wrap("store.BulkLoad", err)
+	}
+	var n int
+	if err := conn.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM residents LIMIT 1)`).Scan(&n); err != nil {
+		return nil, wrap("store.BulkLoad", err)
+	}
+	var indexes []string
+	if n == 0 {
+		rows, err := conn.QueryContext(ctx, `SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN (`+
+			placeholders(len(bulkIndexedTables))+`)`, stringArgs(bulkIndexedTables)...)
+		if err != nil {
+			return nil, wrap("store.BulkLoad", err)
+		}
+		var names []string
+		for rows.Next() {
+			var name, def string
+			if err := rows.Scan(&name, &def); err != nil {
+				rows.Close()
+				return nil, wrap("store.BulkLoad", err)
+			}
+			names = append(names, name)
+			indexes = append(indexes, def)
+		}
+		rows.Close()
+		for _, name := range names {
+			if _, err := conn.ExecContext(ctx, `DROP INDEX `+name); err != nil {
+				return nil, wrap("store.BulkLoad", err)
+			}
+		}
+	}
+	return func() error {
+		conn, err := s.w.Conn(context.Background())
+		if err != nil {
+			return wrap("store.BulkLoad", err)
+		}
+		defer conn.Close()
+		for _, def := range indexes {
+			if _, err := conn.ExecContext(context.Background(), def); err != nil {
+				return wrap("store.BulkLoad rebuild index", err)
+			}
+		}
+		// Approximate statistics (at most 1,000 rows per index) are enough
+		// for the planner and take a fraction of a full ANALYZE.
+		if _, err := conn.ExecContext(context.Background(), `PRAGMA analysis_limit = 1000; ANALYZE`); err != nil {
+			return wrap("store.BulkLoad", err)
+		}
+		_, err = conn.ExecContext(context.Background(), `PRAGMA cache_size = -2000`)
+		return wrap("store.BulkLoad", err)
+	}, nil
+}
+
+func stringArgs(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
 }
 
 // afterBulk brings counters up to date with the loaded rows.
@@ -132,39 +199,7 @@ func (s *Store) afterBulk(ctx context.Context) error {
 
 func (b *Bulk) add(table string, vals ...any) error {
 	t := b.byName[table]
-	if b.s.dialect == Postgres {
-		t.rows = append(t.rows, vals)
-		if len(t.rows) >= bulkFlushRows {
-			return b.flush()
-		}
-		return nil
-	}
-	if b.tx == nil {
-		tx, err := b.s.w.BeginTx(b.ctx, nil)
-		if err != nil {
-			return wrap("store.Bulk", err)
-		}
-		b.tx = tx
-		// Rows may refer to rows later in the load (a community's lead
-		// hospital is its child): check foreign keys at commit.
-		if _, err := tx.ExecContext(b.ctx, `PRAGMA defer_foreign_keys = ON`); err != nil {
-			return wrap("store.Bulk", err)
-		}
-		for _, bt := range b.tables {
-			bt.stmt = nil
-		}
-	}
-	if t.stmt == nil {
-		st, err := b.tx.PrepareContext(b.ctx, `INSERT INTO `+t.name+` (`+strings.Join(t.cols, ", ")+`) VALUES (`+placeholders(len(t.cols))+`)`)
-		if err != nil {
-			return wrap("store.Bulk", err)
-		}
-		t.stmt = st
-	}
-	if _, err := t.stmt.ExecContext(b.ctx, vals...); err != nil {
-		return wrap("store.Bulk "+table, err)
-	}
-	t.n++
+	t.rows = append(t.rows, vals)
 	b.pending++
 	if b.pending >= bulkFlushRows {
 		return b.flush()
@@ -172,22 +207,17 @@ func (b *Bulk) add(table string, vals ...any) error {
 	return nil
 }
 
-// flush writes buffered rows (PostgreSQL, in foreign-key order) or
-// commits the open transaction (SQLite).
+// sqliteChunk is how many rows one multi-row INSERT carries on SQLite
+// (fewer statements: the per-statement cost dominates a bulk load).
+const sqliteChunk = 200
+
+// flush writes the buffered rows table by table, in foreign-key order:
+// with COPY on PostgreSQL, with multi-row INSERTs in one transaction on
+// SQLite.
 func (b *Bulk) flush() error {
+	b.pending = 0
 	if b.s.dialect == SQLite {
-		if b.tx == nil {
-			return nil
-		}
-		for _, t := range b.tables {
-			if t.stmt != nil {
-				t.stmt.Close()
-				t.stmt = nil
-			}
-		}
-		err := b.tx.Commit()
-		b.tx, b.pending = nil, 0
-		return wrap("store.Bulk", err)
+		return b.flushSQLite()
 	}
 	return b.conn.Raw(func(dc any) error {
 		pc := dc.(*stdlib.Conn).Conn()
@@ -206,13 +236,50 @@ func (b *Bulk) flush() error {
 	})
 }
 
-// Counts returns how many rows were loaded per table so far.
-func (b *Bulk) Counts() map[string]int64 {
-	m := map[string]int64{}
-	for _, t := range b.tables {
-		m[t.name] = t.n + int64(len(t.rows))
+func (b *Bulk) flushSQLite() error {
+	tx, err := b.s.w.BeginTx(b.ctx, nil)
+	if err != nil {
+		return wrap("store.Bulk", err)
 	}
-	return m
+	defer tx.Rollback()
+	// Rows may refer to rows later in the load (a community's lead
+	// hospital is its child): check foreign keys at commit.
+	if _, err := tx.ExecContext(b.ctx, `PRAGMA defer_foreign_keys = ON`); err != nil {
+		return wrap("store.Bulk", err)
+	}
+	for _, t := range b.tables {
+		if len(t.rows) == 0 {
+			continue
+		}
+		one := "(" + placeholders(len(t.cols)) + ")"
+		head := `INSERT INTO ` + t.name + ` (` + strings.Join(t.cols, ", ") + `) VALUES `
+		var full *sql.Stmt
+		args := make([]any, 0, sqliteChunk*len(t.cols))
+		for i := 0; i < len(t.rows); i += sqliteChunk {
+			chunk := t.rows[i:min(i+sqliteChunk, len(t.rows))]
+			args = args[:0]
+			for _, r := range chunk {
+				args = append(args, r...)
+			}
+			if len(chunk) == sqliteChunk {
+				if full == nil {
+					if full, err = tx.PrepareContext(b.ctx, head+strings.TrimSuffix(strings.Repeat(one+", ", sqliteChunk), ", ")); err != nil {
+						return wrap("store.Bulk "+t.name, err)
+					}
+					defer full.Close()
+				}
+				_, err = full.ExecContext(b.ctx, args...)
+			} else {
+				_, err = tx.ExecContext(b.ctx, head+strings.TrimSuffix(strings.Repeat(one+", ", len(chunk)), ", "), args...)
+			}
+			if err != nil {
+				return wrap("store.Bulk "+t.name, err)
+			}
+		}
+		t.n += int64(len(t.rows))
+		t.rows = t.rows[:0]
+	}
+	return wrap("store.Bulk", tx.Commit())
 }
 
 // tsv and dv convert values for the dialect: COPY needs time.Time, SQLite text.

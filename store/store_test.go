@@ -475,7 +475,7 @@ func TestImportAllOrNothing(t *testing.T) {
 		}
 		// Another village's doctor cannot import into this village.
 		other := f.actors[care.RoleTownshipDoctor]
-		other.Role, other.InstitutionID = care.RoleVillageDoctor, other.InstitutionID
+		other.Role = care.RoleVillageDoctor // a village doctor at the township center: not a village clinic
 		if _, err := f.res.Import(ctx, other, vd.InstitutionID, rows); care.ErrorCode(err) != care.EINVALID {
 			t.Errorf("import outside scope: %v", err)
 		}
