@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"countycare/audit"
@@ -38,6 +39,33 @@ type Service struct {
 
 	dummyOnce sync.Once
 	dummy     string
+	cache     sync.Map // token hash → cachedSession
+	cached    atomic.Int64
+}
+
+// SessionCacheTTL is how long a looked-up session is trusted without
+// asking the database again. Sign-out, password changes and disabling
+// clear this server's cache at once; on other servers of a multi-server
+// deployment a session may outlive them by at most this long.
+const SessionCacheTTL = 2 * time.Second
+
+// maxCachedSessions bounds the cache; when full it is emptied.
+const maxCachedSessions = 10000
+
+type cachedSession struct {
+	sess  Session
+	actor care.Actor
+	at    time.Time
+}
+
+func (s *Service) forget(accountID int64) {
+	s.cache.Range(func(k, v any) bool {
+		if v.(*cachedSession).sess.AccountID == accountID {
+			s.cache.Delete(k)
+			s.cached.Add(-1)
+		}
+		return true
+	})
 }
 
 // Credentials is what a person types at sign-in, plus where they came from.
@@ -110,6 +138,7 @@ func (s *Service) Login(ctx context.Context, c Credentials) (string, *Session, e
 	old := ""
 	if c.OldToken != "" {
 		old = HashToken(c.OldToken)
+		s.cache.Delete(old)
 	}
 	if err := s.Repo.StartSession(ctx, sess, old, ok); err != nil {
 		return "", nil, err
@@ -129,15 +158,37 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Session, car
 	if token == "" || len(token) > 100 {
 		return nil, care.Actor{}, care.Errorf(care.EUNAUTHORIZED, "auth.required")
 	}
-	sess, a, err := s.Repo.SessionActor(ctx, HashToken(token))
-	if care.IsCode(err, care.ENOTFOUND) {
-		return nil, care.Actor{}, care.Errorf(care.EUNAUTHORIZED, "auth.required")
-	}
-	if err != nil {
-		return nil, care.Actor{}, err
-	}
+	h := HashToken(token)
 	now := s.Now()
+	var sess *Session
+	var a care.Actor
+	if v, ok := s.cache.Load(h); ok && now.Sub(v.(*cachedSession).at) < SessionCacheTTL && !now.Before(v.(*cachedSession).at) {
+		c := v.(*cachedSession)
+		cp := c.sess
+		sess, a = &cp, c.actor
+	} else {
+		var err error
+		sess, a, err = s.Repo.SessionActor(ctx, h)
+		if care.IsCode(err, care.ENOTFOUND) {
+			if ok {
+				s.cache.Delete(h)
+				s.cached.Add(-1)
+			}
+			return nil, care.Actor{}, care.Errorf(care.EUNAUTHORIZED, "auth.required")
+		}
+		if err != nil {
+			return nil, care.Actor{}, err
+		}
+		if s.cached.Load() >= maxCachedSessions {
+			s.cache.Clear()
+			s.cached.Store(0)
+		}
+		if _, loaded := s.cache.Swap(h, &cachedSession{sess: *sess, actor: a, at: now}); !loaded {
+			s.cached.Add(1)
+		}
+	}
 	if sess.Expired(now, s.Config) {
+		s.forget(sess.AccountID)
 		ev := audit.New(ctx, a, audit.ActLogout, 0)
 		ev.Detail = "session expired"
 		if err := s.Repo.EndSession(ctx, sess.ID, ev); err != nil {
@@ -150,12 +201,19 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Session, car
 			return nil, care.Actor{}, err
 		}
 		sess.LastSeen = now
+		if v, ok := s.cache.Load(h); ok {
+			c := *v.(*cachedSession)
+			c.sess.LastSeen = now
+			s.cache.Store(h, &c)
+		}
 	}
 	return sess, a, nil
 }
 
 // Logout ends the session.
 func (s *Service) Logout(ctx context.Context, a care.Actor, sess *Session) error {
+	s.cache.Delete(sess.TokenHash)
+	s.forget(sess.AccountID)
 	return s.Repo.EndSession(ctx, sess.ID, audit.New(ctx, a, audit.ActLogout, 0))
 }
 
@@ -257,6 +315,7 @@ func (s *Service) ChangePassword(ctx context.Context, a care.Actor, current, nex
 	if err != nil {
 		return care.Internal("account.ChangePassword", err)
 	}
+	defer s.forget(acc.ID)
 	return s.Repo.SetPassword(ctx, acc.ID, hash, audit.New(ctx, a, audit.ActPasswordChange, 0))
 }
 
@@ -277,6 +336,7 @@ func (s *Service) ResetPassword(ctx context.Context, admin care.Actor, id int64,
 	}
 	ev := audit.New(ctx, admin, audit.ActAccountUpdate, 0)
 	ev.Detail = "password reset for " + acc.Username
+	defer s.forget(id)
 	return s.Repo.SetPassword(ctx, id, hash, ev)
 }
 
@@ -292,6 +352,7 @@ func (s *Service) SetDisabled(ctx context.Context, admin care.Actor, id int64, d
 	}
 	ev := audit.New(ctx, admin, audit.ActAccountUpdate, 0)
 	ev.Detail = "disabled=" + map[bool]string{true: "yes", false: "no"}[disabled] + " for " + acc.Username
+	defer s.forget(id)
 	return s.Repo.SetAccountDisabled(ctx, id, disabled, ev)
 }
 

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"runtime"
 	"strings"
 
 	"countycare/audit"
@@ -39,7 +40,7 @@ func (s *Store) appendAudit(ctx context.Context, tx db, events ...audit.Event) e
 	}
 	// One multi-row INSERT per chunk: a batch from the audit writer is
 	// hundreds of rows, and statements, not rows, are what cost.
-	const chunk = 100
+	const chunk = 25
 	one := "(" + placeholders(15) + ")"
 	for i := 0; i < len(events); i += chunk {
 		part := events[i:min(i+chunk, len(events))]
@@ -53,6 +54,9 @@ func (s *Store) appendAudit(ctx context.Context, tx db, events ...audit.Event) e
 		if _, err := tx.exec(ctx, q, args...); err != nil {
 			return wrap("store.appendAudit", err)
 		}
+		// A large batch is background work: let request goroutines run
+		// between chunks rather than wait behind the whole batch.
+		runtime.Gosched()
 	}
 	_, err := tx.exec(ctx, `UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1`, seq, hash)
 	return wrap("store.appendAudit", err)

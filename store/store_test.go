@@ -481,3 +481,44 @@ func TestImportAllOrNothing(t *testing.T) {
 		}
 	})
 }
+
+// TestCachedSessionEndsAtOnce: a session used a moment ago (so cached)
+// still ends immediately on sign-out, password reset and disabling.
+func TestCachedSessionEndsAtOnce(t *testing.T) {
+	f := newFixture(t, store.SQLite)
+	ctx := context.Background()
+	admin := f.actors[care.RoleAdmin]
+	for _, end := range []string{"logout", "reset", "disable"} {
+		var login demo.Login
+		for _, l := range f.demo.Logins {
+			if l.Role == care.RolePharmacist {
+				login = l
+			}
+		}
+		if end == "disable" {
+			f.accounts.SetDisabled(ctx, admin, f.actors[care.RolePharmacist].AccountID, false)
+		}
+		tok, sess, err := f.accounts.Login(ctx, account.Credentials{Username: login.Username, Password: login.Password})
+		if err != nil {
+			t.Fatalf("%s: login: %v", end, err)
+		}
+		_, a, err := f.accounts.Authenticate(ctx, tok) // now cached
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch end {
+		case "logout":
+			err = f.accounts.Logout(ctx, a, sess)
+		case "reset":
+			err = f.accounts.ResetPassword(ctx, admin, a.AccountID, login.Password)
+		case "disable":
+			err = f.accounts.SetDisabled(ctx, admin, a.AccountID, true)
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", end, err)
+		}
+		if _, _, err := f.accounts.Authenticate(ctx, tok); care.ErrorCode(err) != care.EUNAUTHORIZED {
+			t.Errorf("after %s the cached session still works: %v", end, err)
+		}
+	}
+}
