@@ -37,6 +37,24 @@ func cmdInit(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		pw = strings.TrimRight(line, "\r\n")
 	}
+	// Check everything that can be refused before writing anything.
+	var bad []string
+	for _, f := range account.CheckUsername(account.NormalizeUsername(*user)) {
+		bad = append(bad, "--admin-username: "+f.Key)
+	}
+	for _, f := range account.CheckPolicy(pw, *user, account.DefaultConfig()) {
+		bad = append(bad, "password: "+f.Key)
+	}
+	if *sex != "M" && *sex != "F" {
+		bad = append(bad, "--admin-sex: M or F")
+	}
+	probe := &org.Institution{Kind: org.KindCounty, Name: *name, Code: "C" + *code, AreaCode: *code, Level: org.LevelNone}
+	for _, f := range org.ValidateInstitution(probe, nil) {
+		bad = append(bad, "--county-"+f.Field+": "+f.Key)
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("nothing written: %s", strings.Join(bad, "; "))
+	}
 	log := c.logger(stderr)
 	st, key, err := c.open(ctx)
 	if err != nil {
