@@ -151,9 +151,10 @@ func (s *Store) sqliteBulkMode(ctx context.Context) (func() error, error) {
 				return wrap("store.BulkLoad rebuild index", err)
 			}
 		}
-		// Approximate statistics (at most 1,000 rows per index) are enough
-		// for the planner and take a fraction of a full ANALYZE.
-		if _, err := conn.ExecContext(context.Background(), `PRAGMA analysis_limit = 1000; ANALYZE`); err != nil {
+		// Full statistics: sampled ones (analysis_limit) misjudge how
+		// selective county_code is and send scoped name searches down the
+		// county-wide index (measured: 240 ms instead of 1 ms).
+		if _, err := conn.ExecContext(context.Background(), `ANALYZE`); err != nil {
 			return wrap("store.BulkLoad", err)
 		}
 		_, err = conn.ExecContext(context.Background(), `PRAGMA cache_size = -2000`)

@@ -189,6 +189,17 @@ func (s *Store) Close() error {
 	return err
 }
 
+// Optimize refreshes the query planner's statistics where they are stale
+// (SQLite's PRAGMA optimize; PostgreSQL's autovacuum does this itself).
+// serve runs it hourly.
+func (s *Store) Optimize(ctx context.Context) error {
+	if s.dialect != SQLite {
+		return nil
+	}
+	_, err := s.w.ExecContext(ctx, `PRAGMA optimize`)
+	return wrap("store.Optimize", err)
+}
+
 // Ping checks the database answers (for /healthz).
 func (s *Store) Ping(ctx context.Context) error {
 	var one int

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -73,7 +74,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fmt.Fprintf(stdout, "countycare %s serving %s on %s\n", version, st.Redacted(), url)
 	log.Info("serving", "url", url, "db", st.Redacted())
 
-	go sessionJanitor(ctx, a, acfg)
+	go sessionJanitor(ctx, a, acfg, log)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -120,17 +121,27 @@ func printDemoLogins(ctx context.Context, a *app, w io.Writer) error {
 	return nil
 }
 
-// sessionJanitor deletes stale sessions every few minutes.
-func sessionJanitor(ctx context.Context, a *app, cfg account.Config) {
+// sessionJanitor deletes stale sessions every few minutes and refreshes
+// the planner's statistics every hour.
+func sessionJanitor(ctx context.Context, a *app, cfg account.Config, log *slog.Logger) {
 	t := time.NewTicker(5 * time.Minute)
 	defer t.Stop()
+	last := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 			now := time.Now()
-			a.st.DeleteStaleSessions(ctx, now.Add(-cfg.IdleTimeout), now)
+			if _, err := a.st.DeleteStaleSessions(ctx, now.Add(-cfg.IdleTimeout), now); err != nil {
+				log.Error("janitor: stale sessions", "err", err)
+			}
+			if now.Sub(last) >= time.Hour {
+				last = now
+				if err := a.st.Optimize(ctx); err != nil {
+					log.Error("janitor: optimize", "err", err)
+				}
+			}
 		}
 	}
 }
