@@ -1,7 +1,10 @@
 package web
 
 import (
+	"flag"
+	"fmt"
 	"io/fs"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -114,5 +117,44 @@ func TestSafeNext(t *testing.T) {
 		if got := safeNext(in); got != want {
 			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+var update = flag.Bool("update", false, "rewrite golden files (docs/routes.md)")
+
+// TestRoutesDoc keeps docs/routes.md equal to the route table:
+// go test ./web -run RoutesDoc -update rewrites it.
+func TestRoutesDoc(t *testing.T) {
+	s := &Server{mux: http.NewServeMux(), cfg: Config{MaxBodyBytes: 1 << 20}}
+	s.registerRoutes()
+	var b strings.Builder
+	b.WriteString("# Routes and their access policies\n\nGenerated from `web/routes.go` by `go test ./web -run RoutesDoc -update`; a test fails when this file and the code differ.\nEvery route has a policy; a request the policy refuses gets 401/403 (or a redirect to sign-in) and never reaches the handler.\nReading a resident outside one's scope answers 404 like a resident that does not exist.\n\n| route | who |\n|---|---|\n")
+	for _, r := range s.Routes() {
+		who := ""
+		switch {
+		case r.Policy.IsPublic():
+			who = "anyone"
+		case r.Policy.IsOps():
+			who = "operations: loopback or the metrics token"
+		case len(r.Policy.Roles()) == 0:
+			who = "any signed-in account"
+		default:
+			var rs []string
+			for _, x := range r.Policy.Roles() {
+				rs = append(rs, string(x))
+			}
+			who = strings.Join(rs, ", ")
+		}
+		fmt.Fprintf(&b, "| `%s` | %s |\n", r.Pattern, who)
+	}
+	path := filepath.Join("..", "docs", "routes.md")
+	if *update {
+		if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := os.ReadFile(path)
+	if err != nil || string(got) != b.String() {
+		t.Errorf("docs/routes.md is out of date: run go test ./web -run RoutesDoc -update (%v)", err)
 	}
 }

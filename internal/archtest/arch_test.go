@@ -1,0 +1,83 @@
+// Package archtest checks that dependencies point inward (docs/architecture.md):
+// domain packages import only the standard library, the shared kernel and
+// small pure libraries, never the SQL adapter, the web layer or a driver.
+package archtest
+
+import (
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// domain packages and what each may import from this module.
+var domain = map[string][]string{
+	"care":     {},
+	"idcard":   {},
+	"org":      {"care", "audit"},
+	"access":   {"care", "org"},
+	"audit":    {"care"},
+	"account":  {"care", "org", "audit"},
+	"resident": {"care", "idcard", "org", "access", "audit"},
+}
+
+// allowedExternal are the outside modules domain code may use.
+var allowedExternal = []string{"golang.org/x/crypto/argon2", "github.com/mozillazg/go-pinyin"}
+
+func imports(t *testing.T, dir string) map[string]bool {
+	t.Helper()
+	out := map[string]bool{}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		af, err := parser.ParseFile(token.NewFileSet(), f, nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, im := range af.Imports {
+			p, _ := strconv.Unquote(im.Path.Value)
+			out[p] = true
+		}
+	}
+	return out
+}
+
+func TestDependenciesPointInward(t *testing.T) {
+	for pkg, may := range domain {
+		dir := filepath.Join("..", "..", pkg)
+		if _, err := os.Stat(dir); err != nil {
+			t.Fatalf("package %s missing: %v", pkg, err)
+		}
+		for im := range imports(t, dir) {
+			switch {
+			case strings.HasPrefix(im, "countycare/"):
+				ok := false
+				for _, m := range may {
+					ok = ok || im == "countycare/"+m
+				}
+				if !ok {
+					t.Errorf("%s imports %s", pkg, im)
+				}
+			case strings.Contains(strings.SplitN(im, "/", 2)[0], "."):
+				ok := false
+				for _, a := range allowedExternal {
+					ok = ok || im == a
+				}
+				if !ok {
+					t.Errorf("%s imports outside module %s", pkg, im)
+				}
+			case im == "database/sql" || im == "net/http":
+				t.Errorf("%s imports %s: domain code has no SQL or HTTP", pkg, im)
+			}
+		}
+	}
+	// The web layer receives the store through an interface.
+	if imports(t, filepath.Join("..", "..", "web"))["countycare/store"] {
+		t.Error("web imports store: it must depend on the interface web.Store")
+	}
+}
