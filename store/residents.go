@@ -135,6 +135,8 @@ func (s *Store) SearchResidents(ctx context.Context, sc access.Scope, q resident
 		Close() error
 	}
 	switch {
+	case q.Text == "" && sc.Kind == access.ScopeCareLinks:
+		return s.browseLinked(ctx, sc, cond, fargs, limit, now)
 	case q.Text == "":
 		// Browse: the scope's residents in record-number order.
 		rows, err = s.read().query(ctx, `SELECT `+residentCols+` FROM residents r WHERE `+where+cond+` ORDER BY r.county_code, r.record_number LIMIT ?`,
@@ -149,7 +151,7 @@ func (s *Store) SearchResidents(ctx context.Context, sc access.Scope, q resident
 		rows, err = s.read().query(ctx, `SELECT `+residentCols+` FROM residents r WHERE r.county_code = ? AND r.phone = ? AND `+where+cond+` LIMIT ?`,
 			append(append(append([]any{county, q.Text}, args...), fargs...), limit+1)...)
 	default:
-		return s.searchByToken(ctx, sc, q.Text, where, args, cond, fargs, limit)
+		return s.searchByToken(ctx, sc, q.Text, where, args, cond, fargs, limit, now)
 	}
 	if err != nil {
 		return nil, false, wrap("store.SearchResidents", err)
@@ -165,22 +167,32 @@ func (s *Store) SearchResidents(ctx context.Context, sc access.Scope, q resident
 // index order (one range per managing institution, or one per county),
 // joins the resident, drops residents matched twice, and ranks exact
 // matches first.
-func (s *Store) searchByToken(ctx context.Context, sc access.Scope, prefix, where string, args []any, cond string, fargs []any, limit int) ([]resident.Resident, bool, error) {
-	var tokWhere string
-	var tokArgs []any
-	if sc.Kind == access.ScopeManaged {
-		tokWhere = `t.county_code = ? AND t.village_id IN (` + placeholders(len(sc.Institutions)) + `)`
-		tokArgs = append([]any{sc.CountyCode}, int64Args(sc.Institutions)...)
-	} else {
-		tokWhere = `t.county_code = ?`
-		tokArgs = []any{sc.CountyCode}
-	}
+func (s *Store) searchByToken(ctx context.Context, sc access.Scope, prefix, where string, args []any, cond string, fargs []any, limit int, now time.Time) ([]resident.Resident, bool, error) {
 	// Fetch more rows than needed: one resident can match several tokens
 	// (zs, zhangsan, …) with the same prefix.
 	fetch := limit*4 + 1
-	q := `SELECT ` + residentCols + `, t.token FROM resident_tokens t JOIN residents r ON r.id = t.resident_id
-		WHERE ` + tokWhere + ` AND t.token >= ? AND t.token < ? AND ` + where + cond + ` LIMIT ?`
-	all := append(append(append(append(tokArgs, prefix, prefix+maxRune), args...), fargs...), fetch)
+	var q string
+	var all []any
+	switch sc.Kind {
+	case access.ScopeManaged:
+		q = `SELECT ` + residentCols + `, t.token FROM resident_tokens t JOIN residents r ON r.id = t.resident_id
+			WHERE t.county_code = ? AND t.village_id IN (` + placeholders(len(sc.Institutions)) + `) AND t.token >= ? AND t.token < ? AND ` + where + cond + ` LIMIT ?`
+		all = append(append([]any{sc.CountyCode}, int64Args(sc.Institutions)...), prefix, prefix+maxRune)
+		all = append(append(append(all, args...), fargs...), fetch)
+	case access.ScopeCareLinks:
+		// Linked patients are few: start from the links, then their tokens.
+		// CROSS JOIN fixes that order on SQLite; PostgreSQL plans it by cost.
+		q = `SELECT ` + residentCols + `, t.token FROM care_links l CROSS JOIN resident_tokens t CROSS JOIN residents r
+			WHERE l.county_code = ? AND l.institution_id IN (` + placeholders(len(sc.Institutions)) + `) AND (l.expires_at IS NULL OR l.expires_at > ?)
+			AND t.county_code = l.county_code AND t.resident_id = l.resident_id AND t.token >= ? AND t.token < ?
+			AND r.id = l.resident_id AND r.county_code = l.county_code` + cond + ` LIMIT ?`
+		all = append(append([]any{sc.CountyCode}, int64Args(sc.Institutions)...), s.ts(now), prefix, prefix+maxRune)
+		all = append(append(all, fargs...), fetch)
+	default:
+		q = `SELECT ` + residentCols + `, t.token FROM resident_tokens t JOIN residents r ON r.id = t.resident_id
+			WHERE t.county_code = ? AND t.token >= ? AND t.token < ? AND ` + where + cond + ` LIMIT ?`
+		all = append(append(append([]any{sc.CountyCode, prefix, prefix + maxRune}, args...), fargs...), fetch)
+	}
 	rows, err := s.read().query(ctx, q, all...)
 	if err != nil {
 		return nil, false, wrap("store.SearchResidents", err)
@@ -223,6 +235,39 @@ func (s *Store) searchByToken(ctx context.Context, sc access.Scope, prefix, wher
 	out := make([]resident.Resident, len(hits))
 	for i := range hits {
 		out[i] = hits[i].r
+	}
+	return out, more, nil
+}
+
+// browseLinked lists the residents linked to the scope's institutions,
+// most recently linked first (a county specialist's "my patients").
+func (s *Store) browseLinked(ctx context.Context, sc access.Scope, cond string, fargs []any, limit int, now time.Time) ([]resident.Resident, bool, error) {
+	if len(sc.Institutions) == 0 {
+		return nil, false, nil
+	}
+	q := `SELECT ` + residentCols + ` FROM care_links l CROSS JOIN residents r
+		WHERE l.county_code = ? AND l.institution_id IN (` + placeholders(len(sc.Institutions)) + `) AND (l.expires_at IS NULL OR l.expires_at > ?)
+		AND r.id = l.resident_id AND r.county_code = l.county_code` + cond + ` ORDER BY l.created_at DESC, l.id DESC LIMIT ?`
+	all := append(append(append([]any{sc.CountyCode}, int64Args(sc.Institutions)...), s.ts(now)), fargs...)
+	rows, err := s.read().query(ctx, q, append(all, limit*4+1)...)
+	if err != nil {
+		return nil, false, wrap("store.SearchResidents", err)
+	}
+	list, err := collectResidents("store.SearchResidents", rows)
+	if err != nil {
+		return nil, false, err
+	}
+	seen := map[int64]bool{}
+	var out []resident.Resident
+	for _, r := range list {
+		if !seen[r.ID] {
+			seen[r.ID] = true
+			out = append(out, r)
+		}
+	}
+	more := len(out) > limit || len(list) == limit*4+1
+	if len(out) > limit {
+		out = out[:limit]
 	}
 	return out, more, nil
 }

@@ -201,9 +201,23 @@ func TestRegisterSearchAndScope(t *testing.T) {
 		if _, err := f.res.Get(ctx, cs, r.ID); err != nil {
 			t.Errorf("after emergency access: %v", err)
 		}
+		// Linked patients are found by search and listed first when browsing.
+		for _, q := range []string{"oyxy", ""} {
+			got, _, err := f.res.Search(ctx, cs, q, resident.Filter{})
+			found := false
+			for _, x := range got {
+				found = found || x.ID == r.ID
+			}
+			if err != nil || !found || (q == "" && got[0].ID != r.ID) {
+				t.Errorf("county specialist search %q after emergency access: %d results, found %v, %v", q, len(got), found, err)
+			}
+		}
 		f.clk.Add(access.EmergencyAccessTTL + time.Minute)
 		if _, err := f.res.Get(ctx, cs, r.ID); care.ErrorCode(err) != care.ENOTFOUND {
 			t.Errorf("emergency access did not expire: %v", err)
+		}
+		if got, _, _ := f.res.Search(ctx, cs, "oyxy", resident.Filter{}); len(got) != 0 {
+			t.Errorf("expired link still found by search: %v", got)
 		}
 	})
 }

@@ -31,7 +31,7 @@ func (s *Server) accountsPage(w http.ResponseWriter, r *http.Request, rc *reqCtx
 	if err != nil {
 		return err
 	}
-	s.render(w, r, rc, http.StatusOK, "accounts", pageData{Title: s.msgs.T(rc.Lang, "accounts.title"), Data: v})
+	s.render(w, r, rc, http.StatusOK, "accounts", pageData{Title: s.msgs.T(rc.Lang, "accounts.title"), Data: v, Form: r.URL.Query()})
 	return nil
 }
 

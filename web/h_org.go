@@ -1,9 +1,11 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"countycare/care"
 	"countycare/org"
@@ -296,7 +298,7 @@ func (s *Server) aggregateRows(r *http.Request, a care.Actor) ([]statsRow, resid
 	if err != nil {
 		return nil, resident.VillageCounts{}, err
 	}
-	counts, err := s.Store.ResidentCounts(r.Context(), a.CountyCode, care.Today(s.Now()))
+	counts, err := s.countsOf(r.Context(), a.CountyCode)
 	if err != nil {
 		return nil, resident.VillageCounts{}, err
 	}
@@ -361,4 +363,35 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request, rc *reqCtx) error
 	}
 	s.render(w, r, rc, http.StatusOK, "stats", pageData{Title: s.msgs.T(rc.Lang, "stats.title"), Data: map[string]any{"Rows": rows, "Total": total}})
 	return nil
+}
+
+// statsTTL is how long aggregate counts are reused: counting a million
+// residents takes a second or two, and the figures move slowly.
+const statsTTL = time.Minute
+
+type statsEntry struct {
+	at     time.Time
+	counts []resident.VillageCounts
+}
+
+// countsOf returns the county's per-village counts, cached for statsTTL.
+func (s *Server) countsOf(ctx context.Context, county string) ([]resident.VillageCounts, error) {
+	now := s.Now()
+	s.statsMu.Lock()
+	e, ok := s.statsCache[county]
+	s.statsMu.Unlock()
+	if ok && now.Sub(e.at) < statsTTL && !now.Before(e.at) {
+		return e.counts, nil
+	}
+	counts, err := s.Store.ResidentCounts(ctx, county, care.Today(now))
+	if err != nil {
+		return nil, err
+	}
+	s.statsMu.Lock()
+	if s.statsCache == nil {
+		s.statsCache = map[string]statsEntry{}
+	}
+	s.statsCache[county] = statsEntry{at: now, counts: counts}
+	s.statsMu.Unlock()
+	return counts, nil
 }

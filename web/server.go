@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -67,6 +68,9 @@ type Server struct {
 	msgs    *catalogue
 	metrics *metrics
 	reg     *prometheus.Registry
+
+	statsMu    sync.Mutex
+	statsCache map[string]statsEntry // county → cached aggregate counts
 }
 
 // New builds the server and registers every route.
