@@ -39,6 +39,7 @@ Commands:
   migrate        apply database migrations and print the schema version
   verify-audit   check the audit trail's hash chain; exits 1 if a row was altered or removed
   bench          measure resident lookup, search and audit overhead over HTTP on loopback
+  settle         settle one bill offline against a policy file and print the result as JSON
   version        print the version
 
 Every command takes --db URL (env COUNTYCARE_DB): sqlite:///path/file.db or postgres://…
@@ -94,6 +95,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdVerifyAudit(ctx, rest, stdout, stderr)
 	case "bench":
 		return cmdBench(ctx, rest, stdout, stderr)
+	case "settle":
+		return cmdSettle(ctx, rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "countycare", versionString())
 		return nil
