@@ -48,6 +48,8 @@ const MaxLines = 2000
 
 // Step is one line of an explanation: a message key (web/locales) and
 // its arguments, already formatted (amounts in yuan, ratios in percent).
+// An argument "kind:code" (visit:inpatient, level:county, tier:poor,
+// poverty:illness) is a code the reader's language names.
 type Step struct {
 	Key  string   `json:"key"`
 	Args []string `json:"args,omitempty"`
@@ -226,7 +228,7 @@ func (p *Policy) basic(c *Claim, acc *Accumulators, d *Accumulators, eligible Fe
 		} else {
 			dedLeft = rule.Deductible
 		}
-		lr.Steps = append(lr.Steps, Step{"settle.basic.level", []string{c.VisitType, c.Level, ratio.String()}})
+		lr.Steps = append(lr.Steps, Step{"settle.basic.level", []string{"visit:" + c.VisitType, "level:" + c.Level, ratio.String()}})
 		if c.Level == OutOfCounty && !c.Referred && p.Basic.UnreferredCut > 0 {
 			ratio = max(0, ratio-p.Basic.UnreferredCut)
 			lr.Steps = append(lr.Steps, Step{"settle.basic.unreferred", []string{p.Basic.UnreferredCut.String(), ratio.String()}})
@@ -263,7 +265,7 @@ func (p *Policy) critical(c *Claim, acc *Accumulators, d *Accumulators, remainin
 		tier, name = p.Critical.Poor, "poor"
 	}
 	lr.Base = remaining
-	lr.Steps = append(lr.Steps, Step{"settle.critical.tier", []string{name, tier.Deductible.String(), acc.CriticalBase.String()}})
+	lr.Steps = append(lr.Steps, Step{"settle.critical.tier", []string{"tier:" + name, tier.Deductible.String(), acc.CriticalBase.String()}})
 	// The year's amount above the deductible before and after this visit;
 	// each segment pays its ratio on the part of this visit inside it.
 	x0 := max(0, acc.CriticalBase-tier.Deductible)
@@ -319,7 +321,7 @@ func simple(name string, l *SimpleLayer, c *Claim, dedUsed, paidYTD Fen, dDed, d
 	used := min(remaining, max(0, rule.Deductible-dedUsed))
 	lr.Base = remaining - used
 	pay := rule.Ratio.Of(lr.Base)
-	lr.Steps = append(lr.Steps, Step{"settle.category", []string{c.Poverty}},
+	lr.Steps = append(lr.Steps, Step{"settle.category", []string{"poverty:" + c.Poverty}},
 		Step{"settle.deductible", []string{rule.Deductible.String(), used.String()}},
 		Step{"settle.ratio", []string{lr.Base.String(), rule.Ratio.String(), pay.String()}})
 	if rule.AnnualCap > 0 {

@@ -1,7 +1,9 @@
 package settle
 
 import (
+	"encoding/json"
 	"testing"
+	"time"
 )
 
 func examplePolicy(t testing.TB, name string) *Policy {
@@ -254,3 +256,108 @@ func indexOf(s, sub string) int {
 }
 
 func containsStr(s, sub string) bool { return indexOf(s, sub) >= 0 }
+
+// TestReports checks the report formulas on hand-computed rows
+// (policy-rules.md §6: 药占比 = drugs / revenue, 耗占比 = materials /
+// revenue, CMI = Σ RW × n / Σ n).
+func TestReports(t *testing.T) {
+	rows := []Totals{
+		{Month: "2026-03", InstitutionID: 1, VisitType: Inpatient, DRG: "ES31", Count: 2, Total: 1000000, Basic: 600000, Critical: 50000, Patient: 350000, Drugs: 300000, Materials: 100000},
+		{Month: "2026-03", InstitutionID: 2, VisitType: Outpatient, Count: 10, Total: 50000, Basic: 25000, Patient: 25000, Drugs: 40000},
+		{Month: "2026-04", InstitutionID: 1, VisitType: Inpatient, DRG: "GZ13", Count: 1, Total: 200000, Basic: 120000, BottomLine: 30000, Patient: 50000, Drugs: 60000, Materials: 20000},
+		{Month: "2026-04", InstitutionID: 1, VisitType: Inpatient, DRG: "ZZ99", Count: 1, Total: 100000, Basic: 60000, Patient: 40000},
+	}
+	ind := CostIndicators(rows, map[string]float64{"ES31": 1.05, "GZ13": 0.55})
+	// drugs 400,000 / total 1,350,000 = 29.63 %; materials 120,000 / 1,350,000 = 8.89 %
+	if ind.DrugRatio != 2963 || ind.MaterialRatio != 889 {
+		t.Errorf("ratios %v %v", ind.DrugRatio, ind.MaterialRatio)
+	}
+	// inpatient cases 4, total 1,300,000 fen → 325,000 fen per case
+	if ind.InpatientCases != 4 || ind.CostPerCase != 325000 {
+		t.Errorf("cost per case %v over %d", ind.CostPerCase, ind.InpatientCases)
+	}
+	// CMI over the 3 weighted cases: (2 × 1.05 + 0.55) / 3 = 0.8833
+	if ind.CasesWithDRG != 3 || ind.UnknownDRGCases != 1 || ind.CMI < 0.8833 || ind.CMI > 0.8834 {
+		t.Errorf("CMI %v over %d (%d unknown)", ind.CMI, ind.CasesWithDRG, ind.UnknownDRGCases)
+	}
+	fm := ClaimsByFundMonth(rows)
+	if len(fm) != 4 || fm[0] != (FundMonth{"2026-03", LayerBasic, 12, 625000}) || fm[1] != (FundMonth{"2026-03", LayerCritical, 2, 50000}) {
+		t.Errorf("claims by fund %+v", fm)
+	}
+	rec := Reconcile(rows, "2026-04")
+	if len(rec) != 1 || rec[0].Advanced != 210000 || rec[0].ByFund[LayerBottomLine] != 30000 || rec[0].Visits != 2 {
+		t.Errorf("reconciliation %+v", rec)
+	}
+	// 2026 has 365 days; on 1 April (day 91) 9,100 spent projects to 36,500.
+	b := Budget(map[int64]Fen{7: 40000}, map[int64]Fen{7: 9100}, 2026, mustDay("2026-04-01"))
+	if len(b) != 1 || b[0].Projected != 36500 || b[0].Surplus != 3500 {
+		t.Errorf("budget %+v", b)
+	}
+	if w := ExampleWeights(); len(w.Weights) == 0 {
+		t.Error("no example weights")
+	}
+}
+
+func mustDay(s string) time.Time {
+	d, err := time.Parse("2006-01-02", s)
+	if err != nil {
+		panic(err)
+	}
+	return d
+}
+
+func TestParseBillLines(t *testing.T) {
+	ls, fs := ParseBillLines("XA10,二甲双胍片,drug,A,12.50\n\nC01,\"CT, 平扫\",exam,B,300\n")
+	if len(fs) != 0 || len(ls) != 2 || ls[1].Name != "CT, 平扫" || ls[0].Amount != 1250 {
+		t.Fatalf("%+v %v", ls, fs)
+	}
+	for _, tt := range []struct{ in, key string }{
+		{"", "settle.no_lines"},
+		{"a,b,c,A", "settle.line_fields"},
+		{"a,b,drug,A,-5", "settle.line_amount"},
+		{"a,b,drug,A,1.234", "settle.line_amount"},
+		{",b,drug,A,1", "settle.line_field_invalid"},
+		{"a,\"b,drug,A,1", "settle.line_csv"},
+	} {
+		_, fs := ParseBillLines(tt.in)
+		if len(fs) == 0 || fs[0].Key != tt.key {
+			t.Errorf("ParseBillLines(%q) = %v, want %s", tt.in, fs, tt.key)
+		}
+	}
+	if got, _ := ParseBillLines(FormatBillLines(ls)); len(got) != 2 || got[1] != ls[1] {
+		t.Error("FormatBillLines does not round-trip")
+	}
+}
+
+func FuzzParseBillLines(f *testing.F) {
+	f.Add("XA10,二甲双胍片,drug,A,12.50\nC01,\"CT, 平扫\",exam,B,300\n")
+	f.Add("a,b,c,d,e,f\n,,,,\n")
+	f.Fuzz(func(t *testing.T, s string) {
+		ls, fs := ParseBillLines(s)
+		for _, l := range ls {
+			if l.Amount < 0 || l.Code == "" {
+				t.Fatalf("bad line accepted %+v", l)
+			}
+		}
+		if len(fs) == 0 {
+			again, fs2 := ParseBillLines(FormatBillLines(ls))
+			if len(fs2) != 0 || len(again) != len(ls) {
+				t.Fatalf("round trip of %q failed: %v", s, fs2)
+			}
+		}
+	})
+}
+
+func TestAmountsAreYuanStrings(t *testing.T) {
+	var l Line
+	if err := json.Unmarshal([]byte(`{"amount": 1250}`), &l); err == nil {
+		t.Error("a JSON number was taken as an amount")
+	}
+	if err := json.Unmarshal([]byte(`{"amount": "12.50"}`), &l); err != nil || l.Amount != 1250 {
+		t.Errorf("amount %v, %v", l.Amount, err)
+	}
+	b, _ := json.Marshal(l)
+	if string(b) != `{"code":"","name":"","class":"","category":"","amount":"12.50"}` {
+		t.Errorf("marshalled %s", b)
+	}
+}

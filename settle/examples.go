@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-//go:embed policies/*.json
+//go:embed policies/*.json policies/*.json.txt
 var examples embed.FS
 
 // ExamplePolicies returns the policy files shipped with countycare, by
@@ -20,6 +20,9 @@ func ExamplePolicies() (map[string]*Policy, error) {
 	}
 	out := map[string]*Policy{}
 	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".json") {
+			continue
+		}
 		b, err := examples.ReadFile("policies/" + e.Name())
 		if err != nil {
 			return nil, err

@@ -56,6 +56,25 @@ func (f Fen) String() string {
 	return string(b)
 }
 
+// MarshalJSON writes f as a JSON string in yuan ("6269.00").
+func (f Fen) MarshalJSON() ([]byte, error) { return []byte(`"` + f.String() + `"`), nil }
+
+// UnmarshalJSON reads a JSON string in yuan. A JSON number is refused:
+// 1250 could mean fen or yuan, and money must not be guessed.
+func (f *Fen) UnmarshalJSON(b []byte) error {
+	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
+		return fmt.Errorf("amounts are strings in yuan, e.g. \"12.50\", not %s", clipBytes(b))
+	}
+	return f.UnmarshalText(b[1 : len(b)-1])
+}
+
+func clipBytes(b []byte) string {
+	if len(b) > 20 {
+		return string(b[:20]) + "…"
+	}
+	return string(b)
+}
+
 // MarshalText writes f as yuan ("6269.00"), which is also how files hold amounts.
 func (f Fen) MarshalText() ([]byte, error) { return []byte(f.String()), nil }
 
@@ -106,6 +125,20 @@ func (r Ratio) String() string {
 		}
 	}
 	return string(append(b, '%'))
+}
+
+// MarshalJSON writes r as a JSON string percentage ("55").
+func (r Ratio) MarshalJSON() ([]byte, error) {
+	b, _ := r.MarshalText()
+	return []byte(`"` + string(b) + `"`), nil
+}
+
+// UnmarshalJSON reads a percentage given as a JSON string ("55", "62.5").
+func (r *Ratio) UnmarshalJSON(b []byte) error {
+	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
+		return fmt.Errorf("percentages are strings, e.g. \"55\", not %s", clipBytes(b))
+	}
+	return r.UnmarshalText(b[1 : len(b)-1])
 }
 
 // MarshalText writes r as a percentage without the sign ("55", "62.5").

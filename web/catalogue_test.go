@@ -15,6 +15,7 @@ import (
 	"countycare/care"
 	"countycare/org"
 	"countycare/resident"
+	"countycare/settle"
 )
 
 // keyPatterns find message keys in Go code: Key: "…", Errorf(care.X, "…"),
@@ -25,6 +26,11 @@ var keyPatterns = []*regexp.Regexp{
 	regexp.MustCompile(`add\("[a-z_]+",\s*"([a-z0-9_.]+)"`),
 	regexp.MustCompile(`key\s*:?=\s*"([a-z0-9_.]+)"`),
 	regexp.MustCompile(`msgs\.T\(\w+\.?\w*,\s*"([a-z0-9_.]+)"`),
+	regexp.MustCompile(`Step\{"([a-z0-9_.]+)"`),
+	regexp.MustCompile(`Step\{Key:\s*"([a-z0-9_.]+)"`),
+	regexp.MustCompile(`claimErr\("([a-z0-9_.]+)"`),
+	regexp.MustCompile(`return false, "([a-z0-9_.]+)"`),
+	regexp.MustCompile(`return true, "([a-z0-9_.]+)"`),
 }
 
 var templateKey = regexp.MustCompile(`\.T "([a-z0-9_.]+)"`)
@@ -83,6 +89,22 @@ func TestCatalogueIsComplete(t *testing.T) {
 	}
 	for _, s := range []resident.Status{resident.StatusActive, resident.StatusMoved, resident.StatusDied, resident.StatusMerged} {
 		used["status."+string(s)] = "resident.Status"
+	}
+	for _, l := range settle.LayerOrder {
+		used["settle.layer."+l] = "settle.LayerOrder"
+	}
+	for _, v := range []string{"visit.inpatient", "visit.outpatient", "visit.chronic", "level.village", "level.township", "level.county", "level.out_of_county", "tier.ordinary", "tier.poor"} {
+		used["settle.code."+v] = "settle codes"
+	}
+	for _, p := range settle.PovertyCategories {
+		used["settle.code.poverty."+p] = "settle codes"
+	}
+	for _, m := range settle.PaymentMethods {
+		used["settle.method."+m] = "settle.PaymentMethods"
+	}
+	for _, k := range []string{"settle.status.settled", "settle.status.reversed", "settle.receivable.open", "settle.receivable.paid", "settle.receivable.cancelled", "settle.receivable.refund_due",
+		"flash.settled", "flash.reversed", "flash.paid", "flash.admitted_no_deposit", "flash.admitted_deposit", "flash.registered", "flash.saved", "flash.merged", "flash.emergency"} {
+		used[k] = "handlers"
 	}
 	for _, k := range []string{"sex.M", "sex.F", "disability.0", "disability.1", "disability.2", "disability.3", "disability.4", "org.children"} {
 		used[k] = "templates"

@@ -407,6 +407,10 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
 		return err
 	}
 	v := s.viewOf(t, rc.Actor, res)
-	s.render(w, r, rc, http.StatusOK, "me", pageData{Title: s.msgs.T(rc.Lang, "me.title"), Data: v})
+	sts, recs, err := s.mySettlements(r, rc)
+	if err != nil {
+		return err
+	}
+	s.render(w, r, rc, http.StatusOK, "me", pageData{Title: s.msgs.T(rc.Lang, "me.title"), Data: map[string]any{"R": v, "Settlements": sts, "Receivables": recs}})
 	return nil
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"countycare/care"
+	"countycare/settle"
 )
 
 //go:embed templates/*.html
@@ -143,6 +144,7 @@ type pageData struct {
 	Demo      bool
 	Path      string
 	msgs      *catalogue
+	srv       *Server
 }
 
 // T translates key into the page's language.
@@ -166,6 +168,9 @@ func (p pageData) FieldMsg(f care.FieldError) string {
 	}
 	return prefix + p.msgs.T(p.Lang, f.Key, f.Args...)
 }
+
+// Step translates one settlement explanation step.
+func (p pageData) Step(st settle.Step) string { return p.srv.stepText(p.Lang, st) }
 
 // Role returns the translated name of a role.
 func (p pageData) Role(r care.Role) string { return p.msgs.T(p.Lang, "role."+string(r)) }
@@ -192,7 +197,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, rc *reqCtx, stat
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	d.Lang, d.Actor, d.RequestID, d.Demo, d.Path, d.msgs = rc.Lang, rc.Actor, rc.RequestID, s.cfg.DemoBanner, r.URL.Path, s.msgs
+	d.Lang, d.Actor, d.RequestID, d.Demo, d.Path, d.msgs, d.srv = rc.Lang, rc.Actor, rc.RequestID, s.cfg.DemoBanner, r.URL.Path, s.msgs, s
 	if rc.Session != nil {
 		d.CSRF = rc.Session.CSRFToken
 	}

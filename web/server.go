@@ -22,6 +22,7 @@ import (
 	"countycare/care"
 	"countycare/org"
 	"countycare/resident"
+	"countycare/settle"
 )
 
 // Store is what the web layer reads directly (listings that need no
@@ -43,6 +44,7 @@ type Config struct {
 	MetricsToken  string // bearer token for /metrics from other hosts; loopback needs none
 	MaxBodyBytes  int64  // default 1 MiB
 	DemoBanner    bool   // show "demonstration data" on every page
+	FontPath      string // TrueType font for PDFs (default DefaultFontPath)
 }
 
 // Deps are the services the server calls.
@@ -50,6 +52,8 @@ type Deps struct {
 	Residents *resident.Service
 	Orgs      *org.Service
 	Accounts  *account.Service
+	Settle    *settle.Service
+	Window    *settle.Window
 	Store     Store
 	Audit     audit.Recorder
 	AuditKey  []byte
@@ -68,6 +72,8 @@ type Server struct {
 	msgs    *catalogue
 	metrics *metrics
 	reg     *prometheus.Registry
+
+	font []byte // the PDF font, nil if unavailable
 
 	statsMu    sync.Mutex
 	statsCache map[string]statsEntry // county → cached aggregate counts
@@ -90,6 +96,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 		return nil, err
 	}
 	s.metrics = newMetrics(s.reg)
+	s.loadFont()
 	s.registerRoutes()
 	return s, nil
 }

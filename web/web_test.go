@@ -24,6 +24,7 @@ import (
 	"countycare/internal/testdb"
 	"countycare/org"
 	"countycare/resident"
+	"countycare/settle"
 	"countycare/store"
 	"countycare/web"
 )
@@ -66,10 +67,13 @@ func newEnv(t *testing.T, d store.Dialect) *env {
 	w.Start()
 	t.Cleanup(func() { w.Close(context.Background()) })
 	orgs := &org.Service{Repo: st, Now: time.Now}
+	rsvc := &resident.Service{Repo: st, Orgs: orgs, Audit: w, Now: time.Now}
+	stl := &settle.Service{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, Now: time.Now}
 	srv, err := web.New(web.Config{}, web.Deps{
-		Residents: &resident.Service{Repo: st, Orgs: orgs, Audit: w, Now: time.Now}, Orgs: orgs,
+		Residents: rsvc, Orgs: orgs,
 		Accounts: &account.Service{Repo: st, Config: account.DefaultConfig(), Now: time.Now, Orgs: orgs},
-		Store:    st, Audit: w, AuditKey: testdb.AuditKey, Log: log, Now: time.Now,
+		Settle:   stl, Window: &settle.Window{Repo: st, Residents: rsvc, Orgs: orgs, Weights: settle.ExampleWeights(), Now: time.Now},
+		Store: st, Audit: w, AuditKey: testdb.AuditKey, Log: log, Now: time.Now,
 	})
 	if err != nil {
 		t.Fatal(err)

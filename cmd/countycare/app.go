@@ -9,6 +9,7 @@ import (
 	"countycare/audit"
 	"countycare/org"
 	"countycare/resident"
+	"countycare/settle"
 	"countycare/store"
 	"countycare/web"
 )
@@ -20,6 +21,8 @@ type app struct {
 	orgs     *org.Service
 	res      *resident.Service
 	accounts *account.Service
+	settle   *settle.Service
+	window   *settle.Window
 	audit    *audit.Writer
 	web      *web.Server
 }
@@ -32,7 +35,10 @@ func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, 
 	a.orgs = &org.Service{Repo: st, Now: now}
 	a.res = &resident.Service{Repo: st, Orgs: a.orgs, Audit: a.audit, Now: now}
 	a.accounts = &account.Service{Repo: st, Config: acfg, Now: now, Orgs: a.orgs}
-	w, err := web.New(wcfg, web.Deps{Residents: a.res, Orgs: a.orgs, Accounts: a.accounts, Store: st, Audit: a.audit, AuditKey: key, Log: log, Now: now})
+	a.settle = &settle.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Audit: a.audit, Now: now}
+	a.window = &settle.Window{Repo: st, Residents: a.res, Orgs: a.orgs, Weights: settle.ExampleWeights(), Now: now}
+	w, err := web.New(wcfg, web.Deps{Residents: a.res, Orgs: a.orgs, Accounts: a.accounts, Settle: a.settle, Window: a.window,
+		Store: st, Audit: a.audit, AuditKey: key, Log: log, Now: now})
 	if err != nil {
 		a.audit.Close(context.Background())
 		return nil, err

@@ -22,6 +22,7 @@ var domain = map[string][]string{
 	"audit":    {"care"},
 	"account":  {"care", "org", "audit"},
 	"resident": {"care", "idcard", "org", "access", "audit"},
+	"settle":   {"care", "audit", "org", "resident"},
 }
 
 // allowedExternal are the outside modules domain code may use.

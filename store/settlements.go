@@ -1,0 +1,348 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"countycare/audit"
+	"countycare/care"
+	"countycare/settle"
+)
+
+// SavePolicy files a policy version. A version already filed is ECONFLICT.
+func (s *Store) SavePolicy(ctx context.Context, sp *settle.StoredPolicy, ev audit.Event) error {
+	sp.CreatedAt = s.now()
+	return s.Transact(ctx, func(tx db) error {
+		id, err := tx.insert(ctx, `INSERT INTO settle_policies (county_code, year, version, name, effective_from, effective_to, body, created_by, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, sp.County, sp.Year, sp.Version, sp.Name, sp.From, sp.To, string(sp.Body), sp.CreatedBy, s.ts(sp.CreatedAt))
+		if err != nil {
+			return wrap("store.SavePolicy", err)
+		}
+		sp.ID = id
+		return s.appendAudit(ctx, tx, ev)
+	})
+}
+
+const policyCols = `id, county_code, year, version, name, effective_from, effective_to, body, created_by, created_at`
+
+func scanPolicy(sc interface{ Scan(...any) error }) (*settle.StoredPolicy, error) {
+	var sp settle.StoredPolicy
+	var body string
+	if err := sc.Scan(&sp.ID, &sp.County, &sp.Year, &sp.Version, &sp.Name, &sp.From, &sp.To, &body, &sp.CreatedBy, tsOf(&sp.CreatedAt)); err != nil {
+		return nil, err
+	}
+	sp.Body = []byte(body)
+	p, err := settle.ParsePolicy(sp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("stored policy %d no longer parses: %w", sp.ID, err)
+	}
+	p.Version = sp.Version
+	sp.Policy = p
+	return &sp, nil
+}
+
+// Policies lists a county's policy versions, newest first.
+func (s *Store) Policies(ctx context.Context, county string) ([]settle.StoredPolicy, error) {
+	rows, err := s.read().query(ctx, `SELECT `+policyCols+` FROM settle_policies WHERE county_code = ? ORDER BY year DESC, version DESC`, county)
+	if err != nil {
+		return nil, wrap("store.Policies", err)
+	}
+	defer rows.Close()
+	var out []settle.StoredPolicy
+	for rows.Next() {
+		sp, err := scanPolicy(rows)
+		if err != nil {
+			return nil, wrap("store.Policies", err)
+		}
+		out = append(out, *sp)
+	}
+	return out, wrap("store.Policies", rows.Err())
+}
+
+// PolicyFor returns the newest policy version in force on day.
+func (s *Store) PolicyFor(ctx context.Context, county string, day care.Date) (*settle.StoredPolicy, error) {
+	sp, err := scanPolicy(s.read().row(ctx, `SELECT `+policyCols+` FROM settle_policies
+		WHERE county_code = ? AND effective_from <= ? AND effective_to >= ? ORDER BY version DESC LIMIT 1`, county, day, day))
+	return sp, wrap("store.PolicyFor", err)
+}
+
+// SettlementPolicy returns a policy version by id.
+func (s *Store) SettlementPolicy(ctx context.Context, id int64) (*settle.StoredPolicy, error) {
+	sp, err := scanPolicy(s.read().row(ctx, `SELECT `+policyCols+` FROM settle_policies WHERE id = ?`, id))
+	return sp, wrap("store.SettlementPolicy", err)
+}
+
+const settlementCols = `id, county_code, resident_id, institution_id, visit_id, idempotency_key, claim_hash, policy_id, year, drg, status,
+	claim, result, created_by, created_at, reversed_by, reversed_at, reversal_reason, replaced_by`
+
+func scanSettlement(sc interface{ Scan(...any) error }, st *settle.Settlement) error {
+	var claim, result string
+	if err := sc.Scan(&st.ID, &st.County, &st.ResidentID, &st.InstitutionID, &st.VisitID, &st.Key, &st.ClaimHash, &st.PolicyID, &st.Year, &st.DRG, &st.Status,
+		&claim, &result, &st.CreatedBy, tsOf(&st.CreatedAt), idOf(&st.ReversedBy), tsOf(&st.ReversedAt), &st.ReversalReason, idOf(&st.ReplacedBy)); err != nil {
+		return err
+	}
+	if err := json.Unmarshal([]byte(claim), &st.Claim); err != nil {
+		return fmt.Errorf("settlement %d claim: %w", st.ID, err)
+	}
+	if err := json.Unmarshal([]byte(result), &st.Result); err != nil {
+		return fmt.Errorf("settlement %d result: %w", st.ID, err)
+	}
+	return nil
+}
+
+// Settlement returns one settlement; ENOTFOUND if none.
+func (s *Store) Settlement(ctx context.Context, id int64) (*settle.Settlement, error) {
+	var st settle.Settlement
+	if err := scanSettlement(s.read().row(ctx, `SELECT `+settlementCols+` FROM settlements WHERE id = ?`, id), &st); err != nil {
+		return nil, wrap("store.Settlement", err)
+	}
+	return &st, nil
+}
+
+// Settlements lists settlements matching f, newest first.
+func (s *Store) Settlements(ctx context.Context, f settle.SettlementFilter) ([]settle.Settlement, error) {
+	q := `SELECT ` + settlementCols + ` FROM settlements WHERE county_code = ?`
+	args := []any{f.County}
+	if f.ResidentID != 0 {
+		q += ` AND resident_id = ?`
+		args = append(args, f.ResidentID)
+	}
+	if f.Status != "" {
+		q += ` AND status = ?`
+		args = append(args, f.Status)
+	}
+	if !f.From.IsZero() {
+		q += ` AND visit_date >= ?`
+		args = append(args, f.From)
+	}
+	if !f.To.IsZero() {
+		q += ` AND visit_date <= ?`
+		args = append(args, f.To)
+	}
+	limit := f.Limit
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	rows, err := s.read().query(ctx, q+` ORDER BY id DESC LIMIT ?`, append(args, limit)...)
+	if err != nil {
+		return nil, wrap("store.Settlements", err)
+	}
+	defer rows.Close()
+	var out []settle.Settlement
+	for rows.Next() {
+		var st settle.Settlement
+		if err := scanSettlement(rows, &st); err != nil {
+			return nil, wrap("store.Settlements", err)
+		}
+		out = append(out, st)
+	}
+	return out, wrap("store.Settlements", rows.Err())
+}
+
+// SettleAccumulators returns a patient's year-to-date totals (zero for a new year).
+func (s *Store) SettleAccumulators(ctx context.Context, county string, residentID int64, year int) (settle.Accumulators, error) {
+	var data string
+	var acc settle.Accumulators
+	err := s.read().row(ctx, `SELECT data FROM settle_accumulators WHERE county_code = ? AND resident_id = ? AND year = ?`, county, residentID, year).Scan(&data)
+	if care.IsCode(mapErr(err), care.ENOTFOUND) {
+		return acc, nil
+	}
+	if err != nil {
+		return acc, wrap("store.SettleAccumulators", err)
+	}
+	if err := json.Unmarshal([]byte(data), &acc); err != nil {
+		return acc, wrap("store.SettleAccumulators", err)
+	}
+	return acc, nil
+}
+
+// lockAccumulators reads a patient-year's accumulators inside tx, locking
+// the row (PostgreSQL) so concurrent settlements of one patient serialise.
+func (s *Store) lockAccumulators(ctx context.Context, tx db, county string, residentID int64, year int) (settle.Accumulators, error) {
+	var acc settle.Accumulators
+	if _, err := tx.exec(ctx, `INSERT INTO settle_accumulators (county_code, resident_id, year, data, updated_at) VALUES (?, ?, ?, '{}', ?)
+		ON CONFLICT (county_code, resident_id, year) DO NOTHING`, county, residentID, year, s.ts(s.now())); err != nil {
+		return acc, err
+	}
+	lock := ""
+	if s.dialect == Postgres {
+		lock = " FOR UPDATE"
+	}
+	var data string
+	if err := tx.row(ctx, `SELECT data FROM settle_accumulators WHERE county_code = ? AND resident_id = ? AND year = ?`+lock, county, residentID, year).Scan(&data); err != nil {
+		return acc, err
+	}
+	return acc, json.Unmarshal([]byte(data), &acc)
+}
+
+func (s *Store) writeAccumulators(ctx context.Context, tx db, county string, residentID int64, year int, acc settle.Accumulators) error {
+	if acc.Negative() {
+		return care.Internal("store.writeAccumulators", fmt.Errorf("negative accumulators for resident %d year %d", residentID, year))
+	}
+	b, _ := json.Marshal(acc)
+	_, err := tx.exec(ctx, `UPDATE settle_accumulators SET data = ?, updated_at = ? WHERE county_code = ? AND resident_id = ? AND year = ?`,
+		string(b), s.ts(s.now()), county, residentID, year)
+	return err
+}
+
+// SettleTx stores a settlement (see settle.Repository).
+func (s *Store) SettleTx(ctx context.Context, st *settle.Settlement, replace int64, compute func(acc settle.Accumulators) (*settle.Result, error), ev audit.Event) (bool, error) {
+	const op = "store.SettleTx"
+	replay := false
+	err := s.Transact(ctx, func(tx db) error {
+		var prevID int64
+		var prevHash string
+		err := tx.row(ctx, `SELECT id, claim_hash FROM settlements WHERE county_code = ? AND idempotency_key = ?`, st.County, st.Key).Scan(&prevID, &prevHash)
+		switch {
+		case err == nil && prevHash != st.ClaimHash:
+			return &care.Error{Code: care.ECONFLICT, Key: "settle.key_reused", Op: op}
+		case err == nil:
+			replay = true
+			return scanSettlement(tx.row(ctx, `SELECT `+settlementCols+` FROM settlements WHERE id = ?`, prevID), st)
+		case !care.IsCode(mapErr(err), care.ENOTFOUND):
+			return wrap(op, err)
+		}
+		acc, err := s.lockAccumulators(ctx, tx, st.County, st.ResidentID, st.Year)
+		if err != nil {
+			return wrap(op, err)
+		}
+		carried := settle.Fen(0)
+		if replace != 0 {
+			old, paid, err := s.reverseInTx(ctx, tx, st.County, replace, st.CreatedBy, "corrected bill", true)
+			if err != nil {
+				return err
+			}
+			carried = paid
+			if old.Year == st.Year {
+				acc = acc.Add(old.Result.Delta, -1)
+			}
+		}
+		res, err := compute(acc)
+		if err != nil {
+			return err
+		}
+		st.Result = *res
+		claim, _ := json.Marshal(st.Claim)
+		result, _ := json.Marshal(res)
+		st.CreatedAt = s.now()
+		r := res
+		st.ID, err = tx.insert(ctx, `INSERT INTO settlements (county_code, resident_id, institution_id, visit_id, idempotency_key, claim_hash, policy_id, year,
+			visit_date, visit_type, level, poverty, status, total, eligible, basic, critical, assistance, supplementary, bottom_line, patient, drugs, materials, drg,
+			claim, result, created_by, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'settled', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			st.County, st.ResidentID, st.InstitutionID, st.VisitID, st.Key, st.ClaimHash, st.PolicyID, st.Year,
+			st.Claim.Date, st.Claim.VisitType, st.Claim.Level, st.Claim.Poverty, r.Total, r.Eligible,
+			r.Paid(settle.LayerBasic), r.Paid(settle.LayerCritical), r.Paid(settle.LayerAssistance), r.Paid(settle.LayerSupplementary), r.Paid(settle.LayerBottomLine),
+			r.Patient, r.Drugs, r.Materials, st.DRG, string(claim), string(result), st.CreatedBy, s.ts(st.CreatedAt))
+		if err != nil {
+			if care.IsCode(mapErr(err), care.ECONFLICT) {
+				return &care.Error{Code: care.ECONFLICT, Key: "settle.visit_settled", Args: []any{st.VisitID}, Op: op, Err: err}
+			}
+			return wrap(op, err)
+		}
+		if replace != 0 {
+			if _, err := tx.exec(ctx, `UPDATE settlements SET replaced_by = ? WHERE id = ?`, st.ID, replace); err != nil {
+				return wrap(op, err)
+			}
+		}
+		if err := s.writeAccumulators(ctx, tx, st.County, st.ResidentID, st.Year, acc.Add(res.Delta, 1)); err != nil {
+			return wrap(op, err)
+		}
+		if err := s.receivableFor(ctx, tx, st, carried); err != nil {
+			return wrap(op, err)
+		}
+		return s.appendAudit(ctx, tx, ev)
+	})
+	return replay, err
+}
+
+// receivableFor turns the patient's share of a treat-first-pay-later
+// admission into a receivable; payments on a corrected bill's earlier
+// receivable are carried over.
+func (s *Store) receivableFor(ctx context.Context, tx db, st *settle.Settlement, carried settle.Fen) error {
+	var admID int64
+	err := tx.row(ctx, `SELECT id FROM admissions WHERE county_code = ? AND visit_id = ? AND no_deposit = ?`, st.County, st.VisitID, true).Scan(&admID)
+	if care.IsCode(mapErr(err), care.ENOTFOUND) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	status := "open"
+	switch {
+	case carried > st.Result.Patient:
+		status = "refund_due"
+	case carried == st.Result.Patient:
+		status = "paid"
+	}
+	if _, err := tx.exec(ctx, `INSERT INTO receivables (county_code, resident_id, settlement_id, amount, paid, instalments, status, created_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?)`,
+		st.County, st.ResidentID, st.ID, st.Result.Patient, carried, status, s.ts(s.now())); err != nil {
+		return err
+	}
+	_, err = tx.exec(ctx, `UPDATE admissions SET status = 'settled' WHERE id = ?`, admID)
+	return err
+}
+
+// reverseInTx marks settlement id reversed and withdraws its delta from the
+// accumulators of its year. It returns the settlement and what was paid on
+// its receivable; paid money blocks a plain reversal (allowCarry false).
+func (s *Store) reverseInTx(ctx context.Context, tx db, county string, id, by int64, reason string, allowCarry bool) (*settle.Settlement, settle.Fen, error) {
+	const op = "store.ReverseSettlement"
+	var old settle.Settlement
+	if err := scanSettlement(tx.row(ctx, `SELECT `+settlementCols+` FROM settlements WHERE id = ? AND county_code = ?`, id, county), &old); err != nil {
+		return nil, 0, wrap(op, err)
+	}
+	if old.Status != settle.StatusSettled {
+		return nil, 0, &care.Error{Code: care.ECONFLICT, Key: "settle.already_reversed", Op: op}
+	}
+	var recID int64
+	var paid settle.Fen
+	err := tx.row(ctx, `SELECT id, paid FROM receivables WHERE county_code = ? AND settlement_id = ?`, county, id).Scan(&recID, &paid)
+	if err != nil && !care.IsCode(mapErr(err), care.ENOTFOUND) {
+		return nil, 0, wrap(op, err)
+	}
+	if recID != 0 {
+		if paid > 0 && !allowCarry {
+			return nil, 0, &care.Error{Code: care.ECONFLICT, Key: "settle.receivable_paid", Args: []any{paid.String()}, Op: op}
+		}
+		if _, err := tx.exec(ctx, `UPDATE receivables SET status = 'cancelled' WHERE id = ?`, recID); err != nil {
+			return nil, 0, wrap(op, err)
+		}
+	}
+	res, err := tx.exec(ctx, `UPDATE settlements SET status = 'reversed', reversed_by = ?, reversed_at = ?, reversal_reason = ? WHERE id = ? AND status = 'settled'`,
+		by, s.ts(s.now()), reason, id)
+	if err != nil {
+		return nil, 0, wrap(op, err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return nil, 0, &care.Error{Code: care.ECONFLICT, Key: "settle.already_reversed", Op: op}
+	}
+	acc, err := s.lockAccumulators(ctx, tx, county, old.ResidentID, old.Year)
+	if err != nil {
+		return nil, 0, wrap(op, err)
+	}
+	next := acc.Add(old.Result.Delta, -1)
+	if next.Negative() {
+		return nil, 0, care.Internal(op, fmt.Errorf("reversal of %d would make accumulators negative", id))
+	}
+	if err := s.writeAccumulators(ctx, tx, county, old.ResidentID, old.Year, next); err != nil {
+		return nil, 0, wrap(op, err)
+	}
+	old.Status = settle.StatusReversed
+	return &old, paid, nil
+}
+
+// ReverseSettlement reverses a settlement with its audit row.
+func (s *Store) ReverseSettlement(ctx context.Context, county string, id, by int64, reason string, ev audit.Event) (*settle.Settlement, error) {
+	var out *settle.Settlement
+	err := s.Transact(ctx, func(tx db) error {
+		old, _, err := s.reverseInTx(ctx, tx, county, id, by, reason, false)
+		if err != nil {
+			return err
+		}
+		out = old
+		return s.appendAudit(ctx, tx, ev)
+	})
+	return out, err
+}
