@@ -80,6 +80,19 @@ type Result struct {
 	Delta         Accumulators  `json:"delta"` // added to the year-to-date accumulators
 }
 
+// WithoutSteps returns a copy of r without the explanation, as stored:
+// Explain derives it again from the bill, the accumulators before the
+// visit and the policy.
+func (r *Result) WithoutSteps() *Result {
+	c := *r
+	c.Layers = make([]LayerResult, len(r.Layers))
+	for i, l := range r.Layers {
+		l.Steps = nil
+		c.Layers[i] = l
+	}
+	return &c
+}
+
 // Paid returns what layer paid (0 if absent).
 func (r *Result) Paid(layer string) Fen {
 	for _, l := range r.Layers {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -49,6 +50,8 @@ type Settlement struct {
 	Status         string
 	Claim          Claim
 	Result         Result
+	AccBefore      Accumulators // the patient's year-to-date totals just before this visit
+	Explained      bool         // Result carries its explanation, derived again (Explain)
 	CreatedBy      int64
 	CreatedAt      time.Time
 	ReversedBy     int64
@@ -103,6 +106,8 @@ type Service struct {
 	Orgs      Orgs
 	Audit     audit.Recorder
 	Now       func() time.Time
+
+	policies sync.Map // policy id → *StoredPolicy
 }
 
 // Audit actions of settlement.
@@ -286,7 +291,11 @@ func (s *Service) Settle(ctx context.Context, a care.Actor, in Input, key string
 	if err != nil {
 		return nil, false, err
 	}
-	return st, replay, nil
+	if replay {
+		return st, true, s.Explain(ctx, st)
+	}
+	st.Explained = true
+	return st, false, nil
 }
 
 // MinReasonLen is the shortest reason accepted for a reversal.
@@ -329,7 +338,47 @@ func (s *Service) Get(ctx context.Context, a care.Actor, id int64) (*Settlement,
 	ev := audit.New(ctx, a, ActRead, st.ResidentID)
 	ev.CountyCode, ev.Detail = st.County, fmt.Sprintf("settlement %d", st.ID)
 	s.Audit.Record(ctx, ev)
-	return st, nil
+	return st, s.Explain(ctx, st)
+}
+
+// Explain fills a stored settlement's explanation: the engine is run
+// again on the stored bill, the stored accumulators from before the visit
+// and the policy version it was settled under. If the amounts it finds
+// differ from the stored ones (an engine change), the stored amounts stand
+// and Explained stays false, so a page can say the explanation is missing.
+func (s *Service) Explain(ctx context.Context, st *Settlement) error {
+	sp, err := s.policy(ctx, st.PolicyID)
+	if err != nil {
+		return err
+	}
+	acc := st.AccBefore
+	r, err := Settle(sp.Policy, &st.Claim, &acc)
+	if err != nil || len(r.Layers) != len(st.Result.Layers) || r.Patient != st.Result.Patient {
+		return nil
+	}
+	for i := range r.Layers {
+		if r.Layers[i].Layer != st.Result.Layers[i].Layer || r.Layers[i].Paid != st.Result.Layers[i].Paid {
+			return nil
+		}
+	}
+	for i := range st.Result.Layers {
+		st.Result.Layers[i].Steps = r.Layers[i].Steps
+	}
+	st.Explained = true
+	return nil
+}
+
+// policy returns a stored policy version, parsed once (versions never change).
+func (s *Service) policy(ctx context.Context, id int64) (*StoredPolicy, error) {
+	if v, ok := s.policies.Load(id); ok {
+		return v.(*StoredPolicy), nil
+	}
+	sp, err := s.Repo.SettlementPolicy(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	s.policies.Store(id, sp)
+	return sp, nil
 }
 
 // ForResident lists a resident's settlements, newest first.
@@ -338,7 +387,16 @@ func (s *Service) ForResident(ctx context.Context, a care.Actor, residentID int6
 	if err != nil {
 		return nil, err
 	}
-	return s.Repo.Settlements(ctx, SettlementFilter{County: r.CountyCode, ResidentID: r.ID, Limit: 200})
+	sts, err := s.Repo.Settlements(ctx, SettlementFilter{County: r.CountyCode, ResidentID: r.ID, Limit: 200})
+	if err != nil {
+		return nil, err
+	}
+	for i := range sts {
+		if err := s.Explain(ctx, &sts[i]); err != nil {
+			return nil, err
+		}
+	}
+	return sts, nil
 }
 
 // Policies lists the policy versions of the actor's county.

@@ -74,12 +74,12 @@ func (s *Store) SettlementPolicy(ctx context.Context, id int64) (*settle.StoredP
 }
 
 const settlementCols = `id, county_code, resident_id, institution_id, visit_id, idempotency_key, claim_hash, policy_id, year, drg, status,
-	claim, result, created_by, created_at, reversed_by, reversed_at, reversal_reason, replaced_by`
+	claim, result, acc_before, created_by, created_at, reversed_by, reversed_at, reversal_reason, replaced_by`
 
 func scanSettlement(sc interface{ Scan(...any) error }, st *settle.Settlement) error {
-	var claim, result string
+	var claim, result, before string
 	if err := sc.Scan(&st.ID, &st.County, &st.ResidentID, &st.InstitutionID, &st.VisitID, &st.Key, &st.ClaimHash, &st.PolicyID, &st.Year, &st.DRG, &st.Status,
-		&claim, &result, &st.CreatedBy, tsOf(&st.CreatedAt), idOf(&st.ReversedBy), tsOf(&st.ReversedAt), &st.ReversalReason, idOf(&st.ReplacedBy)); err != nil {
+		&claim, &result, &before, &st.CreatedBy, tsOf(&st.CreatedAt), idOf(&st.ReversedBy), tsOf(&st.ReversedAt), &st.ReversalReason, idOf(&st.ReplacedBy)); err != nil {
 		return err
 	}
 	if err := json.Unmarshal([]byte(claim), &st.Claim); err != nil {
@@ -87,6 +87,9 @@ func scanSettlement(sc interface{ Scan(...any) error }, st *settle.Settlement) e
 	}
 	if err := json.Unmarshal([]byte(result), &st.Result); err != nil {
 		return fmt.Errorf("settlement %d result: %w", st.ID, err)
+	}
+	if err := json.Unmarshal([]byte(before), &st.AccBefore); err != nil {
+		return fmt.Errorf("settlement %d accumulators: %w", st.ID, err)
 	}
 	return nil
 }
@@ -222,19 +225,20 @@ func (s *Store) SettleTx(ctx context.Context, st *settle.Settlement, replace int
 		if err != nil {
 			return err
 		}
-		st.Result = *res
+		st.Result, st.AccBefore = *res, acc
 		claim, _ := json.Marshal(st.Claim)
-		result, _ := json.Marshal(res)
+		result, _ := json.Marshal(res.WithoutSteps())
+		before, _ := json.Marshal(acc)
 		st.CreatedAt = s.now()
 		r := res
 		st.ID, err = tx.insert(ctx, `INSERT INTO settlements (county_code, resident_id, institution_id, visit_id, idempotency_key, claim_hash, policy_id, year,
 			visit_date, visit_type, level, poverty, status, total, eligible, basic, critical, assistance, supplementary, bottom_line, patient, drugs, materials, drg,
-			claim, result, created_by, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'settled', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			claim, result, acc_before, created_by, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'settled', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			st.County, st.ResidentID, st.InstitutionID, st.VisitID, st.Key, st.ClaimHash, st.PolicyID, st.Year,
 			st.Claim.Date, st.Claim.VisitType, st.Claim.Level, st.Claim.Poverty, r.Total, r.Eligible,
 			r.Paid(settle.LayerBasic), r.Paid(settle.LayerCritical), r.Paid(settle.LayerAssistance), r.Paid(settle.LayerSupplementary), r.Paid(settle.LayerBottomLine),
-			r.Patient, r.Drugs, r.Materials, st.DRG, string(claim), string(result), st.CreatedBy, s.ts(st.CreatedAt))
+			r.Patient, r.Drugs, r.Materials, st.DRG, string(claim), string(result), string(before), st.CreatedBy, s.ts(st.CreatedAt))
 		if err != nil {
 			if care.IsCode(mapErr(err), care.ECONFLICT) {
 				return &care.Error{Code: care.ECONFLICT, Key: "settle.visit_settled", Args: []any{st.VisitID}, Op: op, Err: err}

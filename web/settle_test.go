@@ -123,7 +123,7 @@ func testSettlementAPI(t *testing.T, d store.Dialect) {
 	}
 	id := itoa(st.ID)
 	// A retry replays; another bill under the key, or the same visit under another key, is refused.
-	if r := io.do("POST", "/api/v1/settlements", "application/json", []byte(body), hdr("k-1")); r.code != 200 || r.header.Get("Idempotent-Replayed") != "true" {
+	if r := io.do("POST", "/api/v1/settlements", "application/json", []byte(body), hdr("k-1")); r.code != 200 || r.header.Get("Idempotent-Replayed") != "true" || !strings.Contains(r.body, "报销基数") {
 		t.Errorf("replay: %d %s", r.code, r.header)
 	}
 	bill2 := map[string]any{}
@@ -300,7 +300,7 @@ func TestSettlementPages(t *testing.T) {
 		t.Fatalf("confirm twice: %d %s / %d %s", r1.code, r1.header.Get("Location"), r2.code, r2.header.Get("Location"))
 	}
 	eob := io.get(strings.TrimSuffix(r1.header.Get("Location"), "?ok=settled"))
-	if eob.code != 200 || !strings.Contains(eob.body, "基本医疗保险") || !strings.Contains(eob.body, "55.50") {
+	if eob.code != 200 || !strings.Contains(eob.body, "基本医疗保险") || !strings.Contains(eob.body, "55.50") || !strings.Contains(eob.body, "报销基数") {
 		t.Errorf("EOB page: %d", eob.code)
 	}
 	_ = e

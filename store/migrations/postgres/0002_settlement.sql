@@ -42,7 +42,8 @@ CREATE TABLE settlements (
     materials       BIGINT  NOT NULL,
     drg             TEXT    NOT NULL DEFAULT '',
     claim           TEXT    NOT NULL,
-    result          TEXT    NOT NULL,
+    result          TEXT    NOT NULL, -- amounts only; the explanation is derived again from claim, acc_before and the policy
+    acc_before      TEXT    NOT NULL DEFAULT '{}',
     created_by      BIGINT  NOT NULL DEFAULT 0,
     created_at      TIMESTAMPTZ NOT NULL,
     reversed_by     BIGINT,

@@ -43,7 +43,8 @@ CREATE TABLE settlements (
     materials       INTEGER NOT NULL,
     drg             TEXT    NOT NULL DEFAULT '',
     claim           TEXT    NOT NULL,
-    result          TEXT    NOT NULL,
+    result          TEXT    NOT NULL, -- amounts only; the explanation is derived again from claim, acc_before and the policy
+    acc_before      TEXT    NOT NULL DEFAULT '{}',
     created_by      INTEGER NOT NULL DEFAULT 0,
     created_at      TEXT    NOT NULL,
     reversed_by     INTEGER,
