@@ -34,6 +34,7 @@ type Config struct {
 	Villages       int    // default 206
 	VillageDoctors int    // default 792
 	Password       string // password of the demo accounts (default DefaultPassword)
+	Visits         int    // settled visits of the current year (default 0)
 	Now            time.Time
 }
 
@@ -57,6 +58,7 @@ type Result struct {
 	Staff        int
 	Households   int
 	Residents    int
+	Visits       int
 	Duration     time.Duration
 }
 
@@ -112,6 +114,7 @@ type gen struct {
 	last        *resident.Resident // the resident written last (for legacy duplicates)
 	emit        func(row) error    // hands a generated row to the writer
 	batch       []row
+	people      []person // every resident written (for visits)
 }
 
 func (g *gen) id(table string) int64 {
@@ -152,7 +155,17 @@ func Generate(ctx context.Context, st *store.Store, cfg Config, log *slog.Logger
 		if err := g.residents(log); err != nil {
 			return err
 		}
-		return g.accounts()
+		if err := g.accounts(); err != nil {
+			return err
+		}
+		sp, err := g.policy()
+		if err != nil {
+			return err
+		}
+		if cfg.Visits > 0 {
+			log.Info("demo: settling visits", "visits", cfg.Visits)
+		}
+		return g.visits(sp, cfg.Visits)
 	})
 	if err != nil {
 		return nil, err

@@ -284,6 +284,9 @@ func (g *gen) resident(v *org.Institution, h *resident.Household, m member, pov 
 		return err
 	}
 	g.last = r
+	if g.cfg.Visits > 0 {
+		g.people = append(g.people, person{r.ID, string(r.Poverty)})
+	}
 	if g.demoRes == nil && v == g.demoVillage && m.rel == resident.RelHead && r.Phone != "" {
 		g.demoRes = r
 	}

@@ -75,6 +75,8 @@ type Repository interface {
 	Policies(ctx context.Context, county string) ([]StoredPolicy, error)
 	// PolicyFor returns the newest version in force on day; ENOTFOUND if none.
 	PolicyFor(ctx context.Context, county string, day care.Date) (*StoredPolicy, error)
+	// PolicyIDFor is PolicyFor's id only (policies are cached by id).
+	PolicyIDFor(ctx context.Context, county string, day care.Date) (int64, error)
 	SettlementPolicy(ctx context.Context, id int64) (*StoredPolicy, error)
 	// SettleTx stores a settlement in one transaction: an existing
 	// idempotency key replays (same claim) or is ECONFLICT (another claim);
@@ -216,11 +218,14 @@ func (s *Service) policyFor(ctx context.Context, county, date string) (*StoredPo
 	if err != nil {
 		return nil, care.Invalid([]care.FieldError{{Field: "date", Key: "settle.date_invalid", Args: []any{date}}})
 	}
-	sp, err := s.Repo.PolicyFor(ctx, county, day)
+	id, err := s.Repo.PolicyIDFor(ctx, county, day)
 	if care.IsCode(err, care.ENOTFOUND) {
 		return nil, care.Invalid([]care.FieldError{{Field: "date", Key: "settle.no_policy", Args: []any{date}}})
 	}
-	return sp, err
+	if err != nil {
+		return nil, err
+	}
+	return s.policy(ctx, id)
 }
 
 // Preview settles a visit without writing anything (the cashier's check

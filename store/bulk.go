@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"countycare/care"
 	"countycare/org"
 	"countycare/resident"
+	"countycare/settle"
 )
 
 // Bulk loads generated or imported data fast: prepared statements in
@@ -53,6 +55,11 @@ var bulkSchema = []struct {
 	{"resident_tokens", "county_code, village_id, token, resident_id"},
 	{"care_links", "id, county_code, resident_id, institution_id, kind, reason, created_by, created_at, expires_at"},
 	{"accounts", "id, username, role, institution_id, practitioner_id, resident_id, password_hash, failed_logins, disabled, password_changed_at, created_at"},
+	{"settle_policies", "id, county_code, year, version, name, effective_from, effective_to, body, created_by, created_at"},
+	{"fund_budgets", "county_code, community_id, year, amount, updated_by, updated_at"},
+	{"settlements", "id, county_code, resident_id, institution_id, visit_id, idempotency_key, claim_hash, policy_id, year, visit_date, visit_type, level, poverty, status, " +
+		"total, eligible, basic, critical, assistance, supplementary, bottom_line, patient, drugs, materials, drg, claim, result, acc_before, created_by, created_at"},
+	{"settle_accumulators", "county_code, resident_id, year, data, updated_at"},
 }
 
 // BulkLoad runs fn with a Bulk and finishes the load: it flushes what is
@@ -97,7 +104,7 @@ func (s *Store) BulkLoad(ctx context.Context, fn func(b *Bulk) error) (err error
 // into an empty database drops and rebuilds: building an index once from
 // sorted data is several times faster than updating it row by row once
 // it outgrows the page cache.
-var bulkIndexedTables = []string{"residents", "resident_tokens", "households", "care_links"}
+var bulkIndexedTables = []string{"residents", "resident_tokens", "households", "care_links", "settlements"}
 
 // sqliteBulkMode prepares the writer connection for a large load: a big
 // page cache and, when the resident tables are empty, no secondary
@@ -185,7 +192,7 @@ func (s *Store) afterBulk(ctx context.Context) error {
 			`UPDATE org_version SET version = version + 1 WHERE id = 1`,
 		}
 		if s.dialect == Postgres {
-			for _, t := range []string{"institutions", "departments", "practitioners", "households", "residents", "care_links", "accounts"} {
+			for _, t := range []string{"institutions", "departments", "practitioners", "households", "residents", "care_links", "accounts", "settle_policies", "settlements"} {
 				stmts = append(stmts, fmt.Sprintf(`SELECT setval(pg_get_serial_sequence('%s', 'id'), COALESCE((SELECT MAX(id) FROM %s), 0) + 1, false)`, t, t))
 			}
 		}
@@ -338,6 +345,39 @@ func (b *Bulk) CareLink(l *access.CareLink) error {
 // Account loads one account.
 func (b *Bulk) Account(a *account.Account) error {
 	return b.add("accounts", a.ID, a.Username, string(a.Role), nullID(a.InstitutionID), nullID(a.PractitionerID), nullID(a.ResidentID), a.PasswordHash, 0, a.Disabled, b.tsv(a.PasswordChangedAt), b.tsv(a.CreatedAt))
+}
+
+// SettlePolicy loads one policy version.
+func (b *Bulk) SettlePolicy(sp *settle.StoredPolicy) error {
+	return b.add("settle_policies", sp.ID, sp.County, sp.Year, sp.Version, sp.Name, b.dv(sp.From), b.dv(sp.To), string(sp.Body), sp.CreatedBy, b.tsv(sp.CreatedAt))
+}
+
+// FundBudget loads one community budget.
+func (b *Bulk) FundBudget(county string, communityID int64, year int, amount settle.Fen, at time.Time) error {
+	return b.add("fund_budgets", county, communityID, year, int64(amount), 0, b.tsv(at))
+}
+
+// Settlement loads one settled visit (its Result and AccBefore filled).
+func (b *Bulk) Settlement(st *settle.Settlement) error {
+	claim, err := json.Marshal(&st.Claim)
+	if err != nil {
+		return err
+	}
+	result, _ := json.Marshal(st.Result.WithoutSteps())
+	before, _ := json.Marshal(&st.AccBefore)
+	r := &st.Result
+	day, _ := care.ParseDate(st.Claim.Date)
+	return b.add("settlements", st.ID, st.County, st.ResidentID, st.InstitutionID, st.VisitID, st.Key, st.ClaimHash, st.PolicyID, st.Year,
+		b.dv(day), st.Claim.VisitType, st.Claim.Level, st.Claim.Poverty, settle.StatusSettled,
+		int64(r.Total), int64(r.Eligible), int64(r.Paid(settle.LayerBasic)), int64(r.Paid(settle.LayerCritical)), int64(r.Paid(settle.LayerAssistance)),
+		int64(r.Paid(settle.LayerSupplementary)), int64(r.Paid(settle.LayerBottomLine)), int64(r.Patient), int64(r.Drugs), int64(r.Materials),
+		st.DRG, string(claim), string(result), string(before), st.CreatedBy, b.tsv(st.CreatedAt))
+}
+
+// SettleAccumulators loads a patient-year's totals.
+func (b *Bulk) SettleAccumulators(county string, residentID int64, year int, acc settle.Accumulators, at time.Time) error {
+	data, _ := json.Marshal(&acc)
+	return b.add("settle_accumulators", county, residentID, year, string(data), b.tsv(at))
 }
 
 // Empty reports whether the database has no institutions yet (a fresh install).

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 
@@ -65,6 +66,13 @@ func (s *Store) PolicyFor(ctx context.Context, county string, day care.Date) (*s
 	sp, err := scanPolicy(s.read().row(ctx, `SELECT `+policyCols+` FROM settle_policies
 		WHERE county_code = ? AND effective_from <= ? AND effective_to >= ? ORDER BY version DESC LIMIT 1`, county, day, day))
 	return sp, wrap("store.PolicyFor", err)
+}
+
+// PolicyIDFor returns the id of the newest policy version in force on day.
+func (s *Store) PolicyIDFor(ctx context.Context, county string, day care.Date) (int64, error) {
+	var id int64
+	err := s.read().row(ctx, `SELECT id FROM settle_policies WHERE county_code = ? AND effective_from <= ? AND effective_to >= ? ORDER BY version DESC LIMIT 1`, county, day, day).Scan(&id)
+	return id, wrap("store.PolicyIDFor", err)
 }
 
 // SettlementPolicy returns a policy version by id.
@@ -349,4 +357,116 @@ func (s *Store) ReverseSettlement(ctx context.Context, county string, id, by int
 		return s.appendAudit(ctx, tx, ev)
 	})
 	return out, err
+}
+
+// EachLiveSettlement calls fn for every live settlement of a county year,
+// ordered by resident, visit date and id (the order Resettler needs).
+func (s *Store) EachLiveSettlement(ctx context.Context, county string, year int, fn func(st *settle.Settlement) error) error {
+	rows, err := s.r.QueryContext(ctx, s.rebind(`SELECT `+settlementCols+` FROM settlements WHERE county_code = ? AND year = ? AND status = 'settled' ORDER BY resident_id, visit_date, id`), county, year)
+	if err != nil {
+		return wrap("store.EachLiveSettlement", err)
+	}
+	defer rows.Close()
+	var st settle.Settlement
+	for rows.Next() {
+		st = settle.Settlement{}
+		if err := scanSettlement(rows, &st); err != nil {
+			return wrap("store.EachLiveSettlement", err)
+		}
+		if err := fn(&st); err != nil {
+			return err
+		}
+	}
+	return wrap("store.EachLiveSettlement", rows.Err())
+}
+
+// ResettleTx writes a resettlement in one transaction: every visit's new
+// split and prior accumulators, every resident's year totals, one audit row.
+type ResettleTx struct {
+	s      *Store
+	tx     *sql.Tx
+	upd    *sql.Stmt
+	acc    *sql.Stmt
+	county string
+	year   int
+}
+
+// BeginResettle opens the transaction.
+func (s *Store) BeginResettle(ctx context.Context, county string, year int) (*ResettleTx, error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, wrap("store.BeginResettle", err)
+	}
+	upd, err := tx.PrepareContext(ctx, s.rebind(`UPDATE settlements SET policy_id = ?, result = ?, acc_before = ?, total = ?, eligible = ?, basic = ?, critical = ?,
+		assistance = ?, supplementary = ?, bottom_line = ?, patient = ?, drugs = ?, materials = ? WHERE id = ?`))
+	if err != nil {
+		tx.Rollback()
+		return nil, wrap("store.BeginResettle", err)
+	}
+	acc, err := tx.PrepareContext(ctx, s.rebind(`INSERT INTO settle_accumulators (county_code, resident_id, year, data, updated_at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (county_code, resident_id, year) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at`))
+	if err != nil {
+		tx.Rollback()
+		return nil, wrap("store.BeginResettle", err)
+	}
+	return &ResettleTx{s: s, tx: tx, upd: upd, acc: acc, county: county, year: year}, nil
+}
+
+// Visit stores one visit's new split.
+func (t *ResettleTx) Visit(ctx context.Context, st *settle.Settlement, r *settle.Result, before settle.Accumulators, policyID int64) error {
+	result, _ := json.Marshal(r.WithoutSteps())
+	b, _ := json.Marshal(&before)
+	_, err := t.upd.ExecContext(ctx, policyID, string(result), string(b), r.Total, r.Eligible, r.Paid(settle.LayerBasic), r.Paid(settle.LayerCritical),
+		r.Paid(settle.LayerAssistance), r.Paid(settle.LayerSupplementary), r.Paid(settle.LayerBottomLine), r.Patient, r.Drugs, r.Materials, st.ID)
+	return wrap("store.ResettleTx", err)
+}
+
+// Resident stores a resident's year totals.
+func (t *ResettleTx) Resident(ctx context.Context, residentID int64, acc settle.Accumulators) error {
+	b, _ := json.Marshal(&acc)
+	_, err := t.acc.ExecContext(ctx, t.county, residentID, t.year, string(b), t.s.ts(t.s.now()))
+	return wrap("store.ResettleTx", err)
+}
+
+// Commit appends the audit row and commits.
+func (t *ResettleTx) Commit(ctx context.Context, ev audit.Event) error {
+	if err := t.s.appendAudit(ctx, db{q: t.tx, s: t.s}, ev); err != nil {
+		t.tx.Rollback()
+		return err
+	}
+	return wrap("store.ResettleTx", t.tx.Commit())
+}
+
+// Rollback abandons the resettlement.
+func (t *ResettleTx) Rollback() { t.tx.Rollback() }
+
+// EachLiveBill is EachLiveSettlement for resettlement: it reads only the
+// bill and the stored split's amounts (no stored explanation or prior
+// accumulators), which is most of the cost of a year's pass.
+func (s *Store) EachLiveBill(ctx context.Context, county string, year int, fn func(st *settle.Settlement) error) error {
+	rows, err := s.r.QueryContext(ctx, s.rebind(`SELECT id, resident_id, claim, basic, critical, assistance, supplementary, bottom_line, patient, total
+		FROM settlements WHERE county_code = ? AND year = ? AND status = 'settled' ORDER BY resident_id, visit_date, id`), county, year)
+	if err != nil {
+		return wrap("store.EachLiveBill", err)
+	}
+	defer rows.Close()
+	var claim []byte
+	for rows.Next() {
+		st := settle.Settlement{County: county, Year: year, Status: settle.StatusSettled}
+		var paid [5]settle.Fen
+		if err := rows.Scan(&st.ID, &st.ResidentID, &claim, &paid[0], &paid[1], &paid[2], &paid[3], &paid[4], &st.Result.Patient, &st.Result.Total); err != nil {
+			return wrap("store.EachLiveBill", err)
+		}
+		if err := json.Unmarshal(claim, &st.Claim); err != nil {
+			return wrap("store.EachLiveBill", fmt.Errorf("settlement %d claim: %w", st.ID, err))
+		}
+		st.Result.Layers = make([]settle.LayerResult, len(settle.LayerOrder))
+		for i, l := range settle.LayerOrder {
+			st.Result.Layers[i] = settle.LayerResult{Layer: l, Paid: paid[i]}
+		}
+		if err := fn(&st); err != nil {
+			return err
+		}
+	}
+	return wrap("store.EachLiveBill", rows.Err())
 }

@@ -23,6 +23,7 @@ import (
 	"countycare/audit"
 	"countycare/care"
 	"countycare/demo"
+	"countycare/org"
 	"countycare/resident"
 	"countycare/web"
 )
@@ -41,6 +42,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		"  lookup  resident lookup by ID number (GET /api/v1/residents?q=<ID number>)\n"+
 		"  search  name / pinyin-initials search (GET /api/v1/residents?q=…), township and county scope\n"+
 		"  audit   read latency with the audit trail vs. without it, interleaved\n"+
+		"  settle  POST /api/v1/settlements: settle new 10-line visits (writes to the database)\n"+
 		"Latencies are measured by the client, per request, with keep-alive connections.", stderr)
 	c.register(fs)
 	what := fs.String("what", "lookup,search,audit", "comma-separated workloads")
@@ -217,6 +219,38 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			q := func(p float64) float64 { return 100 * (ratios[int(float64(len(ratios)-1)*p)] - 1) }
 			fmt.Fprintf(stdout, "  audit overhead (mean latency, %d ABBA rounds): median %+.1f%% (quartiles %+.1f%% … %+.1f%%); pooled p50 %+.1f%%, p99 %+.1f%%\n",
 				rounds, q(0.5), q(0.25), q(0.75), 100*(float64(rw.pct(50))/float64(ro.pct(50))-1), 100*(float64(rw.pct(99))/float64(ro.pct(99))-1))
+		case "settle":
+			cl, err := login(base, user[care.RoleInsuranceOfficer])
+			if err != nil {
+				return err
+			}
+			hosp := int64(0)
+			if insts, err := st.Institutions(ctx); err == nil {
+				for _, in := range insts {
+					if in.Kind == org.KindCountyHospital {
+						hosp = in.ID
+						break
+					}
+				}
+			}
+			csrf, err := cl.csrf()
+			if err != nil {
+				return err
+			}
+			nonce := strconv.FormatInt(time.Now().UnixNano(), 36)
+			today := care.Today(time.Now()).String()
+			res := runLoad(*n, *conc, func(i int) error {
+				r := sample[(i*7919)%len(sample)]
+				lines := make([]map[string]string, 10)
+				for j := range lines {
+					lines[j] = map[string]string{"code": fmt.Sprintf("X%02d", j), "name": "item", "class": []string{"drug", "exam", "material", "treatment"}[j%4],
+						"category": []string{"A", "A", "B", "C"}[j%4], "amount": fmt.Sprintf("%d.%02d", 50+(i*31+j*97)%900, j)}
+				}
+				body, _ := json.Marshal(map[string]any{"resident_id": r.ID, "institution_id": hosp, "visit_id": "B" + nonce + "-" + strconv.Itoa(i),
+					"date": today, "visit_type": []string{"inpatient", "outpatient"}[i%2], "lines": lines})
+				return cl.post("/api/v1/settlements", body, map[string]string{"X-CSRF-Token": csrf, "Idempotency-Key": nonce + strconv.Itoa(i)}, http.StatusCreated)
+			})
+			report(stdout, "settle a 10-line visit over HTTP (one transaction, accumulators, audit row)", res)
 		default:
 			return fmt.Errorf("unknown workload %q", w)
 		}
@@ -253,6 +287,38 @@ func login(base, username string) (*client, error) {
 		return nil, fmt.Errorf("login %s: %s %s", username, resp.Status, b)
 	}
 	return &client{base: base, hc: hc}, nil
+}
+
+// csrf returns the session's CSRF token (GET /api/v1/me).
+func (c *client) csrf() (string, error) {
+	resp, err := c.hc.Get(c.base + "/api/v1/me")
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var me struct {
+		CSRF string `json:"csrf_token"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&me)
+	return me.CSRF, err
+}
+
+func (c *client) post(path string, body []byte, hdr map[string]string, want int) error {
+	req, _ := http.NewRequest("POST", c.base+path, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return err
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != want {
+		return fmt.Errorf("POST %s: %s %s", path, resp.Status, b)
+	}
+	return nil
 }
 
 func (c *client) get(path string) error {

@@ -15,6 +15,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	residents := fs.Int("residents", 20000, "number of residents (1,000,000 for a county the size of the seeds')")
 	seed := fs.Uint64("seed", 2026, "random seed: the same seed gives the same county")
 	password := fs.String("password", demo.DefaultPassword, "password of the demo accounts")
+	visits := fs.Int("visits", 0, "settled visits of the current year to generate (e.g. 1000000 for the resettlement benchmark)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -27,12 +28,12 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer st.Close()
-	res, err := demo.Generate(ctx, st, demo.Config{Residents: *residents, Seed: *seed, Password: *password}, log)
+	res, err := demo.Generate(ctx, st, demo.Config{Residents: *residents, Seed: *seed, Password: *password, Visits: *visits}, log)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "demo county written to %s in %s: %d institutions, %d staff, %d households, %d residents\n",
-		st.Redacted(), res.Duration.Round(1e6), res.Institutions, res.Staff, res.Households, res.Residents)
+	fmt.Fprintf(stdout, "demo county written to %s in %s: %d institutions, %d staff, %d households, %d residents, %d settled visits\n",
+		st.Redacted(), res.Duration.Round(1e6), res.Institutions, res.Staff, res.Households, res.Residents, res.Visits)
 	fmt.Fprintf(stdout, "sign-ins (password %q):\n", *password)
 	for _, l := range res.Logins {
 		fmt.Fprintf(stdout, "  %-20s %-32s %s, %s\n", l.Role, l.Username, l.Name, l.Institution)

@@ -40,6 +40,7 @@ Commands:
   verify-audit   check the audit trail's hash chain; exits 1 if a row was altered or removed
   bench          measure resident lookup, search and audit overhead over HTTP on loopback
   settle         settle one bill offline against a policy file and print the result as JSON
+  resettle       settle a county year again from the stored bills (report, or --apply)
   version        print the version
 
 Every command takes --db URL (env COUNTYCARE_DB): sqlite:///path/file.db or postgres://…
@@ -97,6 +98,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdBench(ctx, rest, stdout, stderr)
 	case "settle":
 		return cmdSettle(ctx, rest, stdout, stderr)
+	case "resettle":
+		return cmdResettle(ctx, rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "countycare", versionString())
 		return nil
