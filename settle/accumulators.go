@@ -7,18 +7,18 @@ import "sort"
 // deductible is used, and the out-of-pocket spending the bottom line caps.
 // A settlement adds its Delta; a reversal subtracts it.
 type Accumulators struct {
-	BasicPaid                 Fen            `json:"basic_paid"`
-	BasicOutpatientDeductible Fen            `json:"basic_outpatient_deductible"`
+	BasicPaid                 Fen            `json:"basic_paid,omitempty"`
+	BasicOutpatientDeductible Fen            `json:"basic_outpatient_deductible,omitempty"`
 	ChronicPaid               map[string]Fen `json:"chronic_paid,omitempty"`
 	ChronicDeductible         map[string]Fen `json:"chronic_deductible,omitempty"`
-	CriticalBase              Fen            `json:"critical_base"`
-	CriticalPaid              Fen            `json:"critical_paid"`
-	AssistanceDeductible      Fen            `json:"assistance_deductible"`
-	AssistancePaid            Fen            `json:"assistance_paid"`
-	SupplementaryDeductible   Fen            `json:"supplementary_deductible"`
-	SupplementaryPaid         Fen            `json:"supplementary_paid"`
-	BottomLinePaid            Fen            `json:"bottom_line_paid"`
-	OutOfPocket               Fen            `json:"out_of_pocket"`
+	CriticalBase              Fen            `json:"critical_base,omitempty"`
+	CriticalPaid              Fen            `json:"critical_paid,omitempty"`
+	AssistanceDeductible      Fen            `json:"assistance_deductible,omitempty"`
+	AssistancePaid            Fen            `json:"assistance_paid,omitempty"`
+	SupplementaryDeductible   Fen            `json:"supplementary_deductible,omitempty"`
+	SupplementaryPaid         Fen            `json:"supplementary_paid,omitempty"`
+	BottomLinePaid            Fen            `json:"bottom_line_paid,omitempty"`
+	OutOfPocket               Fen            `json:"out_of_pocket,omitempty"`
 }
 
 func (a *Accumulators) chronicPaid(cat string) Fen       { return a.ChronicPaid[cat] }

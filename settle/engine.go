@@ -60,7 +60,7 @@ type LayerResult struct {
 	Layer string `json:"layer"`
 	Base  Fen    `json:"base"` // the amount the layer worked on
 	Paid  Fen    `json:"paid"`
-	Steps []Step `json:"steps"`
+	Steps []Step `json:"steps,omitempty"`
 }
 
 // Result is a settled visit.
@@ -77,7 +77,7 @@ type Result struct {
 	Layers        []LayerResult `json:"layers"`
 	Insurers      Fen           `json:"insurers"` // all layers together
 	Patient       Fen           `json:"patient"`
-	Delta         Accumulators  `json:"delta"` // added to the year-to-date accumulators
+	Delta         Accumulators  `json:"delta"` // added to the year-to-date accumulators (zero fields omitted)
 }
 
 // WithoutSteps returns a copy of r without the explanation, as stored:

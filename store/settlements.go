@@ -397,6 +397,14 @@ func (s *Store) BeginResettle(ctx context.Context, county string, year int) (*Re
 	if err != nil {
 		return nil, wrap("store.BeginResettle", err)
 	}
+	if s.dialect == SQLite {
+		// A year is a large transaction: keep its pages in memory (256 MiB)
+		// rather than spill them to the WAL early.
+		if _, err := tx.ExecContext(ctx, `PRAGMA cache_size = -262144`); err != nil {
+			tx.Rollback()
+			return nil, wrap("store.BeginResettle", err)
+		}
+	}
 	upd, err := tx.PrepareContext(ctx, s.rebind(`UPDATE settlements SET policy_id = ?, result = ?, acc_before = ?, total = ?, eligible = ?, basic = ?, critical = ?,
 		assistance = ?, supplementary = ?, bottom_line = ?, patient = ?, drugs = ?, materials = ? WHERE id = ?`))
 	if err != nil {
@@ -412,33 +420,60 @@ func (s *Store) BeginResettle(ctx context.Context, county string, year int) (*Re
 	return &ResettleTx{s: s, tx: tx, upd: upd, acc: acc, county: county, year: year}, nil
 }
 
-// Visit stores one visit's new split.
-func (t *ResettleTx) Visit(ctx context.Context, st *settle.Settlement, r *settle.Result, before settle.Accumulators, policyID int64) error {
-	result, _ := json.Marshal(r.WithoutSteps())
-	b, _ := json.Marshal(&before)
-	_, err := t.upd.ExecContext(ctx, policyID, string(result), string(b), r.Total, r.Eligible, r.Paid(settle.LayerBasic), r.Paid(settle.LayerCritical),
-		r.Paid(settle.LayerAssistance), r.Paid(settle.LayerSupplementary), r.Paid(settle.LayerBottomLine), r.Patient, r.Drugs, r.Materials, st.ID)
-	return wrap("store.ResettleTx", err)
+// ResettleRow is one prepared write of a resettlement: a visit's new
+// split or a resident's year totals. Preparing (encoding) can run on
+// another goroutine than Write, so a pass uses both cores.
+type ResettleRow struct {
+	visit bool
+	args  []any
 }
 
-// Resident stores a resident's year totals.
-func (t *ResettleTx) Resident(ctx context.Context, residentID int64, acc settle.Accumulators) error {
+// VisitRow prepares one visit's new split.
+func (t *ResettleTx) VisitRow(st *settle.Settlement, r *settle.Result, before settle.Accumulators, policyID int64) ResettleRow {
+	result, _ := json.Marshal(r.WithoutSteps())
+	b, _ := json.Marshal(&before)
+	return ResettleRow{true, []any{policyID, string(result), string(b), r.Total, r.Eligible, r.Paid(settle.LayerBasic), r.Paid(settle.LayerCritical),
+		r.Paid(settle.LayerAssistance), r.Paid(settle.LayerSupplementary), r.Paid(settle.LayerBottomLine), r.Patient, r.Drugs, r.Materials, st.ID}}
+}
+
+// ResidentRow prepares a resident's year totals.
+func (t *ResettleTx) ResidentRow(residentID int64, acc settle.Accumulators) ResettleRow {
 	b, _ := json.Marshal(&acc)
-	_, err := t.acc.ExecContext(ctx, t.county, residentID, t.year, string(b), t.s.ts(t.s.now()))
+	return ResettleRow{false, []any{t.county, residentID, t.year, string(b), t.s.ts(t.s.now())}}
+}
+
+// Write executes a prepared row.
+func (t *ResettleTx) Write(ctx context.Context, row ResettleRow) error {
+	st := t.acc
+	if row.visit {
+		st = t.upd
+	}
+	_, err := st.ExecContext(ctx, row.args...)
 	return wrap("store.ResettleTx", err)
 }
 
 // Commit appends the audit row and commits.
 func (t *ResettleTx) Commit(ctx context.Context, ev audit.Event) error {
 	if err := t.s.appendAudit(ctx, db{q: t.tx, s: t.s}, ev); err != nil {
-		t.tx.Rollback()
+		t.Rollback()
 		return err
 	}
-	return wrap("store.ResettleTx", t.tx.Commit())
+	err := t.tx.Commit()
+	t.restore()
+	return wrap("store.ResettleTx", err)
 }
 
 // Rollback abandons the resettlement.
-func (t *ResettleTx) Rollback() { t.tx.Rollback() }
+func (t *ResettleTx) Rollback() {
+	t.tx.Rollback()
+	t.restore()
+}
+
+func (t *ResettleTx) restore() {
+	if t.s.dialect == SQLite {
+		t.s.w.ExecContext(context.Background(), `PRAGMA cache_size = -2000`)
+	}
+}
 
 // EachLiveBill is EachLiveSettlement for resettlement: it reads only the
 // bill and the stored split's amounts (no stored explanation or prior

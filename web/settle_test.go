@@ -305,3 +305,24 @@ func TestSettlementPages(t *testing.T) {
 	}
 	_ = e
 }
+
+// TestBadPolicyWritesNothing: a policy with overlapping segments or a ratio
+// over 100 % is refused with its faults named, and no version is filed.
+func TestBadPolicyWritesNothing(t *testing.T) {
+	e, io, _, _, _ := settleEnv(t, store.SQLite)
+	_ = e
+	before := io.get("/api/v1/settle/policies").body
+	body, _ := settle.ExampleFile("example-2026.json")
+	for _, bad := range []string{
+		strings.Replace(string(body), `{"from": "50000", "to": "100000", "ratio": "65"}`, `{"from": "40000", "to": "100000", "ratio": "65"}`, 1),
+		strings.Replace(string(body), `"ratio": "55"`, `"ratio": "120"`, 1),
+	} {
+		r := io.do("POST", "/api/v1/settle/policies", "application/json", []byte(bad), map[string]string{"X-CSRF-Token": io.csrf})
+		if r.code != 422 || !strings.Contains(r.body, "settle.policy_invalid") {
+			t.Errorf("bad policy: %d %.300s", r.code, r.body)
+		}
+	}
+	if after := io.get("/api/v1/settle/policies").body; after != before {
+		t.Errorf("a refused policy was filed:\n%s\n%s", before, after)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"countycare/care"
 	"countycare/org"
 	"countycare/settle"
+	"countycare/store"
 )
 
 func cmdResettle(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -60,26 +61,42 @@ func cmdResettle(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	start := time.Now()
 	rs := settle.NewResettler(sp)
-	var tx interface {
-		Visit(context.Context, *settle.Settlement, *settle.Result, settle.Accumulators, int64) error
-		Resident(context.Context, int64, settle.Accumulators) error
-		Commit(context.Context, audit.Event) error
-		Rollback()
-	}
+	var tx *store.ResettleTx
+	var rows chan store.ResettleRow
+	writeErr := make(chan error, 1)
 	if *apply {
-		t, err := st.BeginResettle(ctx, *county, *year)
-		if err != nil {
+		if tx, err = st.BeginResettle(ctx, *county, *year); err != nil {
 			return err
 		}
-		tx = t
+		// Reading, settling and encoding on this goroutine; writing on another.
+		rows = make(chan store.ResettleRow, 4096)
+		go func() {
+			var werr error
+			for row := range rows {
+				if werr == nil {
+					werr = tx.Write(ctx, row)
+				}
+			}
+			writeErr <- werr
+		}()
 		rs.OnVisit = func(s *settle.Settlement, r *settle.Result, before settle.Accumulators) error {
-			return t.Visit(ctx, s, r, before, sp.ID)
+			rows <- tx.VisitRow(s, r, before, sp.ID)
+			return nil
 		}
-		rs.OnResident = func(id int64, acc settle.Accumulators) error { return t.Resident(ctx, id, acc) }
+		rs.OnResident = func(id int64, acc settle.Accumulators) error {
+			rows <- tx.ResidentRow(id, acc)
+			return nil
+		}
 	}
 	err = st.EachLiveBill(ctx, *county, *year, rs.Add)
 	if err == nil {
 		err = rs.Finish()
+	}
+	if rows != nil {
+		close(rows)
+		if werr := <-writeErr; err == nil {
+			err = werr
+		}
 	}
 	if err != nil {
 		if tx != nil {

@@ -29,6 +29,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&acfg.MinPasswordLen, "min-password", acfg.MinPasswordLen, "minimum password length")
 	secure := fs.Bool("secure-cookies", envOr("COUNTYCARE_SECURE_COOKIES", "") == "1", "mark cookies Secure (when served over TLS by a proxy; env COUNTYCARE_SECURE_COOKIES=1)")
 	metricsToken := envOr("COUNTYCARE_METRICS_TOKEN", "")
+	font := fs.String("font", envOr("COUNTYCARE_FONT", web.DefaultFontPath), "TrueType font with Chinese glyphs for PDF explanations of benefits (env COUNTYCARE_FONT)")
 	withDemo := fs.Bool("demo", false, "generate a demo county first if the database is empty, and print the demo sign-ins")
 	residents := fs.Int("residents", 20000, "residents in the demo county (with --demo)")
 	if err := fs.Parse(args); err != nil {
@@ -54,7 +55,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			fmt.Fprintf(stdout, "Demo county ready in %s.\n", res.Duration.Round(time.Millisecond))
 		}
 	}
-	a, err := newApp(st, key, log, acfg, web.Config{SecureCookies: *secure, MetricsToken: metricsToken, DemoBanner: *withDemo})
+	a, err := newApp(st, key, log, acfg, web.Config{SecureCookies: *secure, MetricsToken: metricsToken, DemoBanner: *withDemo, FontPath: *font})
 	if err != nil {
 		return err
 	}
