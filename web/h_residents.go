@@ -211,19 +211,11 @@ func (s *Server) residentShow(w http.ResponseWriter, r *http.Request, rc *reqCtx
 	if err != nil {
 		return err
 	}
-	res, err := s.Residents.Get(r.Context(), rc.Actor, id)
-	if err != nil {
-		return err
-	}
-	t, err := s.Orgs.Tree(r.Context())
-	if err != nil {
-		return err
-	}
-	v := s.viewOf(t, rc.Actor, res)
-	s.render(w, r, rc, http.StatusOK, "resident", pageData{Title: res.Name, Data: v})
-	return nil
+	return s.showResident(w, r, rc, id, "", "")
 }
 
+// residentReveal shows the page with the full ID number, after the reveal
+// (its own audit row) succeeded.
 func (s *Server) residentReveal(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
 	id, err := pathID(r)
 	if err != nil {
@@ -233,6 +225,12 @@ func (s *Server) residentReveal(w http.ResponseWriter, r *http.Request, rc *reqC
 	if err != nil {
 		return err
 	}
+	return s.showResident(w, r, rc, id, n, "flash.revealed")
+}
+
+// showResident renders a resident's page (an audited read); idNumber, if
+// set, replaces the masked number.
+func (s *Server) showResident(w http.ResponseWriter, r *http.Request, rc *reqCtx, id int64, idNumber, flash string) error {
 	res, err := s.Residents.Get(r.Context(), rc.Actor, id)
 	if err != nil {
 		return err
@@ -242,8 +240,10 @@ func (s *Server) residentReveal(w http.ResponseWriter, r *http.Request, rc *reqC
 		return err
 	}
 	v := s.viewOf(t, rc.Actor, res)
-	v.IDNumber = n
-	s.render(w, r, rc, http.StatusOK, "resident", pageData{Title: res.Name, Data: v, Flash: "flash.revealed"})
+	if idNumber != "" {
+		v.IDNumber = idNumber
+	}
+	s.render(w, r, rc, http.StatusOK, "resident", pageData{Title: res.Name, Data: v, Flash: flash})
 	return nil
 }
 

@@ -138,17 +138,26 @@ func (s *Server) settleCorrect(w http.ResponseWriter, r *http.Request, rc *reqCt
 	return nil
 }
 
+// settlePost reads a posted bill and prepares the form page to show again
+// if it is refused.
+func (s *Server) settlePost(r *http.Request, rc *reqCtx) (settle.Input, int64, *settleFormView, pageData, []care.FieldError, error) {
+	in, replace, fs := settleForm(r.PostFormValue)
+	fv, err := s.settleFormData(r, rc, in.ResidentID)
+	if err != nil {
+		return in, 0, nil, pageData{}, nil, err
+	}
+	fv.Replace = replace
+	return in, replace, fv, pageData{Title: s.msgs.T(rc.Lang, "settle.new"), Data: fv}, fs, nil
+}
+
 // settlePreview shows the split before anything is written, with a
 // confirm button that carries a fresh idempotency key: pressing it twice,
 // or reloading, settles once.
 func (s *Server) settlePreview(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-	in, replace, fs := settleForm(r.PostFormValue)
-	fv, err := s.settleFormData(r, rc, in.ResidentID)
+	in, _, fv, d, fs, err := s.settlePost(r, rc)
 	if err != nil {
 		return err
 	}
-	fv.Replace = replace
-	d := pageData{Title: s.msgs.T(rc.Lang, "settle.new"), Data: fv}
 	if err := care.Invalid(fs); err != nil {
 		return s.formError(w, r, rc, "settle_form", d, err)
 	}
@@ -163,13 +172,10 @@ func (s *Server) settlePreview(w http.ResponseWriter, r *http.Request, rc *reqCt
 }
 
 func (s *Server) settleSubmit(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-	in, replace, fs := settleForm(r.PostFormValue)
-	fv, err := s.settleFormData(r, rc, in.ResidentID)
+	in, replace, _, d, fs, err := s.settlePost(r, rc)
 	if err != nil {
 		return err
 	}
-	fv.Replace = replace
-	d := pageData{Title: s.msgs.T(rc.Lang, "settle.new"), Data: fv}
 	if err := care.Invalid(fs); err != nil {
 		return s.formError(w, r, rc, "settle_form", d, err)
 	}
