@@ -152,7 +152,7 @@ func TestTiers(t *testing.T) {
 		hist []Outcome
 		want Tier
 	}{
-		{nil, Yellow},
+		{nil, Green},
 		{[]Outcome{c}, Green},
 		{[]Outcome{c, u}, Yellow},
 		{[]Outcome{u, {Class: Uncontrolled, Refer: true}}, Red},

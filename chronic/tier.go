@@ -33,7 +33,7 @@ func (t Tier) ManagingLevel() string {
 //   - yellow when the last visit was uncontrolled or had an adverse
 //     reaction, or a mental-disorder patient is basically stable;
 //   - green when the last visit was controlled (or stable);
-//   - c.UnassessedTier (yellow) before the first assessed visit.
+//   - c.UnassessedTier (green: the village clinic) before the first assessed visit.
 //
 // Visits not assessed (phone calls without readings) do not move the tier.
 // It returns the tier and a message key naming the reason.

@@ -23,7 +23,7 @@ var domain = map[string][]string{
 	"account":  {"care", "org", "audit"},
 	"resident": {"care", "idcard", "org", "access", "audit"},
 	"settle":   {"care", "audit", "org", "resident"},
-	"chronic":  {"care"},
+	"chronic":  {"care", "access", "audit", "org", "resident"},
 }
 
 // allowedExternal are the outside modules domain code may use.

@@ -1,0 +1,334 @@
+package store
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"countycare/access"
+	"countycare/audit"
+	"countycare/care"
+	"countycare/chronic"
+)
+
+const registrationCols = `id, county_code, resident_id, disease, status, source, enrolled_on, clinic_id, doctor_id, tier, tier_since, last_class, last_visit,
+	next_visit, risk, prior_stroke_mi, tb_phase, tb_supervisor, note, closed_on, created_at, version`
+
+func scanRegistration(sc interface{ Scan(...any) error }, r *chronic.Registration, extra ...any) error {
+	return sc.Scan(append([]any{&r.ID, &r.County, &r.ResidentID, &r.Disease, &r.Status, &r.Source, &r.EnrolledOn, &r.ClinicID, idOf(&r.DoctorID), &r.Tier, &r.TierSince,
+		&r.LastClass, &r.LastVisit, &r.NextVisit, &r.Risk, &r.PriorStrokeMI, &r.TBPhase, &r.TBSupervisor, &r.Note, &r.ClosedOn, tsOf(&r.CreatedAt), &r.Version}, extra...)...)
+}
+
+// Enroll stores a registration; an active one for the disease is ECONFLICT.
+func (s *Store) Enroll(ctx context.Context, r *chronic.Registration, ev audit.Event) error {
+	r.CreatedAt, r.Version = s.now(), 1
+	return s.Transact(ctx, func(tx db) error {
+		id, err := tx.insert(ctx, `INSERT INTO chronic_registrations (county_code, resident_id, disease, status, source, enrolled_on, clinic_id, doctor_id, tier, tier_since,
+			next_visit, prior_stroke_mi, tb_phase, tb_supervisor, note, created_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
+			r.County, r.ResidentID, string(r.Disease), r.Status, r.Source, r.EnrolledOn, r.ClinicID, nullID(r.DoctorID), string(r.Tier), r.TierSince,
+			r.NextVisit, r.PriorStrokeMI, r.TBPhase, r.TBSupervisor, r.Note, s.ts(r.CreatedAt))
+		if err != nil {
+			return wrap("store.Enroll", err)
+		}
+		r.ID = id
+		return s.appendAudit(ctx, tx, ev)
+	})
+}
+
+// Registration returns one registration; ENOTFOUND if none.
+func (s *Store) Registration(ctx context.Context, id int64) (*chronic.Registration, error) {
+	var r chronic.Registration
+	if err := scanRegistration(s.read().row(ctx, `SELECT `+registrationCols+` FROM chronic_registrations WHERE id = ?`, id), &r); err != nil {
+		return nil, wrap("store.Registration", err)
+	}
+	return &r, nil
+}
+
+// Registrations lists a resident's registrations, active first.
+func (s *Store) Registrations(ctx context.Context, county string, residentID int64) ([]chronic.Registration, error) {
+	rows, err := s.read().query(ctx, `SELECT `+registrationCols+` FROM chronic_registrations WHERE county_code = ? AND resident_id = ?
+		ORDER BY CASE WHEN status = 'active' THEN 0 ELSE 1 END, id`, county, residentID)
+	if err != nil {
+		return nil, wrap("store.Registrations", err)
+	}
+	defer rows.Close()
+	var out []chronic.Registration
+	for rows.Next() {
+		var r chronic.Registration
+		if err := scanRegistration(rows, &r); err != nil {
+			return nil, wrap("store.Registrations", err)
+		}
+		out = append(out, r)
+	}
+	return out, wrap("store.Registrations", rows.Err())
+}
+
+const visitCols = `id, county_code, registration_id, resident_id, disease, visit_date, face_to_face, sbp, dbp, heart_rate, fpg, temperature, weight_dg, height_cm,
+	symptoms, adherence, adverse, adverse_uncontrollable, complication, pregnant, risk_level, insight, symptomatic, doses_due, doses_missed, lifestyle,
+	class, urgent, refer, refer_reasons, next_visit, recorded_by, institution_id, created_at`
+
+func splitList(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}
+
+func scanVisit(sc interface{ Scan(...any) error }, v *chronic.StoredVisit) error {
+	var symptoms, urgent, reasons string
+	if err := sc.Scan(&v.ID, &v.County, &v.RegistrationID, &v.ResidentID, &v.Disease, &v.Date, &v.FaceToFace, &v.SBP, &v.DBP, &v.HeartRate, &v.FPG,
+		&v.Temperature, &v.WeightDg, &v.HeightCm, &symptoms, &v.Adherence, &v.Adverse, &v.AdverseUncontrollable, &v.Complication, &v.Pregnant,
+		&v.RiskLevel, &v.Insight, &v.Symptomatic, &v.DosesDue, &v.DosesMissed, &v.Lifestyle, &v.Outcome.Class, &urgent, &v.Outcome.Refer, &reasons,
+		&v.Outcome.NextVisit, &v.RecordedBy, &v.InstitutionID, tsOf(&v.CreatedAt)); err != nil {
+		return err
+	}
+	for _, x := range splitList(symptoms) {
+		v.Symptoms = append(v.Symptoms, chronic.Symptom(x))
+	}
+	v.Outcome.Urgent, v.Outcome.ReferReasons = splitList(urgent), splitList(reasons)
+	return nil
+}
+
+// RecentOutcomes returns the last n visits' outcomes, oldest first.
+func (s *Store) RecentOutcomes(ctx context.Context, registrationID int64, n int) ([]chronic.Outcome, error) {
+	rows, err := s.read().query(ctx, `SELECT class, urgent, refer FROM chronic_visits WHERE registration_id = ? ORDER BY visit_date DESC, id DESC LIMIT ?`, registrationID, n)
+	if err != nil {
+		return nil, wrap("store.RecentOutcomes", err)
+	}
+	defer rows.Close()
+	var out []chronic.Outcome
+	for rows.Next() {
+		var o chronic.Outcome
+		var urgent string
+		if err := rows.Scan(&o.Class, &urgent, &o.Refer); err != nil {
+			return nil, wrap("store.RecentOutcomes", err)
+		}
+		o.Urgent = splitList(urgent)
+		out = append([]chronic.Outcome{o}, out...)
+	}
+	return out, wrap("store.RecentOutcomes", rows.Err())
+}
+
+// SaveVisit stores a visit with the registration's new state and any tier change.
+func (s *Store) SaveVisit(ctx context.Context, v *chronic.StoredVisit, r *chronic.Registration, change *chronic.TierChange, link *access.CareLink, ev audit.Event) error {
+	const op = "store.SaveVisit"
+	v.CreatedAt = s.now()
+	return s.Transact(ctx, func(tx db) error {
+		syms := make([]string, len(v.Symptoms))
+		for i, x := range v.Symptoms {
+			syms[i] = string(x)
+		}
+		id, err := tx.insert(ctx, `INSERT INTO chronic_visits (county_code, registration_id, resident_id, disease, visit_date, face_to_face, sbp, dbp, heart_rate, fpg,
+			temperature, weight_dg, height_cm, symptoms, adherence, adverse, adverse_uncontrollable, complication, pregnant, risk_level, insight, symptomatic,
+			doses_due, doses_missed, lifestyle, class, urgent, refer, refer_reasons, next_visit, recorded_by, institution_id, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			v.County, v.RegistrationID, v.ResidentID, string(v.Disease), v.Date, v.FaceToFace, v.SBP, v.DBP, v.HeartRate, v.FPG,
+			v.Temperature, v.WeightDg, v.HeightCm, strings.Join(syms, ","), string(v.Adherence), v.Adverse, v.AdverseUncontrollable, v.Complication, v.Pregnant,
+			v.RiskLevel, v.Insight, v.Symptomatic, v.DosesDue, v.DosesMissed, v.Lifestyle, string(v.Outcome.Class), strings.Join(v.Outcome.Urgent, ","),
+			v.Outcome.Refer, strings.Join(v.Outcome.ReferReasons, ","), v.Outcome.NextVisit, v.RecordedBy, v.InstitutionID, s.ts(v.CreatedAt))
+		if err != nil {
+			if care.IsCode(mapErr(err), care.ECONFLICT) {
+				return &care.Error{Code: care.ECONFLICT, Key: "chronic.visit_duplicate", Args: []any{v.Date.String()}, Op: op}
+			}
+			return wrap(op, err)
+		}
+		v.ID = id
+		res, err := tx.exec(ctx, `UPDATE chronic_registrations SET tier = ?, tier_since = ?, last_class = ?, last_visit = ?, next_visit = ?, risk = ?, version = version + 1
+			WHERE id = ? AND version = ?`, string(r.Tier), r.TierSince, string(r.LastClass), r.LastVisit, r.NextVisit, r.Risk, r.ID, r.Version)
+		if err != nil {
+			return wrap(op, err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return &care.Error{Code: care.ECONFLICT, Key: "chronic.stale", Op: op}
+		}
+		r.Version++
+		if change != nil {
+			change.CreatedAt = s.now()
+			if change.ID, err = tx.insert(ctx, `INSERT INTO chronic_tier_changes (county_code, registration_id, resident_id, from_tier, to_tier, reason, to_institution, created_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, change.County, change.RegistrationID, change.ResidentID, string(change.From), string(change.To), change.Reason,
+				change.ToInstitution, s.ts(change.CreatedAt)); err != nil {
+				return wrap(op, err)
+			}
+		}
+		if link != nil {
+			link.CreatedAt = s.now()
+			if _, err := tx.insert(ctx, `INSERT INTO care_links (county_code, resident_id, institution_id, kind, reason, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+				link.CountyCode, link.ResidentID, link.InstitutionID, link.Kind, link.Reason, link.CreatedBy, s.ts(link.CreatedAt)); err != nil {
+				return wrap(op, err)
+			}
+		}
+		return s.appendAudit(ctx, tx, ev)
+	})
+}
+
+// Visits lists a registration's visits, newest first.
+func (s *Store) Visits(ctx context.Context, registrationID int64, limit int) ([]chronic.StoredVisit, error) {
+	rows, err := s.read().query(ctx, `SELECT `+visitCols+` FROM chronic_visits WHERE registration_id = ? ORDER BY visit_date DESC, id DESC LIMIT ?`, registrationID, limit)
+	if err != nil {
+		return nil, wrap("store.Visits", err)
+	}
+	defer rows.Close()
+	var out []chronic.StoredVisit
+	for rows.Next() {
+		var v chronic.StoredVisit
+		if err := scanVisit(rows, &v); err != nil {
+			return nil, wrap("store.Visits", err)
+		}
+		out = append(out, v)
+	}
+	return out, wrap("store.Visits", rows.Err())
+}
+
+// SetRegistrationStatus saves a registration's status.
+func (s *Store) SetRegistrationStatus(ctx context.Context, r *chronic.Registration, ev audit.Event) error {
+	return s.Transact(ctx, func(tx db) error {
+		res, err := tx.exec(ctx, `UPDATE chronic_registrations SET status = ?, closed_on = ?, version = version + 1 WHERE id = ? AND version = ?`,
+			r.Status, r.ClosedOn, r.ID, r.Version)
+		if err != nil {
+			if care.IsCode(mapErr(err), care.ECONFLICT) {
+				return &care.Error{Code: care.ECONFLICT, Key: "chronic.already_registered"}
+			}
+			return wrap("store.SetRegistrationStatus", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return &care.Error{Code: care.ECONFLICT, Key: "chronic.stale"}
+		}
+		r.Version++
+		return s.appendAudit(ctx, tx, ev)
+	})
+}
+
+// Overdue lists active registrations of the clinics whose next visit is
+// before today and no call hides them, highest risk first, then most overdue.
+func (s *Store) Overdue(ctx context.Context, county string, clinics []int64, today care.Date, limit int) ([]chronic.Overdue, error) {
+	if len(clinics) == 0 {
+		return nil, nil
+	}
+	args := append([]any{county}, int64Args(clinics)...)
+	args = append(args, today, today, limit)
+	rows, err := s.read().query(ctx, `SELECT `+prefixCols("g.", registrationCols)+`, r.name, r.phone FROM chronic_registrations g JOIN residents r ON r.id = g.resident_id
+		WHERE g.county_code = ? AND g.clinic_id IN (`+placeholders(len(clinics))+`) AND g.status = 'active' AND g.next_visit < ?
+		AND NOT EXISTS (SELECT 1 FROM chronic_calls c WHERE c.registration_id = g.id AND c.hide_until > ?)
+		ORDER BY g.risk DESC, g.next_visit, g.id LIMIT ?`, args...)
+	if err != nil {
+		return nil, wrap("store.Overdue", err)
+	}
+	defer rows.Close()
+	var out []chronic.Overdue
+	for rows.Next() {
+		var o chronic.Overdue
+		if err := scanRegistration(rows, &o.Registration, &o.Name, &o.Phone); err != nil {
+			return nil, wrap("store.Overdue", err)
+		}
+		o.DaysOverdue = int(today.Time().Sub(o.NextVisit.Time()).Hours() / 24)
+		out = append(out, o)
+	}
+	return out, wrap("store.Overdue", rows.Err())
+}
+
+// prefixCols qualifies a column list with a table alias.
+func prefixCols(p, cols string) string {
+	parts := strings.Split(cols, ",")
+	for i, c := range parts {
+		parts[i] = p + strings.TrimSpace(c)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// SaveCall stores a call outcome.
+func (s *Store) SaveCall(ctx context.Context, c *chronic.Call, ev audit.Event) error {
+	c.CreatedAt = s.now()
+	return s.Transact(ctx, func(tx db) error {
+		id, err := tx.insert(ctx, `INSERT INTO chronic_calls (county_code, registration_id, outcome, hide_until, called_by, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+			c.County, c.RegistrationID, c.Outcome, c.HideUntil, c.CalledBy, s.ts(c.CreatedAt))
+		if err != nil {
+			return wrap("store.SaveCall", err)
+		}
+		c.ID = id
+		return s.appendAudit(ctx, tx, ev)
+	})
+}
+
+const tierChangeCols = `id, county_code, registration_id, resident_id, from_tier, to_tier, reason, to_institution, acknowledged_by, acknowledged_at, created_at`
+
+func scanTierChange(sc interface{ Scan(...any) error }, t *chronic.TierChange) error {
+	return sc.Scan(&t.ID, &t.County, &t.RegistrationID, &t.ResidentID, &t.From, &t.To, &t.Reason, &t.ToInstitution, idOf(&t.AcknowledgedBy), tsOf(&t.AcknowledgedAt), tsOf(&t.CreatedAt))
+}
+
+func (s *Store) tierChanges(ctx context.Context, op, where string, args ...any) ([]chronic.TierChange, error) {
+	rows, err := s.read().query(ctx, `SELECT `+tierChangeCols+` FROM chronic_tier_changes WHERE `+where, args...)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	defer rows.Close()
+	var out []chronic.TierChange
+	for rows.Next() {
+		var t chronic.TierChange
+		if err := scanTierChange(rows, &t); err != nil {
+			return nil, wrap(op, err)
+		}
+		out = append(out, t)
+	}
+	return out, wrap(op, rows.Err())
+}
+
+// Handoffs lists tier changes addressed to an institution (open: not yet acknowledged).
+func (s *Store) Handoffs(ctx context.Context, institutionID int64, open bool, limit int) ([]chronic.TierChange, error) {
+	where := `to_institution = ?`
+	if open {
+		where += ` AND acknowledged_at IS NULL`
+	}
+	return s.tierChanges(ctx, "store.Handoffs", where+` ORDER BY id DESC LIMIT ?`, institutionID, limit)
+}
+
+// TierChanges lists a registration's tier history, oldest first.
+func (s *Store) TierChanges(ctx context.Context, registrationID int64) ([]chronic.TierChange, error) {
+	return s.tierChanges(ctx, "store.TierChanges", `registration_id = ? ORDER BY id`, registrationID)
+}
+
+// AcknowledgeHandoff marks a hand-off to institutionID acknowledged.
+func (s *Store) AcknowledgeHandoff(ctx context.Context, id, institutionID, by int64, at time.Time, ev audit.Event) error {
+	return s.Transact(ctx, func(tx db) error {
+		var resID int64
+		var county string
+		var acked any
+		if err := tx.row(ctx, `SELECT resident_id, county_code, acknowledged_at FROM chronic_tier_changes WHERE id = ? AND to_institution = ?`, id, institutionID).Scan(&resID, &county, &acked); err != nil {
+			return wrap("store.AcknowledgeHandoff", err)
+		}
+		if acked != nil {
+			return care.Errorf(care.ECONFLICT, "chronic.handoff_acknowledged")
+		}
+		if _, err := tx.exec(ctx, `UPDATE chronic_tier_changes SET acknowledged_by = ?, acknowledged_at = ? WHERE id = ?`, by, s.ts(at), id); err != nil {
+			return wrap("store.AcknowledgeHandoff", err)
+		}
+		ev.ResidentID, ev.CountyCode = resID, county
+		return s.appendAudit(ctx, tx, ev)
+	})
+}
+
+// TierCounts counts active registrations by clinic and tier.
+func (s *Store) TierCounts(ctx context.Context, county string, clinics []int64) (map[int64]map[chronic.Tier]int, error) {
+	out := map[int64]map[chronic.Tier]int{}
+	if len(clinics) == 0 {
+		return out, nil
+	}
+	rows, err := s.read().query(ctx, `SELECT clinic_id, tier, COUNT(*) FROM chronic_registrations WHERE county_code = ? AND status = 'active'
+		AND clinic_id IN (`+placeholders(len(clinics))+`) GROUP BY clinic_id, tier`, append([]any{county}, int64Args(clinics)...)...)
+	if err != nil {
+		return nil, wrap("store.TierCounts", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var t chronic.Tier
+		var n int
+		if err := rows.Scan(&id, &t, &n); err != nil {
+			return nil, wrap("store.TierCounts", err)
+		}
+		if out[id] == nil {
+			out[id] = map[chronic.Tier]int{}
+		}
+		out[id][t] = n
+	}
+	return out, wrap("store.TierCounts", rows.Err())
+}
