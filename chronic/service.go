@@ -266,6 +266,14 @@ func (s *Service) ForResident(ctx context.Context, a care.Actor, residentID int6
 	return s.Repo.Registrations(ctx, res.CountyCode, res.ID)
 }
 
+// RegistrationsOf lists the registrations of a resident the caller has
+// already read through resident.Service.Get in this request (which
+// checked the scope and wrote the audit row): the resident page uses it so
+// one page view is one audited read.
+func (s *Service) RegistrationsOf(ctx context.Context, r *resident.Resident) ([]Registration, error) {
+	return s.Repo.Registrations(ctx, r.CountyCode, r.ID)
+}
+
 // Detail returns a registration with its visits (newest first) and tier history.
 func (s *Service) Detail(ctx context.Context, a care.Actor, id int64) (*Registration, []StoredVisit, []TierChange, error) {
 	r, _, err := s.load(ctx, a, id)

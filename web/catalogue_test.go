@@ -13,6 +13,7 @@ import (
 
 	"countycare/access"
 	"countycare/care"
+	"countycare/chronic"
 	"countycare/org"
 	"countycare/resident"
 	"countycare/settle"
@@ -23,7 +24,10 @@ import (
 var keyPatterns = []*regexp.Regexp{
 	regexp.MustCompile(`Key:\s*"([a-z0-9_.]+)"`),
 	regexp.MustCompile(`Errorf\(care\.[A-Z]+,\s*"([a-z0-9_.]+)"`),
-	regexp.MustCompile(`add\("[a-z_]+",\s*"([a-z0-9_.]+)"`),
+	regexp.MustCompile(`(?:add|bad|warn)\("[a-z_]+",\s*"([a-z0-9_.]+)"`),
+	regexp.MustCompile(`append\(r,\s*"([a-z0-9_.]+)"\)`),
+	regexp.MustCompile(`Action(?:,\s*o\.NextVisit)? = "([a-z0-9_.]+)"`),
+	regexp.MustCompile(`Action:\s*"(chronic\.[a-z0-9_.]+)"`),
 	regexp.MustCompile(`key\s*:?=\s*"([a-z0-9_.]+)"`),
 	regexp.MustCompile(`msgs\.T\(\w+\.?\w*,\s*"([a-z0-9_.]+)"`),
 	regexp.MustCompile(`Step\{"([a-z0-9_.]+)"`),
@@ -104,6 +108,38 @@ func TestCatalogueIsComplete(t *testing.T) {
 	}
 	for _, k := range []string{"settle.status.settled", "settle.status.reversed", "settle.receivable.open", "settle.receivable.paid", "settle.receivable.cancelled", "settle.receivable.refund_due",
 		"flash.settled", "flash.reversed", "flash.paid", "flash.admitted_no_deposit", "flash.admitted_deposit", "flash.registered", "flash.saved", "flash.merged", "flash.emergency"} {
+		used[k] = "handlers"
+	}
+	for _, d := range chronic.Diseases {
+		used["chronic.disease."+string(d)] = "chronic.Diseases"
+	}
+	for _, st := range chronic.RegistrationStatuses {
+		used["chronic.status."+st] = "chronic.RegistrationStatuses"
+	}
+	for _, c := range chronic.CallOutcomes {
+		used["chronic.call."+c] = "chronic.CallOutcomes"
+	}
+	for _, tr := range chronic.Tiers {
+		used["chronic.tier."+string(tr)] = "chronic.Tiers"
+		used["chronic.level."+tr.ManagingLevel()] = "chronic.Tiers"
+	}
+	for _, k := range []string{"controlled", "uncontrolled", "adverse_reaction", "complication", "not_assessed", "stable", "basically_stable", "unstable"} {
+		used["chronic.class."+k] = "chronic classes"
+	}
+	for _, k := range []string{"1", "2", "3", "4"} {
+		used["chronic.refer."+k] = "chronic refer codes"
+	}
+	for _, k := range []string{"0", "1", "2", "3", "4", "5"} {
+		used["chronic.risk."+k] = "chronic risk levels"
+	}
+	for _, k := range []string{"consciousness", "severe_headache", "nausea_vomiting", "blurred_vision", "eye_pain", "palpitations", "chest_tightness", "orthopnoea",
+		"fruity_breath", "sweating", "deep_breathing", "flushed_skin", "sudden_vision_loss", "polyuria", "numbness", "oedema"} {
+		used["chronic.symptom."+k] = "chronic symptoms"
+	}
+	for _, k := range []string{"source.diagnosis", "source.referral", "source.screening", "adherence.regular", "adherence.intermittent", "adherence.none"} {
+		used["chronic."+k] = "chronic forms"
+	}
+	for _, k := range []string{"flash.enrolled", "flash.visit_saved", "flash.visit_urgent"} {
 		used[k] = "handlers"
 	}
 	for _, k := range []string{"sex.M", "sex.F", "disability.0", "disability.1", "disability.2", "disability.3", "disability.4", "org.children"} {

@@ -7,6 +7,7 @@ import (
 
 	"countycare/access"
 	"countycare/care"
+	"countycare/chronic"
 	"countycare/org"
 	"countycare/resident"
 )
@@ -24,6 +25,8 @@ type residentView struct {
 	Unmasked    bool
 	MergedInto  int64
 	RecordShort string
+	Chronic     []chronic.Registration // on the resident page, for roles that manage chronic disease
+	ChronicRole bool
 }
 
 func (s *Server) viewOf(t *org.Tree, a care.Actor, r *resident.Resident) residentView {
@@ -243,7 +246,13 @@ func (s *Server) showResident(w http.ResponseWriter, r *http.Request, rc *reqCtx
 	if idNumber != "" {
 		v.IDNumber = idNumber
 	}
-	s.render(w, r, rc, http.StatusOK, "resident", pageData{Title: res.Name, Data: v, Flash: flash})
+	if s.Chronic != nil && chronicRole(rc.Actor.Role) {
+		if v.Chronic, err = s.Chronic.RegistrationsOf(r.Context(), res); err != nil {
+			return err
+		}
+		v.ChronicRole = true
+	}
+	s.render(w, r, rc, http.StatusOK, "resident", pageData{Title: res.Name, Data: v, Flash: flash, Form: map[string][]string{"enrolled_on": {care.Today(s.Now()).String()}}})
 	return nil
 }
 

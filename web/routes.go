@@ -64,6 +64,18 @@ func (s *Server) registerRoutes() {
 	s.handle("POST /emergency", emergency, s.emergencySubmit)
 	s.handle("GET /me", self, s.me)
 
+	// Chronic disease management.
+	chronicCare := access.Allow(care.RoleVillageDoctor, care.RoleTownshipDoctor, care.RoleCountySpecialist)
+	s.handle("POST /residents/{id}/chronic", chronicCare, s.chronicEnroll)
+	s.handle("GET /chronic/overdue", registrars, s.chronicOverdue)
+	s.handle("GET /chronic/board", registrars, s.chronicBoard)
+	s.handle("GET /chronic/handoffs", chronicCare, s.chronicHandoffs)
+	s.handle("POST /chronic/handoffs/{id}/ack", chronicCare, s.chronicAck)
+	s.handle("GET /chronic/{id}", chronicCare, s.chronicShow)
+	s.handle("POST /chronic/{id}/visits", chronicCare, s.chronicVisit)
+	s.handle("POST /chronic/{id}/status", chronicCare, s.chronicStatus)
+	s.handle("POST /chronic/{id}/calls", registrars, s.chronicCall)
+
 	// One-stop settlement (insurance office), the patient's own view, aggregate reports.
 	cashier := access.Allow(care.RoleInsuranceOfficer)
 	eobReaders := access.Allow(care.RoleInsuranceOfficer, care.RoleResident)

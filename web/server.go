@@ -20,6 +20,7 @@ import (
 	"countycare/account"
 	"countycare/audit"
 	"countycare/care"
+	"countycare/chronic"
 	"countycare/org"
 	"countycare/resident"
 	"countycare/settle"
@@ -52,6 +53,7 @@ type Deps struct {
 	Residents *resident.Service
 	Orgs      *org.Service
 	Accounts  *account.Service
+	Chronic   *chronic.Service
 	Settle    *settle.Service
 	Window    *settle.Window
 	Store     Store

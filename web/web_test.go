@@ -20,6 +20,7 @@ import (
 	"countycare/account"
 	"countycare/audit"
 	"countycare/care"
+	"countycare/chronic"
 	"countycare/demo"
 	"countycare/internal/testdb"
 	"countycare/org"
@@ -69,8 +70,9 @@ func newEnv(t *testing.T, d store.Dialect) *env {
 	orgs := &org.Service{Repo: st, Now: time.Now}
 	rsvc := &resident.Service{Repo: st, Orgs: orgs, Audit: w, Now: time.Now}
 	stl := &settle.Service{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, Now: time.Now}
+	chr := &chronic.Service{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, Config: chronic.DefaultConfig(), Now: time.Now}
 	srv, err := web.New(web.Config{}, web.Deps{
-		Residents: rsvc, Orgs: orgs,
+		Residents: rsvc, Orgs: orgs, Chronic: chr,
 		Accounts: &account.Service{Repo: st, Config: account.DefaultConfig(), Now: time.Now, Orgs: orgs},
 		Settle:   stl, Window: &settle.Window{Repo: st, Residents: rsvc, Orgs: orgs, Weights: settle.ExampleWeights(), Now: time.Now},
 		Store: st, Audit: w, AuditKey: testdb.AuditKey, Log: log, Now: time.Now,

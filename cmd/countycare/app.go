@@ -7,6 +7,7 @@ import (
 
 	"countycare/account"
 	"countycare/audit"
+	"countycare/chronic"
 	"countycare/org"
 	"countycare/resident"
 	"countycare/settle"
@@ -21,6 +22,7 @@ type app struct {
 	orgs     *org.Service
 	res      *resident.Service
 	accounts *account.Service
+	chronic  *chronic.Service
 	settle   *settle.Service
 	window   *settle.Window
 	audit    *audit.Writer
@@ -35,9 +37,10 @@ func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, 
 	a.orgs = &org.Service{Repo: st, Now: now}
 	a.res = &resident.Service{Repo: st, Orgs: a.orgs, Audit: a.audit, Now: now}
 	a.accounts = &account.Service{Repo: st, Config: acfg, Now: now, Orgs: a.orgs}
+	a.chronic = &chronic.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Audit: a.audit, Config: chronic.DefaultConfig(), Now: now}
 	a.settle = &settle.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Audit: a.audit, Now: now}
 	a.window = &settle.Window{Repo: st, Residents: a.res, Orgs: a.orgs, Weights: settle.ExampleWeights(), Now: now}
-	w, err := web.New(wcfg, web.Deps{Residents: a.res, Orgs: a.orgs, Accounts: a.accounts, Settle: a.settle, Window: a.window,
+	w, err := web.New(wcfg, web.Deps{Residents: a.res, Orgs: a.orgs, Accounts: a.accounts, Chronic: a.chronic, Settle: a.settle, Window: a.window,
 		Store: st, Audit: a.audit, AuditKey: key, Log: log, Now: now})
 	if err != nil {
 		a.audit.Close(context.Background())
