@@ -80,17 +80,6 @@ func RoleFits(role care.Role, k org.Kind) bool {
 // Locked reports whether the account refuses sign-in at t.
 func (a *Account) Locked(t time.Time) bool { return t.Before(a.LockedUntil) }
 
-// AfterFailure returns the failure count and lock-until time after one more
-// failed sign-in at t: the MaxFailures-th failure in a row locks the
-// account for LockFor (GB/T 22239-2019 8.1.4.1 b: 登录失败处理).
-func AfterFailure(failures int, t time.Time, c Config) (int, time.Time) {
-	failures++
-	if failures >= c.MaxFailures {
-		return 0, t.Add(c.LockFor)
-	}
-	return failures, time.Time{}
-}
-
 // PasswordExpired reports whether the password must be changed at t.
 func (a *Account) PasswordExpired(t time.Time, c Config) bool {
 	return c.PasswordMaxAge > 0 && t.Sub(a.PasswordChangedAt) > c.PasswordMaxAge

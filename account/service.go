@@ -18,7 +18,12 @@ type Repository interface {
 	Account(ctx context.Context, id int64) (*Account, error)
 	Accounts(ctx context.Context, limit int) ([]Summary, error)
 	CreateAccount(ctx context.Context, a *Account, ev audit.Event) error
-	RecordLoginFailure(ctx context.Context, id int64, failures int, lockedUntil time.Time, evs ...audit.Event) error
+	// RecordLoginFailure audits a failed sign-in and, for id ≠ 0, counts it
+	// atomically; the maxFailures-th failure in a row locks the account
+	// until lockUntil (with its own audit row) and reports locked.
+	RecordLoginFailure(ctx context.Context, id int64, maxFailures int, lockUntil time.Time, ev audit.Event) (locked bool, err error)
+	// EndAllSessions deletes every session of an account.
+	EndAllSessions(ctx context.Context, accountID int64) error
 	StartSession(ctx context.Context, s *Session, oldTokenHash string, ev audit.Event) error
 	SessionActor(ctx context.Context, tokenHash string) (*Session, care.Actor, error)
 	TouchSession(ctx context.Context, id int64, t time.Time) error
@@ -41,6 +46,9 @@ type Service struct {
 	dummy     string
 	cache     sync.Map // token hash → cachedSession
 	cached    atomic.Int64
+	revoked   sync.Map // account id → time its cached sessions stopped counting
+	ipMu      sync.Mutex
+	ipFails   map[string][]time.Time
 }
 
 // SessionCacheTTL is how long a looked-up session is trusted without
@@ -59,6 +67,9 @@ type cachedSession struct {
 }
 
 func (s *Service) forget(accountID int64) {
+	// Entries read from the database before now are stale even if an
+	// in-flight request stores one after this point.
+	s.revoked.Store(accountID, s.Now())
 	s.cache.Range(func(k, v any) bool {
 		if v.(*cachedSession).sess.AccountID == accountID {
 			s.cache.Delete(k)
@@ -78,54 +89,62 @@ type Credentials struct {
 }
 
 // Login checks the credentials and starts a new session, returning its
-// token (for the cookie). Errors: EUNAUTHORIZED (unknown user or wrong
-// password: the same error for both), ELOCKED (too many failures; Args
-// holds the minutes left), EINVALID (empty fields).
+// token (for the cookie). Unknown users, wrong passwords, disabled and
+// locked accounts all get the same answer (EUNAUTHORIZED), after the same
+// password hashing work, so neither the answer nor its timing tells which
+// usernames exist; the audit trail records which it was. Failures count
+// atomically in the database, so parallel guesses cannot slip past the
+// lock. Errors: EUNAUTHORIZED, ETOOMANY (too many failures from this
+// address), EINVALID (empty fields).
 func (s *Service) Login(ctx context.Context, c Credentials) (string, *Session, error) {
 	now := s.Now()
 	username := NormalizeUsername(c.Username)
 	if username == "" || c.Password == "" {
 		return "", nil, care.Errorf(care.EINVALID, "auth.missing")
 	}
-	ev := audit.Event{Username: clip(username, 64), Action: audit.ActLoginFailed, Outcome: audit.OutcomeFailed, RequestID: care.RequestID(ctx), Time: now}
-	acc, err := s.Repo.AccountByUsername(ctx, username)
-	if care.IsCode(err, care.ENOTFOUND) {
-		// Spend the time a real check takes, so timing does not reveal which usernames exist.
-		CheckPassword(s.dummyHash(), c.Password)
-		ev.Detail = "unknown user"
-		if err := s.Repo.RecordLoginFailure(ctx, 0, 0, time.Time{}, ev); err != nil {
+	ev := audit.Event{Username: clip(username, 64), Action: audit.ActLoginFailed, Outcome: audit.OutcomeFailed, RequestID: care.RequestID(ctx), Time: now,
+		Detail: "from " + clip(c.IP, 64)}
+	if s.ipLimited(c.IP, now) {
+		ev.Outcome, ev.Detail = audit.OutcomeDenied, "too many failures from "+clip(c.IP, 64)
+		if _, err := s.Repo.RecordLoginFailure(ctx, 0, 0, time.Time{}, ev); err != nil {
 			return "", nil, err
 		}
-		return "", nil, care.Errorf(care.EUNAUTHORIZED, "auth.bad_credentials")
+		return "", nil, care.Errorf(care.ETOOMANY, "auth.too_many")
+	}
+	bad := care.Errorf(care.EUNAUTHORIZED, "auth.bad_credentials")
+	acc, err := s.Repo.AccountByUsername(ctx, username)
+	if care.IsCode(err, care.ENOTFOUND) {
+		CheckPassword(s.dummyHash(), c.Password)
+		ev.Detail = "unknown user; " + ev.Detail
+		s.ipFailure(c.IP, now)
+		if _, err := s.Repo.RecordLoginFailure(ctx, 0, 0, time.Time{}, ev); err != nil {
+			return "", nil, err
+		}
+		return "", nil, bad
 	}
 	if err != nil {
 		return "", nil, err
 	}
 	ev.AccountID, ev.Role, ev.InstitutionID = acc.ID, acc.Role, acc.InstitutionID
-	if acc.Locked(now) {
-		ev.Action, ev.Outcome, ev.Detail = audit.ActLoginFailed, audit.OutcomeDenied, "account locked"
-		if err := s.Repo.RecordLoginFailure(ctx, acc.ID, acc.FailedLogins, acc.LockedUntil, ev); err != nil {
-			return "", nil, err
-		}
-		return "", nil, care.Errorf(care.ELOCKED, "auth.locked", int(acc.LockedUntil.Sub(now).Minutes())+1)
+	passwordOK := CheckPassword(acc.PasswordHash, c.Password)
+	switch {
+	case acc.Disabled:
+		ev.Outcome, ev.Detail = audit.OutcomeDenied, "account disabled; "+ev.Detail
+	case acc.Locked(now):
+		ev.Outcome, ev.Detail = audit.OutcomeDenied, "account locked; "+ev.Detail
+	case !passwordOK:
+		ev.Detail = "wrong password; " + ev.Detail
 	}
-	if acc.Disabled || !CheckPassword(acc.PasswordHash, c.Password) {
-		failures, until := AfterFailure(acc.FailedLogins, now, s.Config)
-		evs := []audit.Event{ev}
-		if acc.Disabled {
-			evs[0].Detail = "account disabled"
-		} else {
-			evs[0].Detail = "wrong password"
+	if acc.Disabled || acc.Locked(now) || !passwordOK {
+		s.ipFailure(c.IP, now)
+		counted := acc.ID // a wrong password counts toward the lock; a disabled or locked account's failures do not
+		if acc.Disabled || acc.Locked(now) {
+			counted = 0
 		}
-		if !until.IsZero() {
-			lock := ev
-			lock.Action, lock.Outcome, lock.Detail = audit.ActLocked, audit.OutcomeDenied, "locked after repeated failures"
-			evs = append(evs, lock)
-		}
-		if err := s.Repo.RecordLoginFailure(ctx, acc.ID, failures, until, evs...); err != nil {
+		if _, err := s.Repo.RecordLoginFailure(ctx, counted, s.Config.MaxFailures, now.Add(s.Config.LockFor), ev); err != nil {
 			return "", nil, err
 		}
-		return "", nil, care.Errorf(care.EUNAUTHORIZED, "auth.bad_credentials")
+		return "", nil, bad
 	}
 	tok := NewToken()
 	sess := &Session{
@@ -141,9 +160,55 @@ func (s *Service) Login(ctx context.Context, c Credentials) (string, *Session, e
 		s.cache.Delete(old)
 	}
 	if err := s.Repo.StartSession(ctx, sess, old, ok); err != nil {
+		if care.IsCode(err, care.ELOCKED) {
+			return "", nil, bad // locked by a parallel guess meanwhile
+		}
 		return "", nil, err
 	}
 	return tok, sess, nil
+}
+
+// ipWindow and ipMaxFailures bound failed sign-ins from one address
+// (OWASP ASVS 2.2.1: anti-automation), whatever the usernames tried.
+const (
+	ipWindow      = 15 * time.Minute
+	ipMaxFailures = 50
+	ipTracked     = 10000
+)
+
+func (s *Service) ipLimited(ip string, now time.Time) bool {
+	if ip == "" {
+		return false
+	}
+	s.ipMu.Lock()
+	defer s.ipMu.Unlock()
+	fs := s.ipFails[ip]
+	n := 0
+	for _, t := range fs {
+		if now.Sub(t) < ipWindow {
+			n++
+		}
+	}
+	return n >= ipMaxFailures
+}
+
+func (s *Service) ipFailure(ip string, now time.Time) {
+	if ip == "" {
+		return
+	}
+	s.ipMu.Lock()
+	defer s.ipMu.Unlock()
+	if s.ipFails == nil || len(s.ipFails) > ipTracked {
+		s.ipFails = map[string][]time.Time{}
+	}
+	fs := s.ipFails[ip]
+	kept := fs[:0]
+	for _, t := range fs {
+		if now.Sub(t) < ipWindow {
+			kept = append(kept, t)
+		}
+	}
+	s.ipFails[ip] = append(kept, now)
 }
 
 func (s *Service) dummyHash() string {
@@ -162,7 +227,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Session, car
 	now := s.Now()
 	var sess *Session
 	var a care.Actor
-	if v, ok := s.cache.Load(h); ok && now.Sub(v.(*cachedSession).at) < SessionCacheTTL && !now.Before(v.(*cachedSession).at) {
+	if v, ok := s.cache.Load(h); ok && now.Sub(v.(*cachedSession).at) < SessionCacheTTL && !now.Before(v.(*cachedSession).at) && !s.isRevoked(v.(*cachedSession)) {
 		c := v.(*cachedSession)
 		cp := c.sess
 		sess, a = &cp, c.actor
@@ -183,8 +248,11 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Session, car
 			s.cache.Clear()
 			s.cached.Store(0)
 		}
-		if _, loaded := s.cache.Swap(h, &cachedSession{sess: *sess, actor: a, at: now}); !loaded {
-			s.cached.Add(1)
+		entry := &cachedSession{sess: *sess, actor: a, at: now}
+		if !s.isRevoked(entry) {
+			if _, loaded := s.cache.Swap(h, entry); !loaded {
+				s.cached.Add(1)
+			}
 		}
 	}
 	if sess.Expired(now, s.Config) {
@@ -208,6 +276,15 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Session, car
 		}
 	}
 	return sess, a, nil
+}
+
+// isRevoked reports whether a cached entry was read before its account's
+// sessions were last revoked (sign-out, password change, disabling).
+func (s *Service) isRevoked(c *cachedSession) bool {
+	if t, ok := s.revoked.Load(c.sess.AccountID); ok {
+		return !c.at.After(t.(time.Time))
+	}
+	return false
 }
 
 // Logout ends the session.
@@ -306,6 +383,21 @@ func (s *Service) ChangePassword(ctx context.Context, a care.Actor, current, nex
 		return err
 	}
 	if !CheckPassword(acc.PasswordHash, current) {
+		// Guessing the current password counts like a failed sign-in: the
+		// account locks, and its sessions end, after MaxFailures.
+		ev := audit.New(ctx, a, audit.ActPasswordChange, 0)
+		ev.Outcome, ev.Detail = audit.OutcomeFailed, "wrong current password"
+		locked, err := s.Repo.RecordLoginFailure(ctx, acc.ID, s.Config.MaxFailures, s.Now().Add(s.Config.LockFor), ev)
+		if err != nil {
+			return err
+		}
+		if locked {
+			s.forget(acc.ID)
+			if err := s.Repo.EndAllSessions(ctx, acc.ID); err != nil {
+				return err
+			}
+			return care.Errorf(care.EUNAUTHORIZED, "auth.required")
+		}
 		return &care.Error{Code: care.EUNAUTHORIZED, Key: "auth.bad_current", Fields: []care.FieldError{{Field: "current", Key: "auth.bad_current"}}}
 	}
 	if err := care.Invalid(CheckPolicy(next, acc.Username, s.Config)); err != nil {

@@ -167,6 +167,20 @@ func hashOf(key []byte, e *Event) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
+// HeadMAC signs the chain's head (its last sequence number and hash), so
+// the head cannot be moved back to an earlier row to hide rows cut off the
+// end without the key.
+func HeadMAC(key []byte, seq int64, hash string) string {
+	m := hmac.New(sha256.New, key)
+	fmt.Fprintf(m, "countycare audit head\x00%d\x00%s", seq, hash)
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// CheckHeadMAC reports whether mac signs (seq, hash) under key.
+func CheckHeadMAC(key []byte, seq int64, hash, mac string) bool {
+	return hmac.Equal([]byte(HeadMAC(key, seq, hash)), []byte(mac))
+}
+
 // Problem is one fault Verify found.
 type Problem struct {
 	Seq    int64

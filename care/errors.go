@@ -14,6 +14,7 @@ const (
 	EUNAUTHORIZED = "unauthorized" // no valid session or bad credentials
 	ECONFLICT     = "conflict"     // the change collides with existing data
 	ELOCKED       = "locked"       // the account is locked after failed logins
+	ETOOMANY      = "too_many"     // too many attempts: slow down
 	ETOOLARGE     = "too_large"    // the request body is larger than allowed
 	EUNSUPPORTED  = "unsupported"  // wrong content type or format
 	EINTERNAL     = "internal"     // a fault of ours; the detail goes to the log only

@@ -22,9 +22,10 @@ type ImportRow struct {
 
 // Import limits. A larger file is refused as a whole.
 const (
-	MaxImportRows  = 5000
-	MaxImportBytes = 4 << 20
-	maxCellLen     = 400
+	MaxImportRows    = 5000
+	MaxImportBytes   = 4 << 20
+	MaxImportColumns = 40
+	maxCellLen       = 400
 )
 
 // importColumns maps accepted header names (English and the Chinese
@@ -77,6 +78,9 @@ func ParseImport(r io.Reader) ([]ImportRow, []care.FieldError, error) {
 	}
 	if err != nil {
 		return nil, []care.FieldError{{Field: "file", Key: "import.csv", Args: []any{1}}}, nil
+	}
+	if len(header) > MaxImportColumns {
+		return nil, []care.FieldError{{Field: "file", Key: "import.too_many_columns", Args: []any{MaxImportColumns}}}, nil
 	}
 	cols := map[string]int{}
 	var fs []care.FieldError
@@ -160,7 +164,7 @@ func ParseImport(r io.Reader) ([]ImportRow, []care.FieldError, error) {
 	if len(rows) == 0 && len(fs) == 0 {
 		fs = append(fs, care.FieldError{Field: "file", Key: "import.empty"})
 	}
-	return rows, fs, nil
+	return rows, CapFaults(fs), nil
 }
 
 // rowField names a field of a file row: "12:id_number".

@@ -238,3 +238,17 @@ func FuzzParseImport(f *testing.F) {
 		_ = fs
 	})
 }
+
+// TestImportFaultsBounded: a hostile file cannot make the answer huge
+// (security review): too many columns is one fault, and at most MaxFaults
+// faults are listed.
+func TestImportFaultsBounded(t *testing.T) {
+	_, fs, _ := ParseImport(strings.NewReader(strings.Repeat("x,", 5000) + "name\n"))
+	if len(fs) != 1 || fs[0].Key != "import.too_many_columns" {
+		t.Errorf("wide header: %d faults", len(fs))
+	}
+	_, fs, _ = ParseImport(strings.NewReader("household,name,disability_grade\n" + strings.Repeat("A,x,zz\n", 1000)))
+	if len(fs) != MaxFaults+1 || fs[MaxFaults].Key != "import.more_errors" {
+		t.Errorf("1000 bad rows: %d faults", len(fs))
+	}
+}

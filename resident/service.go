@@ -18,6 +18,9 @@ import (
 type Repository interface {
 	// Resident returns a record in any status; ENOTFOUND if none.
 	Resident(ctx context.Context, id int64) (*Resident, error)
+	// ResidentScoped returns a record and whether sc covers it, at the same
+	// cost either way; ENOTFOUND if none.
+	ResidentScoped(ctx context.Context, id int64, sc access.Scope, now time.Time) (*Resident, bool, error)
 	// LinkedInstitutions lists institutions with a live care link to the resident.
 	LinkedInstitutions(ctx context.Context, county string, id int64, now time.Time) ([]int64, error)
 	SearchResidents(ctx context.Context, sc access.Scope, q Query, f Filter, now time.Time) ([]Resident, bool, error)
@@ -78,20 +81,16 @@ func (s *Service) allowed(ctx context.Context, sc access.Scope, r *Resident) (bo
 // out of scope.
 func (s *Service) load(ctx context.Context, a care.Actor, id int64, action string) (*Resident, error) {
 	ev := audit.New(ctx, a, action, id)
-	r, err := s.Repo.Resident(ctx, id)
+	sc, err := s.Scope(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	r, ok, err := s.Repo.ResidentScoped(ctx, id, sc, s.Now())
 	if care.IsCode(err, care.ENOTFOUND) {
 		ev.Outcome = audit.OutcomeNotFound
 		s.Audit.Record(ctx, ev)
 		return nil, care.Errorf(care.ENOTFOUND, "resident.not_found")
 	}
-	if err != nil {
-		return nil, err
-	}
-	sc, err := s.Scope(ctx, a)
-	if err != nil {
-		return nil, err
-	}
-	ok, err := s.allowed(ctx, sc, r)
 	if err != nil {
 		return nil, err
 	}
@@ -241,12 +240,16 @@ func (s *Service) Register(ctx context.Context, a care.Actor, in Input) (*Reside
 		}
 	}
 	if r.IDNumber != "" {
-		if dup, err := s.duplicateError(ctx, sc, r.CountyCode, string(r.IDNumber)); err != nil {
-			ev.Outcome = audit.OutcomeInvalid
-			ev.Detail = "duplicate ID number"
-			s.Audit.Record(ctx, ev)
+		dup, err := s.duplicateError(ctx, sc, r.CountyCode, string(r.IDNumber))
+		if err != nil {
 			return nil, err
-		} else if dup != nil {
+		}
+		if dup != nil {
+			// Telling the user the number is registered reveals that a
+			// person exists in the county: audit every such answer.
+			ev.Outcome, ev.CountyCode = audit.OutcomeInvalid, r.CountyCode
+			ev.Detail = "refused: ID number " + idcard.Mask(string(r.IDNumber)) + " already registered (" + dup.Key + ")"
+			s.Audit.Record(ctx, ev)
 			return nil, dup
 		}
 	}
@@ -313,6 +316,10 @@ func (s *Service) Update(ctx context.Context, a care.Actor, id int64, version in
 			if err != nil {
 				return nil, err
 			}
+			ev := audit.New(ctx, a, audit.ActResidentUpdate, id)
+			ev.Outcome, ev.CountyCode = audit.OutcomeInvalid, old.CountyCode
+			ev.Detail = "refused: ID number " + idcard.Mask(string(r.IDNumber)) + " already registered (" + dup.Key + ")"
+			s.Audit.Record(ctx, ev)
 			return nil, dup
 		}
 	}
@@ -524,6 +531,7 @@ func (s *Service) Import(ctx context.Context, a care.Actor, villageID int64, row
 	}
 	now := s.Now()
 	var fs []care.FieldError
+	dups := 0
 	seenID := map[string]int{}
 	var households [][]*Resident
 	index := map[string]int{}
@@ -551,6 +559,7 @@ func (s *Service) Import(ctx context.Context, a care.Actor, villageID int64, row
 				if existing, err := s.Repo.ResidentsByIDNumber(ctx, v.CountyCode, string(r.IDNumber)); err != nil {
 					return 0, err
 				} else if len(existing) > 0 {
+					dups++
 					rfs = append(rfs, care.FieldError{Field: "id_number", Key: "resident.duplicate_elsewhere"})
 				}
 			}
@@ -572,7 +581,13 @@ func (s *Service) Import(ctx context.Context, a care.Actor, villageID int64, row
 	if len(rows) == 0 {
 		fs = append(fs, care.FieldError{Field: "file", Key: "import.empty"})
 	}
-	if err := care.Invalid(fs); err != nil {
+	if dups > 0 {
+		ev := audit.New(ctx, a, audit.ActResidentCreate, 0)
+		ev.Outcome, ev.CountyCode = audit.OutcomeInvalid, v.CountyCode
+		ev.Detail = fmt.Sprintf("import refused: %d of %d rows have ID numbers already registered", dups, len(rows))
+		s.Audit.Record(ctx, ev)
+	}
+	if err := care.Invalid(CapFaults(fs)); err != nil {
 		return 0, err
 	}
 	ev := audit.New(ctx, a, audit.ActResidentCreate, 0)
@@ -581,4 +596,16 @@ func (s *Service) Import(ctx context.Context, a care.Actor, villageID int64, row
 		return 0, err
 	}
 	return len(rows), nil
+}
+
+// MaxFaults is the most faults reported for one request; the rest are
+// counted in one last fault (import.more_errors).
+const MaxFaults = 100
+
+// CapFaults keeps the first MaxFaults faults and sums up the rest.
+func CapFaults(fs []care.FieldError) []care.FieldError {
+	if len(fs) <= MaxFaults {
+		return fs
+	}
+	return append(fs[:MaxFaults:MaxFaults], care.FieldError{Field: "file", Key: "import.more_errors", Args: []any{len(fs) - MaxFaults}})
 }

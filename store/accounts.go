@@ -83,16 +83,37 @@ func (s *Store) Accounts(ctx context.Context, limit int) ([]account.Summary, err
 	return out, wrap("store.Accounts", rows.Err())
 }
 
-// RecordLoginFailure saves the failure count and lock with the audit rows
-// of the failure (and of the lock, if this failure locked the account).
-func (s *Store) RecordLoginFailure(ctx context.Context, id int64, failures int, lockedUntil time.Time, evs ...audit.Event) error {
-	return s.Transact(ctx, func(tx db) error {
+// RecordLoginFailure audits a failed sign-in and counts it atomically
+// (the increment happens in the database, so parallel failures all count);
+// the maxFailures-th failure in a row locks the account until lockUntil.
+func (s *Store) RecordLoginFailure(ctx context.Context, id int64, maxFailures int, lockUntil time.Time, ev audit.Event) (bool, error) {
+	locked := false
+	err := s.Transact(ctx, func(tx db) error {
 		if id != 0 {
-			if _, err := tx.exec(ctx, `UPDATE accounts SET failed_logins = ?, locked_until = ? WHERE id = ?`, failures, s.ts(lockedUntil), id); err != nil {
+			var n int
+			if err := tx.row(ctx, `UPDATE accounts SET failed_logins = failed_logins + 1 WHERE id = ? RETURNING failed_logins`, id).Scan(&n); err != nil {
 				return wrap("store.RecordLoginFailure", err)
 			}
+			if maxFailures > 0 && n >= maxFailures {
+				if _, err := tx.exec(ctx, `UPDATE accounts SET failed_logins = 0, locked_until = ? WHERE id = ?`, s.ts(lockUntil), id); err != nil {
+					return wrap("store.RecordLoginFailure", err)
+				}
+				locked = true
+				lock := ev
+				lock.Action, lock.Outcome, lock.Detail = audit.ActLocked, audit.OutcomeDenied, "locked after repeated failures"
+				return s.appendAudit(ctx, tx, ev, lock)
+			}
 		}
-		return s.appendAudit(ctx, tx, evs...)
+		return s.appendAudit(ctx, tx, ev)
+	})
+	return locked, err
+}
+
+// EndAllSessions deletes every session of an account.
+func (s *Store) EndAllSessions(ctx context.Context, accountID int64) error {
+	return s.Transact(ctx, func(tx db) error {
+		_, err := tx.exec(ctx, `DELETE FROM sessions WHERE account_id = ?`, accountID)
+		return wrap("store.EndAllSessions", err)
 	})
 }
 
@@ -106,8 +127,15 @@ func (s *Store) StartSession(ctx context.Context, sess *account.Session, oldToke
 				return wrap("store.StartSession", err)
 			}
 		}
-		if _, err := tx.exec(ctx, `UPDATE accounts SET failed_logins = 0, locked_until = NULL, last_login_at = ? WHERE id = ?`, s.ts(sess.CreatedAt), sess.AccountID); err != nil {
+		// The account must still be usable at this instant: a parallel
+		// guess may have locked it, or an administrator disabled it.
+		res, err := tx.exec(ctx, `UPDATE accounts SET failed_logins = 0, locked_until = NULL, last_login_at = ? WHERE id = ? AND disabled = ? AND (locked_until IS NULL OR locked_until <= ?)`,
+			s.ts(sess.CreatedAt), sess.AccountID, false, s.ts(sess.CreatedAt))
+		if err != nil {
 			return wrap("store.StartSession", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return care.Errorf(care.ELOCKED, "auth.bad_credentials")
 		}
 		id, err := tx.insert(ctx, `INSERT INTO sessions (token_hash, account_id, csrf_token, created_at, last_seen, expires_at, ip, user_agent) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 			sess.TokenHash, sess.AccountID, sess.CSRFToken, s.ts(sess.CreatedAt), s.ts(sess.LastSeen), s.ts(sess.ExpiresAt), sess.IP, sess.UserAgent)

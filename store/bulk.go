@@ -81,9 +81,9 @@ func (s *Store) BulkLoad(ctx context.Context, fn func(b *Bulk) error) (err error
 		defer conn.Close()
 		b.conn = conn
 	} else {
-		restore, err := s.sqliteBulkMode(ctx)
-		if err != nil {
-			return err
+		restore, rerr := s.sqliteBulkMode(ctx)
+		if rerr != nil {
+			return rerr
 		}
 		defer func() {
 			if rerr := restore(); rerr != nil && err == nil {
@@ -107,9 +107,12 @@ func (s *Store) BulkLoad(ctx context.Context, fn func(b *Bulk) error) (err error
 var bulkIndexedTables = []string{"residents", "resident_tokens", "households", "care_links", "settlements"}
 
 // sqliteBulkMode prepares the writer connection for a large load: a big
-// page cache and, when the resident tables are empty, no secondary
-// indexes. The returned func rebuilds the indexes, refreshes the
-// planner's statistics and restores the cache size.
+// page cache and, when the resident tables are empty, none of their
+// non-unique secondary indexes (unique ones stay: they guard the data).
+// The definitions are saved in pending_indexes first, so a load that dies
+// half-way leaves them for RestorePendingIndexes (run by Open). The
+// returned func rebuilds the indexes, refreshes the planner's statistics
+// and restores the cache size.
 func (s *Store) sqliteBulkMode(ctx context.Context) (func() error, error) {
 	conn, err := s.w.Conn(ctx)
 	if err != nil {
@@ -123,50 +126,90 @@ func (s *Store) sqliteBulkMode(ctx context.Context) (func() error, error) {
 	if err := conn.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM residents LIMIT 1)`).Scan(&n); err != nil {
 		return nil, wrap("store.BulkLoad", err)
 	}
-	var indexes []string
 	if n == 0 {
-		rows, err := conn.QueryContext(ctx, `SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN (`+
+		rows, err := conn.QueryContext(ctx, `SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%' AND tbl_name IN (`+
 			placeholders(len(bulkIndexedTables))+`)`, stringArgs(bulkIndexedTables)...)
 		if err != nil {
 			return nil, wrap("store.BulkLoad", err)
 		}
-		var names []string
+		var names, defs []string
 		for rows.Next() {
 			var name, def string
 			if err := rows.Scan(&name, &def); err != nil {
 				rows.Close()
 				return nil, wrap("store.BulkLoad", err)
 			}
-			names = append(names, name)
-			indexes = append(indexes, def)
+			names, defs = append(names, name), append(defs, def)
 		}
 		rows.Close()
-		for _, name := range names {
-			if _, err := conn.ExecContext(ctx, `DROP INDEX `+name); err != nil {
+		tx, err := conn.BeginTx(ctx, nil)
+		if err != nil {
+			return nil, wrap("store.BulkLoad", err)
+		}
+		for i, name := range names {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO pending_indexes (name, def) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`, name, defs[i]); err != nil {
+				tx.Rollback()
+				return nil, wrap("store.BulkLoad", err)
+			}
+			if _, err := tx.ExecContext(ctx, `DROP INDEX `+name); err != nil {
+				tx.Rollback()
 				return nil, wrap("store.BulkLoad", err)
 			}
 		}
+		if err := tx.Commit(); err != nil {
+			return nil, wrap("store.BulkLoad", err)
+		}
 	}
 	return func() error {
+		if err := s.RestorePendingIndexes(context.Background()); err != nil {
+			return err
+		}
 		conn, err := s.w.Conn(context.Background())
 		if err != nil {
 			return wrap("store.BulkLoad", err)
 		}
 		defer conn.Close()
-		for _, def := range indexes {
-			if _, err := conn.ExecContext(context.Background(), def); err != nil {
-				return wrap("store.BulkLoad rebuild index", err)
-			}
-		}
 		// Full statistics: sampled ones (analysis_limit) misjudge how
 		// selective county_code is and send scoped name searches down the
 		// county-wide index (measured: 240 ms instead of 1 ms).
 		if _, err := conn.ExecContext(context.Background(), `ANALYZE`); err != nil {
 			return wrap("store.BulkLoad", err)
 		}
-		_, err = conn.ExecContext(context.Background(), `PRAGMA cache_size = -2000`)
+		_, err = conn.ExecContext(context.Background(), `PRAGMA cache_size = -32768`)
 		return wrap("store.BulkLoad", err)
 	}, nil
+}
+
+// RestorePendingIndexes recreates indexes a bulk load dropped and has not
+// rebuilt (a load that was interrupted). Open runs it on SQLite.
+func (s *Store) RestorePendingIndexes(ctx context.Context) error {
+	if s.dialect != SQLite {
+		return nil
+	}
+	rows, err := s.w.QueryContext(ctx, `SELECT name, def FROM pending_indexes ORDER BY name`)
+	if err != nil {
+		return wrap("store.RestorePendingIndexes", err)
+	}
+	var names, defs []string
+	for rows.Next() {
+		var n, d string
+		if err := rows.Scan(&n, &d); err != nil {
+			rows.Close()
+			return wrap("store.RestorePendingIndexes", err)
+		}
+		names, defs = append(names, n), append(defs, d)
+	}
+	rows.Close()
+	for i, n := range names {
+		def := strings.Replace(defs[i], "CREATE INDEX", "CREATE INDEX IF NOT EXISTS", 1)
+		if _, err := s.w.ExecContext(ctx, def); err != nil {
+			return wrap("store.RestorePendingIndexes "+n, err)
+		}
+		if _, err := s.w.ExecContext(ctx, `DELETE FROM pending_indexes WHERE name = ?`, n); err != nil {
+			return wrap("store.RestorePendingIndexes", err)
+		}
+	}
+	return nil
 }
 
 func stringArgs(ss []string) []any {
@@ -187,7 +230,7 @@ func (s *Store) afterBulk(ctx context.Context) error {
 				FROM (SELECT village_id, MAX(CAST(SUBSTR(record_number, 13, 5) AS INTEGER)) AS m FROM residents GROUP BY village_id) AS x
 				WHERE x.village_id = village_sequences.village_id`,
 			`UPDATE village_sequences SET next_household = x.m + 1
-				FROM (SELECT village_id, MAX(CAST(SUBSTR(number, 13, 4) AS INTEGER)) AS m FROM households GROUP BY village_id) AS x
+				FROM (SELECT village_id, MAX(CAST(SUBSTR(number, 13) AS INTEGER)) AS m FROM households GROUP BY village_id) AS x
 				WHERE x.village_id = village_sequences.village_id`,
 			`UPDATE org_version SET version = version + 1 WHERE id = 1`,
 		}

@@ -48,6 +48,21 @@ func (s *Store) Resident(ctx context.Context, id int64) (*resident.Resident, err
 	return &r, nil
 }
 
+// ResidentScoped returns a resident record and whether scope sc covers
+// it, in one query whatever the answer, so a resident out of scope costs
+// the same as one in scope or one that does not exist. ENOTFOUND if none.
+func (s *Store) ResidentScoped(ctx context.Context, id int64, sc access.Scope, now time.Time) (*resident.Resident, bool, error) {
+	where, args := s.scopeWhere(sc, now)
+	var r resident.Resident
+	var allowed int
+	err := scanResident(s.read().row(ctx, `SELECT `+residentCols+`, CASE WHEN `+where+` THEN 1 ELSE 0 END FROM residents r WHERE r.id = ?`,
+		append(args, id)...), &r, &allowed)
+	if err != nil {
+		return nil, false, wrap("store.ResidentScoped", err)
+	}
+	return &r, allowed == 1, nil
+}
+
 // LinkedInstitutions returns the institutions with a live care link to
 // the resident at now (for access.Subject.LinkedTo).
 func (s *Store) LinkedInstitutions(ctx context.Context, countyCode string, residentID int64, now time.Time) ([]int64, error) {

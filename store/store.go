@@ -17,7 +17,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -72,6 +71,10 @@ func Open(ctx context.Context, rawURL string, opt Options) (*Store, error) {
 		return nil, err
 	}
 	if err := s.Migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.RestorePendingIndexes(ctx); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -224,17 +227,15 @@ func (d db) exec(ctx context.Context, q string, args ...any) (sql.Result, error)
 }
 func (d db) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
 	if d.q == d.s.r {
-		st, err := d.s.prepared(ctx, q)
-		if err != nil {
-			return nil, err
+		if st := d.s.prepared(ctx, q); st != nil {
+			return st.QueryContext(ctx, args...)
 		}
-		return st.QueryContext(ctx, args...)
 	}
 	return d.q.QueryContext(ctx, d.s.rebind(q), args...)
 }
 func (d db) row(ctx context.Context, q string, args ...any) *sql.Row {
 	if d.q == d.s.r {
-		if st, err := d.s.prepared(ctx, q); err == nil {
+		if st := d.s.prepared(ctx, q); st != nil {
 			return st.QueryRowContext(ctx, args...)
 		}
 	}
@@ -247,26 +248,31 @@ const maxCachedStmts = 512
 
 // prepared returns the read pool's prepared statement for q, preparing it
 // once: parsing and planning SQL is a large part of a small query's cost.
-func (s *Store) prepared(ctx context.Context, q string) (*sql.Stmt, error) {
+// Once maxCachedStmts texts are cached it returns nil and the query runs
+// unprepared (database/sql keeps every prepared statement until Close, so
+// preparing beyond the cache would leak).
+func (s *Store) prepared(ctx context.Context, q string) *sql.Stmt {
 	if st, ok := s.stmts.Load(q); ok {
-		return st.(*sql.Stmt), nil
+		return st.(*sql.Stmt)
+	}
+	if s.stmtCount.Load() >= maxCachedStmts {
+		return nil
 	}
 	st, err := s.r.PrepareContext(ctx, s.rebind(q))
 	if err != nil {
-		return nil, err
-	}
-	if s.stmtCount.Add(1) > maxCachedStmts {
-		s.stmtCount.Add(-1)
-		// Too many distinct texts: use it once and let it go.
-		runtime.SetFinalizer(st, func(st *sql.Stmt) { st.Close() })
-		return st, nil
+		return nil // the unprepared query reports the error
 	}
 	if prev, loaded := s.stmts.LoadOrStore(q, st); loaded {
 		st.Close()
-		s.stmtCount.Add(-1)
-		return prev.(*sql.Stmt), nil
+		return prev.(*sql.Stmt)
 	}
-	return st, nil
+	if s.stmtCount.Add(1) > maxCachedStmts {
+		s.stmts.Delete(q)
+		s.stmtCount.Add(-1)
+		st.Close()
+		return nil
+	}
+	return st
 }
 
 // insert runs an INSERT … RETURNING id and returns the id.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -143,6 +144,10 @@ func TestRegisterSearchAndScope(t *testing.T) {
 		_, err = f.res.Register(ctx, vd, in)
 		if care.ErrorCode(err) != care.ECONFLICT {
 			t.Fatalf("duplicate register: %v, want conflict", err)
+		}
+		// The refusal reveals that the person is registered: it is audited.
+		if evs, _ := f.st.SearchAudit(ctx, audit.Filter{Action: audit.ActResidentCreate, Outcome: audit.OutcomeInvalid}); len(evs) != 1 {
+			t.Errorf("refused duplicate registration audit rows: %d", len(evs))
 		}
 		// Found by pinyin initials, full pinyin, name prefix, ID and phone.
 		for _, q := range []string{"oyxy", "ouyangxiuyuan", "欧阳", "411723198807150031", "13912345678", r.RecordNumber} {
@@ -331,6 +336,21 @@ func TestAuditChainDetectsTampering(t *testing.T) {
 		if err != nil || v.OK() {
 			t.Fatalf("tampering not detected: %v %v", v.Problems, err)
 		}
+		// Cutting rows off the end and moving the head back needs the key.
+		if err := f.st.ExecForTest(ctx, `UPDATE audit_head SET seq = 7, hash = (SELECT hash FROM audit_events WHERE seq = 7)`); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.st.ExecForTest(ctx, `DELETE FROM audit_events WHERE seq > 7`); err != nil {
+			t.Fatal(err)
+		}
+		v2, _ := f.st.VerifyAudit(ctx, testdb.AuditKey)
+		truncated := false
+		for _, p := range v2.Problems {
+			truncated = truncated || strings.Contains(p.Reason, "head signature")
+		}
+		if !truncated {
+			t.Errorf("truncation with a moved head not detected: %v", v2.Problems)
+		}
 		var sawEdit, sawGap bool
 		for _, p := range v.Problems {
 			sawEdit = sawEdit || p.Seq == 3
@@ -384,7 +404,9 @@ func TestLoginLockoutAndSessions(t *testing.T) {
 				t.Fatalf("wrong password %d: %v", i, err)
 			}
 		}
-		if _, _, err := f.accounts.Login(ctx, account.Credentials{Username: login.Username, Password: login.Password}); care.ErrorCode(err) != care.ELOCKED {
+		// The locked account refuses even the right password, with the same
+		// answer as a wrong one (no username enumeration).
+		if _, _, err := f.accounts.Login(ctx, account.Credentials{Username: login.Username, Password: login.Password}); care.ErrorCode(err) != care.EUNAUTHORIZED {
 			t.Fatalf("locked account accepted the password: %v", err)
 		}
 		f.clk.Add(cfg.LockFor + time.Second)
@@ -535,4 +557,93 @@ func TestCachedSessionEndsAtOnce(t *testing.T) {
 			t.Errorf("after %s the cached session still works: %v", end, err)
 		}
 	}
+}
+
+// TestParallelGuessesLock: forty wrong passwords at once all count, so the
+// account locks; the right password is then refused (security review).
+func TestParallelGuessesLock(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, d store.Dialect) {
+		f := newFixture(t, d)
+		ctx := context.Background()
+		var login demo.Login
+		for _, l := range f.demo.Logins {
+			if l.Role == care.RolePharmacist {
+				login = l
+			}
+		}
+		var wg sync.WaitGroup
+		for i := 0; i < 40; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				f.accounts.Login(ctx, account.Credentials{Username: login.Username, Password: "Wrong-Guess-123"})
+			}()
+		}
+		wg.Wait()
+		acc, _ := f.st.AccountByUsername(ctx, login.Username)
+		if !acc.Locked(f.clk.Now()) {
+			t.Fatalf("40 parallel wrong guesses did not lock the account: failures %d", acc.FailedLogins)
+		}
+		if _, _, err := f.accounts.Login(ctx, account.Credentials{Username: login.Username, Password: login.Password}); care.ErrorCode(err) != care.EUNAUTHORIZED {
+			t.Errorf("right password after the parallel guesses: %v", err)
+		}
+	})
+}
+
+// TestPasswordChangeGuessesLock: guessing the current password on the
+// change form counts like a failed sign-in, and the lock ends the session.
+func TestPasswordChangeGuessesLock(t *testing.T) {
+	f := newFixture(t, store.SQLite)
+	ctx := context.Background()
+	var login demo.Login
+	for _, l := range f.demo.Logins {
+		if l.Role == care.RoleReader {
+			login = l
+		}
+	}
+	tok, _, err := f.accounts.Login(ctx, account.Credentials{Username: login.Username, Password: login.Password})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, a, _ := f.accounts.Authenticate(ctx, tok)
+	for i := 0; i < account.DefaultConfig().MaxFailures; i++ {
+		if err := f.accounts.ChangePassword(ctx, a, "not-the-password-"+strconv.Itoa(i), "New-Passw0rd-2026!"); care.ErrorCode(err) != care.EUNAUTHORIZED {
+			t.Fatalf("guess %d: %v", i, err)
+		}
+	}
+	if _, _, err := f.accounts.Authenticate(ctx, tok); care.ErrorCode(err) != care.EUNAUTHORIZED {
+		t.Errorf("session survived the lock: %v", err)
+	}
+	if acc, _ := f.st.AccountByUsername(ctx, login.Username); !acc.Locked(f.clk.Now()) {
+		t.Error("guessing the current password did not lock the account")
+	}
+	evs, _ := f.st.SearchAudit(ctx, audit.Filter{Action: audit.ActPasswordChange, Outcome: audit.OutcomeFailed})
+	if len(evs) != account.DefaultConfig().MaxFailures {
+		t.Errorf("failed password-change audit rows: %d", len(evs))
+	}
+}
+
+// TestVerifyWhileWriting: verifying while rows are appended reports no
+// problem (the check stops at the head it read first).
+func TestVerifyWhileWriting(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, d store.Dialect) {
+		st := testdb.Open(t, d, time.Now)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for ctx.Err() == nil {
+				st.AppendAudit(context.Background(), []audit.Event{{Action: "test.write", Outcome: audit.OutcomeOK}})
+			}
+		}()
+		for i := 0; i < 5; i++ {
+			time.Sleep(20 * time.Millisecond)
+			v, err := st.VerifyAudit(context.Background(), testdb.AuditKey)
+			if err != nil || !v.OK() {
+				t.Errorf("verify during writes: %v %v", v.Problems, err)
+			}
+		}
+		cancel()
+		<-done
+	})
 }

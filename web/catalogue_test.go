@@ -171,7 +171,8 @@ func TestCatalogueIsComplete(t *testing.T) {
 }
 
 func TestSafeNext(t *testing.T) {
-	for in, want := range map[string]string{"/residents": "/residents", "//evil.com": "/", "https://evil.com": "/", "/\\evil": "/", "": "/"} {
+	for in, want := range map[string]string{"/residents": "/residents", "/residents?q=zs&group=x": "/residents?q=zs&group=x", "//evil.com": "/", "https://evil.com": "/",
+		"/\\evil": "/", "": "/", "/\t/evil.example/phish": "/", "/\n/evil": "/", "/%09/evil.example": "/%09/evil.example", "/ /evil": "/", "/\u3000/evil": "/"} {
 		if got := safeNext(in); got != want {
 			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
 		}

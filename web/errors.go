@@ -16,6 +16,7 @@ var statusOf = map[string]int{
 	care.EUNAUTHORIZED: http.StatusUnauthorized,
 	care.ECONFLICT:     http.StatusConflict,
 	care.ELOCKED:       http.StatusLocked,
+	care.ETOOMANY:      http.StatusTooManyRequests,
 	care.ETOOLARGE:     http.StatusRequestEntityTooLarge,
 	care.EUNSUPPORTED:  http.StatusUnsupportedMediaType,
 	care.EINTERNAL:     http.StatusInternalServerError,

@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"countycare/access"
@@ -263,9 +264,21 @@ func (s *Server) clearCookie(w http.ResponseWriter, name string) {
 	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: "/", HttpOnly: true, Secure: s.cfg.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: -1})
 }
 
-// safeNext keeps a post-login redirect on this site.
+// safeNext keeps a redirect on this site: a path starting with one "/",
+// with no scheme or host, and no whitespace, control character or
+// backslash anywhere (browsers drop tabs and newlines and read "\" as "/",
+// so "/\t/evil.example" would leave the site).
 func safeNext(u string) string {
-	if !strings.HasPrefix(u, "/") || strings.HasPrefix(u, "//") || strings.HasPrefix(u, "/\\") || strings.Contains(u, "\n") {
+	if !strings.HasPrefix(u, "/") || strings.HasPrefix(u, "//") || len(u) > 2000 {
+		return "/"
+	}
+	for _, c := range u {
+		if c <= ' ' || c == '\\' || c == 0x7f || unicode.IsSpace(c) || unicode.IsControl(c) {
+			return "/"
+		}
+	}
+	p, err := url.Parse(u)
+	if err != nil || p.Scheme != "" || p.Host != "" || p.User != nil || strings.HasPrefix(p.Path, "//") {
 		return "/"
 	}
 	return u
