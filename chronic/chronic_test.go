@@ -242,3 +242,56 @@ func TestBMIAndOverdueRisk(t *testing.T) {
 		t.Error("overdue risk order (high risk first: BP ≥ 180/110, prior stroke/MI uncontrolled, uncontrolled glucose)")
 	}
 }
+
+// TestTallyByUnit checks the indicator formulas of policy-rules.md §1 per
+// village and township on a hand-computed fixture (year 2026: 365 days, so
+// 4 face-to-face visits are due for 规范管理): 控制率 uses the last visit
+// with a reading (§1.1 SBP < 140 and DBP < 90; §1.2 FPG < 7.0); 规则服药率
+// counts TB patients whose treatment ended (§1.4, ≥ 90 % of doses);
+// 健康管理率 = managed / (adults × prevalence).
+func TestTallyByUnit(t *testing.T) {
+	from, to := day("2026-01-01"), day("2026-12-31")
+	const v1, v2, town = 11, 12, 1
+	tl := Tally{From: from, To: to, Config: cfg, UnitsOf: func(c int64) []int64 { return []int64{c, town} }}
+	visit := func(f2f bool, sbp, dbp, fpg int) Visit {
+		return Visit{FaceToFace: f2f, SBP: sbp, DBP: dbp, FPG: fpg}
+	}
+	patient := func(d Disease, clinic int64, vs ...Visit) *PatientPeriod {
+		p := &PatientPeriod{Disease: d, ClinicID: clinic}
+		for i := range vs {
+			p.AddVisit(&vs[i])
+		}
+		return p
+	}
+	f := visit(true, 130, 80, 0)
+	tl.Add(patient(Hypertension, v1, f, f, f, visit(true, 130, 85, 0)))                                    // per spec, controlled
+	tl.Add(patient(Hypertension, v1, f, f, visit(true, 150, 85, 0)))                                       // 3 visits, uncontrolled
+	tl.Add(patient(Hypertension, v1, visit(false, 120, 80, 0), visit(false, 0, 0, 0)))                     // phone only; last reading at target
+	tl.Add(patient(Diabetes, v2, visit(true, 0, 0, 65), f, f, f))                                          // FPG 6.5 then BP-only visits: controlled
+	tl.Add(patient(Diabetes, v2, f, f, f, f, visit(true, 0, 0, 72), visit(true, 0, 0, 0)))                 // last FPG 7.2: not controlled
+	tl.Add(&PatientPeriod{Disease: Tuberculosis, ClinicID: v2, Ended: true, DosesDue: 60, DosesMissed: 5}) // 91.7 %: regular
+	tl.Add(&PatientPeriod{Disease: Tuberculosis, ClinicID: v2, Ended: true, DosesDue: 60, DosesMissed: 7}) // 88.3 %: not regular
+	tl.Add(&PatientPeriod{Disease: Tuberculosis, ClinicID: v2, DosesDue: 30})                              // still on treatment
+	tl.Estimate(town, 1000)                                                                                // 279 hypertension, 112 diabetes expected
+	r := tl.Result()
+	want := map[UnitDisease]Indicators{
+		{v1, Hypertension}:   {Managed: 3, Standardised: Rate{1, 3}, Controlled: Rate{2, 3}},
+		{town, Hypertension}: {Managed: 3, Standardised: Rate{1, 3}, Controlled: Rate{2, 3}, HealthManaged: Rate{3, 279}},
+		// The first diabetes patient's last reading of glucose is 6.5 (BP-only visits after it do not replace it).
+		{v2, Diabetes}:       {Managed: 2, Standardised: Rate{2, 2}, Controlled: Rate{1, 2}},
+		{town, Diabetes}:     {Managed: 2, Standardised: Rate{2, 2}, Controlled: Rate{1, 2}, HealthManaged: Rate{2, 112}},
+		{v2, Tuberculosis}:   {Managed: 3, Standardised: Rate{0, 3}, RegularDoses: Rate{1, 2}},
+		{town, Tuberculosis}: {Managed: 3, Standardised: Rate{0, 3}, RegularDoses: Rate{1, 2}},
+	}
+	for k, w := range want {
+		if r[k] != w {
+			t.Errorf("%v: %+v, want %+v", k, r[k], w)
+		}
+	}
+	if len(r) != len(want) {
+		t.Errorf("%d cells, want %d", len(r), len(want))
+	}
+	if VisitsDue(day("2026-01-01"), day("2026-06-30")) != 2 {
+		t.Error("181 days: 2 visits due")
+	}
+}

@@ -1,6 +1,26 @@
 package chronic
 
-import "countycare/care"
+import (
+	"sort"
+
+	"countycare/care"
+)
+
+// This file holds every management indicator of chronic disease care, with
+// its formula and source, in one place (policy-rules.md §1):
+//
+//   规范管理率 Standardised   = patients managed per spec in the period / patients under management
+//                              (per spec: face-to-face visits ≥ floor(days/90), §1.1 [V-2nd]; same rule
+//                              for diabetes §1.2, severe mental disorders §1.3 and TB/hepatitis registries)
+//   血压控制率 / 血糖控制率 Controlled = patients whose last measured visit in the period was at target
+//                              (SBP < 140 and DBP < 90; FPG < 7.0 mmol/L) / patients under management (§1.1, §1.2)
+//   健康管理率 HealthManaged   = patients under management / estimated patients, where estimated =
+//                              residents aged ≥ Config.ScreenMinAge × Config.PrevalenceBP[disease] (§1.1; prevalence [U])
+//   规则服药率 RegularDoses    = TB patients whose treatment ended in the period having taken ≥ 90 % of
+//                              doses / TB patients whose treatment ended in the period (§1.4 [U])
+//
+// "Under management" in a period: registered on or before its last day and
+// not closed (transferred, moved, died, closed) before its first day.
 
 // StandardisedManaged reports whether a patient was managed per spec over
 // a period (规范管理): at least one face-to-face visit per 90 days of the
@@ -8,8 +28,13 @@ import "countycare/care"
 // operationalises "per spec" (policy-rules.md §1.1 [V-2nd]). A period
 // shorter than 90 days needs no visit.
 func StandardisedManaged(faceToFaceVisits int, from, to care.Date) bool {
+	return faceToFaceVisits >= VisitsDue(from, to)
+}
+
+// VisitsDue is floor(days in [from, to] / 90).
+func VisitsDue(from, to care.Date) int {
 	days := int(to.Time().Sub(from.Time()).Hours()/24) + 1
-	return faceToFaceVisits >= days/90
+	return days / 90
 }
 
 // Rate is a numerator over a denominator, with the ratio in basis points.
@@ -25,6 +50,9 @@ func (r Rate) BP() int {
 	return (r.Num*10000 + r.Den/2) / r.Den
 }
 
+// Add returns r + o (numerators and denominators summed).
+func (r Rate) Add(o Rate) Rate { return Rate{r.Num + o.Num, r.Den + o.Den} }
+
 // PatientYear is one registered patient's year, as the indicators need it.
 type PatientYear struct {
 	FaceToFace   int  // face-to-face visits in the period
@@ -39,6 +67,7 @@ type Indicators struct {
 	Standardised  Rate // 规范管理率 = managed per spec / under management
 	Controlled    Rate // 血压(血糖)控制率 = last visit at target / under management
 	HealthManaged Rate // 健康管理率 = under management / estimated patients
+	RegularDoses  Rate // 规则服药率 (TB) = ≥ 90 % of doses taken / treatment ended in the period
 }
 
 // ComputeIndicators computes the rates for a period. estimated is the
@@ -63,6 +92,162 @@ func ComputeIndicators(ps []PatientYear, from, to care.Date, estimated int) Indi
 // denominator of 健康管理率 (policy-rules.md §1.1; prevalence is [U]).
 func EstimatedPatients(adults int, prevalenceBP int) int {
 	return (adults*prevalenceBP + 5000) / 10000
+}
+
+// PatientPeriod is one registration over a period, as the store streams
+// it: the visits of the period are folded in with Add, oldest first.
+type PatientPeriod struct {
+	RegistrationID int64
+	Disease        Disease
+	ClinicID       int64
+	FaceToFace     int // face-to-face visits in the period
+	LastSBP        int // blood pressure of the last visit in the period that measured it, 0 if none
+	LastDBP        int
+	LastFPG        int       // glucose of the last visit in the period that measured it, 0 if none
+	Ended          bool      // TB: registration closed (treatment ended) within the period
+	DosesDue       int       // TB: doses due over the visits of the period
+	DosesMissed    int       // TB: doses missed
+	LastVisitDate  care.Date // the last visit in the period, measured or not
+}
+
+// AddVisit folds one visit of the period into p (visits oldest first).
+func (p *PatientPeriod) AddVisit(v *Visit) {
+	if v.FaceToFace {
+		p.FaceToFace++
+	}
+	if v.SBP > 0 {
+		p.LastSBP, p.LastDBP = v.SBP, v.DBP
+	}
+	if v.FPG > 0 {
+		p.LastFPG = v.FPG
+	}
+	p.DosesDue += v.DosesDue
+	p.DosesMissed += v.DosesMissed
+	p.LastVisitDate = v.Date
+}
+
+// AtTarget reports whether the last measurement of the period was at the control
+// target of the indicator: SBP < 140 and DBP < 90 for hypertension (the
+// indicator uses the general target, not the ≥ 65 one: policy-rules.md
+// §1.1), FPG < 7.0 for diabetes (§1.2). Other diseases have no control rate.
+func (p *PatientPeriod) AtTarget(c Config) bool {
+	switch p.Disease {
+	case Hypertension:
+		return p.LastSBP > 0 && p.LastSBP < c.BPTargetSBP && p.LastDBP < c.BPTargetDBP
+	case Diabetes:
+		return p.LastFPG > 0 && p.LastFPG < c.FPGTarget
+	}
+	return false
+}
+
+// HasControlRate reports whether a disease has a control-rate indicator.
+func (d Disease) HasControlRate() bool { return d == Hypertension || d == Diabetes }
+
+// Tally accumulates the indicators of many units (village clinics and the
+// township, community and county above them) in one pass over the patients.
+type Tally struct {
+	From, To care.Date
+	Config   Config
+	// UnitsOf returns the units a clinic's patients count towards (the clinic
+	// itself and its ancestors); it is called once per clinic.
+	UnitsOf func(clinicID int64) []int64
+	units   map[int64][]int64
+	cells   map[UnitDisease]*Indicators
+}
+
+// UnitDisease keys one cell of a Tally.
+type UnitDisease struct {
+	Unit    int64
+	Disease Disease
+}
+
+// Add counts one patient under management in the period.
+func (t *Tally) Add(p *PatientPeriod) {
+	if t.cells == nil {
+		t.cells, t.units = map[UnitDisease]*Indicators{}, map[int64][]int64{}
+	}
+	us, ok := t.units[p.ClinicID]
+	if !ok {
+		us = t.UnitsOf(p.ClinicID)
+		t.units[p.ClinicID] = us
+	}
+	std := StandardisedManaged(p.FaceToFace, t.From, t.To)
+	ctl := p.AtTarget(t.Config)
+	for _, u := range us {
+		k := UnitDisease{u, p.Disease}
+		c := t.cells[k]
+		if c == nil {
+			c = &Indicators{}
+			t.cells[k] = c
+		}
+		c.Managed++
+		c.Standardised.Den++
+		if std {
+			c.Standardised.Num++
+		}
+		if p.Disease.HasControlRate() {
+			c.Controlled.Den++
+			if ctl {
+				c.Controlled.Num++
+			}
+		}
+		if p.Disease == Tuberculosis && p.Ended {
+			c.RegularDoses.Den++
+			if TBRegular(p.DosesDue-p.DosesMissed, p.DosesDue, t.Config) {
+				c.RegularDoses.Num++
+			}
+		}
+	}
+}
+
+// Estimate sets the health-management rate's denominator of a unit from its
+// residents aged ≥ Config.ScreenMinAge and the configured prevalence.
+func (t *Tally) Estimate(unit int64, adults int) {
+	for _, d := range []Disease{Hypertension, Diabetes} {
+		bp := t.Config.PrevalenceBP[d]
+		if bp <= 0 {
+			continue
+		}
+		k := UnitDisease{unit, d}
+		c := t.cells[k]
+		if c == nil {
+			if t.cells == nil {
+				t.cells, t.units = map[UnitDisease]*Indicators{}, map[int64][]int64{}
+			}
+			c = &Indicators{}
+			t.cells[k] = c
+		}
+		c.HealthManaged.Den += EstimatedPatients(adults, bp)
+	}
+}
+
+// Result returns the indicators per unit and disease; health-management
+// numerators are the managed counts.
+func (t *Tally) Result() map[UnitDisease]Indicators {
+	out := make(map[UnitDisease]Indicators, len(t.cells))
+	for k, c := range t.cells {
+		x := *c
+		x.HealthManaged.Num = x.Managed
+		if x.HealthManaged.Den == 0 {
+			x.HealthManaged = Rate{}
+		}
+		out[k] = x
+	}
+	return out
+}
+
+// Units lists the units of a result, sorted.
+func Units(r map[UnitDisease]Indicators) []int64 {
+	seen := map[int64]bool{}
+	var out []int64
+	for k := range r {
+		if !seen[k.Unit] {
+			seen[k.Unit] = true
+			out = append(out, k.Unit)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
 }
 
 // OverdueRisk orders overdue patients (high risk first): 3 for a last BP

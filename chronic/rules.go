@@ -43,6 +43,8 @@ type Config struct {
 	// Overdue lists and reminders.
 	CallHideDays     map[string]int // [U] days a call outcome hides a patient from the overdue list
 	RemindersPerWeek int            // [U] at most this many reminder messages to one resident in 7 days
+	// Indicators.
+	PrevalenceBP map[Disease]int // [U] prevalence among residents aged ≥ ScreenMinAge (basis points), for 健康管理率
 }
 
 // DefaultConfig returns the spec's numbers (policy-rules.md §1).
@@ -57,6 +59,10 @@ func DefaultConfig() Config {
 		HepatitisDays: 90, UnassessedTier: Green,
 		CallHideDays:     map[string]int{CallAgreed: 7, CallRemindLater: 3, CallUnreachable: 2, CallMoved: 30},
 		RemindersPerWeek: 1,
+		// National adult prevalence as defaults (hypertension 27.9 %, China
+		// Hypertension Survey 2012–2015; diabetes 11.2 %, 2017 national survey);
+		// a county sets its own estimate for its ≥ 35 population.
+		PrevalenceBP: map[Disease]int{Hypertension: 2790, Diabetes: 1120},
 	}
 }
 

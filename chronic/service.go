@@ -34,6 +34,11 @@ type Repository interface {
 	AcknowledgeHandoff(ctx context.Context, id, institutionID, by int64, at time.Time, ev audit.Event) error
 	TierCounts(ctx context.Context, county string, clinics []int64) (map[int64]map[Tier]int, error)
 	TierChanges(ctx context.Context, registrationID int64) ([]TierChange, error)
+	// ChronicPeriod streams the registrations under management in [from, to]
+	// of the clinics (nil: the whole county) with their visits of the period.
+	ChronicPeriod(ctx context.Context, county string, clinics []int64, from, to care.Date, fn func(*PatientPeriod) error) error
+	// AdultCounts counts active residents aged ≥ minAge per village clinic.
+	AdultCounts(ctx context.Context, county string, minAge int, day care.Date) (map[int64]int, error)
 }
 
 // Service is chronic disease management: registries, follow-ups,
@@ -59,6 +64,7 @@ const (
 	ActHandoff = "chronic.handoff_ack"
 	ActRead    = "chronic.read"
 	ActOverdue = "chronic.overdue"
+	ActReport  = "chronic.indicators"
 )
 
 // Responsible returns the institution that manages a tier for a patient of

@@ -332,3 +332,82 @@ func (s *Store) TierCounts(ctx context.Context, county string, clinics []int64) 
 	}
 	return out, wrap("store.TierCounts", rows.Err())
 }
+
+// ChronicPeriod streams the registrations of a county under management in
+// [from, to] — registered on or before to and not closed before from — of
+// the given clinics (nil: all), each with its visits of the period folded
+// in (chronic.PatientPeriod.AddVisit), in registration order.
+func (s *Store) ChronicPeriod(ctx context.Context, county string, clinics []int64, from, to care.Date, fn func(*chronic.PatientPeriod) error) error {
+	const op = "store.ChronicPeriod"
+	args := []any{from, to, county, to, from}
+	where := ""
+	if clinics != nil {
+		if len(clinics) == 0 {
+			return nil
+		}
+		where = ` AND g.clinic_id IN (` + placeholders(len(clinics)) + `)`
+		args = append(args, int64Args(clinics)...)
+	}
+	rows, err := s.read().query(ctx, `SELECT g.id, g.disease, g.clinic_id, g.status, g.closed_on,
+			v.visit_date, v.face_to_face, v.sbp, v.dbp, v.fpg, v.doses_due, v.doses_missed
+		FROM chronic_registrations g LEFT JOIN chronic_visits v ON v.registration_id = g.id AND v.visit_date >= ? AND v.visit_date <= ?
+		WHERE g.county_code = ? AND g.enrolled_on <= ? AND (g.closed_on IS NULL OR g.closed_on >= ?)`+where+`
+		ORDER BY g.id, v.visit_date, v.id`, args...)
+	if err != nil {
+		return wrap(op, err)
+	}
+	defer rows.Close()
+	var p *chronic.PatientPeriod
+	for rows.Next() {
+		var id, clinic int64
+		var d chronic.Disease
+		var status string
+		var closed care.Date
+		var vd care.Date
+		var f2f *bool
+		var sbp, dbp, fpg, due, missed *int
+		if err := rows.Scan(&id, &d, &clinic, &status, &closed, &vd, &f2f, &sbp, &dbp, &fpg, &due, &missed); err != nil {
+			return wrap(op, err)
+		}
+		if p == nil || p.RegistrationID != id {
+			if p != nil {
+				if err := fn(p); err != nil {
+					return err
+				}
+			}
+			p = &chronic.PatientPeriod{RegistrationID: id, Disease: d, ClinicID: clinic,
+				Ended: status == chronic.StatusClosed && !closed.IsZero() && !closed.Before(from) && !closed.After(to)}
+		}
+		if f2f != nil {
+			p.AddVisit(&chronic.Visit{Date: vd, FaceToFace: *f2f, SBP: *sbp, DBP: *dbp, FPG: *fpg, DosesDue: *due, DosesMissed: *missed})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return wrap(op, err)
+	}
+	if p != nil {
+		return fn(p)
+	}
+	return nil
+}
+
+// AdultCounts returns, per village clinic of a county, the active residents
+// aged minAge or more on day (the base of the estimated patient numbers).
+func (s *Store) AdultCounts(ctx context.Context, county string, minAge int, day care.Date) (map[int64]int, error) {
+	born := care.DateOf(day.Time().AddDate(-minAge, 0, 0))
+	rows, err := s.read().query(ctx, `SELECT village_id, COUNT(*) FROM residents WHERE county_code = ? AND status = 'active' AND birth_date <= ? GROUP BY village_id`, county, born)
+	if err != nil {
+		return nil, wrap("store.AdultCounts", err)
+	}
+	defer rows.Close()
+	out := map[int64]int{}
+	for rows.Next() {
+		var id int64
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, wrap("store.AdultCounts", err)
+		}
+		out[id] = n
+	}
+	return out, wrap("store.AdultCounts", rows.Err())
+}

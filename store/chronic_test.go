@@ -140,3 +140,97 @@ func TestChronicFollowUpsAndTiers(t *testing.T) {
 		}
 	})
 }
+
+// TestChronicIndicatorsByUnit computes the management indicators of
+// policy-rules.md §1 from stored follow-ups over a 360-day period (4
+// face-to-face visits due) and checks them by hand at village, township and
+// county level, with each role seeing only the units inside its area.
+func TestChronicIndicatorsByUnit(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, d store.Dialect) {
+		f := newFixture(t, d)
+		svc := chronicService(f)
+		ctx := context.Background()
+		vd, td, an := f.actors[care.RoleVillageDoctor], f.actors[care.RoleTownshipDoctor], f.actors[care.RoleAnalyst]
+		people, _, _ := f.res.Search(ctx, vd, "", resident.Filter{BornOnOrBefore: care.Date{Year: 1970, Month: 1, Day: 1}, Limit: 3})
+		if len(people) < 3 {
+			t.Fatal("not enough adults in the demo village")
+		}
+		today := care.Today(f.clk.Now())
+		enrol := func(p resident.Resident, dis chronic.Disease) int64 {
+			t.Helper()
+			r, err := svc.Enroll(ctx, vd, p.ID, dis, chronic.SourceDiagnosis, today.AddDays(-355), "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r.ID
+		}
+		visit := func(reg int64, daysAgo int, v chronic.Visit) {
+			t.Helper()
+			v.Date, v.FaceToFace = today.AddDays(-daysAgo), true
+			if _, err := svc.RecordVisit(ctx, vd, reg, v, "", true); err != nil {
+				t.Fatalf("visit: %v", err)
+			}
+		}
+		p1, p2, p3 := enrol(people[0], chronic.Hypertension), enrol(people[1], chronic.Hypertension), enrol(people[2], chronic.Diabetes)
+		for _, ago := range []int{350, 260, 170, 80} { // per spec, at target
+			visit(p1, ago, chronic.Visit{SBP: 130, DBP: 80})
+		}
+		visit(p2, 300, chronic.Visit{SBP: 150, DBP: 95}) // 2 visits: not per spec; last at target
+		visit(p2, 200, chronic.Visit{SBP: 130, DBP: 80})
+		visit(p3, 100, chronic.Visit{FPG: 80}) // 1 visit, FPG 8.0: neither
+		from := today.AddDays(-359)
+
+		rep, err := svc.Indicators(ctx, td, from, today)
+		if err != nil {
+			t.Fatal(err)
+		}
+		village := rep.Unit(vd.InstitutionID)
+		if village == nil {
+			t.Fatalf("township report lacks the village: %+v", rep.Units)
+		}
+		wantHT := chronic.Indicators{Managed: 2, Standardised: chronic.Rate{Num: 1, Den: 2}, Controlled: chronic.Rate{Num: 2, Den: 2}}
+		wantDM := chronic.Indicators{Managed: 1, Standardised: chronic.Rate{Num: 0, Den: 1}, Controlled: chronic.Rate{Num: 0, Den: 1}}
+		// 健康管理率 = managed / (residents ≥ 35 × prevalence): 27.9 % and 11.2 % by default.
+		adults, _ := f.st.AdultCounts(ctx, vd.CountyCode, 35, today)
+		wantHT.HealthManaged = chronic.Rate{Num: 2, Den: chronic.EstimatedPatients(adults[vd.InstitutionID], 2790)}
+		wantDM.HealthManaged = chronic.Rate{Num: 1, Den: chronic.EstimatedPatients(adults[vd.InstitutionID], 1120)}
+		if adults[vd.InstitutionID] == 0 || village.Adults != adults[vd.InstitutionID] {
+			t.Errorf("adults %d, report %d", adults[vd.InstitutionID], village.Adults)
+		}
+		if got := village.Cells[chronic.Hypertension]; got != wantHT {
+			t.Errorf("village hypertension %+v, want %+v", got, wantHT)
+		}
+		if got := village.Cells[chronic.Diabetes]; got != wantDM {
+			t.Errorf("village diabetes %+v, want %+v", got, wantDM)
+		}
+		town := rep.Unit(td.InstitutionID)
+		if town == nil || town.Cells[chronic.Hypertension].Standardised != wantHT.Standardised || town.Cells[chronic.Hypertension].HealthManaged.Den == 0 {
+			t.Errorf("township unit %+v", town)
+		}
+		for _, u := range rep.Units {
+			if u.Depth < 2 {
+				t.Errorf("township doctor sees %s (%s)", u.Unit.Name, u.Unit.Kind)
+			}
+		}
+		vrep, err := svc.Indicators(ctx, vd, from, today)
+		if err != nil || len(vrep.Units) != 1 || vrep.Units[0].Unit.ID != vd.InstitutionID {
+			t.Errorf("village doctor's report: %+v %v", vrep, err)
+		}
+		arep, err := svc.Indicators(ctx, an, from, today)
+		if err != nil || len(arep.Units) == 0 || arep.Units[0].Depth != 0 || arep.Units[0].Cells[chronic.Hypertension] != (chronic.Indicators{Managed: 2,
+			Standardised: wantHT.Standardised, Controlled: wantHT.Controlled, HealthManaged: arep.Units[0].Cells[chronic.Hypertension].HealthManaged}) {
+			t.Errorf("analyst's county row: %+v %v", arep.Units, err)
+		}
+		// A period before any registration counts nobody.
+		early, err := svc.Indicators(ctx, an, today.AddDays(-800), today.AddDays(-400))
+		if err != nil || early.Unit(vd.InstitutionID) != nil && early.Unit(vd.InstitutionID).Cells[chronic.Hypertension].Managed != 0 {
+			t.Errorf("early period: %+v %v", early, err)
+		}
+		if _, err := svc.Indicators(ctx, an, today, today.AddDays(-1)); care.ErrorCode(err) != care.EINVALID {
+			t.Errorf("reversed period: %v", err)
+		}
+		if _, err := svc.Indicators(ctx, f.actors[care.RoleResident], from, today); care.ErrorCode(err) != care.EFORBIDDEN {
+			t.Errorf("resident: %v", err)
+		}
+	})
+}

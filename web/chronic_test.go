@@ -1,8 +1,10 @@
 package web_test
 
 import (
+	"encoding/json"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -66,5 +68,76 @@ func TestChronicPages(t *testing.T) {
 	}
 	if r := e.as(care.RoleAnalyst).get(reg); r.code != 403 {
 		t.Errorf("analyst reads a registration: %d", r.code)
+	}
+}
+
+// TestChronicAPIAndIndicators: the JSON API enrols and records follow-ups
+// with the same validation as the forms, and the indicators page and API
+// give each role only its own area's aggregates.
+func TestChronicAPIAndIndicators(t *testing.T) {
+	e := newEnv(t, store.SQLite)
+	vd := e.as(care.RoleVillageDoctor)
+	list := vd.get("/api/v1/residents?group=elderly65")
+	m := regexp.MustCompile(`"id":(\d+)`).FindStringSubmatch(list.body)
+	if m == nil {
+		t.Fatalf("no elderly resident: %s", list.body)
+	}
+	rid := m[1]
+	today := care.Today(time.Now())
+	r := vd.postJSON("/api/v1/residents/"+rid+"/chronic", map[string]any{"disease": "diabetes", "source": "diagnosis", "enrolled_on": today.AddDays(-30).String()})
+	if r.code != 201 {
+		t.Fatalf("enrol: %d %s", r.code, r.body)
+	}
+	var reg struct{ ID int64 }
+	json.Unmarshal([]byte(r.body), &reg)
+	path := "/api/v1/chronic/" + strconv.FormatInt(reg.ID, 10)
+	if r := vd.postJSON(path+"/visits", map[string]any{"date": today.String(), "fpg": 0.4}); r.code != 422 {
+		t.Errorf("FPG 0.4: %d %s", r.code, r.body)
+	}
+	if r := vd.postJSON(path+"/visits", map[string]any{"date": today.AddDays(1).String(), "fpg": 6.1}); r.code != 422 {
+		t.Errorf("future visit: %d %s", r.code, r.body)
+	}
+	if r := vd.postJSON(path+"/visits", map[string]any{"date": today.String(), "fpg": 6.12}); r.code != 422 {
+		t.Errorf("two decimals: %d %s", r.code, r.body)
+	}
+	r = vd.postJSON(path+"/visits", map[string]any{"date": today.String(), "fpg": 8.2, "sbp": 150, "dbp": 92})
+	if r.code != 201 || !strings.Contains(r.body, `"class":"uncontrolled"`) || !strings.Contains(r.body, `"next_visit":"`+today.AddDays(14).String()) {
+		t.Fatalf("visit: %d %s", r.code, r.body)
+	}
+	if r := vd.postJSON(path+"/visits", map[string]any{"date": today.String(), "fpg": 6.0, "sbp": 130, "dbp": 80}); r.code != 409 {
+		t.Errorf("second visit the same day: %d %s", r.code, r.body)
+	}
+	if g := vd.get(path); g.code != 200 || !strings.Contains(g.body, `"tier":"yellow"`) || !strings.Contains(g.body, `"tier_changes":[{`) {
+		t.Errorf("registration: %d %s", g.code, g.body)
+	}
+	if g := vd.get("/api/v1/residents/" + rid + "/chronic"); g.code != 200 || !strings.Contains(g.body, `"disease":"diabetes"`) {
+		t.Errorf("registrations: %d %s", g.code, g.body)
+	}
+	if g := e.as(care.RoleAnalyst).get(path); g.code != 403 {
+		t.Errorf("analyst reads a registration: %d", g.code)
+	}
+
+	// Indicators: this year's period; the village doctor sees one unit, the analyst the county first.
+	vi := vd.get("/api/v1/chronic/indicators")
+	if vi.code != 200 || strings.Count(vi.body, `"institution_id"`) != 1 || !strings.Contains(vi.body, `"diabetes":{"controlled":{"basis_points":0,"denominator":1,"numerator":0}`) {
+		t.Errorf("village indicators: %d %s", vi.code, vi.body)
+	}
+	an := e.as(care.RoleAnalyst)
+	ai := an.get("/api/v1/chronic/indicators?from=" + today.AddDays(-364).String() + "&to=" + today.String())
+	if ai.code != 200 || !strings.Contains(ai.body, `"kind":"county"`) {
+		t.Errorf("analyst indicators: %d %s", ai.code, ai.body)
+	}
+	if bad := an.get("/api/v1/chronic/indicators?from=2026-05-01&to=2026-04-01"); bad.code != 422 {
+		t.Errorf("reversed period: %d", bad.code)
+	}
+	page := an.get("/chronic/indicators")
+	if page.code != 200 || !strings.Contains(page.body, "规范管理率") || !strings.Contains(page.body, "健康管理率") {
+		t.Errorf("indicators page: %d", page.code)
+	}
+	if bad := an.get("/chronic/indicators?from=2026-05-01&to=2026-04-01"); bad.code != 422 || !strings.Contains(bad.body, `value="2026-05-01"`) {
+		t.Errorf("indicators page keeps the period after an error: %d", bad.code)
+	}
+	if r := e.as(care.RoleInsuranceOfficer).get("/chronic/indicators"); r.code != 403 {
+		t.Errorf("insurance officer: %d", r.code)
 	}
 }

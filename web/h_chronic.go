@@ -263,3 +263,38 @@ func (s *Server) chronicBoard(w http.ResponseWriter, r *http.Request, rc *reqCtx
 func chronicRole(r care.Role) bool {
 	return r == care.RoleVillageDoctor || r == care.RoleTownshipDoctor || r == care.RoleCountySpecialist
 }
+
+// periodFrom reads ?from=&to= (default: 1 January of this year to today).
+func periodFrom(r *http.Request, today care.Date) (from, to care.Date, err error) {
+	from, to = care.Date{Year: today.Year, Month: 1, Day: 1}, today
+	var fs []care.FieldError
+	if v := strings.TrimSpace(r.URL.Query().Get("from")); v != "" {
+		if from, err = care.ParseDate(v); err != nil {
+			fs = append(fs, care.FieldError{Field: "from", Key: "field.date"})
+		}
+	}
+	if v := strings.TrimSpace(r.URL.Query().Get("to")); v != "" {
+		if to, err = care.ParseDate(v); err != nil {
+			fs = append(fs, care.FieldError{Field: "to", Key: "field.date"})
+		}
+	}
+	return from, to, care.Invalid(fs)
+}
+
+// indicatorDiseases are the columns of the indicators page.
+var indicatorDiseases = []chronic.Disease{chronic.Hypertension, chronic.Diabetes, chronic.Mental, chronic.Tuberculosis, chronic.Hepatitis}
+
+func (s *Server) chronicIndicators(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	from, to, err := periodFrom(r, care.Today(s.Now()))
+	var rep *chronic.Report
+	if err == nil {
+		rep, err = s.Chronic.Indicators(r.Context(), rc.Actor, from, to)
+	}
+	pd := pageData{Title: s.msgs.T(rc.Lang, "chronic.indicators"), Data: map[string]any{"Report": rep, "Diseases": indicatorDiseases},
+		Form: map[string][]string{"from": {from.String()}, "to": {to.String()}}}
+	if err != nil {
+		return s.formError(w, r, rc, "chronic_indicators", pd, err)
+	}
+	s.render(w, r, rc, http.StatusOK, "chronic_indicators", pd)
+	return nil
+}

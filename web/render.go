@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"countycare/care"
+	"countycare/resident"
 	"countycare/settle"
 )
 
@@ -89,10 +90,13 @@ func loadTemplates(s *Server) (*templates, error) {
 			}
 			return t.In(care.Shanghai).Format("2006-01-02 15:04")
 		},
-		"tss":  func(t time.Time) string { return t.In(care.Shanghai).Format("2006-01-02 15:04:05") },
-		"add":  func(a, b int) int { return a + b },
-		"cell": cell,
-		"list": func(xs ...string) []string { return xs },
+		"tss": func(t time.Time) string { return t.In(care.Shanghai).Format("2006-01-02 15:04:05") },
+		"add": func(a, b int) int { return a + b },
+		// pct formats basis points as a percentage with one decimal (1234 → 12.3%).
+		"pct":       func(bp int) string { t := (bp + 5) / 10; return fmt.Sprintf("%d.%d%%", t/10, t%10) },
+		"cell":      cell,
+		"maskphone": resident.MaskPhone,
+		"list":      func(xs ...string) []string { return xs },
 		"query": func(kv ...string) template.URL {
 			v := url.Values{}
 			for i := 0; i+1 < len(kv); i += 2 {
@@ -234,6 +238,9 @@ func (s *Server) formError(w http.ResponseWriter, r *http.Request, rc *reqCtx, p
 	}
 	d.Error = ce
 	d.Form = r.PostForm
+	if r.Method == http.MethodGet {
+		d.Form = r.URL.Query()
+	}
 	s.render(w, r, rc, statusOf[ce.Code], page, d)
 	return nil
 }

@@ -69,6 +69,8 @@ func (s *Server) registerRoutes() {
 	s.handle("POST /residents/{id}/chronic", chronicCare, s.chronicEnroll)
 	s.handle("GET /chronic/overdue", registrars, s.chronicOverdue)
 	s.handle("GET /chronic/board", registrars, s.chronicBoard)
+	chronicReports := access.Allow(care.RoleVillageDoctor, care.RoleTownshipDoctor, care.RoleCountySpecialist, care.RoleAnalyst)
+	s.handle("GET /chronic/indicators", chronicReports, s.chronicIndicators)
 	s.handle("GET /chronic/handoffs", chronicCare, s.chronicHandoffs)
 	s.handle("POST /chronic/handoffs/{id}/ack", chronicCare, s.chronicAck)
 	s.handle("GET /chronic/{id}", chronicCare, s.chronicShow)
@@ -138,6 +140,13 @@ func (s *Server) registerRoutes() {
 	s.handle("POST /api/v1/admissions", cashier, s.apiAdmit)
 	s.handle("POST /api/v1/receivables/{id}/payments", cashier, s.apiPay)
 	s.handle("GET /api/v1/stats/population", aggregates, s.apiStats)
+	s.handle("GET /api/v1/residents/{id}/chronic", chronicCare, s.apiChronicOf)
+	s.handle("POST /api/v1/residents/{id}/chronic", chronicCare, s.apiChronicEnroll)
+	s.handle("GET /api/v1/chronic/overdue", registrars, s.apiChronicOverdue)
+	s.handle("GET /api/v1/chronic/indicators", chronicReports, s.apiChronicIndicators)
+	s.handle("GET /api/v1/chronic/{id}", chronicCare, s.apiChronicGet)
+	s.handle("POST /api/v1/chronic/{id}/visits", chronicCare, s.apiChronicVisit)
+	s.handle("POST /api/v1/chronic/{id}/calls", registrars, s.apiChronicCall)
 
 	// Anything else is not found (deny by default: no catch-all handler).
 	s.handle("/", pub, func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {

@@ -1,0 +1,175 @@
+package chronic
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"countycare/access"
+	"countycare/audit"
+	"countycare/care"
+	"countycare/org"
+)
+
+// MaxReportDays bounds an indicator period (about five years).
+const MaxReportDays = 5*366 + 1
+
+// UnitReport is one unit's indicators — a village clinic, a township
+// center, a medical community or the county — by disease.
+type UnitReport struct {
+	Unit    *org.Institution
+	Depth   int // 0 county, 1 community, 2 township, 3 village
+	Cells   map[Disease]Indicators
+	Adults  int // residents aged ≥ Config.ScreenMinAge
+	Clinics int // village clinics counted
+}
+
+// Report is the indicators of every unit an actor may see over a period.
+type Report struct {
+	From, To care.Date
+	Units    []UnitReport // tree order: county, then each community, township and village below it
+}
+
+// unitsOf returns the units a village clinic's patients count towards:
+// the clinic, its township-level center, its medical community and its county.
+func unitsOf(t *org.Tree, clinic int64) []int64 {
+	out := []int64{clinic}
+	for _, a := range t.Ancestors(clinic) {
+		switch a.Kind {
+		case org.KindCounty, org.KindCommunity, org.KindTownshipHC, org.KindCentralHC, org.KindSubCenter:
+			out = append(out, a.ID)
+		}
+	}
+	return out
+}
+
+func depthOf(k org.Kind) int {
+	switch k {
+	case org.KindCounty:
+		return 0
+	case org.KindCommunity:
+		return 1
+	case org.KindVillageClinic:
+		return 3
+	}
+	return 2
+}
+
+// CheckPeriod validates a reporting period.
+func CheckPeriod(from, to care.Date, today care.Date) error {
+	var fs []care.FieldError
+	switch {
+	case from.IsZero():
+		fs = append(fs, care.FieldError{Field: "from", Key: "field.date"})
+	case to.IsZero():
+		fs = append(fs, care.FieldError{Field: "to", Key: "field.date"})
+	case to.Before(from):
+		fs = append(fs, care.FieldError{Field: "to", Key: "chronic.period.order"})
+	case to.Time().Sub(from.Time()).Hours()/24 > MaxReportDays:
+		fs = append(fs, care.FieldError{Field: "to", Key: "chronic.period.too_long", Args: []any{5}})
+	case from.After(today):
+		fs = append(fs, care.FieldError{Field: "from", Key: "chronic.period.future"})
+	}
+	return care.Invalid(fs)
+}
+
+// Indicators computes the management indicators of policy-rules.md §1 for
+// every unit the actor may see over [from, to]: analysts and county staff
+// see the whole county; township and village staff see the units inside
+// their managed area (never a county total built from part of it). The
+// figures are aggregates; the read is audited.
+func (s *Service) Indicators(ctx context.Context, a care.Actor, from, to care.Date) (*Report, error) {
+	if err := CheckPeriod(from, to, care.Today(s.Now())); err != nil {
+		return nil, err
+	}
+	t, err := s.Orgs.Tree(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var clinics []int64 // nil: the county
+	visible := func(int64) bool { return true }
+	switch a.Role {
+	case care.RoleAnalyst, care.RoleCountySpecialist:
+	case care.RoleVillageDoctor, care.RoleTownshipDoctor:
+		sc, err := s.Residents.Scope(ctx, a)
+		if err != nil {
+			return nil, err
+		}
+		if sc.Kind != access.ScopeManaged {
+			return nil, care.Errorf(care.EFORBIDDEN, "error.forbidden")
+		}
+		clinics = sc.Institutions
+		in := map[int64]bool{}
+		for _, id := range clinics {
+			in[id] = true
+		}
+		if a.Role == care.RoleTownshipDoctor {
+			in[a.InstitutionID] = true
+		}
+		visible = func(id int64) bool { return in[id] }
+	default:
+		return nil, care.Errorf(care.EFORBIDDEN, "error.forbidden")
+	}
+	tl := &Tally{From: from, To: to, Config: s.Config, UnitsOf: func(c int64) []int64 { return unitsOf(t, c) }}
+	if err := s.Repo.ChronicPeriod(ctx, a.CountyCode, clinics, from, to, func(p *PatientPeriod) error { tl.Add(p); return nil }); err != nil {
+		return nil, err
+	}
+	adults, err := s.Repo.AdultCounts(ctx, a.CountyCode, s.Config.ScreenMinAge, to)
+	if err != nil {
+		return nil, err
+	}
+	perUnit, clinicsPer := map[int64]int{}, map[int64]int{}
+	for v, n := range adults {
+		if clinics != nil && !visible(v) {
+			continue
+		}
+		for _, u := range unitsOf(t, v) {
+			perUnit[u] += n
+			clinicsPer[u]++
+		}
+	}
+	for u, n := range perUnit {
+		tl.Estimate(u, n)
+	}
+	res := tl.Result()
+	rep := &Report{From: from, To: to}
+	byUnit := map[int64]map[Disease]Indicators{}
+	for k, v := range res {
+		if byUnit[k.Unit] == nil {
+			byUnit[k.Unit] = map[Disease]Indicators{}
+		}
+		byUnit[k.Unit][k.Disease] = v
+	}
+	var walk func(id int64)
+	walk = func(id int64) {
+		in := t.Get(id)
+		if in == nil {
+			return
+		}
+		if _, counted := perUnit[id]; (counted || byUnit[id] != nil) && visible(id) {
+			rep.Units = append(rep.Units, UnitReport{Unit: in, Depth: depthOf(in.Kind), Cells: byUnit[id], Adults: perUnit[id], Clinics: clinicsPer[id]})
+		}
+		kids := t.Children(id)
+		for _, k := range kids {
+			walk(k.ID)
+		}
+	}
+	for _, r := range t.Roots() {
+		if r.Kind == org.KindCounty && r.CountyCode == a.CountyCode {
+			walk(r.ID)
+		}
+	}
+	ev := audit.New(ctx, a, ActReport, 0)
+	ev.Detail = fmt.Sprintf("indicators %s..%s units=%d", from, to, len(rep.Units))
+	s.Audit.Record(ctx, ev)
+	return rep, nil
+}
+
+// Unit returns the report of one unit, or nil.
+func (r *Report) Unit(id int64) *UnitReport {
+	i := slices.IndexFunc(r.Units, func(u UnitReport) bool { return u.Unit.ID == id })
+	if i < 0 {
+		return nil
+	}
+	return &r.Units[i]
+}
