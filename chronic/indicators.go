@@ -100,6 +100,7 @@ type PatientPeriod struct {
 	RegistrationID int64
 	Disease        Disease
 	ClinicID       int64
+	Visits         int // visits in the period, by phone or face to face
 	FaceToFace     int // face-to-face visits in the period
 	LastSBP        int // blood pressure of the last visit in the period that measured it, 0 if none
 	LastDBP        int
@@ -112,6 +113,7 @@ type PatientPeriod struct {
 
 // AddVisit folds one visit of the period into p (visits oldest first).
 func (p *PatientPeriod) AddVisit(v *Visit) {
+	p.Visits++
 	if v.FaceToFace {
 		p.FaceToFace++
 	}

@@ -110,11 +110,33 @@ func (s *Service) Indicators(ctx context.Context, a care.Actor, from, to care.Da
 	default:
 		return nil, care.Errorf(care.EFORBIDDEN, "error.forbidden")
 	}
-	tl := &Tally{From: from, To: to, Config: s.Config, UnitsOf: func(c int64) []int64 { return unitsOf(t, c) }}
-	if err := s.Repo.ChronicPeriod(ctx, a.CountyCode, clinics, from, to, func(p *PatientPeriod) error { tl.Add(p); return nil }); err != nil {
+	rep, err := s.report(ctx, t, a.CountyCode, clinics, visible, from, to)
+	if err != nil {
 		return nil, err
 	}
-	adults, err := s.Repo.AdultCounts(ctx, a.CountyCode, s.Config.ScreenMinAge, to)
+	ev := audit.New(ctx, a, ActReport, 0)
+	ev.Detail = fmt.Sprintf("indicators %s..%s units=%d", from, to, len(rep.Units))
+	s.Audit.Record(ctx, ev)
+	return rep, nil
+}
+
+// countyIndicators is the whole county's report (for recomputes and the system).
+func (s *Service) countyIndicators(ctx context.Context, county string, from, to care.Date) (*Report, error) {
+	t, err := s.Orgs.Tree(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.report(ctx, t, county, nil, func(int64) bool { return true }, from, to)
+}
+
+// report tallies the registrations of the clinics (nil: the county) and
+// returns the units visible() accepts, in tree order.
+func (s *Service) report(ctx context.Context, t *org.Tree, county string, clinics []int64, visible func(int64) bool, from, to care.Date) (*Report, error) {
+	tl := &Tally{From: from, To: to, Config: s.Config, UnitsOf: func(c int64) []int64 { return unitsOf(t, c) }}
+	if err := s.Repo.ChronicPeriod(ctx, county, clinics, from, to, func(p *PatientPeriod) error { tl.Add(p); return nil }); err != nil {
+		return nil, err
+	}
+	adults, err := s.Repo.AdultCounts(ctx, county, clinics, s.Config.ScreenMinAge, to)
 	if err != nil {
 		return nil, err
 	}
@@ -155,13 +177,10 @@ func (s *Service) Indicators(ctx context.Context, a care.Actor, from, to care.Da
 		}
 	}
 	for _, r := range t.Roots() {
-		if r.Kind == org.KindCounty && r.CountyCode == a.CountyCode {
+		if r.Kind == org.KindCounty && r.CountyCode == county {
 			walk(r.ID)
 		}
 	}
-	ev := audit.New(ctx, a, ActReport, 0)
-	ev.Detail = fmt.Sprintf("indicators %s..%s units=%d", from, to, len(rep.Units))
-	s.Audit.Record(ctx, ev)
 	return rep, nil
 }
 

@@ -331,3 +331,21 @@ func SuspectedHypertension(readings []Reading, c Config) (bool, int) {
 	}
 	return len(days) >= c.ScreenReadings, len(days)
 }
+
+// Assess applies the rule of the registration's disease to a visit: the
+// classification of the hypertension, diabetes or mental-disorder forms
+// (given the previous visit's class, r.LastClass), the TB supervision
+// schedule or the hepatitis interval. age is the patient's age on the visit.
+func Assess(v *Visit, r *Registration, age int, c Config) Outcome {
+	switch r.Disease {
+	case Hypertension:
+		return ClassifyHypertensionVisit(v, age, r.LastClass, c)
+	case Diabetes:
+		return ClassifyDiabetesVisit(v, r.LastClass, c)
+	case Mental:
+		return ClassifyMentalVisit(v, r.LastClass, c)
+	case Tuberculosis:
+		return TBNextVisit(v, r.TBPhase, r.TBSupervisor, c)
+	}
+	return HepatitisNextVisit(v, c)
+}

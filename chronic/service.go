@@ -38,7 +38,7 @@ type Repository interface {
 	// of the clinics (nil: the whole county) with their visits of the period.
 	ChronicPeriod(ctx context.Context, county string, clinics []int64, from, to care.Date, fn func(*PatientPeriod) error) error
 	// AdultCounts counts active residents aged ≥ minAge per village clinic.
-	AdultCounts(ctx context.Context, county string, minAge int, day care.Date) (map[int64]int, error)
+	AdultCounts(ctx context.Context, county string, clinics []int64, minAge int, day care.Date) (map[int64]int, error)
 }
 
 // Service is chronic disease management: registries, follow-ups,
@@ -185,20 +185,7 @@ func (s *Service) RecordVisit(ctx context.Context, a care.Actor, registrationID 
 		return nil, &care.Error{Code: care.EINVALID, Key: KeyConfirm, Fields: warns}
 	}
 	v.PriorStrokeMI = v.PriorStrokeMI || r.PriorStrokeMI
-	prev := r.LastClass
-	var o Outcome
-	switch r.Disease {
-	case Hypertension:
-		o = ClassifyHypertensionVisit(&v, res.Age(v.Date), prev, s.Config)
-	case Diabetes:
-		o = ClassifyDiabetesVisit(&v, prev, s.Config)
-	case Mental:
-		o = ClassifyMentalVisit(&v, prev, s.Config)
-	case Tuberculosis:
-		o = TBNextVisit(&v, r.TBPhase, r.TBSupervisor, s.Config)
-	default:
-		o = HepatitisNextVisit(&v, s.Config)
-	}
+	o := Assess(&v, r, res.Age(v.Date), s.Config)
 	hist, err := s.Repo.RecentOutcomes(ctx, r.ID, 5)
 	if err != nil {
 		return nil, err

@@ -35,6 +35,7 @@ type Config struct {
 	VillageDoctors int    // default 792
 	Password       string // password of the demo accounts (default DefaultPassword)
 	Visits         int    // settled visits of the current year (default 0)
+	FollowUps      int    // chronic follow-ups over the past year; > 0 also fills the registries (default 0; ScaledFollowUps gives the seeds' volume)
 	Now            time.Time
 }
 
@@ -59,7 +60,10 @@ type Result struct {
 	Households   int
 	Residents    int
 	Visits       int
-	Duration     time.Duration
+	// Chronic disease registries.
+	ChronicPatients int
+	FollowUps       int
+	Duration        time.Duration
 }
 
 func (c *Config) defaults() {
@@ -165,14 +169,21 @@ func Generate(ctx context.Context, st *store.Store, cfg Config, log *slog.Logger
 		if cfg.Visits > 0 {
 			log.Info("demo: settling visits", "visits", cfg.Visits)
 		}
-		return g.visits(sp, cfg.Visits)
+		if err := g.visits(sp, cfg.Visits); err != nil {
+			return err
+		}
+		if cfg.FollowUps > 0 {
+			log.Info("demo: chronic registries and follow-ups", "follow_ups", cfg.FollowUps)
+		}
+		return g.chronicCare(cfg.FollowUps)
 	})
 	if err != nil {
 		return nil, err
 	}
 	g.res.Duration = time.Since(start)
 	ev := audit.Event{Action: "demo.generate", Outcome: audit.OutcomeOK, Purpose: care.PurposeAdmin,
-		Detail: fmt.Sprintf("demo county %s: %d residents, %d households, seed %d", cfg.CountyCode, g.res.Residents, g.res.Households, cfg.Seed)}
+		Detail: fmt.Sprintf("demo county %s: %d residents, %d households, %d chronic patients, %d follow-ups, seed %d", cfg.CountyCode, g.res.Residents,
+			g.res.Households, g.res.ChronicPatients, g.res.FollowUps, cfg.Seed)}
 	if err := st.AppendAudit(ctx, []audit.Event{ev}); err != nil {
 		return nil, err
 	}

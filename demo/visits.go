@@ -16,6 +16,8 @@ import (
 type person struct {
 	id      int64
 	poverty string
+	birth   care.Date
+	village int64
 }
 
 // policy files the "985" example policy for the demo county, moved to the

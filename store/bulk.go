@@ -14,6 +14,7 @@ import (
 	"countycare/access"
 	"countycare/account"
 	"countycare/care"
+	"countycare/chronic"
 	"countycare/org"
 	"countycare/resident"
 	"countycare/settle"
@@ -60,6 +61,11 @@ var bulkSchema = []struct {
 	{"settlements", "id, county_code, resident_id, institution_id, visit_id, idempotency_key, claim_hash, policy_id, year, visit_date, visit_type, level, poverty, status, " +
 		"total, eligible, basic, critical, assistance, supplementary, bottom_line, patient, drugs, materials, drg, claim, result, acc_before, created_by, created_at"},
 	{"settle_accumulators", "county_code, resident_id, year, data, updated_at"},
+	{"chronic_registrations", "id, county_code, resident_id, disease, status, source, enrolled_on, clinic_id, doctor_id, tier, tier_since, last_class, last_visit, " +
+		"next_visit, risk, prior_stroke_mi, tb_phase, tb_supervisor, note, closed_on, created_at, version"},
+	{"chronic_visits", "id, county_code, registration_id, resident_id, disease, visit_date, face_to_face, sbp, dbp, heart_rate, fpg, weight_dg, height_cm, " +
+		"symptoms, adherence, adverse, complication, risk_level, insight, doses_due, doses_missed, class, urgent, refer, refer_reasons, next_visit, recorded_by, institution_id, created_at"},
+	{"chronic_tier_changes", "id, county_code, registration_id, resident_id, from_tier, to_tier, reason, to_institution, acknowledged_by, acknowledged_at, created_at"},
 }
 
 // BulkLoad runs fn with a Bulk and finishes the load: it flushes what is
@@ -104,7 +110,7 @@ func (s *Store) BulkLoad(ctx context.Context, fn func(b *Bulk) error) (err error
 // into an empty database drops and rebuilds: building an index once from
 // sorted data is several times faster than updating it row by row once
 // it outgrows the page cache.
-var bulkIndexedTables = []string{"residents", "resident_tokens", "households", "care_links", "settlements"}
+var bulkIndexedTables = []string{"residents", "resident_tokens", "households", "care_links", "settlements", "chronic_registrations", "chronic_visits", "chronic_tier_changes"}
 
 // sqliteBulkMode prepares the writer connection for a large load: a big
 // page cache and, when the resident tables are empty, none of their
@@ -235,7 +241,8 @@ func (s *Store) afterBulk(ctx context.Context) error {
 			`UPDATE org_version SET version = version + 1 WHERE id = 1`,
 		}
 		if s.dialect == Postgres {
-			for _, t := range []string{"institutions", "departments", "practitioners", "households", "residents", "care_links", "accounts", "settle_policies", "settlements"} {
+			for _, t := range []string{"institutions", "departments", "practitioners", "households", "residents", "care_links", "accounts", "settle_policies", "settlements",
+				"chronic_registrations", "chronic_visits", "chronic_tier_changes"} {
 				stmts = append(stmts, fmt.Sprintf(`SELECT setval(pg_get_serial_sequence('%s', 'id'), COALESCE((SELECT MAX(id) FROM %s), 0) + 1, false)`, t, t))
 			}
 		}
@@ -421,6 +428,35 @@ func (b *Bulk) Settlement(st *settle.Settlement) error {
 func (b *Bulk) SettleAccumulators(county string, residentID int64, year int, acc settle.Accumulators, at time.Time) error {
 	data, _ := json.Marshal(&acc)
 	return b.add("settle_accumulators", county, residentID, year, string(data), b.tsv(at))
+}
+
+// ChronicRegistration loads one registration (ID set, state after its visits).
+func (b *Bulk) ChronicRegistration(r *chronic.Registration) error {
+	return b.add("chronic_registrations", r.ID, r.County, r.ResidentID, string(r.Disease), r.Status, r.Source, b.dv(r.EnrolledOn), r.ClinicID, nullID(r.DoctorID),
+		string(r.Tier), b.dv(r.TierSince), string(r.LastClass), b.dv(r.LastVisit), b.dv(r.NextVisit), r.Risk, r.PriorStrokeMI, r.TBPhase, r.TBSupervisor,
+		r.Note, b.dv(r.ClosedOn), b.tsv(r.CreatedAt), r.Version)
+}
+
+// ChronicVisit loads one follow-up with its outcome.
+func (b *Bulk) ChronicVisit(v *chronic.StoredVisit) error {
+	syms := make([]string, len(v.Symptoms))
+	for i, x := range v.Symptoms {
+		syms[i] = string(x)
+	}
+	return b.add("chronic_visits", v.ID, v.County, v.RegistrationID, v.ResidentID, string(v.Disease), b.dv(v.Date), v.FaceToFace, v.SBP, v.DBP, v.HeartRate,
+		v.FPG, v.WeightDg, v.HeightCm, strings.Join(syms, ","), string(v.Adherence), v.Adverse, v.Complication, v.RiskLevel, v.Insight, v.DosesDue, v.DosesMissed,
+		string(v.Outcome.Class), strings.Join(v.Outcome.Urgent, ","), v.Outcome.Refer, strings.Join(v.Outcome.ReferReasons, ","), b.dv(v.Outcome.NextVisit),
+		v.RecordedBy, v.InstitutionID, b.tsv(v.CreatedAt))
+}
+
+// ChronicTierChange loads one tier change (acknowledged or open).
+func (b *Bulk) ChronicTierChange(c *chronic.TierChange) error {
+	var ackAt any
+	if !c.AcknowledgedAt.IsZero() {
+		ackAt = b.tsv(c.AcknowledgedAt)
+	}
+	return b.add("chronic_tier_changes", c.ID, c.County, c.RegistrationID, c.ResidentID, string(c.From), string(c.To), c.Reason, c.ToInstitution,
+		nullID(c.AcknowledgedBy), ackAt, b.tsv(c.CreatedAt))
 }
 
 // Empty reports whether the database has no institutions yet (a fresh install).

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 
@@ -391,11 +392,20 @@ func (s *Store) ChronicPeriod(ctx context.Context, county string, clinics []int6
 	return nil
 }
 
-// AdultCounts returns, per village clinic of a county, the active residents
-// aged minAge or more on day (the base of the estimated patient numbers).
-func (s *Store) AdultCounts(ctx context.Context, county string, minAge int, day care.Date) (map[int64]int, error) {
+// AdultCounts returns, per village clinic of a county (of the clinics; nil:
+// all), the active residents aged minAge or more on day (the base of the
+// estimated patient numbers).
+func (s *Store) AdultCounts(ctx context.Context, county string, clinics []int64, minAge int, day care.Date) (map[int64]int, error) {
 	born := care.DateOf(day.Time().AddDate(-minAge, 0, 0))
-	rows, err := s.read().query(ctx, `SELECT village_id, COUNT(*) FROM residents WHERE county_code = ? AND status = 'active' AND birth_date <= ? GROUP BY village_id`, county, born)
+	args, where := []any{county, born}, ""
+	if clinics != nil {
+		if len(clinics) == 0 {
+			return map[int64]int{}, nil
+		}
+		where = ` AND village_id IN (` + placeholders(len(clinics)) + `)`
+		args = append(args, int64Args(clinics)...)
+	}
+	rows, err := s.read().query(ctx, `SELECT village_id, COUNT(*) FROM residents WHERE county_code = ? AND status = 'active' AND birth_date <= ?`+where+` GROUP BY village_id`, args...)
 	if err != nil {
 		return nil, wrap("store.AdultCounts", err)
 	}
@@ -410,4 +420,109 @@ func (s *Store) AdultCounts(ctx context.Context, county string, minAge int, day 
 		out[id] = n
 	}
 	return out, wrap("store.AdultCounts", rows.Err())
+}
+
+// ChronicHistories streams every active registration of a county with the
+// resident's birth date and all its visits' readings, oldest first.
+func (s *Store) ChronicHistories(ctx context.Context, county string, fn func(*chronic.History) error) error {
+	const op = "store.ChronicHistories"
+	rows, err := s.read().query(ctx, `SELECT `+prefixCols("g.", registrationCols)+`, r.birth_date,
+			v.visit_date, v.face_to_face, v.sbp, v.dbp, v.heart_rate, v.fpg, v.temperature, v.symptoms, v.adherence, v.adverse, v.adverse_uncontrollable,
+			v.complication, v.pregnant, v.risk_level, v.insight, v.symptomatic, v.doses_due, v.doses_missed
+		FROM chronic_registrations g JOIN residents r ON r.id = g.resident_id LEFT JOIN chronic_visits v ON v.registration_id = g.id
+		WHERE g.county_code = ? AND g.status = 'active' ORDER BY g.id, v.visit_date, v.id`, county)
+	if err != nil {
+		return wrap(op, err)
+	}
+	defer rows.Close()
+	var h *chronic.History
+	for rows.Next() {
+		var reg chronic.Registration
+		var birth, vd care.Date
+		var f2f, adverse, unctl, compl, preg, insight, sympt *bool
+		var sbp, dbp, hr, fpg, temp, risk, due, missed *int
+		var syms, adh *string
+		if err := scanRegistration(rows, &reg, &birth, &vd, &f2f, &sbp, &dbp, &hr, &fpg, &temp, &syms, &adh, &adverse, &unctl, &compl, &preg,
+			&risk, &insight, &sympt, &due, &missed); err != nil {
+			return wrap(op, err)
+		}
+		if h == nil || h.Reg.ID != reg.ID {
+			if h != nil {
+				if err := fn(h); err != nil {
+					return err
+				}
+			}
+			h = &chronic.History{Reg: reg, Birth: birth}
+		}
+		if f2f == nil {
+			continue
+		}
+		v := chronic.Visit{Date: vd, FaceToFace: *f2f, SBP: *sbp, DBP: *dbp, HeartRate: *hr, FPG: *fpg, Temperature: *temp, Adherence: chronic.Adherence(*adh),
+			Adverse: *adverse, AdverseUncontrollable: *unctl, Complication: *compl, Pregnant: *preg, RiskLevel: *risk, Insight: *insight, Symptomatic: *sympt,
+			DosesDue: *due, DosesMissed: *missed}
+		for _, x := range splitList(*syms) {
+			v.Symptoms = append(v.Symptoms, chronic.Symptom(x))
+		}
+		h.Visits = append(h.Visits, v)
+	}
+	if err := rows.Err(); err != nil {
+		return wrap(op, err)
+	}
+	if h != nil {
+		return fn(h)
+	}
+	return nil
+}
+
+// tierBatch is how many tier moves one transaction saves.
+const tierBatch = 2000
+
+// ApplyTierUpdates saves tier moves in batches, each with its hand-off,
+// its care link and one audit row; a registration whose version moved on
+// since it was read is skipped. It returns how many were applied.
+func (s *Store) ApplyTierUpdates(ctx context.Context, us []chronic.TierUpdate, ev audit.Event) (int, error) {
+	const op = "store.ApplyTierUpdates"
+	applied := 0
+	for len(us) > 0 {
+		batch := us[:min(tierBatch, len(us))]
+		us = us[len(batch):]
+		n := 0
+		err := s.Transact(ctx, func(tx db) error {
+			n = 0
+			now := s.now()
+			for i := range batch {
+				u := &batch[i]
+				res, err := tx.exec(ctx, `UPDATE chronic_registrations SET tier = ?, tier_since = ?, version = version + 1 WHERE id = ? AND version = ? AND status = 'active'`,
+					string(u.Tier), u.Since, u.RegistrationID, u.Version)
+				if err != nil {
+					return wrap(op, err)
+				}
+				if k, _ := res.RowsAffected(); k != 1 {
+					continue // a follow-up was recorded meanwhile: it set the tier itself
+				}
+				c := &u.Change
+				c.CreatedAt = now
+				if c.ID, err = tx.insert(ctx, `INSERT INTO chronic_tier_changes (county_code, registration_id, resident_id, from_tier, to_tier, reason, to_institution, created_at)
+					VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, c.County, c.RegistrationID, c.ResidentID, string(c.From), string(c.To), c.Reason, c.ToInstitution, s.ts(now)); err != nil {
+					return wrap(op, err)
+				}
+				if l := u.Link; l != nil {
+					l.CreatedAt = now
+					if _, err := tx.insert(ctx, `INSERT INTO care_links (county_code, resident_id, institution_id, kind, reason, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+						l.CountyCode, l.ResidentID, l.InstitutionID, l.Kind, l.Reason, l.CreatedBy, s.ts(now)); err != nil {
+						return wrap(op, err)
+					}
+				}
+				n++
+			}
+			e := ev
+			e.Detail = fmt.Sprintf("%s (batch: %d applied of %d)", ev.Detail, n, len(batch))
+			return s.appendAudit(ctx, tx, e)
+		})
+		if err != nil {
+			return applied, err
+		}
+		applied += n
+	}
+	return applied, nil
 }

@@ -2,12 +2,16 @@ package store_test
 
 import (
 	"context"
+
+	"countycare/audit"
 	"testing"
 	"time"
 
 	"countycare/care"
 	"countycare/chronic"
+	"countycare/demo"
 	"countycare/internal/testdb"
+	"countycare/org"
 	"countycare/resident"
 	"countycare/store"
 )
@@ -191,7 +195,7 @@ func TestChronicIndicatorsByUnit(t *testing.T) {
 		wantHT := chronic.Indicators{Managed: 2, Standardised: chronic.Rate{Num: 1, Den: 2}, Controlled: chronic.Rate{Num: 2, Den: 2}}
 		wantDM := chronic.Indicators{Managed: 1, Standardised: chronic.Rate{Num: 0, Den: 1}, Controlled: chronic.Rate{Num: 0, Den: 1}}
 		// 健康管理率 = managed / (residents ≥ 35 × prevalence): 27.9 % and 11.2 % by default.
-		adults, _ := f.st.AdultCounts(ctx, vd.CountyCode, 35, today)
+		adults, _ := f.st.AdultCounts(ctx, vd.CountyCode, nil, 35, today)
 		wantHT.HealthManaged = chronic.Rate{Num: 2, Den: chronic.EstimatedPatients(adults[vd.InstitutionID], 2790)}
 		wantDM.HealthManaged = chronic.Rate{Num: 1, Den: chronic.EstimatedPatients(adults[vd.InstitutionID], 1120)}
 		if adults[vd.InstitutionID] == 0 || village.Adults != adults[vd.InstitutionID] {
@@ -233,4 +237,104 @@ func TestChronicIndicatorsByUnit(t *testing.T) {
 			t.Errorf("resident: %v", err)
 		}
 	})
+}
+
+// TestChronicRecompute: after the county relaxes the blood-pressure target,
+// a recompute re-assesses every visit and moves the patient whom the new
+// rule calls controlled back to the village clinic, with a hand-off; a dry
+// run changes nothing, and a registration updated meanwhile is left alone.
+func TestChronicRecompute(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, d store.Dialect) {
+		f := newFixture(t, d)
+		svc := chronicService(f)
+		ctx := context.Background()
+		vd := f.actors[care.RoleVillageDoctor]
+		people, _, _ := f.res.Search(ctx, vd, "", resident.Filter{BornOnOrBefore: care.Date{Year: 1970, Month: 1, Day: 1}, Limit: 2})
+		today := care.Today(f.clk.Now())
+		reg, err := svc.Enroll(ctx, vd, people[0].ID, chronic.Hypertension, chronic.SourceDiagnosis, today.AddDays(-100), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.RecordVisit(ctx, vd, reg.ID, chronic.Visit{Date: today.AddDays(-10), FaceToFace: true, SBP: 155, DBP: 85}, "", false); err != nil {
+			t.Fatal(err)
+		}
+		if r, _ := f.st.Registration(ctx, reg.ID); r.Tier != chronic.Yellow {
+			t.Fatalf("tier %s", r.Tier)
+		}
+		admin := f.actors[care.RoleAdmin]
+		sum, err := svc.Recompute(ctx, f.st, admin, true)
+		if err != nil || sum.Registrations != 1 || sum.Visits != 1 || sum.Changed != 0 {
+			t.Fatalf("recompute with unchanged rules: %+v %v", sum, err)
+		}
+		svc.Config.BPTargetSBP, svc.Config.ElderlyTargetSBP = 160, 160 // [U] a county's own targets
+		if sum, err = svc.Recompute(ctx, f.st, admin, false); err != nil || sum.Changed != 1 || sum.Applied != 0 || sum.Moves["yellow→green"] != 1 {
+			t.Fatalf("dry run: %+v %v", sum, err)
+		}
+		if r, _ := f.st.Registration(ctx, reg.ID); r.Tier != chronic.Yellow {
+			t.Fatalf("a dry run moved the patient: %s", r.Tier)
+		}
+		if sum.Indicators == nil || len(sum.Indicators.Units) == 0 || sum.Indicators.Units[0].Cells[chronic.Hypertension].Managed != 1 {
+			t.Errorf("county indicators: %+v", sum.Indicators)
+		}
+		// A stale version (a follow-up recorded since the read) is skipped.
+		r, _ := f.st.Registration(ctx, reg.ID)
+		if n, err := f.st.ApplyTierUpdates(ctx, []chronic.TierUpdate{{RegistrationID: reg.ID, Version: r.Version - 1, Tier: chronic.Green, Since: today}}, audit.Event{Action: chronic.ActRecompute}); err != nil || n != 0 {
+			t.Errorf("stale update applied: %d %v", n, err)
+		}
+		if sum, err = svc.Recompute(ctx, f.st, admin, true); err != nil || sum.Applied != 1 {
+			t.Fatalf("apply: %+v %v", sum, err)
+		}
+		r, _ = f.st.Registration(ctx, reg.ID)
+		changes, _ := f.st.TierChanges(ctx, reg.ID)
+		if r.Tier != chronic.Green || len(changes) != 2 || changes[1].To != chronic.Green || changes[1].ToInstitution != vd.InstitutionID {
+			t.Errorf("after apply: tier %s, changes %+v", r.Tier, changes)
+		}
+		if evs, _ := f.st.SearchAudit(ctx, audit.Filter{Action: chronic.ActRecompute}); len(evs) != 2 || evs[0].AccountID != admin.AccountID || evs[0].Outcome != audit.OutcomeOK { // the stale batch above and the apply
+			t.Errorf("recompute audit rows: %+v", evs)
+		}
+	})
+}
+
+// TestDemoFollowUps: the demo's registries and follow-ups load on both
+// databases (COPY on PostgreSQL), the follow-up count is exact, and the
+// stored tiers are what the rules give (a recompute moves nobody).
+func TestDemoFollowUps(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, d store.Dialect) {
+		clk := &clock{t: time.Date(2026, 11, 22, 2, 0, 0, 0, time.UTC)}
+		st := testdb.Open(t, d, clk.Now)
+		ctx := context.Background()
+		res, err := demo.Generate(ctx, st, demo.Config{Residents: 4000, Villages: 10, VillageDoctors: 20, FollowUps: 3000, Now: clk.Now()}, quiet)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.FollowUps != 3000 || res.ChronicPatients < 600 || res.ChronicPatients > 1400 {
+			t.Errorf("demo: %d follow-ups, %d chronic patients", res.FollowUps, res.ChronicPatients)
+		}
+		orgs := &org.Service{Repo: st, Now: clk.Now}
+		svc := &chronic.Service{Repo: st, Residents: &resident.Service{Repo: st, Orgs: orgs, Audit: syncRecorder{st, t}, Now: clk.Now}, Orgs: orgs,
+			Audit: syncRecorder{st, t}, Config: chronic.DefaultConfig(), Now: clk.Now}
+		sum, err := svc.Recompute(ctx, st, care.Actor{Role: care.RoleAdmin, CountyCode: "411723"}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum.Changed != 0 || sum.Visits != 3000-closedVisits(t, st) || sum.Tiers[chronic.Yellow]+sum.Tiers[chronic.Red] == 0 {
+			t.Errorf("recompute over the demo: %+v", sum)
+		}
+	})
+}
+
+// closedVisits counts the demo's visits of closed (completed TB) registrations,
+// which a recompute of active patients does not read.
+func closedVisits(t *testing.T, st *store.Store) int {
+	n := 0
+	err := st.ChronicPeriod(context.Background(), "411723", nil, care.Date{Year: 2000, Month: 1, Day: 1}, care.Date{Year: 2030, Month: 1, Day: 1}, func(p *chronic.PatientPeriod) error {
+		if p.Ended {
+			n += p.Visits
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

@@ -43,6 +43,9 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		"  search  name / pinyin-initials search (GET /api/v1/residents?q=…), township and county scope\n"+
 		"  audit   read latency with the audit trail vs. without it, interleaved\n"+
 		"  settle  POST /api/v1/settlements: settle new 10-line visits (writes to the database)\n"+
+		"  chronic recompute every tier and the county's indicators (in process, dry run); record follow-ups\n"+
+		"          (POST /api/v1/chronic/{id}/visits, writes) and read the village's indicators after each; a\n"+
+		"          township's overdue list (GET /api/v1/chronic/overdue)\n"+
 		"Latencies are measured by the client, per request, with keep-alive connections.", stderr)
 	c.register(fs)
 	what := fs.String("what", "lookup,search,audit", "comma-separated workloads")
@@ -251,6 +254,10 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				return cl.post("/api/v1/settlements", body, map[string]string{"X-CSRF-Token": csrf, "Idempotency-Key": nonce + strconv.Itoa(i)}, http.StatusCreated)
 			})
 			report(stdout, "settle a 10-line visit over HTTP (one transaction, accumulators, audit row)", res)
+		case "chronic":
+			if err := benchChronic(ctx, stdout, a, base, user, county, *n, *conc); err != nil {
+				return err
+			}
 		default:
 			return fmt.Errorf("unknown workload %q", w)
 		}

@@ -16,6 +16,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	seed := fs.Uint64("seed", 2026, "random seed: the same seed gives the same county")
 	password := fs.String("password", demo.DefaultPassword, "password of the demo accounts")
 	visits := fs.Int("visits", 0, "settled visits of the current year to generate (e.g. 1000000 for the resettlement benchmark)")
+	followUps := fs.Int("followups", -1, "chronic follow-ups over the past year, with the registries they belong to (-1: the seeds' 48,963 a year scaled to --residents; 0: none)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -28,12 +29,15 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer st.Close()
-	res, err := demo.Generate(ctx, st, demo.Config{Residents: *residents, Seed: *seed, Password: *password, Visits: *visits}, log)
+	if *followUps < 0 {
+		*followUps = demo.ScaledFollowUps(*residents)
+	}
+	res, err := demo.Generate(ctx, st, demo.Config{Residents: *residents, Seed: *seed, Password: *password, Visits: *visits, FollowUps: *followUps}, log)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "demo county written to %s in %s: %d institutions, %d staff, %d households, %d residents, %d settled visits\n",
-		st.Redacted(), res.Duration.Round(1e6), res.Institutions, res.Staff, res.Households, res.Residents, res.Visits)
+	fmt.Fprintf(stdout, "demo county written to %s in %s: %d institutions, %d staff, %d households, %d residents, %d settled visits, %d chronic patients, %d follow-ups\n",
+		st.Redacted(), res.Duration.Round(1e6), res.Institutions, res.Staff, res.Households, res.Residents, res.Visits, res.ChronicPatients, res.FollowUps)
 	fmt.Fprintf(stdout, "sign-ins (password %q):\n", *password)
 	for _, l := range res.Logins {
 		fmt.Fprintf(stdout, "  %-20s %-32s %s, %s\n", l.Role, l.Username, l.Name, l.Institution)

@@ -41,6 +41,7 @@ Commands:
   bench          measure resident lookup, search and audit overhead over HTTP on loopback
   settle         settle one bill offline against a policy file and print the result as JSON
   resettle       settle a county year again from the stored bills (report, or --apply)
+  chronic recompute  re-assess every chronic patient's tier with the current rules (report, or --apply)
   version        print the version
 
 Every command takes --db URL (env COUNTYCARE_DB): sqlite:///path/file.db or postgres://…
@@ -100,6 +101,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdSettle(ctx, rest, stdout, stderr)
 	case "resettle":
 		return cmdResettle(ctx, rest, stdout, stderr)
+	case "chronic":
+		return cmdChronic(ctx, rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "countycare", versionString())
 		return nil
