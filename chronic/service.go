@@ -10,6 +10,7 @@ import (
 	"countycare/access"
 	"countycare/audit"
 	"countycare/care"
+	"countycare/notify"
 	"countycare/org"
 	"countycare/resident"
 )
@@ -39,6 +40,9 @@ type Repository interface {
 	ChronicPeriod(ctx context.Context, county string, clinics []int64, from, to care.Date, fn func(*PatientPeriod) error) error
 	// AdultCounts counts active residents aged ≥ minAge per village clinic.
 	AdultCounts(ctx context.Context, county string, clinics []int64, minAge int, day care.Date) (map[int64]int, error)
+	// QueueMessages stores messages in the outbox with ev, skipping residents
+	// who already had perWeek messages of the purpose since since.
+	QueueMessages(ctx context.Context, msgs []notify.Message, perWeek int, since time.Time, ev audit.Event) (int, error)
 }
 
 // Service is chronic disease management: registries, follow-ups,
@@ -65,6 +69,7 @@ const (
 	ActRead    = "chronic.read"
 	ActOverdue = "chronic.overdue"
 	ActReport  = "chronic.indicators"
+	ActRemind  = "chronic.reminders"
 )
 
 // Responsible returns the institution that manages a tier for a patient of

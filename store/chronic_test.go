@@ -2,6 +2,8 @@ package store_test
 
 import (
 	"context"
+	"errors"
+	"strings"
 
 	"countycare/audit"
 	"testing"
@@ -11,6 +13,7 @@ import (
 	"countycare/chronic"
 	"countycare/demo"
 	"countycare/internal/testdb"
+	"countycare/notify"
 	"countycare/org"
 	"countycare/resident"
 	"countycare/store"
@@ -337,4 +340,93 @@ func closedVisits(t *testing.T, st *store.Store) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+type flakySender struct {
+	fail bool
+	got  []notify.Message
+}
+
+func (f *flakySender) Send(_ context.Context, m *notify.Message) error {
+	if f.fail {
+		return errors.New("gateway down")
+	}
+	f.got = append(f.got, *m)
+	return nil
+}
+
+// TestChronicReminders: overdue patients with a phone get one Chinese text
+// reminder a week (the configured limit holds across repeated sends), and
+// the dispatcher retries a failing gateway, then gives up after MaxAttempts.
+func TestChronicReminders(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, d store.Dialect) {
+		f := newFixture(t, d)
+		svc := chronicService(f)
+		ctx := context.Background()
+		vd := f.actors[care.RoleVillageDoctor]
+		people, _, _ := f.res.Search(ctx, vd, "", resident.Filter{BornOnOrBefore: care.Date{Year: 1975, Month: 1, Day: 1}, Limit: 40})
+		today := care.Today(f.clk.Now())
+		withPhone := 0
+		for _, p := range people {
+			if _, err := svc.Enroll(ctx, vd, p.ID, chronic.Hypertension, chronic.SourceDiagnosis, today.AddDays(-30), ""); err != nil {
+				t.Fatal(err)
+			}
+			if p.Phone != "" {
+				withPhone++
+			}
+		}
+		if withPhone == 0 || withPhone == len(people) {
+			t.Fatalf("fixture: %d of %d with a phone", withPhone, len(people))
+		}
+		r, err := svc.SendReminders(ctx, vd)
+		if err != nil || r.Overdue != len(people) || r.Queued != withPhone || r.NoPhone != len(people)-withPhone {
+			t.Fatalf("first send: %+v %v", r, err)
+		}
+		if r, err = svc.SendReminders(ctx, vd); err != nil || r.Queued != 0 || r.Limited != withPhone {
+			t.Fatalf("second send the same week: %+v %v", r, err)
+		}
+		ms, _ := f.st.MessagesTo(ctx, vd.CountyCode, people[0].ID, chronic.PurposeReminder, 5)
+		for _, p := range people {
+			if p.Phone != "" {
+				ms, _ = f.st.MessagesTo(ctx, vd.CountyCode, p.ID, chronic.PurposeReminder, 5)
+				break
+			}
+		}
+		if len(ms) != 1 || !strings.Contains(ms[0].Body, "高血压随访已到期30天") || ms[0].Status != notify.StatusQueued {
+			t.Fatalf("message %+v", ms)
+		}
+		// The gateway is down: messages stay queued, then fail after MaxAttempts.
+		fl := &flakySender{fail: true}
+		dp := &notify.Dispatcher{Repo: f.st, Sender: fl, Log: quiet, Now: f.clk.Now}
+		for i := 0; i < notify.MaxAttempts-1; i++ {
+			if n, err := dp.RunOnce(ctx); err != nil || n != 0 {
+				t.Fatalf("attempt %d: %d %v", i, n, err)
+			}
+		}
+		if pend, _ := f.st.PendingMessages(ctx, 1000); len(pend) != withPhone || pend[0].Attempts != notify.MaxAttempts-1 || pend[0].LastError != "gateway down" {
+			t.Fatalf("pending after failures: %d", len(pend))
+		}
+		fl.fail = false
+		if n, err := dp.RunOnce(ctx); err != nil || n != withPhone || len(fl.got) != withPhone {
+			t.Fatalf("delivery: %d %v", n, err)
+		}
+		if pend, _ := f.st.PendingMessages(ctx, 1000); len(pend) != 0 {
+			t.Errorf("still pending: %d", len(pend))
+		}
+		// A week later the limit allows the next reminder.
+		f.clk.Add(8 * 24 * time.Hour)
+		if r, err = svc.SendReminders(ctx, vd); err != nil || r.Queued != withPhone {
+			t.Errorf("a week later: %+v %v", r, err)
+		}
+		fl.fail = true
+		for i := 0; i < notify.MaxAttempts; i++ {
+			dp.RunOnce(ctx)
+		}
+		if pend, _ := f.st.PendingMessages(ctx, 1000); len(pend) != 0 {
+			t.Errorf("after %d failures messages are still queued: %d", notify.MaxAttempts, len(pend))
+		}
+		if evs, _ := f.st.SearchAudit(ctx, audit.Filter{Action: chronic.ActRemind}); len(evs) != 3 {
+			t.Errorf("reminder audit rows: %d", len(evs))
+		}
+	})
 }

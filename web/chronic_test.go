@@ -140,4 +140,16 @@ func TestChronicAPIAndIndicators(t *testing.T) {
 	if r := e.as(care.RoleInsuranceOfficer).get("/chronic/indicators"); r.code != 403 {
 		t.Errorf("insurance officer: %d", r.code)
 	}
+	// Reminders to overdue patients: the page's button and the API; the weekly limit holds.
+	home := vd.get("/")
+	vd.csrf = regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(home.body)[1]
+	if r := vd.postForm("/chronic/reminders", url.Values{}, true); r.code != 200 || !strings.Contains(r.body, `id="reminded"`) {
+		t.Errorf("reminders page: %d", r.code)
+	}
+	if r := vd.postJSON("/api/v1/chronic/reminders", map[string]any{}); r.code != 200 || !strings.Contains(r.body, `"queued":0`) {
+		t.Errorf("reminders again the same week: %d %s", r.code, r.body)
+	}
+	if r := an.postJSON("/api/v1/chronic/reminders", map[string]any{}); r.code != 403 {
+		t.Errorf("analyst sends reminders: %d", r.code)
+	}
 }

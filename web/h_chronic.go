@@ -184,6 +184,20 @@ func (s *Server) chronicOverdue(w http.ResponseWriter, r *http.Request, rc *reqC
 	return nil
 }
 
+func (s *Server) chronicRemind(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	res, err := s.Chronic.SendReminders(r.Context(), rc.Actor)
+	if err != nil {
+		return err
+	}
+	list, err := s.Chronic.Overdue(r.Context(), rc.Actor)
+	if err != nil {
+		return err
+	}
+	s.render(w, r, rc, http.StatusOK, "chronic_overdue", pageData{Title: s.msgs.T(rc.Lang, "chronic.overdue"),
+		Data: map[string]any{"List": list, "Outcomes": chronic.CallOutcomes, "Reminders": res}})
+	return nil
+}
+
 func (s *Server) chronicCall(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
 	id, err := pathID(r)
 	if err != nil {

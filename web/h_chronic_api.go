@@ -238,6 +238,15 @@ func (s *Server) apiChronicOverdue(w http.ResponseWriter, r *http.Request, rc *r
 	return nil
 }
 
+func (s *Server) apiChronicRemind(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	res, err := s.Chronic.SendReminders(r.Context(), rc.Actor)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"overdue": res.Overdue, "queued": res.Queued, "no_phone": res.NoPhone, "limited": res.Limited})
+	return nil
+}
+
 func (s *Server) apiChronicCall(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
 	id, err := pathID(r)
 	if err != nil {

@@ -77,6 +77,7 @@ func (s *Server) registerRoutes() {
 	s.handle("POST /chronic/{id}/visits", chronicCare, s.chronicVisit)
 	s.handle("POST /chronic/{id}/status", chronicCare, s.chronicStatus)
 	s.handle("POST /chronic/{id}/calls", registrars, s.chronicCall)
+	s.handle("POST /chronic/reminders", registrars, s.chronicRemind)
 
 	// One-stop settlement (insurance office), the patient's own view, aggregate reports.
 	cashier := access.Allow(care.RoleInsuranceOfficer)
@@ -143,6 +144,7 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /api/v1/residents/{id}/chronic", chronicCare, s.apiChronicOf)
 	s.handle("POST /api/v1/residents/{id}/chronic", chronicCare, s.apiChronicEnroll)
 	s.handle("GET /api/v1/chronic/overdue", registrars, s.apiChronicOverdue)
+	s.handle("POST /api/v1/chronic/reminders", registrars, s.apiChronicRemind)
 	s.handle("GET /api/v1/chronic/indicators", chronicReports, s.apiChronicIndicators)
 	s.handle("GET /api/v1/chronic/{id}", chronicCare, s.apiChronicGet)
 	s.handle("POST /api/v1/chronic/{id}/visits", chronicCare, s.apiChronicVisit)

@@ -13,6 +13,7 @@ import (
 
 	"countycare/account"
 	"countycare/demo"
+	"countycare/notify"
 	"countycare/web"
 )
 
@@ -76,6 +77,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	log.Info("serving", "url", url, "db", st.Redacted())
 
 	go sessionJanitor(ctx, a, acfg, log)
+	// Messages (follow-up reminders) leave through the outbox; LogSender is the
+	// default sender until an SMS or WeChat adapter is configured.
+	go (&notify.Dispatcher{Repo: st, Sender: notify.LogSender{Log: log}, Log: log, Now: time.Now}).Run(ctx)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
