@@ -10,8 +10,9 @@ import (
 	"countycare/care"
 )
 
-// History is a registration with every visit (raw readings, oldest first)
-// and the resident's birth date: what a tier is recomputed from.
+// History is a registration (in any status) with every visit (raw
+// readings, oldest first) and the resident's birth date: what a tier and
+// the indicators are recomputed from.
 type History struct {
 	Reg    Registration
 	Birth  care.Date
@@ -50,12 +51,15 @@ type TierUpdate struct {
 
 // RecomputeRepository is the storage a recompute needs.
 type RecomputeRepository interface {
-	// ChronicHistories streams every active registration of a county with its visits.
+	// ChronicHistories streams every registration of a county with its visits.
 	ChronicHistories(ctx context.Context, county string, fn func(*History) error) error
 	// ApplyTierUpdates saves tier moves with their hand-offs and links in
 	// batches, skipping registrations changed since they were read; it
 	// returns how many were applied.
 	ApplyTierUpdates(ctx context.Context, us []TierUpdate, ev audit.Event) (int, error)
+	// RebuildChronicYears rewrites the per-year follow-up summaries of a
+	// county from its visits, in one transaction.
+	RebuildChronicYears(ctx context.Context, county string) error
 }
 
 // RecomputeSummary reports a recompute.
@@ -66,10 +70,10 @@ type RecomputeSummary struct {
 	Applied       int            // of which saved (0 for a dry run)
 	Moves         map[string]int // "green→yellow" → count
 	Tiers         map[Tier]int
-	Indicators    *Report // the county's indicators for the year to date
-	ReadTime      time.Duration
-	IndicatorTime time.Duration
-	ApplyTime     time.Duration
+	Indicators    *Report       // the county's indicators for the year to date
+	ReadTime      time.Duration // streaming every visit, re-assessing, tallying the year
+	IndicatorTime time.Duration // estimates and the report
+	ApplyTime     time.Duration // rebuilding the year summaries and saving the moves
 }
 
 // Recompute re-derives every active patient's tier from their visits with
@@ -85,25 +89,42 @@ func (s *Service) Recompute(ctx context.Context, repo RecomputeRepository, a car
 	}
 	sum := &RecomputeSummary{Moves: map[string]int{}, Tiers: map[Tier]int{}}
 	today := care.Today(s.Now())
+	from := care.Date{Year: today.Year, Month: 1, Day: 1}
+	// One pass over every visit: the tiers, and the indicators of the year to date.
+	tl := &Tally{From: from, To: today, Config: s.Config, UnitsOf: func(c int64) []int64 { return unitsOf(t, c) }}
 	var ups []TierUpdate
 	start := time.Now()
 	err = repo.ChronicHistories(ctx, a.CountyCode, func(h *History) error {
+		r := &h.Reg
+		if !r.EnrolledOn.After(today) && (r.ClosedOn.IsZero() || !r.ClosedOn.Before(from)) {
+			p := PatientPeriod{RegistrationID: r.ID, Disease: r.Disease, ClinicID: r.ClinicID,
+				Ended: r.Status == StatusClosed && !r.ClosedOn.IsZero() && !r.ClosedOn.After(today)}
+			for i := range h.Visits {
+				if v := &h.Visits[i]; !v.Date.Before(from) && !v.Date.After(today) {
+					p.AddVisit(v)
+				}
+			}
+			tl.Add(&p)
+		}
+		if r.Status != StatusActive {
+			return nil
+		}
 		sum.Registrations++
 		sum.Visits += len(h.Visits)
 		tier, reason := RecomputeTier(h, s.Config)
 		sum.Tiers[tier]++
-		if tier == h.Reg.Tier {
+		if tier == r.Tier {
 			return nil
 		}
 		sum.Changed++
-		sum.Moves[string(h.Reg.Tier)+"→"+string(tier)]++
-		to := Responsible(t, h.Reg.ClinicID, tier)
-		u := TierUpdate{RegistrationID: h.Reg.ID, Version: h.Reg.Version, Tier: tier, Since: today,
-			Change: TierChange{County: h.Reg.County, RegistrationID: h.Reg.ID, ResidentID: h.Reg.ResidentID, From: h.Reg.Tier, To: tier,
+		sum.Moves[string(r.Tier)+"→"+string(tier)]++
+		to := Responsible(t, r.ClinicID, tier)
+		u := TierUpdate{RegistrationID: r.ID, Version: r.Version, Tier: tier, Since: today,
+			Change: TierChange{County: r.County, RegistrationID: r.ID, ResidentID: r.ResidentID, From: r.Tier, To: tier,
 				Reason: reason, ToInstitution: to}}
 		if tier == Red {
-			u.Link = &access.CareLink{CountyCode: h.Reg.County, ResidentID: h.Reg.ResidentID, InstitutionID: to, Kind: LinkKindChronic,
-				Reason: string(h.Reg.Disease) + " red tier (recompute)", CreatedBy: a.AccountID}
+			u.Link = &access.CareLink{CountyCode: r.County, ResidentID: r.ResidentID, InstitutionID: to, Kind: LinkKindChronic,
+				Reason: string(r.Disease) + " red tier (recompute)", CreatedBy: a.AccountID}
 		}
 		ups = append(ups, u)
 		return nil
@@ -113,11 +134,18 @@ func (s *Service) Recompute(ctx context.Context, repo RecomputeRepository, a car
 	}
 	sum.ReadTime = time.Since(start)
 	start = time.Now()
-	rep, err := s.countyIndicators(ctx, a.CountyCode, care.Date{Year: today.Year, Month: 1, Day: 1}, today)
+	rep, err := s.finishReport(ctx, t, tl, a.CountyCode, nil, func(int64) bool { return true })
 	if err != nil {
 		return nil, err
 	}
 	sum.Indicators, sum.IndicatorTime = rep, time.Since(start)
+	if apply {
+		start = time.Now()
+		if err := repo.RebuildChronicYears(ctx, a.CountyCode); err != nil {
+			return sum, err
+		}
+		sum.ApplyTime = time.Since(start)
+	}
 	if apply && len(ups) > 0 {
 		start = time.Now()
 		ev := audit.New(ctx, a, ActRecompute, 0)
@@ -126,7 +154,7 @@ func (s *Service) Recompute(ctx context.Context, repo RecomputeRepository, a car
 		if sum.Applied, err = repo.ApplyTierUpdates(ctx, ups, ev); err != nil {
 			return sum, err
 		}
-		sum.ApplyTime = time.Since(start)
+		sum.ApplyTime += time.Since(start)
 	}
 	return sum, nil
 }

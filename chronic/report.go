@@ -120,15 +120,6 @@ func (s *Service) Indicators(ctx context.Context, a care.Actor, from, to care.Da
 	return rep, nil
 }
 
-// countyIndicators is the whole county's report (for recomputes and the system).
-func (s *Service) countyIndicators(ctx context.Context, county string, from, to care.Date) (*Report, error) {
-	t, err := s.Orgs.Tree(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return s.report(ctx, t, county, nil, func(int64) bool { return true }, from, to)
-}
-
 // report tallies the registrations of the clinics (nil: the county) and
 // returns the units visible() accepts, in tree order.
 func (s *Service) report(ctx context.Context, t *org.Tree, county string, clinics []int64, visible func(int64) bool, from, to care.Date) (*Report, error) {
@@ -136,6 +127,12 @@ func (s *Service) report(ctx context.Context, t *org.Tree, county string, clinic
 	if err := s.Repo.ChronicPeriod(ctx, county, clinics, from, to, func(p *PatientPeriod) error { tl.Add(p); return nil }); err != nil {
 		return nil, err
 	}
+	return s.finishReport(ctx, t, tl, county, clinics, visible)
+}
+
+// finishReport adds the estimated patients to a tally and lays the units out in tree order.
+func (s *Service) finishReport(ctx context.Context, t *org.Tree, tl *Tally, county string, clinics []int64, visible func(int64) bool) (*Report, error) {
+	from, to := tl.From, tl.To
 	adults, err := s.Repo.AdultCounts(ctx, county, clinics, s.Config.ScreenMinAge, to)
 	if err != nil {
 		return nil, err

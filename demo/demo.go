@@ -180,6 +180,12 @@ func Generate(ctx context.Context, st *store.Store, cfg Config, log *slog.Logger
 	if err != nil {
 		return nil, err
 	}
+	if cfg.FollowUps > 0 {
+		// The per-year follow-up summaries the indicators read.
+		if err := st.RebuildChronicYears(ctx, cfg.CountyCode); err != nil {
+			return nil, err
+		}
+	}
 	g.res.Duration = time.Since(start)
 	ev := audit.Event{Action: "demo.generate", Outcome: audit.OutcomeOK, Purpose: care.PurposeAdmin,
 		Detail: fmt.Sprintf("demo county %s: %d residents, %d households, %d chronic patients, %d follow-ups, seed %d", cfg.CountyCode, g.res.Residents,

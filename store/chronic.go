@@ -134,6 +134,9 @@ func (s *Store) SaveVisit(ctx context.Context, v *chronic.StoredVisit, r *chroni
 			return wrap(op, err)
 		}
 		v.ID = id
+		if err := s.addToYear(ctx, tx, &v.Visit, v.County, v.RegistrationID); err != nil {
+			return wrap(op, err)
+		}
 		res, err := tx.exec(ctx, `UPDATE chronic_registrations SET tier = ?, tier_since = ?, last_class = ?, last_visit = ?, next_visit = ?, risk = ?, version = version + 1
 			WHERE id = ? AND version = ?`, string(r.Tier), r.TierSince, string(r.LastClass), r.LastVisit, r.NextVisit, r.Risk, r.ID, r.Version)
 		if err != nil {
@@ -207,10 +210,15 @@ func (s *Store) Overdue(ctx context.Context, county string, clinics []int64, tod
 	}
 	args := append([]any{county}, int64Args(clinics)...)
 	args = append(args, today, today, limit)
-	rows, err := s.read().query(ctx, `SELECT `+prefixCols("g.", registrationCols)+`, r.name, r.phone FROM chronic_registrations g JOIN residents r ON r.id = g.resident_id
-		WHERE g.county_code = ? AND g.clinic_id IN (`+placeholders(len(clinics))+`) AND g.status = 'active' AND g.next_visit < ?
-		AND NOT EXISTS (SELECT 1 FROM chronic_calls c WHERE c.registration_id = g.id AND c.hide_until > ?)
-		ORDER BY g.risk DESC, g.next_visit, g.id LIMIT ?`, args...)
+	// The inner query reads only chronic_reg_overdue (and the calls index);
+	// the page's rows are fetched after the sort.
+	rows, err := s.read().query(ctx, `SELECT `+prefixCols("g.", registrationCols)+`, r.name, r.phone FROM
+		(SELECT x.id, x.risk, x.next_visit FROM chronic_registrations x
+			WHERE x.county_code = ? AND x.clinic_id IN (`+placeholders(len(clinics))+`) AND x.status = 'active' AND x.next_visit < ?
+			AND NOT EXISTS (SELECT 1 FROM chronic_calls c WHERE c.registration_id = x.id AND c.hide_until > ?)
+			ORDER BY x.risk DESC, x.next_visit, x.id LIMIT ?) k
+		JOIN chronic_registrations g ON g.id = k.id JOIN residents r ON r.id = g.resident_id
+		ORDER BY k.risk DESC, k.next_visit, k.id`, args...)
 	if err != nil {
 		return nil, wrap("store.Overdue", err)
 	}
@@ -338,8 +346,15 @@ func (s *Store) TierCounts(ctx context.Context, county string, clinics []int64) 
 // [from, to] — registered on or before to and not closed before from — of
 // the given clinics (nil: all), each with its visits of the period folded
 // in (chronic.PatientPeriod.AddVisit), in registration order.
+//
+// A calendar year, or a year to date that ends today or later, is read from
+// the year summaries (chronic_years: one row per patient); any other period
+// from the visits themselves. Both give the same figures.
 func (s *Store) ChronicPeriod(ctx context.Context, county string, clinics []int64, from, to care.Date, fn func(*chronic.PatientPeriod) error) error {
 	const op = "store.ChronicPeriod"
+	if from.Month == 1 && from.Day == 1 && to.Year == from.Year && (to.Month == 12 && to.Day == 31 || !to.Before(care.Today(s.now()))) {
+		return s.chronicYear(ctx, county, clinics, from, to, fn)
+	}
 	args := []any{from, to, county, to, from}
 	where := ""
 	if clinics != nil {
@@ -392,6 +407,43 @@ func (s *Store) ChronicPeriod(ctx context.Context, county string, clinics []int6
 	return nil
 }
 
+// chronicYear is ChronicPeriod over a whole calendar year, from chronic_years.
+func (s *Store) chronicYear(ctx context.Context, county string, clinics []int64, from, to care.Date, fn func(*chronic.PatientPeriod) error) error {
+	const op = "store.ChronicPeriod"
+	args := []any{from.Year, county, to, from}
+	where := ""
+	if clinics != nil {
+		if len(clinics) == 0 {
+			return nil
+		}
+		where = ` AND g.clinic_id IN (` + placeholders(len(clinics)) + `)`
+		args = append(args, int64Args(clinics)...)
+	}
+	rows, err := s.read().query(ctx, `SELECT g.id, g.disease, g.clinic_id, g.status, g.closed_on,
+			COALESCE(y.visits, 0), COALESCE(y.face_to_face, 0), COALESCE(y.last_sbp, 0), COALESCE(y.last_dbp, 0), COALESCE(y.last_fpg, 0),
+			COALESCE(y.doses_due, 0), COALESCE(y.doses_missed, 0)
+		FROM chronic_registrations g LEFT JOIN chronic_years y ON y.county_code = g.county_code AND y.registration_id = g.id AND y.year = ?
+		WHERE g.county_code = ? AND g.enrolled_on <= ? AND (g.closed_on IS NULL OR g.closed_on >= ?)`+where, args...)
+	if err != nil {
+		return wrap(op, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var p chronic.PatientPeriod
+		var status string
+		var closed care.Date
+		if err := rows.Scan(&p.RegistrationID, &p.Disease, &p.ClinicID, &status, &closed, &p.Visits, &p.FaceToFace, &p.LastSBP, &p.LastDBP, &p.LastFPG,
+			&p.DosesDue, &p.DosesMissed); err != nil {
+			return wrap(op, err)
+		}
+		p.Ended = status == chronic.StatusClosed && !closed.IsZero() && !closed.Before(from) && !closed.After(to)
+		if err := fn(&p); err != nil {
+			return err
+		}
+	}
+	return wrap(op, rows.Err())
+}
+
 // AdultCounts returns, per village clinic of a county (of the clinics; nil:
 // all), the active residents aged minAge or more on day (the base of the
 // estimated patient numbers).
@@ -422,54 +474,112 @@ func (s *Store) AdultCounts(ctx context.Context, county string, clinics []int64,
 	return out, wrap("store.AdultCounts", rows.Err())
 }
 
-// ChronicHistories streams every active registration of a county with the
-// resident's birth date and all its visits' readings, oldest first.
+// ChronicHistories streams every registration of a county (any status)
+// with the resident's birth date and all its visits' readings, oldest first.
+// Registrations and visits are read as two ordered streams (the visits in
+// a second goroutine, so two cores share the decoding) and merged by
+// registration ID.
 func (s *Store) ChronicHistories(ctx context.Context, county string, fn func(*chronic.History) error) error {
 	const op = "store.ChronicHistories"
-	rows, err := s.read().query(ctx, `SELECT `+prefixCols("g.", registrationCols)+`, r.birth_date,
-			v.visit_date, v.face_to_face, v.sbp, v.dbp, v.heart_rate, v.fpg, v.temperature, v.symptoms, v.adherence, v.adverse, v.adverse_uncontrollable,
-			v.complication, v.pregnant, v.risk_level, v.insight, v.symptomatic, v.doses_due, v.doses_missed
-		FROM chronic_registrations g JOIN residents r ON r.id = g.resident_id LEFT JOIN chronic_visits v ON v.registration_id = g.id
-		WHERE g.county_code = ? AND g.status = 'active' ORDER BY g.id, v.visit_date, v.id`, county)
+	type visitRow struct {
+		reg int64
+		v   chronic.Visit
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches := make(chan []visitRow, 16)
+	verr := make(chan error, 1)
+	go func() {
+		defer close(batches)
+		rows, err := s.read().query(ctx, `SELECT registration_id, visit_date, face_to_face, sbp, dbp, heart_rate, fpg, temperature, symptoms, adherence, adverse,
+				adverse_uncontrollable, complication, pregnant, risk_level, insight, symptomatic, doses_due, doses_missed
+			FROM chronic_visits WHERE county_code = ? ORDER BY registration_id, visit_date, id`, county)
+		if err != nil {
+			verr <- wrap(op, err)
+			return
+		}
+		defer rows.Close()
+		batch := make([]visitRow, 0, 1024)
+		for rows.Next() {
+			var x visitRow
+			var syms, adh string
+			v := &x.v
+			if err := rows.Scan(&x.reg, &v.Date, &v.FaceToFace, &v.SBP, &v.DBP, &v.HeartRate, &v.FPG, &v.Temperature, &syms, &adh, &v.Adverse,
+				&v.AdverseUncontrollable, &v.Complication, &v.Pregnant, &v.RiskLevel, &v.Insight, &v.Symptomatic, &v.DosesDue, &v.DosesMissed); err != nil {
+				verr <- wrap(op, err)
+				return
+			}
+			v.Adherence = chronic.Adherence(adh)
+			for _, sy := range splitList(syms) {
+				v.Symptoms = append(v.Symptoms, chronic.Symptom(sy))
+			}
+			if batch = append(batch, x); len(batch) == cap(batch) {
+				select {
+				case batches <- batch:
+				case <-ctx.Done():
+					verr <- ctx.Err()
+					return
+				}
+				batch = make([]visitRow, 0, 1024)
+			}
+		}
+		if err := rows.Err(); err != nil {
+			verr <- wrap(op, err)
+			return
+		}
+		if len(batch) > 0 {
+			select {
+			case batches <- batch:
+			case <-ctx.Done():
+			}
+		}
+		verr <- nil
+	}()
+	var pending []visitRow
+	next := func() (*visitRow, bool) {
+		for len(pending) == 0 {
+			b, ok := <-batches
+			if !ok {
+				return nil, false
+			}
+			pending = b
+		}
+		return &pending[0], true
+	}
+	rows, err := s.read().query(ctx, `SELECT `+prefixCols("g.", registrationCols)+`, r.birth_date
+		FROM chronic_registrations g JOIN residents r ON r.id = g.resident_id WHERE g.county_code = ? ORDER BY g.id`, county)
 	if err != nil {
 		return wrap(op, err)
 	}
 	defer rows.Close()
-	var h *chronic.History
 	for rows.Next() {
-		var reg chronic.Registration
-		var birth, vd care.Date
-		var f2f, adverse, unctl, compl, preg, insight, sympt *bool
-		var sbp, dbp, hr, fpg, temp, risk, due, missed *int
-		var syms, adh *string
-		if err := scanRegistration(rows, &reg, &birth, &vd, &f2f, &sbp, &dbp, &hr, &fpg, &temp, &syms, &adh, &adverse, &unctl, &compl, &preg,
-			&risk, &insight, &sympt, &due, &missed); err != nil {
+		h := &chronic.History{}
+		if err := scanRegistration(rows, &h.Reg, &h.Birth); err != nil {
 			return wrap(op, err)
 		}
-		if h == nil || h.Reg.ID != reg.ID {
-			if h != nil {
-				if err := fn(h); err != nil {
-					return err
-				}
+		for {
+			x, ok := next()
+			if !ok || x.reg > h.Reg.ID {
+				break
 			}
-			h = &chronic.History{Reg: reg, Birth: birth}
+			if x.reg == h.Reg.ID {
+				h.Visits = append(h.Visits, x.v)
+			}
+			pending = pending[1:]
 		}
-		if f2f == nil {
-			continue
+		if err := fn(h); err != nil {
+			return err
 		}
-		v := chronic.Visit{Date: vd, FaceToFace: *f2f, SBP: *sbp, DBP: *dbp, HeartRate: *hr, FPG: *fpg, Temperature: *temp, Adherence: chronic.Adherence(*adh),
-			Adverse: *adverse, AdverseUncontrollable: *unctl, Complication: *compl, Pregnant: *preg, RiskLevel: *risk, Insight: *insight, Symptomatic: *sympt,
-			DosesDue: *due, DosesMissed: *missed}
-		for _, x := range splitList(*syms) {
-			v.Symptoms = append(v.Symptoms, chronic.Symptom(x))
-		}
-		h.Visits = append(h.Visits, v)
 	}
 	if err := rows.Err(); err != nil {
 		return wrap(op, err)
 	}
-	if h != nil {
-		return fn(h)
+	rows.Close()
+	cancel()
+	for range batches {
+	}
+	if err := <-verr; err != nil && err != context.Canceled {
+		return err
 	}
 	return nil
 }
@@ -525,4 +635,120 @@ func (s *Store) ApplyTierUpdates(ctx context.Context, us []chronic.TierUpdate, e
 		applied += n
 	}
 	return applied, nil
+}
+
+// addToYear folds a new visit into its registration's year summary
+// (chronic_years): counts add up; the last readings move only for a visit
+// dated on or after the ones they came from.
+func (s *Store) addToYear(ctx context.Context, tx db, v *chronic.Visit, county string, registrationID int64) error {
+	f2f := 0
+	if v.FaceToFace {
+		f2f = 1
+	}
+	var bpDate, fpgDate any
+	if v.SBP > 0 {
+		bpDate = v.Date
+	}
+	if v.FPG > 0 {
+		fpgDate = v.Date
+	}
+	_, err := tx.exec(ctx, `INSERT INTO chronic_years (county_code, registration_id, year, visits, face_to_face, last_bp_date, last_sbp, last_dbp,
+			last_fpg_date, last_fpg, doses_due, doses_missed) VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (county_code, registration_id, year) DO UPDATE SET visits = chronic_years.visits + 1,
+			face_to_face = chronic_years.face_to_face + excluded.face_to_face,
+			last_sbp = CASE WHEN excluded.last_bp_date IS NOT NULL AND (chronic_years.last_bp_date IS NULL OR excluded.last_bp_date >= chronic_years.last_bp_date)
+				THEN excluded.last_sbp ELSE chronic_years.last_sbp END,
+			last_dbp = CASE WHEN excluded.last_bp_date IS NOT NULL AND (chronic_years.last_bp_date IS NULL OR excluded.last_bp_date >= chronic_years.last_bp_date)
+				THEN excluded.last_dbp ELSE chronic_years.last_dbp END,
+			last_bp_date = CASE WHEN excluded.last_bp_date IS NOT NULL AND (chronic_years.last_bp_date IS NULL OR excluded.last_bp_date >= chronic_years.last_bp_date)
+				THEN excluded.last_bp_date ELSE chronic_years.last_bp_date END,
+			last_fpg = CASE WHEN excluded.last_fpg_date IS NOT NULL AND (chronic_years.last_fpg_date IS NULL OR excluded.last_fpg_date >= chronic_years.last_fpg_date)
+				THEN excluded.last_fpg ELSE chronic_years.last_fpg END,
+			last_fpg_date = CASE WHEN excluded.last_fpg_date IS NOT NULL AND (chronic_years.last_fpg_date IS NULL OR excluded.last_fpg_date >= chronic_years.last_fpg_date)
+				THEN excluded.last_fpg_date ELSE chronic_years.last_fpg_date END,
+			doses_due = chronic_years.doses_due + excluded.doses_due, doses_missed = chronic_years.doses_missed + excluded.doses_missed`,
+		county, registrationID, v.Date.Year, f2f, bpDate, v.SBP, v.DBP, fpgDate, v.FPG, v.DosesDue, v.DosesMissed)
+	return err
+}
+
+// yearSummary accumulates one registration-year for RebuildChronicYears.
+type yearSummary struct {
+	county              string
+	reg                 int64
+	year                int
+	visits, f2f         int
+	bpDate, fpgDate     care.Date
+	sbp, dbp, fpg       int
+	dosesDue, dosesMiss int
+}
+
+// RebuildChronicYears rewrites a county's chronic_years from its visits in
+// one transaction (readers see the old summaries or the new, never half).
+func (s *Store) RebuildChronicYears(ctx context.Context, county string) error {
+	const op = "store.RebuildChronicYears"
+	rows, err := s.read().query(ctx, `SELECT registration_id, visit_date, face_to_face, sbp, dbp, fpg, doses_due, doses_missed
+		FROM chronic_visits WHERE county_code = ? ORDER BY registration_id, visit_date, id`, county)
+	if err != nil {
+		return wrap(op, err)
+	}
+	var ys []yearSummary
+	for rows.Next() {
+		var reg int64
+		var d care.Date
+		var f2f bool
+		var sbp, dbp, fpg, due, missed int
+		if err := rows.Scan(&reg, &d, &f2f, &sbp, &dbp, &fpg, &due, &missed); err != nil {
+			rows.Close()
+			return wrap(op, err)
+		}
+		if n := len(ys); n == 0 || ys[n-1].reg != reg || ys[n-1].year != d.Year {
+			ys = append(ys, yearSummary{county: county, reg: reg, year: d.Year})
+		}
+		y := &ys[len(ys)-1]
+		y.visits++
+		if f2f {
+			y.f2f++
+		}
+		if sbp > 0 {
+			y.bpDate, y.sbp, y.dbp = d, sbp, dbp
+		}
+		if fpg > 0 {
+			y.fpgDate, y.fpg = d, fpg
+		}
+		y.dosesDue, y.dosesMiss = y.dosesDue+due, y.dosesMiss+missed
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return wrap(op, err)
+	}
+	date := func(d care.Date) any {
+		if d.IsZero() {
+			return nil
+		}
+		return d
+	}
+	return s.Transact(ctx, func(tx db) error {
+		if _, err := tx.exec(ctx, `DELETE FROM chronic_years WHERE county_code = ?`, county); err != nil {
+			return wrap(op, err)
+		}
+		const per = 100 // rows per INSERT
+		for len(ys) > 0 {
+			chunk := ys[:min(per, len(ys))]
+			ys = ys[len(chunk):]
+			var sb strings.Builder
+			args := make([]any, 0, len(chunk)*12)
+			sb.WriteString(`INSERT INTO chronic_years (county_code, registration_id, year, visits, face_to_face, last_bp_date, last_sbp, last_dbp, last_fpg_date, last_fpg, doses_due, doses_missed) VALUES `)
+			for i, y := range chunk {
+				if i > 0 {
+					sb.WriteString(", ")
+				}
+				sb.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+				args = append(args, y.county, y.reg, y.year, y.visits, y.f2f, date(y.bpDate), y.sbp, y.dbp, date(y.fpgDate), y.fpg, y.dosesDue, y.dosesMiss)
+			}
+			if _, err := tx.exec(ctx, sb.String(), args...); err != nil {
+				return wrap(op, err)
+			}
+		}
+		return nil
+	})
 }

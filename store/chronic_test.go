@@ -233,6 +233,26 @@ func TestChronicIndicatorsByUnit(t *testing.T) {
 		if err != nil || early.Unit(vd.InstitutionID) != nil && early.Unit(vd.InstitutionID).Cells[chronic.Hypertension].Managed != 0 {
 			t.Errorf("early period: %+v %v", early, err)
 		}
+		// A visit entered late (dated before p2's last one) does not replace the
+		// last reading; the year's summaries (read for Jan 1 – today) agree
+		// with a tally of every visit (the recompute's).
+		visit(p2, 250, chronic.Visit{SBP: 170, DBP: 100})
+		ytd, err := svc.Indicators(ctx, an, care.Date{Year: today.Year, Month: 1, Day: 1}, today)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum, err := svc.Recompute(ctx, f.st, f.actors[care.RoleAdmin], false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, dis := range chronic.Diseases {
+			if got, want := ytd.Units[0].Cells[dis], sum.Indicators.Units[0].Cells[dis]; got != want {
+				t.Errorf("%s year to date: summaries %+v, visits %+v", dis, got, want)
+			}
+		}
+		if c := ytd.Units[0].Cells[chronic.Hypertension]; c.Controlled.Num != 2 {
+			t.Errorf("year to date hypertension %+v: the late visit replaced a later reading", c)
+		}
 		if _, err := svc.Indicators(ctx, an, today, today.AddDays(-1)); care.ErrorCode(err) != care.EINVALID {
 			t.Errorf("reversed period: %v", err)
 		}
@@ -322,6 +342,45 @@ func TestDemoFollowUps(t *testing.T) {
 		}
 		if sum.Changed != 0 || sum.Visits != 3000-closedVisits(t, st) || sum.Tiers[chronic.Yellow]+sum.Tiers[chronic.Red] == 0 {
 			t.Errorf("recompute over the demo: %+v", sum)
+		}
+		// The year-to-date indicators read from the year summaries equal those
+		// the recompute tallied from every visit.
+		today := care.Today(clk.Now())
+		rep, err := svc.Indicators(ctx, care.Actor{Role: care.RoleAnalyst, CountyCode: "411723"}, care.Date{Year: today.Year, Month: 1, Day: 1}, today)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rep.Units) != len(sum.Indicators.Units) {
+			t.Fatalf("units %d vs %d", len(rep.Units), len(sum.Indicators.Units))
+		}
+		for i, u := range rep.Units {
+			for _, dis := range chronic.Diseases {
+				if got, want := u.Cells[dis], sum.Indicators.Units[i].Cells[dis]; got != want {
+					t.Errorf("%s %s: summaries %+v, visits %+v", u.Unit.Name, dis, got, want)
+				}
+			}
+		}
+		if c := rep.Units[0].Cells[chronic.Hypertension]; c.Standardised.Num == 0 || c.Controlled.Num == 0 {
+			t.Errorf("county hypertension %+v", c)
+		}
+		// A new visit moves the summary at once.
+		before := rep.Units[0].Cells[chronic.Hypertension]
+		var reg int64
+		st.ChronicPeriod(ctx, "411723", nil, care.Date{Year: today.Year, Month: 1, Day: 1}, today, func(p *chronic.PatientPeriod) error {
+			if reg == 0 && p.Disease == chronic.Hypertension && p.Visits == 0 {
+				reg = p.RegistrationID
+			}
+			return nil
+		})
+		r, _ := st.Registration(ctx, reg)
+		sv := &chronic.StoredVisit{Visit: chronic.Visit{Disease: chronic.Hypertension, Date: today, FaceToFace: true, SBP: 120, DBP: 70},
+			County: "411723", RegistrationID: reg, ResidentID: r.ResidentID, Outcome: chronic.Outcome{Class: chronic.Controlled, NextVisit: today.AddDays(90)}}
+		if err := st.SaveVisit(ctx, sv, r, nil, nil, audit.Event{Action: chronic.ActVisit}); err != nil {
+			t.Fatal(err)
+		}
+		rep, _ = svc.Indicators(ctx, care.Actor{Role: care.RoleAnalyst, CountyCode: "411723"}, care.Date{Year: today.Year, Month: 1, Day: 1}, today)
+		if after := rep.Units[0].Cells[chronic.Hypertension]; after.Controlled.Num != before.Controlled.Num+1 || after.Managed != before.Managed {
+			t.Errorf("after a controlled visit: %+v, before %+v", after, before)
 		}
 	})
 }
