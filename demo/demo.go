@@ -35,6 +35,7 @@ type Config struct {
 	VillageDoctors int    // default 792
 	Password       string // password of the demo accounts (default DefaultPassword)
 	Visits         int    // settled visits of the current year (default 0)
+	Contracts      int    // residents with a family doctor contract (default 0; packages and teams are always written)
 	Now            time.Time
 }
 
@@ -168,6 +169,9 @@ func Generate(ctx context.Context, st *store.Store, cfg Config, log *slog.Logger
 		return g.visits(sp, cfg.Visits)
 	})
 	if err != nil {
+		return nil, err
+	}
+	if err := g.family(ctx, st); err != nil {
 		return nil, err
 	}
 	g.res.Duration = time.Since(start)

@@ -21,6 +21,7 @@ import (
 	"countycare/audit"
 	"countycare/care"
 	"countycare/chronic"
+	"countycare/family"
 	"countycare/org"
 	"countycare/resident"
 	"countycare/settle"
@@ -54,6 +55,7 @@ type Deps struct {
 	Orgs      *org.Service
 	Accounts  *account.Service
 	Chronic   *chronic.Service
+	Family    *family.Service
 	Settle    *settle.Service
 	Window    *settle.Window
 	Store     Store

@@ -28,7 +28,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer st.Close()
-	res, err := demo.Generate(ctx, st, demo.Config{Residents: *residents, Seed: *seed, Password: *password, Visits: *visits}, log)
+	res, err := demo.Generate(ctx, st, demo.Config{Residents: *residents, Seed: *seed, Password: *password, Visits: *visits, Contracts: *residents / 2}, log)
 	if err != nil {
 		return err
 	}

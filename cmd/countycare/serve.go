@@ -48,7 +48,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		if empty {
 			fmt.Fprintf(stdout, "Creating a demo county with %d residents in %s …\n", *residents, st.Redacted())
-			res, err := demo.Generate(ctx, st, demo.Config{Residents: *residents}, log)
+			res, err := demo.Generate(ctx, st, demo.Config{Residents: *residents, Contracts: *residents / 2}, log)
 			if err != nil {
 				return err
 			}
