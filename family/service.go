@@ -12,6 +12,7 @@ import (
 	"countycare/audit"
 	"countycare/care"
 	"countycare/org"
+	"countycare/points"
 	"countycare/resident"
 )
 
@@ -40,7 +41,9 @@ type Repository interface {
 	// SaveDelivery stores a delivered service with its audit row; the
 	// same kind for the same resident on the same day — a chronic
 	// follow-up visit counting as a follow_up — is ECONFLICT.
-	SaveDelivery(ctx context.Context, d *Delivery, ev audit.Event) error
+	// An award, if given, is added to the points ledger in the same
+	// transaction (once per event).
+	SaveDelivery(ctx context.Context, d *Delivery, award *points.Entry, ev audit.Event) error
 	// Done lists a resident's services dated within [from, to]: deliveries
 	// and chronic follow-up visits (as FollowUp), one per kind and day.
 	Done(ctx context.Context, county string, residentID int64, from, to care.Date) ([]Done, error)
@@ -80,9 +83,10 @@ type Service struct {
 	Orgs      interface {
 		Tree(ctx context.Context) (*org.Tree, error)
 	}
-	Staff Staff
-	Audit audit.Recorder
-	Now   func() time.Time
+	Staff  Staff
+	Points *points.Service // awards points for delivered services; nil: none
+	Audit  audit.Recorder
+	Now    func() time.Time
 }
 
 // Audit actions of the family doctor service.
@@ -652,7 +656,14 @@ func (s *Service) Record(ctx context.Context, a care.Actor, residentID int64, ki
 		InstitutionID: a.InstitutionID, Note: note, RecordedBy: a.AccountID}
 	ev := audit.New(ctx, a, ActService, res.ID)
 	ev.CountyCode, ev.Detail = res.CountyCode, fmt.Sprintf("%s on %s contract %d", kind, on, contract.ID)
-	if err := s.Repo.SaveDelivery(ctx, d, ev); err != nil {
+	var award *points.Entry
+	if s.Points != nil {
+		// The event is the service itself: one per kind, resident and day.
+		if award = s.Points.Entry(res.CountyCode, res.ID, points.Rule(kind), fmt.Sprintf("family_service:%s:%s", kind, on), on, a.AccountID); award != nil {
+			ev.Detail += fmt.Sprintf(" points +%d", award.Points)
+		}
+	}
+	if err := s.Repo.SaveDelivery(ctx, d, award, ev); err != nil {
 		if care.IsCode(err, care.ECONFLICT) {
 			return nil, &care.Error{Code: care.ECONFLICT, Key: "family.service.duplicate", Args: []any{on.String()}, Fields: []care.FieldError{{Field: "kind", Key: "family.service.duplicate", Args: []any{on.String()}}}}
 		}

@@ -7,6 +7,7 @@ import (
 	"countycare/audit"
 	"countycare/care"
 	"countycare/family"
+	"countycare/points"
 	"countycare/resident"
 )
 
@@ -270,9 +271,9 @@ func (s *Store) CloseContract(ctx context.Context, cl family.Closure, ev audit.E
 	})
 }
 
-// SaveDelivery stores a delivered service; a duplicate (or, for a
+// SaveDelivery stores a delivered service and its points award; a duplicate (or, for a
 // follow-up, a chronic visit that day) is ECONFLICT.
-func (s *Store) SaveDelivery(ctx context.Context, d *family.Delivery, ev audit.Event) error {
+func (s *Store) SaveDelivery(ctx context.Context, d *family.Delivery, award *points.Entry, ev audit.Event) error {
 	const op = "store.SaveDelivery"
 	d.CreatedAt = s.now()
 	return s.Transact(ctx, func(tx db) error {
@@ -288,6 +289,11 @@ func (s *Store) SaveDelivery(ctx context.Context, d *family.Delivery, ev audit.E
 		}
 		if err := s.insertDelivery(ctx, tx, d); err != nil {
 			return err
+		}
+		if award != nil {
+			if _, err := s.insertPoints(ctx, tx, award); err != nil {
+				return err
+			}
 		}
 		return s.appendAudit(ctx, tx, ev)
 	})

@@ -16,6 +16,7 @@ import (
 	"countycare/chronic"
 	"countycare/family"
 	"countycare/org"
+	"countycare/points"
 	"countycare/resident"
 	"countycare/settle"
 )
@@ -161,7 +162,10 @@ func TestCatalogueIsComplete(t *testing.T) {
 	for _, c := range family.ConsentMethods {
 		used["family.consent_method."+c] = "family.ConsentMethods"
 	}
-	for _, k := range []string{"flash.contract_signed", "flash.service_recorded"} {
+	for _, r := range []points.Rule{points.Checkup, points.FollowUp, points.HomeVisit, points.Education, points.Rehab, points.Steps, points.Reading, points.Redeem} {
+		used["points.rule."+string(r)] = "points rules"
+	}
+	for _, k := range []string{"flash.contract_signed", "flash.service_recorded", "flash.points_reported", "flash.points_redeemed"} {
 		used[k] = "handlers"
 	}
 	_ = access.Public

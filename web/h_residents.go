@@ -10,6 +10,7 @@ import (
 	"countycare/chronic"
 	"countycare/family"
 	"countycare/org"
+	"countycare/points"
 	"countycare/resident"
 )
 
@@ -29,6 +30,8 @@ type residentView struct {
 	Chronic     []chronic.Registration // on the resident page, for roles that manage chronic disease
 	ChronicRole bool
 	Family      *familyView // on the resident page, for the doctors who sign contracts
+	Points      *points.Account
+	RedeemRef   string // makes the redeem form idempotent
 }
 
 func (s *Server) viewOf(t *org.Tree, a care.Actor, r *resident.Resident) residentView {
@@ -271,6 +274,12 @@ func (s *Server) residentPage(r *http.Request, rc *reqCtx, id int64, idNumber st
 			return pageData{}, err
 		}
 	}
+	if s.Points != nil && familyRole(rc.Actor.Role) {
+		if v.Points, err = s.Points.LedgerOf(r.Context(), rc.Actor, res); err != nil {
+			return pageData{}, err
+		}
+		v.RedeemRef = newRequestID()
+	}
 	today := care.Today(s.Now())
 	form := map[string][]string{"enrolled_on": {today.String()}, "date": {today.String()}, "start": {today.String()},
 		"end": {family.MinEnd(today).String()}, "consent_at": {s.Now().In(care.Shanghai).Format("2006-01-02T15:04")}}
@@ -432,19 +441,37 @@ func (s *Server) emergencySubmit(w http.ResponseWriter, r *http.Request, rc *req
 }
 
 func (s *Server) me(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-	res, err := s.Residents.Get(r.Context(), rc.Actor, rc.Actor.ResidentID)
+	d, err := s.mePage(r, rc)
 	if err != nil {
 		return err
 	}
+	s.render(w, r, rc, http.StatusOK, "me", d)
+	return nil
+}
+
+// mePage gathers the resident's own page: record, settlements, points.
+func (s *Server) mePage(r *http.Request, rc *reqCtx) (pageData, error) {
+	res, err := s.Residents.Get(r.Context(), rc.Actor, rc.Actor.ResidentID)
+	if err != nil {
+		return pageData{}, err
+	}
 	t, err := s.Orgs.Tree(r.Context())
 	if err != nil {
-		return err
+		return pageData{}, err
 	}
 	v := s.viewOf(t, rc.Actor, res)
 	sts, recs, err := s.mySettlements(r, rc)
 	if err != nil {
-		return err
+		return pageData{}, err
 	}
-	s.render(w, r, rc, http.StatusOK, "me", pageData{Title: s.msgs.T(rc.Lang, "me.title"), Data: map[string]any{"R": v, "Settlements": sts, "Receivables": recs}})
-	return nil
+	data := map[string]any{"R": v, "Settlements": sts, "Receivables": recs}
+	if s.Points != nil {
+		acc, err := s.Points.LedgerOf(r.Context(), rc.Actor, res)
+		if err != nil {
+			return pageData{}, err
+		}
+		data["Points"] = acc
+		data["MaxSteps"] = points.MaxSteps
+	}
+	return pageData{Title: s.msgs.T(rc.Lang, "me.title"), Data: data, Form: map[string][]string{"date": {care.Today(s.Now()).String()}}}, nil
 }

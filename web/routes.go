@@ -63,6 +63,8 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /emergency", emergency, s.emergencyPage)
 	s.handle("POST /emergency", emergency, s.emergencySubmit)
 	s.handle("GET /me", self, s.me)
+	s.handle("POST /me/points", self, s.meReport)
+	s.handle("POST /residents/{id}/points/redeem", registrars, s.pointsRedeem)
 
 	// Chronic disease management.
 	chronicCare := access.Allow(care.RoleVillageDoctor, care.RoleTownshipDoctor, care.RoleCountySpecialist)
@@ -168,6 +170,9 @@ func (s *Server) registerRoutes() {
 	s.handle("POST /api/v1/family/contracts/{id}/switch", familyCare, s.apiFamilySwitch)
 	s.handle("POST /api/v1/family/contracts/{id}/end", familyCare, s.apiFamilyEnd)
 	s.handle("GET /api/v1/family/indicators", aggregates, s.apiFamilyIndicators)
+	s.handle("GET /api/v1/me/points", self, s.apiMyPoints)
+	s.handle("POST /api/v1/me/points", self, s.apiMyPointsReport)
+	s.handle("GET /api/v1/residents/{id}/points", registrars, s.apiResidentPoints)
 
 	// Anything else is not found (deny by default: no catch-all handler).
 	s.handle("/", pub, func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {

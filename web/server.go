@@ -23,6 +23,7 @@ import (
 	"countycare/chronic"
 	"countycare/family"
 	"countycare/org"
+	"countycare/points"
 	"countycare/resident"
 	"countycare/settle"
 )
@@ -56,6 +57,7 @@ type Deps struct {
 	Accounts  *account.Service
 	Chronic   *chronic.Service
 	Family    *family.Service
+	Points    *points.Service
 	Settle    *settle.Service
 	Window    *settle.Window
 	Store     Store

@@ -13,6 +13,7 @@ import (
 
 	"countycare/account"
 	"countycare/demo"
+	"countycare/points"
 	"countycare/web"
 )
 
@@ -32,8 +33,21 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	font := fs.String("font", envOr("COUNTYCARE_FONT", web.DefaultFontPath), "TrueType font with Chinese glyphs for PDF explanations of benefits (env COUNTYCARE_FONT)")
 	withDemo := fs.Bool("demo", false, "generate a demo county first if the database is empty, and print the demo sign-ins")
 	residents := fs.Int("residents", 20000, "residents in the demo county (with --demo)")
+	rulesFile := fs.String("points-rules", envOr("COUNTYCARE_POINTS_RULES", ""), "JSON file of health-points rules (default: points/rules.json, see docs/points.md; env COUNTYCARE_POINTS_RULES)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	rules := points.DefaultRules()
+	if *rulesFile != "" {
+		f, err := os.Open(*rulesFile)
+		if err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+		rules, err = points.ParseRules(f)
+		f.Close()
+		if err != nil {
+			return err
+		}
 	}
 	log := c.logger(stderr)
 	st, key, err := c.open(ctx)
@@ -55,7 +69,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			fmt.Fprintf(stdout, "Demo county ready in %s.\n", res.Duration.Round(time.Millisecond))
 		}
 	}
-	a, err := newApp(st, key, log, acfg, web.Config{SecureCookies: *secure, MetricsToken: metricsToken, DemoBanner: *withDemo, FontPath: *font})
+	a, err := newApp(st, key, log, acfg, web.Config{SecureCookies: *secure, MetricsToken: metricsToken, DemoBanner: *withDemo, FontPath: *font}, rules)
 	if err != nil {
 		return err
 	}

@@ -24,6 +24,8 @@ var domain = map[string][]string{
 	"resident": {"care", "idcard", "org", "access", "audit"},
 	"settle":   {"care", "audit", "org", "resident"},
 	"chronic":  {"care", "access", "audit", "org", "resident"},
+	"points":   {"care", "access", "audit", "resident"},
+	"family":   {"care", "access", "audit", "org", "resident", "points"},
 }
 
 // allowedExternal are the outside modules domain code may use.

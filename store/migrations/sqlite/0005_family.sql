@@ -86,3 +86,21 @@ CREATE INDEX family_services_contract ON family_services(contract_id);
 
 -- Chronic follow-ups count as family-doctor follow-ups: found by resident and day.
 CREATE INDEX chronic_visits_resident ON chronic_visits(county_code, resident_id, visit_date);
+
+-- Health points (积分制): an append-only ledger; the balance is the sum.
+-- An event earns points once: the unique key below.
+CREATE TABLE points_ledger (
+    id          INTEGER PRIMARY KEY,
+    county_code TEXT    NOT NULL,
+    resident_id INTEGER NOT NULL REFERENCES residents(id),
+    rule        TEXT    NOT NULL,
+    event_ref   TEXT    NOT NULL,
+    points      INTEGER NOT NULL,
+    occurred_on TEXT    NOT NULL,
+    note        TEXT    NOT NULL DEFAULT '',
+    created_by  INTEGER NOT NULL DEFAULT 0,
+    created_at  TEXT    NOT NULL,
+    UNIQUE (county_code, resident_id, rule, event_ref)
+);
+CREATE TRIGGER points_ledger_no_update BEFORE UPDATE ON points_ledger BEGIN SELECT RAISE(ABORT, 'points_ledger is append-only'); END;
+CREATE TRIGGER points_ledger_no_delete BEFORE DELETE ON points_ledger BEGIN SELECT RAISE(ABORT, 'points_ledger is append-only'); END;
