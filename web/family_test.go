@@ -114,4 +114,29 @@ func TestFamilyPages(t *testing.T) {
 	if r := td.get("/family/indicators"); r.code != 200 {
 		t.Errorf("township indicators: %d", r.code)
 	}
+	// A township doctor creates a team for their center from the form.
+	owner := regexp.MustCompile(`name="owner"><option value="(\d+)"`).FindStringSubmatch(td.get("/family/teams/new").body)
+	if owner == nil {
+		t.Fatal("no owner offered to the township doctor")
+	}
+	form2 := td.get("/family/teams/new?owner=" + owner[1])
+	cands := regexp.MustCompile(`name="leader_id"><option value="(\d+)"[^>]*>[^<]*</option><option value="(\d+)"`).FindStringSubmatch(form2.body)
+	if cands == nil {
+		t.Fatalf("no candidates on the team form: %d", form2.code)
+	}
+	vals := url.Values{"name": {"新团队"}, "institution_id": {owner[1]}, "leader_id": {cands[1]}, "active": {"1"},
+		"member_id": {cands[1], cands[2], ""}, "member_role": {"doctor", "nurse", "doctor"}}
+	if r := td.postForm("/family/teams", vals, true); r.code != 303 {
+		t.Errorf("create a team: %d", r.code)
+	}
+	vals.Set("leader_id", "999999")
+	if r := td.postForm("/family/teams", vals, true); r.code != 422 {
+		t.Errorf("a leader outside the team: %d", r.code)
+	}
+	if r := vd.postForm("/family/teams", vals, true); r.code != 403 {
+		t.Errorf("village doctor creates a team: %d", r.code)
+	}
+	if r := td.get("/family/teams"); !strings.Contains(r.body, "新团队") {
+		t.Error("the new team is not listed")
+	}
 }
