@@ -36,6 +36,7 @@ type Config struct {
 	Password       string // password of the demo accounts (default DefaultPassword)
 	Visits         int    // settled visits of the current year (default 0)
 	FollowUps      int    // chronic follow-ups over the past year; > 0 also fills the registries (default 0; ScaledFollowUps gives the seeds' volume)
+	Contracts      int    // residents with a family doctor contract (default 0; packages and teams are always written)
 	Now            time.Time
 }
 
@@ -185,6 +186,9 @@ func Generate(ctx context.Context, st *store.Store, cfg Config, log *slog.Logger
 		if err := st.RebuildChronicYears(ctx, cfg.CountyCode); err != nil {
 			return nil, err
 		}
+	}
+	if err := g.family(ctx, st); err != nil {
+		return nil, err
 	}
 	g.res.Duration = time.Since(start)
 	ev := audit.Event{Action: "demo.generate", Outcome: audit.OutcomeOK, Purpose: care.PurposeAdmin,

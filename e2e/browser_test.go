@@ -187,6 +187,24 @@ func TestVillageDoctorRegistersAndFindsResident(t *testing.T) {
 		t.Errorf("ID number shown unmasked: %s", got)
 	}
 
+	// The family doctor panel on the same page: sign a contract on the phone.
+	fits := func(what string) {
+		t.Helper()
+		wide, err := chromedp.Run(ctx, chromedp.Evaluate[float64]("document.documentElement.scrollWidth"))
+		if err != nil || wide > 360 {
+			t.Errorf("%s is %v px wide on a 360-px screen (%v)", what, wide, err)
+		}
+	}
+	step("family panel", chromedp.WaitVisible("#sign-form"))
+	fits("the resident page with the contract panel")
+	step("sign a contract", chromedp.SetValue(`#sign-form select[name="consent_by"]`, "self"),
+		chromedp.SetValue(`#sign-form select[name="consent_method"]`, "paper_signature"),
+		chromedp.Click(`#sign-form button[type="submit"]`))
+	waitURL(t, ctx, "ok=contract_signed")
+	step("contract", chromedp.WaitVisible("#fulfilment"))
+	fits("the resident page with a contract")
+	shot("browser-360-family.png")
+
 	step("search by pinyin initials", chromedp.Navigate(base+"/residents"), chromedp.WaitVisible("#q"),
 		chromedp.SendKeys("#q", "qhb"), chromedp.Click("#search"))
 	waitURL(t, ctx, "q=qhb")

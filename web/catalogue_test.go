@@ -14,7 +14,9 @@ import (
 	"countycare/access"
 	"countycare/care"
 	"countycare/chronic"
+	"countycare/family"
 	"countycare/org"
+	"countycare/points"
 	"countycare/resident"
 	"countycare/settle"
 )
@@ -144,6 +146,27 @@ func TestCatalogueIsComplete(t *testing.T) {
 	}
 	for _, k := range []string{"sex.M", "sex.F", "disability.0", "disability.1", "disability.2", "disability.3", "disability.4", "org.children"} {
 		used[k] = "templates"
+	}
+	for _, k := range family.Kinds {
+		used["family.kind."+string(k)] = "family.Kinds"
+	}
+	for _, r := range family.MemberRoles {
+		used["family.member."+r] = "family.MemberRoles"
+	}
+	for _, st := range []string{family.StatusActive, family.StatusRenewed, family.StatusSwitched, family.StatusEnded, family.StatusExpired} {
+		used["family.status."+st] = "family statuses"
+	}
+	for _, c := range family.ConsentParties {
+		used["family.consent_by."+c] = "family.ConsentParties"
+	}
+	for _, c := range family.ConsentMethods {
+		used["family.consent_method."+c] = "family.ConsentMethods"
+	}
+	for _, r := range []points.Rule{points.Checkup, points.FollowUp, points.HomeVisit, points.Education, points.Rehab, points.Steps, points.Reading, points.Redeem} {
+		used["points.rule."+string(r)] = "points rules"
+	}
+	for _, k := range []string{"flash.contract_signed", "flash.service_recorded", "flash.points_reported", "flash.points_redeemed"} {
+		used[k] = "handlers"
 	}
 	_ = access.Public
 	if len(used) < 200 {

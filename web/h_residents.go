@@ -8,7 +8,9 @@ import (
 	"countycare/access"
 	"countycare/care"
 	"countycare/chronic"
+	"countycare/family"
 	"countycare/org"
+	"countycare/points"
 	"countycare/resident"
 )
 
@@ -27,6 +29,9 @@ type residentView struct {
 	RecordShort string
 	Chronic     []chronic.Registration // on the resident page, for roles that manage chronic disease
 	ChronicRole bool
+	Family      *familyView // on the resident page, for the doctors who sign contracts
+	Points      *points.Account
+	RedeemRef   string // makes the redeem form idempotent
 }
 
 func (s *Server) viewOf(t *org.Tree, a care.Actor, r *resident.Resident) residentView {
@@ -234,13 +239,25 @@ func (s *Server) residentReveal(w http.ResponseWriter, r *http.Request, rc *reqC
 // showResident renders a resident's page (an audited read); idNumber, if
 // set, replaces the masked number.
 func (s *Server) showResident(w http.ResponseWriter, r *http.Request, rc *reqCtx, id int64, idNumber, flash string) error {
-	res, err := s.Residents.Get(r.Context(), rc.Actor, id)
+	d, err := s.residentPage(r, rc, id, idNumber)
 	if err != nil {
 		return err
 	}
+	d.Flash = flash
+	s.render(w, r, rc, http.StatusOK, "resident", d)
+	return nil
+}
+
+// residentPage gathers the resident page: the record, and the chronic
+// registrations and family doctor contracts for the roles that manage them.
+func (s *Server) residentPage(r *http.Request, rc *reqCtx, id int64, idNumber string) (pageData, error) {
+	res, err := s.Residents.Get(r.Context(), rc.Actor, id)
+	if err != nil {
+		return pageData{}, err
+	}
 	t, err := s.Orgs.Tree(r.Context())
 	if err != nil {
-		return err
+		return pageData{}, err
 	}
 	v := s.viewOf(t, rc.Actor, res)
 	if idNumber != "" {
@@ -248,12 +265,29 @@ func (s *Server) showResident(w http.ResponseWriter, r *http.Request, rc *reqCtx
 	}
 	if s.Chronic != nil && chronicRole(rc.Actor.Role) {
 		if v.Chronic, err = s.Chronic.RegistrationsOf(r.Context(), res); err != nil {
-			return err
+			return pageData{}, err
 		}
 		v.ChronicRole = true
 	}
-	s.render(w, r, rc, http.StatusOK, "resident", pageData{Title: res.Name, Data: v, Flash: flash, Form: map[string][]string{"enrolled_on": {care.Today(s.Now()).String()}}})
-	return nil
+	if s.Family != nil && familyRole(rc.Actor.Role) {
+		if v.Family, err = s.familyData(r, rc, t, res); err != nil {
+			return pageData{}, err
+		}
+	}
+	if s.Points != nil && familyRole(rc.Actor.Role) {
+		if v.Points, err = s.Points.LedgerOf(r.Context(), rc.Actor, res); err != nil {
+			return pageData{}, err
+		}
+		v.RedeemRef = newRequestID()
+	}
+	today := care.Today(s.Now())
+	form := map[string][]string{"enrolled_on": {today.String()}, "date": {today.String()}, "start": {today.String()},
+		"end": {family.MinEnd(today).String()}, "consent_at": {s.Now().In(care.Shanghai).Format("2006-01-02T15:04")}}
+	if v.Family != nil && v.Family.Panel.Current != nil {
+		next := v.Family.Panel.Current.End.AddDays(1)
+		form["renew_end"] = []string{family.MinEnd(next).String()}
+	}
+	return pageData{Title: res.Name, Data: v, Form: form}, nil
 }
 
 func (s *Server) residentEdit(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
@@ -407,19 +441,37 @@ func (s *Server) emergencySubmit(w http.ResponseWriter, r *http.Request, rc *req
 }
 
 func (s *Server) me(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-	res, err := s.Residents.Get(r.Context(), rc.Actor, rc.Actor.ResidentID)
+	d, err := s.mePage(r, rc)
 	if err != nil {
 		return err
 	}
+	s.render(w, r, rc, http.StatusOK, "me", d)
+	return nil
+}
+
+// mePage gathers the resident's own page: record, settlements, points.
+func (s *Server) mePage(r *http.Request, rc *reqCtx) (pageData, error) {
+	res, err := s.Residents.Get(r.Context(), rc.Actor, rc.Actor.ResidentID)
+	if err != nil {
+		return pageData{}, err
+	}
 	t, err := s.Orgs.Tree(r.Context())
 	if err != nil {
-		return err
+		return pageData{}, err
 	}
 	v := s.viewOf(t, rc.Actor, res)
 	sts, recs, err := s.mySettlements(r, rc)
 	if err != nil {
-		return err
+		return pageData{}, err
 	}
-	s.render(w, r, rc, http.StatusOK, "me", pageData{Title: s.msgs.T(rc.Lang, "me.title"), Data: map[string]any{"R": v, "Settlements": sts, "Receivables": recs}})
-	return nil
+	data := map[string]any{"R": v, "Settlements": sts, "Receivables": recs}
+	if s.Points != nil {
+		acc, err := s.Points.LedgerOf(r.Context(), rc.Actor, res)
+		if err != nil {
+			return pageData{}, err
+		}
+		data["Points"] = acc
+		data["MaxSteps"] = points.MaxSteps
+	}
+	return pageData{Title: s.msgs.T(rc.Lang, "me.title"), Data: data, Form: map[string][]string{"date": {care.Today(s.Now()).String()}}}, nil
 }

@@ -63,6 +63,8 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /emergency", emergency, s.emergencyPage)
 	s.handle("POST /emergency", emergency, s.emergencySubmit)
 	s.handle("GET /me", self, s.me)
+	s.handle("POST /me/points", self, s.meReport)
+	s.handle("POST /residents/{id}/points/redeem", registrars, s.pointsRedeem)
 
 	// Chronic disease management.
 	chronicCare := access.Allow(care.RoleVillageDoctor, care.RoleTownshipDoctor, care.RoleCountySpecialist)
@@ -78,6 +80,26 @@ func (s *Server) registerRoutes() {
 	s.handle("POST /chronic/{id}/status", chronicCare, s.chronicStatus)
 	s.handle("POST /chronic/{id}/calls", registrars, s.chronicCall)
 	s.handle("POST /chronic/reminders", registrars, s.chronicRemind)
+
+	// Family doctor contracts: village and township doctors sign and record
+	// for their own residents; administrators and township doctors manage
+	// teams (a township doctor those of their center and its villages);
+	// analysts and township doctors read aggregate indicators.
+	familyCare := registrars
+	teamViewers := access.Allow(care.RoleVillageDoctor, care.RoleTownshipDoctor, care.RoleAdmin)
+	teamAdmins := access.Allow(care.RoleTownshipDoctor, care.RoleAdmin)
+	s.handle("POST /residents/{id}/family/contracts", familyCare, s.familySign)
+	s.handle("POST /residents/{id}/family/services", familyCare, s.familyService)
+	s.handle("POST /family/contracts/{id}/renew", familyCare, s.familyRenew)
+	s.handle("POST /family/contracts/{id}/switch", familyCare, s.familySwitch)
+	s.handle("POST /family/contracts/{id}/end", familyCare, s.familyEnd)
+	s.handle("GET /family/shortfall", familyCare, s.familyShortfall)
+	s.handle("GET /family/indicators", aggregates, s.familyIndicators)
+	s.handle("GET /family/teams", teamViewers, s.familyTeams)
+	s.handle("GET /family/teams/new", teamAdmins, s.familyTeamNew)
+	s.handle("POST /family/teams", teamAdmins, s.familyTeamSave)
+	s.handle("GET /family/teams/{id}", teamAdmins, s.familyTeamEdit)
+	s.handle("POST /family/teams/{id}", teamAdmins, s.familyTeamSave)
 
 	// One-stop settlement (insurance office), the patient's own view, aggregate reports.
 	cashier := access.Allow(care.RoleInsuranceOfficer)
@@ -149,6 +171,19 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /api/v1/chronic/{id}", chronicCare, s.apiChronicGet)
 	s.handle("POST /api/v1/chronic/{id}/visits", chronicCare, s.apiChronicVisit)
 	s.handle("POST /api/v1/chronic/{id}/calls", registrars, s.apiChronicCall)
+	s.handle("GET /api/v1/family/teams", teamViewers, s.apiFamilyTeams)
+	s.handle("GET /api/v1/family/packages", teamViewers, s.apiFamilyPackages)
+	s.handle("POST /api/v1/family/packages", admin, s.apiFamilyPackageCreate)
+	s.handle("GET /api/v1/residents/{id}/family", familyCare, s.apiFamilyPanel)
+	s.handle("POST /api/v1/residents/{id}/family/contracts", familyCare, s.apiFamilySign)
+	s.handle("POST /api/v1/residents/{id}/family/services", familyCare, s.apiFamilyService)
+	s.handle("POST /api/v1/family/contracts/{id}/renew", familyCare, s.apiFamilyRenew)
+	s.handle("POST /api/v1/family/contracts/{id}/switch", familyCare, s.apiFamilySwitch)
+	s.handle("POST /api/v1/family/contracts/{id}/end", familyCare, s.apiFamilyEnd)
+	s.handle("GET /api/v1/family/indicators", aggregates, s.apiFamilyIndicators)
+	s.handle("GET /api/v1/me/points", self, s.apiMyPoints)
+	s.handle("POST /api/v1/me/points", self, s.apiMyPointsReport)
+	s.handle("GET /api/v1/residents/{id}/points", registrars, s.apiResidentPoints)
 
 	// Anything else is not found (deny by default: no catch-all handler).
 	s.handle("/", pub, func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {

@@ -21,7 +21,9 @@ import (
 	"countycare/audit"
 	"countycare/care"
 	"countycare/chronic"
+	"countycare/family"
 	"countycare/org"
+	"countycare/points"
 	"countycare/resident"
 	"countycare/settle"
 )
@@ -54,6 +56,8 @@ type Deps struct {
 	Orgs      *org.Service
 	Accounts  *account.Service
 	Chronic   *chronic.Service
+	Family    *family.Service
+	Points    *points.Service
 	Settle    *settle.Service
 	Window    *settle.Window
 	Store     Store

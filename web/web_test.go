@@ -22,8 +22,10 @@ import (
 	"countycare/care"
 	"countycare/chronic"
 	"countycare/demo"
+	"countycare/family"
 	"countycare/internal/testdb"
 	"countycare/org"
+	"countycare/points"
 	"countycare/resident"
 	"countycare/settle"
 	"countycare/store"
@@ -71,8 +73,10 @@ func newEnv(t *testing.T, d store.Dialect) *env {
 	rsvc := &resident.Service{Repo: st, Orgs: orgs, Audit: w, Now: time.Now}
 	stl := &settle.Service{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, Now: time.Now}
 	chr := &chronic.Service{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, Config: chronic.DefaultConfig(), Now: time.Now}
+	pts := &points.Service{Repo: st, Residents: rsvc, Rules: points.DefaultRules(), Audit: w, Now: time.Now}
+	fam := &family.Service{Repo: st, Residents: rsvc, Orgs: orgs, Staff: st, Points: pts, Audit: w, Now: time.Now}
 	srv, err := web.New(web.Config{}, web.Deps{
-		Residents: rsvc, Orgs: orgs, Chronic: chr,
+		Residents: rsvc, Orgs: orgs, Chronic: chr, Family: fam, Points: pts,
 		Accounts: &account.Service{Repo: st, Config: account.DefaultConfig(), Now: time.Now, Orgs: orgs},
 		Settle:   stl, Window: &settle.Window{Repo: st, Residents: rsvc, Orgs: orgs, Weights: settle.ExampleWeights(), Now: time.Now},
 		Store: st, Audit: w, AuditKey: testdb.AuditKey, Log: log, Now: time.Now,

@@ -8,7 +8,9 @@ import (
 	"countycare/account"
 	"countycare/audit"
 	"countycare/chronic"
+	"countycare/family"
 	"countycare/org"
+	"countycare/points"
 	"countycare/resident"
 	"countycare/settle"
 	"countycare/store"
@@ -23,13 +25,15 @@ type app struct {
 	res      *resident.Service
 	accounts *account.Service
 	chronic  *chronic.Service
+	family   *family.Service
+	points   *points.Service
 	settle   *settle.Service
 	window   *settle.Window
 	audit    *audit.Writer
 	web      *web.Server
 }
 
-func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, wcfg web.Config) (*app, error) {
+func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, wcfg web.Config, rules points.Rules) (*app, error) {
 	now := time.Now
 	a := &app{st: st}
 	a.audit = audit.NewWriter(st, log, now, 4096)
@@ -38,9 +42,11 @@ func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, 
 	a.res = &resident.Service{Repo: st, Orgs: a.orgs, Audit: a.audit, Now: now}
 	a.accounts = &account.Service{Repo: st, Config: acfg, Now: now, Orgs: a.orgs}
 	a.chronic = &chronic.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Audit: a.audit, Config: chronic.DefaultConfig(), Now: now}
+	a.points = &points.Service{Repo: st, Residents: a.res, Rules: rules, Audit: a.audit, Now: now}
+	a.family = &family.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Staff: st, Points: a.points, Audit: a.audit, Now: now}
 	a.settle = &settle.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Audit: a.audit, Now: now}
 	a.window = &settle.Window{Repo: st, Residents: a.res, Orgs: a.orgs, Weights: settle.ExampleWeights(), Now: now}
-	w, err := web.New(wcfg, web.Deps{Residents: a.res, Orgs: a.orgs, Accounts: a.accounts, Chronic: a.chronic, Settle: a.settle, Window: a.window,
+	w, err := web.New(wcfg, web.Deps{Residents: a.res, Orgs: a.orgs, Accounts: a.accounts, Chronic: a.chronic, Family: a.family, Points: a.points, Settle: a.settle, Window: a.window,
 		Store: st, Audit: a.audit, AuditKey: key, Log: log, Now: now})
 	if err != nil {
 		a.audit.Close(context.Background())

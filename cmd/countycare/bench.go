@@ -24,6 +24,7 @@ import (
 	"countycare/care"
 	"countycare/demo"
 	"countycare/org"
+	"countycare/points"
 	"countycare/resident"
 	"countycare/web"
 )
@@ -82,7 +83,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer st.Close()
-	a, err := newApp(st, key, log, account.DefaultConfig(), web.Config{})
+	a, err := newApp(st, key, log, account.DefaultConfig(), web.Config{}, points.DefaultRules())
 	if err != nil {
 		return err
 	}

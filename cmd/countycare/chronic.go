@@ -14,6 +14,7 @@ import (
 	"countycare/care"
 	"countycare/chronic"
 	"countycare/org"
+	"countycare/points"
 	"countycare/web"
 )
 
@@ -36,7 +37,7 @@ func cmdChronic(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	defer st.Close()
-	a, err := newApp(st, key, log, account.DefaultConfig(), web.Config{})
+	a, err := newApp(st, key, log, account.DefaultConfig(), web.Config{}, points.DefaultRules())
 	if err != nil {
 		return err
 	}

@@ -32,7 +32,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *followUps < 0 {
 		*followUps = demo.ScaledFollowUps(*residents)
 	}
-	res, err := demo.Generate(ctx, st, demo.Config{Residents: *residents, Seed: *seed, Password: *password, Visits: *visits, FollowUps: *followUps}, log)
+	res, err := demo.Generate(ctx, st, demo.Config{Residents: *residents, Seed: *seed, Password: *password, Visits: *visits, FollowUps: *followUps, Contracts: *residents / 2}, log)
 	if err != nil {
 		return err
 	}

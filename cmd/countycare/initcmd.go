@@ -11,6 +11,7 @@ import (
 	"countycare/account"
 	"countycare/care"
 	"countycare/org"
+	"countycare/points"
 )
 
 func cmdInit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -66,7 +67,7 @@ func cmdInit(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	} else if !empty {
 		return fmt.Errorf("the database already has an organisation")
 	}
-	a, err := newApp(st, key, log, account.DefaultConfig(), webConfigQuiet())
+	a, err := newApp(st, key, log, account.DefaultConfig(), webConfigQuiet(), points.DefaultRules())
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 	"countycare/account"
 	"countycare/demo"
 	"countycare/notify"
+	"countycare/points"
 	"countycare/web"
 )
 
@@ -33,8 +34,21 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	font := fs.String("font", envOr("COUNTYCARE_FONT", web.DefaultFontPath), "TrueType font with Chinese glyphs for PDF explanations of benefits (env COUNTYCARE_FONT)")
 	withDemo := fs.Bool("demo", false, "generate a demo county first if the database is empty, and print the demo sign-ins")
 	residents := fs.Int("residents", 20000, "residents in the demo county (with --demo)")
+	rulesFile := fs.String("points-rules", envOr("COUNTYCARE_POINTS_RULES", ""), "JSON file of health-points rules (default: points/rules.json, see docs/points.md; env COUNTYCARE_POINTS_RULES)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	rules := points.DefaultRules()
+	if *rulesFile != "" {
+		f, err := os.Open(*rulesFile)
+		if err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+		rules, err = points.ParseRules(f)
+		f.Close()
+		if err != nil {
+			return err
+		}
 	}
 	log := c.logger(stderr)
 	st, key, err := c.open(ctx)
@@ -49,14 +63,14 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		if empty {
 			fmt.Fprintf(stdout, "Creating a demo county with %d residents in %s …\n", *residents, st.Redacted())
-			res, err := demo.Generate(ctx, st, demo.Config{Residents: *residents, FollowUps: demo.ScaledFollowUps(*residents)}, log)
+			res, err := demo.Generate(ctx, st, demo.Config{Residents: *residents, FollowUps: demo.ScaledFollowUps(*residents), Contracts: *residents / 2}, log)
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(stdout, "Demo county ready in %s.\n", res.Duration.Round(time.Millisecond))
 		}
 	}
-	a, err := newApp(st, key, log, acfg, web.Config{SecureCookies: *secure, MetricsToken: metricsToken, DemoBanner: *withDemo, FontPath: *font})
+	a, err := newApp(st, key, log, acfg, web.Config{SecureCookies: *secure, MetricsToken: metricsToken, DemoBanner: *withDemo, FontPath: *font}, rules)
 	if err != nil {
 		return err
 	}

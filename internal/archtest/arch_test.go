@@ -23,7 +23,10 @@ var domain = map[string][]string{
 	"account":  {"care", "org", "audit"},
 	"resident": {"care", "idcard", "org", "access", "audit"},
 	"settle":   {"care", "audit", "org", "resident"},
-	"chronic":  {"care", "access", "audit", "org", "resident"},
+	"notify":   {},
+	"chronic":  {"care", "access", "audit", "org", "resident", "notify"},
+	"points":   {"care", "access", "audit", "resident"},
+	"family":   {"care", "access", "audit", "org", "resident", "points"},
 }
 
 // allowedExternal are the outside modules domain code may use.

@@ -4,7 +4,7 @@
   // Ask before actions that cannot be undone (merging records, disabling accounts).
   document.addEventListener("submit", function (e) {
     var f = e.target;
-    if (f.action && /\/(merge|disable)$/.test(f.action) && !window.confirm(document.documentElement.lang === "en" ? "Are you sure?" : "确定要执行此操作吗？")) {
+    if (f.action && /\/(merge|disable|end)$/.test(f.action) && !window.confirm(document.documentElement.lang === "en" ? "Are you sure?" : "确定要执行此操作吗？")) {
       e.preventDefault();
     }
   });

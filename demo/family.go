@@ -1,0 +1,144 @@
+package demo
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"countycare/access"
+	"countycare/audit"
+	"countycare/care"
+	"countycare/family"
+	"countycare/org"
+	"countycare/resident"
+	"countycare/store"
+)
+
+// familyPackages are the two example service packages (policy-rules.md §2:
+// basic and personalised): the basic package follows the national basic
+// public health services and is free; the personalised one, for chronic
+// patients, costs 120 yuan a year (a county sets its own fee).
+func familyPackages(county string) []*family.Package {
+	return []*family.Package{
+		{CountyCode: county, Code: "basic", Name: "基础服务包", Kind: family.PackageBasic, Active: true,
+			Services: family.Dues{{Kind: family.FollowUp, PerYear: 4}, {Kind: family.Checkup, PerYear: 1}, {Kind: family.HomeVisit, PerYear: 2}, {Kind: family.Education, PerYear: 2}}},
+		{CountyCode: county, Code: "chronic-plus", Name: "慢病个性化服务包", Kind: family.PackagePersonalised, FeeFen: 12000, Active: true,
+			Services: family.Dues{{Kind: family.FollowUp, PerYear: 4}, {Kind: family.Checkup, PerYear: 1}, {Kind: family.HomeVisit, PerYear: 4}, {Kind: family.Education, PerYear: 4}, {Kind: family.Rehab, PerYear: 2}}},
+	}
+}
+
+// family writes the example packages, one team per township center (its
+// staff, the village doctors of its first clinics and a county-hospital
+// specialist) and, when cfg.Contracts > 0, contracts with about that many
+// residents (key populations first) with some services delivered.
+func (g *gen) family(ctx context.Context, st *store.Store) error {
+	ev := func(detail string, residentID int64) audit.Event {
+		return audit.Event{Action: "demo.family", Outcome: audit.OutcomeOK, Purpose: care.PurposeAdmin, CountyCode: g.cfg.CountyCode, ResidentID: residentID, Detail: detail}
+	}
+	pkgs := familyPackages(g.cfg.CountyCode)
+	for _, p := range pkgs {
+		if err := st.SavePackage(ctx, p, ev("package "+p.Code, 0)); err != nil {
+			return err
+		}
+	}
+	hospStaff, err := st.Practitioners(ctx, org.PractitionerFilter{Institutions: []int64{g.hosp.ID}, Limit: 20})
+	if err != nil {
+		return err
+	}
+	byTownship := map[int64][]*org.Institution{}
+	var townships []int64
+	for _, c := range g.clinics {
+		if byTownship[c.ParentID] == nil {
+			townships = append(townships, c.ParentID)
+		}
+		byTownship[c.ParentID] = append(byTownship[c.ParentID], c)
+	}
+	teamOf := map[int64]int64{} // township → team
+	for i, tid := range townships {
+		staff, err := st.Practitioners(ctx, org.PractitionerFilter{Institutions: []int64{tid}, Limit: 3})
+		if err != nil || len(staff) == 0 {
+			return err
+		}
+		t := &family.Team{CountyCode: g.cfg.CountyCode, Name: fmt.Sprintf("家庭医生团队 %d", i+1), InstitutionID: tid, LeaderID: staff[0].ID, Active: true}
+		t.Members = append(t.Members, family.Member{PractitionerID: staff[0].ID, Role: family.MemberDoctor})
+		if len(staff) > 1 {
+			t.Members = append(t.Members, family.Member{PractitionerID: staff[1].ID, Role: family.MemberNurse})
+		}
+		if len(staff) > 2 {
+			t.Members = append(t.Members, family.Member{PractitionerID: staff[2].ID, Role: family.MemberPublicHealth})
+		}
+		for _, c := range byTownship[tid][:min(3, len(byTownship[tid]))] {
+			vs, err := st.Practitioners(ctx, org.PractitionerFilter{Institutions: []int64{c.ID}, Limit: 1})
+			if err != nil {
+				return err
+			}
+			for _, v := range vs {
+				t.Members = append(t.Members, family.Member{PractitionerID: v.ID, Role: family.MemberVillageDoctor})
+			}
+		}
+		if len(hospStaff) > 0 {
+			t.Members = append(t.Members, family.Member{PractitionerID: hospStaff[i%len(hospStaff)].ID, Role: family.MemberSpecialist})
+		}
+		if err := st.SaveTeam(ctx, t, ev("team "+t.Name, 0)); err != nil {
+			return err
+		}
+		teamOf[tid] = t.ID
+	}
+	left := g.cfg.Contracts
+	for _, c := range g.clinics {
+		if left <= 0 {
+			break
+		}
+		sc := access.Scope{Kind: access.ScopeManaged, CountyCode: g.cfg.CountyCode, Institutions: []int64{c.ID}}
+		elderly, _, err := st.SearchResidents(ctx, sc, resident.Query{}, resident.Filter{BornOnOrBefore: care.Date{Year: g.today.Year - 65, Month: 1, Day: 1}, Limit: 60}, g.now)
+		if err != nil {
+			return err
+		}
+		others, _, err := st.SearchResidents(ctx, sc, resident.Query{}, resident.Filter{Limit: 60}, g.now)
+		if err != nil {
+			return err
+		}
+		seen := map[int64]bool{}
+		var cs []*family.Contract
+		var evs []audit.Event
+		for _, r := range append(elderly, others...) {
+			if seen[r.ID] || r.Status != resident.StatusActive || left <= 0 || g.rng.IntN(10) < 4 {
+				continue
+			}
+			seen[r.ID] = true
+			left--
+			start := g.today.AddDays(-g.rng.IntN(360))
+			pkg := pkgs[0]
+			if g.rng.IntN(8) == 0 {
+				pkg = pkgs[1]
+			}
+			cs = append(cs, &family.Contract{CountyCode: r.CountyCode, ResidentID: r.ID, TeamID: teamOf[c.ParentID], PackageID: pkg.ID, Services: pkg.Services,
+				FeeFen: pkg.FeeFen, Start: start, End: family.MinEnd(start), Status: family.StatusActive,
+				Consent: family.Consent{By: family.ConsentSelf, Method: family.ConsentPaper, At: start.Time().Add(2 * time.Hour)}})
+			evs = append(evs, ev("demo contract", r.ID))
+		}
+		if len(cs) == 0 {
+			continue
+		}
+		if err := st.SignContracts(ctx, cs, nil, evs); err != nil {
+			return err
+		}
+		var ds []*family.Delivery
+		for _, k := range cs {
+			days := int(g.today.Time().Sub(k.Start.Time()).Hours() / 24)
+			used := map[family.Done]bool{}
+			for n := g.rng.IntN(7); n > 0; n-- {
+				d := family.Done{Kind: family.Kinds[g.rng.IntN(4)], Date: k.Start.AddDays(g.rng.IntN(days + 1))}
+				if used[d] {
+					continue
+				}
+				used[d] = true
+				ds = append(ds, &family.Delivery{CountyCode: k.CountyCode, ResidentID: k.ResidentID, ContractID: k.ID, Kind: d.Kind, Date: d.Date, InstitutionID: c.ID})
+			}
+		}
+		if err := st.LoadDeliveries(ctx, ds, ev(fmt.Sprintf("demo services n=%d", len(ds)), 0)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
