@@ -293,7 +293,7 @@ func (s *Service) Update(ctx context.Context, a care.Actor, id int64, version in
 	if in.Relation == "" {
 		in.Relation = string(old.Relation)
 	}
-	r, fs := Validate(in, s.Now())
+	r, fs := ValidateUpdate(in, old, s.Now())
 	if in.HouseholdID != 0 && r.Relation != RelHead {
 		fs = removeField(fs, "relation", "relation.new_household_head")
 	}
