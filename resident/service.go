@@ -2,6 +2,7 @@ package resident
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -245,18 +246,33 @@ func (s *Service) Register(ctx context.Context, a care.Actor, in Input) (*Reside
 			return nil, err
 		}
 		if dup != nil {
-			// Telling the user the number is registered reveals that a
-			// person exists in the county: audit every such answer.
-			ev.Outcome, ev.CountyCode = audit.OutcomeInvalid, r.CountyCode
-			ev.Detail = "refused: ID number " + idcard.Mask(string(r.IDNumber)) + " already registered (" + dup.Key + ")"
-			s.Audit.Record(ctx, ev)
-			return nil, dup
+			return nil, s.refuseDuplicate(ctx, ev, r.CountyCode, r.IDNumber, dup)
 		}
 	}
 	if err := s.Repo.CreateResident(ctx, &r, ev); err != nil {
+		var ce *care.Error
+		if errors.As(err, &ce) && ce.Code == care.ECONFLICT && ce.Key == "resident.duplicate_elsewhere" {
+			// Registered by someone else since the check above: the
+			// store checks again inside its transaction.
+			dup, derr := s.duplicateError(ctx, sc, r.CountyCode, string(r.IDNumber))
+			if derr != nil || dup == nil {
+				dup = ce
+			}
+			return nil, s.refuseDuplicate(ctx, ev, r.CountyCode, r.IDNumber, dup)
+		}
 		return nil, err
 	}
 	return &r, nil
+}
+
+// refuseDuplicate audits the refusal of an ID number already registered
+// and returns dup: telling the user the number is registered reveals that
+// a person exists in the county, so every such answer is audited.
+func (s *Service) refuseDuplicate(ctx context.Context, ev audit.Event, county string, n idcard.Number, dup *care.Error) error {
+	ev.Outcome, ev.CountyCode = audit.OutcomeInvalid, county
+	ev.Detail = "refused: ID number " + idcard.Mask(string(n)) + " already registered (" + dup.Key + ")"
+	s.Audit.Record(ctx, ev)
+	return dup
 }
 
 // duplicateError returns ECONFLICT if ID number n is already registered
@@ -316,11 +332,7 @@ func (s *Service) Update(ctx context.Context, a care.Actor, id int64, version in
 			if err != nil {
 				return nil, err
 			}
-			ev := audit.New(ctx, a, audit.ActResidentUpdate, id)
-			ev.Outcome, ev.CountyCode = audit.OutcomeInvalid, old.CountyCode
-			ev.Detail = "refused: ID number " + idcard.Mask(string(r.IDNumber)) + " already registered (" + dup.Key + ")"
-			s.Audit.Record(ctx, ev)
-			return nil, dup
+			return nil, s.refuseDuplicate(ctx, audit.New(ctx, a, audit.ActResidentUpdate, id), old.CountyCode, r.IDNumber, dup)
 		}
 	}
 	r.ID, r.CountyCode, r.RecordNumber, r.Version, r.Status = old.ID, old.CountyCode, old.RecordNumber, version, status
@@ -593,6 +605,14 @@ func (s *Service) Import(ctx context.Context, a care.Actor, villageID int64, row
 	ev := audit.New(ctx, a, audit.ActResidentCreate, 0)
 	ev.Detail = fmt.Sprintf("import of %d rows", len(rows))
 	if err := s.Repo.ImportResidents(ctx, households, ev); err != nil {
+		var ce *care.Error
+		if errors.As(err, &ce) && ce.Code == care.ECONFLICT && ce.Key == "resident.duplicate_elsewhere" {
+			// An ID number was registered since the check above (the
+			// store checks again inside its transaction).
+			ev.Outcome, ev.CountyCode = audit.OutcomeInvalid, v.CountyCode
+			ev.Detail = fmt.Sprintf("import refused: an ID number of its %d rows was registered meanwhile", len(rows))
+			s.Audit.Record(ctx, ev)
+		}
 		return 0, err
 	}
 	return len(rows), nil

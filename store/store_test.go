@@ -647,3 +647,56 @@ func TestVerifyWhileWriting(t *testing.T) {
 		<-done
 	})
 }
+
+// TestParallelRegistrationsOfOnePerson: ten registrations of one ID number
+// at once, some as single registrations and some as one-row imports, give
+// one record; every other attempt is refused as a duplicate, and audited
+// (code review: the check was outside the transaction).
+func TestParallelRegistrationsOfOnePerson(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, d store.Dialect) {
+		f := newFixture(t, d)
+		ctx := context.Background()
+		vd := f.actors[care.RoleVillageDoctor]
+		in := resident.Input{Name: "欧阳修远", IDNumber: "411723198807150031", VillageID: vd.InstitutionID}
+		const n = 10
+		errs := make([]error, n)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				if i%3 == 2 {
+					_, errs[i] = f.res.Import(ctx, vd, vd.InstitutionID, []resident.ImportRow{{Line: 2, Household: "A", Input: in}})
+				} else {
+					_, errs[i] = f.res.Register(ctx, vd, in)
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		ok := 0
+		for i, err := range errs {
+			switch {
+			case err == nil:
+				ok++
+			case care.ErrorCode(err) == care.ECONFLICT, care.ErrorCode(err) == care.EINVALID && i%3 == 2:
+				// refused as already registered (an import lists it as a row fault)
+			default:
+				t.Errorf("attempt %d: %v", i, err)
+			}
+		}
+		got, err := f.st.ResidentsByIDNumber(ctx, vd.CountyCode, in.IDNumber)
+		if err != nil || ok != 1 || len(got) != 1 {
+			t.Fatalf("%d of %d parallel registrations succeeded, %d records stored (%v); want 1 and 1", ok, n, len(got), err)
+		}
+		refused, _ := f.st.SearchAudit(ctx, audit.Filter{Action: audit.ActResidentCreate, Outcome: audit.OutcomeInvalid})
+		if len(refused) != n-1 {
+			t.Errorf("refusals audited: %d, want one per refused attempt (%d)", len(refused), n-1)
+		}
+		if v, err := f.st.VerifyAudit(ctx, testdb.AuditKey); err != nil || !v.OK() {
+			t.Errorf("audit chain after the race: %v %v", v.Problems, err)
+		}
+	})
+}
