@@ -72,11 +72,20 @@ func (s *Service) forget(accountID int64) {
 	s.revoked.Store(accountID, s.Now())
 	s.cache.Range(func(k, v any) bool {
 		if v.(*cachedSession).sess.AccountID == accountID {
-			s.cache.Delete(k)
-			s.cached.Add(-1)
+			s.uncache(k)
 		}
 		return true
 	})
+}
+
+// uncache removes a cached session, counting it only if this call removed
+// it: parallel removals of one entry (sign-out, revocation, a session gone
+// from the database) must not count it twice, or the counter would fall
+// below the entries and the cache outgrow maxCachedSessions.
+func (s *Service) uncache(tokenHash any) {
+	if _, loaded := s.cache.LoadAndDelete(tokenHash); loaded {
+		s.cached.Add(-1)
+	}
 }
 
 // Credentials is what a person types at sign-in, plus where they came from.
@@ -157,7 +166,7 @@ func (s *Service) Login(ctx context.Context, c Credentials) (string, *Session, e
 	old := ""
 	if c.OldToken != "" {
 		old = HashToken(c.OldToken)
-		s.cache.Delete(old)
+		s.uncache(old)
 	}
 	if err := s.Repo.StartSession(ctx, sess, old, ok); err != nil {
 		if care.IsCode(err, care.ELOCKED) {
@@ -236,8 +245,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Session, car
 		sess, a, err = s.Repo.SessionActor(ctx, h)
 		if care.IsCode(err, care.ENOTFOUND) {
 			if ok {
-				s.cache.Delete(h)
-				s.cached.Add(-1)
+				s.uncache(h)
 			}
 			return nil, care.Actor{}, care.Errorf(care.EUNAUTHORIZED, "auth.required")
 		}
@@ -272,7 +280,9 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Session, car
 		if v, ok := s.cache.Load(h); ok {
 			c := *v.(*cachedSession)
 			c.sess.LastSeen = now
-			s.cache.Store(h, &c)
+			// Only over the entry read: one removed meanwhile stays removed
+			// (a Store would bring it back uncounted).
+			s.cache.CompareAndSwap(h, v, &c)
 		}
 	}
 	return sess, a, nil
@@ -289,7 +299,7 @@ func (s *Service) isRevoked(c *cachedSession) bool {
 
 // Logout ends the session.
 func (s *Service) Logout(ctx context.Context, a care.Actor, sess *Session) error {
-	s.cache.Delete(sess.TokenHash)
+	s.uncache(sess.TokenHash)
 	s.forget(sess.AccountID)
 	return s.Repo.EndSession(ctx, sess.ID, audit.New(ctx, a, audit.ActLogout, 0))
 }
