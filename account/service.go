@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode"
 
 	"countycare/audit"
 	"countycare/care"
@@ -458,9 +459,23 @@ func (s *Service) SetDisabled(ctx context.Context, admin care.Actor, id int64, d
 	return s.Repo.SetAccountDisabled(ctx, id, disabled, ev)
 }
 
+// clip makes text from the client (an address, a User-Agent) fit to be
+// stored: valid UTF-8 (PostgreSQL refuses anything else), control
+// characters as spaces, and at most n characters, never cutting one in two.
 func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+	i := 0
+	for j := range s {
+		if i == n {
+			return s[:j]
+		}
+		i++
 	}
-	return s[:n]
+	return s
 }

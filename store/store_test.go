@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"countycare/access"
 	"countycare/account"
@@ -697,6 +698,40 @@ func TestParallelRegistrationsOfOnePerson(t *testing.T) {
 		}
 		if v, err := f.st.VerifyAudit(ctx, testdb.AuditKey); err != nil || !v.OK() {
 			t.Errorf("audit chain after the race: %v %v", v.Problems, err)
+		}
+	})
+}
+
+// TestLoginStoresCleanClientText: a User-Agent with invalid UTF-8 and a
+// long Chinese one, and an address cut inside a character, are stored as
+// valid UTF-8 within their limits (PostgreSQL refuses invalid UTF-8, so
+// byte clipping made such sign-ins fail), and a username with invalid
+// bytes is an ordinary failed sign-in (code review). NormalizeUsername's
+// lower-casing already replaces invalid bytes; the last check keeps it so.
+func TestLoginStoresCleanClientText(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, d store.Dialect) {
+		f := newFixture(t, d)
+		ctx := context.Background()
+		login := f.demo.Logins[0]
+		for _, c := range []struct{ ua, ip string }{
+			{"Mozilla/5.0 \xff\xfe\xc3 (Windows)", "10.0.0.1"},
+			{"Mozilla/5.0 " + strings.Repeat("中文浏览器", 60), "10.0.0." + strings.Repeat("中", 30)},
+		} {
+			tok, _, err := f.accounts.Login(ctx, account.Credentials{Username: login.Username, Password: login.Password, UserAgent: c.ua, IP: c.ip})
+			if err != nil {
+				t.Fatalf("sign-in with User-Agent %q: %v", c.ua, err)
+			}
+			sess, _, err := f.st.SessionActor(ctx, account.HashToken(tok))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !utf8.ValidString(sess.UserAgent) || !utf8.ValidString(sess.IP) || utf8.RuneCountInString(sess.UserAgent) > 200 || utf8.RuneCountInString(sess.IP) > 64 ||
+				!strings.HasPrefix(sess.UserAgent, "Mozilla/5.0 ") {
+				t.Errorf("stored User-Agent %q, address %q", sess.UserAgent, sess.IP)
+			}
+		}
+		if _, _, err := f.accounts.Login(ctx, account.Credentials{Username: login.Username + "\xff", Password: login.Password}); care.ErrorCode(err) != care.EUNAUTHORIZED {
+			t.Errorf("username with invalid UTF-8: %v, want unauthorized", err)
 		}
 	})
 }
