@@ -292,11 +292,19 @@ func (s *Service) duplicateError(ctx context.Context, sc access.Scope, county, n
 		Fields: []care.FieldError{{Field: "id_number", Key: "resident.duplicate_elsewhere"}}}, nil
 }
 
+// MaxVersion is the largest record version Update accepts; versions
+// count edits, and the column is a 32-bit integer.
+const MaxVersion = 1_000_000_000
+
 // Update validates in and saves it over resident id, provided version is
 // the version a read. The managing village and household do not change
-// here. Errors: EINVALID, ENOTFOUND, ECONFLICT (stale version or the new
-// ID number belongs to another record).
+// here. Errors: EINVALID (also for a version outside 1…MaxVersion),
+// ENOTFOUND, ECONFLICT (stale version or the new ID number belongs to
+// another record).
 func (s *Service) Update(ctx context.Context, a care.Actor, id int64, version int, status Status, in Input) (*Resident, error) {
+	if version < 1 || version > MaxVersion {
+		return nil, care.Invalid([]care.FieldError{{Field: "version", Key: "resident.version_invalid"}})
+	}
 	old, err := s.load(ctx, a, id, audit.ActResidentUpdate)
 	if err != nil {
 		return nil, err

@@ -154,3 +154,24 @@ func TestUpdateSkipsRegistrationOnlyRules(t *testing.T) {
 		}
 	}
 }
+
+// TestUpdateVersionRange: a version no record can have is refused as
+// invalid before it reaches the database (code review: a huge version
+// overflowed the 32-bit column on PostgreSQL).
+func TestUpdateVersionRange(t *testing.T) {
+	ctx := context.Background()
+	r := Resident{ID: 1, Name: "王芳", IDNumber: "411723199501010022", Sex: "F", BirthDate: date("1995-01-01"), HouseholdID: 6}
+	in := Input{Name: r.Name, IDNumber: string(r.IDNumber)}
+	for _, v := range []int{0, -1, MaxVersion + 1, 1 << 40} {
+		s, a := newTestService(r)
+		_, err := s.Update(ctx, a, r.ID, v, "", in)
+		ce, _ := err.(*care.Error)
+		if ce == nil || ce.Code != care.EINVALID || fieldKeys(ce.Fields)["version"] != "resident.version_invalid" {
+			t.Errorf("version %d: %v, want invalid", v, err)
+		}
+	}
+	s, a := newTestService(r)
+	if _, err := s.Update(ctx, a, r.ID, MaxVersion, "", in); !care.IsCode(err, care.ECONFLICT) {
+		t.Errorf("version %d: %v, want a stale-version conflict", MaxVersion, err)
+	}
+}

@@ -512,6 +512,15 @@ func (s *Store) MergeResidents(ctx context.Context, survivor, merged *resident.R
 	const op = "store.MergeResidents"
 	now := s.now()
 	return s.Transact(ctx, func(tx db) error {
+		// Lock both rows first, in ascending id order, so two merges of one
+		// pair in opposite directions wait for each other instead of each
+		// updating one row and deadlocking on the other (the later then
+		// finds a changed version: ECONFLICT). SQLite has one writer.
+		if s.dialect == Postgres {
+			if _, err := tx.exec(ctx, `SELECT id FROM residents WHERE id IN (?, ?) ORDER BY id FOR UPDATE`, min(survivor.ID, merged.ID), max(survivor.ID, merged.ID)); err != nil {
+				return wrap(op, err)
+			}
+		}
 		res, err := tx.exec(ctx, `UPDATE residents SET status = 'merged', merged_into = ?, updated_at = ?, version = version + 1
 			WHERE id = ? AND version = ? AND status = 'active' AND county_code = ?`, survivor.ID, s.ts(now), merged.ID, merged.Version, survivor.CountyCode)
 		if err != nil {

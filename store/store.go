@@ -402,7 +402,9 @@ func (x idScan) Scan(src any) error {
 func idOf(p *int64) idScan { return idScan{p} }
 
 // mapErr turns driver errors into care codes: unique violations become
-// ECONFLICT, foreign-key violations EINVALID.
+// ECONFLICT, foreign-key violations EINVALID, and PostgreSQL's deadlock
+// and serialization failures ECONFLICT asking to try again (the
+// transaction was rolled back; nothing was written).
 func mapErr(err error) error {
 	if err == nil {
 		return nil
@@ -417,6 +419,8 @@ func mapErr(err error) error {
 			return &care.Error{Code: care.ECONFLICT, Key: "error.conflict", Err: err}
 		case "23503":
 			return &care.Error{Code: care.EINVALID, Key: "error.reference", Err: err}
+		case "40P01", "40001": // deadlock_detected, serialization_failure
+			return &care.Error{Code: care.ECONFLICT, Key: "error.retry", Err: err}
 		}
 	}
 	var se *sqlite.Error
