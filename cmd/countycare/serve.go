@@ -13,6 +13,7 @@ import (
 
 	"countycare/account"
 	"countycare/demo"
+	"countycare/store"
 	"countycare/web"
 )
 
@@ -32,6 +33,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	font := fs.String("font", envOr("COUNTYCARE_FONT", web.DefaultFontPath), "TrueType font with Chinese glyphs for PDF explanations of benefits (env COUNTYCARE_FONT)")
 	withDemo := fs.Bool("demo", false, "generate a demo county first if the database is empty, and print the demo sign-ins")
 	residents := fs.Int("residents", 20000, "residents in the demo county (with --demo)")
+	anchorEvery := fs.Duration("audit-anchor-every", envDuration("COUNTYCARE_AUDIT_ANCHOR_EVERY", time.Hour),
+		"log the audit trail's head (an anchor for verify-audit --expect) at startup and this often; 0 disables (env COUNTYCARE_AUDIT_ANCHOR_EVERY)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -76,6 +79,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	log.Info("serving", "url", url, "db", st.Redacted())
 
 	go sessionJanitor(ctx, a, acfg, log)
+	if *anchorEvery > 0 {
+		logAuditAnchor(ctx, a.st, log)
+		go auditAnchors(ctx, a.st, log, *anchorEvery)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -92,6 +99,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if err := a.close(sctx); err != nil {
 		log.Error("audit flush at shutdown", "err", err)
+	}
+	if *anchorEvery > 0 {
+		logAuditAnchor(sctx, a.st, log)
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
@@ -145,4 +155,32 @@ func sessionJanitor(ctx context.Context, a *app, cfg account.Config, log *slog.L
 			}
 		}
 	}
+}
+
+// auditAnchors logs the audit trail's head every period until ctx ends.
+func auditAnchors(ctx context.Context, st *store.Store, log *slog.Logger, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			logAuditAnchor(ctx, st, log)
+		}
+	}
+}
+
+// logAuditAnchor logs the audit trail's head at INFO as an anchor: the
+// last row's sequence number and hash, and both as SEQ:HASH for
+// verify-audit --expect. Shipped to another system (the log collector, a
+// ticket, paper), an anchor lets verify-audit detect rows removed or
+// rewritten up to that row even by someone holding the audit key.
+func logAuditAnchor(ctx context.Context, st *store.Store, log *slog.Logger) {
+	seq, hash, err := st.AuditHead(ctx)
+	if err != nil {
+		log.Error("audit anchor: read head", "err", err)
+		return
+	}
+	log.Info("audit anchor", "seq", seq, "hash", hash, "anchor", fmt.Sprintf("%d:%s", seq, hash))
 }
