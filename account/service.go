@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode"
 
 	"countycare/audit"
 	"countycare/care"
@@ -72,11 +73,20 @@ func (s *Service) forget(accountID int64) {
 	s.revoked.Store(accountID, s.Now())
 	s.cache.Range(func(k, v any) bool {
 		if v.(*cachedSession).sess.AccountID == accountID {
-			s.cache.Delete(k)
-			s.cached.Add(-1)
+			s.uncache(k)
 		}
 		return true
 	})
+}
+
+// uncache removes a cached session, counting it only if this call removed
+// it: parallel removals of one entry (sign-out, revocation, a session gone
+// from the database) must not count it twice, or the counter would fall
+// below the entries and the cache outgrow maxCachedSessions.
+func (s *Service) uncache(tokenHash any) {
+	if _, loaded := s.cache.LoadAndDelete(tokenHash); loaded {
+		s.cached.Add(-1)
+	}
 }
 
 // Credentials is what a person types at sign-in, plus where they came from.
@@ -157,7 +167,7 @@ func (s *Service) Login(ctx context.Context, c Credentials) (string, *Session, e
 	old := ""
 	if c.OldToken != "" {
 		old = HashToken(c.OldToken)
-		s.cache.Delete(old)
+		s.uncache(old)
 	}
 	if err := s.Repo.StartSession(ctx, sess, old, ok); err != nil {
 		if care.IsCode(err, care.ELOCKED) {
@@ -236,8 +246,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Session, car
 		sess, a, err = s.Repo.SessionActor(ctx, h)
 		if care.IsCode(err, care.ENOTFOUND) {
 			if ok {
-				s.cache.Delete(h)
-				s.cached.Add(-1)
+				s.uncache(h)
 			}
 			return nil, care.Actor{}, care.Errorf(care.EUNAUTHORIZED, "auth.required")
 		}
@@ -272,7 +281,9 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Session, car
 		if v, ok := s.cache.Load(h); ok {
 			c := *v.(*cachedSession)
 			c.sess.LastSeen = now
-			s.cache.Store(h, &c)
+			// Only over the entry read: one removed meanwhile stays removed
+			// (a Store would bring it back uncounted).
+			s.cache.CompareAndSwap(h, v, &c)
 		}
 	}
 	return sess, a, nil
@@ -289,7 +300,7 @@ func (s *Service) isRevoked(c *cachedSession) bool {
 
 // Logout ends the session.
 func (s *Service) Logout(ctx context.Context, a care.Actor, sess *Session) error {
-	s.cache.Delete(sess.TokenHash)
+	s.uncache(sess.TokenHash)
 	s.forget(sess.AccountID)
 	return s.Repo.EndSession(ctx, sess.ID, audit.New(ctx, a, audit.ActLogout, 0))
 }
@@ -448,9 +459,23 @@ func (s *Service) SetDisabled(ctx context.Context, admin care.Actor, id int64, d
 	return s.Repo.SetAccountDisabled(ctx, id, disabled, ev)
 }
 
+// clip makes text from the client (an address, a User-Agent) fit to be
+// stored: valid UTF-8 (PostgreSQL refuses anything else), control
+// characters as spaces, and at most n characters, never cutting one in two.
 func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+	i := 0
+	for j := range s {
+		if i == n {
+			return s[:j]
+		}
+		i++
 	}
-	return s[:n]
+	return s
 }

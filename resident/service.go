@@ -2,6 +2,7 @@ package resident
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -245,18 +246,33 @@ func (s *Service) Register(ctx context.Context, a care.Actor, in Input) (*Reside
 			return nil, err
 		}
 		if dup != nil {
-			// Telling the user the number is registered reveals that a
-			// person exists in the county: audit every such answer.
-			ev.Outcome, ev.CountyCode = audit.OutcomeInvalid, r.CountyCode
-			ev.Detail = "refused: ID number " + idcard.Mask(string(r.IDNumber)) + " already registered (" + dup.Key + ")"
-			s.Audit.Record(ctx, ev)
-			return nil, dup
+			return nil, s.refuseDuplicate(ctx, ev, r.CountyCode, r.IDNumber, dup)
 		}
 	}
 	if err := s.Repo.CreateResident(ctx, &r, ev); err != nil {
+		var ce *care.Error
+		if errors.As(err, &ce) && ce.Code == care.ECONFLICT && ce.Key == "resident.duplicate_elsewhere" {
+			// Registered by someone else since the check above: the
+			// store checks again inside its transaction.
+			dup, derr := s.duplicateError(ctx, sc, r.CountyCode, string(r.IDNumber))
+			if derr != nil || dup == nil {
+				dup = ce
+			}
+			return nil, s.refuseDuplicate(ctx, ev, r.CountyCode, r.IDNumber, dup)
+		}
 		return nil, err
 	}
 	return &r, nil
+}
+
+// refuseDuplicate audits the refusal of an ID number already registered
+// and returns dup: telling the user the number is registered reveals that
+// a person exists in the county, so every such answer is audited.
+func (s *Service) refuseDuplicate(ctx context.Context, ev audit.Event, county string, n idcard.Number, dup *care.Error) error {
+	ev.Outcome, ev.CountyCode = audit.OutcomeInvalid, county
+	ev.Detail = "refused: ID number " + idcard.Mask(string(n)) + " already registered (" + dup.Key + ")"
+	s.Audit.Record(ctx, ev)
+	return dup
 }
 
 // duplicateError returns ECONFLICT if ID number n is already registered
@@ -276,11 +292,19 @@ func (s *Service) duplicateError(ctx context.Context, sc access.Scope, county, n
 		Fields: []care.FieldError{{Field: "id_number", Key: "resident.duplicate_elsewhere"}}}, nil
 }
 
+// MaxVersion is the largest record version Update accepts; versions
+// count edits, and the column is a 32-bit integer.
+const MaxVersion = 1_000_000_000
+
 // Update validates in and saves it over resident id, provided version is
 // the version a read. The managing village and household do not change
-// here. Errors: EINVALID, ENOTFOUND, ECONFLICT (stale version or the new
-// ID number belongs to another record).
+// here. Errors: EINVALID (also for a version outside 1…MaxVersion),
+// ENOTFOUND, ECONFLICT (stale version or the new ID number belongs to
+// another record).
 func (s *Service) Update(ctx context.Context, a care.Actor, id int64, version int, status Status, in Input) (*Resident, error) {
+	if version < 1 || version > MaxVersion {
+		return nil, care.Invalid([]care.FieldError{{Field: "version", Key: "resident.version_invalid"}})
+	}
 	old, err := s.load(ctx, a, id, audit.ActResidentUpdate)
 	if err != nil {
 		return nil, err
@@ -293,7 +317,7 @@ func (s *Service) Update(ctx context.Context, a care.Actor, id int64, version in
 	if in.Relation == "" {
 		in.Relation = string(old.Relation)
 	}
-	r, fs := Validate(in, s.Now())
+	r, fs := ValidateUpdate(in, old, s.Now())
 	if in.HouseholdID != 0 && r.Relation != RelHead {
 		fs = removeField(fs, "relation", "relation.new_household_head")
 	}
@@ -316,11 +340,7 @@ func (s *Service) Update(ctx context.Context, a care.Actor, id int64, version in
 			if err != nil {
 				return nil, err
 			}
-			ev := audit.New(ctx, a, audit.ActResidentUpdate, id)
-			ev.Outcome, ev.CountyCode = audit.OutcomeInvalid, old.CountyCode
-			ev.Detail = "refused: ID number " + idcard.Mask(string(r.IDNumber)) + " already registered (" + dup.Key + ")"
-			s.Audit.Record(ctx, ev)
-			return nil, dup
+			return nil, s.refuseDuplicate(ctx, audit.New(ctx, a, audit.ActResidentUpdate, id), old.CountyCode, r.IDNumber, dup)
 		}
 	}
 	r.ID, r.CountyCode, r.RecordNumber, r.Version, r.Status = old.ID, old.CountyCode, old.RecordNumber, version, status
@@ -593,6 +613,14 @@ func (s *Service) Import(ctx context.Context, a care.Actor, villageID int64, row
 	ev := audit.New(ctx, a, audit.ActResidentCreate, 0)
 	ev.Detail = fmt.Sprintf("import of %d rows", len(rows))
 	if err := s.Repo.ImportResidents(ctx, households, ev); err != nil {
+		var ce *care.Error
+		if errors.As(err, &ce) && ce.Code == care.ECONFLICT && ce.Key == "resident.duplicate_elsewhere" {
+			// An ID number was registered since the check above (the
+			// store checks again inside its transaction).
+			ev.Outcome, ev.CountyCode = audit.OutcomeInvalid, v.CountyCode
+			ev.Detail = fmt.Sprintf("import refused: an ID number of its %d rows was registered meanwhile", len(rows))
+			s.Audit.Record(ctx, ev)
+		}
 		return 0, err
 	}
 	return len(rows), nil

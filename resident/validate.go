@@ -44,6 +44,28 @@ const NoIDMaxAgeDays = 366
 // All faults are reported together as care.FieldError values, with the
 // field name used by the forms and the API.
 func Validate(in Input, now time.Time) (Resident, []care.FieldError) {
+	return validate(in, now, nil)
+}
+
+// ValidateUpdate checks in as an edit of the stored record old. It applies
+// every rule of Validate except those that only hold at registration,
+// which it skips where the edit leaves the fields they judge as they are,
+// so a record that was valid when registered can still be edited later:
+//
+//   - idcard.required_for_age: a record registered without an ID number
+//     (a newborn) that is still saved without one may be older than
+//     NoIDMaxAgeDays by now;
+//   - pregnancy.edd_range: an unchanged expected delivery date may have
+//     passed more than PostpartumDays ago;
+//   - pregnancy.not_applicable: an unchanged date stays applicable while
+//     sex and birth date are unchanged too (the woman may have aged past
+//     the limit since).
+func ValidateUpdate(in Input, old *Resident, now time.Time) (Resident, []care.FieldError) {
+	return validate(in, now, old)
+}
+
+// validate is Validate for a new record (old nil) or an edit of old.
+func validate(in Input, now time.Time, old *Resident) (Resident, []care.FieldError) {
 	var fs []care.FieldError
 	add := func(field, key string, args ...any) {
 		fs = append(fs, care.FieldError{Field: field, Key: key, Args: args})
@@ -93,7 +115,9 @@ func Validate(in Input, now time.Time) (Resident, []care.FieldError) {
 			add("birth_date", "birth_date.invalid")
 		case b.After(today):
 			add("birth_date", "birth_date.future")
-		case b.Before(today.AddDays(-NoIDMaxAgeDays)):
+		case b.Before(today.AddDays(-NoIDMaxAgeDays)) && (old == nil || old.IDNumber != ""):
+			// Only a newborn may be registered without an ID number; a
+			// record that never had one keeps being editable as it ages.
 			add("id_number", "idcard.required_for_age")
 		default:
 			r.BirthDate = b
@@ -141,14 +165,17 @@ func Validate(in Input, now time.Time) (Resident, []care.FieldError) {
 
 	if e := strings.TrimSpace(in.PregnancyEDD); e != "" {
 		edd, err := care.ParseDate(e)
+		// An edit that keeps the stored date is not judged against today again.
+		sameEDD := err == nil && old != nil && !old.PregnancyEDD.IsZero() && edd == old.PregnancyEDD
+		samePerson := sameEDD && r.Sex == old.Sex && r.BirthDate == old.BirthDate
 		switch {
 		case err != nil:
 			add("pregnancy_edd", "pregnancy.edd_invalid")
-		case r.Sex != idcard.Female || r.BirthDate.IsZero():
+		case !samePerson && (r.Sex != idcard.Female || r.BirthDate.IsZero()):
 			add("pregnancy_edd", "pregnancy.not_applicable")
-		case r.Age(today) < pregnancyMinAge || r.Age(today) > pregnancyMaxAge:
+		case !samePerson && (r.Age(today) < pregnancyMinAge || r.Age(today) > pregnancyMaxAge):
 			add("pregnancy_edd", "pregnancy.not_applicable")
-		case edd.Before(today.AddDays(-PostpartumDays)) || edd.After(today.AddDays(PregnancyDays+14)):
+		case !sameEDD && (edd.Before(today.AddDays(-PostpartumDays)) || edd.After(today.AddDays(PregnancyDays+14))):
 			add("pregnancy_edd", "pregnancy.edd_range")
 		default:
 			r.PregnancyEDD = edd

@@ -180,9 +180,9 @@ func (s *Store) VerifyAudit(ctx context.Context, key []byte) (*audit.Verifier, e
 	return v, nil
 }
 
-// AuditHead returns the chain's last sequence number and hash: record
-// them outside the database (the log does, every minute) to detect later
-// truncation with verify-audit --expect.
+// AuditHead returns the chain's last sequence number and hash: recorded
+// outside the database (serve logs them as an "audit anchor" at startup
+// and hourly), they let verify-audit --expect detect later truncation.
 func (s *Store) AuditHead(ctx context.Context) (int64, string, error) {
 	var seq int64
 	var hash string

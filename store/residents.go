@@ -319,22 +319,30 @@ func (s *Store) nextSequence(ctx context.Context, tx db, villageID int64, col st
 // head when r.HouseholdID is 0, indexes the name for search and appends
 // the audit row, all in one transaction. The village must have a 12-digit
 // area code (EINVALID otherwise); a household of another village is EINVALID.
+//
+// An ID number already held by an unmerged record of the county is
+// ECONFLICT (resident.duplicate_elsewhere). The check is made inside the
+// transaction, serialised with every other registration of that number
+// (see lockRegistration), so two simultaneous registrations of one person
+// cannot both succeed.
 func (s *Store) CreateResident(ctx context.Context, r *resident.Resident, ev audit.Event) error {
-	return s.Transact(ctx, func(tx db) error { return s.createResident(ctx, tx, r, ev) })
+	return s.Transact(ctx, func(tx db) error { return s.createResident(ctx, tx, r, ev, nil) })
 }
 
 // ImportResidents registers households of residents in one transaction:
 // the first member of each household creates it, the others join it.
 // Each resident gets its own audit row (ev with the resident filled in).
-// Any failure writes nothing.
+// Any failure writes nothing; an ID number already registered in the
+// county is ECONFLICT, as for CreateResident.
 func (s *Store) ImportResidents(ctx context.Context, households [][]*resident.Resident, ev audit.Event) error {
 	return s.Transact(ctx, func(tx db) error {
+		locked := map[string]bool{}
 		for _, h := range households {
 			for i, r := range h {
 				if i > 0 {
 					r.HouseholdID = h[0].HouseholdID
 				}
-				if err := s.createResident(ctx, tx, r, ev); err != nil {
+				if err := s.createResident(ctx, tx, r, ev, locked); err != nil {
 					return err
 				}
 			}
@@ -343,7 +351,35 @@ func (s *Store) ImportResidents(ctx context.Context, households [][]*resident.Re
 	})
 }
 
-func (s *Store) createResident(ctx context.Context, tx db, r *resident.Resident, ev audit.Event) error {
+// lockRegistration makes checking that an ID number is free and then
+// registering it atomic. SQLite needs nothing: write transactions begin
+// IMMEDIATE on the one writer connection, so they run one at a time. On
+// PostgreSQL a registration takes a transaction advisory lock on county
+// and ID number (exclusive) after one on the county (shared); an import,
+// which would otherwise need thousands of number locks, takes the county
+// lock exclusively once (imported is the set of counties it holds).
+func (s *Store) lockRegistration(ctx context.Context, tx db, county, idNumber string, imported map[string]bool) error {
+	if s.dialect != Postgres {
+		return nil
+	}
+	if imported != nil {
+		if imported[county] {
+			return nil
+		}
+		imported[county] = true
+		_, err := tx.exec(ctx, `SELECT pg_advisory_xact_lock(hashtext(?))`, "residents:"+county)
+		return err
+	}
+	if _, err := tx.exec(ctx, `SELECT pg_advisory_xact_lock_shared(hashtext(?))`, "residents:"+county); err != nil {
+		return err
+	}
+	_, err := tx.exec(ctx, `SELECT pg_advisory_xact_lock(hashtext(?))`, county+idNumber)
+	return err
+}
+
+// createResident registers r inside tx. imported is nil for a single
+// registration and the set of county locks held for an import.
+func (s *Store) createResident(ctx context.Context, tx db, r *resident.Resident, ev audit.Event, imported map[string]bool) error {
 	const op = "store.CreateResident"
 	now := s.now()
 	r.CreatedAt, r.UpdatedAt, r.Version, r.Status = now, now, 1, resident.StatusActive
@@ -355,6 +391,19 @@ func (s *Store) createResident(ctx context.Context, tx db, r *resident.Resident,
 		return &care.Error{Code: care.EINVALID, Key: "resident.village_not_numbered", Fields: []care.FieldError{{Field: "village_id", Key: "resident.village_not_numbered"}}}
 	}
 	r.CountyCode = county
+	if r.IDNumber != "" {
+		if err := s.lockRegistration(ctx, tx, county, string(r.IDNumber), imported); err != nil {
+			return wrap(op, err)
+		}
+		var n int
+		if err := tx.row(ctx, `SELECT COUNT(*) FROM residents WHERE county_code = ? AND id_number = ? AND status <> 'merged'`, county, string(r.IDNumber)).Scan(&n); err != nil {
+			return wrap(op, err)
+		}
+		if n > 0 {
+			return &care.Error{Code: care.ECONFLICT, Key: "resident.duplicate_elsewhere", Op: op,
+				Fields: []care.FieldError{{Field: "id_number", Key: "resident.duplicate_elsewhere"}}}
+		}
+	}
 	seq, err := s.nextSequence(ctx, tx, r.VillageID, "next_record")
 	if err != nil {
 		return wrap(op, err)
@@ -463,6 +512,15 @@ func (s *Store) MergeResidents(ctx context.Context, survivor, merged *resident.R
 	const op = "store.MergeResidents"
 	now := s.now()
 	return s.Transact(ctx, func(tx db) error {
+		// Lock both rows first, in ascending id order, so two merges of one
+		// pair in opposite directions wait for each other instead of each
+		// updating one row and deadlocking on the other (the later then
+		// finds a changed version: ECONFLICT). SQLite has one writer.
+		if s.dialect == Postgres {
+			if _, err := tx.exec(ctx, `SELECT id FROM residents WHERE id IN (?, ?) ORDER BY id FOR UPDATE`, min(survivor.ID, merged.ID), max(survivor.ID, merged.ID)); err != nil {
+				return wrap(op, err)
+			}
+		}
 		res, err := tx.exec(ctx, `UPDATE residents SET status = 'merged', merged_into = ?, updated_at = ?, version = version + 1
 			WHERE id = ? AND version = ? AND status = 'active' AND county_code = ?`, survivor.ID, s.ts(now), merged.ID, merged.Version, survivor.CountyCode)
 		if err != nil {

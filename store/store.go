@@ -51,6 +51,7 @@ type Store struct {
 
 	stmts     sync.Map // query text → *sql.Stmt prepared on the read pool
 	stmtCount atomic.Int64
+	maxStmts  int64 // bound on stmts: maxCachedStmts (tests lower it)
 }
 
 // Options configure Open.
@@ -82,7 +83,7 @@ func Open(ctx context.Context, rawURL string, opt Options) (*Store, error) {
 }
 
 func openNoMigrate(ctx context.Context, rawURL string, opt Options) (*Store, error) {
-	s := &Store{url: rawURL, auditKey: opt.AuditKey, now: opt.Now}
+	s := &Store{url: rawURL, auditKey: opt.AuditKey, now: opt.Now, maxStmts: maxCachedStmts}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -251,26 +252,31 @@ const maxCachedStmts = 512
 // Once maxCachedStmts texts are cached it returns nil and the query runs
 // unprepared (database/sql keeps every prepared statement until Close, so
 // preparing beyond the cache would leak).
+//
+// A slot is reserved before the statement is stored, so an entry, once
+// visible to other goroutines, is never taken out and closed under them,
+// and the counter always equals the entries (it goes down only for a
+// reservation that stored nothing).
 func (s *Store) prepared(ctx context.Context, q string) *sql.Stmt {
 	if st, ok := s.stmts.Load(q); ok {
 		return st.(*sql.Stmt)
 	}
-	if s.stmtCount.Load() >= maxCachedStmts {
+	if s.stmtCount.Load() >= s.maxStmts {
+		return nil
+	}
+	if s.stmtCount.Add(1) > s.maxStmts {
+		s.stmtCount.Add(-1)
 		return nil
 	}
 	st, err := s.r.PrepareContext(ctx, s.rebind(q))
 	if err != nil {
+		s.stmtCount.Add(-1)
 		return nil // the unprepared query reports the error
 	}
 	if prev, loaded := s.stmts.LoadOrStore(q, st); loaded {
-		st.Close()
-		return prev.(*sql.Stmt)
-	}
-	if s.stmtCount.Add(1) > maxCachedStmts {
-		s.stmts.Delete(q)
 		s.stmtCount.Add(-1)
 		st.Close()
-		return nil
+		return prev.(*sql.Stmt)
 	}
 	return st
 }
@@ -396,7 +402,9 @@ func (x idScan) Scan(src any) error {
 func idOf(p *int64) idScan { return idScan{p} }
 
 // mapErr turns driver errors into care codes: unique violations become
-// ECONFLICT, foreign-key violations EINVALID.
+// ECONFLICT, foreign-key violations EINVALID, and PostgreSQL's deadlock
+// and serialization failures ECONFLICT asking to try again (the
+// transaction was rolled back; nothing was written).
 func mapErr(err error) error {
 	if err == nil {
 		return nil
@@ -411,6 +419,8 @@ func mapErr(err error) error {
 			return &care.Error{Code: care.ECONFLICT, Key: "error.conflict", Err: err}
 		case "23503":
 			return &care.Error{Code: care.EINVALID, Key: "error.reference", Err: err}
+		case "40P01", "40001": // deadlock_detected, serialization_failure
+			return &care.Error{Code: care.ECONFLICT, Key: "error.retry", Err: err}
 		}
 	}
 	var se *sqlite.Error

@@ -2,6 +2,8 @@ package store_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"strconv"
@@ -9,6 +11,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"countycare/access"
 	"countycare/account"
@@ -645,5 +648,154 @@ func TestVerifyWhileWriting(t *testing.T) {
 		}
 		cancel()
 		<-done
+	})
+}
+
+// TestParallelRegistrationsOfOnePerson: ten registrations of one ID number
+// at once, some as single registrations and some as one-row imports, give
+// one record; every other attempt is refused as a duplicate, and audited
+// (code review: the check was outside the transaction).
+func TestParallelRegistrationsOfOnePerson(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, d store.Dialect) {
+		f := newFixture(t, d)
+		ctx := context.Background()
+		vd := f.actors[care.RoleVillageDoctor]
+		in := resident.Input{Name: "欧阳修远", IDNumber: "411723198807150031", VillageID: vd.InstitutionID}
+		const n = 10
+		errs := make([]error, n)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				if i%3 == 2 {
+					_, errs[i] = f.res.Import(ctx, vd, vd.InstitutionID, []resident.ImportRow{{Line: 2, Household: "A", Input: in}})
+				} else {
+					_, errs[i] = f.res.Register(ctx, vd, in)
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		ok := 0
+		for i, err := range errs {
+			switch {
+			case err == nil:
+				ok++
+			case care.ErrorCode(err) == care.ECONFLICT, care.ErrorCode(err) == care.EINVALID && i%3 == 2:
+				// refused as already registered (an import lists it as a row fault)
+			default:
+				t.Errorf("attempt %d: %v", i, err)
+			}
+		}
+		got, err := f.st.ResidentsByIDNumber(ctx, vd.CountyCode, in.IDNumber)
+		if err != nil || ok != 1 || len(got) != 1 {
+			t.Fatalf("%d of %d parallel registrations succeeded, %d records stored (%v); want 1 and 1", ok, n, len(got), err)
+		}
+		refused, _ := f.st.SearchAudit(ctx, audit.Filter{Action: audit.ActResidentCreate, Outcome: audit.OutcomeInvalid})
+		if len(refused) != n-1 {
+			t.Errorf("refusals audited: %d, want one per refused attempt (%d)", len(refused), n-1)
+		}
+		if v, err := f.st.VerifyAudit(ctx, testdb.AuditKey); err != nil || !v.OK() {
+			t.Errorf("audit chain after the race: %v %v", v.Problems, err)
+		}
+	})
+}
+
+// TestLoginStoresCleanClientText: a User-Agent with invalid UTF-8 and a
+// long Chinese one, and an address cut inside a character, are stored as
+// valid UTF-8 within their limits (PostgreSQL refuses invalid UTF-8, so
+// byte clipping made such sign-ins fail), and a username with invalid
+// bytes is an ordinary failed sign-in (code review). NormalizeUsername's
+// lower-casing already replaces invalid bytes; the last check keeps it so.
+func TestLoginStoresCleanClientText(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, d store.Dialect) {
+		f := newFixture(t, d)
+		ctx := context.Background()
+		login := f.demo.Logins[0]
+		for _, c := range []struct{ ua, ip string }{
+			{"Mozilla/5.0 \xff\xfe\xc3 (Windows)", "10.0.0.1"},
+			{"Mozilla/5.0 " + strings.Repeat("中文浏览器", 60), "10.0.0." + strings.Repeat("中", 30)},
+		} {
+			tok, _, err := f.accounts.Login(ctx, account.Credentials{Username: login.Username, Password: login.Password, UserAgent: c.ua, IP: c.ip})
+			if err != nil {
+				t.Fatalf("sign-in with User-Agent %q: %v", c.ua, err)
+			}
+			sess, _, err := f.st.SessionActor(ctx, account.HashToken(tok))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !utf8.ValidString(sess.UserAgent) || !utf8.ValidString(sess.IP) || utf8.RuneCountInString(sess.UserAgent) > 200 || utf8.RuneCountInString(sess.IP) > 64 ||
+				!strings.HasPrefix(sess.UserAgent, "Mozilla/5.0 ") {
+				t.Errorf("stored User-Agent %q, address %q", sess.UserAgent, sess.IP)
+			}
+		}
+		if _, _, err := f.accounts.Login(ctx, account.Credentials{Username: login.Username + "\xff", Password: login.Password}); care.ErrorCode(err) != care.EUNAUTHORIZED {
+			t.Errorf("username with invalid UTF-8: %v, want unauthorized", err)
+		}
+	})
+}
+
+// TestOppositeMergesDoNotDeadlock: merging each of several duplicate pairs
+// in both directions at once merges each pair once; the loser is told the
+// record changed, never that the database deadlocked (code review: the
+// two rows were locked in the order of the request).
+func TestOppositeMergesDoNotDeadlock(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, d store.Dialect) {
+		f := newFixture(t, d)
+		ctx := context.Background()
+		td := f.actors[care.RoleTownshipDoctor]
+		// Make pairs of duplicates, as imports from older systems leave them.
+		list, _, err := f.res.Search(ctx, td, "", resident.Filter{Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var people []resident.Resident
+		for _, r := range list {
+			if r.IDNumber != "" {
+				people = append(people, r)
+			}
+		}
+		if len(people) < 16 {
+			t.Fatalf("%d residents with ID numbers in scope", len(people))
+		}
+		for i := 0; i < 16; i += 2 {
+			if err := f.st.ExecForTest(ctx, fmt.Sprintf(`UPDATE residents SET id_number = '%s' WHERE id = %d`, people[i].IDNumber, people[i+1].ID)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		groups, err := f.res.Duplicates(ctx, td)
+		if err != nil || len(groups) < 8 {
+			t.Fatalf("duplicate groups: %d, %v", len(groups), err)
+		}
+		errs := make([][2]error, len(groups))
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i, g := range groups {
+			a, b := g[0], g[1]
+			wg.Add(2)
+			go func() { defer wg.Done(); <-start; errs[i][0] = f.res.Merge(ctx, td, a.ID, a.Version, b.ID, b.Version) }()
+			go func() { defer wg.Done(); <-start; errs[i][1] = f.res.Merge(ctx, td, b.ID, b.Version, a.ID, a.Version) }()
+		}
+		close(start)
+		wg.Wait()
+		for i, e := range errs {
+			ok := 0
+			for _, err := range e {
+				var ce *care.Error
+				switch {
+				case err == nil:
+					ok++
+				case errors.As(err, &ce) && (ce.Key == "resident.stale" || ce.Key == "resident.merge_not_duplicates"):
+				default:
+					t.Errorf("pair %d: %v", i, err)
+				}
+			}
+			if ok != 1 {
+				t.Errorf("pair %d merged %d times: %v", i, ok, e)
+			}
+		}
 	})
 }

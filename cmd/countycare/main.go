@@ -17,6 +17,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -243,12 +244,43 @@ func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	return nil
 }
 
+// anchor is a row of the audit chain recorded outside the database:
+// its sequence number and hash (serve logs one hourly).
+type anchor struct {
+	seq  int64
+	hash string
+}
+
+// parseAnchor reads SEQ:HASH.
+func parseAnchor(v string) (anchor, error) {
+	seqText, hash, ok := strings.Cut(strings.TrimSpace(v), ":")
+	seq, err := strconv.ParseInt(seqText, 10, 64)
+	if b, herr := hex.DecodeString(hash); !ok || err != nil || seq < 1 || herr != nil || len(b) != 32 {
+		return anchor{}, fmt.Errorf("want SEQ:HASH, a row number and its 64-hex-digit hash as serve logs them (\"audit anchor\"), not %q", v)
+	}
+	return anchor{seq, strings.ToLower(hash)}, nil
+}
+
 func cmdVerifyAudit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var c common
-	fs := newFlags("verify-audit", "Walk the audit trail and check every row's HMAC chain and the recorded head.\nExit status 1 means a row was altered, inserted or removed.", stderr)
+	fs := newFlags("verify-audit", "Walk the audit trail and check every row's HMAC chain and the recorded head.\n"+
+		"With --expect SEQ:HASH (an anchor serve logged), also check that row SEQ is still there with that hash:\n"+
+		"this detects rows cut off the end or rewritten up to SEQ even by someone who holds the audit key.\n"+
+		"Exit status 1 means a row was altered, inserted or removed, or an anchor does not match.", stderr)
 	c.register(fs)
-	if err := fs.Parse(args); err != nil {
+	var anchors []anchor
+	fs.Func("expect", "an anchor SEQ:HASH from serve's \"audit anchor\" log line; the chain must hold row SEQ with that hash (repeatable)", func(v string) error {
+		a, err := parseAnchor(v)
+		if err == nil {
+			anchors = append(anchors, a)
+		}
 		return err
+	})
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return &exitError{2, err.Error()}
 	}
 	st, key, err := c.open(ctx)
 	if err != nil {
@@ -260,12 +292,32 @@ func cmdVerifyAudit(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	if v.OK() {
-		fmt.Fprintf(stdout, "audit trail intact: %d rows verified in %s\n", v.Rows, time.Since(start).Round(time.Millisecond))
+	problems := make([]string, 0, len(v.Problems))
+	for _, p := range v.Problems {
+		problems = append(problems, p.String())
+	}
+	for _, a := range anchors {
+		h, err := st.AuditRowHash(ctx, a.seq)
+		if err != nil {
+			return err
+		}
+		switch {
+		case h == "":
+			problems = append(problems, fmt.Sprintf("anchor %d:%s: row %d is missing: the trail was cut back to before it", a.seq, a.hash, a.seq))
+		case h != a.hash:
+			problems = append(problems, fmt.Sprintf("anchor %d:%s: row %d has hash %s: the trail was rewritten up to it", a.seq, a.hash, a.seq, h))
+		}
+	}
+	if len(problems) == 0 {
+		fmt.Fprintf(stdout, "audit trail intact: %d rows verified in %s", v.Rows, time.Since(start).Round(time.Millisecond))
+		if len(anchors) > 0 {
+			fmt.Fprintf(stdout, "; anchors matched: %d", len(anchors))
+		}
+		fmt.Fprintln(stdout)
 		return nil
 	}
-	for _, p := range v.Problems {
+	for _, p := range problems {
 		fmt.Fprintln(stdout, "PROBLEM", p)
 	}
-	return &exitError{1, fmt.Sprintf("audit trail damaged: %d problems in %d rows", len(v.Problems), v.Rows)}
+	return &exitError{1, fmt.Sprintf("audit trail damaged: %d problems in %d rows", len(problems), v.Rows)}
 }

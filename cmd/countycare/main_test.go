@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"countycare/audit"
 	"countycare/internal/testdb"
@@ -168,6 +172,151 @@ func TestResettleReproduces(t *testing.T) {
 		}
 		if out, err := runCmd(t, append([]string{"verify-audit"}, common...)...); err != nil {
 			t.Errorf("verify-audit after resettle: %v %s", err, out)
+		}
+	})
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+var anchorLine = regexp.MustCompile(`msg="audit anchor" seq=(\d+) hash=([0-9a-f]{64}) anchor=(\d+:[0-9a-f]{64})`)
+
+// serveUntil runs serve with args until the log holds n lines matching
+// want (or 20 s pass), then stops it and returns the log.
+func serveUntil(t *testing.T, want *regexp.Regexp, n int, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, logs syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0", "--log-format", "text"}, args...), &out, &logs)
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for len(want.FindAllString(logs.String(), -1)) < n && time.Now().Before(deadline) {
+		select {
+		case err := <-done:
+			t.Fatalf("serve ended: %v\n%s%s", err, out.String(), logs.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("serve: %v\n%s", err, logs.String())
+	}
+	return logs.String()
+}
+
+// TestServeLogsAuditAnchors: serve logs the audit head at startup, every
+// --audit-anchor-every and at shutdown, at INFO, as an anchor that
+// verify-audit --expect accepts; 0 turns it off.
+func TestServeLogsAuditAnchors(t *testing.T) {
+	dir := t.TempDir()
+	common := []string{"--db", "sqlite://" + filepath.Join(dir, "c.db"), "--audit-key-file", filepath.Join(dir, "audit.key"), "--log-format", "text"}
+	if out, err := runCmd(t, append([]string{"demo", "--residents", "200"}, common...)...); err != nil {
+		t.Fatalf("demo: %v\n%s", err, out)
+	}
+	logs := serveUntil(t, regexp.MustCompile(`msg="audit anchor"`), 3, append([]string{"--audit-anchor-every", "50ms"}, common...)...)
+	found := anchorLine.FindAllStringSubmatch(logs, -1)
+	if len(found) < 4 { // startup, two ticks, shutdown
+		t.Fatalf("audit anchors logged: %d, want at least 4\n%s", len(found), logs)
+	}
+	for _, m := range found {
+		if !strings.Contains(m[0], m[1]+":"+m[2]) || m[1] == "0" {
+			t.Errorf("anchor line %q", m[0])
+		}
+	}
+	if !strings.Contains(logs, `level=INFO msg="audit anchor"`) {
+		t.Errorf("anchors not at INFO:\n%s", logs)
+	}
+	last := found[len(found)-1][3]
+	if out, err := runCmd(t, append([]string{"verify-audit", "--expect", found[0][3], "--expect", last}, common...)...); err != nil || !strings.Contains(out, "anchors matched: 2") {
+		t.Errorf("verify-audit with the logged anchors: %v\n%s", err, out)
+	}
+
+	logs = serveUntil(t, regexp.MustCompile(`msg=serving`), 1, append([]string{"--audit-anchor-every", "0"}, common...)...)
+	if strings.Contains(logs, "audit anchor") {
+		t.Errorf("--audit-anchor-every 0 still logs anchors:\n%s", logs)
+	}
+}
+
+// TestVerifyAuditExpect: someone holding the audit key can cut rows off
+// the end of the trail and sign the shortened head, which the chain alone
+// cannot tell; an anchor taken before can.
+func TestVerifyAuditExpect(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, d store.Dialect) {
+		ctx := context.Background()
+		url := testdb.URL(t, d)
+		keyFile := filepath.Join(t.TempDir(), "audit.key")
+		common := []string{"--db", url, "--audit-key-file", keyFile, "--log-format", "text"}
+		if out, err := runCmd(t, append([]string{"demo", "--residents", "200"}, common...)...); err != nil {
+			t.Fatalf("demo: %v\n%s", err, out)
+		}
+		hexKey, _ := os.ReadFile(keyFile)
+		key, _ := hex.DecodeString(strings.TrimSpace(string(hexKey)))
+		st, err := store.Open(ctx, url, store.Options{AuditKey: key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		for i := 0; i < 5; i++ {
+			if err := st.AppendAudit(ctx, []audit.Event{{Action: "test.event", Outcome: audit.OutcomeOK, Detail: fmt.Sprint(i)}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		seq, hash, err := st.AuditHead(ctx)
+		if err != nil || seq < 3 {
+			t.Fatalf("head %d %q %v", seq, hash, err)
+		}
+		anchor := fmt.Sprintf("%d:%s", seq, hash)
+		if out, err := runCmd(t, append([]string{"verify-audit", "--expect", anchor}, common...)...); err != nil || !strings.Contains(out, "anchors matched: 1") {
+			t.Fatalf("verify-audit --expect the current head: %v\n%s", err, out)
+		}
+		for _, bad := range []string{"12", "x:" + hash, "0:" + hash, fmt.Sprint(seq) + ":abc"} {
+			if out, err := runCmd(t, append([]string{"verify-audit", "--expect", bad}, common...)...); exitCode(err) != 2 || !strings.Contains(out, "SEQ:HASH") {
+				t.Errorf("--expect %q: exit %d\n%s", bad, exitCode(err), out)
+			}
+		}
+		// Another row's hash at that number: rewritten.
+		prev, _ := st.AuditRowHash(ctx, seq-1)
+		out, err := runCmd(t, append([]string{"verify-audit", "--expect", fmt.Sprintf("%d:%s", seq, prev)}, common...)...)
+		if exitCode(err) != 1 || !strings.Contains(out, "rewritten") {
+			t.Errorf("verify-audit with a wrong hash: exit %d\n%s", exitCode(err), out)
+		}
+
+		// Cut the last two rows and sign the shortened head with the key.
+		keep := seq - 2
+		keepHash, _ := st.AuditRowHash(ctx, keep)
+		st.DropAuditGuardForTest(ctx, t)
+		for _, q := range []string{
+			fmt.Sprintf(`DELETE FROM audit_events WHERE seq > %d`, keep),
+			fmt.Sprintf(`UPDATE audit_head SET seq = %d, hash = '%s', mac = '%s' WHERE id = 1`, keep, keepHash, audit.HeadMAC(key, keep, keepHash)),
+		} {
+			if err := st.ExecForTest(ctx, q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if out, err := runCmd(t, append([]string{"verify-audit"}, common...)...); err != nil {
+			t.Fatalf("the re-signed short chain should verify without an anchor: %v\n%s", err, out)
+		}
+		out, err = runCmd(t, append([]string{"verify-audit", "--expect", anchor}, common...)...)
+		if exitCode(err) != 1 || !strings.Contains(out, fmt.Sprintf("row %d is missing", seq)) {
+			t.Errorf("verify-audit --expect after truncation: exit %d\n%s", exitCode(err), out)
 		}
 	})
 }

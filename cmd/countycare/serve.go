@@ -15,6 +15,7 @@ import (
 	"countycare/demo"
 	"countycare/notify"
 	"countycare/points"
+	"countycare/store"
 	"countycare/web"
 )
 
@@ -35,6 +36,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	withDemo := fs.Bool("demo", false, "generate a demo county first if the database is empty, and print the demo sign-ins")
 	residents := fs.Int("residents", 20000, "residents in the demo county (with --demo)")
 	rulesFile := fs.String("points-rules", envOr("COUNTYCARE_POINTS_RULES", ""), "JSON file of health-points rules (default: points/rules.json, see docs/points.md; env COUNTYCARE_POINTS_RULES)")
+	anchorEvery := fs.Duration("audit-anchor-every", envDuration("COUNTYCARE_AUDIT_ANCHOR_EVERY", time.Hour),
+		"log the audit trail's head (an anchor for verify-audit --expect) at startup and this often; 0 disables (env COUNTYCARE_AUDIT_ANCHOR_EVERY)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -94,6 +97,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// Messages (follow-up reminders) leave through the outbox; LogSender is the
 	// default sender until an SMS or WeChat adapter is configured.
 	go (&notify.Dispatcher{Repo: st, Sender: notify.LogSender{Log: log}, Log: log, Now: time.Now}).Run(ctx)
+	if *anchorEvery > 0 {
+		logAuditAnchor(ctx, a.st, log)
+		go auditAnchors(ctx, a.st, log, *anchorEvery)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -110,6 +117,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if err := a.close(sctx); err != nil {
 		log.Error("audit flush at shutdown", "err", err)
+	}
+	if *anchorEvery > 0 {
+		logAuditAnchor(sctx, a.st, log)
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
@@ -163,4 +173,32 @@ func sessionJanitor(ctx context.Context, a *app, cfg account.Config, log *slog.L
 			}
 		}
 	}
+}
+
+// auditAnchors logs the audit trail's head every period until ctx ends.
+func auditAnchors(ctx context.Context, st *store.Store, log *slog.Logger, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			logAuditAnchor(ctx, st, log)
+		}
+	}
+}
+
+// logAuditAnchor logs the audit trail's head at INFO as an anchor: the
+// last row's sequence number and hash, and both as SEQ:HASH for
+// verify-audit --expect. Shipped to another system (the log collector, a
+// ticket, paper), an anchor lets verify-audit detect rows removed or
+// rewritten up to that row even by someone holding the audit key.
+func logAuditAnchor(ctx context.Context, st *store.Store, log *slog.Logger) {
+	seq, hash, err := st.AuditHead(ctx)
+	if err != nil {
+		log.Error("audit anchor: read head", "err", err)
+		return
+	}
+	log.Info("audit anchor", "seq", seq, "hash", hash, "anchor", fmt.Sprintf("%d:%s", seq, hash))
 }
