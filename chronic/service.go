@@ -12,6 +12,7 @@ import (
 	"countycare/care"
 	"countycare/notify"
 	"countycare/org"
+	"countycare/points"
 	"countycare/resident"
 )
 
@@ -26,7 +27,9 @@ type Repository interface {
 	// SaveVisit stores a visit, the registration's new state (at r.Version,
 	// ECONFLICT if stale) and a tier change if any, in one transaction; a
 	// second visit the same day is ECONFLICT.
-	SaveVisit(ctx context.Context, v *StoredVisit, r *Registration, change *TierChange, link *access.CareLink, ev audit.Event) error
+	// award, if not nil, is the resident's health points for an attended
+	// follow-up, saved in the same transaction (once per event reference).
+	SaveVisit(ctx context.Context, v *StoredVisit, r *Registration, change *TierChange, link *access.CareLink, award *points.Entry, ev audit.Event) error
 	Visits(ctx context.Context, registrationID int64, limit int) ([]StoredVisit, error)
 	SetRegistrationStatus(ctx context.Context, r *Registration, ev audit.Event) error
 	Overdue(ctx context.Context, county string, clinics []int64, today care.Date, limit int) ([]Overdue, error)
@@ -57,6 +60,8 @@ type Service struct {
 	Audit  audit.Recorder
 	Config Config
 	Now    func() time.Time
+	// Points, if set, awards health points for each attended (face-to-face) follow-up.
+	Points *points.Service
 }
 
 // Audit actions of chronic management.
@@ -222,7 +227,11 @@ func (s *Service) RecordVisit(ctx context.Context, a care.Actor, registrationID 
 	ev := audit.New(ctx, a, ActVisit, r.ResidentID)
 	ev.CountyCode = r.County
 	ev.Detail = fmt.Sprintf("%s visit %s: %s next %s tier %s", r.Disease, v.Date, o.Class, o.NextVisit, tier)
-	if err := s.Repo.SaveVisit(ctx, sv, &next, change, link, ev); err != nil {
+	var award *points.Entry
+	if s.Points != nil && v.FaceToFace {
+		award = s.Points.Entry(r.County, r.ResidentID, points.FollowUp, fmt.Sprintf("chronic_visit:%d:%s", r.ID, v.Date), v.Date, a.AccountID)
+	}
+	if err := s.Repo.SaveVisit(ctx, sv, &next, change, link, award, ev); err != nil {
 		return nil, err
 	}
 	return sv, nil

@@ -10,6 +10,7 @@ import (
 	"countycare/audit"
 	"countycare/care"
 	"countycare/chronic"
+	"countycare/points"
 )
 
 const registrationCols = `id, county_code, resident_id, disease, status, source, enrolled_on, clinic_id, doctor_id, tier, tier_since, last_class, last_visit,
@@ -111,7 +112,7 @@ func (s *Store) RecentOutcomes(ctx context.Context, registrationID int64, n int)
 }
 
 // SaveVisit stores a visit with the registration's new state and any tier change.
-func (s *Store) SaveVisit(ctx context.Context, v *chronic.StoredVisit, r *chronic.Registration, change *chronic.TierChange, link *access.CareLink, ev audit.Event) error {
+func (s *Store) SaveVisit(ctx context.Context, v *chronic.StoredVisit, r *chronic.Registration, change *chronic.TierChange, link *access.CareLink, award *points.Entry, ev audit.Event) error {
 	const op = "store.SaveVisit"
 	v.CreatedAt = s.now()
 	return s.Transact(ctx, func(tx db) error {
@@ -152,6 +153,11 @@ func (s *Store) SaveVisit(ctx context.Context, v *chronic.StoredVisit, r *chroni
 				VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, change.County, change.RegistrationID, change.ResidentID, string(change.From), string(change.To), change.Reason,
 				change.ToInstitution, s.ts(change.CreatedAt)); err != nil {
 				return wrap(op, err)
+			}
+		}
+		if award != nil {
+			if _, err := s.insertPoints(ctx, tx, award); err != nil {
+				return err
 			}
 		}
 		if link != nil {

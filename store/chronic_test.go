@@ -15,6 +15,7 @@ import (
 	"countycare/internal/testdb"
 	"countycare/notify"
 	"countycare/org"
+	"countycare/points"
 	"countycare/resident"
 	"countycare/store"
 )
@@ -375,7 +376,7 @@ func TestDemoFollowUps(t *testing.T) {
 		r, _ := st.Registration(ctx, reg)
 		sv := &chronic.StoredVisit{Visit: chronic.Visit{Disease: chronic.Hypertension, Date: today, FaceToFace: true, SBP: 120, DBP: 70},
 			County: "411723", RegistrationID: reg, ResidentID: r.ResidentID, Outcome: chronic.Outcome{Class: chronic.Controlled, NextVisit: today.AddDays(90)}}
-		if err := st.SaveVisit(ctx, sv, r, nil, nil, audit.Event{Action: chronic.ActVisit}); err != nil {
+		if err := st.SaveVisit(ctx, sv, r, nil, nil, nil, audit.Event{Action: chronic.ActVisit}); err != nil {
 			t.Fatal(err)
 		}
 		rep, _ = svc.Indicators(ctx, care.Actor{Role: care.RoleAnalyst, CountyCode: "411723"}, care.Date{Year: today.Year, Month: 1, Day: 1}, today)
@@ -486,6 +487,38 @@ func TestChronicReminders(t *testing.T) {
 		}
 		if evs, _ := f.st.SearchAudit(ctx, audit.Filter{Action: chronic.ActRemind}); len(evs) != 3 {
 			t.Errorf("reminder audit rows: %d", len(evs))
+		}
+	})
+}
+
+// TestChronicVisitAwardsPoints: an attended (face-to-face) follow-up earns
+// the resident's health points in the visit's transaction, once; a phone
+// follow-up earns none, and a refused duplicate visit awards nothing.
+func TestChronicVisitAwardsPoints(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, d store.Dialect) {
+		f := newFixture(t, d)
+		svc := chronicService(f)
+		svc.Points = &points.Service{Repo: f.st, Residents: f.res, Rules: points.DefaultRules(), Audit: syncRecorder{f.st, t}, Now: f.clk.Now}
+		ctx := context.Background()
+		vd := f.actors[care.RoleVillageDoctor]
+		people, _, _ := f.res.Search(ctx, vd, "", resident.Filter{BornOnOrBefore: care.Date{Year: 1970, Month: 1, Day: 1}, Limit: 1})
+		today := care.Today(f.clk.Now())
+		reg, err := svc.Enroll(ctx, vd, people[0].ID, chronic.Diabetes, chronic.SourceDiagnosis, today.AddDays(-60), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.RecordVisit(ctx, vd, reg.ID, chronic.Visit{Date: today.AddDays(-30), FaceToFace: true, SBP: 120, DBP: 75, FPG: 62}, "", false); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.RecordVisit(ctx, vd, reg.ID, chronic.Visit{Date: today.AddDays(-30), FaceToFace: true, SBP: 122, DBP: 75, FPG: 60}, "", false); care.ErrorCode(err) != care.ECONFLICT {
+			t.Fatalf("duplicate: %v", err)
+		}
+		if _, err := svc.RecordVisit(ctx, vd, reg.ID, chronic.Visit{Date: today.AddDays(-2)}, "", true); err != nil {
+			t.Fatal(err)
+		}
+		es, err := f.st.PointsLedger(ctx, vd.CountyCode, people[0].ID, 10)
+		if err != nil || len(es) != 1 || es[0].Rule != points.FollowUp || es[0].Points != points.DefaultRules().For(points.FollowUp) {
+			t.Errorf("ledger %+v %v", es, err)
 		}
 	})
 }

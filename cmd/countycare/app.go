@@ -41,8 +41,8 @@ func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, 
 	a.orgs = &org.Service{Repo: st, Now: now}
 	a.res = &resident.Service{Repo: st, Orgs: a.orgs, Audit: a.audit, Now: now}
 	a.accounts = &account.Service{Repo: st, Config: acfg, Now: now, Orgs: a.orgs}
-	a.chronic = &chronic.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Audit: a.audit, Config: chronic.DefaultConfig(), Now: now}
 	a.points = &points.Service{Repo: st, Residents: a.res, Rules: rules, Audit: a.audit, Now: now}
+	a.chronic = &chronic.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Audit: a.audit, Config: chronic.DefaultConfig(), Now: now, Points: a.points}
 	a.family = &family.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Staff: st, Points: a.points, Audit: a.audit, Now: now}
 	a.settle = &settle.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Audit: a.audit, Now: now}
 	a.window = &settle.Window{Repo: st, Residents: a.res, Orgs: a.orgs, Weights: settle.ExampleWeights(), Now: now}

@@ -24,7 +24,7 @@ var domain = map[string][]string{
 	"resident": {"care", "idcard", "org", "access", "audit"},
 	"settle":   {"care", "audit", "org", "resident"},
 	"notify":   {},
-	"chronic":  {"care", "access", "audit", "org", "resident", "notify"},
+	"chronic":  {"care", "access", "audit", "org", "resident", "notify", "points"},
 	"points":   {"care", "access", "audit", "resident"},
 	"family":   {"care", "access", "audit", "org", "resident", "points"},
 }
