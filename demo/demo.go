@@ -64,7 +64,11 @@ type Result struct {
 	// Chronic disease registries.
 	ChronicPatients int
 	FollowUps       int
-	Duration        time.Duration
+	// Family doctors.
+	Contracts  int
+	HomeVisits int
+	Checkups   int
+	Duration   time.Duration
 }
 
 func (c *Config) defaults() {

@@ -123,22 +123,61 @@ func (g *gen) family(ctx context.Context, st *store.Store) error {
 		if err := st.SignContracts(ctx, cs, nil, evs); err != nil {
 			return err
 		}
+		// The seeds' yearly volumes (home visits, check-ups; education as often
+		// as home visits), scaled to the county and spread over its clinics;
+		// follow-ups come from the chronic registries.
 		var ds []*family.Delivery
-		for _, k := range cs {
-			days := int(g.today.Time().Sub(k.Start.Time()).Hours() / 24)
-			used := map[family.Done]bool{}
-			for n := g.rng.IntN(7); n > 0; n-- {
-				d := family.Done{Kind: family.Kinds[g.rng.IntN(4)], Date: k.Start.AddDays(g.rng.IntN(days + 1))}
-				if used[d] {
+		used := map[int64]map[family.Done]bool{}
+		quota := func(seedYear int) int {
+			n := float64(seedYear) * float64(g.cfg.Residents) / SeedPopulation / float64(len(g.clinics))
+			k := int(n)
+			if g.rng.Float64() < n-float64(k) {
+				k++
+			}
+			return k
+		}
+		for _, q := range []struct {
+			kind family.Kind
+			n    int
+		}{{family.HomeVisit, quota(SeedHomeVisits)}, {family.Checkup, quota(SeedCheckups)}, {family.Education, quota(SeedHomeVisits)}} {
+			kind := q.kind
+			for n := q.n; n > 0; n-- {
+				k := cs[g.rng.IntN(len(cs))]
+				days := int(g.today.Time().Sub(k.Start.Time()).Hours() / 24)
+				d := family.Done{Kind: kind, Date: k.Start.AddDays(g.rng.IntN(days + 1))}
+				if used[k.ID] == nil {
+					used[k.ID] = map[family.Done]bool{}
+				}
+				if used[k.ID][d] {
 					continue
 				}
-				used[d] = true
+				used[k.ID][d] = true
 				ds = append(ds, &family.Delivery{CountyCode: k.CountyCode, ResidentID: k.ResidentID, ContractID: k.ID, Kind: d.Kind, Date: d.Date, InstitutionID: c.ID})
 			}
 		}
+		g.res.HomeVisits += countKind(ds, family.HomeVisit)
+		g.res.Checkups += countKind(ds, family.Checkup)
+		g.res.Contracts += len(cs)
 		if err := st.LoadDeliveries(ctx, ds, ev(fmt.Sprintf("demo services n=%d", len(ds)), 0)); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// The seeds' yearly family-doctor volumes in a county of SeedPopulation
+// (seed 004): home visits and check-ups.
+const (
+	SeedHomeVisits = 28932
+	SeedCheckups   = 80000
+)
+
+func countKind(ds []*family.Delivery, k family.Kind) int {
+	n := 0
+	for _, d := range ds {
+		if d.Kind == k {
+			n++
+		}
+	}
+	return n
 }

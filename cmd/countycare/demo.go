@@ -36,8 +36,8 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "demo county written to %s in %s: %d institutions, %d staff, %d households, %d residents, %d settled visits, %d chronic patients, %d follow-ups\n",
-		st.Redacted(), res.Duration.Round(1e6), res.Institutions, res.Staff, res.Households, res.Residents, res.Visits, res.ChronicPatients, res.FollowUps)
+	fmt.Fprintf(stdout, "demo county written to %s in %s: %d institutions, %d staff, %d households, %d residents, %d settled visits, %d chronic patients, %d follow-ups, %d family doctor contracts, %d home visits, %d check-ups\n",
+		st.Redacted(), res.Duration.Round(1e6), res.Institutions, res.Staff, res.Households, res.Residents, res.Visits, res.ChronicPatients, res.FollowUps, res.Contracts, res.HomeVisits, res.Checkups)
 	fmt.Fprintf(stdout, "sign-ins (password %q):\n", *password)
 	for _, l := range res.Logins {
 		fmt.Fprintf(stdout, "  %-20s %-32s %s, %s\n", l.Role, l.Username, l.Name, l.Institution)
