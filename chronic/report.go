@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	"countycare/access"
 	"countycare/audit"
@@ -133,7 +134,7 @@ func (s *Service) report(ctx context.Context, t *org.Tree, county string, clinic
 // finishReport adds the estimated patients to a tally and lays the units out in tree order.
 func (s *Service) finishReport(ctx context.Context, t *org.Tree, tl *Tally, county string, clinics []int64, visible func(int64) bool) (*Report, error) {
 	from, to := tl.From, tl.To
-	adults, err := s.Repo.AdultCounts(ctx, county, clinics, s.Config.ScreenMinAge, to)
+	adults, err := s.adultCounts(ctx, county, clinics, to)
 	if err != nil {
 		return nil, err
 	}
@@ -188,4 +189,37 @@ func (r *Report) Unit(id int64) *UnitReport {
 		return nil
 	}
 	return &r.Units[i]
+}
+
+// adultsTTL is how long the estimated-patient base (residents ≥ 35 per
+// village) is reused: counting them reads every resident of the area, and
+// an estimate of prevalence does not need the last minute's registrations.
+const adultsTTL = time.Minute
+
+type adultsEntry struct {
+	at     time.Time
+	counts map[int64]int
+}
+
+// adultCounts returns Repo.AdultCounts, cached for adultsTTL.
+func (s *Service) adultCounts(ctx context.Context, county string, clinics []int64, day care.Date) (map[int64]int, error) {
+	key := fmt.Sprintf("%s|%d|%s|%v", county, s.Config.ScreenMinAge, day, clinics)
+	now := s.Now()
+	s.mu.Lock()
+	e, ok := s.adults[key]
+	s.mu.Unlock()
+	if ok && now.Sub(e.at) < adultsTTL && !now.Before(e.at) {
+		return e.counts, nil
+	}
+	counts, err := s.Repo.AdultCounts(ctx, county, clinics, s.Config.ScreenMinAge, day)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	if s.adults == nil || len(s.adults) > 10000 {
+		s.adults = map[string]adultsEntry{}
+	}
+	s.adults[key] = adultsEntry{at: now, counts: counts}
+	s.mu.Unlock()
+	return counts, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -62,6 +63,9 @@ type Service struct {
 	Now    func() time.Time
 	// Points, if set, awards health points for each attended (face-to-face) follow-up.
 	Points *points.Service
+
+	mu     sync.Mutex
+	adults map[string]adultsEntry // see adultCounts
 }
 
 // Audit actions of chronic management.
