@@ -124,6 +124,7 @@ type gen struct {
 	emit        func(row) error    // hands a generated row to the writer
 	batch       []row
 	people      []person // every resident written (for visits)
+	deptDoctors map[int64][]int64 // county hospital department → its doctors (for rosters)
 }
 
 func (g *gen) id(table string) int64 {
@@ -148,7 +149,7 @@ func Generate(ctx context.Context, st *store.Store, cfg Config, log *slog.Logger
 	start := time.Now()
 	g := &gen{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)), now: cfg.Now.UTC(), today: care.Today(cfg.Now),
 		nextID: map[string]int64{}, idSeq: map[care.Date]int{}, tokens: map[string][]string{},
-		villageSeq: map[int64]int{}, householdSq: map[int64]int{}, pract: map[care.Role]*org.Practitioner{}}
+		villageSeq: map[int64]int{}, householdSq: map[int64]int{}, pract: map[care.Role]*org.Practitioner{}, deptDoctors: map[int64][]int64{}}
 	for _, s := range surnames {
 		g.surTot += s.w
 	}
@@ -158,6 +159,9 @@ func Generate(ctx context.Context, st *store.Store, cfg Config, log *slog.Logger
 			return err
 		}
 		if err := g.staff(); err != nil {
+			return err
+		}
+		if err := g.rosters(); err != nil {
 			return err
 		}
 		log.Info("demo: organisation and staff written", "institutions", len(g.insts), "staff", g.res.Staff)
@@ -347,6 +351,7 @@ func (g *gen) staff() error {
 			if d.specialty == "cardiology" && i == 1 {
 				g.pract[care.RoleCountySpecialist] = p
 			}
+			g.deptDoctors[dep.ID] = append(g.deptDoctors[dep.ID], p.ID)
 		}
 	}
 	for _, in := range g.insts {

@@ -15,6 +15,7 @@ import (
 	"countycare/account"
 	"countycare/care"
 	"countycare/chronic"
+	"countycare/consult"
 	"countycare/org"
 	"countycare/resident"
 	"countycare/settle"
@@ -66,6 +67,7 @@ var bulkSchema = []struct {
 	{"chronic_visits", "id, county_code, registration_id, resident_id, disease, visit_date, face_to_face, sbp, dbp, heart_rate, fpg, weight_dg, height_cm, " +
 		"symptoms, adherence, adverse, complication, risk_level, insight, doses_due, doses_missed, class, urgent, refer, refer_reasons, next_visit, recorded_by, institution_id, created_at"},
 	{"chronic_tier_changes", "id, county_code, registration_id, resident_id, from_tier, to_tier, reason, to_institution, acknowledged_by, acknowledged_at, created_at"},
+	{"duty_slots", "id, institution_id, department_id, practitioner_id, starts_at, ends_at, position, created_by, created_at"},
 }
 
 // BulkLoad runs fn with a Bulk and finishes the load: it flushes what is
@@ -242,7 +244,7 @@ func (s *Store) afterBulk(ctx context.Context) error {
 		}
 		if s.dialect == Postgres {
 			for _, t := range []string{"institutions", "departments", "practitioners", "households", "residents", "care_links", "accounts", "settle_policies", "settlements",
-				"chronic_registrations", "chronic_visits", "chronic_tier_changes"} {
+				"chronic_registrations", "chronic_visits", "chronic_tier_changes", "duty_slots"} {
 				stmts = append(stmts, fmt.Sprintf(`SELECT setval(pg_get_serial_sequence('%s', 'id'), COALESCE((SELECT MAX(id) FROM %s), 0) + 1, false)`, t, t))
 			}
 		}
@@ -457,6 +459,11 @@ func (b *Bulk) ChronicTierChange(c *chronic.TierChange) error {
 	}
 	return b.add("chronic_tier_changes", c.ID, c.County, c.RegistrationID, c.ResidentID, string(c.From), string(c.To), c.Reason, c.ToInstitution,
 		nullID(c.AcknowledgedBy), ackAt, b.tsv(c.CreatedAt))
+}
+
+// DutySlot loads one shift of a duty roster.
+func (b *Bulk) DutySlot(sl *consult.Slot, at time.Time) error {
+	return b.add("duty_slots", sl.ID, sl.InstitutionID, sl.DepartmentID, sl.PractitionerID, b.tsv(sl.Start), b.tsv(sl.End), sl.Position, sl.CreatedBy, b.tsv(at))
 }
 
 // Empty reports whether the database has no institutions yet (a fresh install).

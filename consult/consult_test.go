@@ -1,0 +1,92 @@
+package consult
+
+import (
+	"testing"
+	"time"
+
+	"countycare/care"
+	"countycare/org"
+)
+
+var now = time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+
+// TestDraftCheck: policy-rules.md §4 — written informed consent (a guardian
+// when the patient cannot), and the invitation states reason, purpose,
+// case summary and the required specialty.
+func TestDraftCheck(t *testing.T) {
+	ok := Draft{Kind: OneToOne, Urgency: Routine, Reason: "r", Purpose: "p", Summary: "s", Specialty: "cardiology",
+		Consent: Consent{By: ConsentPatient, Method: ConsentWritten, At: now.Add(-time.Minute)}}
+	if fs := ok.Check(now); len(fs) != 0 {
+		t.Fatalf("valid draft: %v", fs)
+	}
+	cases := map[string]func(d *Draft){
+		"consent_by":     func(d *Draft) { d.Consent.By = "" },
+		"consent_name":   func(d *Draft) { d.Consent.By = ConsentGuardian },
+		"consent_method": func(d *Draft) { d.Consent.Method = "verbal" },
+		"consent_at":     func(d *Draft) { d.Consent.At = now.Add(time.Hour) },
+		"reason":         func(d *Draft) { d.Reason = "  " },
+		"summary":        func(d *Draft) { d.Summary = "" },
+		"kind":           func(d *Draft) { d.Kind = "group" },
+		"min_title":      func(d *Draft) { d.MinTitle = org.TitleNurse },
+		"rehab_sessions": func(d *Draft) { d.Kind = Rehab },
+	}
+	for field, mut := range cases {
+		d := ok
+		mut(&d)
+		fs := d.Check(now)
+		if len(fs) == 0 || fs[0].Field != field {
+			t.Errorf("%s: %v", field, fs)
+		}
+	}
+}
+
+// TestChainAndEscalation: the invited doctor has ≥ 3 years of independent
+// practice (§4) and the requested title; the chain follows roster
+// position; after the chain comes the department head, who keeps the case.
+func TestChainAndEscalation(t *testing.T) {
+	day := care.Today(now)
+	p := func(id int64, title org.Title, years int) *org.Practitioner {
+		return &org.Practitioner{ID: id, Active: true, Title: title, PracticeSince: day.AddDays(-365*years - 1)}
+	}
+	practs := map[int64]*org.Practitioner{1: p(1, org.TitleAttending, 6), 2: p(2, org.TitleChief, 20), 3: p(3, org.TitlePhysician, 2), 4: p(4, org.TitleAssociateChief, 9)}
+	shift := func(id int64, pract int64, pos int, from, to time.Time) Slot {
+		return Slot{ID: id, DepartmentID: 7, PractitionerID: pract, Position: pos, Start: from, End: to}
+	}
+	slots := []Slot{shift(1, 4, 2, now.Add(-time.Hour), now.Add(time.Hour)), shift(2, 1, 1, now.Add(-time.Hour), now.Add(time.Hour)),
+		shift(3, 3, 3, now.Add(-time.Hour), now.Add(time.Hour)), shift(4, 2, 1, now.Add(time.Hour), now.Add(9*time.Hour))}
+	if got := Chain(slots, practs, 7, "", 3, now); len(got) != 2 || got[0] != 1 || got[1] != 4 {
+		t.Errorf("chain %v, want [1 4] (3 has 2 years; 2 is not on duty)", got)
+	}
+	if got := Chain(slots, practs, 7, org.TitleAssociateChief, 3, now); len(got) != 1 || got[0] != 4 {
+		t.Errorf("chain with minimum title: %v", got)
+	}
+	chain := []int64{1, 4}
+	for step, want := range []int64{1, 4, 99, 99} {
+		if id, head := Assignee(chain, 99, step); id != want || head != (step >= 2) {
+			t.Errorf("step %d: %d head=%t", step, id, head)
+		}
+	}
+	if c := DefaultConfig(); !c.Deadline(Routine, now).Equal(now.Add(10*time.Minute)) || !c.Deadline(Emergency, now).Equal(now.Add(5*time.Minute)) {
+		t.Error("response deadlines: 10 minutes (seeds), emergency 5")
+	}
+}
+
+func TestTransitionsAndICD10(t *testing.T) {
+	legal := [][3]string{{"requested", "accept", "accepted"}, {"accepted", "opinion", "answered"}, {"answered", "decide", "closed"},
+		{"requested", "cancel", "cancelled"}, {"requested", "decline", "declined"}}
+	for _, l := range legal {
+		if to, err := Transition(Status(l[0]), l[1]); err != nil || string(to) != l[2] {
+			t.Errorf("%v: %s %v", l, to, err)
+		}
+	}
+	for _, bad := range [][2]string{{"accepted", "accept"}, {"closed", "decide"}, {"answered", "cancel"}, {"declined", "accept"}, {"requested", "opinion"}} {
+		if _, err := Transition(Status(bad[0]), bad[1]); care.ErrorCode(err) != care.ECONFLICT {
+			t.Errorf("%v allowed", bad)
+		}
+	}
+	for code, want := range map[string]bool{"I10": true, "E11.9": true, "I10.X00": true, "A15.0": true, "1I0": false, "I1": false, "I10.": false, "I10x": false, "E11.12345": false} {
+		if ValidICD10(code) != want {
+			t.Errorf("ValidICD10(%q) = %t", code, !want)
+		}
+	}
+}

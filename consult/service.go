@@ -1,0 +1,627 @@
+package consult
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"countycare/access"
+	"countycare/audit"
+	"countycare/care"
+	"countycare/notify"
+	"countycare/org"
+	"countycare/resident"
+)
+
+// Repository is the storage consultation needs; store.Store implements it.
+type Repository interface {
+	Departments(ctx context.Context, institutionID int64) ([]org.Department, error)
+	Practitioners(ctx context.Context, f org.PractitionerFilter) ([]org.Practitioner, error)
+	Practitioner(ctx context.Context, id int64) (*org.Practitioner, error)
+	// DutySlots lists a department's shifts overlapping [from, to).
+	DutySlots(ctx context.Context, departmentID int64, from, to time.Time) ([]Slot, error)
+	SaveSlot(ctx context.Context, s *Slot, ev audit.Event) error
+	DeleteSlot(ctx context.Context, id, departmentID int64, ev audit.Event) error
+	// CreateConsultation stores a new case with its first events, the hub's
+	// care link, messages and the audit row in one transaction. A case with
+	// the same idempotency key from the same account is returned instead
+	// (existing true), or ECONFLICT if its request differs.
+	CreateConsultation(ctx context.Context, c *Consultation, requestHash string, evs []Event, link *access.CareLink, msgs []notify.Message, ev audit.Event) (existing bool, err error)
+	Consultation(ctx context.Context, id int64) (*Consultation, []int64, int64, error) // the case, its chain, its department head
+	// UpdateConsultation saves c at c.Version (ECONFLICT if stale) with events,
+	// messages, the care link's new expiry (if linkExpires is not zero) and the audit row.
+	UpdateConsultation(ctx context.Context, c *Consultation, evs []Event, msgs []notify.Message, linkExpires time.Time, ev audit.Event) error
+	// DueConsultations lists requested cases whose deadline is at or before now.
+	DueConsultations(ctx context.Context, now time.Time, limit int) ([]int64, error)
+	ConsultationEvents(ctx context.Context, id int64) ([]Event, error)
+	ConsultationMessages(ctx context.Context, id int64) ([]Message, error)
+	AddConsultationMessage(ctx context.Context, m *Message, e Event, ev audit.Event) error
+	ListConsultations(ctx context.Context, f Filter) ([]Consultation, error)
+	ConsultationStats(ctx context.Context, county string, from, to time.Time) ([]Consultation, error)
+}
+
+// Filter selects cases for a list.
+type Filter struct {
+	County          string
+	FromInstitution int64   // inviting side
+	AssignedTo      int64   // invited doctor
+	Departments     []int64 // a department's board
+	Open            bool    // requested, accepted or answered only
+	Breached        bool    // escalated at least once
+	ResidentID      int64
+	Limit           int
+}
+
+// Publisher pushes live events to connected browsers (web's SSE broker).
+type Publisher interface {
+	Publish(practitionerIDs []int64, kind string, consultationID int64, text string)
+	Online(practitionerID int64) bool
+}
+
+// Service is remote consultation. Every method checks the actor and
+// writes the audit trail; cases the actor has no part in are ENOTFOUND.
+type Service struct {
+	Repo      Repository
+	Residents *resident.Service
+	Orgs      interface {
+		Tree(ctx context.Context) (*org.Tree, error)
+	}
+	Audit  audit.Recorder
+	Live   Publisher // may be nil
+	Config Config
+	Now    func() time.Time
+}
+
+// Audit actions.
+const (
+	ActRequest  = "consult.request"
+	ActRead     = "consult.read"
+	ActAccept   = "consult.accept"
+	ActDecline  = "consult.decline"
+	ActEscalate = "consult.escalate"
+	ActOpinion  = "consult.opinion"
+	ActDecide   = "consult.decide"
+	ActCancel   = "consult.cancel"
+	ActMessage  = "consult.message"
+	ActRoster   = "consult.roster"
+)
+
+// PurposeAlert is the outbox purpose of messages to invited doctors.
+const PurposeAlert = "consult.alert"
+
+// RequestHash identifies a draft's content for idempotent retries.
+func RequestHash(d *Draft) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%d|%s|%s|%s|%s|%s|%s|%s|%d|%v|%d|%s|%s|%s|%d", d.ResidentID, d.Kind, d.Urgency, d.Reason, d.Purpose, d.Summary, d.Specialty, d.MinTitle,
+		d.ToInstitution, d.Departments, d.RehabSessions, d.Consent.By, d.Consent.Name, d.Consent.Method, d.Consent.At.Unix())
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// OpinionHash is the SHA-256 the signer's opinion is sealed with: the case,
+// the signer, the time and every field, so any later change shows.
+func OpinionHash(caseID int64, o *Opinion) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%d|%d|%s|%s|%s|%s|%s|%t", caseID, o.SignedBy, o.SignedAt.UTC().Format(time.RFC3339Nano), o.Assessment, o.DiagnosisCode, o.DiagnosisText, o.Plan, o.Refer)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func inviter(r care.Role) bool { return r == care.RoleVillageDoctor || r == care.RoleTownshipDoctor }
+
+// hubDepartment finds the hub's department for a specialty.
+func (s *Service) hubDepartment(ctx context.Context, inst int64, specialty string) (*org.Department, error) {
+	ds, err := s.Repo.Departments(ctx, inst)
+	if err != nil {
+		return nil, err
+	}
+	for i := range ds {
+		if ds[i].Specialty == specialty {
+			return &ds[i], nil
+		}
+	}
+	return nil, care.Invalid([]care.FieldError{{Field: "specialty", Key: "consult.no_department"}})
+}
+
+// chainFor computes the doctors on duty for a case at t.
+func (s *Service) chainFor(ctx context.Context, dept *org.Department, minTitle org.Title, t time.Time) ([]int64, error) {
+	slots, err := s.Repo.DutySlots(ctx, dept.ID, t.Add(-24*time.Hour), t.Add(time.Minute))
+	if err != nil {
+		return nil, err
+	}
+	ids := map[int64]bool{}
+	for _, sl := range slots {
+		ids[sl.PractitionerID] = true
+	}
+	practs := map[int64]*org.Practitioner{}
+	for id := range ids {
+		p, err := s.Repo.Practitioner(ctx, id)
+		if err != nil {
+			if care.IsCode(err, care.ENOTFOUND) {
+				continue
+			}
+			return nil, err
+		}
+		practs[id] = p
+	}
+	return Chain(slots, practs, dept.ID, minTitle, s.Config.MinPracticeYears, t), nil
+}
+
+// alert returns the text message for an assignee who is not connected
+// (one who is sees the case live: see publish).
+func (s *Service) alert(ctx context.Context, c *Consultation, to int64) []notify.Message {
+	if s.Live != nil && s.Live.Online(to) {
+		return nil
+	}
+	p, err := s.Repo.Practitioner(ctx, to)
+	if err != nil || p.Phone == "" {
+		return nil
+	}
+	body := fmt.Sprintf("【远程会诊】您有一例%s会诊请求（%s），请在%d分钟内登录平台接收或退回。", urgencyName[c.Urgency], clip(c.Reason, 20),
+		s.Config.ResponseMinutes[c.Urgency])
+	return []notify.Message{{County: c.County, Channel: notify.ChannelSMS, Recipient: p.Phone, Purpose: PurposeAlert, Body: body}}
+}
+
+// publish pushes a change to connected browsers after it is saved.
+func (s *Service) publish(to []int64, kind string, c *Consultation) {
+	if s.Live != nil {
+		s.Live.Publish(to, kind, c.ID, c.Reason)
+	}
+}
+
+var urgencyName = map[Urgency]string{Routine: "普通", Urgent: "加急", Emergency: "急诊"}
+
+func clip(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n]) + "…"
+}
+
+// Request opens a case for a resident the inviting doctor may see: it
+// validates the draft (no consent, no request), routes it to the doctor on
+// duty in the hub's department for the specialty, starts the response
+// deadline, gives the hub access to the record (a consultation care link)
+// and alerts the doctor. A retry with the same idempotency key returns the
+// case already created. Errors: EINVALID, ENOTFOUND, EFORBIDDEN, ECONFLICT.
+func (s *Service) Request(ctx context.Context, a care.Actor, d Draft) (*Consultation, error) {
+	if !inviter(a.Role) {
+		return nil, care.Errorf(care.EFORBIDDEN, "error.forbidden")
+	}
+	res, err := s.Residents.Get(ctx, a, d.ResidentID)
+	if err != nil {
+		return nil, err
+	}
+	now := s.Now()
+	fs := d.Check(now)
+	t, err := s.Orgs.Tree(ctx)
+	if err != nil {
+		return nil, err
+	}
+	hub := t.Get(d.ToInstitution)
+	if hub == nil || (hub.Kind != org.KindCountyHospital && hub.Kind != org.KindPartner) {
+		fs = append(fs, care.FieldError{Field: "to_institution", Key: "consult.hub.invalid"})
+	}
+	if err := care.Invalid(fs); err != nil {
+		return nil, err
+	}
+	dept, err := s.hubDepartment(ctx, hub.ID, d.Specialty)
+	if err != nil {
+		return nil, err
+	}
+	var depts []int64
+	if d.Kind == MDT {
+		for _, id := range d.Departments {
+			if id != dept.ID {
+				depts = append(depts, id)
+			}
+		}
+		if len(depts) == 0 {
+			return nil, care.Invalid([]care.FieldError{{Field: "departments", Key: "consult.mdt.departments"}})
+		}
+	}
+	chain, err := s.chainFor(ctx, dept, d.MinTitle, now)
+	if err != nil {
+		return nil, err
+	}
+	c := &Consultation{County: res.CountyCode, ResidentID: res.ID, Kind: d.Kind, Urgency: d.Urgency, Reason: d.Reason, Purpose: d.Purpose, Summary: d.Summary,
+		Specialty: d.Specialty, MinTitle: d.MinTitle, Departments: append([]int64{dept.ID}, depts...), FromInstitution: a.InstitutionID, FromDoctor: a.PractitionerID,
+		FromAccount: a.AccountID, ToInstitution: hub.ID, ToDepartment: dept.ID, Status: StatusRequested, Deadline: s.Config.Deadline(d.Urgency, now),
+		Consent: d.Consent, IdempotencyKey: d.Key, RehabSessions: d.RehabSessions, Chain: chain}
+	var evs []Event
+	evs = append(evs, Event{Kind: EvCreated, Account: a.AccountID, Detail: string(d.Kind) + " " + string(d.Urgency), At: now})
+	assignee, head := Assignee(chain, dept.HeadID, 0)
+	if len(chain) == 0 {
+		evs = append(evs, Event{Kind: EvNoRoster, Practitioner: assignee, At: now, Detail: "nobody on duty: the department head"})
+	}
+	if assignee == 0 {
+		return nil, care.Invalid([]care.FieldError{{Field: "specialty", Key: "consult.nobody"}})
+	}
+	c.AssignedTo = assignee
+	evs = append(evs, Event{Kind: EvAssigned, Practitioner: assignee, At: now, Detail: fmt.Sprintf("head=%t deadline %s", head, c.Deadline.Format(time.RFC3339))})
+	link := &access.CareLink{CountyCode: res.CountyCode, ResidentID: res.ID, InstitutionID: hub.ID, Kind: access.LinkConsultation,
+		Reason: "consultation: " + clip(d.Reason, 40), CreatedBy: a.AccountID}
+	ev := audit.New(ctx, a, ActRequest, res.ID)
+	ev.CountyCode, ev.Detail = res.CountyCode, fmt.Sprintf("%s %s to department %d", d.Kind, d.Urgency, dept.ID)
+	msgs := s.alert(ctx, c, assignee)
+	existing, err := s.Repo.CreateConsultation(ctx, c, RequestHash(&d), evs, link, msgs, ev)
+	if err != nil {
+		return nil, err
+	}
+	if !existing {
+		s.publish([]int64{assignee}, "consult.new", c)
+	}
+	return c, nil
+}
+
+// mayRead reports whether a is a party to c: the inviting institution's
+// doctors, or at the hub the assignee, the department head and the
+// doctors of the invited departments.
+func (s *Service) mayRead(ctx context.Context, a care.Actor, c *Consultation, head int64) (bool, error) {
+	if a.CountyCode != c.County {
+		return false, nil
+	}
+	if inviter(a.Role) && a.InstitutionID == c.FromInstitution {
+		return true, nil
+	}
+	if a.PractitionerID == 0 || a.InstitutionID != c.ToInstitution {
+		return false, nil
+	}
+	if a.PractitionerID == c.AssignedTo || a.PractitionerID == head {
+		return true, nil
+	}
+	p, err := s.Repo.Practitioner(ctx, a.PractitionerID)
+	if err != nil {
+		return false, err
+	}
+	for _, d := range c.Departments {
+		if d == p.DepartmentID {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// load returns a case the actor has a part in (ENOTFOUND otherwise, audited).
+func (s *Service) load(ctx context.Context, a care.Actor, id int64, action string) (*Consultation, []int64, int64, error) {
+	c, chain, head, err := s.Repo.Consultation(ctx, id)
+	if err != nil {
+		if care.IsCode(err, care.ENOTFOUND) {
+			return nil, nil, 0, care.Errorf(care.ENOTFOUND, "consult.not_found")
+		}
+		return nil, nil, 0, err
+	}
+	ok, err := s.mayRead(ctx, a, c, head)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	if !ok {
+		ev := audit.New(ctx, a, action, c.ResidentID)
+		ev.CountyCode, ev.Outcome, ev.Detail = c.County, audit.OutcomeDenied, fmt.Sprintf("consultation %d: not a party", id)
+		s.Audit.Record(ctx, ev)
+		return nil, nil, 0, care.Errorf(care.ENOTFOUND, "consult.not_found")
+	}
+	return c, chain, head, nil
+}
+
+// Detail is a case with its timeline and messages (an audited read).
+func (s *Service) Detail(ctx context.Context, a care.Actor, id int64) (*Consultation, []Event, []Message, error) {
+	c, _, _, err := s.load(ctx, a, id, ActRead)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	evs, err := s.Repo.ConsultationEvents(ctx, id)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ms, err := s.Repo.ConsultationMessages(ctx, id)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ev := audit.New(ctx, a, ActRead, c.ResidentID)
+	ev.CountyCode, ev.Detail = c.County, "consultation "+strconv.FormatInt(id, 10)
+	s.Audit.Record(ctx, ev)
+	return c, evs, ms, nil
+}
+
+func (s *Service) save(ctx context.Context, a care.Actor, c *Consultation, action string, evs []Event, msgs []notify.Message, linkExpires time.Time, detail string) error {
+	ev := audit.New(ctx, a, action, c.ResidentID)
+	ev.CountyCode, ev.Detail = c.County, fmt.Sprintf("consultation %d: %s", c.ID, detail)
+	return s.Repo.UpdateConsultation(ctx, c, evs, msgs, linkExpires, ev)
+}
+
+// notifyInviter publishes a change to the inviting doctor.
+func (s *Service) notifyInviter(c *Consultation, kind string) {
+	if s.Live != nil && c.FromDoctor != 0 {
+		s.Live.Publish([]int64{c.FromDoctor}, kind, c.ID, c.Reason)
+	}
+}
+
+// Accept takes a case: only the doctor it is assigned to, while it is requested.
+func (s *Service) Accept(ctx context.Context, a care.Actor, id int64) (*Consultation, error) {
+	c, _, _, err := s.load(ctx, a, id, ActAccept)
+	if err != nil {
+		return nil, err
+	}
+	if a.PractitionerID != c.AssignedTo {
+		return nil, care.Errorf(care.EFORBIDDEN, "consult.not_yours")
+	}
+	if c.Status, err = Transition(c.Status, "accept"); err != nil {
+		return nil, err
+	}
+	now := s.Now()
+	c.AcceptedAt = now
+	if err := s.save(ctx, a, c, ActAccept, []Event{{Kind: EvAccepted, Practitioner: a.PractitionerID, Account: a.AccountID, At: now}}, nil, time.Time{}, "accepted"); err != nil {
+		return nil, err
+	}
+	s.notifyInviter(c, "consult.accepted")
+	return c, nil
+}
+
+// Decline refuses a case with a reason (required): it passes to the next
+// doctor on the chain, then the department head; the head's decline ends
+// it. Errors: EINVALID (no reason), EFORBIDDEN (not the assignee), ECONFLICT.
+func (s *Service) Decline(ctx context.Context, a care.Actor, id int64, reason string) (*Consultation, error) {
+	reason = strings.TrimSpace(reason)
+	if reason == "" || utf8.RuneCountInString(reason) > 200 {
+		return nil, care.Invalid([]care.FieldError{{Field: "reason", Key: "consult.decline.reason"}})
+	}
+	c, chain, head, err := s.load(ctx, a, id, ActDecline)
+	if err != nil {
+		return nil, err
+	}
+	if a.PractitionerID != c.AssignedTo {
+		return nil, care.Errorf(care.EFORBIDDEN, "consult.not_yours")
+	}
+	if _, err := Transition(c.Status, "decline"); err != nil {
+		return nil, err
+	}
+	now := s.Now()
+	evs := []Event{{Kind: EvPassed, Practitioner: a.PractitionerID, Account: a.AccountID, At: now, Detail: reason}}
+	var msgs []notify.Message
+	var expires time.Time
+	if _, wasHead := Assignee(chain, head, c.Step); wasHead || (head == 0 && c.Step >= len(chain)-1) {
+		c.Status, c.DeclineReason, c.ClosedAt = StatusDeclined, reason, now
+		evs[0].Kind = EvDeclined
+		expires = now.Add(time.Duration(s.Config.GraceHours) * time.Hour)
+	} else {
+		c.Step++
+		next, _ := Assignee(chain, head, c.Step)
+		c.AssignedTo, c.Deadline = next, s.Config.Deadline(c.Urgency, now)
+		evs = append(evs, Event{Kind: EvAssigned, Practitioner: next, At: now, Detail: "after a decline"})
+		msgs = s.alert(ctx, c, next)
+	}
+	if err := s.save(ctx, a, c, ActDecline, evs, msgs, expires, "declined: "+reason); err != nil {
+		return nil, err
+	}
+	if c.Status == StatusRequested {
+		s.publish([]int64{c.AssignedTo}, "consult.new", c)
+	}
+	s.notifyInviter(c, "consult.declined")
+	return c, nil
+}
+
+// Escalate moves a case whose deadline has passed to the next doctor on
+// the chain, then the department head; once with the head it stays there
+// and the head and the inviting doctor are alerted again at every missed
+// deadline: nothing is dropped. It does nothing if the case was accepted
+// or its deadline moved meanwhile (the scheduler may race a doctor).
+func (s *Service) Escalate(ctx context.Context, id int64) (bool, error) {
+	c, chain, head, err := s.Repo.Consultation(ctx, id)
+	if err != nil {
+		return false, err
+	}
+	now := s.Now()
+	if c.Status != StatusRequested || c.Deadline.After(now) {
+		return false, nil
+	}
+	prev := c.AssignedTo
+	c.Step++
+	next, isHead := Assignee(chain, head, c.Step)
+	c.AssignedTo, c.Deadline = next, s.Config.Deadline(c.Urgency, now)
+	evs := []Event{{Kind: EvEscalated, Practitioner: next, At: now, Detail: fmt.Sprintf("no answer from %d in time; step %d head=%t", prev, c.Step, isHead)}}
+	msgs := s.alert(ctx, c, next)
+	ev := audit.Event{Action: ActEscalate, Outcome: audit.OutcomeOK, Purpose: care.PurposeTreatment, CountyCode: c.County, ResidentID: c.ResidentID,
+		Detail: fmt.Sprintf("consultation %d escalated to %d (step %d)", c.ID, next, c.Step)}
+	if err := s.Repo.UpdateConsultation(ctx, c, evs, msgs, time.Time{}, ev); err != nil {
+		if care.IsCode(err, care.ECONFLICT) {
+			return false, nil
+		}
+		return false, err
+	}
+	s.publish([]int64{next}, "consult.escalated", c)
+	s.notifyInviter(c, "consult.escalated")
+	return true, nil
+}
+
+// Sign records the assignee's signed opinion on an accepted case.
+func (s *Service) Sign(ctx context.Context, a care.Actor, id int64, o Opinion) (*Consultation, error) {
+	if err := care.Invalid(CheckOpinion(&o)); err != nil {
+		return nil, err
+	}
+	c, _, _, err := s.load(ctx, a, id, ActOpinion)
+	if err != nil {
+		return nil, err
+	}
+	if a.PractitionerID != c.AssignedTo {
+		return nil, care.Errorf(care.EFORBIDDEN, "consult.not_yours")
+	}
+	if c.Status, err = Transition(c.Status, "opinion"); err != nil {
+		return nil, err
+	}
+	now := s.Now()
+	o.SignedBy, o.SignedAt = a.PractitionerID, now
+	o.Hash = OpinionHash(c.ID, &o)
+	c.Opinion, c.AnsweredAt = &o, now
+	if err := s.save(ctx, a, c, ActOpinion, []Event{{Kind: EvOpinion, Practitioner: a.PractitionerID, Account: a.AccountID, At: now, Detail: o.DiagnosisCode}}, nil, time.Time{}, "opinion "+o.Hash[:12]); err != nil {
+		return nil, err
+	}
+	s.notifyInviter(c, "consult.answered")
+	return c, nil
+}
+
+// Decide records the inviting doctor's decision and closes the case; the
+// hub keeps access to the record for Config.GraceHours.
+func (s *Service) Decide(ctx context.Context, a care.Actor, id int64, decision, note string) (*Consultation, error) {
+	note = strings.TrimSpace(note)
+	if decision != DecisionAdvice && decision != DecisionReferral && decision != DecisionLocal {
+		return nil, care.Invalid([]care.FieldError{{Field: "decision", Key: "consult.decision.invalid"}})
+	}
+	if utf8.RuneCountInString(note) > 1000 {
+		return nil, care.Invalid([]care.FieldError{{Field: "note", Key: "field.too_long", Args: []any{1000}}})
+	}
+	c, _, _, err := s.load(ctx, a, id, ActDecide)
+	if err != nil {
+		return nil, err
+	}
+	if !inviter(a.Role) || a.InstitutionID != c.FromInstitution {
+		return nil, care.Errorf(care.EFORBIDDEN, "consult.not_yours")
+	}
+	if c.Status, err = Transition(c.Status, "decide"); err != nil {
+		return nil, err
+	}
+	now := s.Now()
+	c.Decision, c.DecisionNote, c.ClosedAt = decision, note, now
+	expires := now.Add(time.Duration(s.Config.GraceHours) * time.Hour)
+	if err := s.save(ctx, a, c, ActDecide, []Event{{Kind: EvDecision, Account: a.AccountID, At: now, Detail: decision}}, nil, expires, decision); err != nil {
+		return nil, err
+	}
+	if s.Live != nil {
+		s.Live.Publish([]int64{c.AssignedTo}, "consult.closed", c.ID, c.Reason)
+	}
+	return c, nil
+}
+
+// Cancel withdraws a case (inviting side, before the opinion).
+func (s *Service) Cancel(ctx context.Context, a care.Actor, id int64, reason string) (*Consultation, error) {
+	reason = strings.TrimSpace(reason)
+	if reason == "" || utf8.RuneCountInString(reason) > 200 {
+		return nil, care.Invalid([]care.FieldError{{Field: "reason", Key: "consult.cancel.reason"}})
+	}
+	c, _, _, err := s.load(ctx, a, id, ActCancel)
+	if err != nil {
+		return nil, err
+	}
+	if !inviter(a.Role) || a.InstitutionID != c.FromInstitution {
+		return nil, care.Errorf(care.EFORBIDDEN, "consult.not_yours")
+	}
+	if c.Status, err = Transition(c.Status, "cancel"); err != nil {
+		return nil, err
+	}
+	now := s.Now()
+	c.ClosedAt = now
+	if err := s.save(ctx, a, c, ActCancel, []Event{{Kind: EvCancelled, Account: a.AccountID, At: now, Detail: reason}}, nil, now, "cancelled"); err != nil {
+		return nil, err
+	}
+	if s.Live != nil {
+		s.Live.Publish([]int64{c.AssignedTo}, "consult.cancelled", c.ID, c.Reason)
+	}
+	return c, nil
+}
+
+// Post adds a message (with attachments already stored) to an open case.
+func (s *Service) Post(ctx context.Context, a care.Actor, id int64, body string, atts []Attachment) (*Message, error) {
+	body = strings.TrimSpace(body)
+	if (body == "" && len(atts) == 0) || utf8.RuneCountInString(body) > 2000 {
+		return nil, care.Invalid([]care.FieldError{{Field: "body", Key: "consult.message.body"}})
+	}
+	if len(atts) > s.Config.MaxAttachments {
+		return nil, care.Invalid([]care.FieldError{{Field: "files", Key: "consult.files.too_many", Args: []any{s.Config.MaxAttachments}}})
+	}
+	c, _, _, err := s.load(ctx, a, id, ActMessage)
+	if err != nil {
+		return nil, err
+	}
+	if !c.Status.Open() {
+		return nil, care.Errorf(care.ECONFLICT, "consult.bad_transition", string(c.Status))
+	}
+	m := &Message{ConsultationID: id, Account: a.AccountID, Author: a.Name, Body: body, Attachments: atts}
+	ev := audit.New(ctx, a, ActMessage, c.ResidentID)
+	ev.CountyCode, ev.Detail = c.County, fmt.Sprintf("consultation %d: message, %d files", id, len(atts))
+	if err := s.Repo.AddConsultationMessage(ctx, m, Event{ConsultationID: id, Kind: EvMessage, Account: a.AccountID, At: s.Now()}, ev); err != nil {
+		return nil, err
+	}
+	if s.Live != nil {
+		to := []int64{c.AssignedTo}
+		if c.FromDoctor != 0 && c.FromDoctor != a.PractitionerID {
+			to = append(to, c.FromDoctor)
+		}
+		s.Live.Publish(to, "consult.message", id, clip(body, 40))
+	}
+	return m, nil
+}
+
+// Lists for the three views: the inviting side's requests, the invited
+// doctor's queue (with what was escalated to them), a department head's board.
+func (s *Service) Lists(ctx context.Context, a care.Actor) (mine, queue, board []Consultation, err error) {
+	if inviter(a.Role) {
+		if mine, err = s.Repo.ListConsultations(ctx, Filter{County: a.CountyCode, FromInstitution: a.InstitutionID, Limit: 200}); err != nil {
+			return
+		}
+	}
+	if a.PractitionerID != 0 && !inviter(a.Role) {
+		if queue, err = s.Repo.ListConsultations(ctx, Filter{County: a.CountyCode, AssignedTo: a.PractitionerID, Open: true, Limit: 200}); err != nil {
+			return
+		}
+		var ds []org.Department
+		if ds, err = s.Repo.Departments(ctx, a.InstitutionID); err != nil {
+			return
+		}
+		var headOf []int64
+		for _, d := range ds {
+			if d.HeadID == a.PractitionerID {
+				headOf = append(headOf, d.ID)
+			}
+		}
+		if len(headOf) > 0 {
+			board, err = s.Repo.ListConsultations(ctx, Filter{County: a.CountyCode, Departments: headOf, Limit: 300})
+		}
+	}
+	return
+}
+
+// RunScheduler escalates overdue cases every tick until ctx ends. The
+// deadline is stored with the case, so a restart loses nothing: cases that
+// fell due while the server was down escalate on the first tick.
+func (s *Service) RunScheduler(ctx context.Context, every time.Duration, onErr func(error)) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if _, err := s.EscalateDue(ctx); err != nil && ctx.Err() == nil && onErr != nil {
+			onErr(err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// EscalateDue escalates every case due now and returns how many moved.
+func (s *Service) EscalateDue(ctx context.Context) (int, error) {
+	n := 0
+	for {
+		ids, err := s.Repo.DueConsultations(ctx, s.Now(), 500)
+		if err != nil {
+			return n, err
+		}
+		moved := 0
+		for _, id := range ids {
+			ok, err := s.Escalate(ctx, id)
+			if err != nil {
+				return n, err
+			}
+			if ok {
+				moved++
+			}
+		}
+		n += moved
+		if len(ids) < 500 || moved == 0 {
+			return n, nil
+		}
+	}
+}
