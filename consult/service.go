@@ -43,6 +43,8 @@ type Repository interface {
 	AddConsultationMessage(ctx context.Context, m *Message, e Event, ev audit.Event) error
 	ListConsultations(ctx context.Context, f Filter) ([]Consultation, error)
 	ConsultationStats(ctx context.Context, county string, from, to time.Time) ([]Consultation, error)
+	PutBlob(ctx context.Context, county, sha, typ string, data []byte) error
+	Blob(ctx context.Context, county, sha string) (string, []byte, error)
 }
 
 // Filter selects cases for a list.

@@ -123,7 +123,7 @@ type gen struct {
 	last        *resident.Resident // the resident written last (for legacy duplicates)
 	emit        func(row) error    // hands a generated row to the writer
 	batch       []row
-	people      []person // every resident written (for visits)
+	people      []person          // every resident written (for visits)
 	deptDoctors map[int64][]int64 // county hospital department → its doctors (for rosters)
 }
 

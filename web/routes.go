@@ -101,6 +101,27 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /family/teams/{id}", teamAdmins, s.familyTeamEdit)
 	s.handle("POST /family/teams/{id}", teamAdmins, s.familyTeamSave)
 
+	// Remote consultation: village and township doctors ask; the hub's
+	// specialists answer; department heads keep the duty roster.
+	inviters := registrars
+	parties := access.Allow(care.RoleVillageDoctor, care.RoleTownshipDoctor, care.RoleCountySpecialist)
+	hub := access.Allow(care.RoleCountySpecialist)
+	s.handle("GET /events", parties, s.events)
+	s.handle("GET /consult", parties, s.consultList)
+	s.handle("GET /consult/new", inviters, s.consultNew)
+	s.handle("POST /consult", inviters, s.consultCreate)
+	s.handle("GET /consult/roster", hub, s.consultRoster)
+	s.handle("POST /consult/roster", hub, s.consultSlotAdd)
+	s.handle("POST /consult/roster/{id}/delete", hub, s.consultSlotDelete)
+	s.handle("GET /consult/{id}", parties, s.consultShow)
+	s.handle("POST /consult/{id}/accept", hub, s.consultAccept)
+	s.handle("POST /consult/{id}/decline", hub, s.consultDecline)
+	s.handle("POST /consult/{id}/opinion", hub, s.consultOpinion)
+	s.handle("POST /consult/{id}/decision", inviters, s.consultDecide)
+	s.handle("POST /consult/{id}/cancel", inviters, s.consultCancel)
+	s.handleLimit("POST /consult/{id}/messages", parties, 5*(20<<20)+(1<<20), s.consultMessage)
+	s.handle("GET /consult/{id}/files/{sha}", parties, s.consultFile)
+
 	// One-stop settlement (insurance office), the patient's own view, aggregate reports.
 	cashier := access.Allow(care.RoleInsuranceOfficer)
 	eobReaders := access.Allow(care.RoleInsuranceOfficer, care.RoleResident)
@@ -184,6 +205,11 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /api/v1/me/points", self, s.apiMyPoints)
 	s.handle("POST /api/v1/me/points", self, s.apiMyPointsReport)
 	s.handle("GET /api/v1/residents/{id}/points", registrars, s.apiResidentPoints)
+
+	s.handle("POST /api/v1/consultations", inviters, s.apiConsultCreate)
+	s.handle("GET /api/v1/consultations", parties, s.apiConsultList)
+	s.handle("GET /api/v1/consultations/{id}", parties, s.apiConsultGet)
+	s.handle("POST /api/v1/consultations/{id}/{action}", parties, s.apiConsultDo)
 
 	// Anything else is not found (deny by default: no catch-all handler).
 	s.handle("/", pub, func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {

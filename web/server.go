@@ -21,6 +21,7 @@ import (
 	"countycare/audit"
 	"countycare/care"
 	"countycare/chronic"
+	"countycare/consult"
 	"countycare/family"
 	"countycare/org"
 	"countycare/points"
@@ -56,6 +57,8 @@ type Deps struct {
 	Orgs      *org.Service
 	Accounts  *account.Service
 	Chronic   *chronic.Service
+	Consult   *consult.Service
+	Live      *Broker // live events to browsers (SSE); may be nil
 	Family    *family.Service
 	Points    *points.Service
 	Settle    *settle.Service

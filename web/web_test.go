@@ -21,6 +21,7 @@ import (
 	"countycare/audit"
 	"countycare/care"
 	"countycare/chronic"
+	"countycare/consult"
 	"countycare/demo"
 	"countycare/family"
 	"countycare/internal/testdb"
@@ -75,8 +76,10 @@ func newEnv(t *testing.T, d store.Dialect) *env {
 	chr := &chronic.Service{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, Config: chronic.DefaultConfig(), Now: time.Now}
 	pts := &points.Service{Repo: st, Residents: rsvc, Rules: points.DefaultRules(), Audit: w, Now: time.Now}
 	fam := &family.Service{Repo: st, Residents: rsvc, Orgs: orgs, Staff: st, Points: pts, Audit: w, Now: time.Now}
+	live := web.NewBroker()
+	con := &consult.Service{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, Live: live, Config: consult.DefaultConfig(), Now: time.Now}
 	srv, err := web.New(web.Config{}, web.Deps{
-		Residents: rsvc, Orgs: orgs, Chronic: chr, Family: fam, Points: pts,
+		Residents: rsvc, Orgs: orgs, Chronic: chr, Family: fam, Points: pts, Consult: con, Live: live,
 		Accounts: &account.Service{Repo: st, Config: account.DefaultConfig(), Now: time.Now, Orgs: orgs},
 		Settle:   stl, Window: &settle.Window{Repo: st, Residents: rsvc, Orgs: orgs, Weights: settle.ExampleWeights(), Now: time.Now},
 		Store: st, Audit: w, AuditKey: testdb.AuditKey, Log: log, Now: time.Now,

@@ -8,6 +8,7 @@ import (
 	"countycare/account"
 	"countycare/audit"
 	"countycare/chronic"
+	"countycare/consult"
 	"countycare/family"
 	"countycare/org"
 	"countycare/points"
@@ -25,6 +26,8 @@ type app struct {
 	res      *resident.Service
 	accounts *account.Service
 	chronic  *chronic.Service
+	consult  *consult.Service
+	live     *web.Broker
 	family   *family.Service
 	points   *points.Service
 	settle   *settle.Service
@@ -43,10 +46,12 @@ func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, 
 	a.accounts = &account.Service{Repo: st, Config: acfg, Now: now, Orgs: a.orgs}
 	a.points = &points.Service{Repo: st, Residents: a.res, Rules: rules, Audit: a.audit, Now: now}
 	a.chronic = &chronic.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Audit: a.audit, Config: chronic.DefaultConfig(), Now: now, Points: a.points}
+	a.live = web.NewBroker()
+	a.consult = &consult.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Audit: a.audit, Live: a.live, Config: consult.DefaultConfig(), Now: now}
 	a.family = &family.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Staff: st, Points: a.points, Audit: a.audit, Now: now}
 	a.settle = &settle.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Audit: a.audit, Now: now}
 	a.window = &settle.Window{Repo: st, Residents: a.res, Orgs: a.orgs, Weights: settle.ExampleWeights(), Now: now}
-	w, err := web.New(wcfg, web.Deps{Residents: a.res, Orgs: a.orgs, Accounts: a.accounts, Chronic: a.chronic, Family: a.family, Points: a.points, Settle: a.settle, Window: a.window,
+	w, err := web.New(wcfg, web.Deps{Residents: a.res, Orgs: a.orgs, Accounts: a.accounts, Chronic: a.chronic, Consult: a.consult, Live: a.live, Family: a.family, Points: a.points, Settle: a.settle, Window: a.window,
 		Store: st, Audit: a.audit, AuditKey: key, Log: log, Now: now})
 	if err != nil {
 		a.audit.Close(context.Background())

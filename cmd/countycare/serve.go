@@ -96,6 +96,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	go sessionJanitor(ctx, a, acfg, log)
 	// Messages (follow-up reminders) leave through the outbox; LogSender is the
 	// default sender until an SMS or WeChat adapter is configured.
+	// Consultation deadlines live in the database: the scheduler escalates
+	// whatever fell due, including while the server was down.
+	go a.consult.RunScheduler(ctx, time.Second, func(err error) { log.Error("consultation scheduler", "err", err) })
 	go (&notify.Dispatcher{Repo: st, Sender: notify.LogSender{Log: log}, Log: log, Now: time.Now}).Run(ctx)
 	if *anchorEvery > 0 {
 		logAuditAnchor(ctx, a.st, log)

@@ -13,4 +13,41 @@
   if (id) {
     id.addEventListener("change", function () { id.value = id.value.replace(/\s+/g, "").toUpperCase(); });
   }
+  // Live events (new consultations, escalations, messages): a banner, a
+  // short tone and the tab title, without reloading. Only for clinicians.
+  var nav = document.getElementById("nav-consult");
+  if (nav && window.EventSource) {
+    var es = new EventSource("/events");
+    var title = document.title;
+    var onEvent = function (e) {
+      var d = {};
+      try { d = JSON.parse(e.data); } catch (x) { return; }
+      var bar = document.getElementById("live-banner");
+      if (!bar) {
+        bar = document.createElement("a");
+        bar.id = "live-banner";
+        bar.className = "alert urgent live";
+        bar.setAttribute("role", "alert");
+        document.body.insertBefore(bar, document.body.firstChild);
+      }
+      var en = document.documentElement.lang === "en";
+      var label = { "consult.new": en ? "New consultation" : "新的会诊请求", "consult.escalated": en ? "Consultation escalated to you" : "会诊已升级给您",
+        "consult.message": en ? "New message" : "会诊新留言", "consult.accepted": en ? "Consultation accepted" : "会诊已被接收",
+        "consult.answered": en ? "Opinion signed" : "会诊意见已签署", "consult.declined": en ? "Consultation declined" : "会诊被退回" }[e.type] || e.type;
+      bar.textContent = label + " #" + d.id + (d.text ? " · " + d.text : "");
+      bar.href = "/consult/" + d.id;
+      document.title = "● " + title;
+      try {
+        var ctx = new (window.AudioContext || window.webkitAudioContext)();
+        var o = ctx.createOscillator();
+        o.frequency.value = 880;
+        o.connect(ctx.destination);
+        o.start();
+        o.stop(ctx.currentTime + 0.25);
+      } catch (x) { /* no audio: the banner is enough */ }
+    };
+    ["consult.new", "consult.escalated", "consult.message", "consult.accepted", "consult.answered", "consult.declined", "consult.closed", "consult.cancelled"].forEach(function (k) {
+      es.addEventListener(k, onEvent);
+    });
+  }
 })();

@@ -1,0 +1,96 @@
+package consult
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"unicode/utf8"
+
+	"countycare/care"
+)
+
+// Allowed attachment types, found by sniffing the content (never trusting
+// the name or the browser's claim): photos, PDFs, DICOM files and ECG
+// exports (WFDB or CSV text).
+var allowedTypes = map[string]bool{"image/jpeg": true, "image/png": true, "application/pdf": true, "application/dicom": true, "text/plain": true,
+	"application/octet-stream+wfdb": true}
+
+// SniffType returns the type of a file's content, "" if it is not allowed.
+func SniffType(name string, data []byte) string {
+	if len(data) >= 132 && string(data[128:132]) == "DICM" {
+		return "application/dicom"
+	}
+	t := http.DetectContentType(data)
+	if i := strings.IndexByte(t, ';'); i >= 0 {
+		t = t[:i]
+	}
+	if t == "application/octet-stream" && strings.EqualFold(filepath.Ext(name), ".dat") {
+		return "application/octet-stream+wfdb" // a WFDB signal file; its header comes as text
+	}
+	if t == "text/plain" && !utf8.Valid(data) {
+		return ""
+	}
+	if !allowedTypes[t] {
+		return ""
+	}
+	return t
+}
+
+// Attach checks and stores a file for a case the actor is party to:
+// type-checked by content, size-limited, stored once by SHA-256.
+// Errors: EINVALID (empty, wrong type), ETOOLARGE, ENOTFOUND.
+func (s *Service) Attach(ctx context.Context, a care.Actor, caseID int64, name string, data []byte) (Attachment, error) {
+	c, _, _, err := s.load(ctx, a, caseID, ActMessage)
+	if err != nil {
+		return Attachment{}, err
+	}
+	if int64(len(data)) > s.Config.MaxAttachment {
+		return Attachment{}, care.Errorf(care.ETOOLARGE, "consult.file.too_large", s.Config.MaxAttachment>>20)
+	}
+	name = filepath.Base(strings.TrimSpace(name))
+	if utf8.RuneCountInString(name) > 100 {
+		name = string([]rune(name)[:100])
+	}
+	typ := SniffType(name, data)
+	if len(data) == 0 || typ == "" {
+		return Attachment{}, care.Invalid([]care.FieldError{{Field: "files", Key: "consult.file.type", Args: []any{name}}})
+	}
+	sum := sha256.Sum256(data)
+	h := hex.EncodeToString(sum[:])
+	if err := s.Repo.PutBlob(ctx, c.County, h, typ, data); err != nil {
+		return Attachment{}, err
+	}
+	return Attachment{SHA256: h, Name: name, Type: typ, Size: int64(len(data))}, nil
+}
+
+// File returns an attachment of a case's thread to a party of the case.
+func (s *Service) File(ctx context.Context, a care.Actor, caseID int64, sha string) (*Attachment, []byte, error) {
+	c, _, _, err := s.load(ctx, a, caseID, ActRead)
+	if err != nil {
+		return nil, nil, err
+	}
+	ms, err := s.Repo.ConsultationMessages(ctx, caseID)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, m := range ms {
+		for _, at := range m.Attachments {
+			if at.SHA256 == sha {
+				typ, data, err := s.Repo.Blob(ctx, c.County, sha)
+				if err != nil {
+					return nil, nil, err
+				}
+				if sum := sha256.Sum256(data); !bytes.Equal([]byte(hex.EncodeToString(sum[:])), []byte(sha)) {
+					return nil, nil, care.Errorf(care.EINTERNAL, "error.internal")
+				}
+				at.Type = typ
+				return &at, data, nil
+			}
+		}
+	}
+	return nil, nil, care.Errorf(care.ENOTFOUND, "error.not_found")
+}

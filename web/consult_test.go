@@ -1,0 +1,163 @@
+package web_test
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"countycare/care"
+	"countycare/store"
+)
+
+// sse opens the client's event stream and returns a channel of event names.
+func (c *client) sse(t *testing.T) (<-chan string, func()) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", c.e.ts.URL+"/events", nil)
+	resp, err := c.hc.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("events: %v %v", resp, err)
+	}
+	ch := make(chan string, 16)
+	go func() {
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			if name, ok := strings.CutPrefix(sc.Text(), "event: "); ok {
+				ch <- name
+			}
+		}
+		close(ch)
+	}()
+	return ch, func() { resp.Body.Close() }
+}
+
+// TestConsultationPages: a village doctor asks for a consultation from the
+// resident page (refused without consent), the specialist on duty sees it
+// arrive live, accepts, exchanges a photo, signs an opinion; the village
+// doctor records the decision. A wrong file type is refused; a stranger
+// gets 404; a retried API request with the same key creates one case.
+func TestConsultationPages(t *testing.T) {
+	e := newEnv(t, store.SQLite)
+	vd, cs := e.as(care.RoleVillageDoctor), e.as(care.RoleCountySpecialist)
+	events, stop := cs.sse(t)
+	defer stop()
+	list := vd.get("/residents?group=elderly65")
+	rid := regexp.MustCompile(`href="/residents/(\d+)"`).FindStringSubmatch(list.body)[1]
+	if page := vd.get("/residents/" + rid); !strings.Contains(page.body, `id="consult-link"`) {
+		t.Fatal("no consultation link on the resident page")
+	}
+	form := vd.get("/consult/new?resident=" + rid)
+	if form.code != 200 {
+		t.Fatalf("form: %d", form.code)
+	}
+	field := func(name string) string {
+		m := regexp.MustCompile(`name="` + name + `" value="([^"]*)"`).FindStringSubmatch(form.body)
+		if m == nil {
+			return ""
+		}
+		return m[1]
+	}
+	hub := regexp.MustCompile(`name="to_institution"><option value="(\d+)"`).FindStringSubmatch(form.body)[1]
+	vals := url.Values{"resident_id": {rid}, "key": {field("key")}, "kind": {"one_to_one"}, "urgency": {"urgent"}, "to_institution": {hub},
+		"specialty": {"cardiology"}, "reason": {"血压控制不佳伴胸闷"}, "purpose": {"调整用药"}, "summary": {"高血压 10 年，近两周 170/100 mmHg"},
+		"consent_method": {"written"}, "consent_at": {field("consent_at")}}
+	if r := vd.postForm("/consult", vals, true); r.code != 422 || !strings.Contains(r.body, "没有患者知情同意") || !strings.Contains(r.body, "血压控制不佳伴胸闷") {
+		t.Fatalf("without consent: %d", r.code)
+	}
+	vals.Set("consent_by", "patient")
+	sent := time.Now()
+	r := vd.postForm("/consult", vals, true)
+	if r.code != 303 {
+		t.Fatalf("request: %d %s", r.code, r.body)
+	}
+	casePath := strings.TrimSuffix(r.header.Get("Location"), "?ok=requested")
+	select {
+	case name := <-events:
+		if name != "consult.new" {
+			t.Errorf("event %q", name)
+		}
+		if d := time.Since(sent); d > time.Second {
+			t.Errorf("live event after %s", d)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("the specialist's browser got no event")
+	}
+	if q := cs.get("/consult"); !strings.Contains(q.body, `id="queue"`) || !strings.Contains(q.body, "血压控制不佳伴胸闷") {
+		t.Errorf("specialist queue: %d", q.code)
+	}
+	page := cs.get(casePath)
+	cs.csrf = regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(page.body)[1]
+	if r := cs.postForm(casePath+"/decline", url.Values{"reason": {""}}, true); r.code != 422 {
+		t.Errorf("decline without reason: %d", r.code)
+	}
+	if r := cs.postForm(casePath+"/accept", url.Values{}, true); r.code != 303 {
+		t.Fatalf("accept: %d %s", r.code, r.body)
+	}
+	// A photo (a tiny PNG) is accepted; an executable is not.
+	png := []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90wS\xde\x00\x00\x00\x0cIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82")
+	upload := func(c *client, name string, data []byte) response {
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		mw.WriteField("csrf", c.csrf)
+		mw.WriteField("body", "心电图照片")
+		fw, _ := mw.CreateFormFile("files", name)
+		fw.Write(data)
+		mw.Close()
+		return c.do("POST", casePath+"/messages", mw.FormDataContentType(), buf.Bytes(), nil)
+	}
+	if r := upload(cs, "virus.exe", []byte("MZ\x90\x00\x03\x00\x00\x00")); r.code != 422 || !strings.Contains(r.body, "virus.exe") {
+		t.Errorf("executable: %d", r.code)
+	}
+	if r := upload(cs, "ecg.png", png); r.code != 303 {
+		t.Fatalf("photo: %d %s", r.code, r.body)
+	}
+	page = cs.get(casePath)
+	link := regexp.MustCompile(`href="(` + regexp.QuoteMeta(casePath) + `/files/[0-9a-f]{64})"`).FindStringSubmatch(page.body)
+	if link == nil {
+		t.Fatal("no attachment link")
+	}
+	if f := vd.get(link[1]); f.code != 200 || f.header.Get("Content-Type") != "image/png" || f.body != string(png) {
+		t.Errorf("download: %d %s", f.code, f.header.Get("Content-Type"))
+	}
+	if r := cs.postForm(casePath+"/opinion", url.Values{"assessment": {"高血压 3 级"}, "diagnosis_code": {"I10"}, "plan": {"加用氨氯地平"}}, true); r.code != 303 {
+		t.Fatalf("opinion: %d %s", r.code, r.body)
+	}
+	vd.csrf = regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(vd.get(casePath).body)[1]
+	if r := vd.postForm(casePath+"/decision", url.Values{"decision": {"advice"}}, true); r.code != 303 {
+		t.Fatalf("decision: %d %s", r.code, r.body)
+	}
+	if p := vd.get(casePath); !strings.Contains(p.body, `id="decision"`) || !strings.Contains(p.body, "SHA-256") {
+		t.Errorf("closed case page")
+	}
+	// Strangers: another role, and the analyst.
+	if r := e.as(care.RoleAnalyst).get(casePath); r.code != 403 {
+		t.Errorf("analyst: %d", r.code)
+	}
+	if r := e.as(care.RoleTownshipDoctor).get(casePath); r.code != 404 {
+		t.Errorf("township doctor of another institution: %d", r.code)
+	}
+
+	// The API: a retry with the same Idempotency-Key creates one case.
+	id, _ := strconv.ParseInt(rid, 10, 64)
+	h, _ := strconv.ParseInt(hub, 10, 64)
+	body := map[string]any{"resident_id": id, "kind": "one_to_one", "urgency": "routine", "to_institution": h, "specialty": "cardiology",
+		"reason": "复诊", "purpose": "评估", "summary": "血压已控制", "consent": map[string]any{"by": "patient", "method": "electronic", "at": time.Now().Add(-time.Minute)}}
+	b, _ := json.Marshal(body)
+	post := func() response {
+		return vd.do("POST", "/api/v1/consultations", "application/json", b, map[string]string{"X-CSRF-Token": vd.csrf, "Idempotency-Key": "retry-1"})
+	}
+	r1, r2 := post(), post()
+	var c1, c2 struct{ ID int64 }
+	json.Unmarshal([]byte(r1.body), &c1)
+	json.Unmarshal([]byte(r2.body), &c2)
+	if r1.code != 201 || r2.code != 201 || c1.ID == 0 || c1.ID != c2.ID {
+		t.Errorf("idempotent create: %d %d %s %s", r1.code, r2.code, r1.body, r2.body)
+	}
+}

@@ -1,0 +1,121 @@
+package web
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"countycare/care"
+)
+
+// Broker fans live events out to connected browsers over Server-Sent
+// Events, keyed by practitioner: a new consultation, an escalation, a
+// message. Delivery is best effort — a slow browser's full buffer drops the
+// event (the page's state is always in the database; the next event or a
+// reload shows it) — and Online tells the sender whether a text message is
+// needed instead.
+type Broker struct {
+	mu   sync.Mutex
+	subs map[int64]map[chan liveEvent]struct{}
+}
+
+type liveEvent struct {
+	Kind string `json:"kind"`
+	ID   int64  `json:"id"`
+	Text string `json:"text"`
+	At   int64  `json:"at"` // Unix milliseconds when published
+}
+
+// NewBroker returns an empty broker.
+func NewBroker() *Broker { return &Broker{subs: map[int64]map[chan liveEvent]struct{}{}} }
+
+// Publish sends an event to every connection of the practitioners.
+func (b *Broker) Publish(practitioners []int64, kind string, id int64, text string) {
+	e := liveEvent{Kind: kind, ID: id, Text: text, At: time.Now().UnixMilli()}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, p := range practitioners {
+		for ch := range b.subs[p] {
+			select {
+			case ch <- e:
+			default:
+			}
+		}
+	}
+}
+
+// Online reports whether a practitioner has a browser connected.
+func (b *Broker) Online(practitioner int64) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.subs[practitioner]) > 0
+}
+
+// Connections is the number of open event streams.
+func (b *Broker) Connections() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := 0
+	for _, m := range b.subs {
+		n += len(m)
+	}
+	return n
+}
+
+func (b *Broker) subscribe(p int64) (chan liveEvent, func()) {
+	ch := make(chan liveEvent, 32)
+	b.mu.Lock()
+	if b.subs[p] == nil {
+		b.subs[p] = map[chan liveEvent]struct{}{}
+	}
+	b.subs[p][ch] = struct{}{}
+	b.mu.Unlock()
+	return ch, func() {
+		b.mu.Lock()
+		delete(b.subs[p], ch)
+		if len(b.subs[p]) == 0 {
+			delete(b.subs, p)
+		}
+		b.mu.Unlock()
+	}
+}
+
+// liveHeartbeat keeps idle streams open through proxies.
+const liveHeartbeat = 25 * time.Second
+
+// events is GET /events: the signed-in practitioner's live stream.
+func (s *Server) events(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	if s.Live == nil || rc.Actor.PractitionerID == 0 {
+		return care.Errorf(care.ENOTFOUND, "error.not_found")
+	}
+	rcw := http.NewResponseController(w)
+	rcw.SetWriteDeadline(time.Time{}) // a stream outlives the server's write timeout
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	fmt.Fprint(w, "retry: 3000\n: connected\n\n")
+	if err := rcw.Flush(); err != nil {
+		return nil
+	}
+	ch, done := s.Live.subscribe(rc.Actor.PractitionerID)
+	defer done()
+	tick := time.NewTicker(liveHeartbeat)
+	defer tick.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return nil
+		case <-tick.C:
+			fmt.Fprint(w, ": ping\n\n")
+		case e := <-ch:
+			b, _ := json.Marshal(e)
+			fmt.Fprintf(w, "event: %s\ndata: %s\n\n", e.Kind, b)
+		}
+		if err := rcw.Flush(); err != nil {
+			return nil
+		}
+	}
+}
