@@ -90,3 +90,27 @@ func TestTransitionsAndICD10(t *testing.T) {
 		}
 	}
 }
+
+func TestSniffType(t *testing.T) {
+	dicom := append(make([]byte, 128), []byte("DICM\x02\x00")...)
+	for _, c := range []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"a.jpg", []byte("\xff\xd8\xff\xe0\x00\x10JFIF"), "image/jpeg"},
+		{"a.png", []byte("\x89PNG\r\n\x1a\n\x00"), "image/png"},
+		{"a.pdf", []byte("%PDF-1.7\n"), "application/pdf"},
+		{"a.dcm", dicom, "application/dicom"},
+		{"100.hea", []byte("100 2 360 650000\n100.dat 212 200 11 1024 995 -22131 0 MLII\n"), "text/plain"},
+		{"100.dat", []byte{0xe3, 0x33, 0xf3}, "application/octet-stream+wfdb"},
+		{"a.jpg", []byte("MZ\x90\x00"), ""},     // an executable named as a photo
+		{"x.dat", []byte("MZ\x90\x00"), ""},     // or as a signal file
+		{"a.txt", []byte("ok\x00\x01"), ""},     // binary posing as text
+		{"a.csv", []byte{0xff, 0xfe, 0x41}, ""}, // not UTF-8
+	} {
+		if got := SniffType(c.name, c.data); got != c.want {
+			t.Errorf("%s %q: %q, want %q", c.name, c.data[:min(8, len(c.data))], got, c.want)
+		}
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"net/http"
 	"path/filepath"
 	"strings"
 	"unicode/utf8"
@@ -13,31 +12,32 @@ import (
 	"countycare/care"
 )
 
-// Allowed attachment types, found by sniffing the content (never trusting
-// the name or the browser's claim): photos, PDFs, DICOM files and ECG
-// exports (WFDB or CSV text).
-var allowedTypes = map[string]bool{"image/jpeg": true, "image/png": true, "application/pdf": true, "application/dicom": true, "text/plain": true,
-	"application/octet-stream+wfdb": true}
-
-// SniffType returns the type of a file's content, "" if it is not allowed.
+// SniffType returns the type of a file's content by its signature, "" if
+// it is not allowed: JPEG, PNG, PDF, DICOM (the "DICM" preamble), a WFDB
+// signal file (.dat, binary) or UTF-8 text without control characters
+// (WFDB headers, CSV exports).
 func SniffType(name string, data []byte) string {
-	if len(data) >= 132 && string(data[128:132]) == "DICM" {
+	switch {
+	case len(data) >= 132 && string(data[128:132]) == "DICM":
 		return "application/dicom"
-	}
-	t := http.DetectContentType(data)
-	if i := strings.IndexByte(t, ';'); i >= 0 {
-		t = t[:i]
-	}
-	if t == "application/octet-stream" && strings.EqualFold(filepath.Ext(name), ".dat") {
+	case bytes.HasPrefix(data, []byte{0xFF, 0xD8, 0xFF}):
+		return "image/jpeg"
+	case bytes.HasPrefix(data, []byte("\x89PNG\r\n\x1a\n")):
+		return "image/png"
+	case bytes.HasPrefix(data, []byte("%PDF-")):
+		return "application/pdf"
+	case strings.EqualFold(filepath.Ext(name), ".dat") && !bytes.HasPrefix(data, []byte("MZ")) && !bytes.HasPrefix(data, []byte("\x7fELF")):
 		return "application/octet-stream+wfdb" // a WFDB signal file; its header comes as text
 	}
-	if t == "text/plain" && !utf8.Valid(data) {
+	if !utf8.Valid(data) {
 		return ""
 	}
-	if !allowedTypes[t] {
-		return ""
+	for _, c := range data {
+		if c < 0x20 && c != '\n' && c != '\r' && c != '\t' {
+			return ""
+		}
 	}
-	return t
+	return "text/plain"
 }
 
 // Attach checks and stores a file for a case the actor is party to:
