@@ -36,8 +36,12 @@ type Repository interface {
 	// UpdateConsultation saves c at c.Version (ECONFLICT if stale) with events,
 	// messages, the care link's new expiry (if linkExpires is not zero) and the audit row.
 	UpdateConsultation(ctx context.Context, c *Consultation, evs []Event, msgs []notify.Message, linkExpires time.Time, ev audit.Event) error
-	// DueConsultations lists requested cases whose deadline is at or before now.
-	DueConsultations(ctx context.Context, now time.Time, limit int) ([]int64, error)
+	// DueConsultations lists requested cases whose deadline is at or before
+	// now, oldest deadline first, with their chains and department heads.
+	DueConsultations(ctx context.Context, now time.Time, limit int) ([]Due, error)
+	// EscalateMany saves escalations in one transaction; a case changed
+	// since it was read is skipped. It returns how many were saved.
+	EscalateMany(ctx context.Context, es []Escalation) (int, error)
 	ConsultationEvents(ctx context.Context, id int64) ([]Event, error)
 	ConsultationMessages(ctx context.Context, id int64) ([]Message, error)
 	AddConsultationMessage(ctx context.Context, m *Message, e Event, ev audit.Event) error
@@ -406,37 +410,48 @@ func (s *Service) Decline(ctx context.Context, a care.Actor, id int64, reason st
 	return c, nil
 }
 
-// Escalate moves a case whose deadline has passed to the next doctor on
-// the chain, then the department head; once with the head it stays there
-// and the head and the inviting doctor are alerted again at every missed
-// deadline: nothing is dropped. It does nothing if the case was accepted
-// or its deadline moved meanwhile (the scheduler may race a doctor).
-func (s *Service) Escalate(ctx context.Context, id int64) (bool, error) {
-	c, chain, head, err := s.Repo.Consultation(ctx, id)
-	if err != nil {
-		return false, err
-	}
-	now := s.Now()
-	if c.Status != StatusRequested || c.Deadline.After(now) {
-		return false, nil
-	}
+// Due is a case whose response deadline has passed.
+type Due struct {
+	C     Consultation
+	Chain []int64
+	Head  int64
+}
+
+// Escalation is one case's move to the next doctor, as saved.
+type Escalation struct {
+	C      *Consultation
+	Events []Event
+	Msgs   []notify.Message
+	Audit  audit.Event
+}
+
+// escalation moves a due case to the next doctor on the chain, then the
+// department head; once with the head it stays there and the head and the
+// inviting doctor are alerted again at every missed deadline: nothing is
+// dropped.
+func (s *Service) escalation(ctx context.Context, d *Due, now time.Time, phones map[int64]string) Escalation {
+	c := &d.C
 	prev := c.AssignedTo
 	c.Step++
-	next, isHead := Assignee(chain, head, c.Step)
+	next, isHead := Assignee(d.Chain, d.Head, c.Step)
 	c.AssignedTo, c.Deadline = next, s.Config.Deadline(c.Urgency, now)
-	evs := []Event{{Kind: EvEscalated, Practitioner: next, At: now, Detail: fmt.Sprintf("no answer from %d in time; step %d head=%t", prev, c.Step, isHead)}}
-	msgs := s.alert(ctx, c, next)
-	ev := audit.Event{Action: ActEscalate, Outcome: audit.OutcomeOK, Purpose: care.PurposeTreatment, CountyCode: c.County, ResidentID: c.ResidentID,
-		Detail: fmt.Sprintf("consultation %d escalated to %d (step %d)", c.ID, next, c.Step)}
-	if err := s.Repo.UpdateConsultation(ctx, c, evs, msgs, time.Time{}, ev); err != nil {
-		if care.IsCode(err, care.ECONFLICT) {
-			return false, nil
+	e := Escalation{C: c, Events: []Event{{Kind: EvEscalated, Practitioner: next, At: now, Detail: fmt.Sprintf("no answer from %d in time; step %d head=%t", prev, c.Step, isHead)}},
+		Audit: audit.Event{Action: ActEscalate, Outcome: audit.OutcomeOK, Purpose: care.PurposeTreatment, CountyCode: c.County, ResidentID: c.ResidentID,
+			Detail: fmt.Sprintf("consultation %d escalated to %d (step %d)", c.ID, next, c.Step)}}
+	if s.Live == nil || !s.Live.Online(next) {
+		phone, ok := phones[next]
+		if !ok {
+			if p, err := s.Repo.Practitioner(ctx, next); err == nil {
+				phone = p.Phone
+			}
+			phones[next] = phone
 		}
-		return false, err
+		if phone != "" {
+			e.Msgs = []notify.Message{{County: c.County, Channel: notify.ChannelSMS, Recipient: phone, Purpose: PurposeAlert,
+				Body: fmt.Sprintf("【远程会诊】一例%s会诊（%s）已超时升级给您，请在%d分钟内登录平台接收或退回。", urgencyName[c.Urgency], clip(c.Reason, 20), s.Config.ResponseMinutes[c.Urgency])}}
+		}
 	}
-	s.publish([]int64{next}, "consult.escalated", c)
-	s.notifyInviter(c, "consult.escalated")
-	return true, nil
+	return e
 }
 
 // Sign records the assignee's signed opinion on an accepted case.
@@ -603,26 +618,34 @@ func (s *Service) RunScheduler(ctx context.Context, every time.Duration, onErr f
 	}
 }
 
-// EscalateDue escalates every case due now and returns how many moved.
+// EscalateDue escalates every case due now, a batch of up to 500 per
+// transaction, and returns how many moved. A case a doctor accepted
+// meanwhile is left alone (its version moved on).
 func (s *Service) EscalateDue(ctx context.Context) (int, error) {
 	n := 0
+	phones := map[int64]string{}
 	for {
-		ids, err := s.Repo.DueConsultations(ctx, s.Now(), 500)
+		now := s.Now()
+		due, err := s.Repo.DueConsultations(ctx, now, 500)
+		if err != nil || len(due) == 0 {
+			return n, err
+		}
+		es := make([]Escalation, 0, len(due))
+		for i := range due {
+			es = append(es, s.escalation(ctx, &due[i], now, phones))
+		}
+		moved, err := s.Repo.EscalateMany(ctx, es)
 		if err != nil {
 			return n, err
 		}
-		moved := 0
-		for _, id := range ids {
-			ok, err := s.Escalate(ctx, id)
-			if err != nil {
-				return n, err
-			}
-			if ok {
-				moved++
+		n += moved
+		if s.Live != nil {
+			for _, e := range es {
+				s.publish([]int64{e.C.AssignedTo}, "consult.escalated", e.C)
+				s.notifyInviter(e.C, "consult.escalated")
 			}
 		}
-		n += moved
-		if len(ids) < 500 || moved == 0 {
+		if len(due) < 500 || moved == 0 {
 			return n, nil
 		}
 	}

@@ -242,21 +242,55 @@ func (s *Store) UpdateConsultation(ctx context.Context, c *consult.Consultation,
 }
 
 // DueConsultations lists requested cases whose deadline has passed, oldest deadline first.
-func (s *Store) DueConsultations(ctx context.Context, now time.Time, limit int) ([]int64, error) {
-	rows, err := s.read().query(ctx, `SELECT id FROM consultations WHERE status = 'requested' AND deadline <= ? ORDER BY deadline, id LIMIT ?`, s.ts(now), limit)
+func (s *Store) DueConsultations(ctx context.Context, now time.Time, limit int) ([]consult.Due, error) {
+	rows, err := s.read().query(ctx, `SELECT `+consultCols+` FROM consultations WHERE status = 'requested' AND deadline <= ? ORDER BY deadline, id LIMIT ?`, s.ts(now), limit)
 	if err != nil {
 		return nil, wrap("store.DueConsultations", err)
 	}
 	defer rows.Close()
-	var out []int64
+	var out []consult.Due
 	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
+		var d consult.Due
+		if err := scanConsult(rows, &d.C, &d.Chain, &d.Head); err != nil {
 			return nil, wrap("store.DueConsultations", err)
 		}
-		out = append(out, id)
+		out = append(out, d)
 	}
 	return out, wrap("store.DueConsultations", rows.Err())
+}
+
+// EscalateMany saves escalations in one transaction (skipping stale ones).
+func (s *Store) EscalateMany(ctx context.Context, es []consult.Escalation) (int, error) {
+	const op = "store.EscalateMany"
+	n := 0
+	err := s.Transact(ctx, func(tx db) error {
+		n = 0
+		for _, e := range es {
+			c := e.C
+			res, err := tx.exec(ctx, `UPDATE consultations SET assigned_to = ?, step = ?, deadline = ?, escalations = escalations + 1, version = version + 1
+				WHERE id = ? AND version = ? AND status = 'requested'`, c.AssignedTo, c.Step, s.ts(c.Deadline), c.ID, c.Version)
+			if err != nil {
+				return wrap(op, err)
+			}
+			if k, _ := res.RowsAffected(); k != 1 {
+				continue
+			}
+			c.Version++
+			c.Escalations++
+			if err := s.insertConsultEvents(ctx, tx, c.County, c.ID, e.Events); err != nil {
+				return err
+			}
+			if err := s.queueInTx(ctx, tx, e.Msgs); err != nil {
+				return err
+			}
+			if err := s.appendAudit(ctx, tx, e.Audit); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	return n, err
 }
 
 // ConsultationEvents returns a case's timeline, oldest first.
@@ -394,4 +428,43 @@ func (s *Store) Blob(ctx context.Context, county, sha string) (string, []byte, e
 	var data []byte
 	err := s.read().row(ctx, `SELECT type, data FROM blobs WHERE county_code = ? AND sha256 = ?`, county, sha).Scan(&typ, &data)
 	return typ, data, wrap("store.Blob", err)
+}
+
+// LoadConsultations stores many cases with their timelines in one
+// transaction and one audit row (the demo's year of history, benchmarks).
+// They get no care links: closed cases' links would have expired.
+func (s *Store) LoadConsultations(ctx context.Context, cs []*consult.Consultation, evs [][]consult.Event, ev audit.Event) error {
+	const op = "store.LoadConsultations"
+	return s.Transact(ctx, func(tx db) error {
+		for i, c := range cs {
+			o := c.Opinion
+			if o == nil {
+				o = &consult.Opinion{}
+			}
+			if c.CreatedAt.IsZero() {
+				c.CreatedAt = s.now()
+			}
+			c.Version = 1
+			id, err := tx.insert(ctx, `INSERT INTO consultations (county_code, resident_id, kind, urgency, reason, purpose, summary, specialty, min_title, departments,
+				from_institution, from_doctor, from_account, to_institution, to_department, assigned_to, step, chain, head_id, status, deadline, consent_by, consent_name,
+				consent_method, consent_at, decline_reason, opinion_assessment, opinion_code, opinion_text, opinion_plan, opinion_refer, opinion_signed_by,
+				opinion_signed_at, opinion_hash, decision, decision_note, rehab_sessions, escalations, created_at, accepted_at, answered_at, closed_at, version)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
+				c.County, c.ResidentID, string(c.Kind), string(c.Urgency), c.Reason, c.Purpose, c.Summary, c.Specialty, string(c.MinTitle), joinIDs(c.Departments),
+				c.FromInstitution, c.FromDoctor, c.FromAccount, c.ToInstitution, c.ToDepartment, c.AssignedTo, c.Step, joinIDs(c.Chain), 0, string(c.Status),
+				s.ts(c.Deadline), c.Consent.By, c.Consent.Name, c.Consent.Method, s.ts(c.Consent.At), c.DeclineReason, o.Assessment, o.DiagnosisCode, o.DiagnosisText,
+				o.Plan, o.Refer, o.SignedBy, s.ts(o.SignedAt), o.Hash, c.Decision, c.DecisionNote, c.RehabSessions, c.Escalations, s.ts(c.CreatedAt),
+				s.ts(c.AcceptedAt), s.ts(c.AnsweredAt), s.ts(c.ClosedAt))
+			if err != nil {
+				return wrap(op, err)
+			}
+			c.ID = id
+			if i < len(evs) {
+				if err := s.insertConsultEvents(ctx, tx, c.County, id, evs[i]); err != nil {
+					return err
+				}
+			}
+		}
+		return s.appendAudit(ctx, tx, ev)
+	})
 }

@@ -44,6 +44,8 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		"  search  name / pinyin-initials search (GET /api/v1/residents?q=…), township and county scope\n"+
 		"  audit   read latency with the audit trail vs. without it, interleaved\n"+
 		"  settle  POST /api/v1/settlements: settle new 10-line visits (writes to the database)\n"+
+		"  consult a new consultation request to the specialist's browser with --streams event streams open;\n"+
+		"          escalation lateness of --timers open consultations across a simulated restart (writes)\n"+
 		"  chronic recompute every tier and the county's indicators (in process, dry run); record follow-ups\n"+
 		"          (POST /api/v1/chronic/{id}/visits, writes) and read the village's indicators after each; a\n"+
 		"          township's overdue list (GET /api/v1/chronic/overdue)\n"+
@@ -52,6 +54,8 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	what := fs.String("what", "lookup,search,audit", "comma-separated workloads")
 	n := fs.Int("requests", 4000, "requests per workload (per scope for search)")
 	conc := fs.Int("concurrency", 4, "concurrent clients")
+	streams := fs.Int("streams", 500, "consult: connected clinicians (event streams)")
+	timers := fs.Int("timers", 10000, "consult: open consultations with running deadlines")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run (server and clients) to this file")
 	memprofile := fs.String("memprofile", "", "write an allocation profile of the whole run to this file")
 	if err := fs.Parse(args); err != nil {
@@ -255,6 +259,10 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				return cl.post("/api/v1/settlements", body, map[string]string{"X-CSRF-Token": csrf, "Idempotency-Key": nonce + strconv.Itoa(i)}, http.StatusCreated)
 			})
 			report(stdout, "settle a 10-line visit over HTTP (one transaction, accumulators, audit row)", res)
+		case "consult":
+			if err := benchConsult(ctx, stdout, a, base, user, county, *n, *streams, *timers); err != nil {
+				return err
+			}
 		case "chronic":
 			if err := benchChronic(ctx, stdout, a, base, user, county, *n, *conc); err != nil {
 				return err
