@@ -117,18 +117,28 @@ func (r PreReadResult) Summary() string {
 // rhythm lead (the first lead named II or MLII, else the first) and applies
 // the rules. A record without leads or samples gets FindingNoQRS.
 func (c PreReadConfig) PreReadRecord(rec *Record) PreReadResult {
-	if len(rec.Leads) == 0 {
+	lead, fs, ok := rec.RhythmLead()
+	if !ok {
 		return c.PreRead(nil, rec.Fs)
 	}
-	lead := rec.Leads[0]
-	for _, l := range rec.Leads {
+	return c.PreRead(DetectQRS(lead.Physical(), fs), fs)
+}
+
+// RhythmLead returns the lead rhythm is read on, the first named II or MLII
+// (modified lead II), else the first, with its sampling rate; ok is false
+// when the record has no leads.
+func (r *Record) RhythmLead() (lead Lead, fs float64, ok bool) {
+	if len(r.Leads) == 0 {
+		return Lead{}, 0, false
+	}
+	lead = r.Leads[0]
+	for _, l := range r.Leads {
 		if n := strings.ToUpper(l.Name); n == "II" || n == "MLII" {
 			lead = l
 			break
 		}
 	}
-	fs := rec.Fs * float64(max(1, lead.SamplesPerFrame))
-	return c.PreRead(DetectQRS(lead.Physical(), fs), fs)
+	return lead, r.Fs * float64(max(1, lead.SamplesPerFrame)), true
 }
 
 // PreRead applies the rules to QRS positions (sample indices at fs Hz).
