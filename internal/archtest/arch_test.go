@@ -28,6 +28,7 @@ var domain = map[string][]string{
 	"points":   {"care", "access", "audit", "resident"},
 	"family":   {"care", "access", "audit", "org", "resident", "points"},
 	"ecg":      {},
+	"reading":  {"care", "access", "audit", "org", "resident", "ecg"},
 }
 
 // allowedExternal are the outside modules domain code may use.
