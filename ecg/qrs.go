@@ -31,8 +31,9 @@ type QRSConfig struct {
 	ThresholdCoeff float64
 	// SearchBack: when no beat has been found for SearchBack × the mean of
 	// the last 8 RR intervals, the largest peak above half the threshold
-	// since the last beat is taken as a beat (1.5, Hamilton & Tompkins 1986;
-	// Pan & Tompkins use 1.66).
+	// since the last beat (leaving out the first TWaveWindow, where a T wave
+	// may mask a small QRS, as OSEA does) is taken as a beat (1.5, Hamilton &
+	// Tompkins 1986; Pan & Tompkins use 1.66).
 	SearchBack float64
 	// Reset is the time without a beat after which the QRS and noise levels
 	// are learnt again (8 s, Hamilton's OSEA detector).
@@ -82,7 +83,9 @@ func DetectQRSInt(x []int, fs float64) []int {
 // available, so filters are applied forward and backward without delay):
 //
 //  1. band-pass 5–15 Hz (2nd-order Butterworth high- and low-pass, zero phase);
-//  2. five-point derivative, squared;
+//  2. five-point derivative, absolute value (Hamilton & Tompkins; squaring,
+//     as Pan & Tompkins do, makes the envelope follow amplitude squared,
+//     and the threshold then loses beats after a drop in amplitude);
 //  3. moving-window integration over 150 ms (centred);
 //  4. peaks of the integrated signal at least one refractory period apart;
 //  5. a peak is a QRS if it exceeds NPK + 0.3125 (SPK − NPK), SPK and NPK
@@ -90,7 +93,13 @@ func DetectQRSInt(x []int, fs float64) []int {
 //     the previous beat it must also have at least half that beat's maximal
 //     slope, otherwise it is a T wave;
 //  6. search-back: when no beat came for 1.5 × the mean RR, the largest
-//     peak above half the threshold since the last beat is taken.
+//     peak above half the threshold, 360 ms or more after the last beat, is
+//     taken;
+//  7. reset: after 8 s without a beat the levels are learnt again from the
+//     last 8 s (OSEA) and, offline, those 8 s are decided again;
+//  8. each beat is placed at the band-passed extremum near the peak.
+//
+// docs/ecg.md gives the references and how the design was arrived at.
 func (c QRSConfig) Detect(x []float64, fs float64) []int {
 	if !(fs >= MinFs) || math.IsInf(fs, 0) || len(x) < int(fs) {
 		return nil
@@ -105,7 +114,7 @@ func (c QRSConfig) Detect(x []float64, fs float64) []int {
 	filtfilt(hp, bp)
 	filtfilt(lp, bp)
 	// 2. Derivative (Pan & Tompkins' five-point derivative, step scaled to
-	// 200 Hz) and squaring.
+	// 200 Hz) and its absolute value.
 	h := max(1, int(math.Round(fs/200)))
 	d := make([]float64, n)
 	for i := 2 * h; i < n-2*h; i++ {
