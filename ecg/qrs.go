@@ -26,8 +26,8 @@ type QRSConfig struct {
 	// this fraction of the previous QRS's is a T wave (0.5, Pan & Tompkins).
 	TWaveSlope float64
 	// ThresholdCoeff places the detection threshold between the noise and
-	// QRS peak levels: NPK + c·(SPK − NPK); 0.3125 (Hamilton & Tompkins 1986,
-	// the best of the coefficients they tested).
+	// QRS peak levels: NPK + c·(SPK − NPK), as studied by Hamilton &
+	// Tompkins 1986; 0.3125 is the value of Hamilton's OSEA detector.
 	ThresholdCoeff float64
 	// SearchBack: when no beat has been found for SearchBack × the mean of
 	// the last 8 RR intervals, the largest peak above half the threshold
