@@ -6,7 +6,6 @@ import (
 	"math"
 	"net/http"
 	"sort"
-	"strconv"
 	"time"
 
 	"countycare/care"
@@ -106,7 +105,7 @@ func (s *Server) ecgUploadSubmit(w http.ResponseWriter, r *http.Request, rc *req
 // ecgRow is a worklist row as shown to the reader.
 type ecgRow struct {
 	reading.WorklistItem
-	Waiting string // e.g. "1 h 5 min"
+	WaitHours, WaitMinutes int
 }
 
 func (s *Server) ecgWorklist(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
@@ -117,19 +116,11 @@ func (s *Server) ecgWorklist(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 	now := s.Now()
 	rows := make([]ecgRow, len(items))
 	for i, it := range items {
-		rows[i] = ecgRow{WorklistItem: it, Waiting: waiting(now.Sub(it.UploadedAt))}
+		m := int(max(now.Sub(it.UploadedAt), 0) / time.Minute)
+		rows[i] = ecgRow{WorklistItem: it, WaitHours: m / 60, WaitMinutes: m % 60}
 	}
 	s.render(w, r, rc, http.StatusOK, "ecg_worklist", pageData{Title: s.msgs.T(rc.Lang, "ecg.worklist_title"), Data: rows})
 	return nil
-}
-
-// waiting formats a waiting time in whole minutes as "N h M min" or "M min".
-func waiting(d time.Duration) string {
-	m := int(max(d, 0) / time.Minute)
-	if m >= 60 {
-		return strconv.Itoa(m/60) + " h " + strconv.Itoa(m%60) + " min"
-	}
-	return strconv.Itoa(m) + " min"
 }
 
 // apiECGPreRead is the JSON form of a pre-read.
