@@ -5,6 +5,7 @@ import (
 
 	"countycare/access"
 	"countycare/care"
+	"countycare/reading"
 	"countycare/resident"
 )
 
@@ -80,6 +81,14 @@ func (s *Server) registerRoutes() {
 	s.handle("POST /chronic/{id}/status", chronicCare, s.chronicStatus)
 	s.handle("POST /chronic/{id}/calls", registrars, s.chronicCall)
 	s.handle("POST /chronic/reminders", registrars, s.chronicRemind)
+
+	// ECG reading: village and township doctors send their residents' ECGs
+	// (pre-read at once); readers of a diagnosis center work the worklist.
+	ecgSenders := registrars
+	ecgReaders := access.Allow(care.RoleReader)
+	s.handle("GET /residents/{id}/ecg", ecgSenders, s.ecgUploadPage)
+	s.handleLimit("POST /residents/{id}/ecg", ecgSenders, reading.MaxECGBytes+1<<20, s.ecgUploadSubmit)
+	s.handle("GET /ecg/worklist", ecgReaders, s.ecgWorklist)
 
 	// Family doctor contracts: village and township doctors sign and record
 	// for their own residents; administrators and township doctors manage
@@ -202,6 +211,8 @@ func (s *Server) registerRoutes() {
 	s.handle("POST /api/v1/family/contracts/{id}/switch", familyCare, s.apiFamilySwitch)
 	s.handle("POST /api/v1/family/contracts/{id}/end", familyCare, s.apiFamilyEnd)
 	s.handle("GET /api/v1/family/indicators", aggregates, s.apiFamilyIndicators)
+	s.handleLimit("POST /api/v1/residents/{id}/ecg", ecgSenders, reading.MaxECGBytes/3*4+1<<20, s.apiECGUpload)
+	s.handle("GET /api/v1/ecg/worklist", ecgReaders, s.apiECGWorklist)
 	s.handle("GET /api/v1/me/points", self, s.apiMyPoints)
 	s.handle("POST /api/v1/me/points", self, s.apiMyPointsReport)
 	s.handle("GET /api/v1/residents/{id}/points", registrars, s.apiResidentPoints)

@@ -25,6 +25,7 @@ import (
 	"countycare/family"
 	"countycare/org"
 	"countycare/points"
+	"countycare/reading"
 	"countycare/resident"
 	"countycare/settle"
 )
@@ -63,6 +64,7 @@ type Deps struct {
 	Points    *points.Service
 	Settle    *settle.Service
 	Window    *settle.Window
+	Reading   *reading.Service
 	Store     Store
 	Audit     audit.Recorder
 	AuditKey  []byte

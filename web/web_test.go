@@ -23,10 +23,12 @@ import (
 	"countycare/chronic"
 	"countycare/consult"
 	"countycare/demo"
+	"countycare/ecg"
 	"countycare/family"
 	"countycare/internal/testdb"
 	"countycare/org"
 	"countycare/points"
+	"countycare/reading"
 	"countycare/resident"
 	"countycare/settle"
 	"countycare/store"
@@ -82,7 +84,8 @@ func newEnv(t *testing.T, d store.Dialect) *env {
 		Residents: rsvc, Orgs: orgs, Chronic: chr, Family: fam, Points: pts, Consult: con, Live: live,
 		Accounts: &account.Service{Repo: st, Config: account.DefaultConfig(), Now: time.Now, Orgs: orgs},
 		Settle:   stl, Window: &settle.Window{Repo: st, Residents: rsvc, Orgs: orgs, Weights: settle.ExampleWeights(), Now: time.Now},
-		Store: st, Audit: w, AuditKey: testdb.AuditKey, Log: log, Now: time.Now,
+		Reading: &reading.Service{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, PreRead: ecg.DefaultPreReadConfig(), Now: time.Now},
+		Store:   st, Audit: w, AuditKey: testdb.AuditKey, Log: log, Now: time.Now,
 	})
 	if err != nil {
 		t.Fatal(err)

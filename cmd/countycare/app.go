@@ -9,9 +9,11 @@ import (
 	"countycare/audit"
 	"countycare/chronic"
 	"countycare/consult"
+	"countycare/ecg"
 	"countycare/family"
 	"countycare/org"
 	"countycare/points"
+	"countycare/reading"
 	"countycare/resident"
 	"countycare/settle"
 	"countycare/store"
@@ -32,6 +34,7 @@ type app struct {
 	points   *points.Service
 	settle   *settle.Service
 	window   *settle.Window
+	reading  *reading.Service
 	audit    *audit.Writer
 	web      *web.Server
 }
@@ -51,8 +54,10 @@ func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, 
 	a.family = &family.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Staff: st, Points: a.points, Audit: a.audit, Now: now}
 	a.settle = &settle.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Audit: a.audit, Now: now}
 	a.window = &settle.Window{Repo: st, Residents: a.res, Orgs: a.orgs, Weights: settle.ExampleWeights(), Now: now}
+	a.reading = &reading.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Audit: a.audit, PreRead: ecg.DefaultPreReadConfig(), Now: now}
 	w, err := web.New(wcfg, web.Deps{Residents: a.res, Orgs: a.orgs, Accounts: a.accounts, Chronic: a.chronic, Consult: a.consult, Live: a.live, Family: a.family, Points: a.points, Settle: a.settle, Window: a.window,
-		Store: st, Audit: a.audit, AuditKey: key, Log: log, Now: now})
+		Reading: a.reading,
+		Store:   st, Audit: a.audit, AuditKey: key, Log: log, Now: now})
 	if err != nil {
 		a.audit.Close(context.Background())
 		return nil, err

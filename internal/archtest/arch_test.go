@@ -28,6 +28,8 @@ var domain = map[string][]string{
 	"points":   {"care", "access", "audit", "resident"},
 	"family":   {"care", "access", "audit", "org", "resident", "points"},
 	"consult":  {"care", "access", "audit", "org", "resident", "notify"},
+	"ecg":      {},
+	"reading":  {"care", "access", "audit", "org", "resident", "ecg"},
 }
 
 // allowedExternal are the outside modules domain code may use.

@@ -1,0 +1,70 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// mitdbDir is ../shared/data/ecg/mitdb beside the module root (CI has
+// shared/ beside the checkout); the test fails, never skips, without it.
+func mitdbDir(t *testing.T) string {
+	t.Helper()
+	d, err := filepath.Abs(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			break
+		}
+		if filepath.Dir(d) == d {
+			t.Fatal("no go.mod above the test's directory")
+		}
+		d = filepath.Dir(d)
+	}
+	p := filepath.Join(d, "..", "shared", "data", "ecg", "mitdb")
+	if fi, err := os.Stat(p); err != nil || !fi.IsDir() {
+		t.Fatalf("the MIT-BIH records are missing: expected %s beside the module root %s (../shared/data/README.md)", p, d)
+	}
+	return p
+}
+
+// TestBenchECGMITDB runs the bench's scorer on the shared MIT-BIH records:
+// Se and +P must be ≥ 99.5 % on each record and in total (issue #5).
+func TestBenchECGMITDB(t *testing.T) {
+	dir := mitdbDir(t)
+	out, err := runCmd(t, "bench", "ecg", "--dir", dir, "--fail-below", "99.5")
+	t.Log("\n" + out)
+	if err != nil {
+		t.Fatalf("bench ecg: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 1+6+1 {
+		t.Errorf("%d lines, want a header, 6 records and the total", len(lines))
+	}
+	if !regexp.MustCompile(`^total Se=\d+\.\d\d% \+P=\d+\.\d\d% xRT=\d+$`).MatchString(lines[len(lines)-1]) {
+		t.Errorf("last line %q", lines[len(lines)-1])
+	}
+}
+
+func TestBenchECGErrors(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := runCmd(t, "bench", "ecg"); exitCode(err) != 2 {
+		t.Errorf("no --dir: exit %d", exitCode(err))
+	}
+	if _, err := runCmd(t, "bench", "ecg", "--dir", dir); err == nil || !strings.Contains(err.Error(), "no WFDB headers") {
+		t.Errorf("empty dir: %v", err)
+	}
+	os.WriteFile(filepath.Join(dir, "r.hea"), []byte("r 1 360 10\nr.dat 16\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "r.dat"), make([]byte, 19), 0o644)
+	if _, err := runCmd(t, "bench", "ecg", "--dir", dir); err == nil || !strings.Contains(err.Error(), "truncated") {
+		t.Errorf("short signal: %v", err)
+	}
+	os.WriteFile(filepath.Join(dir, "r.dat"), make([]byte, 20), 0o644)
+	if _, err := runCmd(t, "bench", "ecg", "--dir", dir); err == nil || !strings.Contains(err.Error(), "no reference beats") {
+		t.Errorf("no reference: %v", err)
+	}
+}

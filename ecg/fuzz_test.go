@@ -1,0 +1,143 @@
+package ecg
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// seedFile adds a file of the shared MIT-BIH data (its first n bytes) to a
+// fuzz corpus when the data is there.
+func seedFile(f *testing.F, name string, n int, more ...any) {
+	dir := mitdbDir(f)
+	b, err := os.ReadFile(filepath.Join(dir, name))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(append([]any{b[:min(n, len(b))]}, more...)...)
+}
+
+// checkErr fails unless err is nil or a format error (I/O cannot fail on
+// a bytes.Reader).
+func checkErr(t *testing.T, err error) {
+	if err != nil && !errors.Is(err, ErrFormat) {
+		t.Fatalf("error is not ErrFormat: %v", err)
+	}
+}
+
+func FuzzParseHeader(f *testing.F) {
+	seedFile(f, "100.hea", 1<<20)
+	seedFile(f, "102.hea", 1<<20)
+	f.Add([]byte("rec 3 500/1000(20) 1000 12:00:00 01/02/2026\nrec.dat 16x2:1+24 1000(-5)/uV 16 0 7 -3 0 lead I\nrec.dat 16 0 12\no.dat 80\n"))
+	f.Add([]byte("r 1\r\n\r\nr.dat 212\r\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		h, err := ParseHeader(bytes.NewReader(b))
+		checkErr(t, err)
+		if err == nil && (h.Fs <= 0 || len(h.Signals) > MaxSignals || h.NSamples < 0) {
+			t.Fatalf("accepted an invalid header: %+v", h)
+		}
+	})
+}
+
+func FuzzReadAnnotations(f *testing.F) {
+	seedFile(f, "100.atr", 400)
+	f.Add([]byte{})
+	f.Add(append(word(codeSkip, 0), 0, 1, 0, 0))
+	f.Add(append(append(word(int(Normal), 3), word(codeAux, 3)...), 'a', 'b', 'c', 0))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		anns, err := ReadAnnotations(bytes.NewReader(b))
+		checkErr(t, err)
+		for i, a := range anns {
+			if a.Sample < 0 || (i > 0 && a.Sample < anns[i-1].Sample) {
+				t.Fatalf("annotation %d at %d out of order", i, a.Sample)
+			}
+		}
+	})
+}
+
+func fuzzSignal(f *testing.F, format int, seed string) {
+	seedFile(f, seed, 3000, 1, 0)
+	f.Add([]byte{1, 2, 3, 4, 5}, 1, 0)
+	f.Add([]byte{1, 2, 3, 4, 5, 6}, 2, 2)
+	f.Fuzz(func(t *testing.T, b []byte, nsig, nframes int) {
+		nsig = 1 + abs(nsig)%4
+		nframes = abs(nframes) % 4096
+		out, err := ReadSamples(bytes.NewReader(b), format, ones(nsig), nframes)
+		checkErr(t, err)
+		if err == nil && nframes > 0 && len(out[0]) != nframes {
+			t.Fatalf("%d samples, header says %d", len(out[0]), nframes)
+		}
+	})
+}
+
+func abs(v int) int {
+	if v < 0 {
+		if -v < 0 {
+			return 0
+		}
+		return -v
+	}
+	return v
+}
+
+func FuzzRead212(f *testing.F) { fuzzSignal(f, 212, "100.dat") }
+
+func FuzzRead16(f *testing.F) { fuzzSignal(f, 16, "102.dat") }
+
+func FuzzReadBeatsCSV(f *testing.F) {
+	seedFile(f, "102.beats.csv", 400)
+	f.Add([]byte("sample,pvc\n1,0\n"))
+	f.Add([]byte("pvc,sample,x\n1,5,a\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		beats, err := ReadBeatsCSV(bytes.NewReader(b))
+		checkErr(t, err)
+		for i := 1; i < len(beats); i++ {
+			if beats[i].Sample < beats[i-1].Sample {
+				t.Fatal("beats out of order")
+			}
+		}
+	})
+}
+
+func FuzzReadCSV(f *testing.F) {
+	f.Add([]byte("Time (s),I (mV),II [uV]\n0,0.1,100\n0.002,-0.25,-50\n0.004,0,0\n"))
+	f.Add([]byte("ms;V1\n0;1\n4;2\n8;3\n"))
+	f.Add([]byte("t\tI\n# comment\n0\t1\n1\t1e3\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		rec, err := ReadCSV(bytes.NewReader(b))
+		checkErr(t, err)
+		if err == nil && !(rec.Fs > 0) {
+			t.Fatalf("fs %v", rec.Fs)
+		}
+	})
+}
+
+// FuzzDetectQRS feeds arbitrary samples (bytes as int8) at arbitrary rates:
+// the detector must not panic and must return increasing indices in range.
+func FuzzDetectQRS(f *testing.F) {
+	x, _ := synthECG(250, rrTimes(0.5, constRR(5, 0.8)), []float64{1, 1, 1, 1, 1, 1}, 5, 1)
+	seed := make([]byte, len(x))
+	for i, v := range x {
+		seed[i] = byte(int8(v * 100))
+	}
+	f.Add(seed, 250.0)
+	f.Add([]byte(strings.Repeat("\x00\x7f", 600)), 100.0)
+	f.Fuzz(func(t *testing.T, b []byte, fs float64) {
+		x := make([]float64, len(b))
+		for i, v := range b {
+			x[i] = float64(int8(v))
+		}
+		if fs > 5000 {
+			fs = 5000
+		}
+		det := DetectQRS(x, fs)
+		for i, d := range det {
+			if d < 0 || d >= len(x) || (i > 0 && d <= det[i-1]) {
+				t.Fatalf("detection %d at %d out of order or range", i, d)
+			}
+		}
+	})
+}

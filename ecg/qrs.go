@@ -1,0 +1,354 @@
+package ecg
+
+import (
+	"math"
+	"slices"
+)
+
+// QRSConfig holds the detector's parameters. The defaults (DefaultQRSConfig)
+// are the published values cited on each field; they are not fitted to any
+// test record.
+type QRSConfig struct {
+	// LowCut and HighCut bound the band-pass filter in Hz. 5–15 Hz holds most
+	// QRS energy and rejects P/T waves, baseline wander and muscle noise
+	// (Pan & Tompkins 1985, §II.A; Hamilton & Tompkins 1986).
+	LowCut, HighCut float64
+	// Window is the moving-window integrator's width in seconds: about the
+	// widest QRS, 150 ms (Pan & Tompkins 1985, §II.E).
+	Window float64
+	// Refractory is the blanking time after a beat, 200 ms: no second QRS
+	// can follow physiologically (Pan & Tompkins 1985, §II.F).
+	Refractory float64
+	// TWaveWindow is the time after a beat within which a candidate is
+	// checked for being a T wave, 360 ms (Pan & Tompkins 1985, §II.F).
+	TWaveWindow float64
+	// TWaveSlope: a candidate within TWaveWindow whose maximal slope is below
+	// this fraction of the previous QRS's is a T wave (0.5, Pan & Tompkins).
+	TWaveSlope float64
+	// ThresholdCoeff places the detection threshold between the noise and
+	// QRS peak levels: NPK + c·(SPK − NPK), as studied by Hamilton &
+	// Tompkins 1986; 0.3125 is the value of Hamilton's OSEA detector.
+	ThresholdCoeff float64
+	// SearchBack: when no beat has been found for SearchBack × the mean of
+	// the last 8 RR intervals, the largest peak above half the threshold
+	// since the last beat (leaving out the first TWaveWindow, where a T wave
+	// may mask a small QRS, as OSEA does) is taken as a beat (1.5, Hamilton &
+	// Tompkins 1986; Pan & Tompkins use 1.66).
+	SearchBack float64
+	// Reset is the time without a beat after which the QRS and noise levels
+	// are learnt again (8 s, Hamilton's OSEA detector).
+	Reset float64
+	// Learning is the initial period, in seconds, whose per-second maxima
+	// initialise the QRS peak level (8 s, Hamilton & Tompkins 1986).
+	Learning float64
+}
+
+// DefaultQRSConfig returns the published parameters (see QRSConfig).
+func DefaultQRSConfig() QRSConfig {
+	return QRSConfig{
+		LowCut: 5, HighCut: 15, Window: 0.150, Refractory: 0.200,
+		TWaveWindow: 0.360, TWaveSlope: 0.5, ThresholdCoeff: 0.3125,
+		SearchBack: 1.5, Learning: 8, Reset: 8,
+	}
+}
+
+// MinFs is the lowest sampling rate the detector accepts: the 15 Hz
+// band edge needs at least 50 Hz.
+const MinFs = 50
+
+// DetectQRS returns the sample indices of the QRS complexes in x (one lead,
+// any units, sampled at fs Hz) with the default configuration.
+func DetectQRS(x []float64, fs float64) []int {
+	return DefaultQRSConfig().Detect(x, fs)
+}
+
+// DetectQRSInt is DetectQRS on integer samples (ADC units).
+func DetectQRSInt(x []int, fs float64) []int {
+	f := make([]float64, len(x))
+	for i, v := range x {
+		f[i] = float64(v)
+	}
+	return DetectQRS(f, fs)
+}
+
+// Detect finds the QRS complexes in x sampled at fs Hz and returns their
+// sample indices (the extremum of the band-passed signal in each complex),
+// in increasing order. It returns nil for a signal shorter than a second or
+// a sampling rate below MinFs or not finite.
+//
+// The design is Pan & Tompkins' (IEEE Trans Biomed Eng 32(3):230–236,
+// 1985) with the decision rules Hamilton & Tompkins found best on the
+// MIT-BIH database (IEEE Trans Biomed Eng 33(12):1157–1165, 1986), made
+// independent of the sampling rate, and run offline (the whole record is
+// available, so filters are applied forward and backward without delay):
+//
+//  1. band-pass 5–15 Hz (2nd-order Butterworth high- and low-pass, zero phase);
+//  2. five-point derivative, absolute value (Hamilton & Tompkins; squaring,
+//     as Pan & Tompkins do, makes the envelope follow amplitude squared,
+//     and the threshold then loses beats after a drop in amplitude);
+//  3. moving-window integration over 150 ms (centred);
+//  4. peaks of the integrated signal at least one refractory period apart;
+//  5. a peak is a QRS if it exceeds NPK + 0.3125 (SPK − NPK), SPK and NPK
+//     being the medians of the last 8 QRS and noise peaks; within 360 ms of
+//     the previous beat it must also have at least half that beat's maximal
+//     slope, otherwise it is a T wave;
+//  6. search-back: when no beat came for 1.5 × the mean RR, the largest
+//     peak above half the threshold, 360 ms or more after the last beat, is
+//     taken;
+//  7. reset: after 8 s without a beat the levels are learnt again from the
+//     last 8 s (OSEA) and, offline, those 8 s are decided again;
+//  8. each beat is placed at the band-passed extremum near the peak.
+//
+// docs/ecg.md gives the references and how the design was arrived at.
+func (c QRSConfig) Detect(x []float64, fs float64) []int {
+	if !(fs >= MinFs) || math.IsInf(fs, 0) || len(x) < int(fs) {
+		return nil
+	}
+	n := len(x)
+	// 1. Band-pass, zero phase.
+	bp := make([]float64, n)
+	copy(bp, x)
+	hi := math.Min(c.HighCut, 0.45*fs)
+	lp := butter2(hi, fs, false)
+	hp := butter2(math.Min(c.LowCut, hi/2), fs, true)
+	filtfilt(hp, bp)
+	filtfilt(lp, bp)
+	// 2. Derivative (Pan & Tompkins' five-point derivative, step scaled to
+	// 200 Hz) and its absolute value.
+	h := max(1, int(math.Round(fs/200)))
+	d := make([]float64, n)
+	for i := 2 * h; i < n-2*h; i++ {
+		d[i] = (2*bp[i+2*h] + bp[i+h] - bp[i-h] - 2*bp[i-2*h]) / 8
+	}
+	e := make([]float64, n)
+	for i, v := range d {
+		e[i] = math.Abs(v)
+	}
+	// 3. Centred moving-window integration.
+	w := max(1, int(math.Round(c.Window*fs)))
+	m := make([]float64, n)
+	var sum float64
+	half := w / 2
+	for i := 0; i < n+half; i++ {
+		if i < n {
+			sum += e[i]
+		}
+		if j := i - w; j >= 0 {
+			sum -= e[j]
+		}
+		if k := i - half; k >= 0 && k < n {
+			m[k] = sum / float64(w)
+		}
+	}
+	// 4. Candidate peaks: local maxima of m that are the largest within
+	// one refractory period on either side.
+	ref := max(1, int(math.Round(c.Refractory*fs)))
+	cands := peaks(m, ref)
+	if len(cands) == 0 {
+		return nil
+	}
+	// Maximal absolute slope around each candidate, for the T-wave rule.
+	slopeAt := func(p int) float64 {
+		var s float64
+		for i := max(0, p-w); i < min(n, p+w); i++ {
+			s = math.Max(s, math.Abs(d[i]))
+		}
+		return s
+	}
+
+	// 5–6. Decision rules.
+	const buf = 8
+	var qrsPk, noisePk, rrs []float64
+	learn := int(c.Learning * fs)
+	for s := 0; s+int(fs) <= min(n, learn) || (s == 0 && n < learn); s += int(fs) {
+		var mx float64
+		for i := s; i < min(n, s+int(fs)); i++ {
+			mx = math.Max(mx, m[i])
+		}
+		qrsPk = append(qrsPk, mx)
+	}
+	noisePk = []float64{0}
+	push := func(b []float64, v float64) []float64 {
+		b = append(b, v)
+		if len(b) > buf {
+			b = b[1:]
+		}
+		return b
+	}
+	threshold := func() float64 {
+		s, nz := median(qrsPk), median(noisePk)
+		return nz + c.ThresholdCoeff*(s-nz)
+	}
+	tw := int(c.TWaveWindow * fs)
+	var beats []int
+	last, lastSlope := -n, 0.0
+	accept := func(k int) {
+		p := cands[k]
+		if last >= 0 && len(beats) > 0 {
+			rrs = push(rrs, float64(p-last))
+		}
+		qrsPk = push(qrsPk, m[p])
+		beats = append(beats, p)
+		last, lastSlope = p, slopeAt(p)
+	}
+	isTWave := func(p int) bool {
+		return len(beats) > 0 && p-last < tw && slopeAt(p) < c.TWaveSlope*lastSlope
+	}
+	firstNoise := 0 // first candidate after the last beat
+	reset := int(c.Reset * fs)
+	since := 0 // start of the current learning period
+	for k := 0; k < len(cands); k++ {
+		p := cands[k]
+		// Search-back before deciding on p, while the gap is too long.
+		for len(rrs) >= 1 && float64(p-last) > c.SearchBack*mean(rrs) {
+			th := 0.5 * threshold()
+			best := -1
+			for j := firstNoise; j < k; j++ {
+				q := cands[j]
+				// Peaks within 360 ms of the beat may be T waves, which can
+				// mask a small QRS: they are left out (Hamilton, OSEA).
+				if q-last < tw || m[q] < th {
+					continue
+				}
+				if best < 0 || m[q] > m[cands[best]] {
+					best = j
+				}
+			}
+			if best < 0 {
+				break
+			}
+			accept(best)
+			firstNoise = best + 1
+		}
+		// Reset: after Reset seconds without a beat the levels are learnt
+		// again from the per-second maxima of the last Reset seconds, with
+		// the noise level at zero (Hamilton, OSEA qrsdet2.c). Offline, the
+		// candidates since the last beat are then decided again.
+		if reset > 0 && p-max(last, since) > reset {
+			qrsPk = qrsPk[:0]
+			for s := p - reset; s+int(fs) <= p; s += int(fs) {
+				var mx float64
+				for _, q := range cands[firstNoise:k] {
+					if q >= s && q < s+int(fs) {
+						mx = math.Max(mx, m[q])
+					}
+				}
+				qrsPk = append(qrsPk, mx)
+			}
+			noisePk = append(noisePk[:0], 0)
+			rrs = rrs[:0]
+			last, since = -n, p
+			k = firstNoise - 1
+			continue
+		}
+		if p-last < ref {
+			continue
+		}
+		if m[p] >= threshold() && !isTWave(p) {
+			accept(k)
+			firstNoise = k + 1
+			continue
+		}
+		noisePk = push(noisePk, m[p])
+	}
+	// 7. The beat's position: the extremum of the band-passed signal within
+	// half a window of the integrator's peak.
+	out := make([]int, len(beats))
+	for i, p := range beats {
+		best, bv := p, -1.0
+		for j := max(0, p-half); j < min(n, p+half+1); j++ {
+			if a := math.Abs(bp[j]); a > bv {
+				best, bv = j, a
+			}
+		}
+		out[i] = best
+	}
+	return out
+}
+
+// peaks returns the indices i where m[i] is the maximum of m over
+// [i−r, i+r] and positive (ties: the first).
+func peaks(m []float64, r int) []int {
+	var out []int
+	n := len(m)
+	// Monotone deque for the sliding-window maximum over [i−r, i+r].
+	dq := make([]int, 0, 2*r+2)
+	next := 0
+	for i := 0; i < n; i++ {
+		for ; next < n && next <= i+r; next++ {
+			for len(dq) > 0 && m[dq[len(dq)-1]] < m[next] {
+				dq = dq[:len(dq)-1]
+			}
+			dq = append(dq, next)
+		}
+		for dq[0] < i-r {
+			dq = dq[1:]
+		}
+		if dq[0] == i && m[i] > 0 {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+func median(b []float64) float64 {
+	if len(b) == 0 {
+		return 0
+	}
+	s := slices.Clone(b)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func mean(b []float64) float64 {
+	var s float64
+	for _, v := range b {
+		s += v
+	}
+	return s / float64(len(b))
+}
+
+// biquad is a second-order IIR section (direct form I).
+type biquad struct{ b0, b1, b2, a1, a2 float64 }
+
+// butter2 designs a 2nd-order Butterworth low- or high-pass filter with
+// cutoff fc at sampling rate fs by the bilinear transform (RBJ cookbook).
+func butter2(fc, fs float64, high bool) biquad {
+	w := 2 * math.Pi * fc / fs
+	cw, sw := math.Cos(w), math.Sin(w)
+	alpha := sw / math.Sqrt2 // sin(w)/(2Q) with Q = 1/√2
+	a0 := 1 + alpha
+	var q biquad
+	if high {
+		q = biquad{(1 + cw) / 2, -(1 + cw), (1 + cw) / 2, -2 * cw, 1 - alpha}
+	} else {
+		q = biquad{(1 - cw) / 2, 1 - cw, (1 - cw) / 2, -2 * cw, 1 - alpha}
+	}
+	q.b0, q.b1, q.b2, q.a1, q.a2 = q.b0/a0, q.b1/a0, q.b2/a0, q.a1/a0, q.a2/a0
+	return q
+}
+
+// filtfilt applies q forward then backward in place (zero phase). The
+// state starts at the first sample's steady state to avoid a start-up step.
+func filtfilt(q biquad, x []float64) {
+	run := func(get func(int) *float64, n int) {
+		x0 := *get(0)
+		dc := (q.b0 + q.b1 + q.b2) / (1 + q.a1 + q.a2)
+		x1, x2 := x0, x0
+		y1, y2 := dc*x0, dc*x0
+		for i := 0; i < n; i++ {
+			p := get(i)
+			xi := *p
+			y := q.b0*xi + q.b1*x1 + q.b2*x2 - q.a1*y1 - q.a2*y2
+			x2, x1 = x1, xi
+			y2, y1 = y1, y
+			*p = y
+		}
+	}
+	n := len(x)
+	run(func(i int) *float64 { return &x[i] }, n)
+	run(func(i int) *float64 { return &x[n-1-i] }, n)
+}

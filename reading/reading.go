@@ -1,0 +1,226 @@
+// Package reading is primary-level exam, county-level diagnosis
+// (基层检查、上级诊断): a village or township doctor sends a resident's exam
+// to a county diagnosis center, where a reader works through a worklist.
+// This increment handles ECGs: upload (WFDB or CSV) with the automatic
+// pre-read stored, and the reader's worklist sorted by the pre-read
+// (abnormal first) and then by waiting time. Reports, claims and
+// turnaround targets are later increments of issue #5.
+package reading
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"strings"
+	"time"
+
+	"countycare/access"
+	"countycare/audit"
+	"countycare/care"
+	"countycare/ecg"
+	"countycare/org"
+	"countycare/resident"
+)
+
+// MaxECGBytes bounds an uploaded ECG (header and signal together): a 24 h
+// two-lead Holter at 360 Hz in format 212 is about 93 MB, a resting ECG
+// well under 1 MB; 128 MiB leaves room for 12-lead Holter at 250 Hz.
+const MaxECGBytes = 128 << 20
+
+// Study statuses.
+const (
+	StatusWaiting = "waiting" // in the worklist, not yet read
+)
+
+// Audit actions.
+const (
+	ActECGUpload   = "reading.ecg_upload"
+	ActECGWorklist = "reading.ecg_worklist"
+)
+
+// ECG file formats of an upload.
+const (
+	FormatWFDB = "wfdb"
+	FormatCSV  = "csv"
+)
+
+// ECGStudy is an ECG sent for reading (心电检查) with its pre-read.
+type ECGStudy struct {
+	ID         int64
+	CountyCode string
+	ResidentID int64
+	ClinicID   int64 // the ordering institution
+	OrderedBy  int64 // account of the ordering doctor
+	CenterID   int64 // the diagnosis center that reads it
+	Format     string
+	FileName   string // the uploaded header or CSV name
+	Header     []byte // WFDB header text (empty for CSV)
+	Signal     []byte // WFDB signal file or the CSV
+	Fs         float64
+	Leads      int
+	Seconds    float64
+	PreRead    PreRead
+	Status     string
+	UploadedAt time.Time
+}
+
+// PreRead is the stored summary of ecg.PreReadResult.
+type PreRead struct {
+	HeartRate float64 // bpm
+	Findings  []ecg.Finding
+	Priority  int
+	Premature int
+	Pauses    int
+	Irregular bool
+}
+
+// Abnormal reports whether the pre-read found anything.
+func (p PreRead) Abnormal() bool { return len(p.Findings) > 0 }
+
+// WorklistItem is one row of a diagnosis center's worklist.
+type WorklistItem struct {
+	StudyID      int64
+	ResidentID   int64
+	ResidentName string
+	ClinicName   string
+	PreRead      PreRead
+	UploadedAt   time.Time
+}
+
+// ECGUpload is what a doctor sends: a WFDB header and its signal file, or
+// one CSV export (Signal, with Header empty).
+type ECGUpload struct {
+	CenterID   int64
+	HeaderName string
+	Header     []byte
+	SignalName string
+	Signal     []byte
+}
+
+// Repository is the storage reading needs; store.Store implements it.
+type Repository interface {
+	// SaveECGStudy stores a study, a care link from the resident to the
+	// reading center, and the audit row, in one transaction.
+	SaveECGStudy(ctx context.Context, s *ECGStudy, link *access.CareLink, ev audit.Event) error
+	// ECGWorklist lists a center's waiting studies of a county: highest
+	// pre-read priority first, then the longest waiting.
+	ECGWorklist(ctx context.Context, county string, centerID int64, limit int) ([]WorklistItem, error)
+}
+
+// Service sends ECGs for reading and lists them for readers.
+type Service struct {
+	Repo      Repository
+	Residents *resident.Service
+	Orgs      interface {
+		Tree(ctx context.Context) (*org.Tree, error)
+	}
+	Audit   audit.Recorder
+	PreRead ecg.PreReadConfig
+	Now     func() time.Time
+}
+
+// UploadECG reads an ECG for a resident in a's scope, pre-reads it and sends
+// it to a diagnosis center of the resident's county. Errors: ENOTFOUND (no
+// such resident in scope), EINVALID (not a diagnosis center of the county;
+// a file that cannot be read, with the parser's fault as the argument),
+// ETOOLARGE.
+func (s *Service) UploadECG(ctx context.Context, a care.Actor, residentID int64, up ECGUpload) (*ECGStudy, error) {
+	res, err := s.Residents.Get(ctx, a, residentID)
+	if err != nil {
+		return nil, err
+	}
+	if len(up.Header)+len(up.Signal) > MaxECGBytes {
+		return nil, care.Errorf(care.ETOOLARGE, "reading.ecg_too_large", MaxECGBytes>>20)
+	}
+	tree, err := s.Orgs.Tree(ctx)
+	if err != nil {
+		return nil, err
+	}
+	center := tree.Get(up.CenterID)
+	if center == nil || center.Kind != org.KindDiagnosis || center.CountyCode != res.CountyCode {
+		return nil, &care.Error{Code: care.EINVALID, Key: "reading.center_invalid", Fields: []care.FieldError{{Field: "center_id", Key: "reading.center_invalid"}}}
+	}
+	st := &ECGStudy{
+		CountyCode: res.CountyCode, ResidentID: res.ID, ClinicID: a.InstitutionID, OrderedBy: a.AccountID,
+		CenterID: center.ID, Status: StatusWaiting, UploadedAt: s.Now().UTC(),
+	}
+	var rec *ecg.Record
+	if len(up.Header) > 0 {
+		st.Format, st.FileName, st.Header, st.Signal = FormatWFDB, path.Base(up.HeaderName), up.Header, up.Signal
+		rec, err = readWFDB(up)
+	} else {
+		st.Format, st.FileName, st.Signal = FormatCSV, path.Base(up.SignalName), up.Signal
+		rec, err = ecg.ReadCSV(bytes.NewReader(up.Signal))
+	}
+	if err != nil {
+		if errors.Is(err, ecg.ErrFormat) {
+			return nil, &care.Error{Code: care.EINVALID, Key: "reading.ecg_unreadable", Args: []any{strings.TrimPrefix(err.Error(), ecg.ErrFormat.Error()+": ")}, Err: err}
+		}
+		return nil, err
+	}
+	st.Fs, st.Leads, st.Seconds = rec.Fs, len(rec.Leads), rec.Duration()
+	pr := s.PreRead.PreReadRecord(rec)
+	st.PreRead = PreRead{HeartRate: pr.HeartRate, Findings: pr.Findings, Priority: pr.Priority, Premature: pr.Premature, Pauses: len(pr.Pauses), Irregular: pr.Irregular}
+	link := &access.CareLink{CountyCode: res.CountyCode, ResidentID: res.ID, InstitutionID: center.ID, Kind: access.LinkStudy,
+		Reason: "ECG", CreatedBy: a.AccountID}
+	ev := audit.New(ctx, a, ActECGUpload, res.ID)
+	ev.CountyCode = res.CountyCode
+	ev.Detail = fmt.Sprintf("center=%d format=%s preread=%s", center.ID, st.Format, st.PreRead.summary())
+	if err := s.Repo.SaveECGStudy(ctx, st, link, ev); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+func (p PreRead) summary() string {
+	if !p.Abnormal() {
+		return "normal"
+	}
+	f := make([]string, len(p.Findings))
+	for i, x := range p.Findings {
+		f[i] = string(x)
+	}
+	return strings.Join(f, ",")
+}
+
+// readWFDB reads an uploaded header and its one signal file.
+func readWFDB(up ECGUpload) (*ecg.Record, error) {
+	h, err := ecg.ParseHeader(bytes.NewReader(up.Header))
+	if err != nil {
+		return nil, err
+	}
+	if len(h.Signals) == 0 {
+		return nil, fmt.Errorf("%w: the header declares no signals", ecg.ErrFormat)
+	}
+	return ecg.ReadRecord(h, func(file string) (io.Reader, error) {
+		if file != h.Signals[0].File {
+			return nil, fmt.Errorf("%w: the header names a second signal file %s; upload records whose signals are in one file", ecg.ErrFormat, file)
+		}
+		return bytes.NewReader(up.Signal), nil
+	})
+}
+
+// ECGWorklist lists the waiting ECGs of the reader's diagnosis center,
+// abnormal pre-reads first, then by waiting time. The listing is audited.
+// Errors: EFORBIDDEN for a role other than reader.
+func (s *Service) ECGWorklist(ctx context.Context, a care.Actor, limit int) ([]WorklistItem, error) {
+	ev := audit.New(ctx, a, ActECGWorklist, 0)
+	if a.Role != care.RoleReader {
+		ev.Outcome = audit.OutcomeDenied
+		s.Audit.Record(ctx, ev)
+		return nil, care.Errorf(care.EFORBIDDEN, "error.forbidden")
+	}
+	if limit <= 0 || limit > 500 {
+		limit = 200
+	}
+	items, err := s.Repo.ECGWorklist(ctx, a.CountyCode, a.InstitutionID, limit)
+	ev.Detail = fmt.Sprintf("rows=%d", len(items))
+	if err != nil {
+		ev.Outcome = audit.OutcomeFailed
+	}
+	s.Audit.Record(ctx, ev)
+	return items, err
+}

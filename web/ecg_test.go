@@ -1,0 +1,141 @@
+package web_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"mime/multipart"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"countycare/care"
+	"countycare/store"
+)
+
+// multipartBody builds a form with fields and files (field → name, content).
+func multipartBody(fields map[string]string, files map[string][2]string) ([]byte, string) {
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	for k, v := range fields {
+		mw.WriteField(k, v)
+	}
+	for k, f := range files {
+		w, _ := mw.CreateFormFile(k, f[0])
+		w.Write([]byte(f[1]))
+	}
+	mw.Close()
+	return b.Bytes(), mw.FormDataContentType()
+}
+
+// ecgCSV is a 250 Hz one-lead export with beats after the given RR intervals.
+func ecgCSV(rr []float64) string {
+	var beats []float64
+	t := 0.5
+	for _, r := range append([]float64{0}, rr...) {
+		t += r
+		beats = append(beats, t)
+	}
+	var b strings.Builder
+	b.WriteString("time,II\n")
+	for i := 0; i < int((t+1)*250); i++ {
+		x := float64(i) / 250
+		v := 0.0
+		for _, c := range beats {
+			v += math.Exp(-(x - c) * (x - c) / (2 * 0.012 * 0.012))
+		}
+		fmt.Fprintf(&b, "%.3f,%.4f\n", x, v)
+	}
+	return b.String()
+}
+
+// TestECGSendAndWorklist: a village doctor sends MIT-BIH record 100 from
+// the page and an ECG with a pause through the API; bad files are refused
+// with the fault named; the reader's worklist shows the pause first.
+func TestECGSendAndWorklist(t *testing.T) {
+	dir := filepath.Join("..", "..", "shared", "data", "ecg", "mitdb")
+	hea, err := os.ReadFile(filepath.Join(dir, "100.hea"))
+	if err != nil {
+		t.Fatalf("MIT-BIH record 100 (../shared/data beside the module): %v", err)
+	}
+	dat, err := os.ReadFile(filepath.Join(dir, "100.dat"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, store.SQLite)
+	rd := e.as(care.RoleReader)
+	var me struct {
+		Institution int64 `json:"institution_id"`
+	}
+	json.Unmarshal([]byte(rd.get("/api/v1/me").body), &me)
+	center := strconv.FormatInt(me.Institution, 10)
+
+	vd := e.as(care.RoleVillageDoctor)
+	list := vd.get("/residents")
+	ids := regexp.MustCompile(`href="/residents/(\d+)"`).FindAllStringSubmatch(list.body, -1)
+	if len(ids) < 2 {
+		t.Fatal("no residents in the village")
+	}
+	rid, rid2 := ids[0][1], ids[1][1]
+	if p := vd.get("/residents/" + rid); !strings.Contains(p.body, `id="ecg-send"`) {
+		t.Error("no ECG link on the resident page")
+	}
+	form := vd.get("/residents/" + rid + "/ecg")
+	if form.code != 200 || !strings.Contains(form.body, `value="`+center+`"`) {
+		t.Fatalf("upload page: %d, reader's center %s not offered", form.code, center)
+	}
+	csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(form.body)[1]
+	body, ct := multipartBody(map[string]string{"csrf": csrf, "center_id": center},
+		map[string][2]string{"header": {"100.hea", string(hea)}, "signal": {"100.dat", string(dat)}})
+	r := vd.do("POST", "/residents/"+rid+"/ecg", ct, body, nil)
+	if r.code != 200 || !strings.Contains(r.body, `id="ecg-preread"`) || !strings.Contains(r.body, "早搏") {
+		t.Fatalf("send record 100: %d", r.code)
+	}
+	body, ct = multipartBody(map[string]string{"csrf": csrf, "center_id": center},
+		map[string][2]string{"header": {"100.hea", string(hea)}, "signal": {"100.dat", string(dat[:len(dat)-3000])}})
+	if r := vd.do("POST", "/residents/"+rid+"/ecg", ct, body, nil); r.code != 422 || !strings.Contains(r.body, "truncated") {
+		t.Errorf("truncated record: %d", r.code)
+	}
+
+	rr := []float64{0.8, 0.8, 0.8, 0.8, 0.8, 3.6, 0.8, 0.8, 0.8, 0.8}
+	cid, _ := strconv.ParseInt(center, 10, 64)
+	r = vd.postJSON("/api/v1/residents/"+rid2+"/ecg", map[string]any{"center_id": cid, "signal_name": "pause.csv", "signal": []byte(ecgCSV(rr))})
+	var out struct {
+		ID      int64 `json:"id"`
+		PreRead struct {
+			Summary  string   `json:"summary"`
+			Priority int      `json:"priority"`
+			Findings []string `json:"findings"`
+		} `json:"preread"`
+	}
+	if err := json.Unmarshal([]byte(r.body), &out); r.code != 201 || err != nil || out.PreRead.Priority != 3 || out.PreRead.Summary != "abnormal" {
+		t.Fatalf("API upload: %d %s", r.code, r.body)
+	}
+	if r := vd.postJSON("/api/v1/residents/"+rid2+"/ecg", map[string]any{"center_id": cid, "signal": []byte("time,II\n0,1\n")}); r.code != 422 {
+		t.Errorf("one-row CSV: %d %s", r.code, r.body)
+	}
+	if r := vd.get("/ecg/worklist"); r.code != 403 {
+		t.Errorf("village doctor's worklist: %d", r.code)
+	}
+
+	wl := rd.get("/ecg/worklist")
+	if wl.code != 200 || !strings.Contains(wl.body, `id="ecg-worklist"`) {
+		t.Fatalf("worklist page: %d", wl.code)
+	}
+	if i, j := strings.Index(wl.body, "停搏"), strings.Index(wl.body, "早搏"); i < 0 || j < 0 || i > j {
+		t.Errorf("worklist order: pause at %d, premature beats at %d", i, j)
+	}
+	var api struct {
+		Studies []struct {
+			ID int64 `json:"id"`
+		} `json:"studies"`
+	}
+	json.Unmarshal([]byte(rd.get("/api/v1/ecg/worklist").body), &api)
+	if len(api.Studies) != 2 || api.Studies[0].ID != out.ID {
+		t.Errorf("API worklist %+v, want the pause (%d) first of 2", api.Studies, out.ID)
+	}
+}
