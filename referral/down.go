@@ -103,7 +103,7 @@ func (s *Service) CreateDown(ctx context.Context, a care.Actor, in DownDraft) (*
 	if err != nil {
 		return nil, err
 	}
-	now := s.Now()
+	now := s.now()
 	today := care.Today(now)
 	var fs []care.FieldError
 	in.Summary, in.Plan, in.DiagnosisText = strings.TrimSpace(in.Summary), strings.TrimSpace(in.Plan), strings.TrimSpace(in.DiagnosisText)

@@ -101,6 +101,12 @@ type Indicators struct {
 	arrivals             []time.Duration
 }
 
+// SentUp and SentDown are the chain-end referrals sent in each direction.
+func (ind *Indicators) SentUp() int { return ind.Sent[Up] }
+
+// SentDown: see SentUp.
+func (ind *Indicators) SentDown() int { return ind.Sent[Down] }
+
 func newIndicators() *Indicators {
 	return &Indicators{Counts: map[Direction]map[Status]int{Up: {}, Down: {}}, Sent: map[Direction]int{}}
 }

@@ -65,12 +65,12 @@ type Action string
 
 // Actions. Side says who may take each.
 const (
-	ActAccept      Action = "accept"      // receiving side: appointment or bed
-	ActRedirect    Action = "redirect"    // receiving side: to another department or institution, with a reason
-	ActArrive      Action = "arrive"      // receiving side: the patient is here
-	ActComplete    Action = "complete"    // receiving side: discharged (also done by a linked down-referral)
-	ActCancel      Action = "cancel"      // sending side, with a reason
-	ActAcknowledge Action = "acknowledge" // receiving clinic of a down-referral
+	ActAccept      = Action("accept")      // receiving side: appointment or bed
+	ActRedirect    = Action("redirect")    // receiving side: to another department or institution, with a reason
+	ActArrive      = Action("arrive")      // receiving side: the patient is here
+	ActComplete    = Action("complete")    // receiving side: discharged (also done by a linked down-referral)
+	ActCancel      = Action("cancel")      // sending side, with a reason
+	ActAcknowledge = Action("acknowledge") // receiving clinic of a down-referral
 )
 
 // Side is the party an action belongs to.

@@ -96,6 +96,10 @@ type Service struct {
 	Now    func() time.Time
 }
 
+// now is the clock at the precision the store keeps (microseconds, UTC),
+// so a referral returned on creation equals the one read back on a retry.
+func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Microsecond) }
+
 // Audit actions.
 const (
 	AuditCreate     = "referral.create"
@@ -212,7 +216,7 @@ func (s *Service) create(ctx context.Context, a care.Actor, consultationID int64
 	if err != nil {
 		return nil, err
 	}
-	now := s.Now()
+	now := s.now()
 	var fs []care.FieldError
 	in.Summary = strings.TrimSpace(in.Summary)
 	in.IdempotencyKey = strings.TrimSpace(in.IdempotencyKey)
@@ -392,7 +396,7 @@ func (s *Service) Act(ctx context.Context, a care.Actor, id int64, act Action, s
 	if err != nil {
 		return nil, err
 	}
-	now := s.Now()
+	now := s.now()
 	st.Note, st.Bed = strings.TrimSpace(st.Note), strings.TrimSpace(st.Bed)
 	var fs []care.FieldError
 	fs = tooLong(fs, "note", st.Note, MaxNote)

@@ -169,10 +169,11 @@ func (s *Store) SaveTransition(ctx context.Context, t *referral.Transition, ev a
 	})
 }
 
-// Referral returns one referral; ENOTFOUND if none.
+// Referral returns one referral with its resident's name; ENOTFOUND if none.
 func (s *Store) Referral(ctx context.Context, id int64) (*referral.Referral, error) {
 	var r referral.Referral
-	if err := scanReferral(s.read().row(ctx, `SELECT `+referralCols+` FROM referrals WHERE id = ?`, id), &r); err != nil {
+	cols := "f." + strings.ReplaceAll(strings.Join(strings.Fields(referralCols), " "), ", ", ", f.")
+	if err := scanReferral(s.read().row(ctx, `SELECT `+cols+`, r.name FROM referrals f JOIN residents r ON r.id = f.resident_id WHERE f.id = ?`, id), &r, &r.ResidentName); err != nil {
 		return nil, wrap("store.Referral", err)
 	}
 	return &r, nil

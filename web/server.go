@@ -24,6 +24,7 @@ import (
 	"countycare/family"
 	"countycare/org"
 	"countycare/points"
+	"countycare/referral"
 	"countycare/resident"
 	"countycare/settle"
 )
@@ -58,6 +59,7 @@ type Deps struct {
 	Chronic   *chronic.Service
 	Family    *family.Service
 	Points    *points.Service
+	Referral  *referral.Service
 	Settle    *settle.Service
 	Window    *settle.Window
 	Store     Store

@@ -26,6 +26,7 @@ import (
 	"countycare/internal/testdb"
 	"countycare/org"
 	"countycare/points"
+	"countycare/referral"
 	"countycare/resident"
 	"countycare/settle"
 	"countycare/store"
@@ -75,8 +76,9 @@ func newEnv(t *testing.T, d store.Dialect) *env {
 	chr := &chronic.Service{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, Config: chronic.DefaultConfig(), Now: time.Now}
 	pts := &points.Service{Repo: st, Residents: rsvc, Rules: points.DefaultRules(), Audit: w, Now: time.Now}
 	fam := &family.Service{Repo: st, Residents: rsvc, Orgs: orgs, Staff: st, Points: pts, Audit: w, Now: time.Now}
+	ref := &referral.Service{Repo: st, Residents: rsvc, Orgs: orgs, Staff: st, Audit: w, Config: referral.DefaultConfig(), Now: time.Now}
 	srv, err := web.New(web.Config{}, web.Deps{
-		Residents: rsvc, Orgs: orgs, Chronic: chr, Family: fam, Points: pts,
+		Residents: rsvc, Orgs: orgs, Chronic: chr, Family: fam, Points: pts, Referral: ref,
 		Accounts: &account.Service{Repo: st, Config: account.DefaultConfig(), Now: time.Now, Orgs: orgs},
 		Settle:   stl, Window: &settle.Window{Repo: st, Residents: rsvc, Orgs: orgs, Weights: settle.ExampleWeights(), Now: time.Now},
 		Store: st, Audit: w, AuditKey: testdb.AuditKey, Log: log, Now: time.Now,

@@ -11,6 +11,7 @@ import (
 	"countycare/family"
 	"countycare/org"
 	"countycare/points"
+	"countycare/referral"
 	"countycare/resident"
 	"countycare/settle"
 	"countycare/store"
@@ -27,13 +28,14 @@ type app struct {
 	chronic  *chronic.Service
 	family   *family.Service
 	points   *points.Service
+	referral *referral.Service
 	settle   *settle.Service
 	window   *settle.Window
 	audit    *audit.Writer
 	web      *web.Server
 }
 
-func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, wcfg web.Config, rules points.Rules) (*app, error) {
+func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, wcfg web.Config, rules points.Rules, rcfg referral.Config) (*app, error) {
 	now := time.Now
 	a := &app{st: st}
 	a.audit = audit.NewWriter(st, log, now, 4096)
@@ -44,9 +46,10 @@ func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, 
 	a.points = &points.Service{Repo: st, Residents: a.res, Rules: rules, Audit: a.audit, Now: now}
 	a.chronic = &chronic.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Audit: a.audit, Config: chronic.DefaultConfig(), Now: now, Points: a.points}
 	a.family = &family.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Staff: st, Points: a.points, Audit: a.audit, Now: now}
+	a.referral = &referral.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Staff: st, Audit: a.audit, Config: rcfg, Now: now}
 	a.settle = &settle.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Audit: a.audit, Now: now}
 	a.window = &settle.Window{Repo: st, Residents: a.res, Orgs: a.orgs, Weights: settle.ExampleWeights(), Now: now}
-	w, err := web.New(wcfg, web.Deps{Residents: a.res, Orgs: a.orgs, Accounts: a.accounts, Chronic: a.chronic, Family: a.family, Points: a.points, Settle: a.settle, Window: a.window,
+	w, err := web.New(wcfg, web.Deps{Residents: a.res, Orgs: a.orgs, Accounts: a.accounts, Chronic: a.chronic, Family: a.family, Points: a.points, Referral: a.referral, Settle: a.settle, Window: a.window,
 		Store: st, Audit: a.audit, AuditKey: key, Log: log, Now: now})
 	if err != nil {
 		a.audit.Close(context.Background())
