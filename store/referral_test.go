@@ -8,6 +8,7 @@ import (
 
 	"countycare/audit"
 	"countycare/care"
+	"countycare/demo"
 	"countycare/internal/testdb"
 	"countycare/org"
 	"countycare/referral"
@@ -299,6 +300,51 @@ func TestReferralRedirectEmergencyAndConsultation(t *testing.T) {
 		}
 		if _, err := svc.Indicators(ctx, vd, today, today); care.ErrorCode(err) != care.EFORBIDDEN {
 			t.Errorf("village doctor indicators: %v", err)
+		}
+	})
+}
+
+// TestDemoReferrals: the generator's year of referrals loads on both
+// databases through the bulk path, every history replays through the state
+// machine, and the indicators read it back.
+func TestDemoReferrals(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, d store.Dialect) {
+		clk := &clock{t: time.Date(2026, 11, 22, 2, 0, 0, 0, time.UTC)}
+		st := testdb.Open(t, d, clk.Now)
+		ctx := context.Background()
+		res, err := demo.Generate(ctx, st, demo.Config{Residents: 3000, Villages: 20, VillageDoctors: 40, Referrals: 300, Now: clk.Now()}, quiet)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.UpReferrals != 300 || res.DownReferrals == 0 {
+			t.Fatalf("generated %d up, %d down", res.UpReferrals, res.DownReferrals)
+		}
+		facts := 0
+		err = st.ReferralFacts(ctx, "411723", care.Today(clk.Now()).AddDays(-400), care.Today(clk.Now()), func(f referral.Fact) error {
+			facts++
+			r, err := st.Referral(ctx, f.ID)
+			if err != nil {
+				return err
+			}
+			evs, err := st.ReferralEvents(ctx, f.ID)
+			if err != nil || len(evs) == 0 || evs[0].Action != "create" {
+				t.Fatalf("referral %d events %v %v", f.ID, evs, err)
+			}
+			status := evs[0].To
+			for _, e := range evs[1:] {
+				to, err := referral.Next(r.Direction, r.Urgency, status, referral.Action(e.Action))
+				if err != nil || to != e.To {
+					t.Fatalf("referral %d: %s --%s--> %s: %v", r.ID, status, e.Action, e.To, err)
+				}
+				status = to
+			}
+			if status != r.Status {
+				t.Errorf("referral %d: events end at %s, row says %s", r.ID, status, r.Status)
+			}
+			return nil
+		})
+		if err != nil || facts < 300+res.DownReferrals {
+			t.Fatalf("facts %d: %v", facts, err)
 		}
 	})
 }
