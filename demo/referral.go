@@ -86,8 +86,19 @@ func (g *gen) referrals(n int) error {
 	hours := func(lo, hi float64) time.Duration {
 		return time.Duration((lo + rng.Float64()*(hi-lo)) * float64(time.Hour))
 	}
+	// The demo village's doctor should find referrals of their own: one in
+	// twenty is drawn from the demo village.
+	var local []person
+	for _, p := range g.people {
+		if p.village == g.demoVillage.ID {
+			local = append(local, p)
+		}
+	}
 	for i := 0; i < n; i++ {
 		p := g.people[rng.IntN(len(g.people))]
+		if len(local) > 0 && rng.IntN(20) == 0 {
+			p = local[rng.IntN(len(local))]
+		}
 		from := p.village
 		if rng.IntN(100) < 30 { // sent by the township center
 			from = referral.PrimaryCenter(tree, p.village)
