@@ -280,17 +280,18 @@ func (s *Service) create(ctx context.Context, a care.Actor, consultationID int64
 	return stored, err
 }
 
-// party says which sides of r the actor belongs to.
+// party says which sides of r the actor belongs to: the sending side is
+// the sending institution and the institutions above it in the county
+// (a township center for its villages), the receiving side the receiving
+// institution and the institutions above it (a hospital for its
+// departments' staff). Only doctors take part.
 func party(t *org.Tree, a care.Actor, r *Referral) (sender, receiver bool) {
-	if a.CountyCode != r.County && !(r.OutOfCounty && t.IsWithin(r.ToInst, a.InstitutionID)) {
-		return false, false
-	}
 	switch a.Role {
 	case care.RoleVillageDoctor, care.RoleTownshipDoctor, care.RoleCountySpecialist:
 	default:
 		return false, false
 	}
-	return t.IsWithin(r.FromInst, a.InstitutionID), t.IsWithin(r.ToInst, a.InstitutionID)
+	return a.CountyCode == r.County && t.IsWithin(r.FromInst, a.InstitutionID), t.IsWithin(r.ToInst, a.InstitutionID)
 }
 
 // load returns a referral the actor is a party to, auditing a refusal;
