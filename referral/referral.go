@@ -14,6 +14,7 @@
 package referral
 
 import (
+	"fmt"
 	"time"
 
 	"countycare/care"
@@ -105,8 +106,8 @@ var transitions = map[Direction]map[Status]map[Action]Status{
 // Next returns the status a referral moves to when act is taken in status
 // from. An emergency up-referral may be confirmed as arrived straight from
 // sent (the patient comes by ambulance before anyone accepts). Every other
-// pair is refused with ECONFLICT and key referral.transition, naming the
-// action and the current status.
+// pair is refused with ECONFLICT and key referral.transition; the cause,
+// for the log, names the action and the current status.
 func Next(d Direction, u Urgency, from Status, act Action) (Status, error) {
 	if d == Up && u == Emergency && from == StatusSent && act == ActArrive {
 		return StatusArrived, nil
@@ -114,7 +115,7 @@ func Next(d Direction, u Urgency, from Status, act Action) (Status, error) {
 	if to, ok := transitions[d][from][act]; ok {
 		return to, nil
 	}
-	return "", care.Errorf(care.ECONFLICT, "referral.transition", string(act), string(from))
+	return "", &care.Error{Code: care.ECONFLICT, Key: "referral.transition", Op: "referral.Next", Err: fmt.Errorf("%s %s referral: cannot %s", from, d, act)}
 }
 
 // Allowed lists the actions possible from status (for the pages' buttons).
