@@ -272,3 +272,32 @@ func (s *Service) MyDepartment(ctx context.Context, a care.Actor) int64 {
 	}
 	return p.DepartmentID
 }
+
+// ForResident lists the referrals of a resident the caller has already
+// read through resident.Service.Get in this request, keeping those the
+// actor is a party to (for the resident page). The listing is audited.
+func (s *Service) ForResident(ctx context.Context, a care.Actor, res *resident.Resident) ([]Referral, error) {
+	if !canSend(a) {
+		return nil, nil
+	}
+	t, err := s.Orgs.Tree(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := s.Repo.Referrals(ctx, Filter{County: res.CountyCode, ResidentID: res.ID, Limit: 50})
+	if err != nil {
+		return nil, err
+	}
+	var out []Referral
+	for i := range rs {
+		if snd, rcv := party(t, a, &rs[i]); snd || rcv {
+			out = append(out, rs[i])
+		}
+	}
+	if len(out) > 0 {
+		ev := audit.New(ctx, a, AuditList, res.ID)
+		ev.CountyCode, ev.Detail = res.CountyCode, fmt.Sprintf("resident's referrals n=%d", len(out))
+		s.Audit.Record(ctx, ev)
+	}
+	return out, nil
+}

@@ -26,7 +26,7 @@ func TestReferralPagesAndAPI(t *testing.T) {
 		t.Fatal("no elderly resident in the village")
 	}
 	rid := m[1]
-	if p := vd.get("/residents/" + rid); !strings.Contains(p.body, `id="referral-new"`) {
+	if p := vd.get("/residents/" + rid); !strings.Contains(p.body, `id="referral-new"`) || strings.Contains(p.body, `id="referrals"`) {
 		t.Fatal("no referral link on the resident page")
 	}
 	form := vd.get("/residents/" + rid + "/referrals/new")
@@ -46,6 +46,9 @@ func TestReferralPagesAndAPI(t *testing.T) {
 	loc := strings.TrimSuffix(r.header.Get("Location"), "?ok=referral_sent")
 	if again := vd.postForm("/residents/"+rid+"/referrals", vals, true); again.code != 303 || !strings.HasPrefix(again.header.Get("Location"), loc+"?") {
 		t.Errorf("resubmission: %d %s, want the same referral %s", again.code, again.header.Get("Location"), loc)
+	}
+	if p := vd.get("/residents/" + rid); !strings.Contains(p.body, `href="`+loc+`"`) {
+		t.Error("the referral is not listed on the resident page")
 	}
 	if p := vd.get(loc); p.code != 200 || !strings.Contains(p.body, "待接收") || !strings.Contains(p.body, `id="cancel-form"`) {
 		t.Errorf("sender's view: %d", p.code)
