@@ -154,3 +154,16 @@ func TestIndicatorsFixture(t *testing.T) {
 		t.Error("BP")
 	}
 }
+
+// FuzzICD10Chapter: any input is either refused or a well-formed code of a chapter.
+func FuzzICD10Chapter(f *testing.F) {
+	for _, s := range []string{"I10", "e11.9", "U07.1", "Z99.AB12", "", "I10.", "\x00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		c := NormalizeICD10(s)
+		if ICD10Chapter(c) != "" && (len(c) < 3 || c[0] == 'U' || len(c) > 8) {
+			t.Errorf("accepted %q", c)
+		}
+	})
+}
