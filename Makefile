@@ -26,7 +26,7 @@ test: build
 	$(MAKE) fuzz-short
 
 # The seed corpora run in every `go test`; this adds a short coverage-guided run of each fuzz target.
-FUZZ_TARGETS := idcard:FuzzParse resident:FuzzValidate resident:FuzzSearchTokens resident:FuzzParseImport
+FUZZ_TARGETS := idcard:FuzzParse resident:FuzzValidate resident:FuzzSearchTokens resident:FuzzParseImport referral:FuzzICD10Chapter
 fuzz-short:
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
 		echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
