@@ -37,6 +37,7 @@ type Config struct {
 	Visits         int    // settled visits of the current year (default 0)
 	FollowUps      int    // chronic follow-ups over the past year; > 0 also fills the registries (default 0; ScaledFollowUps gives the seeds' volume)
 	Contracts      int    // residents with a family doctor contract (default 0; packages and teams are always written)
+	Referrals      int    // up-referrals over the past year, with their redirects, down-referrals and tasks (default 0; ScaledReferrals gives a plausible volume)
 	Now            time.Time
 }
 
@@ -67,8 +68,11 @@ type Result struct {
 	// Family doctors.
 	Contracts  int
 	HomeVisits int
-	Checkups   int
-	Duration   time.Duration
+	// Two-way referral.
+	UpReferrals   int
+	DownReferrals int
+	Checkups      int
+	Duration      time.Duration
 }
 
 func (c *Config) defaults() {
@@ -125,6 +129,7 @@ type gen struct {
 	batch       []row
 	people      []person          // every resident written (for visits)
 	deptDoctors map[int64][]int64 // county hospital department → its doctors (for rosters)
+	depts       []int64           // the lead county hospital's departments
 }
 
 func (g *gen) id(table string) int64 {
@@ -184,7 +189,13 @@ func Generate(ctx context.Context, st *store.Store, cfg Config, log *slog.Logger
 		if cfg.FollowUps > 0 {
 			log.Info("demo: chronic registries and follow-ups", "follow_ups", cfg.FollowUps)
 		}
-		return g.chronicCare(cfg.FollowUps)
+		if err := g.chronicCare(cfg.FollowUps); err != nil {
+			return err
+		}
+		if cfg.Referrals > 0 {
+			log.Info("demo: referrals", "up_referrals", cfg.Referrals)
+		}
+		return g.referrals(cfg.Referrals)
 	})
 	if err != nil {
 		return nil, err
@@ -343,6 +354,7 @@ func (g *gen) staff() error {
 		if err := g.b.Department(dep); err != nil {
 			return err
 		}
+		g.depts = append(g.depts, dep.ID)
 		for i := 0; i < d.doctors; i++ {
 			p, err := g.practitioner(g.hosp, dep.ID, titles[i%len(titles)], d.specialty)
 			if err != nil {

@@ -17,6 +17,7 @@ import (
 	"countycare/chronic"
 	"countycare/consult"
 	"countycare/org"
+	"countycare/referral"
 	"countycare/resident"
 	"countycare/settle"
 )
@@ -68,6 +69,12 @@ var bulkSchema = []struct {
 		"symptoms, adherence, adverse, complication, risk_level, insight, doses_due, doses_missed, class, urgent, refer, refer_reasons, next_visit, recorded_by, institution_id, created_at"},
 	{"chronic_tier_changes", "id, county_code, registration_id, resident_id, from_tier, to_tier, reason, to_institution, acknowledged_by, acknowledged_at, created_at"},
 	{"duty_slots", "id, institution_id, department_id, practitioner_id, starts_at, ends_at, position, created_by, created_at"},
+	{"referrals", "id, county_code, direction, status, resident_id, poverty, green_channel, urgency, reasons, summary, from_institution, from_department, " +
+		"to_institution, to_department, out_of_county, bed_requested, requested_at, appointment, bed, diagnosis, diagnosis_text, plan, up_referral_id, " +
+		"redirected_from, consultation_id, note, idempotency_key, body_hash, care_link_id, sent_by, sent_by_practitioner, first_sent_at, sent_at, " +
+		"accepted_at, arrived_at, closed_at, updated_at, version"},
+	{"referral_events", "id, county_code, referral_id, action, from_status, to_status, note, actor_id, institution_id, at"},
+	{"referral_tasks", "id, county_code, referral_id, resident_id, clinic_id, kind, due_on, note, created_at"},
 }
 
 // BulkLoad runs fn with a Bulk and finishes the load: it flushes what is
@@ -112,7 +119,7 @@ func (s *Store) BulkLoad(ctx context.Context, fn func(b *Bulk) error) (err error
 // into an empty database drops and rebuilds: building an index once from
 // sorted data is several times faster than updating it row by row once
 // it outgrows the page cache.
-var bulkIndexedTables = []string{"residents", "resident_tokens", "households", "care_links", "settlements", "chronic_registrations", "chronic_visits", "chronic_tier_changes"}
+var bulkIndexedTables = []string{"residents", "resident_tokens", "households", "care_links", "settlements", "chronic_registrations", "chronic_visits", "chronic_tier_changes", "referrals", "referral_events", "referral_tasks"}
 
 // sqliteBulkMode prepares the writer connection for a large load: a big
 // page cache and, when the resident tables are empty, none of their
@@ -244,7 +251,8 @@ func (s *Store) afterBulk(ctx context.Context) error {
 		}
 		if s.dialect == Postgres {
 			for _, t := range []string{"institutions", "departments", "practitioners", "households", "residents", "care_links", "accounts", "settle_policies", "settlements",
-				"chronic_registrations", "chronic_visits", "chronic_tier_changes", "duty_slots"} {
+				"chronic_registrations", "chronic_visits", "chronic_tier_changes", "duty_slots",
+				"referrals", "referral_events", "referral_tasks"} {
 				stmts = append(stmts, fmt.Sprintf(`SELECT setval(pg_get_serial_sequence('%s', 'id'), COALESCE((SELECT MAX(id) FROM %s), 0) + 1, false)`, t, t))
 			}
 		}
@@ -464,6 +472,26 @@ func (b *Bulk) ChronicTierChange(c *chronic.TierChange) error {
 // DutySlot loads one shift of a duty roster.
 func (b *Bulk) DutySlot(sl *consult.Slot, at time.Time) error {
 	return b.add("duty_slots", sl.ID, sl.InstitutionID, sl.DepartmentID, sl.PractitionerID, b.tsv(sl.Start), b.tsv(sl.End), sl.Position, sl.CreatedBy, b.tsv(at))
+}
+
+// Referral loads one referral (ID set, in its final state; its care link
+// loaded before it with CareLink).
+func (b *Bulk) Referral(r *referral.Referral) error {
+	return b.add("referrals", r.ID, r.County, string(r.Direction), string(r.Status), r.ResidentID, r.Poverty, r.GreenChannel, string(r.Urgency),
+		joinReasons(r.Reasons), r.Summary, r.FromInst, nullID(r.FromDept), r.ToInst, nullID(r.ToDept), r.OutOfCounty, r.BedRequested, b.tsv(r.RequestedAt),
+		b.tsv(r.Appointment), r.Bed, r.Diagnosis, r.DiagnosisText, r.Plan, nullID(r.UpReferralID), nullID(r.RedirectedFrom), nullID(r.ConsultationID), r.Note,
+		r.IdempotencyKey, r.BodyHash, nullID(r.CareLinkID), r.SentBy, nullID(r.SentByPract), b.tsv(r.FirstSentAt), b.tsv(r.SentAt), b.tsv(r.AcceptedAt),
+		b.tsv(r.ArrivedAt), b.tsv(r.ClosedAt), b.tsv(r.UpdatedAt), r.Version)
+}
+
+// ReferralEvent loads one transition of a referral.
+func (b *Bulk) ReferralEvent(e *referral.Event) error {
+	return b.add("referral_events", e.ID, e.County, e.ReferralID, e.Action, string(e.From), string(e.To), e.Note, e.By, e.ByInst, b.tsv(e.At))
+}
+
+// ReferralTask loads one follow-up task of a down-referral.
+func (b *Bulk) ReferralTask(t *referral.Task, at time.Time) error {
+	return b.add("referral_tasks", t.ID, t.County, t.ReferralID, t.ResidentID, t.ClinicID, string(t.Kind), b.dv(t.Due), t.Note, b.tsv(at))
 }
 
 // Empty reports whether the database has no institutions yet (a fresh install).

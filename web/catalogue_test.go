@@ -17,6 +17,7 @@ import (
 	"countycare/family"
 	"countycare/org"
 	"countycare/points"
+	"countycare/referral"
 	"countycare/resident"
 	"countycare/settle"
 )
@@ -133,6 +134,22 @@ func TestCatalogueIsComplete(t *testing.T) {
 	}
 	for _, k := range []string{"0", "1", "2", "3", "4", "5"} {
 		used["chronic.risk."+k] = "chronic risk levels"
+	}
+	for _, r := range referral.Reasons {
+		used["referral.reason."+string(r)] = "referral.Reasons"
+	}
+	for _, st := range referral.Statuses {
+		used["referral.status."+string(st)] = "referral.Statuses"
+	}
+	for _, k := range referral.TaskKinds {
+		used["referral.task."+string(k)] = "referral.TaskKinds"
+	}
+	for _, a := range []string{"accept", "redirect", "arrive", "complete", "cancel", "acknowledge"} {
+		used["referral.action."+a] = "referral actions"
+		used["flash.referral_"+a] = "referral actions"
+	}
+	for _, k := range []string{"referral.direction.up", "referral.direction.down", "referral.urgency.routine", "referral.urgency.emergency", "flash.referral_sent"} {
+		used[k] = "referral enumerations"
 	}
 	for _, k := range []string{"consciousness", "severe_headache", "nausea_vomiting", "blurred_vision", "eye_pain", "palpitations", "chest_tightness", "orthopnoea",
 		"fruity_breath", "sweating", "deep_breathing", "flushed_skin", "sudden_vision_loss", "polyuria", "numbness", "oedema"} {

@@ -11,6 +11,7 @@ import (
 	"countycare/family"
 	"countycare/org"
 	"countycare/points"
+	"countycare/referral"
 	"countycare/resident"
 )
 
@@ -31,7 +32,8 @@ type residentView struct {
 	ChronicRole bool
 	Family      *familyView // on the resident page, for the doctors who sign contracts
 	Points      *points.Account
-	RedeemRef   string // makes the redeem form idempotent
+	Referrals   []referral.Referral // the resident's referrals the actor takes part in
+	RedeemRef   string              // makes the redeem form idempotent
 }
 
 func (s *Server) viewOf(t *org.Tree, a care.Actor, r *resident.Resident) residentView {
@@ -268,6 +270,11 @@ func (s *Server) residentPage(r *http.Request, rc *reqCtx, id int64, idNumber st
 			return pageData{}, err
 		}
 		v.ChronicRole = true
+	}
+	if s.Referral != nil {
+		if v.Referrals, err = s.Referral.ForResident(r.Context(), rc.Actor, res); err != nil {
+			return pageData{}, err
+		}
 	}
 	if s.Family != nil && familyRole(rc.Actor.Role) {
 		if v.Family, err = s.familyData(r, rc, t, res); err != nil {

@@ -130,6 +130,23 @@ func (s *Server) registerRoutes() {
 	s.handle("POST /consult/{id}/cancel", inviters, s.consultCancel)
 	s.handleLimit("POST /consult/{id}/messages", parties, 5*(20<<20)+(1<<20), s.consultMessage)
 	s.handle("GET /consult/{id}/files/{sha}", parties, s.consultFile)
+	// Two-way referral: village, township and county doctors send and
+	// receive (the service checks which side of each referral they are on);
+	// county specialists and township doctors write down-referrals;
+	// analysts, county specialists and township doctors read indicators.
+	referralCare := access.Allow(care.RoleVillageDoctor, care.RoleTownshipDoctor, care.RoleCountySpecialist)
+	referralDown := access.Allow(care.RoleCountySpecialist, care.RoleTownshipDoctor)
+	referralReports := access.Allow(care.RoleAnalyst, care.RoleCountySpecialist, care.RoleTownshipDoctor)
+	s.handle("GET /residents/{id}/referrals/new", referralCare, s.referralNew)
+	s.handle("POST /residents/{id}/referrals", referralCare, s.referralCreate)
+	s.handle("GET /referrals", referralCare, s.referralSent)
+	s.handle("GET /referrals/incoming", referralCare, s.referralIncoming)
+	s.handle("GET /referrals/tasks", referralCare, s.referralTasks)
+	s.handle("GET /referrals/indicators", referralReports, s.referralIndicators)
+	s.handle("GET /referrals/down/new", referralDown, s.referralDownNew)
+	s.handle("POST /referrals/down", referralDown, s.referralDownCreate)
+	s.handle("GET /referrals/{id}", referralCare, s.referralShow)
+	s.handle("POST /referrals/{id}/{action}", referralCare, s.referralAct)
 
 	// One-stop settlement (insurance office), the patient's own view, aggregate reports.
 	cashier := access.Allow(care.RoleInsuranceOfficer)
@@ -213,6 +230,12 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /api/v1/family/indicators", aggregates, s.apiFamilyIndicators)
 	s.handleLimit("POST /api/v1/residents/{id}/ecg", ecgSenders, reading.MaxECGBytes/3*4+1<<20, s.apiECGUpload)
 	s.handle("GET /api/v1/ecg/worklist", ecgReaders, s.apiECGWorklist)
+	s.handle("POST /api/v1/referrals", referralCare, s.apiReferralCreate)
+	s.handle("GET /api/v1/referrals", referralCare, s.apiReferrals)
+	s.handle("GET /api/v1/referrals/indicators", referralReports, s.apiReferralIndicators)
+	s.handle("POST /api/v1/referrals/down", referralDown, s.apiReferralDown)
+	s.handle("GET /api/v1/referrals/{id}", referralCare, s.apiReferralGet)
+	s.handle("POST /api/v1/referrals/{id}/{action}", referralCare, s.apiReferralAct)
 	s.handle("GET /api/v1/me/points", self, s.apiMyPoints)
 	s.handle("POST /api/v1/me/points", self, s.apiMyPointsReport)
 	s.handle("GET /api/v1/residents/{id}/points", registrars, s.apiResidentPoints)

@@ -26,6 +26,7 @@ import (
 	"countycare/org"
 	"countycare/points"
 	"countycare/reading"
+	"countycare/referral"
 	"countycare/resident"
 	"countycare/settle"
 )
@@ -62,6 +63,7 @@ type Deps struct {
 	Live      *Broker // live events to browsers (SSE); may be nil
 	Family    *family.Service
 	Points    *points.Service
+	Referral  *referral.Service
 	Settle    *settle.Service
 	Window    *settle.Window
 	Reading   *reading.Service

@@ -29,6 +29,7 @@ import (
 	"countycare/org"
 	"countycare/points"
 	"countycare/reading"
+	"countycare/referral"
 	"countycare/resident"
 	"countycare/settle"
 	"countycare/store"
@@ -80,8 +81,9 @@ func newEnv(t *testing.T, d store.Dialect) *env {
 	fam := &family.Service{Repo: st, Residents: rsvc, Orgs: orgs, Staff: st, Points: pts, Audit: w, Now: time.Now}
 	live := web.NewBroker()
 	con := &consult.Service{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, Live: live, Config: consult.DefaultConfig(), Now: time.Now}
+	ref := &referral.Service{Repo: st, Residents: rsvc, Orgs: orgs, Staff: st, Audit: w, Config: referral.DefaultConfig(), Now: time.Now}
 	srv, err := web.New(web.Config{}, web.Deps{
-		Residents: rsvc, Orgs: orgs, Chronic: chr, Family: fam, Points: pts, Consult: con, Live: live,
+		Residents: rsvc, Orgs: orgs, Chronic: chr, Family: fam, Points: pts, Consult: con, Live: live, Referral: ref,
 		Accounts: &account.Service{Repo: st, Config: account.DefaultConfig(), Now: time.Now, Orgs: orgs},
 		Settle:   stl, Window: &settle.Window{Repo: st, Residents: rsvc, Orgs: orgs, Weights: settle.ExampleWeights(), Now: time.Now},
 		Reading: &reading.Service{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, PreRead: ecg.DefaultPreReadConfig(), Now: time.Now},

@@ -14,6 +14,7 @@ import (
 	"countycare/org"
 	"countycare/points"
 	"countycare/reading"
+	"countycare/referral"
 	"countycare/resident"
 	"countycare/settle"
 	"countycare/store"
@@ -32,6 +33,7 @@ type app struct {
 	live     *web.Broker
 	family   *family.Service
 	points   *points.Service
+	referral *referral.Service
 	settle   *settle.Service
 	window   *settle.Window
 	reading  *reading.Service
@@ -39,7 +41,7 @@ type app struct {
 	web      *web.Server
 }
 
-func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, wcfg web.Config, rules points.Rules) (*app, error) {
+func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, wcfg web.Config, rules points.Rules, rcfg referral.Config) (*app, error) {
 	now := time.Now
 	a := &app{st: st}
 	a.audit = audit.NewWriter(st, log, now, 4096)
@@ -52,10 +54,11 @@ func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, 
 	a.live = web.NewBroker()
 	a.consult = &consult.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Audit: a.audit, Live: a.live, Config: consult.DefaultConfig(), Now: now}
 	a.family = &family.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Staff: st, Points: a.points, Audit: a.audit, Now: now}
+	a.referral = &referral.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Staff: st, Audit: a.audit, Config: rcfg, Now: now}
 	a.settle = &settle.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Audit: a.audit, Now: now}
 	a.window = &settle.Window{Repo: st, Residents: a.res, Orgs: a.orgs, Weights: settle.ExampleWeights(), Now: now}
 	a.reading = &reading.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Audit: a.audit, PreRead: ecg.DefaultPreReadConfig(), Now: now}
-	w, err := web.New(wcfg, web.Deps{Residents: a.res, Orgs: a.orgs, Accounts: a.accounts, Chronic: a.chronic, Consult: a.consult, Live: a.live, Family: a.family, Points: a.points, Settle: a.settle, Window: a.window,
+	w, err := web.New(wcfg, web.Deps{Residents: a.res, Orgs: a.orgs, Accounts: a.accounts, Chronic: a.chronic, Consult: a.consult, Live: a.live, Family: a.family, Points: a.points, Referral: a.referral, Settle: a.settle, Window: a.window,
 		Reading: a.reading,
 		Store:   st, Audit: a.audit, AuditKey: key, Log: log, Now: now})
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"countycare/chronic"
 	"countycare/org"
 	"countycare/points"
+	"countycare/referral"
 	"countycare/web"
 )
 
@@ -37,7 +38,7 @@ func cmdChronic(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	defer st.Close()
-	a, err := newApp(st, key, log, account.DefaultConfig(), web.Config{}, points.DefaultRules())
+	a, err := newApp(st, key, log, account.DefaultConfig(), web.Config{}, points.DefaultRules(), referral.DefaultConfig())
 	if err != nil {
 		return err
 	}

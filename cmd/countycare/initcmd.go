@@ -12,6 +12,7 @@ import (
 	"countycare/care"
 	"countycare/org"
 	"countycare/points"
+	"countycare/referral"
 )
 
 func cmdInit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -67,7 +68,7 @@ func cmdInit(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	} else if !empty {
 		return fmt.Errorf("the database already has an organisation")
 	}
-	a, err := newApp(st, key, log, account.DefaultConfig(), webConfigQuiet(), points.DefaultRules())
+	a, err := newApp(st, key, log, account.DefaultConfig(), webConfigQuiet(), points.DefaultRules(), referral.DefaultConfig())
 	if err != nil {
 		return err
 	}

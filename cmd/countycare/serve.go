@@ -15,6 +15,7 @@ import (
 	"countycare/demo"
 	"countycare/notify"
 	"countycare/points"
+	"countycare/referral"
 	"countycare/store"
 	"countycare/web"
 )
@@ -30,6 +31,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&acfg.MaxFailures, "max-failures", acfg.MaxFailures, "failed sign-ins in a row that lock an account")
 	fs.DurationVar(&acfg.LockFor, "lock-for", acfg.LockFor, "how long a locked account stays locked")
 	fs.IntVar(&acfg.MinPasswordLen, "min-password", acfg.MinPasswordLen, "minimum password length")
+	rcfg := referral.DefaultConfig()
+	fs.DurationVar(&rcfg.LinkGrace, "referral-grace", rcfg.LinkGrace, "how long a receiving institution keeps access to a resident after the referral closes")
 	secure := fs.Bool("secure-cookies", envOr("COUNTYCARE_SECURE_COOKIES", "") == "1", "mark cookies Secure (when served over TLS by a proxy; env COUNTYCARE_SECURE_COOKIES=1)")
 	metricsToken := envOr("COUNTYCARE_METRICS_TOKEN", "")
 	font := fs.String("font", envOr("COUNTYCARE_FONT", web.DefaultFontPath), "TrueType font with Chinese glyphs for PDF explanations of benefits (env COUNTYCARE_FONT)")
@@ -66,14 +69,15 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		if empty {
 			fmt.Fprintf(stdout, "Creating a demo county with %d residents in %s …\n", *residents, st.Redacted())
-			res, err := demo.Generate(ctx, st, demo.Config{Residents: *residents, FollowUps: demo.ScaledFollowUps(*residents), Contracts: *residents / 2}, log)
+			res, err := demo.Generate(ctx, st, demo.Config{Residents: *residents, FollowUps: demo.ScaledFollowUps(*residents), Contracts: *residents / 2,
+				Referrals: demo.ScaledReferrals(*residents)}, log)
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(stdout, "Demo county ready in %s.\n", res.Duration.Round(time.Millisecond))
 		}
 	}
-	a, err := newApp(st, key, log, acfg, web.Config{SecureCookies: *secure, MetricsToken: metricsToken, DemoBanner: *withDemo, FontPath: *font}, rules)
+	a, err := newApp(st, key, log, acfg, web.Config{SecureCookies: *secure, MetricsToken: metricsToken, DemoBanner: *withDemo, FontPath: *font}, rules, rcfg)
 	if err != nil {
 		return err
 	}

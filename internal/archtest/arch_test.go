@@ -30,6 +30,7 @@ var domain = map[string][]string{
 	"consult":  {"care", "access", "audit", "org", "resident", "notify"},
 	"ecg":      {},
 	"reading":  {"care", "access", "audit", "org", "resident", "ecg"},
+	"referral": {"care", "access", "audit", "org", "resident", "notify", "chronic"},
 }
 
 // allowedExternal are the outside modules domain code may use.
