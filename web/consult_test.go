@@ -133,8 +133,17 @@ func TestConsultationPages(t *testing.T) {
 	if r := vd.postForm(casePath+"/decision", url.Values{"decision": {"advice"}}, true); r.code != 303 {
 		t.Fatalf("decision: %d %s", r.code, r.body)
 	}
-	if p := vd.get(casePath); !strings.Contains(p.body, `id="decision"`) || !strings.Contains(p.body, "SHA-256") {
+	if p := vd.get(casePath); !strings.Contains(p.body, `id="decision"`) || !strings.Contains(p.body, "SHA-256") || !strings.Contains(p.body, `id="refer-form"`) {
 		t.Errorf("closed case page")
+	}
+	// One step from the consultation to a referral; a second click finds the same one.
+	ref1 := vd.postForm(casePath+"/refer", url.Values{"reason": {"htn_not_at_target"}}, true)
+	ref2 := vd.postForm(casePath+"/refer", url.Values{"reason": {"htn_not_at_target"}}, true)
+	if ref1.code != 303 || !strings.HasPrefix(ref1.header.Get("Location"), "/referrals/") || ref1.header.Get("Location") != ref2.header.Get("Location") {
+		t.Errorf("refer: %d %s / %s", ref1.code, ref1.header.Get("Location"), ref2.header.Get("Location"))
+	}
+	if rp := vd.get(ref1.header.Get("Location")); rp.code != 200 || !strings.Contains(rp.body, "会诊意见") {
+		t.Errorf("referral page: %d", rp.code)
 	}
 	// Strangers: another role, and the analyst.
 	if r := e.as(care.RoleAnalyst).get(casePath); r.code != 403 {

@@ -14,6 +14,7 @@ import (
 	"countycare/care"
 	"countycare/consult"
 	"countycare/org"
+	"countycare/referral"
 )
 
 func newKey() string {
@@ -142,6 +143,7 @@ type consultView struct {
 	Inviter   bool // the actor's institution asked
 	Overdue   bool
 	Decisions []string
+	Reasons   []referral.Reason
 }
 
 func (s *Server) consultData(r *http.Request, rc *reqCtx, id int64) (*consultView, error) {
@@ -151,7 +153,7 @@ func (s *Server) consultData(r *http.Request, rc *reqCtx, id int64) (*consultVie
 	}
 	v := &consultView{C: c, Events: evs, Messages: ms, Names: map[int64]string{}, Insts: map[int64]string{},
 		Assignee: rc.Actor.PractitionerID == c.AssignedTo, Inviter: rc.Actor.InstitutionID == c.FromInstitution,
-		Overdue: c.Status == consult.StatusRequested && s.Now().After(c.Deadline), Decisions: []string{consult.DecisionAdvice, consult.DecisionReferral, consult.DecisionLocal}}
+		Overdue: c.Status == consult.StatusRequested && s.Now().After(c.Deadline), Decisions: []string{consult.DecisionAdvice, consult.DecisionReferral, consult.DecisionLocal}, Reasons: referral.Reasons}
 	if res, err := s.Residents.Get(r.Context(), rc.Actor, c.ResidentID); err == nil {
 		v.Resident = res.Name
 	}
@@ -363,5 +365,42 @@ func (s *Server) consultSlotDelete(w http.ResponseWriter, r *http.Request, rc *r
 		return err
 	}
 	http.Redirect(w, r, "/consult/roster?ok=saved", http.StatusSeeOther)
+	return nil
+}
+
+// consultRefer turns a consultation into an up-referral in one step: the
+// receiving hospital and department are the consultation's, the summary
+// carries the case and the signed opinion. A second click finds the same
+// referral (its idempotency key is the consultation's).
+func (s *Server) consultRefer(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	c, _, _, err := s.Consult.Detail(r.Context(), rc.Actor, id)
+	if err != nil {
+		return err
+	}
+	if rc.Actor.InstitutionID != c.FromInstitution || c.Opinion == nil {
+		return care.Errorf(care.ECONFLICT, "consult.refer.not_ready")
+	}
+	reason := referral.Reason(r.PostFormValue("reason"))
+	if reason == "" {
+		reason = referral.OtherBeyond
+	}
+	urgency := referral.Routine
+	if c.Urgency == consult.Emergency {
+		urgency = referral.Emergency
+	}
+	summary := c.Summary + "\n会诊意见（" + c.Opinion.SignedAt.In(care.Shanghai).Format("2006-01-02 15:04") + "）：" + c.Opinion.Assessment + "\n建议：" + c.Opinion.Plan
+	if n := []rune(summary); len(n) > 2000 {
+		summary = string(n[:2000])
+	}
+	ref, err := s.Referral.FromConsultation(r.Context(), rc.Actor, c.ID, referral.Draft{ResidentID: c.ResidentID, Reasons: []referral.Reason{reason},
+		Summary: summary, Urgency: urgency, ToInst: c.ToInstitution, ToDept: c.ToDepartment})
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/referrals/"+strconv.FormatInt(ref.ID, 10), http.StatusSeeOther)
 	return nil
 }
