@@ -114,3 +114,30 @@ func TestSniffType(t *testing.T) {
 		}
 	}
 }
+
+// TestIndicators checks the consultation indicators on a hand-computed
+// fixture: response time over accepted cases (nearest-rank median and p90),
+// SLA = accepted within the first deadline / cases judged.
+func TestIndicators(t *testing.T) {
+	cfg := DefaultConfig()
+	at := func(min int) time.Time { return now.Add(time.Duration(min) * time.Minute) }
+	cs := []Consultation{
+		{Kind: OneToOne, Urgency: Routine, Specialty: "cardiology", CreatedAt: at(0), AcceptedAt: at(2), Decision: DecisionAdvice},
+		{Kind: OneToOne, Urgency: Routine, Specialty: "cardiology", CreatedAt: at(0), AcceptedAt: at(9), Decision: DecisionReferral},
+		{Kind: MDT, Urgency: Routine, Specialty: "neurology", CreatedAt: at(0), AcceptedAt: at(14), Escalations: 1, Decision: DecisionLocal}, // late
+		{Kind: OneToOne, Urgency: Emergency, Specialty: "cardiology", CreatedAt: at(0), AcceptedAt: at(6), Escalations: 1},                 // late (5 min)
+		{Kind: OneToOne, Urgency: Routine, Specialty: "cardiology", CreatedAt: at(0), Status: StatusRequested, Escalations: 2},              // waiting past its deadline
+		{Kind: OneToOne, Urgency: Routine, Specialty: "cardiology", CreatedAt: at(25), Status: StatusRequested},                             // still inside it
+	}
+	ind := Compute(cs, cfg, nil, at(30))
+	if ind.Total != 6 || ind.Accepted != 4 || ind.SLA != (Rate{2, 5}) || ind.Escalations != 4 || ind.Escalated != 3 {
+		t.Errorf("%+v", ind)
+	}
+	// Waits 2, 6, 9, 14 minutes: median (rank 2) 6, p90 (rank 4) 14.
+	if ind.MedianAccept != 6*time.Minute || ind.P90Accept != 14*time.Minute {
+		t.Errorf("median %s p90 %s", ind.MedianAccept, ind.P90Accept)
+	}
+	if ind.ByKind[MDT] != 1 || ind.BySpecialty["cardiology"] != 5 || ind.Outcomes[DecisionReferral] != 1 || ind.SLA.Percent() != 40 {
+		t.Errorf("breakdowns %+v", ind)
+	}
+}

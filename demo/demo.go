@@ -37,6 +37,7 @@ type Config struct {
 	Visits         int    // settled visits of the current year (default 0)
 	FollowUps      int    // chronic follow-ups over the past year; > 0 also fills the registries (default 0; ScaledFollowUps gives the seeds' volume)
 	Contracts      int    // residents with a family doctor contract (default 0; packages and teams are always written)
+	Consultations  int    // closed remote consultations over the past year (default 0; ScaledConsultations gives the seeds' volume)
 	Referrals      int    // up-referrals over the past year, with their redirects, down-referrals and tasks (default 0; ScaledReferrals gives a plausible volume)
 	Now            time.Time
 }
@@ -69,6 +70,7 @@ type Result struct {
 	Contracts  int
 	HomeVisits int
 	// Two-way referral.
+	Consultations int
 	UpReferrals   int
 	DownReferrals int
 	Checkups      int
@@ -207,6 +209,9 @@ func Generate(ctx context.Context, st *store.Store, cfg Config, log *slog.Logger
 		}
 	}
 	if err := g.family(ctx, st); err != nil {
+		return nil, err
+	}
+	if err := g.consultations(ctx, st, cfg.Consultations); err != nil {
 		return nil, err
 	}
 	g.res.Duration = time.Since(start)

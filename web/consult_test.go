@@ -153,6 +153,18 @@ func TestConsultationPages(t *testing.T) {
 		t.Errorf("township doctor of another institution: %d", r.code)
 	}
 
+	// Indicators: the closed case counts, answered in time.
+	an := e.as(care.RoleAnalyst)
+	if p := an.get("/consult/indicators"); p.code != 200 || !strings.Contains(p.body, `id="sla"`) {
+		t.Errorf("indicators page: %d", p.code)
+	}
+	if j := an.get("/api/v1/consultations/indicators"); j.code != 200 || !strings.Contains(j.body, `"total":1`) || !strings.Contains(j.body, `"percent":100`) {
+		t.Errorf("indicators API: %d %s", j.code, j.body)
+	}
+	if j := vd.get("/api/v1/consultations/indicators"); j.code != 403 {
+		t.Errorf("village doctor reads county indicators: %d", j.code)
+	}
+
 	// The API: a retry with the same Idempotency-Key creates one case.
 	id, _ := strconv.ParseInt(rid, 10, 64)
 	h, _ := strconv.ParseInt(hub, 10, 64)

@@ -404,3 +404,41 @@ func (s *Server) consultRefer(w http.ResponseWriter, r *http.Request, rc *reqCtx
 	http.Redirect(w, r, "/referrals/"+strconv.FormatInt(ref.ID, 10), http.StatusSeeOther)
 	return nil
 }
+
+// consultPeriod reads ?from=&to= as dates (default: the last 365 days).
+func (s *Server) consultPeriod(r *http.Request) (time.Time, time.Time, error) {
+	today := care.Today(s.Now())
+	from, to, err := periodFrom(r, today)
+	if r.URL.Query().Get("from") == "" {
+		from = today.AddDays(-364)
+	}
+	if err != nil {
+		return time.Time{}, time.Time{}, err
+	}
+	f := time.Date(from.Year, from.Month, from.Day, 0, 0, 0, 0, care.Shanghai)
+	t := time.Date(to.Year, to.Month, to.Day, 0, 0, 0, 0, care.Shanghai).AddDate(0, 0, 1)
+	return f, t, nil
+}
+
+func (s *Server) consultIndicators(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	from, to, err := s.consultPeriod(r)
+	var ind *consult.Indicators
+	if err == nil {
+		ind, err = s.Consult.Report(r.Context(), rc.Actor, from, to)
+	}
+	names := map[int64]string{}
+	if t, terr := s.Orgs.Tree(r.Context()); terr == nil && ind != nil {
+		for id := range ind.ByTownship {
+			if in := t.Get(id); in != nil {
+				names[id] = in.Name
+			}
+		}
+	}
+	pd := pageData{Title: s.msgs.T(rc.Lang, "consult.indicators"), Data: map[string]any{"I": ind, "Names": names},
+		Form: map[string][]string{"from": {from.Format("2006-01-02")}, "to": {to.AddDate(0, 0, -1).Format("2006-01-02")}}}
+	if err != nil {
+		return s.formError(w, r, rc, "consult_indicators", pd, err)
+	}
+	s.render(w, r, rc, http.StatusOK, "consult_indicators", pd)
+	return nil
+}

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"strconv"
 	"time"
 
 	"countycare/care"
@@ -159,5 +160,25 @@ func (s *Server) apiConsultDo(w http.ResponseWriter, r *http.Request, rc *reqCtx
 		return err
 	}
 	writeJSON(w, http.StatusOK, apiConsult(c))
+	return nil
+}
+
+func (s *Server) apiConsultIndicators(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	from, to, err := s.consultPeriod(r)
+	if err != nil {
+		return err
+	}
+	ind, err := s.Consult.Report(r.Context(), rc.Actor, from, to)
+	if err != nil {
+		return err
+	}
+	towns := map[string]int{}
+	for id, n := range ind.ByTownship {
+		towns[strconv.FormatInt(id, 10)] = n
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"from": from, "to": to, "total": ind.Total, "by_kind": ind.ByKind, "by_specialty": ind.BySpecialty,
+		"by_township": towns, "accepted": ind.Accepted, "median_accept_seconds": ind.MedianAccept.Seconds(), "p90_accept_seconds": ind.P90Accept.Seconds(),
+		"sla":         map[string]any{"numerator": ind.SLA.Num, "denominator": ind.SLA.Den, "percent": ind.SLA.Percent()},
+		"escalations": ind.Escalations, "escalated_cases": ind.Escalated, "outcomes": ind.Outcomes})
 	return nil
 }

@@ -119,6 +119,8 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /consult", parties, s.consultList)
 	s.handle("GET /consult/new", inviters, s.consultNew)
 	s.handle("POST /consult", inviters, s.consultCreate)
+	consultReports := access.Allow(care.RoleAnalyst, care.RoleCountySpecialist, care.RoleTownshipDoctor)
+	s.handle("GET /consult/indicators", consultReports, s.consultIndicators)
 	s.handle("GET /consult/roster", hub, s.consultRoster)
 	s.handle("POST /consult/roster", hub, s.consultSlotAdd)
 	s.handle("POST /consult/roster/{id}/delete", hub, s.consultSlotDelete)
@@ -243,6 +245,7 @@ func (s *Server) registerRoutes() {
 
 	s.handle("POST /api/v1/consultations", inviters, s.apiConsultCreate)
 	s.handle("GET /api/v1/consultations", parties, s.apiConsultList)
+	s.handle("GET /api/v1/consultations/indicators", consultReports, s.apiConsultIndicators)
 	s.handle("GET /api/v1/consultations/{id}", parties, s.apiConsultGet)
 	s.handle("POST /api/v1/consultations/{id}/{action}", parties, s.apiConsultDo)
 

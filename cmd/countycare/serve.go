@@ -70,7 +70,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if empty {
 			fmt.Fprintf(stdout, "Creating a demo county with %d residents in %s …\n", *residents, st.Redacted())
 			res, err := demo.Generate(ctx, st, demo.Config{Residents: *residents, FollowUps: demo.ScaledFollowUps(*residents), Contracts: *residents / 2,
-				Referrals: demo.ScaledReferrals(*residents)}, log)
+				Consultations: demo.ScaledConsultations(*residents),
+				Referrals:     demo.ScaledReferrals(*residents)}, log)
 			if err != nil {
 				return err
 			}
