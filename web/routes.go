@@ -122,6 +122,11 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /settle/reports", reports, s.settleReports)
 	s.handle("POST /settle/budgets", cashier, s.setBudget)
 
+	// Prescription review (CDS Hooks): prescribers and review pharmacists.
+	prescribers := access.Allow(care.RoleVillageDoctor, care.RoleTownshipDoctor, care.RoleCountySpecialist, care.RolePharmacist)
+	s.handle("GET /api/v1/cds-services", prescribers, s.cdsDiscovery)
+	s.handle("POST /api/v1/cds-services/rx-review", prescribers, s.cdsRxReview)
+
 	// Administration and audit.
 	s.handle("GET /admin/accounts", admin, s.accountsPage)
 	s.handle("POST /admin/accounts", admin, s.accountCreate)

@@ -25,6 +25,7 @@ import (
 	"countycare/org"
 	"countycare/points"
 	"countycare/resident"
+	"countycare/rx"
 	"countycare/settle"
 )
 
@@ -60,6 +61,7 @@ type Deps struct {
 	Points    *points.Service
 	Settle    *settle.Service
 	Window    *settle.Window
+	Rx        *rx.Engine // prescription review
 	Store     Store
 	Audit     audit.Recorder
 	AuditKey  []byte

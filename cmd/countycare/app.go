@@ -12,6 +12,7 @@ import (
 	"countycare/org"
 	"countycare/points"
 	"countycare/resident"
+	"countycare/rx"
 	"countycare/settle"
 	"countycare/store"
 	"countycare/web"
@@ -29,6 +30,7 @@ type app struct {
 	points   *points.Service
 	settle   *settle.Service
 	window   *settle.Window
+	rx       *rx.Engine
 	audit    *audit.Writer
 	web      *web.Server
 }
@@ -46,7 +48,13 @@ func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, 
 	a.family = &family.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Staff: st, Points: a.points, Audit: a.audit, Now: now}
 	a.settle = &settle.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Audit: a.audit, Now: now}
 	a.window = &settle.Window{Repo: st, Residents: a.res, Orgs: a.orgs, Weights: settle.ExampleWeights(), Now: now}
-	w, err := web.New(wcfg, web.Deps{Residents: a.res, Orgs: a.orgs, Accounts: a.accounts, Chronic: a.chronic, Family: a.family, Points: a.points, Settle: a.settle, Window: a.window,
+	rxe, err := rx.NewEngine()
+	if err != nil {
+		a.audit.Close(context.Background())
+		return nil, err
+	}
+	a.rx = rxe
+	w, err := web.New(wcfg, web.Deps{Residents: a.res, Orgs: a.orgs, Accounts: a.accounts, Chronic: a.chronic, Family: a.family, Points: a.points, Settle: a.settle, Window: a.window, Rx: a.rx,
 		Store: st, Audit: a.audit, AuditKey: key, Log: log, Now: now})
 	if err != nil {
 		a.audit.Close(context.Background())

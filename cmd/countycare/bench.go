@@ -38,6 +38,9 @@ func (discardAudit) Record(context.Context, audit.Event) {}
 func webConfigQuiet() web.Config { return web.Config{} }
 
 func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "rx" {
+		return cmdBenchRx(ctx, args[1:], stdout, stderr)
+	}
 	var c common
 	fs := newFlags("bench", "Measure the foundation's figures over HTTP on loopback against a demo database:\n"+
 		"  lookup  resident lookup by ID number (GET /api/v1/residents?q=<ID number>)\n"+
@@ -47,7 +50,8 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		"  chronic recompute every tier and the county's indicators (in process, dry run); record follow-ups\n"+
 		"          (POST /api/v1/chronic/{id}/visits, writes) and read the village's indicators after each; a\n"+
 		"          township's overdue list (GET /api/v1/chronic/overdue)\n"+
-		"Latencies are measured by the client, per request, with keep-alive connections.", stderr)
+		"Latencies are measured by the client, per request, with keep-alive connections.\n"+
+		"countycare bench rx [flags] measures the prescription review engine in process (no database).", stderr)
 	c.register(fs)
 	what := fs.String("what", "lookup,search,audit", "comma-separated workloads")
 	n := fs.Int("requests", 4000, "requests per workload (per scope for search)")

@@ -39,7 +39,8 @@ Commands:
   init           set up a new county: root institution, health commission and first administrator
   migrate        apply database migrations and print the schema version
   verify-audit   check the audit trail's hash chain; exits 1 if a row was altered or removed
-  bench          measure resident lookup, search and audit overhead over HTTP on loopback
+  bench          measure resident lookup, search and audit overhead over HTTP on loopback;
+                 bench rx: the prescription review engine on one core
   settle         settle one bill offline against a policy file and print the result as JSON
   resettle       settle a county year again from the stored bills (report, or --apply)
   chronic recompute  re-assess every chronic patient's tier with the current rules (report, or --apply)
