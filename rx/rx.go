@@ -8,9 +8,11 @@
 // contraindications, indication vs diagnosis, class restrictions by
 // institution level).
 //
-// Everything here is pure: no SQL, no HTTP. The knowledge base is data in
-// rx/kb (see its README for provenance and licence), embedded and compiled
-// once into flat tables so that Review does no allocation of its own.
+// The rules and the engine are pure functions; Service signs, queues for
+// review and dispenses through a Repository, with audit rows. No SQL, no
+// HTTP. The knowledge base is data in rx/kb (see its README for provenance
+// and licence), embedded and compiled once into flat tables so that Review
+// does no allocation of its own.
 package rx
 
 import "countycare/care"

@@ -181,7 +181,6 @@ func (s *Server) cdsRxReview(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 		fs = append(fs, ce.Fields...)
 	}
 	ev := audit.New(r.Context(), rc.Actor, ActRxReview, 0)
-	ev.Purpose = "treatment"
 	if len(fs) > 0 {
 		for i := range fs {
 			fs[i].Field = "context.draftPrescription." + fs[i].Field

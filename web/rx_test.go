@@ -2,6 +2,8 @@ package web_test
 
 import (
 	"encoding/json"
+	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -144,5 +146,58 @@ func TestCDSRxReview(t *testing.T) {
 	}
 	if r := e.anon().postJSON("/api/v1/cds-services/rx-review", rxRequest()); r.code != 401 {
 		t.Errorf("anonymous: %d, want 401", r.code)
+	}
+}
+
+// TestPrescriptionQueue: a village doctor signs; a flagged prescription
+// waits in the pharmacists' queue page and cannot be dispensed; the
+// pharmacist approves it from the page; then it is dispensed once. A
+// blocked prescription answers 422 with its findings.
+func TestPrescriptionQueue(t *testing.T) {
+	e := newEnv(t, store.SQLite)
+	vd := e.as(care.RoleVillageDoctor)
+	list := vd.get("/residents?group=elderly65")
+	m := regexp.MustCompile(`href="/residents/(\d+)"`).FindStringSubmatch(list.body)
+	if m == nil {
+		t.Fatal("no elderly resident in the village")
+	}
+	body := map[string]any{"kind": "normal", "diagnoses": []string{"I10"}, "patient": map[string]any{"weight_kg": 60}, "lines": []any{
+		rxLine("amlodipine-5t", 5, "mg", "qd", 7, 7),
+		rxLine("enalapril-10t", 10, "mg", "qd", 7, 7),
+		rxLine("losartan-50t", 50, "mg", "qd", 7, 7)}}
+	r := vd.postJSON("/api/v1/residents/"+m[1]+"/prescriptions", body)
+	var signed struct {
+		ID      int64  `json:"id"`
+		Status  string `json:"status"`
+		Version int    `json:"version"`
+	}
+	if r.code != 201 || json.Unmarshal([]byte(r.body), &signed) != nil || signed.Status != "pending" {
+		t.Fatalf("sign: %d %s", r.code, r.body)
+	}
+	id := itoa(signed.ID)
+	if r := vd.postJSON("/api/v1/prescriptions/"+id+"/dispense", nil); r.code != 409 || !strings.Contains(r.body, "rx.not_reviewed") {
+		t.Errorf("dispense unreviewed: %d %s", r.code, r.body)
+	}
+	ph := e.as(care.RolePharmacist)
+	page := ph.get("/rx/queue")
+	if page.code != 200 || !strings.Contains(page.body, `id="rx-`+id+`"`) || !strings.Contains(page.body, "审核通过") || !strings.Contains(page.body, "依那普利") {
+		t.Fatalf("queue page: %d", page.code)
+	}
+	ph.csrf = regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(page.body)[1]
+	if r := ph.postForm("/rx/"+id+"/decision", url.Values{"decision": {"approved"}, "version": {"1"}}, true); r.code != 303 {
+		t.Fatalf("approve: %d %s", r.code, r.body)
+	}
+	if r := vd.postJSON("/api/v1/prescriptions/"+id+"/dispense", nil); r.code != 200 || !strings.Contains(r.body, `"status":"dispensed"`) {
+		t.Errorf("dispense: %d %s", r.code, r.body)
+	}
+	if r := vd.postJSON("/api/v1/prescriptions/"+id+"/dispense", nil); r.code != 409 {
+		t.Errorf("dispense twice: %d", r.code)
+	}
+	if r := e.as(care.RoleInsuranceOfficer).get("/rx/queue"); r.code != 403 {
+		t.Errorf("queue as insurance officer: %d", r.code)
+	}
+	body["lines"] = []any{rxLine("amlodipine-5t", 5, "mg", "qd", 14, 14)}
+	if r := vd.postJSON("/api/v1/residents/"+m[1]+"/prescriptions", body); r.code != 422 || !strings.Contains(r.body, "rx.blocked") || !strings.Contains(r.body, "7日用量") {
+		t.Errorf("blocked: %d %s", r.code, r.body)
 	}
 }

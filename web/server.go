@@ -53,20 +53,21 @@ type Config struct {
 
 // Deps are the services the server calls.
 type Deps struct {
-	Residents *resident.Service
-	Orgs      *org.Service
-	Accounts  *account.Service
-	Chronic   *chronic.Service
-	Family    *family.Service
-	Points    *points.Service
-	Settle    *settle.Service
-	Window    *settle.Window
-	Rx        *rx.Engine // prescription review
-	Store     Store
-	Audit     audit.Recorder
-	AuditKey  []byte
-	Log       *slog.Logger
-	Now       func() time.Time
+	Residents     *resident.Service
+	Orgs          *org.Service
+	Accounts      *account.Service
+	Chronic       *chronic.Service
+	Family        *family.Service
+	Points        *points.Service
+	Settle        *settle.Service
+	Window        *settle.Window
+	Rx            *rx.Engine // prescription review
+	Prescriptions *rx.Service
+	Store         Store
+	Audit         audit.Recorder
+	AuditKey      []byte
+	Log           *slog.Logger
+	Now           func() time.Time
 }
 
 // Server serves countycare over HTTP.

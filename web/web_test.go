@@ -27,6 +27,7 @@ import (
 	"countycare/org"
 	"countycare/points"
 	"countycare/resident"
+	"countycare/rx"
 	"countycare/settle"
 	"countycare/store"
 	"countycare/web"
@@ -79,7 +80,7 @@ func newEnv(t *testing.T, d store.Dialect) *env {
 		Residents: rsvc, Orgs: orgs, Chronic: chr, Family: fam, Points: pts,
 		Accounts: &account.Service{Repo: st, Config: account.DefaultConfig(), Now: time.Now, Orgs: orgs},
 		Settle:   stl, Window: &settle.Window{Repo: st, Residents: rsvc, Orgs: orgs, Weights: settle.ExampleWeights(), Now: time.Now},
-		Rx:    rxEngine,
+		Rx: rxEngine, Prescriptions: &rx.Service{Repo: st, Engine: rxEngine, Residents: rsvc, Orgs: orgs, Audit: w, Now: time.Now},
 		Store: st, Audit: w, AuditKey: testdb.AuditKey, Log: log, Now: time.Now,
 	})
 	if err != nil {

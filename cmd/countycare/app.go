@@ -21,18 +21,19 @@ import (
 // app is the wired platform: services over one store, the audit writer
 // and the web server. serve and bench build it the same way.
 type app struct {
-	st       *store.Store
-	orgs     *org.Service
-	res      *resident.Service
-	accounts *account.Service
-	chronic  *chronic.Service
-	family   *family.Service
-	points   *points.Service
-	settle   *settle.Service
-	window   *settle.Window
-	rx       *rx.Engine
-	audit    *audit.Writer
-	web      *web.Server
+	st            *store.Store
+	orgs          *org.Service
+	res           *resident.Service
+	accounts      *account.Service
+	chronic       *chronic.Service
+	family        *family.Service
+	points        *points.Service
+	settle        *settle.Service
+	window        *settle.Window
+	rx            *rx.Engine
+	prescriptions *rx.Service
+	audit         *audit.Writer
+	web           *web.Server
 }
 
 func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, wcfg web.Config, rules points.Rules) (*app, error) {
@@ -54,7 +55,8 @@ func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, 
 		return nil, err
 	}
 	a.rx = rxe
-	w, err := web.New(wcfg, web.Deps{Residents: a.res, Orgs: a.orgs, Accounts: a.accounts, Chronic: a.chronic, Family: a.family, Points: a.points, Settle: a.settle, Window: a.window, Rx: a.rx,
+	a.prescriptions = &rx.Service{Repo: st, Engine: rxe, Residents: a.res, Orgs: a.orgs, Audit: a.audit, Now: now}
+	w, err := web.New(wcfg, web.Deps{Residents: a.res, Orgs: a.orgs, Accounts: a.accounts, Chronic: a.chronic, Family: a.family, Points: a.points, Settle: a.settle, Window: a.window, Rx: a.rx, Prescriptions: a.prescriptions,
 		Store: st, Audit: a.audit, AuditKey: key, Log: log, Now: now})
 	if err != nil {
 		a.audit.Close(context.Background())

@@ -27,7 +27,7 @@ var domain = map[string][]string{
 	"chronic":  {"care", "access", "audit", "org", "resident", "notify", "points"},
 	"points":   {"care", "access", "audit", "resident"},
 	"family":   {"care", "access", "audit", "org", "resident", "points"},
-	"rx":       {"care"},
+	"rx":       {"care", "audit", "org", "resident"},
 }
 
 // allowedExternal are the outside modules domain code may use.
