@@ -260,10 +260,10 @@ func (e *Engine) checkAllergy(pt *Patient, d *Drug, n int, out *[]Finding) {
 		}
 		switch {
 		case hit:
-			*out = append(*out, Finding{Rule: RuleAllergy, Severity: Block, Line: n, ZH: "患者对该药或同类药物过敏", EN: "the patient is allergic to this drug or its class", Source: SrcInsert})
+			*out = append(*out, Finding{Rule: RuleAllergy, Severity: Block, Line: n, ZH: "患者对该药或同类药物过敏", EN: "the patient is allergic to this drug or its class", Source: SrcAllergy})
 			return
 		case cross:
-			*out = append(*out, Finding{Rule: RuleCrossAllergy, Severity: Warn, Line: n, ZH: "患者对可能交叉过敏的药物类别过敏", EN: "the patient is allergic to a class that may cross-react", Source: SrcInsert})
+			*out = append(*out, Finding{Rule: RuleCrossAllergy, Severity: Warn, Line: n, ZH: "患者对可能交叉过敏的药物类别过敏", EN: "the patient is allergic to a class that may cross-react", Source: SrcAllergy})
 			return
 		}
 	}

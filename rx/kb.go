@@ -5,6 +5,7 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"path"
 	"strconv"
 	"strings"
 )
@@ -64,22 +65,22 @@ func MustLoad() *KB {
 // drop a rule.
 func LoadFS(fsys fs.FS, dir string) (*KB, error) {
 	kb := &KB{Groups: map[string][]string{}, Allergies: map[string]*AllergyGroup{}, byCode: map[string]int32{}}
-	if err := eachRow(fsys, dir+"/formulary.psv", 21, kb.addDrug); err != nil {
+	if err := eachRow(fsys, path.Join(dir, "formulary.psv"), 21, kb.addDrug); err != nil {
 		return nil, err
 	}
-	if err := eachRow(fsys, dir+"/groups.psv", 4, func(f []string) error {
+	if err := eachRow(fsys, path.Join(dir, "groups.psv"), 4, func(f []string) error {
 		kb.Groups[f[0]] = strings.Fields(f[3])
 		return nil
 	}); err != nil {
 		return nil, err
 	}
-	if err := eachRow(fsys, dir+"/allergy.psv", 4, func(f []string) error {
+	if err := eachRow(fsys, path.Join(dir, "allergy.psv"), 4, func(f []string) error {
 		kb.Allergies[f[0]] = &AllergyGroup{Name: f[0], ZH: f[1], Members: strings.Fields(f[2]), CrossReacts: strings.Fields(f[3])}
 		return nil
 	}); err != nil {
 		return nil, err
 	}
-	if err := eachRow(fsys, dir+"/interactions.psv", 6, kb.addInteraction); err != nil {
+	if err := eachRow(fsys, path.Join(dir, "interactions.psv"), 6, kb.addInteraction); err != nil {
 		return nil, err
 	}
 	kb.compile()

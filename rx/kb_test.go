@@ -1,6 +1,7 @@
 package rx
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -69,6 +70,10 @@ func TestKnowledgeBaseRejectsTypos(t *testing.T) {
 	}
 	if _, err := LoadFS(base, "kb"); err != nil {
 		t.Fatalf("the shipped knowledge base: %v", err)
+	}
+	// serve --rx-kb DIR loads a directory the same way.
+	if kb, err := LoadFS(os.DirFS("kb"), "."); err != nil || len(kb.Drugs) != len(testEngine.KB.Drugs) {
+		t.Fatalf("from a directory: %v", err)
 	}
 	for name, edit := range map[string][2]string{
 		"selector":  {"interactions.psv", "Z99ZZ|B01AA03|major|LABEL|x|x\n"},

@@ -17,6 +17,7 @@ const (
 	SrcONC          = "ONC high-priority DDI list (Phansalkar et al., JAMIA 2012;19(5):735-743)"
 	SrcLabel        = "药品说明书/US FDA prescribing information（rx/kb/interactions.psv，[U]）"
 	SrcATC          = "WHO ATC classification (same 4th level), rx/kb"
+	SrcAllergy      = "药品说明书【禁忌】对本品或同类药物过敏者禁用；过敏类别见 rx/kb/allergy.psv"
 )
 
 // Config holds the numbers of the prescription rules. The regulations'

@@ -95,6 +95,10 @@ func TimesPerDay(freq string, d *Drug) (float64, bool) {
 	return 0, false
 }
 
+// MaxInputLines bounds the lines, diagnoses and allergies of one request;
+// more than Config.MaxLines lines is a finding, more than this is bad input.
+const MaxInputLines = 16
+
 // Validate checks that a prescription is well formed against the
 // formulary before any review: a known kind, at least one line, known drug
 // codes, a positive dose in a unit convertible to the drug's, a known
@@ -128,6 +132,10 @@ func (kb *KB) Validate(p *Prescription) error {
 	}
 	if len(p.Lines) == 0 {
 		add("lines", "rx.no_lines")
+	}
+	if len(p.Lines) > MaxInputLines || len(p.Diagnoses) > MaxInputLines || len(p.Patient.Allergies) > MaxInputLines {
+		add("lines", "rx.too_many", MaxInputLines)
+		return care.Invalid(fs)
 	}
 	for i := range p.Lines {
 		l := &p.Lines[i]

@@ -203,9 +203,24 @@ func (s *Server) cdsRxReview(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 }
 
 func (s *Server) card(lang, hook string, i int, p *rx.Prescription, f *rx.Finding) cdsCard {
-	msg, name := f.ZH, func(n int) string { return s.Rx.KB.Drug(p.Lines[n-1].DrugCode).NameZH }
+	msg := f.ZH
 	if lang == "en" {
-		msg, name = f.EN, func(n int) string { return s.Rx.KB.Drug(p.Lines[n-1].DrugCode).NameEN }
+		msg = f.EN
+	}
+	// A stored prescription may name a drug a later knowledge base dropped:
+	// show its code.
+	name := func(n int) string {
+		if n > len(p.Lines) {
+			return ""
+		}
+		d := s.Rx.KB.Drug(p.Lines[n-1].DrugCode)
+		switch {
+		case d == nil:
+			return p.Lines[n-1].DrugCode
+		case lang == "en":
+			return d.NameEN
+		}
+		return d.NameZH
 	}
 	var summary string
 	switch {

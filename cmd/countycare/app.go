@@ -36,7 +36,9 @@ type app struct {
 	web           *web.Server
 }
 
-func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, wcfg web.Config, rules points.Rules) (*app, error) {
+// newApp wires the platform. rxe is the prescription review engine; nil
+// loads the knowledge base embedded in the binary.
+func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, wcfg web.Config, rules points.Rules, rxe *rx.Engine) (*app, error) {
 	now := time.Now
 	a := &app{st: st}
 	a.audit = audit.NewWriter(st, log, now, 4096)
@@ -49,10 +51,12 @@ func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, 
 	a.family = &family.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Staff: st, Points: a.points, Audit: a.audit, Now: now}
 	a.settle = &settle.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Audit: a.audit, Now: now}
 	a.window = &settle.Window{Repo: st, Residents: a.res, Orgs: a.orgs, Weights: settle.ExampleWeights(), Now: now}
-	rxe, err := rx.NewEngine()
-	if err != nil {
-		a.audit.Close(context.Background())
-		return nil, err
+	if rxe == nil {
+		var err error
+		if rxe, err = rx.NewEngine(); err != nil {
+			a.audit.Close(context.Background())
+			return nil, err
+		}
 	}
 	a.rx = rxe
 	a.prescriptions = &rx.Service{Repo: st, Engine: rxe, Residents: a.res, Orgs: a.orgs, Audit: a.audit, Now: now}

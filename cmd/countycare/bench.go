@@ -87,7 +87,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer st.Close()
-	a, err := newApp(st, key, log, account.DefaultConfig(), web.Config{}, points.DefaultRules())
+	a, err := newApp(st, key, log, account.DefaultConfig(), web.Config{}, points.DefaultRules(), nil)
 	if err != nil {
 		return err
 	}

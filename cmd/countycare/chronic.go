@@ -37,7 +37,7 @@ func cmdChronic(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	defer st.Close()
-	a, err := newApp(st, key, log, account.DefaultConfig(), web.Config{}, points.DefaultRules())
+	a, err := newApp(st, key, log, account.DefaultConfig(), web.Config{}, points.DefaultRules(), nil)
 	if err != nil {
 		return err
 	}

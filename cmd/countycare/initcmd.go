@@ -67,7 +67,7 @@ func cmdInit(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	} else if !empty {
 		return fmt.Errorf("the database already has an organisation")
 	}
-	a, err := newApp(st, key, log, account.DefaultConfig(), webConfigQuiet(), points.DefaultRules())
+	a, err := newApp(st, key, log, account.DefaultConfig(), webConfigQuiet(), points.DefaultRules(), nil)
 	if err != nil {
 		return err
 	}
