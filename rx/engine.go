@@ -70,7 +70,7 @@ func (e *Engine) Review(p *Prescription, on care.Date, out []Finding) []Finding 
 	if p.ValidDays > c.ValidityExtension {
 		add(Finding{Rule: RuleValidity, Severity: Block, Value: float64(p.ValidDays), Limit: float64(c.ValidityExtension), ZH: "处方有效期延长超过3天", EN: "validity extended beyond 3 days", Source: SrcRx2007Art18})
 	}
-	if len(p.Lines) > c.MaxLines {
+	if !LinesWithinLimit(*c, len(p.Lines)) {
 		add(Finding{Rule: RuleTooManyLines, Severity: Block, Value: float64(len(p.Lines)), Limit: float64(c.MaxLines), ZH: "每张处方不得超过5种药品", EN: "more than 5 drugs on one prescription", Source: SrcRx2007Art6})
 	}
 	if len(p.Diagnoses) == 0 {

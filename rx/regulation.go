@@ -60,6 +60,11 @@ func PrescriptionValidOn(c Config, issued care.Date, ext int, day care.Date) boo
 	return !day.Before(issued) && !day.After(issued.AddDays(ext))
 }
 
+// LinesWithinLimit reports whether a prescription of n drugs respects
+// 开具西药、中成药处方，每一种药品应当另起一行，每张处方不得超过5种药品
+// (2007 art. 6).
+func LinesWithinLimit(c Config, n int) bool { return n <= c.MaxLines }
+
 // MaxSupplyDays is the longest supply a prescription of kind k may carry:
 // 处方一般不得超过7日用量；急诊处方一般不得超过3日用量；对于某些慢性病、老年病
 // 或特殊情况，处方用量可适当延长，但医师应当注明理由 (2007 art. 19);

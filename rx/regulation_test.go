@@ -123,3 +123,11 @@ func TestAllowedAtLevel(t *testing.T) {
 		t.Error("LevelOf")
 	}
 }
+
+// 处方管理办法（2007）第六条: 每张处方不得超过5种药品。
+func TestLinesWithinLimit(t *testing.T) {
+	c := DefaultConfig()
+	if !LinesWithinLimit(c, 5) || LinesWithinLimit(c, 6) {
+		t.Error("5 drugs allowed, 6 not")
+	}
+}
