@@ -37,6 +37,7 @@ type Config struct {
 	Visits         int    // settled visits of the current year (default 0)
 	FollowUps      int    // chronic follow-ups over the past year; > 0 also fills the registries (default 0; ScaledFollowUps gives the seeds' volume)
 	Contracts      int    // residents with a family doctor contract (default 0; packages and teams are always written)
+	Prescriptions  int    // reviewed prescriptions over the past year (default 0; ScaledPrescriptions gives the seeds' volume)
 	Now            time.Time
 }
 
@@ -64,6 +65,8 @@ type Result struct {
 	// Chronic disease registries.
 	ChronicPatients int
 	FollowUps       int
+	// Reviewed prescriptions.
+	Prescriptions int
 	// Family doctors.
 	Contracts  int
 	HomeVisits int
@@ -180,7 +183,13 @@ func Generate(ctx context.Context, st *store.Store, cfg Config, log *slog.Logger
 		if cfg.FollowUps > 0 {
 			log.Info("demo: chronic registries and follow-ups", "follow_ups", cfg.FollowUps)
 		}
-		return g.chronicCare(cfg.FollowUps)
+		if err := g.chronicCare(cfg.FollowUps); err != nil {
+			return err
+		}
+		if cfg.Prescriptions > 0 {
+			log.Info("demo: reviewed prescriptions", "prescriptions", cfg.Prescriptions)
+		}
+		return g.prescriptions(cfg.Prescriptions)
 	})
 	if err != nil {
 		return nil, err

@@ -17,6 +17,7 @@ import (
 	"countycare/chronic"
 	"countycare/org"
 	"countycare/resident"
+	"countycare/rx"
 	"countycare/settle"
 )
 
@@ -66,6 +67,8 @@ var bulkSchema = []struct {
 	{"chronic_visits", "id, county_code, registration_id, resident_id, disease, visit_date, face_to_face, sbp, dbp, heart_rate, fpg, weight_dg, height_cm, " +
 		"symptoms, adherence, adverse, complication, risk_level, insight, doses_due, doses_missed, class, urgent, refer, refer_reasons, next_visit, recorded_by, institution_id, created_at"},
 	{"chronic_tier_changes", "id, county_code, registration_id, resident_id, from_tier, to_tier, reason, to_institution, acknowledged_by, acknowledged_at, created_at"},
+	{"prescriptions", "id, county_code, resident_id, institution_id, prescriber_id, account_id, kind, issued_on, body, findings, outcome, status, signed_at, " +
+		"reviewer_id, reviewed_at, review_reason, dispensed_by, dispensed_at, version"},
 }
 
 // BulkLoad runs fn with a Bulk and finishes the load: it flushes what is
@@ -242,7 +245,7 @@ func (s *Store) afterBulk(ctx context.Context) error {
 		}
 		if s.dialect == Postgres {
 			for _, t := range []string{"institutions", "departments", "practitioners", "households", "residents", "care_links", "accounts", "settle_policies", "settlements",
-				"chronic_registrations", "chronic_visits", "chronic_tier_changes"} {
+				"chronic_registrations", "chronic_visits", "chronic_tier_changes", "prescriptions"} {
 				stmts = append(stmts, fmt.Sprintf(`SELECT setval(pg_get_serial_sequence('%s', 'id'), COALESCE((SELECT MAX(id) FROM %s), 0) + 1, false)`, t, t))
 			}
 		}
@@ -447,6 +450,24 @@ func (b *Bulk) ChronicVisit(v *chronic.StoredVisit) error {
 		v.FPG, v.WeightDg, v.HeightCm, strings.Join(syms, ","), string(v.Adherence), v.Adverse, v.Complication, v.RiskLevel, v.Insight, v.DosesDue, v.DosesMissed,
 		string(v.Outcome.Class), strings.Join(v.Outcome.Urgent, ","), v.Outcome.Refer, strings.Join(v.Outcome.ReferReasons, ","), b.dv(v.Outcome.NextVisit),
 		v.RecordedBy, v.InstitutionID, b.tsv(v.CreatedAt))
+}
+
+// Prescription loads one signed prescription with its review state.
+func (b *Bulk) Prescription(p *rx.Signed) error {
+	body, err := json.Marshal(&p.Prescription)
+	if err != nil {
+		return err
+	}
+	findings, err := json.Marshal(p.Findings)
+	if err != nil {
+		return err
+	}
+	if p.Findings == nil {
+		findings = []byte("[]")
+	}
+	return b.add("prescriptions", p.ID, p.CountyCode, p.ResidentID, p.InstitutionID, nullID(p.PrescriberID), p.AccountID, string(p.Prescription.Kind),
+		b.dv(p.Prescription.Issued), string(body), string(findings), int(p.Outcome), string(p.Status), b.tsv(p.SignedAt), nullID(p.ReviewerID),
+		b.tsv(p.ReviewedAt), p.ReviewReason, nullID(p.DispensedBy), b.tsv(p.DispensedAt), p.Version)
 }
 
 // ChronicTierChange loads one tier change (acknowledged or open).

@@ -7,6 +7,7 @@ import (
 
 	"countycare/audit"
 	"countycare/care"
+	"countycare/demo"
 	"countycare/internal/testdb"
 	"countycare/resident"
 	"countycare/rx"
@@ -128,6 +129,39 @@ func TestPrescriptionReview(t *testing.T) {
 			if seen[act] == 0 {
 				t.Errorf("no %s audit row: %v", act, seen)
 			}
+		}
+	})
+}
+
+// TestDemoPrescriptions: the demo writes reviewed prescriptions in bulk on
+// both dialects; they read back, and a prescription signed afterwards gets
+// the next ID (PostgreSQL's identity sequence advanced).
+func TestDemoPrescriptions(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, d store.Dialect) {
+		st := testdb.Open(t, d, time.Now)
+		ctx := context.Background()
+		res, err := demo.Generate(ctx, st, demo.Config{Residents: 800, Villages: 4, VillageDoctors: 8, Prescriptions: 400}, quiet)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Prescriptions != 400 {
+			t.Fatalf("%d prescriptions, want 400", res.Prescriptions)
+		}
+		for _, id := range []int64{1, 200, 400} {
+			p, err := st.Prescription(ctx, id)
+			if err != nil || len(p.Prescription.Lines) == 0 || p.SignedAt.IsZero() || p.Status == "" {
+				t.Fatalf("prescription %d: %+v %v", id, p, err)
+			}
+			if p.Status == rx.StatusApproved || p.Status == rx.StatusRejected || p.Status == rx.StatusReturned {
+				if p.ReviewTime() <= 0 {
+					t.Errorf("prescription %d: reviewed without a review time", id)
+				}
+			}
+		}
+		next := &rx.Signed{CountyCode: "411723", ResidentID: 1, InstitutionID: 1, AccountID: 1, Status: rx.StatusPassed, SignedAt: time.Now(),
+			Prescription: rx.Prescription{Kind: rx.KindNormal, Issued: care.Today(time.Now())}}
+		if err := st.SavePrescription(ctx, next, audit.Event{Action: "test", Outcome: audit.OutcomeOK}); err != nil || next.ID != 401 {
+			t.Errorf("next prescription: id %d, %v", next.ID, err)
 		}
 	})
 }
