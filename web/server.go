@@ -53,21 +53,23 @@ type Config struct {
 
 // Deps are the services the server calls.
 type Deps struct {
-	Residents     *resident.Service
-	Orgs          *org.Service
-	Accounts      *account.Service
-	Chronic       *chronic.Service
-	Family        *family.Service
-	Points        *points.Service
-	Settle        *settle.Service
-	Window        *settle.Window
-	Rx            *rx.Engine // prescription review
+	Residents *resident.Service
+	Orgs      *org.Service
+	Accounts  *account.Service
+	Chronic   *chronic.Service
+	Family    *family.Service
+	Points    *points.Service
+	Settle    *settle.Service
+	Window    *settle.Window
+	Store     Store
+	Audit     audit.Recorder
+	AuditKey  []byte
+	Log       *slog.Logger
+	Now       func() time.Time
+
+	// Prescription review: the engine and signing, queue, dispensing.
+	Rx            *rx.Engine
 	Prescriptions *rx.Service
-	Store         Store
-	Audit         audit.Recorder
-	AuditKey      []byte
-	Log           *slog.Logger
-	Now           func() time.Time
 }
 
 // Server serves countycare over HTTP.

@@ -21,19 +21,20 @@ import (
 // app is the wired platform: services over one store, the audit writer
 // and the web server. serve and bench build it the same way.
 type app struct {
-	st            *store.Store
-	orgs          *org.Service
-	res           *resident.Service
-	accounts      *account.Service
-	chronic       *chronic.Service
-	family        *family.Service
-	points        *points.Service
-	settle        *settle.Service
-	window        *settle.Window
-	rx            *rx.Engine
+	st       *store.Store
+	orgs     *org.Service
+	res      *resident.Service
+	accounts *account.Service
+	chronic  *chronic.Service
+	family   *family.Service
+	points   *points.Service
+	settle   *settle.Service
+	window   *settle.Window
+	audit    *audit.Writer
+	web      *web.Server
+
+	rx            *rx.Engine // prescription review
 	prescriptions *rx.Service
-	audit         *audit.Writer
-	web           *web.Server
 }
 
 // newApp wires the platform. rxe is the prescription review engine; nil
