@@ -2,6 +2,7 @@ package rx
 
 import (
 	"testing"
+	"time"
 
 	"countycare/care"
 )
@@ -129,5 +130,31 @@ func TestLinesWithinLimit(t *testing.T) {
 	c := DefaultConfig()
 	if !LinesWithinLimit(c, 5) || LinesWithinLimit(c, 6) {
 		t.Error("5 drugs allowed, 6 not")
+	}
+}
+
+// Review time is an indicator (issue #7): the median and 90th percentile
+// of the time from signing to a pharmacist's decision, over flagged
+// prescriptions that were decided.
+func TestComputeIndicators(t *testing.T) {
+	t0 := day("2026-03-10").Time()
+	rows := []ReviewRow{
+		{Status: StatusPassed, Outcome: 0, SignedAt: t0},
+		{Status: StatusDispensed, Outcome: Info, SignedAt: t0},
+		{Status: StatusPending, Outcome: Warn, SignedAt: t0},
+	}
+	for i, m := range []int{5, 10, 20, 30, 40, 50, 60, 70, 80, 2000} {
+		st := StatusApproved
+		if i == 9 {
+			st = StatusReturned
+		}
+		rows = append(rows, ReviewRow{Status: st, Outcome: Warn, SignedAt: t0, ReviewedAt: t0.Add(time.Duration(m) * time.Minute)})
+	}
+	in := ComputeIndicators(day("2026-03-01"), day("2026-03-31"), rows)
+	if in.Signed != 13 || in.AutoPassed != 2 || in.Flagged != 11 || in.Decided != 10 || in.ByStatus[StatusApproved] != 9 || in.ReviewedWithinDay != 9 {
+		t.Errorf("counts: %+v", in)
+	}
+	if in.MedianReview != 50*time.Minute || in.P90Review != 2000*time.Minute {
+		t.Errorf("median %s, p90 %s; want 50m, 33h20m", in.MedianReview, in.P90Review)
 	}
 }

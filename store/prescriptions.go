@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"time"
 
 	"countycare/audit"
 	"countycare/care"
@@ -99,4 +100,26 @@ func (s *Store) UpdatePrescription(ctx context.Context, p *rx.Signed, from rx.St
 		p.Version++
 		return s.appendAudit(ctx, tx, ev)
 	})
+}
+
+// ReviewRows streams what the review indicators need of a county's
+// prescriptions signed in [from, to).
+func (s *Store) ReviewRows(ctx context.Context, county string, from, to time.Time) ([]rx.ReviewRow, error) {
+	rows, err := s.read().query(ctx, `SELECT status, outcome, signed_at, reviewed_at FROM prescriptions WHERE county_code = ? AND signed_at >= ? AND signed_at < ?`,
+		county, s.ts(from), s.ts(to))
+	if err != nil {
+		return nil, wrap("store.ReviewRows", err)
+	}
+	defer rows.Close()
+	var out []rx.ReviewRow
+	for rows.Next() {
+		var r rx.ReviewRow
+		var outcome int
+		if err := rows.Scan(&r.Status, &outcome, tsOf(&r.SignedAt), tsOf(&r.ReviewedAt)); err != nil {
+			return nil, wrap("store.ReviewRows", err)
+		}
+		r.Outcome = rx.Severity(outcome)
+		out = append(out, r)
+	}
+	return out, wrap("store.ReviewRows", rows.Err())
 }

@@ -117,6 +117,15 @@ func TestPrescriptionReview(t *testing.T) {
 			t.Errorf("dispense returned: %v", err)
 		}
 
+		today := care.Today(f.clk.Now())
+		in, err := svc.Indicators(ctx, ph, today.AddDays(-1), today)
+		if err != nil || in.Signed != 3 || in.Flagged != 2 || in.Decided != 2 || in.MedianReview < 0 || in.ByStatus[rx.StatusDispensed] != 2 {
+			t.Errorf("indicators: %+v %v", in, err)
+		}
+		if _, err := svc.Indicators(ctx, vd, today, today); care.ErrorCode(err) != care.EFORBIDDEN {
+			t.Errorf("indicators as a doctor: %v", err)
+		}
+
 		evs, err := f.st.SearchAudit(ctx, audit.Filter{ResidentIDs: []int64{pid}, Limit: 100})
 		if err != nil {
 			t.Fatal(err)

@@ -140,3 +140,39 @@ func (s *Server) apiRxDispense(w http.ResponseWriter, r *http.Request, rc *reqCt
 	writeJSON(w, http.StatusOK, s.apiSigned(rc.Lang, sg))
 	return nil
 }
+
+// apiRxIndicators answers the county's review indicators for
+// ?from=YYYY-MM-DD&to=YYYY-MM-DD (default: the last 30 days).
+func (s *Server) apiRxIndicators(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	to := care.Today(s.Now())
+	from := to.AddDays(-29)
+	var fs []care.FieldError
+	for _, x := range []struct {
+		name string
+		d    *care.Date
+	}{{"from", &from}, {"to", &to}} {
+		if v := r.URL.Query().Get(x.name); v != "" {
+			d, err := care.ParseDate(v)
+			if err != nil {
+				fs = append(fs, care.FieldError{Field: x.name, Key: "rx.period"})
+				continue
+			}
+			*x.d = d
+		}
+	}
+	if err := care.Invalid(fs); err != nil {
+		return err
+	}
+	in, err := s.Prescriptions.Indicators(r.Context(), rc.Actor, from, to)
+	if err != nil {
+		return err
+	}
+	by := map[string]int{}
+	for k, v := range in.ByStatus {
+		by[string(k)] = v
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"from": in.From.String(), "to": in.To.String(), "signed": in.Signed, "auto_passed": in.AutoPassed,
+		"flagged": in.Flagged, "by_status": by, "decided": in.Decided, "median_review_seconds": int64(in.MedianReview / time.Second),
+		"p90_review_seconds": int64(in.P90Review / time.Second), "reviewed_within_day": in.ReviewedWithinDay})
+	return nil
+}

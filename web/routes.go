@@ -134,6 +134,7 @@ func (s *Server) registerRoutes() {
 	s.handle("POST /api/v1/residents/{id}/prescriptions", signers, s.apiRxSign)
 	s.handle("GET /api/v1/prescriptions/{id}", prescribers, s.apiRxGet)
 	s.handle("GET /api/v1/prescriptions/queue", pharmacist, s.apiRxQueue)
+	s.handle("GET /api/v1/prescriptions/indicators", access.Allow(care.RolePharmacist, care.RoleAnalyst), s.apiRxIndicators)
 	s.handle("POST /api/v1/prescriptions/{id}/decision", pharmacist, s.apiRxDecide)
 	s.handle("POST /api/v1/prescriptions/{id}/dispense", dispensers, s.apiRxDispense)
 	s.handle("GET /rx/queue", pharmacist, s.rxQueue)

@@ -193,6 +193,12 @@ func TestPrescriptionQueue(t *testing.T) {
 	if r := vd.postJSON("/api/v1/prescriptions/"+id+"/dispense", nil); r.code != 409 {
 		t.Errorf("dispense twice: %d", r.code)
 	}
+	if r := e.as(care.RoleAnalyst).get("/api/v1/prescriptions/indicators"); r.code != 200 || !strings.Contains(r.body, `"decided":1`) || !strings.Contains(r.body, "median_review_seconds") {
+		t.Errorf("indicators: %d %s", r.code, r.body)
+	}
+	if r := ph.get("/api/v1/prescriptions/indicators?from=2026-13-01"); r.code != 422 {
+		t.Errorf("bad period: %d", r.code)
+	}
 	if r := e.as(care.RoleInsuranceOfficer).get("/rx/queue"); r.code != 403 {
 		t.Errorf("queue as insurance officer: %d", r.code)
 	}
