@@ -125,9 +125,9 @@ func TestIndicators(t *testing.T) {
 		{Kind: OneToOne, Urgency: Routine, Specialty: "cardiology", CreatedAt: at(0), AcceptedAt: at(2), Decision: DecisionAdvice},
 		{Kind: OneToOne, Urgency: Routine, Specialty: "cardiology", CreatedAt: at(0), AcceptedAt: at(9), Decision: DecisionReferral},
 		{Kind: MDT, Urgency: Routine, Specialty: "neurology", CreatedAt: at(0), AcceptedAt: at(14), Escalations: 1, Decision: DecisionLocal}, // late
-		{Kind: OneToOne, Urgency: Emergency, Specialty: "cardiology", CreatedAt: at(0), AcceptedAt: at(6), Escalations: 1},                 // late (5 min)
-		{Kind: OneToOne, Urgency: Routine, Specialty: "cardiology", CreatedAt: at(0), Status: StatusRequested, Escalations: 2},              // waiting past its deadline
-		{Kind: OneToOne, Urgency: Routine, Specialty: "cardiology", CreatedAt: at(25), Status: StatusRequested},                             // still inside it
+		{Kind: OneToOne, Urgency: Emergency, Specialty: "cardiology", CreatedAt: at(0), AcceptedAt: at(6), Escalations: 1},                   // late (5 min)
+		{Kind: OneToOne, Urgency: Routine, Specialty: "cardiology", CreatedAt: at(0), Status: StatusRequested, Escalations: 2},               // waiting past its deadline
+		{Kind: OneToOne, Urgency: Routine, Specialty: "cardiology", CreatedAt: at(25), Status: StatusRequested},                              // still inside it
 	}
 	ind := Compute(cs, cfg, nil, at(30))
 	if ind.Total != 6 || ind.Accepted != 4 || ind.SLA != (Rate{2, 5}) || ind.Escalations != 4 || ind.Escalated != 3 {

@@ -39,6 +39,7 @@ type Config struct {
 	Contracts      int    // residents with a family doctor contract (default 0; packages and teams are always written)
 	Consultations  int    // closed remote consultations over the past year (default 0; ScaledConsultations gives the seeds' volume)
 	Referrals      int    // up-referrals over the past year, with their redirects, down-referrals and tasks (default 0; ScaledReferrals gives a plausible volume)
+	Prescriptions  int    // reviewed prescriptions over the past year (default 0; ScaledPrescriptions gives the seeds' volume)
 	Now            time.Time
 }
 
@@ -66,6 +67,8 @@ type Result struct {
 	// Chronic disease registries.
 	ChronicPatients int
 	FollowUps       int
+	// Reviewed prescriptions.
+	Prescriptions int
 	// Family doctors.
 	Contracts  int
 	HomeVisits int
@@ -194,6 +197,13 @@ func Generate(ctx context.Context, st *store.Store, cfg Config, log *slog.Logger
 		if err := g.chronicCare(cfg.FollowUps); err != nil {
 			return err
 		}
+		if cfg.Prescriptions > 0 {
+			log.Info("demo: reviewed prescriptions", "prescriptions", cfg.Prescriptions)
+		}
+		if err := g.prescriptions(cfg.Prescriptions); err != nil {
+			return err
+		}
+
 		if cfg.Referrals > 0 {
 			log.Info("demo: referrals", "up_referrals", cfg.Referrals)
 		}

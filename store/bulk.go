@@ -19,6 +19,7 @@ import (
 	"countycare/org"
 	"countycare/referral"
 	"countycare/resident"
+	"countycare/rx"
 	"countycare/settle"
 )
 
@@ -75,6 +76,8 @@ var bulkSchema = []struct {
 		"accepted_at, arrived_at, closed_at, updated_at, version"},
 	{"referral_events", "id, county_code, referral_id, action, from_status, to_status, note, actor_id, institution_id, at"},
 	{"referral_tasks", "id, county_code, referral_id, resident_id, clinic_id, kind, due_on, note, created_at"},
+	{"prescriptions", "id, county_code, resident_id, institution_id, prescriber_id, account_id, kind, issued_on, body, findings, outcome, status, signed_at, " +
+		"reviewer_id, reviewed_at, review_reason, dispensed_by, dispensed_at, version"},
 }
 
 // BulkLoad runs fn with a Bulk and finishes the load: it flushes what is
@@ -252,7 +255,7 @@ func (s *Store) afterBulk(ctx context.Context) error {
 		if s.dialect == Postgres {
 			for _, t := range []string{"institutions", "departments", "practitioners", "households", "residents", "care_links", "accounts", "settle_policies", "settlements",
 				"chronic_registrations", "chronic_visits", "chronic_tier_changes", "duty_slots",
-				"referrals", "referral_events", "referral_tasks"} {
+				"referrals", "referral_events", "referral_tasks", "prescriptions"} {
 				stmts = append(stmts, fmt.Sprintf(`SELECT setval(pg_get_serial_sequence('%s', 'id'), COALESCE((SELECT MAX(id) FROM %s), 0) + 1, false)`, t, t))
 			}
 		}
@@ -457,6 +460,24 @@ func (b *Bulk) ChronicVisit(v *chronic.StoredVisit) error {
 		v.FPG, v.WeightDg, v.HeightCm, strings.Join(syms, ","), string(v.Adherence), v.Adverse, v.Complication, v.RiskLevel, v.Insight, v.DosesDue, v.DosesMissed,
 		string(v.Outcome.Class), strings.Join(v.Outcome.Urgent, ","), v.Outcome.Refer, strings.Join(v.Outcome.ReferReasons, ","), b.dv(v.Outcome.NextVisit),
 		v.RecordedBy, v.InstitutionID, b.tsv(v.CreatedAt))
+}
+
+// Prescription loads one signed prescription with its review state.
+func (b *Bulk) Prescription(p *rx.Signed) error {
+	body, err := json.Marshal(&p.Prescription)
+	if err != nil {
+		return err
+	}
+	findings, err := json.Marshal(p.Findings)
+	if err != nil {
+		return err
+	}
+	if p.Findings == nil {
+		findings = []byte("[]")
+	}
+	return b.add("prescriptions", p.ID, p.CountyCode, p.ResidentID, p.InstitutionID, nullID(p.PrescriberID), p.AccountID, string(p.Prescription.Kind),
+		b.dv(p.Prescription.Issued), string(body), string(findings), int(p.Outcome), string(p.Status), b.tsv(p.SignedAt), nullID(p.ReviewerID),
+		b.tsv(p.ReviewedAt), p.ReviewReason, nullID(p.DispensedBy), b.tsv(p.DispensedAt), p.Version)
 }
 
 // ChronicTierChange loads one tier change (acknowledged or open).

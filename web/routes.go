@@ -172,6 +172,24 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /settle/reports", reports, s.settleReports)
 	s.handle("POST /settle/budgets", cashier, s.setBudget)
 
+	// Prescription review (CDS Hooks): prescribers and review pharmacists.
+	prescribers := access.Allow(care.RoleVillageDoctor, care.RoleTownshipDoctor, care.RoleCountySpecialist, care.RolePharmacist)
+	s.handle("GET /api/v1/cds-services", prescribers, s.cdsDiscovery)
+	s.handle("POST /api/v1/cds-services/rx-review", prescribers, s.cdsRxReview)
+	// Signed prescriptions: clinicians sign, county pharmacists review,
+	// pharmacists and clinic doctors dispense reviewed ones.
+	signers := access.Allow(care.RoleVillageDoctor, care.RoleTownshipDoctor, care.RoleCountySpecialist)
+	pharmacist := access.Allow(care.RolePharmacist)
+	dispensers := access.Allow(care.RoleVillageDoctor, care.RoleTownshipDoctor, care.RolePharmacist)
+	s.handle("POST /api/v1/residents/{id}/prescriptions", signers, s.apiRxSign)
+	s.handle("GET /api/v1/prescriptions/{id}", prescribers, s.apiRxGet)
+	s.handle("GET /api/v1/prescriptions/queue", pharmacist, s.apiRxQueue)
+	s.handle("GET /api/v1/prescriptions/indicators", access.Allow(care.RolePharmacist, care.RoleAnalyst), s.apiRxIndicators)
+	s.handle("POST /api/v1/prescriptions/{id}/decision", pharmacist, s.apiRxDecide)
+	s.handle("POST /api/v1/prescriptions/{id}/dispense", dispensers, s.apiRxDispense)
+	s.handle("GET /rx/queue", pharmacist, s.rxQueue)
+	s.handle("POST /rx/{id}/decision", pharmacist, s.rxDecision)
+
 	// Administration and audit.
 	s.handle("GET /admin/accounts", admin, s.accountsPage)
 	s.handle("POST /admin/accounts", admin, s.accountCreate)

@@ -28,6 +28,7 @@ import (
 	"countycare/reading"
 	"countycare/referral"
 	"countycare/resident"
+	"countycare/rx"
 	"countycare/settle"
 )
 
@@ -72,6 +73,10 @@ type Deps struct {
 	AuditKey  []byte
 	Log       *slog.Logger
 	Now       func() time.Time
+
+	// Prescription review: the engine and signing, queue, dispensing.
+	Rx            *rx.Engine
+	Prescriptions *rx.Service
 }
 
 // Server serves countycare over HTTP.

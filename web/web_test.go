@@ -31,6 +31,7 @@ import (
 	"countycare/reading"
 	"countycare/referral"
 	"countycare/resident"
+	"countycare/rx"
 	"countycare/settle"
 	"countycare/store"
 	"countycare/web"
@@ -86,6 +87,7 @@ func newEnv(t *testing.T, d store.Dialect) *env {
 		Residents: rsvc, Orgs: orgs, Chronic: chr, Family: fam, Points: pts, Consult: con, Live: live, Referral: ref,
 		Accounts: &account.Service{Repo: st, Config: account.DefaultConfig(), Now: time.Now, Orgs: orgs},
 		Settle:   stl, Window: &settle.Window{Repo: st, Residents: rsvc, Orgs: orgs, Weights: settle.ExampleWeights(), Now: time.Now},
+		Rx: rxEngine, Prescriptions: &rx.Service{Repo: st, Engine: rxEngine, Residents: rsvc, Orgs: orgs, Audit: w, Now: time.Now},
 		Reading: &reading.Service{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, PreRead: ecg.DefaultPreReadConfig(), Now: time.Now},
 		Store:   st, Audit: w, AuditKey: testdb.AuditKey, Log: log, Now: time.Now,
 	})

@@ -16,6 +16,7 @@ import (
 	"countycare/reading"
 	"countycare/referral"
 	"countycare/resident"
+	"countycare/rx"
 	"countycare/settle"
 	"countycare/store"
 	"countycare/web"
@@ -39,9 +40,14 @@ type app struct {
 	reading  *reading.Service
 	audit    *audit.Writer
 	web      *web.Server
+
+	rx            *rx.Engine // prescription review
+	prescriptions *rx.Service
 }
 
-func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, wcfg web.Config, rules points.Rules, rcfg referral.Config) (*app, error) {
+// newApp wires the platform. rxe is the prescription review engine; nil
+// loads the knowledge base embedded in the binary.
+func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, wcfg web.Config, rules points.Rules, rcfg referral.Config, rxe *rx.Engine) (*app, error) {
 	now := time.Now
 	a := &app{st: st}
 	a.audit = audit.NewWriter(st, log, now, 4096)
@@ -57,10 +63,19 @@ func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, 
 	a.referral = &referral.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Staff: st, Audit: a.audit, Config: rcfg, Now: now}
 	a.settle = &settle.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Audit: a.audit, Now: now}
 	a.window = &settle.Window{Repo: st, Residents: a.res, Orgs: a.orgs, Weights: settle.ExampleWeights(), Now: now}
+	if rxe == nil {
+		var err error
+		if rxe, err = rx.NewEngine(); err != nil {
+			a.audit.Close(context.Background())
+			return nil, err
+		}
+	}
+	a.rx = rxe
+	a.prescriptions = &rx.Service{Repo: st, Engine: rxe, Residents: a.res, Orgs: a.orgs, Audit: a.audit, Now: now}
 	a.reading = &reading.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Audit: a.audit, PreRead: ecg.DefaultPreReadConfig(), Now: now}
 	w, err := web.New(wcfg, web.Deps{Residents: a.res, Orgs: a.orgs, Accounts: a.accounts, Chronic: a.chronic, Consult: a.consult, Live: a.live, Family: a.family, Points: a.points, Referral: a.referral, Settle: a.settle, Window: a.window,
-		Reading: a.reading,
-		Store:   st, Audit: a.audit, AuditKey: key, Log: log, Now: now})
+		Reading: a.reading, Rx: a.rx, Prescriptions: a.prescriptions,
+		Store: st, Audit: a.audit, AuditKey: key, Log: log, Now: now})
 	if err != nil {
 		a.audit.Close(context.Background())
 		return nil, err

@@ -42,6 +42,9 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(args) > 0 && args[0] == "ecg" {
 		return cmdBenchECG(args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "rx" {
+		return cmdBenchRx(ctx, args[1:], stdout, stderr)
+	}
 	var c common
 	fs := newFlags("bench", "Measure the foundation's figures over HTTP on loopback against a demo database:\n"+
 		"  lookup  resident lookup by ID number (GET /api/v1/residents?q=<ID number>)\n"+
@@ -54,7 +57,8 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		"          (POST /api/v1/chronic/{id}/visits, writes) and read the village's indicators after each; a\n"+
 		"          township's overdue list (GET /api/v1/chronic/overdue)\n"+
 		"Latencies are measured by the client, per request, with keep-alive connections.\n"+
-		"'countycare bench ecg --dir DIR' scores the QRS detector on WFDB records instead (see its --help).", stderr)
+		"'countycare bench ecg --dir DIR' scores the QRS detector on WFDB records instead (see its --help);\n"+
+		"countycare bench rx [flags] measures the prescription review engine in process (no database).", stderr)
 	c.register(fs)
 	what := fs.String("what", "lookup,search,audit", "comma-separated workloads")
 	n := fs.Int("requests", 4000, "requests per workload (per scope for search)")
@@ -92,7 +96,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer st.Close()
-	a, err := newApp(st, key, log, account.DefaultConfig(), web.Config{}, points.DefaultRules(), referral.DefaultConfig())
+	a, err := newApp(st, key, log, account.DefaultConfig(), web.Config{}, points.DefaultRules(), referral.DefaultConfig(), nil)
 	if err != nil {
 		return err
 	}

@@ -68,7 +68,7 @@ func cmdInit(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	} else if !empty {
 		return fmt.Errorf("the database already has an organisation")
 	}
-	a, err := newApp(st, key, log, account.DefaultConfig(), webConfigQuiet(), points.DefaultRules(), referral.DefaultConfig())
+	a, err := newApp(st, key, log, account.DefaultConfig(), webConfigQuiet(), points.DefaultRules(), referral.DefaultConfig(), nil)
 	if err != nil {
 		return err
 	}

@@ -41,6 +41,7 @@ Commands:
   verify-audit   check the audit trail's hash chain; exits 1 if a row was altered or removed
   bench          measure resident lookup, search and audit overhead over HTTP on loopback
   bench ecg      score the QRS detector beat by beat on the WFDB records of a directory
+  bench rx       measure the prescription review engine on one core (in process)
   settle         settle one bill offline against a policy file and print the result as JSON
   resettle       settle a county year again from the stored bills (report, or --apply)
   chronic recompute  re-assess every chronic patient's tier with the current rules (report, or --apply)

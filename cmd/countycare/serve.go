@@ -16,6 +16,7 @@ import (
 	"countycare/notify"
 	"countycare/points"
 	"countycare/referral"
+	"countycare/rx"
 	"countycare/store"
 	"countycare/web"
 )
@@ -41,8 +42,18 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	rulesFile := fs.String("points-rules", envOr("COUNTYCARE_POINTS_RULES", ""), "JSON file of health-points rules (default: points/rules.json, see docs/points.md; env COUNTYCARE_POINTS_RULES)")
 	anchorEvery := fs.Duration("audit-anchor-every", envDuration("COUNTYCARE_AUDIT_ANCHOR_EVERY", time.Hour),
 		"log the audit trail's head (an anchor for verify-audit --expect) at startup and this often; 0 disables (env COUNTYCARE_AUDIT_ANCHOR_EVERY)")
+	rxKB := fs.String("rx-kb", envOr("COUNTYCARE_RX_KB", ""), "directory with the prescription review knowledge base (formulary.psv, groups.psv, interactions.psv,\n"+
+		"allergy.psv; default: the tables embedded from rx/kb, see rx/kb/README.md; env COUNTYCARE_RX_KB)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	var rxe *rx.Engine
+	if *rxKB != "" {
+		kb, err := rx.LoadFS(os.DirFS(*rxKB), ".")
+		if err != nil {
+			return fmt.Errorf("serve: --rx-kb: %w", err)
+		}
+		rxe = &rx.Engine{KB: kb, Config: rx.DefaultConfig()}
 	}
 	rules := points.DefaultRules()
 	if *rulesFile != "" {
@@ -78,7 +89,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			fmt.Fprintf(stdout, "Demo county ready in %s.\n", res.Duration.Round(time.Millisecond))
 		}
 	}
-	a, err := newApp(st, key, log, acfg, web.Config{SecureCookies: *secure, MetricsToken: metricsToken, DemoBanner: *withDemo, FontPath: *font}, rules, rcfg)
+	a, err := newApp(st, key, log, acfg, web.Config{SecureCookies: *secure, MetricsToken: metricsToken, DemoBanner: *withDemo, FontPath: *font}, rules, rcfg, rxe)
 	if err != nil {
 		return err
 	}

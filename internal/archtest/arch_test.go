@@ -31,6 +31,7 @@ var domain = map[string][]string{
 	"ecg":      {},
 	"reading":  {"care", "access", "audit", "org", "resident", "ecg"},
 	"referral": {"care", "access", "audit", "org", "resident", "notify", "chronic"},
+	"rx":       {"care", "audit", "org", "resident"},
 }
 
 // allowedExternal are the outside modules domain code may use.

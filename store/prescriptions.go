@@ -1,0 +1,125 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"countycare/audit"
+	"countycare/care"
+	"countycare/rx"
+)
+
+const prescriptionCols = `id, county_code, resident_id, institution_id, prescriber_id, account_id, body, findings, outcome, status,
+	signed_at, reviewer_id, reviewed_at, review_reason, dispensed_by, dispensed_at, version`
+
+func scanPrescription(sc interface{ Scan(...any) error }, p *rx.Signed) error {
+	var body, findings string
+	var outcome int
+	if err := sc.Scan(&p.ID, &p.CountyCode, &p.ResidentID, &p.InstitutionID, idOf(&p.PrescriberID), &p.AccountID, &body, &findings, &outcome, &p.Status,
+		tsOf(&p.SignedAt), idOf(&p.ReviewerID), tsOf(&p.ReviewedAt), &p.ReviewReason, idOf(&p.DispensedBy), tsOf(&p.DispensedAt), &p.Version); err != nil {
+		return err
+	}
+	p.Outcome = rx.Severity(outcome)
+	if err := json.Unmarshal([]byte(body), &p.Prescription); err != nil {
+		return err
+	}
+	return json.Unmarshal([]byte(findings), &p.Findings)
+}
+
+// SavePrescription stores a signed prescription with its audit row.
+func (s *Store) SavePrescription(ctx context.Context, p *rx.Signed, ev audit.Event) error {
+	body, err := json.Marshal(&p.Prescription)
+	if err != nil {
+		return care.Internal("store.SavePrescription", err)
+	}
+	findings, err := json.Marshal(p.Findings)
+	if err != nil {
+		return care.Internal("store.SavePrescription", err)
+	}
+	if p.Findings == nil {
+		findings = []byte("[]")
+	}
+	p.Version = 1
+	return s.Transact(ctx, func(tx db) error {
+		id, err := tx.insert(ctx, `INSERT INTO prescriptions (county_code, resident_id, institution_id, prescriber_id, account_id, kind, issued_on, body, findings,
+			outcome, status, signed_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
+			p.CountyCode, p.ResidentID, p.InstitutionID, nullID(p.PrescriberID), p.AccountID, string(p.Prescription.Kind), p.Prescription.Issued,
+			string(body), string(findings), int(p.Outcome), string(p.Status), s.ts(p.SignedAt))
+		if err != nil {
+			return wrap("store.SavePrescription", err)
+		}
+		p.ID = id
+		return s.appendAudit(ctx, tx, ev)
+	})
+}
+
+// Prescription returns one signed prescription; ENOTFOUND if none.
+func (s *Store) Prescription(ctx context.Context, id int64) (*rx.Signed, error) {
+	var p rx.Signed
+	if err := scanPrescription(s.read().row(ctx, `SELECT `+prescriptionCols+` FROM prescriptions WHERE id = ?`, id), &p); err != nil {
+		return nil, wrap("store.Prescription", err)
+	}
+	return &p, nil
+}
+
+// PendingPrescriptions lists a county's prescriptions waiting for a
+// pharmacist, oldest first.
+func (s *Store) PendingPrescriptions(ctx context.Context, county string, limit int) ([]rx.Signed, error) {
+	rows, err := s.read().query(ctx, `SELECT `+prescriptionCols+` FROM prescriptions WHERE county_code = ? AND status = ? ORDER BY signed_at, id LIMIT ?`,
+		county, string(rx.StatusPending), limit)
+	if err != nil {
+		return nil, wrap("store.PendingPrescriptions", err)
+	}
+	defer rows.Close()
+	var out []rx.Signed
+	for rows.Next() {
+		var p rx.Signed
+		if err := scanPrescription(rows, &p); err != nil {
+			return nil, wrap("store.PendingPrescriptions", err)
+		}
+		out = append(out, p)
+	}
+	return out, wrap("store.PendingPrescriptions", rows.Err())
+}
+
+// UpdatePrescription saves the review and dispensing fields of p if it is
+// still in status from at p.Version; ECONFLICT otherwise.
+func (s *Store) UpdatePrescription(ctx context.Context, p *rx.Signed, from rx.Status, ev audit.Event) error {
+	return s.Transact(ctx, func(tx db) error {
+		res, err := tx.exec(ctx, `UPDATE prescriptions SET status = ?, reviewer_id = ?, reviewed_at = ?, review_reason = ?, dispensed_by = ?, dispensed_at = ?,
+			version = version + 1 WHERE county_code = ? AND id = ? AND status = ? AND version = ?`,
+			string(p.Status), nullID(p.ReviewerID), s.ts(p.ReviewedAt), p.ReviewReason, nullID(p.DispensedBy), s.ts(p.DispensedAt),
+			p.CountyCode, p.ID, string(from), p.Version)
+		if err != nil {
+			return wrap("store.UpdatePrescription", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return care.Errorf(care.ECONFLICT, "rx.not_pending")
+		}
+		p.Version++
+		return s.appendAudit(ctx, tx, ev)
+	})
+}
+
+// ReviewRows streams what the review indicators need of a county's
+// prescriptions signed in [from, to).
+func (s *Store) ReviewRows(ctx context.Context, county string, from, to time.Time) ([]rx.ReviewRow, error) {
+	rows, err := s.read().query(ctx, `SELECT status, outcome, signed_at, reviewed_at FROM prescriptions WHERE county_code = ? AND signed_at >= ? AND signed_at < ?`,
+		county, s.ts(from), s.ts(to))
+	if err != nil {
+		return nil, wrap("store.ReviewRows", err)
+	}
+	defer rows.Close()
+	var out []rx.ReviewRow
+	for rows.Next() {
+		var r rx.ReviewRow
+		var outcome int
+		if err := rows.Scan(&r.Status, &outcome, tsOf(&r.SignedAt), tsOf(&r.ReviewedAt)); err != nil {
+			return nil, wrap("store.ReviewRows", err)
+		}
+		r.Outcome = rx.Severity(outcome)
+		out = append(out, r)
+	}
+	return out, wrap("store.ReviewRows", rows.Err())
+}
