@@ -2,6 +2,7 @@ package chronic
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -293,5 +294,30 @@ func TestTallyByUnit(t *testing.T) {
 	}
 	if VisitsDue(day("2026-01-01"), day("2026-06-30")) != 2 {
 		t.Error("181 days: 2 visits due")
+	}
+}
+
+// TestLoadConfig: a county's file changes only what it names (here the
+// elderly target and a stricter tier rule: uncontrolled goes to the county);
+// impossible values and unknown fields are refused.
+func TestLoadConfig(t *testing.T) {
+	c, err := LoadConfig(strings.NewReader(`{"ElderlyTargetSBP": 145, "Tiers": {"Urgent": "red", "ByClass": {"controlled": "green", "stable": "green",
+		"uncontrolled": "red", "adverse_reaction": "yellow", "complication": "yellow", "basically_stable": "yellow", "unstable": "red"}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ElderlyTargetSBP != 145 || c.BPTargetSBP != 140 || c.RoutineDays != 90 {
+		t.Errorf("merged config %+v", c)
+	}
+	if tier, _ := TierFor([]Outcome{{Class: Uncontrolled}}, c); tier != Red {
+		t.Errorf("configured rule: uncontrolled → %s", tier)
+	}
+	if tier, _ := TierFor([]Outcome{{Class: Uncontrolled}}, DefaultConfig()); tier != Yellow {
+		t.Errorf("default rule: uncontrolled → %s", tier)
+	}
+	for _, bad := range []string{`{"BPTargetSBP": 190}`, `{"RoutineDays": 0}`, `{"Tiers": {"Urgent": "purple", "ByClass": {}}}`, `{"Nonsense": 1}`, `{"PrevalenceBP": {"hypertension": 20000}}`} {
+		if _, err := LoadConfig(strings.NewReader(bad)); err == nil {
+			t.Errorf("%s accepted", bad)
+		}
 	}
 }

@@ -39,7 +39,8 @@ type Config struct {
 	TBRegularDosesRatio   int // [U] 规则服药: ≥ 90 % of doses taken (percent)
 	HepatitisDays         int // [U] no national rule: every 3 months by default
 	// Tiers.
-	UnassessedTier Tier // tier before a first assessed visit: green (the village clinic does the first follow-up)
+	UnassessedTier Tier      // tier before a first assessed visit: green (the village clinic does the first follow-up)
+	Tiers          TierRules // [U] which tier each kind of last visit gives (DefaultTierRules)
 	// Overdue lists and reminders.
 	CallHideDays     map[string]int // [U] days a call outcome hides a patient from the overdue list
 	RemindersPerWeek int            // [U] at most this many reminder messages to one resident in 7 days
@@ -56,7 +57,7 @@ func DefaultConfig() Config {
 		RoutineDays: 90, RecheckDays: 14, AfterTransferDays: 14,
 		MentalStableDays: 90, MentalBasicDays: 14, MentalBasicThenDays: 30, MentalUnstableDays: 14,
 		TBFirstVisitHours: 72, TBIntensiveFamilyDays: 10, TBContinuationDays: 30, TBRegularDosesRatio: 90,
-		HepatitisDays: 90, UnassessedTier: Green,
+		HepatitisDays: 90, UnassessedTier: Green, Tiers: DefaultTierRules(),
 		CallHideDays:     map[string]int{CallAgreed: 7, CallRemindLater: 3, CallUnreachable: 2, CallMoved: 30},
 		RemindersPerWeek: 1,
 		// National adult prevalence as defaults (hypertension 27.9 %, China

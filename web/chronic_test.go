@@ -152,4 +152,8 @@ func TestChronicAPIAndIndicators(t *testing.T) {
 	if r := an.postJSON("/api/v1/chronic/reminders", map[string]any{}); r.code != 403 {
 		t.Errorf("analyst sends reminders: %d", r.code)
 	}
+	// A follow-up's proposed referral opens the referral form with its reason ticked.
+	if r := vd.get("/residents/" + rid + "/referrals/new?chronic=1"); r.code != 200 || !strings.Contains(r.body, `value="chronic_two_uncontrolled" checked`) {
+		t.Errorf("referral form from a follow-up: %d", r.code)
+	}
 }

@@ -129,6 +129,16 @@ func (s *Server) referralNew(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 	if err != nil {
 		return err
 	}
+	// A follow-up that proposed a referral links here with its reasons
+	// (?chronic=1&chronic=3: chronic.Refer* codes), checked in advance.
+	for _, code := range r.URL.Query()["chronic"] {
+		if reason := referral.FromChronic(code); reason != "" {
+			if v.Checked == nil {
+				v.Checked = map[referral.Reason]bool{}
+			}
+			v.Checked[reason] = true
+		}
+	}
 	s.render(w, r, rc, http.StatusOK, "referral_new", pageData{Title: s.msgs.T(rc.Lang, "referral.new"), Data: v,
 		Form: url.Values{"key": {newRequestID()}, "urgency": {"routine"}}})
 	return nil

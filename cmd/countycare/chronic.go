@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"sort"
 	"strconv"
 	"time"
@@ -20,8 +21,16 @@ import (
 )
 
 func cmdChronic(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "defaults" {
+		b, err := json.MarshalIndent(chronic.DefaultConfig(), "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintln(stdout, string(b))
+		return err
+	}
 	if len(args) == 0 || args[0] != "recompute" {
-		return fmt.Errorf("usage: countycare chronic recompute [--apply] [--db URL]")
+		return fmt.Errorf("usage: countycare chronic recompute [--apply] [--config FILE] [--db URL] | countycare chronic defaults")
 	}
 	var c common
 	fs := newFlags("chronic recompute", "Re-assess every active chronic patient's visits with the current rules, report the tiers\n"+
@@ -29,6 +38,7 @@ func cmdChronic(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		"each move is a hand-off to the level that now manages the patient, audited per batch.", stderr)
 	c.register(fs)
 	apply := fs.Bool("apply", false, "save the tier moves (default: report only)")
+	cfgFile := fs.String("config", envOr("COUNTYCARE_CHRONIC_CONFIG", ""), "the county's chronic-care rules (JSON over the defaults; env COUNTYCARE_CHRONIC_CONFIG)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -43,6 +53,9 @@ func cmdChronic(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	defer a.close(context.Background())
+	if a.chronic.Config, err = loadChronicConfig(*cfgFile); err != nil {
+		return err
+	}
 	county, err := countyOf(ctx, a)
 	if err != nil {
 		return err
@@ -151,4 +164,17 @@ func benchChronic(ctx context.Context, stdout io.Writer, a *app, base string, us
 	res = runLoad(max(visits, 200), 1, func(int) error { return vd.get("/api/v1/chronic/indicators") })
 	report(stdout, "the village's indicators for the year, recomputed from its visits (GET /api/v1/chronic/indicators)", res)
 	return nil
+}
+
+// loadChronicConfig reads a county's chronic-care rules ("" for the defaults).
+func loadChronicConfig(path string) (chronic.Config, error) {
+	if path == "" {
+		return chronic.DefaultConfig(), nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return chronic.Config{}, err
+	}
+	defer f.Close()
+	return chronic.LoadConfig(f)
 }

@@ -44,6 +44,7 @@ Commands:
   bench rx       measure the prescription review engine on one core (in process)
   settle         settle one bill offline against a policy file and print the result as JSON
   resettle       settle a county year again from the stored bills (report, or --apply)
+  chronic defaults   print the chronic-care rules' defaults as JSON (the format of serve --chronic-config)
   chronic recompute  re-assess every chronic patient's tier with the current rules (report, or --apply)
   version        print the version
 

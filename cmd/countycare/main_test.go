@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"sync"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"countycare/audit"
+	"countycare/chronic"
 	"countycare/internal/testdb"
 	"countycare/store"
 )
@@ -319,4 +321,23 @@ func TestVerifyAuditExpect(t *testing.T) {
 			t.Errorf("verify-audit --expect after truncation: exit %d\n%s", exitCode(err), out)
 		}
 	})
+}
+
+// TestChronicConfigFile: `chronic defaults` prints a file chronic.LoadConfig
+// reads back unchanged, and a recompute with an impossible file fails
+// naming the field.
+func TestChronicConfigFile(t *testing.T) {
+	out, err := runCmd(t, "chronic", "defaults")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := chronic.LoadConfig(strings.NewReader(out))
+	if err != nil || !reflect.DeepEqual(c, chronic.DefaultConfig()) {
+		t.Fatalf("defaults do not round-trip: %v", err)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	os.WriteFile(bad, []byte(`{"RoutineDays": -1}`), 0o600)
+	if _, err := runCmd(t, "chronic", "recompute", "--config", bad, "--db", "sqlite://"+filepath.Join(t.TempDir(), "x.db")); err == nil || !strings.Contains(err.Error(), "RoutineDays") {
+		t.Errorf("bad config: %v", err)
+	}
 }
