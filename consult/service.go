@@ -650,3 +650,24 @@ func (s *Service) EscalateDue(ctx context.Context) (int, error) {
 		}
 	}
 }
+
+// ForResident lists the consultations about a resident the actor is party
+// to (for the resident page; the page's own read of the resident is the
+// audited one).
+func (s *Service) ForResident(ctx context.Context, a care.Actor, res *resident.Resident) ([]Consultation, error) {
+	cs, err := s.Repo.ListConsultations(ctx, Filter{County: res.CountyCode, ResidentID: res.ID, Limit: 50})
+	if err != nil {
+		return nil, err
+	}
+	out := cs[:0]
+	for i := range cs {
+		ok, err := s.mayRead(ctx, a, &cs[i], 0)
+		if err != nil {
+			return nil, err
+		}
+		if ok || (a.PractitionerID != 0 && a.PractitionerID == cs[i].AssignedTo) {
+			out = append(out, cs[i])
+		}
+	}
+	return out, nil
+}

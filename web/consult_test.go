@@ -145,6 +145,10 @@ func TestConsultationPages(t *testing.T) {
 	if rp := vd.get(ref1.header.Get("Location")); rp.code != 200 || !strings.Contains(rp.body, "会诊意见") {
 		t.Errorf("referral page: %d", rp.code)
 	}
+	// The resident's page shows the consultation to its parties.
+	if p := vd.get("/residents/" + rid); !strings.Contains(p.body, `id="consults"`) || !strings.Contains(p.body, casePath) {
+		t.Errorf("resident page lacks the consultation")
+	}
 	// Strangers: another role, and the analyst.
 	if r := e.as(care.RoleAnalyst).get(casePath); r.code != 403 {
 		t.Errorf("analyst: %d", r.code)

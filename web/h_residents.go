@@ -8,6 +8,7 @@ import (
 	"countycare/access"
 	"countycare/care"
 	"countycare/chronic"
+	"countycare/consult"
 	"countycare/family"
 	"countycare/org"
 	"countycare/points"
@@ -32,8 +33,9 @@ type residentView struct {
 	ChronicRole bool
 	Family      *familyView // on the resident page, for the doctors who sign contracts
 	Points      *points.Account
-	Referrals   []referral.Referral // the resident's referrals the actor takes part in
-	RedeemRef   string              // makes the redeem form idempotent
+	Referrals   []referral.Referral    // the resident's referrals the actor takes part in
+	Consults    []consult.Consultation // the resident's consultations the actor takes part in
+	RedeemRef   string                 // makes the redeem form idempotent
 }
 
 func (s *Server) viewOf(t *org.Tree, a care.Actor, r *resident.Resident) residentView {
@@ -273,6 +275,11 @@ func (s *Server) residentPage(r *http.Request, rc *reqCtx, id int64, idNumber st
 	}
 	if s.Referral != nil {
 		if v.Referrals, err = s.Referral.ForResident(r.Context(), rc.Actor, res); err != nil {
+			return pageData{}, err
+		}
+	}
+	if s.Consult != nil && rc.Actor.PractitionerID != 0 {
+		if v.Consults, err = s.Consult.ForResident(r.Context(), rc.Actor, res); err != nil {
 			return pageData{}, err
 		}
 	}
