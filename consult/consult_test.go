@@ -141,3 +141,17 @@ func TestIndicators(t *testing.T) {
 		t.Errorf("breakdowns %+v", ind)
 	}
 }
+
+func TestRehabPlan(t *testing.T) {
+	c := &Consultation{Kind: Rehab, RehabSessions: 3, AnsweredAt: now}
+	plan := RehabPlan(c, []Event{{Kind: EvSession, Detail: "2 步态训练", At: now.Add(8 * 24 * time.Hour)}, {Kind: EvSession, Detail: "9", At: now}})
+	if len(plan) != 3 || plan[0].Due != care.Today(now).AddDays(7) || plan[2].Due != care.Today(now).AddDays(21) {
+		t.Fatalf("plan %+v", plan)
+	}
+	if !plan[0].Done.IsZero() || plan[1].Done.IsZero() || plan[1].Note != "步态训练" {
+		t.Errorf("done marks %+v", plan)
+	}
+	if RehabPlan(&Consultation{Kind: OneToOne, RehabSessions: 3, AnsweredAt: now}, nil) != nil {
+		t.Error("a one-to-one case has no plan")
+	}
+}

@@ -181,3 +181,44 @@ func TestConsultationFlow(t *testing.T) {
 		}
 	})
 }
+
+// TestRehabSessions: a remote rehabilitation case lays out its sessions a
+// week apart once the guidance is signed; each is recorded once.
+func TestRehabSessions(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, d store.Dialect) {
+		f := newFixture(t, d)
+		svc := consultService(f, nil)
+		ctx := context.Background()
+		vd, cs := f.actors[care.RoleVillageDoctor], f.actors[care.RoleCountySpecialist]
+		people, _, _ := f.res.Search(ctx, vd, "", resident.Filter{BornOnOrBefore: care.Date{Year: 1960, Month: 1, Day: 1}, Limit: 1})
+		dr := draftFor(f, t, people[0].ID, "rehab-1")
+		dr.Kind, dr.RehabSessions = consult.Rehab, 3
+		c, err := svc.Request(ctx, vd, dr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := svc.SessionDone(ctx, vd, c.ID, 1, ""); care.ErrorCode(err) != care.ECONFLICT {
+			t.Errorf("a session before the guidance: %v", err)
+		}
+		if _, err := svc.Accept(ctx, cs, c.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.Sign(ctx, cs, c.ID, consult.Opinion{Assessment: "脑卒中后偏瘫", Plan: "每周一次远程步态训练指导"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := svc.SessionDone(ctx, vd, c.ID, 1, "步态训练"); err != nil {
+			t.Fatal(err)
+		}
+		if err := svc.SessionDone(ctx, cs, c.ID, 1, ""); care.ErrorCode(err) != care.ECONFLICT {
+			t.Errorf("session 1 twice: %v", err)
+		}
+		if err := svc.SessionDone(ctx, vd, c.ID, 4, ""); care.ErrorCode(err) != care.EINVALID {
+			t.Errorf("session 4 of 3: %v", err)
+		}
+		got, evs, _, _ := svc.Detail(ctx, vd, c.ID)
+		plan := consult.RehabPlan(got, evs)
+		if len(plan) != 3 || plan[0].Done.IsZero() || !plan[1].Done.IsZero() || plan[0].Note != "步态训练" {
+			t.Errorf("plan %+v", plan)
+		}
+	})
+}

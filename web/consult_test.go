@@ -186,3 +186,41 @@ func TestConsultationPages(t *testing.T) {
 		t.Errorf("idempotent create: %d %d %s %s", r1.code, r2.code, r1.body, r2.body)
 	}
 }
+
+// TestRehabPlanPage: the rehabilitation plan shows on the case page once
+// the guidance is signed, and a session is marked done from it.
+func TestRehabPlanPage(t *testing.T) {
+	e := newEnv(t, store.SQLite)
+	vd, cs := e.as(care.RoleVillageDoctor), e.as(care.RoleCountySpecialist)
+	list := vd.get("/api/v1/residents?group=elderly65")
+	rid, _ := strconv.ParseInt(regexp.MustCompile(`"id":(\d+)`).FindStringSubmatch(list.body)[1], 10, 64)
+	me := cs.get("/api/v1/me")
+	hub, _ := strconv.ParseInt(regexp.MustCompile(`"institution_id":(\d+)`).FindStringSubmatch(me.body)[1], 10, 64)
+	b, _ := json.Marshal(map[string]any{"resident_id": rid, "kind": "rehab", "urgency": "routine", "to_institution": hub, "specialty": "cardiology",
+		"reason": "心脏康复", "purpose": "康复指导", "summary": "PCI 术后", "rehab_sessions": 2,
+		"consent": map[string]any{"by": "patient", "method": "electronic", "at": time.Now().Add(-time.Minute)}})
+	r := vd.do("POST", "/api/v1/consultations", "application/json", b, map[string]string{"X-CSRF-Token": vd.csrf})
+	var c struct{ ID int64 }
+	json.Unmarshal([]byte(r.body), &c)
+	if r.code != 201 {
+		t.Fatalf("create: %d %s", r.code, r.body)
+	}
+	path := "/api/v1/consultations/" + strconv.FormatInt(c.ID, 10)
+	if r := cs.postJSON(path+"/accept", nil); r.code != 200 {
+		t.Fatalf("accept: %d %s", r.code, r.body)
+	}
+	if r := cs.postJSON(path+"/opinion", map[string]any{"assessment": "心功能 II 级", "plan": "每周一次远程运动指导"}); r.code != 200 {
+		t.Fatalf("opinion: %d %s", r.code, r.body)
+	}
+	page := vd.get("/consult/" + strconv.FormatInt(c.ID, 10))
+	if page.code != 200 || !strings.Contains(page.body, `id="rehab-plan"`) {
+		t.Fatalf("plan missing: %d", page.code)
+	}
+	vd.csrf = regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(page.body)[1]
+	if r := vd.postForm("/consult/"+strconv.FormatInt(c.ID, 10)+"/sessions", url.Values{"n": {"1"}, "note": {"完成"}}, true); r.code != 303 {
+		t.Errorf("session: %d %s", r.code, r.body)
+	}
+	if p := vd.get("/consult/" + strconv.FormatInt(c.ID, 10)); !strings.Contains(p.body, "✓") {
+		t.Errorf("session not shown as done")
+	}
+}

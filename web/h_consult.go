@@ -144,6 +144,7 @@ type consultView struct {
 	Overdue   bool
 	Decisions []string
 	Reasons   []referral.Reason
+	Plan      []consult.Session // remote rehabilitation: the sessions
 }
 
 func (s *Server) consultData(r *http.Request, rc *reqCtx, id int64) (*consultView, error) {
@@ -157,6 +158,7 @@ func (s *Server) consultData(r *http.Request, rc *reqCtx, id int64) (*consultVie
 	if res, err := s.Residents.Get(r.Context(), rc.Actor, c.ResidentID); err == nil {
 		v.Resident = res.Name
 	}
+	v.Plan = consult.RehabPlan(c, evs)
 	ids := []int64{c.AssignedTo, c.FromDoctor}
 	for _, e := range evs {
 		ids = append(ids, e.Practitioner)
@@ -441,4 +443,14 @@ func (s *Server) consultIndicators(w http.ResponseWriter, r *http.Request, rc *r
 	}
 	s.render(w, r, rc, http.StatusOK, "consult_indicators", pd)
 	return nil
+}
+
+func (s *Server) consultSession(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	return s.consultAction(w, r, rc, func(id int64) error {
+		n, err := strconv.Atoi(r.PostFormValue("n"))
+		if err != nil {
+			return care.Invalid([]care.FieldError{{Field: "n", Key: "consult.session.invalid"}})
+		}
+		return s.Consult.SessionDone(r.Context(), rc.Actor, id, n, r.PostFormValue("note"))
+	})
 }

@@ -131,6 +131,7 @@ func (s *Server) registerRoutes() {
 	s.handle("POST /consult/{id}/decision", inviters, s.consultDecide)
 	s.handle("POST /consult/{id}/cancel", inviters, s.consultCancel)
 	s.handle("POST /consult/{id}/refer", inviters, s.consultRefer)
+	s.handle("POST /consult/{id}/sessions", parties, s.consultSession)
 	s.handleLimit("POST /consult/{id}/messages", parties, 5*(20<<20)+(1<<20), s.consultMessage)
 	s.handle("GET /consult/{id}/files/{sha}", parties, s.consultFile)
 	// Two-way referral: village, township and county doctors send and
