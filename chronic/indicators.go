@@ -21,6 +21,10 @@ import (
 //
 // "Under management" in a period: registered on or before its last day and
 // not closed (transferred, moved, died, closed) before its first day.
+//
+// A calendar year or a year to date (IsYearPeriod) is computed from per-unit
+// counters (UnitYear, Tally.AddUnitYear) with the same formulas; any other
+// period patient by patient (PatientPeriod, Tally.Add).
 
 // StandardisedManaged reports whether a patient was managed per spec over
 // a period (规范管理): at least one face-to-face visit per 90 days of the

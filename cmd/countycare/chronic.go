@@ -149,6 +149,6 @@ func benchChronic(ctx context.Context, stdout io.Writer, a *app, base string, us
 	})
 	report(stdout, "record a follow-up (classify, next visit, tier, hand-off; one transaction with its audit row)", res)
 	res = runLoad(max(visits, 200), 1, func(int) error { return vd.get("/api/v1/chronic/indicators") })
-	report(stdout, "the village's indicators for the year, recomputed from its visits (GET /api/v1/chronic/indicators)", res)
+	report(stdout, "the village's indicators for the year, read from its per-unit counters (GET /api/v1/chronic/indicators)", res)
 	return nil
 }
