@@ -21,9 +21,8 @@ import (
 //  3. adds the patient's contribution after minus before (unitOf) to the
 //     clinic's row of every year that has counters.
 //
-// On PostgreSQL two transactions that both want to create a year's
-// counters serialise on the marker row: the second waits for the first to
-// commit and then only applies its delta.
+// On PostgreSQL an advisory lock per county orders the creation of a year's
+// counters against the changes in flight (ensureUnitYear).
 
 var defaultChronicConfig = chronic.DefaultConfig()
 
@@ -159,7 +158,27 @@ func (a *unitAcc) add(u chronic.UnitYear) {
 // ensureUnitYear makes sure a county's year has counters: the first
 // transaction that inserts the year's marker computes them from the
 // registrations and year summaries as they are before its own change.
+//
+// On PostgreSQL every transaction that moves counters first holds the
+// county's counters lock shared, and the one that creates a year holds it
+// exclusively: a creation waits for the changes in flight and computes from
+// them committed, and a change that starts during a creation waits for it and
+// then sees the new year. Call it first in a transaction, before any change.
 func (s *Store) ensureUnitYear(ctx context.Context, tx db, county string, year int) error {
+	if s.dialect == Postgres {
+		var one int
+		err := tx.row(ctx, `SELECT 1 FROM chronic_unit_years WHERE county_code = ? AND clinic_id = 0 AND disease = '' AND year = ?`, county, year).Scan(&one)
+		if err == nil {
+			_, err = tx.exec(ctx, `SELECT pg_advisory_xact_lock_shared(hashtext(?))`, "chronic-units:"+county)
+			return err
+		}
+		if !care.IsCode(mapErr(err), care.ENOTFOUND) {
+			return err
+		}
+		if _, err := tx.exec(ctx, `SELECT pg_advisory_xact_lock(hashtext(?))`, "chronic-units:"+county); err != nil {
+			return err
+		}
+	}
 	res, err := tx.exec(ctx, `INSERT INTO chronic_unit_years (county_code, clinic_id, disease, year) VALUES (?, 0, '', ?) ON CONFLICT DO NOTHING`, county, year)
 	if err != nil {
 		return err
