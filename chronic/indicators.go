@@ -21,6 +21,10 @@ import (
 //
 // "Under management" in a period: registered on or before its last day and
 // not closed (transferred, moved, died, closed) before its first day.
+//
+// A calendar year or a year to date (IsYearPeriod) is computed from per-unit
+// counters (UnitYear, Tally.AddUnitYear) with the same formulas; any other
+// period patient by patient (PatientPeriod, Tally.Add).
 
 // StandardisedManaged reports whether a patient was managed per spec over
 // a period (规范管理): at least one face-to-face visit per 90 days of the
@@ -269,4 +273,130 @@ func OverdueRisk(last *Visit, lastClass Class, c Config) int {
 		return 1
 	}
 	return 0
+}
+
+// IsYearPeriod reports whether [from, to] is a calendar year, or a year to
+// date that ends today or later: the periods whose indicators are read from
+// the per-unit counters (UnitYear) instead of from every patient.
+func IsYearPeriod(from, to, today care.Date) bool {
+	return from.Month == 1 && from.Day == 1 && to.Year == from.Year && (to.Month == 12 && to.Day == 31 || !to.Before(today))
+}
+
+// UnderManagement reports whether a registration counts in [from, to]:
+// registered on or before its last day and not closed before its first.
+func UnderManagement(enrolled, closed, from, to care.Date) bool {
+	return !enrolled.After(to) && (closed.IsZero() || !closed.Before(from))
+}
+
+// FaceToFaceBuckets is the size of UnitYear's histogram: 0 … 7 face-to-face
+// visits, then 8 or more (a year needs at most floor(366/90) = 4).
+const FaceToFaceBuckets = 9
+
+// UnitYear is the counters of one village clinic, disease and calendar year
+// that every year-to-date or calendar-year indicator is computed from (the
+// store keeps them in chronic_unit_years, moved by each follow-up,
+// enrolment and status change in the same transaction):
+//
+//	Managed          patients under management in the year
+//	FaceToFace[k]    of which with k face-to-face visits in the year (k = 8: 8 or more);
+//	                 规范管理 over [1 Jan, to] = Σ FaceToFace[k ≥ VisitsDue(1 Jan, to)]
+//	Controlled       of which whose last measurement of the year is at target (PatientPeriod.AtTarget)
+//	Measured         of which with a measurement in the year (hypertension and diabetes)
+//	Ended            TB: closed (treatment ended) within the year
+//	EndedRegular     of which with ≥ the regular share of the year's doses taken (TBRegular, Config.TBRegularDosesRatio)
+type UnitYear struct {
+	ClinicID     int64
+	Disease      Disease
+	Year         int
+	Managed      int
+	FaceToFace   [FaceToFaceBuckets]int
+	Controlled   int
+	Measured     int
+	Ended        int
+	EndedRegular int
+}
+
+// Count adds (sign 1) or removes (sign -1) one patient's year — p holds the
+// year's visits folded in and Ended for a closure within the year; the
+// caller checks UnderManagement.
+func (u *UnitYear) Count(p *PatientPeriod, c Config, sign int) {
+	u.Managed += sign
+	u.FaceToFace[min(max(p.FaceToFace, 0), FaceToFaceBuckets-1)] += sign
+	if p.AtTarget(c) {
+		u.Controlled += sign
+	}
+	if p.Disease.HasControlRate() && (p.LastSBP > 0 && p.Disease == Hypertension || p.LastFPG > 0 && p.Disease == Diabetes) {
+		u.Measured += sign
+	}
+	if p.Disease == Tuberculosis && p.Ended {
+		u.Ended += sign
+		if TBRegular(p.DosesDue-p.DosesMissed, p.DosesDue, c) {
+			u.EndedRegular += sign
+		}
+	}
+}
+
+// Sub returns the counters u − o (same unit), for moving a patient.
+func (u UnitYear) Sub(o UnitYear) UnitYear {
+	u.Managed -= o.Managed
+	for i := range u.FaceToFace {
+		u.FaceToFace[i] -= o.FaceToFace[i]
+	}
+	u.Controlled -= o.Controlled
+	u.Measured -= o.Measured
+	u.Ended -= o.Ended
+	u.EndedRegular -= o.EndedRegular
+	return u
+}
+
+// IsZero reports whether every counter is 0.
+func (u *UnitYear) IsZero() bool {
+	z := UnitYear{ClinicID: u.ClinicID, Disease: u.Disease, Year: u.Year}
+	return *u == z
+}
+
+// PerSpec is the number of patients with at least due face-to-face visits.
+func (u *UnitYear) PerSpec(due int) int {
+	n := 0
+	for k := min(max(due, 0), FaceToFaceBuckets-1); k < FaceToFaceBuckets; k++ {
+		n += u.FaceToFace[k]
+	}
+	return n
+}
+
+// AddUnitYear counts a clinic's counters for a calendar year or year to
+// date (t.From is 1 January of u.Year): the same sums Add makes patient by
+// patient.
+func (t *Tally) AddUnitYear(u *UnitYear) {
+	if u.Managed == 0 {
+		return
+	}
+	if t.cells == nil {
+		t.cells, t.units = map[UnitDisease]*Indicators{}, map[int64][]int64{}
+	}
+	us, ok := t.units[u.ClinicID]
+	if !ok {
+		us = t.UnitsOf(u.ClinicID)
+		t.units[u.ClinicID] = us
+	}
+	std := u.PerSpec(VisitsDue(t.From, t.To))
+	for _, x := range us {
+		k := UnitDisease{x, u.Disease}
+		c := t.cells[k]
+		if c == nil {
+			c = &Indicators{}
+			t.cells[k] = c
+		}
+		c.Managed += u.Managed
+		c.Standardised.Den += u.Managed
+		c.Standardised.Num += std
+		if u.Disease.HasControlRate() {
+			c.Controlled.Den += u.Managed
+			c.Controlled.Num += u.Controlled
+		}
+		if u.Disease == Tuberculosis {
+			c.RegularDoses.Den += u.Ended
+			c.RegularDoses.Num += u.EndedRegular
+		}
+	}
 }

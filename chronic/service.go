@@ -42,6 +42,10 @@ type Repository interface {
 	// ChronicPeriod streams the registrations under management in [from, to]
 	// of the clinics (nil: the whole county) with their visits of the period.
 	ChronicPeriod(ctx context.Context, county string, clinics []int64, from, to care.Date, fn func(*PatientPeriod) error) error
+	// ChronicUnitYears streams the per-unit counters of a calendar year of
+	// the clinics (nil: the whole county), computing them first if the year
+	// has none yet (a new year).
+	ChronicUnitYears(ctx context.Context, county string, clinics []int64, year int, fn func(*UnitYear) error) error
 	// AdultCounts counts active residents aged ≥ minAge per village clinic.
 	AdultCounts(ctx context.Context, county string, clinics []int64, minAge int, day care.Date) (map[int64]int, error)
 	// QueueMessages stores messages in the outbox with ev, skipping residents

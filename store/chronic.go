@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -25,6 +26,9 @@ func scanRegistration(sc interface{ Scan(...any) error }, r *chronic.Registratio
 func (s *Store) Enroll(ctx context.Context, r *chronic.Registration, ev audit.Event) error {
 	r.CreatedAt, r.Version = s.now(), 1
 	return s.Transact(ctx, func(tx db) error {
+		if err := s.ensureUnitYear(ctx, tx, r.County, care.Today(s.now()).Year); err != nil {
+			return wrap("store.Enroll", err)
+		}
 		id, err := tx.insert(ctx, `INSERT INTO chronic_registrations (county_code, resident_id, disease, status, source, enrolled_on, clinic_id, doctor_id, tier, tier_since,
 			next_visit, prior_stroke_mi, tb_phase, tb_supervisor, note, created_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
 			r.County, r.ResidentID, string(r.Disease), r.Status, r.Source, r.EnrolledOn, r.ClinicID, nullID(r.DoctorID), string(r.Tier), r.TierSince,
@@ -33,6 +37,9 @@ func (s *Store) Enroll(ctx context.Context, r *chronic.Registration, ev audit.Ev
 			return wrap("store.Enroll", err)
 		}
 		r.ID = id
+		if err := s.moveRegistration(ctx, tx, r.County, r.ID, nil, unitRegOf(r)); err != nil {
+			return wrap("store.Enroll", err)
+		}
 		return s.appendAudit(ctx, tx, ev)
 	})
 }
@@ -120,6 +127,10 @@ func (s *Store) SaveVisit(ctx context.Context, v *chronic.StoredVisit, r *chroni
 		for i, x := range v.Symptoms {
 			syms[i] = string(x)
 		}
+		// The year's counters exist before the visit moves them (a new year's are computed without it).
+		if err := s.ensureUnitYear(ctx, tx, v.County, v.Date.Year); err != nil {
+			return wrap(op, err)
+		}
 		id, err := tx.insert(ctx, `INSERT INTO chronic_visits (county_code, registration_id, resident_id, disease, visit_date, face_to_face, sbp, dbp, heart_rate, fpg,
 			temperature, weight_dg, height_cm, symptoms, adherence, adverse, adverse_uncontrollable, complication, pregnant, risk_level, insight, symptomatic,
 			doses_due, doses_missed, lifestyle, class, urgent, refer, refer_reasons, next_visit, recorded_by, institution_id, created_at)
@@ -135,7 +146,14 @@ func (s *Store) SaveVisit(ctx context.Context, v *chronic.StoredVisit, r *chroni
 			return wrap(op, err)
 		}
 		v.ID = id
-		if err := s.addToYear(ctx, tx, &v.Visit, v.County, v.RegistrationID); err != nil {
+		before, after, err := s.addToYear(ctx, tx, &v.Visit, v.County, v.RegistrationID)
+		if err != nil {
+			return wrap(op, err)
+		}
+		// Move the patient between the clinic's histogram buckets and control counts.
+		ur := unitRegOf(r)
+		d := s.unitOf(ur, after, v.Date.Year).Sub(s.unitOf(ur, before, v.Date.Year))
+		if err := addUnit(ctx, tx, v.County, &d); err != nil {
 			return wrap(op, err)
 		}
 		res, err := tx.exec(ctx, `UPDATE chronic_registrations SET tier = ?, tier_since = ?, last_class = ?, last_visit = ?, next_visit = ?, risk = ?, version = version + 1
@@ -192,6 +210,14 @@ func (s *Store) Visits(ctx context.Context, registrationID int64, limit int) ([]
 // SetRegistrationStatus saves a registration's status.
 func (s *Store) SetRegistrationStatus(ctx context.Context, r *chronic.Registration, ev audit.Event) error {
 	return s.Transact(ctx, func(tx db) error {
+		if err := s.ensureUnitYear(ctx, tx, r.County, care.Today(s.now()).Year); err != nil {
+			return wrap("store.SetRegistrationStatus", err)
+		}
+		var old unitReg
+		if err := tx.row(ctx, `SELECT clinic_id, disease, status, enrolled_on, closed_on FROM chronic_registrations WHERE id = ?`, r.ID).Scan(
+			&old.clinic, &old.disease, &old.status, &old.enrolled, &old.closed); err != nil {
+			return wrap("store.SetRegistrationStatus", err)
+		}
 		res, err := tx.exec(ctx, `UPDATE chronic_registrations SET status = ?, closed_on = ?, version = version + 1 WHERE id = ? AND version = ?`,
 			r.Status, r.ClosedOn, r.ID, r.Version)
 		if err != nil {
@@ -204,6 +230,11 @@ func (s *Store) SetRegistrationStatus(ctx context.Context, r *chronic.Registrati
 			return &care.Error{Code: care.ECONFLICT, Key: "chronic.stale"}
 		}
 		r.Version++
+		nu := old
+		nu.status, nu.closed = r.Status, r.ClosedOn
+		if err := s.moveRegistration(ctx, tx, r.County, r.ID, &old, nu); err != nil {
+			return wrap("store.SetRegistrationStatus", err)
+		}
 		return s.appendAudit(ctx, tx, ev)
 	})
 }
@@ -358,9 +389,15 @@ func (s *Store) TierCounts(ctx context.Context, county string, clinics []int64) 
 // from the visits themselves. Both give the same figures.
 func (s *Store) ChronicPeriod(ctx context.Context, county string, clinics []int64, from, to care.Date, fn func(*chronic.PatientPeriod) error) error {
 	const op = "store.ChronicPeriod"
-	if from.Month == 1 && from.Day == 1 && to.Year == from.Year && (to.Month == 12 && to.Day == 31 || !to.Before(care.Today(s.now()))) {
+	if chronic.IsYearPeriod(from, to, care.Today(s.now())) {
 		return s.chronicYear(ctx, county, clinics, from, to, fn)
 	}
+	return s.chronicVisits(ctx, county, clinics, from, to, fn)
+}
+
+// chronicVisits is ChronicPeriod computed from the visits of the period.
+func (s *Store) chronicVisits(ctx context.Context, county string, clinics []int64, from, to care.Date, fn func(*chronic.PatientPeriod) error) error {
+	const op = "store.ChronicPeriod"
 	args := []any{from, to, county, to, from}
 	where := ""
 	if clinics != nil {
@@ -646,7 +683,14 @@ func (s *Store) ApplyTierUpdates(ctx context.Context, us []chronic.TierUpdate, e
 // addToYear folds a new visit into its registration's year summary
 // (chronic_years): counts add up; the last readings move only for a visit
 // dated on or after the ones they came from.
-func (s *Store) addToYear(ctx context.Context, tx db, v *chronic.Visit, county string, registrationID int64) error {
+// It returns the row's figures before and after.
+func (s *Store) addToYear(ctx context.Context, tx db, v *chronic.Visit, county string, registrationID int64) (before, after yearRow, err error) {
+	err = tx.row(ctx, `SELECT visits, face_to_face, last_sbp, last_dbp, last_fpg, doses_due, doses_missed FROM chronic_years
+		WHERE county_code = ? AND registration_id = ? AND year = ?`, county, registrationID, v.Date.Year).Scan(
+		&before.visits, &before.f2f, &before.sbp, &before.dbp, &before.fpg, &before.due, &before.missed)
+	if err != nil && !care.IsCode(mapErr(err), care.ENOTFOUND) {
+		return before, after, err
+	}
 	f2f := 0
 	if v.FaceToFace {
 		f2f = 1
@@ -658,7 +702,7 @@ func (s *Store) addToYear(ctx context.Context, tx db, v *chronic.Visit, county s
 	if v.FPG > 0 {
 		fpgDate = v.Date
 	}
-	_, err := tx.exec(ctx, `INSERT INTO chronic_years (county_code, registration_id, year, visits, face_to_face, last_bp_date, last_sbp, last_dbp,
+	err = tx.row(ctx, `INSERT INTO chronic_years (county_code, registration_id, year, visits, face_to_face, last_bp_date, last_sbp, last_dbp,
 			last_fpg_date, last_fpg, doses_due, doses_missed) VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (county_code, registration_id, year) DO UPDATE SET visits = chronic_years.visits + 1,
 			face_to_face = chronic_years.face_to_face + excluded.face_to_face,
@@ -672,9 +716,11 @@ func (s *Store) addToYear(ctx context.Context, tx db, v *chronic.Visit, county s
 				THEN excluded.last_fpg ELSE chronic_years.last_fpg END,
 			last_fpg_date = CASE WHEN excluded.last_fpg_date IS NOT NULL AND (chronic_years.last_fpg_date IS NULL OR excluded.last_fpg_date >= chronic_years.last_fpg_date)
 				THEN excluded.last_fpg_date ELSE chronic_years.last_fpg_date END,
-			doses_due = chronic_years.doses_due + excluded.doses_due, doses_missed = chronic_years.doses_missed + excluded.doses_missed`,
-		county, registrationID, v.Date.Year, f2f, bpDate, v.SBP, v.DBP, fpgDate, v.FPG, v.DosesDue, v.DosesMissed)
-	return err
+			doses_due = chronic_years.doses_due + excluded.doses_due, doses_missed = chronic_years.doses_missed + excluded.doses_missed
+		RETURNING visits, face_to_face, last_sbp, last_dbp, last_fpg, doses_due, doses_missed`,
+		county, registrationID, v.Date.Year, f2f, bpDate, v.SBP, v.DBP, fpgDate, v.FPG, v.DosesDue, v.DosesMissed).Scan(
+		&after.visits, &after.f2f, &after.sbp, &after.dbp, &after.fpg, &after.due, &after.missed)
+	return before, after, err
 }
 
 // yearSummary accumulates one registration-year for RebuildChronicYears.
@@ -727,6 +773,10 @@ func (s *Store) RebuildChronicYears(ctx context.Context, county string) error {
 	if err := rows.Err(); err != nil {
 		return wrap(op, err)
 	}
+	units, years, err := s.rebuildUnits(ctx, county, ys)
+	if err != nil {
+		return wrap(op, err)
+	}
 	date := func(d care.Date) any {
 		if d.IsZero() {
 			return nil
@@ -735,6 +785,17 @@ func (s *Store) RebuildChronicYears(ctx context.Context, county string) error {
 	}
 	return s.Transact(ctx, func(tx db) error {
 		if _, err := tx.exec(ctx, `DELETE FROM chronic_years WHERE county_code = ?`, county); err != nil {
+			return wrap(op, err)
+		}
+		if _, err := tx.exec(ctx, `DELETE FROM chronic_unit_years WHERE county_code = ?`, county); err != nil {
+			return wrap(op, err)
+		}
+		for _, y := range years {
+			if _, err := tx.exec(ctx, `INSERT INTO chronic_unit_years (county_code, clinic_id, disease, year) VALUES (?, 0, '', ?)`, county, y); err != nil {
+				return wrap(op, err)
+			}
+		}
+		if err := insertUnits(ctx, tx, county, units); err != nil {
 			return wrap(op, err)
 		}
 		const per = 100 // rows per INSERT
@@ -757,4 +818,47 @@ func (s *Store) RebuildChronicYears(ctx context.Context, county string) error {
 		}
 		return nil
 	})
+}
+
+// rebuildUnits computes a county's per-unit counters for every year with
+// visits and the current year from the rebuilt year summaries ys.
+func (s *Store) rebuildUnits(ctx context.Context, county string, ys []yearSummary) ([]*chronic.UnitYear, []int, error) {
+	type regYear struct {
+		reg  int64
+		year int
+	}
+	byReg := make(map[regYear]*yearSummary, len(ys))
+	years := map[int]bool{care.Today(s.now()).Year: true}
+	for i := range ys {
+		byReg[regYear{ys[i].reg, ys[i].year}] = &ys[i]
+		years[ys[i].year] = true
+	}
+	var ylist []int
+	for y := range years {
+		ylist = append(ylist, y)
+	}
+	sort.Ints(ylist)
+	rows, err := s.read().query(ctx, `SELECT id, clinic_id, disease, status, enrolled_on, closed_on FROM chronic_registrations WHERE county_code = ?`, county)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	var acc unitAcc
+	for rows.Next() {
+		var id int64
+		var r unitReg
+		if err := rows.Scan(&id, &r.clinic, &r.disease, &r.status, &r.enrolled, &r.closed); err != nil {
+			return nil, nil, err
+		}
+		for _, y := range ylist {
+			var yr yearRow
+			if x := byReg[regYear{id, y}]; x != nil {
+				yr = yearRow{visits: x.visits, f2f: x.f2f, sbp: x.sbp, dbp: x.dbp, fpg: x.fpg, due: x.dosesDue, missed: x.dosesMiss}
+			}
+			if u := s.unitOf(r, yr, y); u.Managed != 0 {
+				acc.add(u)
+			}
+		}
+	}
+	return acc.list, ylist, rows.Err()
 }

@@ -29,6 +29,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"countycare/care"
+	"countycare/chronic"
 )
 
 // Dialect names the database engine.
@@ -52,6 +53,8 @@ type Store struct {
 	stmts     sync.Map // query text → *sql.Stmt prepared on the read pool
 	stmtCount atomic.Int64
 	maxStmts  int64 // bound on stmts: maxCachedStmts (tests lower it)
+
+	chronicCfg atomic.Pointer[chronic.Config] // targets of the per-unit counters; nil: chronic.DefaultConfig()
 }
 
 // Options configure Open.

@@ -57,6 +57,7 @@ func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, 
 	a.accounts = &account.Service{Repo: st, Config: acfg, Now: now, Orgs: a.orgs}
 	a.points = &points.Service{Repo: st, Residents: a.res, Rules: rules, Audit: a.audit, Now: now}
 	a.chronic = &chronic.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Audit: a.audit, Config: chronic.DefaultConfig(), Now: now, Points: a.points}
+	st.SetChronicConfig(a.chronic.Config) // the per-unit counters count "controlled" by the same targets
 	a.live = web.NewBroker()
 	a.consult = &consult.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Audit: a.audit, Live: a.live, Config: consult.DefaultConfig(), Now: now}
 	a.family = &family.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Staff: st, Points: a.points, Audit: a.audit, Now: now}

@@ -56,6 +56,7 @@ func cmdChronic(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if a.chronic.Config, err = loadChronicConfig(*cfgFile); err != nil {
 		return err
 	}
+	st.SetChronicConfig(a.chronic.Config)
 	county, err := countyOf(ctx, a)
 	if err != nil {
 		return err
@@ -162,7 +163,7 @@ func benchChronic(ctx context.Context, stdout io.Writer, a *app, base string, us
 	})
 	report(stdout, "record a follow-up (classify, next visit, tier, hand-off; one transaction with its audit row)", res)
 	res = runLoad(max(visits, 200), 1, func(int) error { return vd.get("/api/v1/chronic/indicators") })
-	report(stdout, "the village's indicators for the year, recomputed from its visits (GET /api/v1/chronic/indicators)", res)
+	report(stdout, "the village's indicators for the year, read from its per-unit counters (GET /api/v1/chronic/indicators)", res)
 	return nil
 }
 

@@ -99,6 +99,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	a.chronic.Config = chronicCfg
+	st.SetChronicConfig(chronicCfg) // the per-unit counters judge "controlled" by the county's targets
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		a.close(context.Background())
