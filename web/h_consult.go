@@ -144,6 +144,8 @@ type consultView struct {
 	Overdue   bool
 	Decisions []string
 	Reasons   []referral.Reason
+	Video     bool   // the video call section: a practitioner party of an open case
+	ICE       string // RTCIceServer list (JSON) for the call
 }
 
 func (s *Server) consultData(r *http.Request, rc *reqCtx, id int64) (*consultView, error) {
@@ -156,6 +158,12 @@ func (s *Server) consultData(r *http.Request, rc *reqCtx, id int64) (*consultVie
 		Overdue: c.Status == consult.StatusRequested && s.Now().After(c.Deadline), Decisions: []string{consult.DecisionAdvice, consult.DecisionReferral, consult.DecisionLocal}, Reasons: referral.Reasons}
 	if res, err := s.Residents.Get(r.Context(), rc.Actor, c.ResidentID); err == nil {
 		v.Resident = res.Name
+	}
+	if c.Status.Open() && s.Live != nil && rc.Actor.PractitionerID != 0 {
+		v.Video, v.ICE = true, s.cfg.ICEServers
+		if v.ICE == "" {
+			v.ICE = "[]"
+		}
 	}
 	ids := []int64{c.AssignedTo, c.FromDoctor}
 	for _, e := range evs {

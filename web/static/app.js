@@ -18,6 +18,7 @@
   var nav = document.getElementById("nav-consult");
   if (nav && window.EventSource) {
     var es = new EventSource("/events");
+    window.countycareEvents = es; // shared with video.js (one stream per page)
     var title = document.title;
     var onEvent = function (e) {
       var d = {};
