@@ -3,6 +3,7 @@ package web_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"mime/multipart"
 	"net/http"
@@ -13,7 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"countycare/audit"
 	"countycare/care"
+	"countycare/consult"
 	"countycare/store"
 )
 
@@ -292,6 +295,11 @@ func TestConsultVideoSignal(t *testing.T) {
 	}
 	if n := strings.Count(page.body, "离开视频会诊"); n != 1 {
 		t.Errorf("%d leaves on the timeline, want 1", n)
+	}
+	// Audited: two joins, one leave and the stranger's refusal — not the offers and candidates.
+	e.writer.Flush(context.Background())
+	if evs, _ := e.st.SearchAudit(context.Background(), audit.Filter{Action: consult.ActVideo}); len(evs) != 4 {
+		t.Errorf("%d consult.video audit rows, want 4", len(evs))
 	}
 
 	// A closed case: no joining, leaving still works; no video section.
