@@ -175,6 +175,16 @@ func (s *Service) Signal(ctx context.Context, a care.Actor, id int64, sig Signal
 			return nil, nil, err
 		}
 	}
+	if record == EvVideoIn && len(peers) == 0 && s.Live != nil {
+		// The first in the call: the case's doctors hear of it wherever they are.
+		var call []int64
+		for _, p := range []int64{c.AssignedTo, c.FromDoctor} {
+			if p != 0 && p != me && !slices.Contains(call, p) {
+				call = append(call, p)
+			}
+		}
+		s.Live.Publish(call, "consult.video", id, a.Name)
+	}
 	return to, peers, nil
 }
 

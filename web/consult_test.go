@@ -254,6 +254,14 @@ func TestConsultVideoSignal(t *testing.T) {
 		}
 	}
 	expect(vdEvents, "the village doctor (join)")
+	select { // the specialist was called when the village doctor opened the call
+	case name := <-csEvents:
+		if name != "consult.video" {
+			t.Errorf("specialist got %q, want consult.video", name)
+		}
+	case <-time.After(3 * time.Second):
+		t.Error("the specialist was not called")
+	}
 	if r := signal(cs, "offer", vdID, `{"type":"offer","sdp":"v=0\r\n"}`); r.code != 200 {
 		t.Fatalf("offer: %d %s", r.code, r.body)
 	}
