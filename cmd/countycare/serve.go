@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -47,6 +48,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		"allergy.psv; default: the tables embedded from rx/kb, see rx/kb/README.md; env COUNTYCARE_RX_KB)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *ice != "" {
+		var servers []map[string]any
+		if err := json.Unmarshal([]byte(*ice), &servers); err != nil {
+			return fmt.Errorf("serve: --ice-servers: want a JSON list of RTCIceServer objects: %w", err)
+		}
 	}
 	var rxe *rx.Engine
 	if *rxKB != "" {
