@@ -17,6 +17,7 @@
   var ice = [];
   try { ice = JSON.parse(box.dataset.ice || "[]"); } catch (x) { ice = []; }
   var stream = null, joined = false, peers = {}; // practitioner ID -> peer
+  var retries = {}; // practitioner ID -> connections made again after failing
 
   function say(key, text) {
     stateEl.textContent = text || box.dataset[key] || "";
@@ -94,7 +95,16 @@
       }
     };
     pc.onconnectionstatechange = function () {
-      if (peers[id] === p) { showState(p); }
+      if (peers[id] !== p) { return; }
+      showState(p);
+      if (pc.connectionState === "connected") { retries[id] = 0; }
+      // A failed connection is made again, a few times, by the side that offered.
+      if (pc.connectionState === "failed" && p.offerer && (retries[id] || 0) < 3) {
+        retries[id] = (retries[id] || 0) + 1;
+        setTimeout(function () {
+          if (joined && peers[id] === p && pc.connectionState === "failed") { drop(id); offerTo(id, name); }
+        }, 1000);
+      }
     };
     showState(p);
     return p;
@@ -112,6 +122,7 @@
   function offerTo(id, name) {
     var p = peer(id, name);
     if (!p) { return; }
+    p.offerer = true;
     p.pc.createOffer().then(function (o) { return p.pc.setLocalDescription(o); }).then(function () {
       return send("offer", id, p.pc.localDescription.toJSON());
     }).catch(function () { showState(p); });
@@ -184,6 +195,7 @@
   function hangUp(tell) {
     if (joined && tell) { send("leave", 0); }
     joined = false;
+    retries = {};
     Object.keys(peers).forEach(drop);
     if (stream) { stream.getTracks().forEach(function (t) { t.stop(); }); }
     stream = null;
