@@ -162,6 +162,8 @@ const (
 	EvDecision  = "decision"
 	EvCancelled = "cancelled"
 	EvNoRoster  = "no_roster" // nobody on duty: the head is asked
+	EvVideoIn   = "video_joined"
+	EvVideoOut  = "video_left"
 )
 
 // Message is one message of the case's thread.
@@ -190,6 +192,7 @@ type Config struct {
 	GraceHours       int             // the hub keeps access to the record this long after the case closes
 	MaxAttachment    int64           // bytes per file
 	MaxAttachments   int             // files per message
+	VideoRoom        int             // participants in a video call (mesh: ≤ 4; 0 means 4)
 }
 
 // DefaultConfig returns the defaults.

@@ -45,6 +45,8 @@ type Repository interface {
 	ConsultationEvents(ctx context.Context, id int64) ([]Event, error)
 	ConsultationMessages(ctx context.Context, id int64) ([]Message, error)
 	AddConsultationMessage(ctx context.Context, m *Message, e Event, ev audit.Event) error
+	// AddConsultationEvent appends one timeline event with its audit row.
+	AddConsultationEvent(ctx context.Context, e Event, ev audit.Event) error
 	ListConsultations(ctx context.Context, f Filter) ([]Consultation, error)
 	ConsultationStats(ctx context.Context, county string, from, to time.Time) ([]Consultation, error)
 	PutBlob(ctx context.Context, county, sha, typ string, data []byte) error
@@ -81,6 +83,8 @@ type Service struct {
 	Live   Publisher // may be nil
 	Config Config
 	Now    func() time.Time
+
+	calls *rooms // video calls in progress (in memory, made on first use: see video.go)
 }
 
 // Audit actions.
@@ -95,6 +99,7 @@ const (
 	ActCancel   = "consult.cancel"
 	ActMessage  = "consult.message"
 	ActRoster   = "consult.roster"
+	ActVideo    = "consult.video"
 )
 
 // PurposeAlert is the outbox purpose of messages to invited doctors.

@@ -352,6 +352,16 @@ func (s *Store) AddConsultationMessage(ctx context.Context, m *consult.Message, 
 	})
 }
 
+// AddConsultationEvent appends one event to a case's timeline with its audit row.
+func (s *Store) AddConsultationEvent(ctx context.Context, e consult.Event, ev audit.Event) error {
+	return s.Transact(ctx, func(tx db) error {
+		if err := s.insertConsultEvents(ctx, tx, ev.CountyCode, e.ConsultationID, []consult.Event{e}); err != nil {
+			return err
+		}
+		return s.appendAudit(ctx, tx, ev)
+	})
+}
+
 // ListConsultations lists cases, newest first.
 func (s *Store) ListConsultations(ctx context.Context, f consult.Filter) ([]consult.Consultation, error) {
 	where, args := []string{"county_code = ?"}, []any{f.County}

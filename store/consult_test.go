@@ -108,6 +108,16 @@ func TestConsultationFlow(t *testing.T) {
 		if _, _, _, err := svc.Detail(ctx, other, c.ID); care.ErrorCode(err) != care.ENOTFOUND {
 			t.Errorf("stranger: %v", err)
 		}
+		// A video call's join is a timeline event with its audit row, and calls the assignee.
+		if _, _, err := svc.Signal(ctx, vd, c.ID, consult.Signal{Type: consult.SigJoin}); err != nil {
+			t.Fatalf("video join: %v", err)
+		}
+		if evs, _ := f.st.ConsultationEvents(ctx, c.ID); len(evs) == 0 || evs[len(evs)-1].Kind != consult.EvVideoIn || evs[len(evs)-1].Practitioner != vd.PractitionerID {
+			t.Errorf("timeline after a video join: %+v", evs)
+		}
+		if got := live.got[cs.PractitionerID]; len(got) != 2 || got[1] != "consult.video" {
+			t.Errorf("live events to the specialist after the join: %v", got)
+		}
 		// Nobody answers: 10 minutes later the scheduler escalates to the next on duty.
 		f.clk.Add(9 * time.Minute)
 		if n, _ := svc.EscalateDue(ctx); n != 0 {

@@ -3,6 +3,7 @@ package web_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"mime/multipart"
 	"net/http"
@@ -13,7 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"countycare/audit"
 	"countycare/care"
+	"countycare/consult"
 	"countycare/store"
 )
 
@@ -222,5 +225,144 @@ func TestRehabPlanPage(t *testing.T) {
 	}
 	if p := vd.get("/consult/" + strconv.FormatInt(c.ID, 10)); !strings.Contains(p.body, "✓") {
 		t.Errorf("session not shown as done")
+	}
+}
+
+// TestConsultVideoSignal: the video call's signalling. Only parties of an
+// open case signal; a stranger gets 404, an oversized payload 413, a full
+// call and a closed case 409; signals reach the other participant's event
+// stream; a join is on the timeline once, however many candidates follow.
+func TestConsultVideoSignal(t *testing.T) {
+	e := newEnv(t, store.SQLite)
+	vd, cs := e.as(care.RoleVillageDoctor), e.as(care.RoleCountySpecialist)
+	list := vd.get("/residents?group=elderly65")
+	rid, _ := strconv.ParseInt(regexp.MustCompile(`href="/residents/(\d+)"`).FindStringSubmatch(list.body)[1], 10, 64)
+	form := vd.get("/consult/new?resident=" + strconv.FormatInt(rid, 10))
+	hub, _ := strconv.ParseInt(regexp.MustCompile(`name="to_institution"><option value="(\d+)"`).FindStringSubmatch(form.body)[1], 10, 64)
+	r := vd.postJSON("/api/v1/consultations", map[string]any{"resident_id": rid, "kind": "one_to_one", "urgency": "urgent", "to_institution": hub,
+		"specialty": "cardiology", "reason": "胸痛待查", "purpose": "视频会诊", "summary": "胸痛 2 小时",
+		"consent": map[string]any{"by": "patient", "method": "electronic", "at": time.Now().Add(-time.Minute)}})
+	var c struct{ ID int64 }
+	if json.Unmarshal([]byte(r.body), &c); r.code != 201 || c.ID == 0 {
+		t.Fatalf("create: %d %s", r.code, r.body)
+	}
+	path := "/consult/" + strconv.FormatInt(c.ID, 10)
+	signal := func(cl *client, typ string, to int64, payload string) response {
+		return cl.postForm(path+"/signal", url.Values{"type": {typ}, "to": {strconv.FormatInt(to, 10)}, "payload": {payload}}, true)
+	}
+	if p := cs.get(path); p.code != 200 || !strings.Contains(p.body, `id="video"`) || !strings.Contains(p.body, "/video.js") {
+		t.Fatalf("no video section for the specialist: %d", p.code)
+	}
+
+	// A stranger: a township doctor of another institution.
+	if r := signal(e.as(care.RoleTownshipDoctor), "join", 0, ""); r.code != 404 {
+		t.Errorf("stranger joins: %d %s", r.code, r.body)
+	}
+	if r := signal(vd, "dance", 0, ""); r.code != 422 {
+		t.Errorf("unknown type: %d", r.code)
+	}
+	if r := signal(vd, "offer", 0, `{"type":"offer","sdp":"v=0"}`); r.code != 409 {
+		t.Errorf("offer before joining: %d", r.code)
+	}
+
+	vdEvents, stopVD := vd.sse(t)
+	defer stopVD()
+	csEvents, stopCS := cs.sse(t)
+	defer stopCS()
+	var joined struct {
+		Self  int64
+		Peers []struct {
+			ID   int64
+			Name string
+		}
+	}
+	if r := signal(vd, "join", 0, ""); r.code != 200 || json.Unmarshal([]byte(r.body), &joined) != nil || len(joined.Peers) != 0 {
+		t.Fatalf("first join: %d %s", r.code, r.body)
+	}
+	vdID := joined.Self
+	if r := signal(cs, "join", 0, ""); r.code != 200 || json.Unmarshal([]byte(r.body), &joined) != nil || len(joined.Peers) != 1 || joined.Peers[0].ID != vdID {
+		t.Fatalf("second join: %d %s", r.code, r.body)
+	}
+	csID := joined.Self
+	expect := func(ch <-chan string, who string) {
+		t.Helper()
+		select {
+		case name := <-ch:
+			if name != "consult.signal" {
+				t.Errorf("%s got %q", who, name)
+			}
+		case <-time.After(3 * time.Second):
+			t.Fatalf("%s got no signal", who)
+		}
+	}
+	expect(vdEvents, "the village doctor (join)")
+	select { // the specialist was called when the village doctor opened the call
+	case name := <-csEvents:
+		if name != "consult.video" {
+			t.Errorf("specialist got %q, want consult.video", name)
+		}
+	case <-time.After(3 * time.Second):
+		t.Error("the specialist was not called")
+	}
+	if r := signal(cs, "offer", vdID, `{"type":"offer","sdp":"v=0\r\n"}`); r.code != 200 {
+		t.Fatalf("offer: %d %s", r.code, r.body)
+	}
+	expect(vdEvents, "the village doctor (offer)")
+	// The API form of the same endpoint, JSON in.
+	if r := vd.postJSON("/api/v1/consultations/"+strconv.FormatInt(c.ID, 10)+"/signal", map[string]any{"to": csID, "type": "answer",
+		"payload": map[string]string{"type": "answer", "sdp": "v=0\r\n"}}); r.code != 200 {
+		t.Fatalf("answer over the API: %d %s", r.code, r.body)
+	}
+	expect(csEvents, "the specialist (answer)")
+	for i := 0; i < 5; i++ {
+		if r := signal(vd, "candidate", csID, `{"candidate":"candidate:1 1 udp 2122260223 127.0.0.1 5000 typ host","sdpMid":"0"}`); r.code != 200 {
+			t.Fatalf("candidate: %d", r.code)
+		}
+		expect(csEvents, "the specialist (candidate)")
+	}
+	big := `{"sdp":"` + strings.Repeat("a", 17<<10) + `"}`
+	if r := signal(cs, "offer", vdID, big); r.code != 413 {
+		t.Errorf("17 KB payload: %d", r.code)
+	}
+	if r := signal(cs, "offer", vdID, "not json"); r.code != 422 {
+		t.Errorf("payload not JSON: %d", r.code)
+	}
+
+	// A full call: with room for one, the second practitioner is refused.
+	if r := signal(cs, "leave", 0, ""); r.code != 200 {
+		t.Fatalf("leave: %d", r.code)
+	}
+	expect(vdEvents, "the village doctor (leave)")
+	e.srv.Consult.Config.VideoRoom = 1
+	r = signal(cs, "join", 0, "")
+	e.srv.Consult.Config.VideoRoom = 0
+	if r.code != 409 || !strings.Contains(r.body, "consult.video.full") {
+		t.Errorf("join a full call: %d %s", r.code, r.body)
+	}
+	page := vd.get(path)
+	if n := strings.Count(page.body, "加入视频会诊"); n != 2 {
+		t.Errorf("%d joins on the timeline, want 2", n)
+	}
+	if n := strings.Count(page.body, "离开视频会诊"); n != 1 {
+		t.Errorf("%d leaves on the timeline, want 1", n)
+	}
+	// Audited: two joins, one leave and the stranger's refusal — not the offers and candidates.
+	e.writer.Flush(context.Background())
+	if evs, _ := e.st.SearchAudit(context.Background(), audit.Filter{Action: consult.ActVideo}); len(evs) != 4 {
+		t.Errorf("%d consult.video audit rows, want 4", len(evs))
+	}
+
+	// A closed case: no joining, leaving still works; no video section.
+	if r := vd.postForm(path+"/cancel", url.Values{"reason": {"患者已自行就医"}}, true); r.code != 303 {
+		t.Fatalf("cancel: %d %s", r.code, r.body)
+	}
+	if r := signal(cs, "join", 0, ""); r.code != 409 || !strings.Contains(r.body, "consult.video.closed") {
+		t.Errorf("join a closed case: %d %s", r.code, r.body)
+	}
+	if r := signal(vd, "leave", 0, ""); r.code != 200 {
+		t.Errorf("leave a closed case: %d", r.code)
+	}
+	if p := vd.get(path); strings.Contains(p.body, `id="video"`) {
+		t.Error("video section on a closed case")
 	}
 }

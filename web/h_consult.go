@@ -145,6 +145,8 @@ type consultView struct {
 	Decisions []string
 	Reasons   []referral.Reason
 	Plan      []consult.Session // remote rehabilitation: the sessions
+	Video     bool              // the video call section: a practitioner party of an open case
+	ICE       string            // RTCIceServer list (JSON) for the call
 }
 
 func (s *Server) consultData(r *http.Request, rc *reqCtx, id int64) (*consultView, error) {
@@ -159,6 +161,12 @@ func (s *Server) consultData(r *http.Request, rc *reqCtx, id int64) (*consultVie
 		v.Resident = res.Name
 	}
 	v.Plan = consult.RehabPlan(c, evs)
+	if c.Status.Open() && s.Live != nil && rc.Actor.PractitionerID != 0 {
+		v.Video, v.ICE = true, s.cfg.ICEServers
+		if v.ICE == "" {
+			v.ICE = "[]"
+		}
+	}
 	ids := []int64{c.AssignedTo, c.FromDoctor}
 	for _, e := range evs {
 		ids = append(ids, e.Practitioner)

@@ -26,6 +26,8 @@ type liveEvent struct {
 	ID   int64  `json:"id"`
 	Text string `json:"text"`
 	At   int64  `json:"at"` // Unix milliseconds when published
+
+	raw []byte // PublishJSON: sent as the data instead of the fields above
 }
 
 // NewBroker returns an empty broker.
@@ -44,6 +46,27 @@ func (b *Broker) Publish(practitioners []int64, kind string, id int64, text stri
 			}
 		}
 	}
+}
+
+// PublishJSON sends an event whose data is v as JSON (a video call's
+// signalling message) to every connection of the practitioners.
+func (b *Broker) PublishJSON(practitioners []int64, kind string, v any) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	e := liveEvent{Kind: kind, At: time.Now().UnixMilli(), raw: raw}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, p := range practitioners {
+		for ch := range b.subs[p] {
+			select {
+			case ch <- e:
+			default:
+			}
+		}
+	}
+	return nil
 }
 
 // Online reports whether a practitioner has a browser connected.
@@ -65,7 +88,7 @@ func (b *Broker) Connections() int {
 }
 
 func (b *Broker) subscribe(p int64) (chan liveEvent, func()) {
-	ch := make(chan liveEvent, 32)
+	ch := make(chan liveEvent, 64) // room for a call's burst of ICE candidates
 	b.mu.Lock()
 	if b.subs[p] == nil {
 		b.subs[p] = map[chan liveEvent]struct{}{}
@@ -111,7 +134,10 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, rc *reqCtx) erro
 		case <-tick.C:
 			fmt.Fprint(w, ": ping\n\n")
 		case e := <-ch:
-			b, _ := json.Marshal(e)
+			b := e.raw
+			if b == nil {
+				b, _ = json.Marshal(e)
+			}
 			fmt.Fprintf(w, "event: %s\ndata: %s\n\n", e.Kind, b)
 		}
 		if err := rcw.Flush(); err != nil {

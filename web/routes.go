@@ -5,6 +5,7 @@ import (
 
 	"countycare/access"
 	"countycare/care"
+	"countycare/consult"
 	"countycare/reading"
 	"countycare/resident"
 )
@@ -134,6 +135,7 @@ func (s *Server) registerRoutes() {
 	s.handle("POST /consult/{id}/sessions", parties, s.consultSession)
 	s.handleLimit("POST /consult/{id}/messages", parties, 5*(20<<20)+(1<<20), s.consultMessage)
 	s.handle("GET /consult/{id}/files/{sha}", parties, s.consultFile)
+	s.handleLimit("POST /consult/{id}/signal", parties, 4*consult.MaxSignalPayload, s.consultSignal)
 	// Two-way referral: village, township and county doctors send and
 	// receive (the service checks which side of each referral they are on);
 	// county specialists and township doctors write down-referrals;
@@ -266,6 +268,7 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /api/v1/consultations", parties, s.apiConsultList)
 	s.handle("GET /api/v1/consultations/indicators", consultReports, s.apiConsultIndicators)
 	s.handle("GET /api/v1/consultations/{id}", parties, s.apiConsultGet)
+	s.handleLimit("POST /api/v1/consultations/{id}/signal", parties, 4*consult.MaxSignalPayload, s.consultSignal)
 	s.handle("POST /api/v1/consultations/{id}/{action}", parties, s.apiConsultDo)
 
 	// Anything else is not found (deny by default: no catch-all handler).

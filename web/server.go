@@ -52,6 +52,10 @@ type Config struct {
 	MaxBodyBytes  int64  // default 1 MiB
 	DemoBanner    bool   // show "demonstration data" on every page
 	FontPath      string // TrueType font for PDFs (default DefaultFontPath)
+	// ICEServers is the RTCIceServer list (JSON) video calls use, e.g.
+	// [{"urls":"stun:stun.example.cn:3478"}]; empty: none, for calls on
+	// the county's network where host candidates reach each other.
+	ICEServers string
 }
 
 // Deps are the services the server calls.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -36,6 +37,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.DurationVar(&rcfg.LinkGrace, "referral-grace", rcfg.LinkGrace, "how long a receiving institution keeps access to a resident after the referral closes")
 	secure := fs.Bool("secure-cookies", envOr("COUNTYCARE_SECURE_COOKIES", "") == "1", "mark cookies Secure (when served over TLS by a proxy; env COUNTYCARE_SECURE_COOKIES=1)")
 	metricsToken := envOr("COUNTYCARE_METRICS_TOKEN", "")
+	ice := fs.String("ice-servers", os.Getenv("COUNTYCARE_ICE_SERVERS"), "video calls: RTCIceServer list as JSON, e.g. '[{\"urls\":\"stun:stun.example.cn:3478\"}]' (env COUNTYCARE_ICE_SERVERS); empty: none, for a LAN")
 	font := fs.String("font", envOr("COUNTYCARE_FONT", web.DefaultFontPath), "TrueType font with Chinese glyphs for PDF explanations of benefits (env COUNTYCARE_FONT)")
 	withDemo := fs.Bool("demo", false, "generate a demo county first if the database is empty, and print the demo sign-ins")
 	residents := fs.Int("residents", 20000, "residents in the demo county (with --demo)")
@@ -47,6 +49,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		"allergy.psv; default: the tables embedded from rx/kb, see rx/kb/README.md; env COUNTYCARE_RX_KB)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *ice != "" {
+		var servers []map[string]any
+		if err := json.Unmarshal([]byte(*ice), &servers); err != nil {
+			return fmt.Errorf("serve: --ice-servers: want a JSON list of RTCIceServer objects: %w", err)
+		}
 	}
 	var rxe *rx.Engine
 	if *rxKB != "" {
@@ -94,7 +102,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			fmt.Fprintf(stdout, "Demo county ready in %s.\n", res.Duration.Round(time.Millisecond))
 		}
 	}
-	a, err := newApp(st, key, log, acfg, web.Config{SecureCookies: *secure, MetricsToken: metricsToken, DemoBanner: *withDemo, FontPath: *font}, rules, rcfg, rxe)
+	a, err := newApp(st, key, log, acfg, web.Config{SecureCookies: *secure, MetricsToken: metricsToken, DemoBanner: *withDemo, FontPath: *font, ICEServers: *ice}, rules, rcfg, rxe)
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@
   var nav = document.getElementById("nav-consult");
   if (nav && window.EventSource) {
     var es = new EventSource("/events");
+    window.countycareEvents = es; // shared with video.js (one stream per page)
     var title = document.title;
     var onEvent = function (e) {
       var d = {};
@@ -33,7 +34,8 @@
       var en = document.documentElement.lang === "en";
       var label = { "consult.new": en ? "New consultation" : "新的会诊请求", "consult.escalated": en ? "Consultation escalated to you" : "会诊已升级给您",
         "consult.message": en ? "New message" : "会诊新留言", "consult.accepted": en ? "Consultation accepted" : "会诊已被接收",
-        "consult.answered": en ? "Opinion signed" : "会诊意见已签署", "consult.declined": en ? "Consultation declined" : "会诊被退回" }[e.type] || e.type;
+        "consult.answered": en ? "Opinion signed" : "会诊意见已签署", "consult.declined": en ? "Consultation declined" : "会诊被退回",
+        "consult.video": en ? "Video call waiting for you" : "对方已发起视频会诊，请加入" }[e.type] || e.type;
       bar.textContent = label + " #" + d.id + (d.text ? " · " + d.text : "");
       bar.href = "/consult/" + d.id;
       document.title = "● " + title;
@@ -46,7 +48,7 @@
         o.stop(ctx.currentTime + 0.25);
       } catch (x) { /* no audio: the banner is enough */ }
     };
-    ["consult.new", "consult.escalated", "consult.message", "consult.accepted", "consult.answered", "consult.declined", "consult.closed", "consult.cancelled"].forEach(function (k) {
+    ["consult.new", "consult.escalated", "consult.message", "consult.accepted", "consult.answered", "consult.declined", "consult.closed", "consult.cancelled", "consult.video"].forEach(function (k) {
       es.addEventListener(k, onEvent);
     });
   }
