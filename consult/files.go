@@ -5,10 +5,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"unicode/utf8"
 
+	"countycare/audit"
 	"countycare/care"
 )
 
@@ -48,13 +50,13 @@ func (s *Service) Attach(ctx context.Context, a care.Actor, caseID int64, name s
 	if err != nil {
 		return Attachment{}, err
 	}
+	if !c.Status.Open() {
+		return Attachment{}, care.Errorf(care.ECONFLICT, "consult.bad_transition", string(c.Status))
+	}
 	if int64(len(data)) > s.Config.MaxAttachment {
 		return Attachment{}, care.Errorf(care.ETOOLARGE, "consult.file.too_large", s.Config.MaxAttachment>>20)
 	}
-	name = filepath.Base(strings.TrimSpace(name))
-	if utf8.RuneCountInString(name) > 100 {
-		name = string([]rune(name)[:100])
-	}
+	name = care.SafeFileName(name)
 	typ := SniffType(name, data)
 	if len(data) == 0 || typ == "" {
 		return Attachment{}, care.Invalid([]care.FieldError{{Field: "files", Key: "consult.file.type", Args: []any{name}}})
@@ -88,6 +90,9 @@ func (s *Service) File(ctx context.Context, a care.Actor, caseID int64, sha stri
 					return nil, nil, care.Errorf(care.EINTERNAL, "error.internal")
 				}
 				at.Type = typ
+				ev := audit.New(ctx, a, ActFile, c.ResidentID)
+				ev.CountyCode, ev.Detail = c.County, fmt.Sprintf("consultation %d: file %s", caseID, sha[:12])
+				s.Audit.Record(ctx, ev)
 				return &at, data, nil
 			}
 		}

@@ -99,6 +99,8 @@ const (
 	ActCancel   = "consult.cancel"
 	ActMessage  = "consult.message"
 	ActRoster   = "consult.roster"
+	ActList     = "consult.list"
+	ActFile     = "consult.file"
 	ActVideo    = "consult.video"
 )
 
@@ -164,7 +166,8 @@ func (s *Service) chainFor(ctx context.Context, dept *org.Department, minTitle o
 // alert returns the text message for an assignee who is not connected
 // (one who is sees the case live: see publish).
 func (s *Service) alert(ctx context.Context, c *Consultation, to int64) []notify.Message {
-	if s.Live != nil && s.Live.Online(to) {
+	// An open stream may be a laptop asleep: an emergency is texted anyway.
+	if s.Live != nil && s.Live.Online(to) && c.Urgency != Emergency {
 		return nil
 	}
 	p, err := s.Repo.Practitioner(ctx, to)
@@ -280,6 +283,13 @@ func (s *Service) mayRead(ctx context.Context, a care.Actor, c *Consultation, he
 	}
 	if a.PractitionerID == 0 || a.InstitutionID != c.ToInstitution {
 		return false, nil
+	}
+	// The hub's access ends with the case's: at once when it is withdrawn,
+	// Config.GraceHours after it was declined or decided (as its care link).
+	if !c.Status.Open() {
+		if c.Status == StatusCancelled || c.ClosedAt.IsZero() || !s.Now().Before(c.ClosedAt.Add(time.Duration(s.Config.GraceHours)*time.Hour)) {
+			return false, nil
+		}
 	}
 	if a.PractitionerID == c.AssignedTo || a.PractitionerID == head {
 		return true, nil
@@ -405,7 +415,7 @@ func (s *Service) Decline(ctx context.Context, a care.Actor, id int64, reason st
 		evs = append(evs, Event{Kind: EvAssigned, Practitioner: next, At: now, Detail: "after a decline"})
 		msgs = s.alert(ctx, c, next)
 	}
-	if err := s.save(ctx, a, c, ActDecline, evs, msgs, expires, "declined: "+reason); err != nil {
+	if err := s.save(ctx, a, c, ActDecline, evs, msgs, expires, "declined"); err != nil {
 		return nil, err
 	}
 	if c.Status == StatusRequested {
@@ -602,6 +612,11 @@ func (s *Service) Lists(ctx context.Context, a care.Actor) (mine, queue, board [
 			board, err = s.Repo.ListConsultations(ctx, Filter{County: a.CountyCode, Departments: headOf, Limit: 300})
 		}
 	}
+	if err == nil {
+		ev := audit.New(ctx, a, ActList, 0)
+		ev.Detail = fmt.Sprintf("consultation lists: %d requested, %d queue, %d department", len(mine), len(queue), len(board))
+		s.Audit.Record(ctx, ev)
+	}
 	return
 }
 
@@ -636,7 +651,9 @@ func (s *Service) EscalateDue(ctx context.Context) (int, error) {
 			return n, err
 		}
 		es := make([]Escalation, 0, len(due))
+		versions := make([]int, 0, len(due))
 		for i := range due {
+			versions = append(versions, due[i].C.Version)
 			es = append(es, s.escalation(ctx, &due[i], now, phones))
 		}
 		moved, err := s.Repo.EscalateMany(ctx, es)
@@ -645,7 +662,10 @@ func (s *Service) EscalateDue(ctx context.Context) (int, error) {
 		}
 		n += moved
 		if s.Live != nil {
-			for _, e := range es {
+			for i, e := range es {
+				if e.C.Version == versions[i] {
+					continue // not saved: a doctor accepted it meanwhile
+				}
 				s.publish([]int64{e.C.AssignedTo}, "consult.escalated", e.C)
 				s.notifyInviter(e.C, "consult.escalated")
 			}

@@ -50,7 +50,7 @@ func (p presence) Online(id int64) bool                   { return p[id] }
 func TestVideoRoom(t *testing.T) {
 	repo := &videoRepo{c: Consultation{ID: 1, County: "411723", FromInstitution: 1, ToInstitution: 2, AssignedTo: 10, Departments: []int64{7}, Status: StatusAccepted}}
 	rec, online := &recorder{}, presence{}
-	s := &Service{Repo: repo, Audit: rec, Live: online, Now: func() time.Time { return now }}
+	s := &Service{Repo: repo, Audit: rec, Live: online, Config: DefaultConfig(), Now: func() time.Time { return now }}
 	doc := func(p int64) care.Actor {
 		online[p] = true
 		return care.Actor{AccountID: p + 100, PractitionerID: p, Role: care.RoleCountySpecialist, InstitutionID: 2, CountyCode: "411723"}
@@ -97,7 +97,7 @@ func TestVideoRoom(t *testing.T) {
 	if _, _, err := s.Signal(ctx, doc(10), 1, Signal{Type: SigOffer, Payload: make([]byte, MaxSignalPayload+1)}); !care.IsCode(err, care.ETOOLARGE) {
 		t.Errorf("large payload: %v", err)
 	}
-	repo.c.Status = StatusClosed
+	repo.c.Status, repo.c.ClosedAt = StatusClosed, s.Now() // decided just now: within the hub's grace period
 	if _, _, err := s.Signal(ctx, doc(12), 1, Signal{Type: SigJoin}); !care.IsCode(err, care.ECONFLICT) {
 		t.Errorf("join a closed case: %v", err)
 	}

@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path"
 	"strings"
 	"time"
 
@@ -149,10 +148,10 @@ func (s *Service) UploadECG(ctx context.Context, a care.Actor, residentID int64,
 	}
 	var rec *ecg.Record
 	if len(up.Header) > 0 {
-		st.Format, st.FileName, st.Header, st.Signal = FormatWFDB, path.Base(up.HeaderName), up.Header, up.Signal
+		st.Format, st.FileName, st.Header, st.Signal = FormatWFDB, care.SafeFileName(up.HeaderName), up.Header, up.Signal
 		rec, err = readWFDB(up)
 	} else {
-		st.Format, st.FileName, st.Signal = FormatCSV, path.Base(up.SignalName), up.Signal
+		st.Format, st.FileName, st.Signal = FormatCSV, care.SafeFileName(up.SignalName), up.Signal
 		rec, err = ecg.ReadCSV(bytes.NewReader(up.Signal))
 	}
 	if err != nil {

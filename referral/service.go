@@ -183,7 +183,18 @@ func CheckTarget(t *org.Tree, from, to int64, depts []org.Department, dept int64
 // idempotency key returns the first referral. Errors: EINVALID,
 // ENOTFOUND (resident), EFORBIDDEN (role), ECONFLICT (same key, other body).
 func (s *Service) Create(ctx context.Context, a care.Actor, in Draft) (*Referral, error) {
+	in.IdempotencyKey = clientKey(a, in.IdempotencyKey)
 	return s.create(ctx, a, 0, in)
+}
+
+// clientKey scopes a key a client chose to its account ("a<account>:key"),
+// so keys of different accounts never meet and no client can take a key
+// the system makes for itself ("consultation:<id>", "redirect:<id>").
+func clientKey(a care.Actor, key string) string {
+	if key = strings.TrimSpace(key); key == "" {
+		return ""
+	}
+	return fmt.Sprintf("a%d:%s", a.AccountID, key)
 }
 
 // FromConsultation turns a consultation into an up-referral in one step:
@@ -196,6 +207,8 @@ func (s *Service) FromConsultation(ctx context.Context, a care.Actor, consultati
 	}
 	if strings.TrimSpace(in.IdempotencyKey) == "" {
 		in.IdempotencyKey = fmt.Sprintf("consultation:%d", consultationID)
+	} else {
+		in.IdempotencyKey = clientKey(a, in.IdempotencyKey)
 	}
 	return s.create(ctx, a, consultationID, in)
 }

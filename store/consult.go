@@ -233,7 +233,9 @@ func (s *Store) UpdateConsultation(ctx context.Context, c *consult.Consultation,
 			return err
 		}
 		if !linkExpires.IsZero() && c.CareLinkID != 0 {
-			if _, err := tx.exec(ctx, `UPDATE care_links SET expires_at = ? WHERE id = ?`, s.ts(linkExpires), c.CareLinkID); err != nil {
+			// Only ever shortened: an expiry already past stays.
+			if _, err := tx.exec(ctx, `UPDATE care_links SET expires_at = ? WHERE county_code = ? AND id = ? AND (expires_at IS NULL OR expires_at > ?)`,
+				s.ts(linkExpires), c.County, c.CareLinkID, s.ts(linkExpires)); err != nil {
 				return wrap(op, err)
 			}
 		}

@@ -186,6 +186,13 @@ func TestConsultationFlow(t *testing.T) {
 		if _, err := f.res.Get(ctx, cs, pid); care.ErrorCode(err) != care.ENOTFOUND {
 			t.Errorf("access after the grace period: %v", err)
 		}
+		// The case itself closes to the hub with the record: its summary and files too.
+		if _, _, _, err := svc.Detail(ctx, headActor, c.ID); care.ErrorCode(err) != care.ENOTFOUND {
+			t.Errorf("the hub reads a case closed past its grace period: %v", err)
+		}
+		if _, _, _, err := svc.Detail(ctx, vd, c.ID); err != nil {
+			t.Errorf("the inviting clinic keeps its case: %v", err)
+		}
 		if evs, _ := f.st.SearchAudit(ctx, audit.Filter{Action: consult.ActEscalate}); len(evs) != 1 {
 			t.Errorf("escalation audit rows: %d", len(evs))
 		}
@@ -229,6 +236,46 @@ func TestRehabSessions(t *testing.T) {
 		plan := consult.RehabPlan(got, evs)
 		if len(plan) != 3 || plan[0].Done.IsZero() || !plan[1].Done.IsZero() || plan[0].Note != "步态训练" {
 			t.Errorf("plan %+v", plan)
+		}
+	})
+}
+
+// TestConsultationFiles: a file sent on an open case is downloaded by the
+// parties with an audit row each time; nothing is attached to a closed case,
+// and a withdrawn case closes to the hub at once.
+func TestConsultationFiles(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, d store.Dialect) {
+		f := newFixture(t, d)
+		svc := consultService(f, nil)
+		ctx := context.Background()
+		vd, cs := f.actors[care.RoleVillageDoctor], f.actors[care.RoleCountySpecialist]
+		people, _, _ := f.res.Search(ctx, vd, "", resident.Filter{BornOnOrBefore: care.Date{Year: 1970, Month: 1, Day: 1}, Limit: 1})
+		c, err := svc.Request(ctx, vd, draftFor(f, t, people[0].ID, "files-1"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pdf := []byte("%PDF-1.4\n% test\n")
+		at, err := svc.Attach(ctx, vd, c.ID, "报告\xff.pdf", pdf)
+		if err != nil || at.Type != "application/pdf" || at.Name != "报告\uFFFD.pdf" {
+			t.Fatalf("attach: %+v %v", at, err)
+		}
+		if _, err := svc.Post(ctx, vd, c.ID, "检查报告", []consult.Attachment{at}); err != nil {
+			t.Fatal(err)
+		}
+		if _, data, err := svc.File(ctx, cs, c.ID, at.SHA256); err != nil || string(data) != string(pdf) {
+			t.Fatalf("download: %v", err)
+		}
+		if evs, _ := f.st.SearchAudit(ctx, audit.Filter{Action: consult.ActFile}); len(evs) != 1 || evs[0].ResidentID != people[0].ID {
+			t.Errorf("file audit rows: %+v", evs)
+		}
+		if _, err := svc.Cancel(ctx, vd, c.ID, "患者已好转"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.Attach(ctx, vd, c.ID, "b.pdf", pdf); care.ErrorCode(err) != care.ECONFLICT {
+			t.Errorf("attach to a withdrawn case: %v", err)
+		}
+		if _, _, err := svc.File(ctx, cs, c.ID, at.SHA256); care.ErrorCode(err) != care.ENOTFOUND {
+			t.Errorf("the hub downloads from a withdrawn case: %v", err)
 		}
 	})
 }

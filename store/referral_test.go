@@ -301,6 +301,18 @@ func TestReferralRedirectEmergencyAndConsultation(t *testing.T) {
 		if _, err := svc.Indicators(ctx, vd, today, today); care.ErrorCode(err) != care.EFORBIDDEN {
 			t.Errorf("village doctor indicators: %v", err)
 		}
+		// A client's key cannot take the key the system makes for a
+		// consultation's referral: client keys live in the account's space.
+		squat := referral.Draft{ResidentID: people[2].ID, Reasons: []referral.Reason{referral.OtherDiagnosis}, Summary: "占用键",
+			Urgency: referral.Routine, ToInst: cs.InstitutionID, IdempotencyKey: "consultation:78"}
+		if _, err := svc.Create(ctx, vd, squat); err != nil {
+			t.Fatal(err)
+		}
+		c3, err := svc.FromConsultation(ctx, vd, 78, referral.Draft{ResidentID: people[2].ID, Reasons: []referral.Reason{referral.OtherBeyond}, Summary: "会诊建议转上级",
+			Urgency: referral.Routine, ToInst: partner})
+		if err != nil || c3.ConsultationID != 78 {
+			t.Errorf("conversion after a client used the key: %+v %v", c3, err)
+		}
 	})
 }
 

@@ -18,6 +18,7 @@ import (
 	"countycare/care"
 	"countycare/consult"
 	"countycare/store"
+	"countycare/web"
 )
 
 // sse opens the client's event stream and returns a channel of event names.
@@ -180,6 +181,11 @@ func TestConsultationPages(t *testing.T) {
 	b, _ := json.Marshal(body)
 	post := func() response {
 		return vd.do("POST", "/api/v1/consultations", "application/json", b, map[string]string{"X-CSRF-Token": vd.csrf, "Idempotency-Key": "retry-1"})
+	}
+	// A NUL character in JSON is refused, not stored (PostgreSQL would fail on it).
+	nul := bytes.Replace(b, []byte(`"血压已控制"`), []byte(`"a\u0000b"`), 1)
+	if r := vd.do("POST", "/api/v1/consultations", "application/json", nul, map[string]string{"X-CSRF-Token": vd.csrf}); r.code != 422 {
+		t.Errorf("NUL in JSON: %d %s", r.code, r.body)
 	}
 	r1, r2 := post(), post()
 	var c1, c2 struct{ ID int64 }
@@ -356,13 +362,51 @@ func TestConsultVideoSignal(t *testing.T) {
 	if r := vd.postForm(path+"/cancel", url.Values{"reason": {"患者已自行就医"}}, true); r.code != 303 {
 		t.Fatalf("cancel: %d %s", r.code, r.body)
 	}
-	if r := signal(cs, "join", 0, ""); r.code != 409 || !strings.Contains(r.body, "consult.video.closed") {
+	if r := signal(vd, "join", 0, ""); r.code != 409 || !strings.Contains(r.body, "consult.video.closed") {
 		t.Errorf("join a closed case: %d %s", r.code, r.body)
+	}
+	if r := signal(cs, "join", 0, ""); r.code != 404 {
+		t.Errorf("the hub signals on a withdrawn case (its access ended): %d %s", r.code, r.body)
 	}
 	if r := signal(vd, "leave", 0, ""); r.code != 200 {
 		t.Errorf("leave a closed case: %d", r.code)
 	}
 	if p := vd.get(path); strings.Contains(p.body, `id="video"`) {
 		t.Error("video section on a closed case")
+	}
+}
+
+// TestEventStreamCap: one practitioner's open streams are capped; the next
+// is refused with 429 until one closes.
+func TestEventStreamCap(t *testing.T) {
+	e := newEnv(t, store.SQLite)
+	cs := e.as(care.RoleCountySpecialist)
+	var stops []func()
+	for i := 0; i < web.DefaultMaxStreams; i++ {
+		_, stop := cs.sse(t)
+		stops = append(stops, stop)
+	}
+	if r := cs.get("/events"); r.code != 429 {
+		t.Errorf("stream beyond the cap: %d", r.code)
+	}
+	stops[0]()
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		req, _ := http.NewRequest("GET", e.ts.URL+"/events", nil)
+		resp, err := cs.hc.Do(req)
+		if err == nil && resp.StatusCode == 200 {
+			resp.Body.Close()
+			break
+		}
+		if resp != nil {
+			resp.Body.Close()
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a closed stream did not free its place")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for _, s := range stops[1:] {
+		s()
 	}
 }

@@ -1,11 +1,14 @@
 package web
 
 import (
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"regexp"
 	"strconv"
 	"time"
 
@@ -19,7 +22,20 @@ import (
 // decodeJSON reads a JSON body strictly: unknown fields and trailing data
 // are errors, as is a body over the size limit.
 func decodeJSON(r *http.Request, v any) error {
-	dec := json.NewDecoder(r.Body)
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mb *http.MaxBytesError
+		if errors.As(err, &mb) {
+			return care.Errorf(care.ETOOLARGE, "error.too_large", mb.Limit>>10)
+		}
+		return &care.Error{Code: care.EINVALID, Key: "error.bad_json", Err: err}
+	}
+	// A NUL character (\u0000) decodes into a string PostgreSQL refuses and
+	// no clinical text needs; invalid UTF-8 the decoder already replaces.
+	if nulEscape.Match(body) || bytes.IndexByte(body, 0) >= 0 {
+		return care.Errorf(care.EINVALID, "error.encoding")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var mb *http.MaxBytesError
@@ -33,6 +49,9 @@ func decodeJSON(r *http.Request, v any) error {
 	}
 	return nil
 }
+
+// nulEscape finds a JSON \u0000 escape not itself escaped (an odd number of backslashes before it).
+var nulEscape = regexp.MustCompile(`(^|[^\\])(\\\\)*\\u0000`)
 
 // Wire types: the API's shape, kept apart from the domain types.
 type apiResidentOut struct {

@@ -172,13 +172,26 @@ func (s *Server) apiConsultIndicators(w http.ResponseWriter, r *http.Request, rc
 	if err != nil {
 		return err
 	}
-	towns := map[string]int{}
+	// Breakdowns go out as the pages show them: counts under
+	// resident.SmallCell as "<5", so a count cannot single out a person.
+	towns := map[string]string{}
 	for id, n := range ind.ByTownship {
-		towns[strconv.FormatInt(id, 10)] = n
+		towns[strconv.FormatInt(id, 10)] = cell(n)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"from": from, "to": to, "total": ind.Total, "by_kind": ind.ByKind, "by_specialty": ind.BySpecialty,
+	cells := func(m map[string]int) map[string]string {
+		out := map[string]string{}
+		for k, n := range m {
+			out[k] = cell(n)
+		}
+		return out
+	}
+	kinds := map[string]int{}
+	for k, n := range ind.ByKind {
+		kinds[string(k)] = n
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"from": from, "to": to, "total": ind.Total, "by_kind": cells(kinds), "by_specialty": cells(ind.BySpecialty),
 		"by_township": towns, "accepted": ind.Accepted, "median_accept_seconds": ind.MedianAccept.Seconds(), "p90_accept_seconds": ind.P90Accept.Seconds(),
 		"sla":         map[string]any{"numerator": ind.SLA.Num, "denominator": ind.SLA.Den, "percent": ind.SLA.Percent()},
-		"escalations": ind.Escalations, "escalated_cases": ind.Escalated, "outcomes": ind.Outcomes})
+		"escalations": ind.Escalations, "escalated_cases": ind.Escalated, "outcomes": cells(ind.Outcomes)})
 	return nil
 }

@@ -19,7 +19,18 @@ import (
 type Broker struct {
 	mu   sync.Mutex
 	subs map[int64]map[chan liveEvent]struct{}
+	// MaxPerPractitioner caps one practitioner's open streams (tabs,
+	// devices); a stream beyond it is refused (default DefaultMaxStreams).
+	MaxPerPractitioner int
 }
+
+// DefaultMaxStreams is the default cap of streams per practitioner.
+const DefaultMaxStreams = 8
+
+// liveMaxAge ends a stream after this long; the browser reconnects at once
+// (EventSource), which signs the session in again: a session that was
+// ended or an account that was disabled stops receiving within this time.
+const liveMaxAge = 10 * time.Minute
 
 type liveEvent struct {
 	Kind string `json:"kind"`
@@ -87,9 +98,17 @@ func (b *Broker) Connections() int {
 	return n
 }
 
-func (b *Broker) subscribe(p int64) (chan liveEvent, func()) {
+func (b *Broker) subscribe(p int64) (chan liveEvent, func(), bool) {
 	ch := make(chan liveEvent, 64) // room for a call's burst of ICE candidates
 	b.mu.Lock()
+	max := b.MaxPerPractitioner
+	if max <= 0 {
+		max = DefaultMaxStreams
+	}
+	if len(b.subs[p]) >= max {
+		b.mu.Unlock()
+		return nil, nil, false
+	}
 	if b.subs[p] == nil {
 		b.subs[p] = map[chan liveEvent]struct{}{}
 	}
@@ -102,7 +121,7 @@ func (b *Broker) subscribe(p int64) (chan liveEvent, func()) {
 			delete(b.subs, p)
 		}
 		b.mu.Unlock()
-	}
+	}, true
 }
 
 // liveHeartbeat keeps idle streams open through proxies.
@@ -113,6 +132,11 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, rc *reqCtx) erro
 	if s.Live == nil || rc.Actor.PractitionerID == 0 {
 		return care.Errorf(care.ENOTFOUND, "error.not_found")
 	}
+	ch, done, ok := s.Live.subscribe(rc.Actor.PractitionerID)
+	if !ok {
+		return care.Errorf(care.ETOOMANY, "error.too_many_streams")
+	}
+	defer done()
 	rcw := http.NewResponseController(w)
 	rcw.SetWriteDeadline(time.Time{}) // a stream outlives the server's write timeout
 	w.Header().Set("Content-Type", "text/event-stream")
@@ -123,13 +147,15 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, rc *reqCtx) erro
 	if err := rcw.Flush(); err != nil {
 		return nil
 	}
-	ch, done := s.Live.subscribe(rc.Actor.PractitionerID)
-	defer done()
 	tick := time.NewTicker(liveHeartbeat)
 	defer tick.Stop()
+	end := time.NewTimer(liveMaxAge)
+	defer end.Stop()
 	for {
 		select {
 		case <-r.Context().Done():
+			return nil
+		case <-end.C:
 			return nil
 		case <-tick.C:
 			fmt.Fprint(w, ": ping\n\n")

@@ -181,7 +181,7 @@ func (s *Server) checkWrite(r *http.Request, rc *reqCtx, api bool, limit int64) 
 		}
 		var err error
 		if ct == "multipart/form-data" {
-			err = r.ParseMultipartForm(limit)
+			err = r.ParseMultipartForm(min(limit, 8<<20)) // larger files spill to disk, not memory
 		} else {
 			err = r.ParseForm()
 		}

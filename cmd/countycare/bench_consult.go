@@ -52,7 +52,9 @@ func benchConsult(ctx context.Context, stdout io.Writer, a *app, base string, us
 	if err != nil {
 		return err
 	}
-	// streams-1 idle clinicians (village and township doctors' sessions) and the specialist.
+	// streams-1 idle clinicians (village and township doctors' sessions) and the specialist;
+	// the demo has one account per role, so the per-practitioner cap is lifted here.
+	a.live.MaxPerPractitioner = streams + 1
 	var closers []io.Closer
 	defer func() {
 		for _, c := range closers {
