@@ -25,43 +25,80 @@ func Encode(transferSyntax string, elems []*Element) []byte {
 	out = append(out, meta...)
 	sorted := append([]*Element(nil), elems...)
 	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Tag < sorted[j].Tag })
+	enc := encoder{explicit: transferSyntax != ImplicitVRLittleEndian, big: transferSyntax == ExplicitVRBigEndian}
 	for _, e := range sorted {
-		out = appendElement(out, e)
+		out = enc.appendElement(out, e)
 	}
 	return out
 }
 
-func appendTag(b []byte, t Tag) []byte {
-	b = binary.LittleEndian.AppendUint16(b, t.Group())
-	return binary.LittleEndian.AppendUint16(b, t.Element())
+// encoder writes elements in one transfer syntax. Values are copied as
+// given: for big endian the caller supplies big-endian values.
+type encoder struct{ explicit, big bool }
+
+func (c encoder) bo() binary.AppendByteOrder {
+	if c.big {
+		return binary.BigEndian
+	}
+	return binary.LittleEndian
 }
 
-func appendElement(b []byte, e *Element) []byte {
-	b = appendTag(b, e.Tag)
+func (c encoder) appendTag(b []byte, t Tag) []byte {
+	b = c.bo().AppendUint16(b, t.Group())
+	return c.bo().AppendUint16(b, t.Element())
+}
+
+func (c encoder) appendHeader(b []byte, e *Element, n uint32) []byte {
+	b = c.appendTag(b, e.Tag)
+	if !c.explicit {
+		return c.bo().AppendUint32(b, n)
+	}
 	b = append(b, e.VR...)
+	if longVR(e.VR) {
+		b = append(b, 0, 0)
+		return c.bo().AppendUint32(b, n)
+	}
+	return c.bo().AppendUint16(b, uint16(n))
+}
+
+func appendElement(b []byte, e *Element) []byte { return encoder{explicit: true}.appendElement(b, e) }
+
+func (c encoder) appendElement(b []byte, e *Element) []byte {
 	switch {
 	case e.Fragments != nil:
-		b = append(b, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF)
+		b = c.appendHeader(b, e, undefinedLength)
 		for _, f := range e.Fragments {
-			b = appendTag(b, TagItem)
-			b = binary.LittleEndian.AppendUint32(b, uint32(len(f)))
+			b = c.appendTag(b, TagItem)
+			b = c.bo().AppendUint32(b, uint32(len(f)))
 			b = append(b, f...)
 		}
-		b = appendTag(b, TagSequenceDelimitation)
+		b = c.appendTag(b, TagSequenceDelimitation)
 		return append(b, 0, 0, 0, 0)
 	case e.VR == "SQ":
 		var body []byte
 		for _, it := range e.Items {
 			var ib []byte
 			for _, ie := range it.Elements {
-				ib = appendElement(ib, ie)
+				ib = c.appendElement(ib, ie)
 			}
-			body = appendTag(body, TagItem)
-			body = binary.LittleEndian.AppendUint32(body, uint32(len(ib)))
+			body = c.appendTag(body, TagItem)
+			if e.Undefined {
+				body = c.bo().AppendUint32(body, undefinedLength)
+				body = append(body, ib...)
+				body = c.appendTag(body, TagItemDelimitation)
+				body = append(body, 0, 0, 0, 0)
+				continue
+			}
+			body = c.bo().AppendUint32(body, uint32(len(ib)))
 			body = append(body, ib...)
 		}
-		b = append(b, 0, 0)
-		b = binary.LittleEndian.AppendUint32(b, uint32(len(body)))
+		if e.Undefined {
+			b = c.appendHeader(b, e, undefinedLength)
+			b = append(b, body...)
+			b = c.appendTag(b, TagSequenceDelimitation)
+			return append(b, 0, 0, 0, 0)
+		}
+		b = c.appendHeader(b, e, uint32(len(body)))
 		return append(b, body...)
 	}
 	v := e.Value
@@ -72,12 +109,7 @@ func appendElement(b []byte, e *Element) []byte {
 		}
 		v = append(append([]byte(nil), v...), pad)
 	}
-	if longVR(e.VR) {
-		b = append(b, 0, 0)
-		b = binary.LittleEndian.AppendUint32(b, uint32(len(v)))
-	} else {
-		b = binary.LittleEndian.AppendUint16(b, uint16(len(v)))
-	}
+	b = c.appendHeader(b, e, uint32(len(v)))
 	return append(b, v...)
 }
 

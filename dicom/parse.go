@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/flate"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -106,14 +107,40 @@ func (l Limits) Parse(b []byte) (*File, error) {
 		}
 		p.b, p.pos, rest = inflated, 0, 0
 	}
-	if err := p.checkSyntax(f.TransferSyntax); err != nil {
-		return nil, err
+	start := p.pos
+	err := p.checkSyntax(f.TransferSyntax)
+	if err == nil {
+		err = p.top(p.parseDataset(ds, len(p.b), 0, nil))
 	}
-	if err := p.top(p.parseDataset(ds, len(p.b), 0, nil)); err != nil {
+	if err != nil {
+		if !errors.Is(err, ErrLimit) {
+			if other := l.guessSyntax(p.b[start:], f.TransferSyntax); other != "" {
+				return nil, &FormatError{Offset: start, Kind: ErrTransferSyntax, Msg: fmt.Sprintf("the file claims %s (%s) but the dataset is encoded as %s (%s) [%v]",
+					f.TransferSyntax, TransferSyntaxName(f.TransferSyntax), other, TransferSyntaxName(other), err)}
+			}
+		}
 		return nil, err
 	}
 	f.Dataset = ds
 	return f, nil
+}
+
+// guessSyntax returns the uncompressed syntax other than claimed under
+// which the dataset parses cleanly, or "".
+func (l Limits) guessSyntax(b []byte, claimed string) string {
+	for _, c := range []struct {
+		ts            string
+		explicit, big bool
+	}{{ExplicitVRLittleEndian, true, false}, {ImplicitVRLittleEndian, false, false}, {ExplicitVRBigEndian, true, true}} {
+		if c.ts == claimed || (claimed != ImplicitVRLittleEndian && claimed != ExplicitVRBigEndian && c.ts == ExplicitVRLittleEndian) {
+			continue
+		}
+		p := &parser{b: b, explicit: c.explicit, big: c.big, lim: l}
+		if p.top(p.parseDataset(&Dataset{BigEndian: c.big}, len(b), 0, nil)) == nil && len(b) > 0 {
+			return c.ts
+		}
+	}
+	return ""
 }
 
 type limitErr struct{ error }

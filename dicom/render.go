@@ -395,6 +395,13 @@ func renderEncapsulated(f *File, pd *Element, in ImageInfo, frame int, win *Wind
 	if err != nil {
 		return nil, err
 	}
+	cfg, err := jpeg.DecodeConfig(bytes.NewReader(b))
+	if err != nil {
+		return nil, &CannotPreviewError{f.TransferSyntax, "JPEG stream not decoded: " + err.Error()}
+	}
+	if cfg.Width != in.Columns || cfg.Height != in.Rows {
+		return nil, &FormatError{Msg: fmt.Sprintf("JPEG frame is %d×%d but the dataset says %d×%d", cfg.Width, cfg.Height, in.Columns, in.Rows)}
+	}
 	img, err := jpeg.Decode(bytes.NewReader(b))
 	if err != nil {
 		return nil, &CannotPreviewError{f.TransferSyntax, "JPEG stream not decoded: " + err.Error()}
@@ -404,6 +411,6 @@ func renderEncapsulated(f *File, pd *Element, in ImageInfo, frame int, win *Wind
 			g.Pix[i] = 255 - v
 		}
 	}
-	_ = win // 8-bit JPEG is shown as decoded
+	_ = win // 8-bit JPEG is shown as decoded, not windowed
 	return img, nil
 }
