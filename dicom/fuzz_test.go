@@ -1,6 +1,7 @@
 package dicom
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -32,6 +33,13 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		l := DefaultLimits
 		l.MaxInflated = 16 << 20
+		if sf, err := l.ParseFrames(bytes.NewReader(b), 1, 1<<20); err != nil && !errors.Is(err, ErrFormat) {
+			t.Fatalf("ParseFrames error is not ErrFormat: %v", err)
+		} else if err == nil {
+			if _, err := Render(sf, 0, nil); err != nil && !errors.Is(err, ErrFormat) && !errors.Is(err, ErrCannotPreview) {
+				t.Fatalf("render of a streamed frame: %v", err)
+			}
+		}
 		file, err := l.Parse(b)
 		if err != nil {
 			if !errors.Is(err, ErrFormat) {

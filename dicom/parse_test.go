@@ -7,7 +7,7 @@ import (
 	"errors"
 	"image"
 	"image/jpeg"
-	"strings"
+	"strconv"
 	"testing"
 )
 
@@ -45,7 +45,7 @@ func greyElems(rows, cols, frames, bits int, signed bool, photometric string, px
 	return append(els, extra...)
 }
 
-func itoa(n int) string { return strings.TrimSpace(strings.Repeat(" ", 0) + string(rune('0'+n%10))) }
+func itoa(n int) string { return strconv.Itoa(n) }
 
 func TestTransferSyntaxes(t *testing.T) {
 	// 2×2 signed 16-bit: -1000, 0, 1000, 3000 with rescale 1/-0 → window from min/max.

@@ -74,7 +74,7 @@ func TestBenchDICOM(t *testing.T) {
 	if err != nil {
 		t.Fatalf("bench dicom: %v\n%s", err, out)
 	}
-	for _, want := range []string{"synthetic CT: CT 512×512×1 frames, 16-bit MONOCHROME2", "cine first frame: US 48×32×3 frames", "  total "} {
+	for _, want := range []string{"synthetic CT: CT 512×512×1 frames, 16-bit MONOCHROME2", "cine first frame (streamed: the file is read only up to frame 0): US 48×32×3 frames", "  total "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
