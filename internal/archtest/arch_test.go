@@ -30,7 +30,7 @@ var domain = map[string][]string{
 	"consult":  {"care", "access", "audit", "org", "resident", "notify"},
 	"ecg":      {},
 	"dicom":    {},
-	"reading":  {"care", "access", "audit", "org", "resident", "ecg"},
+	"reading":  {"care", "access", "audit", "org", "resident", "ecg", "dicom"},
 	"referral": {"care", "access", "audit", "org", "resident", "notify", "chronic"},
 	"rx":       {"care", "audit", "org", "resident"},
 }
