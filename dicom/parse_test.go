@@ -301,3 +301,20 @@ func TestCharsets(t *testing.T) {
 		}
 	}
 }
+
+func TestBigEndian8BitOW(t *testing.T) {
+	// 8-bit samples 1,2,3,4 in big-endian OW arrive as 2,1,4,3.
+	els := greyElems(2, 2, 1, 8, false, "MONOCHROME2", []byte{2, 1, 4, 3}, true)
+	els[len(els)-1].VR = "OW"
+	f, err := Parse(Encode(ExplicitVRBigEndian, els))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := Render(f, 0, &Window{Center: 127.5, Width: 256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := img.(*image.Gray).Pix; !(g[0] < g[1] && g[1] < g[2] && g[2] < g[3]) {
+		t.Errorf("big-endian 8-bit OW: %v", g)
+	}
+}

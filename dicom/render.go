@@ -124,8 +124,18 @@ func Render(f *File, frame int, win *Window) (image.Image, error) {
 		return nil, &FormatError{Msg: fmt.Sprintf("pixel data holds %d bytes, frame %d needs %d", len(pd.Value), frame, (frame+1)*size), Kind: ErrTruncated}
 	}
 	px := pd.Value[frame*size : (frame+1)*size]
-	// OB 8-bit data is never swapped; OW 16-bit data follows the byte order.
+	// OB 8-bit data is never swapped; OW data follows the byte order, so
+	// 8-bit samples in big-endian OW come in swapped pairs.
 	big := f.BigEndian && bpp == 2
+	if f.BigEndian && bpp == 1 && pd.VR == "OW" {
+		sw := make([]byte, len(px))
+		for i := range sw {
+			if j := (frame*size + i) ^ 1; j < len(pd.Value) {
+				sw[i] = pd.Value[j]
+			}
+		}
+		px = sw
+	}
 	switch in.Photometric {
 	case "MONOCHROME1", "MONOCHROME2":
 		if in.SamplesPerPixel != 1 {
