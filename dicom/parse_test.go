@@ -318,3 +318,27 @@ func TestBigEndian8BitOW(t *testing.T) {
 		t.Errorf("big-endian 8-bit OW: %v", g)
 	}
 }
+
+func TestYBRFull(t *testing.T) {
+	// Y=76 Cb=85 Cr=255 is pure red; Y=150 Cb=44 Cr=21 green.
+	els := []*Element{
+		{Tag: TagSamplesPerPixel, VR: "US", Value: u16s(3)},
+		{Tag: TagPhotometricInterpretation, VR: "CS", Value: []byte("YBR_FULL")},
+		{Tag: TagRows, VR: "US", Value: u16s(1)},
+		{Tag: TagColumns, VR: "US", Value: u16s(2)},
+		{Tag: TagBitsAllocated, VR: "US", Value: u16s(8)},
+		{Tag: TagPixelData, VR: "OB", Value: []byte{76, 85, 255, 150, 44, 21}},
+	}
+	f, err := Parse(Encode(ExplicitVRLittleEndian, els))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := Render(f, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := img.(*image.RGBA).Pix
+	if p[0] < 250 || p[1] > 5 || p[2] > 5 || p[4] > 5 || p[5] < 250 || p[6] > 5 {
+		t.Errorf("YBR_FULL: %v", p)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"image"
+	"image/color"
 	"image/jpeg"
 	"math"
 )
@@ -147,6 +148,16 @@ func Render(f *File, frame int, win *Window) (image.Image, error) {
 			return nil, &CannotPreviewError{f.TransferSyntax, fmt.Sprintf("RGB with %d samples of %d bits (3 × 8 are rendered)", in.SamplesPerPixel, in.BitsAllocated)}
 		}
 		return renderRGB(px, in), nil
+	case "YBR_FULL":
+		if in.SamplesPerPixel != 3 || bpp != 1 {
+			return nil, &CannotPreviewError{f.TransferSyntax, fmt.Sprintf("YBR_FULL with %d samples of %d bits (3 × 8 are rendered)", in.SamplesPerPixel, in.BitsAllocated)}
+		}
+		img := renderRGB(px, in)
+		o := img.Pix
+		for i := 0; i+3 < len(o); i += 4 {
+			o[i], o[i+1], o[i+2] = color.YCbCrToRGB(o[i], o[i+1], o[i+2])
+		}
+		return img, nil
 	case "PALETTE COLOR":
 		if in.SamplesPerPixel != 1 {
 			return nil, &FormatError{Msg: "PALETTE COLOR with more than one sample per pixel"}
