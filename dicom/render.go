@@ -33,6 +33,10 @@ type ImageInfo struct {
 	Window              *Window // the file's first window, if any
 }
 
+// MaxJPEGPixels bounds the size of a JPEG frame decoded for preview
+// (image/jpeg allocates it before reading the compressed data).
+const MaxJPEGPixels = 1 << 26
+
 // MaxPixels bounds Rows × Columns × Frames × Samples a dataset may declare.
 const MaxPixels = 1 << 30
 
@@ -419,6 +423,11 @@ func renderEncapsulated(f *File, pd *Element, in ImageInfo, frame int, win *Wind
 	cfg, err := jpeg.DecodeConfig(bytes.NewReader(b))
 	if err != nil {
 		return nil, &CannotPreviewError{f.TransferSyntax, "JPEG stream not decoded: " + err.Error()}
+	}
+	if int64(cfg.Width)*int64(cfg.Height) > MaxJPEGPixels {
+		// The decoder allocates the whole image from the frame header: a
+		// few hostile bytes could ask for gigabytes.
+		return nil, &CannotPreviewError{f.TransferSyntax, fmt.Sprintf("JPEG frame of %d×%d pixels is larger than the %d the server decodes", cfg.Width, cfg.Height, MaxJPEGPixels)}
 	}
 	if cfg.Width != in.Columns || cfg.Height != in.Rows {
 		return nil, &FormatError{Msg: fmt.Sprintf("JPEG frame is %d×%d but the dataset says %d×%d", cfg.Width, cfg.Height, in.Columns, in.Rows)}
