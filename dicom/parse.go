@@ -341,8 +341,9 @@ func (p *parser) parseElement(parent *Dataset, end int, depth int) (*Element, er
 		}
 	}
 	if int64(length) > int64(end-p.pos) {
+		left := end - p.pos
 		p.pos = start
-		return nil, p.errf(ErrTruncated, "element %s length %d runs past the end (%d bytes left)", tagString(t), length, end-p.pos-8)
+		return nil, p.errf(ErrTruncated, "element %s length %d runs past the end (%d bytes left)", tagString(t), length, left)
 	}
 	if el.VR == "SQ" {
 		return el, p.parseSequence(parent, el, end, p.pos+int(length), depth)
