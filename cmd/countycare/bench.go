@@ -42,6 +42,9 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(args) > 0 && args[0] == "ecg" {
 		return cmdBenchECG(args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "dicom" {
+		return cmdBenchDICOM(args[1:], stdout, stderr)
+	}
 	if len(args) > 0 && args[0] == "rx" {
 		return cmdBenchRx(ctx, args[1:], stdout, stderr)
 	}
@@ -58,7 +61,8 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		"          township's overdue list (GET /api/v1/chronic/overdue)\n"+
 		"Latencies are measured by the client, per request, with keep-alive connections.\n"+
 		"'countycare bench ecg --dir DIR' scores the QRS detector on WFDB records instead (see its --help);\n"+
-		"countycare bench rx [flags] measures the prescription review engine in process (no database).", stderr)
+		"countycare bench rx [flags] measures the prescription review engine in process (no database);\n"+
+		"countycare bench dicom [--file F] times DICOM parse, render and PNG encode in process (see its --help).", stderr)
 	c.register(fs)
 	what := fs.String("what", "lookup,search,audit", "comma-separated workloads")
 	n := fs.Int("requests", 4000, "requests per workload (per scope for search)")

@@ -68,3 +68,21 @@ func TestBenchECGErrors(t *testing.T) {
 		t.Errorf("no reference: %v", err)
 	}
 }
+
+func TestBenchDICOM(t *testing.T) {
+	out, err := runCmd(t, "bench", "dicom", "--runs", "3", "--cine-frames", "3", "--cine-size", "32x48")
+	if err != nil {
+		t.Fatalf("bench dicom: %v\n%s", err, out)
+	}
+	for _, want := range []string{"synthetic CT: CT 512×512×1 frames, 16-bit MONOCHROME2", "cine first frame (streamed: the file is read only up to frame 0): US 48×32×3 frames", "  total "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if _, err := runCmd(t, "bench", "dicom", "--runs", "0"); exitCode(err) != 2 {
+		t.Errorf("--runs 0: %v", err)
+	}
+	if _, err := runCmd(t, "bench", "dicom", "--file", "/nonexistent.dcm"); err == nil {
+		t.Errorf("missing file accepted")
+	}
+}

@@ -29,13 +29,14 @@ var domain = map[string][]string{
 	"family":   {"care", "access", "audit", "org", "resident", "points"},
 	"consult":  {"care", "access", "audit", "org", "resident", "notify"},
 	"ecg":      {},
-	"reading":  {"care", "access", "audit", "org", "resident", "ecg"},
+	"dicom":    {},
+	"reading":  {"care", "access", "audit", "org", "resident", "ecg", "dicom"},
 	"referral": {"care", "access", "audit", "org", "resident", "notify", "chronic"},
 	"rx":       {"care", "audit", "org", "resident"},
 }
 
 // allowedExternal are the outside modules domain code may use.
-var allowedExternal = []string{"golang.org/x/crypto/argon2", "github.com/mozillazg/go-pinyin"}
+var allowedExternal = []string{"golang.org/x/crypto/argon2", "github.com/mozillazg/go-pinyin", "golang.org/x/text/encoding/simplifiedchinese"}
 
 func imports(t *testing.T, dir string) map[string]bool {
 	t.Helper()

@@ -1,0 +1,65 @@
+package dicom
+
+import (
+	"bytes"
+	"encoding/binary"
+	"testing"
+)
+
+// ct512 is a synthetic 512×512 unsigned 12-in-16-bit CT with a file window.
+func ct512() []byte {
+	px := make([]byte, 0, 2*512*512)
+	for i := 0; i < 512*512; i++ {
+		px = binary.LittleEndian.AppendUint16(px, uint16((i*7)%4096))
+	}
+	els := greyElems(512, 512, 1, 16, false, "MONOCHROME2", px, false,
+		&Element{Tag: TagWindowCenter, VR: "DS", Value: []byte("40")},
+		&Element{Tag: TagWindowWidth, VR: "DS", Value: []byte("400")},
+		&Element{Tag: TagRescaleIntercept, VR: "DS", Value: []byte("-1024")})
+	return Encode(ExplicitVRLittleEndian, els)
+}
+
+// BenchmarkPreview512 is issue #5's "512×512 16-bit image rendered to a
+// windowed PNG ≤ 30 ms": parse, render, PNG encode.
+func BenchmarkPreview512(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		data []byte
+	}{{"synthetic", ct512()}, {"tcia-5", readShared(b, "tcia-5.dcm")}} {
+		b.Run(c.name, func(b *testing.B) {
+			var buf bytes.Buffer
+			for b.Loop() {
+				f, err := Parse(c.data)
+				if err != nil {
+					b.Fatal(err)
+				}
+				img, err := Render(f, 0, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				buf.Reset()
+				if err := EncodePNG(&buf, img); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkParse(b *testing.B) {
+	data := readShared(b, "tcia-1.dcm")
+	for b.Loop() {
+		if _, err := Parse(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkParseDeflated(b *testing.B) {
+	data := readShared(b, "tcia-6.dcm")
+	for b.Loop() {
+		if _, err := Parse(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

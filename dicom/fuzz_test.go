@@ -1,0 +1,70 @@
+package dicom
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// FuzzParse parses arbitrary bytes and renders the first frames of what
+// parses: errors must be ErrFormat or ErrCannotPreview, never a panic.
+// Seeded with the shared files (tcia-5's first 64 KiB) and synthetic ones.
+func FuzzParse(f *testing.F) {
+	dir := sharedDir(f)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b[:min(len(b), 64<<10)])
+	}
+	f.Add(Encode(ExplicitVRBigEndian, greyElems(2, 2, 1, 16, true, "MONOCHROME2", make([]byte, 8), true)))
+	f.Add(Encode(ImplicitVRLittleEndian, greyElems(2, 2, 2, 8, false, "MONOCHROME1", make([]byte, 8), false,
+		&Element{Tag: 0x00081140, VR: "SQ", Undefined: true, Items: []*Dataset{{Elements: []*Element{{Tag: TagModality, VR: "CS", Value: []byte("CT")}}}}})))
+	els := greyElems(2, 2, 1, 8, false, "MONOCHROME2", nil, false)
+	els[len(els)-1] = &Element{Tag: TagPixelData, VR: "OB", Fragments: [][]byte{{0, 0, 0, 0}, {0xFF, 0xD8, 0xFF, 0xD9}}}
+	f.Add(Encode(JPEGBaseline, els))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		l := DefaultLimits
+		l.MaxInflated = 16 << 20
+		if sf, err := l.ParseFrames(bytes.NewReader(b), 1, 1<<20); err != nil && !errors.Is(err, ErrFormat) {
+			t.Fatalf("ParseFrames error is not ErrFormat: %v", err)
+		} else if err == nil {
+			if _, err := Render(sf, 0, nil); err != nil && !errors.Is(err, ErrFormat) && !errors.Is(err, ErrCannotPreview) {
+				t.Fatalf("render of a streamed frame: %v", err)
+			}
+		}
+		file, err := l.Parse(b)
+		if err != nil {
+			if !errors.Is(err, ErrFormat) {
+				t.Fatalf("error is not ErrFormat: %v", err)
+			}
+			return
+		}
+		in, err := file.Info()
+		if err != nil {
+			if !errors.Is(err, ErrFormat) {
+				t.Fatalf("info error is not ErrFormat: %v", err)
+			}
+			return
+		}
+		for fr := 0; fr < min(in.Frames, 2); fr++ {
+			img, err := Render(file, fr, nil)
+			if err != nil {
+				if !errors.Is(err, ErrFormat) && !errors.Is(err, ErrCannotPreview) {
+					t.Fatalf("render error is neither ErrFormat nor ErrCannotPreview: %v", err)
+				}
+				continue
+			}
+			if img.Bounds().Dx() != in.Columns || img.Bounds().Dy() != in.Rows {
+				t.Fatalf("rendered %v for %d×%d", img.Bounds(), in.Columns, in.Rows)
+			}
+		}
+	})
+}

@@ -1,0 +1,197 @@
+package reading
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"strings"
+	"time"
+	"unicode"
+
+	"countycare/access"
+	"countycare/audit"
+	"countycare/care"
+	"countycare/dicom"
+	"countycare/org"
+	"countycare/resident"
+)
+
+// MaxDICOMBytes bounds one uploaded DICOM instance: a 30-frame
+// uncompressed ultrasound cine is about 45 MB, a CR/DR image 10–30 MB.
+const MaxDICOMBytes = 256 << 20
+
+// ActDICOMUpload is the audit action of a DICOM upload.
+const ActDICOMUpload = "reading.dicom_upload"
+
+// ImagingInstance is one uploaded DICOM file (影像检查), stored as
+// uploaded, with the metadata the platform files it under. Instances of a
+// study share StudyUID.
+type ImagingInstance struct {
+	ID         int64
+	CountyCode string
+	ResidentID int64
+	ClinicID   int64 // the ordering institution
+	OrderedBy  int64 // account of the ordering doctor
+	CenterID   int64 // the diagnosis center that reads it
+	FileName   string
+	StudyUID   string
+	SeriesUID  string
+	SOPUID     string
+	Modality   string
+	StudyDate  string // DA, as in the file
+	Accession  string
+	// FilePatientName and FilePatientID are the file's patient, decoded.
+	FilePatientName string
+	FilePatientID   string
+	// Mismatch says why the file's patient differs from the resident ("" if
+	// it matches); such a file is stored only when the uploader confirms.
+	Mismatch       string
+	TransferSyntax string
+	Rows, Columns  int
+	Frames         int
+	// NoPreview is the "cannot preview" notice ("" when the server renders
+	// it): the file is still stored and forwarded as it is.
+	NoPreview  string
+	File       []byte
+	Status     string
+	UploadedAt time.Time
+}
+
+// DICOMUpload is one DICOM file sent for reading.
+type DICOMUpload struct {
+	CenterID int64
+	Name     string
+	File     []byte
+	// ConfirmMismatch attaches a file whose patient differs from the
+	// resident (the uploader has checked it); without it such a file is
+	// refused with reading.dicom_patient_mismatch.
+	ConfirmMismatch bool
+}
+
+// ImagingRepository is the storage of DICOM uploads; store.Store implements it.
+type ImagingRepository interface {
+	// SaveImagingInstance stores an instance, a care link from the resident
+	// to the reading center and the audit row in one transaction; the same
+	// SOP instance twice in a county is ECONFLICT.
+	SaveImagingInstance(ctx context.Context, in *ImagingInstance, link *access.CareLink, ev audit.Event) error
+	// ImagingInstances lists a resident's instances (without file bytes), newest first.
+	ImagingInstances(ctx context.Context, county string, residentID int64) ([]ImagingInstance, error)
+}
+
+// ImagingService sends DICOM files for reading.
+type ImagingService struct {
+	Repo      ImagingRepository
+	Residents *resident.Service
+	Orgs      interface {
+		Tree(ctx context.Context) (*org.Tree, error)
+	}
+	Now func() time.Time
+}
+
+// UploadDICOM parses a DICOM file for a resident in a's scope and sends it
+// to a diagnosis center of the resident's county. A file the server cannot
+// preview is stored with the notice, never refused for it. Errors:
+// ENOTFOUND (no such resident in scope), ETOOLARGE, EINVALID (not a
+// diagnosis center; a malformed file, with the parser's fault; a file of
+// another patient without ConfirmMismatch: reading.dicom_patient_mismatch
+// with the file's patient), ECONFLICT (the instance is already stored).
+func (s *ImagingService) UploadDICOM(ctx context.Context, a care.Actor, residentID int64, up DICOMUpload) (*ImagingInstance, error) {
+	res, err := s.Residents.Get(ctx, a, residentID)
+	if err != nil {
+		return nil, err
+	}
+	if len(up.File) > MaxDICOMBytes {
+		return nil, care.Errorf(care.ETOOLARGE, "reading.dicom_too_large", MaxDICOMBytes>>20)
+	}
+	tree, err := s.Orgs.Tree(ctx)
+	if err != nil {
+		return nil, err
+	}
+	center := tree.Get(up.CenterID)
+	if center == nil || center.Kind != org.KindDiagnosis || center.CountyCode != res.CountyCode {
+		return nil, &care.Error{Code: care.EINVALID, Key: "reading.center_invalid", Fields: []care.FieldError{{Field: "center_id", Key: "reading.center_invalid"}}}
+	}
+	in, err := ReadDICOM(up.File)
+	if err != nil {
+		return nil, err
+	}
+	in.CountyCode, in.ResidentID, in.ClinicID, in.OrderedBy, in.CenterID = res.CountyCode, res.ID, a.InstitutionID, a.AccountID, center.ID
+	in.FileName, in.Status, in.UploadedAt = path.Base(up.Name), StatusWaiting, s.Now().UTC()
+	in.Mismatch = patientMismatch(in.FilePatientName, in.FilePatientID, res)
+	if in.Mismatch != "" && !up.ConfirmMismatch {
+		return nil, &care.Error{Code: care.EINVALID, Key: "reading.dicom_patient_mismatch", Args: []any{in.FilePatientName, in.FilePatientID},
+			Fields: []care.FieldError{{Field: "file", Key: "reading.dicom_patient_mismatch"}}}
+	}
+	link := &access.CareLink{CountyCode: res.CountyCode, ResidentID: res.ID, InstitutionID: center.ID, Kind: access.LinkStudy,
+		Reason: "imaging", CreatedBy: a.AccountID}
+	ev := audit.New(ctx, a, ActDICOMUpload, res.ID)
+	ev.CountyCode = res.CountyCode
+	ev.Detail = fmt.Sprintf("center=%d modality=%s sop=%s preview=%t mismatch=%t", center.ID, in.Modality, in.SOPUID, in.NoPreview == "", in.Mismatch != "")
+	if err := s.Repo.SaveImagingInstance(ctx, in, link, ev); err != nil {
+		return nil, err
+	}
+	return in, nil
+}
+
+// ReadDICOM parses a file into an instance (metadata, preview notice, the
+// bytes). Errors: EINVALID reading.dicom_unreadable naming the fault.
+func ReadDICOM(b []byte) (*ImagingInstance, error) {
+	f, err := dicom.Parse(b)
+	if err == nil && f.String(dicom.TagSOPInstanceUID) == "" {
+		err = fmt.Errorf("%w: no SOP Instance UID (0008,0018)", dicom.ErrFormat)
+	}
+	if err == nil && f.String(dicom.TagStudyInstanceUID) == "" {
+		err = fmt.Errorf("%w: no Study Instance UID (0020,000D)", dicom.ErrFormat)
+	}
+	var info dicom.ImageInfo
+	if err == nil {
+		info, err = f.Info()
+	}
+	if err != nil {
+		if errors.Is(err, dicom.ErrFormat) {
+			return nil, &care.Error{Code: care.EINVALID, Key: "reading.dicom_unreadable", Args: []any{strings.TrimPrefix(err.Error(), "dicom: ")}, Err: err}
+		}
+		return nil, err
+	}
+	in := &ImagingInstance{
+		StudyUID: f.String(dicom.TagStudyInstanceUID), SeriesUID: f.String(dicom.TagSeriesInstanceUID), SOPUID: f.String(dicom.TagSOPInstanceUID),
+		Modality: f.String(dicom.TagModality), StudyDate: f.String(dicom.TagStudyDate), Accession: f.String(dicom.TagAccessionNumber),
+		FilePatientName: f.PersonName(dicom.TagPatientName), FilePatientID: f.String(dicom.TagPatientID),
+		TransferSyntax: f.TransferSyntax, Rows: info.Rows, Columns: info.Columns, Frames: info.Frames, File: b,
+	}
+	if _, err := dicom.Render(f, 0, nil); err != nil {
+		// Stored and forwarded anyway: the notice says why there is no preview.
+		in.NoPreview = strings.TrimPrefix(err.Error(), "dicom: ")
+	}
+	return in, nil
+}
+
+// patientMismatch compares the file's patient with the resident: the ID
+// number in Patient ID, or the name in any group of the PN value
+// (alphabetic, ideographic, phonetic; components joined without "^").
+// Returns "" when either matches.
+func patientMismatch(name, id string, r *resident.Resident) string {
+	if id != "" && r.IDNumber != "" && strings.EqualFold(strings.TrimSpace(id), string(r.IDNumber)) {
+		return ""
+	}
+	want := normName(r.Name)
+	for _, g := range strings.Split(name, "=") {
+		if n := normName(g); n != "" && n == want {
+			return ""
+		}
+	}
+	if name == "" && id == "" {
+		return "the file names no patient"
+	}
+	return fmt.Sprintf("the file's patient %q (ID %q) is not the resident", name, id)
+}
+
+func normName(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '^' || unicode.IsSpace(r) || r == '·' {
+			return -1
+		}
+		return unicode.ToLower(r)
+	}, s)
+}

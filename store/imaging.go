@@ -1,0 +1,78 @@
+package store
+
+import (
+	"context"
+
+	"countycare/access"
+	"countycare/audit"
+	"countycare/reading"
+)
+
+// SaveImagingInstance stores a DICOM instance as uploaded, a care link from
+// the resident to the reading center (unless a live one exists) and the
+// audit row, in one transaction. The same SOP instance twice in a county
+// is ECONFLICT and stores nothing.
+func (s *Store) SaveImagingInstance(ctx context.Context, in *reading.ImagingInstance, link *access.CareLink, ev audit.Event) error {
+	const op = "store.SaveImagingInstance"
+	return s.Transact(ctx, func(tx db) error {
+		file := in.File
+		if file == nil {
+			file = []byte{}
+		}
+		id, err := tx.insert(ctx, `INSERT INTO imaging_instances (county_code, resident_id, clinic_id, ordered_by, center_id, file_name,
+			study_uid, series_uid, sop_uid, modality, study_date, accession, file_patient_name, file_patient_id, mismatch,
+			transfer_syntax, rows_n, columns_n, frames, no_preview, size, file, status, uploaded_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			in.CountyCode, in.ResidentID, in.ClinicID, in.OrderedBy, in.CenterID, in.FileName,
+			in.StudyUID, in.SeriesUID, in.SOPUID, in.Modality, in.StudyDate, in.Accession, in.FilePatientName, in.FilePatientID, in.Mismatch,
+			in.TransferSyntax, in.Rows, in.Columns, in.Frames, in.NoPreview, len(file), file, in.Status, s.ts(in.UploadedAt))
+		if err != nil {
+			return wrap(op, err)
+		}
+		in.ID = id
+		if link != nil {
+			link.CreatedAt = s.now()
+			if _, err := tx.exec(ctx, `INSERT INTO care_links (county_code, resident_id, institution_id, kind, reason, created_by, created_at)
+				SELECT ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM care_links WHERE county_code = ? AND resident_id = ? AND institution_id = ?
+				AND kind = ? AND expires_at IS NULL)`,
+				link.CountyCode, link.ResidentID, link.InstitutionID, link.Kind, link.Reason, link.CreatedBy, s.ts(link.CreatedAt),
+				link.CountyCode, link.ResidentID, link.InstitutionID, link.Kind); err != nil {
+				return wrap(op, err)
+			}
+		}
+		return s.appendAudit(ctx, tx, ev)
+	})
+}
+
+// ImagingInstances lists a resident's DICOM instances without their file
+// bytes, newest first.
+func (s *Store) ImagingInstances(ctx context.Context, county string, residentID int64) ([]reading.ImagingInstance, error) {
+	const op = "store.ImagingInstances"
+	rows, err := s.read().query(ctx, `SELECT id, county_code, resident_id, clinic_id, ordered_by, center_id, file_name, study_uid, series_uid, sop_uid,
+		modality, study_date, accession, file_patient_name, file_patient_id, mismatch, transfer_syntax, rows_n, columns_n, frames, no_preview,
+		status, uploaded_at
+		FROM imaging_instances WHERE county_code = ? AND resident_id = ? ORDER BY uploaded_at DESC, id DESC`, county, residentID)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	defer rows.Close()
+	var out []reading.ImagingInstance
+	for rows.Next() {
+		var in reading.ImagingInstance
+		if err := rows.Scan(&in.ID, &in.CountyCode, &in.ResidentID, &in.ClinicID, &in.OrderedBy, &in.CenterID, &in.FileName, &in.StudyUID,
+			&in.SeriesUID, &in.SOPUID, &in.Modality, &in.StudyDate, &in.Accession, &in.FilePatientName, &in.FilePatientID, &in.Mismatch,
+			&in.TransferSyntax, &in.Rows, &in.Columns, &in.Frames, &in.NoPreview, &in.Status, tsOf(&in.UploadedAt)); err != nil {
+			return nil, wrap(op, err)
+		}
+		out = append(out, in)
+	}
+	return out, wrap(op, rows.Err())
+}
+
+// ImagingFile returns the stored bytes of one instance of a county (ENOTFOUND if none).
+func (s *Store) ImagingFile(ctx context.Context, county string, id int64) ([]byte, error) {
+	const op = "store.ImagingFile"
+	var b []byte
+	err := s.read().row(ctx, `SELECT file FROM imaging_instances WHERE county_code = ? AND id = ?`, county, id).Scan(&b)
+	return b, wrap(op, err)
+}
