@@ -228,8 +228,23 @@ func (s *Service) Request(ctx context.Context, a care.Actor, d Draft) (*Consulta
 	}
 	var depts []int64
 	if d.Kind == MDT {
+		// The other departments must be the hub's own (a department ID from
+		// elsewhere would give its doctors a party's access to the case).
+		hubDepts, err := s.Repo.Departments(ctx, hub.ID)
+		if err != nil {
+			return nil, err
+		}
+		ofHub := map[int64]bool{}
+		for _, x := range hubDepts {
+			ofHub[x.ID] = true
+		}
+		seen := map[int64]bool{dept.ID: true}
 		for _, id := range d.Departments {
-			if id != dept.ID {
+			if !ofHub[id] {
+				return nil, care.Invalid([]care.FieldError{{Field: "departments", Key: "consult.mdt.departments"}})
+			}
+			if !seen[id] {
+				seen[id] = true
 				depts = append(depts, id)
 			}
 		}

@@ -10,6 +10,7 @@ import (
 	"countycare/care"
 	"countycare/consult"
 	"countycare/internal/testdb"
+	"countycare/org"
 	"countycare/resident"
 	"countycare/store"
 )
@@ -276,6 +277,47 @@ func TestConsultationFiles(t *testing.T) {
 		}
 		if _, _, err := svc.File(ctx, cs, c.ID, at.SHA256); care.ErrorCode(err) != care.ENOTFOUND {
 			t.Errorf("the hub downloads from a withdrawn case: %v", err)
+		}
+	})
+}
+
+// TestMDTDepartments: a multidisciplinary case invites other departments
+// of the same hospital only; their doctors become parties.
+func TestMDTDepartments(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, d store.Dialect) {
+		f := newFixture(t, d)
+		svc := consultService(f, nil)
+		ctx := context.Background()
+		vd, cs := f.actors[care.RoleVillageDoctor], f.actors[care.RoleCountySpecialist]
+		people, _, _ := f.res.Search(ctx, vd, "", resident.Filter{BornOnOrBefore: care.Date{Year: 1970, Month: 1, Day: 1}, Limit: 1})
+		ds, _ := f.st.Departments(ctx, cs.InstitutionID)
+		var endo int64
+		for _, x := range ds {
+			if x.Specialty == "endocrinology" {
+				endo = x.ID
+			}
+		}
+		dr := draftFor(f, t, people[0].ID, "mdt-1")
+		dr.Kind, dr.Departments = consult.MDT, []int64{999999}
+		if _, err := svc.Request(ctx, vd, dr); care.ErrorCode(err) != care.EINVALID {
+			t.Errorf("a department of no hospital: %v", err)
+		}
+		dr.Departments = []int64{endo}
+		c, err := svc.Request(ctx, vd, dr)
+		if err != nil || len(c.Departments) != 2 || c.Departments[1] != endo {
+			t.Fatalf("MDT: %+v %v", c, err)
+		}
+		// An endocrinologist of the hub is a party.
+		ps, _ := f.st.Practitioners(ctx, org.PractitionerFilter{Institutions: []int64{cs.InstitutionID}, Limit: 500})
+		for _, p := range ps {
+			if p.DepartmentID == endo {
+				other := cs
+				other.PractitionerID = p.ID
+				if _, _, _, err := svc.Detail(ctx, other, c.ID); err != nil {
+					t.Errorf("invited department's doctor: %v", err)
+				}
+				break
+			}
 		}
 	})
 }
