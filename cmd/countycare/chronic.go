@@ -147,6 +147,28 @@ func benchChronic(ctx context.Context, stdout io.Writer, a *app, base string, us
 			ids = append(ids, o.Registration.ID)
 		}
 	}
+	if len(ids) < n {
+		// Earlier runs gave the overdue ones a visit today: take the village's
+		// other hypertension and diabetes patients not yet seen today.
+		vdAcc, err := a.st.AccountByUsername(ctx, user[care.RoleVillageDoctor])
+		if err != nil {
+			return err
+		}
+		today := care.Today(time.Now())
+		all, err := a.st.Overdue(ctx, county, []int64{vdAcc.InstitutionID}, today.AddDays(3650), 5000)
+		if err != nil {
+			return err
+		}
+		seen := map[int64]bool{}
+		for _, id := range ids {
+			seen[id] = true
+		}
+		for _, o := range all {
+			if (o.Disease == chronic.Hypertension || o.Disease == chronic.Diabetes) && o.LastVisit != today && !seen[o.ID] {
+				ids = append(ids, o.ID)
+			}
+		}
+	}
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
 	if len(ids) == 0 {
 		return fmt.Errorf("chronic bench: the demo village has no overdue hypertension or diabetes patient (generate with --followups)")
