@@ -109,6 +109,7 @@ type Consultation struct {
 	DecisionNote    string
 	RehabSessions   int // rehab: sessions planned
 	CareLinkID      int64
+	ExtraLinks      []int64 // MDT: care links of the other invited institutions (a partner hospital)
 	Chain           []int64 // the doctors on duty when it was created, in escalation order
 	Escalations     int     // deadlines missed
 	CreatedAt       time.Time

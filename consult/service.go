@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -31,7 +32,8 @@ type Repository interface {
 	// care link, messages and the audit row in one transaction. A case with
 	// the same idempotency key from the same account is returned instead
 	// (existing true), or ECONFLICT if its request differs.
-	CreateConsultation(ctx context.Context, c *Consultation, requestHash string, evs []Event, link *access.CareLink, msgs []notify.Message, ev audit.Event) (existing bool, err error)
+	// links[0] is the hub's; the others are an MDT's partner hospitals'.
+	CreateConsultation(ctx context.Context, c *Consultation, requestHash string, evs []Event, links []*access.CareLink, msgs []notify.Message, ev audit.Event) (existing bool, err error)
 	Consultation(ctx context.Context, id int64) (*Consultation, []int64, int64, error) // the case, its chain, its department head
 	// UpdateConsultation saves c at c.Version (ECONFLICT if stale) with events,
 	// messages, the care link's new expiry (if linkExpires is not zero) and the audit row.
@@ -226,26 +228,35 @@ func (s *Service) Request(ctx context.Context, a care.Actor, d Draft) (*Consulta
 	if err != nil {
 		return nil, err
 	}
-	var depts []int64
+	var depts, others []int64  // MDT: the other departments, and their institutions besides the hub
+	heads := map[int64]int64{} // MDT: department → its head, who is alerted
 	if d.Kind == MDT {
-		// The other departments must be the hub's own (a department ID from
-		// elsewhere would give its doctors a party's access to the case).
-		hubDepts, err := s.Repo.Departments(ctx, hub.ID)
-		if err != nil {
-			return nil, err
-		}
-		ofHub := map[int64]bool{}
-		for _, x := range hubDepts {
-			ofHub[x.ID] = true
+		// The other departments must be the hub's own or an upward partner
+		// hospital's (a department ID from anywhere else would give its
+		// doctors a party's access to the case).
+		invitable := map[int64]int64{} // department → its institution
+		for _, inst := range append([]*org.Institution{hub}, t.OfKind(0, org.KindPartner)...) {
+			ds, err := s.Repo.Departments(ctx, inst.ID)
+			if err != nil {
+				return nil, err
+			}
+			for _, x := range ds {
+				invitable[x.ID] = inst.ID
+				heads[x.ID] = x.HeadID
+			}
 		}
 		seen := map[int64]bool{dept.ID: true}
 		for _, id := range d.Departments {
-			if !ofHub[id] {
+			inst, ok := invitable[id]
+			if !ok {
 				return nil, care.Invalid([]care.FieldError{{Field: "departments", Key: "consult.mdt.departments"}})
 			}
 			if !seen[id] {
 				seen[id] = true
 				depts = append(depts, id)
+				if inst != hub.ID && !slices.Contains(others, inst) {
+					others = append(others, inst)
+				}
 			}
 		}
 		if len(depts) == 0 {
@@ -271,17 +282,28 @@ func (s *Service) Request(ctx context.Context, a care.Actor, d Draft) (*Consulta
 	}
 	c.AssignedTo = assignee
 	evs = append(evs, Event{Kind: EvAssigned, Practitioner: assignee, At: now, Detail: fmt.Sprintf("head=%t deadline %s", head, c.Deadline.Format(time.RFC3339))})
-	link := &access.CareLink{CountyCode: res.CountyCode, ResidentID: res.ID, InstitutionID: hub.ID, Kind: access.LinkConsultation,
-		Reason: "consultation: " + clip(d.Reason, 40), CreatedBy: a.AccountID}
+	links := []*access.CareLink{{CountyCode: res.CountyCode, ResidentID: res.ID, InstitutionID: hub.ID, Kind: access.LinkConsultation,
+		Reason: "consultation: " + clip(d.Reason, 40), CreatedBy: a.AccountID}}
+	for _, inst := range others {
+		links = append(links, &access.CareLink{CountyCode: res.CountyCode, ResidentID: res.ID, InstitutionID: inst, Kind: access.LinkConsultation,
+			Reason: "consultation (MDT): " + clip(d.Reason, 40), CreatedBy: a.AccountID})
+	}
 	ev := audit.New(ctx, a, ActRequest, res.ID)
 	ev.CountyCode, ev.Detail = res.CountyCode, fmt.Sprintf("%s %s to department %d", d.Kind, d.Urgency, dept.ID)
 	msgs := s.alert(ctx, c, assignee)
-	existing, err := s.Repo.CreateConsultation(ctx, c, RequestHash(&d), evs, link, msgs, ev)
+	alerted := []int64{assignee}
+	for _, dep := range depts { // the invited departments' heads
+		if h := heads[dep]; h != 0 && !slices.Contains(alerted, h) {
+			alerted = append(alerted, h)
+			msgs = append(msgs, s.alert(ctx, c, h)...)
+		}
+	}
+	existing, err := s.Repo.CreateConsultation(ctx, c, RequestHash(&d), evs, links, msgs, ev)
 	if err != nil {
 		return nil, err
 	}
 	if !existing {
-		s.publish([]int64{assignee}, "consult.new", c)
+		s.publish(alerted, "consult.new", c)
 	}
 	return c, nil
 }
@@ -296,8 +318,11 @@ func (s *Service) mayRead(ctx context.Context, a care.Actor, c *Consultation, he
 	if inviter(a.Role) && a.InstitutionID == c.FromInstitution {
 		return true, nil
 	}
-	if a.PractitionerID == 0 || a.InstitutionID != c.ToInstitution {
+	if a.PractitionerID == 0 {
 		return false, nil
+	}
+	if a.InstitutionID != c.ToInstitution && len(c.ExtraLinks) == 0 {
+		return false, nil // only an MDT with a partner hospital involves another institution
 	}
 	// The hub's access ends with the case's: at once when it is withdrawn,
 	// Config.GraceHours after it was declined or decided (as its care link).
@@ -306,7 +331,7 @@ func (s *Service) mayRead(ctx context.Context, a care.Actor, c *Consultation, he
 			return false, nil
 		}
 	}
-	if a.PractitionerID == c.AssignedTo || a.PractitionerID == head {
+	if a.InstitutionID == c.ToInstitution && (a.PractitionerID == c.AssignedTo || a.PractitionerID == head) {
 		return true, nil
 	}
 	p, err := s.Repo.Practitioner(ctx, a.PractitionerID)
@@ -314,7 +339,7 @@ func (s *Service) mayRead(ctx context.Context, a care.Actor, c *Consultation, he
 		return false, err
 	}
 	for _, d := range c.Departments {
-		if d == p.DepartmentID {
+		if d == p.DepartmentID && p.InstitutionID == a.InstitutionID {
 			return true, nil
 		}
 	}

@@ -22,7 +22,7 @@ func (r *videoRepo) Consultation(context.Context, int64) (*Consultation, []int64
 }
 
 func (r *videoRepo) Practitioner(_ context.Context, id int64) (*org.Practitioner, error) {
-	return &org.Practitioner{ID: id, DepartmentID: 7}, nil
+	return &org.Practitioner{ID: id, InstitutionID: 2, DepartmentID: 7}, nil
 }
 
 func (r *videoRepo) AddConsultationEvent(_ context.Context, e Event, _ audit.Event) error {

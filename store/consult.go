@@ -81,19 +81,19 @@ func (s *Store) DeleteSlot(ctx context.Context, id, departmentID int64, ev audit
 const consultCols = `id, county_code, resident_id, kind, urgency, reason, purpose, summary, specialty, min_title, departments, from_institution, from_doctor,
 	from_account, to_institution, to_department, assigned_to, step, chain, head_id, status, deadline, consent_by, consent_name, consent_method, consent_at,
 	idempotency_key, decline_reason, opinion_assessment, opinion_code, opinion_text, opinion_plan, opinion_refer, opinion_signed_by, opinion_signed_at,
-	opinion_hash, decision, decision_note, rehab_sessions, care_link_id, escalations, created_at, accepted_at, answered_at, closed_at, version`
+	opinion_hash, decision, decision_note, rehab_sessions, care_link_id, extra_link_ids, escalations, created_at, accepted_at, answered_at, closed_at, version`
 
 func scanConsult(sc interface{ Scan(...any) error }, c *consult.Consultation, chain *[]int64, head *int64) error {
-	var depts, ch string
+	var depts, ch, extra string
 	var o consult.Opinion
 	if err := sc.Scan(&c.ID, &c.County, &c.ResidentID, &c.Kind, &c.Urgency, &c.Reason, &c.Purpose, &c.Summary, &c.Specialty, &c.MinTitle, &depts,
 		&c.FromInstitution, &c.FromDoctor, &c.FromAccount, &c.ToInstitution, &c.ToDepartment, &c.AssignedTo, &c.Step, &ch, head, &c.Status,
 		tsOf(&c.Deadline), &c.Consent.By, &c.Consent.Name, &c.Consent.Method, tsOf(&c.Consent.At), &c.IdempotencyKey, &c.DeclineReason,
 		&o.Assessment, &o.DiagnosisCode, &o.DiagnosisText, &o.Plan, &o.Refer, &o.SignedBy, tsOf(&o.SignedAt), &o.Hash, &c.Decision, &c.DecisionNote,
-		&c.RehabSessions, &c.CareLinkID, &c.Escalations, tsOf(&c.CreatedAt), tsOf(&c.AcceptedAt), tsOf(&c.AnsweredAt), tsOf(&c.ClosedAt), &c.Version); err != nil {
+		&c.RehabSessions, &c.CareLinkID, &extra, &c.Escalations, tsOf(&c.CreatedAt), tsOf(&c.AcceptedAt), tsOf(&c.AnsweredAt), tsOf(&c.ClosedAt), &c.Version); err != nil {
 		return err
 	}
-	c.Departments = splitIDs(depts)
+	c.Departments, c.ExtraLinks = splitIDs(depts), splitIDs(extra)
 	if o.Hash != "" {
 		c.Opinion = &o
 	}
@@ -130,7 +130,7 @@ func (s *Store) queueInTx(ctx context.Context, tx db, msgs []notify.Message) err
 }
 
 // CreateConsultation stores a new case, or finds the one a retry already created.
-func (s *Store) CreateConsultation(ctx context.Context, c *consult.Consultation, requestHash string, evs []consult.Event, link *access.CareLink, msgs []notify.Message, ev audit.Event) (bool, error) {
+func (s *Store) CreateConsultation(ctx context.Context, c *consult.Consultation, requestHash string, evs []consult.Event, links []*access.CareLink, msgs []notify.Message, ev audit.Event) (bool, error) {
 	const op = "store.CreateConsultation"
 	existing := false
 	err := s.Transact(ctx, func(tx db) error {
@@ -152,11 +152,20 @@ func (s *Store) CreateConsultation(ctx context.Context, c *consult.Consultation,
 		}
 		now := s.now()
 		c.CreatedAt, c.Version = now, 1
-		link.CreatedAt = now
-		lid, err := tx.insert(ctx, `INSERT INTO care_links (county_code, resident_id, institution_id, kind, reason, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			link.CountyCode, link.ResidentID, link.InstitutionID, link.Kind, link.Reason, link.CreatedBy, s.ts(now))
-		if err != nil {
-			return wrap(op, err)
+		var lid int64
+		c.ExtraLinks = nil
+		for i, link := range links {
+			link.CreatedAt = now
+			id, err := tx.insert(ctx, `INSERT INTO care_links (county_code, resident_id, institution_id, kind, reason, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+				link.CountyCode, link.ResidentID, link.InstitutionID, link.Kind, link.Reason, link.CreatedBy, s.ts(now))
+			if err != nil {
+				return wrap(op, err)
+			}
+			if link.ID = id; i == 0 {
+				lid = id
+			} else {
+				c.ExtraLinks = append(c.ExtraLinks, id)
+			}
 		}
 		c.CareLinkID = lid
 		var head int64
@@ -165,11 +174,12 @@ func (s *Store) CreateConsultation(ctx context.Context, c *consult.Consultation,
 		}
 		id, err := tx.insert(ctx, `INSERT INTO consultations (county_code, resident_id, kind, urgency, reason, purpose, summary, specialty, min_title, departments,
 			from_institution, from_doctor, from_account, to_institution, to_department, assigned_to, step, chain, head_id, status, deadline, consent_by, consent_name,
-			consent_method, consent_at, idempotency_key, request_hash, rehab_sessions, care_link_id, created_at, version)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
+			consent_method, consent_at, idempotency_key, request_hash, rehab_sessions, care_link_id, extra_link_ids, created_at, version)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
 			c.County, c.ResidentID, string(c.Kind), string(c.Urgency), c.Reason, c.Purpose, c.Summary, c.Specialty, string(c.MinTitle), joinIDs(c.Departments),
 			c.FromInstitution, c.FromDoctor, c.FromAccount, c.ToInstitution, c.ToDepartment, c.AssignedTo, c.Step, joinIDs(c.Chain), head, string(c.Status),
-			s.ts(c.Deadline), c.Consent.By, c.Consent.Name, c.Consent.Method, s.ts(c.Consent.At), c.IdempotencyKey, requestHash, c.RehabSessions, lid, s.ts(now))
+			s.ts(c.Deadline), c.Consent.By, c.Consent.Name, c.Consent.Method, s.ts(c.Consent.At), c.IdempotencyKey, requestHash, c.RehabSessions, lid,
+			joinIDs(c.ExtraLinks), s.ts(now))
 		if err != nil {
 			return wrap(op, err)
 		}
@@ -234,9 +244,11 @@ func (s *Store) UpdateConsultation(ctx context.Context, c *consult.Consultation,
 		}
 		if !linkExpires.IsZero() && c.CareLinkID != 0 {
 			// Only ever shortened: an expiry already past stays.
-			if _, err := tx.exec(ctx, `UPDATE care_links SET expires_at = ? WHERE county_code = ? AND id = ? AND (expires_at IS NULL OR expires_at > ?)`,
-				s.ts(linkExpires), c.County, c.CareLinkID, s.ts(linkExpires)); err != nil {
-				return wrap(op, err)
+			for _, id := range append([]int64{c.CareLinkID}, c.ExtraLinks...) {
+				if _, err := tx.exec(ctx, `UPDATE care_links SET expires_at = ? WHERE county_code = ? AND id = ? AND (expires_at IS NULL OR expires_at > ?)`,
+					s.ts(linkExpires), c.County, id, s.ts(linkExpires)); err != nil {
+					return wrap(op, err)
+				}
 			}
 		}
 		return s.appendAudit(ctx, tx, ev)
@@ -374,7 +386,14 @@ func (s *Store) ListConsultations(ctx context.Context, f consult.Filter) ([]cons
 		where, args = append(where, "assigned_to = ?"), append(args, f.AssignedTo)
 	}
 	if len(f.Departments) > 0 {
-		where, args = append(where, "to_department IN ("+placeholders(len(f.Departments))+")"), append(args, int64Args(f.Departments)...)
+		// The departments' own cases and those that invite them (MDT).
+		ors := []string{"to_department IN (" + placeholders(len(f.Departments)) + ")"}
+		args = append(args, int64Args(f.Departments)...)
+		for _, d := range f.Departments {
+			ors = append(ors, "(',' || departments || ',') LIKE ?")
+			args = append(args, "%,"+strconv.FormatInt(d, 10)+",%")
+		}
+		where = append(where, "("+strings.Join(ors, " OR ")+")")
 	}
 	if f.Open {
 		where = append(where, "status IN ('requested', 'accepted', 'answered')")

@@ -307,6 +307,48 @@ func TestMDTDepartments(t *testing.T) {
 		if err != nil || len(c.Departments) != 2 || c.Departments[1] != endo {
 			t.Fatalf("MDT: %+v %v", c, err)
 		}
+		// A partner hospital's department joins another MDT: its doctor is a
+		// party and reads the record while the case lasts (a second care link).
+		tr, _ := f.orgs.Tree(ctx)
+		partner := tr.OfKind(0, org.KindPartner)[0]
+		pdep := &org.Department{InstitutionID: partner.ID, Name: "心内科", Specialty: "cardiology"}
+		if err := f.st.CreateDepartment(ctx, pdep, audit.Event{Action: "test"}); err != nil {
+			t.Fatal(err)
+		}
+		pdoc := &org.Practitioner{InstitutionID: partner.ID, DepartmentID: pdep.ID, Name: "省专家", Sex: "F", Title: org.TitleChief, Specialty: "cardiology",
+			PracticeSince: care.Date{Year: 2000, Month: 1, Day: 1}, Active: true}
+		if err := f.st.CreatePractitioner(ctx, pdoc, audit.Event{Action: "test"}); err != nil {
+			t.Fatal(err)
+		}
+		expert := care.Actor{AccountID: 999, PractitionerID: pdoc.ID, Role: care.RoleCountySpecialist, InstitutionID: partner.ID, CountyCode: vd.CountyCode}
+		if _, err := f.res.Get(ctx, expert, people[0].ID); care.ErrorCode(err) != care.ENOTFOUND {
+			t.Fatalf("the partner read the resident before being invited: %v", err)
+		}
+		dr2 := draftFor(f, t, people[0].ID, "mdt-2")
+		dr2.Kind, dr2.Departments = consult.MDT, []int64{pdep.ID}
+		c2, err := svc.Request(ctx, vd, dr2)
+		if err != nil || len(c2.ExtraLinks) != 1 {
+			t.Fatalf("MDT with a partner: %+v %v", c2, err)
+		}
+		if _, _, _, err := svc.Detail(ctx, expert, c2.ID); err != nil {
+			t.Errorf("the partner's expert on the case: %v", err)
+		}
+		if _, _, _, err := svc.Detail(ctx, expert, c.ID); care.ErrorCode(err) != care.ENOTFOUND {
+			t.Errorf("the partner's expert on a case not inviting them: %v", err)
+		}
+		if _, err := f.res.Get(ctx, expert, people[0].ID); err != nil {
+			t.Errorf("the partner reads the record during the case: %v", err)
+		}
+		if _, err := svc.Cancel(ctx, vd, c2.ID, "已转上级"); err != nil {
+			t.Fatal(err)
+		}
+		f.clk.Add(time.Minute)
+		if _, _, _, err := svc.Detail(ctx, expert, c2.ID); care.ErrorCode(err) != care.ENOTFOUND {
+			t.Errorf("the partner keeps a withdrawn case: %v", err)
+		}
+		if _, err := f.res.Get(ctx, expert, people[0].ID); care.ErrorCode(err) != care.ENOTFOUND {
+			t.Errorf("the partner keeps the record after the case: %v", err)
+		}
 		// An endocrinologist of the hub is a party.
 		ps, _ := f.st.Practitioners(ctx, org.PractitionerFilter{Institutions: []int64{cs.InstitutionID}, Limit: 500})
 		for _, p := range ps {
