@@ -341,3 +341,18 @@ func TestChronicConfigFile(t *testing.T) {
 		t.Errorf("bad config: %v", err)
 	}
 }
+
+func TestParseResponseMinutes(t *testing.T) {
+	m, err := parseResponseMinutes("routine=15,emergency=3")
+	if err != nil || m["routine"] != 15 || m["emergency"] != 3 || m["urgent"] != 10 {
+		t.Errorf("%v %v", m, err)
+	}
+	for _, bad := range []string{"routine=0", "fast=5", "routine", "urgent=abc", "emergency=2000"} {
+		if _, err := parseResponseMinutes(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	if _, err := runCmd(t, "serve", "--consult-grace", "90m", "--db", "sqlite://"+filepath.Join(t.TempDir(), "x.db")); err == nil || !strings.Contains(err.Error(), "whole hours") {
+		t.Errorf("--consult-grace 90m: %v", err)
+	}
+}

@@ -10,9 +10,12 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"countycare/account"
+	"countycare/consult"
 	"countycare/demo"
 	"countycare/notify"
 	"countycare/points"
@@ -35,6 +38,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&acfg.MinPasswordLen, "min-password", acfg.MinPasswordLen, "minimum password length")
 	rcfg := referral.DefaultConfig()
 	fs.DurationVar(&rcfg.LinkGrace, "referral-grace", rcfg.LinkGrace, "how long a receiving institution keeps access to a resident after the referral closes")
+	ccfg := consult.DefaultConfig()
+	consultGrace := fs.Duration("consult-grace", time.Duration(ccfg.GraceHours)*time.Hour, "how long the invited hospital keeps access to a resident after the consultation closes (whole hours)")
+	consultResponse := fs.String("consult-response", envOr("COUNTYCARE_CONSULT_RESPONSE", "routine=10,urgent=10,emergency=5"),
+		"minutes the invited doctor has to accept or decline, per urgency, before the case escalates (env COUNTYCARE_CONSULT_RESPONSE)")
 	secure := fs.Bool("secure-cookies", envOr("COUNTYCARE_SECURE_COOKIES", "") == "1", "mark cookies Secure (when served over TLS by a proxy; env COUNTYCARE_SECURE_COOKIES=1)")
 	metricsToken := envOr("COUNTYCARE_METRICS_TOKEN", "")
 	ice := fs.String("ice-servers", os.Getenv("COUNTYCARE_ICE_SERVERS"), "video calls: RTCIceServer list as JSON, e.g. '[{\"urls\":\"stun:stun.example.cn:3478\"}]' (env COUNTYCARE_ICE_SERVERS); empty: none, for a LAN")
@@ -69,6 +76,13 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	if ccfg.ResponseMinutes, err = parseResponseMinutes(*consultResponse); err != nil {
+		return err
+	}
+	if *consultGrace < 0 || *consultGrace%time.Hour != 0 {
+		return fmt.Errorf("serve: --consult-grace must be whole hours (got %s)", *consultGrace)
+	}
+	ccfg.GraceHours = int(*consultGrace / time.Hour)
 	if *rulesFile != "" {
 		f, err := os.Open(*rulesFile)
 		if err != nil {
@@ -107,6 +121,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	a.chronic.Config = chronicCfg
+	a.consult.Config = ccfg
 	st.SetChronicConfig(chronicCfg) // the per-unit counters judge "controlled" by the county's targets
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -235,4 +250,19 @@ func logAuditAnchor(ctx context.Context, st *store.Store, log *slog.Logger) {
 		return
 	}
 	log.Info("audit anchor", "seq", seq, "hash", hash, "anchor", fmt.Sprintf("%d:%s", seq, hash))
+}
+
+// parseResponseMinutes reads "routine=10,urgent=10,emergency=5".
+func parseResponseMinutes(v string) (map[consult.Urgency]int, error) {
+	out := consult.DefaultConfig().ResponseMinutes
+	for _, kv := range strings.Split(v, ",") {
+		k, m, ok := strings.Cut(strings.TrimSpace(kv), "=")
+		n, err := strconv.Atoi(m)
+		u := consult.Urgency(k)
+		if !ok || err != nil || n < 1 || n > 24*60 || (u != consult.Routine && u != consult.Urgent && u != consult.Emergency) {
+			return nil, fmt.Errorf("serve: --consult-response %q: want routine=M,urgent=M,emergency=M with 1–1440 minutes", v)
+		}
+		out[u] = n
+	}
+	return out, nil
 }
