@@ -212,6 +212,7 @@ func Generate(ctx context.Context, st *store.Store, cfg Config, log *slog.Logger
 	if err != nil {
 		return nil, err
 	}
+	log.Info("demo: bulk load finished (indexes rebuilt)", "seconds", time.Since(start).Seconds())
 	if cfg.FollowUps > 0 {
 		// The per-year follow-up summaries the indicators read.
 		if err := st.RebuildChronicYears(ctx, cfg.CountyCode); err != nil {
@@ -221,6 +222,7 @@ func Generate(ctx context.Context, st *store.Store, cfg Config, log *slog.Logger
 	if err := g.family(ctx, st); err != nil {
 		return nil, err
 	}
+	log.Info("demo: family doctor teams and contracts written", "seconds", time.Since(start).Seconds())
 	if err := g.consultations(ctx, st, cfg.Consultations); err != nil {
 		return nil, err
 	}

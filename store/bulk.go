@@ -179,6 +179,10 @@ func (s *Store) sqliteBulkMode(ctx context.Context) (func() error, error) {
 		}
 	}
 	return func() error {
+		// Two cores sort the index builds (SQLite's worker threads for CREATE INDEX).
+		if _, err := s.w.ExecContext(context.Background(), `PRAGMA threads = 2`); err != nil {
+			return wrap("store.BulkLoad", err)
+		}
 		if err := s.RestorePendingIndexes(context.Background()); err != nil {
 			return err
 		}

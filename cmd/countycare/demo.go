@@ -16,6 +16,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	seed := fs.Uint64("seed", 2026, "random seed: the same seed gives the same county")
 	password := fs.String("password", demo.DefaultPassword, "password of the demo accounts")
 	visits := fs.Int("visits", 0, "settled visits of the current year to generate (e.g. 1000000 for the resettlement benchmark)")
+	contracts := fs.Int("contracts", -1, "residents with a family doctor contract (-1: half the residents, as many as the generator places; 0: none)")
 	consultations := fs.Int("consultations", -1, "closed remote consultations over the past year (-1: the seeds' 32,000 a year scaled to --residents; 0: none)")
 	followUps := fs.Int("followups", -1, "chronic follow-ups over the past year, with the registries they belong to (-1: the seeds' 48,963 a year scaled to --residents; 0: none)")
 	referrals := fs.Int("referrals", -1, "up-referrals over the past year, with their redirects, down-referrals and tasks (-1: 15 per 1,000 residents, docs/referral.md; 0: none)")
@@ -38,13 +39,16 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *followUps < 0 {
 		*followUps = demo.ScaledFollowUps(*residents)
 	}
+	if *contracts < 0 {
+		*contracts = *residents / 2
+	}
 	if *consultations < 0 {
 		*consultations = demo.ScaledConsultations(*residents)
 	}
 	if *referrals < 0 {
 		*referrals = demo.ScaledReferrals(*residents)
 	}
-	res, err := demo.Generate(ctx, st, demo.Config{Residents: *residents, Seed: *seed, Password: *password, Visits: *visits, FollowUps: *followUps, Contracts: *residents / 2,
+	res, err := demo.Generate(ctx, st, demo.Config{Residents: *residents, Seed: *seed, Password: *password, Visits: *visits, FollowUps: *followUps, Contracts: *contracts,
 		Referrals: *referrals, Consultations: *consultations, Prescriptions: *prescriptions}, log)
 	if err != nil {
 		return err
