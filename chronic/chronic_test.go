@@ -212,13 +212,19 @@ func TestCheckVisit(t *testing.T) {
 // visit at target; 健康管理率 = managed / (adults × prevalence).
 func TestIndicators(t *testing.T) {
 	from, to := day("2026-01-01"), day("2026-12-31") // 365 days: 4 visits needed
-	ps := []PatientYear{
-		{FaceToFace: 4, LastMeasured: true, LastAtTarget: true},
-		{FaceToFace: 5, LastMeasured: true, LastAtTarget: false},
-		{FaceToFace: 3, LastMeasured: true, LastAtTarget: true},
-		{FaceToFace: 0},
+	c := DefaultConfig()
+	c.PrevalenceBP = map[Disease]int{Hypertension: 2700} // 27 % of 100 adults
+	tl := Tally{From: from, To: to, Config: c, UnitsOf: func(int64) []int64 { return []int64{1} }}
+	for _, p := range []PatientPeriod{
+		{Disease: Hypertension, FaceToFace: 4, LastSBP: 130, LastDBP: 80}, // per spec, at target
+		{Disease: Hypertension, FaceToFace: 5, LastSBP: 150, LastDBP: 85}, // per spec, not at target
+		{Disease: Hypertension, FaceToFace: 3, LastSBP: 128, LastDBP: 76}, // at target, too few visits
+		{Disease: Hypertension}, // never seen
+	} {
+		tl.Add(&p)
 	}
-	ind := ComputeIndicators(ps, from, to, EstimatedPatients(100, 2700)) // 27 % of 100 adults
+	tl.Estimate(1, 100)
+	ind := tl.Result()[UnitDisease{1, Hypertension}]
 	if ind.Standardised != (Rate{2, 4}) || ind.Controlled != (Rate{2, 4}) || ind.HealthManaged != (Rate{4, 27}) {
 		t.Errorf("indicators %+v", ind)
 	}

@@ -1,10 +1,6 @@
 package chronic
 
-import (
-	"sort"
-
-	"countycare/care"
-)
+import "countycare/care"
 
 // This file holds every management indicator of chronic disease care, with
 // its formula and source, in one place (policy-rules.md §1):
@@ -54,16 +50,6 @@ func (r Rate) BP() int {
 	return (r.Num*10000 + r.Den/2) / r.Den
 }
 
-// Add returns r + o (numerators and denominators summed).
-func (r Rate) Add(o Rate) Rate { return Rate{r.Num + o.Num, r.Den + o.Den} }
-
-// PatientYear is one registered patient's year, as the indicators need it.
-type PatientYear struct {
-	FaceToFace   int  // face-to-face visits in the period
-	LastMeasured bool // the last visit of the period had a reading
-	LastAtTarget bool // and it was at target (BP < 140/90, FPG < 7.0)
-}
-
 // Indicators are the management indicators of policy-rules.md §1 over a
 // set of registered patients and a period.
 type Indicators struct {
@@ -72,24 +58,6 @@ type Indicators struct {
 	Controlled    Rate // 血压(血糖)控制率 = last visit at target / under management
 	HealthManaged Rate // 健康管理率 = under management / estimated patients
 	RegularDoses  Rate // 规则服药率 (TB) = ≥ 90 % of doses taken / treatment ended in the period
-}
-
-// ComputeIndicators computes the rates for a period. estimated is the
-// estimated number of patients in the population (resident adults ×
-// prevalence, [U]): 0 leaves the health-management rate empty.
-func ComputeIndicators(ps []PatientYear, from, to care.Date, estimated int) Indicators {
-	ind := Indicators{Managed: len(ps)}
-	ind.Standardised.Den, ind.Controlled.Den = len(ps), len(ps)
-	for _, p := range ps {
-		if StandardisedManaged(p.FaceToFace, from, to) {
-			ind.Standardised.Num++
-		}
-		if p.LastMeasured && p.LastAtTarget {
-			ind.Controlled.Num++
-		}
-	}
-	ind.HealthManaged = Rate{Num: len(ps), Den: estimated}
-	return ind
 }
 
 // EstimatedPatients is resident adults × prevalence (basis points) — the
@@ -239,20 +207,6 @@ func (t *Tally) Result() map[UnitDisease]Indicators {
 		}
 		out[k] = x
 	}
-	return out
-}
-
-// Units lists the units of a result, sorted.
-func Units(r map[UnitDisease]Indicators) []int64 {
-	seen := map[int64]bool{}
-	var out []int64
-	for k := range r {
-		if !seen[k.Unit] {
-			seen[k.Unit] = true
-			out = append(out, k.Unit)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
 	return out
 }
 

@@ -37,7 +37,7 @@ type Reminders struct {
 // in the same transaction) — with one audit row. The dispatcher delivers
 // them through the configured sender.
 func (s *Service) SendReminders(ctx context.Context, a care.Actor) (*Reminders, error) {
-	clinics, err := s.managedClinics(ctx, a)
+	clinics, err := s.Residents.ManagedClinics(ctx, a)
 	if err != nil {
 		return nil, err
 	}

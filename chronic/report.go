@@ -6,7 +6,6 @@ import (
 	"slices"
 	"time"
 
-	"countycare/access"
 	"countycare/audit"
 	"countycare/care"
 	"countycare/org"
@@ -92,14 +91,10 @@ func (s *Service) Indicators(ctx context.Context, a care.Actor, from, to care.Da
 	switch a.Role {
 	case care.RoleAnalyst, care.RoleCountySpecialist:
 	case care.RoleVillageDoctor, care.RoleTownshipDoctor:
-		sc, err := s.Residents.Scope(ctx, a)
-		if err != nil {
+		var err error
+		if clinics, err = s.Residents.ManagedClinics(ctx, a); err != nil {
 			return nil, err
 		}
-		if sc.Kind != access.ScopeManaged {
-			return nil, care.Errorf(care.EFORBIDDEN, "error.forbidden")
-		}
-		clinics = sc.Institutions
 		in := map[int64]bool{}
 		for _, id := range clinics {
 			in[id] = true

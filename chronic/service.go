@@ -303,23 +303,10 @@ func (s *Service) Detail(ctx context.Context, a care.Actor, id int64) (*Registra
 	return r, vs, ts, err
 }
 
-// managedClinics returns the clinics whose registrations a's overdue list and
-// board cover: the managed scope (village or township subtree).
-func (s *Service) managedClinics(ctx context.Context, a care.Actor) ([]int64, error) {
-	sc, err := s.Residents.Scope(ctx, a)
-	if err != nil {
-		return nil, err
-	}
-	if sc.Kind != access.ScopeManaged {
-		return nil, care.Errorf(care.EFORBIDDEN, "error.forbidden")
-	}
-	return sc.Institutions, nil
-}
-
 // Overdue lists the actor's overdue patients, high risk first, hiding those
 // a recent call put aside. The read is audited.
 func (s *Service) Overdue(ctx context.Context, a care.Actor) ([]Overdue, error) {
-	clinics, err := s.managedClinics(ctx, a)
+	clinics, err := s.Residents.ManagedClinics(ctx, a)
 	if err != nil {
 		return nil, err
 	}
@@ -366,7 +353,7 @@ func (s *Service) Acknowledge(ctx context.Context, a care.Actor, id int64) error
 // Board counts active registrations by tier for each clinic in the
 // actor's managed scope (a township's villages, or one village).
 func (s *Service) Board(ctx context.Context, a care.Actor) (map[int64]map[Tier]int, error) {
-	clinics, err := s.managedClinics(ctx, a)
+	clinics, err := s.Residents.ManagedClinics(ctx, a)
 	if err != nil {
 		return nil, err
 	}

@@ -312,6 +312,12 @@ func (s *Service) Request(ctx context.Context, a care.Actor, d Draft) (*Consulta
 // doctors, or at the hub the assignee, the department head and the
 // doctors of the invited departments.
 func (s *Service) mayRead(ctx context.Context, a care.Actor, c *Consultation, head int64) (bool, error) {
+	return s.mayReadWith(a, c, head, func() (*org.Practitioner, error) { return s.Repo.Practitioner(ctx, a.PractitionerID) })
+}
+
+// mayReadWith is mayRead with the actor's practitioner record loaded by
+// practitioner, only when the decision needs it (a list loads it once).
+func (s *Service) mayReadWith(a care.Actor, c *Consultation, head int64, practitioner func() (*org.Practitioner, error)) (bool, error) {
 	if a.CountyCode != c.County {
 		return false, nil
 	}
@@ -334,7 +340,7 @@ func (s *Service) mayRead(ctx context.Context, a care.Actor, c *Consultation, he
 	if a.InstitutionID == c.ToInstitution && (a.PractitionerID == c.AssignedTo || a.PractitionerID == head) {
 		return true, nil
 	}
-	p, err := s.Repo.Practitioner(ctx, a.PractitionerID)
+	p, err := practitioner()
 	if err != nil {
 		return false, err
 	}
@@ -724,9 +730,17 @@ func (s *Service) ForResident(ctx context.Context, a care.Actor, res *resident.R
 	if err != nil {
 		return nil, err
 	}
+	var p *org.Practitioner
+	practitioner := func() (*org.Practitioner, error) { // one lookup for the whole list
+		var err error
+		if p == nil {
+			p, err = s.Repo.Practitioner(ctx, a.PractitionerID)
+		}
+		return p, err
+	}
 	out := cs[:0]
 	for i := range cs {
-		ok, err := s.mayRead(ctx, a, &cs[i], 0)
+		ok, err := s.mayReadWith(a, &cs[i], 0, practitioner)
 		if err != nil {
 			return nil, err
 		}

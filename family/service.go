@@ -672,24 +672,12 @@ func (s *Service) Record(ctx context.Context, a care.Actor, residentID int64, ki
 	return d, nil
 }
 
-// managedClinics returns the village clinics of a's managed scope.
-func (s *Service) managedClinics(ctx context.Context, a care.Actor) ([]int64, error) {
-	sc, err := s.Residents.Scope(ctx, a)
-	if err != nil {
-		return nil, err
-	}
-	if sc.Kind != access.ScopeManaged {
-		return nil, care.Errorf(care.EFORBIDDEN, "error.forbidden")
-	}
-	return sc.Institutions, nil
-}
-
 // Shortfalls lists the key-group residents of the actor's clinics (a
 // village, or a township's villages) with a contract in force who have had
 // fewer than KeyGroupMinServices services this contract year. The read
 // is audited. Errors: EFORBIDDEN (no managed scope).
 func (s *Service) Shortfalls(ctx context.Context, a care.Actor) ([]Shortfall, error) {
-	clinics, err := s.managedClinics(ctx, a)
+	clinics, err := s.Residents.ManagedClinics(ctx, a)
 	if err != nil {
 		return nil, err
 	}

@@ -64,6 +64,21 @@ func (s *Service) Scope(ctx context.Context, a care.Actor) (access.Scope, error)
 	return access.ScopeFor(a, t), nil
 }
 
+// ManagedClinics returns the village clinics whose residents a manages (a
+// village doctor's clinic, a township's villages); EFORBIDDEN for actors
+// without a managed scope (county staff, analysts). Lists by clinic —
+// overdue follow-ups, contract shortfalls, unit indicators — start here.
+func (s *Service) ManagedClinics(ctx context.Context, a care.Actor) ([]int64, error) {
+	sc, err := s.Scope(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	if sc.Kind != access.ScopeManaged {
+		return nil, care.Errorf(care.EFORBIDDEN, "error.forbidden")
+	}
+	return sc.Institutions, nil
+}
+
 // allowed loads what access needs to decide whether sc covers r.
 func (s *Service) allowed(ctx context.Context, sc access.Scope, r *Resident) (bool, error) {
 	sub := access.Subject{ResidentID: r.ID, CountyCode: r.CountyCode, ManagedBy: r.VillageID}

@@ -215,17 +215,11 @@ func (s *Store) UpdateConsultation(ctx context.Context, c *consult.Consultation,
 		if o == nil {
 			o = &consult.Opinion{}
 		}
-		esc := 0
-		for _, e := range evs {
-			if e.Kind == consult.EvEscalated {
-				esc++
-			}
-		}
 		res, err := tx.exec(ctx, `UPDATE consultations SET status = ?, assigned_to = ?, step = ?, deadline = ?, decline_reason = ?, opinion_assessment = ?,
 			opinion_code = ?, opinion_text = ?, opinion_plan = ?, opinion_refer = ?, opinion_signed_by = ?, opinion_signed_at = ?, opinion_hash = ?, decision = ?,
-			decision_note = ?, accepted_at = ?, answered_at = ?, closed_at = ?, escalations = escalations + ?, version = version + 1 WHERE id = ? AND version = ?`,
+			decision_note = ?, accepted_at = ?, answered_at = ?, closed_at = ?, version = version + 1 WHERE id = ? AND version = ?`,
 			string(c.Status), c.AssignedTo, c.Step, s.ts(c.Deadline), c.DeclineReason, o.Assessment, o.DiagnosisCode, o.DiagnosisText, o.Plan, o.Refer, o.SignedBy,
-			s.ts(o.SignedAt), o.Hash, c.Decision, c.DecisionNote, s.ts(c.AcceptedAt), s.ts(c.AnsweredAt), s.ts(c.ClosedAt), esc, c.ID, c.Version)
+			s.ts(o.SignedAt), o.Hash, c.Decision, c.DecisionNote, s.ts(c.AcceptedAt), s.ts(c.AnsweredAt), s.ts(c.ClosedAt), c.ID, c.Version)
 		if err != nil {
 			return wrap(op, err)
 		}
@@ -407,9 +401,14 @@ func (s *Store) ListConsultations(ctx context.Context, f consult.Filter) ([]cons
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 200
 	}
-	rows, err := s.read().query(ctx, `SELECT `+consultCols+` FROM consultations WHERE `+strings.Join(where, " AND ")+` ORDER BY id DESC LIMIT ?`, append(args, f.Limit)...)
+	return s.consultations(ctx, "store.ListConsultations", strings.Join(where, " AND ")+` ORDER BY id DESC LIMIT ?`, append(args, f.Limit)...)
+}
+
+// consultations reads the cases a WHERE clause selects.
+func (s *Store) consultations(ctx context.Context, op, where string, args ...any) ([]consult.Consultation, error) {
+	rows, err := s.read().query(ctx, `SELECT `+consultCols+` FROM consultations WHERE `+where, args...)
 	if err != nil {
-		return nil, wrap("store.ListConsultations", err)
+		return nil, wrap(op, err)
 	}
 	defer rows.Close()
 	var out []consult.Consultation
@@ -417,31 +416,16 @@ func (s *Store) ListConsultations(ctx context.Context, f consult.Filter) ([]cons
 		var c consult.Consultation
 		var head int64
 		if err := scanConsult(rows, &c, nil, &head); err != nil {
-			return nil, wrap("store.ListConsultations", err)
+			return nil, wrap(op, err)
 		}
 		out = append(out, c)
 	}
-	return out, wrap("store.ListConsultations", rows.Err())
+	return out, wrap(op, rows.Err())
 }
 
 // ConsultationStats returns a county's cases created in [from, to) (for indicators).
 func (s *Store) ConsultationStats(ctx context.Context, county string, from, to time.Time) ([]consult.Consultation, error) {
-	rows, err := s.read().query(ctx, `SELECT `+consultCols+` FROM consultations WHERE county_code = ? AND created_at >= ? AND created_at < ? ORDER BY id`,
-		county, s.ts(from), s.ts(to))
-	if err != nil {
-		return nil, wrap("store.ConsultationStats", err)
-	}
-	defer rows.Close()
-	var out []consult.Consultation
-	for rows.Next() {
-		var c consult.Consultation
-		var head int64
-		if err := scanConsult(rows, &c, nil, &head); err != nil {
-			return nil, wrap("store.ConsultationStats", err)
-		}
-		out = append(out, c)
-	}
-	return out, wrap("store.ConsultationStats", rows.Err())
+	return s.consultations(ctx, "store.ConsultationStats", `county_code = ? AND created_at >= ? AND created_at < ? ORDER BY id`, county, s.ts(from), s.ts(to))
 }
 
 // PutBlob stores an attachment by content (a second copy is a no-op).
