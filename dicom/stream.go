@@ -18,7 +18,7 @@ type growBuf struct {
 // more reads at least as many bytes again as the buffer holds (64 KiB at first).
 func (g *growBuf) more() error {
 	if g.eof {
-		return io.ErrUnexpectedEOF
+		return &FormatError{Offset: len(g.b), Msg: "the file ends inside an element", Kind: ErrTruncated}
 	}
 	return g.fill(len(g.b) + max(64<<10, len(g.b)))
 }
@@ -36,9 +36,16 @@ func (g *growBuf) fill(n int) error {
 		}
 		k, err := g.r.Read(g.b[len(g.b):n])
 		g.b = g.b[:len(g.b)+k]
-		if err == io.EOF {
+		var corrupt flate.CorruptInputError
+		switch {
+		case err == io.EOF:
 			g.eof = true
-		} else if err != nil {
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			// A deflated dataset cut short: the upload is truncated, not an I/O fault.
+			return &FormatError{Offset: len(g.b), Msg: "the deflated dataset ends early", Kind: ErrTruncated}
+		case errors.As(err, &corrupt):
+			return &FormatError{Offset: len(g.b), Msg: "the deflated dataset is corrupt: " + err.Error()}
+		case err != nil:
 			return err
 		}
 	}
