@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"runtime/debug"
 	"time"
 
 	"countycare/audit"
@@ -163,6 +164,10 @@ func Generate(ctx context.Context, st *store.Store, cfg Config, log *slog.Logger
 	for _, s := range surnames {
 		g.surTot += s.w
 	}
+	// The load allocates rows faster than it keeps them: a lazier collector
+	// leaves the second core to generation and writing (1 M residents: a
+	// quarter less CPU for 0.5 GB more peak memory; docs/benchmarks.md).
+	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	err = st.BulkLoad(ctx, func(b *store.Bulk) error {
 		g.b = b
 		if err := g.organisation(); err != nil {
@@ -207,7 +212,11 @@ func Generate(ctx context.Context, st *store.Store, cfg Config, log *slog.Logger
 		if cfg.Referrals > 0 {
 			log.Info("demo: referrals", "up_referrals", cfg.Referrals)
 		}
-		return g.referrals(cfg.Referrals)
+		if err := g.referrals(cfg.Referrals); err != nil {
+			return err
+		}
+		log.Info("demo: rows generated; last flush, index builds and statistics next", "seconds", time.Since(start).Seconds())
+		return nil
 	})
 	if err != nil {
 		return nil, err

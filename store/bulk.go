@@ -27,20 +27,28 @@ import (
 // large transactions on SQLite, COPY on PostgreSQL. Rows carry their own
 // IDs. It writes no audit rows of its own; the caller records one row for
 // the whole load. Use it through Store.BulkLoad.
+//
+// Buffered rows are written by a second goroutine while the caller goes on
+// generating the next ones (the two cores share the work): when a buffer
+// is full it is handed to the writer and a new one is started; at most
+// one more waits, so memory stays bounded.
 type Bulk struct {
 	s       *Store
 	ctx     context.Context
 	tables  []*bulkTable
 	byName  map[string]*bulkTable
-	pending int       // rows buffered since the last flush
+	pending int       // rows buffered since the last hand-off
 	conn    *sql.Conn // PostgreSQL: the connection COPY runs on
+
+	jobs   chan [][][]any // buffers handed to the writer, one slice of rows per table
+	exited chan struct{}  // closed when the writer goroutine returns
+	werr   error          // the writer's error, read after exited is closed
 }
 
 type bulkTable struct {
 	name string
 	cols []string
 	rows [][]any
-	n    int64
 }
 
 // bulkFlushRows is how many rows are buffered before a flush (one COPY
@@ -109,11 +117,15 @@ func (s *Store) BulkLoad(ctx context.Context, fn func(b *Bulk) error) (err error
 			}
 		}()
 	}
-	if err := fn(b); err != nil {
+	fnErr := fn(b)
+	if fnErr == nil {
+		fnErr = b.handOff()
+	}
+	if err := b.finish(); err != nil {
 		return err
 	}
-	if err := b.flush(); err != nil {
-		return err
+	if fnErr != nil {
+		return fnErr
 	}
 	return s.afterBulk(ctx)
 }
@@ -191,15 +203,63 @@ func (s *Store) sqliteBulkMode(ctx context.Context) (func() error, error) {
 			return wrap("store.BulkLoad", err)
 		}
 		defer conn.Close()
-		// Full statistics: sampled ones (analysis_limit) misjudge how
-		// selective county_code is and send scoped name searches down the
-		// county-wide index (measured: 240 ms instead of 1 ms).
-		if _, err := conn.ExecContext(context.Background(), `ANALYZE`); err != nil {
-			return wrap("store.BulkLoad", err)
+		if err := analyzeAfterBulk(context.Background(), conn); err != nil {
+			return err
 		}
 		_, err = conn.ExecContext(context.Background(), `PRAGMA cache_size = -32768`)
 		return wrap("store.BulkLoad", err)
 	}, nil
+}
+
+// sampledStatsTables are analysed from a sample after a bulk load: the
+// search-token table is the largest (4.4 M rows at 1 M residents; a full
+// ANALYZE of it took 7.5 s of the load) and the queries that read it fix
+// their index by their shape (store.searchByToken), not by statistics.
+var sampledStatsTables = map[string]bool{"resident_tokens": true}
+
+// analyzeAfterBulk refreshes the planner's statistics after a load: full
+// statistics for every table but those in sampledStatsTables, which are
+// sampled (PRAGMA analysis_limit). Full ones matter where the planner
+// chooses between indexes: sampled statistics cap the rows per county at
+// the sample size and make county_code look selective (a scoped search
+// once went down a county-wide index: 240 ms instead of 1 ms).
+func analyzeAfterBulk(ctx context.Context, conn *sql.Conn) error {
+	rows, err := conn.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`)
+	if err != nil {
+		return wrap("store.BulkLoad", err)
+	}
+	var full, sampled []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			rows.Close()
+			return wrap("store.BulkLoad", err)
+		}
+		if sampledStatsTables[n] {
+			sampled = append(sampled, n)
+		} else {
+			full = append(full, n)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return wrap("store.BulkLoad", err)
+	}
+	for _, t := range full {
+		if _, err := conn.ExecContext(ctx, `ANALYZE "`+t+`"`); err != nil {
+			return wrap("store.BulkLoad", err)
+		}
+	}
+	if _, err := conn.ExecContext(ctx, `PRAGMA analysis_limit = 100000`); err != nil {
+		return wrap("store.BulkLoad", err)
+	}
+	for _, t := range sampled {
+		if _, err := conn.ExecContext(ctx, `ANALYZE "`+t+`"`); err != nil {
+			return wrap("store.BulkLoad", err)
+		}
+	}
+	_, err = conn.ExecContext(ctx, `PRAGMA analysis_limit = 0`)
+	return wrap("store.BulkLoad", err)
 }
 
 // RestorePendingIndexes recreates indexes a bulk load dropped and has not
@@ -277,41 +337,86 @@ func (b *Bulk) add(table string, vals ...any) error {
 	t.rows = append(t.rows, vals)
 	b.pending++
 	if b.pending >= bulkFlushRows {
-		return b.flush()
+		return b.handOff()
 	}
 	return nil
+}
+
+// handOff gives the buffered rows to the writer goroutine (started on
+// first use) and starts new buffers. It returns the writer's error if the
+// writer has stopped.
+func (b *Bulk) handOff() error {
+	if b.jobs == nil {
+		b.jobs = make(chan [][][]any, 1)
+		b.exited = make(chan struct{})
+		go b.writer()
+	}
+	if b.pending == 0 {
+		return nil
+	}
+	batch := make([][][]any, len(b.tables))
+	for i, t := range b.tables {
+		batch[i] = t.rows
+		t.rows = nil
+	}
+	b.pending = 0
+	select {
+	case b.jobs <- batch:
+		return nil
+	case <-b.exited:
+		return b.werr
+	case <-b.ctx.Done():
+		return b.ctx.Err()
+	}
+}
+
+// writer writes the handed-off buffers in order until jobs is closed or a
+// write fails.
+func (b *Bulk) writer() {
+	defer close(b.exited)
+	for batch := range b.jobs {
+		if err := b.write(batch); err != nil {
+			b.werr = err
+			return
+		}
+	}
+}
+
+// finish waits for the writer to write what it was given.
+func (b *Bulk) finish() error {
+	if b.jobs == nil {
+		return nil
+	}
+	close(b.jobs)
+	<-b.exited
+	return b.werr
 }
 
 // sqliteChunk is how many rows one multi-row INSERT carries on SQLite
 // (fewer statements: the per-statement cost dominates a bulk load).
 const sqliteChunk = 200
 
-// flush writes the buffered rows table by table, in foreign-key order:
-// with COPY on PostgreSQL, with multi-row INSERTs in one transaction on
-// SQLite.
-func (b *Bulk) flush() error {
-	b.pending = 0
+// write writes one buffer table by table, in foreign-key order: with
+// COPY on PostgreSQL, with multi-row INSERTs in one transaction on SQLite.
+func (b *Bulk) write(batch [][][]any) error {
 	if b.s.dialect == SQLite {
-		return b.flushSQLite()
+		return b.writeSQLite(batch)
 	}
 	return b.conn.Raw(func(dc any) error {
 		pc := dc.(*stdlib.Conn).Conn()
-		for _, t := range b.tables {
-			if len(t.rows) == 0 {
+		for i, t := range b.tables {
+			if len(batch[i]) == 0 {
 				continue
 			}
-			n, err := pc.CopyFrom(b.ctx, pgx.Identifier{t.name}, t.cols, pgx.CopyFromRows(t.rows))
-			if err != nil {
+			if _, err := pc.CopyFrom(b.ctx, pgx.Identifier{t.name}, t.cols, pgx.CopyFromRows(batch[i])); err != nil {
 				return wrap("store.Bulk "+t.name, err)
 			}
-			t.n += n
-			t.rows = t.rows[:0]
 		}
 		return nil
 	})
 }
 
-func (b *Bulk) flushSQLite() error {
+func (b *Bulk) writeSQLite(batch [][][]any) error {
 	tx, err := b.s.w.BeginTx(b.ctx, nil)
 	if err != nil {
 		return wrap("store.Bulk", err)
@@ -322,16 +427,17 @@ func (b *Bulk) flushSQLite() error {
 	if _, err := tx.ExecContext(b.ctx, `PRAGMA defer_foreign_keys = ON`); err != nil {
 		return wrap("store.Bulk", err)
 	}
-	for _, t := range b.tables {
-		if len(t.rows) == 0 {
+	for ti, t := range b.tables {
+		rows := batch[ti]
+		if len(rows) == 0 {
 			continue
 		}
 		one := "(" + placeholders(len(t.cols)) + ")"
 		head := `INSERT INTO ` + t.name + ` (` + strings.Join(t.cols, ", ") + `) VALUES `
 		var full *sql.Stmt
 		args := make([]any, 0, sqliteChunk*len(t.cols))
-		for i := 0; i < len(t.rows); i += sqliteChunk {
-			chunk := t.rows[i:min(i+sqliteChunk, len(t.rows))]
+		for i := 0; i < len(rows); i += sqliteChunk {
+			chunk := rows[i:min(i+sqliteChunk, len(rows))]
 			args = args[:0]
 			for _, r := range chunk {
 				args = append(args, r...)
@@ -351,8 +457,6 @@ func (b *Bulk) flushSQLite() error {
 				return wrap("store.Bulk "+t.name, err)
 			}
 		}
-		t.n += int64(len(t.rows))
-		t.rows = t.rows[:0]
 	}
 	return wrap("store.Bulk", tx.Commit())
 }

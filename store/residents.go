@@ -204,9 +204,11 @@ func (s *Store) searchByToken(ctx context.Context, sc access.Scope, prefix, wher
 		all = append(append([]any{sc.CountyCode}, int64Args(sc.Institutions)...), s.ts(now), prefix, prefix+maxRune)
 		all = append(append(all, fargs...), fetch)
 	default:
+		// County scope: one primary-key range per institution of the county
+		// (there is no county-wide token index; migration 0014).
 		q = `SELECT ` + residentCols + `, t.token FROM resident_tokens t JOIN residents r ON r.id = t.resident_id
-			WHERE t.county_code = ? AND t.token >= ? AND t.token < ? AND ` + where + cond + ` LIMIT ?`
-		all = append(append(append([]any{sc.CountyCode, prefix, prefix + maxRune}, args...), fargs...), fetch)
+			WHERE t.county_code = ? AND t.village_id IN (SELECT id FROM institutions WHERE county_code = ?) AND t.token >= ? AND t.token < ? AND ` + where + cond + ` LIMIT ?`
+		all = append(append(append([]any{sc.CountyCode, sc.CountyCode, prefix, prefix + maxRune}, args...), fargs...), fetch)
 	}
 	rows, err := s.read().query(ctx, q, all...)
 	if err != nil {
