@@ -799,3 +799,22 @@ func TestOppositeMergesDoNotDeadlock(t *testing.T) {
 		}
 	})
 }
+
+// A new database, with no audit rows yet, verifies; an unsigned empty head
+// (rows cut off and the head put back as the migration wrote it) does not.
+func TestVerifyEmptyChain(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, d store.Dialect) {
+		st := testdb.Open(t, d, time.Now)
+		ctx := context.Background()
+		v, err := st.VerifyAudit(ctx, testdb.AuditKey)
+		if err != nil || !v.OK() {
+			t.Fatalf("verify of a new database: %v %v", v.Problems, err)
+		}
+		if err := st.ExecForTest(ctx, `UPDATE audit_head SET mac = '' WHERE id = 1`); err != nil {
+			t.Fatal(err)
+		}
+		if v, err := st.VerifyAudit(ctx, testdb.AuditKey); err != nil || v.OK() {
+			t.Fatalf("an unsigned empty head verified: %v %v", v.Problems, err)
+		}
+	})
+}
