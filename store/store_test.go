@@ -818,3 +818,49 @@ func TestVerifyEmptyChain(t *testing.T) {
 		}
 	})
 }
+
+// Changing a resident's ID number to one another resident of the county
+// holds is refused inside the write transaction (not only by the
+// service's earlier check); an update that keeps a number shared by a
+// legacy duplicate still saves.
+func TestUpdateResidentIDNumberIsChecked(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, d store.Dialect) {
+		f := newFixture(t, d)
+		ctx := context.Background()
+		var a, b *resident.Resident
+		for id := int64(1); id < 200 && (a == nil || b == nil); id++ {
+			r, err := f.st.Resident(ctx, id)
+			if err != nil || r.IDNumber == "" {
+				continue
+			}
+			if a == nil {
+				a = r
+			} else if r.IDNumber != a.IDNumber {
+				b = r
+			}
+		}
+		if a == nil || b == nil {
+			t.Fatal("no two residents with distinct ID numbers")
+		}
+		changed := *b
+		changed.IDNumber = a.IDNumber
+		err := f.st.UpdateResident(ctx, &changed, audit.Event{Action: "test.update", Outcome: audit.OutcomeOK})
+		var ce *care.Error
+		if !errors.As(err, &ce) || ce.Code != care.ECONFLICT || ce.Key != "resident.duplicate_elsewhere" {
+			t.Fatalf("taking another resident's ID number: %v", err)
+		}
+		if got, _ := f.st.Resident(ctx, b.ID); got.IDNumber != b.IDNumber || got.Version != b.Version {
+			t.Errorf("refused update was written: %+v", got)
+		}
+		// A demo duplicate shares its number with the original: other changes still save.
+		dups, err := f.st.ResidentsByIDNumber(ctx, a.CountyCode, string(a.IDNumber))
+		if err != nil {
+			t.Fatal(err)
+		}
+		same := dups[0]
+		same.Address = "新地址 1 号"
+		if err := f.st.UpdateResident(ctx, &same, audit.Event{Action: "test.update", Outcome: audit.OutcomeOK}); err != nil {
+			t.Errorf("update keeping the ID number: %v", err)
+		}
+	})
+}
