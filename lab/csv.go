@@ -96,7 +96,6 @@ func ParseCSV(r io.Reader) ([]Row, error) {
 		if err == io.EOF {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
@@ -104,6 +103,7 @@ func ParseCSV(r io.Reader) ([]Row, error) {
 			}
 			return nil, fmt.Errorf("%w: %v", ErrFormat, err)
 		}
+		line, _ := cr.FieldPos(0)
 		if len(rows) == MaxImportRows {
 			return nil, fmt.Errorf("%w: more than %d rows", ErrFormat, MaxImportRows)
 		}

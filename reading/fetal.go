@@ -99,7 +99,6 @@ func ParseFetalCSV(r io.Reader) (*FetalTrace, error) {
 		if err == io.EOF {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
@@ -107,6 +106,7 @@ func ParseFetalCSV(r io.Reader) (*FetalTrace, error) {
 			}
 			return nil, fmt.Errorf("%w: %v", ErrFetalFormat, err)
 		}
+		line, _ := cr.FieldPos(0)
 		num := func(c string) (float64, error) {
 			v, err := strconv.ParseFloat(strings.TrimSpace(rec[col[c]]), 64)
 			if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
