@@ -258,7 +258,7 @@ func (s *Service) Acknowledge(ctx context.Context, a care.Actor, id int64, note 
 		return nil, care.Errorf(care.ECONFLICT, "critical.already_acked")
 	}
 	if !ReadBackOK(al.Value, note) {
-		return nil, care.Invalid([]care.FieldError{{Field: "note", Key: "critical.read_back", Args: []any{leadingNumber(al.Value)}}})
+		return nil, care.Invalid([]care.FieldError{{Field: "note", Key: "critical.read_back_missing", Args: []any{leadingNumber(al.Value)}}})
 	}
 	al.AckAt, al.AckBy, al.AckNote = s.Now().UTC(), a.AccountID, note
 	ev := audit.New(ctx, a, ActAck, al.ResidentID)

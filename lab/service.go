@@ -133,7 +133,7 @@ func (s *Service) Import(ctx context.Context, a care.Actor, residentID int64, ro
 	for i, r := range rows {
 		ins[i] = r.Input
 	}
-	return s.Record(ctx, a, residentID, ins, func(i int) string { return fmt.Sprintf("line %d: ", rows[i].Line) })
+	return s.Record(ctx, a, residentID, ins, func(i int) string { return fmt.Sprintf("%d:", rows[i].Line) })
 }
 
 // ForResident returns a resident in a's scope with their results, newest

@@ -243,8 +243,9 @@ const (
 
 // Episode is a deceleration or acceleration: start second and length.
 type Episode struct {
-	Start, Seconds int
-	Decel          bool
+	Start   int  `json:"start"`   // second of the trace
+	Seconds int  `json:"seconds"` // length
+	Decel   bool `json:"deceleration"`
 }
 
 // AnalyseFetal reads a trace by FIGO 2015:
