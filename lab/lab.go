@@ -160,7 +160,7 @@ func Check(in Input, now time.Time, prefix string) (*Result, []care.FieldError) 
 	}
 	lo, hi, okr := parseRange(in.RefRange)
 	if !okr {
-		bad("ref_range", "lab.ref_range")
+		bad("ref_range", "lab.ref_range_bad")
 	}
 	r.RefLow, r.RefHigh = lo, hi
 	r.Flag = strings.ToUpper(strings.TrimSpace(in.Flag))
@@ -207,6 +207,20 @@ func Check(in Input, now time.Time, prefix string) (*Result, []care.FieldError) 
 	}
 	r.CollectedAt, r.ResultedAt = c, res
 	return r, fs
+}
+
+// RefRange returns the reference range as printed: "3.5–5.1", "<5.2",
+// ">1.0", or "" when none was given.
+func (r *Result) RefRange() string {
+	switch {
+	case r.RefLow != nil && r.RefHigh != nil:
+		return num(*r.RefLow) + "–" + num(*r.RefHigh)
+	case r.RefHigh != nil:
+		return "<" + num(*r.RefHigh)
+	case r.RefLow != nil:
+		return ">" + num(*r.RefLow)
+	}
+	return ""
 }
 
 func round(v float64, places int) float64 {

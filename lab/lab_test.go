@@ -60,7 +60,7 @@ func TestCheck(t *testing.T) {
 		{"NaN", Input{Code: "K", Value: "NaN", Unit: "mmol/L", Doctor: "王", CollectedAt: at}, "value", "lab.value_number"},
 		{"future", Input{Code: "K", Value: "4", Unit: "mmol/L", Doctor: "王", CollectedAt: "2026-12-01 09:00"}, "collected_at", "lab.time_future"},
 		{"resulted first", Input{Code: "K", Value: "4", Unit: "mmol/L", Doctor: "王", CollectedAt: at, ResultedAt: "2026-11-30 08:00"}, "resulted_at", "lab.resulted_before_collected"},
-		{"bad range", Input{Code: "K", Value: "4", Unit: "mmol/L", RefRange: "5.1-3.5", Doctor: "王", CollectedAt: at}, "ref_range", "lab.ref_range"},
+		{"bad range", Input{Code: "K", Value: "4", Unit: "mmol/L", RefRange: "5.1-3.5", Doctor: "王", CollectedAt: at}, "ref_range", "lab.ref_range_bad"},
 		{"no doctor", Input{Code: "K", Value: "4", Unit: "mmol/L", CollectedAt: at}, "doctor", "field.required"},
 	}
 	for _, c := range bad {

@@ -59,7 +59,7 @@ func testLabsAndCritical(t *testing.T, d store.Dialect) {
 	now := time.Now().In(care.Shanghai).Add(-time.Hour).Format("2006-01-02T15:04")
 	r := vd.postForm("/residents/"+rid+"/labs", url.Values{"code": {"K"}, "value": {"6.8"}, "unit": {"mmol/L"}, "ref_range": {"3.5-5.1"},
 		"doctor": {"郭医生"}, "collected_at": {now}}, true)
-	if r.code != 200 || !strings.Contains(r.body, `id="lab-critical"`) || !strings.Contains(r.body, "K⁺ ≥ 6.5 mmol/L") {
+	if r.code != 200 || !strings.Contains(r.body, `id="lab-critical"`) || !strings.Contains(r.body, "K⁺ ≥ 6.5 mmol/L") || !strings.Contains(r.body, "<td>3.5–5.1</td>") {
 		t.Fatalf("record critical K: %d", r.code)
 	}
 	r = vd.postForm("/residents/"+rid+"/labs", url.Values{"code": {"K"}, "value": {"6.8"}, "unit": {"mg/dL"}, "doctor": {"郭医生"}, "collected_at": {now}}, true)
