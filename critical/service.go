@@ -102,7 +102,7 @@ func (s *Service) Prepare(ctx context.Context, al *Alert) ([]notify.Message, []i
 	}
 	al.Level, al.AckAt, al.EscalatedAt = LevelClinic, time.Time{}, time.Time{}
 	al.NextDueAt = s.Config.nextDue(al.RaisedAt, LevelClinic)
-	msgs, ids, err := s.recipients(ctx, al, al.ClinicID)
+	msgs, ids, err := s.recipients(ctx, al, al.ClinicID, nil)
 	return msgs, ids, err
 }
 
@@ -132,12 +132,22 @@ func targets(tree *org.Tree, clinic *org.Institution) (township, county int64) {
 	return township, county
 }
 
+// staffCache keeps the practitioners of institutions for one batch.
+type staffCache map[int64][]org.Practitioner
+
 // recipients returns a text message for each active practitioner with a
-// phone at institution, and the practitioners to alert live.
-func (s *Service) recipients(ctx context.Context, al *Alert, institution int64) ([]notify.Message, []int64, error) {
-	ps, err := s.Staff.Practitioners(ctx, org.PractitionerFilter{Institutions: []int64{institution}, Limit: 500})
-	if err != nil {
-		return nil, nil, err
+// phone at institution, and the practitioners to alert live. cache may be
+// nil.
+func (s *Service) recipients(ctx context.Context, al *Alert, institution int64, cache staffCache) ([]notify.Message, []int64, error) {
+	ps, ok := cache[institution]
+	if !ok {
+		var err error
+		if ps, err = s.Staff.Practitioners(ctx, org.PractitionerFilter{Institutions: []int64{institution}, Limit: 500}); err != nil {
+			return nil, nil, err
+		}
+		if cache != nil {
+			cache[institution] = ps
+		}
 	}
 	var msgs []notify.Message
 	var ids []int64
@@ -319,6 +329,7 @@ const escalateBatch = 500
 // twice, and one acknowledged meanwhile stays put.
 func (s *Service) EscalateDue(ctx context.Context) (int, error) {
 	n := 0
+	cache := staffCache{}
 	for {
 		now := s.Now().UTC()
 		due, err := s.Repo.DueAlerts(ctx, now, escalateBatch)
@@ -327,7 +338,7 @@ func (s *Service) EscalateDue(ctx context.Context) (int, error) {
 		}
 		es := make([]Escalation, 0, len(due))
 		for i := range due {
-			e, err := s.escalation(ctx, &due[i], now)
+			e, err := s.escalation(ctx, &due[i], now, cache)
 			if err != nil {
 				return n, err
 			}
@@ -352,7 +363,7 @@ func (s *Service) EscalateDue(ctx context.Context) (int, error) {
 }
 
 // escalation moves al to the next level that has a target.
-func (s *Service) escalation(ctx context.Context, al *Alert, now time.Time) (Escalation, error) {
+func (s *Service) escalation(ctx context.Context, al *Alert, now time.Time, cache staffCache) (Escalation, error) {
 	e := Escalation{Alert: al, FromLevel: al.Level}
 	level := al.Level + 1
 	target := int64(0)
@@ -374,7 +385,7 @@ func (s *Service) escalation(ctx context.Context, al *Alert, now time.Time) (Esc
 	e.Audit = audit.Event{Action: ActEscalate, Outcome: audit.OutcomeOK, Purpose: care.PurposeTreatment, CountyCode: al.CountyCode,
 		ResidentID: al.ResidentID, Detail: fmt.Sprintf("critical alert %d escalated from level %d to %d (institution %d)", al.ID, e.FromLevel, level, target)}
 	if target != 0 {
-		msgs, ids, err := s.recipients(ctx, al, target)
+		msgs, ids, err := s.recipients(ctx, al, target, cache)
 		if err != nil {
 			return e, err
 		}
