@@ -17,7 +17,7 @@ func TestUnitConversions(t *testing.T) {
 		code, unit string
 		v, want    float64
 	}{
-		{"GLU", "mg/dL", 90.08, 5.0},  // 18.016 mg/dL per mmol/L
+		{"GLU", "mg/dL", 90.08, 5.0},   // 18.016 mg/dL per mmol/L
 		{"2345-7", "mmol/L", 5.6, 5.6}, // by LOINC
 		{"CA", "mg/dL", 10.02, 2.5},    // 4.008 mg/dL per mmol/L
 		{"CREA", "mg/dL", 1.0, 88.42},
