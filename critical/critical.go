@@ -25,6 +25,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"countycare/access"
 	"countycare/audit"
 	"countycare/care"
 	"countycare/notify"
@@ -55,6 +56,15 @@ const (
 
 // PurposeAlert is the outbox purpose of alert messages.
 const PurposeAlert = "critical.alert"
+
+// LinkCritical is the kind of care link an escalation to the county
+// hospital opens, so its duty doctors can open the resident's record to
+// act on the value (township doctors already see their villages'
+// residents). It ends after LinkTTL.
+const LinkCritical = "critical"
+
+// LinkTTL is how long an escalation's care link lasts.
+const LinkTTL = 72 * time.Hour
 
 // Alert is one critical value (危急值) to be acknowledged.
 type Alert struct {
@@ -191,7 +201,8 @@ type Escalation struct {
 	FromLevel int
 	Msgs      []notify.Message
 	Audit     audit.Event
-	Notify    []int64 // practitioners to alert live after the commit
+	Notify    []int64          // practitioners to alert live after the commit
+	Link      *access.CareLink // opened for the county hospital (nil for none)
 }
 
 // Indicator is the acknowledgement-time indicator of a period.

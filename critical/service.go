@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"countycare/access"
 	"countycare/audit"
 	"countycare/care"
 	"countycare/notify"
@@ -384,6 +385,10 @@ func (s *Service) escalation(ctx context.Context, al *Alert, now time.Time, cach
 	al.NextDueAt = s.Config.nextDue(al.RaisedAt, level)
 	e.Audit = audit.Event{Action: ActEscalate, Outcome: audit.OutcomeOK, Purpose: care.PurposeTreatment, CountyCode: al.CountyCode,
 		ResidentID: al.ResidentID, Detail: fmt.Sprintf("critical alert %d escalated from level %d to %d (institution %d)", al.ID, e.FromLevel, level, target)}
+	if target != 0 && level == LevelCounty {
+		e.Link = &access.CareLink{CountyCode: al.CountyCode, ResidentID: al.ResidentID, InstitutionID: target, Kind: LinkCritical,
+			Reason: fmt.Sprintf("critical alert %d", al.ID), CreatedAt: now, ExpiresAt: now.Add(LinkTTL)}
+	}
 	if target != 0 {
 		msgs, ids, err := s.recipients(ctx, al, target, cache)
 		if err != nil {

@@ -178,6 +178,12 @@ func (s *Store) EscalateAlerts(ctx context.Context, es []critical.Escalation) (i
 			if err := s.queueInTx(ctx, tx, e.Msgs); err != nil {
 				return err
 			}
+			if l := e.Link; l != nil {
+				if _, err := tx.exec(ctx, `INSERT INTO care_links (county_code, resident_id, institution_id, kind, reason, created_by, created_at, expires_at)
+					VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, l.CountyCode, l.ResidentID, l.InstitutionID, l.Kind, l.Reason, l.CreatedBy, s.ts(l.CreatedAt), s.ts(l.ExpiresAt)); err != nil {
+					return wrap(op, err)
+				}
+			}
 			if err := s.appendAudit(ctx, tx, e.Audit); err != nil {
 				return err
 			}

@@ -182,6 +182,11 @@ func TestLabResultsRaiseCriticalAlerts(t *testing.T) {
 			t.Errorf("another clinic reads the alert: %v", err)
 		}
 
+		csBefore := care.Actor{AccountID: 999998, Role: care.RoleCountySpecialist, InstitutionID: open[0].CountyID, CountyCode: vd.CountyCode, PractitionerID: 999998}
+		if _, err := f.res.Get(ctx, csBefore, p.ID); !care.IsCode(err, care.ENOTFOUND) {
+			t.Errorf("county hospital sees the resident before escalation: %v", err)
+		}
+
 		// Not due yet; then due: the township; then nothing twice.
 		if n, err := crit.EscalateDue(ctx); err != nil || n != 0 {
 			t.Fatalf("early escalation %d, %v", n, err)
@@ -211,6 +216,13 @@ func TestLabResultsRaiseCriticalAlerts(t *testing.T) {
 		f.clk.Add(15 * time.Minute)
 		if n, err := crit.EscalateDue(ctx); err != nil || n != 2 {
 			t.Fatalf("county escalation %d, %v; want the 2 open ones", n, err)
+		}
+		cs := care.Actor{AccountID: 999998, Role: care.RoleCountySpecialist, InstitutionID: open[0].CountyID, CountyCode: vd.CountyCode, PractitionerID: 999998}
+		if _, err := f.res.Get(ctx, cs, p.ID); err != nil {
+			t.Errorf("county duty doctor cannot open the resident after escalation: %v", err)
+		}
+		if l, _ := crit.List(ctx, cs, true); len(l) != 2 {
+			t.Errorf("county sees %d open alerts, want 2", len(l))
 		}
 		got, _ := crit.Get(ctx, vd, rs[2].AlertID)
 		if got.Level != critical.LevelCounty || !got.NextDueAt.IsZero() {
