@@ -10,6 +10,7 @@ import (
 	"countycare/care"
 	"countycare/notify"
 	"countycare/org"
+	"countycare/resident"
 )
 
 // Filter selects alerts. Institution 0 means the whole county (analysts);
@@ -51,8 +52,9 @@ type Publisher interface {
 
 // Service raises, lists, acknowledges and escalates alerts.
 type Service struct {
-	Repo Repository
-	Orgs interface {
+	Repo      Repository
+	Residents *resident.Service // Raise checks the resident is in the actor's scope
+	Orgs      interface {
 		Tree(ctx context.Context) (*org.Tree, error)
 	}
 	Staff interface {
@@ -180,11 +182,17 @@ func (s *Service) Announce(al *Alert, practitioners []int64) {
 // with an acute MI finding, say — and alerts the ordering clinic at once.
 // It is idempotent on (SourceKind, SourceID): raising the same source again
 // returns the stored alert and alerts nobody. Errors: EFORBIDDEN (a role
-// that takes no part in care, or another county), EINVALID (missing
-// source, resident, clinic or finding; a clinic outside the county).
+// that takes no part in care, or another county), ENOTFOUND (a resident
+// outside the actor's scope), EINVALID (missing source, resident, clinic
+// or finding; a clinic outside the county).
 func (s *Service) Raise(ctx context.Context, a care.Actor, al Alert) (*Alert, error) {
 	if !clinical(a.Role) || (al.CountyCode != "" && al.CountyCode != a.CountyCode) {
 		return nil, care.Errorf(care.EFORBIDDEN, "error.forbidden")
+	}
+	if al.ResidentID > 0 {
+		if _, err := s.Residents.Get(ctx, a, al.ResidentID); err != nil {
+			return nil, err
+		}
 	}
 	al.CountyCode, al.RaisedBy = a.CountyCode, a.AccountID
 	msgs, ids, err := s.Prepare(ctx, &al)

@@ -44,7 +44,7 @@ func BenchmarkCriticalEscalation(b *testing.B) {
 			}
 		}
 	}
-	crit := &critical.Service{Repo: st, Orgs: orgs, Staff: st, Audit: rec, Config: critical.DefaultConfig(), Now: clk.Now}
+	crit := &critical.Service{Repo: st, Residents: residents, Orgs: orgs, Staff: st, Audit: rec, Config: critical.DefaultConfig(), Now: clk.Now}
 	people, _, _ := residents.Search(ctx, vd, "", resident.Filter{Limit: 1})
 	src := int64(0)
 	b.ResetTimer()

@@ -59,7 +59,7 @@ func TestPhotoAndFetalStudies(t *testing.T) {
 		ctx := context.Background()
 		rec := syncRecorder{f.st, t}
 		pub := &livePub{}
-		crit := &critical.Service{Repo: f.st, Orgs: f.orgs, Staff: f.st, Audit: rec, Live: pub, Config: critical.DefaultConfig(), Now: f.clk.Now}
+		crit := &critical.Service{Repo: f.st, Residents: f.res, Orgs: f.orgs, Staff: f.st, Audit: rec, Live: pub, Config: critical.DefaultConfig(), Now: f.clk.Now}
 		svc := &reading.ExamService{Repo: f.st, Residents: f.res, Orgs: f.orgs, Critical: crit, Audit: rec, Now: f.clk.Now}
 		vd, rd := f.actors[care.RoleVillageDoctor], f.actors[care.RoleReader]
 		people, _, _ := f.res.Search(ctx, vd, "", resident.Filter{Limit: 1})

@@ -11,6 +11,7 @@ import (
 	"countycare/internal/testdb"
 	"countycare/lab"
 	"countycare/org"
+	"countycare/reading"
 	"countycare/resident"
 	"countycare/store"
 )
@@ -68,14 +69,14 @@ func TestLabResultsRaiseCriticalAlerts(t *testing.T) {
 		ctx := context.Background()
 		pub := &livePub{}
 		rec := syncRecorder{f.st, t}
-		crit := &critical.Service{Repo: f.st, Orgs: f.orgs, Staff: f.st, Audit: rec, Live: pub, Config: critical.DefaultConfig(), Now: f.clk.Now}
+		crit := &critical.Service{Repo: f.st, Residents: f.res, Orgs: f.orgs, Staff: f.st, Audit: rec, Live: pub, Config: critical.DefaultConfig(), Now: f.clk.Now}
 		labs := &lab.Service{Repo: f.st, Residents: f.res, Critical: crit, Thresholds: critical.DefaultThresholds(), Audit: rec, Now: f.clk.Now}
 		vd, rd := f.actors[care.RoleVillageDoctor], f.actors[care.RoleReader]
-		people, _, _ := f.res.Search(ctx, vd, "", resident.Filter{Limit: 1})
-		if len(people) == 0 {
+		people, _, _ := f.res.Search(ctx, vd, "", resident.Filter{Limit: 2})
+		if len(people) < 2 {
 			t.Fatal("no residents in the demo village")
 		}
-		p := people[0]
+		p, p2 := people[0], people[1]
 		at := f.clk.Now().Add(-time.Hour).Format(time.RFC3339)
 		ins := []lab.Input{
 			{Code: "2345-7", Value: "5.6", Unit: "mmol/L", RefRange: "3.9-6.1", Doctor: "郭医生", CollectedAt: at, Specimen: "serum"},
@@ -143,14 +144,29 @@ func TestLabResultsRaiseCriticalAlerts(t *testing.T) {
 			t.Errorf("critical results listed %d, want 2", crits)
 		}
 
-		// Another source kind through Raise: idempotent.
-		al1, err := crit.Raise(ctx, rd, critical.Alert{SourceKind: critical.SourceECGReport, SourceID: 77, ResidentID: p.ID,
-			ClinicID: vd.InstitutionID, Finding: "acute MI (STEMI)"})
+		first, err := crit.Get(ctx, vd, rs[1].AlertID)
+		if err != nil || first.CountyID == 0 {
+			t.Fatalf("alert: %v %+v", err, first)
+		}
+		csBefore := care.Actor{AccountID: 999998, Role: care.RoleCountySpecialist, InstitutionID: first.CountyID, CountyCode: vd.CountyCode, PractitionerID: 999998}
+		if _, err := f.res.Get(ctx, csBefore, p.ID); !care.IsCode(err, care.ENOTFOUND) {
+			t.Errorf("county hospital sees the resident before escalation: %v", err)
+		}
+
+		// Another source kind through Raise: scope-checked, idempotent.
+		ecgAlert := critical.Alert{SourceKind: critical.SourceECGReport, SourceID: 77, ResidentID: p2.ID, ClinicID: vd.InstitutionID, Finding: "acute MI (STEMI)"}
+		if _, err := crit.Raise(ctx, rd, ecgAlert); !care.IsCode(err, care.ENOTFOUND) {
+			t.Fatalf("reader raises for a resident never sent to the center: %v", err)
+		}
+		exams := &reading.ExamService{Repo: f.st, Residents: f.res, Orgs: f.orgs, Audit: rec, Now: f.clk.Now}
+		if _, err := exams.UploadPhoto(ctx, vd, p2.ID, reading.PhotoUpload{CenterID: rd.InstitutionID, Kind: reading.PhotoSkin, File: testJPEG(t)}); err != nil {
+			t.Fatal(err)
+		}
+		al1, err := crit.Raise(ctx, rd, ecgAlert)
 		if err != nil {
 			t.Fatalf("raise: %v", err)
 		}
-		al2, err := crit.Raise(ctx, rd, critical.Alert{SourceKind: critical.SourceECGReport, SourceID: 77, ResidentID: p.ID,
-			ClinicID: vd.InstitutionID, Finding: "acute MI (STEMI)"})
+		al2, err := crit.Raise(ctx, rd, ecgAlert)
 		if err != nil || al2.ID != al1.ID || pub.count(vd.PractitionerID) != 3 {
 			t.Fatalf("second raise: %v id %d vs %d, live %d (want one more)", err, al2.ID, al1.ID, pub.count(vd.PractitionerID))
 		}
@@ -180,11 +196,6 @@ func TestLabResultsRaiseCriticalAlerts(t *testing.T) {
 		other.InstitutionID = township + 100000
 		if _, err := crit.Get(ctx, other, rs[1].AlertID); !care.IsCode(err, care.ENOTFOUND) {
 			t.Errorf("another clinic reads the alert: %v", err)
-		}
-
-		csBefore := care.Actor{AccountID: 999998, Role: care.RoleCountySpecialist, InstitutionID: open[0].CountyID, CountyCode: vd.CountyCode, PractitionerID: 999998}
-		if _, err := f.res.Get(ctx, csBefore, p.ID); !care.IsCode(err, care.ENOTFOUND) {
-			t.Errorf("county hospital sees the resident before escalation: %v", err)
 		}
 
 		// Not due yet; then due: the township; then nothing twice.

@@ -85,7 +85,7 @@ func newEnv(t *testing.T, d store.Dialect) *env {
 	live := web.NewBroker()
 	con := &consult.Service{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, Live: live, Config: consult.DefaultConfig(), Now: time.Now}
 	ref := &referral.Service{Repo: st, Residents: rsvc, Orgs: orgs, Staff: st, Audit: w, Config: referral.DefaultConfig(), Now: time.Now}
-	crit := &critical.Service{Repo: st, Orgs: orgs, Staff: st, Audit: w, Live: live, Config: critical.DefaultConfig(), Now: time.Now}
+	crit := &critical.Service{Repo: st, Residents: rsvc, Orgs: orgs, Staff: st, Audit: w, Live: live, Config: critical.DefaultConfig(), Now: time.Now}
 	labs := &lab.Service{Repo: st, Residents: rsvc, Critical: crit, Thresholds: critical.DefaultThresholds(), Audit: w, Now: time.Now}
 	exams := &reading.ExamService{Repo: st, Residents: rsvc, Orgs: orgs, Critical: crit, Audit: w, Now: time.Now}
 	srv, err := web.New(web.Config{}, web.Deps{

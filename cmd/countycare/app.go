@@ -80,7 +80,7 @@ func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, 
 	a.rx = rxe
 	a.prescriptions = &rx.Service{Repo: st, Engine: rxe, Residents: a.res, Orgs: a.orgs, Audit: a.audit, Now: now}
 	a.reading = &reading.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Audit: a.audit, PreRead: ecg.DefaultPreReadConfig(), Now: now}
-	a.critical = &critical.Service{Repo: st, Orgs: a.orgs, Staff: st, Audit: a.audit, Live: a.live, Config: critical.DefaultConfig(), Now: now}
+	a.critical = &critical.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Staff: st, Audit: a.audit, Live: a.live, Config: critical.DefaultConfig(), Now: now}
 	a.labs = &lab.Service{Repo: st, Residents: a.res, Critical: a.critical, Thresholds: critical.DefaultThresholds(), Audit: a.audit, Now: now}
 	a.exams = &reading.ExamService{Repo: st, Residents: a.res, Orgs: a.orgs, Critical: a.critical, Audit: a.audit, Now: now}
 	w, err := web.New(wcfg, web.Deps{Residents: a.res, Orgs: a.orgs, Accounts: a.accounts, Chronic: a.chronic, Consult: a.consult, Live: a.live, Family: a.family, Points: a.points, Referral: a.referral, Settle: a.settle, Window: a.window,

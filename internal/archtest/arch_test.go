@@ -33,7 +33,7 @@ var domain = map[string][]string{
 	"reading":  {"care", "access", "audit", "org", "resident", "ecg", "dicom", "critical", "notify"},
 	"referral": {"care", "access", "audit", "org", "resident", "notify", "chronic"},
 	"rx":       {"care", "audit", "org", "resident"},
-	"critical": {"care", "access", "audit", "org", "notify"},
+	"critical": {"care", "access", "audit", "org", "notify", "resident"},
 	"lab":      {"care", "audit", "resident", "critical", "notify"},
 }
 
