@@ -326,7 +326,7 @@ func AnalyseFetal(t *FetalTrace) (FetalAnalysis, []Episode) {
 	lowRun, highRun, lowMax, highMax := 0, 0, 0, 0
 	for m := 0; (m+1)*60 <= len(t.FHR); m++ {
 		lo, hi, k, skip := math.Inf(1), math.Inf(-1), 0, false
-		for _, i := range minuteRange(m) {
+		for i := m * 60; i < (m+1)*60; i++ {
 			if inEpisode[i] {
 				skip = true
 				break
@@ -402,12 +402,4 @@ func AnalyseFetal(t *FetalTrace) (FetalAnalysis, []Episode) {
 		a.Class = ClassNormal
 	}
 	return a, eps
-}
-
-func minuteRange(m int) []int {
-	out := make([]int, 60)
-	for i := range out {
-		out[i] = m*60 + i
-	}
-	return out
 }
