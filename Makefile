@@ -29,6 +29,7 @@ test: build
 FUZZ_TARGETS := idcard:FuzzParse resident:FuzzValidate resident:FuzzSearchTokens resident:FuzzParseImport \
 	ecg:FuzzParseHeader ecg:FuzzReadAnnotations ecg:FuzzRead212 ecg:FuzzRead16 ecg:FuzzReadBeatsCSV ecg:FuzzReadCSV ecg:FuzzDetectQRS \
 	referral:FuzzICD10Chapter dicom:FuzzParse
+FUZZ_TARGETS += lab:FuzzParseCSV reading:FuzzParseFetalCSV reading:FuzzReadPhoto
 fuzz-short:
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
 		echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \

@@ -6,6 +6,7 @@ import (
 	"countycare/access"
 	"countycare/care"
 	"countycare/consult"
+	"countycare/lab"
 	"countycare/reading"
 	"countycare/resident"
 )
@@ -270,6 +271,39 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /api/v1/consultations/{id}", parties, s.apiConsultGet)
 	s.handleLimit("POST /api/v1/consultations/{id}/signal", parties, 4*consult.MaxSignalPayload, s.consultSignal)
 	s.handle("POST /api/v1/consultations/{id}/{action}", parties, s.apiConsultDo)
+
+	// Lab results, clinic photos, fetal heart traces and critical values
+	// (issue #5): clinicians read a resident's results and exams in their
+	// scope; village, township and county doctors record results; village
+	// and township doctors send photos and traces; the clinical staff of an
+	// alerted institution see and acknowledge critical values; analysts
+	// read the acknowledgement-time indicator.
+	labViewers := access.Allow(access.Clinicians...)
+	labRecorders := access.Allow(care.RoleVillageDoctor, care.RoleTownshipDoctor, care.RoleCountySpecialist)
+	criticalUsers := access.Allow(care.RoleVillageDoctor, care.RoleTownshipDoctor, care.RoleCountySpecialist, care.RoleReader)
+	criticalReports := access.Allow(care.RoleVillageDoctor, care.RoleTownshipDoctor, care.RoleCountySpecialist, care.RoleReader, care.RoleAnalyst)
+	s.handle("GET /residents/{id}/labs", labViewers, s.labsPage)
+	s.handle("POST /residents/{id}/labs", labRecorders, s.labsSubmit)
+	s.handleLimit("POST /residents/{id}/labs/import", labRecorders, lab.MaxImportBytes+64<<10, s.labsImport)
+	s.handle("GET /residents/{id}/exams", labViewers, s.examsPage)
+	s.handleLimit("POST /residents/{id}/photos", registrars, reading.MaxPhotoBytes+1<<20, s.photoSubmit)
+	s.handleLimit("POST /residents/{id}/fetal", registrars, reading.MaxFetalBytes+1<<20, s.fetalSubmit)
+	s.handle("GET /photos/{id}", labViewers, s.photoFile)
+	s.handle("GET /fetal/{id}", labViewers, s.fetalPage)
+	s.handle("GET /critical", criticalUsers, s.criticalList)
+	s.handle("POST /critical/{id}/ack", criticalUsers, s.criticalAck)
+	s.handle("GET /critical/indicators", criticalReports, s.criticalIndicators)
+	s.handle("GET /api/v1/residents/{id}/labs", labViewers, s.apiLabs)
+	s.handleLimit("POST /api/v1/residents/{id}/labs", labRecorders, 1<<20, s.apiLabsRecord)
+	s.handleLimit("POST /api/v1/residents/{id}/labs/import", labRecorders, lab.MaxImportBytes, s.apiLabsImport)
+	s.handle("GET /api/v1/residents/{id}/exams", labViewers, s.apiExams)
+	s.handleLimit("POST /api/v1/residents/{id}/photos", registrars, reading.MaxPhotoBytes/3*4+1<<20, s.apiPhotoUpload)
+	s.handleLimit("POST /api/v1/residents/{id}/fetal", registrars, reading.MaxFetalBytes/3*4+1<<20, s.apiFetalUpload)
+	s.handle("GET /api/v1/fetal/{id}", labViewers, s.apiFetal)
+	s.handle("GET /api/v1/critical-alerts", criticalUsers, s.apiCriticalList)
+	s.handle("GET /api/v1/critical-alerts/indicators", criticalReports, s.apiCriticalIndicators)
+	s.handle("GET /api/v1/critical-alerts/{id}", criticalUsers, s.apiCriticalGet)
+	s.handle("POST /api/v1/critical-alerts/{id}/ack", criticalUsers, s.apiCriticalAck)
 
 	// Anything else is not found (deny by default: no catch-all handler).
 	s.handle("/", pub, func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {

@@ -22,7 +22,9 @@ import (
 	"countycare/care"
 	"countycare/chronic"
 	"countycare/consult"
+	"countycare/critical"
 	"countycare/family"
+	"countycare/lab"
 	"countycare/org"
 	"countycare/points"
 	"countycare/reading"
@@ -81,6 +83,11 @@ type Deps struct {
 	// Prescription review: the engine and signing, queue, dispensing.
 	Rx            *rx.Engine
 	Prescriptions *rx.Service
+
+	// Lab results, critical-value alerts, clinic photos and fetal traces.
+	Labs     *lab.Service
+	Critical *critical.Service
+	Exams    *reading.ExamService
 }
 
 // Server serves countycare over HTTP.

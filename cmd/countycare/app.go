@@ -9,8 +9,10 @@ import (
 	"countycare/audit"
 	"countycare/chronic"
 	"countycare/consult"
+	"countycare/critical"
 	"countycare/ecg"
 	"countycare/family"
+	"countycare/lab"
 	"countycare/org"
 	"countycare/points"
 	"countycare/reading"
@@ -43,6 +45,10 @@ type app struct {
 
 	rx            *rx.Engine // prescription review
 	prescriptions *rx.Service
+
+	labs     *lab.Service         // lab results
+	critical *critical.Service    // critical-value alerts
+	exams    *reading.ExamService // clinic photos, fetal heart traces
 }
 
 // newApp wires the platform. rxe is the prescription review engine; nil
@@ -74,8 +80,12 @@ func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, 
 	a.rx = rxe
 	a.prescriptions = &rx.Service{Repo: st, Engine: rxe, Residents: a.res, Orgs: a.orgs, Audit: a.audit, Now: now}
 	a.reading = &reading.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Audit: a.audit, PreRead: ecg.DefaultPreReadConfig(), Now: now}
+	a.critical = &critical.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Staff: st, Audit: a.audit, Live: a.live, Config: critical.DefaultConfig(), Now: now}
+	a.labs = &lab.Service{Repo: st, Residents: a.res, Critical: a.critical, Thresholds: critical.DefaultThresholds(), Audit: a.audit, Now: now}
+	a.exams = &reading.ExamService{Repo: st, Residents: a.res, Orgs: a.orgs, Critical: a.critical, Audit: a.audit, Now: now}
 	w, err := web.New(wcfg, web.Deps{Residents: a.res, Orgs: a.orgs, Accounts: a.accounts, Chronic: a.chronic, Consult: a.consult, Live: a.live, Family: a.family, Points: a.points, Referral: a.referral, Settle: a.settle, Window: a.window,
 		Reading: a.reading, Rx: a.rx, Prescriptions: a.prescriptions,
+		Labs: a.labs, Critical: a.critical, Exams: a.exams,
 		Store: st, Audit: a.audit, AuditKey: key, Log: log, Now: now})
 	if err != nil {
 		a.audit.Close(context.Background())

@@ -16,6 +16,7 @@ import (
 
 	"countycare/account"
 	"countycare/consult"
+	"countycare/critical"
 	"countycare/demo"
 	"countycare/notify"
 	"countycare/points"
@@ -54,7 +55,15 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		"log the audit trail's head (an anchor for verify-audit --expect) at startup and this often; 0 disables (env COUNTYCARE_AUDIT_ANCHOR_EVERY)")
 	rxKB := fs.String("rx-kb", envOr("COUNTYCARE_RX_KB", ""), "directory with the prescription review knowledge base (formulary.psv, groups.psv, interactions.psv,\n"+
 		"allergy.psv; default: the tables embedded from rx/kb, see rx/kb/README.md; env COUNTYCARE_RX_KB)")
+	criticalTownship := fs.Duration("critical-township-after", envDuration("COUNTYCARE_CRITICAL_TOWNSHIP_AFTER", critical.DefaultConfig().EscalateAfter[0]),
+		"an unacknowledged critical value escalates to the township center this long after it was raised (env COUNTYCARE_CRITICAL_TOWNSHIP_AFTER)")
+	criticalCounty := fs.Duration("critical-county-after", envDuration("COUNTYCARE_CRITICAL_COUNTY_AFTER", critical.DefaultConfig().EscalateAfter[1]),
+		"… and to the county hospital this long after it was raised (env COUNTYCARE_CRITICAL_COUNTY_AFTER)")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	criticalCfg := critical.Config{EscalateAfter: [2]time.Duration{*criticalTownship, *criticalCounty}}
+	if err := criticalCfg.Validate(); err != nil {
 		return err
 	}
 	if *ice != "" {
@@ -122,6 +131,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	a.chronic.Config = chronicCfg
 	a.consult.Config = ccfg
+	a.critical.Config = criticalCfg
 	st.SetChronicConfig(chronicCfg) // the per-unit counters judge "controlled" by the county's targets
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -145,6 +155,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// Consultation deadlines live in the database: the scheduler escalates
 	// whatever fell due, including while the server was down.
 	go a.consult.RunScheduler(ctx, time.Second, func(err error) { log.Error("consultation scheduler", "err", err) })
+	// Critical values escalate on the same durable pattern.
+	go a.critical.RunScheduler(ctx, 5*time.Second, func(err error) { log.Error("critical-value scheduler", "err", err) })
 	go (&notify.Dispatcher{Repo: st, Sender: notify.LogSender{Log: log}, Log: log, Now: time.Now}).Run(ctx)
 	if *anchorEvery > 0 {
 		logAuditAnchor(ctx, a.st, log)

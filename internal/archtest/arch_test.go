@@ -30,9 +30,11 @@ var domain = map[string][]string{
 	"consult":  {"care", "access", "audit", "org", "resident", "notify"},
 	"ecg":      {},
 	"dicom":    {},
-	"reading":  {"care", "access", "audit", "org", "resident", "ecg", "dicom"},
+	"reading":  {"care", "access", "audit", "org", "resident", "ecg", "dicom", "critical", "notify"},
 	"referral": {"care", "access", "audit", "org", "resident", "notify", "chronic"},
 	"rx":       {"care", "audit", "org", "resident"},
+	"critical": {"care", "access", "audit", "org", "notify", "resident"},
+	"lab":      {"care", "audit", "resident", "critical", "notify"},
 }
 
 // allowedExternal are the outside modules domain code may use.

@@ -35,9 +35,11 @@
       var label = { "consult.new": en ? "New consultation" : "新的会诊请求", "consult.escalated": en ? "Consultation escalated to you" : "会诊已升级给您",
         "consult.message": en ? "New message" : "会诊新留言", "consult.accepted": en ? "Consultation accepted" : "会诊已被接收",
         "consult.answered": en ? "Opinion signed" : "会诊意见已签署", "consult.declined": en ? "Consultation declined" : "会诊被退回",
-        "consult.video": en ? "Video call waiting for you" : "对方已发起视频会诊，请加入" }[e.type] || e.type;
+        "consult.video": en ? "Video call waiting for you" : "对方已发起视频会诊，请加入",
+        "critical.raised": en ? "Critical value: acknowledge now" : "危急值：请立即处理并读回确认",
+        "critical.escalated": en ? "Critical value escalated to you" : "危急值超时未确认，已升级给您" }[e.type] || e.type;
       bar.textContent = label + " #" + d.id + (d.text ? " · " + d.text : "");
-      bar.href = "/consult/" + d.id;
+      bar.href = e.type.indexOf("critical.") === 0 ? "/critical" : "/consult/" + d.id;
       document.title = "● " + title;
       try {
         var ctx = new (window.AudioContext || window.webkitAudioContext)();
@@ -51,5 +53,6 @@
     ["consult.new", "consult.escalated", "consult.message", "consult.accepted", "consult.answered", "consult.declined", "consult.closed", "consult.cancelled", "consult.video"].forEach(function (k) {
       es.addEventListener(k, onEvent);
     });
+    ["critical.raised", "critical.escalated"].forEach(function (k) { es.addEventListener(k, onEvent); });
   }
 })();

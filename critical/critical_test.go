@@ -1,0 +1,58 @@
+package critical
+
+import (
+	"testing"
+	"time"
+)
+
+func TestReadBackOK(t *testing.T) {
+	cases := []struct {
+		value, note string
+		ok          bool
+	}{
+		{"6.8 mmol/L", "血钾 6.8 已知晓", true},
+		{"6.8 mmol/L", "收到", false},
+		{"6.8 mmol/L", "血钾 6.9", false},
+		{"40 mg/dL", "血糖40，已通知", true},
+		{"2.22 mmol/L", "2.22", true},
+		{"", "已知晓", true},              // an ECG finding without a number
+		{"", "好", false},               // too short to be a read-back
+		{"6.0 min", "减速 6.0 分钟", true}, // "6.0", not "6"
+	}
+	for _, c := range cases {
+		if got := ReadBackOK(c.value, c.note); got != c.ok {
+			t.Errorf("ReadBackOK(%q, %q) = %v, want %v", c.value, c.note, got, c.ok)
+		}
+	}
+}
+
+func TestAckTimesNearestRank(t *testing.T) {
+	raised := time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
+	var als []Alert
+	for i := 1; i <= 10; i++ { // acknowledged after 1 … 10 minutes
+		als = append(als, Alert{RaisedAt: raised, AckAt: raised.Add(time.Duration(i) * time.Minute)})
+	}
+	als = append(als, Alert{RaisedAt: raised, Level: LevelTownship}) // open, escalated
+	ind := AckTimes(als)
+	if ind.Raised != 11 || ind.Acknowledged != 10 || ind.Open != 1 || ind.Escalated != 1 ||
+		ind.Median != 5*time.Minute || ind.P90 != 9*time.Minute {
+		t.Errorf("got %+v; want median 5 min, p90 9 min (nearest rank of 10)", ind)
+	}
+	if got := AckTimes(nil); got.Median != 0 || got.Raised != 0 {
+		t.Errorf("empty: %+v", got)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	if err := DefaultConfig().Validate(); err != nil {
+		t.Error(err)
+	}
+	if err := (Config{EscalateAfter: [2]time.Duration{30 * time.Minute, 15 * time.Minute}}).Validate(); err == nil {
+		t.Error("decreasing schedule accepted")
+	}
+	c := DefaultConfig()
+	raised := time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
+	if c.nextDue(raised, LevelClinic) != raised.Add(15*time.Minute) || c.nextDue(raised, LevelTownship) != raised.Add(30*time.Minute) || !c.nextDue(raised, LevelCounty).IsZero() {
+		t.Error("schedule")
+	}
+}

@@ -1,0 +1,86 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+
+	"countycare/audit"
+	"countycare/critical"
+	"countycare/lab"
+	"countycare/notify"
+)
+
+func nullFloat(p *float64) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
+func floatOf(n sql.NullFloat64) *float64 {
+	if !n.Valid {
+		return nil
+	}
+	v := n.Float64
+	return &v
+}
+
+// SaveLabResults stores results with the critical alert of each that has
+// one (its source id set to the result's), the alerts' messages and the
+// audit row, in one transaction.
+func (s *Store) SaveLabResults(ctx context.Context, rs []*lab.Result, alerts []*critical.Alert, msgs []notify.Message, ev audit.Event) error {
+	const op = "store.SaveLabResults"
+	return s.Transact(ctx, func(tx db) error {
+		for i, r := range rs {
+			id, err := tx.insert(ctx, `INSERT INTO lab_results (county_code, resident_id, clinic_id, ordered_by, doctor, analyte, loinc, local_code,
+				value, unit, value_si, unit_si, ref_low, ref_high, flag, specimen, device, collected_at, resulted_at, created_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				r.CountyCode, r.ResidentID, r.ClinicID, r.OrderedBy, r.Doctor, r.Analyte, r.LOINC, r.LocalCode,
+				r.Value, r.Unit, r.ValueSI, r.UnitSI, nullFloat(r.RefLow), nullFloat(r.RefHigh), r.Flag, r.Specimen, r.Device,
+				s.ts(r.CollectedAt), s.ts(r.ResultedAt), s.ts(r.CreatedAt))
+			if err != nil {
+				return wrap(op, err)
+			}
+			r.ID = id
+			if i < len(alerts) && alerts[i] != nil {
+				alerts[i].SourceID = id
+				if _, err := s.raiseInTx(ctx, tx, alerts[i], nil); err != nil {
+					return err
+				}
+			}
+		}
+		if err := s.queueInTx(ctx, tx, msgs); err != nil {
+			return err
+		}
+		return s.appendAudit(ctx, tx, ev)
+	})
+}
+
+// LabResults lists a resident's results, newest collected first, with the
+// critical finding and alert of each.
+func (s *Store) LabResults(ctx context.Context, county string, residentID int64, limit int) ([]lab.Result, error) {
+	const op = "store.LabResults"
+	rows, err := s.read().query(ctx, `SELECT l.id, l.county_code, l.resident_id, l.clinic_id, l.ordered_by, l.doctor, l.analyte, l.loinc, l.local_code,
+		l.value, l.unit, l.value_si, l.unit_si, l.ref_low, l.ref_high, l.flag, l.specimen, l.device, l.collected_at, l.resulted_at, l.created_at,
+		COALESCE(a.finding, ''), COALESCE(a.id, 0)
+		FROM lab_results l LEFT JOIN critical_alerts a ON a.county_code = l.county_code AND a.source_kind = ? AND a.source_id = l.id
+		WHERE l.county_code = ? AND l.resident_id = ? ORDER BY l.collected_at DESC, l.id DESC LIMIT ?`,
+		critical.SourceLab, county, residentID, limit)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	defer rows.Close()
+	var out []lab.Result
+	for rows.Next() {
+		var r lab.Result
+		var lo, hi sql.NullFloat64
+		if err := rows.Scan(&r.ID, &r.CountyCode, &r.ResidentID, &r.ClinicID, &r.OrderedBy, &r.Doctor, &r.Analyte, &r.LOINC, &r.LocalCode,
+			&r.Value, &r.Unit, &r.ValueSI, &r.UnitSI, &lo, &hi, &r.Flag, &r.Specimen, &r.Device, tsOf(&r.CollectedAt), tsOf(&r.ResultedAt),
+			tsOf(&r.CreatedAt), &r.Critical, &r.AlertID); err != nil {
+			return nil, wrap(op, err)
+		}
+		r.RefLow, r.RefHigh = floatOf(lo), floatOf(hi)
+		out = append(out, r)
+	}
+	return out, wrap(op, rows.Err())
+}
