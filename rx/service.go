@@ -145,7 +145,10 @@ func (s *Service) Sign(ctx context.Context, a care.Actor, residentID int64, p *P
 	}
 	sg := &Signed{CountyCode: res.CountyCode, ResidentID: res.ID, InstitutionID: a.InstitutionID, PrescriberID: a.PractitionerID,
 		AccountID: a.AccountID, Prescription: *p, Findings: fs, Outcome: outcome, Status: StatusPassed, SignedAt: s.Now().UTC()}
-	if outcome == Warn {
+	// An online prescription takes effect only after a pharmacist's review
+	// (互联网诊疗管理办法（试行）2018 第十八条 [U 条款号]: 处方经药师审核合格后方可生效),
+	// so it never passes automatically.
+	if outcome == Warn || p.Online {
 		sg.Status = StatusPending
 	}
 	ev := audit.New(ctx, a, ActSign, res.ID)
