@@ -28,6 +28,7 @@ const (
 	ActPurge      = "online.purge"
 	ActFirstVisit = "online.first_visit_refused"
 	ActStepUp     = "auth.step_up" // as account.ActStepUp: the doctor's password proved again
+	ActConditions = "online.conditions"
 )
 
 // Repository stores online visits and their chat. Writes carry their audit
@@ -161,6 +162,27 @@ func (s *Service) Book(ctx context.Context, a care.Actor, residentID int64, in B
 		return nil, err
 	}
 	return v, nil
+}
+
+// Conditions lists the resident's offline documents with a diagnosis — the
+// conditions an online follow-up may be booked for — to the resident or
+// their village or township doctor. Audited; ENOTFOUND out of scope.
+func (s *Service) Conditions(ctx context.Context, a care.Actor, residentID int64) ([]PriorDocument, error) {
+	if a.Role != care.RoleResident && !doctor(a.Role) {
+		return nil, care.Errorf(care.EFORBIDDEN, "error.forbidden")
+	}
+	res, err := s.Residents.Get(ctx, a, residentID)
+	if err != nil {
+		return nil, err
+	}
+	docs, err := s.Repo.PriorDiagnoses(ctx, res.CountyCode, res.ID)
+	if err != nil {
+		return nil, err
+	}
+	ev := audit.New(ctx, a, ActConditions, res.ID)
+	ev.CountyCode, ev.Detail = res.CountyCode, fmt.Sprintf("n=%d", len(docs))
+	s.Audit.Record(ctx, ev)
+	return docs, nil
 }
 
 // load returns a visit the actor may see — the resident's own, or one of
@@ -411,12 +433,34 @@ func (s *Service) End(ctx context.Context, a care.Actor, id int64, redirect bool
 // online.rx_diagnosis). The prescription waits for a pharmacist like every
 // online one (rx.Service.Sign). Doctor in session only.
 func (s *Service) Prescribe(ctx context.Context, a care.Actor, id int64, p *rx.Prescription) (*rx.Signed, []rx.Finding, error) {
+	v, err := s.draft(ctx, a, id, p)
+	if err != nil {
+		return nil, nil, err
+	}
+	sign := *s.Rx
+	sign.Repo = visitRx{Repository: s.Rx.Repo, repo: s.Repo, visit: v.ID}
+	return sign.Sign(ctx, a, v.ResidentID, p)
+}
+
+// Preview reviews a draft prescription of the visit as Prescribe would,
+// storing nothing: the doctor sees the findings before signing.
+func (s *Service) Preview(ctx context.Context, a care.Actor, id int64, p *rx.Prescription) ([]rx.Finding, error) {
+	v, err := s.draft(ctx, a, id, p)
+	if err != nil {
+		return nil, err
+	}
+	return s.Rx.Preview(ctx, a, v.ResidentID, p)
+}
+
+// draft checks that the doctor is in session and the draft's diagnoses
+// are the visit's condition, and marks it online.
+func (s *Service) draft(ctx context.Context, a care.Actor, id int64, p *rx.Prescription) (*Visit, error) {
 	if !doctor(a.Role) {
-		return nil, nil, care.Errorf(care.EFORBIDDEN, "error.forbidden")
+		return nil, care.Errorf(care.EFORBIDDEN, "error.forbidden")
 	}
 	v, err := s.inSession(ctx, a, id)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if len(p.Diagnoses) == 0 {
 		p.Diagnoses = []string{v.Diagnosis}
@@ -433,13 +477,11 @@ func (s *Service) Prescribe(ctx context.Context, a care.Actor, id int64, p *rx.P
 		}
 	}
 	if err := care.Invalid(fs); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	p.Online = true
 	p.GuardianPresent = v.Guardian.Name != "" && v.Guardian.IDNumber != ""
-	sign := *s.Rx
-	sign.Repo = visitRx{Repository: s.Rx.Repo, repo: s.Repo, visit: v.ID}
-	return sign.Sign(ctx, a, v.ResidentID, p)
+	return v, nil
 }
 
 // visitRx stores a prescription signed at a visit together with its link

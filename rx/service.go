@@ -114,28 +114,8 @@ func prescriber(r care.Role) bool {
 // (rx.blocked) so the prescriber can change it. Returns EFORBIDDEN for a
 // role that does not prescribe, ENOTFOUND for a resident out of scope.
 func (s *Service) Sign(ctx context.Context, a care.Actor, residentID int64, p *Prescription) (*Signed, []Finding, error) {
-	if !prescriber(a.Role) {
-		return nil, nil, care.Errorf(care.EFORBIDDEN, "error.forbidden")
-	}
-	res, err := s.Residents.Get(ctx, a, residentID)
+	res, today, err := s.prepare(ctx, a, residentID, p)
 	if err != nil {
-		return nil, nil, err
-	}
-	tree, err := s.Orgs.Tree(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	inst := tree.Get(a.InstitutionID)
-	if inst == nil {
-		return nil, nil, care.Errorf(care.EFORBIDDEN, "error.forbidden")
-	}
-	today := care.Today(s.Now())
-	p.Issued, p.InstitutionLevel = today, string(inst.Level)
-	p.Patient.AgeMonths = ageMonths(res.BirthDate, today)
-	if p.Reason = strings.TrimSpace(p.Reason); utf8.RuneCountInString(p.Reason) > 200 {
-		return nil, nil, care.Invalid([]care.FieldError{{Field: "reason", Key: "field.too_long", Args: []any{200}}})
-	}
-	if err := s.Engine.KB.Validate(p); err != nil {
 		return nil, nil, err
 	}
 	fs := s.Engine.Review(p, today, nil)
@@ -159,6 +139,48 @@ func (s *Service) Sign(ctx context.Context, a care.Actor, residentID int64, p *P
 	return sg, fs, nil
 }
 
+// prepare checks the prescriber and the resident, sets what the server
+// decides (date of issue, institution level, the patient's age) and
+// validates p.
+func (s *Service) prepare(ctx context.Context, a care.Actor, residentID int64, p *Prescription) (*resident.Resident, care.Date, error) {
+	if !prescriber(a.Role) {
+		return nil, care.Date{}, care.Errorf(care.EFORBIDDEN, "error.forbidden")
+	}
+	res, err := s.Residents.Get(ctx, a, residentID)
+	if err != nil {
+		return nil, care.Date{}, err
+	}
+	tree, err := s.Orgs.Tree(ctx)
+	if err != nil {
+		return nil, care.Date{}, err
+	}
+	inst := tree.Get(a.InstitutionID)
+	if inst == nil {
+		return nil, care.Date{}, care.Errorf(care.EFORBIDDEN, "error.forbidden")
+	}
+	today := care.Today(s.Now())
+	p.Issued, p.InstitutionLevel = today, string(inst.Level)
+	p.Patient.AgeMonths = ageMonths(res.BirthDate, today)
+	if p.Reason = strings.TrimSpace(p.Reason); utf8.RuneCountInString(p.Reason) > 200 {
+		return nil, care.Date{}, care.Invalid([]care.FieldError{{Field: "reason", Key: "field.too_long", Args: []any{200}}})
+	}
+	if err := s.Engine.KB.Validate(p); err != nil {
+		return nil, care.Date{}, err
+	}
+	return res, today, nil
+}
+
+// Preview reviews a draft for a resident exactly as Sign would — same
+// checks, same server-set fields — and stores nothing: the prescriber sees
+// the findings before signing. The resident read is audited.
+func (s *Service) Preview(ctx context.Context, a care.Actor, residentID int64, p *Prescription) ([]Finding, error) {
+	_, today, err := s.prepare(ctx, a, residentID, p)
+	if err != nil {
+		return nil, err
+	}
+	return s.Engine.Review(p, today, nil), nil
+}
+
 // ageMonths is the age in whole months on day.
 func ageMonths(birth, day care.Date) int {
 	if birth.IsZero() {
@@ -172,7 +194,7 @@ func ageMonths(birth, day care.Date) int {
 }
 
 // Get returns a prescription the actor may see: a pharmacist of its
-// county, or a prescriber who may see the resident. The read is audited.
+// county, a prescriber who may see the resident, or the resident. The read is audited.
 // ENOTFOUND otherwise.
 func (s *Service) Get(ctx context.Context, a care.Actor, id int64) (*Signed, error) {
 	sg, err := s.Repo.Prescription(ctx, id)
@@ -192,6 +214,8 @@ func (s *Service) mayRead(ctx context.Context, a care.Actor, sg *Signed) error {
 	switch {
 	case a.Role == care.RolePharmacist && a.CountyCode == sg.CountyCode:
 		return nil
+	case a.Role == care.RoleResident && a.ResidentID != 0 && a.ResidentID == sg.ResidentID:
+		return nil // the patient reads their own prescription (online visits, /me)
 	case prescriber(a.Role):
 		if _, err := s.Residents.Get(ctx, a, sg.ResidentID); err == nil {
 			return nil

@@ -23,6 +23,7 @@ import (
 	"countycare/chronic"
 	"countycare/consult"
 	"countycare/family"
+	"countycare/online"
 	"countycare/org"
 	"countycare/points"
 	"countycare/reading"
@@ -81,6 +82,9 @@ type Deps struct {
 	// Prescription review: the engine and signing, queue, dispensing.
 	Rx            *rx.Engine
 	Prescriptions *rx.Service
+
+	// Online follow-up visits (internet hospital).
+	Online *online.Service
 }
 
 // Server serves countycare over HTTP.

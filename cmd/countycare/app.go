@@ -11,6 +11,7 @@ import (
 	"countycare/consult"
 	"countycare/ecg"
 	"countycare/family"
+	"countycare/online"
 	"countycare/org"
 	"countycare/points"
 	"countycare/reading"
@@ -43,6 +44,7 @@ type app struct {
 
 	rx            *rx.Engine // prescription review
 	prescriptions *rx.Service
+	online        *online.Service // online follow-up visits
 }
 
 // newApp wires the platform. rxe is the prescription review engine; nil
@@ -73,9 +75,10 @@ func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, 
 	}
 	a.rx = rxe
 	a.prescriptions = &rx.Service{Repo: st, Engine: rxe, Residents: a.res, Orgs: a.orgs, Audit: a.audit, Now: now}
+	a.online = &online.Service{Repo: st, Residents: a.res, Staff: st, Accounts: a.accounts, Rx: a.prescriptions, Audit: a.audit, Now: now}
 	a.reading = &reading.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Audit: a.audit, PreRead: ecg.DefaultPreReadConfig(), Now: now}
 	w, err := web.New(wcfg, web.Deps{Residents: a.res, Orgs: a.orgs, Accounts: a.accounts, Chronic: a.chronic, Consult: a.consult, Live: a.live, Family: a.family, Points: a.points, Referral: a.referral, Settle: a.settle, Window: a.window,
-		Reading: a.reading, Rx: a.rx, Prescriptions: a.prescriptions,
+		Reading: a.reading, Rx: a.rx, Prescriptions: a.prescriptions, Online: a.online,
 		Store: st, Audit: a.audit, AuditKey: key, Log: log, Now: now})
 	if err != nil {
 		a.audit.Close(context.Background())
