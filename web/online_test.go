@@ -248,7 +248,7 @@ func TestOnlineVisitPages(t *testing.T) {
 	if r := me.get("/api/v1/online/visits/999999"); r.code != 404 {
 		t.Errorf("unknown visit: %d", r.code)
 	}
-	if r := me.get("/api/v1/residents/" + rid+"1" + "/online/conditions"); r.code != 404 {
+	if r := me.get("/api/v1/residents/" + rid + "1" + "/online/conditions"); r.code != 404 {
 		t.Errorf("another resident's conditions: %d", r.code)
 	}
 }
