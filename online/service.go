@@ -255,13 +255,20 @@ func (s *Service) List(ctx context.Context, a care.Actor) ([]Visit, error) {
 	return list, nil
 }
 
+// HoldFor is how long a doctor's step-up holds a visit against another
+// doctor's: as long as an idle sign-in session lasts (account.Config
+// IdleTimeout, 30 minutes). After it, another doctor of the resident's
+// clinic may take the visit over, with a step-up of their own.
+const HoldFor = 30 * time.Minute
+
 // Start opens the doctor's session of a visit: the doctor re-enters their
 // password (step-up, SrcRealName), must have ≥ 3 years of independent
 // practice (SrcPractice), and the visit then belongs to this sign-in
 // session: chat, prescriptions and the end need the same session, so the
 // rights expire with it (sign out, expiry, another sign-in: start again).
 // Errors: EUNAUTHORIZED (wrong password), EFORBIDDEN (role, practice),
-// ECONFLICT (closed, or in session with another doctor), ENOTFOUND.
+// ECONFLICT (closed, or held by another doctor for less than HoldFor),
+// ENOTFOUND.
 func (s *Service) Start(ctx context.Context, a care.Actor, id int64, password string) (*Visit, error) {
 	if !doctor(a.Role) || a.SessionID == 0 {
 		return nil, care.Errorf(care.EFORBIDDEN, "error.forbidden")
@@ -273,7 +280,7 @@ func (s *Service) Start(ctx context.Context, a care.Actor, id int64, password st
 	if !v.Status.Open() {
 		return nil, care.Errorf(care.ECONFLICT, "online.closed")
 	}
-	if v.Status == StatusInSession && v.DoctorAccount != a.AccountID {
+	if v.Status == StatusInSession && v.DoctorAccount != a.AccountID && s.Now().Sub(v.SteppedUpAt) < HoldFor {
 		return nil, care.Errorf(care.ECONFLICT, "online.taken")
 	}
 	p, err := s.Staff.Practitioner(ctx, a.PractitionerID)
