@@ -71,3 +71,7 @@ CREATE TABLE online_visit_prescriptions (
     prescription_id BIGINT NOT NULL,
     PRIMARY KEY (county_code, visit_id, prescription_id)
 );
+
+-- The prior-diagnosis check reads a resident's registrations of any status
+-- (chronic_reg_live covers only active ones).
+CREATE INDEX chronic_reg_resident ON chronic_registrations(county_code, resident_id);
