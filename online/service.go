@@ -47,8 +47,8 @@ type Repository interface {
 	UpdateOnlineVisit(ctx context.Context, v *Visit, evs ...audit.Event) error
 	// ResidentOnlineVisits lists a resident's visits, newest first.
 	ResidentOnlineVisits(ctx context.Context, county string, residentID int64, limit int) ([]Visit, error)
-	// ClinicOnlineVisits lists the visits of residents managed by clinics,
-	// open ones first, then newest first.
+	// ClinicOnlineVisits lists the open visits of residents managed by
+	// clinics, oldest first.
 	ClinicOnlineVisits(ctx context.Context, county string, clinics []int64, limit int) ([]Visit, error)
 	// AddOnlineMessage stores a chat message and its image (once per content).
 	AddOnlineMessage(ctx context.Context, m *Message, img *Image, ev audit.Event) error
@@ -225,8 +225,9 @@ func (s *Service) Get(ctx context.Context, a care.Actor, id int64) (*Visit, []in
 	return v, ids, err
 }
 
-// List returns the actor's visits: a resident's own, or those of the
-// residents a village or township doctor manages. Audited.
+// List returns the actor's visits: a resident's own (newest first), or the
+// open visits of the residents a village or township doctor manages
+// (oldest first). Audited.
 func (s *Service) List(ctx context.Context, a care.Actor) ([]Visit, error) {
 	var list []Visit
 	var err error

@@ -178,8 +178,8 @@ func (s *Store) ResidentOnlineVisits(ctx context.Context, county string, residen
 		ORDER BY created_at DESC, id DESC LIMIT ?`, county, residentID, limit)
 }
 
-// ClinicOnlineVisits lists the online visits of residents managed by clinics:
-// open ones first, then newest first.
+// ClinicOnlineVisits lists the open (booked or in session) online visits
+// of residents managed by clinics, oldest first.
 func (s *Store) ClinicOnlineVisits(ctx context.Context, county string, clinics []int64, limit int) ([]online.Visit, error) {
 	if len(clinics) == 0 {
 		return nil, nil

@@ -180,6 +180,36 @@ func TestOnlineVisit(t *testing.T) {
 			}
 		}
 
+		// Another doctor of the resident's township cannot take the visit
+		// while the step-up holds it; after the hold, with a step-up of
+		// their own, they can.
+		td := f.actors[care.RoleTownshipDoctor]
+		tp, err := f.st.Practitioner(ctx, td.PractitionerID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tp.PracticeSince = care.Today(f.clk.Now()).AddDays(-10 * 366)
+		if err := f.orgs.SavePractitioner(ctx, admin, tp); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.Start(ctx, td, v.ID, demo.DefaultPassword); !care.IsCode(err, care.ECONFLICT) {
+			t.Fatalf("take over a held visit: %v", err)
+		}
+		f.clk.Add(online.HoldFor + time.Minute)
+		if got, err := svc.Start(ctx, td, v.ID, demo.DefaultPassword); err != nil || got.DoctorAccount != td.AccountID {
+			t.Fatalf("take over after the hold: %v", err)
+		}
+		if _, err := svc.Send(ctx, vd, v.ID, "还在吗", nil); !care.IsCode(err, care.EFORBIDDEN) {
+			t.Errorf("the first doctor keeps rights after the takeover: %v", err)
+		}
+		if _, err := svc.Start(ctx, vd, v.ID, demo.DefaultPassword); !care.IsCode(err, care.ECONFLICT) {
+			t.Errorf("the first doctor takes it back at once: %v", err)
+		}
+		f.clk.Add(online.HoldFor + time.Minute)
+		if v, err = svc.Start(ctx, vd, v.ID, demo.DefaultPassword); err != nil {
+			t.Fatal(err)
+		}
+
 		// Redirect offline: reason required, the resident sees it, the visit closes.
 		if _, err := svc.End(ctx, vd, v.ID, true, " "); !care.IsCode(err, care.EINVALID) {
 			t.Errorf("redirect without reason: %v", err)
@@ -229,3 +259,34 @@ func hasAuditAny(t *testing.T, st *store.Store, action string) bool {
 	}
 	return len(evs) > 0
 }
+
+// TestStepUpLocks: wrong passwords at the online step-up count like failed
+// sign-ins: the fifth in a row locks the account and ends its sessions.
+func TestStepUpLocks(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, d store.Dialect) {
+		f := newFixture(t, d)
+		ctx := context.Background()
+		vd := f.actors[care.RoleVillageDoctor]
+		for i := 1; i <= f.accounts.Config.MaxFailures; i++ {
+			err := f.accounts.Reauthenticate(ctx, vd, "not-the-password", "online visit 1")
+			if !care.IsCode(err, care.EUNAUTHORIZED) {
+				t.Fatalf("attempt %d: %v", i, err)
+			}
+		}
+		acc, err := f.st.Account(ctx, vd.AccountID)
+		if err != nil || !acc.Locked(f.clk.Now()) {
+			t.Fatalf("not locked after %d failures: %v", f.accounts.Config.MaxFailures, err)
+		}
+		if err := f.accounts.Reauthenticate(ctx, vd, demo.DefaultPassword, "online visit 1"); !care.IsCode(err, care.EUNAUTHORIZED) {
+			t.Errorf("the right password while locked: %v", err)
+		}
+		if err := f.accounts.Reauthenticate(ctx, f.actors[care.RoleTownshipDoctor], "", "x"); !care.IsCode(err, care.EINVALID) {
+			t.Errorf("empty password: %v", err)
+		}
+		evs, err := f.st.SearchAudit(ctx, audit.Filter{AccountID: vd.AccountID, Action: "auth.step_up_failed", Limit: 100})
+		if err != nil || len(evs) < f.accounts.Config.MaxFailures {
+			t.Errorf("failed step-ups audited: %d %v", len(evs), err)
+		}
+	})
+}
+
