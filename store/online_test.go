@@ -289,4 +289,3 @@ func TestStepUpLocks(t *testing.T) {
 		}
 	})
 }
-
