@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
 	"countycare/audit"
 	"countycare/care"
+	"countycare/consult"
 	"countycare/org"
 	"countycare/resident"
 	"countycare/rx"
@@ -29,6 +31,7 @@ const (
 	ActFirstVisit = "online.first_visit_refused"
 	ActStepUp     = "auth.step_up" // as account.ActStepUp: the doctor's password proved again
 	ActConditions = "online.conditions"
+	ActVideo      = "online.video" // joined or left the visit's video call
 )
 
 // Repository stores online visits and their chat. Writes carry their audit
@@ -87,6 +90,12 @@ type Service struct {
 	Rx        *rx.Service
 	Audit     audit.Recorder
 	Now       func() time.Time
+	// Live tells whether a participant has a browser connected (web.Broker);
+	// nil keeps everyone who joined a call in it until they leave.
+	Live interface{ Online(key int64) bool }
+
+	callsMu sync.Mutex
+	calls   *consult.Calls // video calls in progress (in memory, made on first use)
 }
 
 func doctor(r care.Role) bool { return r == care.RoleVillageDoctor || r == care.RoleTownshipDoctor }
@@ -520,3 +529,75 @@ func (s *Service) Purge(ctx context.Context, a care.Actor, before time.Time) (in
 	ev.Detail = "chat before " + before.UTC().Format(time.RFC3339)
 	return s.Repo.PurgeOnlineMessages(ctx, before, ev)
 }
+
+// CallSize is the most participants of a visit's video call: the resident
+// (with a guardian on the same screen) and the doctor.
+const CallSize = 2
+
+// LiveKey is the key of the actor's live event stream and video-call
+// participant ID: a practitioner's ID for staff, the negated account ID
+// for a resident (residents have no practitioner ID; the signs keep the
+// two apart).
+func LiveKey(a care.Actor) int64 {
+	if a.Role == care.RoleResident {
+		return -a.AccountID
+	}
+	return a.PractitionerID
+}
+
+func (s *Service) rooms() *consult.Calls {
+	s.callsMu.Lock()
+	defer s.callsMu.Unlock()
+	if s.calls == nil {
+		s.calls = consult.NewCalls()
+	}
+	return s.calls
+}
+
+// Signal relays one signalling message of the visit's optional video call,
+// reusing the remote consultation's call registry and signals
+// (consult.Calls, consult.Signal): the resident and the doctor in session
+// only, at most CallSize. It returns the live keys to deliver the message
+// to and, on a join, those already in the call. Joining and leaving are
+// audited (the call itself is not recorded). EFORBIDDEN online.step_up for
+// a doctor not in session, ECONFLICT once the visit has closed (leaving
+// excepted), consult's errors for bad signals.
+func (s *Service) Signal(ctx context.Context, a care.Actor, id int64, sig consult.Signal) ([]int64, []consult.Participant, error) {
+	if err := consult.CheckSignal(sig); err != nil {
+		return nil, nil, err
+	}
+	var v *Visit
+	var err error
+	switch {
+	case a.Role == care.RoleResident:
+		v, err = s.load(ctx, a, id, "")
+	case doctor(a.Role):
+		if v, err = s.load(ctx, a, id, ""); err == nil && v.Status.Open() && !StepUpValid(v, a.AccountID, a.SessionID) {
+			err = care.Errorf(care.EFORBIDDEN, "online.step_up")
+		}
+	default:
+		err = care.Errorf(care.EFORBIDDEN, "error.forbidden")
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if !v.Status.Open() && sig.Type != consult.SigLeave {
+		return nil, nil, care.Errorf(care.ECONFLICT, "online.closed")
+	}
+	var alive func(int64) bool
+	if s.Live != nil {
+		alive = s.Live.Online
+	}
+	me := LiveKey(a)
+	to, peers, joined, left, err := s.rooms().Relay(v.ID, consult.Participant{ID: me, Name: a.Name}, sig, CallSize, alive)
+	if err != nil {
+		return nil, nil, err
+	}
+	if joined || left {
+		ev := audit.New(ctx, a, ActVideo, v.ResidentID)
+		ev.CountyCode, ev.Detail = v.CountyCode, fmt.Sprintf("visit %d: video %s", v.ID, sig.Type)
+		s.Audit.Record(ctx, ev)
+	}
+	return to, peers, nil
+}
+

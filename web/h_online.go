@@ -1,12 +1,14 @@
 package web
 
 import (
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"strconv"
 
 	"countycare/care"
+	"countycare/consult"
 	"countycare/online"
 	"countycare/rx"
 )
@@ -38,6 +40,8 @@ type onlineVisitData struct {
 	Doctor        bool
 	InSession     bool // the signed-in doctor holds the visit in this session
 	Open          bool
+	Video         bool   // the optional video call may be joined from this page
+	ICE           string // RTCIceServer list (JSON)
 }
 
 func (s *Server) onlineListData(r *http.Request, rc *reqCtx) (*onlineListData, error) {
@@ -102,6 +106,12 @@ func (s *Server) onlineVisitData(r *http.Request, rc *reqCtx, id int64) (*online
 	}
 	d := &onlineVisitData{V: v, Doctor: rc.Actor.Role != care.RoleResident, Open: v.Status.Open(),
 		InSession: online.StepUpValid(v, rc.Actor.AccountID, rc.Actor.SessionID)}
+	if s.Live != nil && d.Open && (!d.Doctor || d.InSession) {
+		d.Video, d.ICE = true, s.cfg.ICEServers
+		if d.ICE == "" {
+			d.ICE = "[]"
+		}
+	}
 	if res, err := s.Residents.Get(r.Context(), rc.Actor, v.ResidentID); err == nil {
 		d.ResidentName = res.Name
 	}
@@ -273,4 +283,64 @@ func (s *Server) onlineRxSubmit(w http.ResponseWriter, r *http.Request, rc *reqC
 	return s.rxHandleForm(w, r, rc, d, review, sign, func(sg *rx.Signed) string {
 		return "/online/" + strconv.FormatInt(id, 10) + "?ok=online_prescribed#rx"
 	})
+}
+
+// onlineSignal is POST /online/{id}/signal (form fields to, type,
+// payload, as the consultation's video.js sends them): one signalling
+// message of the visit's video call, relayed to the other participant's
+// event stream as an "online.signal" event.
+func (s *Server) onlineSignal(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	rc.API = true // the page's script reads the answer
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	if s.Live == nil {
+		return care.Errorf(care.ENOTFOUND, "error.not_found")
+	}
+	sig := consult.Signal{Type: r.PostFormValue("type")}
+	if v := r.PostFormValue("to"); v != "" {
+		if sig.To, err = strconv.ParseInt(v, 10, 64); err != nil {
+			return care.Invalid([]care.FieldError{{Field: "to", Key: "field.number"}})
+		}
+	}
+	if v := r.PostFormValue("payload"); v != "" {
+		sig.Payload = json.RawMessage(v)
+	}
+	to, peers, err := s.Online.Signal(r.Context(), rc.Actor, id, sig)
+	if err != nil {
+		return err
+	}
+	me := online.LiveKey(rc.Actor)
+	if len(to) > 0 {
+		msg := map[string]any{"id": id, "from": me, "name": rc.Actor.Name, "type": sig.Type, "to": sig.To}
+		if len(sig.Payload) > 0 {
+			msg["payload"] = sig.Payload
+		}
+		if err := s.Live.PublishJSON(to, "online.signal", msg); err != nil {
+			return err
+		}
+	}
+	if peers == nil {
+		peers = []consult.Participant{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"self": me, "peers": peers})
+	return nil
+}
+
+// onlineEvents is GET /online/{id}/events: the resident's live stream for
+// the visit's video call (staff use /events). The visit read is audited
+// at each (re)connection.
+func (s *Server) onlineEvents(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	if s.Live == nil {
+		return care.Errorf(care.ENOTFOUND, "error.not_found")
+	}
+	if _, _, err := s.Online.Get(r.Context(), rc.Actor, id); err != nil {
+		return err
+	}
+	return s.stream(w, r, online.LiveKey(rc.Actor))
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"mime/multipart"
+	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
@@ -194,8 +195,59 @@ func TestOnlineVisitPages(t *testing.T) {
 		t.Errorf("image: %d %s", img.code, img.header.Get("Content-Type"))
 	}
 
+	vd2 := e.as(care.RoleVillageDoctor) // a second sign-in session of the same doctor
+	// Optional video, through the consultation's signalling: the resident
+	// listens on the visit's event stream and joins; the doctor in session
+	// joins and offers to the resident; a third party is refused.
+	resAcc, err := e.st.AccountByUsername(context.Background(), e.users[care.RoleResident])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := me.get("/online/" + vid); !strings.Contains(r.body, `data-signal-url="/online/`+vid+`/signal"`) || !strings.Contains(r.body, `data-events="/online/`+vid+`/events"`) {
+		t.Error("no video section on the resident's page")
+	}
+	sctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	req, _ := http.NewRequestWithContext(sctx, "GET", e.ts.URL+"/online/"+vid+"/events", nil)
+	stream, err := me.hc.Do(req)
+	if err != nil || stream.StatusCode != 200 {
+		t.Fatalf("resident's event stream: %v", err)
+	}
+	defer stream.Body.Close()
+	for i := 0; i < 100 && !e.srv.Live.Online(-resAcc.ID); i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if r := me.postForm("/online/"+vid+"/signal", url.Values{"type": {"join"}}, true); r.code != 200 || !strings.Contains(r.body, `"peers":[]`) {
+		t.Fatalf("resident joins: %d %s", r.code, r.body)
+	}
+	r = vd.postForm("/online/"+vid+"/signal", url.Values{"type": {"join"}}, true)
+	if r.code != 200 || !strings.Contains(r.body, `"id":-`+itoa(resAcc.ID)) {
+		t.Fatalf("doctor joins: %d %s", r.code, r.body)
+	}
+	if r := vd.postForm("/online/"+vid+"/signal", url.Values{"type": {"offer"}, "to": {"-" + itoa(resAcc.ID)}, "payload": {`{"type":"offer","sdp":"v=0"}`}}, true); r.code != 200 {
+		t.Errorf("offer: %d %s", r.code, r.body)
+	}
+	buf2 := make([]byte, 4096)
+	got := ""
+	for i := 0; i < 20 && !strings.Contains(got, `"type":"offer"`); i++ {
+		n, _ := stream.Body.Read(buf2)
+		got += string(buf2[:n])
+	}
+	if !strings.Contains(got, "event: online.signal") || !strings.Contains(got, `"sdp":"v=0"`) {
+		t.Errorf("resident's stream: %q", got)
+	}
+	if r := vd2.postForm("/online/"+vid+"/signal", url.Values{"type": {"join"}}, true); r.code != 403 {
+		t.Errorf("doctor's other session joins: %d", r.code)
+	}
+	if r := me.postForm("/online/"+vid+"/signal", url.Values{"type": {"dance"}}, true); r.code != 422 {
+		t.Errorf("bad signal: %d", r.code)
+	}
+	if r := vd.postForm("/online/"+vid+"/signal", url.Values{"type": {"leave"}}, true); r.code != 200 {
+		t.Errorf("leave: %d", r.code)
+	}
+	stop()
+
 	// A new sign-in session of the doctor must step up again.
-	vd2 := e.as(care.RoleVillageDoctor)
 	if r := vd2.postJSON("/api/v1/online/visits/"+vid+"/messages", map[string]any{"text": "hi"}); r.code != 403 {
 		t.Errorf("new session without step-up: %d", r.code)
 	}

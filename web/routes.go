@@ -213,6 +213,8 @@ func (s *Server) registerRoutes() {
 	s.handleLimit("POST /online/{id}/messages", onlineParties, online.MaxImageBytes+(1<<20), s.onlineMessage)
 	s.handle("GET /online/{id}/images/{sha}", onlineParties, s.onlineImage)
 	s.handle("POST /online/{id}/end", onlineDoctors, s.onlineEnd)
+	s.handleLimit("POST /online/{id}/signal", onlineParties, 4*consult.MaxSignalPayload, s.onlineSignal)
+	s.handle("GET /online/{id}/events", access.Allow(care.RoleResident), s.onlineEvents)
 	s.handle("GET /online/{id}/rx", onlineDoctors, s.onlineRxNew)
 	s.handle("POST /online/{id}/rx", onlineDoctors, s.onlineRxSubmit)
 	s.handle("GET /api/v1/online/visits", onlineParties, s.apiOnlineList)

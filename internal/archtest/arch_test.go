@@ -33,7 +33,7 @@ var domain = map[string][]string{
 	"reading":  {"care", "access", "audit", "org", "resident", "ecg", "dicom"},
 	"referral": {"care", "access", "audit", "org", "resident", "notify", "chronic"},
 	"rx":       {"care", "audit", "org", "resident"},
-	"online":   {"care", "audit", "org", "resident", "rx", "chronic", "idcard"},
+	"online":   {"care", "audit", "org", "resident", "rx", "chronic", "idcard", "consult"},
 }
 
 // allowedExternal are the outside modules domain code may use.
