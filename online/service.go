@@ -600,4 +600,3 @@ func (s *Service) Signal(ctx context.Context, a care.Actor, id int64, sig consul
 	}
 	return to, peers, nil
 }
-
