@@ -1,7 +1,12 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -206,5 +211,164 @@ func TestResidentBooksDoctorPrescribes(t *testing.T) {
 		if !strings.Contains(p, "status of 422") {
 			t.Errorf("browser console error: %s", p)
 		}
+	}
+}
+
+// apiSession signs user in over the JSON API and returns a call function
+// that sends the session's CSRF token.
+func apiSession(t *testing.T, base, user string) func(method, path string, body any) (int, string) {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	hc := &http.Client{Jar: jar, Timeout: 20 * time.Second}
+	csrf := ""
+	do := func(method, path string, body any) (int, string) {
+		t.Helper()
+		var rd io.Reader
+		if body != nil {
+			b, _ := json.Marshal(body)
+			rd = bytes.NewReader(b)
+		}
+		req, _ := http.NewRequest(method, base+path, rd)
+		if body != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		if csrf != "" {
+			req.Header.Set("X-CSRF-Token", csrf)
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	code, body := do("POST", "/api/v1/session", map[string]string{"username": user, "password": "Countycare-Demo-2026"})
+	var sess struct {
+		CSRF string `json:"csrf_token"`
+	}
+	if json.Unmarshal([]byte(body), &sess); code != 200 || sess.CSRF == "" {
+		t.Fatalf("API sign-in %s: %d %s", user, code, body)
+	}
+	csrf = sess.CSRF
+	return do
+}
+
+// TestOnlineVideoCall: the optional video of an online visit, over the
+// consultation's signalling. The resident (on the visit page, a 360-px
+// phone) and the doctor (after the step-up) each click Join in their own
+// headless Chromium with a fake camera; both must show the other's
+// picture on a connected peer connection.
+func TestOnlineVideoCall(t *testing.T) {
+	chrome := chromiumPath(t)
+	base, logins, dbPath := startBinaryDB(t)
+	doctor, resident := logins["village_doctor"], logins["resident"]
+	ctx := context.Background()
+	st, err := store.Open(ctx, "sqlite://"+dbPath, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.ExecForTest(ctx, `UPDATE practitioners SET practice_since = '2016-01-01' WHERE id = (SELECT practitioner_id FROM accounts WHERE username = '`+doctor+`')`); err != nil {
+		t.Fatal(err)
+	}
+	acc, err := st.AccountByUsername(ctx, resident)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The offline prescription and the booking, over the API.
+	doc := apiSession(t, base, doctor)
+	if code, body := doc("POST", "/api/v1/residents/"+strconv.FormatInt(acc.ResidentID, 10)+"/prescriptions", map[string]any{"kind": "normal",
+		"diagnoses": []string{"I10"}, "patient": map[string]any{"weight_kg": 60}, "lines": []any{map[string]any{"drug_code": "amlodipine-5t",
+			"dose": 5, "dose_unit": "mg", "frequency": "qd", "route": "po", "days": 7, "quantity": 7}}}); code != 201 {
+		t.Fatalf("offline prescription: %d %s", code, body)
+	}
+	res := apiSession(t, base, resident)
+	code, body := res("POST", "/api/v1/online/visits", map[string]any{"diagnosis": "I10", "complaint": "血压复诊"})
+	var v struct{ ID int64 }
+	if json.Unmarshal([]byte(body), &v); code != 201 || v.ID == 0 {
+		t.Fatalf("book: %d %s", code, body)
+	}
+	visit := base + "/online/" + strconv.FormatInt(v.ID, 10)
+
+	type browser struct {
+		name     string
+		ctx      context.Context
+		mu       sync.Mutex
+		problems []string
+	}
+	open := func(name, user string, then ...chromedp.Action[chromedp.Void]) *browser {
+		actx, cancel := chromedp.NewExecAllocator(context.Background(),
+			chromedp.ExecPath(chrome), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+			chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(t.TempDir()),
+			chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+			chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.Flag("lang", "zh-CN"),
+			chromedp.Flag("use-fake-device-for-media-stream", true), chromedp.Flag("use-fake-ui-for-media-stream", true))
+		t.Cleanup(cancel)
+		bctx, cancel2 := chromedp.NewContext(actx)
+		t.Cleanup(cancel2)
+		if err := chromedp.Do(bctx, chromedp.EmulateViewport(360, 780)); err != nil {
+			t.Fatalf("start chromium (%s): %v", name, err)
+		}
+		b := &browser{name: name, ctx: bctx}
+		msgs := chromedp.Console(bctx)
+		go func() {
+			for m, err := range msgs {
+				if err != nil {
+					return
+				}
+				if m.IsException() {
+					b.mu.Lock()
+					b.problems = append(b.problems, m.String())
+					b.mu.Unlock()
+				}
+			}
+		}()
+		sctx, scancel := context.WithTimeout(bctx, 30*time.Second)
+		defer scancel()
+		steps := append([]chromedp.Action[chromedp.Void]{chromedp.Navigate(base + "/login"), chromedp.WaitVisible("#username"),
+			chromedp.SendKeys("#username", user), chromedp.SendKeys("#password", "Countycare-Demo-2026"),
+			chromedp.Click("#login"), chromedp.WaitReady("#nav-online"), chromedp.Navigate(visit)}, then...)
+		steps = append(steps, chromedp.WaitVisible("#video"), chromedp.WaitEnabled("#video-join"), chromedp.Click("#video-join"))
+		if err := chromedp.Do(sctx, steps...); err != nil {
+			t.Fatalf("%s: sign in, open the visit and join: %v", name, err)
+		}
+		return b
+	}
+	patient := open("resident", resident)
+	doctorB := open("doctor", doctor, chromedp.WaitVisible("#step-up"), chromedp.SendKeys(`#step-up input[name="password"]`, "Countycare-Demo-2026"),
+		chromedp.Click(`#step-up button`), chromedp.WaitVisible("#write-rx"))
+
+	const connected = `(function () {
+  var f = document.querySelector('#video figure.peer[data-state="connected"]');
+  return !!f && f.querySelector("video").videoWidth > 0;
+})()`
+	deadline := time.Now().Add(30 * time.Second)
+	for _, b := range []*browser{patient, doctorB} {
+		for {
+			ok, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](connected))
+			if err == nil && ok {
+				break
+			}
+			if time.Now().After(deadline) {
+				state, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.getElementById("video-state").textContent`))
+				t.Fatalf("%s: no connected peer with video (%v): %s", b.name, err, state)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	wide, err := chromedp.Run(patient.ctx, chromedp.Evaluate[float64]("document.documentElement.scrollWidth"))
+	if err != nil || wide > 360 {
+		t.Errorf("the visit page with the call is %v px wide on a 360-px screen (%v)", wide, err)
+	}
+	if shot, err := chromedp.Run(patient.ctx, chromedp.FullScreenshot(100)); err == nil {
+		os.WriteFile(filepath.Join(artifactDir(t), "browser-360-online-video.png"), shot, 0o644)
+	}
+	for _, b := range []*browser{patient, doctorB} {
+		b.mu.Lock()
+		for _, p := range b.problems {
+			t.Errorf("%s: script exception: %s", b.name, p)
+		}
+		b.mu.Unlock()
 	}
 }
