@@ -81,15 +81,17 @@ func TestOnlineVisit(t *testing.T) {
 		if _, err := svc.Send(ctx, vd, v.ID, "您好", nil); !care.IsCode(err, care.EFORBIDDEN) {
 			t.Errorf("message before step-up: %v", err)
 		}
-		// The demo's village doctor has under 3 years of independent practice.
+		// Under 3 years of independent practice: no online visits.
 		p, err := f.st.Practitioner(ctx, vd.PractitionerID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if p.YearsOfPractice(care.Today(f.clk.Now())) < online.MinPracticeYears {
-			if _, err := svc.Start(ctx, vd, v.ID, demo.DefaultPassword); !care.IsCode(err, care.EFORBIDDEN) {
-				t.Fatalf("under 3 years of practice: %v", err)
-			}
+		p.PracticeSince = care.Today(f.clk.Now()).AddDays(-2 * 366)
+		if err := f.orgs.SavePractitioner(ctx, admin, p); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.Start(ctx, vd, v.ID, demo.DefaultPassword); !care.IsCode(err, care.EFORBIDDEN) || err.(*care.Error).Key != "online.practice_years" {
+			t.Fatalf("under 3 years of practice: %v", err)
 		}
 		p.PracticeSince = care.Today(f.clk.Now()).AddDays(-5 * 366)
 		if err := f.orgs.SavePractitioner(ctx, admin, p); err != nil {
