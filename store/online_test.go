@@ -8,8 +8,10 @@ import (
 	"countycare/audit"
 	"countycare/care"
 	"countycare/demo"
+	"countycare/idcard"
 	"countycare/internal/testdb"
 	"countycare/online"
+	"countycare/resident"
 	"countycare/rx"
 	"countycare/store"
 )
@@ -288,6 +290,70 @@ func TestStepUpLocks(t *testing.T) {
 		evs, err := f.st.SearchAudit(ctx, audit.Filter{AccountID: vd.AccountID, Action: "auth.step_up_failed", Limit: 100})
 		if err != nil || len(evs) < f.accounts.Config.MaxFailures {
 			t.Errorf("failed step-ups audited: %d %v", len(evs), err)
+		}
+	})
+}
+
+// TestOnlineChildNeedsGuardian: a child under 6 is booked only with a
+// guardian present (互联网诊疗管理办法 2018 第十九条), an adult with a valid ID
+// number; the guardian is recorded and counts as present on the online
+// prescription.
+func TestOnlineChildNeedsGuardian(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, d store.Dialect) {
+		f := newFixture(t, d)
+		ctx := context.Background()
+		rxs := rxService(t, f)
+		svc := &online.Service{Repo: f.st, Residents: f.res, Staff: f.st, Accounts: f.accounts, Rx: rxs, Audit: syncRecorder{f.st, t}, Now: f.clk.Now}
+		vd, admin := f.actors[care.RoleVillageDoctor], f.actors[care.RoleAdmin]
+		today := care.Today(f.clk.Now())
+		kids, _, err := f.res.Search(ctx, vd, "", resident.Filter{BornOnOrAfter: today.AddDays(-5 * 365), Limit: 1})
+		if err != nil || len(kids) == 0 {
+			t.Fatalf("no child under 6 in the village: %v", err)
+		}
+		kid := kids[0]
+		_, err = svc.Book(ctx, vd, kid.ID, online.BookInput{Diagnosis: "J45"})
+		if !care.IsCode(err, care.EINVALID) || err.(*care.Error).Fields[0].Key != "online.guardian_required" {
+			t.Fatalf("child without guardian: %v", err)
+		}
+		minor := string(idcard.Make("510722", time.Date(2015, 4, 5, 0, 0, 0, 0, time.UTC), 12))
+		if _, err := svc.Book(ctx, vd, kid.ID, online.BookInput{Diagnosis: "J45", Guardian: online.Guardian{Name: "李秀兰", IDNumber: minor}}); !care.IsCode(err, care.EINVALID) ||
+			err.(*care.Error).Fields[0].Key != "online.guardian_adult" {
+			t.Fatalf("minor as guardian: %v", err)
+		}
+		adult := string(idcard.Make("510722", time.Date(1992, 4, 5, 0, 0, 0, 0, time.UTC), 12))
+		g := online.Guardian{Name: "李秀兰", IDNumber: adult}
+		if _, err := svc.Book(ctx, vd, kid.ID, online.BookInput{Diagnosis: "J45", Guardian: g}); !care.IsCode(err, care.EINVALID) || err.(*care.Error).Key != "online.first_visit" {
+			t.Fatalf("with a guardian, still a first visit: %v", err)
+		}
+		// Offline asthma visit, then the follow-up with the guardian.
+		if _, _, err := rxs.Sign(ctx, vd, kid.ID, &rx.Prescription{Kind: rx.KindNormal, Diagnoses: []string{"J45.9"}, Patient: rx.Patient{WeightKg: 16},
+			Lines: []rx.Line{{DrugCode: "salbutamol-aerosol", Dose: 100, DoseUnit: "ug", Frequency: "prn", Route: "inh", Days: 7, Quantity: 1}}}); err != nil {
+			t.Fatalf("offline prescription: %v", err)
+		}
+		v, err := svc.Book(ctx, vd, kid.ID, online.BookInput{Diagnosis: "J45", Guardian: g})
+		if err != nil || v.Guardian.IDNumber != adult {
+			t.Fatalf("book with guardian: %v", err)
+		}
+		p, err := f.st.Practitioner(ctx, vd.PractitionerID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.PracticeSince = today.AddDays(-5 * 366)
+		if err := f.orgs.SavePractitioner(ctx, admin, p); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.Start(ctx, vd, v.ID, demo.DefaultPassword); err != nil {
+			t.Fatal(err)
+		}
+		fs, err := svc.Preview(ctx, vd, v.ID, &rx.Prescription{Kind: rx.KindNormal, Patient: rx.Patient{WeightKg: 16},
+			Lines: []rx.Line{{DrugCode: "salbutamol-aerosol", Dose: 100, DoseUnit: "ug", Frequency: "prn", Route: "inh", Days: 7, Quantity: 1}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range fs {
+			if x.Rule == rx.RuleOnlineChild {
+				t.Errorf("guardian recorded, still %+v", x)
+			}
 		}
 	})
 }
