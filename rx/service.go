@@ -126,8 +126,8 @@ func (s *Service) Sign(ctx context.Context, a care.Actor, residentID int64, p *P
 	sg := &Signed{CountyCode: res.CountyCode, ResidentID: res.ID, InstitutionID: a.InstitutionID, PrescriberID: a.PractitionerID,
 		AccountID: a.AccountID, Prescription: *p, Findings: fs, Outcome: outcome, Status: StatusPassed, SignedAt: s.Now().UTC()}
 	// An online prescription takes effect only after a pharmacist's review
-	// (互联网诊疗管理办法（试行）2018 第十八条 [U 条款号]: 处方经药师审核合格后方可生效),
-	// so it never passes automatically.
+	// (互联网诊疗管理办法（试行）2018 [U 条款号]: 在线开具的处方必须有医师电子签名，
+	// 经药师审核后方可配送), so it never passes automatically.
 	if outcome == Warn || p.Online {
 		sg.Status = StatusPending
 	}
@@ -336,7 +336,7 @@ type Indicators struct {
 	From, To          care.Date
 	Signed            int
 	AutoPassed        int // clean: took effect without a pharmacist
-	Flagged           int // sent to a pharmacist
+	Flagged           int // sent to a pharmacist (flagged, or clean but online)
 	ByStatus          map[Status]int
 	Decided           int
 	MedianReview      time.Duration
@@ -351,12 +351,15 @@ func ComputeIndicators(from, to care.Date, rows []ReviewRow) Indicators {
 	for _, r := range rows {
 		in.Signed++
 		in.ByStatus[r.Status]++
-		if r.Outcome == Warn {
+		// Sent to a pharmacist: flagged by the engine, or clean but online
+		// (never passes automatically), which shows as pending or reviewed.
+		toPharmacist := r.Outcome == Warn || r.Status == StatusPending || !r.ReviewedAt.IsZero()
+		if toPharmacist {
 			in.Flagged++
 		} else {
 			in.AutoPassed++
 		}
-		if r.Outcome == Warn && !r.ReviewedAt.IsZero() {
+		if toPharmacist && !r.ReviewedAt.IsZero() {
 			d := r.ReviewedAt.Sub(r.SignedAt)
 			times = append(times, d)
 			if d <= 24*time.Hour {
