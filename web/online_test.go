@@ -267,8 +267,8 @@ func TestOnlineVisitPages(t *testing.T) {
 	if r := vd.postForm("/online/"+vid+"/rx", ok, true); r.code != 303 {
 		t.Fatalf("online prescription: %d %s", r.code, r.body)
 	}
-	if q := e.as(care.RolePharmacist).get("/rx/queue"); !strings.Contains(q.body, "奥美拉唑") {
-		t.Error("online prescription not in the pharmacists' queue")
+	if q := e.as(care.RolePharmacist).get("/rx/queue"); !strings.Contains(q.body, "奥美拉唑") || !strings.Contains(q.body, "互联网处方") {
+		t.Error("online prescription not in the pharmacists' queue, or not marked online")
 	}
 	if r := me.get("/online/" + vid); !strings.Contains(r.body, "待药师审核") {
 		t.Error("resident does not see the prescription's status")
