@@ -86,7 +86,7 @@ type Service struct {
 	Config Config
 	Now    func() time.Time
 
-	calls *rooms // video calls in progress (in memory, made on first use: see video.go)
+	calls *Calls // video calls in progress (in memory, made on first use: see video.go)
 }
 
 // Audit actions.

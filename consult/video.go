@@ -47,20 +47,127 @@ type Participant struct {
 	Name string `json:"name"`
 }
 
-// rooms is the registry of calls in progress, keyed by case.
-type rooms struct {
+// Calls is a registry of video calls in progress, keyed by a call ID (a
+// consultation's, or another capability's — an online visit reuses it):
+// who is in each call. It relays nothing itself: Relay says whom a signal
+// goes to. The zero value is not ready: use NewCalls.
+type Calls struct {
 	mu sync.Mutex
 	m  map[int64][]Participant
+}
+
+// NewCalls returns an empty registry.
+func NewCalls() *Calls { return &Calls{m: map[int64][]Participant{}} }
+
+// CheckSignal validates a signal: a known type (EINVALID
+// consult.video.type), a payload of valid JSON (consult.video.payload)
+// within MaxSignalPayload (ETOOLARGE).
+func CheckSignal(sig Signal) error {
+	switch sig.Type {
+	case SigJoin, SigOffer, SigAnswer, SigCandidate, SigLeave:
+	default:
+		return care.Invalid([]care.FieldError{{Field: "type", Key: "consult.video.type"}})
+	}
+	if len(sig.Payload) > MaxSignalPayload {
+		return care.Errorf(care.ETOOLARGE, "error.too_large", MaxSignalPayload>>10)
+	}
+	if len(sig.Payload) > 0 && !json.Valid(sig.Payload) {
+		return care.Invalid([]care.FieldError{{Field: "payload", Key: "consult.video.payload"}})
+	}
+	return nil
+}
+
+// Relay applies one signal from participant me to call id and returns the
+// participants to deliver it to (the others, or the one addressed) and, on
+// a join, those already in the call (the newcomer offers to each). joined
+// and left report a change of membership, which the caller records. A join
+// drops participants alive reports gone (no event stream: they cannot
+// receive signals) and is ECONFLICT consult.video.full at size; an offer,
+// answer or candidate from or to someone not in the call is ECONFLICT.
+func (c *Calls) Relay(id int64, me Participant, sig Signal, size int, alive func(int64) bool) (to []int64, peers []Participant, joined, left bool, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	room := c.m[id]
+	in := slices.IndexFunc(room, func(p Participant) bool { return p.ID == me.ID })
+	others := func() []int64 {
+		var ids []int64
+		for _, p := range c.m[id] {
+			if p.ID != me.ID {
+				ids = append(ids, p.ID)
+			}
+		}
+		return ids
+	}
+	switch sig.Type {
+	case SigJoin:
+		if alive != nil {
+			room = slices.DeleteFunc(room, func(p Participant) bool { return p.ID != me.ID && !alive(p.ID) })
+			c.m[id] = room
+			in = slices.IndexFunc(room, func(p Participant) bool { return p.ID == me.ID })
+		}
+		if in < 0 {
+			if len(room) >= size {
+				return nil, nil, false, false, care.Errorf(care.ECONFLICT, "consult.video.full", size)
+			}
+			c.m[id] = append(room, me)
+			joined = true
+		}
+		for _, p := range c.m[id] {
+			if p.ID != me.ID {
+				peers = append(peers, p)
+			}
+		}
+		to = others()
+	case SigLeave:
+		if in >= 0 {
+			to = others()
+			c.m[id] = slices.Delete(room, in, in+1)
+			if len(c.m[id]) == 0 {
+				delete(c.m, id)
+			}
+			left = true
+		}
+	default:
+		if in < 0 {
+			return nil, nil, false, false, care.Errorf(care.ECONFLICT, "consult.video.not_joined")
+		}
+		if sig.To == 0 {
+			to = others()
+		} else if sig.To != me.ID && slices.ContainsFunc(room, func(p Participant) bool { return p.ID == sig.To }) {
+			to = []int64{sig.To}
+		} else {
+			return nil, nil, false, false, care.Errorf(care.ECONFLICT, "consult.video.not_joined")
+		}
+	}
+	return to, peers, joined, left, nil
+}
+
+// Remove takes participant me out of call id (a join that could not be
+// recorded).
+func (c *Calls) Remove(id, me int64) {
+	c.mu.Lock()
+	c.m[id] = slices.DeleteFunc(c.m[id], func(p Participant) bool { return p.ID == me })
+	if len(c.m[id]) == 0 {
+		delete(c.m, id)
+	}
+	c.mu.Unlock()
+}
+
+// In lists the participants of call id.
+func (c *Calls) In(id int64) []Participant {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.m[id])
 }
 
 var callsInit sync.Mutex
 
 // rooms returns the registry, made on first use (a copy of the Service shares it).
-func (s *Service) rooms() *rooms {
+func (s *Service) rooms() *Calls {
 	callsInit.Lock()
 	defer callsInit.Unlock()
 	if s.calls == nil {
-		s.calls = &rooms{m: map[int64][]Participant{}}
+		s.calls = NewCalls()
 	}
 	return s.calls
 }
@@ -80,16 +187,8 @@ func (s *Service) roomSize() int {
 // answer or candidate from or to someone not in the call is ECONFLICT.
 // Leaving is allowed after the case has closed; nothing else is.
 func (s *Service) Signal(ctx context.Context, a care.Actor, id int64, sig Signal) (to []int64, peers []Participant, err error) {
-	switch sig.Type {
-	case SigJoin, SigOffer, SigAnswer, SigCandidate, SigLeave:
-	default:
-		return nil, nil, care.Invalid([]care.FieldError{{Field: "type", Key: "consult.video.type"}})
-	}
-	if len(sig.Payload) > MaxSignalPayload {
-		return nil, nil, care.Errorf(care.ETOOLARGE, "error.too_large", MaxSignalPayload>>10)
-	}
-	if len(sig.Payload) > 0 && !json.Valid(sig.Payload) {
-		return nil, nil, care.Invalid([]care.FieldError{{Field: "payload", Key: "consult.video.payload"}})
+	if err := CheckSignal(sig); err != nil {
+		return nil, nil, err
 	}
 	c, _, _, err := s.load(ctx, a, id, ActVideo)
 	if err != nil {
@@ -102,75 +201,27 @@ func (s *Service) Signal(ctx context.Context, a care.Actor, id int64, sig Signal
 		return nil, nil, care.Errorf(care.ECONFLICT, "consult.video.closed")
 	}
 	me := a.PractitionerID
-	rs := s.rooms()
-	rs.mu.Lock()
-	room := rs.m[id]
-	in := slices.IndexFunc(room, func(p Participant) bool { return p.ID == me })
-	others := func() []int64 {
-		var ids []int64
-		for _, p := range rs.m[id] {
-			if p.ID != me {
-				ids = append(ids, p.ID)
-			}
-		}
-		return ids
+	var alive func(int64) bool
+	if s.Live != nil {
+		alive = s.Live.Online
+	}
+	to, peers, joined, left, err := s.rooms().Relay(id, Participant{ID: me, Name: a.Name}, sig, s.roomSize(), alive)
+	if err != nil {
+		return nil, nil, err
 	}
 	var record string
-	switch sig.Type {
-	case SigJoin:
-		// Browsers that went away without leaving (closed, crashed) have
-		// no event stream: they cannot receive signals and give up their place.
-		if s.Live != nil {
-			room = slices.DeleteFunc(room, func(p Participant) bool { return p.ID != me && !s.Live.Online(p.ID) })
-			rs.m[id] = room
-			in = slices.IndexFunc(room, func(p Participant) bool { return p.ID == me })
-		}
-		if in < 0 {
-			if len(room) >= s.roomSize() {
-				rs.mu.Unlock()
-				return nil, nil, care.Errorf(care.ECONFLICT, "consult.video.full", s.roomSize())
-			}
-			rs.m[id] = append(room, Participant{ID: me, Name: a.Name})
-			record = EvVideoIn
-		}
-		for _, p := range rs.m[id] {
-			if p.ID != me {
-				peers = append(peers, p)
-			}
-		}
-		to = others()
-	case SigLeave:
-		if in >= 0 {
-			to = others()
-			rs.m[id] = slices.Delete(room, in, in+1)
-			if len(rs.m[id]) == 0 {
-				delete(rs.m, id)
-			}
-			record = EvVideoOut
-		}
-	default:
-		if in < 0 {
-			rs.mu.Unlock()
-			return nil, nil, care.Errorf(care.ECONFLICT, "consult.video.not_joined")
-		}
-		if sig.To == 0 {
-			to = others()
-		} else if sig.To != me && slices.ContainsFunc(room, func(p Participant) bool { return p.ID == sig.To }) {
-			to = []int64{sig.To}
-		} else {
-			rs.mu.Unlock()
-			return nil, nil, care.Errorf(care.ECONFLICT, "consult.video.not_joined")
-		}
+	switch {
+	case joined:
+		record = EvVideoIn
+	case left:
+		record = EvVideoOut
 	}
-	rs.mu.Unlock()
 	if record != "" {
 		ev := audit.New(ctx, a, ActVideo, c.ResidentID)
 		ev.CountyCode, ev.Detail = c.County, fmt.Sprintf("consultation %d: video %s", id, sig.Type)
 		if err := s.Repo.AddConsultationEvent(ctx, Event{ConsultationID: id, Kind: record, Practitioner: me, Account: a.AccountID, At: s.Now()}, ev); err != nil {
 			if record == EvVideoIn { // not recorded, not joined
-				rs.mu.Lock()
-				rs.m[id] = slices.DeleteFunc(rs.m[id], func(p Participant) bool { return p.ID == me })
-				rs.mu.Unlock()
+				s.rooms().Remove(id, me)
 			}
 			return nil, nil, err
 		}
@@ -189,9 +240,4 @@ func (s *Service) Signal(ctx context.Context, a care.Actor, id int64, sig Signal
 }
 
 // InCall lists the participants of a case's call (for the page).
-func (s *Service) InCall(id int64) []Participant {
-	rs := s.rooms()
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	return slices.Clone(rs.m[id])
-}
+func (s *Service) InCall(id int64) []Participant { return s.rooms().In(id) }

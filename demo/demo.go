@@ -453,7 +453,10 @@ func (g *gen) staff() error {
 		if err != nil {
 			return err
 		}
-		if c == g.demoVillage && g.pract[care.RoleVillageDoctor] == nil {
+		// The demo sign-in: the village's first doctor with ≥ 3 years of
+		// independent practice (online follow-up visits need them,
+		// online.MinPracticeYears), else its first doctor.
+		if cur := g.pract[care.RoleVillageDoctor]; c == g.demoVillage && (cur == nil || cur.YearsOfPractice(g.today) < 3 && p.YearsOfPractice(g.today) >= 3) {
 			g.pract[care.RoleVillageDoctor] = p
 		}
 	}

@@ -26,6 +26,13 @@ import (
 // sign-ins by role.
 func startBinary(t *testing.T) (string, map[string]string) {
 	t.Helper()
+	u, logins, _ := startBinaryDB(t)
+	return u, logins
+}
+
+// startBinaryDB is startBinary that also returns the SQLite file's path.
+func startBinaryDB(t *testing.T) (string, map[string]string, string) {
+	t.Helper()
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "countycare")
 	build := exec.Command("go", "build", "-o", bin, "../cmd/countycare")
@@ -65,11 +72,11 @@ func startBinary(t *testing.T) (string, map[string]string) {
 				for sc.Scan() {
 				}
 			}()
-			return m[1], logins
+			return m[1], logins, filepath.Join(dir, "cc.db")
 		}
 	}
 	t.Fatalf("server did not start: %s", stderr.String())
-	return "", nil
+	return "", nil, ""
 }
 
 func chromiumPath(t *testing.T) string {

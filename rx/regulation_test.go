@@ -142,6 +142,9 @@ func TestComputeIndicators(t *testing.T) {
 		{Status: StatusPassed, Outcome: 0, SignedAt: t0},
 		{Status: StatusDispensed, Outcome: Info, SignedAt: t0},
 		{Status: StatusPending, Outcome: Warn, SignedAt: t0},
+		// Clean but online: always a pharmacist's (2018 internet care rules).
+		{Status: StatusPending, Outcome: 0, SignedAt: t0},
+		{Status: StatusApproved, Outcome: 0, SignedAt: t0, ReviewedAt: t0.Add(45 * time.Minute)},
 	}
 	for i, m := range []int{5, 10, 20, 30, 40, 50, 60, 70, 80, 2000} {
 		st := StatusApproved
@@ -151,10 +154,10 @@ func TestComputeIndicators(t *testing.T) {
 		rows = append(rows, ReviewRow{Status: st, Outcome: Warn, SignedAt: t0, ReviewedAt: t0.Add(time.Duration(m) * time.Minute)})
 	}
 	in := ComputeIndicators(day("2026-03-01"), day("2026-03-31"), rows)
-	if in.Signed != 13 || in.AutoPassed != 2 || in.Flagged != 11 || in.Decided != 10 || in.ByStatus[StatusApproved] != 9 || in.ReviewedWithinDay != 9 {
+	if in.Signed != 15 || in.AutoPassed != 2 || in.Flagged != 13 || in.Decided != 11 || in.ByStatus[StatusApproved] != 10 || in.ReviewedWithinDay != 10 {
 		t.Errorf("counts: %+v", in)
 	}
-	if in.MedianReview != 50*time.Minute || in.P90Review != 2000*time.Minute {
-		t.Errorf("median %s, p90 %s; want 50m, 33h20m", in.MedianReview, in.P90Review)
+	if in.MedianReview != 45*time.Minute || in.P90Review != 80*time.Minute {
+		t.Errorf("median %s, p90 %s; want 45m, 1h20m (11 decided: the 10th)", in.MedianReview, in.P90Review)
 	}
 }

@@ -114,28 +114,8 @@ func prescriber(r care.Role) bool {
 // (rx.blocked) so the prescriber can change it. Returns EFORBIDDEN for a
 // role that does not prescribe, ENOTFOUND for a resident out of scope.
 func (s *Service) Sign(ctx context.Context, a care.Actor, residentID int64, p *Prescription) (*Signed, []Finding, error) {
-	if !prescriber(a.Role) {
-		return nil, nil, care.Errorf(care.EFORBIDDEN, "error.forbidden")
-	}
-	res, err := s.Residents.Get(ctx, a, residentID)
+	res, today, err := s.prepare(ctx, a, residentID, p)
 	if err != nil {
-		return nil, nil, err
-	}
-	tree, err := s.Orgs.Tree(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	inst := tree.Get(a.InstitutionID)
-	if inst == nil {
-		return nil, nil, care.Errorf(care.EFORBIDDEN, "error.forbidden")
-	}
-	today := care.Today(s.Now())
-	p.Issued, p.InstitutionLevel = today, string(inst.Level)
-	p.Patient.AgeMonths = ageMonths(res.BirthDate, today)
-	if p.Reason = strings.TrimSpace(p.Reason); utf8.RuneCountInString(p.Reason) > 200 {
-		return nil, nil, care.Invalid([]care.FieldError{{Field: "reason", Key: "field.too_long", Args: []any{200}}})
-	}
-	if err := s.Engine.KB.Validate(p); err != nil {
 		return nil, nil, err
 	}
 	fs := s.Engine.Review(p, today, nil)
@@ -145,7 +125,10 @@ func (s *Service) Sign(ctx context.Context, a care.Actor, residentID int64, p *P
 	}
 	sg := &Signed{CountyCode: res.CountyCode, ResidentID: res.ID, InstitutionID: a.InstitutionID, PrescriberID: a.PractitionerID,
 		AccountID: a.AccountID, Prescription: *p, Findings: fs, Outcome: outcome, Status: StatusPassed, SignedAt: s.Now().UTC()}
-	if outcome == Warn {
+	// An online prescription takes effect only after a pharmacist's review
+	// (互联网诊疗管理办法（试行）2018 [U 条款号]: 在线开具的处方必须有医师电子签名，
+	// 经药师审核后方可配送), so it never passes automatically.
+	if outcome == Warn || p.Online {
 		sg.Status = StatusPending
 	}
 	ev := audit.New(ctx, a, ActSign, res.ID)
@@ -154,6 +137,48 @@ func (s *Service) Sign(ctx context.Context, a care.Actor, residentID int64, p *P
 		return nil, fs, err
 	}
 	return sg, fs, nil
+}
+
+// prepare checks the prescriber and the resident, sets what the server
+// decides (date of issue, institution level, the patient's age) and
+// validates p.
+func (s *Service) prepare(ctx context.Context, a care.Actor, residentID int64, p *Prescription) (*resident.Resident, care.Date, error) {
+	if !prescriber(a.Role) {
+		return nil, care.Date{}, care.Errorf(care.EFORBIDDEN, "error.forbidden")
+	}
+	res, err := s.Residents.Get(ctx, a, residentID)
+	if err != nil {
+		return nil, care.Date{}, err
+	}
+	tree, err := s.Orgs.Tree(ctx)
+	if err != nil {
+		return nil, care.Date{}, err
+	}
+	inst := tree.Get(a.InstitutionID)
+	if inst == nil {
+		return nil, care.Date{}, care.Errorf(care.EFORBIDDEN, "error.forbidden")
+	}
+	today := care.Today(s.Now())
+	p.Issued, p.InstitutionLevel = today, string(inst.Level)
+	p.Patient.AgeMonths = ageMonths(res.BirthDate, today)
+	if p.Reason = strings.TrimSpace(p.Reason); utf8.RuneCountInString(p.Reason) > 200 {
+		return nil, care.Date{}, care.Invalid([]care.FieldError{{Field: "reason", Key: "field.too_long", Args: []any{200}}})
+	}
+	if err := s.Engine.KB.Validate(p); err != nil {
+		return nil, care.Date{}, err
+	}
+	return res, today, nil
+}
+
+// Preview reviews a draft for a resident exactly as Sign would — same
+// checks, same server-set fields — and stores nothing: the prescriber sees
+// the findings before signing. The resident read is audited.
+func (s *Service) Preview(ctx context.Context, a care.Actor, residentID int64, p *Prescription) ([]Finding, error) {
+	_, today, err := s.prepare(ctx, a, residentID, p)
+	if err != nil {
+		return nil, err
+	}
+	return s.Engine.Review(p, today, nil), nil
 }
 
 // ageMonths is the age in whole months on day.
@@ -169,7 +194,7 @@ func ageMonths(birth, day care.Date) int {
 }
 
 // Get returns a prescription the actor may see: a pharmacist of its
-// county, or a prescriber who may see the resident. The read is audited.
+// county, a prescriber who may see the resident, or the resident. The read is audited.
 // ENOTFOUND otherwise.
 func (s *Service) Get(ctx context.Context, a care.Actor, id int64) (*Signed, error) {
 	sg, err := s.Repo.Prescription(ctx, id)
@@ -189,6 +214,8 @@ func (s *Service) mayRead(ctx context.Context, a care.Actor, sg *Signed) error {
 	switch {
 	case a.Role == care.RolePharmacist && a.CountyCode == sg.CountyCode:
 		return nil
+	case a.Role == care.RoleResident && a.ResidentID != 0 && a.ResidentID == sg.ResidentID:
+		return nil // the patient reads their own prescription (online visits, /me)
 	case prescriber(a.Role):
 		if _, err := s.Residents.Get(ctx, a, sg.ResidentID); err == nil {
 			return nil
@@ -309,7 +336,7 @@ type Indicators struct {
 	From, To          care.Date
 	Signed            int
 	AutoPassed        int // clean: took effect without a pharmacist
-	Flagged           int // sent to a pharmacist
+	Flagged           int // sent to a pharmacist (flagged, or clean but online)
 	ByStatus          map[Status]int
 	Decided           int
 	MedianReview      time.Duration
@@ -324,12 +351,15 @@ func ComputeIndicators(from, to care.Date, rows []ReviewRow) Indicators {
 	for _, r := range rows {
 		in.Signed++
 		in.ByStatus[r.Status]++
-		if r.Outcome == Warn {
+		// Sent to a pharmacist: flagged by the engine, or clean but online
+		// (never passes automatically), which shows as pending or reviewed.
+		toPharmacist := r.Outcome == Warn || r.Status == StatusPending || !r.ReviewedAt.IsZero()
+		if toPharmacist {
 			in.Flagged++
 		} else {
 			in.AutoPassed++
 		}
-		if r.Outcome == Warn && !r.ReviewedAt.IsZero() {
+		if toPharmacist && !r.ReviewedAt.IsZero() {
 			d := r.ReviewedAt.Sub(r.SignedAt)
 			times = append(times, d)
 			if d <= 24*time.Hour {

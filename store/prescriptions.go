@@ -29,6 +29,16 @@ func scanPrescription(sc interface{ Scan(...any) error }, p *rx.Signed) error {
 
 // SavePrescription stores a signed prescription with its audit row.
 func (s *Store) SavePrescription(ctx context.Context, p *rx.Signed, ev audit.Event) error {
+	return s.Transact(ctx, func(tx db) error {
+		if err := s.insertPrescription(ctx, tx, p); err != nil {
+			return err
+		}
+		return s.appendAudit(ctx, tx, ev)
+	})
+}
+
+// insertPrescription inserts p in tx and sets its ID and version.
+func (s *Store) insertPrescription(ctx context.Context, tx db, p *rx.Signed) error {
 	body, err := json.Marshal(&p.Prescription)
 	if err != nil {
 		return care.Internal("store.SavePrescription", err)
@@ -40,18 +50,15 @@ func (s *Store) SavePrescription(ctx context.Context, p *rx.Signed, ev audit.Eve
 	if p.Findings == nil {
 		findings = []byte("[]")
 	}
-	p.Version = 1
-	return s.Transact(ctx, func(tx db) error {
-		id, err := tx.insert(ctx, `INSERT INTO prescriptions (county_code, resident_id, institution_id, prescriber_id, account_id, kind, issued_on, body, findings,
-			outcome, status, signed_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
-			p.CountyCode, p.ResidentID, p.InstitutionID, nullID(p.PrescriberID), p.AccountID, string(p.Prescription.Kind), p.Prescription.Issued,
-			string(body), string(findings), int(p.Outcome), string(p.Status), s.ts(p.SignedAt))
-		if err != nil {
-			return wrap("store.SavePrescription", err)
-		}
-		p.ID = id
-		return s.appendAudit(ctx, tx, ev)
-	})
+	id, err := tx.insert(ctx, `INSERT INTO prescriptions (county_code, resident_id, institution_id, prescriber_id, account_id, kind, issued_on, body, findings,
+		outcome, status, signed_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
+		p.CountyCode, p.ResidentID, p.InstitutionID, nullID(p.PrescriberID), p.AccountID, string(p.Prescription.Kind), p.Prescription.Issued,
+		string(body), string(findings), int(p.Outcome), string(p.Status), s.ts(p.SignedAt))
+	if err != nil {
+		return wrap("store.SavePrescription", err)
+	}
+	p.ID, p.Version = id, 1
+	return nil
 }
 
 // Prescription returns one signed prescription; ENOTFOUND if none.

@@ -17,6 +17,7 @@ type rxQueueRow struct {
 	Waiting  string
 	Lines    []string
 	Findings []rxFindingView
+	Online   bool // signed at an online follow-up visit
 }
 
 type rxFindingView struct {
@@ -63,7 +64,7 @@ func (s *Server) rxQueue(w http.ResponseWriter, r *http.Request, rc *reqCtx) err
 	for i := range list {
 		sg := &list[i]
 		row := rxQueueRow{ID: sg.ID, Version: sg.Version, SignedAt: sg.SignedAt, Waiting: now.Sub(sg.SignedAt).Round(time.Minute).String(),
-			Findings: s.rxFindingViews(rc.Lang, sg)}
+			Findings: s.rxFindingViews(rc.Lang, sg), Online: sg.Prescription.Online}
 		if res, err := s.Residents.Get(r.Context(), rc.Actor, sg.ResidentID); err == nil {
 			row.Name = res.Name
 		}

@@ -132,7 +132,13 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, rc *reqCtx) erro
 	if s.Live == nil || rc.Actor.PractitionerID == 0 {
 		return care.Errorf(care.ENOTFOUND, "error.not_found")
 	}
-	ch, done, ok := s.Live.subscribe(rc.Actor.PractitionerID)
+	return s.stream(w, r, rc.Actor.PractitionerID)
+}
+
+// stream serves the live events published under key until the client
+// goes, the server stops or liveMaxAge passes.
+func (s *Server) stream(w http.ResponseWriter, r *http.Request, key int64) error {
+	ch, done, ok := s.Live.subscribe(key)
 	if !ok {
 		return care.Errorf(care.ETOOMANY, "error.too_many_streams")
 	}

@@ -7,6 +7,7 @@ import (
 	"countycare/care"
 	"countycare/consult"
 	"countycare/lab"
+	"countycare/online"
 	"countycare/reading"
 	"countycare/resident"
 )
@@ -193,6 +194,39 @@ func (s *Server) registerRoutes() {
 	s.handle("POST /api/v1/prescriptions/{id}/dispense", dispensers, s.apiRxDispense)
 	s.handle("GET /rx/queue", pharmacist, s.rxQueue)
 	s.handle("POST /rx/{id}/decision", pharmacist, s.rxDecision)
+
+	// The prescriber's page (sign through a form, review before signing)
+	// and the formulary search.
+	s.handle("GET /residents/{id}/rx/new", signers, s.rxNew)
+	s.handle("POST /residents/{id}/rx", signers, s.rxSubmit)
+	s.handle("POST /api/v1/residents/{id}/prescriptions/review", signers, s.apiRxReview)
+	s.handle("GET /api/v1/formulary", prescribers, s.apiFormulary)
+
+	// Online follow-up visits (互联网复诊): residents book for themselves,
+	// village and township doctors for their residents and run the visits
+	// (the service checks scope, the step-up session and the visit state).
+	onlineParties := access.Allow(care.RoleResident, care.RoleVillageDoctor, care.RoleTownshipDoctor)
+	onlineDoctors := access.Allow(care.RoleVillageDoctor, care.RoleTownshipDoctor)
+	s.handle("GET /online", onlineParties, s.onlineList)
+	s.handle("POST /online", onlineParties, s.onlineBook)
+	s.handle("GET /online/{id}", onlineParties, s.onlineShow)
+	s.handle("POST /online/{id}/start", onlineDoctors, s.onlineStart)
+	s.handleLimit("POST /online/{id}/messages", onlineParties, online.MaxImageBytes+(1<<20), s.onlineMessage)
+	s.handle("GET /online/{id}/images/{sha}", onlineParties, s.onlineImage)
+	s.handle("POST /online/{id}/end", onlineDoctors, s.onlineEnd)
+	s.handleLimit("POST /online/{id}/signal", onlineParties, 4*consult.MaxSignalPayload, s.onlineSignal)
+	s.handle("GET /online/{id}/events", access.Allow(care.RoleResident), s.onlineEvents)
+	s.handle("GET /online/{id}/rx", onlineDoctors, s.onlineRxNew)
+	s.handle("POST /online/{id}/rx", onlineDoctors, s.onlineRxSubmit)
+	s.handle("GET /api/v1/online/visits", onlineParties, s.apiOnlineList)
+	s.handle("POST /api/v1/online/visits", onlineParties, s.apiOnlineBook)
+	s.handle("GET /api/v1/online/visits/{id}", onlineParties, s.apiOnlineGet)
+	s.handle("POST /api/v1/online/visits/{id}/start", onlineDoctors, s.apiOnlineStart)
+	s.handle("GET /api/v1/online/visits/{id}/messages", onlineParties, s.apiOnlineMessages)
+	s.handleLimit("POST /api/v1/online/visits/{id}/messages", onlineParties, online.MaxImageBytes/3*4+(1<<20), s.apiOnlineSend)
+	s.handle("POST /api/v1/online/visits/{id}/end", onlineDoctors, s.apiOnlineEnd)
+	s.handle("POST /api/v1/online/visits/{id}/prescriptions", onlineDoctors, s.apiOnlinePrescribe)
+	s.handle("GET /api/v1/residents/{id}/online/conditions", onlineParties, s.apiOnlineConditions)
 
 	// Administration and audit.
 	s.handle("GET /admin/accounts", admin, s.accountsPage)

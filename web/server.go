@@ -25,6 +25,7 @@ import (
 	"countycare/critical"
 	"countycare/family"
 	"countycare/lab"
+	"countycare/online"
 	"countycare/org"
 	"countycare/points"
 	"countycare/reading"
@@ -88,6 +89,8 @@ type Deps struct {
 	Labs     *lab.Service
 	Critical *critical.Service
 	Exams    *reading.ExamService
+	// Online follow-up visits (internet hospital).
+	Online *online.Service
 }
 
 // Server serves countycare over HTTP.

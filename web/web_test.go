@@ -28,6 +28,7 @@ import (
 	"countycare/family"
 	"countycare/internal/testdb"
 	"countycare/lab"
+	"countycare/online"
 	"countycare/org"
 	"countycare/points"
 	"countycare/reading"
@@ -88,11 +89,14 @@ func newEnv(t *testing.T, d store.Dialect) *env {
 	crit := &critical.Service{Repo: st, Residents: rsvc, Orgs: orgs, Staff: st, Audit: w, Live: live, Config: critical.DefaultConfig(), Now: time.Now}
 	labs := &lab.Service{Repo: st, Residents: rsvc, Critical: crit, Thresholds: critical.DefaultThresholds(), Audit: w, Now: time.Now}
 	exams := &reading.ExamService{Repo: st, Residents: rsvc, Orgs: orgs, Critical: crit, Audit: w, Now: time.Now}
+	accts := &account.Service{Repo: st, Config: account.DefaultConfig(), Now: time.Now, Orgs: orgs}
+	rxs := &rx.Service{Repo: st, Engine: rxEngine, Residents: rsvc, Orgs: orgs, Audit: w, Now: time.Now}
+	onl := &online.Service{Repo: st, Residents: rsvc, Staff: st, Accounts: accts, Rx: rxs, Audit: w, Now: time.Now}
 	srv, err := web.New(web.Config{}, web.Deps{
 		Residents: rsvc, Orgs: orgs, Chronic: chr, Family: fam, Points: pts, Consult: con, Live: live, Referral: ref,
-		Accounts: &account.Service{Repo: st, Config: account.DefaultConfig(), Now: time.Now, Orgs: orgs},
-		Settle:   stl, Window: &settle.Window{Repo: st, Residents: rsvc, Orgs: orgs, Weights: settle.ExampleWeights(), Now: time.Now},
-		Rx: rxEngine, Prescriptions: &rx.Service{Repo: st, Engine: rxEngine, Residents: rsvc, Orgs: orgs, Audit: w, Now: time.Now},
+		Accounts: accts, Online: onl,
+		Settle: stl, Window: &settle.Window{Repo: st, Residents: rsvc, Orgs: orgs, Weights: settle.ExampleWeights(), Now: time.Now},
+		Rx: rxEngine, Prescriptions: rxs,
 		Reading: &reading.Service{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, PreRead: ecg.DefaultPreReadConfig(), Now: time.Now},
 		Labs:    labs, Critical: crit, Exams: exams,
 		Store: st, Audit: w, AuditKey: testdb.AuditKey, Log: log, Now: time.Now,

@@ -13,6 +13,7 @@ import (
 	"countycare/ecg"
 	"countycare/family"
 	"countycare/lab"
+	"countycare/online"
 	"countycare/org"
 	"countycare/points"
 	"countycare/reading"
@@ -49,6 +50,7 @@ type app struct {
 	labs     *lab.Service         // lab results
 	critical *critical.Service    // critical-value alerts
 	exams    *reading.ExamService // clinic photos, fetal heart traces
+	online   *online.Service      // online follow-up visits
 }
 
 // newApp wires the platform. rxe is the prescription review engine; nil
@@ -79,12 +81,13 @@ func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, 
 	}
 	a.rx = rxe
 	a.prescriptions = &rx.Service{Repo: st, Engine: rxe, Residents: a.res, Orgs: a.orgs, Audit: a.audit, Now: now}
+	a.online = &online.Service{Repo: st, Residents: a.res, Staff: st, Accounts: a.accounts, Rx: a.prescriptions, Audit: a.audit, Now: now}
 	a.reading = &reading.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Audit: a.audit, PreRead: ecg.DefaultPreReadConfig(), Now: now}
 	a.critical = &critical.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Staff: st, Audit: a.audit, Live: a.live, Config: critical.DefaultConfig(), Now: now}
 	a.labs = &lab.Service{Repo: st, Residents: a.res, Critical: a.critical, Thresholds: critical.DefaultThresholds(), Audit: a.audit, Now: now}
 	a.exams = &reading.ExamService{Repo: st, Residents: a.res, Orgs: a.orgs, Critical: a.critical, Audit: a.audit, Now: now}
 	w, err := web.New(wcfg, web.Deps{Residents: a.res, Orgs: a.orgs, Accounts: a.accounts, Chronic: a.chronic, Consult: a.consult, Live: a.live, Family: a.family, Points: a.points, Referral: a.referral, Settle: a.settle, Window: a.window,
-		Reading: a.reading, Rx: a.rx, Prescriptions: a.prescriptions,
+		Reading: a.reading, Rx: a.rx, Prescriptions: a.prescriptions, Online: a.online,
 		Labs: a.labs, Critical: a.critical, Exams: a.exams,
 		Store: st, Audit: a.audit, AuditKey: key, Log: log, Now: now})
 	if err != nil {

@@ -46,6 +46,7 @@ Commands:
   resettle       settle a county year again from the stored bills (report, or --apply)
   chronic defaults   print the chronic-care rules' defaults as JSON (the format of serve --chronic-config)
   chronic recompute  re-assess every chronic patient's tier with the current rules (report, or --apply)
+  online purge-chat  delete online-visit chat older than --before (refused under 3 years)
   version        print the version
 
 Every command takes --db URL (env COUNTYCARE_DB): sqlite:///path/file.db or postgres://…
@@ -107,6 +108,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdResettle(ctx, rest, stdout, stderr)
 	case "chronic":
 		return cmdChronic(ctx, rest, stdout, stderr)
+	case "online":
+		return cmdOnline(ctx, rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "countycare", versionString())
 		return nil

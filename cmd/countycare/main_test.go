@@ -356,3 +356,22 @@ func TestParseResponseMinutes(t *testing.T) {
 		t.Errorf("--consult-grace 90m: %v", err)
 	}
 }
+
+// TestOnlinePurgeChat: the chat purge refuses a day less than 3 years ago
+// (chat kept ≥ 3 years) and runs for an older one.
+func TestOnlinePurgeChat(t *testing.T) {
+	url := testdb.URL(t, store.SQLite)
+	key := filepath.Join(t.TempDir(), "audit.key")
+	common := []string{"--db", url, "--audit-key-file", key, "--log-format", "text"}
+	if out, err := runCmd(t, append([]string{"demo", "--residents", "200"}, common...)...); err != nil {
+		t.Fatalf("demo: %v\n%s", err, out)
+	}
+	recent := time.Now().AddDate(-2, 0, 0).Format("2006-01-02")
+	if out, err := runCmd(t, append([]string{"online", "purge-chat", "--before", recent}, common...)...); err == nil || !strings.Contains(err.Error(), "at least 3 years") {
+		t.Errorf("purge under 3 years: %v %s", err, out)
+	}
+	old := time.Now().AddDate(-3, 0, -2).Format("2006-01-02")
+	if out, err := runCmd(t, append([]string{"online", "purge-chat", "--before", old}, common...)...); err != nil || !strings.Contains(out, "deleted 0 chat messages") {
+		t.Errorf("purge: %v %s", err, out)
+	}
+}

@@ -35,6 +35,7 @@ var domain = map[string][]string{
 	"rx":       {"care", "audit", "org", "resident"},
 	"critical": {"care", "access", "audit", "org", "notify", "resident"},
 	"lab":      {"care", "audit", "resident", "critical", "notify"},
+	"online":   {"care", "audit", "org", "resident", "rx", "chronic", "idcard", "consult"},
 }
 
 // allowedExternal are the outside modules domain code may use.

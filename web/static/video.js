@@ -1,4 +1,4 @@
-// countycare: the video call of a consultation (WebRTC, one peer connection
+// countycare: the video call of a consultation or an online visit (WebRTC, one peer connection
 // per other participant, at most 4 in a call). Signalling goes through
 // countycare: POST /consult/{id}/signal out, "consult.signal" events in on
 // the page's event stream. The newcomer offers to everyone already in the
@@ -12,7 +12,9 @@
   var stateEl = document.getElementById("video-state");
   var local = document.getElementById("video-local");
   var slots = Array.prototype.slice.call(box.querySelectorAll("figure.peer"));
-  var url = "/consult/" + box.dataset.caseId + "/signal";
+  // An online visit's page names its own signal URL, event stream and event.
+  var url = box.dataset.signalUrl || "/consult/" + box.dataset.caseId + "/signal";
+  var signalEvent = box.dataset.signalEvent || "consult.signal";
   var csrf = box.dataset.csrf;
   var ice = [];
   try { ice = JSON.parse(box.dataset.ice || "[]"); } catch (x) { ice = []; }
@@ -208,10 +210,10 @@
 
   // Join only once the event stream is open: offers and answers arrive on it.
   var es = window.countycareEvents;
-  if (!es && window.EventSource) { es = new EventSource("/events"); }
+  if (!es && window.EventSource) { es = new EventSource(box.dataset.events || "/events"); }
   function ready() { return !!es && es.readyState === 1; }
   if (es) {
-    es.addEventListener("consult.signal", onSignal);
+    es.addEventListener(signalEvent, onSignal);
     es.addEventListener("open", function () { if (!joined) { joinBtn.disabled = false; } });
     if (ready()) { joinBtn.disabled = false; }
   }
