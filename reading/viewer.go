@@ -198,7 +198,7 @@ func (v *Viewer) ECGSamples(ctx context.Context, a care.Actor, id int64, start, 
 	}
 	if math.IsNaN(start) || math.IsNaN(seconds) || start < 0 || seconds <= 0 || seconds > MaxSegmentSeconds {
 		err := &care.Error{Code: care.EINVALID, Key: "viewer.segment_invalid", Args: []any{MaxSegmentSeconds},
-			Fields: []care.FieldError{{Field: "seconds", Key: "viewer.segment_invalid"}}}
+			Fields: []care.FieldError{{Field: "seconds", Key: "viewer.field_range"}}}
 		v.record(ctx, a, ActECGSamples, res, detail, err)
 		return nil, err
 	}
@@ -227,7 +227,7 @@ func Segment(rec *ecg.Record, start, seconds float64) (*ECGSegment, error) {
 	f0 := int(math.Round(start * rec.Fs))
 	if f0 >= frames || rec.Fs <= 0 {
 		return nil, &care.Error{Code: care.EINVALID, Key: "viewer.segment_past_end", Args: []any{fmt.Sprintf("%.1f", float64(frames)/max(rec.Fs, 1))},
-			Fields: []care.FieldError{{Field: "start", Key: "viewer.segment_past_end"}}}
+			Fields: []care.FieldError{{Field: "start", Key: "viewer.field_range"}}}
 	}
 	f1 := min(frames, f0+int(math.Round(seconds*rec.Fs)))
 	seg := &ECGSegment{Fs: rec.Fs, Start: f0, Frames: frames}
@@ -340,7 +340,7 @@ func (v *Viewer) ImagingFrame(ctx context.Context, a care.Actor, id int64, frame
 
 func (v *Viewer) render(ctx context.Context, in *ImagingInstance, frame int, win *dicom.Window) (image.Image, error) {
 	if frame < 0 || frame >= max(in.Frames, 1) {
-		return nil, &care.Error{Code: care.EINVALID, Key: "viewer.frame_invalid", Args: []any{max(in.Frames, 1)}, Fields: []care.FieldError{{Field: "frame", Key: "viewer.frame_invalid"}}}
+		return nil, &care.Error{Code: care.EINVALID, Key: "viewer.frame_invalid", Args: []any{max(in.Frames, 1)}, Fields: []care.FieldError{{Field: "frame", Key: "viewer.field_range"}}}
 	}
 	if win != nil && (math.IsNaN(win.Center) || math.IsInf(win.Center, 0) || !(win.Width >= 1) || math.IsInf(win.Width, 0)) {
 		return nil, &care.Error{Code: care.EINVALID, Key: "viewer.window_invalid", Fields: []care.FieldError{{Field: "width", Key: "viewer.window_invalid"}}}
