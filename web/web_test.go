@@ -89,6 +89,7 @@ func newEnv(t *testing.T, d store.Dialect) *env {
 		Settle:   stl, Window: &settle.Window{Repo: st, Residents: rsvc, Orgs: orgs, Weights: settle.ExampleWeights(), Now: time.Now},
 		Rx: rxEngine, Prescriptions: &rx.Service{Repo: st, Engine: rxEngine, Residents: rsvc, Orgs: orgs, Audit: w, Now: time.Now},
 		Reading: &reading.Service{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, PreRead: ecg.DefaultPreReadConfig(), Now: time.Now},
+		Viewer:  &reading.Viewer{Repo: st, Residents: rsvc, Audit: w},
 		Store:   st, Audit: w, AuditKey: testdb.AuditKey, Log: log, Now: time.Now,
 	})
 	if err != nil {
