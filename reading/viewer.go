@@ -110,6 +110,9 @@ type ImagingView struct {
 	Presets  []WindowPreset
 	// Greyscale is true when window/level applies (MONOCHROME1/2).
 	Greyscale bool
+	// Range is the first frame's lowest and highest value after the
+	// modality LUT (the "full range" window), when it could be computed.
+	Range *dicom.Window
 }
 
 // WindowPreset is a named window (center/width in rescaled units, e.g. HU).
@@ -313,6 +316,9 @@ func (v *Viewer) Imaging(ctx context.Context, a care.Actor, id int64) (*ImagingV
 		if f, err = v.file(ctx, in); err == nil {
 			if out.Info, err = f.Info(); err == nil {
 				out.Greyscale = out.Info.Photometric == "MONOCHROME1" || out.Info.Photometric == "MONOCHROME2"
+				if out.Greyscale {
+					out.Range = frameRange(f, out.Info)
+				}
 			}
 		}
 	}
@@ -321,6 +327,45 @@ func (v *Viewer) Imaging(ctx context.Context, a care.Actor, id int64) (*ImagingV
 		return nil, err
 	}
 	return out, nil
+}
+
+// frameRange is the window spanning the first frame of native greyscale
+// pixel data (stored value masked to Bits Stored at High Bit,
+// sign-extended, then slope and intercept: PS3.3 C.7.6.3, C.11.1), or nil
+// for encapsulated or unusual data.
+func frameRange(f *dicom.File, in dicom.ImageInfo) *dicom.Window {
+	pd := f.Get(dicom.TagPixelData)
+	bpp := in.BitsAllocated / 8
+	n := in.Rows * in.Columns
+	if pd == nil || pd.Fragments != nil || pd.Undefined || (bpp != 1 && bpp != 2) || in.SamplesPerPixel != 1 || n == 0 ||
+		len(pd.Value) < n*bpp || in.BitsStored < 1 || in.BitsStored > in.BitsAllocated || in.HighBit+1 < in.BitsStored {
+		return nil
+	}
+	shift := uint(in.HighBit + 1 - in.BitsStored)
+	mask := uint32(1)<<uint(in.BitsStored) - 1
+	sign := uint32(1) << uint(in.BitsStored-1)
+	lo, hi := int32(math.MaxInt32), int32(math.MinInt32)
+	for i := 0; i < n; i++ {
+		var raw uint32
+		switch {
+		case bpp == 1:
+			raw = uint32(pd.Value[i])
+		case f.BigEndian:
+			raw = uint32(pd.Value[2*i])<<8 | uint32(pd.Value[2*i+1])
+		default:
+			raw = uint32(pd.Value[2*i]) | uint32(pd.Value[2*i+1])<<8
+		}
+		v := int32((raw >> shift) & mask)
+		if in.Signed && uint32(v)&sign != 0 {
+			v -= int32(mask) + 1
+		}
+		lo, hi = min(lo, v), max(hi, v)
+	}
+	a, b := float64(lo)*in.Slope+in.Intercept, float64(hi)*in.Slope+in.Intercept
+	if a > b {
+		a, b = b, a
+	}
+	return &dicom.Window{Center: (a + b) / 2, Width: b - a + 1}
 }
 
 // ImagingFrame renders one frame of an instance with window win (nil: the

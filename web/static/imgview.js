@@ -29,6 +29,7 @@
   var wl = null;
   var base = (function () {
     if (main.center && main.width) { return { c: parseFloat(main.center), w: parseFloat(main.width) }; }
+    if (main.rangeCenter && main.rangeWidth) { return { c: parseFloat(main.rangeCenter), w: parseFloat(main.rangeWidth) }; }
     var bits = parseInt(main.bits, 10) || 8, slope = parseFloat(main.slope) || 1, icpt = parseFloat(main.intercept) || 0;
     var lo = main.signed === "true" ? -Math.pow(2, bits - 1) : 0, hi = lo + Math.pow(2, bits) - 1;
     lo = lo * slope + icpt; hi = hi * slope + icpt;
