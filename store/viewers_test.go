@@ -218,7 +218,7 @@ func samePixels(a, b image.Image) bool {
 }
 
 // loginAll signs in every demo account of f into f.actors (as newFixture does).
-func loginAll(t *testing.T, f *fixture) {
+func loginAll(t testing.TB, f *fixture) {
 	t.Helper()
 	ctx := context.Background()
 	f.orgs = &org.Service{Repo: f.st, Now: f.clk.Now}
