@@ -182,6 +182,13 @@ func TestViewerStudies(t *testing.T) {
 			t.Errorf("ImagingFile through the blob: %d bytes, %v", len(b), err)
 		}
 
+		// After the bulk load, new uploads get fresh IDs (PostgreSQL sequences advanced).
+		up := &reading.ECGStudy{CountyCode: vd.CountyCode, ResidentID: me.ResidentID, ClinicID: vd.InstitutionID, CenterID: rd.InstitutionID,
+			Format: reading.FormatCSV, Signal: []byte("time,II\n"), Fs: 250, Leads: 1, Seconds: 1, Status: reading.StatusWaiting, UploadedAt: clk.Now()}
+		if err := st.SaveECGStudy(ctx, up, nil, audit.Event{Action: reading.ActECGUpload, Outcome: audit.OutcomeOK, Purpose: care.PurposeTreatment}); err != nil || up.ID <= nECG {
+			t.Errorf("upload after the demo: id %d, %v", up.ID, err)
+		}
+
 		// Every read was audited with the resident.
 		for _, act := range []string{reading.ActECGView, reading.ActECGSamples, reading.ActImagingView, reading.ActImagingFrame, reading.ActStudiesList} {
 			evs, err := st.SearchAudit(ctx, auditFilter(act, me.ResidentID))
