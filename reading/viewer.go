@@ -110,6 +110,8 @@ type ImagingView struct {
 	Presets  []WindowPreset
 	// Greyscale is true when window/level applies (MONOCHROME1/2).
 	Greyscale bool
+	// PreviousGreyscale is Greyscale of the previous study's instance.
+	PreviousGreyscale bool
 	// Range is the first frame's lowest and highest value after the
 	// modality LUT (the "full range" window), when it could be computed.
 	Range *dicom.Window
@@ -319,6 +321,14 @@ func (v *Viewer) Imaging(ctx context.Context, a care.Actor, id int64) (*ImagingV
 				if out.Greyscale {
 					out.Range = frameRange(f, out.Info)
 				}
+			}
+		}
+	}
+	if err == nil && out.Previous != nil && out.Previous.NoPreview == "" {
+		// Parsed now, the previous file is cached for its frames too.
+		if pf, perr := v.file(ctx, out.Previous); perr == nil {
+			if pi, perr := pf.Info(); perr == nil {
+				out.PreviousGreyscale = pi.Photometric == "MONOCHROME1" || pi.Photometric == "MONOCHROME2"
 			}
 		}
 	}

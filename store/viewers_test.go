@@ -159,7 +159,7 @@ func TestViewerStudies(t *testing.T) {
 		if iv.Range == nil || iv.Range.Width <= 1 {
 			t.Errorf("no full-range window for the CT: %+v", iv.Range)
 		}
-		if iv.Previous == nil || iv.Previous.Modality != "CT" || iv.Previous.Rows != 128 || !iv.Greyscale || len(iv.Presets) == 0 || len(iv.Study) != 1 {
+		if iv.Previous == nil || iv.Previous.Modality != "CT" || iv.Previous.Rows != 128 || !iv.Greyscale || !iv.PreviousGreyscale || len(iv.Presets) == 0 || len(iv.Study) != 1 {
 			t.Errorf("imaging view: previous %+v greyscale %v presets %d study %d", iv.Previous, iv.Greyscale, len(iv.Presets), len(iv.Study))
 		}
 		win := &dicom.Window{Center: 300, Width: 1200}
