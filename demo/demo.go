@@ -41,6 +41,8 @@ type Config struct {
 	Consultations  int    // closed remote consultations over the past year (default 0; ScaledConsultations gives the seeds' volume)
 	Referrals      int    // up-referrals over the past year, with their redirects, down-referrals and tasks (default 0; ScaledReferrals gives a plausible volume)
 	Prescriptions  int    // reviewed prescriptions over the past year (default 0; ScaledPrescriptions gives the seeds' volume)
+	ECGReads       int    // ECGs read over the past year, on embedded real samples (default 0; ScaledECGReads gives the seeds' volume)
+	ImagingReads   int    // imaging studies read over the past year, on embedded real DICOM files (default 0; ScaledImagingReads)
 	Now            time.Time
 }
 
@@ -78,7 +80,9 @@ type Result struct {
 	UpReferrals   int
 	DownReferrals int
 	Checkups      int
-	Duration      time.Duration
+	// Reading centers: studies in metadata over embedded samples.
+	ECGReads, ImagingReads int
+	Duration               time.Duration
 }
 
 func (c *Config) defaults() {
@@ -220,6 +224,16 @@ func Generate(ctx context.Context, st *store.Store, cfg Config, log *slog.Logger
 		}
 		if err := g.consultations(cfg.Consultations); err != nil {
 			return err
+		}
+		if cfg.ECGReads > 0 || cfg.ImagingReads > 0 {
+			log.Info("demo: ECG and imaging reads", "ecg", cfg.ECGReads, "imaging", cfg.ImagingReads)
+		}
+		t := time.Now()
+		if err := g.studies(cfg.ECGReads, cfg.ImagingReads); err != nil {
+			return err
+		}
+		if cfg.ECGReads > 0 || cfg.ImagingReads > 0 {
+			log.Info("demo: reads generated", "seconds", time.Since(t).Seconds())
 		}
 		log.Info("demo: rows generated; last flush, index builds and statistics next", "seconds", time.Since(start).Seconds())
 		return nil

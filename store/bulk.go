@@ -96,6 +96,11 @@ var bulkSchema = []struct {
 	{"family_services", "county_code, resident_id, contract_id, kind, service_date, practitioner_id, institution_id, note, recorded_by, created_at"},
 	{"prescriptions", "id, county_code, resident_id, institution_id, prescriber_id, account_id, kind, issued_on, body, findings, outcome, status, signed_at, " +
 		"reviewer_id, reviewed_at, review_reason, dispensed_by, dispensed_at, version"},
+	{"blobs", "county_code, sha256, type, size, data, created_at"},
+	{"ecg_studies", "id, county_code, resident_id, clinic_id, ordered_by, center_id, format, file_name, header, signal, fs, leads, seconds, heart_rate, findings, " +
+		"priority, premature, pauses, irregular, status, uploaded_at, signal_hash"},
+	{"imaging_instances", "id, county_code, resident_id, clinic_id, ordered_by, center_id, file_name, study_uid, series_uid, sop_uid, modality, study_date, " +
+		"accession, file_patient_name, file_patient_id, mismatch, transfer_syntax, rows_n, columns_n, frames, no_preview, size, file, status, uploaded_at, file_hash"},
 }
 
 // BulkLoad runs fn with a Bulk and finishes the load: it flushes what is
@@ -145,7 +150,7 @@ func (s *Store) BulkLoad(ctx context.Context, fn func(b *Bulk) error) (err error
 // sorted data is several times faster than updating it row by row once
 // it outgrows the page cache.
 var bulkIndexedTables = []string{"residents", "resident_tokens", "households", "care_links", "settlements", "chronic_registrations", "chronic_visits", "chronic_tier_changes", "referrals", "referral_events", "referral_tasks",
-	"consultations", "consultation_events"}
+	"consultations", "consultation_events", "ecg_studies", "imaging_instances"}
 
 // sqliteBulkMode prepares the writer connection for a large load: a big
 // page cache and, when the resident tables are empty, none of their
@@ -319,7 +324,8 @@ func (s *Store) afterBulk(ctx context.Context) error {
 		if s.dialect == Postgres {
 			for _, t := range []string{"institutions", "departments", "practitioners", "households", "residents", "care_links", "accounts", "settle_policies", "settlements",
 				"chronic_registrations", "chronic_visits", "chronic_tier_changes", "duty_slots",
-				"referrals", "referral_events", "referral_tasks", "prescriptions", "consultations", "consultation_events", "family_contracts", "family_services"} {
+				"referrals", "referral_events", "referral_tasks", "prescriptions", "consultations", "consultation_events", "family_contracts", "family_services",
+				"ecg_studies", "imaging_instances"} {
 				stmts = append(stmts, fmt.Sprintf(`SELECT setval(pg_get_serial_sequence('%s', 'id'), COALESCE((SELECT MAX(id) FROM %s), 0) + 1, false)`, t, t))
 			}
 		}

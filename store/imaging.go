@@ -69,10 +69,9 @@ func (s *Store) ImagingInstances(ctx context.Context, county string, residentID 
 	return out, wrap(op, rows.Err())
 }
 
-// ImagingFile returns the stored bytes of one instance of a county (ENOTFOUND if none).
+// ImagingFile returns the stored bytes of one instance of a county, from
+// blobs when it refers to one (ENOTFOUND if none).
 func (s *Store) ImagingFile(ctx context.Context, county string, id int64) ([]byte, error) {
-	const op = "store.ImagingFile"
-	var b []byte
-	err := s.read().row(ctx, `SELECT file FROM imaging_instances WHERE county_code = ? AND id = ?`, county, id).Scan(&b)
-	return b, wrap(op, err)
+	b, _, err := s.ImagingFileHash(ctx, county, id)
+	return b, err
 }

@@ -338,6 +338,18 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /api/v1/critical-alerts/indicators", criticalReports, s.apiCriticalIndicators)
 	s.handle("GET /api/v1/critical-alerts/{id}", criticalUsers, s.apiCriticalGet)
 	s.handle("POST /api/v1/critical-alerts/{id}/ack", criticalUsers, s.apiCriticalAck)
+	// Study viewers (ECG, imaging): the doctors who send studies and the
+	// readers and specialists who read them; each study is further scoped
+	// to its resident (reading.Viewer).
+	viewers := access.Allow(care.RoleVillageDoctor, care.RoleTownshipDoctor, care.RoleCountySpecialist, care.RoleReader)
+	s.handle("GET /residents/{id}/studies", viewers, s.residentStudiesPage)
+	s.handle("GET /ecg/studies/{id}", viewers, s.ecgViewerPage)
+	s.handle("GET /imaging/instances/{id}", viewers, s.imagingViewerPage)
+	s.handle("GET /api/v1/residents/{id}/studies", viewers, s.apiResidentStudies)
+	s.handle("GET /api/v1/ecg/studies/{id}", viewers, s.apiECGViewer)
+	s.handle("GET /api/v1/ecg/studies/{id}/samples", viewers, s.apiECGSamples)
+	s.handle("GET /api/v1/imaging/instances/{id}", viewers, s.apiImagingViewer)
+	s.handle("GET /api/v1/imaging/instances/{id}/frames/{frame}", viewers, s.apiImagingFrame)
 
 	// Anything else is not found (deny by default: no catch-all handler).
 	s.handle("/", pub, func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {

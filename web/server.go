@@ -75,6 +75,7 @@ type Deps struct {
 	Settle    *settle.Service
 	Window    *settle.Window
 	Reading   *reading.Service
+	Viewer    *reading.Viewer // the ECG and image viewers
 	Store     Store
 	Audit     audit.Recorder
 	AuditKey  []byte

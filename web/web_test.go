@@ -99,7 +99,8 @@ func newEnv(t *testing.T, d store.Dialect) *env {
 		Rx: rxEngine, Prescriptions: rxs,
 		Reading: &reading.Service{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, PreRead: ecg.DefaultPreReadConfig(), Now: time.Now},
 		Labs:    labs, Critical: crit, Exams: exams,
-		Store: st, Audit: w, AuditKey: testdb.AuditKey, Log: log, Now: time.Now,
+		Viewer: &reading.Viewer{Repo: st, Residents: rsvc, Audit: w},
+		Store:  st, Audit: w, AuditKey: testdb.AuditKey, Log: log, Now: time.Now,
 	})
 	if err != nil {
 		t.Fatal(err)

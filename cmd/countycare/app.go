@@ -87,7 +87,7 @@ func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, 
 	a.labs = &lab.Service{Repo: st, Residents: a.res, Critical: a.critical, Thresholds: critical.DefaultThresholds(), Audit: a.audit, Now: now}
 	a.exams = &reading.ExamService{Repo: st, Residents: a.res, Orgs: a.orgs, Critical: a.critical, Audit: a.audit, Now: now}
 	w, err := web.New(wcfg, web.Deps{Residents: a.res, Orgs: a.orgs, Accounts: a.accounts, Chronic: a.chronic, Consult: a.consult, Live: a.live, Family: a.family, Points: a.points, Referral: a.referral, Settle: a.settle, Window: a.window,
-		Reading: a.reading, Rx: a.rx, Prescriptions: a.prescriptions, Online: a.online,
+		Reading: a.reading, Viewer: &reading.Viewer{Repo: st, Residents: a.res, Audit: a.audit}, Rx: a.rx, Prescriptions: a.prescriptions, Online: a.online,
 		Labs: a.labs, Critical: a.critical, Exams: a.exams,
 		Store: st, Audit: a.audit, AuditKey: key, Log: log, Now: now})
 	if err != nil {

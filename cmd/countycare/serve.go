@@ -118,7 +118,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			fmt.Fprintf(stdout, "Creating a demo county with %d residents in %s …\n", *residents, st.Redacted())
 			res, err := demo.Generate(ctx, st, demo.Config{Residents: *residents, FollowUps: demo.ScaledFollowUps(*residents), Contracts: *residents / 2,
 				Consultations: demo.ScaledConsultations(*residents),
-				Referrals:     demo.ScaledReferrals(*residents)}, log)
+				Referrals:     demo.ScaledReferrals(*residents),
+				ECGReads:      demo.ScaledECGReads(*residents), ImagingReads: demo.ScaledImagingReads(*residents)}, log)
 			if err != nil {
 				return err
 			}
