@@ -33,6 +33,7 @@ var domain = map[string][]string{
 	"reading":  {"care", "access", "audit", "org", "resident", "ecg", "dicom"},
 	"referral": {"care", "access", "audit", "org", "resident", "notify", "chronic"},
 	"rx":       {"care", "audit", "org", "resident"},
+	"pharmacy": {"care", "audit", "org", "resident", "rx", "settle", "notify"},
 }
 
 // allowedExternal are the outside modules domain code may use.

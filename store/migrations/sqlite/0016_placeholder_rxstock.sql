@@ -1,0 +1,3 @@
+-- Placeholder on branch rxstock: keeps the numbering contiguous up to 0018
+-- (other branches own 0016); the lead drops or renumbers it at the merge.
+SELECT 1;
