@@ -334,4 +334,3 @@ func (s *Service) Advance(ctx context.Context, a care.Actor, prescriptionID int6
 	}
 	return f, nil
 }
-
