@@ -27,13 +27,16 @@ var examplePrices []byte
 
 // ExamplePrices is the price list shipped as an example: ILLUSTRATIVE
 // figures of the order of magnitude of centrally procured (集采) generics,
-// not any province's published prices. A county loads its own.
-func ExamplePrices(kb *rx.KB) (PriceList, error) { return ParsePrices(examplePrices, kb) }
+// not any province's published prices. A county loads its own. Drugs a
+// replaced knowledge base (serve --rx-kb) lacks are left out.
+func ExamplePrices(kb *rx.KB) (PriceList, error) { return parsePrices(examplePrices, kb, true) }
 
 // ParsePrices reads "code|unit price in yuan|category" lines ('#'
 // comments). Errors name the line: an unknown drug, a price that is not a
 // positive amount with at most two decimals, a category other than A, B, C.
-func ParsePrices(b []byte, kb *rx.KB) (PriceList, error) {
+func ParsePrices(b []byte, kb *rx.KB) (PriceList, error) { return parsePrices(b, kb, false) }
+
+func parsePrices(b []byte, kb *rx.KB, skipUnknown bool) (PriceList, error) {
 	out := PriceList{}
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	for n := 1; sc.Scan(); n++ {
@@ -46,6 +49,9 @@ func ParsePrices(b []byte, kb *rx.KB) (PriceList, error) {
 			return nil, fmt.Errorf("pharmacy: prices line %d: want 3 fields", n)
 		}
 		if kb.Drug(f[0]) == nil {
+			if skipUnknown {
+				continue
+			}
 			return nil, fmt.Errorf("pharmacy: prices line %d: unknown drug %q", n, f[0])
 		}
 		fen, err := ParseYuan(f[1])

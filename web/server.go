@@ -24,6 +24,7 @@ import (
 	"countycare/consult"
 	"countycare/family"
 	"countycare/org"
+	"countycare/pharmacy"
 	"countycare/points"
 	"countycare/reading"
 	"countycare/referral"
@@ -81,6 +82,9 @@ type Deps struct {
 	// Prescription review: the engine and signing, queue, dispensing.
 	Rx            *rx.Engine
 	Prescriptions *rx.Service
+
+	// Formulary stock, supply orders, dispensing from stock, delivery.
+	Pharmacy *pharmacy.Service
 }
 
 // Server serves countycare over HTTP.

@@ -27,6 +27,7 @@ import (
 	"countycare/family"
 	"countycare/internal/testdb"
 	"countycare/org"
+	"countycare/pharmacy"
 	"countycare/points"
 	"countycare/reading"
 	"countycare/referral"
@@ -83,11 +84,18 @@ func newEnv(t *testing.T, d store.Dialect) *env {
 	live := web.NewBroker()
 	con := &consult.Service{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, Live: live, Config: consult.DefaultConfig(), Now: time.Now}
 	ref := &referral.Service{Repo: st, Residents: rsvc, Orgs: orgs, Staff: st, Audit: w, Config: referral.DefaultConfig(), Now: time.Now}
+	prices, err := pharmacy.ExamplePrices(rxEngine.KB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rxs := &rx.Service{Repo: st, Engine: rxEngine, Residents: rsvc, Orgs: orgs, Audit: w, Now: time.Now}
+	phs := &pharmacy.Service{Repo: st, Rx: rxs, KB: rxEngine.KB, Config: rxEngine.Config, Prices: prices, Orgs: orgs, Residents: rsvc,
+		Payer: pharmacy.SettlePayer{Settle: stl}, Audit: w, Now: time.Now}
 	srv, err := web.New(web.Config{}, web.Deps{
 		Residents: rsvc, Orgs: orgs, Chronic: chr, Family: fam, Points: pts, Consult: con, Live: live, Referral: ref,
 		Accounts: &account.Service{Repo: st, Config: account.DefaultConfig(), Now: time.Now, Orgs: orgs},
 		Settle:   stl, Window: &settle.Window{Repo: st, Residents: rsvc, Orgs: orgs, Weights: settle.ExampleWeights(), Now: time.Now},
-		Rx: rxEngine, Prescriptions: &rx.Service{Repo: st, Engine: rxEngine, Residents: rsvc, Orgs: orgs, Audit: w, Now: time.Now},
+		Rx: rxEngine, Prescriptions: rxs, Pharmacy: phs,
 		Reading: &reading.Service{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, PreRead: ecg.DefaultPreReadConfig(), Now: time.Now},
 		Store:   st, Audit: w, AuditKey: testdb.AuditKey, Log: log, Now: time.Now,
 	})

@@ -12,6 +12,7 @@ import (
 	"countycare/ecg"
 	"countycare/family"
 	"countycare/org"
+	"countycare/pharmacy"
 	"countycare/points"
 	"countycare/reading"
 	"countycare/referral"
@@ -43,6 +44,7 @@ type app struct {
 
 	rx            *rx.Engine // prescription review
 	prescriptions *rx.Service
+	pharmacy      *pharmacy.Service // stock, supply orders, dispensing, delivery
 }
 
 // newApp wires the platform. rxe is the prescription review engine; nil
@@ -73,9 +75,16 @@ func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, 
 	}
 	a.rx = rxe
 	a.prescriptions = &rx.Service{Repo: st, Engine: rxe, Residents: a.res, Orgs: a.orgs, Audit: a.audit, Now: now}
+	prices, err := pharmacy.ExamplePrices(rxe.KB)
+	if err != nil {
+		a.audit.Close(context.Background())
+		return nil, err
+	}
+	a.pharmacy = &pharmacy.Service{Repo: st, Rx: a.prescriptions, KB: rxe.KB, Config: rxe.Config, Prices: prices, Orgs: a.orgs, Residents: a.res,
+		Payer: pharmacy.SettlePayer{Settle: a.settle}, Audit: a.audit, Now: now}
 	a.reading = &reading.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Audit: a.audit, PreRead: ecg.DefaultPreReadConfig(), Now: now}
 	w, err := web.New(wcfg, web.Deps{Residents: a.res, Orgs: a.orgs, Accounts: a.accounts, Chronic: a.chronic, Consult: a.consult, Live: a.live, Family: a.family, Points: a.points, Referral: a.referral, Settle: a.settle, Window: a.window,
-		Reading: a.reading, Rx: a.rx, Prescriptions: a.prescriptions,
+		Reading: a.reading, Rx: a.rx, Prescriptions: a.prescriptions, Pharmacy: a.pharmacy,
 		Store: st, Audit: a.audit, AuditKey: key, Log: log, Now: now})
 	if err != nil {
 		a.audit.Close(context.Background())
