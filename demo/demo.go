@@ -40,6 +40,7 @@ type Config struct {
 	Consultations  int    // closed remote consultations over the past year (default 0; ScaledConsultations gives the seeds' volume)
 	Referrals      int    // up-referrals over the past year, with their redirects, down-referrals and tasks (default 0; ScaledReferrals gives a plausible volume)
 	Prescriptions  int    // reviewed prescriptions over the past year (default 0; ScaledPrescriptions gives the seeds' volume)
+	SupplyOrders   int    // drug supply orders from clinics to the county over the past year (default 0; ScaledSupplyOrders gives the seeds' volume)
 	Now            time.Time
 }
 
@@ -69,6 +70,8 @@ type Result struct {
 	FollowUps       int
 	// Reviewed prescriptions.
 	Prescriptions int
+	// Drug supply orders to the county (issue #7).
+	SupplyOrders int
 	// Family doctors.
 	Contracts  int
 	HomeVisits int
@@ -201,6 +204,12 @@ func Generate(ctx context.Context, st *store.Store, cfg Config, log *slog.Logger
 			log.Info("demo: reviewed prescriptions", "prescriptions", cfg.Prescriptions)
 		}
 		if err := g.prescriptions(cfg.Prescriptions); err != nil {
+			return err
+		}
+		if cfg.SupplyOrders > 0 {
+			log.Info("demo: drug supply orders", "supply_orders", cfg.SupplyOrders)
+		}
+		if err := g.supplyOrders(cfg.SupplyOrders); err != nil {
 			return err
 		}
 

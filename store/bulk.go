@@ -78,6 +78,9 @@ var bulkSchema = []struct {
 	{"referral_tasks", "id, county_code, referral_id, resident_id, clinic_id, kind, due_on, note, created_at"},
 	{"prescriptions", "id, county_code, resident_id, institution_id, prescriber_id, account_id, kind, issued_on, body, findings, outcome, status, signed_at, " +
 		"reviewer_id, reviewed_at, review_reason, dispensed_by, dispensed_at, version"},
+	{"stock_lots", "id, county_code, institution_id, drug_code, batch, expiry, quantity"},
+	{"stock_movements", "id, county_code, institution_id, lot_id, drug_code, kind, delta, reason, ref, account_id, at"},
+	{"supply_orders", "id, county_code, clinic_id, supplier_id, status, lines, note, history, created_at, updated_at, version"},
 }
 
 // BulkLoad runs fn with a Bulk and finishes the load: it flushes what is
@@ -259,7 +262,7 @@ func (s *Store) afterBulk(ctx context.Context) error {
 		if s.dialect == Postgres {
 			for _, t := range []string{"institutions", "departments", "practitioners", "households", "residents", "care_links", "accounts", "settle_policies", "settlements",
 				"chronic_registrations", "chronic_visits", "chronic_tier_changes", "duty_slots",
-				"referrals", "referral_events", "referral_tasks", "prescriptions"} {
+				"referrals", "referral_events", "referral_tasks", "prescriptions", "stock_lots", "stock_movements", "supply_orders"} {
 				stmts = append(stmts, fmt.Sprintf(`SELECT setval(pg_get_serial_sequence('%s', 'id'), COALESCE((SELECT MAX(id) FROM %s), 0) + 1, false)`, t, t))
 			}
 		}

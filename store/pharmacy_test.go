@@ -7,6 +7,7 @@ import (
 
 	"countycare/audit"
 	"countycare/care"
+	"countycare/demo"
 	"countycare/internal/testdb"
 	"countycare/pharmacy"
 	"countycare/resident"
@@ -334,6 +335,66 @@ func TestSupplyOrderAndStock(t *testing.T) {
 		// Another clinic's stock is not found.
 		if _, err := f.svc.Stock(ctx, vd, f.actors[care.RoleCountySpecialist].InstitutionID); !care.IsCode(err, care.ENOTFOUND) {
 			t.Errorf("other institution's stock: %v", err)
+		}
+	})
+}
+
+// TestDemoSupplyOrders: the demo writes the scaled supply orders in every
+// state, the clinics' lots with a receipt each in the ledger (the ledger
+// sums to the stock), and the identity sequences move past the loaded
+// rows so a new order gets a fresh ID on both databases.
+func TestDemoSupplyOrders(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, d store.Dialect) {
+		clk := &clock{t: time.Date(2026, 11, 22, 2, 0, 0, 0, time.UTC)}
+		st := testdb.Open(t, d, clk.Now)
+		ctx := context.Background()
+		res, err := demo.Generate(ctx, st, demo.Config{Residents: 1000, Villages: 6, VillageDoctors: 8, SupplyOrders: 400, Now: clk.Now()}, quiet)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.SupplyOrders != 400 || demo.ScaledSupplyOrders(demo.SeedPopulation) != demo.SeedSupplyOrders {
+			t.Fatalf("supply orders %d", res.SupplyOrders)
+		}
+		orders, err := st.SupplyOrders(ctx, "411723", nil, "", 1000)
+		if err != nil || len(orders) != 400 {
+			t.Fatalf("orders %d %v", len(orders), err)
+		}
+		by := map[pharmacy.OrderStatus]int{}
+		clinics := map[int64]bool{}
+		for _, o := range orders {
+			by[o.Status]++
+			if o.Status == pharmacy.OrderReceived {
+				clinics[o.ClinicID] = true
+			}
+			if o.Version != len(o.History) {
+				t.Errorf("order %d: version %d, %d history steps", o.ID, o.Version, len(o.History))
+			}
+		}
+		if by[pharmacy.OrderReceived] < 300 || by[pharmacy.OrderRejected] == 0 {
+			t.Errorf("states %v", by)
+		}
+		lots, moves := 0, 0
+		for c := range clinics {
+			ls, _ := st.Lots(ctx, orders[0].County, c, "")
+			ms, _ := st.Movements(ctx, orders[0].County, c, "", 100000)
+			sum := map[int64]int64{}
+			for _, m := range ms {
+				sum[m.LotID] += m.Delta
+			}
+			for _, l := range ls {
+				if sum[l.ID] != l.Quantity {
+					t.Errorf("lot %d: ledger %d, quantity %d", l.ID, sum[l.ID], l.Quantity)
+				}
+			}
+			lots, moves = lots+len(ls), moves+len(ms)
+		}
+		if lots == 0 || lots != moves {
+			t.Errorf("lots %d, receipts %d", lots, moves)
+		}
+		o := &pharmacy.SupplyOrder{County: orders[0].County, ClinicID: orders[0].ClinicID, Status: pharmacy.OrderRequested, Lines: []pharmacy.OrderLine{{DrugCode: "amlodipine-5t", Requested: 1}},
+			CreatedAt: clk.Now(), UpdatedAt: clk.Now()}
+		if err := st.CreateSupplyOrder(ctx, o, audit.Event{Action: "test", Outcome: audit.OutcomeOK}); err != nil || o.ID <= orders[0].ID {
+			t.Errorf("new order after the load: id %d, %v", o.ID, err)
 		}
 	})
 }

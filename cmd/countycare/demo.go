@@ -21,6 +21,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	followUps := fs.Int("followups", -1, "chronic follow-ups over the past year, with the registries they belong to (-1: the seeds' 48,963 a year scaled to --residents; 0: none)")
 	referrals := fs.Int("referrals", -1, "up-referrals over the past year, with their redirects, down-referrals and tasks (-1: 15 per 1,000 residents, docs/referral.md; 0: none)")
 	prescriptions := fs.Int("prescriptions", 0, "reviewed prescriptions over the past year (-1: the seeds' 498,600 a year scaled to --residents; 0: none)")
+	supplyOrders := fs.Int("supply-orders", -1, "drug supply orders from clinics to the county over the past year (-1: the seeds' 67,200 a year scaled to --residents; 0: none)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -36,6 +37,9 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *prescriptions < 0 {
 		*prescriptions = demo.ScaledPrescriptions(*residents)
 	}
+	if *supplyOrders < 0 {
+		*supplyOrders = demo.ScaledSupplyOrders(*residents)
+	}
 	if *followUps < 0 {
 		*followUps = demo.ScaledFollowUps(*residents)
 	}
@@ -49,12 +53,12 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		*referrals = demo.ScaledReferrals(*residents)
 	}
 	res, err := demo.Generate(ctx, st, demo.Config{Residents: *residents, Seed: *seed, Password: *password, Visits: *visits, FollowUps: *followUps, Contracts: *contracts,
-		Referrals: *referrals, Consultations: *consultations, Prescriptions: *prescriptions}, log)
+		Referrals: *referrals, Consultations: *consultations, Prescriptions: *prescriptions, SupplyOrders: *supplyOrders}, log)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "demo county written to %s in %s: %d institutions, %d staff, %d households, %d residents, %d settled visits, %d chronic patients, %d follow-ups, %d family doctor contracts, %d home visits, %d check-ups, %d up-referrals, %d down-referrals, %d consultations, %d reviewed prescriptions\n",
-		st.Redacted(), res.Duration.Round(1e6), res.Institutions, res.Staff, res.Households, res.Residents, res.Visits, res.ChronicPatients, res.FollowUps, res.Contracts, res.HomeVisits, res.Checkups, res.UpReferrals, res.DownReferrals, res.Consultations, res.Prescriptions)
+	fmt.Fprintf(stdout, "demo county written to %s in %s: %d institutions, %d staff, %d households, %d residents, %d settled visits, %d chronic patients, %d follow-ups, %d family doctor contracts, %d home visits, %d check-ups, %d up-referrals, %d down-referrals, %d consultations, %d reviewed prescriptions, %d supply orders\n",
+		st.Redacted(), res.Duration.Round(1e6), res.Institutions, res.Staff, res.Households, res.Residents, res.Visits, res.ChronicPatients, res.FollowUps, res.Contracts, res.HomeVisits, res.Checkups, res.UpReferrals, res.DownReferrals, res.Consultations, res.Prescriptions, res.SupplyOrders)
 	fmt.Fprintf(stdout, "sign-ins (password %q):\n", *password)
 	for _, l := range res.Logins {
 		fmt.Fprintf(stdout, "  %-20s %-32s %s, %s\n", l.Role, l.Username, l.Name, l.Institution)
