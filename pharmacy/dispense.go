@@ -135,6 +135,10 @@ func (s *Service) Dispense(ctx context.Context, a care.Actor, id int64, in Dispe
 			return nil, err
 		}
 	}
+	alerts, err := s.alertsAfter(ctx, a.CountyCode, a.InstitutionID, lots, takes, today)
+	if err != nil {
+		return nil, err
+	}
 	now := s.Now().UTC()
 	f.CreatedAt, f.UpdatedAt = now, now
 	f.History = []FulfilEvent{{Status: f.Status, At: now, AccountID: a.AccountID}}
@@ -142,7 +146,7 @@ func (s *Service) Dispense(ctx context.Context, a care.Actor, id int64, in Dispe
 	sg.Status, sg.DispensedBy, sg.DispensedAt = rx.StatusDispensed, a.AccountID, now
 	ev := audit.New(ctx, a, ActDispense, sg.ResidentID)
 	ev.CountyCode, ev.Detail = sg.CountyCode, fmt.Sprintf("prescription %d lots=%d %s total=%d fen", sg.ID, len(takes), f.Mode, f.TotalFen)
-	if err := s.Repo.DispenseTx(ctx, sg, from, f, ev); err != nil {
+	if err := s.Repo.DispenseTx(ctx, sg, from, f, alerts, now.Add(-AlertEvery), ev); err != nil {
 		if f.SettlementID != 0 {
 			if rerr := s.Payer.Refund(ctx, a, f.SettlementID, "dispensing failed"); rerr != nil {
 				return nil, care.Internal("pharmacy.Dispense: refund after failed dispensing", fmt.Errorf("%w; refund: %v", err, rerr))
@@ -151,6 +155,48 @@ func (s *Service) Dispense(ctx context.Context, a care.Actor, id int64, in Dispe
 		return nil, err
 	}
 	return f, nil
+}
+
+// alertsAfter returns the low-stock alerts of the drugs taken, as their
+// levels will be once takes leave the lots (and counted as dispensed).
+func (s *Service) alertsAfter(ctx context.Context, county string, inst int64, lots []Lot, takes []Take, day care.Date) ([]Alert, error) {
+	after := make([]Lot, len(lots))
+	copy(after, lots)
+	taken := map[string]int64{}
+	for _, t := range takes {
+		taken[t.DrugCode] += t.Quantity
+		for i := range after {
+			if after[i].ID == t.LotID {
+				after[i].Quantity -= t.Quantity
+			}
+		}
+	}
+	levels, err := s.levels(ctx, county, inst, after, day)
+	if err != nil {
+		return nil, err
+	}
+	var low []Level
+	for _, l := range levels {
+		if n, ok := taken[l.DrugCode]; ok {
+			l.Dispensed += n
+			CheckLevel(&l)
+			if l.Low {
+				low = append(low, l)
+			}
+		}
+	}
+	if len(low) == 0 {
+		return nil, nil
+	}
+	staff, err := s.staff(ctx, inst)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Alert, 0, len(low))
+	for _, l := range low {
+		out = append(out, Alert{DrugCode: l.DrugCode, Messages: s.alertMessages(county, l, staff)})
+	}
+	return out, nil
 }
 
 func (s *Service) shortError(shorts []Short) error {

@@ -68,8 +68,9 @@ type Repository interface {
 	// DispenseTx, in one transaction: moves the prescription from status
 	// from at its version to dispensed, takes f.Takes from the lots
 	// (ECONFLICT pharmacy.stock_short if a lot no longer holds enough),
-	// writes the ledger and stores f.
-	DispenseTx(ctx context.Context, sg *rx.Signed, from rx.Status, f *Fulfilment, ev audit.Event) error
+	// writes the ledger, stores f and queues the alerts (each unless the
+	// institution had one for the drug since alertSince).
+	DispenseTx(ctx context.Context, sg *rx.Signed, from rx.Status, f *Fulfilment, alerts []Alert, alertSince time.Time, ev audit.Event) error
 	// Fulfilment returns a prescription's fulfilment; ENOTFOUND if none.
 	Fulfilment(ctx context.Context, prescriptionID int64) (*Fulfilment, error)
 	// Fulfilments lists a county's fulfilments of one resident (residentID
@@ -402,7 +403,7 @@ func (s *Service) AlertLowStock(ctx context.Context, a care.Actor, county string
 	if err != nil {
 		return nil, 0, err
 	}
-	staff, err := s.Repo.Practitioners(ctx, org.PractitionerFilter{Institutions: []int64{institutionID}, Limit: 50})
+	staff, err := s.staff(ctx, institutionID)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -413,21 +414,10 @@ func (s *Service) AlertLowStock(ctx context.Context, a care.Actor, county string
 			continue
 		}
 		low = append(low, l)
-		name := l.DrugCode
-		if d := s.KB.Drug(l.DrugCode); d != nil {
-			name = d.NameZH
-		}
-		var msgs []notify.Message
-		for _, p := range staff {
-			if p.Phone == "" {
-				continue
-			}
-			msgs = append(msgs, notify.Message{County: county, Channel: notify.ChannelSMS, Recipient: p.Phone, Purpose: "pharmacy.low_stock",
-				Body: fmt.Sprintf("【医共体】%s库存%d，约%s天用量，低于阈值，请申领（建议%d）。", name, l.OnHand, coverText(l.CoverDays), l.SuggestQty)})
-		}
+		msgs := s.alertMessages(county, l, staff)
 		ev := audit.New(ctx, a, ActLowStockScan, 0)
 		ev.CountyCode, ev.Detail = county, fmt.Sprintf("institution %d %s on hand %d", institutionID, l.DrugCode, l.OnHand)
-		ok, err := s.Repo.QueueStockAlert(ctx, county, institutionID, l.DrugCode, msgs, s.Now().AddDate(0, 0, -7), ev)
+		ok, err := s.Repo.QueueStockAlert(ctx, county, institutionID, l.DrugCode, msgs, s.Now().Add(-AlertEvery), ev)
 		if err != nil {
 			return low, queued, err
 		}
@@ -436,6 +426,36 @@ func (s *Service) AlertLowStock(ctx context.Context, a care.Actor, county string
 		}
 	}
 	return low, queued, nil
+}
+
+// Alert is a low-stock alert: the drug and the messages to send.
+type Alert struct {
+	DrugCode string
+	Messages []notify.Message
+}
+
+// AlertEvery is how often one drug at one institution may raise an alert.
+const AlertEvery = 7 * 24 * time.Hour
+
+func (s *Service) staff(ctx context.Context, institutionID int64) ([]org.Practitioner, error) {
+	return s.Repo.Practitioners(ctx, org.PractitionerFilter{Institutions: []int64{institutionID}, Limit: 50})
+}
+
+// alertMessages is one SMS per staff member with a phone.
+func (s *Service) alertMessages(county string, l Level, staff []org.Practitioner) []notify.Message {
+	name := l.DrugCode
+	if d := s.KB.Drug(l.DrugCode); d != nil {
+		name = d.NameZH
+	}
+	var msgs []notify.Message
+	for _, p := range staff {
+		if p.Phone == "" {
+			continue
+		}
+		msgs = append(msgs, notify.Message{County: county, Channel: notify.ChannelSMS, Recipient: p.Phone, Purpose: "pharmacy.low_stock",
+			Body: fmt.Sprintf("【医共体】%s库存%d，约%s天用量，低于阈值，请申领（建议%d）。", name, l.OnHand, coverText(l.CoverDays), l.SuggestQty)})
+	}
+	return msgs
 }
 
 func coverText(d float64) string {

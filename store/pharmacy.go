@@ -177,38 +177,46 @@ func (s *Store) SaveThreshold(ctx context.Context, county string, t pharmacy.Thr
 // QueueStockAlert queues a low-stock alert's messages unless one went out
 // for the drug at the institution since since.
 func (s *Store) QueueStockAlert(ctx context.Context, county string, institutionID int64, drugCode string, msgs []notify.Message, since time.Time, ev audit.Event) (bool, error) {
-	const op = "store.QueueStockAlert"
 	queued := false
 	err := s.Transact(ctx, func(tx db) error {
-		queued = false
-		var n int
-		if err := tx.row(ctx, `SELECT COUNT(*) FROM stock_alerts WHERE institution_id = ? AND drug_code = ? AND created_at >= ?`, institutionID, drugCode, s.ts(since)).Scan(&n); err != nil {
-			return wrap(op, err)
+		var err error
+		if queued, err = s.queueAlert(ctx, tx, county, institutionID, pharmacy.Alert{DrugCode: drugCode, Messages: msgs}, since); err != nil || !queued {
+			return err
 		}
-		if n > 0 {
-			return nil
-		}
-		now := s.now()
-		if _, err := tx.exec(ctx, `INSERT INTO stock_alerts (county_code, institution_id, drug_code, created_at) VALUES (?, ?, ?, ?)`, county, institutionID, drugCode, s.ts(now)); err != nil {
-			return wrap(op, err)
-		}
-		for i := range msgs {
-			m := &msgs[i]
-			if err := m.Valid(); err != nil {
-				return wrap(op, err)
-			}
-			m.Status, m.CreatedAt = notify.StatusQueued, now
-			id, err := tx.insert(ctx, `INSERT INTO outbox (county_code, resident_id, channel, recipient, purpose, body, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-				m.County, m.ResidentID, m.Channel, m.Recipient, m.Purpose, m.Body, m.Status, s.ts(now))
-			if err != nil {
-				return wrap(op, err)
-			}
-			m.ID = id
-		}
-		queued = true
 		return s.appendAudit(ctx, tx, ev)
 	})
 	return queued, err
+}
+
+// queueAlert records a low-stock alert and queues its messages in tx,
+// unless the institution had one for the drug since since.
+func (s *Store) queueAlert(ctx context.Context, tx db, county string, institutionID int64, al pharmacy.Alert, since time.Time) (bool, error) {
+	const op = "store.queueAlert"
+	var n int
+	if err := tx.row(ctx, `SELECT COUNT(*) FROM stock_alerts WHERE institution_id = ? AND drug_code = ? AND created_at >= ?`, institutionID, al.DrugCode, s.ts(since)).Scan(&n); err != nil {
+		return false, wrap(op, err)
+	}
+	if n > 0 {
+		return false, nil
+	}
+	now := s.now()
+	if _, err := tx.exec(ctx, `INSERT INTO stock_alerts (county_code, institution_id, drug_code, created_at) VALUES (?, ?, ?, ?)`, county, institutionID, al.DrugCode, s.ts(now)); err != nil {
+		return false, wrap(op, err)
+	}
+	for i := range al.Messages {
+		m := &al.Messages[i]
+		if err := m.Valid(); err != nil {
+			return false, wrap(op, err)
+		}
+		m.Status, m.CreatedAt = notify.StatusQueued, now
+		id, err := tx.insert(ctx, `INSERT INTO outbox (county_code, resident_id, channel, recipient, purpose, body, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			m.County, m.ResidentID, m.Channel, m.Recipient, m.Purpose, m.Body, m.Status, s.ts(now))
+		if err != nil {
+			return false, wrap(op, err)
+		}
+		m.ID = id
+	}
+	return true, nil
 }
 
 const orderCols = `id, county_code, clinic_id, supplier_id, status, lines, note, history, created_at, updated_at, version`
@@ -347,8 +355,9 @@ func fulfilJSON(f *pharmacy.Fulfilment) string {
 	return string(b)
 }
 
-// DispenseTx dispenses a prescription from stock in one transaction.
-func (s *Store) DispenseTx(ctx context.Context, sg *rx.Signed, from rx.Status, f *pharmacy.Fulfilment, ev audit.Event) error {
+// DispenseTx dispenses a prescription from stock in one transaction, with
+// the low-stock alerts the dispensing raises (at most one a week per drug).
+func (s *Store) DispenseTx(ctx context.Context, sg *rx.Signed, from rx.Status, f *pharmacy.Fulfilment, alerts []pharmacy.Alert, alertSince time.Time, ev audit.Event) error {
 	const op = "store.DispenseTx"
 	return s.Transact(ctx, func(tx db) error {
 		res, err := tx.exec(ctx, `UPDATE prescriptions SET status = ?, dispensed_by = ?, dispensed_at = ?, version = version + 1
@@ -374,6 +383,11 @@ func (s *Store) DispenseTx(ctx context.Context, sg *rx.Signed, from rx.Status, f
 			f.PrescriptionID, f.County, f.ResidentID, f.InstitutionID, nullID(f.PickupClinicID), string(f.Mode), string(f.Status), nullID(f.SettlementID),
 			f.TotalFen, f.PatientFen, fulfilJSON(f), s.ts(f.CreatedAt), s.ts(f.UpdatedAt)); err != nil {
 			return wrap(op, err)
+		}
+		for _, al := range alerts {
+			if _, err := s.queueAlert(ctx, tx, f.County, f.InstitutionID, al, alertSince); err != nil {
+				return err
+			}
 		}
 		f.Version = 1
 		sg.Version++

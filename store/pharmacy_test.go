@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -112,6 +113,14 @@ func TestDispenseFromStock(t *testing.T) {
 			t.Errorf("refused dispensing was paid: %+v", list)
 		}
 
+		// A floor of 30 units: the dispensing below leaves 28 and raises an
+		// alert through the outbox in its own transaction.
+		if err := f.svc.SetThreshold(ctx, vd, pharmacy.Threshold{InstitutionID: vd.InstitutionID, DrugCode: "amlodipine-5t", MinUnits: 30}); err != nil {
+			t.Fatal(err)
+		}
+		if msgs, _ := f.st.MessagesTo(ctx, vd.CountyCode, 0, "pharmacy.low_stock", 10); len(msgs) != 0 {
+			t.Fatalf("alert before dispensing: %d", len(msgs))
+		}
 		// Dispensed: 5 from the lot expiring first, 2 from the later one.
 		ful, err := f.svc.Dispense(ctx, vd, sg.ID, pharmacy.DispenseInput{Mode: pharmacy.ModeDelivery, Address: "一组12号", Insured: true})
 		if err != nil {
@@ -130,6 +139,9 @@ func TestDispenseFromStock(t *testing.T) {
 		st, err := f.settle.Get(ctx, f.actors[care.RoleInsuranceOfficer], ful.SettlementID)
 		if err != nil || st.VisitID != pharmacy.VisitID(sg.ID) || int64(st.Result.Total) != ful.TotalFen || int64(st.Result.Patient) != ful.PatientFen {
 			t.Fatalf("settlement %+v %v", st, err)
+		}
+		if msgs, _ := f.st.MessagesTo(ctx, vd.CountyCode, 0, "pharmacy.low_stock", 10); len(msgs) == 0 || !strings.Contains(msgs[0].Body, "28") {
+			t.Errorf("no low-stock alert after dispensing: %+v", msgs)
 		}
 		if again, _ := f.st.Prescription(ctx, sg.ID); again.Status != rx.StatusDispensed {
 			t.Errorf("status %s", again.Status)
