@@ -169,12 +169,18 @@ func Units(q float64) int64 { return int64(math.Ceil(q - 1e-9)) }
 // ID (oldest receipt first). If any drug is short it returns nil and the
 // shortages, so nothing is taken at all.
 func AllocateFEFO(lots []Lot, need map[string]int64, day care.Date) ([]Take, []Short) {
-	sorted := slices.Clone(lots)
+	// Only the lots of needed drugs, sorted by drug, expiry, ID.
+	sorted := make([]Lot, 0, 4*len(need))
+	for i := range lots {
+		if _, ok := need[lots[i].DrugCode]; ok {
+			sorted = append(sorted, lots[i])
+		}
+	}
 	slices.SortFunc(sorted, func(a, b Lot) int {
 		if c := strings.Compare(a.DrugCode, b.DrugCode); c != 0 {
 			return c
 		}
-		if c := a.Expiry.Time().Compare(b.Expiry.Time()); c != 0 {
+		if c := dateKey(a.Expiry) - dateKey(b.Expiry); c != 0 {
 			return c
 		}
 		return int(a.ID - b.ID)
@@ -211,6 +217,9 @@ func AllocateFEFO(lots []Lot, need map[string]int64, day care.Date) ([]Take, []S
 	return takes, nil
 }
 
+// dateKey orders dates without building a time.Time.
+func dateKey(d care.Date) int { return d.Year*10000 + int(d.Month)*100 + d.Day }
+
 // Shortfall is a chronic class with fewer drugs in stock than the rule asks.
 type Shortfall struct {
 	Class   ChronicClass
@@ -230,23 +239,29 @@ func Shortfalls(kb *rx.KB, level string, lots []Lot, day care.Date, min int) []S
 			inStock[lots[i].DrugCode] = true
 		}
 	}
-	var out []Shortfall
+	byClass := map[ChronicClass]*Shortfall{}
 	for _, c := range Classes {
-		sf := Shortfall{Class: c, Need: min}
-		for i := range kb.Drugs {
-			d := &kb.Drugs[i]
-			if !MayStock(d, level) || !slices.Contains(ClassesOf(d), c) {
-				continue
-			}
+		byClass[c] = &Shortfall{Class: c, Need: min}
+	}
+	for i := range kb.Drugs {
+		d := &kb.Drugs[i]
+		if !MayStock(d, level) {
+			continue
+		}
+		for _, c := range ClassesOf(d) {
+			sf := byClass[c]
 			if inStock[d.Code] {
 				sf.Have = append(sf.Have, d.Code)
 			} else {
 				sf.Options = append(sf.Options, d.Code)
 			}
 		}
-		if len(sf.Have) < min {
+	}
+	var out []Shortfall
+	for _, c := range Classes {
+		if sf := byClass[c]; len(sf.Have) < min {
 			sf.Missing = min - len(sf.Have)
-			out = append(out, sf)
+			out = append(out, *sf)
 		}
 	}
 	return out
