@@ -80,14 +80,12 @@ func (s *Service) Dispense(ctx context.Context, a care.Actor, id int64, in Dispe
 			fs = append(fs, care.FieldError{Field: "phone", Key: "field.too_long", Args: []any{20}})
 		}
 	case ModePickup:
+		// At the resident's village clinic (预约取药); a resident managed
+		// by no clinic collects where the drugs were dispensed.
 		f.Status, f.PickupCode = FulReady, pickupCode()
 		f.PickupClinicID = res.VillageID
-		if a.Role != care.RolePharmacist {
-			// A clinic dispenses for pick-up at its own counter.
-			f.PickupClinicID = a.InstitutionID
-		}
 		if f.PickupClinicID == 0 {
-			fs = append(fs, care.FieldError{Field: "mode", Key: "pharmacy.no_clinic"})
+			f.PickupClinicID = a.InstitutionID
 		}
 	default:
 		fs = append(fs, care.FieldError{Field: "mode", Key: "pharmacy.mode"})

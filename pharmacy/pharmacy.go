@@ -165,7 +165,8 @@ type Short struct {
 func Units(q float64) int64 { return int64(math.Ceil(q - 1e-9)) }
 
 // AllocateFEFO takes need units of each drug from lots, first expiry first
-// out (先到期先出), skipping lots expired on day; lots of one expiry go by
+// out (近效期先出, the issuing order of good storage practice, GSP 药品经营
+// 质量管理规范 2016 [U: article not verified]), skipping lots expired on day; lots of one expiry go by
 // ID (oldest receipt first). If any drug is short it returns nil and the
 // shortages, so nothing is taken at all.
 func AllocateFEFO(lots []Lot, need map[string]int64, day care.Date) ([]Take, []Short) {
