@@ -3,6 +3,7 @@ package demo
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"countycare/care"
@@ -65,12 +66,36 @@ func (g *gen) supplyOrders(n int) error {
 	rng := rand.New(rand.NewPCG(g.cfg.Seed+23, 67))
 	hours := func(lo, hi int) time.Duration { return time.Duration(lo+rng.IntN(hi-lo+1)) * time.Hour }
 	opens := g.now.AddDate(0, 0, -stockOpensDays)
+	// The demo village (the one the printed sign-ins work in) ordered, in
+	// the last weeks, up to 6 drugs of each chronic class, so its stock
+	// page and dispensing have something to show.
+	var demoOrders [][]string
+	if g.demoVillage != nil {
+		for _, cl := range pharmacy.Classes {
+			var codes []string
+			for _, e := range pharmacy.Formulary(kb, nil, string(org.LevelVillage)) {
+				if len(codes) < 6 && slices.Contains(e.Classes, cl) {
+					codes = append(codes, e.Drug.Code)
+				}
+			}
+			demoOrders = append(demoOrders, codes)
+		}
+	}
 	for i := 0; i < n; i++ {
 		c := clinics[rng.IntN(len(clinics))]
 		created := g.now.Add(-time.Duration(rng.Int64N(int64(365 * 24 * time.Hour))))
+		var fixed []string
+		if i < len(demoOrders) {
+			c, fixed = g.demoVillage, demoOrders[i]
+			created = g.now.Add(-time.Duration(10+rng.IntN(20)) * 24 * time.Hour)
+		}
 		o := &pharmacy.SupplyOrder{ID: g.id("supply_order"), County: g.cfg.CountyCode, ClinicID: c.ID, Status: pharmacy.OrderRequested, CreatedAt: created}
 		seen := map[string]bool{}
-		for k, lines := 0, 3+rng.IntN(6); k < lines; k++ {
+		for _, code := range fixed {
+			seen[code] = true
+			o.Lines = append(o.Lines, pharmacy.OrderLine{DrugCode: code, Requested: int64(200 + 10*rng.IntN(31))})
+		}
+		for k, lines := 0, 3+rng.IntN(6); k < lines && fixed == nil; k++ {
 			pool := chronicDrugs[c.Level]
 			if rng.IntN(10) >= 7 && len(otherDrugs[c.Level]) > 0 {
 				pool = otherDrugs[c.Level]
@@ -94,7 +119,11 @@ func (g *gen) supplyOrders(n int) error {
 			return true
 		}
 		o.Version, o.UpdatedAt = 1, created
-		switch x := rng.IntN(100); {
+		x := rng.IntN(100)
+		if fixed != nil {
+			x = 99 // approved in full, shipped, received
+		}
+		switch {
 		case x < 2:
 			step(pharmacy.OrderCancelled, hours(1, 12), "")
 		case x < 5:

@@ -225,33 +225,57 @@ func (s *Server) apiLowStockAlerts(w http.ResponseWriter, r *http.Request, rc *r
 }
 
 type apiOrderLine struct {
-	DrugCode  string              `json:"drug_code"`
-	Requested int64               `json:"requested"`
-	Approved  int64               `json:"approved"`
-	Shipped   int64               `json:"shipped"`
-	Shipments []pharmacy.Shipment `json:"shipments"`
+	DrugCode  string        `json:"drug_code"`
+	Requested int64         `json:"requested"`
+	Approved  int64         `json:"approved"`
+	Shipped   int64         `json:"shipped"`
+	Shipments []apiShipment `json:"shipments"`
+}
+
+type apiShipment struct {
+	Batch    string `json:"batch"`
+	Expiry   string `json:"expiry"`
+	Quantity int64  `json:"quantity"`
+}
+
+type apiEvent struct {
+	Status   string    `json:"status"`
+	At       time.Time `json:"at"`
+	Username string    `json:"username,omitempty"`
+	Note     string    `json:"note,omitempty"`
+}
+
+type apiTake struct {
+	LotID    int64  `json:"lot_id"`
+	DrugCode string `json:"drug_code"`
+	Batch    string `json:"batch"`
+	Expiry   string `json:"expiry"`
+	Quantity int64  `json:"quantity"`
 }
 
 type apiOrder struct {
-	ID         int64                 `json:"id"`
-	ClinicID   int64                 `json:"clinic_id"`
-	SupplierID int64                 `json:"supplier_id,omitempty"`
-	Status     string                `json:"status"`
-	Partial    bool                  `json:"partial"`
-	Lines      []apiOrderLine        `json:"lines"`
-	Note       string                `json:"note"`
-	History    []pharmacy.OrderEvent `json:"history"`
-	CreatedAt  time.Time             `json:"created_at"`
-	Version    int                   `json:"version"`
+	ID         int64          `json:"id"`
+	ClinicID   int64          `json:"clinic_id"`
+	SupplierID int64          `json:"supplier_id,omitempty"`
+	Status     string         `json:"status"`
+	Partial    bool           `json:"partial"`
+	Lines      []apiOrderLine `json:"lines"`
+	Note       string         `json:"note"`
+	History    []apiEvent     `json:"history"`
+	CreatedAt  time.Time      `json:"created_at"`
+	Version    int            `json:"version"`
 }
 
 func toAPIOrder(o *pharmacy.SupplyOrder) apiOrder {
-	out := apiOrder{ID: o.ID, ClinicID: o.ClinicID, SupplierID: o.SupplierID, Status: string(o.Status), Note: o.Note, History: o.History,
+	out := apiOrder{ID: o.ID, ClinicID: o.ClinicID, SupplierID: o.SupplierID, Status: string(o.Status), Note: o.Note, History: []apiEvent{},
 		CreatedAt: o.CreatedAt, Version: o.Version, Partial: o.Status != pharmacy.OrderRequested && o.Partial()}
+	for _, h := range o.History {
+		out.History = append(out.History, apiEvent{string(h.Status), h.At, h.Username, h.Note})
+	}
 	for _, l := range o.Lines {
-		sh := l.Shipments
-		if sh == nil {
-			sh = []pharmacy.Shipment{}
+		sh := []apiShipment{}
+		for _, x := range l.Shipments {
+			sh = append(sh, apiShipment{x.Batch, x.Expiry.String(), x.Quantity})
 		}
 		out.Lines = append(out.Lines, apiOrderLine{l.DrugCode, l.Requested, l.Approved, l.Shipped, sh})
 	}
@@ -348,23 +372,23 @@ func (s *Server) apiOrderAct(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 }
 
 type apiFulfilment struct {
-	PrescriptionID int64                  `json:"prescription_id"`
-	Mode           string                 `json:"mode"`
-	Status         string                 `json:"status"`
-	InstitutionID  int64                  `json:"institution_id"`
-	Address        string                 `json:"address,omitempty"`
-	Courier        string                 `json:"courier,omitempty"`
-	Tracking       string                 `json:"tracking,omitempty"`
-	ReceiverName   string                 `json:"receiver_name,omitempty"`
-	PickupClinicID int64                  `json:"pickup_clinic_id,omitempty"`
-	PickupCode     string                 `json:"pickup_code,omitempty"`
-	PickedUpBy     string                 `json:"picked_up_by,omitempty"`
-	TotalFen       int64                  `json:"total_fen"`
-	PatientFen     int64                  `json:"patient_fen"`
-	SettlementID   int64                  `json:"settlement_id,omitempty"`
-	Lots           []pharmacy.Take        `json:"lots"`
-	History        []pharmacy.FulfilEvent `json:"history"`
-	Version        int                    `json:"version"`
+	PrescriptionID int64      `json:"prescription_id"`
+	Mode           string     `json:"mode"`
+	Status         string     `json:"status"`
+	InstitutionID  int64      `json:"institution_id"`
+	Address        string     `json:"address,omitempty"`
+	Courier        string     `json:"courier,omitempty"`
+	Tracking       string     `json:"tracking,omitempty"`
+	ReceiverName   string     `json:"receiver_name,omitempty"`
+	PickupClinicID int64      `json:"pickup_clinic_id,omitempty"`
+	PickupCode     string     `json:"pickup_code,omitempty"`
+	PickedUpBy     string     `json:"picked_up_by,omitempty"`
+	TotalFen       int64      `json:"total_fen"`
+	PatientFen     int64      `json:"patient_fen"`
+	SettlementID   int64      `json:"settlement_id,omitempty"`
+	Lots           []apiTake  `json:"lots"`
+	History        []apiEvent `json:"history"`
+	Version        int        `json:"version"`
 }
 
 // toAPIFulfilment: the pick-up code is shown to the resident only (staff
@@ -372,7 +396,13 @@ type apiFulfilment struct {
 func toAPIFulfilment(f *pharmacy.Fulfilment, a care.Actor) apiFulfilment {
 	out := apiFulfilment{PrescriptionID: f.PrescriptionID, Mode: string(f.Mode), Status: string(f.Status), InstitutionID: f.InstitutionID, Address: f.Address,
 		Courier: f.Courier, Tracking: f.Tracking, ReceiverName: f.ReceiverName, PickupClinicID: f.PickupClinicID, PickedUpBy: f.PickedUpBy,
-		TotalFen: f.TotalFen, PatientFen: f.PatientFen, SettlementID: f.SettlementID, Lots: f.Takes, History: f.History, Version: f.Version}
+		TotalFen: f.TotalFen, PatientFen: f.PatientFen, SettlementID: f.SettlementID, Lots: []apiTake{}, History: []apiEvent{}, Version: f.Version}
+	for _, t := range f.Takes {
+		out.Lots = append(out.Lots, apiTake{t.LotID, t.DrugCode, t.Batch, t.Expiry.String(), t.Quantity})
+	}
+	for _, h := range f.History {
+		out.History = append(out.History, apiEvent{Status: string(h.Status), At: h.At, Note: h.Note})
+	}
 	if a.Role == care.RoleResident {
 		out.PickupCode = f.PickupCode
 	}

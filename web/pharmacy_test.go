@@ -157,7 +157,8 @@ func TestPharmacyFlow(t *testing.T) {
 		Version    int    `json:"version"`
 	}
 	r = vd.get("/api/v1/prescriptions/" + okID + "/fulfilment")
-	if json.Unmarshal([]byte(r.body), &ful) != nil || ful.Status != "ready" || ful.PickupCode != "" || ful.Settlement == 0 || ful.PatientFen >= ful.TotalFen {
+	if json.Unmarshal([]byte(r.body), &ful) != nil || ful.Status != "ready" || ful.PickupCode != "" || ful.Settlement == 0 || ful.PatientFen >= ful.TotalFen ||
+		!strings.Contains(r.body, `"lots":[{"lot_id":`) || !strings.Contains(r.body, `"batch":"A1"`) {
 		t.Fatalf("fulfilment (staff): %d %s", r.code, r.body)
 	}
 	// The resident sees the code on their page and in the API.
