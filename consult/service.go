@@ -530,7 +530,9 @@ func (s *Service) Sign(ctx context.Context, a care.Actor, id int64, o Opinion) (
 	if c.Status, err = Transition(c.Status, "opinion"); err != nil {
 		return nil, err
 	}
-	now := s.Now()
+	// The seal covers the signing time as stored (microseconds), so it can
+	// be recomputed from the record.
+	now := s.Now().UTC().Truncate(time.Microsecond)
 	o.SignedBy, o.SignedAt = a.PractitionerID, now
 	o.Hash = OpinionHash(c.ID, &o)
 	c.Opinion, c.AnsweredAt = &o, now

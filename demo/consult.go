@@ -1,16 +1,12 @@
 package demo
 
 import (
-	"context"
-	"fmt"
 	"math/rand/v2"
 	"sort"
 	"time"
 
-	"countycare/audit"
 	"countycare/care"
 	"countycare/consult"
-	"countycare/store"
 )
 
 // rosters writes the county hospital's duty rosters from 400 days ago to 14
@@ -73,19 +69,12 @@ var consultDepts = []struct {
 // consultations writes n closed consultations over the past year: each
 // answered within the response time (about 8 % after an escalation), with
 // a signed opinion and the inviting doctor's decision, and its timeline.
-func (g *gen) consultations(ctx context.Context, st *store.Store, n int) error {
+func (g *gen) consultations(n int) error {
 	if n <= 0 || len(g.people) == 0 {
 		return nil
 	}
 	rng := rand.New(rand.NewPCG(g.cfg.Seed+37, 53))
-	deptOf := map[string]int64{}
-	ds, err := st.Departments(ctx, g.hosp.ID)
-	if err != nil {
-		return err
-	}
-	for _, d := range ds {
-		deptOf[d.Specialty] = d.ID
-	}
+	deptOf := g.deptOf
 	tot := 0
 	for _, d := range consultDepts {
 		tot += d.w
@@ -94,8 +83,6 @@ func (g *gen) consultations(ctx context.Context, st *store.Store, n int) error {
 	reasons := map[string][]string{"cardiology": {"血压控制不佳伴胸闷", "心悸待查", "心电图异常"}, "endocrinology": {"血糖控制不佳", "糖尿病足"},
 		"neurology": {"头晕待查", "脑卒中后遗症康复评估"}, "respiratory": {"慢性咳嗽", "慢阻肺急性加重"}, "gastroenterology": {"上腹痛待查"},
 		"pediatrics": {"小儿反复发热"}, "orthopedics": {"腰腿痛"}, "rehabilitation": {"脑卒中后康复指导"}, "psychiatry": {"精神障碍患者病情波动"}}
-	cs := make([]*consult.Consultation, 0, n)
-	evs := make([][]consult.Event, 0, n)
 	for i := 0; i < n; i++ {
 		w := rng.IntN(tot)
 		spec := consultDepts[0].specialty
@@ -139,7 +126,7 @@ func (g *gen) consultations(ctx context.Context, st *store.Store, n int) error {
 		answered := accepted.Add(time.Duration(10+rng.IntN(50)) * time.Minute)
 		closed := answered.Add(time.Duration(10+rng.IntN(600)) * time.Minute)
 		c.Deadline, c.AcceptedAt, c.AnsweredAt, c.ClosedAt = accepted, accepted, answered, closed
-		o := &consult.Opinion{Assessment: "结合病史与检查，考虑" + c.Reason, Plan: "调整用药，两周后复查", SignedBy: c.AssignedTo, SignedAt: answered}
+		o := &consult.Opinion{Assessment: "结合病史与检查，考虑" + c.Reason, Plan: "调整用药，两周后复查", SignedBy: c.AssignedTo, SignedAt: answered.UTC().Truncate(time.Microsecond)}
 		switch spec {
 		case "cardiology":
 			o.DiagnosisCode, o.DiagnosisText = "I10", "原发性高血压"
@@ -153,15 +140,16 @@ func (g *gen) consultations(ctx context.Context, st *store.Store, n int) error {
 		} else if x < 30 {
 			c.Decision = consult.DecisionLocal
 		}
-		o.Hash = consult.OpinionHash(0, o) // the ID is not known yet; the seal covers the content
+		c.ID = g.id("consultation")
+		o.Hash = consult.OpinionHash(c.ID, o)
 		c.Opinion = o
 		e = append(e, consult.Event{Kind: consult.EvAccepted, Practitioner: c.AssignedTo, At: accepted},
 			consult.Event{Kind: consult.EvOpinion, Practitioner: c.AssignedTo, At: answered, Detail: o.DiagnosisCode},
 			consult.Event{Kind: consult.EvDecision, At: closed, Detail: c.Decision})
-		cs = append(cs, c)
-		evs = append(evs, e)
+		if err := g.b.Consultation(c, e); err != nil {
+			return err
+		}
+		g.res.Consultations++
 	}
-	g.res.Consultations = len(cs)
-	return st.LoadConsultations(ctx, cs, evs, audit.Event{Action: "demo.consultations", Outcome: audit.OutcomeOK, Purpose: care.PurposeAdmin,
-		CountyCode: g.cfg.CountyCode, Detail: fmt.Sprintf("demo: %d closed consultations", len(cs))})
+	return nil
 }

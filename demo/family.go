@@ -5,12 +5,10 @@ import (
 	"fmt"
 	"time"
 
-	"countycare/access"
 	"countycare/audit"
 	"countycare/care"
 	"countycare/family"
 	"countycare/org"
-	"countycare/resident"
 	"countycare/store"
 )
 
@@ -84,85 +82,100 @@ func (g *gen) family(ctx context.Context, st *store.Store) error {
 		}
 		teamOf[tid] = t.ID
 	}
-	left := g.cfg.Contracts
-	for _, c := range g.clinics {
-		if left <= 0 {
-			break
-		}
-		sc := access.Scope{Kind: access.ScopeManaged, CountyCode: g.cfg.CountyCode, Institutions: []int64{c.ID}}
-		elderly, _, err := st.SearchResidents(ctx, sc, resident.Query{}, resident.Filter{BornOnOrBefore: care.Date{Year: g.today.Year - 65, Month: 1, Day: 1}, Limit: 60}, g.now)
-		if err != nil {
-			return err
-		}
-		others, _, err := st.SearchResidents(ctx, sc, resident.Query{}, resident.Filter{Limit: 60}, g.now)
-		if err != nil {
-			return err
-		}
-		seen := map[int64]bool{}
-		var cs []*family.Contract
-		var evs []audit.Event
-		for _, r := range append(elderly, others...) {
-			if seen[r.ID] || r.Status != resident.StatusActive || left <= 0 || g.rng.IntN(10) < 4 {
-				continue
+	// Contracts with key populations first (65+), then others, per clinic,
+	// and the services delivered under them: one bulk load (the teams and
+	// packages above exist by now).
+	byClinic := map[int64][]person{}
+	for _, p := range g.people {
+		byClinic[p.village] = append(byClinic[p.village], p)
+	}
+	elderBorn := care.Date{Year: g.today.Year - 65, Month: 1, Day: 1}
+	return st.BulkLoad(ctx, func(b *store.Bulk) error {
+		left := g.cfg.Contracts
+		for _, c := range g.clinics {
+			if left <= 0 {
+				break
 			}
-			seen[r.ID] = true
-			left--
-			start := g.today.AddDays(-g.rng.IntN(360))
-			pkg := pkgs[0]
-			if g.rng.IntN(8) == 0 {
-				pkg = pkgs[1]
-			}
-			cs = append(cs, &family.Contract{CountyCode: r.CountyCode, ResidentID: r.ID, TeamID: teamOf[c.ParentID], PackageID: pkg.ID, Services: pkg.Services,
-				FeeFen: pkg.FeeFen, Start: start, End: family.MinEnd(start), Status: family.StatusActive,
-				Consent: family.Consent{By: family.ConsentSelf, Method: family.ConsentPaper, At: start.Time().Add(2 * time.Hour)}})
-			evs = append(evs, ev("demo contract", r.ID))
-		}
-		if len(cs) == 0 {
-			continue
-		}
-		if err := st.SignContracts(ctx, cs, nil, evs); err != nil {
-			return err
-		}
-		// The seeds' yearly volumes (home visits, check-ups; education as often
-		// as home visits), scaled to the county and spread over its clinics;
-		// follow-ups come from the chronic registries.
-		var ds []*family.Delivery
-		used := map[int64]map[family.Done]bool{}
-		quota := func(seedYear int) int {
-			n := float64(seedYear) * float64(g.cfg.Residents) / SeedPopulation / float64(len(g.clinics))
-			k := int(n)
-			if g.rng.Float64() < n-float64(k) {
-				k++
-			}
-			return k
-		}
-		for _, q := range []struct {
-			kind family.Kind
-			n    int
-		}{{family.HomeVisit, quota(SeedHomeVisits)}, {family.Checkup, quota(SeedCheckups)}, {family.Education, quota(SeedHomeVisits)}} {
-			kind := q.kind
-			for n := q.n; n > 0; n-- {
-				k := cs[g.rng.IntN(len(cs))]
-				days := int(g.today.Time().Sub(k.Start.Time()).Hours() / 24)
-				d := family.Done{Kind: kind, Date: k.Start.AddDays(g.rng.IntN(days + 1))}
-				if used[k.ID] == nil {
-					used[k.ID] = map[family.Done]bool{}
+			var elderly, others []person
+			for _, p := range byClinic[c.ID] {
+				if len(elderly) < 60 && !p.birth.After(elderBorn) {
+					elderly = append(elderly, p)
 				}
-				if used[k.ID][d] {
+				if len(others) < 60 {
+					others = append(others, p)
+				}
+				if len(elderly) == 60 && len(others) == 60 {
+					break
+				}
+			}
+			seen := map[int64]bool{}
+			var cs []*family.Contract
+			for _, r := range append(elderly, others...) {
+				if seen[r.id] || left <= 0 || g.rng.IntN(10) < 4 {
 					continue
 				}
-				used[k.ID][d] = true
-				ds = append(ds, &family.Delivery{CountyCode: k.CountyCode, ResidentID: k.ResidentID, ContractID: k.ID, Kind: d.Kind, Date: d.Date, InstitutionID: c.ID})
+				seen[r.id] = true
+				left--
+				start := g.today.AddDays(-g.rng.IntN(360))
+				pkg := pkgs[0]
+				if g.rng.IntN(8) == 0 {
+					pkg = pkgs[1]
+				}
+				k := &family.Contract{ID: g.id("contract"), CountyCode: g.cfg.CountyCode, ResidentID: r.id, TeamID: teamOf[c.ParentID], PackageID: pkg.ID,
+					Services: pkg.Services, FeeFen: pkg.FeeFen, Start: start, End: family.MinEnd(start), Status: family.StatusActive,
+					Consent: family.Consent{By: family.ConsentSelf, Method: family.ConsentPaper, At: start.Time().Add(2 * time.Hour)}}
+				if err := b.FamilyContract(k, g.now); err != nil {
+					return err
+				}
+				cs = append(cs, k)
 			}
+			if len(cs) == 0 {
+				continue
+			}
+			// The seeds' yearly volumes (home visits, check-ups; education as often
+			// as home visits), scaled to the county and spread over its clinics;
+			// follow-ups come from the chronic registries.
+			used := map[int64]map[family.Done]bool{}
+			quota := func(seedYear int) int {
+				n := float64(seedYear) * float64(g.cfg.Residents) / SeedPopulation / float64(len(g.clinics))
+				k := int(n)
+				if g.rng.Float64() < n-float64(k) {
+					k++
+				}
+				return k
+			}
+			for _, q := range []struct {
+				kind family.Kind
+				n    int
+			}{{family.HomeVisit, quota(SeedHomeVisits)}, {family.Checkup, quota(SeedCheckups)}, {family.Education, quota(SeedHomeVisits)}} {
+				kind := q.kind
+				for n := q.n; n > 0; n-- {
+					k := cs[g.rng.IntN(len(cs))]
+					days := int(g.today.Time().Sub(k.Start.Time()).Hours() / 24)
+					d := family.Done{Kind: kind, Date: k.Start.AddDays(g.rng.IntN(days + 1))}
+					if used[k.ResidentID] == nil {
+						used[k.ResidentID] = map[family.Done]bool{}
+					}
+					if used[k.ResidentID][d] {
+						continue
+					}
+					used[k.ResidentID][d] = true
+					if err := b.FamilyService(&family.Delivery{CountyCode: k.CountyCode, ResidentID: k.ResidentID, ContractID: k.ID, Kind: d.Kind, Date: d.Date,
+						InstitutionID: c.ID}, g.now); err != nil {
+						return err
+					}
+					switch kind {
+					case family.HomeVisit:
+						g.res.HomeVisits++
+					case family.Checkup:
+						g.res.Checkups++
+					}
+				}
+			}
+			g.res.Contracts += len(cs)
 		}
-		g.res.HomeVisits += countKind(ds, family.HomeVisit)
-		g.res.Checkups += countKind(ds, family.Checkup)
-		g.res.Contracts += len(cs)
-		if err := st.LoadDeliveries(ctx, ds, ev(fmt.Sprintf("demo services n=%d", len(ds)), 0)); err != nil {
-			return err
-		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // The seeds' yearly family-doctor volumes in a county of SeedPopulation
@@ -171,13 +184,3 @@ const (
 	SeedHomeVisits = 28932
 	SeedCheckups   = 80000
 )
-
-func countKind(ds []*family.Delivery, k family.Kind) int {
-	n := 0
-	for _, d := range ds {
-		if d.Kind == k {
-			n++
-		}
-	}
-	return n
-}

@@ -363,6 +363,20 @@ func (s *Service) Update(ctx context.Context, a care.Actor, id int64, version in
 	ev := audit.New(ctx, a, audit.ActResidentUpdate, id)
 	ev.Detail = "changed: " + strings.Join(changedFields(old, &r), ",")
 	if err := s.Repo.UpdateResident(ctx, &r, ev); err != nil {
+		// Another registration or change took the number after the check
+		// above: the store's check, under the registration lock, refused it.
+		var ce *care.Error
+		if errors.As(err, &ce) && ce.Code == care.ECONFLICT && ce.Key == "resident.duplicate_elsewhere" {
+			sc, serr := s.Scope(ctx, a)
+			if serr != nil {
+				return nil, serr
+			}
+			dup, derr := s.duplicateError(ctx, sc, old.CountyCode, string(r.IDNumber))
+			if derr != nil || dup == nil {
+				dup = ce
+			}
+			return nil, s.refuseDuplicate(ctx, audit.New(ctx, a, audit.ActResidentUpdate, id), old.CountyCode, r.IDNumber, dup)
+		}
 		return nil, err
 	}
 	return &r, nil

@@ -16,6 +16,7 @@ import (
 	"countycare/care"
 	"countycare/chronic"
 	"countycare/consult"
+	"countycare/family"
 	"countycare/org"
 	"countycare/referral"
 	"countycare/resident"
@@ -27,20 +28,29 @@ import (
 // large transactions on SQLite, COPY on PostgreSQL. Rows carry their own
 // IDs. It writes no audit rows of its own; the caller records one row for
 // the whole load. Use it through Store.BulkLoad.
+//
+// Buffered rows are written by a second goroutine while the caller goes on
+// generating the next ones (the two cores share the work): when a buffer
+// is full it is handed to the writer and a new one is started; at most
+// one more waits, so memory stays bounded.
 type Bulk struct {
 	s       *Store
 	ctx     context.Context
 	tables  []*bulkTable
 	byName  map[string]*bulkTable
-	pending int       // rows buffered since the last flush
+	pending int       // rows buffered since the last hand-off
 	conn    *sql.Conn // PostgreSQL: the connection COPY runs on
+
+	jobs   chan [][][]any  // buffers handed to the writer, one slice of rows per table
+	exited chan struct{}   // closed when the writer goroutine returns
+	werr   error           // the writer's error, read after exited is closed
+	loaded map[string]bool // tables given rows
 }
 
 type bulkTable struct {
 	name string
 	cols []string
 	rows [][]any
-	n    int64
 }
 
 // bulkFlushRows is how many rows are buffered before a flush (one COPY
@@ -76,6 +86,14 @@ var bulkSchema = []struct {
 		"accepted_at, arrived_at, closed_at, updated_at, version"},
 	{"referral_events", "id, county_code, referral_id, action, from_status, to_status, note, actor_id, institution_id, at"},
 	{"referral_tasks", "id, county_code, referral_id, resident_id, clinic_id, kind, due_on, note, created_at"},
+	{"consultations", "id, county_code, resident_id, kind, urgency, reason, purpose, summary, specialty, min_title, departments, from_institution, from_doctor, " +
+		"from_account, to_institution, to_department, assigned_to, step, chain, head_id, status, deadline, consent_by, consent_name, consent_method, consent_at, " +
+		"decline_reason, opinion_assessment, opinion_code, opinion_text, opinion_plan, opinion_refer, opinion_signed_by, opinion_signed_at, opinion_hash, " +
+		"decision, decision_note, rehab_sessions, escalations, created_at, accepted_at, answered_at, closed_at, version"},
+	{"consultation_events", "county_code, consultation_id, kind, practitioner_id, account_id, detail, at"},
+	{"family_contracts", "id, county_code, resident_id, team_id, package_id, services, fee_fen, start_date, end_date, consent_by, consent_name, consent_method, " +
+		"consent_witness, consent_at, status, previous_id, signed_by, institution_id, created_at"},
+	{"family_services", "county_code, resident_id, contract_id, kind, service_date, practitioner_id, institution_id, note, recorded_by, created_at"},
 	{"prescriptions", "id, county_code, resident_id, institution_id, prescriber_id, account_id, kind, issued_on, body, findings, outcome, status, signed_at, " +
 		"reviewer_id, reviewed_at, review_reason, dispensed_by, dispensed_at, version"},
 	{"stock_lots", "id, county_code, institution_id, drug_code, batch, expiry, quantity"},
@@ -88,7 +106,7 @@ var bulkSchema = []struct {
 // sequences on PostgreSQL) and bumps the organisation version. On error
 // what was already flushed stays (every bulkFlushRows rows).
 func (s *Store) BulkLoad(ctx context.Context, fn func(b *Bulk) error) (err error) {
-	b := &Bulk{s: s, ctx: ctx, byName: map[string]*bulkTable{}}
+	b := &Bulk{s: s, ctx: ctx, byName: map[string]*bulkTable{}, loaded: map[string]bool{}}
 	for _, t := range bulkSchema {
 		bt := &bulkTable{name: t.name, cols: strings.Split(t.cols, ", ")}
 		b.tables = append(b.tables, bt)
@@ -107,16 +125,20 @@ func (s *Store) BulkLoad(ctx context.Context, fn func(b *Bulk) error) (err error
 			return rerr
 		}
 		defer func() {
-			if rerr := restore(); rerr != nil && err == nil {
+			if rerr := restore(b.loaded); rerr != nil && err == nil {
 				err = rerr
 			}
 		}()
 	}
-	if err := fn(b); err != nil {
+	fnErr := fn(b)
+	if fnErr == nil {
+		fnErr = b.handOff()
+	}
+	if err := b.finish(); err != nil {
 		return err
 	}
-	if err := b.flush(); err != nil {
-		return err
+	if fnErr != nil {
+		return fnErr
 	}
 	return s.afterBulk(ctx)
 }
@@ -125,7 +147,8 @@ func (s *Store) BulkLoad(ctx context.Context, fn func(b *Bulk) error) (err error
 // into an empty database drops and rebuilds: building an index once from
 // sorted data is several times faster than updating it row by row once
 // it outgrows the page cache.
-var bulkIndexedTables = []string{"residents", "resident_tokens", "households", "care_links", "settlements", "chronic_registrations", "chronic_visits", "chronic_tier_changes", "referrals", "referral_events", "referral_tasks"}
+var bulkIndexedTables = []string{"residents", "resident_tokens", "households", "care_links", "settlements", "chronic_registrations", "chronic_visits", "chronic_tier_changes", "referrals", "referral_events", "referral_tasks",
+	"consultations", "consultation_events"}
 
 // sqliteBulkMode prepares the writer connection for a large load: a big
 // page cache and, when the resident tables are empty, none of their
@@ -134,7 +157,7 @@ var bulkIndexedTables = []string{"residents", "resident_tokens", "households", "
 // half-way leaves them for RestorePendingIndexes (run by Open). The
 // returned func rebuilds the indexes, refreshes the planner's statistics
 // and restores the cache size.
-func (s *Store) sqliteBulkMode(ctx context.Context) (func() error, error) {
+func (s *Store) sqliteBulkMode(ctx context.Context) (func(loaded map[string]bool) error, error) {
 	conn, err := s.w.Conn(ctx)
 	if err != nil {
 		return nil, wrap("store.BulkLoad", err)
@@ -181,7 +204,7 @@ func (s *Store) sqliteBulkMode(ctx context.Context) (func() error, error) {
 			return nil, wrap("store.BulkLoad", err)
 		}
 	}
-	return func() error {
+	return func(loaded map[string]bool) error {
 		// Two cores sort the index builds (SQLite's worker threads for CREATE INDEX).
 		if _, err := s.w.ExecContext(context.Background(), `PRAGMA threads = 2`); err != nil {
 			return wrap("store.BulkLoad", err)
@@ -194,15 +217,52 @@ func (s *Store) sqliteBulkMode(ctx context.Context) (func() error, error) {
 			return wrap("store.BulkLoad", err)
 		}
 		defer conn.Close()
-		// Full statistics: sampled ones (analysis_limit) misjudge how
-		// selective county_code is and send scoped name searches down the
-		// county-wide index (measured: 240 ms instead of 1 ms).
-		if _, err := conn.ExecContext(context.Background(), `ANALYZE`); err != nil {
-			return wrap("store.BulkLoad", err)
+		if err := analyzeAfterBulk(context.Background(), conn, loaded); err != nil {
+			return err
 		}
 		_, err = conn.ExecContext(context.Background(), `PRAGMA cache_size = -32768`)
 		return wrap("store.BulkLoad", err)
 	}, nil
+}
+
+// sampledStatsTables are analysed from a sample after a bulk load: the
+// search-token table is the largest (4.4 M rows at 1 M residents; a full
+// ANALYZE of it took 7.5 s of the load) and the queries that read it fix
+// their index by their shape (store.searchByToken), not by statistics.
+var sampledStatsTables = map[string]bool{"resident_tokens": true}
+
+// analyzeAfterBulk refreshes the planner's statistics of the tables a
+// load wrote to: full statistics except for those in sampledStatsTables,
+// which are sampled (PRAGMA analysis_limit). Full ones matter where the
+// planner chooses between indexes: sampled statistics cap the rows per
+// county at the sample size and make county_code look selective (a scoped
+// search once went down a county-wide index: 240 ms instead of 1 ms).
+func analyzeAfterBulk(ctx context.Context, conn *sql.Conn, loaded map[string]bool) error {
+	var full, sampled []string
+	for _, t := range bulkSchema {
+		switch {
+		case !loaded[t.name]:
+		case sampledStatsTables[t.name]:
+			sampled = append(sampled, t.name)
+		default:
+			full = append(full, t.name)
+		}
+	}
+	for _, t := range full {
+		if _, err := conn.ExecContext(ctx, `ANALYZE "`+t+`"`); err != nil {
+			return wrap("store.BulkLoad", err)
+		}
+	}
+	if _, err := conn.ExecContext(ctx, `PRAGMA analysis_limit = 100000`); err != nil {
+		return wrap("store.BulkLoad", err)
+	}
+	for _, t := range sampled {
+		if _, err := conn.ExecContext(ctx, `ANALYZE "`+t+`"`); err != nil {
+			return wrap("store.BulkLoad", err)
+		}
+	}
+	_, err := conn.ExecContext(ctx, `PRAGMA analysis_limit = 0`)
+	return wrap("store.BulkLoad", err)
 }
 
 // RestorePendingIndexes recreates indexes a bulk load dropped and has not
@@ -262,7 +322,8 @@ func (s *Store) afterBulk(ctx context.Context) error {
 		if s.dialect == Postgres {
 			for _, t := range []string{"institutions", "departments", "practitioners", "households", "residents", "care_links", "accounts", "settle_policies", "settlements",
 				"chronic_registrations", "chronic_visits", "chronic_tier_changes", "duty_slots",
-				"referrals", "referral_events", "referral_tasks", "prescriptions", "stock_lots", "stock_movements", "supply_orders"} {
+				"referrals", "referral_events", "referral_tasks", "prescriptions", "consultations", "consultation_events", "family_contracts", "family_services",
+				"stock_lots", "stock_movements", "supply_orders"} {
 				stmts = append(stmts, fmt.Sprintf(`SELECT setval(pg_get_serial_sequence('%s', 'id'), COALESCE((SELECT MAX(id) FROM %s), 0) + 1, false)`, t, t))
 			}
 		}
@@ -277,44 +338,92 @@ func (s *Store) afterBulk(ctx context.Context) error {
 
 func (b *Bulk) add(table string, vals ...any) error {
 	t := b.byName[table]
+	if len(t.rows) == 0 {
+		b.loaded[table] = true
+	}
 	t.rows = append(t.rows, vals)
 	b.pending++
 	if b.pending >= bulkFlushRows {
-		return b.flush()
+		return b.handOff()
 	}
 	return nil
+}
+
+// handOff gives the buffered rows to the writer goroutine (started on
+// first use) and starts new buffers. It returns the writer's error if the
+// writer has stopped.
+func (b *Bulk) handOff() error {
+	if b.jobs == nil {
+		b.jobs = make(chan [][][]any, 1)
+		b.exited = make(chan struct{})
+		go b.writer()
+	}
+	if b.pending == 0 {
+		return nil
+	}
+	batch := make([][][]any, len(b.tables))
+	for i, t := range b.tables {
+		batch[i] = t.rows
+		t.rows = nil
+	}
+	b.pending = 0
+	select {
+	case b.jobs <- batch:
+		return nil
+	case <-b.exited:
+		return b.werr
+	case <-b.ctx.Done():
+		return b.ctx.Err()
+	}
+}
+
+// writer writes the handed-off buffers in order until jobs is closed or a
+// write fails.
+func (b *Bulk) writer() {
+	defer close(b.exited)
+	for batch := range b.jobs {
+		if err := b.write(batch); err != nil {
+			b.werr = err
+			return
+		}
+	}
+}
+
+// finish waits for the writer to write what it was given.
+func (b *Bulk) finish() error {
+	if b.jobs == nil {
+		return nil
+	}
+	close(b.jobs)
+	<-b.exited
+	return b.werr
 }
 
 // sqliteChunk is how many rows one multi-row INSERT carries on SQLite
 // (fewer statements: the per-statement cost dominates a bulk load).
 const sqliteChunk = 200
 
-// flush writes the buffered rows table by table, in foreign-key order:
-// with COPY on PostgreSQL, with multi-row INSERTs in one transaction on
-// SQLite.
-func (b *Bulk) flush() error {
-	b.pending = 0
+// write writes one buffer table by table, in foreign-key order: with
+// COPY on PostgreSQL, with multi-row INSERTs in one transaction on SQLite.
+func (b *Bulk) write(batch [][][]any) error {
 	if b.s.dialect == SQLite {
-		return b.flushSQLite()
+		return b.writeSQLite(batch)
 	}
 	return b.conn.Raw(func(dc any) error {
 		pc := dc.(*stdlib.Conn).Conn()
-		for _, t := range b.tables {
-			if len(t.rows) == 0 {
+		for i, t := range b.tables {
+			if len(batch[i]) == 0 {
 				continue
 			}
-			n, err := pc.CopyFrom(b.ctx, pgx.Identifier{t.name}, t.cols, pgx.CopyFromRows(t.rows))
-			if err != nil {
+			if _, err := pc.CopyFrom(b.ctx, pgx.Identifier{t.name}, t.cols, pgx.CopyFromRows(batch[i])); err != nil {
 				return wrap("store.Bulk "+t.name, err)
 			}
-			t.n += n
-			t.rows = t.rows[:0]
 		}
 		return nil
 	})
 }
 
-func (b *Bulk) flushSQLite() error {
+func (b *Bulk) writeSQLite(batch [][][]any) error {
 	tx, err := b.s.w.BeginTx(b.ctx, nil)
 	if err != nil {
 		return wrap("store.Bulk", err)
@@ -325,16 +434,17 @@ func (b *Bulk) flushSQLite() error {
 	if _, err := tx.ExecContext(b.ctx, `PRAGMA defer_foreign_keys = ON`); err != nil {
 		return wrap("store.Bulk", err)
 	}
-	for _, t := range b.tables {
-		if len(t.rows) == 0 {
+	for ti, t := range b.tables {
+		rows := batch[ti]
+		if len(rows) == 0 {
 			continue
 		}
 		one := "(" + placeholders(len(t.cols)) + ")"
 		head := `INSERT INTO ` + t.name + ` (` + strings.Join(t.cols, ", ") + `) VALUES `
 		var full *sql.Stmt
 		args := make([]any, 0, sqliteChunk*len(t.cols))
-		for i := 0; i < len(t.rows); i += sqliteChunk {
-			chunk := t.rows[i:min(i+sqliteChunk, len(t.rows))]
+		for i := 0; i < len(rows); i += sqliteChunk {
+			chunk := rows[i:min(i+sqliteChunk, len(rows))]
 			args = args[:0]
 			for _, r := range chunk {
 				args = append(args, r...)
@@ -354,8 +464,6 @@ func (b *Bulk) flushSQLite() error {
 				return wrap("store.Bulk "+t.name, err)
 			}
 		}
-		t.n += int64(len(t.rows))
-		t.rows = t.rows[:0]
 	}
 	return wrap("store.Bulk", tx.Commit())
 }
@@ -392,7 +500,8 @@ func (b *Bulk) Household(h *resident.Household) error {
 	return b.add("households", h.ID, h.CountyCode, h.VillageID, h.Number, h.Address, nullID(h.HeadID), b.tsv(h.CreatedAt))
 }
 
-// Resident loads one resident and its search tokens.
+// Resident loads one resident and its search tokens (none: the caller
+// loads them with ResidentTokens).
 func (b *Bulk) Resident(r *resident.Resident, tokens []string) error {
 	if err := b.add("residents", r.ID, r.CountyCode, r.RecordNumber, string(r.IDNumber), r.Name, string(r.Sex), b.dv(r.BirthDate), r.Phone, r.Address, r.VillageID,
 		nullID(r.HouseholdID), string(r.Relation), string(r.Poverty), r.DisabilityGrade, b.dv(r.PregnancyEDD), string(r.Status), nullID(r.MergedInto),
@@ -401,6 +510,25 @@ func (b *Bulk) Resident(r *resident.Resident, tokens []string) error {
 	}
 	for _, t := range tokens {
 		if err := b.add("resident_tokens", r.CountyCode, r.VillageID, t, r.ID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// BulkToken is one search token of a resident (resident.SearchTokens).
+type BulkToken struct {
+	Token      string
+	ResidentID int64
+}
+
+// ResidentTokens loads search tokens of residents of one village. Given
+// in (token, resident) order and village after village in ID order, they
+// are appended to the table's primary key (village, token, resident)
+// rather than inserted into its middle.
+func (b *Bulk) ResidentTokens(county string, villageID int64, toks []BulkToken) error {
+	for _, t := range toks {
+		if err := b.add("resident_tokens", county, villageID, t.Token, t.ResidentID); err != nil {
 			return err
 		}
 	}
@@ -520,6 +648,40 @@ func (b *Bulk) ReferralEvent(e *referral.Event) error {
 // ReferralTask loads one follow-up task of a down-referral.
 func (b *Bulk) ReferralTask(t *referral.Task, at time.Time) error {
 	return b.add("referral_tasks", t.ID, t.County, t.ReferralID, t.ResidentID, t.ClinicID, string(t.Kind), b.dv(t.Due), t.Note, b.tsv(at))
+}
+
+// Consultation loads one consultation (ID set, in its final state) and
+// its timeline.
+func (b *Bulk) Consultation(c *consult.Consultation, evs []consult.Event) error {
+	o := c.Opinion
+	if o == nil {
+		o = &consult.Opinion{}
+	}
+	if err := b.add("consultations", c.ID, c.County, c.ResidentID, string(c.Kind), string(c.Urgency), c.Reason, c.Purpose, c.Summary, c.Specialty,
+		string(c.MinTitle), joinIDs(c.Departments), c.FromInstitution, c.FromDoctor, c.FromAccount, c.ToInstitution, c.ToDepartment, c.AssignedTo, c.Step,
+		joinIDs(c.Chain), 0, string(c.Status), b.tsv(c.Deadline), c.Consent.By, c.Consent.Name, c.Consent.Method, b.tsv(c.Consent.At), c.DeclineReason,
+		o.Assessment, o.DiagnosisCode, o.DiagnosisText, o.Plan, o.Refer, o.SignedBy, b.tsv(o.SignedAt), o.Hash, c.Decision, c.DecisionNote,
+		c.RehabSessions, c.Escalations, b.tsv(c.CreatedAt), b.tsv(c.AcceptedAt), b.tsv(c.AnsweredAt), b.tsv(c.ClosedAt), 1); err != nil {
+		return err
+	}
+	for _, e := range evs {
+		if err := b.add("consultation_events", c.County, c.ID, e.Kind, e.Practitioner, e.Account, e.Detail, b.tsv(e.At)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// FamilyContract loads one contract (ID set); the team and package exist.
+func (b *Bulk) FamilyContract(c *family.Contract, at time.Time) error {
+	return b.add("family_contracts", c.ID, c.CountyCode, c.ResidentID, c.TeamID, c.PackageID, c.Services.String(), c.FeeFen, b.dv(c.Start), b.dv(c.End),
+		c.Consent.By, c.Consent.Name, c.Consent.Method, c.Consent.Witness, b.tsv(c.Consent.At), c.Status, nullID(c.PreviousID), c.SignedBy, c.InstitutionID, b.tsv(at))
+}
+
+// FamilyService loads one delivered service of a contract.
+func (b *Bulk) FamilyService(d *family.Delivery, at time.Time) error {
+	return b.add("family_services", d.CountyCode, d.ResidentID, d.ContractID, string(d.Kind), b.dv(d.Date), nullID(d.PractitionerID), d.InstitutionID,
+		d.Note, d.RecordedBy, b.tsv(at))
 }
 
 // Empty reports whether the database has no institutions yet (a fresh install).

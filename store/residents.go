@@ -204,9 +204,11 @@ func (s *Store) searchByToken(ctx context.Context, sc access.Scope, prefix, wher
 		all = append(append([]any{sc.CountyCode}, int64Args(sc.Institutions)...), s.ts(now), prefix, prefix+maxRune)
 		all = append(append(all, fargs...), fetch)
 	default:
+		// County scope: one primary-key range per institution of the county
+		// (there is no county-wide token index; migration 0014).
 		q = `SELECT ` + residentCols + `, t.token FROM resident_tokens t JOIN residents r ON r.id = t.resident_id
-			WHERE t.county_code = ? AND t.token >= ? AND t.token < ? AND ` + where + cond + ` LIMIT ?`
-		all = append(append(append([]any{sc.CountyCode, prefix, prefix + maxRune}, args...), fargs...), fetch)
+			WHERE t.county_code = ? AND t.village_id IN (SELECT id FROM institutions WHERE county_code = ?) AND t.token >= ? AND t.token < ? AND ` + where + cond + ` LIMIT ?`
+		all = append(append(append([]any{sc.CountyCode, sc.CountyCode, prefix, prefix + maxRune}, args...), fargs...), fetch)
 	}
 	rows, err := s.read().query(ctx, q, all...)
 	if err != nil {
@@ -475,11 +477,33 @@ func (s *Store) writeTokens(ctx context.Context, tx db, r *resident.Resident) er
 
 // UpdateResident saves r if r.Version is still current (ECONFLICT if
 // someone else changed it first), re-indexes the name and appends the
-// audit row. The caller has validated r.
+// audit row. The caller has validated r. A changed ID number must be free
+// in the county (checked under the registration lock, like a new
+// registration: ECONFLICT resident.duplicate_elsewhere otherwise).
 func (s *Store) UpdateResident(ctx context.Context, r *resident.Resident, ev audit.Event) error {
 	const op = "store.UpdateResident"
 	now := s.now()
 	return s.Transact(ctx, func(tx db) error {
+		if r.IDNumber != "" {
+			var current string
+			if err := tx.row(ctx, `SELECT id_number FROM residents WHERE id = ?`, r.ID).Scan(&current); err != nil {
+				return wrap(op, err)
+			}
+			if current != string(r.IDNumber) {
+				if err := s.lockRegistration(ctx, tx, r.CountyCode, string(r.IDNumber), nil); err != nil {
+					return wrap(op, err)
+				}
+				var n int
+				if err := tx.row(ctx, `SELECT COUNT(*) FROM residents WHERE county_code = ? AND id_number = ? AND status <> 'merged' AND id <> ?`,
+					r.CountyCode, string(r.IDNumber), r.ID).Scan(&n); err != nil {
+					return wrap(op, err)
+				}
+				if n > 0 {
+					return &care.Error{Code: care.ECONFLICT, Key: "resident.duplicate_elsewhere", Op: op,
+						Fields: []care.FieldError{{Field: "id_number", Key: "resident.duplicate_elsewhere"}}}
+				}
+			}
+		}
 		res, err := tx.exec(ctx, `UPDATE residents SET id_number = ?, name = ?, sex = ?, birth_date = ?, phone = ?, address = ?, relation = ?, poverty = ?,
 			disability_grade = ?, pregnancy_edd = ?, status = ?, updated_at = ?, version = version + 1
 			WHERE id = ? AND version = ? AND status <> 'merged'`,

@@ -28,6 +28,7 @@ import (
 	sqlite "modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
+	"countycare/audit"
 	"countycare/care"
 	"countycare/chronic"
 )
@@ -82,7 +83,22 @@ func Open(ctx context.Context, rawURL string, opt Options) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	if err := s.signEmptyAuditHead(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
+}
+
+// signEmptyAuditHead signs the head of a chain that has no rows yet (the
+// migration writes it unsigned, having no key), so that verifying a new
+// database passes and an empty head put back later does not.
+func (s *Store) signEmptyAuditHead(ctx context.Context) error {
+	if len(s.auditKey) == 0 {
+		return nil
+	}
+	_, err := s.w.ExecContext(ctx, s.rebind(`UPDATE audit_head SET mac = ? WHERE id = 1 AND seq = 0 AND hash = '' AND mac = ''`), audit.HeadMAC(s.auditKey, 0, ""))
+	return wrap("store.Open", err)
 }
 
 func openNoMigrate(ctx context.Context, rawURL string, opt Options) (*Store, error) {

@@ -799,3 +799,68 @@ func TestOppositeMergesDoNotDeadlock(t *testing.T) {
 		}
 	})
 }
+
+// A new database, with no audit rows yet, verifies; an unsigned empty head
+// (rows cut off and the head put back as the migration wrote it) does not.
+func TestVerifyEmptyChain(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, d store.Dialect) {
+		st := testdb.Open(t, d, time.Now)
+		ctx := context.Background()
+		v, err := st.VerifyAudit(ctx, testdb.AuditKey)
+		if err != nil || !v.OK() {
+			t.Fatalf("verify of a new database: %v %v", v.Problems, err)
+		}
+		if err := st.ExecForTest(ctx, `UPDATE audit_head SET mac = '' WHERE id = 1`); err != nil {
+			t.Fatal(err)
+		}
+		if v, err := st.VerifyAudit(ctx, testdb.AuditKey); err != nil || v.OK() {
+			t.Fatalf("an unsigned empty head verified: %v %v", v.Problems, err)
+		}
+	})
+}
+
+// Changing a resident's ID number to one another resident of the county
+// holds is refused inside the write transaction (not only by the
+// service's earlier check); an update that keeps a number shared by a
+// legacy duplicate still saves.
+func TestUpdateResidentIDNumberIsChecked(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, d store.Dialect) {
+		f := newFixture(t, d)
+		ctx := context.Background()
+		var a, b *resident.Resident
+		for id := int64(1); id < 200 && (a == nil || b == nil); id++ {
+			r, err := f.st.Resident(ctx, id)
+			if err != nil || r.IDNumber == "" {
+				continue
+			}
+			if a == nil {
+				a = r
+			} else if r.IDNumber != a.IDNumber {
+				b = r
+			}
+		}
+		if a == nil || b == nil {
+			t.Fatal("no two residents with distinct ID numbers")
+		}
+		changed := *b
+		changed.IDNumber = a.IDNumber
+		err := f.st.UpdateResident(ctx, &changed, audit.Event{Action: "test.update", Outcome: audit.OutcomeOK})
+		var ce *care.Error
+		if !errors.As(err, &ce) || ce.Code != care.ECONFLICT || ce.Key != "resident.duplicate_elsewhere" {
+			t.Fatalf("taking another resident's ID number: %v", err)
+		}
+		if got, _ := f.st.Resident(ctx, b.ID); got.IDNumber != b.IDNumber || got.Version != b.Version {
+			t.Errorf("refused update was written: %+v", got)
+		}
+		// A demo duplicate shares its number with the original: other changes still save.
+		dups, err := f.st.ResidentsByIDNumber(ctx, a.CountyCode, string(a.IDNumber))
+		if err != nil {
+			t.Fatal(err)
+		}
+		same := dups[0]
+		same.Address = "新地址 1 号"
+		if err := f.st.UpdateResident(ctx, &same, audit.Event{Action: "test.update", Outcome: audit.OutcomeOK}); err != nil {
+			t.Errorf("update keeping the ID number: %v", err)
+		}
+	})
+}

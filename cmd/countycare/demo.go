@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"runtime/pprof"
 
 	"countycare/demo"
 )
@@ -21,9 +23,21 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	followUps := fs.Int("followups", -1, "chronic follow-ups over the past year, with the registries they belong to (-1: the seeds' 48,963 a year scaled to --residents; 0: none)")
 	referrals := fs.Int("referrals", -1, "up-referrals over the past year, with their redirects, down-referrals and tasks (-1: 15 per 1,000 residents, docs/referral.md; 0: none)")
 	prescriptions := fs.Int("prescriptions", 0, "reviewed prescriptions over the past year (-1: the seeds' 498,600 a year scaled to --residents; 0: none)")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the load to this file (for tuning the bulk load)")
 	supplyOrders := fs.Int("supply-orders", -1, "drug supply orders from clinics to the county over the past year (-1: the seeds' 67,200 a year scaled to --residents; 0: none)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	if *residents < 1 {
 		return fmt.Errorf("--residents must be at least 1")
