@@ -43,6 +43,7 @@ type Config struct {
 	Prescriptions  int    // reviewed prescriptions over the past year (default 0; ScaledPrescriptions gives the seeds' volume)
 	ECGReads       int    // ECGs read over the past year, on embedded real samples (default 0; ScaledECGReads gives the seeds' volume)
 	ImagingReads   int    // imaging studies read over the past year, on embedded real DICOM files (default 0; ScaledImagingReads)
+	SupplyOrders   int    // drug supply orders from clinics to the county over the past year (default 0; ScaledSupplyOrders gives the seeds' volume)
 	Now            time.Time
 }
 
@@ -72,6 +73,8 @@ type Result struct {
 	FollowUps       int
 	// Reviewed prescriptions.
 	Prescriptions int
+	// Drug supply orders to the county (issue #7).
+	SupplyOrders int
 	// Family doctors.
 	Contracts  int
 	HomeVisits int
@@ -213,6 +216,12 @@ func Generate(ctx context.Context, st *store.Store, cfg Config, log *slog.Logger
 			log.Info("demo: reviewed prescriptions", "prescriptions", cfg.Prescriptions)
 		}
 		if err := g.prescriptions(cfg.Prescriptions); err != nil {
+			return err
+		}
+		if cfg.SupplyOrders > 0 {
+			log.Info("demo: drug supply orders", "supply_orders", cfg.SupplyOrders)
+		}
+		if err := g.supplyOrders(cfg.SupplyOrders); err != nil {
 			return err
 		}
 

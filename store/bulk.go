@@ -101,6 +101,9 @@ var bulkSchema = []struct {
 		"priority, premature, pauses, irregular, status, uploaded_at, signal_hash"},
 	{"imaging_instances", "id, county_code, resident_id, clinic_id, ordered_by, center_id, file_name, study_uid, series_uid, sop_uid, modality, study_date, " +
 		"accession, file_patient_name, file_patient_id, mismatch, transfer_syntax, rows_n, columns_n, frames, no_preview, size, file, status, uploaded_at, file_hash"},
+	{"stock_lots", "id, county_code, institution_id, drug_code, batch, expiry, quantity"},
+	{"stock_movements", "id, county_code, institution_id, lot_id, drug_code, kind, delta, reason, ref, account_id, at"},
+	{"supply_orders", "id, county_code, clinic_id, supplier_id, status, lines, note, history, created_at, updated_at, version"},
 }
 
 // BulkLoad runs fn with a Bulk and finishes the load: it flushes what is
@@ -325,7 +328,7 @@ func (s *Store) afterBulk(ctx context.Context) error {
 			for _, t := range []string{"institutions", "departments", "practitioners", "households", "residents", "care_links", "accounts", "settle_policies", "settlements",
 				"chronic_registrations", "chronic_visits", "chronic_tier_changes", "duty_slots",
 				"referrals", "referral_events", "referral_tasks", "prescriptions", "consultations", "consultation_events", "family_contracts", "family_services",
-				"ecg_studies", "imaging_instances"} {
+				"ecg_studies", "imaging_instances", "stock_lots", "stock_movements", "supply_orders"} {
 				stmts = append(stmts, fmt.Sprintf(`SELECT setval(pg_get_serial_sequence('%s', 'id'), COALESCE((SELECT MAX(id) FROM %s), 0) + 1, false)`, t, t))
 			}
 		}

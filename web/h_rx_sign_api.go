@@ -128,19 +128,6 @@ func (s *Server) apiRxDecide(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 	return nil
 }
 
-func (s *Server) apiRxDispense(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	sg, err := s.Prescriptions.Dispense(r.Context(), rc.Actor, id)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, s.apiSigned(rc.Lang, sg))
-	return nil
-}
-
 // apiRxIndicators answers the county's review indicators for
 // ?from=YYYY-MM-DD&to=YYYY-MM-DD (default: the last 30 days).
 func (s *Server) apiRxIndicators(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {

@@ -191,7 +191,7 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /api/v1/prescriptions/queue", pharmacist, s.apiRxQueue)
 	s.handle("GET /api/v1/prescriptions/indicators", access.Allow(care.RolePharmacist, care.RoleAnalyst), s.apiRxIndicators)
 	s.handle("POST /api/v1/prescriptions/{id}/decision", pharmacist, s.apiRxDecide)
-	s.handle("POST /api/v1/prescriptions/{id}/dispense", dispensers, s.apiRxDispense)
+	s.handle("POST /api/v1/prescriptions/{id}/dispense", dispensers, s.apiDispense)
 	s.handle("GET /rx/queue", pharmacist, s.rxQueue)
 	s.handle("POST /rx/{id}/decision", pharmacist, s.rxDecision)
 
@@ -227,6 +227,35 @@ func (s *Server) registerRoutes() {
 	s.handle("POST /api/v1/online/visits/{id}/end", onlineDoctors, s.apiOnlineEnd)
 	s.handle("POST /api/v1/online/visits/{id}/prescriptions", onlineDoctors, s.apiOnlinePrescribe)
 	s.handle("GET /api/v1/residents/{id}/online/conditions", onlineParties, s.apiOnlineConditions)
+	// Pharmacy (issue #7, branch rxstock): formulary, stock, supply orders
+	// to the county, dispensing from stock, delivery or pick-up. Clinic
+	// doctors act for their own institution; county pharmacists approve
+	// and ship supply orders; residents see their own orders.
+	stockKeepers := access.Allow(care.RoleVillageDoctor, care.RoleTownshipDoctor, care.RolePharmacist)
+	s.handle("GET /api/v1/pharmacy/formulary", prescribers, s.apiPharmacyFormulary)
+	s.handle("GET /api/v1/pharmacy/stock", stockKeepers, s.apiStock)
+	s.handle("POST /api/v1/pharmacy/stock/movements", stockKeepers, s.apiStockMove)
+	s.handle("POST /api/v1/pharmacy/thresholds", stockKeepers, s.apiThreshold)
+	s.handle("POST /api/v1/pharmacy/alerts", stockKeepers, s.apiLowStockAlerts)
+	s.handle("GET /api/v1/supply-orders", stockKeepers, s.apiOrders)
+	s.handle("POST /api/v1/supply-orders", stockKeepers, s.apiOrderCreate)
+	s.handle("GET /api/v1/supply-orders/{id}", stockKeepers, s.apiOrderGet)
+	s.handle("POST /api/v1/supply-orders/{id}/{action}", stockKeepers, s.apiOrderAct)
+	s.handle("GET /api/v1/prescriptions/{id}/fulfilment", access.Allow(care.RoleVillageDoctor, care.RoleTownshipDoctor, care.RolePharmacist, care.RoleResident), s.apiFulfilmentGet)
+	s.handle("POST /api/v1/prescriptions/{id}/fulfilment", stockKeepers, s.apiFulfilmentAdvance)
+	s.handle("GET /api/v1/me/orders", access.Allow(care.RoleResident), s.apiMyOrders)
+	s.handle("GET /pharmacy/stock", stockKeepers, s.stockPage)
+	s.handle("POST /pharmacy/stock/movements", stockKeepers, s.stockMove)
+	s.handle("POST /pharmacy/thresholds", stockKeepers, s.stockThreshold)
+	s.handle("POST /pharmacy/alerts", stockKeepers, s.stockAlerts)
+	s.handle("GET /pharmacy/orders", stockKeepers, s.ordersPage)
+	s.handle("POST /pharmacy/orders", stockKeepers, s.orderCreate)
+	s.handle("GET /pharmacy/orders/{id}", stockKeepers, s.orderPage)
+	s.handle("POST /pharmacy/orders/{id}/{action}", stockKeepers, s.orderAct)
+	s.handle("GET /pharmacy/dispensing", stockKeepers, s.dispensingPage)
+	s.handle("POST /pharmacy/dispense", stockKeepers, s.dispenseForm)
+	s.handle("POST /pharmacy/fulfilments/{id}", stockKeepers, s.fulfilForm)
+	s.handle("GET /me/orders", access.Allow(care.RoleResident), s.myOrdersPage)
 
 	// Administration and audit.
 	s.handle("GET /admin/accounts", admin, s.accountsPage)

@@ -10,6 +10,7 @@ import (
 
 	"countycare/care"
 	"countycare/rx"
+	"countycare/settle"
 	"countycare/store"
 )
 
@@ -187,10 +188,21 @@ func TestPrescriptionQueue(t *testing.T) {
 	if r := ph.postForm("/rx/"+id+"/decision", url.Values{"decision": {"approved"}, "version": {"1"}}, true); r.code != 303 {
 		t.Fatalf("approve: %d %s", r.code, r.body)
 	}
-	if r := vd.postJSON("/api/v1/prescriptions/"+id+"/dispense", nil); r.code != 200 || !strings.Contains(r.body, `"status":"dispensed"`) {
+	// Dispensing takes stock and settles the bill (issue #7): stock the
+	// clinic and file this year's policy first.
+	io := e.as(care.RoleInsuranceOfficer)
+	pol, _ := settle.ExampleFile("985-2026.json")
+	io.do("POST", "/api/v1/settle/policies", "application/json", []byte(strings.ReplaceAll(string(pol), "2026", itoa(int64(time.Now().Year())))), map[string]string{"X-CSRF-Token": io.csrf})
+	exp := care.Today(time.Now()).AddDays(100).String()
+	for _, code := range []string{"amlodipine-5t", "enalapril-10t", "losartan-50t"} {
+		if r := vd.postJSON("/api/v1/pharmacy/stock/movements", map[string]any{"kind": "receipt", "drug_code": code, "batch": "B1", "expiry": exp, "delta": 7}); r.code != 201 {
+			t.Fatalf("stock %s: %d %s", code, r.code, r.body)
+		}
+	}
+	if r := vd.postJSON("/api/v1/prescriptions/"+id+"/dispense", map[string]any{"mode": "pickup"}); r.code != 200 || !strings.Contains(r.body, `"status":"dispensed"`) {
 		t.Errorf("dispense: %d %s", r.code, r.body)
 	}
-	if r := vd.postJSON("/api/v1/prescriptions/"+id+"/dispense", nil); r.code != 409 {
+	if r := vd.postJSON("/api/v1/prescriptions/"+id+"/dispense", map[string]any{"mode": "pickup"}); r.code != 409 {
 		t.Errorf("dispense twice: %d", r.code)
 	}
 	if r := e.as(care.RoleAnalyst).get("/api/v1/prescriptions/indicators"); r.code != 200 || !strings.Contains(r.body, `"decided":1`) || !strings.Contains(r.body, "median_review_seconds") {

@@ -27,6 +27,7 @@ import (
 	"countycare/lab"
 	"countycare/online"
 	"countycare/org"
+	"countycare/pharmacy"
 	"countycare/points"
 	"countycare/reading"
 	"countycare/referral"
@@ -92,6 +93,8 @@ type Deps struct {
 	Exams    *reading.ExamService
 	// Online follow-up visits (internet hospital).
 	Online *online.Service
+	// Formulary stock, supply orders, dispensing from stock, delivery.
+	Pharmacy *pharmacy.Service
 }
 
 // Server serves countycare over HTTP.

@@ -30,6 +30,7 @@ import (
 	"countycare/lab"
 	"countycare/online"
 	"countycare/org"
+	"countycare/pharmacy"
 	"countycare/points"
 	"countycare/reading"
 	"countycare/referral"
@@ -92,11 +93,17 @@ func newEnv(t *testing.T, d store.Dialect) *env {
 	accts := &account.Service{Repo: st, Config: account.DefaultConfig(), Now: time.Now, Orgs: orgs}
 	rxs := &rx.Service{Repo: st, Engine: rxEngine, Residents: rsvc, Orgs: orgs, Audit: w, Now: time.Now}
 	onl := &online.Service{Repo: st, Residents: rsvc, Staff: st, Accounts: accts, Rx: rxs, Audit: w, Now: time.Now}
+	prices, err := pharmacy.ExamplePrices(rxEngine.KB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	phs := &pharmacy.Service{Repo: st, Rx: rxs, KB: rxEngine.KB, Config: rxEngine.Config, Prices: prices, Orgs: orgs, Residents: rsvc,
+		Payer: pharmacy.SettlePayer{Settle: stl}, Audit: w, Now: time.Now}
 	srv, err := web.New(web.Config{}, web.Deps{
 		Residents: rsvc, Orgs: orgs, Chronic: chr, Family: fam, Points: pts, Consult: con, Live: live, Referral: ref,
 		Accounts: accts, Online: onl,
 		Settle: stl, Window: &settle.Window{Repo: st, Residents: rsvc, Orgs: orgs, Weights: settle.ExampleWeights(), Now: time.Now},
-		Rx: rxEngine, Prescriptions: rxs,
+		Rx: rxEngine, Prescriptions: rxs, Pharmacy: phs,
 		Reading: &reading.Service{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, PreRead: ecg.DefaultPreReadConfig(), Now: time.Now},
 		Labs:    labs, Critical: crit, Exams: exams,
 		Viewer: &reading.Viewer{Repo: st, Residents: rsvc, Audit: w},

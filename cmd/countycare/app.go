@@ -15,6 +15,7 @@ import (
 	"countycare/lab"
 	"countycare/online"
 	"countycare/org"
+	"countycare/pharmacy"
 	"countycare/points"
 	"countycare/reading"
 	"countycare/referral"
@@ -51,6 +52,7 @@ type app struct {
 	critical *critical.Service    // critical-value alerts
 	exams    *reading.ExamService // clinic photos, fetal heart traces
 	online   *online.Service      // online follow-up visits
+	pharmacy *pharmacy.Service    // stock, supply orders, dispensing, delivery
 }
 
 // newApp wires the platform. rxe is the prescription review engine; nil
@@ -82,13 +84,20 @@ func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, 
 	a.rx = rxe
 	a.prescriptions = &rx.Service{Repo: st, Engine: rxe, Residents: a.res, Orgs: a.orgs, Audit: a.audit, Now: now}
 	a.online = &online.Service{Repo: st, Residents: a.res, Staff: st, Accounts: a.accounts, Rx: a.prescriptions, Audit: a.audit, Now: now}
+	prices, err := pharmacy.ExamplePrices(rxe.KB)
+	if err != nil {
+		a.audit.Close(context.Background())
+		return nil, err
+	}
+	a.pharmacy = &pharmacy.Service{Repo: st, Rx: a.prescriptions, KB: rxe.KB, Config: rxe.Config, Prices: prices, Orgs: a.orgs, Residents: a.res,
+		Payer: pharmacy.SettlePayer{Settle: a.settle}, Audit: a.audit, Now: now}
 	a.reading = &reading.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Audit: a.audit, PreRead: ecg.DefaultPreReadConfig(), Now: now}
 	a.critical = &critical.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Staff: st, Audit: a.audit, Live: a.live, Config: critical.DefaultConfig(), Now: now}
 	a.labs = &lab.Service{Repo: st, Residents: a.res, Critical: a.critical, Thresholds: critical.DefaultThresholds(), Audit: a.audit, Now: now}
 	a.exams = &reading.ExamService{Repo: st, Residents: a.res, Orgs: a.orgs, Critical: a.critical, Audit: a.audit, Now: now}
 	w, err := web.New(wcfg, web.Deps{Residents: a.res, Orgs: a.orgs, Accounts: a.accounts, Chronic: a.chronic, Consult: a.consult, Live: a.live, Family: a.family, Points: a.points, Referral: a.referral, Settle: a.settle, Window: a.window,
 		Reading: a.reading, Viewer: &reading.Viewer{Repo: st, Residents: a.res, Audit: a.audit}, Rx: a.rx, Prescriptions: a.prescriptions, Online: a.online,
-		Labs: a.labs, Critical: a.critical, Exams: a.exams,
+		Labs: a.labs, Critical: a.critical, Exams: a.exams, Pharmacy: a.pharmacy,
 		Store: st, Audit: a.audit, AuditKey: key, Log: log, Now: now})
 	if err != nil {
 		a.audit.Close(context.Background())

@@ -36,6 +36,7 @@ var domain = map[string][]string{
 	"critical": {"care", "access", "audit", "org", "notify", "resident"},
 	"lab":      {"care", "audit", "resident", "critical", "notify"},
 	"online":   {"care", "audit", "org", "resident", "rx", "chronic", "idcard", "consult"},
+	"pharmacy": {"care", "audit", "org", "resident", "rx", "settle", "notify"},
 }
 
 // allowedExternal are the outside modules domain code may use.

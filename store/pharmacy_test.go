@@ -1,0 +1,412 @@
+package store_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"countycare/audit"
+	"countycare/care"
+	"countycare/demo"
+	"countycare/internal/testdb"
+	"countycare/pharmacy"
+	"countycare/resident"
+	"countycare/rx"
+	"countycare/settle"
+	"countycare/store"
+)
+
+type pharmacyFixture struct {
+	*fixture
+	rx     *rx.Service
+	svc    *pharmacy.Service
+	settle *settle.Service
+}
+
+func newPharmacyFixture(t *testing.T, d store.Dialect) *pharmacyFixture {
+	f, ss, _ := settleFixture(t, d)
+	rxs := rxService(t, f)
+	prices, err := pharmacy.ExamplePrices(rxs.Engine.KB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := &pharmacy.Service{Repo: f.st, Rx: rxs, KB: rxs.Engine.KB, Config: rxs.Engine.Config, Prices: prices, Orgs: f.orgs, Residents: f.res,
+		Payer: pharmacy.SettlePayer{Settle: ss}, Audit: syncRecorder{f.st, t}, Now: f.clk.Now}
+	return &pharmacyFixture{fixture: f, rx: rxs, svc: svc, settle: ss}
+}
+
+// adult returns a resident of the village doctor's clinic born before 1970.
+func (f *pharmacyFixture) adult(t *testing.T) *resident.Resident {
+	people, _, err := f.res.Search(context.Background(), f.actors[care.RoleVillageDoctor], "", resident.Filter{BornOnOrBefore: care.Date{Year: 1970, Month: 1, Day: 1}, Limit: 2})
+	if err != nil || len(people) == 0 {
+		t.Fatalf("no adult in the demo village: %v", err)
+	}
+	return &people[0]
+}
+
+func (f *pharmacyFixture) receive(t *testing.T, a care.Actor, drug, batch, expiry string, n int64) {
+	t.Helper()
+	if _, err := f.svc.MoveStock(context.Background(), a, pharmacy.StockInput{Kind: pharmacy.MoveReceipt, DrugCode: drug, Batch: batch, Expiry: mustDate(expiry), Delta: n}); err != nil {
+		t.Fatalf("receive %s: %v", drug, err)
+	}
+}
+
+func mustDate(s string) care.Date {
+	d, err := care.ParseDate(s)
+	if err != nil {
+		panic(err)
+	}
+	return d
+}
+
+func onHand(t *testing.T, f *pharmacyFixture, a care.Actor, drug string) map[string]int64 {
+	t.Helper()
+	lots, err := f.st.Lots(context.Background(), a.CountyCode, a.InstitutionID, drug)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int64{}
+	for _, l := range lots {
+		out[l.Batch] = l.Quantity
+	}
+	return out
+}
+
+// TestDispenseFromStock: dispensing takes the stock first expiry first
+// out in the same transaction as the prescription's status, settles the
+// bill through the settlement engine, and refuses — nothing dispensed, no
+// stock moved, nothing paid — when stock is short or the prescription is
+// not reviewed. Delivery runs through the courier states with proof of
+// receipt; the resident sees the order.
+func TestDispenseFromStock(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, d store.Dialect) {
+		f := newPharmacyFixture(t, d)
+		ctx := context.Background()
+		vd := f.actors[care.RoleVillageDoctor]
+		p := f.adult(t)
+
+		f.receive(t, vd, "amlodipine-5t", "A-LATE", "2027-10-31", 30)
+		f.receive(t, vd, "amlodipine-5t", "A-SOON", "2026-12-31", 5)
+		sg, _, err := f.rx.Sign(ctx, vd, p.ID, rxDraft(amlodipine7))
+		if err != nil || sg.Status != rx.StatusPassed {
+			t.Fatalf("sign: %v", err)
+		}
+		// Short: 7 needed, 35 on hand of amlodipine, none of metformin.
+		short, _, err := f.rx.Sign(ctx, vd, p.ID, &rx.Prescription{Kind: rx.KindNormal, Diagnoses: []string{"I10", "E11"}, Patient: rx.Patient{WeightKg: 60},
+			Lines: []rx.Line{amlodipine7, {DrugCode: "metformin-500t", Dose: 500, DoseUnit: "mg", Frequency: "bid", Route: "po", Days: 7, Quantity: 14}}})
+		if err != nil || !short.Status.Reviewed() {
+			t.Fatalf("sign short: %+v %v", short, err)
+		}
+		_, err = f.svc.Dispense(ctx, vd, short.ID, pharmacy.DispenseInput{Mode: pharmacy.ModePickup, Insured: true})
+		if care.ErrorCode(err) != care.ECONFLICT || err.(*care.Error).Key != "pharmacy.stock_short" || len(err.(*care.Error).Fields) != 1 ||
+			err.(*care.Error).Fields[0].Field != "metformin-500t" {
+			t.Fatalf("short stock: %v", err)
+		}
+		if got := onHand(t, f, vd, "amlodipine-5t"); got["A-SOON"] != 5 || got["A-LATE"] != 30 {
+			t.Errorf("stock moved on a refused dispensing: %v", got)
+		}
+		if again, _ := f.st.Prescription(ctx, short.ID); again.Status == rx.StatusDispensed {
+			t.Error("refused prescription marked dispensed")
+		}
+		if list, _ := f.settle.ForResident(ctx, f.actors[care.RoleInsuranceOfficer], p.ID); len(list) != 0 {
+			t.Errorf("refused dispensing was paid: %+v", list)
+		}
+
+		// A floor of 30 units: the dispensing below leaves 28 and raises an
+		// alert through the outbox in its own transaction.
+		if err := f.svc.SetThreshold(ctx, vd, pharmacy.Threshold{InstitutionID: vd.InstitutionID, DrugCode: "amlodipine-5t", MinUnits: 30}); err != nil {
+			t.Fatal(err)
+		}
+		if msgs, _ := f.st.MessagesTo(ctx, vd.CountyCode, 0, "pharmacy.low_stock", 10); len(msgs) != 0 {
+			t.Fatalf("alert before dispensing: %d", len(msgs))
+		}
+		// Dispensed: 5 from the lot expiring first, 2 from the later one.
+		ful, err := f.svc.Dispense(ctx, vd, sg.ID, pharmacy.DispenseInput{Mode: pharmacy.ModeDelivery, Address: "一组12号", Insured: true})
+		if err != nil {
+			t.Fatalf("dispense: %v", err)
+		}
+		if got := onHand(t, f, vd, "amlodipine-5t"); got["A-SOON"] != 0 || got["A-LATE"] != 28 {
+			t.Errorf("FEFO: on hand %v, want A-SOON 0, A-LATE 28", got)
+		}
+		if len(ful.Takes) != 2 || ful.Takes[0].Batch != "A-SOON" || ful.Takes[0].Quantity != 5 || ful.Takes[1].Quantity != 2 {
+			t.Errorf("takes %+v", ful.Takes)
+		}
+		price := f.svc.Prices["amlodipine-5t"].UnitFen
+		if ful.TotalFen != 7*price || ful.SettlementID == 0 || ful.PatientFen >= ful.TotalFen || ful.PatientFen < 0 {
+			t.Errorf("payment: total %d (want %d) patient %d settlement %d", ful.TotalFen, 7*price, ful.PatientFen, ful.SettlementID)
+		}
+		st, err := f.settle.Get(ctx, f.actors[care.RoleInsuranceOfficer], ful.SettlementID)
+		if err != nil || st.VisitID != pharmacy.VisitID(sg.ID) || int64(st.Result.Total) != ful.TotalFen || int64(st.Result.Patient) != ful.PatientFen {
+			t.Fatalf("settlement %+v %v", st, err)
+		}
+		if msgs, _ := f.st.MessagesTo(ctx, vd.CountyCode, 0, "pharmacy.low_stock", 10); len(msgs) == 0 || !strings.Contains(msgs[0].Body, "28") {
+			t.Errorf("no low-stock alert after dispensing: %+v", msgs)
+		}
+		if again, _ := f.st.Prescription(ctx, sg.ID); again.Status != rx.StatusDispensed {
+			t.Errorf("status %s", again.Status)
+		}
+		// Twice: the prescription is no longer reviewed-and-waiting.
+		if _, err := f.svc.Dispense(ctx, vd, sg.ID, pharmacy.DispenseInput{Mode: pharmacy.ModePickup}); !care.IsCode(err, care.ECONFLICT) {
+			t.Errorf("second dispensing: %v", err)
+		}
+		moves, _ := f.st.Movements(ctx, vd.CountyCode, vd.InstitutionID, "amlodipine-5t", 10)
+		var sum int64
+		for _, m := range moves {
+			sum += m.Delta
+		}
+		if sum != 28 {
+			t.Errorf("ledger sums to %d, want 28 on hand", sum)
+		}
+
+		// Courier: packed → shipped → out for delivery → delivered with proof.
+		steps := []pharmacy.FulfilAction{{To: pharmacy.FulShipped, Courier: "县邮政"}, {To: pharmacy.FulOut}, {To: pharmacy.FulDelivered, ReceiverName: p.Name, ProofCode: "4821"}}
+		if _, err := f.svc.Advance(ctx, vd, sg.ID, pharmacy.FulfilAction{To: pharmacy.FulDelivered, Version: 1}); !care.IsCode(err, care.ECONFLICT) {
+			t.Errorf("packed → delivered allowed: %v", err)
+		}
+		if _, err := f.svc.Advance(ctx, vd, sg.ID, pharmacy.FulfilAction{To: pharmacy.FulShipped, Version: 1}); !care.IsCode(err, care.EINVALID) {
+			t.Errorf("shipped without courier: %v", err)
+		}
+		for _, s := range steps {
+			s.Version = ful.Version
+			if ful, err = f.svc.Advance(ctx, vd, sg.ID, s); err != nil {
+				t.Fatalf("%s: %v", s.To, err)
+			}
+		}
+		if ful.Status != pharmacy.FulDelivered || ful.ReceiverName != p.Name || len(ful.History) != 4 {
+			t.Errorf("delivered: %+v", ful)
+		}
+		// The resident sees the order; another clinic's doctor does not.
+		me := care.Actor{AccountID: 999999, Role: care.RoleResident, ResidentID: p.ID, CountyCode: p.CountyCode}
+		if got, err := f.svc.Fulfilment(ctx, me, sg.ID); err != nil || got.Status != pharmacy.FulDelivered {
+			t.Errorf("resident view: %v", err)
+		}
+		other := vd
+		other.InstitutionID = f.actors[care.RoleCountySpecialist].InstitutionID
+		if _, err := f.svc.Fulfilment(ctx, other, sg.ID); !care.IsCode(err, care.ENOTFOUND) {
+			t.Errorf("another institution's doctor: %v", err)
+		}
+		rows, _ := f.st.SearchAudit(ctx, audit.Filter{ResidentIDs: []int64{p.ID}, Action: pharmacy.ActDispense})
+		if len(rows) == 0 {
+			t.Error("no audit row for the dispensing")
+		}
+		rows, _ = f.st.SearchAudit(ctx, audit.Filter{ResidentIDs: []int64{p.ID}, Action: pharmacy.ActFulfilMove})
+		if len(rows) != 3 {
+			t.Errorf("fulfilment audit rows %d, want 3", len(rows))
+		}
+	})
+}
+
+// TestPickupAndReturn: a pick-up needs the resident's code; an order never
+// collected is returned: the drugs go back on their lots and the
+// settlement is reversed.
+func TestPickupAndReturn(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, d store.Dialect) {
+		f := newPharmacyFixture(t, d)
+		ctx := context.Background()
+		vd := f.actors[care.RoleVillageDoctor]
+		p := f.adult(t)
+		f.receive(t, vd, "amlodipine-5t", "B1", "2027-10-31", 20)
+		one, _, _ := f.rx.Sign(ctx, vd, p.ID, rxDraft(amlodipine7))
+		two, _, _ := f.rx.Sign(ctx, vd, p.ID, rxDraft(amlodipine7))
+		a, err := f.svc.Dispense(ctx, vd, one.ID, pharmacy.DispenseInput{Mode: pharmacy.ModePickup, Insured: true})
+		if err != nil || a.Status != pharmacy.FulReady || len(a.PickupCode) != 6 || a.PickupClinicID != vd.InstitutionID {
+			t.Fatalf("pickup: %+v %v", a, err)
+		}
+		wrong := "000000"
+		if a.PickupCode == wrong {
+			wrong = "111111"
+		}
+		if _, err := f.svc.Advance(ctx, vd, one.ID, pharmacy.FulfilAction{To: pharmacy.FulPickedUp, PickupCode: wrong, PickedUpBy: p.Name, Version: 1}); !care.IsCode(err, care.EINVALID) {
+			t.Errorf("wrong code: %v", err)
+		}
+		if a, err = f.svc.Advance(ctx, vd, one.ID, pharmacy.FulfilAction{To: pharmacy.FulPickedUp, PickupCode: a.PickupCode, PickedUpBy: p.Name, Version: 1}); err != nil || a.Status != pharmacy.FulPickedUp {
+			t.Fatalf("picked up: %v", err)
+		}
+		b, err := f.svc.Dispense(ctx, vd, two.ID, pharmacy.DispenseInput{Mode: pharmacy.ModePickup, Insured: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := onHand(t, f, vd, "amlodipine-5t")["B1"]; got != 6 {
+			t.Fatalf("on hand %d, want 6", got)
+		}
+		if _, err := f.svc.Advance(ctx, vd, two.ID, pharmacy.FulfilAction{To: pharmacy.FulReturned, Version: 1}); !care.IsCode(err, care.EINVALID) {
+			t.Errorf("return without reason: %v", err)
+		}
+		if b, err = f.svc.Advance(ctx, vd, two.ID, pharmacy.FulfilAction{To: pharmacy.FulReturned, Note: "未取药", Version: 1}); err != nil {
+			t.Fatalf("return: %v", err)
+		}
+		if got := onHand(t, f, vd, "amlodipine-5t")["B1"]; got != 13 {
+			t.Errorf("after return on hand %d, want 13", got)
+		}
+		st, err := f.settle.Get(ctx, f.actors[care.RoleInsuranceOfficer], b.SettlementID)
+		if err != nil || st.Status != settle.StatusReversed {
+			t.Errorf("settlement after return: %+v %v", st, err)
+		}
+		if list, _ := f.svc.Mine(ctx, care.Actor{AccountID: 999999, Role: care.RoleResident, ResidentID: p.ID, CountyCode: p.CountyCode}); len(list) != 2 {
+			t.Errorf("resident sees %d orders, want 2", len(list))
+		}
+	})
+}
+
+// TestSupplyOrderAndStock: a village clinic orders, the county pharmacist
+// approves part, ships with batches, the clinic confirms and its stock
+// grows in that transaction; stock never goes negative; low stock queues
+// one alert a week through the outbox; the shortfall list follows the
+// 5-drugs-per-class rule.
+func TestSupplyOrderAndStock(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, d store.Dialect) {
+		f := newPharmacyFixture(t, d)
+		ctx := context.Background()
+		vd, ph := f.actors[care.RoleVillageDoctor], f.actors[care.RolePharmacist]
+
+		if _, err := f.svc.CreateOrder(ctx, vd, pharmacy.OrderInput{Lines: []pharmacy.OrderLine{{DrugCode: "nope", Requested: 1}, {DrugCode: "amlodipine-5t", Requested: 0}}}); !care.IsCode(err, care.EINVALID) ||
+			len(err.(*care.Error).Fields) != 2 {
+			t.Errorf("bad order: %v", err)
+		}
+		o, err := f.svc.CreateOrder(ctx, vd, pharmacy.OrderInput{Lines: []pharmacy.OrderLine{{DrugCode: "amlodipine-5t", Requested: 100}, {DrugCode: "metformin-500t", Requested: 200}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.Act(ctx, vd, o.ID, pharmacy.OrderAction{Action: "approve", Version: o.Version}); !care.IsCode(err, care.EFORBIDDEN) {
+			t.Errorf("clinic approves its own order: %v", err)
+		}
+		if _, err := f.svc.Act(ctx, ph, o.ID, pharmacy.OrderAction{Action: "receive", Version: o.Version}); !care.IsCode(err, care.EFORBIDDEN) {
+			t.Errorf("pharmacist receives: %v", err)
+		}
+		if o, err = f.svc.Act(ctx, ph, o.ID, pharmacy.OrderAction{Action: "approve", Approved: map[string]int64{"metformin-500t": 120}, Version: o.Version}); err != nil || !o.Partial() {
+			t.Fatalf("approve: %+v %v", o, err)
+		}
+		if _, err := f.svc.Act(ctx, ph, o.ID, pharmacy.OrderAction{Action: "ship", Version: o.Version,
+			Ship: map[string][]pharmacy.Shipment{"metformin-500t": {{Batch: "M1", Expiry: mustDate("2027-05-31"), Quantity: 121}}}}); !care.IsCode(err, care.EINVALID) {
+			t.Errorf("shipped above approved: %v", err)
+		}
+		if o, err = f.svc.Act(ctx, ph, o.ID, pharmacy.OrderAction{Action: "ship", Version: o.Version, Ship: map[string][]pharmacy.Shipment{
+			"amlodipine-5t":  {{Batch: "A1", Expiry: mustDate("2027-05-31"), Quantity: 60}, {Batch: "A2", Expiry: mustDate("2027-09-30"), Quantity: 40}},
+			"metformin-500t": {{Batch: "M1", Expiry: mustDate("2027-05-31"), Quantity: 120}}}}); err != nil {
+			t.Fatalf("ship: %v", err)
+		}
+		if got := onHand(t, f, vd, ""); len(got) != 0 {
+			t.Errorf("stock before receipt: %v", got)
+		}
+		if _, err := f.svc.Act(ctx, vd, o.ID, pharmacy.OrderAction{Action: "receive", Version: o.Version - 1}); !care.IsCode(err, care.ECONFLICT) {
+			t.Errorf("stale version: %v", err)
+		}
+		if o, err = f.svc.Act(ctx, vd, o.ID, pharmacy.OrderAction{Action: "receive", Version: o.Version}); err != nil || o.Status != pharmacy.OrderReceived || len(o.History) != 4 {
+			t.Fatalf("receive: %+v %v", o, err)
+		}
+		if got := onHand(t, f, vd, ""); got["A1"] != 60 || got["A2"] != 40 || got["M1"] != 120 {
+			t.Errorf("after receipt: %v", got)
+		}
+		if _, err := f.svc.Act(ctx, vd, o.ID, pharmacy.OrderAction{Action: "receive", Version: o.Version}); !care.IsCode(err, care.ECONFLICT) {
+			t.Errorf("received twice: %v", err)
+		}
+
+		// Never negative: an adjustment below zero is refused.
+		lots, _ := f.st.Lots(ctx, vd.CountyCode, vd.InstitutionID, "metformin-500t")
+		if _, err := f.svc.MoveStock(ctx, vd, pharmacy.StockInput{Kind: pharmacy.MoveAdjust, LotID: lots[0].ID, Delta: -121, Reason: "盘点"}); !care.IsCode(err, care.ECONFLICT) {
+			t.Errorf("negative stock: %v", err)
+		}
+		if _, err := f.svc.MoveStock(ctx, vd, pharmacy.StockInput{Kind: pharmacy.MoveAdjust, LotID: lots[0].ID, Delta: -1}); !care.IsCode(err, care.EINVALID) {
+			t.Errorf("adjustment without reason: %v", err)
+		}
+		if _, err := f.svc.MoveStock(ctx, vd, pharmacy.StockInput{Kind: pharmacy.MoveExpire, LotID: lots[0].ID}); !care.IsCode(err, care.EINVALID) {
+			t.Errorf("write-off before expiry: %v", err)
+		}
+		if _, err := f.svc.MoveStock(ctx, vd, pharmacy.StockInput{Kind: pharmacy.MoveAdjust, LotID: lots[0].ID, Delta: -110, Reason: "破损"}); err != nil {
+			t.Fatal(err)
+		}
+		// Expiry write-off once the lot has expired.
+		f.clk.Add(200 * 24 * time.Hour)
+		if _, err := f.svc.MoveStock(ctx, vd, pharmacy.StockInput{Kind: pharmacy.MoveExpire, LotID: lots[0].ID}); err != nil {
+			t.Fatalf("write-off: %v", err)
+		}
+		if got := onHand(t, f, vd, "metformin-500t"); len(got) != 0 {
+			t.Errorf("written off lot still holds %v", got)
+		}
+
+		// Low stock: a floor of 100 units for amlodipine (40 usable: A1 expired).
+		if err := f.svc.SetThreshold(ctx, vd, pharmacy.Threshold{InstitutionID: vd.InstitutionID, DrugCode: "amlodipine-5t", MinUnits: 100}); err != nil {
+			t.Fatal(err)
+		}
+		low, n, err := f.svc.AlertLowStock(ctx, vd, vd.CountyCode, vd.InstitutionID)
+		if err != nil || n != 1 || len(low) != 1 || low[0].DrugCode != "amlodipine-5t" || low[0].OnHand != 40 {
+			t.Fatalf("alert: %+v %d %v", low, n, err)
+		}
+		if _, n, _ = f.svc.AlertLowStock(ctx, vd, vd.CountyCode, vd.InstitutionID); n != 0 {
+			t.Errorf("second alert within a week: %d", n)
+		}
+		msgs, _ := f.st.MessagesTo(ctx, vd.CountyCode, 0, "pharmacy.low_stock", 10)
+		if len(msgs) == 0 {
+			t.Error("no low-stock message in the outbox")
+		}
+		v, err := f.svc.Stock(ctx, vd, vd.InstitutionID)
+		if err != nil || len(v.Shortfalls) != len(pharmacy.Classes) {
+			t.Errorf("shortfalls: %+v %v", v, err)
+		}
+		// Another clinic's stock is not found.
+		if _, err := f.svc.Stock(ctx, vd, f.actors[care.RoleCountySpecialist].InstitutionID); !care.IsCode(err, care.ENOTFOUND) {
+			t.Errorf("other institution's stock: %v", err)
+		}
+	})
+}
+
+// TestDemoSupplyOrders: the demo writes the scaled supply orders in every
+// state, the clinics' lots with a receipt each in the ledger (the ledger
+// sums to the stock), and the identity sequences move past the loaded
+// rows so a new order gets a fresh ID on both databases.
+func TestDemoSupplyOrders(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, d store.Dialect) {
+		clk := &clock{t: time.Date(2026, 11, 22, 2, 0, 0, 0, time.UTC)}
+		st := testdb.Open(t, d, clk.Now)
+		ctx := context.Background()
+		res, err := demo.Generate(ctx, st, demo.Config{Residents: 1000, Villages: 6, VillageDoctors: 8, SupplyOrders: 400, Now: clk.Now()}, quiet)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.SupplyOrders != 400 || demo.ScaledSupplyOrders(demo.SeedPopulation) != demo.SeedSupplyOrders {
+			t.Fatalf("supply orders %d", res.SupplyOrders)
+		}
+		orders, err := st.SupplyOrders(ctx, "411723", nil, "", 1000)
+		if err != nil || len(orders) != 400 {
+			t.Fatalf("orders %d %v", len(orders), err)
+		}
+		by := map[pharmacy.OrderStatus]int{}
+		clinics := map[int64]bool{}
+		for _, o := range orders {
+			by[o.Status]++
+			if o.Status == pharmacy.OrderReceived {
+				clinics[o.ClinicID] = true
+			}
+			if o.Version != len(o.History) {
+				t.Errorf("order %d: version %d, %d history steps", o.ID, o.Version, len(o.History))
+			}
+		}
+		if by[pharmacy.OrderReceived] < 300 || by[pharmacy.OrderRejected] == 0 {
+			t.Errorf("states %v", by)
+		}
+		lots, moves := 0, 0
+		for c := range clinics {
+			ls, _ := st.Lots(ctx, orders[0].County, c, "")
+			ms, _ := st.Movements(ctx, orders[0].County, c, "", 100000)
+			sum := map[int64]int64{}
+			for _, m := range ms {
+				sum[m.LotID] += m.Delta
+			}
+			for _, l := range ls {
+				if sum[l.ID] != l.Quantity {
+					t.Errorf("lot %d: ledger %d, quantity %d", l.ID, sum[l.ID], l.Quantity)
+				}
+			}
+			lots, moves = lots+len(ls), moves+len(ms)
+		}
+		if lots == 0 || lots != moves {
+			t.Errorf("lots %d, receipts %d", lots, moves)
+		}
+		o := &pharmacy.SupplyOrder{County: orders[0].County, ClinicID: orders[0].ClinicID, Status: pharmacy.OrderRequested, Lines: []pharmacy.OrderLine{{DrugCode: "amlodipine-5t", Requested: 1}},
+			CreatedAt: clk.Now(), UpdatedAt: clk.Now()}
+		if err := st.CreateSupplyOrder(ctx, o, audit.Event{Action: "test", Outcome: audit.OutcomeOK}); err != nil || o.ID <= orders[0].ID {
+			t.Errorf("new order after the load: id %d, %v", o.ID, err)
+		}
+	})
+}
