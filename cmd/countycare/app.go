@@ -38,6 +38,8 @@ type app struct {
 	settle   *settle.Service
 	window   *settle.Window
 	reading  *reading.Service
+	imaging  *reading.ImagingService
+	dicomweb *reading.DICOMweb
 	audit    *audit.Writer
 	web      *web.Server
 
@@ -74,8 +76,10 @@ func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, 
 	a.rx = rxe
 	a.prescriptions = &rx.Service{Repo: st, Engine: rxe, Residents: a.res, Orgs: a.orgs, Audit: a.audit, Now: now}
 	a.reading = &reading.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Audit: a.audit, PreRead: ecg.DefaultPreReadConfig(), Now: now}
+	a.imaging = &reading.ImagingService{Repo: st, Residents: a.res, Orgs: a.orgs, Now: now}
+	a.dicomweb = &reading.DICOMweb{Repo: st, Residents: a.res, Orgs: a.orgs, Audit: a.audit, Now: now}
 	w, err := web.New(wcfg, web.Deps{Residents: a.res, Orgs: a.orgs, Accounts: a.accounts, Chronic: a.chronic, Consult: a.consult, Live: a.live, Family: a.family, Points: a.points, Referral: a.referral, Settle: a.settle, Window: a.window,
-		Reading: a.reading, Rx: a.rx, Prescriptions: a.prescriptions,
+		Reading: a.reading, Imaging: a.imaging, DICOMweb: a.dicomweb, Rx: a.rx, Prescriptions: a.prescriptions,
 		Store: st, Audit: a.audit, AuditKey: key, Log: log, Now: now})
 	if err != nil {
 		a.audit.Close(context.Background())
