@@ -35,12 +35,11 @@ const MaxSTOWBytes = 2 << 30
 // the service); nothing else of the request is read.
 func (s *Server) serveDevice(w http.ResponseWriter, r *http.Request, rc *reqCtx, limit int64, h handlerFunc) {
 	rc.API = true
-	user, pass, ok := r.BasicAuth()
-	if !ok || s.DICOMweb == nil {
-		w.Header().Set("WWW-Authenticate", `Basic realm="countycare DICOMweb", charset="UTF-8"`)
-		s.renderError(w, r, rc, care.Errorf(care.EUNAUTHORIZED, "auth.required"))
+	if s.DICOMweb == nil {
+		s.renderError(w, r, rc, notFound())
 		return
 	}
+	user, pass, _ := r.BasicAuth() // none: refused (and audited) like a wrong one
 	a, _, err := s.DICOMweb.Authenticate(r.Context(), user, pass)
 	if err != nil {
 		if care.IsCode(err, care.EUNAUTHORIZED) {
