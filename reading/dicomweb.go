@@ -572,6 +572,17 @@ func NameKey(pn string) string {
 	return b.String()
 }
 
+// NameGroups returns the alphabetic and ideographic groups of a PN value
+// normalised as in NameKey ("Zhang^San=张^三" → "zhangsan", "张三").
+func NameGroups(pn string) (alpha, ideo string) {
+	g := strings.SplitN(pn, "=", 3)
+	alpha = normName(g[0])
+	if len(g) > 1 {
+		ideo = normName(g[1])
+	}
+	return alpha, ideo
+}
+
 // NamePattern normalises a QIDO-RS PatientName pattern the way NameKey
 // normalises names (keeping the * and ? wildcards).
 func NamePattern(p string) string {

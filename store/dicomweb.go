@@ -19,11 +19,13 @@ import (
 func (s *Store) fileStudy(ctx context.Context, tx db, in *reading.ImagingInstance) error {
 	const op = "store.fileStudy"
 	now := s.ts(s.now())
+	alpha, ideo := reading.NameGroups(in.FilePatientName)
 	if _, err := tx.exec(ctx, `INSERT INTO imaging_studies (county_code, study_uid, resident_id, clinic_id, center_id, patient_name, name_key,
-		patient_id, birth_date, sex, study_date, study_time, accession, study_id, description, referring, modalities, series_count, instance_count, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', 0, 0, ?) ON CONFLICT (county_code, study_uid) DO NOTHING`,
+		name_alpha, name_ideo, patient_id, birth_date, sex, study_date, study_time, accession, study_id, description, referring, modalities,
+		series_count, instance_count, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', 0, 0, ?) ON CONFLICT (county_code, study_uid) DO NOTHING`,
 		in.CountyCode, in.StudyUID, in.ResidentID, in.ClinicID, in.CenterID, strings.TrimRight(in.FilePatientName, "="), reading.NameKey(in.FilePatientName),
-		in.FilePatientID, in.BirthDate, in.Sex, in.StudyDate, in.StudyTime, in.Accession, in.StudyID, in.StudyDescription, in.Referring, now); err != nil {
+		alpha, ideo, in.FilePatientID, in.BirthDate, in.Sex, in.StudyDate, in.StudyTime, in.Accession, in.StudyID, in.StudyDescription, in.Referring, now); err != nil {
 		return wrap(op, err)
 	}
 	q := `SELECT id, resident_id, modalities FROM imaging_studies WHERE county_code = ? AND study_uid = ?`
@@ -100,8 +102,13 @@ func matchClause(col, v string, where *[]string, args *[]any) {
 
 // SearchImagingStudies answers a QIDO-RS study search within
 // q.Institutions (studies sent by or to one of them), newest study date
-// first. Each side of the scope is read through its own index, ordered and
-// limited, then merged, so a search stays fast at any table size.
+// first. A selective key (Patient ID, Accession Number, Study Instance
+// UID, or a PatientName with text before its first wildcard, matched as a
+// range on the alphabetic or ideographic group) leads through its own
+// index, the scope being checked on the few rows found ("+col" keeps the
+// planner off the scope indexes). Otherwise each side of the scope (sent
+// by, sent to) is read through its index in date order, limited, and the
+// two are merged. A PatientName with a leading wildcard scans the scope.
 func (s *Store) SearchImagingStudies(ctx context.Context, q reading.StudyQuery) ([]reading.ImagingStudy, error) {
 	const op = "store.SearchImagingStudies"
 	if len(q.Institutions) == 0 || q.Limit <= 0 {
@@ -109,9 +116,26 @@ func (s *Store) SearchImagingStudies(ctx context.Context, q reading.StudyQuery) 
 	}
 	where := []string{"county_code = ?"}
 	args := []any{q.CountyCode}
-	if p := reading.NamePattern(q.PatientName); p != "" && p != "*" {
+	selective := false
+	if p := reading.NamePattern(q.PatientName); p != "" && strings.Trim(p, "*") != "" {
+		if i := strings.IndexAny(p, "*?"); i != 0 {
+			prefix := p
+			if i > 0 {
+				prefix = p[:i]
+			}
+			hi, lt := prefix+"\U0010FFFF", "<"
+			if i < 0 { // no wildcard: the whole group, as a closed range (which the planners take)
+				hi, lt = prefix, "<="
+			}
+			where = append(where, "((name_alpha >= ? AND name_alpha "+lt+" ?) OR (name_ideo >= ? AND name_ideo "+lt+" ?))")
+			args = append(args, prefix, hi, prefix, hi)
+			selective = true
+		}
 		where = append(where, "name_key LIKE ? ESCAPE '!'")
 		args = append(args, "%="+likePattern(p)+"=%")
+	}
+	if q.PatientID != "" && !strings.ContainsAny(q.PatientID, "*?") || q.Accession != "" && !strings.ContainsAny(q.Accession, "*?") || len(q.StudyUIDs) > 0 {
+		selective = true
 	}
 	matchClause("patient_id", q.PatientID, &where, &args)
 	matchClause("accession", q.Accession, &where, &args)
@@ -134,13 +158,23 @@ func (s *Store) SearchImagingStudies(ctx context.Context, q reading.StudyQuery) 
 		args = append(args, q.DateTo)
 	}
 	n := q.Offset + q.Limit
+	ph := placeholders(len(q.Institutions))
+	var scopes []string
+	if selective {
+		scopes = []string{"(+clinic_id IN (" + ph + ") OR +center_id IN (" + ph + "))"}
+	} else {
+		scopes = []string{"clinic_id IN (" + ph + ")", "center_id IN (" + ph + ")"}
+	}
 	var all []reading.ImagingStudy
 	seen := map[int64]bool{}
-	for _, col := range []string{"clinic_id", "center_id"} {
+	for _, scope := range scopes {
 		qa := append(slices.Clone(args), int64Args(q.Institutions)...)
+		if selective {
+			qa = append(qa, int64Args(q.Institutions)...)
+		}
 		qa = append(qa, n)
 		rows, err := s.read().query(ctx, `SELECT `+studyCols+` FROM imaging_studies WHERE `+strings.Join(where, " AND ")+
-			` AND `+col+` IN (`+placeholders(len(q.Institutions))+`) ORDER BY study_date DESC, id DESC LIMIT ?`, qa...)
+			` AND `+scope+` ORDER BY study_date DESC, id DESC LIMIT ?`, qa...)
 		if err != nil {
 			return nil, wrap(op, err)
 		}
@@ -333,4 +367,57 @@ func (s *Store) DICOMwebClients(ctx context.Context) ([]reading.DICOMwebClient, 
 		out = append(out, c)
 	}
 	return out, wrap(op, rows.Err())
+}
+
+// LoadImagingStudies inserts study rows in batches of multi-row INSERTs
+// (benchmarks and demo data: no instances, no audit rows). It returns how
+// many rows were written.
+func (s *Store) LoadImagingStudies(ctx context.Context, sts []reading.ImagingStudy) (int, error) {
+	const op = "store.LoadImagingStudies"
+	const cols = 22
+	const batch = 500
+	n := 0
+	for lo := 0; lo < len(sts); lo += batch * 10 {
+		hi := min(lo+batch*10, len(sts))
+		err := s.Transact(ctx, func(tx db) error {
+			for b := lo; b < hi; b += batch {
+				part := sts[b:min(b+batch, hi)]
+				var q strings.Builder
+				q.WriteString(`INSERT INTO imaging_studies (county_code, study_uid, resident_id, clinic_id, center_id, patient_name, name_key,
+					name_alpha, name_ideo, patient_id, birth_date, sex, study_date, study_time, accession, study_id, description, referring, modalities, series_count,
+					instance_count, updated_at) VALUES `)
+				args := make([]any, 0, len(part)*cols)
+				for i, st := range part {
+					if i > 0 {
+						q.WriteString(", ")
+					}
+					q.WriteString("(" + placeholders(cols) + ")")
+					mods := ""
+					if len(st.Modalities) > 0 {
+						mods = "," + strings.Join(st.Modalities, ",") + ","
+					}
+					alpha, ideo := reading.NameGroups(st.PatientName)
+					args = append(args, st.CountyCode, st.StudyUID, st.ResidentID, st.ClinicID, st.CenterID, st.PatientName, reading.NameKey(st.PatientName),
+						alpha, ideo, st.PatientID, st.BirthDate, st.Sex, st.StudyDate, st.StudyTime, st.Accession, st.StudyID, st.Description, st.Referring, mods,
+						st.SeriesCount, st.InstanceCount, s.ts(st.UpdatedAt))
+				}
+				if _, err := tx.exec(ctx, q.String(), args...); err != nil {
+					return wrap(op, err)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return n, err
+		}
+		n = hi
+	}
+	if s.dialect == Postgres {
+		if _, err := s.w.ExecContext(ctx, `ANALYZE imaging_studies`); err != nil {
+			return n, wrap(op, err)
+		}
+	} else if _, err := s.w.ExecContext(ctx, `ANALYZE imaging_studies`); err != nil {
+		return n, wrap(op, err)
+	}
+	return n, nil
 }

@@ -20,6 +20,8 @@ CREATE TABLE imaging_studies (
     center_id      BIGINT  NOT NULL,
     patient_name   TEXT    NOT NULL DEFAULT '',
     name_key       TEXT    NOT NULL DEFAULT '',
+    name_alpha     TEXT COLLATE "C" NOT NULL DEFAULT '',
+    name_ideo      TEXT COLLATE "C" NOT NULL DEFAULT '',
     patient_id     TEXT    NOT NULL DEFAULT '',
     birth_date     TEXT    NOT NULL DEFAULT '',
     sex            TEXT    NOT NULL DEFAULT '',
@@ -38,8 +40,14 @@ CREATE TABLE imaging_studies (
 );
 CREATE UNIQUE INDEX imaging_studies_id ON imaging_studies(id);
 CREATE UNIQUE INDEX imaging_studies_uid ON imaging_studies(county_code, study_uid);
-CREATE INDEX imaging_studies_clinic ON imaging_studies(county_code, clinic_id, study_date, id);
-CREATE INDEX imaging_studies_center ON imaging_studies(county_code, center_id, study_date, id);
+-- The scope indexes carry name_key and modalities so that wildcard and
+-- modality filters are checked in the index before a row is read.
+CREATE INDEX imaging_studies_clinic ON imaging_studies(county_code, clinic_id, study_date, id, name_key, modalities);
+CREATE INDEX imaging_studies_center ON imaging_studies(county_code, center_id, study_date, id, name_key, modalities);
+-- PatientName matching: a pattern's text before its first wildcard is a
+-- range on the alphabetic or ideographic group (bytewise order).
+CREATE INDEX imaging_studies_name_alpha ON imaging_studies(county_code, name_alpha);
+CREATE INDEX imaging_studies_name_ideo ON imaging_studies(county_code, name_ideo);
 CREATE INDEX imaging_studies_pid ON imaging_studies(county_code, patient_id);
 CREATE INDEX imaging_studies_accession ON imaging_studies(county_code, accession);
 CREATE INDEX imaging_studies_resident ON imaging_studies(county_code, resident_id);
