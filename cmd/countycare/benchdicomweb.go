@@ -241,4 +241,3 @@ func cmdBenchDICOMweb(ctx context.Context, args []string, stdout, stderr io.Writ
 	}
 	return nil
 }
-
