@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"countycare/audit"
 	"countycare/care"
@@ -127,9 +128,15 @@ func (s *Store) SearchImagingStudies(ctx context.Context, q reading.StudyQuery) 
 			if i < 0 { // no wildcard: the whole group, as a closed range (which the planners take)
 				hi, lt = prefix, "<="
 			}
-			where = append(where, "((name_alpha >= ? AND name_alpha "+lt+" ?) OR (name_ideo >= ? AND name_ideo "+lt+" ?))")
-			args = append(args, prefix, hi, prefix, hi)
-			selective = true
+			// A family name alone (one Chinese character, a short Latin
+			// prefix) can match several per cent of a county: walking the
+			// scope index in date order finds a page of matches sooner than
+			// sorting all of them.
+			if i < 0 || utf8.RuneCountInString(prefix) >= 2 && !isASCII(prefix) || len(prefix) >= 6 {
+				where = append(where, "((name_alpha >= ? AND name_alpha "+lt+" ?) OR (name_ideo >= ? AND name_ideo "+lt+" ?))")
+				args = append(args, prefix, hi, prefix, hi)
+				selective = true
+			}
 		}
 		where = append(where, "name_key LIKE ? ESCAPE '!'")
 		args = append(args, "%="+likePattern(p)+"=%")
@@ -206,6 +213,15 @@ func (s *Store) SearchImagingStudies(ctx context.Context, q reading.StudyQuery) 
 	}
 	all = all[q.Offset:]
 	return all[:min(len(all), q.Limit)], nil
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // ImagingStudyByUID returns the study uid of a county (ENOTFOUND if none).

@@ -36,12 +36,12 @@ func cmdBenchDICOMweb(ctx context.Context, args []string, stdout, stderr io.Writ
 	fs := newFlags("bench dicomweb", "Measure DICOMweb through HTTP on loopback: STOW-RS of a --instances study (synthetic\n"+
 		"--size×--size 16-bit CT slices, multipart/related, one request) --stow-runs times, and QIDO-RS study searches\n"+
 		"(--requests each, one client) after bulk-loading --studies study rows. Without --db a temporary SQLite\n"+
-		"database with a demo county of --residents residents is made and removed afterwards.", stderr)
+		"database is made and removed afterwards; an empty database first gets a demo county of --residents residents.", stderr)
 	var c common
 	c.register(fs)
 	dbSet := false
 	studies := fs.Int("studies", 100000, "study rows to bulk-load before the QIDO searches")
-	residents := fs.Int("residents", 5000, "residents of the demo county (only without --db)")
+	residents := fs.Int("residents", 5000, "residents of the demo county made in an empty database")
 	instances := fs.Int("instances", 100, "instances in the STOW-RS study")
 	size := fs.Int("size", 512, "rows and columns of each synthetic CT slice")
 	stowRuns := fs.Int("stow-runs", 3, "STOW-RS requests (each a new study)")
@@ -74,7 +74,9 @@ func cmdBenchDICOMweb(ctx context.Context, args []string, stdout, stderr io.Writ
 	}
 	defer st.Close()
 	t0 := time.Now()
-	if !dbSet {
+	if insts, err := st.Institutions(ctx); err != nil {
+		return err
+	} else if len(insts) == 0 { // an empty database: make a demo county first
 		if _, err := demo.Generate(ctx, st, demo.Config{Residents: *residents}, log); err != nil {
 			return err
 		}

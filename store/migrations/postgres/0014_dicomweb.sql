@@ -9,6 +9,9 @@ ALTER TABLE imaging_instances ADD COLUMN sop_class_uid TEXT NOT NULL DEFAULT '';
 ALTER TABLE imaging_instances ADD COLUMN series_number TEXT NOT NULL DEFAULT '';
 ALTER TABLE imaging_instances ADD COLUMN series_description TEXT NOT NULL DEFAULT '';
 ALTER TABLE imaging_instances ADD COLUMN instance_number TEXT NOT NULL DEFAULT '';
+-- DICOM files are stored as sent: no TOAST compression (pglz is slow on
+-- 50 MB studies and gains little on pixel data).
+ALTER TABLE imaging_instances ALTER COLUMN file SET STORAGE EXTERNAL;
 CREATE INDEX imaging_instances_series ON imaging_instances(county_code, study_uid, series_uid);
 
 CREATE TABLE imaging_studies (
