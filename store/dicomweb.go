@@ -129,11 +129,23 @@ func (s *Store) SearchImagingStudies(ctx context.Context, q reading.StudyQuery) 
 				hi, lt = prefix, "<="
 			}
 			// A family name alone (one Chinese character, a short Latin
-			// prefix) can match several per cent of a county: walking the
-			// scope index in date order finds a page of matches sooner than
-			// sorting all of them.
-			if i < 0 || utf8.RuneCountInString(prefix) >= 2 && !isASCII(prefix) || len(prefix) >= 6 {
-				where = append(where, "((name_alpha >= ? AND name_alpha "+lt+" ?) OR (name_ideo >= ? AND name_ideo "+lt+" ?))")
+			// prefix) can match several per cent of a county: then walking
+			// the scope index in date order finds a page of matches sooner
+			// than sorting all of them. Count the name range first (an
+			// index-only count, stopped at nameRangeMax) and lead with it
+			// only when it is small.
+			rng := "((name_alpha >= ? AND name_alpha " + lt + " ?) OR (name_ideo >= ? AND name_ideo " + lt + " ?))"
+			use := i < 0 || utf8.RuneCountInString(prefix) >= 2 && !isASCII(prefix) || len(prefix) >= 6
+			if !use {
+				var n int
+				if err := s.read().row(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM imaging_studies WHERE county_code = ? AND `+rng+` LIMIT ?) m`,
+					q.CountyCode, prefix, hi, prefix, hi, nameRangeMax+1).Scan(&n); err != nil {
+					return nil, wrap(op, err)
+				}
+				use = n <= nameRangeMax
+			}
+			if use {
+				where = append(where, rng)
 				args = append(args, prefix, hi, prefix, hi)
 				selective = true
 			}
@@ -214,6 +226,10 @@ func (s *Store) SearchImagingStudies(ctx context.Context, q reading.StudyQuery) 
 	all = all[q.Offset:]
 	return all[:min(len(all), q.Limit)], nil
 }
+
+// nameRangeMax is the most studies a short name prefix may match in a
+// county for a search to lead with the name index rather than the scope.
+const nameRangeMax = 2000
 
 func isASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
