@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"strings"
 	"time"
@@ -308,16 +309,27 @@ type StowResult struct {
 // otherwise it is refused with the reason. Each instance is stored with
 // its study row, care link and audit row in one transaction, so a refused
 // one leaves nothing behind. study, if not "", is the study of the
-// request URL: instances of other studies are refused.
-func (s *DICOMweb) Stow(ctx context.Context, a care.Actor, c *DICOMwebClient, study string, files [][]byte) []StowResult {
-	out := make([]StowResult, len(files))
+// request URL: instances of other studies are refused. next returns the
+// instances one at a time (io.EOF after the last), so a large request is
+// never held in memory at once; an error from next ends the request with
+// the instances before it stored.
+func (s *DICOMweb) Stow(ctx context.Context, a care.Actor, c *DICOMwebClient, study string, next func() ([]byte, error)) ([]StowResult, error) {
+	var out []StowResult
 	type resolved struct {
 		r   *resident.Resident
 		err string
 	}
 	byPID := map[string]resolved{}
-	for i, b := range files {
-		res := &out[i]
+	for {
+		b, err := next()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return out, err
+		}
+		out = append(out, StowResult{})
+		res := &out[len(out)-1]
 		if len(b) > MaxDICOMBytes {
 			res.Failure, res.Reason = FailureTooLarge, fmt.Sprintf("instance larger than %d MiB", MaxDICOMBytes>>20)
 			continue
@@ -370,7 +382,6 @@ func (s *DICOMweb) Stow(ctx context.Context, a care.Actor, c *DICOMwebClient, st
 		}
 		res.ResidentID, res.Warning = r.ID, in.NoPreview
 	}
-	return out
 }
 
 func errKey(err error) string {

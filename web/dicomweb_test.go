@@ -246,6 +246,11 @@ func testDICOMweb(t *testing.T, d store.Dialect) {
 	if r := gw.do("POST", "/dicomweb/studies/"+study, ctype, body, ""); r.code != 409 || !strings.Contains(r.body, strconv.Itoa(reading.FailureStudyMismatch)) {
 		t.Errorf("other study: %d %s", r.code, r.body)
 	}
+	// A body cut off in the middle of its only part: 422, nothing stored.
+	body, ctype = stowBody(relabel(t, ct, idn.IDNumber, pn, study, study+".1", study+".1.7"))
+	if r := gw.do("POST", "/dicomweb/studies", ctype, body[:len(body)/2], ""); r.code != 422 || !strings.Contains(r.body, "dicomweb.bad_multipart") {
+		t.Errorf("truncated body: %d %s", r.code, r.body)
+	}
 	if r := gw.do("POST", "/dicomweb/studies", "application/dicom", f1, ""); r.code != 415 {
 		t.Errorf("not multipart: %d", r.code)
 	}

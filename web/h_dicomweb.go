@@ -125,40 +125,36 @@ func (s *Server) dwStow(w http.ResponseWriter, r *http.Request, rc *reqCtx) erro
 		return err
 	}
 	mr := multipart.NewReader(r.Body, params["boundary"])
-	var files [][]byte
-	for {
+	next := func() ([]byte, error) {
 		p, err := mr.NextPart()
 		if err == io.EOF {
-			break
+			return nil, io.EOF
 		}
 		if err != nil {
-			var mb *http.MaxBytesError
-			if errors.As(err, &mb) {
-				return care.Errorf(care.ETOOLARGE, "error.too_large", mb.Limit>>10)
-			}
-			return care.Errorf(care.EINVALID, "dicomweb.bad_multipart")
+			return nil, stowReadError(err)
 		}
+		defer p.Close()
 		if ct := p.Header.Get("Content-Type"); ct != "" {
 			if pt, _, _ := mime.ParseMediaType(ct); pt != "application/dicom" {
-				p.Close()
-				return care.Errorf(care.EUNSUPPORTED, "error.content_type", "application/dicom")
+				return nil, care.Errorf(care.EUNSUPPORTED, "error.content_type", "application/dicom")
 			}
 		}
 		b, err := io.ReadAll(io.LimitReader(p, reading.MaxDICOMBytes+1))
-		p.Close()
 		if err != nil {
-			var mb *http.MaxBytesError
-			if errors.As(err, &mb) {
-				return care.Errorf(care.ETOOLARGE, "error.too_large", mb.Limit>>10)
-			}
-			return care.Errorf(care.EINVALID, "dicomweb.bad_multipart")
+			return nil, stowReadError(err)
 		}
-		files = append(files, b)
+		return b, nil
 	}
-	if len(files) == 0 {
+	results, err := s.DICOMweb.Stow(r.Context(), rc.Actor, c, r.PathValue("study"), next)
+	if err != nil {
+		if len(results) > 0 {
+			s.Log.Warn("dicomweb: STOW request broken off after some instances", "request_id", rc.RequestID, "instances", len(results), "err", err)
+		}
+		return err
+	}
+	if len(results) == 0 {
 		return care.Errorf(care.EINVALID, "dicomweb.no_instances")
 	}
-	results := s.DICOMweb.Stow(r.Context(), rc.Actor, c, r.PathValue("study"), files)
 	base := baseURL(r)
 	var ok, failed []any
 	study := r.PathValue("study")
@@ -199,6 +195,14 @@ func (s *Server) dwStow(w http.ResponseWriter, r *http.Request, rc *reqCtx) erro
 	}
 	writeDICOMJSON(w, status, out)
 	return nil
+}
+
+func stowReadError(err error) error {
+	var mb *http.MaxBytesError
+	if errors.As(err, &mb) {
+		return care.Errorf(care.ETOOLARGE, "error.too_large", mb.Limit>>10)
+	}
+	return care.Errorf(care.EINVALID, "dicomweb.bad_multipart")
 }
 
 // qidoKeys maps the QIDO-RS keywords and tags this server matches on.
