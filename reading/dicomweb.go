@@ -363,7 +363,7 @@ func (s *DICOMweb) Stow(ctx context.Context, a care.Actor, c *DICOMwebClient, st
 			continue
 		}
 		in.CountyCode, in.ResidentID, in.ClinicID, in.OrderedBy, in.CenterID = r.CountyCode, r.ID, c.InstitutionID, 0, c.CenterID
-		in.FileName, in.Status, in.UploadedAt = in.SOPUID+".dcm", StatusWaiting, s.Now().UTC()
+		in.FileName, in.Status, in.UploadedAt, in.DeviceID = in.SOPUID+".dcm", StatusWaiting, s.Now().UTC(), c.ID
 		link := &access.CareLink{CountyCode: r.CountyCode, ResidentID: r.ID, InstitutionID: c.CenterID, Kind: access.LinkStudy,
 			Reason: "imaging", CreatedBy: 0}
 		ev := audit.New(ctx, a, ActSTOW, r.ID)

@@ -44,6 +44,7 @@ type ImagingInstance struct {
 	// SOPClassUID, SeriesNumber, SeriesDescription and InstanceNumber are
 	// what QIDO-RS answers at series and instance level.
 	SOPClassUID       string
+	DeviceID          int64 // the DICOMweb client that pushed it (0: uploaded from the page)
 	SeriesNumber      string
 	SeriesDescription string
 	InstanceNumber    string

@@ -316,7 +316,7 @@ func (s *Store) ImagingInstancesOf(ctx context.Context, q reading.InstanceQuery)
 	where, args := instanceFilter(q)
 	rows, err := s.read().query(ctx, `SELECT id, county_code, resident_id, clinic_id, ordered_by, center_id, file_name, study_uid, series_uid, sop_uid,
 		modality, study_date, accession, file_patient_name, file_patient_id, mismatch, transfer_syntax, rows_n, columns_n, frames, no_preview,
-		status, uploaded_at, sop_class_uid, series_number, series_description, instance_number, size
+		status, uploaded_at, sop_class_uid, series_number, series_description, instance_number, device_id
 		FROM imaging_instances WHERE `+where+` ORDER BY series_uid, id`+pageOf(q.Limit, q.Offset), args...)
 	if err != nil {
 		return nil, wrap(op, err)
@@ -325,11 +325,10 @@ func (s *Store) ImagingInstancesOf(ctx context.Context, q reading.InstanceQuery)
 	var out []reading.ImagingInstance
 	for rows.Next() {
 		var in reading.ImagingInstance
-		var size int64
 		if err := rows.Scan(&in.ID, &in.CountyCode, &in.ResidentID, &in.ClinicID, &in.OrderedBy, &in.CenterID, &in.FileName, &in.StudyUID,
 			&in.SeriesUID, &in.SOPUID, &in.Modality, &in.StudyDate, &in.Accession, &in.FilePatientName, &in.FilePatientID, &in.Mismatch,
 			&in.TransferSyntax, &in.Rows, &in.Columns, &in.Frames, &in.NoPreview, &in.Status, tsOf(&in.UploadedAt),
-			&in.SOPClassUID, &in.SeriesNumber, &in.SeriesDescription, &in.InstanceNumber, &size); err != nil {
+			&in.SOPClassUID, &in.SeriesNumber, &in.SeriesDescription, &in.InstanceNumber, &in.DeviceID); err != nil {
 			return nil, wrap(op, err)
 		}
 		out = append(out, in)

@@ -24,12 +24,12 @@ func (s *Store) SaveImagingInstance(ctx context.Context, in *reading.ImagingInst
 		id, err := tx.insert(ctx, `INSERT INTO imaging_instances (county_code, resident_id, clinic_id, ordered_by, center_id, file_name,
 			study_uid, series_uid, sop_uid, modality, study_date, accession, file_patient_name, file_patient_id, mismatch,
 			transfer_syntax, rows_n, columns_n, frames, no_preview, size, file, status, uploaded_at,
-			sop_class_uid, series_number, series_description, instance_number)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			sop_class_uid, series_number, series_description, instance_number, device_id)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			in.CountyCode, in.ResidentID, in.ClinicID, in.OrderedBy, in.CenterID, in.FileName,
 			in.StudyUID, in.SeriesUID, in.SOPUID, in.Modality, in.StudyDate, in.Accession, in.FilePatientName, in.FilePatientID, in.Mismatch,
 			in.TransferSyntax, in.Rows, in.Columns, in.Frames, in.NoPreview, len(file), file, in.Status, s.ts(in.UploadedAt),
-			in.SOPClassUID, in.SeriesNumber, in.SeriesDescription, in.InstanceNumber)
+			in.SOPClassUID, in.SeriesNumber, in.SeriesDescription, in.InstanceNumber, in.DeviceID)
 		if err != nil {
 			return wrap(op, err)
 		}

@@ -205,6 +205,11 @@ func TestOrthancPeer(t *testing.T) {
 		}
 	}
 
+	ins, err := e.st.ImagingInstancesOf(ctx, reading.InstanceQuery{CountyCode: "411723", StudyUID: study1})
+	if err != nil || len(ins) != 3 || ins[0].DeviceID == 0 || ins[0].ClinicID != clinic {
+		t.Errorf("instances of study 1: %v %+v", err, ins)
+	}
+
 	// Orthanc queries countycare (QIDO-RS) by the Chinese name and by ID.
 	for _, args := range []map[string]string{{"PatientName": string([]rune(p.Name)[:1]) + "*"}, {"PatientID": idn.IDNumber, "ModalitiesInStudy": "MR"}} {
 		code, out = o.call("POST", "/dicom-web/servers/countycare/qido", map[string]any{"Uri": "/studies", "Arguments": args})

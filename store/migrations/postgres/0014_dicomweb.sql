@@ -9,6 +9,8 @@ ALTER TABLE imaging_instances ADD COLUMN sop_class_uid TEXT NOT NULL DEFAULT '';
 ALTER TABLE imaging_instances ADD COLUMN series_number TEXT NOT NULL DEFAULT '';
 ALTER TABLE imaging_instances ADD COLUMN series_description TEXT NOT NULL DEFAULT '';
 ALTER TABLE imaging_instances ADD COLUMN instance_number TEXT NOT NULL DEFAULT '';
+-- The DICOMweb device (dicomweb_clients.id) that pushed the instance; 0 for uploads from the page.
+ALTER TABLE imaging_instances ADD COLUMN device_id BIGINT NOT NULL DEFAULT 0;
 -- DICOM files are stored as sent: no TOAST compression (pglz is slow on
 -- 50 MB studies and gains little on pixel data).
 ALTER TABLE imaging_instances ALTER COLUMN file SET STORAGE EXTERNAL;

@@ -8,6 +8,8 @@ ALTER TABLE imaging_instances ADD COLUMN sop_class_uid TEXT NOT NULL DEFAULT '';
 ALTER TABLE imaging_instances ADD COLUMN series_number TEXT NOT NULL DEFAULT '';
 ALTER TABLE imaging_instances ADD COLUMN series_description TEXT NOT NULL DEFAULT '';
 ALTER TABLE imaging_instances ADD COLUMN instance_number TEXT NOT NULL DEFAULT '';
+-- The DICOMweb device (dicomweb_clients.id) that pushed the instance; 0 for uploads from the page.
+ALTER TABLE imaging_instances ADD COLUMN device_id INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX imaging_instances_series ON imaging_instances(county_code, study_uid, series_uid);
 
 CREATE TABLE imaging_studies (
