@@ -29,6 +29,7 @@ const (
 	ActWADO         = "dicomweb.wado"
 	ActClientCreate = "dicomweb.client_create"
 	ActClientDenied = "dicomweb.auth_denied"
+	ActClientState  = "dicomweb.client_state"
 	ActImagingList  = "reading.imaging_list"
 	ActImagingView  = "reading.imaging_view"
 )
@@ -145,6 +146,8 @@ type DICOMwebRepository interface {
 	DICOMwebClientByName(ctx context.Context, name string) (*DICOMwebClient, error)
 	// DICOMwebClients lists every credential.
 	DICOMwebClients(ctx context.Context) ([]DICOMwebClient, error)
+	// SetDICOMwebClientDisabled disables or re-enables a credential with its audit row (ENOTFOUND if none).
+	SetDICOMwebClientDisabled(ctx context.Context, id int64, disabled bool, ev audit.Event) error
 }
 
 // DICOMweb is the DICOMweb service (PS3.18): STOW-RS, QIDO-RS and WADO-RS
@@ -202,6 +205,18 @@ func (s *DICOMweb) CreateClient(ctx context.Context, a care.Actor, name string, 
 		return nil, "", err
 	}
 	return c, secret, nil
+}
+
+// SetClientDisabled disables (a lost or retired device) or re-enables
+// credential id; a disabled device is refused at once. Administrators only
+// (EFORBIDDEN). Errors: ENOTFOUND.
+func (s *DICOMweb) SetClientDisabled(ctx context.Context, a care.Actor, id int64, disabled bool) error {
+	if a.Role != care.RoleAdmin {
+		return care.Errorf(care.EFORBIDDEN, "error.forbidden")
+	}
+	ev := audit.New(ctx, a, ActClientState, 0)
+	ev.Detail = fmt.Sprintf("client=%d disabled=%t", id, disabled)
+	return s.Repo.SetDICOMwebClientDisabled(ctx, id, disabled, ev)
 }
 
 // Clients lists the credentials (administrators only, EFORBIDDEN otherwise).

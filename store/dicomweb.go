@@ -361,6 +361,22 @@ func (s *Store) CreateDICOMwebClient(ctx context.Context, c *reading.DICOMwebCli
 	})
 }
 
+// SetDICOMwebClientDisabled disables or re-enables a credential with its
+// audit row in one transaction (ENOTFOUND if there is no such credential).
+func (s *Store) SetDICOMwebClientDisabled(ctx context.Context, id int64, disabled bool, ev audit.Event) error {
+	const op = "store.SetDICOMwebClientDisabled"
+	return s.Transact(ctx, func(tx db) error {
+		res, err := tx.exec(ctx, `UPDATE dicomweb_clients SET disabled = ? WHERE id = ?`, disabled, id)
+		if err != nil {
+			return wrap(op, err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return care.Errorf(care.ENOTFOUND, "error.not_found")
+		}
+		return s.appendAudit(ctx, tx, ev)
+	})
+}
+
 const clientCols = `id, name, county_code, institution_id, center_id, secret_hash, created_by, created_at, disabled`
 
 func scanClient(r interface{ Scan(...any) error }) (reading.DICOMwebClient, error) {

@@ -384,6 +384,34 @@ func testDICOMweb(t *testing.T, d store.Dialect) {
 		t.Errorf("other clinic pushes our resident: %d %s", r.code, r.body)
 	}
 
+	// An administrator disables the other clinic's credential: refused at once; re-enabled: accepted.
+	var clients struct {
+		Clients []struct {
+			ID   int64  `json:"id"`
+			Name string `json:"name"`
+		} `json:"clients"`
+	}
+	json.Unmarshal([]byte(admin.get("/api/v1/dicomweb/clients").body), &clients)
+	var otherID int64
+	for _, c := range clients.Clients {
+		if c.Name == "other-gw" {
+			otherID = c.ID
+		}
+	}
+	if r := admin.postJSON(fmt.Sprintf("/api/v1/dicomweb/clients/%d/disable", otherID), nil); r.code != 200 {
+		t.Fatalf("disable: %d %s", r.code, r.body)
+	}
+	if r := stranger.do("GET", "/dicomweb/studies", "", nil, ""); r.code != 401 {
+		t.Errorf("disabled credential: %d", r.code)
+	}
+	if r := vd.postJSON(fmt.Sprintf("/api/v1/dicomweb/clients/%d/enable", otherID), nil); r.code != 403 {
+		t.Errorf("village doctor enables: %d", r.code)
+	}
+	admin.postJSON(fmt.Sprintf("/api/v1/dicomweb/clients/%d/enable", otherID), nil)
+	if r := stranger.do("GET", "/dicomweb/studies", "", nil, ""); r.code != 200 {
+		t.Errorf("re-enabled credential: %d", r.code)
+	}
+
 	// The resident's imaging page lists the study with previews; the
 	// reader of the center sees it too (care link of the study).
 	page := vd.get(fmt.Sprintf("/residents/%d/imaging", p.ID))
@@ -395,7 +423,7 @@ func testDICOMweb(t *testing.T, d store.Dialect) {
 	}
 
 	e.writer.Flush(ctx)
-	for act, want := range map[string]int{reading.ActSTOW: 3, reading.ActClientDenied: 3} {
+	for act, want := range map[string]int{reading.ActSTOW: 3, reading.ActClientDenied: 4} {
 		evs, _ := e.st.SearchAudit(ctx, audit.Filter{Action: act})
 		ok := 0
 		for _, ev := range evs {

@@ -362,3 +362,37 @@ func (s *Server) apiDICOMwebClientCreate(w http.ResponseWriter, r *http.Request,
 	writeJSON(w, http.StatusCreated, out)
 	return nil
 }
+
+// dicomwebClientState: POST /admin/dicomweb/{id}/{disable|enable}.
+func (s *Server) dicomwebClientState(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	act := r.PathValue("action")
+	if act != "disable" && act != "enable" {
+		return notFound()
+	}
+	if err := s.DICOMweb.SetClientDisabled(r.Context(), rc.Actor, id, act == "disable"); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/admin/dicomweb", http.StatusSeeOther)
+	return nil
+}
+
+// apiDICOMwebClientState: POST /api/v1/dicomweb/clients/{id}/{disable|enable}.
+func (s *Server) apiDICOMwebClientState(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	act := r.PathValue("action")
+	if act != "disable" && act != "enable" {
+		return notFound()
+	}
+	if err := s.DICOMweb.SetClientDisabled(r.Context(), rc.Actor, id, act == "disable"); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"id": id, "disabled": act == "disable"})
+	return nil
+}

@@ -285,6 +285,8 @@ func (s *Server) registerRoutes() {
 	s.handle("POST /admin/dicomweb", admin, s.dicomwebClientCreate)
 	s.handle("GET /api/v1/dicomweb/clients", admin, s.apiDICOMwebClients)
 	s.handle("POST /api/v1/dicomweb/clients", admin, s.apiDICOMwebClientCreate)
+	s.handle("POST /admin/dicomweb/{id}/{action}", admin, s.dicomwebClientState)
+	s.handle("POST /api/v1/dicomweb/clients/{id}/{action}", admin, s.apiDICOMwebClientState)
 	devices := access.Devices()
 	s.handleLimit("POST /dicomweb/studies", devices, MaxSTOWBytes, s.dwStow)
 	s.handleLimit("POST /dicomweb/studies/{study}", devices, MaxSTOWBytes, s.dwStow)
