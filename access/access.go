@@ -27,6 +27,7 @@ type Policy struct {
 	public  bool
 	anyUser bool
 	ops     bool
+	device  bool
 	roles   []care.Role
 }
 
@@ -40,6 +41,15 @@ func AnyUser() Policy { return Policy{anyUser: true} }
 // The web layer checks the caller; no user session is involved.
 func Ops() Policy { return Policy{ops: true} }
 
+// Devices admits machine clients (DICOMweb modalities, gateways, PACS)
+// that present a device credential bound to an institution. The web layer
+// checks the credential; no user session is involved, and Admits refuses
+// every session actor.
+func Devices() Policy { return Policy{device: true} }
+
+// IsDevice reports whether the route is for machine clients.
+func (p Policy) IsDevice() bool { return p.device }
+
 // Allow admits signed-in accounts with one of roles.
 func Allow(roles ...care.Role) Policy { return Policy{roles: slices.Clone(roles)} }
 
@@ -51,7 +61,7 @@ func (p Policy) IsOps() bool { return p.ops }
 
 // Defined reports whether p was made by a constructor (a route with an
 // undefined policy is a programming error caught by the route test).
-func (p Policy) Defined() bool { return p.public || p.anyUser || p.ops || len(p.roles) > 0 }
+func (p Policy) Defined() bool { return p.public || p.anyUser || p.ops || p.device || len(p.roles) > 0 }
 
 // Roles returns the roles the policy names (nil for Public/AnyUser/Ops).
 func (p Policy) Roles() []care.Role { return slices.Clone(p.roles) }
@@ -62,7 +72,7 @@ func (p Policy) Admits(a care.Actor) bool {
 	switch {
 	case p.public:
 		return true
-	case p.ops:
+	case p.ops, p.device:
 		return false
 	case a.IsZero():
 		return false

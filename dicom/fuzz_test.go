@@ -2,6 +2,7 @@ package dicom
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -47,6 +48,10 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
+		// The DICOM JSON of any parsed dataset encodes (QIDO/WADO metadata).
+		if _, err := json.Marshal(JSON(file.Dataset, nil)); err != nil {
+			t.Fatalf("DICOM JSON: %v", err)
+		}
 		in, err := file.Info()
 		if err != nil {
 			if !errors.Is(err, ErrFormat) {
@@ -64,6 +69,9 @@ func FuzzParse(f *testing.F) {
 			}
 			if img.Bounds().Dx() != in.Columns || img.Bounds().Dy() != in.Rows {
 				t.Fatalf("rendered %v for %d×%d", img.Bounds(), in.Columns, in.Rows)
+			}
+			if _, _, err := Frame(file, fr); err != nil && !errors.Is(err, ErrFormat) {
+				t.Fatalf("frame %d: %v", fr, err)
 			}
 		}
 	})

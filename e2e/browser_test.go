@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"image/png"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -211,6 +212,14 @@ func TestVillageDoctorRegistersAndFindsResident(t *testing.T) {
 	step("contract", chromedp.WaitVisible("#fulfilment"))
 	fits("the resident page with a contract")
 	shot("browser-360-family.png")
+
+	// The resident's imaging page (upload form, studies) fits the phone too.
+	if loc, err := chromedp.Run(ctx, chromedp.Location()); err == nil {
+		if u, err := url.Parse(loc); err == nil {
+			step("imaging page", chromedp.Navigate(base+u.Path+"/imaging"), chromedp.WaitVisible(`input[name="files"]`))
+			fits("the imaging page")
+		}
+	}
 
 	step("search by pinyin initials", chromedp.Navigate(base+"/residents"), chromedp.WaitVisible("#q"),
 		chromedp.SendKeys("#q", "qhb"), chromedp.Click("#search"))

@@ -41,6 +41,17 @@ type ImagingInstance struct {
 	Modality   string
 	StudyDate  string // DA, as in the file
 	Accession  string
+	// SOPClassUID, SeriesNumber, SeriesDescription and InstanceNumber are
+	// what QIDO-RS answers at series and instance level.
+	SOPClassUID       string
+	DeviceID          int64 // the DICOMweb client that pushed it (0: uploaded from the page)
+	SeriesNumber      string
+	SeriesDescription string
+	InstanceNumber    string
+	// Study-level attributes kept on the study row (imaging_studies), not
+	// on the instance: StudyTime, StudyID, StudyDescription, Referring,
+	// BirthDate, Sex.
+	StudyTime, StudyID, StudyDescription, Referring, BirthDate, Sex string
 	// FilePatientName and FilePatientID are the file's patient, decoded.
 	FilePatientName string
 	FilePatientID   string
@@ -159,6 +170,10 @@ func ReadDICOM(b []byte) (*ImagingInstance, error) {
 		Modality: f.String(dicom.TagModality), StudyDate: f.String(dicom.TagStudyDate), Accession: f.String(dicom.TagAccessionNumber),
 		FilePatientName: f.PersonName(dicom.TagPatientName), FilePatientID: f.String(dicom.TagPatientID),
 		TransferSyntax: f.TransferSyntax, Rows: info.Rows, Columns: info.Columns, Frames: info.Frames, File: b,
+		SOPClassUID: f.String(dicom.TagSOPClassUID), SeriesNumber: f.String(dicom.TagSeriesNumber),
+		SeriesDescription: f.String(dicom.TagSeriesDescription), InstanceNumber: f.String(dicom.TagInstanceNumber),
+		StudyTime: f.String(dicom.TagStudyTime), StudyID: f.String(dicom.TagStudyID), StudyDescription: f.String(dicom.TagStudyDescription),
+		Referring: f.PersonName(dicom.TagReferringPhysicianName), BirthDate: f.String(dicom.TagPatientBirthDate), Sex: f.String(dicom.TagPatientSex),
 	}
 	if _, err := dicom.Render(f, 0, nil); err != nil {
 		// Stored and forwarded anyway: the notice says why there is no preview.

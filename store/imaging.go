@@ -8,10 +8,12 @@ import (
 	"countycare/reading"
 )
 
-// SaveImagingInstance stores a DICOM instance as uploaded, a care link from
-// the resident to the reading center (unless a live one exists) and the
-// audit row, in one transaction. The same SOP instance twice in a county
-// is ECONFLICT and stores nothing.
+// SaveImagingInstance stores a DICOM instance as uploaded, its study row
+// (imaging_studies, created or updated), a care link from the resident to
+// the reading center (unless a live one exists) and the audit row, in one
+// transaction. The same SOP instance twice in a county is ECONFLICT and
+// stores nothing; so is an instance of a study already filed under another
+// resident (key reading.study_other_patient).
 func (s *Store) SaveImagingInstance(ctx context.Context, in *reading.ImagingInstance, link *access.CareLink, ev audit.Event) error {
 	const op = "store.SaveImagingInstance"
 	return s.Transact(ctx, func(tx db) error {
@@ -21,15 +23,20 @@ func (s *Store) SaveImagingInstance(ctx context.Context, in *reading.ImagingInst
 		}
 		id, err := tx.insert(ctx, `INSERT INTO imaging_instances (county_code, resident_id, clinic_id, ordered_by, center_id, file_name,
 			study_uid, series_uid, sop_uid, modality, study_date, accession, file_patient_name, file_patient_id, mismatch,
-			transfer_syntax, rows_n, columns_n, frames, no_preview, size, file, status, uploaded_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			transfer_syntax, rows_n, columns_n, frames, no_preview, size, file, status, uploaded_at,
+			sop_class_uid, series_number, series_description, instance_number, device_id)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			in.CountyCode, in.ResidentID, in.ClinicID, in.OrderedBy, in.CenterID, in.FileName,
 			in.StudyUID, in.SeriesUID, in.SOPUID, in.Modality, in.StudyDate, in.Accession, in.FilePatientName, in.FilePatientID, in.Mismatch,
-			in.TransferSyntax, in.Rows, in.Columns, in.Frames, in.NoPreview, len(file), file, in.Status, s.ts(in.UploadedAt))
+			in.TransferSyntax, in.Rows, in.Columns, in.Frames, in.NoPreview, len(file), file, in.Status, s.ts(in.UploadedAt),
+			in.SOPClassUID, in.SeriesNumber, in.SeriesDescription, in.InstanceNumber, in.DeviceID)
 		if err != nil {
 			return wrap(op, err)
 		}
 		in.ID = id
+		if err := s.fileStudy(ctx, tx, in); err != nil {
+			return err
+		}
 		if link != nil {
 			link.CreatedAt = s.now()
 			if _, err := tx.exec(ctx, `INSERT INTO care_links (county_code, resident_id, institution_id, kind, reason, created_by, created_at)

@@ -235,6 +235,8 @@ func TestRoutesDoc(t *testing.T) {
 			who = "anyone"
 		case r.Policy.IsOps():
 			who = "operations: loopback or the metrics token"
+		case r.Policy.IsDevice():
+			who = "DICOMweb device credential (HTTP Basic), scoped to its institution"
 		case len(r.Policy.Roles()) == 0:
 			who = "any signed-in account"
 		default:

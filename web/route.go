@@ -116,6 +116,10 @@ func (s *Server) wrap(pattern string, p access.Policy, api bool, limit int64, h 
 			}
 			return
 		}
+		if p.IsDevice() {
+			s.serveDevice(w, r, rc, limit, h)
+			return
+		}
 		if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
 			sess, a, err := s.Accounts.Authenticate(ctx, c.Value)
 			switch {

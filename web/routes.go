@@ -379,6 +379,38 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /api/v1/ecg/studies/{id}/samples", viewers, s.apiECGSamples)
 	s.handle("GET /api/v1/imaging/instances/{id}", viewers, s.apiImagingViewer)
 	s.handle("GET /api/v1/imaging/instances/{id}/frames/{frame}", viewers, s.apiImagingFrame)
+	// DICOM imaging: clinics upload files for their residents and see their
+	// studies; administrators create DICOMweb device credentials; machine
+	// clients (modalities, gateways, Orthanc) use DICOMweb with them.
+	imagingSenders := registrars
+	imagingViewers := access.Allow(care.RoleVillageDoctor, care.RoleTownshipDoctor, care.RoleCountySpecialist, care.RoleReader)
+	s.handle("GET /residents/{id}/imaging", imagingViewers, s.imagingPage)
+	s.handleLimit("POST /residents/{id}/imaging", imagingSenders, MaxImagingUploadBytes, s.imagingUpload)
+	s.handle("GET /residents/{id}/imaging/{iid}/preview", imagingViewers, s.imagingPreview)
+	s.handle("GET /api/v1/residents/{id}/imaging", imagingViewers, s.apiImagingList)
+	s.handleLimit("POST /api/v1/residents/{id}/imaging", imagingSenders, MaxImagingUploadBytes/3*4+1<<20, s.apiImagingUpload)
+	s.handle("GET /admin/dicomweb", admin, s.dicomwebClientsPage)
+	s.handle("POST /admin/dicomweb", admin, s.dicomwebClientCreate)
+	s.handle("GET /api/v1/dicomweb/clients", admin, s.apiDICOMwebClients)
+	s.handle("POST /api/v1/dicomweb/clients", admin, s.apiDICOMwebClientCreate)
+	s.handle("POST /admin/dicomweb/{id}/{action}", admin, s.dicomwebClientState)
+	s.handle("POST /api/v1/dicomweb/clients/{id}/{action}", admin, s.apiDICOMwebClientState)
+	devices := access.Devices()
+	s.handleLimit("POST /dicomweb/studies", devices, MaxSTOWBytes, s.dwStow)
+	s.handleLimit("POST /dicomweb/studies/{study}", devices, MaxSTOWBytes, s.dwStow)
+	s.handle("GET /dicomweb/studies", devices, s.dwSearchStudies)
+	s.handle("GET /dicomweb/studies/{study}/series", devices, s.dwSearchSeries)
+	s.handle("GET /dicomweb/studies/{study}/instances", devices, s.dwSearchInstances)
+	s.handle("GET /dicomweb/studies/{study}/series/{series}/instances", devices, s.dwSearchInstances)
+	s.handle("GET /dicomweb/studies/{study}", devices, s.dwRetrieve)
+	s.handle("GET /dicomweb/studies/{study}/series/{series}", devices, s.dwRetrieve)
+	s.handle("GET /dicomweb/studies/{study}/series/{series}/instances/{sop}", devices, s.dwRetrieve)
+	s.handle("GET /dicomweb/studies/{study}/metadata", devices, s.dwMetadata)
+	s.handle("GET /dicomweb/studies/{study}/series/{series}/metadata", devices, s.dwMetadata)
+	s.handle("GET /dicomweb/studies/{study}/series/{series}/instances/{sop}/metadata", devices, s.dwMetadata)
+	s.handle("GET /dicomweb/studies/{study}/series/{series}/instances/{sop}/frames/{frames}", devices, s.dwFrames)
+	s.handle("GET /dicomweb/studies/{study}/series/{series}/instances/{sop}/rendered", devices, s.dwRendered)
+	s.handle("GET /dicomweb/studies/{study}/series/{series}/instances/{sop}/frames/{frames}/rendered", devices, s.dwRendered)
 
 	// Anything else is not found (deny by default: no catch-all handler).
 	s.handle("/", pub, func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {

@@ -76,7 +76,9 @@ type Deps struct {
 	Settle    *settle.Service
 	Window    *settle.Window
 	Reading   *reading.Service
-	Viewer    *reading.Viewer // the ECG and image viewers
+	Viewer    *reading.Viewer         // the ECG and image viewers
+	Imaging   *reading.ImagingService // DICOM uploads from the pages and the API
+	DICOMweb  *reading.DICOMweb       // STOW/QIDO/WADO-RS, device credentials, resident imaging lists
 	Store     Store
 	Audit     audit.Recorder
 	AuditKey  []byte

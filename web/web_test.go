@@ -106,8 +106,10 @@ func newEnv(t *testing.T, d store.Dialect) *env {
 		Rx: rxEngine, Prescriptions: rxs, Pharmacy: phs,
 		Reading: &reading.Service{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, PreRead: ecg.DefaultPreReadConfig(), Now: time.Now},
 		Labs:    labs, Critical: crit, Exams: exams,
-		Viewer: &reading.Viewer{Repo: st, Residents: rsvc, Audit: w},
-		Store:  st, Audit: w, AuditKey: testdb.AuditKey, Log: log, Now: time.Now,
+		Viewer:   &reading.Viewer{Repo: st, Residents: rsvc, Audit: w},
+		Imaging:  &reading.ImagingService{Repo: st, Residents: rsvc, Orgs: orgs, Now: time.Now},
+		DICOMweb: &reading.DICOMweb{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, Now: time.Now},
+		Store:    st, Audit: w, AuditKey: testdb.AuditKey, Log: log, Now: time.Now,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -42,6 +42,8 @@ type app struct {
 	settle   *settle.Service
 	window   *settle.Window
 	reading  *reading.Service
+	imaging  *reading.ImagingService
+	dicomweb *reading.DICOMweb
 	audit    *audit.Writer
 	web      *web.Server
 
@@ -95,9 +97,11 @@ func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, 
 	a.critical = &critical.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Staff: st, Audit: a.audit, Live: a.live, Config: critical.DefaultConfig(), Now: now}
 	a.labs = &lab.Service{Repo: st, Residents: a.res, Critical: a.critical, Thresholds: critical.DefaultThresholds(), Audit: a.audit, Now: now}
 	a.exams = &reading.ExamService{Repo: st, Residents: a.res, Orgs: a.orgs, Critical: a.critical, Audit: a.audit, Now: now}
+	a.imaging = &reading.ImagingService{Repo: st, Residents: a.res, Orgs: a.orgs, Now: now}
+	a.dicomweb = &reading.DICOMweb{Repo: st, Residents: a.res, Orgs: a.orgs, Audit: a.audit, Now: now}
 	w, err := web.New(wcfg, web.Deps{Residents: a.res, Orgs: a.orgs, Accounts: a.accounts, Chronic: a.chronic, Consult: a.consult, Live: a.live, Family: a.family, Points: a.points, Referral: a.referral, Settle: a.settle, Window: a.window,
 		Reading: a.reading, Viewer: &reading.Viewer{Repo: st, Residents: a.res, Audit: a.audit}, Rx: a.rx, Prescriptions: a.prescriptions, Online: a.online,
-		Labs: a.labs, Critical: a.critical, Exams: a.exams, Pharmacy: a.pharmacy,
+		Labs: a.labs, Critical: a.critical, Exams: a.exams, Pharmacy: a.pharmacy, Imaging: a.imaging, DICOMweb: a.dicomweb,
 		Store: st, Audit: a.audit, AuditKey: key, Log: log, Now: now})
 	if err != nil {
 		a.audit.Close(context.Background())

@@ -86,3 +86,21 @@ func TestBenchDICOM(t *testing.T) {
 		t.Errorf("missing file accepted")
 	}
 }
+
+// TestBenchDICOMweb runs the DICOMweb benchmark at toy size: a demo
+// county, study rows, STOW-RS and the QIDO-RS searches over HTTP.
+func TestBenchDICOMweb(t *testing.T) {
+	out, err := runCmd(t, "bench", "dicomweb", "--studies", "300", "--residents", "300", "--instances", "3", "--size", "32",
+		"--stow-runs", "1", "--requests", "2")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for _, want := range []string{"loaded 300 study rows", "STOW-RS of one study", "PatientID=<ID number>", "p99"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if _, err := runCmd(t, "bench", "dicomweb", "--instances", "0"); exitCode(err) != 2 {
+		t.Errorf("--instances 0: %v", err)
+	}
+}

@@ -1,0 +1,632 @@
+package web
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image/jpeg"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"net/textproto"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"countycare/care"
+	"countycare/dicom"
+	"countycare/reading"
+)
+
+// DICOMweb (PS3.18) for machine clients: STOW-RS, QIDO-RS and WADO-RS
+// under /dicomweb, authenticated by a device credential (HTTP Basic) bound
+// to an institution. See docs/dicom.md.
+
+const dicomJSON = "application/dicom+json"
+
+// MaxSTOWBytes bounds one STOW-RS request (a CT series of a few hundred
+// instances); each instance is bounded by reading.MaxDICOMBytes.
+const MaxSTOWBytes = 2 << 30
+
+// serveDevice authenticates a machine client and runs h as its actor.
+// A missing or wrong credential is 401 with a Basic challenge (audited by
+// the service); nothing else of the request is read.
+func (s *Server) serveDevice(w http.ResponseWriter, r *http.Request, rc *reqCtx, limit int64, h handlerFunc) {
+	rc.API = true
+	if s.DICOMweb == nil {
+		s.renderError(w, r, rc, notFound())
+		return
+	}
+	user, pass, _ := r.BasicAuth() // none: refused (and audited) like a wrong one
+	a, _, err := s.DICOMweb.Authenticate(r.Context(), user, pass)
+	if err != nil {
+		if care.IsCode(err, care.EUNAUTHORIZED) {
+			w.Header().Set("WWW-Authenticate", `Basic realm="countycare DICOMweb", charset="UTF-8"`)
+		}
+		s.renderError(w, r, rc, err)
+		return
+	}
+	rc.Actor = a
+	if isWrite(r.Method) {
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
+	}
+	if err := h(w, r, rc); err != nil {
+		s.renderError(w, r, rc, err)
+	}
+}
+
+func (s *Server) deviceClient(r *http.Request) (*reading.DICOMwebClient, error) {
+	user, pass, _ := r.BasicAuth()
+	_, c, err := s.DICOMweb.Authenticate(r.Context(), user, pass)
+	return c, err
+}
+
+// baseURL is the scheme and host the client used, for RetrieveURLs.
+func baseURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host + "/dicomweb"
+}
+
+func writeDICOMJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", dicomJSON)
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+func attr(vr string, vals ...any) map[string]any {
+	m := map[string]any{"vr": vr}
+	var keep []any
+	for _, v := range vals {
+		if s, ok := v.(string); ok && s == "" {
+			continue
+		}
+		keep = append(keep, v)
+	}
+	if len(keep) > 0 {
+		m["Value"] = keep
+	}
+	return m
+}
+
+func pnAttr(pn string) map[string]any {
+	if pn == "" {
+		return map[string]any{"vr": "PN"}
+	}
+	g := strings.SplitN(pn, "=", 3)
+	v := map[string]any{}
+	for i, k := range []string{"Alphabetic", "Ideographic", "Phonetic"} {
+		if i < len(g) && g[i] != "" {
+			v[k] = g[i]
+		}
+	}
+	return map[string]any{"vr": "PN", "Value": []any{v}}
+}
+
+// dwStow: POST /dicomweb/studies[/{study}] with multipart/related;
+// type="application/dicom". The answer lists stored instances in
+// ReferencedSOPSequence and refused ones in FailedSOPSequence with the
+// failure reason and, in (0000,0902) Error Comment, why: 200 if all were
+// stored, 202 if some, 409 if none (PS3.18 §10.5.3).
+func (s *Server) dwStow(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "multipart/related" || params["boundary"] == "" {
+		return care.Errorf(care.EUNSUPPORTED, "error.content_type", `multipart/related; type="application/dicom"`)
+	}
+	if t := params["type"]; t != "" && !strings.EqualFold(t, "application/dicom") {
+		return care.Errorf(care.EUNSUPPORTED, "error.content_type", `multipart/related; type="application/dicom"`)
+	}
+	c, err := s.deviceClient(r)
+	if err != nil {
+		return err
+	}
+	mr := multipart.NewReader(r.Body, params["boundary"])
+	next := func() ([]byte, error) {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			return nil, io.EOF
+		}
+		if err != nil {
+			return nil, stowReadError(err)
+		}
+		defer p.Close()
+		if ct := p.Header.Get("Content-Type"); ct != "" {
+			if pt, _, _ := mime.ParseMediaType(ct); pt != "application/dicom" {
+				return nil, care.Errorf(care.EUNSUPPORTED, "error.content_type", "application/dicom")
+			}
+		}
+		b, err := io.ReadAll(io.LimitReader(p, reading.MaxDICOMBytes+1))
+		if err != nil {
+			return nil, stowReadError(err)
+		}
+		return b, nil
+	}
+	results, err := s.DICOMweb.Stow(r.Context(), rc.Actor, c, r.PathValue("study"), next)
+	if err != nil {
+		if len(results) > 0 {
+			s.Log.Warn("dicomweb: STOW request broken off after some instances", "request_id", rc.RequestID, "instances", len(results), "err", err)
+		}
+		return err
+	}
+	if len(results) == 0 {
+		return care.Errorf(care.EINVALID, "dicomweb.no_instances")
+	}
+	base := baseURL(r)
+	var ok, failed []any
+	study := r.PathValue("study")
+	for _, res := range results {
+		item := map[string]any{"00081150": attr("UI", res.SOPClassUID), "00081155": attr("UI", res.SOPUID)}
+		if res.Failure != 0 {
+			item["00081197"] = attr("US", res.Failure)
+			item["00000902"] = attr("LO", res.Reason)
+			failed = append(failed, item)
+			continue
+		}
+		if study == "" {
+			study = res.StudyUID
+		}
+		item["00081190"] = attr("UR", base+"/studies/"+res.StudyUID+"/instances/"+res.SOPUID)
+		if res.Warning != "" {
+			item["00081196"] = attr("US", 0xB000) // coercion of data elements: stored, cannot preview
+			item["00000902"] = attr("LO", "stored; the server cannot preview it: "+res.Warning)
+		}
+		ok = append(ok, item)
+	}
+	out := map[string]any{}
+	if study != "" && len(ok) > 0 {
+		out["00081190"] = attr("UR", base+"/studies/"+study)
+	}
+	if len(ok) > 0 {
+		out["00081199"] = map[string]any{"vr": "SQ", "Value": ok}
+	}
+	if len(failed) > 0 {
+		out["00081198"] = map[string]any{"vr": "SQ", "Value": failed}
+	}
+	status := http.StatusOK
+	switch {
+	case len(ok) == 0:
+		status = http.StatusConflict
+	case len(failed) > 0:
+		status = http.StatusAccepted
+	}
+	writeDICOMJSON(w, status, out)
+	return nil
+}
+
+func stowReadError(err error) error {
+	var mb *http.MaxBytesError
+	if errors.As(err, &mb) {
+		return care.Errorf(care.ETOOLARGE, "error.too_large", mb.Limit>>10)
+	}
+	return care.Errorf(care.EINVALID, "dicomweb.bad_multipart")
+}
+
+// qidoKeys maps the QIDO-RS keywords and tags this server matches on.
+var qidoKeys = map[string]string{
+	"PatientName": "PatientName", "00100010": "PatientName",
+	"PatientID": "PatientID", "00100020": "PatientID",
+	"StudyDate": "StudyDate", "00080020": "StudyDate",
+	"ModalitiesInStudy": "ModalitiesInStudy", "00080061": "ModalitiesInStudy",
+	"Modality": "Modality", "00080060": "Modality",
+	"AccessionNumber": "AccessionNumber", "00080050": "AccessionNumber",
+	"StudyInstanceUID": "StudyInstanceUID", "0020000D": "StudyInstanceUID",
+	"SeriesInstanceUID": "SeriesInstanceUID", "0020000E": "SeriesInstanceUID",
+	"SOPInstanceUID": "SOPInstanceUID", "00080018": "SOPInstanceUID",
+}
+
+var (
+	dateRange = regexp.MustCompile(`^(\d{8})?(-)?(\d{8})?$`)
+	uidRE     = regexp.MustCompile(`^[0-9.]{1,64}$`)
+)
+
+// qidoParams reads the matching keys, limit, offset and includefield.
+// Keys this server does not match on are reported in a Warning header
+// (PS3.18 §8.3.4.1 allows ignoring them).
+func qidoParams(w http.ResponseWriter, r *http.Request) (map[string]string, int, int, error) {
+	m := map[string]string{}
+	limit, offset := 0, 0
+	var ignored []string
+	for k, vs := range r.URL.Query() {
+		v := strings.TrimSpace(vs[0])
+		switch k {
+		case "limit", "offset":
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return nil, 0, 0, &care.Error{Code: care.EINVALID, Key: "dicomweb.bad_query", Args: []any{k}}
+			}
+			if k == "limit" {
+				limit = n
+			} else {
+				offset = n
+			}
+		case "includefield", "fuzzymatching":
+			// Every stored attribute is returned; there is nothing more to include.
+		default:
+			if key, ok := qidoKeys[strings.ToUpper(k)]; ok {
+				m[key] = v
+			} else if key, ok := qidoKeys[k]; ok {
+				m[key] = v
+			} else {
+				ignored = append(ignored, k)
+			}
+		}
+	}
+	if len(ignored) > 0 {
+		w.Header().Set("Warning", fmt.Sprintf(`299 countycare "The following parameters are not supported: %s"`, strings.Join(ignored, ", ")))
+	}
+	if d := m["StudyDate"]; d != "" && !dateRange.MatchString(d) {
+		return nil, 0, 0, &care.Error{Code: care.EINVALID, Key: "dicomweb.bad_query", Args: []any{"StudyDate"}}
+	}
+	return m, limit, offset, nil
+}
+
+// dwSearchStudies: GET /dicomweb/studies (QIDO-RS).
+func (s *Server) dwSearchStudies(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	m, limit, offset, err := qidoParams(w, r)
+	if err != nil {
+		return err
+	}
+	q := reading.StudyQuery{PatientName: m["PatientName"], PatientID: m["PatientID"], Accession: m["AccessionNumber"],
+		Modality: m["ModalitiesInStudy"], Limit: limit, Offset: offset}
+	if q.Modality == "" {
+		q.Modality = m["Modality"]
+	}
+	if u := m["StudyInstanceUID"]; u != "" {
+		for _, x := range strings.FieldsFunc(u, func(r rune) bool { return r == ',' || r == '\\' }) {
+			q.StudyUIDs = append(q.StudyUIDs, strings.TrimSpace(x))
+		}
+	}
+	if d := m["StudyDate"]; d != "" {
+		p := dateRange.FindStringSubmatch(d)
+		q.DateFrom, q.DateTo = p[1], p[3]
+		if p[2] == "" { // a single date
+			q.DateTo = p[1]
+		}
+	}
+	sts, err := s.DICOMweb.SearchStudies(r.Context(), rc.Actor, q)
+	if err != nil {
+		return err
+	}
+	base := baseURL(r)
+	out := make([]any, 0, len(sts))
+	for _, st := range sts {
+		mods := make([]any, len(st.Modalities))
+		for i, m := range st.Modalities {
+			mods[i] = m
+		}
+		out = append(out, map[string]any{
+			"00080005": attr("CS", "ISO_IR 192"),
+			"00080020": attr("DA", st.StudyDate),
+			"00080030": attr("TM", st.StudyTime),
+			"00080050": attr("SH", st.Accession),
+			"00080061": attr("CS", mods...),
+			"00080090": pnAttr(st.Referring),
+			"00081030": attr("LO", st.Description),
+			"00081190": attr("UR", base+"/studies/"+st.StudyUID),
+			"00100010": pnAttr(st.PatientName),
+			"00100020": attr("LO", st.PatientID),
+			"00100030": attr("DA", st.BirthDate),
+			"00100040": attr("CS", st.Sex),
+			"0020000D": attr("UI", st.StudyUID),
+			"00200010": attr("SH", st.StudyID),
+			"00201206": attr("IS", st.SeriesCount),
+			"00201208": attr("IS", st.InstanceCount),
+		})
+	}
+	writeDICOMJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func studyParam(r *http.Request) (string, error) {
+	u := r.PathValue("study")
+	if !uidRE.MatchString(u) {
+		return "", care.Errorf(care.ENOTFOUND, "dicomweb.study_not_found")
+	}
+	return u, nil
+}
+
+// dwSearchSeries: GET /dicomweb/studies/{study}/series (QIDO-RS).
+func (s *Server) dwSearchSeries(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	study, err := studyParam(r)
+	if err != nil {
+		return err
+	}
+	m, limit, offset, err := qidoParams(w, r)
+	if err != nil {
+		return err
+	}
+	ss, err := s.DICOMweb.Series(r.Context(), rc.Actor, reading.InstanceQuery{StudyUID: study, SeriesUID: m["SeriesInstanceUID"],
+		Modality: m["Modality"], Limit: limit, Offset: offset})
+	if err != nil {
+		return err
+	}
+	base := baseURL(r)
+	out := make([]any, 0, len(ss))
+	for _, se := range ss {
+		out = append(out, map[string]any{
+			"00080060": attr("CS", se.Modality),
+			"0008103E": attr("LO", se.Description),
+			"00081190": attr("UR", base+"/studies/"+study+"/series/"+se.SeriesUID),
+			"0020000D": attr("UI", study),
+			"0020000E": attr("UI", se.SeriesUID),
+			"00200011": attr("IS", numOrNothing(se.SeriesNumber)...),
+			"00201209": attr("IS", se.Instances),
+		})
+	}
+	writeDICOMJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func numOrNothing(s string) []any {
+	if n, err := strconv.Atoi(strings.TrimSpace(s)); err == nil {
+		return []any{n}
+	}
+	return nil
+}
+
+// dwSearchInstances: GET /dicomweb/studies/{study}[/series/{series}]/instances (QIDO-RS).
+func (s *Server) dwSearchInstances(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	study, err := studyParam(r)
+	if err != nil {
+		return err
+	}
+	m, limit, offset, err := qidoParams(w, r)
+	if err != nil {
+		return err
+	}
+	series := r.PathValue("series")
+	if series == "" {
+		series = m["SeriesInstanceUID"]
+	}
+	_, ins, err := s.DICOMweb.Instances(r.Context(), rc.Actor, reading.InstanceQuery{StudyUID: study, SeriesUID: series, SOPUID: m["SOPInstanceUID"],
+		Modality: m["Modality"], Limit: limit, Offset: offset}, reading.ActQIDO)
+	if err != nil {
+		return err
+	}
+	base := baseURL(r)
+	out := make([]any, 0, len(ins))
+	for _, in := range ins {
+		out = append(out, map[string]any{
+			"00080016": attr("UI", in.SOPClassUID),
+			"00080018": attr("UI", in.SOPUID),
+			"00080060": attr("CS", in.Modality),
+			"00081190": attr("UR", base+"/studies/"+study+"/series/"+in.SeriesUID+"/instances/"+in.SOPUID),
+			"0020000D": attr("UI", study),
+			"0020000E": attr("UI", in.SeriesUID),
+			"00200013": attr("IS", numOrNothing(in.InstanceNumber)...),
+			"00280008": attr("IS", in.Frames),
+			"00280010": attr("US", in.Rows),
+			"00280011": attr("US", in.Columns),
+			"00083002": attr("UI", in.TransferSyntax),
+		})
+	}
+	writeDICOMJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// wadoQuery reads the path of a WADO-RS request.
+func wadoQuery(r *http.Request) (reading.InstanceQuery, error) {
+	study, err := studyParam(r)
+	if err != nil {
+		return reading.InstanceQuery{}, err
+	}
+	q := reading.InstanceQuery{StudyUID: study, SeriesUID: r.PathValue("series"), SOPUID: r.PathValue("sop")}
+	for _, u := range []string{q.SeriesUID, q.SOPUID} {
+		if u != "" && !uidRE.MatchString(u) {
+			return q, care.Errorf(care.ENOTFOUND, "dicomweb.study_not_found")
+		}
+	}
+	return q, nil
+}
+
+// dwRetrieve: GET /dicomweb/studies/{study}[/series/{series}[/instances/{sop}]]
+// (WADO-RS): the instances as stored, multipart/related; type="application/dicom".
+func (s *Server) dwRetrieve(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	q, err := wadoQuery(r)
+	if err != nil {
+		return err
+	}
+	if acc := r.Header.Get("Accept"); acc != "" && !acceptsDICOM(acc) {
+		return care.Errorf(care.EUNSUPPORTED, "error.content_type", `multipart/related; type="application/dicom"`)
+	}
+	_, ins, err := s.DICOMweb.Instances(r.Context(), rc.Actor, q, reading.ActWADO)
+	if err != nil {
+		return err
+	}
+	mw := multipart.NewWriter(w)
+	w.Header().Set("Content-Type", `multipart/related; type="application/dicom"; boundary=`+mw.Boundary())
+	w.WriteHeader(http.StatusOK)
+	for i := range ins {
+		b, err := s.DICOMweb.File(r.Context(), &ins[i])
+		if err != nil {
+			// Headers are sent: end the stream short; the client sees a truncated multipart body.
+			s.Log.Error("dicomweb: retrieve", "request_id", rc.RequestID, "err", err)
+			return nil
+		}
+		pw, err := mw.CreatePart(textproto.MIMEHeader{"Content-Type": {"application/dicom"}})
+		if err != nil {
+			return nil
+		}
+		if _, err := pw.Write(b); err != nil {
+			return nil
+		}
+	}
+	mw.Close()
+	return nil
+}
+
+func acceptsDICOM(acc string) bool {
+	for _, part := range strings.Split(acc, ",") {
+		mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err != nil {
+			continue
+		}
+		switch {
+		case mt == "*/*", mt == "application/dicom", mt == "multipart/*":
+			return true
+		case mt == "multipart/related" && (params["type"] == "" || strings.EqualFold(params["type"], "application/dicom")):
+			return true
+		}
+	}
+	return false
+}
+
+// dwMetadata: GET …/metadata (WADO-RS): each instance in the DICOM JSON
+// model, pixel data as a BulkDataURI to its frames.
+func (s *Server) dwMetadata(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	q, err := wadoQuery(r)
+	if err != nil {
+		return err
+	}
+	_, ins, err := s.DICOMweb.Instances(r.Context(), rc.Actor, q, reading.ActWADO)
+	if err != nil {
+		return err
+	}
+	base := baseURL(r)
+	out := make([]any, 0, len(ins))
+	for i := range ins {
+		in := &ins[i]
+		b, err := s.DICOMweb.File(r.Context(), in)
+		if err != nil {
+			return err
+		}
+		f, err := dicom.Parse(b)
+		if err != nil {
+			return care.Internal("web.dwMetadata", err)
+		}
+		uri := fmt.Sprintf("%s/studies/%s/series/%s/instances/%s", base, in.StudyUID, in.SeriesUID, in.SOPUID)
+		j := dicom.JSON(f.Dataset, func(t dicom.Tag) string {
+			if t == dicom.TagPixelData {
+				frames := make([]string, max(in.Frames, 1))
+				for k := range frames {
+					frames[k] = strconv.Itoa(k + 1)
+				}
+				return uri + "/frames/" + strings.Join(frames, ",")
+			}
+			return ""
+		})
+		j["00083002"] = attr("UI", f.TransferSyntax)
+		out = append(out, j)
+	}
+	writeDICOMJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// oneInstance loads the instance of a WADO-RS instance-level path.
+func (s *Server) oneInstance(r *http.Request, rc *reqCtx) (*dicom.File, error) {
+	q, err := wadoQuery(r)
+	if err != nil {
+		return nil, err
+	}
+	_, ins, err := s.DICOMweb.Instances(r.Context(), rc.Actor, q, reading.ActWADO)
+	if err != nil {
+		return nil, err
+	}
+	b, err := s.DICOMweb.File(r.Context(), &ins[0])
+	if err != nil {
+		return nil, err
+	}
+	f, err := dicom.Parse(b)
+	if err != nil {
+		return nil, care.Internal("web.oneInstance", err)
+	}
+	return f, nil
+}
+
+// framesOf parses "1,3,5" (1-based frame numbers).
+func framesOf(v string) ([]int, error) {
+	var out []int
+	for _, p := range strings.Split(v, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(p))
+		if err != nil || n < 1 {
+			return nil, &care.Error{Code: care.EINVALID, Key: "dicomweb.bad_frame", Args: []any{p}}
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// dwFrames: GET …/instances/{sop}/frames/{frames} (WADO-RS): the pixel
+// data of each frame as stored, multipart/related; native frames as
+// application/octet-stream, compressed ones with their transfer syntax.
+func (s *Server) dwFrames(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	nums, err := framesOf(r.PathValue("frames"))
+	if err != nil {
+		return err
+	}
+	f, err := s.oneInstance(r, rc)
+	if err != nil {
+		return err
+	}
+	parts := make([][]byte, len(nums))
+	compressed := false
+	for i, n := range nums {
+		if parts[i], compressed, err = dicom.Frame(f, n-1); err != nil {
+			return &care.Error{Code: care.ENOTFOUND, Key: "dicomweb.frame_not_found", Args: []any{n}, Err: err}
+		}
+	}
+	ct := "application/octet-stream"
+	if compressed {
+		ct = "application/octet-stream; transfer-syntax=" + f.TransferSyntax
+	}
+	mw := multipart.NewWriter(w)
+	w.Header().Set("Content-Type", `multipart/related; type="application/octet-stream"; boundary=`+mw.Boundary())
+	w.WriteHeader(http.StatusOK)
+	for _, p := range parts {
+		pw, err := mw.CreatePart(textproto.MIMEHeader{"Content-Type": {ct}})
+		if err != nil {
+			return nil
+		}
+		pw.Write(p)
+	}
+	mw.Close()
+	return nil
+}
+
+// dwRendered: GET …/instances/{sop}/rendered and …/frames/{frames}/rendered
+// (WADO-RS): the first (or named) frame as PNG, or JPEG when the client
+// asks for image/jpeg. A pixel encoding the server cannot decode is 406
+// with the reason (the instance itself can still be retrieved).
+func (s *Server) dwRendered(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	frame := 1
+	if v := r.PathValue("frames"); v != "" {
+		nums, err := framesOf(v)
+		if err != nil {
+			return err
+		}
+		frame = nums[0]
+	}
+	f, err := s.oneInstance(r, rc)
+	if err != nil {
+		return err
+	}
+	img, err := dicom.Render(f, frame-1, nil)
+	if err != nil {
+		if errors.Is(err, dicom.ErrCannotPreview) {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.WriteHeader(http.StatusNotAcceptable)
+			io.WriteString(w, "cannot preview: "+strings.TrimPrefix(err.Error(), "dicom: ")+"\n")
+			return nil
+		}
+		return &care.Error{Code: care.ENOTFOUND, Key: "dicomweb.frame_not_found", Args: []any{frame}, Err: err}
+	}
+	var buf bytes.Buffer
+	acc := r.Header.Get("Accept")
+	if strings.Contains(acc, "image/jpeg") && !strings.Contains(acc, "image/png") {
+		if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 90}); err != nil {
+			return care.Internal("web.dwRendered", err)
+		}
+		w.Header().Set("Content-Type", "image/jpeg")
+	} else {
+		if err := dicom.EncodePNG(&buf, img); err != nil {
+			return care.Internal("web.dwRendered", err)
+		}
+		w.Header().Set("Content-Type", "image/png")
+	}
+	w.Write(buf.Bytes())
+	return nil
+}
