@@ -9,7 +9,8 @@ import (
 )
 
 // SaveImagingInstance stores a DICOM instance as uploaded, a care link from
-// the resident to the reading center (unless a live one exists) and the
+// the resident to the reading center (unless a live one exists), the
+// study's reading workflow entry (made by its first instance) and the
 // audit row, in one transaction. The same SOP instance twice in a county
 // is ECONFLICT and stores nothing.
 func (s *Store) SaveImagingInstance(ctx context.Context, in *reading.ImagingInstance, link *access.CareLink, ev audit.Event) error {
@@ -30,6 +31,9 @@ func (s *Store) SaveImagingInstance(ctx context.Context, in *reading.ImagingInst
 			return wrap(op, err)
 		}
 		in.ID = id
+		if err := s.enterReading(ctx, tx, reading.ImagingEntry(in, s.readingTargets())); err != nil {
+			return err
+		}
 		if link != nil {
 			link.CreatedAt = s.now()
 			if _, err := tx.exec(ctx, `INSERT INTO care_links (county_code, resident_id, institution_id, kind, reason, created_by, created_at)
