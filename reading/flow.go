@@ -90,6 +90,8 @@ type WorkflowRepository interface {
 	EscalateReadings(ctx context.Context, es []ReadingEscalation) (int, error)
 	// StaffAccount returns an active staff account (ENOTFOUND).
 	StaffAccount(ctx context.Context, accountID int64) (*Reader, error)
+	// CenterReaders lists the enabled reader accounts of a center by name.
+	CenterReaders(ctx context.Context, centerID int64) ([]Reader, error)
 	// CenterLeadPhones lists the phones of the heads of a center's departments.
 	CenterLeadPhones(ctx context.Context, centerID int64) ([]string, error)
 	// ReadingStats lists the studies of a county uploaded in [from, to),
@@ -252,6 +254,15 @@ func (w *Workflow) Assign(ctx context.Context, a care.Actor, id, to int64) (*Stu
 		return nil, err
 	}
 	return st, nil
+}
+
+// CenterReaders lists the readers of the actor's center, to assign to.
+// Errors: EFORBIDDEN for a role other than reader.
+func (w *Workflow) CenterReaders(ctx context.Context, a care.Actor) ([]Reader, error) {
+	if a.Role != care.RoleReader {
+		return nil, care.Errorf(care.EFORBIDDEN, "error.forbidden")
+	}
+	return w.Repo.CenterReaders(ctx, a.InstitutionID)
 }
 
 // Release puts a study the reader holds back on the worklist. Errors:

@@ -38,7 +38,7 @@ func (f Field) Label(lang string) string {
 // that summarises the report in lists, and a group of which at least one
 // must be filled (ultrasound: findings per organ).
 type Template struct {
-	Modality string
+	Modality string   `json:"modality"`
 	Summary  string   `json:"summary"`
 	OneOf    []string `json:"one_of"`
 	Fields   []Field  `json:"fields"`

@@ -72,6 +72,7 @@ type Deps struct {
 	Settle    *settle.Service
 	Window    *settle.Window
 	Reading   *reading.Service
+	ReadFlow  *reading.Workflow // the reading workflow: worklists, reports, indicators
 	Store     Store
 	Audit     audit.Recorder
 	AuditKey  []byte

@@ -38,6 +38,7 @@ type app struct {
 	settle   *settle.Service
 	window   *settle.Window
 	reading  *reading.Service
+	readflow *reading.Workflow // the reading workflow (worklists, reports, escalation)
 	audit    *audit.Writer
 	web      *web.Server
 
@@ -74,8 +75,10 @@ func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, 
 	a.rx = rxe
 	a.prescriptions = &rx.Service{Repo: st, Engine: rxe, Residents: a.res, Orgs: a.orgs, Audit: a.audit, Now: now}
 	a.reading = &reading.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Audit: a.audit, PreRead: ecg.DefaultPreReadConfig(), Now: now}
+	a.readflow = &reading.Workflow{Repo: st, Audit: a.audit, Targets: reading.DefaultTargets(), Templates: reading.DefaultTemplates(), Now: now,
+		OnError: func(err error) { log.Error("reading workflow", "err", err) }}
 	w, err := web.New(wcfg, web.Deps{Residents: a.res, Orgs: a.orgs, Accounts: a.accounts, Chronic: a.chronic, Consult: a.consult, Live: a.live, Family: a.family, Points: a.points, Referral: a.referral, Settle: a.settle, Window: a.window,
-		Reading: a.reading, Rx: a.rx, Prescriptions: a.prescriptions,
+		Reading: a.reading, ReadFlow: a.readflow, Rx: a.rx, Prescriptions: a.prescriptions,
 		Store: st, Audit: a.audit, AuditKey: key, Log: log, Now: now})
 	if err != nil {
 		a.audit.Close(context.Background())
