@@ -331,7 +331,7 @@ func (w *Workflow) Sign(ctx context.Context, a care.Actor, id int64, d ReportDra
 	if st.Status != FlowClaimed || st.ClaimedBy != a.AccountID {
 		return nil, nil, care.Errorf(care.ECONFLICT, "reading.not_yours")
 	}
-	now := w.Now().UTC()
+	now := w.Now().UTC().Truncate(time.Microsecond) // as stored, so the seal checks after a reload
 	r := &Report{County: st.County, StudyID: st.ID, ResidentID: st.ResidentID, Kind: ReportSigned, Template: tpl.Modality, Fields: d.Fields,
 		Normal: d.Normal, Critical: d.Critical, CriticalText: d.CriticalText, SignedBy: a.AccountID, SignerName: a.Name, SignedAt: now}
 	r.Seal = ReportSeal(r)
@@ -399,7 +399,7 @@ func (w *Workflow) Addend(ctx context.Context, a care.Actor, id int64, text stri
 	}
 	r := &Report{County: st.County, StudyID: st.ID, ResidentID: st.ResidentID, Kind: ReportAddendum, ParentID: parent.ID, Template: "addendum",
 		Fields: map[string]string{"text": text}, Normal: parent.Normal && !d.Critical, Critical: d.Critical, CriticalText: d.CriticalText,
-		SignedBy: a.AccountID, SignerName: a.Name, SignedAt: w.Now().UTC()}
+		SignedBy: a.AccountID, SignerName: a.Name, SignedAt: w.Now().UTC().Truncate(time.Microsecond)}
 	r.Seal = ReportSeal(r)
 	var msgs []notify.Message
 	if o, err := w.Repo.StaffAccount(ctx, st.OrderedBy); err == nil && o.Phone != "" {
@@ -490,7 +490,7 @@ func (w *Workflow) EscalateDue(ctx context.Context) (int, error) {
 	leads := map[int64][]string{}
 	holders := map[int64]string{}
 	for {
-		now := w.Now().UTC()
+		now := w.Now().UTC().Truncate(time.Microsecond)
 		due, err := w.Repo.DueReadings(ctx, now, 500)
 		if err != nil || len(due) == 0 {
 			return n, err
