@@ -300,6 +300,8 @@ func (s *Store) EscalateReadings(ctx context.Context, es []reading.ReadingEscala
 	n := 0
 	err := s.Transact(ctx, func(tx db) error {
 		n = 0
+		var msgs []notify.Message
+		var evs []audit.Event
 		for _, e := range es {
 			st := e.Study
 			res, err := tx.exec(ctx, `UPDATE reading_studies SET due_at = ?, escalations = escalations + 1, breached_at = COALESCE(breached_at, ?), version = version + 1
@@ -315,15 +317,16 @@ func (s *Store) EscalateReadings(ctx context.Context, es []reading.ReadingEscala
 			if st.BreachedAt.IsZero() {
 				st.BreachedAt = e.Now
 			}
-			if err := s.queueInTx(ctx, tx, e.Msgs); err != nil {
-				return err
-			}
-			if err := s.appendAudit(ctx, tx, e.Audit); err != nil {
-				return err
-			}
+			msgs = append(msgs, e.Msgs...)
+			evs = append(evs, e.Audit)
 			n++
 		}
-		return nil
+		// Messages and audit rows of the whole batch at once: statements,
+		// not rows, are what cost.
+		if err := s.queueInTx(ctx, tx, msgs); err != nil {
+			return err
+		}
+		return s.appendAudit(ctx, tx, evs...)
 	})
 	return n, err
 }
@@ -391,7 +394,7 @@ func (s *Store) ReadingStats(ctx context.Context, county string, centerID int64,
 	const op = "store.ReadingStats"
 	q := `SELECT s.modality, i.name, COALESCE(rp.signer_name, ''), s.preread, COALESCE(rp.normal, ?), s.uploaded_at, s.reported_at
 		FROM reading_studies s JOIN institutions i ON i.id = s.clinic_id
-		LEFT JOIN reading_reports rp ON rp.study_id = s.id AND rp.kind = 'report'
+		LEFT JOIN reading_reports rp ON rp.county_code = s.county_code AND rp.study_id = s.id AND rp.kind = 'report'
 		WHERE s.county_code = ? AND s.uploaded_at >= ? AND s.uploaded_at < ?`
 	args := []any{false, county, s.ts(from), s.ts(to)}
 	if centerID != 0 {
