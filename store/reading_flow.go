@@ -80,14 +80,16 @@ func (s *Store) readingList(ctx context.Context, op, q string, args ...any) ([]r
 // ReadingWorklist lists a center's open studies: urgent first, then
 // pre-read priority, then the longest waiting.
 func (s *Store) ReadingWorklist(ctx context.Context, county string, centerID int64, modality string, limit int) ([]reading.Study, error) {
-	q := `SELECT ` + readingCols + `, r.name, i.name FROM reading_studies s JOIN residents r ON r.id = s.resident_id JOIN institutions i ON i.id = s.clinic_id
-		WHERE s.county_code = ? AND s.center_id = ? AND s.status IN ('waiting', 'claimed')`
+	// The page of studies first, then the names for those rows only.
+	const order = ` ORDER BY s.urgent DESC, s.priority DESC, s.uploaded_at, s.id`
+	q := `SELECT s.* FROM reading_studies s WHERE s.county_code = ? AND s.center_id = ? AND s.status IN ('waiting', 'claimed')`
 	args := []any{county, centerID}
 	if modality != "" {
 		q += ` AND s.modality = ?`
 		args = append(args, modality)
 	}
-	q += ` ORDER BY s.urgent DESC, s.priority DESC, s.uploaded_at, s.id LIMIT ?`
+	q = `SELECT ` + readingCols + `, r.name, i.name FROM (` + q + order + ` LIMIT ?) s JOIN residents r ON r.id = s.resident_id
+		JOIN institutions i ON i.id = s.clinic_id` + order
 	return s.readingList(ctx, "store.ReadingWorklist", q, append(args, limit)...)
 }
 

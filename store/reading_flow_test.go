@@ -280,9 +280,18 @@ func TestReadingWorkflow(t *testing.T) {
 		if n, err := wf.EscalateDue(ctx); err != nil || n != 0 {
 			t.Errorf("second run escalated %d, %v; want 0", n, err)
 		}
+		// Two schedulers at once (two servers): each due study escalates once.
 		f.clk.t = start.Add(70 * time.Minute)
-		if n, err := wf.EscalateDue(ctx); err != nil || n != 3 {
-			t.Errorf("at 70 min escalated %d, %v; want 3 (both open ECGs again or first, and the CT)", n, err)
+		var ns [2]int
+		var nerrs [2]error
+		var swg sync.WaitGroup
+		for i := range 2 {
+			swg.Add(1)
+			go func() { defer swg.Done(); ns[i], nerrs[i] = wf.EscalateDue(ctx) }()
+		}
+		swg.Wait()
+		if nerrs[0] != nil || nerrs[1] != nil || ns[0]+ns[1] != 3 {
+			t.Errorf("at 70 min two schedulers escalated %v, %v; want 3 in all (the normal ECG again, the urgent one, the CT)", ns, nerrs)
 		}
 		open, _ := wf.Worklist(ctx, rd, "", 0)
 		for _, s := range open {
