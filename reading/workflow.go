@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"countycare/ecg"
 )
 
 // Study kinds: which table a workflow entry's source is in.
@@ -46,6 +48,8 @@ type Study struct {
 	Urgent      bool  // marked urgent by the ordering clinic
 	Priority    int   // pre-read priority (0 normal … 3 most urgent)
 	PreRead     string
+	Findings    []ecg.Finding // the ECG pre-read's findings, for the reader
+	HeartRate   float64       // the ECG pre-read's heart rate (bpm)
 	Status      string
 	ClaimedBy   int64 // account of the reader who has it
 	ClaimedName string
@@ -137,6 +141,7 @@ func ECGEntry(st *ECGStudy, t Targets) *Study {
 	}
 	return &Study{County: st.CountyCode, Kind: KindECG, SourceKey: strconv.FormatInt(st.ID, 10), Modality: "ECG", ResidentID: st.ResidentID,
 		ClinicID: st.ClinicID, OrderedBy: st.OrderedBy, CenterID: st.CenterID, Urgent: st.Urgent, Priority: st.PreRead.Priority, PreRead: pre,
+		Findings: st.PreRead.Findings, HeartRate: st.PreRead.HeartRate,
 		Status: FlowWaiting, UploadedAt: st.UploadedAt, DueAt: st.UploadedAt.Add(t.Target("ECG")), Version: 1}
 }
 

@@ -70,18 +70,18 @@ func benchReading(b *testing.B, d store.Dialect) (*store.Store, *reading.Workflo
 	}
 	seed := fmt.Sprintf(`WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < %d)
 		INSERT INTO reading_studies (county_code, kind, source_key, modality, resident_id, clinic_id, ordered_by, center_id, urgent, priority, preread,
-			status, uploaded_at, due_at, reported_at, reported_by, version)
+			status, uploaded_at, due_at, reported_at, reported_by, reported_name, report_normal, version)
 		SELECT '%s', CASE WHEN i %% 100 < 73 THEN 'ecg' ELSE 'imaging' END, 'bench-' || i,
 			CASE WHEN i %% 100 < 73 THEN 'ECG' WHEN i %% 100 < 88 THEN 'DR' WHEN i %% 100 < 95 THEN 'US' WHEN i %% 100 < 98 THEN 'CT' ELSE 'MR' END,
 			%d, %d, %d, %d, i %% 50 = 0, i %% 4, CASE WHEN i %% 100 >= 73 THEN '' WHEN i %% 3 = 0 THEN 'abnormal' ELSE 'normal' END,
-			CASE WHEN i >= %d THEN 'waiting' ELSE 'reported' END, %s, %s, CASE WHEN i >= %d THEN NULL ELSE %s END, %d, 1 FROM n`,
+			CASE WHEN i >= %d THEN 'waiting' ELSE 'reported' END, %s, %s, CASE WHEN i >= %d THEN NULL ELSE %s END, %d, 'bench', i %% 10 <> 0, 1 FROM n`,
 		benchYear-1, people[0].CountyCode, people[0].ID, vd.InstitutionID, vd.AccountID, rd.InstitutionID, benchYear-benchOpen,
 		at(fmt.Sprintf("i * %d", benchStep)), at(fmt.Sprintf("i * %d + 900", benchStep)), benchYear-benchOpen, at(fmt.Sprintf("i * %d + 600 + (i %% 40) * 60", benchStep)), rd.AccountID)
 	if err := st.ExecForTest(ctx, seed); err != nil {
 		b.Fatalf("seed studies: %v", err)
 	}
 	if err := st.ExecForTest(ctx, `INSERT INTO reading_reports (county_code, study_id, resident_id, kind, parent_id, template, fields, normal, critical, critical_text,
-		signed_by, signer_name, signed_at, seal) SELECT county_code, id, resident_id, 'report', 0, modality, '{}', id % 10 <> 0, false, '', reported_by, 'bench', reported_at, ''
+		signed_by, signer_name, signed_at, seal) SELECT county_code, id, resident_id, 'report', 0, modality, '{}', report_normal, false, '', reported_by, reported_name, reported_at, ''
 		FROM reading_studies WHERE status = 'reported'`); err != nil {
 		b.Fatalf("seed reports: %v", err)
 	}

@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"strconv"
+	"strings"
 	"time"
 
 	"countycare/audit"
 	"countycare/care"
+	"countycare/ecg"
 	"countycare/notify"
 	"countycare/reading"
 )
@@ -29,12 +31,16 @@ func (s *Store) readingTargets() reading.Targets {
 // study), marked urgent if st is.
 func (s *Store) enterReading(ctx context.Context, tx db, st *reading.Study) error {
 	const op = "store.enterReading"
+	findings := make([]string, len(st.Findings))
+	for i, f := range st.Findings {
+		findings[i] = string(f)
+	}
 	res, err := tx.exec(ctx, `INSERT INTO reading_studies (county_code, kind, source_key, modality, resident_id, clinic_id, ordered_by, center_id,
-		urgent, priority, preread, status, uploaded_at, due_at, version)
-		SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1
+		urgent, priority, preread, findings, heart_rate, status, uploaded_at, due_at, version)
+		SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1
 		WHERE NOT EXISTS (SELECT 1 FROM reading_studies WHERE county_code = ? AND kind = ? AND source_key = ?)`,
 		st.County, st.Kind, st.SourceKey, st.Modality, st.ResidentID, st.ClinicID, st.OrderedBy, st.CenterID,
-		st.Urgent, st.Priority, st.PreRead, st.Status, s.ts(st.UploadedAt), s.ts(st.DueAt),
+		st.Urgent, st.Priority, st.PreRead, strings.Join(findings, ","), st.HeartRate, st.Status, s.ts(st.UploadedAt), s.ts(st.DueAt),
 		st.County, st.Kind, st.SourceKey)
 	if err != nil {
 		return wrap(op, err)
@@ -49,15 +55,23 @@ func (s *Store) enterReading(ctx context.Context, tx db, st *reading.Study) erro
 }
 
 const readingCols = `s.id, s.county_code, s.kind, s.source_key, s.modality, s.resident_id, s.clinic_id, s.ordered_by, s.center_id, s.urgent, s.priority,
-	s.preread, s.status, s.claimed_by, s.claimed_name, s.claimed_at, s.uploaded_at, s.due_at, s.escalations, s.breached_at, s.reported_at,
+	s.preread, s.findings, s.heart_rate, s.status, s.claimed_by, s.claimed_name, s.claimed_at, s.uploaded_at, s.due_at, s.escalations, s.breached_at, s.reported_at,
 	s.reported_by, s.version`
 
 type scanner interface{ Scan(dest ...any) error }
 
 func scanReading(r scanner, st *reading.Study, extra ...any) error {
-	return r.Scan(append([]any{&st.ID, &st.County, &st.Kind, &st.SourceKey, &st.Modality, &st.ResidentID, &st.ClinicID, &st.OrderedBy, &st.CenterID,
-		&st.Urgent, &st.Priority, &st.PreRead, &st.Status, &st.ClaimedBy, &st.ClaimedName, tsOf(&st.ClaimedAt), tsOf(&st.UploadedAt), tsOf(&st.DueAt),
+	var findings string
+	err := r.Scan(append([]any{&st.ID, &st.County, &st.Kind, &st.SourceKey, &st.Modality, &st.ResidentID, &st.ClinicID, &st.OrderedBy, &st.CenterID,
+		&st.Urgent, &st.Priority, &st.PreRead, &findings, &st.HeartRate, &st.Status, &st.ClaimedBy, &st.ClaimedName, tsOf(&st.ClaimedAt), tsOf(&st.UploadedAt), tsOf(&st.DueAt),
 		&st.Escalations, tsOf(&st.BreachedAt), tsOf(&st.ReportedAt), &st.ReportedBy, &st.Version}, extra...)...)
+	st.Findings = nil
+	if findings != "" {
+		for _, f := range strings.Split(findings, ",") {
+			st.Findings = append(st.Findings, ecg.Finding(f))
+		}
+	}
+	return err
 }
 
 func (s *Store) readingList(ctx context.Context, op, q string, args ...any) ([]reading.Study, error) {
@@ -134,9 +148,9 @@ func (s *Store) SaveReadingReport(ctx context.Context, st *reading.Study, r *rea
 	}
 	return s.Transact(ctx, func(tx db) error {
 		if r.Kind == reading.ReportSigned {
-			res, err := tx.exec(ctx, `UPDATE reading_studies SET status = 'reported', reported_at = ?, reported_by = ?, version = version + 1
-				WHERE county_code = ? AND id = ? AND version = ? AND status = 'claimed' AND claimed_by = ?`,
-				s.ts(st.ReportedAt), st.ReportedBy, st.County, st.ID, st.Version, r.SignedBy)
+			res, err := tx.exec(ctx, `UPDATE reading_studies SET status = 'reported', reported_at = ?, reported_by = ?, reported_name = ?, report_normal = ?,
+				version = version + 1 WHERE county_code = ? AND id = ? AND version = ? AND status = 'claimed' AND claimed_by = ?`,
+				s.ts(st.ReportedAt), st.ReportedBy, r.SignerName, r.Normal, st.County, st.ID, st.Version, r.SignedBy)
 			if err != nil {
 				return wrap(op, err)
 			}
@@ -394,11 +408,10 @@ func (s *Store) CenterLeadPhones(ctx context.Context, centerID int64) ([]string,
 // normal mark.
 func (s *Store) ReadingStats(ctx context.Context, county string, centerID int64, from, to time.Time) ([]reading.StatRow, error) {
 	const op = "store.ReadingStats"
-	q := `SELECT s.modality, i.name, COALESCE(rp.signer_name, ''), s.preread, COALESCE(rp.normal, ?), s.uploaded_at, s.reported_at
+	q := `SELECT s.modality, i.name, s.reported_name, s.preread, s.report_normal, s.uploaded_at, s.reported_at
 		FROM reading_studies s JOIN institutions i ON i.id = s.clinic_id
-		LEFT JOIN reading_reports rp ON rp.county_code = s.county_code AND rp.study_id = s.id AND rp.kind = 'report'
 		WHERE s.county_code = ? AND s.uploaded_at >= ? AND s.uploaded_at < ?`
-	args := []any{false, county, s.ts(from), s.ts(to)}
+	args := []any{county, s.ts(from), s.ts(to)}
 	if centerID != 0 {
 		q += ` AND s.center_id = ?`
 		args = append(args, centerID)

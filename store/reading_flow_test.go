@@ -138,6 +138,9 @@ func TestReadingWorkflow(t *testing.T) {
 		if all[1].Modality != "CT" || !all[1].DueAt.Equal(in.UploadedAt.Add(time.Hour)) || !all[0].DueAt.Equal(urgent.UploadedAt.Add(15*time.Minute)) {
 			t.Errorf("due times: CT %s %s, ECG %s", all[1].Modality, all[1].DueAt, all[0].DueAt)
 		}
+		if p := all[2]; p.PreRead != reading.PreReadAbnormal || len(p.Findings) == 0 || p.Findings[0] != ecg.FindingPause || p.HeartRate < 50 || all[3].PreRead != reading.PreReadNormal {
+			t.Errorf("the reader does not see the pre-read: %+v", p)
+		}
 		if ecgs, _ := wf.Worklist(ctx, rd, "ECG", 0); len(ecgs) != 3 {
 			t.Errorf("ECG worklist has %d studies, want 3", len(ecgs))
 		}

@@ -1,12 +1,14 @@
 package web
 
 import (
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
 	"countycare/care"
+	"countycare/ecg"
 	"countycare/reading"
 )
 
@@ -239,9 +241,13 @@ func (s *Server) readingIndicators(w http.ResponseWriter, r *http.Request, rc *r
 // JSON API.
 
 func apiReadingStudy(st *reading.Study, now time.Time) map[string]any {
+	findings := st.Findings
+	if findings == nil {
+		findings = []ecg.Finding{}
+	}
 	m := map[string]any{"id": st.ID, "kind": st.Kind, "source_key": st.SourceKey, "modality": st.Modality, "resident_id": st.ResidentID,
 		"resident_name": st.ResidentName, "clinic_id": st.ClinicID, "clinic": st.ClinicName, "center_id": st.CenterID, "urgent": st.Urgent,
-		"priority": st.Priority, "preread": st.PreRead, "status": st.Status, "claimed_by": st.ClaimedBy, "claimed_name": st.ClaimedName,
+		"priority": st.Priority, "preread": st.PreRead, "findings": findings, "heart_rate": math.Round(st.HeartRate*10) / 10, "status": st.Status, "claimed_by": st.ClaimedBy, "claimed_name": st.ClaimedName,
 		"uploaded_at": st.UploadedAt, "due_at": st.DueAt, "breached": st.Breached(now), "escalations": st.Escalations, "version": st.Version}
 	if !st.ReportedAt.IsZero() {
 		m["reported_at"] = st.ReportedAt

@@ -72,6 +72,9 @@ func TestReadingWorkflowWeb(t *testing.T) {
 	if page.code != 200 || !strings.Contains(page.body, `id="reading-worklist"`) || !strings.Contains(page.body, `/reading/studies/`+sid+`/claim`) {
 		t.Fatalf("worklist page: %d", page.code)
 	}
+	if !strings.Contains(page.body, "长 RR 间歇") {
+		t.Error("the worklist page does not show the pause the pre-read found")
+	}
 	if r := vd.get("/reading/worklist"); r.code != 403 {
 		t.Errorf("village doctor's worklist page: %d", r.code)
 	}

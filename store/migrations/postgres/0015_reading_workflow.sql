@@ -19,6 +19,8 @@ CREATE TABLE reading_studies (
     urgent       BOOLEAN NOT NULL DEFAULT FALSE,
     priority     BIGINT  NOT NULL DEFAULT 0,
     preread      TEXT    NOT NULL DEFAULT '',
+    findings     TEXT    NOT NULL DEFAULT '',
+    heart_rate   DOUBLE PRECISION NOT NULL DEFAULT 0,
     status       TEXT    NOT NULL,
     claimed_by   BIGINT  NOT NULL DEFAULT 0,
     claimed_name TEXT    NOT NULL DEFAULT '',
@@ -29,6 +31,8 @@ CREATE TABLE reading_studies (
     breached_at  TIMESTAMPTZ,
     reported_at  TIMESTAMPTZ,
     reported_by  BIGINT  NOT NULL DEFAULT 0,
+    reported_name TEXT   NOT NULL DEFAULT '',
+    report_normal BOOLEAN NOT NULL DEFAULT FALSE,
     version      BIGINT  NOT NULL DEFAULT 1,
     PRIMARY KEY (county_code, id),
     FOREIGN KEY (county_code, resident_id) REFERENCES residents(county_code, id)

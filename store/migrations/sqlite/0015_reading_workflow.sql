@@ -18,6 +18,8 @@ CREATE TABLE reading_studies (
     urgent       INTEGER NOT NULL DEFAULT 0,
     priority     INTEGER NOT NULL DEFAULT 0,
     preread      TEXT    NOT NULL DEFAULT '',
+    findings     TEXT    NOT NULL DEFAULT '',  -- pre-read findings, comma-separated (ECG)
+    heart_rate   REAL    NOT NULL DEFAULT 0,
     status       TEXT    NOT NULL,             -- waiting | claimed | reported
     claimed_by   INTEGER NOT NULL DEFAULT 0,
     claimed_name TEXT    NOT NULL DEFAULT '',
@@ -28,6 +30,8 @@ CREATE TABLE reading_studies (
     breached_at  TEXT,
     reported_at  TEXT,
     reported_by  INTEGER NOT NULL DEFAULT 0,
+    reported_name TEXT   NOT NULL DEFAULT '',  -- the signer, and the report's conclusion, for indicators without a join
+    report_normal INTEGER NOT NULL DEFAULT 0,
     version      INTEGER NOT NULL DEFAULT 1
 );
 CREATE UNIQUE INDEX reading_studies_source ON reading_studies(county_code, kind, source_key);
