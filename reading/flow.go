@@ -79,7 +79,8 @@ type WorkflowRepository interface {
 	// st.Version, ECONFLICT if stale) or an addendum, with messages and
 	// the audit row, in one transaction.
 	SaveReadingReport(ctx context.Context, st *Study, r *Report, msgs []notify.Message, ev audit.Event) error
-	// ReturnedReports lists a clinic's reported studies, newest report first.
+	// ReturnedReports lists a clinic's reported studies, newest report
+	// first, each with its signed report and critical mark.
 	ReturnedReports(ctx context.Context, county string, clinicID int64, limit int) ([]Study, error)
 	// ResidentReadings lists a resident's studies with their reports.
 	ResidentReadings(ctx context.Context, county string, residentID int64) ([]Study, map[int64][]Report, error)
@@ -424,6 +425,11 @@ func (w *Workflow) Returned(ctx context.Context, a care.Actor, limit int) ([]Stu
 		limit = 200
 	}
 	out, err := w.Repo.ReturnedReports(ctx, a.CountyCode, a.InstitutionID, limit)
+	for i := range out {
+		if r := out[i].Report; r != nil {
+			out[i].Summary = r.Fields[w.Templates.For(r.Template).Summary]
+		}
+	}
 	ev := audit.New(ctx, a, ActReturned, 0)
 	ev.Detail = fmt.Sprintf("rows=%d", len(out))
 	if err != nil {

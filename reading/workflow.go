@@ -65,8 +65,9 @@ type Study struct {
 	// Filled by lists for display.
 	ResidentName string
 	ClinicName   string
-	Summary      string // the report's summary field (returned reports)
-	Critical     bool   // the report marks a critical finding
+	Report       *Report // the signed report (returned lists)
+	Summary      string  // the report's summary field (returned lists)
+	Critical     bool    // the report or an addendum marks a critical finding
 }
 
 // Breached reports whether the study missed its turnaround target: it was

@@ -220,7 +220,7 @@ func (s *Store) ReadingReports(ctx context.Context, county string, studyID int64
 }
 
 // ReturnedReports lists a clinic's reported studies, newest report first,
-// with the report's summary and critical mark.
+// with the signed report and the critical mark.
 func (s *Store) ReturnedReports(ctx context.Context, county string, clinicID int64, limit int) ([]reading.Study, error) {
 	const op = "store.ReturnedReports"
 	sts, err := s.readingList(ctx, op, `SELECT `+readingCols+`, r.name, i.name FROM reading_studies s JOIN residents r ON r.id = s.resident_id
@@ -235,7 +235,7 @@ func (s *Store) ReturnedReports(ctx context.Context, county string, clinicID int
 	return sts, nil
 }
 
-// summarise fills each study's Summary and Critical from its reports.
+// summarise fills each study's signed Report and Critical from its reports.
 func (s *Store) summarise(ctx context.Context, county string, sts []reading.Study) error {
 	ids := make([]int64, len(sts))
 	at := map[int64]*reading.Study{}
@@ -243,7 +243,6 @@ func (s *Store) summarise(ctx context.Context, county string, sts []reading.Stud
 		ids[i] = sts[i].ID
 		at[sts[i].ID] = &sts[i]
 	}
-	tpls := reading.DefaultTemplates()
 	rows, err := s.read().query(ctx, `SELECT `+reportCols+` FROM reading_reports WHERE county_code = ? AND study_id IN (`+placeholders(len(ids))+`) ORDER BY id`,
 		append([]any{county}, int64Args(ids)...)...)
 	if err != nil {
@@ -257,7 +256,7 @@ func (s *Store) summarise(ctx context.Context, county string, sts []reading.Stud
 		}
 		st := at[r.StudyID]
 		if r.Kind == reading.ReportSigned {
-			st.Summary = r.Fields[tpls.For(r.Template).Summary]
+			st.Report = &r
 		}
 		st.Critical = st.Critical || r.Critical
 	}
