@@ -67,6 +67,7 @@ type ImagingInstance struct {
 	File       []byte
 	Status     string
 	UploadedAt time.Time
+	Urgent     bool // marked urgent by the ordering clinic (read first)
 }
 
 // DICOMUpload is one DICOM file sent for reading.
@@ -78,12 +79,16 @@ type DICOMUpload struct {
 	// resident (the uploader has checked it); without it such a file is
 	// refused with reading.dicom_patient_mismatch.
 	ConfirmMismatch bool
+	// Urgent asks for an urgent read of the study.
+	Urgent bool
 }
 
 // ImagingRepository is the storage of DICOM uploads; store.Store implements it.
 type ImagingRepository interface {
-	// SaveImagingInstance stores an instance, a care link from the resident
-	// to the reading center and the audit row in one transaction; the same
+	// SaveImagingInstance stores an instance, its study's reading workflow
+	// entry (the first instance of a StudyInstanceUID creates it; an urgent
+	// one marks it urgent), a care link from the resident to the reading
+	// center and the audit row in one transaction; the same
 	// SOP instance twice in a county is ECONFLICT.
 	SaveImagingInstance(ctx context.Context, in *ImagingInstance, link *access.CareLink, ev audit.Event) error
 	// ImagingInstances lists a resident's instances (without file bytes), newest first.
@@ -128,7 +133,7 @@ func (s *ImagingService) UploadDICOM(ctx context.Context, a care.Actor, resident
 		return nil, err
 	}
 	in.CountyCode, in.ResidentID, in.ClinicID, in.OrderedBy, in.CenterID = res.CountyCode, res.ID, a.InstitutionID, a.AccountID, center.ID
-	in.FileName, in.Status, in.UploadedAt = path.Base(up.Name), StatusWaiting, s.Now().UTC()
+	in.FileName, in.Status, in.UploadedAt, in.Urgent = path.Base(up.Name), StatusWaiting, s.Now().UTC(), up.Urgent
 	in.Mismatch = patientMismatch(in.FilePatientName, in.FilePatientID, res)
 	if in.Mismatch != "" && !up.ConfirmMismatch {
 		return nil, &care.Error{Code: care.EINVALID, Key: "reading.dicom_patient_mismatch", Args: []any{in.FilePatientName, in.FilePatientID},

@@ -64,6 +64,7 @@ type ECGStudy struct {
 	PreRead    PreRead
 	Status     string
 	UploadedAt time.Time
+	Urgent     bool // marked urgent by the ordering clinic (read first)
 }
 
 // PreRead is the stored summary of ecg.PreReadResult.
@@ -97,11 +98,13 @@ type ECGUpload struct {
 	Header     []byte
 	SignalName string
 	Signal     []byte
+	Urgent     bool // the clinic asks for an urgent read
 }
 
 // Repository is the storage reading needs; store.Store implements it.
 type Repository interface {
-	// SaveECGStudy stores a study, a care link from the resident to the
+	// SaveECGStudy stores a study, its reading workflow entry (due at the
+	// ECG turnaround target), a care link from the resident to the
 	// reading center, and the audit row, in one transaction.
 	SaveECGStudy(ctx context.Context, s *ECGStudy, link *access.CareLink, ev audit.Event) error
 	// ECGWorklist lists a center's waiting studies of a county: highest
@@ -144,7 +147,7 @@ func (s *Service) UploadECG(ctx context.Context, a care.Actor, residentID int64,
 	}
 	st := &ECGStudy{
 		CountyCode: res.CountyCode, ResidentID: res.ID, ClinicID: a.InstitutionID, OrderedBy: a.AccountID,
-		CenterID: center.ID, Status: StatusWaiting, UploadedAt: s.Now().UTC(),
+		CenterID: center.ID, Status: StatusWaiting, UploadedAt: s.Now().UTC(), Urgent: up.Urgent,
 	}
 	var rec *ecg.Record
 	if len(up.Header) > 0 {

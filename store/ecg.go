@@ -11,8 +11,8 @@ import (
 )
 
 // SaveECGStudy stores an ECG study with its pre-read, a care link from the
-// resident to the reading center (unless a live one exists) and the audit
-// row, in one transaction.
+// resident to the reading center (unless a live one exists), its reading
+// workflow entry and the audit row, in one transaction.
 func (s *Store) SaveECGStudy(ctx context.Context, st *reading.ECGStudy, link *access.CareLink, ev audit.Event) error {
 	const op = "store.SaveECGStudy"
 	return s.Transact(ctx, func(tx db) error {
@@ -35,6 +35,9 @@ func (s *Store) SaveECGStudy(ctx context.Context, st *reading.ECGStudy, link *ac
 			return wrap(op, err)
 		}
 		st.ID = id
+		if err := s.enterReading(ctx, tx, reading.ECGEntry(st, s.readingTargets())); err != nil {
+			return err
+		}
 		if link != nil {
 			link.CreatedAt = s.now()
 			if _, err := tx.exec(ctx, `INSERT INTO care_links (county_code, resident_id, institution_id, kind, reason, created_by, created_at)

@@ -10,7 +10,8 @@ import (
 
 // SaveImagingInstance stores a DICOM instance as uploaded, its study row
 // (imaging_studies, created or updated), a care link from the resident to
-// the reading center (unless a live one exists) and the audit row, in one
+// the reading center (unless a live one exists), the study's reading
+// workflow entry (made by its first instance) and the audit row, in one
 // transaction. The same SOP instance twice in a county is ECONFLICT and
 // stores nothing; so is an instance of a study already filed under another
 // resident (key reading.study_other_patient).
@@ -35,6 +36,9 @@ func (s *Store) SaveImagingInstance(ctx context.Context, in *reading.ImagingInst
 		}
 		in.ID = id
 		if err := s.fileStudy(ctx, tx, in); err != nil {
+			return err
+		}
+		if err := s.enterReading(ctx, tx, reading.ImagingEntry(in, s.readingTargets())); err != nil {
 			return err
 		}
 		if link != nil {

@@ -31,6 +31,7 @@ import (
 	"countycare/audit"
 	"countycare/care"
 	"countycare/chronic"
+	"countycare/reading"
 )
 
 // Dialect names the database engine.
@@ -56,6 +57,8 @@ type Store struct {
 	maxStmts  int64 // bound on stmts: maxCachedStmts (tests lower it)
 
 	chronicCfg atomic.Pointer[chronic.Config] // targets of the per-unit counters; nil: chronic.DefaultConfig()
+
+	readTargets atomic.Pointer[reading.Targets] // turnaround targets of new studies; nil: reading.DefaultTargets()
 }
 
 // Options configure Open.

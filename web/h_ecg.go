@@ -81,6 +81,7 @@ func ecgUploadFrom(r *http.Request) (reading.ECGUpload, error) {
 	}
 	up.HeaderName, up.Header = read("header", false)
 	up.SignalName, up.Signal = read("signal", true)
+	up.Urgent = r.FormValue("urgent") == "1"
 	return up, care.Invalid(fs)
 }
 
@@ -160,6 +161,7 @@ func (s *Server) apiECGUpload(w http.ResponseWriter, r *http.Request, rc *reqCtx
 		Header     []byte `json:"header"`
 		SignalName string `json:"signal_name"`
 		Signal     []byte `json:"signal"`
+		Urgent     bool   `json:"urgent"`
 	}
 	if err := decodeJSON(r, &in); err != nil {
 		return err
@@ -168,7 +170,7 @@ func (s *Server) apiECGUpload(w http.ResponseWriter, r *http.Request, rc *reqCtx
 		return care.Invalid([]care.FieldError{{Field: "signal", Key: "field.required"}})
 	}
 	st, err := s.Reading.UploadECG(r.Context(), rc.Actor, id, reading.ECGUpload{CenterID: in.CenterID, HeaderName: in.HeaderName,
-		Header: in.Header, SignalName: in.SignalName, Signal: in.Signal})
+		Header: in.Header, SignalName: in.SignalName, Signal: in.Signal, Urgent: in.Urgent})
 	if err != nil {
 		return err
 	}

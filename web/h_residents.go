@@ -36,6 +36,7 @@ type residentView struct {
 	Referrals   []referral.Referral    // the resident's referrals the actor takes part in
 	Consults    []consult.Consultation // the resident's consultations the actor takes part in
 	RedeemRef   string                 // makes the redeem form idempotent
+	Readings    []residentReading      // the resident's diagnosis-center studies and reports
 }
 
 func (s *Server) viewOf(t *org.Tree, a care.Actor, r *resident.Resident) residentView {
@@ -280,6 +281,11 @@ func (s *Server) residentPage(r *http.Request, rc *reqCtx, id int64, idNumber st
 	}
 	if s.Consult != nil && rc.Actor.PractitionerID != 0 {
 		if v.Consults, err = s.Consult.ForResident(r.Context(), rc.Actor, res); err != nil {
+			return pageData{}, err
+		}
+	}
+	if s.ReadFlow != nil && rc.Actor.PractitionerID != 0 {
+		if v.Readings, err = s.residentReadings(r, rc, res.CountyCode, res.ID); err != nil {
 			return pageData{}, err
 		}
 	}

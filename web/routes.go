@@ -93,6 +93,26 @@ func (s *Server) registerRoutes() {
 	s.handleLimit("POST /residents/{id}/ecg", ecgSenders, reading.MaxECGBytes+1<<20, s.ecgUploadSubmit)
 	s.handle("GET /ecg/worklist", ecgReaders, s.ecgWorklist)
 
+	// Reading workflow: readers of a diagnosis center work the worklists
+	// and sign reports (the service checks the study is their center's);
+	// doctors of the ordering clinic read their studies' reports; readers
+	// and analysts (the health commission) see the indicators.
+	readingStaff := access.Allow(care.RoleReader)
+	studyViewers := access.Allow(care.RoleReader, care.RoleVillageDoctor, care.RoleTownshipDoctor)
+	clinicDoctors := access.Allow(care.RoleVillageDoctor, care.RoleTownshipDoctor)
+	readingReports := access.Allow(care.RoleReader, care.RoleAnalyst)
+	s.handle("GET /reading/worklist", readingStaff, s.readingWorklist)
+	s.handle("GET /reading/returned", clinicDoctors, s.readingReturned)
+	s.handle("GET /reading/indicators", readingReports, s.readingIndicators)
+	s.handle("GET /reading/studies/{id}", studyViewers, s.readingStudy)
+	s.handle("POST /reading/studies/{id}/{action}", readingStaff, s.readingAct)
+	s.handle("GET /api/v1/reading/worklist", readingStaff, s.apiReadingWorklist)
+	s.handle("GET /api/v1/reading/templates", readingStaff, s.apiReadingTemplates)
+	s.handle("GET /api/v1/reading/returned", clinicDoctors, s.apiReadingReturned)
+	s.handle("GET /api/v1/reading/indicators", readingReports, s.apiReadingIndicators)
+	s.handle("GET /api/v1/reading/studies/{id}", studyViewers, s.apiReadingStudyGet)
+	s.handle("POST /api/v1/reading/studies/{id}/{action}", readingStaff, s.apiReadingAct)
+
 	// Family doctor contracts: village and township doctors sign and record
 	// for their own residents; administrators and township doctors manage
 	// teams (a township doctor those of their center and its villages);

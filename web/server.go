@@ -79,6 +79,7 @@ type Deps struct {
 	Viewer    *reading.Viewer         // the ECG and image viewers
 	Imaging   *reading.ImagingService // DICOM uploads from the pages and the API
 	DICOMweb  *reading.DICOMweb       // STOW/QIDO/WADO-RS, device credentials, resident imaging lists
+	ReadFlow  *reading.Workflow       // the reading workflow: worklists, reports, indicators
 	Store     Store
 	Audit     audit.Recorder
 	AuditKey  []byte

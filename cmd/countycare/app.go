@@ -44,6 +44,7 @@ type app struct {
 	reading  *reading.Service
 	imaging  *reading.ImagingService
 	dicomweb *reading.DICOMweb
+	readflow *reading.Workflow // the reading workflow (worklists, reports, escalation)
 	audit    *audit.Writer
 	web      *web.Server
 
@@ -99,8 +100,10 @@ func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, 
 	a.exams = &reading.ExamService{Repo: st, Residents: a.res, Orgs: a.orgs, Critical: a.critical, Audit: a.audit, Now: now}
 	a.imaging = &reading.ImagingService{Repo: st, Residents: a.res, Orgs: a.orgs, Now: now}
 	a.dicomweb = &reading.DICOMweb{Repo: st, Residents: a.res, Orgs: a.orgs, Audit: a.audit, Now: now}
+	a.readflow = &reading.Workflow{Repo: st, Audit: a.audit, Targets: reading.DefaultTargets(), Templates: reading.DefaultTemplates(), Now: now,
+		OnError: func(err error) { log.Error("reading workflow", "err", err) }}
 	w, err := web.New(wcfg, web.Deps{Residents: a.res, Orgs: a.orgs, Accounts: a.accounts, Chronic: a.chronic, Consult: a.consult, Live: a.live, Family: a.family, Points: a.points, Referral: a.referral, Settle: a.settle, Window: a.window,
-		Reading: a.reading, Viewer: &reading.Viewer{Repo: st, Residents: a.res, Audit: a.audit}, Rx: a.rx, Prescriptions: a.prescriptions, Online: a.online,
+		Reading: a.reading, ReadFlow: a.readflow, Viewer: &reading.Viewer{Repo: st, Residents: a.res, Audit: a.audit}, Rx: a.rx, Prescriptions: a.prescriptions, Online: a.online,
 		Labs: a.labs, Critical: a.critical, Exams: a.exams, Pharmacy: a.pharmacy, Imaging: a.imaging, DICOMweb: a.dicomweb,
 		Store: st, Audit: a.audit, AuditKey: key, Log: log, Now: now})
 	if err != nil {

@@ -20,6 +20,7 @@ import (
 	"countycare/demo"
 	"countycare/notify"
 	"countycare/points"
+	"countycare/reading"
 	"countycare/referral"
 	"countycare/rx"
 	"countycare/store"
@@ -43,6 +44,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	consultGrace := fs.Duration("consult-grace", time.Duration(ccfg.GraceHours)*time.Hour, "how long the invited hospital keeps access to a resident after the consultation closes (whole hours)")
 	consultResponse := fs.String("consult-response", envOr("COUNTYCARE_CONSULT_RESPONSE", "routine=10,urgent=10,emergency=5"),
 		"minutes the invited doctor has to accept or decline, per urgency, before the case escalates (env COUNTYCARE_CONSULT_RESPONSE)")
+	readingTargets := fs.String("reading-targets", envOr("COUNTYCARE_READING_TARGETS", ""),
+		"turnaround targets of the reading centers in minutes per modality over the defaults ECG=15,DR=30,US=30,CT=60,MR=60,OT=60, e.g. ECG=10,CT=45 (env COUNTYCARE_READING_TARGETS)")
 	secure := fs.Bool("secure-cookies", envOr("COUNTYCARE_SECURE_COOKIES", "") == "1", "mark cookies Secure (when served over TLS by a proxy; env COUNTYCARE_SECURE_COOKIES=1)")
 	metricsToken := envOr("COUNTYCARE_METRICS_TOKEN", "")
 	ice := fs.String("ice-servers", os.Getenv("COUNTYCARE_ICE_SERVERS"), "video calls: RTCIceServer list as JSON, e.g. '[{\"urls\":\"stun:stun.example.cn:3478\"}]' (env COUNTYCARE_ICE_SERVERS); empty: none, for a LAN")
@@ -87,6 +90,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if ccfg.ResponseMinutes, err = parseResponseMinutes(*consultResponse); err != nil {
 		return err
+	}
+	rtargets, err := reading.ParseTargets(*readingTargets)
+	if err != nil {
+		return fmt.Errorf("serve: --reading-targets: %w", err)
 	}
 	if *consultGrace < 0 || *consultGrace%time.Hour != 0 {
 		return fmt.Errorf("serve: --consult-grace must be whole hours (got %s)", *consultGrace)
@@ -133,6 +140,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	a.chronic.Config = chronicCfg
 	a.consult.Config = ccfg
 	a.critical.Config = criticalCfg
+	a.readflow.Targets = rtargets
+	st.SetReadingTargets(rtargets)  // new uploads are due by the county's targets
 	st.SetChronicConfig(chronicCfg) // the per-unit counters judge "controlled" by the county's targets
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -158,6 +167,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	go a.consult.RunScheduler(ctx, time.Second, func(err error) { log.Error("consultation scheduler", "err", err) })
 	// Critical values escalate on the same durable pattern.
 	go a.critical.RunScheduler(ctx, 5*time.Second, func(err error) { log.Error("critical-value scheduler", "err", err) })
+	// Reading due times live in the database too: overdue studies escalate
+	// (center heads and the holding reader are messaged) once per missed target.
+	go a.readflow.RunScheduler(ctx, 5*time.Second, func(err error) { log.Error("reading scheduler", "err", err) })
 	go (&notify.Dispatcher{Repo: st, Sender: notify.LogSender{Log: log}, Log: log, Now: time.Now}).Run(ctx)
 	if *anchorEvery > 0 {
 		logAuditAnchor(ctx, a.st, log)
