@@ -33,9 +33,15 @@ import (
 
 // Source kinds of an alert.
 const (
-	SourceLab       = "lab_result"
-	SourceECGReport = "ecg_report"
-	SourceFetal     = "fetal_trace"
+	SourceLab   = "lab_result"
+	SourceFetal = "fetal_trace" // the automatic analysis of a fetal trace, keyed by the trace's id
+	// A reader's signed report (or addendum) marking a critical finding,
+	// keyed by the reading workflow study's id (reading_studies.id): one
+	// alert per study, however many reports or retries mark it.
+	SourceECGReport     = "ecg_report"
+	SourceImagingReport = "imaging_report"
+	SourcePhotoReport   = "photo_report"
+	SourceFetalReport   = "fetal_report"
 )
 
 // Escalation levels: who is alerted.

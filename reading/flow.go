@@ -36,7 +36,7 @@ const (
 // for the critical-value alert service: it alerts the ordering clinic.
 type CriticalFinding struct {
 	County     string
-	SourceKind string // "reading.ecg" or "reading.imaging"
+	SourceKind string // "reading." + the study's kind: reading.ecg, reading.imaging, reading.photo, reading.fetal
 	SourceID   int64  // the workflow study's id
 	ReportID   int64  // the report or addendum that marks it
 	ResidentID int64

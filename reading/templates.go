@@ -100,12 +100,13 @@ func (ts Templates) For(modality string) *Template {
 
 // TemplateModality maps a study's modality to its report template and
 // turnaround target: DICOM CR and DX (computed and digital radiography) are
-// read as DR; ECG, CT, MR and US as themselves; anything else as OT.
+// read as DR; ECG, CT, MR, US, FHM (fetal heart traces), FUNDUS and SKIN
+// (clinic photos) as themselves; anything else as OT.
 func TemplateModality(m string) string {
 	switch m = strings.ToUpper(strings.TrimSpace(m)); m {
 	case "CR", "DX", "DR":
 		return "DR"
-	case "ECG", "CT", "MR", "US":
+	case "ECG", "CT", "MR", "US", "FHM", "FUNDUS", "SKIN":
 		return m
 	}
 	return "OT"

@@ -16,6 +16,8 @@ import (
 const (
 	KindECG     = "ecg"     // ecg_studies, keyed by id
 	KindImaging = "imaging" // imaging_instances, keyed by StudyInstanceUID
+	KindPhoto   = "photo"   // photo_studies (fundus, skin), keyed by id
+	KindFetal   = "fetal"   // fetal_traces, keyed by id
 )
 
 // Workflow statuses of a study (阅片/判读流程).
@@ -38,18 +40,18 @@ const (
 type Study struct {
 	ID          int64
 	County      string
-	Kind        string // KindECG, KindImaging
-	SourceKey   string // ECG study id, or the StudyInstanceUID
-	Modality    string // ECG, DR, CT, MR, US, … (as uploaded)
+	Kind        string // KindECG, KindImaging, KindPhoto, KindFetal
+	SourceKey   string // ECG study, photo or trace id, or the StudyInstanceUID
+	Modality    string // ECG, DR, CT, MR, US, … (as uploaded); FUNDUS, SKIN, FHM
 	ResidentID  int64
 	ClinicID    int64 // the ordering institution
 	OrderedBy   int64 // account of the ordering doctor
 	CenterID    int64 // the diagnosis center that reads it
 	Urgent      bool  // marked urgent by the ordering clinic
-	Priority    int   // pre-read priority (0 normal … 3 most urgent)
+	Priority    int   // pre-read priority (ECG 0 normal … 3 most urgent; FHM 0 normal, 1 suspicious, 2 pathological)
 	PreRead     string
 	Findings    []ecg.Finding // the ECG pre-read's findings, for the reader
-	HeartRate   float64       // the ECG pre-read's heart rate (bpm)
+	HeartRate   float64       // the ECG pre-read's heart rate, or a fetal trace's FHR baseline (bpm)
 	Status      string
 	ClaimedBy   int64 // account of the reader who has it
 	ClaimedName string
@@ -76,6 +78,21 @@ func (s *Study) Breached(now time.Time) bool {
 	return !s.BreachedAt.IsZero() || (s.Status != FlowReported && !now.Before(s.DueAt))
 }
 
+// FetalClass is a fetal trace's automatic FIGO 2015 class (ClassNormal,
+// ClassSuspicious, ClassPathological) from its priority; "" for other kinds.
+func (s *Study) FetalClass() string {
+	if s.Kind != KindFetal {
+		return ""
+	}
+	switch {
+	case s.Priority >= 2:
+		return ClassPathological
+	case s.Priority == 1:
+		return ClassSuspicious
+	}
+	return ClassNormal
+}
+
 // Turnaround is the time from upload to the signed report (0 if open).
 func (s *Study) Turnaround() time.Duration {
 	if s.ReportedAt.IsZero() {
@@ -92,11 +109,17 @@ type Targets struct {
 	Default int
 }
 
-// DefaultTargets are ECG 15 min, DR 30, US 30, CT 60, MR 60, others 60:
-// the figures of issue #5 (ECG 15 min, DR 30 min) and the usual emergency
-// reporting limits of county diagnosis centers (CT/MR within the hour).
+// DefaultTargets are ECG 15 min, DR 30, US 30, CT 60, MR 60, fetal heart
+// traces (FHM) 15, fundus and skin photos 24 h, others 60: the figures of
+// issue #5 (ECG 15 min, DR 30 min) and the usual emergency reporting
+// limits of county diagnosis centers (CT/MR within the hour). A fetal
+// trace is read while the woman is still at the clinic and a pathological
+// one calls for action at once (FIGO 2015), so it shares the ECG's target;
+// fundus and skin photos are screening (diabetic retinopathy, skin
+// lesions) and are due the next day, so an unread one escalates once a
+// day rather than every hour.
 func DefaultTargets() Targets {
-	return Targets{Minutes: map[string]int{"ECG": 15, "DR": 30, "US": 30, "CT": 60, "MR": 60}, Default: 60}
+	return Targets{Minutes: map[string]int{"ECG": 15, "DR": 30, "US": 30, "CT": 60, "MR": 60, "FHM": 15, "FUNDUS": 24 * 60, "SKIN": 24 * 60}, Default: 60}
 }
 
 // Target is the turnaround target of a modality.
@@ -112,7 +135,8 @@ func (t Targets) Target(modality string) time.Duration {
 }
 
 // ParseTargets reads "ECG=15,DR=30,CT=60" over the defaults; a modality
-// may be ECG, DR, CT, MR, US or OT (others) and minutes 1–1440.
+// may be ECG, DR, CT, MR, US, FHM, FUNDUS, SKIN or OT (others) and minutes
+// 1–1440.
 func ParseTargets(v string) (Targets, error) {
 	t := DefaultTargets()
 	if strings.TrimSpace(v) == "" {
@@ -123,7 +147,7 @@ func ParseTargets(v string) (Targets, error) {
 		n, err := strconv.Atoi(strings.TrimSpace(m))
 		k = strings.ToUpper(strings.TrimSpace(k))
 		if !ok || err != nil || n < 1 || n > 24*60 || TemplateModality(k) != k {
-			return t, fmt.Errorf("reading: turnaround targets %q: want MODALITY=MINUTES,… with ECG, DR, CT, MR, US or OT and 1–1440 minutes", v)
+			return t, fmt.Errorf("reading: turnaround targets %q: want MODALITY=MINUTES,… with ECG, DR, CT, MR, US, FHM, FUNDUS, SKIN or OT and 1–1440 minutes", v)
 		}
 		if k == "OT" {
 			t.Default = n
@@ -152,6 +176,39 @@ func ImagingEntry(in *ImagingInstance, t Targets) *Study {
 	return &Study{County: in.CountyCode, Kind: KindImaging, SourceKey: in.StudyUID, Modality: TemplateModality(in.Modality), ResidentID: in.ResidentID,
 		ClinicID: in.ClinicID, OrderedBy: in.OrderedBy, CenterID: in.CenterID, Urgent: in.Urgent, PreRead: PreReadNone,
 		Status: FlowWaiting, UploadedAt: in.UploadedAt, DueAt: in.UploadedAt.Add(t.Target(in.Modality)), Version: 1}
+}
+
+// PhotoModality is the template modality of a photo kind: FUNDUS for a
+// fundus photo, SKIN for a skin photo. The two are separate modalities
+// (not one PHOTO modality with the kind as a field) because the report
+// template, the turnaround target and the worklist tab all hang on the
+// modality, and a fundus read (retinopathy grade per eye, by an
+// ophthalmologist) and a skin read (lesion description, by a
+// dermatologist) share none of them.
+func PhotoModality(kind string) string {
+	if kind == PhotoSkin {
+		return "SKIN"
+	}
+	return "FUNDUS"
+}
+
+// PhotoEntry is the workflow entry of a stored fundus or skin photo.
+func PhotoEntry(p *PhotoStudy, t Targets) *Study {
+	mod := PhotoModality(p.Kind)
+	return &Study{County: p.CountyCode, Kind: KindPhoto, SourceKey: strconv.FormatInt(p.ID, 10), Modality: mod, ResidentID: p.ResidentID,
+		ClinicID: p.ClinicID, OrderedBy: p.OrderedBy, CenterID: p.CenterID, PreRead: PreReadNone,
+		Status: FlowWaiting, UploadedAt: p.UploadedAt, DueAt: p.UploadedAt.Add(t.Target(mod)), Version: 1}
+}
+
+// FetalEntry is the workflow entry of a stored fetal heart trace (FHM):
+// the automatic FIGO 2015 class is its priority (2 pathological, 1
+// suspicious, 0 normal), which orders the worklist as the ECG pre-read's
+// does. The pre-read outcome stays empty: the confirmed-normal indicator
+// is the ECG pre-read's.
+func FetalEntry(f *FetalStudy, t Targets) *Study {
+	return &Study{County: f.CountyCode, Kind: KindFetal, SourceKey: strconv.FormatInt(f.ID, 10), Modality: "FHM", ResidentID: f.ResidentID,
+		ClinicID: f.ClinicID, OrderedBy: f.OrderedBy, CenterID: f.CenterID, Priority: f.Priority, PreRead: PreReadNone,
+		HeartRate: f.Baseline, Status: FlowWaiting, UploadedAt: f.UploadedAt, DueAt: f.UploadedAt.Add(t.Target("FHM")), Version: 1}
 }
 
 // Report kinds.

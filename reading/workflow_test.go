@@ -9,8 +9,8 @@ import (
 
 func TestTemplatesShipped(t *testing.T) {
 	ts := DefaultTemplates()
-	for _, m := range []string{"ECG", "DR", "CT", "MR", "US", "OT"} {
-		if ts[m] == nil {
+	for _, m := range []string{"ECG", "DR", "CT", "MR", "US", "FHM", "FUNDUS", "SKIN", "OT"} {
+		if ts[m] == nil || ts.For(m).Modality != m {
 			t.Errorf("no %s template", m)
 		}
 	}
@@ -45,6 +45,12 @@ func TestTemplateValidate(t *testing.T) {
 		{"too long", "MR", map[string]string{"findings": strings.Repeat("长", 4001), "impression": "b"}, "findings/field.too_long"},
 		{"US needs an organ", "US", map[string]string{"impression": "未见异常"}, "liver/reading.one_of_required"},
 		{"US one organ", "US", map[string]string{"kidneys": "双肾大小形态正常", "impression": "未见异常"}, ""},
+		{"fundus graded", "FUNDUS", map[string]string{"dr_right": "2", "dr_left": "0", "dme_right": "1", "impression": "右眼中度 NPDR"}, ""},
+		{"fundus no eye", "FUNDUS", map[string]string{"impression": "不可分级"}, "dr_right/reading.one_of_required"},
+		{"fundus grade 5", "FUNDUS", map[string]string{"dr_left": "5", "impression": "x"}, "dr_left/reading.field_range"},
+		{"skin", "SKIN", map[string]string{"site": "左小腿", "description": "红斑 2 cm", "impression": "湿疹"}, ""},
+		{"FHM missing", "FHM", map[string]string{"baseline": "30", "conclusion": "x"},
+			"baseline/reading.field_range variability/field.required accelerations/field.required decelerations/field.required classification/field.required"},
 	} {
 		fs := ts.For(tc.modality).Validate(tc.values)
 		var got []string
@@ -69,19 +75,42 @@ func TestParseTemplatesRejects(t *testing.T) {
 func TestTargets(t *testing.T) {
 	d := DefaultTargets()
 	for m, want := range map[string]time.Duration{"ECG": 15 * time.Minute, "CR": 30 * time.Minute, "DR": 30 * time.Minute, "US": 30 * time.Minute,
-		"CT": time.Hour, "MR": time.Hour, "XA": time.Hour} {
+		"CT": time.Hour, "MR": time.Hour, "XA": time.Hour, "FHM": 15 * time.Minute, "FUNDUS": 24 * time.Hour, "SKIN": 24 * time.Hour} {
 		if got := d.Target(m); got != want {
 			t.Errorf("default target %s: got %s, want %s", m, got, want)
 		}
 	}
-	p, err := ParseTargets("ECG=10, ct=45,OT=90")
-	if err != nil || p.Target("ECG") != 10*time.Minute || p.Target("CT") != 45*time.Minute || p.Target("NM") != 90*time.Minute || p.Target("DR") != 30*time.Minute {
+	p, err := ParseTargets("ECG=10, ct=45,OT=90,fhm=20,FUNDUS=720")
+	if err != nil || p.Target("ECG") != 10*time.Minute || p.Target("CT") != 45*time.Minute || p.Target("NM") != 90*time.Minute || p.Target("DR") != 30*time.Minute ||
+		p.Target("FHM") != 20*time.Minute || p.Target("FUNDUS") != 12*time.Hour || p.Target("SKIN") != 24*time.Hour {
 		t.Errorf("parsed targets %+v %v", p, err)
 	}
 	for _, bad := range []string{"ECG", "ECG=0", "XA=10", "ECG=2000", "ECG=x"} {
 		if _, err := ParseTargets(bad); err == nil {
 			t.Errorf("ParseTargets(%q) accepted", bad)
 		}
+	}
+}
+
+// TestExamEntries: a photo enters as FUNDUS or SKIN, a fetal trace as FHM
+// with its FIGO class as the priority; each is due by its modality's target.
+func TestExamEntries(t *testing.T) {
+	at := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
+	tg := DefaultTargets()
+	p := PhotoEntry(&PhotoStudy{ID: 7, CountyCode: "c", Kind: PhotoSkin, ResidentID: 1, ClinicID: 2, OrderedBy: 3, CenterID: 4, UploadedAt: at}, tg)
+	if p.Kind != KindPhoto || p.SourceKey != "7" || p.Modality != "SKIN" || p.Status != FlowWaiting || !p.DueAt.Equal(at.Add(24*time.Hour)) || p.CenterID != 4 {
+		t.Errorf("skin entry %+v", p)
+	}
+	if PhotoEntry(&PhotoStudy{Kind: PhotoFundus, UploadedAt: at}, tg).Modality != "FUNDUS" {
+		t.Error("fundus entry")
+	}
+	f := FetalEntry(&FetalStudy{ID: 9, CountyCode: "c", Priority: 2, Baseline: 95, UploadedAt: at}, tg)
+	if f.Kind != KindFetal || f.SourceKey != "9" || f.Modality != "FHM" || f.Priority != 2 || f.PreRead != PreReadNone || !f.DueAt.Equal(at.Add(15*time.Minute)) ||
+		f.FetalClass() != ClassPathological {
+		t.Errorf("fetal entry %+v", f)
+	}
+	if (&Study{Kind: KindECG, Priority: 2}).FetalClass() != "" {
+		t.Error("an ECG has a fetal class")
 	}
 }
 

@@ -26,9 +26,8 @@ func (s *Store) linkStudy(ctx context.Context, tx db, link *access.CareLink) err
 	return wrap("store.linkStudy", err)
 }
 
-// SavePhotoStudy stores a photo, the care link and the audit row in one
-// transaction. (The reading workflow's worklist entry belongs here too,
-// in the same transaction, once that workflow is merged.)
+// SavePhotoStudy stores a photo, its reading workflow entry (modality
+// FUNDUS or SKIN), the care link and the audit row in one transaction.
 func (s *Store) SavePhotoStudy(ctx context.Context, p *reading.PhotoStudy, link *access.CareLink, ev audit.Event) error {
 	const op = "store.SavePhotoStudy"
 	return s.Transact(ctx, func(tx db) error {
@@ -40,6 +39,9 @@ func (s *Store) SavePhotoStudy(ctx context.Context, p *reading.PhotoStudy, link 
 			return wrap(op, err)
 		}
 		p.ID = id
+		if err := s.enterReading(ctx, tx, reading.PhotoEntry(p, s.readingTargets())); err != nil {
+			return err
+		}
 		if err := s.linkStudy(ctx, tx, link); err != nil {
 			return err
 		}
@@ -83,10 +85,10 @@ func (s *Store) PhotoStudy(ctx context.Context, county string, id int64) (*readi
 	return &p, nil
 }
 
-// SaveFetalStudy stores a trace with its analysis, the care link, its
-// critical alert (if any, with the alert's messages) and the audit row in
-// one transaction. (The reading workflow's worklist entry belongs here
-// too, once that workflow is merged.)
+// SaveFetalStudy stores a trace with its analysis, its reading workflow
+// entry (modality FHM, ordered by the trace's priority), the care link,
+// its critical alert (if any, with the alert's messages) and the audit row
+// in one transaction.
 func (s *Store) SaveFetalStudy(ctx context.Context, f *reading.FetalStudy, link *access.CareLink, al *critical.Alert, msgs []notify.Message, ev audit.Event) error {
 	const op = "store.SaveFetalStudy"
 	return s.Transact(ctx, func(tx db) error {
@@ -102,6 +104,9 @@ func (s *Store) SaveFetalStudy(ctx context.Context, f *reading.FetalStudy, link 
 			return wrap(op, err)
 		}
 		f.ID = id
+		if err := s.enterReading(ctx, tx, reading.FetalEntry(f, s.readingTargets())); err != nil {
+			return err
+		}
 		if err := s.linkStudy(ctx, tx, link); err != nil {
 			return err
 		}

@@ -15,8 +15,9 @@ import (
 )
 
 // SetReadingTargets sets the turnaround targets new studies are due by
-// (default reading.DefaultTargets()). Every path that stores an ECG study
-// or a DICOM instance enters it into the reading workflow with them.
+// (default reading.DefaultTargets()). Every path that stores an ECG study,
+// a DICOM instance, a clinic photo or a fetal trace enters it into the
+// reading workflow with them.
 func (s *Store) SetReadingTargets(t reading.Targets) { s.readTargets.Store(&t) }
 
 func (s *Store) readingTargets() reading.Targets {
@@ -163,6 +164,12 @@ func (s *Store) SaveReadingReport(ctx context.Context, st *reading.Study, r *rea
 				_, err = tx.exec(ctx, `UPDATE ecg_studies SET status = 'reported' WHERE county_code = ? AND id = ?`, st.County, id)
 			case reading.KindImaging:
 				_, err = tx.exec(ctx, `UPDATE imaging_instances SET status = 'reported' WHERE county_code = ? AND study_uid = ?`, st.County, st.SourceKey)
+			case reading.KindPhoto:
+				id, _ := strconv.ParseInt(st.SourceKey, 10, 64)
+				_, err = tx.exec(ctx, `UPDATE photo_studies SET status = 'reported' WHERE county_code = ? AND id = ?`, st.County, id)
+			case reading.KindFetal:
+				id, _ := strconv.ParseInt(st.SourceKey, 10, 64)
+				_, err = tx.exec(ctx, `UPDATE fetal_traces SET status = 'reported' WHERE county_code = ? AND id = ?`, st.County, id)
 			}
 			if err != nil {
 				return wrap(op, err)

@@ -17,7 +17,7 @@ import (
 // the clinic's returned reports and the indicators.
 
 // readingModalities are the worklist's modality groups.
-var readingModalities = []string{"ECG", "DR", "CT", "MR", "US", "OT"}
+var readingModalities = []string{"ECG", "DR", "CT", "MR", "US", "FHM", "FUNDUS", "SKIN", "OT"}
 
 // readingRow is a worklist row as shown.
 type readingRow struct {
@@ -249,6 +249,9 @@ func apiReadingStudy(st *reading.Study, now time.Time) map[string]any {
 		"resident_name": st.ResidentName, "clinic_id": st.ClinicID, "clinic": st.ClinicName, "center_id": st.CenterID, "urgent": st.Urgent,
 		"priority": st.Priority, "preread": st.PreRead, "findings": findings, "heart_rate": math.Round(st.HeartRate*10) / 10, "status": st.Status, "claimed_by": st.ClaimedBy, "claimed_name": st.ClaimedName,
 		"uploaded_at": st.UploadedAt, "due_at": st.DueAt, "breached": st.Breached(now), "escalations": st.Escalations, "version": st.Version}
+	if u := readingSourceURL(st); u != "" {
+		m["source_url"] = u
+	}
 	if !st.ReportedAt.IsZero() {
 		m["reported_at"] = st.ReportedAt
 		m["turnaround_minutes"] = int(st.Turnaround() / time.Minute)
@@ -260,13 +263,26 @@ func apiReadingStudy(st *reading.Study, now time.Time) map[string]any {
 	return m
 }
 
+// readingSourceURL is the page or file a study's source is shown on: the
+// photo (GET /photos/{id}) or the fetal trace on CTG paper (GET /fetal/{id});
+// "" for ECG and imaging, whose viewers the study page embeds itself.
+func readingSourceURL(st *reading.Study) string {
+	switch st.Kind {
+	case reading.KindPhoto:
+		return "/photos/" + st.SourceKey
+	case reading.KindFetal:
+		return "/fetal/" + st.SourceKey
+	}
+	return ""
+}
+
 func apiReadingReport(r *reading.Report) map[string]any {
 	return map[string]any{"id": r.ID, "kind": r.Kind, "parent_id": r.ParentID, "template": r.Template, "fields": r.Fields, "normal": r.Normal,
 		"critical": r.Critical, "critical_text": r.CriticalText, "signed_by": r.SignedBy, "signer_name": r.SignerName, "signed_at": r.SignedAt,
 		"seal": r.Seal, "seal_ok": r.SealOK()}
 }
 
-// apiReadingWorklist: GET /api/v1/reading/worklist?modality=ECG|DR|CT|MR|US|OT.
+// apiReadingWorklist: GET /api/v1/reading/worklist?modality=ECG|DR|CT|MR|US|FHM|FUNDUS|SKIN|OT.
 func (s *Server) apiReadingWorklist(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
 	mod := strings.ToUpper(r.URL.Query().Get("modality"))
 	if mod != "" {

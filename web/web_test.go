@@ -90,6 +90,9 @@ func newEnv(t *testing.T, d store.Dialect) *env {
 	crit := &critical.Service{Repo: st, Residents: rsvc, Orgs: orgs, Staff: st, Audit: w, Live: live, Config: critical.DefaultConfig(), Now: time.Now}
 	labs := &lab.Service{Repo: st, Residents: rsvc, Critical: crit, Thresholds: critical.DefaultThresholds(), Audit: w, Now: time.Now}
 	exams := &reading.ExamService{Repo: st, Residents: rsvc, Orgs: orgs, Critical: crit, Audit: w, Now: time.Now}
+	// A signed critical finding raises an alert for the ordering clinic.
+	readFlow := &reading.Workflow{Repo: st, Audit: w, Targets: reading.DefaultTargets(), Templates: reading.DefaultTemplates(), Now: time.Now,
+		Critical: reading.CriticalAlerts{Service: crit}, OnError: func(err error) { t.Logf("reading workflow: %v", err) }}
 	accts := &account.Service{Repo: st, Config: account.DefaultConfig(), Now: time.Now, Orgs: orgs}
 	rxs := &rx.Service{Repo: st, Engine: rxEngine, Residents: rsvc, Orgs: orgs, Audit: w, Now: time.Now}
 	onl := &online.Service{Repo: st, Residents: rsvc, Staff: st, Accounts: accts, Rx: rxs, Audit: w, Now: time.Now}
@@ -105,7 +108,7 @@ func newEnv(t *testing.T, d store.Dialect) *env {
 		Settle: stl, Window: &settle.Window{Repo: st, Residents: rsvc, Orgs: orgs, Weights: settle.ExampleWeights(), Now: time.Now},
 		Rx: rxEngine, Prescriptions: rxs, Pharmacy: phs,
 		Reading:  &reading.Service{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, PreRead: ecg.DefaultPreReadConfig(), Now: time.Now},
-		ReadFlow: &reading.Workflow{Repo: st, Audit: w, Targets: reading.DefaultTargets(), Templates: reading.DefaultTemplates(), Now: time.Now},
+		ReadFlow: readFlow,
 		Labs:     labs, Critical: crit, Exams: exams,
 		Viewer:   &reading.Viewer{Repo: st, Residents: rsvc, Audit: w},
 		Imaging:  &reading.ImagingService{Repo: st, Residents: rsvc, Orgs: orgs, Now: time.Now},

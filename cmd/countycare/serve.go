@@ -45,7 +45,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	consultResponse := fs.String("consult-response", envOr("COUNTYCARE_CONSULT_RESPONSE", "routine=10,urgent=10,emergency=5"),
 		"minutes the invited doctor has to accept or decline, per urgency, before the case escalates (env COUNTYCARE_CONSULT_RESPONSE)")
 	readingTargets := fs.String("reading-targets", envOr("COUNTYCARE_READING_TARGETS", ""),
-		"turnaround targets of the reading centers in minutes per modality over the defaults ECG=15,DR=30,US=30,CT=60,MR=60,OT=60, e.g. ECG=10,CT=45 (env COUNTYCARE_READING_TARGETS)")
+		"turnaround targets of the reading centers in minutes per modality over the defaults ECG=15,DR=30,US=30,CT=60,MR=60,FHM=15,FUNDUS=1440,SKIN=1440,OT=60, e.g. ECG=10,CT=45 (env COUNTYCARE_READING_TARGETS)")
 	secure := fs.Bool("secure-cookies", envOr("COUNTYCARE_SECURE_COOKIES", "") == "1", "mark cookies Secure (when served over TLS by a proxy; env COUNTYCARE_SECURE_COOKIES=1)")
 	metricsToken := envOr("COUNTYCARE_METRICS_TOKEN", "")
 	ice := fs.String("ice-servers", os.Getenv("COUNTYCARE_ICE_SERVERS"), "video calls: RTCIceServer list as JSON, e.g. '[{\"urls\":\"stun:stun.example.cn:3478\"}]' (env COUNTYCARE_ICE_SERVERS); empty: none, for a LAN")
