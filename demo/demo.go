@@ -143,9 +143,10 @@ type gen struct {
 	last        *resident.Resident // the resident written last (for legacy duplicates)
 	emit        func(row) error    // hands a generated row to the writer
 	batch       []row
-	people      []person          // every resident written (for visits)
-	deptDoctors map[int64][]int64 // county hospital department → its doctors (for rosters)
-	depts       []int64           // the lead county hospital's departments
+	people      []person                      // every resident written (for visits)
+	deptDoctors map[int64][]int64             // county hospital department → its doctors (for rosters)
+	depts       []int64                       // the lead county hospital's departments
+	readers     map[int64][]*org.Practitioner // diagnosis center → its readers (report signers)
 }
 
 func (g *gen) id(table string) int64 {
@@ -170,7 +171,8 @@ func Generate(ctx context.Context, st *store.Store, cfg Config, log *slog.Logger
 	start := time.Now()
 	g := &gen{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)), now: cfg.Now.UTC(), today: care.Today(cfg.Now),
 		nextID: map[string]int64{}, idSeq: map[care.Date]int{}, tokens: map[string][]string{},
-		villageSeq: map[int64]int{}, householdSq: map[int64]int{}, pract: map[care.Role]*org.Practitioner{}, deptDoctors: map[int64][]int64{}, deptOf: map[string]int64{}}
+		villageSeq: map[int64]int{}, householdSq: map[int64]int{}, pract: map[care.Role]*org.Practitioner{}, deptDoctors: map[int64][]int64{}, deptOf: map[string]int64{},
+		readers: map[int64][]*org.Practitioner{}}
 	for _, s := range surnames {
 		g.surTot += s.w
 	}
@@ -431,6 +433,7 @@ func (g *gen) staff() error {
 					if err != nil {
 						return err
 					}
+					g.readers[in.ID] = append(g.readers[in.ID], p)
 					if d.specialty == "ecg" && i == 0 {
 						g.pract[care.RoleReader] = p
 					}

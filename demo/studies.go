@@ -32,10 +32,6 @@ func ScaledECGReads(n int) int { return int(int64(SeedECGReads) * int64(n) / See
 // ScaledImagingReads is the seeds' yearly imaging volume for n residents.
 func ScaledImagingReads(n int) int { return int(int64(SeedImagingReads) * int64(n) / SeedPopulation) }
 
-// demoStatusRead is the status of the demo's studies older than a day
-// (read). The reading workflow names its statuses; align at merge.
-const demoStatusRead = "reported"
-
 // samples holds real recordings the demo files its studies on (see
 // samples/README.md for their sources and licences): 10-s MIT-BIH
 // excerpts in WFDB format 16 and DICOM files of several modalities.
@@ -138,9 +134,12 @@ func (g *gen) loadSamples() ([]ecgSample, []dicomSample, error) {
 
 // studies writes a year of ECG and imaging reads in metadata, each
 // referring to one of the embedded samples by hash, with the care links
-// that let the reading centers open them. Studies of the last day wait
-// in the worklists; older ones are read. The demo resident gets an ECG
-// and two CT studies (a previous one to compare with) and an ultrasound.
+// that let the reading centers open them, each imaging study's row for
+// QIDO-RS and every study's reading workflow entry. Studies of the last
+// hours (demoOpenFor) wait in the worklists, some claimed; older ones are
+// reported with a signed report. The demo resident gets an ECG and two CT
+// studies (a previous one to compare with) and an ultrasound; the recent
+// ones wait unclaimed for the demo reader.
 func (g *gen) studies(nECG, nImg int) error {
 	if (nECG <= 0 && nImg <= 0) || len(g.people) == 0 {
 		return nil
@@ -163,6 +162,10 @@ func (g *gen) studies(nECG, nImg int) error {
 	if centers["ecg"] == 0 || centers["radiology"] == 0 || centers["ultrasound"] == 0 {
 		return fmt.Errorf("demo: the diagnosis centers are missing")
 	}
+	dk, err := g.newDesk(rng, []int64{centers["ecg"], centers["radiology"], centers["ultrasound"]})
+	if err != nil {
+		return err
+	}
 	county := g.cfg.CountyCode
 	linked := map[[2]int64]bool{} // resident, center
 	link := func(resID, center int64, reason string, at time.Time) error {
@@ -174,12 +177,15 @@ func (g *gen) studies(nECG, nImg int) error {
 		return g.b.CareLink(&access.CareLink{ID: g.id("link"), CountyCode: county, ResidentID: resID, InstitutionID: center, Kind: access.LinkStudy,
 			Reason: reason, CreatedAt: at})
 	}
+	// The source rows' status as the workflow keeps it: waiting until the
+	// signed report marks them reported (a claim leaves them waiting).
 	status := func(at time.Time) string {
-		if g.now.Sub(at) < 24*time.Hour {
+		if g.now.Sub(at) < demoOpenFor {
 			return reading.StatusWaiting
 		}
-		return demoStatusRead
+		return reading.FlowReported
 	}
+	mine := func(p person) bool { return g.demoRes != nil && p.id == g.demoRes.ID }
 	when := func() time.Time { return g.now.Add(-time.Duration(rng.Int64N(int64(365 * 24 * time.Hour)))) }
 	addECG := func(p person, s *ecgSample, at time.Time) error {
 		st := &reading.ECGStudy{ID: g.id("ecg_study"), CountyCode: county, ResidentID: p.id, ClinicID: p.village, CenterID: centers["ecg"],
@@ -189,7 +195,12 @@ func (g *gen) studies(nECG, nImg int) error {
 			return err
 		}
 		g.res.ECGReads++
-		return g.b.ECGStudy(st, s.hash)
+		if err := g.b.ECGStudy(st, s.hash); err != nil {
+			return err
+		}
+		e := reading.ECGEntry(st, dk.targets)
+		e.ID = g.id("reading_study")
+		return dk.file(e, &st.PreRead, mine(p))
 	}
 	addImage := func(p person, s *dicomSample, at time.Time) error {
 		in := *s.in
@@ -209,7 +220,15 @@ func (g *gen) studies(nECG, nImg int) error {
 			return err
 		}
 		g.res.ImagingReads++
-		return g.b.ImagingInstance(&in, s.hash, s.size)
+		if err := g.b.ImagingInstance(&in, s.hash, s.size); err != nil {
+			return err
+		}
+		if err := g.b.ImagingStudy(g.id("imaging_study"), &in); err != nil {
+			return err
+		}
+		e := reading.ImagingEntry(&in, dk.targets)
+		e.ID = g.id("reading_study")
+		return dk.file(e, nil, mine(p))
 	}
 	if g.demoRes != nil {
 		me := person{id: g.demoRes.ID, village: g.demoRes.VillageID}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"strings"
 	"time"
@@ -172,5 +173,53 @@ func (b *Bulk) ECGStudy(st *reading.ECGStudy, signalHash string) error {
 func (b *Bulk) ImagingInstance(in *reading.ImagingInstance, fileHash string, size int) error {
 	return b.add("imaging_instances", in.ID, in.CountyCode, in.ResidentID, in.ClinicID, in.OrderedBy, in.CenterID, in.FileName,
 		in.StudyUID, in.SeriesUID, in.SOPUID, in.Modality, in.StudyDate, in.Accession, in.FilePatientName, in.FilePatientID, in.Mismatch,
-		in.TransferSyntax, in.Rows, in.Columns, in.Frames, in.NoPreview, size, []byte{}, in.Status, b.tsv(in.UploadedAt), fileHash)
+		in.TransferSyntax, in.Rows, in.Columns, in.Frames, in.NoPreview, size, []byte{}, in.Status, b.tsv(in.UploadedAt), fileHash,
+		in.SOPClassUID, in.SeriesNumber, in.SeriesDescription, in.InstanceNumber, in.DeviceID)
+}
+
+// ImagingStudy loads the study row (imaging_studies, for QIDO-RS) of a
+// study made of the one instance in, with the given ID: the study-level
+// attributes and patient name keys as fileStudy files them, one series,
+// one instance. A study of several instances is an error at commit
+// (study_uid is unique per county).
+func (b *Bulk) ImagingStudy(id int64, in *reading.ImagingInstance) error {
+	alpha, ideo := reading.NameGroups(in.FilePatientName)
+	mods := ""
+	if m := strings.TrimSpace(in.Modality); m != "" {
+		mods = "," + m + ","
+	}
+	return b.add("imaging_studies", id, in.CountyCode, in.StudyUID, in.ResidentID, in.ClinicID, in.CenterID, strings.TrimRight(in.FilePatientName, "="),
+		reading.NameKey(in.FilePatientName), alpha, ideo, in.FilePatientID, in.BirthDate, in.Sex, in.StudyDate, in.StudyTime, in.Accession, in.StudyID,
+		in.StudyDescription, in.Referring, mods, 1, 1, b.tsv(in.UploadedAt))
+}
+
+// ReadingStudy loads one reading workflow entry (ID and state set, as
+// reading.ECGEntry or reading.ImagingEntry made it and the workflow moved
+// it on) and, for a reported study, its signed report rep (ID set, sealed
+// with reading.ReportSeal; nil for an open study). The entry keeps the
+// signer and the conclusion for the indicators, as SaveReadingReport does.
+func (b *Bulk) ReadingStudy(st *reading.Study, rep *reading.Report) error {
+	findings := make([]string, len(st.Findings))
+	for i, f := range st.Findings {
+		findings[i] = string(f)
+	}
+	var name string
+	var normal bool
+	if rep != nil {
+		name, normal = rep.SignerName, rep.Normal
+	}
+	if err := b.add("reading_studies", st.ID, st.County, st.Kind, st.SourceKey, st.Modality, st.ResidentID, st.ClinicID, st.OrderedBy, st.CenterID,
+		st.Urgent, st.Priority, st.PreRead, strings.Join(findings, ","), st.HeartRate, st.Status, st.ClaimedBy, st.ClaimedName, b.tsv(st.ClaimedAt),
+		b.tsv(st.UploadedAt), b.tsv(st.DueAt), st.Escalations, b.tsv(st.BreachedAt), b.tsv(st.ReportedAt), st.ReportedBy, name, normal, st.Version); err != nil {
+		return err
+	}
+	if rep == nil {
+		return nil
+	}
+	fields, err := json.Marshal(rep.Fields)
+	if err != nil {
+		return err
+	}
+	return b.add("reading_reports", rep.ID, rep.County, rep.StudyID, rep.ResidentID, rep.Kind, rep.ParentID, rep.Template, string(fields), rep.Normal,
+		rep.Critical, rep.CriticalText, rep.SignedBy, rep.SignerName, b.tsv(rep.SignedAt), rep.Seal)
 }
