@@ -128,14 +128,16 @@ func (s *Service) Dispense(ctx context.Context, a care.Actor, id int64, in Dispe
 		return nil, err
 	}
 	f.TotalFen, f.PatientFen = bill.Total(), bill.Total()
-	if s.Payer != nil {
-		if f.SettlementID, f.PatientFen, err = s.Payer.Pay(ctx, a, bill); err != nil {
-			return nil, err
-		}
-	}
+	// Everything that can fail before the write is done before paying.
 	alerts, err := s.alertsAfter(ctx, a.CountyCode, a.InstitutionID, lots, takes, today)
 	if err != nil {
 		return nil, err
+	}
+	created := false
+	if s.Payer != nil {
+		if f.SettlementID, f.PatientFen, created, err = s.Payer.Pay(ctx, a, bill); err != nil {
+			return nil, err
+		}
 	}
 	now := s.Now().UTC()
 	f.CreatedAt, f.UpdatedAt = now, now
@@ -145,7 +147,11 @@ func (s *Service) Dispense(ctx context.Context, a care.Actor, id int64, in Dispe
 	ev := audit.New(ctx, a, ActDispense, sg.ResidentID)
 	ev.CountyCode, ev.Detail = sg.CountyCode, fmt.Sprintf("prescription %d lots=%d %s total=%d fen", sg.ID, len(takes), f.Mode, f.TotalFen)
 	if err := s.Repo.DispenseTx(ctx, sg, from, f, alerts, now.Add(-AlertEvery), ev); err != nil {
-		if f.SettlementID != 0 {
+		// Refund only a settlement this call made and no fulfilment holds:
+		// two concurrent dispenses of one prescription share the settlement
+		// (same key), and the one that loses the race here must not reverse
+		// the payment of the one that won.
+		if f.SettlementID != 0 && created && !s.paidFulfilment(ctx, sg.ID, f.SettlementID) {
 			if rerr := s.Payer.Refund(ctx, a, f.SettlementID, "dispensing failed"); rerr != nil {
 				return nil, care.Internal("pharmacy.Dispense: refund after failed dispensing", fmt.Errorf("%w; refund: %v", err, rerr))
 			}
@@ -377,4 +383,15 @@ func (s *Service) Advance(ctx context.Context, a care.Actor, prescriptionID int6
 		return nil, err
 	}
 	return f, nil
+}
+
+// paidFulfilment reports whether prescription rxID was dispensed under
+// settlement id (by a concurrent call). An error reading it counts as
+// held: a payment is never reversed on a guess.
+func (s *Service) paidFulfilment(ctx context.Context, rxID, settlementID int64) bool {
+	f, err := s.Repo.Fulfilment(ctx, rxID)
+	if err != nil {
+		return !care.IsCode(err, care.ENOTFOUND)
+	}
+	return f.SettlementID == settlementID
 }

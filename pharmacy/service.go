@@ -114,9 +114,10 @@ func (b *Bill) Total() int64 {
 // Payer settles a dispensed prescription and reverses it; SettlePayer is
 // the one-stop settlement engine.
 type Payer interface {
-	// Pay settles b once (a retry returns the first settlement) and
-	// returns the settlement's ID and the patient's share in fen.
-	Pay(ctx context.Context, a care.Actor, b *Bill) (id, patientFen int64, err error)
+	// Pay settles b once (a retry returns the first settlement unless it
+	// was reversed) and returns the settlement's ID, the patient's share in
+	// fen and whether this call created the settlement.
+	Pay(ctx context.Context, a care.Actor, b *Bill) (id, patientFen int64, created bool, err error)
 	// Refund reverses settlement id with a reason.
 	Refund(ctx context.Context, a care.Actor, id int64, reason string) error
 }

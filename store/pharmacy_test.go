@@ -410,3 +410,48 @@ func TestDemoSupplyOrders(t *testing.T) {
 		}
 	})
 }
+
+// TestDispenseAfterRefundPaysAgain: a payment refunded after a failed
+// attempt is not reused — dispensing later settles the visit afresh (the
+// retry key chain), and a retried payment of a live attempt finds it and
+// reports that it did not create it (so a losing concurrent dispense never
+// refunds the winner's payment).
+func TestDispenseAfterRefundPaysAgain(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, d store.Dialect) {
+		f := newPharmacyFixture(t, d)
+		ctx := context.Background()
+		vd := f.actors[care.RoleVillageDoctor]
+		p := f.adult(t)
+		f.receive(t, vd, "amlodipine-5t", "A1", "2027-10-31", 30)
+		sg, _, err := f.rx.Sign(ctx, vd, p.ID, rxDraft(amlodipine7))
+		if err != nil || sg.Status != rx.StatusPassed {
+			t.Fatalf("sign: %v", err)
+		}
+		price := f.svc.Prices["amlodipine-5t"]
+		bill := &pharmacy.Bill{PrescriptionID: sg.ID, ResidentID: p.ID, InstitutionID: vd.InstitutionID, Date: care.Today(f.clk.Now()), Insured: true,
+			Lines: []pharmacy.BillLine{{DrugCode: "amlodipine-5t", Name: f.svc.KB.Drug("amlodipine-5t").NameZH, Category: price.Category, AmountFen: price.UnitFen * int64(amlodipine7.Quantity)}}}
+		first, _, created, err := f.svc.Payer.Pay(ctx, vd, bill)
+		if err != nil || !created {
+			t.Fatalf("first payment: %d %v %v", first, created, err)
+		}
+		again, _, created, err := f.svc.Payer.Pay(ctx, vd, bill)
+		if err != nil || created || again != first {
+			t.Fatalf("retried payment: %d (first %d) created=%v %v", again, first, created, err)
+		}
+		if err := f.svc.Payer.Refund(ctx, vd, first, "dispensing failed"); err != nil {
+			t.Fatal(err)
+		}
+		ful, err := f.svc.Dispense(ctx, vd, sg.ID, pharmacy.DispenseInput{Mode: pharmacy.ModePickup, Insured: true})
+		if err != nil {
+			t.Fatalf("dispense after the refund: %v", err)
+		}
+		io := f.actors[care.RoleInsuranceOfficer]
+		st, err := f.settle.Get(ctx, io, ful.SettlementID)
+		if err != nil || ful.SettlementID == first || st.Status == settle.StatusReversed {
+			t.Fatalf("dispensed on settlement %d (refunded one %d), status %v, %v", ful.SettlementID, first, st, err)
+		}
+		if old, _ := f.settle.Get(ctx, io, first); old.Status != settle.StatusReversed {
+			t.Errorf("the refunded attempt is %s", old.Status)
+		}
+	})
+}
