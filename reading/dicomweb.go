@@ -181,7 +181,10 @@ func (s *DICOMweb) CreateClient(ctx context.Context, a care.Actor, name string, 
 		fs = append(fs, care.FieldError{Field: "name", Key: "dicomweb.client_name_invalid"})
 	}
 	inst := t.Get(instID)
-	if inst == nil || inst.CountyCode == "" {
+	// A device belongs to a care-giving institution: one bound to the
+	// county, the commission, a community or the insurance office would see
+	// every study under it (its subtree is the county).
+	if inst == nil || inst.CountyCode == "" || !deviceKinds[inst.Kind] {
 		fs = append(fs, care.FieldError{Field: "institution_id", Key: "dicomweb.institution_invalid"})
 	}
 	center := t.Get(centerID)
@@ -618,3 +621,7 @@ func NamePattern(p string) string {
 		return unicode.ToLower(r)
 	}, p)
 }
+
+// deviceKinds are the institutions a DICOMweb device may belong to.
+var deviceKinds = map[org.Kind]bool{org.KindCountyHospital: true, org.KindDiagnosis: true, org.KindSubCenter: true, org.KindCentralHC: true,
+	org.KindTownshipHC: true, org.KindVillageClinic: true}

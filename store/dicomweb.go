@@ -165,8 +165,10 @@ func (s *Store) SearchImagingStudies(ctx context.Context, q reading.StudyQuery) 
 		}
 	}
 	if q.Modality != "" {
+		// Modality codes are upper case (DICOM CS); SQLite's LIKE ignores
+		// ASCII case and PostgreSQL's does not, so the value is normalised.
 		where = append(where, "modalities LIKE ? ESCAPE '!'")
-		args = append(args, "%,"+likePattern(q.Modality)+",%")
+		args = append(args, "%,"+likePattern(strings.ToUpper(strings.TrimSpace(q.Modality)))+",%")
 	}
 	if q.DateFrom != "" {
 		where = append(where, "study_date >= ?")

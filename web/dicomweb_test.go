@@ -132,10 +132,13 @@ func testDICOMweb(t *testing.T, d store.Dialect) {
 		} `json:"institutions"`
 	}
 	json.Unmarshal([]byte(vd.get("/api/v1/institutions").body), &insts)
-	var otherClinic int64
+	var otherClinic, county int64
 	for _, in := range insts.Institutions {
 		if in.Kind == "village_clinic" && in.ID != clinic {
 			otherClinic = in.ID
+		}
+		if in.Kind == "county" {
+			county = in.ID
 		}
 	}
 
@@ -146,6 +149,11 @@ func testDICOMweb(t *testing.T, d store.Dialect) {
 	if r := admin.postJSON("/api/v1/dicomweb/clients", map[string]any{"name": "x", "institution_id": clinic, "center_id": clinic}); r.code != 422 ||
 		!strings.Contains(r.body, `"name"`) || !strings.Contains(r.body, `"center_id"`) {
 		t.Fatalf("bad credential: %d %s", r.code, r.body)
+	}
+	// A device of the county itself would see every study under it.
+	if r := admin.postJSON("/api/v1/dicomweb/clients", map[string]any{"name": "county-gw", "institution_id": county, "center_id": center}); county == 0 || r.code != 422 ||
+		!strings.Contains(r.body, `"institution_id"`) {
+		t.Fatalf("credential for the county (%d): %d %s", county, r.code, r.body)
 	}
 	var cred struct {
 		Name   string `json:"name"`
@@ -287,6 +295,7 @@ func testDICOMweb(t *testing.T, d store.Dialect) {
 		"?StudyDate=" + date + "-":               1,
 		"?StudyDate=-19991231":                   0,
 		"?ModalitiesInStudy=MR":                  1,
+		"?ModalitiesInStudy=mr":                  1, // lower case matches on both databases
 		"?ModalitiesInStudy=US":                  0,
 		"?StudyInstanceUID=" + study:             1,
 		"?StudyInstanceUID=1.2.3":                0,

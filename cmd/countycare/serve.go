@@ -116,6 +116,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer st.Close()
+	st.SetReadingTargets(rtargets) // new uploads (and the demo's studies) are due by the county's targets
 	if *withDemo {
 		empty, err := st.Empty(ctx)
 		if err != nil {
@@ -126,7 +127,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			res, err := demo.Generate(ctx, st, demo.Config{Residents: *residents, FollowUps: demo.ScaledFollowUps(*residents), Contracts: *residents / 2,
 				Consultations: demo.ScaledConsultations(*residents),
 				Referrals:     demo.ScaledReferrals(*residents),
-				ECGReads:      demo.ScaledECGReads(*residents), ImagingReads: demo.ScaledImagingReads(*residents)}, log)
+				ECGReads:      demo.ScaledECGReads(*residents), ImagingReads: demo.ScaledImagingReads(*residents),
+				SupplyOrders: demo.ScaledSupplyOrders(*residents)}, log)
 			if err != nil {
 				return err
 			}
@@ -141,7 +143,6 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	a.consult.Config = ccfg
 	a.critical.Config = criticalCfg
 	a.readflow.Targets = rtargets
-	st.SetReadingTargets(rtargets)  // new uploads are due by the county's targets
 	st.SetChronicConfig(chronicCfg) // the per-unit counters judge "controlled" by the county's targets
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
