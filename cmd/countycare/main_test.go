@@ -355,6 +355,16 @@ func TestParseResponseMinutes(t *testing.T) {
 	if _, err := runCmd(t, "serve", "--consult-grace", "90m", "--db", "sqlite://"+filepath.Join(t.TempDir(), "x.db")); err == nil || !strings.Contains(err.Error(), "whole hours") {
 		t.Errorf("--consult-grace 90m: %v", err)
 	}
+	// A county's drug price list is read and checked at start: a bad line stops serve with its number.
+	dir := t.TempDir()
+	prices := filepath.Join(dir, "prices.psv")
+	if err := os.WriteFile(prices, []byte("# county prices\namlodipine-5t|0.35|A\nno-such-drug|1.00|A\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runCmd(t, "serve", "--drug-prices", prices, "--db", "sqlite://"+filepath.Join(dir, "x.db"), "--audit-key-file", filepath.Join(dir, "k")); err == nil ||
+		!strings.Contains(err.Error(), "--drug-prices") || !strings.Contains(err.Error(), "3") {
+		t.Errorf("--drug-prices with an unknown drug: %v", err)
+	}
 }
 
 // TestOnlinePurgeChat: the chat purge refuses a day less than 3 years ago

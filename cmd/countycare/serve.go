@@ -19,6 +19,7 @@ import (
 	"countycare/critical"
 	"countycare/demo"
 	"countycare/notify"
+	"countycare/pharmacy"
 	"countycare/points"
 	"countycare/reading"
 	"countycare/referral"
@@ -58,6 +59,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		"log the audit trail's head (an anchor for verify-audit --expect) at startup and this often; 0 disables (env COUNTYCARE_AUDIT_ANCHOR_EVERY)")
 	rxKB := fs.String("rx-kb", envOr("COUNTYCARE_RX_KB", ""), "directory with the prescription review knowledge base (formulary.psv, groups.psv, interactions.psv,\n"+
 		"allergy.psv; default: the tables embedded from rx/kb, see rx/kb/README.md; env COUNTYCARE_RX_KB)")
+	drugPrices := fs.String("drug-prices", envOr("COUNTYCARE_DRUG_PRICES", ""), "file of the county's drug prices for dispensing, \"code|unit price in yuan|category A/B/C\" lines\n"+
+		"(default: the illustrative pharmacy/prices-example.psv, not any province's prices; env COUNTYCARE_DRUG_PRICES)")
 	criticalTownship := fs.Duration("critical-township-after", envDuration("COUNTYCARE_CRITICAL_TOWNSHIP_AFTER", critical.DefaultConfig().EscalateAfter[0]),
 		"an unacknowledged critical value escalates to the township center this long after it was raised (env COUNTYCARE_CRITICAL_TOWNSHIP_AFTER)")
 	criticalCounty := fs.Duration("critical-county-after", envDuration("COUNTYCARE_CRITICAL_COUNTY_AFTER", critical.DefaultConfig().EscalateAfter[1]),
@@ -143,6 +146,17 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	a.consult.Config = ccfg
 	a.critical.Config = criticalCfg
 	a.readflow.Targets = rtargets
+	if *drugPrices != "" {
+		b, err := os.ReadFile(*drugPrices)
+		if err != nil {
+			a.close(context.Background())
+			return fmt.Errorf("serve: --drug-prices: %w", err)
+		}
+		if a.pharmacy.Prices, err = pharmacy.ParsePrices(b, a.pharmacy.KB); err != nil {
+			a.close(context.Background())
+			return fmt.Errorf("serve: --drug-prices %s: %w", *drugPrices, err)
+		}
+	}
 	st.SetChronicConfig(chronicCfg) // the per-unit counters judge "controlled" by the county's targets
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
