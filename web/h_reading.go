@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"math"
 	"net/http"
 	"strconv"
@@ -264,14 +265,19 @@ func apiReadingStudy(st *reading.Study, now time.Time) map[string]any {
 }
 
 // readingSourceURL is the page or file a study's source is shown on: the
-// photo (GET /photos/{id}) or the fetal trace on CTG paper (GET /fetal/{id});
-// "" for ECG and imaging, whose viewers the study page embeds itself.
+// photo (GET /photos/{id}), the fetal trace on CTG paper (GET /fetal/{id}),
+// the ECG viewer (GET /ecg/studies/{id}) or, for imaging, the resident's
+// studies with their image viewers (an imaging study has many instances).
 func readingSourceURL(st *reading.Study) string {
 	switch st.Kind {
 	case reading.KindPhoto:
 		return "/photos/" + st.SourceKey
 	case reading.KindFetal:
 		return "/fetal/" + st.SourceKey
+	case reading.KindECG:
+		return "/ecg/studies/" + st.SourceKey
+	case reading.KindImaging:
+		return fmt.Sprintf("/residents/%d/studies", st.ResidentID)
 	}
 	return ""
 }
