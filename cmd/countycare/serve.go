@@ -10,11 +10,13 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"countycare/account"
+	"countycare/care"
 	"countycare/consult"
 	"countycare/critical"
 	"countycare/demo"
@@ -232,8 +234,21 @@ func printDemoLogins(ctx context.Context, a *app, w io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(w, "\nDemo sign-ins (password %q unless changed):\n", demo.DefaultPassword)
+	// One per role, the first made (the demo's own sign-in for it); the
+	// demo also makes accounts for every reader who signs its reports.
+	seen := map[care.Role]bool{}
+	more := 0
+	sort.SliceStable(accs, func(i, j int) bool { return accs[i].ID < accs[j].ID })
 	for _, x := range accs {
+		if seen[x.Role] {
+			more++
+			continue
+		}
+		seen[x.Role] = true
 		fmt.Fprintf(w, "  %-20s %-32s %s, %s\n", x.Role, x.Username, x.PersonName, x.InstitutionName)
+	}
+	if more > 0 {
+		fmt.Fprintf(w, "  (and %d more accounts: the administrator's account list shows them)\n", more)
 	}
 	fmt.Fprintln(w)
 	return nil
