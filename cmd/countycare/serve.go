@@ -133,7 +133,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				Consultations: demo.ScaledConsultations(*residents),
 				Referrals:     demo.ScaledReferrals(*residents),
 				ECGReads:      demo.ScaledECGReads(*residents), ImagingReads: demo.ScaledImagingReads(*residents),
-				SupplyOrders: demo.ScaledSupplyOrders(*residents)}, log)
+				SupplyOrders: demo.ScaledSupplyOrders(*residents), Prescriptions: demo.ScaledPrescriptions(*residents)}, log)
 			if err != nil {
 				return err
 			}
