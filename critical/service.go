@@ -212,6 +212,30 @@ func (s *Service) Raise(ctx context.Context, a care.Actor, al Alert) (*Alert, er
 	return &al, nil
 }
 
+// RaiseLate raises al on behalf of the account that found it (al.RaisedBy)
+// when that person's request cannot do it any more: the reading
+// scheduler's sweep of signed critical findings left without an alert. It
+// is idempotent like Raise; it reports whether the alert was created.
+func (s *Service) RaiseLate(ctx context.Context, al Alert) (bool, error) {
+	if al.CountyCode == "" || al.SourceKind == "" || al.SourceID == 0 {
+		return false, care.Errorf(care.EINVALID, "critical.alert_invalid")
+	}
+	msgs, ids, err := s.Prepare(ctx, &al)
+	if err != nil {
+		return false, err
+	}
+	ev := audit.Event{Action: ActRaise, Outcome: audit.OutcomeOK, Purpose: care.PurposeTreatment, CountyCode: al.CountyCode, ResidentID: al.ResidentID,
+		AccountID: al.RaisedBy, Detail: fmt.Sprintf("%s %d: critical value raised to clinic %d by the scheduler (the signer's request did not)", al.SourceKind, al.SourceID, al.ClinicID)}
+	created, err := s.Repo.RaiseAlert(ctx, &al, msgs, ev)
+	if err != nil {
+		return false, err
+	}
+	if created {
+		s.Announce(&al, ids)
+	}
+	return created, nil
+}
+
 // visible reports whether the actor's institution is alerted for al.
 func visible(a care.Actor, al *Alert) bool {
 	if a.CountyCode != al.CountyCode || !clinical(a.Role) {

@@ -50,3 +50,18 @@ func (c CriticalAlerts) RaiseCritical(ctx context.Context, a care.Actor, f Criti
 		ClinicID: f.ClinicID, OrderedBy: f.OrderedBy, Finding: finding, RaisedAt: f.At})
 	return err
 }
+
+// RaiseLate raises a finding the signer's request left without an alert,
+// in the signer's name (the reading scheduler's sweep).
+func (c CriticalAlerts) RaiseLate(ctx context.Context, f CriticalFinding, signer int64) (bool, error) {
+	kind, ok := criticalSources[f.SourceKind]
+	if !ok {
+		kind = f.SourceKind
+	}
+	finding := f.Finding
+	if utf8.RuneCountInString(finding) > maxAlertFinding {
+		finding = string([]rune(finding)[:maxAlertFinding-1]) + "…"
+	}
+	return c.Service.RaiseLate(ctx, critical.Alert{CountyCode: f.County, SourceKind: kind, SourceID: f.SourceID, ResidentID: f.ResidentID,
+		ClinicID: f.ClinicID, OrderedBy: f.OrderedBy, Finding: finding, RaisedAt: f.At, RaisedBy: signer})
+}

@@ -563,10 +563,62 @@ func (w *Workflow) RunScheduler(ctx context.Context, every time.Duration, onErr 
 		if _, err := w.EscalateDue(ctx); err != nil && ctx.Err() == nil && onErr != nil {
 			onErr(err)
 		}
+		if _, err := w.SweepCritical(ctx, CriticalSweepAfter); err != nil && ctx.Err() == nil && onErr != nil {
+			onErr(err)
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
 	}
+}
+
+// CriticalSweepAfter is how old a signed critical finding must be before
+// the scheduler raises it in the signer's stead (the request raises it
+// within milliseconds of the commit); CriticalSweepWindow is how far back
+// the sweep looks.
+const (
+	CriticalSweepAfter  = 30 * time.Second
+	CriticalSweepWindow = 7 * 24 * time.Hour
+)
+
+// criticalLate is what the sweep needs: the findings left without an
+// alert (store.UnalertedCriticalReports) and a sink that can raise one in
+// the signer's name (CriticalAlerts).
+type criticalLateRepo interface {
+	UnalertedCriticalReports(ctx context.Context, from, to time.Time, limit int) ([]CriticalFinding, []int64, error)
+}
+type criticalLateSink interface {
+	RaiseLate(ctx context.Context, f CriticalFinding, signer int64) (bool, error)
+}
+
+// SweepCritical raises the critical findings signed between
+// CriticalSweepWindow and after ago that still have no alert — the report
+// committed but its raise did not happen (a crash or an error after the
+// commit) — so a critical finding is never lost. It returns how many
+// alerts it created. Without a sink that can raise late it does nothing.
+func (w *Workflow) SweepCritical(ctx context.Context, after time.Duration) (int, error) {
+	sink, ok := w.Critical.(criticalLateSink)
+	repo, rok := w.Repo.(criticalLateRepo)
+	if !ok || !rok {
+		return 0, nil
+	}
+	now := w.Now().UTC()
+	fs, signers, err := repo.UnalertedCriticalReports(ctx, now.Add(-CriticalSweepWindow), now.Add(-after), 200)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	var first error // one finding that cannot be raised does not hold up the others
+	for i, f := range fs {
+		created, err := sink.RaiseLate(ctx, f, signers[i])
+		if err != nil && first == nil {
+			first = fmt.Errorf("reading: late critical alert of study %d: %w", f.SourceID, err)
+		}
+		if created {
+			n++
+		}
+	}
+	return n, first
 }

@@ -271,4 +271,41 @@ func testReadingCritical(t *testing.T, d store.Dialect) {
 	if n := len(list().Alerts); n != before+1 {
 		t.Errorf("alerts after the retry and the addendum: %d, want %d", n, before+1)
 	}
+
+	// A critical finding whose raise is lost after the commit (the sink is
+	// cut off here, as a crash would) is raised by the scheduler's sweep,
+	// once, for the ordering clinic.
+	r = vd.postJSON("/api/v1/residents/"+rid+"/ecg", map[string]any{"center_id": center, "signal_name": "f.csv", "signal": []byte(ecgCSV(normal)), "urgent": true})
+	if r.code != 201 {
+		t.Fatalf("second ECG upload: %d %s", r.code, r.body)
+	}
+	wl = worklistAPI(t, rd, "ECG")
+	if len(wl) != 1 {
+		t.Fatalf("ECG worklist: %+v", wl)
+	}
+	sid2 := strconv.FormatInt(wl[0].ID, 10)
+	flow := e.srv.ReadFlow
+	sink := flow.Critical
+	flow.Critical = nil
+	if r := rd.postJSON("/api/v1/reading/studies/"+sid2+"/claim", nil); r.code != 200 {
+		t.Fatalf("claim: %d %s", r.code, r.body)
+	}
+	if r := rd.postJSON("/api/v1/reading/studies/"+sid2+"/report", report); r.code != 201 {
+		t.Fatalf("sign: %d %s", r.code, r.body)
+	}
+	flow.Critical = sink
+	if n := len(list().Alerts); n != before+1 {
+		t.Fatalf("alerts before the sweep: %d, want %d (the raise was cut off)", n, before+1)
+	}
+	ctx := context.Background()
+	if n, err := flow.SweepCritical(ctx, 0); err != nil || n != 1 {
+		t.Fatalf("sweep: %d alerts, %v; want 1", n, err)
+	}
+	if n, err := flow.SweepCritical(ctx, 0); err != nil || n != 0 {
+		t.Errorf("second sweep: %d alerts, %v; want none", n, err)
+	}
+	got = list()
+	if len(got.Alerts) != before+2 || strconv.FormatInt(got.Alerts[0].SourceID, 10) != sid2 || got.Alerts[0].ClinicID != me.Institution {
+		t.Errorf("alerts after the sweep: %+v", got.Alerts)
+	}
 }
