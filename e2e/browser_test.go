@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -119,32 +118,7 @@ func TestVillageDoctorRegistersAndFindsResident(t *testing.T) {
 	if user == "" {
 		t.Fatalf("no village doctor sign-in printed: %v", logins)
 	}
-	actx, cancel := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chrome), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.Flag("lang", "zh-CN"))
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(360, 780)); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	var mu sync.Mutex
-	var problems []string
-	msgs := chromedp.Console(ctx)
-	go func() {
-		for m, err := range msgs {
-			if err != nil {
-				return
-			}
-			if m.IsException() || m.Type == "error" || m.Type == "assert" {
-				mu.Lock()
-				problems = append(problems, m.String())
-				mu.Unlock()
-			}
-		}
-	}()
+	ctx, console := openPhone(t, chrome)
 	step := func(name string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		sctx, scancel := context.WithTimeout(ctx, 20*time.Second)
@@ -240,12 +214,10 @@ func TestVillageDoctorRegistersAndFindsResident(t *testing.T) {
 	}
 
 	time.Sleep(300 * time.Millisecond) // let late console messages arrive
-	mu.Lock()
-	if len(problems) > 0 {
+	if problems := console.Problems(); len(problems) > 0 {
 		t.Errorf("browser console errors:\n%s", strings.Join(problems, "\n"))
 	}
-	problems = nil
-	mu.Unlock()
+	console.Reset()
 
 	// A bad ID number is refused with a message naming the fault, in the
 	// form. The page comes back with status 422, which Chromium logs; that
@@ -258,8 +230,7 @@ func TestVillageDoctorRegistersAndFindsResident(t *testing.T) {
 	}
 
 	time.Sleep(300 * time.Millisecond)
-	mu.Lock()
-	defer mu.Unlock()
+	problems := console.Problems()
 	for _, p := range problems {
 		if !strings.Contains(p, "status of 422") {
 			t.Errorf("browser console error: %s", p)

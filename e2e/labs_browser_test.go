@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,32 +26,7 @@ func TestLabsCriticalAndFetalOnAPhone(t *testing.T) {
 	if user == "" {
 		t.Fatalf("no village doctor sign-in printed: %v", logins)
 	}
-	actx, cancel := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chrome), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.Flag("lang", "zh-CN"))
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(360, 780)); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	var mu sync.Mutex
-	var problems []string
-	msgs := chromedp.Console(ctx)
-	go func() {
-		for m, err := range msgs {
-			if err != nil {
-				return
-			}
-			if m.IsException() || m.Type == "error" || m.Type == "assert" {
-				mu.Lock()
-				problems = append(problems, m.String())
-				mu.Unlock()
-			}
-		}
-	}()
+	ctx, console := openPhone(t, chrome)
 	step := func(name string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		sctx, scancel := context.WithTimeout(ctx, 20*time.Second)
@@ -135,8 +109,7 @@ func TestLabsCriticalAndFetalOnAPhone(t *testing.T) {
 	fits("the fetal trace page")
 	shot("browser-360-fetal.png")
 
-	mu.Lock()
-	defer mu.Unlock()
+	problems := console.Problems()
 	if len(problems) > 0 {
 		t.Errorf("console errors: %v", problems)
 	}

@@ -52,32 +52,7 @@ func TestResidentBooksDoctorPrescribes(t *testing.T) {
 	}
 	rid := strconv.FormatInt(acc.ResidentID, 10)
 
-	actx, cancel := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chrome), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.Flag("lang", "zh-CN"))
-	defer cancel()
-	bctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	if err := chromedp.Do(bctx, chromedp.EmulateViewport(360, 780)); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	var mu sync.Mutex
-	var problems []string
-	msgs := chromedp.Console(bctx)
-	go func() {
-		for m, err := range msgs {
-			if err != nil {
-				return
-			}
-			if m.IsException() || m.Type == "error" || m.Type == "assert" {
-				mu.Lock()
-				problems = append(problems, m.String())
-				mu.Unlock()
-			}
-		}
-	}()
+	bctx, console := openPhone(t, chrome)
 	step := func(name string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		sctx, scancel := context.WithTimeout(bctx, 20*time.Second)
@@ -205,8 +180,7 @@ func TestResidentBooksDoctorPrescribes(t *testing.T) {
 	shot("browser-360-online-prescribed.png")
 
 	time.Sleep(300 * time.Millisecond)
-	mu.Lock()
-	defer mu.Unlock()
+	problems := console.Problems()
 	for _, p := range problems {
 		if !strings.Contains(p, "status of 422") {
 			t.Errorf("browser console error: %s", p)

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -30,32 +29,7 @@ func TestViewersOnPhone(t *testing.T) {
 	if user == "" {
 		t.Fatalf("no reader sign-in printed: %v", logins)
 	}
-	actx, cancel := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chrome), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.Flag("lang", "zh-CN"))
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(360, 780, chromedp.EmulateScale(2))); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	var mu sync.Mutex
-	var problems []string
-	msgs := chromedp.Console(ctx)
-	go func() {
-		for m, err := range msgs {
-			if err != nil {
-				return
-			}
-			if m.IsException() || m.Type == "error" || m.Type == "assert" {
-				mu.Lock()
-				problems = append(problems, m.String())
-				mu.Unlock()
-			}
-		}
-	}()
+	ctx, console := openPhone(t, chrome, chromedp.EmulateScale(2))
 	step := func(name string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		sctx, scancel := context.WithTimeout(ctx, 20*time.Second)
@@ -226,8 +200,7 @@ func TestViewersOnPhone(t *testing.T) {
 	waitFor("second frame", `document.querySelector(".pane").dataset.src.indexOf("/frames/1") > 0`)
 
 	time.Sleep(300 * time.Millisecond) // let late console messages arrive
-	mu.Lock()
-	defer mu.Unlock()
+	problems := console.Problems()
 	if len(problems) > 0 {
 		t.Errorf("browser console errors:\n%s", strings.Join(problems, "\n"))
 	}

@@ -1,0 +1,63 @@
+package e2e
+
+import (
+	"context"
+	"sync"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+// phoneConsole collects the console errors, assertions and uncaught
+// exceptions of a page; any of them fails the browser tests.
+type phoneConsole struct {
+	mu       sync.Mutex
+	problems []string
+}
+
+// Problems returns what was collected so far.
+func (c *phoneConsole) Problems() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.problems...)
+}
+
+// Reset forgets what was collected (after a step that provokes an error on purpose).
+func (c *phoneConsole) Reset() {
+	c.mu.Lock()
+	c.problems = nil
+	c.mu.Unlock()
+}
+
+// openPhone starts headless Chromium (chrome is its path) with a 360×780
+// CSS-pixel screen, Chinese as its language and a fresh profile, and
+// collects the page's console problems. opts adjust the viewport (e.g.
+// chromedp.EmulateScale(2)). The browser ends with the test.
+func openPhone(t *testing.T, chrome string, opts ...chromedp.EmulateViewportOption) (context.Context, *phoneConsole) {
+	t.Helper()
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(chrome), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.Flag("lang", "zh-CN"))
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(360, 780, opts...)); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	c := &phoneConsole{}
+	msgs := chromedp.Console(ctx)
+	go func() {
+		for m, err := range msgs {
+			if err != nil {
+				return
+			}
+			if m.IsException() || m.Type == "error" || m.Type == "assert" {
+				c.mu.Lock()
+				c.problems = append(c.problems, m.String())
+				c.mu.Unlock()
+			}
+		}
+	}()
+	return ctx, c
+}
