@@ -333,10 +333,13 @@ func (s *Store) afterBulk(ctx context.Context) error {
 			`UPDATE org_version SET version = version + 1 WHERE id = 1`,
 		}
 		if s.dialect == Postgres {
-			for _, t := range []string{"institutions", "departments", "practitioners", "households", "residents", "care_links", "accounts", "settle_policies", "settlements",
-				"chronic_registrations", "chronic_visits", "chronic_tier_changes", "duty_slots",
-				"referrals", "referral_events", "referral_tasks", "prescriptions", "consultations", "consultation_events", "family_contracts", "family_services",
-				"ecg_studies", "imaging_instances", "imaging_studies", "reading_studies", "reading_reports", "stock_lots", "stock_movements", "supply_orders"} {
+			// Tables loaded with their own IDs: their identity sequences move
+			// past the largest (the others' IDs come from the sequence).
+			for _, bt := range bulkSchema {
+				if !strings.HasPrefix(bt.cols, "id, ") {
+					continue
+				}
+				t := bt.name
 				stmts = append(stmts, fmt.Sprintf(`SELECT setval(pg_get_serial_sequence('%s', 'id'), COALESCE((SELECT MAX(id) FROM %s), 0) + 1, false)`, t, t))
 			}
 		}
