@@ -53,7 +53,7 @@ func (c CriticalAlerts) RaiseCritical(ctx context.Context, a care.Actor, f Criti
 
 // RaiseLate raises a finding the signer's request left without an alert,
 // in the signer's name (the reading scheduler's sweep).
-func (c CriticalAlerts) RaiseLate(ctx context.Context, f CriticalFinding, signer int64) (bool, error) {
+func (c CriticalAlerts) RaiseLate(ctx context.Context, f CriticalFinding) (bool, error) {
 	kind, ok := criticalSources[f.SourceKind]
 	if !ok {
 		kind = f.SourceKind
@@ -63,5 +63,5 @@ func (c CriticalAlerts) RaiseLate(ctx context.Context, f CriticalFinding, signer
 		finding = string([]rune(finding)[:maxAlertFinding-1]) + "…"
 	}
 	return c.Service.RaiseLate(ctx, critical.Alert{CountyCode: f.County, SourceKind: kind, SourceID: f.SourceID, ResidentID: f.ResidentID,
-		ClinicID: f.ClinicID, OrderedBy: f.OrderedBy, Finding: finding, RaisedAt: f.At, RaisedBy: signer})
+		ClinicID: f.ClinicID, OrderedBy: f.OrderedBy, Finding: finding, RaisedAt: f.At, RaisedBy: f.SignedBy})
 }

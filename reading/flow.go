@@ -44,6 +44,7 @@ type CriticalFinding struct {
 	OrderedBy  int64 // ordering doctor's account
 	Finding    string
 	At         time.Time
+	SignedBy   int64 // the signer's account
 }
 
 // CriticalSink receives critical findings after the signed report has
@@ -356,7 +357,7 @@ func (w *Workflow) raise(ctx context.Context, a care.Actor, st *Study, r *Report
 		return
 	}
 	c := CriticalFinding{County: st.County, SourceKind: "reading." + st.Kind, SourceID: st.ID, ReportID: r.ID, ResidentID: st.ResidentID,
-		ClinicID: st.ClinicID, OrderedBy: st.OrderedBy, Finding: r.CriticalText, At: r.SignedAt}
+		ClinicID: st.ClinicID, OrderedBy: st.OrderedBy, Finding: r.CriticalText, At: r.SignedAt, SignedBy: r.SignedBy}
 	if err := w.Critical.RaiseCritical(ctx, a, c); err != nil && w.OnError != nil {
 		w.OnError(fmt.Errorf("reading: critical finding of study %d: %w", st.ID, err))
 	}
@@ -587,10 +588,10 @@ const (
 // alert (store.UnalertedCriticalReports) and a sink that can raise one in
 // the signer's name (CriticalAlerts).
 type criticalLateRepo interface {
-	UnalertedCriticalReports(ctx context.Context, from, to time.Time, limit int) ([]CriticalFinding, []int64, error)
+	UnalertedCriticalReports(ctx context.Context, from, to time.Time, limit int) ([]CriticalFinding, error)
 }
 type criticalLateSink interface {
-	RaiseLate(ctx context.Context, f CriticalFinding, signer int64) (bool, error)
+	RaiseLate(ctx context.Context, f CriticalFinding) (bool, error)
 }
 
 // SweepCritical raises the critical findings signed between
@@ -605,14 +606,14 @@ func (w *Workflow) SweepCritical(ctx context.Context, after time.Duration) (int,
 		return 0, nil
 	}
 	now := w.Now().UTC()
-	fs, signers, err := repo.UnalertedCriticalReports(ctx, now.Add(-CriticalSweepWindow), now.Add(-after), 200)
+	fs, err := repo.UnalertedCriticalReports(ctx, now.Add(-CriticalSweepWindow), now.Add(-after), 200)
 	if err != nil {
 		return 0, err
 	}
 	n := 0
 	var first error // one finding that cannot be raised does not hold up the others
-	for i, f := range fs {
-		created, err := sink.RaiseLate(ctx, f, signers[i])
+	for _, f := range fs {
+		created, err := sink.RaiseLate(ctx, f)
 		if err != nil && first == nil {
 			first = fmt.Errorf("reading: late critical alert of study %d: %w", f.SourceID, err)
 		}

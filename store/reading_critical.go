@@ -11,8 +11,8 @@ import (
 // UnalertedCriticalReports lists reports and addenda marked critical,
 // signed in [from, to], whose study has no critical-value alert yet (the
 // raise after the report's commit did not happen: a crash, an error), at
-// most limit, oldest first. SignedBy carries the signer's account.
-func (s *Store) UnalertedCriticalReports(ctx context.Context, from, to time.Time, limit int) ([]reading.CriticalFinding, []int64, error) {
+// most limit, oldest first.
+func (s *Store) UnalertedCriticalReports(ctx context.Context, from, to time.Time, limit int) ([]reading.CriticalFinding, error) {
 	const op = "store.UnalertedCriticalReports"
 	crit := `rr.critical = 1`
 	if s.dialect == Postgres {
@@ -27,21 +27,18 @@ func (s *Store) UnalertedCriticalReports(ctx context.Context, from, to time.Time
 		reading.KindECG, critical.SourceECGReport, reading.KindImaging, critical.SourceImagingReport,
 		reading.KindPhoto, critical.SourcePhotoReport, reading.KindFetal, critical.SourceFetalReport, limit)
 	if err != nil {
-		return nil, nil, wrap(op, err)
+		return nil, wrap(op, err)
 	}
 	defer rows.Close()
 	var out []reading.CriticalFinding
-	var signers []int64
 	for rows.Next() {
 		var f reading.CriticalFinding
 		var kind string
-		var by int64
-		if err := rows.Scan(&f.County, &kind, &f.SourceID, &f.ReportID, &f.ResidentID, &f.ClinicID, &f.OrderedBy, &f.Finding, tsOf(&f.At), &by); err != nil {
-			return nil, nil, wrap(op, err)
+		if err := rows.Scan(&f.County, &kind, &f.SourceID, &f.ReportID, &f.ResidentID, &f.ClinicID, &f.OrderedBy, &f.Finding, tsOf(&f.At), &f.SignedBy); err != nil {
+			return nil, wrap(op, err)
 		}
 		f.SourceKind = "reading." + kind
 		out = append(out, f)
-		signers = append(signers, by)
 	}
-	return out, signers, wrap(op, rows.Err())
+	return out, wrap(op, rows.Err())
 }
