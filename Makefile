@@ -33,7 +33,7 @@ FUZZ_TARGETS += lab:FuzzParseCSV reading:FuzzParseFetalCSV reading:FuzzReadPhoto
 fuzz-short:
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
 		echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
-		$(GO) test ./$$pkg -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) || exit 1; done
+		scripts/fuzz-one $(GO) $$pkg $$fn $(FUZZTIME) || exit 1; done
 
 # Long fuzzing, for a soak run: make fuzz FUZZTIME=10m
 fuzz: FUZZTIME=2m
