@@ -183,6 +183,11 @@ func ReadAnnotations(r io.Reader) ([]Annotation, error) {
 		if len(out) >= maxAnnotations {
 			return nil, formatError("annotation file holds more than %d annotations", maxAnnotations)
 		}
+		// A negative SKIP may move the time back, but not before the
+		// previous annotation: annotations are in time order.
+		if len(out) > 0 && t < out[len(out)-1].Sample {
+			return nil, formatError("annotation at byte %d: at sample %d, before the previous annotation (%d)", at, t, out[len(out)-1].Sample)
+		}
 		out = append(out, Annotation{Sample: t, Code: Code(code), Chan: chn, Num: num})
 	}
 }
