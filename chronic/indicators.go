@@ -9,7 +9,8 @@ import "countycare/care"
 //                              (per spec: face-to-face visits ≥ floor(days/90), §1.1 [V-2nd]; same rule
 //                              for diabetes §1.2, severe mental disorders §1.3 and TB/hepatitis registries)
 //   血压控制率 / 血糖控制率 Controlled = patients whose last measured visit in the period was at target
-//                              (SBP < 140 and DBP < 90; FPG < 7.0 mmol/L) / patients under management (§1.1, §1.2)
+//                              (SBP < 140 and DBP < 90; 3.9 < FPG < 7.0 mmol/L: a value that triggers urgent
+//                              transfer is never at target, FPGAtTarget) / patients under management (§1.1, §1.2)
 //   健康管理率 HealthManaged   = patients under management / estimated patients, where estimated =
 //                              residents aged ≥ Config.ScreenMinAge × Config.PrevalenceBP[disease] (§1.1; prevalence [U])
 //   规则服药率 RegularDoses    = TB patients whose treatment ended in the period having taken ≥ 90 % of
@@ -103,13 +104,15 @@ func (p *PatientPeriod) AddVisit(v *Visit) {
 // AtTarget reports whether the last measurement of the period was at the control
 // target of the indicator: SBP < 140 and DBP < 90 for hypertension (the
 // indicator uses the general target, not the ≥ 65 one: policy-rules.md
-// §1.1), FPG < 7.0 for diabetes (§1.2). Other diseases have no control rate.
+// §1.1), 3.9 < FPG < 7.0 for diabetes (§1.2; FPGAtTarget: a glucose at or
+// below the urgent-transfer low is not control). Other diseases have no
+// control rate. (The BP targets are below the urgent 180/110: Config.Check.)
 func (p *PatientPeriod) AtTarget(c Config) bool {
 	switch p.Disease {
 	case Hypertension:
 		return p.LastSBP > 0 && p.LastSBP < c.BPTargetSBP && p.LastDBP < c.BPTargetDBP
 	case Diabetes:
-		return p.LastFPG > 0 && p.LastFPG < c.FPGTarget
+		return p.LastFPG > 0 && FPGAtTarget(p.LastFPG, c)
 	}
 	return false
 }
@@ -211,8 +214,8 @@ func (t *Tally) Result() map[UnitDisease]Indicators {
 }
 
 // OverdueRisk orders overdue patients (high risk first): 3 for a last BP
-// ≥ 180/110; 2 for a prior stroke or MI with uncontrolled BP, or an
-// uncontrolled glucose; 1 for any other uncontrolled last visit; 0 otherwise.
+// ≥ 180/110; 2 for a prior stroke or MI with uncontrolled BP, or a
+// glucose not at target (high, or at or below the urgent low); 1 for any other uncontrolled last visit; 0 otherwise.
 func OverdueRisk(last *Visit, lastClass Class, c Config) int {
 	switch {
 	case last == nil:
@@ -221,7 +224,7 @@ func OverdueRisk(last *Visit, lastClass Class, c Config) int {
 		return 3
 	case last.PriorStrokeMI && lastClass == Uncontrolled && last.Disease == Hypertension:
 		return 2
-	case last.Disease == Diabetes && last.FPG >= c.FPGTarget:
+	case last.Disease == Diabetes && last.FPG > 0 && !FPGAtTarget(last.FPG, c):
 		return 2
 	case lastClass == Uncontrolled:
 		return 1
