@@ -284,7 +284,7 @@ func TestIndicators(t *testing.T) {
 	}
 	tl.Estimate(1, 100)
 	ind := tl.Result()[UnitDisease{1, Hypertension}]
-	if ind.Standardised != (Rate{2, 4}) || ind.Controlled != (Rate{2, 4}) || ind.HealthManaged != (Rate{4, 27}) {
+	if ind.Standardised != (Rate{2, 4}) || ind.Controlled != (Rate{2, 4}) || ind.HealthManaged != (Rate{4, 27}) || ind.Estimated != 27 || ind.EstimateRaised() {
 		t.Errorf("indicators %+v", ind)
 	}
 	if ind.Standardised.BP() != 5000 || ind.HealthManaged.BP() != 1481 {
@@ -342,10 +342,10 @@ func TestTallyByUnit(t *testing.T) {
 	r := tl.Result()
 	want := map[UnitDisease]Indicators{
 		{v1, Hypertension}:   {Managed: 3, Standardised: Rate{1, 3}, Controlled: Rate{2, 3}},
-		{town, Hypertension}: {Managed: 3, Standardised: Rate{1, 3}, Controlled: Rate{2, 3}, HealthManaged: Rate{3, 279}},
+		{town, Hypertension}: {Managed: 3, Standardised: Rate{1, 3}, Controlled: Rate{2, 3}, HealthManaged: Rate{3, 279}, Estimated: 279, PrevalenceBP: 2790},
 		// The first diabetes patient's last reading of glucose is 6.5 (BP-only visits after it do not replace it).
 		{v2, Diabetes}:       {Managed: 2, Standardised: Rate{2, 2}, Controlled: Rate{1, 2}},
-		{town, Diabetes}:     {Managed: 2, Standardised: Rate{2, 2}, Controlled: Rate{1, 2}, HealthManaged: Rate{2, 112}},
+		{town, Diabetes}:     {Managed: 2, Standardised: Rate{2, 2}, Controlled: Rate{1, 2}, HealthManaged: Rate{2, 112}, Estimated: 112, PrevalenceBP: 1120},
 		{v2, Tuberculosis}:   {Managed: 3, Standardised: Rate{0, 3}, RegularDoses: Rate{1, 2}},
 		{town, Tuberculosis}: {Managed: 3, Standardised: Rate{0, 3}, RegularDoses: Rate{1, 2}},
 	}
