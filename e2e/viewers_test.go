@@ -103,7 +103,7 @@ func TestViewersOnPhone(t *testing.T) {
 	step("sign in", chromedp.Navigate(base+"/login"), chromedp.WaitVisible("#username"),
 		chromedp.SendKeys("#username", user), chromedp.SendKeys("#password", "Countycare-Demo-2026"),
 		chromedp.Click("#login"), chromedp.WaitVisible(".tiles"))
-	step("worklist", chromedp.Navigate(base+"/ecg/worklist"), chromedp.WaitVisible("#ecg-worklist"))
+	step("worklist", chromedp.Navigate(base+"/reading/worklist?modality=ECG"), chromedp.WaitVisible("#reading-worklist"))
 	// The demo resident has a waiting ECG and two CTs; find them through the API.
 	found, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(async function () {
   var wl = await (await fetch("/api/v1/ecg/worklist")).json();
