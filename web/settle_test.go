@@ -236,8 +236,14 @@ func TestTreatFirstPayLater(t *testing.T) {
 	if owed < 200 {
 		t.Fatalf("patient share %s too small for the test", st.Result.Patient)
 	}
-	if r := pay((owed + 1).String(), "p0"); r.code != 422 {
+	if r := pay((owed + 1).String(), "p0"); r.code != 422 || !strings.Contains(r.body, `"field":"amount"`) {
 		t.Errorf("overpayment: %d %s", r.code, r.body)
+	}
+	// Negative and zero amounts are refused naming the field and the rule (issue 18).
+	for amount, rule := range map[string]string{"-5.00": "error.field_negative", "0.00": "settle.payment_positive", "1.005": "error.field_amount"} {
+		if r := pay(amount, "p-"+amount); r.code != 422 || !strings.Contains(r.body, `"field":"amount","code":"`+rule+`"`) {
+			t.Errorf("payment of %s: %d %s, want 422 naming amount (%s)", amount, r.code, r.body, rule)
+		}
 	}
 	first := settle.Fen(100)
 	if r := pay(first.String(), "p1"); r.code != 200 {
