@@ -73,3 +73,30 @@ func TestHealthManagedRateInRange(t *testing.T) {
 		}
 	})
 }
+
+// Property (issue 18): for every disease and any visit, an urgent-transfer
+// outcome is never "controlled" (2 型糖尿病/高血压患者健康管理服务规范
+// 二、服务内容(二)1; 严重精神障碍患者管理服务规范 二(三)).
+func TestUrgentNeverControlledProperty(t *testing.T) {
+	syms := []Symptom{SymConsciousness, SymSevereHeadache, SymNauseaVomiting, SymBlurredVision, SymEyePain, SymPalpitations,
+		SymChestTightness, SymOrthopnoea, SymFruityBreath, SymSweating, SymDeepBreathing, SymFlushedSkin, SymSuddenVisionLoss, SymPolyuria}
+	rapid.Check(t, func(rt *rapid.T) {
+		d := rapid.SampledFrom([]Disease{Hypertension, Diabetes, Mental, Tuberculosis, Hepatitis}).Draw(rt, "disease")
+		v := Visit{Disease: d, Date: day("2026-05-01"),
+			SBP: rapid.IntRange(0, 260).Draw(rt, "sbp"), DBP: rapid.IntRange(0, 160).Draw(rt, "dbp"),
+			HeartRate: rapid.IntRange(0, 180).Draw(rt, "hr"), FPG: rapid.IntRange(0, 300).Draw(rt, "fpg"),
+			Temperature: rapid.IntRange(0, 420).Draw(rt, "temp"), Pregnant: rapid.Bool().Draw(rt, "pregnant"),
+			Adverse: rapid.Bool().Draw(rt, "adverse"), Complication: rapid.Bool().Draw(rt, "complication"),
+			RiskLevel: rapid.IntRange(0, 5).Draw(rt, "risk"), Insight: rapid.Bool().Draw(rt, "insight"),
+			Symptomatic: rapid.Bool().Draw(rt, "symptomatic"), DosesDue: rapid.IntRange(0, 30).Draw(rt, "due")}
+		v.DosesMissed = rapid.IntRange(0, v.DosesDue).Draw(rt, "missed")
+		if rapid.Bool().Draw(rt, "symptom") {
+			v.Symptoms = []Symptom{rapid.SampledFrom(syms).Draw(rt, "which")}
+		}
+		prev := rapid.SampledFrom([]Class{"", Controlled, Uncontrolled, Adverse, Stable, BasicallyStable}).Draw(rt, "prev")
+		o := Assess(&v, &Registration{Disease: d, LastClass: prev}, rapid.IntRange(18, 95).Draw(rt, "age"), cfg)
+		if len(o.Urgent) > 0 && (o.Class == Controlled || o.Class == Stable) {
+			rt.Fatalf("%s visit %+v: urgent %v but class %s", d, v, o.Urgent, o.Class)
+		}
+	})
+}
