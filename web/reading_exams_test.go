@@ -333,3 +333,67 @@ func testReadingCritical(t *testing.T, d store.Dialect) {
 		t.Errorf("alerts after the sweep: %+v", got.Alerts)
 	}
 }
+
+// TestCriticalFindingKeyMigration: a database from before migration 0025
+// (alerts keyed by study alone) upgrades without raising its alerted
+// findings again — the backfill gives each reading alert the finding of its
+// study's first critical report — and afterwards a different finding in an
+// addendum raises its own alert. Both databases.
+func TestCriticalFindingKeyMigration(t *testing.T) {
+	for _, d := range []store.Dialect{store.SQLite, store.Postgres} {
+		t.Run(string(d), func(t *testing.T) {
+			e := newEnv(t, d)
+			ctx := context.Background()
+			rd, vd := e.as(care.RoleReader), e.as(care.RoleVillageDoctor)
+			center := readerCenter(t, rd)
+			rid := firstResident(t, vd)
+			normal := []float64{0.85, 0.85, 0.85, 0.85, 0.85, 0.85, 0.85, 0.85, 0.85, 0.85}
+			if r := vd.postJSON("/api/v1/residents/"+rid+"/ecg", map[string]any{"center_id": center, "signal_name": "e.csv", "signal": []byte(ecgCSV(normal))}); r.code != 201 {
+				t.Fatalf("ECG upload: %d %s", r.code, r.body)
+			}
+			sid := strconv.FormatInt(worklistAPI(t, rd, "ECG")[0].ID, 10)
+			if r := rd.postJSON("/api/v1/reading/studies/"+sid+"/claim", nil); r.code != 200 {
+				t.Fatalf("claim: %d %s", r.code, r.body)
+			}
+			report := map[string]any{"fields": map[string]string{"rhythm": "窦性心律", "rate": "96", "qrs": "100", "st_t": "ST 段抬高", "conclusion": "急性心肌梗死"},
+				"critical": true, "critical_text": "急性 ST 段抬高型心肌梗死"}
+			if r := rd.postJSON("/api/v1/reading/studies/"+sid+"/report", report); r.code != 201 {
+				t.Fatalf("sign: %d %s", r.code, r.body)
+			}
+			count := func() int {
+				var out struct{ Alerts []json.RawMessage }
+				json.Unmarshal([]byte(vd.get("/api/v1/critical-alerts").body), &out)
+				return len(out.Alerts)
+			}
+			before := count()
+			// Back to the schema before 0025: no finding_key, one alert per study.
+			for _, q := range []string{`DROP INDEX critical_alerts_source`, `ALTER TABLE critical_alerts DROP COLUMN finding_key`,
+				`CREATE UNIQUE INDEX critical_alerts_source ON critical_alerts(county_code, source_kind, source_id)`,
+				`DELETE FROM schema_migrations WHERE version = 25`} {
+				if err := e.st.ExecForTest(ctx, q); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+			if err := e.st.Migrate(ctx); err != nil {
+				t.Fatalf("migrate to 0025: %v", err)
+			}
+			// The alerted finding is not raised again by the sweep…
+			if n, err := e.srv.ReadFlow.SweepCritical(ctx, 0); err != nil || n != 0 {
+				t.Errorf("sweep after the upgrade: %d alerts, %v; want none", n, err)
+			}
+			// … an addendum repeating it raises nothing, one with another finding its own alert.
+			for _, step := range []struct {
+				text string
+				want int
+			}{{"急性 ST 段抬高型心肌梗死", before}, {"高度房室传导阻滞", before + 1}} {
+				text, want := step.text, step.want
+				if r := rd.postJSON("/api/v1/reading/studies/"+sid+"/addendum", map[string]any{"text": "复核", "critical": true, "critical_text": text}); r.code != 201 {
+					t.Fatalf("addendum: %d %s", r.code, r.body)
+				}
+				if n := count(); n != want {
+					t.Errorf("after an addendum %q: %d alerts, want %d", text, n, want)
+				}
+			}
+		})
+	}
+}
