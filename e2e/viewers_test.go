@@ -122,7 +122,7 @@ func TestViewersOnPhone(t *testing.T) {
 	json.Unmarshal([]byte(found), &ids)
 
 	// ECG viewer.
-	step("ECG viewer", chromedp.Click(`#ecg-worklist a[href="/ecg/studies/`+itoa(ids.ECG)+`"]`), chromedp.WaitVisible("#ecg-canvas"))
+	step("ECG viewer", chromedp.Click(`#reading-worklist a[href="/ecg/studies/`+itoa(ids.ECG)+`"]`), chromedp.WaitVisible("#ecg-canvas"))
 	waitFor("ECG drawn", `document.getElementById("ecg-canvas").dataset.drawn === "1"`)
 	fits("the ECG viewer")
 	var cal struct {
