@@ -5,6 +5,6 @@ import "net/http"
 // SetDecodeHook installs a hook that sees every value a handler decodes a
 // JSON body into; the returned function removes it.
 func SetDecodeHook(f func(r *http.Request, v any)) (restore func()) {
-	decodeHook = f
-	return func() { decodeHook = nil }
+	decodeHook.Store(&f)
+	return func() { decodeHook.Store(nil) }
 }

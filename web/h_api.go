@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"countycare/account"
@@ -41,8 +42,8 @@ func decodeJSON(r *http.Request, v any) error {
 // decodeJSONBytes decodes a body already read, strictly, into v; its
 // errors name each faulty field and its rule (jsonBodyError).
 func decodeJSONBytes(r *http.Request, body []byte, v any) error {
-	if decodeHook != nil {
-		decodeHook(r, v)
+	if h := decodeHook.Load(); h != nil {
+		(*h)(r, v)
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -58,7 +59,7 @@ func decodeJSONBytes(r *http.Request, body []byte, v any) error {
 
 // decodeHook, when set (tests only), sees every value a handler decodes a
 // JSON body into, so the tests can enumerate each endpoint's fields.
-var decodeHook func(r *http.Request, v any)
+var decodeHook atomic.Pointer[func(r *http.Request, v any)]
 
 // nulEscape finds a JSON \u0000 escape not itself escaped (an odd number of backslashes before it).
 var nulEscape = regexp.MustCompile(`(^|[^\\])(\\\\)*\\u0000`)
