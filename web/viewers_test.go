@@ -63,7 +63,7 @@ func TestViewers(t *testing.T) {
 	sid := strconv.FormatInt(up.ID, 10)
 
 	// The reader reaches the viewer from the worklist.
-	if wl := rd.get("/ecg/worklist"); !strings.Contains(wl.body, `href="/ecg/studies/`+sid+`"`) {
+	if wl := rd.get("/reading/worklist?modality=ECG"); !strings.Contains(wl.body, `href="/ecg/studies/`+sid+`"`) {
 		t.Error("no viewer link in the worklist")
 	}
 	page := rd.get("/ecg/studies/" + sid)
