@@ -41,6 +41,8 @@ Commands:
   verify-audit   check the audit trail's hash chain; exits 1 if a row was altered or removed
   bench          measure resident lookup, search and audit overhead over HTTP on loopback
   bench ecg      score the QRS detector beat by beat on the WFDB records of a directory
+  bench dicom    measure DICOM parsing and preview rendering on generated files (in process)
+  bench dicomweb measure DICOMweb STOW-RS and QIDO-RS over HTTP on loopback
   bench rx       measure the prescription review engine on one core (in process)
   settle         settle one bill offline against a policy file and print the result as JSON
   resettle       settle a county year again from the stored bills (report, or --apply)
@@ -220,14 +222,37 @@ func (c *common) open(ctx context.Context) (*store.Store, []byte, error) {
 	return st, key, nil
 }
 
+// newFlags returns a command's flag set. --help prints the command's usage
+// and every flag; a bad flag or value prints no usage, only a hint (the
+// error itself is printed once, by main): a full flag list after a typo
+// hides the one line that matters.
 func newFlags(name, about string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	out := &flagOutput{}
+	fs.SetOutput(out)
 	fs.Usage = func() {
+		if out.failed {
+			// The flag package printed the error into out (dropped) and now asks for usage.
+			out.failed = false
+			fmt.Fprintf(stderr, "run 'countycare %s --help' for its flags\n", name)
+			return
+		}
 		fmt.Fprintf(stderr, "Usage: countycare %s [flags]\n\n%s\n\nFlags:\n", name, about)
+		fs.SetOutput(stderr)
 		fs.PrintDefaults()
+		fs.SetOutput(out)
 	}
 	return fs
+}
+
+// flagOutput takes what the flag package writes on its own, which is only
+// a parse error (usage is printed by newFlags' Usage): it notes the
+// failure and drops the text, which reaches the user as the returned error.
+type flagOutput struct{ failed bool }
+
+func (o *flagOutput) Write(p []byte) (int, error) {
+	o.failed = true
+	return len(p), nil
 }
 
 func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
