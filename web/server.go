@@ -112,7 +112,7 @@ type Server struct {
 	metrics *metrics
 	reg     *prometheus.Registry
 
-	font []byte // the PDF font, nil if unavailable
+	font *pdfFonts // the PDF fonts, nil if unavailable
 
 	statsMu    sync.Mutex
 	statsCache map[string]statsEntry // county → cached aggregate counts
