@@ -32,10 +32,11 @@ var staticFS embed.FS
 type staticFiles struct {
 	hash  map[string]string // name → hash
 	files map[string][]byte
+	gz    map[string][]byte // name → gzip of the file, compressed once at start (compressible types only)
 }
 
 func loadStatic() (*staticFiles, error) {
-	sf := &staticFiles{hash: map[string]string{}, files: map[string][]byte{}}
+	sf := &staticFiles{hash: map[string]string{}, files: map[string][]byte{}, gz: map[string][]byte{}}
 	err := fs.WalkDir(staticFS, "static", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -48,6 +49,11 @@ func loadStatic() (*staticFiles, error) {
 		sum := sha256.Sum256(b)
 		sf.hash[name] = hex.EncodeToString(sum[:6])
 		sf.files[name] = b
+		if compressible(mime.TypeByExtension(path.Ext(name))) {
+			if z := gzipOnce(b); z != nil {
+				sf.gz[name] = z
+			}
+		}
 		return nil
 	})
 	return sf, err
@@ -72,6 +78,12 @@ func (s *Server) serveStatic(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 	}
 	w.Header().Set("Content-Type", mime.TypeByExtension(path.Ext(name)))
 	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	if z, ok := s.static.gz[name]; ok && acceptsGzip(r) {
+		// Precompressed at start; compress (the wrapper) passes an encoded body through.
+		w.Header().Set("Content-Encoding", "gzip")
+		b = z
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.Write(b)
 	return nil
 }

@@ -143,7 +143,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 // Handler returns the root handler.
 func (s *Server) Handler() http.Handler {
 	cop := http.NewCrossOriginProtection()
-	return cop.Handler(s.mux)
+	return compress(cop.Handler(s.mux))
 }
 
 // Routes returns every registered route with its policy (for the
