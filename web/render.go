@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -187,6 +188,21 @@ func (p pageData) FieldMsg(f care.FieldError) string {
 
 // Step translates one settlement explanation step.
 func (p pageData) Step(st settle.Step) string { return p.srv.stepText(p.Lang, st) }
+
+// liveKinds are the live events the page's banner announces (app.js).
+var liveKinds = []string{"consult.new", "consult.escalated", "consult.message", "consult.accepted", "consult.answered", "consult.declined",
+	"consult.closed", "consult.cancelled", "consult.video", "critical.raised", "critical.escalated"}
+
+// LiveLabels is the banner's text per live event kind, as JSON for a data
+// attribute (messages live.<kind>).
+func (p pageData) LiveLabels() string {
+	m := make(map[string]string, len(liveKinds))
+	for _, k := range liveKinds {
+		m[k] = p.msgs.T(p.Lang, "live."+k)
+	}
+	b, _ := json.Marshal(m)
+	return string(b)
+}
 
 // Role returns the translated name of a role.
 func (p pageData) Role(r care.Role) string { return p.msgs.T(p.Lang, "role."+string(r)) }
