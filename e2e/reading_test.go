@@ -140,7 +140,7 @@ func TestReaderReportsOnAPhone(t *testing.T) {
 	fits("the reading worklist")
 	shot("browser-360-reading-worklist.png")
 	step("claim", chromedp.Click(`#reading-worklist li:first-child form button`))
-	waitURL(t, ctx, "ok=1")
+	waitURL(t, ctx, "ok=claimed")
 	step("report form", chromedp.WaitVisible("#report-form"))
 	fits("the study page with the report form")
 	step("fill in", chromedp.SendKeys(`[name="f_rhythm"]`, "窦性心律"), chromedp.SendKeys(`[name="f_rate"]`, "71"),

@@ -126,12 +126,16 @@ func (s *Server) readingStudy(w http.ResponseWriter, r *http.Request, rc *reqCtx
 		return err
 	}
 	d := pageData{Title: s.msgs.T(rc.Lang, "reading.study_title", v.S.ID), Data: v}
-	if r.URL.Query().Get("ok") != "" {
-		d.Flash = "reading.saved"
+	// The notice names what was done: a claim is not a save.
+	if ok := r.URL.Query().Get("ok"); readingFlash[ok] {
+		d.Flash = "reading.flash." + ok
 	}
 	s.render(w, r, rc, http.StatusOK, "reading_study", d)
 	return nil
 }
+
+// readingFlash are the study page's notices after an action (?ok=…).
+var readingFlash = map[string]bool{"claimed": true, "assigned": true, "signed": true, "addendum": true}
 
 // readingDraftFrom reads the report form: one input per template field
 // ("f_<name>"), normal, critical, critical_text.
@@ -156,10 +160,11 @@ func (s *Server) readingAct(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 		return care.Errorf(care.EINVALID, "error.invalid")
 	}
 	ctx, a := r.Context(), rc.Actor
-	next := "/reading/studies/" + strconv.FormatInt(id, 10) + "?ok=1"
+	next := "/reading/studies/" + strconv.FormatInt(id, 10) + "?ok="
 	switch r.PathValue("action") {
 	case "claim":
 		_, err = s.ReadFlow.Claim(ctx, a, id)
+		next += "claimed"
 	case "release":
 		_, err = s.ReadFlow.Release(ctx, a, id)
 		next = "/reading/worklist"
@@ -169,10 +174,13 @@ func (s *Server) readingAct(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 		if err = care.Invalid(fs); err == nil {
 			_, err = s.ReadFlow.Assign(ctx, a, id, to)
 		}
+		next += "assigned"
 	case "report":
 		_, _, err = s.ReadFlow.Sign(ctx, a, id, readingDraftFrom(r))
+		next += "signed"
 	case "addendum":
 		_, err = s.ReadFlow.Addend(ctx, a, id, r.PostFormValue("text"), r.PostFormValue("critical") == "1", r.PostFormValue("critical_text"))
+		next += "addendum"
 	default:
 		return notFound()
 	}

@@ -83,8 +83,15 @@ func TestReadingWorkflowWeb(t *testing.T) {
 	}
 
 	// Claim from the page; the study page then offers the ECG template.
-	if r := rd.postForm("/reading/studies/"+sid+"/claim", url.Values{}, true); r.code != http.StatusSeeOther {
-		t.Fatalf("claim: %d %s", r.code, r.body)
+	claim := rd.postForm("/reading/studies/"+sid+"/claim", url.Values{}, true)
+	if claim.code != http.StatusSeeOther {
+		t.Fatalf("claim: %d %s", claim.code, claim.body)
+	}
+	// The notice says the study was claimed, not saved.
+	if loc := claim.header.Get("Location"); !strings.HasSuffix(loc, "?ok=claimed") {
+		t.Errorf("after a claim: redirected to %q", loc)
+	} else if p := rd.get(loc); !strings.Contains(p.body, `role="status">已领取，该检查由您阅片`) || strings.Contains(p.body, "已保存") {
+		t.Errorf("the study page after a claim does not say it was claimed: %.200s", regexp.MustCompile(`class="flash"[^<]*`).FindString(p.body))
 	}
 	st := rd.get("/reading/studies/" + sid)
 	if st.code != 200 || !strings.Contains(st.body, `id="report-form"`) || !strings.Contains(st.body, `name="f_qrs"`) || !strings.Contains(st.body, "心律") {
