@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -79,7 +80,47 @@ type readingStudyView struct {
 	Mine     bool // the actor holds the study
 	Readers  []reading.Reader
 	Form     []readingField // the report form (when Mine)
+	Prefill  url.Values     // the form's values from the automatic pre-read (f_<field>)
+	RRms     int            // the pre-read's median RR interval (ms), 0 if none
 	Reports  []readingReportView
+	// The study in its viewer beside the form (nil when it has none or it
+	// cannot be shown: the links to the viewer pages remain).
+	ECG   *reading.ECGView
+	Image *reading.ImagingView
+}
+
+// readingPrefill fills the report form from the automatic pre-read: an
+// ECG's heart rate (the median RR interval is shown beside it) and, when
+// the pre-read found something, its findings as the rhythm line; a fetal
+// trace's baseline. The reader checks and corrects them before signing.
+func (s *Server) readingPrefill(lang string, st *reading.Study, tpl *reading.Template) url.Values {
+	has := map[string]bool{}
+	for _, f := range tpl.Fields {
+		has[f.Name] = true
+	}
+	v := url.Values{}
+	if st.HeartRate <= 0 {
+		return v
+	}
+	hr := strconv.Itoa(int(math.Round(st.HeartRate)))
+	switch tpl.Modality {
+	case "ECG":
+		if has["rate"] {
+			v.Set("f_rate", hr)
+		}
+		if has["rhythm"] && len(st.Findings) > 0 {
+			var fs []string
+			for _, f := range st.Findings {
+				fs = append(fs, s.msgs.T(lang, "ecg.finding."+string(f)))
+			}
+			v.Set("f_rhythm", strings.Join(fs, "；"))
+		}
+	case "FHM":
+		if has["baseline"] {
+			v.Set("f_baseline", hr)
+		}
+	}
+	return v
 }
 
 func (s *Server) readingStudyData(r *http.Request, rc *reqCtx, id int64) (*readingStudyView, error) {
@@ -98,6 +139,25 @@ func (s *Server) readingStudyData(r *http.Request, rc *reqCtx, id int64) (*readi
 	if v.Mine {
 		for _, f := range tpl.Fields {
 			v.Form = append(v.Form, readingField{Field: f, Label: f.Label(rc.Lang)})
+		}
+		v.Prefill = s.readingPrefill(rc.Lang, st, tpl)
+		if st.Kind == reading.KindECG && st.HeartRate > 0 {
+			v.RRms = int(math.Round(60000 / st.HeartRate))
+		}
+	}
+	// The viewer beside the form: the ECG on its grid, or the study's first
+	// image with the previous study of the same body part. Each is the
+	// viewer's own read (scope checked, audited).
+	if s.Viewer != nil {
+		switch st.Kind {
+		case reading.KindECG:
+			if eid, err := strconv.ParseInt(st.SourceKey, 10, 64); err == nil {
+				v.ECG, _ = s.Viewer.ECG(r.Context(), rc.Actor, eid)
+			}
+		case reading.KindImaging:
+			if ins, err := s.Viewer.Repo.ImagingStudyInstances(r.Context(), st.County, st.ResidentID, st.SourceKey); err == nil && len(ins) > 0 {
+				v.Image, _ = s.Viewer.Imaging(r.Context(), rc.Actor, ins[0].ID)
+			}
 		}
 	}
 	for _, rep := range reps {
@@ -125,7 +185,7 @@ func (s *Server) readingStudy(w http.ResponseWriter, r *http.Request, rc *reqCtx
 	if err != nil {
 		return err
 	}
-	d := pageData{Title: s.msgs.T(rc.Lang, "reading.study_title", v.S.ID), Data: v}
+	d := pageData{Title: s.msgs.T(rc.Lang, "reading.study_title", v.S.ID), Data: v, Form: v.Prefill}
 	// The notice names what was done: a claim is not a save.
 	if ok := r.URL.Query().Get("ok"); readingFlash[ok] {
 		d.Flash = "reading.flash." + ok

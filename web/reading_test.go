@@ -97,6 +97,16 @@ func TestReadingWorkflowWeb(t *testing.T) {
 	if st.code != 200 || !strings.Contains(st.body, `id="report-form"`) || !strings.Contains(st.body, `name="f_qrs"`) || !strings.Contains(st.body, "心律") {
 		t.Fatalf("study page after the claim: %d", st.code)
 	}
+	// The ECG in its viewer beside the form, the form filled in from the pre-read (70.6 bpm, RR 850 ms).
+	if !strings.Contains(st.body, `id="study-viewer"`) || !strings.Contains(st.body, `id="ecg-viewer" class="viewer" data-study="`+wl.Studies[0].SourceKey+`"`) {
+		t.Error("the study page does not show the ECG viewer")
+	}
+	if !regexp.MustCompile(`name="f_rate" [^>]*value="71"`).MatchString(st.body) || !strings.Contains(st.body, "RR 间期中位数 850 ms") {
+		t.Errorf("the report form is not filled in from the pre-read: %s", regexp.MustCompile(`<input name="f_rate"[^>]*>`).FindString(st.body))
+	}
+	if regexp.MustCompile(`name="f_qrs" [^>]*value="\d`).MatchString(st.body) {
+		t.Error("the QRS duration, which the pre-read does not measure, is filled in")
+	}
 	bad := rd.postForm("/reading/studies/"+sid+"/report", url.Values{"f_rhythm": {"窦性心律"}, "f_rate": {"999"}, "f_qrs": {"90"}, "f_conclusion": {"x"}}, true)
 	if bad.code != 422 || !strings.Contains(bad.body, "10 到 350") {
 		t.Errorf("bad report: %d", bad.code)
@@ -189,6 +199,15 @@ func TestReadingWorkflowWeb(t *testing.T) {
 	}
 	if r := vd.get("/api/v1/reading/indicators"); r.code != 403 {
 		t.Errorf("village doctor's indicators: %d", r.code)
+	}
+
+	// The study with a pause: the pre-read's finding fills in the rhythm line.
+	pid := strconv.FormatInt(wl.Studies[1].ID, 10)
+	if r := rd.postJSON("/api/v1/reading/studies/"+pid+"/claim", nil); r.code != 200 {
+		t.Fatalf("claim the second study: %d %s", r.code, r.body)
+	}
+	if p := rd.get("/reading/studies/" + pid); !regexp.MustCompile(`<textarea name="f_rhythm"[^>]*>长 RR 间歇（停搏）`).MatchString(p.body) {
+		t.Errorf("the rhythm is not filled in from the pre-read's pause: %s", regexp.MustCompile(`<textarea name="f_rhythm"[^>]*>[^<]*`).FindString(p.body))
 	}
 
 	e.writer.Flush(t.Context())

@@ -120,7 +120,10 @@ func loadTemplates(s *Server) (*templates, error) {
 			return template.URL(v.Encode())
 		},
 	}
-	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
+	// viewerArgs passes a partial (templates/_*.html) the page and its own data.
+	funcs["viewerArgs"] = func(p pageData, v any) viewerArgs { return viewerArgs{P: p, V: v} }
+	// Every page is the layout plus the shared partials (_*.html, define blocks only) plus its own file.
+	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/_*.html")
 	if err != nil {
 		return nil, fmt.Errorf("web: layout: %w", err)
 	}
@@ -131,7 +134,7 @@ func loadTemplates(s *Server) (*templates, error) {
 	t := &templates{pages: map[string]*template.Template{}}
 	for _, e := range entries {
 		name := strings.TrimSuffix(e.Name(), ".html")
-		if name == "layout" {
+		if name == "layout" || strings.HasPrefix(name, "_") {
 			continue
 		}
 		c, err := layout.Clone()
@@ -144,6 +147,12 @@ func loadTemplates(s *Server) (*templates, error) {
 		t.pages[name] = c
 	}
 	return t, nil
+}
+
+// viewerArgs is the data of a shared partial: the page and what it shows.
+type viewerArgs struct {
+	P pageData
+	V any
 }
 
 // pageData is what every page template receives.
