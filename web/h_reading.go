@@ -25,6 +25,7 @@ var readingModalities = []string{"ECG", "DR", "CT", "MR", "US", "FHM", "FUNDUS",
 type readingRow struct {
 	reading.Study
 	Breached    bool
+	DueBy       time.Time // the report deadline (not the next reminder)
 	WaitMin     int
 	DueInMin    int // negative: overdue by
 	ClaimedByMe bool
@@ -40,7 +41,7 @@ func (s *Server) readingRows(sts []reading.Study, me int64) []readingRow {
 	now := s.Now()
 	rows := make([]readingRow, len(sts))
 	for i, st := range sts {
-		rows[i] = readingRow{Study: st, Breached: st.Breached(now), WaitMin: int(max(now.Sub(st.UploadedAt), 0) / time.Minute),
+		rows[i] = readingRow{Study: st, Breached: st.Breached(now), DueBy: st.Deadline(s.ReadFlow.Targets), WaitMin: int(max(now.Sub(st.UploadedAt), 0) / time.Minute),
 			DueInMin: int(st.DueAt.Sub(now) / time.Minute), ClaimedByMe: st.ClaimedBy == me && me != 0}
 	}
 	return rows
@@ -75,6 +76,8 @@ type readingReportView struct {
 
 type readingStudyView struct {
 	S        *reading.Study
+	Deadline time.Time // the report deadline (报告时限)
+	Next     time.Time // the next escalation reminder, once escalated
 	Breached bool
 	Reader   bool // the actor reads for the center
 	Mine     bool // the actor holds the study
@@ -128,8 +131,11 @@ func (s *Server) readingStudyData(r *http.Request, rc *reqCtx, id int64) (*readi
 	if err != nil {
 		return nil, err
 	}
-	v := &readingStudyView{S: st, Breached: st.Breached(s.Now()), Reader: rc.Actor.Role == care.RoleReader,
+	v := &readingStudyView{S: st, Deadline: st.Deadline(s.ReadFlow.Targets), Breached: st.Breached(s.Now()), Reader: rc.Actor.Role == care.RoleReader,
 		Mine: st.Status == reading.FlowClaimed && st.ClaimedBy == rc.Actor.AccountID}
+	if st.Escalations > 0 && st.Status != reading.FlowReported {
+		v.Next = st.DueAt
+	}
 	tpl := s.ReadFlow.Templates.For(st.Modality)
 	if v.Reader && st.Status != reading.FlowReported {
 		if v.Readers, err = s.ReadFlow.CenterReaders(r.Context(), rc.Actor); err != nil {

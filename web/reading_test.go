@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"countycare/audit"
 	"countycare/care"
@@ -208,6 +209,28 @@ func TestReadingWorkflowWeb(t *testing.T) {
 	}
 	if p := rd.get("/reading/studies/" + pid); !regexp.MustCompile(`<textarea name="f_rhythm"[^>]*>长 RR 间歇（停搏）`).MatchString(p.body) {
 		t.Errorf("the rhythm is not filled in from the pre-read's pause: %s", regexp.MustCompile(`<textarea name="f_rhythm"[^>]*>[^<]*`).FindString(p.body))
+	}
+
+	// Escalated 20 minutes after upload: the page flags it and shows the report
+	// deadline (upload + 15 min, past), and the next reminder apart.
+	var ps struct {
+		Study struct {
+			UploadedAt time.Time `json:"uploaded_at"`
+		} `json:"study"`
+	}
+	json.Unmarshal([]byte(rd.get("/api/v1/reading/studies/"+pid).body), &ps)
+	clock := e.srv.ReadFlow.Now
+	e.srv.ReadFlow.Now = func() time.Time { return clock().Add(20 * time.Minute) }
+	n, err := e.srv.ReadFlow.EscalateDue(t.Context())
+	e.srv.ReadFlow.Now = clock
+	if err != nil || n != 1 {
+		t.Fatalf("escalate: %d %v", n, err)
+	}
+	loc := func(at time.Time) string { return at.In(care.Shanghai).Format("2006-01-02 15:04") }
+	p := rd.get("/reading/studies/" + pid)
+	if !strings.Contains(p.body, `id="breached"`) || !strings.Contains(p.body, `id="deadline">`+loc(ps.Study.UploadedAt.Add(15*time.Minute))+`<`) ||
+		!strings.Contains(p.body, `id="next-escalation">`) {
+		t.Errorf("escalated study: %s / %s", regexp.MustCompile(`id="deadline">[^<]*`).FindString(p.body), regexp.MustCompile(`id="next-escalation">[^<]*`).FindString(p.body))
 	}
 
 	e.writer.Flush(t.Context())
