@@ -59,7 +59,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
+		if !errors.Is(err, flag.ErrHelp) && (shownFlagError == "" || err.Error() != shownFlagError) {
 			fmt.Fprintln(os.Stderr, "countycare:", err)
 		}
 		os.Exit(exitCode(err))
@@ -223,16 +223,15 @@ func (c *common) open(ctx context.Context) (*store.Store, []byte, error) {
 }
 
 // newFlags returns a command's flag set. --help prints the command's usage
-// and every flag; a bad flag or value prints no usage, only a hint (the
-// error itself is printed once, by main): a full flag list after a typo
-// hides the one line that matters.
+// and every flag; a bad flag or value prints one line naming the fault and
+// a hint to --help, not the whole flag list (which hid the one line that
+// matters).
 func newFlags(name, about string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	out := &flagOutput{}
+	out := &flagOutput{name: name, w: stderr}
 	fs.SetOutput(out)
 	fs.Usage = func() {
 		if out.failed {
-			// The flag package printed the error into out (dropped) and now asks for usage.
 			out.failed = false
 			fmt.Fprintf(stderr, "run 'countycare %s --help' for its flags\n", name)
 			return
@@ -246,12 +245,23 @@ func newFlags(name, about string, stderr io.Writer) *flag.FlagSet {
 }
 
 // flagOutput takes what the flag package writes on its own, which is only
-// a parse error (usage is printed by newFlags' Usage): it notes the
-// failure and drops the text, which reaches the user as the returned error.
-type flagOutput struct{ failed bool }
+// a parse error (usage is printed by newFlags' Usage): it prints it as one
+// line naming the command and remembers it, so main does not print the
+// returned error a second time.
+type flagOutput struct {
+	name   string
+	w      io.Writer
+	failed bool
+}
+
+// shownFlagError is the last parse error a flagOutput printed.
+var shownFlagError string
 
 func (o *flagOutput) Write(p []byte) (int, error) {
 	o.failed = true
+	msg := strings.TrimSpace(string(p))
+	shownFlagError = msg
+	fmt.Fprintf(o.w, "countycare %s: %s\n", o.name, msg)
 	return len(p), nil
 }
 
