@@ -174,15 +174,16 @@ func (t *pdfText) cell(w, h float64, text, border string, ln int, align string) 
 		start = x + (w-t.width(rs))/2
 	}
 	p.SetXY(start, y)
+	p.SetCellMargin(0) // the runs abut: the margin is kept once, at the cell's edge
 	for _, r := range rs {
 		p.SetFont(r.family, "", t.size)
-		rw := p.GetStringWidth(r.text)
-		p.CellFormat(rw, h, r.text, "", 0, "L", false, 0, "")
+		p.CellFormat(p.GetStringWidth(r.text), h, r.text, "", 0, "L", false, 0, "")
 	}
+	p.SetCellMargin(cm)
 	switch ln {
 	case 1:
-		p.SetXY(p.GetX(), y+h)
-		p.SetX(func() float64 { l, _, _, _ := p.GetMargins(); return l }())
+		l, _, _, _ := p.GetMargins()
+		p.SetXY(l, y+h)
 	case 2:
 		p.SetXY(x, y+h)
 	default:
