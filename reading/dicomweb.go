@@ -352,6 +352,10 @@ func (s *DICOMweb) Stow(ctx context.Context, a care.Actor, c *DICOMwebClient, st
 			continue
 		}
 		in, err := ReadDICOM(b)
+		if err != nil && care.IsCode(err, care.ETOOLARGE) {
+			res.Failure, res.Reason = FailureTooLarge, "over a limit: "+fmt.Sprint(err.(*care.Error).Args...)
+			continue
+		}
 		if err != nil {
 			res.Failure, res.Reason = FailureCannotRead, errText(err)
 			continue
