@@ -159,7 +159,7 @@ type dwFixture struct {
 	center   int64
 }
 
-func newDWFixture(t *testing.T, e *env) *dwFixture {
+func newDWFixture(t testing.TB, e *env) *dwFixture {
 	t.Helper()
 	vd, rd, admin := e.as(care.RoleVillageDoctor), e.as(care.RoleReader), e.as(care.RoleAdmin)
 	var me struct {
@@ -198,4 +198,37 @@ func newDWFixture(t *testing.T, e *env) *dwFixture {
 	}
 	f.idNumber = idn.IDNumber
 	return f
+}
+
+// BenchmarkUploadDeflateBomb measures the peak growth of the server's heap
+// while a village doctor uploads a 1 GiB deflate bomb from the imaging
+// page (docs/benchmarks.md):
+//
+//	go test ./web/ -run '^$' -bench UploadDeflateBomb -benchtime 5x
+func BenchmarkUploadDeflateBomb(b *testing.B) {
+	e := newEnv(b, store.SQLite)
+	f := newDWFixture(b, e)
+	bomb := bombFor(f.idNumber, "Bomb^Test", "1.2.826.0.1.3680043.8.498.666")
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	mw.WriteField("csrf", f.vd.csrf)
+	mw.WriteField("center_id", strconv.FormatInt(f.center, 10))
+	w, _ := mw.CreateFormFile("files", "bomb.dcm")
+	w.Write(bomb)
+	mw.Close()
+	var worst, total uint64
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		var r response
+		peak, _ := heapPeak(func() {
+			r = f.vd.do("POST", fmt.Sprintf("/residents/%d/imaging", f.resident), mw.FormDataContentType(), buf.Bytes(), nil)
+		})
+		if r.code != 422 {
+			b.Fatalf("bomb upload: %d", r.code)
+		}
+		worst, total = max(worst, peak), total+peak
+	}
+	b.ReportMetric(float64(worst)/(1<<20), "peak-heap-MiB")
+	b.ReportMetric(float64(total)/float64(b.N)/(1<<20), "mean-heap-MiB")
+	b.ReportMetric(float64(len(bomb))/(1<<20), "upload-MiB")
 }

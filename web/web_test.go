@@ -43,7 +43,7 @@ import (
 
 // env is a running server on a demo county with one signed-in client per role.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	st     *store.Store
 	srv    *web.Server
 	ts     *httptest.Server
@@ -65,7 +65,7 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 }
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
-func newEnv(t *testing.T, d store.Dialect) *env {
+func newEnv(t testing.TB, d store.Dialect) *env {
 	t.Helper()
 	st := testdb.Open(t, d, time.Now)
 	ctx := context.Background()
