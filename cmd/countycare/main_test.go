@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -383,5 +384,58 @@ func TestOnlinePurgeChat(t *testing.T) {
 	old := time.Now().AddDate(-3, 0, -2).Format("2006-01-02")
 	if out, err := runCmd(t, append([]string{"online", "purge-chat", "--before", old}, common...)...); err != nil || !strings.Contains(out, "deleted 0 chat messages") {
 		t.Errorf("purge: %v %s", err, out)
+	}
+}
+
+// TestServeMetricsAddr: with --metrics-addr, /metrics is served on that
+// address and not on the main listener (no token configured).
+func TestServeMetricsAddr(t *testing.T) {
+	t.Setenv("COUNTYCARE_ADMIN_PASSWORD", "Metrics-Test-Pass-2026")
+	dir := t.TempDir()
+	common := []string{"--db", "sqlite://" + filepath.Join(dir, "c.db"), "--audit-key-file", filepath.Join(dir, "audit.key"), "--log-format", "text"}
+	if out, err := runCmd(t, append([]string{"init", "--county-code", "411723", "--county-name", "平舆县", "--admin-username", "it.zhangsan", "--admin-name", "张三"}, common...)...); err != nil {
+		t.Fatalf("init: %v\n%s", err, out)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, logs syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--audit-anchor-every", "0"}, common...), &out, &logs)
+	}()
+	urlRe := regexp.MustCompile(`msg=serving url=(\S+)`)
+	metricsRe := regexp.MustCompile(`msg="serving metrics" url=(\S+)`)
+	deadline := time.Now().Add(20 * time.Second)
+	for (urlRe.FindStringSubmatch(logs.String()) == nil || metricsRe.FindStringSubmatch(logs.String()) == nil) && time.Now().Before(deadline) {
+		select {
+		case err := <-done:
+			t.Fatalf("serve ended: %v\n%s", err, logs.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	m, mm := urlRe.FindStringSubmatch(logs.String()), metricsRe.FindStringSubmatch(logs.String())
+	if m == nil || mm == nil {
+		t.Fatalf("no serving lines:\n%s", logs.String())
+	}
+	get := func(u string) int {
+		resp, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if c := get(m[1] + "/metrics"); c != 404 {
+		t.Errorf("main listener /metrics: %d, want 404", c)
+	}
+	if c := get(m[1] + "/healthz"); c != 200 {
+		t.Errorf("main listener /healthz: %d", c)
+	}
+	if c := get(mm[1]); c != 200 {
+		t.Errorf("metrics listener: %d", c)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("serve: %v", err)
 	}
 }
