@@ -17,6 +17,7 @@ const (
 	ETOOMANY      = "too_many"     // too many attempts: slow down
 	ETOOLARGE     = "too_large"    // the request body is larger than allowed
 	EUNSUPPORTED  = "unsupported"  // wrong content type or format
+	ENOTACCEPT    = "not_acceptable" // no representation the client accepts (Accept header)
 	EINTERNAL     = "internal"     // a fault of ours; the detail goes to the log only
 )
 
