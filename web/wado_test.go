@@ -121,7 +121,9 @@ func TestWADOTransferSyntax(t *testing.T) {
 	if r := f.gw.do("POST", "/dicomweb/studies", ctype, body, ""); r.code != 200 {
 		t.Fatalf("STOW: %d %s", r.code, r.body)
 	}
-	inst := func(ts string) string { return "/dicomweb/studies/" + study + "/series/" + study + ".1/instances/" + sops[ts] }
+	inst := func(ts string) string {
+		return "/dicomweb/studies/" + study + "/series/" + study + ".1/instances/" + sops[ts]
+	}
 	evrle := `multipart/related; type="application/dicom"; transfer-syntax=` + dicom.ExplicitVRLittleEndian
 
 	// Converted to explicit VR little endian, labelled so, same pixels.
