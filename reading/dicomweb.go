@@ -539,6 +539,22 @@ func (s *DICOMweb) Instances(ctx context.Context, a care.Actor, q InstanceQuery,
 	return st, out, nil
 }
 
+// SampleFile returns the bytes of the first instance of a study (or of a
+// series of it) that SearchStudies, Study or Instances returned (scope
+// checked and audited there): the file QIDO-RS includefield reads the
+// attributes the study and series rows do not keep from. ENOTFOUND when
+// the study has no instance (of that series).
+func (s *DICOMweb) SampleFile(ctx context.Context, st *ImagingStudy, seriesUID string) ([]byte, error) {
+	ins, err := s.Repo.ImagingInstancesOf(ctx, InstanceQuery{CountyCode: st.CountyCode, StudyUID: st.StudyUID, SeriesUID: seriesUID, Limit: 1})
+	if err != nil {
+		return nil, err
+	}
+	if len(ins) == 0 {
+		return nil, care.Errorf(care.ENOTFOUND, "dicomweb.study_not_found")
+	}
+	return s.Repo.ImagingFile(ctx, ins[0].CountyCode, ins[0].ID)
+}
+
 // File returns the bytes of an instance listed by Instances.
 func (s *DICOMweb) File(ctx context.Context, in *ImagingInstance) ([]byte, error) {
 	return s.Repo.ImagingFile(ctx, in.CountyCode, in.ID)

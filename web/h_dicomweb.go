@@ -227,17 +227,17 @@ var (
 // qidoParams reads the matching keys, limit, offset and includefield.
 // Keys this server does not match on are reported in a Warning header
 // (PS3.18 §8.3.4.1 allows ignoring them).
-func qidoParams(w http.ResponseWriter, r *http.Request) (map[string]string, int, int, error) {
+func qidoParams(w http.ResponseWriter, r *http.Request) (map[string]string, int, int, includeFields, error) {
 	m := map[string]string{}
 	limit, offset := 0, 0
-	var ignored []string
+	inc, ignored := parseIncludeFields(r)
 	for k, vs := range r.URL.Query() {
 		v := strings.TrimSpace(vs[0])
 		switch k {
 		case "limit", "offset":
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 0 {
-				return nil, 0, 0, &care.Error{Code: care.EINVALID, Key: "dicomweb.bad_query", Args: []any{k}}
+				return nil, 0, 0, inc, &care.Error{Code: care.EINVALID, Key: "dicomweb.bad_query", Args: []any{k}}
 			}
 			if k == "limit" {
 				limit = n
@@ -245,7 +245,7 @@ func qidoParams(w http.ResponseWriter, r *http.Request) (map[string]string, int,
 				offset = n
 			}
 		case "includefield", "fuzzymatching":
-			// Every stored attribute is returned; there is nothing more to include.
+			// includefield: parseIncludeFields; fuzzymatching: matching is as documented.
 		default:
 			if key, ok := qidoKeys[strings.ToUpper(k)]; ok {
 				m[key] = v
@@ -260,14 +260,14 @@ func qidoParams(w http.ResponseWriter, r *http.Request) (map[string]string, int,
 		w.Header().Set("Warning", fmt.Sprintf(`299 countycare "The following parameters are not supported: %s"`, strings.Join(ignored, ", ")))
 	}
 	if d := m["StudyDate"]; d != "" && !dateRange.MatchString(d) {
-		return nil, 0, 0, &care.Error{Code: care.EINVALID, Key: "dicomweb.bad_query", Args: []any{"StudyDate"}}
+		return nil, 0, 0, inc, &care.Error{Code: care.EINVALID, Key: "dicomweb.bad_query", Args: []any{"StudyDate"}}
 	}
-	return m, limit, offset, nil
+	return m, limit, offset, inc, nil
 }
 
 // dwSearchStudies: GET /dicomweb/studies (QIDO-RS).
 func (s *Server) dwSearchStudies(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-	m, limit, offset, err := qidoParams(w, r)
+	m, limit, offset, inc, err := qidoParams(w, r)
 	if err != nil {
 		return err
 	}
@@ -294,7 +294,8 @@ func (s *Server) dwSearchStudies(w http.ResponseWriter, r *http.Request, rc *req
 	}
 	base := baseURL(r)
 	out := make([]any, 0, len(sts))
-	for _, st := range sts {
+	for i := range sts {
+		st := &sts[i]
 		mods := make([]any, len(st.Modalities))
 		for i, m := range st.Modalities {
 			mods[i] = m
@@ -317,6 +318,11 @@ func (s *Server) dwSearchStudies(w http.ResponseWriter, r *http.Request, rc *req
 			"00201206": attr("IS", st.SeriesCount),
 			"00201208": attr("IS", st.InstanceCount),
 		})
+		if !inc.none() {
+			if b, err := s.DICOMweb.SampleFile(r.Context(), st, ""); err == nil {
+				inc.include(out[len(out)-1].(map[string]any), b, levelStudy)
+			}
+		}
 	}
 	writeDICOMJSON(w, http.StatusOK, out)
 	return nil
@@ -336,7 +342,7 @@ func (s *Server) dwSearchSeries(w http.ResponseWriter, r *http.Request, rc *reqC
 	if err != nil {
 		return err
 	}
-	m, limit, offset, err := qidoParams(w, r)
+	m, limit, offset, inc, err := qidoParams(w, r)
 	if err != nil {
 		return err
 	}
@@ -344,6 +350,12 @@ func (s *Server) dwSearchSeries(w http.ResponseWriter, r *http.Request, rc *reqC
 		Modality: m["Modality"], Limit: limit, Offset: offset})
 	if err != nil {
 		return err
+	}
+	var st *reading.ImagingStudy
+	if !inc.none() {
+		if st, err = s.DICOMweb.Study(r.Context(), rc.Actor, study, reading.ActQIDO); err != nil {
+			return err
+		}
 	}
 	base := baseURL(r)
 	out := make([]any, 0, len(ss))
@@ -357,6 +369,11 @@ func (s *Server) dwSearchSeries(w http.ResponseWriter, r *http.Request, rc *reqC
 			"00200011": attr("IS", numOrNothing(se.SeriesNumber)...),
 			"00201209": attr("IS", se.Instances),
 		})
+		if st != nil {
+			if b, err := s.DICOMweb.SampleFile(r.Context(), st, se.SeriesUID); err == nil {
+				inc.include(out[len(out)-1].(map[string]any), b, levelSeries)
+			}
+		}
 	}
 	writeDICOMJSON(w, http.StatusOK, out)
 	return nil
@@ -375,7 +392,7 @@ func (s *Server) dwSearchInstances(w http.ResponseWriter, r *http.Request, rc *r
 	if err != nil {
 		return err
 	}
-	m, limit, offset, err := qidoParams(w, r)
+	m, limit, offset, inc, err := qidoParams(w, r)
 	if err != nil {
 		return err
 	}
@@ -390,7 +407,8 @@ func (s *Server) dwSearchInstances(w http.ResponseWriter, r *http.Request, rc *r
 	}
 	base := baseURL(r)
 	out := make([]any, 0, len(ins))
-	for _, in := range ins {
+	for i := range ins {
+		in := &ins[i]
 		out = append(out, map[string]any{
 			"00080016": attr("UI", in.SOPClassUID),
 			"00080018": attr("UI", in.SOPUID),
@@ -404,6 +422,11 @@ func (s *Server) dwSearchInstances(w http.ResponseWriter, r *http.Request, rc *r
 			"00280011": attr("US", in.Columns),
 			"00083002": attr("UI", in.TransferSyntax),
 		})
+		if !inc.none() {
+			if b, err := s.DICOMweb.File(r.Context(), in); err == nil {
+				inc.include(out[len(out)-1].(map[string]any), b, levelInstance)
+			}
+		}
 	}
 	writeDICOMJSON(w, http.StatusOK, out)
 	return nil

@@ -45,7 +45,7 @@ func multipartParts(t *testing.T, r response) []wadoPart {
 // synthDICOM is a 4×3 16-bit two-frame instance of the fixture's patient in
 // transfer syntax ts (native pixels lePixels, swapped for big endian), or
 // an 8-bit 2×2 JPEG baseline instance for dicom.JPEGBaseline.
-func synthDICOM(f *dwFixture, ts, study, sop string, lePixels []byte) []byte {
+func synthDICOM(f *dwFixture, ts, study, sop string, lePixels []byte, extra ...*dicom.Element) []byte {
 	big := ts == dicom.ExplicitVRBigEndian
 	us := func(v uint16) []byte {
 		if big {
@@ -76,6 +76,7 @@ func synthDICOM(f *dwFixture, ts, study, sop string, lePixels []byte) []byte {
 		{Tag: dicom.TagHighBit, VR: "US", Value: us(uint16(bits - 1))},
 		{Tag: dicom.TagPixelRepresentation, VR: "US", Value: us(0)},
 	}
+	els = append(els, extra...)
 	switch ts {
 	case dicom.JPEGBaseline:
 		var j bytes.Buffer
