@@ -2,7 +2,9 @@ package dicom
 
 import (
 	"bytes"
+	"compress/flate"
 	"errors"
+	"math/rand"
 	"runtime"
 	"strings"
 	"testing"
@@ -78,6 +80,32 @@ func TestInflateBound(t *testing.T) {
 	}{{0, 1 << 20}, {1000, 100*1000 + 1<<20}, {10 << 20, 256 << 20}, {1 << 40, 256 << 20}} {
 		if got := DefaultLimits.inflateBound(c.n); got != c.want {
 			t.Errorf("inflateBound(%d) = %d, want %d", c.n, got, c.want)
+		}
+	}
+}
+
+// TestElementBomb: a deflated dataset of a million 8-byte elements (tags
+// varied so that it deflates only about 4:1, within the inflate bound) is
+// refused at MaxElements having allocated under 64 MiB; the tree of a
+// million elements took about 150 MiB.
+func TestElementBomb(t *testing.T) {
+	rng := rand.New(rand.NewSource(18))
+	var ds bytes.Buffer
+	for i := 0; i < 1<<20; i++ {
+		ds.Write([]byte{0x09, 0x00, byte(rng.Intn(256)), byte(0x10 + rng.Intn(0xE0)), 'L', 'O', 0, 0})
+	}
+	var z bytes.Buffer
+	w, _ := flate.NewWriter(&z, flate.BestSpeed)
+	w.Write(ds.Bytes())
+	w.Close()
+	b := append(Encode(DeflatedExplicitVRLittleEndian, nil), z.Bytes()...)
+	for name, file := range map[string][]byte{"deflated": b, "explicit": append(Encode(ExplicitVRLittleEndian, nil), ds.Bytes()...)} {
+		var err error
+		if n := allocated(func() { _, err = Parse(file) }); n > 64<<20 {
+			t.Errorf("%s (%d bytes): allocated %d MiB for a million elements; bound 64 MiB", name, len(file), n>>20)
+		}
+		if !errors.Is(err, ErrLimit) || !strings.Contains(err.Error(), "more than 262144 elements") {
+			t.Errorf("%s: %v", name, err)
 		}
 	}
 }
