@@ -184,7 +184,10 @@ func (s *Server) checkWrite(r *http.Request, rc *reqCtx, api bool, limit int64) 
 		}
 		var err error
 		if ct == "multipart/form-data" {
-			err = r.ParseMultipartForm(min(limit, 8<<20)) // larger files spill to disk, not memory
+			// Files past 1 MiB in all spill to temporary files as they arrive
+			// (the handler then reads each once, readUpload); in memory, the
+			// form's buffer would grow by doubling to hold them.
+			err = r.ParseMultipartForm(min(limit, 1<<20))
 		} else {
 			err = r.ParseForm()
 		}
