@@ -319,9 +319,11 @@ func (s *Server) dwSearchStudies(w http.ResponseWriter, r *http.Request, rc *req
 			"00201208": attr("IS", st.InstanceCount),
 		})
 		if !inc.none() {
-			if b, err := s.DICOMweb.SampleFile(r.Context(), st, ""); err == nil {
-				inc.include(out[len(out)-1].(map[string]any), b, levelStudy)
+			b, err := s.DICOMweb.SampleFile(r.Context(), st, "")
+			if err != nil && !care.IsCode(err, care.ENOTFOUND) {
+				return err
 			}
+			inc.include(out[len(out)-1].(map[string]any), b, levelStudy)
 		}
 	}
 	writeDICOMJSON(w, http.StatusOK, out)
@@ -370,9 +372,11 @@ func (s *Server) dwSearchSeries(w http.ResponseWriter, r *http.Request, rc *reqC
 			"00201209": attr("IS", se.Instances),
 		})
 		if st != nil {
-			if b, err := s.DICOMweb.SampleFile(r.Context(), st, se.SeriesUID); err == nil {
-				inc.include(out[len(out)-1].(map[string]any), b, levelSeries)
+			b, err := s.DICOMweb.SampleFile(r.Context(), st, se.SeriesUID)
+			if err != nil && !care.IsCode(err, care.ENOTFOUND) {
+				return err
 			}
+			inc.include(out[len(out)-1].(map[string]any), b, levelSeries)
 		}
 	}
 	writeDICOMJSON(w, http.StatusOK, out)
@@ -423,9 +427,11 @@ func (s *Server) dwSearchInstances(w http.ResponseWriter, r *http.Request, rc *r
 			"00083002": attr("UI", in.TransferSyntax),
 		})
 		if !inc.none() {
-			if b, err := s.DICOMweb.File(r.Context(), in); err == nil {
-				inc.include(out[len(out)-1].(map[string]any), b, levelInstance)
+			b, err := s.DICOMweb.File(r.Context(), in)
+			if err != nil {
+				return err
 			}
+			inc.include(out[len(out)-1].(map[string]any), b, levelInstance)
 		}
 	}
 	writeDICOMJSON(w, http.StatusOK, out)

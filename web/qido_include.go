@@ -93,8 +93,12 @@ const (
 )
 
 // include adds to out the attributes f asks for that file holds and out
-// does not have yet. A file that cannot be read adds nothing.
+// does not have yet. No file (nil), or one that cannot be parsed, adds
+// nothing: every stored file parsed when it was stored.
 func (f includeFields) include(out map[string]any, file []byte, level qidoLevel) {
+	if file == nil {
+		return
+	}
 	df, err := dicom.Parse(file)
 	if err != nil {
 		return
