@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"mime/multipart"
 	"net/http"
 	"strconv"
@@ -303,7 +302,7 @@ func (s *Server) readFiles(r *http.Request, rc *reqCtx, id int64, files []*multi
 		if err != nil {
 			return nil, care.Invalid([]care.FieldError{{Field: "files", Key: "consult.file.type", Args: []any{fh.Filename}}})
 		}
-		data, err := io.ReadAll(io.LimitReader(f, s.Consult.Config.MaxAttachment+1))
+		data, err := readUpload(f, fh.Size, s.Consult.Config.MaxAttachment)
 		f.Close()
 		if err != nil {
 			return nil, err

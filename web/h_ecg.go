@@ -2,7 +2,6 @@ package web
 
 import (
 	"errors"
-	"io"
 	"math"
 	"net/http"
 	"sort"
@@ -72,7 +71,7 @@ func ecgUploadFrom(r *http.Request) (reading.ECGUpload, error) {
 			return "", nil
 		}
 		defer f.Close()
-		b, err := io.ReadAll(io.LimitReader(f, reading.MaxECGBytes+1))
+		b, err := readUpload(f, h.Size, reading.MaxECGBytes)
 		if err != nil {
 			fs = append(fs, care.FieldError{Field: field, Key: "ecg.file_unreadable"})
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -481,5 +482,58 @@ func TestSettleUnknownBuiltinPolicyListsNames(t *testing.T) {
 	}
 	if len(settle.ExampleNames()) == 0 {
 		t.Fatal("no built-in policies")
+	}
+}
+
+// TestServeMetricsAddr: with --metrics-addr, /metrics is served on that
+// address and not on the main listener (no token configured).
+func TestServeMetricsAddr(t *testing.T) {
+	t.Setenv("COUNTYCARE_ADMIN_PASSWORD", "Metrics-Test-Pass-2026")
+	dir := t.TempDir()
+	common := []string{"--db", "sqlite://" + filepath.Join(dir, "c.db"), "--audit-key-file", filepath.Join(dir, "audit.key"), "--log-format", "text"}
+	if out, err := runCmd(t, append([]string{"init", "--county-code", "411723", "--county-name", "平舆县", "--admin-username", "it.zhangsan", "--admin-name", "张三"}, common...)...); err != nil {
+		t.Fatalf("init: %v\n%s", err, out)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, logs syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--audit-anchor-every", "0"}, common...), &out, &logs)
+	}()
+	urlRe := regexp.MustCompile(`msg=serving url=(\S+)`)
+	metricsRe := regexp.MustCompile(`msg="serving metrics" url=(\S+)`)
+	deadline := time.Now().Add(20 * time.Second)
+	for (urlRe.FindStringSubmatch(logs.String()) == nil || metricsRe.FindStringSubmatch(logs.String()) == nil) && time.Now().Before(deadline) {
+		select {
+		case err := <-done:
+			t.Fatalf("serve ended: %v\n%s", err, logs.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	m, mm := urlRe.FindStringSubmatch(logs.String()), metricsRe.FindStringSubmatch(logs.String())
+	if m == nil || mm == nil {
+		t.Fatalf("no serving lines:\n%s", logs.String())
+	}
+	get := func(u string) int {
+		resp, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if c := get(m[1] + "/metrics"); c != 404 {
+		t.Errorf("main listener /metrics: %d, want 404", c)
+	}
+	if c := get(m[1] + "/healthz"); c != 200 {
+		t.Errorf("main listener /healthz: %d", c)
+	}
+	if c := get(mm[1]); c != 200 {
+		t.Errorf("metrics listener: %d", c)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("serve: %v", err)
 	}
 }
