@@ -92,7 +92,7 @@ func TestResidentBooksDoctorPrescribes(t *testing.T) {
 		t.Helper()
 		step("sign in "+user, chromedp.Navigate(base+"/login"), chromedp.WaitVisible("#username"),
 			chromedp.SendKeys("#username", user), chromedp.SendKeys("#password", "Countycare-Demo-2026"),
-			chromedp.Click("#login"), chromedp.WaitVisible("#nav-online"))
+			chromedp.Click("#login"), chromedp.WaitReady("#nav-online"))
 	}
 	signOut := func() {
 		t.Helper()

@@ -1,0 +1,467 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"countycare/care"
+	"countycare/web"
+)
+
+// The page crawler (issue 18 §4): every role of the demo county signs in
+// on a 360×740 phone in Chinese and visits every HTML page its routes
+// allow, following the links its own pages show (so path parameters are
+// real IDs the role can see). Each page goes through every pageCheck;
+// another check (e.g. accessibility) is one more entry in pageChecks.
+
+// crawledPage is what a check sees of one page, read after it loaded.
+type crawledPage struct {
+	Role    string // the signed-in role ("" before sign-in)
+	Pattern string // the route pattern the URL matched
+	URL     string
+	Status  int
+	Text    string   // document.body.innerText without elements marked translate="no" (data: names, codes, IDs)
+	Options []string // the texts of every <option> (not in innerText) outside translate="no"
+	Title   string
+	Scroll  float64 // document.documentElement.scrollWidth
+	Inner   float64 // innerWidth
+	Header  float64 // height of the page header (header.top)
+	Height  float64 // innerHeight
+	Links   []string
+}
+
+// pageCheck is one check run on every crawled page; it returns the
+// problems it found (empty when the page passes). ctx is the browser tab
+// showing the page, for checks that run their own script.
+type pageCheck struct {
+	name string
+	run  func(ctx context.Context, p *crawledPage) []string
+}
+
+// pageChecks are run on every page the crawler visits.
+var pageChecks = []pageCheck{
+	{"status", checkStatus},
+	{"raw text", checkRawText},
+	{"sideways scroll", checkFits},
+	{"header height", checkHeader},
+}
+
+// checkHeader: the header (brand, language, the folded menu) takes less
+// than 15 % of a phone's screen height.
+func checkHeader(_ context.Context, p *crawledPage) []string {
+	if p.Inner < 768 && p.Header >= 0.15*p.Height {
+		return []string{fmt.Sprintf("header is %v px high, %.0f %% of the %v-px screen", p.Header, 100*p.Header/p.Height, p.Height)}
+	}
+	return nil
+}
+
+// perPattern is how many URLs of one route pattern the crawler opens
+// (two residents, a list with and without ?all=1).
+const perPattern = 2
+
+// notInDemo are the page routes a role's links cannot reach because the
+// demo county has nothing of the kind the role can see (no online
+// visits, settlements or fetal traces; no consultation from the demo
+// village or township). The crawler logs them; a link to one of them
+// makes the crawler visit and check it like any other.
+var notInDemo = map[string]string{
+	"GET /online/{id}":              "the demo books no online visits",
+	"GET /online/{id}/rx":           "the demo books no online visits",
+	"GET /fetal/{id}":               "the demo uploads no fetal heart traces",
+	"GET /settlements/{id}":         "the demo settles no bills",
+	"GET /settlements/{id}/correct": "the demo settles no bills",
+	"GET /settlement/new":           "linked from a resident found by searching the window",
+	"GET /consult/{id}":             "the demo's consultations are closed and come from other clinics",
+	"GET /referrals/{id}":           "the demo's referrals of the role's clinic are closed",
+	"GET /consult/roster":           "linked for department heads; the demo specialist is not one",
+	"GET /chronic/{id}":             "linked from a resident with a registry, none in the specialist's care links",
+	"GET /ecg/studies/{id}":         "linked from a resident's studies; the first residents have none",
+	"GET /imaging/instances/{id}":   "linked from a resident's studies; the first residents have none",
+	"GET /reading/studies/{id}":     "linked from returned reports of the clinic",
+	"GET /practitioners/{id}/edit":  "linked from an institution with practitioners",
+}
+
+// nonPages are GET routes that answer with something other than an HTML
+// page (files, streams, images); the crawler does not open them.
+var nonPages = map[string]string{
+	"GET /events":                               "server-sent events",
+	"GET /online/{id}/events":                   "server-sent events",
+	"GET /consult/{id}/files/{sha}":             "an attachment",
+	"GET /online/{id}/images/{sha}":             "an image",
+	"GET /photos/{id}":                          "an image",
+	"GET /settlements/{id}/pdf":                 "a PDF",
+	"GET /residents/{id}/imaging/{iid}/preview": "a PNG",
+	"GET /static/{hash}/{file}":                 "a static file",
+	"GET /lang/{lang}":                          "switches the language",
+	"GET /healthz":                              "operations",
+}
+
+func checkStatus(_ context.Context, p *crawledPage) []string {
+	if p.Status != http.StatusOK {
+		return []string{fmt.Sprintf("status %d", p.Status)}
+	}
+	return nil
+}
+
+func checkFits(_ context.Context, p *crawledPage) []string {
+	if p.Scroll > p.Inner {
+		return []string{fmt.Sprintf("page is %v px wide in a %v-px window (scrolls sideways)", p.Scroll, p.Inner)}
+	}
+	return nil
+}
+
+var (
+	reSnake    = regexp.MustCompile(`\b[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+\b`)
+	reGoDur    = regexp.MustCompile(`\b\d+h\d+m[\d.]+s\b|\b\d+m[\d.]+s\b|\b\d+h\d+m\b|\b\d+(?:\.\d+)?(?:ms|µs|ns)\b`)
+	reISO      = regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d|\b\d\d:\d\d(?::\d\d)?(?:\.\d+)?Z\b|[+-]0000\b|\bUTC\b|\bGMT\b`)
+	reCode     = regexp.MustCompile(`\b[a-z][a-z_]*:\d+\b`)
+	reDebug    = regexp.MustCompile(`\b[a-z][A-Za-z_]*=\S+`)
+	reFile     = regexp.MustCompile(`\b[\w.-]+/[\w./-]*\.(?:md|go|json|csv|sql|txt|html|yaml|toml)\b`)
+	reWord     = regexp.MustCompile(`[A-Za-z][A-Za-z'-]*`)
+	reLowerish = regexp.MustCompile(`^[a-z][a-z-]*$`)
+)
+
+// allowedWords are lower-case Latin words a Chinese page may show: units.
+var allowedWords = map[string]bool{
+	"mmol": true, "mg": true, "ml": true, "mL": true, "kg": true, "bpm": true, "mm": true, "mv": true,
+	"cm": true, "min": true, "ms": true, "mmhg": true, "umol": true, "g": true, "h": true, "s": true,
+	"d": true, "l": true, "x": true, "mcg": true, "iu": true, "u": true, "mol": true, "ug": true,
+}
+
+// moduleDirs are the repository's top-level directories: "docs/…",
+// "rx/kb" on a page are paths, not words for users.
+func moduleDirs(t *testing.T) []string {
+	ents, err := os.ReadDir("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ds []string
+	for _, e := range ents {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+			ds = append(ds, regexp.QuoteMeta(e.Name()))
+		}
+	}
+	return ds
+}
+
+var reRepoPath *regexp.Regexp
+
+func checkRawText(_ context.Context, p *crawledPage) []string {
+	var out []string
+	add := func(what string, ms []string) {
+		for _, m := range ms {
+			out = append(out, fmt.Sprintf("%s %q", what, m))
+		}
+	}
+	for i, s := range append([]string{p.Title, p.Text}, p.Options...) {
+		where := ""
+		if i > 1 {
+			where = " (option)"
+		}
+		add("snake_case identifier"+where, reSnake.FindAllString(s, -1))
+		add("Go duration"+where, reGoDur.FindAllString(s, -1))
+		add("UTC or ISO time"+where, reISO.FindAllString(s, -1))
+		add("code with a number"+where, reCode.FindAllString(s, -1))
+		add("debug text"+where, reDebug.FindAllString(s, -1))
+		add("file path"+where, reFile.FindAllString(s, -1))
+		add("repository path"+where, reRepoPath.FindAllString(s, -1))
+		for _, ix := range reWord.FindAllStringIndex(s, -1) {
+			w := s[ix[0]:ix[1]]
+			if ix[0] > 0 && s[ix[0]-1] == '.' { // a file type: ".csv", ".hea"
+				continue
+			}
+			if reLowerish.MatchString(w) && !allowedWords[strings.ToLower(w)] && len(w) > 1 {
+				out = append(out, fmt.Sprintf("English word on a Chinese page%s %q", where, w))
+			}
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// pageScript reads what the checks need from the loaded page.
+const pageScript = `(function () {
+  var skip = Array.from(document.querySelectorAll('[translate="no"]'));
+  var text = document.body.innerText;
+  skip.forEach(function (e) { var s = e.innerText; if (s) { text = text.split(s).join(" "); } });
+  var opts = Array.from(document.querySelectorAll("option")).filter(function (o) { return !o.closest('[translate="no"]'); }).map(function (o) { return o.text; });
+  var nav = performance.getEntriesByType("navigation")[0];
+  var h = document.querySelector("header.top");
+  return JSON.stringify({
+    URL: location.href, Status: nav ? nav.responseStatus : 0, Text: text, Options: opts, Title: document.title,
+    Scroll: document.documentElement.scrollWidth, Inner: window.innerWidth,
+    Header: h ? h.getBoundingClientRect().height : 0, Height: window.innerHeight,
+    Links: Array.from(document.querySelectorAll("a[href]")).map(function (a) { return a.href; })
+  });
+})()`
+
+// pageRoutes returns the route registry's GET page patterns (HTML, not
+// the API, files or streams) and a mux that names the pattern of a path.
+func pageRoutes(t *testing.T) ([]web.Route, *http.ServeMux) {
+	t.Helper()
+	srv, err := web.New(web.Config{FontPath: "testdata/no-font.ttf"}, web.Deps{Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	var pages []web.Route
+	for _, r := range srv.Routes() {
+		mux.HandleFunc(r.Pattern, func(http.ResponseWriter, *http.Request) {})
+		if !strings.HasPrefix(r.Pattern, "GET ") || r.API || r.Policy.IsDevice() || r.Policy.IsOps() {
+			continue
+		}
+		if _, no := nonPages[r.Pattern]; no {
+			continue
+		}
+		pages = append(pages, r)
+	}
+	return pages, mux
+}
+
+// admits reports whether role may open route r.
+func admits(r web.Route, role string) bool {
+	if r.Policy.IsPublic() {
+		return role == ""
+	}
+	rs := r.Policy.Roles()
+	if len(rs) == 0 {
+		return role != ""
+	}
+	return slices.Contains(rs, care.Role(role))
+}
+
+// crawlRole visits every page route role may open, starting from start
+// and following the links of the pages it visits (one URL per route
+// pattern), runs the checks and returns the problems by URL and the
+// patterns it could not reach.
+func crawlRole(t *testing.T, ctx context.Context, base, role, start string, pages []web.Route, mux *http.ServeMux, visit func(*crawledPage)) (problems []string, unreached []string) {
+	t.Helper()
+	want := map[string]bool{}
+	for _, r := range pages {
+		if admits(r, role) {
+			want[r.Pattern] = true
+		}
+	}
+	seen := map[string]bool{}   // patterns visited or queued
+	taken := map[string]int{}   // URLs queued per pattern
+	queued := map[string]bool{} // URLs queued
+	queue := []string{start}
+	queued[start] = true
+	seen[patternOf(mux, base+start)] = true // even when it redirects (a resident's / opens /me)
+	for len(queue) > 0 {
+		u := queue[0]
+		queue = queue[1:]
+		sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		err := chromedp.Do(sctx, chromedp.Navigate(base+u))
+		var raw string
+		if err == nil {
+			raw, err = chromedp.Run(sctx, chromedp.Evaluate[string](pageScript))
+		}
+		cancel()
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s %s: %v", role, u, err))
+			continue
+		}
+		p := &crawledPage{Role: role}
+		if err := json.Unmarshal([]byte(raw), p); err != nil {
+			t.Fatalf("%s: %v", u, err)
+		}
+		p.Pattern = patternOf(mux, p.URL)
+		seen[p.Pattern] = true
+		taken[p.Pattern] = max(taken[p.Pattern], 1)
+		if visit != nil {
+			visit(p)
+		}
+		for _, c := range pageChecks {
+			for _, m := range c.run(ctx, p) {
+				problems = append(problems, fmt.Sprintf("%s %s [%s]: %s", role, u, c.name, m))
+			}
+		}
+		for _, l := range p.Links {
+			lu, err := url.Parse(l)
+			if err != nil || !strings.HasPrefix(l, base) {
+				continue
+			}
+			path := lu.Path
+			if lu.RawQuery != "" {
+				path += "?" + lu.RawQuery
+			}
+			pat := patternOf(mux, l)
+			if want[pat] && !queued[path] && taken[pat] < perPattern {
+				seen[pat] = true
+				taken[pat]++
+				queued[path] = true
+				queue = append(queue, path)
+			}
+		}
+	}
+	for pat := range want {
+		if seen[pat] {
+			continue
+		}
+		if why, ok := notInDemo[pat]; ok {
+			t.Logf("%s: not visited: %s (%s)", role, pat, why)
+			continue
+		}
+		unreached = append(unreached, pat)
+	}
+	sort.Strings(unreached)
+	return problems, unreached
+}
+
+func patternOf(mux *http.ServeMux, u string) string {
+	req, err := http.NewRequest("GET", u, nil)
+	if err != nil {
+		return ""
+	}
+	_, pat := mux.Handler(req)
+	return pat
+}
+
+// signInAs signs user in through the sign-in form (signing out whoever was signed in).
+func signInAs(t *testing.T, ctx context.Context, base, user string) {
+	t.Helper()
+	sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if _, err := chromedp.Run(sctx, chromedp.Evaluate[bool](`(function(){var f=document.querySelector('form[action="/logout"]');if(f){f.submit();return true}return false})()`)); err != nil {
+		t.Fatalf("sign out: %v", err)
+	}
+	if err := chromedp.Do(sctx, chromedp.Sleep(300*time.Millisecond), chromedp.Navigate(base+"/login"), chromedp.WaitVisible("#username"),
+		chromedp.SendKeys("#username", user), chromedp.SendKeys("#password", "Countycare-Demo-2026"),
+		chromedp.Click("#login"), chromedp.WaitReady("header.top .who")); err != nil {
+		t.Fatalf("sign in %s: %v", user, err)
+	}
+}
+
+// TestEveryPageOnAPhone crawls every page of every demo role at 360×740
+// in Chinese and fails on raw identifiers, codes, Go durations, UTC
+// times, file paths and debug text in what the page shows, on pages
+// wider than the screen, and on page routes no link of the role leads to.
+func TestEveryPageOnAPhone(t *testing.T) {
+	chrome := chromiumPath(t)
+	reRepoPath = regexp.MustCompile(`\b(?:` + strings.Join(moduleDirs(t), "|") + `)/[\w./-]+`)
+	pages, mux := pageRoutes(t)
+	base, logins := startBinary(t)
+	ctx, console := openPhoneSize(t, chrome, 360, 740)
+	var all []string
+	anon, unreached := crawlRole(t, ctx, base, "", "/login", pages, mux, nil)
+	all = append(all, anon...)
+	for _, u := range unreached {
+		all = append(all, "anonymous: no link leads to "+u)
+	}
+	roles := make([]string, 0, len(logins))
+	for r := range logins {
+		roles = append(roles, r)
+	}
+	sort.Strings(roles)
+	if len(roles) < 10 {
+		t.Fatalf("the demo printed sign-ins for %d roles, want all ten: %v", len(roles), logins)
+	}
+	// One open consultation (the demo's are closed): its page shows the
+	// scheduler's events, the specialist's queue lists it.
+	openConsultation(t, base, logins["village_doctor"])
+	visited := 0
+	for _, role := range roles {
+		signInAs(t, ctx, base, logins[role])
+		ps, unreached := crawlRole(t, ctx, base, role, "/", pages, mux, func(*crawledPage) { visited++ })
+		all = append(all, ps...)
+		for _, u := range unreached {
+			all = append(all, role+": no link leads to "+u)
+		}
+	}
+	t.Logf("visited %d pages as %d roles", visited, len(roles))
+	for _, p := range console.Problems() {
+		if !strings.Contains(p, "status of 4") {
+			all = append(all, "console: "+p)
+		}
+	}
+	if len(all) > 0 {
+		t.Errorf("%d problems:\n%s", len(all), strings.Join(all, "\n"))
+	}
+}
+
+// TestPhoneHomeAndMenu: at 360×740 the village doctor's home opens on the
+// patient search box and the day's counts, which match the lists the
+// database gives through the API; the header takes less than 15 % of the
+// screen; the folded menu opens with a tap and with the keyboard, without
+// script.
+func TestPhoneHomeAndMenu(t *testing.T) {
+	chrome := chromiumPath(t)
+	base, logins := startBinary(t)
+	user := logins["village_doctor"]
+	ctx, console := openPhoneSize(t, chrome, 360, 740)
+	signInAs(t, ctx, base, user)
+	eval := func(expr string) string {
+		t.Helper()
+		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		v, err := chromedp.Run(sctx, chromedp.Evaluate[string](expr))
+		if err != nil {
+			t.Fatalf("%s: %v", expr, err)
+		}
+		return v
+	}
+	sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := chromedp.Do(sctx, chromedp.Navigate(base+"/"), chromedp.WaitVisible("#home-q"), chromedp.WaitVisible("#home-counts")); err != nil {
+		t.Fatalf("home: %v", err)
+	}
+	if h, err := strconv.ParseFloat(eval(`String(document.querySelector("header.top").getBoundingClientRect().height / innerHeight)`), 64); err != nil || h >= 0.15 {
+		t.Errorf("header takes %v of the screen (%v)", h, err)
+	}
+	if got := eval(`String(document.querySelector("#site-menu").offsetHeight)`); got != "0" {
+		t.Errorf("menu not folded on a phone: %s px", got)
+	}
+	// The counts are the lengths of the lists the API returns.
+	api := signIn(t, base, user)
+	count := func(path, key string) int {
+		t.Helper()
+		code, body := api.do("GET", path, nil)
+		var out map[string][]json.RawMessage
+		if err := json.Unmarshal(body, &out); code != 200 || err != nil {
+			t.Fatalf("GET %s: %d %v", path, code, err)
+		}
+		return len(out[key])
+	}
+	for id, want := range map[string]int{
+		"overdue":  count("/api/v1/chronic/overdue", "overdue"),
+		"critical": count("/api/v1/critical-alerts?open=1", "alerts"),
+		"tasks":    count("/api/v1/referrals?box=tasks", "referrals"),
+	} {
+		got := eval(`document.querySelector("#count-` + id + ` b").textContent`)
+		if got != fmt.Sprint(want) {
+			t.Errorf("home count %s = %s, the list has %d", id, got, want)
+		}
+	}
+	if eval(`document.querySelector("#count-overdue b").textContent`) == "0" {
+		t.Errorf("the demo village has no overdue follow-ups: the count is not tested")
+	}
+	// The menu opens with a tap on its button and with the keyboard.
+	if err := chromedp.Do(sctx, chromedp.Click("label.menu-button"), chromedp.WaitVisible("#nav-consult")); err != nil {
+		t.Fatalf("menu does not open with a tap: %v", err)
+	}
+	if err := chromedp.Do(sctx, chromedp.Click("label.menu-button"), chromedp.WaitNotVisible("#nav-consult")); err != nil {
+		t.Fatalf("menu does not close: %v", err)
+	}
+	if err := chromedp.Do(sctx, chromedp.Focus("#menu-toggle"), chromedp.KeyEvent(" "), chromedp.WaitVisible("#nav-consult")); err != nil {
+		t.Fatalf("menu does not open with the keyboard: %v", err)
+	}
+	if problems := console.Problems(); len(problems) > 0 {
+		t.Errorf("console: %v", problems)
+	}
+}
