@@ -96,7 +96,7 @@ func TestResidentBooksDoctorPrescribes(t *testing.T) {
 	}
 	signOut := func() {
 		t.Helper()
-		step("sign out", chromedp.Click(`form[action="/logout"] button`), chromedp.WaitVisible("#username"))
+		step("sign out", chromedp.Click("label.menu-button"), chromedp.Click(`form[action="/logout"] button`), chromedp.WaitVisible("#username"))
 	}
 	fill := func(then chromedp.Action[chromedp.Void], kv ...string) []chromedp.Action[chromedp.Void] {
 		var as []chromedp.Action[chromedp.Void]
