@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
 	"os"
@@ -20,6 +21,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"countycare/care"
+	"countycare/store"
 	"countycare/web"
 )
 
@@ -80,20 +82,14 @@ const perPattern = 2
 // village or township). The crawler logs them; a link to one of them
 // makes the crawler visit and check it like any other.
 var notInDemo = map[string]string{
-	"GET /online/{id}":              "the demo books no online visits",
-	"GET /online/{id}/rx":           "the demo books no online visits",
-	"GET /fetal/{id}":               "the demo uploads no fetal heart traces",
-	"GET /settlements/{id}":         "the demo settles no bills",
-	"GET /settlements/{id}/correct": "the demo settles no bills",
-	"GET /settlement/new":           "linked from a resident found by searching the window",
-	"GET /consult/{id}":             "the demo's consultations are closed and come from other clinics",
-	"GET /referrals/{id}":           "the demo's referrals of the role's clinic are closed",
-	"GET /consult/roster":           "linked for department heads; the demo specialist is not one",
-	"GET /chronic/{id}":             "linked from a resident with a registry, none in the specialist's care links",
-	"GET /ecg/studies/{id}":         "linked from a resident's studies; the first residents have none",
-	"GET /imaging/instances/{id}":   "linked from a resident's studies; the first residents have none",
-	"GET /reading/studies/{id}":     "linked from returned reports of the clinic",
-	"GET /practitioners/{id}/edit":  "linked from an institution with practitioners",
+	"GET /online/{id}":             "the demo books no online visits",
+	"GET /online/{id}/rx":          "the demo books no online visits",
+	"GET /consult/{id}":            "the demo's consultations are closed and come from other clinics",
+	"GET /referrals/{id}":          "the demo's referrals of the role's clinic are closed",
+	"GET /consult/roster":          "linked for department heads; the demo specialist is not one",
+	"GET /chronic/{id}":            "linked from a resident with a registry, none in the specialist's care links",
+	"GET /reading/studies/{id}":    "a study's page is the ordering clinic's; the demo township orders none",
+	"GET /practitioners/{id}/edit": "linked from an institution with practitioners",
 }
 
 // nonPages are GET routes that answer with something other than an HTML
@@ -249,7 +245,7 @@ func admits(r web.Route, role string) bool {
 // and following the links of the pages it visits (one URL per route
 // pattern), runs the checks and returns the problems by URL and the
 // patterns it could not reach.
-func crawlRole(t *testing.T, ctx context.Context, base, role, start string, pages []web.Route, mux *http.ServeMux, visit func(*crawledPage)) (problems []string, unreached []string) {
+func crawlRole(t *testing.T, ctx context.Context, base, role string, starts []string, pages []web.Route, mux *http.ServeMux, visit func(*crawledPage)) (problems []string, unreached []string) {
 	t.Helper()
 	want := map[string]bool{}
 	for _, r := range pages {
@@ -260,9 +256,13 @@ func crawlRole(t *testing.T, ctx context.Context, base, role, start string, page
 	seen := map[string]bool{}   // patterns visited or queued
 	taken := map[string]int{}   // URLs queued per pattern
 	queued := map[string]bool{} // URLs queued
-	queue := []string{start}
-	queued[start] = true
-	seen[patternOf(mux, base+start)] = true // even when it redirects (a resident's / opens /me)
+	queue := append([]string(nil), starts...)
+	for _, u := range starts {
+		queued[u] = true
+		pat := patternOf(mux, base+u)
+		seen[pat] = true // even when it redirects (a resident's / opens /me)
+		taken[pat]++
+	}
 	for len(queue) > 0 {
 		u := queue[0]
 		queue = queue[1:]
@@ -356,10 +356,10 @@ func TestEveryPageOnAPhone(t *testing.T) {
 	chrome := chromiumPath(t)
 	reRepoPath = regexp.MustCompile(`\b(?:` + strings.Join(moduleDirs(t), "|") + `)/[\w./-]+`)
 	pages, mux := pageRoutes(t)
-	base, logins := startBinary(t)
+	base, logins, dbPath := startBinaryDB(t)
 	ctx, console := openPhoneSize(t, chrome, 360, 740)
 	var all []string
-	anon, unreached := crawlRole(t, ctx, base, "", "/login", pages, mux, nil)
+	anon, unreached := crawlRole(t, ctx, base, "", []string{"/login"}, pages, mux, nil)
 	all = append(all, anon...)
 	for _, u := range unreached {
 		all = append(all, "anonymous: no link leads to "+u)
@@ -372,13 +372,11 @@ func TestEveryPageOnAPhone(t *testing.T) {
 	if len(roles) < 10 {
 		t.Fatalf("the demo printed sign-ins for %d roles, want all ten: %v", len(roles), logins)
 	}
-	// One open consultation (the demo's are closed): its page shows the
-	// scheduler's events, the specialist's queue lists it.
-	openConsultation(t, base, logins["village_doctor"])
+	seeds := seedPages(t, base, dbPath, logins)
 	visited := 0
 	for _, role := range roles {
 		signInAs(t, ctx, base, logins[role])
-		ps, unreached := crawlRole(t, ctx, base, role, "/", pages, mux, func(*crawledPage) { visited++ })
+		ps, unreached := crawlRole(t, ctx, base, role, append([]string{"/"}, seeds[role]...), pages, mux, func(*crawledPage) { visited++ })
 		all = append(all, ps...)
 		for _, u := range unreached {
 			all = append(all, role+": no link leads to "+u)
@@ -464,4 +462,105 @@ func TestPhoneHomeAndMenu(t *testing.T) {
 	if problems := console.Problems(); len(problems) > 0 {
 		t.Errorf("console: %v", problems)
 	}
+}
+
+// seedPages writes what the demo county lacks, through the API as the
+// roles who would (one open consultation, a fetal heart trace, a settled
+// bill for the demo resident), and returns extra start URLs per role: the
+// detail pages of data each role can see that no page of the first
+// residents links to (a returned report, that resident's studies).
+func seedPages(t *testing.T, base, dbPath string, logins map[string]string) map[string][]string {
+	t.Helper()
+	seeds := map[string][]string{}
+	// One open consultation (the demo's are closed): its page shows the
+	// scheduler's events, the specialist's queue lists it.
+	openConsultation(t, base, logins["village_doctor"])
+
+	// A returned report and its resident's studies, for each clinic doctor.
+	for _, role := range []string{"village_doctor", "township_doctor"} {
+		c := signIn(t, base, logins[role])
+		code, body := c.do("GET", "/api/v1/reading/returned", nil)
+		var ret struct {
+			Studies []struct {
+				ID         int64 `json:"id"`
+				ResidentID int64 `json:"resident_id"`
+			} `json:"studies"`
+		}
+		if err := json.Unmarshal(body, &ret); code != 200 || err != nil {
+			t.Fatalf("%s: returned reports: %d %v %.200s", role, code, err, body)
+		}
+		if len(ret.Studies) == 0 { // the demo township sends none of its own
+			continue
+		}
+		st := ret.Studies[0]
+		seeds[role] = append(seeds[role], fmt.Sprintf("/reading/studies/%d", st.ID), fmt.Sprintf("/residents/%d/studies", st.ResidentID))
+	}
+
+	// A fetal heart trace from the village, sent to its reading center.
+	vd := signIn(t, base, logins["village_doctor"])
+	rid := seeds["village_doctor"][1][len("/residents/") : len(seeds["village_doctor"][1])-len("/studies")]
+	_, exams := vd.do("GET", "/residents/"+rid+"/exams", nil)
+	m := regexp.MustCompile(`name="center_id"><option value="(\d+)"`).FindStringSubmatch(string(exams))
+	if m == nil {
+		t.Fatal("no reading center on the exams page")
+	}
+	var b strings.Builder
+	b.WriteString("time,fhr,uc\n")
+	for i := 0; i < 40*240; i++ {
+		fmt.Fprintf(&b, "%.2f,%.1f,%d\n", float64(i)/4, 140+5*math.Sin(2*math.Pi*float64(i)/28), 10+(i/40)%40)
+	}
+	center, _ := strconv.ParseInt(m[1], 10, 64)
+	code, body := vd.do("POST", "/api/v1/residents/"+rid+"/fetal", map[string]any{"center_id": center, "device": "CTG", "name": "ctg.csv", "csv": []byte(b.String())})
+	var fetal struct {
+		ID int64 `json:"id"`
+	}
+	if err := json.Unmarshal(body, &fetal); code != 201 || err != nil {
+		t.Fatalf("fetal trace: %d %.300s", code, body)
+	}
+	seeds["village_doctor"] = append(seeds["village_doctor"], fmt.Sprintf("/fetal/%d", fetal.ID))
+	// The township doctor sees the residents of the center's villages.
+	// (A study's page is the ordering clinic's: not the township's.)
+	if len(seeds["township_doctor"]) == 0 {
+		seeds["township_doctor"] = seeds["village_doctor"][1:]
+	}
+
+	// A settled outpatient bill of the demo resident: the window's and the
+	// resident's explanation of benefits, the correction form.
+	st, err := store.Open(context.Background(), "sqlite://"+dbPath, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	acc, err := st.AccountByUsername(context.Background(), logins["resident"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := strconv.FormatInt(acc.ResidentID, 10)
+	io := signIn(t, base, logins["insurance_officer"])
+	_, form := io.do("GET", "/settlement/new?resident="+res, nil)
+	h := regexp.MustCompile(`name="institution_id"><option value="(\d+)"`).FindStringSubmatch(string(form))
+	if h == nil {
+		t.Fatal("no institution on the bill form")
+	}
+	hosp, _ := strconv.ParseInt(h[1], 10, 64)
+	bill, _ := json.Marshal(map[string]any{"resident_id": acc.ResidentID, "institution_id": hosp, "visit_id": "MZ-CRAWL-1",
+		"date": time.Now().In(time.FixedZone("CST", 8*3600)).Format("2006-01-02"), "visit_type": "outpatient",
+		"lines": []map[string]string{{"code": "X1", "name": "阿莫西林胶囊", "class": "drug", "category": "A", "amount": "35.50"}, {"code": "X2", "name": "血常规", "class": "exam", "category": "A", "amount": "20"}}})
+	req, _ := http.NewRequest("POST", base+"/api/v1/settlements", strings.NewReader(string(bill)))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-CSRF-Token", io.csrf)
+	req.Header.Set("Idempotency-Key", "crawl-1")
+	resp, err := io.hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var settled struct {
+		ID int64 `json:"id"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&settled); resp.StatusCode != 201 || err != nil {
+		t.Fatalf("settle: %d %v", resp.StatusCode, err)
+	}
+	seeds["insurance_officer"] = append(seeds["insurance_officer"], fmt.Sprintf("/settlements/%d", settled.ID), "/settlement/new?resident="+res)
+	return seeds
 }
