@@ -33,7 +33,9 @@ type homeView struct {
 func (s *Server) homeView(r *http.Request, rc *reqCtx) (*homeView, error) {
 	ctx, a := r.Context(), rc.Actor
 	v := &homeView{}
-	add := func(id, key, href string, n int) { v.Counts = append(v.Counts, homeCount{ID: id, Key: key, Href: href, N: n}) }
+	add := func(id, key, href string, n int) {
+		v.Counts = append(v.Counts, homeCount{ID: id, Key: key, Href: href, N: n})
+	}
 	switch a.Role {
 	case care.RoleVillageDoctor, care.RoleTownshipDoctor:
 		v.Search = "residents"
