@@ -77,13 +77,12 @@ func checkHeader(_ context.Context, p *crawledPage) []string {
 const perPattern = 2
 
 // notInDemo are the page routes a role's links cannot reach because the
-// demo county has nothing of the kind the role can see (no online
-// visits, settlements or fetal traces; no consultation from the demo
-// village or township). The crawler logs them; a link to one of them
-// makes the crawler visit and check it like any other.
+// demo county (with what seedPages adds) has nothing of the kind the role
+// can see. The crawler logs them; a link to one of them makes the crawler
+// visit and check it like any other.
 var notInDemo = map[string]string{
-	"GET /online/{id}":             "the demo books no online visits",
-	"GET /online/{id}/rx":          "the demo books no online visits",
+	"GET /online/{id}":             "the test books one visit for the demo resident; other clinics have none",
+	"GET /online/{id}/rx":          "linked once the doctor has started the visit (a password step-up)",
 	"GET /consult/{id}":            "the demo's consultations are closed and come from other clinics",
 	"GET /referrals/{id}":          "the demo's referrals of the role's clinic are closed",
 	"GET /consult/roster":          "linked for department heads; the demo specialist is not one",
@@ -459,6 +458,13 @@ func TestPhoneHomeAndMenu(t *testing.T) {
 	if err := chromedp.Do(sctx, chromedp.Focus("#menu-toggle"), chromedp.KeyEvent(" "), chromedp.WaitVisible("#nav-consult")); err != nil {
 		t.Fatalf("menu does not open with the keyboard: %v", err)
 	}
+	// In English too (the unfolded menu took 49 % of the screen).
+	if err := chromedp.Do(sctx, chromedp.Navigate(base+"/lang/en?next=/"), chromedp.WaitVisible("#home-q")); err != nil {
+		t.Fatalf("English home: %v", err)
+	}
+	if h, err := strconv.ParseFloat(eval(`String(document.querySelector("header.top").getBoundingClientRect().height / innerHeight)`), 64); err != nil || h >= 0.15 {
+		t.Errorf("English header takes %v of the screen (%v)", h, err)
+	}
 	if problems := console.Problems(); len(problems) > 0 {
 		t.Errorf("console: %v", problems)
 	}
@@ -562,5 +568,28 @@ func seedPages(t *testing.T, base, dbPath string, logins map[string]string) map[
 		t.Fatalf("settle: %d %v", resp.StatusCode, err)
 	}
 	seeds["insurance_officer"] = append(seeds["insurance_officer"], fmt.Sprintf("/settlements/%d", settled.ID), "/settlement/new?resident="+res)
+
+	// An online follow-up visit the demo resident books for a condition
+	// diagnosed offline (the registry or a prescription the demo wrote).
+	me := signIn(t, base, logins["resident"])
+	code, body = me.do("GET", "/api/v1/residents/"+res+"/online/conditions", nil)
+	var conds struct {
+		Documents []struct {
+			Codes []string `json:"codes"`
+		} `json:"documents"`
+	}
+	if err := json.Unmarshal(body, &conds); code != 200 || err != nil {
+		t.Fatalf("online conditions: %d %v %.200s", code, err, body)
+	}
+	for _, d := range conds.Documents {
+		if len(d.Codes) == 0 {
+			continue
+		}
+		code, body = me.do("POST", "/api/v1/online/visits", map[string]any{"diagnosis": d.Codes[0], "complaint": "药快吃完了，想复诊"})
+		if code != 201 {
+			t.Fatalf("book an online visit: %d %.300s", code, body)
+		}
+		break
+	}
 	return seeds
 }
