@@ -122,7 +122,7 @@ func checkFits(_ context.Context, p *crawledPage) []string {
 
 var (
 	reSnake    = regexp.MustCompile(`\b[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+\b`)
-	reGoDur    = regexp.MustCompile(`\b\d+h\d+m[\d.]+s\b|\b\d+m[\d.]+s\b|\b\d+h\d+m\b|\b\d+(?:\.\d+)?(?:ms|µs|ns)\b`)
+	reGoDur    = regexp.MustCompile(`\b\d+h\d+m[\d.]+s\b|\b\d+m[\d.]+s\b|\b\d+h\d+m\b|\b\d+(?:\.\d+)?(?:ms|µs|ns|s)\b`)
 	reISO      = regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d|\b\d\d:\d\d(?::\d\d)?(?:\.\d+)?Z\b|[+-]0000\b|\bUTC\b|\bGMT\b`)
 	reCode     = regexp.MustCompile(`\b[a-z][a-z_]*:\d+\b`)
 	reDebug    = regexp.MustCompile(`\b[a-z][A-Za-z_]*=\S+`)
@@ -592,4 +592,30 @@ func seedPages(t *testing.T, base, dbPath string, logins map[string]string) map[
 		break
 	}
 	return seeds
+}
+
+// TestPageChecksCatchKnownOffenders: the crawler's text and layout checks
+// flag what issue 18 found on the pages, and pass clean Chinese text.
+func TestPageChecksCatchKnownOffenders(t *testing.T) {
+	reRepoPath = regexp.MustCompile(`\b(?:` + strings.Join(moduleDirs(t), "|") + `)/[\w./-]+`)
+	for _, bad := range []string{"专科：cardiology", "one_to_one routine", "head=false deadline 2026-12-06T16:10:00Z",
+		"等待 19h3m0s", "供货 supply:3", "公式见 docs/referral.md。", "（WHO ATC classification, rx/kb）", "药品,drug,A",
+		"2026-12-07 01:40:39 +0000 UTC", "0s"} {
+		if ps := checkRawText(context.Background(), &crawledPage{Text: "页面 " + bad}); len(ps) == 0 {
+			t.Errorf("%q passes", bad)
+		}
+	}
+	if ps := checkRawText(context.Background(), &crawledPage{Options: []string{"cardiology"}}); len(ps) == 0 {
+		t.Error("an option's raw code passes")
+	}
+	good := "心血管内科 · 应答截止 2026-12-07 00:10 · 等待 19小时3分 · 供货单 #3 · 血钾 6.8 mmol/L · 心电 ECG · 上传 .hea 和 .dat 文件 · CT 512×512"
+	if ps := checkRawText(context.Background(), &crawledPage{Text: good}); len(ps) > 0 {
+		t.Errorf("clean text flagged: %v", ps)
+	}
+	if ps := checkFits(context.Background(), &crawledPage{Scroll: 866, Inner: 360}); len(ps) == 0 {
+		t.Error("an 866-px page on a 360-px screen passes")
+	}
+	if ps := checkHeader(context.Background(), &crawledPage{Header: 200, Height: 740, Inner: 360}); len(ps) == 0 {
+		t.Error("a 200-px header passes")
+	}
 }
