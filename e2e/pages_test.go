@@ -488,8 +488,9 @@ func seedPages(t *testing.T, base, dbPath string, logins map[string]string) map[
 		code, body := c.do("GET", "/api/v1/reading/returned", nil)
 		var ret struct {
 			Studies []struct {
-				ID         int64 `json:"id"`
-				ResidentID int64 `json:"resident_id"`
+				ID         int64  `json:"id"`
+				ResidentID int64  `json:"resident_id"`
+				Modality   string `json:"modality"`
 			} `json:"studies"`
 		}
 		if err := json.Unmarshal(body, &ret); code != 200 || err != nil {
@@ -500,6 +501,12 @@ func seedPages(t *testing.T, base, dbPath string, logins map[string]string) map[
 		}
 		st := ret.Studies[0]
 		seeds[role] = append(seeds[role], fmt.Sprintf("/reading/studies/%d", st.ID), fmt.Sprintf("/residents/%d/studies", st.ResidentID))
+		for _, x := range ret.Studies { // a resident with DICOM images: the imaging page's previews
+			if x.Modality == "CT" || x.Modality == "DR" || x.Modality == "MR" || x.Modality == "US" {
+				seeds[role] = append(seeds[role], fmt.Sprintf("/residents/%d/imaging", x.ResidentID))
+				break
+			}
+		}
 	}
 
 	// A fetal heart trace from the village, sent to its reading center.
