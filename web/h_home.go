@@ -2,7 +2,9 @@ package web
 
 import (
 	"net/http"
+	"time"
 
+	"countycare/audit"
 	"countycare/care"
 	"countycare/reading"
 	"countycare/referral"
@@ -14,6 +16,7 @@ type homeCount struct {
 	Key  string // catalogue label
 	Href string
 	N    int
+	More bool // N is a cap: at least N
 }
 
 // homeView is what a role's home opens on: what the role does most,
@@ -107,6 +110,36 @@ func (s *Server) homeView(r *http.Request, rc *reqCtx) (*homeView, error) {
 		}
 	case care.RoleInsuranceOfficer:
 		v.Search = "settlement"
+	case care.RoleAdmin:
+		if s.Store != nil {
+			accs, err := s.Store.Accounts(ctx, 10000)
+			if err != nil {
+				return nil, err
+			}
+			now, n := s.Now(), 0
+			for i := range accs {
+				if !accs[i].Disabled && accs[i].Locked(now) {
+					n++
+				}
+			}
+			add("locked", "home.count.locked", "/admin/accounts", n)
+		}
+	case care.RoleAuditor:
+		if s.Store != nil {
+			// Refused attempts since midnight in Asia/Shanghai: the day's first look.
+			day := care.Today(s.Now())
+			from := time.Date(day.Year, day.Month, day.Day, 0, 0, 0, 0, care.Shanghai)
+			f := audit.Filter{Outcome: audit.OutcomeDenied, From: from, Limit: 1000}
+			evs, err := s.Store.SearchAudit(ctx, f)
+			if err != nil {
+				return nil, err
+			}
+			ev := audit.New(ctx, a, audit.ActAuditSearch, 0)
+			ev.Detail = "home: denied today"
+			s.Audit.Record(ctx, ev)
+			add("denied", "home.count.denied", "/audit?outcome=denied&from="+from.Format("2006-01-02"), len(evs))
+			v.Counts[len(v.Counts)-1].More = len(evs) == f.Limit
+		}
 	}
 	return v, nil
 }
