@@ -99,6 +99,7 @@ var nonPages = map[string]string{
 	"GET /residents/{id}/imaging/{iid}/preview": "a PNG",
 	"GET /static/{hash}/{file}":                 "a static file",
 	"GET /lang/{lang}":                          "switches the language",
+	"GET /ecg/worklist":                         "a redirect for old bookmarks (to /reading/worklist?modality=ECG)",
 	"GET /healthz":                              "operations",
 }
 

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"bytes"
+	"countycare/internal/testfiles"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -57,10 +58,10 @@ func ecgCSV(rr []float64) string {
 // the page and an ECG with a pause through the API; bad files are refused
 // with the fault named; the reader's worklist shows the pause first.
 func TestECGSendAndWorklist(t *testing.T) {
-	dir := filepath.Join("..", "..", "shared", "data", "ecg", "mitdb")
+	dir := testfiles.MITDB(t)
 	hea, err := os.ReadFile(filepath.Join(dir, "100.hea"))
 	if err != nil {
-		t.Fatalf("MIT-BIH record 100 (../shared/data beside the module): %v", err)
+		t.Fatalf("MIT-BIH record 100 (testdata/README.md): %v", err)
 	}
 	dat, err := os.ReadFile(filepath.Join(dir, "100.dat"))
 	if err != nil {
@@ -122,8 +123,12 @@ func TestECGSendAndWorklist(t *testing.T) {
 		t.Errorf("village doctor's worklist: %d", r.code)
 	}
 
-	wl := rd.get("/ecg/worklist")
-	if wl.code != 200 || !strings.Contains(wl.body, `id="ecg-worklist"`) {
+	// The old ECG-only page redirects to the reading worklist's ECG view (issue 18).
+	if r := rd.get("/ecg/worklist"); r.code != 301 || r.header.Get("Location") != "/reading/worklist?modality=ECG" {
+		t.Errorf("old worklist: %d → %q", r.code, r.header.Get("Location"))
+	}
+	wl := rd.get("/reading/worklist?modality=ECG")
+	if wl.code != 200 || !strings.Contains(wl.body, `id="reading-worklist"`) || strings.Contains(wl.body, `href="/ecg/worklist"`) {
 		t.Fatalf("worklist page: %d", wl.code)
 	}
 	if i, j := strings.Index(wl.body, "停搏"), strings.Index(wl.body, "早搏"); i < 0 || j < 0 || i > j {

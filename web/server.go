@@ -112,7 +112,7 @@ type Server struct {
 	metrics *metrics
 	reg     *prometheus.Registry
 
-	font []byte // the PDF font, nil if unavailable
+	font *pdfFonts // the PDF fonts, nil if unavailable
 
 	statsMu    sync.Mutex
 	statsCache map[string]statsEntry // county → cached aggregate counts
@@ -143,7 +143,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 // Handler returns the root handler.
 func (s *Server) Handler() http.Handler {
 	cop := http.NewCrossOriginProtection()
-	return cop.Handler(s.mux)
+	return compress(cop.Handler(s.mux))
 }
 
 // Routes returns every registered route with its policy (for the

@@ -303,7 +303,7 @@ func testResidentAPI(t *testing.T, d store.Dialect) {
 		{"impossible birth date", vd, "POST", "/api/v1/residents", "application/json", `{"name":"张三","id_number":"411723198802300031","village_id":` + itoa(me.InstitutionID) + `}`, false, 422, `idcard.birth_date`},
 		{"html in name", vd, "POST", "/api/v1/residents", "application/json", `{"name":"<img src=x onerror=alert(1)>","id_number":"110105198001010016","village_id":` + itoa(me.InstitutionID) + `}`, false, 422, `name.chars`},
 		{"over-long address", vd, "POST", "/api/v1/residents", "application/json", `{"name":"张三","id_number":"110105198001010016","address":"` + strings.Repeat("路", 201) + `","village_id":` + itoa(me.InstitutionID) + `}`, false, 422, `field.too_long`},
-		{"unknown JSON field", vd, "POST", "/api/v1/residents", "application/json", `{"name":"张三","admin":true}`, false, 422, `error.bad_json`},
+		{"unknown JSON field", vd, "POST", "/api/v1/residents", "application/json", `{"name":"张三","admin":true}`, false, 422, `"field":"admin","code":"error.field_unknown"`},
 		{"wrong content type", vd, "POST", "/api/v1/residents", "text/plain", `name=x`, false, 415, `unsupported`},
 		{"no CSRF token", vd, "POST", "/api/v1/residents", "application/json", mustJSON(newRes), true, 403, `error.csrf`},
 		{"body too large", vd, "POST", "/api/v1/residents", "application/json", `{"name":"` + strings.Repeat("a", 2<<20) + `"}`, false, 413, `too_large`},

@@ -60,7 +60,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	anchorEvery := fs.Duration("audit-anchor-every", envDuration("COUNTYCARE_AUDIT_ANCHOR_EVERY", time.Hour),
 		"log the audit trail's head (an anchor for verify-audit --expect) at startup and this often; 0 disables (env COUNTYCARE_AUDIT_ANCHOR_EVERY)")
 	rxKB := fs.String("rx-kb", envOr("COUNTYCARE_RX_KB", ""), "directory with the prescription review knowledge base (formulary.psv, groups.psv, interactions.psv,\n"+
-		"allergy.psv; default: the tables embedded from rx/kb, see rx/kb/README.md; env COUNTYCARE_RX_KB)")
+		"allergy.psv, pairs.psv; default: the tables embedded from rx/kb, see rx/kb/README.md; env COUNTYCARE_RX_KB)")
 	drugPrices := fs.String("drug-prices", envOr("COUNTYCARE_DRUG_PRICES", ""), "file of the county's drug prices for dispensing, \"code|unit price in yuan|category A/B/C\" lines\n"+
 		"(default: the illustrative pharmacy/prices-example.psv, not any province's prices; env COUNTYCARE_DRUG_PRICES)")
 	criticalTownship := fs.Duration("critical-township-after", envDuration("COUNTYCARE_CRITICAL_TOWNSHIP_AFTER", critical.DefaultConfig().EscalateAfter[0]),
