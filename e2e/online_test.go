@@ -92,11 +92,11 @@ func TestResidentBooksDoctorPrescribes(t *testing.T) {
 		t.Helper()
 		step("sign in "+user, chromedp.Navigate(base+"/login"), chromedp.WaitVisible("#username"),
 			chromedp.SendKeys("#username", user), chromedp.SendKeys("#password", "Countycare-Demo-2026"),
-			chromedp.Click("#login"), chromedp.WaitVisible("#nav-online"))
+			chromedp.Click("#login"), chromedp.WaitReady("#nav-online"))
 	}
 	signOut := func() {
 		t.Helper()
-		step("sign out", chromedp.Click(`form[action="/logout"] button`), chromedp.WaitVisible("#username"))
+		step("sign out", chromedp.Click("label.menu-button"), chromedp.Click(`form[action="/logout"] button`), chromedp.WaitVisible("#username"))
 	}
 	fill := func(then chromedp.Action[chromedp.Void], kv ...string) []chromedp.Action[chromedp.Void] {
 		var as []chromedp.Action[chromedp.Void]

@@ -35,6 +35,12 @@ func (c *phoneConsole) Reset() {
 // chromedp.EmulateScale(2)). The browser ends with the test.
 func openPhone(t *testing.T, chrome string, opts ...chromedp.EmulateViewportOption) (context.Context, *phoneConsole) {
 	t.Helper()
+	return openPhoneSize(t, chrome, 360, 780, opts...)
+}
+
+// openPhoneSize is openPhone with a screen of width×height CSS pixels.
+func openPhoneSize(t *testing.T, chrome string, width, height int64, opts ...chromedp.EmulateViewportOption) (context.Context, *phoneConsole) {
+	t.Helper()
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
 		chromedp.ExecPath(chrome), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
 		chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(t.TempDir()),
@@ -42,7 +48,7 @@ func openPhone(t *testing.T, chrome string, opts ...chromedp.EmulateViewportOpti
 		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.Flag("lang", "zh-CN"))
 	ctx, cancel := chromedp.NewContext(actx)
 	t.Cleanup(func() { cancel(); cancelAlloc() })
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(360, 780, opts...)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(width, height, opts...)); err != nil {
 		t.Fatalf("start chromium: %v", err)
 	}
 	c := &phoneConsole{}

@@ -153,6 +153,10 @@ func (w *Workflow) Worklist(ctx context.Context, a care.Actor, modality string, 
 	return items, err
 }
 
+// MayRead reports whether a may open the study (Study, the study page):
+// readers of its center, doctors of the ordering clinic.
+func MayRead(a care.Actor, st *Study) bool { return mayRead(a, st) }
+
 // mayRead: readers of the study's center, doctors of the ordering clinic.
 func mayRead(a care.Actor, st *Study) bool {
 	switch a.Role {

@@ -47,7 +47,7 @@ func ParseBillLines(text string) ([]Line, []care.FieldError) {
 		for i := range rec {
 			rec[i] = strings.TrimSpace(rec[i])
 		}
-		l := Line{Code: rec[0], Name: rec[1], Class: rec[2], Category: rec[3]}
+		l := Line{Code: rec[0], Name: rec[1], Class: classCode(rec[2]), Category: rec[3]}
 		if l.Code == "" || len(l.Code) > 40 || utf8.RuneCountInString(l.Name) > 100 || len(l.Class) > 20 || len(l.Category) > 10 {
 			fs = append(fs, care.FieldError{Field: "lines", Key: "settle.line_field_invalid", Args: []any{line}})
 			continue
@@ -66,12 +66,39 @@ func ParseBillLines(text string) ([]Line, []care.FieldError) {
 	return out, fs
 }
 
+// ClassNamesZH are the item classes as the window types them in Chinese;
+// ParseBillLines accepts either the name or the code.
+var ClassNamesZH = map[string]string{
+	ClassDrug: "药品", ClassMaterial: "耗材", "exam": "检查", "treatment": "治疗", "bed": "床位",
+}
+
+// classCode returns the class code of a typed class: a Chinese name
+// becomes its code, anything else is kept.
+func classCode(s string) string {
+	for code, name := range ClassNamesZH {
+		if s == name {
+			return code
+		}
+	}
+	return s
+}
+
 // FormatBillLines writes lines back in the form ParseBillLines reads.
-func FormatBillLines(ls []Line) string {
+func FormatBillLines(ls []Line) string { return formatBillLines(ls, false) }
+
+// FormatBillLinesZH is FormatBillLines with the classes in Chinese
+// (药品 for drug), for the window's Chinese page.
+func FormatBillLinesZH(ls []Line) string { return formatBillLines(ls, true) }
+
+func formatBillLines(ls []Line, zh bool) string {
 	var b strings.Builder
 	w := csv.NewWriter(&b)
 	for _, l := range ls {
-		w.Write([]string{l.Code, l.Name, l.Class, l.Category, l.Amount.String()})
+		class := l.Class
+		if n, ok := ClassNamesZH[class]; ok && zh {
+			class = n
+		}
+		w.Write([]string{l.Code, l.Name, class, l.Category, l.Amount.String()})
 	}
 	w.Flush()
 	return b.String()

@@ -130,6 +130,11 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request, rc *reqCtx) error 
 	if in := t.Get(rc.Actor.InstitutionID); in != nil {
 		inst = in.Name
 	}
-	s.render(w, r, rc, http.StatusOK, "home", pageData{Title: s.msgs.T(rc.Lang, "home.title"), Data: inst})
+	v, err := s.homeView(r, rc)
+	if err != nil {
+		return err
+	}
+	v.Inst = inst
+	s.render(w, r, rc, http.StatusOK, "home", pageData{Title: s.msgs.T(rc.Lang, "home.title"), Data: v})
 	return nil
 }

@@ -506,6 +506,7 @@ func (s *Server) apiReadingTemplates(w http.ResponseWriter, r *http.Request, rc 
 type residentReading struct {
 	S       reading.Study
 	Reports []residentReport
+	Open    bool // the viewer may open the study's page (else no link: it would answer 404)
 }
 
 type residentReport struct {
@@ -523,6 +524,7 @@ func (s *Server) residentReadings(r *http.Request, rc *reqCtx, county string, re
 	out := make([]residentReading, len(sts))
 	for i, st := range sts {
 		out[i].S = st
+		out[i].Open = reading.MayRead(rc.Actor, &st)
 		for _, rep := range reps[st.ID] {
 			sum := rep.Fields["text"]
 			if rep.Kind == reading.ReportSigned {

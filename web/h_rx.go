@@ -14,7 +14,7 @@ type rxQueueRow struct {
 	Version  int
 	Name     string
 	SignedAt time.Time
-	Waiting  string
+	Waiting  time.Duration
 	Lines    []string
 	Findings []rxFindingView
 	Online   bool // signed at an online follow-up visit
@@ -34,7 +34,7 @@ func (s *Server) rxFindingViews(lang string, sg *rx.Signed) []rxFindingView {
 		if c.Detail != "" {
 			text = c.Detail
 		}
-		out = append(out, rxFindingView{Indicator: c.Indicator, Text: text, Source: c.Source.Label})
+		out = append(out, rxFindingView{Indicator: c.Indicator, Text: text, Source: s.rxSource(lang, c.Source.Label)})
 	}
 	return out
 }
@@ -48,7 +48,11 @@ func (s *Server) rxLineText(lang string, l *rx.Line) string {
 			name = d.NameEN
 		}
 	}
-	return s.msgs.T(lang, "rx.line_text", name, trimFloat(l.Dose), l.DoseUnit, l.Frequency, l.Days, trimFloat(l.Quantity))
+	freq := l.Frequency
+	if s.msgs.Has(lang, "rx.freq."+freq) {
+		freq = s.msgs.T(lang, "rx.freq."+freq)
+	}
+	return s.msgs.T(lang, "rx.line_text", name, trimFloat(l.Dose), l.DoseUnit, freq, l.Days, trimFloat(l.Quantity))
 }
 
 // rxQueue is the county pharmacists' review queue (区域审方): flagged
@@ -63,7 +67,7 @@ func (s *Server) rxQueue(w http.ResponseWriter, r *http.Request, rc *reqCtx) err
 	rows := make([]rxQueueRow, 0, len(list))
 	for i := range list {
 		sg := &list[i]
-		row := rxQueueRow{ID: sg.ID, Version: sg.Version, SignedAt: sg.SignedAt, Waiting: now.Sub(sg.SignedAt).Round(time.Minute).String(),
+		row := rxQueueRow{ID: sg.ID, Version: sg.Version, SignedAt: sg.SignedAt, Waiting: now.Sub(sg.SignedAt),
 			Findings: s.rxFindingViews(rc.Lang, sg), Online: sg.Prescription.Online}
 		if res, err := s.Residents.Get(r.Context(), rc.Actor, sg.ResidentID); err == nil {
 			row.Name = res.Name
@@ -88,4 +92,23 @@ func (s *Server) rxDecision(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 	}
 	http.Redirect(w, r, "/rx/queue?ok=saved", http.StatusSeeOther)
 	return nil
+}
+
+// rxSourceKeys name the catalogue entry of each source a finding cites
+// whose text points into the repository (rx/kb/…): the page shows the
+// source's name, not a file path; the CDS API keeps the full citation.
+var rxSourceKeys = map[string]string{
+	rx.SrcInsert:  "rx.src.insert",
+	rx.SrcLabel:   "rx.src.label",
+	rx.SrcATC:     "rx.src.atc",
+	rx.SrcAllergy: "rx.src.allergy",
+	rx.SrcONC:     "rx.src.onc",
+}
+
+// rxSource is a finding's source as a page shows it.
+func (s *Server) rxSource(lang, src string) string {
+	if k, ok := rxSourceKeys[src]; ok {
+		return s.msgs.T(lang, k)
+	}
+	return src
 }

@@ -127,7 +127,7 @@ func (s *Server) settleCorrect(w http.ResponseWriter, r *http.Request, rc *reqCt
 	fv.Replace = st.ID
 	c := st.Claim
 	form := url.Values{"date": {c.Date}, "visit_id": {c.VisitID}, "visit_type": {c.VisitType}, "chronic_category": {c.ChronicCategory},
-		"institution_id": {strconv.FormatInt(st.InstitutionID, 10)}, "drg": {st.DRG}, "lines": {settle.FormatBillLines(c.Lines)}}
+		"institution_id": {strconv.FormatInt(st.InstitutionID, 10)}, "drg": {st.DRG}, "lines": {billLinesFor(rc.Lang, c.Lines)}}
 	if c.Referred {
 		form.Set("referred", "1")
 	}
@@ -429,4 +429,13 @@ func (s *Server) mySettlements(r *http.Request, rc *reqCtx) ([]settle.Settlement
 	}
 	recs, err := s.Window.Receivables(r.Context(), rc.Actor, rc.Actor.ResidentID, false)
 	return sts, recs, err
+}
+
+// billLinesFor writes a bill's lines for the window's textarea in the
+// page's language (classes 药品/耗材… on a Chinese page).
+func billLinesFor(lang string, ls []settle.Line) string {
+	if lang == "zh" {
+		return settle.FormatBillLinesZH(ls)
+	}
+	return settle.FormatBillLines(ls)
 }
