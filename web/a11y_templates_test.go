@@ -62,3 +62,54 @@ func TestTemplateFieldsHaveNames(t *testing.T) {
 		t.Fatalf("only %d fields found; is the scanner broken?", fields)
 	}
 }
+
+var (
+	tplScrollRe = regexp.MustCompile(`<(div|pre)\b[^>]*\bclass="(?:[^"]*\s)?(scroll|sample)(?:\s[^"]*)?"[^>]*>`)
+	tplRegionRe = regexp.MustCompile(`\btabindex="0"`)
+	tplRoleRe   = regexp.MustCompile(`\brole="region"`)
+	tplLabelRe  = regexp.MustCompile(`\baria-label(ledby)?="[^"]+"`)
+)
+
+// TestScrollRegionsReachableByKeyboard checks that every container that
+// scrolls sideways (class "scroll" around wide tables, "sample" around
+// preformatted text) can be focused and scrolled with the arrow keys and is
+// announced: tabindex="0", role="region" and an aria-label (WCAG 2.1 SC
+// 2.1.1; axe's scrollable-region-focusable finds only the ones that
+// overflow on the screen it runs on).
+func TestScrollRegionsReachableByKeyboard(t *testing.T) {
+	names, _ := fs.Glob(templateFS, "templates/*.html")
+	found := 0
+	for _, name := range names {
+		b, _ := templateFS.ReadFile(name)
+		for _, tag := range tplScrollRe.FindAllString(string(b), -1) {
+			found++
+			if !tplRegionRe.MatchString(tag) || !tplRoleRe.MatchString(tag) || !tplLabelRe.MatchString(tag) {
+				t.Errorf("%s: %s needs tabindex=\"0\" role=\"region\" and an aria-label", name, tag)
+			}
+		}
+	}
+	if found < 20 {
+		t.Fatalf("only %d scroll containers found; is the scanner broken?", found)
+	}
+}
+
+// TestFieldErrorsUseThePartial keeps every per-field message on the shared
+// "field-error" partial, which gives it the id its field's aria-describedby
+// points to ({{$.Invalid "field"}} in the field's tag); a hand-written
+// <p class="field-error"> after {{with index .Fields …}} has no id.
+func TestFieldErrorsUseThePartial(t *testing.T) {
+	raw := regexp.MustCompile(`\{\{with index \$?\.Fields[^}]*\}\}\s*<[a-z]+ class="field-error"`)
+	names, _ := fs.Glob(templateFS, "templates/*.html")
+	partials := 0
+	for _, name := range names {
+		b, _ := templateFS.ReadFile(name)
+		src := string(b)
+		partials += strings.Count(src, `{{template "field-error"`)
+		for _, m := range raw.FindAllStringIndex(src, -1) {
+			t.Errorf("%s:%d: a field message without the \"field-error\" partial", name, 1+strings.Count(src[:m[0]], "\n"))
+		}
+	}
+	if partials < 100 {
+		t.Fatalf("only %d uses of the partial", partials)
+	}
+}

@@ -8,6 +8,11 @@
       e.preventDefault();
     }
   });
+  // A form that came back with errors: move focus to the summary at the top
+  // (role="alert", tabindex="-1"), so keyboard and screen-reader users start
+  // there; each field's message is tied to its input by aria-describedby.
+  var summary = document.getElementById("form-error");
+  if (summary) { summary.focus(); }
   // Normalise an ID number as it is typed: upper-case X, no spaces.
   var id = document.getElementById("id_number");
   if (id) {
@@ -29,7 +34,8 @@
         bar.id = "live-banner";
         bar.className = "alert urgent live";
         bar.setAttribute("role", "alert");
-        document.body.insertBefore(bar, document.body.firstChild);
+        var skip = document.querySelector("a.skip"); // the skip link stays the first thing to tab to
+        document.body.insertBefore(bar, skip ? skip.nextSibling : document.body.firstChild);
       }
       var en = document.documentElement.lang === "en";
       var label = { "consult.new": en ? "New consultation" : "新的会诊请求", "consult.escalated": en ? "Consultation escalated to you" : "会诊已升级给您",
