@@ -72,3 +72,30 @@ func TestSkipLinkAndLandmarks(t *testing.T) {
 		t.Errorf("English page: lang or skip link wrong")
 	}
 }
+
+// TestPrescriptionLineErrorsTiedToFields: the prescriber's page names its
+// faults by line (not through the "field-error" partial); each failing
+// input of a line points to its own message.
+func TestPrescriptionLineErrorsTiedToFields(t *testing.T) {
+	e := newEnv(t, store.SQLite)
+	rid := itoa(seniorDoctor(t, e))
+	vd := e.as(care.RoleVillageDoctor)
+	bad := vd.postForm("/residents/"+rid+"/rx", url.Values{"action": {"review"}, "kind": {"normal"}, "diagnoses": {"K29.7"}, "weight_kg": {"60"},
+		"drug0": {"no-such-drug"}, "dose0": {"1"}, "unit0": {"mg"}, "freq0": {"qd"}, "route0": {"po"}, "days0": {"7"}, "qty0": {"7"},
+		"drug1": {"amlodipine-5t"}, "dose1": {"5"}, "unit1": {"mg"}, "freq1": {"qd"}, "route1": {"po"}, "days1": {"7"}, "qty1": {"0"}}, true)
+	if bad.code != 422 {
+		t.Fatalf("bad draft: %d", bad.code)
+	}
+	for _, f := range []string{"drug0", "qty1"} {
+		input := regexp.MustCompile(`<input name="` + f + `"[^>]*>`).FindString(bad.body)
+		if !strings.Contains(input, `aria-invalid="true"`) || !strings.Contains(input, `aria-describedby="`+f+`-error"`) {
+			t.Errorf("%s not marked: %s", f, input)
+		}
+		if !strings.Contains(bad.body, `<p class="field-error" id="`+f+`-error">`) {
+			t.Errorf("no message with id %s-error", f)
+		}
+	}
+	if input := regexp.MustCompile(`<input name="drug1"[^>]*>`).FindString(bad.body); strings.Contains(input, "aria-invalid") {
+		t.Errorf("a valid line is marked: %s", input)
+	}
+}
