@@ -19,6 +19,7 @@ import (
 // pans and measures with calipers from the keyboard (the measurement read
 // out in the live region); the image viewer changes window width and level,
 // pans, zooms and steps frames with keys and with its visible buttons.
+// axe-core checks the failed form and both viewers in use.
 func TestKeyboardOnly(t *testing.T) {
 	chrome := chromiumPath(t)
 	base, logins := startBinary(t)
@@ -67,6 +68,17 @@ func TestKeyboardOnly(t *testing.T) {
 		}
 		step(name, acts...)
 	}
+	// axe: the states a page walk does not see (a failed form, the viewers in use).
+	axe := func(what string) {
+		t.Helper()
+		vs, err := axeCheck(ctx)
+		if err != nil {
+			t.Fatalf("axe on %s: %v", what, err)
+		}
+		for _, v := range vs {
+			t.Errorf("axe on %s: %s", what, v)
+		}
+	}
 	active := func() string {
 		t.Helper()
 		var s string
@@ -108,6 +120,7 @@ func TestKeyboardOnly(t *testing.T) {
 	if tied.Invalid == "" || tied.Message == "" {
 		t.Errorf("no failing field tied to its message: %+v", tied)
 	}
+	axe("the password form with errors")
 	console.Reset() // the form's 4xx status is logged by Chromium
 
 	// Find the demo resident's ECG and two-frame CT, as TestViewersOnPhone does.
@@ -172,6 +185,7 @@ func TestKeyboardOnly(t *testing.T) {
 	if live.Ms != "100" || !strings.Contains(live.Text, "Δt 100 毫秒 · 600 次/分") || live.Role != "status" || live.Live != "polite" {
 		t.Errorf("measurement after Enter: %+v, want Δt 100 ms · 600 bpm in a polite status region", live)
 	}
+	axe("the ECG viewer with calipers set")
 	keys("clear", "#ecg-canvas", kb.Escape)
 	var cleared bool
 	eval(`countycareECG.state.caliper === null`, &cleared)
@@ -233,6 +247,7 @@ func TestKeyboardOnly(t *testing.T) {
 		t.Errorf("← button: pan %v, want back to 0", pane.Px)
 	}
 	waitFor("first frame", `document.querySelector(".pane").dataset.src.indexOf("/frames/0") > 0`)
+	axe("the image viewer in use")
 
 	time.Sleep(300 * time.Millisecond)
 	if problems := console.Problems(); len(problems) > 0 {
