@@ -145,7 +145,8 @@ func axeWalk(t *testing.T, ctx context.Context, base string, limit int, visit fu
 // TestAccessibilityAxe runs axe-core (WCAG 2.1 A and AA) over the sign-in
 // page and, for every demo role, the pages reachable from its home page
 // (menu, tiles and one detail page of each kind) on a 360-px phone screen,
-// plus the sign-in page in English and the error page.
+// plus the sign-in page in English, the error page, and each role's home
+// page at 1280 px.
 // Any violation fails the test; all are listed, by page.
 func TestAccessibilityAxe(t *testing.T) {
 	chrome := chromiumPath(t)
@@ -216,6 +217,14 @@ func TestAccessibilityAxe(t *testing.T) {
 		axeWalk(t, ctx, base, 40, func(ctx context.Context, p string) { report(ctx, role, p) })
 		if role == "village_doctor" {
 			check(role, "/no-such-page") // the error page
+		}
+		// The desktop layout (menu and account on one line, wider tables) once per role.
+		if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 800)); err != nil {
+			t.Fatal(err)
+		}
+		check(role+" at 1280 px", "/")
+		if err := chromedp.Do(ctx, chromedp.EmulateViewport(360, 780)); err != nil {
+			t.Fatal(err)
 		}
 		if role == "reader" { // the image viewer is three links deep: reach it through the API
 			img, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(async function () {

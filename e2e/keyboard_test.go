@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -247,6 +248,19 @@ func TestKeyboardOnly(t *testing.T) {
 		t.Errorf("← button: pan %v, want back to 0", pane.Px)
 	}
 	waitFor("first frame", `document.querySelector(".pane").dataset.src.indexOf("/frames/0") > 0`)
+	// A preset chosen with the keyboard is applied and announced.
+	var preset string
+	eval(`(function(){var o=document.querySelector("#img-preset").options;return o[o.length-1].value;})()`, &preset)
+	keys("last preset", "#img-preset", kb.End)
+	var cw struct{ C, W float64 }
+	fmt.Sscanf(preset, "%g/%g", &cw.C, &cw.W)
+	if w := window(); w.C != cw.C || w.W != cw.W {
+		t.Errorf("preset %s by keyboard gave window %+v", preset, w)
+	}
+	eval(`document.getElementById("img-status").textContent`, &status)
+	if !strings.Contains(status, fmt.Sprintf("窗宽 %.0f / 窗位 %.0f", cw.W, cw.C)) {
+		t.Errorf("after choosing preset %s the status reads %q", preset, status)
+	}
 	axe("the image viewer in use")
 
 	time.Sleep(300 * time.Millisecond)

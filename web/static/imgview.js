@@ -257,6 +257,7 @@
     presetSel.addEventListener("change", function () {
       var v = presetSel.value.split("/");
       if (v.length === 2) { setWindow(parseFloat(v[0]), parseFloat(v[1])); } else { wl = null; panes.forEach(load); }
+      announce(panes[0]);
     });
   }
   var resizeTimer = null;
