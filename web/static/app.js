@@ -34,8 +34,7 @@
         bar.id = "live-banner";
         bar.className = "alert urgent live";
         bar.setAttribute("role", "alert");
-        var skip = document.querySelector("a.skip"); // the skip link stays the first thing to tab to
-        document.body.insertBefore(bar, skip ? skip.nextSibling : document.body.firstChild);
+        document.body.insertBefore(bar, document.body.firstChild);
       }
       var en = document.documentElement.lang === "en";
       var label = { "consult.new": en ? "New consultation" : "新的会诊请求", "consult.escalated": en ? "Consultation escalated to you" : "会诊已升级给您",
