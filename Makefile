@@ -17,12 +17,12 @@ build:
 run: build
 	./$(BIN) serve --demo --residents $(RESIDENTS) --db $(DB) --addr $(ADDR) --log-format text
 
-# make test: PostgreSQL is started if installed but stopped (scripts/postgres-up);
+# make test: scripts/postgres-up finds or starts a PostgreSQL server (Debian's cluster as
+# root, a private one in ~/.cache for any other user) and prints its URL for the tests;
 # the PostgreSQL and browser tests fail rather than skip when their server or browser is missing.
 test: build
-	scripts/postgres-up
 	$(GO) vet ./...
-	$(GO) test -count=1 -timeout 20m ./...
+	pg="$$(scripts/postgres-up)" || exit 1; COUNTYCARE_TEST_PG="$$pg" $(GO) test -count=1 -timeout 20m ./...
 	$(MAKE) fuzz-short
 
 # The seed corpora run in every `go test`; this adds a short coverage-guided run of each fuzz target.

@@ -1,6 +1,7 @@
 package ecg
 
 import (
+	"countycare/internal/testfiles"
 	"io"
 	"math"
 	"os"
@@ -10,25 +11,10 @@ import (
 	"time"
 )
 
-// mitdbDir finds ../shared/data/ecg/mitdb beside the module root.
+// mitdbDir is the module's testdata/ecg/mitdb (testdata/README.md: source, licence).
 func mitdbDir(t testing.TB) string {
 	t.Helper()
-	dir, err := filepath.Abs(".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for d := dir; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			p := filepath.Join(d, "..", "shared", "data", "ecg", "mitdb")
-			if _, err := os.Stat(p); err != nil {
-				t.Fatalf("MIT-BIH test data missing: expected %s beside the module root %s (see ../shared/data/README.md)", p, d)
-			}
-			return p
-		}
-		if filepath.Dir(d) == d {
-			t.Fatalf("no go.mod above %s", dir)
-		}
-	}
+	return testfiles.MITDB(t)
 }
 
 func loadRecord(t testing.TB, dir, name string) (*Record, []ReferenceBeat) {
@@ -70,7 +56,7 @@ func loadRecord(t testing.TB, dir, name string) (*Record, []ReferenceBeat) {
 	return rec, ref
 }
 
-// mitdbRecords are the records of ../shared/data/ecg/mitdb.
+// mitdbRecords are the records of testdata/ecg/mitdb.
 func mitdbRecords(t testing.TB, dir string) []string {
 	names, _ := filepath.Glob(filepath.Join(dir, "*.hea"))
 	if len(names) == 0 {

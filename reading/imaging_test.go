@@ -1,6 +1,7 @@
 package reading
 
 import (
+	"countycare/internal/testfiles"
 	"errors"
 	"os"
 	"path/filepath"
@@ -31,10 +32,10 @@ func TestPatientMismatch(t *testing.T) {
 }
 
 func TestReadDICOMShared(t *testing.T) {
-	dir := filepath.Join("..", "..", "shared", "data", "dicom")
+	dir := testfiles.Path(t, "dicom")
 	b, err := os.ReadFile(filepath.Join(dir, "pydicom-chrX1.dcm"))
 	if err != nil {
-		t.Fatalf("shared DICOM files: %v", err)
+		t.Fatalf("test DICOM files (testdata/README.md): %v", err)
 	}
 	in, err := ReadDICOM(b)
 	if err != nil {

@@ -2,9 +2,9 @@ package store_test
 
 import (
 	"context"
+	"countycare/internal/testfiles"
 	"fmt"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -23,9 +23,9 @@ import (
 // (Chinese and alphabetic), Patient ID, dates, modality, UIDs, scope,
 // limit and offset; device credentials.
 func TestImagingStudies(t *testing.T) {
-	ct, err := os.ReadFile(filepath.Join("..", "..", "shared", "data", "dicom", "pydicom-CT_small.dcm"))
+	ct, err := os.ReadFile(testfiles.Path(t, "dicom", "pydicom-CT_small.dcm"))
 	if err != nil {
-		t.Fatalf("shared DICOM files: %v", err)
+		t.Fatalf("test DICOM files (testdata/README.md): %v", err)
 	}
 	testdb.Each(t, func(t *testing.T, d store.Dialect) {
 		f := newFixture(t, d)

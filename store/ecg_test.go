@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"countycare/internal/testfiles"
 	"fmt"
 	"math"
 	"os"
@@ -56,10 +57,10 @@ func repeatRR(n int, rr float64) []float64 {
 // the ECG center; the reader's worklist lists them pause first, then the
 // record with premature beats, then the normal one; bad files store nothing.
 func TestECGUploadAndWorklist(t *testing.T) {
-	dir := filepath.Join("..", "..", "shared", "data", "ecg", "mitdb")
+	dir := testfiles.MITDB(t)
 	hea, err := os.ReadFile(filepath.Join(dir, "100.hea"))
 	if err != nil {
-		t.Fatalf("MIT-BIH record 100 (beside the module, ../shared/data): %v", err)
+		t.Fatalf("MIT-BIH record 100 (testdata/README.md): %v", err)
 	}
 	dat, err := os.ReadFile(filepath.Join(dir, "100.dat"))
 	if err != nil {

@@ -3,6 +3,7 @@ package store_test
 import (
 	"bytes"
 	"context"
+	"countycare/internal/testfiles"
 	"os"
 	"path/filepath"
 	"strings"
@@ -41,10 +42,10 @@ func withPatient(t *testing.T, b []byte, name string) []byte {
 // truncated file (EINVALID naming the fault, nothing stored) and a file the
 // server cannot preview (stored with the notice).
 func TestDICOMUpload(t *testing.T) {
-	dir := filepath.Join("..", "..", "shared", "data", "dicom")
+	dir := testfiles.Path(t, "dicom")
 	ct, err := os.ReadFile(filepath.Join(dir, "pydicom-CT_small.dcm"))
 	if err != nil {
-		t.Fatalf("shared DICOM files (beside the module, ../shared/data): %v", err)
+		t.Fatalf("shared DICOM files (testdata/README.md): %v", err)
 	}
 	testdb.Each(t, func(t *testing.T, d store.Dialect) {
 		f := newFixture(t, d)

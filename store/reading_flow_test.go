@@ -2,9 +2,9 @@ package store_test
 
 import (
 	"context"
+	"countycare/internal/testfiles"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
@@ -77,9 +77,9 @@ func secondReader(t *testing.T, f *fixture, rd care.Actor) care.Actor {
 // signed; overdue studies escalate once per missed target, however often
 // the scheduler runs; indicators count it all.
 func TestReadingWorkflow(t *testing.T) {
-	ct, err := os.ReadFile(filepath.Join("..", "..", "shared", "data", "dicom", "pydicom-CT_small.dcm"))
+	ct, err := os.ReadFile(testfiles.Path(t, "dicom", "pydicom-CT_small.dcm"))
 	if err != nil {
-		t.Fatalf("shared DICOM files (beside the module, ../shared/data): %v", err)
+		t.Fatalf("shared DICOM files (testdata/README.md): %v", err)
 	}
 	testdb.Each(t, func(t *testing.T, d store.Dialect) {
 		f := newFixture(t, d)

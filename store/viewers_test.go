@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"countycare/internal/testfiles"
 	"image"
 	"os"
 	"path/filepath"
@@ -28,17 +29,17 @@ import (
 // the modality, refuses residents out of scope and bad segments/frames,
 // and audits every read.
 func TestViewerStudies(t *testing.T) {
-	mitdb := filepath.Join("..", "..", "shared", "data", "ecg", "mitdb")
+	mitdb := testfiles.MITDB(t)
 	atrFile, err := os.Open(filepath.Join(mitdb, "100.atr"))
 	if err != nil {
-		t.Fatalf("MIT-BIH record 100 (../shared/data beside the module): %v", err)
+		t.Fatalf("MIT-BIH record 100 (testdata/README.md): %v", err)
 	}
 	anns, err := ecg.ReadAnnotations(atrFile)
 	atrFile.Close()
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctFile, err := os.ReadFile(filepath.Join("..", "..", "shared", "data", "dicom", "tcia-5.dcm"))
+	ctFile, err := os.ReadFile(testfiles.Path(t, "dicom", "tcia-5.dcm"))
 	if err != nil {
 		t.Fatal(err)
 	}

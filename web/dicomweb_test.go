@@ -3,6 +3,7 @@ package web_test
 import (
 	"bytes"
 	"context"
+	"countycare/internal/testfiles"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,8 +11,6 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -24,14 +23,10 @@ import (
 	"countycare/store"
 )
 
-// sharedDICOM reads a file of ../shared/data/dicom.
+// sharedDICOM reads a file of the module's testdata/dicom.
 func sharedDICOM(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "shared", "data", "dicom", name))
-	if err != nil {
-		t.Fatalf("shared DICOM files (../shared/data beside the module): %v", err)
-	}
-	return b
+	return testfiles.DICOM(t, name)
 }
 
 // relabel gives a shared file a patient and UIDs.

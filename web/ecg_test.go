@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"bytes"
+	"countycare/internal/testfiles"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -57,10 +58,10 @@ func ecgCSV(rr []float64) string {
 // the page and an ECG with a pause through the API; bad files are refused
 // with the fault named; the reader's worklist shows the pause first.
 func TestECGSendAndWorklist(t *testing.T) {
-	dir := filepath.Join("..", "..", "shared", "data", "ecg", "mitdb")
+	dir := testfiles.MITDB(t)
 	hea, err := os.ReadFile(filepath.Join(dir, "100.hea"))
 	if err != nil {
-		t.Fatalf("MIT-BIH record 100 (../shared/data beside the module): %v", err)
+		t.Fatalf("MIT-BIH record 100 (testdata/README.md): %v", err)
 	}
 	dat, err := os.ReadFile(filepath.Join(dir, "100.dat"))
 	if err != nil {

@@ -127,7 +127,7 @@ func startOrthanc(t *testing.T, countycareURL, user, pass string) orthanc {
 	}
 }
 
-// TestOrthancPeer: files from shared/data/dicom are loaded into Orthanc,
+// TestOrthancPeer: files from testdata/dicom are loaded into Orthanc,
 // which pushes them to countycare with its DICOMweb client (STOW-RS);
 // countycare files them under the resident; Orthanc then queries
 // countycare (QIDO-RS) and retrieves a study from it (WADO-RS).

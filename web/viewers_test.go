@@ -3,6 +3,7 @@ package web_test
 import (
 	"bytes"
 	"context"
+	"countycare/internal/testfiles"
 	"encoding/json"
 	"image/png"
 	"os"
@@ -27,13 +28,13 @@ import (
 // are 422, other roles 403 or 404 (out of scope), and both pages come in
 // Chinese and English.
 func TestViewers(t *testing.T) {
-	mitdb := filepath.Join("..", "..", "shared", "data", "ecg", "mitdb")
+	mitdb := testfiles.MITDB(t)
 	hea, err := os.ReadFile(filepath.Join(mitdb, "100.hea"))
 	if err != nil {
-		t.Fatalf("MIT-BIH record 100 (../shared/data beside the module): %v", err)
+		t.Fatalf("MIT-BIH record 100 (testdata/README.md): %v", err)
 	}
 	dat, _ := os.ReadFile(filepath.Join(mitdb, "100.dat"))
-	dcmDir := filepath.Join("..", "..", "shared", "data", "dicom")
+	dcmDir := testfiles.Path(t, "dicom")
 	ctSmall, err1 := os.ReadFile(filepath.Join(dcmDir, "pydicom-CT_small.dcm"))
 	ct2, err2 := os.ReadFile(filepath.Join(dcmDir, "tcia-5.dcm"))
 	if err1 != nil || err2 != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"countycare/internal/testfiles"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -8,28 +9,11 @@ import (
 	"testing"
 )
 
-// mitdbDir is ../shared/data/ecg/mitdb beside the module root (CI has
-// shared/ beside the checkout); the test fails, never skips, without it.
+// mitdbDir is the module's testdata/ecg/mitdb (testdata/README.md: source,
+// licence); the test fails, never skips, without it.
 func mitdbDir(t *testing.T) string {
 	t.Helper()
-	d, err := filepath.Abs(".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			break
-		}
-		if filepath.Dir(d) == d {
-			t.Fatal("no go.mod above the test's directory")
-		}
-		d = filepath.Dir(d)
-	}
-	p := filepath.Join(d, "..", "shared", "data", "ecg", "mitdb")
-	if fi, err := os.Stat(p); err != nil || !fi.IsDir() {
-		t.Fatalf("the MIT-BIH records are missing: expected %s beside the module root %s (../shared/data/README.md)", p, d)
-	}
-	return p
+	return testfiles.MITDB(t)
 }
 
 // TestBenchECGMITDB runs the bench's scorer on the shared MIT-BIH records:
