@@ -8,16 +8,17 @@ import (
 // Error codes. Each maps to one HTTP status in web.statusOf; interface
 // methods document which codes they return.
 const (
-	EINVALID      = "invalid"      // the input breaks a rule; Fields says which
-	ENOTFOUND     = "not_found"    // no such thing, or the actor may not know it exists
-	EFORBIDDEN    = "forbidden"    // the actor is known but not allowed
-	EUNAUTHORIZED = "unauthorized" // no valid session or bad credentials
-	ECONFLICT     = "conflict"     // the change collides with existing data
-	ELOCKED       = "locked"       // the account is locked after failed logins
-	ETOOMANY      = "too_many"     // too many attempts: slow down
-	ETOOLARGE     = "too_large"    // the request body is larger than allowed
-	EUNSUPPORTED  = "unsupported"  // wrong content type or format
-	EINTERNAL     = "internal"     // a fault of ours; the detail goes to the log only
+	EINVALID      = "invalid"        // the input breaks a rule; Fields says which
+	ENOTFOUND     = "not_found"      // no such thing, or the actor may not know it exists
+	EFORBIDDEN    = "forbidden"      // the actor is known but not allowed
+	EUNAUTHORIZED = "unauthorized"   // no valid session or bad credentials
+	ECONFLICT     = "conflict"       // the change collides with existing data
+	ELOCKED       = "locked"         // the account is locked after failed logins
+	ETOOMANY      = "too_many"       // too many attempts: slow down
+	ETOOLARGE     = "too_large"      // the request body is larger than allowed
+	EUNSUPPORTED  = "unsupported"    // wrong content type or format
+	ENOTACCEPT    = "not_acceptable" // no representation the client accepts (Accept header)
+	EINTERNAL     = "internal"       // a fault of ours; the detail goes to the log only
 )
 
 // Error is the one error type that crosses package boundaries. Code is for

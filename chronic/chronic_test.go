@@ -46,7 +46,8 @@ func TestClassifyHypertension(t *testing.T) {
 		{"new complication → refer", Visit{Date: d, SBP: 130, DBP: 80, Complication: true}, 50, "", Complication, true, false, "2026-05-15"},
 		{"SBP 180 urgent", Visit{Date: d, SBP: 180, DBP: 100}, 50, "", Uncontrolled, false, true, "2026-05-15"},
 		{"DBP 110 urgent", Visit{Date: d, SBP: 170, DBP: 110}, 50, "", Uncontrolled, false, true, "2026-05-15"},
-		{"chest tightness urgent", Visit{Date: d, SBP: 130, DBP: 80, Symptoms: []Symptom{SymChestTightness}}, 50, "", Controlled, false, true, "2026-05-15"},
+		// An urgent criterion is never controlled, even with BP at target (issue 18).
+		{"chest tightness urgent", Visit{Date: d, SBP: 130, DBP: 80, Symptoms: []Symptom{SymChestTightness}}, 50, "", Uncontrolled, false, true, "2026-05-15"},
 		{"raised BP in pregnancy urgent", Visit{Date: d, SBP: 142, DBP: 85, Pregnant: true}, 30, "", Uncontrolled, false, true, "2026-05-15"},
 		{"phone call without BP", Visit{Date: d}, 50, Controlled, NotAssessed, false, false, "2026-05-15"},
 	}
@@ -78,11 +79,11 @@ func TestClassifyDiabetes(t *testing.T) {
 		{"FPG 7.0 not satisfied", Visit{Date: d, FPG: 70}, "", Uncontrolled, false, nil},
 		{"second unsatisfied → refer", Visit{Date: d, FPG: 85}, Uncontrolled, Uncontrolled, true, nil},
 		{"glucose 16.7 urgent", Visit{Date: d, FPG: 167}, "", Uncontrolled, false, []string{"chronic.urgent.glucose"}},
-		{"glucose 3.9 urgent", Visit{Date: d, FPG: 39}, "", Controlled, false, []string{"chronic.urgent.glucose"}},
-		{"HR 101 urgent", Visit{Date: d, FPG: 60, HeartRate: 101}, "", Controlled, false, []string{"chronic.urgent.heart_rate"}},
+		{"glucose 3.9 urgent, not controlled", Visit{Date: d, FPG: 39}, "", Uncontrolled, false, []string{"chronic.urgent.glucose"}},
+		{"HR 101 urgent, not controlled", Visit{Date: d, FPG: 60, HeartRate: 101}, "", Uncontrolled, false, []string{"chronic.urgent.heart_rate"}},
 		{"HR 100 not urgent", Visit{Date: d, FPG: 60, HeartRate: 100}, "", Controlled, false, nil},
-		{"fever over 39 °C urgent", Visit{Date: d, FPG: 60, Temperature: 391}, "", Controlled, false, []string{"chronic.urgent.fever"}},
-		{"fruity breath urgent", Visit{Date: d, FPG: 60, Symptoms: []Symptom{SymFruityBreath}}, "", Controlled, false, []string{"chronic.urgent.symptom.fruity_breath"}},
+		{"fever over 39 °C urgent, not controlled", Visit{Date: d, FPG: 60, Temperature: 391}, "", Uncontrolled, false, []string{"chronic.urgent.fever"}},
+		{"fruity breath urgent, not controlled", Visit{Date: d, FPG: 60, Symptoms: []Symptom{SymFruityBreath}}, "", Uncontrolled, false, []string{"chronic.urgent.symptom.fruity_breath"}},
 		{"hyperglycaemia in pregnancy", Visit{Date: d, FPG: 72, Pregnant: true}, "", Uncontrolled, false, []string{"chronic.urgent.pregnancy_glucose"}},
 	}
 	for _, tt := range tests {
@@ -90,6 +91,64 @@ func TestClassifyDiabetes(t *testing.T) {
 		if o.Class != tt.class || o.Refer != tt.refer || !slices.Equal(o.Urgent, tt.urgent) {
 			t.Errorf("%s: got %s refer=%v urgent=%v", tt.name, o.Class, o.Refer, o.Urgent)
 		}
+	}
+}
+
+// TestUrgentIsNeverControlled checks each urgent-transfer threshold at and
+// just inside its boundary (issue 18): a visit that meets any urgent
+// criterion is never "controlled". 2 型糖尿病患者健康管理服务规范 二、服务内容
+// (二)1: glucose ≥ 16.7 or ≤ 3.9 mmol/L, SBP ≥ 180 and/or DBP ≥ 110 mmHg,
+// heart rate > 100/min, temperature > 39 °C; 高血压患者健康管理服务规范
+// 二(二)1: SBP ≥ 180 and/or DBP ≥ 110 mmHg. And the control-rate indicator
+// (PatientPeriod.AtTarget) agrees with the classification on the value.
+func TestUrgentIsNeverControlled(t *testing.T) {
+	d := day("2026-05-01")
+	for _, tt := range []struct {
+		name   string
+		v      Visit
+		urgent bool
+		class  Class
+	}{
+		{"FPG 16.7 (≥ 16.7 urgent)", Visit{Disease: Diabetes, Date: d, FPG: 167}, true, Uncontrolled},
+		{"FPG 16.6", Visit{Disease: Diabetes, Date: d, FPG: 166}, false, Uncontrolled},
+		{"FPG 3.9 (≤ 3.9 urgent)", Visit{Disease: Diabetes, Date: d, FPG: 39}, true, Uncontrolled},
+		{"FPG 4.0", Visit{Disease: Diabetes, Date: d, FPG: 40}, false, Controlled},
+		{"diabetes, FPG 6.0, BP 180/100", Visit{Disease: Diabetes, Date: d, FPG: 60, SBP: 180, DBP: 100}, true, Uncontrolled},
+		{"diabetes, FPG 6.0, BP 120/110", Visit{Disease: Diabetes, Date: d, FPG: 60, SBP: 120, DBP: 110}, true, Uncontrolled},
+		{"diabetes, FPG 6.0, BP 179/109", Visit{Disease: Diabetes, Date: d, FPG: 60, SBP: 179, DBP: 109}, false, Controlled},
+		{"diabetes, FPG 6.0, HR 100 (> 100 urgent)", Visit{Disease: Diabetes, Date: d, FPG: 60, HeartRate: 100}, false, Controlled},
+		{"diabetes, FPG 6.0, HR 101", Visit{Disease: Diabetes, Date: d, FPG: 60, HeartRate: 101}, true, Uncontrolled},
+		{"diabetes, FPG 6.0, 39.0 °C (> 39 urgent)", Visit{Disease: Diabetes, Date: d, FPG: 60, Temperature: 390}, false, Controlled},
+		{"diabetes, FPG 6.0, 39.1 °C", Visit{Disease: Diabetes, Date: d, FPG: 60, Temperature: 391}, true, Uncontrolled},
+		{"hypertension 180/110", Visit{Disease: Hypertension, Date: d, SBP: 180, DBP: 110}, true, Uncontrolled},
+		{"hypertension 179/109", Visit{Disease: Hypertension, Date: d, SBP: 179, DBP: 109}, false, Uncontrolled},
+		{"hypertension 130/80 with palpitations", Visit{Disease: Hypertension, Date: d, SBP: 130, DBP: 80, Symptoms: []Symptom{SymPalpitations}}, true, Uncontrolled},
+	} {
+		o := Assess(&tt.v, &Registration{Disease: tt.v.Disease}, 50, cfg)
+		if (len(o.Urgent) > 0) != tt.urgent || o.Class != tt.class {
+			t.Errorf("%s: urgent %v class %s, want urgent=%v %s", tt.name, o.Urgent, o.Class, tt.urgent, tt.class)
+		}
+		if len(o.Urgent) > 0 && o.Class == Controlled {
+			t.Errorf("%s: urgent transfer classed controlled", tt.name)
+		}
+	}
+	// The control rate counts the last glucose: 3.9 is not at target, 4.0 is.
+	for fpg, want := range map[int]bool{39: false, 40: true, 69: true, 70: false, 167: false} {
+		p := PatientPeriod{Disease: Diabetes, LastFPG: fpg}
+		if p.AtTarget(cfg) != want {
+			t.Errorf("control rate: FPG %d at target = %v, want %v", fpg, !want, want)
+		}
+	}
+	// A county cannot configure a target that an urgent value meets.
+	bad := DefaultConfig()
+	bad.FPGTarget = 39
+	if bad.Check() == nil {
+		t.Error("FPGTarget at the urgent low accepted")
+	}
+	bad = DefaultConfig()
+	bad.ElderlyTargetSBP = 180
+	if bad.Check() == nil {
+		t.Error("elderly target at the urgent SBP accepted")
 	}
 }
 
@@ -225,7 +284,7 @@ func TestIndicators(t *testing.T) {
 	}
 	tl.Estimate(1, 100)
 	ind := tl.Result()[UnitDisease{1, Hypertension}]
-	if ind.Standardised != (Rate{2, 4}) || ind.Controlled != (Rate{2, 4}) || ind.HealthManaged != (Rate{4, 27}) {
+	if ind.Standardised != (Rate{2, 4}) || ind.Controlled != (Rate{2, 4}) || ind.HealthManaged != (Rate{4, 27}) || ind.Estimated != 27 || ind.EstimateRaised() {
 		t.Errorf("indicators %+v", ind)
 	}
 	if ind.Standardised.BP() != 5000 || ind.HealthManaged.BP() != 1481 {
@@ -283,10 +342,10 @@ func TestTallyByUnit(t *testing.T) {
 	r := tl.Result()
 	want := map[UnitDisease]Indicators{
 		{v1, Hypertension}:   {Managed: 3, Standardised: Rate{1, 3}, Controlled: Rate{2, 3}},
-		{town, Hypertension}: {Managed: 3, Standardised: Rate{1, 3}, Controlled: Rate{2, 3}, HealthManaged: Rate{3, 279}},
+		{town, Hypertension}: {Managed: 3, Standardised: Rate{1, 3}, Controlled: Rate{2, 3}, HealthManaged: Rate{3, 279}, Estimated: 279, PrevalenceBP: 2790},
 		// The first diabetes patient's last reading of glucose is 6.5 (BP-only visits after it do not replace it).
 		{v2, Diabetes}:       {Managed: 2, Standardised: Rate{2, 2}, Controlled: Rate{1, 2}},
-		{town, Diabetes}:     {Managed: 2, Standardised: Rate{2, 2}, Controlled: Rate{1, 2}, HealthManaged: Rate{2, 112}},
+		{town, Diabetes}:     {Managed: 2, Standardised: Rate{2, 2}, Controlled: Rate{1, 2}, HealthManaged: Rate{2, 112}, Estimated: 112, PrevalenceBP: 1120},
 		{v2, Tuberculosis}:   {Managed: 3, Standardised: Rate{0, 3}, RegularDoses: Rate{1, 2}},
 		{town, Tuberculosis}: {Managed: 3, Standardised: Rate{0, 3}, RegularDoses: Rate{1, 2}},
 	}

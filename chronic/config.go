@@ -32,8 +32,11 @@ func (c *Config) Check() error {
 		}
 	}
 	switch {
-	case c.BPTargetSBP >= c.UrgentSBP || c.BPTargetDBP >= c.UrgentDBP:
-		return fmt.Errorf("chronic config: the BP target must be below the urgent-transfer threshold")
+	case c.BPTargetSBP >= c.UrgentSBP || c.BPTargetDBP >= c.UrgentDBP,
+		c.ElderlyTargetSBP >= c.UrgentSBP || c.ElderlyTargetDBP >= c.UrgentDBP:
+		return fmt.Errorf("chronic config: the BP targets (BPTarget*, ElderlyTarget*) must be below the urgent-transfer threshold (UrgentSBP, UrgentDBP)")
+	case c.FPGTarget <= c.UrgentFPGLow+1 || c.FPGTarget >= c.UrgentFPGHigh:
+		return fmt.Errorf("chronic config: FPGTarget must lie between UrgentFPGLow and UrgentFPGHigh (a glucose at target cannot be urgent)")
 	case c.TBRegularDosesRatio > 100:
 		return fmt.Errorf("chronic config: TBRegularDosesRatio is a percentage")
 	case c.RemindersPerWeek < 0:

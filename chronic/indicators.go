@@ -9,9 +9,16 @@ import "countycare/care"
 //                              (per spec: face-to-face visits ≥ floor(days/90), §1.1 [V-2nd]; same rule
 //                              for diabetes §1.2, severe mental disorders §1.3 and TB/hepatitis registries)
 //   血压控制率 / 血糖控制率 Controlled = patients whose last measured visit in the period was at target
-//                              (SBP < 140 and DBP < 90; FPG < 7.0 mmol/L) / patients under management (§1.1, §1.2)
-//   健康管理率 HealthManaged   = patients under management / estimated patients, where estimated =
-//                              residents aged ≥ Config.ScreenMinAge × Config.PrevalenceBP[disease] (§1.1; prevalence [U])
+//                              (SBP < 140 and DBP < 90; 3.9 < FPG < 7.0 mmol/L: a value that triggers urgent
+//                              transfer is never at target, FPGAtTarget) / patients under management (§1.1, §1.2)
+//   健康管理率 HealthManaged   = patients under management / patients in the area, where patients in the
+//                              area = max(estimated, patients under management) and estimated = residents
+//                              aged ≥ Config.ScreenMinAge × Config.PrevalenceBP[disease] (§1.1; prevalence [U]).
+//                              The spec's denominator is the area's patients (辖区内高血压患者总人数), which it
+//                              estimates from population × prevalence; the patients a clinic manages are
+//                              patients of the area, so they bound it from below. In a small village the
+//                              estimate (20 residents × 27.9 % = 6) can fall below the known patients (8),
+//                              which gave 133 % and more (issue 18); the rate is now never above 100 %.
 //   规则服药率 RegularDoses    = TB patients whose treatment ended in the period having taken ≥ 90 % of
 //                              doses / TB patients whose treatment ended in the period (§1.4 [U])
 //
@@ -56,7 +63,9 @@ type Indicators struct {
 	Managed       int  // patients under management (the denominator)
 	Standardised  Rate // 规范管理率 = managed per spec / under management
 	Controlled    Rate // 血压(血糖)控制率 = last visit at target / under management
-	HealthManaged Rate // 健康管理率 = under management / estimated patients
+	HealthManaged Rate // 健康管理率 = under management / max(Estimated, under management)
+	Estimated     int  // residents aged ≥ ScreenMinAge × PrevalenceBP (0 without a prevalence)
+	PrevalenceBP  int  // the prevalence the estimate used (basis points), for showing the formula
 	RegularDoses  Rate // 规则服药率 (TB) = ≥ 90 % of doses taken / treatment ended in the period
 }
 
@@ -103,13 +112,15 @@ func (p *PatientPeriod) AddVisit(v *Visit) {
 // AtTarget reports whether the last measurement of the period was at the control
 // target of the indicator: SBP < 140 and DBP < 90 for hypertension (the
 // indicator uses the general target, not the ≥ 65 one: policy-rules.md
-// §1.1), FPG < 7.0 for diabetes (§1.2). Other diseases have no control rate.
+// §1.1), 3.9 < FPG < 7.0 for diabetes (§1.2; FPGAtTarget: a glucose at or
+// below the urgent-transfer low is not control). Other diseases have no
+// control rate. (The BP targets are below the urgent 180/110: Config.Check.)
 func (p *PatientPeriod) AtTarget(c Config) bool {
 	switch p.Disease {
 	case Hypertension:
 		return p.LastSBP > 0 && p.LastSBP < c.BPTargetSBP && p.LastDBP < c.BPTargetDBP
 	case Diabetes:
-		return p.LastFPG > 0 && p.LastFPG < c.FPGTarget
+		return p.LastFPG > 0 && FPGAtTarget(p.LastFPG, c)
 	}
 	return false
 }
@@ -191,28 +202,39 @@ func (t *Tally) Estimate(unit int64, adults int) {
 			c = &Indicators{}
 			t.cells[k] = c
 		}
-		c.HealthManaged.Den += EstimatedPatients(adults, bp)
+		c.Estimated += EstimatedPatients(adults, bp)
+		c.PrevalenceBP = bp
 	}
 }
 
-// Result returns the indicators per unit and disease; health-management
-// numerators are the managed counts.
+// Result returns the indicators per unit and disease. The health-management
+// rate is the managed count over the area's patients: the estimate, or the
+// patients under management where the estimate is smaller (they are
+// patients of the area), so it is never above 100 %. A unit whose
+// population was not counted (no Estimate) or a disease without a
+// configured prevalence has no rate.
 func (t *Tally) Result() map[UnitDisease]Indicators {
 	out := make(map[UnitDisease]Indicators, len(t.cells))
 	for k, c := range t.cells {
 		x := *c
-		x.HealthManaged.Num = x.Managed
-		if x.HealthManaged.Den == 0 {
-			x.HealthManaged = Rate{}
+		x.HealthManaged = Rate{}
+		if x.PrevalenceBP > 0 {
+			x.HealthManaged = Rate{Num: x.Managed, Den: max(x.Estimated, x.Managed)}
 		}
 		out[k] = x
 	}
 	return out
 }
 
+// EstimateRaised reports whether the health-management denominator is the
+// patients under management because the population estimate was smaller.
+func (x Indicators) EstimateRaised() bool {
+	return x.HealthManaged.Den > 0 && x.Estimated < x.Managed
+}
+
 // OverdueRisk orders overdue patients (high risk first): 3 for a last BP
-// ≥ 180/110; 2 for a prior stroke or MI with uncontrolled BP, or an
-// uncontrolled glucose; 1 for any other uncontrolled last visit; 0 otherwise.
+// ≥ 180/110; 2 for a prior stroke or MI with uncontrolled BP, or a
+// glucose not at target (high, or at or below the urgent low); 1 for any other uncontrolled last visit; 0 otherwise.
 func OverdueRisk(last *Visit, lastClass Class, c Config) int {
 	switch {
 	case last == nil:
@@ -221,7 +243,7 @@ func OverdueRisk(last *Visit, lastClass Class, c Config) int {
 		return 3
 	case last.PriorStrokeMI && lastClass == Uncontrolled && last.Disease == Hypertension:
 		return 2
-	case last.Disease == Diabetes && last.FPG >= c.FPGTarget:
+	case last.Disease == Diabetes && last.FPG > 0 && !FPGAtTarget(last.FPG, c):
 		return 2
 	case lastClass == Uncontrolled:
 		return 1

@@ -193,10 +193,25 @@ func ClassifyDiabetesVisit(v *Visit, prev Class, c Config) Outcome {
 		if v.FPG == 0 {
 			return false, false
 		}
-		return true, v.FPG < c.FPGTarget
+		return true, FPGAtTarget(v.FPG, c)
 	}, "2 型糖尿病患者健康管理服务规范 二(三)")
 }
 
+// FPGAtTarget reports whether a fasting glucose (0.1 mmol/L) is at the
+// control target: below 7.0 mmol/L (2 型糖尿病患者健康管理服务规范 二(三)1)
+// and above the urgent-transfer low of 3.9 mmol/L (二(二)1): a glucose that
+// sends the patient to hospital is hypoglycaemia, not control.
+func FPGAtTarget(fpg int, c Config) bool {
+	return fpg > c.UrgentFPGLow && fpg < c.FPGTarget
+}
+
+// classify applies the common rule of the hypertension and diabetes forms.
+// A visit that meets any urgent-transfer criterion (二、服务内容(二)1 of
+// both specs: the values, the symptoms, heart rate, fever, pregnancy) is
+// never controlled: the spec's 控制满意 presupposes a patient who stays at
+// the primary level, and an urgent transfer is the opposite. A measured
+// visit with an urgent criterion is therefore uncontrolled (and counts as
+// such towards the two-in-a-row referral rule), whatever the target says.
 func classify(v *Visit, prev Class, c Config, urgent []string, atTarget func() (measured, ok bool), rule string) Outcome {
 	o := Outcome{Urgent: urgent, Rule: rule}
 	measured, ok := atTarget()
@@ -205,7 +220,7 @@ func classify(v *Visit, prev Class, c Config, urgent []string, atTarget func() (
 		o.Class = NotAssessed
 	case v.Complication:
 		o.Class = Complication
-	case !ok:
+	case !ok || len(urgent) > 0:
 		o.Class = Uncontrolled
 	case v.Adverse:
 		o.Class = Adverse

@@ -74,10 +74,15 @@ const LinkTTL = 72 * time.Hour
 
 // Alert is one critical value (危急值) to be acknowledged.
 type Alert struct {
-	ID          int64
-	CountyCode  string
-	SourceKind  string // SourceLab, SourceECGReport …
-	SourceID    int64  // the result's or report's id
+	ID         int64
+	CountyCode string
+	SourceKind string // SourceLab, SourceECGReport …
+	SourceID   int64  // the result's or report's id
+	// FindingKey tells apart the findings of one source: a reading study's
+	// reports and addenda may each sign a different critical finding, each
+	// alerted once (its text as signed). "" for sources with one value per
+	// id (lab results, fetal traces). Alerts are unique per source and key.
+	FindingKey  string
 	ResidentID  int64
 	ClinicID    int64 // the ordering institution
 	OrderedBy   int64 // account of the ordering doctor (0 if unknown)

@@ -29,15 +29,20 @@ func (g *growBuf) fill(n int) error {
 		n = int(g.max) + 1
 	}
 	for len(g.b) < n && !g.eof {
-		if cap(g.b) < n {
-			nb := make([]byte, len(g.b), n)
+		if len(g.b) == cap(g.b) {
+			// Grow by doubling, not to n at once: a length field (or a
+			// deflate bomb) never buys memory the stream does not fill.
+			nb := make([]byte, len(g.b), min(n, max(2*cap(g.b), 64<<10)))
 			copy(nb, g.b)
 			g.b = nb
 		}
-		k, err := g.r.Read(g.b[len(g.b):n])
+		k, err := g.r.Read(g.b[len(g.b):min(n, cap(g.b))])
 		g.b = g.b[:len(g.b)+k]
 		var corrupt flate.CorruptInputError
+		var lim limitErr
 		switch {
+		case errors.As(err, &lim):
+			return &FormatError{Offset: len(g.b), Msg: "deflated dataset: " + lim.Error(), Kind: ErrLimit}
 		case err == io.EOF:
 			g.eof = true
 		case errors.Is(err, io.ErrUnexpectedEOF):
@@ -105,7 +110,7 @@ func (l Limits) ParseFrames(r io.Reader, n int, max int64) (*File, error) {
 	start := p.pos
 	if f.TransferSyntax == DeflatedExplicitVRLittleEndian {
 		rest := g.b[p.pos:]
-		zr := flate.NewReader(io.MultiReader(bytesReader(rest), r))
+		zr := l.newInflater(io.MultiReader(bytesReader(rest), r))
 		defer zr.Close()
 		g = &growBuf{r: zr, max: l.MaxInflated}
 		start = 0

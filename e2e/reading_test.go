@@ -140,10 +140,30 @@ func TestReaderReportsOnAPhone(t *testing.T) {
 	fits("the reading worklist")
 	shot("browser-360-reading-worklist.png")
 	step("claim", chromedp.Click(`#reading-worklist li:first-child form button`))
-	waitURL(t, ctx, "ok=1")
-	step("report form", chromedp.WaitVisible("#report-form"))
+	waitURL(t, ctx, "ok=claimed")
+	step("report form", chromedp.WaitVisible("#report-form"), chromedp.WaitVisible("#study-viewer #ecg-canvas"))
 	fits("the study page with the report form")
-	step("fill in", chromedp.SendKeys(`[name="f_rhythm"]`, "窦性心律"), chromedp.SendKeys(`[name="f_rate"]`, "71"),
+	// The form is filled in from the pre-read (heart rate), and sits below the ECG on a phone.
+	layout := func() string {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(function () {
+  var a = document.querySelector(".study-main").getBoundingClientRect(), b = document.querySelector(".study-side").getBoundingClientRect();
+  return [a.left, a.right, a.bottom, b.left, b.top].map(Math.round).join(" "); })()`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	if rate, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('#report-form [name="f_rate"]').value`)); err != nil || !regexp.MustCompile(`^\d{2,3}$`).MatchString(rate) {
+		t.Errorf("the rate is not filled in from the pre-read: %q %v", rate, err)
+	}
+	var aL, aR, aB, bL, bT int
+	fmt.Sscan(layout(), &aL, &aR, &aB, &bL, &bT)
+	if bT < aB-1 {
+		t.Errorf("360 px: the report form is not below the viewer: viewer bottom %d, form top %d", aB, bT)
+	}
+	shot("browser-360-reading-study.png")
+	step("fill in", chromedp.SendKeys(`[name="f_rhythm"]`, "窦性心律"),
 		chromedp.SendKeys(`[name="f_qrs"]`, "88"), chromedp.SendKeys(`[name="f_conclusion"]`, "正常心电图"),
 		chromedp.Click(`#report-form input[name="normal"]`), chromedp.Click(`#report-form button[type="submit"]`))
 	step("signed", chromedp.WaitVisible("section.report"), chromedp.WaitVisible("#addendum-form"))
@@ -154,6 +174,15 @@ func TestReaderReportsOnAPhone(t *testing.T) {
 		t.Errorf("signed report shows %q (%v)", got, err)
 	}
 
+	// On a wide screen the viewer and the report stand side by side.
+	step("wide", chromedp.EmulateViewport(1280, 800), chromedp.Reload(), chromedp.WaitVisible("#study-viewer #ecg-canvas"))
+	fmt.Sscan(layout(), &aL, &aR, &aB, &bL, &bT)
+	if bL < aR || aR-aL < 500 {
+		t.Errorf("1280 px: viewer %d–%d, report from %d: not side by side", aL, aR, bL)
+	}
+	if b, err := chromedp.Run(ctx, chromedp.FullScreenshot(90)); err == nil {
+		os.WriteFile(filepath.Join(artifactDir(t), "browser-1280-reading-study.png"), b, 0o644)
+	}
 	time.Sleep(300 * time.Millisecond)
 	problems := console.Problems()
 	for _, p := range problems {

@@ -152,6 +152,20 @@ func TestVideoCall(t *testing.T) {
 // village's residents; it returns the case's ID.
 func openConsultation(t *testing.T, base, user string) int64 {
 	t.Helper()
+	return requestConsultation(t, base, user, "video-e2e").ID
+}
+
+// requestedCase is what the consultation API answers to a request.
+type requestedCase struct {
+	ID         int64     `json:"id"`
+	ResidentID int64     `json:"resident_id"`
+	Deadline   time.Time `json:"deadline"`
+}
+
+// requestConsultation is openConsultation under an idempotency key of the
+// caller's (a new key, a new case), answering the API's case.
+func requestConsultation(t *testing.T, base, user, key string) requestedCase {
+	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	hc := &http.Client{Jar: jar, Timeout: 20 * time.Second}
 	do := func(method, path string, body any, hdr map[string]string) (int, string) {
@@ -198,10 +212,10 @@ func openConsultation(t *testing.T, base, user string) int64 {
 	fmt.Sscan(h[1], &hub)
 	code, body = do("POST", "/api/v1/consultations", map[string]any{"resident_id": rid, "kind": "one_to_one", "urgency": "urgent", "to_institution": hub,
 		"specialty": "cardiology", "reason": "胸闷待查，请视频会诊", "purpose": "视频会诊", "summary": "活动后胸闷 3 天",
-		"consent": map[string]any{"by": "patient", "method": "electronic", "at": time.Now().Add(-time.Minute)}}, map[string]string{"X-CSRF-Token": sess.CSRF, "Idempotency-Key": "video-e2e"})
-	var c struct{ ID int64 }
+		"consent": map[string]any{"by": "patient", "method": "electronic", "at": time.Now().Add(-time.Minute)}}, map[string]string{"X-CSRF-Token": sess.CSRF, "Idempotency-Key": key})
+	var c requestedCase
 	if json.Unmarshal([]byte(body), &c); code != 201 || c.ID == 0 {
 		t.Fatalf("request a consultation: %d %s", code, strings.TrimSpace(body))
 	}
-	return c.ID
+	return c
 }

@@ -103,7 +103,7 @@ func TestViewersOnPhone(t *testing.T) {
 	step("sign in", chromedp.Navigate(base+"/login"), chromedp.WaitVisible("#username"),
 		chromedp.SendKeys("#username", user), chromedp.SendKeys("#password", "Countycare-Demo-2026"),
 		chromedp.Click("#login"), chromedp.WaitVisible(".tiles"))
-	step("worklist", chromedp.Navigate(base+"/ecg/worklist"), chromedp.WaitVisible("#ecg-worklist"))
+	step("worklist", chromedp.Navigate(base+"/reading/worklist?modality=ECG"), chromedp.WaitVisible("#reading-worklist"))
 	// The demo resident has a waiting ECG and two CTs; find them through the API.
 	found, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(async function () {
   var wl = await (await fetch("/api/v1/ecg/worklist")).json();
@@ -122,7 +122,7 @@ func TestViewersOnPhone(t *testing.T) {
 	json.Unmarshal([]byte(found), &ids)
 
 	// ECG viewer.
-	step("ECG viewer", chromedp.Click(`#ecg-worklist a[href="/ecg/studies/`+itoa(ids.ECG)+`"]`), chromedp.WaitVisible("#ecg-canvas"))
+	step("ECG viewer", chromedp.Click(`#reading-worklist a[href="/ecg/studies/`+itoa(ids.ECG)+`"]`), chromedp.WaitVisible("#ecg-canvas"))
 	waitFor("ECG drawn", `document.getElementById("ecg-canvas").dataset.drawn === "1"`)
 	fits("the ECG viewer")
 	var cal struct {

@@ -19,7 +19,7 @@ import (
 // 0). It fails naming the line for a missing column, a bad number or
 // samples out of order.
 func ReadBeatsCSV(r io.Reader) ([]ReferenceBeat, error) {
-	cr := csv.NewReader(bufio.NewReader(r))
+	cr := csv.NewReader(bufio.NewReader(limitLines(r, maxLineBytes)))
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
 	head, err := cr.Read()
@@ -88,6 +88,9 @@ func csvError(err error) error {
 	if errors.As(err, &pe) {
 		return formatError("CSV line %d: %v", pe.Line, pe.Err)
 	}
+	if errors.Is(err, ErrFormat) {
+		return err // a line too long
+	}
 	return fmt.Errorf("ecg: reading CSV: %w", err)
 }
 
@@ -109,10 +112,10 @@ const maxCSVSamples = 7_200_000
 // that is not a number, time that goes backwards or jumps, or fewer than two
 // rows.
 func ReadCSV(r io.Reader) (*Record, error) {
-	br := bufio.NewReader(r)
+	br := bufio.NewReader(limitLines(r, maxLineBytes))
 	first, err := br.Peek(4096)
 	if err != nil && err != io.EOF && !errors.Is(err, bufio.ErrBufferFull) {
-		return nil, fmt.Errorf("ecg: reading CSV: %w", err)
+		return nil, csvError(err)
 	}
 	headLine, _, _ := strings.Cut(string(first), "\n")
 	sep := ','

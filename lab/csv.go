@@ -8,6 +8,8 @@ import (
 	"io"
 	"strings"
 	"unicode/utf8"
+
+	"countycare/care"
 )
 
 // Import limits: a larger file is refused as a whole.
@@ -62,10 +64,14 @@ func ParseCSV(r io.Reader) ([]Row, error) {
 	if !utf8.Valid(data) {
 		return nil, fmt.Errorf("%w: not UTF-8 text", ErrFormat)
 	}
-	cr := csv.NewReader(bytes.NewReader(data))
+	cr := csv.NewReader(care.LineLimiter(bytes.NewReader(data), care.MaxLineBytes))
 	cr.FieldsPerRecord = 0
 	cr.ReuseRecord = true
 	head, err := cr.Read()
+	var long *care.LineTooLongError
+	if errors.As(err, &long) {
+		return nil, fmt.Errorf("%w: %v", ErrFormat, long)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: no header row", ErrFormat)
 	}
@@ -95,6 +101,9 @@ func ParseCSV(r io.Reader) ([]Row, error) {
 		rec, err := cr.Read()
 		if err == io.EOF {
 			break
+		}
+		if errors.As(err, &long) {
+			return nil, fmt.Errorf("%w: %v", ErrFormat, long)
 		}
 		if err != nil {
 			var pe *csv.ParseError

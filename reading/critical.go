@@ -15,10 +15,12 @@ import (
 // critical, because critical cannot import reading (reading already uses
 // critical for fetal traces).
 //
-// The alert is keyed by the workflow study (source kind per study kind,
-// source id the study's id), and Raise is idempotent on that key, so a
-// retried sign, or an addendum marking the same study critical again,
-// raises no second alert.
+// The alert is keyed by the finding: the workflow study (source kind per
+// study kind, source id the study's id) and the finding's text as signed
+// (Alert.FindingKey). Raise is idempotent on that key, so a retried sign,
+// or an addendum repeating the same finding, raises no second alert, while
+// an addendum with a different critical finding raises its own (issue 18:
+// keyed by the study alone, a second finding was lost).
 type CriticalAlerts struct {
 	Service *critical.Service
 }
@@ -46,7 +48,7 @@ func (c CriticalAlerts) RaiseCritical(ctx context.Context, a care.Actor, f Criti
 	if utf8.RuneCountInString(finding) > maxAlertFinding {
 		finding = string([]rune(finding)[:maxAlertFinding-1]) + "…"
 	}
-	_, err := c.Service.Raise(ctx, a, critical.Alert{CountyCode: f.County, SourceKind: kind, SourceID: f.SourceID, ResidentID: f.ResidentID,
+	_, err := c.Service.Raise(ctx, a, critical.Alert{CountyCode: f.County, SourceKind: kind, SourceID: f.SourceID, FindingKey: f.Finding, ResidentID: f.ResidentID,
 		ClinicID: f.ClinicID, OrderedBy: f.OrderedBy, Finding: finding, RaisedAt: f.At})
 	return err
 }
@@ -62,6 +64,6 @@ func (c CriticalAlerts) RaiseLate(ctx context.Context, f CriticalFinding) (bool,
 	if utf8.RuneCountInString(finding) > maxAlertFinding {
 		finding = string([]rune(finding)[:maxAlertFinding-1]) + "…"
 	}
-	return c.Service.RaiseLate(ctx, critical.Alert{CountyCode: f.County, SourceKind: kind, SourceID: f.SourceID, ResidentID: f.ResidentID,
+	return c.Service.RaiseLate(ctx, critical.Alert{CountyCode: f.County, SourceKind: kind, SourceID: f.SourceID, FindingKey: f.Finding, ResidentID: f.ResidentID,
 		ClinicID: f.ClinicID, OrderedBy: f.OrderedBy, Finding: finding, RaisedAt: f.At, RaisedBy: f.SignedBy})
 }

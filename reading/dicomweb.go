@@ -352,6 +352,10 @@ func (s *DICOMweb) Stow(ctx context.Context, a care.Actor, c *DICOMwebClient, st
 			continue
 		}
 		in, err := ReadDICOM(b)
+		if err != nil && care.IsCode(err, care.ETOOLARGE) {
+			res.Failure, res.Reason = FailureTooLarge, "over a limit: "+fmt.Sprint(err.(*care.Error).Args...)
+			continue
+		}
 		if err != nil {
 			res.Failure, res.Reason = FailureCannotRead, errText(err)
 			continue
@@ -533,6 +537,22 @@ func (s *DICOMweb) Instances(ctx context.Context, a care.Actor, q InstanceQuery,
 	}
 	s.auditStudies(ctx, a, action, fmt.Sprintf("instances study=%s series=%s sop=%s n=%d", st.StudyUID, q.SeriesUID, q.SOPUID, len(out)), []ImagingStudy{*st})
 	return st, out, nil
+}
+
+// SampleFile returns the bytes of the first instance of a study (or of a
+// series of it) that SearchStudies, Study or Instances returned (scope
+// checked and audited there): the file QIDO-RS includefield reads the
+// attributes the study and series rows do not keep from. ENOTFOUND when
+// the study has no instance (of that series).
+func (s *DICOMweb) SampleFile(ctx context.Context, st *ImagingStudy, seriesUID string) ([]byte, error) {
+	ins, err := s.Repo.ImagingInstancesOf(ctx, InstanceQuery{CountyCode: st.CountyCode, StudyUID: st.StudyUID, SeriesUID: seriesUID, Limit: 1})
+	if err != nil {
+		return nil, err
+	}
+	if len(ins) == 0 {
+		return nil, care.Errorf(care.ENOTFOUND, "dicomweb.study_not_found")
+	}
+	return s.Repo.ImagingFile(ctx, ins[0].CountyCode, ins[0].ID)
 }
 
 // File returns the bytes of an instance listed by Instances.

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"countycare/care"
 )
 
 // Fetal heart monitoring (胎心监护, cardiotocography): a trace exported by
@@ -67,9 +69,13 @@ func ParseFetalCSV(r io.Reader) (*FetalTrace, error) {
 	if !utf8.Valid(data) {
 		return nil, fmt.Errorf("%w: not UTF-8 text", ErrFetalFormat)
 	}
-	cr := csv.NewReader(bytes.NewReader(data))
+	cr := csv.NewReader(care.LineLimiter(bytes.NewReader(data), care.MaxLineBytes))
 	cr.ReuseRecord = true
 	head, err := cr.Read()
+	var long *care.LineTooLongError
+	if errors.As(err, &long) {
+		return nil, fmt.Errorf("%w: %v", ErrFetalFormat, long)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: no header row", ErrFetalFormat)
 	}
@@ -98,6 +104,9 @@ func ParseFetalCSV(r io.Reader) (*FetalTrace, error) {
 		rec, err := cr.Read()
 		if err == io.EOF {
 			break
+		}
+		if errors.As(err, &long) {
+			return nil, fmt.Errorf("%w: %v", ErrFetalFormat, long)
 		}
 		if err != nil {
 			var pe *csv.ParseError

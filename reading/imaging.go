@@ -151,7 +151,9 @@ func (s *ImagingService) UploadDICOM(ctx context.Context, a care.Actor, resident
 }
 
 // ReadDICOM parses a file into an instance (metadata, preview notice, the
-// bytes). Errors: EINVALID reading.dicom_unreadable naming the fault.
+// bytes). Errors: EINVALID reading.dicom_unreadable naming the fault;
+// ETOOLARGE reading.dicom_limit when the file passes the parser's limits
+// (dicom.Limits: inflated size, elements, nesting).
 func ReadDICOM(b []byte) (*ImagingInstance, error) {
 	f, err := dicom.Parse(b)
 	if err == nil && f.String(dicom.TagSOPInstanceUID) == "" {
@@ -165,6 +167,11 @@ func ReadDICOM(b []byte) (*ImagingInstance, error) {
 		info, err = f.Info()
 	}
 	if err != nil {
+		if errors.Is(err, dicom.ErrLimit) {
+			// A deflate bomb, a million elements, a nesting too deep: refused
+			// before it was built in memory.
+			return nil, &care.Error{Code: care.ETOOLARGE, Key: "reading.dicom_limit", Args: []any{strings.TrimPrefix(err.Error(), "dicom: ")}, Err: err}
+		}
 		if errors.Is(err, dicom.ErrFormat) {
 			return nil, &care.Error{Code: care.EINVALID, Key: "reading.dicom_unreadable", Args: []any{strings.TrimPrefix(err.Error(), "dicom: ")}, Err: err}
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
 	_ "image/jpeg" // registers JPEG for image.Decode
 	_ "image/png"  // registers PNG
 )
@@ -20,7 +21,11 @@ const (
 const (
 	MaxPhotoBytes  = 25 << 20
 	MaxPhotoPixels = 30_000_000
-	minPhotoSide   = 64
+	// MaxPhotoDecoded bounds the decoded image in memory: 30 megapixels of
+	// 8-bit RGBA fit, 16-bit RGBA up to 16 megapixels. A PNG of zeros
+	// compresses 1,000:1, so the file's size bounds nothing.
+	MaxPhotoDecoded = 128 << 20
+	minPhotoSide    = 64
 )
 
 // ErrPhoto is the cause of every fault ReadPhoto reports.
@@ -63,6 +68,9 @@ func ReadPhoto(b []byte) (*Photo, error) {
 	}
 	if int64(cfg.Width)*int64(cfg.Height) > MaxPhotoPixels {
 		return nil, fmt.Errorf("%w: %d×%d pixels is more than %d megapixels", ErrPhoto, cfg.Width, cfg.Height, MaxPhotoPixels/1_000_000)
+	}
+	if n := int64(cfg.Width) * int64(cfg.Height) * decodedBytesPerPixel(cfg.ColorModel); n > MaxPhotoDecoded {
+		return nil, fmt.Errorf("%w: %d×%d pixels decode to %d MiB, more than %d MiB", ErrPhoto, cfg.Width, cfg.Height, n>>20, MaxPhotoDecoded>>20)
 	}
 	p.Width, p.Height = cfg.Width, cfg.Height
 	if _, _, err := image.Decode(bytes.NewReader(b)); err != nil {
@@ -135,4 +143,23 @@ func stripPNG(b []byte) ([]byte, error) {
 		}
 	}
 	return out, nil
+}
+
+// decodedBytesPerPixel is what image.Decode allocates per pixel for an
+// image of color model m (8 when unknown: the largest).
+func decodedBytesPerPixel(m color.Model) int64 {
+	switch m {
+	case color.GrayModel, color.AlphaModel:
+		return 1
+	case color.Gray16Model, color.Alpha16Model:
+		return 2
+	case color.YCbCrModel:
+		return 3
+	case color.RGBAModel, color.NRGBAModel, color.CMYKModel:
+		return 4
+	}
+	if _, ok := m.(color.Palette); ok {
+		return 1
+	}
+	return 8
 }

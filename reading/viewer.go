@@ -43,9 +43,10 @@ type ViewerRepository interface {
 	ImagingInstances(ctx context.Context, county string, residentID int64) ([]ImagingInstance, error)
 	// ImagingStudyInstances lists the instances of one study of a resident.
 	ImagingStudyInstances(ctx context.Context, county string, residentID int64, studyUID string) ([]ImagingInstance, error)
-	// PreviousImaging returns the resident's previous study of the same
-	// modality (its first instance), nil if none.
-	PreviousImaging(ctx context.Context, in *ImagingInstance) (*ImagingInstance, error)
+	// PreviousImagingStudies lists the resident's studies of in's modality
+	// before in's (by study date, then upload time), newest first, up to
+	// limit, each by its first instance.
+	PreviousImagingStudies(ctx context.Context, in *ImagingInstance, limit int) ([]ImagingInstance, error)
 	// ImagingFileHash returns an instance's bytes and a cache key that
 	// names exactly those bytes.
 	ImagingFileHash(ctx context.Context, county string, id int64) ([]byte, string, error)
@@ -311,7 +312,7 @@ func (v *Viewer) Imaging(ctx context.Context, a care.Actor, id int64) (*ImagingV
 	}
 	out := &ImagingView{Instance: in, Resident: res, Presets: WindowPresets(in.Modality)}
 	if out.Study, err = v.Repo.ImagingStudyInstances(ctx, in.CountyCode, in.ResidentID, in.StudyUID); err == nil {
-		out.Previous, err = v.Repo.PreviousImaging(ctx, in)
+		out.Previous, err = v.previous(ctx, in)
 	}
 	if err == nil && in.NoPreview == "" {
 		var f *dicom.File
@@ -514,4 +515,89 @@ func (c *lru) put(k string, v any, size int64) {
 		delete(c.items, en.key)
 		c.size -= en.size
 	}
+}
+
+// previousCandidates bounds the earlier studies of the modality read to
+// find the previous study of the same body part.
+const previousCandidates = 20
+
+// previous picks the study to compare in with: the latest earlier study of
+// the same modality and the same body part — DICOM Body Part Examined
+// (0018,0015), else the body part named in the Study Description
+// (0008,1030) — so a head CT is not put beside a spine CT. When either
+// study does not say its body part, the latest such study is used only if
+// no earlier study is known to match; one known to show another body part
+// is never used. Files are read through the viewer's cache.
+func (v *Viewer) previous(ctx context.Context, in *ImagingInstance) (*ImagingInstance, error) {
+	cands, err := v.Repo.PreviousImagingStudies(ctx, in, previousCandidates)
+	if err != nil || len(cands) == 0 {
+		return nil, err
+	}
+	part := ""
+	if f, err := v.file(ctx, in); err == nil {
+		part = BodyPart(f.String(dicom.TagBodyPartExamined), f.String(dicom.TagStudyDescription))
+	}
+	var unknown *ImagingInstance
+	for i := range cands {
+		c := &cands[i]
+		cp := ""
+		if f, err := v.file(ctx, c); err == nil {
+			cp = BodyPart(f.String(dicom.TagBodyPartExamined), f.String(dicom.TagStudyDescription))
+		}
+		switch {
+		case part != "" && cp != "":
+			if cp == part {
+				return c, nil
+			}
+		case unknown == nil:
+			unknown = c
+		}
+	}
+	return unknown, nil
+}
+
+// bodyParts map words of Body Part Examined and study descriptions (DICOM
+// PS3.16 Annex L terms, common English and Chinese) to one name per part;
+// the more specific terms (the spine's segments) are tried first.
+var bodyParts = []struct {
+	part  string
+	words []string
+}{
+	{"CSPINE", []string{"CSPINE", "C-SPINE", "CERVICAL SPINE", "CERVICAL", "颈椎"}},
+	{"TSPINE", []string{"TSPINE", "T-SPINE", "THORACIC SPINE", "胸椎"}},
+	{"LSPINE", []string{"LSPINE", "L-SPINE", "LUMBAR SPINE", "LUMBAR", "腰椎"}},
+	{"SSPINE", []string{"SSPINE", "SACRUM", "骶椎", "骶骨"}},
+	{"SPINE", []string{"SPINE", "脊柱", "脊椎"}},
+	{"HEAD", []string{"HEAD", "BRAIN", "SKULL", "CRANIUM", "头颅", "头部", "颅脑", "颅", "脑"}},
+	{"NECK", []string{"NECK", "颈部"}},
+	{"CHEST", []string{"CHEST", "THORAX", "LUNG", "胸部", "胸", "肺"}},
+	{"ABDOMEN", []string{"ABDOMEN", "ABDOMINAL", "LIVER", "腹部", "腹", "肝"}},
+	{"PELVIS", []string{"PELVIS", "盆腔", "骨盆"}},
+	{"KNEE", []string{"KNEE", "膝"}},
+	{"BREAST", []string{"BREAST", "MAMMO", "乳腺"}},
+	{"PROSTATE", []string{"PROSTATE", "前列腺"}},
+	{"HEART", []string{"HEART", "CARDIAC", "心脏"}},
+}
+
+// BodyPart names the body part of a study from its Body Part Examined, else
+// from the words of its description; "" when neither says.
+func BodyPart(examined, description string) string {
+	if e := strings.ToUpper(strings.TrimSpace(examined)); e != "" {
+		if p := bodyPartIn(e); p != "" {
+			return p
+		}
+		return strings.Join(strings.Fields(e), " ") // a defined term the table does not list (HAND, FOOT, …)
+	}
+	return bodyPartIn(strings.ToUpper(description))
+}
+
+func bodyPartIn(s string) string {
+	for _, bp := range bodyParts {
+		for _, w := range bp.words {
+			if strings.Contains(s, w) {
+				return bp.part
+			}
+		}
+	}
+	return ""
 }

@@ -73,9 +73,22 @@ type Study struct {
 }
 
 // Breached reports whether the study missed its turnaround target: it was
-// escalated, or it is still open after its due time.
+// escalated, or it is still open after its due time. A report signed at the
+// due time itself is on time.
 func (s *Study) Breached(now time.Time) bool {
-	return !s.BreachedAt.IsZero() || (s.Status != FlowReported && !now.Before(s.DueAt))
+	return !s.BreachedAt.IsZero() || (s.Status != FlowReported && now.After(s.DueAt))
+}
+
+// Deadline is the study's report deadline (报告时限): the due time stored
+// at upload. DueAt is that deadline only until the first escalation, which
+// moves it one target on (the next reminder); after that the deadline is
+// the upload time plus the modality's target. (Showing DueAt as the
+// deadline put a time still to come beside "past the report deadline".)
+func (s *Study) Deadline(t Targets) time.Time {
+	if s.Escalations == 0 {
+		return s.DueAt
+	}
+	return s.UploadedAt.Add(t.Target(s.Modality))
 }
 
 // FetalClass is a fetal trace's automatic FIGO 2015 class (ClassNormal,

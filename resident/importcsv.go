@@ -69,12 +69,16 @@ func ParseImport(r io.Reader) ([]ImportRow, []care.FieldError, error) {
 	if !utf8.Valid(data) {
 		return nil, []care.FieldError{{Field: "file", Key: "import.encoding"}}, nil
 	}
-	cr := csv.NewReader(bytes.NewReader(data))
+	cr := csv.NewReader(care.LineLimiter(bytes.NewReader(data), care.MaxLineBytes))
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = false
 	header, err := cr.Read()
 	if errors.Is(err, io.EOF) {
 		return nil, []care.FieldError{{Field: "file", Key: "import.empty"}}, nil
+	}
+	var long *care.LineTooLongError
+	if errors.As(err, &long) {
+		return nil, []care.FieldError{{Field: "file", Key: "import.line_too_long", Args: []any{long.Line, long.Max >> 10}}}, nil
 	}
 	if err != nil {
 		return nil, []care.FieldError{{Field: "file", Key: "import.csv", Args: []any{1}}}, nil
@@ -111,6 +115,10 @@ func ParseImport(r io.Reader) ([]ImportRow, []care.FieldError, error) {
 			break
 		}
 		line := 0
+		if errors.As(err, &long) {
+			fs = append(fs, care.FieldError{Field: "file", Key: "import.line_too_long", Args: []any{long.Line, long.Max >> 10}})
+			break
+		}
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {

@@ -9,6 +9,7 @@
 package resident
 
 import (
+	"strings"
 	"time"
 
 	"countycare/care"
@@ -156,6 +157,23 @@ func (r *Resident) MaskedIDNumber() string { return idcard.Mask(string(r.IDNumbe
 
 // MaskedPhone returns the phone number with the middle digits hidden.
 func (r *Resident) MaskedPhone() string { return MaskPhone(r.Phone) }
+
+// MaskName hides a name's middle characters where a list or alert may be
+// seen by others (minimum scope, PIPL art. 6): the first character stays,
+// and the last of a name of three or more ("张*", "王*明", "欧**华").
+func MaskName(s string) string {
+	r := []rune(s)
+	switch n := len(r); {
+	case n == 0:
+		return ""
+	case n == 1:
+		return "*"
+	case n == 2:
+		return string(r[0]) + "*"
+	default:
+		return string(r[0]) + strings.Repeat("*", n-2) + string(r[n-1])
+	}
+}
 
 // MaskPhone hides the middle four digits of an 11-digit mobile number
 // ("138****8000") and all but the last four digits of anything else.

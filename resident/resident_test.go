@@ -252,3 +252,11 @@ func TestImportFaultsBounded(t *testing.T) {
 		t.Errorf("1000 bad rows: %d faults", len(fs))
 	}
 }
+
+func TestMaskName(t *testing.T) {
+	for in, want := range map[string]string{"": "", "王": "*", "张三": "张*", "王小明": "王*明", "欧阳娜娜": "欧**娜", "Ali": "A*i"} {
+		if got := MaskName(in); got != want {
+			t.Errorf("MaskName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -141,9 +141,19 @@ func TestReviewFindings(t *testing.T) {
 		{"ACEI with ARB", func(p *Prescription) {
 			p.Lines[3] = Line{DrugCode: "enalapril-10t", Dose: 10, DoseUnit: "mg", Frequency: "qd", Days: 7, Quantity: 7}
 		}, RuleInteraction, Warn, 4},
-		{"clarithromycin with simvastatin (ONC)", func(p *Prescription) {
+		// The ONC group rule (statin-3a4 + CYP3A4 inhibitor) says "major";
+		// the simvastatin label (Zocor US PI §4 Contraindications;
+		// 辛伐他汀片说明书【禁忌】) names clarithromycin: the pair rule blocks.
+		{"clarithromycin with simvastatin (label: contraindicated)", func(p *Prescription) {
 			p.Lines[2] = Line{DrugCode: "simvastatin-20t", Dose: 20, DoseUnit: "mg", Frequency: "qn", Days: 7, Quantity: 7}
 			p.Lines[3] = Line{DrugCode: "clarithromycin-250t", Dose: 250, DoseUnit: "mg", Frequency: "bid", Days: 7, Quantity: 14, Diagnosis: "J18.9"}
+		}, RuleInteraction, Block, 3},
+		// Diltiazem is a moderate inhibitor: the label limits the simvastatin
+		// dose (Zocor US PI §2.3, §7.3) rather than forbidding the pair, so the
+		// group grade stands and a pharmacist sees it.
+		{"diltiazem with simvastatin (group rule: major)", func(p *Prescription) {
+			p.Lines[2] = Line{DrugCode: "simvastatin-20t", Dose: 10, DoseUnit: "mg", Frequency: "qn", Days: 7, Quantity: 4}
+			p.Lines[3] = Line{DrugCode: "diltiazem-30t", Dose: 30, DoseUnit: "mg", Frequency: "tid", Days: 7, Quantity: 21}
 		}, RuleInteraction, Warn, 3},
 		{"selegiline with sertraline (ONC, contraindicated)", func(p *Prescription) {
 			p.Diagnoses = []string{"G20", "F32.1"}

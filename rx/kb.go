@@ -21,6 +21,10 @@ type Interaction struct {
 	Severity Severity
 	ZH, EN   string
 	Source   string
+	// Pair marks a drug-pair rule of pairs.psv: it names two substances by
+	// their full ATC codes, cites the label section that grades the pair
+	// (Source), and replaces whatever the group rules gave that pair.
+	Pair bool
 }
 
 // AllergyGroup is a named allergy (penicillin, sulfonamide…): the ATC
@@ -60,7 +64,8 @@ func MustLoad() *KB {
 }
 
 // LoadFS compiles the knowledge base from formulary.psv, groups.psv,
-// interactions.psv and allergy.psv in dir of fsys. Every selector must
+// interactions.psv, allergy.psv and pairs.psv (the label's grade for one
+// drug pair, applied over the group rules) in dir of fsys. Every selector must
 // name a known group or match at least one drug, so a typo cannot silently
 // drop a rule.
 func LoadFS(fsys fs.FS, dir string) (*KB, error) {
@@ -81,6 +86,14 @@ func LoadFS(fsys fs.FS, dir string) (*KB, error) {
 		return nil, err
 	}
 	if err := eachRow(fsys, path.Join(dir, "interactions.psv"), 6, kb.addInteraction); err != nil {
+		return nil, err
+	}
+	// Pair rules come after every group rule: compile applies them last,
+	// so the label's grade for a pair wins over its class's.
+	seen := map[[2]string]bool{}
+	if err := eachRow(fsys, path.Join(dir, "pairs.psv"), 6, func(f []string) error {
+		return kb.addPair(f, seen)
+	}); err != nil {
 		return nil, err
 	}
 	kb.compile()
@@ -255,6 +268,45 @@ func (kb *KB) addInteraction(f []string) error {
 	return nil
 }
 
+// addPair reads a pairs.psv row: a|b|grade|citation|zh|en, where a and b
+// are full (7-character) WHO ATC codes of formulary drugs and the citation
+// names the label and its section. A group or prefix selector, a missing
+// citation, and a pair listed twice are refused.
+func (kb *KB) addPair(f []string, seen map[[2]string]bool) error {
+	for _, sel := range f[:2] {
+		if len(sel) != 7 || strings.HasPrefix(sel, "g:") {
+			return fmt.Errorf("pair rule: %q is not a full ATC code (a pair names two substances, not groups)", sel)
+		}
+		if len(kb.members(sel)) == 0 {
+			return fmt.Errorf("pair rule: %q matches no drug in the formulary", sel)
+		}
+	}
+	if f[0] == f[1] {
+		return fmt.Errorf("pair rule: %q paired with itself", f[0])
+	}
+	if f[3] == "" {
+		return fmt.Errorf("pair rule %s|%s: no citation (label and section)", f[0], f[1])
+	}
+	key := [2]string{min(f[0], f[1]), max(f[0], f[1])}
+	if seen[key] {
+		return fmt.Errorf("pair rule %s|%s listed twice", f[0], f[1])
+	}
+	seen[key] = true
+	in := Interaction{A: f[0], B: f[1], Grade: f[2], ZH: f[4], EN: f[5], Source: f[3], Pair: true}
+	switch f[2] {
+	case "contraindicated":
+		in.Severity = Block
+	case "major":
+		in.Severity = Warn
+	case "moderate":
+		in.Severity = Info
+	default:
+		return fmt.Errorf("unknown grade %q", f[2])
+	}
+	kb.Interactions = append(kb.Interactions, in)
+	return nil
+}
+
 // members lists the drugs a selector names: g:<group> or an ATC prefix.
 func (kb *KB) members(sel string) []int {
 	prefixes := []string{sel}
@@ -282,7 +334,9 @@ func hasATC(d *Drug, prefixes []string) bool {
 }
 
 // compile expands every interaction rule to drug pairs in a dense table,
-// keeping the most severe rule for a pair. Products of the same substance
+// keeping the most severe group rule for a pair; a pair rule (pairs.psv)
+// then sets its pair whatever the group rules gave, up or down, because the
+// label grades the pair and the group grade is only a default. Products of the same substance
 // (same full ATC code) never interact with themselves: that is duplicate
 // therapy, checked separately.
 func (kb *KB) compile() {
@@ -302,7 +356,7 @@ func (kb *KB) compile() {
 				}
 				for _, k := range [2]int{a*n + b, b*n + a} {
 					cur := kb.ddi[k]
-					if cur == 0 || kb.Interactions[cur-1].Severity < r.Severity {
+					if r.Pair || cur == 0 || !kb.Interactions[cur-1].Pair && kb.Interactions[cur-1].Severity < r.Severity {
 						kb.ddi[k] = int16(ri + 1)
 					}
 				}

@@ -65,7 +65,7 @@ func TestKnowledgeBaseRejectsTypos(t *testing.T) {
 		return string(b)
 	}
 	base := fstest.MapFS{}
-	for _, f := range []string{"formulary.psv", "groups.psv", "interactions.psv", "allergy.psv"} {
+	for _, f := range []string{"formulary.psv", "groups.psv", "interactions.psv", "allergy.psv", "pairs.psv"} {
 		base["kb/"+f] = &fstest.MapFile{Data: []byte(read(f))}
 	}
 	if _, err := LoadFS(base, "kb"); err != nil {
@@ -76,9 +76,15 @@ func TestKnowledgeBaseRejectsTypos(t *testing.T) {
 		t.Fatalf("from a directory: %v", err)
 	}
 	for name, edit := range map[string][2]string{
-		"selector":  {"interactions.psv", "Z99ZZ|B01AA03|major|LABEL|x|x\n"},
-		"grade":     {"interactions.psv", "B01AA03|M01AE01|severe|LABEL|x|x\n"},
-		"duplicate": {"formulary.psv", strings.SplitAfter(read("formulary.psv"), "\n")[2]},
+		"selector": {"interactions.psv", "Z99ZZ|B01AA03|major|LABEL|x|x\n"},
+		"grade":    {"interactions.psv", "B01AA03|M01AE01|severe|LABEL|x|x\n"},
+		// A pair rule names two substances and cites the label section.
+		"pair group":       {"pairs.psv", "g:qt|C10AA01|contraindicated|label §4|x|x\n"},
+		"pair prefix":      {"pairs.psv", "C10AA|J01FA09|contraindicated|label §4|x|x\n"},
+		"pair no citation": {"pairs.psv", "C10AA05|J01FA01|contraindicated||x|x\n"},
+		"pair twice":       {"pairs.psv", "J01FA09|C10AA01|contraindicated|label §4|x|x\n"},
+		"pair grade":       {"pairs.psv", "C10AA05|J01FA01|severe|label §4|x|x\n"},
+		"duplicate":        {"formulary.psv", strings.SplitAfter(read("formulary.psv"), "\n")[2]},
 	} {
 		fsys := fstest.MapFS{}
 		for k, v := range base {
@@ -133,5 +139,91 @@ func BenchmarkValidateAndReview(b *testing.B) {
 			b.Fatal(err)
 		}
 		buf = testEngine.Review(p, on, buf[:0])
+	}
+}
+
+// Every pair a drug's own label calls contraindicated is blocked, whatever
+// its group rule says, and the finding cites the label section (issue 18:
+// the group rule statin-3a4 + CYP3A4 inhibitor graded simvastatin with
+// clarithromycin "major", sending it to a pharmacist).
+func TestContraindicatedPairsBlocked(t *testing.T) {
+	kb := testEngine.KB
+	n := 0
+	for ri := range kb.Interactions {
+		r := &kb.Interactions[ri]
+		if !r.Pair || r.Severity != Block {
+			continue
+		}
+		if !strings.Contains(r.Source, "§") && !strings.Contains(r.Source, "【禁忌】") {
+			t.Errorf("%s|%s: citation %q names no label section", r.A, r.B, r.Source)
+		}
+		for _, a := range kb.members(r.A) {
+			for _, b := range kb.members(r.B) {
+				n++
+				da, db := &kb.Drugs[a], &kb.Drugs[b]
+				p := &Prescription{Issued: day("2026-03-10"), Kind: KindNormal, InstitutionLevel: "county",
+					Diagnoses: []string{"Z00"}, Patient: Patient{AgeMonths: 50 * 12, WeightKg: 65},
+					Lines: []Line{
+						{DrugCode: da.Code, Dose: da.Dose.MinSingle, DoseUnit: da.Unit, Frequency: "qd", Days: 1, Quantity: 1},
+						{DrugCode: db.Code, Dose: db.Dose.MinSingle, DoseUnit: db.Unit, Frequency: "qd", Days: 1, Quantity: 1},
+					}}
+				fs := testEngine.Review(p, day("2026-03-10"), nil)
+				found := false
+				for _, f := range fs {
+					if f.Rule == RuleInteraction {
+						found = true
+						if f.Severity != Block || f.Source != r.Source || f.Line != 1 || f.Other != 2 {
+							t.Errorf("%s + %s: %v from %q, want block citing %q", da.Code, db.Code, f.Severity, f.Source, r.Source)
+						}
+					}
+				}
+				if !found {
+					t.Errorf("%s + %s: no interaction finding", da.Code, db.Code)
+				}
+				if Outcome(fs) != Block {
+					t.Errorf("%s + %s: outcome %v, want block", da.Code, db.Code, Outcome(fs))
+				}
+			}
+		}
+	}
+	// The statin pairs the issue names are among them.
+	for _, pair := range [][2]string{{"simvastatin-20t", "clarithromycin-250t"}, {"erythromycin-250t", "simvastatin-20t"}} {
+		if in := kb.InteractionBetween(pair[0], pair[1]); in == nil || in.Severity != Block || !strings.Contains(in.Source, "Contraindications") {
+			t.Errorf("%s + %s: %+v", pair[0], pair[1], in)
+		}
+	}
+	if n < 15 {
+		t.Errorf("%d contraindicated drug pairs checked, want ≥ 15", n)
+	}
+	// A pair rule also grades down: the group grade is a default. The
+	// simvastatin + diltiazem pair has no pair rule and keeps the group's.
+	if in := kb.InteractionBetween("simvastatin-20t", "diltiazem-30t"); in == nil || in.Pair || in.Severity != Warn {
+		t.Errorf("simvastatin + diltiazem: %+v", in)
+	}
+}
+
+// A pair rule replaces its group rule's grade in both directions: a label
+// that grades a pair lower than its class wins too.
+func TestPairRuleOverridesGroupBothWays(t *testing.T) {
+	fsys := fstest.MapFS{}
+	for _, f := range []string{"formulary.psv", "groups.psv", "interactions.psv", "allergy.psv", "pairs.psv"} {
+		b, err := embedded.ReadFile("kb/" + f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f == "pairs.psv" {
+			b = append(b, "C10AA01|C08DB01|moderate|test label §7|x|x\n"...)
+		}
+		fsys["kb/"+f] = &fstest.MapFile{Data: b}
+	}
+	kb, err := LoadFS(fsys, "kb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in := kb.InteractionBetween("diltiazem-30t", "simvastatin-20t"); in == nil || in.Severity != Info || in.Source != "test label §7" {
+		t.Errorf("down-graded pair: %+v", in)
+	}
+	if in := kb.InteractionBetween("verapamil-40t", "simvastatin-20t"); in == nil || in.Severity != Warn {
+		t.Errorf("the group rule's other pairs: %+v", in)
 	}
 }

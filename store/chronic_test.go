@@ -200,8 +200,11 @@ func TestChronicIndicatorsByUnit(t *testing.T) {
 		wantDM := chronic.Indicators{Managed: 1, Standardised: chronic.Rate{Num: 0, Den: 1}, Controlled: chronic.Rate{Num: 0, Den: 1}}
 		// 健康管理率 = managed / (residents ≥ 35 × prevalence): 27.9 % and 11.2 % by default.
 		adults, _ := f.st.AdultCounts(ctx, vd.CountyCode, nil, 35, today)
-		wantHT.HealthManaged = chronic.Rate{Num: 2, Den: chronic.EstimatedPatients(adults[vd.InstitutionID], 2790)}
-		wantDM.HealthManaged = chronic.Rate{Num: 1, Den: chronic.EstimatedPatients(adults[vd.InstitutionID], 1120)}
+		// The denominator is max(estimate, managed) (issue 18); here the estimate is the larger.
+		wantHT.Estimated, wantHT.PrevalenceBP = chronic.EstimatedPatients(adults[vd.InstitutionID], 2790), 2790
+		wantDM.Estimated, wantDM.PrevalenceBP = chronic.EstimatedPatients(adults[vd.InstitutionID], 1120), 1120
+		wantHT.HealthManaged = chronic.Rate{Num: 2, Den: max(wantHT.Estimated, 2)}
+		wantDM.HealthManaged = chronic.Rate{Num: 1, Den: max(wantDM.Estimated, 1)}
 		if adults[vd.InstitutionID] == 0 || village.Adults != adults[vd.InstitutionID] {
 			t.Errorf("adults %d, report %d", adults[vd.InstitutionID], village.Adults)
 		}
@@ -226,7 +229,8 @@ func TestChronicIndicatorsByUnit(t *testing.T) {
 		}
 		arep, err := svc.Indicators(ctx, an, from, today)
 		if err != nil || len(arep.Units) == 0 || arep.Units[0].Depth != 0 || arep.Units[0].Cells[chronic.Hypertension] != (chronic.Indicators{Managed: 2,
-			Standardised: wantHT.Standardised, Controlled: wantHT.Controlled, HealthManaged: arep.Units[0].Cells[chronic.Hypertension].HealthManaged}) {
+			Standardised: wantHT.Standardised, Controlled: wantHT.Controlled, HealthManaged: arep.Units[0].Cells[chronic.Hypertension].HealthManaged,
+			Estimated: arep.Units[0].Cells[chronic.Hypertension].Estimated, PrevalenceBP: 2790}) {
 			t.Errorf("analyst's county row: %+v %v", arep.Units, err)
 		}
 		// A period before any registration counts nobody.

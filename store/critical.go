@@ -26,15 +26,15 @@ func scanAlert(sc interface{ Scan(...any) error }, al *critical.Alert, extra ...
 // queues msgs; created is false (and al the stored alert) for a repeat.
 func (s *Store) raiseInTx(ctx context.Context, tx db, al *critical.Alert, msgs []notify.Message) (bool, error) {
 	const op = "store.RaiseAlert"
-	id, err := tx.insert(ctx, `INSERT INTO critical_alerts (county_code, source_kind, source_id, resident_id, clinic_id, ordered_by, township_id,
+	id, err := tx.insert(ctx, `INSERT INTO critical_alerts (county_code, source_kind, source_id, finding_key, resident_id, clinic_id, ordered_by, township_id,
 		county_id, finding, value, raised_by, raised_at, level, next_due_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (county_code, source_kind, source_id) DO NOTHING`,
-		al.CountyCode, al.SourceKind, al.SourceID, al.ResidentID, al.ClinicID, al.OrderedBy, al.TownshipID, al.CountyID,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (county_code, source_kind, source_id, finding_key) DO NOTHING`,
+		al.CountyCode, al.SourceKind, al.SourceID, al.FindingKey, al.ResidentID, al.ClinicID, al.OrderedBy, al.TownshipID, al.CountyID,
 		al.Finding, al.Value, al.RaisedBy, s.ts(al.RaisedAt), al.Level, s.ts(al.NextDueAt))
 	if errors.Is(err, sql.ErrNoRows) {
-		err = scanAlert(tx.row(ctx, `SELECT `+alertCols+` FROM critical_alerts a WHERE a.county_code = ? AND a.source_kind = ? AND a.source_id = ?`,
-			al.CountyCode, al.SourceKind, al.SourceID), al)
+		err = scanAlert(tx.row(ctx, `SELECT `+alertCols+` FROM critical_alerts a WHERE a.county_code = ? AND a.source_kind = ? AND a.source_id = ? AND a.finding_key = ?`,
+			al.CountyCode, al.SourceKind, al.SourceID, al.FindingKey), al)
 		return false, wrap(op, err)
 	}
 	if err != nil {
@@ -44,7 +44,8 @@ func (s *Store) raiseInTx(ctx context.Context, tx db, al *critical.Alert, msgs [
 	return true, s.queueInTx(ctx, tx, msgs)
 }
 
-// RaiseAlert stores an alert unless its source already has one, with its
+// RaiseAlert stores an alert unless its source already has one for the
+// same finding (Alert.FindingKey), with its
 // messages and audit row, in one transaction.
 func (s *Store) RaiseAlert(ctx context.Context, al *critical.Alert, msgs []notify.Message, ev audit.Event) (bool, error) {
 	created := false

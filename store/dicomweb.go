@@ -88,11 +88,27 @@ func likePattern(p string) string {
 	return b.String()
 }
 
-func matchClause(col, v string, where *[]string, args *[]any) {
+// globPattern turns a DICOM wildcard pattern into an SQLite GLOB pattern
+// (* and ? mean the same; a literal [ is written [[]).
+func globPattern(p string) string {
+	return strings.ReplaceAll(p, "[", "[[]")
+}
+
+// matchClause matches col against a QIDO value: equality, or a DICOM
+// wildcard pattern matched case-sensitively as PS3.4 C.2.2.2.4 asks of
+// every VR but PN (Patient ID, Accession Number). PostgreSQL's LIKE is
+// case-sensitive; SQLite's ignores ASCII case, so SQLite uses GLOB, which
+// does not: both databases answer the same.
+func (s *Store) matchClause(col, v string, where *[]string, args *[]any) {
 	if v == "" {
 		return
 	}
 	if strings.ContainsAny(v, "*?") {
+		if s.dialect == SQLite {
+			*where = append(*where, col+" GLOB ?")
+			*args = append(*args, globPattern(v))
+			return
+		}
 		*where = append(*where, col+" LIKE ? ESCAPE '!'")
 		*args = append(*args, likePattern(v))
 		return
@@ -156,8 +172,8 @@ func (s *Store) SearchImagingStudies(ctx context.Context, q reading.StudyQuery) 
 	if q.PatientID != "" && !strings.ContainsAny(q.PatientID, "*?") || q.Accession != "" && !strings.ContainsAny(q.Accession, "*?") || len(q.StudyUIDs) > 0 {
 		selective = true
 	}
-	matchClause("patient_id", q.PatientID, &where, &args)
-	matchClause("accession", q.Accession, &where, &args)
+	s.matchClause("patient_id", q.PatientID, &where, &args)
+	s.matchClause("accession", q.Accession, &where, &args)
 	if len(q.StudyUIDs) > 0 {
 		where = append(where, "study_uid IN ("+placeholders(len(q.StudyUIDs))+")")
 		for _, u := range q.StudyUIDs {

@@ -21,7 +21,7 @@ func (s *Store) UnalertedCriticalReports(ctx context.Context, from, to time.Time
 	rows, err := s.read().query(ctx, `SELECT rs.county_code, rs.kind, rs.id, rr.id, rs.resident_id, rs.clinic_id, rs.ordered_by, rr.critical_text, rr.signed_at, rr.signed_by
 		FROM reading_reports rr JOIN reading_studies rs ON rs.county_code = rr.county_code AND rs.id = rr.study_id
 		WHERE `+crit+` AND rr.signed_at >= ? AND rr.signed_at <= ?
-		AND NOT EXISTS (SELECT 1 FROM critical_alerts a WHERE a.county_code = rs.county_code AND a.source_id = rs.id
+		AND NOT EXISTS (SELECT 1 FROM critical_alerts a WHERE a.county_code = rs.county_code AND a.source_id = rs.id AND a.finding_key = rr.critical_text
 			AND a.source_kind = CASE rs.kind WHEN ? THEN ? WHEN ? THEN ? WHEN ? THEN ? WHEN ? THEN ? ELSE '' END)
 		ORDER BY rr.signed_at, rr.id LIMIT ?`, s.ts(from), s.ts(to),
 		reading.KindECG, critical.SourceECGReport, reading.KindImaging, critical.SourceImagingReport,

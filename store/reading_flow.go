@@ -295,10 +295,11 @@ func (s *Store) ResidentReadings(ctx context.Context, county string, residentID 
 	return sts, reps, wrap(op, rows.Err())
 }
 
-// DueReadings lists open studies due at or before now, oldest due first.
+// DueReadings lists open studies due before now (a study is late only
+// once its due time has passed), oldest due first.
 func (s *Store) DueReadings(ctx context.Context, now time.Time, limit int) ([]reading.Study, error) {
 	const op = "store.DueReadings"
-	rows, err := s.read().query(ctx, `SELECT `+readingCols+` FROM reading_studies s WHERE s.status <> 'reported' AND s.due_at <= ? ORDER BY s.due_at, s.id LIMIT ?`,
+	rows, err := s.read().query(ctx, `SELECT `+readingCols+` FROM reading_studies s WHERE s.status <> 'reported' AND s.due_at < ? ORDER BY s.due_at, s.id LIMIT ?`,
 		s.ts(now), limit)
 	if err != nil {
 		return nil, wrap(op, err)

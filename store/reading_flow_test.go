@@ -275,6 +275,19 @@ func TestReadingWorkflow(t *testing.T) {
 
 		// Escalation: at start+17 min the first ECGs are past 15 min, the
 		// CT (60 min) is not; a second run escalates nothing more.
+		// The boundary: at its due time itself the normal ECG is not late yet
+		// (not escalated, not flagged); it is a microsecond later.
+		due := normal.UploadedAt.Add(15 * time.Minute).UTC().Truncate(time.Microsecond)
+		f.clk.t = due
+		if n, err := wf.EscalateDue(ctx); err != nil || n != 0 {
+			t.Errorf("at the due time itself: escalated %d, %v; want 0", n, err)
+		}
+		wlAt, _ := wf.Worklist(ctx, rd, "ECG", 0)
+		for _, s := range wlAt {
+			if s.SourceKey == strconv.FormatInt(normal.ID, 10) && (!s.DueAt.Equal(due) || s.Breached(due) || !s.Breached(due.Add(time.Microsecond)) || !s.Deadline(wf.Targets).Equal(due)) {
+				t.Errorf("at its due time %s the study is flagged %v (due %s, deadline %s)", due, s.Breached(due), s.DueAt, s.Deadline(wf.Targets))
+			}
+		}
 		f.clk.t = start.Add(17*time.Minute + 30*time.Second)
 		n, err := wf.EscalateDue(ctx)
 		if err != nil || n != 1 {
@@ -300,6 +313,11 @@ func TestReadingWorkflow(t *testing.T) {
 		for _, s := range open {
 			if !s.Breached(f.clk.Now()) || s.Escalations == 0 {
 				t.Errorf("open study %d not flagged: %+v", s.ID, s)
+			}
+			// Once escalated, DueAt is the next reminder, still to come; the
+			// report deadline stays upload + target, past.
+			if deadline := s.Deadline(wf.Targets); !deadline.Equal(s.UploadedAt.Add(wf.Targets.Target(s.Modality))) || !s.DueAt.After(f.clk.Now()) || deadline.After(f.clk.Now()) {
+				t.Errorf("escalated study %d: deadline %s, next reminder %s, now %s", s.ID, deadline, s.DueAt, f.clk.Now())
 			}
 		}
 		escs, _ := f.st.SearchAudit(ctx, audit.Filter{Action: reading.ActEscalate})

@@ -3,10 +3,8 @@ package store
 import (
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"strings"
 	"time"
 
@@ -117,23 +115,30 @@ func (s *Store) ImagingStudyInstances(ctx context.Context, county string, reside
 	return out, wrap(op, rows.Err())
 }
 
-// PreviousImaging returns the first instance of the resident's latest
-// study of the same modality before in (by study date, then upload time),
-// or nil when there is none.
-func (s *Store) PreviousImaging(ctx context.Context, in *reading.ImagingInstance) (*reading.ImagingInstance, error) {
-	const op = "store.PreviousImaging"
-	prev := &reading.ImagingInstance{}
-	err := scanImaging(s.read().row(ctx, `SELECT `+imagingCols+` FROM imaging_instances
+// PreviousImagingStudies lists the resident's studies of in's modality
+// before in's (by study date, then upload time), newest first, up to
+// limit, each by its first instance.
+func (s *Store) PreviousImagingStudies(ctx context.Context, in *reading.ImagingInstance, limit int) ([]reading.ImagingInstance, error) {
+	const op = "store.PreviousImagingStudies"
+	rows, err := s.read().query(ctx, `SELECT `+imagingCols+` FROM imaging_instances WHERE id IN (
+		SELECT MIN(id) FROM imaging_instances
 		WHERE county_code = ? AND resident_id = ? AND modality = ? AND study_uid <> ? AND (study_date < ? OR (study_date = ? AND uploaded_at < ?))
-		ORDER BY study_date DESC, uploaded_at DESC, id LIMIT 1`,
-		in.CountyCode, in.ResidentID, in.Modality, in.StudyUID, in.StudyDate, in.StudyDate, s.ts(in.UploadedAt)), prev)
+		GROUP BY study_uid)
+		ORDER BY study_date DESC, uploaded_at DESC, id LIMIT ?`,
+		in.CountyCode, in.ResidentID, in.Modality, in.StudyUID, in.StudyDate, in.StudyDate, s.ts(in.UploadedAt), limit)
 	if err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil, nil
-		}
 		return nil, wrap(op, err)
 	}
-	return prev, nil
+	defer rows.Close()
+	var out []reading.ImagingInstance
+	for rows.Next() {
+		var c reading.ImagingInstance
+		if err := scanImaging(rows, &c); err != nil {
+			return nil, wrap(op, err)
+		}
+		out = append(out, c)
+	}
+	return out, wrap(op, rows.Err())
 }
 
 // ImagingFileHash returns the bytes of one instance of a county with the

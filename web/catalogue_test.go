@@ -234,7 +234,7 @@ func TestRoutesDoc(t *testing.T) {
 		case r.Policy.IsPublic():
 			who = "anyone"
 		case r.Policy.IsOps():
-			who = "operations: loopback or the metrics token"
+			who = "operations: the metrics token (Bearer); or serve --metrics-addr"
 		case r.Policy.IsDevice():
 			who = "DICOMweb device credential (HTTP Basic), scoped to its institution"
 		case len(r.Policy.Roles()) == 0:

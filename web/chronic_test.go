@@ -127,11 +127,51 @@ func TestChronicAPIAndIndicators(t *testing.T) {
 	if ai.code != 200 || !strings.Contains(ai.body, `"kind":"county"`) {
 		t.Errorf("analyst indicators: %d %s", ai.code, ai.body)
 	}
+	// 健康管理率 is never above 100 % and carries its derivation: the
+	// denominator is max(residents 35+ × prevalence, patients under management) (issue 18).
+	for _, body := range []string{vi.body, ai.body} {
+		var out struct {
+			Units []struct {
+				Name     string
+				Diseases map[string]struct {
+					Managed       int
+					HealthManaged *struct {
+						Numerator, Denominator int
+						BasisPoints            int  `json:"basis_points"`
+						EstimatedPatients      int  `json:"estimated_patients"`
+						PrevalenceBasisPoints  int  `json:"prevalence_basis_points"`
+						Raised                 bool `json:"estimate_raised_to_managed"`
+					} `json:"health_managed"`
+				}
+			}
+		}
+		if err := json.Unmarshal([]byte(body), &out); err != nil {
+			t.Fatal(err)
+		}
+		checked := 0
+		for _, u := range out.Units {
+			for d, c := range u.Diseases {
+				hm := c.HealthManaged
+				if hm == nil || hm.Denominator == 0 {
+					continue
+				}
+				checked++
+				if hm.BasisPoints > 10000 || hm.Numerator != c.Managed || hm.Denominator != max(hm.EstimatedPatients, c.Managed) ||
+					hm.PrevalenceBasisPoints == 0 || hm.Raised != (hm.EstimatedPatients < c.Managed) {
+					t.Errorf("%s %s: health management %+v, managed %d", u.Name, d, *hm, c.Managed)
+				}
+			}
+		}
+		if checked == 0 {
+			t.Errorf("no health-management rate in %s", body)
+		}
+	}
 	if bad := an.get("/api/v1/chronic/indicators?from=2026-05-01&to=2026-04-01"); bad.code != 422 {
 		t.Errorf("reversed period: %d", bad.code)
 	}
 	page := an.get("/chronic/indicators")
-	if page.code != 200 || !strings.Contains(page.body, "规范管理率") || !strings.Contains(page.body, "健康管理率") {
+	if page.code != 200 || !strings.Contains(page.body, "规范管理率") || !strings.Contains(page.body, "健康管理率") ||
+		!strings.Contains(page.body, "辖区患者数（分母）") || !regexp.MustCompile(`35岁及以上常住居民 \d+ 人 × 患病率 27\.9% = 估算 \d+ 人`).MatchString(page.body) {
 		t.Errorf("indicators page: %d", page.code)
 	}
 	if bad := an.get("/chronic/indicators?from=2026-05-01&to=2026-04-01"); bad.code != 422 || !strings.Contains(bad.body, `value="2026-05-01"`) {

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"html"
 	"mime/multipart"
 	"net/http"
 	"net/url"
@@ -17,6 +18,7 @@ import (
 	"countycare/audit"
 	"countycare/care"
 	"countycare/consult"
+	"countycare/resident"
 	"countycare/store"
 	"countycare/web"
 )
@@ -95,6 +97,25 @@ func TestConsultationPages(t *testing.T) {
 	}
 	if q := cs.get("/consult"); !strings.Contains(q.body, `id="queue"`) || !strings.Contains(q.body, "血压控制不佳伴胸闷") {
 		t.Errorf("specialist queue: %d", q.code)
+	}
+	// The queue row: the patient masked (the list may be seen by others), and
+	// the countdown to the deadline, in Beijing time for the browser to tick.
+	var who struct {
+		Name string `json:"name"`
+	}
+	json.Unmarshal([]byte(vd.get("/api/v1/residents/"+rid).body), &who)
+	q := cs.get("/consult")
+	patient := regexp.MustCompile(`<span class="patient">([^<]*)</span>`).FindStringSubmatch(q.body)
+	if patient == nil || !strings.HasPrefix(patient[1], resident.MaskName(who.Name)+" · ") || strings.Contains(q.body, who.Name) {
+		t.Errorf("queue row's patient %q (name %q)", patient, who.Name)
+	}
+	cd := regexp.MustCompile(`class="countdown" data-deadline="([^"]+)" role="timer">剩余 (\d+):\d\d<`).FindStringSubmatch(q.body)
+	if cd == nil {
+		t.Fatalf("no countdown in the queue row: %s", regexp.MustCompile(`class="countdown[^<]*`).FindString(q.body))
+	}
+	cd[1] = html.UnescapeString(cd[1]) // the attribute escapes "+"
+	if dl, err := time.Parse(time.RFC3339, cd[1]); err != nil || !strings.HasSuffix(cd[1], "+08:00") || dl.Sub(sent) < 9*time.Minute || dl.Sub(sent) > 11*time.Minute || (cd[2] != "9" && cd[2] != "10") {
+		t.Errorf("countdown deadline %q, %s minutes left: want 10 minutes from the request, in Beijing time", cd[1], cd[2])
 	}
 	page := cs.get(casePath)
 	cs.csrf = regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(page.body)[1]

@@ -123,8 +123,12 @@ func TestECGSendAndWorklist(t *testing.T) {
 		t.Errorf("village doctor's worklist: %d", r.code)
 	}
 
-	wl := rd.get("/ecg/worklist")
-	if wl.code != 200 || !strings.Contains(wl.body, `id="ecg-worklist"`) {
+	// The old ECG-only page redirects to the reading worklist's ECG view (issue 18).
+	if r := rd.get("/ecg/worklist"); r.code != 301 || r.header.Get("Location") != "/reading/worklist?modality=ECG" {
+		t.Errorf("old worklist: %d → %q", r.code, r.header.Get("Location"))
+	}
+	wl := rd.get("/reading/worklist?modality=ECG")
+	if wl.code != 200 || !strings.Contains(wl.body, `id="reading-worklist"`) || strings.Contains(wl.body, `href="/ecg/worklist"`) {
 		t.Fatalf("worklist page: %d", wl.code)
 	}
 	if i, j := strings.Index(wl.body, "停搏"), strings.Index(wl.body, "早搏"); i < 0 || j < 0 || i > j {

@@ -19,6 +19,7 @@ var statusOf = map[string]int{
 	care.ETOOMANY:      http.StatusTooManyRequests,
 	care.ETOOLARGE:     http.StatusRequestEntityTooLarge,
 	care.EUNSUPPORTED:  http.StatusUnsupportedMediaType,
+	care.ENOTACCEPT:    http.StatusNotAcceptable,
 	care.EINTERNAL:     http.StatusInternalServerError,
 }
 

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"countycare/account"
@@ -35,20 +36,30 @@ func decodeJSON(r *http.Request, v any) error {
 	if nulEscape.Match(body) || bytes.IndexByte(body, 0) >= 0 {
 		return care.Errorf(care.EINVALID, "error.encoding")
 	}
+	return decodeJSONBytes(r, body, v)
+}
+
+// decodeJSONBytes decodes a body already read, strictly, into v; its
+// errors name each faulty field and its rule (jsonBodyError).
+func decodeJSONBytes(r *http.Request, body []byte, v any) error {
+	if h := decodeHook.Load(); h != nil {
+		(*h)(r, v)
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		var mb *http.MaxBytesError
-		if errors.As(err, &mb) {
-			return care.Errorf(care.ETOOLARGE, "error.too_large", mb.Limit>>10)
-		}
-		return &care.Error{Code: care.EINVALID, Key: "error.bad_json", Err: err}
+		return jsonBodyError(body, v, err)
 	}
 	if dec.More() {
-		return care.Errorf(care.EINVALID, "error.bad_json")
+		return &care.Error{Code: care.EINVALID, Key: "error.bad_json",
+			Fields: []care.FieldError{{Field: "body", Key: "error.json_trailing", Args: []any{dec.InputOffset()}}}}
 	}
 	return nil
 }
+
+// decodeHook, when set (tests only), sees every value a handler decodes a
+// JSON body into, so the tests can enumerate each endpoint's fields.
+var decodeHook atomic.Pointer[func(r *http.Request, v any)]
 
 // nulEscape finds a JSON \u0000 escape not itself escaped (an odd number of backslashes before it).
 var nulEscape = regexp.MustCompile(`(^|[^\\])(\\\\)*\\u0000`)

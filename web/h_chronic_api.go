@@ -285,6 +285,12 @@ func (s *Server) apiChronicIndicators(w http.ResponseWriter, r *http.Request, rc
 			m := map[string]any{"managed": c.Managed, "standardised": rate(c.Standardised)}
 			if d.HasControlRate() {
 				m["controlled"], m["health_managed"] = rate(c.Controlled), rate(c.HealthManaged)
+				hm := rate(c.HealthManaged)
+				if c.PrevalenceBP > 0 {
+					// The denominator's derivation: max(estimate, managed).
+					hm["estimated_patients"], hm["prevalence_basis_points"], hm["estimate_raised_to_managed"] = c.Estimated, c.PrevalenceBP, c.EstimateRaised()
+				}
+				m["health_managed"] = hm
 			}
 			if d == chronic.Tuberculosis {
 				m["regular_doses"] = rate(c.RegularDoses)

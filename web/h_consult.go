@@ -4,7 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"io"
+	"fmt"
 	"mime/multipart"
 	"net/http"
 	"strconv"
@@ -15,6 +15,7 @@ import (
 	"countycare/consult"
 	"countycare/org"
 	"countycare/referral"
+	"countycare/resident"
 )
 
 func newKey() string {
@@ -45,13 +46,49 @@ func (s *Server) hubs(r *http.Request) ([]*org.Institution, []org.Department, er
 	return hubs, depts, nil
 }
 
+// queueRow is a case in the invited doctor's queue with its patient, masked
+// (the list and the live alert may be seen by others; the case page shows
+// the name), and the countdown to its response deadline.
+type queueRow struct {
+	consult.Consultation
+	Patient  string // masked name
+	Sex      string
+	Age      int
+	Deadline string // RFC 3339 in Beijing time, for the countdown
+	Left     string // time left at rendering, m:ss ("" when past)
+	Over     string // time past the deadline at rendering, m:ss
+	Waiting  bool   // requested: the deadline to accept or decline runs
+}
+
+// mmss formats a duration as minutes:seconds, rounded down to the second.
+func mmss(d time.Duration) string {
+	sec := int(d / time.Second)
+	return fmt.Sprintf("%d:%02d", sec/60, sec%60)
+}
+
 func (s *Server) consultList(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
 	mine, queue, board, err := s.Consult.Lists(r.Context(), rc.Actor)
 	if err != nil {
 		return err
 	}
+	now := s.Now()
+	rows := make([]queueRow, 0, len(queue))
+	for _, c := range queue {
+		q := queueRow{Consultation: c, Deadline: c.Deadline.In(care.Shanghai).Format(time.RFC3339), Waiting: c.Status == consult.StatusRequested}
+		if left := c.Deadline.Sub(now); left >= 0 {
+			q.Left = mmss(left)
+		} else {
+			q.Over = mmss(-left)
+		}
+		// The assigned doctor's care link puts the patient in scope; the read is audited.
+		if res, err := s.Residents.Get(r.Context(), rc.Actor, c.ResidentID); err == nil {
+			q.Patient, q.Sex, q.Age = resident.MaskName(res.Name), string(res.Sex), res.Age(care.Today(now))
+		}
+		rows = append(rows, q)
+	}
 	s.render(w, r, rc, http.StatusOK, "consult_list", pageData{Title: s.msgs.T(rc.Lang, "consult.title"),
-		Data: map[string]any{"Mine": mine, "Queue": queue, "Board": board, "Now": s.Now()}})
+		Data: map[string]any{"Mine": mine, "Queue": rows, "Board": board, "Now": now.In(care.Shanghai).Format(time.RFC3339),
+			"Invited": rc.Actor.PractitionerID != 0 && rc.Actor.Role == care.RoleCountySpecialist}})
 	return nil
 }
 
@@ -265,7 +302,7 @@ func (s *Server) readFiles(r *http.Request, rc *reqCtx, id int64, files []*multi
 		if err != nil {
 			return nil, care.Invalid([]care.FieldError{{Field: "files", Key: "consult.file.type", Args: []any{fh.Filename}}})
 		}
-		data, err := io.ReadAll(io.LimitReader(f, s.Consult.Config.MaxAttachment+1))
+		data, err := readUpload(f, fh.Size, s.Consult.Config.MaxAttachment)
 		f.Close()
 		if err != nil {
 			return nil, err

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -226,17 +227,17 @@ var (
 // qidoParams reads the matching keys, limit, offset and includefield.
 // Keys this server does not match on are reported in a Warning header
 // (PS3.18 §8.3.4.1 allows ignoring them).
-func qidoParams(w http.ResponseWriter, r *http.Request) (map[string]string, int, int, error) {
+func qidoParams(w http.ResponseWriter, r *http.Request) (map[string]string, int, int, includeFields, error) {
 	m := map[string]string{}
 	limit, offset := 0, 0
-	var ignored []string
+	inc, ignored := parseIncludeFields(r)
 	for k, vs := range r.URL.Query() {
 		v := strings.TrimSpace(vs[0])
 		switch k {
 		case "limit", "offset":
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 0 {
-				return nil, 0, 0, &care.Error{Code: care.EINVALID, Key: "dicomweb.bad_query", Args: []any{k}}
+				return nil, 0, 0, inc, &care.Error{Code: care.EINVALID, Key: "dicomweb.bad_query", Args: []any{k}}
 			}
 			if k == "limit" {
 				limit = n
@@ -244,7 +245,7 @@ func qidoParams(w http.ResponseWriter, r *http.Request) (map[string]string, int,
 				offset = n
 			}
 		case "includefield", "fuzzymatching":
-			// Every stored attribute is returned; there is nothing more to include.
+			// includefield: parseIncludeFields; fuzzymatching: matching is as documented.
 		default:
 			if key, ok := qidoKeys[strings.ToUpper(k)]; ok {
 				m[key] = v
@@ -259,14 +260,14 @@ func qidoParams(w http.ResponseWriter, r *http.Request) (map[string]string, int,
 		w.Header().Set("Warning", fmt.Sprintf(`299 countycare "The following parameters are not supported: %s"`, strings.Join(ignored, ", ")))
 	}
 	if d := m["StudyDate"]; d != "" && !dateRange.MatchString(d) {
-		return nil, 0, 0, &care.Error{Code: care.EINVALID, Key: "dicomweb.bad_query", Args: []any{"StudyDate"}}
+		return nil, 0, 0, inc, &care.Error{Code: care.EINVALID, Key: "dicomweb.bad_query", Args: []any{"StudyDate"}}
 	}
-	return m, limit, offset, nil
+	return m, limit, offset, inc, nil
 }
 
 // dwSearchStudies: GET /dicomweb/studies (QIDO-RS).
 func (s *Server) dwSearchStudies(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-	m, limit, offset, err := qidoParams(w, r)
+	m, limit, offset, inc, err := qidoParams(w, r)
 	if err != nil {
 		return err
 	}
@@ -293,7 +294,8 @@ func (s *Server) dwSearchStudies(w http.ResponseWriter, r *http.Request, rc *req
 	}
 	base := baseURL(r)
 	out := make([]any, 0, len(sts))
-	for _, st := range sts {
+	for i := range sts {
+		st := &sts[i]
 		mods := make([]any, len(st.Modalities))
 		for i, m := range st.Modalities {
 			mods[i] = m
@@ -316,6 +318,13 @@ func (s *Server) dwSearchStudies(w http.ResponseWriter, r *http.Request, rc *req
 			"00201206": attr("IS", st.SeriesCount),
 			"00201208": attr("IS", st.InstanceCount),
 		})
+		if !inc.none() {
+			b, err := s.DICOMweb.SampleFile(r.Context(), st, "")
+			if err != nil && !care.IsCode(err, care.ENOTFOUND) {
+				return err
+			}
+			inc.include(out[len(out)-1].(map[string]any), b, levelStudy)
+		}
 	}
 	writeDICOMJSON(w, http.StatusOK, out)
 	return nil
@@ -335,7 +344,7 @@ func (s *Server) dwSearchSeries(w http.ResponseWriter, r *http.Request, rc *reqC
 	if err != nil {
 		return err
 	}
-	m, limit, offset, err := qidoParams(w, r)
+	m, limit, offset, inc, err := qidoParams(w, r)
 	if err != nil {
 		return err
 	}
@@ -343,6 +352,12 @@ func (s *Server) dwSearchSeries(w http.ResponseWriter, r *http.Request, rc *reqC
 		Modality: m["Modality"], Limit: limit, Offset: offset})
 	if err != nil {
 		return err
+	}
+	var st *reading.ImagingStudy
+	if !inc.none() {
+		if st, err = s.DICOMweb.Study(r.Context(), rc.Actor, study, reading.ActQIDO); err != nil {
+			return err
+		}
 	}
 	base := baseURL(r)
 	out := make([]any, 0, len(ss))
@@ -356,6 +371,13 @@ func (s *Server) dwSearchSeries(w http.ResponseWriter, r *http.Request, rc *reqC
 			"00200011": attr("IS", numOrNothing(se.SeriesNumber)...),
 			"00201209": attr("IS", se.Instances),
 		})
+		if st != nil {
+			b, err := s.DICOMweb.SampleFile(r.Context(), st, se.SeriesUID)
+			if err != nil && !care.IsCode(err, care.ENOTFOUND) {
+				return err
+			}
+			inc.include(out[len(out)-1].(map[string]any), b, levelSeries)
+		}
 	}
 	writeDICOMJSON(w, http.StatusOK, out)
 	return nil
@@ -374,7 +396,7 @@ func (s *Server) dwSearchInstances(w http.ResponseWriter, r *http.Request, rc *r
 	if err != nil {
 		return err
 	}
-	m, limit, offset, err := qidoParams(w, r)
+	m, limit, offset, inc, err := qidoParams(w, r)
 	if err != nil {
 		return err
 	}
@@ -389,7 +411,8 @@ func (s *Server) dwSearchInstances(w http.ResponseWriter, r *http.Request, rc *r
 	}
 	base := baseURL(r)
 	out := make([]any, 0, len(ins))
-	for _, in := range ins {
+	for i := range ins {
+		in := &ins[i]
 		out = append(out, map[string]any{
 			"00080016": attr("UI", in.SOPClassUID),
 			"00080018": attr("UI", in.SOPUID),
@@ -403,6 +426,13 @@ func (s *Server) dwSearchInstances(w http.ResponseWriter, r *http.Request, rc *r
 			"00280011": attr("US", in.Columns),
 			"00083002": attr("UI", in.TransferSyntax),
 		})
+		if !inc.none() {
+			b, err := s.DICOMweb.File(r.Context(), in)
+			if err != nil {
+				return err
+			}
+			inc.include(out[len(out)-1].(map[string]any), b, levelInstance)
+		}
 	}
 	writeDICOMJSON(w, http.StatusOK, out)
 	return nil
@@ -424,16 +454,42 @@ func wadoQuery(r *http.Request) (reading.InstanceQuery, error) {
 }
 
 // dwRetrieve: GET /dicomweb/studies/{study}[/series/{series}[/instances/{sop}]]
-// (WADO-RS): the instances as stored, multipart/related; type="application/dicom".
+// (WADO-RS): multipart/related; type="application/dicom", each part
+// labelled with its transfer syntax. The Accept header's transfer-syntax
+// parameter is honoured (PS3.18 §8.7.3): absent or "*", each instance as
+// stored; a UID, each instance as stored when it is in that syntax, else
+// converted when dicom.CanTranscode can (uncompressed → explicit or
+// implicit VR little endian). A request no media range of which every
+// instance can meet is 406, naming the instance and both syntaxes, before
+// anything is sent.
 func (s *Server) dwRetrieve(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
 	q, err := wadoQuery(r)
 	if err != nil {
 		return err
 	}
-	if acc := r.Header.Get("Accept"); acc != "" && !acceptsDICOM(acc) {
+	ranges := dicomRanges(r.Header.Get("Accept"))
+	if len(ranges) == 0 {
 		return care.Errorf(care.EUNSUPPORTED, "error.content_type", `multipart/related; type="application/dicom"`)
 	}
 	_, ins, err := s.DICOMweb.Instances(r.Context(), rc.Actor, q, reading.ActWADO)
+	if err != nil {
+		return err
+	}
+	// The first media range (by quality, then order) every instance meets.
+	ts, err := "", error(nil)
+	for _, want := range ranges {
+		ts, err = want, nil
+		for i := range ins {
+			if !tsServes(ins[i].TransferSyntax, want) {
+				err = &care.Error{Code: care.ENOTACCEPT, Key: "dicomweb.transfer_syntax_unavailable",
+					Args: []any{ins[i].SOPUID, tsLabel(ins[i].TransferSyntax), tsLabel(want)}}
+				break
+			}
+		}
+		if err == nil {
+			break
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -442,12 +498,20 @@ func (s *Server) dwRetrieve(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 	w.WriteHeader(http.StatusOK)
 	for i := range ins {
 		b, err := s.DICOMweb.File(r.Context(), &ins[i])
+		out := ins[i].TransferSyntax
+		if err == nil && ts != "*" && ts != out {
+			var f *dicom.File
+			if f, err = dicom.Parse(b); err == nil {
+				b, err = dicom.Transcode(f, ts)
+				out = ts
+			}
+		}
 		if err != nil {
 			// Headers are sent: end the stream short; the client sees a truncated multipart body.
 			s.Log.Error("dicomweb: retrieve", "request_id", rc.RequestID, "err", err)
 			return nil
 		}
-		pw, err := mw.CreatePart(textproto.MIMEHeader{"Content-Type": {"application/dicom"}})
+		pw, err := mw.CreatePart(textproto.MIMEHeader{"Content-Type": {"application/dicom; transfer-syntax=" + out}})
 		if err != nil {
 			return nil
 		}
@@ -459,20 +523,70 @@ func (s *Server) dwRetrieve(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 	return nil
 }
 
-func acceptsDICOM(acc string) bool {
+// tsServes reports whether an instance stored in syntax stored can be sent
+// for a requested transfer-syntax ("*": any, as stored).
+func tsServes(stored, want string) bool {
+	return want == "*" || want == stored || dicom.CanTranscode(stored, want)
+}
+
+func tsLabel(ts string) string {
+	if ts == "*" {
+		return "*"
+	}
+	return dicom.TransferSyntaxName(ts) + " (" + ts + ")"
+}
+
+// acceptRange is one media range of an Accept header.
+type acceptRange struct {
+	mt     string
+	params map[string]string
+	q      float64
+}
+
+// acceptRanges parses an Accept header, best quality first (stable: the
+// client's order among equals); ranges with q=0 are dropped. An empty
+// header is */*.
+func acceptRanges(acc string) []acceptRange {
+	if strings.TrimSpace(acc) == "" {
+		acc = "*/*"
+	}
+	var out []acceptRange
 	for _, part := range strings.Split(acc, ",") {
 		mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
 		if err != nil {
 			continue
 		}
-		switch {
-		case mt == "*/*", mt == "application/dicom", mt == "multipart/*":
-			return true
-		case mt == "multipart/related" && (params["type"] == "" || strings.EqualFold(params["type"], "application/dicom")):
-			return true
+		q := 1.0
+		if v, ok := params["q"]; ok {
+			if x, err := strconv.ParseFloat(v, 64); err == nil && x >= 0 && x <= 1 {
+				q = x
+			}
+		}
+		if q > 0 {
+			out = append(out, acceptRange{mt: mt, params: params, q: q})
 		}
 	}
-	return false
+	sort.SliceStable(out, func(i, j int) bool { return out[i].q > out[j].q })
+	return out
+}
+
+// dicomRanges returns the transfer syntaxes an Accept header asks for in
+// its application/dicom ranges, in preference order: "*" when a range
+// names none (the instances as stored), else the transfer-syntax UID.
+func dicomRanges(acc string) []string {
+	var out []string
+	for _, a := range acceptRanges(acc) {
+		switch {
+		case a.mt == "*/*", a.mt == "multipart/*", a.mt == "application/dicom",
+			a.mt == "multipart/related" && (a.params["type"] == "" || strings.EqualFold(a.params["type"], "application/dicom")):
+			ts := strings.TrimSpace(a.params["transfer-syntax"])
+			if ts == "" {
+				ts = "*"
+			}
+			out = append(out, ts)
+		}
+	}
+	return out
 }
 
 // dwMetadata: GET …/metadata (WADO-RS): each instance in the DICOM JSON
@@ -550,9 +664,55 @@ func framesOf(v string) ([]int, error) {
 	return out, nil
 }
 
+// checkFrames refuses a frame list naming a frame the instance does not
+// have (404 naming the first missing frame and the count): a list is
+// answered whole or not at all.
+func checkFrames(f *dicom.File, nums []int) error {
+	in, err := f.Info()
+	if err != nil || f.Get(dicom.TagPixelData) == nil || in.Rows == 0 {
+		return &care.Error{Code: care.ENOTFOUND, Key: "dicomweb.frame_missing", Args: []any{nums[0], 0}}
+	}
+	for _, n := range nums {
+		if n > in.Frames {
+			return &care.Error{Code: care.ENOTFOUND, Key: "dicomweb.frame_missing", Args: []any{n, in.Frames}}
+		}
+	}
+	return nil
+}
+
+// frameSyntax chooses the transfer syntax of the frames of an instance
+// stored in stored from the Accept header (PS3.18 §8.7.4): native pixel
+// data goes as explicit VR little endian (application/octet-stream),
+// compressed frames as stored. A range whose transfer-syntax is absent,
+// "*" or that syntax is met; if none is, 406.
+func frameSyntax(acc, stored string) (string, error) {
+	out := stored
+	if dicom.Uncompressed(stored) {
+		out = dicom.ExplicitVRLittleEndian
+	}
+	var asked []string
+	for _, a := range acceptRanges(acc) {
+		switch {
+		case a.mt == "*/*", a.mt == "multipart/*", a.mt == "application/octet-stream", strings.HasPrefix(a.mt, "image/"), strings.HasPrefix(a.mt, "video/"),
+			a.mt == "multipart/related":
+			ts := strings.TrimSpace(a.params["transfer-syntax"])
+			if ts == "" || ts == "*" || ts == out {
+				return out, nil
+			}
+			asked = append(asked, ts)
+		}
+	}
+	if len(asked) == 0 {
+		return "", care.Errorf(care.EUNSUPPORTED, "error.content_type", `multipart/related; type="application/octet-stream"`)
+	}
+	return "", &care.Error{Code: care.ENOTACCEPT, Key: "dicomweb.frames_transfer_syntax", Args: []any{tsLabel(out), strings.Join(asked, ", ")}}
+}
+
 // dwFrames: GET …/instances/{sop}/frames/{frames} (WADO-RS): the pixel
-// data of each frame as stored, multipart/related; native frames as
-// application/octet-stream, compressed ones with their transfer syntax.
+// data of every frame asked, in that order, as multipart/related; native
+// frames in explicit VR little endian (big-endian words swapped) as
+// application/octet-stream, compressed ones as stored; each part labelled
+// with its transfer-syntax. A frame the instance lacks is 404 naming it.
 func (s *Server) dwFrames(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
 	nums, err := framesOf(r.PathValue("frames"))
 	if err != nil {
@@ -562,17 +722,29 @@ func (s *Server) dwFrames(w http.ResponseWriter, r *http.Request, rc *reqCtx) er
 	if err != nil {
 		return err
 	}
+	if err := checkFrames(f, nums); err != nil {
+		return err
+	}
+	ts, err := frameSyntax(r.Header.Get("Accept"), f.TransferSyntax)
+	if err != nil {
+		return err
+	}
+	if f.TransferSyntax == dicom.ExplicitVRBigEndian {
+		b, err := dicom.Transcode(f, dicom.ExplicitVRLittleEndian)
+		if err == nil {
+			f, err = dicom.Parse(b)
+		}
+		if err != nil {
+			return care.Internal("web.dwFrames", err)
+		}
+	}
 	parts := make([][]byte, len(nums))
-	compressed := false
 	for i, n := range nums {
-		if parts[i], compressed, err = dicom.Frame(f, n-1); err != nil {
+		if parts[i], _, err = dicom.Frame(f, n-1); err != nil {
 			return &care.Error{Code: care.ENOTFOUND, Key: "dicomweb.frame_not_found", Args: []any{n}, Err: err}
 		}
 	}
-	ct := "application/octet-stream"
-	if compressed {
-		ct = "application/octet-stream; transfer-syntax=" + f.TransferSyntax
-	}
+	ct := "application/octet-stream; transfer-syntax=" + ts
 	mw := multipart.NewWriter(w)
 	w.Header().Set("Content-Type", `multipart/related; type="application/octet-stream"; boundary=`+mw.Boundary())
 	w.WriteHeader(http.StatusOK)
@@ -588,45 +760,71 @@ func (s *Server) dwFrames(w http.ResponseWriter, r *http.Request, rc *reqCtx) er
 }
 
 // dwRendered: GET …/instances/{sop}/rendered and …/frames/{frames}/rendered
-// (WADO-RS): the first (or named) frame as PNG, or JPEG when the client
-// asks for image/jpeg. A pixel encoding the server cannot decode is 406
-// with the reason (the instance itself can still be retrieved).
+// (WADO-RS): the first frame, or each frame of the list, as PNG, or JPEG
+// when the client asks for image/jpeg only; several frames come as
+// multipart/related, one image per frame in the order asked. A frame the
+// instance lacks is 404 naming it; a pixel encoding the server cannot
+// decode is 406 with the reason (the instance itself can still be
+// retrieved).
 func (s *Server) dwRendered(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-	frame := 1
+	nums := []int{1}
 	if v := r.PathValue("frames"); v != "" {
-		nums, err := framesOf(v)
-		if err != nil {
+		var err error
+		if nums, err = framesOf(v); err != nil {
 			return err
 		}
-		frame = nums[0]
 	}
 	f, err := s.oneInstance(r, rc)
 	if err != nil {
 		return err
 	}
-	img, err := dicom.Render(f, frame-1, nil)
-	if err != nil {
-		if errors.Is(err, dicom.ErrCannotPreview) {
-			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-			w.WriteHeader(http.StatusNotAcceptable)
-			io.WriteString(w, "cannot preview: "+strings.TrimPrefix(err.Error(), "dicom: ")+"\n")
+	if err := checkFrames(f, nums); err != nil {
+		return err
+	}
+	acc := r.Header.Get("Accept")
+	asJPEG := strings.Contains(acc, "image/jpeg") && !strings.Contains(acc, "image/png")
+	ct := "image/png"
+	if asJPEG {
+		ct = "image/jpeg"
+	}
+	imgs := make([][]byte, len(nums))
+	for i, frame := range nums {
+		img, err := dicom.Render(f, frame-1, nil)
+		if err != nil {
+			if errors.Is(err, dicom.ErrCannotPreview) {
+				w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+				w.WriteHeader(http.StatusNotAcceptable)
+				io.WriteString(w, "cannot preview: "+strings.TrimPrefix(err.Error(), "dicom: ")+"\n")
+				return nil
+			}
+			return &care.Error{Code: care.ENOTFOUND, Key: "dicomweb.frame_not_found", Args: []any{frame}, Err: err}
+		}
+		var buf bytes.Buffer
+		if asJPEG {
+			err = jpeg.Encode(&buf, img, &jpeg.Options{Quality: 90})
+		} else {
+			err = dicom.EncodePNG(&buf, img)
+		}
+		if err != nil {
+			return care.Internal("web.dwRendered", err)
+		}
+		imgs[i] = buf.Bytes()
+	}
+	if len(imgs) == 1 {
+		w.Header().Set("Content-Type", ct)
+		w.Write(imgs[0])
+		return nil
+	}
+	mw := multipart.NewWriter(w)
+	w.Header().Set("Content-Type", `multipart/related; type="`+ct+`"; boundary=`+mw.Boundary())
+	w.WriteHeader(http.StatusOK)
+	for _, b := range imgs {
+		pw, err := mw.CreatePart(textproto.MIMEHeader{"Content-Type": {ct}})
+		if err != nil {
 			return nil
 		}
-		return &care.Error{Code: care.ENOTFOUND, Key: "dicomweb.frame_not_found", Args: []any{frame}, Err: err}
+		pw.Write(b)
 	}
-	var buf bytes.Buffer
-	acc := r.Header.Get("Accept")
-	if strings.Contains(acc, "image/jpeg") && !strings.Contains(acc, "image/png") {
-		if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 90}); err != nil {
-			return care.Internal("web.dwRendered", err)
-		}
-		w.Header().Set("Content-Type", "image/jpeg")
-	} else {
-		if err := dicom.EncodePNG(&buf, img); err != nil {
-			return care.Internal("web.dwRendered", err)
-		}
-		w.Header().Set("Content-Type", "image/png")
-	}
-	w.Write(buf.Bytes())
+	mw.Close()
 	return nil
 }

@@ -2,11 +2,9 @@ package web
 
 import (
 	"errors"
-	"io"
 	"math"
 	"net/http"
 	"sort"
-	"time"
 
 	"countycare/care"
 	"countycare/ecg"
@@ -73,7 +71,7 @@ func ecgUploadFrom(r *http.Request) (reading.ECGUpload, error) {
 			return "", nil
 		}
 		defer f.Close()
-		b, err := io.ReadAll(io.LimitReader(f, reading.MaxECGBytes+1))
+		b, err := readUpload(f, h.Size, reading.MaxECGBytes)
 		if err != nil {
 			fs = append(fs, care.FieldError{Field: field, Key: "ecg.file_unreadable"})
 		}
@@ -103,24 +101,11 @@ func (s *Server) ecgUploadSubmit(w http.ResponseWriter, r *http.Request, rc *req
 	return nil
 }
 
-// ecgRow is a worklist row as shown to the reader.
-type ecgRow struct {
-	reading.WorklistItem
-	WaitHours, WaitMinutes int
-}
-
-func (s *Server) ecgWorklist(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-	items, err := s.Reading.ECGWorklist(r.Context(), rc.Actor, 0)
-	if err != nil {
-		return err
-	}
-	now := s.Now()
-	rows := make([]ecgRow, len(items))
-	for i, it := range items {
-		m := int(max(now.Sub(it.UploadedAt), 0) / time.Minute)
-		rows[i] = ecgRow{WorklistItem: it, WaitHours: m / 60, WaitMinutes: m % 60}
-	}
-	s.render(w, r, rc, http.StatusOK, "ecg_worklist", pageData{Title: s.msgs.T(rc.Lang, "ecg.worklist_title"), Data: rows})
+// ecgWorklistMoved: GET /ecg/worklist, the ECG-only worklist that the
+// reading workflow's worklist replaced (issue 18): a permanent redirect to
+// its ECG view, for bookmarks.
+func (s *Server) ecgWorklistMoved(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	http.Redirect(w, r, "/reading/worklist?modality=ECG", http.StatusMovedPermanently)
 	return nil
 }
 

@@ -69,7 +69,7 @@ func formFile(r *http.Request, field string, limit int64) (string, []byte, error
 		return "", nil, care.Invalid([]care.FieldError{{Field: field, Key: "ecg.file_unreadable"}})
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	b, err := readUpload(f, h.Size, limit)
 	if err != nil {
 		return "", nil, care.Invalid([]care.FieldError{{Field: field, Key: "ecg.file_unreadable"}})
 	}
@@ -365,4 +365,17 @@ func (s *Server) apiFetal(w http.ResponseWriter, r *http.Request, rc *reqCtx) er
 	out["fhr"] = fhr
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// readUpload reads an uploaded file whose size the multipart header gave
+// into one buffer of that size (at most limit+1 bytes, so that the service
+// can refuse a larger file as too large): io.ReadAll would grow a buffer
+// by doubling and copying, holding up to twice the file at once.
+func readUpload(f io.Reader, size, limit int64) ([]byte, error) {
+	b := make([]byte, max(0, min(size, limit+1)))
+	n, err := io.ReadFull(f, b)
+	if err == io.ErrUnexpectedEOF || err == io.EOF {
+		err = nil // shorter than announced: what there is
+	}
+	return b[:n], err
 }

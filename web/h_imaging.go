@@ -3,7 +3,6 @@ package web
 import (
 	"bytes"
 	"errors"
-	"io"
 	"net/http"
 	"sort"
 	"strconv"
@@ -114,7 +113,7 @@ func (s *Server) imagingUpload(w http.ResponseWriter, r *http.Request, rc *reqCt
 				fs = append(fs, care.FieldError{Field: "files", Key: "imaging.file_unreadable"})
 				continue
 			}
-			b, err := io.ReadAll(io.LimitReader(f, reading.MaxDICOMBytes+1))
+			b, err := readUpload(f, h.Size, reading.MaxDICOMBytes)
 			f.Close()
 			if err != nil {
 				fs = append(fs, care.FieldError{Field: "files", Key: "imaging.file_unreadable"})

@@ -3,7 +3,6 @@ package web
 import (
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"strconv"
 
@@ -195,7 +194,7 @@ func (s *Server) onlineMessage(w http.ResponseWriter, r *http.Request, rc *reqCt
 			if err != nil {
 				return care.Internal("web.onlineMessage", err)
 			}
-			data, err := io.ReadAll(io.LimitReader(f, online.MaxImageBytes+1))
+			data, err := readUpload(f, fh.Size, online.MaxImageBytes)
 			f.Close()
 			if err != nil {
 				return care.Internal("web.onlineMessage", err)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -24,6 +25,7 @@ var readingModalities = []string{"ECG", "DR", "CT", "MR", "US", "FHM", "FUNDUS",
 type readingRow struct {
 	reading.Study
 	Breached    bool
+	DueBy       time.Time // the report deadline (not the next reminder)
 	WaitMin     int
 	DueInMin    int // negative: overdue by
 	ClaimedByMe bool
@@ -39,7 +41,7 @@ func (s *Server) readingRows(sts []reading.Study, me int64) []readingRow {
 	now := s.Now()
 	rows := make([]readingRow, len(sts))
 	for i, st := range sts {
-		rows[i] = readingRow{Study: st, Breached: st.Breached(now), WaitMin: int(max(now.Sub(st.UploadedAt), 0) / time.Minute),
+		rows[i] = readingRow{Study: st, Breached: st.Breached(now), DueBy: st.Deadline(s.ReadFlow.Targets), WaitMin: int(max(now.Sub(st.UploadedAt), 0) / time.Minute),
 			DueInMin: int(st.DueAt.Sub(now) / time.Minute), ClaimedByMe: st.ClaimedBy == me && me != 0}
 	}
 	return rows
@@ -74,12 +76,54 @@ type readingReportView struct {
 
 type readingStudyView struct {
 	S        *reading.Study
+	Deadline time.Time // the report deadline (报告时限)
+	Next     time.Time // the next escalation reminder, once escalated
 	Breached bool
 	Reader   bool // the actor reads for the center
 	Mine     bool // the actor holds the study
 	Readers  []reading.Reader
 	Form     []readingField // the report form (when Mine)
+	Prefill  url.Values     // the form's values from the automatic pre-read (f_<field>)
+	RRms     int            // the pre-read's median RR interval (ms), 0 if none
 	Reports  []readingReportView
+	// The study in its viewer beside the form (nil when it has none or it
+	// cannot be shown: the links to the viewer pages remain).
+	ECG   *reading.ECGView
+	Image *reading.ImagingView
+}
+
+// readingPrefill fills the report form from the automatic pre-read: an
+// ECG's heart rate (the median RR interval is shown beside it) and, when
+// the pre-read found something, its findings as the rhythm line; a fetal
+// trace's baseline. The reader checks and corrects them before signing.
+func (s *Server) readingPrefill(lang string, st *reading.Study, tpl *reading.Template) url.Values {
+	has := map[string]bool{}
+	for _, f := range tpl.Fields {
+		has[f.Name] = true
+	}
+	v := url.Values{}
+	if st.HeartRate <= 0 {
+		return v
+	}
+	hr := strconv.Itoa(int(math.Round(st.HeartRate)))
+	switch tpl.Modality {
+	case "ECG":
+		if has["rate"] {
+			v.Set("f_rate", hr)
+		}
+		if has["rhythm"] && len(st.Findings) > 0 {
+			var fs []string
+			for _, f := range st.Findings {
+				fs = append(fs, s.msgs.T(lang, "ecg.finding."+string(f)))
+			}
+			v.Set("f_rhythm", strings.Join(fs, "；"))
+		}
+	case "FHM":
+		if has["baseline"] {
+			v.Set("f_baseline", hr)
+		}
+	}
+	return v
 }
 
 func (s *Server) readingStudyData(r *http.Request, rc *reqCtx, id int64) (*readingStudyView, error) {
@@ -87,8 +131,11 @@ func (s *Server) readingStudyData(r *http.Request, rc *reqCtx, id int64) (*readi
 	if err != nil {
 		return nil, err
 	}
-	v := &readingStudyView{S: st, Breached: st.Breached(s.Now()), Reader: rc.Actor.Role == care.RoleReader,
+	v := &readingStudyView{S: st, Deadline: st.Deadline(s.ReadFlow.Targets), Breached: st.Breached(s.Now()), Reader: rc.Actor.Role == care.RoleReader,
 		Mine: st.Status == reading.FlowClaimed && st.ClaimedBy == rc.Actor.AccountID}
+	if st.Escalations > 0 && st.Status != reading.FlowReported {
+		v.Next = st.DueAt
+	}
 	tpl := s.ReadFlow.Templates.For(st.Modality)
 	if v.Reader && st.Status != reading.FlowReported {
 		if v.Readers, err = s.ReadFlow.CenterReaders(r.Context(), rc.Actor); err != nil {
@@ -98,6 +145,25 @@ func (s *Server) readingStudyData(r *http.Request, rc *reqCtx, id int64) (*readi
 	if v.Mine {
 		for _, f := range tpl.Fields {
 			v.Form = append(v.Form, readingField{Field: f, Label: f.Label(rc.Lang)})
+		}
+		v.Prefill = s.readingPrefill(rc.Lang, st, tpl)
+		if st.Kind == reading.KindECG && st.HeartRate > 0 {
+			v.RRms = int(math.Round(60000 / st.HeartRate))
+		}
+	}
+	// The viewer beside the form: the ECG on its grid, or the study's first
+	// image with the previous study of the same body part. Each is the
+	// viewer's own read (scope checked, audited).
+	if s.Viewer != nil {
+		switch st.Kind {
+		case reading.KindECG:
+			if eid, err := strconv.ParseInt(st.SourceKey, 10, 64); err == nil {
+				v.ECG, _ = s.Viewer.ECG(r.Context(), rc.Actor, eid)
+			}
+		case reading.KindImaging:
+			if ins, err := s.Viewer.Repo.ImagingStudyInstances(r.Context(), st.County, st.ResidentID, st.SourceKey); err == nil && len(ins) > 0 {
+				v.Image, _ = s.Viewer.Imaging(r.Context(), rc.Actor, ins[0].ID)
+			}
 		}
 	}
 	for _, rep := range reps {
@@ -125,13 +191,17 @@ func (s *Server) readingStudy(w http.ResponseWriter, r *http.Request, rc *reqCtx
 	if err != nil {
 		return err
 	}
-	d := pageData{Title: s.msgs.T(rc.Lang, "reading.study_title", v.S.ID), Data: v}
-	if r.URL.Query().Get("ok") != "" {
-		d.Flash = "reading.saved"
+	d := pageData{Title: s.msgs.T(rc.Lang, "reading.study_title", v.S.ID), Data: v, Form: v.Prefill}
+	// The notice names what was done: a claim is not a save.
+	if ok := r.URL.Query().Get("ok"); readingFlash[ok] {
+		d.Flash = "reading.flash." + ok
 	}
 	s.render(w, r, rc, http.StatusOK, "reading_study", d)
 	return nil
 }
+
+// readingFlash are the study page's notices after an action (?ok=…).
+var readingFlash = map[string]bool{"claimed": true, "assigned": true, "signed": true, "addendum": true}
 
 // readingDraftFrom reads the report form: one input per template field
 // ("f_<name>"), normal, critical, critical_text.
@@ -156,10 +226,11 @@ func (s *Server) readingAct(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 		return care.Errorf(care.EINVALID, "error.invalid")
 	}
 	ctx, a := r.Context(), rc.Actor
-	next := "/reading/studies/" + strconv.FormatInt(id, 10) + "?ok=1"
+	next := "/reading/studies/" + strconv.FormatInt(id, 10) + "?ok="
 	switch r.PathValue("action") {
 	case "claim":
 		_, err = s.ReadFlow.Claim(ctx, a, id)
+		next += "claimed"
 	case "release":
 		_, err = s.ReadFlow.Release(ctx, a, id)
 		next = "/reading/worklist"
@@ -169,10 +240,13 @@ func (s *Server) readingAct(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 		if err = care.Invalid(fs); err == nil {
 			_, err = s.ReadFlow.Assign(ctx, a, id, to)
 		}
+		next += "assigned"
 	case "report":
 		_, _, err = s.ReadFlow.Sign(ctx, a, id, readingDraftFrom(r))
+		next += "signed"
 	case "addendum":
 		_, err = s.ReadFlow.Addend(ctx, a, id, r.PostFormValue("text"), r.PostFormValue("critical") == "1", r.PostFormValue("critical_text"))
+		next += "addendum"
 	default:
 		return notFound()
 	}

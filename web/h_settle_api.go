@@ -204,6 +204,11 @@ func (s *Server) apiPolicyUpload(w http.ResponseWriter, r *http.Request, rc *req
 			break
 		}
 	}
+	// The document's shape first, so a wrong-typed or unknown field is named
+	// with its rule; settle then checks the policy's content.
+	if err := decodeJSONBytes(r, body, new(settle.Policy)); err != nil {
+		return err
+	}
 	sp, err := s.Settle.UploadPolicy(r.Context(), rc.Actor, body)
 	if err != nil {
 		return err

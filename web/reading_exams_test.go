@@ -191,8 +191,9 @@ func fhmCounty(t *testing.T, e *env, studyID int64) string {
 // TestReadingCriticalRaisesAlert: a reader signs an ECG report marked
 // critical; the critical-value service raises one alert for the ordering
 // clinic, which its doctor sees in GET /api/v1/critical-alerts; a second
-// sign (409) and an addendum marking the same study critical again raise
-// no second alert. Both databases.
+// sign (409) and an addendum repeating the finding raise no second alert;
+// an addendum with a different critical finding raises its own. Both
+// databases.
 func TestReadingCriticalRaisesAlert(t *testing.T) {
 	for _, d := range []store.Dialect{store.SQLite, store.Postgres} {
 		t.Run(string(d), func(t *testing.T) { testReadingCritical(t, d) })
@@ -271,6 +272,20 @@ func testReadingCritical(t *testing.T, d store.Dialect) {
 	if n := len(list().Alerts); n != before+1 {
 		t.Errorf("alerts after the retry and the addendum: %d, want %d", n, before+1)
 	}
+	// A different critical finding signed in an addendum raises its own
+	// alert (issue 18: keyed by the study alone it was lost); the same
+	// finding signed again still raises once.
+	second := map[string]any{"text": "复核发现：三度房室传导阻滞。", "critical": true, "critical_text": "三度房室传导阻滞"}
+	for range 2 {
+		if r := rd.postJSON("/api/v1/reading/studies/"+sid+"/addendum", second); r.code != 201 {
+			t.Fatalf("addendum with a second finding: %d %s", r.code, r.body)
+		}
+	}
+	got = list()
+	if len(got.Alerts) != before+2 || got.Alerts[0].Finding != "三度房室传导阻滞" || strconv.FormatInt(got.Alerts[0].SourceID, 10) != sid ||
+		got.Alerts[1].Finding != "急性 ST 段抬高型心肌梗死（前壁）" {
+		t.Fatalf("alerts after a second finding, signed twice: %+v, want %d", got.Alerts, before+2)
+	}
 
 	// A critical finding whose raise is lost after the commit (the sink is
 	// cut off here, as a crash would) is raised by the scheduler's sweep,
@@ -293,19 +308,92 @@ func testReadingCritical(t *testing.T, d store.Dialect) {
 	if r := rd.postJSON("/api/v1/reading/studies/"+sid2+"/report", report); r.code != 201 {
 		t.Fatalf("sign: %d %s", r.code, r.body)
 	}
+	// … and a third finding in an addendum to the first study, whose raise is lost too.
+	if r := rd.postJSON("/api/v1/reading/studies/"+sid+"/addendum", map[string]any{"text": "再次复核：室性心动过速。", "critical": true,
+		"critical_text": "持续性室性心动过速"}); r.code != 201 {
+		t.Fatalf("addendum with a third finding: %d %s", r.code, r.body)
+	}
 	flow.Critical = sink
-	if n := len(list().Alerts); n != before+1 {
-		t.Fatalf("alerts before the sweep: %d, want %d (the raise was cut off)", n, before+1)
+	if n := len(list().Alerts); n != before+2 {
+		t.Fatalf("alerts before the sweep: %d, want %d (the raises were cut off)", n, before+2)
 	}
 	ctx := context.Background()
-	if n, err := flow.SweepCritical(ctx, 0); err != nil || n != 1 {
-		t.Fatalf("sweep: %d alerts, %v; want 1", n, err)
+	if n, err := flow.SweepCritical(ctx, 0); err != nil || n != 2 {
+		t.Fatalf("sweep: %d alerts, %v; want 2 (the second study's report, the first study's third finding)", n, err)
 	}
 	if n, err := flow.SweepCritical(ctx, 0); err != nil || n != 0 {
 		t.Errorf("second sweep: %d alerts, %v; want none", n, err)
 	}
 	got = list()
-	if len(got.Alerts) != before+2 || strconv.FormatInt(got.Alerts[0].SourceID, 10) != sid2 || got.Alerts[0].ClinicID != me.Institution {
+	swept := map[string]string{}
+	for _, al := range got.Alerts[:2] {
+		swept[strconv.FormatInt(al.SourceID, 10)] = al.Finding
+	}
+	if len(got.Alerts) != before+4 || swept[sid2] != "急性 ST 段抬高型心肌梗死（前壁）" || swept[sid] != "持续性室性心动过速" || got.Alerts[0].ClinicID != me.Institution {
 		t.Errorf("alerts after the sweep: %+v", got.Alerts)
+	}
+}
+
+// TestCriticalFindingKeyMigration: a database from before migration 0025
+// (alerts keyed by study alone) upgrades without raising its alerted
+// findings again — the backfill gives each reading alert the finding of its
+// study's first critical report — and afterwards a different finding in an
+// addendum raises its own alert. Both databases.
+func TestCriticalFindingKeyMigration(t *testing.T) {
+	for _, d := range []store.Dialect{store.SQLite, store.Postgres} {
+		t.Run(string(d), func(t *testing.T) {
+			e := newEnv(t, d)
+			ctx := context.Background()
+			rd, vd := e.as(care.RoleReader), e.as(care.RoleVillageDoctor)
+			center := readerCenter(t, rd)
+			rid := firstResident(t, vd)
+			normal := []float64{0.85, 0.85, 0.85, 0.85, 0.85, 0.85, 0.85, 0.85, 0.85, 0.85}
+			if r := vd.postJSON("/api/v1/residents/"+rid+"/ecg", map[string]any{"center_id": center, "signal_name": "e.csv", "signal": []byte(ecgCSV(normal))}); r.code != 201 {
+				t.Fatalf("ECG upload: %d %s", r.code, r.body)
+			}
+			sid := strconv.FormatInt(worklistAPI(t, rd, "ECG")[0].ID, 10)
+			if r := rd.postJSON("/api/v1/reading/studies/"+sid+"/claim", nil); r.code != 200 {
+				t.Fatalf("claim: %d %s", r.code, r.body)
+			}
+			report := map[string]any{"fields": map[string]string{"rhythm": "窦性心律", "rate": "96", "qrs": "100", "st_t": "ST 段抬高", "conclusion": "急性心肌梗死"},
+				"critical": true, "critical_text": "急性 ST 段抬高型心肌梗死"}
+			if r := rd.postJSON("/api/v1/reading/studies/"+sid+"/report", report); r.code != 201 {
+				t.Fatalf("sign: %d %s", r.code, r.body)
+			}
+			count := func() int {
+				var out struct{ Alerts []json.RawMessage }
+				json.Unmarshal([]byte(vd.get("/api/v1/critical-alerts").body), &out)
+				return len(out.Alerts)
+			}
+			before := count()
+			// Back to the schema before 0025: no finding_key, one alert per study.
+			for _, q := range []string{`DROP INDEX critical_alerts_source`, `ALTER TABLE critical_alerts DROP COLUMN finding_key`,
+				`CREATE UNIQUE INDEX critical_alerts_source ON critical_alerts(county_code, source_kind, source_id)`,
+				`DELETE FROM schema_migrations WHERE version = 25`} {
+				if err := e.st.ExecForTest(ctx, q); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+			if err := e.st.Migrate(ctx); err != nil {
+				t.Fatalf("migrate to 0025: %v", err)
+			}
+			// The alerted finding is not raised again by the sweep…
+			if n, err := e.srv.ReadFlow.SweepCritical(ctx, 0); err != nil || n != 0 {
+				t.Errorf("sweep after the upgrade: %d alerts, %v; want none", n, err)
+			}
+			// … an addendum repeating it raises nothing, one with another finding its own alert.
+			for _, step := range []struct {
+				text string
+				want int
+			}{{"急性 ST 段抬高型心肌梗死", before}, {"高度房室传导阻滞", before + 1}} {
+				text, want := step.text, step.want
+				if r := rd.postJSON("/api/v1/reading/studies/"+sid+"/addendum", map[string]any{"text": "复核", "critical": true, "critical_text": text}); r.code != 201 {
+					t.Fatalf("addendum: %d %s", r.code, r.body)
+				}
+				if n := count(); n != want {
+					t.Errorf("after an addendum %q: %d alerts, want %d", text, n, want)
+				}
+			}
+		})
 	}
 }

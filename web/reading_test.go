@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"countycare/audit"
 	"countycare/care"
@@ -83,12 +84,29 @@ func TestReadingWorkflowWeb(t *testing.T) {
 	}
 
 	// Claim from the page; the study page then offers the ECG template.
-	if r := rd.postForm("/reading/studies/"+sid+"/claim", url.Values{}, true); r.code != http.StatusSeeOther {
-		t.Fatalf("claim: %d %s", r.code, r.body)
+	claim := rd.postForm("/reading/studies/"+sid+"/claim", url.Values{}, true)
+	if claim.code != http.StatusSeeOther {
+		t.Fatalf("claim: %d %s", claim.code, claim.body)
+	}
+	// The notice says the study was claimed, not saved.
+	if loc := claim.header.Get("Location"); !strings.HasSuffix(loc, "?ok=claimed") {
+		t.Errorf("after a claim: redirected to %q", loc)
+	} else if p := rd.get(loc); !strings.Contains(p.body, `role="status">已领取，该检查由您阅片`) || strings.Contains(p.body, "已保存") {
+		t.Errorf("the study page after a claim does not say it was claimed: %.200s", regexp.MustCompile(`class="flash"[^<]*`).FindString(p.body))
 	}
 	st := rd.get("/reading/studies/" + sid)
 	if st.code != 200 || !strings.Contains(st.body, `id="report-form"`) || !strings.Contains(st.body, `name="f_qrs"`) || !strings.Contains(st.body, "心律") {
 		t.Fatalf("study page after the claim: %d", st.code)
+	}
+	// The ECG in its viewer beside the form, the form filled in from the pre-read (70.6 bpm, RR 850 ms).
+	if !strings.Contains(st.body, `id="study-viewer"`) || !strings.Contains(st.body, `id="ecg-viewer" class="viewer" data-study="`+wl.Studies[0].SourceKey+`"`) {
+		t.Error("the study page does not show the ECG viewer")
+	}
+	if !regexp.MustCompile(`name="f_rate" [^>]*value="71"`).MatchString(st.body) || !strings.Contains(st.body, "RR 间期中位数 850 ms") {
+		t.Errorf("the report form is not filled in from the pre-read: %s", regexp.MustCompile(`<input name="f_rate"[^>]*>`).FindString(st.body))
+	}
+	if regexp.MustCompile(`name="f_qrs" [^>]*value="\d`).MatchString(st.body) {
+		t.Error("the QRS duration, which the pre-read does not measure, is filled in")
 	}
 	bad := rd.postForm("/reading/studies/"+sid+"/report", url.Values{"f_rhythm": {"窦性心律"}, "f_rate": {"999"}, "f_qrs": {"90"}, "f_conclusion": {"x"}}, true)
 	if bad.code != 422 || !strings.Contains(bad.body, "10 到 350") {
@@ -182,6 +200,37 @@ func TestReadingWorkflowWeb(t *testing.T) {
 	}
 	if r := vd.get("/api/v1/reading/indicators"); r.code != 403 {
 		t.Errorf("village doctor's indicators: %d", r.code)
+	}
+
+	// The study with a pause: the pre-read's finding fills in the rhythm line.
+	pid := strconv.FormatInt(wl.Studies[1].ID, 10)
+	if r := rd.postJSON("/api/v1/reading/studies/"+pid+"/claim", nil); r.code != 200 {
+		t.Fatalf("claim the second study: %d %s", r.code, r.body)
+	}
+	if p := rd.get("/reading/studies/" + pid); !regexp.MustCompile(`<textarea name="f_rhythm"[^>]*>长 RR 间歇（停搏）`).MatchString(p.body) {
+		t.Errorf("the rhythm is not filled in from the pre-read's pause: %s", regexp.MustCompile(`<textarea name="f_rhythm"[^>]*>[^<]*`).FindString(p.body))
+	}
+
+	// Escalated 20 minutes after upload: the page flags it and shows the report
+	// deadline (upload + 15 min, past), and the next reminder apart.
+	var ps struct {
+		Study struct {
+			UploadedAt time.Time `json:"uploaded_at"`
+		} `json:"study"`
+	}
+	json.Unmarshal([]byte(rd.get("/api/v1/reading/studies/"+pid).body), &ps)
+	clock := e.srv.ReadFlow.Now
+	e.srv.ReadFlow.Now = func() time.Time { return clock().Add(20 * time.Minute) }
+	n, err := e.srv.ReadFlow.EscalateDue(t.Context())
+	e.srv.ReadFlow.Now = clock
+	if err != nil || n != 1 {
+		t.Fatalf("escalate: %d %v", n, err)
+	}
+	loc := func(at time.Time) string { return at.In(care.Shanghai).Format("2006-01-02 15:04") }
+	p := rd.get("/reading/studies/" + pid)
+	if !strings.Contains(p.body, `id="breached"`) || !strings.Contains(p.body, `id="deadline">`+loc(ps.Study.UploadedAt.Add(15*time.Minute))+`<`) ||
+		!strings.Contains(p.body, `id="next-escalation">`) {
+		t.Errorf("escalated study: %s / %s", regexp.MustCompile(`id="deadline">[^<]*`).FindString(p.body), regexp.MustCompile(`id="next-escalation">[^<]*`).FindString(p.body))
 	}
 
 	e.writer.Flush(t.Context())

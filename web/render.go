@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -32,10 +33,11 @@ var staticFS embed.FS
 type staticFiles struct {
 	hash  map[string]string // name → hash
 	files map[string][]byte
+	gz    map[string][]byte // name → gzip of the file, compressed once at start (compressible types only)
 }
 
 func loadStatic() (*staticFiles, error) {
-	sf := &staticFiles{hash: map[string]string{}, files: map[string][]byte{}}
+	sf := &staticFiles{hash: map[string]string{}, files: map[string][]byte{}, gz: map[string][]byte{}}
 	err := fs.WalkDir(staticFS, "static", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -48,6 +50,11 @@ func loadStatic() (*staticFiles, error) {
 		sum := sha256.Sum256(b)
 		sf.hash[name] = hex.EncodeToString(sum[:6])
 		sf.files[name] = b
+		if compressible(mime.TypeByExtension(path.Ext(name))) {
+			if z := gzipOnce(b); z != nil {
+				sf.gz[name] = z
+			}
+		}
 		return nil
 	})
 	return sf, err
@@ -72,6 +79,12 @@ func (s *Server) serveStatic(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 	}
 	w.Header().Set("Content-Type", mime.TypeByExtension(path.Ext(name)))
 	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	if z, ok := s.static.gz[name]; ok && acceptsGzip(r) {
+		// Precompressed at start; compress (the wrapper) passes an encoded body through.
+		w.Header().Set("Content-Encoding", "gzip")
+		b = z
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.Write(b)
 	return nil
 }
@@ -107,7 +120,10 @@ func loadTemplates(s *Server) (*templates, error) {
 			return template.URL(v.Encode())
 		},
 	}
-	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
+	// viewerArgs passes a partial (templates/_*.html) the page and its own data.
+	funcs["viewerArgs"] = func(p pageData, v any) viewerArgs { return viewerArgs{P: p, V: v} }
+	// Every page is the layout plus the shared partials (_*.html, define blocks only) plus its own file.
+	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/_*.html")
 	if err != nil {
 		return nil, fmt.Errorf("web: layout: %w", err)
 	}
@@ -118,7 +134,7 @@ func loadTemplates(s *Server) (*templates, error) {
 	t := &templates{pages: map[string]*template.Template{}}
 	for _, e := range entries {
 		name := strings.TrimSuffix(e.Name(), ".html")
-		if name == "layout" {
+		if name == "layout" || strings.HasPrefix(name, "_") {
 			continue
 		}
 		c, err := layout.Clone()
@@ -131,6 +147,12 @@ func loadTemplates(s *Server) (*templates, error) {
 		t.pages[name] = c
 	}
 	return t, nil
+}
+
+// viewerArgs is the data of a shared partial: the page and what it shows.
+type viewerArgs struct {
+	P pageData
+	V any
 }
 
 // pageData is what every page template receives.
@@ -209,6 +231,21 @@ func (p pageData) Invalid(field string) template.HTMLAttr {
 
 // Step translates one settlement explanation step.
 func (p pageData) Step(st settle.Step) string { return p.srv.stepText(p.Lang, st) }
+
+// liveKinds are the live events the page's banner announces (app.js).
+var liveKinds = []string{"consult.new", "consult.escalated", "consult.message", "consult.accepted", "consult.answered", "consult.declined",
+	"consult.closed", "consult.cancelled", "consult.video", "critical.raised", "critical.escalated"}
+
+// LiveLabels is the banner's text per live event kind, as JSON for a data
+// attribute (messages live.<kind>).
+func (p pageData) LiveLabels() string {
+	m := make(map[string]string, len(liveKinds))
+	for _, k := range liveKinds {
+		m[k] = p.msgs.T(p.Lang, "live."+k)
+	}
+	b, _ := json.Marshal(m)
+	return string(b)
+}
 
 // Role returns the translated name of a role.
 func (p pageData) Role(r care.Role) string { return p.msgs.T(p.Lang, "role."+string(r)) }

@@ -91,7 +91,7 @@ func (s *Server) registerRoutes() {
 	ecgReaders := access.Allow(care.RoleReader)
 	s.handle("GET /residents/{id}/ecg", ecgSenders, s.ecgUploadPage)
 	s.handleLimit("POST /residents/{id}/ecg", ecgSenders, reading.MaxECGBytes+1<<20, s.ecgUploadSubmit)
-	s.handle("GET /ecg/worklist", ecgReaders, s.ecgWorklist)
+	s.handle("GET /ecg/worklist", ecgReaders, s.ecgWorklistMoved) // the reading worklist's ECG view replaced it
 
 	// Reading workflow: readers of a diagnosis center work the worklists
 	// and sign reports (the service checks the study is their center's);

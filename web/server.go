@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"countycare/account"
 	"countycare/audit"
@@ -52,7 +53,7 @@ type Store interface {
 // Config is the server's configuration, read once in cmd.
 type Config struct {
 	SecureCookies bool   // set Secure on cookies (behind TLS)
-	MetricsToken  string // bearer token for /metrics from other hosts; loopback needs none
+	MetricsToken  string // bearer token for /metrics; without one the main listener does not serve it (see MetricsHandler)
 	MaxBodyBytes  int64  // default 1 MiB
 	DemoBanner    bool   // show "demonstration data" on every page
 	FontPath      string // TrueType font for PDFs (default DefaultFontPath)
@@ -112,7 +113,7 @@ type Server struct {
 	metrics *metrics
 	reg     *prometheus.Registry
 
-	font []byte // the PDF font, nil if unavailable
+	font *pdfFonts // the PDF fonts, nil if unavailable
 
 	statsMu    sync.Mutex
 	statsCache map[string]statsEntry // county → cached aggregate counts
@@ -143,7 +144,23 @@ func New(cfg Config, d Deps) (*Server, error) {
 // Handler returns the root handler.
 func (s *Server) Handler() http.Handler {
 	cop := http.NewCrossOriginProtection()
-	return cop.Handler(s.mux)
+	return compress(cop.Handler(s.mux))
+}
+
+// MetricsHandler serves GET /metrics alone, for a listener of its own
+// (serve --metrics-addr) that only the monitoring network reaches. With a
+// metrics token configured it is required there too; anything else is 404.
+func (s *Server) MetricsHandler() http.Handler {
+	prom := promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		setSecurityHeaders(w.Header())
+		if r.URL.Path != "/metrics" || (r.Method != http.MethodGet && r.Method != http.MethodHead) ||
+			(s.cfg.MetricsToken != "" && !s.opsAllowed(r)) {
+			http.NotFound(w, r)
+			return
+		}
+		prom.ServeHTTP(w, r)
+	})
 }
 
 // Routes returns every registered route with its policy (for the

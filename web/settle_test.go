@@ -139,9 +139,10 @@ func testSettlementAPI(t *testing.T, d store.Dialect) {
 		name, body, key, contains string
 		code                      int
 	}{
-		{"number as amount", strings.Replace(body, `"12000.00"`, `12000`, 1), "k-3", "error.bad_json", 422},
-		{"fraction of a fen", strings.Replace(body, `"12000.00"`, `"12000.001"`, 1), "k-3", "error.bad_json", 422},
-		{"negative amount", strings.Replace(body, `"12000.00"`, `"-5"`, 1), "k-3", "error.bad_json", 422},
+		// Each names the field and its rule (issue 18), not "the body is not valid JSON".
+		{"number as amount", strings.Replace(body, `"12000.00"`, `12000`, 1), "k-3", `"field":"lines[0].amount","code":"error.field_want_amount"`, 422},
+		{"fraction of a fen", strings.Replace(body, `"12000.00"`, `"12000.001"`, 1), "k-3", `"field":"lines[0].amount","code":"error.field_amount"`, 422},
+		{"negative amount", strings.Replace(body, `"12000.00"`, `"-5"`, 1), "k-3", `"field":"lines[0].amount","code":"error.field_negative","message":"金额不能为负数"`, 422},
 		{"unknown category", strings.Replace(strings.Replace(body, `"category":"A"`, `"category":"Q"`, 1), "ZY-1", "ZY-3", 1), "k-3", "settle.category_unknown", 422},
 		{"date outside every policy", strings.Replace(strings.Replace(body, today, "2001-01-01", 1), "ZY-1", "ZY-3", 1), "k-3", "settle.no_policy", 422},
 		{"no idempotency key", strings.Replace(body, "ZY-1", "ZY-3", 1), "", "settle.key_required", 422},
@@ -235,8 +236,14 @@ func TestTreatFirstPayLater(t *testing.T) {
 	if owed < 200 {
 		t.Fatalf("patient share %s too small for the test", st.Result.Patient)
 	}
-	if r := pay((owed + 1).String(), "p0"); r.code != 422 {
+	if r := pay((owed + 1).String(), "p0"); r.code != 422 || !strings.Contains(r.body, `"field":"amount"`) {
 		t.Errorf("overpayment: %d %s", r.code, r.body)
+	}
+	// Negative and zero amounts are refused naming the field and the rule (issue 18).
+	for amount, rule := range map[string]string{"-5.00": "error.field_negative", "0.00": "settle.payment_positive", "1.005": "error.field_amount"} {
+		if r := pay(amount, "p-"+amount); r.code != 422 || !strings.Contains(r.body, `"field":"amount","code":"`+rule+`"`) {
+			t.Errorf("payment of %s: %d %s, want 422 naming amount (%s)", amount, r.code, r.body, rule)
+		}
 	}
 	first := settle.Fen(100)
 	if r := pay(first.String(), "p1"); r.code != 200 {
@@ -313,13 +320,14 @@ func TestBadPolicyWritesNothing(t *testing.T) {
 	_ = e
 	before := io.get("/api/v1/settle/policies").body
 	body, _ := settle.ExampleFile("example-2026.json")
-	for _, bad := range []string{
-		strings.Replace(string(body), `{"from": "50000", "to": "100000", "ratio": "65"}`, `{"from": "40000", "to": "100000", "ratio": "65"}`, 1),
-		strings.Replace(string(body), `"ratio": "55"`, `"ratio": "120"`, 1),
+	for bad, want := range map[string]string{
+		strings.Replace(string(body), `{"from": "50000", "to": "100000", "ratio": "65"}`, `{"from": "40000", "to": "100000", "ratio": "65"}`, 1): "settle.policy_invalid",
+		// A ratio its type refuses is named with its path and rule (issue 18).
+		strings.Replace(string(body), `"ratio": "55"`, `"ratio": "120"`, 1): `"field":"basic.outpatient.levels.township.ratio","code":"error.field_percent"`,
 	} {
 		r := io.do("POST", "/api/v1/settle/policies", "application/json", []byte(bad), map[string]string{"X-CSRF-Token": io.csrf})
-		if r.code != 422 || !strings.Contains(r.body, "settle.policy_invalid") {
-			t.Errorf("bad policy: %d %.300s", r.code, r.body)
+		if r.code != 422 || !strings.Contains(r.body, want) {
+			t.Errorf("bad policy: %d %.300s, want %s", r.code, r.body, want)
 		}
 	}
 	if after := io.get("/api/v1/settle/policies").body; after != before {

@@ -63,7 +63,7 @@ func TestViewers(t *testing.T) {
 	sid := strconv.FormatInt(up.ID, 10)
 
 	// The reader reaches the viewer from the worklist.
-	if wl := rd.get("/ecg/worklist"); !strings.Contains(wl.body, `href="/ecg/studies/`+sid+`"`) {
+	if wl := rd.get("/reading/worklist?modality=ECG"); !strings.Contains(wl.body, `href="/ecg/studies/`+sid+`"`) {
 		t.Error("no viewer link in the worklist")
 	}
 	page := rd.get("/ecg/studies/" + sid)
@@ -205,5 +205,28 @@ func TestViewers(t *testing.T) {
 	}
 	if r := rd.do("GET", "/ecg/studies/"+sid, "", nil, en); !strings.Contains(r.body, "ECG viewer") || !strings.Contains(r.body, "Calipers") {
 		t.Error("ECG viewer in English")
+	}
+	// The reading study page of the current CT shows it in the image viewer, the previous CT beside it, next to the report.
+	var wl struct {
+		Studies []struct {
+			ID        int64  `json:"id"`
+			SourceKey string `json:"source_key"`
+		} `json:"studies"`
+	}
+	json.Unmarshal([]byte(rd.get("/api/v1/reading/worklist?modality=CT").body), &wl)
+	found := false
+	for _, w := range wl.Studies {
+		if w.SourceKey != cur.StudyUID {
+			continue
+		}
+		found = true
+		p := rd.get("/reading/studies/" + strconv.FormatInt(w.ID, 10))
+		if !strings.Contains(p.body, `id="study-viewer"`) || !strings.Contains(p.body, `data-instance="`+cid+`"`) ||
+			!strings.Contains(p.body, `id="img-previous" data-instance="`+strconv.FormatInt(prev.ID, 10)+`"`) || !strings.Contains(p.body, "imgview.js") {
+			t.Errorf("the CT's reading study page does not show it in the viewer: %d", p.code)
+		}
+	}
+	if !found {
+		t.Errorf("the CT is not on the reader's worklist: %+v", wl.Studies)
 	}
 }

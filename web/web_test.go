@@ -43,7 +43,7 @@ import (
 
 // env is a running server on a demo county with one signed-in client per role.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	st     *store.Store
 	srv    *web.Server
 	ts     *httptest.Server
@@ -65,7 +65,13 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 }
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
-func newEnv(t *testing.T, d store.Dialect) *env {
+func newEnv(t testing.TB, d store.Dialect) *env {
+	t.Helper()
+	return newEnvWith(t, d, web.Config{})
+}
+
+// newEnvWith is newEnv with a server configuration.
+func newEnvWith(t testing.TB, d store.Dialect, cfg web.Config) *env {
 	t.Helper()
 	st := testdb.Open(t, d, time.Now)
 	ctx := context.Background()
@@ -102,7 +108,7 @@ func newEnv(t *testing.T, d store.Dialect) *env {
 	}
 	phs := &pharmacy.Service{Repo: st, Rx: rxs, KB: rxEngine.KB, Config: rxEngine.Config, Prices: prices, Orgs: orgs, Residents: rsvc,
 		Payer: pharmacy.SettlePayer{Settle: stl}, Audit: w, Now: time.Now}
-	srv, err := web.New(web.Config{}, web.Deps{
+	srv, err := web.New(cfg, web.Deps{
 		Residents: rsvc, Orgs: orgs, Chronic: chr, Family: fam, Points: pts, Consult: con, Live: live, Referral: ref,
 		Accounts: accts, Online: onl,
 		Settle: stl, Window: &settle.Window{Repo: st, Residents: rsvc, Orgs: orgs, Weights: settle.ExampleWeights(), Now: time.Now},
@@ -303,7 +309,7 @@ func testResidentAPI(t *testing.T, d store.Dialect) {
 		{"impossible birth date", vd, "POST", "/api/v1/residents", "application/json", `{"name":"张三","id_number":"411723198802300031","village_id":` + itoa(me.InstitutionID) + `}`, false, 422, `idcard.birth_date`},
 		{"html in name", vd, "POST", "/api/v1/residents", "application/json", `{"name":"<img src=x onerror=alert(1)>","id_number":"110105198001010016","village_id":` + itoa(me.InstitutionID) + `}`, false, 422, `name.chars`},
 		{"over-long address", vd, "POST", "/api/v1/residents", "application/json", `{"name":"张三","id_number":"110105198001010016","address":"` + strings.Repeat("路", 201) + `","village_id":` + itoa(me.InstitutionID) + `}`, false, 422, `field.too_long`},
-		{"unknown JSON field", vd, "POST", "/api/v1/residents", "application/json", `{"name":"张三","admin":true}`, false, 422, `error.bad_json`},
+		{"unknown JSON field", vd, "POST", "/api/v1/residents", "application/json", `{"name":"张三","admin":true}`, false, 422, `"field":"admin","code":"error.field_unknown"`},
 		{"wrong content type", vd, "POST", "/api/v1/residents", "text/plain", `name=x`, false, 415, `unsupported`},
 		{"no CSRF token", vd, "POST", "/api/v1/residents", "application/json", mustJSON(newRes), true, 403, `error.csrf`},
 		{"body too large", vd, "POST", "/api/v1/residents", "application/json", `{"name":"` + strings.Repeat("a", 2<<20) + `"}`, false, 413, `too_large`},
@@ -455,14 +461,65 @@ func TestFormsAndPages(t *testing.T) {
 	}
 }
 
-func TestMetricsOnlyFromLoopback(t *testing.T) {
+// TestMetricsNeedToken: the main listener serves /metrics only with the
+// metrics token, never because the client is on loopback (a proxy on the
+// same host is); without a token it does not serve it. MetricsHandler, for
+// serve --metrics-addr, serves it (with the token when one is set).
+func TestMetricsNeedToken(t *testing.T) {
 	e := newEnv(t, store.SQLite)
 	e.anon().get("/healthz")
-	if r := e.anon().get("/metrics"); r.code != 200 || !strings.Contains(r.body, "countycare_http_requests_total") {
-		t.Errorf("metrics from loopback: %d", r.code)
+	if r := e.anon().get("/metrics"); r.code != 404 || strings.Contains(r.body, "countycare_http") {
+		t.Errorf("metrics from loopback without a token configured: %d, want 404", r.code)
 	}
-	if r := e.anon().do("GET", "/metrics", "", nil, map[string]string{"X-Forwarded-For": "10.0.0.1"}); r.code != 404 {
-		t.Errorf("metrics through a proxy: %d, want 404", r.code)
+	if r := e.anon().do("GET", "/metrics", "", nil, map[string]string{"Authorization": "Bearer "}); r.code != 404 {
+		t.Errorf("metrics with an empty bearer token: %d, want 404", r.code)
+	}
+	own := httptest.NewServer(e.srv.MetricsHandler())
+	defer own.Close()
+	get := func(url, token string) (int, string) {
+		req, _ := http.NewRequest("GET", url, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := get(own.URL+"/metrics", ""); code != 200 || !strings.Contains(body, `countycare_http_requests_total{route="GET /healthz"`) {
+		t.Errorf("metrics on their own listener: %d %.200s", code, body)
+	}
+	if code, _ := get(own.URL+"/", ""); code != 404 {
+		t.Errorf("the metrics listener serves /: %d", code)
+	}
+	if code, _ := get(own.URL+"/healthz", ""); code != 404 {
+		t.Errorf("the metrics listener serves /healthz: %d", code)
+	}
+
+	e = newEnvWith(t, store.SQLite, web.Config{MetricsToken: "s3cret-metrics"})
+	for _, tok := range []string{"", "wrong", "s3cret-metric"} {
+		h := map[string]string{}
+		if tok != "" {
+			h["Authorization"] = "Bearer " + tok
+		}
+		if r := e.anon().do("GET", "/metrics", "", nil, h); r.code != 404 {
+			t.Errorf("metrics with token %q: %d, want 404", tok, r.code)
+		}
+	}
+	if r := e.anon().do("GET", "/metrics", "", nil, map[string]string{"Authorization": "Bearer s3cret-metrics"}); r.code != 200 ||
+		!strings.Contains(r.body, "countycare_http_requests_total") {
+		t.Errorf("metrics with the token: %d", r.code)
+	}
+	own2 := httptest.NewServer(e.srv.MetricsHandler())
+	defer own2.Close()
+	if code, _ := get(own2.URL+"/metrics", ""); code != 404 {
+		t.Errorf("metrics listener without the configured token: %d, want 404", code)
+	}
+	if code, _ := get(own2.URL+"/metrics", "s3cret-metrics"); code != 200 {
+		t.Errorf("metrics listener with the token: %d", code)
 	}
 }
 

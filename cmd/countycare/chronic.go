@@ -22,6 +22,14 @@ import (
 
 func cmdChronic(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "defaults" {
+		fs := newFlags("chronic defaults", "Print the chronic-care rules' defaults as JSON: the format of serve --chronic-config and\n"+
+			"chronic recompute --config (a county's file overrides only the fields it names).", stderr)
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		if fs.NArg() > 0 {
+			return &exitError{2, "chronic defaults takes no arguments; run 'countycare chronic defaults --help'"}
+		}
 		b, err := json.MarshalIndent(chronic.DefaultConfig(), "", "  ")
 		if err != nil {
 			return err

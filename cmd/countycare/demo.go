@@ -22,7 +22,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	consultations := fs.Int("consultations", -1, "closed remote consultations over the past year (-1: the seeds' 32,000 a year scaled to --residents; 0: none)")
 	followUps := fs.Int("followups", -1, "chronic follow-ups over the past year, with the registries they belong to (-1: the seeds' 48,963 a year scaled to --residents; 0: none)")
 	referrals := fs.Int("referrals", -1, "up-referrals over the past year, with their redirects, down-referrals and tasks (-1: 15 per 1,000 residents, docs/referral.md; 0: none)")
-	prescriptions := fs.Int("prescriptions", 0, "reviewed prescriptions over the past year (-1: the seeds' 498,600 a year scaled to --residents; 0: none)")
+	prescriptions := fs.Int("prescriptions", -1, "reviewed prescriptions over the past year (-1: the seeds' 498,600 a year scaled to --residents; 0: none)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the load to this file (for tuning the bulk load)")
 	ecgReads := fs.Int("ecg-reads", -1, "ECGs read over the past year, filed on embedded MIT-BIH excerpts (-1: the seeds' 71,296 a year scaled to --residents; 0: none)")
 	imagingReads := fs.Int("imaging-reads", -1, "imaging studies read over the past year, filed on embedded DICOM files (-1: the seeds' 26,322 a year scaled to --residents; 0: none)")

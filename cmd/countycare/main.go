@@ -41,6 +41,8 @@ Commands:
   verify-audit   check the audit trail's hash chain; exits 1 if a row was altered or removed
   bench          measure resident lookup, search and audit overhead over HTTP on loopback
   bench ecg      score the QRS detector beat by beat on the WFDB records of a directory
+  bench dicom    measure DICOM parsing and preview rendering on generated files (in process)
+  bench dicomweb measure DICOMweb STOW-RS and QIDO-RS over HTTP on loopback
   bench rx       measure the prescription review engine on one core (in process)
   settle         settle one bill offline against a policy file and print the result as JSON
   resettle       settle a county year again from the stored bills (report, or --apply)
@@ -57,7 +59,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
+		if !errors.Is(err, flag.ErrHelp) && (shownFlagError == "" || err.Error() != shownFlagError) {
 			fmt.Fprintln(os.Stderr, "countycare:", err)
 		}
 		os.Exit(exitCode(err))
@@ -220,14 +222,47 @@ func (c *common) open(ctx context.Context) (*store.Store, []byte, error) {
 	return st, key, nil
 }
 
+// newFlags returns a command's flag set. --help prints the command's usage
+// and every flag; a bad flag or value prints one line naming the fault and
+// a hint to --help, not the whole flag list (which hid the one line that
+// matters).
 func newFlags(name, about string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	out := &flagOutput{name: name, w: stderr}
+	fs.SetOutput(out)
 	fs.Usage = func() {
+		if out.failed {
+			out.failed = false
+			fmt.Fprintf(stderr, "run 'countycare %s --help' for its flags\n", name)
+			return
+		}
 		fmt.Fprintf(stderr, "Usage: countycare %s [flags]\n\n%s\n\nFlags:\n", name, about)
+		fs.SetOutput(stderr)
 		fs.PrintDefaults()
+		fs.SetOutput(out)
 	}
 	return fs
+}
+
+// flagOutput takes what the flag package writes on its own, which is only
+// a parse error (usage is printed by newFlags' Usage): it prints it as one
+// line naming the command and remembers it, so main does not print the
+// returned error a second time.
+type flagOutput struct {
+	name   string
+	w      io.Writer
+	failed bool
+}
+
+// shownFlagError is the last parse error a flagOutput printed.
+var shownFlagError string
+
+func (o *flagOutput) Write(p []byte) (int, error) {
+	o.failed = true
+	msg := strings.TrimSpace(string(p))
+	shownFlagError = msg
+	fmt.Fprintf(o.w, "countycare %s: %s\n", o.name, msg)
+	return len(p), nil
 }
 
 func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {

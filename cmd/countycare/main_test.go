@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -17,6 +19,7 @@ import (
 	"countycare/audit"
 	"countycare/chronic"
 	"countycare/internal/testdb"
+	"countycare/settle"
 	"countycare/store"
 )
 
@@ -383,5 +386,154 @@ func TestOnlinePurgeChat(t *testing.T) {
 	old := time.Now().AddDate(-3, 0, -2).Format("2006-01-02")
 	if out, err := runCmd(t, append([]string{"online", "purge-chat", "--before", old}, common...)...); err != nil || !strings.Contains(out, "deleted 0 chat messages") {
 		t.Errorf("purge: %v %s", err, out)
+	}
+}
+
+// TestTopLevelHelpListsEveryBench: every bench subcommand cmdBench
+// dispatches is in the top-level help.
+func TestTopLevelHelpListsEveryBench(t *testing.T) {
+	out, err := runCmd(t, "--help")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sub := range []string{"ecg", "dicom", "dicomweb", "rx"} {
+		if !regexp.MustCompile(`(?m)^  bench ` + sub + `\s`).MatchString(out) {
+			t.Errorf("top-level help omits 'bench %s':\n%s", sub, out)
+		}
+	}
+}
+
+// TestChronicDefaultsHelp: --help describes the command instead of
+// printing the JSON; the plain command still prints the JSON.
+func TestChronicDefaultsHelp(t *testing.T) {
+	out, err := runCmd(t, "chronic", "defaults", "--help")
+	if exitCode(err) != 0 || !strings.Contains(out, "Usage: countycare chronic defaults") || strings.Contains(out, "{") {
+		t.Errorf("chronic defaults --help: exit %d\n%s", exitCode(err), out)
+	}
+	out, err = runCmd(t, "chronic", "defaults")
+	if err != nil || !strings.HasPrefix(strings.TrimSpace(out), "{") {
+		t.Errorf("chronic defaults: %v\n%.200s", err, out)
+	}
+	if _, err := runCmd(t, "chronic", "defaults", "extra"); exitCode(err) != 2 {
+		t.Errorf("chronic defaults with an argument: exit %d, want 2", exitCode(err))
+	}
+}
+
+// TestDemoPrescriptionsDefault: the default of demo --prescriptions is the
+// scaled volume its help describes (as for every other volume flag, and as
+// serve --demo writes), and --help shows it.
+func TestDemoPrescriptionsDefault(t *testing.T) {
+	out, err := runCmd(t, "demo", "--help")
+	if exitCode(err) != 0 {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?s)-prescriptions int\n\s+(.*?)\n  -`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no --prescriptions in demo --help:\n%s", out)
+	}
+	if !strings.Contains(m[1], "-1: the seeds'") || !strings.Contains(m[1], "(default -1)") {
+		t.Errorf("demo --prescriptions help and default disagree: %q", m[1])
+	}
+}
+
+// TestBadFlagPrintsOneLineAndHint: a mistyped flag prints one line naming
+// the fault and a hint to --help, not the command's whole flag list.
+func TestBadFlagPrintsOneLineAndHint(t *testing.T) {
+	for _, c := range [][]string{{"serve", "--bogus"}, {"demo", "--residents", "many"}, {"chronic", "recompute", "--nope"}} {
+		var out, errb bytes.Buffer
+		err := run(context.Background(), c, &out, &errb)
+		if err == nil {
+			t.Fatalf("%v: no error", c)
+		}
+		lines := strings.Split(strings.TrimSpace(errb.String()), "\n")
+		name := strings.Join(c[:len(c)-1], " ")
+		if c[0] == "demo" {
+			name = "demo"
+		}
+		if len(lines) != 2 || !strings.HasPrefix(lines[0], "countycare "+name+": ") || !strings.Contains(lines[0], strings.TrimLeft(c[len(c)-1], "-")) ||
+			lines[1] != "run 'countycare "+name+" --help' for its flags" || out.Len() != 0 {
+			t.Errorf("%v printed %d lines:\n%s%s", c, len(lines), out.String(), errb.String())
+		}
+		if err.Error() != shownFlagError {
+			t.Errorf("%v: main would print the error again: %v", c, err)
+		}
+	}
+	// --help still prints every flag.
+	var errb bytes.Buffer
+	run(context.Background(), []string{"serve", "--help"}, io.Discard, &errb)
+	if n := strings.Count(errb.String(), "\n"); n < 20 || !strings.Contains(errb.String(), "-addr") {
+		t.Errorf("serve --help printed %d lines", n)
+	}
+}
+
+// TestSettleUnknownBuiltinPolicyListsNames: a wrong builtin: name lists the
+// built-in policies.
+func TestSettleUnknownBuiltinPolicyListsNames(t *testing.T) {
+	bill := filepath.Join(t.TempDir(), "bill.json")
+	os.WriteFile(bill, []byte(`{}`), 0o600)
+	_, err := runCmd(t, "settle", "--policy", "builtin:nosuch.json", "--bill", bill)
+	if err == nil || exitCode(err) != 2 {
+		t.Fatalf("unknown builtin policy: exit %d %v", exitCode(err), err)
+	}
+	for _, n := range settle.ExampleNames() {
+		if !strings.Contains(err.Error(), n) {
+			t.Errorf("the error does not list %s: %v", n, err)
+		}
+	}
+	if len(settle.ExampleNames()) == 0 {
+		t.Fatal("no built-in policies")
+	}
+}
+
+// TestServeMetricsAddr: with --metrics-addr, /metrics is served on that
+// address and not on the main listener (no token configured).
+func TestServeMetricsAddr(t *testing.T) {
+	t.Setenv("COUNTYCARE_ADMIN_PASSWORD", "Metrics-Test-Pass-2026")
+	dir := t.TempDir()
+	common := []string{"--db", "sqlite://" + filepath.Join(dir, "c.db"), "--audit-key-file", filepath.Join(dir, "audit.key"), "--log-format", "text"}
+	if out, err := runCmd(t, append([]string{"init", "--county-code", "411723", "--county-name", "平舆县", "--admin-username", "it.zhangsan", "--admin-name", "张三"}, common...)...); err != nil {
+		t.Fatalf("init: %v\n%s", err, out)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, logs syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--audit-anchor-every", "0"}, common...), &out, &logs)
+	}()
+	urlRe := regexp.MustCompile(`msg=serving url=(\S+)`)
+	metricsRe := regexp.MustCompile(`msg="serving metrics" url=(\S+)`)
+	deadline := time.Now().Add(20 * time.Second)
+	for (urlRe.FindStringSubmatch(logs.String()) == nil || metricsRe.FindStringSubmatch(logs.String()) == nil) && time.Now().Before(deadline) {
+		select {
+		case err := <-done:
+			t.Fatalf("serve ended: %v\n%s", err, logs.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	m, mm := urlRe.FindStringSubmatch(logs.String()), metricsRe.FindStringSubmatch(logs.String())
+	if m == nil || mm == nil {
+		t.Fatalf("no serving lines:\n%s", logs.String())
+	}
+	get := func(u string) int {
+		resp, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if c := get(m[1] + "/metrics"); c != 404 {
+		t.Errorf("main listener /metrics: %d, want 404", c)
+	}
+	if c := get(m[1] + "/healthz"); c != 200 {
+		t.Errorf("main listener /healthz: %d", c)
+	}
+	if c := get(mm[1]); c != 200 {
+		t.Errorf("metrics listener: %d", c)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("serve: %v", err)
 	}
 }

@@ -50,7 +50,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	readingTargets := fs.String("reading-targets", envOr("COUNTYCARE_READING_TARGETS", ""),
 		"turnaround targets of the reading centers in minutes per modality over the defaults ECG=15,DR=30,US=30,CT=60,MR=60,FHM=15,FUNDUS=1440,SKIN=1440,OT=60, e.g. ECG=10,CT=45 (env COUNTYCARE_READING_TARGETS)")
 	secure := fs.Bool("secure-cookies", envOr("COUNTYCARE_SECURE_COOKIES", "") == "1", "mark cookies Secure (when served over TLS by a proxy; env COUNTYCARE_SECURE_COOKIES=1)")
-	metricsToken := envOr("COUNTYCARE_METRICS_TOKEN", "")
+	metricsToken := fs.String("metrics-token", envOr("COUNTYCARE_METRICS_TOKEN", ""),
+		"bearer token for GET /metrics; without it the main listener does not serve /metrics (prefer env COUNTYCARE_METRICS_TOKEN: flags show in ps)")
+	metricsAddr := fs.String("metrics-addr", envOr("COUNTYCARE_METRICS_ADDR", ""),
+		"serve GET /metrics alone on this address too, e.g. 127.0.0.1:9090 or the monitoring network's; empty: not served apart (env COUNTYCARE_METRICS_ADDR)")
 	ice := fs.String("ice-servers", os.Getenv("COUNTYCARE_ICE_SERVERS"), "video calls: RTCIceServer list as JSON, e.g. '[{\"urls\":\"stun:stun.example.cn:3478\"}]' (env COUNTYCARE_ICE_SERVERS); empty: none, for a LAN")
 	font := fs.String("font", envOr("COUNTYCARE_FONT", web.DefaultFontPath), "TrueType font with Chinese glyphs for PDF explanations of benefits (env COUNTYCARE_FONT)")
 	withDemo := fs.Bool("demo", false, "generate a demo county first if the database is empty, and print the demo sign-ins")
@@ -60,7 +63,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	anchorEvery := fs.Duration("audit-anchor-every", envDuration("COUNTYCARE_AUDIT_ANCHOR_EVERY", time.Hour),
 		"log the audit trail's head (an anchor for verify-audit --expect) at startup and this often; 0 disables (env COUNTYCARE_AUDIT_ANCHOR_EVERY)")
 	rxKB := fs.String("rx-kb", envOr("COUNTYCARE_RX_KB", ""), "directory with the prescription review knowledge base (formulary.psv, groups.psv, interactions.psv,\n"+
-		"allergy.psv; default: the tables embedded from rx/kb, see rx/kb/README.md; env COUNTYCARE_RX_KB)")
+		"allergy.psv, pairs.psv; default: the tables embedded from rx/kb, see rx/kb/README.md; env COUNTYCARE_RX_KB)")
 	drugPrices := fs.String("drug-prices", envOr("COUNTYCARE_DRUG_PRICES", ""), "file of the county's drug prices for dispensing, \"code|unit price in yuan|category A/B/C\" lines\n"+
 		"(default: the illustrative pharmacy/prices-example.psv, not any province's prices; env COUNTYCARE_DRUG_PRICES)")
 	criticalTownship := fs.Duration("critical-township-after", envDuration("COUNTYCARE_CRITICAL_TOWNSHIP_AFTER", critical.DefaultConfig().EscalateAfter[0]),
@@ -140,7 +143,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			fmt.Fprintf(stdout, "Demo county ready in %s.\n", res.Duration.Round(time.Millisecond))
 		}
 	}
-	a, err := newApp(st, key, log, acfg, web.Config{SecureCookies: *secure, MetricsToken: metricsToken, DemoBanner: *withDemo, FontPath: *font, ICEServers: *ice}, rules, rcfg, rxe)
+	a, err := newApp(st, key, log, acfg, web.Config{SecureCookies: *secure, MetricsToken: *metricsToken, DemoBanner: *withDemo, FontPath: *font, ICEServers: *ice}, rules, rcfg, rxe)
 	if err != nil {
 		return err
 	}
@@ -192,8 +195,21 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		logAuditAnchor(ctx, a.st, log)
 		go auditAnchors(ctx, a.st, log, *anchorEvery)
 	}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
+	var msrv *http.Server
+	if *metricsAddr != "" {
+		mln, err := net.Listen("tcp", *metricsAddr)
+		if err != nil {
+			srv.Close()
+			a.close(context.Background())
+			return fmt.Errorf("serve: --metrics-addr: %w", err)
+		}
+		msrv = &http.Server{Handler: a.web.MetricsHandler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 10 * time.Second,
+			WriteTimeout: 30 * time.Second, MaxHeaderBytes: 16 << 10}
+		log.Info("serving metrics", "url", "http://"+mln.Addr().String()+"/metrics")
+		go func() { errc <- msrv.Serve(mln) }()
+	}
 	select {
 	case err := <-errc:
 		a.close(context.Background())
@@ -205,6 +221,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Error("shutdown", "err", err)
+	}
+	if msrv != nil {
+		msrv.Shutdown(sctx)
 	}
 	if err := a.close(sctx); err != nil {
 		log.Error("audit flush at shutdown", "err", err)

@@ -32,6 +32,9 @@ func cmdSettle(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	var err error
 	if name, ok := strings.CutPrefix(*policyPath, "builtin:"); ok {
 		pb, err = settle.ExampleFile(name)
+		if err != nil {
+			return &exitError{2, fmt.Sprintf("--policy builtin:%s: no such built-in policy; the built-in policies are %s", name, strings.Join(settle.ExampleNames(), ", "))}
+		}
 	} else {
 		pb, err = os.ReadFile(*policyPath)
 	}

@@ -18,34 +18,79 @@
   if (id) {
     id.addEventListener("change", function () { id.value = id.value.replace(/\s+/g, "").toUpperCase(); });
   }
-  // Live events (new consultations, escalations, messages): a banner, a
-  // short tone and the tab title, without reloading. Only for clinicians.
-  var nav = document.getElementById("nav-consult");
-  if (nav && window.EventSource) {
+  // Countdowns to a consultation's response deadline (the queue on
+  // /consult): ticking every second from the server's deadline (RFC 3339,
+  // Beijing time), corrected by the skew between the server's clock (the
+  // page's data-now) and this device's.
+  var skew = 0;
+  var tick = function () {
+    var sec = document.getElementById("queue-section");
+    if (!sec) { return; }
+    var now = Date.now() + skew;
+    var els = sec.querySelectorAll(".countdown[data-deadline]");
+    for (var i = 0; i < els.length; i++) {
+      var ms = Date.parse(els[i].getAttribute("data-deadline")) - now;
+      var s = Math.floor(Math.abs(ms) / 1000);
+      var t = Math.floor(s / 60) + ":" + ("0" + (s % 60)).slice(-2);
+      var late = ms < 0;
+      els[i].textContent = (late ? sec.getAttribute("data-over") : sec.getAttribute("data-left")).replace("{t}", t);
+      els[i].classList.toggle("late", late);
+    }
+  };
+  var setSkew = function (sec) {
+    var n = sec && Date.parse(sec.getAttribute("data-now"));
+    if (n) { skew = n - Date.now(); }
+  };
+  setSkew(document.getElementById("queue-section"));
+  tick();
+  window.setInterval(tick, 1000);
+  // Re-read the queue after a live event:
+  // new rows appear without a reload, rendered and masked by the server.
+  var refreshQueue = function () {
+    var old = document.getElementById("queue-section");
+    if (!old || !window.fetch || !window.DOMParser) { return; }
+    var t0 = Date.now();
+    fetch("/consult", { credentials: "same-origin", headers: { "Accept": "text/html" } }).then(function (r) {
+      return r.ok ? r.text() : null;
+    }).then(function (html) {
+      if (!html) { return; }
+      var doc = new DOMParser().parseFromString(html, "text/html");
+      var fresh = doc.getElementById("queue-section"), cur = document.getElementById("queue-section");
+      if (!fresh || !cur) { return; }
+      var seen = {};
+      cur.querySelectorAll("li[data-id]").forEach(function (li) { seen[li.getAttribute("data-id")] = true; });
+      fresh.querySelectorAll("li[data-id]").forEach(function (li) { if (!seen[li.getAttribute("data-id")]) { li.classList.add("arrived"); } });
+      cur.replaceWith(document.importNode(fresh, true));
+      var n = Date.parse(document.getElementById("queue-section").getAttribute("data-now"));
+      if (n) { skew = n - (t0 + Date.now()) / 2; }
+      tick();
+    }).catch(function () { /* the banner still links the case */ });
+  };
+  // Live events (new consultations, escalations, messages, critical
+  // values): a banner that stays within the screen, a short tone and the
+  // tab title, without reloading. Only for clinicians (the banner's
+  // element is on their pages, its texts from the message catalogue).
+  var bar = document.getElementById("live-banner");
+  if (bar && window.EventSource) {
     var es = new EventSource("/events");
     window.countycareEvents = es; // shared with video.js (one stream per page)
     var title = document.title;
+    var labels = {};
+    try { labels = JSON.parse(bar.getAttribute("data-labels")); } catch (x) { /* kinds shown as they are */ }
+    document.getElementById("live-close").addEventListener("click", function () {
+      bar.hidden = true;
+      document.title = title;
+    });
     var onEvent = function (e) {
       var d = {};
       try { d = JSON.parse(e.data); } catch (x) { return; }
-      var bar = document.getElementById("live-banner");
-      if (!bar) {
-        bar = document.createElement("a");
-        bar.id = "live-banner";
-        bar.className = "alert urgent live";
-        bar.setAttribute("role", "alert");
-        document.body.insertBefore(bar, document.body.firstChild);
-      }
-      var en = document.documentElement.lang === "en";
-      var label = { "consult.new": en ? "New consultation" : "新的会诊请求", "consult.escalated": en ? "Consultation escalated to you" : "会诊已升级给您",
-        "consult.message": en ? "New message" : "会诊新留言", "consult.accepted": en ? "Consultation accepted" : "会诊已被接收",
-        "consult.answered": en ? "Opinion signed" : "会诊意见已签署", "consult.declined": en ? "Consultation declined" : "会诊被退回",
-        "consult.video": en ? "Video call waiting for you" : "对方已发起视频会诊，请加入",
-        "critical.raised": en ? "Critical value: acknowledge now" : "危急值：请立即处理并读回确认",
-        "critical.escalated": en ? "Critical value escalated to you" : "危急值超时未确认，已升级给您" }[e.type] || e.type;
-      bar.textContent = label + " #" + d.id + (d.text ? " · " + d.text : "");
-      bar.href = e.type.indexOf("critical.") === 0 ? "/critical" : "/consult/" + d.id;
+      var link = document.getElementById("live-link");
+      link.textContent = (labels[e.type] || e.type) + " #" + d.id + (d.text ? " · " + d.text : "");
+      link.href = e.type.indexOf("critical.") === 0 ? "/critical" : "/consult/" + d.id;
+      bar.setAttribute("data-kind", e.type);
+      bar.hidden = false;
       document.title = "● " + title;
+      if (e.type.indexOf("consult.") === 0) { refreshQueue(); }
       try {
         var ctx = new (window.AudioContext || window.webkitAudioContext)();
         var o = ctx.createOscillator();
@@ -55,9 +100,6 @@
         o.stop(ctx.currentTime + 0.25);
       } catch (x) { /* no audio: the banner is enough */ }
     };
-    ["consult.new", "consult.escalated", "consult.message", "consult.accepted", "consult.answered", "consult.declined", "consult.closed", "consult.cancelled", "consult.video"].forEach(function (k) {
-      es.addEventListener(k, onEvent);
-    });
-    ["critical.raised", "critical.escalated"].forEach(function (k) { es.addEventListener(k, onEvent); });
+    Object.keys(labels).forEach(function (k) { es.addEventListener(k, onEvent); });
   }
 })();

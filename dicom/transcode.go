@@ -1,0 +1,121 @@
+package dicom
+
+import (
+	"encoding/binary"
+	"fmt"
+)
+
+// ErrCannotTranscode is returned by Transcode for a conversion it does
+// not make (compressed pixel data, or a target other than an uncompressed
+// little-endian syntax).
+var ErrCannotTranscode = fmt.Errorf("dicom: cannot convert to that transfer syntax")
+
+// Uncompressed reports whether ts keeps native pixel data: implicit and
+// explicit VR little endian, explicit VR big endian and deflated.
+func Uncompressed(ts string) bool {
+	switch ts {
+	case ImplicitVRLittleEndian, ExplicitVRLittleEndian, ExplicitVRBigEndian, DeflatedExplicitVRLittleEndian:
+		return true
+	}
+	return false
+}
+
+// CanTranscode reports whether Transcode converts a file stored in from
+// into to: between the uncompressed syntaxes, into explicit or implicit
+// VR little endian (the same syntax needs no conversion).
+func CanTranscode(from, to string) bool {
+	return from != to && Uncompressed(from) && (to == ExplicitVRLittleEndian || to == ImplicitVRLittleEndian)
+}
+
+// Transcode writes f as a Part 10 file in transfer syntax ts (explicit or
+// implicit VR little endian) from any uncompressed syntax: big-endian
+// values are swapped by VR (pixel data OW by 16-bit words), a deflated
+// dataset is written inflated, VRs an implicit file does not carry stay
+// UN. The file meta group is kept with the new Transfer Syntax UID; group
+// length elements of the dataset (retired) are dropped, as the lengths
+// change. Compressed files give ErrCannotTranscode.
+func Transcode(f *File, ts string) ([]byte, error) {
+	if !Uncompressed(f.TransferSyntax) || (ts != ExplicitVRLittleEndian && ts != ImplicitVRLittleEndian) {
+		return nil, fmt.Errorf("%w: %s (%s) to %s (%s)", ErrCannotTranscode, TransferSyntaxName(f.TransferSyntax), f.TransferSyntax, TransferSyntaxName(ts), ts)
+	}
+	out := make([]byte, 128, 1024)
+	out = append(out, "DICM"...)
+	tsv := []byte(ts)
+	if len(tsv)%2 == 1 {
+		tsv = append(tsv, 0)
+	}
+	var meta []byte
+	hasTS := false
+	for _, e := range f.Meta.Elements {
+		switch {
+		case e.Tag == TagFileMetaInformationGroupLength:
+			continue
+		case e.Tag == TagTransferSyntaxUID:
+			e, hasTS = &Element{Tag: e.Tag, VR: "UI", Value: tsv}, true
+		}
+		meta = appendElement(meta, e)
+	}
+	if !hasTS {
+		meta = appendElement(meta, &Element{Tag: TagTransferSyntaxUID, VR: "UI", Value: tsv})
+	}
+	out = appendElement(out, &Element{Tag: TagFileMetaInformationGroupLength, VR: "UL", Value: binary.LittleEndian.AppendUint32(nil, uint32(len(meta)))})
+	out = append(out, meta...)
+	enc := encoder{explicit: ts == ExplicitVRLittleEndian}
+	for _, e := range f.Elements {
+		if e.Tag.Element() == 0 {
+			continue
+		}
+		if e.Fragments != nil {
+			return nil, fmt.Errorf("%w: encapsulated pixel data", ErrCannotTranscode)
+		}
+		out = enc.appendElement(out, littleEndian(e, f.BigEndian))
+	}
+	return out, nil
+}
+
+// littleEndian returns e with its value in little-endian byte order (a
+// copy when it was big endian) and items converted the same way.
+func littleEndian(e *Element, big bool) *Element {
+	c := *e
+	if len(e.Items) > 0 {
+		c.Items = make([]*Dataset, len(e.Items))
+		for i, it := range e.Items {
+			d := &Dataset{}
+			for _, ie := range it.Elements {
+				if ie.Tag.Element() == 0 {
+					continue
+				}
+				d.Elements = append(d.Elements, littleEndian(ie, big))
+			}
+			c.Items[i] = d
+		}
+	}
+	if big {
+		if w := wordSize(e.VR); w > 1 && len(e.Value)%w == 0 {
+			v := make([]byte, len(e.Value))
+			for i := 0; i < len(v); i += w {
+				for k := 0; k < w; k++ {
+					v[i+k] = e.Value[i+w-1-k]
+				}
+			}
+			c.Value = v
+		}
+	}
+	if c.VR != "SQ" && !longVR(c.VR) && len(c.Value) > 0xFFFF {
+		c.VR = "UN" // a short-length VR cannot hold it in explicit VR
+	}
+	return &c
+}
+
+// wordSize is the byte-swapping unit of a VR's binary values.
+func wordSize(vr string) int {
+	switch vr {
+	case "US", "SS", "OW", "AT":
+		return 2
+	case "UL", "SL", "FL", "OF", "OL":
+		return 4
+	case "FD", "OD", "SV", "UV", "OV":
+		return 8
+	}
+	return 1
+}

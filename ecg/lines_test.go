@@ -1,0 +1,35 @@
+package ecg
+
+import (
+	"errors"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// TestCSVLongLine: a 3 MiB line of commas in an ECG or beats CSV is a
+// format error naming the line, found before it becomes 3 million fields
+// (which allocated hundreds of MiB): under 24 MiB allocated.
+func TestCSVLongLine(t *testing.T) {
+	commas := strings.Repeat(",", 3<<20)
+	for name, read := range map[string]func(string) error{
+		"time,I":     func(s string) error { _, err := ReadCSV(strings.NewReader(s)); return err },
+		"sample,pvc": func(s string) error { _, err := ReadBeatsCSV(strings.NewReader(s)); return err },
+	} {
+		for _, c := range []struct {
+			data string
+			line string
+		}{{commas + "\n1,2\n", "line 1 "}, {name + "\n0,1\n" + commas + "\n", "line 3 "}} {
+			var a, b runtime.MemStats
+			runtime.ReadMemStats(&a)
+			err := read(c.data)
+			runtime.ReadMemStats(&b)
+			if !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), c.line) || !strings.Contains(err.Error(), "longer than") {
+				t.Errorf("%s, %s: %v", name, c.line, err)
+			}
+			if n := b.TotalAlloc - a.TotalAlloc; n > 24<<20 {
+				t.Errorf("%s, %s: allocated %d bytes; bound 24 MiB", name, c.line, n)
+			}
+		}
+	}
+}

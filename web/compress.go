@@ -1,0 +1,182 @@
+package web
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"mime"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// Responses are gzip-compressed when the client accepts it and the body is
+// text that compresses: HTML, JSON (DICOM JSON included), CSS, JavaScript,
+// SVG, CSV and plain text. Never compressed: images other than SVG, PDFs
+// (already compressed inside), DICOM files and multipart bulk data, and
+// Server-Sent Events streams (text/event-stream: a compressor would hold
+// events back). Every response of a compressible type carries
+// Vary: Accept-Encoding, so a shared cache keeps both forms apart.
+//
+// Static files (web/static, embedded) are compressed once at start
+// (loadStatic) and sent as they are; pages and API answers are compressed
+// as they are written (gzip level 5: most of the gain for a fraction of
+// level 9's time). Brotli would save a little more but has no well-kept
+// pure-Go encoder in the standard library; gzip is what every browser and
+// client accepts.
+
+// compressible reports whether a response of this Content-Type is compressed.
+func compressible(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return false
+	}
+	switch mt {
+	case "text/html", "application/json", "application/dicom+json", "text/css", "text/javascript", "application/javascript",
+		"image/svg+xml", "text/csv", "text/plain":
+		return true
+	}
+	return false
+}
+
+// acceptsGzip reports whether the request's Accept-Encoding allows gzip
+// (gzip or *, with a q-value above zero).
+func acceptsGzip(r *http.Request) bool {
+	for _, h := range r.Header.Values("Accept-Encoding") {
+		for _, part := range strings.Split(h, ",") {
+			coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+			coding = strings.ToLower(strings.TrimSpace(coding))
+			if coding != "gzip" && coding != "*" {
+				continue
+			}
+			q := 1.0
+			if k, v, ok := strings.Cut(strings.TrimSpace(params), "="); ok && strings.TrimSpace(k) == "q" {
+				if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
+					q = f
+				}
+			}
+			return q > 0
+		}
+	}
+	return false
+}
+
+// gzipLevel is the level of responses compressed as they are written.
+const gzipLevel = 5
+
+var gzipPool = sync.Pool{New: func() any {
+	w, _ := gzip.NewWriterLevel(nil, gzipLevel)
+	return w
+}}
+
+// compress wraps h: it compresses compressible responses for clients that
+// accept gzip and adds Vary: Accept-Encoding to them.
+func compress(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cw := &compressWriter{ResponseWriter: w, accepts: acceptsGzip(r) && r.Method != http.MethodHead}
+		defer cw.close()
+		h.ServeHTTP(cw, r)
+	})
+}
+
+// compressWriter decides at the first WriteHeader or Write, from the
+// headers the handler set, whether to compress.
+type compressWriter struct {
+	http.ResponseWriter
+	accepts bool
+	decided bool
+	gz      *gzip.Writer
+}
+
+func (w *compressWriter) decide(status int) {
+	if w.decided {
+		return
+	}
+	w.decided = true
+	h := w.Header()
+	if !compressible(h.Get("Content-Type")) {
+		return
+	}
+	h.Add("Vary", "Accept-Encoding")
+	if !w.accepts || h.Get("Content-Encoding") != "" || status < 200 || status == http.StatusNoContent || status == http.StatusNotModified {
+		return
+	}
+	h.Set("Content-Encoding", "gzip")
+	h.Del("Content-Length")
+	w.gz = gzipPool.Get().(*gzip.Writer)
+	w.gz.Reset(w.ResponseWriter)
+}
+
+func (w *compressWriter) WriteHeader(status int) {
+	if status >= 100 && status < 200 {
+		w.ResponseWriter.WriteHeader(status)
+		return
+	}
+	w.decide(status)
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *compressWriter) Write(b []byte) (int, error) {
+	if !w.decided {
+		if w.Header().Get("Content-Type") == "" {
+			w.Header().Set("Content-Type", http.DetectContentType(b))
+		}
+		w.WriteHeader(http.StatusOK)
+	}
+	if w.gz != nil {
+		return w.gz.Write(b)
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Flush sends what has been compressed so far (http.Flusher and
+// http.ResponseController).
+func (w *compressWriter) Flush() {
+	if w.gz != nil {
+		w.gz.Flush()
+	}
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// FlushError is Flush for http.ResponseController.
+func (w *compressWriter) FlushError() error {
+	if w.gz != nil {
+		if err := w.gz.Flush(); err != nil {
+			return err
+		}
+	}
+	return http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// Hijack passes through (no compressed response is hijacked).
+func (w *compressWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	return http.NewResponseController(w.ResponseWriter).Hijack()
+}
+
+func (w *compressWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w *compressWriter) close() {
+	if w.gz != nil {
+		w.gz.Close()
+		w.gz.Reset(nil)
+		gzipPool.Put(w.gz)
+		w.gz = nil
+	}
+}
+
+// gzipOnce compresses an embedded file at start, at the best level; nil
+// when the file is not worth compressing.
+func gzipOnce(b []byte) []byte {
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	zw.Write(b)
+	zw.Close()
+	if buf.Len() >= len(b) {
+		return nil
+	}
+	return buf.Bytes()
+}

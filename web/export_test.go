@@ -1,0 +1,10 @@
+package web
+
+import "net/http"
+
+// SetDecodeHook installs a hook that sees every value a handler decodes a
+// JSON body into; the returned function removes it.
+func SetDecodeHook(f func(r *http.Request, v any)) (restore func()) {
+	decodeHook.Store(&f)
+	return func() { decodeHook.Store(nil) }
+}
