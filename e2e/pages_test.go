@@ -61,6 +61,7 @@ var pageChecks = []pageCheck{
 	{"raw text", checkRawText},
 	{"sideways scroll", checkFits},
 	{"header height", checkHeader},
+	{"accessibility (axe-core, WCAG 2.1 A/AA)", func(ctx context.Context, _ *crawledPage) []string { return axeProblems(ctx) }},
 }
 
 // checkHeader: the header (brand, language, the folded menu) takes less

@@ -195,6 +195,40 @@ func (p pageData) FieldMsg(f care.FieldError) string {
 	return prefix + p.msgs.T(p.Lang, f.Key, f.Args...)
 }
 
+// fieldErr is what the "field-error" partial shows: a field's message and
+// the id that its input points to with aria-describedby.
+type fieldErr struct{ ID, Msg string }
+
+// fieldErrID is the id of a field's error message: "id_number-error".
+func fieldErrID(field string) string {
+	b := []byte(field)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			b[i] = '_'
+		}
+	}
+	return string(b) + "-error"
+}
+
+// FieldErr is the field's error for the "field-error" partial, nil when
+// the field has none: {{template "field-error" ($.FieldErr "name")}}.
+func (p pageData) FieldErr(field string) *fieldErr {
+	if m := p.Fields[field]; m != "" {
+		return &fieldErr{ID: fieldErrID(field), Msg: m}
+	}
+	return nil
+}
+
+// Invalid marks a field that failed validation (WCAG 2.1 SC 3.3.1, 4.1.2):
+// aria-invalid and aria-describedby pointing to its message, written
+// inside the field's tag: <input name="name"{{$.Invalid "name"}}>.
+func (p pageData) Invalid(field string) template.HTMLAttr {
+	if p.Fields[field] == "" {
+		return ""
+	}
+	return template.HTMLAttr(` aria-invalid="true" aria-describedby="` + fieldErrID(field) + `"`)
+}
+
 // Step translates one settlement explanation step.
 func (p pageData) Step(st settle.Step) string { return p.srv.stepText(p.Lang, st) }
 

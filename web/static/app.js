@@ -8,6 +8,11 @@
       e.preventDefault();
     }
   });
+  // A form that came back with errors: move focus to the summary at the top
+  // (role="alert", tabindex="-1"), so keyboard and screen-reader users start
+  // there; each field's message is tied to its input by aria-describedby.
+  var summary = document.getElementById("form-error");
+  if (summary) { summary.focus(); }
   // Normalise an ID number as it is typed: upper-case X, no spaces.
   var id = document.getElementById("id_number");
   if (id) {

@@ -7,7 +7,11 @@
 // units, gain and baseline per lead, the detected beats). Pan by dragging
 // (pointer events: mouse, pen, touch), zoom with the buttons, a pinch or
 // ctrl+wheel; in calipers mode a drag measures time (ms, bpm) and
-// amplitude (mV) on the lead under the pointer.
+// amplitude (mV) on the lead under the pointer. Everything also works from
+// the keyboard on the focused waveform (docs/viewers.md): arrows pan, + and
+// − zoom; in calipers mode the arrows move a marker on the trace, ↑/↓ pick
+// the lead, Enter sets the first then the second marker, Esc clears, and
+// the measurement is announced in the caliper line (a polite live region).
 (function () {
   "use strict";
   var box = document.getElementById("ecg-viewer");
@@ -228,9 +232,99 @@
     box.dataset.caliperMs = String(Math.round(ms));
   }
 
+  // valueAt is the trace's amplitude (mV) on a lead at record time t, or
+  // null when that segment has not arrived.
+  function valueAt(lead, t) {
+    var s = st.segs[Math.floor(t / SEG)];
+    if (!s || !s.data) { return null; }
+    var l = s.data.leads[lead];
+    var i = Math.round((t - s.data.start / s.data.fs) * l.fs);
+    if (i < 0 || i >= l.samples.length) { return null; }
+    return (l.samples[i] - l.baseline) / l.gain;
+  }
+
+  // Keyboard calipers: kb.phase is "a" while the first marker moves (both
+  // markers together), "b" while the second moves, "done" once both are set.
+  var kb = null;
+  function kbMove(dt) {
+    var c = st.caliper;
+    var t = Math.min(Math.max(0, (kb.phase === "a" ? c.ta : c.tb) + dt), Math.max(0, duration - 0.001));
+    var v = valueAt(c.lead, t);
+    if (kb.phase === "a") { c.ta = c.tb = t; c.va = c.vb = v === null ? 0 : v; } else { c.tb = t; c.vb = v === null ? c.vb : v; }
+    // Keep the moving marker in view.
+    if (t < st.offset || t > st.offset + visibleSeconds()) { st.offset = t - visibleSeconds() / 2; clamp(); }
+  }
+  function kbAnnounce() {
+    var c = st.caliper;
+    if (kb.phase === "a") {
+      say(fmt(box.dataset.tCaliperA, [c.ta.toFixed(3), st.leads[c.lead]]));
+    } else {
+      showCaliper();
+      if (kb.phase === "b") { calOut.textContent += " · " + box.dataset.tCaliperB; }
+    }
+  }
+  function caliperKey(ev) {
+    var step = ev.shiftKey ? 0.1 : 0.01; // seconds
+    var n = st.leads.length;
+    if (!st.caliper || !kb || (kb.phase === "done" && /^Arrow(Left|Right)$/.test(ev.key))) {
+      if (!/^(Arrow(Left|Right|Up|Down)|Enter)$/.test(ev.key)) { return false; }
+      var t0 = st.offset + visibleSeconds() / 2;
+      st.caliper = { ta: t0, tb: t0, va: 0, vb: 0, lead: st.caliper ? st.caliper.lead : 0 };
+      kb = { phase: "a" };
+      kbMove(0);
+      if (ev.key !== "Enter") { kbAnnounce(); draw(); return true; }
+    }
+    var c = st.caliper;
+    switch (ev.key) {
+    case "ArrowLeft": kbMove(-step); break;
+    case "ArrowRight": kbMove(step); break;
+    case "ArrowUp": case "ArrowDown":
+      c.lead = (c.lead + (ev.key === "ArrowUp" ? n - 1 : 1)) % n;
+      var va = valueAt(c.lead, c.ta), vb = valueAt(c.lead, c.tb);
+      c.va = va === null ? 0 : va; c.vb = vb === null ? 0 : vb;
+      break;
+    case "Enter":
+      if (kb.phase === "a") { kb.phase = "b"; } else if (kb.phase === "b") { kb.phase = "done"; } else { return true; }
+      break;
+    case "Escape":
+      st.caliper = null; kb = null;
+      say(box.dataset.tCaliperHint);
+      draw();
+      return true;
+    default:
+      return false;
+    }
+    kbAnnounce();
+    draw();
+    return true;
+  }
+  canvas.addEventListener("keydown", function (ev) {
+    if (ev.altKey || ev.ctrlKey || ev.metaKey || !st.leads) { return; }
+    var handled = true;
+    if (ev.key === "c" || ev.key === "C") {
+      setMode(st.mode === "caliper" ? "pan" : "caliper");
+    } else if (ev.key === "+" || ev.key === "=") {
+      zoomTo(st.zoom * 1.25);
+    } else if (ev.key === "-" || ev.key === "_") {
+      zoomTo(st.zoom / 1.25);
+    } else if (st.mode === "caliper") {
+      handled = caliperKey(ev);
+    } else if (ev.key === "ArrowLeft" || ev.key === "ArrowRight") {
+      st.offset += (ev.key === "ArrowLeft" ? -1 : 1) * (ev.shiftKey ? visibleSeconds() : 0.2);
+      clamp(); draw();
+    } else if (ev.key === "Home" || ev.key === "End") {
+      st.offset = ev.key === "Home" ? 0 : duration;
+      clamp(); draw();
+    } else {
+      handled = false;
+    }
+    if (handled) { ev.preventDefault(); }
+  });
+
   var pointers = {}, drag = null, pinch = null;
   function setMode(m) {
     st.mode = m;
+    kb = null;
     modeBtn.setAttribute("aria-pressed", m === "caliper" ? "true" : "false");
     canvas.classList.toggle("caliper-mode", m === "caliper");
     if (m === "caliper") { say(box.dataset.tCaliperHint); }
@@ -248,6 +342,7 @@
     if (st.mode === "caliper" && st.leads) {
       var p = at(ev);
       st.caliper = { ta: p.t, tb: p.t, va: p.v, vb: p.v, lead: p.lead };
+      kb = null;
       drag = { caliper: true };
       draw();
     } else {

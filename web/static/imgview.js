@@ -6,7 +6,9 @@
 // (horizontal: width, vertical: level) or pans, a pinch or the wheel
 // zooms, the slider or play steps through the frames of a cine. The
 // previous study of the same modality sits beside the current one with
-// the same window.
+// the same window. Every tool also has keys on the focused image and
+// visible buttons (window width/level, pan, zoom, frames; docs/viewers.md),
+// and the state after a key or button is announced in #img-status.
 (function () {
   "use strict";
   var box = document.getElementById("img-viewer");
@@ -100,6 +102,27 @@
     panes.forEach(function (p) { if (p.fig.dataset.greyscale === "true") { load(p); } });
   }
 
+  // announce puts the current window, zoom and frame into the polite live
+  // region, after a key or a button (not during a drag).
+  var status = document.getElementById("img-status");
+  function announce(p) {
+    if (!status) { return; }
+    var cur = wl || base;
+    var parts = [];
+    if (p.fig.dataset.greyscale === "true") { parts.push(box.dataset.tWl.replace("%s", cur.w.toFixed(0)).replace("%s", cur.c.toFixed(0))); }
+    parts.push((box.dataset.tZoom || "%s×").replace("%s", p.zoom.toFixed(2)));
+    if (p.frames > 1) { parts.push((box.dataset.tFrame || "") + " " + (p.frame + 1) + "/" + p.frames); }
+    status.textContent = parts.join(" · ");
+  }
+  function zoomBy(p, f) { p.zoom = Math.min(16, Math.max(0.5, p.zoom * f)); draw(p); }
+  function panBy(p, dx, dy) { p.px += dx; p.py += dy; draw(p); }
+  // windowBy changes the width by dw and the level by dc steps of 1/20 of
+  // the image's base width.
+  function windowBy(dw, dc) {
+    var cur = wl || base, k = Math.max(base.w, 1) / 20;
+    setWindow(cur.c + dc * k, cur.w + dw * k);
+  }
+
   panes.forEach(function (p) {
     var pointers = {}, drag = null, pinch = null;
     p.canvas.addEventListener("pointerdown", function (ev) {
@@ -156,6 +179,33 @@
       load(p);
     }
     p.setFrame = setFrame;
+    p.canvas.addEventListener("keydown", function (ev) {
+      if (ev.altKey || ev.ctrlKey || ev.metaKey) { return; }
+      var big = ev.shiftKey ? 5 : 1, d = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] }[ev.key];
+      if (d && mode === "wl" && p.fig.dataset.greyscale === "true") {
+        windowBy(d[0] * big, -d[1] * big); // → wider, ↑ higher level
+      } else if (d) {
+        panBy(p, d[0] * 20 * big, d[1] * 20 * big);
+      } else if (ev.key === "+" || ev.key === "=") {
+        zoomBy(p, 1.25);
+      } else if (ev.key === "-" || ev.key === "_") {
+        zoomBy(p, 1 / 1.25);
+      } else if (ev.key === "0") {
+        act("reset");
+      } else if ((ev.key === "m" || ev.key === "M") && modeBtn) {
+        act("mode");
+      } else if ((ev.key === "PageDown" || ev.key === "PageUp") && p.frames > 1) {
+        setFrame(p.frame + (ev.key === "PageDown" ? 1 : -1));
+      } else {
+        return;
+      }
+      ev.preventDefault();
+      announce(p);
+    });
+    p.fig.addEventListener("click", function (ev) {
+      var b = ev.target.closest && ev.target.closest("[data-act=frame-prev],[data-act=frame-next]");
+      if (b) { setFrame(p.frame + (b.dataset.act === "frame-next" ? 1 : -1)); announce(p); }
+    });
     if (slider) { slider.addEventListener("input", function () { setFrame((parseInt(slider.value, 10) || 1) - 1); }); }
     var play = p.fig.querySelector("[data-act=play]");
     if (play) {
@@ -172,28 +222,42 @@
     }
   });
 
-  box.addEventListener("click", function (ev) {
-    var act = ev.target.closest && ev.target.closest("[data-act]");
-    if (!act) { return; }
-    switch (act.dataset.act) {
+  function act(name) {
+    switch (name) {
     case "mode":
       mode = mode === "wl" ? "pan" : "wl";
       modeBtn.setAttribute("aria-pressed", mode === "wl" ? "true" : "false");
       modeBtn.textContent = mode === "wl" ? box.dataset.tModeWl || modeBtn.textContent : box.dataset.tModePan || modeBtn.textContent;
       break;
-    case "zoom-in": panes.forEach(function (p) { p.zoom = Math.min(16, p.zoom * 1.25); draw(p); }); break;
-    case "zoom-out": panes.forEach(function (p) { p.zoom = Math.max(0.5, p.zoom / 1.25); draw(p); }); break;
+    case "zoom-in": panes.forEach(function (p) { zoomBy(p, 1.25); }); break;
+    case "zoom-out": panes.forEach(function (p) { zoomBy(p, 1 / 1.25); }); break;
+    case "width-down": windowBy(-1, 0); break;
+    case "width-up": windowBy(1, 0); break;
+    case "level-down": windowBy(0, -1); break;
+    case "level-up": windowBy(0, 1); break;
+    case "pan-left": panes.forEach(function (p) { panBy(p, -20, 0); }); break;
+    case "pan-right": panes.forEach(function (p) { panBy(p, 20, 0); }); break;
+    case "pan-up": panes.forEach(function (p) { panBy(p, 0, -20); }); break;
+    case "pan-down": panes.forEach(function (p) { panBy(p, 0, 20); }); break;
     case "reset":
       wl = null;
       if (presetSel) { presetSel.selectedIndex = 0; }
       panes.forEach(function (p) { p.zoom = 1; p.px = 0; p.py = 0; load(p); });
       break;
+    default:
+      return false;
     }
+    return true;
+  }
+  box.addEventListener("click", function (ev) {
+    var b = ev.target.closest && ev.target.closest("[data-act]");
+    if (b && act(b.dataset.act)) { announce(panes[0]); }
   });
   if (presetSel) {
     presetSel.addEventListener("change", function () {
       var v = presetSel.value.split("/");
       if (v.length === 2) { setWindow(parseFloat(v[0]), parseFloat(v[1])); } else { wl = null; panes.forEach(load); }
+      announce(panes[0]);
     });
   }
   var resizeTimer = null;
