@@ -76,7 +76,7 @@ func genClaim(t *rapid.T, p *Policy, id string, poverty string) *Claim {
 		c.Lines = append(c.Lines, Line{
 			Code: fmt.Sprint(i), Class: rapid.SampledFrom([]string{"drug", "material", "exam", "treatment"}).Draw(t, "class"),
 			Category: rapid.SampledFrom(keys(p.Categories)).Draw(t, "cat"),
-			Amount:   Fen(rapid.Int64Range(0, 30000000).Draw(t, "amount")),
+			Amount:   Fen(rapid.Int64Range(int64(1-min(i, 1)), 30000000).Draw(t, "amount")), // a bill is never 0.00 (issue 18): the first item is ≥ 1 fen
 		})
 	}
 	return c

@@ -208,7 +208,7 @@ func (s *Service) claim(ctx context.Context, a care.Actor, in Input) (*resident.
 // claimError turns an engine fault into a care error for the user.
 func claimError(err error) error {
 	if ce, ok := err.(*ClaimError); ok {
-		return &care.Error{Code: care.EINVALID, Key: ce.Key, Args: ce.Args, Fields: []care.FieldError{{Field: "bill", Key: ce.Key, Args: ce.Args}}}
+		return &care.Error{Code: care.EINVALID, Key: ce.Key, Args: ce.Args, Fields: []care.FieldError{{Field: ce.Field, Key: ce.Key, Args: ce.Args}}}
 	}
 	return err
 }
