@@ -80,10 +80,20 @@ type Repository interface {
 	SettlementPolicy(ctx context.Context, id int64) (*StoredPolicy, error)
 	// SettleTx stores a settlement in one transaction: an existing
 	// idempotency key replays (same claim) or is ECONFLICT (another claim);
-	// replace, if not 0, is reversed first; compute runs on the locked
-	// accumulators; a live settlement of the same visit is ECONFLICT.
-	SettleTx(ctx context.Context, s *Settlement, replace int64, compute func(acc Accumulators) (*Result, error), ev audit.Event) (replay bool, err error)
-	ReverseSettlement(ctx context.Context, county string, id, by int64, reason string, ev audit.Event) (*Settlement, error)
+	// replace, if not 0, is reversed first; compute runs on the
+	// accumulators just before the visit in date order; a live settlement
+	// of the same visit is ECONFLICT. The visits of the person-year that
+	// follow it in date order (visit date, then id) — and, for a
+	// correction, those that followed the corrected one — are settled
+	// again with recompute in the same transaction, each change written
+	// with an Adjustment, so the books are what settling the year's bills
+	// in date order gives (what Resettler computes).
+	SettleTx(ctx context.Context, s *Settlement, replace int64, compute func(acc Accumulators) (*Result, error), recompute Recompute, ev audit.Event) (replay bool, err error)
+	// ReverseSettlement reverses a settlement and settles the visits that
+	// follow it in the person-year again (recompute), in one transaction.
+	ReverseSettlement(ctx context.Context, county string, id, by int64, reason string, recompute Recompute, ev audit.Event) (*Settlement, error)
+	// Adjustments lists what re-settlements changed on settlement id, oldest first.
+	Adjustments(ctx context.Context, county string, id int64) ([]Adjustment, error)
 	Settlement(ctx context.Context, id int64) (*Settlement, error)
 	Settlements(ctx context.Context, f SettlementFilter) ([]Settlement, error)
 	SettleAccumulators(ctx context.Context, county string, residentID int64, year int) (Accumulators, error)
@@ -292,7 +302,7 @@ func (s *Service) Settle(ctx context.Context, a care.Actor, in Input, key string
 		}
 		ev.Detail = fmt.Sprintf("visit %s total %s insurers %s patient %s", c.VisitID, res.Total, res.Insurers, res.Patient)
 		return res, nil
-	}, ev)
+	}, s.recompute(ctx), ev)
 	if err != nil {
 		return nil, false, err
 	}
@@ -321,7 +331,25 @@ func (s *Service) Reverse(ctx context.Context, a care.Actor, id int64, reason st
 	}
 	ev := audit.New(ctx, a, ActReverse, st.ResidentID)
 	ev.CountyCode, ev.Detail = st.County, "visit "+st.VisitID+": "+reason
-	return s.Repo.ReverseSettlement(ctx, st.County, id, a.AccountID, reason, ev)
+	return s.Repo.ReverseSettlement(ctx, st.County, id, a.AccountID, reason, s.recompute(ctx), ev)
+}
+
+// recompute settles a stored visit again under the policy version it was
+// settled under, on the accumulators just before it in date order.
+func (s *Service) recompute(ctx context.Context) Recompute {
+	return func(st *Settlement, acc Accumulators) (*Result, error) {
+		sp, err := s.policy(ctx, st.PolicyID)
+		if err != nil {
+			return nil, err
+		}
+		return Settle(sp.Policy, &st.Claim, &acc)
+	}
+}
+
+// Adjustments lists how re-settlements changed a settlement the actor may
+// see (Get checks the scope and audits the read). Errors: ENOTFOUND.
+func (s *Service) Adjustments(ctx context.Context, a care.Actor, st *Settlement) ([]Adjustment, error) {
+	return s.Repo.Adjustments(ctx, st.County, st.ID)
 }
 
 // Get returns a settlement the actor may see (its resident in scope) and
