@@ -28,6 +28,24 @@ type Adjustment struct {
 	CreatedAt    time.Time
 }
 
+// InsurersBefore is what every layer together paid before the adjustment.
+func (a Adjustment) InsurersBefore() Fen { return a.insurers(a.Before) }
+
+// InsurersAfter is what every layer together pays after it.
+func (a Adjustment) InsurersAfter() Fen { return a.insurers(a.After) }
+
+// PatientBefore and PatientAfter are the patient's share before and after.
+func (a Adjustment) PatientBefore() Fen { return a.Before["patient"] }
+func (a Adjustment) PatientAfter() Fen  { return a.After["patient"] }
+
+func (a Adjustment) insurers(m map[string]Fen) Fen {
+	var sum Fen
+	for _, l := range LayerOrder {
+		sum += m[l]
+	}
+	return sum
+}
+
 // Amounts returns what each layer of r paid, and "patient".
 func Amounts(r *Result) map[string]Fen {
 	m := map[string]Fen{"patient": r.Patient}

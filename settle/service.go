@@ -58,6 +58,7 @@ type Settlement struct {
 	ReversedAt     time.Time
 	ReversalReason string
 	ReplacedBy     int64
+	Adjustments    []Adjustment // re-settlements after an earlier visit changed (Get fills them)
 }
 
 // SettlementFilter selects settlements for lists and reports.
@@ -346,12 +347,6 @@ func (s *Service) recompute(ctx context.Context) Recompute {
 	}
 }
 
-// Adjustments lists how re-settlements changed a settlement the actor may
-// see (Get checks the scope and audits the read). Errors: ENOTFOUND.
-func (s *Service) Adjustments(ctx context.Context, a care.Actor, st *Settlement) ([]Adjustment, error) {
-	return s.Repo.Adjustments(ctx, st.County, st.ID)
-}
-
 // Get returns a settlement the actor may see (its resident in scope) and
 // audits the read. Errors: ENOTFOUND.
 func (s *Service) Get(ctx context.Context, a care.Actor, id int64) (*Settlement, error) {
@@ -371,6 +366,9 @@ func (s *Service) Get(ctx context.Context, a care.Actor, id int64) (*Settlement,
 	ev := audit.New(ctx, a, ActRead, st.ResidentID)
 	ev.CountyCode, ev.Detail = st.County, fmt.Sprintf("settlement %d", st.ID)
 	s.Audit.Record(ctx, ev)
+	if st.Adjustments, err = s.Repo.Adjustments(ctx, st.County, st.ID); err != nil {
+		return nil, err
+	}
 	return st, s.Explain(ctx, st)
 }
 

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"countycare/care"
 	"countycare/settle"
@@ -31,18 +32,30 @@ func (in apiSettleIn) input() settle.Input {
 }
 
 type apiSettlementOut struct {
-	ID             int64          `json:"id"`
-	ResidentID     int64          `json:"resident_id"`
-	InstitutionID  int64          `json:"institution_id"`
-	VisitID        string         `json:"visit_id"`
-	Status         string         `json:"status"`
-	PolicyID       int64          `json:"policy_id"`
-	Year           int            `json:"year"`
-	Claim          settle.Claim   `json:"bill"`
-	Result         settle.Result  `json:"result"`
-	ReversalReason string         `json:"reversal_reason,omitempty"`
-	ReplacedBy     int64          `json:"replaced_by,omitempty"`
-	Explanation    []apiLayerText `json:"explanation"`
+	ID             int64           `json:"id"`
+	ResidentID     int64           `json:"resident_id"`
+	InstitutionID  int64           `json:"institution_id"`
+	VisitID        string          `json:"visit_id"`
+	Status         string          `json:"status"`
+	PolicyID       int64           `json:"policy_id"`
+	Year           int             `json:"year"`
+	Claim          settle.Claim    `json:"bill"`
+	Result         settle.Result   `json:"result"`
+	ReversalReason string          `json:"reversal_reason,omitempty"`
+	ReplacedBy     int64           `json:"replaced_by,omitempty"`
+	Explanation    []apiLayerText  `json:"explanation"`
+	Adjustments    []apiAdjustment `json:"adjustments,omitempty"`
+}
+
+// apiAdjustment is a re-settlement of a later visit after an earlier one
+// changed (issue 18): what each layer and the patient paid before and after.
+type apiAdjustment struct {
+	Cause     string                `json:"cause"`
+	CauseID   int64                 `json:"cause_settlement_id"`
+	Before    map[string]settle.Fen `json:"before"`
+	After     map[string]settle.Fen `json:"after"`
+	CreatedAt string                `json:"created_at"`
+	Text      string                `json:"text"`
 }
 
 type apiLayerText struct {
@@ -56,6 +69,11 @@ func (s *Server) apiSettlement(lang string, st *settle.Settlement) apiSettlement
 	out := apiSettlementOut{ID: st.ID, ResidentID: st.ResidentID, InstitutionID: st.InstitutionID, VisitID: st.VisitID, Status: st.Status,
 		PolicyID: st.PolicyID, Year: st.Year, Claim: st.Claim, Result: st.Result, ReversalReason: st.ReversalReason, ReplacedBy: st.ReplacedBy}
 	out.Explanation = s.explain(lang, &st.Result)
+	for _, a := range st.Adjustments {
+		at := a.CreatedAt.UTC().Format("2006-01-02")
+		out.Adjustments = append(out.Adjustments, apiAdjustment{Cause: a.Cause, CauseID: a.CauseID, Before: a.Before, After: a.After, CreatedAt: a.CreatedAt.UTC().Format(time.RFC3339),
+			Text: s.msgs.T(lang, "settle.adjust."+a.Cause, at, a.CauseID, a.InsurersBefore().String(), a.InsurersAfter().String(), a.PatientBefore().String(), a.PatientAfter().String())})
+	}
 	return out
 }
 

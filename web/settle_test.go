@@ -326,3 +326,60 @@ func TestBadPolicyWritesNothing(t *testing.T) {
 		t.Errorf("a refused policy was filed:\n%s\n%s", before, after)
 	}
 }
+
+// TestSettlementAdjustmentsShown: correcting an earlier admission settles
+// the later one again (issue 18); the later settlement's page and API show
+// the adjustment, what the funds and the patient paid before and after.
+// A bill of 0.00 yuan is refused on its field (issue 18).
+func TestSettlementAdjustmentsShown(t *testing.T) {
+	_, io, rid, hosp, _ := settleEnv(t, store.SQLite)
+	year := itoa(int64(time.Now().Year()))
+	bill := func(visit, date, amount string) []byte {
+		return []byte(mustJSON(map[string]any{"resident_id": rid, "institution_id": hosp, "visit_id": visit, "date": year + date, "visit_type": "inpatient",
+			"lines": []map[string]string{{"code": "A1", "name": "治疗", "class": "treatment", "category": "A", "amount": amount}}}))
+	}
+	post := func(body []byte, key string, replace int64) response {
+		if replace != 0 {
+			var m map[string]any
+			json.Unmarshal(body, &m)
+			m["replace"] = replace
+			body = []byte(mustJSON(m))
+		}
+		return io.do("POST", "/api/v1/settlements", "application/json", body, map[string]string{"X-CSRF-Token": io.csrf, "Idempotency-Key": key})
+	}
+	var a, b struct {
+		ID int64 `json:"id"`
+	}
+	json.Unmarshal([]byte(post(bill("A", "-01-10", "20000"), "adj-a", 0).body), &a)
+	json.Unmarshal([]byte(post(bill("B", "-02-10", "20000"), "adj-b", 0).body), &b)
+	if a.ID == 0 || b.ID == 0 {
+		t.Fatal("settlements not created")
+	}
+	// The resident is poor (critical-illness deductible 3,135 in 985-2026.json):
+	// A corrected to 2,000 leaves 1,020 under it, so B now meets part of the deductible.
+	if r := post(bill("A", "-01-10", "2000"), "adj-a2", a.ID); r.code != 201 {
+		t.Fatalf("correction: %d %s", r.code, r.body)
+	}
+	r := io.get("/api/v1/settlements/" + itoa(b.ID))
+	var got struct {
+		Adjustments []struct {
+			Cause   string            `json:"cause"`
+			CauseID int64             `json:"cause_settlement_id"`
+			Before  map[string]string `json:"before"`
+			After   map[string]string `json:"after"`
+			Text    string            `json:"text"`
+		} `json:"adjustments"`
+	}
+	json.Unmarshal([]byte(r.body), &got)
+	if len(got.Adjustments) != 1 || got.Adjustments[0].Cause != "correction" || got.Adjustments[0].CauseID != a.ID ||
+		got.Adjustments[0].Before["patient"] == got.Adjustments[0].After["patient"] || !strings.Contains(got.Adjustments[0].Text, "更正") {
+		t.Fatalf("adjustments of the later admission: %.600s", r.body)
+	}
+	if p := io.get("/settlements/" + itoa(b.ID)); p.code != 200 || !strings.Contains(p.body, `id="adjustments"`) || !strings.Contains(p.body, "按日期顺序重新结算") {
+		t.Errorf("settlement page without its adjustment: %d", p.code)
+	}
+	// 0.00 yuan: refused, naming the field.
+	if r := post(bill("Z", "-03-10", "0"), "adj-z", 0); r.code != 422 || !strings.Contains(r.body, `"field":"lines"`) || !strings.Contains(r.body, "settle.total_zero") {
+		t.Errorf("zero bill: %d %.300s", r.code, r.body)
+	}
+}
