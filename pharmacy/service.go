@@ -15,6 +15,7 @@ import (
 	"countycare/org"
 	"countycare/resident"
 	"countycare/rx"
+	"countycare/settle"
 )
 
 // Audit actions of the pharmacy.
@@ -65,12 +66,13 @@ type Repository interface {
 	// o.Version (ECONFLICT otherwise). With receive set, every shipment
 	// is added to the clinic's stock as a receipt in the same transaction.
 	UpdateSupplyOrder(ctx context.Context, o *SupplyOrder, from OrderStatus, receive bool, accountID int64, ev audit.Event) error
-	// DispenseTx, in one transaction: moves the prescription from status
-	// from at its version to dispensed, takes f.Takes from the lots
-	// (ECONFLICT pharmacy.stock_short if a lot no longer holds enough),
-	// writes the ledger, stores f and queues the alerts (each unless the
-	// institution had one for the drug since alertSince).
-	DispenseTx(ctx context.Context, sg *rx.Signed, from rx.Status, f *Fulfilment, alerts []Alert, alertSince time.Time, ev audit.Event) error
+	// DispenseTx, in one transaction: settles pay (if not nil; its
+	// settlement's ID and patient share go on f), moves the prescription
+	// from status from at its version to dispensed, takes f.Takes from the
+	// lots (ECONFLICT pharmacy.stock_short if a lot no longer holds
+	// enough), writes the ledger, stores f and queues the alerts (each
+	// unless the institution had one for the drug since alertSince).
+	DispenseTx(ctx context.Context, sg *rx.Signed, from rx.Status, f *Fulfilment, alerts []Alert, alertSince time.Time, pay *settle.Pending, ev audit.Event) error
 	// Fulfilment returns a prescription's fulfilment; ENOTFOUND if none.
 	Fulfilment(ctx context.Context, prescriptionID int64) (*Fulfilment, error)
 	// Fulfilments lists a county's fulfilments of one resident (residentID
@@ -114,10 +116,10 @@ func (b *Bill) Total() int64 {
 // Payer settles a dispensed prescription and reverses it; SettlePayer is
 // the one-stop settlement engine.
 type Payer interface {
-	// Pay settles b once (a retry returns the first settlement unless it
-	// was reversed) and returns the settlement's ID, the patient's share in
-	// fen and whether this call created the settlement.
-	Pay(ctx context.Context, a care.Actor, b *Bill) (id, patientFen int64, created bool, err error)
+	// Prepare checks and prices b's settlement without writing it: the
+	// dispensing transaction writes it (DispenseTx), so payment and the
+	// drugs leaving the shelf happen together or not at all.
+	Prepare(ctx context.Context, a care.Actor, b *Bill) (*settle.Pending, error)
 	// Refund reverses settlement id with a reason.
 	Refund(ctx context.Context, a care.Actor, id int64, reason string) error
 }

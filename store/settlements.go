@@ -198,11 +198,16 @@ func (s *Store) writeAccumulators(ctx context.Context, tx db, county string, res
 }
 
 // SettleTx stores a settlement (see settle.Repository).
-func (s *Store) SettleTx(ctx context.Context, st *settle.Settlement, replace int64, compute func(acc settle.Accumulators) (*settle.Result, error),
-	recompute settle.Recompute, ev audit.Event) (bool, error) {
+func (s *Store) SettleTx(ctx context.Context, p *settle.Pending, replace int64) error {
+	return s.Transact(ctx, func(tx db) error { return s.settleInTx(ctx, tx, p, replace) })
+}
+
+// settleInTx is SettleTx inside a transaction of the caller's.
+func (s *Store) settleInTx(ctx context.Context, tx db, p *settle.Pending, replace int64) error {
 	const op = "store.SettleTx"
-	replay := false
-	err := s.Transact(ctx, func(tx db) error {
+	st, compute, recompute, ev := p.Settlement, p.Compute, p.Recompute, &p.Event
+	p.Replay = false
+	{
 		var prevID int64
 		var prevHash string
 		err := tx.row(ctx, `SELECT id, claim_hash FROM settlements WHERE county_code = ? AND idempotency_key = ?`, st.County, st.Key).Scan(&prevID, &prevHash)
@@ -210,7 +215,7 @@ func (s *Store) SettleTx(ctx context.Context, st *settle.Settlement, replace int
 		case err == nil && prevHash != st.ClaimHash:
 			return &care.Error{Code: care.ECONFLICT, Key: "settle.key_reused", Op: op}
 		case err == nil:
-			replay = true
+			p.Replay = true
 			return scanSettlement(tx.row(ctx, `SELECT `+settlementCols+` FROM settlements WHERE id = ?`, prevID), st)
 		case !care.IsCode(mapErr(err), care.ENOTFOUND):
 			return wrap(op, err)
@@ -288,9 +293,8 @@ func (s *Store) SettleTx(ctx context.Context, st *settle.Settlement, replace int
 		if err := s.receivableFor(ctx, tx, st, carried); err != nil {
 			return wrap(op, err)
 		}
-		return s.appendAudit(ctx, tx, ev)
-	})
-	return replay, err
+		return s.appendAudit(ctx, tx, *ev)
+	}
 }
 
 // insertSettlement writes a new live settlement with its result.
