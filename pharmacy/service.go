@@ -3,6 +3,7 @@ package pharmacy
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"math/big"
 	"strings"
@@ -47,6 +48,9 @@ type Repository interface {
 	Movements(ctx context.Context, county string, institutionID int64, drugCode string, limit int) ([]Movement, error)
 	// DispensedSince sums units dispensed (net of returns) per drug since t.
 	DispensedSince(ctx context.Context, county string, institutionID int64, since time.Time) (map[string]int64, error)
+	// StockInstitutions lists every institution that holds or held stock
+	// (any lot, empty or not), by county.
+	StockInstitutions(ctx context.Context) ([]InstitutionRef, error)
 	// Thresholds returns an institution's low-stock thresholds.
 	Thresholds(ctx context.Context, county string, institutionID int64) ([]Threshold, error)
 	// SaveThreshold sets (replaces) one threshold.
@@ -429,6 +433,38 @@ func (s *Service) AlertLowStock(ctx context.Context, a care.Actor, county string
 		}
 	}
 	return low, queued, nil
+}
+
+// InstitutionRef names an institution of a county.
+type InstitutionRef struct {
+	County string
+	ID     int64
+}
+
+// ScanLowStock is the periodic low-stock scan (serve's scheduler, daily by
+// default): AlertLowStock for every institution that keeps stock, as the
+// system actor a. Each drug still alerts at most once a week per
+// institution, so a scan after a dispensing's alert queues nothing new.
+// It returns how many institutions it scanned and alerts it queued; an
+// institution that fails is reported after the others are scanned.
+func (s *Service) ScanLowStock(ctx context.Context, a care.Actor) (int, int, error) {
+	insts, err := s.Repo.StockInstitutions(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	queued := 0
+	var errs []error
+	for _, in := range insts {
+		if ctx.Err() != nil {
+			return 0, queued, ctx.Err()
+		}
+		_, n, err := s.AlertLowStock(ctx, a, in.County, in.ID)
+		queued += n
+		if err != nil {
+			errs = append(errs, fmt.Errorf("institution %d: %w", in.ID, err))
+		}
+	}
+	return len(insts), queued, errors.Join(errs...)
 }
 
 // Alert is a low-stock alert: the drug and the messages to send.

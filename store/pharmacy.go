@@ -497,3 +497,21 @@ func (s *Store) UpdateFulfilment(ctx context.Context, f *pharmacy.Fulfilment, fr
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// StockInstitutions lists the institutions with any lot (see pharmacy.Repository).
+func (s *Store) StockInstitutions(ctx context.Context) ([]pharmacy.InstitutionRef, error) {
+	rows, err := s.read().query(ctx, `SELECT DISTINCT county_code, institution_id FROM stock_lots ORDER BY county_code, institution_id`)
+	if err != nil {
+		return nil, wrap("store.StockInstitutions", err)
+	}
+	defer rows.Close()
+	var out []pharmacy.InstitutionRef
+	for rows.Next() {
+		var r pharmacy.InstitutionRef
+		if err := rows.Scan(&r.County, &r.ID); err != nil {
+			return nil, wrap("store.StockInstitutions", err)
+		}
+		out = append(out, r)
+	}
+	return out, wrap("store.StockInstitutions", rows.Err())
+}

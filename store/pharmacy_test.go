@@ -570,3 +570,30 @@ func TestDispenseCrashAfterPayment(t *testing.T) {
 		}
 	})
 }
+
+// TestScanLowStock: the periodic scan (serve's low-stock job, issue 18)
+// finds every institution with stock and alerts on its low drugs, still at
+// most once a week per drug and institution (docs/pharmacy.md).
+func TestScanLowStock(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, d store.Dialect) {
+		f := newPharmacyFixture(t, d)
+		ctx := context.Background()
+		vd := f.actors[care.RoleVillageDoctor]
+		f.receive(t, vd, "amlodipine-5t", "A1", "2027-10-31", 10)
+		if err := f.svc.SetThreshold(ctx, vd, pharmacy.Threshold{InstitutionID: vd.InstitutionID, DrugCode: "amlodipine-5t", MinUnits: 100}); err != nil {
+			t.Fatal(err)
+		}
+		system := care.Actor{Username: "serve:low-stock-scan", Role: care.RoleAdmin}
+		insts, queued, err := f.svc.ScanLowStock(ctx, system)
+		if err != nil || insts < 1 || queued < 1 {
+			t.Fatalf("scan: %d institutions, %d alerts, %v", insts, queued, err)
+		}
+		msgs, _ := f.st.MessagesTo(ctx, vd.CountyCode, 0, "pharmacy.low_stock", 10)
+		if len(msgs) == 0 {
+			t.Error("no low-stock message in the outbox")
+		}
+		if _, again, err := f.svc.ScanLowStock(ctx, system); err != nil || again != 0 {
+			t.Errorf("second scan within the week: %d alerts, %v", again, err)
+		}
+	})
+}

@@ -37,3 +37,8 @@ func (s *Store) FailAfterForTest(point string, err error) {
 	}
 	s.crashAfter.Store(&crashPoint{point, err})
 }
+
+// QueryRowForTest scans one row of a raw query into dest. Only tests call it.
+func (s *Store) QueryRowForTest(ctx context.Context, q string, dest ...any) error {
+	return s.w.QueryRowContext(ctx, q).Scan(dest...)
+}
