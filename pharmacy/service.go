@@ -27,7 +27,7 @@ const (
 	ActOrderCreate  = "pharmacy.order_create"
 	ActOrderMove    = "pharmacy.order_move"
 	ActOrderRead    = "pharmacy.order_read"
-	ActDispense     = "rx.dispense" // the same action as rx.Service.Dispense
+	ActDispense     = rx.ActDispense // dispensing is a write of the prescription
 	ActFulfilRead   = "pharmacy.fulfil_read"
 	ActFulfilMove   = "pharmacy.fulfil_move"
 	ActLowStockScan = "pharmacy.low_stock"
