@@ -109,7 +109,8 @@ func (s *Service) Dispense(ctx context.Context, a care.Actor, id int64, in Dispe
 		return nil, s.shortError(shorts)
 	}
 	f.Takes = takes
-	bill := &Bill{PrescriptionID: sg.ID, ResidentID: sg.ResidentID, InstitutionID: a.InstitutionID, Date: today, Insured: in.Insured}
+	bill := &Bill{PrescriptionID: sg.ID, ResidentID: sg.ResidentID, InstitutionID: a.InstitutionID, Date: today, Insured: in.Insured,
+		County: sg.CountyCode, Diagnoses: sg.Prescription.Diagnoses}
 	codes := make([]string, 0, len(need))
 	for c := range need {
 		codes = append(codes, c)

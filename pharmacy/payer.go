@@ -9,11 +9,15 @@ import (
 )
 
 // SettlePayer pays dispensed prescriptions through the one-stop settlement
-// engine (package settle): each prescription is an outpatient visit of the
-// resident at the dispensing institution's level (visit number "RX" + the
+// engine (package settle): each prescription is a visit of the resident at
+// the dispensing institution's level (visit number "RX" + the
 // prescription's ID, idempotency key "rx-dispense-" + ID), settled under
 // the county's policy in force that day — basic insurance by level, then
-// the layers the policy has for the resident's poverty category. A retry
+// the layers the policy has for the resident's poverty category. It is a
+// chronic special-outpatient visit (门诊慢特病: the category's own
+// deductible, ratio and annual limit) when an active certification of the
+// resident covers one of the prescription's diagnoses that day, and a
+// plain outpatient visit otherwise (issue 18). A retry
 // returns the first settlement; a visit cannot be paid twice.
 type SettlePayer struct {
 	Settle *settle.Service
@@ -30,6 +34,13 @@ func VisitID(prescriptionID int64) string { return fmt.Sprintf("RX%d", prescript
 func (p SettlePayer) Prepare(ctx context.Context, a care.Actor, b *Bill) (*settle.Pending, error) {
 	in := settle.Input{ResidentID: b.ResidentID, InstitutionID: b.InstitutionID, VisitID: VisitID(b.PrescriptionID), Date: b.Date.String(),
 		VisitType: settle.Outpatient, Insured: b.Insured}
+	cat, err := p.Settle.ChronicFor(ctx, b.County, b.ResidentID, b.Date, b.Diagnoses)
+	if err != nil {
+		return nil, err
+	}
+	if cat != "" {
+		in.VisitType, in.ChronicCategory = settle.Chronic, cat
+	}
 	for _, l := range b.Lines {
 		in.Lines = append(in.Lines, settle.Line{Code: l.DrugCode, Name: l.Name, Class: settle.ClassDrug, Category: l.Category, Amount: settle.Fen(l.AmountFen)})
 	}

@@ -97,6 +97,8 @@ type Bill struct {
 	InstitutionID  int64
 	Date           care.Date
 	Insured        bool
+	County         string
+	Diagnoses      []string // the prescription's ICD-10 diagnoses (a chronic certification may cover one)
 	Lines          []BillLine
 }
 

@@ -94,6 +94,8 @@ type Repository interface {
 	// ReverseSettlement reverses a settlement and settles the visits that
 	// follow it in the person-year again (recompute), in one transaction.
 	ReverseSettlement(ctx context.Context, county string, id, by int64, reason string, recompute Recompute, ev audit.Event) (*Settlement, error)
+	// CertRepository keeps chronic special-outpatient certifications.
+	CertRepository
 	// Adjustments lists what re-settlements changed on settlement id, oldest first.
 	Adjustments(ctx context.Context, county string, id int64) ([]Adjustment, error)
 	Settlement(ctx context.Context, id int64) (*Settlement, error)

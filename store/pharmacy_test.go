@@ -597,3 +597,131 @@ func TestScanLowStock(t *testing.T) {
 		}
 	})
 }
+
+// TestChronicCertificationSettlesDispensing (issue 18): a resident certified
+// for the chronic special outpatient (门诊慢特病) has the drugs of a
+// prescription whose diagnosis the certification covers settled through
+// the category's own layer, not as a plain outpatient visit. Policy
+// 985-2026.json (policy-rules.md §5, parameters as data): village
+// outpatient — annual deductible 0, 60 %; chronic category HT (高血压) —
+// deductible 0, 65 %, annual limit 3,000; critical illness counts chronic
+// visits but its 6,269 deductible is far off. pharmacy/prices-example.psv:
+// amlodipine-5t 1.85 yuan a tablet, category A (甲类, 100 % eligible).
+//
+//	7 tablets = 12.95 yuan. Certified: 65 % × 12.95 = 8.4175 → 8.42 (half up);
+//	the patient pays 4.53. Not certified (or certification ended):
+//	60 % × 12.95 = 7.77; the patient pays 5.18.
+func TestChronicCertificationSettlesDispensing(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, d store.Dialect) {
+		f := newPharmacyFixture(t, d)
+		ctx := context.Background()
+		vd := f.actors[care.RoleVillageDoctor]
+		io := f.actors[care.RoleInsuranceOfficer]
+		people, _, err := f.res.Search(ctx, vd, "", resident.Filter{BornOnOrBefore: care.Date{Year: 1970, Month: 1, Day: 1}, Limit: 50})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p *resident.Resident
+		for i := range people {
+			if people[i].Poverty == "" {
+				p = &people[i]
+				break
+			}
+		}
+		if p == nil {
+			t.Fatal("no adult outside the poverty categories in the demo village")
+		}
+		f.receive(t, vd, "amlodipine-5t", "A1", "2027-10-31", 50)
+		good := settle.CertInput{ResidentID: p.ID, Category: "HT", Diagnosis: "i10", From: "2026-01-01", To: "2026-12-31", Office: "平舆县医疗保障局"}
+		// Refusals name their field; only the insurance officer certifies.
+		if _, err := f.settle.Certify(ctx, vd, good); !care.IsCode(err, care.EFORBIDDEN) {
+			t.Errorf("village doctor certifying: %v", err)
+		}
+		for _, tt := range []struct {
+			edit  func(*settle.CertInput)
+			field string
+		}{
+			{func(c *settle.CertInput) { c.Diagnosis = "hypertension" }, "diagnosis"},
+			{func(c *settle.CertInput) { c.Category = "XX" }, "category"},
+			{func(c *settle.CertInput) { c.To = "2025-12-31" }, "valid_to"},
+			{func(c *settle.CertInput) { c.From = "2026-13-01" }, "valid_from"},
+			{func(c *settle.CertInput) { c.Office = " " }, "office"},
+		} {
+			in := good
+			tt.edit(&in)
+			_, err := f.settle.Certify(ctx, io, in)
+			ce, ok := err.(*care.Error)
+			if !ok || ce.Code != care.EINVALID || len(ce.Fields) == 0 || ce.Fields[0].Field != tt.field {
+				t.Errorf("%s: %v", tt.field, err)
+			}
+		}
+		cert, err := f.settle.Certify(ctx, io, good)
+		if err != nil || cert.Diagnosis != "I10" || cert.Status != settle.CertActive {
+			t.Fatalf("certify: %+v %v", cert, err)
+		}
+		y := func(s string) settle.Fen { v, _ := settle.ParseYuan(s); return v }
+		dispense := func() *settle.Settlement {
+			t.Helper()
+			sg, _, err := f.rx.Sign(ctx, vd, p.ID, rxDraft(amlodipine7)) // diagnosis I10
+			if err != nil {
+				t.Fatal(err)
+			}
+			ful, err := f.svc.Dispense(ctx, vd, sg.ID, pharmacy.DispenseInput{Mode: pharmacy.ModePickup, Insured: true})
+			if err != nil {
+				t.Fatalf("dispense: %v", err)
+			}
+			st, err := f.settle.Get(ctx, io, ful.SettlementID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Result.Total != y("12.95") || ful.PatientFen != int64(st.Result.Patient) {
+				t.Fatalf("bill %s, fulfilment patient %d, settlement %s", st.Result.Total, ful.PatientFen, st.Result.Patient)
+			}
+			return st
+		}
+		st := dispense()
+		if st.Claim.VisitType != settle.Chronic || st.Claim.ChronicCategory != "HT" || st.Result.Paid(settle.LayerBasic) != y("8.42") || st.Result.Patient != y("4.53") {
+			t.Errorf("certified: %s/%s basic %s patient %s; want chronic/HT 8.42 and 4.53", st.Claim.VisitType, st.Claim.ChronicCategory,
+				st.Result.Paid(settle.LayerBasic), st.Result.Patient)
+		}
+		acc, _ := f.st.SettleAccumulators(ctx, p.CountyCode, p.ID, 2026)
+		if acc.ChronicPaid["HT"] != y("8.42") {
+			t.Errorf("the HT annual limit's use: %s, want 8.42", acc.ChronicPaid["HT"])
+		}
+		// Ended: the next dispensing is a plain outpatient visit again.
+		if _, err := f.settle.EndCertification(ctx, io, cert.ID, ""); !care.IsCode(err, care.EINVALID) {
+			t.Errorf("end without a reason: %v", err)
+		}
+		if _, err := f.settle.EndCertification(ctx, io, cert.ID, "复审未通过"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.settle.EndCertification(ctx, io, cert.ID, "again"); !care.IsCode(err, care.ECONFLICT) {
+			t.Errorf("second end: %v", err)
+		}
+		st = dispense()
+		if st.Claim.VisitType != settle.Outpatient || st.Result.Paid(settle.LayerBasic) != y("7.77") || st.Result.Patient != y("5.18") {
+			t.Errorf("after the end: %s basic %s patient %s; want outpatient 7.77 and 5.18", st.Claim.VisitType, st.Result.Paid(settle.LayerBasic), st.Result.Patient)
+		}
+		// A certification for diabetes does not cover a hypertension prescription.
+		if _, err := f.settle.Certify(ctx, io, settle.CertInput{ResidentID: p.ID, Category: "DM", Diagnosis: "E11", From: "2026-01-01", To: "2026-12-31", Office: "医保局"}); err != nil {
+			t.Fatal(err)
+		}
+		if st = dispense(); st.Claim.VisitType != settle.Outpatient {
+			t.Errorf("a diabetes certification settled an I10 prescription as %s/%s", st.Claim.VisitType, st.Claim.ChronicCategory)
+		}
+		cs, err := f.settle.Certifications(ctx, io, p.ID)
+		if err != nil || len(cs) != 2 || cs[1].Status != settle.CertEnded || cs[1].EndReason != "复审未通过" {
+			t.Errorf("certifications: %+v %v", cs, err)
+		}
+		evs, _ := f.st.SearchAudit(ctx, audit.Filter{ResidentIDs: []int64{p.ID}, Limit: 200})
+		seen := map[string]bool{}
+		for _, e := range evs {
+			seen[e.Action] = true
+		}
+		for _, act := range []string{settle.ActCertify, settle.ActCertEnd, settle.ActCertRead} {
+			if !seen[act] {
+				t.Errorf("no %s audit row", act)
+			}
+		}
+	})
+}

@@ -19,3 +19,23 @@ CREATE TABLE settlement_adjustments (
     created_at          TEXT    NOT NULL
 );
 CREATE INDEX settlement_adjustments_settlement ON settlement_adjustments(county_code, settlement_id);
+
+-- Chronic special-outpatient certifications (门慢/门特 认定): the disease
+-- (policy category and ICD-10 code), validity, issuing office; ended, never deleted.
+CREATE TABLE chronic_certifications (
+    id          INTEGER PRIMARY KEY,
+    county_code TEXT    NOT NULL,
+    resident_id INTEGER NOT NULL REFERENCES residents(id),
+    category    TEXT    NOT NULL,
+    diagnosis   TEXT    NOT NULL,
+    valid_from  TEXT    NOT NULL,
+    valid_to    TEXT    NOT NULL,
+    office      TEXT    NOT NULL,
+    status      TEXT    NOT NULL DEFAULT 'active',
+    created_by  INTEGER NOT NULL DEFAULT 0,
+    created_at  TEXT    NOT NULL,
+    ended_by    INTEGER,
+    ended_at    TEXT,
+    end_reason  TEXT    NOT NULL DEFAULT ''
+);
+CREATE INDEX chronic_certifications_resident ON chronic_certifications(county_code, resident_id);
