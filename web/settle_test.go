@@ -383,3 +383,64 @@ func TestSettlementAdjustmentsShown(t *testing.T) {
 		t.Errorf("zero bill: %d %.300s", r.code, r.body)
 	}
 }
+
+// TestChronicCertificationsAPIAndPage (issue 18): the insurance officer
+// records and ends a resident's chronic special-outpatient certification
+// (门慢/门特) through the JSON API and the settlement window's page; faults
+// name their field; other roles are refused.
+func TestChronicCertificationsAPIAndPage(t *testing.T) {
+	e, io, rid, _, me := settleEnv(t, store.SQLite)
+	year := itoa(int64(time.Now().Year()))
+	path := "/api/v1/residents/" + itoa(rid) + "/chronic-certifications"
+	h := map[string]string{"X-CSRF-Token": io.csrf}
+	body := map[string]string{"category": "HT", "diagnosis": "I10", "valid_from": year + "-01-01", "valid_to": year + "-12-31", "office": "县医疗保障局"}
+	bad := map[string]string{}
+	for k, v := range body {
+		bad[k] = v
+	}
+	bad["diagnosis"] = "高血压"
+	if r := io.do("POST", path, "application/json", []byte(mustJSON(bad)), h); r.code != 422 || !strings.Contains(r.body, `"field":"diagnosis"`) {
+		t.Errorf("bad diagnosis: %d %.300s", r.code, r.body)
+	}
+	r := io.do("POST", path, "application/json", []byte(mustJSON(body)), h)
+	if r.code != 201 {
+		t.Fatalf("certify: %d %s", r.code, r.body)
+	}
+	var c struct {
+		ID     int64  `json:"id"`
+		Status string `json:"status"`
+	}
+	json.Unmarshal([]byte(r.body), &c)
+	if c.ID == 0 || c.Status != "active" {
+		t.Fatalf("certification %s", r.body)
+	}
+	for _, role := range []care.Role{care.RoleVillageDoctor, care.RolePharmacist} {
+		if r := e.as(role).get(path); r.code != 403 {
+			t.Errorf("%s read certifications: %d", role, r.code)
+		}
+	}
+	if r := me.get(path); r.code != 403 {
+		t.Errorf("the resident read the certification API: %d", r.code)
+	}
+	page := io.get("/settlement/new?resident=" + itoa(rid))
+	if page.code != 200 || !strings.Contains(page.body, `id="certs"`) || !strings.Contains(page.body, "县医疗保障局") || !strings.Contains(page.body, "门慢/门特") {
+		t.Errorf("window page without the certification: %d", page.code)
+	}
+	// Ending from the page's form, with a reason.
+	form := url.Values{"csrf": {io.csrf}, "resident_id": {itoa(rid)}, "reason": {"复审未通过"}}
+	if r := io.do("POST", "/settlement/certifications/"+itoa(c.ID)+"/end", "application/x-www-form-urlencoded", []byte(form.Encode()), nil); r.code != 303 {
+		t.Errorf("end from the page: %d %.300s", r.code, r.body)
+	}
+	r = io.get(path)
+	if r.code != 200 || !strings.Contains(r.body, `"status":"ended"`) || !strings.Contains(r.body, "复审未通过") {
+		t.Errorf("after the end: %d %.300s", r.code, r.body)
+	}
+	if r := io.do("POST", "/api/v1/chronic-certifications/"+itoa(c.ID)+"/end", "application/json", []byte(`{"reason":"again"}`), h); r.code != 409 {
+		t.Errorf("second end: %d", r.code)
+	}
+	// The page's form refuses a bad office, naming the field, and keeps what was typed.
+	form = url.Values{"csrf": {io.csrf}, "resident_id": {itoa(rid)}, "category": {"DM"}, "diagnosis": {"E11"}, "valid_from": {year + "-01-01"}, "valid_to": {year + "-12-31"}, "office": {""}}
+	if r := io.do("POST", "/settlement/certifications", "application/x-www-form-urlencoded", []byte(form.Encode()), nil); r.code != 422 || !strings.Contains(r.body, "请填写发证机构") || !strings.Contains(r.body, `value="E11"`) {
+		t.Errorf("bad office from the page: %d", r.code)
+	}
+}
