@@ -13,6 +13,8 @@ import (
 	"countycare/resident"
 	"countycare/settle"
 	"countycare/store"
+
+	"pgregory.net/rapid"
 )
 
 func settleFixture(t *testing.T, d store.Dialect) (*fixture, *settle.Service, *settle.StoredPolicy) {
@@ -161,7 +163,20 @@ func TestSettlementMatchesLedger(t *testing.T) {
 // settle.Resettler) and fails unless it finds the stored books exactly:
 // no visit changed, the same total per payer layer and patient, and every
 // resident's year-end accumulators as stored (issue 18).
-func checkResettleUnchanged(t *testing.T, st *store.Store, county string, year int, sp *settle.StoredPolicy) {
+func checkResettleUnchanged(t failer, st *store.Store, county string, year int, sp *settle.StoredPolicy) {
+	t.Helper()
+	checkResettleOf(t, st, county, year, sp, 0)
+}
+
+// checkResettleOf is checkResettleUnchanged for one resident (0: all).
+// failer is what the check needs of *testing.T and *rapid.T.
+type failer interface {
+	Helper()
+	Fatal(...any)
+	Errorf(string, ...any)
+}
+
+func checkResettleOf(t failer, st *store.Store, county string, year int, sp *settle.StoredPolicy, residentID int64) {
 	t.Helper()
 	ctx := context.Background()
 	rs := settle.NewResettler(sp)
@@ -182,13 +197,22 @@ func checkResettleUnchanged(t *testing.T, st *store.Store, county string, year i
 		}
 		return nil
 	}
-	if err := st.EachLiveBill(ctx, county, year, rs.Add); err != nil {
+	add := rs.Add
+	if residentID != 0 {
+		add = func(s *settle.Settlement) error {
+			if s.ResidentID != residentID {
+				return nil
+			}
+			return rs.Add(s)
+		}
+	}
+	if err := st.EachLiveBill(ctx, county, year, add); err != nil {
 		t.Fatal(err)
 	}
 	if err := rs.Finish(); err != nil {
 		t.Fatal(err)
 	}
-	if rs.Summary.Visits == 0 {
+	if rs.Summary.Visits == 0 && residentID == 0 {
 		t.Fatal("resettle found no visits")
 	}
 	for _, l := range append(append([]string{}, settle.LayerOrder...), "patient") {
@@ -297,5 +321,88 @@ func TestCorrectionResettlesLaterVisits(t *testing.T) {
 			t.Errorf("B after an earlier visit: critical %s, want 3531.00", got)
 		}
 		checkResettleUnchanged(t, f.st, pt.CountyCode, 2026, sp)
+	})
+}
+
+// TestSettlementBooksEqualResettle is issue 18's property, on the store:
+// any random sequence of settlements (in any date order), corrections and
+// reversals of a person-year ends exactly where `countycare resettle
+// --year` ends (the year's live bills settled again in date order from
+// zero: store.EachLiveBill into settle.Resettler) — every visit's split per
+// payer layer and the patient's share to the fen, and the year's
+// accumulators. Each run takes a resident of its own.
+func TestSettlementBooksEqualResettle(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, d store.Dialect) {
+		f, svc, sp := settleFixture(t, d)
+		ctx := context.Background()
+		io := f.actors[care.RoleInsuranceOfficer]
+		tree, _ := f.orgs.Tree(ctx)
+		insts := []int64{tree.OfKind(0, org.KindCountyHospital)[0].ID, tree.OfKind(0, org.KindVillageClinic)[0].ID, tree.OfKind(0, org.KindTownshipHC)[0].ID}
+		pts, _, err := f.res.Search(ctx, io, "", resident.Filter{Limit: 100})
+		poor, _, err2 := f.res.Search(ctx, io, "", resident.Filter{Limit: 100, Poverty: resident.PovertyAny})
+		if err != nil || err2 != nil || len(poor) == 0 {
+			t.Fatalf("residents: %v %v", err, err2)
+		}
+		seen := map[int64]bool{}
+		for _, p := range pts {
+			seen[p.ID] = true
+		}
+		for _, p := range poor {
+			if !seen[p.ID] {
+				pts = append(pts, p)
+			}
+		}
+		rand.New(rand.NewPCG(3, 4)).Shuffle(len(pts), func(i, j int) { pts[i], pts[j] = pts[j], pts[i] })
+		run := 0
+		rapid.Check(t, func(rt *rapid.T) {
+			if run >= len(pts) {
+				rt.Skip("out of residents")
+			}
+			pt := pts[run]
+			run++
+			type visit struct {
+				id    int64
+				visit string
+			}
+			var live []visit
+			bill := func(visit string) settle.Input {
+				in := settle.Input{ResidentID: pt.ID, InstitutionID: rapid.SampledFrom(insts).Draw(rt, "institution"), VisitID: visit,
+					Date:      fmt.Sprintf("2026-%02d-%02d", rapid.IntRange(1, 12).Draw(rt, "month"), rapid.IntRange(1, 28).Draw(rt, "day")),
+					VisitType: rapid.SampledFrom([]string{settle.Inpatient, settle.Outpatient, settle.Chronic}).Draw(rt, "type"), Insured: rapid.IntRange(0, 9).Draw(rt, "insured") > 0}
+				if in.VisitType == settle.Chronic {
+					in.ChronicCategory = rapid.SampledFrom([]string{"HT", "DM"}).Draw(rt, "chronic")
+				}
+				for j := range rapid.IntRange(1, 3).Draw(rt, "lines") {
+					in.Lines = append(in.Lines, settle.Line{Code: fmt.Sprint(j), Class: "treatment", Category: rapid.SampledFrom([]string{"A", "B", "C"}).Draw(rt, "cat"),
+						Amount: settle.Fen(rapid.Int64Range(int64(1-min(j, 1)), 6_000_000).Draw(rt, "amount"))})
+				}
+				return in
+			}
+			for i := range rapid.IntRange(1, 12).Draw(rt, "steps") {
+				switch op := rapid.IntRange(0, 5).Draw(rt, "op"); {
+				case op < 3 || len(live) == 0:
+					v := fmt.Sprintf("P%d-%d", pt.ID, i)
+					st, _, err := svc.Settle(ctx, io, bill(v), v, 0)
+					if err != nil {
+						rt.Fatalf("settle: %v", err)
+					}
+					live = append(live, visit{st.ID, v})
+				case op < 5:
+					k := rapid.IntRange(0, len(live)-1).Draw(rt, "correct")
+					st, _, err := svc.Settle(ctx, io, bill(live[k].visit), fmt.Sprintf("%s-fix-%d", live[k].visit, i), live[k].id)
+					if err != nil {
+						rt.Fatalf("correct: %v", err)
+					}
+					live[k].id = st.ID
+				default:
+					k := rapid.IntRange(0, len(live)-1).Draw(rt, "reverse")
+					if _, err := svc.Reverse(ctx, io, live[k].id, "录入错误"); err != nil {
+						rt.Fatalf("reverse: %v", err)
+					}
+					live = append(live[:k], live[k+1:]...)
+				}
+			}
+			checkResettleOf(rt, f.st, pt.CountyCode, 2026, sp, pt.ID)
+		})
 	})
 }
