@@ -1,6 +1,8 @@
 package web
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -12,23 +14,52 @@ import (
 
 // apiSettleIn is the JSON body of a settlement (amounts are strings in yuan).
 type apiSettleIn struct {
-	ResidentID      int64         `json:"resident_id"`
-	InstitutionID   int64         `json:"institution_id"`
-	VisitID         string        `json:"visit_id"`
-	Date            string        `json:"date"`
-	VisitType       string        `json:"visit_type"`
-	ChronicCategory string        `json:"chronic_category"`
-	Referred        bool          `json:"referred"`
-	Insured         *bool         `json:"insured"`
-	DRG             string        `json:"drg"`
-	Lines           []settle.Line `json:"lines"`
-	Replace         int64         `json:"replace"`
+	ResidentID      int64       `json:"resident_id"`
+	InstitutionID   int64       `json:"institution_id"`
+	VisitID         string      `json:"visit_id"`
+	Date            string      `json:"date"`
+	VisitType       string      `json:"visit_type"`
+	ChronicCategory string      `json:"chronic_category"`
+	Referred        bool        `json:"referred"`
+	Insured         *bool       `json:"insured"`
+	DRG             string      `json:"drg"`
+	Lines           []apiLineIn `json:"lines"`
+	Replace         int64       `json:"replace"`
 }
 
-func (in apiSettleIn) input() settle.Input {
+// apiLineIn is a bill item as posted: the amount is kept raw so that a
+// fault (a JSON number, a negative amount, a fraction of a fen) is a field
+// error naming the item (lines[i].amount), not an undecodable body.
+type apiLineIn struct {
+	Code     string          `json:"code"`
+	Name     string          `json:"name"`
+	Class    string          `json:"class"`
+	Category string          `json:"category"`
+	Amount   json.RawMessage `json:"amount"`
+}
+
+func (in apiSettleIn) input() (settle.Input, error) {
 	insured := in.Insured == nil || *in.Insured
-	return settle.Input{ResidentID: in.ResidentID, InstitutionID: in.InstitutionID, VisitID: in.VisitID, Date: in.Date, VisitType: in.VisitType,
-		ChronicCategory: in.ChronicCategory, Referred: in.Referred, Insured: insured, DRG: in.DRG, Lines: in.Lines}
+	out := settle.Input{ResidentID: in.ResidentID, InstitutionID: in.InstitutionID, VisitID: in.VisitID, Date: in.Date, VisitType: in.VisitType,
+		ChronicCategory: in.ChronicCategory, Referred: in.Referred, Insured: insured, DRG: in.DRG}
+	var fs []care.FieldError
+	for i, l := range in.Lines {
+		field := fmt.Sprintf("lines[%d].amount", i)
+		var text string
+		if err := json.Unmarshal(l.Amount, &text); err != nil {
+			fs = append(fs, care.FieldError{Field: field, Key: "settle.line_amount", Args: []any{i + 1, string(l.Amount)}})
+			continue
+		}
+		a, err := settle.ParseYuan(text)
+		switch {
+		case err != nil && strings.HasPrefix(strings.TrimSpace(text), "-"):
+			fs = append(fs, care.FieldError{Field: field, Key: "settle.amount_negative", Args: []any{i + 1}})
+		case err != nil:
+			fs = append(fs, care.FieldError{Field: field, Key: "settle.line_amount", Args: []any{i + 1, text}})
+		}
+		out.Lines = append(out.Lines, settle.Line{Code: l.Code, Name: l.Name, Class: l.Class, Category: l.Category, Amount: a})
+	}
+	return out, care.Invalid(fs)
 }
 
 type apiSettlementOut struct {
@@ -108,7 +139,11 @@ func (s *Server) apiSettlePreview(w http.ResponseWriter, r *http.Request, rc *re
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	res, c, err := s.Settle.Preview(r.Context(), rc.Actor, in.input())
+	bill, err := in.input()
+	if err != nil {
+		return err
+	}
+	res, c, err := s.Settle.Preview(r.Context(), rc.Actor, bill)
 	if err != nil {
 		return err
 	}
@@ -125,7 +160,11 @@ func (s *Server) apiSettle(w http.ResponseWriter, r *http.Request, rc *reqCtx) e
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	st, replay, err := s.Settle.Settle(r.Context(), rc.Actor, in.input(), key, in.Replace)
+	bill, err := in.input()
+	if err != nil {
+		return err
+	}
+	st, replay, err := s.Settle.Settle(r.Context(), rc.Actor, bill, key, in.Replace)
 	if err != nil {
 		return err
 	}

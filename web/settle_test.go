@@ -139,9 +139,11 @@ func testSettlementAPI(t *testing.T, d store.Dialect) {
 		name, body, key, contains string
 		code                      int
 	}{
-		{"number as amount", strings.Replace(body, `"12000.00"`, `12000`, 1), "k-3", "error.bad_json", 422},
-		{"fraction of a fen", strings.Replace(body, `"12000.00"`, `"12000.001"`, 1), "k-3", "error.bad_json", 422},
-		{"negative amount", strings.Replace(body, `"12000.00"`, `"-5"`, 1), "k-3", "error.bad_json", 422},
+		// Amount faults name the item's field (issue 18).
+		{"number as amount", strings.Replace(body, `"12000.00"`, `12000`, 1), "k-3", `"field":"lines[0].amount","code":"settle.line_amount"`, 422},
+		{"fraction of a fen", strings.Replace(body, `"12000.00"`, `"12000.001"`, 1), "k-3", `"field":"lines[0].amount","code":"settle.line_amount"`, 422},
+		{"negative amount", strings.Replace(body, `"12000.00"`, `"-5"`, 1), "k-3", `"field":"lines[0].amount","code":"settle.amount_negative"`, 422},
+		{"zero bill", strings.Replace(strings.Replace(strings.Replace(body, `"12000.00"`, `"0"`, 1), `"500"`, `"0.00"`, 1), "ZY-1", "ZY-3", 1), "k-3", `"field":"lines","code":"settle.total_zero"`, 422},
 		{"unknown category", strings.Replace(strings.Replace(body, `"category":"A"`, `"category":"Q"`, 1), "ZY-1", "ZY-3", 1), "k-3", "settle.category_unknown", 422},
 		{"date outside every policy", strings.Replace(strings.Replace(body, today, "2001-01-01", 1), "ZY-1", "ZY-3", 1), "k-3", "settle.no_policy", 422},
 		{"no idempotency key", strings.Replace(body, "ZY-1", "ZY-3", 1), "", "settle.key_required", 422},
