@@ -83,9 +83,10 @@ func (c *Certification) Covers(day care.Date, diagnoses []string) bool {
 	return false
 }
 
-// icd10Shape: a letter, two digits, optionally a dot and 1–6 more characters.
+// icd10Shape: a letter, two digits, optionally a dot and 1–7 more letters or
+// digits, 11 characters at most (national clinical extensions such as I10.x00x01).
 func icd10Shape(s string) bool {
-	if len(s) < 3 || len(s) > 10 || s[0] < 'A' || s[0] > 'Z' || s[1] < '0' || s[1] > '9' || s[2] < '0' || s[2] > '9' {
+	if len(s) < 3 || len(s) > 11 || s[0] < 'A' || s[0] > 'Z' || s[1] < '0' || s[1] > '9' || s[2] < '0' || s[2] > '9' {
 		return false
 	}
 	if len(s) == 3 {
