@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"countycare/audit"
@@ -404,5 +405,50 @@ func TestSettlementBooksEqualResettle(t *testing.T) {
 			}
 			checkResettleOf(rt, f.st, pt.CountyCode, 2026, sp, pt.ID)
 		})
+	})
+}
+
+// TestCorrectionIntoAnotherYear: a corrected bill dated in another policy
+// year leaves its old year, whose later bills are settled again without
+// it, and joins the new one (issue 18). Same figures as
+// TestCorrectionResettlesLaterVisits: an ordinary county admission of
+// 20,000 alone in its year pays 83.05 critical illness; after another
+// of 20,000, 3,531.00.
+func TestCorrectionIntoAnotherYear(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, d store.Dialect) {
+		f, svc, sp := settleFixture(t, d)
+		ctx := context.Background()
+		io := f.actors[care.RoleInsuranceOfficer]
+		body, _ := settle.ExampleFile("985-2026.json")
+		sp27, err := svc.UploadPolicy(ctx, io, []byte(strings.ReplaceAll(string(body), "2026", "2027")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tree, _ := f.orgs.Tree(ctx)
+		hosp := tree.OfKind(0, org.KindCountyHospital)[0]
+		pts, _, _ := f.res.Search(ctx, io, "", resident.Filter{Limit: 1})
+		pt := pts[0]
+		bill := func(visit, date string) settle.Input {
+			return settle.Input{ResidentID: pt.ID, InstitutionID: hosp.ID, VisitID: visit, Date: date, VisitType: settle.Inpatient, Insured: true,
+				Lines: []settle.Line{{Code: "x", Class: "treatment", Category: "A", Amount: 2_000_000}}}
+		}
+		y := func(s string) settle.Fen { v, _ := settle.ParseYuan(s); return v }
+		a, _, err := svc.Settle(ctx, io, bill("A", "2026-12-20"), "a", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _, err := svc.Settle(ctx, io, bill("B", "2026-12-28"), "b", 0)
+		if err != nil || b.Result.Paid(settle.LayerCritical) != y("3531") {
+			t.Fatalf("B: %v %v", b.Result.Paid(settle.LayerCritical), err)
+		}
+		a2, _, err := svc.Settle(ctx, io, bill("A", "2027-01-05"), "a2", a.ID)
+		if err != nil || a2.Year != 2027 || a2.Result.Paid(settle.LayerCritical) != y("83.05") {
+			t.Fatalf("A in 2027: year %d critical %v %v", a2.Year, a2.Result.Paid(settle.LayerCritical), err)
+		}
+		if b2, _ := f.st.Settlement(ctx, b.ID); b2.Result.Paid(settle.LayerCritical) != y("83.05") {
+			t.Errorf("B alone in 2026: critical %s, want 83.05", b2.Result.Paid(settle.LayerCritical))
+		}
+		checkResettleUnchanged(t, f.st, pt.CountyCode, 2026, sp)
+		checkResettleUnchanged(t, f.st, pt.CountyCode, 2027, sp27)
 	})
 }

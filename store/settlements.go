@@ -227,6 +227,16 @@ func (s *Store) settleInTx(ctx context.Context, tx db, p *settle.Pending, replac
 		carried := settle.Fen(0)
 		var old *settle.Settlement
 		if replace != 0 {
+			// A correction into another year also settles the old year again: lock its totals first.
+			var oldYear int
+			if err := tx.row(ctx, `SELECT year FROM settlements WHERE id = ? AND county_code = ?`, replace, st.County).Scan(&oldYear); err != nil {
+				return wrap(op, err)
+			}
+			if oldYear != st.Year {
+				if _, err := s.lockAccumulators(ctx, tx, st.County, st.ResidentID, oldYear); err != nil {
+					return wrap(op, err)
+				}
+			}
 			if old, carried, err = s.markReversed(ctx, tx, st.County, replace, st.CreatedBy, "corrected bill", true); err != nil {
 				return err
 			}
