@@ -10,6 +10,7 @@ import (
 	"countycare/audit"
 	"countycare/care"
 	"countycare/rx"
+	"countycare/settle"
 )
 
 // DispenseInput says how a dispensed prescription reaches the resident
@@ -31,14 +32,16 @@ type DispenseInput struct {
 // (rx.not_reviewed, rx.expired); (2) the lots are chosen first expiry
 // first out; a drug short is ECONFLICT (pharmacy.stock_short) naming the
 // drug, units needed and on hand, and nothing happens; (3) the bill is
-// settled through the one-stop settlement engine BEFORE the drugs leave
-// the shelf — payment at dispensing, not at pick-up, because a delivered
-// order has no cashier at the door and the settled amount is exactly what
-// was dispensed; (4) one transaction moves the prescription to dispensed,
-// takes the units from the lots (re-checked: a lot emptied meanwhile
-// fails the whole transaction), writes the ledger and the fulfilment with
-// its audit row. If (4) fails the settlement of (3) is reversed, so a
-// refused dispensing leaves neither stock moved nor money taken.
+// priced and checked for the one-stop settlement engine (a county without
+// a policy for the day is refused here, before anything is written); (4)
+// ONE transaction settles the bill — payment at dispensing, not at
+// pick-up, because a delivered order has no cashier at the door and the
+// settled amount is exactly what was dispensed — moves the prescription to
+// dispensed, takes the units from the lots (re-checked: a lot emptied
+// meanwhile fails the whole transaction), writes the ledger and the
+// fulfilment with its audit rows. Payment and the drugs leaving the shelf
+// happen together or not at all (issue 18: they were two transactions,
+// and a crash between them left a paid, undispensed prescription).
 func (s *Service) Dispense(ctx context.Context, a care.Actor, id int64, in DispenseInput) (*Fulfilment, error) {
 	if !clinicStaff(a.Role) && a.Role != care.RolePharmacist {
 		return nil, care.Errorf(care.EFORBIDDEN, "error.forbidden")
@@ -106,7 +109,8 @@ func (s *Service) Dispense(ctx context.Context, a care.Actor, id int64, in Dispe
 		return nil, s.shortError(shorts)
 	}
 	f.Takes = takes
-	bill := &Bill{PrescriptionID: sg.ID, ResidentID: sg.ResidentID, InstitutionID: a.InstitutionID, Date: today, Insured: in.Insured}
+	bill := &Bill{PrescriptionID: sg.ID, ResidentID: sg.ResidentID, InstitutionID: a.InstitutionID, Date: today, Insured: in.Insured,
+		County: sg.CountyCode, Diagnoses: sg.Prescription.Diagnoses}
 	codes := make([]string, 0, len(need))
 	for c := range need {
 		codes = append(codes, c)
@@ -133,9 +137,9 @@ func (s *Service) Dispense(ctx context.Context, a care.Actor, id int64, in Dispe
 	if err != nil {
 		return nil, err
 	}
-	created := false
+	var pay *settle.Pending
 	if s.Payer != nil {
-		if f.SettlementID, f.PatientFen, created, err = s.Payer.Pay(ctx, a, bill); err != nil {
+		if pay, err = s.Payer.Prepare(ctx, a, bill); err != nil {
 			return nil, err
 		}
 	}
@@ -146,16 +150,10 @@ func (s *Service) Dispense(ctx context.Context, a care.Actor, id int64, in Dispe
 	sg.Status, sg.DispensedBy, sg.DispensedAt = rx.StatusDispensed, a.AccountID, now
 	ev := audit.New(ctx, a, ActDispense, sg.ResidentID)
 	ev.CountyCode, ev.Detail = sg.CountyCode, fmt.Sprintf("prescription %d lots=%d %s total=%d fen", sg.ID, len(takes), f.Mode, f.TotalFen)
-	if err := s.Repo.DispenseTx(ctx, sg, from, f, alerts, now.Add(-AlertEvery), ev); err != nil {
-		// Refund only a settlement this call made and no fulfilment holds:
-		// two concurrent dispenses of one prescription share the settlement
-		// (same key), and the one that loses the race here must not reverse
-		// the payment of the one that won.
-		if f.SettlementID != 0 && created && !s.paidFulfilment(ctx, sg.ID, f.SettlementID) {
-			if rerr := s.Payer.Refund(ctx, a, f.SettlementID, "dispensing failed"); rerr != nil {
-				return nil, care.Internal("pharmacy.Dispense: refund after failed dispensing", fmt.Errorf("%w; refund: %v", err, rerr))
-			}
-		}
+	// One transaction pays and dispenses: if anything fails, nothing is
+	// paid and nothing leaves the shelf; a retry starts clean.
+	if err := s.Repo.DispenseTx(ctx, sg, from, f, alerts, now.Add(-AlertEvery), pay, ev); err != nil {
+		sg.Status = from
 		return nil, err
 	}
 	return f, nil
@@ -383,15 +381,4 @@ func (s *Service) Advance(ctx context.Context, a care.Actor, prescriptionID int6
 		return nil, err
 	}
 	return f, nil
-}
-
-// paidFulfilment reports whether prescription rxID was dispensed under
-// settlement id (by a concurrent call). An error reading it counts as
-// held: a payment is never reversed on a guess.
-func (s *Service) paidFulfilment(ctx context.Context, rxID, settlementID int64) bool {
-	f, err := s.Repo.Fulfilment(ctx, rxID)
-	if err != nil {
-		return !care.IsCode(err, care.ENOTFOUND)
-	}
-	return f.SettlementID == settlementID
 }

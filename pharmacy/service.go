@@ -3,6 +3,7 @@ package pharmacy
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"math/big"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"countycare/org"
 	"countycare/resident"
 	"countycare/rx"
+	"countycare/settle"
 )
 
 // Audit actions of the pharmacy.
@@ -25,7 +27,7 @@ const (
 	ActOrderCreate  = "pharmacy.order_create"
 	ActOrderMove    = "pharmacy.order_move"
 	ActOrderRead    = "pharmacy.order_read"
-	ActDispense     = "rx.dispense" // the same action as rx.Service.Dispense
+	ActDispense     = rx.ActDispense // dispensing is a write of the prescription
 	ActFulfilRead   = "pharmacy.fulfil_read"
 	ActFulfilMove   = "pharmacy.fulfil_move"
 	ActLowStockScan = "pharmacy.low_stock"
@@ -46,6 +48,9 @@ type Repository interface {
 	Movements(ctx context.Context, county string, institutionID int64, drugCode string, limit int) ([]Movement, error)
 	// DispensedSince sums units dispensed (net of returns) per drug since t.
 	DispensedSince(ctx context.Context, county string, institutionID int64, since time.Time) (map[string]int64, error)
+	// StockInstitutions lists every institution that holds or held stock
+	// (any lot, empty or not), by county.
+	StockInstitutions(ctx context.Context) ([]InstitutionRef, error)
 	// Thresholds returns an institution's low-stock thresholds.
 	Thresholds(ctx context.Context, county string, institutionID int64) ([]Threshold, error)
 	// SaveThreshold sets (replaces) one threshold.
@@ -65,12 +70,13 @@ type Repository interface {
 	// o.Version (ECONFLICT otherwise). With receive set, every shipment
 	// is added to the clinic's stock as a receipt in the same transaction.
 	UpdateSupplyOrder(ctx context.Context, o *SupplyOrder, from OrderStatus, receive bool, accountID int64, ev audit.Event) error
-	// DispenseTx, in one transaction: moves the prescription from status
-	// from at its version to dispensed, takes f.Takes from the lots
-	// (ECONFLICT pharmacy.stock_short if a lot no longer holds enough),
-	// writes the ledger, stores f and queues the alerts (each unless the
-	// institution had one for the drug since alertSince).
-	DispenseTx(ctx context.Context, sg *rx.Signed, from rx.Status, f *Fulfilment, alerts []Alert, alertSince time.Time, ev audit.Event) error
+	// DispenseTx, in one transaction: settles pay (if not nil; its
+	// settlement's ID and patient share go on f), moves the prescription
+	// from status from at its version to dispensed, takes f.Takes from the
+	// lots (ECONFLICT pharmacy.stock_short if a lot no longer holds
+	// enough), writes the ledger, stores f and queues the alerts (each
+	// unless the institution had one for the drug since alertSince).
+	DispenseTx(ctx context.Context, sg *rx.Signed, from rx.Status, f *Fulfilment, alerts []Alert, alertSince time.Time, pay *settle.Pending, ev audit.Event) error
 	// Fulfilment returns a prescription's fulfilment; ENOTFOUND if none.
 	Fulfilment(ctx context.Context, prescriptionID int64) (*Fulfilment, error)
 	// Fulfilments lists a county's fulfilments of one resident (residentID
@@ -91,6 +97,8 @@ type Bill struct {
 	InstitutionID  int64
 	Date           care.Date
 	Insured        bool
+	County         string
+	Diagnoses      []string // the prescription's ICD-10 diagnoses (a chronic certification may cover one)
 	Lines          []BillLine
 }
 
@@ -114,10 +122,10 @@ func (b *Bill) Total() int64 {
 // Payer settles a dispensed prescription and reverses it; SettlePayer is
 // the one-stop settlement engine.
 type Payer interface {
-	// Pay settles b once (a retry returns the first settlement unless it
-	// was reversed) and returns the settlement's ID, the patient's share in
-	// fen and whether this call created the settlement.
-	Pay(ctx context.Context, a care.Actor, b *Bill) (id, patientFen int64, created bool, err error)
+	// Prepare checks and prices b's settlement without writing it: the
+	// dispensing transaction writes it (DispenseTx), so payment and the
+	// drugs leaving the shelf happen together or not at all.
+	Prepare(ctx context.Context, a care.Actor, b *Bill) (*settle.Pending, error)
 	// Refund reverses settlement id with a reason.
 	Refund(ctx context.Context, a care.Actor, id int64, reason string) error
 }
@@ -427,6 +435,38 @@ func (s *Service) AlertLowStock(ctx context.Context, a care.Actor, county string
 		}
 	}
 	return low, queued, nil
+}
+
+// InstitutionRef names an institution of a county.
+type InstitutionRef struct {
+	County string
+	ID     int64
+}
+
+// ScanLowStock is the periodic low-stock scan (serve's scheduler, daily by
+// default): AlertLowStock for every institution that keeps stock, as the
+// system actor a. Each drug still alerts at most once a week per
+// institution, so a scan after a dispensing's alert queues nothing new.
+// It returns how many institutions it scanned and alerts it queued; an
+// institution that fails is reported after the others are scanned.
+func (s *Service) ScanLowStock(ctx context.Context, a care.Actor) (int, int, error) {
+	insts, err := s.Repo.StockInstitutions(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	queued := 0
+	var errs []error
+	for _, in := range insts {
+		if ctx.Err() != nil {
+			return 0, queued, ctx.Err()
+		}
+		_, n, err := s.AlertLowStock(ctx, a, in.County, in.ID)
+		queued += n
+		if err != nil {
+			errs = append(errs, fmt.Errorf("institution %d: %w", in.ID, err))
+		}
+	}
+	return len(insts), queued, errors.Join(errs...)
 }
 
 // Alert is a low-stock alert: the drug and the messages to send.

@@ -284,39 +284,6 @@ func (s *Service) Decide(ctx context.Context, a care.Actor, id int64, decision S
 	return sg, nil
 }
 
-// Dispense marks a reviewed prescription dispensed (调配发药) by a
-// pharmacist or a clinic doctor of its county. A prescription that is not
-// passed or approved is ECONFLICT (rx.not_reviewed): nothing is dispensed.
-func (s *Service) Dispense(ctx context.Context, a care.Actor, id int64) (*Signed, error) {
-	if a.Role != care.RolePharmacist && a.Role != care.RoleVillageDoctor && a.Role != care.RoleTownshipDoctor {
-		return nil, care.Errorf(care.EFORBIDDEN, "error.forbidden")
-	}
-	sg, err := s.Repo.Prescription(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.mayRead(ctx, a, sg); err != nil {
-		return nil, err
-	}
-	if !sg.Status.Reviewed() {
-		ev := audit.New(ctx, a, ActDispense, sg.ResidentID)
-		ev.CountyCode, ev.Outcome, ev.Detail = sg.CountyCode, audit.OutcomeDenied, fmt.Sprintf("prescription %d is %s", sg.ID, sg.Status)
-		s.Audit.Record(ctx, ev)
-		return nil, care.Errorf(care.ECONFLICT, "rx.not_reviewed")
-	}
-	if !PrescriptionValidOn(s.Engine.Config, sg.Prescription.Issued, sg.Prescription.ValidDays, care.Today(s.Now())) {
-		return nil, care.Errorf(care.ECONFLICT, "rx.expired")
-	}
-	from := sg.Status
-	sg.Status, sg.DispensedBy, sg.DispensedAt = StatusDispensed, a.AccountID, s.Now().UTC()
-	ev := audit.New(ctx, a, ActDispense, sg.ResidentID)
-	ev.CountyCode, ev.Detail = sg.CountyCode, fmt.Sprintf("prescription %d", sg.ID)
-	if err := s.Repo.UpdatePrescription(ctx, sg, from, ev); err != nil {
-		return nil, err
-	}
-	return sg, nil
-}
-
 // ActIndicators is the audit action of reading the review indicators.
 const ActIndicators = "rx.indicators"
 

@@ -103,56 +103,67 @@ func (r *Result) Paid(layer string) Fen {
 	return 0
 }
 
-// ClaimError is a fault of the claim (bad input), naming what is wrong.
+// ClaimError is a fault of the claim (bad input), naming what is wrong
+// and the input field it is in (the form's and the API's name: "lines",
+// "date", "visit_type", "chronic_category", "institution_id", "bill").
 type ClaimError struct {
-	Key  string
-	Args []any
+	Field string
+	Key   string
+	Args  []any
 }
 
-func (e *ClaimError) Error() string { return fmt.Sprintf("settle: %s %v", e.Key, e.Args) }
+func (e *ClaimError) Error() string { return fmt.Sprintf("settle: %s: %s %v", e.Field, e.Key, e.Args) }
 
-func claimErr(key string, args ...any) error { return &ClaimError{key, args} }
+func claimErr(field, key string, args ...any) error { return &ClaimError{field, key, args} }
 
 // Check validates a claim against a policy without settling it.
 func (p *Policy) Check(c *Claim) error {
 	day, err := time.Parse("2006-01-02", c.Date)
 	if err != nil {
-		return claimErr("settle.date_invalid", c.Date)
+		return claimErr("date", "settle.date_invalid", c.Date)
 	}
 	if !p.Covers(day) {
-		return claimErr("settle.policy_not_in_force", c.Date, p.EffectiveFrom, p.EffectiveTo)
+		return claimErr("date", "settle.policy_not_in_force", c.Date, p.EffectiveFrom, p.EffectiveTo)
 	}
 	switch c.VisitType {
 	case Inpatient, Outpatient:
 	case Chronic:
 		if _, ok := p.Chronic[c.ChronicCategory]; !ok {
-			return claimErr("settle.chronic_unknown", c.ChronicCategory)
+			return claimErr("chronic_category", "settle.chronic_unknown", c.ChronicCategory)
 		}
 	default:
-		return claimErr("settle.visit_type_invalid", c.VisitType)
+		return claimErr("visit_type", "settle.visit_type_invalid", c.VisitType)
 	}
 	if !contains(Levels, c.Level) {
-		return claimErr("settle.level_invalid", c.Level)
+		return claimErr("institution_id", "settle.level_invalid", c.Level)
 	}
 	if c.Poverty != "" && !contains(PovertyCategories, c.Poverty) {
-		return claimErr("settle.poverty_invalid", c.Poverty)
+		return claimErr("bill", "settle.poverty_invalid", c.Poverty)
 	}
 	if len(c.Lines) == 0 {
-		return claimErr("settle.no_lines")
+		return claimErr("lines", "settle.no_lines")
 	}
 	if len(c.Lines) > MaxLines {
-		return claimErr("settle.too_many_lines", MaxLines)
+		return claimErr("lines", "settle.too_many_lines", MaxLines)
 	}
+	var total Fen
 	for i, l := range c.Lines {
 		if _, ok := p.Categories[l.Category]; !ok {
-			return claimErr("settle.category_unknown", i+1, l.Category)
+			return claimErr("lines", "settle.category_unknown", i+1, l.Category)
 		}
 		if l.Amount < 0 {
-			return claimErr("settle.amount_negative", i+1)
+			return claimErr("lines", "settle.amount_negative", i+1)
 		}
 		if l.Amount > 1e11 { // one billion yuan: a typing error, not a bill
-			return claimErr("settle.amount_too_large", i+1)
+			return claimErr("lines", "settle.amount_too_large", i+1)
 		}
+		total += l.Amount
+	}
+	// A bill of 0.00 yuan settles nothing: it would be a settlement with
+	// no money in it that still uses up the visit (issue 18). A free item
+	// on a bill with others is fine; a bill that is all free is not a claim.
+	if total == 0 {
+		return claimErr("lines", "settle.total_zero")
 	}
 	return nil
 }

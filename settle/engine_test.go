@@ -197,27 +197,42 @@ func TestClaimErrors(t *testing.T) {
 	p := examplePolicy(t, "example-2026.json")
 	ok := Claim{VisitID: "v", Date: "2026-05-10", VisitType: Outpatient, Level: Village, Insured: true, Lines: bill("50")}
 	tests := []struct {
-		edit func(*Claim)
-		key  string
+		edit       func(*Claim)
+		field, key string
 	}{
-		{func(c *Claim) { c.Date = "2025-12-31" }, "settle.policy_not_in_force"},
-		{func(c *Claim) { c.Date = "2026-02-30" }, "settle.date_invalid"},
-		{func(c *Claim) { c.VisitType = "spa" }, "settle.visit_type_invalid"},
-		{func(c *Claim) { c.VisitType, c.ChronicCategory = Chronic, "XX" }, "settle.chronic_unknown"},
-		{func(c *Claim) { c.Level = "moon" }, "settle.level_invalid"},
-		{func(c *Claim) { c.Poverty = "rich" }, "settle.poverty_invalid"},
-		{func(c *Claim) { c.Lines = nil }, "settle.no_lines"},
-		{func(c *Claim) { c.Lines = []Line{{Category: "Z", Amount: 1}} }, "settle.category_unknown"},
-		{func(c *Claim) { c.Lines = []Line{{Category: "A", Amount: -1}} }, "settle.amount_negative"},
+		{func(c *Claim) { c.Date = "2025-12-31" }, "date", "settle.policy_not_in_force"},
+		{func(c *Claim) { c.Date = "2026-02-30" }, "date", "settle.date_invalid"},
+		{func(c *Claim) { c.VisitType = "spa" }, "visit_type", "settle.visit_type_invalid"},
+		{func(c *Claim) { c.VisitType, c.ChronicCategory = Chronic, "XX" }, "chronic_category", "settle.chronic_unknown"},
+		{func(c *Claim) { c.Level = "moon" }, "institution_id", "settle.level_invalid"},
+		{func(c *Claim) { c.Poverty = "rich" }, "bill", "settle.poverty_invalid"},
+		{func(c *Claim) { c.Lines = nil }, "lines", "settle.no_lines"},
+		{func(c *Claim) { c.Lines = []Line{{Category: "Z", Amount: 1}} }, "lines", "settle.category_unknown"},
+		{func(c *Claim) { c.Lines = []Line{{Category: "A", Amount: 100}, {Category: "A", Amount: -1}} }, "lines", "settle.amount_negative"},
+		// Issue 18: a bill of 0.00 yuan was settled (a settlement with no
+		// money that used up the visit); one line or several, all free.
+		{func(c *Claim) { c.Lines = []Line{{Category: "A", Amount: 0}} }, "lines", "settle.total_zero"},
+		{func(c *Claim) { c.Lines = []Line{{Category: "A"}, {Category: "B"}} }, "lines", "settle.total_zero"},
 	}
 	for _, tt := range tests {
 		c := ok
 		tt.edit(&c)
 		_, err := Settle(p, &c, &Accumulators{})
 		ce, isCE := err.(*ClaimError)
-		if !isCE || ce.Key != tt.key {
-			t.Errorf("got %v, want %s", err, tt.key)
+		if !isCE || ce.Key != tt.key || ce.Field != tt.field {
+			t.Errorf("got %v, want %s on %s", err, tt.key, tt.field)
 		}
+	}
+	// The item a negative amount is on is named (its number in the message's arguments).
+	c := ok
+	c.Lines = []Line{{Category: "A", Amount: 100}, {Category: "A", Amount: -1}}
+	if _, err := Settle(p, &c, &Accumulators{}); err.(*ClaimError).Args[0] != 2 {
+		t.Errorf("negative amount names item %v, want 2", err.(*ClaimError).Args)
+	}
+	// A free item on a bill with others is not a fault.
+	c.Lines = []Line{{Category: "A", Amount: 100}, {Category: "A", Amount: 0}}
+	if _, err := Settle(p, &c, &Accumulators{}); err != nil {
+		t.Errorf("free item beside a paid one: %v", err)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"sort"
 )
 
 // ClaimHash identifies a claim's content: a retried settlement with the
@@ -16,13 +17,17 @@ func ClaimHash(c *Claim) string {
 }
 
 // Ledger is the in-memory reference model of settlement bookkeeping:
-// idempotent settlement by key, reversal that restores the accumulators
-// exactly, and re-settlement of a corrected bill. The store package keeps
-// the same books in the database; tests check both agree.
+// idempotent settlement by key, reversal, and re-settlement of a corrected
+// bill. A patient's year is always what settling their live bills in date
+// order gives (visit date, then the order they were settled in): a bill
+// dated before bills already settled, a reversal and a correction settle
+// the bills after them again (issue 18). The store package keeps the same
+// books in the database; tests check both agree.
 type Ledger struct {
 	Policy  *Policy
 	acc     map[string]Accumulators // patient → year-to-date
 	entries map[string]*Entry       // idempotency key → settlement
+	seq     int
 }
 
 // Entry is one settlement in a Ledger.
@@ -30,8 +35,10 @@ type Entry struct {
 	Key      string
 	Patient  string
 	Hash     string
-	Result   *Result
+	Claim    *Claim
+	Result   *Result // as last settled (a later re-settlement replaces it)
 	Reversed bool
+	seq      int
 }
 
 // Errors of the ledger.
@@ -39,7 +46,6 @@ var (
 	ErrKeyReused  = fmt.Errorf("settle: idempotency key reused with a different claim")
 	ErrNotSettled = fmt.Errorf("settle: no such settlement")
 	ErrReversed   = fmt.Errorf("settle: settlement already reversed")
-	ErrWouldGoNeg = fmt.Errorf("settle: reversal would make accumulators negative")
 )
 
 // NewLedger returns an empty ledger for policy p.
@@ -49,6 +55,9 @@ func NewLedger(p *Policy) *Ledger {
 
 // Accumulators returns the patient's year-to-date totals.
 func (l *Ledger) Accumulators(patient string) Accumulators { return l.acc[patient] }
+
+// Entry returns settlement key (nil if none).
+func (l *Ledger) Entry(key string) *Entry { return l.entries[key] }
 
 // Settle settles c for patient under key. The same key with the same
 // claim returns the first result and pays nothing more; with another
@@ -61,18 +70,42 @@ func (l *Ledger) Settle(key, patient string, c *Claim) (*Result, bool, error) {
 		}
 		return e.Result, true, nil
 	}
-	acc := l.acc[patient]
-	r, err := Settle(l.Policy, c, &acc)
-	if err != nil {
+	if err := l.Policy.Check(c); err != nil {
 		return nil, false, err
 	}
-	l.acc[patient] = acc.Add(r.Delta, 1)
-	l.entries[key] = &Entry{Key: key, Patient: patient, Hash: h, Result: r}
-	return r, false, nil
+	l.seq++
+	e := &Entry{Key: key, Patient: patient, Hash: h, Claim: c, seq: l.seq}
+	l.entries[key] = e
+	if err := l.refold(patient); err != nil {
+		delete(l.entries, key)
+		return nil, false, err
+	}
+	return e.Result, false, nil
 }
 
-// Reverse undoes settlement key: the patient's accumulators lose exactly
-// what it added.
+// Correct reverses settlement old and settles c under key in its place.
+func (l *Ledger) Correct(old, key string, c *Claim) (*Result, error) {
+	e, ok := l.entries[old]
+	if !ok {
+		return nil, ErrNotSettled
+	}
+	if e.Reversed {
+		return nil, ErrReversed
+	}
+	if _, ok := l.entries[key]; ok {
+		return nil, ErrKeyReused
+	}
+	e.Reversed = true
+	r, _, err := l.Settle(key, e.Patient, c)
+	if err != nil {
+		e.Reversed = false
+		return nil, err
+	}
+	return r, nil
+}
+
+// Reverse undoes settlement key: the patient's later bills are settled
+// again without it.
 func (l *Ledger) Reverse(key string) error {
 	e, ok := l.entries[key]
 	if !ok {
@@ -81,11 +114,38 @@ func (l *Ledger) Reverse(key string) error {
 	if e.Reversed {
 		return ErrReversed
 	}
-	next := l.acc[e.Patient].Add(e.Result.Delta, -1)
-	if next.Negative() {
-		return ErrWouldGoNeg
-	}
-	l.acc[e.Patient] = next
 	e.Reversed = true
+	return l.refold(e.Patient)
+}
+
+// Live returns the patient's live settlements in date order.
+func (l *Ledger) Live(patient string) []*Entry {
+	var out []*Entry
+	for _, e := range l.entries {
+		if e.Patient == patient && !e.Reversed {
+			out = append(out, e)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Claim.Date != out[j].Claim.Date {
+			return out[i].Claim.Date < out[j].Claim.Date
+		}
+		return out[i].seq < out[j].seq
+	})
+	return out
+}
+
+// refold settles the patient's live bills again in date order from zero.
+func (l *Ledger) refold(patient string) error {
+	var acc Accumulators
+	for _, e := range l.Live(patient) {
+		r, err := Settle(l.Policy, e.Claim, &acc)
+		if err != nil {
+			return err
+		}
+		e.Result = r
+		acc = acc.Add(r.Delta, 1)
+	}
+	l.acc[patient] = acc
 	return nil
 }

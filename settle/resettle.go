@@ -1,5 +1,73 @@
 package settle
 
+import "time"
+
+// Recompute settles a stored visit again on the accumulators just before
+// it (the service runs the engine under the visit's own policy version).
+type Recompute func(st *Settlement, acc Accumulators) (*Result, error)
+
+// Causes of an Adjustment.
+const (
+	CauseCorrection   = "correction"    // an earlier visit's bill was corrected
+	CauseReversal     = "reversal"      // an earlier visit was reversed
+	CauseEarlierVisit = "earlier_visit" // a visit dated earlier was settled after this one
+)
+
+// Adjustment records that a live settlement was settled again because an
+// earlier visit of the same person-year changed (issue 18): a correction
+// or a reversal of an earlier bill, or a bill dated earlier settled later.
+// Before and After hold what each layer paid, and "patient".
+type Adjustment struct {
+	ID           int64
+	SettlementID int64
+	Cause        string
+	CauseID      int64 // the settlement corrected, reversed or newly settled
+	Before       map[string]Fen
+	After        map[string]Fen
+	CreatedBy    int64
+	CreatedAt    time.Time
+}
+
+// InsurersBefore is what every layer together paid before the adjustment.
+func (a Adjustment) InsurersBefore() Fen { return a.insurers(a.Before) }
+
+// InsurersAfter is what every layer together pays after it.
+func (a Adjustment) InsurersAfter() Fen { return a.insurers(a.After) }
+
+// PatientBefore and PatientAfter are the patient's share before and after.
+func (a Adjustment) PatientBefore() Fen { return a.Before["patient"] }
+func (a Adjustment) PatientAfter() Fen  { return a.After["patient"] }
+
+func (a Adjustment) insurers(m map[string]Fen) Fen {
+	var sum Fen
+	for _, l := range LayerOrder {
+		sum += m[l]
+	}
+	return sum
+}
+
+// Amounts returns what each layer of r paid, and "patient".
+func Amounts(r *Result) map[string]Fen {
+	m := map[string]Fen{"patient": r.Patient}
+	for _, l := range LayerOrder {
+		m[l] = r.Paid(l)
+	}
+	return m
+}
+
+// SameSplit reports whether a and b pay every layer and the patient the same.
+func SameSplit(a, b *Result) bool {
+	if a.Patient != b.Patient {
+		return false
+	}
+	for _, l := range LayerOrder {
+		if a.Paid(l) != b.Paid(l) {
+			return false
+		}
+	}
+	return true
+}
+
 // ResettleSummary compares a year's settlements before and after settling
 // them again under one policy version.
 type ResettleSummary struct {

@@ -58,6 +58,7 @@ type Settlement struct {
 	ReversedAt     time.Time
 	ReversalReason string
 	ReplacedBy     int64
+	Adjustments    []Adjustment // re-settlements after an earlier visit changed (Get fills them)
 }
 
 // SettlementFilter selects settlements for lists and reports.
@@ -80,10 +81,23 @@ type Repository interface {
 	SettlementPolicy(ctx context.Context, id int64) (*StoredPolicy, error)
 	// SettleTx stores a settlement in one transaction: an existing
 	// idempotency key replays (same claim) or is ECONFLICT (another claim);
-	// replace, if not 0, is reversed first; compute runs on the locked
-	// accumulators; a live settlement of the same visit is ECONFLICT.
-	SettleTx(ctx context.Context, s *Settlement, replace int64, compute func(acc Accumulators) (*Result, error), ev audit.Event) (replay bool, err error)
-	ReverseSettlement(ctx context.Context, county string, id, by int64, reason string, ev audit.Event) (*Settlement, error)
+	// replace, if not 0, is reversed first; compute runs on the
+	// accumulators just before the visit in date order; a live settlement
+	// of the same visit is ECONFLICT. The visits of the person-year that
+	// follow it in date order (visit date, then id) — and, for a
+	// correction, those that followed the corrected one — are settled
+	// again with recompute in the same transaction, each change written
+	// with an Adjustment, so the books are what settling the year's bills
+	// in date order gives (what Resettler computes).
+	// p.Replay is set when the key found an existing settlement (p.Settlement is then that one).
+	SettleTx(ctx context.Context, p *Pending, replace int64) error
+	// ReverseSettlement reverses a settlement and settles the visits that
+	// follow it in the person-year again (recompute), in one transaction.
+	ReverseSettlement(ctx context.Context, county string, id, by int64, reason string, recompute Recompute, ev audit.Event) (*Settlement, error)
+	// CertRepository keeps chronic special-outpatient certifications.
+	CertRepository
+	// Adjustments lists what re-settlements changed on settlement id, oldest first.
+	Adjustments(ctx context.Context, county string, id int64) ([]Adjustment, error)
 	Settlement(ctx context.Context, id int64) (*Settlement, error)
 	Settlements(ctx context.Context, f SettlementFilter) ([]Settlement, error)
 	SettleAccumulators(ctx context.Context, county string, residentID int64, year int) (Accumulators, error)
@@ -208,7 +222,7 @@ func (s *Service) claim(ctx context.Context, a care.Actor, in Input) (*resident.
 // claimError turns an engine fault into a care error for the user.
 func claimError(err error) error {
 	if ce, ok := err.(*ClaimError); ok {
-		return &care.Error{Code: care.EINVALID, Key: ce.Key, Args: ce.Args, Fields: []care.FieldError{{Field: "bill", Key: ce.Key, Args: ce.Args}}}
+		return &care.Error{Code: care.EINVALID, Key: ce.Key, Args: ce.Args, Fields: []care.FieldError{{Field: ce.Field, Key: ce.Key, Args: ce.Args}}}
 	}
 	return err
 }
@@ -253,6 +267,54 @@ func (s *Service) Preview(ctx context.Context, a care.Actor, in Input) (*Result,
 	return res, c, nil
 }
 
+// Pending is a settlement checked and ready to be written, by SettleTx
+// or inside another transaction of the store (pharmacy dispensing pays
+// and takes the drugs in one transaction: docs/pharmacy.md).
+type Pending struct {
+	Settlement *Settlement // the visit; after the write, the stored settlement
+	Compute    func(acc Accumulators) (*Result, error)
+	Recompute  Recompute // settles the later visits of the person-year again
+	Event      audit.Event
+	// NextKey, if set, gives the key to settle under when Key finds a
+	// reversed settlement (a refunded attempt is not reused).
+	NextKey func(reversedID int64) string
+	Replay  bool // set by the store: Key found an existing settlement
+}
+
+// Prepare checks a visit's bill and prices it under the policy in force
+// on its date, without writing anything. Errors: EINVALID, ENOTFOUND.
+func (s *Service) Prepare(ctx context.Context, a care.Actor, in Input, key string) (*Pending, error) {
+	key = strings.TrimSpace(key)
+	if key == "" || len(key) > 100 {
+		return nil, care.Invalid([]care.FieldError{{Field: "idempotency_key", Key: "settle.key_required"}})
+	}
+	r, c, err := s.claim(ctx, a, in)
+	if err != nil {
+		return nil, err
+	}
+	sp, err := s.policyFor(ctx, r.CountyCode, c.Date)
+	if err != nil {
+		return nil, err
+	}
+	if err := sp.Policy.Check(c); err != nil {
+		return nil, claimError(err)
+	}
+	p := &Pending{Recompute: s.recompute(ctx)}
+	p.Settlement = &Settlement{County: r.CountyCode, ResidentID: r.ID, InstitutionID: in.InstitutionID, VisitID: c.VisitID, Key: key,
+		ClaimHash: ClaimHash(c), PolicyID: sp.ID, Year: sp.Year, DRG: strings.TrimSpace(in.DRG), Status: StatusSettled, Claim: *c, CreatedBy: a.AccountID}
+	p.Event = audit.New(ctx, a, ActSettle, r.ID)
+	p.Event.CountyCode = r.CountyCode
+	p.Compute = func(acc Accumulators) (*Result, error) {
+		res, err := Settle(sp.Policy, c, &acc)
+		if err != nil {
+			return nil, claimError(err)
+		}
+		p.Event.Detail = fmt.Sprintf("visit %s total %s insurers %s patient %s", c.VisitID, res.Total, res.Insurers, res.Patient)
+		return res, nil
+	}
+	return p, nil
+}
+
 // Settle settles a visit once: a retry with the same key returns the
 // first settlement (replay true) and pays nothing more; the same key
 // with another bill, or a second settlement of a visit already settled,
@@ -260,43 +322,21 @@ func (s *Service) Preview(ctx context.Context, a care.Actor, in Input) (*Result,
 // reversed in the same transaction (a corrected bill).
 // Errors: EINVALID, ENOTFOUND, ECONFLICT.
 func (s *Service) Settle(ctx context.Context, a care.Actor, in Input, key string, replace int64) (*Settlement, bool, error) {
-	key = strings.TrimSpace(key)
-	if key == "" || len(key) > 100 {
-		return nil, false, care.Invalid([]care.FieldError{{Field: "idempotency_key", Key: "settle.key_required"}})
-	}
-	r, c, err := s.claim(ctx, a, in)
+	p, err := s.Prepare(ctx, a, in, key)
 	if err != nil {
 		return nil, false, err
 	}
 	if replace != 0 {
 		old, err := s.Repo.Settlement(ctx, replace)
-		if err != nil || old.ResidentID != r.ID || old.VisitID != c.VisitID {
+		if err != nil || old.ResidentID != p.Settlement.ResidentID || old.VisitID != p.Settlement.VisitID {
 			return nil, false, care.Invalid([]care.FieldError{{Field: "replace", Key: "settle.replace_other_visit"}})
 		}
 	}
-	sp, err := s.policyFor(ctx, r.CountyCode, c.Date)
-	if err != nil {
+	if err := s.Repo.SettleTx(ctx, p, replace); err != nil {
 		return nil, false, err
 	}
-	if err := sp.Policy.Check(c); err != nil {
-		return nil, false, claimError(err)
-	}
-	st := &Settlement{County: r.CountyCode, ResidentID: r.ID, InstitutionID: in.InstitutionID, VisitID: c.VisitID, Key: key,
-		ClaimHash: ClaimHash(c), PolicyID: sp.ID, Year: sp.Year, DRG: strings.TrimSpace(in.DRG), Status: StatusSettled, Claim: *c, CreatedBy: a.AccountID}
-	ev := audit.New(ctx, a, ActSettle, r.ID)
-	ev.CountyCode = r.CountyCode
-	replay, err := s.Repo.SettleTx(ctx, st, replace, func(acc Accumulators) (*Result, error) {
-		res, err := Settle(sp.Policy, c, &acc)
-		if err != nil {
-			return nil, claimError(err)
-		}
-		ev.Detail = fmt.Sprintf("visit %s total %s insurers %s patient %s", c.VisitID, res.Total, res.Insurers, res.Patient)
-		return res, nil
-	}, ev)
-	if err != nil {
-		return nil, false, err
-	}
-	if replay {
+	st := p.Settlement
+	if p.Replay {
 		return st, true, s.Explain(ctx, st)
 	}
 	st.Explained = true
@@ -321,7 +361,19 @@ func (s *Service) Reverse(ctx context.Context, a care.Actor, id int64, reason st
 	}
 	ev := audit.New(ctx, a, ActReverse, st.ResidentID)
 	ev.CountyCode, ev.Detail = st.County, "visit "+st.VisitID+": "+reason
-	return s.Repo.ReverseSettlement(ctx, st.County, id, a.AccountID, reason, ev)
+	return s.Repo.ReverseSettlement(ctx, st.County, id, a.AccountID, reason, s.recompute(ctx), ev)
+}
+
+// recompute settles a stored visit again under the policy version it was
+// settled under, on the accumulators just before it in date order.
+func (s *Service) recompute(ctx context.Context) Recompute {
+	return func(st *Settlement, acc Accumulators) (*Result, error) {
+		sp, err := s.policy(ctx, st.PolicyID)
+		if err != nil {
+			return nil, err
+		}
+		return Settle(sp.Policy, &st.Claim, &acc)
+	}
 }
 
 // Get returns a settlement the actor may see (its resident in scope) and
@@ -343,6 +395,9 @@ func (s *Service) Get(ctx context.Context, a care.Actor, id int64) (*Settlement,
 	ev := audit.New(ctx, a, ActRead, st.ResidentID)
 	ev.CountyCode, ev.Detail = st.County, fmt.Sprintf("settlement %d", st.ID)
 	s.Audit.Record(ctx, ev)
+	if st.Adjustments, err = s.Repo.Adjustments(ctx, st.County, st.ID); err != nil {
+		return nil, err
+	}
 	return st, s.Explain(ctx, st)
 }
 

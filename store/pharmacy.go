@@ -11,6 +11,7 @@ import (
 	"countycare/notify"
 	"countycare/pharmacy"
 	"countycare/rx"
+	"countycare/settle"
 )
 
 const lotCols = `id, county_code, institution_id, drug_code, batch, expiry, quantity`
@@ -357,9 +358,37 @@ func fulfilJSON(f *pharmacy.Fulfilment) string {
 
 // DispenseTx dispenses a prescription from stock in one transaction, with
 // the low-stock alerts the dispensing raises (at most one a week per drug).
-func (s *Store) DispenseTx(ctx context.Context, sg *rx.Signed, from rx.Status, f *pharmacy.Fulfilment, alerts []pharmacy.Alert, alertSince time.Time, ev audit.Event) error {
+func (s *Store) DispenseTx(ctx context.Context, sg *rx.Signed, from rx.Status, f *pharmacy.Fulfilment, alerts []pharmacy.Alert, alertSince time.Time,
+	pay *settle.Pending, ev audit.Event) error {
 	const op = "store.DispenseTx"
 	return s.Transact(ctx, func(tx db) error {
+		if pay != nil {
+			// Payment and dispensing are one transaction (issue 18): a
+			// failure anywhere below leaves neither money taken nor stock
+			// moved. A key that finds a refunded (reversed) attempt of an
+			// earlier version moves on along pay.NextKey; one that finds a
+			// live settlement (left by a crash between the two transactions
+			// of an earlier version) is that payment, reused — never a second.
+			orig := *pay.Settlement
+			for attempt := 0; ; attempt++ {
+				if attempt == 20 {
+					return care.Errorf(care.ECONFLICT, "pharmacy.too_many_payments")
+				}
+				if err := s.settleInTx(ctx, tx, pay, 0); err != nil {
+					return err
+				}
+				if !pay.Replay || pay.Settlement.Status != settle.StatusReversed || pay.NextKey == nil {
+					break
+				}
+				next := pay.NextKey(pay.Settlement.ID)
+				*pay.Settlement = orig
+				pay.Settlement.Key = next
+			}
+			f.SettlementID, f.PatientFen = pay.Settlement.ID, int64(pay.Settlement.Result.Patient)
+			if err := s.failpoint("dispense.paid"); err != nil {
+				return err
+			}
+		}
 		res, err := tx.exec(ctx, `UPDATE prescriptions SET status = ?, dispensed_by = ?, dispensed_at = ?, version = version + 1
 			WHERE county_code = ? AND id = ? AND status = ? AND version = ?`,
 			string(sg.Status), nullID(sg.DispensedBy), s.ts(sg.DispensedAt), sg.CountyCode, sg.ID, string(from), sg.Version)
@@ -468,3 +497,21 @@ func (s *Store) UpdateFulfilment(ctx context.Context, f *pharmacy.Fulfilment, fr
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// StockInstitutions lists the institutions with any lot (see pharmacy.Repository).
+func (s *Store) StockInstitutions(ctx context.Context) ([]pharmacy.InstitutionRef, error) {
+	rows, err := s.read().query(ctx, `SELECT DISTINCT county_code, institution_id FROM stock_lots ORDER BY county_code, institution_id`)
+	if err != nil {
+		return nil, wrap("store.StockInstitutions", err)
+	}
+	defer rows.Close()
+	var out []pharmacy.InstitutionRef
+	for rows.Next() {
+		var r pharmacy.InstitutionRef
+		if err := rows.Scan(&r.County, &r.ID); err != nil {
+			return nil, wrap("store.StockInstitutions", err)
+		}
+		out = append(out, r)
+	}
+	return out, wrap("store.StockInstitutions", rows.Err())
+}

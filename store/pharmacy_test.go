@@ -2,6 +2,8 @@ package store_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -411,11 +413,10 @@ func TestDemoSupplyOrders(t *testing.T) {
 	})
 }
 
-// TestDispenseAfterRefundPaysAgain: a payment refunded after a failed
-// attempt is not reused — dispensing later settles the visit afresh (the
-// retry key chain), and a retried payment of a live attempt finds it and
-// reports that it did not create it (so a losing concurrent dispense never
-// refunds the winner's payment).
+// TestDispenseAfterRefundPaysAgain: a payment an earlier version made and
+// refunded after a failed dispensing (it paid and dispensed in two
+// transactions) is not reused — dispensing settles the visit afresh under
+// the next key of the chain.
 func TestDispenseAfterRefundPaysAgain(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, d store.Dialect) {
 		f := newPharmacyFixture(t, d)
@@ -427,18 +428,8 @@ func TestDispenseAfterRefundPaysAgain(t *testing.T) {
 		if err != nil || sg.Status != rx.StatusPassed {
 			t.Fatalf("sign: %v", err)
 		}
-		price := f.svc.Prices["amlodipine-5t"]
-		bill := &pharmacy.Bill{PrescriptionID: sg.ID, ResidentID: p.ID, InstitutionID: vd.InstitutionID, Date: care.Today(f.clk.Now()), Insured: true,
-			Lines: []pharmacy.BillLine{{DrugCode: "amlodipine-5t", Name: f.svc.KB.Drug("amlodipine-5t").NameZH, Category: price.Category, AmountFen: price.UnitFen * int64(amlodipine7.Quantity)}}}
-		first, _, created, err := f.svc.Payer.Pay(ctx, vd, bill)
-		if err != nil || !created {
-			t.Fatalf("first payment: %d %v %v", first, created, err)
-		}
-		again, _, created, err := f.svc.Payer.Pay(ctx, vd, bill)
-		if err != nil || created || again != first {
-			t.Fatalf("retried payment: %d (first %d) created=%v %v", again, first, created, err)
-		}
-		if err := f.svc.Payer.Refund(ctx, vd, first, "dispensing failed"); err != nil {
+		first := f.legacyPayment(t, sg.ID, p.ID)
+		if _, err := f.settle.Reverse(ctx, vd, first, "dispensing failed"); err != nil {
 			t.Fatal(err)
 		}
 		ful, err := f.svc.Dispense(ctx, vd, sg.ID, pharmacy.DispenseInput{Mode: pharmacy.ModePickup, Insured: true})
@@ -447,11 +438,290 @@ func TestDispenseAfterRefundPaysAgain(t *testing.T) {
 		}
 		io := f.actors[care.RoleInsuranceOfficer]
 		st, err := f.settle.Get(ctx, io, ful.SettlementID)
-		if err != nil || ful.SettlementID == first || st.Status == settle.StatusReversed {
-			t.Fatalf("dispensed on settlement %d (refunded one %d), status %v, %v", ful.SettlementID, first, st, err)
+		if err != nil || ful.SettlementID == first || st.Status == settle.StatusReversed || st.Key != fmt.Sprintf("rx-dispense-%d-after-%d", sg.ID, first) {
+			t.Fatalf("dispensed on settlement %d (refunded one %d), %+v, %v", ful.SettlementID, first, st, err)
 		}
 		if old, _ := f.settle.Get(ctx, io, first); old.Status != settle.StatusReversed {
 			t.Errorf("the refunded attempt is %s", old.Status)
+		}
+	})
+}
+
+// legacyPayment settles prescription id's bill outside dispensing, as the
+// payment step of an earlier version did (key rx-dispense-<id>), and
+// returns the settlement.
+func (f *pharmacyFixture) legacyPayment(t *testing.T, rxID, residentID int64) int64 {
+	t.Helper()
+	vd := f.actors[care.RoleVillageDoctor]
+	price := f.svc.Prices["amlodipine-5t"]
+	in := settle.Input{ResidentID: residentID, InstitutionID: vd.InstitutionID, VisitID: pharmacy.VisitID(rxID), Date: care.Today(f.clk.Now()).String(),
+		VisitType: settle.Outpatient, Insured: true,
+		Lines: []settle.Line{{Code: "amlodipine-5t", Name: f.svc.KB.Drug("amlodipine-5t").NameZH, Class: settle.ClassDrug, Category: price.Category,
+			Amount: settle.Fen(price.UnitFen * int64(amlodipine7.Quantity))}}}
+	st, _, err := f.settle.Settle(context.Background(), vd, in, fmt.Sprintf("rx-dispense-%d", rxID), 0)
+	if err != nil {
+		t.Fatalf("legacy payment: %v", err)
+	}
+	return st.ID
+}
+
+// TestDispenseCrashAfterPayment (issue 18): payment and the dispensing
+// write were two transactions, and a crash between them left a paid,
+// undispensed prescription. A failure injected after the settlement is
+// written, inside the dispensing transaction, leaves nothing: no
+// settlement, no accumulators, no stock moved, the prescription still to
+// dispense. The retry then pays and dispenses exactly once; another retry
+// is refused and pays nothing. A live payment an earlier version left
+// behind (its crash) is the one the retry uses: never a second.
+func TestDispenseCrashAfterPayment(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, d store.Dialect) {
+		f := newPharmacyFixture(t, d)
+		ctx := context.Background()
+		vd := f.actors[care.RoleVillageDoctor]
+		io := f.actors[care.RoleInsuranceOfficer]
+		p := f.adult(t)
+		f.receive(t, vd, "amlodipine-5t", "A1", "2027-10-31", 30)
+		sg, _, err := f.rx.Sign(ctx, vd, p.ID, rxDraft(amlodipine7))
+		if err != nil {
+			t.Fatal(err)
+		}
+		year := care.Today(f.clk.Now()).Year
+		onHand := func() int64 {
+			lots, err := f.st.Lots(ctx, vd.CountyCode, vd.InstitutionID, "amlodipine-5t")
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := int64(0)
+			for _, l := range lots {
+				n += l.Quantity
+			}
+			return n
+		}
+		visitSettlements := func(visit string) (live, all int) {
+			sts, err := f.st.Settlements(ctx, settle.SettlementFilter{County: p.CountyCode, ResidentID: p.ID, Limit: 1000})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range sts {
+				if s.VisitID == visit {
+					all++
+					if s.Status == settle.StatusSettled {
+						live++
+					}
+				}
+			}
+			return
+		}
+		crash := errors.New("injected crash after payment")
+		f.st.FailAfterForTest("dispense.paid", crash)
+		if _, err := f.svc.Dispense(ctx, vd, sg.ID, pharmacy.DispenseInput{Mode: pharmacy.ModePickup, Insured: true}); !errors.Is(err, crash) {
+			t.Fatalf("dispense with the crash injected: %v", err)
+		}
+		f.st.FailAfterForTest("", nil)
+		if live, all := visitSettlements(pharmacy.VisitID(sg.ID)); all != 0 {
+			t.Errorf("after the crash: %d settlements of the prescription (%d live), want none", all, live)
+		}
+		if acc, _ := f.st.SettleAccumulators(ctx, p.CountyCode, p.ID, year); !acc.Equal(settle.Accumulators{}) {
+			t.Errorf("after the crash the year's totals moved: %+v", acc)
+		}
+		if n := onHand(); n != 30 {
+			t.Errorf("after the crash %d on hand, want 30", n)
+		}
+		if got, _ := f.rx.Get(ctx, vd, sg.ID); got.Status != rx.StatusPassed {
+			t.Errorf("after the crash the prescription is %s", got.Status)
+		}
+		if _, err := f.st.Fulfilment(ctx, sg.ID); !care.IsCode(err, care.ENOTFOUND) {
+			t.Errorf("after the crash a fulfilment exists: %v", err)
+		}
+		// The retry completes, once.
+		ful, err := f.svc.Dispense(ctx, vd, sg.ID, pharmacy.DispenseInput{Mode: pharmacy.ModePickup, Insured: true})
+		if err != nil {
+			t.Fatalf("retry: %v", err)
+		}
+		st, err := f.settle.Get(ctx, io, ful.SettlementID)
+		if err != nil || st.Status != settle.StatusSettled || st.Result.Total != settle.Fen(ful.TotalFen) || int64(st.Result.Patient) != ful.PatientFen {
+			t.Fatalf("retry's settlement %+v %v", st, err)
+		}
+		if _, err := f.svc.Dispense(ctx, vd, sg.ID, pharmacy.DispenseInput{Mode: pharmacy.ModePickup, Insured: true}); !care.IsCode(err, care.ECONFLICT) {
+			t.Errorf("second dispensing: %v", err)
+		}
+		if live, all := visitSettlements(pharmacy.VisitID(sg.ID)); live != 1 || all != 1 {
+			t.Errorf("%d settlements of the prescription (%d live), want exactly 1", all, live)
+		}
+		if n := onHand(); n != 30-int64(amlodipine7.Quantity) {
+			t.Errorf("%d on hand, want %d", n, 30-int64(amlodipine7.Quantity))
+		}
+		if acc, _ := f.st.SettleAccumulators(ctx, p.CountyCode, p.ID, year); !acc.Equal(st.Result.Delta) {
+			t.Errorf("year's totals %+v, want the one payment's %+v", acc, st.Result.Delta)
+		}
+
+		// A paid, undispensed prescription left by an earlier version's crash: the retry uses that payment.
+		sg2, _, err := f.rx.Sign(ctx, vd, p.ID, rxDraft(amlodipine7))
+		if err != nil {
+			t.Fatal(err)
+		}
+		paid := f.legacyPayment(t, sg2.ID, p.ID)
+		ful2, err := f.svc.Dispense(ctx, vd, sg2.ID, pharmacy.DispenseInput{Mode: pharmacy.ModePickup, Insured: true})
+		if err != nil || ful2.SettlementID != paid {
+			t.Fatalf("dispensing a prescription paid before: settlement %v (paid %d), %v", ful2, paid, err)
+		}
+		if live, all := visitSettlements(pharmacy.VisitID(sg2.ID)); live != 1 || all != 1 {
+			t.Errorf("%d settlements of the second prescription (%d live), want exactly 1", all, live)
+		}
+	})
+}
+
+// TestScanLowStock: the periodic scan (serve's low-stock job, issue 18)
+// finds every institution with stock and alerts on its low drugs, still at
+// most once a week per drug and institution (docs/pharmacy.md).
+func TestScanLowStock(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, d store.Dialect) {
+		f := newPharmacyFixture(t, d)
+		ctx := context.Background()
+		vd := f.actors[care.RoleVillageDoctor]
+		f.receive(t, vd, "amlodipine-5t", "A1", "2027-10-31", 10)
+		if err := f.svc.SetThreshold(ctx, vd, pharmacy.Threshold{InstitutionID: vd.InstitutionID, DrugCode: "amlodipine-5t", MinUnits: 100}); err != nil {
+			t.Fatal(err)
+		}
+		system := care.Actor{Username: "serve:low-stock-scan", Role: care.RoleAdmin}
+		insts, queued, err := f.svc.ScanLowStock(ctx, system)
+		if err != nil || insts < 1 || queued < 1 {
+			t.Fatalf("scan: %d institutions, %d alerts, %v", insts, queued, err)
+		}
+		msgs, _ := f.st.MessagesTo(ctx, vd.CountyCode, 0, "pharmacy.low_stock", 10)
+		if len(msgs) == 0 {
+			t.Error("no low-stock message in the outbox")
+		}
+		if _, again, err := f.svc.ScanLowStock(ctx, system); err != nil || again != 0 {
+			t.Errorf("second scan within the week: %d alerts, %v", again, err)
+		}
+	})
+}
+
+// TestChronicCertificationSettlesDispensing (issue 18): a resident certified
+// for the chronic special outpatient (门诊慢特病) has the drugs of a
+// prescription whose diagnosis the certification covers settled through
+// the category's own layer, not as a plain outpatient visit. Policy
+// 985-2026.json (policy-rules.md §5, parameters as data): village
+// outpatient — annual deductible 0, 60 %; chronic category HT (高血压) —
+// deductible 0, 65 %, annual limit 3,000; critical illness counts chronic
+// visits but its 6,269 deductible is far off. pharmacy/prices-example.psv:
+// amlodipine-5t 1.85 yuan a tablet, category A (甲类, 100 % eligible).
+//
+//	7 tablets = 12.95 yuan. Certified: 65 % × 12.95 = 8.4175 → 8.42 (half up);
+//	the patient pays 4.53. Not certified (or certification ended):
+//	60 % × 12.95 = 7.77; the patient pays 5.18.
+func TestChronicCertificationSettlesDispensing(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, d store.Dialect) {
+		f := newPharmacyFixture(t, d)
+		ctx := context.Background()
+		vd := f.actors[care.RoleVillageDoctor]
+		io := f.actors[care.RoleInsuranceOfficer]
+		people, _, err := f.res.Search(ctx, vd, "", resident.Filter{BornOnOrBefore: care.Date{Year: 1970, Month: 1, Day: 1}, Limit: 50})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p *resident.Resident
+		for i := range people {
+			if people[i].Poverty == "" {
+				p = &people[i]
+				break
+			}
+		}
+		if p == nil {
+			t.Fatal("no adult outside the poverty categories in the demo village")
+		}
+		f.receive(t, vd, "amlodipine-5t", "A1", "2027-10-31", 50)
+		good := settle.CertInput{ResidentID: p.ID, Category: "HT", Diagnosis: "i10", From: "2026-01-01", To: "2026-12-31", Office: "平舆县医疗保障局"}
+		// Refusals name their field; only the insurance officer certifies.
+		if _, err := f.settle.Certify(ctx, vd, good); !care.IsCode(err, care.EFORBIDDEN) {
+			t.Errorf("village doctor certifying: %v", err)
+		}
+		for _, tt := range []struct {
+			edit  func(*settle.CertInput)
+			field string
+		}{
+			{func(c *settle.CertInput) { c.Diagnosis = "hypertension" }, "diagnosis"},
+			{func(c *settle.CertInput) { c.Category = "XX" }, "category"},
+			{func(c *settle.CertInput) { c.To = "2025-12-31" }, "valid_to"},
+			{func(c *settle.CertInput) { c.From = "2026-13-01" }, "valid_from"},
+			{func(c *settle.CertInput) { c.Office = " " }, "office"},
+		} {
+			in := good
+			tt.edit(&in)
+			_, err := f.settle.Certify(ctx, io, in)
+			ce, ok := err.(*care.Error)
+			if !ok || ce.Code != care.EINVALID || len(ce.Fields) == 0 || ce.Fields[0].Field != tt.field {
+				t.Errorf("%s: %v", tt.field, err)
+			}
+		}
+		cert, err := f.settle.Certify(ctx, io, good)
+		if err != nil || cert.Diagnosis != "I10" || cert.Status != settle.CertActive {
+			t.Fatalf("certify: %+v %v", cert, err)
+		}
+		y := func(s string) settle.Fen { v, _ := settle.ParseYuan(s); return v }
+		dispense := func() *settle.Settlement {
+			t.Helper()
+			sg, _, err := f.rx.Sign(ctx, vd, p.ID, rxDraft(amlodipine7)) // diagnosis I10
+			if err != nil {
+				t.Fatal(err)
+			}
+			ful, err := f.svc.Dispense(ctx, vd, sg.ID, pharmacy.DispenseInput{Mode: pharmacy.ModePickup, Insured: true})
+			if err != nil {
+				t.Fatalf("dispense: %v", err)
+			}
+			st, err := f.settle.Get(ctx, io, ful.SettlementID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Result.Total != y("12.95") || ful.PatientFen != int64(st.Result.Patient) {
+				t.Fatalf("bill %s, fulfilment patient %d, settlement %s", st.Result.Total, ful.PatientFen, st.Result.Patient)
+			}
+			return st
+		}
+		st := dispense()
+		if st.Claim.VisitType != settle.Chronic || st.Claim.ChronicCategory != "HT" || st.Result.Paid(settle.LayerBasic) != y("8.42") || st.Result.Patient != y("4.53") {
+			t.Errorf("certified: %s/%s basic %s patient %s; want chronic/HT 8.42 and 4.53", st.Claim.VisitType, st.Claim.ChronicCategory,
+				st.Result.Paid(settle.LayerBasic), st.Result.Patient)
+		}
+		acc, _ := f.st.SettleAccumulators(ctx, p.CountyCode, p.ID, 2026)
+		if acc.ChronicPaid["HT"] != y("8.42") {
+			t.Errorf("the HT annual limit's use: %s, want 8.42", acc.ChronicPaid["HT"])
+		}
+		// Ended: the next dispensing is a plain outpatient visit again.
+		if _, err := f.settle.EndCertification(ctx, io, cert.ID, ""); !care.IsCode(err, care.EINVALID) {
+			t.Errorf("end without a reason: %v", err)
+		}
+		if _, err := f.settle.EndCertification(ctx, io, cert.ID, "复审未通过"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.settle.EndCertification(ctx, io, cert.ID, "again"); !care.IsCode(err, care.ECONFLICT) {
+			t.Errorf("second end: %v", err)
+		}
+		st = dispense()
+		if st.Claim.VisitType != settle.Outpatient || st.Result.Paid(settle.LayerBasic) != y("7.77") || st.Result.Patient != y("5.18") {
+			t.Errorf("after the end: %s basic %s patient %s; want outpatient 7.77 and 5.18", st.Claim.VisitType, st.Result.Paid(settle.LayerBasic), st.Result.Patient)
+		}
+		// A certification for diabetes does not cover a hypertension prescription.
+		if _, err := f.settle.Certify(ctx, io, settle.CertInput{ResidentID: p.ID, Category: "DM", Diagnosis: "E11", From: "2026-01-01", To: "2026-12-31", Office: "医保局"}); err != nil {
+			t.Fatal(err)
+		}
+		if st = dispense(); st.Claim.VisitType != settle.Outpatient {
+			t.Errorf("a diabetes certification settled an I10 prescription as %s/%s", st.Claim.VisitType, st.Claim.ChronicCategory)
+		}
+		cs, err := f.settle.Certifications(ctx, io, p.ID)
+		if err != nil || len(cs) != 2 || cs[1].Status != settle.CertEnded || cs[1].EndReason != "复审未通过" {
+			t.Errorf("certifications: %+v %v", cs, err)
+		}
+		evs, _ := f.st.SearchAudit(ctx, audit.Filter{ResidentIDs: []int64{p.ID}, Limit: 200})
+		seen := map[string]bool{}
+		for _, e := range evs {
+			seen[e.Action] = true
+		}
+		for _, act := range []string{settle.ActCertify, settle.ActCertEnd, settle.ActCertRead} {
+			if !seen[act] {
+				t.Errorf("no %s audit row", act)
+			}
 		}
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"countycare/care"
 	"countycare/demo"
 	"countycare/internal/testdb"
+	"countycare/pharmacy"
 	"countycare/resident"
 	"countycare/rx"
 	"countycare/store"
@@ -31,14 +32,22 @@ var amlodipine7 = rx.Line{DrugCode: "amlodipine-5t", Dose: 5, DoseUnit: "mg", Fr
 // TestPrescriptionReview: a village doctor signs prescriptions; a clean one
 // passes, a flagged one waits in the county pharmacists' queue, a blocked
 // one is not stored; the pharmacist returns or approves with the review
-// time recorded; only a reviewed prescription is dispensed; every read and
+// time recorded; only a reviewed prescription is dispensed (through the
+// pharmacy, the one dispensing path: stock and payment); every read and
 // write of the patient's prescription is audited.
 func TestPrescriptionReview(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, d store.Dialect) {
-		f := newFixture(t, d)
-		svc := rxService(t, f)
+		pf := newPharmacyFixture(t, d)
+		f, svc := pf.fixture, pf.rx
 		ctx := context.Background()
 		vd, ph := f.actors[care.RoleVillageDoctor], f.actors[care.RolePharmacist]
+		for _, drug := range []string{"amlodipine-5t", "enalapril-10t", "losartan-50t"} {
+			pf.receive(t, vd, drug, "B1", "2027-10-31", 50)
+		}
+		dispense := func(a care.Actor, id int64) error {
+			_, err := pf.svc.Dispense(ctx, a, id, pharmacy.DispenseInput{Mode: pharmacy.ModePickup, Insured: true})
+			return err
+		}
 		people, _, _ := f.res.Search(ctx, vd, "", resident.Filter{BornOnOrBefore: care.Date{Year: 1970, Month: 1, Day: 1}, Limit: 2})
 		if len(people) == 0 {
 			t.Fatal("no adult in the demo village")
@@ -70,7 +79,7 @@ func TestPrescriptionReview(t *testing.T) {
 		}
 
 		// Not reviewed: nothing dispensed.
-		if _, err := svc.Dispense(ctx, ph, flagged.ID); care.ErrorCode(err) != care.ECONFLICT {
+		if err := dispense(ph, flagged.ID); care.ErrorCode(err) != care.ECONFLICT {
 			t.Errorf("dispense pending: %v", err)
 		}
 		q, err := svc.Queue(ctx, ph)
@@ -99,10 +108,13 @@ func TestPrescriptionReview(t *testing.T) {
 			t.Fatalf("read back: %+v %v", got, err)
 		}
 		for _, id := range []int64{flagged.ID, clean.ID} {
-			if s, err := svc.Dispense(ctx, vd, id); err != nil || s.Status != rx.StatusDispensed {
-				t.Errorf("dispense %d: %+v %v", id, s, err)
+			if err := dispense(vd, id); err != nil {
+				t.Errorf("dispense %d: %v", id, err)
 			}
-			if _, err := svc.Dispense(ctx, vd, id); care.ErrorCode(err) != care.ECONFLICT {
+			if s, err := svc.Get(ctx, vd, id); err != nil || s.Status != rx.StatusDispensed {
+				t.Errorf("dispensed %d: %+v %v", id, s, err)
+			}
+			if err := dispense(vd, id); care.ErrorCode(err) != care.ECONFLICT {
 				t.Errorf("dispense %d twice: %v", id, err)
 			}
 		}
@@ -113,7 +125,7 @@ func TestPrescriptionReview(t *testing.T) {
 		if _, err := svc.Decide(ctx, ph, again.ID, rx.StatusReturned, "ACEI与ARB不宜联用，请调整", again.Version); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := svc.Dispense(ctx, ph, again.ID); care.ErrorCode(err) != care.ECONFLICT {
+		if err := dispense(ph, again.ID); care.ErrorCode(err) != care.ECONFLICT {
 			t.Errorf("dispense returned: %v", err)
 		}
 

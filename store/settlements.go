@@ -198,10 +198,16 @@ func (s *Store) writeAccumulators(ctx context.Context, tx db, county string, res
 }
 
 // SettleTx stores a settlement (see settle.Repository).
-func (s *Store) SettleTx(ctx context.Context, st *settle.Settlement, replace int64, compute func(acc settle.Accumulators) (*settle.Result, error), ev audit.Event) (bool, error) {
+func (s *Store) SettleTx(ctx context.Context, p *settle.Pending, replace int64) error {
+	return s.Transact(ctx, func(tx db) error { return s.settleInTx(ctx, tx, p, replace) })
+}
+
+// settleInTx is SettleTx inside a transaction of the caller's.
+func (s *Store) settleInTx(ctx context.Context, tx db, p *settle.Pending, replace int64) error {
 	const op = "store.SettleTx"
-	replay := false
-	err := s.Transact(ctx, func(tx db) error {
+	st, compute, recompute, ev := p.Settlement, p.Compute, p.Recompute, &p.Event
+	p.Replay = false
+	{
 		var prevID int64
 		var prevHash string
 		err := tx.row(ctx, `SELECT id, claim_hash FROM settlements WHERE county_code = ? AND idempotency_key = ?`, st.County, st.Key).Scan(&prevID, &prevHash)
@@ -209,7 +215,7 @@ func (s *Store) SettleTx(ctx context.Context, st *settle.Settlement, replace int
 		case err == nil && prevHash != st.ClaimHash:
 			return &care.Error{Code: care.ECONFLICT, Key: "settle.key_reused", Op: op}
 		case err == nil:
-			replay = true
+			p.Replay = true
 			return scanSettlement(tx.row(ctx, `SELECT `+settlementCols+` FROM settlements WHERE id = ?`, prevID), st)
 		case !care.IsCode(mapErr(err), care.ENOTFOUND):
 			return wrap(op, err)
@@ -219,54 +225,261 @@ func (s *Store) SettleTx(ctx context.Context, st *settle.Settlement, replace int
 			return wrap(op, err)
 		}
 		carried := settle.Fen(0)
+		var old *settle.Settlement
 		if replace != 0 {
-			old, paid, err := s.reverseInTx(ctx, tx, st.County, replace, st.CreatedBy, "corrected bill", true)
+			// A correction into another year also settles the old year again: lock its totals first.
+			var oldYear int
+			if err := tx.row(ctx, `SELECT year FROM settlements WHERE id = ? AND county_code = ?`, replace, st.County).Scan(&oldYear); err != nil {
+				return wrap(op, err)
+			}
+			if oldYear != st.Year {
+				if _, err := s.lockAccumulators(ctx, tx, st.County, st.ResidentID, oldYear); err != nil {
+					return wrap(op, err)
+				}
+			}
+			if old, carried, err = s.markReversed(ctx, tx, st.County, replace, st.CreatedBy, "corrected bill", true); err != nil {
+				return err
+			}
+		}
+		// Fast path: a new visit that comes last in the person-year's date
+		// order settles on the year's totals. Otherwise (a correction, or a
+		// bill dated before visits already settled) the year is settled
+		// again in date order below.
+		var later int
+		if old == nil {
+			if err := tx.row(ctx, `SELECT COUNT(*) FROM settlements WHERE county_code = ? AND resident_id = ? AND year = ? AND status = 'settled' AND visit_date > ?`,
+				st.County, st.ResidentID, st.Year, st.Claim.Date).Scan(&later); err != nil {
+				return wrap(op, err)
+			}
+		}
+		var plan *refold
+		if old == nil && later == 0 {
+			res, err := compute(acc)
 			if err != nil {
 				return err
 			}
-			carried = paid
-			if old.Year == st.Year {
-				acc = acc.Add(old.Result.Delta, -1)
+			st.Result, st.AccBefore = *res, acc
+		} else {
+			if plan, err = s.refold(ctx, tx, st.County, st.ResidentID, st.Year, st, compute, recompute); err != nil {
+				return err
 			}
 		}
-		res, err := compute(acc)
-		if err != nil {
+		if err := s.insertSettlement(ctx, tx, st); err != nil {
 			return err
-		}
-		st.Result, st.AccBefore = *res, acc
-		claim, _ := json.Marshal(st.Claim)
-		result, _ := json.Marshal(res.WithoutSteps())
-		before, _ := json.Marshal(acc)
-		st.CreatedAt = s.now()
-		r := res
-		st.ID, err = tx.insert(ctx, `INSERT INTO settlements (county_code, resident_id, institution_id, visit_id, idempotency_key, claim_hash, policy_id, year,
-			visit_date, visit_type, level, poverty, status, total, eligible, basic, critical, assistance, supplementary, bottom_line, patient, drugs, materials, drg,
-			claim, result, acc_before, created_by, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'settled', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			st.County, st.ResidentID, st.InstitutionID, st.VisitID, st.Key, st.ClaimHash, st.PolicyID, st.Year,
-			st.Claim.Date, st.Claim.VisitType, st.Claim.Level, st.Claim.Poverty, r.Total, r.Eligible,
-			r.Paid(settle.LayerBasic), r.Paid(settle.LayerCritical), r.Paid(settle.LayerAssistance), r.Paid(settle.LayerSupplementary), r.Paid(settle.LayerBottomLine),
-			r.Patient, r.Drugs, r.Materials, st.DRG, string(claim), string(result), string(before), st.CreatedBy, s.ts(st.CreatedAt))
-		if err != nil {
-			if care.IsCode(mapErr(err), care.ECONFLICT) {
-				return &care.Error{Code: care.ECONFLICT, Key: "settle.visit_settled", Args: []any{st.VisitID}, Op: op, Err: err}
-			}
-			return wrap(op, err)
 		}
 		if replace != 0 {
 			if _, err := tx.exec(ctx, `UPDATE settlements SET replaced_by = ? WHERE id = ?`, st.ID, replace); err != nil {
 				return wrap(op, err)
 			}
 		}
-		if err := s.writeAccumulators(ctx, tx, st.County, st.ResidentID, st.Year, acc.Add(res.Delta, 1)); err != nil {
-			return wrap(op, err)
+		if plan == nil {
+			if err := s.writeAccumulators(ctx, tx, st.County, st.ResidentID, st.Year, acc.Add(st.Result.Delta, 1)); err != nil {
+				return wrap(op, err)
+			}
+		} else {
+			cause, causeID := settle.CauseEarlierVisit, st.ID
+			if old != nil {
+				cause, causeID = settle.CauseCorrection, old.ID
+			}
+			n, err := s.applyRefold(ctx, tx, plan, cause, causeID, st.CreatedBy)
+			if err != nil {
+				return err
+			}
+			if n > 0 {
+				ev.Detail += fmt.Sprintf("; %d later visit(s) of the year settled again", n)
+			}
+		}
+		if old != nil && old.Year != st.Year {
+			// A correction that moved the visit to another year: the old
+			// year's later visits follow without it.
+			oplan, err := s.refold(ctx, tx, st.County, st.ResidentID, old.Year, nil, nil, recompute)
+			if err != nil {
+				return err
+			}
+			if _, err := s.applyRefold(ctx, tx, oplan, settle.CauseCorrection, old.ID, st.CreatedBy); err != nil {
+				return err
+			}
 		}
 		if err := s.receivableFor(ctx, tx, st, carried); err != nil {
 			return wrap(op, err)
 		}
-		return s.appendAudit(ctx, tx, ev)
-	})
-	return replay, err
+		return s.appendAudit(ctx, tx, *ev)
+	}
+}
+
+// insertSettlement writes a new live settlement with its result.
+func (s *Store) insertSettlement(ctx context.Context, tx db, st *settle.Settlement) error {
+	const op = "store.SettleTx"
+	claim, _ := json.Marshal(st.Claim)
+	result, _ := json.Marshal(st.Result.WithoutSteps())
+	before, _ := json.Marshal(st.AccBefore)
+	st.CreatedAt = s.now()
+	r := &st.Result
+	var err error
+	st.ID, err = tx.insert(ctx, `INSERT INTO settlements (county_code, resident_id, institution_id, visit_id, idempotency_key, claim_hash, policy_id, year,
+		visit_date, visit_type, level, poverty, status, total, eligible, basic, critical, assistance, supplementary, bottom_line, patient, drugs, materials, drg,
+		claim, result, acc_before, created_by, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'settled', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		st.County, st.ResidentID, st.InstitutionID, st.VisitID, st.Key, st.ClaimHash, st.PolicyID, st.Year,
+		st.Claim.Date, st.Claim.VisitType, st.Claim.Level, st.Claim.Poverty, r.Total, r.Eligible,
+		r.Paid(settle.LayerBasic), r.Paid(settle.LayerCritical), r.Paid(settle.LayerAssistance), r.Paid(settle.LayerSupplementary), r.Paid(settle.LayerBottomLine),
+		r.Patient, r.Drugs, r.Materials, st.DRG, string(claim), string(result), string(before), st.CreatedBy, s.ts(st.CreatedAt))
+	if err != nil {
+		if care.IsCode(mapErr(err), care.ECONFLICT) {
+			return &care.Error{Code: care.ECONFLICT, Key: "settle.visit_settled", Args: []any{st.VisitID}, Op: op, Err: err}
+		}
+		return wrap(op, err)
+	}
+	return nil
+}
+
+// refold is a person-year settled again in date order: the stored visits
+// whose result or prior accumulators changed, and the year's new totals.
+type refold struct {
+	county   string
+	resident int64
+	year     int
+	changed  []refolded
+	final    settle.Accumulators
+}
+
+type refolded struct {
+	old    settle.Settlement // as stored
+	res    *settle.Result
+	before settle.Accumulators
+}
+
+// refold settles a person-year's live visits again in date order (visit
+// date, then id: the order of Resettler and `countycare resettle`) from
+// zero accumulators, each under its own policy version (recompute). fresh,
+// if not nil, is a visit being settled now: it takes its place after every
+// visit of its date or earlier (its id will be the highest), compute
+// settles it, and its Result and AccBefore are set. Call it with the
+// person-year's accumulators row locked.
+func (s *Store) refold(ctx context.Context, tx db, county string, residentID int64, year int, fresh *settle.Settlement,
+	compute func(settle.Accumulators) (*settle.Result, error), recompute settle.Recompute) (*refold, error) {
+	const op = "store.refold"
+	rows, err := tx.query(ctx, `SELECT `+settlementCols+` FROM settlements WHERE county_code = ? AND resident_id = ? AND year = ? AND status = 'settled' ORDER BY visit_date, id`,
+		county, residentID, year)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	var chain []settle.Settlement
+	for rows.Next() {
+		var st settle.Settlement
+		if err := scanSettlement(rows, &st); err != nil {
+			rows.Close()
+			return nil, wrap(op, err)
+		}
+		chain = append(chain, st)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, wrap(op, err)
+	}
+	plan := &refold{county: county, resident: residentID, year: year}
+	var acc settle.Accumulators
+	settleFresh := func() error {
+		res, err := compute(acc)
+		if err != nil {
+			return err
+		}
+		fresh.Result, fresh.AccBefore = *res, acc
+		acc = acc.Add(res.Delta, 1)
+		fresh = nil
+		return nil
+	}
+	for i := range chain {
+		old := &chain[i]
+		if fresh != nil && old.Claim.Date > fresh.Claim.Date {
+			if err := settleFresh(); err != nil {
+				return nil, err
+			}
+		}
+		res, err := recompute(old, acc)
+		if err != nil {
+			return nil, care.Internal(op, fmt.Errorf("settlement %d no longer settles: %w", old.ID, err))
+		}
+		if !settle.SameSplit(res, &old.Result) || !acc.Equal(old.AccBefore) || !res.Delta.Equal(old.Result.Delta) {
+			plan.changed = append(plan.changed, refolded{*old, res, acc})
+		}
+		acc = acc.Add(res.Delta, 1)
+	}
+	if fresh != nil {
+		if err := settleFresh(); err != nil {
+			return nil, err
+		}
+	}
+	plan.final = acc
+	return plan, nil
+}
+
+// applyRefold writes a refold: each changed visit's split and prior
+// accumulators, an adjustment row for each whose amounts changed (cause
+// and the settlement that caused it), the patient's share on a
+// treat-first-pay-later balance, and the year's totals. It returns how
+// many visits' amounts changed.
+func (s *Store) applyRefold(ctx context.Context, tx db, plan *refold, cause string, causeID, by int64) (int, error) {
+	const op = "store.applyRefold"
+	n := 0
+	now := s.now()
+	for _, c := range plan.changed {
+		r := c.res
+		result, _ := json.Marshal(r.WithoutSteps())
+		before, _ := json.Marshal(c.before)
+		if _, err := tx.exec(ctx, `UPDATE settlements SET result = ?, acc_before = ?, total = ?, eligible = ?, basic = ?, critical = ?, assistance = ?,
+			supplementary = ?, bottom_line = ?, patient = ?, drugs = ?, materials = ? WHERE id = ? AND status = 'settled'`,
+			string(result), string(before), r.Total, r.Eligible, r.Paid(settle.LayerBasic), r.Paid(settle.LayerCritical), r.Paid(settle.LayerAssistance),
+			r.Paid(settle.LayerSupplementary), r.Paid(settle.LayerBottomLine), r.Patient, r.Drugs, r.Materials, c.old.ID); err != nil {
+			return 0, wrap(op, err)
+		}
+		if settle.SameSplit(r, &c.old.Result) {
+			continue
+		}
+		n++
+		b, _ := json.Marshal(settle.Amounts(&c.old.Result))
+		a, _ := json.Marshal(settle.Amounts(r))
+		if _, err := tx.exec(ctx, `INSERT INTO settlement_adjustments (county_code, settlement_id, resident_id, year, cause, cause_settlement_id, before, after,
+			patient_change, insurers_change, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			plan.county, c.old.ID, plan.resident, plan.year, cause, causeID, string(b), string(a),
+			r.Patient-c.old.Result.Patient, r.Insurers-c.old.Result.Insurers, by, s.ts(now)); err != nil {
+			return 0, wrap(op, err)
+		}
+		// A treat-first-pay-later balance follows the patient's new share;
+		// what was already paid stays paid (over the new share: a refund is due).
+		if _, err := tx.exec(ctx, `UPDATE receivables SET amount = ?, status = CASE WHEN paid > ? THEN 'refund_due' WHEN paid = ? THEN 'paid' ELSE 'open' END
+			WHERE county_code = ? AND settlement_id = ? AND status <> 'cancelled'`, r.Patient, r.Patient, r.Patient, plan.county, c.old.ID); err != nil {
+			return 0, wrap(op, err)
+		}
+	}
+	return n, wrap(op, s.writeAccumulators(ctx, tx, plan.county, plan.resident, plan.year, plan.final))
+}
+
+// Adjustments lists the re-settlements of settlement id, oldest first.
+func (s *Store) Adjustments(ctx context.Context, county string, id int64) ([]settle.Adjustment, error) {
+	const op = "store.Adjustments"
+	rows, err := s.read().query(ctx, `SELECT id, settlement_id, cause, cause_settlement_id, before, after, created_by, created_at
+		FROM settlement_adjustments WHERE county_code = ? AND settlement_id = ? ORDER BY id`, county, id)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	defer rows.Close()
+	var out []settle.Adjustment
+	for rows.Next() {
+		var a settle.Adjustment
+		var b, af string
+		if err := rows.Scan(&a.ID, &a.SettlementID, &a.Cause, &a.CauseID, &b, &af, &a.CreatedBy, tsOf(&a.CreatedAt)); err != nil {
+			return nil, wrap(op, err)
+		}
+		if err := json.Unmarshal([]byte(b), &a.Before); err != nil {
+			return nil, wrap(op, err)
+		}
+		if err := json.Unmarshal([]byte(af), &a.After); err != nil {
+			return nil, wrap(op, err)
+		}
+		out = append(out, a)
+	}
+	return out, wrap(op, rows.Err())
 }
 
 // receivableFor turns the patient's share of a treat-first-pay-later
@@ -296,10 +509,11 @@ func (s *Store) receivableFor(ctx context.Context, tx db, st *settle.Settlement,
 	return err
 }
 
-// reverseInTx marks settlement id reversed and withdraws its delta from the
-// accumulators of its year. It returns the settlement and what was paid on
-// its receivable; paid money blocks a plain reversal (allowCarry false).
-func (s *Store) reverseInTx(ctx context.Context, tx db, county string, id, by int64, reason string, allowCarry bool) (*settle.Settlement, settle.Fen, error) {
+// markReversed marks settlement id reversed and cancels its receivable; the
+// caller settles its person-year again (refold). It returns the settlement
+// and what was paid on its receivable; paid money blocks a plain reversal
+// (allowCarry false).
+func (s *Store) markReversed(ctx context.Context, tx db, county string, id, by int64, reason string, allowCarry bool) (*settle.Settlement, settle.Fen, error) {
 	const op = "store.ReverseSettlement"
 	var old settle.Settlement
 	if err := scanSettlement(tx.row(ctx, `SELECT `+settlementCols+` FROM settlements WHERE id = ? AND county_code = ?`, id, county), &old); err != nil {
@@ -330,28 +544,39 @@ func (s *Store) reverseInTx(ctx context.Context, tx db, county string, id, by in
 	if n, _ := res.RowsAffected(); n != 1 {
 		return nil, 0, &care.Error{Code: care.ECONFLICT, Key: "settle.already_reversed", Op: op}
 	}
-	acc, err := s.lockAccumulators(ctx, tx, county, old.ResidentID, old.Year)
-	if err != nil {
-		return nil, 0, wrap(op, err)
-	}
-	next := acc.Add(old.Result.Delta, -1)
-	if next.Negative() {
-		return nil, 0, care.Internal(op, fmt.Errorf("reversal of %d would make accumulators negative", id))
-	}
-	if err := s.writeAccumulators(ctx, tx, county, old.ResidentID, old.Year, next); err != nil {
-		return nil, 0, wrap(op, err)
-	}
 	old.Status = settle.StatusReversed
 	return &old, paid, nil
 }
 
-// ReverseSettlement reverses a settlement with its audit row.
-func (s *Store) ReverseSettlement(ctx context.Context, county string, id, by int64, reason string, ev audit.Event) (*settle.Settlement, error) {
+// ReverseSettlement reverses a settlement with its audit row; the visits
+// after it in the person-year are settled again (refold) in the same
+// transaction.
+func (s *Store) ReverseSettlement(ctx context.Context, county string, id, by int64, reason string, recompute settle.Recompute, ev audit.Event) (*settle.Settlement, error) {
+	const op = "store.ReverseSettlement"
 	var out *settle.Settlement
 	err := s.Transact(ctx, func(tx db) error {
-		old, _, err := s.reverseInTx(ctx, tx, county, id, by, reason, false)
+		var residentID int64
+		var year int
+		if err := tx.row(ctx, `SELECT resident_id, year FROM settlements WHERE id = ? AND county_code = ?`, id, county).Scan(&residentID, &year); err != nil {
+			return wrap(op, err)
+		}
+		if _, err := s.lockAccumulators(ctx, tx, county, residentID, year); err != nil {
+			return wrap(op, err)
+		}
+		old, _, err := s.markReversed(ctx, tx, county, id, by, reason, false)
 		if err != nil {
 			return err
+		}
+		plan, err := s.refold(ctx, tx, county, residentID, year, nil, nil, recompute)
+		if err != nil {
+			return err
+		}
+		n, err := s.applyRefold(ctx, tx, plan, settle.CauseReversal, id, by)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			ev.Detail += fmt.Sprintf("; %d later visit(s) of the year settled again", n)
 		}
 		out = old
 		return s.appendAudit(ctx, tx, ev)

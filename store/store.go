@@ -59,6 +59,22 @@ type Store struct {
 	chronicCfg atomic.Pointer[chronic.Config] // targets of the per-unit counters; nil: chronic.DefaultConfig()
 
 	readTargets atomic.Pointer[reading.Targets] // turnaround targets of new studies; nil: reading.DefaultTargets()
+
+	crashAfter atomic.Pointer[crashPoint] // a test's injected failure (FailAfterForTest); nil in service
+}
+
+// crashPoint is a failure a test injects at a named point of a transaction.
+type crashPoint struct {
+	name string
+	err  error
+}
+
+// failpoint returns the error a test injected at point name, or nil.
+func (s *Store) failpoint(name string) error {
+	if c := s.crashAfter.Load(); c != nil && c.name == name {
+		return c.err
+	}
+	return nil
 }
 
 // Options configure Open.

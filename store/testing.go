@@ -25,3 +25,20 @@ func (s *Store) DropAuditGuardForTest(ctx context.Context, t testing.TB) {
 		}
 	}
 }
+
+// FailAfterForTest makes the transaction at point fail with err, as a crash
+// there would (the transaction is rolled back); err nil clears it. Points:
+// "dispense.paid" (pharmacy dispensing, after the settlement is written and
+// before the stock moves). Only tests call it.
+func (s *Store) FailAfterForTest(point string, err error) {
+	if err == nil {
+		s.crashAfter.Store(nil)
+		return
+	}
+	s.crashAfter.Store(&crashPoint{point, err})
+}
+
+// QueryRowForTest scans one row of a raw query into dest. Only tests call it.
+func (s *Store) QueryRowForTest(ctx context.Context, q string, dest ...any) error {
+	return s.w.QueryRowContext(ctx, q).Scan(dest...)
+}

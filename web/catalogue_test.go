@@ -35,7 +35,7 @@ var keyPatterns = []*regexp.Regexp{
 	regexp.MustCompile(`msgs\.T\(\w+\.?\w*,\s*"([a-z0-9_.]+)"`),
 	regexp.MustCompile(`Step\{"([a-z0-9_.]+)"`),
 	regexp.MustCompile(`Step\{Key:\s*"([a-z0-9_.]+)"`),
-	regexp.MustCompile(`claimErr\("([a-z0-9_.]+)"`),
+	regexp.MustCompile(`claimErr\("[a-z_]+",\s*"([a-z0-9_.]+)"`),
 	regexp.MustCompile(`return false, "([a-z0-9_.]+)"`),
 	regexp.MustCompile(`return true, "([a-z0-9_.]+)"`),
 }

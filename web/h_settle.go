@@ -46,6 +46,7 @@ type settleFormView struct {
 	Result       *settle.Result
 	Key          string
 	Policy       string
+	Certs        []settle.Certification // chronic special-outpatient certifications (门慢/门特)
 }
 
 func (s *Server) settleFormData(r *http.Request, rc *reqCtx, residentID int64) (*settleFormView, error) {
@@ -64,6 +65,9 @@ func (s *Server) settleFormData(r *http.Request, rc *reqCtx, residentID int64) (
 	}
 	if sp, err := s.Settle.Repo.PolicyFor(r.Context(), res.CountyCode, care.Today(s.Now())); err == nil {
 		fv.Chronic, fv.Policy = sp.Policy.Chronic, sp.Policy.Name
+	}
+	if fv.Certs, err = s.Settle.Certifications(r.Context(), rc.Actor, res.ID); err != nil {
+		return nil, err
 	}
 	return fv, nil
 }

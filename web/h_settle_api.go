@@ -1,9 +1,12 @@
 package web
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"countycare/care"
 	"countycare/settle"
@@ -11,38 +14,79 @@ import (
 
 // apiSettleIn is the JSON body of a settlement (amounts are strings in yuan).
 type apiSettleIn struct {
-	ResidentID      int64         `json:"resident_id"`
-	InstitutionID   int64         `json:"institution_id"`
-	VisitID         string        `json:"visit_id"`
-	Date            string        `json:"date"`
-	VisitType       string        `json:"visit_type"`
-	ChronicCategory string        `json:"chronic_category"`
-	Referred        bool          `json:"referred"`
-	Insured         *bool         `json:"insured"`
-	DRG             string        `json:"drg"`
-	Lines           []settle.Line `json:"lines"`
-	Replace         int64         `json:"replace"`
+	ResidentID      int64       `json:"resident_id"`
+	InstitutionID   int64       `json:"institution_id"`
+	VisitID         string      `json:"visit_id"`
+	Date            string      `json:"date"`
+	VisitType       string      `json:"visit_type"`
+	ChronicCategory string      `json:"chronic_category"`
+	Referred        bool        `json:"referred"`
+	Insured         *bool       `json:"insured"`
+	DRG             string      `json:"drg"`
+	Lines           []apiLineIn `json:"lines"`
+	Replace         int64       `json:"replace"`
 }
 
-func (in apiSettleIn) input() settle.Input {
+// apiLineIn is a bill item as posted: the amount is kept raw so that a
+// fault (a JSON number, a negative amount, a fraction of a fen) is a field
+// error naming the item (lines[i].amount), not an undecodable body.
+type apiLineIn struct {
+	Code     string          `json:"code"`
+	Name     string          `json:"name"`
+	Class    string          `json:"class"`
+	Category string          `json:"category"`
+	Amount   json.RawMessage `json:"amount"`
+}
+
+func (in apiSettleIn) input() (settle.Input, error) {
 	insured := in.Insured == nil || *in.Insured
-	return settle.Input{ResidentID: in.ResidentID, InstitutionID: in.InstitutionID, VisitID: in.VisitID, Date: in.Date, VisitType: in.VisitType,
-		ChronicCategory: in.ChronicCategory, Referred: in.Referred, Insured: insured, DRG: in.DRG, Lines: in.Lines}
+	out := settle.Input{ResidentID: in.ResidentID, InstitutionID: in.InstitutionID, VisitID: in.VisitID, Date: in.Date, VisitType: in.VisitType,
+		ChronicCategory: in.ChronicCategory, Referred: in.Referred, Insured: insured, DRG: in.DRG}
+	var fs []care.FieldError
+	for i, l := range in.Lines {
+		field := fmt.Sprintf("lines[%d].amount", i)
+		var text string
+		if err := json.Unmarshal(l.Amount, &text); err != nil {
+			fs = append(fs, care.FieldError{Field: field, Key: "settle.line_amount", Args: []any{i + 1, string(l.Amount)}})
+			continue
+		}
+		a, err := settle.ParseYuan(text)
+		switch {
+		case err != nil && strings.HasPrefix(strings.TrimSpace(text), "-"):
+			fs = append(fs, care.FieldError{Field: field, Key: "settle.amount_negative", Args: []any{i + 1}})
+		case err != nil:
+			fs = append(fs, care.FieldError{Field: field, Key: "settle.line_amount", Args: []any{i + 1, text}})
+		}
+		out.Lines = append(out.Lines, settle.Line{Code: l.Code, Name: l.Name, Class: l.Class, Category: l.Category, Amount: a})
+	}
+	return out, care.Invalid(fs)
 }
 
 type apiSettlementOut struct {
-	ID             int64          `json:"id"`
-	ResidentID     int64          `json:"resident_id"`
-	InstitutionID  int64          `json:"institution_id"`
-	VisitID        string         `json:"visit_id"`
-	Status         string         `json:"status"`
-	PolicyID       int64          `json:"policy_id"`
-	Year           int            `json:"year"`
-	Claim          settle.Claim   `json:"bill"`
-	Result         settle.Result  `json:"result"`
-	ReversalReason string         `json:"reversal_reason,omitempty"`
-	ReplacedBy     int64          `json:"replaced_by,omitempty"`
-	Explanation    []apiLayerText `json:"explanation"`
+	ID             int64           `json:"id"`
+	ResidentID     int64           `json:"resident_id"`
+	InstitutionID  int64           `json:"institution_id"`
+	VisitID        string          `json:"visit_id"`
+	Status         string          `json:"status"`
+	PolicyID       int64           `json:"policy_id"`
+	Year           int             `json:"year"`
+	Claim          settle.Claim    `json:"bill"`
+	Result         settle.Result   `json:"result"`
+	ReversalReason string          `json:"reversal_reason,omitempty"`
+	ReplacedBy     int64           `json:"replaced_by,omitempty"`
+	Explanation    []apiLayerText  `json:"explanation"`
+	Adjustments    []apiAdjustment `json:"adjustments,omitempty"`
+}
+
+// apiAdjustment is a re-settlement of a later visit after an earlier one
+// changed (issue 18): what each layer and the patient paid before and after.
+type apiAdjustment struct {
+	Cause     string                `json:"cause"`
+	CauseID   int64                 `json:"cause_settlement_id"`
+	Before    map[string]settle.Fen `json:"before"`
+	After     map[string]settle.Fen `json:"after"`
+	CreatedAt string                `json:"created_at"`
+	Text      string                `json:"text"`
 }
 
 type apiLayerText struct {
@@ -56,6 +100,11 @@ func (s *Server) apiSettlement(lang string, st *settle.Settlement) apiSettlement
 	out := apiSettlementOut{ID: st.ID, ResidentID: st.ResidentID, InstitutionID: st.InstitutionID, VisitID: st.VisitID, Status: st.Status,
 		PolicyID: st.PolicyID, Year: st.Year, Claim: st.Claim, Result: st.Result, ReversalReason: st.ReversalReason, ReplacedBy: st.ReplacedBy}
 	out.Explanation = s.explain(lang, &st.Result)
+	for _, a := range st.Adjustments {
+		at := a.CreatedAt.UTC().Format("2006-01-02")
+		out.Adjustments = append(out.Adjustments, apiAdjustment{Cause: a.Cause, CauseID: a.CauseID, Before: a.Before, After: a.After, CreatedAt: a.CreatedAt.UTC().Format(time.RFC3339),
+			Text: s.msgs.T(lang, "settle.adjust."+a.Cause, at, a.CauseID, a.InsurersBefore().String(), a.InsurersAfter().String(), a.PatientBefore().String(), a.PatientAfter().String())})
+	}
 	return out
 }
 
@@ -90,7 +139,11 @@ func (s *Server) apiSettlePreview(w http.ResponseWriter, r *http.Request, rc *re
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	res, c, err := s.Settle.Preview(r.Context(), rc.Actor, in.input())
+	bill, err := in.input()
+	if err != nil {
+		return err
+	}
+	res, c, err := s.Settle.Preview(r.Context(), rc.Actor, bill)
 	if err != nil {
 		return err
 	}
@@ -107,7 +160,11 @@ func (s *Server) apiSettle(w http.ResponseWriter, r *http.Request, rc *reqCtx) e
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	st, replay, err := s.Settle.Settle(r.Context(), rc.Actor, in.input(), key, in.Replace)
+	bill, err := in.input()
+	if err != nil {
+		return err
+	}
+	st, replay, err := s.Settle.Settle(r.Context(), rc.Actor, bill, key, in.Replace)
 	if err != nil {
 		return err
 	}

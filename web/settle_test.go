@@ -143,6 +143,11 @@ func testSettlementAPI(t *testing.T, d store.Dialect) {
 		{"number as amount", strings.Replace(body, `"12000.00"`, `12000`, 1), "k-3", `"field":"lines[0].amount","code":"error.field_want_amount"`, 422},
 		{"fraction of a fen", strings.Replace(body, `"12000.00"`, `"12000.001"`, 1), "k-3", `"field":"lines[0].amount","code":"error.field_amount"`, 422},
 		{"negative amount", strings.Replace(body, `"12000.00"`, `"-5"`, 1), "k-3", `"field":"lines[0].amount","code":"error.field_negative","message":"金额不能为负数"`, 422},
+		// Amount faults name the item's field (issue 18).
+		{"number as amount", strings.Replace(body, `"12000.00"`, `12000`, 1), "k-3", `"field":"lines[0].amount","code":"settle.line_amount"`, 422},
+		{"fraction of a fen", strings.Replace(body, `"12000.00"`, `"12000.001"`, 1), "k-3", `"field":"lines[0].amount","code":"settle.line_amount"`, 422},
+		{"negative amount", strings.Replace(body, `"12000.00"`, `"-5"`, 1), "k-3", `"field":"lines[0].amount","code":"settle.amount_negative"`, 422},
+		{"zero bill", strings.Replace(strings.Replace(strings.Replace(body, `"12000.00"`, `"0"`, 1), `"500"`, `"0.00"`, 1), "ZY-1", "ZY-3", 1), "k-3", `"field":"lines","code":"settle.total_zero"`, 422},
 		{"unknown category", strings.Replace(strings.Replace(body, `"category":"A"`, `"category":"Q"`, 1), "ZY-1", "ZY-3", 1), "k-3", "settle.category_unknown", 422},
 		{"date outside every policy", strings.Replace(strings.Replace(body, today, "2001-01-01", 1), "ZY-1", "ZY-3", 1), "k-3", "settle.no_policy", 422},
 		{"no idempotency key", strings.Replace(body, "ZY-1", "ZY-3", 1), "", "settle.key_required", 422},
@@ -332,5 +337,123 @@ func TestBadPolicyWritesNothing(t *testing.T) {
 	}
 	if after := io.get("/api/v1/settle/policies").body; after != before {
 		t.Errorf("a refused policy was filed:\n%s\n%s", before, after)
+	}
+}
+
+// TestSettlementAdjustmentsShown: correcting an earlier admission settles
+// the later one again (issue 18); the later settlement's page and API show
+// the adjustment, what the funds and the patient paid before and after.
+// A bill of 0.00 yuan is refused on its field (issue 18).
+func TestSettlementAdjustmentsShown(t *testing.T) {
+	_, io, rid, hosp, _ := settleEnv(t, store.SQLite)
+	year := itoa(int64(time.Now().Year()))
+	bill := func(visit, date, amount string) []byte {
+		return []byte(mustJSON(map[string]any{"resident_id": rid, "institution_id": hosp, "visit_id": visit, "date": year + date, "visit_type": "inpatient",
+			"lines": []map[string]string{{"code": "A1", "name": "治疗", "class": "treatment", "category": "A", "amount": amount}}}))
+	}
+	post := func(body []byte, key string, replace int64) response {
+		if replace != 0 {
+			var m map[string]any
+			json.Unmarshal(body, &m)
+			m["replace"] = replace
+			body = []byte(mustJSON(m))
+		}
+		return io.do("POST", "/api/v1/settlements", "application/json", body, map[string]string{"X-CSRF-Token": io.csrf, "Idempotency-Key": key})
+	}
+	var a, b struct {
+		ID int64 `json:"id"`
+	}
+	json.Unmarshal([]byte(post(bill("A", "-01-10", "20000"), "adj-a", 0).body), &a)
+	json.Unmarshal([]byte(post(bill("B", "-02-10", "20000"), "adj-b", 0).body), &b)
+	if a.ID == 0 || b.ID == 0 {
+		t.Fatal("settlements not created")
+	}
+	// The resident is poor (critical-illness deductible 3,135 in 985-2026.json):
+	// A corrected to 2,000 leaves 1,020 under it, so B now meets part of the deductible.
+	if r := post(bill("A", "-01-10", "2000"), "adj-a2", a.ID); r.code != 201 {
+		t.Fatalf("correction: %d %s", r.code, r.body)
+	}
+	r := io.get("/api/v1/settlements/" + itoa(b.ID))
+	var got struct {
+		Adjustments []struct {
+			Cause   string            `json:"cause"`
+			CauseID int64             `json:"cause_settlement_id"`
+			Before  map[string]string `json:"before"`
+			After   map[string]string `json:"after"`
+			Text    string            `json:"text"`
+		} `json:"adjustments"`
+	}
+	json.Unmarshal([]byte(r.body), &got)
+	if len(got.Adjustments) != 1 || got.Adjustments[0].Cause != "correction" || got.Adjustments[0].CauseID != a.ID ||
+		got.Adjustments[0].Before["patient"] == got.Adjustments[0].After["patient"] || !strings.Contains(got.Adjustments[0].Text, "更正") {
+		t.Fatalf("adjustments of the later admission: %.600s", r.body)
+	}
+	if p := io.get("/settlements/" + itoa(b.ID)); p.code != 200 || !strings.Contains(p.body, `id="adjustments"`) || !strings.Contains(p.body, "按日期顺序重新结算") {
+		t.Errorf("settlement page without its adjustment: %d", p.code)
+	}
+	// 0.00 yuan: refused, naming the field.
+	if r := post(bill("Z", "-03-10", "0"), "adj-z", 0); r.code != 422 || !strings.Contains(r.body, `"field":"lines"`) || !strings.Contains(r.body, "settle.total_zero") {
+		t.Errorf("zero bill: %d %.300s", r.code, r.body)
+	}
+}
+
+// TestChronicCertificationsAPIAndPage (issue 18): the insurance officer
+// records and ends a resident's chronic special-outpatient certification
+// (门慢/门特) through the JSON API and the settlement window's page; faults
+// name their field; other roles are refused.
+func TestChronicCertificationsAPIAndPage(t *testing.T) {
+	e, io, rid, _, me := settleEnv(t, store.SQLite)
+	year := itoa(int64(time.Now().Year()))
+	path := "/api/v1/residents/" + itoa(rid) + "/chronic-certifications"
+	h := map[string]string{"X-CSRF-Token": io.csrf}
+	body := map[string]string{"category": "HT", "diagnosis": "I10", "valid_from": year + "-01-01", "valid_to": year + "-12-31", "office": "县医疗保障局"}
+	bad := map[string]string{}
+	for k, v := range body {
+		bad[k] = v
+	}
+	bad["diagnosis"] = "高血压"
+	if r := io.do("POST", path, "application/json", []byte(mustJSON(bad)), h); r.code != 422 || !strings.Contains(r.body, `"field":"diagnosis"`) {
+		t.Errorf("bad diagnosis: %d %.300s", r.code, r.body)
+	}
+	r := io.do("POST", path, "application/json", []byte(mustJSON(body)), h)
+	if r.code != 201 {
+		t.Fatalf("certify: %d %s", r.code, r.body)
+	}
+	var c struct {
+		ID     int64  `json:"id"`
+		Status string `json:"status"`
+	}
+	json.Unmarshal([]byte(r.body), &c)
+	if c.ID == 0 || c.Status != "active" {
+		t.Fatalf("certification %s", r.body)
+	}
+	for _, role := range []care.Role{care.RoleVillageDoctor, care.RolePharmacist} {
+		if r := e.as(role).get(path); r.code != 403 {
+			t.Errorf("%s read certifications: %d", role, r.code)
+		}
+	}
+	if r := me.get(path); r.code != 403 {
+		t.Errorf("the resident read the certification API: %d", r.code)
+	}
+	page := io.get("/settlement/new?resident=" + itoa(rid))
+	if page.code != 200 || !strings.Contains(page.body, `id="certs"`) || !strings.Contains(page.body, "县医疗保障局") || !strings.Contains(page.body, "门慢/门特") {
+		t.Errorf("window page without the certification: %d", page.code)
+	}
+	// Ending from the page's form, with a reason.
+	form := url.Values{"csrf": {io.csrf}, "resident_id": {itoa(rid)}, "reason": {"复审未通过"}}
+	if r := io.do("POST", "/settlement/certifications/"+itoa(c.ID)+"/end", "application/x-www-form-urlencoded", []byte(form.Encode()), nil); r.code != 303 {
+		t.Errorf("end from the page: %d %.300s", r.code, r.body)
+	}
+	r = io.get(path)
+	if r.code != 200 || !strings.Contains(r.body, `"status":"ended"`) || !strings.Contains(r.body, "复审未通过") {
+		t.Errorf("after the end: %d %.300s", r.code, r.body)
+	}
+	if r := io.do("POST", "/api/v1/chronic-certifications/"+itoa(c.ID)+"/end", "application/json", []byte(`{"reason":"again"}`), h); r.code != 409 {
+		t.Errorf("second end: %d", r.code)
+	}
+	// The page's form refuses a bad office, naming the field, and keeps what was typed.
+	form = url.Values{"csrf": {io.csrf}, "resident_id": {itoa(rid)}, "category": {"DM"}, "diagnosis": {"E11"}, "valid_from": {year + "-01-01"}, "valid_to": {year + "-12-31"}, "office": {""}}
+	if r := io.do("POST", "/settlement/certifications", "application/x-www-form-urlencoded", []byte(form.Encode()), nil); r.code != 422 || !strings.Contains(r.body, "请填写发证机构") || !strings.Contains(r.body, `value="E11"`) {
+		t.Errorf("bad office from the page: %d", r.code)
 	}
 }

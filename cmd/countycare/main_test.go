@@ -537,3 +537,58 @@ func TestServeMetricsAddr(t *testing.T) {
 		t.Fatalf("serve: %v", err)
 	}
 }
+
+// TestServeScheduledJobs (issue 18): serve runs the low-stock scan of
+// every institution with stock and purges online-visit chat past the 3
+// years the rules keep it (互联网诊疗监管细则 2022: chat ≥ 3 years), each at
+// its configured period (default daily); a period of 0 turns a job off.
+func TestServeScheduledJobs(t *testing.T) {
+	dir := t.TempDir()
+	url := "sqlite://" + filepath.Join(dir, "c.db")
+	common := []string{"--db", url, "--audit-key-file", filepath.Join(dir, "audit.key"), "--log-format", "text"}
+	if out, err := runCmd(t, append([]string{"demo", "--residents", "200"}, common...)...); err != nil {
+		t.Fatalf("demo: %v\n%s", err, out)
+	}
+	key, err := os.ReadFile(filepath.Join(dir, "audit.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(context.Background(), url, store.Options{AuditKey: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().AddDate(-3, 0, -1).UTC().Format("2006-01-02T15:04:05.000000Z")
+	recent := time.Now().AddDate(-2, 0, 0).UTC().Format("2006-01-02T15:04:05.000000Z")
+	for _, at := range []string{old, recent} {
+		if err := st.ExecForTest(context.Background(), `INSERT INTO online_messages (county_code, visit_id, account_id, sender, body, at) VALUES ('411723', 1, 1, 'doctor', 'x', '`+at+`')`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Close()
+	logs := serveUntil(t, regexp.MustCompile(`msg="(low-stock scan|chat purge)"`), 4,
+		append([]string{"--low-stock-scan-every", "50ms", "--chat-purge-every", "50ms", "--audit-anchor-every", "0"}, common...)...)
+	if m := regexp.MustCompile(`msg="low-stock scan" institutions=(\d+)`).FindStringSubmatch(logs); m == nil || m[1] == "0" {
+		t.Errorf("no low-stock scan of the demo's stocked institutions:\n%s", logs)
+	}
+	if !regexp.MustCompile(`msg="chat purge" deleted=1 `).MatchString(logs) {
+		t.Errorf("the chat purge did not delete the one message past 3 years:\n%s", logs)
+	}
+	if strings.Contains(logs, "level=ERROR") {
+		t.Errorf("a scheduled job failed:\n%s", logs)
+	}
+	st, err = store.Open(context.Background(), url, store.Options{AuditKey: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var n int
+	if err := st.QueryRowForTest(context.Background(), `SELECT COUNT(*) FROM online_messages WHERE at = '`+recent+`'`, &n); err != nil || n != 1 {
+		t.Errorf("the message under 3 years old: %d left, %v", n, err)
+	}
+	if jobs := scheduledJobs(nil, 0, 0, time.Now); len(jobs) != 0 {
+		t.Errorf("jobs with period 0: %d", len(jobs))
+	}
+	if jobs := scheduledJobs(nil, 24*time.Hour, 24*time.Hour, time.Now); len(jobs) != 2 {
+		t.Errorf("jobs: %d, want the low-stock scan and the chat purge", len(jobs))
+	}
+}

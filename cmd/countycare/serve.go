@@ -70,6 +70,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		"an unacknowledged critical value escalates to the township center this long after it was raised (env COUNTYCARE_CRITICAL_TOWNSHIP_AFTER)")
 	criticalCounty := fs.Duration("critical-county-after", envDuration("COUNTYCARE_CRITICAL_COUNTY_AFTER", critical.DefaultConfig().EscalateAfter[1]),
 		"… and to the county hospital this long after it was raised (env COUNTYCARE_CRITICAL_COUNTY_AFTER)")
+	lowStockEvery := fs.Duration("low-stock-scan-every", envDuration("COUNTYCARE_LOW_STOCK_SCAN_EVERY", 24*time.Hour),
+		"scan every institution's stock for low drugs and text the staff (at most once a week per drug) this often; 0 disables (env COUNTYCARE_LOW_STOCK_SCAN_EVERY)")
+	chatPurgeEvery := fs.Duration("chat-purge-every", envDuration("COUNTYCARE_CHAT_PURGE_EVERY", 24*time.Hour),
+		"delete online-visit chat older than the 3 years the rules keep it this often; 0 disables (env COUNTYCARE_CHAT_PURGE_EVERY)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -194,6 +198,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *anchorEvery > 0 {
 		logAuditAnchor(ctx, a.st, log)
 		go auditAnchors(ctx, a.st, log, *anchorEvery)
+	}
+	for _, j := range scheduledJobs(a, *lowStockEvery, *chatPurgeEvery, time.Now) {
+		go j.loop(ctx, log)
 	}
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
@@ -339,4 +346,55 @@ func parseResponseMinutes(v string) (map[consult.Urgency]int, error) {
 		out[u] = n
 	}
 	return out, nil
+}
+
+// job is a periodic task of serve: it runs every `every`, first one
+// period after start, and logs what it did (msg is its name) or its error.
+type job struct {
+	name  string
+	every time.Duration
+	run   func(ctx context.Context) ([]any, error) // log attributes of a run
+}
+
+// scheduledJobs are serve's periodic housekeeping jobs (issue 18): the
+// low-stock scan of every institution (pharmacy.ScanLowStock) and the
+// purge of online-visit chat past its 3-year retention (online.Purge,
+// 互联网诊疗监管细则 2022). A period of 0 leaves a job out.
+func scheduledJobs(a *app, lowStockEvery, chatPurgeEvery time.Duration, now func() time.Time) []job {
+	var jobs []job
+	if lowStockEvery > 0 {
+		jobs = append(jobs, job{"low-stock scan", lowStockEvery, func(ctx context.Context) ([]any, error) {
+			n, queued, err := a.pharmacy.ScanLowStock(ctx, care.Actor{Username: "serve:low-stock-scan", Role: care.RoleAdmin})
+			return []any{"institutions", n, "alerts", queued}, err
+		}})
+	}
+	if chatPurgeEvery > 0 {
+		jobs = append(jobs, job{"chat purge", chatPurgeEvery, func(ctx context.Context) ([]any, error) {
+			before := now().AddDate(-3, 0, 0) // online.ChatRetention: three calendar years
+			n, err := a.online.Purge(ctx, care.Actor{Username: "serve:chat-purge", Role: care.RoleAdmin}, before)
+			return []any{"deleted", n, "before", before.UTC().Format(time.RFC3339)}, err
+		}})
+	}
+	return jobs
+}
+
+// loop runs the job every period until ctx ends.
+func (j job) loop(ctx context.Context, log *slog.Logger) {
+	t := time.NewTicker(j.every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			attrs, err := j.run(ctx)
+			if err != nil {
+				if ctx.Err() == nil {
+					log.Error(j.name, append(attrs, "err", err)...)
+				}
+				continue
+			}
+			log.Info(j.name, attrs...)
+		}
+	}
 }
