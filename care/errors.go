@@ -18,6 +18,7 @@ const (
 	ETOOLARGE     = "too_large"    // the request body is larger than allowed
 	EUNSUPPORTED  = "unsupported"  // wrong content type or format
 	EINTERNAL     = "internal"     // a fault of ours; the detail goes to the log only
+	EUNAVAILABLE  = "unavailable"  // a dependency (the audit trail's database) cannot take the request now
 )
 
 // Error is the one error type that crosses package boundaries. Code is for

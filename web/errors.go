@@ -20,6 +20,7 @@ var statusOf = map[string]int{
 	care.ETOOLARGE:     http.StatusRequestEntityTooLarge,
 	care.EUNSUPPORTED:  http.StatusUnsupportedMediaType,
 	care.EINTERNAL:     http.StatusInternalServerError,
+	care.EUNAVAILABLE:  http.StatusServiceUnavailable,
 }
 
 // apiError is the JSON error body.

@@ -65,7 +65,10 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 }
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
-func newEnv(t *testing.T, d store.Dialect) *env {
+func newEnv(t *testing.T, d store.Dialect) *env { t.Helper(); return newEnvAudit(t, d, nil) }
+
+// newEnvAudit is newEnv with the audit writer's appender wrapped (nil: the store itself).
+func newEnvAudit(t *testing.T, d store.Dialect, wrap func(audit.Appender) audit.Appender) *env {
 	t.Helper()
 	st := testdb.Open(t, d, time.Now)
 	ctx := context.Background()
@@ -75,7 +78,11 @@ func newEnv(t *testing.T, d store.Dialect) *env {
 	}
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
-	w := audit.NewWriter(st, log, time.Now, 1024)
+	var app audit.Appender = st
+	if wrap != nil {
+		app = wrap(st)
+	}
+	w := audit.NewWriter(app, log, time.Now, 1024)
 	w.Start()
 	t.Cleanup(func() { w.Close(context.Background()) })
 	orgs := &org.Service{Repo: st, Now: time.Now}
