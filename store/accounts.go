@@ -128,9 +128,15 @@ func (s *Store) StartSession(ctx context.Context, sess *account.Session, oldToke
 			}
 		}
 		// The account must still be usable at this instant: a parallel
-		// guess may have locked it, or an administrator disabled it.
-		res, err := tx.exec(ctx, `UPDATE accounts SET failed_logins = 0, locked_until = NULL, last_login_at = ? WHERE id = ? AND disabled = ? AND (locked_until IS NULL OR locked_until <= ?)`,
-			s.ts(sess.CreatedAt), sess.AccountID, false, s.ts(sess.CreatedAt))
+		// guess may have locked it, or an administrator disabled it. A
+		// known device is not held back by the lock, and leaves the lock
+		// and the failure count (strangers' guesses) as they are.
+		q, args := `UPDATE accounts SET failed_logins = 0, locked_until = NULL, last_login_at = ? WHERE id = ? AND disabled = ? AND (locked_until IS NULL OR locked_until <= ?)`,
+			[]any{s.ts(sess.CreatedAt), sess.AccountID, false, s.ts(sess.CreatedAt)}
+		if sess.KnownDevice {
+			q, args = `UPDATE accounts SET last_login_at = ? WHERE id = ? AND disabled = ?`, []any{s.ts(sess.CreatedAt), sess.AccountID, false}
+		}
+		res, err := tx.exec(ctx, q, args...)
 		if err != nil {
 			return wrap("store.StartSession", err)
 		}

@@ -33,7 +33,7 @@ func (f *failingAppender) AppendAudit(ctx context.Context, es []audit.Event) err
 // at once (16 of 2,960 acknowledged reads had no row after a kill -9).
 func TestReadFailsWithoutDurableAuditRow(t *testing.T) {
 	fa := &failingAppender{}
-	e := newEnvAudit(t, store.SQLite, func(a audit.Appender) audit.Appender { fa.Appender = a; return fa })
+	e := newEnvWith(t, store.SQLite, envOptions{wrapAudit: func(a audit.Appender) audit.Appender { fa.Appender = a; return fa }})
 	io := e.as(care.RoleInsuranceOfficer)
 	res, err := e.st.Resident(context.Background(), 1)
 	if err != nil {

@@ -65,11 +65,17 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 }
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
-func newEnv(t *testing.T, d store.Dialect) *env { t.Helper(); return newEnvAudit(t, d, nil) }
+func newEnv(t *testing.T, d store.Dialect) *env { t.Helper(); return newEnvWith(t, d, envOptions{}) }
 
-// newEnvAudit is newEnv with the audit writer's appender wrapped (nil: the store itself).
-func newEnvAudit(t *testing.T, d store.Dialect, wrap func(audit.Appender) audit.Appender) *env {
+// envOptions vary newEnv's server.
+type envOptions struct {
+	wrapAudit func(audit.Appender) audit.Appender // wraps the audit writer's appender (nil: the store itself)
+	cfg       web.Config
+}
+
+func newEnvWith(t *testing.T, d store.Dialect, o envOptions) *env {
 	t.Helper()
+	wrap := o.wrapAudit
 	st := testdb.Open(t, d, time.Now)
 	ctx := context.Background()
 	res, err := demo.Generate(ctx, st, demo.Config{Residents: 2000, Villages: 20, VillageDoctors: 40}, slog.New(slog.NewTextHandler(io.Discard, nil)))
@@ -100,7 +106,7 @@ func newEnvAudit(t *testing.T, d store.Dialect, wrap func(audit.Appender) audit.
 	// A signed critical finding raises an alert for the ordering clinic.
 	readFlow := &reading.Workflow{Repo: st, Audit: w, Targets: reading.DefaultTargets(), Templates: reading.DefaultTemplates(), Now: time.Now,
 		Critical: reading.CriticalAlerts{Service: crit}, OnError: func(err error) { t.Logf("reading workflow: %v", err) }}
-	accts := &account.Service{Repo: st, Config: account.DefaultConfig(), Now: time.Now, Orgs: orgs}
+	accts := &account.Service{Repo: st, Config: account.DefaultConfig(), Now: time.Now, Orgs: orgs, DeviceKey: account.DeviceKeyFrom(testdb.AuditKey)}
 	rxs := &rx.Service{Repo: st, Engine: rxEngine, Residents: rsvc, Orgs: orgs, Audit: w, Now: time.Now}
 	onl := &online.Service{Repo: st, Residents: rsvc, Staff: st, Accounts: accts, Rx: rxs, Audit: w, Now: time.Now}
 	prices, err := pharmacy.ExamplePrices(rxEngine.KB)
@@ -109,7 +115,7 @@ func newEnvAudit(t *testing.T, d store.Dialect, wrap func(audit.Appender) audit.
 	}
 	phs := &pharmacy.Service{Repo: st, Rx: rxs, KB: rxEngine.KB, Config: rxEngine.Config, Prices: prices, Orgs: orgs, Residents: rsvc,
 		Payer: pharmacy.SettlePayer{Settle: stl}, Audit: w, Now: time.Now}
-	srv, err := web.New(web.Config{}, web.Deps{
+	srv, err := web.New(o.cfg, web.Deps{
 		Residents: rsvc, Orgs: orgs, Chronic: chr, Family: fam, Points: pts, Consult: con, Live: live, Referral: ref,
 		Accounts: accts, Online: onl,
 		Settle: stl, Window: &settle.Window{Repo: st, Residents: rsvc, Orgs: orgs, Weights: settle.ExampleWeights(), Now: time.Now},

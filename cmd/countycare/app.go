@@ -67,7 +67,7 @@ func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, 
 	a.audit.Start()
 	a.orgs = &org.Service{Repo: st, Now: now}
 	a.res = &resident.Service{Repo: st, Orgs: a.orgs, Audit: a.audit, Now: now}
-	a.accounts = &account.Service{Repo: st, Config: acfg, Now: now, Orgs: a.orgs}
+	a.accounts = &account.Service{Repo: st, Config: acfg, Now: now, Orgs: a.orgs, DeviceKey: account.DeviceKeyFrom(key)}
 	a.points = &points.Service{Repo: st, Residents: a.res, Rules: rules, Audit: a.audit, Now: now}
 	a.chronic = &chronic.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Audit: a.audit, Config: chronic.DefaultConfig(), Now: now, Points: a.points}
 	st.SetChronicConfig(a.chronic.Config) // the per-unit counters count "controlled" by the same targets

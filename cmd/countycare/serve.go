@@ -51,6 +51,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		"turnaround targets of the reading centers in minutes per modality over the defaults ECG=15,DR=30,US=30,CT=60,MR=60,FHM=15,FUNDUS=1440,SKIN=1440,OT=60, e.g. ECG=10,CT=45 (env COUNTYCARE_READING_TARGETS)")
 	secure := fs.Bool("secure-cookies", envOr("COUNTYCARE_SECURE_COOKIES", "") == "1", "mark cookies Secure (when served over TLS by a proxy; env COUNTYCARE_SECURE_COOKIES=1)")
 	metricsToken := envOr("COUNTYCARE_METRICS_TOKEN", "")
+	trustedProxies := fs.String("trusted-proxies", os.Getenv("COUNTYCARE_TRUSTED_PROXIES"), "comma-separated addresses or CIDR prefixes of the reverse proxies in front of the server, e.g. 10.0.0.5,192.168.10.0/24:\n"+
+		"from these peers the client's address is the rightmost untrusted hop of X-Forwarded-For (sign-in limiter, sessions, audit);\nempty: X-Forwarded-For is ignored (env COUNTYCARE_TRUSTED_PROXIES)")
 	ice := fs.String("ice-servers", os.Getenv("COUNTYCARE_ICE_SERVERS"), "video calls: RTCIceServer list as JSON, e.g. '[{\"urls\":\"stun:stun.example.cn:3478\"}]' (env COUNTYCARE_ICE_SERVERS); empty: none, for a LAN")
 	font := fs.String("font", envOr("COUNTYCARE_FONT", web.DefaultFontPath), "TrueType font with Chinese glyphs for PDF explanations of benefits (env COUNTYCARE_FONT)")
 	withDemo := fs.Bool("demo", false, "generate a demo county first if the database is empty, and print the demo sign-ins")
@@ -69,6 +71,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		"… and to the county hospital this long after it was raised (env COUNTYCARE_CRITICAL_COUNTY_AFTER)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	proxies, err := web.ParseTrustedProxies(*trustedProxies)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
 	}
 	criticalCfg := critical.Config{EscalateAfter: [2]time.Duration{*criticalTownship, *criticalCounty}}
 	if err := criticalCfg.Validate(); err != nil {
@@ -140,7 +146,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			fmt.Fprintf(stdout, "Demo county ready in %s.\n", res.Duration.Round(time.Millisecond))
 		}
 	}
-	a, err := newApp(st, key, log, acfg, web.Config{SecureCookies: *secure, MetricsToken: metricsToken, DemoBanner: *withDemo, FontPath: *font, ICEServers: *ice}, rules, rcfg, rxe)
+	a, err := newApp(st, key, log, acfg, web.Config{SecureCookies: *secure, MetricsToken: metricsToken, DemoBanner: *withDemo, FontPath: *font, ICEServers: *ice, TrustedProxies: proxies}, rules, rcfg, rxe)
 	if err != nil {
 		return err
 	}
