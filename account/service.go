@@ -467,11 +467,16 @@ func (s *Service) ChangePassword(ctx context.Context, a care.Actor, current, nex
 
 // ResetPassword lets an administrator set a new password for an account
 // (for example after a lock); it unlocks the account and ends its
-// sessions. Errors: ENOTFOUND, EINVALID.
+// sessions. A privileged account (Privileged: the auditor, an
+// administrator) is refused: the administrator would know its password;
+// SendResetLink resets it through its owner. Errors: ENOTFOUND, EINVALID.
 func (s *Service) ResetPassword(ctx context.Context, admin care.Actor, id int64, next string) error {
 	acc, err := s.Repo.Account(ctx, id)
 	if err != nil {
 		return err
+	}
+	if Privileged(acc.Role) {
+		return care.Invalid([]care.FieldError{{Field: "password", Key: "account.reset.privileged"}})
 	}
 	if err := care.Invalid(CheckPolicy(next, acc.Username, s.Config)); err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"countycare/account"
 	"countycare/audit"
 	"countycare/care"
+	"countycare/notify"
 )
 
 const accountCols = `a.id, a.username, a.role, a.institution_id, a.practitioner_id, a.resident_id, a.password_hash, a.failed_logins, a.locked_until, a.disabled, a.password_changed_at, a.last_login_at, a.created_at`
@@ -247,6 +248,69 @@ func (s *Store) SetAccountDisabled(ctx context.Context, id int64, disabled bool,
 			if _, err := tx.exec(ctx, `DELETE FROM sessions WHERE account_id = ?`, id); err != nil {
 				return wrap("store.SetAccountDisabled", err)
 			}
+		}
+		return s.appendAudit(ctx, tx, ev)
+	})
+}
+
+// RequestReset supersedes the account's unused one-time links (they
+// expire now), stores r, queues msg to the owner and appends ev, in one
+// transaction: the link exists only if its message is on its way.
+func (s *Store) RequestReset(ctx context.Context, r *account.ResetRequest, msg notify.Message, ev audit.Event) error {
+	const op = "store.RequestReset"
+	if err := msg.Valid(); err != nil {
+		return wrap(op, err)
+	}
+	return s.Transact(ctx, func(tx db) error {
+		if _, err := tx.exec(ctx, `UPDATE account_resets SET expires_at = ? WHERE account_id = ? AND used_at IS NULL AND expires_at > ?`,
+			s.ts(r.CreatedAt), r.AccountID, s.ts(r.CreatedAt)); err != nil {
+			return wrap(op, err)
+		}
+		id, err := tx.insert(ctx, `INSERT INTO account_resets (account_id, token_hash, requested_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
+			r.AccountID, r.TokenHash, r.RequestedBy, s.ts(r.CreatedAt), s.ts(r.ExpiresAt))
+		if err != nil {
+			return wrap(op, err)
+		}
+		r.ID = id
+		if _, err := tx.insert(ctx, `INSERT INTO outbox (county_code, resident_id, channel, recipient, purpose, body, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			msg.County, 0, msg.Channel, msg.Recipient, msg.Purpose, msg.Body, notify.StatusQueued, s.ts(s.now())); err != nil {
+			return wrap(op, err)
+		}
+		return s.appendAudit(ctx, tx, ev)
+	})
+}
+
+// ResetByToken returns the one-time link with this token hash.
+func (s *Store) ResetByToken(ctx context.Context, tokenHash string) (*account.ResetRequest, error) {
+	var r account.ResetRequest
+	err := s.read().row(ctx, `SELECT id, account_id, token_hash, requested_by, created_at, expires_at, used_at FROM account_resets WHERE token_hash = ?`, tokenHash).
+		Scan(&r.ID, &r.AccountID, &r.TokenHash, &r.RequestedBy, tsOf(&r.CreatedAt), tsOf(&r.ExpiresAt), tsOf(&r.UsedAt))
+	if err != nil {
+		return nil, wrap("store.ResetByToken", err)
+	}
+	return &r, nil
+}
+
+// UseReset uses the link up — only if it is unused and unexpired at now
+// (ECONFLICT otherwise, so two requests cannot both use it) — and sets the
+// account's password as SetPassword does, in one transaction.
+func (s *Store) UseReset(ctx context.Context, id, accountID int64, hash string, now time.Time, ev audit.Event) error {
+	const op = "store.UseReset"
+	return s.Transact(ctx, func(tx db) error {
+		res, err := tx.exec(ctx, `UPDATE account_resets SET used_at = ? WHERE id = ? AND account_id = ? AND used_at IS NULL AND expires_at > ?`,
+			s.ts(now), id, accountID, s.ts(now))
+		if err != nil {
+			return wrap(op, err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return care.Errorf(care.ECONFLICT, "reset.invalid")
+		}
+		if _, err := tx.exec(ctx, `UPDATE accounts SET password_hash = ?, password_changed_at = ?, failed_logins = 0, locked_until = NULL WHERE id = ?`,
+			hash, s.ts(now), accountID); err != nil {
+			return wrap(op, err)
+		}
+		if _, err := tx.exec(ctx, `DELETE FROM sessions WHERE account_id = ?`, accountID); err != nil {
+			return wrap(op, err)
 		}
 		return s.appendAudit(ctx, tx, ev)
 	})

@@ -179,3 +179,22 @@ func (s *Server) auditVerify(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 	s.render(w, r, rc, http.StatusOK, "audit", pageData{Title: s.msgs.T(rc.Lang, "audit.title"), Data: &auditView{Verifier: v}})
 	return nil
 }
+
+// accountResetLink sends the account's owner a one-time link (the only
+// reset of a privileged account: the administrator never learns the
+// password nor the link).
+func (s *Server) accountResetLink(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	if err := s.Accounts.SendResetLink(r.Context(), rc.Actor, id); err != nil {
+		v, verr := s.accountsData(r)
+		if verr != nil {
+			return verr
+		}
+		return s.formError(w, r, rc, "accounts", pageData{Title: s.msgs.T(rc.Lang, "accounts.title"), Data: v}, err)
+	}
+	http.Redirect(w, r, "/admin/accounts?ok=reset_link_sent", http.StatusSeeOther)
+	return nil
+}

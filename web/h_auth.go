@@ -212,3 +212,45 @@ func ParseTrustedProxies(v string) ([]netip.Prefix, error) {
 	}
 	return out, nil
 }
+
+// resetPage shows the form of a one-time reset link (/reset?t=TOKEN; the
+// token travels in the query, which the request log leaves out).
+func (s *Server) resetPage(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	tok := r.URL.Query().Get("t")
+	username, err := s.Accounts.ResetLink(r.Context(), tok, s.clientIP(r))
+	if err != nil {
+		return err
+	}
+	csrf := account.NewToken()
+	s.setCookie(w, loginCSRF, csrf, time.Hour)
+	s.render(w, r, rc, http.StatusOK, "reset", pageData{Title: s.msgs.T(rc.Lang, "reset.title"), CSRF: csrf, Data: username,
+		Form: url.Values{"t": {tok}}})
+	return nil
+}
+
+func (s *Server) resetSubmit(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	tok := r.PostFormValue("t")
+	var err error
+	if r.PostFormValue("next") != r.PostFormValue("confirm") {
+		err = care.Invalid([]care.FieldError{{Field: "confirm", Key: "password.mismatch"}})
+	} else {
+		err = s.Accounts.CompleteReset(r.Context(), tok, r.PostFormValue("next"), s.clientIP(r))
+	}
+	if err != nil {
+		ce, ok := err.(*care.Error)
+		if !ok || ce.Code != care.EINVALID {
+			return err
+		}
+		username, lerr := s.Accounts.ResetLink(r.Context(), tok, s.clientIP(r))
+		if lerr != nil {
+			return lerr
+		}
+		csrf := account.NewToken()
+		s.setCookie(w, loginCSRF, csrf, time.Hour)
+		return s.formError(w, r, rc, "reset", pageData{Title: s.msgs.T(rc.Lang, "reset.title"), CSRF: csrf, Data: username,
+			Form: url.Values{"t": {tok}}}, err)
+	}
+	s.clearCookie(w, loginCSRF)
+	http.Redirect(w, r, "/login?ok=password_reset_done", http.StatusSeeOther)
+	return nil
+}

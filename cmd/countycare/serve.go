@@ -41,6 +41,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&acfg.MaxFailures, "max-failures", acfg.MaxFailures, "failed sign-ins in a row that lock an account")
 	fs.DurationVar(&acfg.LockFor, "lock-for", acfg.LockFor, "how long a locked account stays locked")
 	fs.IntVar(&acfg.MinPasswordLen, "min-password", acfg.MinPasswordLen, "minimum password length")
+	fs.StringVar(&acfg.PublicURL, "public-url", os.Getenv("COUNTYCARE_PUBLIC_URL"), "the address users reach the server at, e.g. https://yl.example.cn, put in front of links sent by text message\n(one-time password-reset links; env COUNTYCARE_PUBLIC_URL)")
 	rcfg := referral.DefaultConfig()
 	fs.DurationVar(&rcfg.LinkGrace, "referral-grace", rcfg.LinkGrace, "how long a receiving institution keeps access to a resident after the referral closes")
 	ccfg := consult.DefaultConfig()

@@ -1,0 +1,179 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"countycare/account"
+	"countycare/audit"
+	"countycare/care"
+	"countycare/demo"
+	"countycare/internal/testdb"
+	"countycare/org"
+	"countycare/store"
+)
+
+// resetLinkFor returns the token of the newest one-time link queued for phone.
+func resetLinkFor(t *testing.T, e *env, phone string) string {
+	t.Helper()
+	msgs, err := e.st.PendingMessages(context.Background(), 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := ""
+	for _, m := range msgs {
+		if m.Purpose == account.ResetPurpose && m.Recipient == phone {
+			if g := regexp.MustCompile(`/reset\?t=([A-Za-z0-9_-]+)`).FindStringSubmatch(m.Body); g != nil {
+				tok = g[1]
+			}
+		}
+	}
+	if tok == "" {
+		t.Fatalf("no one-time link queued for the owner's phone %s", phone)
+	}
+	return tok
+}
+
+// An administrator alone cannot obtain a working password for the
+// auditor: a direct reset is refused, and the reset sends the auditor a
+// one-time link the administrator never sees, which works once.
+func TestPrivilegedResetByOneTimeLink(t *testing.T) {
+	for _, d := range testdb.Dialects {
+		t.Run(string(d), func(t *testing.T) { testPrivilegedReset(t, d) })
+	}
+}
+
+func testPrivilegedReset(t *testing.T, d store.Dialect) {
+	e := newEnv(t, d)
+	ctx := context.Background()
+	admin := e.as(care.RoleAdmin)
+	auditorName := e.users[care.RoleAuditor]
+	acc, err := e.st.AccountByUsername(ctx, auditorName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := e.st.Practitioner(ctx, acc.PractitionerID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "/admin/accounts/" + itoa(acc.ID)
+
+	// 1. The direct reset is refused, naming the field.
+	r := admin.postForm(base+"/password", url.Values{"password": {"Admin-Knows-This-2026"}}, true)
+	if r.code != http.StatusUnprocessableEntity || !strings.Contains(r.body, "一次性") {
+		t.Fatalf("direct reset of the auditor: %d, want 422 with the reason", r.code)
+	}
+	if r := e.anon().signIn(auditorName, "Admin-Knows-This-2026", ""); r.code != http.StatusUnauthorized {
+		t.Fatalf("auditor with the administrator's password: %d, want 401", r.code)
+	}
+
+	// 2. The reset sends the owner a link; the administrator sees none.
+	r = admin.postForm(base+"/reset-link", url.Values{}, true)
+	if r.code != http.StatusSeeOther || strings.Contains(r.header.Get("Location")+r.body, "t=") {
+		t.Fatalf("reset link: %d %s %s", r.code, r.header.Get("Location"), r.body)
+	}
+	if pg := admin.get("/admin/accounts?ok=reset_link_sent"); strings.Contains(pg.body, "/reset?t=") {
+		t.Fatal("the administrator's page shows the link")
+	}
+	tok := resetLinkFor(t, e, p.Phone)
+	if _, err := e.st.ResetByToken(ctx, tok); !care.IsCode(err, care.ENOTFOUND) {
+		t.Fatalf("the raw token is stored (lookup by it: %v); want only its hash", err)
+	}
+	if _, err := e.st.ResetByToken(ctx, account.HashToken(tok)); err != nil {
+		t.Fatalf("link not stored by its hash: %v", err)
+	}
+	// Until the link is used the auditor's password is unchanged.
+	if r := e.anon().signIn(auditorName, demo.DefaultPassword, ""); r.code != 200 {
+		t.Fatalf("auditor's own password after the request: %d", r.code)
+	}
+
+	// 3. The owner uses the link.
+	owner := e.anon()
+	pg := owner.get("/reset?t=" + tok)
+	if pg.code != 200 || !strings.Contains(pg.body, auditorName) {
+		t.Fatalf("reset page: %d", pg.code)
+	}
+	csrf := ""
+	for _, c := range owner.hc.Jar.Cookies(mustURL(e.ts.URL)) {
+		if c.Name == "cc_login_csrf" {
+			csrf = c.Value
+		}
+	}
+	weak := owner.postForm("/reset", url.Values{"csrf": {csrf}, "t": {tok}, "next": {"short"}, "confirm": {"short"}}, false)
+	if weak.code != http.StatusUnprocessableEntity || !strings.Contains(weak.body, `field-error`) {
+		t.Fatalf("weak password through the link: %d, want 422 naming the field", weak.code)
+	}
+	for _, c := range owner.hc.Jar.Cookies(mustURL(e.ts.URL)) {
+		if c.Name == "cc_login_csrf" {
+			csrf = c.Value
+		}
+	}
+	const next = "Auditor-Own-Secret-77"
+	done := owner.postForm("/reset", url.Values{"csrf": {csrf}, "t": {tok}, "next": {next}, "confirm": {next}}, false)
+	if done.code != http.StatusSeeOther || !strings.Contains(done.header.Get("Location"), "password_reset_done") {
+		t.Fatalf("using the link: %d %s", done.code, done.body)
+	}
+	if r := e.anon().signIn(auditorName, next, ""); r.code != 200 {
+		t.Fatalf("auditor with the new password: %d", r.code)
+	}
+	if r := e.anon().signIn(auditorName, demo.DefaultPassword, ""); r.code != http.StatusUnauthorized {
+		t.Fatalf("auditor with the old password: %d, want 401", r.code)
+	}
+
+	// 4. Once only.
+	if again := e.anon().get("/reset?t=" + tok); again.code != http.StatusNotFound {
+		t.Fatalf("the used link opened again: %d, want 404", again.code)
+	}
+
+	// 5. Expiry: a link is dead an hour later, and a new request supersedes an older link.
+	if r := admin.postForm(base+"/reset-link", url.Values{}, true); r.code != http.StatusSeeOther {
+		t.Fatalf("second link: %d", r.code)
+	}
+	first := resetLinkFor(t, e, p.Phone)
+	if r := admin.postForm(base+"/reset-link", url.Values{}, true); r.code != http.StatusSeeOther {
+		t.Fatalf("third link: %d", r.code)
+	}
+	latest := resetLinkFor(t, e, p.Phone)
+	if first == latest {
+		t.Fatal("a new request gave the same token")
+	}
+	later := &account.Service{Repo: e.st, Config: account.DefaultConfig(), Orgs: &org.Service{Repo: e.st, Now: time.Now},
+		Now: func() time.Time { return time.Now().Add(account.ResetLinkLifetime + time.Minute) }}
+	if err := later.CompleteReset(ctx, latest, "Too-Late-Password-1", "192.0.2.1"); !care.IsCode(err, care.ENOTFOUND) {
+		t.Fatalf("link used after %s: %v, want not found", account.ResetLinkLifetime, err)
+	}
+	if err := e.srv.Accounts.CompleteReset(ctx, first, "Superseded-Link-1", "192.0.2.1"); !care.IsCode(err, care.ENOTFOUND) {
+		t.Fatalf("superseded link: %v, want not found", err)
+	}
+	if err := e.srv.Accounts.CompleteReset(ctx, latest, "Latest-Link-Works-1", "192.0.2.1"); err != nil {
+		t.Fatalf("latest link within its hour: %v", err)
+	}
+
+	// 6. The audit trail shows the request, the use and the refusals.
+	if err := e.writer.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []struct{ action, username string }{
+		{account.ActResetRequest, e.users[care.RoleAdmin]},
+		{account.ActResetComplete, auditorName},
+		{account.ActResetRefused, auditorName},
+	} {
+		rows, err := e.st.SearchAudit(ctx, audit.Filter{Action: want.action, Username: want.username})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) == 0 {
+			t.Errorf("no %s row by %s", want.action, want.username)
+		}
+		for _, row := range rows {
+			if strings.Contains(row.Detail, tok) || strings.Contains(row.Detail, latest) {
+				t.Errorf("%s row holds the link's token", want.action)
+			}
+		}
+	}
+}
