@@ -285,7 +285,8 @@ func (s *Server) registerRoutes() {
 	s.handle("POST /admin/accounts/{id}/disable", admin, s.accountDisable)
 	s.handle("POST /admin/accounts/{id}/enable", admin, s.accountEnable)
 	s.handle("POST /admin/accounts/{id}/password", admin, s.accountReset)
-	s.handle("POST /admin/accounts/{id}/reset-link", admin, s.accountResetLink)
+	s.handle("POST /admin/accounts/{id}/reset-request", admin, s.accountResetRequest)
+	s.handle("POST /admin/resets/{id}/approve", admin, s.accountResetApprove)
 	s.handle("GET /audit", auditor, s.auditPage)
 	s.handle("POST /audit/verify", auditor, s.auditVerify)
 

@@ -1,13 +1,17 @@
--- One-time password-reset links for privileged accounts (issue 18 §2): an
--- administrator cannot set the auditor's or another administrator's
--- password; the reset sends the account's owner a link, stored here as
--- the SHA-256 of its token, valid until expires_at and used at most once.
+-- Password resets of privileged accounts (issue 18 §2): an administrator
+-- cannot set the auditor's or another administrator's password. A reset is
+-- requested by one administrator, approved by another, and only then is a
+-- one-time link sent to the account's owner; the link's token is stored as
+-- its SHA-256 (token_hash, set at approval), valid until expires_at (the
+-- approval window before approval, the link's hour after) and used once.
 CREATE TABLE account_resets (
     id           INTEGER PRIMARY KEY,
     account_id   INTEGER NOT NULL REFERENCES accounts(id),
-    token_hash   TEXT    NOT NULL UNIQUE,
     requested_by INTEGER NOT NULL REFERENCES accounts(id),
     created_at   TEXT    NOT NULL,
+    approved_by  INTEGER REFERENCES accounts(id),
+    approved_at  TEXT,
+    token_hash   TEXT    UNIQUE,
     expires_at   TEXT    NOT NULL,
     used_at      TEXT
 );
