@@ -54,6 +54,7 @@ type Service struct {
 	ipMu      sync.Mutex
 	ipFails   map[string][]time.Time
 	devFails  map[string]deviceFails // device cookie MAC → wrong passwords on that device
+	stepFails map[int64]int          // session id → wrong step-up passwords
 }
 
 // SessionCacheTTL is how long a looked-up session is trusted without
