@@ -139,6 +139,12 @@ func testPrivilegedReset(t *testing.T, d store.Dialect) {
 	// 3. A second administrator approves: the owner gets the link, neither
 	// administrator sees it.
 	other := secondAdmin(t, e, admin)
+	if pg := other.get("/admin/accounts"); !strings.Contains(pg.body, `action="`+approve+`"`) || !strings.Contains(pg.body, auditorName) {
+		t.Fatalf("the second administrator's page does not offer the approval: %d", pg.code)
+	}
+	if pg := admin.get("/admin/accounts"); strings.Contains(pg.body, `action="`+approve+`"`) || !strings.Contains(pg.body, "等待另一名管理员批准") {
+		t.Fatal("the requester's page offers to approve their own request")
+	}
 	r = other.postForm(approve, url.Values{}, true)
 	if r.code != http.StatusSeeOther || strings.Contains(r.header.Get("Location")+r.body, "t=") {
 		t.Fatalf("approval: %d %s %s", r.code, r.header.Get("Location"), r.body)
