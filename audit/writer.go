@@ -46,6 +46,32 @@ type Writer struct {
 
 	// MaxBatch is the most events written in one transaction.
 	MaxBatch int
+
+	// With a journal (OpenJournal), the loop appends groups to it and the
+	// database loop inserts them; done closes when both are finished.
+	j        *journal
+	jsync    SyncMode
+	japp     JournaledAppender
+	dbmu     sync.Mutex
+	dbq      []jgroup
+	dbwake   chan struct{}
+	jdone    chan struct{} // the journal loop has finished
+	stopSync chan struct{}
+
+	// RotateBytes: a journal larger than this is replaced by a new one once
+	// everything in it is committed (default 64 MiB).
+	RotateBytes int64
+	// SyncEvery is the SyncBatch fdatasync period (default 100 ms).
+	SyncEvery time.Duration
+}
+
+// jgroup is one journal write handed to the database loop: its events,
+// the journal's end after them, and the Flush markers that came after.
+type jgroup struct {
+	evs     []Event
+	id      string
+	end     int64
+	flushes []*pending
 }
 
 // pending is one queued event (or, with flush set, a Flush marker) and
@@ -65,6 +91,9 @@ func NewWriter(app Appender, log *slog.Logger, now func() time.Time, queue int) 
 		quit:     make(chan struct{}),
 		done:     make(chan struct{}),
 		MaxBatch: 512,
+
+		RotateBytes: 64 << 20,
+		SyncEvery:   100 * time.Millisecond,
 	}
 }
 
@@ -120,10 +149,27 @@ func (p *pending) wait() error {
 }
 
 // Start runs the writing goroutine until Close.
-func (w *Writer) Start() { go w.loop() }
+func (w *Writer) Start() {
+	if w.j != nil {
+		w.dbwake = make(chan struct{}, 1)
+		w.jdone = make(chan struct{})
+		w.stopSync = make(chan struct{})
+		go w.loop()
+		go w.dbLoop()
+		if w.jsync == SyncBatch {
+			go w.syncLoop()
+		}
+		return
+	}
+	go w.loop()
+}
 
 func (w *Writer) loop() {
-	defer close(w.done)
+	if w.j != nil {
+		defer close(w.jdone)
+	} else {
+		defer close(w.done)
+	}
 	var batch []*pending
 	take := func() { // everything queued now, up to MaxBatch events
 		for len(batch) < w.MaxBatch {
@@ -155,8 +201,12 @@ func (w *Writer) loop() {
 }
 
 // commit writes the batch's events in one transaction and releases their
-// waiters with its outcome.
+// waiters with its outcome; with a journal it appends them to it instead.
 func (w *Writer) commit(batch []*pending) {
+	if w.j != nil {
+		w.journalBatch(batch)
+		return
+	}
 	evs := make([]Event, 0, len(batch))
 	for _, p := range batch {
 		if !p.flush {

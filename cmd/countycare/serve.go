@@ -60,6 +60,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	residents := fs.Int("residents", 20000, "residents in the demo county (with --demo)")
 	chronicFile := fs.String("chronic-config", envOr("COUNTYCARE_CHRONIC_CONFIG", ""), "JSON file of the county's chronic-care rules over the defaults (targets, intervals, tier rules, prevalence; `countycare chronic defaults` prints them; env COUNTYCARE_CHRONIC_CONFIG)")
 	rulesFile := fs.String("points-rules", envOr("COUNTYCARE_POINTS_RULES", ""), "JSON file of health-points rules (default: points/rules.json, see docs/points.md; env COUNTYCARE_POINTS_RULES)")
+	auditJournalPath := fs.String("audit-journal", envOr("COUNTYCARE_AUDIT_JOURNAL", ""), "append-only journal of read audit events in front of the database, replayed at start (default: <db file>.audit-journal beside an SQLite database; with PostgreSQL and no path, reads wait for the database commit; env COUNTYCARE_AUDIT_JOURNAL)")
+	auditSync := fs.String("audit-sync", envOr("COUNTYCARE_AUDIT_SYNC", "batch"), "when the audit journal reaches the disk: batch (a read is released once its event is written to the journal, which is fdatasync'ed at least every 100 ms: a crash of the process loses nothing, a power cut at most ~100 ms of read events) or always (each group waits for fdatasync: power-safe, slower); env COUNTYCARE_AUDIT_SYNC")
 	anchorEvery := fs.Duration("audit-anchor-every", envDuration("COUNTYCARE_AUDIT_ANCHOR_EVERY", time.Hour),
 		"log the audit trail's head (an anchor for verify-audit --expect) at startup and this often; 0 disables (env COUNTYCARE_AUDIT_ANCHOR_EVERY)")
 	rxKB := fs.String("rx-kb", envOr("COUNTYCARE_RX_KB", ""), "directory with the prescription review knowledge base (formulary.psv, groups.psv, interactions.psv,\n"+
@@ -147,7 +149,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			fmt.Fprintf(stdout, "Demo county ready in %s.\n", res.Duration.Round(time.Millisecond))
 		}
 	}
-	a, err := newApp(st, key, log, acfg, web.Config{SecureCookies: *secure, MetricsToken: metricsToken, DemoBanner: *withDemo, FontPath: *font, ICEServers: *ice, TrustedProxies: proxies}, rules, rcfg, rxe)
+	aj, err := c.auditJournalFor(*auditJournalPath, *auditSync, log)
+	if err != nil {
+		return fmt.Errorf("serve: --audit-sync: %w", err)
+	}
+	a, err := newApp(st, key, log, acfg, web.Config{SecureCookies: *secure, MetricsToken: metricsToken, DemoBanner: *withDemo, FontPath: *font, ICEServers: *ice, TrustedProxies: proxies}, rules, rcfg, rxe, aj)
 	if err != nil {
 		return err
 	}
