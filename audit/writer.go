@@ -55,14 +55,22 @@ type Writer struct {
 	dbmu     sync.Mutex
 	dbq      []jgroup
 	dbwake   chan struct{}
-	jdone    chan struct{} // the journal loop has finished
+	jdone    chan struct{} // closed by Close once the last events are journaled
 	stopSync chan struct{}
+	jmu      sync.Mutex // guards jq and jclosed
+	jq       []*pending // events (and Flush markers) not yet written to the journal
+	jclosed  bool
+	wmu      sync.Mutex // held by the request writing the journal's next group
 
 	// RotateBytes: a journal larger than this is replaced by a new one once
 	// everything in it is committed (default 64 MiB).
 	RotateBytes int64
 	// SyncEvery is the SyncBatch fdatasync period (default 100 ms).
 	SyncEvery time.Duration
+	// CommitEvery: with a journal, the database loop commits at most this
+	// often (default 10 ms), so that one transaction carries the events of
+	// many requests; no request waits for it.
+	CommitEvery time.Duration
 }
 
 // jgroup is one journal write handed to the database loop: its events,
@@ -81,6 +89,8 @@ type pending struct {
 	ev    Event
 	flush bool
 	done  chan error // buffered, receives exactly one value
+
+	journaled bool // queued for the journal (jqAdd), not on ch
 }
 
 // NewWriter returns a Writer with a queue of size queue. Call Start once.
@@ -94,6 +104,7 @@ func NewWriter(app Appender, log *slog.Logger, now func() time.Time, queue int) 
 
 		RotateBytes: 64 << 20,
 		SyncEvery:   100 * time.Millisecond,
+		CommitEvery: 10 * time.Millisecond,
 	}
 }
 
@@ -107,7 +118,12 @@ func (w *Writer) Record(ctx context.Context, e Event) {
 	if e.Time.IsZero() {
 		e.Time = w.now()
 	}
-	p := w.enqueue(&pending{w: w, ev: e, done: make(chan error, 1)})
+	var p *pending
+	if w.j != nil {
+		p = w.jqAdd(&pending{w: w, ev: e, done: make(chan error, 1), journaled: true})
+	} else {
+		p = w.enqueue(&pending{w: w, ev: e, done: make(chan error, 1)})
+	}
 	if b := barrierOf(ctx); b != nil {
 		b.add(p)
 		return
@@ -129,6 +145,9 @@ func (w *Writer) enqueue(p *pending) *pending {
 // wait returns the outcome of p; an event queued after the last batch of
 // a closed writer reports errClosed.
 func (p *pending) wait() error {
+	if p.journaled {
+		return p.w.lead(p)
+	}
 	var closed chan struct{}
 	if p.w != nil {
 		closed = p.w.done
@@ -151,10 +170,6 @@ func (p *pending) wait() error {
 // Start runs the writing goroutine until Close.
 func (w *Writer) Start() {
 	if w.j != nil {
-		w.dbwake = make(chan struct{}, 1)
-		w.jdone = make(chan struct{})
-		w.stopSync = make(chan struct{})
-		go w.loop()
 		go w.dbLoop()
 		if w.jsync == SyncBatch {
 			go w.syncLoop()
@@ -165,11 +180,7 @@ func (w *Writer) Start() {
 }
 
 func (w *Writer) loop() {
-	if w.j != nil {
-		defer close(w.jdone)
-	} else {
-		defer close(w.done)
-	}
+	defer close(w.done)
 	var batch []*pending
 	take := func() { // everything queued now, up to MaxBatch events
 		for len(batch) < w.MaxBatch {
@@ -203,10 +214,6 @@ func (w *Writer) loop() {
 // commit writes the batch's events in one transaction and releases their
 // waiters with its outcome; with a journal it appends them to it instead.
 func (w *Writer) commit(batch []*pending) {
-	if w.j != nil {
-		w.journalBatch(batch)
-		return
-	}
 	evs := make([]Event, 0, len(batch))
 	for _, p := range batch {
 		if !p.flush {
@@ -231,6 +238,9 @@ func (w *Writer) commit(batch []*pending) {
 
 // Flush returns when every event recorded before the call is written.
 func (w *Writer) Flush(ctx context.Context) error {
+	if w.j != nil {
+		return w.flushJournaled(ctx)
+	}
 	p := &pending{flush: true, done: make(chan error, 1)}
 	select {
 	case w.ch <- p:
@@ -253,7 +263,12 @@ func (w *Writer) Flush(ctx context.Context) error {
 // after Close are refused (their requests fail), so stop the HTTP server
 // first.
 func (w *Writer) Close(ctx context.Context) error {
-	w.once.Do(func() { close(w.quit) })
+	w.once.Do(func() {
+		close(w.quit)
+		if w.j != nil {
+			w.closeJournal()
+		}
+	})
 	select {
 	case <-w.done:
 		return nil
