@@ -347,3 +347,25 @@ func TestJournalConcurrentRequests(t *testing.T) {
 		t.Fatalf("%d rows after a restart, want 400", n)
 	}
 }
+
+// The cost a read pays on the journal path (one request at a time): queue,
+// encode, write(2) as its own group, release. go test -bench JournalRecord
+func BenchmarkJournalRecord(b *testing.B) {
+	m := &memChain{}
+	w := NewWriter(m, quietLog(), time.Now, 256)
+	if err := w.OpenJournal(context.Background(), filepath.Join(b.TempDir(), "j"), SyncBatch); err != nil {
+		b.Fatal(err)
+	}
+	w.Start()
+	defer w.Close(context.Background())
+	e := ev("bench-request-id-0123456789")
+	e.Username, e.Detail = "doctor.zhang", "GET /api/v1/residents/1234"
+	b.ReportAllocs()
+	for b.Loop() {
+		ctx, bar := WithBarrier(context.Background())
+		w.Record(ctx, e)
+		if err := bar.Wait(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

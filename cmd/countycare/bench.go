@@ -62,7 +62,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := newFlags("bench", "Measure the foundation's figures over HTTP on loopback against a demo database:\n"+
 		"  lookup  resident lookup by ID number (GET /api/v1/residents?q=<ID number>)\n"+
 		"  search  name / pinyin-initials search (GET /api/v1/residents?q=…), township and county scope\n"+
-		"  audit   read and lookup latency with the audit trail (each row committed before the response) vs. without it, interleaved\n"+
+		"  audit   read and lookup latency with the audit trail (each row durable before the response: journaled, or committed without a journal) vs. without it, interleaved\n"+
 		"  settle  POST /api/v1/settlements: settle new 10-line visits (writes to the database)\n"+
 		"  consult a new consultation request to the specialist's browser with --streams event streams open;\n"+
 		"          escalation lateness of --timers open consultations across a simulated restart (writes)\n"+
