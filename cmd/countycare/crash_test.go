@@ -195,6 +195,9 @@ func TestKilledServerKeepsEveryAcknowledgedRead(t *testing.T) {
 		t.Fatalf("%d of %d acknowledged reads have no audit row after the kill and the journal's replay", missing, len(acked))
 	}
 	t.Logf("%d acknowledged reads had their event only in the journal at the kill; replayed", inJournal)
+	if out, err := runCmd(t, append([]string{"verify-audit"}, common...)...); err != nil || !strings.Contains(out, "audit trail intact") {
+		t.Fatalf("verify-audit after the replay: %v\n%s", err, out)
+	}
 	v, err := st.VerifyAudit(ctx, key)
 	if err != nil {
 		t.Fatal(err)
