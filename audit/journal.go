@@ -100,6 +100,7 @@ type journal struct {
 	synced int64  // end of the last fdatasync'ed record
 	broken error  // set when a failed append could not be undone
 	writes int    // appends (write(2) calls), for tests
+	lock   *os.File // <path>.lock, flock'ed while the journal is open
 }
 
 func newID() ([16]byte, error) {
@@ -325,6 +326,10 @@ func (j *journal) close() error {
 		err = cerr
 	}
 	j.f = nil
+	if j.lock != nil {
+		j.lock.Close()
+		j.lock = nil
+	}
 	if j.broken == nil {
 		j.broken = errClosed
 	}

@@ -369,3 +369,18 @@ func BenchmarkJournalRecord(b *testing.B) {
 		}
 	}
 }
+
+// A second process (or writer) on the same journal is refused while the
+// first has it open, and accepted once it is closed.
+func TestJournalInUseRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "j")
+	m := &memChain{}
+	w := journaled(t, m, path, SyncBatch, quietLog())
+	w2 := NewWriter(m, quietLog(), time.Now, 16)
+	if err := w2.OpenJournal(context.Background(), path, SyncBatch); err == nil || !strings.Contains(err.Error(), "in use") {
+		t.Fatalf("second OpenJournal = %v, want in use", err)
+	}
+	w.Close(context.Background())
+	w3 := journaled(t, m, path, SyncBatch, quietLog())
+	w3.Close(context.Background())
+}

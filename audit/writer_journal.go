@@ -21,6 +21,16 @@ func (w *Writer) OpenJournal(ctx context.Context, path string, mode SyncMode) er
 	if !ok {
 		return errors.New("audit: the store cannot record a journal watermark")
 	}
+	lock, err := lockFile(path + ".lock")
+	if err != nil {
+		return fmt.Errorf("audit journal %s is in use by another countycare process (serve or bench on the same database?): %w", path, err)
+	}
+	ok = false
+	defer func() {
+		if !ok {
+			lock.Close()
+		}
+	}()
 	mark, has, err := app.AuditWatermark(ctx)
 	if err != nil {
 		return fmt.Errorf("audit journal: read watermark: %w", err)
@@ -40,6 +50,7 @@ func (w *Writer) OpenJournal(ctx context.Context, path string, mode SyncMode) er
 		if j, err = createJournal(path, prev); err != nil {
 			return err
 		}
+		j.lock, ok = lock, true
 		w.useJournal(j, mode, app)
 		return nil
 	}
@@ -93,6 +104,7 @@ func (w *Writer) OpenJournal(ctx context.Context, path string, mode SyncMode) er
 		j.f.Close()
 		j = nj
 	}
+	j.lock, ok = lock, true
 	w.useJournal(j, mode, app)
 	return nil
 }
