@@ -94,12 +94,12 @@ type journal struct {
 	path   string
 	mu     sync.Mutex
 	f      *os.File
-	id     string // hex
-	prev   string // hex; "" for the first journal of a database
-	size   int64  // end of the last appended record
-	synced int64  // end of the last fdatasync'ed record
-	broken error  // set when a failed append could not be undone
-	writes int    // appends (write(2) calls), for tests
+	id     string   // hex
+	prev   string   // hex; "" for the first journal of a database
+	size   int64    // end of the last appended record
+	synced int64    // end of the last fdatasync'ed record
+	broken error    // set when a failed append could not be undone
+	writes int      // appends (write(2) calls), for tests
 	lock   *os.File // <path>.lock, flock'ed while the journal is open
 }
 
