@@ -39,6 +39,7 @@ type Config struct {
 	MinPasswordLen  int           // default 12 (OWASP ASVS 2.1.1)
 	PasswordMaxAge  time.Duration // 0 = no forced rotation (ASVS); GB/T 22239 deployments may set 90 days
 	SecureCookies   bool          // set the Secure flag (serve behind TLS)
+	PublicURL       string        // the server's address as users reach it (serve --public-url), for links sent by message
 }
 
 // DefaultConfig returns the documented defaults (docs/operations.md).

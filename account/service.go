@@ -42,6 +42,9 @@ type Service struct {
 	Orgs   interface {
 		Tree(ctx context.Context) (*org.Tree, error)
 	}
+	// DeviceKey signs device cookies (DeviceKeyFrom); nil: no device is
+	// known, every sign-in is limited by address and account lock.
+	DeviceKey []byte
 
 	dummyOnce sync.Once
 	dummy     string
@@ -50,6 +53,8 @@ type Service struct {
 	revoked   sync.Map // account id → time its cached sessions stopped counting
 	ipMu      sync.Mutex
 	ipFails   map[string][]time.Time
+	devFails  map[string]deviceFails // device cookie MAC → wrong passwords on that device
+	stepFails map[int64]int          // session id → wrong step-up passwords
 }
 
 // SessionCacheTTL is how long a looked-up session is trusted without
@@ -96,6 +101,7 @@ type Credentials struct {
 	OldToken  string // the session cookie the browser sent, ended on success
 	IP        string
 	UserAgent string
+	Devices   []string // the device cookie's entries (SplitDeviceCookie)
 }
 
 // Login checks the credentials and starts a new session, returning its
@@ -104,8 +110,11 @@ type Credentials struct {
 // password hashing work, so neither the answer nor its timing tells which
 // usernames exist; the audit trail records which it was. Failures count
 // atomically in the database, so parallel guesses cannot slip past the
-// lock. Errors: EUNAUTHORIZED, ETOOMANY (too many failures from this
-// address), EINVALID (empty fields).
+// lock. A sign-in carrying a valid device cookie of the account (c.Devices)
+// is exempt from the address limit and the account's lock (see device.go);
+// a successful sign-in returns a fresh device cookie in Session.DeviceCookie.
+// Errors: EUNAUTHORIZED, ETOOMANY (too many failures from this address),
+// EINVALID (empty fields).
 func (s *Service) Login(ctx context.Context, c Credentials) (string, *Session, error) {
 	now := s.Now()
 	username := NormalizeUsername(c.Username)
@@ -114,16 +123,29 @@ func (s *Service) Login(ctx context.Context, c Credentials) (string, *Session, e
 	}
 	ev := audit.Event{Username: clip(username, 64), Action: audit.ActLoginFailed, Outcome: audit.OutcomeFailed, RequestID: care.RequestID(ctx), Time: now,
 		Detail: "from " + clip(c.IP, 64)}
-	if s.ipLimited(c.IP, now) {
+	bad := care.Errorf(care.EUNAUTHORIZED, "auth.bad_credentials")
+	acc, err := s.Repo.AccountByUsername(ctx, username)
+	if err != nil && !care.IsCode(err, care.ENOTFOUND) {
+		return "", nil, err
+	}
+	device := ""
+	if acc != nil {
+		device = s.knownDevice(c.Devices, acc, now)
+	}
+	// A known device is not limited by its address: behind a proxy or a
+	// shared NAT, strangers' failures from "the same address" must not
+	// lock the account's owner out.
+	if device == "" && s.ipLimited(c.IP, now) {
+		if acc != nil {
+			ev.AccountID, ev.Role, ev.InstitutionID = acc.ID, acc.Role, acc.InstitutionID
+		}
 		ev.Outcome, ev.Detail = audit.OutcomeDenied, "too many failures from "+clip(c.IP, 64)
 		if _, err := s.Repo.RecordLoginFailure(ctx, 0, 0, time.Time{}, ev); err != nil {
 			return "", nil, err
 		}
 		return "", nil, care.Errorf(care.ETOOMANY, "auth.too_many")
 	}
-	bad := care.Errorf(care.EUNAUTHORIZED, "auth.bad_credentials")
-	acc, err := s.Repo.AccountByUsername(ctx, username)
-	if care.IsCode(err, care.ENOTFOUND) {
+	if acc == nil {
 		CheckPassword(s.dummyHash(), c.Password)
 		ev.Detail = "unknown user; " + ev.Detail
 		s.ipFailure(c.IP, now)
@@ -132,24 +154,36 @@ func (s *Service) Login(ctx context.Context, c Credentials) (string, *Session, e
 		}
 		return "", nil, bad
 	}
-	if err != nil {
-		return "", nil, err
-	}
 	ev.AccountID, ev.Role, ev.InstitutionID = acc.ID, acc.Role, acc.InstitutionID
 	passwordOK := CheckPassword(acc.PasswordHash, c.Password)
+	// The account's lock comes from failures on other devices; it does not
+	// hold back a device the owner has signed in from.
+	locked := acc.Locked(now) && device == ""
 	switch {
 	case acc.Disabled:
 		ev.Outcome, ev.Detail = audit.OutcomeDenied, "account disabled; "+ev.Detail
-	case acc.Locked(now):
+	case locked:
 		ev.Outcome, ev.Detail = audit.OutcomeDenied, "account locked; "+ev.Detail
+	case !passwordOK && device != "":
+		ev.Detail = "wrong password; known device; " + ev.Detail
 	case !passwordOK:
 		ev.Detail = "wrong password; " + ev.Detail
 	}
-	if acc.Disabled || acc.Locked(now) || !passwordOK {
-		s.ipFailure(c.IP, now)
+	if acc.Disabled || locked || !passwordOK {
 		counted := acc.ID // a wrong password counts toward the lock; a disabled or locked account's failures do not
-		if acc.Disabled || acc.Locked(now) {
+		switch {
+		case acc.Disabled || locked:
 			counted = 0
+			s.ipFailure(c.IP, now)
+		case device != "":
+			// A known device's wrong passwords count against that device
+			// only: the MaxFailures-th makes it a stranger again.
+			counted = 0
+			if s.deviceFailure(device, now) {
+				ev.Detail += "; device no longer trusted"
+			}
+		default:
+			s.ipFailure(c.IP, now)
 		}
 		if _, err := s.Repo.RecordLoginFailure(ctx, counted, s.Config.MaxFailures, now.Add(s.Config.LockFor), ev); err != nil {
 			return "", nil, err
@@ -161,9 +195,13 @@ func (s *Service) Login(ctx context.Context, c Credentials) (string, *Session, e
 		TokenHash: HashToken(tok), AccountID: acc.ID, CSRFToken: NewToken(),
 		CreatedAt: now, LastSeen: now, ExpiresAt: now.Add(s.Config.AbsoluteTimeout),
 		IP: clip(c.IP, 64), UserAgent: clip(c.UserAgent, 200),
+		KnownDevice: device != "",
 	}
 	ok := ev
 	ok.Action, ok.Outcome, ok.Detail = audit.ActLogin, audit.OutcomeOK, "from "+sess.IP
+	if device != "" {
+		ok.Detail += "; known device"
+	}
 	old := ""
 	if c.OldToken != "" {
 		old = HashToken(c.OldToken)
@@ -174,6 +212,12 @@ func (s *Service) Login(ctx context.Context, c Credentials) (string, *Session, e
 			return "", nil, bad // locked by a parallel guess meanwhile
 		}
 		return "", nil, err
+	}
+	if device != "" {
+		s.deviceSuccess(device)
+	}
+	if e := s.issueDevice(acc, now); e != "" {
+		sess.DeviceCookie = JoinDeviceCookie(e, c.Devices)
 	}
 	return tok, sess, nil
 }
@@ -424,11 +468,16 @@ func (s *Service) ChangePassword(ctx context.Context, a care.Actor, current, nex
 
 // ResetPassword lets an administrator set a new password for an account
 // (for example after a lock); it unlocks the account and ends its
-// sessions. Errors: ENOTFOUND, EINVALID.
+// sessions. A privileged account (Privileged: the auditor, an
+// administrator) is refused: the administrator would know its password;
+// SendResetLink resets it through its owner. Errors: ENOTFOUND, EINVALID.
 func (s *Service) ResetPassword(ctx context.Context, admin care.Actor, id int64, next string) error {
 	acc, err := s.Repo.Account(ctx, id)
 	if err != nil {
 		return err
+	}
+	if Privileged(acc.Role) {
+		return care.Invalid([]care.FieldError{{Field: "password", Key: "account.reset.privileged"}})
 	}
 	if err := care.Invalid(CheckPolicy(next, acc.Username, s.Config)); err != nil {
 		return err

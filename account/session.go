@@ -21,6 +21,10 @@ type Session struct {
 	ExpiresAt time.Time // absolute end
 	IP        string
 	UserAgent string
+
+	// Set at sign-in only, never stored:
+	KnownDevice  bool   // signed in from a device cookie of the account: the account's lock does not apply, nor is it cleared
+	DeviceCookie string // the device cookie value to give the browser (DeviceCookieLifetime)
 }
 
 // NewToken returns a random 256-bit token, URL-safe.

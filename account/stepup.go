@@ -17,11 +17,19 @@ const (
 // an act that needs it (step-up: a doctor at the start of each online
 // session proves who they are, 互联网诊疗监管细则（试行）2022, real-name
 // authentication before each consultation, no proxy). purpose is recorded
-// in the audit row. A wrong password counts like a failed sign-in: after
-// Config.MaxFailures in a row the account locks and all its sessions end.
-// Errors: EUNAUTHORIZED (wrong password; auth.required once locked),
-// EINVALID (empty password). Success writes nothing: the caller records
-// ActStepUp with the act it allows, in that act's transaction.
+// in the audit row. A wrong password counts like a failed sign-in: the one
+// that locks the account ends all its sessions, and so does the
+// Config.MaxFailures-th wrong password of the same session.
+//
+// A session is a device its owner signed in from: a lock that failures
+// elsewhere (strangers guessing at the sign-in page) put on the account
+// neither refuses this session's correct password nor ends the session on
+// a typo — otherwise anyone could keep a doctor out of online visits by
+// locking the username.
+//
+// Errors: EUNAUTHORIZED (wrong password; auth.required once the sessions
+// ended), EINVALID (empty password). Success writes nothing: the caller
+// records ActStepUp with the act it allows, in that act's transaction.
 func (s *Service) Reauthenticate(ctx context.Context, a care.Actor, password, purpose string) error {
 	if password == "" {
 		return care.Invalid([]care.FieldError{{Field: "password", Key: "field.required"}})
@@ -31,14 +39,17 @@ func (s *Service) Reauthenticate(ctx context.Context, a care.Actor, password, pu
 		return err
 	}
 	now := s.Now()
-	if acc.Disabled || acc.Locked(now) || !CheckPassword(acc.PasswordHash, password) {
+	own := s.stepUpFailures(a.SessionID)
+	spent := own >= max(s.Config.MaxFailures, 1)
+	if acc.Disabled || spent || !CheckPassword(acc.PasswordHash, password) {
 		ev := audit.New(ctx, a, ActStepUpFailed, 0)
 		ev.Outcome, ev.Detail = audit.OutcomeFailed, clip(purpose, 100)
 		locked, err := s.Repo.RecordLoginFailure(ctx, acc.ID, s.Config.MaxFailures, now.Add(s.Config.LockFor), ev)
 		if err != nil {
 			return err
 		}
-		if locked || acc.Disabled || acc.Locked(now) {
+		own = s.stepUpFailure(a.SessionID)
+		if locked || acc.Disabled || own >= max(s.Config.MaxFailures, 1) {
 			s.forget(acc.ID)
 			if err := s.Repo.EndAllSessions(ctx, acc.ID); err != nil {
 				return err
@@ -48,4 +59,23 @@ func (s *Service) Reauthenticate(ctx context.Context, a care.Actor, password, pu
 		return &care.Error{Code: care.EUNAUTHORIZED, Key: "auth.step_up_failed", Fields: []care.FieldError{{Field: "password", Key: "auth.step_up_failed"}}}
 	}
 	return nil
+}
+
+// stepUpFailures returns the wrong step-up passwords of a session.
+func (s *Service) stepUpFailures(sessionID int64) int {
+	s.ipMu.Lock()
+	defer s.ipMu.Unlock()
+	return s.stepFails[sessionID]
+}
+
+// stepUpFailure counts a wrong step-up password of a session and returns
+// the session's count.
+func (s *Service) stepUpFailure(sessionID int64) int {
+	s.ipMu.Lock()
+	defer s.ipMu.Unlock()
+	if s.stepFails == nil || len(s.stepFails) > ipTracked {
+		s.stepFails = map[int64]int{}
+	}
+	s.stepFails[sessionID]++
+	return s.stepFails[sessionID]
 }

@@ -98,8 +98,10 @@ func New(ctx context.Context, a care.Actor, action string, residentID int64) Eve
 // Recorder records audit events. The web and service layers depend on
 // this interface; Writer implements it.
 type Recorder interface {
-	// Record queues e to be written; it blocks when the queue is full
-	// rather than drop an event.
+	// Record writes e durably: it returns once e is committed, or — when
+	// ctx carries a Barrier (the HTTP wrapper's) — once e is queued, the
+	// request's response then waiting for the commit. It never drops an
+	// event; a failed commit fails the request (see Writer).
 	Record(ctx context.Context, e Event)
 }
 

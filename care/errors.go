@@ -19,6 +19,7 @@ const (
 	EUNSUPPORTED  = "unsupported"    // wrong content type or format
 	ENOTACCEPT    = "not_acceptable" // no representation the client accepts (Accept header)
 	EINTERNAL     = "internal"       // a fault of ours; the detail goes to the log only
+	EUNAVAILABLE  = "unavailable"    // a dependency (the audit trail's database) cannot take the request now
 )
 
 // Error is the one error type that crosses package boundaries. Code is for

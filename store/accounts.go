@@ -7,6 +7,7 @@ import (
 	"countycare/account"
 	"countycare/audit"
 	"countycare/care"
+	"countycare/notify"
 )
 
 const accountCols = `a.id, a.username, a.role, a.institution_id, a.practitioner_id, a.resident_id, a.password_hash, a.failed_logins, a.locked_until, a.disabled, a.password_changed_at, a.last_login_at, a.created_at`
@@ -128,9 +129,15 @@ func (s *Store) StartSession(ctx context.Context, sess *account.Session, oldToke
 			}
 		}
 		// The account must still be usable at this instant: a parallel
-		// guess may have locked it, or an administrator disabled it.
-		res, err := tx.exec(ctx, `UPDATE accounts SET failed_logins = 0, locked_until = NULL, last_login_at = ? WHERE id = ? AND disabled = ? AND (locked_until IS NULL OR locked_until <= ?)`,
-			s.ts(sess.CreatedAt), sess.AccountID, false, s.ts(sess.CreatedAt))
+		// guess may have locked it, or an administrator disabled it. A
+		// known device is not held back by the lock, and leaves the lock
+		// and the failure count (strangers' guesses) as they are.
+		q, args := `UPDATE accounts SET failed_logins = 0, locked_until = NULL, last_login_at = ? WHERE id = ? AND disabled = ? AND (locked_until IS NULL OR locked_until <= ?)`,
+			[]any{s.ts(sess.CreatedAt), sess.AccountID, false, s.ts(sess.CreatedAt)}
+		if sess.KnownDevice {
+			q, args = `UPDATE accounts SET last_login_at = ? WHERE id = ? AND disabled = ?`, []any{s.ts(sess.CreatedAt), sess.AccountID, false}
+		}
+		res, err := tx.exec(ctx, q, args...)
 		if err != nil {
 			return wrap("store.StartSession", err)
 		}
@@ -241,6 +248,135 @@ func (s *Store) SetAccountDisabled(ctx context.Context, id int64, disabled bool,
 			if _, err := tx.exec(ctx, `DELETE FROM sessions WHERE account_id = ?`, id); err != nil {
 				return wrap("store.SetAccountDisabled", err)
 			}
+		}
+		return s.appendAudit(ctx, tx, ev)
+	})
+}
+
+// RequestReset supersedes the account's unused requests and links (they
+// expire now), stores r, queues the notice to the owner and appends ev, in
+// one transaction.
+func (s *Store) RequestReset(ctx context.Context, r *account.ResetRequest, notice notify.Message, ev audit.Event) error {
+	const op = "store.RequestReset"
+	if err := notice.Valid(); err != nil {
+		return wrap(op, err)
+	}
+	return s.Transact(ctx, func(tx db) error {
+		if _, err := tx.exec(ctx, `UPDATE account_resets SET expires_at = ? WHERE account_id = ? AND used_at IS NULL AND expires_at > ?`,
+			s.ts(r.CreatedAt), r.AccountID, s.ts(r.CreatedAt)); err != nil {
+			return wrap(op, err)
+		}
+		id, err := tx.insert(ctx, `INSERT INTO account_resets (account_id, requested_by, created_at, expires_at) VALUES (?, ?, ?, ?)`,
+			r.AccountID, r.RequestedBy, s.ts(r.CreatedAt), s.ts(r.ExpiresAt))
+		if err != nil {
+			return wrap(op, err)
+		}
+		r.ID = id
+		if err := s.queueOne(ctx, tx, notice); err != nil {
+			return wrap(op, err)
+		}
+		return s.appendAudit(ctx, tx, ev)
+	})
+}
+
+func (s *Store) queueOne(ctx context.Context, tx db, m notify.Message) error {
+	_, err := tx.insert(ctx, `INSERT INTO outbox (county_code, resident_id, channel, recipient, purpose, body, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		m.County, 0, m.Channel, m.Recipient, m.Purpose, m.Body, notify.StatusQueued, s.ts(s.now()))
+	return err
+}
+
+const resetCols = `r.id, r.account_id, r.requested_by, r.created_at, COALESCE(r.approved_by, 0), r.approved_at, COALESCE(r.token_hash, ''), r.expires_at, r.used_at`
+
+func scanReset(sc interface{ Scan(...any) error }, r *account.ResetRequest, extra ...any) error {
+	return sc.Scan(append([]any{&r.ID, &r.AccountID, &r.RequestedBy, tsOf(&r.CreatedAt), &r.ApprovedBy, tsOf(&r.ApprovedAt), &r.TokenHash,
+		tsOf(&r.ExpiresAt), tsOf(&r.UsedAt)}, extra...)...)
+}
+
+// PendingResets returns the requests awaiting approval at now, oldest first.
+func (s *Store) PendingResets(ctx context.Context, now time.Time) ([]account.ResetRequest, error) {
+	const op = "store.PendingResets"
+	rows, err := s.read().query(ctx, `SELECT `+resetCols+`, a.username, q.username FROM account_resets r
+		JOIN accounts a ON a.id = r.account_id JOIN accounts q ON q.id = r.requested_by
+		WHERE r.approved_by IS NULL AND r.used_at IS NULL AND r.expires_at > ? ORDER BY r.id`, s.ts(now))
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	defer rows.Close()
+	var out []account.ResetRequest
+	for rows.Next() {
+		var r account.ResetRequest
+		if err := scanReset(rows, &r, &r.Username, &r.RequestedByName); err != nil {
+			return nil, wrap(op, err)
+		}
+		out = append(out, r)
+	}
+	return out, wrap(op, rows.Err())
+}
+
+// ResetRequest returns one reset request.
+func (s *Store) ResetRequest(ctx context.Context, id int64) (*account.ResetRequest, error) {
+	var r account.ResetRequest
+	if err := scanReset(s.read().row(ctx, `SELECT `+resetCols+` FROM account_resets r WHERE r.id = ?`, id), &r); err != nil {
+		return nil, wrap("store.ResetRequest", err)
+	}
+	return &r, nil
+}
+
+// ApproveReset records the approval of a pending, unexpired request
+// (ECONFLICT otherwise: two approvals cannot both send a link), queues the
+// link to the owner and appends ev, in one transaction.
+func (s *Store) ApproveReset(ctx context.Context, r *account.ResetRequest, msg notify.Message, ev audit.Event) error {
+	const op = "store.ApproveReset"
+	if err := msg.Valid(); err != nil {
+		return wrap(op, err)
+	}
+	return s.Transact(ctx, func(tx db) error {
+		res, err := tx.exec(ctx, `UPDATE account_resets SET approved_by = ?, approved_at = ?, token_hash = ?, expires_at = ?
+			WHERE id = ? AND approved_by IS NULL AND used_at IS NULL AND expires_at > ?`,
+			r.ApprovedBy, s.ts(r.ApprovedAt), r.TokenHash, s.ts(r.ExpiresAt), r.ID, s.ts(r.ApprovedAt))
+		if err != nil {
+			return wrap(op, err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return care.Errorf(care.ECONFLICT, "reset.not_pending")
+		}
+		if err := s.queueOne(ctx, tx, msg); err != nil {
+			return wrap(op, err)
+		}
+		return s.appendAudit(ctx, tx, ev)
+	})
+}
+
+// ResetByToken returns the one-time link with this token hash.
+func (s *Store) ResetByToken(ctx context.Context, tokenHash string) (*account.ResetRequest, error) {
+	var r account.ResetRequest
+	if err := scanReset(s.read().row(ctx, `SELECT `+resetCols+` FROM account_resets r WHERE r.token_hash = ?`, tokenHash), &r); err != nil {
+		return nil, wrap("store.ResetByToken", err)
+	}
+	return &r, nil
+}
+
+// UseReset uses the link up — only if it is approved, unused and
+// unexpired at now (ECONFLICT otherwise, so two requests cannot both use
+// it) — and sets the account's password as SetPassword does, in one
+// transaction.
+func (s *Store) UseReset(ctx context.Context, id, accountID int64, hash string, now time.Time, ev audit.Event) error {
+	const op = "store.UseReset"
+	return s.Transact(ctx, func(tx db) error {
+		res, err := tx.exec(ctx, `UPDATE account_resets SET used_at = ? WHERE id = ? AND account_id = ? AND approved_by IS NOT NULL AND used_at IS NULL AND expires_at > ?`,
+			s.ts(now), id, accountID, s.ts(now))
+		if err != nil {
+			return wrap(op, err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return care.Errorf(care.ECONFLICT, "reset.invalid")
+		}
+		if _, err := tx.exec(ctx, `UPDATE accounts SET password_hash = ?, password_changed_at = ?, failed_logins = 0, locked_until = NULL WHERE id = ?`,
+			hash, s.ts(now), accountID); err != nil {
+			return wrap(op, err)
+		}
+		if _, err := tx.exec(ctx, `DELETE FROM sessions WHERE account_id = ?`, accountID); err != nil {
+			return wrap(op, err)
 		}
 		return s.appendAudit(ctx, tx, ev)
 	})

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"runtime"
 	"strings"
@@ -65,6 +66,36 @@ func (s *Store) appendAudit(ctx context.Context, tx db, events ...audit.Event) e
 // AppendAudit writes events in one transaction (audit.Appender).
 func (s *Store) AppendAudit(ctx context.Context, events []audit.Event) error {
 	return s.Transact(ctx, func(tx db) error { return s.appendAudit(ctx, tx, events...) })
+}
+
+// AppendAuditJournaled writes events journaled by the audit writer and
+// records how far their journal is committed (mark), in one transaction
+// (audit.JournaledAppender): a replay after a crash starts after mark, so
+// each journaled event is inserted exactly once.
+func (s *Store) AppendAuditJournaled(ctx context.Context, events []audit.Event, mark audit.Watermark) error {
+	return s.Transact(ctx, func(tx db) error {
+		if err := s.appendAudit(ctx, tx, events...); err != nil {
+			return err
+		}
+		_, err := tx.exec(ctx, `INSERT INTO audit_journal_mark (id, journal_id, journal_offset, updated_at) VALUES (1, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET journal_id = excluded.journal_id, journal_offset = excluded.journal_offset, updated_at = excluded.updated_at`,
+			mark.JournalID, mark.Offset, s.ts(s.now()))
+		return wrap("store.AppendAuditJournaled", err)
+	})
+}
+
+// AuditWatermark returns the audit journal's recorded watermark; ok is
+// false if no journaled event was ever committed.
+func (s *Store) AuditWatermark(ctx context.Context) (audit.Watermark, bool, error) {
+	var m audit.Watermark
+	err := s.read().row(ctx, `SELECT journal_id, journal_offset FROM audit_journal_mark WHERE id = 1`).Scan(&m.JournalID, &m.Offset)
+	if errors.Is(err, sql.ErrNoRows) {
+		return audit.Watermark{}, false, nil
+	}
+	if err != nil {
+		return audit.Watermark{}, false, wrap("store.AuditWatermark", err)
+	}
+	return m, true, nil
 }
 
 const auditCols = `seq, at, account_id, username, role, institution_id, action, resident_id, county_code, purpose, outcome, request_id, detail, prev_hash, hash`

@@ -21,6 +21,7 @@ var statusOf = map[string]int{
 	care.EUNSUPPORTED:  http.StatusUnsupportedMediaType,
 	care.ENOTACCEPT:    http.StatusNotAcceptable,
 	care.EINTERNAL:     http.StatusInternalServerError,
+	care.EUNAVAILABLE:  http.StatusServiceUnavailable,
 }
 
 // apiError is the JSON error body.

@@ -14,6 +14,7 @@ import (
 
 type accountsView struct {
 	Accounts []account.Summary
+	Pending  []account.ResetRequest // privileged resets awaiting a second administrator
 	Roles    []care.Role
 	Now      time.Time
 }
@@ -23,7 +24,11 @@ func (s *Server) accountsData(r *http.Request) (*accountsView, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &accountsView{Accounts: as, Roles: care.Roles[:len(care.Roles)-1], Now: s.Now()}, nil
+	pending, err := s.Accounts.PendingResets(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	return &accountsView{Accounts: as, Pending: pending, Roles: care.Roles[:len(care.Roles)-1], Now: s.Now()}, nil
 }
 
 func (s *Server) accountsPage(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
@@ -178,4 +183,41 @@ func (s *Server) auditVerify(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 	s.Audit.Record(r.Context(), ev)
 	s.render(w, r, rc, http.StatusOK, "audit", pageData{Title: s.msgs.T(rc.Lang, "audit.title"), Data: &auditView{Verifier: v}})
 	return nil
+}
+
+// accountResetRequest asks to reset a privileged account: the owner is
+// told, and a second administrator must approve before the owner gets a
+// one-time link (neither administrator learns the password or the link).
+func (s *Server) accountResetRequest(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	if err := s.Accounts.RequestReset(r.Context(), rc.Actor, id); err != nil {
+		return s.accountsFormError(w, r, rc, err)
+	}
+	http.Redirect(w, r, "/admin/accounts?ok=reset_requested", http.StatusSeeOther)
+	return nil
+}
+
+// accountResetApprove is the second administrator's approval: the owner
+// gets the one-time link.
+func (s *Server) accountResetApprove(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	if err := s.Accounts.ApproveReset(r.Context(), rc.Actor, id); err != nil {
+		return s.accountsFormError(w, r, rc, err)
+	}
+	http.Redirect(w, r, "/admin/accounts?ok=reset_link_sent", http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) accountsFormError(w http.ResponseWriter, r *http.Request, rc *reqCtx, err error) error {
+	v, verr := s.accountsData(r)
+	if verr != nil {
+		return verr
+	}
+	return s.formError(w, r, rc, "accounts", pageData{Title: s.msgs.T(rc.Lang, "accounts.title"), Data: v}, err)
 }

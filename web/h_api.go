@@ -113,11 +113,13 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request, rc *reqCtx) er
 	if c, err := r.Cookie(sessionCookie); err == nil {
 		old = c.Value
 	}
-	tok, sess, err := s.Accounts.Login(r.Context(), account.Credentials{Username: in.Username, Password: in.Password, OldToken: old, IP: clientIP(r), UserAgent: r.UserAgent()})
+	tok, sess, err := s.Accounts.Login(r.Context(), account.Credentials{Username: in.Username, Password: in.Password, OldToken: old, IP: s.clientIP(r), UserAgent: r.UserAgent(),
+		Devices: deviceCookies(r)})
 	if err != nil {
 		return err
 	}
 	s.setCookie(w, sessionCookie, tok, s.Accounts.Config.AbsoluteTimeout)
+	s.setDeviceCookie(w, sess)
 	writeJSON(w, http.StatusOK, map[string]any{"csrf_token": sess.CSRFToken, "expires_at": sess.ExpiresAt})
 	return nil
 }

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"countycare/account"
 	"countycare/care"
 	"countycare/resident"
 	"countycare/settle"
@@ -96,7 +97,8 @@ type templates struct {
 
 func loadTemplates(s *Server) (*templates, error) {
 	funcs := template.FuncMap{
-		"static": s.static.URL,
+		"static":     s.static.URL,
+		"privileged": account.Privileged,
 		"ts": func(t time.Time) string {
 			if t.IsZero() {
 				return ""

@@ -59,13 +59,64 @@ func (s *Server) handleLimit(pattern string, p access.Policy, limit int64, h han
 	s.mux.Handle(pattern, s.wrap(pattern, p, api, limit, h))
 }
 
-// statusWriter records the status for logs and metrics.
+// statusWriter records the status for logs and metrics, and holds the
+// response back until the request's audit rows are committed: before the
+// first byte (status line included) leaves, it waits for the audit
+// Barrier. When a row could not be committed the handler's response is
+// replaced by 503 and its bytes are discarded, so no record leaves the
+// server unless its read is recorded durably. Rows recorded after the
+// response started are waited for at each later write and at the end; a
+// failure then cuts the connection (the client sees a truncated response,
+// never a complete one).
 type statusWriter struct {
 	http.ResponseWriter
 	status int
+
+	barrier *audit.Barrier
+	failed  func(error) // renders the 503 through this writer
+	state   int         // writeOpen, writeReplacing, writeDiscard
+	abort   bool        // rows failed after bytes went out: cut the connection
+}
+
+const (
+	writeOpen = iota
+	writeReplacing
+	writeDiscard
+)
+
+var errAuditNotRecorded = errors.New("web: response withheld: audit row not recorded")
+
+// gate waits for the pending audit rows; false means the caller's bytes
+// must not be sent.
+func (w *statusWriter) gate() bool {
+	if w.state != writeOpen || w.barrier == nil {
+		return w.state != writeDiscard
+	}
+	err := w.barrier.Wait()
+	if err == nil {
+		return true
+	}
+	if w.status != 0 {
+		w.abort, w.state = true, writeDiscard
+		return false
+	}
+	h := w.ResponseWriter.Header()
+	for k := range h {
+		if k != "X-Request-Id" {
+			delete(h, k)
+		}
+	}
+	setSecurityHeaders(h)
+	w.state = writeReplacing
+	w.failed(err)
+	w.state = writeDiscard
+	return false
 }
 
 func (w *statusWriter) WriteHeader(code int) {
+	if !w.gate() {
+		return
+	}
 	if w.status == 0 {
 		w.status = code
 	}
@@ -73,10 +124,39 @@ func (w *statusWriter) WriteHeader(code int) {
 }
 
 func (w *statusWriter) Write(b []byte) (int, error) {
+	if !w.gate() {
+		return 0, errAuditNotRecorded
+	}
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
 	return w.ResponseWriter.Write(b)
+}
+
+// FlushError lets http.ResponseController flush (event streams) without
+// sending headers before the audit rows are committed.
+func (w *statusWriter) FlushError() error {
+	if !w.gate() {
+		return errAuditNotRecorded
+	}
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// finish waits for rows recorded but not yet waited for when the handler
+// returns; it reports whether the connection must be cut.
+func (w *statusWriter) finish() (abort bool) {
+	if w.state == writeOpen && w.barrier != nil {
+		if w.status == 0 {
+			// Nothing written: net/http would send an empty 200.
+			w.gate()
+		} else if err := w.barrier.Wait(); err != nil {
+			w.abort = true
+		}
+	}
+	return w.abort
 }
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
@@ -84,10 +164,14 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 func (s *Server) wrap(pattern string, p access.Policy, api bool, limit int64, h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w0 http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		w := &statusWriter{ResponseWriter: w0}
 		rc := &reqCtx{API: api, RequestID: newRequestID(), Lang: langOf(r), Pattern: pattern}
-		ctx := care.WithRequestID(r.Context(), rc.RequestID)
+		ctx, barrier := audit.WithBarrier(care.WithRequestID(r.Context(), rc.RequestID))
 		r = r.WithContext(ctx)
+		w := &statusWriter{ResponseWriter: w0, barrier: barrier}
+		w.failed = func(err error) {
+			s.Log.Error("web: response withheld, audit row not recorded", "request_id", rc.RequestID, "route", pattern, "err", err)
+			s.renderError(w, r, rc, care.Errorf(care.EUNAVAILABLE, "error.audit_unavailable"))
+		}
 		w.Header().Set("X-Request-Id", rc.RequestID)
 		setSecurityHeaders(w.Header())
 		defer func() {
@@ -97,6 +181,15 @@ func (s *Server) wrap(pattern string, p access.Policy, api bool, limit int64, h 
 					s.renderError(w, r, rc, care.Internal("web.panic", fmt.Errorf("%v", v)))
 				}
 			}
+			abort := w.finish()
+			if abort {
+				s.Log.Error("web: connection cut, audit row not recorded after the response started", "request_id", rc.RequestID, "route", pattern)
+			}
+			defer func() {
+				if abort {
+					panic(http.ErrAbortHandler)
+				}
+			}()
 			d := time.Since(start)
 			s.metrics.observe(pattern, r.Method, w.status, d)
 			s.Log.LogAttrs(ctx, slog.LevelInfo, "http",
@@ -211,8 +304,8 @@ func (s *Server) checkWrite(r *http.Request, rc *reqCtx, api bool, limit int64) 
 	}
 	if rc.Session == nil {
 		// Public writes (sign-in) carry the double-submit login token.
-		if rc.Pattern == "POST /login" || rc.Pattern == "POST /api/v1/session" {
-			if rc.Pattern == "POST /login" {
+		if rc.Pattern == "POST /login" || rc.Pattern == "POST /reset" || rc.Pattern == "POST /api/v1/session" {
+			if rc.Pattern != "POST /api/v1/session" {
 				c, err := r.Cookie(loginCSRF)
 				if err != nil || c.Value == "" || token != c.Value {
 					return care.Errorf(care.EFORBIDDEN, "error.csrf")

@@ -34,6 +34,8 @@ func (s *Server) registerRoutes() {
 	// Sign-in.
 	s.handle("GET /login", pub, s.loginPage)
 	s.handle("POST /login", pub, s.loginSubmit)
+	s.handle("GET /reset", pub, s.resetPage)
+	s.handle("POST /reset", pub, s.resetSubmit)
 	s.handle("POST /logout", anyUser, s.logout)
 	s.handle("GET /account/password", anyUser, s.passwordPage)
 	s.handle("POST /account/password", anyUser, s.passwordSubmit)
@@ -285,6 +287,8 @@ func (s *Server) registerRoutes() {
 	s.handle("POST /admin/accounts/{id}/disable", admin, s.accountDisable)
 	s.handle("POST /admin/accounts/{id}/enable", admin, s.accountEnable)
 	s.handle("POST /admin/accounts/{id}/password", admin, s.accountReset)
+	s.handle("POST /admin/accounts/{id}/reset-request", admin, s.accountResetRequest)
+	s.handle("POST /admin/resets/{id}/approve", admin, s.accountResetApprove)
 	s.handle("GET /audit", auditor, s.auditPage)
 	s.handle("POST /audit/verify", auditor, s.auditVerify)
 

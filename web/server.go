@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -61,6 +62,10 @@ type Config struct {
 	// [{"urls":"stun:stun.example.cn:3478"}]; empty: none, for calls on
 	// the county's network where host candidates reach each other.
 	ICEServers string
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
+	// believed (serve --trusted-proxies): the client's address (sign-in
+	// limiter, sessions, audit detail) is then the rightmost untrusted hop.
+	TrustedProxies []netip.Prefix
 }
 
 // Deps are the services the server calls.

@@ -65,14 +65,17 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 }
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
-func newEnv(t testing.TB, d store.Dialect) *env {
-	t.Helper()
-	return newEnvWith(t, d, web.Config{})
+func newEnv(t testing.TB, d store.Dialect) *env { t.Helper(); return newEnvWith(t, d, envOptions{}) }
+
+// envOptions vary newEnv's server.
+type envOptions struct {
+	wrapAudit func(audit.Appender) audit.Appender // wraps the audit writer's appender (nil: the store itself)
+	cfg       web.Config
 }
 
-// newEnvWith is newEnv with a server configuration.
-func newEnvWith(t testing.TB, d store.Dialect, cfg web.Config) *env {
+func newEnvWith(t testing.TB, d store.Dialect, o envOptions) *env {
 	t.Helper()
+	wrap := o.wrapAudit
 	st := testdb.Open(t, d, time.Now)
 	ctx := context.Background()
 	res, err := demo.Generate(ctx, st, demo.Config{Residents: 2000, Villages: 20, VillageDoctors: 40}, slog.New(slog.NewTextHandler(io.Discard, nil)))
@@ -81,7 +84,11 @@ func newEnvWith(t testing.TB, d store.Dialect, cfg web.Config) *env {
 	}
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
-	w := audit.NewWriter(st, log, time.Now, 1024)
+	var app audit.Appender = st
+	if wrap != nil {
+		app = wrap(st)
+	}
+	w := audit.NewWriter(app, log, time.Now, 1024)
 	w.Start()
 	t.Cleanup(func() { w.Close(context.Background()) })
 	orgs := &org.Service{Repo: st, Now: time.Now}
@@ -99,7 +106,7 @@ func newEnvWith(t testing.TB, d store.Dialect, cfg web.Config) *env {
 	// A signed critical finding raises an alert for the ordering clinic.
 	readFlow := &reading.Workflow{Repo: st, Audit: w, Targets: reading.DefaultTargets(), Templates: reading.DefaultTemplates(), Now: time.Now,
 		Critical: reading.CriticalAlerts{Service: crit}, OnError: func(err error) { t.Logf("reading workflow: %v", err) }}
-	accts := &account.Service{Repo: st, Config: account.DefaultConfig(), Now: time.Now, Orgs: orgs}
+	accts := &account.Service{Repo: st, Config: account.DefaultConfig(), Now: time.Now, Orgs: orgs, DeviceKey: account.DeviceKeyFrom(testdb.AuditKey)}
 	rxs := &rx.Service{Repo: st, Engine: rxEngine, Residents: rsvc, Orgs: orgs, Audit: w, Now: time.Now}
 	onl := &online.Service{Repo: st, Residents: rsvc, Staff: st, Accounts: accts, Rx: rxs, Audit: w, Now: time.Now}
 	prices, err := pharmacy.ExamplePrices(rxEngine.KB)
@@ -108,7 +115,7 @@ func newEnvWith(t testing.TB, d store.Dialect, cfg web.Config) *env {
 	}
 	phs := &pharmacy.Service{Repo: st, Rx: rxs, KB: rxEngine.KB, Config: rxEngine.Config, Prices: prices, Orgs: orgs, Residents: rsvc,
 		Payer: pharmacy.SettlePayer{Settle: stl}, Audit: w, Now: time.Now}
-	srv, err := web.New(cfg, web.Deps{
+	srv, err := web.New(o.cfg, web.Deps{
 		Residents: rsvc, Orgs: orgs, Chronic: chr, Family: fam, Points: pts, Consult: con, Live: live, Referral: ref,
 		Accounts: accts, Online: onl,
 		Settle: stl, Window: &settle.Window{Repo: st, Residents: rsvc, Orgs: orgs, Weights: settle.ExampleWeights(), Now: time.Now},
@@ -206,7 +213,8 @@ func TestEveryRouteHasAPolicy(t *testing.T) {
 		t.Fatalf("only %d routes registered", len(routes))
 	}
 	public := map[string]bool{"GET /healthz": true, "GET /static/{hash}/{file}": true, "GET /lang/{lang}": true, "GET /login": true,
-		"POST /login": true, "POST /api/v1/session": true, "/": true}
+		"POST /login": true, "POST /api/v1/session": true, "/": true,
+		"GET /reset": true, "POST /reset": true} // one-time password links: the token is the credential
 	for _, r := range routes {
 		if !r.Policy.Defined() {
 			t.Errorf("route %s has no policy", r.Pattern)
@@ -499,7 +507,7 @@ func TestMetricsNeedToken(t *testing.T) {
 		t.Errorf("the metrics listener serves /healthz: %d", code)
 	}
 
-	e = newEnvWith(t, store.SQLite, web.Config{MetricsToken: "s3cret-metrics"})
+	e = newEnvWith(t, store.SQLite, envOptions{cfg: web.Config{MetricsToken: "s3cret-metrics"}})
 	for _, tok := range []string{"", "wrong", "s3cret-metric"} {
 		h := map[string]string{}
 		if tok != "" {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"time"
 
 	"countycare/account"
@@ -60,14 +61,21 @@ type app struct {
 
 // newApp wires the platform. rxe is the prescription review engine; nil
 // loads the knowledge base embedded in the binary.
-func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, wcfg web.Config, rules points.Rules, rcfg referral.Config, rxe *rx.Engine) (*app, error) {
+func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, wcfg web.Config, rules points.Rules, rcfg referral.Config, rxe *rx.Engine, aj ...auditJournal) (*app, error) {
 	now := time.Now
 	a := &app{st: st}
 	a.audit = audit.NewWriter(st, log, now, 4096)
+	if len(aj) > 0 && aj[0].path != "" {
+		// Before serving: replay what the last run journaled but did not
+		// insert, then journal reads in front of the database (issue 18).
+		if err := a.audit.OpenJournal(context.Background(), aj[0].path, aj[0].mode); err != nil {
+			return nil, err
+		}
+	}
 	a.audit.Start()
 	a.orgs = &org.Service{Repo: st, Now: now}
 	a.res = &resident.Service{Repo: st, Orgs: a.orgs, Audit: a.audit, Now: now}
-	a.accounts = &account.Service{Repo: st, Config: acfg, Now: now, Orgs: a.orgs}
+	a.accounts = &account.Service{Repo: st, Config: acfg, Now: now, Orgs: a.orgs, DeviceKey: account.DeviceKeyFrom(key)}
 	a.points = &points.Service{Repo: st, Residents: a.res, Rules: rules, Audit: a.audit, Now: now}
 	a.chronic = &chronic.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Audit: a.audit, Config: chronic.DefaultConfig(), Now: now, Points: a.points}
 	st.SetChronicConfig(a.chronic.Config) // the per-unit counters count "controlled" by the same targets
@@ -113,6 +121,44 @@ func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, 
 	}
 	a.web = w
 	return a, nil
+}
+
+// auditJournal is where and how the audit writer journals read events
+// (serve --audit-journal, --audit-sync); a zero path commits each group to
+// the database before its requests are released.
+type auditJournal struct {
+	path string
+	mode audit.SyncMode
+}
+
+// auditJournalFor resolves serve's --audit-journal: the flag's path, else
+// <db>.audit-journal beside an SQLite file; for PostgreSQL without a path
+// there is no journal (synchronous group commit to the database), which
+// is logged.
+func (c *common) auditJournalFor(path, sync string, log *slog.Logger) (auditJournal, error) {
+	mode, err := audit.ParseSyncMode(sync)
+	if err != nil {
+		return auditJournal{}, err
+	}
+	if path == "" {
+		if p, ok := sqliteFile(c.db); ok {
+			path = p + ".audit-journal"
+		}
+	}
+	if path == "" {
+		log.Info("audit journal: none (PostgreSQL without --audit-journal): each read waits for its audit row's database commit (group commit)")
+	}
+	return auditJournal{path: path, mode: mode}, nil
+}
+
+// sqliteFile is the file of an sqlite: database URL.
+func sqliteFile(db string) (string, bool) {
+	if !strings.HasPrefix(db, "sqlite:") {
+		return "", false
+	}
+	p := strings.TrimPrefix(strings.TrimPrefix(db, "sqlite:"), "//")
+	p = strings.SplitN(p, "?", 2)[0]
+	return p, p != "" && p != ":memory:"
 }
 
 // close flushes the audit queue; the caller closes the store.

@@ -41,6 +41,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&acfg.MaxFailures, "max-failures", acfg.MaxFailures, "failed sign-ins in a row that lock an account")
 	fs.DurationVar(&acfg.LockFor, "lock-for", acfg.LockFor, "how long a locked account stays locked")
 	fs.IntVar(&acfg.MinPasswordLen, "min-password", acfg.MinPasswordLen, "minimum password length")
+	fs.StringVar(&acfg.PublicURL, "public-url", os.Getenv("COUNTYCARE_PUBLIC_URL"), "the address users reach the server at, e.g. https://yl.example.cn, put in front of links sent by text message\n(one-time password-reset links; env COUNTYCARE_PUBLIC_URL)")
 	rcfg := referral.DefaultConfig()
 	fs.DurationVar(&rcfg.LinkGrace, "referral-grace", rcfg.LinkGrace, "how long a receiving institution keeps access to a resident after the referral closes")
 	ccfg := consult.DefaultConfig()
@@ -54,12 +55,16 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		"bearer token for GET /metrics; without it the main listener does not serve /metrics (prefer env COUNTYCARE_METRICS_TOKEN: flags show in ps)")
 	metricsAddr := fs.String("metrics-addr", envOr("COUNTYCARE_METRICS_ADDR", ""),
 		"serve GET /metrics alone on this address too, e.g. 127.0.0.1:9090 or the monitoring network's; empty: not served apart (env COUNTYCARE_METRICS_ADDR)")
+	trustedProxies := fs.String("trusted-proxies", os.Getenv("COUNTYCARE_TRUSTED_PROXIES"), "comma-separated addresses or CIDR prefixes of the reverse proxies in front of the server, e.g. 10.0.0.5,192.168.10.0/24:\n"+
+		"from these peers the client's address is the rightmost untrusted hop of X-Forwarded-For (sign-in limiter, sessions, audit);\nempty: X-Forwarded-For is ignored (env COUNTYCARE_TRUSTED_PROXIES)")
 	ice := fs.String("ice-servers", os.Getenv("COUNTYCARE_ICE_SERVERS"), "video calls: RTCIceServer list as JSON, e.g. '[{\"urls\":\"stun:stun.example.cn:3478\"}]' (env COUNTYCARE_ICE_SERVERS); empty: none, for a LAN")
 	font := fs.String("font", envOr("COUNTYCARE_FONT", web.DefaultFontPath), "TrueType font with Chinese glyphs for PDF explanations of benefits (env COUNTYCARE_FONT)")
 	withDemo := fs.Bool("demo", false, "generate a demo county first if the database is empty, and print the demo sign-ins")
 	residents := fs.Int("residents", 20000, "residents in the demo county (with --demo)")
 	chronicFile := fs.String("chronic-config", envOr("COUNTYCARE_CHRONIC_CONFIG", ""), "JSON file of the county's chronic-care rules over the defaults (targets, intervals, tier rules, prevalence; `countycare chronic defaults` prints them; env COUNTYCARE_CHRONIC_CONFIG)")
 	rulesFile := fs.String("points-rules", envOr("COUNTYCARE_POINTS_RULES", ""), "JSON file of health-points rules (default: points/rules.json, see docs/points.md; env COUNTYCARE_POINTS_RULES)")
+	auditJournalPath := fs.String("audit-journal", envOr("COUNTYCARE_AUDIT_JOURNAL", ""), "append-only journal of read audit events in front of the database, replayed at start (default: <db file>.audit-journal beside an SQLite database; with PostgreSQL and no path, reads wait for the database commit; env COUNTYCARE_AUDIT_JOURNAL)")
+	auditSync := fs.String("audit-sync", envOr("COUNTYCARE_AUDIT_SYNC", "batch"), "when the audit journal reaches the disk: batch (a read is released once its event is written to the journal, which is fdatasync'ed at least every 100 ms: a crash of the process loses nothing, a power cut at most ~100 ms of read events) or always (each group waits for fdatasync: power-safe, slower); env COUNTYCARE_AUDIT_SYNC")
 	anchorEvery := fs.Duration("audit-anchor-every", envDuration("COUNTYCARE_AUDIT_ANCHOR_EVERY", time.Hour),
 		"log the audit trail's head (an anchor for verify-audit --expect) at startup and this often; 0 disables (env COUNTYCARE_AUDIT_ANCHOR_EVERY)")
 	rxKB := fs.String("rx-kb", envOr("COUNTYCARE_RX_KB", ""), "directory with the prescription review knowledge base (formulary.psv, groups.psv, interactions.psv,\n"+
@@ -76,6 +81,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		"delete online-visit chat older than the 3 years the rules keep it this often; 0 disables (env COUNTYCARE_CHAT_PURGE_EVERY)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	proxies, err := web.ParseTrustedProxies(*trustedProxies)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
 	}
 	criticalCfg := critical.Config{EscalateAfter: [2]time.Duration{*criticalTownship, *criticalCounty}}
 	if err := criticalCfg.Validate(); err != nil {
@@ -147,7 +156,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			fmt.Fprintf(stdout, "Demo county ready in %s.\n", res.Duration.Round(time.Millisecond))
 		}
 	}
-	a, err := newApp(st, key, log, acfg, web.Config{SecureCookies: *secure, MetricsToken: *metricsToken, DemoBanner: *withDemo, FontPath: *font, ICEServers: *ice}, rules, rcfg, rxe)
+	aj, err := c.auditJournalFor(*auditJournalPath, *auditSync, log)
+	if err != nil {
+		return fmt.Errorf("serve: --audit-sync: %w", err)
+	}
+	a, err := newApp(st, key, log, acfg, web.Config{SecureCookies: *secure, MetricsToken: *metricsToken, DemoBanner: *withDemo, FontPath: *font, ICEServers: *ice, TrustedProxies: proxies}, rules, rcfg, rxe, aj)
 	if err != nil {
 		return err
 	}

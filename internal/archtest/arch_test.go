@@ -20,7 +20,7 @@ var domain = map[string][]string{
 	"org":      {"care", "audit"},
 	"access":   {"care", "org"},
 	"audit":    {"care"},
-	"account":  {"care", "org", "audit"},
+	"account":  {"care", "org", "audit", "notify"},
 	"resident": {"care", "idcard", "org", "access", "audit"},
 	"settle":   {"care", "audit", "org", "resident"},
 	"notify":   {},

@@ -1,3 +1,0 @@
--- Reserved: migration numbers 22, 23 and 24 belong to other branches of this round;
--- the integrator drops this placeholder when theirs are merged.
-SELECT 1;
