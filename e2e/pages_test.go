@@ -86,6 +86,7 @@ var notInDemo = map[string]string{
 	"GET /consult/{id}":         "the demo's consultations are closed and come from other clinics",
 	"GET /consult/roster":       "linked for department heads; the demo specialist is not one",
 	"GET /reading/studies/{id}": "a study's page is the ordering clinic's; the demo township orders none",
+	"GET /reset":                "opened only from the one-time link texted to a privileged account's owner after a second administrator approves",
 }
 
 // nonPages are GET routes that answer with something other than an HTML
