@@ -61,7 +61,17 @@ var pageChecks = []pageCheck{
 	{"raw text", checkRawText},
 	{"sideways scroll", checkFits},
 	{"header height", checkHeader},
+	{"page title", checkTitle},
 	{"accessibility (axe-core, WCAG 2.1 A/AA)", func(ctx context.Context, _ *crawledPage) []string { return axeProblems(ctx) }},
+}
+
+// checkTitle: every page has a title of its own before the application's
+// name (WCAG 2.1 SC 2.4.2).
+func checkTitle(_ context.Context, p *crawledPage) []string {
+	if t := strings.TrimSpace(p.Title); t == "" || strings.HasPrefix(t, "·") {
+		return []string{fmt.Sprintf("page title %q has no title of its own", p.Title)}
+	}
+	return nil
 }
 
 // checkHeader: the header (brand, language, the folded menu) takes less
