@@ -7,6 +7,7 @@ package family
 // docs/family.md / indicators.go (rates rounded half up to 0.1 %).
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -239,5 +240,32 @@ func TestRenewalWindow(t *testing.T) {
 	}
 	if got := SigningCoverage(p, []ContractFact{a}, d("2027-01-01")); got != (Rate{0, 10}) {
 		t.Errorf("coverage after the end %+v", got)
+	}
+}
+
+// TestShortfallOrder pins SortShortfalls (the key-group shortfall list,
+// seed 002 "重点人群每年至少 4 次服务"): fewest services first, then the
+// contract year ending soonest, then the resident id; and Yuan's two
+// decimals for package fees.
+func TestShortfallOrder(t *testing.T) {
+	s := []Shortfall{
+		{ResidentID: 5, Services: 2, YearEnds: d("2027-01-31")},
+		{ResidentID: 4, Services: 0, YearEnds: d("2027-06-30")},
+		{ResidentID: 3, Services: 2, YearEnds: d("2026-12-31")},
+		{ResidentID: 2, Services: 2, YearEnds: d("2026-12-31")},
+		{ResidentID: 1, Services: 3, YearEnds: d("2026-01-31")},
+	}
+	SortShortfalls(s)
+	var got []int64
+	for _, x := range s {
+		got = append(got, x.ResidentID)
+	}
+	if fmt.Sprint(got) != "[4 2 3 5 1]" {
+		t.Errorf("order %v, want [4 2 3 5 1]", got)
+	}
+	for fen, want := range map[int64]string{12000: "120.00", 5: "0.05", 1234: "12.34", 0: "0.00"} {
+		if got := Yuan(fen); got != want {
+			t.Errorf("Yuan(%d) = %q, want %q", fen, got, want)
+		}
 	}
 }
