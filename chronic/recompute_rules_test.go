@@ -121,3 +121,53 @@ func TestReminderText(t *testing.T) {
 		t.Error("tuberculosis reminder")
 	}
 }
+
+// TestConfigCheckBounds pins Config.Check's limits (policy-rules.md §1: the
+// BP target stays below the urgent-transfer threshold of 180/110;
+// TBRegularDosesRatio is a percentage; RemindersPerWeek is not negative).
+// gremlins v0.6.0 does not mutate tagless-switch case conditions
+// (go-gremlins/gremlins#298), so these are checked here one step either side.
+func TestConfigCheckBounds(t *testing.T) {
+	for _, tt := range []struct {
+		json string
+		ok   bool
+	}{
+		{`{"BPTargetSBP": 179}`, true}, {`{"BPTargetSBP": 180}`, false},
+		{`{"BPTargetDBP": 109}`, true}, {`{"BPTargetDBP": 110}`, false},
+		{`{"TBRegularDosesRatio": 100}`, true}, {`{"TBRegularDosesRatio": 101}`, false},
+		{`{"RemindersPerWeek": 0}`, true}, {`{"RemindersPerWeek": -1}`, false},
+	} {
+		if _, err := LoadConfig(strings.NewReader(tt.json)); (err == nil) != tt.ok {
+			t.Errorf("%s: %v, want ok=%v", tt.json, err, tt.ok)
+		}
+	}
+}
+
+// TestOverdueRiskBounds pins OverdueRisk's order (docs/chronic.md, overdue
+// lists risk-sorted): 3 for a last BP ≥ 180/110 (the urgent threshold), 2
+// for a prior stroke or MI with uncontrolled hypertension or a last FPG ≥
+// 7.0, 1 for any other uncontrolled visit, 0 otherwise.
+func TestOverdueRiskBounds(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		v     *Visit
+		class Class
+		want  int
+	}{
+		{"no visit", nil, "", 0},
+		{"SBP 180", &Visit{Disease: Hypertension, SBP: 180, DBP: 90}, Uncontrolled, 3},
+		{"SBP 179", &Visit{Disease: Hypertension, SBP: 179, DBP: 90}, Uncontrolled, 1},
+		{"DBP 110", &Visit{Disease: Hypertension, SBP: 170, DBP: 110}, Uncontrolled, 3},
+		{"DBP 109", &Visit{Disease: Hypertension, SBP: 170, DBP: 109}, Uncontrolled, 1},
+		{"prior stroke, controlled", &Visit{Disease: Hypertension, SBP: 130, DBP: 80, PriorStrokeMI: true}, Controlled, 0},
+		{"prior stroke, diabetes uncontrolled below 7.0", &Visit{Disease: Diabetes, FPG: 65, PriorStrokeMI: true}, Uncontrolled, 1},
+		{"diabetes FPG 7.0", &Visit{Disease: Diabetes, FPG: 70}, Controlled, 2},
+		{"diabetes FPG 6.9", &Visit{Disease: Diabetes, FPG: 69}, Controlled, 0},
+		{"hypertension FPG 8.0 does not count", &Visit{Disease: Hypertension, SBP: 130, DBP: 80, FPG: 80}, Controlled, 0},
+		{"mental, unstable", &Visit{Disease: Mental}, Unstable, 0},
+	} {
+		if got := OverdueRisk(tt.v, tt.class, cfg); got != tt.want {
+			t.Errorf("%s: risk %d, want %d", tt.name, got, tt.want)
+		}
+	}
+}

@@ -139,3 +139,56 @@ func TestRehabPlanEdges(t *testing.T) {
 		t.Error("a plan without sessions")
 	}
 }
+
+// TestFileSignatureEdge pins SniffType's DICOM rule (Part 10: a 128-byte
+// preamble, then "DICM"): a file of exactly 132 bytes with the prefix is
+// DICOM; one byte shorter cannot be.
+func TestFileSignatureEdge(t *testing.T) {
+	d := make([]byte, 132)
+	copy(d[128:], "DICM")
+	if got := SniffType("x.dcm", d); got != "application/dicom" {
+		t.Errorf("132-byte DICOM: %q", got)
+	}
+	if got := SniffType("x.dcm", d[:131]); got == "application/dicom" {
+		t.Error("131 bytes taken for DICOM")
+	}
+	d[130] = 'X'
+	if got := SniffType("x.dcm", d); got == "application/dicom" {
+		t.Error("a wrong prefix taken for DICOM")
+	}
+}
+
+// TestConsentWindow pins Draft.Check's consent rules (policy-rules.md §4,
+// no consent, no request): consent recorded at most 5 minutes ahead of the
+// server's clock and at most 30 days back; a guardian must be named;
+// remote rehabilitation has 1–60 sessions.
+func TestConsentWindow(t *testing.T) {
+	ok := Draft{Kind: OneToOne, Urgency: Routine, Reason: "r", Purpose: "p", Summary: "s", Specialty: "cardiology",
+		Consent: Consent{By: ConsentPatient, Method: ConsentWritten, At: now}}
+	for _, tt := range []struct {
+		name string
+		edit func(*Draft)
+		want string
+	}{
+		{"5 minutes ahead", func(d *Draft) { d.Consent.At = now.Add(5 * time.Minute) }, ""},
+		{"5 minutes and a second ahead", func(d *Draft) { d.Consent.At = now.Add(5*time.Minute + time.Second) }, "consent_at"},
+		{"30 days back", func(d *Draft) { d.Consent.At = now.Add(-30 * 24 * time.Hour) }, ""},
+		{"30 days and a second back", func(d *Draft) { d.Consent.At = now.Add(-30*24*time.Hour - time.Second) }, "consent_at"},
+		{"guardian named", func(d *Draft) { d.Consent.By, d.Consent.Name = ConsentGuardian, "王芳" }, ""},
+		{"electronic", func(d *Draft) { d.Consent.Method = ConsentElectronic }, ""},
+		{"rehab, 1 session", func(d *Draft) { d.Kind, d.RehabSessions = Rehab, 1 }, ""},
+		{"rehab, 60 sessions", func(d *Draft) { d.Kind, d.RehabSessions = Rehab, 60 }, ""},
+		{"rehab, 61 sessions", func(d *Draft) { d.Kind, d.RehabSessions = Rehab, 61 }, "rehab_sessions"},
+	} {
+		d := ok
+		tt.edit(&d)
+		fs := d.Check(now)
+		got := ""
+		if len(fs) > 0 {
+			got = fs[0].Field
+		}
+		if got != tt.want {
+			t.Errorf("%s: %v, want %q", tt.name, fs, tt.want)
+		}
+	}
+}

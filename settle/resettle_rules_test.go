@@ -97,3 +97,26 @@ func TestReportOrderAndProjection(t *testing.T) {
 		t.Errorf("after the year's end the projection is what was spent: %+v", end[0])
 	}
 }
+
+// TestNoDepositRule pins NoDepositEligible (seed 002, policy-rules.md §5:
+// treat first, pay later — no deposit for residents in a poverty category
+// admitted in their own county), with the reason either way.
+func TestNoDepositRule(t *testing.T) {
+	for _, tt := range []struct {
+		poverty  string
+		inCounty bool
+		ok       bool
+		reason   string
+	}{
+		{"subsistence", true, true, "settle.no_deposit.eligible"},
+		{"monitored", true, true, "settle.no_deposit.eligible"},
+		{"subsistence", false, false, "settle.no_deposit.out_of_county"},
+		{"", true, false, "settle.no_deposit.not_poor"},
+		{"", false, false, "settle.no_deposit.not_poor"},
+	} {
+		ok, reason := NoDepositEligible(tt.poverty, tt.inCounty)
+		if ok != tt.ok || reason != tt.reason {
+			t.Errorf("%q in county %v: %v %s, want %v %s", tt.poverty, tt.inCounty, ok, reason, tt.ok, tt.reason)
+		}
+	}
+}
