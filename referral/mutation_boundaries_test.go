@@ -7,11 +7,13 @@ package referral
 // today to a year ahead, notes of at most 200 characters).
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"countycare/care"
+	"countycare/org"
 )
 
 // TestICD10ChapterEdges puts a code on each side of chapter limits: the
@@ -128,5 +130,25 @@ func TestEmergencyCriteria(t *testing.T) {
 	if FromChronic("4") != ChronicWorseComplication || FromChronic("3") != ChronicNewComplication ||
 		FromChronic("2") != ChronicAdverseUncontrollable || FromChronic("1") != ChronicTwoUncontrolled {
 		t.Error("chronic referral codes 1–4 (policy-rules.md §1.1) map to the wrong reasons")
+	}
+}
+
+// TestUnitsOfAnInstitution pins unitsOf (docs/referral.md: indicators per
+// township and for the county): a village clinic counts towards the
+// nearest township-level center above it (only the nearest) and the
+// county; a county hospital towards the county only.
+func TestUnitsOfAnInstitution(t *testing.T) {
+	tr := org.NewTree([]org.Institution{
+		{ID: 1, Kind: org.KindCounty, CountyCode: "411723"},
+		{ID: 2, ParentID: 1, Kind: org.KindCommunity, CountyCode: "411723"},
+		{ID: 3, ParentID: 2, Kind: org.KindCountyHospital, CountyCode: "411723"},
+		{ID: 10, ParentID: 2, Kind: org.KindCentralHC, CountyCode: "411723"},
+		{ID: 15, ParentID: 10, Kind: org.KindSubCenter, CountyCode: "411723"},
+		{ID: 16, ParentID: 15, Kind: org.KindVillageClinic, CountyCode: "411723"},
+	})
+	for inst, want := range map[int64]string{16: "[15 1]", 15: "[15 1]", 10: "[10 1]", 3: "[1]", 99: "[]"} {
+		if got := fmt.Sprint(unitsOf(tr, inst)); got != want {
+			t.Errorf("unitsOf(%d) = %s, want %s", inst, got, want)
+		}
 	}
 }
