@@ -111,7 +111,7 @@ func newPointsService() (*Service, *fakeLedger, *auditLog) {
 	return &Service{Repo: l, Residents: rs, Rules: DefaultRules(), Audit: log, Now: now}, l, log
 }
 
-func code(err error) string {
+func errCode(err error) string {
 	if ce, ok := err.(*care.Error); ok {
 		return ce.Code
 	}
@@ -139,7 +139,7 @@ func TestAwardOncePerEvent(t *testing.T) {
 		t.Errorf("balance %d after one event awarded twice, want 10", b)
 	}
 	for _, ref := range []string{"", "  ", strings.Repeat("r", 81)} {
-		if _, _, err := s.Award(ctx, villageDr, 100, Checkup, ref, today); code(err) != care.EINVALID {
+		if _, _, err := s.Award(ctx, villageDr, 100, Checkup, ref, today); errCode(err) != care.EINVALID {
 			t.Errorf("reference %q: %v", ref, err)
 		}
 	}
@@ -151,7 +151,7 @@ func TestAwardOncePerEvent(t *testing.T) {
 		t.Errorf("zero-valued rule: %+v %v %v", e, ok, err)
 	}
 	other := care.Actor{AccountID: 9, Role: care.RoleVillageDoctor, InstitutionID: 12, CountyCode: "411723"}
-	if _, _, err := s.Award(ctx, other, 100, Checkup, "family_service:2", today); code(err) != care.ENOTFOUND {
+	if _, _, err := s.Award(ctx, other, 100, Checkup, "family_service:2", today); errCode(err) != care.ENOTFOUND {
 		t.Errorf("out of scope: %v", err)
 	}
 }
@@ -166,19 +166,19 @@ func TestReportOncePerDay(t *testing.T) {
 	if err != nil || e.Points != 2 || e.Note != "25000" || e.EventRef != "steps:"+today.String() {
 		t.Fatalf("steps: %+v %v", e, err)
 	}
-	if _, err := s.Report(ctx, resident1, Steps, 30000, today); code(err) != care.ECONFLICT {
+	if _, err := s.Report(ctx, resident1, Steps, 30000, today); errCode(err) != care.ECONFLICT {
 		t.Errorf("second steps report the same day: %v", err)
 	}
 	if e, err := s.Report(ctx, resident1, Reading, 0, today); err != nil || e.Points != 1 {
 		t.Errorf("reading: %+v %v", e, err)
 	}
-	if _, err := s.Report(ctx, resident1, Steps, 100, today.AddDays(1)); code(err) != care.EINVALID {
+	if _, err := s.Report(ctx, resident1, Steps, 100, today.AddDays(1)); errCode(err) != care.EINVALID {
 		t.Errorf("tomorrow: %v", err)
 	}
-	if _, err := s.Report(ctx, villageDr, Steps, 100, today); code(err) != care.EFORBIDDEN {
+	if _, err := s.Report(ctx, villageDr, Steps, 100, today); errCode(err) != care.EFORBIDDEN {
 		t.Errorf("a doctor reporting steps: %v", err)
 	}
-	if _, err := s.Report(ctx, care.Actor{Role: care.RoleResident}, Steps, 100, today); code(err) != care.EFORBIDDEN {
+	if _, err := s.Report(ctx, care.Actor{Role: care.RoleResident}, Steps, 100, today); errCode(err) != care.EFORBIDDEN {
 		t.Errorf("a resident account without a resident: %v", err)
 	}
 }
@@ -206,14 +206,14 @@ func TestRedeemLimits(t *testing.T) {
 		{"one more", 1, "f3", "米", care.EINVALID}, // balance 0
 	} {
 		e, err := s.Redeem(ctx, villageDr, 100, tt.n, tt.ref, tt.note)
-		if code(err) != tt.want {
+		if errCode(err) != tt.want {
 			t.Errorf("%s: %v, want %q", tt.name, err, tt.want)
 		}
 		if err == nil && (e.Points != -tt.n || e.Rule != Redeem || e.On != care.Today(pointsNow)) {
 			t.Errorf("%s: entry %+v", tt.name, e)
 		}
 	}
-	if _, err := s.Redeem(ctx, care.Actor{AccountID: 5, Role: care.RoleCountySpecialist, InstitutionID: 1, CountyCode: "411723"}, 100, 1, "f4", "米"); code(err) != care.EFORBIDDEN {
+	if _, err := s.Redeem(ctx, care.Actor{AccountID: 5, Role: care.RoleCountySpecialist, InstitutionID: 1, CountyCode: "411723"}, 100, 1, "f4", "米"); errCode(err) != care.EFORBIDDEN {
 		t.Errorf("a county specialist redeeming: %v", err)
 	}
 	n := len(log.events)

@@ -8,7 +8,7 @@ package rx
 
 import "testing"
 
-func count(fs []Finding, rule string) int {
+func countRule(fs []Finding, rule string) int {
 	n := 0
 	for _, f := range fs {
 		if f.Rule == rule {
@@ -24,7 +24,7 @@ func TestValidityBoundaries(t *testing.T) {
 	p := adult()
 	p.ValidDays = 3
 	fs := testEngine.Review(p, day("2026-03-13"), nil)
-	if count(fs, RuleValidity) != 0 || count(fs, RuleExpired) != 0 {
+	if countRule(fs, RuleValidity) != 0 || countRule(fs, RuleExpired) != 0 {
 		t.Errorf("3-day extension on its last day: %+v", fs)
 	}
 	p.ValidDays = 4
@@ -39,7 +39,7 @@ func TestValidityBoundaries(t *testing.T) {
 func TestDiagnosisRequired(t *testing.T) {
 	p := adult()
 	p.Diagnoses = nil
-	if fs := review(p); !has(fs, RuleNoDiagnosis, Warn, 0) || count(fs, RuleIndication) != 0 {
+	if fs := review(p); !has(fs, RuleNoDiagnosis, Warn, 0) || countRule(fs, RuleIndication) != 0 {
 		t.Errorf("no diagnosis: %+v", fs)
 	}
 	p.Kind = KindLongTerm
@@ -52,11 +52,11 @@ func TestDiagnosisRequired(t *testing.T) {
 	for i, dx := range []string{"I10", "E11.9", "E78.5", "I10", "I10"} {
 		p.Lines[i].Diagnosis = dx
 	}
-	if fs := review(p); count(fs, RuleNoDiagnosis) != 0 {
+	if fs := review(p); countRule(fs, RuleNoDiagnosis) != 0 {
 		t.Errorf("every line has a diagnosis: %+v", fs)
 	}
 	p.Lines[4].Diagnosis = ""
-	if fs := review(p); count(fs, RuleNoDiagnosis) != 1 {
+	if fs := review(p); countRule(fs, RuleNoDiagnosis) != 1 {
 		t.Errorf("one line without a diagnosis: %+v", fs)
 	}
 }
@@ -74,7 +74,7 @@ func TestOnlineGuardianBoundary(t *testing.T) {
 	} {
 		p := adult()
 		p.Online, p.GuardianPresent, p.Patient.AgeMonths = tt.online, tt.present, tt.months
-		if got := count(review(p), RuleOnlineChild); got != tt.want {
+		if got := countRule(review(p), RuleOnlineChild); got != tt.want {
 			t.Errorf("%d months online=%v guardian=%v: %d findings, want %d", tt.months, tt.online, tt.present, got, tt.want)
 		}
 	}
@@ -94,7 +94,7 @@ func TestChildAgeBoundary(t *testing.T) {
 		p.Lines = p.Lines[:1]
 		p.Lines[0].Dose, p.Lines[0].Quantity = 2, 3 // amlodipine 2 mg: below the usual 2.5 mg; 3 × 5 / 2 = 7.5 days
 		fs := review(p)
-		if count(fs, RuleChildNoDosing) != tt.noDosing || count(fs, RuleDoseLow) != tt.low {
+		if countRule(fs, RuleChildNoDosing) != tt.noDosing || countRule(fs, RuleDoseLow) != tt.low {
 			t.Errorf("%d months: %+v, want %d no-dosing and %d dose-low", tt.months, fs, tt.noDosing, tt.low)
 		}
 	}
@@ -133,7 +133,7 @@ func TestSupplyBoundaries(t *testing.T) {
 		p.Lines = p.Lines[:1] // amlodipine 5 mg qd: one tablet a day
 		p.Lines[0].Days, p.Lines[0].Quantity = int(tt.days), tt.qty
 		fs := review(p)
-		if count(fs, RuleSupply) != tt.supply || count(fs, RuleQuantityShort) != tt.short {
+		if countRule(fs, RuleSupply) != tt.supply || countRule(fs, RuleQuantityShort) != tt.short {
 			t.Errorf("%s: %+v, want %d supply and %d short findings", tt.name, fs, tt.supply, tt.short)
 		}
 	}
@@ -141,7 +141,7 @@ func TestSupplyBoundaries(t *testing.T) {
 	p := adult()
 	p.Diagnoses = []string{"J45.9"}
 	p.Lines = []Line{{DrugCode: "salbutamol-aerosol", Dose: 100, DoseUnit: "ug", Frequency: "qid", Route: "inh", Days: 7, Quantity: 10}}
-	if fs := review(p); count(fs, RuleSupply)+count(fs, RuleQuantityShort) != 0 {
+	if fs := review(p); countRule(fs, RuleSupply)+countRule(fs, RuleQuantityShort) != 0 {
 		t.Errorf("inhaler: %+v", fs)
 	}
 }
@@ -164,7 +164,7 @@ func TestClassSupplyBoundaries(t *testing.T) {
 		p.Kind, p.Reason, p.InstitutionLevel = KindChronic, "癌痛/失眠", tt.level
 		p.Lines = []Line{{DrugCode: tt.code, Dose: tt.dose, DoseUnit: "mg", Frequency: "qn", Route: "po", Days: tt.days, Quantity: float64(tt.days), Diagnosis: tt.dx}}
 		fs := review(p)
-		if count(fs, RuleClassSupply) != tt.want || count(fs, RuleSupply) != 0 {
+		if countRule(fs, RuleClassSupply) != tt.want || countRule(fs, RuleSupply) != 0 {
 			t.Errorf("%s %d days: %+v, want %d class-supply findings", tt.code, tt.days, fs, tt.want)
 		}
 	}
@@ -177,7 +177,7 @@ func TestMinimumAgeBoundary(t *testing.T) {
 		p := adult()
 		p.Patient = Patient{AgeMonths: months, WeightKg: 60}
 		p.Lines[4] = Line{DrugCode: "levofloxacin-500t", Dose: 500, DoseUnit: "mg", Frequency: "qd", Route: "po", Days: 5, Quantity: 5, Diagnosis: "N39.0"}
-		if got := count(review(p), RuleAge); got != want {
+		if got := countRule(review(p), RuleAge); got != want {
 			t.Errorf("%d months: %d age findings, want %d", months, got, want)
 		}
 	}
@@ -205,7 +205,7 @@ func TestDoseBoundaries(t *testing.T) {
 		p := adult()
 		p.Lines[1].Dose, p.Lines[1].Quantity, p.Lines[1].Frequency = tt.dose, tt.qty, tt.freq
 		fs := review(p)
-		if count(fs, RuleDoseHigh) != tt.high || count(fs, RuleDoseLow) != tt.low || count(fs, RuleDailyHigh) != tt.daily || count(fs, RuleFrequency) != tt.frequency {
+		if countRule(fs, RuleDoseHigh) != tt.high || countRule(fs, RuleDoseLow) != tt.low || countRule(fs, RuleDailyHigh) != tt.daily || countRule(fs, RuleFrequency) != tt.frequency {
 			t.Errorf("metformin %s: %+v", tt.name, fs)
 		}
 		for _, f := range fs {
@@ -237,10 +237,10 @@ func TestChildDoseBoundary(t *testing.T) {
 		p.Diagnoses = []string{"R50.9"}
 		p.Lines = []Line{{DrugCode: "paracetamol-500t", Dose: tt.dose, DoseUnit: "mg", Frequency: "tid", Route: "po", Days: 3, Quantity: 5, OverdoseSigned: tt.signed}}
 		fs := review(p)
-		if count(fs, RuleChildDose) != tt.want || tt.want > 0 && !has(fs, RuleChildDose, tt.sev, 1) {
+		if countRule(fs, RuleChildDose) != tt.want || tt.want > 0 && !has(fs, RuleChildDose, tt.sev, 1) {
 			t.Errorf("%.0f mg signed=%v: %+v", tt.dose, tt.signed, fs)
 		}
-		if count(fs, RuleDoseLow) != 0 {
+		if countRule(fs, RuleDoseLow) != 0 {
 			t.Errorf("%.0f mg: the adult usual-dose floor applied to a child: %+v", tt.dose, fs)
 		}
 	}
@@ -279,7 +279,7 @@ func TestPatientCautionGrades(t *testing.T) {
 	p := adult()
 	p.Patient.Pregnant = true
 	fs := review(p)
-	if !has(fs, RulePregnancy, Warn, 4) || !has(fs, RulePregnancy, Block, 3) || count(fs, RulePregnancy) != 3 {
+	if !has(fs, RulePregnancy, Warn, 4) || !has(fs, RulePregnancy, Block, 3) || countRule(fs, RulePregnancy) != 3 {
 		t.Errorf("pregnancy: aspirin (D) warn, atorvastatin and losartan (X) block: %+v", fs)
 	}
 	p = adult()
@@ -292,7 +292,7 @@ func TestPatientCautionGrades(t *testing.T) {
 	p.Patient.Lactating = true
 	p.Lines[4] = Line{DrugCode: "glibenclamide-2.5t", Dose: 2.5, DoseUnit: "mg", Frequency: "qd", Route: "po", Days: 7, Quantity: 7}
 	fs = review(p)
-	if !has(fs, RuleLactation, Warn, 5) || count(fs, RuleLactation) != 2 {
+	if !has(fs, RuleLactation, Warn, 5) || countRule(fs, RuleLactation) != 2 {
 		t.Errorf("lactation: atorvastatin and glibenclamide (A) warn: %+v", fs)
 	}
 }
@@ -331,13 +331,13 @@ func TestIndicationScope(t *testing.T) {
 	for i, dx := range []string{"I10", "E11.9", "E78.5", "I10", "I10"} {
 		p.Lines[i].Diagnosis = dx
 	}
-	if fs := review(p); count(fs, RuleIndication) != 0 {
+	if fs := review(p); countRule(fs, RuleIndication) != 0 {
 		t.Errorf("each line's own diagnosis is an indication: %+v", fs)
 	}
 	p = adult()
 	p.Diagnoses = []string{"J00"}
 	p.Lines = []Line{{DrugCode: "paracetamol-500t", Dose: 500, DoseUnit: "mg", Frequency: "tid", Route: "po", Days: 3, Quantity: 9}}
-	if fs := review(p); count(fs, RuleIndication) != 0 {
+	if fs := review(p); countRule(fs, RuleIndication) != 0 {
 		t.Errorf("paracetamol (any indication): %+v", fs)
 	}
 }

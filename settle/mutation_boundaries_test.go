@@ -23,7 +23,7 @@ func settleOK(t *testing.T, p *Policy, c *Claim, acc Accumulators) *Result {
 	return r
 }
 
-func layer(r *Result, name string) LayerResult {
+func layerOf(r *Result, name string) LayerResult {
 	for _, l := range r.Layers {
 		if l.Layer == name {
 			return l
@@ -56,13 +56,13 @@ func TestUnreferredOutOfCountyCut(t *testing.T) {
 	if got := r.Paid(LayerBasic); got != yuan("5000") {
 		t.Errorf("unreferred out of county: basic %s, want 5000.00 (60 %% − 10)", got)
 	}
-	if l := layer(r, LayerBasic); !hasStep(l, "settle.basic.unreferred") {
+	if l := layerOf(r, LayerBasic); !hasStep(l, "settle.basic.unreferred") {
 		t.Errorf("unreferred cut not explained: %v", stepKeys(l))
 	}
 	// Referred: 10,000 × 60 % = 6,000, no cut.
 	r = settleOK(t, p, in(OutOfCounty, true, "12000"), Accumulators{})
-	if got := r.Paid(LayerBasic); got != yuan("6000") || hasStep(layer(r, LayerBasic), "settle.basic.unreferred") {
-		t.Errorf("referred out of county: basic %s %v, want 6000.00 without a cut", got, stepKeys(layer(r, LayerBasic)))
+	if got := r.Paid(LayerBasic); got != yuan("6000") || hasStep(layerOf(r, LayerBasic), "settle.basic.unreferred") {
+		t.Errorf("referred out of county: basic %s %v, want 6000.00 without a cut", got, stepKeys(layerOf(r, LayerBasic)))
 	}
 	// In the county no referral is needed: (12,000 − 600) × 70 % = 7,980.
 	r = settleOK(t, p, in(County, false, "12000"), Accumulators{})
@@ -78,8 +78,8 @@ func TestUnreferredOutOfCountyCut(t *testing.T) {
 	q := *p
 	q.Basic.UnreferredCut = 0
 	r = settleOK(t, &q, in(OutOfCounty, false, "12000"), Accumulators{})
-	if got := r.Paid(LayerBasic); got != yuan("6000") || hasStep(layer(r, LayerBasic), "settle.basic.unreferred") {
-		t.Errorf("no cut configured: basic %s %v", got, stepKeys(layer(r, LayerBasic)))
+	if got := r.Paid(LayerBasic); got != yuan("6000") || hasStep(layerOf(r, LayerBasic), "settle.basic.unreferred") {
+		t.Errorf("no cut configured: basic %s %v", got, stepKeys(layerOf(r, LayerBasic)))
 	}
 	// A cut larger than the ratio pays nothing, never a negative amount.
 	q.Basic.UnreferredCut = 7000
@@ -128,8 +128,8 @@ func TestBasicAnnualCap(t *testing.T) {
 		capped    bool
 	}{{"113000", "7000", false}, {"113000.01", "6999.99", true}, {"119000", "1000", true}, {"120000", "0", true}} {
 		r := settleOK(t, p, c, Accumulators{BasicPaid: yuan(tt.ytd)})
-		if r.Paid(LayerBasic) != yuan(tt.paid) || hasStep(layer(r, LayerBasic), "settle.cap") != tt.capped || r.Delta.BasicPaid != yuan(tt.paid) {
-			t.Errorf("basic paid before %s: %s (cap step %v), want %s (%v)", tt.ytd, r.Paid(LayerBasic), hasStep(layer(r, LayerBasic), "settle.cap"), tt.paid, tt.capped)
+		if r.Paid(LayerBasic) != yuan(tt.paid) || hasStep(layerOf(r, LayerBasic), "settle.cap") != tt.capped || r.Delta.BasicPaid != yuan(tt.paid) {
+			t.Errorf("basic paid before %s: %s (cap step %v), want %s (%v)", tt.ytd, r.Paid(LayerBasic), hasStep(layerOf(r, LayerBasic), "settle.cap"), tt.paid, tt.capped)
 		}
 	}
 }
@@ -161,7 +161,7 @@ func TestCriticalIllnessBoundaries(t *testing.T) {
 	} {
 		c.Poverty = tt.poverty
 		r := settleOK(t, p, c, tt.acc)
-		l := layer(r, LayerCritical)
+		l := layerOf(r, LayerCritical)
 		segs := 0
 		for _, k := range stepKeys(l) {
 			if k == "settle.critical.segment" {
@@ -179,7 +179,7 @@ func TestCriticalIllnessBoundaries(t *testing.T) {
 	// Outpatient visits are not covered (critical.visit_types).
 	op := &Claim{VisitID: "op", Date: "2026-05-10", VisitType: Outpatient, Level: County, Insured: true, Lines: bill("20000")}
 	r := settleOK(t, p, op, Accumulators{CriticalBase: yuan("10000")})
-	if l := layer(r, LayerCritical); l.Paid != 0 || !hasStep(l, "settle.layer.not_for_visit") || r.Delta.CriticalBase != 0 {
+	if l := layerOf(r, LayerCritical); l.Paid != 0 || !hasStep(l, "settle.layer.not_for_visit") || r.Delta.CriticalBase != 0 {
 		t.Errorf("outpatient: critical %s %v, base delta %s", l.Paid, stepKeys(l), r.Delta.CriticalBase)
 	}
 	// The ordinary cap: 400,000 a year. A referred out-of-county admission
@@ -190,7 +190,7 @@ func TestCriticalIllnessBoundaries(t *testing.T) {
 		if got := r.Paid(LayerCritical); got != yuan(tt.paid) {
 			t.Errorf("critical paid before %s: %s, want %s", tt.ytd, got, tt.paid)
 		}
-		if capped := hasStep(layer(r, LayerCritical), "settle.cap"); capped != (tt.paid != "42925.15") {
+		if capped := hasStep(layerOf(r, LayerCritical), "settle.cap"); capped != (tt.paid != "42925.15") {
 			t.Errorf("critical paid before %s: cap step %v", tt.ytd, capped)
 		}
 	}
@@ -225,7 +225,7 @@ func TestAssistanceBoundaries(t *testing.T) {
 		{"cap used up", Accumulators{AssistancePaid: yuan("10000")}, "0", "1000", true},
 	} {
 		r := settleOK(t, p, c, tt.acc)
-		l := layer(r, LayerAssistance)
+		l := layerOf(r, LayerAssistance)
 		if l.Paid != yuan(tt.paid) || r.Delta.AssistanceDeductible != yuan(tt.used) || r.Delta.AssistancePaid != yuan(tt.paid) || hasStep(l, "settle.cap") != tt.capStepWant {
 			t.Errorf("%s: assistance %s (deductible %s, steps %v); want %s (%s)", tt.name, l.Paid, r.Delta.AssistanceDeductible, stepKeys(l), tt.paid, tt.used)
 		}
@@ -240,7 +240,7 @@ func TestAssistanceBoundaries(t *testing.T) {
 		c2 := *c
 		c2.Poverty, c2.VisitType = tt.poverty, tt.visit
 		r := settleOK(t, p, &c2, Accumulators{})
-		if l := layer(r, LayerAssistance); l.Paid != 0 || !hasStep(l, tt.step) || r.Delta.AssistancePaid != 0 {
+		if l := layerOf(r, LayerAssistance); l.Paid != 0 || !hasStep(l, tt.step) || r.Delta.AssistancePaid != 0 {
 			t.Errorf("%q %s: assistance %s %v, want 0 and %s", tt.poverty, tt.visit, l.Paid, stepKeys(l), tt.step)
 		}
 	}
@@ -351,7 +351,7 @@ func TestBottomLineBoundaries(t *testing.T) {
 		{"6000", "3114.30", true},    // the whole 2,000
 	} {
 		r := settleOK(t, p, c, Accumulators{OutOfPocket: yuan(tt.before)})
-		l := layer(r, LayerBottomLine)
+		l := layerOf(r, LayerBottomLine)
 		if l.Paid != yuan(tt.paid) || hasStep(l, "settle.bottom.oop_cap") != tt.capStep || r.Delta.BottomLinePaid != yuan(tt.paid) {
 			t.Errorf("out of pocket before %s: bottom line %s %v, want %s", tt.before, l.Paid, stepKeys(l), tt.paid)
 		}
@@ -367,12 +367,12 @@ func TestBottomLineBoundaries(t *testing.T) {
 	// No target for outpatient visits; none for patients outside the categories.
 	op := *c
 	op.VisitType = Outpatient
-	if l := layer(settleOK(t, p, &op, Accumulators{}), LayerBottomLine); l.Paid != 0 || !hasStep(l, "settle.layer.not_for_visit") {
+	if l := layerOf(settleOK(t, p, &op, Accumulators{}), LayerBottomLine); l.Paid != 0 || !hasStep(l, "settle.layer.not_for_visit") {
 		t.Errorf("outpatient: bottom line %s %v", l.Paid, stepKeys(l))
 	}
 	np := *c
 	np.Poverty = ""
-	if l := layer(settleOK(t, p, &np, Accumulators{}), LayerBottomLine); l.Paid != 0 || !hasStep(l, "settle.layer.not_for_patient") {
+	if l := layerOf(settleOK(t, p, &np, Accumulators{}), LayerBottomLine); l.Paid != 0 || !hasStep(l, "settle.layer.not_for_patient") {
 		t.Errorf("not poor: bottom line %s %v", l.Paid, stepKeys(l))
 	}
 	// Base "total": 丙类 items count too. With 1,000 of 丙类 added the bill is
@@ -393,7 +393,7 @@ func TestBottomLineBoundaries(t *testing.T) {
 	}
 	// Without a bottom line in the policy, the layer says so and pays nothing.
 	e := examplePolicy(t, "example-2026.json")
-	if l := layer(settleOK(t, e, c, Accumulators{}), LayerBottomLine); l.Paid != 0 || !hasStep(l, "settle.layer.none") {
+	if l := layerOf(settleOK(t, e, c, Accumulators{}), LayerBottomLine); l.Paid != 0 || !hasStep(l, "settle.layer.none") {
 		t.Errorf("no bottom line: %s %v", l.Paid, stepKeys(l))
 	}
 }
