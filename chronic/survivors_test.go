@@ -1,0 +1,103 @@
+package chronic
+
+// Tests written against the mutants gremlins left alive (issue 18 §6,
+// docs/mutation.md), each pinning the rule the mutant broke.
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestUnknownDiseaseRefused pins Disease.Valid (the five registries of
+// docs/chronic.md): a follow-up or a prevalence estimate for any other
+// disease is refused.
+func TestUnknownDiseaseRefused(t *testing.T) {
+	for _, d := range Diseases {
+		if !d.Valid() {
+			t.Errorf("%s not valid", d)
+		}
+	}
+	if Disease("cancer").Valid() || Disease("").Valid() {
+		t.Error("an unknown disease is valid")
+	}
+	errs, _ := CheckVisit(&Visit{Disease: "cancer", Date: day("2026-05-01")}, day("1960-01-01"), day("2026-05-01"))
+	if len(errs) != 1 || errs[0].Key != "chronic.disease.invalid" {
+		t.Errorf("visit of an unknown disease: %v", errs)
+	}
+}
+
+// TestBMIRounding pins Visit.BMI: weight / height² in tenths, rounded half
+// up (70.5 kg, 1.70 m → 24.39 → 24.4), 0 when weight or height is missing.
+func TestBMIRounding(t *testing.T) {
+	for _, tt := range []struct {
+		dg, cm, want int
+	}{{705, 170, 244}, {700, 170, 242}, {700, 0, 0}, {0, 170, 0}, {650, 160, 254}} {
+		v := Visit{WeightDg: tt.dg, HeightCm: tt.cm}
+		if got := v.BMI(); got != tt.want {
+			t.Errorf("BMI(%d dg, %d cm) = %d, want %d", tt.dg, tt.cm, got, tt.want)
+		}
+	}
+}
+
+// TestConfigPercentAndDayBounds pins Config.Check: prevalence in basis
+// points 0–10000, call-outcome hide days 0–365 (policy-rules.md §1, [U]).
+func TestConfigPercentAndDayBounds(t *testing.T) {
+	for _, tt := range []struct {
+		json string
+		ok   bool
+	}{
+		{`{"PrevalenceBP": {"hypertension": 0}}`, true},
+		{`{"PrevalenceBP": {"hypertension": 10000}}`, true},
+		{`{"PrevalenceBP": {"hypertension": -1}}`, false},
+		{`{"PrevalenceBP": {"cancer": 100}}`, false},
+		{`{"CallHideDays": {"agreed": 0}}`, true},
+		{`{"CallHideDays": {"agreed": 365}}`, true},
+		{`{"CallHideDays": {"agreed": 366}}`, false},
+		{`{"CallHideDays": {"agreed": -1}}`, false},
+	} {
+		if _, err := LoadConfig(strings.NewReader(tt.json)); (err == nil) != tt.ok {
+			t.Errorf("%s: %v, want ok=%v", tt.json, err, tt.ok)
+		}
+	}
+}
+
+// TestPatientPeriodFolding pins PatientPeriod.AddVisit (the indicators of
+// policy-rules.md §1 count a patient's visits, face-to-face visits, the
+// last readings and the TB doses of the period).
+func TestPatientPeriodFolding(t *testing.T) {
+	var p PatientPeriod
+	for _, v := range []Visit{
+		{Date: day("2026-02-01"), FaceToFace: true, SBP: 150, DBP: 95, DosesDue: 10, DosesMissed: 1},
+		{Date: day("2026-03-01"), FPG: 72, DosesDue: 10},
+		{Date: day("2026-04-01"), FaceToFace: true, DosesDue: 10, DosesMissed: 2},
+	} {
+		p.AddVisit(&v)
+	}
+	if p.Visits != 3 || p.FaceToFace != 2 || p.LastSBP != 150 || p.LastDBP != 95 || p.LastFPG != 72 ||
+		p.DosesDue != 30 || p.DosesMissed != 3 || p.LastVisitDate != day("2026-04-01") {
+		t.Errorf("folded period %+v", p)
+	}
+}
+
+// TestControlRateTargets pins PatientPeriod.AtTarget (控制率, policy-rules.md
+// §1.1 SBP < 140 and DBP < 90 whatever the age; §1.2 FPG < 7.0), one step
+// either side, and no control for a patient never measured.
+func TestControlRateTargets(t *testing.T) {
+	for _, tt := range []struct {
+		p    PatientPeriod
+		want bool
+	}{
+		{PatientPeriod{Disease: Hypertension, LastSBP: 139, LastDBP: 89}, true},
+		{PatientPeriod{Disease: Hypertension, LastSBP: 140, LastDBP: 89}, false},
+		{PatientPeriod{Disease: Hypertension, LastSBP: 139, LastDBP: 90}, false},
+		{PatientPeriod{Disease: Hypertension}, false},
+		{PatientPeriod{Disease: Diabetes, LastFPG: 69}, true},
+		{PatientPeriod{Disease: Diabetes, LastFPG: 70}, false},
+		{PatientPeriod{Disease: Diabetes}, false},
+		{PatientPeriod{Disease: Tuberculosis, LastSBP: 120, LastDBP: 70}, false},
+	} {
+		if got := tt.p.AtTarget(cfg); got != tt.want {
+			t.Errorf("%s %d/%d FPG %d: at target %v, want %v", tt.p.Disease, tt.p.LastSBP, tt.p.LastDBP, tt.p.LastFPG, got, tt.want)
+		}
+	}
+}
