@@ -101,3 +101,30 @@ func TestControlRateTargets(t *testing.T) {
 		}
 	}
 }
+
+// TestUnitYearCounting pins UnitYear.Count and PerSpec (docs/chronic.md: the
+// per-year counters behind 规范管理率 and 控制率): a patient counts as
+// measured only with a reading of their disease; face-to-face visits from
+// FaceToFaceBuckets−1 (8) up share the last bucket, so a due count beyond it
+// still finds them.
+func TestUnitYearCounting(t *testing.T) {
+	var u UnitYear
+	for _, p := range []PatientPeriod{
+		{Disease: Hypertension, FaceToFace: 12, LastSBP: 130, LastDBP: 80}, // measured, controlled
+		{Disease: Hypertension, FaceToFace: 2},                             // never measured
+		{Disease: Hypertension, FaceToFace: 4, LastFPG: 80},                // a glucose reading does not measure hypertension
+		{Disease: Diabetes, FaceToFace: 8, LastFPG: 65},                    // measured, controlled
+		{Disease: Diabetes, LastSBP: 130, LastDBP: 80},                     // a BP reading does not measure diabetes
+	} {
+		u.Count(&p, cfg, 1)
+	}
+	if u.Managed != 5 || u.Measured != 2 || u.Controlled != 2 {
+		t.Errorf("managed %d measured %d controlled %d, want 5, 2, 2", u.Managed, u.Measured, u.Controlled)
+	}
+	if u.FaceToFace[FaceToFaceBuckets-1] != 2 || u.PerSpec(100) != 2 || u.PerSpec(8) != 2 || u.PerSpec(4) != 3 || u.PerSpec(0) != 5 {
+		t.Errorf("buckets %v: PerSpec(100) %d, (8) %d, (4) %d, (0) %d; want 2, 2, 3, 5", u.FaceToFace, u.PerSpec(100), u.PerSpec(8), u.PerSpec(4), u.PerSpec(0))
+	}
+	if u.IsZero() || !(&UnitYear{ClinicID: 3, Year: 2026}).IsZero() {
+		t.Error("IsZero")
+	}
+}
