@@ -128,3 +128,29 @@ func TestUnitYearCounting(t *testing.T) {
 		t.Error("IsZero")
 	}
 }
+
+// TestPlausibleRangeEdges pins CheckVisit's plausible ranges (validate.go:
+// a value outside is impossible, the limits themselves are possible): SBP
+// 50–300, DBP 20–200, FPG 1.0–40.0 mmol/L, heart rate 20–250.
+func TestPlausibleRangeEdges(t *testing.T) {
+	birth, today := day("1960-01-01"), day("2026-05-01")
+	for _, tt := range []struct {
+		v  Visit
+		ok bool
+	}{
+		{Visit{Disease: Hypertension, Date: today, SBP: MinSBP + 1, DBP: MinDBP}, true},
+		{Visit{Disease: Hypertension, Date: today, SBP: MaxSBP, DBP: MaxDBP}, true},
+		{Visit{Disease: Hypertension, Date: today, SBP: MinSBP - 1, DBP: MinDBP}, false},
+		{Visit{Disease: Hypertension, Date: today, SBP: 120, DBP: MinDBP - 1}, false},
+		{Visit{Disease: Diabetes, Date: today, FPG: MinFPG}, true},
+		{Visit{Disease: Diabetes, Date: today, FPG: MaxFPG}, true},
+		{Visit{Disease: Diabetes, Date: today, FPG: MaxFPG + 1}, false},
+		{Visit{Disease: Diabetes, Date: today, FPG: 60, HeartRate: MinHR}, true},
+		{Visit{Disease: Diabetes, Date: today, FPG: 60, HeartRate: MinHR - 1}, false},
+	} {
+		errs, _ := CheckVisit(&tt.v, birth, today)
+		if (len(errs) == 0) != tt.ok {
+			t.Errorf("%+v: errors %v, want ok=%v", tt.v, errs, tt.ok)
+		}
+	}
+}
