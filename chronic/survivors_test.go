@@ -6,6 +6,8 @@ package chronic
 import (
 	"strings"
 	"testing"
+
+	"countycare/care"
 )
 
 // TestUnknownDiseaseRefused pins Disease.Valid (the five registries of
@@ -151,6 +153,54 @@ func TestPlausibleRangeEdges(t *testing.T) {
 		errs, _ := CheckVisit(&tt.v, birth, today)
 		if (len(errs) == 0) != tt.ok {
 			t.Errorf("%+v: errors %v, want ok=%v", tt.v, errs, tt.ok)
+		}
+	}
+}
+
+// TestVisitCheckEdges pins the rest of CheckVisit: SBP must be above DBP
+// (equal is refused), risk level 0–5 (严重精神障碍 危险性评估 0–5 级), the
+// three adherence answers of the national forms (规律/间断/不服药), and the
+// warnings for extreme values to confirm: BP ≥ 250 or DBP ≥ 150, glucose
+// ≥ 33.3 or ≤ 2.2 mmol/L, heart rate ≥ 180 or ≤ 35.
+func TestVisitCheckEdges(t *testing.T) {
+	birth, today := day("1960-01-01"), day("2026-05-01")
+	keys := func(fs []care.FieldError) string {
+		var ks []string
+		for _, f := range fs {
+			ks = append(ks, f.Key)
+		}
+		return strings.Join(ks, ",")
+	}
+	for _, tt := range []struct {
+		v          Visit
+		err, warns string
+	}{
+		{Visit{Disease: Hypertension, Date: today, SBP: 90, DBP: 90, FaceToFace: true}, "chronic.bp.order", ""},
+		{Visit{Disease: Mental, Date: today, RiskLevel: 5}, "", ""},
+		{Visit{Disease: Mental, Date: today, RiskLevel: -1}, "chronic.risk.range", ""},
+		{Visit{Disease: Hypertension, Date: today, SBP: 130, DBP: 80, Adherence: AdherenceRegular}, "", ""},
+		{Visit{Disease: Hypertension, Date: today, SBP: 130, DBP: 80, Adherence: AdherenceIntermittent}, "", ""},
+		{Visit{Disease: Hypertension, Date: today, SBP: 130, DBP: 80, Adherence: AdherenceNone}, "", ""},
+		{Visit{Disease: Hypertension, Date: today, SBP: 130, DBP: 80, Adherence: "sometimes"}, "chronic.adherence.invalid", ""},
+		{Visit{Disease: Tuberculosis, Date: today, DosesDue: 10, DosesMissed: 10}, "", ""},
+		{Visit{Disease: Tuberculosis, Date: today, DosesDue: 10, DosesMissed: 11}, "chronic.doses.range", ""},
+		{Visit{Disease: Hypertension, Date: today, SBP: 249, DBP: 149}, "", ""},
+		{Visit{Disease: Hypertension, Date: today, SBP: 250, DBP: 120}, "", "chronic.warn.bp_extreme"},
+		{Visit{Disease: Hypertension, Date: today, SBP: 200, DBP: 150}, "", "chronic.warn.bp_extreme"},
+		{Visit{Disease: Diabetes, Date: today, FPG: 332}, "", ""},
+		{Visit{Disease: Diabetes, Date: today, FPG: 333}, "", "chronic.warn.glucose_extreme"},
+		{Visit{Disease: Diabetes, Date: today, FPG: 23}, "", ""},
+		{Visit{Disease: Diabetes, Date: today, FPG: 22}, "", "chronic.warn.glucose_extreme"},
+		{Visit{Disease: Diabetes, Date: today, FPG: 60, HeartRate: 179}, "", ""},
+		{Visit{Disease: Diabetes, Date: today, FPG: 60, HeartRate: 180}, "", "chronic.warn.heart_rate_extreme"},
+		{Visit{Disease: Diabetes, Date: today, FPG: 60, HeartRate: 36}, "", ""},
+		{Visit{Disease: Diabetes, Date: today, FPG: 60, HeartRate: 35}, "", "chronic.warn.heart_rate_extreme"},
+		{Visit{Disease: Diabetes, Date: today, FPG: 60, FaceToFace: true}, "", "chronic.warn.no_bp_face_to_face"},
+		{Visit{Disease: Mental, Date: today, FaceToFace: true}, "", ""},
+	} {
+		errs, warns := CheckVisit(&tt.v, birth, today)
+		if keys(errs) != tt.err || keys(warns) != tt.warns {
+			t.Errorf("%+v: errors %q warnings %q, want %q %q", tt.v, keys(errs), keys(warns), tt.err, tt.warns)
 		}
 	}
 }
