@@ -3,7 +3,12 @@ package rx
 // Tests written against the mutants gremlins left alive (issue 18 §6,
 // docs/mutation.md); each pins what a finding tells the pharmacist.
 
-import "testing"
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"testing/fstest"
+)
 
 func findingOf(fs []Finding, rule string) *Finding {
 	for i := range fs {
@@ -63,5 +68,102 @@ func TestAllergyATCPrefixFromA(t *testing.T) {
 	p.Patient.Allergies = []string{"A10"}
 	if f := findingOf(review(p), RuleAllergy); f == nil || f.Line != 2 {
 		t.Errorf("allergy A10 on metformin: %+v", f)
+	}
+}
+
+// TestFindingSourcesAndTexts pins the source and wording each finding cites
+// (regulation.go Src*; the 2007 rules, the 2021 long-term rules, the
+// antimicrobial and narcotics rules; 2007 art. 6(7): an overdose the
+// doctor signs again is shown with that note).
+func TestFindingSourcesAndTexts(t *testing.T) {
+	level := func(code, inst, dx string) *Finding {
+		p := adult()
+		p.InstitutionLevel = inst
+		p.Lines[4] = Line{DrugCode: code, Dose: 1, DoseUnit: "g", Frequency: "qd", Route: "iv", Days: 3, Quantity: 3, Diagnosis: dx}
+		return findingOf(review(p), RuleLevel)
+	}
+	if f := level("ceftriaxone-1g", "village", "J18.9"); f == nil || f.Source != SrcAntimicrobe {
+		t.Errorf("restricted antimicrobial at a village: %+v", f)
+	}
+	p := adult()
+	p.Lines[4] = Line{DrugCode: "morphine-10t", Dose: 10, DoseUnit: "mg", Frequency: "q4h", Route: "po", Days: 1, Quantity: 6, Diagnosis: "R52"}
+	if f := findingOf(review(p), RuleLevel); f == nil || f.Source != SrcNarcotics {
+		t.Errorf("morphine at a township: %+v", f)
+	}
+	supply := func(k Kind, reason string, days int) *Finding {
+		p := adult()
+		p.Kind, p.Reason = k, reason
+		p.Lines = p.Lines[:1]
+		p.Lines[0].Days, p.Lines[0].Quantity = days, float64(days)
+		return findingOf(review(p), RuleSupply)
+	}
+	for _, tt := range []struct {
+		k           Kind
+		reason      string
+		days        int
+		src, zh, en string
+	}{
+		{KindNormal, "", 8, SrcRx2007Art19, "处方一般不得超过7日用量", "a prescription is limited to 7 days' supply"},
+		{KindEmergency, "", 4, SrcRx2007Art19, "急诊处方一般不得超过3日用量", "an emergency prescription is limited to 3 days' supply"},
+		{KindChronic, "", 8, SrcRx2007Art19, "慢性病处方延长用量须注明理由；未注明理由按7日用量", "a longer chronic prescription needs a reason; without one the limit is 7 days"},
+		{KindChronic, "高血压", 31, SrcRx2007Art19, "慢性病处方用量超过本地规定的最长天数", "beyond the local limit for chronic prescriptions"},
+		{KindLongTerm, "", 29, SrcLongTerm2021, "长期处方一般不超过4周，病情稳定者最长不超过12周", "a long-term prescription is limited to 4 weeks, 12 weeks when the condition is stable"},
+	} {
+		if f := supply(tt.k, tt.reason, tt.days); f == nil || f.Source != tt.src || f.ZH != tt.zh || f.EN != tt.en {
+			t.Errorf("%s %q %d days: %+v", tt.k, tt.reason, tt.days, f)
+		}
+	}
+	for _, signed := range []bool{false, true} {
+		p := adult()
+		p.Lines[1].Dose, p.Lines[1].Quantity, p.Lines[1].Frequency, p.Lines[1].OverdoseSigned = 1100, 42, "tid", signed
+		fs := review(p)
+		for _, rule := range []string{RuleDoseHigh, RuleDailyHigh} {
+			f := findingOf(fs, rule)
+			if f == nil || strings.HasSuffix(f.ZH, overdoseSignedNote) != signed {
+				t.Errorf("%s signed=%v: %+v", rule, signed, f)
+			}
+		}
+		c := adult()
+		c.Patient = Patient{AgeMonths: 4 * 12, WeightKg: 16}
+		c.Diagnoses = []string{"R50.9"}
+		c.Lines = []Line{{DrugCode: "paracetamol-500t", Dose: 300, DoseUnit: "mg", Frequency: "tid", Route: "po", Days: 3, Quantity: 6, OverdoseSigned: signed}}
+		if f := findingOf(review(c), RuleChildDose); f == nil || strings.HasSuffix(f.ZH, overdoseSignedNote) != signed {
+			t.Errorf("child dose signed=%v: %+v", signed, f)
+		}
+	}
+}
+
+// TestKnowledgeBaseLineNumbersAndEqualDoses pins LoadFS (rx/kb/README.md):
+// a fault names its file and line; a single-dose range of one value
+// (minimum = maximum) is consistent.
+func TestKnowledgeBaseLineNumbersAndEqualDoses(t *testing.T) {
+	read := func(name string) string {
+		b, err := embedded.ReadFile("kb/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	fsys := func(formulary string) fstest.MapFS {
+		m := fstest.MapFS{}
+		for _, f := range []string{"groups.psv", "interactions.psv", "allergy.psv"} {
+			m["kb/"+f] = &fstest.MapFile{Data: []byte(read(f))}
+		}
+		m["kb/formulary.psv"] = &fstest.MapFile{Data: []byte(formulary)}
+		return m
+	}
+	base := read("formulary.psv")
+	lines := strings.Count(base, "\n")
+	if !strings.HasSuffix(base, "\n") {
+		t.Fatal("formulary.psv does not end with a newline")
+	}
+	_, err := LoadFS(fsys(base+"broken|line\n"), "kb")
+	if want := fmt.Sprintf("formulary.psv:%d:", lines+1); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("bad line %d: %v, want %q", lines+1, err, want)
+	}
+	fixed := "fixeddose-5t|定量片|fixed dose|tab|5|mg|po|C08CA01|E|VTC|5|5|5|1|||C|C||C|I10\n"
+	kb, err := LoadFS(fsys(base+fixed), "kb")
+	if err != nil || kb.Drug("fixeddose-5t") == nil {
+		t.Errorf("a drug whose single dose is 5–5 mg: %v", err)
 	}
 }
