@@ -167,3 +167,27 @@ func TestKnowledgeBaseLineNumbersAndEqualDoses(t *testing.T) {
 		t.Errorf("a drug whose single dose is 5–5 mg: %v", err)
 	}
 }
+
+// TestOutcomeIgnoresInformation pins Outcome (rx.go: Block if any blocks,
+// Warn if any warns, otherwise clean): information alone leaves a
+// prescription clean.
+func TestOutcomeIgnoresInformation(t *testing.T) {
+	for _, tt := range []struct {
+		fs   []Finding
+		want Severity
+	}{
+		{nil, 0},
+		{[]Finding{{Severity: Info}}, 0},
+		{[]Finding{{Severity: Info}, {Severity: Warn}}, Warn},
+		{[]Finding{{Severity: Block}, {Severity: Warn}, {Severity: Info}}, Block},
+	} {
+		if got := Outcome(tt.fs); got != tt.want {
+			t.Errorf("Outcome(%v) = %v, want %v", tt.fs, got, tt.want)
+		}
+	}
+	p := adult()
+	p.Lines[0].Quantity = 5 // 5 tablets for 7 days: information only
+	if fs := review(p); findingOf(fs, RuleQuantityShort) == nil || Outcome(fs) != 0 {
+		t.Errorf("short quantity only: %+v outcome %v", fs, Outcome(fs))
+	}
+}
