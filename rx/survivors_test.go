@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 )
 
 func findingOf(fs []Finding, rule string) *Finding {
@@ -189,5 +190,24 @@ func TestOutcomeIgnoresInformation(t *testing.T) {
 	p.Lines[0].Quantity = 5 // 5 tablets for 7 days: information only
 	if fs := review(p); findingOf(fs, RuleQuantityShort) == nil || Outcome(fs) != 0 {
 		t.Errorf("short quantity only: %+v outcome %v", fs, Outcome(fs))
+	}
+}
+
+// TestReviewTimeEdges pins ComputeIndicators (审方时长, issue #7): a decision
+// exactly 24 h after signing is within the day; with nothing decided the
+// median and p90 are zero.
+func TestReviewTimeEdges(t *testing.T) {
+	t0 := day("2026-03-10").Time()
+	rows := []ReviewRow{
+		{Status: StatusApproved, Outcome: Warn, SignedAt: t0, ReviewedAt: t0.Add(24 * time.Hour)},
+		{Status: StatusApproved, Outcome: Warn, SignedAt: t0, ReviewedAt: t0.Add(24*time.Hour + time.Second)},
+	}
+	in := ComputeIndicators(day("2026-03-01"), day("2026-03-31"), rows)
+	if in.ReviewedWithinDay != 1 || in.Decided != 2 {
+		t.Errorf("24 h exactly is within the day: %+v", in)
+	}
+	none := ComputeIndicators(day("2026-03-01"), day("2026-03-31"), []ReviewRow{{Status: StatusPending, Outcome: Warn, SignedAt: t0}})
+	if none.Decided != 0 || none.MedianReview != 0 || none.P90Review != 0 || none.Flagged != 1 {
+		t.Errorf("nothing decided: %+v", none)
 	}
 }
