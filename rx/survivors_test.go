@@ -211,3 +211,92 @@ func TestReviewTimeEdges(t *testing.T) {
 		t.Errorf("nothing decided: %+v", none)
 	}
 }
+
+// TestDoseUnitsAndFrequencies pins DoseIn and TimesPerDay (用法用量 as
+// written on Chinese prescriptions): 万单位 (wIU) is 10,000 IU; qw is once a
+// week.
+func TestDoseUnitsAndFrequencies(t *testing.T) {
+	kb := testEngine.KB
+	pen := kb.Drug("benzathine-penicillin-1.2miu") // strength in wIU
+	if d, ok := DoseIn(pen, 1200000, "IU"); !ok || d != 120 {
+		t.Errorf("1,200,000 IU of a drug in 万单位: %v %v, want 120", d, ok)
+	}
+	if d, ok := DoseIn(pen, 120, "wIU"); !ok || d != 120 {
+		t.Errorf("120 万单位: %v %v", d, ok)
+	}
+	if _, ok := DoseIn(pen, 1, "mg"); ok {
+		t.Error("mg converted to 万单位")
+	}
+	if f, ok := unitFactor("wIU", "IU"); !ok || f != 1e4 {
+		t.Errorf("wIU → IU: %v %v", f, ok)
+	}
+	if f, ok := unitFactor("IU", "mg"); ok || f != 0 {
+		t.Errorf("IU → mg: %v %v", f, ok)
+	}
+	for freq, want := range map[string]float64{"qw": 1.0 / 7, "biw": 2.0 / 7, "qod": 0.5, "q4h": 6} {
+		if got, ok := TimesPerDay(freq, pen); !ok || got != want {
+			t.Errorf("%s: %v, want %v", freq, got, want)
+		}
+	}
+}
+
+// TestValidateInputLimits pins KB.Validate's bounds: age 0–150 years,
+// weight 0–400 kg, at most MaxInputLines (16) lines, diagnoses and
+// allergies per request.
+func TestValidateInputLimits(t *testing.T) {
+	kb := testEngine.KB
+	many := func(n int) []string {
+		s := make([]string, n)
+		for i := range s {
+			s[i] = "I10"
+		}
+		return s
+	}
+	for _, tt := range []struct {
+		name string
+		edit func(*Prescription)
+		ok   bool
+	}{
+		{"150 years", func(p *Prescription) { p.Patient.AgeMonths = 150 * 12 }, true},
+		{"150 years and a month", func(p *Prescription) { p.Patient.AgeMonths = 150*12 + 1 }, false},
+		{"newborn", func(p *Prescription) { p.Patient.AgeMonths = 0 }, true},
+		{"negative age", func(p *Prescription) { p.Patient.AgeMonths = -1 }, false},
+		{"400 kg", func(p *Prescription) { p.Patient.WeightKg = 400 }, true},
+		{"400.5 kg", func(p *Prescription) { p.Patient.WeightKg = 400.5 }, false},
+		{"negative weight", func(p *Prescription) { p.Patient.WeightKg = -1 }, false},
+		{"16 diagnoses", func(p *Prescription) { p.Diagnoses = many(16) }, true},
+		{"17 diagnoses", func(p *Prescription) { p.Diagnoses = many(17) }, false},
+		{"16 allergies", func(p *Prescription) { p.Patient.Allergies = many(16) }, true},
+		{"17 allergies", func(p *Prescription) { p.Patient.Allergies = many(17) }, false},
+		{"16 lines", func(p *Prescription) {
+			for len(p.Lines) < 16 {
+				p.Lines = append(p.Lines, p.Lines[0])
+			}
+		}, true},
+		{"17 lines", func(p *Prescription) {
+			for len(p.Lines) < 17 {
+				p.Lines = append(p.Lines, p.Lines[0])
+			}
+		}, false},
+	} {
+		p := adult()
+		tt.edit(p)
+		if err := kb.Validate(p); (err == nil) != tt.ok {
+			t.Errorf("%s: %v, want ok=%v", tt.name, err, tt.ok)
+		}
+	}
+}
+
+// TestICD10Shape pins ICD10 (the shape of a code: a capital letter, two
+// digits, optionally a dot and letters or digits, 3–12 characters).
+func TestICD10Shape(t *testing.T) {
+	for s, want := range map[string]bool{
+		"A00": true, "Z99": true, "I10.0": true, "I10.x00x002": true, "I10.X9Zz": true, "I10.x00x0021": true,
+		"I10.x00x00212": false, "@10": false, "[10": false, "I/0": false, "I:0": false, "I1/": false, "I1:": false,
+		"I10./": false, "I10.:": false, "I10.`": false, "I10.{": false, "I10.@": false, "I10.[": false,
+	} {
+		if got := ICD10(s); got != want {
+			t.Errorf("ICD10(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
