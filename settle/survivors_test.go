@@ -1,0 +1,89 @@
+package settle
+
+// Tests written against the mutants gremlins left alive (issue 18 §6,
+// docs/mutation.md), each pinning the rule the mutant broke.
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestAccumulatorsKeepChronicTotals pins Accumulators.Add and Negative (the
+// ledger model of docs/settlement.md: a settlement adds its delta, a
+// reversal subtracts it exactly; a reversal that would go below zero is
+// refused): per-category chronic totals survive an Add from empty, vanish
+// when they return to zero, and a zero total is not negative.
+func TestAccumulatorsKeepChronicTotals(t *testing.T) {
+	d := Accumulators{ChronicPaid: map[string]Fen{"HT": 100}, ChronicDeductible: map[string]Fen{"HT": 20}}
+	a := Accumulators{}.Add(d, 1)
+	if a.ChronicPaid["HT"] != 100 || a.ChronicDeductible["HT"] != 20 {
+		t.Errorf("add to empty: %+v", a)
+	}
+	if back := a.Add(d, -1); back.ChronicPaid != nil || back.ChronicDeductible != nil || !back.Equal(Accumulators{}) {
+		t.Errorf("reversed to zero: %+v", back)
+	}
+	if (Accumulators{ChronicPaid: map[string]Fen{"HT": 0}}).Negative() {
+		t.Error("a zero chronic total is negative")
+	}
+	if !(Accumulators{ChronicDeductible: map[string]Fen{"HT": -1}}).Negative() || !(Accumulators{OutOfPocket: -1}).Negative() {
+		t.Error("a negative total is not negative")
+	}
+}
+
+// TestBillLineLimits pins ParseBillLines (settle/billcsv.go: one item per
+// line, blank lines skipped, at most MaxLines items; code ≤ 40 bytes, name
+// ≤ 100 characters, class ≤ 20, category ≤ 10).
+func TestBillLineLimits(t *testing.T) {
+	row := func(code, name, class, cat string) string {
+		return code + "," + name + "," + class + "," + cat + ",1.00\n"
+	}
+	for _, tt := range []struct {
+		name, in, key string
+	}{
+		{"a line of spaces is blank", row("a", "b", "drug", "A") + "   \n" + row("c", "d", "drug", "A"), ""},
+		{"40-byte code", row(strings.Repeat("x", 40), "b", "drug", "A"), ""},
+		{"41-byte code", row(strings.Repeat("x", 41), "b", "drug", "A"), "settle.line_field_invalid"},
+		{"100-character name", row("a", strings.Repeat("药", 100), "drug", "A"), ""},
+		{"101-character name", row("a", strings.Repeat("药", 101), "drug", "A"), "settle.line_field_invalid"},
+		{"20-byte class", row("a", "b", strings.Repeat("c", 20), "A"), ""},
+		{"21-byte class", row("a", "b", strings.Repeat("c", 21), "A"), "settle.line_field_invalid"},
+		{"10-byte category", row("a", "b", "drug", strings.Repeat("K", 10)), ""},
+		{"11-byte category", row("a", "b", "drug", strings.Repeat("K", 11)), "settle.line_field_invalid"},
+		{"2,000 items", strings.Repeat(row("a", "b", "drug", "A"), MaxLines), ""},
+		{"2,001 items", strings.Repeat(row("a", "b", "drug", "A"), MaxLines+1), "settle.too_many_lines"},
+	} {
+		ls, fs := ParseBillLines(tt.in)
+		got := ""
+		if len(fs) > 0 {
+			got = fs[0].Key
+		}
+		if got != tt.key {
+			t.Errorf("%s: %v, want %q", tt.name, fs, tt.key)
+		}
+		if tt.key == "" && len(ls) == 0 {
+			t.Errorf("%s: no lines", tt.name)
+		}
+	}
+}
+
+// TestClaimErrorsNameTheLine pins Policy.Check: a fault of a bill line names
+// the line, counting from 1, so the officer can find it.
+func TestClaimErrorsNameTheLine(t *testing.T) {
+	p := examplePolicy(t, "example-2026.json")
+	for _, tt := range []struct {
+		bad Line
+		key string
+	}{
+		{Line{Category: "Z", Amount: 1}, "settle.category_unknown"},
+		{Line{Category: "A", Amount: -1}, "settle.amount_negative"},
+		{Line{Category: "A", Amount: 1e11 + 1}, "settle.amount_too_large"},
+	} {
+		c := Claim{VisitID: "v", Date: "2026-05-10", VisitType: Outpatient, Level: Village, Insured: true,
+			Lines: []Line{{Category: "A", Amount: 100}, {Category: "A", Amount: 200}, tt.bad}}
+		err := p.Check(&c)
+		ce, _ := err.(*ClaimError)
+		if ce == nil || ce.Key != tt.key || len(ce.Args) == 0 || ce.Args[0] != 3 {
+			t.Errorf("%s on line 3: %v", tt.key, err)
+		}
+	}
+}
