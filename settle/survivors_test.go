@@ -87,3 +87,66 @@ func TestClaimErrorsNameTheLine(t *testing.T) {
 		}
 	}
 }
+
+// TestExplanationAmounts pins the explanation of benefits (docs/settlement.md:
+// "every amount explained (rule, base, ratio)"): each critical-illness
+// segment names its band (the last one "∞"), the part of this visit in it
+// and its ratio; a visit below the deductible says how much is left.
+func TestExplanationAmounts(t *testing.T) {
+	p := examplePolicy(t, "example-2026.json")
+	c := &Claim{VisitID: "c", Date: "2026-05-10", VisitType: Inpatient, Level: County, Insured: true, Lines: bill("10600")} // 3,600 left after basic
+	steps := func(acc Accumulators, key string) [][]string {
+		var out [][]string
+		for _, s := range layerOf(settleOK(t, p, c, acc), LayerCritical).Steps {
+			if s.Key == key {
+				out = append(out, s.Args)
+			}
+		}
+		return out
+	}
+	if got := steps(Accumulators{CriticalBase: yuan("56269")}, "settle.critical.segment"); len(got) != 1 ||
+		strings.Join(got[0], " ") != "50000.00 100000.00 3600.00 65%" {
+		t.Errorf("segment step %v", got)
+	}
+	if got := steps(Accumulators{CriticalBase: yuan("106269")}, "settle.critical.segment"); len(got) != 1 ||
+		strings.Join(got[0], " ") != "100000.00 ∞ 3600.00 75%" {
+		t.Errorf("last segment step %v", got)
+	}
+	if got := steps(Accumulators{}, "settle.critical.below"); len(got) != 1 || got[0][0] != "2669.00" {
+		t.Errorf("below-deductible step %v, want 2669.00 left (6,269 − 3,600)", got)
+	}
+}
+
+// TestZeroCapsMeanNoCap pins SimpleRule.AnnualCap and
+// BottomLinePolicy.AnnualOOPCap: 0 is "no cap", not a cap of zero.
+func TestZeroCapsMeanNoCap(t *testing.T) {
+	p := examplePolicy(t, "example-2026.json")
+	q := *p
+	q.Assistance.Categories = map[string]SimpleRule{"edge": {Deductible: yuan("1000"), Ratio: 7000, AnnualCap: 0}}
+	c := &Claim{VisitID: "c", Date: "2026-05-10", VisitType: Inpatient, Level: County, Poverty: "edge", Insured: true, Lines: bill("10600")}
+	if got := settleOK(t, &q, c, Accumulators{AssistancePaid: yuan("1000000")}).Paid(LayerAssistance); got != yuan("1624.70") {
+		t.Errorf("assistance without a cap: %s, want 1624.70", got)
+	}
+	b := examplePolicy(t, "985-2026.json")
+	bq := *b
+	bl := *b.BottomLine
+	bl.AnnualOOPCap = 0
+	bq.BottomLine = &bl
+	m := &Claim{VisitID: "x", Date: "2026-04-01", VisitType: Inpatient, Level: County, Poverty: "monitored", Insured: true, Lines: bill("20000")}
+	if l := layerOf(settleOK(t, &bq, m, Accumulators{OutOfPocket: yuan("100000")}), LayerBottomLine); l.Paid != yuan("1114.30") || hasStep(l, "settle.bottom.oop_cap") {
+		t.Errorf("bottom line without an out-of-pocket cap: %s %v, want 1114.30", l.Paid, stepKeys(l))
+	}
+}
+
+// TestMoneyText pins Fen's text (amounts are yuan strings with two
+// decimals, docs/settlement.md) and ParseYuan's 12-digit limit.
+func TestMoneyText(t *testing.T) {
+	for f, want := range map[Fen]string{0: "0.00", 5: "0.05", 1234: "12.34", -5: "-0.05", -123456: "-1234.56", 1e11: "1000000000.00"} {
+		if got := f.String(); got != want {
+			t.Errorf("Fen(%d) = %q, want %q", int64(f), got, want)
+		}
+	}
+	if f, err := ParseYuan("999999999999"); err != nil || f != 99999999999900 {
+		t.Errorf("12-digit yuan: %v %v", f, err)
+	}
+}
