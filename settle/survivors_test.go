@@ -150,3 +150,16 @@ func TestMoneyText(t *testing.T) {
 		t.Errorf("12-digit yuan: %v %v", f, err)
 	}
 }
+
+// TestRatioText pins Ratio's text in explanations and policy files
+// (percent with at most two decimals, no trailing zeros).
+func TestRatioText(t *testing.T) {
+	for r, want := range map[Ratio]string{5500: "55%", 6250: "62.5%", 6225: "62.25%", 5: "0.05%", 50: "0.5%", 10000: "100%", 0: "0%", 1209: "12.09%"} {
+		if got := r.String(); got != want {
+			t.Errorf("Ratio(%d) = %q, want %q", int64(r), got, want)
+		}
+		if b, _ := r.MarshalText(); string(b) != strings.TrimSuffix(want, "%") {
+			t.Errorf("Ratio(%d) text %q", int64(r), b)
+		}
+	}
+}
