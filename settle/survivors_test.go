@@ -163,3 +163,84 @@ func TestRatioText(t *testing.T) {
 		}
 	}
 }
+
+// TestPolicyValidationEdges pins Policy.Validate (docs/settlement.md:
+// policies as data, checked on upload): years 2000–2100 matching
+// effective_from; a basic and every chronic annual cap set (> 0); a segment
+// must end after it starts; visit types are inpatient, outpatient or
+// chronic; a fault names its segment (counting from 1).
+func TestPolicyValidationEdges(t *testing.T) {
+	b, _ := ExampleFile("example-2026.json")
+	src := string(b)
+	for _, tt := range []struct {
+		name     string
+		from, to []string
+		fault    string // "" = valid
+	}{
+		{"year 2100", []string{`"year": 2026`, `"effective_from": "2026-01-01"`, `"effective_to": "2026-12-31"`},
+			[]string{`"year": 2100`, `"effective_from": "2100-01-01"`, `"effective_to": "2100-12-31"`}, ""},
+		{"year 2101", []string{`"year": 2026`, `"effective_from": "2026-01-01"`, `"effective_to": "2026-12-31"`},
+			[]string{`"year": 2101`, `"effective_from": "2101-01-01"`, `"effective_to": "2101-12-31"`}, "year 2101"},
+		{"year 2000", []string{`"year": 2026`, `"effective_from": "2026-01-01"`, `"effective_to": "2026-12-31"`},
+			[]string{`"year": 2000`, `"effective_from": "2000-01-01"`, `"effective_to": "2000-12-31"`}, ""},
+		{"basic cap 0", []string{`"annual_cap": "120000"`}, []string{`"annual_cap": "0"`}, "basic.annual_cap must be set"},
+		{"chronic cap 0", []string{`"ratio": "65", "annual_cap": "3000"`}, []string{`"ratio": "65", "annual_cap": "0"`}, "chronic_outpatient.HT.annual_cap must be set"},
+		{"segment ending where it starts", []string{`{"from": "50000", "to": "100000", "ratio": "65"}`}, []string{`{"from": "50000", "to": "50000", "ratio": "65"}`}, "segment 2 ends before it starts"},
+		{"unknown visit type", []string{`"visit_types": ["inpatient", "chronic"],
+    "ordinary"`}, []string{`"visit_types": ["inpatient", "spa"],
+    "ordinary"`}, "unknown visit type spa"},
+		{"outpatient critical illness", []string{`"visit_types": ["inpatient", "chronic"],
+    "ordinary"`}, []string{`"visit_types": ["inpatient", "outpatient", "chronic"],
+    "ordinary"`}, ""},
+	} {
+		s := src
+		for i := range tt.from {
+			if !strings.Contains(s, tt.from[i]) {
+				t.Fatalf("%s: %q not in the example", tt.name, tt.from[i])
+			}
+			s = strings.Replace(s, tt.from[i], tt.to[i], 1)
+		}
+		_, err := ParsePolicy([]byte(s))
+		switch {
+		case tt.fault == "" && err != nil:
+			t.Errorf("%s refused: %v", tt.name, err)
+		case tt.fault != "" && (err == nil || !strings.Contains(err.Error(), tt.fault)):
+			t.Errorf("%s: %v, want %q", tt.name, err, tt.fault)
+		}
+	}
+}
+
+// TestReportFigures pins the insurance office's reports (docs/settlement.md:
+// claims per fund and month, 药占比/耗占比/CMI): what the funds paid
+// together, claims ordered by month then fund in payment order, no ratio
+// or CMI without cases, DRG weights in (0, 100].
+func TestReportFigures(t *testing.T) {
+	tot := Totals{Basic: 500, Critical: 200, Assistance: 100, Supplementary: 50, BottomLine: 25}
+	if tot.Insurers() != 875 {
+		t.Errorf("insurers %d, want 875", tot.Insurers())
+	}
+	rows := []Totals{
+		{Month: "2026-06", Count: 1, Basic: 10},
+		{Month: "2026-05", Count: 1, Critical: 30},
+		{Month: "2026-05", Count: 2, Basic: 20},
+	}
+	var got []string
+	for _, c := range ClaimsByFundMonth(rows) {
+		got = append(got, c.Month+":"+c.Fund)
+	}
+	if strings.Join(got, " ") != "2026-05:basic 2026-05:critical 2026-06:basic" {
+		t.Errorf("claims order %v", got)
+	}
+	if ind := CostIndicators(nil, nil); ind.DrugRatio != 0 || ind.CostPerCase != 0 || ind.CMI != 0 {
+		t.Errorf("no visits: %+v", ind)
+	}
+	outp := CostIndicators([]Totals{{VisitType: Outpatient, Count: 1, Total: 100, Drugs: 50}}, nil)
+	if outp.DrugRatio != 5000 || outp.CostPerCase != 0 || outp.CMI != 0 {
+		t.Errorf("outpatient only: %+v", outp)
+	}
+	for js, ok := range map[string]bool{`{"weights": {"A": 100}}`: true, `{"weights": {"A": 0.01}}`: true, `{"weights": {"A": 0}}`: false, `{"weights": {"A": 100.5}}`: false} {
+		if _, err := ParseWeights([]byte(js)); (err == nil) != ok {
+			t.Errorf("%s: %v, want ok=%v", js, err, ok)
+		}
+	}
+}
