@@ -123,6 +123,23 @@ func TestUnitYearCounting(t *testing.T) {
 	if u.Managed != 5 || u.Measured != 2 || u.Controlled != 2 {
 		t.Errorf("managed %d measured %d controlled %d, want 5, 2, 2", u.Managed, u.Measured, u.Controlled)
 	}
+	// One patient at a time, so that two wrong counts cannot cancel out.
+	for _, tt := range []struct {
+		p        PatientPeriod
+		measured int
+	}{
+		{PatientPeriod{Disease: Hypertension, LastSBP: 130, LastDBP: 80}, 1},
+		{PatientPeriod{Disease: Hypertension, LastFPG: 80}, 0},
+		{PatientPeriod{Disease: Diabetes, LastFPG: 65}, 1},
+		{PatientPeriod{Disease: Diabetes, LastSBP: 130, LastDBP: 80}, 0},
+		{PatientPeriod{Disease: Tuberculosis, LastSBP: 130, LastDBP: 80, LastFPG: 65}, 0},
+	} {
+		var one UnitYear
+		one.Count(&tt.p, cfg, 1)
+		if one.Measured != tt.measured || one.Managed != 1 {
+			t.Errorf("%s SBP %d FPG %d: measured %d, want %d", tt.p.Disease, tt.p.LastSBP, tt.p.LastFPG, one.Measured, tt.measured)
+		}
+	}
 	if u.FaceToFace[FaceToFaceBuckets-1] != 2 || u.PerSpec(100) != 2 || u.PerSpec(8) != 2 || u.PerSpec(4) != 3 || u.PerSpec(0) != 5 {
 		t.Errorf("buckets %v: PerSpec(100) %d, (8) %d, (4) %d, (0) %d; want 2, 2, 3, 5", u.FaceToFace, u.PerSpec(100), u.PerSpec(8), u.PerSpec(4), u.PerSpec(0))
 	}
