@@ -55,6 +55,10 @@ func TestPairFindingsNameBothLines(t *testing.T) {
 	if f := findingOf(review(p), RuleDuplicate); f == nil || f.Line != 1 || f.Other != 2 {
 		t.Errorf("duplicate finding %+v, want lines 1 and 2", f)
 	}
+	p.Lines[0], p.Lines[1] = p.Lines[1], p.Lines[0] // the first formulary drug second
+	if f := findingOf(review(p), RuleDuplicate); f == nil || f.Line != 1 || f.Other != 2 {
+		t.Errorf("duplicate finding with amlodipine second %+v, want lines 1 and 2", f)
+	}
 	p = adult()
 	p.Lines[3] = Line{DrugCode: "enalapril-10t", Dose: 10, DoseUnit: "mg", Frequency: "qd", Route: "po", Days: 7, Quantity: 7}
 	if f := findingOf(review(p), RuleInteraction); f == nil || f.Line != 4 || f.Other != 5 {
