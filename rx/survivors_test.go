@@ -171,6 +171,10 @@ func TestKnowledgeBaseLineNumbersAndEqualDoses(t *testing.T) {
 	if err != nil || kb.Drug("fixeddose-5t") == nil {
 		t.Errorf("a drug whose single dose is 5–5 mg: %v", err)
 	}
+	zero := "zerostrength-0t|零规格|zero strength|tab|0|mg|po|C08CA01|E|VTC|5|5|5|1|||C|C||C|I10\n"
+	if _, err := LoadFS(fsys(base+zero), "kb"); err == nil || !strings.Contains(err.Error(), "inconsistent strength") {
+		t.Errorf("a tablet of 0 mg: %v", err)
+	}
 }
 
 // TestOutcomeIgnoresInformation pins Outcome (rx.go: Block if any blocks,
