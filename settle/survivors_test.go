@@ -115,6 +115,9 @@ func TestExplanationAmounts(t *testing.T) {
 	if got := steps(Accumulators{}, "settle.critical.below"); len(got) != 1 || got[0][0] != "2669.00" {
 		t.Errorf("below-deductible step %v, want 2669.00 left (6,269 − 3,600)", got)
 	}
+	if got := steps(Accumulators{CriticalBase: yuan("1000")}, "settle.critical.below"); len(got) != 1 || got[0][0] != "1669.00" {
+		t.Errorf("below-deductible step %v, want 1669.00 left (6,269 − 1,000 − 3,600)", got)
+	}
 }
 
 // TestZeroCapsMeanNoCap pins SimpleRule.AnnualCap and
