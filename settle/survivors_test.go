@@ -189,6 +189,7 @@ func TestPolicyValidationEdges(t *testing.T) {
 		{"basic cap 0", []string{`"annual_cap": "120000"`}, []string{`"annual_cap": "0"`}, "basic.annual_cap must be set"},
 		{"chronic cap 0", []string{`"ratio": "65", "annual_cap": "3000"`}, []string{`"ratio": "65", "annual_cap": "0"`}, "chronic_outpatient.HT.annual_cap must be set"},
 		{"segment ending where it starts", []string{`{"from": "50000", "to": "100000", "ratio": "65"}`}, []string{`{"from": "50000", "to": "50000", "ratio": "65"}`}, "segment 2 ends before it starts"},
+		{"gap between segments", []string{`{"from": "50000", "to": "100000", "ratio": "65"}`}, []string{`{"from": "40000", "to": "100000", "ratio": "65"}`}, "segment 2 starts at 40000.00, want 50000.00"},
 		{"unknown visit type", []string{`"visit_types": ["inpatient", "chronic"],
     "ordinary"`}, []string{`"visit_types": ["inpatient", "spa"],
     "ordinary"`}, "unknown visit type spa"},
