@@ -225,3 +225,13 @@ func TestRedeemLimits(t *testing.T) {
 		t.Errorf("ledger read not audited: %+v", log.events[n:])
 	}
 }
+
+// TestRedeemTheMaximum pins Rules.RedeemMax (rules.json: 1,000): a
+// redemption of exactly the maximum is allowed.
+func TestRedeemTheMaximum(t *testing.T) {
+	s, l, _ := newPointsService()
+	l.entries = append(l.entries, Entry{CountyCode: "411723", ResidentID: 100, Rule: Checkup, Points: 1000})
+	if e, err := s.Redeem(context.Background(), villageDr, 100, 1000, "max", "电饭煲"); err != nil || e.Points != -1000 {
+		t.Errorf("redeem 1,000: %+v %v", e, err)
+	}
+}
