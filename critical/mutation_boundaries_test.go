@@ -166,3 +166,21 @@ func TestScheduleBoundaries(t *testing.T) {
 		t.Errorf("LinkTTL %v, want 72 h", LinkTTL)
 	}
 }
+
+// TestReadBackDigitsZeroAndNine pins leadingNumber's digits (0 and 9 are
+// digits): the read-back of "10" must say 10, of "9.5" must say 9.5.
+func TestReadBackDigitsZeroAndNine(t *testing.T) {
+	for _, tt := range []struct {
+		value, note string
+		ok          bool
+	}{
+		{"10 mmol/L", "读回 1 已知", false},
+		{"10 mmol/L", "读回 10 已知", true},
+		{"9.5 mmol/L", "读回 5 已知", false},
+		{"9.5 mmol/L", "读回 9.5", true},
+	} {
+		if got := ReadBackOK(tt.value, tt.note); got != tt.ok {
+			t.Errorf("ReadBackOK(%q, %q) = %v, want %v", tt.value, tt.note, got, tt.ok)
+		}
+	}
+}
