@@ -44,6 +44,7 @@ func TestTermWindows(t *testing.T) {
 		{"consent a year and a day ago", "2026-03-01", "2027-02-28", Consent{By: ConsentSelf, Method: ConsentPaper, At: now.AddDate(-1, 0, -1)}, "consent_at"},
 		{"guardian named in 40 characters", "2026-03-01", "2027-02-28", Consent{By: ConsentGuardian, Name: strings.Repeat("名", 40), Method: ConsentPaper, At: now}, ""},
 		{"guardian named in 41 characters", "2026-03-01", "2027-02-28", Consent{By: ConsentGuardian, Name: strings.Repeat("名", 41), Method: ConsentPaper, At: now}, "consent_name"},
+		{"witness of 40 characters", "2026-03-01", "2027-02-28", Consent{By: ConsentSelf, Method: ConsentVerbal, Witness: strings.Repeat("证", 40), At: now}, ""},
 		{"witness of 41 characters", "2026-03-01", "2027-02-28", Consent{By: ConsentSelf, Method: ConsentVerbal, Witness: strings.Repeat("证", 41), At: now}, "consent_name"},
 		{"household head with name, verbal with witness", "2026-03-01", "2027-02-28", Consent{By: ConsentHouseholdHead, Name: "郭福", Method: ConsentVerbal, Witness: "李", At: now}, ""},
 	} {
