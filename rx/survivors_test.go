@@ -151,7 +151,7 @@ func TestKnowledgeBaseLineNumbersAndEqualDoses(t *testing.T) {
 	}
 	fsys := func(formulary string) fstest.MapFS {
 		m := fstest.MapFS{}
-		for _, f := range []string{"groups.psv", "interactions.psv", "allergy.psv"} {
+		for _, f := range []string{"groups.psv", "interactions.psv", "allergy.psv", "pairs.psv"} {
 			m["kb/"+f] = &fstest.MapFile{Data: []byte(read(f))}
 		}
 		m["kb/formulary.psv"] = &fstest.MapFile{Data: []byte(formulary)}
