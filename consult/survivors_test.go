@@ -4,6 +4,8 @@ package consult
 // docs/mutation.md). Each names the docs/consult.md rule it pins.
 
 import (
+	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -234,5 +236,53 @@ func TestRelayFirstParticipant(t *testing.T) {
 	}
 	if room := c.m[9]; len(room) != 1 || room[0].ID != 2 {
 		t.Errorf("room after a left: %v", room)
+	}
+}
+
+type callLog struct {
+	presence
+	calls [][]int64
+}
+
+func (l *callLog) Publish(to []int64, kind string, _ int64, _ string) {
+	if kind == "consult.video" {
+		l.calls = append(l.calls, to)
+	}
+}
+
+// TestFirstInCallCallsTheOtherSide pins docs/consult.md "Video calls"
+// ("Calling the other side"): the first to join a call has the case's assigned
+// doctor and inviting doctor called (a consult.video event), never themselves
+// and each once; later joins call nobody.
+func TestFirstInCallCallsTheOtherSide(t *testing.T) {
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name           string
+		assigned, from int64
+		joiner         int64
+		want           []int64
+	}{
+		{"the assigned doctor joins first", 10, 20, 10, []int64{20}},
+		{"the inviting doctor joins first", 10, 20, 20, []int64{10}},
+		{"a department doctor joins first", 10, 20, 11, []int64{10, 20}},
+		{"one doctor on both sides", 10, 10, 11, []int64{10}},
+		{"no inviting doctor recorded", 10, 0, 11, []int64{10}},
+	} {
+		repo := &videoRepo{c: Consultation{ID: 1, County: "411723", FromInstitution: 1, ToInstitution: 2, AssignedTo: tt.assigned, FromDoctor: tt.from, Departments: []int64{7}, Status: StatusAccepted}}
+		live := &callLog{presence: presence{}}
+		s := &Service{Repo: repo, Audit: &recorder{}, Live: live, Config: DefaultConfig(), Now: func() time.Time { return now }}
+		doc := func(p int64) care.Actor {
+			live.presence[p] = true
+			return care.Actor{AccountID: p + 100, PractitionerID: p, Role: care.RoleCountySpecialist, InstitutionID: 2, CountyCode: "411723"}
+		}
+		if _, _, err := s.Signal(ctx, doc(tt.joiner), 1, Signal{Type: SigJoin}); err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if len(live.calls) != 1 || !slices.Equal(live.calls[0], tt.want) {
+			t.Errorf("%s: called %v, want %v", tt.name, live.calls, tt.want)
+		}
+		if _, _, err := s.Signal(ctx, doc(12), 1, Signal{Type: SigJoin}); err != nil || len(live.calls) != 1 {
+			t.Errorf("%s: a second join called again: %v %v", tt.name, live.calls, err)
+		}
 	}
 }
