@@ -4,6 +4,7 @@ package reading
 // targets and escalation"), added for mutation testing (issue 18 §6).
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -97,15 +98,38 @@ func TestWithinTargetAtTheTarget(t *testing.T) {
 }
 
 // TestPercentileNearestRank pins the nearest-rank percentile of the turnaround
-// indicator: the smallest value with at least p % of the values at or below it.
+// indicator: the smallest value with at least p % of the values at or below it;
+// a p outside 0–100 is clamped to the first or the last value.
 func TestPercentileNearestRank(t *testing.T) {
 	xs := []float64{1, 2, 3, 4}
-	for p, want := range map[float64]float64{50: 2, 51: 3, 75: 3, 90: 4, 100: 4, 25: 1, 1: 1} {
+	for p, want := range map[float64]float64{50: 2, 51: 3, 75: 3, 90: 4, 100: 4, 25: 1, 1: 1, 0: 1, 150: 4} {
 		if got := Percentile(xs, p); got != want {
 			t.Errorf("p%v of %v: %v, want %v", p, xs, got, want)
 		}
 	}
 	if Percentile(nil, 50) != 0 {
 		t.Error("empty: 0")
+	}
+}
+
+// TestVolumeOrder pins the order of the volume tables of the indicators
+// (docs/reading.md "Indicators": volumes per modality, ordering clinic and
+// signing reader): most studies first, equal volumes by name. Eight clinics
+// of one study each, so that a comparison that is not a strict order shows
+// whatever the map's iteration order.
+func TestVolumeOrder(t *testing.T) {
+	up := time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC)
+	var rows []StatRow
+	for _, c := range []string{"h", "c", "f", "a", "g", "d", "b", "e"} {
+		rows = append(rows, StatRow{Modality: "DR", ClinicName: c, UploadedAt: up})
+	}
+	rows = append(rows, StatRow{Modality: "DR", ClinicName: "z", UploadedAt: up}, StatRow{Modality: "DR", ClinicName: "z", UploadedAt: up})
+	in := ComputeIndicators(rows, DefaultTargets())
+	var got []string
+	for _, c := range in.ByClinic {
+		got = append(got, c.Name)
+	}
+	if strings.Join(got, "") != "zabcdefgh" {
+		t.Errorf("clinics in order %v, want z (2 studies) then a–h", got)
 	}
 }
