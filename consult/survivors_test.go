@@ -286,3 +286,23 @@ func TestFirstInCallCallsTheOtherSide(t *testing.T) {
 		}
 	}
 }
+
+// TestEscalationIndicator pins the escalation indicators (docs/consult.md
+// "Views and indicators": escalations; indicators.go: missed deadlines, and
+// cases with at least one): a case escalated twice counts 2 missed deadlines
+// and 1 escalated case, one never escalated counts neither; a case still inside
+// its first deadline is not yet judged for the SLA.
+func TestEscalationIndicator(t *testing.T) {
+	cs := []Consultation{
+		{Kind: OneToOne, Urgency: Routine, Status: StatusRequested, CreatedAt: now.Add(-time.Hour), Escalations: 2},
+		{Kind: OneToOne, Urgency: Routine, Status: StatusAccepted, CreatedAt: now.Add(-time.Hour), AcceptedAt: now.Add(-55 * time.Minute)},
+		{Kind: OneToOne, Urgency: Routine, Status: StatusRequested, CreatedAt: now.Add(-9 * time.Minute)},
+	}
+	ind := Compute(cs, DefaultConfig(), nil, now)
+	if ind.Escalations != 2 || ind.Escalated != 1 {
+		t.Errorf("escalations %d, escalated cases %d; want 2, 1", ind.Escalations, ind.Escalated)
+	}
+	if ind.SLA.Num != 1 || ind.SLA.Den != 2 {
+		t.Errorf("SLA %+v, want 1 of 2", ind.SLA)
+	}
+}
