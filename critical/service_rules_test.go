@@ -38,6 +38,7 @@ type fakeAlerts struct {
 	dueCalls int
 	dueErr   error
 	moveNone bool // EscalateAlerts moves nothing (all acknowledged meanwhile)
+	listErr  error
 }
 
 func (r *fakeAlerts) RaiseAlert(_ context.Context, al *Alert, msgs []notify.Message, ev audit.Event) (bool, error) {
@@ -67,6 +68,9 @@ func (r *fakeAlerts) CriticalAlert(_ context.Context, county string, id int64) (
 
 func (r *fakeAlerts) CriticalAlerts(_ context.Context, f Filter) ([]Alert, error) {
 	r.filters = append(r.filters, f)
+	if r.listErr != nil {
+		return nil, r.listErr
+	}
 	var out []Alert
 	for i := len(r.alerts) - 1; i >= 0; i-- {
 		x := r.alerts[i]
@@ -366,6 +370,7 @@ func TestRaiseRefusals(t *testing.T) {
 		{"out of scope", villageDr, potassium(120, 12), care.ENOTFOUND, ""},
 		{"no resident", villageDr, potassium(999, 11), care.ENOTFOUND, ""},
 		{"no finding", villageDr, noFinding, care.EINVALID, "finding:critical.finding"},
+		{"no resident id", villageDr, potassium(0, 11), care.EINVALID, "resident_id:field.required"},
 		{"clinic of another county", villageDr, foreign, care.EINVALID, "clinic_id:critical.clinic"},
 		{"no such clinic", villageDr, unknown, care.EINVALID, "clinic_id:critical.clinic"},
 	}
@@ -438,6 +443,21 @@ func TestTargets(t *testing.T) {
 	})
 	if tw, co := targets(tree2, tree2.Get(22)); tw != 21 || co != 3 {
 		t.Errorf("targets under a sub-center = %d, %d, want 21, 3", tw, co)
+	}
+	// A township center at the top of the tree (no county above it) is still
+	// the clinic's township; a community with neither a lead nor a county
+	// hospital gives no county target.
+	tree3 := org.NewTree([]org.Institution{
+		{ID: 30, Kind: org.KindTownshipHC, CountyCode: "411723"},
+		{ID: 31, ParentID: 30, Kind: org.KindVillageClinic, CountyCode: "411723"},
+		{ID: 40, Kind: org.KindCommunity, CountyCode: "411723"},
+		{ID: 41, ParentID: 40, Kind: org.KindVillageClinic, CountyCode: "411723"},
+	})
+	if tw, co := targets(tree3, tree3.Get(31)); tw != 30 || co != 0 {
+		t.Errorf("targets under a root township = %d, %d, want 30, 0", tw, co)
+	}
+	if tw, co := targets(tree3, tree3.Get(41)); tw != 0 || co != 0 {
+		t.Errorf("targets in a community without hospital = %d, %d, want 0, 0", tw, co)
 	}
 }
 
@@ -722,6 +742,12 @@ func TestList(t *testing.T) {
 	if len(h.log.events) != 3 || h.log.events[0].Action != ActList || h.log.events[0].Detail != "critical alerts: 2 rows, open=false" || h.log.events[1].Detail != "critical alerts: 1 rows, open=true" {
 		t.Errorf("audit %+v", h.log.events)
 	}
+	h.log.events = nil
+	h.repo.listErr = errors.New("disk")
+	if _, err := h.s.List(ctx, villageDr, false); err == nil || len(h.log.events) != 1 || h.log.events[0].Outcome != audit.OutcomeFailed {
+		t.Errorf("a failed listing: %v, audit %+v", err, h.log.events)
+	}
+	h.repo.listErr = nil
 	h.log.events = nil
 	if _, err := h.s.List(ctx, analyst, false); errCode(err) != care.EFORBIDDEN || len(h.log.events) != 1 || h.log.events[0].Outcome != audit.OutcomeDenied {
 		t.Errorf("analyst: %v, audit %+v", err, h.log.events)
