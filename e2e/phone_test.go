@@ -2,8 +2,10 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -66,4 +68,50 @@ func openPhoneSize(t *testing.T, chrome string, width, height int64, opts ...chr
 		}
 	}()
 	return ctx, c
+}
+
+// tab drives one browser tab of a test; each helper fails the test,
+// naming what it was doing.
+type tab struct {
+	t   *testing.T
+	ctx context.Context
+}
+
+// helpers are the tab's step (run actions, 20 s at most), eval (a JS
+// expression's JSON into out) and waitFor (poll a JS condition, 20 s).
+func (b tab) helpers() (step func(string, ...chromedp.Action[chromedp.Void]), eval func(string, any), waitFor func(string, string)) {
+	t, ctx := b.t, b.ctx
+	step = func(name string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		sctx, scancel := context.WithTimeout(ctx, 20*time.Second)
+		defer scancel()
+		if err := chromedp.Do(sctx, actions...); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	eval = func(expr string, out any) {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify(`+expr+`)`))
+		if err != nil {
+			t.Fatalf("%s: %v", expr, err)
+		}
+		if err := json.Unmarshal([]byte(s), out); err != nil {
+			t.Fatalf("%s: %v (%s)", expr, err, s)
+		}
+	}
+	waitFor = func(what, expr string) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](expr))
+			if err == nil && ok {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: %s still false (%v)", what, expr, err)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	return step, eval, waitFor
 }

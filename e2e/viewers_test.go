@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
 	"math"
 	"os"
@@ -30,38 +29,7 @@ func TestViewersOnPhone(t *testing.T) {
 		t.Fatalf("no reader sign-in printed: %v", logins)
 	}
 	ctx, console := openPhone(t, chrome, chromedp.EmulateScale(2))
-	step := func(name string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		sctx, scancel := context.WithTimeout(ctx, 20*time.Second)
-		defer scancel()
-		if err := chromedp.Do(sctx, actions...); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-	}
-	eval := func(expr string, out any) {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify(`+expr+`)`))
-		if err != nil {
-			t.Fatalf("%s: %v", expr, err)
-		}
-		if err := json.Unmarshal([]byte(s), out); err != nil {
-			t.Fatalf("%s: %v (%s)", expr, err, s)
-		}
-	}
-	waitFor := func(what, expr string) {
-		t.Helper()
-		deadline := time.Now().Add(20 * time.Second)
-		for {
-			ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](expr))
-			if err == nil && ok {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: %s still false (%v)", what, expr, err)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
+	step, eval, waitFor := tab{t, ctx}.helpers()
 	shot := func(name string) {
 		t.Helper()
 		b, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
