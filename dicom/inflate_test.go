@@ -3,21 +3,12 @@ package dicom
 import (
 	"bytes"
 	"compress/flate"
+	"countycare/internal/memtest"
 	"errors"
 	"math/rand"
-	"runtime"
 	"strings"
 	"testing"
 )
-
-// allocated returns the bytes f allocates (runtime TotalAlloc).
-func allocated(f func()) uint64 {
-	var a, b runtime.MemStats
-	runtime.ReadMemStats(&a)
-	f()
-	runtime.ReadMemStats(&b)
-	return b.TotalAlloc - a.TotalAlloc
-}
 
 // A 1 GiB deflate bomb (about 1 MB) is refused by Parse and ParseFrames
 // after inflating at most the bound through a small window: neither
@@ -31,13 +22,13 @@ func TestDeflateBombBoundedMemory(t *testing.T) {
 	}
 	const bound = 8 << 20
 	var err error
-	if n := allocated(func() { _, err = Parse(bomb) }); n > bound {
+	if n := memtest.AllocatedBy(func() { _, err = Parse(bomb) }); n > bound {
 		t.Errorf("Parse allocated %d bytes for a deflate bomb; bound %d", n, bound)
 	}
 	if !errors.Is(err, ErrLimit) || !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), "inflates past") {
 		t.Errorf("Parse of a deflate bomb: %v; want ErrLimit naming the bound", err)
 	}
-	if n := allocated(func() { _, err = DefaultLimits.ParseFrames(bytes.NewReader(bomb), 1, 256<<20) }); n > bound {
+	if n := memtest.AllocatedBy(func() { _, err = DefaultLimits.ParseFrames(bytes.NewReader(bomb), 1, 256<<20) }); n > bound {
 		t.Errorf("ParseFrames allocated %d bytes for a deflate bomb; bound %d", n, bound)
 	}
 	if !errors.Is(err, ErrLimit) {
@@ -101,7 +92,7 @@ func TestElementBomb(t *testing.T) {
 	b := append(Encode(DeflatedExplicitVRLittleEndian, nil), z.Bytes()...)
 	for name, file := range map[string][]byte{"deflated": b, "explicit": append(Encode(ExplicitVRLittleEndian, nil), ds.Bytes()...)} {
 		var err error
-		if n := allocated(func() { _, err = Parse(file) }); n > 64<<20 {
+		if n := memtest.AllocatedBy(func() { _, err = Parse(file) }); n > 64<<20 {
 			t.Errorf("%s (%d bytes): allocated %d MiB for a million elements; bound 64 MiB", name, len(file), n>>20)
 		} else {
 			t.Logf("%s (%d bytes): allocated %d MiB", name, len(file), n>>20)

@@ -1,26 +1,13 @@
 package resident_test
 
 import (
-	"runtime"
+	"countycare/internal/memtest"
 	"strings"
 	"testing"
 
 	"countycare/care"
 	"countycare/resident"
 )
-
-// allocatedBy returns the bytes f allocates (runtime TotalAlloc).
-func allocatedBy(f func()) uint64 {
-	var a, b runtime.MemStats
-	runtime.ReadMemStats(&a)
-	f()
-	runtime.ReadMemStats(&b)
-	return b.TotalAlloc - a.TotalAlloc
-}
-
-// commaLine is a line of n commas: without a bound on the line, a CSV
-// reader makes it n+1 fields (about 40 bytes each) before any check.
-func commaLine(n int) string { return strings.Repeat(",", n) + "\n" }
 
 // TestImportLongLine: a 3 MiB line of commas (in the header or a row) is
 // refused naming its line, after allocating less than 16 MiB (it took
@@ -30,12 +17,12 @@ func TestImportLongLine(t *testing.T) {
 		data string
 		line int
 	}{
-		{"name,household\n" + commaLine(3<<20), 2},
-		{commaLine(3<<20) + "张三,1\n", 1},
+		{"name,household\n" + memtest.CommaLine(3<<20), 2},
+		{memtest.CommaLine(3<<20) + "张三,1\n", 1},
 	} {
 		var fs []care.FieldError
 		var err error
-		n := allocatedBy(func() { _, fs, err = resident.ParseImport(strings.NewReader(c.data)) })
+		n := memtest.AllocatedBy(func() { _, fs, err = resident.ParseImport(strings.NewReader(c.data)) })
 		if err != nil || len(fs) != 1 || fs[0].Key != "import.line_too_long" || fs[0].Args[0] != c.line || fs[0].Field != "file" {
 			t.Errorf("line %d of commas: %v %+v", c.line, err, fs)
 		}
