@@ -239,18 +239,28 @@ func (kb *KB) addDrug(f []string) error {
 	return nil
 }
 
+// gradeSeverity is the review severity of an interaction grade: a
+// contraindicated pair blocks, a major one goes to a pharmacist, a
+// moderate one informs.
+func gradeSeverity(grade string) (Severity, error) {
+	switch grade {
+	case "contraindicated":
+		return Block, nil
+	case "major":
+		return Warn, nil
+	case "moderate":
+		return Info, nil
+	}
+	return 0, fmt.Errorf("unknown grade %q", grade)
+}
+
 func (kb *KB) addInteraction(f []string) error {
 	in := Interaction{A: f[0], B: f[1], Grade: f[2], ZH: f[4], EN: f[5]}
-	switch f[2] {
-	case "contraindicated":
-		in.Severity = Block
-	case "major":
-		in.Severity = Warn
-	case "moderate":
-		in.Severity = Info
-	default:
-		return fmt.Errorf("unknown grade %q", f[2])
+	sev, err := gradeSeverity(f[2])
+	if err != nil {
+		return err
 	}
+	in.Severity = sev
 	switch f[3] {
 	case "ONC-HP":
 		in.Source = SrcONC
@@ -293,16 +303,11 @@ func (kb *KB) addPair(f []string, seen map[[2]string]bool) error {
 	}
 	seen[key] = true
 	in := Interaction{A: f[0], B: f[1], Grade: f[2], ZH: f[4], EN: f[5], Source: f[3], Pair: true}
-	switch f[2] {
-	case "contraindicated":
-		in.Severity = Block
-	case "major":
-		in.Severity = Warn
-	case "moderate":
-		in.Severity = Info
-	default:
-		return fmt.Errorf("unknown grade %q", f[2])
+	sev, err := gradeSeverity(f[2])
+	if err != nil {
+		return err
 	}
+	in.Severity = sev
 	kb.Interactions = append(kb.Interactions, in)
 	return nil
 }
