@@ -110,7 +110,7 @@ func (s *Service) Dispense(ctx context.Context, a care.Actor, id int64, in Dispe
 	}
 	f.Takes = takes
 	bill := &Bill{PrescriptionID: sg.ID, ResidentID: sg.ResidentID, InstitutionID: a.InstitutionID, Date: today, Insured: in.Insured,
-		County: sg.CountyCode, Diagnoses: sg.Prescription.Diagnoses}
+		County: sg.CountyCode}
 	codes := make([]string, 0, len(need))
 	for c := range need {
 		codes = append(codes, c)
@@ -122,11 +122,15 @@ func (s *Service) Dispense(ctx context.Context, a care.Actor, id int64, in Dispe
 			fs = append(fs, care.FieldError{Field: "prices", Key: "pharmacy.no_price", Args: []any{c}})
 			continue
 		}
-		name := c
+		name, atc := c, ""
 		if d := s.KB.Drug(c); d != nil {
 			name = d.NameZH
+			if len(d.ATC) > 0 {
+				atc = d.ATC[0]
+			}
 		}
-		bill.Lines = append(bill.Lines, BillLine{DrugCode: c, Name: name, Category: p.Category, AmountFen: p.UnitFen * need[c]})
+		bill.Lines = append(bill.Lines, BillLine{DrugCode: c, Name: name, Category: p.Category, AmountFen: p.UnitFen * need[c],
+			ATC: atc, Diagnoses: lineDiagnoses(&sg.Prescription, c)})
 	}
 	if err := care.Invalid(fs); err != nil {
 		return nil, err
@@ -137,9 +141,9 @@ func (s *Service) Dispense(ctx context.Context, a care.Actor, id int64, in Dispe
 	if err != nil {
 		return nil, err
 	}
-	var pay *settle.Pending
+	var pays []*settle.Pending
 	if s.Payer != nil {
-		if pay, err = s.Payer.Prepare(ctx, a, bill); err != nil {
+		if pays, err = s.Payer.Prepare(ctx, a, bill); err != nil {
 			return nil, err
 		}
 	}
@@ -152,11 +156,29 @@ func (s *Service) Dispense(ctx context.Context, a care.Actor, id int64, in Dispe
 	ev.CountyCode, ev.Detail = sg.CountyCode, fmt.Sprintf("prescription %d lots=%d %s total=%d fen", sg.ID, len(takes), f.Mode, f.TotalFen)
 	// One transaction pays and dispenses: if anything fails, nothing is
 	// paid and nothing leaves the shelf; a retry starts clean.
-	if err := s.Repo.DispenseTx(ctx, sg, from, f, alerts, now.Add(-AlertEvery), pay, ev); err != nil {
+	if err := s.Repo.DispenseTx(ctx, sg, from, f, alerts, now.Add(-AlertEvery), pays, ev); err != nil {
 		sg.Status = from
 		return nil, err
 	}
 	return f, nil
+}
+
+// lineDiagnoses returns the ICD-10 diagnoses drug was prescribed for in
+// p: those of its lines, or the prescription's when a line names none.
+func lineDiagnoses(p *rx.Prescription, drug string) []string {
+	var out []string
+	for _, l := range p.Lines {
+		if l.DrugCode != drug {
+			continue
+		}
+		if l.Diagnosis == "" {
+			out = append(out, p.Diagnoses...)
+		} else {
+			out = append(out, l.Diagnosis)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // alertsAfter returns the low-stock alerts of the drugs taken, as their
@@ -370,11 +392,14 @@ func (s *Service) Advance(ctx context.Context, a care.Actor, prescriptionID int6
 	ev := audit.New(ctx, a, ActFulfilMove, f.ResidentID)
 	ev.CountyCode, ev.Detail = f.County, fmt.Sprintf("prescription %d %s→%s", f.PrescriptionID, from, act.To)
 	restock := act.To == FulReturned
-	if restock && f.SettlementID != 0 && s.Payer != nil {
-		// Refund first: if the reversal fails, nothing is returned to the
-		// shelf and the order stays where it was, to be tried again.
-		if err := s.Payer.Refund(ctx, a, f.SettlementID, "returned: "+act.Note); err != nil {
-			return nil, err
+	if restock && s.Payer != nil {
+		// Refund first: if a reversal fails, nothing is returned to the
+		// shelf and the order stays where it was, to be tried again (a
+		// settlement already reversed counts as refunded).
+		for _, id := range f.Settlements() {
+			if err := s.Payer.Refund(ctx, a, id, "returned: "+act.Note); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if err := s.Repo.UpdateFulfilment(ctx, f, from, restock, a.AccountID, ev); err != nil {

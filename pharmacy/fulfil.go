@@ -77,12 +77,22 @@ type Fulfilment struct {
 	PickedUpBy     string
 	TotalFen       int64
 	PatientFen     int64
-	SettlementID   int64 // 0: not settled through insurance
+	SettlementID   int64   // the first of SettlementIDs; 0: not settled through insurance
+	SettlementIDs  []int64 // every settlement that paid the prescription (a chronic part and an outpatient part settle apart)
 	Takes          []Take
 	History        []FulfilEvent
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
 	Version        int
+}
+
+// Settlements returns the IDs of the settlements that paid f (a
+// fulfilment stored before prescriptions were split has only SettlementID).
+func (f *Fulfilment) Settlements() []int64 {
+	if len(f.SettlementIDs) == 0 && f.SettlementID != 0 {
+		return []int64{f.SettlementID}
+	}
+	return f.SettlementIDs
 }
 
 // Final reports whether the fulfilment has ended.

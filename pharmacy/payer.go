@@ -9,47 +9,78 @@ import (
 )
 
 // SettlePayer pays dispensed prescriptions through the one-stop settlement
-// engine (package settle): each prescription is a visit of the resident at
-// the dispensing institution's level (visit number "RX" + the
-// prescription's ID, idempotency key "rx-dispense-" + ID), settled under
-// the county's policy in force that day — basic insurance by level, then
-// the layers the policy has for the resident's poverty category. It is a
-// chronic special-outpatient visit (门诊慢特病: the category's own
-// deductible, ratio and annual limit) when an active certification of the
-// resident covers one of the prescription's diagnoses that day, and a
-// plain outpatient visit otherwise (issue 18). A retry
-// returns the first settlement; a visit cannot be paid twice.
+// engine (package settle): a prescription is a visit of the resident at
+// the dispensing institution's level, settled under the county's policy
+// in force that day — basic insurance by level, then the layers the policy
+// has for the resident's poverty category.
+//
+// A drug prescribed for a disease an active certification of the resident
+// covers, and inside that category's drug range, settles in the chronic
+// special-outpatient layer (门诊慢特病: the category's own deductible,
+// ratio and annual limit); every other drug as plain outpatient care
+// (settle.Service.ChronicSplit; issue 18). When a prescription has both
+// kinds, each part is a visit of its own: visit "RX<id>-<category>" or
+// "RX<id>-OP" under key "rx-dispense-<id>-<category>" or
+// "rx-dispense-<id>-OP"; a prescription of one kind is visit "RX<id>"
+// under key "rx-dispense-<id>". A retry returns the first settlements; a
+// visit cannot be paid twice.
 type SettlePayer struct {
 	Settle *settle.Service
 }
 
-// VisitID is the settlement visit number of a prescription.
+// VisitID is the settlement visit number of a prescription settled as one visit.
 func VisitID(prescriptionID int64) string { return fmt.Sprintf("RX%d", prescriptionID) }
 
-// Prepare checks and prices b's settlement for the dispensing
-// transaction, under key "rx-dispense-<id>". A settlement found reversed
-// under it (an attempt refunded by an earlier version, which paid and
-// dispensed in two transactions) is not reused: the next key in the chain
-// "rx-dispense-<id>-after-<reversed id>" settles the visit afresh.
-func (p SettlePayer) Prepare(ctx context.Context, a care.Actor, b *Bill) (*settle.Pending, error) {
-	in := settle.Input{ResidentID: b.ResidentID, InstitutionID: b.InstitutionID, VisitID: VisitID(b.PrescriptionID), Date: b.Date.String(),
-		VisitType: settle.Outpatient, Insured: b.Insured}
-	cat, err := p.Settle.ChronicFor(ctx, b.County, b.ResidentID, b.Date, b.Diagnoses)
+// outpatientPart names the plain outpatient part of a split prescription.
+const outpatientPart = "OP"
+
+// Prepare checks and prices b's settlements for the dispensing
+// transaction: one per part (chronic category, or plain outpatient), in
+// the order the parts first appear on the bill. A settlement found
+// reversed under a part's key (an attempt refunded by an earlier version,
+// which paid and dispensed in two transactions) is not reused: the next
+// key in the chain "<key>-after-<reversed id>" settles the part afresh.
+func (p SettlePayer) Prepare(ctx context.Context, a care.Actor, b *Bill) ([]*settle.Pending, error) {
+	items := make([]settle.BillItem, len(b.Lines))
+	for i, l := range b.Lines {
+		items[i] = settle.BillItem{ATC: l.ATC, Diagnoses: l.Diagnoses}
+	}
+	cats, err := p.Settle.ChronicSplit(ctx, b.County, b.ResidentID, b.Date, items)
 	if err != nil {
 		return nil, err
 	}
-	if cat != "" {
-		in.VisitType, in.ChronicCategory = settle.Chronic, cat
+	var parts []string
+	lines := map[string][]settle.Line{}
+	for i, l := range b.Lines {
+		if _, ok := lines[cats[i]]; !ok {
+			parts = append(parts, cats[i])
+		}
+		lines[cats[i]] = append(lines[cats[i]], settle.Line{Code: l.DrugCode, Name: l.Name, Class: settle.ClassDrug, Category: l.Category, Amount: settle.Fen(l.AmountFen)})
 	}
-	for _, l := range b.Lines {
-		in.Lines = append(in.Lines, settle.Line{Code: l.DrugCode, Name: l.Name, Class: settle.ClassDrug, Category: l.Category, Amount: settle.Fen(l.AmountFen)})
+	var out []*settle.Pending
+	for _, cat := range parts {
+		in := settle.Input{ResidentID: b.ResidentID, InstitutionID: b.InstitutionID, VisitID: VisitID(b.PrescriptionID), Date: b.Date.String(),
+			VisitType: settle.Outpatient, Insured: b.Insured, Lines: lines[cat]}
+		if cat != "" {
+			in.VisitType, in.ChronicCategory = settle.Chronic, cat
+		}
+		key := fmt.Sprintf("rx-dispense-%d", b.PrescriptionID)
+		if len(parts) > 1 {
+			suffix := cat
+			if cat == "" {
+				suffix = outpatientPart
+			}
+			in.VisitID += "-" + suffix
+			key += "-" + suffix
+		}
+		pend, err := p.Settle.Prepare(ctx, a, in, key)
+		if err != nil {
+			return nil, err
+		}
+		pend.NextKey = func(reversed int64) string { return fmt.Sprintf("%s-after-%d", key, reversed) }
+		out = append(out, pend)
 	}
-	pend, err := p.Settle.Prepare(ctx, a, in, fmt.Sprintf("rx-dispense-%d", b.PrescriptionID))
-	if err != nil {
-		return nil, err
-	}
-	pend.NextKey = func(reversed int64) string { return fmt.Sprintf("rx-dispense-%d-after-%d", b.PrescriptionID, reversed) }
-	return pend, nil
+	return out, nil
 }
 
 // Refund reverses settlement id; a settlement already reversed counts as

@@ -70,13 +70,13 @@ type Repository interface {
 	// o.Version (ECONFLICT otherwise). With receive set, every shipment
 	// is added to the clinic's stock as a receipt in the same transaction.
 	UpdateSupplyOrder(ctx context.Context, o *SupplyOrder, from OrderStatus, receive bool, accountID int64, ev audit.Event) error
-	// DispenseTx, in one transaction: settles pay (if not nil; its
-	// settlement's ID and patient share go on f), moves the prescription
+	// DispenseTx, in one transaction: settles each of pays (their
+	// settlements' IDs and patient shares go on f), moves the prescription
 	// from status from at its version to dispensed, takes f.Takes from the
 	// lots (ECONFLICT pharmacy.stock_short if a lot no longer holds
 	// enough), writes the ledger, stores f and queues the alerts (each
 	// unless the institution had one for the drug since alertSince).
-	DispenseTx(ctx context.Context, sg *rx.Signed, from rx.Status, f *Fulfilment, alerts []Alert, alertSince time.Time, pay *settle.Pending, ev audit.Event) error
+	DispenseTx(ctx context.Context, sg *rx.Signed, from rx.Status, f *Fulfilment, alerts []Alert, alertSince time.Time, pays []*settle.Pending, ev audit.Event) error
 	// Fulfilment returns a prescription's fulfilment; ENOTFOUND if none.
 	Fulfilment(ctx context.Context, prescriptionID int64) (*Fulfilment, error)
 	// Fulfilments lists a county's fulfilments of one resident (residentID
@@ -98,7 +98,6 @@ type Bill struct {
 	Date           care.Date
 	Insured        bool
 	County         string
-	Diagnoses      []string // the prescription's ICD-10 diagnoses (a chronic certification may cover one)
 	Lines          []BillLine
 }
 
@@ -108,6 +107,8 @@ type BillLine struct {
 	Name      string
 	Category  string
 	AmountFen int64
+	ATC       string   // the drug's main WHO ATC code (a chronic category's drug range is given in ATC)
+	Diagnoses []string // the ICD-10 diagnoses it was prescribed for: its lines' own, else the prescription's
 }
 
 // Total is the bill's sum in fen.
@@ -122,10 +123,12 @@ func (b *Bill) Total() int64 {
 // Payer settles a dispensed prescription and reverses it; SettlePayer is
 // the one-stop settlement engine.
 type Payer interface {
-	// Prepare checks and prices b's settlement without writing it: the
-	// dispensing transaction writes it (DispenseTx), so payment and the
-	// drugs leaving the shelf happen together or not at all.
-	Prepare(ctx context.Context, a care.Actor, b *Bill) (*settle.Pending, error)
+	// Prepare checks and prices b's settlements without writing them (one,
+	// or one per part when b splits between the chronic special-outpatient
+	// layer and plain outpatient care): the dispensing transaction writes
+	// them (DispenseTx), so payment and the drugs leaving the shelf happen
+	// together or not at all.
+	Prepare(ctx context.Context, a care.Actor, b *Bill) ([]*settle.Pending, error)
 	// Refund reverses settlement id with a reason.
 	Refund(ctx context.Context, a care.Actor, id int64, reason string) error
 }

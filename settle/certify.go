@@ -213,24 +213,41 @@ func (s *Service) Certifications(ctx context.Context, a care.Actor, residentID i
 	return cs, nil
 }
 
-// ChronicFor returns the chronic special-outpatient category a visit of
-// the resident on day with these diagnoses settles under: that of an
-// active certification covering one of them, if the policy in force that
-// day still has the category; "" otherwise. Dispensing calls it to settle
-// a certified patient's drugs through the chronic layer (issue 18).
-func (s *Service) ChronicFor(ctx context.Context, county string, residentID int64, day care.Date, diagnoses []string) (string, error) {
+// BillItem is one drug of a bill to split between the chronic
+// special-outpatient layer and plain outpatient care: its WHO ATC code and
+// the ICD-10 diagnoses it was prescribed for.
+type BillItem struct {
+	ATC       string
+	Diagnoses []string
+}
+
+// ChronicSplit returns, for each item, the chronic special-outpatient
+// category it settles under on day, or "" for a plain outpatient item. An
+// item is chronic when an active certification of the resident covers one
+// of its diagnoses (Covers), the policy in force that day still has the
+// certification's category, and the category's drug range pays for the
+// drug (ChronicCategory.Pays). The first such certification, newest first,
+// wins. A prescription for a certified disease and another illness is so
+// split into a chronic part and an outpatient part, which settle as two
+// visits (门诊慢特病 and 普通门诊 are separate settlements; issue 18).
+func (s *Service) ChronicSplit(ctx context.Context, county string, residentID int64, day care.Date, items []BillItem) ([]string, error) {
+	out := make([]string, len(items))
 	cs, err := s.certRepo().Certifications(ctx, county, residentID)
 	if err != nil || len(cs) == 0 {
-		return "", err
+		return out, err
 	}
 	sp, err := s.policyFor(ctx, county, day.String())
 	if err != nil {
-		return "", nil // no policy: the settlement itself refuses the day
+		return out, nil // no policy: the settlement itself refuses the day
 	}
-	for i := range cs {
-		if _, ok := sp.Policy.Chronic[cs[i].Category]; ok && cs[i].Covers(day, diagnoses) {
-			return cs[i].Category, nil
+	for i, it := range items {
+		for j := range cs {
+			cat, ok := sp.Policy.Chronic[cs[j].Category]
+			if ok && cs[j].Covers(day, it.Diagnoses) && cat.Pays(it.ATC) {
+				out[i] = cs[j].Category
+				break
+			}
 		}
 	}
-	return "", nil
+	return out, nil
 }

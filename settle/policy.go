@@ -96,12 +96,45 @@ type BasicPolicy struct {
 }
 
 // ChronicCategory is one chronic special-outpatient disease (门诊慢特病)
-// with its own deductible, ratio and annual limit in the basic layer.
+// with its own deductible, ratio and annual limit in the basic layer, and
+// the drugs it pays for (用药范围): WHO ATC code prefixes, e.g. "C09" for
+// every ACE inhibitor and ARB. A drug outside the range, prescribed to a
+// certified patient, settles as a plain outpatient item (Pays); an empty
+// range pays any drug prescribed for the certified disease.
 type ChronicCategory struct {
-	Name       string `json:"name"`
-	Deductible Fen    `json:"deductible"`
-	Ratio      Ratio  `json:"ratio"`
-	AnnualCap  Fen    `json:"annual_cap"`
+	Name       string   `json:"name"`
+	Deductible Fen      `json:"deductible"`
+	Ratio      Ratio    `json:"ratio"`
+	AnnualCap  Fen      `json:"annual_cap"`
+	Drugs      []string `json:"drugs,omitempty"`
+}
+
+// Pays reports whether the category's drug range covers the drug with this
+// WHO ATC code (a prefix of the range matches; an empty range covers all).
+func (c ChronicCategory) Pays(atc string) bool {
+	if len(c.Drugs) == 0 {
+		return true
+	}
+	for _, p := range c.Drugs {
+		if strings.HasPrefix(atc, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// atcPrefix: an anatomical main group letter followed by up to six more
+// letters or digits of the ATC code (C, C09, C09AA, C09AA05).
+func atcPrefix(s string) bool {
+	if len(s) < 1 || len(s) > 7 || s[0] < 'A' || s[0] > 'Z' {
+		return false
+	}
+	for _, r := range s[1:] {
+		if !(r >= '0' && r <= '9' || r >= 'A' && r <= 'Z') {
+			return false
+		}
+	}
+	return true
 }
 
 // Segment is one band of critical-illness insurance: the part of the
@@ -233,6 +266,11 @@ func (p *Policy) Validate() error {
 	for code, c := range p.Chronic {
 		if c.AnnualCap <= 0 {
 			bad("chronic_outpatient.%s.annual_cap must be set", code)
+		}
+		for _, d := range c.Drugs {
+			if !atcPrefix(d) {
+				bad("chronic_outpatient.%s.drugs: %q is not an ATC code prefix", code, d)
+			}
 		}
 	}
 	for _, t := range []struct {

@@ -332,6 +332,7 @@ type fulfilBody struct {
 	Address, Phone, Courier, Tracking, ReceiverName, ProofCode, PickupCode, PickedUpBy string
 	Takes                                                                              []pharmacy.Take
 	History                                                                            []pharmacy.FulfilEvent
+	Settlements                                                                        []int64 `json:",omitempty"` // every settlement that paid (the column holds the first)
 }
 
 const fulfilCols = `prescription_id, county_code, resident_id, institution_id, pickup_clinic_id, mode, status, settlement_id, total_fen, patient_fen, body, created_at, updated_at, version`
@@ -348,21 +349,23 @@ func scanFulfil(sc interface{ Scan(...any) error }, f *pharmacy.Fulfilment) erro
 	}
 	f.Address, f.Phone, f.Courier, f.Tracking, f.ReceiverName, f.ProofCode, f.PickupCode, f.PickedUpBy, f.Takes, f.History =
 		b.Address, b.Phone, b.Courier, b.Tracking, b.ReceiverName, b.ProofCode, b.PickupCode, b.PickedUpBy, b.Takes, b.History
+	f.SettlementIDs = b.Settlements
 	return nil
 }
 
 func fulfilJSON(f *pharmacy.Fulfilment) string {
-	b, _ := json.Marshal(fulfilBody{f.Address, f.Phone, f.Courier, f.Tracking, f.ReceiverName, f.ProofCode, f.PickupCode, f.PickedUpBy, f.Takes, f.History})
+	b, _ := json.Marshal(fulfilBody{f.Address, f.Phone, f.Courier, f.Tracking, f.ReceiverName, f.ProofCode, f.PickupCode, f.PickedUpBy, f.Takes, f.History, f.SettlementIDs})
 	return string(b)
 }
 
 // DispenseTx dispenses a prescription from stock in one transaction, with
 // the low-stock alerts the dispensing raises (at most one a week per drug).
 func (s *Store) DispenseTx(ctx context.Context, sg *rx.Signed, from rx.Status, f *pharmacy.Fulfilment, alerts []pharmacy.Alert, alertSince time.Time,
-	pay *settle.Pending, ev audit.Event) error {
+	pays []*settle.Pending, ev audit.Event) error {
 	const op = "store.DispenseTx"
 	return s.Transact(ctx, func(tx db) error {
-		if pay != nil {
+		f.SettlementID, f.SettlementIDs = 0, nil
+		for i, pay := range pays {
 			// Payment and dispensing are one transaction (issue 18): a
 			// failure anywhere below leaves neither money taken nor stock
 			// moved. A key that finds a refunded (reversed) attempt of an
@@ -384,7 +387,11 @@ func (s *Store) DispenseTx(ctx context.Context, sg *rx.Signed, from rx.Status, f
 				*pay.Settlement = orig
 				pay.Settlement.Key = next
 			}
-			f.SettlementID, f.PatientFen = pay.Settlement.ID, int64(pay.Settlement.Result.Patient)
+			if i == 0 {
+				f.SettlementID, f.PatientFen = pay.Settlement.ID, 0
+			}
+			f.SettlementIDs = append(f.SettlementIDs, pay.Settlement.ID)
+			f.PatientFen += int64(pay.Settlement.Result.Patient)
 			if err := s.failpoint("dispense.paid"); err != nil {
 				return err
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -721,6 +722,107 @@ func TestChronicCertificationSettlesDispensing(t *testing.T) {
 		for _, act := range []string{settle.ActCertify, settle.ActCertEnd, settle.ActCertRead} {
 			if !seen[act] {
 				t.Errorf("no %s audit row", act)
+			}
+		}
+	})
+}
+
+// TestMixedPrescriptionSplits (issue 18 §5): a certified patient's
+// prescription for the certified disease and for something else settles
+// as two visits — the drugs for the certified disease inside the
+// category's drug range (用药范围) through the chronic special-outpatient
+// layer, every other drug as plain outpatient care — because 门诊慢特病 and
+// 普通门诊 are separate settlements (settle.Service.ChronicSplit). Policy
+// 985-2026.json: HT pays ATC C02, C03, C07, C08, C09 at 65 %, deductible 0;
+// village outpatient 60 %, deductible 0. pharmacy/prices-example.psv:
+// amlodipine-5t 1.85, metformin-500t 0.85, aspirin-100t 0.70 yuan a tablet,
+// all category A.
+//
+//	HT part: amlodipine (C08CA01, for I10) 7 × 1.85 = 12.95; 65 % = 8.4175 → 8.42; patient 4.53.
+//	OP part: metformin (for E11.9, which the HT certification does not cover) 14 × 0.85 = 11.90
+//	         + aspirin (for I10, but B01AC06 is outside HT's range) 7 × 0.70 = 4.90 = 16.80;
+//	         60 % = 10.08; patient 6.72.
+//	The fulfilment: two settlements, the patient pays 4.53 + 6.72 = 11.25. A return reverses both.
+func TestMixedPrescriptionSplits(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, d store.Dialect) {
+		f := newPharmacyFixture(t, d)
+		ctx := context.Background()
+		vd := f.actors[care.RoleVillageDoctor]
+		io := f.actors[care.RoleInsuranceOfficer]
+		people, _, err := f.res.Search(ctx, vd, "", resident.Filter{BornOnOrBefore: care.Date{Year: 1970, Month: 1, Day: 1}, Limit: 50})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p *resident.Resident
+		for i := range people {
+			if people[i].Poverty == "" {
+				p = &people[i]
+				break
+			}
+		}
+		if p == nil {
+			t.Fatal("no adult outside the poverty categories in the demo village")
+		}
+		for _, drug := range []string{"amlodipine-5t", "metformin-500t", "aspirin-100t"} {
+			f.receive(t, vd, drug, "M1", "2027-10-31", 50)
+		}
+		if _, err := f.settle.Certify(ctx, io, settle.CertInput{ResidentID: p.ID, Category: "HT", Diagnosis: "I10", From: "2026-01-01", To: "2026-12-31", Office: "平舆县医疗保障局"}); err != nil {
+			t.Fatal(err)
+		}
+		draft := rxDraft(amlodipine7,
+			rx.Line{DrugCode: "metformin-500t", Dose: 500, DoseUnit: "mg", Frequency: "bid", Route: "po", Days: 7, Quantity: 14, Diagnosis: "E11.9"},
+			rx.Line{DrugCode: "aspirin-100t", Dose: 100, DoseUnit: "mg", Frequency: "qd", Route: "po", Days: 7, Quantity: 7, Diagnosis: "I10"})
+		draft.Diagnoses = []string{"I10", "E11.9"}
+		sg, _, err := f.rx.Sign(ctx, vd, p.ID, draft)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ful, err := f.svc.Dispense(ctx, vd, sg.ID, pharmacy.DispenseInput{Mode: pharmacy.ModePickup, Insured: true})
+		if err != nil {
+			t.Fatalf("dispense: %v", err)
+		}
+		y := func(s string) settle.Fen { v, _ := settle.ParseYuan(s); return v }
+		ids := ful.Settlements()
+		if len(ids) != 2 || ful.SettlementID != ids[0] {
+			t.Fatalf("settlements %v (first %d), want 2", ids, ful.SettlementID)
+		}
+		ht, err := f.settle.Get(ctx, io, ids[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		op, err := f.settle.Get(ctx, io, ids[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ht.Claim.VisitType != settle.Chronic || ht.Claim.ChronicCategory != "HT" || ht.Claim.VisitID != pharmacy.VisitID(sg.ID)+"-HT" ||
+			len(ht.Claim.Lines) != 1 || ht.Claim.Lines[0].Code != "amlodipine-5t" ||
+			ht.Result.Total != y("12.95") || ht.Result.Paid(settle.LayerBasic) != y("8.42") || ht.Result.Patient != y("4.53") {
+			t.Errorf("HT part: %s/%s %s lines %v total %s basic %s patient %s; want chronic/HT amlodipine 12.95, 8.42, 4.53",
+				ht.Claim.VisitType, ht.Claim.ChronicCategory, ht.Claim.VisitID, ht.Claim.Lines, ht.Result.Total, ht.Result.Paid(settle.LayerBasic), ht.Result.Patient)
+		}
+		if op.Claim.VisitType != settle.Outpatient || op.Claim.VisitID != pharmacy.VisitID(sg.ID)+"-OP" || len(op.Claim.Lines) != 2 ||
+			op.Result.Total != y("16.80") || op.Result.Paid(settle.LayerBasic) != y("10.08") || op.Result.Patient != y("6.72") {
+			t.Errorf("outpatient part: %s %s lines %v total %s basic %s patient %s; want outpatient metformin+aspirin 16.80, 10.08, 6.72",
+				op.Claim.VisitType, op.Claim.VisitID, op.Claim.Lines, op.Result.Total, op.Result.Paid(settle.LayerBasic), op.Result.Patient)
+		}
+		if ful.TotalFen != int64(y("29.75")) || ful.PatientFen != int64(y("11.25")) {
+			t.Errorf("fulfilment total %d patient %d fen, want 2975 and 1125", ful.TotalFen, ful.PatientFen)
+		}
+		stored, err := f.st.Fulfilment(ctx, sg.ID)
+		if err != nil || !slices.Equal(stored.Settlements(), ids) {
+			t.Fatalf("stored fulfilment's settlements %v, want %v (%v)", stored.Settlements(), ids, err)
+		}
+		acc, _ := f.st.SettleAccumulators(ctx, p.CountyCode, p.ID, 2026)
+		if acc.ChronicPaid["HT"] != y("8.42") {
+			t.Errorf("HT annual limit used %s, want 8.42 (the outpatient part must not count)", acc.ChronicPaid["HT"])
+		}
+		// A return reverses both settlements.
+		if _, err := f.svc.Advance(ctx, vd, sg.ID, pharmacy.FulfilAction{To: pharmacy.FulReturned, Note: "患者拒收", Version: stored.Version}); err != nil {
+			t.Fatalf("return: %v", err)
+		}
+		for _, id := range ids {
+			if st, err := f.settle.Get(ctx, io, id); err != nil || st.Status != settle.StatusReversed {
+				t.Errorf("settlement %d after the return: %v %v", id, st.Status, err)
 			}
 		}
 	})

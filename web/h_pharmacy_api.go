@@ -387,7 +387,8 @@ type apiFulfilment struct {
 	PickedUpBy     string     `json:"picked_up_by,omitempty"`
 	TotalFen       int64      `json:"total_fen"`
 	PatientFen     int64      `json:"patient_fen"`
-	SettlementID   int64      `json:"settlement_id,omitempty"`
+	SettlementID   int64      `json:"settlement_id,omitempty"`  // the first of settlement_ids (kept for older clients)
+	SettlementIDs  []int64    `json:"settlement_ids,omitempty"` // a chronic special-outpatient part and a plain outpatient part settle apart
 	Lots           []apiTake  `json:"lots"`
 	History        []apiEvent `json:"history"`
 	Version        int        `json:"version"`
@@ -398,7 +399,7 @@ type apiFulfilment struct {
 func toAPIFulfilment(f *pharmacy.Fulfilment, a care.Actor) apiFulfilment {
 	out := apiFulfilment{PrescriptionID: f.PrescriptionID, Mode: string(f.Mode), Status: string(f.Status), InstitutionID: f.InstitutionID, Address: f.Address,
 		Courier: f.Courier, Tracking: f.Tracking, ReceiverName: f.ReceiverName, PickupClinicID: f.PickupClinicID, PickedUpBy: f.PickedUpBy,
-		TotalFen: f.TotalFen, PatientFen: f.PatientFen, SettlementID: f.SettlementID, Lots: []apiTake{}, History: []apiEvent{}, Version: f.Version}
+		TotalFen: f.TotalFen, PatientFen: f.PatientFen, SettlementID: f.SettlementID, SettlementIDs: f.Settlements(), Lots: []apiTake{}, History: []apiEvent{}, Version: f.Version}
 	for _, t := range f.Takes {
 		out.Lots = append(out.Lots, apiTake{t.LotID, t.DrugCode, t.Batch, t.Expiry.String(), t.Quantity})
 	}
