@@ -267,6 +267,19 @@ func (s *Server) settlementPDF(w http.ResponseWriter, r *http.Request, rc *reqCt
 	t.setSize(13)
 	t.cell(120, 10, T("settle.patient"), "TB", 0, "L")
 	t.cell(0, 10, st.Result.Patient.String()+" "+T("settle.yuan"), "TB", 1, "R")
+	if len(st.Adjustments) > 0 {
+		// Re-settlements that changed this bill after it was first settled
+		// (a correction or reversal of an earlier bill of the year): the
+		// amounts above are the current ones; each line says what moved.
+		pdf.Ln(2)
+		t.setSize(11)
+		t.cell(0, 8, T("settle.adjustments"), "", 1, "L")
+		t.setSize(9)
+		for _, a := range st.Adjustments {
+			t.para(18, 5, T("settle.adjust."+a.Cause, a.CreatedAt.In(care.Shanghai).Format("2006-01-02 15:04"), a.CauseID,
+				a.InsurersBefore().String(), a.InsurersAfter().String(), a.PatientBefore().String(), a.PatientAfter().String()))
+		}
+	}
 	if ev.Receivable != nil {
 		t.setSize(10)
 		t.para(pdf.GetX(), 6, T("settle.receivable_line", ev.Receivable.Amount.String(), ev.Receivable.Paid.String(), ev.Receivable.Owed().String()))

@@ -3,6 +3,9 @@ package web_test
 import (
 	"encoding/json"
 	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -386,6 +389,23 @@ func TestSettlementAdjustmentsShown(t *testing.T) {
 	}
 	if p := io.get("/settlements/" + itoa(b.ID)); p.code != 200 || !strings.Contains(p.body, `id="adjustments"`) || !strings.Contains(p.body, "按日期顺序重新结算") {
 		t.Errorf("settlement page without its adjustment: %d", p.code)
+	}
+	// The explanation-of-benefits PDF says the same (issue 18 §4).
+	if pdftotext, err := exec.LookPath("pdftotext"); err != nil {
+		t.Error("pdftotext not found: install Debian's poppler-utils (.ci/run does)")
+	} else if p := io.get("/settlements/" + itoa(b.ID) + "/pdf"); p.code != 200 {
+		t.Errorf("PDF: %d", p.code)
+	} else {
+		file := filepath.Join(t.TempDir(), "eob.pdf")
+		os.WriteFile(file, []byte(p.body), 0o600)
+		out, err := exec.Command(pdftotext, file, "-").CombinedOutput()
+		text := strings.Join(strings.Fields(string(out)), "")
+		adj := got.Adjustments[0]
+		for _, w := range []string{"按日期顺序重新结算", "第" + itoa(a.ID) + "号结算更正", adj.Before["patient"] + "→" + adj.After["patient"]} {
+			if err != nil || !strings.Contains(text, w) {
+				t.Errorf("the PDF's text lacks %q (%v):\n%s", w, err, out)
+			}
+		}
 	}
 	// 0.00 yuan: refused, naming the field.
 	if r := post(bill("Z", "-03-10", "0"), "adj-z", 0); r.code != 422 || !strings.Contains(r.body, `"field":"lines"`) || !strings.Contains(r.body, "settle.total_zero") {
