@@ -45,6 +45,10 @@ type apiFieldError struct {
 // Internal errors are logged with their detail; the user sees only the
 // code, a message in their language and the request ID.
 func (s *Server) renderError(w http.ResponseWriter, r *http.Request, rc *reqCtx, err error) {
+	if rc.face != nil {
+		s.faceError(rc.face, w, r, rc, err)
+		return
+	}
 	code := care.ErrorCode(err)
 	status := statusOf[code]
 	if status == 0 {

@@ -34,6 +34,7 @@ type reqCtx struct {
 	API       bool
 	RequestID string
 	Pattern   string
+	face      Face // the face whose route this is (its errors are its own); nil for the server's routes
 }
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error
@@ -56,7 +57,7 @@ func (s *Server) handle(pattern string, p access.Policy, h handlerFunc) {
 func (s *Server) handleLimit(pattern string, p access.Policy, limit int64, h handlerFunc) {
 	api := strings.Contains(pattern, "/api/")
 	s.routes = append(s.routes, Route{Pattern: pattern, Policy: p, API: api})
-	s.mux.Handle(pattern, s.wrap(pattern, p, api, limit, h))
+	s.mux.Handle(pattern, s.wrap(pattern, p, api, limit, h, nil))
 }
 
 // statusWriter records the status for logs and metrics, and holds the
@@ -161,10 +162,10 @@ func (w *statusWriter) finish() (abort bool) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-func (s *Server) wrap(pattern string, p access.Policy, api bool, limit int64, h handlerFunc) http.Handler {
+func (s *Server) wrap(pattern string, p access.Policy, api bool, limit int64, h handlerFunc, face Face) http.Handler {
 	return http.HandlerFunc(func(w0 http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		rc := &reqCtx{API: api, RequestID: newRequestID(), Lang: langOf(r), Pattern: pattern}
+		rc := &reqCtx{API: api, RequestID: newRequestID(), Lang: langOf(r), Pattern: pattern, face: face}
 		ctx, barrier := audit.WithBarrier(care.WithRequestID(r.Context(), rc.RequestID))
 		r = r.WithContext(ctx)
 		w := &statusWriter{ResponseWriter: w0, barrier: barrier}

@@ -57,7 +57,7 @@ func TestPolicyStopsBeforeHandler(t *testing.T) {
 		h := s.wrap("GET /probe", p, true, 1<<20, func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
 			reached = true
 			return nil
-		})
+		}, nil)
 		for _, cookie := range []string{"", tok} {
 			req := httptest.NewRequest("GET", "/probe", nil)
 			req.RemoteAddr = "192.0.2.1:1234" // not loopback: Ops refuses too

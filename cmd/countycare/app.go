@@ -13,6 +13,7 @@ import (
 	"countycare/critical"
 	"countycare/ecg"
 	"countycare/family"
+	"countycare/fhir"
 	"countycare/lab"
 	"countycare/online"
 	"countycare/org"
@@ -119,6 +120,12 @@ func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, 
 		a.audit.Close(context.Background())
 		return nil, err
 	}
+	// The FHIR R4 face (issue 12), through the same wrapper, scopes and audit.
+	fb := ""
+	if acfg.PublicURL != "" {
+		fb = strings.TrimRight(acfg.PublicURL, "/") + "/fhir"
+	}
+	w.MountFace(&fhir.Server{Residents: a.res, Orgs: a.orgs, Base: fb, Now: now})
 	a.web = w
 	return a, nil
 }

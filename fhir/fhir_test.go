@@ -1,0 +1,422 @@
+package fhir_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"countycare/account"
+	"countycare/audit"
+	"countycare/care"
+	"countycare/demo"
+	"countycare/fhir"
+	"countycare/internal/testdb"
+	"countycare/org"
+	"countycare/resident"
+	"countycare/store"
+	"countycare/web"
+)
+
+// env is a real server (web wrapper, SQLite demo county) with the FHIR face mounted.
+type env struct {
+	t     *testing.T
+	st    *store.Store
+	srv   *web.Server
+	ts    *httptest.Server
+	users map[care.Role]string
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	st := testdb.Open(t, store.SQLite, time.Now)
+	ctx := context.Background()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	res, err := demo.Generate(ctx, st, demo.Config{Residents: 600, Villages: 6, VillageDoctors: 6}, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := audit.NewWriter(st, quiet, time.Now, 1024)
+	w.Start()
+	t.Cleanup(func() { w.Close(context.Background()) })
+	orgs := &org.Service{Repo: st, Now: time.Now}
+	rsvc := &resident.Service{Repo: st, Orgs: orgs, Audit: w, Now: time.Now}
+	accts := &account.Service{Repo: st, Config: account.DefaultConfig(), Now: time.Now, Orgs: orgs, DeviceKey: account.DeviceKeyFrom(testdb.AuditKey)}
+	srv, err := web.New(web.Config{}, web.Deps{Residents: rsvc, Orgs: orgs, Accounts: accts, Store: st, Audit: w, AuditKey: testdb.AuditKey, Log: quiet, Now: time.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.MountFace(&fhir.Server{Residents: rsvc, Orgs: orgs, Now: time.Now})
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(ts.Close)
+	e := &env{t: t, st: st, srv: srv, ts: ts, users: map[care.Role]string{}}
+	for _, l := range res.Logins {
+		e.users[l.Role] = l.Username
+	}
+	return e
+}
+
+type client struct {
+	e  *env
+	hc *http.Client
+}
+
+func (e *env) anon() *client {
+	jar, _ := cookiejar.New(nil)
+	return &client{e: e, hc: &http.Client{Jar: jar}}
+}
+
+func (e *env) as(role care.Role) *client {
+	e.t.Helper()
+	c := e.anon()
+	body := `{"username":"` + e.users[role] + `","password":"` + demo.DefaultPassword + `"}`
+	resp, err := c.hc.Post(e.ts.URL+"/api/v1/session", "application/json", strings.NewReader(body))
+	if err != nil || resp.StatusCode != 200 {
+		e.t.Fatalf("login %s: %v %v", role, resp, err)
+	}
+	resp.Body.Close()
+	return c
+}
+
+// get fetches path and decodes a JSON body into v (when not nil).
+func (c *client) get(path string, hdr map[string]string, v any) (int, http.Header, string) {
+	c.e.t.Helper()
+	req, _ := http.NewRequest("GET", c.e.ts.URL+path, nil)
+	for k, x := range hdr {
+		req.Header.Set(k, x)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		c.e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if v != nil {
+		if err := json.Unmarshal(b, v); err != nil {
+			c.e.t.Fatalf("GET %s: %d, not JSON: %v\n%s", path, resp.StatusCode, err, b)
+		}
+	}
+	return resp.StatusCode, resp.Header, string(b)
+}
+
+type bundle struct {
+	ResourceType string `json:"resourceType"`
+	Type         string `json:"type"`
+	Total        *int   `json:"total"`
+	Link         []struct{ Relation, URL string }
+	Entry        []struct {
+		FullURL  string          `json:"fullUrl"`
+		Resource json.RawMessage `json:"resource"`
+	} `json:"entry"`
+}
+
+func (b bundle) patients(t *testing.T) []fhir.Patient {
+	var out []fhir.Patient
+	for _, e := range b.Entry {
+		var p fhir.Patient
+		if err := json.Unmarshal(e.Resource, &p); err != nil || p.ResourceType != "Patient" {
+			t.Fatalf("entry %s: %v", e.Resource, err)
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+type outcome struct {
+	ResourceType string `json:"resourceType"`
+	Issue        []struct {
+		Severity, Code, Diagnostics string
+		Expression                  []string
+	} `json:"issue"`
+}
+
+// checkOutcome: an OperationOutcome with issue code and (if expr) the expression.
+func checkOutcome(t *testing.T, what string, status, wantStatus int, ctype string, o outcome, code, expr string) {
+	t.Helper()
+	if status != wantStatus || !strings.HasPrefix(ctype, "application/fhir+json") || o.ResourceType != "OperationOutcome" || len(o.Issue) == 0 ||
+		o.Issue[0].Code != code || o.Issue[0].Severity != "error" || o.Issue[0].Diagnostics == "" {
+		t.Errorf("%s: %d %s %+v, want %d OperationOutcome %s", what, status, ctype, o, wantStatus, code)
+		return
+	}
+	if expr != "" && !slices.Contains(o.Issue[0].Expression, expr) {
+		t.Errorf("%s: issue expression %v, want %s", what, o.Issue[0].Expression, expr)
+	}
+}
+
+func ident(p fhir.Patient, system string) string {
+	for _, id := range p.Identifier {
+		if id.System == system {
+			return id.Value
+		}
+	}
+	return ""
+}
+
+// TestMetadata: the CapabilityStatement is public (clients read it before
+// signing in), says FHIR 4.0.1 and JSON, and declares exactly the routes
+// the face registers — a declared interaction without a route, or a route
+// the statement does not declare, fails (issue 12: "a CapabilityStatement
+// that tells the truth").
+func TestMetadata(t *testing.T) {
+	e := newEnv(t)
+	var cs fhir.CapabilityStatement
+	code, h, _ := e.anon().get("/fhir/metadata", nil, &cs)
+	if code != 200 || !strings.HasPrefix(h.Get("Content-Type"), "application/fhir+json") || cs.ResourceType != "CapabilityStatement" ||
+		cs.FHIRVersion != "4.0.1" || !slices.Equal(cs.Format, []string{"json"}) || len(cs.Rest) != 1 {
+		t.Fatalf("metadata: %d %+v", code, cs)
+	}
+	declared := map[string]bool{"GET /fhir/metadata": true}
+	for _, r := range cs.Rest[0].Resource {
+		for _, in := range r.Interaction {
+			switch in["code"] {
+			case "read":
+				declared["GET /fhir/"+r.Type+"/{id}"] = true
+			case "search-type":
+				declared["GET /fhir/"+r.Type] = true
+			default:
+				t.Errorf("%s: interaction %v has no route kind here", r.Type, in["code"])
+			}
+		}
+	}
+	routed := map[string]bool{}
+	for _, r := range e.srv.Routes() {
+		if strings.Contains(r.Pattern, " /fhir") {
+			routed[r.Pattern] = true
+			if !r.Policy.Defined() {
+				t.Errorf("%s has no access policy", r.Pattern)
+			}
+		}
+	}
+	for p := range declared {
+		if !routed[p] {
+			t.Errorf("the CapabilityStatement declares %s, which no route serves", p)
+		}
+	}
+	for p := range routed {
+		if !declared[p] {
+			t.Errorf("route %s is not declared in the CapabilityStatement", p)
+		}
+	}
+}
+
+// TestPatientReadScopeAndAudit: a Patient is the resident record under the
+// pages' rules (docs/fhir.md "Access"): a village doctor reads a resident
+// of the clinic, with the GB 11643 number and the health-record number as
+// identifiers of their own systems, and the read is an audit row; a
+// resident of another village is "not found" (as on the pages: existence is
+// not disclosed); no session is 401, a role that reads no records 403 with
+// an access.denied row — each answered with an OperationOutcome.
+func TestPatientReadScopeAndAudit(t *testing.T) {
+	e := newEnv(t)
+	vd := e.as(care.RoleVillageDoctor)
+	var mine bundle
+	if code, _, body := vd.get("/fhir/Patient?_count=5", nil, &mine); code != 200 || mine.Type != "searchset" || len(mine.Entry) == 0 {
+		t.Fatalf("village doctor's patients: %d %s", code, body)
+	}
+	p0 := mine.patients(t)[0]
+	var p fhir.Patient
+	code, h, body := vd.get("/fhir/Patient/"+p0.ID, nil, &p)
+	if code != 200 || p.ResourceType != "Patient" || p.ID != p0.ID || h.Get("ETag") != `W/"`+p.Meta.VersionID+`"` {
+		t.Fatalf("read: %d %s", code, body)
+	}
+	idn, rec := ident(p, fhir.SystemIDNumber), ident(p, fhir.SystemRecordNumber)
+	if len(idn) != 18 || len(rec) != 17 || (p.Gender != "male" && p.Gender != "female") || len(p.BirthDate) != 10 ||
+		p.ManagingOrganization == nil || !strings.HasPrefix(p.ManagingOrganization.Reference, "Organization/") || len(p.Name) != 1 || p.Name[0].Text == "" {
+		t.Errorf("patient %s", body)
+	}
+	// The read is audited with the resident and the request.
+	var rid int64
+	json.Unmarshal([]byte(p.ID), &rid)
+	time.Sleep(50 * time.Millisecond)
+	evs, err := e.st.SearchAudit(context.Background(), audit.Filter{ResidentIDs: []int64{rid}, Limit: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := false
+	for _, ev := range evs {
+		read = read || ev.Action == audit.ActResidentRead && ev.Username == e.users[care.RoleVillageDoctor]
+	}
+	if !read {
+		t.Errorf("no %s audit row for the FHIR read: %+v", audit.ActResidentRead, evs)
+	}
+	// A resident outside the village: the insurance officer (county scope) finds one.
+	io := e.as(care.RoleInsuranceOfficer)
+	other := ""
+	for year := 1940; year < 2020 && other == ""; year++ {
+		var county bundle
+		io.get(fmt.Sprintf("/fhir/Patient?birthdate=ge%d-01-01&birthdate=le%d-12-31&_count=100", year, year), nil, &county)
+		for _, q := range county.patients(t) {
+			if q.ManagingOrganization != nil && q.ManagingOrganization.Reference != p.ManagingOrganization.Reference {
+				other = q.ID
+				break
+			}
+		}
+	}
+	if other == "" {
+		t.Fatal("no resident of another village in the county")
+	}
+	var o outcome
+	code, h, _ = vd.get("/fhir/Patient/"+other, nil, &o)
+	checkOutcome(t, "out of scope", code, 404, h.Get("Content-Type"), o, "not-found", "")
+	o = outcome{}
+	code, h, _ = vd.get("/fhir/Patient/999999999", nil, &o)
+	checkOutcome(t, "missing", code, 404, h.Get("Content-Type"), o, "not-found", "")
+	o = outcome{}
+	code, h, _ = e.anon().get("/fhir/Patient/"+p.ID, nil, &o)
+	checkOutcome(t, "anonymous", code, 401, h.Get("Content-Type"), o, "login", "")
+	o = outcome{}
+	code, h, _ = e.as(care.RoleAnalyst).get("/fhir/Patient/"+p.ID, nil, &o)
+	checkOutcome(t, "analyst", code, 403, h.Get("Content-Type"), o, "forbidden", "")
+	time.Sleep(50 * time.Millisecond)
+	denied, _ := e.st.SearchAudit(context.Background(), audit.Filter{Action: audit.ActAccessDenied, Limit: 10})
+	if len(denied) == 0 || !strings.Contains(denied[0].Detail, "/fhir/Patient/{id}") {
+		t.Errorf("no access.denied row for the analyst: %+v", denied)
+	}
+}
+
+// TestPatientSearch: identifier (with and without its system), name,
+// birthdate ranges and _count work as FHIR says; bad parameters are 400
+// OperationOutcomes naming the parameter; an unsupported parameter is
+// ignored and left out of the self link, or refused under Prefer:
+// handling=strict (FHIR R4 §3.1.1.5.4 "Handling errors").
+func TestPatientSearch(t *testing.T) {
+	e := newEnv(t)
+	td := e.as(care.RoleTownshipDoctor)
+	var all bundle
+	if code, _, body := td.get("/fhir/Patient?_count=50", nil, &all); code != 200 || len(all.Entry) != 50 || all.Total != nil {
+		t.Fatalf("first 50 of the township: %d (total %v, more exist so no total) %.300s", code, all.Total, body)
+	}
+	p := all.patients(t)[7]
+	idn, rec := ident(p, fhir.SystemIDNumber), ident(p, fhir.SystemRecordNumber)
+	for _, q := range []string{"identifier=" + url.QueryEscape(fhir.SystemIDNumber+"|"+idn), "identifier=" + idn,
+		"identifier=" + url.QueryEscape(fhir.SystemRecordNumber+"|"+rec), "identifier=" + rec, "_id=" + p.ID} {
+		var b bundle
+		code, _, body := td.get("/fhir/Patient?"+q, nil, &b)
+		if code != 200 || len(b.Entry) != 1 || b.Total == nil || *b.Total != 1 || b.patients(t)[0].ID != p.ID ||
+			b.Entry[0].FullURL != e.ts.URL+"/fhir/Patient/"+p.ID {
+			t.Errorf("%s: %d %.300s", q, code, body)
+		}
+	}
+	var byName bundle
+	td.get("/fhir/Patient?name="+url.QueryEscape(p.Name[0].Text)+"&_count=100", nil, &byName)
+	found := false
+	for _, q := range byName.patients(t) {
+		found = found || q.ID == p.ID
+		if !strings.HasPrefix(q.Name[0].Text, p.Name[0].Text) {
+			t.Errorf("name=%s matched %s", p.Name[0].Text, q.Name[0].Text)
+		}
+	}
+	if !found {
+		t.Errorf("name=%s does not find patient %s", p.Name[0].Text, p.ID)
+	}
+	var born bundle
+	td.get("/fhir/Patient?birthdate=ge"+p.BirthDate+"&birthdate=le"+p.BirthDate+"&_count=100", nil, &born)
+	if len(born.Entry) == 0 {
+		t.Errorf("birthdate=eq %s finds nobody", p.BirthDate)
+	}
+	for _, q := range born.patients(t) {
+		if q.BirthDate != p.BirthDate {
+			t.Errorf("birthdate ge/le %s matched %s", p.BirthDate, q.BirthDate)
+		}
+	}
+	var lenient bundle
+	td.get("/fhir/Patient?_id="+p.ID+"&_elements=name", nil, &lenient)
+	if len(lenient.Entry) != 1 || len(lenient.Link) == 0 || strings.Contains(lenient.Link[0].URL, "_elements") || !strings.Contains(lenient.Link[0].URL, "_id="+p.ID) {
+		t.Errorf("an unsupported parameter must be ignored and left out of the self link: %+v", lenient.Link)
+	}
+	for _, c := range []struct{ q, expr string }{
+		{"_count=0", "_count"}, {"_count=101", "_count"}, {"_count=x", "_count"},
+		{"identifier=" + url.QueryEscape("http://example.org/mrn|12345"), "identifier"}, {"identifier=12345", "identifier"},
+		{"birthdate=1990-02-30", "birthdate"}, {"birthdate=ap1990-01-01", "birthdate"},
+		{"name=" + idn, "name"}, {"name=a&identifier=" + idn, ""},
+	} {
+		var o outcome
+		code, h, _ := td.get("/fhir/Patient?"+c.q, nil, &o)
+		checkOutcome(t, c.q, code, 400, h.Get("Content-Type"), o, "invalid", c.expr)
+	}
+	var o outcome
+	code, h, _ := td.get("/fhir/Patient?_id="+p.ID+"&_elements=name", map[string]string{"Prefer": "handling=strict"}, &o)
+	checkOutcome(t, "strict", code, 400, h.Get("Content-Type"), o, "invalid", "_elements")
+}
+
+// TestOrganizationTree: the organisation tree as Organizations linked by
+// partOf: the county's root has no parent, each village clinic is part of
+// its township health center; search by partof, type and _id.
+func TestOrganizationTree(t *testing.T) {
+	e := newEnv(t)
+	c := e.as(care.RoleAnalyst)
+	var all bundle
+	if code, _, body := c.get("/fhir/Organization", nil, &all); code != 200 || all.Total == nil || *all.Total < 10 {
+		t.Fatalf("organizations: %d %.300s", code, body)
+	}
+	byID := map[string]fhir.Organization{}
+	for _, en := range all.Entry {
+		var o fhir.Organization
+		json.Unmarshal(en.Resource, &o)
+		byID[o.ID] = o
+	}
+	villages := 0
+	for _, o := range byID {
+		if o.PartOf != nil {
+			if _, ok := byID[strings.TrimPrefix(o.PartOf.Reference, "Organization/")]; !ok {
+				t.Errorf("%s is part of %s, which is not in the tree", o.Name, o.PartOf.Reference)
+			}
+		}
+		if len(o.Type) == 1 && o.Type[0].Coding[0].Code == "village_clinic" {
+			villages++
+			parent := byID[strings.TrimPrefix(o.PartOf.Reference, "Organization/")]
+			if k := parent.Type[0].Coding[0].Code; k != "township_hc" && k != "central_hc" && k != "sub_center" {
+				t.Errorf("village clinic %s is part of a %s", o.Name, k)
+			}
+			if o.Type[0].Coding[0].Display != "村卫生室" {
+				t.Errorf("kind display %q", o.Type[0].Coding[0].Display)
+			}
+		}
+	}
+	if villages != 6 {
+		t.Errorf("%d village clinics, want the demo's 6", villages)
+	}
+	var kids bundle
+	var some fhir.Organization
+	for _, o := range byID {
+		if len(o.Type) == 1 && o.Type[0].Coding[0].Code == "village_clinic" {
+			some = o
+			break
+		}
+	}
+	c.get("/fhir/Organization?partof="+url.QueryEscape(some.PartOf.Reference), nil, &kids)
+	if len(kids.Entry) == 0 {
+		t.Error("partof finds no children")
+	}
+	for _, en := range kids.Entry {
+		var o fhir.Organization
+		json.Unmarshal(en.Resource, &o)
+		if o.PartOf == nil || o.PartOf.Reference != some.PartOf.Reference {
+			t.Errorf("partof=%s matched %s", some.PartOf.Reference, o.Name)
+		}
+	}
+	var typed bundle
+	c.get("/fhir/Organization?type="+url.QueryEscape(fhir.SystemOrgKind+"|village_clinic"), nil, &typed)
+	if typed.Total == nil || *typed.Total != 6 {
+		t.Errorf("type=village_clinic: %v", typed.Total)
+	}
+	var one fhir.Organization
+	if code, _, body := c.get("/fhir/Organization/"+some.ID, nil, &one); code != 200 || one.Name != some.Name {
+		t.Errorf("read: %d %s", code, body)
+	}
+	var o outcome
+	code, h, _ := c.get("/fhir/Organization?partof=Patient/x", nil, &o)
+	checkOutcome(t, "bad partof", code, 400, h.Get("Content-Type"), o, "invalid", "partof")
+	o = outcome{}
+	code, h, _ = e.as(care.RoleResident).get("/fhir/Organization", nil, &o)
+	checkOutcome(t, "resident", code, 403, h.Get("Content-Type"), o, "forbidden", "")
+}

@@ -1,0 +1,71 @@
+package fhir
+
+import (
+	"net/http"
+
+	"countycare/access"
+	"countycare/web"
+)
+
+// routes registers what the CapabilityStatement declares; the two are
+// kept in step by TestCapabilityMatchesRoutes.
+func (s *Server) routes(m *web.Mount) {
+	readers := access.Allow(access.PatientReaders...)
+	staff := access.Allow(access.OrgViewers...)
+	m.Handle("GET /fhir/metadata", access.Public(), 0, s.metadata)
+	m.Handle("GET /fhir/Patient/{id}", readers, 0, s.patientRead(m))
+	m.Handle("GET /fhir/Patient", readers, 0, s.patientSearch(m))
+	m.Handle("GET /fhir/Organization/{id}", staff, 0, s.organizationRead(m))
+	m.Handle("GET /fhir/Organization", staff, 0, s.organizationSearch(m))
+}
+
+// CapabilityStatement declares what the server does — and only that.
+type CapabilityStatement struct {
+	ResourceType string         `json:"resourceType"`
+	Status       string         `json:"status"`
+	Date         string         `json:"date"`
+	Kind         string         `json:"kind"`
+	Software     map[string]any `json:"software"`
+	FHIRVersion  string         `json:"fhirVersion"`
+	Format       []string       `json:"format"`
+	Rest         []CapRest      `json:"rest"`
+}
+
+// CapRest is the server's REST capability.
+type CapRest struct {
+	Mode          string        `json:"mode"`
+	Documentation string        `json:"documentation,omitempty"`
+	Resource      []CapResource `json:"resource"`
+}
+
+// CapResource is what the server does with one resource type.
+type CapResource struct {
+	Type        string           `json:"type"`
+	Interaction []map[string]any `json:"interaction"`
+	SearchParam []CapSearchParam `json:"searchParam,omitempty"`
+}
+
+// CapSearchParam is one supported search parameter.
+type CapSearchParam struct {
+	Name string `json:"name"`
+	Type string `json:"type"`
+}
+
+// Capability is the server's CapabilityStatement.
+func Capability() CapabilityStatement {
+	read := []map[string]any{{"code": "read"}, {"code": "search-type"}}
+	return CapabilityStatement{ResourceType: "CapabilityStatement", Status: "active", Date: "2026-12-07", Kind: "instance",
+		Software: map[string]any{"name": "countycare"}, FHIRVersion: "4.0.1", Format: []string{"json"},
+		Rest: []CapRest{{Mode: "server",
+			Documentation: "Read-only so far: Patient and Organization. Users sign in with their countycare session; each record read is audited. docs/fhir.md lists what is not built yet.",
+			Resource: []CapResource{
+				{Type: "Patient", Interaction: read, SearchParam: []CapSearchParam{{"_id", "token"}, {"identifier", "token"}, {"name", "string"}, {"birthdate", "date"}, {"_count", "number"}}},
+				{Type: "Organization", Interaction: read, SearchParam: []CapSearchParam{{"_id", "token"}, {"partof", "reference"}, {"type", "token"}, {"name", "string"}, {"_count", "number"}}},
+			}}}}
+}
+
+// metadata: GET /fhir/metadata, open to anyone (FHIR clients read it before signing in).
+func (s *Server) metadata(w http.ResponseWriter, r *http.Request, rq web.Request) error {
+	writeJSON(w, http.StatusOK, Capability())
+	return nil
+}
