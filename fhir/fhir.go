@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"countycare/care"
+	"countycare/chronic"
 	"countycare/org"
 	"countycare/resident"
 	"countycare/web"
@@ -26,6 +27,7 @@ import (
 type Server struct {
 	Residents *resident.Service
 	Orgs      *org.Service
+	Chronic   *chronic.Service // nil: no Condition and Observation
 	// Base is the absolute address of /fhir that links and fullUrls use
 	// (serve --public-url + "/fhir"); empty: taken from the request's host.
 	Base string

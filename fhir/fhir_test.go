@@ -18,6 +18,7 @@ import (
 	"countycare/account"
 	"countycare/audit"
 	"countycare/care"
+	"countycare/chronic"
 	"countycare/demo"
 	"countycare/fhir"
 	"countycare/internal/testdb"
@@ -41,7 +42,7 @@ func newEnv(t *testing.T) *env {
 	st := testdb.Open(t, store.SQLite, time.Now)
 	ctx := context.Background()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	res, err := demo.Generate(ctx, st, demo.Config{Residents: 600, Villages: 6, VillageDoctors: 6}, quiet)
+	res, err := demo.Generate(ctx, st, demo.Config{Residents: 600, Villages: 6, VillageDoctors: 6, FollowUps: 1500}, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +56,8 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.MountFace(&fhir.Server{Residents: rsvc, Orgs: orgs, Now: time.Now})
+	chr := &chronic.Service{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, Config: chronic.DefaultConfig(), Now: time.Now}
+	srv.MountFace(&fhir.Server{Residents: rsvc, Orgs: orgs, Chronic: chr, Now: time.Now})
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	e := &env{t: t, st: st, srv: srv, ts: ts, users: map[care.Role]string{}}
@@ -419,4 +421,158 @@ func TestOrganizationTree(t *testing.T) {
 	o = outcome{}
 	code, h, _ = e.as(care.RoleResident).get("/fhir/Organization", nil, &o)
 	checkOutcome(t, "resident", code, 403, h.Get("Content-Type"), o, "forbidden", "")
+}
+
+// TestChronicRecord: a patient's chronic disease registrations are
+// Conditions (problem-list items, ICD-10 where the registry names one
+// disease, the tier as an extension) and the follow-up visits'
+// measurements are Observations with LOINC codes and UCUM units
+// (docs/fhir.md "Condition", "Observation"): blood pressure as a panel of
+// systolic and diastolic in mm[Hg], fasting glucose in mmol/L. Searches by
+// code and date narrow them; patient is required; out of scope is not
+// found; every search reads the record through the audited path.
+func TestChronicRecord(t *testing.T) {
+	e := newEnv(t)
+	vd := e.as(care.RoleVillageDoctor)
+	var mine bundle
+	vd.get("/fhir/Patient?_count=100", nil, &mine)
+	var patient string
+	var conds []fhir.Condition
+	for _, p := range mine.patients(t) {
+		var b bundle
+		code, _, body := vd.get("/fhir/Condition?patient=Patient/"+p.ID, nil, &b)
+		if code != 200 {
+			t.Fatalf("Condition search: %d %s", code, body)
+		}
+		if len(b.Entry) > 0 {
+			patient = p.ID
+			for _, en := range b.Entry {
+				var c fhir.Condition
+				json.Unmarshal(en.Resource, &c)
+				conds = append(conds, c)
+			}
+			var obs bundle
+			vd.get("/fhir/Observation?patient="+p.ID, nil, &obs)
+			if len(obs.Entry) > 0 {
+				break
+			}
+			patient, conds = "", nil
+		}
+	}
+	if patient == "" {
+		t.Fatal("no patient of the village with a registration and a measured follow-up")
+	}
+	for _, c := range conds {
+		if c.Subject.Reference != "Patient/"+patient || c.ClinicalStatus == nil || c.Category[0].Coding[0].Code != "problem-list-item" || c.Code == nil || c.Code.Text == "" {
+			t.Errorf("condition %+v", c)
+		}
+		reg := c.Code.Coding[len(c.Code.Coding)-1]
+		if reg.System != fhir.SystemRegistry {
+			t.Errorf("condition %s: last coding %+v, want the registry's", c.ID, reg)
+		}
+		want := map[string]string{"hypertension": "I10", "diabetes": "E11", "hepatitis": "B18"}[reg.Code]
+		if want != "" && (c.Code.Coding[0].System != fhir.SystemICD10 || c.Code.Coding[0].Code != want) {
+			t.Errorf("condition %s (%s): ICD-10 %+v, want %s", c.ID, reg.Code, c.Code.Coding[0], want)
+		}
+		var one fhir.Condition
+		if code, _, body := vd.get("/fhir/Condition/"+c.ID, nil, &one); code != 200 || one.ID != c.ID {
+			t.Errorf("Condition read: %d %s", code, body)
+		}
+	}
+	var obs bundle
+	code, _, body := vd.get("/fhir/Observation?patient=Patient/"+patient, nil, &obs)
+	if code != 200 || obs.Total == nil || *obs.Total != len(obs.Entry) {
+		t.Fatalf("observations: %d %.400s", code, body)
+	}
+	type obsT struct {
+		ID                string
+		Status            string
+		Code              fhir.CodeableConcept
+		Subject           fhir.Reference
+		EffectiveDateTime string
+		ValueQuantity     *fhir.Quantity
+		Component         []fhir.ObservationComponent
+	}
+	var last string
+	var bp *obsT
+	for i, en := range obs.Entry {
+		var o obsT
+		json.Unmarshal(en.Resource, &o)
+		if o.Status != "final" || o.Subject.Reference != "Patient/"+patient || o.Code.Coding[0].System != fhir.SystemLOINC || len(o.EffectiveDateTime) != 10 {
+			t.Errorf("observation %s", en.Resource)
+		}
+		if i > 0 && o.EffectiveDateTime > last {
+			t.Errorf("observations not newest first: %s after %s", o.EffectiveDateTime, last)
+		}
+		last = o.EffectiveDateTime
+		switch o.Code.Coding[0].Code {
+		case fhir.LoincBPPanel:
+			if len(o.Component) != 2 || o.Component[0].Code.Coding[0].Code != fhir.LoincSystolic || o.Component[1].Code.Coding[0].Code != fhir.LoincDiastolic ||
+				o.Component[0].ValueQuantity.Code != "mm[Hg]" || o.Component[0].ValueQuantity.Value <= o.Component[1].ValueQuantity.Value {
+				t.Errorf("blood pressure %s", en.Resource)
+			}
+			if bp == nil {
+				bp = &o
+			}
+		case fhir.LoincFastingGluc:
+			if o.ValueQuantity == nil || o.ValueQuantity.Code != "mmol/L" || o.ValueQuantity.Value < 1 || o.ValueQuantity.Value > 40 {
+				t.Errorf("glucose %s", en.Resource)
+			}
+		}
+	}
+	if bp != nil {
+		var only bundle
+		vd.get("/fhir/Observation?patient="+patient+"&code="+url.QueryEscape(fhir.SystemLOINC+"|"+fhir.LoincBPPanel)+"&date="+bp.EffectiveDateTime, nil, &only)
+		if len(only.Entry) == 0 {
+			t.Errorf("code and date find nothing for the panel of %s", bp.EffectiveDateTime)
+		}
+		for _, en := range only.Entry {
+			var o obsT
+			json.Unmarshal(en.Resource, &o)
+			if o.Code.Coding[0].Code != fhir.LoincBPPanel || o.EffectiveDateTime != bp.EffectiveDateTime {
+				t.Errorf("code+date matched %s %s", o.Code.Coding[0].Code, o.EffectiveDateTime)
+			}
+		}
+	}
+	for _, c := range []struct{ q, expr string }{
+		{"", "patient"}, {"patient=Organization/1", "patient"}, {"patient=" + patient + "&code=" + url.QueryEscape("http://snomed.info/sct|38341003"), "code"},
+		{"patient=" + patient + "&date=2026-13-01", "date"}, {"patient=" + patient + "&_count=0", "_count"},
+	} {
+		var o outcome
+		code, h, _ := vd.get("/fhir/Observation?"+c.q, nil, &o)
+		checkOutcome(t, "Observation?"+c.q, code, 400, h.Get("Content-Type"), o, "invalid", c.expr)
+	}
+	// Out of the village doctor's scope: not found; a pharmacist reads no chronic records.
+	io := e.as(care.RoleInsuranceOfficer)
+	other := ""
+	for year := 1940; year < 2020 && other == ""; year++ {
+		var county bundle
+		io.get(fmt.Sprintf("/fhir/Patient?birthdate=ge%d-01-01&birthdate=le%d-12-31&_count=100", year, year), nil, &county)
+		for _, q := range county.patients(t) {
+			if q.ManagingOrganization != nil && q.ManagingOrganization.Reference != mine.patients(t)[0].ManagingOrganization.Reference {
+				other = q.ID
+				break
+			}
+		}
+	}
+	var o outcome
+	code, h, _ := vd.get("/fhir/Condition?patient="+other, nil, &o)
+	checkOutcome(t, "Condition out of scope", code, 404, h.Get("Content-Type"), o, "not-found", "")
+	o = outcome{}
+	code, h, _ = e.as(care.RolePharmacist).get("/fhir/Observation?patient="+patient, nil, &o)
+	checkOutcome(t, "pharmacist", code, 403, h.Get("Content-Type"), o, "forbidden", "")
+	// The searches read the record through the audited path.
+	time.Sleep(50 * time.Millisecond)
+	var rid int64
+	json.Unmarshal([]byte(patient), &rid)
+	evs, _ := e.st.SearchAudit(context.Background(), audit.Filter{ResidentIDs: []int64{rid}, Limit: 200})
+	reads := 0
+	for _, ev := range evs {
+		if ev.Action == audit.ActResidentRead && ev.Username == e.users[care.RoleVillageDoctor] {
+			reads++
+		}
+	}
+	if reads < 3 {
+		t.Errorf("%d resident.read rows for the patient's FHIR searches and reads, want one per request at least", reads)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"countycare/access"
+	"countycare/care"
 	"countycare/web"
 )
 
@@ -17,6 +18,13 @@ func (s *Server) routes(m *web.Mount) {
 	m.Handle("GET /fhir/Patient", readers, 0, s.patientSearch(m))
 	m.Handle("GET /fhir/Organization/{id}", staff, 0, s.organizationRead(m))
 	m.Handle("GET /fhir/Organization", staff, 0, s.organizationSearch(m))
+	if s.Chronic != nil {
+		// The chronic care teams' records: as the registration pages.
+		chronicCare := access.Allow(care.RoleVillageDoctor, care.RoleTownshipDoctor, care.RoleCountySpecialist)
+		m.Handle("GET /fhir/Condition/{id}", chronicCare, 0, s.conditionRead(m))
+		m.Handle("GET /fhir/Condition", chronicCare, 0, s.conditionSearch(m))
+		m.Handle("GET /fhir/Observation", chronicCare, 0, s.observationSearch(m))
+	}
 }
 
 // CapabilityStatement declares what the server does — and only that.
@@ -51,10 +59,10 @@ type CapSearchParam struct {
 	Type string `json:"type"`
 }
 
-// Capability is the server's CapabilityStatement.
-func Capability() CapabilityStatement {
+// Capability is the server's CapabilityStatement: what s serves.
+func (s *Server) Capability() CapabilityStatement {
 	read := []map[string]any{{"code": "read"}, {"code": "search-type"}}
-	return CapabilityStatement{ResourceType: "CapabilityStatement", Status: "active", Date: "2026-12-07", Kind: "instance",
+	cs := CapabilityStatement{ResourceType: "CapabilityStatement", Status: "active", Date: "2026-12-07", Kind: "instance",
 		Software: map[string]any{"name": "countycare"}, FHIRVersion: "4.0.1", Format: []string{"json"},
 		Rest: []CapRest{{Mode: "server",
 			Documentation: "Read-only so far: Patient and Organization. Users sign in with their countycare session; each record read is audited. docs/fhir.md lists what is not built yet.",
@@ -62,10 +70,18 @@ func Capability() CapabilityStatement {
 				{Type: "Patient", Interaction: read, SearchParam: []CapSearchParam{{"_id", "token"}, {"identifier", "token"}, {"name", "string"}, {"birthdate", "date"}, {"_count", "number"}}},
 				{Type: "Organization", Interaction: read, SearchParam: []CapSearchParam{{"_id", "token"}, {"partof", "reference"}, {"type", "token"}, {"name", "string"}, {"_count", "number"}}},
 			}}}}
+	if s.Chronic != nil {
+		cs.Rest[0].Resource = append(cs.Rest[0].Resource,
+			CapResource{Type: "Condition", Interaction: read, SearchParam: []CapSearchParam{{"patient", "reference"}}},
+			CapResource{Type: "Observation", Interaction: []map[string]any{{"code": "search-type"}},
+				SearchParam: []CapSearchParam{{"patient", "reference"}, {"code", "token"}, {"date", "date"}, {"_count", "number"}}})
+		cs.Rest[0].Documentation = "Read-only so far: Patient, Organization, Condition (chronic registrations) and Observation (follow-up measurements). Users sign in with their countycare session; each record read is audited. docs/fhir.md lists what is not built yet."
+	}
+	return cs
 }
 
 // metadata: GET /fhir/metadata, open to anyone (FHIR clients read it before signing in).
 func (s *Server) metadata(w http.ResponseWriter, r *http.Request, rq web.Request) error {
-	writeJSON(w, http.StatusOK, Capability())
+	writeJSON(w, http.StatusOK, s.Capability())
 	return nil
 }

@@ -230,27 +230,15 @@ func (s *Server) patientSearch(m *web.Mount) web.FaceHandler {
 
 // birthdate applies one birthdate parameter (a day with a FHIR prefix) to f.
 func birthdate(v string, f *resident.Filter) error {
-	prefix := "eq"
-	if len(v) > 2 && v[0] >= 'a' && v[0] <= 'z' {
-		prefix, v = v[:2], v[2:]
-	}
-	d, err := care.ParseDate(v)
-	if err != nil {
+	var d rangeDates
+	if err := d.apply(v); err != nil {
 		return err
 	}
-	switch prefix {
-	case "eq":
-		f.BornOnOrAfter, f.BornOnOrBefore = d, d
-	case "ge":
-		f.BornOnOrAfter = d
-	case "gt":
-		f.BornOnOrAfter = d.AddDays(1)
-	case "le":
-		f.BornOnOrBefore = d
-	case "lt":
-		f.BornOnOrBefore = d.AddDays(-1)
-	default:
-		return care.Errorf(care.EINVALID, "fhir.date")
+	if !d.from.IsZero() {
+		f.BornOnOrAfter = d.from
+	}
+	if !d.to.IsZero() {
+		f.BornOnOrBefore = d.to
 	}
 	return nil
 }
