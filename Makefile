@@ -9,7 +9,7 @@ RESIDENTS ?= 20000
 FUZZTIME ?= 5s
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: build run test test-go fuzz-short fuzz bench bench-1m mutate clean
+.PHONY: build run test test-go fuzz-short fuzz bench bench-1m mutate clean fhir-validators
 
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/countycare
@@ -20,10 +20,16 @@ run: build
 # make test: scripts/postgres-up finds or starts a PostgreSQL server (Debian's cluster as
 # root, a private one in ~/.cache for any other user) and prints its URL for the tests;
 # the PostgreSQL and browser tests fail rather than skip when their server or browser is missing.
-test: build
+test: build fhir-validators
 	$(GO) vet ./...
 	pg="$$(scripts/postgres-up)" || exit 1; COUNTYCARE_TEST_PG="$$pg" $(GO) test -count=1 -timeout 20m ./...
 	$(MAKE) fuzz-short
+
+# The two FHIR validators the fhir tests run (npm, pinned in tools/fhir-validate/package-lock.json).
+FHIR_VALIDATORS := tools/fhir-validate/node_modules/.package-lock.json
+fhir-validators: $(FHIR_VALIDATORS)
+$(FHIR_VALIDATORS): tools/fhir-validate/package-lock.json
+	npm ci --prefix tools/fhir-validate --no-audit --no-fund --loglevel=error
 
 # The seed corpora run in every `go test`; this adds a short coverage-guided run of each fuzz target.
 FUZZ_TARGETS := idcard:FuzzParse resident:FuzzValidate resident:FuzzSearchTokens resident:FuzzParseImport \

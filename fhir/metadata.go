@@ -29,14 +29,15 @@ func (s *Server) routes(m *web.Mount) {
 
 // CapabilityStatement declares what the server does — and only that.
 type CapabilityStatement struct {
-	ResourceType string         `json:"resourceType"`
-	Status       string         `json:"status"`
-	Date         string         `json:"date"`
-	Kind         string         `json:"kind"`
-	Software     map[string]any `json:"software"`
-	FHIRVersion  string         `json:"fhirVersion"`
-	Format       []string       `json:"format"`
-	Rest         []CapRest      `json:"rest"`
+	ResourceType   string         `json:"resourceType"`
+	Status         string         `json:"status"`
+	Date           string         `json:"date"`
+	Kind           string         `json:"kind"`
+	Software       map[string]any `json:"software"`
+	Implementation map[string]any `json:"implementation,omitempty"` // this installation (required with kind instance)
+	FHIRVersion    string         `json:"fhirVersion"`
+	Format         []string       `json:"format"`
+	Rest           []CapRest      `json:"rest"`
 }
 
 // CapRest is the server's REST capability.
@@ -82,6 +83,8 @@ func (s *Server) Capability() CapabilityStatement {
 
 // metadata: GET /fhir/metadata, open to anyone (FHIR clients read it before signing in).
 func (s *Server) metadata(w http.ResponseWriter, r *http.Request, rq web.Request) error {
-	writeJSON(w, http.StatusOK, s.Capability())
+	cs := s.Capability()
+	cs.Implementation = map[string]any{"description": "countycare", "url": s.base(r)}
+	writeJSON(w, http.StatusOK, cs)
 	return nil
 }

@@ -1,0 +1,94 @@
+package fhir_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"countycare/care"
+	"countycare/internal/testfiles"
+)
+
+// TestResourcesPassTwoValidators: every kind of resource the API emits —
+// the CapabilityStatement, Patient, Organization, Condition, Observation,
+// the searchset Bundles that carry them and the OperationOutcome of an
+// error — sampled from the demo county, passes two independent validators
+// from npm with zero errors (issue 12: "validated in make test by two
+// independent validators"): the fhir package 4.12 and @medplum/core 5.2's
+// validateResource (tools/fhir-validate; `make test` installs them with
+// npm ci). A resource with an unknown element is refused by both, so the
+// validators are known to be looking.
+func TestResourcesPassTwoValidators(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Fatal("node not found: install Node.js 20 (the validators are npm packages)")
+	}
+	dir := filepath.Join(filepath.Dir(testfiles.Root(t)), "tools", "fhir-validate")
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@medplum", "core")); err != nil {
+		t.Fatalf("the FHIR validators are not installed: run `make fhir-validators` (npm ci --prefix tools/fhir-validate): %v", err)
+	}
+	e := newEnv(t)
+	vd := e.as(care.RoleVillageDoctor)
+	var lines [][]byte
+	add := func(path string, c *client) json.RawMessage {
+		t.Helper()
+		var raw json.RawMessage
+		code, _, body := c.get(path, nil, &raw)
+		if code >= 500 {
+			t.Fatalf("%s: %d %s", path, code, body)
+		}
+		var compact bytes.Buffer
+		json.Compact(&compact, raw)
+		lines = append(lines, compact.Bytes())
+		return raw
+	}
+	add("/fhir/metadata", e.anon())
+	var pats bundle
+	json.Unmarshal(add("/fhir/Patient?_count=100", vd), &pats)
+	withRecord := ""
+	for _, p := range pats.patients(t) {
+		add("/fhir/Patient/"+p.ID, vd)
+		var conds bundle
+		json.Unmarshal(add("/fhir/Condition?patient="+p.ID, vd), &conds)
+		if len(conds.Entry) > 0 && withRecord == "" {
+			withRecord = p.ID
+			var c struct{ ID string }
+			json.Unmarshal(conds.Entry[0].Resource, &c)
+			add("/fhir/Condition/"+c.ID, vd)
+		}
+		if len(lines) > 60 {
+			break
+		}
+	}
+	if withRecord == "" {
+		t.Fatal("no patient with a chronic registration among the sample")
+	}
+	add("/fhir/Observation?patient="+withRecord, vd)
+	var orgs bundle
+	json.Unmarshal(add("/fhir/Organization", e.as(care.RoleAnalyst)), &orgs)
+	add("/fhir/Organization/"+strings.TrimPrefix(orgs.Entry[0].FullURL, e.ts.URL+"/fhir/Organization/"), vd)
+	add("/fhir/Patient?_count=0", vd) // OperationOutcome (invalid)
+	add("/fhir/Patient/99999999", vd) // OperationOutcome (not found)
+	add("/fhir/Patient/1", e.anon())  // OperationOutcome (login)
+	run := func(lines [][]byte) (string, error) {
+		f := filepath.Join(t.TempDir(), "resources.ndjson")
+		os.WriteFile(f, append(bytes.Join(lines, []byte("\n")), '\n'), 0o600)
+		out, err := exec.Command(node, filepath.Join(dir, "validate.js"), f).CombinedOutput()
+		return string(out), err
+	}
+	out, err := run(lines)
+	if err != nil {
+		t.Fatalf("%d resources, validator errors (%v):\n%s", len(lines), err, out)
+	}
+	t.Logf("%s", strings.TrimSpace(out))
+	// The validators are looking: an unknown element fails both.
+	bad := bytes.Replace(lines[1], []byte(`"resourceType":"Bundle"`), []byte(`"resourceType":"Bundle","bogusElement":1`), 1)
+	out, err = run([][]byte{bad})
+	if err == nil || !strings.Contains(out, "fhir: ") || !strings.Contains(out, "medplum: ") {
+		t.Errorf("a Bundle with an unknown element passed (%v):\n%s", err, out)
+	}
+}
