@@ -312,6 +312,10 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			if err := benchChronic(ctx, stdout, a, base, user, county, *n, *conc); err != nil {
 				return err
 			}
+		case "fhir":
+			if err := benchFHIR(stdout, base, user, ids, names, *n, *conc); err != nil {
+				return err
+			}
 		default:
 			return fmt.Errorf("unknown workload %q", w)
 		}
