@@ -576,3 +576,74 @@ func TestChronicRecord(t *testing.T) {
 		t.Errorf("%d resident.read rows for the patient's FHIR searches and reads, want one per request at least", reads)
 	}
 }
+
+// TestStaffDirectory: the staff directory as Practitioner (name, gender,
+// licence number, title) and PractitionerRole (where and as what: the
+// institution, the title, the specialty) — what the /org pages show the
+// same roles; searches by organization, specialty, practitioner and name.
+func TestStaffDirectory(t *testing.T) {
+	e := newEnv(t)
+	c := e.as(care.RoleTownshipDoctor)
+	var villages bundle
+	c.get("/fhir/Organization?type=village_clinic", nil, &villages)
+	if len(villages.Entry) == 0 {
+		t.Fatal("no village clinics")
+	}
+	var v fhir.Organization
+	json.Unmarshal(villages.Entry[0].Resource, &v)
+	var roles bundle
+	if code, _, body := c.get("/fhir/PractitionerRole?organization=Organization/"+v.ID, nil, &roles); code != 200 || len(roles.Entry) == 0 {
+		t.Fatalf("roles at %s: %d %.300s", v.Name, code, body)
+	}
+	for _, en := range roles.Entry {
+		var r fhir.PractitionerRole
+		json.Unmarshal(en.Resource, &r)
+		if r.Organization == nil || r.Organization.Reference != "Organization/"+v.ID || r.Practitioner == nil {
+			t.Errorf("role %s", en.Resource)
+			continue
+		}
+		var p fhir.Practitioner
+		code, _, body := c.get("/fhir/"+r.Practitioner.Reference, nil, &p)
+		if code != 200 || p.ID != r.ID || len(p.Name) != 1 || p.Name[0].Text != r.Practitioner.Display || (p.Gender != "male" && p.Gender != "female") {
+			t.Errorf("practitioner of role %s: %d %s", r.ID, code, body)
+		}
+		if len(p.Qualification) != 1 || p.Qualification[0].Code.Coding[0].System != fhir.SystemTitle || p.Qualification[0].Code.Coding[0].Display == "" {
+			t.Errorf("practitioner %s qualification %+v", p.ID, p.Qualification)
+		}
+		var byName bundle
+		c.get("/fhir/Practitioner?name="+url.QueryEscape(p.Name[0].Text), nil, &byName)
+		found := false
+		for _, x := range byName.Entry {
+			var q fhir.Practitioner
+			json.Unmarshal(x.Resource, &q)
+			found = found || q.ID == p.ID
+			if !strings.HasPrefix(q.Name[0].Text, p.Name[0].Text) {
+				t.Errorf("name=%s matched %s", p.Name[0].Text, q.Name[0].Text)
+			}
+		}
+		if !found {
+			t.Errorf("name=%s does not find practitioner %s", p.Name[0].Text, p.ID)
+		}
+	}
+	var cardio bundle
+	c.get("/fhir/PractitionerRole?specialty="+url.QueryEscape(fhir.SystemSpecialty+"|cardiology"), nil, &cardio)
+	if len(cardio.Entry) == 0 {
+		t.Error("no cardiologists in the demo county")
+	}
+	for _, en := range cardio.Entry {
+		var r fhir.PractitionerRole
+		json.Unmarshal(en.Resource, &r)
+		if len(r.Specialty) != 1 || r.Specialty[0].Coding[0].Code != "cardiology" || r.Specialty[0].Coding[0].Display != "心血管内科" {
+			t.Errorf("specialty=cardiology matched %s", en.Resource)
+		}
+	}
+	var o outcome
+	code, h, _ := c.get("/fhir/PractitionerRole?organization=Patient/1", nil, &o)
+	checkOutcome(t, "bad organization", code, 400, h.Get("Content-Type"), o, "invalid", "organization")
+	o = outcome{}
+	code, h, _ = c.get("/fhir/Practitioner/999999999", nil, &o)
+	checkOutcome(t, "missing practitioner", code, 404, h.Get("Content-Type"), o, "not-found", "")
+	o = outcome{}
+	code, h, _ = e.as(care.RoleResident).get("/fhir/Practitioner", nil, &o)
+	checkOutcome(t, "resident", code, 403, h.Get("Content-Type"), o, "forbidden", "")
+}

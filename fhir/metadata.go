@@ -18,6 +18,10 @@ func (s *Server) routes(m *web.Mount) {
 	m.Handle("GET /fhir/Patient", readers, 0, s.patientSearch(m))
 	m.Handle("GET /fhir/Organization/{id}", staff, 0, s.organizationRead(m))
 	m.Handle("GET /fhir/Organization", staff, 0, s.organizationSearch(m))
+	m.Handle("GET /fhir/Practitioner/{id}", staff, 0, s.practitionerRead(m, false))
+	m.Handle("GET /fhir/Practitioner", staff, 0, s.practitionerSearch(m, false))
+	m.Handle("GET /fhir/PractitionerRole/{id}", staff, 0, s.practitionerRead(m, true))
+	m.Handle("GET /fhir/PractitionerRole", staff, 0, s.practitionerSearch(m, true))
 	if s.Chronic != nil {
 		// The chronic care teams' records: as the registration pages.
 		chronicCare := access.Allow(care.RoleVillageDoctor, care.RoleTownshipDoctor, care.RoleCountySpecialist)
@@ -66,17 +70,19 @@ func (s *Server) Capability() CapabilityStatement {
 	cs := CapabilityStatement{ResourceType: "CapabilityStatement", Status: "active", Date: "2026-12-07", Kind: "instance",
 		Software: map[string]any{"name": "countycare"}, FHIRVersion: "4.0.1", Format: []string{"json"},
 		Rest: []CapRest{{Mode: "server",
-			Documentation: "Read-only so far: Patient and Organization. Users sign in with their countycare session; each record read is audited. docs/fhir.md lists what is not built yet.",
+			Documentation: "Read-only so far: Patient, Organization, Practitioner and PractitionerRole. Users sign in with their countycare session; each record read is audited. docs/fhir.md lists what is not built yet.",
 			Resource: []CapResource{
 				{Type: "Patient", Interaction: read, SearchParam: []CapSearchParam{{"_id", "token"}, {"identifier", "token"}, {"name", "string"}, {"birthdate", "date"}, {"_count", "number"}}},
 				{Type: "Organization", Interaction: read, SearchParam: []CapSearchParam{{"_id", "token"}, {"partof", "reference"}, {"type", "token"}, {"name", "string"}, {"_count", "number"}}},
+				{Type: "Practitioner", Interaction: read, SearchParam: []CapSearchParam{{"_id", "token"}, {"name", "string"}, {"_count", "number"}}},
+				{Type: "PractitionerRole", Interaction: read, SearchParam: []CapSearchParam{{"practitioner", "reference"}, {"organization", "reference"}, {"specialty", "token"}, {"_count", "number"}}},
 			}}}}
 	if s.Chronic != nil {
 		cs.Rest[0].Resource = append(cs.Rest[0].Resource,
 			CapResource{Type: "Condition", Interaction: read, SearchParam: []CapSearchParam{{"patient", "reference"}}},
 			CapResource{Type: "Observation", Interaction: []map[string]any{{"code": "search-type"}},
 				SearchParam: []CapSearchParam{{"patient", "reference"}, {"code", "token"}, {"date", "date"}, {"_count", "number"}}})
-		cs.Rest[0].Documentation = "Read-only so far: Patient, Organization, Condition (chronic registrations) and Observation (follow-up measurements). Users sign in with their countycare session; each record read is audited. docs/fhir.md lists what is not built yet."
+		cs.Rest[0].Documentation = "Read-only so far: Patient, Organization, Practitioner, PractitionerRole, Condition (chronic registrations) and Observation (follow-up measurements). Users sign in with their countycare session; each record read is audited. docs/fhir.md lists what is not built yet."
 	}
 	return cs
 }

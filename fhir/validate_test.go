@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"countycare/care"
+	"countycare/fhir"
 	"countycare/internal/testfiles"
 )
 
@@ -71,6 +72,13 @@ func TestResourcesPassTwoValidators(t *testing.T) {
 	var orgs bundle
 	json.Unmarshal(add("/fhir/Organization", e.as(care.RoleAnalyst)), &orgs)
 	add("/fhir/Organization/"+strings.TrimPrefix(orgs.Entry[0].FullURL, e.ts.URL+"/fhir/Organization/"), vd)
+	var roles bundle
+	json.Unmarshal(add("/fhir/PractitionerRole?_count=20", vd), &roles)
+	var role fhir.PractitionerRole
+	json.Unmarshal(roles.Entry[0].Resource, &role)
+	add("/fhir/PractitionerRole/"+role.ID, vd)
+	add("/fhir/"+role.Practitioner.Reference, vd)
+	add("/fhir/Practitioner?_count=20", vd)
 	add("/fhir/Patient?_count=0", vd) // OperationOutcome (invalid)
 	add("/fhir/Patient/99999999", vd) // OperationOutcome (not found)
 	add("/fhir/Patient/1", e.anon())  // OperationOutcome (login)
