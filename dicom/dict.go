@@ -162,7 +162,7 @@ var tsNames = map[string]string{
 	"1.2.840.10008.1.2.4.91":       "JPEG 2000",
 	"1.2.840.10008.1.2.4.201":      "HTJ2K Lossless",
 	"1.2.840.10008.1.2.4.203":      "HTJ2K",
-	"1.2.840.10008.1.2.5":          "RLE Lossless",
+	RLELossless:                    "RLE Lossless",
 	"1.2.840.10008.1.2.4.100":      "MPEG2 Main Profile",
 	"1.2.840.10008.1.2.4.102":      "MPEG-4 AVC/H.264",
 	"1.2.840.10008.1.2.4.110":      "MPEG-4 AVC/H.264 High Profile",

@@ -141,6 +141,13 @@ func Render(f *File, frame int, win *Window) (image.Image, error) {
 		}
 		px = sw
 	}
+	return renderNative(f, px, in, big, win)
+}
+
+// renderNative renders one frame of native pixel data (px: its bytes, big:
+// 16-bit samples are big endian) by its photometric interpretation.
+func renderNative(f *File, px []byte, in ImageInfo, big bool, win *Window) (image.Image, error) {
+	bpp := in.BitsAllocated / 8
 	switch in.Photometric {
 	case "MONOCHROME1", "MONOCHROME2":
 		if in.SamplesPerPixel != 1 {
@@ -407,6 +414,23 @@ func frameFragments(pd *Element, frames, frame int) ([]byte, error) {
 func renderEncapsulated(f *File, pd *Element, in ImageInfo, frame int, win *Window) (image.Image, error) {
 	switch f.TransferSyntax {
 	case JPEGBaseline, JPEGExtended:
+	case RLELossless:
+		if len(pd.Fragments) < 2 {
+			return nil, &FormatError{Msg: "encapsulated pixel data has no fragments"}
+		}
+		if in.BitsAllocated != 8 && in.BitsAllocated != 16 {
+			return nil, &CannotPreviewError{f.TransferSyntax, fmt.Sprintf("%d bits allocated (8 and 16 are rendered)", in.BitsAllocated)}
+		}
+		b, err := frameFragments(pd, in.Frames, frame)
+		if err != nil {
+			return nil, err
+		}
+		px, err := DecodeRLE(b, in)
+		if err != nil {
+			return nil, err
+		}
+		in.PlanarConfiguration = 0 // DecodeRLE interleaves the samples
+		return renderNative(f, px, in, false, win)
 	default:
 		return nil, &CannotPreviewError{f.TransferSyntax, "this compressed pixel encoding is not decoded in the server; the file is stored and forwarded as it is"}
 	}

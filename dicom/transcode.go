@@ -20,11 +20,15 @@ func Uncompressed(ts string) bool {
 	return false
 }
 
+// Decodable reports whether Transcode can decode pixel data stored in ts:
+// the uncompressed syntaxes and RLE Lossless.
+func Decodable(ts string) bool { return Uncompressed(ts) || ts == RLELossless }
+
 // CanTranscode reports whether Transcode converts a file stored in from
-// into to: between the uncompressed syntaxes, into explicit or implicit
-// VR little endian (the same syntax needs no conversion).
+// into to: from an uncompressed syntax or RLE Lossless, into explicit or
+// implicit VR little endian (the same syntax needs no conversion).
 func CanTranscode(from, to string) bool {
-	return from != to && Uncompressed(from) && (to == ExplicitVRLittleEndian || to == ImplicitVRLittleEndian)
+	return from != to && Decodable(from) && (to == ExplicitVRLittleEndian || to == ImplicitVRLittleEndian)
 }
 
 // Transcode writes f as a Part 10 file in transfer syntax ts (explicit or
@@ -33,9 +37,11 @@ func CanTranscode(from, to string) bool {
 // dataset is written inflated, VRs an implicit file does not carry stay
 // UN. The file meta group is kept with the new Transfer Syntax UID; group
 // length elements of the dataset (retired) are dropped, as the lengths
-// change. Compressed files give ErrCannotTranscode.
+// change. RLE Lossless pixel data is decoded, every frame, into native
+// pixel data (OW above 8 bits allocated, else OB; Planar Configuration 0).
+// Other compressed files give ErrCannotTranscode.
 func Transcode(f *File, ts string) ([]byte, error) {
-	if !Uncompressed(f.TransferSyntax) || (ts != ExplicitVRLittleEndian && ts != ImplicitVRLittleEndian) {
+	if !Decodable(f.TransferSyntax) || (ts != ExplicitVRLittleEndian && ts != ImplicitVRLittleEndian) {
 		return nil, fmt.Errorf("%w: %s (%s) to %s (%s)", ErrCannotTranscode, TransferSyntaxName(f.TransferSyntax), f.TransferSyntax, TransferSyntaxName(ts), ts)
 	}
 	out := make([]byte, 128, 1024)
@@ -65,8 +71,19 @@ func Transcode(f *File, ts string) ([]byte, error) {
 		if e.Tag.Element() == 0 {
 			continue
 		}
+		if e.Fragments != nil && f.TransferSyntax == RLELossless && e.Tag == TagPixelData {
+			native, err := decodeRLEFrames(f, e)
+			if err != nil {
+				return nil, err
+			}
+			out = enc.appendElement(out, native)
+			continue
+		}
 		if e.Fragments != nil {
 			return nil, fmt.Errorf("%w: encapsulated pixel data", ErrCannotTranscode)
+		}
+		if e.Tag == TagPlanarConfiguration && f.TransferSyntax == RLELossless {
+			e = &Element{Tag: e.Tag, VR: "US", Value: []byte{0, 0}} // the decoded samples are interleaved
 		}
 		out = enc.appendElement(out, littleEndian(e, f.BigEndian))
 	}
@@ -118,4 +135,37 @@ func wordSize(vr string) int {
 		return 8
 	}
 	return 1
+}
+
+// decodeRLEFrames decodes every frame of RLE pixel data into one native
+// Pixel Data element.
+func decodeRLEFrames(f *File, pd *Element) (*Element, error) {
+	in, err := f.Info()
+	if err != nil {
+		return nil, err
+	}
+	if len(pd.Fragments) < 2 {
+		return nil, &FormatError{Msg: "encapsulated pixel data has no fragments"}
+	}
+	size := in.Rows * in.Columns * in.SamplesPerPixel * (in.BitsAllocated / 8)
+	native := make([]byte, 0, size*in.Frames)
+	for i := 0; i < in.Frames; i++ {
+		b, err := frameFragments(pd, in.Frames, i)
+		if err != nil {
+			return nil, err
+		}
+		px, err := DecodeRLE(b, in)
+		if err != nil {
+			return nil, err
+		}
+		native = append(native, px...)
+	}
+	if len(native)%2 == 1 {
+		native = append(native, 0)
+	}
+	vr := "OB"
+	if in.BitsAllocated > 8 {
+		vr = "OW"
+	}
+	return &Element{Tag: TagPixelData, VR: vr, Value: native}, nil
 }
