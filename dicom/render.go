@@ -414,7 +414,7 @@ func frameFragments(pd *Element, frames, frame int) ([]byte, error) {
 func renderEncapsulated(f *File, pd *Element, in ImageInfo, frame int, win *Window) (image.Image, error) {
 	switch f.TransferSyntax {
 	case JPEGBaseline, JPEGExtended:
-	case RLELossless:
+	case RLELossless, JPEGLossless, JPEGLosslessSV1:
 		if len(pd.Fragments) < 2 {
 			return nil, &FormatError{Msg: "encapsulated pixel data has no fragments"}
 		}
@@ -425,11 +425,11 @@ func renderEncapsulated(f *File, pd *Element, in ImageInfo, frame int, win *Wind
 		if err != nil {
 			return nil, err
 		}
-		px, err := DecodeRLE(b, in)
+		px, err := decodeFrame(f.TransferSyntax, b, in)
 		if err != nil {
 			return nil, err
 		}
-		in.PlanarConfiguration = 0 // DecodeRLE interleaves the samples
+		in.PlanarConfiguration = 0 // the decoders interleave the samples
 		return renderNative(f, px, in, false, win)
 	default:
 		return nil, &CannotPreviewError{f.TransferSyntax, "this compressed pixel encoding is not decoded in the server; the file is stored and forwarded as it is"}

@@ -21,11 +21,29 @@ func Uncompressed(ts string) bool {
 }
 
 // Decodable reports whether Transcode can decode pixel data stored in ts:
-// the uncompressed syntaxes and RLE Lossless.
-func Decodable(ts string) bool { return Uncompressed(ts) || ts == RLELossless }
+// the uncompressed syntaxes, RLE Lossless and JPEG Lossless.
+func Decodable(ts string) bool { return Uncompressed(ts) || lossless(ts) }
+
+// lossless reports whether ts is a compressed syntax this package decodes
+// exactly (decodeFrame).
+func lossless(ts string) bool {
+	return ts == RLELossless || ts == JPEGLossless || ts == JPEGLosslessSV1
+}
+
+// decodeFrame decodes one frame of compressed pixel data stored in ts into
+// native little-endian interleaved samples.
+func decodeFrame(ts string, b []byte, in ImageInfo) ([]byte, error) {
+	switch ts {
+	case RLELossless:
+		return DecodeRLE(b, in)
+	case JPEGLossless, JPEGLosslessSV1:
+		return DecodeJPEGLossless(b, in)
+	}
+	return nil, fmt.Errorf("%w: %s", ErrCannotTranscode, TransferSyntaxName(ts))
+}
 
 // CanTranscode reports whether Transcode converts a file stored in from
-// into to: from an uncompressed syntax or RLE Lossless, into explicit or
+// into to: from an uncompressed syntax, RLE or JPEG Lossless, into explicit or
 // implicit VR little endian (the same syntax needs no conversion).
 func CanTranscode(from, to string) bool {
 	return from != to && Decodable(from) && (to == ExplicitVRLittleEndian || to == ImplicitVRLittleEndian)
@@ -37,7 +55,7 @@ func CanTranscode(from, to string) bool {
 // dataset is written inflated, VRs an implicit file does not carry stay
 // UN. The file meta group is kept with the new Transfer Syntax UID; group
 // length elements of the dataset (retired) are dropped, as the lengths
-// change. RLE Lossless pixel data is decoded, every frame, into native
+// change. RLE and JPEG Lossless pixel data is decoded, every frame, into native
 // pixel data (OW above 8 bits allocated, else OB; Planar Configuration 0).
 // Other compressed files give ErrCannotTranscode.
 func Transcode(f *File, ts string) ([]byte, error) {
@@ -71,8 +89,8 @@ func Transcode(f *File, ts string) ([]byte, error) {
 		if e.Tag.Element() == 0 {
 			continue
 		}
-		if e.Fragments != nil && f.TransferSyntax == RLELossless && e.Tag == TagPixelData {
-			native, err := decodeRLEFrames(f, e)
+		if e.Fragments != nil && lossless(f.TransferSyntax) && e.Tag == TagPixelData {
+			native, err := decodeFrames(f, e)
 			if err != nil {
 				return nil, err
 			}
@@ -82,7 +100,7 @@ func Transcode(f *File, ts string) ([]byte, error) {
 		if e.Fragments != nil {
 			return nil, fmt.Errorf("%w: encapsulated pixel data", ErrCannotTranscode)
 		}
-		if e.Tag == TagPlanarConfiguration && f.TransferSyntax == RLELossless {
+		if e.Tag == TagPlanarConfiguration && lossless(f.TransferSyntax) {
 			e = &Element{Tag: e.Tag, VR: "US", Value: []byte{0, 0}} // the decoded samples are interleaved
 		}
 		out = enc.appendElement(out, littleEndian(e, f.BigEndian))
@@ -137,9 +155,9 @@ func wordSize(vr string) int {
 	return 1
 }
 
-// decodeRLEFrames decodes every frame of RLE pixel data into one native
-// Pixel Data element.
-func decodeRLEFrames(f *File, pd *Element) (*Element, error) {
+// decodeFrames decodes every frame of compressed pixel data into one
+// native Pixel Data element.
+func decodeFrames(f *File, pd *Element) (*Element, error) {
 	in, err := f.Info()
 	if err != nil {
 		return nil, err
@@ -154,7 +172,7 @@ func decodeRLEFrames(f *File, pd *Element) (*Element, error) {
 		if err != nil {
 			return nil, err
 		}
-		px, err := DecodeRLE(b, in)
+		px, err := decodeFrame(f.TransferSyntax, b, in)
 		if err != nil {
 			return nil, err
 		}
