@@ -374,6 +374,9 @@ func (p *Policy) bottomLine(c *Claim, acc *Accumulators, d *Accumulators, r *Res
 	case bl.InCountyOnly && c.Level == OutOfCounty && !c.Referred:
 		lr.Steps = []Step{{Key: "settle.bottom.unreferred"}}
 		return lr
+	case bl.InsuredOnly && !c.Insured:
+		lr.Steps = []Step{{Key: "settle.not_insured"}}
+		return lr
 	}
 	target, ok := bl.Targets[c.VisitType]
 	if !ok {

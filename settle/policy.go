@@ -193,6 +193,10 @@ type BottomLinePolicy struct {
 	// Base is "eligible" (policy-range costs) or "total" (the whole bill).
 	Base         string `json:"base"`
 	InCountyOnly bool   `json:"in_county_only"`
+	// InsuredOnly: only a patient enrolled in basic insurance this year is
+	// topped up — the bottom line comes after the three guarantees, which
+	// an uninsured patient does not have [U] (a province may extend it).
+	InsuredOnly bool `json:"insured_only"`
 }
 
 // ParsePolicy reads and validates a policy file (JSON; amounts in yuan,
