@@ -414,7 +414,7 @@ func frameFragments(pd *Element, frames, frame int) ([]byte, error) {
 func renderEncapsulated(f *File, pd *Element, in ImageInfo, frame int, win *Window) (image.Image, error) {
 	switch f.TransferSyntax {
 	case JPEGBaseline, JPEGExtended:
-	case RLELossless, JPEGLossless, JPEGLosslessSV1:
+	case RLELossless, JPEGLossless, JPEGLosslessSV1, JPEGLSLossless, JPEGLSNearLossless:
 		if len(pd.Fragments) < 2 {
 			return nil, &FormatError{Msg: "encapsulated pixel data has no fragments"}
 		}

@@ -27,7 +27,11 @@ func Decodable(ts string) bool { return Uncompressed(ts) || lossless(ts) }
 // lossless reports whether ts is a compressed syntax this package decodes
 // exactly (decodeFrame).
 func lossless(ts string) bool {
-	return ts == RLELossless || ts == JPEGLossless || ts == JPEGLosslessSV1
+	switch ts {
+	case RLELossless, JPEGLossless, JPEGLosslessSV1, JPEGLSLossless, JPEGLSNearLossless:
+		return true
+	}
+	return false
 }
 
 // decodeFrame decodes one frame of compressed pixel data stored in ts into
@@ -38,6 +42,8 @@ func decodeFrame(ts string, b []byte, in ImageInfo) ([]byte, error) {
 		return DecodeRLE(b, in)
 	case JPEGLossless, JPEGLosslessSV1:
 		return DecodeJPEGLossless(b, in)
+	case JPEGLSLossless, JPEGLSNearLossless:
+		return DecodeJPEGLS(b, in)
 	}
 	return nil, fmt.Errorf("%w: %s", ErrCannotTranscode, TransferSyntaxName(ts))
 }
