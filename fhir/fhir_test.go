@@ -647,3 +647,51 @@ func TestStaffDirectory(t *testing.T) {
 	code, h, _ = e.as(care.RoleResident).get("/fhir/Practitioner", nil, &o)
 	checkOutcome(t, "resident", code, 403, h.Get("Content-Type"), o, "forbidden", "")
 }
+
+// TestPatientPaging: a search without _id, identifier or name pages
+// through the scope in record-number order (FHIR R4 §3.1.1.5.8 paging):
+// following the next links with a small _count visits every resident of a
+// birth-year range exactly once, in the order a one-page search gives; the
+// last page has no next link; a bad cursor is a 400 naming _cursor.
+func TestPatientPaging(t *testing.T) {
+	e := newEnv(t)
+	td := e.as(care.RoleTownshipDoctor)
+	q := "birthdate=ge1950-01-01&birthdate=le1969-12-31"
+	var whole bundle
+	td.get("/fhir/Patient?"+q+"&_count=100", nil, &whole)
+	if whole.Total == nil || *whole.Total < 15 {
+		t.Fatalf("one page: total %v, want a birth range of 15 to 100 residents", whole.Total)
+	}
+	var want []string
+	for _, p := range whole.patients(t) {
+		want = append(want, p.ID)
+	}
+	var got []string
+	next := "/fhir/Patient?" + q + "&_count=7"
+	pages := 0
+	for next != "" {
+		var b bundle
+		if code, _, body := td.get(next, nil, &b); code != 200 {
+			t.Fatalf("page %d: %d %.300s", pages, code, body)
+		}
+		pages++
+		for _, p := range b.patients(t) {
+			got = append(got, p.ID)
+		}
+		next = ""
+		for _, l := range b.Link {
+			if l.Relation == "next" {
+				next = strings.TrimPrefix(l.URL, e.ts.URL)
+			}
+		}
+		if pages > 50 {
+			t.Fatal("paging does not end")
+		}
+	}
+	if !slices.Equal(got, want) || pages != (len(want)+6)/7 {
+		t.Errorf("%d pages gave %d residents, want %d pages of the %d of one search, in its order", pages, len(got), (len(want)+6)/7, len(want))
+	}
+	var o outcome
+	code, h, _ := td.get("/fhir/Patient?_cursor=abc", nil, &o)
+	checkOutcome(t, "bad cursor", code, 400, h.Get("Content-Type"), o, "invalid", "_cursor")
+}

@@ -72,7 +72,7 @@ func (s *Server) Capability() CapabilityStatement {
 		Rest: []CapRest{{Mode: "server",
 			Documentation: "Read-only so far: Patient, Organization, Practitioner and PractitionerRole. Users sign in with their countycare session; each record read is audited. docs/fhir.md lists what is not built yet.",
 			Resource: []CapResource{
-				{Type: "Patient", Interaction: read, SearchParam: []CapSearchParam{{"_id", "token"}, {"identifier", "token"}, {"name", "string"}, {"birthdate", "date"}, {"_count", "number"}}},
+				{Type: "Patient", Interaction: read, SearchParam: []CapSearchParam{{"_id", "token"}, {"identifier", "token"}, {"name", "string"}, {"birthdate", "date"}, {"_count", "number"}, {"_cursor", "string"}}},
 				{Type: "Organization", Interaction: read, SearchParam: []CapSearchParam{{"_id", "token"}, {"partof", "reference"}, {"type", "token"}, {"name", "string"}, {"_count", "number"}}},
 				{Type: "Practitioner", Interaction: read, SearchParam: []CapSearchParam{{"_id", "token"}, {"name", "string"}, {"_count", "number"}}},
 				{Type: "PractitionerRole", Interaction: read, SearchParam: []CapSearchParam{{"practitioner", "reference"}, {"organization", "reference"}, {"specialty", "token"}, {"_count", "number"}}},

@@ -120,6 +120,11 @@ func (s *Server) povertyName(m *web.Mount, lang string) func(resident.Poverty) s
 //	name         a name, its pinyin or pinyin initials (prefix)
 //	birthdate    YYYY-MM-DD with the prefixes eq (default), ge, le, gt, lt; repeatable
 //	_count       page size, 1–MaxCount (default 20)
+//	_cursor      the page after this health record number (from a next link)
+//
+// A search without _id, identifier or name lists the scope in record-number
+// order, a page at a time, with a next link while more remain; a name
+// search returns its first page only.
 //
 // Unsupported parameters are ignored and left out of the self link (the
 // FHIR default, "lenient"), or refused with Prefer: handling=strict.
@@ -181,6 +186,14 @@ func (s *Server) patientSearch(m *web.Mount) web.FaceHandler {
 						bad("birthdate", "fhir.date", v)
 					}
 				}
+			case "_cursor":
+				// The next page of a search without _id, identifier or name
+				// (the next link carries it): after this health record number.
+				if len(vals) != 1 || resident.ParseQuery(vals[0]).Kind != resident.QueryRecord {
+					bad("_cursor", "fhir.cursor")
+					continue
+				}
+				f.AfterRecord = vals[0]
 			default:
 				if strict {
 					bad(name, "fhir.unsupported_param", name)
@@ -214,9 +227,19 @@ func (s *Server) patientSearch(m *web.Mount) web.FaceHandler {
 		base := s.base(r)
 		b := Bundle{ResourceType: "Bundle", Type: "searchset", Meta: &Meta{LastUpdated: instant(s.Now())}}
 		b.Link = []BundleLink{{Relation: "self", URL: base + "/Patient?" + used.Encode()}}
-		if !more {
+		switch {
+		case !more && f.AfterRecord == "":
 			n := len(found)
 			b.Total = &n
+		case more && text == "" && len(found) > 0:
+			// A browse continues after the last record number of this page
+			// (keyset paging: stable while records are added).
+			next := url.Values{}
+			for k, v := range used {
+				next[k] = v
+			}
+			next.Set("_cursor", found[len(found)-1].RecordNumber)
+			b.Link = append(b.Link, BundleLink{Relation: "next", URL: base + "/Patient?" + next.Encode()})
 		}
 		pn := s.povertyName(m, rq.Lang)
 		for i := range found {

@@ -216,6 +216,10 @@ type Filter struct {
 	DisabledOnly   bool
 	PregnantOn     care.Date // pregnant or postpartum on this day
 	Limit          int       // default 20, at most 100
+	// AfterRecord continues a browse (a search without text, which lists
+	// the scope in health-record-number order) after this record number:
+	// the next page. Ignored by searches with text.
+	AfterRecord string
 }
 
 // PovertyAny in a Filter selects residents in any poverty category.

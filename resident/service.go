@@ -212,6 +212,9 @@ func (f Filter) describe() string {
 	if f.DisabledOnly {
 		parts = append(parts, "disabled")
 	}
+	if f.AfterRecord != "" {
+		parts = append(parts, "after:"+f.AfterRecord)
+	}
 	if !f.PregnantOn.IsZero() {
 		parts = append(parts, "pregnant")
 	}

@@ -153,7 +153,12 @@ func (s *Store) SearchResidents(ctx context.Context, sc access.Scope, q resident
 	case q.Text == "" && sc.Kind == access.ScopeCareLinks:
 		return s.browseLinked(ctx, sc, cond, fargs, limit, now)
 	case q.Text == "":
-		// Browse: the scope's residents in record-number order.
+		// Browse: the scope's residents in record-number order, a page at a
+		// time (keyset: after the last record number of the previous page).
+		if f.AfterRecord != "" {
+			cond += ` AND r.record_number > ?`
+			fargs = append(fargs, f.AfterRecord)
+		}
 		rows, err = s.read().query(ctx, `SELECT `+residentCols+` FROM residents r WHERE `+where+cond+` ORDER BY r.county_code, r.record_number LIMIT ?`,
 			append(append(args, fargs...), limit+1)...)
 	case q.Kind == resident.QueryIDNumber:
