@@ -112,6 +112,7 @@ type fakeRepo struct {
 	unitYears     []UnitYear
 	unitYearCalls []int // the years asked
 	periodCalls   int
+	readErr       error // returned by ChronicPeriod and ChronicUnitYears (a failed read)
 
 	histories []History
 	applied   []TierUpdate
@@ -345,6 +346,9 @@ func (f *fakeRepo) TierChanges(_ context.Context, registrationID int64) ([]TierC
 // visits of the period folded in oldest first.
 func (f *fakeRepo) ChronicPeriod(_ context.Context, county string, clinics []int64, from, to care.Date, fn func(*PatientPeriod) error) error {
 	f.periodCalls++
+	if f.readErr != nil {
+		return f.readErr
+	}
 	var ids []int64
 	for id := range f.regs {
 		ids = append(ids, id)
@@ -372,6 +376,9 @@ func (f *fakeRepo) ChronicPeriod(_ context.Context, county string, clinics []int
 
 func (f *fakeRepo) ChronicUnitYears(_ context.Context, county string, clinics []int64, year int, fn func(*UnitYear) error) error {
 	f.unitYearCalls = append(f.unitYearCalls, year)
+	if f.readErr != nil {
+		return f.readErr
+	}
 	for i := range f.unitYears {
 		u := f.unitYears[i]
 		if u.Year == year && (clinics == nil || slices.Contains(clinics, u.ClinicID)) {

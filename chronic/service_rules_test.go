@@ -735,6 +735,17 @@ func TestIndicatorsYearPath(t *testing.T) {
 	if _, err := f.s.Indicators(bg, drGuo, day("2026-01-02"), care.Today(svcNow)); err != nil || f.repo.periodCalls != 1 {
 		t.Errorf("a period from 2 January is read from the visits: %v %d", err, f.repo.periodCalls)
 	}
+	// A failed read gives no report (and no audit row of a read), on either path.
+	f.repo.readErr = care.Errorf(care.EINTERNAL, "error.internal")
+	f.log.events = nil
+	for _, from := range []care.Date{day("2026-01-01"), day("2026-01-02")} {
+		if rep, err := f.s.Indicators(bg, drGuo, from, care.Today(svcNow)); err != f.repo.readErr || rep != nil {
+			t.Errorf("failed read from %s: %v %v", from, rep, err)
+		}
+	}
+	if len(f.log.events) != 0 {
+		t.Errorf("failed reads audited: %v", f.log.actions())
+	}
 }
 
 // TestAdultCountsCache pins adultCounts (report.go, adultsTTL: the
