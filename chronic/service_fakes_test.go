@@ -115,6 +115,7 @@ type fakeRepo struct {
 	readErr       error // returned by ChronicPeriod and ChronicUnitYears (a failed read)
 
 	histories []History
+	applyErr  error // returned by ApplyTierUpdates (a failed batch)
 	applied   []TierUpdate
 	applyEv   []audit.Event
 	rebuilt   int
@@ -449,6 +450,9 @@ func (f *fakeRepo) ChronicHistories(_ context.Context, county string, fn func(*H
 // ApplyTierUpdates is store.ApplyTierUpdates: a registration whose version
 // moved since it was read (a follow-up meanwhile) is left alone.
 func (f *fakeRepo) ApplyTierUpdates(_ context.Context, us []TierUpdate, ev audit.Event) (int, error) {
+	if f.applyErr != nil {
+		return 0, f.applyErr
+	}
 	n := 0
 	for _, u := range us {
 		if r := f.regs[u.RegistrationID]; r != nil && (r.Version != u.Version || r.Status != StatusActive) {

@@ -882,6 +882,12 @@ func TestRecomputeRules(t *testing.T) {
 	if ev := f.repo.applyEv; len(ev) != 1 || ev[0].Action != ActRecompute || ev[0].CountyCode != county || ev[0].Detail != "tier recompute: 2 of 3 registrations move" {
 		t.Errorf("recompute audit %+v", ev)
 	}
+	// A failed batch is reported, not swallowed.
+	f.repo.applyErr = care.Errorf(care.ECONFLICT, "error.retry")
+	if _, err := f.s.Recompute(bg, f.repo, a, true); err != f.repo.applyErr {
+		t.Errorf("failed batch: %v", err)
+	}
+	f.repo.applyErr = nil
 	// Green needs no care link; with nothing to move, nothing is saved.
 	f.repo.histories = f.repo.histories[1:3]
 	f.repo.applied, f.repo.applyEv = nil, nil
@@ -891,7 +897,7 @@ func TestRecomputeRules(t *testing.T) {
 	}
 	f.repo.histories = f.repo.histories[1:]
 	f.repo.applyEv = nil
-	if sum, err := f.s.Recompute(bg, f.repo, a, true); err != nil || sum.Changed != 0 || len(f.repo.applyEv) != 0 || f.repo.rebuilt != 3 {
+	if sum, err := f.s.Recompute(bg, f.repo, a, true); err != nil || sum.Changed != 0 || len(f.repo.applyEv) != 0 || f.repo.rebuilt != 4 {
 		t.Errorf("nothing to move: %+v %v, %d apply calls, rebuilt %d", sum, err, len(f.repo.applyEv), f.repo.rebuilt)
 	}
 }
