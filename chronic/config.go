@@ -31,15 +31,19 @@ func (c *Config) Check() error {
 			return fmt.Errorf("chronic config: %s must be positive (got %d)", k, v)
 		}
 	}
-	switch {
-	case c.BPTargetSBP >= c.UrgentSBP || c.BPTargetDBP >= c.UrgentDBP,
-		c.ElderlyTargetSBP >= c.UrgentSBP || c.ElderlyTargetDBP >= c.UrgentDBP:
+	// Plain ifs rather than a tagless switch: gremlins cannot mutate case
+	// conditions (docs/mutation.md), and these bounds are rules.
+	if c.BPTargetSBP >= c.UrgentSBP || c.BPTargetDBP >= c.UrgentDBP ||
+		c.ElderlyTargetSBP >= c.UrgentSBP || c.ElderlyTargetDBP >= c.UrgentDBP {
 		return fmt.Errorf("chronic config: the BP targets (BPTarget*, ElderlyTarget*) must be below the urgent-transfer threshold (UrgentSBP, UrgentDBP)")
-	case c.FPGTarget <= c.UrgentFPGLow+1 || c.FPGTarget >= c.UrgentFPGHigh:
+	}
+	if c.FPGTarget <= c.UrgentFPGLow+1 || c.FPGTarget >= c.UrgentFPGHigh {
 		return fmt.Errorf("chronic config: FPGTarget must lie between UrgentFPGLow and UrgentFPGHigh (a glucose at target cannot be urgent)")
-	case c.TBRegularDosesRatio > 100:
+	}
+	if c.TBRegularDosesRatio > 100 {
 		return fmt.Errorf("chronic config: TBRegularDosesRatio is a percentage")
-	case c.RemindersPerWeek < 0:
+	}
+	if c.RemindersPerWeek < 0 {
 		return fmt.Errorf("chronic config: RemindersPerWeek cannot be negative")
 	}
 	valid := func(t Tier) bool { return t == Green || t == Yellow || t == Red }

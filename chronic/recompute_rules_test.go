@@ -125,8 +125,8 @@ func TestReminderText(t *testing.T) {
 // TestConfigCheckBounds pins Config.Check's limits (policy-rules.md §1: the
 // BP target stays below the urgent-transfer threshold of 180/110;
 // TBRegularDosesRatio is a percentage; RemindersPerWeek is not negative).
-// gremlins v0.6.0 does not mutate tagless-switch case conditions
-// (go-gremlins/gremlins#298), so these are checked here one step either side.
+// Each bound is checked one step either side (Config.Check was a tagless
+// switch, which gremlins v0.6.0 does not mutate, go-gremlins/gremlins#298).
 func TestConfigCheckBounds(t *testing.T) {
 	for _, tt := range []struct {
 		json string
@@ -136,6 +136,13 @@ func TestConfigCheckBounds(t *testing.T) {
 		{`{"BPTargetDBP": 109}`, true}, {`{"BPTargetDBP": 110}`, false},
 		{`{"TBRegularDosesRatio": 100}`, true}, {`{"TBRegularDosesRatio": 101}`, false},
 		{`{"RemindersPerWeek": 0}`, true}, {`{"RemindersPerWeek": -1}`, false},
+		// The ≥ 65 target too stays below 180/110; the glucose target lies
+		// above the urgent low + 0.1 and below the urgent high (16.7): a
+		// glucose at target is never urgent (issue 18, FPGAtTarget).
+		{`{"ElderlyTargetSBP": 179}`, true}, {`{"ElderlyTargetSBP": 180}`, false},
+		{`{"ElderlyTargetDBP": 109}`, true}, {`{"ElderlyTargetDBP": 110}`, false},
+		{`{"FPGTarget": 41}`, true}, {`{"FPGTarget": 40}`, false},
+		{`{"FPGTarget": 166}`, true}, {`{"FPGTarget": 167}`, false},
 	} {
 		if _, err := LoadConfig(strings.NewReader(tt.json)); (err == nil) != tt.ok {
 			t.Errorf("%s: %v, want ok=%v", tt.json, err, tt.ok)
@@ -160,6 +167,10 @@ func TestOverdueRiskBounds(t *testing.T) {
 		{"DBP 110", &Visit{Disease: Hypertension, SBP: 170, DBP: 110}, Uncontrolled, 3},
 		{"DBP 109", &Visit{Disease: Hypertension, SBP: 170, DBP: 109}, Uncontrolled, 1},
 		{"prior stroke, controlled", &Visit{Disease: Hypertension, SBP: 130, DBP: 80, PriorStrokeMI: true}, Controlled, 0},
+		{"prior stroke, hypertension uncontrolled", &Visit{Disease: Hypertension, SBP: 150, DBP: 95, PriorStrokeMI: true}, Uncontrolled, 2},
+		{"diabetes, no glucose measured", &Visit{Disease: Diabetes, SBP: 130, DBP: 80}, Controlled, 0},
+		{"diabetes FPG 3.9 (the urgent low)", &Visit{Disease: Diabetes, FPG: 39}, Controlled, 2},
+		{"diabetes FPG 4.0", &Visit{Disease: Diabetes, FPG: 40}, Controlled, 0},
 		{"prior stroke, diabetes uncontrolled below 7.0", &Visit{Disease: Diabetes, FPG: 65, PriorStrokeMI: true}, Uncontrolled, 1},
 		{"diabetes FPG 7.0", &Visit{Disease: Diabetes, FPG: 70}, Controlled, 2},
 		{"diabetes FPG 6.9", &Visit{Disease: Diabetes, FPG: 69}, Controlled, 0},

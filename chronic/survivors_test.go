@@ -221,3 +221,57 @@ func TestVisitCheckEdges(t *testing.T) {
 		}
 	}
 }
+
+// TestUnmeasuredIsNeverControlled pins AtTarget's "last measurement" (控制率,
+// policy-rules.md §1.2; docs/chronic.md "Indicators": the last measurement
+// in the period at target): a diabetic without a glucose reading is not
+// controlled whatever the county's glucose thresholds, even a low bound
+// below zero, which Config.Check does not forbid.
+func TestUnmeasuredIsNeverControlled(t *testing.T) {
+	c := DefaultConfig()
+	c.UrgentFPGLow = -1
+	if (&PatientPeriod{Disease: Diabetes}).AtTarget(c) {
+		t.Error("a diabetic never measured counted as controlled")
+	}
+	if !(&PatientPeriod{Disease: Diabetes, LastFPG: 10}).AtTarget(c) {
+		t.Error("FPG 1.0 under a low bound of -0.1 is at target")
+	}
+}
+
+// TestEstimateWithoutPrevalence pins Tally.Estimate and Result (docs/chronic.md
+// "Indicators", 健康管理率 = patients under management / patients in the
+// area): a disease without a configured prevalence gets no estimate, so no
+// cell appears for a unit without patients of it, and no rate.
+func TestEstimateWithoutPrevalence(t *testing.T) {
+	c := DefaultConfig()
+	c.PrevalenceBP = map[Disease]int{Hypertension: 0, Diabetes: 1120}
+	tl := &Tally{Config: c, UnitsOf: func(id int64) []int64 { return []int64{id} }}
+	tl.Estimate(11, 100)
+	res := tl.Result()
+	if _, ok := res[UnitDisease{11, Hypertension}]; ok || len(res) != 1 {
+		t.Errorf("cells %v: hypertension has no prevalence and no patients", res)
+	}
+	if x := res[UnitDisease{11, Diabetes}]; x.Estimated != 11 || x.PrevalenceBP != 1120 {
+		t.Errorf("diabetes estimate %+v", x)
+	}
+}
+
+// TestEstimateRaisedOnlyWhenSmaller pins EstimateRaised (docs/chronic.md
+// "Indicators": the page says when the managed count replaced the
+// estimate): only with a rate, and only when the estimate was strictly
+// smaller than the patients under management.
+func TestEstimateRaisedOnlyWhenSmaller(t *testing.T) {
+	for _, tt := range []struct {
+		x    Indicators
+		want bool
+	}{
+		{Indicators{Managed: 8, Estimated: 5, HealthManaged: Rate{8, 8}}, true},
+		{Indicators{Managed: 8, Estimated: 8, HealthManaged: Rate{8, 8}}, false},
+		{Indicators{Managed: 8, Estimated: 9, HealthManaged: Rate{8, 9}}, false},
+		{Indicators{Managed: 3}, false}, // no prevalence: no rate, nothing raised
+	} {
+		if got := tt.x.EstimateRaised(); got != tt.want {
+			t.Errorf("%+v: raised %v, want %v", tt.x, got, tt.want)
+		}
+	}
+}
