@@ -25,7 +25,7 @@ func (c *Config) Check() error {
 	pos := map[string]int{"BPTargetSBP": c.BPTargetSBP, "BPTargetDBP": c.BPTargetDBP, "UrgentSBP": c.UrgentSBP, "UrgentDBP": c.UrgentDBP,
 		"FPGTarget": c.FPGTarget, "RoutineDays": c.RoutineDays, "RecheckDays": c.RecheckDays, "AfterTransferDays": c.AfterTransferDays,
 		"MentalStableDays": c.MentalStableDays, "MentalBasicDays": c.MentalBasicDays, "TBContinuationDays": c.TBContinuationDays, "HepatitisDays": c.HepatitisDays,
-		"ScreenMinAge": c.ScreenMinAge, "TBRegularDosesRatio": c.TBRegularDosesRatio}
+		"ScreenMinAge": c.ScreenMinAge, "TBRegularDosesRatio": c.TBRegularDosesRatio, "PrevalenceMinAge": c.PrevalenceMinAge}
 	for k, v := range pos {
 		if v <= 0 {
 			return fmt.Errorf("chronic config: %s must be positive (got %d)", k, v)

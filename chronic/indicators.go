@@ -13,7 +13,8 @@ import "countycare/care"
 //                              transfer is never at target, FPGAtTarget) / patients under management (§1.1, §1.2)
 //   健康管理率 HealthManaged   = patients under management / patients in the area, where patients in the
 //                              area = max(estimated, patients under management) and estimated = residents
-//                              aged ≥ Config.ScreenMinAge × Config.PrevalenceBP[disease] (§1.1; prevalence [U]).
+//                              aged ≥ Config.PrevalenceMinAge (18) × Config.PrevalenceBP[disease] (§1.1;
+//                              prevalence and its age [U]: the national figures are for adults).
 //                              The spec's denominator is the area's patients (辖区内高血压患者总人数), which it
 //                              estimates from population × prevalence; the patients a clinic manages are
 //                              patients of the area, so they bound it from below. In a small village the
@@ -64,7 +65,7 @@ type Indicators struct {
 	Standardised  Rate // 规范管理率 = managed per spec / under management
 	Controlled    Rate // 血压(血糖)控制率 = last visit at target / under management
 	HealthManaged Rate // 健康管理率 = under management / max(Estimated, under management)
-	Estimated     int  // residents aged ≥ ScreenMinAge × PrevalenceBP (0 without a prevalence)
+	Estimated     int  // residents aged ≥ PrevalenceMinAge × PrevalenceBP (0 without a prevalence)
 	PrevalenceBP  int  // the prevalence the estimate used (basis points), for showing the formula
 	RegularDoses  Rate // 规则服药率 (TB) = ≥ 90 % of doses taken / treatment ended in the period
 }
@@ -186,7 +187,7 @@ func (t *Tally) Add(p *PatientPeriod) {
 }
 
 // Estimate sets the health-management rate's denominator of a unit from its
-// residents aged ≥ Config.ScreenMinAge and the configured prevalence.
+// residents aged ≥ Config.PrevalenceMinAge and the configured prevalence.
 func (t *Tally) Estimate(unit int64, adults int) {
 	for _, d := range []Disease{Hypertension, Diabetes} {
 		bp := t.Config.PrevalenceBP[d]

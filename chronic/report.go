@@ -20,8 +20,10 @@ type UnitReport struct {
 	Unit    *org.Institution
 	Depth   int // 0 county, 1 community, 2 township, 3 village
 	Cells   map[Disease]Indicators
-	Adults  int // residents aged ≥ Config.ScreenMinAge
+	Adults  int // residents aged ≥ AdultsFrom (the estimate's base)
 	Clinics int // village clinics counted
+	// AdultsFrom is the age Adults counts from: Config.PrevalenceMinAge.
+	AdultsFrom int
 }
 
 // Report is the indicators of every unit an actor may see over a period.
@@ -173,7 +175,7 @@ func (s *Service) finishReport(ctx context.Context, t *org.Tree, tl *Tally, coun
 			return
 		}
 		if _, counted := perUnit[id]; (counted || byUnit[id] != nil) && visible(id) {
-			rep.Units = append(rep.Units, UnitReport{Unit: in, Depth: depthOf(in.Kind), Cells: byUnit[id], Adults: perUnit[id], Clinics: clinicsPer[id]})
+			rep.Units = append(rep.Units, UnitReport{Unit: in, Depth: depthOf(in.Kind), Cells: byUnit[id], Adults: perUnit[id], Clinics: clinicsPer[id], AdultsFrom: s.Config.PrevalenceMinAge})
 		}
 		kids := t.Children(id)
 		for _, k := range kids {
@@ -209,7 +211,7 @@ type adultsEntry struct {
 
 // adultCounts returns Repo.AdultCounts, cached for adultsTTL.
 func (s *Service) adultCounts(ctx context.Context, county string, clinics []int64, day care.Date) (map[int64]int, error) {
-	key := fmt.Sprintf("%s|%d|%s|%v", county, s.Config.ScreenMinAge, day, clinics)
+	key := fmt.Sprintf("%s|%d|%s|%v", county, s.Config.PrevalenceMinAge, day, clinics)
 	now := s.Now()
 	s.mu.Lock()
 	e, ok := s.adults[key]
@@ -217,7 +219,7 @@ func (s *Service) adultCounts(ctx context.Context, county string, clinics []int6
 	if ok && now.Sub(e.at) < adultsTTL && !now.Before(e.at) {
 		return e.counts, nil
 	}
-	counts, err := s.Repo.AdultCounts(ctx, county, clinics, s.Config.ScreenMinAge, day)
+	counts, err := s.Repo.AdultCounts(ctx, county, clinics, s.Config.PrevalenceMinAge, day)
 	if err != nil {
 		return nil, err
 	}

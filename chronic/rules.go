@@ -45,7 +45,8 @@ type Config struct {
 	CallHideDays     map[string]int // [U] days a call outcome hides a patient from the overdue list
 	RemindersPerWeek int            // [U] at most this many reminder messages to one resident in 7 days
 	// Indicators.
-	PrevalenceBP map[Disease]int // [U] prevalence among residents aged ≥ ScreenMinAge (basis points), for 健康管理率
+	PrevalenceBP     map[Disease]int // [U] prevalence among residents aged ≥ PrevalenceMinAge (basis points), for 健康管理率
+	PrevalenceMinAge int             // [U] the age the prevalence figures are for: 18, adults (policy-rules.md §1.1 "resident adults × prevalence")
 }
 
 // DefaultConfig returns the spec's numbers (policy-rules.md §1).
@@ -61,9 +62,12 @@ func DefaultConfig() Config {
 		CallHideDays:     map[string]int{CallAgreed: 7, CallRemindLater: 3, CallUnreachable: 2, CallMoved: 30},
 		RemindersPerWeek: 1,
 		// National adult prevalence as defaults (hypertension 27.9 %, China
-		// Hypertension Survey 2012–2015; diabetes 11.2 %, 2017 national survey);
-		// a county sets its own estimate for its ≥ 35 population.
-		PrevalenceBP: map[Disease]int{Hypertension: 2790, Diabetes: 1120},
+		// Hypertension Survey 2012–2015; diabetes 11.2 %, 2017 national survey;
+		// both among adults aged 18 and over), so the base is the residents
+		// aged ≥ 18 (policy-rules.md §1.1: "resident adults × configurable
+		// prevalence"). A county that estimates its own prevalence for another
+		// age group sets both together.
+		PrevalenceBP: map[Disease]int{Hypertension: 2790, Diabetes: 1120}, PrevalenceMinAge: 18,
 	}
 }
 

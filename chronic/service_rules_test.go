@@ -762,7 +762,7 @@ func TestAdultCountsCache(t *testing.T) {
 		}
 	}
 	read(svcNow)
-	if f.repo.adultCalls != 1 || !slices.Equal(f.repo.adultArgs, []any{35, to}) {
+	if f.repo.adultCalls != 1 || !slices.Equal(f.repo.adultArgs, []any{18, to}) { // PrevalenceMinAge: adults
 		t.Fatalf("first read: %d calls, args %v", f.repo.adultCalls, f.repo.adultArgs)
 	}
 	read(svcNow.Add(adultsTTL - time.Second))
@@ -777,7 +777,7 @@ func TestAdultCountsCache(t *testing.T) {
 	if f.repo.adultCalls != 3 {
 		t.Errorf("clock moved back: not counted again (%d)", f.repo.adultCalls)
 	}
-	f.s.Config.ScreenMinAge = 40
+	f.s.Config.PrevalenceMinAge = 40
 	read(svcNow)
 	if f.repo.adultCalls != 4 || f.repo.adultArgs[0] != 40 {
 		t.Errorf("another minimum age: %d %v", f.repo.adultCalls, f.repo.adultArgs)
@@ -791,7 +791,7 @@ func TestAdultCountsCache(t *testing.T) {
 	if len(f.s.adults) != 10001 {
 		t.Errorf("cache of 10,000 grew to %d", len(f.s.adults))
 	}
-	f.s.Config.ScreenMinAge = 45
+	f.s.Config.PrevalenceMinAge = 45
 	read(svcNow.Add(time.Hour))
 	if len(f.s.adults) != 1 {
 		t.Errorf("cache of 10,001 not reset: %d", len(f.s.adults))

@@ -171,7 +171,7 @@ func TestChronicAPIAndIndicators(t *testing.T) {
 	}
 	page := an.get("/chronic/indicators")
 	if page.code != 200 || !strings.Contains(page.body, "规范管理率") || !strings.Contains(page.body, "健康管理率") ||
-		!strings.Contains(page.body, "辖区患者数（分母）") || !regexp.MustCompile(`35岁及以上常住居民 \d+ 人 × 患病率 27\.9% = 估算 \d+ 人`).MatchString(page.body) {
+		!strings.Contains(page.body, "辖区患者数（分母）") || !regexp.MustCompile(`18 岁及以上常住居民 \d+ 人 × 患病率 27\.9% = 估算 \d+ 人`).MatchString(page.body) {
 		t.Errorf("indicators page: %d", page.code)
 	}
 	if bad := an.get("/chronic/indicators?from=2026-05-01&to=2026-04-01"); bad.code != 422 || !strings.Contains(bad.body, `value="2026-05-01"`) {

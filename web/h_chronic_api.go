@@ -297,7 +297,7 @@ func (s *Server) apiChronicIndicators(w http.ResponseWriter, r *http.Request, rc
 			}
 			ds[string(d)] = m
 		}
-		units = append(units, map[string]any{"institution_id": u.Unit.ID, "name": u.Unit.Name, "kind": u.Unit.Kind, "residents_35_plus": u.Adults, "diseases": ds})
+		units = append(units, map[string]any{"institution_id": u.Unit.ID, "name": u.Unit.Name, "kind": u.Unit.Kind, "adults": u.Adults, "adults_min_age": u.AdultsFrom, "diseases": ds})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"from": from.String(), "to": to.String(), "units": units})
 	return nil
