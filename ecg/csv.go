@@ -105,8 +105,10 @@ const maxCSVSamples = 7_200_000
 // The sampling frequency is derived from the time column, which must
 // increase evenly (within 1 % of the median step or 1 ms, whichever is larger, so
 // rounded timestamps are accepted). Separators "," ";" and tab are
-// recognised from the header. Samples are stored as integers at 1 µV
-// resolution (gain 1000 per mV).
+// recognised from the header. Samples are stored as int16 at 1 µV
+// resolution (gain 1000 per mV), so a value must be within ±32.767 mV (a
+// surface ECG is within ±10 mV); at most MaxLeads leads and maxCSVSamples
+// rows (*LimitError).
 //
 // It fails naming the line and column for a missing or extra field, a value
 // that is not a number, time that goes backwards or jumps, or fewer than two
@@ -141,8 +143,8 @@ func ReadCSV(r io.Reader) (*Record, error) {
 	if len(head) < 2 {
 		return nil, formatError("ECG CSV line 1: the header needs a time column and at least one lead, got %q", strings.Join(head, string(sep)))
 	}
-	if len(head) > MaxSignals+1 {
-		return nil, formatError("ECG CSV line 1: %d leads, at most %d", len(head)-1, MaxSignals)
+	if len(head) > MaxLeads+1 {
+		return nil, &LimitError{Limit: LimitLeads, Got: float64(len(head) - 1), Max: MaxLeads}
 	}
 	timeScale := 1.0
 	if name, unit := splitUnit(head[0]); strings.EqualFold(unit, "ms") || strings.EqualFold(name, "ms") {
@@ -183,7 +185,10 @@ func ReadCSV(r io.Reader) (*Record, error) {
 			return nil, formatError("ECG CSV line %d: %d fields, the header has %d", line, len(row), len(head))
 		}
 		if len(times) >= maxCSVSamples {
-			return nil, formatError("ECG CSV has more than %d rows", maxCSVSamples)
+			return nil, &LimitError{Limit: LimitLeadSamples, Got: float64(len(times) + 1), Max: maxCSVSamples}
+		}
+		if (len(times)+1)*len(rec.Leads) > MaxRecordSamples {
+			return nil, &LimitError{Limit: LimitSamples, Got: float64((len(times) + 1) * len(rec.Leads)), Max: MaxRecordSamples}
 		}
 		t, err := parseFinite(row[0])
 		if err != nil {
@@ -192,10 +197,10 @@ func ReadCSV(r io.Reader) (*Record, error) {
 		times = append(times, t*timeScale)
 		for i := range rec.Leads {
 			v, err := parseFinite(row[i+1])
-			if err != nil || math.Abs(v*scale[i]) > 1e9 {
-				return nil, formatError("ECG CSV line %d, column %q: %q is not a number in range", line, head[i+1], row[i+1])
+			if err != nil || math.Abs(math.Round(v*scale[i])) > math.MaxInt16 {
+				return nil, formatError("ECG CSV line %d, column %q: %q is not a number in range (±32.767 mV)", line, head[i+1], row[i+1])
 			}
-			rec.Leads[i].Samples = append(rec.Leads[i].Samples, int(math.Round(v*scale[i])))
+			rec.Leads[i].Samples = append(rec.Leads[i].Samples, int16(math.Round(v*scale[i])))
 		}
 	}
 	if len(times) < 2 {
@@ -214,6 +219,9 @@ func ReadCSV(r io.Reader) (*Record, error) {
 	rec.Fs = 1 / step
 	if rec.Fs > 1e6 {
 		return nil, formatError("ECG CSV: sampling frequency %.0f Hz is implausible", rec.Fs)
+	}
+	if err := rec.CheckLimits(); err != nil {
+		return nil, err
 	}
 	return rec, nil
 }
