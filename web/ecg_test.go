@@ -186,3 +186,61 @@ func TestECGOverLimits(t *testing.T) {
 		t.Errorf("%d studies stored", len(wl.Studies))
 	}
 }
+
+// holter is a WFDB record of 2 leads in format 212 at 250 Hz, seconds long:
+// a 1 mV spike every 0.8 s on a flat line (gain 200/mV).
+func holter(seconds int) (hea, dat []byte) {
+	n := seconds * 250
+	v := func(i int) int {
+		if d := i % 200; d < 5 {
+			return 200 * (5 - d) / 5
+		}
+		return 0
+	}
+	dat = make([]byte, 0, n*3)
+	for i := 0; i < n; i++ {
+		a, b := v(i)&0xfff, v(i)&0xfff
+		dat = append(dat, byte(a), byte(a>>8&0x0f|b>>4&0xf0), byte(b))
+	}
+	return []byte(fmt.Sprintf("h 2 250 %d\nh.dat 212 200(0)/mV\nh.dat 212 200(0)/mV\n", n)), dat
+}
+
+// TestECGUploadBoundedHeap: a 2-hour 2-lead Holter (5.4 MB in format 212,
+// 3.6 M samples) sent from the page grows the server's heap by at most the
+// file, 2 bytes a sample, 9 per sample of the rhythm lead and 8 MiB
+// (docs/ecg.md "Limits and memory"; issue 18 §2). Before: the file was read
+// whole again, every sample an int and the detector's five float64 arrays:
+// see docs/benchmarks.md.
+func TestECGUploadBoundedHeap(t *testing.T) {
+	e := newEnv(t, store.SQLite)
+	rd := e.as(care.RoleReader)
+	var me struct {
+		Institution int64 `json:"institution_id"`
+	}
+	json.Unmarshal([]byte(rd.get("/api/v1/me").body), &me)
+	vd := e.as(care.RoleVillageDoctor)
+	ids := regexp.MustCompile(`href="/residents/(\d+)"`).FindAllStringSubmatch(vd.get("/residents").body, -1)
+	if len(ids) == 0 {
+		t.Fatal("no residents in the village")
+	}
+	const seconds = 2 * 3600
+	hea, dat := holter(seconds)
+	form := vd.get("/residents/" + ids[0][1] + "/ecg")
+	csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(form.body)[1]
+	body, ct := multipartBody(map[string]string{"csrf": csrf, "center_id": strconv.FormatInt(me.Institution, 10)},
+		map[string][2]string{"header": {"h.hea", string(hea)}, "signal": {"h.dat", string(dat)}})
+	hea, dat = nil, nil
+	var r response
+	peak, alloc := heapPeak(func() { r = vd.do("POST", "/residents/"+ids[0][1]+"/ecg", ct, body, nil) })
+	samples := uint64(seconds * 250)
+	file := uint64(samples * 3)
+	bound := file + 2*2*samples + 9*samples + 8<<20
+	t.Logf("%.1f MB file, %d samples: peak heap growth %.1f MiB, allocated %.1f MiB; bound %.1f MiB",
+		float64(file)/1e6, 2*samples, float64(peak)/(1<<20), float64(alloc)/(1<<20), float64(bound)/(1<<20))
+	if r.code != 200 || !strings.Contains(r.body, `id="ecg-preread"`) {
+		t.Fatalf("upload: %d", r.code)
+	}
+	if peak > bound {
+		t.Errorf("the heap grew by %d bytes, bound %d", peak, bound)
+	}
+}
