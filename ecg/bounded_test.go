@@ -143,6 +143,24 @@ func TestLimits(t *testing.T) {
 	}
 }
 
+// TestReadSamplesAllocatesForTheData: a header's samples per frame or
+// number of samples buy no memory the file does not fill (a 10-byte file
+// declaring 100 M samples a frame).
+func TestReadSamplesAllocatesForTheData(t *testing.T) {
+	n := memtest.AllocatedBy(func() {
+		ReadSamples(bytes.NewReader(make([]byte, 10)), 16, []int{MaxRecordSamples}, 0)
+		ReadSamples(bytes.NewReader(make([]byte, 10)), 212, []int{1, 1}, MaxSamples/2)
+		ReadSamples(io.LimitReader(zeroReader{}, 10), 16, []int{MaxRecordSamples / 2}, 1)
+	})
+	if n > 1<<20 {
+		t.Errorf("allocated %d bytes for 10-byte files", n)
+	}
+}
+
+type zeroReader struct{}
+
+func (zeroReader) Read(p []byte) (int, error) { clear(p); return len(p), nil }
+
 // TestReadSamplesUndeclaredLength: a header without the number of samples
 // reads as many as the file holds, through a reader that cannot tell its
 // length, the same as from a bytes.Reader.

@@ -208,12 +208,12 @@ func ReadSamples(r io.Reader, format int, spf []int, nframes int) ([][]int16, er
 		if want == 0 || n < want {
 			want = min(n, MaxRecordSamples)
 		}
-	} else if want > 1<<20 {
-		want = 1 << 20
+	} else if want > 1<<16 {
+		want = 1 << 16 // grown as the data arrives
 	}
 	out := make([][]int16, len(spf))
 	for k, n := range spf {
-		out[k] = make([]int16, 0, want/perFrame*n+n)
+		out[k] = make([]int16, 0, min(want, want/perFrame*n+n))
 	}
 	// Deal samples in file order to the signals.
 	k, j, got := 0, 0, 0 // signal, sample within the frame for signal k, samples dealt
