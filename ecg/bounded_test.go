@@ -182,3 +182,22 @@ func TestReadSamplesUndeclaredLength(t *testing.T) {
 		}
 	}
 }
+
+// TestCSVTimeStepsWithoutKeepingTimes: the time column is checked from
+// the extreme steps (the times are no longer kept): a gap and a repeat are
+// both faults, the earlier one named by its line; rounded timestamps
+// within 1 ms of the mean step pass (docs/ecg.md, CSV export).
+func TestCSVTimeStepsWithoutKeepingTimes(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"t,I\n0,1\n0.004,1\n0.008,1\n0.020,1\n0.024,1\n0.024,1\n0.028,1\n", "line 5: time step"},
+		{"t,I\n0,1\n0.004,1\n0.004,1\n0.008,1\n0.020,1\n0.024,1\n", "line 4: time step"},
+	} {
+		if _, err := ReadCSV(strings.NewReader(tc.in)); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: got %v, want %q", tc.in, err, tc.want)
+		}
+	}
+	rec, err := ReadCSV(strings.NewReader("t,I\n0,1\n0.003,1\n0.007,1\n0.010,1\n0.013,1\n"))
+	if err != nil || math.Abs(rec.Fs-1/0.00325) > 1e-6 {
+		t.Errorf("rounded timestamps: %v, fs %v", err, rec)
+	}
+}
