@@ -105,8 +105,10 @@ const maxCSVSamples = 7_200_000
 // The sampling frequency is derived from the time column, which must
 // increase evenly (within 1 % of the median step or 1 ms, whichever is larger, so
 // rounded timestamps are accepted). Separators "," ";" and tab are
-// recognised from the header. Samples are stored as integers at 1 µV
-// resolution (gain 1000 per mV).
+// recognised from the header. Samples are stored as int16 at 1 µV
+// resolution (gain 1000 per mV), so a value must be within ±32.767 mV (a
+// surface ECG is within ±10 mV); at most MaxLeads leads and maxCSVSamples
+// rows (*LimitError).
 //
 // It fails naming the line and column for a missing or extra field, a value
 // that is not a number, time that goes backwards or jumps, or fewer than two
@@ -141,8 +143,8 @@ func ReadCSV(r io.Reader) (*Record, error) {
 	if len(head) < 2 {
 		return nil, formatError("ECG CSV line 1: the header needs a time column and at least one lead, got %q", strings.Join(head, string(sep)))
 	}
-	if len(head) > MaxSignals+1 {
-		return nil, formatError("ECG CSV line 1: %d leads, at most %d", len(head)-1, MaxSignals)
+	if len(head) > MaxLeads+1 {
+		return nil, &LimitError{Limit: LimitLeads, Got: float64(len(head) - 1), Max: MaxLeads}
 	}
 	timeScale := 1.0
 	if name, unit := splitUnit(head[0]); strings.EqualFold(unit, "ms") || strings.EqualFold(name, "ms") {
@@ -167,7 +169,13 @@ func ReadCSV(r io.Reader) (*Record, error) {
 		}
 		rec.Leads[i] = Lead{Name: name, Units: "mV", Gain: 1000, SamplesPerFrame: 1}
 	}
-	var times []float64
+	// Time is checked from the first and last times and the smallest and
+	// largest steps, not kept: every step is within the tolerance of the
+	// mean step exactly when these two are (issue 18: 8 bytes a row less).
+	rows := 0
+	var t0, prev float64
+	var minD, maxD = math.Inf(1), math.Inf(-1)
+	minAt, maxAt := 0, 0 // row index of the later sample of each step
 	for line := 2; ; line++ {
 		row, err := cr.Read()
 		if err == io.EOF {
@@ -182,38 +190,62 @@ func ReadCSV(r io.Reader) (*Record, error) {
 		if len(row) != len(head) {
 			return nil, formatError("ECG CSV line %d: %d fields, the header has %d", line, len(row), len(head))
 		}
-		if len(times) >= maxCSVSamples {
-			return nil, formatError("ECG CSV has more than %d rows", maxCSVSamples)
+		if rows >= maxCSVSamples {
+			return nil, &LimitError{Limit: LimitLeadSamples, Got: float64(rows + 1), Max: maxCSVSamples}
+		}
+		if (rows+1)*len(rec.Leads) > MaxRecordSamples {
+			return nil, &LimitError{Limit: LimitSamples, Got: float64((rows + 1) * len(rec.Leads)), Max: MaxRecordSamples}
 		}
 		t, err := parseFinite(row[0])
 		if err != nil {
 			return nil, formatError("ECG CSV line %d: time %q is not a number", line, row[0])
 		}
-		times = append(times, t*timeScale)
+		t *= timeScale
+		if rows == 0 {
+			t0 = t
+		} else {
+			d := t - prev
+			if d < minD {
+				minD, minAt = d, rows
+			}
+			if d > maxD {
+				maxD, maxAt = d, rows
+			}
+		}
+		prev = t
+		rows++
 		for i := range rec.Leads {
 			v, err := parseFinite(row[i+1])
-			if err != nil || math.Abs(v*scale[i]) > 1e9 {
-				return nil, formatError("ECG CSV line %d, column %q: %q is not a number in range", line, head[i+1], row[i+1])
+			if err != nil || math.Abs(math.Round(v*scale[i])) > math.MaxInt16 {
+				return nil, formatError("ECG CSV line %d, column %q: %q is not a number in range (±32.767 mV)", line, head[i+1], row[i+1])
 			}
-			rec.Leads[i].Samples = append(rec.Leads[i].Samples, int(math.Round(v*scale[i])))
+			rec.Leads[i].Samples = append(rec.Leads[i].Samples, int16(math.Round(v*scale[i])))
 		}
 	}
-	if len(times) < 2 {
-		return nil, formatError("ECG CSV has %d sample rows, at least 2 are needed", len(times))
+	if rows < 2 {
+		return nil, formatError("ECG CSV has %d sample rows, at least 2 are needed", rows)
 	}
-	step := (times[len(times)-1] - times[0]) / float64(len(times)-1)
+	step := (prev - t0) / float64(rows-1)
 	if !(step > 0) {
-		return nil, formatError("ECG CSV: time does not increase (first %g s, last %g s)", times[0], times[len(times)-1])
+		return nil, formatError("ECG CSV: time does not increase (first %g s, last %g s)", t0, prev)
 	}
 	tol := math.Max(0.01*step, 1e-3)
-	for i := 1; i < len(times); i++ {
-		if d := times[i] - times[i-1]; math.Abs(d-step) > tol {
-			return nil, formatError("ECG CSV line %d: time step %.6g s differs from the record's %.6g s (missing or repeated samples)", i+2, d, step)
-		}
+	bad, badAt := 0.0, -1
+	if math.Abs(minD-step) > tol {
+		bad, badAt = minD, minAt
+	}
+	if math.Abs(maxD-step) > tol && (badAt < 0 || maxAt < badAt) {
+		bad, badAt = maxD, maxAt
+	}
+	if badAt >= 0 {
+		return nil, formatError("ECG CSV line %d: time step %.6g s differs from the record's %.6g s (missing or repeated samples)", badAt+2, bad, step)
 	}
 	rec.Fs = 1 / step
 	if rec.Fs > 1e6 {
 		return nil, formatError("ECG CSV: sampling frequency %.0f Hz is implausible", rec.Fs)
+	}
+	if err := rec.CheckLimits(); err != nil {
+		return nil, err
 	}
 	return rec, nil
 }

@@ -62,6 +62,7 @@ func fuzzSignal(f *testing.F, format int, seed string) {
 	seedFile(f, seed, 3000, 1, 0)
 	f.Add([]byte{1, 2, 3, 4, 5}, 1, 0)
 	f.Add([]byte{1, 2, 3, 4, 5, 6}, 2, 2)
+	f.Add(make([]byte, 48<<10+5), 1, 0) // past the reader's 48 KiB buffer, a partial unit left over
 	f.Fuzz(func(t *testing.T, b []byte, nsig, nframes int) {
 		nsig = 1 + abs(nsig)%4
 		nframes = abs(nframes) % 4096
@@ -106,6 +107,9 @@ func FuzzReadCSV(f *testing.F) {
 	f.Add([]byte("Time (s),I (mV),II [uV]\n0,0.1,100\n0.002,-0.25,-50\n0.004,0,0\n"))
 	f.Add([]byte("ms;V1\n0;1\n4;2\n8;3\n"))
 	f.Add([]byte("t\tI\n# comment\n0\t1\n1\t1e3\n"))
+	// Over the limits (issue 18): 17 leads; a value past int16 at 1 µV.
+	f.Add([]byte("t" + strings.Repeat(",I", 17) + "\n0" + strings.Repeat(",1", 17) + "\n"))
+	f.Add([]byte("t,I\n0,32.767\n0.004,-32.768\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		rec, err := ReadCSV(bytes.NewReader(b))
 		checkErr(t, err)

@@ -315,12 +315,12 @@ func TestReadCSV(t *testing.T) {
 	}
 }
 
-func equal(a, b []int) bool {
+func equal[T int | int16](a []T, b []int) bool {
 	if len(a) != len(b) {
 		return false
 	}
 	for i := range a {
-		if a[i] != b[i] {
+		if int(a[i]) != b[i] {
 			return false
 		}
 	}

@@ -121,7 +121,7 @@ func (c PreReadConfig) PreReadRecord(rec *Record) PreReadResult {
 	if !ok {
 		return c.PreRead(nil, rec.Fs)
 	}
-	return c.PreRead(DetectQRS(lead.Physical(), fs), fs)
+	return c.PreRead(DetectLead(lead, fs), fs)
 }
 
 // RhythmLead returns the lead rhythm is read on, the first named II or MLII

@@ -105,10 +105,10 @@ func TestPreReadSynthetic(t *testing.T) {
 	}
 }
 
-func toInt(x []float64, scale float64) []int {
-	out := make([]int, len(x))
+func toInt(x []float64, scale float64) []int16 {
+	out := make([]int16, len(x))
 	for i, v := range x {
-		out[i] = int(math.Round(v * scale))
+		out[i] = int16(math.Round(v * scale))
 	}
 	return out
 }

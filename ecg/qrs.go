@@ -62,13 +62,18 @@ func DetectQRS(x []float64, fs float64) []int {
 	return DefaultQRSConfig().Detect(x, fs)
 }
 
-// DetectQRSInt is DetectQRS on integer samples (ADC units).
-func DetectQRSInt(x []int, fs float64) []int {
-	f := make([]float64, len(x))
-	for i, v := range x {
-		f[i] = float64(v)
+// DetectLead is DetectQRS on a lead's ADC samples, in physical units
+// ((v − baseline) / gain, as Lead.Physical) without making that copy.
+func DetectLead(l Lead, fs float64) []int {
+	g := l.Gain
+	if g == 0 {
+		g = 200
 	}
-	return DetectQRS(f, fs)
+	return DefaultQRSConfig().detect(len(l.Samples), fs, func(bp []float64) {
+		for i, v := range l.Samples {
+			bp[i] = float64(int(v)-l.Baseline) / g
+		}
+	})
 }
 
 // Detect finds the QRS complexes in x sampled at fs Hz and returns their
@@ -101,13 +106,23 @@ func DetectQRSInt(x []int, fs float64) []int {
 //
 // docs/ecg.md gives the references and how the design was arrived at.
 func (c QRSConfig) Detect(x []float64, fs float64) []int {
-	if !(fs >= MinFs) || math.IsInf(fs, 0) || len(x) < int(fs) {
+	return c.detect(len(x), fs, func(bp []float64) { copy(bp, x) })
+}
+
+// detect is Detect on n samples that fill writes into the band-pass
+// buffer. It holds one float64 per sample (the band-passed signal): the
+// derivative, its absolute value and the integrated signal are computed
+// as they are needed, the integrated signal kept only at the candidate
+// peaks and over the learning period (issue 18: a 24-h Holter's rhythm
+// lead costs 8 bytes a sample, not 40). Each value is computed by the
+// same arithmetic as when they were arrays, so detections are unchanged.
+func (c QRSConfig) detect(n int, fs float64, fill func(bp []float64)) []int {
+	if !(fs >= MinFs) || math.IsInf(fs, 0) || n < int(fs) {
 		return nil
 	}
-	n := len(x)
 	// 1. Band-pass, zero phase.
 	bp := make([]float64, n)
-	copy(bp, x)
+	fill(bp)
 	hi := math.Min(c.HighCut, 0.45*fs)
 	lp := butter2(hi, fs, false)
 	hp := butter2(math.Min(c.LowCut, hi/2), fs, true)
@@ -116,34 +131,39 @@ func (c QRSConfig) Detect(x []float64, fs float64) []int {
 	// 2. Derivative (Pan & Tompkins' five-point derivative, step scaled to
 	// 200 Hz) and its absolute value.
 	h := max(1, int(math.Round(fs/200)))
-	d := make([]float64, n)
-	for i := 2 * h; i < n-2*h; i++ {
-		d[i] = (2*bp[i+2*h] + bp[i+h] - bp[i-h] - 2*bp[i-2*h]) / 8
+	d := func(i int) float64 {
+		if i < 2*h || i >= n-2*h {
+			return 0
+		}
+		return (2*bp[i+2*h] + bp[i+h] - bp[i-h] - 2*bp[i-2*h]) / 8
 	}
-	e := make([]float64, n)
-	for i, v := range d {
-		e[i] = math.Abs(v)
-	}
-	// 3. Centred moving-window integration.
+	// 3. Centred moving-window integration, m[k], produced in order.
 	w := max(1, int(math.Round(c.Window*fs)))
-	m := make([]float64, n)
-	var sum float64
 	half := w / 2
+	learn := int(c.Learning * fs)
+	head := make([]float64, min(n, max(learn, int(fs))+int(fs))) // m over the learning period
+	// 4. Candidate peaks: local maxima of m that are the largest within
+	// one refractory period on either side (see peaks).
+	ref := max(1, int(math.Round(c.Refractory*fs)))
+	pk := newPeakFinder(ref)
+	var sum float64
 	for i := 0; i < n+half; i++ {
 		if i < n {
-			sum += e[i]
+			sum += math.Abs(d(i))
 		}
 		if j := i - w; j >= 0 {
-			sum -= e[j]
+			sum -= math.Abs(d(j))
 		}
 		if k := i - half; k >= 0 && k < n {
-			m[k] = sum / float64(w)
+			v := sum / float64(w)
+			if k < len(head) {
+				head[k] = v
+			}
+			pk.push(v)
 		}
 	}
-	// 4. Candidate peaks: local maxima of m that are the largest within
-	// one refractory period on either side.
-	ref := max(1, int(math.Round(c.Refractory*fs)))
-	cands := peaks(m, ref)
+	pk.finish()
+	cands, mc := pk.cands, pk.vals
 	if len(cands) == 0 {
 		return nil
 	}
@@ -151,19 +171,18 @@ func (c QRSConfig) Detect(x []float64, fs float64) []int {
 	slopeAt := func(p int) float64 {
 		var s float64
 		for i := max(0, p-w); i < min(n, p+w); i++ {
-			s = math.Max(s, math.Abs(d[i]))
+			s = math.Max(s, math.Abs(d(i)))
 		}
 		return s
 	}
 
-	// 5–6. Decision rules.
+	// 5–6. Decision rules, on candidate k (position cands[k], height mc[k]).
 	const buf = 8
 	var qrsPk, noisePk, rrs []float64
-	learn := int(c.Learning * fs)
 	for s := 0; s+int(fs) <= min(n, learn) || (s == 0 && n < learn); s += int(fs) {
 		var mx float64
 		for i := s; i < min(n, s+int(fs)); i++ {
-			mx = math.Max(mx, m[i])
+			mx = math.Max(mx, head[i])
 		}
 		qrsPk = append(qrsPk, mx)
 	}
@@ -187,7 +206,7 @@ func (c QRSConfig) Detect(x []float64, fs float64) []int {
 		if last >= 0 && len(beats) > 0 {
 			rrs = push(rrs, float64(p-last))
 		}
-		qrsPk = push(qrsPk, m[p])
+		qrsPk = push(qrsPk, mc[k])
 		beats = append(beats, p)
 		last, lastSlope = p, slopeAt(p)
 	}
@@ -207,10 +226,10 @@ func (c QRSConfig) Detect(x []float64, fs float64) []int {
 				q := cands[j]
 				// Peaks within 360 ms of the beat may be T waves, which can
 				// mask a small QRS: they are left out (Hamilton, OSEA).
-				if q-last < tw || m[q] < th {
+				if q-last < tw || mc[j] < th {
 					continue
 				}
-				if best < 0 || m[q] > m[cands[best]] {
+				if best < 0 || mc[j] > mc[best] {
 					best = j
 				}
 			}
@@ -228,9 +247,9 @@ func (c QRSConfig) Detect(x []float64, fs float64) []int {
 			qrsPk = qrsPk[:0]
 			for s := p - reset; s+int(fs) <= p; s += int(fs) {
 				var mx float64
-				for _, q := range cands[firstNoise:k] {
+				for j, q := range cands[firstNoise:k] {
 					if q >= s && q < s+int(fs) {
-						mx = math.Max(mx, m[q])
+						mx = math.Max(mx, mc[firstNoise+j])
 					}
 				}
 				qrsPk = append(qrsPk, mx)
@@ -244,12 +263,12 @@ func (c QRSConfig) Detect(x []float64, fs float64) []int {
 		if p-last < ref {
 			continue
 		}
-		if m[p] >= threshold() && !isTWave(p) {
+		if mc[k] >= threshold() && !isTWave(p) {
 			accept(k)
 			firstNoise = k + 1
 			continue
 		}
-		noisePk = push(noisePk, m[p])
+		noisePk = push(noisePk, mc[k])
 	}
 	// 7. The beat's position: the extremum of the band-passed signal within
 	// half a window of the integrator's peak.
@@ -264,6 +283,63 @@ func (c QRSConfig) Detect(x []float64, fs float64) []int {
 		out[i] = best
 	}
 	return out
+}
+
+// peakFinder finds, as the values of m arrive in order, the indices i
+// where m[i] is the maximum of m over [i−r, i+r] and positive (ties: the
+// first), keeping the last 2r+2 values only: a monotone deque for the
+// sliding-window maximum.
+type peakFinder struct {
+	r     int
+	ring  []float64 // m[i] at ring[i%len(ring)]
+	dq    []int     // indices, m decreasing (non-increasing) from the front
+	front int
+	n     int // values pushed
+	i     int // next index to decide
+	cands []int
+	vals  []float64 // m at each candidate
+}
+
+func newPeakFinder(r int) *peakFinder {
+	return &peakFinder{r: r, ring: make([]float64, 2*r+2), dq: make([]int, 0, 2*r+2)}
+}
+
+func (f *peakFinder) m(i int) float64 { return f.ring[i%len(f.ring)] }
+
+func (f *peakFinder) push(v float64) {
+	next := f.n
+	f.ring[next%len(f.ring)] = v
+	f.n++
+	for len(f.dq) > f.front && f.m(f.dq[len(f.dq)-1]) < v {
+		f.dq = f.dq[:len(f.dq)-1]
+	}
+	if f.front > 0 && len(f.dq) == cap(f.dq) {
+		f.dq = f.dq[:copy(f.dq, f.dq[f.front:])]
+		f.front = 0
+	}
+	f.dq = append(f.dq, next)
+	// Index i is decided once m up to i+r is known.
+	if i := next - f.r; i >= 0 {
+		f.decide(i)
+	}
+}
+
+func (f *peakFinder) decide(i int) {
+	for f.dq[f.front] < i-f.r {
+		f.front++
+	}
+	if f.dq[f.front] == i && f.m(i) > 0 {
+		f.cands = append(f.cands, i)
+		f.vals = append(f.vals, f.m(i))
+	}
+	f.i = i + 1
+}
+
+// finish decides the last r indices (their windows end at the signal's end).
+func (f *peakFinder) finish() {
+	for i := f.i; i < f.n; i++ {
+		f.decide(i)
+	}
 }
 
 // peaks returns the indices i where m[i] is the maximum of m over

@@ -28,7 +28,9 @@ type Lead struct {
 	Gain            float64 // ADC units per physical unit
 	Baseline        int     // ADC value of physical zero
 	SamplesPerFrame int
-	Samples         []int
+	// Samples are ADC units, 2 bytes each (WFDB formats hold at most 16
+	// bits; a CSV export is kept at 1 µV, ±32.767 mV).
+	Samples []int16
 }
 
 // Physical returns the lead's samples in physical units ((v − baseline) / gain).
@@ -39,7 +41,7 @@ func (l Lead) Physical() []float64 {
 		g = 200
 	}
 	for i, v := range l.Samples {
-		out[i] = float64(v-l.Baseline) / g
+		out[i] = float64(int(v)-l.Baseline) / g
 	}
 	return out
 }
@@ -57,8 +59,13 @@ func (r *Record) Duration() float64 {
 // of a signal file named in the header (the caller decides where files
 // live; each distinct file is opened once). It fails when a file's length
 // does not match the header's number of samples, a format is unsupported,
-// or a signal's checksum does not match the header.
+// or a signal's checksum does not match the header, and with a
+// *LimitError for a record over the limits (limits.go), before reading
+// any sample when the header gives the number of samples.
 func ReadRecord(h *Header, open func(file string) (io.Reader, error)) (*Record, error) {
+	if err := h.CheckLimits(); err != nil {
+		return nil, err
+	}
 	rec := &Record{Name: h.Record, Fs: h.Fs, Leads: make([]Lead, len(h.Signals))}
 	for i := 0; i < len(h.Signals); {
 		// Signals of one file are consecutive lines (WFDB signal groups).
@@ -108,19 +115,22 @@ func ReadRecord(h *Header, open func(file string) (io.Reader, error)) (*Record, 
 		}
 		i = j
 	}
+	if err := rec.CheckLimits(); err != nil {
+		return nil, err
+	}
 	return rec, nil
 }
 
 // Read212 reads nframes frames of nsig interleaved signals in WFDB format
 // 212 (pairs of 12-bit two's complement samples packed in 3 bytes). With
 // nframes 0 the number of frames is taken from the length.
-func Read212(r io.Reader, nsig, nframes int) ([][]int, error) {
+func Read212(r io.Reader, nsig, nframes int) ([][]int16, error) {
 	return ReadSamples(r, 212, ones(nsig), nframes)
 }
 
 // Read16 reads nframes frames of nsig interleaved signals in WFDB format 16
 // (16-bit little-endian two's complement).
-func Read16(r io.Reader, nsig, nframes int) ([][]int, error) {
+func Read16(r io.Reader, nsig, nframes int) ([][]int16, error) {
 	return ReadSamples(r, 16, ones(nsig), nframes)
 }
 
@@ -138,108 +148,149 @@ func ones(n int) []int {
 // The file's length must match exactly (format 212 may end with the unused
 // half of a 3-byte pair): a shorter file is truncated, a longer one does not
 // belong to this header.
-func ReadSamples(r io.Reader, format int, spf []int, nframes int) ([][]int, error) {
+//
+// The file is decoded as it is read, through a 48 KiB buffer, into one
+// int16 per sample (every format holds at most 16 bits): the heap holds 2
+// bytes per sample and never the file itself (issue 18). Storage for the
+// samples grows with the data actually read, so a header declaring more
+// samples than the file has costs nothing; a reader with a Len method (a
+// bytes.Reader of an upload) sizes it exactly. More than MaxRecordSamples
+// samples are refused with a *LimitError as soon as they are declared or read.
+func ReadSamples(r io.Reader, format int, spf []int, nframes int) ([][]int16, error) {
 	if len(spf) == 0 {
 		return nil, formatError("no signals to read")
 	}
 	perFrame := 0
 	for _, n := range spf {
-		if n < 1 {
+		if n < 1 || n > MaxRecordSamples {
 			return nil, formatError("samples per frame %d is not positive", n)
 		}
 		perFrame += n
 	}
+	if perFrame > MaxRecordSamples {
+		return nil, formatError("%d samples per frame is out of range", perFrame)
+	}
 	if nframes < 0 || nframes > MaxSamples {
 		return nil, formatError("number of samples %d is out of range", nframes)
 	}
+	var unit, perUnit int // bytes and samples of one decoding unit
 	var bytesFor func(total int) (lo, hi int)
 	switch format {
 	case 212:
+		unit, perUnit = 3, 2
 		bytesFor = func(t int) (int, int) { return (t*3 + 1) / 2, (t + 1) / 2 * 3 }
 	case 16:
+		unit, perUnit = 2, 1
 		bytesFor = func(t int) (int, int) { return 2 * t, 2 * t }
 	case 80:
+		unit, perUnit = 1, 1
 		bytesFor = func(t int) (int, int) { return t, t }
 	default:
 		return nil, formatError("signal format %d is not supported (212, 16 and 80 are)", format)
 	}
-	var data []byte
-	var err error
-	total := nframes * perFrame
-	if nframes > 0 {
-		lo, hi := bytesFor(total)
-		data, err = io.ReadAll(io.LimitReader(r, int64(hi)+1))
-		if err != nil {
-			return nil, fmt.Errorf("ecg: reading signal: %w", err)
+	total := nframes * perFrame // samples wanted; 0: as many as the file holds
+	if total > MaxRecordSamples {
+		return nil, &LimitError{Limit: LimitSamples, Got: float64(total), Max: MaxRecordSamples}
+	}
+	maxBytes := int64(maxSignalBytes)
+	if total > 0 {
+		_, hi := bytesFor(total)
+		maxBytes = int64(hi)
+	}
+	// Size the output by what the reader holds when it can say so; else
+	// let it grow with the data.
+	want := total
+	if l, ok := r.(interface{ Len() int }); ok {
+		n := l.Len() / unit * perUnit
+		if l.Len()%unit == 2 { // a half-used 212 triple
+			n++
 		}
-		switch {
-		case len(data) < lo:
-			return nil, formatError("signal file is truncated: the header's %d samples × %d signals in format %d need %d bytes, the file has %d (%.1f%% of the samples)",
-				nframes, len(spf), format, lo, len(data), 100*float64(len(data))/float64(lo))
-		case len(data) > hi:
-			return nil, formatError("signal file is longer than the header's %d samples × %d signals in format %d (%d bytes): it does not match its header", nframes, len(spf), format, hi)
+		if want == 0 || n < want {
+			want = min(n, MaxRecordSamples)
 		}
-	} else {
-		data, err = io.ReadAll(io.LimitReader(r, maxSignalBytes+1))
-		if err != nil {
-			return nil, fmt.Errorf("ecg: reading signal: %w", err)
+	} else if want > 1<<16 {
+		want = 1 << 16 // grown as the data arrives
+	}
+	out := make([][]int16, len(spf))
+	for k, n := range spf {
+		out[k] = make([]int16, 0, min(want, want/perFrame*n+n))
+	}
+	// Deal samples in file order to the signals.
+	k, j, got := 0, 0, 0 // signal, sample within the frame for signal k, samples dealt
+	put := func(v int16) {
+		if total > 0 && got == total {
+			return // the unused half of the last 212 pair
 		}
-		if len(data) > maxSignalBytes {
+		out[k] = append(out[k], v)
+		got++
+		if j++; j == spf[k] {
+			j = 0
+			if k++; k == len(spf) {
+				k = 0
+			}
+		}
+	}
+	buf := make([]byte, 48<<10) // a multiple of 3 and 2
+	var read int64
+	have := 0 // bytes in buf not yet decoded
+	for {
+		n, err := io.ReadFull(r, buf[have:])
+		have += n
+		read += int64(n)
+		if read > maxBytes {
+			if total > 0 {
+				return nil, formatError("signal file is longer than the header's %d samples × %d signals in format %d (%d bytes): it does not match its header", nframes, len(spf), format, maxBytes)
+			}
 			return nil, formatError("signal file is larger than %d bytes", maxSignalBytes)
 		}
+		whole := have / unit * unit
+		b := buf[:whole]
 		switch format {
-		case 212:
-			total = len(data) * 2 / 3
 		case 16:
-			total = len(data) / 2
-		default:
-			total = len(data)
-		}
-		if lo, hi := bytesFor(total - total%perFrame); total%perFrame != 0 || len(data) < lo || len(data) > hi {
-			return nil, formatError("signal file of %d bytes does not hold a whole number of frames of %d samples in format %d", len(data), perFrame, format)
-		}
-		nframes = total / perFrame
-	}
-	out := make([][]int, len(spf))
-	for k, n := range spf {
-		out[k] = make([]int, nframes*n)
-	}
-	// Decode sample by sample in file order, dealing them to the signals.
-	k, j, f := 0, 0, 0 // signal, sample within frame for signal k, frame
-	put := func(v int) {
-		out[k][f*spf[k]+j] = v
-		j++
-		if j == spf[k] {
-			j = 0
-			k++
-			if k == len(spf) {
-				k = 0
-				f++
+			for i := 0; i < len(b); i += 2 {
+				put(int16(binary.LittleEndian.Uint16(b[i:])))
+			}
+		case 80:
+			for _, c := range b {
+				put(int16(int(c) - 128))
+			}
+		case 212:
+			for i := 0; i < len(b); i += 3 {
+				put(sign12(int(b[i]) | int(b[i+1]&0x0f)<<8))
+				put(sign12(int(b[i+2]) | int(b[i+1]&0xf0)<<4))
 			}
 		}
+		if total == 0 && got > MaxRecordSamples {
+			return nil, &LimitError{Limit: LimitSamples, Got: float64(got), Max: MaxRecordSamples}
+		}
+		have = copy(buf, buf[whole:have])
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("ecg: reading signal: %w", err)
+		}
 	}
-	switch format {
-	case 16:
-		for i := 0; i < total; i++ {
-			put(int(int16(binary.LittleEndian.Uint16(data[2*i:]))))
+	if format == 212 && have == 2 { // the first sample of a half-used pair
+		put(sign12(int(buf[0]) | int(buf[1]&0x0f)<<8))
+	}
+	size := int(read)
+	if total > 0 {
+		lo, hi := bytesFor(total)
+		switch {
+		case size < lo:
+			return nil, formatError("signal file is truncated: the header's %d samples × %d signals in format %d need %d bytes, the file has %d (%.1f%% of the samples)",
+				nframes, len(spf), format, lo, size, 100*float64(size)/float64(lo))
+		case size > hi:
+			return nil, formatError("signal file is longer than the header's %d samples × %d signals in format %d (%d bytes): it does not match its header", nframes, len(spf), format, hi)
 		}
-	case 80:
-		for i := 0; i < total; i++ {
-			put(int(data[i]) - 128)
-		}
-	case 212:
-		for i := 0; i < total; i += 2 {
-			b := data[i/2*3:]
-			v0 := int(b[0]) | int(b[1]&0x0f)<<8
-			put(sign12(v0))
-			if i+1 < total {
-				v1 := int(b[2]) | int(b[1]&0xf0)<<4
-				put(sign12(v1))
-			}
-		}
+		return out, nil
+	}
+	if lo, hi := bytesFor(got - got%perFrame); got%perFrame != 0 || size < lo || size > hi {
+		return nil, formatError("signal file of %d bytes does not hold a whole number of frames of %d samples in format %d", size, perFrame, format)
 	}
 	return out, nil
 }
 
 // sign12 sign-extends a 12-bit two's complement value.
-func sign12(v int) int { return int(int16(uint16(v)<<4)) >> 4 }
+func sign12(v int) int16 { return int16(uint16(v)<<4) >> 4 }

@@ -311,6 +311,10 @@ func (s *DICOMweb) sees(inst []int64, st *ImagingStudy) bool {
 	return false
 }
 
+// ErrInstanceTooLarge is returned by a STOW-RS reader for a part over
+// MaxDICOMBytes, which it did not hold in memory.
+var ErrInstanceTooLarge = errors.New("reading: instance larger than MaxDICOMBytes")
+
 // StowResult is the outcome of one instance of a STOW-RS request.
 type StowResult struct {
 	SOPClassUID, SOPUID, StudyUID string
@@ -328,8 +332,11 @@ type StowResult struct {
 // one leaves nothing behind. study, if not "", is the study of the
 // request URL: instances of other studies are refused. next returns the
 // instances one at a time (io.EOF after the last), so a large request is
-// never held in memory at once; an error from next ends the request with
-// the instances before it stored.
+// never held in memory at once; next may reuse one buffer, since an
+// instance's bytes are not used after the next call. An error from next
+// ends the request with the instances before it stored, except
+// ErrInstanceTooLarge, which refuses that instance (FailureTooLarge) and
+// goes on.
 func (s *DICOMweb) Stow(ctx context.Context, a care.Actor, c *DICOMwebClient, study string, next func() ([]byte, error)) ([]StowResult, error) {
 	var out []StowResult
 	type resolved struct {
@@ -342,12 +349,12 @@ func (s *DICOMweb) Stow(ctx context.Context, a care.Actor, c *DICOMwebClient, st
 		if err == io.EOF {
 			return out, nil
 		}
-		if err != nil {
+		if err != nil && !errors.Is(err, ErrInstanceTooLarge) {
 			return out, err
 		}
 		out = append(out, StowResult{})
 		res := &out[len(out)-1]
-		if len(b) > MaxDICOMBytes {
+		if err != nil || len(b) > MaxDICOMBytes {
 			res.Failure, res.Reason = FailureTooLarge, fmt.Sprintf("instance larger than %d MiB", MaxDICOMBytes>>20)
 			continue
 		}

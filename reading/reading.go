@@ -158,10 +158,11 @@ func (s *Service) UploadECG(ctx context.Context, a care.Actor, residentID int64,
 		rec, err = ecg.ReadCSV(bytes.NewReader(up.Signal))
 	}
 	if err != nil {
-		if errors.Is(err, ecg.ErrFormat) {
-			return nil, &care.Error{Code: care.EINVALID, Key: "reading.ecg_unreadable", Args: []any{strings.TrimPrefix(err.Error(), ecg.ErrFormat.Error()+": ")}, Err: err}
+		field := "signal"
+		if st.Format == FormatWFDB {
+			field = "header" // the header declares the leads, rate and length
 		}
-		return nil, err
+		return nil, ecgLimitError(err, field)
 	}
 	st.Fs, st.Leads, st.Seconds = rec.Fs, len(rec.Leads), rec.Duration()
 	pr := s.PreRead.PreReadRecord(rec)
@@ -175,6 +176,22 @@ func (s *Service) UploadECG(ctx context.Context, a care.Actor, residentID int64,
 		return nil, err
 	}
 	return st, nil
+}
+
+// ecgLimitError turns a parser's error into the service's: a record over
+// ecg's limits (leads, duration, samples; docs/ecg.md "Limits") is
+// ETOOLARGE naming field and the limit, other malformed input EINVALID
+// with the parser's fault.
+func ecgLimitError(err error, field string) error {
+	var le *ecg.LimitError
+	if errors.As(err, &le) {
+		return &care.Error{Code: care.ETOOLARGE, Key: "reading.ecg_limit." + string(le.Limit), Args: []any{int64(le.Got), int64(le.Max)},
+			Fields: []care.FieldError{{Field: field, Key: "reading.ecg_limit_field"}}, Err: err}
+	}
+	if errors.Is(err, ecg.ErrFormat) {
+		return &care.Error{Code: care.EINVALID, Key: "reading.ecg_unreadable", Args: []any{strings.TrimPrefix(err.Error(), ecg.ErrFormat.Error()+": ")}, Err: err}
+	}
+	return err
 }
 
 func (p PreRead) summary() string {

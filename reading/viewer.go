@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"container/list"
 	"context"
-	"errors"
 	"fmt"
 	"image"
 	"math"
@@ -96,7 +95,7 @@ type ECGLeadSamples struct {
 	Gain     float64
 	Baseline int
 	Fs       float64 // this lead's rate (Fs × samples per frame)
-	Samples  []int
+	Samples  []int16
 }
 
 // ImagingView is what the image viewer shows: the instance, its study's
@@ -253,7 +252,7 @@ func Segment(rec *ecg.Record, start, seconds float64) (*ECGSegment, error) {
 	part.Samples = lead.Samples[a:b]
 	seg.BeatsFs = fs
 	seg.Beats = []int{}
-	for _, i := range ecg.DetectQRS(part.Physical(), fs) {
+	for _, i := range ecg.DetectLead(part, fs) {
 		if j := a + i; j >= f0*spf && j < f1*spf {
 			seg.Beats = append(seg.Beats, j)
 		}
@@ -275,14 +274,11 @@ func (v *Viewer) ecgRecord(st *ECGStudy) (*ecg.Record, error) {
 		rec, err = readWFDB(ECGUpload{Header: st.Header, Signal: st.Signal})
 	}
 	if err != nil {
-		if errors.Is(err, ecg.ErrFormat) {
-			return nil, &care.Error{Code: care.EINVALID, Key: "reading.ecg_unreadable", Args: []any{strings.TrimPrefix(err.Error(), ecg.ErrFormat.Error()+": ")}, Err: err}
-		}
-		return nil, err
+		return nil, ecgLimitError(err, "id")
 	}
 	var n int64
 	for _, l := range rec.Leads {
-		n += int64(len(l.Samples)) * 8
+		n += int64(len(l.Samples)) * 2
 	}
 	v.lru().put(key, rec, n)
 	return rec, nil

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"regexp"
 	"strconv"
 	"sync/atomic"
@@ -21,9 +22,23 @@ import (
 )
 
 // decodeJSON reads a JSON body strictly: unknown fields and trailing data
-// are errors, as is a body over the size limit.
+// are errors, as is a body over the size limit. The body is read into a
+// buffer of its announced length (the route refused one over its limit
+// before), once; decodeJSONBytes decodes it in place.
 func decodeJSON(r *http.Request, v any) error {
-	body, err := io.ReadAll(r.Body)
+	var body []byte
+	var err error
+	if r.ContentLength >= 0 {
+		body = make([]byte, r.ContentLength)
+		var n int
+		n, err = io.ReadFull(r.Body, body)
+		body = body[:n]
+		if err == io.ErrUnexpectedEOF || err == io.EOF {
+			err = nil // shorter than announced: the decoder says what is missing
+		}
+	} else {
+		body, err = io.ReadAll(r.Body) // chunked: bounded by the route's MaxBytesReader
+	}
 	if err != nil {
 		var mb *http.MaxBytesError
 		if errors.As(err, &mb) {
@@ -41,18 +56,42 @@ func decodeJSON(r *http.Request, v any) error {
 
 // decodeJSONBytes decodes a body already read, strictly, into v; its
 // errors name each faulty field and its rule (jsonBodyError).
+//
+// It works in bounded memory (issue 18 §2): scanJSON first checks the
+// body against v's type without allocating — nesting deeper than
+// MaxJSONDepth or more than MaxJSONValues values are refused before
+// anything is decoded, and unknown fields and trailing data are found
+// there — and json.Unmarshal then decodes from the body itself (a
+// json.Decoder copied the body into a buffer grown by doubling, up to 3
+// times its size). What is decoded is bounded by the body (strings, bytes)
+// and the value count.
 func decodeJSONBytes(r *http.Request, body []byte, v any) error {
 	if h := decodeHook.Load(); h != nil {
 		(*h)(r, v)
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return jsonBodyError(body, v, err)
+	if len(bytes.TrimSpace(body)) == 0 {
+		return jsonBodyError(body, v, io.EOF)
 	}
-	if dec.More() {
+	sc, end := scanJSON(body, reflect.TypeOf(v))
+	if sc.limit != nil {
+		return sc.limit
+	}
+	if !sc.syntax && sc.i < len(body) {
+		// Data after the first value: the value itself must be right first.
+		if err := json.Unmarshal(body[:end], v); err != nil {
+			return jsonBodyError(body[:end], v, err)
+		}
+		if sc.hasUnk {
+			return jsonBodyError(body[:end], v, fmt.Errorf("json: unknown field %q", sc.unknown))
+		}
 		return &care.Error{Code: care.EINVALID, Key: "error.bad_json",
-			Fields: []care.FieldError{{Field: "body", Key: "error.json_trailing", Args: []any{dec.InputOffset()}}}}
+			Fields: []care.FieldError{{Field: "body", Key: "error.json_trailing", Args: []any{int64(sc.i)}}}}
+	}
+	if sc.hasUnk && !sc.syntax {
+		return jsonBodyError(body, v, fmt.Errorf("json: unknown field %q", sc.unknown))
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return jsonBodyError(body, v, err)
 	}
 	return nil
 }

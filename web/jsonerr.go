@@ -26,6 +26,10 @@ import (
 func jsonBodyError(body []byte, v any, err error) error {
 	var se *json.SyntaxError
 	switch {
+	case errors.As(err, &se) && se.Offset >= int64(len(bytes.TrimSpace(body))) && strings.HasPrefix(se.Error(), "unexpected end of JSON input"):
+		// json.Unmarshal's word for a body cut short (a Decoder's io.ErrUnexpectedEOF).
+		return &care.Error{Code: care.EINVALID, Key: "error.bad_json", Err: err,
+			Fields: []care.FieldError{{Field: "body", Key: "error.json_syntax", Args: []any{len(body)}}}}
 	case errors.As(err, &se):
 		return &care.Error{Code: care.EINVALID, Key: "error.bad_json", Err: err,
 			Fields: []care.FieldError{{Field: "body", Key: "error.json_syntax", Args: []any{se.Offset}}}}
