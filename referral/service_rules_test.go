@@ -245,6 +245,7 @@ func (f *fakeRepo) ReferralEvents(_ context.Context, id int64) ([]Event, error) 
 }
 
 func (f *fakeRepo) ReferralTasks(_ context.Context, ids []int64) ([]Task, error) {
+	f.calls = append(f.calls, fmt.Sprintf("ReferralTasks %v", ids))
 	var out []Task
 	for _, t := range f.tasks {
 		if slices.Contains(ids, t.ReferralID) {
@@ -1140,8 +1141,8 @@ func TestListBoxes(t *testing.T) {
 		{"township 10 sent", townshipDr, BoxSent, false, 0, fmt.Sprintf("%d/0 %d/0 %d/0", b.ID, c.ID, a.ID), "dir= from=[10 11 12] to=[] dept=0 st=[]"},
 		{"hospital incoming", specialist, BoxIncoming, false, 0, fmt.Sprintf("%d/0 %d/0", b.ID, a.ID), "dir=up from=[] to=[2] dept=0 st=[]"},
 		{"hospital incoming, department 202", specialist, BoxIncoming, true, 202, fmt.Sprintf("%d/0", b.ID), "dir=up from=[] to=[2] dept=202 st=[sent accepted arrived]"},
-		{"village 12 tasks", village2Dr, BoxTasks, true, 0, fmt.Sprintf("%d/2", dn.ID), "dir=down from=[] to=[12] dept=0 st=[sent]"},
-		{"township 10 tasks", townshipDr, BoxTasks, false, 0, fmt.Sprintf("%d/2", dn.ID), "dir=down from=[] to=[10 11 12] dept=0 st=[]"},
+		{"village 12 tasks", village2Dr, BoxTasks, true, 0, fmt.Sprintf("%d/2", dn.ID), fmt.Sprintf("dir=down from=[] to=[12] dept=0 st=[sent] res=0 limit=300 ReferralTasks [%d]", dn.ID)},
+		{"township 10 tasks", townshipDr, BoxTasks, false, 0, fmt.Sprintf("%d/2", dn.ID), fmt.Sprintf("dir=down from=[] to=[10 11 12] dept=0 st=[] res=0 limit=300 ReferralTasks [%d]", dn.ID)},
 		{"village 11 tasks", villageDr, BoxTasks, true, 0, "", "dir=down from=[] to=[11] dept=0 st=[sent]"},
 	} {
 		h.log.events, h.r.calls = nil, nil
@@ -1149,7 +1150,12 @@ func TestListBoxes(t *testing.T) {
 		if err != nil || ids(items) != tt.want {
 			t.Errorf("%s: %q %v, want %q", tt.name, ids(items), err, tt.want)
 		}
-		if want := fmt.Sprintf("[Referrals %s %s res=0 limit=300]", county, tt.call); fmt.Sprint(h.r.calls) != want {
+		// The tasks are read only when the listing holds a down-referral.
+		call := tt.call
+		if !strings.Contains(call, "ReferralTasks") {
+			call += " res=0 limit=300"
+		}
+		if want := fmt.Sprintf("[Referrals %s %s]", county, call); fmt.Sprint(h.r.calls) != want {
 			t.Errorf("%s: filter %v, want %s", tt.name, h.r.calls, want)
 		}
 		if e := h.log.events; len(e) != 1 || e[0].Action != AuditList || e[0].Detail != fmt.Sprintf("referrals %s open=%t n=%d", tt.box, tt.open, len(items)) {
@@ -1282,4 +1288,46 @@ func d(s string) care.Date {
 		panic(err)
 	}
 	return x
+}
+
+// TestAcknowledgeDown pins docs/referral.md "States" (down: sent
+// --acknowledge--> acknowledged) and "Who does what": the resident's
+// clinic (or its township center) acknowledges the down-referral and its
+// tasks; the sending specialist is told; a down-referral has no care link
+// to close; the sender may cancel it instead, not acknowledge it.
+func TestAcknowledgeDown(t *testing.T) {
+	ctx := context.Background()
+	h := newReferral()
+	h.r.links = append(h.r.links, access.CareLink{ID: 1, CountyCode: county, ResidentID: 100, InstitutionID: 2, Kind: "admission"})
+	dn, err := h.s.CreateDown(ctx, specialist, downDraft(100, 0, "d1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.s.Act(ctx, specialist, dn.ID, ActAcknowledge, Step{}); errKey(err) != "referral.wrong_side" {
+		t.Errorf("the hospital acknowledging its own down-referral: %v", err)
+	}
+	if _, err := h.s.Act(ctx, villageDr, dn.ID, ActAccept, Step{Bed: "1"}); errKey(err) != "referral.transition" {
+		t.Errorf("accepting a down-referral: %v", err)
+	}
+	got, err := h.s.Act(ctx, villageDr, dn.ID, ActAcknowledge, Step{Note: "已安排随访"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != StatusAcknowledged || !h.r.rs[dn.ID].ClosedAt.Equal(refNow) || h.r.rs[dn.ID].Note != "已安排随访" {
+		t.Errorf("acknowledged %+v", h.r.rs[dn.ID])
+	}
+	if len(h.r.msgs) != 1 || h.r.msgs[0].Recipient != "13800000030" || h.r.msgs[0].Purpose != "referral.acknowledge" ||
+		h.r.msgs[0].Body != fmt.Sprintf("【县域医共体】下转单 %d 已由一村确认接收", dn.ID) {
+		t.Errorf("acknowledgement SMS %+v", h.r.msgs)
+	}
+	if !h.r.links[0].ExpiresAt.IsZero() {
+		t.Errorf("the admission's link was closed by the down-referral: %+v", h.r.links[0])
+	}
+	if _, err := h.s.Act(ctx, villageDr, dn.ID, ActAcknowledge, Step{}); errKey(err) != "referral.transition" {
+		t.Errorf("acknowledging twice: %v", err)
+	}
+	d2, _ := h.s.CreateDown(ctx, specialist, downDraft(100, 0, "d2"))
+	if _, err := h.s.Act(ctx, specialist, d2.ID, ActCancel, Step{Note: "患者转院"}); err != nil || h.r.rs[d2.ID].Status != StatusCancelled || len(h.r.msgs) != 1 {
+		t.Errorf("the hospital cancelling its down-referral: %v", err)
+	}
 }
