@@ -752,8 +752,8 @@ func TestSignRules(t *testing.T) {
 func TestSignHousehold(t *testing.T) {
 	ctx := context.Background()
 	h := newFamily()
-	busy := h.contract(101, 1, d("2026-01-01"), d("2026-12-31"), StatusActive).ID // in force
-	h.contract(102, 1, famToday.AddDays(-400), famToday, StatusActive)            // ends on the start: busy
+	busy := h.contract(101, 1, d("2026-01-01"), d("2026-12-31"), StatusActive).ID        // in force
+	h.contract(102, 1, famToday.AddDays(10), MinEnd(famToday.AddDays(10)), StatusActive) // signed ahead, not yet in force: busy
 	expired := h.contract(104, 1, d("2025-01-01"), famToday.AddDays(-1), StatusActive).ID
 	h.contract(100, 1, d("2026-01-01"), d("2026-12-31"), StatusRenewed) // renewed, runs to its end: busy
 	tm := terms(1, 1, famToday)
