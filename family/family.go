@@ -331,12 +331,13 @@ func CheckTerms(t *Terms, now time.Time) []care.FieldError {
 	if t.PackageID == 0 {
 		fs = append(fs, care.FieldError{Field: "package_id", Key: "family.package.required"})
 	}
-	switch {
-	case t.Start.IsZero() || t.Start.Before(AddYears(today, -1)) || t.Start.After(AddYears(today, 1)):
+	// An if/else chain rather than a tagless switch, so that mutation
+	// testing sees the conditions (docs/mutation.md).
+	if t.Start.IsZero() || t.Start.Before(AddYears(today, -1)) || t.Start.After(AddYears(today, 1)) {
 		fs = append(fs, care.FieldError{Field: "start", Key: "family.contract.start"})
-	case t.End.IsZero() || t.End.Before(MinEnd(t.Start)):
+	} else if t.End.IsZero() || t.End.Before(MinEnd(t.Start)) {
 		fs = append(fs, care.FieldError{Field: "end", Key: "family.contract.min_term", Args: []any{MinEnd(t.Start).String()}})
-	case t.End.After(AddYears(t.Start, MaxContractYears)):
+	} else if t.End.After(AddYears(t.Start, MaxContractYears)) {
 		fs = append(fs, care.FieldError{Field: "end", Key: "family.contract.max_term", Args: []any{MaxContractYears}})
 	}
 	c := &t.Consent

@@ -202,10 +202,11 @@ func (s *Service) SavePackage(ctx context.Context, a care.Actor, p *Package) err
 	if p.Code == "" || len(p.Code) > 32 {
 		fs = append(fs, care.FieldError{Field: "code", Key: "family.package.code"})
 	}
-	switch {
-	case p.Kind == PackageBasic && p.FeeFen != 0, p.Kind == PackagePersonalised && (p.FeeFen < 0 || p.FeeFen > 1_000_000):
+	// An if/else chain rather than a tagless switch, so that mutation
+	// testing sees the conditions (docs/mutation.md).
+	if p.Kind == PackageBasic && p.FeeFen != 0 || p.Kind == PackagePersonalised && (p.FeeFen < 0 || p.FeeFen > 1_000_000) {
 		fs = append(fs, care.FieldError{Field: "fee", Key: "family.package.fee"})
-	case p.Kind != PackageBasic && p.Kind != PackagePersonalised:
+	} else if p.Kind != PackageBasic && p.Kind != PackagePersonalised {
 		fs = append(fs, care.FieldError{Field: "kind", Key: "family.package.kind"})
 	}
 	if len(p.Services) == 0 {

@@ -276,7 +276,8 @@ func (s *Service) Indicators(ctx context.Context, a care.Actor, from, to care.Da
 		return nil, err
 	}
 	var facts []Fact
-	if err := s.Repo.ReferralFacts(ctx, a.CountyCode, from, to, func(f Fact) error { facts = append(facts, f); return nil }); err != nil {
+	collect := func(f Fact) error { facts = append(facts, f); return nil }
+	if err := s.Repo.ReferralFacts(ctx, a.CountyCode, from, to, collect); err != nil {
 		return nil, err
 	}
 	visits, err := s.Repo.VisitCounts(ctx, a.CountyCode, from, to)
