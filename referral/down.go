@@ -2,6 +2,7 @@ package referral
 
 import (
 	"context"
+	"countycare/icd10"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -35,7 +36,7 @@ type DownDraft struct {
 
 func (d *DownDraft) hash() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "down|%d|%d|%t|%q|%s|%q|%q", d.ResidentID, d.UpReferralID, d.ToTownship, strings.TrimSpace(d.Summary), NormalizeICD10(d.Diagnosis),
+	fmt.Fprintf(&b, "down|%d|%d|%t|%q|%s|%q|%q", d.ResidentID, d.UpReferralID, d.ToTownship, strings.TrimSpace(d.Summary), icd10.Normalize(d.Diagnosis),
 		strings.TrimSpace(d.DiagnosisText), strings.TrimSpace(d.Plan))
 	for _, t := range d.Tasks {
 		fmt.Fprintf(&b, "|%s:%s:%q", t.Kind, t.Due, strings.TrimSpace(t.Note))
@@ -108,12 +109,12 @@ func (s *Service) CreateDown(ctx context.Context, a care.Actor, in DownDraft) (*
 	var fs []care.FieldError
 	in.Summary, in.Plan, in.DiagnosisText = strings.TrimSpace(in.Summary), strings.TrimSpace(in.Plan), strings.TrimSpace(in.DiagnosisText)
 	in.IdempotencyKey = strings.TrimSpace(in.IdempotencyKey)
-	code := NormalizeICD10(in.Diagnosis)
+	code := icd10.Normalize(in.Diagnosis)
 	if in.Summary == "" {
 		fs = append(fs, care.FieldError{Field: "summary", Key: "field.required"})
 	}
 	fs = tooLong(fs, "summary", in.Summary, MaxSummary)
-	if ICD10Chapter(code) == "" {
+	if icd10.Chapter(code) == "" { // a valid code of a chapter (package icd10)
 		fs = append(fs, care.FieldError{Field: "diagnosis", Key: "referral.icd10.invalid"})
 	}
 	fs = tooLong(fs, "diagnosis_text", in.DiagnosisText, 200)

@@ -72,23 +72,6 @@ func TestReasons(t *testing.T) {
 	}
 }
 
-func TestICD10(t *testing.T) {
-	for _, tc := range []struct {
-		in   string
-		ok   bool
-		want string
-	}{
-		{"I10", true, "IX 循环系统疾病"}, {"i63.9", true, "IX 循环系统疾病"}, {" E11.9 ", true, "IV 内分泌、营养和代谢疾病"},
-		{"S72.0", true, "XIX 损伤、中毒和外因的某些其他后果"}, {"C34.1", true, "II 肿瘤"}, {"I10.X00X", true, ""},
-		{"D49", false, ""}, {"U07.1", false, ""}, {"I1", false, ""}, {"110", false, ""}, {"I10.", false, ""}, {"I10.12345", false, ""}, {"", false, ""},
-	} {
-		got := ICD10Chapter(NormalizeICD10(tc.in))
-		if (got != "") != tc.ok || (tc.want != "" && got != tc.want) {
-			t.Errorf("ICD10Chapter(%q) = %q, want ok=%t %q", tc.in, got, tc.ok, tc.want)
-		}
-	}
-}
-
 func TestPercentile(t *testing.T) {
 	h := time.Hour
 	ds := []time.Duration{10 * h, 2 * h, 4 * h, 7 * h}
@@ -153,17 +136,4 @@ func TestIndicatorsFixture(t *testing.T) {
 	if (Rate{88, 100}).BP() != 8800 || (Rate{1, 3}).BP() != 3333 || (Rate{}).BP() != 0 {
 		t.Error("BP")
 	}
-}
-
-// FuzzICD10Chapter: any input is either refused or a well-formed code of a chapter.
-func FuzzICD10Chapter(f *testing.F) {
-	for _, s := range []string{"I10", "e11.9", "U07.1", "Z99.AB12", "", "I10.", "\x00"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		c := NormalizeICD10(s)
-		if ICD10Chapter(c) != "" && (len(c) < 3 || c[0] == 'U' || len(c) > 8) {
-			t.Errorf("accepted %q", c)
-		}
-	})
 }

@@ -1,7 +1,6 @@
 package referral
 
 import (
-	"regexp"
 	"strings"
 
 	"countycare/chronic"
@@ -90,61 +89,4 @@ func UrgencyFor(chosen Urgency, reasons []Reason) Urgency {
 		}
 	}
 	return chosen
-}
-
-// icd10Format is the shape of an ICD-10 code: a letter (U is reserved
-// for special purposes and not accepted here), two digits (the third
-// character may be A or B in a few chapters' extensions), and optionally
-// a dot and one to four subdivision characters (ICD-10 and the Chinese
-// clinical edition 国家临床版 2.0, e.g. I10.x00x → accepted as I10.X00X).
-var icd10Format = regexp.MustCompile(`^[A-TV-Z][0-9][0-9AB](\.[0-9A-Z]{1,4})?$`)
-
-// icd10Chapters are the 22 chapters of ICD-10 (2019) by category range;
-// a code must fall in one. Chapter XXII (U00–U85) is left out.
-var icd10Chapters = []struct {
-	From, To string
-	Title    string
-}{
-	{"A00", "B99", "I 某些传染病和寄生虫病"},
-	{"C00", "D48", "II 肿瘤"},
-	{"D50", "D89", "III 血液及造血器官疾病和某些免疫疾患"},
-	{"E00", "E90", "IV 内分泌、营养和代谢疾病"},
-	{"F00", "F99", "V 精神和行为障碍"},
-	{"G00", "G99", "VI 神经系统疾病"},
-	{"H00", "H59", "VII 眼和附器疾病"},
-	{"H60", "H95", "VIII 耳和乳突疾病"},
-	{"I00", "I99", "IX 循环系统疾病"},
-	{"J00", "J99", "X 呼吸系统疾病"},
-	{"K00", "K93", "XI 消化系统疾病"},
-	{"L00", "L99", "XII 皮肤和皮下组织疾病"},
-	{"M00", "M99", "XIII 肌肉骨骼系统和结缔组织疾病"},
-	{"N00", "N99", "XIV 泌尿生殖系统疾病"},
-	{"O00", "O99", "XV 妊娠、分娩和产褥期"},
-	{"P00", "P96", "XVI 起源于围生期的某些情况"},
-	{"Q00", "Q99", "XVII 先天性畸形、变形和染色体异常"},
-	{"R00", "R99", "XVIII 症状、体征和临床与实验室异常所见"},
-	{"S00", "T98", "XIX 损伤、中毒和外因的某些其他后果"},
-	{"V01", "Y98", "XX 疾病和死亡的外因"},
-	{"Z00", "Z99", "XXI 影响健康状态和与保健机构接触的因素"},
-}
-
-// NormalizeICD10 upper-cases a code and removes spaces.
-func NormalizeICD10(code string) string {
-	return strings.ToUpper(strings.ReplaceAll(strings.TrimSpace(code), " ", ""))
-}
-
-// ICD10Chapter returns the chapter of a normalised ICD-10 code, or "" if
-// the code is malformed or in no chapter. Only the format and the
-// category's chapter are checked, not that the subdivision exists.
-func ICD10Chapter(code string) string {
-	if !icd10Format.MatchString(code) {
-		return ""
-	}
-	cat := code[:3]
-	for _, c := range icd10Chapters {
-		if cat >= c.From && cat <= c.To {
-			return c.Title
-		}
-	}
-	return ""
 }

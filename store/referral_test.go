@@ -145,7 +145,7 @@ func TestReferralLifecycle(t *testing.T) {
 		}
 		// Down-referral at discharge: ICD-10 checked, tasks to the village clinic.
 		today := care.Today(f.clk.Now())
-		down := referral.DownDraft{ResidentID: p.ID, UpReferralID: r.ID, Summary: "住院 7 天，血压控制", Diagnosis: "X10.99999", Plan: "氨氯地平 5 mg qd",
+		down := referral.DownDraft{ResidentID: p.ID, UpReferralID: r.ID, Summary: "住院 7 天，血压控制", Diagnosis: "X10.99999999", Plan: "氨氯地平 5 mg qd",
 			Tasks: []referral.TaskInput{{Kind: referral.TaskBP, Due: today.AddDays(7)}, {Kind: referral.TaskFollowUp, Due: today.AddDays(-1)}}, IdempotencyKey: "d-1"}
 		_, err = svc.CreateDown(ctx, cs, down)
 		if ce, _ := err.(*care.Error); ce == nil || len(ce.Fields) != 2 {
