@@ -57,6 +57,7 @@ type memRepo struct {
 	filters        []Filter
 	slotWindows    [][2]time.Time
 	beforeEscalate func() // runs inside EscalateMany before it saves (a doctor acting meanwhile)
+	onDue          func() // runs at each DueConsultations (a scheduler's tick)
 	moveNone       bool   // EscalateMany finds every case changed
 }
 
@@ -261,6 +262,9 @@ func (r *memRepo) UpdateConsultation(_ context.Context, c *Consultation, evs []E
 
 func (r *memRepo) DueConsultations(_ context.Context, now time.Time, limit int) ([]Due, error) {
 	r.dueCalls++
+	if r.onDue != nil {
+		r.onDue()
+	}
 	if err := r.fail["DueConsultations"]; err != nil {
 		return nil, err
 	}

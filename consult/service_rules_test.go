@@ -467,7 +467,8 @@ func TestDeclinePassesAlongTheChain(t *testing.T) {
 	if !w.repo.links[0].ExpiresAt.Equal(w.t.Add(72 * time.Hour)) {
 		t.Errorf("link expires %v", w.repo.links[0].ExpiresAt)
 	}
-	if got := w.live.kinds(); got[len(got)-1] != "consult.declined[110]" || got[len(got)-2] == "consult.new[300]" && len(got) != 6 {
+	// Live: the case goes to 301, then 302 (the inviter told), then 300 (told again); the head's decline ends it (told, no new turn).
+	if got := w.live.kinds(); !slices.Equal(got, []string{"consult.new[301]", "consult.new[302]", "consult.declined[110]", "consult.new[300]", "consult.declined[110]", "consult.declined[110]"}) {
 		t.Errorf("live %v", got)
 	}
 	if _, err := w.s.Decline(ctx, dr(300), 1, "再次"); key(err) != "conflict consult.bad_transition" {
@@ -690,11 +691,17 @@ func TestSchedulerEscalatesOnItsFirstTick(t *testing.T) {
 	}
 
 	w.repo.beforeEscalate = nil
-	ctx, cancel = context.WithTimeout(context.Background(), 30*time.Millisecond)
-	defer cancel()
-	w.s.RunScheduler(ctx, 5*time.Millisecond, nil)
-	if w.repo.dueCalls < 3 {
-		t.Errorf("the scheduler stopped ticking: %d reads", w.repo.dueCalls)
+	w.repo.fail["DueConsultations"] = errStore
+	ctx, cancel = context.WithCancel(context.Background())
+	calls := w.repo.dueCalls
+	w.repo.onDue = func() {
+		if w.repo.dueCalls-calls == 3 {
+			cancel()
+		}
+	}
+	w.s.RunScheduler(ctx, time.Millisecond, nil) // no reporter: it keeps ticking through errors
+	if w.repo.dueCalls-calls != 3 {
+		t.Errorf("the scheduler stopped after %d ticks", w.repo.dueCalls-calls)
 	}
 }
 
@@ -1014,6 +1021,7 @@ func TestForResident(t *testing.T) {
 	w.s.Decline(ctx, dr(300), 2, "忙") // declined now
 	w.at(100 * time.Hour)             // past the 72 h grace
 	res := &resident.Resident{ID: 1000, CountyCode: cty}
+	hubClerk := care.Actor{AccountID: 50, Role: care.RoleCountySpecialist, InstitutionID: 3, CountyCode: cty} // an account with no practitioner
 	ids := func(cs []Consultation) string {
 		var s []int64
 		for _, c := range cs {
@@ -1024,7 +1032,7 @@ func TestForResident(t *testing.T) {
 	for _, tt := range []struct {
 		a    care.Actor
 		want string
-	}{{vd, "[2 1]"}, {dr(301), "[1]"}, {dr(300), "[2 1]"}, {dr(302), "[1]"}, {dr(401), "[]"}, {analyst, "[]"}} {
+	}{{vd, "[2 1]"}, {dr(301), "[1]"}, {dr(300), "[2 1]"}, {dr(302), "[1]"}, {dr(401), "[]"}, {analyst, "[]"}, {hubClerk, "[]"}} {
 		calls := w.repo.practCalls
 		cs, err := w.s.ForResident(ctx, tt.a, res)
 		if err != nil || ids(cs) != tt.want {
