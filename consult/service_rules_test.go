@@ -645,6 +645,11 @@ func TestEscalationBatches(t *testing.T) {
 		w.dueCase(int64(i), now)
 	}
 	w.repo.moveNone = true
+	w.repo.onDue = func() { // a run that went on reading the same batch would never end
+		if w.repo.dueCalls > 3 {
+			w.repo.fail["DueConsultations"] = errors.New("the same batch read again and again")
+		}
+	}
 	if n, err := w.s.EscalateDue(ctx); n != 0 || err != nil || w.repo.dueCalls != 1 || len(w.live.got) != 0 {
 		t.Errorf("nothing saved: %d %v, %d reads", n, err, w.repo.dueCalls)
 	}
@@ -674,7 +679,9 @@ func TestSchedulerEscalatesOnItsFirstTick(t *testing.T) {
 	}
 
 	w.repo.fail["DueConsultations"] = errStore
-	ctx, cancel = context.WithCancel(context.Background())
+	// The timeout only ends the run if the error is never reported (the test then fails).
+	ctx, cancel = context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
 	w.s.RunScheduler(ctx, time.Hour, func(err error) { errs = append(errs, err); cancel() })
 	if len(errs) != 1 || !errors.Is(errs[0], errStore) {
 		t.Errorf("reported %v", errs)
