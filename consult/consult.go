@@ -16,6 +16,7 @@
 package consult
 
 import (
+	"countycare/icd10"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -298,46 +299,22 @@ func Transition(from Status, action string) (Status, error) {
 }
 
 // CheckOpinion validates an opinion: an assessment and a plan are
-// required; the diagnosis code, if any, has the ICD-10 shape (A00–Z99 with
-// an optional .x–.xxx subdivision).
+// required; the diagnosis code, if any, is an ICD-10 code (icd10.Valid:
+// WHO and 国家临床版 2.0, e.g. I10.x00x002), stored normalised.
 func CheckOpinion(o *Opinion) []care.FieldError {
 	var fs []care.FieldError
-	o.Assessment, o.Plan, o.DiagnosisCode = strings.TrimSpace(o.Assessment), strings.TrimSpace(o.Plan), strings.ToUpper(strings.TrimSpace(o.DiagnosisCode))
+	o.Assessment, o.Plan, o.DiagnosisCode = strings.TrimSpace(o.Assessment), strings.TrimSpace(o.Plan), icd10.Normalize(o.DiagnosisCode)
 	if o.Assessment == "" {
 		fs = append(fs, care.FieldError{Field: "assessment", Key: "field.required"})
 	}
 	if o.Plan == "" {
 		fs = append(fs, care.FieldError{Field: "plan", Key: "field.required"})
 	}
-	if o.DiagnosisCode != "" && !ValidICD10(o.DiagnosisCode) {
+	if o.DiagnosisCode != "" && !icd10.Valid(o.DiagnosisCode) { // the one ICD-10 rule (package icd10)
 		fs = append(fs, care.FieldError{Field: "diagnosis_code", Key: "consult.icd10.invalid"})
 	}
 	fs = tooLong(fs, "assessment", o.Assessment, 4000)
 	fs = tooLong(fs, "plan", o.Plan, 4000)
 	fs = tooLong(fs, "diagnosis_text", o.DiagnosisText, 200)
 	return fs
-}
-
-// ValidICD10 reports whether code has the shape of an ICD-10 code: a
-// letter, two digits, and optionally a dot and one to three more
-// characters (digits, or a letter/digit as in national extensions like I10.x00).
-func ValidICD10(code string) bool {
-	if len(code) < 3 || len(code) > 8 {
-		return false
-	}
-	if code[0] < 'A' || code[0] > 'Z' || code[1] < '0' || code[1] > '9' || code[2] < '0' || code[2] > '9' {
-		return false
-	}
-	if len(code) == 3 {
-		return true
-	}
-	if code[3] != '.' || len(code) == 4 {
-		return false
-	}
-	for _, r := range code[4:] {
-		if !(r >= '0' && r <= '9' || r == 'X' || r >= 'A' && r <= 'Z') {
-			return false
-		}
-	}
-	return true
 }

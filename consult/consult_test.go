@@ -84,11 +84,6 @@ func TestTransitionsAndICD10(t *testing.T) {
 			t.Errorf("%v allowed", bad)
 		}
 	}
-	for code, want := range map[string]bool{"I10": true, "E11.9": true, "I10.X00": true, "A15.0": true, "1I0": false, "I1": false, "I10.": false, "I10x": false, "E11.12345": false} {
-		if ValidICD10(code) != want {
-			t.Errorf("ValidICD10(%q) = %t", code, !want)
-		}
-	}
 }
 
 func TestSniffType(t *testing.T) {
@@ -153,5 +148,19 @@ func TestRehabPlan(t *testing.T) {
 	}
 	if RehabPlan(&Consultation{Kind: OneToOne, RehabSessions: 3, AnsweredAt: now}, nil) != nil {
 		t.Error("a one-to-one case has no plan")
+	}
+}
+
+// TestOpinionDiagnosisCode: an opinion's diagnosis is checked by the one
+// ICD-10 rule (package icd10): a national clinical edition 2.0 code of 7
+// characters after the dot is accepted and stored upper-case, 8 are not.
+func TestOpinionDiagnosisCode(t *testing.T) {
+	o := Opinion{Assessment: "a", Plan: "p", DiagnosisCode: " i10.x00x002 "}
+	if fs := CheckOpinion(&o); len(fs) != 0 || o.DiagnosisCode != "I10.X00X002" {
+		t.Errorf("national code: %v %q", fs, o.DiagnosisCode)
+	}
+	o = Opinion{Assessment: "a", Plan: "p", DiagnosisCode: "I10.X00X0021"}
+	if fs := CheckOpinion(&o); len(fs) != 1 || fs[0].Field != "diagnosis_code" {
+		t.Errorf("8 after the dot: %v", fs)
 	}
 }

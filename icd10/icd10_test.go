@@ -11,10 +11,13 @@ import (
 func TestValid(t *testing.T) {
 	for code, want := range map[string]bool{
 		"I10": true, "E11.9": true, "E11.900": true, "I10.x00x002": true, "i10.X00X002": true, " J06.9 ": true, "U07.1": true,
-		"A00.1234567": true,   // 7 after the dot: the longest
+		"A00.1234567":  true,  // 7 after the dot: the longest
 		"A00.12345678": false, // 8
-		"I1": false, "I10.": false, "I10x": false, "110": false, "II0": false, "I1O": false, "I10.9-": false, "I10..9": false,
+		"I1":           false, "I10.": false, "I10x": false, "110": false, "II0": false, "I1O": false, "I10.9-": false, "I10..9": false,
 		"": false, "高血压": false, "I10.九": false,
+		// the character classes at their ASCII edges (consult's former checks)
+		"@00": false, "[00": false, "A/0": false, "A:0": false, "A0/": false, "A0:": false,
+		"I10./": false, "I10.:": false, "I10.@": false, "I10.[": false, "Z99": true, "I10.Z": true, "I10.A": true,
 	} {
 		if got := Valid(code); got != want {
 			t.Errorf("Valid(%q) = %v, want %v", code, got, want)
