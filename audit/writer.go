@@ -71,7 +71,7 @@ type Writer struct {
 	// durable — committed to the database or fdatasync'ed — within it.
 	SyncEvery time.Duration
 	// CommitEvery: with a journal, the database loop commits at most this
-	// often (default 10 ms), so that one transaction carries the events of
+	// often (default 25 ms), so that one transaction carries the events of
 	// many requests; no request waits for it.
 	CommitEvery time.Duration
 }
@@ -107,7 +107,7 @@ func NewWriter(app Appender, log *slog.Logger, now func() time.Time, queue int) 
 
 		RotateBytes: 64 << 20,
 		SyncEvery:   100 * time.Millisecond,
-		CommitEvery: 10 * time.Millisecond,
+		CommitEvery: 25 * time.Millisecond, // ~100 events a transaction at 4,000 reads/s: 27 instead of 35–42 CPU-µs an event (BenchmarkAuditJournaledBatch)
 	}
 }
 
