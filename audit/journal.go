@@ -89,9 +89,12 @@ type JournaledAppender interface {
 	AuditWatermark(ctx context.Context) (mark Watermark, ok bool, err error)
 }
 
-// journal is the open journal file. mu guards f, size and rotation.
+// journal is the open journal file. mu guards its fields; fmu keeps f
+// open during an fdatasync that runs without mu (sync), so that appends
+// are not held up by it. Replacing or closing f takes fmu, then mu.
 type journal struct {
 	path   string
+	fmu    sync.RWMutex
 	mu     sync.Mutex
 	f      *os.File
 	id     string   // hex
@@ -100,7 +103,15 @@ type journal struct {
 	synced int64    // end of the last fdatasync'ed record
 	broken error    // set when a failed append could not be undone
 	writes int      // appends (write(2) calls), for tests
+	syncs  int      // fdatasync calls, for tests
 	lock   *os.File // <path>.lock, flock'ed while the journal is open
+
+	// committed is how far the database has committed this journal (the
+	// watermark of its last transaction); tickID and tickSize are the
+	// journal and its end at the previous syncBehind.
+	committed int64
+	tickID    string
+	tickSize  int64
 }
 
 func newID() ([16]byte, error) {
@@ -242,12 +253,17 @@ func parseRecords(data []byte) (recs []journalRecord, end int64, torn string) {
 	return recs, off, ""
 }
 
-// appendRecord encodes e as a journal record onto b.
+// appendRecord encodes e as a journal record onto b (the Event as JSON,
+// json.Unmarshal's input at replay; see appendEventJSON), without
+// allocating when b has room.
 func appendRecord(b []byte, e *Event) []byte {
-	p, _ := json.Marshal(e) // an Event always encodes
-	b = binary.LittleEndian.AppendUint32(b, uint32(len(p)))
-	b = binary.LittleEndian.AppendUint32(b, crc32.Checksum(p, castagnoli))
-	return append(b, p...)
+	at := len(b)
+	b = append(b, make([]byte, recHeaderLen)...)
+	b = appendEventJSON(b, e)
+	p := b[at+recHeaderLen:]
+	binary.LittleEndian.PutUint32(b[at:], uint32(len(p)))
+	binary.LittleEndian.PutUint32(b[at+4:], crc32.Checksum(p, castagnoli))
+	return b
 }
 
 // write appends buf with one pwrite(2) and returns the journal's id and
@@ -283,24 +299,73 @@ func (j *journal) write(buf []byte, sync bool) (string, int64, error) {
 	return j.id, j.size, nil
 }
 
-// sync fdatasyncs the journal if it has unsynced bytes.
+// sync fdatasyncs the journal if it has unsynced bytes. The fdatasync
+// runs without mu: requests keep appending meanwhile (their bytes may or
+// may not be in this sync; synced only counts what was written before).
 func (j *journal) sync() error {
+	j.fmu.RLock()
+	defer j.fmu.RUnlock()
 	j.mu.Lock()
-	defer j.mu.Unlock()
-	if j.synced >= j.size || j.broken != nil {
+	if j.synced >= j.size || j.broken != nil || j.f == nil {
+		j.mu.Unlock()
 		return nil
 	}
-	if err := fdatasync(j.f); err != nil {
+	f, id, size := j.f, j.id, j.size
+	j.syncs++
+	j.mu.Unlock()
+	if err := fdatasync(f); err != nil {
 		return err
 	}
-	j.synced = j.size
+	j.mu.Lock()
+	if j.id == id && j.synced < size {
+		j.synced = size
+	}
+	j.mu.Unlock()
 	return nil
+}
+
+// syncBehind is SyncBatch's periodic flush (every SyncEvery/2): it makes
+// every record appended before the previous call durable, by an
+// fdatasync unless the database has already committed them all
+// (synchronous=FULL: they are on the disk there; the journal's copy is
+// needed only after a process crash, which cannot lose the page cache).
+// While the database keeps up (it commits every CommitEvery, well within
+// SyncEvery/2) the journal is therefore rarely fdatasync'ed, and the
+// guarantee is unchanged: a power cut loses at most the records of the
+// last SyncEvery.
+func (j *journal) syncBehind() error {
+	j.mu.Lock()
+	need := j.tickSize
+	if j.tickID != j.id {
+		// Replaced since (rotateIfDone: everything in the old one was
+		// committed); nothing of the new one predates the last call.
+		need = headerLen
+	}
+	j.tickID, j.tickSize = j.id, j.size
+	covered := j.synced >= need || j.committed >= need
+	j.mu.Unlock()
+	if covered {
+		return nil
+	}
+	return j.sync()
+}
+
+// markCommitted records that the database committed journal id up to
+// offset (the watermark of the transaction that just committed).
+func (j *journal) markCommitted(id string, offset int64) {
+	j.mu.Lock()
+	if id == j.id && offset > j.committed {
+		j.committed = offset
+	}
+	j.mu.Unlock()
 }
 
 // rotateIfDone replaces the journal with a new, empty one whose previous
 // id is this one's, if everything in it is committed (committed is the
 // watermark just recorded for id) and it holds more than limit bytes.
 func (j *journal) rotateIfDone(id string, committed, limit int64) (bool, error) {
+	j.fmu.Lock()
+	defer j.fmu.Unlock()
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if id != j.id || committed != j.size || j.size <= limit || j.broken != nil {
@@ -311,11 +376,13 @@ func (j *journal) rotateIfDone(id string, committed, limit int64) (bool, error) 
 		return false, err
 	}
 	j.f.Close()
-	j.f, j.id, j.prev, j.size, j.synced = nj.f, nj.id, nj.prev, nj.size, nj.synced
+	j.f, j.id, j.prev, j.size, j.synced, j.committed = nj.f, nj.id, nj.prev, nj.size, nj.synced, 0
 	return true, nil
 }
 
 func (j *journal) close() error {
+	j.fmu.Lock()
+	defer j.fmu.Unlock()
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.f == nil {

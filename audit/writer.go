@@ -59,16 +59,19 @@ type Writer struct {
 	stopSync chan struct{}
 	jmu      sync.Mutex // guards jq and jclosed
 	jq       []*pending // events (and Flush markers) not yet written to the journal
+	jbuf     []byte     // jq's events, encoded as journal records, in order
+	jspare   []byte     // the buffer of the last group written, reused (wmu)
 	jclosed  bool
 	wmu      sync.Mutex // held by the request writing the journal's next group
 
 	// RotateBytes: a journal larger than this is replaced by a new one once
 	// everything in it is committed (default 64 MiB).
 	RotateBytes int64
-	// SyncEvery is the SyncBatch fdatasync period (default 100 ms).
+	// SyncEvery (SyncBatch, default 100 ms): every journaled record is
+	// durable — committed to the database or fdatasync'ed — within it.
 	SyncEvery time.Duration
 	// CommitEvery: with a journal, the database loop commits at most this
-	// often (default 10 ms), so that one transaction carries the events of
+	// often (default 25 ms), so that one transaction carries the events of
 	// many requests; no request waits for it.
 	CommitEvery time.Duration
 }
@@ -104,7 +107,7 @@ func NewWriter(app Appender, log *slog.Logger, now func() time.Time, queue int) 
 
 		RotateBytes: 64 << 20,
 		SyncEvery:   100 * time.Millisecond,
-		CommitEvery: 10 * time.Millisecond,
+		CommitEvery: 25 * time.Millisecond, // ~100 events a transaction at 4,000 reads/s: 27 instead of 35–42 CPU-µs an event (BenchmarkAuditJournaledBatch)
 	}
 }
 
@@ -115,7 +118,9 @@ var errClosed = errors.New("audit: writer closed")
 // Barrier, once it is queued, leaving the wait to the Barrier. It blocks
 // while the queue is full.
 func (w *Writer) Record(ctx context.Context, e Event) {
-	if e.Time.IsZero() {
+	if y := e.Time.Year(); e.Time.IsZero() || y < 0 || y > 9999 {
+		// Unset; or a year JSON's RFC 3339 (the journal's encoding) cannot
+		// carry, which no real access has: the time of recording instead.
 		e.Time = w.now()
 	}
 	var p *pending

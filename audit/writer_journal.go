@@ -117,13 +117,18 @@ func (w *Writer) useJournal(j *journal, mode SyncMode, app JournaledAppender) {
 	w.stopSync = make(chan struct{})
 }
 
-// jqAdd queues p for the journal's next group (or fails it if closed).
+// jqAdd queues p for the journal's next group (or fails it if closed),
+// encoding its record onto the group's buffer, so that the request that
+// writes the group has only the write(2) left to do.
 func (w *Writer) jqAdd(p *pending) *pending {
 	w.jmu.Lock()
 	if w.jclosed {
 		p.done <- errClosed
 	} else {
 		w.jq = append(w.jq, p)
+		if !p.flush {
+			w.jbuf = appendRecord(w.jbuf, &p.ev)
+		}
 	}
 	w.jmu.Unlock()
 	return p
@@ -155,14 +160,20 @@ func (w *Writer) lead(p *pending) error {
 	return err
 }
 
-// writeQueued journals everything queued (wmu held).
+// writeQueued journals everything queued (wmu held). The group's buffer
+// is swapped for the previous group's, which nothing refers to any more.
 func (w *Writer) writeQueued() {
 	w.jmu.Lock()
-	batch := w.jq
-	w.jq = nil
+	batch, buf := w.jq, w.jbuf
+	w.jq, w.jbuf = nil, w.jspare[:0]
 	w.jmu.Unlock()
 	if len(batch) > 0 {
-		w.journalBatch(batch)
+		w.journalBatch(batch, buf)
+	}
+	if cap(buf) <= 1<<20 { // keep a buffer of a usual group, not a burst's
+		w.jspare = buf
+	} else {
+		w.jspare = nil
 	}
 }
 
@@ -205,11 +216,10 @@ func countAfter(recs []journalRecord, start int64) int {
 	return n
 }
 
-// journalBatch appends the batch's events to the journal with one write,
-// releases their requests (with ErrNotRecorded if the write failed) and
-// hands the journaled events to the database loop.
-func (w *Writer) journalBatch(batch []*pending) {
-	var buf []byte
+// journalBatch appends the batch's events, encoded in buf, to the journal
+// with one write, releases their requests (with ErrNotRecorded if the
+// write failed) and hands the journaled events to the database loop.
+func (w *Writer) journalBatch(batch []*pending, buf []byte) {
 	var evs []Event
 	var flushes []*pending
 	for _, p := range batch {
@@ -217,7 +227,6 @@ func (w *Writer) journalBatch(batch []*pending) {
 			flushes = append(flushes, p)
 			continue
 		}
-		buf = appendRecord(buf, &p.ev)
 		evs = append(evs, p.ev)
 	}
 	var err error
@@ -339,6 +348,7 @@ func (w *Writer) dbLoop() {
 				}
 				backoff = 50 * time.Millisecond
 				lastCommit = time.Now()
+				w.j.markCommitted(mark.JournalID, mark.Offset)
 				if _, err := w.j.rotateIfDone(mark.JournalID, mark.Offset, w.RotateBytes); err != nil {
 					w.log.Error("audit journal: rotate", "err", err)
 				}
@@ -353,14 +363,16 @@ func (w *Writer) dbLoop() {
 	}
 }
 
-// syncLoop fdatasyncs the journal every SyncEvery (SyncBatch).
+// syncLoop makes the journal durable (SyncBatch): every SyncEvery/2 it
+// calls syncBehind, so every record is durable — committed by the
+// database or fdatasync'ed — within SyncEvery of its write.
 func (w *Writer) syncLoop() {
-	t := time.NewTicker(w.SyncEvery)
+	t := time.NewTicker(max(w.SyncEvery/2, time.Millisecond))
 	defer t.Stop()
 	for {
 		select {
 		case <-t.C:
-			if err := w.j.sync(); err != nil {
+			if err := w.j.syncBehind(); err != nil {
 				w.log.Error("audit journal: fdatasync", "err", err)
 			}
 		case <-w.stopSync:

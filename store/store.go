@@ -52,7 +52,8 @@ type Store struct {
 	auditKey []byte
 	now      func() time.Time
 
-	stmts     sync.Map // query text → *sql.Stmt prepared on the read pool
+	stmts     sync.Map  // query text → *sql.Stmt prepared on the read pool
+	auditIns  *sql.Stmt // appendAudit's INSERT of a full chunk, prepared on the writer at Open; nil if not
 	stmtCount atomic.Int64
 	maxStmts  int64 // bound on stmts: maxCachedStmts (tests lower it)
 
@@ -106,6 +107,7 @@ func Open(ctx context.Context, rawURL string, opt Options) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	s.prepareAuditInsert(ctx)
 	return s, nil
 }
 
@@ -222,6 +224,9 @@ func (s *Store) Dialect() Dialect { return s.dialect }
 // Close closes the connection pools.
 func (s *Store) Close() error {
 	s.stmts.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
+	if s.auditIns != nil {
+		s.auditIns.Close()
+	}
 	err := s.w.Close()
 	if s.r != s.w {
 		if e := s.r.Close(); err == nil {
