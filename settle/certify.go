@@ -2,6 +2,7 @@ package settle
 
 import (
 	"context"
+	"countycare/icd10"
 	"fmt"
 	"strings"
 	"time"
@@ -83,26 +84,6 @@ func (c *Certification) Covers(day care.Date, diagnoses []string) bool {
 	return false
 }
 
-// icd10Shape: a letter, two digits, optionally a dot and 1–7 more letters or
-// digits, 11 characters at most (national clinical extensions such as I10.x00x01).
-func icd10Shape(s string) bool {
-	if len(s) < 3 || len(s) > 11 || s[0] < 'A' || s[0] > 'Z' || s[1] < '0' || s[1] > '9' || s[2] < '0' || s[2] > '9' {
-		return false
-	}
-	if len(s) == 3 {
-		return true
-	}
-	if s[3] != '.' || len(s) == 4 {
-		return false
-	}
-	for _, r := range s[4:] {
-		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
-			return false
-		}
-	}
-	return true
-}
-
 func (s *Service) certRepo() CertRepository { return s.Repo }
 
 // Certify records a chronic special-outpatient certification for a
@@ -117,7 +98,7 @@ func (s *Service) Certify(ctx context.Context, a care.Actor, in CertInput) (*Cer
 	if err != nil {
 		return nil, err
 	}
-	c := &Certification{County: r.CountyCode, ResidentID: r.ID, Category: strings.TrimSpace(in.Category), Diagnosis: strings.ToUpper(strings.TrimSpace(in.Diagnosis)),
+	c := &Certification{County: r.CountyCode, ResidentID: r.ID, Category: strings.TrimSpace(in.Category), Diagnosis: icd10.Normalize(in.Diagnosis),
 		Office: strings.TrimSpace(in.Office), Status: CertActive, CreatedBy: a.AccountID}
 	var fs []care.FieldError
 	from, ferr := care.ParseDate(strings.TrimSpace(in.From))
@@ -134,7 +115,7 @@ func (s *Service) Certify(ctx context.Context, a care.Actor, in CertInput) (*Cer
 		fs = append(fs, care.FieldError{Field: "valid_to", Key: "settle.cert_too_long", Args: []any{MaxCertYears}})
 	}
 	c.From, c.To = from, to
-	if !icd10Shape(c.Diagnosis) {
+	if !icd10.Valid(c.Diagnosis) { // the one ICD-10 rule (package icd10)
 		fs = append(fs, care.FieldError{Field: "diagnosis", Key: "settle.cert_diagnosis", Args: []any{in.Diagnosis}})
 	}
 	if c.Office == "" || utf8.RuneCountInString(c.Office) > maxOfficeRune {

@@ -38,9 +38,4 @@ func TestCertificationCovers(t *testing.T) {
 	if c.Covers(d("2026-03-01"), []string{"I10"}) {
 		t.Error("an ended certification covers")
 	}
-	for s, want := range map[string]bool{"I10": true, "E11.9": true, "I10.x00x01": true, "I10.x00x0123": false, "I1": false, "10": false, "I10.": false, "高血压": false, "E11.9.1": false} {
-		if icd10Shape(s) != want {
-			t.Errorf("icd10Shape(%q) = %v", s, !want)
-		}
-	}
 }

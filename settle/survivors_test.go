@@ -4,6 +4,7 @@ package settle
 // docs/mutation.md), each pinning the rule the mutant broke.
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -189,6 +190,7 @@ func TestPolicyValidationEdges(t *testing.T) {
 		{"basic cap 0", []string{`"annual_cap": "120000"`}, []string{`"annual_cap": "0"`}, "basic.annual_cap must be set"},
 		{"chronic cap 0", []string{`"ratio": "65", "annual_cap": "3000"`}, []string{`"ratio": "65", "annual_cap": "0"`}, "chronic_outpatient.HT.annual_cap must be set"},
 		{"segment ending where it starts", []string{`{"from": "50000", "to": "100000", "ratio": "65"}`}, []string{`{"from": "50000", "to": "50000", "ratio": "65"}`}, "segment 2 ends before it starts"},
+		{"open segment before the last", []string{`{"from": "50000", "to": "100000", "ratio": "65"}`}, []string{`{"from": "50000", "to": "0", "ratio": "65"}`}, "segment 2 has no end but is not the last"},
 		{"gap between segments", []string{`{"from": "50000", "to": "100000", "ratio": "65"}`}, []string{`{"from": "40000", "to": "100000", "ratio": "65"}`}, "segment 2 starts at 40000.00, want 50000.00"},
 		{"unknown visit type", []string{`"visit_types": ["inpatient", "chronic"],
     "ordinary"`}, []string{`"visit_types": ["inpatient", "spa"],
@@ -246,5 +248,24 @@ func TestReportFigures(t *testing.T) {
 		if _, err := ParseWeights([]byte(js)); (err == nil) != ok {
 			t.Errorf("%s: %v, want ok=%v", js, err, ok)
 		}
+	}
+}
+
+// TestJSONNumbersRefusedForMoney pins Fen and Ratio's JSON (docs/settlement.md
+// "Policy files": amounts and ratios are strings; a JSON number is refused,
+// 1250 could mean fen or yuan): a ratio is written as a string, and the
+// refusal quotes at most 20 bytes of what it was given.
+func TestJSONNumbersRefusedForMoney(t *testing.T) {
+	if b, err := json.Marshal(struct{ R Ratio }{5500}); err != nil || string(b) != `{"R":"55"}` {
+		t.Errorf("ratio as JSON: %s %v", b, err)
+	}
+	var f Fen
+	err := json.Unmarshal([]byte("123456789012345678901234"), &f)
+	if err == nil || !strings.HasSuffix(err.Error(), "not 12345678901234567890…") {
+		t.Errorf("a long number: %v", err)
+	}
+	var r Ratio
+	if err := json.Unmarshal([]byte("12345678901234567890"), &r); err == nil || !strings.HasSuffix(err.Error(), "not 12345678901234567890") {
+		t.Errorf("a 20-byte number: %v", err)
 	}
 }
