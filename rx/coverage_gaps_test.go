@@ -127,3 +127,81 @@ func TestKnowledgeBaseTableErrors(t *testing.T) {
 		t.Errorf("the same row, numeric: %v", err)
 	}
 }
+
+// TestSyntheticFollowsItsComment pins Synthetic's documented draw (its doc
+// comment; the demo data and the review benchmarks of docs/benchmarks.md
+// rest on it): adults of 18–90 years, weights 45–84 kg, an eGFR of 20–89 for
+// some (1 in 8 in the code, so a minority), the drug's usual (minimum
+// single) dose at its most frequent schedule — at most 4 a day, once a day
+// if that would pass the daily maximum — 7 days' supply (narcotics 3): a
+// whole number of units covering those days, at most one unit more
+// (math.Ceil of a product with rounding error, 0.4 × 3 × 7 / 0.4 =
+// 21.000000000000004, gives 22).
+func TestSyntheticFollowsItsComment(t *testing.T) {
+	// Every drug of the shipped formulary can take its most frequent
+	// schedule at its usual dose; a test drug (5 mg, 3 a day, at most 10 mg a
+	// day) cannot, and must come out once a day.
+	b, err := embedded.ReadFile("kb/formulary.psv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fsys := fstest.MapFS{}
+	for _, f := range []string{"groups.psv", "interactions.psv", "allergy.psv", "pairs.psv"} {
+		data, err := embedded.ReadFile("kb/" + f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fsys["kb/"+f] = &fstest.MapFile{Data: data}
+	}
+	fsys["kb/formulary.psv"] = &fstest.MapFile{Data: append(b, "zz-once-5t|测试片|test|tab|5|mg|po|C08CA01|E|VTC|5|10|10|3||||||C|I10\n"...)}
+	kb, err := LoadFS(fsys, "kb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	on := day("2026-03-10")
+	ps := Synthetic(kb, 2000, 5, 7, on)
+	once := 0
+	freqOf := map[int]string{1: "qd", 2: "bid", 3: "tid", 4: "qid"}
+	reduced := 0
+	for i := range ps {
+		p := &ps[i]
+		if p.Issued != on || p.Kind != KindNormal || p.InstitutionLevel != "county" || len(p.Lines) != 5 {
+			t.Fatalf("prescription %d: %+v", i, p)
+		}
+		pt := p.Patient
+		if pt.AgeMonths < 18*12 || pt.AgeMonths >= 90*12 || pt.AgeMonths%12 != 0 || pt.WeightKg < 45 || pt.WeightKg >= 85 {
+			t.Errorf("prescription %d: age %d months, weight %v", i, pt.AgeMonths, pt.WeightKg)
+		}
+		if pt.EGFR != 0 {
+			reduced++
+			if pt.EGFR < 20 || pt.EGFR >= 90 {
+				t.Errorf("prescription %d: eGFR %d", i, pt.EGFR)
+			}
+		}
+		for j, l := range p.Lines {
+			d := kb.Drug(l.DrugCode)
+			times := min(d.Dose.MaxPerDay, 4)
+			if d.Dose.MinSingle*float64(times) > d.Dose.MaxDaily {
+				times = 1
+			}
+			days := 7
+			if d.Flags&Narcotic != 0 {
+				days = 3
+			}
+			if d.Code == "zz-once-5t" && l.Frequency == "qd" {
+				once++
+			}
+			need := l.Dose * float64(times) * float64(days)
+			if l.Dose != d.Dose.MinSingle || l.DoseUnit != d.Unit || l.Route != d.Route || l.Frequency != freqOf[times] || l.Days != days ||
+				l.Quantity*d.Strength < need-1e-9 || l.Quantity*d.Strength > need+d.Strength+1e-9 {
+				t.Errorf("prescription %d line %d (%s, max %d a day): %+v, want %s for %d days", i, j, d.Code, d.Dose.MaxPerDay, l, freqOf[times], days)
+			}
+		}
+	}
+	if once == 0 {
+		t.Error("the test drug was never drawn once a day")
+	}
+	if reduced == 0 || reduced >= len(ps)/4 {
+		t.Errorf("%d of %d with a reduced eGFR: want some, a minority", reduced, len(ps))
+	}
+}
