@@ -198,14 +198,15 @@ func TestChronicIndicatorsByUnit(t *testing.T) {
 		}
 		wantHT := chronic.Indicators{Managed: 2, Standardised: chronic.Rate{Num: 1, Den: 2}, Controlled: chronic.Rate{Num: 2, Den: 2}}
 		wantDM := chronic.Indicators{Managed: 1, Standardised: chronic.Rate{Num: 0, Den: 1}, Controlled: chronic.Rate{Num: 0, Den: 1}}
-		// 健康管理率 = managed / (residents ≥ 35 × prevalence): 27.9 % and 11.2 % by default.
-		adults, _ := f.st.AdultCounts(ctx, vd.CountyCode, nil, 35, today)
+		// 健康管理率 = managed / (adults ≥ 18 × adult prevalence): 27.9 % and 11.2 % by default
+		// (chronic.Config.PrevalenceMinAge).
+		adults, _ := f.st.AdultCounts(ctx, vd.CountyCode, nil, 18, today)
 		// The denominator is max(estimate, managed) (issue 18); here the estimate is the larger.
 		wantHT.Estimated, wantHT.PrevalenceBP = chronic.EstimatedPatients(adults[vd.InstitutionID], 2790), 2790
 		wantDM.Estimated, wantDM.PrevalenceBP = chronic.EstimatedPatients(adults[vd.InstitutionID], 1120), 1120
 		wantHT.HealthManaged = chronic.Rate{Num: 2, Den: max(wantHT.Estimated, 2)}
 		wantDM.HealthManaged = chronic.Rate{Num: 1, Den: max(wantDM.Estimated, 1)}
-		if adults[vd.InstitutionID] == 0 || village.Adults != adults[vd.InstitutionID] {
+		if adults[vd.InstitutionID] == 0 || village.Adults != adults[vd.InstitutionID] || village.AdultsFrom != 18 {
 			t.Errorf("adults %d, report %d", adults[vd.InstitutionID], village.Adults)
 		}
 		if got := village.Cells[chronic.Hypertension]; got != wantHT {
