@@ -17,7 +17,8 @@ func TestValid(t *testing.T) {
 		"": false, "高血压": false, "I10.九": false,
 		// the character classes at their ASCII edges (consult's former checks)
 		"@00": false, "[00": false, "A/0": false, "A:0": false, "A0/": false, "A0:": false,
-		"I10./": false, "I10.:": false, "I10.@": false, "I10.[": false, "Z99": true, "I10.Z": true, "I10.A": true,
+		"I10./": false, "I10.:": false, "I10.@": false, "I10.[": false, "I10.`": false, "I10.{": false,
+		"Z99": true, "I10.Z": true, "I10.A": true, "I10.z": true, "I10.a": true, "E11-9": false,
 	} {
 		if got := Valid(code); got != want {
 			t.Errorf("Valid(%q) = %v, want %v", code, got, want)

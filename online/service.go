@@ -2,6 +2,7 @@ package online
 
 import (
 	"context"
+	"countycare/icd10"
 	"fmt"
 	"strings"
 	"sync"
@@ -126,7 +127,7 @@ func (s *Service) Book(ctx context.Context, a care.Actor, residentID int64, in B
 	today := care.Today(s.Now())
 	var fs []care.FieldError
 	code := strings.ToUpper(strings.TrimSpace(in.Diagnosis))
-	if !rx.ICD10(code) {
+	if !icd10.Valid(code) {
 		fs = append(fs, care.FieldError{Field: "diagnosis", Key: "rx.icd10", Args: []any{in.Diagnosis}})
 	}
 	complaint := strings.TrimSpace(in.Complaint)

@@ -294,17 +294,3 @@ func TestValidateInputLimits(t *testing.T) {
 		}
 	}
 }
-
-// TestICD10Shape pins ICD10 (the shape of a code: a capital letter, two
-// digits, optionally a dot and letters or digits, 3–12 characters).
-func TestICD10Shape(t *testing.T) {
-	for s, want := range map[string]bool{
-		"A00": true, "Z99": true, "I10.0": true, "I10.x00x002": true, "I10.X9Zz": true, "I10.x00x0021": true,
-		"I10.x00x00212": false, "@10": false, "[10": false, "I/0": false, "I:0": false, "I1/": false, "I1:": false,
-		"I10./": false, "I10.:": false, "I10.`": false, "I10.{": false, "I10.@": false, "I10.[": false,
-	} {
-		if got := ICD10(s); got != want {
-			t.Errorf("ICD10(%q) = %v, want %v", s, got, want)
-		}
-	}
-}

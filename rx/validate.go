@@ -1,6 +1,7 @@
 package rx
 
 import (
+	"countycare/icd10"
 	"strconv"
 
 	"countycare/care"
@@ -126,7 +127,7 @@ func (kb *KB) Validate(p *Prescription) error {
 		add("patient.weight_kg", "rx.weight")
 	}
 	for i, dx := range p.Diagnoses {
-		if !ICD10(dx) {
+		if !icd10.Valid(dx) { // the one ICD-10 rule (package icd10)
 			add("diagnoses["+strconv.Itoa(i)+"]", "rx.icd10", dx)
 		}
 	}
@@ -162,33 +163,9 @@ func (kb *KB) Validate(p *Prescription) error {
 		if !(l.Quantity > 0) {
 			add(pre+"quantity", "rx.quantity_positive")
 		}
-		if l.Diagnosis != "" && !ICD10(l.Diagnosis) {
+		if l.Diagnosis != "" && !icd10.Valid(l.Diagnosis) {
 			add(pre+"diagnosis", "rx.icd10", l.Diagnosis)
 		}
 	}
 	return care.Invalid(fs)
-}
-
-// ICD10 reports whether s has the shape of an ICD-10 code: a letter, two
-// digits, optionally a dot and up to four more characters (national
-// clinical extensions such as I10.x00x01 are cut to their first four).
-func ICD10(s string) bool {
-	if len(s) < 3 || len(s) > 12 {
-		return false
-	}
-	if s[0] < 'A' || s[0] > 'Z' || s[1] < '0' || s[1] > '9' || s[2] < '0' || s[2] > '9' {
-		return false
-	}
-	if len(s) == 3 {
-		return true
-	}
-	if s[3] != '.' || len(s) == 4 {
-		return false
-	}
-	for _, c := range s[4:] {
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
-			return false
-		}
-	}
-	return true
 }
