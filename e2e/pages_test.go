@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"regexp"
@@ -20,25 +21,45 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"countycare/access"
+	"countycare/account"
 	"countycare/care"
+	"countycare/org"
 	"countycare/store"
 	"countycare/web"
 )
 
 // The page crawler (issue 18 §4): every role of the demo county signs in
-// on a 360×740 phone in Chinese and visits every HTML page its routes
-// allow, following the links its own pages show (so path parameters are
-// real IDs the role can see). Each page goes through every pageCheck;
-// another check (e.g. accessibility) is one more entry in pageChecks.
+// on a 360×740 phone and visits every HTML page its routes allow, in
+// Chinese and then in English, following the links its own pages show (so
+// path parameters are real IDs the role can see). Each page goes through
+// every pageCheck; another check (e.g. accessibility) is one more entry in
+// pageChecks.
+//
+// The crawl is complete by construction: the page routes are read from the
+// route table (web.Server.Routes, every route registered through handle),
+// and a page route that no crawl reaches fails the test. The only routes
+// left out are those that answer with something other than an HTML page
+// (nonPages, each with its reason). What the demo county lacks to reach a
+// page (a township consultation, a township study, a visit in session, a
+// department head's account, a one-time reset link) seedPages creates
+// through the platform's own API and forms, as the users who would.
 
 // crawledPage is what a check sees of one page, read after it loaded.
 type crawledPage struct {
-	Role    string // the signed-in role ("" before sign-in)
-	Pattern string // the route pattern the URL matched
-	URL     string
-	Status  int
-	Text    string   // document.body.innerText without elements marked translate="no" (data: names, codes, IDs)
-	Options []string // the texts of every <option> (not in innerText) outside translate="no"
+	Role     string // the signed-in role ("" before sign-in)
+	Lang     string // the language the crawl asked for: "zh" or "en"
+	HTMLLang string // the page's <html lang>
+	Pattern  string // the route pattern the URL matched
+	URL      string
+	Status   int
+	// Text is document.body.innerText without the elements that carry
+	// data (translate="no": names, addresses, free text people typed,
+	// codes, IDs) and without parts marked as another language (the
+	// language switch's "English"/"中文", lang="…").
+	Text    string
+	Options []string // the texts of every <option> (not in innerText), with the same exclusions
+	Data    []string // the texts of the elements marked translate="no"
 	Title   string
 	Scroll  float64 // document.documentElement.scrollWidth
 	Inner   float64 // innerWidth
@@ -62,6 +83,8 @@ var pageChecks = []pageCheck{
 	{"sideways scroll", checkFits},
 	{"header height", checkHeader},
 	{"page title", checkTitle},
+	{"page language", checkLang},
+	{"Chinese on an English page", checkHan},
 	{"accessibility (axe-core, WCAG 2.1 A/AA)", func(ctx context.Context, _ *crawledPage) []string { return axeProblems(ctx) }},
 }
 
@@ -72,6 +95,60 @@ func checkTitle(_ context.Context, p *crawledPage) []string {
 		return []string{fmt.Sprintf("page title %q has no title of its own", p.Title)}
 	}
 	return nil
+}
+
+// checkLang: the page is in the language the crawl asked for (<html
+// lang>: zh-CN or en; WCAG 2.1 SC 3.1.1), so the English crawl cannot pass
+// on Chinese pages it never saw.
+func checkLang(_ context.Context, p *crawledPage) []string {
+	want := map[string]string{"zh": "zh-CN", "en": "en"}[p.Lang]
+	if p.HTMLLang != want {
+		return []string{fmt.Sprintf("<html lang=%q>, want %q", p.HTMLLang, want)}
+	}
+	return nil
+}
+
+// reHan is Chinese text: Han characters and the CJK and full-width
+// punctuation (，。：（）) that comes with them.
+var reHan = regexp.MustCompile(`[\p{Han}\x{3000}-\x{303F}\x{FF00}-\x{FFEF}]+`)
+
+// checkHan: an English page shows no Chinese of its own. What a page
+// shows in Chinese on purpose is data: residents', doctors' and
+// institutions' names, addresses, drug names, the words people typed
+// (complaints, opinions, chat). The templates mark each element that
+// renders data translate="no" (HTML's own attribute for text that must not
+// be translated, which also keeps a browser's page translation off a
+// patient's name), and pageScript leaves those elements out of Text: what
+// is left is the page's own words, from the catalogue and the formatters,
+// and every Chinese character there is a missing translation. Marking the
+// elements, rather than guessing from the text (a name is two or three Han
+// characters — so is 待审核), keeps the check exact; the price is that a
+// template must mark its data, which web/a11y_templates_test.go does not
+// check: a data element left unmarked shows up here as a finding. A
+// page's <title> cannot mark a part of itself; Chinese there passes when a
+// data element of the page shows it (the resident's name in the heading).
+func checkHan(_ context.Context, p *crawledPage) []string {
+	if p.Lang != "en" {
+		return nil
+	}
+	var out []string
+	for i, s := range append([]string{p.Title, p.Text}, p.Options...) {
+		where := ""
+		switch {
+		case i == 0:
+			where = " (title)"
+		case i > 1:
+			where = " (option)"
+		}
+		for _, m := range reHan.FindAllString(s, -1) {
+			if i == 0 && slices.ContainsFunc(p.Data, func(d string) bool { return strings.Contains(d, m) }) {
+				continue // the title repeats the page's heading: a name the page marks as data
+			}
+			out = append(out, fmt.Sprintf("Chinese%s %q", where, m))
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // checkHeader: the header (brand, language, the folded menu) takes less
@@ -86,18 +163,6 @@ func checkHeader(_ context.Context, p *crawledPage) []string {
 // perPattern is how many URLs of one route pattern the crawler opens
 // (two residents, a list with and without ?all=1).
 const perPattern = 2
-
-// notInDemo are the page routes a role's links cannot reach because the
-// demo county (with what seedPages adds) has nothing of the kind the role
-// can see. The crawler logs them; a link to one of them makes the crawler
-// visit and check it like any other.
-var notInDemo = map[string]string{
-	"GET /online/{id}/rx":       "linked once the doctor has started the visit (a password step-up)",
-	"GET /consult/{id}":         "the demo's consultations are closed and come from other clinics",
-	"GET /consult/roster":       "linked for department heads; the demo specialist is not one",
-	"GET /reading/studies/{id}": "a study's page is the ordering clinic's; the demo township orders none",
-	"GET /reset":                "opened only from the one-time link texted to a privileged account's owner after a second administrator approves",
-}
 
 // nonPages are GET routes that answer with something other than an HTML
 // page (files, streams, images); the crawler does not open them.
@@ -189,7 +254,7 @@ func checkRawText(_ context.Context, p *crawledPage) []string {
 			if ix[0] > 0 && s[ix[0]-1] == '.' { // a file type: ".csv", ".hea"
 				continue
 			}
-			if reLowerish.MatchString(w) && !allowedWords[strings.ToLower(w)] && len(w) > 1 {
+			if p.Lang != "en" && reLowerish.MatchString(w) && !allowedWords[strings.ToLower(w)] && len(w) > 1 {
 				out = append(out, fmt.Sprintf("English word on a Chinese page%s %q", where, w))
 			}
 		}
@@ -200,14 +265,26 @@ func checkRawText(_ context.Context, p *crawledPage) []string {
 
 // pageScript reads what the checks need from the loaded page.
 const pageScript = `(function () {
-  var skip = Array.from(document.querySelectorAll('[translate="no"]'));
+  var lang = document.documentElement.lang || "";
+  var data = function (e) {
+    for (; e && e !== document.documentElement; e = e.parentElement) {
+      if (e.getAttribute("translate") === "no") { return true; }
+      var l = e.getAttribute("lang");
+      if (l && l.slice(0, 2) !== lang.slice(0, 2)) { return true; }
+    }
+    return false;
+  };
+  var skip = Array.from(document.querySelectorAll('[translate="no"], body [lang]')).filter(function (e) { return data(e); });
   var text = document.body.innerText;
-  skip.forEach(function (e) { var s = e.innerText; if (s) { text = text.split(s).join(" "); } });
-  var opts = Array.from(document.querySelectorAll("option")).filter(function (o) { return !o.closest('[translate="no"]'); }).map(function (o) { return o.text; });
+  // The longest first: a username inside an audit row's detail goes with the detail.
+  skip.map(function (e) { return e.innerText; }).filter(Boolean).sort(function (a, b) { return b.length - a.length; })
+    .forEach(function (s) { text = text.split(s).join(" "); });
+  var marked = Array.from(document.querySelectorAll('[translate="no"]')).map(function (e) { return (e.innerText || e.text || "").trim(); }).filter(Boolean);
+  var opts = Array.from(document.querySelectorAll("option")).filter(function (o) { return !data(o); }).map(function (o) { return o.text; });
   var nav = performance.getEntriesByType("navigation")[0];
   var h = document.querySelector("header.top");
   return JSON.stringify({
-    URL: location.href, Status: nav ? nav.responseStatus : 0, Text: text, Options: opts, Title: document.title,
+    URL: location.href, Status: nav ? nav.responseStatus : 0, HTMLLang: lang, Text: text, Options: opts, Data: marked, Title: document.title,
     Scroll: document.documentElement.scrollWidth, Inner: window.innerWidth,
     Header: h ? h.getBoundingClientRect().height : 0, Height: window.innerHeight,
     Links: Array.from(document.querySelectorAll("a[href]")).map(function (a) { return a.href; })
@@ -249,11 +326,20 @@ func admits(r web.Route, role string) bool {
 	return slices.Contains(rs, care.Role(role))
 }
 
-// crawlRole visits every page route role may open, starting from start
-// and following the links of the pages it visits (one URL per route
-// pattern), runs the checks and returns the problems by URL and the
-// patterns it could not reach.
-func crawlRole(t *testing.T, ctx context.Context, base, role string, starts []string, pages []web.Route, mux *http.ServeMux, visit func(*crawledPage)) (problems []string, unreached []string) {
+// crawlResult is what one crawl of one sign-in found.
+type crawlResult struct {
+	problems []string
+	urls     []string        // the URLs it opened, in order (the English pass opens them again)
+	seen     map[string]bool // the route patterns it visited
+}
+
+// crawl visits every page route role may open, starting from starts and
+// following the links of the pages it visits (up to perPattern URLs per
+// route pattern), in lang (the language cookie already set), and runs the
+// checks on each page.
+// Links to the patterns in done (visited by an earlier sign-in of the same
+// role) are not followed.
+func crawl(t *testing.T, ctx context.Context, base, role, lang string, starts []string, done map[string]bool, pages []web.Route, mux *http.ServeMux, visit func(*crawledPage)) crawlResult {
 	t.Helper()
 	want := map[string]bool{}
 	for _, r := range pages {
@@ -261,44 +347,28 @@ func crawlRole(t *testing.T, ctx context.Context, base, role string, starts []st
 			want[r.Pattern] = true
 		}
 	}
-	seen := map[string]bool{}   // patterns visited or queued
+	res := crawlResult{seen: map[string]bool{}}
 	taken := map[string]int{}   // URLs queued per pattern
 	queued := map[string]bool{} // URLs queued
 	queue := append([]string(nil), starts...)
 	for _, u := range starts {
 		queued[u] = true
-		pat := patternOf(mux, base+u)
-		seen[pat] = true // even when it redirects (a resident's / opens /me)
-		taken[pat]++
+		taken[patternOf(mux, base+u)]++
 	}
 	for len(queue) > 0 {
 		u := queue[0]
 		queue = queue[1:]
-		sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-		err := chromedp.Do(sctx, chromedp.Navigate(base+u))
-		var raw string
-		if err == nil {
-			raw, err = chromedp.Run(sctx, chromedp.Evaluate[string](pageScript))
-		}
-		cancel()
-		if err != nil {
-			problems = append(problems, fmt.Sprintf("%s %s: %v", role, u, err))
+		p, problems := checkPage(t, ctx, base, role, lang, u, mux)
+		res.problems = append(res.problems, problems...)
+		if p == nil {
 			continue
 		}
-		p := &crawledPage{Role: role}
-		if err := json.Unmarshal([]byte(raw), p); err != nil {
-			t.Fatalf("%s: %v", u, err)
-		}
-		p.Pattern = patternOf(mux, p.URL)
-		seen[p.Pattern] = true
+		res.urls = append(res.urls, u)
+		res.seen[p.Pattern] = true
+		res.seen[patternOf(mux, base+u)] = true // the route asked for, also when it redirects (a resident's / opens /me)
 		taken[p.Pattern] = max(taken[p.Pattern], 1)
 		if visit != nil {
 			visit(p)
-		}
-		for _, c := range pageChecks {
-			for _, m := range c.run(ctx, p) {
-				problems = append(problems, fmt.Sprintf("%s %s [%s]: %s", role, u, c.name, m))
-			}
 		}
 		for _, l := range p.Links {
 			lu, err := url.Parse(l)
@@ -310,26 +380,80 @@ func crawlRole(t *testing.T, ctx context.Context, base, role string, starts []st
 				path += "?" + lu.RawQuery
 			}
 			pat := patternOf(mux, l)
-			if want[pat] && !queued[path] && taken[pat] < perPattern {
-				seen[pat] = true
+			if want[pat] && !done[pat] && !queued[path] && taken[pat] < perPattern {
 				taken[pat]++
 				queued[path] = true
 				queue = append(queue, path)
 			}
 		}
 	}
-	for pat := range want {
-		if seen[pat] {
+	return res
+}
+
+// revisit opens urls again in lang (the English pass over the pages the
+// Chinese crawl found: same sign-in, same browser, no second link walk)
+// and runs the checks on each.
+func revisit(t *testing.T, ctx context.Context, base, role, lang string, urls []string, mux *http.ServeMux, visit func(*crawledPage)) crawlResult {
+	t.Helper()
+	res := crawlResult{seen: map[string]bool{}}
+	for _, u := range urls {
+		p, problems := checkPage(t, ctx, base, role, lang, u, mux)
+		res.problems = append(res.problems, problems...)
+		if p == nil {
 			continue
 		}
-		if why, ok := notInDemo[pat]; ok {
-			t.Logf("%s: not visited: %s (%s)", role, pat, why)
-			continue
+		res.urls = append(res.urls, u)
+		res.seen[p.Pattern] = true
+		res.seen[patternOf(mux, base+u)] = true
+		if visit != nil {
+			visit(p)
 		}
-		unreached = append(unreached, pat)
 	}
-	sort.Strings(unreached)
-	return problems, unreached
+	return res
+}
+
+// checkPage opens u, reads the page and runs every pageCheck on it. The
+// page is nil when it could not be opened (the problem says why).
+func checkPage(t *testing.T, ctx context.Context, base, role, lang, u string, mux *http.ServeMux) (*crawledPage, []string) {
+	t.Helper()
+	who := role
+	if who == "" {
+		who = "anonymous"
+	}
+	who += " " + lang
+	sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	err := chromedp.Do(sctx, chromedp.Navigate(base+u))
+	var raw string
+	if err == nil {
+		raw, err = chromedp.Run(sctx, chromedp.Evaluate[string](pageScript))
+	}
+	cancel()
+	if err != nil {
+		return nil, []string{fmt.Sprintf("%s %s: %v", who, u, err)}
+	}
+	p := &crawledPage{Role: role, Lang: lang}
+	if err := json.Unmarshal([]byte(raw), p); err != nil {
+		t.Fatalf("%s: %v", u, err)
+	}
+	p.Pattern = patternOf(mux, p.URL)
+	var problems []string
+	for _, c := range pageChecks {
+		for _, m := range c.run(ctx, p) {
+			problems = append(problems, fmt.Sprintf("%s %s [%s]: %s", who, u, c.name, m))
+		}
+	}
+	return p, problems
+}
+
+// switchLang sets the language cookie through the page's own switch
+// (/lang/{lang}), as a user's tap on "English" or "中文" does.
+func switchLang(t *testing.T, ctx context.Context, base, lang string) {
+	t.Helper()
+	sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := chromedp.Do(sctx, chromedp.Navigate(base+"/lang/"+lang+"?next=/")); err != nil {
+		t.Fatalf("switch to %s: %v", lang, err)
+	}
 }
 
 func patternOf(mux *http.ServeMux, u string) string {
@@ -341,8 +465,19 @@ func patternOf(mux *http.ServeMux, u string) string {
 	return pat
 }
 
-// signInAs signs user in through the sign-in form (signing out whoever was signed in).
+// signInAs signs user in with the demo password through the sign-in form
+// (signing out whoever was signed in).
 func signInAs(t *testing.T, ctx context.Context, base, user string) {
+	t.Helper()
+	signInWith(t, ctx, base, user, demoPassword)
+}
+
+// demoPassword is every demo account's password.
+const demoPassword = "Countycare-Demo-2026"
+
+// signInWith signs user in with password through the sign-in form
+// (signing out whoever was signed in).
+func signInWith(t *testing.T, ctx context.Context, base, user, password string) {
 	t.Helper()
 	sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
@@ -362,28 +497,33 @@ func signInAs(t *testing.T, ctx context.Context, base, user string) {
 		}
 	}
 	if err := chromedp.Do(sctx, chromedp.Navigate(base+"/login"), chromedp.WaitVisible("#username"),
-		chromedp.SendKeys("#username", user), chromedp.SendKeys("#password", "Countycare-Demo-2026"),
+		chromedp.SendKeys("#username", user), chromedp.SendKeys("#password", password),
 		chromedp.Click("#login"), chromedp.WaitReady("header.top .who")); err != nil {
 		t.Fatalf("sign in %s: %v", user, err)
 	}
 }
 
-// TestEveryPageOnAPhone crawls every page of every demo role at 360×740
-// in Chinese and fails on raw identifiers, codes, Go durations, UTC
-// times, file paths and debug text in what the page shows, on pages
-// wider than the screen, and on page routes no link of the role leads to.
+// crawlUser is one sign-in of the crawl: a demo role's account, or an
+// account seedPages made where the demo's own cannot reach a page (a
+// department head for the duty roster). prepare runs in the browser after
+// the sign-in (a password step-up, which is bound to the browser's session).
+type crawlUser struct {
+	role, username, password string
+	starts                   []string
+	prepare                  func(t *testing.T, ctx context.Context)
+}
+
+// TestEveryPageOnAPhone crawls every page of every demo role at 360×740,
+// in Chinese and in English, and fails on raw identifiers, codes, Go
+// durations, UTC times, file paths and debug text in what the page shows,
+// on Chinese words left on English pages, on pages wider than the screen,
+// on axe-core violations, and on any page route of the route table that no
+// crawl of a role it admits reaches.
 func TestEveryPageOnAPhone(t *testing.T) {
 	chrome := chromiumPath(t)
 	reRepoPath = regexp.MustCompile(`\b(?:` + strings.Join(moduleDirs(t), "|") + `)/[\w./-]+`)
 	pages, mux := pageRoutes(t)
 	base, logins, dbPath := startBinaryDB(t)
-	ctx, console := openPhoneSize(t, chrome, 360, 740)
-	var all []string
-	anon, unreached := crawlRole(t, ctx, base, "", []string{"/login"}, pages, mux, nil)
-	all = append(all, anon...)
-	for _, u := range unreached {
-		all = append(all, "anonymous: no link leads to "+u)
-	}
 	roles := make([]string, 0, len(logins))
 	for r := range logins {
 		roles = append(roles, r)
@@ -393,16 +533,45 @@ func TestEveryPageOnAPhone(t *testing.T) {
 		t.Fatalf("the demo printed sign-ins for %d roles, want all ten: %v", len(roles), logins)
 	}
 	seeds := seedPages(t, base, dbPath, logins)
-	visited := 0
+	users := []crawlUser{{role: "", starts: append([]string{"/login"}, seeds.starts[""]...)}}
 	for _, role := range roles {
-		signInAs(t, ctx, base, logins[role])
-		ps, unreached := crawlRole(t, ctx, base, role, append([]string{"/"}, seeds[role]...), pages, mux, func(*crawledPage) { visited++ })
-		all = append(all, ps...)
-		for _, u := range unreached {
-			all = append(all, role+": no link leads to "+u)
+		users = append(users, crawlUser{role: role, username: logins[role], password: demoPassword,
+			starts: append([]string{"/"}, seeds.starts[role]...), prepare: seeds.prepare[role]})
+	}
+	users = append(users, seeds.users...)
+
+	ctx, console := openPhoneSize(t, chrome, 360, 740)
+	var all []string
+	seen := map[string]map[string]bool{} // role → route patterns visited (in both languages)
+	visited := map[string]int{}          // pages opened by language
+	began := time.Now()
+	for _, u := range users {
+		if u.role != "" {
+			signInWith(t, ctx, base, u.username, u.password)
+		}
+		if u.prepare != nil {
+			u.prepare(t, ctx)
+		}
+		if seen[u.role] == nil {
+			seen[u.role] = map[string]bool{}
+		}
+		zh := crawl(t, ctx, base, u.role, "zh", u.starts, seen[u.role], pages, mux, func(*crawledPage) { visited["zh"]++ })
+		switchLang(t, ctx, base, "en")
+		en := revisit(t, ctx, base, u.role, "en", zh.urls, mux, func(*crawledPage) { visited["en"]++ })
+		switchLang(t, ctx, base, "zh")
+		all = append(all, zh.problems...)
+		all = append(all, en.problems...)
+		t.Logf("%-18s %3d pages, %3d problems, %v", u.role, len(zh.urls)+len(en.urls), len(zh.problems)+len(en.problems), time.Since(began).Round(time.Second))
+		for pat := range zh.seen {
+			if en.seen[pat] {
+				seen[u.role][pat] = true
+			} else {
+				all = append(all, fmt.Sprintf("%s: %s opened in Chinese but not in English", u.role, pat))
+			}
 		}
 	}
-	t.Logf("visited %d pages as %d roles", visited, len(roles))
+	all = append(all, unreached(pages, seen)...)
+	t.Logf("visited %d pages in Chinese and %d in English as %d sign-ins in %v", visited["zh"], visited["en"], len(users), time.Since(began).Round(time.Second))
 	for _, p := range console.Problems() {
 		if !strings.Contains(p, "status of 4") {
 			all = append(all, "console: "+p)
@@ -411,6 +580,36 @@ func TestEveryPageOnAPhone(t *testing.T) {
 	if len(all) > 0 {
 		t.Errorf("%d problems:\n%s", len(all), strings.Join(all, "\n"))
 	}
+}
+
+// unreached lists the page routes a crawl did not visit: for each role
+// crawled (the anonymous visitor as ""), each page route the role may open
+// that none of its sign-ins reached, and each page route no role reached
+// at all (one whose policy admits no crawled role).
+func unreached(pages []web.Route, seen map[string]map[string]bool) []string {
+	var out []string
+	for role, got := range seen {
+		who := role
+		if who == "" {
+			who = "anonymous"
+		}
+		for _, r := range pages {
+			if admits(r, role) && !got[r.Pattern] {
+				out = append(out, who+": no link or seed leads to "+r.Pattern)
+			}
+		}
+	}
+	for _, r := range pages {
+		any := false
+		for _, got := range seen {
+			any = any || got[r.Pattern]
+		}
+		if !any {
+			out = append(out, "no role's crawl reached "+r.Pattern)
+		}
+	}
+	sort.Strings(out)
+	return slices.Compact(out)
 }
 
 // TestPhoneHomeAndMenu: at 360×740 the village doctor's home opens on the
@@ -491,14 +690,56 @@ func TestPhoneHomeAndMenu(t *testing.T) {
 	}
 }
 
-// seedPages writes what the demo county lacks, through the API as the
-// roles who would (one open consultation, a fetal heart trace, a settled
-// bill for the demo resident), and returns extra start URLs per role: the
-// detail pages of data each role can see that no page of the first
-// residents links to (a returned report, that resident's studies).
-func seedPages(t *testing.T, base, dbPath string, logins map[string]string) map[string][]string {
+// signInPassword is signIn with another password than the demo's.
+func signInPassword(t *testing.T, base, user, password string) *apiClient {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &apiClient{t: t, base: base, hc: &http.Client{Jar: jar, Timeout: 30 * time.Second}}
+	code, body := c.do("POST", "/api/v1/session", map[string]string{"username": user, "password": password})
+	var out struct {
+		CSRF string `json:"csrf_token"`
+	}
+	if err := json.Unmarshal(body, &out); code != 200 || err != nil {
+		t.Fatalf("sign in %s: %d %s", user, code, body)
+	}
+	c.csrf = out.CSRF
+	return c
+}
+
+// form posts a page's form (the session's CSRF token in its field) and
+// follows the redirect, returning the final status and URL.
+func (c *apiClient) form(path string, v url.Values) (int, string) {
+	c.t.Helper()
+	v.Set("csrf", c.csrf)
+	resp, err := c.hc.PostForm(c.base+path, v)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode, resp.Request.URL.String()
+}
+
+// crawlSeeds is what seedPages made for the crawl: extra start URLs per
+// role ("" the anonymous visitor), steps to run in the browser after a
+// role's sign-in, and extra sign-ins.
+type crawlSeeds struct {
+	starts  map[string][]string
+	prepare map[string]func(t *testing.T, ctx context.Context)
+	users   []crawlUser
+}
+
+// seedPages writes what the demo county lacks, through the API and the
+// forms as the roles who would (one open consultation, a fetal heart
+// trace, a settled bill for the demo resident, a township consultation and
+// ECG, online visits to step up to, a department head's account, a
+// one-time reset link), and returns extra start URLs per role: the detail
+// pages of data each role can see that no page of the first residents
+// links to (a returned report, that resident's studies).
+func seedPages(t *testing.T, base, dbPath string, logins map[string]string) *crawlSeeds {
 	t.Helper()
 	seeds := map[string][]string{}
+	out := &crawlSeeds{starts: seeds, prepare: map[string]func(*testing.T, context.Context){}}
 	// One open consultation (the demo's are closed): its page shows the
 	// scheduler's events, the specialist's queue lists it.
 	openConsultation(t, base, logins["village_doctor"])
@@ -598,9 +839,84 @@ func seedPages(t *testing.T, base, dbPath string, logins map[string]string) map[
 	seeds["insurance_officer"] = append(seeds["insurance_officer"], fmt.Sprintf("/settlements/%d", settled.ID), "/settlement/new?resident="+res)
 
 	// An online follow-up visit the demo resident books for a condition
-	// diagnosed offline (the registry or a prescription the demo wrote).
+	// diagnosed offline (the registry or a prescription the demo wrote);
+	// the village doctor starts it after signing in (the password step-up
+	// is bound to the browser's session), which opens /online/{id}/rx.
 	me := signIn(t, base, logins["resident"])
-	code, body = me.do("GET", "/api/v1/residents/"+res+"/online/conditions", nil)
+	out.prepare["village_doctor"] = stepUpOnline(bookOnline(t, me, acc.ResidentID))
+
+	// The township doctor's own work: a consultation it asks for, an ECG
+	// it sends to the reading center (the study page is the ordering
+	// clinic's), and an online visit it books for a resident of a village
+	// of its center and starts.
+	td := signIn(t, base, logins["township_doctor"])
+	tcase := requestConsultation(t, base, logins["township_doctor"], "crawl-township")
+	trid := strconv.FormatInt(tcase.ResidentID, 10)
+	_, texams := td.do("GET", "/residents/"+trid+"/exams", nil)
+	tm := regexp.MustCompile(`name="center_id"><option value="(\d+)"`).FindStringSubmatch(string(texams))
+	if tm == nil {
+		t.Fatal("no reading center on the township's exams page")
+	}
+	tcenter, _ := strconv.ParseInt(tm[1], 10, 64)
+	code, body = td.do("POST", "/api/v1/residents/"+trid+"/ecg", map[string]any{"center_id": tcenter, "signal_name": "rest.csv", "signal": restingCSV()})
+	var ecg struct {
+		ID int64 `json:"id"`
+	}
+	if err := json.Unmarshal(body, &ecg); code != 201 || err != nil || ecg.ID == 0 {
+		t.Fatalf("township ECG: %d %v %.300s", code, err, body)
+	}
+	// The resident's page links the study's page (/reading/studies/{id}: the
+	// workflow's ID, not the ECG's).
+	seeds["township_doctor"] = append(seeds["township_doctor"], fmt.Sprintf("/consult/%d", tcase.ID), "/residents/"+trid)
+	out.prepare["township_doctor"] = stepUpOnline(bookOnline(t, td, townshipPatient(t, td)))
+
+	// The duty roster is its department head's: the administrator gives
+	// the head of the demo specialist's department an account (the
+	// accounts form), and the crawl signs in as the head too.
+	ad := signIn(t, base, logins["admin"])
+	spec, err := st.AccountByUsername(context.Background(), logins["county_specialist"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp, err := st.Practitioner(context.Background(), spec.PractitionerID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deps, err := st.Departments(context.Background(), sp.InstitutionID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := int64(0)
+	for _, d := range deps {
+		if d.ID == sp.DepartmentID {
+			head = d.HeadID
+		}
+	}
+	if head == 0 || head == sp.ID {
+		t.Fatalf("the demo specialist's department has head %d (the specialist is %d)", head, sp.ID)
+	}
+	const headPassword = "Crawl-Head-Pass-2026"
+	if code, u := ad.form("/admin/accounts", url.Values{"username": {"crawl.head"}, "role": {string(care.RoleCountySpecialist)},
+		"practitioner_id": {strconv.FormatInt(head, 10)}, "password": {headPassword}}); code != 200 || !strings.Contains(u, "ok=account_created") {
+		t.Fatalf("the department head's account: %d %s", code, u)
+	}
+	out.users = append(out.users, crawlUser{role: string(care.RoleCountySpecialist), username: "crawl.head", password: headPassword,
+		starts: []string{"/consult", "/consult/roster"}})
+
+	// A one-time password-reset link: the administrator asks to reset the
+	// auditor's password, a second administrator (made through the
+	// accounts form) approves, and the owner's text message carries the
+	// link, which the anonymous crawl opens (opening it does not use it).
+	out.starts[""] = append(out.starts[""], "/reset?t="+resetLink(t, base, st, ad, logins))
+	return out
+}
+
+// bookOnline books an online follow-up visit for resident rid as c (the
+// resident themself or their doctor), for the first condition the
+// resident has a prior offline diagnosis of, and returns the visit's ID.
+func bookOnline(t *testing.T, c *apiClient, rid int64) int64 {
+	t.Helper()
+	code, body := c.do("GET", fmt.Sprintf("/api/v1/residents/%d/online/conditions", rid), nil)
 	var conds struct {
 		Documents []struct {
 			Codes []string `json:"codes"`
@@ -613,13 +929,117 @@ func seedPages(t *testing.T, base, dbPath string, logins map[string]string) map[
 		if len(d.Codes) == 0 {
 			continue
 		}
-		code, body = me.do("POST", "/api/v1/online/visits", map[string]any{"diagnosis": d.Codes[0], "complaint": "药快吃完了，想复诊"})
-		if code != 201 {
+		code, body = c.do("POST", "/api/v1/online/visits", map[string]any{"resident_id": rid, "diagnosis": d.Codes[0], "complaint": "药快吃完了，想复诊"})
+		var v struct {
+			ID int64 `json:"id"`
+		}
+		if err := json.Unmarshal(body, &v); code != 201 || err != nil {
 			t.Fatalf("book an online visit: %d %.300s", code, body)
 		}
-		break
+		return v.ID
 	}
-	return seeds
+	t.Fatalf("resident %d has no offline diagnosis to follow up online", rid)
+	return 0
+}
+
+// townshipPatient is a resident the township doctor may book an online
+// visit for: one of its list with an offline diagnosis.
+func townshipPatient(t *testing.T, td *apiClient) int64 {
+	t.Helper()
+	_, list := td.do("GET", "/residents?group=elderly65", nil)
+	for _, m := range regexp.MustCompile(`href="/residents/(\d+)"`).FindAllStringSubmatch(string(list), 20) {
+		code, body := td.do("GET", "/api/v1/residents/"+m[1]+"/online/conditions", nil)
+		if code == 200 && strings.Contains(string(body), `"codes":["`) {
+			id, _ := strconv.ParseInt(m[1], 10, 64)
+			return id
+		}
+	}
+	t.Fatal("no resident with an offline diagnosis in the township's list")
+	return 0
+}
+
+// stepUpOnline returns the browser step that starts visit vid as the
+// signed-in doctor: the password step-up on the visit's page, after which
+// the page links the online prescription (/online/{id}/rx).
+func stepUpOnline(vid int64) func(t *testing.T, ctx context.Context) {
+	return func(t *testing.T, ctx context.Context) {
+		t.Helper()
+		sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		defer cancel()
+		if err := chromedp.Do(sctx, chromedp.Navigate(fmt.Sprintf("%s/online/%d", baseOf(t, ctx), vid)), chromedp.WaitVisible("#step-up"),
+			chromedp.SendKeys(`#step-up input[name="password"]`, demoPassword), chromedp.Click(`#step-up button`),
+			chromedp.WaitVisible("#write-rx")); err != nil {
+			t.Fatalf("start online visit %d: %v", vid, err)
+		}
+	}
+}
+
+// baseOf is the origin of the page open in ctx.
+func baseOf(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	loc, err := chromedp.Run(ctx, chromedp.Location())
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Scheme + "://" + u.Host
+}
+
+// resetLink has the demo administrator request a reset of the auditor's
+// password and a second administrator (an account the first creates)
+// approve it, and returns the one-time link's token from the text message
+// queued to the owner (the outbox, read through the store).
+func resetLink(t *testing.T, base string, st *store.Store, ad *apiClient, logins map[string]string) string {
+	t.Helper()
+	ctx := context.Background()
+	aud, err := st.AccountByUsername(ctx, logins["auditor"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, u := ad.form(fmt.Sprintf("/admin/accounts/%d/reset-request", aud.ID), url.Values{}); code != 200 || !strings.Contains(u, "ok=reset_requested") {
+		t.Fatalf("reset request: %d %s", code, u)
+	}
+	const pw = "Second-Admin-Pass-2026"
+	ps, err := st.Practitioners(ctx, org.PractitionerFilter{Limit: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var second *apiClient
+	for _, p := range ps {
+		name := fmt.Sprintf("crawl.admin%d", p.ID)
+		if code, u := ad.form("/admin/accounts", url.Values{"username": {name}, "role": {string(care.RoleAdmin)},
+			"practitioner_id": {strconv.FormatInt(p.ID, 10)}, "password": {pw}}); code == 200 && strings.Contains(u, "ok=account_created") {
+			second = signInPassword(t, base, name, pw)
+			break
+		}
+	}
+	if second == nil {
+		t.Fatal("no practitioner could get a second administrator account")
+	}
+	rs, err := st.PendingResets(ctx, time.Now())
+	if err != nil || len(rs) != 1 {
+		t.Fatalf("pending resets: %v %v", rs, err)
+	}
+	if code, u := second.form(fmt.Sprintf("/admin/resets/%d/approve", rs[0].ID), url.Values{}); code != 200 || !strings.Contains(u, "ok=reset_link_sent") {
+		t.Fatalf("approve the reset: %d %s", code, u)
+	}
+	_, body := second.do("GET", "/api/v1/me", nil)
+	var me struct {
+		County string `json:"county_code"`
+	}
+	json.Unmarshal(body, &me)
+	msgs, err := st.MessagesTo(ctx, me.County, 0, account.ResetPurpose, 1)
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("the owner's one-time link: %v %v", msgs, err)
+	}
+	m := regexp.MustCompile(`/reset\?t=([A-Za-z0-9_-]+)`).FindStringSubmatch(msgs[0].Body)
+	if m == nil {
+		t.Fatalf("no link in the owner's message %q", msgs[0].Body)
+	}
+	return m[1]
 }
 
 // TestPageChecksCatchKnownOffenders: the crawler's text and layout checks
@@ -640,10 +1060,72 @@ func TestPageChecksCatchKnownOffenders(t *testing.T) {
 	if ps := checkRawText(context.Background(), &crawledPage{Text: good}); len(ps) > 0 {
 		t.Errorf("clean text flagged: %v", ps)
 	}
+	// English pages (issue 18 §4): English words are the page's own, the
+	// raw-text checks still apply, and Chinese outside the elements marked
+	// as data is a missing translation — the "、" of a list joined in
+	// Chinese, the full-width brackets of a template, a word from zh.json.
+	en := func(text string) *crawledPage { return &crawledPage{Lang: "en", HTMLLang: "en", Text: text} }
+	if ps := checkRawText(context.Background(), en("Pre-read abnormal · Heart rate 73 bpm · Waiting 19 h 3 min")); len(ps) > 0 {
+		t.Errorf("clean English text flagged: %v", ps)
+	}
+	for _, bad := range []string{"Waiting 19h3m0s", "ref_range is optional", "deadline 2026-12-06T16:10:00Z", "see docs/referral.md"} {
+		if ps := checkRawText(context.Background(), en(bad)); len(ps) == 0 {
+			t.Errorf("English page: %q passes", bad)
+		}
+	}
+	for _, bad := range []string{"Could add: captopril、enalapril", "Dr Li（Village doctor）", "Status: 待审核", "Reason：none"} {
+		if ps := checkHan(context.Background(), en(bad)); len(ps) == 0 {
+			t.Errorf("English page: %q passes", bad)
+		}
+	}
+	if ps := checkHan(context.Background(), &crawledPage{Lang: "en", Options: []string{"儿科"}}); len(ps) == 0 {
+		t.Error("English page: a Chinese option outside the data passes")
+	}
+	if ps := checkHan(context.Background(), &crawledPage{Lang: "zh", Text: "待审核"}); len(ps) > 0 {
+		t.Errorf("Chinese page flagged for Chinese: %v", ps)
+	}
+	// A title cannot mark its data: a name in it passes when the page shows
+	// it as data (the heading), not otherwise.
+	if ps := checkHan(context.Background(), &crawledPage{Lang: "en", Title: "孟健发 · County Medical Community Platform", Data: []string{"孟健发"}}); len(ps) > 0 {
+		t.Errorf("a resident's name in the title flagged: %v", ps)
+	}
+	if ps := checkHan(context.Background(), &crawledPage{Lang: "en", Title: "居民 · County Medical Community Platform", Data: []string{"孟健发"}}); len(ps) == 0 {
+		t.Error("an untranslated title passes")
+	}
+	if ps := checkLang(context.Background(), &crawledPage{Lang: "en", HTMLLang: "zh-CN"}); len(ps) == 0 {
+		t.Error("a Chinese page passes as English")
+	}
+	if ps := checkLang(context.Background(), &crawledPage{Lang: "zh", HTMLLang: "zh-CN"}); len(ps) > 0 {
+		t.Errorf("a Chinese page flagged: %v", ps)
+	}
 	if ps := checkFits(context.Background(), &crawledPage{Scroll: 866, Inner: 360}); len(ps) == 0 {
 		t.Error("an 866-px page on a 360-px screen passes")
 	}
 	if ps := checkHeader(context.Background(), &crawledPage{Header: 200, Height: 740, Inner: 360}); len(ps) == 0 {
 		t.Error("a 200-px header passes")
+	}
+}
+
+// TestUnreachedNamesEveryMissingPage: the completeness check names, per
+// role, each page route the role may open that none of its sign-ins
+// reached, and each page route no role reached at all.
+func TestUnreachedNamesEveryMissingPage(t *testing.T) {
+	pages := []web.Route{
+		{Pattern: "GET /residents", Policy: access.Allow(care.RoleVillageDoctor, care.RoleTownshipDoctor)},
+		{Pattern: "GET /audit", Policy: access.Allow(care.RoleAuditor)},
+		{Pattern: "GET /login", Policy: access.Public()},
+	}
+	got := unreached(pages, map[string]map[string]bool{
+		"":                              {"GET /login": true},
+		string(care.RoleVillageDoctor):  {"GET /residents": true},
+		string(care.RoleTownshipDoctor): {},
+	})
+	want := []string{"no role's crawl reached GET /audit", "township_doctor: no link or seed leads to GET /residents"}
+	if !slices.Equal(got, want) {
+		t.Errorf("unreached = %q, want %q", got, want)
+	}
+	if got := unreached(pages, map[string]map[string]bool{"": {"GET /login": true}, "auditor": {"GET /audit": true},
+		"village_doctor": {"GET /residents": true}, "township_doctor": {"GET /residents": true}}); len(got) > 0 {
+		t.Errorf("a complete crawl: %q", got)
 	}
 }

@@ -40,7 +40,7 @@ var keyPatterns = []*regexp.Regexp{
 	regexp.MustCompile(`return true, "([a-z0-9_.]+)"`),
 }
 
-var templateKey = regexp.MustCompile(`\.T "([a-z0-9_.]+)"`)
+var templateKey = regexp.MustCompile(`\.TD? "([a-z0-9_.]+)"`)
 
 // TestCatalogueIsComplete fails if code or a template uses a message key
 // missing from either language, or the languages differ.

@@ -178,6 +178,19 @@ type pageData struct {
 // T translates key into the page's language.
 func (p pageData) T(key string, args ...any) string { return p.msgs.T(p.Lang, key, args...) }
 
+// TD is T for a message whose arguments are data (a person's or an
+// institution's name): the message is escaped and each argument is shown
+// inside <span translate="no">, which keeps a browser's page translation
+// off the name and tells the English page crawler (e2e/pages_test.go,
+// checkHan) the name from the page's own words. Arguments are strings (%s).
+func (p pageData) TD(key string, args ...any) template.HTML {
+	data := make([]any, len(args))
+	for i, a := range args {
+		data[i] = `<span translate="no">` + template.HTMLEscapeString(fmt.Sprint(a)) + `</span>`
+	}
+	return template.HTML(fmt.Sprintf(template.HTMLEscapeString(p.msgs.T(p.Lang, key)), data...))
+}
+
 // ErrMsg translates an error's message with its arguments.
 func (p pageData) ErrMsg(e *care.Error) string { return p.msgs.T(p.Lang, e.Key, e.Args...) }
 
