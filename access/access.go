@@ -190,8 +190,15 @@ const (
 	LinkEmergency    = "emergency" // break-the-glass (PIPL art. 13(4)); always time-limited
 )
 
-// EmergencyAccessTTL is how long a break-the-glass link lasts.
-const EmergencyAccessTTL = 4 * time.Hour
+// EmergencyAccessHours is how long a break-the-glass link lasts, in hours
+// (docs/architecture.md: emergency access "opens one record for 4 hours").
+const EmergencyAccessHours = 4
+
+// EmergencyExpiry is when a break-the-glass link opened at opened ends
+// (EmergencyAccessHours later).
+func EmergencyExpiry(opened time.Time) time.Time {
+	return opened.Add(EmergencyAccessHours * time.Hour)
+}
 
 // Live reports whether the link admits access at instant t.
 func (l CareLink) Live(t time.Time) bool { return l.ExpiresAt.IsZero() || t.Before(l.ExpiresAt) }

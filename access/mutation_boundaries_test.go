@@ -39,11 +39,11 @@ func TestCareLinkDoesNotCrossCounties(t *testing.T) {
 // "opens one record for 4 hours", and CareLink.Live: a link admits strictly
 // before ExpiresAt; a zero ExpiresAt means no end.
 func TestEmergencyAccessLastsFourHours(t *testing.T) {
-	if EmergencyAccessTTL != 4*time.Hour {
-		t.Fatalf("EmergencyAccessTTL = %v, want 4h", EmergencyAccessTTL)
-	}
 	opened := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
-	l := CareLink{Kind: LinkEmergency, CreatedAt: opened, ExpiresAt: opened.Add(EmergencyAccessTTL)}
+	if got := EmergencyExpiry(opened); !got.Equal(opened.Add(4 * time.Hour)) {
+		t.Fatalf("EmergencyExpiry = %v, want 4 h after %v", got, opened)
+	}
+	l := CareLink{Kind: LinkEmergency, CreatedAt: opened, ExpiresAt: EmergencyExpiry(opened)}
 	if !l.Live(opened.Add(4*time.Hour - time.Nanosecond)) {
 		t.Error("emergency link not live just before 4 h")
 	}

@@ -512,7 +512,7 @@ const MinEmergencyReason = 4
 
 // EmergencyAccess is break-the-glass: a county clinician treating a
 // patient in an emergency (PIPL art. 13(4)) opens the record of the
-// resident with ID number idNumber for access.EmergencyAccessTTL, giving
+// resident with ID number idNumber until access.EmergencyExpiry, giving
 // a reason. It is audited as access.emergency and shows on the auditor's
 // page. Errors: EINVALID (no reason, bad number), ENOTFOUND, EFORBIDDEN
 // (roles other than county specialists and readers).
@@ -557,7 +557,7 @@ func (s *Service) EmergencyAccess(ctx context.Context, a care.Actor, idNumber, r
 	}
 	ev.ResidentID, ev.CountyCode = r.ID, r.CountyCode
 	l := &access.CareLink{CountyCode: r.CountyCode, ResidentID: r.ID, InstitutionID: a.InstitutionID, Kind: access.LinkEmergency,
-		Reason: reason, CreatedBy: a.AccountID, ExpiresAt: s.Now().Add(access.EmergencyAccessTTL)}
+		Reason: reason, CreatedBy: a.AccountID, ExpiresAt: access.EmergencyExpiry(s.Now())}
 	if err := s.Repo.AddCareLink(ctx, l, ev); err != nil {
 		return nil, err
 	}

@@ -220,7 +220,7 @@ func TestRegisterSearchAndScope(t *testing.T) {
 				t.Errorf("county specialist search %q after emergency access: %d results, found %v, %v", q, len(got), found, err)
 			}
 		}
-		f.clk.Add(access.EmergencyAccessTTL + time.Minute)
+		f.clk.Add(access.EmergencyAccessHours*time.Hour + time.Minute)
 		if _, err := f.res.Get(ctx, cs, r.ID); care.ErrorCode(err) != care.ENOTFOUND {
 			t.Errorf("emergency access did not expire: %v", err)
 		}
