@@ -749,8 +749,10 @@ func checkFrames(f *dicom.File, nums []int) error {
 // frameSyntax chooses the transfer syntax of the frames of an instance
 // stored in stored from the Accept header (PS3.18 §8.7.4): native pixel
 // data goes as explicit VR little endian (application/octet-stream),
-// compressed frames as stored. A range whose transfer-syntax is absent,
-// "*" or that syntax is met; if none is, 406.
+// compressed frames as stored — or decoded to explicit VR little endian
+// when a range asks for it and the server decodes the syntax (RLE, JPEG
+// Lossless, JPEG-LS: dicom.Decodable). A range whose transfer-syntax is
+// absent, "*" or that syntax is met; if none is, 406.
 func frameSyntax(acc, stored string) (string, error) {
 	out := stored
 	if dicom.Uncompressed(stored) {
@@ -765,6 +767,9 @@ func frameSyntax(acc, stored string) (string, error) {
 			if ts == "" || ts == "*" || ts == out {
 				return out, nil
 			}
+			if ts == dicom.ExplicitVRLittleEndian && dicom.Decodable(stored) {
+				return ts, nil // compressed frames decoded for the client
+			}
 			asked = append(asked, ts)
 		}
 	}
@@ -777,8 +782,10 @@ func frameSyntax(acc, stored string) (string, error) {
 // dwFrames: GET …/instances/{sop}/frames/{frames} (WADO-RS): the pixel
 // data of every frame asked, in that order, as multipart/related; native
 // frames in explicit VR little endian (big-endian words swapped) as
-// application/octet-stream, compressed ones as stored; each part labelled
-// with its transfer-syntax. A frame the instance lacks is 404 naming it.
+// application/octet-stream, compressed ones as stored or, when asked for
+// explicit VR little endian and the server decodes them, decoded; each part
+// labelled with its transfer-syntax. A frame the instance lacks is 404
+// naming it.
 func (s *Server) dwFrames(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
 	nums, err := framesOf(r.PathValue("frames"))
 	if err != nil {
@@ -795,7 +802,9 @@ func (s *Server) dwFrames(w http.ResponseWriter, r *http.Request, rc *reqCtx) er
 	if err != nil {
 		return err
 	}
-	if f.TransferSyntax == dicom.ExplicitVRBigEndian {
+	if f.TransferSyntax == dicom.ExplicitVRBigEndian || ts != f.TransferSyntax && !dicom.Uncompressed(f.TransferSyntax) {
+		// Big-endian words swapped; compressed frames decoded (frameSyntax
+		// chose explicit VR little endian only for a syntax the server decodes).
 		b, err := dicom.Transcode(f, dicom.ExplicitVRLittleEndian)
 		if err == nil {
 			f, err = dicom.Parse(b)

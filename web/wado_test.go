@@ -86,6 +86,25 @@ func synthDICOM(f *dwFixture, ts, study, sop string, lePixels []byte, extra ...*
 		return dicom.Encode(ts, append(els, &dicom.Element{Tag: dicom.TagPixelData, VR: "OB", Fragments: [][]byte{{}, j.Bytes()}}))
 	case dicom.DeflatedExplicitVRLittleEndian:
 		return dicom.DeflatedZeros(els, int64(len(lePixels)))
+	case dicom.RLELossless:
+		// Each frame's two byte planes (high, then low; PS3.5 G.2) as
+		// PackBits literal runs (G.3.1).
+		size := len(lePixels) / 2
+		frags := [][]byte{{}}
+		for fr := 0; fr < 2; fr++ {
+			px := lePixels[fr*size : (fr+1)*size]
+			var hi, lo []byte
+			for i := 0; i < len(px); i += 2 {
+				lo, hi = append(lo, px[i]), append(hi, px[i+1])
+			}
+			seg := func(b []byte) []byte { return append([]byte{byte(len(b) - 1)}, b...) }
+			h := make([]byte, 64)
+			binary.LittleEndian.PutUint32(h, 2)
+			binary.LittleEndian.PutUint32(h[4:], 64)
+			binary.LittleEndian.PutUint32(h[8:], uint32(64+len(seg(hi))))
+			frags = append(frags, append(append(h, seg(hi)...), seg(lo)...))
+		}
+		return dicom.Encode(ts, append(els, &dicom.Element{Tag: dicom.TagPixelData, VR: "OB", Fragments: frags}))
 	}
 	px := lePixels
 	if big {
@@ -201,7 +220,7 @@ func TestWADOTransferSyntax(t *testing.T) {
 	if r := f.gw.do("GET", inst(dicom.ImplicitVRLittleEndian)+"/frames/2/rendered", "", nil, ""); r.code != 200 || r.header.Get("Content-Type") != "image/png" {
 		t.Errorf("rendered frame 2: %d %q", r.code, r.header.Get("Content-Type"))
 	}
-	// Compressed frames as stored only.
+	// Compressed frames the server does not decode (JPEG baseline): as stored only.
 	r = f.gw.do("GET", inst(dicom.JPEGBaseline)+"/frames/1", "", nil, `multipart/related; type="application/octet-stream"; transfer-syntax=`+dicom.ExplicitVRLittleEndian)
 	if r.code != 406 || !strings.Contains(r.body, "dicomweb.frames_transfer_syntax") {
 		t.Errorf("JPEG frames as explicit VR LE: %d %s", r.code, r.body)
@@ -210,5 +229,55 @@ func TestWADOTransferSyntax(t *testing.T) {
 	if parts := multipartParts(t, r); r.code != 200 || len(parts) != 1 || !strings.HasSuffix(parts[0].ctype, "transfer-syntax="+dicom.JPEGBaseline) ||
 		!bytes.HasPrefix(parts[0].body, []byte{0xFF, 0xD8}) {
 		t.Errorf("JPEG frames as stored: %d", r.code)
+	}
+}
+
+// TestWADODecodesLosslessFrames: an RLE Lossless instance's frames asked as
+// explicit VR little endian are decoded (PS3.18 §8.7.4: the server converts
+// when it can; dicom.Decodable), in the order asked and labelled so; asked
+// without a transfer syntax they come as stored, labelled RLE; the whole
+// instance converts to explicit VR little endian with native pixel data.
+func TestWADODecodesLosslessFrames(t *testing.T) {
+	e := newEnv(t, store.SQLite)
+	f := newDWFixture(t, e)
+	le := make([]byte, 4*3*2*2)
+	for i := 0; i < len(le); i += 2 {
+		binary.LittleEndian.PutUint16(le[i:], uint16(i*131+7))
+	}
+	const study = "1.2.826.0.1.3680043.8.498.19"
+	sop := study + ".1.1"
+	file := synthDICOM(f, dicom.RLELossless, study, sop, le)
+	body, ctype := stowBody(file)
+	if r := f.gw.do("POST", "/dicomweb/studies", ctype, body, ""); r.code != 200 {
+		t.Fatalf("STOW: %d %s", r.code, r.body)
+	}
+	inst := "/dicomweb/studies/" + study + "/series/" + study + ".1/instances/" + sop
+	r := f.gw.do("GET", inst+"/frames/2,1", "", nil, `multipart/related; type="application/octet-stream"; transfer-syntax=`+dicom.ExplicitVRLittleEndian)
+	parts := multipartParts(t, r)
+	if r.code != 200 || len(parts) != 2 || !bytes.Equal(parts[0].body, le[len(le)/2:]) || !bytes.Equal(parts[1].body, le[:len(le)/2]) ||
+		parts[0].ctype != "application/octet-stream; transfer-syntax="+dicom.ExplicitVRLittleEndian {
+		t.Fatalf("RLE frames 2,1 decoded: %d, %d parts, %q", r.code, len(parts), func() string {
+			if len(parts) > 0 {
+				return parts[0].ctype
+			}
+			return r.body
+		}())
+	}
+	r = f.gw.do("GET", inst+"/frames/1", "", nil, "")
+	parts = multipartParts(t, r)
+	if r.code != 200 || len(parts) != 1 || parts[0].ctype != "application/octet-stream; transfer-syntax="+dicom.RLELossless || bytes.Equal(parts[0].body, le[:len(le)/2]) {
+		t.Errorf("RLE frame 1 as stored: %d %d parts", r.code, len(parts))
+	}
+	r = f.gw.do("GET", inst, "", nil, `multipart/related; type="application/dicom"; transfer-syntax=`+dicom.ExplicitVRLittleEndian)
+	parts = multipartParts(t, r)
+	if r.code != 200 || len(parts) != 1 {
+		t.Fatalf("RLE instance as explicit VR LE: %d %s", r.code, r.body)
+	}
+	g, err := dicom.Parse(parts[0].body)
+	if err != nil || g.TransferSyntax != dicom.ExplicitVRLittleEndian {
+		t.Fatalf("converted instance: %v", err)
+	}
+	if fr, compressed, err := dicom.Frame(g, 1); err != nil || compressed || !bytes.Equal(fr, le[len(le)/2:]) {
+		t.Errorf("converted instance frame 2: %v %v", compressed, err)
 	}
 }
