@@ -281,6 +281,24 @@ func (s *Service) ForResident(ctx context.Context, a care.Actor, residentID int6
 	return s.Repo.Registrations(ctx, res.CountyCode, res.ID)
 }
 
+// RecordOf returns a resident's registrations with the visits of each
+// (newest first, at most 100 a registration), for one audited read of the
+// resident (resident.Service.Get): the FHIR Observation search reads a
+// patient's record through it.
+func (s *Service) RecordOf(ctx context.Context, a care.Actor, residentID int64) ([]Registration, map[int64][]StoredVisit, error) {
+	regs, err := s.ForResident(ctx, a, residentID)
+	if err != nil {
+		return nil, nil, err
+	}
+	visits := make(map[int64][]StoredVisit, len(regs))
+	for _, r := range regs {
+		if visits[r.ID], err = s.Repo.Visits(ctx, r.ID, 100); err != nil {
+			return nil, nil, err
+		}
+	}
+	return regs, visits, nil
+}
+
 // RegistrationsOf lists the registrations of a resident the caller has
 // already read through resident.Service.Get in this request (which
 // checked the scope and wrote the audit row): the resident page uses it so

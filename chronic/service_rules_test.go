@@ -453,6 +453,16 @@ func TestReadsAreScoped(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// RecordOf: every registration with its visits, for one audited read.
+	f.log.events = nil
+	regs, byReg, err := f.s.RecordOf(bg, drGuo, 100)
+	if err != nil || len(regs) != 2 || len(byReg[dm.ID]) != 2 || byReg[dm.ID][0].Date != day("2026-10-01") || len(byReg[ht.ID]) != 0 ||
+		!slices.Equal(f.log.actions(), []string{audit.ActResidentRead}) {
+		t.Errorf("RecordOf: %+v %+v %v, audit %v", regs, byReg, err, f.log.actions())
+	}
+	if _, _, err := f.s.RecordOf(bg, drLi, 100); codeOf(err) != care.ENOTFOUND {
+		t.Errorf("RecordOf out of scope: %v", err)
+	}
 	r, vs, ts, err := f.s.Detail(bg, drGuo, dm.ID)
 	if err != nil || r.ID != dm.ID || len(vs) != 2 || vs[0].Date != day("2026-10-01") || len(ts) != len(f.repo.changes) {
 		t.Errorf("detail %+v %+v %+v %v", r, vs, ts, err)

@@ -239,7 +239,7 @@ func (s *Server) conditionSearch(m *web.Mount) web.FaceHandler {
 // date (YYYY-MM-DD with eq, ge, gt, le, lt; repeatable) and _count
 // (1–MaxCount, default MaxCount): the measurements of the patient's
 // follow-up visits (each registration's last 100), newest first, through
-// chronic.Service.Detail (scope and audit as the registration page).
+// chronic.Service.RecordOf (one scoped, audited read of the patient).
 func (s *Server) observationSearch(m *web.Mount) web.FaceHandler {
 	return func(w http.ResponseWriter, r *http.Request, rq web.Request) error {
 		q := r.URL.Query()
@@ -294,16 +294,13 @@ func (s *Server) observationSearch(m *web.Mount) web.FaceHandler {
 		if err := care.Invalid(fs); err != nil {
 			return err
 		}
-		regs, err := s.Chronic.ForResident(r.Context(), rq.Actor, rid)
+		regs, byReg, err := s.Chronic.RecordOf(r.Context(), rq.Actor, rid)
 		if err != nil {
 			return err
 		}
 		var obs []Observation
 		for _, reg := range regs {
-			_, visits, _, err := s.Chronic.Detail(r.Context(), rq.Actor, reg.ID)
-			if err != nil {
-				return err
-			}
+			visits := byReg[reg.ID]
 			for i := range visits {
 				v := &visits[i]
 				if !from.IsZero() && v.Date.Before(from) || !to.IsZero() && to.Before(v.Date) {
