@@ -282,9 +282,8 @@ func (s *Server) observationSearch(m *web.Mount) web.FaceHandler {
 		}
 		limit := MaxCount
 		if v := q.Get("_count"); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > MaxCount {
-				fs = append(fs, care.FieldError{Field: "_count", Key: "fhir.count", Args: []any{MaxCount}})
+			if n, fe := pageSize(v); fe != nil {
+				fs = append(fs, *fe)
 			} else {
 				limit = n
 				used.Set("_count", v)

@@ -13,6 +13,7 @@ package fhir
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -100,6 +101,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(true)
 	enc.Encode(v)
+}
+
+// pageSize reads a _count parameter: a page of 1–MaxCount entries, or the
+// field error every search gives for it.
+func pageSize(v string) (int, *care.FieldError) {
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || n < 1 || n > MaxCount {
+		return 0, &care.FieldError{Field: "_count", Key: "fhir.count", Args: []any{MaxCount}}
+	}
+	return n, nil
 }
 
 // base returns the absolute address of /fhir for links.

@@ -154,6 +154,24 @@ func checkOutcome(t *testing.T, what string, status, wantStatus int, ctype strin
 	}
 }
 
+// otherVillagePatient returns a resident managed by another clinic than
+// village (found by the county's insurance officer, a birth year at a time).
+func otherVillagePatient(t *testing.T, e *env, village string) string {
+	t.Helper()
+	io := e.as(care.RoleInsuranceOfficer)
+	for year := 1940; year < 2020; year++ {
+		var county bundle
+		io.get(fmt.Sprintf("/fhir/Patient?birthdate=ge%d-01-01&birthdate=le%d-12-31&_count=100", year, year), nil, &county)
+		for _, q := range county.patients(t) {
+			if q.ManagingOrganization != nil && q.ManagingOrganization.Reference != village {
+				return q.ID
+			}
+		}
+	}
+	t.Fatal("no resident of another village in the county")
+	return ""
+}
+
 func ident(p fhir.Patient, system string) string {
 	for _, id := range p.Identifier {
 		if id.System == system {
@@ -251,21 +269,7 @@ func TestPatientReadScopeAndAudit(t *testing.T) {
 		t.Errorf("no %s audit row for the FHIR read: %+v", audit.ActResidentRead, evs)
 	}
 	// A resident outside the village: the insurance officer (county scope) finds one.
-	io := e.as(care.RoleInsuranceOfficer)
-	other := ""
-	for year := 1940; year < 2020 && other == ""; year++ {
-		var county bundle
-		io.get(fmt.Sprintf("/fhir/Patient?birthdate=ge%d-01-01&birthdate=le%d-12-31&_count=100", year, year), nil, &county)
-		for _, q := range county.patients(t) {
-			if q.ManagingOrganization != nil && q.ManagingOrganization.Reference != p.ManagingOrganization.Reference {
-				other = q.ID
-				break
-			}
-		}
-	}
-	if other == "" {
-		t.Fatal("no resident of another village in the county")
-	}
+	other := otherVillagePatient(t, e, p.ManagingOrganization.Reference)
 	var o outcome
 	code, h, _ = vd.get("/fhir/Patient/"+other, nil, &o)
 	checkOutcome(t, "out of scope", code, 404, h.Get("Content-Type"), o, "not-found", "")
@@ -543,18 +547,7 @@ func TestChronicRecord(t *testing.T) {
 		checkOutcome(t, "Observation?"+c.q, code, 400, h.Get("Content-Type"), o, "invalid", c.expr)
 	}
 	// Out of the village doctor's scope: not found; a pharmacist reads no chronic records.
-	io := e.as(care.RoleInsuranceOfficer)
-	other := ""
-	for year := 1940; year < 2020 && other == ""; year++ {
-		var county bundle
-		io.get(fmt.Sprintf("/fhir/Patient?birthdate=ge%d-01-01&birthdate=le%d-12-31&_count=100", year, year), nil, &county)
-		for _, q := range county.patients(t) {
-			if q.ManagingOrganization != nil && q.ManagingOrganization.Reference != mine.patients(t)[0].ManagingOrganization.Reference {
-				other = q.ID
-				break
-			}
-		}
-	}
+	other := otherVillagePatient(t, e, mine.patients(t)[0].ManagingOrganization.Reference)
 	var o outcome
 	code, h, _ := vd.get("/fhir/Condition?patient="+other, nil, &o)
 	checkOutcome(t, "Condition out of scope", code, 404, h.Get("Content-Type"), o, "not-found", "")

@@ -85,9 +85,9 @@ func (s *Server) organizationSearch(m *web.Mount) web.FaceHandler {
 			v := strings.TrimSpace(vals[0])
 			switch p {
 			case "_count":
-				n, err := strconv.Atoi(v)
-				if err != nil || n < 1 || n > MaxCount {
-					fs = append(fs, care.FieldError{Field: p, Key: "fhir.count", Args: []any{MaxCount}})
+				n, fe := pageSize(v)
+				if fe != nil {
+					fs = append(fs, *fe)
 					continue
 				}
 				limit = n

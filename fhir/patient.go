@@ -142,9 +142,9 @@ func (s *Server) patientSearch(m *web.Mount) web.FaceHandler {
 		for name, vals := range q {
 			switch name {
 			case "_count":
-				n, err := strconv.Atoi(vals[0])
-				if err != nil || n < 1 || n > MaxCount {
-					bad("_count", "fhir.count", MaxCount)
+				n, fe := pageSize(vals[0])
+				if fe != nil {
+					fs = append(fs, *fe)
 					continue
 				}
 				f.Limit = n

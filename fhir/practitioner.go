@@ -133,9 +133,9 @@ func (s *Server) practitionerSearch(m *web.Mount, role bool) web.FaceHandler {
 			v := strings.TrimSpace(vals[0])
 			switch {
 			case p == "_count":
-				n, err := strconv.Atoi(v)
-				if err != nil || n < 1 || n > MaxCount {
-					fs = append(fs, care.FieldError{Field: p, Key: "fhir.count", Args: []any{MaxCount}})
+				n, fe := pageSize(v)
+				if fe != nil {
+					fs = append(fs, *fe)
 					continue
 				}
 				f.Limit = n
