@@ -599,6 +599,23 @@ func TestScanLowStock(t *testing.T) {
 	})
 }
 
+// ordinaryAdult is a resident of a's village born before 1970 in no
+// poverty category (so the settlement layers are basic insurance alone).
+func (f *pharmacyFixture) ordinaryAdult(t *testing.T, a care.Actor) *resident.Resident {
+	t.Helper()
+	people, _, err := f.res.Search(context.Background(), a, "", resident.Filter{BornOnOrBefore: care.Date{Year: 1970, Month: 1, Day: 1}, Limit: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range people {
+		if people[i].Poverty == "" {
+			return &people[i]
+		}
+	}
+	t.Fatal("no adult outside the poverty categories in the demo village")
+	return nil
+}
+
 // TestChronicCertificationSettlesDispensing (issue 18): a resident certified
 // for the chronic special outpatient (门诊慢特病) has the drugs of a
 // prescription whose diagnosis the certification covers settled through
@@ -618,20 +635,7 @@ func TestChronicCertificationSettlesDispensing(t *testing.T) {
 		ctx := context.Background()
 		vd := f.actors[care.RoleVillageDoctor]
 		io := f.actors[care.RoleInsuranceOfficer]
-		people, _, err := f.res.Search(ctx, vd, "", resident.Filter{BornOnOrBefore: care.Date{Year: 1970, Month: 1, Day: 1}, Limit: 50})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var p *resident.Resident
-		for i := range people {
-			if people[i].Poverty == "" {
-				p = &people[i]
-				break
-			}
-		}
-		if p == nil {
-			t.Fatal("no adult outside the poverty categories in the demo village")
-		}
+		p := f.ordinaryAdult(t, vd)
 		f.receive(t, vd, "amlodipine-5t", "A1", "2027-10-31", 50)
 		good := settle.CertInput{ResidentID: p.ID, Category: "HT", Diagnosis: "i10", From: "2026-01-01", To: "2026-12-31", Office: "平舆县医疗保障局"}
 		// Refusals name their field; only the insurance officer certifies.
@@ -749,20 +753,7 @@ func TestMixedPrescriptionSplits(t *testing.T) {
 		ctx := context.Background()
 		vd := f.actors[care.RoleVillageDoctor]
 		io := f.actors[care.RoleInsuranceOfficer]
-		people, _, err := f.res.Search(ctx, vd, "", resident.Filter{BornOnOrBefore: care.Date{Year: 1970, Month: 1, Day: 1}, Limit: 50})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var p *resident.Resident
-		for i := range people {
-			if people[i].Poverty == "" {
-				p = &people[i]
-				break
-			}
-		}
-		if p == nil {
-			t.Fatal("no adult outside the poverty categories in the demo village")
-		}
+		p := f.ordinaryAdult(t, vd)
 		for _, drug := range []string{"amlodipine-5t", "metformin-500t", "aspirin-100t"} {
 			f.receive(t, vd, drug, "M1", "2027-10-31", 50)
 		}
