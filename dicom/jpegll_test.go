@@ -37,63 +37,7 @@ var jpegLLPairs = []struct {
 // "JPEG Lossless (process 14, any predictor and point transform)").
 func TestJPEGLosslessMatchesUncompressed(t *testing.T) {
 	for _, p := range jpegLLPairs {
-		nf, err := Parse(readShared(t, p.native))
-		if err != nil {
-			t.Fatal(err)
-		}
-		jf, err := Parse(readShared(t, p.jpeg))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if jf.TransferSyntax != JPEGLossless && jf.TransferSyntax != JPEGLosslessSV1 {
-			t.Fatalf("%s is %s", p.jpeg, jf.TransferSyntax)
-		}
-		nin, _ := nf.Info()
-		jin, _ := jf.Info()
-		pd := jf.Get(TagPixelData)
-		for i := 0; i < jin.Frames; i++ {
-			b, err := frameFragments(pd, jin.Frames, i)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := DecodeJPEGLossless(b, jin)
-			if err != nil {
-				t.Fatalf("%s frame %d: %v", p.jpeg, i, err)
-			}
-			want := nativeFrame(t, nf, nin, i)
-			if p.pt > 0 {
-				for j := 0; j+1 < len(want); j += 2 {
-					v := (uint16(want[j]) | uint16(want[j+1])<<8) >> p.pt << p.pt
-					want[j], want[j+1] = byte(v), byte(v>>8)
-				}
-			}
-			if !bytes.Equal(got, want) {
-				n := 0
-				for j := range got {
-					if got[j] != want[j] {
-						n++
-					}
-				}
-				t.Fatalf("%s frame %d: %d of %d bytes differ from %s", p.jpeg, i, n, len(got), p.native)
-			}
-			if _, err := Render(jf, i, nil); err != nil {
-				t.Errorf("render %s frame %d: %v", p.jpeg, i, err)
-			}
-		}
-		out, err := Transcode(jf, ExplicitVRLittleEndian)
-		if err != nil {
-			t.Fatalf("transcode %s: %v", p.jpeg, err)
-		}
-		tf, err := Parse(out)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tin, _ := tf.Info()
-		for i := 0; i < tin.Frames && p.pt == 0; i++ {
-			if !bytes.Equal(nativeFrame(t, tf, tin, i), nativeFrame(t, nf, nin, i)) {
-				t.Fatalf("transcoded %s frame %d differs from %s", p.jpeg, i, p.native)
-			}
-		}
+		checkDecodesTo(t, p.native, p.jpeg, p.pt, DecodeJPEGLossless)
 	}
 }
 

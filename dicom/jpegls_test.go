@@ -25,55 +25,7 @@ var jpegLSPairs = []struct{ native, jls string }{
 // "JPEG-LS lossless and near-lossless").
 func TestJPEGLSMatchesReference(t *testing.T) {
 	for _, p := range jpegLSPairs {
-		nf, err := Parse(readShared(t, p.native))
-		if err != nil {
-			t.Fatal(err)
-		}
-		jf, err := Parse(readShared(t, p.jls))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if jf.TransferSyntax != JPEGLSLossless && jf.TransferSyntax != JPEGLSNearLossless {
-			t.Fatalf("%s is %s", p.jls, jf.TransferSyntax)
-		}
-		nin, _ := nf.Info()
-		jin, _ := jf.Info()
-		pd := jf.Get(TagPixelData)
-		for i := 0; i < jin.Frames; i++ {
-			b, err := frameFragments(pd, jin.Frames, i)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := DecodeJPEGLS(b, jin)
-			if err != nil {
-				t.Fatalf("%s frame %d: %v", p.jls, i, err)
-			}
-			want := nativeFrame(t, nf, nin, i)
-			if !bytes.Equal(got, want) {
-				n, first := 0, -1
-				for j := range got {
-					if got[j] != want[j] {
-						if first < 0 {
-							first = j
-						}
-						n++
-					}
-				}
-				t.Fatalf("%s frame %d: %d of %d bytes differ from %s (first at byte %d)", p.jls, i, n, len(got), p.native, first)
-			}
-			if _, err := Render(jf, i, nil); err != nil {
-				t.Errorf("render %s frame %d: %v", p.jls, i, err)
-			}
-		}
-		out, err := Transcode(jf, ExplicitVRLittleEndian)
-		if err != nil {
-			t.Fatalf("transcode %s: %v", p.jls, err)
-		}
-		tf, _ := Parse(out)
-		tin, _ := tf.Info()
-		if !bytes.Equal(nativeFrame(t, tf, tin, 0), nativeFrame(t, nf, nin, 0)) {
-			t.Errorf("transcoded %s differs from %s", p.jls, p.native)
-		}
+		checkDecodesTo(t, p.native, p.jls, 0, DecodeJPEGLS)
 	}
 	// Near-lossless: within NEAR of the true original.
 	orig, _ := Parse(readShared(t, "compressed/emri_small.dcm"))
