@@ -78,7 +78,8 @@ func lsUnsupported(msg string) error { return &CannotPreviewError{JPEGLSLossless
 
 type lsDecoder struct {
 	llDecoder
-	maxval int // 0: default
+	prevFF bool // the last byte read was FF (JPEG-LS bit stuffing)
+	maxval int  // 0: default
 	t      [3]int
 	reset  int
 }
@@ -218,10 +219,10 @@ func (d *lsDecoder) lsBit() (int, error) {
 		}
 		d.pos++
 		d.acc, d.nbits = uint32(c), 8
-		if d.hitMarker { // hitMarker here: the previous byte was FF, so this one's high bit is a stuffed 0
+		if d.prevFF { // after an FF byte the high bit is a stuffed 0
 			d.nbits = 7
 		}
-		d.hitMarker = c == 0xFF
+		d.prevFF = c == 0xFF
 	}
 	d.nbits--
 	return int(d.acc>>uint(d.nbits)) & 1, nil
@@ -305,7 +306,7 @@ func (d *lsDecoder) scan(seg, out []byte, bps int) error {
 		return err
 	}
 	cx := newContexts(p)
-	d.acc, d.nbits, d.hitMarker = 0, 0, false
+	d.acc, d.nbits, d.prevFF = 0, 0, false
 	w := d.cols
 	// Two lines per component, with one extra sample on each side.
 	prev := make([][]int, ns)
