@@ -27,6 +27,7 @@ import (
 	"countycare/points"
 	"countycare/referral"
 	"countycare/resident"
+	"countycare/store"
 	"countycare/web"
 )
 
@@ -57,6 +58,9 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if len(args) > 0 && args[0] == "rx" {
 		return cmdBenchRx(ctx, args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "backup" {
+		return cmdBenchBackup(ctx, args[1:], stdout, stderr)
 	}
 	var c common
 	fs := newFlags("bench", "Measure the foundation's figures over HTTP on loopback against a demo database:\n"+
@@ -293,15 +297,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			if err != nil {
 				return err
 			}
-			hosp := int64(0)
-			if insts, err := st.Institutions(ctx); err == nil {
-				for _, in := range insts {
-					if in.Kind == org.KindCountyHospital {
-						hosp = in.ID
-						break
-					}
-				}
-			}
+			hosp := countyHospital(ctx, st)
 			csrf, err := cl.csrf()
 			if err != nil {
 				return err
@@ -309,15 +305,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			nonce := strconv.FormatInt(time.Now().UnixNano(), 36)
 			today := care.Today(time.Now()).String()
 			res := runLoad(*n, *conc, func(i int) error {
-				r := sample[(i*7919)%len(sample)]
-				lines := make([]map[string]string, 10)
-				for j := range lines {
-					lines[j] = map[string]string{"code": fmt.Sprintf("X%02d", j), "name": "item", "class": []string{"drug", "exam", "material", "treatment"}[j%4],
-						"category": []string{"A", "A", "B", "C"}[j%4], "amount": fmt.Sprintf("%d.%02d", 50+(i*31+j*97)%900, j)}
-				}
-				body, _ := json.Marshal(map[string]any{"resident_id": r.ID, "institution_id": hosp, "visit_id": "B" + nonce + "-" + strconv.Itoa(i),
-					"date": today, "visit_type": []string{"inpatient", "outpatient"}[i%2], "lines": lines})
-				return cl.post("/api/v1/settlements", body, map[string]string{"X-CSRF-Token": csrf, "Idempotency-Key": nonce + strconv.Itoa(i)}, http.StatusCreated)
+				return postSettlement(cl, csrf, sample[(i*7919)%len(sample)].ID, hosp, nonce, today, i)
 			})
 			report(stdout, "settle a 10-line visit over HTTP (one transaction, accumulators, audit row)", res)
 		case "consult":
@@ -337,6 +325,32 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 	return nil
+}
+
+// countyHospital is the ID of the first county hospital (0 if none).
+func countyHospital(ctx context.Context, st *store.Store) int64 {
+	if insts, err := st.Institutions(ctx); err == nil {
+		for _, in := range insts {
+			if in.Kind == org.KindCountyHospital {
+				return in.ID
+			}
+		}
+	}
+	return 0
+}
+
+// postSettlement settles the i-th generated 10-line visit of resident at
+// hospital hosp over HTTP (POST /api/v1/settlements); nonce makes the
+// visit IDs and idempotency keys of one run unique.
+func postSettlement(cl *client, csrf string, residentID, hosp int64, nonce, today string, i int) error {
+	lines := make([]map[string]string, 10)
+	for j := range lines {
+		lines[j] = map[string]string{"code": fmt.Sprintf("X%02d", j), "name": "item", "class": []string{"drug", "exam", "material", "treatment"}[j%4],
+			"category": []string{"A", "A", "B", "C"}[j%4], "amount": fmt.Sprintf("%d.%02d", 50+(i*31+j*97)%900, j)}
+	}
+	body, _ := json.Marshal(map[string]any{"resident_id": residentID, "institution_id": hosp, "visit_id": "B" + nonce + "-" + strconv.Itoa(i),
+		"date": today, "visit_type": []string{"inpatient", "outpatient"}[i%2], "lines": lines})
+	return cl.post("/api/v1/settlements", body, map[string]string{"X-CSRF-Token": csrf, "Idempotency-Key": nonce + strconv.Itoa(i)}, http.StatusCreated)
 }
 
 // auditLine is the audit workload's result on one line: the latencies

@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -38,6 +39,14 @@ func TestMain(m *testing.M) {
 		if err := json.Unmarshal([]byte(v), &args); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(2)
+		}
+		if v := os.Getenv(fsizeChildEnv); v != "" {
+			// A full disk: writes past the limit fail with EFBIG (Go ignores SIGXFSZ).
+			n, _ := strconv.ParseUint(v, 10, 64)
+			if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &syscall.Rlimit{Cur: n, Max: n}); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(2)
+			}
 		}
 		if err := run(context.Background(), args, os.Stdout, os.Stderr); err != nil {
 			fmt.Fprintln(os.Stderr, err)

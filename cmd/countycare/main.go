@@ -39,11 +39,14 @@ Commands:
   init           set up a new county: root institution, health commission and first administrator
   migrate        apply database migrations and print the schema version
   verify-audit   check the audit trail's hash chain; exits 1 if a row was altered or removed
+  backup         copy the database, in use, into a new backup in --to DIR, with a signed manifest
+  restore        restore a backup into a new, empty database (--to URL) and prove it equal (--verify)
   bench          measure resident lookup, search and audit overhead over HTTP on loopback
   bench ecg      score the QRS detector beat by beat on the WFDB records of a directory
   bench dicom    measure DICOM parsing and preview rendering on generated files (in process)
   bench dicomweb measure DICOMweb STOW-RS and QIDO-RS over HTTP on loopback
   bench rx       measure the prescription review engine on one core (in process)
+  bench backup   time backup and restore --verify of a database (the recovery point and time of docs/operations.md)
   settle         settle one bill offline against a policy file and print the result as JSON
   resettle       settle a county year again from the stored bills (report, or --apply)
   chronic defaults   print the chronic-care rules' defaults as JSON (the format of serve --chronic-config)
@@ -102,6 +105,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdMigrate(ctx, rest, stdout, stderr)
 	case "verify-audit":
 		return cmdVerifyAudit(ctx, rest, stdout, stderr)
+	case "backup":
+		return cmdBackup(ctx, rest, stdout, stderr)
+	case "restore":
+		return cmdRestore(ctx, rest, stdout, stderr)
 	case "bench":
 		return cmdBench(ctx, rest, stdout, stderr)
 	case "settle":
@@ -172,27 +179,12 @@ func (c *common) logger(w io.Writer) *slog.Logger {
 // file does not exist. Losing the key makes the trail unverifiable, so
 // docs/operations.md says to back it up apart from the database.
 func (c *common) auditKey() ([]byte, error) {
-	path := c.keyFile
-	if path == "" {
-		path = filepath.Join("data", "audit.key")
-		if strings.HasPrefix(c.db, "sqlite:") {
-			if p := strings.TrimPrefix(strings.TrimPrefix(c.db, "sqlite:"), "//"); p != "" {
-				path = filepath.Join(filepath.Dir(strings.SplitN(p, "?", 2)[0]), "audit.key")
-			}
-		}
+	path := c.auditKeyPath()
+	key, err := readAuditKey(path)
+	if err == nil || !os.IsNotExist(err) {
+		return key, err
 	}
-	b, err := os.ReadFile(path)
-	if err == nil {
-		key, err := hex.DecodeString(strings.TrimSpace(string(b)))
-		if err != nil || len(key) < 32 {
-			return nil, fmt.Errorf("audit key %s is not 32+ bytes of hex", path)
-		}
-		return key, nil
-	}
-	if !os.IsNotExist(err) {
-		return nil, fmt.Errorf("read audit key: %w", err)
-	}
-	key := make([]byte, 32)
+	key = make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
 		return nil, err
 	}
@@ -220,6 +212,37 @@ func (c *common) open(ctx context.Context) (*store.Store, []byte, error) {
 		return nil, nil, err
 	}
 	return st, key, nil
+}
+
+// auditKeyPath is --audit-key-file, or its default: audit.key beside an
+// SQLite file, ./data/audit.key otherwise.
+func (c *common) auditKeyPath() string {
+	if c.keyFile != "" {
+		return c.keyFile
+	}
+	if strings.HasPrefix(c.db, "sqlite:") {
+		if p := strings.TrimPrefix(strings.TrimPrefix(c.db, "sqlite:"), "//"); p != "" {
+			return filepath.Join(filepath.Dir(strings.SplitN(p, "?", 2)[0]), "audit.key")
+		}
+	}
+	return filepath.Join("data", "audit.key")
+}
+
+// readAuditKey reads an existing key file; a missing file is an error
+// satisfying os.IsNotExist.
+func readAuditKey(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("read audit key: %w", err)
+	}
+	key, err := hex.DecodeString(strings.TrimSpace(string(b)))
+	if err != nil || len(key) < 32 {
+		return nil, fmt.Errorf("audit key %s is not 32+ bytes of hex", path)
+	}
+	return key, nil
 }
 
 // newFlags returns a command's flag set. --help prints the command's usage
@@ -329,28 +352,12 @@ func cmdVerifyAudit(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	defer st.Close()
 	start := time.Now()
-	v, err := st.VerifyAudit(ctx, key)
+	rows, problems, err := auditProblems(ctx, st, key, anchors)
 	if err != nil {
 		return err
 	}
-	problems := make([]string, 0, len(v.Problems))
-	for _, p := range v.Problems {
-		problems = append(problems, p.String())
-	}
-	for _, a := range anchors {
-		h, err := st.AuditRowHash(ctx, a.seq)
-		if err != nil {
-			return err
-		}
-		switch {
-		case h == "":
-			problems = append(problems, fmt.Sprintf("anchor %d:%s: row %d is missing: the trail was cut back to before it", a.seq, a.hash, a.seq))
-		case h != a.hash:
-			problems = append(problems, fmt.Sprintf("anchor %d:%s: row %d has hash %s: the trail was rewritten up to it", a.seq, a.hash, a.seq, h))
-		}
-	}
 	if len(problems) == 0 {
-		fmt.Fprintf(stdout, "audit trail intact: %d rows verified in %s", v.Rows, time.Since(start).Round(time.Millisecond))
+		fmt.Fprintf(stdout, "audit trail intact: %d rows verified in %s", rows, time.Since(start).Round(time.Millisecond))
 		if len(anchors) > 0 {
 			fmt.Fprintf(stdout, "; anchors matched: %d", len(anchors))
 		}
@@ -360,5 +367,32 @@ func cmdVerifyAudit(ctx context.Context, args []string, stdout, stderr io.Writer
 	for _, p := range problems {
 		fmt.Fprintln(stdout, "PROBLEM", p)
 	}
-	return &exitError{1, fmt.Sprintf("audit trail damaged: %d problems in %d rows", len(problems), v.Rows)}
+	return &exitError{1, fmt.Sprintf("audit trail damaged: %d problems in %d rows", len(problems), rows)}
+}
+
+// auditProblems walks the audit chain with key and checks each anchor:
+// the number of rows verified and one line per problem (none: intact).
+// verify-audit and restore --verify share it.
+func auditProblems(ctx context.Context, st *store.Store, key []byte, anchors []anchor) (int64, []string, error) {
+	v, err := st.VerifyAudit(ctx, key)
+	if err != nil {
+		return 0, nil, err
+	}
+	problems := make([]string, 0, len(v.Problems))
+	for _, p := range v.Problems {
+		problems = append(problems, p.String())
+	}
+	for _, a := range anchors {
+		h, err := st.AuditRowHash(ctx, a.seq)
+		if err != nil {
+			return 0, nil, err
+		}
+		switch {
+		case h == "":
+			problems = append(problems, fmt.Sprintf("anchor %d:%s: row %d is missing: the trail was cut back to before it", a.seq, a.hash, a.seq))
+		case h != a.hash:
+			problems = append(problems, fmt.Sprintf("anchor %d:%s: row %d has hash %s: the trail was rewritten up to it", a.seq, a.hash, a.seq, h))
+		}
+	}
+	return int64(v.Rows), problems, nil
 }

@@ -31,7 +31,7 @@ func runCmd(t *testing.T, args ...string) (string, error) {
 }
 
 func TestHelpForEveryCommand(t *testing.T) {
-	for _, c := range []string{"serve", "demo", "init", "migrate", "verify-audit", "bench"} {
+	for _, c := range []string{"serve", "demo", "init", "migrate", "verify-audit", "bench", "backup", "restore"} {
 		out, err := runCmd(t, c, "--help")
 		if exitCode(err) != 0 || !strings.Contains(out, "Usage: countycare "+c) {
 			t.Errorf("%s --help: exit %d, %q", c, exitCode(err), out)
@@ -396,7 +396,7 @@ func TestTopLevelHelpListsEveryBench(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, sub := range []string{"ecg", "dicom", "dicomweb", "rx"} {
+	for _, sub := range []string{"ecg", "dicom", "dicomweb", "rx", "backup"} {
 		if !regexp.MustCompile(`(?m)^  bench ` + sub + `\s`).MatchString(out) {
 			t.Errorf("top-level help omits 'bench %s':\n%s", sub, out)
 		}
