@@ -101,6 +101,11 @@ func Backup(ctx context.Context, rawURL, dir string, opt BackupOptions) (string,
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
+	if path, err := sqlitePath(rawURL); err == nil && strings.HasPrefix(rawURL, "sqlite:") {
+		if _, err := os.Stat(path); err != nil {
+			return "", nil, fmt.Errorf("backup: no database to copy: %w", err)
+		}
+	}
 	s, err := openNoMigrate(ctx, rawURL, Options{AuditKey: opt.AuditKey})
 	if err != nil {
 		return "", nil, err

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -39,11 +37,8 @@ func cmdBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	c.register(fs)
 	to := fs.String("to", "", "directory of backups (created if missing); each backup is a subdirectory countycare-<UTC time>-<random>")
 	keep := fs.Int("keep", 0, "after a successful backup, remove the oldest ones beyond this many (0: keep all)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return &exitError{2, err.Error()}
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if *to == "" {
 		return &exitError{2, "backup: --to DIR is required"}
@@ -83,11 +78,8 @@ func cmdRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.StringVar(&c.db, "to", "", "the new, empty database: sqlite:///path/file.db or postgres://…")
 	fs.StringVar(&c.keyFile, "audit-key-file", envOr("COUNTYCARE_AUDIT_KEY_FILE", ""), "the backed-up database's audit key (env COUNTYCARE_AUDIT_KEY_FILE)")
 	verify := fs.Bool("verify", true, "check the restored database against the manifest and verify the audit trail")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return &exitError{2, err.Error()}
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if *from == "" || c.db == "" {
 		return &exitError{2, "restore: --from DIR and --to URL are required"}

@@ -377,8 +377,21 @@ func TestBackupUsage(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "audit.key")); err == nil {
 		t.Error("backup created an audit key")
 	}
+	os.WriteFile(filepath.Join(dir, "audit.key"), []byte(strings.Repeat("ab", 32)), 0o600)
+	if _, err := runCmd(t, "backup", "--db", db, "--to", filepath.Join(dir, "b")); exitCode(err) != 1 || !strings.Contains(err.Error(), "no database to copy") {
+		t.Errorf("backup of a missing database: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "c.db")); err == nil {
+		t.Error("backup of a missing database created it")
+	}
+	os.Remove(filepath.Join(dir, "audit.key"))
 	if out, err := runCmd(t, "demo", "--residents", "50", "--db", db, "--log-format", "text"); err != nil {
 		t.Fatalf("demo: %v\n%s", err, out)
+	}
+	other := filepath.Join(dir, "other.key")
+	os.WriteFile(other, []byte(strings.Repeat("cd", 32)), 0o600)
+	if _, err := runCmd(t, "backup", "--db", db, "--to", filepath.Join(dir, "b"), "--audit-key-file", other); exitCode(err) != 1 || !strings.Contains(err.Error(), "does not sign") {
+		t.Errorf("backup with another database's key: %v", err)
 	}
 	if _, err := runCmd(t, "restore", "--from", dir, "--to", "sqlite://"+filepath.Join(dir, "r.db")); exitCode(err) != 1 || !strings.Contains(err.Error(), "holds no backup") {
 		t.Errorf("restore from a directory without a backup: %v", err)

@@ -70,7 +70,7 @@ func cmdBenchBackup(ctx context.Context, args []string, stdout, stderr io.Writer
 			return err
 		}
 	}
-	latest, m, err := store.ReadBackup(dir, auditKey)
+	_, m, err := store.ReadBackup(dir, auditKey)
 	if err != nil {
 		return err
 	}
@@ -78,18 +78,10 @@ func cmdBenchBackup(ctx context.Context, args []string, stdout, stderr io.Writer
 	for _, n := range m.Tables {
 		rows += n
 	}
-	fmt.Fprintf(stdout, "backup: %d tables, %d rows, %d stored files (%s), copy %s\n", len(m.Tables), rows, m.Blobs, megabytes(m.BlobBytes), megabytes(fileSizeOf(filepath.Join(latest, m.File))))
+	fmt.Fprintf(stdout, "backup: %d tables, %d rows, %d stored files (%s), copy %s\n", len(m.Tables), rows, m.Blobs, megabytes(m.BlobBytes), megabytes(m.FileSize))
 	fmt.Fprintf(stdout, "backup (copy, fsync, inventory, manifest):  %s\n", spread(backups))
 	fmt.Fprintf(stdout, "restore --verify into a fresh database:      %s\n", spread(restores))
 	return nil
-}
-
-func fileSizeOf(path string) int64 {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return 0
-	}
-	return fi.Size()
 }
 
 // spread is "median M (min A, max B)" of ds.

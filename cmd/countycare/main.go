@@ -267,6 +267,18 @@ func newFlags(name, about string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
+// parseFlags parses a command's flags; a bad flag or value exits 2
+// (--help exits 0).
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return &exitError{2, err.Error()}
+	}
+	return nil
+}
+
 // flagOutput takes what the flag package writes on its own, which is only
 // a parse error (usage is printed by newFlags' Usage): it prints it as one
 // line naming the command and remembers it, so main does not print the
@@ -340,11 +352,8 @@ func cmdVerifyAudit(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 		return err
 	})
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return &exitError{2, err.Error()}
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	st, key, err := c.open(ctx)
 	if err != nil {
