@@ -52,7 +52,7 @@ func cmdBenchBackup(ctx context.Context, args []string, stdout, stderr io.Writer
 	var backups, restores []time.Duration
 	for i := 0; i < *runs; i++ {
 		start := time.Now()
-		if err := cmdBackup(ctx, append([]string{"--db", c.db, "--to", dir}, key...), io.Discard, stderr); err != nil {
+		if err := cmdBackup(ctx, append([]string{"--db", c.db, "--to", dir, "--keep", "1"}, key...), io.Discard, stderr); err != nil {
 			return err
 		}
 		backups = append(backups, time.Since(start))
