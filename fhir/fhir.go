@@ -19,7 +19,9 @@ import (
 
 	"countycare/care"
 	"countycare/chronic"
+	"countycare/lab"
 	"countycare/org"
+	"countycare/reading"
 	"countycare/resident"
 	"countycare/web"
 )
@@ -28,7 +30,9 @@ import (
 type Server struct {
 	Residents *resident.Service
 	Orgs      *org.Service
-	Chronic   *chronic.Service // nil: no Condition and Observation
+	Chronic   *chronic.Service  // nil: no Condition and no follow-up Observations
+	Readings  *reading.Workflow // nil: no DiagnosticReport
+	Labs      *lab.Service      // nil: no lab result Observations
 	// Base is the absolute address of /fhir that links and fullUrls use
 	// (serve --public-url + "/fhir"); empty: taken from the request's host.
 	Base string

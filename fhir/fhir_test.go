@@ -19,10 +19,13 @@ import (
 	"countycare/audit"
 	"countycare/care"
 	"countycare/chronic"
+	"countycare/critical"
 	"countycare/demo"
 	"countycare/fhir"
 	"countycare/internal/testdb"
+	"countycare/lab"
 	"countycare/org"
+	"countycare/reading"
 	"countycare/resident"
 	"countycare/store"
 	"countycare/web"
@@ -31,10 +34,12 @@ import (
 // env is a real server (web wrapper, SQLite demo county) with the FHIR face mounted.
 type env struct {
 	t     *testing.T
+	labs  *lab.Service
 	st    *store.Store
 	srv   *web.Server
 	ts    *httptest.Server
 	users map[care.Role]string
+	insts map[care.Role]string // the institution of each role's demo login
 }
 
 func newEnv(t *testing.T) *env {
@@ -42,7 +47,7 @@ func newEnv(t *testing.T) *env {
 	st := testdb.Open(t, store.SQLite, time.Now)
 	ctx := context.Background()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	res, err := demo.Generate(ctx, st, demo.Config{Residents: 600, Villages: 6, VillageDoctors: 6, FollowUps: 1500}, quiet)
+	res, err := demo.Generate(ctx, st, demo.Config{Residents: 600, Villages: 6, VillageDoctors: 6, FollowUps: 1500, ECGReads: 150, ImagingReads: 150}, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,12 +62,16 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	chr := &chronic.Service{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, Config: chronic.DefaultConfig(), Now: time.Now}
-	srv.MountFace(&fhir.Server{Residents: rsvc, Orgs: orgs, Chronic: chr, Now: time.Now})
+	flow := &reading.Workflow{Repo: st, Audit: w, Targets: reading.DefaultTargets(), Templates: reading.DefaultTemplates(), Now: time.Now}
+	crit := &critical.Service{Repo: st, Residents: rsvc, Orgs: orgs, Staff: st, Audit: w, Config: critical.DefaultConfig(), Now: time.Now}
+	labs := &lab.Service{Repo: st, Residents: rsvc, Critical: crit, Thresholds: critical.DefaultThresholds(), Audit: w, Now: time.Now}
+	srv.MountFace(&fhir.Server{Residents: rsvc, Orgs: orgs, Chronic: chr, Readings: flow, Labs: labs, Now: time.Now})
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
-	e := &env{t: t, st: st, srv: srv, ts: ts, users: map[care.Role]string{}}
+	e := &env{t: t, st: st, srv: srv, ts: ts, users: map[care.Role]string{}, insts: map[care.Role]string{}, labs: labs}
 	for _, l := range res.Logins {
 		e.users[l.Role] = l.Username
+		e.insts[l.Role] = l.Institution
 	}
 	return e
 }

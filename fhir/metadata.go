@@ -29,6 +29,13 @@ func (s *Server) routes(m *web.Mount) {
 		m.Handle("GET /fhir/Condition", chronicCare, 0, s.conditionSearch(m))
 		m.Handle("GET /fhir/Observation", chronicCare, 0, s.observationSearch(m))
 	}
+	if s.Readings != nil {
+		// Signed reports: the study page's viewers (readers of the center,
+		// doctors of the ordering clinic).
+		studyViewers := access.Allow(care.RoleReader, care.RoleVillageDoctor, care.RoleTownshipDoctor)
+		m.Handle("GET /fhir/DiagnosticReport/{id}", studyViewers, 0, s.reportRead(m))
+		m.Handle("GET /fhir/DiagnosticReport", studyViewers, 0, s.reportSearch(m))
+	}
 }
 
 // CapabilityStatement declares what the server does — and only that.
@@ -53,9 +60,10 @@ type CapRest struct {
 
 // CapResource is what the server does with one resource type.
 type CapResource struct {
-	Type        string           `json:"type"`
-	Interaction []map[string]any `json:"interaction"`
-	SearchParam []CapSearchParam `json:"searchParam,omitempty"`
+	Type          string           `json:"type"`
+	Interaction   []map[string]any `json:"interaction"`
+	SearchInclude []string         `json:"searchInclude,omitempty"`
+	SearchParam   []CapSearchParam `json:"searchParam,omitempty"`
 }
 
 // CapSearchParam is one supported search parameter.
@@ -83,6 +91,11 @@ func (s *Server) Capability() CapabilityStatement {
 			CapResource{Type: "Observation", Interaction: []map[string]any{{"code": "search-type"}},
 				SearchParam: []CapSearchParam{{"patient", "reference"}, {"code", "token"}, {"date", "date"}, {"_count", "number"}}})
 		cs.Rest[0].Documentation = "Read-only so far: Patient, Organization, Practitioner, PractitionerRole, Condition (chronic registrations) and Observation (follow-up measurements). Users sign in with their countycare session; each record read is audited. docs/fhir.md lists what is not built yet."
+	}
+	if s.Readings != nil {
+		cs.Rest[0].Resource = append(cs.Rest[0].Resource, CapResource{Type: "DiagnosticReport", Interaction: read,
+			SearchParam: []CapSearchParam{{"patient", "reference"}, {"_id", "token"}, {"date", "date"}, {"status", "token"}, {"_count", "number"},
+				{"_cursor", "string"}, {"_summary", "token"}}, SearchInclude: []string{"DiagnosticReport:subject", "DiagnosticReport:patient"}})
 	}
 	return cs
 }

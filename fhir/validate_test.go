@@ -79,6 +79,14 @@ func TestResourcesPassTwoValidators(t *testing.T) {
 	add("/fhir/PractitionerRole/"+role.ID, vd)
 	add("/fhir/"+role.Practitioner.Reference, vd)
 	add("/fhir/Practitioner?_count=20", vd)
+	// Signed reports: a patient's with the subject included, an ECG's
+	// (contained measurements) and the others read one by one, the count.
+	rp, reps := reportPatient(t, vd, 2)
+	add("/fhir/DiagnosticReport?patient="+rp+"&_include=DiagnosticReport:subject&_count=2", vd)
+	add("/fhir/DiagnosticReport?patient="+rp+"&_summary=count", vd)
+	for _, d := range reps {
+		add("/fhir/DiagnosticReport/"+d.ID, vd)
+	}
 	add("/fhir/Patient?_count=0", vd) // OperationOutcome (invalid)
 	add("/fhir/Patient/99999999", vd) // OperationOutcome (not found)
 	add("/fhir/Patient/1", e.anon())  // OperationOutcome (login)

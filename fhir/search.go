@@ -1,0 +1,135 @@
+package fhir
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"countycare/care"
+)
+
+// patientSearchParams are the parameters the searches of a patient's
+// records share: patient (required unless _id is given), date ranges,
+// _count, _cursor, _summary=count and _include of the subject.
+type patientSearchParams struct {
+	resident int64
+	from, to care.Date // inclusive, zero: open
+	limit    int
+	cursor   int64 // the page after this id (keyset paging), 0: the first page
+	count    bool  // _summary=count: the total only
+	include  bool  // _include=<Type>:subject or :patient
+	used     url.Values
+	fs       []care.FieldError
+}
+
+// parsePatientSearch reads patient, date, _count (1–MaxCount, default
+// def), _cursor, _summary and _include (the values includes names, e.g.
+// "DiagnosticReport:subject") from q; faults go to p.fs. idOK: the search
+// may name _id instead of patient (then patient is not required).
+func parsePatientSearch(q url.Values, def int, idOK bool, includes ...string) patientSearchParams {
+	p := patientSearchParams{limit: def, used: url.Values{}}
+	if v := q.Get("patient"); v != "" || !idOK || q.Get("_id") == "" {
+		if rid, ok := patientParam(v); ok {
+			p.resident = rid
+			p.used.Set("patient", "Patient/"+strconv.FormatInt(rid, 10))
+		} else {
+			p.fs = append(p.fs, care.FieldError{Field: "patient", Key: "fhir.patient_required"})
+		}
+	}
+	for _, v := range q["date"] {
+		var d rangeDates
+		if err := d.apply(v); err != nil {
+			p.fs = append(p.fs, care.FieldError{Field: "date", Key: "fhir.date", Args: []any{v}})
+			continue
+		}
+		if !d.from.IsZero() {
+			p.from = d.from
+		}
+		if !d.to.IsZero() {
+			p.to = d.to
+		}
+		p.used.Add("date", v)
+	}
+	if v := q.Get("_count"); v != "" {
+		if n, fe := pageSize(v); fe != nil {
+			p.fs = append(p.fs, *fe)
+		} else {
+			p.limit = n
+			p.used.Set("_count", v)
+		}
+	}
+	if v := q.Get("_cursor"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			p.fs = append(p.fs, care.FieldError{Field: "_cursor", Key: "fhir.cursor"})
+		} else {
+			p.cursor = n
+		}
+	}
+	switch v := q.Get("_summary"); v {
+	case "":
+	case "count":
+		p.count = true
+		p.used.Set("_summary", v)
+	default:
+		p.fs = append(p.fs, care.FieldError{Field: "_summary", Key: "fhir.summary"})
+	}
+	for _, v := range q["_include"] {
+		if !slices.Contains(includes, v) {
+			p.fs = append(p.fs, care.FieldError{Field: "_include", Key: "fhir.include", Args: []any{strings.Join(includes, ", ")}})
+			continue
+		}
+		p.include = true
+		p.used.Add("_include", v)
+	}
+	return p
+}
+
+// in reports whether day is within the date range.
+func (p *patientSearchParams) in(day care.Date) bool {
+	return (p.from.IsZero() || !day.Before(p.from)) && (p.to.IsZero() || !p.to.Before(day))
+}
+
+// searchset builds the searchset Bundle of a patient search: matches
+// (already filtered and in keyset order, each with its id) cut to the page
+// after p.cursor, a next link when more remain, the total when the first
+// page holds every match, or under _summary=count the total alone; the
+// subject as an include when asked for.
+func (s *Server) searchset(r *http.Request, p *patientSearchParams, typ string, ids []int64, resources []any, subject *Patient) Bundle {
+	base := s.base(r)
+	b := Bundle{ResourceType: "Bundle", Type: "searchset", Meta: &Meta{LastUpdated: instant(s.Now())},
+		Link: []BundleLink{{Relation: "self", URL: base + "/" + typ + "?" + p.used.Encode()}}}
+	start := 0
+	if p.cursor != 0 {
+		for start < len(ids) && ids[start] >= p.cursor {
+			start++
+		}
+	}
+	if p.count {
+		n := len(ids)
+		b.Total = &n
+		return b
+	}
+	end := min(start+p.limit, len(ids))
+	if start == 0 && end == len(ids) {
+		n := len(ids)
+		b.Total = &n
+	}
+	if end < len(ids) {
+		next := url.Values{}
+		for k, v := range p.used {
+			next[k] = v
+		}
+		next.Set("_cursor", strconv.FormatInt(ids[end-1], 10))
+		b.Link = append(b.Link, BundleLink{Relation: "next", URL: base + "/" + typ + "?" + next.Encode()})
+	}
+	for i := start; i < end; i++ {
+		b.Entry = append(b.Entry, BundleEntry{FullURL: base + "/" + typ + "/" + strconv.FormatInt(ids[i], 10), Resource: resources[i], Search: &EntrySearch{Mode: "match"}})
+	}
+	if p.include && subject != nil && end > start {
+		b.Entry = append(b.Entry, BundleEntry{FullURL: base + "/Patient/" + subject.ID, Resource: *subject, Search: &EntrySearch{Mode: "include"}})
+	}
+	return b
+}
