@@ -93,7 +93,8 @@ type Quantity struct {
 	Code   string  `json:"code,omitempty"`
 }
 
-// Observation is one measurement of a follow-up visit.
+// Observation is one measurement of a follow-up visit, one lab result, or
+// (contained in its DiagnosticReport) one ECG measurement.
 type Observation struct {
 	ResourceType      string                 `json:"resourceType"`
 	ID                string                 `json:"id"`
@@ -105,7 +106,16 @@ type Observation struct {
 	Issued            string                 `json:"issued,omitempty"`
 	Performer         []Reference            `json:"performer,omitempty"`
 	ValueQuantity     *Quantity              `json:"valueQuantity,omitempty"`
+	Interpretation    []CodeableConcept      `json:"interpretation,omitempty"`
+	ReferenceRange    []ReferenceRange       `json:"referenceRange,omitempty"`
 	Component         []ObservationComponent `json:"component,omitempty"`
+}
+
+// ReferenceRange is the normal range of a lab value.
+type ReferenceRange struct {
+	Low  *Quantity `json:"low,omitempty"`
+	High *Quantity `json:"high,omitempty"`
+	Text string    `json:"text,omitempty"`
 }
 
 // ObservationComponent is one part of a panel (systolic, diastolic).
@@ -236,20 +246,19 @@ func (s *Server) conditionSearch(m *web.Mount) web.FaceHandler {
 
 // observationSearch: GET /fhir/Observation?patient=… (required) with
 // code ([http://loinc.org|]code, comma-separated for any of several),
-// date (YYYY-MM-DD with eq, ge, gt, le, lt; repeatable) and _count
-// (1–MaxCount, default MaxCount): the measurements of the patient's
-// follow-up visits (each registration's last 100), newest first, through
-// chronic.Service.RecordOf (one scoped, audited read of the patient).
+// date (YYYY-MM-DD with eq, ge, gt, le, lt; repeatable), _count
+// (1–MaxCount, default MaxCount), _summary=count and
+// _include=Observation:patient: the measurements of the patient's
+// follow-up visits (each registration's last 100) for the chronic care
+// teams, through chronic.Service.RecordOf, and the patient's lab results
+// (the last 500) for every clinician, through lab.Service.ForResident —
+// each one scoped, audited read of the patient, as the pages — newest
+// first.
 func (s *Server) observationSearch(m *web.Mount) web.FaceHandler {
 	return func(w http.ResponseWriter, r *http.Request, rq web.Request) error {
 		q := r.URL.Query()
-		used, fs := url.Values{}, []care.FieldError(nil)
-		rid, ok := patientParam(q.Get("patient"))
-		if !ok {
-			fs = append(fs, care.FieldError{Field: "patient", Key: "fhir.patient_required"})
-		} else {
-			used.Set("patient", "Patient/"+strconv.FormatInt(rid, 10))
-		}
+		opts := searchOpts{def: MaxCount, includes: []string{"Observation:patient", "Observation:subject"}}
+		p := parsePatientSearch(q, opts)
 		var codes []string
 		if v := q.Get("code"); v != "" {
 			for _, c := range strings.Split(v, ",") {
@@ -258,74 +267,66 @@ func (s *Server) observationSearch(m *web.Mount) web.FaceHandler {
 					sys, code = SystemLOINC, sys
 				}
 				if sys != SystemLOINC || code == "" {
-					fs = append(fs, care.FieldError{Field: "code", Key: "fhir.code_system", Args: []any{sys}})
+					p.fs = append(p.fs, care.FieldError{Field: "code", Key: "fhir.code_system", Args: []any{sys}})
 					continue
 				}
 				codes = append(codes, code)
 			}
-			used.Set("code", v)
+			p.used.Set("code", v)
 		}
-		var from, to care.Date
-		for _, v := range q["date"] {
-			var f rangeDates
-			if err := f.apply(v); err != nil {
-				fs = append(fs, care.FieldError{Field: "date", Key: "fhir.date", Args: []any{v}})
-				continue
-			}
-			if !f.from.IsZero() {
-				from = f.from
-			}
-			if !f.to.IsZero() {
-				to = f.to
-			}
-			used.Add("date", v)
-		}
-		limit := MaxCount
-		if v := q.Get("_count"); v != "" {
-			if n, fe := pageSize(v); fe != nil {
-				fs = append(fs, *fe)
-			} else {
-				limit = n
-				used.Set("_count", v)
-			}
-		}
-		fs = append(fs, s.unsupported(r, q, "patient", "code", "date", "_count")...)
-		if err := care.Invalid(fs); err != nil {
+		p.fs = append(p.fs, s.unsupported(r, q, opts.params("code")...)...)
+		if err := care.Invalid(p.fs); err != nil {
 			return err
 		}
-		regs, byReg, err := s.Chronic.RecordOf(r.Context(), rq.Actor, rid)
-		if err != nil {
-			return err
+		type match struct {
+			day care.Date
+			o   Observation
 		}
-		var obs []Observation
-		for _, reg := range regs {
-			visits := byReg[reg.ID]
-			for i := range visits {
-				v := &visits[i]
-				if !from.IsZero() && v.Date.Before(from) || !to.IsZero() && to.Before(v.Date) {
-					continue
-				}
-				for _, o := range ObservationsOf(v) {
-					if len(codes) == 0 || slices.Contains(codes, o.Code.Coding[0].Code) {
-						obs = append(obs, o)
+		var found []match
+		var subject *Patient
+		if s.Chronic != nil && slices.Contains(chronicRoles, rq.Actor.Role) {
+			regs, byReg, err := s.Chronic.RecordOf(r.Context(), rq.Actor, p.resident)
+			if err != nil {
+				return err
+			}
+			for _, reg := range regs {
+				visits := byReg[reg.ID]
+				for i := range visits {
+					for _, o := range ObservationsOf(&visits[i]) {
+						found = append(found, match{visits[i].Date, o})
 					}
 				}
 			}
 		}
-		slices.SortStableFunc(obs, func(a, b Observation) int { return strings.Compare(b.EffectiveDateTime, a.EffectiveDateTime) })
-		base := s.base(r)
-		b := Bundle{ResourceType: "Bundle", Type: "searchset", Meta: &Meta{LastUpdated: instant(s.Now())},
-			Link: []BundleLink{{Relation: "self", URL: base + "/Observation?" + used.Encode()}}}
-		if len(obs) <= limit {
-			n := len(obs)
-			b.Total = &n
-		} else {
-			obs = obs[:limit]
+		if s.Labs != nil {
+			res, rs, err := s.Labs.ForResident(r.Context(), rq.Actor, p.resident)
+			if err != nil {
+				return err
+			}
+			pt := PatientOf(res, s.povertyName(m, rq.Lang))
+			subject = &pt
+			for i := range rs {
+				found = append(found, match{care.Today(rs[i].CollectedAt), ObservationOfLab(&rs[i], rq.Lang)})
+			}
 		}
-		for _, o := range obs {
-			b.Entry = append(b.Entry, BundleEntry{FullURL: base + "/Observation/" + o.ID, Resource: o, Search: &EntrySearch{Mode: "match"}})
+		if subject == nil && p.include {
+			res, err := s.Residents.Get(r.Context(), rq.Actor, p.resident)
+			if err != nil {
+				return err
+			}
+			pt := PatientOf(res, s.povertyName(m, rq.Lang))
+			subject = &pt
 		}
-		writeJSON(w, http.StatusOK, b)
+		slices.SortStableFunc(found, func(a, b match) int { return strings.Compare(b.o.EffectiveDateTime, a.o.EffectiveDateTime) })
+		var ids []string
+		var out []any
+		for _, f := range found {
+			if !p.in(f.day) || len(codes) > 0 && !slices.ContainsFunc(f.o.Code.Coding, func(c Coding) bool { return c.System == SystemLOINC && slices.Contains(codes, c.Code) }) {
+				continue
+			}
+			ids, out = append(ids, f.o.ID), append(out, f.o)
+		}
+		writeJSON(w, http.StatusOK, s.searchset(r, &p, "Observation", ids, nil, out, subject))
 		return nil
 	}
 }

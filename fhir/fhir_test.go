@@ -561,8 +561,8 @@ func TestChronicRecord(t *testing.T) {
 	code, h, _ := vd.get("/fhir/Condition?patient="+other, nil, &o)
 	checkOutcome(t, "Condition out of scope", code, 404, h.Get("Content-Type"), o, "not-found", "")
 	o = outcome{}
-	code, h, _ = e.as(care.RolePharmacist).get("/fhir/Observation?patient="+patient, nil, &o)
-	checkOutcome(t, "pharmacist", code, 403, h.Get("Content-Type"), o, "forbidden", "")
+	code, h, _ = e.as(care.RoleAnalyst).get("/fhir/Observation?patient="+patient, nil, &o)
+	checkOutcome(t, "analyst", code, 403, h.Get("Content-Type"), o, "forbidden", "")
 	// The searches read the record through the audited path.
 	time.Sleep(50 * time.Millisecond)
 	var rid int64

@@ -2,11 +2,15 @@ package fhir
 
 import (
 	"net/http"
+	"strings"
 
 	"countycare/access"
 	"countycare/care"
 	"countycare/web"
 )
+
+// chronicRoles are the chronic care teams: the roles of the registration pages.
+var chronicRoles = []care.Role{care.RoleVillageDoctor, care.RoleTownshipDoctor, care.RoleCountySpecialist}
 
 // routes registers what the CapabilityStatement declares; the two are
 // kept in step by TestCapabilityMatchesRoutes.
@@ -24,10 +28,17 @@ func (s *Server) routes(m *web.Mount) {
 	m.Handle("GET /fhir/PractitionerRole", staff, 0, s.practitionerSearch(m, true))
 	if s.Chronic != nil {
 		// The chronic care teams' records: as the registration pages.
-		chronicCare := access.Allow(care.RoleVillageDoctor, care.RoleTownshipDoctor, care.RoleCountySpecialist)
+		chronicCare := access.Allow(chronicRoles...)
 		m.Handle("GET /fhir/Condition/{id}", chronicCare, 0, s.conditionRead(m))
 		m.Handle("GET /fhir/Condition", chronicCare, 0, s.conditionSearch(m))
-		m.Handle("GET /fhir/Observation", chronicCare, 0, s.observationSearch(m))
+		if s.Labs == nil {
+			m.Handle("GET /fhir/Observation", chronicCare, 0, s.observationSearch(m))
+		}
+	}
+	if s.Labs != nil {
+		// Lab results for every clinician, as the lab pages; follow-up
+		// measurements for the chronic care teams among them.
+		m.Handle("GET /fhir/Observation", access.Allow(access.Clinicians...), 0, s.observationSearch(m))
 	}
 	if s.Readings != nil {
 		// Signed reports: the study page's viewers (readers of the center,
@@ -78,25 +89,33 @@ func (s *Server) Capability() CapabilityStatement {
 	cs := CapabilityStatement{ResourceType: "CapabilityStatement", Status: "active", Date: "2026-12-07", Kind: "instance",
 		Software: map[string]any{"name": "countycare"}, FHIRVersion: "4.0.1", Format: []string{"json"},
 		Rest: []CapRest{{Mode: "server",
-			Documentation: "Read-only so far: Patient, Organization, Practitioner and PractitionerRole. Users sign in with their countycare session; each record read is audited. docs/fhir.md lists what is not built yet.",
 			Resource: []CapResource{
 				{Type: "Patient", Interaction: read, SearchParam: []CapSearchParam{{"_id", "token"}, {"identifier", "token"}, {"name", "string"}, {"birthdate", "date"}, {"_count", "number"}, {"_cursor", "string"}}},
 				{Type: "Organization", Interaction: read, SearchParam: []CapSearchParam{{"_id", "token"}, {"partof", "reference"}, {"type", "token"}, {"name", "string"}, {"_count", "number"}}},
 				{Type: "Practitioner", Interaction: read, SearchParam: []CapSearchParam{{"_id", "token"}, {"name", "string"}, {"_count", "number"}}},
 				{Type: "PractitionerRole", Interaction: read, SearchParam: []CapSearchParam{{"practitioner", "reference"}, {"organization", "reference"}, {"specialty", "token"}, {"_count", "number"}}},
 			}}}}
+	obs := []CapSearchParam{{"patient", "reference"}, {"code", "token"}, {"date", "date"}, {"_count", "number"}, {"_summary", "token"}}
+	obsIncludes := []string{"Observation:patient", "Observation:subject"}
 	if s.Chronic != nil {
 		cs.Rest[0].Resource = append(cs.Rest[0].Resource,
-			CapResource{Type: "Condition", Interaction: read, SearchParam: []CapSearchParam{{"patient", "reference"}}},
-			CapResource{Type: "Observation", Interaction: []map[string]any{{"code": "search-type"}},
-				SearchParam: []CapSearchParam{{"patient", "reference"}, {"code", "token"}, {"date", "date"}, {"_count", "number"}}})
-		cs.Rest[0].Documentation = "Read-only so far: Patient, Organization, Practitioner, PractitionerRole, Condition (chronic registrations) and Observation (follow-up measurements). Users sign in with their countycare session; each record read is audited. docs/fhir.md lists what is not built yet."
+			CapResource{Type: "Condition", Interaction: read, SearchParam: []CapSearchParam{{"patient", "reference"}}})
+	}
+	if s.Chronic != nil || s.Labs != nil {
+		cs.Rest[0].Resource = append(cs.Rest[0].Resource,
+			CapResource{Type: "Observation", Interaction: []map[string]any{{"code": "search-type"}}, SearchParam: obs, SearchInclude: obsIncludes})
 	}
 	if s.Readings != nil {
 		cs.Rest[0].Resource = append(cs.Rest[0].Resource, CapResource{Type: "DiagnosticReport", Interaction: read,
 			SearchParam: []CapSearchParam{{"patient", "reference"}, {"_id", "token"}, {"date", "date"}, {"status", "token"}, {"_count", "number"},
 				{"_cursor", "string"}, {"_summary", "token"}}, SearchInclude: []string{"DiagnosticReport:subject", "DiagnosticReport:patient"}})
 	}
+	types := make([]string, len(cs.Rest[0].Resource))
+	for i, r := range cs.Rest[0].Resource {
+		types[i] = r.Type
+	}
+	cs.Rest[0].Documentation = "Read-only so far: " + strings.Join(types, ", ") +
+		". Users sign in with their countycare session; each record read is audited. docs/fhir.md gives the mapping and lists what is not built yet."
 	return cs
 }
 

@@ -226,7 +226,8 @@ func (s *Server) reportByID(r *http.Request, m *web.Mount, rq web.Request, id in
 func (s *Server) reportSearch(m *web.Mount) web.FaceHandler {
 	return func(w http.ResponseWriter, r *http.Request, rq web.Request) error {
 		q := r.URL.Query()
-		p := parsePatientSearch(q, 20, true, "DiagnosticReport:subject", "DiagnosticReport:patient")
+		opts := searchOpts{def: 20, byID: true, paged: true, includes: []string{"DiagnosticReport:subject", "DiagnosticReport:patient"}}
+		p := parsePatientSearch(q, opts)
 		var byID int64
 		if v := q.Get("_id"); v != "" {
 			n, err := strconv.ParseInt(v, 10, 64)
@@ -247,7 +248,7 @@ func (s *Server) reportSearch(m *web.Mount) web.FaceHandler {
 			}
 			p.used.Set("status", v)
 		}
-		p.fs = append(p.fs, s.unsupported(r, q, "patient", "_id", "date", "status", "_count", "_cursor", "_summary", "_include")...)
+		p.fs = append(p.fs, s.unsupported(r, q, opts.params("status")...)...)
 		if err := care.Invalid(p.fs); err != nil {
 			return err
 		}
@@ -292,15 +293,16 @@ func (s *Server) reportSearch(m *web.Mount) web.FaceHandler {
 			}
 		}
 		slices.SortFunc(found, func(a, b match) int { return cmp.Compare(b.id, a.id) })
-		var ids []int64
+		var ids []string
+		var keys []int64
 		var out []any
 		for _, f := range found {
 			if !p.in(f.day) || len(statuses) > 0 && !slices.Contains(statuses, f.d.Status) {
 				continue
 			}
-			ids, out = append(ids, f.id), append(out, f.d)
+			ids, keys, out = append(ids, f.d.ID), append(keys, f.id), append(out, f.d)
 		}
-		writeJSON(w, http.StatusOK, s.searchset(r, &p, "DiagnosticReport", ids, out, subject))
+		writeJSON(w, http.StatusOK, s.searchset(r, &p, "DiagnosticReport", ids, keys, out, subject))
 		return nil
 	}
 }

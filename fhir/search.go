@@ -24,13 +24,33 @@ type patientSearchParams struct {
 	fs       []care.FieldError
 }
 
+// searchOpts says what a patient search takes.
+type searchOpts struct {
+	def      int      // the page size without _count
+	byID     bool     // _id may stand instead of patient
+	paged    bool     // _cursor and next links (keyset paging by numeric id)
+	includes []string // the _include values, e.g. "DiagnosticReport:subject"
+}
+
+// params lists the parameters a search with these options reads, for
+// Server.unsupported, with the search's own (extra).
+func (o searchOpts) params(extra ...string) []string {
+	ps := append([]string{"patient", "date", "_count", "_summary", "_include"}, extra...)
+	if o.byID {
+		ps = append(ps, "_id")
+	}
+	if o.paged {
+		ps = append(ps, "_cursor")
+	}
+	return ps
+}
+
 // parsePatientSearch reads patient, date, _count (1–MaxCount, default
-// def), _cursor, _summary and _include (the values includes names, e.g.
-// "DiagnosticReport:subject") from q; faults go to p.fs. idOK: the search
-// may name _id instead of patient (then patient is not required).
-func parsePatientSearch(q url.Values, def int, idOK bool, includes ...string) patientSearchParams {
-	p := patientSearchParams{limit: def, used: url.Values{}}
-	if v := q.Get("patient"); v != "" || !idOK || q.Get("_id") == "" {
+// o.def), _cursor (when paged), _summary and _include from q; faults go
+// to p.fs.
+func parsePatientSearch(q url.Values, o searchOpts) patientSearchParams {
+	p := patientSearchParams{limit: o.def, used: url.Values{}}
+	if v := q.Get("patient"); v != "" || !o.byID || q.Get("_id") == "" {
 		if rid, ok := patientParam(v); ok {
 			p.resident = rid
 			p.used.Set("patient", "Patient/"+strconv.FormatInt(rid, 10))
@@ -60,7 +80,7 @@ func parsePatientSearch(q url.Values, def int, idOK bool, includes ...string) pa
 			p.used.Set("_count", v)
 		}
 	}
-	if v := q.Get("_cursor"); v != "" {
+	if v := q.Get("_cursor"); v != "" && o.paged {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n <= 0 {
 			p.fs = append(p.fs, care.FieldError{Field: "_cursor", Key: "fhir.cursor"})
@@ -77,8 +97,8 @@ func parsePatientSearch(q url.Values, def int, idOK bool, includes ...string) pa
 		p.fs = append(p.fs, care.FieldError{Field: "_summary", Key: "fhir.summary"})
 	}
 	for _, v := range q["_include"] {
-		if !slices.Contains(includes, v) {
-			p.fs = append(p.fs, care.FieldError{Field: "_include", Key: "fhir.include", Args: []any{strings.Join(includes, ", ")}})
+		if !slices.Contains(o.includes, v) {
+			p.fs = append(p.fs, care.FieldError{Field: "_include", Key: "fhir.include", Args: []any{strings.Join(o.includes, ", ")}})
 			continue
 		}
 		p.include = true
@@ -93,17 +113,19 @@ func (p *patientSearchParams) in(day care.Date) bool {
 }
 
 // searchset builds the searchset Bundle of a patient search: matches
-// (already filtered and in keyset order, each with its id) cut to the page
-// after p.cursor, a next link when more remain, the total when the first
-// page holds every match, or under _summary=count the total alone; the
-// subject as an include when asked for.
-func (s *Server) searchset(r *http.Request, p *patientSearchParams, typ string, ids []int64, resources []any, subject *Patient) Bundle {
+// (already filtered and in order, with their ids) cut to the page after
+// p.cursor, a next link when more remain (keys: the matches' numeric ids
+// in descending keyset order; nil for a search without paging, which
+// returns its first page), the total when the first page holds every
+// match, or under _summary=count the total alone; the subject as an
+// include when asked for.
+func (s *Server) searchset(r *http.Request, p *patientSearchParams, typ string, ids []string, keys []int64, resources []any, subject *Patient) Bundle {
 	base := s.base(r)
 	b := Bundle{ResourceType: "Bundle", Type: "searchset", Meta: &Meta{LastUpdated: instant(s.Now())},
 		Link: []BundleLink{{Relation: "self", URL: base + "/" + typ + "?" + p.used.Encode()}}}
 	start := 0
-	if p.cursor != 0 {
-		for start < len(ids) && ids[start] >= p.cursor {
+	if p.cursor != 0 && keys != nil {
+		for start < len(keys) && keys[start] >= p.cursor {
 			start++
 		}
 	}
@@ -117,16 +139,16 @@ func (s *Server) searchset(r *http.Request, p *patientSearchParams, typ string, 
 		n := len(ids)
 		b.Total = &n
 	}
-	if end < len(ids) {
+	if end < len(ids) && keys != nil {
 		next := url.Values{}
 		for k, v := range p.used {
 			next[k] = v
 		}
-		next.Set("_cursor", strconv.FormatInt(ids[end-1], 10))
+		next.Set("_cursor", strconv.FormatInt(keys[end-1], 10))
 		b.Link = append(b.Link, BundleLink{Relation: "next", URL: base + "/" + typ + "?" + next.Encode()})
 	}
 	for i := start; i < end; i++ {
-		b.Entry = append(b.Entry, BundleEntry{FullURL: base + "/" + typ + "/" + strconv.FormatInt(ids[i], 10), Resource: resources[i], Search: &EntrySearch{Mode: "match"}})
+		b.Entry = append(b.Entry, BundleEntry{FullURL: base + "/" + typ + "/" + ids[i], Resource: resources[i], Search: &EntrySearch{Mode: "match"}})
 	}
 	if p.include && subject != nil && end > start {
 		b.Entry = append(b.Entry, BundleEntry{FullURL: base + "/Patient/" + subject.ID, Resource: *subject, Search: &EntrySearch{Mode: "include"}})

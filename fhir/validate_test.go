@@ -87,6 +87,11 @@ func TestResourcesPassTwoValidators(t *testing.T) {
 	for _, d := range reps {
 		add("/fhir/DiagnosticReport/"+d.ID, vd)
 	}
+	// Lab results among the patient's Observations, the patient included.
+	var rpt fhir.Patient
+	vd.get("/fhir/Patient/"+rp, nil, &rpt)
+	recordLabs(t, e, rpt)
+	add("/fhir/Observation?patient="+rp+"&_include=Observation:patient", vd)
 	add("/fhir/Patient?_count=0", vd) // OperationOutcome (invalid)
 	add("/fhir/Patient/99999999", vd) // OperationOutcome (not found)
 	add("/fhir/Patient/1", e.anon())  // OperationOutcome (login)
