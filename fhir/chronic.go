@@ -303,19 +303,16 @@ func (s *Server) observationSearch(m *web.Mount) web.FaceHandler {
 			if err != nil {
 				return err
 			}
-			pt := PatientOf(res, s.povertyName(m, rq.Lang))
-			subject = &pt
+			subject = s.patientOf(m, rq, res)
 			for i := range rs {
 				found = append(found, match{care.Today(rs[i].CollectedAt), ObservationOfLab(&rs[i], rq.Lang)})
 			}
 		}
 		if subject == nil && p.include {
-			res, err := s.Residents.Get(r.Context(), rq.Actor, p.resident)
-			if err != nil {
+			var err error
+			if subject, err = s.subject(r, m, rq, p.resident); err != nil {
 				return err
 			}
-			pt := PatientOf(res, s.povertyName(m, rq.Lang))
-			subject = &pt
 		}
 		slices.SortStableFunc(found, func(a, b match) int { return strings.Compare(b.o.EffectiveDateTime, a.o.EffectiveDateTime) })
 		var ids []string

@@ -19,9 +19,11 @@ import (
 
 	"countycare/care"
 	"countycare/chronic"
+	"countycare/consult"
 	"countycare/lab"
 	"countycare/org"
 	"countycare/reading"
+	"countycare/referral"
 	"countycare/resident"
 	"countycare/web"
 )
@@ -33,6 +35,8 @@ type Server struct {
 	Chronic   *chronic.Service  // nil: no Condition and no follow-up Observations
 	Readings  *reading.Workflow // nil: no DiagnosticReport
 	Labs      *lab.Service      // nil: no lab result Observations
+	Consult   *consult.Service  // nil: no consultations (ServiceRequest, Encounter)
+	Referral  *referral.Service // nil: no referrals (ServiceRequest, Encounter)
 	// Base is the absolute address of /fhir that links and fullUrls use
 	// (serve --public-url + "/fhir"); empty: taken from the request's host.
 	Base string

@@ -40,6 +40,15 @@ func (s *Server) routes(m *web.Mount) {
 		// measurements for the chronic care teams among them.
 		m.Handle("GET /fhir/Observation", access.Allow(access.Clinicians...), 0, s.observationSearch(m))
 	}
+	if s.Consult != nil || s.Referral != nil {
+		// Consultations and referrals: their parties, as the consultation
+		// and referral pages.
+		parties := access.Allow(chronicRoles...)
+		m.Handle("GET /fhir/ServiceRequest/{id}", parties, 0, s.episodeRead(m, "ServiceRequest", serviceRequests))
+		m.Handle("GET /fhir/ServiceRequest", parties, 0, s.episodeSearch(m, "ServiceRequest", serviceRequests))
+		m.Handle("GET /fhir/Encounter/{id}", parties, 0, s.episodeRead(m, "Encounter", encounters))
+		m.Handle("GET /fhir/Encounter", parties, 0, s.episodeSearch(m, "Encounter", encounters))
+	}
 	if s.Readings != nil {
 		// Signed reports: the study page's viewers (readers of the center,
 		// doctors of the ordering clinic).
@@ -107,8 +116,13 @@ func (s *Server) Capability() CapabilityStatement {
 	}
 	if s.Readings != nil {
 		cs.Rest[0].Resource = append(cs.Rest[0].Resource, CapResource{Type: "DiagnosticReport", Interaction: read,
-			SearchParam: []CapSearchParam{{"patient", "reference"}, {"_id", "token"}, {"date", "date"}, {"status", "token"}, {"_count", "number"},
-				{"_cursor", "string"}, {"_summary", "token"}}, SearchInclude: []string{"DiagnosticReport:subject", "DiagnosticReport:patient"}})
+			SearchParam: pagedParams(), SearchInclude: []string{"DiagnosticReport:subject", "DiagnosticReport:patient"}})
+	}
+	if s.Consult != nil || s.Referral != nil {
+		for _, typ := range []string{"ServiceRequest", "Encounter"} {
+			cs.Rest[0].Resource = append(cs.Rest[0].Resource, CapResource{Type: typ, Interaction: read, SearchParam: pagedParams(),
+				SearchInclude: []string{typ + ":subject", typ + ":patient"}})
+		}
 	}
 	types := make([]string, len(cs.Rest[0].Resource))
 	for i, r := range cs.Rest[0].Resource {
@@ -117,6 +131,13 @@ func (s *Server) Capability() CapabilityStatement {
 	cs.Rest[0].Documentation = "Read-only so far: " + strings.Join(types, ", ") +
 		". Users sign in with their countycare session; each record read is audited. docs/fhir.md gives the mapping and lists what is not built yet."
 	return cs
+}
+
+// pagedParams are the search parameters of the paged patient searches
+// (DiagnosticReport, ServiceRequest, Encounter).
+func pagedParams() []CapSearchParam {
+	return []CapSearchParam{{"patient", "reference"}, {"_id", "token"}, {"date", "date"}, {"status", "token"}, {"_count", "number"},
+		{"_cursor", "string"}, {"_summary", "token"}}
 }
 
 // metadata: GET /fhir/metadata, open to anyone (FHIR clients read it before signing in).

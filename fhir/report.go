@@ -237,17 +237,7 @@ func (s *Server) reportSearch(m *web.Mount) web.FaceHandler {
 			byID = n
 			p.used.Set("_id", v)
 		}
-		var statuses []string
-		if v := q.Get("status"); v != "" {
-			for _, x := range strings.Split(v, ",") {
-				if !slices.Contains(reportStatuses, x) {
-					p.fs = append(p.fs, care.FieldError{Field: "status", Key: "fhir.status", Args: []any{strings.Join(reportStatuses, ", ")}})
-					break
-				}
-				statuses = append(statuses, x)
-			}
-			p.used.Set("status", v)
-		}
+		statuses := p.statuses(q, reportStatuses)
 		p.fs = append(p.fs, s.unsupported(r, q, opts.params("status")...)...)
 		if err := care.Invalid(p.fs); err != nil {
 			return err
@@ -276,8 +266,7 @@ func (s *Server) reportSearch(m *web.Mount) web.FaceHandler {
 			if err != nil {
 				return err
 			}
-			pt := PatientOf(res, s.povertyName(m, rq.Lang))
-			subject = &pt
+			subject = s.patientOf(m, rq, res)
 			sts, reps, err := s.Readings.ForResident(r.Context(), rq.Actor, res.CountyCode, res.ID)
 			for i := 0; err == nil && list && i < len(sts); i++ {
 				st := &sts[i]
@@ -294,13 +283,13 @@ func (s *Server) reportSearch(m *web.Mount) web.FaceHandler {
 		}
 		slices.SortFunc(found, func(a, b match) int { return cmp.Compare(b.id, a.id) })
 		var ids []string
-		var keys []int64
+		var keys []string
 		var out []any
 		for _, f := range found {
 			if !p.in(f.day) || len(statuses) > 0 && !slices.Contains(statuses, f.d.Status) {
 				continue
 			}
-			ids, keys, out = append(ids, f.d.ID), append(keys, f.id), append(out, f.d)
+			ids, keys, out = append(ids, f.d.ID), append(keys, key(time.Time{}, f.id)), append(out, f.d)
 		}
 		writeJSON(w, http.StatusOK, s.searchset(r, &p, "DiagnosticReport", ids, keys, out, subject))
 		return nil

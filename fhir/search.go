@@ -1,13 +1,18 @@
 package fhir
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"countycare/care"
+	"countycare/resident"
+	"countycare/web"
 )
 
 // patientSearchParams are the parameters the searches of a patient's
@@ -17,9 +22,9 @@ type patientSearchParams struct {
 	resident int64
 	from, to care.Date // inclusive, zero: open
 	limit    int
-	cursor   int64 // the page after this id (keyset paging), 0: the first page
-	count    bool  // _summary=count: the total only
-	include  bool  // _include=<Type>:subject or :patient
+	cursor   string // the page after this key (keyset paging), "": the first page
+	count    bool   // _summary=count: the total only
+	include  bool   // _include=<Type>:subject or :patient
 	used     url.Values
 	fs       []care.FieldError
 }
@@ -28,7 +33,7 @@ type patientSearchParams struct {
 type searchOpts struct {
 	def      int      // the page size without _count
 	byID     bool     // _id may stand instead of patient
-	paged    bool     // _cursor and next links (keyset paging by numeric id)
+	paged    bool     // _cursor and next links (keyset paging)
 	includes []string // the _include values, e.g. "DiagnosticReport:subject"
 }
 
@@ -81,11 +86,10 @@ func parsePatientSearch(q url.Values, o searchOpts) patientSearchParams {
 		}
 	}
 	if v := q.Get("_cursor"); v != "" && o.paged {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n <= 0 {
+		if !cursorRE.MatchString(v) {
 			p.fs = append(p.fs, care.FieldError{Field: "_cursor", Key: "fhir.cursor"})
 		} else {
-			p.cursor = n
+			p.cursor = v
 		}
 	}
 	switch v := q.Get("_summary"); v {
@@ -112,19 +116,29 @@ func (p *patientSearchParams) in(day care.Date) bool {
 	return (p.from.IsZero() || !day.Before(p.from)) && (p.to.IsZero() || !p.to.Before(day))
 }
 
+// cursorRE is what a keyset cursor (a key) looks like.
+var cursorRE = regexp.MustCompile(`^[0-9]{16}-[0-9]{19}$`)
+
+// key is the keyset key of a match: its time (UTC microseconds) and id,
+// fixed width, so that keys sort as newest first when compared in
+// descending order.
+func key(t time.Time, id int64) string {
+	return fmt.Sprintf("%016d-%019d", max(t.UnixMicro(), 0), id)
+}
+
 // searchset builds the searchset Bundle of a patient search: matches
-// (already filtered and in order, with their ids) cut to the page after
-// p.cursor, a next link when more remain (keys: the matches' numeric ids
-// in descending keyset order; nil for a search without paging, which
-// returns its first page), the total when the first page holds every
-// match, or under _summary=count the total alone; the subject as an
-// include when asked for.
-func (s *Server) searchset(r *http.Request, p *patientSearchParams, typ string, ids []string, keys []int64, resources []any, subject *Patient) Bundle {
+// (already filtered, with their ids) in descending key order, cut to the
+// page after p.cursor, a next link when more remain (keys: the matches'
+// keyset keys, see key; nil for a search without paging, which returns
+// its first page), the total when the first page holds every match, or
+// under _summary=count the total alone; the subject as an include when
+// asked for.
+func (s *Server) searchset(r *http.Request, p *patientSearchParams, typ string, ids []string, keys []string, resources []any, subject *Patient) Bundle {
 	base := s.base(r)
 	b := Bundle{ResourceType: "Bundle", Type: "searchset", Meta: &Meta{LastUpdated: instant(s.Now())},
 		Link: []BundleLink{{Relation: "self", URL: base + "/" + typ + "?" + p.used.Encode()}}}
 	start := 0
-	if p.cursor != 0 && keys != nil {
+	if p.cursor != "" && keys != nil {
 		for start < len(keys) && keys[start] >= p.cursor {
 			start++
 		}
@@ -144,7 +158,7 @@ func (s *Server) searchset(r *http.Request, p *patientSearchParams, typ string, 
 		for k, v := range p.used {
 			next[k] = v
 		}
-		next.Set("_cursor", strconv.FormatInt(keys[end-1], 10))
+		next.Set("_cursor", keys[end-1])
 		b.Link = append(b.Link, BundleLink{Relation: "next", URL: base + "/" + typ + "?" + next.Encode()})
 	}
 	for i := start; i < end; i++ {
@@ -154,4 +168,39 @@ func (s *Server) searchset(r *http.Request, p *patientSearchParams, typ string, 
 		b.Entry = append(b.Entry, BundleEntry{FullURL: base + "/Patient/" + subject.ID, Resource: *subject, Search: &EntrySearch{Mode: "include"}})
 	}
 	return b
+}
+
+// statuses reads the status parameter: comma-separated values among
+// allowed; a fault goes to p.fs.
+func (p *patientSearchParams) statuses(q url.Values, allowed []string) []string {
+	v := q.Get("status")
+	if v == "" {
+		return nil
+	}
+	p.used.Set("status", v)
+	var out []string
+	for _, x := range strings.Split(v, ",") {
+		if !slices.Contains(allowed, x) {
+			p.fs = append(p.fs, care.FieldError{Field: "status", Key: "fhir.status", Args: []any{strings.Join(allowed, ", ")}})
+			return nil
+		}
+		out = append(out, x)
+	}
+	return out
+}
+
+// patientOf maps a resident read in this request for an include.
+func (s *Server) patientOf(m *web.Mount, rq web.Request, res *resident.Resident) *Patient {
+	pt := PatientOf(res, s.povertyName(m, rq.Lang))
+	return &pt
+}
+
+// subject reads a patient for an _include (resident.Service.Get: scope,
+// audited as resident.read).
+func (s *Server) subject(r *http.Request, m *web.Mount, rq web.Request, residentID int64) (*Patient, error) {
+	res, err := s.Residents.Get(r.Context(), rq.Actor, residentID)
+	if err != nil {
+		return nil, err
+	}
+	return s.patientOf(m, rq, res), nil
 }

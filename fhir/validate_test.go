@@ -92,6 +92,18 @@ func TestResourcesPassTwoValidators(t *testing.T) {
 	vd.get("/fhir/Patient/"+rp, nil, &rpt)
 	recordLabs(t, e, rpt)
 	add("/fhir/Observation?patient="+rp+"&_include=Observation:patient", vd)
+	// Consultations and referrals: requests and encounters, searched and read.
+	for _, pid := range episodePatients(t, vd) {
+		for _, typ := range []string{"ServiceRequest", "Encounter"} {
+			var b bundle
+			json.Unmarshal(add("/fhir/"+typ+"?patient="+pid+"&_include="+typ+":patient", vd), &b)
+			for _, en := range b.Entry {
+				if strings.Contains(en.FullURL, "/"+typ+"/") {
+					add(strings.TrimPrefix(en.FullURL, e.ts.URL), vd)
+				}
+			}
+		}
+	}
 	add("/fhir/Patient?_count=0", vd) // OperationOutcome (invalid)
 	add("/fhir/Patient/99999999", vd) // OperationOutcome (not found)
 	add("/fhir/Patient/1", e.anon())  // OperationOutcome (login)
