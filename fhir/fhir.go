@@ -25,6 +25,7 @@ import (
 	"countycare/reading"
 	"countycare/referral"
 	"countycare/resident"
+	"countycare/settle"
 	"countycare/web"
 )
 
@@ -37,6 +38,7 @@ type Server struct {
 	Labs      *lab.Service      // nil: no lab result Observations
 	Consult   *consult.Service  // nil: no consultations (ServiceRequest, Encounter)
 	Referral  *referral.Service // nil: no referrals (ServiceRequest, Encounter)
+	Settle    *settle.Service   // nil: no ExplanationOfBenefit
 	// Base is the absolute address of /fhir that links and fullUrls use
 	// (serve --public-url + "/fhir"); empty: taken from the request's host.
 	Base string

@@ -29,6 +29,7 @@ import (
 	"countycare/reading"
 	"countycare/referral"
 	"countycare/resident"
+	"countycare/settle"
 	"countycare/store"
 	"countycare/web"
 )
@@ -50,7 +51,7 @@ func newEnv(t *testing.T) *env {
 	ctx := context.Background()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	res, err := demo.Generate(ctx, st, demo.Config{Residents: 600, Villages: 6, VillageDoctors: 6, FollowUps: 1500, ECGReads: 150, ImagingReads: 150,
-		Consultations: 150, Referrals: 150}, quiet)
+		Consultations: 150, Referrals: 150, Visits: 300}, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +71,8 @@ func newEnv(t *testing.T) *env {
 	labs := &lab.Service{Repo: st, Residents: rsvc, Critical: crit, Thresholds: critical.DefaultThresholds(), Audit: w, Now: time.Now}
 	cons := &consult.Service{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, Config: consult.DefaultConfig(), Now: time.Now}
 	refs := &referral.Service{Repo: st, Residents: rsvc, Orgs: orgs, Staff: st, Audit: w, Config: referral.DefaultConfig(), Now: time.Now}
-	srv.MountFace(&fhir.Server{Residents: rsvc, Orgs: orgs, Chronic: chr, Readings: flow, Labs: labs, Consult: cons, Referral: refs, Now: time.Now})
+	srv.MountFace(&fhir.Server{Residents: rsvc, Orgs: orgs, Chronic: chr, Readings: flow, Labs: labs, Consult: cons, Referral: refs,
+		Settle: &settle.Service{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, Now: time.Now}, Now: time.Now})
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	e := &env{t: t, st: st, srv: srv, ts: ts, users: map[care.Role]string{}, insts: map[care.Role]string{}, labs: labs}

@@ -49,6 +49,13 @@ func (s *Server) routes(m *web.Mount) {
 		m.Handle("GET /fhir/Encounter/{id}", parties, 0, s.episodeRead(m, "Encounter", encounters))
 		m.Handle("GET /fhir/Encounter", parties, 0, s.episodeSearch(m, "Encounter", encounters))
 	}
+	if s.Settle != nil {
+		// Settlements: the insurance office and the patient, as the
+		// settlement page (each within its scope).
+		eobReaders := access.Allow(care.RoleInsuranceOfficer, care.RoleResident)
+		m.Handle("GET /fhir/ExplanationOfBenefit/{id}", eobReaders, 0, s.eobRead(m))
+		m.Handle("GET /fhir/ExplanationOfBenefit", eobReaders, 0, s.eobSearch(m))
+	}
 	if s.Readings != nil {
 		// Signed reports: the study page's viewers (readers of the center,
 		// doctors of the ordering clinic).
@@ -123,6 +130,10 @@ func (s *Server) Capability() CapabilityStatement {
 			cs.Rest[0].Resource = append(cs.Rest[0].Resource, CapResource{Type: typ, Interaction: read, SearchParam: pagedParams(),
 				SearchInclude: []string{typ + ":subject", typ + ":patient"}})
 		}
+	}
+	if s.Settle != nil {
+		cs.Rest[0].Resource = append(cs.Rest[0].Resource, CapResource{Type: "ExplanationOfBenefit", Interaction: read, SearchParam: pagedParams(),
+			SearchInclude: []string{"ExplanationOfBenefit:patient"}})
 	}
 	types := make([]string, len(cs.Rest[0].Resource))
 	for i, r := range cs.Rest[0].Resource {

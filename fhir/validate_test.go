@@ -104,6 +104,17 @@ func TestResourcesPassTwoValidators(t *testing.T) {
 			}
 		}
 	}
+	// Settlements, as the insurance officer: the first settled patient's.
+	ins := e.as(care.RoleInsuranceOfficer)
+	for _, p := range pats.patients(t) {
+		var b bundle
+		json.Unmarshal(add("/fhir/ExplanationOfBenefit?patient="+p.ID+"&_include=ExplanationOfBenefit:patient", ins), &b)
+		if len(b.Entry) > 0 {
+			add(strings.TrimPrefix(b.Entry[0].FullURL, e.ts.URL), ins)
+			break
+		}
+		lines = lines[:len(lines)-1] // an empty searchset is sampled enough
+	}
 	add("/fhir/Patient?_count=0", vd) // OperationOutcome (invalid)
 	add("/fhir/Patient/99999999", vd) // OperationOutcome (not found)
 	add("/fhir/Patient/1", e.anon())  // OperationOutcome (login)
