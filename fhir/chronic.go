@@ -8,8 +8,11 @@ import (
 	"strconv"
 	"strings"
 
+	"countycare/access"
 	"countycare/care"
 	"countycare/chronic"
+	"countycare/lab"
+	"countycare/resident"
 	"countycare/web"
 )
 
@@ -278,54 +281,66 @@ func (s *Server) observationSearch(m *web.Mount) web.FaceHandler {
 		if err := care.Invalid(p.fs); err != nil {
 			return err
 		}
-		type match struct {
-			day care.Date
-			o   Observation
+		found, res, err := s.patientObservations(r, rq, p.resident)
+		if err != nil {
+			return err
 		}
-		var found []match
 		var subject *Patient
-		if s.Chronic != nil && slices.Contains(chronicRoles, rq.Actor.Role) {
-			regs, byReg, err := s.Chronic.RecordOf(r.Context(), rq.Actor, p.resident)
-			if err != nil {
-				return err
-			}
-			for _, reg := range regs {
-				visits := byReg[reg.ID]
-				for i := range visits {
-					for _, o := range ObservationsOf(&visits[i]) {
-						found = append(found, match{visits[i].Date, o})
-					}
+		if p.include {
+			if res == nil {
+				if res, err = s.Residents.Get(r.Context(), rq.Actor, p.resident); err != nil {
+					return err
 				}
 			}
-		}
-		if s.Labs != nil {
-			res, rs, err := s.Labs.ForResident(r.Context(), rq.Actor, p.resident)
-			if err != nil {
-				return err
-			}
 			subject = s.patientOf(m, rq, res)
-			for i := range rs {
-				found = append(found, match{care.Today(rs[i].CollectedAt), ObservationOfLab(&rs[i], rq.Lang)})
-			}
 		}
-		if subject == nil && p.include {
-			var err error
-			if subject, err = s.subject(r, m, rq, p.resident); err != nil {
-				return err
-			}
+		if len(codes) > 0 {
+			found = slices.DeleteFunc(found, func(x match) bool {
+				return !slices.ContainsFunc(x.res.(Observation).Code.Coding, func(c Coding) bool { return c.System == SystemLOINC && slices.Contains(codes, c.Code) })
+			})
 		}
-		slices.SortStableFunc(found, func(a, b match) int { return strings.Compare(b.o.EffectiveDateTime, a.o.EffectiveDateTime) })
-		var ids []string
-		var out []any
-		for _, f := range found {
-			if !p.in(f.day) || len(codes) > 0 && !slices.ContainsFunc(f.o.Code.Coding, func(c Coding) bool { return c.System == SystemLOINC && slices.Contains(codes, c.Code) }) {
-				continue
-			}
-			ids, out = append(ids, f.o.ID), append(out, f.o)
-		}
+		ids, _, out := p.page(found, nil, "")
 		writeJSON(w, http.StatusOK, s.searchset(r, &p, "Observation", ids, nil, out, subject))
 		return nil
 	}
+}
+
+// patientObservations gathers a patient's Observations the reader may
+// see: the follow-up measurements for the chronic care teams
+// (chronic.Service.RecordOf) and the lab results for every clinician
+// (lab.Service.ForResident, which returns the resident too) — each one
+// scoped, audited read. Matches are keyed by their effective time.
+func (s *Server) patientObservations(r *http.Request, rq web.Request, rid int64) ([]match, *resident.Resident, error) {
+	var found []match
+	add := func(day care.Date, o Observation) {
+		found = append(found, match{id: o.ID, key: o.EffectiveDateTime, day: day, status: o.Status, res: o})
+	}
+	if s.Chronic != nil && slices.Contains(chronicRoles, rq.Actor.Role) {
+		regs, byReg, err := s.Chronic.RecordOf(r.Context(), rq.Actor, rid)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, reg := range regs {
+			visits := byReg[reg.ID]
+			for i := range visits {
+				for _, o := range ObservationsOf(&visits[i]) {
+					add(visits[i].Date, o)
+				}
+			}
+		}
+	}
+	var res *resident.Resident
+	if s.Labs != nil && slices.Contains(access.Clinicians, rq.Actor.Role) {
+		var rs []lab.Result
+		var err error
+		if res, rs, err = s.Labs.ForResident(r.Context(), rq.Actor, rid); err != nil {
+			return nil, nil, err
+		}
+		for i := range rs {
+			add(care.Today(rs[i].CollectedAt), ObservationOfLab(&rs[i], rq.Lang))
+		}
+	}
+	return found, res, nil
 }
 
 // rangeDates is a date range from FHIR date parameters.

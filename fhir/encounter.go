@@ -2,7 +2,6 @@ package fhir
 
 import (
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -291,43 +290,34 @@ func (s *Server) episodeByID(r *http.Request, rq web.Request, id string) (*episo
 	return nil, notFound
 }
 
-// episodeMatch is one mapped resource of a patient's episodes, with its
-// day (China time) and keyset key.
-type episodeMatch struct {
-	id, key string
-	day     care.Date
-	status  string
-	res     any
-}
-
 // serviceRequests maps episodes to ServiceRequests.
-func serviceRequests(ep *episodes, t func(string, ...any) string) []episodeMatch {
-	var out []episodeMatch
+func serviceRequests(ep *episodes, t func(string, ...any) string) []match {
+	var out []match
 	for i := range ep.consults {
 		c := &ep.consults[i]
 		sr := ServiceRequestOfConsult(c, t)
-		out = append(out, episodeMatch{sr.ID, key(c.CreatedAt, c.ID*2), care.Today(c.CreatedAt), sr.Status, sr})
+		out = append(out, match{sr.ID, key(c.CreatedAt, c.ID*2), care.Today(c.CreatedAt), sr.Status, sr})
 	}
 	for i := range ep.referrals {
 		rf := &ep.referrals[i]
 		sr := ServiceRequestOfReferral(rf, t)
-		out = append(out, episodeMatch{sr.ID, key(rf.FirstSentAt, rf.ID*2+1), care.Today(rf.FirstSentAt), sr.Status, sr})
+		out = append(out, match{sr.ID, key(rf.FirstSentAt, rf.ID*2+1), care.Today(rf.FirstSentAt), sr.Status, sr})
 	}
 	return out
 }
 
 // encounters maps episodes to Encounters.
-func encounters(ep *episodes, t func(string, ...any) string) []episodeMatch {
-	var out []episodeMatch
+func encounters(ep *episodes, t func(string, ...any) string) []match {
+	var out []match
 	for i := range ep.consults {
 		c := &ep.consults[i]
 		e := EncounterOfConsult(c, t)
-		out = append(out, episodeMatch{e.ID, key(c.CreatedAt, c.ID*2), care.Today(c.CreatedAt), e.Status, e})
+		out = append(out, match{e.ID, key(c.CreatedAt, c.ID*2), care.Today(c.CreatedAt), e.Status, e})
 	}
 	for i := range ep.referrals {
 		rf := &ep.referrals[i]
 		if e, ok := EncounterOfReferral(rf); ok {
-			out = append(out, episodeMatch{e.ID, key(rf.ArrivedAt, rf.ID*2+1), care.Today(rf.ArrivedAt), e.Status, e})
+			out = append(out, match{e.ID, key(rf.ArrivedAt, rf.ID*2+1), care.Today(rf.ArrivedAt), e.Status, e})
 		}
 	}
 	return out
@@ -340,7 +330,7 @@ var episodeStatuses = map[string][]string{
 }
 
 // episodeRead: GET /fhir/{ServiceRequest|Encounter}/{id}.
-func (s *Server) episodeRead(m *web.Mount, typ string, mapf func(*episodes, func(string, ...any) string) []episodeMatch) web.FaceHandler {
+func (s *Server) episodeRead(m *web.Mount, typ string, mapf func(*episodes, func(string, ...any) string) []match) web.FaceHandler {
 	return func(w http.ResponseWriter, r *http.Request, rq web.Request) error {
 		ep, err := s.episodeByID(r, rq, r.PathValue("id"))
 		if err != nil {
@@ -361,7 +351,7 @@ func (s *Server) episodeRead(m *web.Mount, typ string, mapf func(*episodes, func
 // links, _summary=count and _include=<Type>:subject|patient; newest first.
 // The patient is read through resident.Service.Get (scope, audited), the
 // consultations and referrals are those the reader is a party to.
-func (s *Server) episodeSearch(m *web.Mount, typ string, mapf func(*episodes, func(string, ...any) string) []episodeMatch) web.FaceHandler {
+func (s *Server) episodeSearch(m *web.Mount, typ string, mapf func(*episodes, func(string, ...any) string) []match) web.FaceHandler {
 	return func(w http.ResponseWriter, r *http.Request, rq web.Request) error {
 		q := r.URL.Query()
 		opts := searchOpts{def: 20, byID: true, paged: true, includes: []string{typ + ":subject", typ + ":patient"}}
@@ -394,15 +384,7 @@ func (s *Server) episodeSearch(m *web.Mount, typ string, mapf func(*episodes, fu
 				return err
 			}
 		}
-		slices.SortFunc(ms, func(a, b episodeMatch) int { return strings.Compare(b.key, a.key) })
-		var ids, keys []string
-		var out []any
-		for _, x := range ms {
-			if !p.in(x.day) || len(statuses) > 0 && !slices.Contains(statuses, x.status) || byID != "" && x.id != byID {
-				continue
-			}
-			ids, keys, out = append(ids, x.id), append(keys, x.key), append(out, x.res)
-		}
+		ids, keys, out := p.page(ms, statuses, byID)
 		writeJSON(w, http.StatusOK, s.searchset(r, &p, typ, ids, keys, out, ep.patient))
 		return nil
 	}

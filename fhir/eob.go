@@ -1,10 +1,8 @@
 package fhir
 
 import (
-	"cmp"
 	"encoding/json"
 	"net/http"
-	"slices"
 	"strconv"
 	"time"
 
@@ -276,24 +274,33 @@ func (s *Server) eobSearch(m *web.Mount) web.FaceHandler {
 				return err
 			}
 		}
-		tree, err := s.Orgs.Tree(r.Context())
+		found, err := s.eobMatches(r, m, rq, sts)
 		if err != nil {
 			return err
 		}
-		t := func(k string, a ...any) string { return m.T(rq.Lang, k, a...) }
-		slices.SortFunc(sts, func(a, b settle.Settlement) int { return cmp.Compare(b.ID, a.ID) })
-		var ids, keys []string
-		var out []any
-		for i := range sts {
-			st := &sts[i]
-			day, _ := care.ParseDate(st.Claim.Date)
-			eob := ExplanationOfBenefitOf(st, insurerOf(tree, st.County), t)
-			if !p.in(day) || len(statuses) > 0 && !slices.Contains(statuses, eob.Status) || byID != 0 && st.ID != byID {
-				continue
-			}
-			ids, keys, out = append(ids, eob.ID), append(keys, key(time.Time{}, st.ID)), append(out, eob)
+		id := ""
+		if byID != 0 {
+			id = strconv.FormatInt(byID, 10)
 		}
+		ids, keys, out := p.page(found, statuses, id)
 		writeJSON(w, http.StatusOK, s.searchset(r, &p, "ExplanationOfBenefit", ids, keys, out, subject))
 		return nil
 	}
+}
+
+// eobMatches maps settlements to ExplanationOfBenefits, keyed by id.
+func (s *Server) eobMatches(r *http.Request, m *web.Mount, rq web.Request, sts []settle.Settlement) ([]match, error) {
+	tree, err := s.Orgs.Tree(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	t := func(k string, a ...any) string { return m.T(rq.Lang, k, a...) }
+	out := make([]match, 0, len(sts))
+	for i := range sts {
+		st := &sts[i]
+		day, _ := care.ParseDate(st.Claim.Date)
+		eob := ExplanationOfBenefitOf(st, insurerOf(tree, st.County), t)
+		out = append(out, match{id: eob.ID, key: key(time.Time{}, st.ID), day: day, status: eob.Status, res: eob})
+	}
+	return out, nil
 }

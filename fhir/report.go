@@ -1,7 +1,6 @@
 package fhir
 
 import (
-	"cmp"
 	"encoding/base64"
 	"net/http"
 	"slices"
@@ -11,6 +10,7 @@ import (
 
 	"countycare/care"
 	"countycare/reading"
+	"countycare/resident"
 	"countycare/web"
 )
 
@@ -242,20 +242,14 @@ func (s *Server) reportSearch(m *web.Mount) web.FaceHandler {
 		if err := care.Invalid(p.fs); err != nil {
 			return err
 		}
-		type match struct {
-			id  int64
-			day care.Date
-			d   DiagnosticReport
-		}
 		var found []match
 		var subject *Patient
-		t := func(k string, a ...any) string { return m.T(rq.Lang, k, a...) }
 		list := p.resident != 0
 		if !list {
 			st, d, err := s.reportByID(r, m, rq, byID)
 			switch {
 			case err == nil:
-				found = []match{{st.ID, care.Today(st.UploadedAt), d}}
+				found = []match{reportMatch(st, d)}
 				p.resident = st.ResidentID
 			case !care.IsCode(err, care.ENOTFOUND):
 				return err
@@ -267,31 +261,44 @@ func (s *Server) reportSearch(m *web.Mount) web.FaceHandler {
 				return err
 			}
 			subject = s.patientOf(m, rq, res)
-			sts, reps, err := s.Readings.ForResident(r.Context(), rq.Actor, res.CountyCode, res.ID)
-			for i := 0; err == nil && list && i < len(sts); i++ {
-				st := &sts[i]
-				if !reading.MayRead(rq.Actor, st) || byID != 0 && st.ID != byID {
-					continue
-				}
-				if d, ok := DiagnosticReportOf(st, reps[st.ID], s.Readings.Templates.For(st.Modality), rq.Lang, t); ok {
-					found = append(found, match{st.ID, care.Today(st.UploadedAt), d})
+			if list {
+				if found, err = s.patientReports(r, m, rq, res); err != nil {
+					return err
 				}
 			}
-			if err != nil {
-				return err
-			}
 		}
-		slices.SortFunc(found, func(a, b match) int { return cmp.Compare(b.id, a.id) })
-		var ids []string
-		var keys []string
-		var out []any
-		for _, f := range found {
-			if !p.in(f.day) || len(statuses) > 0 && !slices.Contains(statuses, f.d.Status) {
-				continue
-			}
-			ids, keys, out = append(ids, f.d.ID), append(keys, key(time.Time{}, f.id)), append(out, f.d)
+		id := ""
+		if byID != 0 {
+			id = strconv.FormatInt(byID, 10)
 		}
+		ids, keys, out := p.page(found, statuses, id)
 		writeJSON(w, http.StatusOK, s.searchset(r, &p, "DiagnosticReport", ids, keys, out, subject))
 		return nil
 	}
+}
+
+// reportMatch is a DiagnosticReport as a match of a search.
+func reportMatch(st *reading.Study, d DiagnosticReport) match {
+	return match{id: d.ID, key: key(time.Time{}, st.ID), day: care.Today(st.UploadedAt), status: d.Status, res: d}
+}
+
+// patientReports maps the signed reports of a resident (already read in
+// this request) that the reader may open on the study page.
+func (s *Server) patientReports(r *http.Request, m *web.Mount, rq web.Request, res *resident.Resident) ([]match, error) {
+	sts, reps, err := s.Readings.ForResident(r.Context(), rq.Actor, res.CountyCode, res.ID)
+	if err != nil {
+		return nil, err
+	}
+	t := func(k string, a ...any) string { return m.T(rq.Lang, k, a...) }
+	var out []match
+	for i := range sts {
+		st := &sts[i]
+		if !reading.MayRead(rq.Actor, st) {
+			continue
+		}
+		if d, ok := DiagnosticReportOf(st, reps[st.ID], s.Readings.Templates.For(st.Modality), rq.Lang, t); ok {
+			out = append(out, reportMatch(st, d))
+		}
+	}
+	return out, nil
 }

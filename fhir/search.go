@@ -204,3 +204,26 @@ func (s *Server) subject(r *http.Request, m *web.Mount, rq web.Request, resident
 	}
 	return s.patientOf(m, rq, res), nil
 }
+
+// match is one mapped resource of a patient search, with its id, keyset
+// key (see key; observations: their effective time), day (China time) and
+// status for the filters.
+type match struct {
+	id, key string
+	day     care.Date
+	status  string
+	res     any
+}
+
+// page filters matches by the date range, statuses (none: any) and id
+// ("" any), sorted newest (highest key) first, and splits them for searchset.
+func (p *patientSearchParams) page(ms []match, statuses []string, id string) (ids, keys []string, out []any) {
+	slices.SortStableFunc(ms, func(a, b match) int { return strings.Compare(b.key, a.key) })
+	for _, x := range ms {
+		if !p.in(x.day) || len(statuses) > 0 && !slices.Contains(statuses, x.status) || id != "" && x.id != id {
+			continue
+		}
+		ids, keys, out = append(ids, x.id), append(keys, x.key), append(out, x.res)
+	}
+	return ids, keys, out
+}
