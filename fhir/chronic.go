@@ -281,7 +281,7 @@ func (s *Server) observationSearch(m *web.Mount) web.FaceHandler {
 		if err := care.Invalid(p.fs); err != nil {
 			return err
 		}
-		found, res, err := s.patientObservations(r, rq, p.resident)
+		found, _, res, err := s.patientObservations(r, rq, p.resident)
 		if err != nil {
 			return err
 		}
@@ -307,18 +307,21 @@ func (s *Server) observationSearch(m *web.Mount) web.FaceHandler {
 
 // patientObservations gathers a patient's Observations the reader may
 // see: the follow-up measurements for the chronic care teams
-// (chronic.Service.RecordOf) and the lab results for every clinician
-// (lab.Service.ForResident, which returns the resident too) — each one
-// scoped, audited read. Matches are keyed by their effective time.
-func (s *Server) patientObservations(r *http.Request, rq web.Request, rid int64) ([]match, *resident.Resident, error) {
+// (chronic.Service.RecordOf, which gives the registrations too) and the
+// lab results for every clinician (lab.Service.ForResident, which returns
+// the resident too) — each one scoped, audited read. Matches are keyed by
+// their effective time.
+func (s *Server) patientObservations(r *http.Request, rq web.Request, rid int64) ([]match, []chronic.Registration, *resident.Resident, error) {
 	var found []match
+	var regs []chronic.Registration
 	add := func(day care.Date, o Observation) {
 		found = append(found, match{id: o.ID, key: o.EffectiveDateTime, day: day, status: o.Status, res: o})
 	}
 	if s.Chronic != nil && slices.Contains(chronicRoles, rq.Actor.Role) {
-		regs, byReg, err := s.Chronic.RecordOf(r.Context(), rq.Actor, rid)
-		if err != nil {
-			return nil, nil, err
+		var byReg map[int64][]chronic.StoredVisit
+		var err error
+		if regs, byReg, err = s.Chronic.RecordOf(r.Context(), rq.Actor, rid); err != nil {
+			return nil, nil, nil, err
 		}
 		for _, reg := range regs {
 			visits := byReg[reg.ID]
@@ -334,13 +337,13 @@ func (s *Server) patientObservations(r *http.Request, rq web.Request, rid int64)
 		var rs []lab.Result
 		var err error
 		if res, rs, err = s.Labs.ForResident(r.Context(), rq.Actor, rid); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		for i := range rs {
 			add(care.Today(rs[i].CollectedAt), ObservationOfLab(&rs[i], rq.Lang))
 		}
 	}
-	return found, res, nil
+	return found, regs, res, nil
 }
 
 // rangeDates is a date range from FHIR date parameters.

@@ -212,6 +212,9 @@ func TestMetadata(t *testing.T) {
 	}
 	declared := map[string]bool{"GET /fhir/metadata": true}
 	for _, r := range cs.Rest[0].Resource {
+		for _, op := range r.Operation {
+			declared["GET /fhir/"+r.Type+"/{id}/$"+op.Name] = true
+		}
 		for _, in := range r.Interaction {
 			switch in["code"] {
 			case "read":

@@ -5,12 +5,8 @@ import (
 	"strings"
 
 	"countycare/access"
-	"countycare/care"
 	"countycare/web"
 )
-
-// chronicRoles are the chronic care teams: the roles of the registration pages.
-var chronicRoles = []care.Role{care.RoleVillageDoctor, care.RoleTownshipDoctor, care.RoleCountySpecialist}
 
 // routes registers what the CapabilityStatement declares; the two are
 // kept in step by TestCapabilityMatchesRoutes.
@@ -20,6 +16,7 @@ func (s *Server) routes(m *web.Mount) {
 	m.Handle("GET /fhir/metadata", access.Public(), 0, s.metadata)
 	m.Handle("GET /fhir/Patient/{id}", readers, 0, s.patientRead(m))
 	m.Handle("GET /fhir/Patient", readers, 0, s.patientSearch(m))
+	m.Handle("GET /fhir/Patient/{id}/$everything", readers, 0, s.everything(m))
 	m.Handle("GET /fhir/Organization/{id}", staff, 0, s.organizationRead(m))
 	m.Handle("GET /fhir/Organization", staff, 0, s.organizationSearch(m))
 	m.Handle("GET /fhir/Practitioner/{id}", staff, 0, s.practitionerRead(m, false))
@@ -43,7 +40,7 @@ func (s *Server) routes(m *web.Mount) {
 	if s.Consult != nil || s.Referral != nil {
 		// Consultations and referrals: their parties, as the consultation
 		// and referral pages.
-		parties := access.Allow(chronicRoles...)
+		parties := access.Allow(episodeParties...)
 		m.Handle("GET /fhir/ServiceRequest/{id}", parties, 0, s.episodeRead(m, "ServiceRequest", serviceRequests))
 		m.Handle("GET /fhir/ServiceRequest", parties, 0, s.episodeSearch(m, "ServiceRequest", serviceRequests))
 		m.Handle("GET /fhir/Encounter/{id}", parties, 0, s.episodeRead(m, "Encounter", encounters))
@@ -52,16 +49,16 @@ func (s *Server) routes(m *web.Mount) {
 	if s.Settle != nil {
 		// Settlements: the insurance office and the patient, as the
 		// settlement page (each within its scope).
-		eobReaders := access.Allow(care.RoleInsuranceOfficer, care.RoleResident)
-		m.Handle("GET /fhir/ExplanationOfBenefit/{id}", eobReaders, 0, s.eobRead(m))
-		m.Handle("GET /fhir/ExplanationOfBenefit", eobReaders, 0, s.eobSearch(m))
+		settled := access.Allow(eobReaders...)
+		m.Handle("GET /fhir/ExplanationOfBenefit/{id}", settled, 0, s.eobRead(m))
+		m.Handle("GET /fhir/ExplanationOfBenefit", settled, 0, s.eobSearch(m))
 	}
 	if s.Readings != nil {
 		// Signed reports: the study page's viewers (readers of the center,
 		// doctors of the ordering clinic).
-		studyViewers := access.Allow(care.RoleReader, care.RoleVillageDoctor, care.RoleTownshipDoctor)
-		m.Handle("GET /fhir/DiagnosticReport/{id}", studyViewers, 0, s.reportRead(m))
-		m.Handle("GET /fhir/DiagnosticReport", studyViewers, 0, s.reportSearch(m))
+		viewers := access.Allow(studyViewers...)
+		m.Handle("GET /fhir/DiagnosticReport/{id}", viewers, 0, s.reportRead(m))
+		m.Handle("GET /fhir/DiagnosticReport", viewers, 0, s.reportSearch(m))
 	}
 }
 
@@ -91,6 +88,13 @@ type CapResource struct {
 	Interaction   []map[string]any `json:"interaction"`
 	SearchInclude []string         `json:"searchInclude,omitempty"`
 	SearchParam   []CapSearchParam `json:"searchParam,omitempty"`
+	Operation     []CapOperation   `json:"operation,omitempty"`
+}
+
+// CapOperation is an operation on a resource type (Patient/{id}/$everything).
+type CapOperation struct {
+	Name       string `json:"name"`
+	Definition string `json:"definition"`
 }
 
 // CapSearchParam is one supported search parameter.
@@ -106,7 +110,8 @@ func (s *Server) Capability() CapabilityStatement {
 		Software: map[string]any{"name": "countycare"}, FHIRVersion: "4.0.1", Format: []string{"json"},
 		Rest: []CapRest{{Mode: "server",
 			Resource: []CapResource{
-				{Type: "Patient", Interaction: read, SearchParam: []CapSearchParam{{"_id", "token"}, {"identifier", "token"}, {"name", "string"}, {"birthdate", "date"}, {"_count", "number"}, {"_cursor", "string"}}},
+				{Type: "Patient", Interaction: read, SearchParam: []CapSearchParam{{"_id", "token"}, {"identifier", "token"}, {"name", "string"}, {"birthdate", "date"}, {"_count", "number"}, {"_cursor", "string"}},
+					Operation: []CapOperation{{Name: "everything", Definition: "http://hl7.org/fhir/OperationDefinition/Patient-everything"}}},
 				{Type: "Organization", Interaction: read, SearchParam: []CapSearchParam{{"_id", "token"}, {"partof", "reference"}, {"type", "token"}, {"name", "string"}, {"_count", "number"}}},
 				{Type: "Practitioner", Interaction: read, SearchParam: []CapSearchParam{{"_id", "token"}, {"name", "string"}, {"_count", "number"}}},
 				{Type: "PractitionerRole", Interaction: read, SearchParam: []CapSearchParam{{"practitioner", "reference"}, {"organization", "reference"}, {"specialty", "token"}, {"_count", "number"}}},

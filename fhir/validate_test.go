@@ -92,6 +92,7 @@ func TestResourcesPassTwoValidators(t *testing.T) {
 	vd.get("/fhir/Patient/"+rp, nil, &rpt)
 	recordLabs(t, e, rpt)
 	add("/fhir/Observation?patient="+rp+"&_include=Observation:patient", vd)
+	add("/fhir/Patient/"+rp+"/$everything", vd)
 	// Consultations and referrals: requests and encounters, searched and read.
 	for _, pid := range episodePatients(t, vd) {
 		for _, typ := range []string{"ServiceRequest", "Encounter"} {
