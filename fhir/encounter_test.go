@@ -73,8 +73,9 @@ func episodePatients(t *testing.T, c *client) []string {
 // service provider. Read and search (patient, _id, date, status, _count
 // with next links, _summary=count, _include) are limited to the parties,
 // as the consultation and referral pages, and audited.
-func TestServiceRequestAndEncounter(t *testing.T) {
-	e := newEnv(t)
+func TestServiceRequestAndEncounter(t *testing.T) { testServiceRequestAndEncounter(t, newEnv(t)) }
+
+func testServiceRequestAndEncounter(t *testing.T, e *env) {
 	td := e.as(care.RoleVillageDoctor)
 	for _, patient := range episodePatients(t, td) {
 		checkEpisodes(t, e, td, patient)

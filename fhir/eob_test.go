@@ -53,8 +53,9 @@ func TestCNY(t *testing.T) {
 // insurance office as insurer. The insurance officer reads and searches
 // (county scope, audited as settle.read and resident.read); clinicians
 // are refused, as on the settlement page.
-func TestExplanationOfBenefit(t *testing.T) {
-	e := newEnv(t)
+func TestExplanationOfBenefit(t *testing.T) { testExplanationOfBenefit(t, newEnv(t)) }
+
+func testExplanationOfBenefit(t *testing.T, e *env) {
 	io := e.as(care.RoleInsuranceOfficer)
 	var pats bundle
 	io.get("/fhir/Patient?_count=100", nil, &pats)

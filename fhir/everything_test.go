@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"countycare/care"
+	"countycare/store"
 )
 
 // everythingIDs returns the "Type/id"s of a bundle's entries.
@@ -32,8 +33,9 @@ func everythingIDs(t *testing.T, c *client, path string) (ids []string, total in
 // the reader's role does not see: the insurance officer gets the patient
 // and the settlements, not the clinical record. A patient out of scope is
 // not found; a role that reads no patients is refused.
-func TestPatientEverything(t *testing.T) {
-	e := newEnv(t)
+func TestPatientEverything(t *testing.T) { testPatientEverything(t, newEnv(t)) }
+
+func testPatientEverything(t *testing.T, e *env) {
 	vd := e.as(care.RoleVillageDoctor)
 	patient, _ := reportPatient(t, vd, 2)
 	got, total := everythingIDs(t, vd, "/fhir/Patient/"+patient+"/$everything")
@@ -92,4 +94,17 @@ func otherVillageOf(t *testing.T, e *env, vd *client, patient string) string {
 	}
 	vd.get("/fhir/Patient/"+patient, nil, &p)
 	return otherVillagePatient(t, e, p.ManagingOrganization.Reference)
+}
+
+// TestPostgres runs the checks of the resources mapped from the clinical,
+// reading, referral and settlement records on PostgreSQL: one demo county,
+// each test's checks as a subtest (the SQLite runs are the tests themselves).
+func TestPostgres(t *testing.T) {
+	e := newEnvOn(t, store.Postgres)
+	for name, f := range map[string]func(*testing.T, *env){
+		"DiagnosticReport": testDiagnosticReport, "LabObservations": testLabObservations, "ServiceRequestAndEncounter": testServiceRequestAndEncounter,
+		"ExplanationOfBenefit": testExplanationOfBenefit, "PatientEverything": testPatientEverything,
+	} {
+		t.Run(name, func(t *testing.T) { e.t = t; f(t, e) })
+	}
 }

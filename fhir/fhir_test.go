@@ -47,7 +47,13 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	st := testdb.Open(t, store.SQLite, time.Now)
+	return newEnvOn(t, store.SQLite)
+}
+
+// newEnvOn is newEnv on database d.
+func newEnvOn(t *testing.T, d store.Dialect) *env {
+	t.Helper()
+	st := testdb.Open(t, d, time.Now)
 	ctx := context.Background()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	res, err := demo.Generate(ctx, st, demo.Config{Residents: 600, Villages: 6, VillageDoctors: 6, FollowUps: 1500, ECGReads: 150, ImagingReads: 150,

@@ -24,8 +24,9 @@ import (
 // diagnosis center the patient was sent to sees the lab results (the lab
 // pages' rule) but not the follow-up measurements, which are the chronic
 // care teams'; the search is audited as lab.read.
-func TestLabObservations(t *testing.T) {
-	e := newEnv(t)
+func TestLabObservations(t *testing.T) { testLabObservations(t, newEnv(t)) }
+
+func testLabObservations(t *testing.T, e *env) {
 	vd := e.as(care.RoleVillageDoctor)
 	center := readerCenter(t, e)
 	// A patient of the village with a report of the reader's center (so in the reader's scope).

@@ -76,8 +76,9 @@ func reportPatient(t *testing.T, vd *client, min int) (string, []fhir.Diagnostic
 // _include of the subject) follow the study page's rules: the ordering
 // clinic's doctors and the center's readers; others are not found; every
 // request is audited.
-func TestDiagnosticReport(t *testing.T) {
-	e := newEnv(t)
+func TestDiagnosticReport(t *testing.T) { testDiagnosticReport(t, newEnv(t)) }
+
+func testDiagnosticReport(t *testing.T, e *env) {
 	vd := e.as(care.RoleVillageDoctor)
 	patient, reps := reportPatient(t, vd, 2)
 	var ecg *fhir.DiagnosticReport
