@@ -199,9 +199,9 @@ func patientParam(v string) (int64, bool) {
 // (the registration's resident read under scope, audited).
 func (s *Server) conditionRead(m *web.Mount) web.FaceHandler {
 	return func(w http.ResponseWriter, r *http.Request, rq web.Request) error {
-		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-		if err != nil || id <= 0 {
-			return care.Errorf(care.ENOTFOUND, "error.not_found")
+		id, err := pathID(r)
+		if err != nil {
+			return err
 		}
 		reg, _, _, err := s.Chronic.Detail(r.Context(), rq.Actor, id)
 		if err != nil {

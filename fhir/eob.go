@@ -215,9 +215,9 @@ var eobStatuses = []string{"active", "cancelled"}
 // (the resident in scope, audited as settle.read), as the settlement page.
 func (s *Server) eobRead(m *web.Mount) web.FaceHandler {
 	return func(w http.ResponseWriter, r *http.Request, rq web.Request) error {
-		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-		if err != nil || id <= 0 {
-			return care.Errorf(care.ENOTFOUND, "error.not_found")
+		id, err := pathID(r)
+		if err != nil {
+			return err
 		}
 		st, err := s.Settle.Get(r.Context(), rq.Actor, id)
 		if err != nil {

@@ -3,7 +3,6 @@ package fhir
 import (
 	"net/http"
 	"slices"
-	"strconv"
 
 	"countycare/care"
 	"countycare/web"
@@ -34,9 +33,9 @@ var (
 // _type, _count are ignored, or refused with Prefer: handling=strict).
 func (s *Server) everything(m *web.Mount) web.FaceHandler {
 	return func(w http.ResponseWriter, r *http.Request, rq web.Request) error {
-		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-		if err != nil || id <= 0 {
-			return care.Errorf(care.ENOTFOUND, "error.not_found")
+		id, err := pathID(r)
+		if err != nil {
+			return err
 		}
 		if err := care.Invalid(s.unsupported(r, r.URL.Query())); err != nil {
 			return err

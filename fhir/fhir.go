@@ -123,6 +123,16 @@ func pageSize(v string) (int, *care.FieldError) {
 	return n, nil
 }
 
+// pathID reads the numeric id of a read's path: ENOTFOUND for anything
+// else (FHIR ids are strings, but these resources' are numbers).
+func pathID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, care.Errorf(care.ENOTFOUND, "error.not_found")
+	}
+	return id, nil
+}
+
 // base returns the absolute address of /fhir for links.
 func (s *Server) base(r *http.Request) string {
 	if s.Base != "" {

@@ -189,9 +189,9 @@ var reportStatuses = []string{"final", "appended"}
 // ordering clinic, as the study page, audited as reading.study_read.
 func (s *Server) reportRead(m *web.Mount) web.FaceHandler {
 	return func(w http.ResponseWriter, r *http.Request, rq web.Request) error {
-		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-		if err != nil || id <= 0 {
-			return care.Errorf(care.ENOTFOUND, "error.not_found")
+		id, err := pathID(r)
+		if err != nil {
+			return err
 		}
 		_, d, err := s.reportByID(r, m, rq, id)
 		if err != nil {
