@@ -20,6 +20,9 @@ var (
 	episodeParties = chronicRoles
 	// eobReaders read settlements: the insurance office and the patient.
 	eobReaders = []care.Role{care.RoleInsuranceOfficer, care.RoleResident}
+	// rxReaders read prescriptions: the prescribers and the pharmacists
+	// (the prescription API's roles).
+	rxReaders = []care.Role{care.RoleVillageDoctor, care.RoleTownshipDoctor, care.RoleCountySpecialist, care.RolePharmacist}
 )
 
 // everything: GET /fhir/Patient/{id}/$everything — the patient and every
@@ -28,7 +31,8 @@ var (
 // Observations for the chronic care teams, lab Observations for every
 // clinician, DiagnosticReports for the study page's viewers,
 // ServiceRequests and Encounters for the parties of consultations and
-// referrals, ExplanationOfBenefits for the insurance office. A Bundle of
+// referrals, MedicationRequests and MedicationDispenses for prescribers
+// and pharmacists, ExplanationOfBenefits for the insurance office. A Bundle of
 // type searchset with the total; no parameters are supported (_since,
 // _type, _count are ignored, or refused with Prefer: handling=strict).
 func (s *Server) everything(m *web.Mount) web.FaceHandler {
@@ -68,6 +72,13 @@ func (s *Server) everything(m *web.Mount) web.FaceHandler {
 			}
 			typed["ServiceRequest"], typed["Encounter"] = serviceRequests(ep, t), encounters(ep, t)
 		}
+		if s.Prescriptions != nil && slices.Contains(rxReaders, role) {
+			sgs, err := s.Prescriptions.ForResident(r.Context(), rq.Actor, id)
+			if err != nil {
+				return err
+			}
+			typed["MedicationRequest"], typed["MedicationDispense"] = s.medicationMatches(sgs, rq.Lang, false), s.medicationMatches(sgs, rq.Lang, true)
+		}
 		if s.Settle != nil && slices.Contains(eobReaders, role) {
 			sts, err := s.Settle.ForResident(r.Context(), rq.Actor, id)
 			if err != nil {
@@ -97,4 +108,5 @@ func (s *Server) everything(m *web.Mount) web.FaceHandler {
 }
 
 // everythingTypes is the order of Patient/$everything's entries after the Patient.
-var everythingTypes = []string{"Condition", "Observation", "DiagnosticReport", "ServiceRequest", "Encounter", "ExplanationOfBenefit"}
+var everythingTypes = []string{"Condition", "Observation", "DiagnosticReport", "ServiceRequest", "Encounter", "MedicationRequest",
+	"MedicationDispense", "ExplanationOfBenefit"}

@@ -51,7 +51,8 @@ func testPatientEverything(t *testing.T, e *env) {
 	}
 	want := map[string]bool{"Patient/" + patient: true}
 	for _, q := range []string{"Condition?patient=" + patient, "Observation?patient=" + patient + "&_count=100", "DiagnosticReport?patient=" + patient + "&_count=100",
-		"ServiceRequest?patient=" + patient + "&_count=100", "Encounter?patient=" + patient + "&_count=100"} {
+		"ServiceRequest?patient=" + patient + "&_count=100", "Encounter?patient=" + patient + "&_count=100",
+		"MedicationRequest?patient=" + patient + "&_count=100", "MedicationDispense?patient=" + patient + "&_count=100"} {
 		ids, _ := everythingIDs(t, vd, "/fhir/"+q)
 		for _, id := range ids {
 			want[id] = true
@@ -103,7 +104,7 @@ func TestPostgres(t *testing.T) {
 	e := newEnvOn(t, store.Postgres)
 	for name, f := range map[string]func(*testing.T, *env){
 		"DiagnosticReport": testDiagnosticReport, "LabObservations": testLabObservations, "ServiceRequestAndEncounter": testServiceRequestAndEncounter,
-		"ExplanationOfBenefit": testExplanationOfBenefit, "PatientEverything": testPatientEverything,
+		"ExplanationOfBenefit": testExplanationOfBenefit, "PatientEverything": testPatientEverything, "Medications": testMedications,
 	} {
 		t.Run(name, func(t *testing.T) { e.t = t; f(t, e) })
 	}

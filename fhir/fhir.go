@@ -25,6 +25,7 @@ import (
 	"countycare/reading"
 	"countycare/referral"
 	"countycare/resident"
+	"countycare/rx"
 	"countycare/settle"
 	"countycare/web"
 )
@@ -39,6 +40,8 @@ type Server struct {
 	Consult   *consult.Service  // nil: no consultations (ServiceRequest, Encounter)
 	Referral  *referral.Service // nil: no referrals (ServiceRequest, Encounter)
 	Settle    *settle.Service   // nil: no ExplanationOfBenefit
+	// Prescriptions: nil, no MedicationRequest and MedicationDispense.
+	Prescriptions *rx.Service
 	// Base is the absolute address of /fhir that links and fullUrls use
 	// (serve --public-url + "/fhir"); empty: taken from the request's host.
 	Base string

@@ -29,6 +29,7 @@ import (
 	"countycare/reading"
 	"countycare/referral"
 	"countycare/resident"
+	"countycare/rx"
 	"countycare/settle"
 	"countycare/store"
 	"countycare/web"
@@ -57,7 +58,7 @@ func newEnvOn(t *testing.T, d store.Dialect) *env {
 	ctx := context.Background()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	res, err := demo.Generate(ctx, st, demo.Config{Residents: 600, Villages: 6, VillageDoctors: 6, FollowUps: 1500, ECGReads: 150, ImagingReads: 150,
-		Consultations: 150, Referrals: 150, Visits: 300}, quiet)
+		Consultations: 150, Referrals: 150, Visits: 300, Prescriptions: 300}, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,10 +76,15 @@ func newEnvOn(t *testing.T, d store.Dialect) *env {
 	flow := &reading.Workflow{Repo: st, Audit: w, Targets: reading.DefaultTargets(), Templates: reading.DefaultTemplates(), Now: time.Now}
 	crit := &critical.Service{Repo: st, Residents: rsvc, Orgs: orgs, Staff: st, Audit: w, Config: critical.DefaultConfig(), Now: time.Now}
 	labs := &lab.Service{Repo: st, Residents: rsvc, Critical: crit, Thresholds: critical.DefaultThresholds(), Audit: w, Now: time.Now}
+	engine, err := rx.NewEngine()
+	if err != nil {
+		t.Fatal(err)
+	}
 	cons := &consult.Service{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, Config: consult.DefaultConfig(), Now: time.Now}
 	refs := &referral.Service{Repo: st, Residents: rsvc, Orgs: orgs, Staff: st, Audit: w, Config: referral.DefaultConfig(), Now: time.Now}
 	srv.MountFace(&fhir.Server{Residents: rsvc, Orgs: orgs, Chronic: chr, Readings: flow, Labs: labs, Consult: cons, Referral: refs,
-		Settle: &settle.Service{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, Now: time.Now}, Now: time.Now})
+		Settle:        &settle.Service{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, Now: time.Now},
+		Prescriptions: &rx.Service{Repo: st, Engine: engine, Residents: rsvc, Orgs: orgs, Audit: w, Now: time.Now}, Now: time.Now})
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	e := &env{t: t, st: st, srv: srv, ts: ts, users: map[care.Role]string{}, insts: map[care.Role]string{}, labs: labs}

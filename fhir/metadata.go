@@ -46,6 +46,14 @@ func (s *Server) routes(m *web.Mount) {
 		m.Handle("GET /fhir/Encounter/{id}", parties, 0, s.episodeRead(m, "Encounter", encounters))
 		m.Handle("GET /fhir/Encounter", parties, 0, s.episodeSearch(m, "Encounter", encounters))
 	}
+	if s.Prescriptions != nil {
+		// Prescriptions: prescribers and pharmacists, as the prescription API.
+		rxr := access.Allow(rxReaders...)
+		for _, typ := range []string{"MedicationRequest", "MedicationDispense"} {
+			m.Handle("GET /fhir/"+typ+"/{id}", rxr, 0, s.medicationRead(typ))
+			m.Handle("GET /fhir/"+typ, rxr, 0, s.medicationSearch(m, typ))
+		}
+	}
 	if s.Settle != nil {
 		// Settlements: the insurance office and the patient, as the
 		// settlement page (each within its scope).
@@ -132,6 +140,12 @@ func (s *Server) Capability() CapabilityStatement {
 	}
 	if s.Consult != nil || s.Referral != nil {
 		for _, typ := range []string{"ServiceRequest", "Encounter"} {
+			cs.Rest[0].Resource = append(cs.Rest[0].Resource, CapResource{Type: typ, Interaction: read, SearchParam: pagedParams(),
+				SearchInclude: []string{typ + ":subject", typ + ":patient"}})
+		}
+	}
+	if s.Prescriptions != nil {
+		for _, typ := range []string{"MedicationRequest", "MedicationDispense"} {
 			cs.Rest[0].Resource = append(cs.Rest[0].Resource, CapResource{Type: typ, Interaction: read, SearchParam: pagedParams(),
 				SearchInclude: []string{typ + ":subject", typ + ":patient"}})
 		}

@@ -105,6 +105,20 @@ func TestResourcesPassTwoValidators(t *testing.T) {
 			}
 		}
 	}
+	// Prescriptions and dispensing: the first patient with both.
+	for _, p := range pats.patients(t) {
+		var rb, db bundle
+		vd.get("/fhir/MedicationDispense?patient="+p.ID, nil, &db)
+		if len(db.Entry) == 0 {
+			continue
+		}
+		json.Unmarshal(add("/fhir/MedicationRequest?patient="+p.ID+"&_include=MedicationRequest:patient", vd), &rb)
+		add("/fhir/MedicationDispense?patient="+p.ID, vd)
+		add(strings.TrimPrefix(rb.Entry[0].FullURL, e.ts.URL), vd)
+		add(strings.TrimPrefix(db.Entry[0].FullURL, e.ts.URL), vd)
+		add("/fhir/Patient/"+p.ID+"/$everything", vd)
+		break
+	}
 	// Settlements, as the insurance officer: the first settled patient's.
 	ins := e.as(care.RoleInsuranceOfficer)
 	for _, p := range pats.patients(t) {
