@@ -353,21 +353,12 @@ func (s *Server) episodeRead(m *web.Mount, typ string, mapf func(*episodes, func
 // consultations and referrals are those the reader is a party to.
 func (s *Server) episodeSearch(m *web.Mount, typ string, mapf func(*episodes, func(string, ...any) string) []match) web.FaceHandler {
 	return func(w http.ResponseWriter, r *http.Request, rq web.Request) error {
-		q := r.URL.Query()
-		opts := searchOpts{def: 20, byID: true, paged: true, includes: []string{typ + ":subject", typ + ":patient"}}
-		p := parsePatientSearch(q, opts)
-		byID := q.Get("_id")
-		if byID != "" {
-			p.used.Set("_id", byID)
-		}
-		statuses := p.statuses(q, episodeStatuses[typ])
-		p.fs = append(p.fs, s.unsupported(r, q, opts.params("status")...)...)
-		if err := care.Invalid(p.fs); err != nil {
+		p, byID, statuses, err := s.pagedSearch(r, typ, episodeStatuses[typ])
+		if err != nil {
 			return err
 		}
 		t := func(k string, a ...any) string { return m.T(rq.Lang, k, a...) }
 		var ep *episodes
-		var err error
 		if p.resident != 0 {
 			ep, err = s.episodesOf(r, m, rq, p.resident)
 		} else if ep, err = s.episodeByID(r, rq, byID); care.IsCode(err, care.ENOTFOUND) {

@@ -239,21 +239,13 @@ func (s *Server) eobRead(m *web.Mount) web.FaceHandler {
 // resident.read), newest first.
 func (s *Server) eobSearch(m *web.Mount) web.FaceHandler {
 	return func(w http.ResponseWriter, r *http.Request, rq web.Request) error {
-		q := r.URL.Query()
-		opts := searchOpts{def: 20, byID: true, paged: true, includes: []string{"ExplanationOfBenefit:patient"}}
-		p := parsePatientSearch(q, opts)
-		var byID int64
-		if v := q.Get("_id"); v != "" {
-			byID, _ = strconv.ParseInt(v, 10, 64)
-			p.used.Set("_id", v)
-		}
-		statuses := p.statuses(q, eobStatuses)
-		p.fs = append(p.fs, s.unsupported(r, q, opts.params("status")...)...)
-		if err := care.Invalid(p.fs); err != nil {
+		p, id, statuses, err := s.pagedSearch(r, "ExplanationOfBenefit", eobStatuses, "ExplanationOfBenefit:patient")
+		if err != nil {
 			return err
 		}
+		byID := numericID(id)
 		var sts []settle.Settlement
-		if p.resident == 0 {
+		if p.resident == 0 && byID != 0 {
 			st, err := s.Settle.Get(r.Context(), rq.Actor, byID)
 			switch {
 			case err == nil:
@@ -267,20 +259,13 @@ func (s *Server) eobSearch(m *web.Mount) web.FaceHandler {
 				return err
 			}
 		}
-		var subject *Patient
-		if p.include && p.resident != 0 && len(sts) > 0 {
-			var err error
-			if subject, err = s.subject(r, m, rq, p.resident); err != nil {
-				return err
-			}
+		subject, err := s.includedSubject(r, m, rq, &p, len(sts) > 0)
+		if err != nil {
+			return err
 		}
 		found, err := s.eobMatches(r, m, rq, sts)
 		if err != nil {
 			return err
-		}
-		id := ""
-		if byID != 0 {
-			id = strconv.FormatInt(byID, 10)
 		}
 		ids, keys, out := p.page(found, statuses, id)
 		writeJSON(w, http.StatusOK, s.searchset(r, &p, "ExplanationOfBenefit", ids, keys, out, subject))

@@ -286,16 +286,8 @@ func (s *Server) medicationRead(typ string) web.FaceHandler {
 // _include of the subject; newest first.
 func (s *Server) medicationSearch(m *web.Mount, typ string) web.FaceHandler {
 	return func(w http.ResponseWriter, r *http.Request, rq web.Request) error {
-		q := r.URL.Query()
-		opts := searchOpts{def: 20, byID: true, paged: true, includes: []string{typ + ":subject", typ + ":patient"}}
-		p := parsePatientSearch(q, opts)
-		byID := q.Get("_id")
-		if byID != "" {
-			p.used.Set("_id", byID)
-		}
-		statuses := p.statuses(q, medicationStatuses[typ])
-		p.fs = append(p.fs, s.unsupported(r, q, opts.params("status")...)...)
-		if err := care.Invalid(p.fs); err != nil {
+		p, byID, statuses, err := s.pagedSearch(r, typ, medicationStatuses[typ])
+		if err != nil {
 			return err
 		}
 		var sgs []rx.Signed
@@ -313,12 +305,9 @@ func (s *Server) medicationSearch(m *web.Mount, typ string) web.FaceHandler {
 				return err
 			}
 		}
-		var subject *Patient
-		if p.include && p.resident != 0 && len(sgs) > 0 {
-			var err error
-			if subject, err = s.subject(r, m, rq, p.resident); err != nil {
-				return err
-			}
+		subject, err := s.includedSubject(r, m, rq, &p, len(sgs) > 0)
+		if err != nil {
+			return err
 		}
 		ids, keys, out := p.page(s.medicationMatches(sgs, rq.Lang, typ == "MedicationDispense"), statuses, byID)
 		writeJSON(w, http.StatusOK, s.searchset(r, &p, typ, ids, keys, out, subject))

@@ -225,27 +225,15 @@ func (s *Server) reportByID(r *http.Request, m *web.Mount, rq web.Request, id in
 // (reading.MayRead), newest study first.
 func (s *Server) reportSearch(m *web.Mount) web.FaceHandler {
 	return func(w http.ResponseWriter, r *http.Request, rq web.Request) error {
-		q := r.URL.Query()
-		opts := searchOpts{def: 20, byID: true, paged: true, includes: []string{"DiagnosticReport:subject", "DiagnosticReport:patient"}}
-		p := parsePatientSearch(q, opts)
-		var byID int64
-		if v := q.Get("_id"); v != "" {
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil || n <= 0 || len(q["_id"]) != 1 {
-				p.fs = append(p.fs, care.FieldError{Field: "_id", Key: "fhir.one_value"})
-			}
-			byID = n
-			p.used.Set("_id", v)
-		}
-		statuses := p.statuses(q, reportStatuses)
-		p.fs = append(p.fs, s.unsupported(r, q, opts.params("status")...)...)
-		if err := care.Invalid(p.fs); err != nil {
+		p, id, statuses, err := s.pagedSearch(r, "DiagnosticReport", reportStatuses)
+		if err != nil {
 			return err
 		}
+		byID := numericID(id)
 		var found []match
 		var subject *Patient
 		list := p.resident != 0
-		if !list {
+		if !list && byID != 0 {
 			st, d, err := s.reportByID(r, m, rq, byID)
 			switch {
 			case err == nil:
@@ -266,10 +254,6 @@ func (s *Server) reportSearch(m *web.Mount) web.FaceHandler {
 					return err
 				}
 			}
-		}
-		id := ""
-		if byID != 0 {
-			id = strconv.FormatInt(byID, 10)
 		}
 		ids, keys, out := p.page(found, statuses, id)
 		writeJSON(w, http.StatusOK, s.searchset(r, &p, "DiagnosticReport", ids, keys, out, subject))

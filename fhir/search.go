@@ -170,6 +170,15 @@ func (s *Server) searchset(r *http.Request, p *patientSearchParams, typ string, 
 	return b
 }
 
+// includedSubject reads the patient for _include when asked for and
+// there are matches (found), else nil.
+func (s *Server) includedSubject(r *http.Request, m *web.Mount, rq web.Request, p *patientSearchParams, found bool) (*Patient, error) {
+	if !p.include || p.resident == 0 || !found {
+		return nil, nil
+	}
+	return s.subject(r, m, rq, p.resident)
+}
+
 // statuses reads the status parameter: comma-separated values among
 // allowed; a fault goes to p.fs.
 func (p *patientSearchParams) statuses(q url.Values, allowed []string) []string {
@@ -226,4 +235,38 @@ func (p *patientSearchParams) page(ms []match, statuses []string, id string) (id
 		ids, keys, out = append(ids, x.id), append(keys, x.key), append(out, x.res)
 	}
 	return ids, keys, out
+}
+
+// pagedSearch reads the request of a paged patient search of typ
+// (DiagnosticReport, ServiceRequest, Encounter, MedicationRequest,
+// MedicationDispense, ExplanationOfBenefit): the shared parameters
+// (parsePatientSearch; _include of typ's subject or patient unless
+// includes names others), _id (one value, as given) and status among
+// allowed. Faults are one EINVALID naming each parameter.
+func (s *Server) pagedSearch(r *http.Request, typ string, allowed []string, includes ...string) (p patientSearchParams, byID string, statuses []string, err error) {
+	q := r.URL.Query()
+	if len(includes) == 0 {
+		includes = []string{typ + ":subject", typ + ":patient"}
+	}
+	opts := searchOpts{def: 20, byID: true, paged: true, includes: includes}
+	p = parsePatientSearch(q, opts)
+	if byID = q.Get("_id"); byID != "" {
+		if len(q["_id"]) != 1 {
+			p.fs = append(p.fs, care.FieldError{Field: "_id", Key: "fhir.one_value"})
+		}
+		p.used.Set("_id", byID)
+	}
+	statuses = p.statuses(q, allowed)
+	p.fs = append(p.fs, s.unsupported(r, q, opts.params("status")...)...)
+	return p, byID, statuses, care.Invalid(p.fs)
+}
+
+// numericID is a search's _id as a number (0: none, or not a number,
+// which matches nothing).
+func numericID(v string) int64 {
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n <= 0 {
+		return 0
+	}
+	return n
 }
