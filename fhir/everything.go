@@ -28,8 +28,9 @@ var (
 // everything: GET /fhir/Patient/{id}/$everything — the patient and every
 // resource of the patient the reader may see, each through the same path
 // (scope, rules and audit) as its own search: Conditions and follow-up
-// Observations for the chronic care teams, lab Observations for every
-// clinician, DiagnosticReports for the study page's viewers,
+// Observations for the chronic care teams, lab Observations and lab
+// reports for every clinician, signed study reports for the study page's
+// viewers,
 // ServiceRequests and Encounters for the parties of consultations and
 // referrals, MedicationRequests and MedicationDispenses for prescribers
 // and pharmacists, ExplanationOfBenefits for the insurance office. A Bundle of
@@ -60,7 +61,7 @@ func (s *Server) everything(m *web.Mount) web.FaceHandler {
 			c := ConditionOf(&regs[i], func(k string) string { return t(k) })
 			typed["Condition"] = append(typed["Condition"], match{id: c.ID, key: key(regs[i].EnrolledOn.Time(), regs[i].ID), res: c})
 		}
-		if s.Readings != nil && slices.Contains(studyViewers, role) {
+		if s.Readings != nil || s.Labs != nil {
 			if typed["DiagnosticReport"], err = s.patientReports(r, m, rq, res); err != nil {
 				return err
 			}

@@ -1,6 +1,9 @@
 package fhir
 
 import (
+	"cmp"
+	"encoding/base64"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -67,6 +70,92 @@ func ObservationOfLab(r *lab.Result, lang string) Observation {
 		o.ReferenceRange = []ReferenceRange{rr}
 	}
 	return o
+}
+
+// LoincLabReport is LOINC 11502-2, Laboratory report.
+const LoincLabReport = "11502-2"
+
+// DiagnosticReportOfLabs maps the results one clinic filed for a resident
+// from one collection (the same ordering clinic, doctor and collection
+// time: one request form), oldest result first, to a lab report
+// (检验报告): id "lab-<resident>-<first result id>", status final,
+// category v2-0074 LAB, code LOINC 11502-2, effective the collection,
+// issued the last result's time, the clinic as performer, each result as
+// an Observation ("lab-<result id>", found by the Observation search)
+// referenced from result, and the results as text in presentedForm. The
+// platform files results, not signed lab reports: this groups them as
+// the lab page shows them.
+func DiagnosticReportOfLabs(rs []lab.Result, lang string, t func(string, ...any) string) DiagnosticReport {
+	first := &rs[0]
+	d := DiagnosticReport{ResourceType: "DiagnosticReport", ID: "lab-" + strconv.FormatInt(first.ResidentID, 10) + "-" + strconv.FormatInt(first.ID, 10),
+		Status:   "final",
+		Category: []CodeableConcept{{Coding: []Coding{{System: systemV2DiagnosticService, Code: "LAB"}}}},
+		Code: CodeableConcept{Coding: []Coding{{System: SystemLOINC, Code: LoincLabReport, Display: "Laboratory report"}},
+			Text: t("fhir.lab_report")},
+		Subject: patientRef(first.ResidentID)}
+	if !first.CollectedAt.IsZero() {
+		d.EffectiveDateTime = first.CollectedAt.In(care.Shanghai).Format(time.RFC3339)
+	}
+	if first.ClinicID != 0 {
+		d.Performer = []Reference{{Reference: "Organization/" + strconv.FormatInt(first.ClinicID, 10)}}
+	}
+	var issued, updated time.Time
+	var text strings.Builder
+	for i := range rs {
+		r := &rs[i]
+		o := ObservationOfLab(r, lang)
+		d.Result = append(d.Result, Reference{Reference: "Observation/" + o.ID, Display: o.Code.Text})
+		line := o.Code.Text + ": " + strconv.FormatFloat(r.Value, 'f', -1, 64) + " " + r.Unit
+		if r.Flag != lab.FlagNone {
+			line += " " + r.Flag
+		}
+		if rr := r.RefRange(); rr != "" {
+			line += " (" + rr + ")"
+		}
+		text.WriteString(line + "\n")
+		if r.ResultedAt.After(issued) {
+			issued = r.ResultedAt
+		}
+		if r.CreatedAt.After(updated) {
+			updated = r.CreatedAt
+		}
+	}
+	d.Issued = instant(issued)
+	d.Meta = &Meta{LastUpdated: instant(updated)}
+	language := "zh-CN"
+	if lang == "en" {
+		language = "en"
+	}
+	d.PresentedForm = []Attachment{{ContentType: "text/plain; charset=utf-8", Language: language, Title: d.Code.Text,
+		Data: base64.StdEncoding.EncodeToString([]byte(text.String())), Creation: d.Issued}}
+	return d
+}
+
+// labReports groups a resident's results (newest first, as lab lists
+// them) into lab reports, one per clinic, doctor and collection time.
+func labReports(results []lab.Result, lang string, t func(string, ...any) string) []match {
+	type form struct {
+		clinic    int64
+		doctor    string
+		collected time.Time
+	}
+	groups := map[form][]lab.Result{}
+	var order []form
+	for _, r := range results {
+		k := form{r.ClinicID, r.Doctor, r.CollectedAt}
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], r)
+	}
+	out := make([]match, 0, len(order))
+	for _, k := range order {
+		rs := groups[k]
+		slices.SortFunc(rs, func(a, b lab.Result) int { return cmp.Compare(a.ID, b.ID) })
+		d := DiagnosticReportOfLabs(rs, lang, t)
+		out = append(out, match{id: d.ID, key: key(k.collected, rs[0].ID*2+1), day: care.Today(k.collected), status: d.Status, res: d})
+	}
+	return out
 }
 
 // round4 rounds a converted value to 4 decimals, as lab files ValueSI.

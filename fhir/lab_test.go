@@ -2,6 +2,7 @@ package fhir_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"net/url"
 	"strconv"
@@ -23,7 +24,8 @@ import (
 // interpretation; code and date narrow the search. A reader of a
 // diagnosis center the patient was sent to sees the lab results (the lab
 // pages' rule) but not the follow-up measurements, which are the chronic
-// care teams'; the search is audited as lab.read.
+// care teams'; the search is audited as lab.read. The results of one
+// collection are one lab DiagnosticReport that references them.
 func TestLabObservations(t *testing.T) { testLabObservations(t, newEnv(t)) }
 
 func testLabObservations(t *testing.T, e *env) {
@@ -127,6 +129,48 @@ func testLabObservations(t *testing.T, e *env) {
 	}
 	if n != 3 || inc != 1 {
 		t.Errorf("the reader: %d lab observations and %d included patients, want 3 and 1", n, inc)
+	}
+	// The three results of one collection are one lab report referencing them.
+	var drb bundle
+	vd.get("/fhir/DiagnosticReport?patient="+pt.ID+"&_count=100", nil, &drb)
+	reps, _ := reportsOf(t, drb)
+	var lr *fhir.DiagnosticReport
+	for i := range reps {
+		if strings.HasPrefix(reps[i].ID, "lab-"+pt.ID+"-") {
+			if lr != nil {
+				t.Errorf("two lab reports for one collection: %s, %s", lr.ID, reps[i].ID)
+			}
+			lr = &reps[i]
+		}
+	}
+	if lr == nil {
+		t.Fatalf("no lab report among %d reports", len(reps))
+	}
+	obsIDs := map[string]bool{}
+	for _, o := range all {
+		obsIDs["Observation/"+o.ID] = true
+	}
+	text, _ := base64.StdEncoding.DecodeString(lr.PresentedForm[0].Data)
+	if lr.Status != "final" || lr.Category[0].Coding[0].Code != "LAB" || lr.Code.Coding[0].Code != fhir.LoincLabReport || len(lr.Result) != 3 ||
+		lr.EffectiveDateTime != collected.Truncate(time.Minute).Format(time.RFC3339) || lr.Performer[0].Reference != pt.ManagingOrganization.Reference ||
+		!strings.Contains(string(text), "5.6 mmol/L H (3.5–5.5)") {
+		t.Errorf("lab report %+v\n%s", lr, text)
+	}
+	for _, ref := range lr.Result {
+		if !obsIDs[ref.Reference] {
+			t.Errorf("lab report result %s is not one of the lab Observations %v", ref.Reference, obsIDs)
+		}
+	}
+	for _, c := range []*client{vd, e.as(care.RoleReader)} {
+		var one fhir.DiagnosticReport
+		if code, _, body := c.get("/fhir/DiagnosticReport/"+lr.ID, nil, &one); code != 200 || one.ID != lr.ID || len(one.Result) != 3 {
+			t.Errorf("lab report read: %d %.300s", code, body)
+		}
+	}
+	for _, id := range []string{"lab-" + pt.ID + "-999999999", "lab-x-1", "lab-" + pt.ID} {
+		var o outcome
+		code, h, _ := vd.get("/fhir/DiagnosticReport/"+id, nil, &o)
+		checkOutcome(t, id, code, 404, h.Get("Content-Type"), o, "not-found", "")
 	}
 	var count bundle
 	vd.get("/fhir/Observation?patient="+pt.ID+"&_summary=count", nil, &count)

@@ -61,10 +61,14 @@ func (s *Server) routes(m *web.Mount) {
 		m.Handle("GET /fhir/ExplanationOfBenefit/{id}", settled, 0, s.eobRead(m))
 		m.Handle("GET /fhir/ExplanationOfBenefit", settled, 0, s.eobSearch(m))
 	}
-	if s.Readings != nil {
+	if s.Readings != nil || s.Labs != nil {
 		// Signed reports: the study page's viewers (readers of the center,
-		// doctors of the ordering clinic).
+		// doctors of the ordering clinic); lab reports: every clinician, as
+		// the lab pages (the handlers keep each kind to its roles).
 		viewers := access.Allow(studyViewers...)
+		if s.Labs != nil {
+			viewers = access.Allow(access.Clinicians...)
+		}
 		m.Handle("GET /fhir/DiagnosticReport/{id}", viewers, 0, s.reportRead(m))
 		m.Handle("GET /fhir/DiagnosticReport", viewers, 0, s.reportSearch(m))
 	}
@@ -134,7 +138,7 @@ func (s *Server) Capability() CapabilityStatement {
 		cs.Rest[0].Resource = append(cs.Rest[0].Resource,
 			CapResource{Type: "Observation", Interaction: []map[string]any{{"code": "search-type"}}, SearchParam: obs, SearchInclude: obsIncludes})
 	}
-	if s.Readings != nil {
+	if s.Readings != nil || s.Labs != nil {
 		cs.Rest[0].Resource = append(cs.Rest[0].Resource, CapResource{Type: "DiagnosticReport", Interaction: read,
 			SearchParam: pagedParams(), SearchInclude: []string{"DiagnosticReport:subject", "DiagnosticReport:patient"}})
 	}

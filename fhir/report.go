@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"countycare/access"
 	"countycare/care"
 	"countycare/reading"
 	"countycare/resident"
@@ -185,60 +186,80 @@ func signedLine(r *reading.Report, t func(key string, args ...any) string) strin
 var reportStatuses = []string{"final", "appended"}
 
 // reportRead: GET /fhir/DiagnosticReport/{id} — a reported study through
-// reading.Workflow.Study: readers of the study's center and doctors of the
-// ordering clinic, as the study page, audited as reading.study_read.
+// reading.Workflow.Study (readers of the study's center and doctors of the
+// ordering clinic, as the study page, audited as reading.study_read), or a
+// lab report "lab-<resident>-<first result>" through lab.Service.ForResident
+// (every clinician with the resident in scope, as the lab pages, audited
+// as lab.read).
 func (s *Server) reportRead(m *web.Mount) web.FaceHandler {
 	return func(w http.ResponseWriter, r *http.Request, rq web.Request) error {
-		id, err := pathID(r)
+		x, _, err := s.reportByID(r, m, rq, r.PathValue("id"))
 		if err != nil {
 			return err
 		}
-		_, d, err := s.reportByID(r, m, rq, id)
-		if err != nil {
-			return err
-		}
-		writeJSON(w, http.StatusOK, d)
+		writeJSON(w, http.StatusOK, x.res)
 		return nil
 	}
 }
 
-// reportByID reads one DiagnosticReport (ENOTFOUND for a study not yet reported).
-func (s *Server) reportByID(r *http.Request, m *web.Mount, rq web.Request, id int64) (*reading.Study, DiagnosticReport, error) {
-	st, reps, err := s.Readings.Study(r.Context(), rq.Actor, id)
+// reportByID reads one DiagnosticReport and its patient: ENOTFOUND for a
+// study not yet reported, a lab report that does not exist, an id of
+// neither form, or a kind of report the reader's role does not see.
+func (s *Server) reportByID(r *http.Request, m *web.Mount, rq web.Request, id string) (match, int64, error) {
+	notFound := care.Errorf(care.ENOTFOUND, "error.not_found")
+	if v, ok := strings.CutPrefix(id, "lab-"); ok {
+		rs, first, ok := strings.Cut(v, "-")
+		rid, first1 := numericID(rs), numericID(first)
+		if !ok || rid == 0 || first1 == 0 || s.Labs == nil || !slices.Contains(access.Clinicians, rq.Actor.Role) {
+			return match{}, 0, notFound
+		}
+		_, results, err := s.Labs.ForResident(r.Context(), rq.Actor, rid)
+		if err != nil {
+			return match{}, 0, err
+		}
+		for _, x := range labReports(results, rq.Lang, s.translator(m, rq)) {
+			if x.id == id {
+				return x, rid, nil
+			}
+		}
+		return match{}, 0, notFound
+	}
+	n := numericID(id)
+	if n == 0 || s.Readings == nil || !slices.Contains(studyViewers, rq.Actor.Role) {
+		return match{}, 0, notFound
+	}
+	st, reps, err := s.Readings.Study(r.Context(), rq.Actor, n)
 	if err != nil {
-		return nil, DiagnosticReport{}, err
+		return match{}, 0, err
 	}
-	d, ok := DiagnosticReportOf(st, reps, s.Readings.Templates.For(st.Modality), rq.Lang, func(k string, a ...any) string { return m.T(rq.Lang, k, a...) })
+	d, ok := DiagnosticReportOf(st, reps, s.Readings.Templates.For(st.Modality), rq.Lang, s.translator(m, rq))
 	if !ok {
-		return nil, DiagnosticReport{}, care.Errorf(care.ENOTFOUND, "error.not_found")
+		return match{}, 0, notFound
 	}
-	return st, d, nil
+	return reportMatch(st, d), st.ResidentID, nil
 }
 
 // reportSearch: GET /fhir/DiagnosticReport?patient=… (or _id=…) with
-// date (the study's day, China time; eq, ge, gt, le, lt, repeatable),
-// status (final, appended; comma-separated), _count (1–MaxCount, default
-// 20) and _cursor (next links), _summary=count and
-// _include=DiagnosticReport:subject. The patient is read through
-// resident.Service.Get (scope, audited as resident.read); the reports are
-// those of the patient's studies the reader may open on the study page
-// (reading.MayRead), newest study first.
+// the shared parameters of the paged searches: date (the study's or the
+// collection's day, China time), status (final, appended). The patient
+// is read through resident.Service.Get (scope, audited as
+// resident.read); the reports are those of the patient's studies the
+// reader may open on the study page (reading.MayRead) and, for every
+// clinician, the patient's lab reports; newest first.
 func (s *Server) reportSearch(m *web.Mount) web.FaceHandler {
 	return func(w http.ResponseWriter, r *http.Request, rq web.Request) error {
 		p, id, statuses, err := s.pagedSearch(r, "DiagnosticReport", reportStatuses)
 		if err != nil {
 			return err
 		}
-		byID := numericID(id)
 		var found []match
 		var subject *Patient
 		list := p.resident != 0
-		if !list && byID != 0 {
-			st, d, err := s.reportByID(r, m, rq, byID)
+		if !list && id != "" {
+			x, rid, err := s.reportByID(r, m, rq, id)
 			switch {
 			case err == nil:
-				found = []match{reportMatch(st, d)}
-				p.resident = st.ResidentID
+				found, p.resident = []match{x}, rid
 			case !care.IsCode(err, care.ENOTFOUND):
 				return err
 			}
@@ -261,28 +282,44 @@ func (s *Server) reportSearch(m *web.Mount) web.FaceHandler {
 	}
 }
 
-// reportMatch is a DiagnosticReport as a match of a search.
-func reportMatch(st *reading.Study, d DiagnosticReport) match {
-	return match{id: d.ID, key: key(time.Time{}, st.ID), day: care.Today(st.UploadedAt), status: d.Status, res: d}
+// translator gives the catalogue's messages in the reader's language.
+func (s *Server) translator(m *web.Mount, rq web.Request) func(string, ...any) string {
+	return func(k string, a ...any) string { return m.T(rq.Lang, k, a...) }
 }
 
-// patientReports maps the signed reports of a resident (already read in
-// this request) that the reader may open on the study page.
+// reportMatch is a study's DiagnosticReport as a match of a search.
+func reportMatch(st *reading.Study, d DiagnosticReport) match {
+	return match{id: d.ID, key: key(st.UploadedAt, st.ID*2), day: care.Today(st.UploadedAt), status: d.Status, res: d}
+}
+
+// patientReports maps the reports of a resident (already read in this
+// request) the reader may see: the signed reports of the studies the
+// reader may open on the study page, and the lab reports for every
+// clinician (lab.Service.ForResident, audited as lab.read).
 func (s *Server) patientReports(r *http.Request, m *web.Mount, rq web.Request, res *resident.Resident) ([]match, error) {
-	sts, reps, err := s.Readings.ForResident(r.Context(), rq.Actor, res.CountyCode, res.ID)
-	if err != nil {
-		return nil, err
-	}
-	t := func(k string, a ...any) string { return m.T(rq.Lang, k, a...) }
+	t := s.translator(m, rq)
 	var out []match
-	for i := range sts {
-		st := &sts[i]
-		if !reading.MayRead(rq.Actor, st) {
-			continue
+	if s.Readings != nil && slices.Contains(studyViewers, rq.Actor.Role) {
+		sts, reps, err := s.Readings.ForResident(r.Context(), rq.Actor, res.CountyCode, res.ID)
+		if err != nil {
+			return nil, err
 		}
-		if d, ok := DiagnosticReportOf(st, reps[st.ID], s.Readings.Templates.For(st.Modality), rq.Lang, t); ok {
-			out = append(out, reportMatch(st, d))
+		for i := range sts {
+			st := &sts[i]
+			if !reading.MayRead(rq.Actor, st) {
+				continue
+			}
+			if d, ok := DiagnosticReportOf(st, reps[st.ID], s.Readings.Templates.For(st.Modality), rq.Lang, t); ok {
+				out = append(out, reportMatch(st, d))
+			}
 		}
+	}
+	if s.Labs != nil && slices.Contains(access.Clinicians, rq.Actor.Role) {
+		_, results, err := s.Labs.ForResident(r.Context(), rq.Actor, res.ID)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, labReports(results, rq.Lang, t)...)
 	}
 	return out, nil
 }

@@ -92,6 +92,13 @@ func TestResourcesPassTwoValidators(t *testing.T) {
 	vd.get("/fhir/Patient/"+rp, nil, &rpt)
 	recordLabs(t, e, rpt)
 	add("/fhir/Observation?patient="+rp+"&_include=Observation:patient", vd)
+	var withLab bundle
+	json.Unmarshal(add("/fhir/DiagnosticReport?patient="+rp+"&_count=100", vd), &withLab) // the lab report among them
+	for _, en := range withLab.Entry {
+		if strings.Contains(en.FullURL, "/DiagnosticReport/lab-") {
+			add(strings.TrimPrefix(en.FullURL, e.ts.URL), vd)
+		}
+	}
 	add("/fhir/Patient/"+rp+"/$everything", vd)
 	// Consultations and referrals: requests and encounters, searched and read.
 	for _, pid := range episodePatients(t, vd) {
