@@ -262,21 +262,7 @@ func (s *Server) observationSearch(m *web.Mount) web.FaceHandler {
 		q := r.URL.Query()
 		opts := searchOpts{def: MaxCount, includes: []string{"Observation:patient", "Observation:subject"}}
 		p := parsePatientSearch(q, opts)
-		var codes []string
-		if v := q.Get("code"); v != "" {
-			for _, c := range strings.Split(v, ",") {
-				sys, code, has := strings.Cut(c, "|")
-				if !has {
-					sys, code = SystemLOINC, sys
-				}
-				if sys != SystemLOINC || code == "" {
-					p.fs = append(p.fs, care.FieldError{Field: "code", Key: "fhir.code_system", Args: []any{sys}})
-					continue
-				}
-				codes = append(codes, code)
-			}
-			p.used.Set("code", v)
-		}
+		codes := p.codes(q, SystemLOINC)
 		p.fs = append(p.fs, s.unsupported(r, q, opts.params("code")...)...)
 		if err := care.Invalid(p.fs); err != nil {
 			return err
@@ -294,11 +280,7 @@ func (s *Server) observationSearch(m *web.Mount) web.FaceHandler {
 			}
 			subject = s.patientOf(m, rq, res)
 		}
-		if len(codes) > 0 {
-			found = slices.DeleteFunc(found, func(x match) bool {
-				return !slices.ContainsFunc(x.res.(Observation).Code.Coding, func(c Coding) bool { return c.System == SystemLOINC && slices.Contains(codes, c.Code) })
-			})
-		}
+		found = slices.DeleteFunc(found, func(x match) bool { return !coded(x.res.(Observation).Code, codes) })
 		ids, _, out := p.page(found, nil, "")
 		writeJSON(w, http.StatusOK, s.searchset(r, &p, "Observation", ids, nil, out, subject))
 		return nil

@@ -140,7 +140,7 @@ func (s *Server) Capability() CapabilityStatement {
 	}
 	if s.Readings != nil || s.Labs != nil {
 		cs.Rest[0].Resource = append(cs.Rest[0].Resource, CapResource{Type: "DiagnosticReport", Interaction: read,
-			SearchParam: pagedParams(), SearchInclude: []string{"DiagnosticReport:subject", "DiagnosticReport:patient"}})
+			SearchParam: append(pagedParams(), CapSearchParam{"code", "token"}), SearchInclude: []string{"DiagnosticReport:subject", "DiagnosticReport:patient"}})
 	}
 	if s.Consult != nil || s.Referral != nil {
 		for _, typ := range []string{"ServiceRequest", "Encounter"} {

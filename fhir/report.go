@@ -241,15 +241,18 @@ func (s *Server) reportByID(r *http.Request, m *web.Mount, rq web.Request, id st
 
 // reportSearch: GET /fhir/DiagnosticReport?patient=… (or _id=…) with
 // the shared parameters of the paged searches: date (the study's or the
-// collection's day, China time), status (final, appended). The patient
+// collection's day, China time), status (final, appended), code
+// ([system|]code, LOINC by default, or the modality system; comma-
+// separated for any of several). The patient
 // is read through resident.Service.Get (scope, audited as
 // resident.read); the reports are those of the patient's studies the
 // reader may open on the study page (reading.MayRead) and, for every
 // clinician, the patient's lab reports; newest first.
 func (s *Server) reportSearch(m *web.Mount) web.FaceHandler {
 	return func(w http.ResponseWriter, r *http.Request, rq web.Request) error {
-		p, id, statuses, err := s.pagedSearch(r, "DiagnosticReport", reportStatuses)
-		if err != nil {
+		p, id, statuses := s.pagedParams(r, "DiagnosticReport", reportStatuses)
+		codes := p.codes(r.URL.Query(), SystemLOINC, SystemModality)
+		if err := care.Invalid(p.fs); err != nil {
 			return err
 		}
 		var found []match
@@ -276,6 +279,7 @@ func (s *Server) reportSearch(m *web.Mount) web.FaceHandler {
 				}
 			}
 		}
+		found = slices.DeleteFunc(found, func(x match) bool { return !coded(x.res.(DiagnosticReport).Code, codes) })
 		ids, keys, out := p.page(found, statuses, id)
 		writeJSON(w, http.StatusOK, s.searchset(r, &p, "DiagnosticReport", ids, keys, out, subject))
 		return nil

@@ -207,12 +207,27 @@ func testDiagnosticReport(t *testing.T, e *env) {
 		t.Errorf("status=final and status=appended give %d reports, want %d", n, len(reps))
 	}
 
+	// code: the LOINC report code or the modality.
+	for _, q := range []string{url.QueryEscape(fhir.SystemLOINC + "|" + fhir.LoincECGStudy), url.QueryEscape(fhir.SystemModality + "|ECG"), fhir.LoincECGStudy} {
+		var b bundle
+		vd.get("/fhir/DiagnosticReport?patient="+patient+"&code="+q, nil, &b)
+		got, _ := reportsOf(t, b)
+		if len(got) == 0 {
+			t.Errorf("code=%s finds no ECG report", q)
+		}
+		for _, d := range got {
+			if d.Code.Coding[len(d.Code.Coding)-1].Code != "ECG" {
+				t.Errorf("code=%s matched %s", q, d.Code.Text)
+			}
+		}
+	}
+
 	// Bad parameters.
 	for _, c := range []struct{ q, expr string }{
 		{"", "patient"}, {"patient=Organization/1", "patient"}, {"patient=" + patient + "&status=preliminary", "status"},
 		{"patient=" + patient + "&date=2026-02-30", "date"}, {"patient=" + patient + "&_count=101", "_count"},
 		{"patient=" + patient + "&_summary=text", "_summary"}, {"patient=" + patient + "&_include=Observation:patient", "_include"},
-		{"patient=" + patient + "&_cursor=x", "_cursor"},
+		{"patient=" + patient + "&_cursor=x", "_cursor"}, {"patient=" + patient + "&code=" + url.QueryEscape("http://snomed.info/sct|1"), "code"},
 	} {
 		var o outcome
 		code, h, _ := vd.get("/fhir/DiagnosticReport?"+c.q, nil, &o)

@@ -242,8 +242,16 @@ func (p *patientSearchParams) page(ms []match, statuses []string, id string) (id
 // MedicationDispense, ExplanationOfBenefit): the shared parameters
 // (parsePatientSearch; _include of typ's subject or patient unless
 // includes names others), _id (one value, as given) and status among
-// allowed. Faults are one EINVALID naming each parameter.
+// allowed (and, for DiagnosticReport, code is known: it reads it).
+// Faults are one EINVALID naming each parameter.
 func (s *Server) pagedSearch(r *http.Request, typ string, allowed []string, includes ...string) (p patientSearchParams, byID string, statuses []string, err error) {
+	p, byID, statuses = s.pagedParams(r, typ, allowed, includes...)
+	return p, byID, statuses, care.Invalid(p.fs)
+}
+
+// pagedParams is pagedSearch with the faults left in p.fs, for a search
+// with parameters of its own (DiagnosticReport's code).
+func (s *Server) pagedParams(r *http.Request, typ string, allowed []string, includes ...string) (p patientSearchParams, byID string, statuses []string) {
 	q := r.URL.Query()
 	if len(includes) == 0 {
 		includes = []string{typ + ":subject", typ + ":patient"}
@@ -257,8 +265,12 @@ func (s *Server) pagedSearch(r *http.Request, typ string, allowed []string, incl
 		p.used.Set("_id", byID)
 	}
 	statuses = p.statuses(q, allowed)
-	p.fs = append(p.fs, s.unsupported(r, q, opts.params("status")...)...)
-	return p, byID, statuses, care.Invalid(p.fs)
+	extra := []string{"status"}
+	if typ == "DiagnosticReport" {
+		extra = append(extra, "code")
+	}
+	p.fs = append(p.fs, s.unsupported(r, q, opts.params(extra...)...)...)
+	return p, byID, statuses
 }
 
 // numericID is a search's _id as a number (0: none, or not a number,
@@ -269,4 +281,38 @@ func numericID(v string) int64 {
 		return 0
 	}
 	return n
+}
+
+// codes reads a code parameter: comma-separated [system|]code tokens, a
+// token without a system in systems[0], each system one of systems (else
+// a fault naming code). It returns the tokens as Codings.
+func (p *patientSearchParams) codes(q url.Values, systems ...string) []Coding {
+	v := q.Get("code")
+	if v == "" {
+		return nil
+	}
+	p.used.Set("code", v)
+	var out []Coding
+	for _, c := range strings.Split(v, ",") {
+		sys, code, has := strings.Cut(c, "|")
+		if !has {
+			sys, code = systems[0], sys
+		}
+		if !slices.Contains(systems, sys) || code == "" {
+			p.fs = append(p.fs, care.FieldError{Field: "code", Key: "fhir.code_system", Args: []any{sys}})
+			continue
+		}
+		out = append(out, Coding{System: sys, Code: code})
+	}
+	return out
+}
+
+// coded reports whether a concept carries one of the tokens (any when none).
+func coded(c CodeableConcept, tokens []Coding) bool {
+	if len(tokens) == 0 {
+		return true
+	}
+	return slices.ContainsFunc(c.Coding, func(x Coding) bool {
+		return slices.ContainsFunc(tokens, func(t Coding) bool { return t.System == x.System && t.Code == x.Code })
+	})
 }
