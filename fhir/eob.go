@@ -23,9 +23,10 @@ const (
 	// SystemVisitType: settle's visit types (outpatient, inpatient, chronic).
 	SystemVisitType = "http://countycare.cn/fhir/CodeSystem/visit-type"
 
-	systemClaimType     = "http://terminology.hl7.org/CodeSystem/claim-type"
-	systemAdjudication  = "http://terminology.hl7.org/CodeSystem/adjudication"
-	systemCoverageClass = "http://terminology.hl7.org/CodeSystem/coverage-class"
+	systemClaimType       = "http://terminology.hl7.org/CodeSystem/claim-type"
+	systemAdjudication    = "http://terminology.hl7.org/CodeSystem/adjudication"
+	systemCoverageClass   = "http://terminology.hl7.org/CodeSystem/coverage-class"
+	systemProcessPriority = "http://terminology.hl7.org/CodeSystem/processpriority"
 )
 
 // Money is an amount in yuan with its currency. The value is written from
@@ -111,6 +112,7 @@ type ExplanationOfBenefit struct {
 	Created        string           `json:"created"`
 	Insurer        Reference        `json:"insurer"`
 	Provider       Reference        `json:"provider"`
+	Claim          *Reference       `json:"claim,omitempty"`
 	Outcome        string           `json:"outcome"`
 	Insurance      []EOBInsurance   `json:"insurance"`
 	Item           []EOBItem        `json:"item,omitempty"`
@@ -140,6 +142,7 @@ func ExplanationOfBenefitOf(st *settle.Settlement, insurer int64, t func(key str
 	if st.Status == settle.StatusReversed {
 		eob.Status = "cancelled"
 	}
+	eob.Claim = &Reference{Reference: "Claim/" + eob.ID}
 	eob.Meta = &Meta{LastUpdated: instant(st.CreatedAt)}
 	if !st.ReversedAt.IsZero() {
 		eob.Meta.LastUpdated = instant(st.ReversedAt)
@@ -196,6 +199,48 @@ func ExplanationOfBenefitOf(st *settle.Settlement, insurer int64, t func(key str
 	return eob
 }
 
+// ClaimInsurance is the coverage a claim is made under.
+type ClaimInsurance struct {
+	Sequence int       `json:"sequence"`
+	Focal    bool      `json:"focal"`
+	Coverage Reference `json:"coverage"`
+}
+
+// Claim is the bill of a settlement as submitted (the visit's charges),
+// before adjudication: the ExplanationOfBenefit of the same id says what
+// each payer layer paid.
+type Claim struct {
+	ResourceType   string           `json:"resourceType"`
+	ID             string           `json:"id"`
+	Meta           *Meta            `json:"meta,omitempty"`
+	Contained      []Coverage       `json:"contained,omitempty"`
+	Identifier     []Identifier     `json:"identifier,omitempty"`
+	Status         string           `json:"status"`
+	Type           CodeableConcept  `json:"type"`
+	SubType        *CodeableConcept `json:"subType,omitempty"`
+	Use            string           `json:"use"`
+	Patient        Reference        `json:"patient"`
+	BillablePeriod *Period          `json:"billablePeriod,omitempty"`
+	Created        string           `json:"created"`
+	Insurer        *Reference       `json:"insurer,omitempty"`
+	Provider       Reference        `json:"provider"`
+	Priority       CodeableConcept  `json:"priority"`
+	Insurance      []ClaimInsurance `json:"insurance"`
+	Item           []EOBItem        `json:"item,omitempty"`
+	Total          *Money           `json:"total,omitempty"`
+}
+
+// ClaimOf is the claim of a settlement: its ExplanationOfBenefit's bill —
+// the same id, status, type, patient, provider, insurer, coverage and
+// items — with priority normal and the billed total.
+func ClaimOf(st *settle.Settlement, eob ExplanationOfBenefit) Claim {
+	ins := eob.Insurer
+	return Claim{ResourceType: "Claim", ID: eob.ID, Meta: eob.Meta, Contained: eob.Contained, Identifier: eob.Identifier, Status: eob.Status,
+		Type: eob.Type, SubType: eob.SubType, Use: "claim", Patient: eob.Patient, BillablePeriod: eob.BillablePeriod, Created: eob.Created,
+		Insurer: &ins, Provider: eob.Provider, Priority: CodeableConcept{Coding: []Coding{{System: systemProcessPriority, Code: "normal"}}},
+		Insurance: []ClaimInsurance{{Sequence: 1, Focal: true, Coverage: eob.Insurance[0].Coverage}}, Item: eob.Item, Total: CNY(st.Result.Total)}
+}
+
 // insurerOf finds the insurance office of a county in the tree (0: none).
 func insurerOf(t *org.Tree, county string) int64 {
 	for _, r := range t.Roots() {
@@ -211,9 +256,10 @@ func insurerOf(t *org.Tree, county string) int64 {
 
 var eobStatuses = []string{"active", "cancelled"}
 
-// eobRead: GET /fhir/ExplanationOfBenefit/{id}, through settle.Service.Get
-// (the resident in scope, audited as settle.read), as the settlement page.
-func (s *Server) eobRead(m *web.Mount) web.FaceHandler {
+// eobRead: GET /fhir/ExplanationOfBenefit/{id} (or /fhir/Claim/{id}: typ),
+// through settle.Service.Get (the resident in scope, audited as
+// settle.read), as the settlement page.
+func (s *Server) eobRead(m *web.Mount, typ string) web.FaceHandler {
 	return func(w http.ResponseWriter, r *http.Request, rq web.Request) error {
 		id, err := pathID(r)
 		if err != nil {
@@ -223,23 +269,23 @@ func (s *Server) eobRead(m *web.Mount) web.FaceHandler {
 		if err != nil {
 			return err
 		}
-		tree, err := s.Orgs.Tree(r.Context())
+		ms, err := s.eobMatches(r, m, rq, []settle.Settlement{*st}, typ)
 		if err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusOK, ExplanationOfBenefitOf(st, insurerOf(tree, st.County), func(k string, a ...any) string { return m.T(rq.Lang, k, a...) }))
+		writeJSON(w, http.StatusOK, ms[0].res)
 		return nil
 	}
 }
 
-// eobSearch: GET /fhir/ExplanationOfBenefit?patient=… (or _id) with date
-// (the visit's day), status (active, cancelled), _count with next links,
-// _summary=count and _include=ExplanationOfBenefit:patient: the patient's
-// settlements through settle.Service.ForResident (scope, audited as
-// resident.read), newest first.
-func (s *Server) eobSearch(m *web.Mount) web.FaceHandler {
+// eobSearch: GET /fhir/ExplanationOfBenefit?patient=… (or /fhir/Claim:
+// typ; or _id) with date (the visit's day), status (active, cancelled),
+// _count with next links, _summary=count and _include=<typ>:patient: the
+// patient's settlements through settle.Service.ForResident (scope,
+// audited as resident.read), newest first.
+func (s *Server) eobSearch(m *web.Mount, typ string) web.FaceHandler {
 	return func(w http.ResponseWriter, r *http.Request, rq web.Request) error {
-		p, id, statuses, err := s.pagedSearch(r, "ExplanationOfBenefit", eobStatuses, "ExplanationOfBenefit:patient")
+		p, id, statuses, err := s.pagedSearch(r, typ, eobStatuses, typ+":patient")
 		if err != nil {
 			return err
 		}
@@ -253,7 +299,7 @@ func (s *Server) eobSearch(m *web.Mount) web.FaceHandler {
 			case !care.IsCode(err, care.ENOTFOUND):
 				return err
 			}
-		} else {
+		} else if p.resident != 0 {
 			var err error
 			if sts, err = s.Settle.ForResident(r.Context(), rq.Actor, p.resident); err != nil {
 				return err
@@ -263,18 +309,19 @@ func (s *Server) eobSearch(m *web.Mount) web.FaceHandler {
 		if err != nil {
 			return err
 		}
-		found, err := s.eobMatches(r, m, rq, sts)
+		found, err := s.eobMatches(r, m, rq, sts, typ)
 		if err != nil {
 			return err
 		}
 		ids, keys, out := p.page(found, statuses, id)
-		writeJSON(w, http.StatusOK, s.searchset(r, &p, "ExplanationOfBenefit", ids, keys, out, subject))
+		writeJSON(w, http.StatusOK, s.searchset(r, &p, typ, ids, keys, out, subject))
 		return nil
 	}
 }
 
-// eobMatches maps settlements to ExplanationOfBenefits, keyed by id.
-func (s *Server) eobMatches(r *http.Request, m *web.Mount, rq web.Request, sts []settle.Settlement) ([]match, error) {
+// eobMatches maps settlements to ExplanationOfBenefits (or, typ "Claim",
+// Claims), keyed by id.
+func (s *Server) eobMatches(r *http.Request, m *web.Mount, rq web.Request, sts []settle.Settlement, typ string) ([]match, error) {
 	tree, err := s.Orgs.Tree(r.Context())
 	if err != nil {
 		return nil, err
@@ -285,7 +332,11 @@ func (s *Server) eobMatches(r *http.Request, m *web.Mount, rq web.Request, sts [
 		st := &sts[i]
 		day, _ := care.ParseDate(st.Claim.Date)
 		eob := ExplanationOfBenefitOf(st, insurerOf(tree, st.County), t)
-		out = append(out, match{id: eob.ID, key: key(time.Time{}, st.ID), day: day, status: eob.Status, res: eob})
+		var res any = eob
+		if typ == "Claim" {
+			res = ClaimOf(st, eob)
+		}
+		out = append(out, match{id: eob.ID, key: key(time.Time{}, st.ID), day: day, status: eob.Status, res: res})
 	}
 	return out, nil
 }

@@ -124,16 +124,34 @@ func testExplanationOfBenefit(t *testing.T, e *env) {
 		if code, _, body := io.get("/fhir/ExplanationOfBenefit/"+x.ID, nil, &one); code != 200 || one.ID != x.ID || len(one.Total) != len(x.Total) {
 			t.Errorf("read %s: %d %.300s", x.ID, code, body)
 		}
+		// The claim: the same bill before adjudication.
+		var c fhir.Claim
+		if code, _, body := io.get("/fhir/"+x.Claim.Reference, nil, &c); code != 200 || c.ID != x.ID || c.Status != x.Status || len(c.Item) != len(x.Item) ||
+			fen(t, c.Total) != tot["submitted"] || c.Priority.Coding[0].Code != "normal" || c.Insurance[0].Coverage.Reference != "#coverage" || len(c.Contained) != 1 {
+			t.Errorf("claim %s: %d %.300s", x.Claim.Reference, code, body)
+		}
 	}
 	var count bundle
 	io.get("/fhir/ExplanationOfBenefit?patient="+patient+"&_summary=count", nil, &count)
 	if count.Total == nil || *count.Total != len(eobs) {
 		t.Errorf("_summary=count: %v, want %d", count.Total, len(eobs))
 	}
-	var byID bundle
-	io.get("/fhir/ExplanationOfBenefit?_id="+eobs[0].ID, nil, &byID)
-	if len(byID.Entry) != 1 {
-		t.Errorf("_id=%s: %d entries", eobs[0].ID, len(byID.Entry))
+	for _, typ := range []string{"ExplanationOfBenefit", "Claim"} {
+		var byID bundle
+		io.get("/fhir/"+typ+"?_id="+eobs[0].ID, nil, &byID)
+		if len(byID.Entry) != 1 || !strings.HasSuffix(byID.Entry[0].FullURL, "/"+typ+"/"+eobs[0].ID) {
+			t.Errorf("%s?_id=%s: %d entries", typ, eobs[0].ID, len(byID.Entry))
+		}
+		var none bundle
+		io.get("/fhir/"+typ+"?_id=abc", nil, &none)
+		if none.Total == nil || *none.Total != 0 {
+			t.Errorf("%s?_id=abc: %v", typ, none.Total)
+		}
+	}
+	var claims bundle
+	io.get("/fhir/Claim?patient="+patient, nil, &claims)
+	if len(claims.Entry) != len(eobs) {
+		t.Errorf("Claim?patient: %d, want %d", len(claims.Entry), len(eobs))
 	}
 	var o outcome
 	code, h, _ := io.get("/fhir/ExplanationOfBenefit?patient="+patient+"&status=draft", nil, &o)

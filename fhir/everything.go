@@ -33,7 +33,7 @@ var (
 // viewers,
 // ServiceRequests and Encounters for the parties of consultations and
 // referrals, MedicationRequests and MedicationDispenses for prescribers
-// and pharmacists, ExplanationOfBenefits for the insurance office. A Bundle of
+// and pharmacists, Claims and ExplanationOfBenefits for the insurance office. A Bundle of
 // type searchset with the total; no parameters are supported (_since,
 // _type, _count are ignored, or refused with Prefer: handling=strict).
 func (s *Server) everything(m *web.Mount) web.FaceHandler {
@@ -85,7 +85,10 @@ func (s *Server) everything(m *web.Mount) web.FaceHandler {
 			if err != nil {
 				return err
 			}
-			if typed["ExplanationOfBenefit"], err = s.eobMatches(r, m, rq, sts); err != nil {
+			if typed["Claim"], err = s.eobMatches(r, m, rq, sts, "Claim"); err != nil {
+				return err
+			}
+			if typed["ExplanationOfBenefit"], err = s.eobMatches(r, m, rq, sts, "ExplanationOfBenefit"); err != nil {
 				return err
 			}
 		}
@@ -110,4 +113,4 @@ func (s *Server) everything(m *web.Mount) web.FaceHandler {
 
 // everythingTypes is the order of Patient/$everything's entries after the Patient.
 var everythingTypes = []string{"Condition", "Observation", "DiagnosticReport", "ServiceRequest", "Encounter", "MedicationRequest",
-	"MedicationDispense", "ExplanationOfBenefit"}
+	"MedicationDispense", "Claim", "ExplanationOfBenefit"}

@@ -75,7 +75,7 @@ func testPatientEverything(t *testing.T, e *env) {
 	io := e.as(care.RoleInsuranceOfficer)
 	got, _ = everythingIDs(t, io, "/fhir/Patient/"+patient+"/$everything")
 	for _, id := range got {
-		if typ := strings.Split(id, "/")[0]; typ != "Patient" && typ != "ExplanationOfBenefit" {
+		if typ := strings.Split(id, "/")[0]; typ != "Patient" && typ != "ExplanationOfBenefit" && typ != "Claim" {
 			t.Errorf("the insurance officer sees %s", id)
 		}
 	}

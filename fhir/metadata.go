@@ -58,8 +58,10 @@ func (s *Server) routes(m *web.Mount) {
 		// Settlements: the insurance office and the patient, as the
 		// settlement page (each within its scope).
 		settled := access.Allow(eobReaders...)
-		m.Handle("GET /fhir/ExplanationOfBenefit/{id}", settled, 0, s.eobRead(m))
-		m.Handle("GET /fhir/ExplanationOfBenefit", settled, 0, s.eobSearch(m))
+		for _, typ := range []string{"ExplanationOfBenefit", "Claim"} {
+			m.Handle("GET /fhir/"+typ+"/{id}", settled, 0, s.eobRead(m, typ))
+			m.Handle("GET /fhir/"+typ, settled, 0, s.eobSearch(m, typ))
+		}
 	}
 	if s.Readings != nil || s.Labs != nil {
 		// Signed reports: the study page's viewers (readers of the center,
@@ -155,8 +157,10 @@ func (s *Server) Capability() CapabilityStatement {
 		}
 	}
 	if s.Settle != nil {
-		cs.Rest[0].Resource = append(cs.Rest[0].Resource, CapResource{Type: "ExplanationOfBenefit", Interaction: read, SearchParam: pagedParams(),
-			SearchInclude: []string{"ExplanationOfBenefit:patient"}})
+		for _, typ := range []string{"ExplanationOfBenefit", "Claim"} {
+			cs.Rest[0].Resource = append(cs.Rest[0].Resource, CapResource{Type: typ, Interaction: read, SearchParam: pagedParams(),
+				SearchInclude: []string{typ + ":patient"}})
+		}
 	}
 	types := make([]string, len(cs.Rest[0].Resource))
 	for i, r := range cs.Rest[0].Resource {

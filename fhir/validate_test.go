@@ -133,6 +133,8 @@ func TestResourcesPassTwoValidators(t *testing.T) {
 		json.Unmarshal(add("/fhir/ExplanationOfBenefit?patient="+p.ID+"&_include=ExplanationOfBenefit:patient", ins), &b)
 		if len(b.Entry) > 0 {
 			add(strings.TrimPrefix(b.Entry[0].FullURL, e.ts.URL), ins)
+			add("/fhir/Claim?patient="+p.ID+"&_include=Claim:patient", ins)
+			add(strings.Replace(strings.TrimPrefix(b.Entry[0].FullURL, e.ts.URL), "ExplanationOfBenefit", "Claim", 1), ins)
 			break
 		}
 		lines = lines[:len(lines)-1] // an empty searchset is sampled enough
