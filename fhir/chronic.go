@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"countycare/access"
 	"countycare/care"
@@ -250,17 +251,15 @@ func (s *Server) conditionSearch(m *web.Mount) web.FaceHandler {
 // observationSearch: GET /fhir/Observation?patient=… (required) with
 // code ([http://loinc.org|]code, comma-separated for any of several),
 // date (YYYY-MM-DD with eq, ge, gt, le, lt; repeatable), _count
-// (1–MaxCount, default MaxCount), _summary=count and
-// _include=Observation:patient: the measurements of the patient's
+// (1–MaxCount, default MaxCount) with _cursor next links, _summary=count
+// and _include=Observation:patient: the measurements of the patient's
 // follow-up visits (each registration's last 100) for the chronic care
-// teams, through chronic.Service.RecordOf, and the patient's lab results
-// (the last 500) for every clinician, through lab.Service.ForResident —
-// each one scoped, audited read of the patient, as the pages — newest
-// first.
+// teams, and the patient's lab results (the last 500) for every
+// clinician (patientObservations), newest first.
 func (s *Server) observationSearch(m *web.Mount) web.FaceHandler {
 	return func(w http.ResponseWriter, r *http.Request, rq web.Request) error {
 		q := r.URL.Query()
-		opts := searchOpts{def: MaxCount, includes: []string{"Observation:patient", "Observation:subject"}}
+		opts := searchOpts{def: MaxCount, paged: true, includes: []string{"Observation:patient", "Observation:subject"}}
 		p := parsePatientSearch(q, opts)
 		codes := p.codes(q, SystemLOINC)
 		p.fs = append(p.fs, s.unsupported(r, q, opts.params("code")...)...)
@@ -281,8 +280,8 @@ func (s *Server) observationSearch(m *web.Mount) web.FaceHandler {
 			subject = s.patientOf(m, rq, res)
 		}
 		found = slices.DeleteFunc(found, func(x match) bool { return !coded(x.res.(Observation).Code, codes) })
-		ids, _, out := p.page(found, nil, "")
-		writeJSON(w, http.StatusOK, s.searchset(r, &p, "Observation", ids, nil, out, subject))
+		ids, keys, out := p.page(found, nil, "")
+		writeJSON(w, http.StatusOK, s.searchset(r, &p, "Observation", ids, keys, out, subject))
 		return nil
 	}
 }
@@ -296,8 +295,12 @@ func (s *Server) observationSearch(m *web.Mount) web.FaceHandler {
 func (s *Server) patientObservations(r *http.Request, rq web.Request, rid int64) ([]match, []chronic.Registration, *resident.Resident, error) {
 	var found []match
 	var regs []chronic.Registration
-	add := func(day care.Date, o Observation) {
-		found = append(found, match{id: o.ID, key: o.EffectiveDateTime, day: day, status: o.Status, res: o})
+	// Keys: the effective time (a visit's day at midnight, China time, or
+	// the collection) and a number unique across both sources: the visit's
+	// id times 8 plus the measurement's place, or the result's id times 8
+	// plus 7.
+	add := func(day care.Date, at time.Time, n int64, o Observation) {
+		found = append(found, match{id: o.ID, key: key(at, n), day: day, status: o.Status, res: o})
 	}
 	if s.Chronic != nil && slices.Contains(chronicRoles, rq.Actor.Role) {
 		var byReg map[int64][]chronic.StoredVisit
@@ -308,8 +311,10 @@ func (s *Server) patientObservations(r *http.Request, rq web.Request, rid int64)
 		for _, reg := range regs {
 			visits := byReg[reg.ID]
 			for i := range visits {
-				for _, o := range ObservationsOf(&visits[i]) {
-					add(visits[i].Date, o)
+				v := &visits[i]
+				at := time.Date(v.Date.Year, v.Date.Month, v.Date.Day, 0, 0, 0, 0, care.Shanghai)
+				for j, o := range ObservationsOf(v) {
+					add(v.Date, at, v.ID*8+int64(j), o)
 				}
 			}
 		}
@@ -322,7 +327,7 @@ func (s *Server) patientObservations(r *http.Request, rq web.Request, rid int64)
 			return nil, nil, nil, err
 		}
 		for i := range rs {
-			add(care.Today(rs[i].CollectedAt), ObservationOfLab(&rs[i], rq.Lang))
+			add(care.Today(rs[i].CollectedAt), rs[i].CollectedAt, rs[i].ID*8+7, ObservationOfLab(&rs[i], rq.Lang))
 		}
 	}
 	return found, regs, res, nil

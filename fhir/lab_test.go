@@ -172,6 +172,33 @@ func testLabObservations(t *testing.T, e *env) {
 		code, h, _ := vd.get("/fhir/DiagnosticReport/"+id, nil, &o)
 		checkOutcome(t, id, code, 404, h.Get("Content-Type"), o, "not-found", "")
 	}
+	// Paging: _count=1 with the next links visits the one page's Observations in its order.
+	var whole bundle
+	vd.get("/fhir/Observation?patient="+pt.ID, nil, &whole)
+	var one, got []string
+	for _, en := range whole.Entry {
+		one = append(one, en.FullURL)
+	}
+	next := "/fhir/Observation?patient=" + pt.ID + "&_count=1"
+	for pages := 0; next != ""; pages++ {
+		if pages > len(one) {
+			t.Fatal("Observation paging does not end")
+		}
+		var b bundle
+		vd.get(next, nil, &b)
+		for _, en := range b.Entry {
+			got = append(got, en.FullURL)
+		}
+		next = ""
+		for _, l := range b.Link {
+			if l.Relation == "next" {
+				next = strings.TrimPrefix(l.URL, e.ts.URL)
+			}
+		}
+	}
+	if strings.Join(got, " ") != strings.Join(one, " ") || len(one) < 3 {
+		t.Errorf("pages of 1 gave %d Observations, one page %d (want the same, in order, and more than one page)", len(got), len(one))
+	}
 	var count bundle
 	vd.get("/fhir/Observation?patient="+pt.ID+"&_summary=count", nil, &count)
 	if count.Total == nil || *count.Total < 3 || len(count.Entry) != 0 {

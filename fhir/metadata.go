@@ -130,7 +130,7 @@ func (s *Server) Capability() CapabilityStatement {
 				{Type: "Practitioner", Interaction: read, SearchParam: []CapSearchParam{{"_id", "token"}, {"name", "string"}, {"_count", "number"}}},
 				{Type: "PractitionerRole", Interaction: read, SearchParam: []CapSearchParam{{"practitioner", "reference"}, {"organization", "reference"}, {"specialty", "token"}, {"_count", "number"}}},
 			}}}}
-	obs := []CapSearchParam{{"patient", "reference"}, {"code", "token"}, {"date", "date"}, {"_count", "number"}, {"_summary", "token"}}
+	obs := []CapSearchParam{{"patient", "reference"}, {"code", "token"}, {"date", "date"}, {"_count", "number"}, {"_cursor", "string"}, {"_summary", "token"}}
 	obsIncludes := []string{"Observation:patient", "Observation:subject"}
 	if s.Chronic != nil {
 		cs.Rest[0].Resource = append(cs.Rest[0].Resource,
