@@ -95,9 +95,9 @@ type CoverageClass struct {
 	Name  string          `json:"name,omitempty"`
 }
 
-// ExplanationOfBenefit is a settlement (一站式结算): the bill, what each
-// payer layer paid and what is left to the patient.
-type ExplanationOfBenefit struct {
+// Bill is what a settlement's Claim and ExplanationOfBenefit share (the
+// JSON of both has its elements inline): the visit's bill.
+type Bill struct {
 	ResourceType   string           `json:"resourceType"`
 	ID             string           `json:"id"`
 	Meta           *Meta            `json:"meta,omitempty"`
@@ -112,11 +112,17 @@ type ExplanationOfBenefit struct {
 	Created        string           `json:"created"`
 	Insurer        Reference        `json:"insurer"`
 	Provider       Reference        `json:"provider"`
-	Claim          *Reference       `json:"claim,omitempty"`
-	Outcome        string           `json:"outcome"`
-	Insurance      []EOBInsurance   `json:"insurance"`
 	Item           []EOBItem        `json:"item,omitempty"`
-	Total          []EOBTotal       `json:"total,omitempty"`
+}
+
+// ExplanationOfBenefit is a settlement (一站式结算): the bill, what each
+// payer layer paid and what is left to the patient.
+type ExplanationOfBenefit struct {
+	Bill
+	Claim     *Reference     `json:"claim,omitempty"`
+	Outcome   string         `json:"outcome"`
+	Insurance []EOBInsurance `json:"insurance"`
+	Total     []EOBTotal     `json:"total,omitempty"`
 }
 
 // SystemVisitID: the hospital's visit number of a settlement.
@@ -136,9 +142,9 @@ const SystemVisitID = "http://countycare.cn/fhir/sid/visit"
 // contained. insurer is the county's insurance office (0: unknown, given
 // as a display only); t names codes in the reader's language.
 func ExplanationOfBenefitOf(st *settle.Settlement, insurer int64, t func(key string, args ...any) string) ExplanationOfBenefit {
-	eob := ExplanationOfBenefit{ResourceType: "ExplanationOfBenefit", ID: strconv.FormatInt(st.ID, 10), Status: "active", Use: "claim",
-		Patient: patientRef(st.ResidentID), Created: instant(st.CreatedAt), Outcome: "complete",
-		Provider: Reference{Reference: "Organization/" + strconv.FormatInt(st.InstitutionID, 10)}}
+	eob := ExplanationOfBenefit{Outcome: "complete", Bill: Bill{ResourceType: "ExplanationOfBenefit", ID: strconv.FormatInt(st.ID, 10), Status: "active",
+		Use: "claim", Patient: patientRef(st.ResidentID), Created: instant(st.CreatedAt),
+		Provider: Reference{Reference: "Organization/" + strconv.FormatInt(st.InstitutionID, 10)}}}
 	if st.Status == settle.StatusReversed {
 		eob.Status = "cancelled"
 	}
@@ -210,35 +216,20 @@ type ClaimInsurance struct {
 // before adjudication: the ExplanationOfBenefit of the same id says what
 // each payer layer paid.
 type Claim struct {
-	ResourceType   string           `json:"resourceType"`
-	ID             string           `json:"id"`
-	Meta           *Meta            `json:"meta,omitempty"`
-	Contained      []Coverage       `json:"contained,omitempty"`
-	Identifier     []Identifier     `json:"identifier,omitempty"`
-	Status         string           `json:"status"`
-	Type           CodeableConcept  `json:"type"`
-	SubType        *CodeableConcept `json:"subType,omitempty"`
-	Use            string           `json:"use"`
-	Patient        Reference        `json:"patient"`
-	BillablePeriod *Period          `json:"billablePeriod,omitempty"`
-	Created        string           `json:"created"`
-	Insurer        *Reference       `json:"insurer,omitempty"`
-	Provider       Reference        `json:"provider"`
-	Priority       CodeableConcept  `json:"priority"`
-	Insurance      []ClaimInsurance `json:"insurance"`
-	Item           []EOBItem        `json:"item,omitempty"`
-	Total          *Money           `json:"total,omitempty"`
+	Bill
+	Priority  CodeableConcept  `json:"priority"`
+	Insurance []ClaimInsurance `json:"insurance"`
+	Total     *Money           `json:"total,omitempty"`
 }
 
 // ClaimOf is the claim of a settlement: its ExplanationOfBenefit's bill —
 // the same id, status, type, patient, provider, insurer, coverage and
 // items — with priority normal and the billed total.
 func ClaimOf(st *settle.Settlement, eob ExplanationOfBenefit) Claim {
-	ins := eob.Insurer
-	return Claim{ResourceType: "Claim", ID: eob.ID, Meta: eob.Meta, Contained: eob.Contained, Identifier: eob.Identifier, Status: eob.Status,
-		Type: eob.Type, SubType: eob.SubType, Use: "claim", Patient: eob.Patient, BillablePeriod: eob.BillablePeriod, Created: eob.Created,
-		Insurer: &ins, Provider: eob.Provider, Priority: CodeableConcept{Coding: []Coding{{System: systemProcessPriority, Code: "normal"}}},
-		Insurance: []ClaimInsurance{{Sequence: 1, Focal: true, Coverage: eob.Insurance[0].Coverage}}, Item: eob.Item, Total: CNY(st.Result.Total)}
+	c := Claim{Bill: eob.Bill, Priority: CodeableConcept{Coding: []Coding{{System: systemProcessPriority, Code: "normal"}}},
+		Insurance: []ClaimInsurance{{Sequence: 1, Focal: true, Coverage: eob.Insurance[0].Coverage}}, Total: CNY(st.Result.Total)}
+	c.ResourceType = "Claim"
+	return c
 }
 
 // insurerOf finds the insurance office of a county in the tree (0: none).
