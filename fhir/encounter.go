@@ -2,11 +2,13 @@ package fhir
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
 	"countycare/care"
 	"countycare/consult"
+	"countycare/online"
 	"countycare/referral"
 	"countycare/web"
 )
@@ -25,10 +27,11 @@ const (
 	SystemReferralDirection = "http://countycare.cn/fhir/CodeSystem/referral-direction"
 )
 
-// Prefixes of the ids of resources mapped from two sources.
+// Prefixes of the ids of resources mapped from several sources.
 const (
 	prefixConsult  = "consult-"
 	prefixReferral = "referral-"
+	prefixOnline   = "online-"
 )
 
 // Period is a time interval.
@@ -64,17 +67,18 @@ type ServiceRequest struct {
 // Encounter is a remote consultation (远程会诊) or the stay an up-referral
 // led to (an outpatient visit, or an admission when a bed was given).
 type Encounter struct {
-	ResourceType    string            `json:"resourceType"`
-	ID              string            `json:"id"`
-	Meta            *Meta             `json:"meta,omitempty"`
-	Status          string            `json:"status"`
-	Class           Coding            `json:"class"`
-	Type            []CodeableConcept `json:"type,omitempty"`
-	Subject         Reference         `json:"subject"`
-	BasedOn         []Reference       `json:"basedOn,omitempty"`
-	Period          *Period           `json:"period,omitempty"`
-	ReasonCode      []CodeableConcept `json:"reasonCode,omitempty"`
-	ServiceProvider *Reference        `json:"serviceProvider,omitempty"`
+	ResourceType    string                 `json:"resourceType"`
+	ID              string                 `json:"id"`
+	Meta            *Meta                  `json:"meta,omitempty"`
+	Status          string                 `json:"status"`
+	Class           Coding                 `json:"class"`
+	Type            []CodeableConcept      `json:"type,omitempty"`
+	Subject         Reference              `json:"subject"`
+	BasedOn         []Reference            `json:"basedOn,omitempty"`
+	Period          *Period                `json:"period,omitempty"`
+	ReasonCode      []CodeableConcept      `json:"reasonCode,omitempty"`
+	Participant     []EncounterParticipant `json:"participant,omitempty"`
+	ServiceProvider *Reference             `json:"serviceProvider,omitempty"`
 }
 
 func orgRef(id int64) *Reference {
@@ -230,12 +234,49 @@ func EncounterOfReferral(r *referral.Referral) (Encounter, bool) {
 	return e, true
 }
 
-// episodes are a patient's consultations and referrals the reader is a
-// party to, with the patient.
+// EncounterOfOnline maps an online follow-up visit (互联网复诊), id
+// "online-<id>": a virtual encounter (VR), planned while booked, in
+// progress in session, finished when ended or redirected to an offline
+// visit; the resident's clinic as service provider, the doctor who took it
+// as participant, the complaint as reason and the condition followed up
+// (ICD-10) as type.
+func EncounterOfOnline(v *online.Visit) Encounter {
+	e := Encounter{ResourceType: "Encounter", ID: prefixOnline + strconv.FormatInt(v.ID, 10), Meta: &Meta{VersionID: strconv.Itoa(v.Version)},
+		Class:   Coding{System: systemV3ActCode, Code: "VR", Display: "virtual"},
+		Subject: patientRef(v.ResidentID), ServiceProvider: orgRef(v.ClinicID),
+		Period: &Period{Start: instant(v.CreatedAt), End: instant(v.EndedAt)}}
+	switch v.Status {
+	case online.StatusBooked:
+		e.Status = "planned"
+	case online.StatusInSession:
+		e.Status = "in-progress"
+	default:
+		e.Status = "finished"
+	}
+	if v.Diagnosis != "" {
+		e.Type = []CodeableConcept{{Coding: []Coding{{System: SystemICD10, Code: v.Diagnosis}}}}
+	}
+	if v.Complaint != "" {
+		e.ReasonCode = []CodeableConcept{{Text: v.Complaint}}
+	}
+	if v.DoctorID != 0 {
+		e.Participant = []EncounterParticipant{{Individual: &Reference{Reference: "Practitioner/" + strconv.FormatInt(v.DoctorID, 10), Display: v.DoctorName}}}
+	}
+	return e
+}
+
+// EncounterParticipant is someone who took part in an encounter.
+type EncounterParticipant struct {
+	Individual *Reference `json:"individual,omitempty"`
+}
+
+// episodes are a patient's consultations, referrals and online visits
+// the reader may see, with the patient.
 type episodes struct {
 	patient   *Patient
 	consults  []consult.Consultation
 	referrals []referral.Referral
+	visits    []online.Visit
 }
 
 // episodesOf reads the patient through resident.Service.Get (scope,
@@ -254,6 +295,11 @@ func (s *Server) episodesOf(r *http.Request, m *web.Mount, rq web.Request, resid
 	}
 	if s.Referral != nil {
 		if ep.referrals, err = s.Referral.ForResident(r.Context(), rq.Actor, res); err != nil {
+			return nil, err
+		}
+	}
+	if s.Online != nil && slices.Contains(onlineDoctors, rq.Actor.Role) {
+		if ep.visits, err = s.Online.ForResident(r.Context(), rq.Actor, res.ID); err != nil {
 			return nil, err
 		}
 	}
@@ -276,6 +322,17 @@ func (s *Server) episodeByID(r *http.Request, rq web.Request, id string) (*episo
 		}
 		return &episodes{consults: []consult.Consultation{*c}}, nil
 	}
+	if v, ok := strings.CutPrefix(id, prefixOnline); ok && s.Online != nil {
+		n := numericID(v)
+		if n == 0 || !slices.Contains(onlineDoctors, rq.Actor.Role) {
+			return nil, notFound
+		}
+		visit, _, err := s.Online.Get(r.Context(), rq.Actor, n)
+		if err != nil {
+			return nil, err
+		}
+		return &episodes{visits: []online.Visit{*visit}}, nil
+	}
 	if v, ok := strings.CutPrefix(id, prefixReferral); ok && s.Referral != nil {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n <= 0 {
@@ -296,12 +353,12 @@ func serviceRequests(ep *episodes, t func(string, ...any) string) []match {
 	for i := range ep.consults {
 		c := &ep.consults[i]
 		sr := ServiceRequestOfConsult(c, t)
-		out = append(out, match{sr.ID, key(c.CreatedAt, c.ID*2), care.Today(c.CreatedAt), sr.Status, sr})
+		out = append(out, match{sr.ID, key(c.CreatedAt, c.ID*3), care.Today(c.CreatedAt), sr.Status, sr})
 	}
 	for i := range ep.referrals {
 		rf := &ep.referrals[i]
 		sr := ServiceRequestOfReferral(rf, t)
-		out = append(out, match{sr.ID, key(rf.FirstSentAt, rf.ID*2+1), care.Today(rf.FirstSentAt), sr.Status, sr})
+		out = append(out, match{sr.ID, key(rf.FirstSentAt, rf.ID*3+1), care.Today(rf.FirstSentAt), sr.Status, sr})
 	}
 	return out
 }
@@ -312,13 +369,18 @@ func encounters(ep *episodes, t func(string, ...any) string) []match {
 	for i := range ep.consults {
 		c := &ep.consults[i]
 		e := EncounterOfConsult(c, t)
-		out = append(out, match{e.ID, key(c.CreatedAt, c.ID*2), care.Today(c.CreatedAt), e.Status, e})
+		out = append(out, match{e.ID, key(c.CreatedAt, c.ID*3), care.Today(c.CreatedAt), e.Status, e})
 	}
 	for i := range ep.referrals {
 		rf := &ep.referrals[i]
 		if e, ok := EncounterOfReferral(rf); ok {
-			out = append(out, match{e.ID, key(rf.ArrivedAt, rf.ID*2+1), care.Today(rf.ArrivedAt), e.Status, e})
+			out = append(out, match{e.ID, key(rf.ArrivedAt, rf.ID*3+1), care.Today(rf.ArrivedAt), e.Status, e})
 		}
+	}
+	for i := range ep.visits {
+		v := &ep.visits[i]
+		e := EncounterOfOnline(v)
+		out = append(out, match{e.ID, key(v.CreatedAt, v.ID*3+2), care.Today(v.CreatedAt), e.Status, e})
 	}
 	return out
 }

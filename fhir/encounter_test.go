@@ -3,6 +3,7 @@ package fhir_test
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"countycare/care"
 	"countycare/consult"
 	"countycare/fhir"
+	"countycare/online"
 	"countycare/referral"
 )
 
@@ -193,4 +195,71 @@ func checkEpisodes(t *testing.T, e *env, td *client, patient string) {
 	var o outcome
 	code, h, _ := e.as(care.RoleAnalyst).get("/fhir/Encounter?patient="+patient, nil, &o)
 	checkOutcome(t, "analyst", code, 403, h.Get("Content-Type"), o, "forbidden", "")
+}
+
+// TestOnlineVisitEncounter: an online follow-up visit is a virtual
+// Encounter "online-<id>" (docs/fhir.md "Encounter"): planned while
+// booked, the resident's clinic as service provider, the condition
+// followed up as type and the complaint as reason; it is found by the
+// patient's Encounter search and read by id, through online.Service
+// (the resident in scope, audited), and not seen by county specialists,
+// who do not run online visits.
+func TestOnlineVisitEncounter(t *testing.T) { testOnlineVisitEncounter(t, newEnv(t)) }
+
+func testOnlineVisitEncounter(t *testing.T, e *env) {
+	vd := e.as(care.RoleVillageDoctor)
+	ctx := context.Background()
+	v, pt := bookOnlineVisit(t, e, vd)
+	id := "online-" + strconv.FormatInt(v.ID, 10)
+	_, ens := episodesOf(t, vd, pt.ID)
+	var en *fhir.Encounter
+	for i := range ens {
+		if ens[i].ID == id {
+			en = &ens[i]
+		}
+	}
+	if en == nil {
+		t.Fatalf("Encounter?patient=%s does not hold %s: %+v", pt.ID, id, ens)
+	}
+	if en.Class.Code != "VR" || en.Status != "planned" || en.ServiceProvider == nil || en.ServiceProvider.Reference != pt.ManagingOrganization.Reference ||
+		len(en.Type) != 1 || en.Type[0].Coding[0].Code != v.Diagnosis || len(en.ReasonCode) != 1 || en.ReasonCode[0].Text != "血压控制不佳，头晕" {
+		t.Errorf("online encounter %+v", en)
+	}
+	var one fhir.Encounter
+	if code, _, body := vd.get("/fhir/Encounter/"+id, nil, &one); code != 200 || one.ID != id {
+		t.Errorf("read %s: %d %.300s", id, code, body)
+	}
+	var o outcome
+	code, h, _ := e.as(care.RoleCountySpecialist).get("/fhir/Encounter/"+id, nil, &o)
+	checkOutcome(t, "county specialist", code, 404, h.Get("Content-Type"), o, "not-found", "")
+	time.Sleep(50 * time.Millisecond)
+	if evs, _ := e.st.SearchAudit(ctx, audit.Filter{Action: online.ActRead, Username: e.users[care.RoleVillageDoctor], Limit: 5}); len(evs) == 0 {
+		t.Error("no online.read audit row for the FHIR read")
+	}
+}
+
+// bookOnlineVisit books an online follow-up visit, as the demo village
+// doctor, for the first patient of the village with an offline diagnosis.
+func bookOnlineVisit(t *testing.T, e *env, vd *client) (*online.Visit, fhir.Patient) {
+	t.Helper()
+	var mine bundle
+	vd.get("/fhir/Patient?_count=100", nil, &mine)
+	ctx := context.Background()
+	for _, p := range mine.patients(t) {
+		rid, _ := strconv.ParseInt(p.ID, 10, 64)
+		village, _ := strconv.ParseInt(strings.TrimPrefix(p.ManagingOrganization.Reference, "Organization/"), 10, 64)
+		doctor := care.Actor{AccountID: 1, Username: e.users[care.RoleVillageDoctor], Role: care.RoleVillageDoctor, InstitutionID: village,
+			CountyCode: demoCounty, PractitionerID: 1}
+		docs, err := e.onl.Conditions(ctx, doctor, rid)
+		if err != nil || len(docs) == 0 || len(docs[0].Codes) == 0 {
+			continue
+		}
+		v, err := e.onl.Book(ctx, doctor, rid, online.BookInput{Diagnosis: docs[0].Codes[0], Complaint: "血压控制不佳，头晕"})
+		if err != nil {
+			t.Fatalf("book: %v", err)
+		}
+		return v, p
+	}
+	t.Fatal("no patient of the village with an offline diagnosis to follow up online")
+	return nil, fhir.Patient{}
 }

@@ -18,6 +18,8 @@ var (
 	studyViewers = []care.Role{care.RoleReader, care.RoleVillageDoctor, care.RoleTownshipDoctor}
 	// episodeParties are the consultation and referral pages' roles.
 	episodeParties = chronicRoles
+	// onlineDoctors run online follow-up visits (the online pages' doctors).
+	onlineDoctors = []care.Role{care.RoleVillageDoctor, care.RoleTownshipDoctor}
 	// eobReaders read settlements: the insurance office and the patient.
 	eobReaders = []care.Role{care.RoleInsuranceOfficer, care.RoleResident}
 	// rxReaders read prescriptions: the prescribers and the pharmacists
@@ -66,7 +68,7 @@ func (s *Server) everything(m *web.Mount) web.FaceHandler {
 				return err
 			}
 		}
-		if (s.Consult != nil || s.Referral != nil) && slices.Contains(episodeParties, role) {
+		if (s.Consult != nil || s.Referral != nil || s.Online != nil) && slices.Contains(episodeParties, role) {
 			ep, err := s.episodesOf(r, m, rq, id)
 			if err != nil {
 				return err

@@ -102,10 +102,14 @@ func otherVillageOf(t *testing.T, e *env, vd *client, patient string) string {
 // each test's checks as a subtest (the SQLite runs are the tests themselves).
 func TestPostgres(t *testing.T) {
 	e := newEnvOn(t, store.Postgres)
-	for name, f := range map[string]func(*testing.T, *env){
-		"DiagnosticReport": testDiagnosticReport, "LabObservations": testLabObservations, "ServiceRequestAndEncounter": testServiceRequestAndEncounter,
-		"ExplanationOfBenefit": testExplanationOfBenefit, "PatientEverything": testPatientEverything, "Medications": testMedications,
+	for _, c := range []struct {
+		name string
+		f    func(*testing.T, *env)
+	}{
+		{"DiagnosticReport", testDiagnosticReport}, {"LabObservations", testLabObservations}, {"ServiceRequestAndEncounter", testServiceRequestAndEncounter},
+		{"ExplanationOfBenefit", testExplanationOfBenefit}, {"PatientEverything", testPatientEverything}, {"Medications", testMedications},
+		{"OnlineVisitEncounter", testOnlineVisitEncounter},
 	} {
-		t.Run(name, func(t *testing.T) { e.t = t; f(t, e) })
+		t.Run(c.name, func(t *testing.T) { e.t = t; c.f(t, e) })
 	}
 }

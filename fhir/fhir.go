@@ -21,6 +21,7 @@ import (
 	"countycare/chronic"
 	"countycare/consult"
 	"countycare/lab"
+	"countycare/online"
 	"countycare/org"
 	"countycare/reading"
 	"countycare/referral"
@@ -40,6 +41,7 @@ type Server struct {
 	Consult   *consult.Service  // nil: no consultations (ServiceRequest, Encounter)
 	Referral  *referral.Service // nil: no referrals (ServiceRequest, Encounter)
 	Settle    *settle.Service   // nil: no ExplanationOfBenefit
+	Online    *online.Service   // nil: no online visits (Encounter)
 	// Prescriptions: nil, no MedicationRequest and MedicationDispense.
 	Prescriptions *rx.Service
 	// Base is the absolute address of /fhir that links and fullUrls use

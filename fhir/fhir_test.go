@@ -25,6 +25,7 @@ import (
 	"countycare/fhir"
 	"countycare/internal/testdb"
 	"countycare/lab"
+	"countycare/online"
 	"countycare/org"
 	"countycare/reading"
 	"countycare/referral"
@@ -39,6 +40,7 @@ import (
 type env struct {
 	t     *testing.T
 	labs  *lab.Service
+	onl   *online.Service
 	st    *store.Store
 	srv   *web.Server
 	ts    *httptest.Server
@@ -80,14 +82,16 @@ func newEnvOn(t *testing.T, d store.Dialect) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	rxs := &rx.Service{Repo: st, Engine: engine, Residents: rsvc, Orgs: orgs, Audit: w, Now: time.Now}
+	onl := &online.Service{Repo: st, Residents: rsvc, Staff: st, Accounts: accts, Rx: rxs, Audit: w, Now: time.Now}
 	cons := &consult.Service{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, Config: consult.DefaultConfig(), Now: time.Now}
 	refs := &referral.Service{Repo: st, Residents: rsvc, Orgs: orgs, Staff: st, Audit: w, Config: referral.DefaultConfig(), Now: time.Now}
 	srv.MountFace(&fhir.Server{Residents: rsvc, Orgs: orgs, Chronic: chr, Readings: flow, Labs: labs, Consult: cons, Referral: refs,
 		Settle:        &settle.Service{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, Now: time.Now},
-		Prescriptions: &rx.Service{Repo: st, Engine: engine, Residents: rsvc, Orgs: orgs, Audit: w, Now: time.Now}, Now: time.Now})
+		Prescriptions: rxs, Online: onl, Now: time.Now})
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
-	e := &env{t: t, st: st, srv: srv, ts: ts, users: map[care.Role]string{}, insts: map[care.Role]string{}, labs: labs}
+	e := &env{t: t, st: st, srv: srv, ts: ts, users: map[care.Role]string{}, insts: map[care.Role]string{}, labs: labs, onl: onl}
 	for _, l := range res.Logins {
 		e.users[l.Role] = l.Username
 		e.insts[l.Role] = l.Institution

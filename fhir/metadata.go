@@ -37,7 +37,7 @@ func (s *Server) routes(m *web.Mount) {
 		// measurements for the chronic care teams among them.
 		m.Handle("GET /fhir/Observation", access.Allow(access.Clinicians...), 0, s.observationSearch(m))
 	}
-	if s.Consult != nil || s.Referral != nil {
+	if s.Consult != nil || s.Referral != nil || s.Online != nil {
 		// Consultations and referrals: their parties, as the consultation
 		// and referral pages.
 		parties := access.Allow(episodeParties...)
@@ -144,7 +144,7 @@ func (s *Server) Capability() CapabilityStatement {
 		cs.Rest[0].Resource = append(cs.Rest[0].Resource, CapResource{Type: "DiagnosticReport", Interaction: read,
 			SearchParam: append(pagedParams(), CapSearchParam{"code", "token"}), SearchInclude: []string{"DiagnosticReport:subject", "DiagnosticReport:patient"}})
 	}
-	if s.Consult != nil || s.Referral != nil {
+	if s.Consult != nil || s.Referral != nil || s.Online != nil {
 		for _, typ := range []string{"ServiceRequest", "Encounter"} {
 			cs.Rest[0].Resource = append(cs.Rest[0].Resource, CapResource{Type: typ, Interaction: read, SearchParam: pagedParams(),
 				SearchInclude: []string{typ + ":subject", typ + ":patient"}})

@@ -83,14 +83,17 @@ func testDiagnosticReport(t *testing.T, e *env) {
 	patient, reps := reportPatient(t, vd, 2)
 	var ecg *fhir.DiagnosticReport
 	for i, d := range reps {
+		if i > 0 && d.EffectiveDateTime > reps[i-1].EffectiveDateTime {
+			t.Errorf("reports not newest first: %s (%s) after %s (%s)", d.ID, d.EffectiveDateTime, reps[i-1].ID, reps[i-1].EffectiveDateTime)
+		}
+		if strings.HasPrefix(d.ID, "lab-") {
+			continue // lab reports (when the lab test ran first on the same county): TestLabObservations
+		}
 		if d.ResourceType != "DiagnosticReport" || (d.Status != "final" && d.Status != "appended") || d.Subject.Reference != "Patient/"+patient ||
 			len(d.Code.Coding) == 0 || d.Code.Text == "" || len(d.Category) != 1 || d.Issued == "" || d.EffectiveDateTime == "" ||
 			len(d.Performer) != 1 || !strings.HasPrefix(d.Performer[0].Reference, "Organization/") || len(d.ResultsInterpreter) != 1 ||
 			d.ResultsInterpreter[0].Display == "" || d.Conclusion == "" || len(d.Identifier) != 1 || len(d.Identifier[0].Value) != 64 {
 			t.Errorf("report %+v", d)
-		}
-		if i > 0 && d.EffectiveDateTime > reps[i-1].EffectiveDateTime {
-			t.Errorf("reports not newest first: %s (%s) after %s (%s)", d.ID, d.EffectiveDateTime, reps[i-1].ID, reps[i-1].EffectiveDateTime)
 		}
 		if len(d.PresentedForm) == 0 || !strings.HasPrefix(d.PresentedForm[0].ContentType, "text/plain") || d.PresentedForm[0].Title == "" {
 			t.Errorf("report %s presentedForm %+v", d.ID, d.PresentedForm)
@@ -127,7 +130,12 @@ func testDiagnosticReport(t *testing.T, e *env) {
 	}
 
 	// Read: the same resource as the search's entry.
-	d0 := reps[0]
+	var d0 fhir.DiagnosticReport
+	for _, d := range reps {
+		if !strings.HasPrefix(d.ID, "lab-") && d0.ID == "" {
+			d0 = d
+		}
+	}
 	var one fhir.DiagnosticReport
 	if code, _, body := vd.get("/fhir/DiagnosticReport/"+d0.ID, nil, &one); code != 200 || one.ID != d0.ID || one.Conclusion != d0.Conclusion ||
 		one.PresentedForm[0].Data != d0.PresentedForm[0].Data {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -112,6 +113,10 @@ func TestResourcesPassTwoValidators(t *testing.T) {
 			}
 		}
 	}
+	// An online visit's Encounter.
+	v, vp := bookOnlineVisit(t, e, vd)
+	add("/fhir/Encounter/online-"+strconv.FormatInt(v.ID, 10), vd)
+	add("/fhir/Encounter?patient="+vp.ID, vd)
 	// Prescriptions and dispensing: the first patient with both.
 	for _, p := range pats.patients(t) {
 		var rb, db bundle
