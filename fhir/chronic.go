@@ -7,9 +7,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
+	"countycare/access"
 	"countycare/care"
 	"countycare/chronic"
+	"countycare/lab"
+	"countycare/resident"
 	"countycare/web"
 )
 
@@ -93,7 +97,8 @@ type Quantity struct {
 	Code   string  `json:"code,omitempty"`
 }
 
-// Observation is one measurement of a follow-up visit.
+// Observation is one measurement of a follow-up visit, one lab result, or
+// (contained in its DiagnosticReport) one ECG measurement.
 type Observation struct {
 	ResourceType      string                 `json:"resourceType"`
 	ID                string                 `json:"id"`
@@ -105,7 +110,16 @@ type Observation struct {
 	Issued            string                 `json:"issued,omitempty"`
 	Performer         []Reference            `json:"performer,omitempty"`
 	ValueQuantity     *Quantity              `json:"valueQuantity,omitempty"`
+	Interpretation    []CodeableConcept      `json:"interpretation,omitempty"`
+	ReferenceRange    []ReferenceRange       `json:"referenceRange,omitempty"`
 	Component         []ObservationComponent `json:"component,omitempty"`
+}
+
+// ReferenceRange is the normal range of a lab value.
+type ReferenceRange struct {
+	Low  *Quantity `json:"low,omitempty"`
+	High *Quantity `json:"high,omitempty"`
+	Text string    `json:"text,omitempty"`
 }
 
 // ObservationComponent is one part of a panel (systolic, diastolic).
@@ -186,9 +200,9 @@ func patientParam(v string) (int64, bool) {
 // (the registration's resident read under scope, audited).
 func (s *Server) conditionRead(m *web.Mount) web.FaceHandler {
 	return func(w http.ResponseWriter, r *http.Request, rq web.Request) error {
-		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-		if err != nil || id <= 0 {
-			return care.Errorf(care.ENOTFOUND, "error.not_found")
+		id, err := pathID(r)
+		if err != nil {
+			return err
 		}
 		reg, _, _, err := s.Chronic.Detail(r.Context(), rq.Actor, id)
 		if err != nil {
@@ -236,98 +250,87 @@ func (s *Server) conditionSearch(m *web.Mount) web.FaceHandler {
 
 // observationSearch: GET /fhir/Observation?patient=… (required) with
 // code ([http://loinc.org|]code, comma-separated for any of several),
-// date (YYYY-MM-DD with eq, ge, gt, le, lt; repeatable) and _count
-// (1–MaxCount, default MaxCount): the measurements of the patient's
-// follow-up visits (each registration's last 100), newest first, through
-// chronic.Service.RecordOf (one scoped, audited read of the patient).
+// date (YYYY-MM-DD with eq, ge, gt, le, lt; repeatable), _count
+// (1–MaxCount, default MaxCount) with _cursor next links, _summary=count
+// and _include=Observation:patient: the measurements of the patient's
+// follow-up visits (each registration's last 100) for the chronic care
+// teams, and the patient's lab results (the last 500) for every
+// clinician (patientObservations), newest first.
 func (s *Server) observationSearch(m *web.Mount) web.FaceHandler {
 	return func(w http.ResponseWriter, r *http.Request, rq web.Request) error {
 		q := r.URL.Query()
-		used, fs := url.Values{}, []care.FieldError(nil)
-		rid, ok := patientParam(q.Get("patient"))
-		if !ok {
-			fs = append(fs, care.FieldError{Field: "patient", Key: "fhir.patient_required"})
-		} else {
-			used.Set("patient", "Patient/"+strconv.FormatInt(rid, 10))
-		}
-		var codes []string
-		if v := q.Get("code"); v != "" {
-			for _, c := range strings.Split(v, ",") {
-				sys, code, has := strings.Cut(c, "|")
-				if !has {
-					sys, code = SystemLOINC, sys
-				}
-				if sys != SystemLOINC || code == "" {
-					fs = append(fs, care.FieldError{Field: "code", Key: "fhir.code_system", Args: []any{sys}})
-					continue
-				}
-				codes = append(codes, code)
-			}
-			used.Set("code", v)
-		}
-		var from, to care.Date
-		for _, v := range q["date"] {
-			var f rangeDates
-			if err := f.apply(v); err != nil {
-				fs = append(fs, care.FieldError{Field: "date", Key: "fhir.date", Args: []any{v}})
-				continue
-			}
-			if !f.from.IsZero() {
-				from = f.from
-			}
-			if !f.to.IsZero() {
-				to = f.to
-			}
-			used.Add("date", v)
-		}
-		limit := MaxCount
-		if v := q.Get("_count"); v != "" {
-			if n, fe := pageSize(v); fe != nil {
-				fs = append(fs, *fe)
-			} else {
-				limit = n
-				used.Set("_count", v)
-			}
-		}
-		fs = append(fs, s.unsupported(r, q, "patient", "code", "date", "_count")...)
-		if err := care.Invalid(fs); err != nil {
+		opts := searchOpts{def: MaxCount, paged: true, includes: []string{"Observation:patient", "Observation:subject"}}
+		p := parsePatientSearch(q, opts)
+		codes := p.codes(q, SystemLOINC)
+		p.fs = append(p.fs, s.unsupported(r, q, opts.params("code")...)...)
+		if err := care.Invalid(p.fs); err != nil {
 			return err
 		}
-		regs, byReg, err := s.Chronic.RecordOf(r.Context(), rq.Actor, rid)
+		found, _, res, err := s.patientObservations(r, rq, p.resident)
 		if err != nil {
 			return err
 		}
-		var obs []Observation
+		var subject *Patient
+		if p.include {
+			if res == nil {
+				if res, err = s.Residents.Get(r.Context(), rq.Actor, p.resident); err != nil {
+					return err
+				}
+			}
+			subject = s.patientOf(m, rq, res)
+		}
+		found = slices.DeleteFunc(found, func(x match) bool { return !coded(x.res.(Observation).Code, codes) })
+		ids, keys, out := p.page(found, nil, "")
+		writeJSON(w, http.StatusOK, s.searchset(r, &p, "Observation", ids, keys, out, subject))
+		return nil
+	}
+}
+
+// patientObservations gathers a patient's Observations the reader may
+// see: the follow-up measurements for the chronic care teams
+// (chronic.Service.RecordOf, which gives the registrations too) and the
+// lab results for every clinician (lab.Service.ForResident, which returns
+// the resident too) — each one scoped, audited read. Matches are keyed by
+// their effective time.
+func (s *Server) patientObservations(r *http.Request, rq web.Request, rid int64) ([]match, []chronic.Registration, *resident.Resident, error) {
+	var found []match
+	var regs []chronic.Registration
+	// Keys: the effective time (a visit's day at midnight, China time, or
+	// the collection) and a number unique across both sources: the visit's
+	// id times 8 plus the measurement's place, or the result's id times 8
+	// plus 7.
+	add := func(day care.Date, at time.Time, n int64, o Observation) {
+		found = append(found, match{id: o.ID, key: key(at, n), day: day, status: o.Status, res: o})
+	}
+	if s.Chronic != nil && slices.Contains(chronicRoles, rq.Actor.Role) {
+		var byReg map[int64][]chronic.StoredVisit
+		var err error
+		if regs, byReg, err = s.Chronic.RecordOf(r.Context(), rq.Actor, rid); err != nil {
+			return nil, nil, nil, err
+		}
 		for _, reg := range regs {
 			visits := byReg[reg.ID]
 			for i := range visits {
 				v := &visits[i]
-				if !from.IsZero() && v.Date.Before(from) || !to.IsZero() && to.Before(v.Date) {
-					continue
-				}
-				for _, o := range ObservationsOf(v) {
-					if len(codes) == 0 || slices.Contains(codes, o.Code.Coding[0].Code) {
-						obs = append(obs, o)
-					}
+				at := time.Date(v.Date.Year, v.Date.Month, v.Date.Day, 0, 0, 0, 0, care.Shanghai)
+				for j, o := range ObservationsOf(v) {
+					add(v.Date, at, v.ID*8+int64(j), o)
 				}
 			}
 		}
-		slices.SortStableFunc(obs, func(a, b Observation) int { return strings.Compare(b.EffectiveDateTime, a.EffectiveDateTime) })
-		base := s.base(r)
-		b := Bundle{ResourceType: "Bundle", Type: "searchset", Meta: &Meta{LastUpdated: instant(s.Now())},
-			Link: []BundleLink{{Relation: "self", URL: base + "/Observation?" + used.Encode()}}}
-		if len(obs) <= limit {
-			n := len(obs)
-			b.Total = &n
-		} else {
-			obs = obs[:limit]
-		}
-		for _, o := range obs {
-			b.Entry = append(b.Entry, BundleEntry{FullURL: base + "/Observation/" + o.ID, Resource: o, Search: &EntrySearch{Mode: "match"}})
-		}
-		writeJSON(w, http.StatusOK, b)
-		return nil
 	}
+	var res *resident.Resident
+	if s.Labs != nil && slices.Contains(access.Clinicians, rq.Actor.Role) {
+		var rs []lab.Result
+		var err error
+		if res, rs, err = s.Labs.ForResident(r.Context(), rq.Actor, rid); err != nil {
+			return nil, nil, nil, err
+		}
+		for i := range rs {
+			add(care.Today(rs[i].CollectedAt), rs[i].CollectedAt, rs[i].ID*8+7, ObservationOfLab(&rs[i], rq.Lang))
+		}
+	}
+	return found, regs, res, nil
 }
 
 // rangeDates is a date range from FHIR date parameters.

@@ -19,8 +19,15 @@ import (
 
 	"countycare/care"
 	"countycare/chronic"
+	"countycare/consult"
+	"countycare/lab"
+	"countycare/online"
 	"countycare/org"
+	"countycare/reading"
+	"countycare/referral"
 	"countycare/resident"
+	"countycare/rx"
+	"countycare/settle"
 	"countycare/web"
 )
 
@@ -28,7 +35,15 @@ import (
 type Server struct {
 	Residents *resident.Service
 	Orgs      *org.Service
-	Chronic   *chronic.Service // nil: no Condition and Observation
+	Chronic   *chronic.Service  // nil: no Condition and no follow-up Observations
+	Readings  *reading.Workflow // nil: no DiagnosticReport
+	Labs      *lab.Service      // nil: no lab result Observations
+	Consult   *consult.Service  // nil: no consultations (ServiceRequest, Encounter)
+	Referral  *referral.Service // nil: no referrals (ServiceRequest, Encounter)
+	Settle    *settle.Service   // nil: no ExplanationOfBenefit
+	Online    *online.Service   // nil: no online visits (Encounter)
+	// Prescriptions: nil, no MedicationRequest and MedicationDispense.
+	Prescriptions *rx.Service
 	// Base is the absolute address of /fhir that links and fullUrls use
 	// (serve --public-url + "/fhir"); empty: taken from the request's host.
 	Base string
@@ -111,6 +126,16 @@ func pageSize(v string) (int, *care.FieldError) {
 		return 0, &care.FieldError{Field: "_count", Key: "fhir.count", Args: []any{MaxCount}}
 	}
 	return n, nil
+}
+
+// pathID reads the numeric id of a read's path: ENOTFOUND for anything
+// else (FHIR ids are strings, but these resources' are numbers).
+func pathID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, care.Errorf(care.ENOTFOUND, "error.not_found")
+	}
+	return id, nil
 }
 
 // base returns the absolute address of /fhir for links.

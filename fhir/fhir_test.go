@@ -19,11 +19,19 @@ import (
 	"countycare/audit"
 	"countycare/care"
 	"countycare/chronic"
+	"countycare/consult"
+	"countycare/critical"
 	"countycare/demo"
 	"countycare/fhir"
 	"countycare/internal/testdb"
+	"countycare/lab"
+	"countycare/online"
 	"countycare/org"
+	"countycare/reading"
+	"countycare/referral"
 	"countycare/resident"
+	"countycare/rx"
+	"countycare/settle"
 	"countycare/store"
 	"countycare/web"
 )
@@ -31,18 +39,28 @@ import (
 // env is a real server (web wrapper, SQLite demo county) with the FHIR face mounted.
 type env struct {
 	t     *testing.T
+	labs  *lab.Service
+	onl   *online.Service
 	st    *store.Store
 	srv   *web.Server
 	ts    *httptest.Server
 	users map[care.Role]string
+	insts map[care.Role]string // the institution of each role's demo login
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	st := testdb.Open(t, store.SQLite, time.Now)
+	return newEnvOn(t, store.SQLite)
+}
+
+// newEnvOn is newEnv on database d.
+func newEnvOn(t *testing.T, d store.Dialect) *env {
+	t.Helper()
+	st := testdb.Open(t, d, time.Now)
 	ctx := context.Background()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	res, err := demo.Generate(ctx, st, demo.Config{Residents: 600, Villages: 6, VillageDoctors: 6, FollowUps: 1500}, quiet)
+	res, err := demo.Generate(ctx, st, demo.Config{Residents: 600, Villages: 6, VillageDoctors: 6, FollowUps: 1500, ECGReads: 150, ImagingReads: 150,
+		Consultations: 150, Referrals: 150, Visits: 300, Prescriptions: 300}, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,12 +75,26 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	chr := &chronic.Service{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, Config: chronic.DefaultConfig(), Now: time.Now}
-	srv.MountFace(&fhir.Server{Residents: rsvc, Orgs: orgs, Chronic: chr, Now: time.Now})
+	flow := &reading.Workflow{Repo: st, Audit: w, Targets: reading.DefaultTargets(), Templates: reading.DefaultTemplates(), Now: time.Now}
+	crit := &critical.Service{Repo: st, Residents: rsvc, Orgs: orgs, Staff: st, Audit: w, Config: critical.DefaultConfig(), Now: time.Now}
+	labs := &lab.Service{Repo: st, Residents: rsvc, Critical: crit, Thresholds: critical.DefaultThresholds(), Audit: w, Now: time.Now}
+	engine, err := rx.NewEngine()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rxs := &rx.Service{Repo: st, Engine: engine, Residents: rsvc, Orgs: orgs, Audit: w, Now: time.Now}
+	onl := &online.Service{Repo: st, Residents: rsvc, Staff: st, Accounts: accts, Rx: rxs, Audit: w, Now: time.Now}
+	cons := &consult.Service{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, Config: consult.DefaultConfig(), Now: time.Now}
+	refs := &referral.Service{Repo: st, Residents: rsvc, Orgs: orgs, Staff: st, Audit: w, Config: referral.DefaultConfig(), Now: time.Now}
+	srv.MountFace(&fhir.Server{Residents: rsvc, Orgs: orgs, Chronic: chr, Readings: flow, Labs: labs, Consult: cons, Referral: refs,
+		Settle:        &settle.Service{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, Now: time.Now},
+		Prescriptions: rxs, Online: onl, Now: time.Now})
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
-	e := &env{t: t, st: st, srv: srv, ts: ts, users: map[care.Role]string{}}
+	e := &env{t: t, st: st, srv: srv, ts: ts, users: map[care.Role]string{}, insts: map[care.Role]string{}, labs: labs, onl: onl}
 	for _, l := range res.Logins {
 		e.users[l.Role] = l.Username
+		e.insts[l.Role] = l.Institution
 	}
 	return e
 }
@@ -196,6 +228,9 @@ func TestMetadata(t *testing.T) {
 	}
 	declared := map[string]bool{"GET /fhir/metadata": true}
 	for _, r := range cs.Rest[0].Resource {
+		for _, op := range r.Operation {
+			declared["GET /fhir/"+r.Type+"/{id}/$"+op.Name] = true
+		}
 		for _, in := range r.Interaction {
 			switch in["code"] {
 			case "read":
@@ -552,8 +587,8 @@ func TestChronicRecord(t *testing.T) {
 	code, h, _ := vd.get("/fhir/Condition?patient="+other, nil, &o)
 	checkOutcome(t, "Condition out of scope", code, 404, h.Get("Content-Type"), o, "not-found", "")
 	o = outcome{}
-	code, h, _ = e.as(care.RolePharmacist).get("/fhir/Observation?patient="+patient, nil, &o)
-	checkOutcome(t, "pharmacist", code, 403, h.Get("Content-Type"), o, "forbidden", "")
+	code, h, _ = e.as(care.RoleAnalyst).get("/fhir/Observation?patient="+patient, nil, &o)
+	checkOutcome(t, "analyst", code, 403, h.Get("Content-Type"), o, "forbidden", "")
 	// The searches read the record through the audited path.
 	time.Sleep(50 * time.Millisecond)
 	var rid int64

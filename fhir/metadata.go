@@ -2,9 +2,9 @@ package fhir
 
 import (
 	"net/http"
+	"strings"
 
 	"countycare/access"
-	"countycare/care"
 	"countycare/web"
 )
 
@@ -16,6 +16,7 @@ func (s *Server) routes(m *web.Mount) {
 	m.Handle("GET /fhir/metadata", access.Public(), 0, s.metadata)
 	m.Handle("GET /fhir/Patient/{id}", readers, 0, s.patientRead(m))
 	m.Handle("GET /fhir/Patient", readers, 0, s.patientSearch(m))
+	m.Handle("GET /fhir/Patient/{id}/$everything", readers, 0, s.everything(m))
 	m.Handle("GET /fhir/Organization/{id}", staff, 0, s.organizationRead(m))
 	m.Handle("GET /fhir/Organization", staff, 0, s.organizationSearch(m))
 	m.Handle("GET /fhir/Practitioner/{id}", staff, 0, s.practitionerRead(m, false))
@@ -24,10 +25,54 @@ func (s *Server) routes(m *web.Mount) {
 	m.Handle("GET /fhir/PractitionerRole", staff, 0, s.practitionerSearch(m, true))
 	if s.Chronic != nil {
 		// The chronic care teams' records: as the registration pages.
-		chronicCare := access.Allow(care.RoleVillageDoctor, care.RoleTownshipDoctor, care.RoleCountySpecialist)
+		chronicCare := access.Allow(chronicRoles...)
 		m.Handle("GET /fhir/Condition/{id}", chronicCare, 0, s.conditionRead(m))
 		m.Handle("GET /fhir/Condition", chronicCare, 0, s.conditionSearch(m))
-		m.Handle("GET /fhir/Observation", chronicCare, 0, s.observationSearch(m))
+		if s.Labs == nil {
+			m.Handle("GET /fhir/Observation", chronicCare, 0, s.observationSearch(m))
+		}
+	}
+	if s.Labs != nil {
+		// Lab results for every clinician, as the lab pages; follow-up
+		// measurements for the chronic care teams among them.
+		m.Handle("GET /fhir/Observation", access.Allow(access.Clinicians...), 0, s.observationSearch(m))
+	}
+	if s.Consult != nil || s.Referral != nil || s.Online != nil {
+		// Consultations and referrals: their parties, as the consultation
+		// and referral pages.
+		parties := access.Allow(episodeParties...)
+		m.Handle("GET /fhir/ServiceRequest/{id}", parties, 0, s.episodeRead(m, "ServiceRequest", serviceRequests))
+		m.Handle("GET /fhir/ServiceRequest", parties, 0, s.episodeSearch(m, "ServiceRequest", serviceRequests))
+		m.Handle("GET /fhir/Encounter/{id}", parties, 0, s.episodeRead(m, "Encounter", encounters))
+		m.Handle("GET /fhir/Encounter", parties, 0, s.episodeSearch(m, "Encounter", encounters))
+	}
+	if s.Prescriptions != nil {
+		// Prescriptions: prescribers and pharmacists, as the prescription API.
+		rxr := access.Allow(rxReaders...)
+		for _, typ := range []string{"MedicationRequest", "MedicationDispense"} {
+			m.Handle("GET /fhir/"+typ+"/{id}", rxr, 0, s.medicationRead(typ))
+			m.Handle("GET /fhir/"+typ, rxr, 0, s.medicationSearch(m, typ))
+		}
+	}
+	if s.Settle != nil {
+		// Settlements: the insurance office and the patient, as the
+		// settlement page (each within its scope).
+		settled := access.Allow(eobReaders...)
+		for _, typ := range []string{"ExplanationOfBenefit", "Claim"} {
+			m.Handle("GET /fhir/"+typ+"/{id}", settled, 0, s.eobRead(m, typ))
+			m.Handle("GET /fhir/"+typ, settled, 0, s.eobSearch(m, typ))
+		}
+	}
+	if s.Readings != nil || s.Labs != nil {
+		// Signed reports: the study page's viewers (readers of the center,
+		// doctors of the ordering clinic); lab reports: every clinician, as
+		// the lab pages (the handlers keep each kind to its roles).
+		viewers := access.Allow(studyViewers...)
+		if s.Labs != nil {
+			viewers = access.Allow(access.Clinicians...)
+		}
+		m.Handle("GET /fhir/DiagnosticReport/{id}", viewers, 0, s.reportRead(m))
+		m.Handle("GET /fhir/DiagnosticReport", viewers, 0, s.reportSearch(m))
 	}
 }
 
@@ -53,9 +98,17 @@ type CapRest struct {
 
 // CapResource is what the server does with one resource type.
 type CapResource struct {
-	Type        string           `json:"type"`
-	Interaction []map[string]any `json:"interaction"`
-	SearchParam []CapSearchParam `json:"searchParam,omitempty"`
+	Type          string           `json:"type"`
+	Interaction   []map[string]any `json:"interaction"`
+	SearchInclude []string         `json:"searchInclude,omitempty"`
+	SearchParam   []CapSearchParam `json:"searchParam,omitempty"`
+	Operation     []CapOperation   `json:"operation,omitempty"`
+}
+
+// CapOperation is an operation on a resource type (Patient/{id}/$everything).
+type CapOperation struct {
+	Name       string `json:"name"`
+	Definition string `json:"definition"`
 }
 
 // CapSearchParam is one supported search parameter.
@@ -70,21 +123,59 @@ func (s *Server) Capability() CapabilityStatement {
 	cs := CapabilityStatement{ResourceType: "CapabilityStatement", Status: "active", Date: "2026-12-07", Kind: "instance",
 		Software: map[string]any{"name": "countycare"}, FHIRVersion: "4.0.1", Format: []string{"json"},
 		Rest: []CapRest{{Mode: "server",
-			Documentation: "Read-only so far: Patient, Organization, Practitioner and PractitionerRole. Users sign in with their countycare session; each record read is audited. docs/fhir.md lists what is not built yet.",
 			Resource: []CapResource{
-				{Type: "Patient", Interaction: read, SearchParam: []CapSearchParam{{"_id", "token"}, {"identifier", "token"}, {"name", "string"}, {"birthdate", "date"}, {"_count", "number"}, {"_cursor", "string"}}},
+				{Type: "Patient", Interaction: read, SearchParam: []CapSearchParam{{"_id", "token"}, {"identifier", "token"}, {"name", "string"}, {"birthdate", "date"}, {"_count", "number"}, {"_cursor", "string"}},
+					Operation: []CapOperation{{Name: "everything", Definition: "http://hl7.org/fhir/OperationDefinition/Patient-everything"}}},
 				{Type: "Organization", Interaction: read, SearchParam: []CapSearchParam{{"_id", "token"}, {"partof", "reference"}, {"type", "token"}, {"name", "string"}, {"_count", "number"}}},
 				{Type: "Practitioner", Interaction: read, SearchParam: []CapSearchParam{{"_id", "token"}, {"name", "string"}, {"_count", "number"}}},
 				{Type: "PractitionerRole", Interaction: read, SearchParam: []CapSearchParam{{"practitioner", "reference"}, {"organization", "reference"}, {"specialty", "token"}, {"_count", "number"}}},
 			}}}}
+	obs := []CapSearchParam{{"patient", "reference"}, {"code", "token"}, {"date", "date"}, {"_count", "number"}, {"_cursor", "string"}, {"_summary", "token"}}
+	obsIncludes := []string{"Observation:patient", "Observation:subject"}
 	if s.Chronic != nil {
 		cs.Rest[0].Resource = append(cs.Rest[0].Resource,
-			CapResource{Type: "Condition", Interaction: read, SearchParam: []CapSearchParam{{"patient", "reference"}}},
-			CapResource{Type: "Observation", Interaction: []map[string]any{{"code": "search-type"}},
-				SearchParam: []CapSearchParam{{"patient", "reference"}, {"code", "token"}, {"date", "date"}, {"_count", "number"}}})
-		cs.Rest[0].Documentation = "Read-only so far: Patient, Organization, Practitioner, PractitionerRole, Condition (chronic registrations) and Observation (follow-up measurements). Users sign in with their countycare session; each record read is audited. docs/fhir.md lists what is not built yet."
+			CapResource{Type: "Condition", Interaction: read, SearchParam: []CapSearchParam{{"patient", "reference"}}})
 	}
+	if s.Chronic != nil || s.Labs != nil {
+		cs.Rest[0].Resource = append(cs.Rest[0].Resource,
+			CapResource{Type: "Observation", Interaction: []map[string]any{{"code": "search-type"}}, SearchParam: obs, SearchInclude: obsIncludes})
+	}
+	if s.Readings != nil || s.Labs != nil {
+		cs.Rest[0].Resource = append(cs.Rest[0].Resource, CapResource{Type: "DiagnosticReport", Interaction: read,
+			SearchParam: append(pagedParams(), CapSearchParam{"code", "token"}), SearchInclude: []string{"DiagnosticReport:subject", "DiagnosticReport:patient"}})
+	}
+	if s.Consult != nil || s.Referral != nil || s.Online != nil {
+		for _, typ := range []string{"ServiceRequest", "Encounter"} {
+			cs.Rest[0].Resource = append(cs.Rest[0].Resource, CapResource{Type: typ, Interaction: read, SearchParam: pagedParams(),
+				SearchInclude: []string{typ + ":subject", typ + ":patient"}})
+		}
+	}
+	if s.Prescriptions != nil {
+		for _, typ := range []string{"MedicationRequest", "MedicationDispense"} {
+			cs.Rest[0].Resource = append(cs.Rest[0].Resource, CapResource{Type: typ, Interaction: read, SearchParam: pagedParams(),
+				SearchInclude: []string{typ + ":subject", typ + ":patient"}})
+		}
+	}
+	if s.Settle != nil {
+		for _, typ := range []string{"ExplanationOfBenefit", "Claim"} {
+			cs.Rest[0].Resource = append(cs.Rest[0].Resource, CapResource{Type: typ, Interaction: read, SearchParam: pagedParams(),
+				SearchInclude: []string{typ + ":patient"}})
+		}
+	}
+	types := make([]string, len(cs.Rest[0].Resource))
+	for i, r := range cs.Rest[0].Resource {
+		types[i] = r.Type
+	}
+	cs.Rest[0].Documentation = "Read-only so far: " + strings.Join(types, ", ") +
+		". Users sign in with their countycare session; each record read is audited. docs/fhir.md gives the mapping and lists what is not built yet."
 	return cs
+}
+
+// pagedParams are the search parameters of the paged patient searches
+// (DiagnosticReport, ServiceRequest, Encounter).
+func pagedParams() []CapSearchParam {
+	return []CapSearchParam{{"patient", "reference"}, {"_id", "token"}, {"date", "date"}, {"status", "token"}, {"_count", "number"},
+		{"_cursor", "string"}, {"_summary", "token"}}
 }
 
 // metadata: GET /fhir/metadata, open to anyone (FHIR clients read it before signing in).

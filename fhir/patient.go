@@ -90,9 +90,9 @@ func PatientOf(r *resident.Resident, povertyName func(resident.Poverty) string) 
 // "not found", as on the pages.
 func (s *Server) patientRead(m *web.Mount) web.FaceHandler {
 	return func(w http.ResponseWriter, r *http.Request, rq web.Request) error {
-		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-		if err != nil || id <= 0 {
-			return care.Errorf(care.ENOTFOUND, "error.not_found")
+		id, err := pathID(r)
+		if err != nil {
+			return err
 		}
 		res, err := s.Residents.Get(r.Context(), rq.Actor, id)
 		if err != nil {

@@ -98,9 +98,9 @@ func PractitionerRoleOf(p *org.Practitioner, name func(string) string) Practitio
 // (role true): the staff directory, as the /org pages show it.
 func (s *Server) practitionerRead(m *web.Mount, role bool) web.FaceHandler {
 	return func(w http.ResponseWriter, r *http.Request, rq web.Request) error {
-		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-		if err != nil || id <= 0 {
-			return care.Errorf(care.ENOTFOUND, "error.not_found")
+		id, err := pathID(r)
+		if err != nil {
+			return err
 		}
 		p, err := s.Orgs.Repo.Practitioner(r.Context(), id)
 		if err != nil {

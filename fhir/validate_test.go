@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -79,6 +80,70 @@ func TestResourcesPassTwoValidators(t *testing.T) {
 	add("/fhir/PractitionerRole/"+role.ID, vd)
 	add("/fhir/"+role.Practitioner.Reference, vd)
 	add("/fhir/Practitioner?_count=20", vd)
+	// Signed reports: a patient's with the subject included, an ECG's
+	// (contained measurements) and the others read one by one, the count.
+	rp, reps := reportPatient(t, vd, 2)
+	add("/fhir/DiagnosticReport?patient="+rp+"&_include=DiagnosticReport:subject&_count=2", vd)
+	add("/fhir/DiagnosticReport?patient="+rp+"&_summary=count", vd)
+	for _, d := range reps {
+		add("/fhir/DiagnosticReport/"+d.ID, vd)
+	}
+	// Lab results among the patient's Observations, the patient included.
+	var rpt fhir.Patient
+	vd.get("/fhir/Patient/"+rp, nil, &rpt)
+	recordLabs(t, e, rpt)
+	add("/fhir/Observation?patient="+rp+"&_include=Observation:patient", vd)
+	var withLab bundle
+	json.Unmarshal(add("/fhir/DiagnosticReport?patient="+rp+"&_count=100", vd), &withLab) // the lab report among them
+	for _, en := range withLab.Entry {
+		if strings.Contains(en.FullURL, "/DiagnosticReport/lab-") {
+			add(strings.TrimPrefix(en.FullURL, e.ts.URL), vd)
+		}
+	}
+	add("/fhir/Patient/"+rp+"/$everything", vd)
+	// Consultations and referrals: requests and encounters, searched and read.
+	for _, pid := range episodePatients(t, vd) {
+		for _, typ := range []string{"ServiceRequest", "Encounter"} {
+			var b bundle
+			json.Unmarshal(add("/fhir/"+typ+"?patient="+pid+"&_include="+typ+":patient", vd), &b)
+			for _, en := range b.Entry {
+				if strings.Contains(en.FullURL, "/"+typ+"/") {
+					add(strings.TrimPrefix(en.FullURL, e.ts.URL), vd)
+				}
+			}
+		}
+	}
+	// An online visit's Encounter.
+	v, vp := bookOnlineVisit(t, e, vd)
+	add("/fhir/Encounter/online-"+strconv.FormatInt(v.ID, 10), vd)
+	add("/fhir/Encounter?patient="+vp.ID, vd)
+	// Prescriptions and dispensing: the first patient with both.
+	for _, p := range pats.patients(t) {
+		var rb, db bundle
+		vd.get("/fhir/MedicationDispense?patient="+p.ID, nil, &db)
+		if len(db.Entry) == 0 {
+			continue
+		}
+		json.Unmarshal(add("/fhir/MedicationRequest?patient="+p.ID+"&_include=MedicationRequest:patient", vd), &rb)
+		add("/fhir/MedicationDispense?patient="+p.ID, vd)
+		add(strings.TrimPrefix(rb.Entry[0].FullURL, e.ts.URL), vd)
+		add(strings.TrimPrefix(db.Entry[0].FullURL, e.ts.URL), vd)
+		add("/fhir/Patient/"+p.ID+"/$everything", vd)
+		break
+	}
+	// Settlements, as the insurance officer: the first settled patient's.
+	ins := e.as(care.RoleInsuranceOfficer)
+	for _, p := range pats.patients(t) {
+		var b bundle
+		json.Unmarshal(add("/fhir/ExplanationOfBenefit?patient="+p.ID+"&_include=ExplanationOfBenefit:patient", ins), &b)
+		if len(b.Entry) > 0 {
+			add(strings.TrimPrefix(b.Entry[0].FullURL, e.ts.URL), ins)
+			add("/fhir/Claim?patient="+p.ID+"&_include=Claim:patient", ins)
+			add(strings.Replace(strings.TrimPrefix(b.Entry[0].FullURL, e.ts.URL), "ExplanationOfBenefit", "Claim", 1), ins)
+			break
+		}
+		lines = lines[:len(lines)-1] // an empty searchset is sampled enough
+	}
 	add("/fhir/Patient?_count=0", vd) // OperationOutcome (invalid)
 	add("/fhir/Patient/99999999", vd) // OperationOutcome (not found)
 	add("/fhir/Patient/1", e.anon())  // OperationOutcome (login)

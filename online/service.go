@@ -266,6 +266,28 @@ func (s *Service) List(ctx context.Context, a care.Actor) ([]Visit, error) {
 	return list, nil
 }
 
+// ForResident lists a resident's online visits, newest first (the last
+// 100), to the resident themself or to a village or township doctor with
+// the resident in scope (the FHIR Encounter search). The resident read and
+// the listing are audited. Errors: ENOTFOUND (out of scope), EFORBIDDEN.
+func (s *Service) ForResident(ctx context.Context, a care.Actor, residentID int64) ([]Visit, error) {
+	if a.Role != care.RoleResident && !doctor(a.Role) {
+		return nil, care.Errorf(care.EFORBIDDEN, "error.forbidden")
+	}
+	res, err := s.Residents.Get(ctx, a, residentID)
+	if err != nil {
+		return nil, err
+	}
+	list, err := s.Repo.ResidentOnlineVisits(ctx, res.CountyCode, res.ID, 100)
+	if err != nil {
+		return nil, err
+	}
+	ev := audit.New(ctx, a, ActList, res.ID)
+	ev.CountyCode, ev.Detail = res.CountyCode, fmt.Sprintf("resident's visits n=%d", len(list))
+	s.Audit.Record(ctx, ev)
+	return list, nil
+}
+
 // HoldFor is how long a doctor's step-up holds a visit against another
 // doctor's: as long as an idle sign-in session lasts (account.Config
 // IdleTimeout, 30 minutes). After it, another doctor of the resident's

@@ -227,6 +227,43 @@ func (s *Service) mayRead(ctx context.Context, a care.Actor, sg *Signed) error {
 	return care.Errorf(care.ENOTFOUND, "error.not_found")
 }
 
+// residentRepo is the listing ForResident needs (store.Store has it); a
+// Repository without it lists nothing.
+type residentRepo interface {
+	// ResidentPrescriptions lists a resident's prescriptions, newest first.
+	ResidentPrescriptions(ctx context.Context, county string, residentID int64, limit int) ([]Signed, error)
+}
+
+// MaxResidentPrescriptions bounds ForResident's list.
+const MaxResidentPrescriptions = 200
+
+// ForResident lists a resident's prescriptions, newest first (the last
+// MaxResidentPrescriptions), for those who may read them (mayRead:
+// prescribers and pharmacists, each with the resident in scope; the
+// resident themself). The resident read and the listing are audited.
+// Errors: ENOTFOUND (the resident is not in scope), EFORBIDDEN (another role).
+func (s *Service) ForResident(ctx context.Context, a care.Actor, residentID int64) ([]Signed, error) {
+	if !prescriber(a.Role) && a.Role != care.RolePharmacist && a.Role != care.RoleResident {
+		return nil, care.Errorf(care.EFORBIDDEN, "error.forbidden")
+	}
+	res, err := s.Residents.Get(ctx, a, residentID)
+	if err != nil {
+		return nil, err
+	}
+	repo, ok := s.Repo.(residentRepo)
+	if !ok {
+		return nil, nil
+	}
+	out, err := repo.ResidentPrescriptions(ctx, res.CountyCode, res.ID, MaxResidentPrescriptions)
+	ev := audit.New(ctx, a, ActRead, res.ID)
+	ev.CountyCode, ev.Detail = res.CountyCode, fmt.Sprintf("resident's prescriptions n=%d", len(out))
+	if err != nil {
+		ev.Outcome = audit.OutcomeFailed
+	}
+	s.Audit.Record(ctx, ev)
+	return out, err
+}
+
 // Queue lists the county's prescriptions waiting for a pharmacist, oldest
 // first. Pharmacists only (EFORBIDDEN); the read is audited.
 func (s *Service) Queue(ctx context.Context, a care.Actor) ([]Signed, error) {

@@ -90,6 +90,27 @@ func (s *Store) PendingPrescriptions(ctx context.Context, county string, limit i
 	return out, wrap("store.PendingPrescriptions", rows.Err())
 }
 
+// ResidentPrescriptions lists a resident's prescriptions, newest signed
+// first, at most limit (the prescriptions_resident index).
+func (s *Store) ResidentPrescriptions(ctx context.Context, county string, residentID int64, limit int) ([]rx.Signed, error) {
+	const op = "store.ResidentPrescriptions"
+	rows, err := s.read().query(ctx, `SELECT `+prescriptionCols+` FROM prescriptions WHERE county_code = ? AND resident_id = ? ORDER BY signed_at DESC, id DESC LIMIT ?`,
+		county, residentID, limit)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	defer rows.Close()
+	var out []rx.Signed
+	for rows.Next() {
+		var p rx.Signed
+		if err := scanPrescription(rows, &p); err != nil {
+			return nil, wrap(op, err)
+		}
+		out = append(out, p)
+	}
+	return out, wrap(op, rows.Err())
+}
+
 // UpdatePrescription saves the review and dispensing fields of p if it is
 // still in status from at p.Version; ECONFLICT otherwise.
 func (s *Store) UpdatePrescription(ctx context.Context, p *rx.Signed, from rx.Status, ev audit.Event) error {

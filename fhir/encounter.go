@@ -1,0 +1,455 @@
+package fhir
+
+import (
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"countycare/care"
+	"countycare/consult"
+	"countycare/online"
+	"countycare/referral"
+	"countycare/web"
+)
+
+// Code systems of encounters and service requests.
+const (
+	// systemV3ActCode is HL7 v3 ActCode: the encounter classes AMB
+	// (ambulatory), IMP (inpatient encounter), VR (virtual).
+	systemV3ActCode = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+	// SystemSNOMED is SNOMED CT (ServiceRequest.category).
+	SystemSNOMED = "http://snomed.info/sct"
+	// SystemConsultKind: the consultation kinds of consult.Kind
+	// (one_to_one, mdt, rehab).
+	SystemConsultKind = "http://countycare.cn/fhir/CodeSystem/consultation-kind"
+	// SystemReferralDirection: up (上转) and down (下转) referrals.
+	SystemReferralDirection = "http://countycare.cn/fhir/CodeSystem/referral-direction"
+)
+
+// Prefixes of the ids of resources mapped from several sources.
+const (
+	prefixConsult  = "consult-"
+	prefixReferral = "referral-"
+	prefixOnline   = "online-"
+)
+
+// Period is a time interval.
+type Period struct {
+	Start string `json:"start,omitempty"`
+	End   string `json:"end,omitempty"`
+}
+
+// Annotation is a note.
+type Annotation struct {
+	Text string `json:"text"`
+}
+
+// ServiceRequest is a referral (转诊单) or a consultation request (会诊申请).
+type ServiceRequest struct {
+	ResourceType string            `json:"resourceType"`
+	ID           string            `json:"id"`
+	Meta         *Meta             `json:"meta,omitempty"`
+	Replaces     []Reference       `json:"replaces,omitempty"`
+	Status       string            `json:"status"`
+	Intent       string            `json:"intent"`
+	Category     []CodeableConcept `json:"category,omitempty"`
+	Priority     string            `json:"priority,omitempty"`
+	Code         *CodeableConcept  `json:"code,omitempty"`
+	Subject      Reference         `json:"subject"`
+	AuthoredOn   string            `json:"authoredOn,omitempty"`
+	Requester    *Reference        `json:"requester,omitempty"`
+	Performer    []Reference       `json:"performer,omitempty"`
+	ReasonCode   []CodeableConcept `json:"reasonCode,omitempty"`
+	Note         []Annotation      `json:"note,omitempty"`
+}
+
+// Encounter is a remote consultation (远程会诊) or the stay an up-referral
+// led to (an outpatient visit, or an admission when a bed was given).
+type Encounter struct {
+	ResourceType    string                 `json:"resourceType"`
+	ID              string                 `json:"id"`
+	Meta            *Meta                  `json:"meta,omitempty"`
+	Status          string                 `json:"status"`
+	Class           Coding                 `json:"class"`
+	Type            []CodeableConcept      `json:"type,omitempty"`
+	Subject         Reference              `json:"subject"`
+	BasedOn         []Reference            `json:"basedOn,omitempty"`
+	Period          *Period                `json:"period,omitempty"`
+	ReasonCode      []CodeableConcept      `json:"reasonCode,omitempty"`
+	Participant     []EncounterParticipant `json:"participant,omitempty"`
+	ServiceProvider *Reference             `json:"serviceProvider,omitempty"`
+}
+
+func orgRef(id int64) *Reference {
+	if id == 0 {
+		return nil
+	}
+	return &Reference{Reference: "Organization/" + strconv.FormatInt(id, 10)}
+}
+
+func patientRef(id int64) Reference {
+	return Reference{Reference: "Patient/" + strconv.FormatInt(id, 10)}
+}
+
+// consultRequestStatus maps a consultation's status to a request status:
+// open cases are active, a closed one completed, a declined or cancelled
+// one revoked.
+func consultRequestStatus(s consult.Status) string {
+	switch s {
+	case consult.StatusClosed:
+		return "completed"
+	case consult.StatusDeclined, consult.StatusCancelled:
+		return "revoked"
+	}
+	return "active"
+}
+
+func priorityOf(urgency string) string {
+	switch urgency {
+	case "emergency":
+		return "stat"
+	case "urgent":
+		return "urgent"
+	}
+	return "routine"
+}
+
+// ServiceRequestOfConsult maps a consultation request (id
+// "consult-<id>"): category SNOMED CT 11429006 Consultation, the kind as
+// code, the asking clinic as requester, the hub as performer, the reason.
+func ServiceRequestOfConsult(c *consult.Consultation, t func(key string, args ...any) string) ServiceRequest {
+	sr := ServiceRequest{ResourceType: "ServiceRequest", ID: prefixConsult + strconv.FormatInt(c.ID, 10), Meta: &Meta{VersionID: strconv.Itoa(c.Version)},
+		Status: consultRequestStatus(c.Status), Intent: "order", Priority: priorityOf(string(c.Urgency)),
+		Category:   []CodeableConcept{{Coding: []Coding{{System: SystemSNOMED, Code: "11429006", Display: "Consultation"}}}},
+		Subject:    patientRef(c.ResidentID),
+		AuthoredOn: instant(c.CreatedAt), Requester: orgRef(c.FromInstitution)}
+	kind := t("consult.kind." + string(c.Kind))
+	sr.Code = &CodeableConcept{Coding: []Coding{{System: SystemConsultKind, Code: string(c.Kind), Display: kind}}, Text: kind}
+	if p := orgRef(c.ToInstitution); p != nil {
+		sr.Performer = []Reference{*p}
+	}
+	if c.Reason != "" {
+		sr.ReasonCode = []CodeableConcept{{Text: c.Reason}}
+	}
+	if c.Summary != "" {
+		sr.Note = []Annotation{{Text: c.Summary}}
+	}
+	return sr
+}
+
+// referralRequestStatus maps a referral's status: open ones are active;
+// completed and acknowledged completed; cancelled and redirected (a new
+// referral continues it) revoked.
+func referralRequestStatus(s referral.Status) string {
+	switch s {
+	case referral.StatusCompleted, referral.StatusAcknowledged:
+		return "completed"
+	case referral.StatusCancelled, referral.StatusRedirected:
+		return "revoked"
+	}
+	return "active"
+}
+
+// ServiceRequestOfReferral maps an up- or down-referral (id
+// "referral-<id>"): category SNOMED CT 3457005 Patient referral, the
+// direction as code, sender and receiver institutions, the down-referral's
+// ICD-10 discharge diagnosis as reason, the clinical summary as note, the
+// referral it continues as replaces.
+func ServiceRequestOfReferral(r *referral.Referral, t func(key string, args ...any) string) ServiceRequest {
+	sr := ServiceRequest{ResourceType: "ServiceRequest", ID: prefixReferral + strconv.FormatInt(r.ID, 10),
+		Meta:   &Meta{VersionID: strconv.Itoa(r.Version), LastUpdated: instant(r.UpdatedAt)},
+		Status: referralRequestStatus(r.Status), Intent: "order", Priority: priorityOf(string(r.Urgency)),
+		Category:   []CodeableConcept{{Coding: []Coding{{System: SystemSNOMED, Code: "3457005", Display: "Patient referral"}}}},
+		Subject:    patientRef(r.ResidentID),
+		AuthoredOn: instant(r.FirstSentAt), Requester: orgRef(r.FromInst)}
+	dir := t("referral.direction." + string(r.Direction))
+	sr.Code = &CodeableConcept{Coding: []Coding{{System: SystemReferralDirection, Code: string(r.Direction), Display: dir}}, Text: dir}
+	if p := orgRef(r.ToInst); p != nil {
+		sr.Performer = []Reference{*p}
+	}
+	if r.Diagnosis != "" {
+		sr.ReasonCode = []CodeableConcept{{Coding: []Coding{{System: SystemICD10, Code: r.Diagnosis}}, Text: r.DiagnosisText}}
+	}
+	if r.Summary != "" {
+		sr.Note = []Annotation{{Text: r.Summary}}
+	}
+	if r.RedirectedFrom != 0 {
+		sr.Replaces = []Reference{{Reference: "ServiceRequest/" + prefixReferral + strconv.FormatInt(r.RedirectedFrom, 10)}}
+	}
+	return sr
+}
+
+// EncounterOfConsult maps a consultation to a virtual encounter (class
+// VR), id "consult-<id>": planned until a doctor accepts, in progress
+// until the inviting doctor closes it, then finished; declined or
+// cancelled ones are cancelled. The hub is the service provider; the
+// request is basedOn.
+func EncounterOfConsult(c *consult.Consultation, t func(key string, args ...any) string) Encounter {
+	e := Encounter{ResourceType: "Encounter", ID: prefixConsult + strconv.FormatInt(c.ID, 10), Meta: &Meta{VersionID: strconv.Itoa(c.Version)},
+		Class:   Coding{System: systemV3ActCode, Code: "VR", Display: "virtual"},
+		Subject: patientRef(c.ResidentID), BasedOn: []Reference{{Reference: "ServiceRequest/" + prefixConsult + strconv.FormatInt(c.ID, 10)}},
+		ServiceProvider: orgRef(c.ToInstitution)}
+	switch c.Status {
+	case consult.StatusRequested:
+		e.Status = "planned"
+	case consult.StatusAccepted, consult.StatusAnswered:
+		e.Status = "in-progress"
+	case consult.StatusClosed:
+		e.Status = "finished"
+	default:
+		e.Status = "cancelled"
+	}
+	kind := t("consult.kind." + string(c.Kind))
+	e.Type = []CodeableConcept{{Coding: []Coding{{System: SystemConsultKind, Code: string(c.Kind), Display: kind}}, Text: kind}}
+	e.Period = &Period{Start: instant(c.CreatedAt), End: instant(c.ClosedAt)}
+	if c.Reason != "" {
+		e.ReasonCode = []CodeableConcept{{Text: c.Reason}}
+	}
+	return e
+}
+
+// EncounterOfReferral maps the stay an up-referral led to, id
+// "referral-<id>", once the patient arrived: an admission (class IMP)
+// when a bed was asked for, else an ambulatory visit (AMB); in progress
+// until the referral is completed (discharged), then finished. ok is
+// false for a referral the patient has not arrived on (and for
+// down-referrals, which end a stay).
+func EncounterOfReferral(r *referral.Referral) (Encounter, bool) {
+	if r.Direction != referral.Up || r.ArrivedAt.IsZero() {
+		return Encounter{}, false
+	}
+	e := Encounter{ResourceType: "Encounter", ID: prefixReferral + strconv.FormatInt(r.ID, 10),
+		Meta:    &Meta{VersionID: strconv.Itoa(r.Version), LastUpdated: instant(r.UpdatedAt)},
+		Status:  "in-progress",
+		Class:   Coding{System: systemV3ActCode, Code: "AMB", Display: "ambulatory"},
+		Subject: patientRef(r.ResidentID), BasedOn: []Reference{{Reference: "ServiceRequest/" + prefixReferral + strconv.FormatInt(r.ID, 10)}},
+		Period: &Period{Start: instant(r.ArrivedAt)}, ServiceProvider: orgRef(r.ToInst)}
+	if r.BedRequested {
+		e.Class = Coding{System: systemV3ActCode, Code: "IMP", Display: "inpatient encounter"}
+	}
+	if r.Status == referral.StatusCompleted {
+		e.Status, e.Period.End = "finished", instant(r.ClosedAt)
+	}
+	return e, true
+}
+
+// EncounterOfOnline maps an online follow-up visit (互联网复诊), id
+// "online-<id>": a virtual encounter (VR), planned while booked, in
+// progress in session, finished when ended or redirected to an offline
+// visit; the resident's clinic as service provider, the doctor who took it
+// as participant, the complaint as reason and the condition followed up
+// (ICD-10) as type.
+func EncounterOfOnline(v *online.Visit) Encounter {
+	e := Encounter{ResourceType: "Encounter", ID: prefixOnline + strconv.FormatInt(v.ID, 10), Meta: &Meta{VersionID: strconv.Itoa(v.Version)},
+		Class:   Coding{System: systemV3ActCode, Code: "VR", Display: "virtual"},
+		Subject: patientRef(v.ResidentID), ServiceProvider: orgRef(v.ClinicID),
+		Period: &Period{Start: instant(v.CreatedAt), End: instant(v.EndedAt)}}
+	switch v.Status {
+	case online.StatusBooked:
+		e.Status = "planned"
+	case online.StatusInSession:
+		e.Status = "in-progress"
+	default:
+		e.Status = "finished"
+	}
+	if v.Diagnosis != "" {
+		e.Type = []CodeableConcept{{Coding: []Coding{{System: SystemICD10, Code: v.Diagnosis}}}}
+	}
+	if v.Complaint != "" {
+		e.ReasonCode = []CodeableConcept{{Text: v.Complaint}}
+	}
+	if v.DoctorID != 0 {
+		e.Participant = []EncounterParticipant{{Individual: &Reference{Reference: "Practitioner/" + strconv.FormatInt(v.DoctorID, 10), Display: v.DoctorName}}}
+	}
+	return e
+}
+
+// EncounterParticipant is someone who took part in an encounter.
+type EncounterParticipant struct {
+	Individual *Reference `json:"individual,omitempty"`
+}
+
+// episodes are a patient's consultations, referrals and online visits
+// the reader may see, with the patient.
+type episodes struct {
+	patient   *Patient
+	consults  []consult.Consultation
+	referrals []referral.Referral
+	visits    []online.Visit
+}
+
+// episodesOf reads the patient through resident.Service.Get (scope,
+// audited as resident.read) and the consultations and referrals the
+// reader is a party to, as the resident page lists them.
+func (s *Server) episodesOf(r *http.Request, m *web.Mount, rq web.Request, residentID int64) (*episodes, error) {
+	res, err := s.Residents.Get(r.Context(), rq.Actor, residentID)
+	if err != nil {
+		return nil, err
+	}
+	ep := &episodes{patient: s.patientOf(m, rq, res)}
+	if s.Consult != nil && rq.Actor.PractitionerID != 0 {
+		if ep.consults, err = s.Consult.ForResident(r.Context(), rq.Actor, res); err != nil {
+			return nil, err
+		}
+	}
+	if s.Referral != nil {
+		if ep.referrals, err = s.Referral.ForResident(r.Context(), rq.Actor, res); err != nil {
+			return nil, err
+		}
+	}
+	if s.Online != nil && slices.Contains(onlineDoctors, rq.Actor.Role) {
+		if ep.visits, err = s.Online.ForResident(r.Context(), rq.Actor, res.ID); err != nil {
+			return nil, err
+		}
+	}
+	return ep, nil
+}
+
+// episodeByID reads one consultation ("consult-<id>", consult.Service.Detail)
+// or referral ("referral-<id>", referral.Service.Get), each audited and
+// limited to its parties; ENOTFOUND for any other id.
+func (s *Server) episodeByID(r *http.Request, rq web.Request, id string) (*episodes, error) {
+	notFound := care.Errorf(care.ENOTFOUND, "error.not_found")
+	if v, ok := strings.CutPrefix(id, prefixConsult); ok && s.Consult != nil {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			return nil, notFound
+		}
+		c, _, _, err := s.Consult.Detail(r.Context(), rq.Actor, n)
+		if err != nil {
+			return nil, err
+		}
+		return &episodes{consults: []consult.Consultation{*c}}, nil
+	}
+	if v, ok := strings.CutPrefix(id, prefixOnline); ok && s.Online != nil {
+		n := numericID(v)
+		if n == 0 || !slices.Contains(onlineDoctors, rq.Actor.Role) {
+			return nil, notFound
+		}
+		visit, _, err := s.Online.Get(r.Context(), rq.Actor, n)
+		if err != nil {
+			return nil, err
+		}
+		return &episodes{visits: []online.Visit{*visit}}, nil
+	}
+	if v, ok := strings.CutPrefix(id, prefixReferral); ok && s.Referral != nil {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			return nil, notFound
+		}
+		d, err := s.Referral.Get(r.Context(), rq.Actor, n)
+		if err != nil {
+			return nil, err
+		}
+		return &episodes{referrals: []referral.Referral{*d.Referral}}, nil
+	}
+	return nil, notFound
+}
+
+// serviceRequests maps episodes to ServiceRequests.
+func serviceRequests(ep *episodes, t func(string, ...any) string) []match {
+	var out []match
+	for i := range ep.consults {
+		c := &ep.consults[i]
+		sr := ServiceRequestOfConsult(c, t)
+		out = append(out, match{sr.ID, key(c.CreatedAt, c.ID*3), care.Today(c.CreatedAt), sr.Status, sr})
+	}
+	for i := range ep.referrals {
+		rf := &ep.referrals[i]
+		sr := ServiceRequestOfReferral(rf, t)
+		out = append(out, match{sr.ID, key(rf.FirstSentAt, rf.ID*3+1), care.Today(rf.FirstSentAt), sr.Status, sr})
+	}
+	return out
+}
+
+// encounters maps episodes to Encounters.
+func encounters(ep *episodes, t func(string, ...any) string) []match {
+	var out []match
+	for i := range ep.consults {
+		c := &ep.consults[i]
+		e := EncounterOfConsult(c, t)
+		out = append(out, match{e.ID, key(c.CreatedAt, c.ID*3), care.Today(c.CreatedAt), e.Status, e})
+	}
+	for i := range ep.referrals {
+		rf := &ep.referrals[i]
+		if e, ok := EncounterOfReferral(rf); ok {
+			out = append(out, match{e.ID, key(rf.ArrivedAt, rf.ID*3+1), care.Today(rf.ArrivedAt), e.Status, e})
+		}
+	}
+	for i := range ep.visits {
+		v := &ep.visits[i]
+		e := EncounterOfOnline(v)
+		out = append(out, match{e.ID, key(v.CreatedAt, v.ID*3+2), care.Today(v.CreatedAt), e.Status, e})
+	}
+	return out
+}
+
+// episodeStatuses are the statuses each mapped type can have.
+var episodeStatuses = map[string][]string{
+	"ServiceRequest": {"active", "completed", "revoked"},
+	"Encounter":      {"planned", "in-progress", "finished", "cancelled"},
+}
+
+// episodeRead: GET /fhir/{ServiceRequest|Encounter}/{id}.
+func (s *Server) episodeRead(m *web.Mount, typ string, mapf func(*episodes, func(string, ...any) string) []match) web.FaceHandler {
+	return func(w http.ResponseWriter, r *http.Request, rq web.Request) error {
+		ep, err := s.episodeByID(r, rq, r.PathValue("id"))
+		if err != nil {
+			return err
+		}
+		ms := mapf(ep, func(k string, a ...any) string { return m.T(rq.Lang, k, a...) })
+		if len(ms) != 1 {
+			return care.Errorf(care.ENOTFOUND, "error.not_found") // a referral without an encounter
+		}
+		writeJSON(w, http.StatusOK, ms[0].res)
+		return nil
+	}
+}
+
+// episodeSearch: GET /fhir/{ServiceRequest|Encounter}?patient=… (or
+// _id=…) with date (the day requested, or the encounter's start, China
+// time), status (comma-separated), _count (default 20) with _cursor next
+// links, _summary=count and _include=<Type>:subject|patient; newest first.
+// The patient is read through resident.Service.Get (scope, audited), the
+// consultations and referrals are those the reader is a party to.
+func (s *Server) episodeSearch(m *web.Mount, typ string, mapf func(*episodes, func(string, ...any) string) []match) web.FaceHandler {
+	return func(w http.ResponseWriter, r *http.Request, rq web.Request) error {
+		p, byID, statuses, err := s.pagedSearch(r, typ, episodeStatuses[typ])
+		if err != nil {
+			return err
+		}
+		t := func(k string, a ...any) string { return m.T(rq.Lang, k, a...) }
+		var ep *episodes
+		if p.resident != 0 {
+			ep, err = s.episodesOf(r, m, rq, p.resident)
+		} else if ep, err = s.episodeByID(r, rq, byID); care.IsCode(err, care.ENOTFOUND) {
+			ep, err = &episodes{}, nil
+		}
+		if err != nil {
+			return err
+		}
+		ms := mapf(ep, t)
+		if p.include && ep.patient == nil && len(ms) > 0 {
+			// _id alone: the subject is read (and audited) for the include.
+			sub, _ := patientParam(subjectOf(ms[0].res))
+			if ep.patient, err = s.subject(r, m, rq, sub); err != nil {
+				return err
+			}
+		}
+		ids, keys, out := p.page(ms, statuses, byID)
+		writeJSON(w, http.StatusOK, s.searchset(r, &p, typ, ids, keys, out, ep.patient))
+		return nil
+	}
+}
+
+// subjectOf is the subject reference of a mapped episode.
+func subjectOf(res any) string {
+	switch x := res.(type) {
+	case ServiceRequest:
+		return x.Subject.Reference
+	case Encounter:
+		return x.Subject.Reference
+	}
+	return ""
+}

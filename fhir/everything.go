@@ -1,0 +1,118 @@
+package fhir
+
+import (
+	"net/http"
+	"slices"
+
+	"countycare/care"
+	"countycare/web"
+)
+
+// Who sees what: the roles of each kind of record, as the pages that
+// show it. The routes and Patient/$everything use the same lists.
+var (
+	// chronicRoles are the chronic care teams: the registration pages.
+	chronicRoles = []care.Role{care.RoleVillageDoctor, care.RoleTownshipDoctor, care.RoleCountySpecialist}
+	// studyViewers open a study and its report: readers of the center,
+	// doctors of the ordering clinic (the study page).
+	studyViewers = []care.Role{care.RoleReader, care.RoleVillageDoctor, care.RoleTownshipDoctor}
+	// episodeParties are the consultation and referral pages' roles.
+	episodeParties = chronicRoles
+	// onlineDoctors run online follow-up visits (the online pages' doctors).
+	onlineDoctors = []care.Role{care.RoleVillageDoctor, care.RoleTownshipDoctor}
+	// eobReaders read settlements: the insurance office and the patient.
+	eobReaders = []care.Role{care.RoleInsuranceOfficer, care.RoleResident}
+	// rxReaders read prescriptions: the prescribers and the pharmacists
+	// (the prescription API's roles).
+	rxReaders = []care.Role{care.RoleVillageDoctor, care.RoleTownshipDoctor, care.RoleCountySpecialist, care.RolePharmacist}
+)
+
+// everything: GET /fhir/Patient/{id}/$everything — the patient and every
+// resource of the patient the reader may see, each through the same path
+// (scope, rules and audit) as its own search: Conditions and follow-up
+// Observations for the chronic care teams, lab Observations and lab
+// reports for every clinician, signed study reports for the study page's
+// viewers,
+// ServiceRequests and Encounters for the parties of consultations and
+// referrals, MedicationRequests and MedicationDispenses for prescribers
+// and pharmacists, Claims and ExplanationOfBenefits for the insurance office. A Bundle of
+// type searchset with the total; no parameters are supported (_since,
+// _type, _count are ignored, or refused with Prefer: handling=strict).
+func (s *Server) everything(m *web.Mount) web.FaceHandler {
+	return func(w http.ResponseWriter, r *http.Request, rq web.Request) error {
+		id, err := pathID(r)
+		if err != nil {
+			return err
+		}
+		if err := care.Invalid(s.unsupported(r, r.URL.Query())); err != nil {
+			return err
+		}
+		res, err := s.Residents.Get(r.Context(), rq.Actor, id)
+		if err != nil {
+			return err
+		}
+		role := rq.Actor.Role
+		t := func(k string, a ...any) string { return m.T(rq.Lang, k, a...) }
+		typed := map[string][]match{}
+		obs, regs, _, err := s.patientObservations(r, rq, id)
+		if err != nil {
+			return err
+		}
+		typed["Observation"] = obs
+		for i := range regs {
+			c := ConditionOf(&regs[i], func(k string) string { return t(k) })
+			typed["Condition"] = append(typed["Condition"], match{id: c.ID, key: key(regs[i].EnrolledOn.Time(), regs[i].ID), res: c})
+		}
+		if s.Readings != nil || s.Labs != nil {
+			if typed["DiagnosticReport"], err = s.patientReports(r, m, rq, res); err != nil {
+				return err
+			}
+		}
+		if (s.Consult != nil || s.Referral != nil || s.Online != nil) && slices.Contains(episodeParties, role) {
+			ep, err := s.episodesOf(r, m, rq, id)
+			if err != nil {
+				return err
+			}
+			typed["ServiceRequest"], typed["Encounter"] = serviceRequests(ep, t), encounters(ep, t)
+		}
+		if s.Prescriptions != nil && slices.Contains(rxReaders, role) {
+			sgs, err := s.Prescriptions.ForResident(r.Context(), rq.Actor, id)
+			if err != nil {
+				return err
+			}
+			typed["MedicationRequest"], typed["MedicationDispense"] = s.medicationMatches(sgs, rq.Lang, false), s.medicationMatches(sgs, rq.Lang, true)
+		}
+		if s.Settle != nil && slices.Contains(eobReaders, role) {
+			sts, err := s.Settle.ForResident(r.Context(), rq.Actor, id)
+			if err != nil {
+				return err
+			}
+			if typed["Claim"], err = s.eobMatches(r, m, rq, sts, "Claim"); err != nil {
+				return err
+			}
+			if typed["ExplanationOfBenefit"], err = s.eobMatches(r, m, rq, sts, "ExplanationOfBenefit"); err != nil {
+				return err
+			}
+		}
+		base := s.base(r)
+		pt := s.patientOf(m, rq, res)
+		b := Bundle{ResourceType: "Bundle", Type: "searchset", Meta: &Meta{LastUpdated: instant(s.Now())},
+			Link:  []BundleLink{{Relation: "self", URL: base + "/Patient/" + pt.ID + "/$everything"}},
+			Entry: []BundleEntry{{FullURL: base + "/Patient/" + pt.ID, Resource: *pt, Search: &EntrySearch{Mode: "match"}}}}
+		all := &patientSearchParams{}
+		for _, typ := range everythingTypes {
+			ids, _, out := all.page(typed[typ], nil, "")
+			for i := range ids {
+				b.Entry = append(b.Entry, BundleEntry{FullURL: base + "/" + typ + "/" + ids[i], Resource: out[i], Search: &EntrySearch{Mode: "match"}})
+			}
+		}
+		n := len(b.Entry)
+		b.Total = &n
+		writeJSON(w, http.StatusOK, b)
+		return nil
+	}
+}
+
+// everythingTypes is the order of Patient/$everything's entries after the Patient.
+var everythingTypes = []string{"Condition", "Observation", "DiagnosticReport", "ServiceRequest", "Encounter", "MedicationRequest",
+	"MedicationDispense", "Claim", "ExplanationOfBenefit"}
