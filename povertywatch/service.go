@@ -128,6 +128,11 @@ type Repository interface {
 	WatchActions(ctx context.Context, county string, householdID int64, year int) ([]Action, error)
 	// HouseholdMemberIDs lists the household's members (for the audit trail).
 	HouseholdMemberIDs(ctx context.Context, county string, householdID int64) ([]int64, error)
+	// BottomLineBills lists the live bills of a county year whose patient
+	// was in a poverty category, in resident and date order.
+	BottomLineBills(ctx context.Context, county string, year int) ([]BottomLineBill, error)
+	// SettlementPolicy returns a stored policy version.
+	SettlementPolicy(ctx context.Context, id int64) (*settle.StoredPolicy, error)
 }
 
 // Service is the watch. Only the county's insurance office (医保经办, which
@@ -145,7 +150,7 @@ const (
 	ActList   = "povertywatch.list"
 	ActRead   = "povertywatch.read"
 	ActIncome = "povertywatch.income"
-	ActAction = "povertywatch.action"
+	ActRecord = "povertywatch.action"
 	ActAlert  = "povertywatch.alert"
 )
 
@@ -303,7 +308,7 @@ func (s *Service) Record(ctx context.Context, a care.Actor, householdID int64, y
 		return nil, err
 	}
 	act := &Action{County: a.CountyCode, HouseholdID: householdID, Year: year, Kind: kind, Note: note, By: a.AccountID, At: s.Now().UTC()}
-	ev := audit.New(ctx, a, ActAction, 0)
+	ev := audit.New(ctx, a, ActRecord, 0)
 	ev.Detail = fmt.Sprintf("household %d year %d: %s", householdID, year, kind)
 	if err := s.Repo.RecordWatchAction(ctx, act, ev); err != nil {
 		return nil, err

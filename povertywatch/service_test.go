@@ -21,6 +21,8 @@ type fakeRepo struct {
 	members  map[int64][]int64
 	audits   []audit.Event
 	askedFor []Thresholds // the thresholds WatchCandidates was called with
+	bills    []BottomLineBill
+	policies map[int64]*settle.StoredPolicy
 }
 
 func newFake() *fakeRepo {
@@ -284,7 +286,7 @@ func TestRecord(t *testing.T) {
 	if *a != want {
 		t.Errorf("action %+v, want %+v", *a, want)
 	}
-	if len(f.audits) != 2 || f.audits[1].Action != ActAction || !strings.Contains(f.audits[1].Detail, string(ActionAssistance)) {
+	if len(f.audits) != 2 || f.audits[1].Action != ActRecord || !strings.Contains(f.audits[1].Detail, string(ActionAssistance)) {
 		t.Errorf("audits %+v", f.audits)
 	}
 	if _, err := s.Record(ctx, officer, 99, 2026, ActionFollowUp, ""); !care.IsCode(err, care.ENOTFOUND) {
@@ -335,4 +337,15 @@ func TestAlertOpen(t *testing.T) {
 	if !(Alert{}).Open() || (Alert{HandledAt: time.Now()}).Open() {
 		t.Error("Open")
 	}
+}
+
+func (f *fakeRepo) BottomLineBills(context.Context, string, int) ([]BottomLineBill, error) {
+	return f.bills, nil
+}
+func (f *fakeRepo) SettlementPolicy(_ context.Context, id int64) (*settle.StoredPolicy, error) {
+	p, ok := f.policies[id]
+	if !ok {
+		return nil, &care.Error{Code: care.ENOTFOUND}
+	}
+	return p, nil
 }

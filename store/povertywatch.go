@@ -292,3 +292,26 @@ func (s *Store) WatchActions(ctx context.Context, county string, householdID int
 	}
 	return out, wrap("store.WatchActions", rows.Err())
 }
+
+// BottomLineBills implements povertywatch.Repository.
+func (s *Store) BottomLineBills(ctx context.Context, county string, year int) ([]povertywatch.BottomLineBill, error) {
+	const op = "store.BottomLineBills"
+	rows, err := s.read().query(ctx, `SELECT s.id, s.resident_id, r.name, s.visit_date, s.visit_type, s.poverty, s.total, s.eligible,
+		s.basic + s.critical + s.assistance + s.supplementary + s.bottom_line, s.policy_id
+		FROM settlements s JOIN residents r ON r.id = s.resident_id
+		WHERE s.county_code = ? AND s.year = ? AND s.status = 'settled' AND s.poverty <> ''
+		ORDER BY s.resident_id, s.visit_date, s.id`, county, year)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	defer rows.Close()
+	var out []povertywatch.BottomLineBill
+	for rows.Next() {
+		var b povertywatch.BottomLineBill
+		if err := rows.Scan(&b.SettlementID, &b.ResidentID, &b.ResidentName, &b.VisitDate, &b.VisitType, &b.Poverty, &b.Total, &b.Eligible, &b.Paid, &b.PolicyID); err != nil {
+			return nil, wrap(op, err)
+		}
+		out = append(out, b)
+	}
+	return out, wrap(op, rows.Err())
+}

@@ -319,3 +319,94 @@ func (s *Server) apiPovertyIncome(w http.ResponseWriter, r *http.Request, rc *re
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
+
+// bottomLineView is the "985" compliance report page.
+type bottomLineView struct {
+	*povertywatch.Compliance
+	Years []int
+	Types []blType
+}
+
+// blType is a visit type's row: its share, or none without bills.
+type blType struct {
+	povertywatch.VisitTypeCompliance
+	Share    string
+	HasShare bool
+}
+
+func (s *Server) bottomLine(r *http.Request, rc *reqCtx) (*bottomLineView, error) {
+	year, err := s.watchYear(r)
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.PovertyWatch.Compliance(r.Context(), rc.Actor, year)
+	if err != nil {
+		return nil, err
+	}
+	now := care.Today(s.Now()).Year
+	v := &bottomLineView{Compliance: c, Years: []int{now, now - 1}}
+	for _, t := range c.ByVisitType {
+		sh, ok := t.Share()
+		v.Types = append(v.Types, blType{t, sh.String(), ok})
+	}
+	return v, nil
+}
+
+func (s *Server) bottomLinePage(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	v, err := s.bottomLine(r, rc)
+	if err != nil {
+		return err
+	}
+	s.render(w, r, rc, http.StatusOK, "poverty_bottom_line", pageData{Title: s.msgs.T(rc.Lang, "povertywatch.bottom_line"), Data: v})
+	return nil
+}
+
+func (s *Server) apiBottomLine(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	v, err := s.bottomLine(r, rc)
+	if err != nil {
+		return err
+	}
+	type byType struct {
+		VisitType string `json:"visit_type"`
+		Bills     int    `json:"bills"`
+		Reached   int    `json:"reached"`
+		Share     string `json:"share,omitempty"` // absent: no bills
+	}
+	type shortfall struct {
+		SettlementID int64      `json:"settlement_id"`
+		ResidentID   int64      `json:"resident_id"`
+		VisitDate    care.Date  `json:"visit_date"`
+		VisitType    string     `json:"visit_type"`
+		Base         settle.Fen `json:"base"`
+		Target       string     `json:"target"`
+		Due          settle.Fen `json:"due"`
+		Paid         settle.Fen `json:"paid"`
+	}
+	type breach struct {
+		ResidentID int64      `json:"resident_id"`
+		OOP        settle.Fen `json:"out_of_pocket"`
+		Cap        settle.Fen `json:"cap"`
+	}
+	out := struct {
+		Year        int         `json:"year"`
+		Checked     int         `json:"checked"`
+		ByVisitType []byType    `json:"by_visit_type"`
+		Shortfalls  []shortfall `json:"shortfalls"`
+		CapBreaches []breach    `json:"cap_breaches"`
+	}{Year: v.Year, Checked: v.Checked, ByVisitType: []byType{}, Shortfalls: []shortfall{}, CapBreaches: []breach{}}
+	for _, t := range v.Types {
+		b := byType{VisitType: t.VisitType, Bills: t.Bills, Reached: t.Reached}
+		if t.HasShare {
+			b.Share = t.Share
+		}
+		out.ByVisitType = append(out.ByVisitType, b)
+	}
+	for _, x := range v.Shortfalls {
+		out.Shortfalls = append(out.Shortfalls, shortfall{x.SettlementID, x.ResidentID, x.VisitDate, x.VisitType, x.Base, x.Target.String(), x.Due, x.Paid})
+	}
+	for _, x := range v.CapBreaches {
+		out.CapBreaches = append(out.CapBreaches, breach{x.ResidentID, x.OOP, x.Cap})
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}

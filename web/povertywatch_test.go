@@ -228,6 +228,36 @@ func testPovertyWatch(t *testing.T, d store.Dialect) {
 		t.Errorf("line with income: %+v", h.Household)
 	}
 
+	// The bottom-line report: the admission of a subsistence patient under
+	// the "985" policy reached its 90 % (the engine topped it up).
+	var bl struct {
+		Checked     int `json:"checked"`
+		ByVisitType []struct {
+			VisitType string `json:"visit_type"`
+			Bills     int    `json:"bills"`
+			Share     string `json:"share"`
+		} `json:"by_visit_type"`
+		Shortfalls []struct {
+			SettlementID int64 `json:"settlement_id"`
+		} `json:"shortfalls"`
+	}
+	r = io.get("/api/v1/poverty-watch/bottom-line?year=" + y)
+	json.Unmarshal([]byte(r.body), &bl)
+	if r.code != 200 || bl.Checked < 1 || len(bl.ByVisitType) == 0 || bl.ByVisitType[0].VisitType != "inpatient" || bl.ByVisitType[0].Share == "" {
+		t.Errorf("bottom line: %d %.300s", r.code, r.body)
+	}
+	for _, x := range bl.Shortfalls {
+		if x.SettlementID == st.ID {
+			t.Errorf("the topped-up admission is listed as short: %s", r.body)
+		}
+	}
+	if p := io.get("/poverty-watch/bottom-line"); p.code != 200 || !strings.Contains(p.body, `id="by-type"`) {
+		t.Errorf("bottom-line page: %d", p.code)
+	}
+	if r := e.as(care.RoleAnalyst).get("/api/v1/poverty-watch/bottom-line"); r.code != 403 {
+		t.Errorf("analyst read the bottom-line report: %d", r.code)
+	}
+
 	// A reversal takes the bill's share away again.
 	if r := io.do("POST", "/api/v1/settlements/"+itoa(st.ID)+"/reverse", "application/json", []byte(`{"reason":"录错"}`), map[string]string{"X-CSRF-Token": io.csrf}); r.code != 200 {
 		t.Fatalf("reverse: %d %s", r.code, r.body)

@@ -197,6 +197,7 @@ func (s *Server) registerRoutes() {
 	s.handleLimit("POST /settle/policies", cashier, 2<<20, s.policyUpload)
 	// The watch on households falling back into poverty through illness (povertywatch).
 	s.handle("GET /poverty-watch", cashier, s.povertyWatchPage)
+	s.handle("GET /poverty-watch/bottom-line", cashier, s.bottomLinePage)
 	s.handle("GET /poverty-watch/households/{id}", cashier, s.povertyHouseholdPage)
 	s.handle("POST /poverty-watch/households/{id}/income", cashier, s.povertyIncome)
 	s.handle("POST /poverty-watch/households/{id}/actions", cashier, s.povertyAction)
@@ -332,6 +333,7 @@ func (s *Server) registerRoutes() {
 	s.handle("POST /api/v1/admissions", cashier, s.apiAdmit)
 	s.handle("POST /api/v1/receivables/{id}/payments", cashier, s.apiPay)
 	s.handle("GET /api/v1/poverty-watch", cashier, s.apiPovertyWatch)
+	s.handle("GET /api/v1/poverty-watch/bottom-line", cashier, s.apiBottomLine)
 	s.handle("GET /api/v1/poverty-watch/households/{id}", cashier, s.apiPovertyHousehold)
 	s.handle("POST /api/v1/poverty-watch/households/{id}/actions", cashier, s.apiPovertyAction)
 	s.handle("PUT /api/v1/poverty-watch/households/{id}/income", cashier, s.apiPovertyIncome)
