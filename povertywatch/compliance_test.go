@@ -57,7 +57,7 @@ func TestReport(t *testing.T) {
 		return BottomLineBill{SettlementID: id, ResidentID: resident, ResidentName: "r", VisitType: vt, Poverty: pov, Eligible: eligible, Total: eligible, Paid: paid, PolicyID: policy}
 	}
 	bills := []BottomLineBill{
-		bill(1, 10, settle.Inpatient, "subsistence", 1_000_000, 900_000, 1), // reached, oop ¥1,000
+		bill(1, 10, settle.Inpatient, "subsistence", 1_000_000, 900_000, 1),   // reached, oop ¥1,000
 		bill(2, 10, settle.Inpatient, "subsistence", 5_000_000, 4_500_000, 1), // reached, oop ¥5,000: ¥6,000 in all, over the cap
 		bill(3, 11, settle.Inpatient, "extreme", 1_000_000, 800_000, 1),       // short, oop ¥2,000
 		bill(4, 11, settle.Chronic, "extreme", 100_000, 80_000, 1),            // reached, oop ¥200: ¥2,200

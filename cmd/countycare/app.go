@@ -54,11 +54,11 @@ type app struct {
 	rx            *rx.Engine // prescription review
 	prescriptions *rx.Service
 
-	labs     *lab.Service         // lab results
-	critical *critical.Service    // critical-value alerts
-	exams    *reading.ExamService // clinic photos, fetal heart traces
-	online   *online.Service      // online follow-up visits
-	pharmacy *pharmacy.Service    // stock, supply orders, dispensing, delivery
+	labs     *lab.Service          // lab results
+	critical *critical.Service     // critical-value alerts
+	exams    *reading.ExamService  // clinic photos, fetal heart traces
+	online   *online.Service       // online follow-up visits
+	pharmacy *pharmacy.Service     // stock, supply orders, dispensing, delivery
 	watch    *povertywatch.Service // households falling back into poverty through illness
 }
 
