@@ -315,3 +315,71 @@ func (s *Store) BottomLineBills(ctx context.Context, county string, year int) ([
 	}
 	return out, wrap(op, rows.Err())
 }
+
+const specialCols = `c.id, c.county_code, c.resident_id, r.name, c.disease, c.diagnosis, c.hospital_id, c.status, c.note, c.enrolled_at, c.started_at, c.closed_at, c.created_by, c.version`
+
+func scanSpecial(sc interface{ Scan(...any) error }, c *povertywatch.SpecialCase) error {
+	return sc.Scan(&c.ID, &c.County, &c.ResidentID, &c.ResidentName, &c.Disease, &c.Diagnosis, &c.HospitalID, &c.Status, &c.Note,
+		tsScan{&c.EnrolledAt}, tsScan{&c.StartedAt}, tsScan{&c.ClosedAt}, &c.By, &c.Version)
+}
+
+// CreateSpecialCase implements povertywatch.SpecialRepository.
+func (s *Store) CreateSpecialCase(ctx context.Context, c *povertywatch.SpecialCase, ev audit.Event) error {
+	err := s.Transact(ctx, func(tx db) error {
+		var err error
+		c.ID, err = tx.insert(ctx, `INSERT INTO special_treatments (county_code, resident_id, disease, diagnosis, hospital_id, status, enrolled_at, created_by, version)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)`, c.County, c.ResidentID, c.Disease, c.Diagnosis, c.HospitalID, c.Status, s.ts(c.EnrolledAt), c.By)
+		if err != nil {
+			return err
+		}
+		return s.appendAudit(ctx, tx, ev)
+	})
+	if care.IsCode(mapErr(err), care.ECONFLICT) {
+		return &care.Error{Code: care.ECONFLICT, Key: "povertywatch.special_open", Op: "store.CreateSpecialCase", Err: err}
+	}
+	return wrap("store.CreateSpecialCase", err)
+}
+
+// SpecialCase implements povertywatch.SpecialRepository.
+func (s *Store) SpecialCase(ctx context.Context, county string, id int64) (*povertywatch.SpecialCase, error) {
+	var c povertywatch.SpecialCase
+	if err := scanSpecial(s.read().row(ctx, `SELECT `+specialCols+` FROM special_treatments c JOIN residents r ON r.id = c.resident_id
+		WHERE c.id = ? AND c.county_code = ?`, id, county), &c); err != nil {
+		return nil, wrap("store.SpecialCase", err)
+	}
+	return &c, nil
+}
+
+// UpdateSpecialCase implements povertywatch.SpecialRepository.
+func (s *Store) UpdateSpecialCase(ctx context.Context, c *povertywatch.SpecialCase, ev audit.Event) error {
+	return wrap("store.UpdateSpecialCase", s.Transact(ctx, func(tx db) error {
+		res, err := tx.exec(ctx, `UPDATE special_treatments SET status = ?, note = ?, started_at = ?, closed_at = ?, version = version + 1
+			WHERE id = ? AND county_code = ? AND version = ?`, c.Status, c.Note, s.ts(c.StartedAt), s.ts(c.ClosedAt), c.ID, c.County, c.Version)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return &care.Error{Code: care.ECONFLICT, Key: "povertywatch.special_stale"}
+		}
+		return s.appendAudit(ctx, tx, ev)
+	}))
+}
+
+// SpecialCases implements povertywatch.SpecialRepository.
+func (s *Store) SpecialCases(ctx context.Context, county string, limit int) ([]povertywatch.SpecialCase, error) {
+	rows, err := s.read().query(ctx, `SELECT `+specialCols+` FROM special_treatments c JOIN residents r ON r.id = c.resident_id
+		WHERE c.county_code = ? ORDER BY CASE WHEN c.status IN ('enrolled', 'treating') THEN 0 ELSE 1 END, c.id DESC LIMIT ?`, county, limit)
+	if err != nil {
+		return nil, wrap("store.SpecialCases", err)
+	}
+	defer rows.Close()
+	var out []povertywatch.SpecialCase
+	for rows.Next() {
+		var c povertywatch.SpecialCase
+		if err := scanSpecial(rows, &c); err != nil {
+			return nil, wrap("store.SpecialCases", err)
+		}
+		out = append(out, c)
+	}
+	return out, wrap("store.SpecialCases", rows.Err())
+}

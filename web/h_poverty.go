@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"countycare/care"
+	"countycare/org"
 	"countycare/povertywatch"
 	"countycare/settle"
 )
@@ -211,7 +212,7 @@ type apiWatchRow struct {
 
 func apiWatchRowOf(x povertywatch.Row) apiWatchRow {
 	return apiWatchRow{x.HouseholdID, x.Number, x.VillageID, x.HeadName, x.Members, x.Poverty, x.TotalOOP, x.InPolicyOOP, x.Income, x.Cost.Bills,
-		string(x.Level), x.Threshold, x.ByIncome, x.Share.String()}
+		string(x.Level), x.Threshold, x.ByIncome, apiPercent(x.Share)}
 }
 
 type apiWatchAlert struct {
@@ -396,17 +397,235 @@ func (s *Server) apiBottomLine(w http.ResponseWriter, r *http.Request, rc *reqCt
 	}{Year: v.Year, Checked: v.Checked, ByVisitType: []byType{}, Shortfalls: []shortfall{}, CapBreaches: []breach{}}
 	for _, t := range v.Types {
 		b := byType{VisitType: t.VisitType, Bills: t.Bills, Reached: t.Reached}
-		if t.HasShare {
-			b.Share = t.Share
+		if sh, ok := t.VisitTypeCompliance.Share(); ok {
+			b.Share = apiPercent(sh)
 		}
 		out.ByVisitType = append(out.ByVisitType, b)
 	}
 	for _, x := range v.Shortfalls {
-		out.Shortfalls = append(out.Shortfalls, shortfall{x.SettlementID, x.ResidentID, x.VisitDate, x.VisitType, x.Base, x.Target.String(), x.Due, x.Paid})
+		out.Shortfalls = append(out.Shortfalls, shortfall{x.SettlementID, x.ResidentID, x.VisitDate, x.VisitType, x.Base, apiPercent(x.Target), x.Due, x.Paid})
 	}
 	for _, x := range v.CapBreaches {
 		out.CapBreaches = append(out.CapBreaches, breach{x.ResidentID, x.OOP, x.Cap})
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// The major-illness special-treatment register (大病专项救治).
+
+type specialRow struct {
+	povertywatch.SpecialCase
+	DiseaseName string
+	Hospital    string
+	Steps       []string
+}
+
+type specialView struct {
+	Cases     []specialRow
+	Counts    []specialCount
+	Diseases  []specialDiseaseOpt
+	Hospitals []hospitalOpt
+	Source    string
+}
+
+type specialCount struct {
+	povertywatch.SpecialCount
+	Name          string
+	Completion    string
+	HasCompletion bool
+}
+
+type specialDiseaseOpt struct{ Code, Name, Codes, Price string }
+type hospitalOpt struct {
+	ID   int64
+	Name string
+}
+
+// diseaseName is the disease's name in the reader's language.
+func diseaseName(d *povertywatch.SpecialDisease, lang string) string {
+	if d == nil {
+		return ""
+	}
+	if lang == "en" {
+		return d.NameEn
+	}
+	return d.Name
+}
+
+func (s *Server) special(r *http.Request, rc *reqCtx) (*specialView, error) {
+	cases, counts, err := s.Special.Register(r.Context(), rc.Actor)
+	if err != nil {
+		return nil, err
+	}
+	tree, err := s.Orgs.Tree(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	l := s.Special.List
+	v := &specialView{Source: l.Source}
+	for _, c := range cases {
+		row := specialRow{SpecialCase: c, DiseaseName: diseaseName(l.Disease(c.Disease), rc.Lang)}
+		if in := tree.Get(c.HospitalID); in != nil {
+			row.Hospital = in.Name
+		}
+		for _, st := range []string{povertywatch.SpecialStart, povertywatch.SpecialComplete, povertywatch.SpecialEnd} {
+			if povertywatch.NextSpecialStatus(c.Status, st) != "" {
+				row.Steps = append(row.Steps, st)
+			}
+		}
+		v.Cases = append(v.Cases, row)
+	}
+	for _, c := range counts {
+		sc := specialCount{SpecialCount: c, Name: diseaseName(l.Disease(c.Disease), rc.Lang)}
+		if p, ok := c.Completion(); ok {
+			sc.Completion, sc.HasCompletion = p.String(), true
+		}
+		v.Counts = append(v.Counts, sc)
+	}
+	for i := range l.Diseases {
+		d := &l.Diseases[i]
+		v.Diseases = append(v.Diseases, specialDiseaseOpt{d.Code, diseaseName(d, rc.Lang), strings.Join(d.ICD10, ", "), d.Price.String()})
+	}
+	for _, k := range []org.Kind{org.KindCountyHospital, org.KindPartner} {
+		for _, in := range tree.OfKind(0, k) {
+			v.Hospitals = append(v.Hospitals, hospitalOpt{in.ID, in.Name})
+		}
+	}
+	return v, nil
+}
+
+func (s *Server) specialPage(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	v, err := s.special(r, rc)
+	if err != nil {
+		return err
+	}
+	s.render(w, r, rc, http.StatusOK, "poverty_special", pageData{Title: s.msgs.T(rc.Lang, "povertywatch.special"), Data: v})
+	return nil
+}
+
+func (s *Server) specialFormError(w http.ResponseWriter, r *http.Request, rc *reqCtx, err error) error {
+	v, verr := s.special(r, rc)
+	if verr != nil {
+		return verr
+	}
+	return s.formError(w, r, rc, "poverty_special", pageData{Title: s.msgs.T(rc.Lang, "povertywatch.special"), Data: v}, err)
+}
+
+func formNum(v string) int64 {
+	n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	return n
+}
+
+func (s *Server) specialEnrol(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	_, err := s.Special.Enrol(r.Context(), rc.Actor, formNum(r.PostFormValue("resident_id")), r.PostFormValue("disease"), r.PostFormValue("diagnosis"), formNum(r.PostFormValue("hospital_id")))
+	if err != nil {
+		return s.specialFormError(w, r, rc, err)
+	}
+	http.Redirect(w, r, "/poverty-watch/special?ok=saved", http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) specialStep(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	if _, err := s.Special.Step(r.Context(), rc.Actor, id, r.PathValue("step"), r.PostFormValue("note"), int(formNum(r.PostFormValue("version")))); err != nil {
+		return s.specialFormError(w, r, rc, err)
+	}
+	http.Redirect(w, r, "/poverty-watch/special?ok=saved", http.StatusSeeOther)
+	return nil
+}
+
+type apiSpecialCase struct {
+	ID         int64  `json:"id"`
+	ResidentID int64  `json:"resident_id"`
+	Disease    string `json:"disease"`
+	Diagnosis  string `json:"diagnosis"`
+	HospitalID int64  `json:"hospital_id"`
+	Status     string `json:"status"`
+	Note       string `json:"note,omitempty"`
+	EnrolledAt string `json:"enrolled_at"`
+	Version    int    `json:"version"`
+}
+
+func apiSpecialOf(c *povertywatch.SpecialCase) apiSpecialCase {
+	return apiSpecialCase{c.ID, c.ResidentID, c.Disease, c.Diagnosis, c.HospitalID, c.Status, c.Note, c.EnrolledAt.Format("2006-01-02T15:04:05Z07:00"), c.Version}
+}
+
+func (s *Server) apiSpecial(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	cases, counts, err := s.Special.Register(r.Context(), rc.Actor)
+	if err != nil {
+		return err
+	}
+	type count struct {
+		Disease    string `json:"disease"`
+		Enrolled   int    `json:"enrolled"`
+		Treating   int    `json:"treating"`
+		Completed  int    `json:"completed"`
+		Ended      int    `json:"ended"`
+		Completion string `json:"completion,omitempty"` // absent: none closed
+	}
+	out := struct {
+		Cases  []apiSpecialCase `json:"cases"`
+		Counts []count          `json:"counts"`
+	}{Cases: []apiSpecialCase{}, Counts: []count{}}
+	for i := range cases {
+		out.Cases = append(out.Cases, apiSpecialOf(&cases[i]))
+	}
+	for _, c := range counts {
+		x := count{c.Disease, c.Enrolled, c.Treating, c.Completed, c.Ended, ""}
+		if p, ok := c.Completion(); ok {
+			x.Completion = apiPercent(p)
+		}
+		out.Counts = append(out.Counts, x)
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) apiSpecialEnrol(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	var in struct {
+		ResidentID int64  `json:"resident_id"`
+		Disease    string `json:"disease"`
+		Diagnosis  string `json:"diagnosis"`
+		HospitalID int64  `json:"hospital_id"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	c, err := s.Special.Enrol(r.Context(), rc.Actor, in.ResidentID, in.Disease, in.Diagnosis, in.HospitalID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, apiSpecialOf(c))
+	return nil
+}
+
+func (s *Server) apiSpecialStep(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Note    string `json:"note"`
+		Version int    `json:"version"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	c, err := s.Special.Step(r.Context(), rc.Actor, id, r.PathValue("step"), in.Note, in.Version)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, apiSpecialOf(c))
+	return nil
+}
+
+// apiPercent writes a ratio as the API writes percentages: "62.5", no sign
+// (as settle.Ratio's JSON).
+func apiPercent(r settle.Ratio) string {
+	b, _ := r.MarshalText()
+	return string(b)
 }

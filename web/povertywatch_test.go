@@ -289,3 +289,136 @@ func testPovertyWatch(t *testing.T, d store.Dialect) {
 		t.Errorf("unconfigured year page: %d", p.code)
 	}
 }
+
+// TestSpecialTreatment: the major-illness register enrols only a poor
+// resident with a listed disease whose diagnosis the disease covers, at a
+// hospital designated for it; follows the case to its end; refuses a
+// second open case and a stale update; and is the insurance office's only.
+func TestSpecialTreatment(t *testing.T) {
+	for _, d := range []store.Dialect{store.SQLite, store.Postgres} {
+		t.Run(string(d), func(t *testing.T) { testSpecialTreatment(t, d) })
+	}
+}
+
+func testSpecialTreatment(t *testing.T, d store.Dialect) {
+	e, io, rid, hosp, _ := settleEnv(t, d) // rid is in the subsistence allowance (低保)
+	var inst struct {
+		Institutions []struct {
+			ID   int64  `json:"id"`
+			Kind string `json:"kind"`
+		} `json:"institutions"`
+	}
+	json.Unmarshal([]byte(io.get("/api/v1/institutions").body), &inst)
+	var partner, township int64
+	for _, in := range inst.Institutions {
+		switch {
+		case in.Kind == "partner_hospital" && partner == 0:
+			partner = in.ID
+		case in.Kind == "township_hc" && township == 0:
+			township = in.ID
+		}
+	}
+	// A resident who is not poor.
+	var list struct {
+		Residents []struct {
+			ID      int64  `json:"id"`
+			Poverty string `json:"poverty"`
+		} `json:"residents"`
+	}
+	json.Unmarshal([]byte(io.get("/api/v1/residents?limit=50").body), &list)
+	notPoor := int64(0)
+	for _, r := range list.Residents {
+		if r.Poverty == "" && r.ID != rid {
+			notPoor = r.ID
+			break
+		}
+	}
+	if partner == 0 || township == 0 || notPoor == 0 {
+		t.Fatalf("partner %d township %d not poor %d", partner, township, notPoor)
+	}
+	enrol := func(body string) response {
+		return io.do("POST", "/api/v1/poverty-watch/special", "application/json", []byte(body), map[string]string{"X-CSRF-Token": io.csrf})
+	}
+	body := func(resident int64, disease, dx string, hospital int64) string {
+		return `{"resident_id":` + itoa(resident) + `,"disease":"` + disease + `","diagnosis":"` + dx + `","hospital_id":` + itoa(hospital) + `}`
+	}
+	for _, tt := range []struct{ name, body, want string }{
+		{"unknown disease", body(rid, "flu", "J11", hosp), "povertywatch.special_disease"},
+		{"diagnosis of another disease", body(rid, "gastric_cancer", "C15.9", hosp), "povertywatch.special_diagnosis_mismatch"},
+		{"not a designated hospital", body(rid, "gastric_cancer", "C16.0", township), "povertywatch.special_hospital"},
+		{"children's heart surgery at the county hospital", body(rid, "chd_asd", "Q21.1", hosp), "povertywatch.special_hospital"},
+		{"not poor", body(notPoor, "gastric_cancer", "C16.0", hosp), "povertywatch.special_not_poor"},
+	} {
+		if r := enrol(tt.body); r.code != 422 || !strings.Contains(r.body, tt.want) {
+			t.Errorf("%s: %d %.200s", tt.name, r.code, r.body)
+		}
+	}
+	r := enrol(body(rid, "gastric_cancer", "c16.0", hosp))
+	if r.code != 201 {
+		t.Fatalf("enrol: %d %s", r.code, r.body)
+	}
+	var c struct {
+		ID        int64  `json:"id"`
+		Status    string `json:"status"`
+		Diagnosis string `json:"diagnosis"`
+		Version   int    `json:"version"`
+	}
+	json.Unmarshal([]byte(r.body), &c)
+	if c.Status != "enrolled" || c.Diagnosis != "C16.0" || c.Version != 1 {
+		t.Fatalf("case %+v", c)
+	}
+	if r := enrol(body(rid, "gastric_cancer", "C16.9", partner)); r.code != 409 || !strings.Contains(r.body, "povertywatch.special_open") {
+		t.Errorf("second open case: %d %s", r.code, r.body)
+	}
+	step := func(s, note string, version int) response {
+		return io.do("POST", "/api/v1/poverty-watch/special/"+itoa(c.ID)+"/"+s, "application/json", []byte(`{"note":"`+note+`","version":`+itoa(int64(version))+`}`), map[string]string{"X-CSRF-Token": io.csrf})
+	}
+	if r := step("complete", "", 1); r.code != 422 {
+		t.Errorf("complete before admission: %d", r.code)
+	}
+	if r := step("start", "", 1); r.code != 200 || !strings.Contains(r.body, `"status":"treating"`) {
+		t.Fatalf("start: %d %s", r.code, r.body)
+	}
+	if r := step("complete", "", 1); r.code != 409 {
+		t.Errorf("stale version: %d %s", r.code, r.body)
+	}
+	if r := step("complete", "", 2); r.code != 200 || !strings.Contains(r.body, `"status":"completed"`) {
+		t.Fatalf("complete: %d %s", r.code, r.body)
+	}
+	// Closed: a new case of the same disease may open.
+	if r := enrol(body(rid, "gastric_cancer", "C16.9", partner)); r.code != 201 {
+		t.Errorf("a new case after the first closed: %d %s", r.code, r.body)
+	}
+	var reg struct {
+		Counts []struct {
+			Disease    string `json:"disease"`
+			Enrolled   int    `json:"enrolled"`
+			Completed  int    `json:"completed"`
+			Completion string `json:"completion"`
+		} `json:"counts"`
+	}
+	r = io.get("/api/v1/poverty-watch/special")
+	json.Unmarshal([]byte(r.body), &reg)
+	found := false
+	for _, x := range reg.Counts {
+		if x.Disease == "gastric_cancer" {
+			found = x.Enrolled == 1 && x.Completed == 1 && x.Completion == "100"
+		}
+	}
+	if !found {
+		t.Errorf("register counts: %.600s", r.body)
+	}
+	if p := io.get("/poverty-watch/special"); p.code != 200 || !strings.Contains(p.body, `id="special-cases"`) || !strings.Contains(p.body, "胃癌") {
+		t.Errorf("register page: %d", p.code)
+	}
+	// Enrolment and steps are audited against the patient.
+	var n int
+	if err := e.st.QueryRowForTest(context.Background(), `SELECT COUNT(*) FROM audit_events WHERE action IN ('povertywatch.special_enrol', 'povertywatch.special_update') AND resident_id = `+itoa(rid), &n); err != nil || n != 4 {
+		t.Errorf("audit rows: %d %v, want 2 enrolments and 2 steps", n, err)
+	}
+	for _, role := range []care.Role{care.RoleCountySpecialist, care.RoleTownshipDoctor, care.RoleAnalyst} {
+		if r := e.as(role).get("/api/v1/poverty-watch/special"); r.code != 403 {
+			t.Errorf("%s: %d", role, r.code)
+		}
+	}
+}

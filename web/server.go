@@ -107,6 +107,8 @@ type Deps struct {
 	Pharmacy *pharmacy.Service
 	// The watch on households falling back into poverty through illness.
 	PovertyWatch *povertywatch.Service
+	// The major-illness special-treatment register (大病专项救治).
+	Special *povertywatch.Special
 }
 
 // Server serves countycare over HTTP.

@@ -133,6 +133,7 @@ func newEnvWith(t testing.TB, d store.Dialect, o envOptions) *env {
 		DICOMweb: &reading.DICOMweb{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, Now: time.Now},
 		Store:    st, Audit: w, AuditKey: testdb.AuditKey, Log: log, Now: time.Now,
 		PovertyWatch: watch,
+		Special:      &povertywatch.Special{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, List: povertywatch.DefaultSpecialList(), Now: time.Now},
 	})
 	if err != nil {
 		t.Fatal(err)

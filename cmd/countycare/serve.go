@@ -79,6 +79,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	lowStockEvery := fs.Duration("low-stock-scan-every", envDuration("COUNTYCARE_LOW_STOCK_SCAN_EVERY", 24*time.Hour),
 		"scan every institution's stock for low drugs and text the staff (at most once a week per drug) this often; 0 disables (env COUNTYCARE_LOW_STOCK_SCAN_EVERY)")
 	watchFile := fs.String("poverty-watch", envOr("COUNTYCARE_POVERTY_WATCH", ""), "JSON file of the province's poverty-through-illness lines per year (default: povertywatch/thresholds.json, see docs/settlement.md; env COUNTYCARE_POVERTY_WATCH)")
+	specialFile := fs.String("special-treatment", envOr("COUNTYCARE_SPECIAL_TREATMENT", ""), "JSON file of the province's major-illness special-treatment list (大病专项救治: diseases, ICD-10 codes, designated hospitals, prices; default: povertywatch/special.json; env COUNTYCARE_SPECIAL_TREATMENT)")
 	watchEvery := fs.Duration("poverty-watch-every", envDuration("COUNTYCARE_POVERTY_WATCH_EVERY", 15*time.Minute),
 		"how often households over the poverty-through-illness line are looked for and alerted (0: never)")
 	chatPurgeEvery := fs.Duration("chat-purge-every", envDuration("COUNTYCARE_CHAT_PURGE_EVERY", 24*time.Hour),
@@ -124,6 +125,16 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		if watchCfg, err = povertywatch.ParseConfig(b); err != nil {
 			return fmt.Errorf("serve: --poverty-watch %s: %w", *watchFile, err)
+		}
+	}
+	specialList := povertywatch.DefaultSpecialList()
+	if *specialFile != "" {
+		b, err := os.ReadFile(*specialFile)
+		if err != nil {
+			return fmt.Errorf("serve: --special-treatment: %w", err)
+		}
+		if specialList, err = povertywatch.ParseSpecialList(b); err != nil {
+			return fmt.Errorf("serve: --special-treatment %s: %w", *specialFile, err)
 		}
 	}
 	rtargets, err := reading.ParseTargets(*readingTargets)
@@ -182,6 +193,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	a.consult.Config = ccfg
 	a.critical.Config = criticalCfg
 	a.watch.Config = watchCfg
+	a.special.List = specialList
 	a.readflow.Targets = rtargets
 	if *drugPrices != "" {
 		b, err := os.ReadFile(*drugPrices)

@@ -60,3 +60,23 @@ SELECT s.county_code, r.household_id, s.year, SUM(s.patient),
   FROM settlements s JOIN residents r ON r.id = s.resident_id
  WHERE s.status = 'settled' AND r.household_id IS NOT NULL
  GROUP BY s.county_code, r.household_id, s.year;
+-- Major-illness special treatment (大病专项救治): poor patients enrolled
+-- for a listed disease at a designated hospital, followed to the end.
+-- At most one open case per resident and disease.
+CREATE TABLE special_treatments (
+    id           INTEGER PRIMARY KEY,
+    county_code  TEXT    NOT NULL,
+    resident_id  INTEGER NOT NULL REFERENCES residents(id),
+    disease      TEXT    NOT NULL,
+    diagnosis    TEXT    NOT NULL,
+    hospital_id  INTEGER NOT NULL REFERENCES institutions(id),
+    status       TEXT    NOT NULL,
+    note         TEXT    NOT NULL DEFAULT '',
+    enrolled_at  TEXT    NOT NULL,
+    started_at   TEXT,
+    closed_at    TEXT,
+    created_by   INTEGER NOT NULL REFERENCES accounts(id),
+    version      INTEGER NOT NULL DEFAULT 1
+);
+CREATE UNIQUE INDEX special_treatments_open ON special_treatments(county_code, resident_id, disease) WHERE status IN ('enrolled', 'treating');
+CREATE INDEX special_treatments_county ON special_treatments(county_code, id);
