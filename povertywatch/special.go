@@ -306,7 +306,7 @@ func (s *Special) Step(ctx context.Context, a care.Actor, id int64, step, note s
 
 // SpecialCount is the register's counts for one disease.
 type SpecialCount struct {
-	Disease                             string
+	Disease                              string
 	Enrolled, Treating, Completed, Ended int
 }
 
