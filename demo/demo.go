@@ -180,6 +180,7 @@ func Generate(ctx context.Context, st *store.Store, cfg Config, log *slog.Logger
 	// leaves the second core to generation and writing (1 M residents: a
 	// quarter less CPU for 0.5 GB more peak memory; docs/benchmarks.md).
 	defer debug.SetGCPercent(debug.SetGCPercent(400))
+	visitYear := 0
 	err = st.BulkLoad(ctx, func(b *store.Bulk) error {
 		g.b = b
 		if err := g.organisation(); err != nil {
@@ -208,6 +209,7 @@ func Generate(ctx context.Context, st *store.Store, cfg Config, log *slog.Logger
 		if err := g.visits(sp, cfg.Visits); err != nil {
 			return err
 		}
+		visitYear = sp.Year
 		if cfg.FollowUps > 0 {
 			log.Info("demo: chronic registries and follow-ups", "follow_ups", cfg.FollowUps)
 		}
@@ -256,6 +258,12 @@ func Generate(ctx context.Context, st *store.Store, cfg Config, log *slog.Logger
 	if cfg.FollowUps > 0 {
 		// The per-year follow-up summaries the indicators read.
 		if err := st.RebuildChronicYears(ctx, cfg.CountyCode); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Visits > 0 && visitYear != 0 {
+		// The households' yearly out-of-pocket totals the poverty watch reads.
+		if err := st.RefreshHouseholdCosts(ctx, cfg.CountyCode, visitYear); err != nil {
 			return nil, err
 		}
 	}

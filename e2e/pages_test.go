@@ -837,6 +837,15 @@ func seedPages(t *testing.T, base, dbPath string, logins map[string]string) *cra
 		t.Fatalf("settle: %d %v", resp.StatusCode, err)
 	}
 	seeds["insurance_officer"] = append(seeds["insurance_officer"], fmt.Sprintf("/settlements/%d", settled.ID), "/settlement/new?resident="+res)
+	// The resident's household on the poverty watch (the demo's households
+	// may all be below the line, so the list need not link one).
+	var hh struct {
+		HouseholdID int64 `json:"household_id"`
+	}
+	if _, b := io.do("GET", "/api/v1/residents/"+res, nil); json.Unmarshal(b, &hh) != nil || hh.HouseholdID == 0 {
+		t.Fatalf("the resident's household: %.200s", b)
+	}
+	seeds["insurance_officer"] = append(seeds["insurance_officer"], fmt.Sprintf("/poverty-watch/households/%d", hh.HouseholdID))
 
 	// An online follow-up visit the demo resident books for a condition
 	// diagnosed offline (the registry or a prescription the demo wrote);

@@ -303,6 +303,14 @@ func (s *Store) settleInTx(ctx context.Context, tx db, p *settle.Pending, replac
 		if err := s.receivableFor(ctx, tx, st, carried); err != nil {
 			return wrap(op, err)
 		}
+		if err := s.refreshHouseholdCost(ctx, tx, st.County, st.ResidentID, st.Year); err != nil {
+			return wrap(op, err)
+		}
+		if old != nil && old.Year != st.Year {
+			if err := s.refreshHouseholdCost(ctx, tx, st.County, st.ResidentID, old.Year); err != nil {
+				return wrap(op, err)
+			}
+		}
 		return s.appendAudit(ctx, tx, *ev)
 	}
 }
@@ -578,6 +586,9 @@ func (s *Store) ReverseSettlement(ctx context.Context, county string, id, by int
 		if n > 0 {
 			ev.Detail += fmt.Sprintf("; %d later visit(s) of the year settled again", n)
 		}
+		if err := s.refreshHouseholdCost(ctx, tx, county, residentID, year); err != nil {
+			return wrap(op, err)
+		}
 		out = old
 		return s.appendAudit(ctx, tx, ev)
 	})
@@ -677,8 +688,12 @@ func (t *ResettleTx) Write(ctx context.Context, row ResettleRow) error {
 	return wrap("store.ResettleTx", err)
 }
 
-// Commit appends the audit row and commits.
+// Commit rebuilds the year's household totals, appends the audit row and commits.
 func (t *ResettleTx) Commit(ctx context.Context, ev audit.Event) error {
+	if err := t.s.refreshHouseholdCosts(ctx, db{q: t.tx, s: t.s}, t.county, t.year); err != nil {
+		t.Rollback()
+		return wrap("store.ResettleTx", err)
+	}
 	if err := t.s.appendAudit(ctx, db{q: t.tx, s: t.s}, ev); err != nil {
 		t.Rollback()
 		return err

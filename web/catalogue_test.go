@@ -17,6 +17,7 @@ import (
 	"countycare/family"
 	"countycare/org"
 	"countycare/points"
+	"countycare/povertywatch"
 	"countycare/referral"
 	"countycare/resident"
 	"countycare/settle"
@@ -184,6 +185,15 @@ func TestCatalogueIsComplete(t *testing.T) {
 	}
 	for _, k := range []string{"flash.contract_signed", "flash.service_recorded", "flash.points_reported", "flash.points_redeemed"} {
 		used[k] = "handlers"
+	}
+	for _, k := range povertywatch.ActionKinds {
+		used["povertywatch.action."+string(k)] = "povertywatch.ActionKinds"
+	}
+	for _, l := range []povertywatch.Level{povertywatch.LevelBelow, povertywatch.LevelApproaching, povertywatch.LevelCrossed} {
+		used["povertywatch.level."+string(l)] = "povertywatch levels"
+	}
+	for _, b := range []povertywatch.Basis{povertywatch.BasisTotal, povertywatch.BasisInPolicy} {
+		used["povertywatch.basis."+string(b)] = "povertywatch bases"
 	}
 	_ = access.Public
 	if len(used) < 200 {

@@ -31,6 +31,7 @@ import (
 	"countycare/org"
 	"countycare/pharmacy"
 	"countycare/points"
+	"countycare/povertywatch"
 	"countycare/reading"
 	"countycare/referral"
 	"countycare/resident"
@@ -104,6 +105,10 @@ type Deps struct {
 	Online *online.Service
 	// Formulary stock, supply orders, dispensing from stock, delivery.
 	Pharmacy *pharmacy.Service
+	// The watch on households falling back into poverty through illness.
+	PovertyWatch *povertywatch.Service
+	// The major-illness special-treatment register (大病专项救治).
+	Special *povertywatch.Special
 }
 
 // Server serves countycare over HTTP.

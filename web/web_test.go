@@ -32,6 +32,7 @@ import (
 	"countycare/org"
 	"countycare/pharmacy"
 	"countycare/points"
+	"countycare/povertywatch"
 	"countycare/reading"
 	"countycare/referral"
 	"countycare/resident"
@@ -51,6 +52,7 @@ type env struct {
 	writer *audit.Writer
 	users  map[care.Role]string
 	demo   *demo.Result
+	watch  *povertywatch.Service
 }
 
 type syncBuffer struct {
@@ -115,6 +117,9 @@ func newEnvWith(t testing.TB, d store.Dialect, o envOptions) *env {
 	}
 	phs := &pharmacy.Service{Repo: st, Rx: rxs, KB: rxEngine.KB, Config: rxEngine.Config, Prices: prices, Orgs: orgs, Residents: rsvc,
 		Payer: pharmacy.SettlePayer{Settle: stl}, Audit: w, Now: time.Now}
+	// The poverty watch's lines for this year ([U]: the example's values).
+	watch := &povertywatch.Service{Repo: st, Audit: w, Now: time.Now, Config: povertywatch.Config{Version: "test", Years: []povertywatch.Thresholds{
+		{Year: time.Now().Year(), AbsoluteOOP: 10000 * settle.Yuan, IncomeShare: 5000, Approach: 8000, Basis: povertywatch.BasisTotal}}}}
 	srv, err := web.New(o.cfg, web.Deps{
 		Residents: rsvc, Orgs: orgs, Chronic: chr, Family: fam, Points: pts, Consult: con, Live: live, Referral: ref,
 		Accounts: accts, Online: onl,
@@ -127,13 +132,15 @@ func newEnvWith(t testing.TB, d store.Dialect, o envOptions) *env {
 		Imaging:  &reading.ImagingService{Repo: st, Residents: rsvc, Orgs: orgs, Now: time.Now},
 		DICOMweb: &reading.DICOMweb{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, Now: time.Now},
 		Store:    st, Audit: w, AuditKey: testdb.AuditKey, Log: log, Now: time.Now,
+		PovertyWatch: watch,
+		Special:      &povertywatch.Special{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, List: povertywatch.DefaultSpecialList(), Now: time.Now},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
-	e := &env{t: t, st: st, srv: srv, ts: ts, logs: logs, writer: w, users: map[care.Role]string{}, demo: res}
+	e := &env{t: t, st: st, srv: srv, ts: ts, logs: logs, writer: w, users: map[care.Role]string{}, demo: res, watch: watch}
 	for _, l := range res.Logins {
 		e.users[l.Role] = l.Username
 	}

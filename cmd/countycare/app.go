@@ -19,6 +19,7 @@ import (
 	"countycare/org"
 	"countycare/pharmacy"
 	"countycare/points"
+	"countycare/povertywatch"
 	"countycare/reading"
 	"countycare/referral"
 	"countycare/resident"
@@ -53,11 +54,13 @@ type app struct {
 	rx            *rx.Engine // prescription review
 	prescriptions *rx.Service
 
-	labs     *lab.Service         // lab results
-	critical *critical.Service    // critical-value alerts
-	exams    *reading.ExamService // clinic photos, fetal heart traces
-	online   *online.Service      // online follow-up visits
-	pharmacy *pharmacy.Service    // stock, supply orders, dispensing, delivery
+	labs     *lab.Service          // lab results
+	critical *critical.Service     // critical-value alerts
+	exams    *reading.ExamService  // clinic photos, fetal heart traces
+	online   *online.Service       // online follow-up visits
+	pharmacy *pharmacy.Service     // stock, supply orders, dispensing, delivery
+	watch    *povertywatch.Service // households falling back into poverty through illness
+	special  *povertywatch.Special // the major-illness special-treatment register
 }
 
 // newApp wires the platform. rxe is the prescription review engine; nil
@@ -112,9 +115,11 @@ func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, 
 	a.readflow = &reading.Workflow{Repo: st, Audit: a.audit, Targets: reading.DefaultTargets(), Templates: reading.DefaultTemplates(), Now: now,
 		OnError: func(err error) { log.Error("reading workflow", "err", err) }}
 	a.readflow.Critical = reading.CriticalAlerts{Service: a.critical} // a signed critical finding alerts the ordering clinic
+	a.watch = &povertywatch.Service{Repo: st, Audit: a.audit, Config: povertywatch.DefaultConfig(), Now: now}
+	a.special = &povertywatch.Special{Repo: st, Residents: a.res, Orgs: a.orgs, Audit: a.audit, List: povertywatch.DefaultSpecialList(), Now: now}
 	w, err := web.New(wcfg, web.Deps{Residents: a.res, Orgs: a.orgs, Accounts: a.accounts, Chronic: a.chronic, Consult: a.consult, Live: a.live, Family: a.family, Points: a.points, Referral: a.referral, Settle: a.settle, Window: a.window,
 		Reading: a.reading, ReadFlow: a.readflow, Viewer: &reading.Viewer{Repo: st, Residents: a.res, Audit: a.audit}, Rx: a.rx, Prescriptions: a.prescriptions, Online: a.online,
-		Labs: a.labs, Critical: a.critical, Exams: a.exams, Pharmacy: a.pharmacy, Imaging: a.imaging, DICOMweb: a.dicomweb,
+		Labs: a.labs, Critical: a.critical, Exams: a.exams, Pharmacy: a.pharmacy, Imaging: a.imaging, DICOMweb: a.dicomweb, PovertyWatch: a.watch, Special: a.special,
 		Store: st, Audit: a.audit, AuditKey: key, Log: log, Now: now})
 	if err != nil {
 		a.audit.Close(context.Background())

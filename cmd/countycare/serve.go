@@ -23,6 +23,7 @@ import (
 	"countycare/notify"
 	"countycare/pharmacy"
 	"countycare/points"
+	"countycare/povertywatch"
 	"countycare/reading"
 	"countycare/referral"
 	"countycare/rx"
@@ -77,6 +78,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		"… and to the county hospital this long after it was raised (env COUNTYCARE_CRITICAL_COUNTY_AFTER)")
 	lowStockEvery := fs.Duration("low-stock-scan-every", envDuration("COUNTYCARE_LOW_STOCK_SCAN_EVERY", 24*time.Hour),
 		"scan every institution's stock for low drugs and text the staff (at most once a week per drug) this often; 0 disables (env COUNTYCARE_LOW_STOCK_SCAN_EVERY)")
+	watchFile := fs.String("poverty-watch", envOr("COUNTYCARE_POVERTY_WATCH", ""), "JSON file of the province's poverty-through-illness lines per year (default: povertywatch/thresholds.json, see docs/settlement.md; env COUNTYCARE_POVERTY_WATCH)")
+	specialFile := fs.String("special-treatment", envOr("COUNTYCARE_SPECIAL_TREATMENT", ""), "JSON file of the province's major-illness special-treatment list (大病专项救治: diseases, ICD-10 codes, designated hospitals, prices; default: povertywatch/special.json; env COUNTYCARE_SPECIAL_TREATMENT)")
+	watchEvery := fs.Duration("poverty-watch-every", envDuration("COUNTYCARE_POVERTY_WATCH_EVERY", 15*time.Minute),
+		"how often households over the poverty-through-illness line are looked for and alerted (0: never)")
 	chatPurgeEvery := fs.Duration("chat-purge-every", envDuration("COUNTYCARE_CHAT_PURGE_EVERY", 24*time.Hour),
 		"delete online-visit chat older than the 3 years the rules keep it this often; 0 disables (env COUNTYCARE_CHAT_PURGE_EVERY)")
 	if err := fs.Parse(args); err != nil {
@@ -111,6 +116,26 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if ccfg.ResponseMinutes, err = parseResponseMinutes(*consultResponse); err != nil {
 		return err
+	}
+	watchCfg := povertywatch.DefaultConfig()
+	if *watchFile != "" {
+		b, err := os.ReadFile(*watchFile)
+		if err != nil {
+			return fmt.Errorf("serve: --poverty-watch: %w", err)
+		}
+		if watchCfg, err = povertywatch.ParseConfig(b); err != nil {
+			return fmt.Errorf("serve: --poverty-watch %s: %w", *watchFile, err)
+		}
+	}
+	specialList := povertywatch.DefaultSpecialList()
+	if *specialFile != "" {
+		b, err := os.ReadFile(*specialFile)
+		if err != nil {
+			return fmt.Errorf("serve: --special-treatment: %w", err)
+		}
+		if specialList, err = povertywatch.ParseSpecialList(b); err != nil {
+			return fmt.Errorf("serve: --special-treatment %s: %w", *specialFile, err)
+		}
 	}
 	rtargets, err := reading.ParseTargets(*readingTargets)
 	if err != nil {
@@ -167,6 +192,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	a.chronic.Config = chronicCfg
 	a.consult.Config = ccfg
 	a.critical.Config = criticalCfg
+	a.watch.Config = watchCfg
+	a.special.List = specialList
 	a.readflow.Targets = rtargets
 	if *drugPrices != "" {
 		b, err := os.ReadFile(*drugPrices)
@@ -212,7 +239,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		logAuditAnchor(ctx, a.st, log)
 		go auditAnchors(ctx, a.st, log, *anchorEvery)
 	}
-	for _, j := range scheduledJobs(a, *lowStockEvery, *chatPurgeEvery, time.Now) {
+	for _, j := range scheduledJobs(a, *lowStockEvery, *chatPurgeEvery, *watchEvery, time.Now) {
 		go j.loop(ctx, log)
 	}
 	errc := make(chan error, 2)
@@ -373,7 +400,7 @@ type job struct {
 // low-stock scan of every institution (pharmacy.ScanLowStock) and the
 // purge of online-visit chat past its 3-year retention (online.Purge,
 // 互联网诊疗监管细则 2022). A period of 0 leaves a job out.
-func scheduledJobs(a *app, lowStockEvery, chatPurgeEvery time.Duration, now func() time.Time) []job {
+func scheduledJobs(a *app, lowStockEvery, chatPurgeEvery, watchEvery time.Duration, now func() time.Time) []job {
 	var jobs []job
 	if lowStockEvery > 0 {
 		jobs = append(jobs, job{"low-stock scan", lowStockEvery, func(ctx context.Context) ([]any, error) {
@@ -386,6 +413,28 @@ func scheduledJobs(a *app, lowStockEvery, chatPurgeEvery time.Duration, now func
 			before := now().AddDate(-3, 0, 0) // online.ChatRetention: three calendar years
 			n, err := a.online.Purge(ctx, care.Actor{Username: "serve:chat-purge", Role: care.RoleAdmin}, before)
 			return []any{"deleted", n, "before", before.UTC().Format(time.RFC3339)}, err
+		}})
+	}
+	if watchEvery > 0 {
+		jobs = append(jobs, job{"poverty watch", watchEvery, func(ctx context.Context) ([]any, error) {
+			t, err := a.orgs.Tree(ctx)
+			if err != nil {
+				return nil, err
+			}
+			year, raised := care.Today(now()).Year, 0
+			seen := map[string]bool{}
+			for _, in := range t.Roots() {
+				if in.CountyCode == "" || seen[in.CountyCode] {
+					continue
+				}
+				seen[in.CountyCode] = true
+				n, err := a.watch.Scan(ctx, in.CountyCode, year)
+				if err != nil {
+					return []any{"county", in.CountyCode}, err
+				}
+				raised += n
+			}
+			return []any{"year", year, "alerts", raised}, nil
 		}})
 	}
 	return jobs
