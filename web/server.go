@@ -26,6 +26,7 @@ import (
 	"countycare/consult"
 	"countycare/critical"
 	"countycare/family"
+	"countycare/kpi"
 	"countycare/lab"
 	"countycare/online"
 	"countycare/org"
@@ -104,6 +105,9 @@ type Deps struct {
 	Online *online.Service
 	// Formulary stock, supply orders, dispensing from stock, delivery.
 	Pharmacy *pharmacy.Service
+	// The county dashboard; nil: one over Chronic, Family and Referral
+	// with the default targets (kpi.DefaultTargets).
+	Dashboard *kpi.Service
 }
 
 // Server serves countycare over HTTP.
@@ -130,6 +134,9 @@ func New(cfg Config, d Deps) (*Server, error) {
 		cfg.MaxBodyBytes = 1 << 20
 	}
 	s := &Server{Deps: d, cfg: cfg, mux: http.NewServeMux(), reg: prometheus.NewRegistry()}
+	if s.Dashboard == nil {
+		s.Dashboard = &kpi.Service{Chronic: d.Chronic, Family: d.Family, Referral: d.Referral, Orgs: d.Orgs, Targets: kpi.DefaultTargets(), Audit: d.Audit, Now: d.Now}
+	}
 	var err error
 	if s.msgs, err = loadCatalogue(); err != nil {
 		return nil, err
