@@ -16,10 +16,11 @@ const (
 	Percent Unit = "percent" // a share: numerator ⊆ denominator, never above 100 %
 )
 
-// Indicator is one figure of the catalogue. Name and Definition are keys
-// of the message catalogue (web/locales): kpi.<ID>.name and
-// kpi.<ID>.def; Source names the rule in ../shared/reference/policy-rules.md
-// (and the national document it cites) that defines it.
+// Indicator is one figure of the catalogue. Its name, definition and
+// source as the page shows them are keys of the message catalogue
+// (web/locales): kpi.<ID>.name, kpi.<ID>.def, kpi.<ID>.src; Source is the
+// citation for readers of the code and docs/dashboard.md: the section of
+// policy-rules.md (../shared/reference) and the national document.
 type Indicator struct {
 	ID          string
 	Group       string // chronic, family, referral: the page's sections
@@ -40,6 +41,9 @@ func (in Indicator) NameKey() string { return "kpi." + in.ID + ".name" }
 
 // DefKey is the catalogue key of the indicator's definition.
 func (in Indicator) DefKey() string { return "kpi." + in.ID + ".def" }
+
+// SourceKey is the catalogue key of the indicator's source as shown.
+func (in Indicator) SourceKey() string { return "kpi." + in.ID + ".src" }
 
 // Catalogue is every indicator the dashboard shows, in page order. The
 // formulas are the capability packages' (chronic/indicators.go,

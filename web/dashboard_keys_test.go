@@ -15,7 +15,7 @@ func TestCatalogueHasEveryIndicator(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, in := range kpi.Catalogue {
-		for _, k := range []string{in.NameKey(), in.DefKey(), in.Numerator, in.Denominator, "kpi.group." + in.Group} {
+		for _, k := range []string{in.NameKey(), in.DefKey(), in.SourceKey(), in.Numerator, in.Denominator, "kpi.group." + in.Group} {
 			for _, lang := range Languages {
 				if !c.Has(lang, k) {
 					t.Errorf("%s: no %s", lang, k)

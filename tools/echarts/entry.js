@@ -3,11 +3,12 @@
 // traffic light) on a cartesian grid, drawn on canvas. Tree-shaken by
 // esbuild (build.mjs); each further chart type costs 5–40 KB, so add one
 // only with its page. docs/dashboard.md.
-import { init, use } from 'echarts/core';
+import { init, getInstanceByDom, use } from 'echarts/core';
 import { BarChart } from 'echarts/charts';
 import { GridComponent } from 'echarts/components';
 import { CanvasRenderer } from 'echarts/renderers';
 
 use([BarChart, GridComponent, CanvasRenderer]);
 
-window.echarts = { init };
+// getInstanceByDom lets the browser tests read what a chart shows.
+window.echarts = { init, getInstanceByDom };
