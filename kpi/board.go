@@ -44,8 +44,9 @@ type Trees interface {
 // incrementally where the capability keeps counters (chronic: a calendar
 // year or the year to date comes from chronic_unit_years) and are
 // otherwise computed from their rows; either way a (scope, period) is
-// computed once and kept for CacheTTL, so page views within that time
-// cost no report at all (docs/dashboard.md).
+// computed once and kept for CacheTTL, then computed again in the
+// background while views are served what was computed (snapshot), so page
+// views cost no report at all (docs/dashboard.md).
 type Service struct {
 	Chronic  ChronicReports
 	Family   FamilyReports
@@ -58,8 +59,9 @@ type Service struct {
 	// is computed again (serve --kpi-cache; 0: DefaultCacheTTL).
 	CacheTTL time.Duration
 
-	mu    sync.Mutex
-	cache map[cacheKey]cacheEntry
+	mu         sync.Mutex
+	cache      map[cacheKey]cacheEntry
+	refreshing map[cacheKey]bool // periods being computed in the background
 }
 
 // DefaultCacheTTL is the cache lifetime when none is configured.
@@ -273,7 +275,11 @@ func (s *Service) rows(sn *snapshot, u *org.Institution, year int) []Row {
 }
 
 // snapshot returns the rates of every unit of the viewer's scope for a
-// period, from the cache when it is younger than CacheTTL.
+// period. Younger than CacheTTL: from the cache. Older, but younger than
+// MaxStale: from the cache too, while one computation in the background
+// replaces it (stale while revalidate), so that a page view computes only
+// when nothing usable is cached — the first view of a (scope, period)
+// since start, or after a long quiet spell.
 func (s *Service) snapshot(ctx context.Context, a care.Actor, rootID int64, p Period) (*snapshot, error) {
 	now := s.Now()
 	k := cacheKey{county: a.CountyCode, role: a.Role, root: rootID, period: p}
@@ -283,20 +289,52 @@ func (s *Service) snapshot(ctx context.Context, a care.Actor, rootID int64, p Pe
 	}
 	s.mu.Lock()
 	e, ok := s.cache[k]
-	s.mu.Unlock()
-	if ok && now.Sub(e.at) < ttl {
+	switch age := now.Sub(e.at); {
+	case ok && age < ttl:
+		s.mu.Unlock()
+		return e.snap, nil
+	case ok && age < MaxStale*ttl:
+		if !s.refreshing[k] {
+			if s.refreshing == nil {
+				s.refreshing = map[cacheKey]bool{}
+			}
+			s.refreshing[k] = true
+			// The viewer's context without its end: the computation
+			// outlives the response (its reads are audited as the viewer's).
+			go func(ctx context.Context) {
+				sn, err := s.compute(ctx, a, rootID, p)
+				s.mu.Lock()
+				defer s.mu.Unlock()
+				delete(s.refreshing, k)
+				if err == nil {
+					s.put(k, sn, now)
+				}
+			}(context.WithoutCancel(ctx))
+		}
+		s.mu.Unlock()
 		return e.snap, nil
 	}
+	s.mu.Unlock()
 	sn, err := s.compute(ctx, a, rootID, p)
 	if err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.put(k, sn, now)
+	return sn, nil
+}
+
+// MaxStale bounds how old (in CacheTTLs) a cached period may be and still
+// be served while it is computed again.
+const MaxStale = 6
+
+// put caches sn; s.mu is held.
+func (s *Service) put(k cacheKey, sn *snapshot, at time.Time) {
 	if s.cache == nil {
 		s.cache = map[cacheKey]cacheEntry{}
 	}
-	if len(s.cache) >= maxCached {
+	if _, ok := s.cache[k]; !ok && len(s.cache) >= maxCached {
 		var oldest cacheKey
 		first := true
 		for k, e := range s.cache {
@@ -306,8 +344,7 @@ func (s *Service) snapshot(ctx context.Context, a care.Actor, rootID int64, p Pe
 		}
 		delete(s.cache, oldest)
 	}
-	s.cache[k] = cacheEntry{snap: sn, at: now}
-	return sn, nil
+	s.cache[k] = cacheEntry{snap: sn, at: at}
 }
 
 // Invalidate drops every cached period, so that the next view computes

@@ -2,6 +2,7 @@ package kpi
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -29,7 +30,7 @@ func testTree() *org.Tree {
 
 type fakeReports struct {
 	t     *org.Tree
-	calls int
+	calls atomic.Int32 // chronic reports computed
 }
 
 func (f *fakeReports) Tree(context.Context) (*org.Tree, error) { return f.t, nil }
@@ -47,7 +48,7 @@ func (f *fakeReports) chronicReport() *chronic.Report {
 type fakeChronic struct{ *fakeReports }
 
 func (f fakeChronic) Indicators(ctx context.Context, a care.Actor, from, to care.Date) (*chronic.Report, error) {
-	f.calls++
+	f.calls.Add(1)
 	return f.chronicReport(), nil
 }
 
@@ -136,12 +137,25 @@ func TestBoard(t *testing.T) {
 	if !v.Village() || rate(v, "out_of_county") != (Rate{-1, -1}) || rate(v, "family_coverage") != (Rate{40, 100}) {
 		t.Errorf("village rows %+v", v.Rows)
 	}
-	if f.calls != 1 {
-		t.Errorf("the period was computed %d times within the cache's lifetime", f.calls)
+	if f.calls.Load() != 1 {
+		t.Errorf("the period was computed %d times within the cache's lifetime", f.calls.Load())
 	}
+	// Past its lifetime: served as it was while computed again in the background.
 	now = now.Add(2 * time.Minute)
-	if _, err := s.Board(ctx, analyst, 0, p); err != nil || f.calls != 2 {
-		t.Errorf("after the cache's lifetime: %d computations, %v", f.calls, err)
+	if b, err := s.Board(ctx, analyst, 0, p); err != nil || rate(b, "htn_controlled") != (Rate{30, 50}) {
+		t.Errorf("stale board: %v", err)
+	}
+	refreshing := func() int { s.mu.Lock(); defer s.mu.Unlock(); return len(s.refreshing) }
+	for deadline := time.Now().Add(5 * time.Second); refreshing() != 0 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	if f.calls.Load() != 2 || refreshing() != 0 {
+		t.Errorf("after the cache's lifetime: %d computations, want 2 (one in the background); %d still running", f.calls.Load(), refreshing())
+	}
+	// Older than MaxStale lifetimes: computed for the view.
+	now = now.Add(MaxStale * time.Minute)
+	if _, err := s.Board(ctx, analyst, 0, p); err != nil || f.calls.Load() != 3 {
+		t.Errorf("long after: %d computations, %v", f.calls.Load(), err)
 	}
 
 	// A township's staff: their township and its village, nothing else.

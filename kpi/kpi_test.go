@@ -1,6 +1,7 @@
 package kpi
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -143,6 +144,11 @@ func TestParsePeriod(t *testing.T) {
 		}
 		if p.From().String() != c.from || p.To(today).String() != c.to || len(p.TrendMonths(today)) != c.months {
 			t.Errorf("%s: %s..%s %d months, want %s..%s %d", c.in, p.From(), p.To(today), len(p.TrendMonths(today)), c.from, c.to, c.months)
+		}
+		tr := p.TrendMonths(today)
+		// Cumulative from 1 January to each month's end, the last one the period's end.
+		if last := tr[len(tr)-1]; last.To(today) != p.To(today) || tr[0].From().String() != fmt.Sprintf("%d-01-01", p.Year) || tr[0].To(today).Day < 28 {
+			t.Errorf("%s: trend %v", c.in, tr)
 		}
 		if q, _ := ParsePeriod(p.String(), today); q != p {
 			t.Errorf("%s round trip: %v", c.in, q)

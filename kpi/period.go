@@ -12,11 +12,13 @@ import (
 // PeriodKind is the length of a dashboard period.
 type PeriodKind string
 
-// Period kinds: a calendar month, quarter or year.
+// Period kinds: a calendar month, quarter or year; and, for trends, a year
+// to the end of a month (1 January to the month's last day).
 const (
 	Month   PeriodKind = "month"
 	Quarter PeriodKind = "quarter"
 	Year    PeriodKind = "year"
+	ToMonth PeriodKind = "to_month"
 )
 
 // Period is a calendar month, quarter or year: "2026-07", "2026-Q3", "2026".
@@ -72,6 +74,8 @@ func (p Period) String() string {
 		return fmt.Sprintf("%d-Q%d", p.Year, p.N)
 	case Month:
 		return fmt.Sprintf("%d-%02d", p.Year, p.N)
+	case ToMonth:
+		return fmt.Sprintf("%d-01..%02d", p.Year, p.N)
 	}
 	return strconv.Itoa(p.Year)
 }
@@ -97,6 +101,8 @@ func (p Period) To(today care.Date) care.Date {
 		months = 3
 	case Month:
 		months = 1
+	case ToMonth:
+		months = p.N
 	}
 	end := care.DateOf(p.From().Time().AddDate(0, months, -1))
 	if end.After(today) {
@@ -105,12 +111,20 @@ func (p Period) To(today care.Date) care.Date {
 	return end
 }
 
-// TrendMonths are the calendar months from January of the period's year
-// to the period's end (or today), oldest first: the points of its trend.
+// TrendMonths are the points of the period's trend: its year from 1
+// January to the end of each month up to the period's end (or today),
+// oldest first. Cumulative, because the targets are yearly and the chronic
+// rules judge management over the whole span (a month alone needs no
+// visit: chronic.VisitsDue).
 func (p Period) TrendMonths(today care.Date) []Period {
 	var out []Period
-	for d := (Period{Kind: Year, Year: p.Year}).From(); !d.After(p.To(today)); d = care.DateOf(d.Time().AddDate(0, 1, 0)) {
-		out = append(out, Period{Kind: Month, Year: d.Year, N: int(d.Month)})
+	year := Period{Kind: Year, Year: p.Year}
+	for d := year.From(); !d.After(p.To(today)); d = care.DateOf(d.Time().AddDate(0, 1, 0)) {
+		m := Period{Kind: ToMonth, Year: d.Year, N: int(d.Month)}
+		if m.To(today) == year.To(today) {
+			m = year // the same days: the same cached period as the year's board
+		}
+		out = append(out, m)
 	}
 	return out
 }

@@ -203,7 +203,7 @@ func (s *Server) apiDashboardTrend(w http.ResponseWriter, r *http.Request, rc *r
 		return err
 	}
 	type point struct {
-		Month string `json:"month"`
+		Month string `json:"month"` // the last day counted: the trend is the year to this day
 		Label string `json:"label"`
 		BP    *int   `json:"bp"` // null: no data (or a data error)
 		Text  string `json:"text"`
@@ -212,7 +212,8 @@ func (s *Server) apiDashboardTrend(w http.ResponseWriter, r *http.Request, rc *r
 		Points []point `json:"points"`
 	}{Points: []point{}}
 	for _, pt := range pts {
-		x := point{Month: pt.Month.String(), Label: s.msgs.T(rc.Lang, "kpi.month_short", pt.Month.N), Text: s.valueLabel(rc.Lang, pt.Value)}
+		end := pt.Month.To(today)
+		x := point{Month: end.String(), Label: s.msgs.T(rc.Lang, "kpi.month_short", int(end.Month)), Text: s.valueLabel(rc.Lang, pt.Value)}
 		if pt.Value.State == kpi.OK {
 			bp := pt.Value.BP
 			x.BP = &bp
