@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"countycare/care"
+	"countycare/chronic"
 )
 
 func TestOf(t *testing.T) {
@@ -158,5 +159,34 @@ func TestParsePeriod(t *testing.T) {
 		if _, err := ParsePeriod(in, today); !care.IsCode(err, care.EINVALID) {
 			t.Errorf("ParsePeriod(%q) = %v", in, err)
 		}
+	}
+}
+
+// TestSmallVillageHealthManagement is issue 14's impossible rate: 健康管理率
+// showed 160 % and 250 % for small villages (issue 18) because its
+// denominator, adults × prevalence, fell below the patients the clinic
+// manages (20 adults × 27.9 % = 6 estimated, 15 managed: 250 %). Its cause
+// is fixed in chronic (the denominator is at least the managed patients);
+// this test runs the dashboard's path on such a village — chronic's Tally,
+// then Of — and shows 100 %, and Of refuses the old figure outright.
+func TestSmallVillageHealthManagement(t *testing.T) {
+	cfg := chronic.DefaultConfig()
+	from, to := care.Date{Year: 2026, Month: 1, Day: 1}, care.Date{Year: 2026, Month: 12, Day: 31}
+	tl := &chronic.Tally{From: from, To: to, Config: cfg, UnitsOf: func(c int64) []int64 { return []int64{c} }}
+	for i := range 15 {
+		tl.Add(&chronic.PatientPeriod{RegistrationID: int64(i + 1), Disease: chronic.Hypertension, ClinicID: 5, FaceToFace: 4, LastSBP: 130, LastDBP: 80})
+	}
+	tl.Estimate(5, 20)
+	cell := tl.Result()[chronic.UnitDisease{Unit: 5, Disease: chronic.Hypertension}]
+	if cell.Estimated != 6 {
+		t.Fatalf("estimate %d, want 6 (20 × 27.9 %%)", cell.Estimated)
+	}
+	in, _ := Lookup("htn_health_managed")
+	v := Of(in, Rate(cell.HealthManaged))
+	if v.State != OK || v.BP != 10000 {
+		t.Errorf("small village: %v %d bp, want 100 %%", v.State, v.BP)
+	}
+	if old := Of(in, Rate{Num: 15, Den: 6}); old.State != DataError {
+		t.Errorf("15/6 (250 %%) shown as %v %d", old.State, old.BP)
 	}
 }
