@@ -78,9 +78,14 @@ func testDashboard(t *testing.T, d store.Dialect) {
 	}
 	// Periods and indicators that are not.
 	for _, q := range []string{"?period=2026-13", "?period=2026-Q5", "?period=abc", "?period=" + strconv.Itoa(time.Now().Year()+1), "?indicator=nope"} {
-		if r := an.get("/dashboard" + q); r.code != 422 || !strings.Contains(r.body, `id="form-error"`) {
-			t.Errorf("%s: %d", q, r.code)
+		for _, p := range []string{"/dashboard", "/dashboard/units/" + units[0][1]} {
+			if r := an.get(p + q); r.code != 422 || !strings.Contains(r.body, `id="form-error"`) {
+				t.Errorf("%s%s: %d", p, q, r.code)
+			}
 		}
+	}
+	if r := an.get("/dashboard/units/abc"); r.code != 404 {
+		t.Errorf("a malformed unit: %d", r.code)
 	}
 	// The trend API.
 	tr := an.get("/api/v1/dashboard/trend?indicator=htn_controlled")

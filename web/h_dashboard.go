@@ -69,9 +69,7 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, rc *reqCtx) e
 	}
 	pd := pageData{Title: s.msgs.T(rc.Lang, "kpi.title"), Form: r.URL.Query()}
 	if perr != nil {
-		if unit == 0 {
-			pd.Data = &dashView{Periods: s.periodOptions(rc.Lang, today, kpi.YearOf(today))}
-		}
+		pd.Data = &dashView{Periods: s.periodOptions(rc.Lang, today, kpi.YearOf(today))}
 		return s.formError(w, r, rc, "dashboard", pd, perr)
 	}
 	b, err := s.Dashboard.Board(r.Context(), rc.Actor, unit, p)
