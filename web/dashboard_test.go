@@ -194,3 +194,15 @@ func TestDashboardScriptsPrecompressed(t *testing.T) {
 		t.Errorf("the .br file is not a static file of its own: %d", r.code)
 	}
 }
+
+// TestConsultSLAWithoutCases: the consultation indicators of a period
+// without cases say "no data" for the 10-minute share, not 0.0 % (issue
+// 14, bad input).
+func TestConsultSLAWithoutCases(t *testing.T) {
+	e := newEnv(t, store.SQLite)
+	p := e.as(care.RoleAnalyst).get("/consult/indicators?from=2020-01-01&to=2020-01-31")
+	m := regexp.MustCompile(`<dd id="sla">([^<]*)`).FindStringSubmatch(p.body)
+	if p.code != 200 || m == nil || m[1] != "无数据" {
+		t.Errorf("consult indicators without cases: %d %q", p.code, m)
+	}
+}
