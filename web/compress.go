@@ -25,7 +25,9 @@ import (
 // as they are written (gzip level 5: most of the gain for a fraction of
 // level 9's time). Brotli would save a little more but has no well-kept
 // pure-Go encoder in the standard library; gzip is what every browser and
-// client accepts.
+// client accepts. The one exception is a static file built outside Go
+// with a brotli form beside it (web/static/echarts.min.js.br, written by
+// tools/echarts): it is sent as br to browsers that accept it.
 
 // compressible reports whether a response of this Content-Type is compressed.
 func compressible(contentType string) bool {
@@ -43,12 +45,17 @@ func compressible(contentType string) bool {
 
 // acceptsGzip reports whether the request's Accept-Encoding allows gzip
 // (gzip or *, with a q-value above zero).
-func acceptsGzip(r *http.Request) bool {
+func acceptsGzip(r *http.Request) bool { return acceptsCoding(r, "gzip") }
+
+// acceptsCoding reports whether the request's Accept-Encoding allows
+// content coding want (want or *, with a q-value above zero). Static files
+// precompressed with brotli (br) are sent as such to browsers that ask.
+func acceptsCoding(r *http.Request, want string) bool {
 	for _, h := range r.Header.Values("Accept-Encoding") {
 		for _, part := range strings.Split(h, ",") {
 			coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
 			coding = strings.ToLower(strings.TrimSpace(coding))
-			if coding != "gzip" && coding != "*" {
+			if coding != want && coding != "*" {
 				continue
 			}
 			q := 1.0

@@ -35,10 +35,11 @@ type staticFiles struct {
 	hash  map[string]string // name → hash
 	files map[string][]byte
 	gz    map[string][]byte // name → gzip of the file, compressed once at start (compressible types only)
+	br    map[string][]byte // name → brotli of the file, built with it and committed beside it as <name>.br
 }
 
 func loadStatic() (*staticFiles, error) {
-	sf := &staticFiles{hash: map[string]string{}, files: map[string][]byte{}, gz: map[string][]byte{}}
+	sf := &staticFiles{hash: map[string]string{}, files: map[string][]byte{}, gz: map[string][]byte{}, br: map[string][]byte{}}
 	err := fs.WalkDir(staticFS, "static", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -48,6 +49,12 @@ func loadStatic() (*staticFiles, error) {
 			return err
 		}
 		name := strings.TrimPrefix(p, "static/")
+		if base, ok := strings.CutSuffix(name, ".br"); ok {
+			// A precompressed form (tools/echarts writes echarts.min.js.br):
+			// Go has no brotli encoder, so it is made where the file is built.
+			sf.br[base] = b
+			return nil
+		}
 		sum := sha256.Sum256(b)
 		sf.hash[name] = hex.EncodeToString(sum[:6])
 		sf.files[name] = b
@@ -80,7 +87,10 @@ func (s *Server) serveStatic(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 	}
 	w.Header().Set("Content-Type", mime.TypeByExtension(path.Ext(name)))
 	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
-	if z, ok := s.static.gz[name]; ok && acceptsGzip(r) {
+	if z, ok := s.static.br[name]; ok && acceptsCoding(r, "br") {
+		w.Header().Set("Content-Encoding", "br")
+		b = z
+	} else if z, ok := s.static.gz[name]; ok && acceptsGzip(r) {
 		// Precompressed at start; compress (the wrapper) passes an encoded body through.
 		w.Header().Set("Content-Encoding", "gzip")
 		b = z
@@ -89,6 +99,9 @@ func (s *Server) serveStatic(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 	w.Write(b)
 	return nil
 }
+
+// pctBP formats basis points as a percentage with one decimal (1234 → 12.3%).
+func pctBP(bp int) string { t := (bp + 5) / 10; return fmt.Sprintf("%d.%d%%", t/10, t%10) }
 
 // templates are parsed once: each page is the layout plus its own file.
 type templates struct {
@@ -108,10 +121,11 @@ func loadTemplates(s *Server) (*templates, error) {
 		"tss": func(t time.Time) string { return t.In(care.Shanghai).Format("2006-01-02 15:04:05") },
 		"add": func(a, b int) int { return a + b },
 		// pct formats basis points as a percentage with one decimal (1234 → 12.3%).
-		"pct":       func(bp int) string { t := (bp + 5) / 10; return fmt.Sprintf("%d.%d%%", t/10, t%10) },
+		"pct":       pctBP,
 		"cell":      cell,
 		"maskphone": resident.MaskPhone,
 		"list":      func(xs ...string) []string { return xs },
+		"args":      func(xs ...any) []any { return xs }, // several values for a {{template}} (index . 0 …)
 		"query": func(kv ...string) template.URL {
 			v := url.Values{}
 			for i := 0; i+1 < len(kv); i += 2 {

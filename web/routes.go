@@ -129,6 +129,10 @@ func (s *Server) registerRoutes() {
 	s.handle("POST /family/contracts/{id}/end", familyCare, s.familyEnd)
 	s.handle("GET /family/shortfall", familyCare, s.familyShortfall)
 	s.handle("GET /family/indicators", aggregates, s.familyIndicators)
+	// The county dashboard (一张图): the county for analysts, a township for its staff.
+	s.handle("GET /dashboard", aggregates, s.dashboard)
+	s.handle("GET /dashboard/units/{id}", aggregates, s.dashboard)
+	s.handle("GET /api/v1/dashboard/trend", aggregates, s.apiDashboardTrend)
 	s.handle("GET /family/teams", teamViewers, s.familyTeams)
 	s.handle("GET /family/teams/new", teamAdmins, s.familyTeamNew)
 	s.handle("POST /family/teams", teamAdmins, s.familyTeamSave)

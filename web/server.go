@@ -26,6 +26,7 @@ import (
 	"countycare/consult"
 	"countycare/critical"
 	"countycare/family"
+	"countycare/kpi"
 	"countycare/lab"
 	"countycare/online"
 	"countycare/org"
@@ -109,6 +110,9 @@ type Deps struct {
 	PovertyWatch *povertywatch.Service
 	// The major-illness special-treatment register (大病专项救治).
 	Special *povertywatch.Special
+	// The county dashboard; nil: one over Chronic, Family and Referral
+	// with the default targets (kpi.DefaultTargets).
+	Dashboard *kpi.Service
 }
 
 // Server serves countycare over HTTP.
@@ -135,6 +139,9 @@ func New(cfg Config, d Deps) (*Server, error) {
 		cfg.MaxBodyBytes = 1 << 20
 	}
 	s := &Server{Deps: d, cfg: cfg, mux: http.NewServeMux(), reg: prometheus.NewRegistry()}
+	if s.Dashboard == nil {
+		s.Dashboard = &kpi.Service{Chronic: d.Chronic, Family: d.Family, Referral: d.Referral, Orgs: d.Orgs, Targets: kpi.DefaultTargets(), Audit: d.Audit, Now: d.Now}
+	}
 	var err error
 	if s.msgs, err = loadCatalogue(); err != nil {
 		return nil, err

@@ -14,6 +14,7 @@ import (
 	"countycare/ecg"
 	"countycare/family"
 	"countycare/fhir"
+	"countycare/kpi"
 	"countycare/lab"
 	"countycare/online"
 	"countycare/org"
@@ -54,13 +55,14 @@ type app struct {
 	rx            *rx.Engine // prescription review
 	prescriptions *rx.Service
 
-	labs     *lab.Service          // lab results
-	critical *critical.Service     // critical-value alerts
-	exams    *reading.ExamService  // clinic photos, fetal heart traces
-	online   *online.Service       // online follow-up visits
-	pharmacy *pharmacy.Service     // stock, supply orders, dispensing, delivery
-	watch    *povertywatch.Service // households falling back into poverty through illness
-	special  *povertywatch.Special // the major-illness special-treatment register
+	labs      *lab.Service          // lab results
+	critical  *critical.Service     // critical-value alerts
+	exams     *reading.ExamService  // clinic photos, fetal heart traces
+	online    *online.Service       // online follow-up visits
+	pharmacy  *pharmacy.Service     // stock, supply orders, dispensing, delivery
+	watch     *povertywatch.Service // households falling back into poverty through illness
+	special   *povertywatch.Special // the major-illness special-treatment register
+	dashboard *kpi.Service          // the county dashboard (targets: serve --kpi-targets)
 }
 
 // newApp wires the platform. rxe is the prescription review engine; nil
@@ -117,10 +119,11 @@ func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, 
 	a.readflow.Critical = reading.CriticalAlerts{Service: a.critical} // a signed critical finding alerts the ordering clinic
 	a.watch = &povertywatch.Service{Repo: st, Audit: a.audit, Config: povertywatch.DefaultConfig(), Now: now}
 	a.special = &povertywatch.Special{Repo: st, Residents: a.res, Orgs: a.orgs, Audit: a.audit, List: povertywatch.DefaultSpecialList(), Now: now}
+	a.dashboard = &kpi.Service{Chronic: a.chronic, Family: a.family, Referral: a.referral, Orgs: a.orgs, Targets: kpi.DefaultTargets(), Audit: a.audit, Now: now}
 	w, err := web.New(wcfg, web.Deps{Residents: a.res, Orgs: a.orgs, Accounts: a.accounts, Chronic: a.chronic, Consult: a.consult, Live: a.live, Family: a.family, Points: a.points, Referral: a.referral, Settle: a.settle, Window: a.window,
 		Reading: a.reading, ReadFlow: a.readflow, Viewer: &reading.Viewer{Repo: st, Residents: a.res, Audit: a.audit}, Rx: a.rx, Prescriptions: a.prescriptions, Online: a.online,
 		Labs: a.labs, Critical: a.critical, Exams: a.exams, Pharmacy: a.pharmacy, Imaging: a.imaging, DICOMweb: a.dicomweb, PovertyWatch: a.watch, Special: a.special,
-		Store: st, Audit: a.audit, AuditKey: key, Log: log, Now: now})
+		Dashboard: a.dashboard, Store: st, Audit: a.audit, AuditKey: key, Log: log, Now: now})
 	if err != nil {
 		a.audit.Close(context.Background())
 		return nil, err

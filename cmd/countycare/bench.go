@@ -73,6 +73,8 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		"  chronic recompute every tier and the county's indicators (in process, dry run); record follow-ups\n"+
 		"          (POST /api/v1/chronic/{id}/visits, writes) and read the village's indicators after each; a\n"+
 		"          township's overdue list (GET /api/v1/chronic/overdue)\n"+
+		"  dashboard the analyst's county dashboard (GET /dashboard): a view served from the (scope, period)\n"+
+		"          cache, and a view that computes the period (cache emptied first), for the year to date and a month\n"+
 		"Latencies are measured by the client, per request, with keep-alive connections.\n"+
 		"'countycare bench ecg --dir DIR' scores the QRS detector on WFDB records instead (see its --help);\n"+
 		"countycare bench rx [flags] measures the prescription review engine in process (no database);\n"+
@@ -310,6 +312,10 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			report(stdout, "settle a 10-line visit over HTTP (one transaction, accumulators, audit row)", res)
 		case "consult":
 			if err := benchConsult(ctx, stdout, a, base, user, county, *n, *streams, *timers); err != nil {
+				return err
+			}
+		case "dashboard":
+			if err := benchDashboard(stdout, a, base, user, *n, *conc); err != nil {
 				return err
 			}
 		case "chronic":

@@ -14,6 +14,7 @@ import (
 	"countycare/account"
 	"countycare/care"
 	"countycare/chronic"
+	"countycare/kpi"
 	"countycare/org"
 	"countycare/points"
 	"countycare/referral"
@@ -208,4 +209,22 @@ func loadChronicConfig(path string) (chronic.Config, error) {
 	}
 	defer f.Close()
 	return chronic.LoadConfig(f)
+}
+
+// loadTargets reads the dashboard's targets file (serve --kpi-targets);
+// "" is the default targets. Every fault of the file is named.
+func loadTargets(path string) (*kpi.Targets, error) {
+	if path == "" {
+		return kpi.DefaultTargets(), nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("serve: --kpi-targets: %w", err)
+	}
+	defer f.Close()
+	t, err := kpi.LoadTargets(f)
+	if err != nil {
+		return nil, fmt.Errorf("serve: --kpi-targets %s: %w", path, err)
+	}
+	return t, nil
 }

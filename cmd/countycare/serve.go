@@ -20,6 +20,7 @@ import (
 	"countycare/consult"
 	"countycare/critical"
 	"countycare/demo"
+	"countycare/kpi"
 	"countycare/notify"
 	"countycare/pharmacy"
 	"countycare/points"
@@ -63,6 +64,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	withDemo := fs.Bool("demo", false, "generate a demo county first if the database is empty, and print the demo sign-ins")
 	residents := fs.Int("residents", 20000, "residents in the demo county (with --demo)")
 	chronicFile := fs.String("chronic-config", envOr("COUNTYCARE_CHRONIC_CONFIG", ""), "JSON file of the county's chronic-care rules over the defaults (targets, intervals, tier rules, prevalence; `countycare chronic defaults` prints them; env COUNTYCARE_CHRONIC_CONFIG)")
+	kpiTargets := fs.String("kpi-targets", envOr("COUNTYCARE_KPI_TARGETS", ""), "JSON file of the county's dashboard targets per indicator and year and the amber band (default: kpi/targets.default.json; docs/dashboard.md; env COUNTYCARE_KPI_TARGETS)")
+	kpiCache := fs.Duration("kpi-cache", envDuration("COUNTYCARE_KPI_CACHE", kpi.DefaultCacheTTL), "how long the dashboard keeps a computed (scope, period) before computing it again (env COUNTYCARE_KPI_CACHE)")
 	rulesFile := fs.String("points-rules", envOr("COUNTYCARE_POINTS_RULES", ""), "JSON file of health-points rules (default: points/rules.json, see docs/points.md; env COUNTYCARE_POINTS_RULES)")
 	auditJournalPath := fs.String("audit-journal", envOr("COUNTYCARE_AUDIT_JOURNAL", ""), "append-only journal of read audit events in front of the database, replayed at start (default: <db file>.audit-journal beside an SQLite database; with PostgreSQL and no path, reads wait for the database commit; env COUNTYCARE_AUDIT_JOURNAL)")
 	auditSync := fs.String("audit-sync", envOr("COUNTYCARE_AUDIT_SYNC", "batch"), "when the audit journal reaches the disk: batch (a read is released once its event is written to the journal, which is fdatasync'ed at least every 100 ms: a crash of the process loses nothing, a power cut at most ~100 ms of read events) or always (each group waits for fdatasync: power-safe, slower); env COUNTYCARE_AUDIT_SYNC")
@@ -113,6 +116,13 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	chronicCfg, err := loadChronicConfig(*chronicFile)
 	if err != nil {
 		return err
+	}
+	targets, err := loadTargets(*kpiTargets)
+	if err != nil {
+		return err
+	}
+	if *kpiCache <= 0 {
+		return fmt.Errorf("serve: --kpi-cache must be positive (got %s)", *kpiCache)
 	}
 	if ccfg.ResponseMinutes, err = parseResponseMinutes(*consultResponse); err != nil {
 		return err
@@ -190,6 +200,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	a.chronic.Config = chronicCfg
+	a.dashboard.Targets, a.dashboard.CacheTTL = targets, *kpiCache
 	a.consult.Config = ccfg
 	a.critical.Config = criticalCfg
 	a.watch.Config = watchCfg

@@ -38,6 +38,7 @@ var domain = map[string][]string{
 	"lab":      {"care", "audit", "resident", "critical", "notify"},
 	"online":   {"care", "audit", "org", "resident", "rx", "chronic", "idcard", "consult", "icd10"},
 	"pharmacy": {"care", "audit", "org", "resident", "rx", "settle", "notify"},
+	"kpi":      {"care", "audit", "org", "chronic", "family", "referral"},
 }
 
 // allowedExternal are the outside modules domain code may use.

@@ -1,0 +1,42 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"countycare/care"
+	"countycare/kpi"
+)
+
+// benchDashboard measures the analyst's county dashboard (GET /dashboard,
+// issue 14 §1: ≤ 300 ms p99 server time for the 1 M county): views served
+// from the (scope, period) cache, and views that compute the period afresh
+// (the cache emptied before each) — for the year to date, which chronic
+// reads from its per-unit counters, and for the last full month, which it
+// counts patient by patient. Latency is the client's on loopback.
+func benchDashboard(stdout io.Writer, a *app, base string, user map[care.Role]string, n, conc int) error {
+	cl, err := login(base, user[care.RoleAnalyst])
+	if err != nil {
+		return err
+	}
+	cl.hc.Timeout = 10 * time.Minute // a computed view of a 1 M county may take longer than the default 30 s
+	today := care.Today(time.Now())
+	month := kpi.Period{Kind: kpi.Month, Year: today.Year, N: int(today.Month) - 1}
+	if month.N == 0 {
+		month = kpi.Period{Kind: kpi.Month, Year: today.Year - 1, N: 12}
+	}
+	for _, p := range []kpi.Period{kpi.YearOf(today), month} {
+		path := "/dashboard?period=" + p.String()
+		if err := cl.get(path); err != nil { // fills the cache
+			return err
+		}
+		report(stdout, fmt.Sprintf("county dashboard %s, cached", p), runLoad(n, conc, func(int) error { return cl.get(path) }))
+		misses := max(n/100, 3)
+		report(stdout, fmt.Sprintf("county dashboard %s, computed (cache emptied before each view)", p), runLoad(misses, 1, func(int) error {
+			a.dashboard.Invalidate()
+			return cl.get(path)
+		}))
+	}
+	return nil
+}

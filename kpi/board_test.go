@@ -1,0 +1,190 @@
+package kpi
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"countycare/audit"
+	"countycare/care"
+	"countycare/chronic"
+	"countycare/family"
+	"countycare/org"
+	"countycare/referral"
+)
+
+// A county (1) with one community (2), two townships (3, 4) and a village
+// under each (5, 6); a county hospital (7) has no dashboard.
+func testTree() *org.Tree {
+	return org.NewTree([]org.Institution{
+		{ID: 1, Kind: org.KindCounty, CountyCode: "411723", Name: "县"},
+		{ID: 2, ParentID: 1, Kind: org.KindCommunity, CountyCode: "411723", Name: "医共体"},
+		{ID: 3, ParentID: 2, Kind: org.KindTownshipHC, CountyCode: "411723", Name: "甲乡"},
+		{ID: 4, ParentID: 2, Kind: org.KindCentralHC, CountyCode: "411723", Name: "乙镇"},
+		{ID: 5, ParentID: 3, Kind: org.KindVillageClinic, CountyCode: "411723", Name: "甲村"},
+		{ID: 6, ParentID: 4, Kind: org.KindVillageClinic, CountyCode: "411723", Name: "乙村"},
+		{ID: 7, ParentID: 2, Kind: org.KindCountyHospital, CountyCode: "411723", Name: "县医院"},
+	})
+}
+
+type fakeReports struct {
+	t     *org.Tree
+	calls atomic.Int32 // chronic reports computed
+}
+
+func (f *fakeReports) Tree(context.Context) (*org.Tree, error) { return f.t, nil }
+
+func (f *fakeReports) chronicReport() *chronic.Report {
+	cell := func(num, den int) map[chronic.Disease]chronic.Indicators {
+		return map[chronic.Disease]chronic.Indicators{chronic.Hypertension: {Managed: den, Controlled: chronic.Rate{Num: num, Den: den}}}
+	}
+	return &chronic.Report{Units: []chronic.UnitReport{
+		{Unit: f.t.Get(1), Cells: cell(30, 50)}, {Unit: f.t.Get(3), Cells: cell(20, 30)}, {Unit: f.t.Get(5), Cells: cell(20, 30)},
+		{Unit: f.t.Get(4), Cells: cell(10, 20)}, {Unit: f.t.Get(6), Cells: cell(10, 20)},
+	}}
+}
+
+type fakeChronic struct{ *fakeReports }
+
+func (f fakeChronic) Indicators(ctx context.Context, a care.Actor, from, to care.Date) (*chronic.Report, error) {
+	f.calls.Add(1)
+	return f.chronicReport(), nil
+}
+
+type fakeFamily struct{ *fakeReports }
+
+func (f fakeFamily) Indicators(ctx context.Context, a care.Actor, from, to care.Date) (*family.Report, error) {
+	r := &family.Report{ByVillage: map[int64]family.Indicators{
+		5: {Coverage: family.Rate{Num: 40, Den: 100}},
+		6: {Coverage: family.Rate{Num: 60, Den: 100}},
+	}}
+	for _, in := range r.ByVillage {
+		r.Total = r.Total.Add(in)
+	}
+	return r, nil
+}
+
+type fakeReferral struct{ *fakeReports }
+
+func (f fakeReferral) Indicators(ctx context.Context, a care.Actor, from, to care.Date) (*referral.Report, error) {
+	ind := func(n, d int) *referral.Indicators {
+		return &referral.Indicators{OutOfCounty: referral.Rate{Num: n, Den: d}}
+	}
+	return &referral.Report{Units: []referral.UnitReport{
+		{Unit: f.t.Get(1), Depth: 0, Ind: ind(5, 40)}, // county senders included
+		{Unit: f.t.Get(3), Depth: 1, Ind: ind(1, 10)},
+		{Unit: f.t.Get(4), Depth: 1, Ind: ind(3, 20)},
+	}}, nil
+}
+
+type nopAudit struct{ evs []audit.Event }
+
+func (n *nopAudit) Record(_ context.Context, e audit.Event) { n.evs = append(n.evs, e) }
+
+func newTestService(now *time.Time) (*Service, *fakeReports, *nopAudit) {
+	f := &fakeReports{t: testTree()}
+	au := &nopAudit{}
+	s := &Service{Chronic: fakeChronic{f}, Family: fakeFamily{f}, Referral: fakeReferral{f}, Orgs: f, Targets: DefaultTargets(), Audit: au,
+		Now: func() time.Time { return *now }, CacheTTL: time.Minute}
+	return s, f, au
+}
+
+func rate(b *Board, id string) Rate {
+	for _, r := range b.Rows {
+		if r.Indicator.ID == id {
+			return r.Value.Rate
+		}
+	}
+	return Rate{-1, -1}
+}
+
+// TestBoard: the county board's figures, the community's sums of its
+// townships (never the county's own referral figure), drill-down
+// children, a village without referral rows, scope and cache.
+func TestBoard(t *testing.T) {
+	now := time.Date(2026, 8, 15, 4, 0, 0, 0, time.UTC)
+	s, f, au := newTestService(&now)
+	ctx := context.Background()
+	analyst := care.Actor{AccountID: 1, Role: care.RoleAnalyst, CountyCode: "411723"}
+	p := YearOf(care.Today(now))
+	b, err := s.Board(ctx, analyst, 0, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Unit.ID != 1 || len(b.Children) != 1 || b.Children[0].Unit.ID != 2 {
+		t.Fatalf("county board %+v", b)
+	}
+	for id, want := range map[string]Rate{"htn_controlled": {30, 50}, "family_coverage": {100, 200}, "out_of_county": {5, 40}, "in_county": {}} {
+		if got := rate(b, id); got != want {
+			t.Errorf("county %s = %v, want %v", id, got, want)
+		}
+	}
+	c, err := s.Board(ctx, analyst, 2, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rate(c, "out_of_county"); got != (Rate{4, 30}) {
+		t.Errorf("community out_of_county = %v, want the townships' sum 4/30", got)
+	}
+	if len(c.Children) != 2 || len(c.Path) != 1 || c.Path[0].ID != 1 {
+		t.Errorf("community children %d path %v", len(c.Children), c.Path)
+	}
+	v, err := s.Board(ctx, analyst, 5, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !v.Village() || rate(v, "out_of_county") != (Rate{-1, -1}) || rate(v, "family_coverage") != (Rate{40, 100}) {
+		t.Errorf("village rows %+v", v.Rows)
+	}
+	if f.calls.Load() != 1 {
+		t.Errorf("the period was computed %d times within the cache's lifetime", f.calls.Load())
+	}
+	// Past its lifetime: served as it was while computed again in the background.
+	now = now.Add(2 * time.Minute)
+	if b, err := s.Board(ctx, analyst, 0, p); err != nil || rate(b, "htn_controlled") != (Rate{30, 50}) {
+		t.Errorf("stale board: %v", err)
+	}
+	refreshing := func() int { s.mu.Lock(); defer s.mu.Unlock(); return len(s.refreshing) }
+	for deadline := time.Now().Add(5 * time.Second); refreshing() != 0 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	if f.calls.Load() != 2 || refreshing() != 0 {
+		t.Errorf("after the cache's lifetime: %d computations, want 2 (one in the background); %d still running", f.calls.Load(), refreshing())
+	}
+	// Older than MaxStale lifetimes: computed for the view.
+	now = now.Add(MaxStale * time.Minute)
+	if _, err := s.Board(ctx, analyst, 0, p); err != nil || f.calls.Load() != 3 {
+		t.Errorf("long after: %d computations, %v", f.calls.Load(), err)
+	}
+
+	// A township's staff: their township and its village, nothing else.
+	td := care.Actor{AccountID: 2, Role: care.RoleTownshipDoctor, InstitutionID: 3, CountyCode: "411723"}
+	if b, err := s.Board(ctx, td, 0, p); err != nil || b.Unit.ID != 3 || len(b.Path) != 0 {
+		t.Errorf("township board: %v", err)
+	}
+	if _, err := s.Board(ctx, td, 5, p); err != nil {
+		t.Errorf("own village: %v", err)
+	}
+	n := len(au.evs)
+	for _, u := range []int64{1, 2, 4, 6, 7, 99} {
+		if _, err := s.Board(ctx, td, u, p); !care.IsCode(err, care.ENOTFOUND) {
+			t.Errorf("township doctor, unit %d: %v", u, err)
+		}
+	}
+	if len(au.evs)-n != 6 || au.evs[n].Action != ActOutOfScope || au.evs[n].Outcome != audit.OutcomeDenied {
+		t.Errorf("out-of-scope reads audited: %d", len(au.evs)-n)
+	}
+	for _, a := range []care.Actor{{Role: care.RoleVillageDoctor, InstitutionID: 5}, {Role: care.RoleAdmin}, {Role: care.RoleTownshipDoctor, InstitutionID: 5}} {
+		if _, err := s.Board(ctx, a, 0, p); !care.IsCode(err, care.EFORBIDDEN) {
+			t.Errorf("%s at %d: %v", a.Role, a.InstitutionID, err)
+		}
+	}
+	if _, err := s.Trend(ctx, analyst, 0, "nope", p); !care.IsCode(err, care.EINVALID) {
+		t.Errorf("trend of an unknown indicator: %v", err)
+	}
+	pts, err := s.Trend(ctx, analyst, 3, "htn_controlled", p)
+	if err != nil || len(pts) != 8 || pts[7].Value.BP != 6667 {
+		t.Errorf("trend: %v %+v", err, pts)
+	}
+}

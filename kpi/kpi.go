@@ -1,0 +1,79 @@
+// Package kpi is the county dashboard's domain (一张图): the catalogue of
+// the indicators the platform computes, each with its definition and
+// source; the targets the county sets per indicator and year, and the
+// traffic-light rule that compares a value with its target; the rate
+// arithmetic that never divides by zero and never shows a share above
+// 100 %; and Board, which gathers the indicators of one unit and period
+// from the capability packages' reports (chronic, family, referral) for a
+// viewer, within the viewer's scope. docs/dashboard.md.
+package kpi
+
+// Unit is how an indicator's value is expressed.
+type Unit string
+
+// Units of indicators.
+const (
+	Percent Unit = "percent" // a share: numerator ⊆ denominator, never above 100 %
+)
+
+// Indicator is one figure of the catalogue. Its name, definition and
+// source as the page shows them are keys of the message catalogue
+// (web/locales): kpi.<ID>.name, kpi.<ID>.def, kpi.<ID>.src; Source is the
+// citation for readers of the code and docs/dashboard.md: the section of
+// policy-rules.md (../shared/reference) and the national document.
+type Indicator struct {
+	ID          string
+	Group       string // chronic, family, referral: the page's sections
+	Unit        Unit
+	Numerator   string // message key of the numerator's meaning
+	Denominator string // message key of the denominator's meaning
+	Source      string // citation shown under the definition
+	// HigherIsBetter: true when a higher value is better (a control rate);
+	// false when lower is better (out-of-county referrals).
+	HigherIsBetter bool
+	// Bounded: the numerator is a subset of the denominator, so a value
+	// above 100 % is impossible and is reported as a data error, never shown.
+	Bounded bool
+}
+
+// NameKey is the catalogue key of the indicator's name.
+func (in Indicator) NameKey() string { return "kpi." + in.ID + ".name" }
+
+// DefKey is the catalogue key of the indicator's definition.
+func (in Indicator) DefKey() string { return "kpi." + in.ID + ".def" }
+
+// SourceKey is the catalogue key of the indicator's source as shown.
+func (in Indicator) SourceKey() string { return "kpi." + in.ID + ".src" }
+
+// Catalogue is every indicator the dashboard shows, in page order. The
+// formulas are the capability packages' (chronic/indicators.go,
+// family/indicators.go, referral/indicators.go); the sources are theirs.
+var Catalogue = []Indicator{
+	// 国家基本公共卫生服务规范（第三版）2017, hypertension: policy-rules.md §1.1.
+	{ID: "htn_standardised", Group: "chronic", Unit: Percent, Numerator: "kpi.num.per_spec", Denominator: "kpi.den.managed", Source: "policy-rules.md §1.1 · 国家基本公共卫生服务规范（第三版）", HigherIsBetter: true, Bounded: true},
+	{ID: "htn_controlled", Group: "chronic", Unit: Percent, Numerator: "kpi.num.at_target", Denominator: "kpi.den.managed", Source: "policy-rules.md §1.1 · 国家基本公共卫生服务规范（第三版）", HigherIsBetter: true, Bounded: true},
+	{ID: "htn_health_managed", Group: "chronic", Unit: Percent, Numerator: "kpi.num.managed", Denominator: "kpi.den.area_patients", Source: "policy-rules.md §1.1 · 国家基本公共卫生服务规范（第三版）", HigherIsBetter: true, Bounded: true},
+	// Type 2 diabetes: policy-rules.md §1.2.
+	{ID: "dm_standardised", Group: "chronic", Unit: Percent, Numerator: "kpi.num.per_spec", Denominator: "kpi.den.managed", Source: "policy-rules.md §1.2 · 国家基本公共卫生服务规范（第三版）", HigherIsBetter: true, Bounded: true},
+	{ID: "dm_controlled", Group: "chronic", Unit: Percent, Numerator: "kpi.num.at_target", Denominator: "kpi.den.managed", Source: "policy-rules.md §1.2 · 国家基本公共卫生服务规范（第三版）", HigherIsBetter: true, Bounded: true},
+	{ID: "dm_health_managed", Group: "chronic", Unit: Percent, Numerator: "kpi.num.managed", Denominator: "kpi.den.area_patients", Source: "policy-rules.md §1.2 · 国家基本公共卫生服务规范（第三版）", HigherIsBetter: true, Bounded: true},
+	// Family doctor contracts: policy-rules.md §2 (2022 guidance: ≥ 75 % overall, ≥ 85 % key groups by 2035).
+	{ID: "family_coverage", Group: "family", Unit: Percent, Numerator: "kpi.num.contracted", Denominator: "kpi.den.residents", Source: "policy-rules.md §2 · 关于推进家庭医生签约服务高质量发展的指导意见（2022）", HigherIsBetter: true, Bounded: true},
+	{ID: "family_key_coverage", Group: "family", Unit: Percent, Numerator: "kpi.num.key_contracted", Denominator: "kpi.den.key_residents", Source: "policy-rules.md §2 · 关于推进家庭医生签约服务高质量发展的指导意见（2022）", HigherIsBetter: true, Bounded: true},
+	{ID: "family_fulfilment", Group: "family", Unit: Percent, Numerator: "kpi.num.delivered", Denominator: "kpi.den.due", Source: "policy-rules.md §2 [U]", HigherIsBetter: true, Bounded: true},
+	// Tiered care: policy-rules.md §3.
+	{ID: "in_county", Group: "referral", Unit: Percent, Numerator: "kpi.num.in_county_visits", Denominator: "kpi.den.visits", Source: "policy-rules.md §3 · 县域内就诊率", HigherIsBetter: true, Bounded: true},
+	{ID: "primary_share", Group: "referral", Unit: Percent, Numerator: "kpi.num.primary_visits", Denominator: "kpi.den.visits", Source: "policy-rules.md §3 · 分级诊疗试点评价标准（2015）", HigherIsBetter: true, Bounded: true},
+	{ID: "referral_completion", Group: "referral", Unit: Percent, Numerator: "kpi.num.completed", Denominator: "kpi.den.referrals", Source: "referral/indicators.go · issue #3", HigherIsBetter: true, Bounded: true},
+	{ID: "out_of_county", Group: "referral", Unit: Percent, Numerator: "kpi.num.out_of_county", Denominator: "kpi.den.up_referrals", Source: "policy-rules.md §3 · 县外转诊率", HigherIsBetter: false, Bounded: true},
+}
+
+// Lookup returns the indicator with id; ok is false for an unknown one.
+func Lookup(id string) (Indicator, bool) {
+	for _, in := range Catalogue {
+		if in.ID == id {
+			return in, true
+		}
+	}
+	return Indicator{}, false
+}

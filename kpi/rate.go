@@ -1,0 +1,46 @@
+package kpi
+
+// Rate is a count over a count, kept as both so that the page can show
+// them and units add up exactly (villages → township → county).
+type Rate struct{ Num, Den int }
+
+// State says whether a Value can be shown.
+type State int
+
+// States of a Value.
+const (
+	NoData    State = iota // empty denominator: "no data", never 0 %
+	OK                     // a value
+	DataError              // a bounded share whose numerator exceeds its denominator (or a negative count): not shown
+)
+
+// Value is an indicator's figure: its rate and the rate in basis points
+// (10000 = 100 %) when State is OK.
+type Value struct {
+	Rate  Rate
+	BP    int
+	State State
+}
+
+// Of evaluates r for indicator in: NoData for an empty denominator (no
+// division by zero, and no 0 % for "nothing to count"); DataError when a
+// count is negative or, for a bounded indicator, the numerator exceeds the
+// denominator — an impossible figure (issue 14: a 250 % rate) is a fault
+// to fix at its source, not a value to colour green.
+func Of(in Indicator, r Rate) Value {
+	switch {
+	case r.Num < 0 || r.Den < 0:
+		return Value{Rate: r, State: DataError}
+	case r.Den == 0:
+		return Value{Rate: r, State: NoData}
+	case in.Bounded && r.Num > r.Den:
+		return Value{Rate: r, State: DataError}
+	}
+	return Value{Rate: r, BP: (r.Num*10000 + r.Den/2) / r.Den, State: OK}
+}
+
+// OK reports whether v has a value to show.
+func (v Value) OK() bool { return v.State == OK }
+
+// Faulty reports whether v is a data error.
+func (v Value) Faulty() bool { return v.State == DataError }

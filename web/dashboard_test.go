@@ -1,0 +1,208 @@
+package web_test
+
+import (
+	"encoding/json"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"countycare/audit"
+	"countycare/care"
+	"countycare/kpi"
+	"countycare/store"
+)
+
+// TestDashboard: the analyst's county board lists every indicator with its
+// value, target and light, and the units below with a link per number;
+// drilling down reaches a township and a village; a township doctor sees
+// only their township, and another township's board is 404 and audited;
+// bad periods and indicators are refused with a message; the trend API
+// returns the months; other roles have no dashboard.
+func TestDashboard(t *testing.T) {
+	for _, d := range []store.Dialect{store.SQLite, store.Postgres} {
+		t.Run(string(d), func(t *testing.T) { testDashboard(t, d) })
+	}
+}
+
+func testDashboard(t *testing.T, d store.Dialect) {
+	e := newEnv(t, d)
+	an := e.as(care.RoleAnalyst)
+	page := an.get("/dashboard")
+	if page.code != 200 {
+		t.Fatalf("county board: %d %s", page.code, page.body)
+	}
+	for _, in := range kpi.Catalogue {
+		if !strings.Contains(page.body, `data-indicator="`+in.ID+`"`) {
+			t.Errorf("county board without %s", in.ID)
+		}
+	}
+	for _, want := range []string{`id="chart-bars"`, `id="chart-trend"`, `id="map"`, "echarts.min.js", "高血压规范管理率", "国家基本公共卫生服务规范"} {
+		if !strings.Contains(page.body, want) {
+			t.Errorf("county board without %q", want)
+		}
+	}
+	if strings.Contains(page.body, ">0.0%<") && strings.Contains(page.body, "<small>0/0") {
+		t.Error("an empty denominator shown as 0 %")
+	}
+	// Every shown share is at most 100 %.
+	for _, m := range regexp.MustCompile(`data-bp="(\d+)"`).FindAllStringSubmatch(page.body, -1) {
+		if bp, _ := strconv.Atoi(m[1]); bp > 10000 {
+			t.Errorf("a share above 100 %%: %s bp", m[1])
+		}
+	}
+	units := regexp.MustCompile(`<tr data-unit="(\d+)"`).FindAllStringSubmatch(page.body, -1)
+	if len(units) == 0 {
+		t.Fatal("no unit below the county")
+	}
+	// Drill down until a village.
+	id, depth := units[0][1], 0
+	for ; depth < 4; depth++ {
+		p := an.get("/dashboard/units/" + id + "?period=" + strconv.Itoa(time.Now().Year()))
+		if p.code != 200 {
+			t.Fatalf("unit %s: %d", id, p.code)
+		}
+		next := regexp.MustCompile(`<tr data-unit="(\d+)"`).FindStringSubmatch(p.body)
+		if next == nil {
+			if strings.Contains(p.body, `data-indicator="in_county"`) {
+				t.Error("a village board shows township-level referral indicators")
+			}
+			break
+		}
+		id = next[1]
+	}
+	if depth == 0 || depth == 4 {
+		t.Errorf("drill-down depth %d", depth)
+	}
+	// Periods and indicators that are not.
+	for _, q := range []string{"?period=2026-13", "?period=2026-Q5", "?period=abc", "?period=" + strconv.Itoa(time.Now().Year()+1), "?indicator=nope"} {
+		for _, p := range []string{"/dashboard", "/dashboard/units/" + units[0][1]} {
+			if r := an.get(p + q); r.code != 422 || !strings.Contains(r.body, `id="form-error"`) {
+				t.Errorf("%s%s: %d", p, q, r.code)
+			}
+		}
+	}
+	if r := an.get("/dashboard/units/abc"); r.code != 404 {
+		t.Errorf("a malformed unit: %d", r.code)
+	}
+	// The trend API.
+	tr := an.get("/api/v1/dashboard/trend?indicator=htn_controlled")
+	var out struct {
+		Points []struct {
+			Month string `json:"month"`
+			BP    *int   `json:"bp"`
+		} `json:"points"`
+	}
+	if tr.code != 200 || json.Unmarshal([]byte(tr.body), &out) != nil || len(out.Points) != int(time.Now().In(care.Shanghai).Month()) {
+		t.Errorf("trend: %d %s", tr.code, tr.body)
+	}
+	if r := an.get("/api/v1/dashboard/trend?indicator=nope"); r.code != 422 {
+		t.Errorf("trend of an unknown indicator: %d", r.code)
+	}
+
+	// A township doctor: their township, nothing else.
+	td := e.as(care.RoleTownshipDoctor)
+	mine := td.get("/dashboard")
+	if mine.code != 200 {
+		t.Fatalf("township board: %d", mine.code)
+	}
+	home := regexp.MustCompile(`data-src="/api/v1/dashboard/trend\?[^"]*unit=(\d+)`).FindStringSubmatch(mine.body)
+	if home == nil {
+		t.Fatal("township board without its unit")
+	}
+	var other string
+	for _, u := range units {
+		if u[1] != home[1] {
+			other = u[1]
+		}
+	}
+	county := regexp.MustCompile(`data-src="/api/v1/dashboard/trend\?[^"]*unit=(\d+)`).FindStringSubmatch(page.body)[1]
+	for _, u := range []string{county, other, "999999"} {
+		if u == "" {
+			continue
+		}
+		if r := td.get("/dashboard/units/" + u); r.code != 404 {
+			t.Errorf("township doctor, unit %s: %d", u, r.code)
+		}
+		if r := td.get("/api/v1/dashboard/trend?indicator=htn_controlled&unit=" + u); r.code != 404 {
+			t.Errorf("township doctor trend, unit %s: %d", u, r.code)
+		}
+	}
+	e.writer.Flush(t.Context())
+	evs, err := e.st.SearchAudit(t.Context(), audit.Filter{Action: kpi.ActOutOfScope, Limit: 100})
+	if err != nil || len(evs) < 2 || evs[0].Outcome != audit.OutcomeDenied {
+		t.Errorf("out-of-scope reads not audited: %v %d", err, len(evs))
+	}
+	views, _ := e.st.SearchAudit(t.Context(), audit.Filter{Action: kpi.ActView, Limit: 100})
+	if len(views) < 3 {
+		t.Errorf("dashboard views audited: %d", len(views))
+	}
+	// Least privilege: no dashboard for other roles.
+	for _, role := range []care.Role{care.RoleVillageDoctor, care.RoleCountySpecialist, care.RoleAdmin, care.RoleInsuranceOfficer} {
+		if _, ok := e.users[role]; !ok {
+			continue
+		}
+		if r := e.as(role).get("/dashboard"); r.code != 403 {
+			t.Errorf("%s: %d", role, r.code)
+		}
+	}
+}
+
+// TestDashboardScriptsPrecompressed: the charting library is served at a
+// content-hashed URL with a year's immutable caching, as the brotli file
+// built beside it to browsers that accept br (it is 130 KB that way, about
+// 24 % less than gzip), as gzip to the others, and as itself to neither.
+func TestDashboardScriptsPrecompressed(t *testing.T) {
+	e := newEnv(t, store.SQLite)
+	page := e.as(care.RoleAnalyst).get("/dashboard")
+	m := regexp.MustCompile(`data-echarts="(/static/[0-9a-f]+/echarts\.min\.js)"`).FindStringSubmatch(page.body)
+	if m == nil {
+		t.Fatal("no ECharts URL on the dashboard")
+	}
+	plain, err := os.ReadFile("static/echarts.min.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	br, err := os.ReadFile("static/echarts.min.js.br")
+	if err != nil {
+		t.Fatal(err)
+	}
+	anon := e.anon()
+	for _, c := range []struct {
+		accept, encoding string
+		body             []byte
+	}{
+		{"gzip, deflate, br, zstd", "br", br},
+		{"br;q=1.0, gzip;q=0.8", "br", br},
+		{"gzip", "gzip", nil},
+		{"identity", "", plain},
+	} {
+		r := anon.do("GET", m[1], "", nil, map[string]string{"Accept-Encoding": c.accept})
+		if r.code != 200 || r.header.Get("Content-Encoding") != c.encoding || !strings.Contains(r.header.Get("Cache-Control"), "immutable") {
+			t.Errorf("%s: %d %q %q", c.accept, r.code, r.header.Get("Content-Encoding"), r.header.Get("Cache-Control"))
+		}
+		if c.body != nil && r.body != string(c.body) {
+			t.Errorf("%s: body of %d bytes, want %d", c.accept, len(r.body), len(c.body))
+		}
+	}
+	if len(br) > 140_000 || len(br) > len(plain)/3 {
+		t.Errorf("the brotli file is %d bytes (of %d): rebuild it with tools/echarts", len(br), len(plain))
+	}
+	if r := anon.get("/static/0000/echarts.min.js.br"); r.code != 404 {
+		t.Errorf("the .br file is not a static file of its own: %d", r.code)
+	}
+}
+
+// TestConsultSLAWithoutCases: the consultation indicators of a period
+// without cases say "no data" for the 10-minute share, not 0.0 % (issue
+// 14, bad input).
+func TestConsultSLAWithoutCases(t *testing.T) {
+	e := newEnv(t, store.SQLite)
+	p := e.as(care.RoleAnalyst).get("/consult/indicators?from=2020-01-01&to=2020-01-31")
+	m := regexp.MustCompile(`<dd id="sla">([^<]*)`).FindStringSubmatch(p.body)
+	if p.code != 200 || m == nil || m[1] != "无数据" {
+		t.Errorf("consult indicators without cases: %d %q", p.code, m)
+	}
+}

@@ -1,0 +1,223 @@
+package web
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+
+	"countycare/care"
+	"countycare/kpi"
+)
+
+// The county dashboard (一张图, issue 14 §1): GET /dashboard is the
+// viewer's own scope (the county for the health commission's analysts,
+// their township for its staff), GET /dashboard/units/{id} a unit below it,
+// GET /api/v1/dashboard/trend an indicator's months, which the page loads
+// after first paint. docs/dashboard.md.
+
+// dashView is the page's data.
+type dashView struct {
+	B       *kpi.Board
+	Ind     kpi.Indicator // the indicator of the charts and the map
+	Periods []periodOption
+	Groups  []dashGroup
+	Green   int
+	Amber   int
+	Red     int
+	Bars    string // JSON for the bar chart: the units below with the chart indicator
+	Map     []mapTile
+	Cols    []kpi.Indicator // the columns of the drill-down table
+}
+
+type periodOption struct {
+	Value, Label string
+	Selected     bool
+}
+
+type dashGroup struct {
+	Key  string
+	Rows []kpi.Row
+}
+
+// mapTile is one unit below on the schematic map, coloured by its light.
+type mapTile struct {
+	ID    int64
+	Name  string
+	Row   kpi.Row
+	Label string // the value as the page shows it
+}
+
+// dashboard serves GET /dashboard and GET /dashboard/units/{id}.
+func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	var unit int64
+	if r.PathValue("id") != "" {
+		var err error
+		if unit, err = pathID(r); err != nil {
+			return err
+		}
+	}
+	today := care.Today(s.Now())
+	p, perr := kpi.YearOf(today), error(nil)
+	if v := r.URL.Query().Get("period"); v != "" {
+		p, perr = kpi.ParsePeriod(v, today)
+	}
+	ind, ok := kpi.Catalogue[0], true
+	if v := r.URL.Query().Get("indicator"); v != "" {
+		if ind, ok = kpi.Lookup(v); !ok {
+			perr = care.Invalid([]care.FieldError{{Field: "indicator", Key: "kpi.unknown_indicator", Args: []any{v}}})
+		}
+	}
+	pd := pageData{Title: s.msgs.T(rc.Lang, "kpi.title"), Form: r.URL.Query()}
+	if perr != nil {
+		pd.Data = &dashView{Periods: s.periodOptions(rc.Lang, today, kpi.YearOf(today))}
+		return s.formError(w, r, rc, "dashboard", pd, perr)
+	}
+	b, err := s.Dashboard.Board(r.Context(), rc.Actor, unit, p)
+	if err != nil {
+		return err
+	}
+	v := &dashView{B: b, Ind: ind, Periods: s.periodOptions(rc.Lang, today, p)}
+	for _, row := range b.Rows {
+		if n := len(v.Groups); n == 0 || v.Groups[n-1].Key != row.Indicator.Group {
+			v.Groups = append(v.Groups, dashGroup{Key: row.Indicator.Group})
+		}
+		v.Groups[len(v.Groups)-1].Rows = append(v.Groups[len(v.Groups)-1].Rows, row)
+		v.Cols = append(v.Cols, row.Indicator)
+		switch row.Light {
+		case kpi.LightGreen:
+			v.Green++
+		case kpi.LightAmber:
+			v.Amber++
+		case kpi.LightRed:
+			v.Red++
+		}
+	}
+	if b.Village() || !hasIndicator(b.Rows, ind.ID) {
+		v.Ind = b.Rows[0].Indicator
+	}
+	type bar struct {
+		ID    int64  `json:"id"`
+		Name  string `json:"name"`
+		BP    *int   `json:"bp"` // nil: no data
+		Light string `json:"light"`
+	}
+	var bars []bar
+	for _, c := range b.Children {
+		row := rowOf(c.Rows, v.Ind.ID)
+		t := mapTile{ID: c.Unit.ID, Name: c.Unit.Name, Row: row, Label: s.valueLabel(rc.Lang, row.Value)}
+		v.Map = append(v.Map, t)
+		br := bar{ID: c.Unit.ID, Name: c.Unit.Name, Light: string(row.Light)}
+		if row.Value.State == kpi.OK {
+			bp := row.Value.BP
+			br.BP = &bp
+		}
+		bars = append(bars, br)
+	}
+	js, _ := json.Marshal(bars)
+	v.Bars = string(js)
+	pd.Title = b.Unit.Name + " · " + s.msgs.T(rc.Lang, "kpi.title")
+	pd.Data = v
+	s.render(w, r, rc, http.StatusOK, "dashboard", pd)
+	return nil
+}
+
+func hasIndicator(rows []kpi.Row, id string) bool { return rowOf(rows, id).Indicator.ID == id }
+
+func rowOf(rows []kpi.Row, id string) kpi.Row {
+	for _, r := range rows {
+		if r.Indicator.ID == id {
+			return r
+		}
+	}
+	return kpi.Row{}
+}
+
+// valueLabel shows a value: "62.5%", "no data", or "data error".
+func (s *Server) valueLabel(lang string, v kpi.Value) string {
+	switch v.State {
+	case kpi.OK:
+		return pctBP(v.BP)
+	case kpi.DataError:
+		return s.msgs.T(lang, "kpi.data_error")
+	}
+	return s.msgs.T(lang, "kpi.no_data")
+}
+
+// periodLabel names a period in the reader's language.
+func (s *Server) periodLabel(lang string, p kpi.Period) string {
+	switch p.Kind {
+	case kpi.Quarter:
+		return s.msgs.T(lang, "kpi.period.quarter", p.Year, p.N)
+	case kpi.Month:
+		return s.msgs.T(lang, "kpi.period.month", p.Year, p.N)
+	}
+	return s.msgs.T(lang, "kpi.period.year", p.Year)
+}
+
+// periodOptions are the periods offered: this year and last, this year's
+// quarters and months to date.
+func (s *Server) periodOptions(lang string, today care.Date, sel kpi.Period) []periodOption {
+	ps := []kpi.Period{kpi.YearOf(today), {Kind: kpi.Year, Year: today.Year - 1}}
+	for q := 1; q <= (int(today.Month)+2)/3; q++ {
+		ps = append(ps, kpi.Period{Kind: kpi.Quarter, Year: today.Year, N: q})
+	}
+	for m := int(today.Month); m >= 1; m-- {
+		ps = append(ps, kpi.Period{Kind: kpi.Month, Year: today.Year, N: m})
+	}
+	found := false
+	var out []periodOption
+	for _, p := range ps {
+		found = found || p == sel
+		out = append(out, periodOption{Value: p.String(), Label: s.periodLabel(lang, p), Selected: p == sel})
+	}
+	if !found { // a period typed into the address: offer it too
+		out = append(out, periodOption{Value: sel.String(), Label: s.periodLabel(lang, sel), Selected: true})
+	}
+	return out
+}
+
+// apiDashboardTrend is GET /api/v1/dashboard/trend?unit=&indicator=&period=:
+// the indicator's value in each month from January of the period's year.
+func (s *Server) apiDashboardTrend(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	q := r.URL.Query()
+	today := care.Today(s.Now())
+	p := kpi.YearOf(today)
+	if v := q.Get("period"); v != "" {
+		var err error
+		if p, err = kpi.ParsePeriod(v, today); err != nil {
+			return err
+		}
+	}
+	var unit int64
+	if v := q.Get("unit"); v != "" {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || id <= 0 {
+			return care.Errorf(care.ENOTFOUND, "error.not_found")
+		}
+		unit = id
+	}
+	pts, err := s.Dashboard.Trend(r.Context(), rc.Actor, unit, q.Get("indicator"), p)
+	if err != nil {
+		return err
+	}
+	type point struct {
+		Month string `json:"month"` // the last day counted: the trend is the year to this day
+		Label string `json:"label"`
+		BP    *int   `json:"bp"` // null: no data (or a data error)
+		Text  string `json:"text"`
+	}
+	out := struct {
+		Points []point `json:"points"`
+	}{Points: []point{}}
+	for _, pt := range pts {
+		end := pt.Month.To(today)
+		x := point{Month: end.String(), Label: s.msgs.T(rc.Lang, "kpi.month_short", int(end.Month)), Text: s.valueLabel(rc.Lang, pt.Value)}
+		if pt.Value.State == kpi.OK {
+			bp := pt.Value.BP
+			x.BP = &bp
+		}
+		out.Points = append(out.Points, x)
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
