@@ -43,7 +43,8 @@ func ReadAECG(r io.Reader) (*Record, error) { return readAECG(r, MaxAECGBytes) }
 
 // readAECG is ReadAECG with a document size limit of maxBytes.
 func readAECG(r io.Reader, maxBytes int64) (*Record, error) {
-	lr := &io.LimitedReader{R: r, N: maxBytes + 1}
+	src := &readErr{r: r}
+	lr := &io.LimitedReader{R: src, N: maxBytes + 1}
 	d := xml.NewDecoder(lr)
 	d.Strict = true
 	d.Entity = nil
@@ -57,11 +58,14 @@ func readAECG(r io.Reader, maxBytes int64) (*Record, error) {
 			return nil, formatError("aECG document larger than %d bytes", maxBytes)
 		}
 		if err != nil {
+			if src.err != nil {
+				return nil, fmt.Errorf("ecg: reading aECG: %w", src.err)
+			}
 			var se *xml.SyntaxError
 			if errors.As(err, &se) {
 				return nil, formatError("aECG XML line %d: %s", se.Line, se.Msg)
 			}
-			return nil, fmt.Errorf("ecg: reading aECG: %w", err)
+			return nil, formatError("aECG XML: %v", err) // e.g. an XML version or encoding it does not take
 		}
 		switch t := tok.(type) {
 		case xml.Directive:
@@ -107,6 +111,21 @@ func readAECG(r io.Reader, maxBytes int64) (*Record, error) {
 		return nil, err
 	}
 	return p.rec, nil
+}
+
+// readErr remembers a failure of the reader itself, so that it is told
+// from malformed XML.
+type readErr struct {
+	r   io.Reader
+	err error
+}
+
+func (e *readErr) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && err != io.EOF {
+		e.err = err
+	}
+	return n, err
 }
 
 // aecgParser follows the element path of an aECG document.

@@ -2,6 +2,7 @@ package ecg
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"os"
 	"path/filepath"
@@ -142,6 +143,74 @@ func FuzzDetectQRS(f *testing.F) {
 			if d < 0 || d >= len(x) || (i > 0 && d <= det[i-1]) {
 				t.Fatalf("detection %d at %d out of order or range", i, d)
 			}
+		}
+	})
+}
+
+// FuzzReadSCP: any bytes are read or refused with ErrFormat, never a panic;
+// a record read has leads of one length within the limits. Seeded with
+// the toolkit's example and a truncated copy (FuzzReadSCPUnchecked gets
+// past the CRCs).
+func FuzzReadSCP(f *testing.F) {
+	b := exampleSCP(f)
+	f.Add(b)
+	f.Add(b[:len(b)/2])
+	f.Fuzz(func(t *testing.T, b []byte) {
+		rec, err := ReadSCP(bytes.NewReader(b))
+		checkErr(t, err)
+		if err == nil && (len(rec.Leads) == 0 || len(rec.Leads) > MaxLeads || !(rec.Fs > 0)) {
+			t.Fatalf("accepted %d leads at %v Hz", len(rec.Leads), rec.Fs)
+		}
+	})
+}
+
+// FuzzReadSCPUnchecked fuzzes the decoder behind the CRCs: the input is
+// the example with bytes replaced from offset 22 on and every CRC made
+// right, so mutations reach sections 1–6 rather than the CRC check.
+func FuzzReadSCPUnchecked(f *testing.F) {
+	orig := exampleSCP(f)
+	f.Add(uint16(200), []byte{0x12, 0x34})
+	f.Add(uint16(150), []byte{0xFF, 0xFF, 0xFF})
+	f.Fuzz(func(t *testing.T, at uint16, patch []byte) {
+		b := bytes.Clone(orig)
+		copy(b[22+int(at)%(len(b)-22):], patch)
+		fixCRCs(b)
+		_, err := ReadSCP(bytes.NewReader(b))
+		checkErr(t, err)
+	})
+}
+
+// fixCRCs recomputes the CRC of each section section 0 points to that fits
+// in b, then the record's.
+func fixCRCs(b []byte) {
+	n0 := int(binary.LittleEndian.Uint32(b[6+4:]))
+	for p := 6 + 16; p+10 <= min(6+n0, len(b)); p += 10 {
+		idx := int(binary.LittleEndian.Uint32(b[p+6:])) - 1
+		if idx < 0 || idx+16 > len(b) {
+			continue
+		}
+		if n := int(binary.LittleEndian.Uint32(b[idx+4:])); n >= 16 && idx+n <= len(b) {
+			binary.LittleEndian.PutUint16(b[idx:], CRCCCITT(b[idx+2:idx+n]))
+		}
+	}
+	if n0 >= 16 && 6+n0 <= len(b) {
+		binary.LittleEndian.PutUint16(b[6:], CRCCCITT(b[8:6+n0]))
+	}
+	binary.LittleEndian.PutUint16(b, CRCCCITT(b[2:]))
+}
+
+// FuzzReadAECG: any document is read or refused with ErrFormat. Seeded
+// with a minimal document, the start of the toolkit's example and the
+// hostile documents of TestReadAECGHostile's kind.
+func FuzzReadAECG(f *testing.F) {
+	f.Add([]byte(aecgHead + aecgDoc("1 2 3", "-1 0 1")))
+	f.Add(exampleAECG(f)[:40000])
+	f.Add([]byte(`<?xml version="1.0"?><!DOCTYPE r [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><AnnotatedECG>&xxe;</AnnotatedECG>`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		rec, err := ReadAECG(bytes.NewReader(b))
+		checkErr(t, err)
+		if err == nil && (len(rec.Leads) == 0 || !(rec.Fs > 0)) {
+			t.Fatalf("accepted %d leads at %v Hz", len(rec.Leads), rec.Fs)
 		}
 	})
 }
