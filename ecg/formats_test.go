@@ -121,9 +121,9 @@ func TestSCPAndAECGAgree(t *testing.T) {
 // QRS 120, QT 420 ms, QRS axis −61°). The tolerances are wider than on the
 // synthetic signals (the machine's method is not ours); they catch a
 // gross error, not a disagreement of a few ms. The QRS disagrees most:
-// the tangent method ends this QRS at its last steep slope (87 ms) and
-// leaves out the slurred end of the S wave that the Mortara counts
-// (120 ms) — docs/ecg.md says so, and the reader measures with calipers.
+// the tangent method leaves out the slow start and slurred end that the
+// Mortara counts (93 ms against 120 ms) — docs/ecg.md says so, and the
+// reader measures with calipers.
 func TestPreReadExample(t *testing.T) {
 	rec, err := ReadAECG(bytes.NewReader(exampleAECG(t)))
 	if err != nil {

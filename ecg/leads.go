@@ -48,6 +48,28 @@ type Measurement struct {
 	Code  string // e.g. MDC_ECG_TIME_PD_QT, or a DICOM concept code meaning
 	Value float64
 	Unit  string // e.g. "ms", "deg", "bpm"
+	// Kind is what the code measures, for display: "pr", "qrs", "qt",
+	// "qtc", "p_axis", "qrs_axis", "t_axis", "rr" or "hr"; "" for a code
+	// not recognised.
+	Kind string
+}
+
+// MeasurementKinds lists the kinds of machine measurement recognised.
+var MeasurementKinds = []string{"pr", "qrs", "qt", "qtc", "p_axis", "qrs_axis", "t_axis", "rr", "hr"}
+
+// measurementKinds maps the MDC codes of aECG (ISO/IEEE 11073-10101) and
+// the code meanings of DICOM (PS3.16 CID 3678 ECG global measurements) to
+// a Measurement's Kind.
+var measurementKinds = map[string]string{
+	"MDC_ECG_TIME_PD_PR": "pr", "PR Interval": "pr",
+	"MDC_ECG_TIME_PD_QRS": "qrs", "QRS Duration": "qrs",
+	"MDC_ECG_TIME_PD_QT": "qt", "QT Interval": "qt",
+	"MDC_ECG_TIME_PD_QTc": "qtc", "QTc Interval": "qtc",
+	"MDC_ECG_ANGLE_P_FRONT": "p_axis", "P Axis": "p_axis",
+	"MDC_ECG_ANGLE_QRS_FRONT": "qrs_axis", "QRS Axis": "qrs_axis",
+	"MDC_ECG_ANGLE_T_FRONT": "t_axis", "T Axis": "t_axis",
+	"MDC_ECG_TIME_PD_RR": "rr", "RR Interval": "rr",
+	"MDC_ECG_HEART_RATE": "hr", "Heart Rate": "hr",
 }
 
 // AddStatement appends s unless empty, already present or over 64
@@ -76,6 +98,7 @@ func (in *Info) AddMeasurement(m Measurement) {
 			return
 		}
 	}
+	m.Kind = measurementKinds[m.Code]
 	in.Measurements = append(in.Measurements, m)
 }
 

@@ -20,6 +20,9 @@ const (
 	StatementIrregular   Statement = "irregular_rhythm"      // irregular RR with P waves
 )
 
+// Statements lists the rhythm statements (for catalogues of their texts).
+var Statements = []Statement{StatementSinus, StatementSinusTachy, StatementSinusBrady, StatementIrregularAF, StatementIrregular}
+
 // MeasureConfig holds the 12-lead measurement's settings (docs/ecg.md
 // "12-lead measurements"). Defaults: DefaultMeasureConfig.
 type MeasureConfig struct {
@@ -164,6 +167,7 @@ func (c MeasureConfig) Measure(rec *Record, beats []int, fs float64, irregular b
 			return out, false
 		}
 	}
+	qOn, qOff = leadEdges(med, qOn, qOff, fs)
 	out.QRS = ms(qOff - qOn)
 	// T: the peak of M from 40 ms after the QRS to the window's end.
 	if t0 := int(qOff + 0.04*fs); t0 < w-2 {
@@ -298,7 +302,44 @@ func waveEdges(mag []float64, pk, lo, hi int, fs float64) (on, off float64, ok b
 	}
 	on = float64(up) - mag[up]/su
 	off = float64(down) - mag[down]/sd
+
 	return on, off, true
+}
+
+// leadEdges widens the QRS found on the spatial magnitude to the earliest
+// onset and latest offset of the leads (the AHA/ACCF/HRS definition of
+// QRS duration, Kligfield P et al., Circulation 2007;115:1306–1324, part
+// I): each lead whose QRS is at least a third of the largest is measured
+// alone by the tangent method on its absolute value, within 40 ms of the
+// spatial edges. A low lead is left out: its tangent is noise.
+func leadEdges(med [][]float64, on, off, fs float64) (float64, float64) {
+	lo, hi := int(on-0.04*fs), int(off+0.04*fs)
+	if lo < 0 || hi >= len(med[0]) {
+		return on, off
+	}
+	amp := make([]float64, len(med))
+	var top float64
+	for i, m := range med {
+		for k := int(on); k <= int(off); k++ {
+			amp[i] = math.Max(amp[i], math.Abs(m[k]))
+		}
+		top = math.Max(top, amp[i])
+	}
+	abs := make([]float64, hi-lo+1)
+	outOn, outOff := on, off
+	for i, m := range med {
+		if amp[i] < top/3 {
+			continue
+		}
+		for k := range abs {
+			abs[k] = math.Abs(m[lo+k])
+		}
+		pk := argmax(abs, int(on)-lo, int(off)-lo)
+		if a, b, ok := waveEdges(abs, pk, 0, len(abs)-1, fs); ok {
+			outOn, outOff = math.Min(outOn, math.Max(float64(lo)+a, on-0.04*fs)), math.Max(outOff, math.Min(float64(lo)+b, off+0.04*fs))
+		}
+	}
+	return outOn, outOff
 }
 
 // magnitude is the spatial magnitude √Σ m_l² of the median beats.

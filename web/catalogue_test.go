@@ -14,6 +14,7 @@ import (
 	"countycare/access"
 	"countycare/care"
 	"countycare/chronic"
+	"countycare/ecg"
 	"countycare/family"
 	"countycare/org"
 	"countycare/points"
@@ -184,6 +185,12 @@ func TestCatalogueIsComplete(t *testing.T) {
 	}
 	for _, k := range []string{"flash.contract_signed", "flash.service_recorded", "flash.points_reported", "flash.points_redeemed"} {
 		used[k] = "handlers"
+	}
+	for _, st := range ecg.Statements {
+		used["ecg.statement."+string(st)] = "ecg.Statements"
+	}
+	for _, k := range ecg.MeasurementKinds {
+		used["ecg.machine."+k] = "ecg.MeasurementKinds"
 	}
 	_ = access.Public
 	if len(used) < 200 {
