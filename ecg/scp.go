@@ -28,7 +28,15 @@ const scpSectionHeader = 16
 func CRCCCITT(b []byte) uint16 {
 	crc := uint16(0xFFFF)
 	for _, c := range b {
-		crc ^= uint16(c) << 8
+		crc = crc<<8 ^ crcTable[byte(crc>>8)^c]
+	}
+	return crc
+}
+
+// crcTable is CRCCCITT's byte-at-a-time table (read only).
+var crcTable = func() (t [256]uint16) {
+	for i := range t {
+		crc := uint16(i) << 8
 		for range 8 {
 			if crc&0x8000 != 0 {
 				crc = crc<<1 ^ 0x1021
@@ -36,9 +44,10 @@ func CRCCCITT(b []byte) uint16 {
 				crc <<= 1
 			}
 		}
+		t[i] = crc
 	}
-	return crc
-}
+	return t
+}()
 
 // IsSCP reports whether b starts like an SCP-ECG record: section 0 at
 // byte 6 with its "SCPECG" mark.
