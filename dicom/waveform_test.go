@@ -3,6 +3,7 @@ package dicom
 import (
 	"encoding/binary"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -45,10 +46,10 @@ func TestWaveformsPydicom(t *testing.T) {
 		}
 		return out
 	}
-	if got := raw(g, 0); !equalInts(got, []int{80, 65, 50, 35, 37}) {
+	if got := raw(g, 0); !slices.Equal(got, []int{80, 65, 50, 35, 37}) {
 		t.Errorf("channel 1 starts %v", got)
 	}
-	if got := raw(g, 1); !equalInts(got, []int{90, 85, 80, 75, 77}) {
+	if got := raw(g, 1); !slices.Equal(got, []int{90, 85, 80, 75, 77}) {
 		t.Errorf("channel 2 starts %v", got)
 	}
 	for i, want := range []float64{100, 81.25, 62.5, 43.75, 46.25} {
@@ -59,7 +60,7 @@ func TestWaveformsPydicom(t *testing.T) {
 	if g.Channels[0].SensitivityUnit != "uV" || g.Channels[0].Source.Value != "5.6.3-9-1" || g.Channels[0].Source.Meaning != "Lead I (Einthoven)" {
 		t.Errorf("channel 1: %+v", g.Channels[0])
 	}
-	if got := raw(groups[1], 0); len(groups[1].Samples[0]) != 1200 || !equalInts(got, []int{10, 10, 30, 35, 25}) {
+	if got := raw(groups[1], 0); len(groups[1].Samples[0]) != 1200 || !slices.Equal(got, []int{10, 10, 30, 35, 25}) {
 		t.Errorf("group 2: %d samples starting %v", len(groups[1].Samples[0]), got)
 	}
 	anns := WaveformAnnotations(f.Dataset)
@@ -93,18 +94,6 @@ func TestWaveformsImplicitVR(t *testing.T) {
 	if len(g.Channels) != 12 || len(g.Samples[0]) != 5000 || g.Fs != 500 || g.Physical(0, 0) != -5 {
 		t.Fatalf("%d channels × %d at %v Hz, first %v µV", len(g.Channels), len(g.Samples[0]), g.Fs, g.Physical(0, 0))
 	}
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // waveformFile is a one-group, two-channel waveform of n samples in

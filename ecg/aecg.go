@@ -248,11 +248,11 @@ func (p *aecgParser) start(t xml.StartElement) error {
 			in.Sex = c
 		}
 	case p.in("subjectDemographicPerson") && name == "birthTime":
-		in.BirthDate = aecgDate(attr(t, "value"))
+		in.BirthDate = DigitsDate(attr(t, "value"))
 	case name == "id" && p.parent() == "trialSubject" && in.PatientID == "":
 		in.PatientID = attr(t, "extension")
 	case (name == "center" || name == "low") && len(p.path) == 3 && p.path[1] == "effectiveTime" && in.Acquired == "":
-		in.Acquired = aecgTime(attr(t, "value"))
+		in.Acquired = DigitsTime(attr(t, "value"))
 	case name == "manufacturerModelName" && in.Device == "":
 		p.textDst = &in.Device
 	}
@@ -302,11 +302,11 @@ func (p *aecgParser) leadDigits() error {
 	if len(p.rec.Leads) >= MaxLeads {
 		return &LimitError{Limit: LimitLeads, Got: float64(len(p.rec.Leads) + 1), Max: MaxLeads}
 	}
-	toUV, err := aecgMicrovolts(s.scaleUnit)
+	toUV, err := Microvolts(s.scaleUnit)
 	if err != nil {
 		return formatError("aECG lead %s scale: %v", lead, err)
 	}
-	oUV, err := aecgMicrovolts(s.originUnit)
+	oUV, err := Microvolts(s.originUnit)
 	if err != nil {
 		oUV = toUV // an origin without its own unit is in the scale's
 	}
@@ -396,8 +396,9 @@ func aecgNumber(s, what string) (float64, error) {
 	return v, nil
 }
 
-// aecgMicrovolts is how many µV one unit is.
-func aecgMicrovolts(unit string) (float64, error) {
+// Microvolts is how many µV one unit of voltage (UCUM: uV, mV, nV, V) is;
+// another unit is an error.
+func Microvolts(unit string) (float64, error) {
 	switch unit {
 	case "uV":
 		return 1, nil
@@ -411,18 +412,20 @@ func aecgMicrovolts(unit string) (float64, error) {
 	return 0, fmt.Errorf("unit %q is not a voltage (uV, mV, nV, V)", unit)
 }
 
-// aecgDate turns an HL7 TS (YYYYMMDD…) into YYYY-MM-DD.
-func aecgDate(v string) string {
+// DigitsDate turns a date written as digits, YYYYMMDD… (HL7 TS, DICOM DA
+// and DT), into YYYY-MM-DD; "" when shorter.
+func DigitsDate(v string) string {
 	if len(v) < 8 {
 		return ""
 	}
 	return v[:4] + "-" + v[4:6] + "-" + v[6:8]
 }
 
-// aecgTime turns an HL7 TS (YYYYMMDDhhmmss…) into "YYYY-MM-DD hh:mm:ss".
-func aecgTime(v string) string {
+// DigitsTime turns a timestamp written as digits, YYYYMMDDhhmmss… (HL7
+// TS, DICOM DT), into "YYYY-MM-DD hh:mm:ss" (the date alone when shorter).
+func DigitsTime(v string) string {
 	if len(v) < 14 {
-		return aecgDate(v)
+		return DigitsDate(v)
 	}
-	return aecgDate(v) + " " + v[8:10] + ":" + v[10:12] + ":" + v[12:14]
+	return DigitsDate(v) + " " + v[8:10] + ":" + v[10:12] + ":" + v[12:14]
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -43,7 +44,7 @@ func checkExample(t *testing.T, rec *Record) {
 		if l.Name != exampleLeads[i] || len(l.Samples) != 5000 || l.Gain != 400 || l.Units != "mV" {
 			t.Errorf("lead %d: %s, %d samples, gain %v %s; want %s, 5000, 400 /mV", i, l.Name, len(l.Samples), l.Gain, l.Units, exampleLeads[i])
 		}
-		if want, ok := firstSamples[l.Name]; ok && !slicesEqual(l.Samples[:10], want) {
+		if want, ok := firstSamples[l.Name]; ok && !slices.Equal(l.Samples[:10], want) {
 			t.Errorf("lead %s starts %v, want %v", l.Name, l.Samples[:10], want)
 		}
 	}
@@ -52,18 +53,6 @@ func checkExample(t *testing.T, rec *Record) {
 		in.Acquired != "2002-11-22 09:10:00" || in.Device != "ELI250" {
 		t.Errorf("info %+v", in)
 	}
-}
-
-func slicesEqual(a, b []int16) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestReadSCPExample(t *testing.T) {
@@ -110,7 +99,7 @@ func TestSCPAndAECGAgree(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range a.Leads {
-		if !slicesEqual(a.Leads[i].Samples, b.Leads[i].Samples) {
+		if !slices.Equal(a.Leads[i].Samples, b.Leads[i].Samples) {
 			t.Errorf("lead %s differs between SCP-ECG and aECG", a.Leads[i].Name)
 		}
 	}

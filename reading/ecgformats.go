@@ -88,9 +88,9 @@ func ECGFromDICOM(b []byte) (*ecg.Record, error) {
 	}
 	rec := &ecg.Record{Name: "DICOM", Fs: m.Fs, Info: &ecg.Info{}}
 	for c, ch := range m.Channels {
-		perUnit, err := microvolts(ch.SensitivityUnit)
+		perUnit, err := ecg.Microvolts(ch.SensitivityUnit)
 		if err != nil {
-			return nil, fmt.Errorf("%w: DICOM waveform channel %d (%s): %v", ecg.ErrFormat, c+1, ch.Label, err)
+			return nil, fmt.Errorf("%w: DICOM waveform channel %d (%s): sensitivity %v", ecg.ErrFormat, c+1, ch.Label, err)
 		}
 		step := ch.Sensitivity * ch.Correction * perUnit // µV per sample unit
 		if !(math.Abs(step) > 0) || math.IsInf(step, 0) {
@@ -106,10 +106,10 @@ func ECGFromDICOM(b []byte) (*ecg.Record, error) {
 	if s := f.String(dicom.TagPatientSex); s == "M" || s == "F" {
 		in.Sex = s
 	}
-	in.BirthDate = dicomDate(f.String(dicom.TagPatientBirthDate))
-	in.Acquired = strings.TrimSpace(dicomDate(f.String(dicom.TagAcquisitionDateTime)) + " " + dicomClock(f.String(dicom.TagAcquisitionDateTime)))
+	in.BirthDate = ecg.DigitsDate(f.String(dicom.TagPatientBirthDate))
+	in.Acquired = ecg.DigitsTime(f.String(dicom.TagAcquisitionDateTime))
 	if in.Acquired == "" {
-		in.Acquired = strings.TrimSpace(dicomDate(f.String(dicom.TagContentDate)) + " " + dicomClock("00000000"+f.String(dicom.TagContentTime)))
+		in.Acquired = ecg.DigitsTime(f.String(dicom.TagContentDate) + f.String(dicom.TagContentTime))
 	}
 	in.Device = strings.TrimSpace(f.String(dicom.TagManufacturer) + " " + f.String(dicom.TagManufacturerModelName))
 	for _, a := range dicom.WaveformAnnotations(f.Dataset) {
@@ -181,35 +181,4 @@ func dicomLeadName(ch dicom.WaveformChannel) string {
 		return ch.Label
 	}
 	return "?"
-}
-
-// microvolts is how many µV one unit (UCUM) is.
-func microvolts(unit string) (float64, error) {
-	switch unit {
-	case "uV":
-		return 1, nil
-	case "mV":
-		return 1000, nil
-	case "V":
-		return 1e6, nil
-	case "nV":
-		return 0.001, nil
-	}
-	return 0, fmt.Errorf("sensitivity unit %q is not a voltage (uV, mV, V, nV)", unit)
-}
-
-// dicomDate turns a DA (YYYYMMDD, or the start of a DT) into YYYY-MM-DD.
-func dicomDate(v string) string {
-	if len(v) < 8 {
-		return ""
-	}
-	return v[:4] + "-" + v[4:6] + "-" + v[6:8]
-}
-
-// dicomClock turns the time of a DT (YYYYMMDDhhmmss…) into hh:mm:ss.
-func dicomClock(v string) string {
-	if len(v) < 14 {
-		return ""
-	}
-	return v[8:10] + ":" + v[10:12] + ":" + v[12:14]
 }

@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"countycare/audit"
-	"countycare/care"
 	"countycare/internal/testfiles"
 	"countycare/reading"
 	"countycare/store"
@@ -22,20 +21,16 @@ import (
 // sees 12 leads, the measurements and the machine's own statements; a
 // corrupt SCP-ECG, an aECG with an external entity and a truncated DICOM
 // are refused with their fault and nothing stored; every upload is audited
-// with its format.
+// with its format. On SQLite and PostgreSQL.
 func TestECGUploadFormats(t *testing.T) {
-	e := newEnv(t, store.SQLite)
-	rd := e.as(care.RoleReader)
-	var me struct {
-		Institution int64 `json:"institution_id"`
+	for _, d := range []store.Dialect{store.SQLite, store.Postgres} {
+		t.Run(string(d), func(t *testing.T) { testECGUploadFormats(t, d) })
 	}
-	json.Unmarshal([]byte(rd.get("/api/v1/me").body), &me)
-	vd := e.as(care.RoleVillageDoctor)
-	ids := regexp.MustCompile(`href="/residents/(\d+)"`).FindAllStringSubmatch(vd.get("/residents").body, -1)
-	if len(ids) == 0 {
-		t.Fatal("no residents in the village")
-	}
-	rid := ids[0][1]
+}
+
+func testECGUploadFormats(t *testing.T, d store.Dialect) {
+	e := newEnv(t, d)
+	rd, vd, center, rid := ecgSender(t, e)
 	file := func(name string) []byte { return testfiles.Read(t, "ecg", "formats", name) }
 
 	type upload struct {
@@ -53,7 +48,7 @@ func TestECGUploadFormats(t *testing.T) {
 		} `json:"measurements"`
 	}
 	send := func(name string, b []byte) (response, upload) {
-		r := vd.postJSON("/api/v1/residents/"+rid+"/ecg", map[string]any{"center_id": me.Institution, "signal_name": name, "signal": b})
+		r := vd.postJSON("/api/v1/residents/"+rid+"/ecg", map[string]any{"center_id": center, "signal_name": name, "signal": b})
 		var u upload
 		json.Unmarshal([]byte(r.body), &u)
 		return r, u
@@ -81,7 +76,7 @@ func TestECGUploadFormats(t *testing.T) {
 	// The upload page: the SCP file, its pre-read with the measurements.
 	form := vd.get("/residents/" + rid + "/ecg")
 	csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(form.body)[1]
-	body, ct := multipartBody(map[string]string{"csrf": csrf, "center_id": strconv.FormatInt(me.Institution, 10)},
+	body, ct := multipartBody(map[string]string{"csrf": csrf, "center_id": strconv.FormatInt(center, 10)},
 		map[string][2]string{"signal": {"Example.scp", string(file("ecgtoolkit-Example.scp"))}})
 	if r := vd.do("POST", "/residents/"+rid+"/ecg", ct, body, nil); r.code != 200 || !strings.Contains(r.body, `id="ecg-measures"`) ||
 		!strings.Contains(r.body, "QRS 时限") || !strings.Contains(r.body, "窦性心律") {
