@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -211,6 +212,34 @@ func FuzzReadAECG(f *testing.F) {
 		checkErr(t, err)
 		if err == nil && (len(rec.Leads) == 0 || !(rec.Fs > 0)) {
 			t.Fatalf("accepted %d leads at %v Hz", len(rec.Leads), rec.Fs)
+		}
+	})
+}
+
+// FuzzMeasure runs the 12-lead measurements on arbitrary signals: bytes
+// become the samples of 1–12 leads at 100–1000 Hz, with synthetic QRS
+// positions; it must never panic and never return a negative duration.
+func FuzzMeasure(f *testing.F) {
+	f.Add(uint8(12), uint16(500), []byte{0, 10, 200, 30, 0, 0, 5}, uint16(400))
+	f.Add(uint8(1), uint16(100), []byte{1}, uint16(3))
+	f.Fuzz(func(t *testing.T, nlead uint8, rate uint16, data []byte, rr uint16) {
+		fs := float64(100 + int(rate)%901)
+		n := min(len(data)*40, 20000)
+		rec := &Record{Fs: fs}
+		for l := range 1 + int(nlead)%12 {
+			lead := Lead{Name: []string{"I", "II", "III", "aVF"}[l%4], Gain: 1000, SamplesPerFrame: 1, Samples: make([]int16, n)}
+			for k := range lead.Samples {
+				lead.Samples[k] = int16(data[(k/40+l)%len(data)]) * 10
+			}
+			rec.Leads = append(rec.Leads, lead)
+		}
+		var beats []int
+		for b := 0; b < n && rr > 0; b += 1 + int(rr)%n {
+			beats = append(beats, b)
+		}
+		m, ok := DefaultMeasureConfig().Measure(rec, beats, fs, false)
+		if ok && (m.QRS < 0 || m.PR < 0 || m.QT < 0 || math.IsNaN(m.Axis)) {
+			t.Fatalf("measured %+v", m)
 		}
 	})
 }

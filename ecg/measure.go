@@ -257,7 +257,11 @@ func waveEdges(mag []float64, pk, lo, hi int, fs float64) (on, off float64, ok b
 	}
 	d := max(1, int(0.008*fs)) // slope over ±8 ms
 	slope := func(k int) float64 {
+		k = min(max(k, 0), len(mag)-1) // extreme looks ±10 ms past the ends
 		a, b := max(0, k-d), min(len(mag)-1, k+d)
+		if a == b {
+			return 0
+		}
 		return (mag[b] - mag[a]) / float64(b-a)
 	}
 	// The steepest slopes, then the outermost local extremum of the slope
