@@ -34,6 +34,7 @@ $(FHIR_VALIDATORS): tools/fhir-validate/package-lock.json
 # The seed corpora run in every `go test`; this adds a short coverage-guided run of each fuzz target.
 FUZZ_TARGETS := idcard:FuzzParse resident:FuzzValidate resident:FuzzSearchTokens resident:FuzzParseImport \
 	ecg:FuzzParseHeader ecg:FuzzReadAnnotations ecg:FuzzRead212 ecg:FuzzRead16 ecg:FuzzReadBeatsCSV ecg:FuzzReadCSV ecg:FuzzDetectQRS \
+	ecg:FuzzReadSCP ecg:FuzzReadSCPUnchecked ecg:FuzzReadAECG ecg:FuzzMeasure dicom:FuzzWaveforms \
 	icd10:FuzzValid dicom:FuzzParse dicom:FuzzDecodeRLE dicom:FuzzDecodeJPEGLossless dicom:FuzzDecodeJPEGLS online:FuzzValidateGuardian
 FUZZ_TARGETS += lab:FuzzParseCSV reading:FuzzParseFetalCSV reading:FuzzReadPhoto
 fuzz-short:

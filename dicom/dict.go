@@ -127,14 +127,45 @@ var dict = map[Tag]string{
 	TagGreenPaletteLUTData:            "OW",
 	TagBluePaletteLUTData:             "OW",
 	TagPixelData:                      "OW",
-	0x00081140:                        "SQ", // Referenced Image Sequence
-	0x00081115:                        "SQ", // Referenced Series Sequence
-	0x00082112:                        "SQ", // Source Image Sequence
-	0x00400275:                        "SQ", // Request Attributes Sequence
-	0x00540016:                        "SQ", // Radiopharmaceutical Information Sequence
-	0x00880200:                        "SQ", // Icon Image Sequence
-	0x00189346:                        "SQ", // CTDI Phantom Type Code Sequence
-	0x00082218:                        "SQ", // Anatomic Region Sequence
+	// Waveform (PS3.3 C.10.9, C.10.10; waveform.go), so implicit-VR ECGs parse
+	TagWaveformSequence:             "SQ",
+	TagWaveformBitsAllocated:        "US",
+	TagWaveformSampleInterpretation: "CS",
+	TagWaveformData:                 "OW",
+	TagNumberOfWaveformChannels:     "US",
+	TagNumberOfWaveformSamples:      "UL",
+	TagSamplingFrequency:            "DS",
+	TagMultiplexGroupLabel:          "SH",
+	TagChannelDefinitionSequence:    "SQ",
+	TagWaveformChannelNumber:        "IS",
+	TagChannelLabel:                 "SH",
+	TagChannelSourceSequence:        "SQ",
+	TagChannelSensitivity:           "DS",
+	TagChannelSensitivityUnitsSeq:   "SQ",
+	TagChannelSensitivityCorrection: "DS",
+	TagChannelBaseline:              "DS",
+	TagChannelTimeSkew:              "DS",
+	TagWaveformBitsStored:           "US",
+	TagCodeValue:                    "SH",
+	TagCodingSchemeDesignator:       "SH",
+	TagCodeMeaning:                  "LO",
+	TagWaveformAnnotationSequence:   "SQ",
+	TagUnformattedTextValue:         "ST",
+	TagConceptNameCodeSequence:      "SQ",
+	TagConceptCodeSequence:          "SQ",
+	TagNumericValue:                 "DS",
+	TagMeasurementUnitsCodeSequence: "SQ",
+	TagAcquisitionDateTime:          "DT",
+	TagContentTime:                  "TM",
+	TagManufacturerModelName:        "LO",
+	0x00081140:                      "SQ", // Referenced Image Sequence
+	0x00081115:                      "SQ", // Referenced Series Sequence
+	0x00082112:                      "SQ", // Source Image Sequence
+	0x00400275:                      "SQ", // Request Attributes Sequence
+	0x00540016:                      "SQ", // Radiopharmaceutical Information Sequence
+	0x00880200:                      "SQ", // Icon Image Sequence
+	0x00189346:                      "SQ", // CTDI Phantom Type Code Sequence
+	0x00082218:                      "SQ", // Anatomic Region Sequence
 }
 
 // Transfer syntaxes.

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"countycare/internal/testfiles"
 )
 
 // FuzzParse parses arbitrary bytes and renders the first frames of what
@@ -77,5 +79,33 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("frame %d: %v", fr, err)
 			}
 		}
+	})
+}
+
+// FuzzWaveforms decodes the waveform of whatever parses: errors must be
+// ErrFormat, decoded groups as long as their headers say. Seeded with
+// pydicom's 12-lead ECG (its first 64 KiB and whole) and synthetic
+// waveforms of each encoding.
+func FuzzWaveforms(f *testing.F) {
+	b := testfiles.Read(f, "ecg", "formats", "pydicom-waveform_ecg.dcm")
+	f.Add(b[:64<<10])
+	f.Add(waveformFile(16, "SS", []byte{1, 2, 3, 4}, 1))
+	f.Add(waveformFile(8, "MB", []byte{1, 2, 3, 4}, 2))
+	f.Add(waveformFile(16, "US", []byte{1, 2}, 1))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		file, err := Parse(b)
+		if err != nil {
+			return
+		}
+		groups, err := Waveforms(file.Dataset, 1<<20)
+		if err != nil && !errors.Is(err, ErrFormat) {
+			t.Fatalf("error is not ErrFormat: %v", err)
+		}
+		for _, g := range groups {
+			if len(g.Samples) != len(g.Channels) || !(g.Fs > 0) {
+				t.Fatalf("group of %d channels, %d sample rows, %v Hz", len(g.Channels), len(g.Samples), g.Fs)
+			}
+		}
+		WaveformAnnotations(file.Dataset)
 	})
 }

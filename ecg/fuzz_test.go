@@ -2,7 +2,9 @@ package ecg
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -142,6 +144,102 @@ func FuzzDetectQRS(f *testing.F) {
 			if d < 0 || d >= len(x) || (i > 0 && d <= det[i-1]) {
 				t.Fatalf("detection %d at %d out of order or range", i, d)
 			}
+		}
+	})
+}
+
+// FuzzReadSCP: any bytes are read or refused with ErrFormat, never a panic;
+// a record read has leads of one length within the limits. Seeded with
+// the toolkit's example and a truncated copy (FuzzReadSCPUnchecked gets
+// past the CRCs).
+func FuzzReadSCP(f *testing.F) {
+	b := exampleSCP(f)
+	f.Add(b)
+	f.Add(b[:len(b)/2])
+	f.Fuzz(func(t *testing.T, b []byte) {
+		rec, err := ReadSCP(bytes.NewReader(b))
+		checkErr(t, err)
+		if err == nil && (len(rec.Leads) == 0 || len(rec.Leads) > MaxLeads || !(rec.Fs > 0)) {
+			t.Fatalf("accepted %d leads at %v Hz", len(rec.Leads), rec.Fs)
+		}
+	})
+}
+
+// FuzzReadSCPUnchecked fuzzes the decoder behind the CRCs: the input is
+// the example with bytes replaced from offset 22 on and every CRC made
+// right, so mutations reach sections 1–6 rather than the CRC check.
+func FuzzReadSCPUnchecked(f *testing.F) {
+	orig := exampleSCP(f)
+	f.Add(uint16(200), []byte{0x12, 0x34})
+	f.Add(uint16(150), []byte{0xFF, 0xFF, 0xFF})
+	f.Fuzz(func(t *testing.T, at uint16, patch []byte) {
+		b := bytes.Clone(orig)
+		copy(b[22+int(at)%(len(b)-22):], patch)
+		fixCRCs(b)
+		_, err := ReadSCP(bytes.NewReader(b))
+		checkErr(t, err)
+	})
+}
+
+// fixCRCs recomputes the CRC of each section section 0 points to that fits
+// in b, then the record's.
+func fixCRCs(b []byte) {
+	n0 := int(binary.LittleEndian.Uint32(b[6+4:]))
+	for p := 6 + 16; p+10 <= min(6+n0, len(b)); p += 10 {
+		idx := int(binary.LittleEndian.Uint32(b[p+6:])) - 1
+		if idx < 0 || idx+16 > len(b) {
+			continue
+		}
+		if n := int(binary.LittleEndian.Uint32(b[idx+4:])); n >= 16 && idx+n <= len(b) {
+			binary.LittleEndian.PutUint16(b[idx:], CRCCCITT(b[idx+2:idx+n]))
+		}
+	}
+	if n0 >= 16 && 6+n0 <= len(b) {
+		binary.LittleEndian.PutUint16(b[6:], CRCCCITT(b[8:6+n0]))
+	}
+	binary.LittleEndian.PutUint16(b, CRCCCITT(b[2:]))
+}
+
+// FuzzReadAECG: any document is read or refused with ErrFormat. Seeded
+// with a minimal document, the start of the toolkit's example and the
+// hostile documents of TestReadAECGHostile's kind.
+func FuzzReadAECG(f *testing.F) {
+	f.Add([]byte(aecgHead + aecgDoc("1 2 3", "-1 0 1")))
+	f.Add(exampleAECG(f)[:40000])
+	f.Add([]byte(`<?xml version="1.0"?><!DOCTYPE r [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><AnnotatedECG>&xxe;</AnnotatedECG>`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		rec, err := ReadAECG(bytes.NewReader(b))
+		checkErr(t, err)
+		if err == nil && (len(rec.Leads) == 0 || !(rec.Fs > 0)) {
+			t.Fatalf("accepted %d leads at %v Hz", len(rec.Leads), rec.Fs)
+		}
+	})
+}
+
+// FuzzMeasure runs the 12-lead measurements on arbitrary signals: bytes
+// become the samples of 1–12 leads at 100–1000 Hz, with synthetic QRS
+// positions; it must never panic and never return a negative duration.
+func FuzzMeasure(f *testing.F) {
+	f.Add(uint8(12), uint16(500), []byte{0, 10, 200, 30, 0, 0, 5}, uint16(400))
+	f.Add(uint8(1), uint16(100), []byte{1}, uint16(3))
+	f.Fuzz(func(t *testing.T, nlead uint8, rate uint16, data []byte, rr uint16) {
+		fs := float64(100 + int(rate)%901)
+		n := min(len(data)*40, 20000)
+		rec := &Record{Fs: fs}
+		for l := range 1 + int(nlead)%12 {
+			lead := Lead{Name: []string{"I", "II", "III", "aVF"}[l%4], Gain: 1000, SamplesPerFrame: 1, Samples: make([]int16, n)}
+			for k := range lead.Samples {
+				lead.Samples[k] = int16(data[(k/40+l)%len(data)]) * 10
+			}
+			rec.Leads = append(rec.Leads, lead)
+		}
+		var beats []int
+		for b := 0; b < n && rr > 0; b += 1 + int(rr)%n {
+			beats = append(beats, b)
+		}
+		m, ok := DefaultMeasureConfig().Measure(rec, beats, fs, false)
+		if ok && (m.QRS < 0 || m.PR < 0 || m.QT < 0 || math.IsNaN(m.Axis)) {
+			t.Fatalf("measured %+v", m)
 		}
 	})
 }

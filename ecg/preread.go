@@ -63,6 +63,9 @@ type PreReadConfig struct {
 	// AFMinBeats is the fewest RR intervals the AF rule is applied to; a
 	// shorter recording gets no AF finding.
 	AFMinBeats int
+	// Measure configures the 12-lead measurements (intervals, axis,
+	// rhythm statement) made on the median beat.
+	Measure MeasureConfig
 }
 
 // DefaultPreReadConfig returns the cited defaults of PreReadConfig.
@@ -70,6 +73,7 @@ func DefaultPreReadConfig() PreReadConfig {
 	return PreReadConfig{
 		PauseRR: 2.0, TachyBPM: 100, BradyBPM: 50, Prematurity: 0.8, PrematureMin: 1,
 		AFWindow: 128, AFRMSSD: 0.1, AFEntropy: 0.7, AFTPRLow: 0.54, AFTPRHigh: 0.77, AFMinBeats: 12,
+		Measure: DefaultMeasureConfig(),
 	}
 }
 
@@ -95,6 +99,10 @@ type PreReadResult struct {
 	Pauses                []Pause
 	Premature             int
 	Findings              []Finding
+	// Intervals are the median-beat measurements (PR, QRS, QT, QTc,
+	// axis, rhythm statement) of PreReadRecord; nil when they could not
+	// be made (fewer than 3 whole beats).
+	Intervals *Intervals
 	// Abnormal is true when there is any finding; Priority ranks results for
 	// the worklist (0 normal … 3), abnormal first.
 	Abnormal bool
@@ -121,7 +129,11 @@ func (c PreReadConfig) PreReadRecord(rec *Record) PreReadResult {
 	if !ok {
 		return c.PreRead(nil, rec.Fs)
 	}
-	return c.PreRead(DetectLead(lead, fs), fs)
+	r := c.PreRead(DetectLead(lead, fs), fs)
+	if m, ok := c.Measure.Measure(rec, r.Beats, fs, r.Irregular); ok {
+		r.Intervals = &m
+	}
+	return r
 }
 
 // RhythmLead returns the lead rhythm is read on, the first named II or MLII

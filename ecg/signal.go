@@ -18,6 +18,10 @@ type Record struct {
 	// lead has SamplesPerFrame samples per frame, so its rate is
 	// Fs × SamplesPerFrame.
 	Leads []Lead
+	// Info holds the patient, acquisition and machine-interpretation
+	// fields of formats that carry them (SCP-ECG, aECG, DICOM); nil for
+	// WFDB and CSV.
+	Info *Info
 }
 
 // Lead is one signal: its samples in ADC units and the calibration to turn

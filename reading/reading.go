@@ -1,7 +1,8 @@
 // Package reading is primary-level exam, county-level diagnosis
 // (基层检查、上级诊断): a village or township doctor sends a resident's exam
 // to a county diagnosis center, where a reader works through a worklist.
-// This increment handles ECGs: upload (WFDB or CSV) with the automatic
+// This increment handles ECGs: upload (WFDB, CSV, DICOM waveform, SCP-ECG
+// or HL7 aECG) with the automatic
 // pre-read stored, and the reader's worklist sorted by the pre-read
 // (abnormal first) and then by waiting time. Reports, claims and
 // turnaround targets are later increments of issue #5.
@@ -40,7 +41,8 @@ const (
 	ActECGWorklist = "reading.ecg_worklist"
 )
 
-// ECG file formats of an upload.
+// ECG file formats of an upload (and FormatDICOM, FormatAECG, FormatSCP
+// of ecgformats.go).
 const (
 	FormatWFDB = "wfdb"
 	FormatCSV  = "csv"
@@ -65,6 +67,9 @@ type ECGStudy struct {
 	Status     string
 	UploadedAt time.Time
 	Urgent     bool // marked urgent by the ordering clinic (read first)
+	// Intervals are the 12-lead measurements of the pre-read, made when
+	// the study is read from its file (upload, viewer); not stored.
+	Intervals *ecg.Intervals
 }
 
 // PreRead is the stored summary of ecg.PreReadResult.
@@ -91,7 +96,8 @@ type WorklistItem struct {
 }
 
 // ECGUpload is what a doctor sends: a WFDB header and its signal file, or
-// one CSV export (Signal, with Header empty).
+// one file (Signal, with Header empty) in whichever format the machine
+// writes: DICOM waveform, SCP-ECG, HL7 aECG XML or a CSV export.
 type ECGUpload struct {
 	CenterID   int64
 	HeaderName string
@@ -154,8 +160,10 @@ func (s *Service) UploadECG(ctx context.Context, a care.Actor, residentID int64,
 		st.Format, st.FileName, st.Header, st.Signal = FormatWFDB, care.SafeFileName(up.HeaderName), up.Header, up.Signal
 		rec, err = readWFDB(up)
 	} else {
-		st.Format, st.FileName, st.Signal = FormatCSV, care.SafeFileName(up.SignalName), up.Signal
-		rec, err = ecg.ReadCSV(bytes.NewReader(up.Signal))
+		// One file: DICOM waveform, SCP-ECG, aECG XML or a CSV export,
+		// told apart by its content.
+		st.Format, st.FileName, st.Signal = DetectECGFormat(up.Signal), care.SafeFileName(up.SignalName), up.Signal
+		rec, err = readOneFileECG(st.Format, up.Signal)
 	}
 	if err != nil {
 		field := "signal"
@@ -164,8 +172,12 @@ func (s *Service) UploadECG(ctx context.Context, a care.Actor, residentID int64,
 		}
 		return nil, ecgLimitError(err, field)
 	}
+	if len(rec.Leads) == 0 {
+		return nil, ecgLimitError(fmt.Errorf("%w: the file holds no leads", ecg.ErrFormat), "signal")
+	}
 	st.Fs, st.Leads, st.Seconds = rec.Fs, len(rec.Leads), rec.Duration()
 	pr := s.PreRead.PreReadRecord(rec)
+	st.Intervals = pr.Intervals
 	st.PreRead = PreRead{HeartRate: pr.HeartRate, Findings: pr.Findings, Priority: pr.Priority, Premature: pr.Premature, Pauses: len(pr.Pauses), Irregular: pr.Irregular}
 	link := &access.CareLink{CountyCode: res.CountyCode, ResidentID: res.ID, InstitutionID: center.ID, Kind: access.LinkStudy,
 		Reason: "ECG", CreatedBy: a.AccountID}

@@ -1,7 +1,6 @@
 package reading
 
 import (
-	"bytes"
 	"container/list"
 	"context"
 	"fmt"
@@ -62,6 +61,9 @@ type Viewer struct {
 	Audit     audit.Recorder
 	// CacheBytes bounds the parsed-file cache (0: 256 MiB).
 	CacheBytes int64
+	// PreRead makes the 12-lead measurements the ECG viewer shows (the
+	// zero value: ecg.DefaultPreReadConfig).
+	PreRead ecg.PreReadConfig
 
 	once  sync.Once
 	cache *lru
@@ -73,6 +75,12 @@ type ECGView struct {
 	Resident *resident.Resident
 	Leads    []string
 	Units    []string
+	// Info is what the file says (patient fields, the machine's own
+	// statements and measurements); nil for WFDB and CSV.
+	Info *ecg.Info
+	// Intervals are the pre-read's 12-lead measurements on the first
+	// minute (nil when they could not be made).
+	Intervals *ecg.Intervals
 }
 
 // ECGSegment is a stretch of an ECG's samples in ADC units with each
@@ -180,7 +188,7 @@ func (v *Viewer) ECG(ctx context.Context, a care.Actor, id int64) (*ECGView, err
 	if err != nil {
 		return nil, err
 	}
-	out := &ECGView{Study: st, Resident: res}
+	out := &ECGView{Study: st, Resident: res, Info: rec.Info, Intervals: v.measure(rec)}
 	for _, l := range rec.Leads {
 		out.Leads, out.Units = append(out.Leads, l.Name), append(out.Units, l.Units)
 	}
@@ -260,6 +268,24 @@ func Segment(rec *ecg.Record, start, seconds float64) (*ECGSegment, error) {
 	return seg, nil
 }
 
+// measure runs the pre-read on the record's first Measure.Seconds (a
+// Holter is not detected whole for a page view) and returns its 12-lead
+// measurements.
+func (v *Viewer) measure(rec *ecg.Record) *ecg.Intervals {
+	c := v.PreRead
+	if c.AFWindow == 0 {
+		c = ecg.DefaultPreReadConfig()
+	}
+	head := *rec
+	head.Leads = make([]ecg.Lead, len(rec.Leads))
+	for i, l := range rec.Leads {
+		n := int(c.Measure.Seconds * rec.Fs * float64(max(1, l.SamplesPerFrame)))
+		l.Samples = l.Samples[:min(len(l.Samples), n)]
+		head.Leads[i] = l
+	}
+	return c.PreReadRecord(&head).Intervals
+}
+
 // ecgRecord parses a study's stored files (cached by study).
 func (v *Viewer) ecgRecord(st *ECGStudy) (*ecg.Record, error) {
 	key := fmt.Sprintf("ecg:%s:%d", st.CountyCode, st.ID)
@@ -268,10 +294,10 @@ func (v *Viewer) ecgRecord(st *ECGStudy) (*ecg.Record, error) {
 	}
 	var rec *ecg.Record
 	var err error
-	if st.Format == FormatCSV {
-		rec, err = ecg.ReadCSV(bytes.NewReader(st.Signal))
-	} else {
+	if st.Format == FormatWFDB {
 		rec, err = readWFDB(ECGUpload{Header: st.Header, Signal: st.Signal})
+	} else {
+		rec, err = readOneFileECG(st.Format, st.Signal)
 	}
 	if err != nil {
 		return nil, ecgLimitError(err, "id")

@@ -14,6 +14,7 @@ import (
 	"countycare/access"
 	"countycare/care"
 	"countycare/chronic"
+	"countycare/ecg"
 	"countycare/family"
 	"countycare/org"
 	"countycare/points"
@@ -194,6 +195,12 @@ func TestCatalogueIsComplete(t *testing.T) {
 	}
 	for _, b := range []povertywatch.Basis{povertywatch.BasisTotal, povertywatch.BasisInPolicy} {
 		used["povertywatch.basis."+string(b)] = "povertywatch bases"
+	}
+	for _, st := range ecg.Statements {
+		used["ecg.statement."+string(st)] = "ecg.Statements"
+	}
+	for _, k := range ecg.MeasurementKinds {
+		used["ecg.machine."+k] = "ecg.MeasurementKinds"
 	}
 	_ = access.Public
 	if len(used) < 200 {

@@ -151,16 +151,7 @@ func TestECGSendAndWorklist(t *testing.T) {
 // (header for WFDB, signal for CSV); nothing is stored (issue 18 §2).
 func TestECGOverLimits(t *testing.T) {
 	e := newEnv(t, store.SQLite)
-	rd := e.as(care.RoleReader)
-	var me struct {
-		Institution int64 `json:"institution_id"`
-	}
-	json.Unmarshal([]byte(rd.get("/api/v1/me").body), &me)
-	vd := e.as(care.RoleVillageDoctor)
-	ids := regexp.MustCompile(`href="/residents/(\d+)"`).FindAllStringSubmatch(vd.get("/residents").body, -1)
-	if len(ids) == 0 {
-		t.Fatal("no residents in the village")
-	}
+	rd, vd, center, rid := ecgSender(t, e)
 	sig := func(n int) string { return strings.Repeat("r.dat 212 200 12 0 0 0 0 x\n", n) }
 	for _, tc := range []struct {
 		name, hea, signal, field, key, text string
@@ -169,11 +160,11 @@ func TestECGOverLimits(t *testing.T) {
 		{"49 h", "r 2 128 22579200\n" + sig(2), "x", "header", "reading.ecg_limit.seconds", "心电图时长 176400 秒，最多接受 172800 秒"},
 		{"17-lead CSV", "", "t" + strings.Repeat(",I", 17) + "\n0" + strings.Repeat(",1", 17) + "\n", "signal", "reading.ecg_limit.leads", "心电图有 17 个导联"},
 	} {
-		in := map[string]any{"center_id": me.Institution, "signal_name": "r.dat", "signal": []byte(tc.signal)}
+		in := map[string]any{"center_id": center, "signal_name": "r.dat", "signal": []byte(tc.signal)}
 		if tc.hea != "" {
 			in["header_name"], in["header"] = "r.hea", []byte(tc.hea)
 		}
-		r := vd.postJSON("/api/v1/residents/"+ids[0][1]+"/ecg", in)
+		r := vd.postJSON("/api/v1/residents/"+rid+"/ecg", in)
 		if r.code != 413 || !strings.Contains(r.body, `"key":"`+tc.key+`"`) || !strings.Contains(r.body, `"field":"`+tc.field+`"`) ||
 			!strings.Contains(r.body, tc.text) {
 			t.Errorf("%s: %d %s", tc.name, r.code, r.body)
@@ -185,6 +176,23 @@ func TestECGOverLimits(t *testing.T) {
 	if json.Unmarshal([]byte(rd.get("/api/v1/ecg/worklist").body), &wl); len(wl.Studies) != 0 {
 		t.Errorf("%d studies stored", len(wl.Studies))
 	}
+}
+
+// ecgSender is a reader of a diagnosis center and a village doctor who
+// sends it ECGs: the reader's center and the doctor's first resident.
+func ecgSender(t *testing.T, e *env) (rd, vd *client, center int64, rid string) {
+	t.Helper()
+	rd = e.as(care.RoleReader)
+	var me struct {
+		Institution int64 `json:"institution_id"`
+	}
+	json.Unmarshal([]byte(rd.get("/api/v1/me").body), &me)
+	vd = e.as(care.RoleVillageDoctor)
+	ids := regexp.MustCompile(`href="/residents/(\d+)"`).FindAllStringSubmatch(vd.get("/residents").body, -1)
+	if len(ids) == 0 {
+		t.Fatal("no residents in the village")
+	}
+	return rd, vd, me.Institution, ids[0][1]
 }
 
 // holter is a WFDB record of 2 leads in format 212 at 250 Hz, seconds long:

@@ -53,7 +53,8 @@ func (s *Server) ecgUploadPage(w http.ResponseWriter, r *http.Request, rc *reqCt
 }
 
 // ecgUploadFrom reads the multipart form: center_id, and either a WFDB
-// header ("header") with its signal file ("signal") or one CSV ("signal").
+// header ("header") with its signal file ("signal") or one file
+// ("signal": DICOM waveform, SCP-ECG, aECG XML or CSV).
 func ecgUploadFrom(r *http.Request) (reading.ECGUpload, error) {
 	var up reading.ECGUpload
 	var fs []care.FieldError
@@ -132,9 +133,39 @@ func apiPreRead(p reading.PreRead) apiECGPreRead {
 	return out
 }
 
+// apiECGIntervals is the JSON form of the 12-lead measurements (ms,
+// degrees; a measurement not made is absent).
+type apiECGIntervals struct {
+	HeartRate     float64       `json:"heart_rate"`
+	PR            *float64      `json:"pr_ms,omitempty"`
+	QRS           float64       `json:"qrs_ms"`
+	QT            *float64      `json:"qt_ms,omitempty"`
+	QTcBazett     *float64      `json:"qtc_bazett_ms,omitempty"`
+	QTcFridericia *float64      `json:"qtc_fridericia_ms,omitempty"`
+	Axis          *float64      `json:"axis_deg,omitempty"`
+	Statement     ecg.Statement `json:"statement,omitempty"`
+	BeatsAveraged int           `json:"beats_averaged"`
+}
+
+func apiIntervals(m *ecg.Intervals) apiECGIntervals {
+	r := func(v float64) *float64 { v = math.Round(v); return &v }
+	out := apiECGIntervals{HeartRate: math.Round(m.HeartRate*10) / 10, QRS: math.Round(m.QRS), Statement: m.Statement, BeatsAveraged: m.Beats}
+	if m.PWave {
+		out.PR = r(m.PR)
+	}
+	if m.QT > 0 {
+		out.QT, out.QTcBazett, out.QTcFridericia = r(m.QT), r(m.QTcB), r(m.QTcF)
+	}
+	if m.HasAxis {
+		out.Axis = r(m.Axis)
+	}
+	return out
+}
+
 // apiECGUpload: POST /api/v1/residents/{id}/ecg with a JSON body
 // {"center_id", "header_name", "header", "signal_name", "signal"}, the
-// files base64-encoded; a CSV export goes in signal with no header.
+// files base64-encoded; a one-file ECG (DICOM waveform, SCP-ECG, aECG XML
+// or CSV, told apart by content) goes in signal with no header.
 func (s *Server) apiECGUpload(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
 	id, err := pathID(r)
 	if err != nil {
@@ -159,8 +190,12 @@ func (s *Server) apiECGUpload(w http.ResponseWriter, r *http.Request, rc *reqCtx
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"id": st.ID, "resident_id": st.ResidentID, "center_id": st.CenterID, "format": st.Format,
-		"fs": st.Fs, "leads": st.Leads, "seconds": math.Round(st.Seconds*10) / 10, "status": st.Status, "uploaded_at": st.UploadedAt, "preread": apiPreRead(st.PreRead)})
+	out := map[string]any{"id": st.ID, "resident_id": st.ResidentID, "center_id": st.CenterID, "format": st.Format,
+		"fs": st.Fs, "leads": st.Leads, "seconds": math.Round(st.Seconds*10) / 10, "status": st.Status, "uploaded_at": st.UploadedAt, "preread": apiPreRead(st.PreRead)}
+	if m := st.Intervals; m != nil {
+		out["measurements"] = apiIntervals(m)
+	}
+	writeJSON(w, http.StatusCreated, out)
 	return nil
 }
 

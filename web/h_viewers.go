@@ -92,6 +92,17 @@ func (s *Server) apiECGViewer(w http.ResponseWriter, r *http.Request, rc *reqCtx
 	}
 	out := apiECGStudy(v.Study)
 	out["lead_names"], out["lead_units"] = v.Leads, v.Units
+	if v.Intervals != nil {
+		out["measurements"] = apiIntervals(v.Intervals)
+	}
+	if in := v.Info; in != nil {
+		// The machine's own interpretation, as the file gives it.
+		ms := make([]map[string]any, len(in.Measurements))
+		for i, m := range in.Measurements {
+			ms[i] = map[string]any{"code": m.Code, "kind": m.Kind, "value": m.Value, "unit": m.Unit}
+		}
+		out["machine"] = map[string]any{"statements": nonNil(in.Statements), "measurements": ms}
+	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }
