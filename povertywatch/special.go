@@ -201,11 +201,22 @@ type SpecialRepository interface {
 // against the resident.
 type Special struct {
 	Repo      SpecialRepository
-	Residents *resident.Service
-	Orgs      *org.Service
+	Residents ResidentReader // *resident.Service: scope and the read audit
+	Orgs      OrgTree        // *org.Service
 	Audit     audit.Recorder
 	List      SpecialList
 	Now       func() time.Time
+}
+
+// ResidentReader reads a resident within the actor's scope, audited
+// (resident.Service.Get).
+type ResidentReader interface {
+	Get(ctx context.Context, a care.Actor, id int64) (*resident.Resident, error)
+}
+
+// OrgTree gives the organisation tree (org.Service.Tree).
+type OrgTree interface {
+	Tree(ctx context.Context) (*org.Tree, error)
 }
 
 // Audit actions of the register.

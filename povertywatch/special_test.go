@@ -8,6 +8,8 @@ import (
 
 	"countycare/audit"
 	"countycare/care"
+	"countycare/org"
+	"countycare/resident"
 )
 
 // The built-in list follows 国卫医发〔2018〕10号: children's congenital heart
@@ -206,5 +208,67 @@ func TestSpecialStep(t *testing.T) {
 	}
 	if _, err := s.Enrol(ctx, care.Actor{Role: care.RoleVillageDoctor, CountyCode: "411723"}, 1, "esrd", "N18.5", 1); !care.IsCode(err, care.EFORBIDDEN) {
 		t.Errorf("village doctor enrols: %v", err)
+	}
+}
+
+type fakeResidents map[int64]*resident.Resident
+
+func (f fakeResidents) Get(_ context.Context, _ care.Actor, id int64) (*resident.Resident, error) {
+	if r, ok := f[id]; ok {
+		return r, nil
+	}
+	return nil, &care.Error{Code: care.ENOTFOUND}
+}
+
+type fakeTree struct{ t *org.Tree }
+
+func (f fakeTree) Tree(context.Context) (*org.Tree, error) { return f.t, nil }
+
+// TestSpecialEnrol: only a poor resident, a listed disease, a diagnosis
+// the disease covers and a hospital of a designated kind.
+func TestSpecialEnrol(t *testing.T) {
+	at := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
+	f := &fakeSpecial{}
+	tree := org.NewTree([]org.Institution{{ID: 1, Kind: org.KindCountyHospital}, {ID: 2, Kind: org.KindPartner}, {ID: 3, Kind: org.KindTownshipHC}})
+	s := &Special{Repo: f, List: DefaultSpecialList(), Audit: &recorder{}, Now: func() time.Time { return at }, Orgs: fakeTree{tree},
+		Residents: fakeResidents{10: {ID: 10, CountyCode: "411723", Name: "甲", Poverty: resident.PovertySubsistence}, 11: {ID: 11, CountyCode: "411723", Name: "乙"}}}
+	ctx := context.Background()
+	bad := func(resident int64, disease, dx string, hospital int64, fields ...string) {
+		t.Helper()
+		_, err := s.Enrol(ctx, officer, resident, disease, dx, hospital)
+		ce, _ := err.(*care.Error)
+		if ce == nil || ce.Code != care.EINVALID || len(ce.Fields) != len(fields) {
+			t.Fatalf("%s %s %d: %v, want %v", disease, dx, hospital, err, fields)
+		}
+		for i, fe := range ce.Fields {
+			if fe.Field != fields[i] {
+				t.Errorf("%s %s %d: field %s, want %s", disease, dx, hospital, fe.Field, fields[i])
+			}
+		}
+	}
+	bad(10, "flu", "J11", 1, "disease")
+	bad(10, "flu", "J11", 0, "disease", "hospital_id")
+	bad(10, "gastric_cancer", "C15.9", 1, "diagnosis")
+	bad(10, "gastric_cancer", "C16.0", 3, "hospital_id")  // a township centre
+	bad(10, "gastric_cancer", "C16.0", 99, "hospital_id") // no such institution
+	bad(10, "gastric_cancer", "C16.0", -1, "hospital_id")
+	bad(10, "chd_asd", "Q21.1", 1, "hospital_id")        // children's heart surgery: partner hospitals only
+	bad(11, "gastric_cancer", "C16.0", 1, "resident_id") // not poor
+	if _, err := s.Enrol(ctx, officer, 12, "gastric_cancer", "C16.0", 1); !care.IsCode(err, care.ENOTFOUND) {
+		t.Errorf("unknown resident: %v", err)
+	}
+	if f.c.ID != 0 || len(f.audits) != 0 {
+		t.Fatal("a refused enrolment was stored")
+	}
+	c, err := s.Enrol(ctx, officer, 10, "chd_asd", "q21.1", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := SpecialCase{County: "411723", ResidentID: 10, ResidentName: "甲", Disease: "chd_asd", Diagnosis: "Q21.1", HospitalID: 2, Status: SpecialEnrolled, EnrolledAt: at, By: 7, Version: 1}
+	if *c != want || f.c != want {
+		t.Errorf("case %+v, want %+v", *c, want)
+	}
+	if len(f.audits) != 1 || f.audits[0].Action != ActSpecialEnrol || f.audits[0].ResidentID != 10 || f.audits[0].Detail != "chd_asd Q21.1 at institution 2" {
+		t.Errorf("audit %+v", f.audits)
 	}
 }
