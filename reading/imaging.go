@@ -113,20 +113,9 @@ type ImagingService struct {
 // another patient without ConfirmMismatch: reading.dicom_patient_mismatch
 // with the file's patient), ECONFLICT (the instance is already stored).
 func (s *ImagingService) UploadDICOM(ctx context.Context, a care.Actor, residentID int64, up DICOMUpload) (*ImagingInstance, error) {
-	res, err := s.Residents.Get(ctx, a, residentID)
+	res, center, err := s.PrecheckDICOM(ctx, a, residentID, up.CenterID, int64(len(up.File)))
 	if err != nil {
 		return nil, err
-	}
-	if len(up.File) > MaxDICOMBytes {
-		return nil, care.Errorf(care.ETOOLARGE, "reading.dicom_too_large", MaxDICOMBytes>>20)
-	}
-	tree, err := s.Orgs.Tree(ctx)
-	if err != nil {
-		return nil, err
-	}
-	center := tree.Get(up.CenterID)
-	if center == nil || center.Kind != org.KindDiagnosis || center.CountyCode != res.CountyCode {
-		return nil, &care.Error{Code: care.EINVALID, Key: "reading.center_invalid", Fields: []care.FieldError{{Field: "center_id", Key: "reading.center_invalid"}}}
 	}
 	in, err := ReadDICOM(up.File)
 	if err != nil {
@@ -148,6 +137,26 @@ func (s *ImagingService) UploadDICOM(ctx context.Context, a care.Actor, resident
 		return nil, err
 	}
 	return in, nil
+}
+
+// PrecheckDICOM checks what UploadDICOM checks before it parses the file:
+// the resident in a's scope, size bytes within MaxDICOMBytes, centerID a
+// diagnosis center of the resident's county. A resumable upload (package
+// upload) calls it at creation, before any byte is sent. Errors: ENOTFOUND
+// (no such resident in scope), ETOOLARGE, EINVALID (center_id).
+func (s *ImagingService) PrecheckDICOM(ctx context.Context, a care.Actor, residentID, centerID, size int64) (*resident.Resident, *org.Institution, error) {
+	res, err := s.Residents.Get(ctx, a, residentID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if size > MaxDICOMBytes {
+		return nil, nil, care.Errorf(care.ETOOLARGE, "reading.dicom_too_large", MaxDICOMBytes>>20)
+	}
+	center, err := diagnosisCenter(ctx, s.Orgs, res, centerID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return res, center, nil
 }
 
 // ReadDICOM parses a file into an instance (metadata, preview notice, the

@@ -36,6 +36,7 @@ import (
 	"countycare/resident"
 	"countycare/rx"
 	"countycare/settle"
+	"countycare/upload"
 )
 
 // Store is what the web layer reads directly (listings that need no
@@ -104,6 +105,8 @@ type Deps struct {
 	Online *online.Service
 	// Formulary stock, supply orders, dispensing from stock, delivery.
 	Pharmacy *pharmacy.Service
+	// Resumable uploads of ECG and DICOM files (tus 1.0); nil: their routes answer 404.
+	Uploads *upload.Service
 }
 
 // Server serves countycare over HTTP.

@@ -25,6 +25,7 @@ import (
 	"countycare/rx"
 	"countycare/settle"
 	"countycare/store"
+	"countycare/upload"
 	"countycare/web"
 )
 
@@ -58,6 +59,7 @@ type app struct {
 	exams    *reading.ExamService // clinic photos, fetal heart traces
 	online   *online.Service      // online follow-up visits
 	pharmacy *pharmacy.Service    // stock, supply orders, dispensing, delivery
+	uploads  *upload.Service      // resumable ECG and DICOM uploads (tus)
 }
 
 // newApp wires the platform. rxe is the prescription review engine; nil
@@ -112,10 +114,11 @@ func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, 
 	a.readflow = &reading.Workflow{Repo: st, Audit: a.audit, Targets: reading.DefaultTargets(), Templates: reading.DefaultTemplates(), Now: now,
 		OnError: func(err error) { log.Error("reading workflow", "err", err) }}
 	a.readflow.Critical = reading.CriticalAlerts{Service: a.critical} // a signed critical finding alerts the ordering clinic
+	a.uploads = &upload.Service{Repo: st, ECG: a.reading, DICOM: a.imaging, Audit: a.audit, Config: upload.DefaultConfig(), Now: now}
 	w, err := web.New(wcfg, web.Deps{Residents: a.res, Orgs: a.orgs, Accounts: a.accounts, Chronic: a.chronic, Consult: a.consult, Live: a.live, Family: a.family, Points: a.points, Referral: a.referral, Settle: a.settle, Window: a.window,
 		Reading: a.reading, ReadFlow: a.readflow, Viewer: &reading.Viewer{Repo: st, Residents: a.res, Audit: a.audit}, Rx: a.rx, Prescriptions: a.prescriptions, Online: a.online,
 		Labs: a.labs, Critical: a.critical, Exams: a.exams, Pharmacy: a.pharmacy, Imaging: a.imaging, DICOMweb: a.dicomweb,
-		Store: st, Audit: a.audit, AuditKey: key, Log: log, Now: now})
+		Uploads: a.uploads, Store: st, Audit: a.audit, AuditKey: key, Log: log, Now: now})
 	if err != nil {
 		a.audit.Close(context.Background())
 		return nil, err

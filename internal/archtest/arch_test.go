@@ -38,6 +38,7 @@ var domain = map[string][]string{
 	"lab":      {"care", "audit", "resident", "critical", "notify"},
 	"online":   {"care", "audit", "org", "resident", "rx", "chronic", "idcard", "consult", "icd10"},
 	"pharmacy": {"care", "audit", "org", "resident", "rx", "settle", "notify"},
+	"upload":   {"care", "audit", "org", "resident", "reading"},
 }
 
 // allowedExternal are the outside modules domain code may use.
