@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,40 +12,10 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
-	"countycare/dicom"
+	"countycare/internal/testdicom"
 )
 
-// ctInstance is a DICOM CT instance of rows × cols 16-bit pixels and
-// frames frames (about rows·cols·2·frames bytes) of a patient who is not
-// the resident (the page's confirmation attaches it).
-func ctInstance(rows, cols, frames int) []byte {
-	us := func(v uint16) []byte { return []byte{byte(v), byte(v >> 8)} }
-	px := make([]byte, rows*cols*2*frames)
-	for i := 0; i < len(px); i += 2 {
-		px[i] = byte(i >> 5)
-	}
-	return dicom.Encode(dicom.ExplicitVRLittleEndian, []*dicom.Element{
-		{Tag: dicom.TagSOPClassUID, VR: "UI", Value: []byte("1.2.840.10008.5.1.4.1.1.2")},
-		{Tag: dicom.TagSOPInstanceUID, VR: "UI", Value: []byte("1.2.826.0.1.3680043.8.498.13.2.1")},
-		{Tag: dicom.TagModality, VR: "CS", Value: []byte("CT")},
-		{Tag: dicom.TagPatientName, VR: "PN", Value: []byte("TEST^UPLOAD")},
-		{Tag: dicom.TagPatientID, VR: "LO", Value: []byte("E2E-13")},
-		{Tag: dicom.TagStudyInstanceUID, VR: "UI", Value: []byte("1.2.826.0.1.3680043.8.498.13.2")},
-		{Tag: dicom.TagSeriesInstanceUID, VR: "UI", Value: []byte("1.2.826.0.1.3680043.8.498.13.2.0")},
-		{Tag: dicom.TagSamplesPerPixel, VR: "US", Value: us(1)},
-		{Tag: dicom.TagPhotometricInterpretation, VR: "CS", Value: []byte("MONOCHROME2")},
-		{Tag: dicom.TagNumberOfFrames, VR: "IS", Value: []byte(fmt.Sprint(frames))},
-		{Tag: dicom.TagRows, VR: "US", Value: us(uint16(rows))},
-		{Tag: dicom.TagColumns, VR: "US", Value: us(uint16(cols))},
-		{Tag: dicom.TagBitsAllocated, VR: "US", Value: us(16)},
-		{Tag: dicom.TagBitsStored, VR: "US", Value: us(16)},
-		{Tag: dicom.TagHighBit, VR: "US", Value: us(15)},
-		{Tag: dicom.TagPixelRepresentation, VR: "US", Value: us(0)},
-		{Tag: dicom.TagPixelData, VR: "OW", Value: px},
-	})
-}
-
-// network emulates the phone's link: throttled to bytesPerSecond
+// emulateLink emulates the phone's link: throttled to bytesPerSecond
 // upstream, or offline (navigator.onLine follows).
 func emulateLink(ctx context.Context, offline bool, bytesPerSecond float64) error {
 	if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
@@ -73,7 +42,7 @@ func TestImagingUploadResumesAfterOffline(t *testing.T) {
 	step, eval, waitFor := tab{t, ctx}.helpers()
 
 	file := filepath.Join(t.TempDir(), "ct.dcm")
-	if err := os.WriteFile(file, ctInstance(2048, 1536, 2), 0o644); err != nil {
+	if err := os.WriteFile(file, testdicom.CT("E2E-13", "TEST^UPLOAD", "1.2.826.0.1.3680043.8.498.13.2.1", 2048, 1536, 2), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	step("sign in", chromedp.Navigate(base+"/login"), chromedp.WaitVisible("#username"),
