@@ -125,8 +125,7 @@ func (s *ImagingService) UploadDICOM(ctx context.Context, a care.Actor, resident
 	in.FileName, in.Status, in.UploadedAt, in.Urgent = path.Base(up.Name), StatusWaiting, s.Now().UTC(), up.Urgent
 	in.Mismatch = patientMismatch(in.FilePatientName, in.FilePatientID, res)
 	if in.Mismatch != "" && !up.ConfirmMismatch {
-		return nil, &care.Error{Code: care.EINVALID, Key: "reading.dicom_patient_mismatch", Args: []any{in.FilePatientName, in.FilePatientID},
-			Fields: []care.FieldError{{Field: "file", Key: "reading.dicom_patient_mismatch"}}}
+		return nil, mismatchError(in.FilePatientName, in.FilePatientID)
 	}
 	link := &access.CareLink{CountyCode: res.CountyCode, ResidentID: res.ID, InstitutionID: center.ID, Kind: access.LinkStudy,
 		Reason: "imaging", CreatedBy: a.AccountID}
@@ -157,6 +156,38 @@ func (s *ImagingService) PrecheckDICOM(ctx context.Context, a care.Actor, reside
 		return nil, nil, err
 	}
 	return res, center, nil
+}
+
+// PrecheckDICOMPatient compares the patient named in the first bytes of
+// a DICOM file (dicom.ParsePatient) with the resident in a's scope, as
+// UploadDICOM will compare the whole file's: a resumable upload (package
+// upload) calls it once its first bytes have arrived, so a file of another
+// patient is refused before the rest is sent. nil when they match, when
+// confirm is set, or when the prefix does not tell. Errors: ENOTFOUND,
+// EINVALID reading.dicom_patient_mismatch, reading.dicom_unreadable (not a
+// DICOM file).
+func (s *ImagingService) PrecheckDICOMPatient(ctx context.Context, a care.Actor, residentID int64, prefix []byte, confirm bool) error {
+	name, id, ok, err := dicom.ParsePatient(prefix)
+	if err != nil {
+		return &care.Error{Code: care.EINVALID, Key: "reading.dicom_unreadable", Args: []any{strings.TrimPrefix(err.Error(), "dicom: ")}, Err: err}
+	}
+	if !ok || confirm {
+		return nil
+	}
+	res, err := s.Residents.Get(ctx, a, residentID)
+	if err != nil {
+		return err
+	}
+	if patientMismatch(name, id, res) != "" {
+		return mismatchError(name, id)
+	}
+	return nil
+}
+
+// mismatchError refuses a file of another patient than the resident.
+func mismatchError(name, id string) error {
+	return &care.Error{Code: care.EINVALID, Key: "reading.dicom_patient_mismatch", Args: []any{name, id},
+		Fields: []care.FieldError{{Field: "file", Key: "reading.dicom_patient_mismatch"}}}
 }
 
 // ReadDICOM parses a file into an instance (metadata, preview notice, the

@@ -71,18 +71,31 @@ func (s *Store) AppendUpload(ctx context.Context, id string, offset int64, data 
 
 // UploadBytes returns an upload's bytes in order.
 func (s *Store) UploadBytes(ctx context.Context, id string) ([]byte, error) {
-	const op = "store.UploadBytes"
-	var n int64
-	if err := s.read().row(ctx, `SELECT received FROM uploads WHERE id = ?`, id).Scan(&n); err != nil {
+	return s.uploadData(ctx, "store.UploadBytes", id, -1)
+}
+
+// UploadPrefix returns at least the first n bytes of an upload (all if
+// fewer): whole pieces, in order.
+func (s *Store) UploadPrefix(ctx context.Context, id string, n int) ([]byte, error) {
+	return s.uploadData(ctx, "store.UploadPrefix", id, n)
+}
+
+// uploadData reads pieces in order until it has n bytes (n < 0: all).
+func (s *Store) uploadData(ctx context.Context, op, id string, n int) ([]byte, error) {
+	var size int64
+	if err := s.read().row(ctx, `SELECT received FROM uploads WHERE id = ?`, id).Scan(&size); err != nil {
 		return nil, wrap(op, err)
+	}
+	if n >= 0 {
+		size = min(size, int64(n))
 	}
 	rows, err := s.read().query(ctx, `SELECT data FROM upload_pieces WHERE upload_id = ? ORDER BY start_at`, id)
 	if err != nil {
 		return nil, wrap(op, err)
 	}
 	defer rows.Close()
-	out := make([]byte, 0, n)
-	for rows.Next() {
+	out := make([]byte, 0, size)
+	for rows.Next() && (n < 0 || len(out) < n) {
 		var p []byte
 		if err := rows.Scan(&p); err != nil {
 			return nil, wrap(op, err)

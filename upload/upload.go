@@ -63,9 +63,14 @@ const (
 	ActTerminate = "upload.terminate"
 )
 
+// HeadBytes is how much of a DICOM file is checked for its patient before
+// the rest is sent (the page's first chunk is this size): the patient
+// module comes before the pixel data, in the first kilobytes.
+const HeadBytes = 64 << 10
+
 // MaxHeaderBytes bounds a WFDB header sent in an ECG upload's metadata (a
 // 12-lead header is under 1 KiB).
-const MaxHeaderBytes = 64 << 10
+const MaxHeaderBytes = 16 << 10
 
 // Upload is one resumable upload.
 type Upload struct {
@@ -105,6 +110,9 @@ type Repository interface {
 	AppendUpload(ctx context.Context, id string, offset int64, data []byte, expires time.Time) error
 	// UploadBytes returns the bytes received, in order.
 	UploadBytes(ctx context.Context, id string) ([]byte, error)
+	// UploadPrefix returns at least the first n bytes received (all of
+	// them if fewer), whole pieces.
+	UploadPrefix(ctx context.Context, id string, n int) ([]byte, error)
 	// SetUploadState moves an upload from state from to state to.
 	// Errors: ECONFLICT when it is not in from.
 	SetUploadState(ctx context.Context, id, from, to string) error
@@ -127,6 +135,7 @@ type ECGImporter interface {
 // DICOMImporter is the DICOM import path (reading.ImagingService).
 type DICOMImporter interface {
 	PrecheckDICOM(ctx context.Context, a care.Actor, residentID, centerID, size int64) (*resident.Resident, *org.Institution, error)
+	PrecheckDICOMPatient(ctx context.Context, a care.Actor, residentID int64, prefix []byte, confirm bool) error
 	UploadDICOM(ctx context.Context, a care.Actor, residentID int64, up reading.DICOMUpload) (*reading.ImagingInstance, error)
 }
 
@@ -334,6 +343,16 @@ func (s *Service) Write(ctx context.Context, a care.Actor, id string, offset, de
 	}
 	if err != nil {
 		return u, err
+	}
+	if u.Kind == KindDICOM && start < HeadBytes && (u.Offset >= HeadBytes || u.Complete()) {
+		// The patient is checked once, when the first HeadBytes are in.
+		head, err := s.Repo.UploadPrefix(ctx, u.ID, HeadBytes)
+		if err == nil {
+			err = s.DICOM.PrecheckDICOMPatient(ctx, a, u.ResidentID, head, u.ConfirmMismatch)
+		}
+		if err != nil {
+			return u, err
+		}
 	}
 	if u.Complete() {
 		return u, s.complete(ctx, a, u)

@@ -366,10 +366,13 @@ func TestCriticalFindingKeyMigration(t *testing.T) {
 				return len(out.Alerts)
 			}
 			before := count()
-			// Back to the schema before 0025: no finding_key, one alert per study.
+			// Back to the schema before 0025: no finding_key, one alert per study;
+			// the later migrations undone too (0028's upload tables), since
+			// Migrate applies what follows the highest version applied.
 			for _, q := range []string{`DROP INDEX critical_alerts_source`, `ALTER TABLE critical_alerts DROP COLUMN finding_key`,
 				`CREATE UNIQUE INDEX critical_alerts_source ON critical_alerts(county_code, source_kind, source_id)`,
-				`DELETE FROM schema_migrations WHERE version = 25`} {
+				`DROP TABLE upload_pieces`, `DROP TABLE uploads`,
+				`DELETE FROM schema_migrations WHERE version >= 25`} {
 				if err := e.st.ExecForTest(ctx, q); err != nil {
 					t.Fatalf("%s: %v", q, err)
 				}

@@ -251,6 +251,39 @@ func testUploadProtocol(t *testing.T, d store.Dialect) {
 	if n := e.count(`SELECT COUNT(*) FROM upload_pieces WHERE upload_id = '%s'`, strings.TrimPrefix(loc, "/api/v1/uploads/")); n != 0 {
 		t.Errorf("%d pieces left after termination", n)
 	}
+
+	// A DICOM file of another patient, or no DICOM file at all, is refused
+	// once its first 64 KiB are in, not after the whole file; confirmed, the
+	// other patient's file is sent whole and stored, flagged.
+	stranger := bigDICOM("X-OTHER-1", "ZHANG^SAN", "1.2.826.0.1.3680043.8.498.77.9.1", 256, 256, 2)
+	instances := e.count(`SELECT COUNT(*) FROM imaging_instances`)
+	create := func(b []byte, confirm string) {
+		t.Helper()
+		r := vd.tus("POST", "/api/v1/uploads", map[string]string{"Upload-Length": strconv.Itoa(len(b)),
+			"Upload-Metadata": tusMeta("kind", "dicom", "resident_id", res, "center_id", center, "filename", "ct.dcm", "confirm_mismatch", confirm)}, nil)
+		if r.code != 201 {
+			t.Fatalf("create: %d %s", r.code, r.body)
+		}
+		loc = r.header.Get("Location")
+	}
+	create(stranger, "0")
+	if r := patch(vd, 0, stranger[:upload.HeadBytes]); r.code != 422 || errKey(t, r) != "reading.dicom_patient_mismatch" || !strings.Contains(r.body, "ZHANG") {
+		t.Errorf("another patient's first 64 KiB: %d %s", r.code, r.body)
+	}
+	create(make([]byte, 100<<10), "0")
+	if r := patch(vd, 0, make([]byte, upload.HeadBytes)); r.code != 422 || errKey(t, r) != "reading.dicom_unreadable" {
+		t.Errorf("zeros as DICOM: %d %s", r.code, r.body)
+	}
+	create(stranger, "1")
+	if r := patch(vd, 0, stranger[:upload.HeadBytes]); r.code != 204 {
+		t.Fatalf("confirmed, first 64 KiB: %d %s", r.code, r.body)
+	}
+	if r := patch(vd, upload.HeadBytes, stranger[upload.HeadBytes:]); r.code != 204 || !strings.HasPrefix(r.header.Get("Upload-Result"), "/imaging/instances/") {
+		t.Fatalf("confirmed, the rest: %d %s", r.code, r.body)
+	}
+	if n := e.count(`SELECT COUNT(*) FROM imaging_instances`); n != instances+1 {
+		t.Errorf("imaging instances: %d, want %d (only the confirmed one)", n, instances+1)
+	}
 }
 
 // TestUploadExpires: an upload past its expiry is refused (404 with

@@ -12,6 +12,7 @@
   if (!forms.length || !window.XMLHttpRequest || !window.FileReader || !window.Blob || !Blob.prototype.slice) { return; }
   var ENDPOINT = "/api/v1/uploads";
   var CHUNK = 4 << 20; // bytes per PATCH; a cut loses at most the server's 1 MiB piece
+  var HEAD = 64 << 10; // the first PATCH (upload.HeadBytes)
   var MAX_DELAY = 30000; // longest wait between attempts, ms
   var STALL = 30000; // a request with no progress for this long is given up and retried, ms
   for (var i = 0; i < forms.length; i++) { setup(forms[i]); }
@@ -188,6 +189,8 @@
       var stalled = function () { if (self.xhr === x) { x.abort(); self.retry(); } };
       var kick = function () { clearTimeout(watch); watch = setTimeout(stalled, STALL); };
       x.upload.onprogress = function (e) { kick(); self.o.progress(base + e.loaded, self.file.size); };
+      // The chunk is out: the last one's answer waits for the import, which may take a while.
+      x.upload.onload = function () { clearTimeout(watch); watch = setTimeout(stalled, 4 * STALL); };
       x.addEventListener("loadend", function () { clearTimeout(watch); });
       kick();
     } else {
@@ -246,13 +249,15 @@
   };
   Upload.prototype.patch = function () {
     if (this.paused || this.finished) { return; }
-    var self = this, end = Math.min(this.offset + CHUNK, this.file.size);
+    // The first chunk is small: the server checks a DICOM file's patient
+    // in it, so a file of another patient is refused before the rest goes.
+    var self = this, end = Math.min(this.offset < HEAD ? HEAD : this.offset + CHUNK, this.file.size);
     this.o.progress(this.offset, this.file.size);
     this.request("PATCH", this.url, { "Content-Type": "application/offset+octet-stream", "Upload-Offset": String(this.offset) },
       this.file.slice(this.offset, end), function (x) {
         if (self.answer(x)) { return; }
         if (x.status === 409) { self.retry(); return; } // an earlier attempt still writing, or the import running: ask HEAD again shortly
-        if (x.status === 404) { self.head(); return; } // expired meanwhile: HEAD says so and it starts again
+        if (x.status === 404 && /"key":"upload\./.test(x.responseText)) { self.head(); return; } // expired meanwhile: HEAD says so and it starts again
         if (x.status !== 204) {
           // The server refused the file (the one-shot upload's reasons): drop the upload.
           var url = self.url;
