@@ -13,6 +13,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"countycare/internal/testdicom"
+	"countycare/internal/testfiles"
 )
 
 // emulateLink emulates the phone's link: throttled to bytesPerSecond
@@ -33,13 +34,16 @@ func emulateLink(ctx context.Context, offline bool, bytesPerSecond float64) erro
 // sends a 12 MiB DICOM instance from the imaging page over a throttled
 // link; the browser goes offline (CDP network emulation) part-way, the page
 // says it is offline, and when the link returns the upload continues from
-// the server's offset — not from zero — and the instance is stored.
+// the server's offset — not from zero — and the instance is stored; pause
+// holds the upload and resume continues it. Then a WFDB ECG (MIT-BIH
+// record 100, header and signal) is sent from the ECG page the same way.
 func TestImagingUploadResumesAfterOffline(t *testing.T) {
 	chrome := chromiumPath(t)
 	base, logins := startBinary(t)
 	user := logins["village_doctor"]
 	ctx, console := openPhone(t, chrome)
 	step, eval, waitFor := tab{t, ctx}.helpers()
+	var ok bool
 
 	file := filepath.Join(t.TempDir(), "ct.dcm")
 	if err := os.WriteFile(file, testdicom.CT("E2E-13", "TEST^UPLOAD", "1.2.826.0.1.3680043.8.498.13.2.1", 2048, 1536, 2), 0o644); err != nil {
@@ -62,6 +66,18 @@ func TestImagingUploadResumesAfterOffline(t *testing.T) {
 	step("send", chromedp.SetUploadFiles(`form[data-tus] input[type="file"]`, []string{file}),
 		chromedp.Click(`form[data-tus] input[name="confirm_mismatch"]`),
 		chromedp.Click(`form[data-tus] button[type="submit"]`))
+	waitFor("some sent", `document.querySelector(".tus-bar").value >= 10`)
+	step("pause", chromedp.Click(".tus-pause"))
+	time.Sleep(time.Second)
+	var paused, later int
+	eval(`document.querySelector(".tus-bar").value`, &paused)
+	time.Sleep(1500 * time.Millisecond)
+	eval(`document.querySelector(".tus-bar").value`, &later)
+	eval(`document.querySelector(".tus-state").textContent === document.querySelector(".tus-box").dataset.tPaused`, &ok)
+	if later != paused || !ok {
+		t.Errorf("paused at %d%%, %d%% 1.5 s later, paused state shown: %t", paused, later, ok)
+	}
+	step("resume", chromedp.Click(".tus-resume"))
 	waitFor("a third sent", `document.querySelector(".tus-bar").value >= 30`)
 	if err := emulateLink(ctx, true, 2<<20); err != nil {
 		t.Fatalf("offline: %v", err)
@@ -77,7 +93,6 @@ func TestImagingUploadResumesAfterOffline(t *testing.T) {
 	}
 	// From now on, the lowest the bar shows: resumed from the server's
 	// offset, it never goes back to zero.
-	var ok bool
 	eval(`(function () { var b = document.querySelector(".tus-bar"); window.lowest = b.value;
 	  window.watchBar = setInterval(function () { window.lowest = Math.min(window.lowest, b.value); }, 10); return true; })()`, &ok)
 	if err := emulateLink(ctx, false, -1); err != nil {
@@ -93,6 +108,22 @@ func TestImagingUploadResumesAfterOffline(t *testing.T) {
 	var href string
 	eval(`document.querySelector(".tus-results a").getAttribute("href")`, &href)
 	step("the instance", chromedp.Navigate(base+href), chromedp.WaitVisible("main"))
+
+	// An ECG in WFDB format from its page: the header travels in the
+	// upload's metadata, the signal in chunks; the study is stored.
+	if err := emulateLink(ctx, false, -1); err != nil {
+		t.Fatal(err)
+	}
+	dir := testfiles.MITDB(t)
+	step("ECG page", chromedp.Navigate(base+"/residents/"+m[1]+"/ecg"), chromedp.WaitVisible("form[data-tus]"))
+	fits, err := chromedp.Run(ctx, chromedp.Evaluate[float64]("document.documentElement.scrollWidth"))
+	if err != nil || fits > 360 {
+		t.Errorf("the ECG page is %v px wide on a 360-px screen (%v)", fits, err)
+	}
+	step("send an ECG", chromedp.SetUploadFiles(`form[data-tus] input[name="header"]`, []string{filepath.Join(dir, "100.hea")}),
+		chromedp.SetUploadFiles(`form[data-tus] input[name="signal"]`, []string{filepath.Join(dir, "100.dat")}),
+		chromedp.Click(`form[data-tus] button[type="submit"]`))
+	waitFor("ECG stored", `!!document.querySelector(".tus-results a[href^='/ecg/studies/']")`)
 	for _, p := range console.Problems() {
 		// The requests the emulated outage failed are expected; nothing else is.
 		if !strings.Contains(p, "net::ERR_INTERNET_DISCONNECTED") {
