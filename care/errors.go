@@ -20,6 +20,8 @@ const (
 	ENOTACCEPT    = "not_acceptable" // no representation the client accepts (Accept header)
 	EINTERNAL     = "internal"       // a fault of ours; the detail goes to the log only
 	EUNAVAILABLE  = "unavailable"    // a dependency (the audit trail's database) cannot take the request now
+	EPRECONDITION = "precondition"   // a protocol precondition fails (a resumable upload without Tus-Resumable: 1.0.0)
+	ECHECKSUM     = "checksum"       // the body does not match the checksum the client sent with it (resumable uploads)
 )
 
 // Error is the one error type that crosses package boundaries. Code is for

@@ -435,3 +435,37 @@ func (p *parser) parseFragments(el *Element, end int) error {
 		p.pos += int(length)
 	}
 }
+
+// ParsePatient reads the patient's name and ID — Patient Name (0010,0010)
+// and Patient ID (0010,0020) — from the first bytes of a Part 10 file, so
+// that an upload can be compared with its resident before the rest is
+// sent. ok is false when the prefix does not tell: it ends before the
+// dataset passes group 0010, the dataset is deflated, or it cannot be
+// parsed this far (Parse of the whole file then decides). The error is
+// ErrFormat only for bytes that are not a Part 10 file at all.
+func ParsePatient(prefix []byte) (name, id string, ok bool, err error) {
+	if len(prefix) < 132 {
+		return "", "", false, nil
+	}
+	if string(prefix[128:132]) != "DICM" {
+		return "", "", false, &FormatError{Offset: 128, Msg: "no DICM prefix after the 128-byte preamble (not a DICOM Part 10 file)"}
+	}
+	p := &parser{b: prefix, pos: 132, explicit: true, lim: DefaultLimits}
+	meta := &Dataset{}
+	if p.top(p.parseDataset(meta, len(prefix), 0, func(t Tag) bool { return t.Group() != 0x0002 })) != nil {
+		return "", "", false, nil
+	}
+	ds := &Dataset{}
+	switch meta.String(TagTransferSyntaxUID) {
+	case ImplicitVRLittleEndian:
+		p.explicit = false
+	case ExplicitVRBigEndian:
+		p.big, ds.BigEndian = true, true
+	case DeflatedExplicitVRLittleEndian:
+		return "", "", false, nil
+	}
+	if p.top(p.parseDataset(ds, len(prefix), 0, func(t Tag) bool { return t.Group() > 0x0010 })) != nil || p.pos >= len(prefix) {
+		return "", "", false, nil
+	}
+	return ds.PersonName(TagPatientName), ds.String(TagPatientID), true, nil
+}

@@ -113,20 +113,9 @@ type ImagingService struct {
 // another patient without ConfirmMismatch: reading.dicom_patient_mismatch
 // with the file's patient), ECONFLICT (the instance is already stored).
 func (s *ImagingService) UploadDICOM(ctx context.Context, a care.Actor, residentID int64, up DICOMUpload) (*ImagingInstance, error) {
-	res, err := s.Residents.Get(ctx, a, residentID)
+	res, center, err := s.PrecheckDICOM(ctx, a, residentID, up.CenterID, int64(len(up.File)))
 	if err != nil {
 		return nil, err
-	}
-	if len(up.File) > MaxDICOMBytes {
-		return nil, care.Errorf(care.ETOOLARGE, "reading.dicom_too_large", MaxDICOMBytes>>20)
-	}
-	tree, err := s.Orgs.Tree(ctx)
-	if err != nil {
-		return nil, err
-	}
-	center := tree.Get(up.CenterID)
-	if center == nil || center.Kind != org.KindDiagnosis || center.CountyCode != res.CountyCode {
-		return nil, &care.Error{Code: care.EINVALID, Key: "reading.center_invalid", Fields: []care.FieldError{{Field: "center_id", Key: "reading.center_invalid"}}}
 	}
 	in, err := ReadDICOM(up.File)
 	if err != nil {
@@ -136,8 +125,7 @@ func (s *ImagingService) UploadDICOM(ctx context.Context, a care.Actor, resident
 	in.FileName, in.Status, in.UploadedAt, in.Urgent = path.Base(up.Name), StatusWaiting, s.Now().UTC(), up.Urgent
 	in.Mismatch = patientMismatch(in.FilePatientName, in.FilePatientID, res)
 	if in.Mismatch != "" && !up.ConfirmMismatch {
-		return nil, &care.Error{Code: care.EINVALID, Key: "reading.dicom_patient_mismatch", Args: []any{in.FilePatientName, in.FilePatientID},
-			Fields: []care.FieldError{{Field: "file", Key: "reading.dicom_patient_mismatch"}}}
+		return nil, mismatchError(in.FilePatientName, in.FilePatientID)
 	}
 	link := &access.CareLink{CountyCode: res.CountyCode, ResidentID: res.ID, InstitutionID: center.ID, Kind: access.LinkStudy,
 		Reason: "imaging", CreatedBy: a.AccountID}
@@ -148,6 +136,58 @@ func (s *ImagingService) UploadDICOM(ctx context.Context, a care.Actor, resident
 		return nil, err
 	}
 	return in, nil
+}
+
+// PrecheckDICOM checks what UploadDICOM checks before it parses the file:
+// the resident in a's scope, size bytes within MaxDICOMBytes, centerID a
+// diagnosis center of the resident's county. A resumable upload (package
+// upload) calls it at creation, before any byte is sent. Errors: ENOTFOUND
+// (no such resident in scope), ETOOLARGE, EINVALID (center_id).
+func (s *ImagingService) PrecheckDICOM(ctx context.Context, a care.Actor, residentID, centerID, size int64) (*resident.Resident, *org.Institution, error) {
+	res, err := s.Residents.Get(ctx, a, residentID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if size > MaxDICOMBytes {
+		return nil, nil, care.Errorf(care.ETOOLARGE, "reading.dicom_too_large", MaxDICOMBytes>>20)
+	}
+	center, err := diagnosisCenter(ctx, s.Orgs, res, centerID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return res, center, nil
+}
+
+// PrecheckDICOMPatient compares the patient named in the first bytes of
+// a DICOM file (dicom.ParsePatient) with the resident in a's scope, as
+// UploadDICOM will compare the whole file's: a resumable upload (package
+// upload) calls it once its first bytes have arrived, so a file of another
+// patient is refused before the rest is sent. nil when they match, when
+// confirm is set, or when the prefix does not tell. Errors: ENOTFOUND,
+// EINVALID reading.dicom_patient_mismatch, reading.dicom_unreadable (not a
+// DICOM file).
+func (s *ImagingService) PrecheckDICOMPatient(ctx context.Context, a care.Actor, residentID int64, prefix []byte, confirm bool) error {
+	name, id, ok, err := dicom.ParsePatient(prefix)
+	if err != nil {
+		return &care.Error{Code: care.EINVALID, Key: "reading.dicom_unreadable", Args: []any{strings.TrimPrefix(err.Error(), "dicom: ")}, Err: err}
+	}
+	if !ok || confirm {
+		return nil
+	}
+	res, err := s.Residents.Get(ctx, a, residentID)
+	if err != nil {
+		return err
+	}
+	if patientMismatch(name, id, res) != "" {
+		return mismatchError(name, id)
+	}
+	return nil
+}
+
+// mismatchError refuses a file of another patient than the resident.
+func mismatchError(name, id string) error {
+	return &care.Error{Code: care.EINVALID, Key: "reading.dicom_patient_mismatch", Args: []any{name, id},
+		Fields: []care.FieldError{{Field: "file", Key: "reading.dicom_patient_mismatch"}}}
 }
 
 // ReadDICOM parses a file into an instance (metadata, preview notice, the

@@ -136,20 +136,9 @@ type Service struct {
 // a file that cannot be read, with the parser's fault as the argument),
 // ETOOLARGE.
 func (s *Service) UploadECG(ctx context.Context, a care.Actor, residentID int64, up ECGUpload) (*ECGStudy, error) {
-	res, err := s.Residents.Get(ctx, a, residentID)
+	res, center, err := s.PrecheckECG(ctx, a, residentID, up, int64(len(up.Header))+int64(len(up.Signal)))
 	if err != nil {
 		return nil, err
-	}
-	if len(up.Header)+len(up.Signal) > MaxECGBytes {
-		return nil, care.Errorf(care.ETOOLARGE, "reading.ecg_too_large", MaxECGBytes>>20)
-	}
-	tree, err := s.Orgs.Tree(ctx)
-	if err != nil {
-		return nil, err
-	}
-	center := tree.Get(up.CenterID)
-	if center == nil || center.Kind != org.KindDiagnosis || center.CountyCode != res.CountyCode {
-		return nil, &care.Error{Code: care.EINVALID, Key: "reading.center_invalid", Fields: []care.FieldError{{Field: "center_id", Key: "reading.center_invalid"}}}
 	}
 	st := &ECGStudy{
 		CountyCode: res.CountyCode, ResidentID: res.ID, ClinicID: a.InstitutionID, OrderedBy: a.AccountID,
@@ -188,6 +177,49 @@ func (s *Service) UploadECG(ctx context.Context, a care.Actor, residentID int64,
 		return nil, err
 	}
 	return st, nil
+}
+
+// PrecheckECG checks what UploadECG checks before it reads the signal:
+// the resident in a's scope, size bytes (header and signal) within
+// MaxECGBytes, up.CenterID a diagnosis center of the resident's county,
+// and a WFDB header (when up has one) that parses. A resumable upload
+// (package upload) calls it at creation, before any byte of the signal is
+// sent. Errors: ENOTFOUND (no such resident in scope), ETOOLARGE, EINVALID
+// (center_id; the header's fault).
+func (s *Service) PrecheckECG(ctx context.Context, a care.Actor, residentID int64, up ECGUpload, size int64) (*resident.Resident, *org.Institution, error) {
+	res, err := s.Residents.Get(ctx, a, residentID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if size > MaxECGBytes {
+		return nil, nil, care.Errorf(care.ETOOLARGE, "reading.ecg_too_large", MaxECGBytes>>20)
+	}
+	center, err := diagnosisCenter(ctx, s.Orgs, res, up.CenterID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(up.Header) > 0 {
+		if _, err := ecg.ParseHeader(bytes.NewReader(up.Header)); err != nil {
+			return nil, nil, ecgLimitError(err, "header")
+		}
+	}
+	return res, center, nil
+}
+
+// diagnosisCenter returns centerID when it is a diagnosis center of the
+// resident's county; otherwise EINVALID on center_id.
+func diagnosisCenter(ctx context.Context, orgs interface {
+	Tree(ctx context.Context) (*org.Tree, error)
+}, res *resident.Resident, centerID int64) (*org.Institution, error) {
+	tree, err := orgs.Tree(ctx)
+	if err != nil {
+		return nil, err
+	}
+	center := tree.Get(centerID)
+	if center == nil || center.Kind != org.KindDiagnosis || center.CountyCode != res.CountyCode {
+		return nil, &care.Error{Code: care.EINVALID, Key: "reading.center_invalid", Fields: []care.FieldError{{Field: "center_id", Key: "reading.center_invalid"}}}
+	}
+	return center, nil
 }
 
 // ecgLimitError turns a parser's error into the service's: a record over

@@ -22,6 +22,8 @@ var statusOf = map[string]int{
 	care.ENOTACCEPT:    http.StatusNotAcceptable,
 	care.EINTERNAL:     http.StatusInternalServerError,
 	care.EUNAVAILABLE:  http.StatusServiceUnavailable,
+	care.EPRECONDITION: http.StatusPreconditionFailed,
+	care.ECHECKSUM:     460, // tus 1.0 checksum extension: "460 Checksum Mismatch"
 }
 
 // apiError is the JSON error body.

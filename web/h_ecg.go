@@ -18,6 +18,9 @@ type ecgUploadView struct {
 	R       *resident.Resident
 	Centers []*org.Institution
 	Study   *reading.ECGStudy // after a successful upload
+	// ResumeHours is how long a resumable upload can be continued (the
+	// form then sends through tus.js); 0 without resumable uploads.
+	ResumeHours int
 }
 
 func (s *Server) ecgUploadData(r *http.Request, rc *reqCtx) (*ecgUploadView, error) {
@@ -33,7 +36,7 @@ func (s *Server) ecgUploadData(r *http.Request, rc *reqCtx) (*ecgUploadView, err
 	if err != nil {
 		return nil, err
 	}
-	v := &ecgUploadView{R: res}
+	v := &ecgUploadView{R: res, ResumeHours: s.resumeHours()}
 	for _, in := range t.OfKind(0, org.KindDiagnosis) {
 		if in.CountyCode == res.CountyCode {
 			v.Centers = append(v.Centers, in)

@@ -35,6 +35,8 @@ type imagingView struct {
 	Instances map[string][]reading.ImagingInstance // by study UID
 	Results   []imagingResult
 	CanUpload bool
+	// ResumeHours: as ecgUploadView's.
+	ResumeHours int
 }
 
 func (s *Server) imagingData(r *http.Request, rc *reqCtx) (*imagingView, error) {
@@ -47,7 +49,7 @@ func (s *Server) imagingData(r *http.Request, rc *reqCtx) (*imagingView, error) 
 		return nil, err
 	}
 	v := &imagingView{R: res, Studies: sts, Instances: map[string][]reading.ImagingInstance{},
-		CanUpload: rc.Actor.Role == care.RoleVillageDoctor || rc.Actor.Role == care.RoleTownshipDoctor}
+		CanUpload: rc.Actor.Role == care.RoleVillageDoctor || rc.Actor.Role == care.RoleTownshipDoctor, ResumeHours: s.resumeHours()}
 	for _, in := range ins {
 		v.Instances[in.StudyUID] = append(v.Instances[in.StudyUID], in)
 	}

@@ -366,7 +366,8 @@ func TestCriticalFindingKeyMigration(t *testing.T) {
 				return len(out.Alerts)
 			}
 			before := count()
-			// Back to the schema before 0025: no finding_key, one alert per study.
+			// Back to the schema before 0025: no finding_key, one alert per study
+			// (Migrate applies every version not recorded, so 0025 alone runs again).
 			for _, q := range []string{`DROP INDEX critical_alerts_source`, `ALTER TABLE critical_alerts DROP COLUMN finding_key`,
 				`CREATE UNIQUE INDEX critical_alerts_source ON critical_alerts(county_code, source_kind, source_id)`,
 				`DELETE FROM schema_migrations WHERE version = 25`} {

@@ -269,7 +269,7 @@ func (s *Server) checkWrite(r *http.Request, rc *reqCtx, api bool, limit int64) 
 	hasBody := r.ContentLength != 0 && r.Method != http.MethodDelete
 	token := r.Header.Get("X-CSRF-Token")
 	if api {
-		if hasBody && ct != "application/json" && ct != "text/csv" {
+		if hasBody && ct != "application/json" && ct != "text/csv" && !(ct == tusOctetStream && takesOctets(rc.Pattern)) {
 			return care.Errorf(care.EUNSUPPORTED, "error.content_type", "application/json")
 		}
 	} else {

@@ -10,6 +10,7 @@ import (
 	"countycare/online"
 	"countycare/reading"
 	"countycare/resident"
+	"countycare/upload"
 )
 
 // registerRoutes is the complete route table. Each route names its
@@ -439,6 +440,13 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /residents/{id}/imaging/{iid}/preview", imagingViewers, s.imagingPreview)
 	s.handle("GET /api/v1/residents/{id}/imaging", imagingViewers, s.apiImagingList)
 	s.handleLimit("POST /api/v1/residents/{id}/imaging", imagingSenders, MaxImagingUploadBytes/3*4+1<<20, s.apiImagingUpload)
+	// Resumable uploads (tus 1.0) of ECG and DICOM files for the same senders:
+	// an upload is its creator's alone (package upload).
+	s.handle("OPTIONS "+uploadsPath, registrars, s.withUploads(s.uploadsOptions))
+	s.handleLimit("POST "+uploadsPath, registrars, upload.MaxLength(), s.withUploads(s.uploadsCreate))
+	s.handle("HEAD "+uploadsPath+"/{uid}", registrars, s.withUploads(s.uploadsHead))
+	s.handleLimit("PATCH "+uploadsPath+"/{uid}", registrars, upload.MaxLength(), s.withUploads(s.uploadsPatch))
+	s.handle("DELETE "+uploadsPath+"/{uid}", registrars, s.withUploads(s.uploadsDelete))
 	s.handle("GET /admin/dicomweb", admin, s.dicomwebClientsPage)
 	s.handle("POST /admin/dicomweb", admin, s.dicomwebClientCreate)
 	s.handle("GET /api/v1/dicomweb/clients", admin, s.apiDICOMwebClients)

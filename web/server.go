@@ -38,6 +38,7 @@ import (
 	"countycare/resident"
 	"countycare/rx"
 	"countycare/settle"
+	"countycare/upload"
 )
 
 // Store is what the web layer reads directly (listings that need no
@@ -113,6 +114,8 @@ type Deps struct {
 	// The county dashboard; nil: one over Chronic, Family and Referral
 	// with the default targets (kpi.DefaultTargets).
 	Dashboard *kpi.Service
+	// Resumable uploads of ECG and DICOM files (tus 1.0); nil: their routes answer 404.
+	Uploads *upload.Service
 }
 
 // Server serves countycare over HTTP.

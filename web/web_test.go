@@ -39,6 +39,7 @@ import (
 	"countycare/rx"
 	"countycare/settle"
 	"countycare/store"
+	"countycare/upload"
 	"countycare/web"
 )
 
@@ -73,6 +74,8 @@ func newEnv(t testing.TB, d store.Dialect) *env { t.Helper(); return newEnvWith(
 type envOptions struct {
 	wrapAudit func(audit.Appender) audit.Appender // wraps the audit writer's appender (nil: the store itself)
 	cfg       web.Config
+	uploads   upload.Config    // resumable uploads (zero: upload.DefaultConfig())
+	uploadNow func() time.Time // the uploads' clock (nil: time.Now)
 }
 
 func newEnvWith(t testing.TB, d store.Dialect, o envOptions) *env {
@@ -120,16 +123,26 @@ func newEnvWith(t testing.TB, d store.Dialect, o envOptions) *env {
 	// The poverty watch's lines for this year ([U]: the example's values).
 	watch := &povertywatch.Service{Repo: st, Audit: w, Now: time.Now, Config: povertywatch.Config{Version: "test", Years: []povertywatch.Thresholds{
 		{Year: time.Now().Year(), AbsoluteOOP: 10000 * settle.Yuan, IncomeShare: 5000, Approach: 8000, Basis: povertywatch.BasisTotal}}}}
+	readSvc := &reading.Service{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, PreRead: ecg.DefaultPreReadConfig(), Now: time.Now}
+	imaging := &reading.ImagingService{Repo: st, Residents: rsvc, Orgs: orgs, Now: time.Now}
+	ucfg := upload.DefaultConfig()
+	if o.uploads.Expiry != 0 {
+		ucfg = o.uploads
+	}
+	uploads := &upload.Service{Repo: st, ECG: readSvc, DICOM: imaging, Audit: w, Config: ucfg, Now: time.Now}
+	if o.uploadNow != nil {
+		uploads.Now = o.uploadNow
+	}
 	srv, err := web.New(o.cfg, web.Deps{
 		Residents: rsvc, Orgs: orgs, Chronic: chr, Family: fam, Points: pts, Consult: con, Live: live, Referral: ref,
 		Accounts: accts, Online: onl,
 		Settle: stl, Window: &settle.Window{Repo: st, Residents: rsvc, Orgs: orgs, Weights: settle.ExampleWeights(), Now: time.Now},
 		Rx: rxEngine, Prescriptions: rxs, Pharmacy: phs,
-		Reading:  &reading.Service{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, PreRead: ecg.DefaultPreReadConfig(), Now: time.Now},
+		Reading: readSvc, Uploads: uploads,
 		ReadFlow: readFlow,
 		Labs:     labs, Critical: crit, Exams: exams,
 		Viewer:   &reading.Viewer{Repo: st, Residents: rsvc, Audit: w},
-		Imaging:  &reading.ImagingService{Repo: st, Residents: rsvc, Orgs: orgs, Now: time.Now},
+		Imaging:  imaging,
 		DICOMweb: &reading.DICOMweb{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, Now: time.Now},
 		Store:    st, Audit: w, AuditKey: testdb.AuditKey, Log: log, Now: time.Now,
 		PovertyWatch: watch,

@@ -29,6 +29,7 @@ import (
 	"countycare/referral"
 	"countycare/rx"
 	"countycare/store"
+	"countycare/upload"
 	"countycare/web"
 )
 
@@ -87,8 +88,17 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		"how often households over the poverty-through-illness line are looked for and alerted (0: never)")
 	chatPurgeEvery := fs.Duration("chat-purge-every", envDuration("COUNTYCARE_CHAT_PURGE_EVERY", 24*time.Hour),
 		"delete online-visit chat older than the 3 years the rules keep it this often; 0 disables (env COUNTYCARE_CHAT_PURGE_EVERY)")
+	uploadExpiry := fs.Duration("upload-expiry", envDuration("COUNTYCARE_UPLOAD_EXPIRY", upload.DefaultConfig().Expiry),
+		"a resumable upload (ECG, DICOM) may be continued for this long after its last write; then it is deleted (env COUNTYCARE_UPLOAD_EXPIRY)")
+	uploadSweepEvery := fs.Duration("upload-sweep-every", envDuration("COUNTYCARE_UPLOAD_SWEEP_EVERY", 15*time.Minute),
+		"delete expired resumable uploads this often; 0 disables (env COUNTYCARE_UPLOAD_SWEEP_EVERY)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	ucfg := upload.DefaultConfig()
+	ucfg.Expiry = *uploadExpiry
+	if err := ucfg.Validate(); err != nil {
+		return fmt.Errorf("serve: --upload-expiry: %w", err)
 	}
 	proxies, err := web.ParseTrustedProxies(*trustedProxies)
 	if err != nil {
@@ -206,6 +216,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	a.watch.Config = watchCfg
 	a.special.List = specialList
 	a.readflow.Targets = rtargets
+	a.uploads.Config = ucfg
 	if *drugPrices != "" {
 		b, err := os.ReadFile(*drugPrices)
 		if err != nil {
@@ -250,7 +261,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		logAuditAnchor(ctx, a.st, log)
 		go auditAnchors(ctx, a.st, log, *anchorEvery)
 	}
-	for _, j := range scheduledJobs(a, *lowStockEvery, *chatPurgeEvery, *watchEvery, time.Now) {
+	for _, j := range scheduledJobs(a, *lowStockEvery, *chatPurgeEvery, *uploadSweepEvery, *watchEvery, time.Now) {
 		go j.loop(ctx, log)
 	}
 	errc := make(chan error, 2)
@@ -410,9 +421,18 @@ type job struct {
 // scheduledJobs are serve's periodic housekeeping jobs (issue 18): the
 // low-stock scan of every institution (pharmacy.ScanLowStock) and the
 // purge of online-visit chat past its 3-year retention (online.Purge,
-// 互联网诊疗监管细则 2022). A period of 0 leaves a job out.
-func scheduledJobs(a *app, lowStockEvery, chatPurgeEvery, watchEvery time.Duration, now func() time.Time) []job {
+// 互联网诊疗监管细则 2022); the sweep of resumable uploads past their
+// expiry (upload.Sweep, issue 13); and the poverty watch's scan for
+// households over their line (povertywatch.Scan, issue 14). A period of 0
+// leaves a job out.
+func scheduledJobs(a *app, lowStockEvery, chatPurgeEvery, uploadSweepEvery, watchEvery time.Duration, now func() time.Time) []job {
 	var jobs []job
+	if uploadSweepEvery > 0 {
+		jobs = append(jobs, job{"upload sweep", uploadSweepEvery, func(ctx context.Context) ([]any, error) {
+			n, err := a.uploads.Sweep(ctx)
+			return []any{"deleted", n}, err
+		}})
+	}
 	if lowStockEvery > 0 {
 		jobs = append(jobs, job{"low-stock scan", lowStockEvery, func(ctx context.Context) ([]any, error) {
 			n, queued, err := a.pharmacy.ScanLowStock(ctx, care.Actor{Username: "serve:low-stock-scan", Role: care.RoleAdmin})

@@ -39,6 +39,7 @@ var domain = map[string][]string{
 	"online":   {"care", "audit", "org", "resident", "rx", "chronic", "idcard", "consult", "icd10"},
 	"pharmacy": {"care", "audit", "org", "resident", "rx", "settle", "notify"},
 	"kpi":      {"care", "audit", "org", "chronic", "family", "referral"},
+	"upload":   {"care", "audit", "org", "resident", "reading"},
 }
 
 // allowedExternal are the outside modules domain code may use.
