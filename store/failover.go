@@ -86,6 +86,13 @@ func conflictRetry(err error) bool {
 	return errors.As(err, &pg) && (pg.Code == "40001" || pg.Code == "40P01")
 }
 
+// unavailable reports whether err already says the database is
+// unavailable (so that it is not wrapped twice).
+func unavailable(err error) bool {
+	var ce *care.Error
+	return errors.As(err, &ce) && ce.Code == care.EUNAVAILABLE
+}
+
 // errUnavailable is the error of a request whose transaction lost the
 // database before COMMIT: rolled back, nothing saved.
 func errUnavailable(op string, err error) error {
@@ -135,19 +142,32 @@ func (s *Store) beginTx(ctx context.Context) (*sql.Tx, error) {
 	}
 }
 
+// postgresPool opens a pool of at most conns PostgreSQL connections.
+// Connections are renewed every 30 minutes, so that after a failover and
+// the old server's return the pool does not keep living on whichever
+// server HAProxy chose long ago; dead ones are dropped as soon as pgx
+// reports them closed.
+func postgresPool(rawURL string, conns int) (*sql.DB, error) {
+	db, err := sql.Open("pgx", rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to open postgres %s: %w", redact(rawURL), err)
+	}
+	db.SetMaxOpenConns(conns)
+	db.SetMaxIdleConns(conns)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	db.SetConnMaxLifetime(30 * time.Minute)
+	return db, nil
+}
+
 // openStandby opens the pool of reads that may come from a standby.
 func openStandby(ctx context.Context, rawURL string) (*sql.DB, error) {
 	if !strings.HasPrefix(rawURL, "postgres://") && !strings.HasPrefix(rawURL, "postgresql://") {
 		return nil, fmt.Errorf("store: the standby for reads must be a postgres:// URL, not %q", redact(rawURL))
 	}
-	db, err := sql.Open("pgx", rawURL)
+	db, err := postgresPool(rawURL, 8)
 	if err != nil {
-		return nil, fmt.Errorf("store: unable to open the standby: %w", err)
+		return nil, err
 	}
-	db.SetMaxOpenConns(8)
-	db.SetMaxIdleConns(8)
-	db.SetConnMaxIdleTime(5 * time.Minute)
-	db.SetConnMaxLifetime(30 * time.Minute)
 	// Not reachable now (a failover, a standby rebuilding) is no reason
 	// not to start: its reads go to the primary meanwhile.
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -203,6 +223,8 @@ func (s *Store) transact(ctx context.Context, idempotent bool, fn func(tx db) er
 			continue
 		}
 		switch {
+		case unavailable(err):
+			return err
 		case lost && committing:
 			return errCommitUnknown("store.Transact", err)
 		case lost:

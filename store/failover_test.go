@@ -113,6 +113,11 @@ func waitGone(t *testing.T, admin *sql.DB, q string, args ...any) {
 	t.Fatalf("backends still there: %s", q)
 }
 
+// insertProbe inserts probe row id in tx.
+func insertProbe(ctx context.Context, tx store.TxForTest, id int, note string) error {
+	return tx.Exec(ctx, `INSERT INTO failover_probe (id, note) VALUES ($1, $2)`, id, note)
+}
+
 func wantUnavailable(t *testing.T, err error, key string) {
 	t.Helper()
 	var ce *care.Error
@@ -127,7 +132,7 @@ func TestFailoverConnectionLostMidTransaction(t *testing.T) {
 	calls := 0
 	err := f.st.TransactForTest(ctx, false, func(tx store.TxForTest) error {
 		calls++
-		if err := tx.Exec(ctx, `INSERT INTO failover_probe (id, note) VALUES (1, 'half')`); err != nil {
+		if err := insertProbe(ctx, tx, 1, "half"); err != nil {
 			return err
 		}
 		return tx.Exec(ctx, `SELECT pg_terminate_backend(pg_backend_pid())`)
@@ -141,7 +146,7 @@ func TestFailoverConnectionLostMidTransaction(t *testing.T) {
 	}
 	// The pool dropped the dead connection: the next transaction works.
 	if err := f.st.TransactForTest(ctx, false, func(tx store.TxForTest) error {
-		return tx.Exec(ctx, `INSERT INTO failover_probe (id, note) VALUES (2, 'next')`)
+		return insertProbe(ctx, tx, 2, "next")
 	}); err != nil {
 		t.Fatalf("the transaction after the lost one: %v", err)
 	}
@@ -156,7 +161,7 @@ func TestFailoverIdempotentWorkRunsAgain(t *testing.T) {
 	calls := 0
 	err := f.st.TransactForTest(ctx, true, func(tx store.TxForTest) error {
 		calls++
-		if err := tx.Exec(ctx, `INSERT INTO failover_probe (id, note) VALUES (1, 'once')`); err != nil {
+		if err := insertProbe(ctx, tx, 1, "once"); err != nil {
 			return err
 		}
 		switch calls {
@@ -195,7 +200,7 @@ func TestFailoverCommitWithoutAnswerIsNotAcknowledged(t *testing.T) {
 	calls := 0
 	err := f.st.TransactForTest(ctx, true, func(tx store.TxForTest) error {
 		calls++
-		if err := tx.Exec(ctx, `INSERT INTO failover_probe (id, note) VALUES (1, 'unknown')`); err != nil {
+		if err := insertProbe(ctx, tx, 1, "unknown"); err != nil {
 			return err
 		}
 		var pid int
@@ -238,7 +243,7 @@ func TestFailoverPoolDropsDeadConnections(t *testing.T) {
 		t.Fatalf("a read after every connection died: %v", err)
 	}
 	if err := f.st.TransactForTest(ctx, false, func(tx store.TxForTest) error {
-		return tx.Exec(ctx, `INSERT INTO failover_probe (id, note) VALUES (1, 'after')`)
+		return insertProbe(ctx, tx, 1, "after")
 	}); err != nil {
 		t.Fatalf("a write after every connection died: %v", err)
 	}
@@ -256,7 +261,7 @@ func TestFailoverTransactionWaitsForTheNewLeader(t *testing.T) {
 	start := time.Now()
 	time.AfterFunc(700*time.Millisecond, func() { f.proxy.cut(false) })
 	if err := f.st.TransactForTest(ctx, false, func(tx store.TxForTest) error {
-		return tx.Exec(ctx, `INSERT INTO failover_probe (id, note) VALUES (1, 'waited')`)
+		return insertProbe(ctx, tx, 1, "waited")
 	}); err != nil {
 		t.Fatalf("a transaction begun during the failover: %v", err)
 	}
@@ -276,7 +281,7 @@ func TestFailoverTransactionWaitsForTheNewLeader(t *testing.T) {
 	f.proxy.cut(true)
 	defer f.proxy.cut(false)
 	err = short.TransactForTest(ctx, false, func(tx store.TxForTest) error {
-		return tx.Exec(ctx, `INSERT INTO failover_probe (id, note) VALUES (2, 'never')`)
+		return insertProbe(ctx, tx, 2, "never")
 	})
 	wantUnavailable(t, err, "error.db_unavailable")
 	var n int

@@ -185,18 +185,10 @@ func openNoMigrate(ctx context.Context, rawURL string, opt Options) (*Store, err
 		s.w, s.r = w, r
 	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
 		s.dialect = Postgres
-		db, err := sql.Open("pgx", rawURL)
+		db, err := postgresPool(rawURL, 16)
 		if err != nil {
-			return nil, fmt.Errorf("store: unable to open postgres: %w", err)
+			return nil, err
 		}
-		db.SetMaxOpenConns(16)
-		db.SetMaxIdleConns(16)
-		db.SetConnMaxIdleTime(5 * time.Minute)
-		// Connections are renewed now and then, so that after a failover
-		// and the old server's return the pool does not keep living on
-		// whichever server HAProxy chose long ago. Dead connections are
-		// dropped as soon as pgx reports them closed (failover.go).
-		db.SetConnMaxLifetime(30 * time.Minute)
 		if err := db.PingContext(ctx); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("store: unable to reach postgres: %w", err)
@@ -510,6 +502,9 @@ func mapErr(err error) error {
 		return &care.Error{Code: care.ENOTFOUND, Key: "error.not_found", Err: err}
 	}
 	if connLost(err) {
+		if unavailable(err) {
+			return err
+		}
 		return errUnavailable("", err)
 	}
 	var pg *pgconn.PgError
