@@ -32,7 +32,9 @@ import (
 //   - a transaction that loses its connection before COMMIT was rolled back
 //     by the server: its request gets EUNAVAILABLE (HTTP 503, "nothing was
 //     saved"), or, for work marked idempotent (transactIdempotent: audit
-//     batches), it is run again from the start;
+//     batches, the outbox's delivery marks), it is run again from the start;
+//   - a read outside a transaction is run again on a new connection
+//     (readAgain), and a read a standby cannot answer goes to the primary;
 //   - a transaction that loses its connection during COMMIT may or may not
 //     have committed: its request gets EUNAVAILABLE with a message saying
 //     so, never a success. Synchronous replication (Patroni's
