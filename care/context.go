@@ -7,7 +7,22 @@ type ctxKey int
 const (
 	requestIDKey ctxKey = iota
 	purposeKey
+	standbyKey
 )
+
+// WithStandbyReads returns ctx marking a request whose reads may come
+// from a standby database a moment behind the primary (indicator pages,
+// reports, exports; docs/operations.md, "Reads from the standby"). Writes
+// and reads inside a transaction always go to the primary.
+func WithStandbyReads(ctx context.Context) context.Context {
+	return context.WithValue(ctx, standbyKey, true)
+}
+
+// StandbyReads reports whether ctx allows reads from a standby.
+func StandbyReads(ctx context.Context) bool {
+	ok, _ := ctx.Value(standbyKey).(bool)
+	return ok
+}
 
 // WithRequestID returns ctx carrying the request ID that log lines and
 // audit rows of this request share.

@@ -95,17 +95,20 @@ func (s *Store) auditInsert(ctx context.Context, d db, rows int) *sql.Stmt {
 	return tx.StmtContext(ctx, s.auditIns)
 }
 
-// AppendAudit writes events in one transaction (audit.Appender).
+// AppendAudit writes events in one transaction (audit.Appender). After a
+// failover it runs again on the new primary: sealing reads the chain head
+// inside the transaction, so a second run seals the events afresh.
 func (s *Store) AppendAudit(ctx context.Context, events []audit.Event) error {
-	return s.Transact(ctx, func(tx db) error { return s.appendAudit(ctx, tx, events...) })
+	return s.transactIdempotent(ctx, func(tx db) error { return s.appendAudit(ctx, tx, events...) })
 }
 
 // AppendAuditJournaled writes events journaled by the audit writer and
 // records how far their journal is committed (mark), in one transaction
 // (audit.JournaledAppender): a replay after a crash starts after mark, so
-// each journaled event is inserted exactly once.
+// each journaled event is inserted exactly once (and, being one
+// transaction with the mark, it is run again after a failover).
 func (s *Store) AppendAuditJournaled(ctx context.Context, events []audit.Event, mark audit.Watermark) error {
-	return s.Transact(ctx, func(tx db) error {
+	return s.transactIdempotent(ctx, func(tx db) error {
 		if err := s.appendAudit(ctx, tx, events...); err != nil {
 			return err
 		}

@@ -82,13 +82,18 @@ func (s *Store) MessagesTo(ctx context.Context, county string, residentID int64,
 	return s.messages(ctx, "store.MessagesTo", `county_code = ? AND resident_id = ? AND purpose = ? ORDER BY id DESC LIMIT ?`, county, residentID, purpose, limit)
 }
 
-// MarkMessage records a delivery attempt.
+// MarkMessage records a delivery attempt. It sets absolute values, so
+// after a failover it is simply run again on the new primary (a message
+// already sent is then not sent twice).
 func (s *Store) MarkMessage(ctx context.Context, id int64, status string, attempts int, lastError string, at time.Time) error {
 	var sent any
 	if status == notify.StatusSent {
 		sent = s.ts(at)
 	}
-	_, err := s.w.ExecContext(ctx, s.rebind(`UPDATE outbox SET status = ?, attempts = ?, last_error = ?, sent_at = ? WHERE id = ?`), status, attempts, clipRunes(lastError, 300), sent, id)
+	err := s.transactIdempotent(ctx, func(tx db) error {
+		_, err := tx.exec(ctx, `UPDATE outbox SET status = ?, attempts = ?, last_error = ?, sent_at = ? WHERE id = ?`, status, attempts, clipRunes(lastError, 300), sent, id)
+		return err
+	})
 	return wrap("store.MarkMessage", err)
 }
 

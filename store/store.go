@@ -50,7 +50,10 @@ type Store struct {
 	r        *sql.DB // reads: a pool of read-only connections on SQLite, the same pool on PostgreSQL
 	url      string
 	auditKey []byte
-	now      func() time.Time
+
+	reconnectWait time.Duration // how long a transaction waits for a failover (Options.ReconnectWait)
+	standby       *sql.DB       // reads of requests marked care.WithStandbyReads (Options.StandbyURL); nil: none
+	now           func() time.Time
 
 	stmts     sync.Map  // query text → *sql.Stmt prepared on the read pool
 	auditIns  *sql.Stmt // appendAudit's INSERT of a full chunk, prepared on the writer at Open; nil if not
@@ -86,6 +89,14 @@ type Options struct {
 	Now func() time.Time
 	// ReadConns is the size of the SQLite read pool (default 4).
 	ReadConns int
+	// StandbyURL, on PostgreSQL, names a standby (through HAProxy's
+	// standby port) for the reads of requests marked with
+	// care.WithStandbyReads; empty: every read goes to the primary.
+	StandbyURL string
+	// ReconnectWait is how long a PostgreSQL transaction waits for the
+	// database to come back (a failover) before it fails with EUNAVAILABLE
+	// (default 15 s; failover.go).
+	ReconnectWait time.Duration
 }
 
 // Open connects to the database named by rawURL and applies pending
@@ -123,9 +134,12 @@ func (s *Store) signEmptyAuditHead(ctx context.Context) error {
 }
 
 func openNoMigrate(ctx context.Context, rawURL string, opt Options) (*Store, error) {
-	s := &Store{url: rawURL, auditKey: opt.AuditKey, now: opt.Now, maxStmts: maxCachedStmts}
+	s := &Store{url: rawURL, auditKey: opt.AuditKey, now: opt.Now, maxStmts: maxCachedStmts, reconnectWait: opt.ReconnectWait}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if s.reconnectWait <= 0 {
+		s.reconnectWait = defaultReconnectWait
 	}
 	switch {
 	case strings.HasPrefix(rawURL, "sqlite:"):
@@ -171,20 +185,27 @@ func openNoMigrate(ctx context.Context, rawURL string, opt Options) (*Store, err
 		s.w, s.r = w, r
 	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
 		s.dialect = Postgres
-		db, err := sql.Open("pgx", rawURL)
+		db, err := postgresPool(rawURL, 16)
 		if err != nil {
-			return nil, fmt.Errorf("store: unable to open postgres: %w", err)
+			return nil, err
 		}
-		db.SetMaxOpenConns(16)
-		db.SetMaxIdleConns(16)
-		db.SetConnMaxIdleTime(5 * time.Minute)
 		if err := db.PingContext(ctx); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("store: unable to reach postgres: %w", err)
 		}
 		s.w, s.r = db, db
+		if opt.StandbyURL != "" {
+			if s.standby, err = openStandby(ctx, opt.StandbyURL); err != nil {
+				db.Close()
+				return nil, err
+			}
+		}
 	default:
 		return nil, fmt.Errorf("store: unknown database URL %q: want sqlite:///path/file.db or postgres://…", redact(rawURL))
+	}
+	if opt.StandbyURL != "" && s.dialect != Postgres {
+		s.Close()
+		return nil, fmt.Errorf("store: a standby for reads (%s) needs a PostgreSQL primary", redact(opt.StandbyURL))
 	}
 	return s, nil
 }
@@ -233,6 +254,11 @@ func (s *Store) Close() error {
 			err = e
 		}
 	}
+	if s.standby != nil {
+		if e := s.standby.Close(); err == nil {
+			err = e
+		}
+	}
 	return err
 }
 
@@ -270,20 +296,44 @@ func (d db) exec(ctx context.Context, q string, args ...any) (sql.Result, error)
 	return d.q.ExecContext(ctx, d.s.rebind(q), args...)
 }
 func (d db) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	if d.q == d.s.r {
-		if st := d.s.prepared(ctx, q); st != nil {
-			return st.QueryContext(ctx, args...)
+	if d.q != d.s.r {
+		return d.q.QueryContext(ctx, d.s.rebind(q), args...)
+	}
+	if sb := d.s.standbyFor(ctx); sb != nil {
+		if rows, err := sb.QueryContext(ctx, d.s.rebind(q), args...); !standbyFailed(err) {
+			return rows, err
 		}
 	}
-	return d.q.QueryContext(ctx, d.s.rebind(q), args...)
+	var rows *sql.Rows
+	err := d.s.readAgain(ctx, func() (err error) {
+		if st := d.s.prepared(ctx, q); st != nil {
+			rows, err = st.QueryContext(ctx, args...)
+		} else {
+			rows, err = d.q.QueryContext(ctx, d.s.rebind(q), args...)
+		}
+		return err
+	})
+	return rows, err
 }
 func (d db) row(ctx context.Context, q string, args ...any) *sql.Row {
-	if d.q == d.s.r {
-		if st := d.s.prepared(ctx, q); st != nil {
-			return st.QueryRowContext(ctx, args...)
+	if d.q != d.s.r {
+		return d.q.QueryRowContext(ctx, d.s.rebind(q), args...)
+	}
+	if sb := d.s.standbyFor(ctx); sb != nil {
+		if row := sb.QueryRowContext(ctx, d.s.rebind(q), args...); !standbyFailed(row.Err()) {
+			return row
 		}
 	}
-	return d.q.QueryRowContext(ctx, d.s.rebind(q), args...)
+	var row *sql.Row
+	d.s.readAgain(ctx, func() error {
+		if st := d.s.prepared(ctx, q); st != nil {
+			row = st.QueryRowContext(ctx, args...)
+		} else {
+			row = d.q.QueryRowContext(ctx, d.s.rebind(q), args...)
+		}
+		return row.Err()
+	})
+	return row
 }
 
 // maxCachedStmts bounds the statement cache: queries built with a
@@ -337,25 +387,20 @@ func (s *Store) read() db { return db{q: s.r, s: s} }
 // Transact runs fn in one write transaction: committed if fn returns nil,
 // rolled back otherwise (and on panic). On SQLite it is BEGIN IMMEDIATE on
 // the single writer connection, so transactions never deadlock.
-func (s *Store) Transact(ctx context.Context, fn func(tx db) error) (err error) {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return care.Internal("store.Transact", err)
-	}
-	defer func() {
-		if p := recover(); p != nil {
-			tx.Rollback()
-			panic(p)
-		}
-		if err != nil {
-			tx.Rollback()
-			return
-		}
-		if cerr := tx.Commit(); cerr != nil {
-			err = care.Internal("store.Transact", mapErr(cerr))
-		}
-	}()
-	return fn(db{q: tx, s: s})
+//
+// On PostgreSQL a transaction that cannot begin because the database is
+// failing over is begun again for up to Options.ReconnectWait; one that
+// loses its connection before or during COMMIT returns EUNAVAILABLE
+// (failover.go) and is not run again, since fn may not be safe to repeat.
+func (s *Store) Transact(ctx context.Context, fn func(tx db) error) error {
+	return s.transact(ctx, false, fn)
+}
+
+// transactIdempotent is Transact for fn whose every effect is inside the
+// transaction: after a rollback the database forced (lost connection,
+// deadlock, serialization failure) it runs fn again on a new connection.
+func (s *Store) transactIdempotent(ctx context.Context, fn func(tx db) error) error {
+	return s.transact(ctx, true, fn)
 }
 
 // rebind turns ? placeholders into $1, $2 … for PostgreSQL. Queries in this
@@ -444,7 +489,8 @@ func (x idScan) Scan(src any) error {
 
 func idOf(p *int64) idScan { return idScan{p} }
 
-// mapErr turns driver errors into care codes: unique violations become
+// mapErr turns driver errors into care codes: a lost database connection
+// EUNAVAILABLE (failover.go), unique violations
 // ECONFLICT, foreign-key violations EINVALID, and PostgreSQL's deadlock
 // and serialization failures ECONFLICT asking to try again (the
 // transaction was rolled back; nothing was written).
@@ -454,6 +500,12 @@ func mapErr(err error) error {
 	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return &care.Error{Code: care.ENOTFOUND, Key: "error.not_found", Err: err}
+	}
+	if connLost(err) {
+		if unavailable(err) {
+			return err
+		}
+		return errUnavailable("", err)
 	}
 	var pg *pgconn.PgError
 	if errors.As(err, &pg) {

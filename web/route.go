@@ -57,6 +57,9 @@ func (s *Server) handle(pattern string, p access.Policy, h handlerFunc) {
 func (s *Server) handleLimit(pattern string, p access.Policy, limit int64, h handlerFunc) {
 	api := strings.Contains(pattern, "/api/")
 	s.routes = append(s.routes, Route{Pattern: pattern, Policy: p, API: api})
+	if standbyRoutes[pattern] {
+		h = standbyReads(h)
+	}
 	s.mux.Handle(pattern, s.wrap(pattern, p, api, limit, h, nil))
 }
 

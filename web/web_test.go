@@ -74,14 +74,20 @@ func newEnv(t testing.TB, d store.Dialect) *env { t.Helper(); return newEnvWith(
 type envOptions struct {
 	wrapAudit func(audit.Appender) audit.Appender // wraps the audit writer's appender (nil: the store itself)
 	cfg       web.Config
-	uploads   upload.Config    // resumable uploads (zero: upload.DefaultConfig())
-	uploadNow func() time.Time // the uploads' clock (nil: time.Now)
+	uploads   upload.Config                   // resumable uploads (zero: upload.DefaultConfig())
+	uploadNow func() time.Time                // the uploads' clock (nil: time.Now)
+	open      func(t testing.TB) *store.Store // opens the store (nil: testdb.Open)
 }
 
 func newEnvWith(t testing.TB, d store.Dialect, o envOptions) *env {
 	t.Helper()
 	wrap := o.wrapAudit
-	st := testdb.Open(t, d, time.Now)
+	var st *store.Store
+	if o.open != nil {
+		st = o.open(t)
+	} else {
+		st = testdb.Open(t, d, time.Now)
+	}
 	ctx := context.Background()
 	res, err := demo.Generate(ctx, st, demo.Config{Residents: 2000, Villages: 20, VillageDoctors: 40}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {

@@ -47,6 +47,8 @@ Commands:
   bench dicomweb measure DICOMweb STOW-RS and QIDO-RS over HTTP on loopback
   bench rx       measure the prescription review engine on one core (in process)
   bench backup   time backup and restore --verify of a database (the recovery point and time of docs/operations.md)
+  drill-writes   the failover drill's load: clinicians' writes to a running server, a fault mid-load, then
+                 a check that no acknowledged write was lost (scripts/drill-failover)
   settle         settle one bill offline against a policy file and print the result as JSON
   resettle       settle a county year again from the stored bills (report, or --apply)
   chronic defaults   print the chronic-care rules' defaults as JSON (the format of serve --chronic-config)
@@ -111,6 +113,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdRestore(ctx, rest, stdout, stderr)
 	case "bench":
 		return cmdBench(ctx, rest, stdout, stderr)
+	case "drill-writes":
+		return cmdDrillWrites(ctx, rest, stdout, stderr)
 	case "settle":
 		return cmdSettle(ctx, rest, stdout, stderr)
 	case "resettle":
@@ -142,10 +146,12 @@ func versionString() string {
 
 // common holds the flags every command shares.
 type common struct {
-	db        string
-	keyFile   string
-	logFormat string
-	logLevel  string
+	db            string
+	standbyDB     string // serve --read-db
+	reconnectWait time.Duration
+	keyFile       string
+	logFormat     string
+	logLevel      string
 }
 
 func envOr(k, def string) string {
@@ -160,6 +166,7 @@ const defaultDB = "sqlite://./data/countycare.db"
 
 func (c *common) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.db, "db", envOr("COUNTYCARE_DB", defaultDB), "database URL: sqlite:///path/file.db or postgres://… (env COUNTYCARE_DB)")
+	fs.DurationVar(&c.reconnectWait, "db-reconnect-wait", envDuration("COUNTYCARE_DB_RECONNECT_WAIT", 15*time.Second), "PostgreSQL: how long a write waits for the database to come back (a failover) before its request is answered 503 (env COUNTYCARE_DB_RECONNECT_WAIT)")
 	fs.StringVar(&c.keyFile, "audit-key-file", envOr("COUNTYCARE_AUDIT_KEY_FILE", ""), "file holding the audit chain's signing key; created if missing (default: audit.key beside an SQLite database, ./data/audit.key otherwise; env COUNTYCARE_AUDIT_KEY_FILE)")
 	fs.StringVar(&c.logFormat, "log-format", envOr("COUNTYCARE_LOG_FORMAT", "json"), "log format: json or text")
 	fs.StringVar(&c.logLevel, "log-level", envOr("COUNTYCARE_LOG_LEVEL", "info"), "log level: debug, info, warn, error")
@@ -207,7 +214,7 @@ func (c *common) open(ctx context.Context) (*store.Store, []byte, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	st, err := store.Open(ctx, c.db, store.Options{AuditKey: key})
+	st, err := store.Open(ctx, c.db, store.Options{AuditKey: key, ReconnectWait: c.reconnectWait, StandbyURL: c.standbyDB})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -31,7 +31,7 @@ func runCmd(t *testing.T, args ...string) (string, error) {
 }
 
 func TestHelpForEveryCommand(t *testing.T) {
-	for _, c := range []string{"serve", "demo", "init", "migrate", "verify-audit", "bench", "backup", "restore"} {
+	for _, c := range []string{"serve", "demo", "init", "migrate", "verify-audit", "bench", "backup", "restore", "drill-writes"} {
 		out, err := runCmd(t, c, "--help")
 		if exitCode(err) != 0 || !strings.Contains(out, "Usage: countycare "+c) {
 			t.Errorf("%s --help: exit %d, %q", c, exitCode(err), out)

@@ -37,6 +37,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var c common
 	fs := newFlags("serve", "Run the web server. With --demo, an empty database first gets a generated demo county\nand the demo sign-ins are printed.", stderr)
 	c.register(fs)
+	fs.StringVar(&c.standbyDB, "read-db", envOr("COUNTYCARE_READ_DB", ""), "PostgreSQL standby (e.g. HAProxy's standby port) for the reads of indicator pages, reports and the resident export, which may be a moment behind; unreachable: those reads go to the primary (docs/operations.md; env COUNTYCARE_READ_DB)")
 	acfg := account.DefaultConfig()
 	addr := fs.String("addr", envOr("COUNTYCARE_ADDR", "127.0.0.1:8080"), "listen address (env COUNTYCARE_ADDR)")
 	fs.DurationVar(&acfg.IdleTimeout, "idle-timeout", envDuration("COUNTYCARE_IDLE_TIMEOUT", acfg.IdleTimeout), "sign out after this long without a request (env COUNTYCARE_IDLE_TIMEOUT)")
@@ -244,6 +245,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	fmt.Fprintf(stdout, "countycare %s serving %s on %s\n", version, st.Redacted(), url)
 	log.Info("serving", "url", url, "db", st.Redacted())
+	logReplication(ctx, st, log)
 
 	go sessionJanitor(ctx, a, acfg, log)
 	// Messages (follow-up reminders) leave through the outbox; LogSender is the
@@ -489,5 +491,22 @@ func (j job) loop(ctx context.Context, log *slog.Logger) {
 			}
 			log.Info(j.name, attrs...)
 		}
+	}
+}
+
+// logReplication says at start whether a COMMIT on PostgreSQL waits for a
+// standby: without it a failover may lose acknowledged writes
+// (docs/operations.md, "Province deployment").
+func logReplication(ctx context.Context, st *store.Store, log *slog.Logger) {
+	r, ok, err := st.Replication(ctx)
+	switch {
+	case err != nil:
+		log.Warn("could not read the database's replication settings", "err", err)
+	case !ok:
+	case r.Synchronous():
+		log.Info("writes are acknowledged once on the synchronous standby", "synchronous_commit", r.SynchronousCommit, "synchronous_standby_names", r.StandbyNames)
+	default:
+		log.Warn("writes are acknowledged before any standby has them: a failover may lose acknowledged writes (set Patroni's synchronous_mode, keep synchronous_commit = on)",
+			"synchronous_commit", r.SynchronousCommit, "synchronous_standby_names", r.StandbyNames)
 	}
 }
