@@ -54,7 +54,7 @@ func TestCovers(t *testing.T) {
 	}
 	// A code prefix followed by a digit: C1 covers C15.9 (a list may name a block).
 	d := &SpecialDisease{ICD10: []string{"C1"}}
-	if !d.Covers("C15.9") || d.Covers("C2") {
+	if !d.Covers("C15.9") || !d.Covers("C10.0") || !d.Covers("C19.9") || d.Covers("C2") || d.Covers("C1A") {
 		t.Error("prefix followed by a digit")
 	}
 }
@@ -68,7 +68,7 @@ func TestParseSpecialList(t *testing.T) {
 	for _, tt := range []struct{ name, json, want string }{
 		{"unknown field", `{"diseases":[],"extra":1}`, "unknown field"},
 		{"empty", `{"diseases":[]}`, "no diseases"},
-		{"no code", `{"diseases":[{"name":"甲","name_en":"X","icd10":["C15"],"hospitals":["county_hospital"]}]}`, "missing or repeated"},
+		{"no code", `{"diseases":[{"name":"甲","name_en":"X","icd10":["C15"],"hospitals":["county_hospital"]}]}`, "disease 1: code \"\" missing or repeated"},
 		{"code twice", `{"diseases":[{"code":"x","name":"甲","name_en":"X","icd10":["C15"],"hospitals":["county_hospital"]},{"code":"x","name":"乙","name_en":"Y","icd10":["C16"],"hospitals":["county_hospital"]}]}`, "missing or repeated"},
 		{"no name", `{"diseases":[{"code":"x","name_en":"X","icd10":["C15"],"hospitals":["county_hospital"]}]}`, "name and name_en"},
 		{"no English name", `{"diseases":[{"code":"x","name":"甲","icd10":["C15"],"hospitals":["county_hospital"]}]}`, "name and name_en"},
