@@ -20,7 +20,6 @@ import (
 	"countycare/consult"
 	"countycare/critical"
 	"countycare/demo"
-	"countycare/notify"
 	"countycare/pharmacy"
 	"countycare/points"
 	"countycare/reading"
@@ -62,6 +61,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	withDemo := fs.Bool("demo", false, "generate a demo county first if the database is empty, and print the demo sign-ins")
 	residents := fs.Int("residents", 20000, "residents in the demo county (with --demo)")
 	chronicFile := fs.String("chronic-config", envOr("COUNTYCARE_CHRONIC_CONFIG", ""), "JSON file of the county's chronic-care rules over the defaults (targets, intervals, tier rules, prevalence; `countycare chronic defaults` prints them; env COUNTYCARE_CHRONIC_CONFIG)")
+	smsFile := fs.String("sms-config", envOr("COUNTYCARE_SMS_CONFIG", ""), "JSON file of the county's SMS provider (Alibaba Cloud or Tencent Cloud): keys, sign name, a template per message purpose,\n"+
+		"per-number limits, retries, duty phones (docs/sms.md; env COUNTYCARE_SMS_CONFIG); empty: messages are only written to the log")
 	rulesFile := fs.String("points-rules", envOr("COUNTYCARE_POINTS_RULES", ""), "JSON file of health-points rules (default: points/rules.json, see docs/points.md; env COUNTYCARE_POINTS_RULES)")
 	auditJournalPath := fs.String("audit-journal", envOr("COUNTYCARE_AUDIT_JOURNAL", ""), "append-only journal of read audit events in front of the database, replayed at start (default: <db file>.audit-journal beside an SQLite database; with PostgreSQL and no path, reads wait for the database commit; env COUNTYCARE_AUDIT_JOURNAL)")
 	auditSync := fs.String("audit-sync", envOr("COUNTYCARE_AUDIT_SYNC", "batch"), "when the audit journal reaches the disk: batch (a read is released once its event is written to the journal, which is fdatasync'ed at least every 100 ms: a crash of the process loses nothing, a power cut at most ~100 ms of read events) or always (each group waits for fdatasync: power-safe, slower); env COUNTYCARE_AUDIT_SYNC")
@@ -108,6 +109,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	chronicCfg, err := loadChronicConfig(*chronicFile)
 	if err != nil {
 		return err
+	}
+	smsCfg, err := loadSMSConfig(*smsFile)
+	if err != nil {
+		return fmt.Errorf("serve: --sms-config: %w", err)
 	}
 	if ccfg.ResponseMinutes, err = parseResponseMinutes(*consultResponse); err != nil {
 		return err
@@ -197,8 +202,6 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	log.Info("serving", "url", url, "db", st.Redacted())
 
 	go sessionJanitor(ctx, a, acfg, log)
-	// Messages (follow-up reminders) leave through the outbox; LogSender is the
-	// default sender until an SMS or WeChat adapter is configured.
 	// Consultation deadlines live in the database: the scheduler escalates
 	// whatever fell due, including while the server was down.
 	go a.consult.RunScheduler(ctx, time.Second, func(err error) { log.Error("consultation scheduler", "err", err) })
@@ -207,7 +210,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// Reading due times live in the database too: overdue studies escalate
 	// (center heads and the holding reader are messaged) once per missed target.
 	go a.readflow.RunScheduler(ctx, 5*time.Second, func(err error) { log.Error("reading scheduler", "err", err) })
-	go (&notify.Dispatcher{Repo: st, Sender: notify.LogSender{Log: log}, Log: log, Now: time.Now}).Run(ctx)
+	// Messages leave through the outbox: the SMS provider of --sms-config,
+	// or LogSender without one.
+	startOutbox(ctx, st, a.live, smsCfg, log)
 	if *anchorEvery > 0 {
 		logAuditAnchor(ctx, a.st, log)
 		go auditAnchors(ctx, a.st, log, *anchorEvery)
