@@ -88,7 +88,28 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if cur > len(ms) {
 		return fmt.Errorf("store: database schema %d is newer than this binary's %d; upgrade countycare", cur, len(ms))
 	}
-	for _, m := range ms[cur:] {
+	// Every migration not recorded as applied is applied, in order: one
+	// whose row was removed (a test's downgrade) runs again.
+	applied := map[int]bool{}
+	rows, err := s.w.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			rows.Close()
+			return fmt.Errorf("store: migrate: %w", err)
+		}
+		applied[v] = true
+	}
+	if err := rows.Close(); err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	for _, m := range ms {
+		if applied[m.Version] {
+			continue
+		}
 		err := s.Transact(ctx, func(tx db) error {
 			if _, err := tx.q.ExecContext(ctx, m.SQL); err != nil {
 				return fmt.Errorf("store: migration %s: %w", m.Name, err)
