@@ -181,12 +181,15 @@ func (s *Service) alert(ctx context.Context, c *Consultation, to int64) []notify
 	return []notify.Message{alertMessage(c, to, p.Phone, body, "新会诊请求", s.Config.ResponseMinutes[c.Urgency])}
 }
 
+// MessageRef is the outbox reference of a consultation's messages.
+func MessageRef(id int64) string { return fmt.Sprintf("consult:%d", id) }
+
 // alertMessage is the text message to practitioner about c, with the
 // template parameters urgency, reason, minutes and stage (docs/sms.md).
 func alertMessage(c *Consultation, practitioner int64, phone, body, stage string, minutes int) notify.Message {
-	ref := ""
+	ref := "" // a new case's ID is known once stored: the store sets it
 	if c.ID != 0 {
-		ref = fmt.Sprintf("consult:%d", c.ID)
+		ref = MessageRef(c.ID)
 	}
 	return notify.Message{County: c.County, Channel: notify.ChannelSMS, Recipient: phone, Purpose: PurposeAlert, Body: body, Ref: ref, Practitioner: practitioner,
 		Params: map[string]string{"urgency": urgencyName[c.Urgency], "reason": clip(c.Reason, 20), "minutes": fmt.Sprint(minutes), "stage": stage}}

@@ -90,6 +90,12 @@ func (c *Client) aliyunCall(ctx context.Context, action string, p url.Values) (*
 	if err != nil {
 		return nil, err
 	}
+	return aliyunDecode(status, body)
+}
+
+// aliyunDecode reads an answer: an error is a *notify.SendError whose text
+// holds no phone number.
+func aliyunDecode(status int, body []byte) (*aliyunAnswer, error) {
 	var a aliyunAnswer
 	if jerr := json.Unmarshal(body, &a); jerr != nil || a.Code == "" {
 		if status >= 500 || status == http.StatusTooManyRequests {
@@ -105,7 +111,7 @@ func (c *Client) aliyunCall(ctx context.Context, action string, p url.Values) (*
 
 // aliyunError classifies an error code of dysmsapi (its error-code list).
 func aliyunError(status int, code, msg string) error {
-	e := &notify.SendError{Kind: notify.Permanent, Code: code, Msg: "aliyun: " + scrub(msg)}
+	e := &notify.SendError{Kind: notify.Permanent, Code: scrub(code), Msg: "aliyun: " + scrub(msg)}
 	switch {
 	case strings.HasPrefix(code, "Throttling"), code == "isv.DAY_LIMIT_CONTROL", code == "isv.AMOUNT_NOT_ENOUGH", code == "isv.OUT_OF_SERVICE":
 		// The account is throttled or has stopped: everything waits.

@@ -111,6 +111,12 @@ func (c *Client) tencentCall(ctx context.Context, action string, body any) (*ten
 	if err != nil {
 		return nil, err
 	}
+	return tencentDecode(status, b)
+}
+
+// tencentDecode reads an answer: an error is a *notify.SendError whose
+// text holds no phone number.
+func tencentDecode(status int, b []byte) (*tencentAnswer, error) {
 	var a tencentAnswer
 	if jerr := json.Unmarshal(b, &a); jerr != nil || status >= 500 {
 		return nil, &notify.SendError{Kind: notify.Temporary, Code: http.StatusText(status), Msg: "tencent: server error"}
@@ -123,7 +129,7 @@ func (c *Client) tencentCall(ctx context.Context, action string, body any) (*ten
 
 // tencentError classifies an error code of the SMS API (its error-code list).
 func tencentError(code, msg string) error {
-	e := &notify.SendError{Kind: notify.Permanent, Code: code, Msg: "tencent: " + scrub(msg)}
+	e := &notify.SendError{Kind: notify.Permanent, Code: scrub(code), Msg: "tencent: " + scrub(msg)}
 	switch {
 	case strings.HasPrefix(code, "RequestLimitExceeded"), code == "LimitExceeded.AppDailyLimit", code == "LimitExceeded.DailyLimit",
 		code == "FailedOperation.InsufficientBalanceInSmsPackage":

@@ -181,6 +181,9 @@ func (s *Store) CreateConsultation(ctx context.Context, c *consult.Consultation,
 		if err := s.insertConsultEvents(ctx, tx, c.County, id, evs); err != nil {
 			return err
 		}
+		for i := range msgs {
+			msgs[i].Ref = consult.MessageRef(id)
+		}
 		if err := s.queueInTx(ctx, tx, msgs); err != nil {
 			return err
 		}
