@@ -281,6 +281,12 @@ func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) {
 			}
 			continue
 		}
+		if d.Now().Sub(now) > claimLease/2 { // a slow provider: give the rest back before the claim lapses
+			if err := d.Repo.DeferMessage(ctx, m.ID, d.Now(), m.LastError); err != nil {
+				return sent, err
+			}
+			continue
+		}
 		if d.Limiter != nil && len(d.Limits) > 0 {
 			ok, at, err := d.Limiter.TakeQuota(ctx, m.Recipient, now, d.Limits)
 			if err != nil {

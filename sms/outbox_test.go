@@ -271,3 +271,37 @@ func TestOutboxEscalates(t *testing.T) {
 		})
 	}
 }
+
+// slowSender takes a minute and a second per message (on the test clock).
+type slowSender struct {
+	inner notify.Sender
+	clk   *clock
+}
+
+func (s slowSender) Send(ctx context.Context, m *notify.Message) error {
+	s.clk.Add(61 * time.Second)
+	return s.inner.Send(ctx, m)
+}
+
+// TestOutboxSlowProviderGivesClaimsBack: when sending a batch takes more
+// than half the claim's lease, the dispatcher gives the rest back untried
+// (before another replica could take them as lapsed), and sends them next.
+func TestOutboxSlowProviderGivesClaimsBack(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, d store.Dialect) {
+		r := newRig(t, d, Tencent)
+		r.d.Sender = slowSender{r.c, r.clk}
+		r.d.Limits = nil
+		r.queue(t, alert("critical:1", "13812345671"), alert("critical:2", "13812345672"), alert("critical:3", "13812345673"))
+		if n := r.run(t); n != 1 {
+			t.Fatalf("first batch sent %d, want 1 before giving the rest back", n)
+		}
+		if m := r.message(t, "critical:3"); m.Status != notify.StatusQueued || m.Attempts != 0 || m.NextAttempt.After(r.clk.Now()) {
+			t.Fatalf("given back: %+v", m)
+		}
+		r.run(t)
+		r.run(t)
+		if got := len(r.f.sentCopy()); got != 3 {
+			t.Errorf("sent %d", got)
+		}
+	})
+}

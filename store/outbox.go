@@ -106,8 +106,8 @@ func (s *Store) messages(ctx context.Context, q db, op, where string, args ...an
 	return out, wrap(op, rows.Err())
 }
 
-// PendingMessages returns up to n queued messages, oldest first, whenever
-// their next attempt is due.
+// PendingMessages returns up to n queued messages, oldest first, due or
+// not.
 func (s *Store) PendingMessages(ctx context.Context, n int) ([]notify.Message, error) {
 	return s.messages(ctx, s.read(), "store.PendingMessages", `status = 'queued' ORDER BY id LIMIT ?`, n)
 }
