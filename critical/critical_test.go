@@ -79,4 +79,3 @@ func TestAckTimesCountsTextMessages(t *testing.T) {
 		}
 	}
 }
-
