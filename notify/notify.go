@@ -114,10 +114,11 @@ const (
 type SendError struct {
 	Kind       int
 	Code       string        // the provider's code, e.g. isv.BUSINESS_LIMIT_CONTROL
-	RetryAfter time.Duration // Throttled: at least this long (0: the backoff)
+	RetryAfter time.Duration // wait at least this long before the next try (0: the backoff)
 	Msg        string
 }
 
+// Error is the code and the message.
 func (e *SendError) Error() string {
 	if e.Code == "" {
 		return e.Msg
@@ -330,13 +331,13 @@ func (d *Dispatcher) attempt(ctx context.Context, m *Message, now time.Time) (bo
 	a.NextAt = now.Add(r.Backoff(a.Attempts))
 	var se *SendError
 	if errors.As(serr, &se) {
+		if se.RetryAfter > 0 && now.Add(se.RetryAfter).After(a.NextAt) {
+			a.NextAt = now.Add(se.RetryAfter) // e.g. the carrier's flow control of this number
+		}
 		switch se.Kind {
 		case Permanent:
 			a.Status = StatusFailed
 		case Throttled:
-			if se.RetryAfter > 0 && now.Add(se.RetryAfter).After(a.NextAt) {
-				a.NextAt = now.Add(se.RetryAfter)
-			}
 			d.pausedUntil = a.NextAt
 		}
 	}

@@ -305,3 +305,27 @@ func TestOutboxSlowProviderGivesClaimsBack(t *testing.T) {
 		}
 	})
 }
+
+// TestOutboxCarrierNumberLimit: the carrier's flow control of one number
+// (Alibaba isv.BUSINESS_LIMIT_CONTROL, Tencent LimitExceeded.PhoneNumber…)
+// puts that message off for the provider's window, and only it: the
+// dispatcher goes on with other numbers.
+func TestOutboxCarrierNumberLimit(t *testing.T) {
+	for _, tc := range []struct {
+		prov string
+		wait time.Duration
+	}{{Aliyun, time.Hour}, {Tencent, 12 * time.Hour}} {
+		t.Run(tc.prov, func(t *testing.T) {
+			r := newRig(t, store.SQLite, tc.prov)
+			r.queue(t, alert("critical:1", "13812345671"), alert("critical:2", "13812345672"))
+			r.f.then("number_limit")
+			if n := r.run(t); n != 1 {
+				t.Fatalf("sent %d, want the other number's", n)
+			}
+			if m := r.message(t, "critical:1"); m.Status != notify.StatusQueued || m.Attempts != 1 || !m.NextAttempt.Equal(r.clk.Now().Add(tc.wait)) ||
+				strings.Contains(m.LastError, "13812345671") {
+				t.Errorf("held by the carrier: %+v", m)
+			}
+		})
+	}
+}
