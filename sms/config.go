@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -94,10 +95,15 @@ var (
 	mobile  = regexp.MustCompile(`^1[3-9][0-9]{9}$`)
 )
 
-// Load reads and checks the configuration file at path; every purpose in
-// purposes must have a template. The secret is resolved (environment or
-// file) now, so a missing one stops the start. Errors name the field.
-func Load(path string, purposes []string) (*Config, error) {
+// Purposes maps each outbox purpose to the message parameters its
+// messages offer a template.
+type Purposes map[string][]string
+
+// Load reads and checks the configuration file at path: every purpose in
+// purposes must have a template, using only the parameters the purpose
+// offers. The secret is resolved (environment or file) now, so a missing
+// one stops the start. Errors name the field.
+func Load(path string, purposes Purposes) (*Config, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("sms: config: %w", err)
@@ -106,7 +112,7 @@ func Load(path string, purposes []string) (*Config, error) {
 }
 
 // Parse parses and checks a configuration (see Load).
-func Parse(b []byte, purposes []string, getenv func(string) string) (*Config, error) {
+func Parse(b []byte, purposes Purposes, getenv func(string) string) (*Config, error) {
 	var c Config
 	dec := json.NewDecoder(strings.NewReader(string(b)))
 	dec.DisallowUnknownFields()
@@ -151,7 +157,7 @@ func (c *Config) resolve(getenv func(string) string) error {
 	return nil
 }
 
-func (c *Config) validate(purposes []string) error {
+func (c *Config) validate(purposes Purposes) error {
 	var errs []string
 	bad := func(f string, a ...any) { errs = append(errs, fmt.Sprintf(f, a...)) }
 	switch c.Provider {
@@ -190,7 +196,7 @@ func (c *Config) validate(purposes []string) error {
 	if c.Timeout < 1 || c.Timeout > 120 {
 		bad("timeout_seconds: %d is not between 1 and 120", c.Timeout)
 	}
-	for _, p := range purposes {
+	for _, p := range sortedKeys(purposes) {
 		if _, ok := c.Templates[p]; !ok {
 			bad("templates: no template for the purpose %s", p)
 		}
@@ -200,10 +206,14 @@ func (c *Config) validate(purposes []string) error {
 		if strings.TrimSpace(t.Code) == "" {
 			bad("templates.%s.code: required", p)
 		}
+		offered, known := purposes[p]
 		for _, s := range t.Params {
 			v, name := splitParam(s)
-			if !varName.MatchString(v) || !varName.MatchString(name) {
+			switch {
+			case !varName.MatchString(v) || !varName.MatchString(name):
 				bad("templates.%s.params: %q is not name or variable=name", p, s)
+			case known && !slices.Contains(offered, name):
+				bad("templates.%s.params: %s messages have no parameter %s (they offer %s)", p, p, name, strings.Join(offered, ", "))
 			}
 		}
 	}

@@ -44,6 +44,6 @@ func FuzzParseConfig(f *testing.F) {
 	f.Add([]byte(`{"provider": "aliyun", "key_id": "k", "secret": "s", "sign_name": "x", "templates": {"critical.alert": {"code": "1", "params": ["a=b"]}}}`))
 	f.Add([]byte(`{"provider": "tencent", "duty_phones": {"7": ["13900000007"]}, "rate_limits": [{"minutes": 60, "max": 2}]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		Parse(b, []string{"critical.alert"}, func(string) string { return "" })
+		Parse(b, Purposes{"critical.alert": {"finding"}}, func(string) string { return "" })
 	})
 }

@@ -67,7 +67,7 @@ func testConfig(t *testing.T, provider, endpoint string) *Config {
 		"rate_limits": [{"minutes": 60, "max": 2}],
 		"retry": {"attempts": 3, "first_seconds": 30, "max_seconds": 600},
 		"duty_phones": {"7": ["13900000007"]}}`
-	c, err := Parse([]byte(raw), []string{"critical.alert", "notify.duty"}, func(k string) string {
+	c, err := Parse([]byte(raw), Purposes{"critical.alert": {"finding", "value", "stage"}, "notify.duty": {"topic", "phone"}}, func(k string) string {
 		if k == "SMS_TEST_SECRET" {
 			return testSecret
 		}
@@ -196,8 +196,10 @@ func TestConfigErrors(t *testing.T) {
 		{`{"provider": "aliyun", "key_id": "k", "secret": "s", "sign_name": "x", "templates": {"critical.alert": {"code": "1"}}, "duty_phones": {"x": []}}`, "institution"},
 		{`{"provider": "aliyun", "key_id": "k", "secret": "s", "sign_name": "x", "templates": {"critical.alert": {"code": "1"}}, "rate_limits": [{"minutes": 0, "max": 1}]}`, "rate_limits[0]"},
 		{`{"provider": "aliyun", "unknown": 1}`, "unknown"},
+		{`{"provider": "aliyun", "key_id": "k", "secret": "s", "sign_name": "x", "templates": {"critical.alert": {"code": "1", "params": ["v1=patient"]}}}`,
+			"critical.alert messages have no parameter patient (they offer finding, value)"},
 	} {
-		_, err := Parse([]byte(tc.raw), []string{"critical.alert"}, env)
+		_, err := Parse([]byte(tc.raw), Purposes{"critical.alert": {"finding", "value"}}, env)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want %q", tc.raw, err, tc.want)
 		}

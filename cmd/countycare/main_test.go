@@ -609,7 +609,18 @@ func TestServeSMSConfig(t *testing.T) {
 	if strings.Contains(logs, "example-secret-value") {
 		t.Errorf("the log holds the secret:\n%s", logs)
 	}
+	// sms check prints what the file configures, without the secret.
+	out, err := runCmd(t, "sms", "check", "--sms-config", example)
+	if err != nil || !regexp.MustCompile(`template critical.alert +SMS_460001 \(finding, value, stage\)`).MatchString(out) || !strings.Contains(out, "139******01") ||
+		strings.Contains(out, "example-secret-value") || strings.Contains(out, "13900000001") || !strings.HasSuffix(out, "ok\n") {
+		t.Errorf("sms check: %v\n%s", err, out)
+	}
 	b, _ := os.ReadFile(example)
+	wrongParam := filepath.Join(dir, "param.json")
+	os.WriteFile(wrongParam, bytes.Replace(b, []byte(`["finding", "value", "stage"]`), []byte(`["finding", "patient"]`), 1), 0o600)
+	if _, err := runCmd(t, "sms", "check", "--sms-config", wrongParam); err == nil || !strings.Contains(err.Error(), "critical.alert messages have no parameter patient") {
+		t.Errorf("a parameter the purpose does not carry: %v", err)
+	}
 	partial := filepath.Join(dir, "partial.json")
 	os.WriteFile(partial, bytes.Replace(b, []byte(`"notify.duty"`), []byte(`"notify.other"`), 1), 0o600)
 	if _, err := runCmd(t, append([]string{"serve", "--sms-config", partial}, common...)...); err == nil || !strings.Contains(err.Error(), "no template for the purpose notify.duty") {

@@ -2,7 +2,12 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"log/slog"
+	"sort"
+	"strings"
+	"text/tabwriter"
 	"time"
 
 	"countycare/account"
@@ -19,13 +24,24 @@ import (
 )
 
 // smsPurposes are the outbox purposes every SMS configuration maps to an
-// approved template (docs/sms.md lists each one's parameters); a
-// configuration that misses one stops serve at start.
-func smsPurposes() []string {
-	ps := []string{critical.PurposeAlert, consult.PurposeAlert, chronic.PurposeReminder, reading.PurposeReturned, reading.PurposeOverdue,
-		account.ResetNoticePurpose, account.ResetPurpose, pharmacy.PurposeLowStock, notify.PurposeDuty}
+// approved template, with the parameters each purpose's messages carry
+// (docs/sms.md); a configuration that misses a purpose, or fills a
+// template with a parameter its purpose does not carry, stops serve at
+// start.
+func smsPurposes() sms.Purposes {
+	ps := sms.Purposes{
+		critical.PurposeAlert:      {"finding", "value", "stage"},
+		consult.PurposeAlert:       {"urgency", "reason", "minutes", "stage"},
+		chronic.PurposeReminder:    {"county", "name", "disease", "days", "clinic"},
+		reading.PurposeReturned:    {"modality", "study", "stage"},
+		reading.PurposeOverdue:     {"modality", "study", "minutes", "target"},
+		account.ResetNoticePurpose: {"admin", "account"},
+		account.ResetPurpose:       {"account", "minutes", "link"},
+		pharmacy.PurposeLowStock:   {"drug", "on_hand", "days", "suggest"},
+		notify.PurposeDuty:         {"topic", "phone"},
+	}
 	for _, a := range []referral.Action{referral.ActAccept, referral.ActRedirect, referral.ActArrive, referral.ActComplete, referral.ActAcknowledge} {
-		ps = append(ps, "referral."+string(a))
+		ps["referral."+string(a)] = []string{"referral", "institution"}
 	}
 	return ps
 }
@@ -36,6 +52,57 @@ func loadSMSConfig(path string) (*sms.Config, error) {
 		return nil, nil
 	}
 	return sms.Load(path, smsPurposes())
+}
+
+// cmdSMS is "countycare sms check": read and check an SMS configuration as
+// serve would, and print what it configures (never the secret; duty
+// phones masked).
+func cmdSMS(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "check" {
+		return &exitError{2, "usage: countycare sms check --sms-config FILE"}
+	}
+	fs := newFlags("sms check", "Check an SMS configuration as serve --sms-config would (every purpose has a template, using only\n"+
+		"the parameters its messages carry; the secret is found) and print what it configures. Sends nothing.", stderr)
+	file := fs.String("sms-config", envOr("COUNTYCARE_SMS_CONFIG", ""), "the configuration file (docs/sms.md; env COUNTYCARE_SMS_CONFIG)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if *file == "" {
+		return &exitError{2, "sms check: --sms-config is required"}
+	}
+	cfg, err := loadSMSConfig(*file)
+	if err != nil {
+		return err
+	}
+	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(w, "provider\t%s\nendpoint\t%s\nregion\t%s\nkey ID\t%s\nsecret\tfound (%d characters)\nsign name\t%s\n",
+		cfg.Provider, cfg.Endpoint, cfg.Region, cfg.KeyID, len(cfg.Secret), cfg.SignName)
+	ps := smsPurposes()
+	names := make([]string, 0, len(ps))
+	for p := range ps {
+		names = append(names, p)
+	}
+	sort.Strings(names)
+	for _, p := range names {
+		t := cfg.Templates[p]
+		fmt.Fprintf(w, "template %s\t%s (%s)\n", p, t.Code, strings.Join(t.Params, ", "))
+	}
+	for _, l := range cfg.RateLimits {
+		fmt.Fprintf(w, "per-number limit\t%d in %d min\n", l.Max, l.Minutes)
+	}
+	fmt.Fprintf(w, "retries\t%d attempts, %d s after the first, doubling, at most %d s apart\n", cfg.Retry.Attempts, cfg.Retry.FirstSeconds, cfg.Retry.MaxSeconds)
+	for id, phones := range cfg.Duty() {
+		masked := make([]string, len(phones))
+		for i, p := range phones {
+			masked[i] = notify.MaskRecipient(p)
+		}
+		fmt.Fprintf(w, "duty phones of institution %d\t%s\n", id, strings.Join(masked, ", "))
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(stdout, "ok")
+	return err
 }
 
 // startOutbox runs the outbox: with an SMS configuration, the provider's
