@@ -142,6 +142,7 @@ func (s *Service) RequestReset(ctx context.Context, admin care.Actor, id int64) 
 	now := s.Now()
 	r := &ResetRequest{AccountID: acc.ID, RequestedBy: admin.AccountID, CreatedAt: now, ExpiresAt: now.Add(ResetApprovalWindow)}
 	notice := notify.Message{County: admin.CountyCode, Channel: notify.ChannelSMS, Recipient: phone, Purpose: ResetNoticePurpose,
+		Params: map[string]string{"admin": admin.Username, "account": acc.Username},
 		Body: fmt.Sprintf("countycare：管理员 %s 申请重置您的账户 %s 的密码；另一名管理员批准后，您将收到一次性链接。如非您本人需要，请立即联系审计员或其他管理员。",
 			admin.Username, acc.Username)}
 	ev := audit.New(ctx, admin, ActResetRequest, 0)
@@ -194,7 +195,9 @@ func (s *Service) ApproveReset(ctx context.Context, approver care.Actor, request
 	}
 	tok := NewToken()
 	r.ApprovedBy, r.ApprovedAt, r.TokenHash, r.ExpiresAt = approver.AccountID, now, HashToken(tok), now.Add(ResetLinkLifetime)
+	link := strings.TrimRight(s.Config.PublicURL, "/") + "/reset?t=" + tok
 	msg := notify.Message{County: approver.CountyCode, Channel: notify.ChannelSMS, Recipient: phone, Purpose: ResetPurpose,
+		Params: map[string]string{"account": acc.Username, "minutes": fmt.Sprint(int(ResetLinkLifetime / time.Minute)), "link": link},
 		Body: fmt.Sprintf("countycare：您的账户 %s 的密码重置已获批准。请在%d分钟内打开 %s/reset?t=%s 设置新密码（仅可使用一次）。",
 			acc.Username, int(ResetLinkLifetime/time.Minute), strings.TrimRight(s.Config.PublicURL, "/"), tok)}
 	ev := audit.New(ctx, approver, ActResetApprove, 0)

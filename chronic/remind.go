@@ -73,7 +73,8 @@ func (s *Service) SendReminders(ctx context.Context, a care.Actor) (*Reminders, 
 			clinic = in.Name
 		}
 		msgs = append(msgs, notify.Message{County: o.County, ResidentID: o.ResidentID, Channel: notify.ChannelSMS, Recipient: o.Phone,
-			Purpose: PurposeReminder, Body: ReminderText(county, o.Name, o.Disease, clinic, o.DaysOverdue)})
+			Purpose: PurposeReminder, Body: ReminderText(county, o.Name, o.Disease, clinic, o.DaysOverdue), Practitioner: o.DoctorID, Institution: o.ClinicID,
+			Params: map[string]string{"county": county, "name": o.Name, "disease": diseaseNames[o.Disease], "days": fmt.Sprint(o.DaysOverdue), "clinic": clinic}})
 	}
 	ev := audit.New(ctx, a, ActRemind, 0)
 	ev.Detail = fmt.Sprintf("reminders: %d overdue, %d with a phone", len(list), len(msgs))

@@ -178,7 +178,21 @@ func (s *Service) alert(ctx context.Context, c *Consultation, to int64) []notify
 	}
 	body := fmt.Sprintf("【远程会诊】您有一例%s会诊请求（%s），请在%d分钟内登录平台接收或退回。", urgencyName[c.Urgency], clip(c.Reason, 20),
 		s.Config.ResponseMinutes[c.Urgency])
-	return []notify.Message{{County: c.County, Channel: notify.ChannelSMS, Recipient: p.Phone, Purpose: PurposeAlert, Body: body}}
+	return []notify.Message{alertMessage(c, to, p.Phone, body, "新会诊请求", s.Config.ResponseMinutes[c.Urgency])}
+}
+
+// MessageRef is the outbox reference of a consultation's messages.
+func MessageRef(id int64) string { return fmt.Sprintf("consult:%d", id) }
+
+// alertMessage is the text message to practitioner about c, with the
+// template parameters urgency, reason, minutes and stage (docs/sms.md).
+func alertMessage(c *Consultation, practitioner int64, phone, body, stage string, minutes int) notify.Message {
+	ref := "" // a new case's ID is known once stored: the store sets it
+	if c.ID != 0 {
+		ref = MessageRef(c.ID)
+	}
+	return notify.Message{County: c.County, Channel: notify.ChannelSMS, Recipient: phone, Purpose: PurposeAlert, Body: body, Ref: ref, Practitioner: practitioner,
+		Params: map[string]string{"urgency": urgencyName[c.Urgency], "reason": clip(c.Reason, 20), "minutes": fmt.Sprint(minutes), "stage": stage}}
 }
 
 // publish pushes a change to connected browsers after it is saved.
@@ -508,8 +522,9 @@ func (s *Service) escalation(ctx context.Context, d *Due, now time.Time, phones 
 			phones[next] = phone
 		}
 		if phone != "" {
-			e.Msgs = []notify.Message{{County: c.County, Channel: notify.ChannelSMS, Recipient: phone, Purpose: PurposeAlert,
-				Body: fmt.Sprintf("【远程会诊】一例%s会诊（%s）已超时升级给您，请在%d分钟内登录平台接收或退回。", urgencyName[c.Urgency], clip(c.Reason, 20), s.Config.ResponseMinutes[c.Urgency])}}
+			e.Msgs = []notify.Message{alertMessage(c, next, phone,
+				fmt.Sprintf("【远程会诊】一例%s会诊（%s）已超时升级给您，请在%d分钟内登录平台接收或退回。", urgencyName[c.Urgency], clip(c.Reason, 20), s.Config.ResponseMinutes[c.Urgency]),
+				"超时升级", s.Config.ResponseMinutes[c.Urgency])}
 		}
 	}
 	return e

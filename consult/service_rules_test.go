@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -184,8 +185,9 @@ func TestRequestRoutesToTheDoctorOnDuty(t *testing.T) {
 		t.Errorf("care links %+v", w.repo.links)
 	}
 	want := notify.Message{County: cty, Channel: notify.ChannelSMS, Recipient: "13900000301", Purpose: PurposeAlert,
-		Body: "【远程会诊】您有一例普通会诊请求（" + reason20 + "），请在10分钟内登录平台接收或退回。"}
-	if len(w.repo.outbox) != 1 || w.repo.outbox[0] != want {
+		Body: "【远程会诊】您有一例普通会诊请求（" + reason20 + "），请在10分钟内登录平台接收或退回。", Practitioner: 301,
+		Params: map[string]string{"urgency": "普通", "reason": reason20, "minutes": "10", "stage": "新会诊请求"}}
+	if len(w.repo.outbox) != 1 || !reflect.DeepEqual(w.repo.outbox[0], want) {
 		t.Errorf("texts %+v", w.repo.outbox)
 	}
 	if got := w.live.kinds(); !slices.Equal(got, []string{"consult.new[301]"}) || w.live.got[0].id != 1 || w.live.got[0].text != reason20 {
@@ -553,8 +555,9 @@ func TestEscalationAtTheDeadline(t *testing.T) {
 	w.at(20 * time.Minute)
 	w.s.EscalateDue(ctx)
 	want := notify.Message{County: cty, Channel: notify.ChannelSMS, Recipient: "13900000300", Purpose: PurposeAlert,
-		Body: "【远程会诊】一例普通会诊（" + reason20 + "）已超时升级给您，请在10分钟内登录平台接收或退回。"}
-	if c := w.stored(1); c.AssignedTo != 300 || c.Step != 2 || len(w.repo.outbox) != 1 || w.repo.outbox[0] != want {
+		Body: "【远程会诊】一例普通会诊（" + reason20 + "）已超时升级给您，请在10分钟内登录平台接收或退回。", Ref: "consult:1", Practitioner: 300,
+		Params: map[string]string{"urgency": "普通", "reason": reason20, "minutes": "10", "stage": "超时升级"}}
+	if c := w.stored(1); c.AssignedTo != 300 || c.Step != 2 || len(w.repo.outbox) != 1 || !reflect.DeepEqual(w.repo.outbox[0], want) {
 		t.Errorf("to the head: %+v %+v", c, w.repo.outbox)
 	}
 	w.at(30 * time.Minute)

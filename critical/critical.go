@@ -101,7 +101,24 @@ type Alert struct {
 
 	ResidentName string // filled by listings
 	ClinicName   string
+	SMS          Delivery // the alert's text messages, filled by listings
 }
+
+// Delivery counts an alert's text messages by what became of them.
+type Delivery struct {
+	Messages  int // queued for the alert (every level)
+	Delivered int // the carrier's receipt says delivered
+	Failed    int // retries spent, refused, or reported undelivered
+}
+
+// Pending is the messages neither delivered nor failed yet.
+func (d Delivery) Pending() int { return d.Messages - d.Delivered - d.Failed }
+
+// Unreached reports whether every message of the alert failed.
+func (d Delivery) Unreached() bool { return d.Messages > 0 && d.Failed == d.Messages }
+
+// MessageRef is the outbox reference of an alert's messages.
+func MessageRef(id int64) string { return fmt.Sprintf("critical:%d", id) }
 
 // Open reports whether the alert waits for acknowledgement.
 func (a *Alert) Open() bool { return a.AckAt.IsZero() }
@@ -224,6 +241,10 @@ type Indicator struct {
 	Escalated    int // alerts that went past the clinic
 	Median       time.Duration
 	P90          time.Duration
+	// Text messages of the period's alerts: how many, delivered, failed,
+	// and the alerts none of whose messages could be delivered.
+	SMS          Delivery
+	SMSUnreached int
 }
 
 // AckTimes summarises acknowledgement durations: counts, median and p90
@@ -233,6 +254,13 @@ func AckTimes(alerts []Alert) Indicator {
 	var ds []time.Duration
 	for i := range alerts {
 		ind.Raised++
+		d := alerts[i].SMS
+		ind.SMS.Messages += d.Messages
+		ind.SMS.Delivered += d.Delivered
+		ind.SMS.Failed += d.Failed
+		if d.Unreached() {
+			ind.SMSUnreached++
+		}
 		if alerts[i].Level > LevelClinic {
 			ind.Escalated++
 		}

@@ -56,3 +56,26 @@ func TestConfigValidate(t *testing.T) {
 		t.Error("schedule")
 	}
 }
+
+// TestAckTimesCountsTextMessages: the indicator adds up the alerts' text
+// messages and counts the alerts none of whose messages arrived.
+func TestAckTimesCountsTextMessages(t *testing.T) {
+	als := []Alert{
+		{SMS: Delivery{Messages: 3, Delivered: 2, Failed: 1}},
+		{SMS: Delivery{Messages: 2, Failed: 2}},
+		{SMS: Delivery{Messages: 1}},
+		{},
+	}
+	ind := AckTimes(als)
+	if ind.SMS != (Delivery{Messages: 6, Delivered: 2, Failed: 3}) || ind.SMSUnreached != 1 || ind.SMS.Pending() != 1 {
+		t.Errorf("sms %+v unreached %d", ind.SMS, ind.SMSUnreached)
+	}
+	for _, tc := range []struct {
+		d    Delivery
+		want bool
+	}{{Delivery{}, false}, {Delivery{Messages: 1, Failed: 1}, true}, {Delivery{Messages: 2, Failed: 1}, false}, {Delivery{Messages: 1, Delivered: 1}, false}} {
+		if got := tc.d.Unreached(); got != tc.want {
+			t.Errorf("%+v unreached: got %v, want %v", tc.d, got, tc.want)
+		}
+	}
+}

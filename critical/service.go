@@ -155,8 +155,14 @@ func (s *Service) recipients(ctx context.Context, al *Alert, institution int64, 
 	var msgs []notify.Message
 	var ids []int64
 	body := fmt.Sprintf("【危急值】%s %s，请立即登录平台处理，并读回确认。", al.Finding, al.Value)
+	params := map[string]string{"finding": al.Finding, "value": al.Value, "stage": "请读回确认"}
 	if al.Level > LevelClinic {
 		body = fmt.Sprintf("【危急值升级】%s %s 超时未确认，已升级至贵机构，请立即登录平台处理。", al.Finding, al.Value)
+		params["stage"] = "超时未确认已升级"
+	}
+	ref := "" // a new alert's ID is known once stored: the store sets it
+	if al.ID != 0 {
+		ref = MessageRef(al.ID)
 	}
 	for _, p := range ps {
 		if !p.Active {
@@ -164,7 +170,8 @@ func (s *Service) recipients(ctx context.Context, al *Alert, institution int64, 
 		}
 		ids = append(ids, p.ID)
 		if p.Phone != "" {
-			msgs = append(msgs, notify.Message{County: al.CountyCode, Channel: notify.ChannelSMS, Recipient: p.Phone, Purpose: PurposeAlert, Body: body})
+			msgs = append(msgs, notify.Message{County: al.CountyCode, Channel: notify.ChannelSMS, Recipient: p.Phone, Purpose: PurposeAlert, Body: body,
+				Params: params, Practitioner: p.ID, Institution: institution, Ref: ref})
 		}
 	}
 	return msgs, ids, nil

@@ -287,6 +287,12 @@ func TestRaiseAlertsTheClinicAtOnce(t *testing.T) {
 		!strings.Contains(h.repo.msgs[0].Body, "血钾 6.8 mmol/L") || strings.Contains(h.repo.msgs[0].Body, "升级") {
 		t.Errorf("messages %+v, want one text to 101", h.repo.msgs)
 	}
+	// The template's parameters, and who answers for the message (the store
+	// adds the new alert's reference).
+	if m := h.repo.msgs[0]; m.Practitioner != 101 || m.Institution != 11 || m.Ref != "" ||
+		fmt.Sprint(m.Params) != "map[finding:血钾 stage:请读回确认 value:6.8 mmol/L]" {
+		t.Errorf("message parameters %+v", m)
+	}
 	if len(h.live.got) != 1 || fmt.Sprint(h.live.got[0].ids) != "[101 103]" || h.live.got[0].kind != EventRaised ||
 		h.live.got[0].id != al.ID || h.live.got[0].text != "血钾 6.8 mmol/L" {
 		t.Errorf("live events %+v, want 101 and 103", h.live.got)
@@ -490,7 +496,8 @@ func TestEscalationSchedule(t *testing.T) {
 	if !got.EscalatedAt.Equal(raisedAt.Add(15*time.Minute)) || !got.NextDueAt.Equal(raisedAt.Add(30*time.Minute)) {
 		t.Errorf("at the township: escalated %v, next due %v", got.EscalatedAt, got.NextDueAt)
 	}
-	if m := h.repo.msgs[len(h.repo.msgs)-1]; m.Recipient != "13800000201" || !strings.Contains(m.Body, "升级") || !strings.Contains(m.Body, "血钾 6.8 mmol/L") {
+	if m := h.repo.msgs[len(h.repo.msgs)-1]; m.Recipient != "13800000201" || !strings.Contains(m.Body, "升级") || !strings.Contains(m.Body, "血钾 6.8 mmol/L") ||
+		m.Ref != MessageRef(al.ID) || m.Ref != fmt.Sprintf("critical:%d", al.ID) || m.Practitioner != 201 || m.Institution != 10 || m.Params["stage"] != "超时未确认已升级" {
 		t.Errorf("township text %+v", m)
 	}
 	if p := h.live.got[len(h.live.got)-1]; p.kind != EventEscalated || fmt.Sprint(p.ids) != "[201]" || p.id != al.ID || p.text != "血钾 6.8 mmol/L" {

@@ -30,7 +30,8 @@ type Repository interface {
 	// that has one (alerts[i] for rs[i], nil for none; its SourceID is set
 	// to the result's id), the alerts' messages and the audit row, in one
 	// transaction: nothing is stored if anything fails.
-	SaveLabResults(ctx context.Context, rs []*Result, alerts []*critical.Alert, msgs []notify.Message, ev audit.Event) error
+	// msgs[i] are the text messages of alerts[i].
+	SaveLabResults(ctx context.Context, rs []*Result, alerts []*critical.Alert, msgs [][]notify.Message, ev audit.Event) error
 	// LabResults lists a resident's results, newest collected first.
 	LabResults(ctx context.Context, county string, residentID int64, limit int) ([]Result, error)
 }
@@ -70,7 +71,7 @@ func (s *Service) Record(ctx context.Context, a care.Actor, residentID int64, in
 	var fs []care.FieldError
 	rs := make([]*Result, len(ins))
 	alerts := make([]*critical.Alert, len(ins))
-	var msgs []notify.Message
+	msgs := make([][]notify.Message, len(ins))
 	live := make([][]int64, len(ins))
 	crit := 0
 	for i, in := range ins {
@@ -102,8 +103,7 @@ func (s *Service) Record(ctx context.Context, a care.Actor, residentID int64, in
 		if err != nil {
 			return nil, err
 		}
-		alerts[i], live[i] = al, ids
-		msgs = append(msgs, m...)
+		alerts[i], live[i], msgs[i] = al, ids, m
 		crit++
 	}
 	codes := make([]string, 0, len(rs))

@@ -218,7 +218,7 @@ func (s *Service) alertsAfter(ctx context.Context, county string, inst int64, lo
 	}
 	out := make([]Alert, 0, len(low))
 	for _, l := range low {
-		out = append(out, Alert{DrugCode: l.DrugCode, Messages: s.alertMessages(county, l, staff)})
+		out = append(out, Alert{DrugCode: l.DrugCode, Messages: s.alertMessages(county, inst, l, staff)})
 	}
 	return out, nil
 }

@@ -31,6 +31,8 @@ const (
 	ActFulfilRead   = "pharmacy.fulfil_read"
 	ActFulfilMove   = "pharmacy.fulfil_move"
 	ActLowStockScan = "pharmacy.low_stock"
+	// PurposeLowStock is the outbox purpose of low-stock alerts.
+	PurposeLowStock = "pharmacy.low_stock"
 )
 
 // Repository is the storage the pharmacy needs; store.Store implements it.
@@ -426,7 +428,7 @@ func (s *Service) AlertLowStock(ctx context.Context, a care.Actor, county string
 			continue
 		}
 		low = append(low, l)
-		msgs := s.alertMessages(county, l, staff)
+		msgs := s.alertMessages(county, institutionID, l, staff)
 		ev := audit.New(ctx, a, ActLowStockScan, 0)
 		ev.CountyCode, ev.Detail = county, fmt.Sprintf("institution %d %s on hand %d", institutionID, l.DrugCode, l.OnHand)
 		ok, err := s.Repo.QueueStockAlert(ctx, county, institutionID, l.DrugCode, msgs, s.Now().Add(-AlertEvery), ev)
@@ -486,7 +488,7 @@ func (s *Service) staff(ctx context.Context, institutionID int64) ([]org.Practit
 }
 
 // alertMessages is one SMS per staff member with a phone.
-func (s *Service) alertMessages(county string, l Level, staff []org.Practitioner) []notify.Message {
+func (s *Service) alertMessages(county string, institutionID int64, l Level, staff []org.Practitioner) []notify.Message {
 	name := l.DrugCode
 	if d := s.KB.Drug(l.DrugCode); d != nil {
 		name = d.NameZH
@@ -496,8 +498,10 @@ func (s *Service) alertMessages(county string, l Level, staff []org.Practitioner
 		if p.Phone == "" {
 			continue
 		}
-		msgs = append(msgs, notify.Message{County: county, Channel: notify.ChannelSMS, Recipient: p.Phone, Purpose: "pharmacy.low_stock",
-			Body: fmt.Sprintf("【医共体】%s库存%d，约%s天用量，低于阈值，请申领（建议%d）。", name, l.OnHand, coverText(l.CoverDays), l.SuggestQty)})
+		msgs = append(msgs, notify.Message{County: county, Channel: notify.ChannelSMS, Recipient: p.Phone, Purpose: PurposeLowStock,
+			Body:         fmt.Sprintf("【医共体】%s库存%d，约%s天用量，低于阈值，请申领（建议%d）。", name, l.OnHand, coverText(l.CoverDays), l.SuggestQty),
+			Practitioner: p.ID, Institution: institutionID,
+			Params: map[string]string{"drug": name, "on_hand": fmt.Sprint(l.OnHand), "days": coverText(l.CoverDays), "suggest": fmt.Sprint(l.SuggestQty)}})
 	}
 	return msgs
 }

@@ -344,8 +344,7 @@ func (w *Workflow) Sign(ctx context.Context, a care.Actor, id int64, d ReportDra
 	st.Status, st.ReportedAt, st.ReportedBy = FlowReported, now, a.AccountID
 	var msgs []notify.Message
 	if o, err := w.Repo.StaffAccount(ctx, st.OrderedBy); err == nil && o.Phone != "" {
-		msgs = []notify.Message{{County: st.County, Channel: notify.ChannelSMS, Recipient: o.Phone, Purpose: PurposeReturned,
-			Body: fmt.Sprintf("【远程诊断】您送检的%s检查（编号%d）报告已签发，请登录平台查看。", st.Modality, st.ID)}}
+		msgs = []notify.Message{returnedMessage(st, o, "报告已签发", fmt.Sprintf("【远程诊断】您送检的%s检查（编号%d）报告已签发，请登录平台查看。", st.Modality, st.ID))}
 	}
 	ev := w.event(ctx, a, ActReport, st, fmt.Sprintf("study %d report seal=%s critical=%t", st.ID, r.Seal[:12], r.Critical))
 	if err := w.Repo.SaveReadingReport(ctx, st, r, msgs, ev); err != nil {
@@ -409,8 +408,7 @@ func (w *Workflow) Addend(ctx context.Context, a care.Actor, id int64, text stri
 	r.Seal = ReportSeal(r)
 	var msgs []notify.Message
 	if o, err := w.Repo.StaffAccount(ctx, st.OrderedBy); err == nil && o.Phone != "" {
-		msgs = []notify.Message{{County: st.County, Channel: notify.ChannelSMS, Recipient: o.Phone, Purpose: PurposeReturned,
-			Body: fmt.Sprintf("【远程诊断】您送检的%s检查（编号%d）报告有补充报告，请登录平台查看。", st.Modality, st.ID)}}
+		msgs = []notify.Message{returnedMessage(st, o, "有补充报告", fmt.Sprintf("【远程诊断】您送检的%s检查（编号%d）报告有补充报告，请登录平台查看。", st.Modality, st.ID))}
 	}
 	ev := w.event(ctx, a, ActAddendum, st, fmt.Sprintf("study %d addendum to report %d seal=%s", st.ID, parent.ID, r.Seal[:12]))
 	if err := w.Repo.SaveReadingReport(ctx, st, r, msgs, ev); err != nil {
@@ -532,8 +530,10 @@ func (w *Workflow) EscalateDue(ctx context.Context) (int, error) {
 			e := ReadingEscalation{Study: st, Now: now, Audit: audit.Event{Action: ActEscalate, Outcome: audit.OutcomeOK, Purpose: care.PurposeTreatment,
 				CountyCode: st.County, ResidentID: st.ResidentID, Detail: fmt.Sprintf("study %d overdue (%s, %d min since upload, escalation %d)", st.ID, st.Modality, late, st.Escalations+1)}}
 			for _, p := range phones {
+				target := int(w.Targets.Target(st.Modality) / time.Minute)
 				e.Msgs = append(e.Msgs, notify.Message{County: st.County, Channel: notify.ChannelSMS, Recipient: p, Purpose: PurposeOverdue,
-					Body: fmt.Sprintf("【远程诊断】%s检查（编号%d）已等待%d分钟，超过报告时限%d分钟，请尽快阅片。", st.Modality, st.ID, late, int(w.Targets.Target(st.Modality)/time.Minute))})
+					Body:   fmt.Sprintf("【远程诊断】%s检查（编号%d）已等待%d分钟，超过报告时限%d分钟，请尽快阅片。", st.Modality, st.ID, late, target),
+					Params: map[string]string{"modality": st.Modality, "study": fmt.Sprint(st.ID), "minutes": fmt.Sprint(late), "target": fmt.Sprint(target)}})
 			}
 			st.DueAt = now.Add(w.Targets.Target(st.Modality))
 			es = append(es, e)
@@ -626,4 +626,12 @@ func (w *Workflow) SweepCritical(ctx context.Context, after time.Duration) (int,
 		}
 	}
 	return n, first
+}
+
+// returnedMessage is the text message to the ordering doctor o that st's
+// report came back, with the template parameters modality, study and
+// stage (docs/sms.md).
+func returnedMessage(st *Study, o *Reader, stage, body string) notify.Message {
+	return notify.Message{County: st.County, Channel: notify.ChannelSMS, Recipient: o.Phone, Purpose: PurposeReturned, Body: body, Institution: o.InstitutionID,
+		Params: map[string]string{"modality": st.Modality, "study": fmt.Sprint(st.ID), "stage": stage}}
 }

@@ -521,5 +521,6 @@ func (s *Service) messages(ctx context.Context, t *org.Tree, r *Referral, act Ac
 	if len(b) > notify.MaxBody {
 		body = string(b[:notify.MaxBody])
 	}
-	return []notify.Message{{County: r.County, Channel: notify.ChannelSMS, Recipient: p.Phone, Purpose: "referral." + string(act), Body: body}}
+	return []notify.Message{{County: r.County, Channel: notify.ChannelSMS, Recipient: p.Phone, Purpose: "referral." + string(act), Body: body,
+		Practitioner: r.SentByPract, Params: map[string]string{"referral": fmt.Sprint(r.ID), "institution": inst}}}
 }

@@ -280,9 +280,8 @@ func (s *Store) RequestReset(ctx context.Context, r *account.ResetRequest, notic
 }
 
 func (s *Store) queueOne(ctx context.Context, tx db, m notify.Message) error {
-	_, err := tx.insert(ctx, `INSERT INTO outbox (county_code, resident_id, channel, recipient, purpose, body, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		m.County, 0, m.Channel, m.Recipient, m.Purpose, m.Body, notify.StatusQueued, s.ts(s.now()))
-	return err
+	m.ResidentID = 0
+	return s.insertMessage(ctx, tx, &m, s.now())
 }
 
 const resetCols = `r.id, r.account_id, r.requested_by, r.created_at, COALESCE(r.approved_by, 0), r.approved_at, COALESCE(r.token_hash, ''), r.expires_at, r.used_at`

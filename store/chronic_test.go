@@ -408,11 +408,13 @@ func closedVisits(t *testing.T, st *store.Store) int {
 }
 
 type flakySender struct {
-	fail bool
-	got  []notify.Message
+	fail  bool
+	got   []notify.Message
+	calls int
 }
 
 func (f *flakySender) Send(_ context.Context, m *notify.Message) error {
+	f.calls++
 	if f.fail {
 		return errors.New("gateway down")
 	}
@@ -467,6 +469,10 @@ func TestChronicReminders(t *testing.T) {
 			if n, err := dp.RunOnce(ctx); err != nil || n != 0 {
 				t.Fatalf("attempt %d: %d %v", i, n, err)
 			}
+			if n, _ := dp.RunOnce(ctx); n != 0 || fl.calls != (i+1)*withPhone {
+				t.Fatalf("attempt %d: retried before its backoff (%d calls)", i, fl.calls)
+			}
+			f.clk.Add(time.Hour) // past the backoff
 		}
 		if pend, _ := f.st.PendingMessages(ctx, 1000); len(pend) != withPhone || pend[0].Attempts != notify.MaxAttempts-1 || pend[0].LastError != "gateway down" {
 			t.Fatalf("pending after failures: %d", len(pend))
@@ -486,6 +492,7 @@ func TestChronicReminders(t *testing.T) {
 		fl.fail = true
 		for i := 0; i < notify.MaxAttempts; i++ {
 			dp.RunOnce(ctx)
+			f.clk.Add(time.Hour)
 		}
 		if pend, _ := f.st.PendingMessages(ctx, 1000); len(pend) != 0 {
 			t.Errorf("after %d failures messages are still queued: %d", notify.MaxAttempts, len(pend))

@@ -114,17 +114,11 @@ func (s *Store) insertConsultEvents(ctx context.Context, tx db, county string, i
 }
 
 func (s *Store) queueInTx(ctx context.Context, tx db, msgs []notify.Message) error {
+	now := s.now()
 	for i := range msgs {
-		m := &msgs[i]
-		if err := m.Valid(); err != nil {
+		if err := s.insertMessage(ctx, tx, &msgs[i], now); err != nil {
 			return wrap("store.queue", err)
 		}
-		id, err := tx.insert(ctx, `INSERT INTO outbox (county_code, resident_id, channel, recipient, purpose, body, status, created_at) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?)`,
-			m.County, m.ResidentID, m.Channel, m.Recipient, m.Purpose, m.Body, s.ts(s.now()))
-		if err != nil {
-			return wrap("store.queue", err)
-		}
-		m.ID = id
 	}
 	return nil
 }
@@ -186,6 +180,9 @@ func (s *Store) CreateConsultation(ctx context.Context, c *consult.Consultation,
 		c.ID = id
 		if err := s.insertConsultEvents(ctx, tx, c.County, id, evs); err != nil {
 			return err
+		}
+		for i := range msgs {
+			msgs[i].Ref = consult.MessageRef(id)
 		}
 		if err := s.queueInTx(ctx, tx, msgs); err != nil {
 			return err

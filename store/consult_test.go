@@ -94,8 +94,10 @@ func TestConsultationFlow(t *testing.T) {
 		if got := live.got[cs.PractitionerID]; len(got) != 1 || got[0] != "consult.new" {
 			t.Errorf("live events to the specialist: %v", got)
 		}
-		// The offline specialist also gets a text message.
-		if ms, _ := f.st.PendingMessages(ctx, 10); len(ms) != 1 || ms[0].Purpose != consult.PurposeAlert {
+		// The offline specialist also gets a text message, about this case,
+		// with its template parameters.
+		if ms, _ := f.st.PendingMessages(ctx, 10); len(ms) != 1 || ms[0].Purpose != consult.PurposeAlert || ms[0].Ref != consult.MessageRef(c.ID) ||
+			ms[0].Practitioner != cs.PractitionerID || ms[0].Params["urgency"] == "" || ms[0].Params["minutes"] == "" {
 			t.Errorf("outbox %+v", ms)
 		}
 		// Now the hub may read the record.

@@ -16,6 +16,12 @@ import (
 const alertCols = `a.id, a.county_code, a.source_kind, a.source_id, a.resident_id, a.clinic_id, a.ordered_by, a.township_id, a.county_id,
 	a.finding, a.value, a.raised_by, a.raised_at, a.ack_at, a.ack_by, a.ack_note, a.level, a.escalated_at, a.next_due_at`
 
+// alertSMS counts an alert's text messages (outbox.ref, not the duty
+// phones' messages about them) by their outcome, for listings.
+const alertSMS = `, (SELECT COUNT(*) FROM outbox o WHERE o.ref = 'critical:' || a.id AND o.purpose <> 'notify.duty'),
+	(SELECT COUNT(*) FROM outbox o WHERE o.ref = 'critical:' || a.id AND o.purpose <> 'notify.duty' AND o.delivery = 'delivered'),
+	(SELECT COUNT(*) FROM outbox o WHERE o.ref = 'critical:' || a.id AND o.purpose <> 'notify.duty' AND (o.status = 'failed' OR o.delivery = 'undelivered'))`
+
 func scanAlert(sc interface{ Scan(...any) error }, al *critical.Alert, extra ...any) error {
 	return sc.Scan(append([]any{&al.ID, &al.CountyCode, &al.SourceKind, &al.SourceID, &al.ResidentID, &al.ClinicID, &al.OrderedBy,
 		&al.TownshipID, &al.CountyID, &al.Finding, &al.Value, &al.RaisedBy, tsOf(&al.RaisedAt), tsOf(&al.AckAt), idOf(&al.AckBy),
@@ -41,6 +47,9 @@ func (s *Store) raiseInTx(ctx context.Context, tx db, al *critical.Alert, msgs [
 		return false, wrap(op, err)
 	}
 	al.ID = id
+	for i := range msgs {
+		msgs[i].Ref = critical.MessageRef(id)
+	}
 	return true, s.queueInTx(ctx, tx, msgs)
 }
 
@@ -62,9 +71,9 @@ func (s *Store) RaiseAlert(ctx context.Context, al *critical.Alert, msgs []notif
 // CriticalAlert returns one alert of a county (ENOTFOUND).
 func (s *Store) CriticalAlert(ctx context.Context, county string, id int64) (*critical.Alert, error) {
 	var al critical.Alert
-	err := scanAlert(s.read().row(ctx, `SELECT `+alertCols+`, r.name, i.name FROM critical_alerts a
+	err := scanAlert(s.read().row(ctx, `SELECT `+alertCols+`, r.name, i.name`+alertSMS+` FROM critical_alerts a
 		JOIN residents r ON r.id = a.resident_id JOIN institutions i ON i.id = a.clinic_id
-		WHERE a.county_code = ? AND a.id = ?`, county, id), &al, &al.ResidentName, &al.ClinicName)
+		WHERE a.county_code = ? AND a.id = ?`, county, id), &al, &al.ResidentName, &al.ClinicName, &al.SMS.Messages, &al.SMS.Delivered, &al.SMS.Failed)
 	if err != nil {
 		return nil, wrap("store.CriticalAlert", err)
 	}
@@ -100,7 +109,7 @@ func (s *Store) CriticalAlerts(ctx context.Context, f critical.Filter) ([]critic
 		limit = 300
 	}
 	args = append(args, limit)
-	rows, err := s.read().query(ctx, `SELECT `+alertCols+`, r.name, i.name FROM critical_alerts a
+	rows, err := s.read().query(ctx, `SELECT `+alertCols+`, r.name, i.name`+alertSMS+` FROM critical_alerts a
 		JOIN residents r ON r.id = a.resident_id JOIN institutions i ON i.id = a.clinic_id
 		WHERE `+strings.Join(where, " AND ")+` ORDER BY a.raised_at DESC, a.id DESC LIMIT ?`, args...)
 	if err != nil {
@@ -110,7 +119,7 @@ func (s *Store) CriticalAlerts(ctx context.Context, f critical.Filter) ([]critic
 	var out []critical.Alert
 	for rows.Next() {
 		var al critical.Alert
-		if err := scanAlert(rows, &al, &al.ResidentName, &al.ClinicName); err != nil {
+		if err := scanAlert(rows, &al, &al.ResidentName, &al.ClinicName, &al.SMS.Messages, &al.SMS.Delivered, &al.SMS.Failed); err != nil {
 			return nil, wrap(op, err)
 		}
 		out = append(out, al)

@@ -26,9 +26,9 @@ func floatOf(n sql.NullFloat64) *float64 {
 }
 
 // SaveLabResults stores results with the critical alert of each that has
-// one (its source id set to the result's), the alerts' messages and the
-// audit row, in one transaction.
-func (s *Store) SaveLabResults(ctx context.Context, rs []*lab.Result, alerts []*critical.Alert, msgs []notify.Message, ev audit.Event) error {
+// one (its source id set to the result's), the alerts' messages (msgs[i]
+// of alerts[i]) and the audit row, in one transaction.
+func (s *Store) SaveLabResults(ctx context.Context, rs []*lab.Result, alerts []*critical.Alert, msgs [][]notify.Message, ev audit.Event) error {
 	const op = "store.SaveLabResults"
 	return s.Transact(ctx, func(tx db) error {
 		for i, r := range rs {
@@ -44,13 +44,14 @@ func (s *Store) SaveLabResults(ctx context.Context, rs []*lab.Result, alerts []*
 			r.ID = id
 			if i < len(alerts) && alerts[i] != nil {
 				alerts[i].SourceID = id
-				if _, err := s.raiseInTx(ctx, tx, alerts[i], nil); err != nil {
+				var m []notify.Message
+				if i < len(msgs) {
+					m = msgs[i]
+				}
+				if _, err := s.raiseInTx(ctx, tx, alerts[i], m); err != nil {
 					return err
 				}
 			}
-		}
-		if err := s.queueInTx(ctx, tx, msgs); err != nil {
-			return err
 		}
 		return s.appendAudit(ctx, tx, ev)
 	})

@@ -205,17 +205,9 @@ func (s *Store) queueAlert(ctx context.Context, tx db, county string, institutio
 		return false, wrap(op, err)
 	}
 	for i := range al.Messages {
-		m := &al.Messages[i]
-		if err := m.Valid(); err != nil {
+		if err := s.insertMessage(ctx, tx, &al.Messages[i], now); err != nil {
 			return false, wrap(op, err)
 		}
-		m.Status, m.CreatedAt = notify.StatusQueued, now
-		id, err := tx.insert(ctx, `INSERT INTO outbox (county_code, resident_id, channel, recipient, purpose, body, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			m.County, m.ResidentID, m.Channel, m.Recipient, m.Purpose, m.Body, m.Status, s.ts(now))
-		if err != nil {
-			return false, wrap(op, err)
-		}
-		m.ID = id
 	}
 	return true, nil
 }

@@ -145,13 +145,7 @@ func (s *Store) transition(ctx context.Context, tx db, t *referral.Transition) e
 		}
 	}
 	for i := range t.Messages {
-		m := &t.Messages[i]
-		if err := m.Valid(); err != nil {
-			return wrap(op, err)
-		}
-		m.Status, m.CreatedAt = "queued", e.At
-		if m.ID, err = tx.insert(ctx, `INSERT INTO outbox (county_code, resident_id, channel, recipient, purpose, body, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			m.County, m.ResidentID, m.Channel, m.Recipient, m.Purpose, m.Body, m.Status, s.ts(m.CreatedAt)); err != nil {
+		if err := s.insertMessage(ctx, tx, &t.Messages[i], e.At); err != nil {
 			return wrap(op, err)
 		}
 	}

@@ -12,39 +12,45 @@ import (
 // criticalRow is an alert as shown.
 type criticalRow struct {
 	critical.Alert
-	WaitMinutes int // open: minutes since raised; acknowledged: minutes to acknowledge
+	WaitMinutes int    // open: minutes since raised; acknowledged: minutes to acknowledge
+	SMSText     string // what became of its text messages
 }
 
-func (s *Server) criticalRows(als []critical.Alert) []criticalRow {
+// criticalPage is the data of the alert page: the actor's alerts, open
+// ones first.
+func (s *Server) criticalPage(r *http.Request, rc *reqCtx) (pageData, error) {
+	als, err := s.Critical.List(r.Context(), rc.Actor, false)
+	if err != nil {
+		return pageData{}, err
+	}
 	now := s.Now()
-	out := make([]criticalRow, len(als))
-	for i, al := range als {
+	var open, done []criticalRow
+	for _, al := range als {
 		d := now.Sub(al.RaisedAt)
 		if !al.Open() {
 			d = al.AckDuration()
 		}
-		out[i] = criticalRow{Alert: al, WaitMinutes: int(max(d, 0) / time.Minute)}
+		row := criticalRow{Alert: al, WaitMinutes: int(max(d, 0) / time.Minute), SMSText: s.msgs.T(rc.Lang, "critical.sms_none")}
+		if m := al.SMS; m.Messages > 0 {
+			row.SMSText = s.msgs.T(rc.Lang, "critical.sms", m.Messages, m.Delivered, m.Failed, m.Pending())
+		}
+		if al.Open() {
+			open = append(open, row)
+		} else {
+			done = append(done, row)
+		}
 	}
-	return out
+	return pageData{Title: s.msgs.T(rc.Lang, "critical.title"), Data: map[string]any{"Open": open, "Done": done}}, nil
 }
 
 // criticalList is GET /critical: the alerts the doctor's institution is
-// alerted for, open first.
+// alerted for, open first, with what became of their text messages.
 func (s *Server) criticalList(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-	als, err := s.Critical.List(r.Context(), rc.Actor, false)
+	d, err := s.criticalPage(r, rc)
 	if err != nil {
 		return err
 	}
-	var open, done []critical.Alert
-	for _, al := range als {
-		if al.Open() {
-			open = append(open, al)
-		} else {
-			done = append(done, al)
-		}
-	}
-	s.render(w, r, rc, http.StatusOK, "critical", pageData{Title: s.msgs.T(rc.Lang, "critical.title"),
-		Data: map[string]any{"Open": s.criticalRows(open), "Done": s.criticalRows(done)}})
+	s.render(w, r, rc, http.StatusOK, "critical", d)
 	return nil
 }
 
@@ -56,19 +62,11 @@ func (s *Server) criticalAck(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 	}
 	if _, err := s.Critical.Acknowledge(r.Context(), rc.Actor, id, r.PostFormValue("note")); err != nil {
 		if care.IsCode(err, care.EINVALID) || care.IsCode(err, care.ECONFLICT) {
-			als, lerr := s.Critical.List(r.Context(), rc.Actor, false)
+			d, lerr := s.criticalPage(r, rc)
 			if lerr != nil {
 				return lerr
 			}
-			var open, done []critical.Alert
-			for _, al := range als {
-				if al.Open() {
-					open = append(open, al)
-				} else {
-					done = append(done, al)
-				}
-			}
-			d := pageData{Title: s.msgs.T(rc.Lang, "critical.title"), Data: map[string]any{"Open": s.criticalRows(open), "Done": s.criticalRows(done), "Failed": id}}
+			d.Data.(map[string]any)["Failed"] = id
 			return s.formError(w, r, rc, "critical", d, err)
 		}
 		return err
@@ -136,12 +134,25 @@ type apiAlert struct {
 	Level       int        `json:"escalation_level"`
 	EscalatedAt *time.Time `json:"escalated_at"`
 	NextDueAt   *time.Time `json:"next_escalation_at"`
+	SMS         apiSMS     `json:"sms"`
+}
+
+// apiSMS counts an alert's text messages by what became of them.
+type apiSMS struct {
+	Messages  int `json:"messages"`
+	Delivered int `json:"delivered"`
+	Failed    int `json:"failed"`
+	Pending   int `json:"pending"`
+}
+
+func toAPISMS(d critical.Delivery) apiSMS {
+	return apiSMS{Messages: d.Messages, Delivered: d.Delivered, Failed: d.Failed, Pending: d.Pending()}
 }
 
 func toAPIAlert(al *critical.Alert) apiAlert {
 	return apiAlert{ID: al.ID, SourceKind: al.SourceKind, SourceID: al.SourceID, ResidentID: al.ResidentID, Resident: al.ResidentName,
 		ClinicID: al.ClinicID, OrderedBy: al.OrderedBy, Finding: al.Finding, Value: al.Value, RaisedAt: al.RaisedAt, AckAt: optTime(al.AckAt),
-		AckBy: al.AckBy, AckNote: al.AckNote, Level: al.Level, EscalatedAt: optTime(al.EscalatedAt), NextDueAt: optTime(al.NextDueAt)}
+		AckBy: al.AckBy, AckNote: al.AckNote, Level: al.Level, EscalatedAt: optTime(al.EscalatedAt), NextDueAt: optTime(al.NextDueAt), SMS: toAPISMS(al.SMS)}
 }
 
 // apiCriticalList: GET /api/v1/critical-alerts[?open=1].
@@ -203,6 +214,7 @@ func (s *Server) apiCriticalIndicators(w http.ResponseWriter, r *http.Request, r
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"from": from, "to": to, "raised": ind.Raised, "acknowledged": ind.Acknowledged, "open": ind.Open,
-		"escalated": ind.Escalated, "ack_median_seconds": ind.Median.Seconds(), "ack_p90_seconds": ind.P90.Seconds()})
+		"escalated": ind.Escalated, "ack_median_seconds": ind.Median.Seconds(), "ack_p90_seconds": ind.P90.Seconds(),
+		"sms": toAPISMS(ind.SMS), "sms_unreached_alerts": ind.SMSUnreached})
 	return nil
 }

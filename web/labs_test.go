@@ -20,6 +20,7 @@ import (
 	"countycare/care"
 	"countycare/critical"
 	"countycare/lab"
+	"countycare/notify"
 	"countycare/reading"
 	"countycare/store"
 )
@@ -114,6 +115,27 @@ func testLabsAndCritical(t *testing.T, d store.Dialect) {
 		t.Fatalf("critical page %d", cp.code)
 	}
 	alertID := strconv.FormatInt(rec.Results[0].AlertID, 10)
+	// What became of the alert's text messages shows on the page, in the
+	// API and in the indicators: one delivered (its receipt), one failed.
+	ctx := context.Background()
+	msgs, err := e.st.MessagesAbout(ctx, "411723", critical.MessageRef(rec.Results[0].AlertID))
+	if err != nil || len(msgs) < 2 || msgs[0].Params["value"] != "40 mg/dL" && msgs[0].Params["value"] == "" {
+		t.Fatalf("the alert's messages: %+v %v", msgs, err)
+	}
+	e.st.MarkMessage(ctx, msgs[0].ID, notify.Attempt{Status: notify.StatusSent, Attempts: 1, At: time.Now(), Provider: "aliyun", ProviderID: "900001^0", Delivery: notify.DeliveryPending})
+	e.st.RecordReceipts(ctx, "aliyun", []notify.Receipt{{ProviderID: "900001^0", Delivered: true, At: time.Now()}})
+	e.st.MarkMessage(ctx, msgs[1].ID, notify.Attempt{Status: notify.StatusFailed, Attempts: 5, LastError: "aliyun: server error", At: time.Now()})
+	wantSMS := fmt.Sprintf("短信 %d 条：已送达 1，未送达 1，待回执 %d", len(msgs), len(msgs)-2)
+	if p := vd.get("/critical"); !strings.Contains(p.body, wantSMS) {
+		t.Errorf("the alert page does not show %q", wantSMS)
+	}
+	var one struct {
+		SMS struct{ Messages, Delivered, Failed, Pending int } `json:"sms"`
+	}
+	if r := vd.get("/api/v1/critical-alerts/" + alertID); json.Unmarshal([]byte(r.body), &one) != nil || one.SMS.Messages != len(msgs) || one.SMS.Delivered != 1 ||
+		one.SMS.Failed != 1 || one.SMS.Pending != len(msgs)-2 {
+		t.Errorf("API sms: %s", r.body)
+	}
 	if r := vd.postJSON("/api/v1/critical-alerts/"+alertID+"/ack", map[string]string{"read_back": "收到"}); r.code != 422 || !strings.Contains(r.body, "critical.read_back_missing") {
 		t.Errorf("ack without read-back: %d %s", r.code, r.body)
 	}
@@ -155,7 +177,8 @@ func testLabsAndCritical(t *testing.T, d store.Dialect) {
 	if r := an.get("/api/v1/critical-alerts/indicators"); json.Unmarshal([]byte(r.body), &ind) != nil || ind.Raised != 2 || ind.Acknowledged != 2 {
 		t.Errorf("indicator: %d %s", r.code, r.body)
 	}
-	if p := an.get("/critical/indicators"); p.code != 200 || !strings.Contains(p.body, `id="critical-indicator"`) {
+	if p := an.get("/critical/indicators"); p.code != 200 || !strings.Contains(p.body, `id="critical-indicator"`) ||
+		!strings.Contains(p.body, `<dd id="critical-sms-delivered">1</dd>`) || !strings.Contains(p.body, `<dd id="critical-sms-failed">1</dd>`) {
 		t.Errorf("indicator page %d", p.code)
 	}
 

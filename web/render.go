@@ -263,7 +263,8 @@ func (p pageData) Step(st settle.Step) string { return p.srv.stepText(p.Lang, st
 
 // liveKinds are the live events the page's banner announces (app.js).
 var liveKinds = []string{"consult.new", "consult.escalated", "consult.message", "consult.accepted", "consult.answered", "consult.declined",
-	"consult.closed", "consult.cancelled", "consult.video", "critical.raised", "critical.escalated"}
+	"consult.closed", "consult.cancelled", "consult.video", "critical.raised", "critical.escalated",
+	"critical.undelivered", "consult.undelivered", "notify.undelivered"} // the last three: notify.LiveKind
 
 // LiveLabels is the banner's text per live event kind, as JSON for a data
 // attribute (messages live.<kind>).

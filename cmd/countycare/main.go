@@ -54,6 +54,7 @@ Commands:
   chronic defaults   print the chronic-care rules' defaults as JSON (the format of serve --chronic-config)
   chronic recompute  re-assess every chronic patient's tier with the current rules (report, or --apply)
   online purge-chat  delete online-visit chat older than --before (refused under 3 years)
+  sms check      check an SMS provider configuration as serve --sms-config would, and print it
   version        print the version
 
 Every command takes --db URL (env COUNTYCARE_DB): sqlite:///path/file.db or postgres://…
@@ -123,6 +124,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdChronic(ctx, rest, stdout, stderr)
 	case "online":
 		return cmdOnline(ctx, rest, stdout, stderr)
+	case "sms":
+		return cmdSMS(rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "countycare", versionString())
 		return nil

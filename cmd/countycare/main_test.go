@@ -592,3 +592,38 @@ func TestServeScheduledJobs(t *testing.T) {
 		t.Errorf("jobs: %d, want the upload sweep, the low-stock scan, the chat purge and the poverty watch", len(jobs))
 	}
 }
+
+// TestServeSMSConfig: serve --sms-config with the documented example
+// starts sending through the provider; a configuration missing a purpose's
+// template, or whose secret is not in the environment, stops the start
+// with a message naming what is missing.
+func TestServeSMSConfig(t *testing.T) {
+	dir := t.TempDir()
+	common := []string{"--db", "sqlite://" + filepath.Join(dir, "c.db"), "--audit-key-file", filepath.Join(dir, "audit.key"), "--audit-anchor-every", "0"}
+	example := filepath.Join("testdata", "sms-aliyun.json")
+	if _, err := runCmd(t, append([]string{"serve", "--sms-config", example}, common...)...); err == nil || !strings.Contains(err.Error(), "COUNTYCARE_SMS_SECRET") {
+		t.Errorf("without the secret: %v", err)
+	}
+	t.Setenv("COUNTYCARE_SMS_SECRET", "example-secret-value")
+	logs := serveUntil(t, regexp.MustCompile(`msg="text messages go out through the provider" provider=aliyun templates=14`), 1, append([]string{"--sms-config", example}, common...)...)
+	if strings.Contains(logs, "example-secret-value") {
+		t.Errorf("the log holds the secret:\n%s", logs)
+	}
+	// sms check prints what the file configures, without the secret.
+	out, err := runCmd(t, "sms", "check", "--sms-config", example)
+	if err != nil || !regexp.MustCompile(`template critical.alert +SMS_460001 \(finding, value, stage\)`).MatchString(out) || !strings.Contains(out, "139******01") ||
+		strings.Contains(out, "example-secret-value") || strings.Contains(out, "13900000001") || !strings.HasSuffix(out, "ok\n") {
+		t.Errorf("sms check: %v\n%s", err, out)
+	}
+	b, _ := os.ReadFile(example)
+	wrongParam := filepath.Join(dir, "param.json")
+	os.WriteFile(wrongParam, bytes.Replace(b, []byte(`["finding", "value", "stage"]`), []byte(`["finding", "patient"]`), 1), 0o600)
+	if _, err := runCmd(t, "sms", "check", "--sms-config", wrongParam); err == nil || !strings.Contains(err.Error(), "critical.alert messages have no parameter patient") {
+		t.Errorf("a parameter the purpose does not carry: %v", err)
+	}
+	partial := filepath.Join(dir, "partial.json")
+	os.WriteFile(partial, bytes.Replace(b, []byte(`"notify.duty"`), []byte(`"notify.other"`), 1), 0o600)
+	if _, err := runCmd(t, append([]string{"serve", "--sms-config", partial}, common...)...); err == nil || !strings.Contains(err.Error(), "no template for the purpose notify.duty") {
+		t.Errorf("a purpose without a template: %v", err)
+	}
+}

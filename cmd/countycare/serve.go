@@ -21,7 +21,6 @@ import (
 	"countycare/critical"
 	"countycare/demo"
 	"countycare/kpi"
-	"countycare/notify"
 	"countycare/pharmacy"
 	"countycare/points"
 	"countycare/povertywatch"
@@ -68,6 +67,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	chronicFile := fs.String("chronic-config", envOr("COUNTYCARE_CHRONIC_CONFIG", ""), "JSON file of the county's chronic-care rules over the defaults (targets, intervals, tier rules, prevalence; `countycare chronic defaults` prints them; env COUNTYCARE_CHRONIC_CONFIG)")
 	kpiTargets := fs.String("kpi-targets", envOr("COUNTYCARE_KPI_TARGETS", ""), "JSON file of the county's dashboard targets per indicator and year and the amber band (default: kpi/targets.default.json; docs/dashboard.md; env COUNTYCARE_KPI_TARGETS)")
 	kpiCache := fs.Duration("kpi-cache", envDuration("COUNTYCARE_KPI_CACHE", kpi.DefaultCacheTTL), "how long the dashboard keeps a computed (scope, period) before computing it again (env COUNTYCARE_KPI_CACHE)")
+	smsFile := fs.String("sms-config", envOr("COUNTYCARE_SMS_CONFIG", ""), "JSON file of the county's SMS provider (Alibaba Cloud or Tencent Cloud): keys, sign name, a template per message purpose,\n"+
+		"per-number limits, retries, duty phones (docs/sms.md; env COUNTYCARE_SMS_CONFIG); empty: messages are only written to the log")
 	rulesFile := fs.String("points-rules", envOr("COUNTYCARE_POINTS_RULES", ""), "JSON file of health-points rules (default: points/rules.json, see docs/points.md; env COUNTYCARE_POINTS_RULES)")
 	auditJournalPath := fs.String("audit-journal", envOr("COUNTYCARE_AUDIT_JOURNAL", ""), "append-only journal of read audit events in front of the database, replayed at start (default: <db file>.audit-journal beside an SQLite database; with PostgreSQL and no path, reads wait for the database commit; env COUNTYCARE_AUDIT_JOURNAL)")
 	auditSync := fs.String("audit-sync", envOr("COUNTYCARE_AUDIT_SYNC", "batch"), "when the audit journal reaches the disk: batch (a read is released once its event is written to the journal, which is fdatasync'ed at least every 100 ms: a crash of the process loses nothing, a power cut at most ~100 ms of read events) or always (each group waits for fdatasync: power-safe, slower); env COUNTYCARE_AUDIT_SYNC")
@@ -134,6 +135,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if *kpiCache <= 0 {
 		return fmt.Errorf("serve: --kpi-cache must be positive (got %s)", *kpiCache)
+	}
+	smsCfg, err := loadSMSConfig(*smsFile)
+	if err != nil {
+		return fmt.Errorf("serve: --sms-config: %w", err)
 	}
 	if ccfg.ResponseMinutes, err = parseResponseMinutes(*consultResponse); err != nil {
 		return err
@@ -248,8 +253,6 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	logReplication(ctx, st, log)
 
 	go sessionJanitor(ctx, a, acfg, log)
-	// Messages (follow-up reminders) leave through the outbox; LogSender is the
-	// default sender until an SMS or WeChat adapter is configured.
 	// Consultation deadlines live in the database: the scheduler escalates
 	// whatever fell due, including while the server was down.
 	go a.consult.RunScheduler(ctx, time.Second, func(err error) { log.Error("consultation scheduler", "err", err) })
@@ -258,7 +261,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// Reading due times live in the database too: overdue studies escalate
 	// (center heads and the holding reader are messaged) once per missed target.
 	go a.readflow.RunScheduler(ctx, 5*time.Second, func(err error) { log.Error("reading scheduler", "err", err) })
-	go (&notify.Dispatcher{Repo: st, Sender: notify.LogSender{Log: log}, Log: log, Now: time.Now}).Run(ctx)
+	// Messages leave through the outbox: the SMS provider of --sms-config,
+	// or LogSender without one.
+	startOutbox(ctx, st, a.live, smsCfg, log)
 	if *anchorEvery > 0 {
 		logAuditAnchor(ctx, a.st, log)
 		go auditAnchors(ctx, a.st, log, *anchorEvery)

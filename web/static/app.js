@@ -86,7 +86,7 @@
       try { d = JSON.parse(e.data); } catch (x) { return; }
       var link = document.getElementById("live-link");
       link.textContent = (labels[e.type] || e.type) + " #" + d.id + (d.text ? " · " + d.text : "");
-      link.href = e.type.indexOf("critical.") === 0 ? "/critical" : "/consult/" + d.id;
+      link.href = e.type.indexOf("critical.") === 0 ? "/critical" : e.type.indexOf("consult.") === 0 ? "/consult/" + d.id : "/";
       bar.setAttribute("data-kind", e.type);
       bar.hidden = false;
       document.title = "● " + title;
