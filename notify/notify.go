@@ -25,8 +25,18 @@ const (
 const (
 	StatusQueued = "queued"
 	StatusSent   = "sent"
-	StatusFailed = "failed" // gave up after MaxAttempts
+	StatusFailed = "failed" // gave up after MaxAttempts, or interrupted mid-send
+	// StatusSending is a message a dispatcher claimed and is handing to
+	// the Sender. One left in it was interrupted (its replica died): it
+	// may or may not have reached the gateway.
+	StatusSending = "sending"
 )
+
+// Interrupted is the last error of a message whose dispatcher stopped
+// between claiming it and recording the gateway's answer; it is not sent
+// again, so that no one gets a text twice.
+const Interrupted = "interrupted mid-send (the sending replica stopped); not resent, so that no one gets it twice"
+
 
 // MaxAttempts is how many times a message is tried before it is marked failed.
 const MaxAttempts = 5
@@ -98,11 +108,25 @@ func MaskRecipient(s string) string {
 type Repository interface {
 	// PendingMessages returns up to n queued messages, oldest first.
 	PendingMessages(ctx context.Context, n int) ([]Message, error)
-	// MarkMessage records an attempt: sent, or still queued / failed with the error.
+	// ClaimMessage moves a queued message to StatusSending; false if it
+	// was no longer queued (another dispatcher claimed it).
+	ClaimMessage(ctx context.Context, id int64) (bool, error)
+	// MarkMessage records an attempt on a claimed message: sent, or still
+	// queued / failed with the error.
 	MarkMessage(ctx context.Context, id int64, status string, attempts int, lastError string, at time.Time) error
+	// AbandonSending marks every message left in StatusSending failed with
+	// Interrupted and returns how many there were.
+	AbandonSending(ctx context.Context) (int, error)
 }
 
-// Dispatcher hands queued messages to the Sender.
+// Dispatcher hands queued messages to the Sender. Each message is claimed
+// (queued → sending) before it is sent, so two dispatchers never send the
+// same message; exactly one dispatcher runs across the replicas (it holds
+// the scheduler's lease). A dispatcher that dies after claiming a message
+// leaves it in StatusSending; the next one to Run marks it failed with
+// Interrupted instead of sending it again (at most once: the gateway may
+// have sent it). Message.ID is stable, so a gateway adapter can pass it as
+// the gateway's own deduplication key.
 type Dispatcher struct {
 	Repo   Repository
 	Sender Sender
@@ -113,13 +137,20 @@ type Dispatcher struct {
 
 // RunOnce sends what is queued now and returns how many were sent.
 func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) {
-	ms, err := d.Repo.PendingMessages(ctx, 200)
+	ms, err := d.Repo.PendingMessages(ctx, dispatchBatch)
 	if err != nil {
 		return 0, err
 	}
 	sent := 0
 	for i := range ms {
 		m := &ms[i]
+		ok, err := d.Repo.ClaimMessage(ctx, m.ID)
+		if err != nil {
+			return sent, err
+		}
+		if !ok {
+			continue
+		}
 		serr := d.Sender.Send(ctx, m)
 		status, attempts, msg := StatusSent, m.Attempts+1, ""
 		if serr != nil {
@@ -138,17 +169,32 @@ func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) {
 	return sent, nil
 }
 
-// Run dispatches until ctx ends.
+// dispatchBatch is how many queued messages RunOnce reads at a time.
+const dispatchBatch = 200
+
+// Run first marks the messages an earlier dispatcher left mid-send as
+// interrupted, then dispatches until ctx ends.
 func (d *Dispatcher) Run(ctx context.Context) {
 	every := d.Every
 	if every <= 0 {
 		every = 2 * time.Second
 	}
+	if n, err := d.Repo.AbandonSending(ctx); err != nil && ctx.Err() == nil {
+		d.Log.Error("outbox dispatch", "err", err)
+	} else if n > 0 {
+		d.Log.Warn("outbox: messages interrupted mid-send by a stopped dispatcher, not resent", "messages", n)
+	}
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		if _, err := d.RunOnce(ctx); err != nil && ctx.Err() == nil {
-			d.Log.Error("outbox dispatch", "err", err)
+		for {
+			n, err := d.RunOnce(ctx)
+			if err != nil && ctx.Err() == nil {
+				d.Log.Error("outbox dispatch", "err", err)
+			}
+			if err != nil || n < dispatchBatch {
+				break
+			}
 		}
 		select {
 		case <-ctx.Done():

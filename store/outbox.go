@@ -82,13 +82,35 @@ func (s *Store) MessagesTo(ctx context.Context, county string, residentID int64,
 	return s.messages(ctx, "store.MessagesTo", `county_code = ? AND resident_id = ? AND purpose = ? ORDER BY id DESC LIMIT ?`, county, residentID, purpose, limit)
 }
 
-// MarkMessage records a delivery attempt.
+// ClaimMessage moves a queued message to sending; false if it was not
+// queued any more (another dispatcher has it).
+func (s *Store) ClaimMessage(ctx context.Context, id int64) (bool, error) {
+	res, err := s.w.ExecContext(ctx, s.rebind(`UPDATE outbox SET status = ? WHERE id = ? AND status = ?`), notify.StatusSending, id, notify.StatusQueued)
+	if err != nil {
+		return false, wrap("store.ClaimMessage", err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// AbandonSending marks the messages left mid-send (by a dispatcher that
+// stopped) failed with notify.Interrupted.
+func (s *Store) AbandonSending(ctx context.Context) (int, error) {
+	res, err := s.w.ExecContext(ctx, s.rebind(`UPDATE outbox SET status = ?, last_error = ? WHERE status = ?`), notify.StatusFailed, clipRunes(notify.Interrupted, 300), notify.StatusSending)
+	if err != nil {
+		return 0, wrap("store.AbandonSending", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
+// MarkMessage records a delivery attempt on a claimed message.
 func (s *Store) MarkMessage(ctx context.Context, id int64, status string, attempts int, lastError string, at time.Time) error {
 	var sent any
 	if status == notify.StatusSent {
 		sent = s.ts(at)
 	}
-	_, err := s.w.ExecContext(ctx, s.rebind(`UPDATE outbox SET status = ?, attempts = ?, last_error = ?, sent_at = ? WHERE id = ?`), status, attempts, clipRunes(lastError, 300), sent, id)
+	_, err := s.w.ExecContext(ctx, s.rebind(`UPDATE outbox SET status = ?, attempts = ?, last_error = ?, sent_at = ? WHERE id = ? AND status = ?`), status, attempts, clipRunes(lastError, 300), sent, id, notify.StatusSending)
 	return wrap("store.MarkMessage", err)
 }
 

@@ -51,6 +51,7 @@ type Store struct {
 	url      string
 	auditKey []byte
 	now      func() time.Time
+	skew     clockOffset // the database's clock ahead of now (SyncClock)
 
 	stmts     sync.Map  // query text → *sql.Stmt prepared on the read pool
 	auditIns  *sql.Stmt // appendAudit's INSERT of a full chunk, prepared on the writer at Open; nil if not
