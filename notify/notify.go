@@ -37,7 +37,6 @@ const (
 // again, so that no one gets a text twice.
 const Interrupted = "interrupted mid-send (the sending replica stopped); not resent, so that no one gets it twice"
 
-
 // MaxAttempts is how many times a message is tried before it is marked failed.
 const MaxAttempts = 5
 
