@@ -1,0 +1,270 @@
+package main
+
+import (
+	"database/sql"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"countycare/consult"
+	"countycare/internal/testdb"
+	"countycare/store"
+)
+
+// replica is one `countycare serve` child process of the replica tests.
+type replica struct {
+	cmd    *exec.Cmd
+	base   string
+	log    *syncBuffer
+	killed bool
+}
+
+// startReplicas starts n serve processes on one database.
+func startReplicas(t *testing.T, n int, args []string) []*replica {
+	t.Helper()
+	rs := make([]*replica, n)
+	for i := range rs {
+		cmd, base, log := startServer(t, args)
+		rs[i] = &replica{cmd: cmd, base: base, log: log}
+		t.Cleanup(func() {
+			if !rs[i].killed {
+				rs[i].cmd.Process.Kill()
+				rs[i].cmd.Wait()
+			}
+		})
+	}
+	return rs
+}
+
+// leaseHolder waits until a replica holds the scheduler lease and returns it.
+func leaseHolder(t *testing.T, db *sql.DB, rs []*replica) *replica {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		var holder string
+		err := db.QueryRow(`SELECT holder FROM leases WHERE name = 'scheduler' AND expires_at > clock_timestamp()`).Scan(&holder)
+		if err == nil {
+			parts := strings.Split(holder, "/")
+			pid, _ := strconv.Atoi(parts[len(parts)-2])
+			for _, r := range rs {
+				if !r.killed && r.cmd.Process.Pid == pid {
+					return r
+				}
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal("no live replica holds the scheduler lease")
+	return nil
+}
+
+// Three replicas on one PostgreSQL database (issue 15 §1): 2,000
+// consultation deadlines fall due over 2 seconds, and the replica holding
+// the scheduler lease is killed with SIGKILL half a second into them, with
+// three quarters still pending. Another
+// takes the lease over and every case escalates exactly once — one
+// escalation, one timeline event, one audit row and one text message each,
+// no text sent twice — and none later than 5 s after its deadline, as
+// seen by a client polling the database.
+func TestReplicasEscalateExactlyOnceThroughAKill(t *testing.T) {
+	dir := t.TempDir()
+	dbURL := testdb.URL(t, store.Postgres)
+	keyFile := filepath.Join(dir, "audit.key")
+	common := []string{"--db", dbURL, "--audit-key-file", keyFile, "--log-format", "text"}
+	if out, err := runCmd(t, append([]string{"demo", "--residents", "300"}, common...)...); err != nil {
+		t.Fatalf("demo: %v\n%s", err, out)
+	}
+	db, err := sql.Open("pgx", dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+
+	rs := startReplicas(t, 3, append([]string{"serve", "--addr", "127.0.0.1:0", "--audit-anchor-every", "0", "--lease", "2s"}, common...))
+	holder := leaseHolder(t, db, rs)
+
+	// 2,000 open cases cloned from a demo consultation whose chain has a
+	// second doctor (with a phone): each is due between start and start+2 s
+	// by the database's clock, and escalates to that doctor.
+	var tmpl int64
+	if err := db.QueryRow(`SELECT c.id FROM consultations c JOIN practitioners p ON p.id = CAST(split_part(c.chain, ',', 2) AS BIGINT)
+		WHERE c.chain LIKE '%,%' AND p.phone <> '' ORDER BY c.id LIMIT 1`).Scan(&tmpl); err != nil {
+		t.Fatalf("a demo consultation with a two-doctor chain: %v", err)
+	}
+	const cases = 2000
+	const lead, spread = 4 * time.Second, 2 * time.Second
+	var first, last int64
+	if err := db.QueryRow(`WITH ins AS (
+		INSERT INTO consultations (county_code, resident_id, kind, urgency, reason, purpose, summary, specialty, min_title, departments,
+			from_institution, from_doctor, from_account, to_institution, to_department, assigned_to, step, chain, head_id, status, deadline,
+			consent_by, consent_name, consent_method, consent_at, rehab_sessions, care_link_id, extra_link_ids, created_at, version)
+		SELECT county_code, resident_id, kind, urgency, reason, purpose, summary, specialty, min_title, departments,
+			from_institution, from_doctor, from_account, to_institution, to_department, CAST(split_part(chain, ',', 1) AS BIGINT), 0, chain, head_id, 'requested',
+			clock_timestamp() + make_interval(secs => CAST($2 AS FLOAT8) + g * CAST($3 AS FLOAT8)), consent_by, consent_name, consent_method, consent_at, 0, 0, '', clock_timestamp(), 1
+		FROM consultations, generate_series(0, $4 - 1) g WHERE id = $1
+		RETURNING id)
+		SELECT min(id), max(id) FROM ins`, tmpl, lead.Seconds(), spread.Seconds()/cases, cases).Scan(&first, &last); err != nil {
+		t.Fatal(err)
+	}
+	type dueCase struct {
+		deadline time.Time
+		seen     time.Time
+	}
+	due := map[int64]*dueCase{}
+	rows, err := db.Query(`SELECT id, deadline FROM consultations WHERE id BETWEEN $1 AND $2`, first, last)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id int64
+		var d time.Time
+		if err := rows.Scan(&id, &d); err != nil {
+			t.Fatal(err)
+		}
+		due[id] = &dueCase{deadline: d}
+	}
+	rows.Close()
+	if len(due) != cases {
+		t.Fatalf("%d cases created, want %d", len(due), cases)
+	}
+	var start time.Time
+	db.QueryRow(`SELECT min(deadline) FROM consultations WHERE id BETWEEN $1 AND $2`, first, last).Scan(&start)
+
+	// Poll what escalated, by the database's clock, every 50 ms; kill the
+	// holder half a second after the first deadline, once it escalated some.
+	poll := func() (n int) {
+		var now time.Time
+		if err := db.QueryRow(`SELECT clock_timestamp()`).Scan(&now); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := db.Query(`SELECT id FROM consultations WHERE id BETWEEN $1 AND $2 AND escalations > 0`, first, last)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			rows.Scan(&id)
+			if c := due[id]; c.seen.IsZero() {
+				c.seen = now
+			}
+			n++
+		}
+		return n
+	}
+	killAt := start.Add(spread / 4)
+	var killedAt time.Time
+	var takeover *replica
+	deadline := time.Now().Add(lead + spread + 20*time.Second)
+	for {
+		n := poll()
+		if killedAt.IsZero() && time.Now().After(killAt) && n == 0 && time.Now().After(start.Add(3*time.Second)) {
+			t.Fatalf("nothing escalated 3 s after the first deadline:\n%s", holder.log.String())
+		}
+		if killedAt.IsZero() && time.Now().After(killAt) && n > 0 {
+			if err := holder.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+			holder.cmd.Wait()
+			holder.killed, killedAt = true, time.Now()
+			t.Logf("killed the lease holder (pid %d) with %d of %d escalated", holder.cmd.Process.Pid, n, cases)
+		}
+		if n == cases || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	takeover = leaseHolder(t, db, rs)
+	var taken, killedDB time.Time
+	db.QueryRow(`SELECT acquired_at FROM leases WHERE name = 'scheduler'`).Scan(&taken)
+	killedDB = killedAt.Add(offsetToDB(t, db))
+	t.Logf("the lease passed to pid %d %v after the kill", takeover.cmd.Process.Pid, taken.Sub(killedDB).Round(time.Millisecond))
+
+	var worst time.Duration
+	var worstID int64
+	missing := 0
+	for id, c := range due {
+		if c.seen.IsZero() {
+			missing++
+			continue
+		}
+		if late := c.seen.Sub(c.deadline); late > worst {
+			worst, worstID = late, id
+		}
+	}
+	if missing > 0 {
+		t.Fatalf("%d of %d due cases never escalated", missing, cases)
+	}
+	t.Logf("worst lateness %v (case %d); %d cases, killed at %s after the first deadline", worst.Round(time.Millisecond), worstID, cases, killedAt.Sub(start).Round(time.Millisecond))
+	if worst > 5*time.Second {
+		t.Errorf("a case escalated %v after its deadline, want ≤ 5 s", worst)
+	}
+
+	// Exactly once: one escalation, one event, one audit row, one message
+	// per case.
+	count := func(q string, args ...any) int {
+		t.Helper()
+		var n int
+		if err := db.QueryRow(q, args...).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := count(`SELECT count(*) FROM consultations WHERE id BETWEEN $1 AND $2 AND escalations = 1 AND step = 1`, first, last); n != cases {
+		t.Errorf("%d of %d cases escalated exactly once", n, cases)
+	}
+	if n := count(`SELECT count(*) FROM consultation_events WHERE consultation_id BETWEEN $1 AND $2 AND kind = $3`, first, last, consult.EvEscalated); n != cases {
+		t.Errorf("%d escalation events, want %d", n, cases)
+	}
+	if n := count(`SELECT count(*) FROM audit_events WHERE action = $1`, consult.ActEscalate); n != cases {
+		t.Errorf("%d escalation audit rows, want %d", n, cases)
+	}
+	if n := count(`SELECT count(*) FROM outbox WHERE purpose = $1`, consult.PurposeAlert); n != cases {
+		t.Errorf("%d escalation messages queued, want %d", n, cases)
+	}
+
+	// Every queued message leaves once: wait for the outbox to drain, then
+	// count the sends in the replicas' logs (LogSender logs each one).
+	for end := time.Now().Add(20 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+		if count(`SELECT count(*) FROM outbox WHERE status IN ('queued', 'sending')`) == 0 {
+			break
+		}
+	}
+	sent := map[string]int{}
+	msgLine := regexp.MustCompile(`msg=message id=(\d+) `)
+	for _, r := range rs {
+		for _, m := range msgLine.FindAllStringSubmatch(r.log.String(), -1) {
+			sent[m[1]]++
+		}
+	}
+	dups, interrupted := 0, count(`SELECT count(*) FROM outbox WHERE purpose = $1 AND status = 'failed'`, consult.PurposeAlert)
+	for _, n := range sent {
+		if n > 1 {
+			dups++
+		}
+	}
+	delivered := count(`SELECT count(*) FROM outbox WHERE purpose = $1 AND status = 'sent'`, consult.PurposeAlert)
+	t.Logf("messages: %d sent, %d interrupted mid-send by the kill (not resent), %d sent twice", delivered, interrupted, dups)
+	if dups > 0 {
+		t.Errorf("%d messages were sent twice", dups)
+	}
+	if delivered+interrupted != cases || interrupted > 1 {
+		t.Errorf("%d sent + %d interrupted, want %d with at most 1 interrupted", delivered, interrupted, cases)
+	}
+}
+
+// offsetToDB is what the database's clock is ahead of the test's.
+func offsetToDB(t *testing.T, db *sql.DB) time.Duration {
+	t0 := time.Now()
+	var now time.Time
+	if err := db.QueryRow(`SELECT clock_timestamp()`).Scan(&now); err != nil {
+		t.Fatal(err)
+	}
+	t1 := time.Now()
+	return now.Sub(t0.Add(t1.Sub(t0) / 2))
+}
