@@ -1,7 +1,15 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
+	"context"
 	"database/sql"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"slices"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -12,6 +20,7 @@ import (
 	"time"
 
 	"countycare/consult"
+	"countycare/demo"
 	"countycare/internal/testdb"
 	"countycare/store"
 )
@@ -267,4 +276,139 @@ func offsetToDB(t *testing.T, db *sql.DB) time.Duration {
 	}
 	t1 := time.Now()
 	return now.Sub(t0.Add(t1.Sub(t0) / 2))
+}
+
+// signIn signs username in on a replica and returns a client with the
+// session and its CSRF token.
+func signIn(t *testing.T, base, username string) (*http.Client, string) {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	hc := &http.Client{Jar: jar, Timeout: 10 * time.Second}
+	body, _ := json.Marshal(map[string]string{"username": username, "password": demo.DefaultPassword})
+	resp, err := hc.Post(base+"/api/v1/session", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var s struct {
+		CSRF string `json:"csrf_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("sign-in of %s: %d %v", username, resp.StatusCode, err)
+	}
+	return hc, s.CSRF
+}
+
+// Three replicas on one PostgreSQL database (issue 15 §1): a consultation
+// created through replica 1 reaches the invited specialist's event stream
+// on replica 3 within 1 s, every time of 20.
+func TestReplicasLiveEventsCrossReplicas(t *testing.T) {
+	dir := t.TempDir()
+	dbURL := testdb.URL(t, store.Postgres)
+	common := []string{"--db", dbURL, "--audit-key-file", filepath.Join(dir, "audit.key"), "--log-format", "text"}
+	if out, err := runCmd(t, append([]string{"demo", "--residents", "300"}, common...)...); err != nil {
+		t.Fatalf("demo: %v\n%s", err, out)
+	}
+	db, err := sql.Open("pgx", dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var inviter string
+	var village, resident, hub int64
+	if err := db.QueryRow(`SELECT a.username, a.institution_id, r.id FROM accounts a JOIN residents r ON r.village_id = a.institution_id
+		WHERE a.role = 'village_doctor' ORDER BY a.id, r.id LIMIT 1`).Scan(&inviter, &village, &resident); err != nil {
+		t.Fatalf("a village doctor with a resident: %v", err)
+	}
+	if err := db.QueryRow(`SELECT id FROM institutions WHERE level = 'county' ORDER BY id LIMIT 1`).Scan(&hub); err != nil {
+		t.Fatal(err)
+	}
+	rs := startReplicas(t, 3, append([]string{"serve", "--addr", "127.0.0.1:0", "--audit-anchor-every", "0"}, common...))
+	vd, csrf := signIn(t, rs[0].base, inviter)
+	create := func() (int64, int64) {
+		t.Helper()
+		body, _ := json.Marshal(map[string]any{"resident_id": resident, "kind": "one_to_one", "urgency": "urgent", "to_institution": hub,
+			"specialty": "cardiology", "reason": "胸痛待查", "purpose": "会诊", "summary": "胸痛 2 小时",
+			"consent": map[string]any{"by": "patient", "method": "electronic", "at": time.Now().Add(-time.Minute)}})
+		req, _ := http.NewRequest("POST", rs[0].base+"/api/v1/consultations", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-CSRF-Token", csrf)
+		resp, err := vd.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var c struct {
+			ID         int64 `json:"id"`
+			AssignedTo int64 `json:"assigned_to"`
+		}
+		b, _ := io.ReadAll(resp.Body)
+		if json.Unmarshal(b, &c); resp.StatusCode != 201 || c.ID == 0 {
+			t.Fatalf("create through replica 1: %d %s", resp.StatusCode, b)
+		}
+		return c.ID, c.AssignedTo
+	}
+	// The first case shows who is on duty; the roster sends the next ones
+	// to the same specialist, who now streams from replica 3.
+	_, specialist := create()
+	var username string
+	if err := db.QueryRow(`SELECT username FROM accounts WHERE practitioner_id = $1`, specialist).Scan(&username); err != nil {
+		t.Fatalf("the specialist on duty (practitioner %d) has no account: %v", specialist, err)
+	}
+	sc, _ := signIn(t, rs[2].base, username)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", rs[2].base+"/events", nil)
+	sc.Timeout = 0
+	resp, err := sc.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("event stream on replica 3: %v %v", err, resp)
+	}
+	defer resp.Body.Close()
+	type arrival struct {
+		kind string
+		id   int64
+		at   time.Time
+	}
+	got := make(chan arrival, 100)
+	go func() {
+		sc := bufio.NewScanner(resp.Body)
+		kind := ""
+		for sc.Scan() {
+			line := sc.Text()
+			if k, ok := strings.CutPrefix(line, "event: "); ok {
+				kind = k
+			}
+			if d, ok := strings.CutPrefix(line, "data: "); ok {
+				var e struct{ ID int64 }
+				json.Unmarshal([]byte(d), &e)
+				got <- arrival{kind, e.ID, time.Now()}
+			}
+		}
+	}()
+	var lat []time.Duration
+	for range 20 {
+		sent := time.Now()
+		id, to := create()
+		if to != specialist {
+			t.Fatalf("case %d went to %d, not the specialist on duty %d", id, to, specialist)
+		}
+	wait:
+		for {
+			select {
+			case a := <-got:
+				if a.id == id && a.kind == "consult.new" {
+					lat = append(lat, a.at.Sub(sent))
+					break wait
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatalf("case %d never reached the specialist's stream on replica 3\n%s", id, rs[2].log.String())
+			}
+		}
+	}
+	slices.Sort(lat)
+	t.Logf("create on replica 1 → event on replica 3: median %v, worst %v (20 cases, request included)", lat[len(lat)/2].Round(time.Millisecond), lat[len(lat)-1].Round(time.Millisecond))
+	if lat[len(lat)-1] > time.Second {
+		t.Errorf("worst %v, want ≤ 1 s", lat[len(lat)-1])
+	}
 }

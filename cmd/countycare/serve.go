@@ -185,6 +185,14 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 	st.SetChronicConfig(chronicCfg) // the per-unit counters judge "controlled" by the county's targets
+	if st.Dialect() == store.Postgres {
+		// Replicas on one database: live events reach a clinician connected
+		// to any of them (PostgreSQL LISTEN/NOTIFY; docs/operations.md).
+		a.live.StartRelay(ctx, liveRelay{st}, func(err error) { log.Error("live events: relay", "err", err) })
+		go st.Listen(ctx, liveChannel, a.live.Deliver, a.live.Resync, func(err error) {
+			log.Warn("live events: listener connection lost; reconnecting, then streams re-read", "err", err)
+		})
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		a.close(context.Background())

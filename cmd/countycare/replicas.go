@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"countycare/store"
 )
 
 // schedulerLease is the lease whose holder runs serve's scheduled duties.
@@ -112,4 +114,16 @@ func (s *scheduler) run(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+}
+
+// liveChannel is the PostgreSQL notification channel of live events.
+const liveChannel = "countycare_live"
+
+// liveRelay passes the web broker's live events to the other replicas
+// through the database (web.Relay over store.Store.Notify).
+type liveRelay struct{ st *store.Store }
+
+// Notify sends payload to every replica's listener.
+func (r liveRelay) Notify(ctx context.Context, payload string) error {
+	return r.st.Notify(ctx, liveChannel, payload)
 }
