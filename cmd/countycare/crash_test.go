@@ -52,7 +52,7 @@ func TestMain(m *testing.M) {
 // test binary, which TestMain turns into the command — and returns it
 // with its base URL once it serves. Its stderr (the log) goes to the
 // returned buffer; the caller kills and waits for it.
-func startServer(t *testing.T, args []string) (*exec.Cmd, string, *syncBuffer) {
+func startServer(t testing.TB, args []string) (*exec.Cmd, string, *syncBuffer) {
 	t.Helper()
 	js, _ := json.Marshal(args)
 	child := exec.Command(os.Args[0], "-test.run=^$")
