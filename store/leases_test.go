@@ -2,11 +2,14 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
 
+	"countycare/account"
 	"countycare/audit"
+	"countycare/care"
 	"countycare/internal/testdb"
 	"countycare/notify"
 	"countycare/store"
@@ -207,4 +210,38 @@ func (s *countingSender) Send(_ context.Context, m *notify.Message) error {
 	s.mu.Unlock()
 	time.Sleep(time.Millisecond) // a gateway's round trip: the two dispatchers overlap
 	return nil
+}
+
+// Counted sign-in failures are shared by the replicas: 50 junk sign-ins
+// from one address spread over two servers refuse the 51st on either
+// (each counting only its own would allow 100); the housekeeping purge
+// forgets them.
+func TestSignInFailuresSharedByReplicas(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, d store.Dialect) {
+		ctx := context.Background()
+		st := testdb.Open(t, d, nil)
+		one := &account.Service{Repo: st, Config: account.DefaultConfig(), Now: time.Now}
+		two := &account.Service{Repo: st, Config: account.DefaultConfig(), Now: time.Now}
+		for i := range 50 {
+			s := []*account.Service{one, two}[i%2]
+			_, _, err := s.Login(ctx, account.Credentials{Username: fmt.Sprintf("nobody%d", i), Password: "wrong-password-123", IP: "203.0.113.66"})
+			if !care.IsCode(err, care.EUNAUTHORIZED) {
+				t.Fatalf("junk sign-in %d: %v, want unauthorized", i, err)
+			}
+		}
+		for _, s := range []*account.Service{one, two} {
+			if _, _, err := s.Login(ctx, account.Credentials{Username: "nobody", Password: "wrong-password-123", IP: "203.0.113.66"}); !care.IsCode(err, care.ETOOMANY) {
+				t.Fatalf("51st junk sign-in from the address: %v, want too many", err)
+			}
+		}
+		if _, _, err := two.Login(ctx, account.Credentials{Username: "nobody", Password: "wrong-password-123", IP: "203.0.113.67"}); !care.IsCode(err, care.EUNAUTHORIZED) {
+			t.Fatalf("another address: %v", err)
+		}
+		if n, err := st.PurgeAuthFailures(ctx, time.Now().Add(time.Minute)); err != nil || n != 51 {
+			t.Fatalf("purged %d %v, want 51", n, err)
+		}
+		if _, _, err := one.Login(ctx, account.Credentials{Username: "nobody", Password: "wrong-password-123", IP: "203.0.113.66"}); !care.IsCode(err, care.EUNAUTHORIZED) {
+			t.Fatalf("after the purge: %v", err)
+		}
+	})
 }

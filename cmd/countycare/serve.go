@@ -320,15 +320,20 @@ func printDemoLogins(ctx context.Context, a *app, w io.Writer) error {
 	return nil
 }
 
-// housekeeping is serve's own periodic jobs: stale sessions deleted every
-// 5 minutes, the planner's statistics refreshed every hour, and the audit
+// housekeeping is serve's own periodic jobs: stale sessions (and sign-in
+// failures older than a device cookie) deleted every 5 minutes, the planner's statistics refreshed every hour, and the audit
 // trail's head logged as an anchor every anchorEvery (0: not).
 func housekeeping(a *app, cfg account.Config, anchorEvery time.Duration) []job {
 	jobs := []job{
 		{"stale sessions", 5 * time.Minute, func(ctx context.Context) ([]any, error) {
 			now := a.st.Now()
 			n, err := a.st.DeleteStaleSessions(ctx, now.Add(-cfg.IdleTimeout), now)
-			return []any{"deleted", n}, err
+			if err != nil {
+				return nil, err
+			}
+			// Counted sign-in failures outlive no device cookie.
+			f, err := a.st.PurgeAuthFailures(ctx, now.Add(-account.DeviceCookieLifetime))
+			return []any{"deleted", n, "failures purged", f}, err
 		}},
 		{"optimize", time.Hour, func(ctx context.Context) ([]any, error) { return nil, a.st.Optimize(ctx) }},
 	}

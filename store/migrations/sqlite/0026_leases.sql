@@ -16,3 +16,16 @@ CREATE TABLE duty_runs (
     name        TEXT PRIMARY KEY,
     last_run_at TEXT NOT NULL
 );
+-- Counted sign-in failures (issue 15), so that every replica sees the
+-- same counts: wrong passwords from a client address (kind 'address',
+-- 50 in 15 minutes refuse the address), on a known device (kind
+-- 'device', subject the device cookie's MAC) and at a session's step-up
+-- (kind 'step_up', subject the session's ID). Were they in each
+-- process's memory, three replicas would allow three times the failures.
+CREATE TABLE auth_failures (
+    kind    TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    at      TEXT NOT NULL
+);
+CREATE INDEX auth_failures_subject ON auth_failures(kind, subject, at);
+CREATE INDEX auth_failures_at ON auth_failures(at);
