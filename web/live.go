@@ -124,6 +124,11 @@ type relayed struct {
 	Raw  json.RawMessage `json:"raw,omitempty"`
 }
 
+// event is the event a stream is sent.
+func (e relayed) event() liveEvent {
+	return liveEvent{Kind: e.Kind, ID: e.ID, Text: e.Text, At: e.At, raw: e.Raw}
+}
+
 // StartRelay sends every event published from now on through r until ctx
 // ends. Events waiting together go as one payload (a list): 2,000
 // escalations are some thirty NOTIFYs, not 2,000. An event the relay
@@ -156,7 +161,7 @@ func (b *Broker) StartRelay(ctx context.Context, r Relay, onErr func(error)) {
 				cancel()
 				if err != nil {
 					for _, e := range batch[:n] {
-						b.local(e.To, liveEvent{Kind: e.Kind, ID: e.ID, Text: e.Text, At: e.At, raw: e.Raw})
+						b.local(e.To, e.event())
 					}
 					if onErr != nil && ctx.Err() == nil {
 						onErr(err)
@@ -195,7 +200,7 @@ func (b *Broker) Deliver(payload string) {
 		return
 	}
 	for _, e := range es {
-		b.local(e.To, liveEvent{Kind: e.Kind, ID: e.ID, Text: e.Text, At: e.At, raw: e.Raw})
+		b.local(e.To, e.event())
 	}
 }
 

@@ -33,6 +33,24 @@ type replica struct {
 	killed bool
 }
 
+// demoOnPostgres makes a demo county of 300 residents in a new PostgreSQL
+// database and returns the command-line flags naming it (and its audit
+// key) and a connection to it, closed when the test ends.
+func demoOnPostgres(t testing.TB) ([]string, *sql.DB) {
+	t.Helper()
+	dbURL := testdb.URL(t, store.Postgres)
+	common := []string{"--db", dbURL, "--audit-key-file", filepath.Join(t.TempDir(), "audit.key"), "--log-format", "text"}
+	if out, err := runCmd(t, append([]string{"demo", "--residents", "300"}, common...)...); err != nil {
+		t.Fatalf("demo: %v\n%s", err, out)
+	}
+	db, err := sql.Open("pgx", dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return common, db
+}
+
 // startReplicas starts n serve processes on one database.
 func startReplicas(t testing.TB, n int, args []string) []*replica {
 	t.Helper()
@@ -111,18 +129,7 @@ type killFigures struct {
 // replicaKill runs the scenario of TestReplicasEscalateExactlyOnceThroughAKill.
 func replicaKill(t testing.TB) killFigures {
 	var f killFigures
-	dir := t.TempDir()
-	dbURL := testdb.URL(t, store.Postgres)
-	keyFile := filepath.Join(dir, "audit.key")
-	common := []string{"--db", dbURL, "--audit-key-file", keyFile, "--log-format", "text"}
-	if out, err := runCmd(t, append([]string{"demo", "--residents", "300"}, common...)...); err != nil {
-		t.Fatalf("demo: %v\n%s", err, out)
-	}
-	db, err := sql.Open("pgx", dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	common, db := demoOnPostgres(t)
 
 	rs := startReplicas(t, 3, append([]string{"serve", "--addr", "127.0.0.1:0", "--audit-anchor-every", "0", "--lease", "2s"}, common...))
 	holder := leaseHolder(t, db, rs)
@@ -360,17 +367,7 @@ func BenchmarkReplicasLive(b *testing.B) {
 // event stream on replica 3 (from sending the request); it fails the test
 // if one took more than 1 s.
 func liveLatencies(t testing.TB, n int) []time.Duration {
-	dir := t.TempDir()
-	dbURL := testdb.URL(t, store.Postgres)
-	common := []string{"--db", dbURL, "--audit-key-file", filepath.Join(dir, "audit.key"), "--log-format", "text"}
-	if out, err := runCmd(t, append([]string{"demo", "--residents", "300"}, common...)...); err != nil {
-		t.Fatalf("demo: %v\n%s", err, out)
-	}
-	db, err := sql.Open("pgx", dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	common, db := demoOnPostgres(t)
 	var inviter string
 	var village, resident, hub int64
 	if err := db.QueryRow(`SELECT a.username, a.institution_id, r.id FROM accounts a JOIN residents r ON r.village_id = a.institution_id
