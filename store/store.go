@@ -12,8 +12,11 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -341,7 +344,7 @@ func (s *Store) read() db { return db{q: s.r, s: s} }
 func (s *Store) Transact(ctx context.Context, fn func(tx db) error) (err error) {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
-		return care.Internal("store.Transact", err)
+		return wrap("store.Transact", err) // a lost database is 503, not 500
 	}
 	defer func() {
 		if p := recover(); p != nil {
@@ -465,7 +468,24 @@ func mapErr(err error) error {
 			return &care.Error{Code: care.EINVALID, Key: "error.reference", Err: err}
 		case "40P01", "40001": // deadlock_detected, serialization_failure
 			return &care.Error{Code: care.ECONFLICT, Key: "error.retry", Err: err}
+		case "57P01", "57P02", "57P03": // admin_shutdown, crash_shutdown, cannot_connect_now (a failover)
+			return dbUnavailable(err)
 		}
+		if strings.HasPrefix(pg.Code, "08") { // connection exception
+			return dbUnavailable(err)
+		}
+	}
+	// The connection was lost or could not be made (the database restarted,
+	// failed over or is unreachable from this replica): the transaction
+	// rolled back, so nothing of the request was written; 503, try again.
+	// (A lost commit is the exception: Transact reports it as internal.)
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	if errors.As(err, &ce) || errors.As(err, &ne) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.ErrUnexpectedEOF) || pgconn.SafeToRetry(err) {
+		return dbUnavailable(err)
 	}
 	var se *sqlite.Error
 	if errors.As(err, &se) {
@@ -477,6 +497,11 @@ func mapErr(err error) error {
 		}
 	}
 	return err
+}
+
+// dbUnavailable is the error of a lost or refused database connection.
+func dbUnavailable(err error) error {
+	return &care.Error{Code: care.EUNAVAILABLE, Key: "error.db_unavailable", Err: err}
 }
 
 // wrap maps err and marks it with op; unknown errors become EINTERNAL.
