@@ -274,7 +274,6 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := a.close(sctx); err != nil {
 		log.Error("audit flush at shutdown", "err", err)
 	}
-	// // duties stopped and the lease released before the audit queue closes
 	if *anchorEvery > 0 {
 		logAuditAnchor(sctx, a.st, log)
 	}
@@ -321,8 +320,9 @@ func printDemoLogins(ctx context.Context, a *app, w io.Writer) error {
 }
 
 // housekeeping is serve's own periodic jobs: stale sessions (and sign-in
-// failures older than a device cookie) deleted every 5 minutes, the planner's statistics refreshed every hour, and the audit
-// trail's head logged as an anchor every anchorEvery (0: not).
+// failures older than a device cookie) deleted every 5 minutes, the
+// planner's statistics refreshed every hour, and the audit trail's head
+// logged as an anchor every anchorEvery (0: not).
 func housekeeping(a *app, cfg account.Config, anchorEvery time.Duration) []job {
 	jobs := []job{
 		{"stale sessions", 5 * time.Minute, func(ctx context.Context) ([]any, error) {
