@@ -52,6 +52,11 @@ type Service struct {
 	// DeviceKey signs device cookies (DeviceKeyFrom); nil: no device is
 	// known, every sign-in is limited by address and account lock.
 	DeviceKey []byte
+	// Revoked, if set, is told of every account whose sessions stopped
+	// counting here (sign-out, a password change, disabling, a step-up's
+	// lock), so that the other replicas drop their cached sessions at once
+	// (serve: PostgreSQL NOTIFY; they call Forget).
+	Revoked func(accountID int64)
 
 	dummyOnce sync.Once
 	dummy     string
@@ -71,8 +76,9 @@ const (
 
 // SessionCacheTTL is how long a looked-up session is trusted without
 // asking the database again. Sign-out, password changes and disabling
-// clear this server's cache at once; on other servers of a multi-server
-// deployment a session may outlive them by at most this long.
+// clear this server's cache at once, and other replicas' as soon as they
+// hear of it (Service.Revoked); one that does not hear of it trusts a
+// session for at most this long.
 const SessionCacheTTL = 2 * time.Second
 
 // maxCachedSessions bounds the cache; when full it is emptied.
@@ -84,7 +90,18 @@ type cachedSession struct {
 	at    time.Time
 }
 
+// forget drops the account's cached sessions here and tells the other
+// replicas (Revoked).
 func (s *Service) forget(accountID int64) {
+	s.Forget(accountID)
+	if s.Revoked != nil {
+		s.Revoked(accountID)
+	}
+}
+
+// Forget drops this process's cached sessions of an account: its sessions
+// were ended here or on another replica.
+func (s *Service) Forget(accountID int64) {
 	// Entries read from the database before now are stale even if an
 	// in-flight request stores one after this point.
 	s.revoked.Store(accountID, s.Now())
@@ -94,6 +111,13 @@ func (s *Service) forget(accountID int64) {
 		}
 		return true
 	})
+}
+
+// ForgetAll drops every cached session: revocations from other replicas
+// may have been missed (their link was lost).
+func (s *Service) ForgetAll() {
+	s.cache.Clear()
+	s.cached.Store(0)
 }
 
 // uncache removes a cached session, counting it only if this call removed

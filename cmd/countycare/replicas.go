@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"countycare/account"
 	"countycare/store"
 )
 
@@ -126,4 +127,29 @@ type liveRelay struct{ st *store.Store }
 // Notify sends payload to every replica's listener.
 func (r liveRelay) Notify(ctx context.Context, payload string) error {
 	return r.st.Notify(ctx, liveChannel, payload)
+}
+
+// sessionsChannel is the PostgreSQL notification channel of accounts whose
+// sessions were ended (account.Service.Revoked): the other replicas drop
+// them from their session caches.
+const sessionsChannel = "countycare_sessions"
+
+// shareRevocations tells the other replicas of every account whose
+// sessions end here, and drops those they tell of from this replica's
+// session cache (all of it after the listener's connection was lost).
+func shareRevocations(ctx context.Context, st *store.Store, accounts *account.Service, log *slog.Logger) {
+	accounts.Revoked = func(id int64) {
+		nctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		if err := st.Notify(nctx, sessionsChannel, strconv.FormatInt(id, 10)); err != nil {
+			log.Error("sessions: tell the other replicas", "account", id, "err", err)
+		}
+	}
+	go st.Listen(ctx, sessionsChannel, func(p string) {
+		if id, err := strconv.ParseInt(p, 10, 64); err == nil {
+			accounts.Forget(id)
+		}
+	}, accounts.ForgetAll, func(err error) {
+		log.Warn("sessions: listener connection lost; reconnecting", "err", err)
+	})
 }

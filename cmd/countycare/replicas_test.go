@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/url"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -19,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"countycare/account"
 	"countycare/consult"
 	"countycare/demo"
 	"countycare/internal/testdb"
@@ -343,7 +345,8 @@ func signIn(t testing.TB, base, username string) (*http.Client, string) {
 // Three replicas on one PostgreSQL database (issue 15 §1): a consultation
 // created through replica 1 reaches the invited specialist's event stream
 // on replica 3 within 1 s, every time of 20. Without the relay it never
-// does (the replicas' brokers are separate).
+// does (the replicas' brokers are separate). Signing out through replica
+// 1 ends the session on replica 3 at once.
 func TestReplicasLiveEventsCrossReplicas(t *testing.T) {
 	lat := liveLatencies(t, 20)
 	t.Logf("create on replica 1 → event on replica 3: median %v, worst %v (20 cases, request included)", lat[len(lat)/2].Round(time.Millisecond), lat[len(lat)-1].Round(time.Millisecond))
@@ -409,7 +412,7 @@ func liveLatencies(t testing.TB, n int) []time.Duration {
 	if err := db.QueryRow(`SELECT username FROM accounts WHERE practitioner_id = $1`, specialist).Scan(&username); err != nil {
 		t.Fatalf("the specialist on duty (practitioner %d) has no account: %v", specialist, err)
 	}
-	sc, _ := signIn(t, rs[2].base, username)
+	sc, scCSRF := signIn(t, rs[2].base, username)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, "GET", rs[2].base+"/events", nil)
@@ -463,6 +466,43 @@ func liveLatencies(t testing.TB, n int) []time.Duration {
 	slices.Sort(lat)
 	if lat[len(lat)-1] > time.Second {
 		t.Errorf("worst %v, want ≤ 1 s", lat[len(lat)-1])
+	}
+
+	// Signing out through replica 1 ends the session on replica 3 at once,
+	// not when replica 3's session cache (2 s) would have let it go.
+	cancel() // the event stream
+	time.Sleep(account.SessionCacheTTL + 100*time.Millisecond)
+	u3, _ := url.Parse(rs[2].base)
+	cookies := sc.Jar.Cookies(u3) // kept: the sign-out's answer clears them from the jar
+	me := func(base string) int {
+		t.Helper()
+		req, _ := http.NewRequest("GET", base+"/api/v1/me", nil)
+		for _, c := range cookies {
+			req.AddCookie(c)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := me(rs[2].base); code != 200 { // cached on replica 3 from now
+		t.Fatalf("the specialist on replica 3: %d", code)
+	}
+	out, _ := http.NewRequest("DELETE", rs[0].base+"/api/v1/session", nil)
+	out.Header.Set("X-CSRF-Token", scCSRF)
+	resp, err = sc.Do(out)
+	if err != nil || resp.StatusCode/100 != 2 {
+		t.Fatalf("sign-out through replica 1: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	signedOut := time.Now()
+	for me(rs[2].base) != 401 {
+		if time.Since(signedOut) > account.SessionCacheTTL/4 {
+			t.Fatalf("replica 3 still serves the session %v after the sign-out on replica 1", time.Since(signedOut))
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	return lat
 }

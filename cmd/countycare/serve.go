@@ -192,6 +192,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		go st.Listen(ctx, liveChannel, a.live.Deliver, a.live.Resync, func(err error) {
 			log.Warn("live events: listener connection lost; reconnecting, then streams re-read", "err", err)
 		})
+		// … and a sign-out on one ends the session on all of them at once.
+		shareRevocations(ctx, st, a.accounts, log)
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
