@@ -1,6 +1,7 @@
 package account
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -59,9 +60,9 @@ func (s *Service) issueDevice(acc *Account, now time.Time) string {
 // knownDevice returns the entry of cookies that proves acc's device at
 // now ("" if none): signed for acc's current password, not expired, and
 // not given up after too many wrong passwords.
-func (s *Service) knownDevice(cookies []string, acc *Account, now time.Time) string {
+func (s *Service) knownDevice(ctx context.Context, cookies []string, acc *Account, now time.Time) (string, error) {
 	if len(s.DeviceKey) == 0 {
-		return ""
+		return "", nil
 	}
 	for _, c := range cookies {
 		parts := strings.Split(c, ".")
@@ -80,51 +81,43 @@ func (s *Service) knownDevice(cookies []string, acc *Account, now time.Time) str
 		if !hmac.Equal([]byte(parts[2]), []byte(s.deviceMAC(id, issued, acc.PasswordChangedAt))) {
 			continue
 		}
-		if s.deviceDistrusted(parts[2], now) {
+		distrusted, err := s.deviceDistrusted(ctx, parts[2], now)
+		if err != nil {
+			return "", err
+		}
+		if distrusted {
 			continue
 		}
-		return c
+		return c, nil
 	}
-	return ""
+	return "", nil
 }
 
 // deviceFailure counts a wrong password on a known device; the
-// MaxFailures-th makes the device untrusted and reports true.
-func (s *Service) deviceFailure(entry string, now time.Time) bool {
-	mac := entry[strings.LastIndex(entry, ".")+1:]
-	s.ipMu.Lock()
-	defer s.ipMu.Unlock()
-	if s.devFails == nil || len(s.devFails) > ipTracked {
-		s.devFails = map[string]deviceFails{}
-	}
-	f := s.devFails[mac]
-	f.n++
-	f.last = now
-	if f.n >= max(s.Config.MaxFailures, 1) {
-		f.distrusted = true
-	}
-	s.devFails[mac] = f
-	return f.distrusted
+// MaxFailures-th (since the device's last success, within the cookie's
+// lifetime) makes the device untrusted and reports true.
+func (s *Service) deviceFailure(ctx context.Context, entry string, now time.Time) (bool, error) {
+	n, err := s.Repo.AddAuthFailure(ctx, FailDevice, deviceSubject(entry), now, now.Add(-DeviceCookieLifetime))
+	return n >= max(s.Config.MaxFailures, 1), err
 }
 
-func (s *Service) deviceDistrusted(mac string, now time.Time) bool {
-	s.ipMu.Lock()
-	defer s.ipMu.Unlock()
-	f, ok := s.devFails[mac]
-	return ok && f.distrusted && now.Sub(f.last) < DeviceCookieLifetime
+// deviceDistrusted reports whether the device had MaxFailures wrong
+// passwords since its last success, the latest within the cookie's lifetime.
+func (s *Service) deviceDistrusted(ctx context.Context, mac string, now time.Time) (bool, error) {
+	n, _, err := s.Repo.AuthFailures(ctx, FailDevice, deviceSubject(mac), now.Add(-DeviceCookieLifetime))
+	return n >= max(s.Config.MaxFailures, 1), err
 }
 
-func (s *Service) deviceSuccess(entry string) {
-	mac := entry[strings.LastIndex(entry, ".")+1:]
-	s.ipMu.Lock()
-	defer s.ipMu.Unlock()
-	delete(s.devFails, mac)
+// deviceSuccess forgets the device's wrong passwords.
+func (s *Service) deviceSuccess(ctx context.Context, entry string) error {
+	return s.Repo.ClearAuthFailures(ctx, FailDevice, deviceSubject(entry))
 }
 
-type deviceFails struct {
-	n          int
-	last       time.Time
-	distrusted bool
+// deviceSubject is how a device's failures are filed: the hash of its
+// cookie's MAC (the last part of an entry), so the table holds nothing
+// that would help forge a cookie.
+func deviceSubject(entry string) string {
+	return HashToken(entry[strings.LastIndex(entry, ".")+1:])
 }
 
 // SplitDeviceCookie returns the entries of a device cookie's value.

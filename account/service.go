@@ -15,6 +15,13 @@ import (
 
 // Repository is the storage sign-in needs; store.Store implements it.
 type Repository interface {
+	// AddAuthFailure records a failure of kind (FailAddress, FailDevice,
+	// FailStepUp) for subject at at and returns subject's count since since.
+	AddAuthFailure(ctx context.Context, kind, subject string, at, since time.Time) (int, error)
+	// AuthFailures counts subject's failures of kind since since, with the latest's time.
+	AuthFailures(ctx context.Context, kind, subject string, since time.Time) (int, time.Time, error)
+	// ClearAuthFailures forgets subject's failures of kind.
+	ClearAuthFailures(ctx context.Context, kind, subject string) error
 	AccountByUsername(ctx context.Context, username string) (*Account, error)
 	Account(ctx context.Context, id int64) (*Account, error)
 	Accounts(ctx context.Context, limit int) ([]Summary, error)
@@ -45,22 +52,33 @@ type Service struct {
 	// DeviceKey signs device cookies (DeviceKeyFrom); nil: no device is
 	// known, every sign-in is limited by address and account lock.
 	DeviceKey []byte
+	// Revoked, if set, is told of every account whose sessions stopped
+	// counting here (sign-out, a password change, disabling, a step-up's
+	// lock), so that the other replicas drop their cached sessions at once
+	// (serve: PostgreSQL NOTIFY; they call Forget).
+	Revoked func(accountID int64)
 
 	dummyOnce sync.Once
 	dummy     string
 	cache     sync.Map // token hash → cachedSession
 	cached    atomic.Int64
 	revoked   sync.Map // account id → time its cached sessions stopped counting
-	ipMu      sync.Mutex
-	ipFails   map[string][]time.Time
-	devFails  map[string]deviceFails // device cookie MAC → wrong passwords on that device
-	stepFails map[int64]int          // session id → wrong step-up passwords
 }
+
+// Kinds of counted failures (Repository.AddAuthFailure). They are kept in
+// the database, not in this process, so that every replica of a
+// multi-server deployment counts the same failures (issue 15).
+const (
+	FailAddress = "address" // a wrong password or refused sign-in from a client address
+	FailDevice  = "device"  // a wrong password on a known device (subject: the cookie's MAC)
+	FailStepUp  = "step_up" // a wrong step-up password (subject: the session's ID)
+)
 
 // SessionCacheTTL is how long a looked-up session is trusted without
 // asking the database again. Sign-out, password changes and disabling
-// clear this server's cache at once; on other servers of a multi-server
-// deployment a session may outlive them by at most this long.
+// clear this server's cache at once, and other replicas' as soon as they
+// hear of it (Service.Revoked); one that does not hear of it trusts a
+// session for at most this long.
 const SessionCacheTTL = 2 * time.Second
 
 // maxCachedSessions bounds the cache; when full it is emptied.
@@ -72,7 +90,18 @@ type cachedSession struct {
 	at    time.Time
 }
 
+// forget drops the account's cached sessions here and tells the other
+// replicas (Revoked).
 func (s *Service) forget(accountID int64) {
+	s.Forget(accountID)
+	if s.Revoked != nil {
+		s.Revoked(accountID)
+	}
+}
+
+// Forget drops this process's cached sessions of an account: its sessions
+// were ended here or on another replica.
+func (s *Service) Forget(accountID int64) {
 	// Entries read from the database before now are stale even if an
 	// in-flight request stores one after this point.
 	s.revoked.Store(accountID, s.Now())
@@ -82,6 +111,13 @@ func (s *Service) forget(accountID int64) {
 		}
 		return true
 	})
+}
+
+// ForgetAll drops every cached session: revocations from other replicas
+// may have been missed (their link was lost).
+func (s *Service) ForgetAll() {
+	s.cache.Clear()
+	s.cached.Store(0)
 }
 
 // uncache removes a cached session, counting it only if this call removed
@@ -130,12 +166,18 @@ func (s *Service) Login(ctx context.Context, c Credentials) (string, *Session, e
 	}
 	device := ""
 	if acc != nil {
-		device = s.knownDevice(c.Devices, acc, now)
+		if device, err = s.knownDevice(ctx, c.Devices, acc, now); err != nil {
+			return "", nil, err
+		}
 	}
 	// A known device is not limited by its address: behind a proxy or a
 	// shared NAT, strangers' failures from "the same address" must not
 	// lock the account's owner out.
-	if device == "" && s.ipLimited(c.IP, now) {
+	limited, err := s.ipLimited(ctx, c.IP, now)
+	if err != nil {
+		return "", nil, err
+	}
+	if device == "" && limited {
 		if acc != nil {
 			ev.AccountID, ev.Role, ev.InstitutionID = acc.ID, acc.Role, acc.InstitutionID
 		}
@@ -148,7 +190,9 @@ func (s *Service) Login(ctx context.Context, c Credentials) (string, *Session, e
 	if acc == nil {
 		CheckPassword(s.dummyHash(), c.Password)
 		ev.Detail = "unknown user; " + ev.Detail
-		s.ipFailure(c.IP, now)
+		if err := s.ipFailure(ctx, c.IP, now); err != nil {
+			return "", nil, err
+		}
 		if _, err := s.Repo.RecordLoginFailure(ctx, 0, 0, time.Time{}, ev); err != nil {
 			return "", nil, err
 		}
@@ -171,19 +215,24 @@ func (s *Service) Login(ctx context.Context, c Credentials) (string, *Session, e
 	}
 	if acc.Disabled || locked || !passwordOK {
 		counted := acc.ID // a wrong password counts toward the lock; a disabled or locked account's failures do not
+		var err error
 		switch {
 		case acc.Disabled || locked:
 			counted = 0
-			s.ipFailure(c.IP, now)
+			err = s.ipFailure(ctx, c.IP, now)
 		case device != "":
 			// A known device's wrong passwords count against that device
 			// only: the MaxFailures-th makes it a stranger again.
 			counted = 0
-			if s.deviceFailure(device, now) {
+			var distrusted bool
+			if distrusted, err = s.deviceFailure(ctx, device, now); distrusted {
 				ev.Detail += "; device no longer trusted"
 			}
 		default:
-			s.ipFailure(c.IP, now)
+			err = s.ipFailure(ctx, c.IP, now)
+		}
+		if err != nil {
+			return "", nil, err
 		}
 		if _, err := s.Repo.RecordLoginFailure(ctx, counted, s.Config.MaxFailures, now.Add(s.Config.LockFor), ev); err != nil {
 			return "", nil, err
@@ -214,7 +263,9 @@ func (s *Service) Login(ctx context.Context, c Credentials) (string, *Session, e
 		return "", nil, err
 	}
 	if device != "" {
-		s.deviceSuccess(device)
+		if err := s.deviceSuccess(ctx, device); err != nil {
+			return "", nil, err
+		}
 	}
 	if e := s.issueDevice(acc, now); e != "" {
 		sess.DeviceCookie = JoinDeviceCookie(e, c.Devices)
@@ -227,42 +278,25 @@ func (s *Service) Login(ctx context.Context, c Credentials) (string, *Session, e
 const (
 	ipWindow      = 15 * time.Minute
 	ipMaxFailures = 50
-	ipTracked     = 10000
 )
 
-func (s *Service) ipLimited(ip string, now time.Time) bool {
+// ipLimited reports whether the address had ipMaxFailures failures in
+// the last ipWindow.
+func (s *Service) ipLimited(ctx context.Context, ip string, now time.Time) (bool, error) {
 	if ip == "" {
-		return false
+		return false, nil
 	}
-	s.ipMu.Lock()
-	defer s.ipMu.Unlock()
-	fs := s.ipFails[ip]
-	n := 0
-	for _, t := range fs {
-		if now.Sub(t) < ipWindow {
-			n++
-		}
-	}
-	return n >= ipMaxFailures
+	n, _, err := s.Repo.AuthFailures(ctx, FailAddress, ip, now.Add(-ipWindow))
+	return n >= ipMaxFailures, err
 }
 
-func (s *Service) ipFailure(ip string, now time.Time) {
+// ipFailure counts a failure from the address.
+func (s *Service) ipFailure(ctx context.Context, ip string, now time.Time) error {
 	if ip == "" {
-		return
+		return nil
 	}
-	s.ipMu.Lock()
-	defer s.ipMu.Unlock()
-	if s.ipFails == nil || len(s.ipFails) > ipTracked {
-		s.ipFails = map[string][]time.Time{}
-	}
-	fs := s.ipFails[ip]
-	kept := fs[:0]
-	for _, t := range fs {
-		if now.Sub(t) < ipWindow {
-			kept = append(kept, t)
-		}
-	}
-	s.ipFails[ip] = append(kept, now)
+	_, err := s.Repo.AddAuthFailure(ctx, FailAddress, clip(ip, 64), now, now.Add(-ipWindow))
+	return err
 }
 
 func (s *Service) dummyHash() string {

@@ -2,6 +2,8 @@ package account
 
 import (
 	"context"
+	"strconv"
+	"time"
 
 	"countycare/audit"
 	"countycare/care"
@@ -39,7 +41,10 @@ func (s *Service) Reauthenticate(ctx context.Context, a care.Actor, password, pu
 		return err
 	}
 	now := s.Now()
-	own := s.stepUpFailures(a.SessionID)
+	own, err := s.stepUpFailures(ctx, a.SessionID)
+	if err != nil {
+		return err
+	}
 	spent := own >= max(s.Config.MaxFailures, 1)
 	if acc.Disabled || spent || !CheckPassword(acc.PasswordHash, password) {
 		ev := audit.New(ctx, a, ActStepUpFailed, 0)
@@ -48,7 +53,9 @@ func (s *Service) Reauthenticate(ctx context.Context, a care.Actor, password, pu
 		if err != nil {
 			return err
 		}
-		own = s.stepUpFailure(a.SessionID)
+		if own, err = s.stepUpFailure(ctx, a.SessionID, now); err != nil {
+			return err
+		}
 		if locked || acc.Disabled || own >= max(s.Config.MaxFailures, 1) {
 			s.forget(acc.ID)
 			if err := s.Repo.EndAllSessions(ctx, acc.ID); err != nil {
@@ -62,20 +69,17 @@ func (s *Service) Reauthenticate(ctx context.Context, a care.Actor, password, pu
 }
 
 // stepUpFailures returns the wrong step-up passwords of a session.
-func (s *Service) stepUpFailures(sessionID int64) int {
-	s.ipMu.Lock()
-	defer s.ipMu.Unlock()
-	return s.stepFails[sessionID]
+func (s *Service) stepUpFailures(ctx context.Context, sessionID int64) (int, error) {
+	n, _, err := s.Repo.AuthFailures(ctx, FailStepUp, strconv.FormatInt(sessionID, 10), sessionEpoch)
+	return n, err
 }
 
 // stepUpFailure counts a wrong step-up password of a session and returns
 // the session's count.
-func (s *Service) stepUpFailure(sessionID int64) int {
-	s.ipMu.Lock()
-	defer s.ipMu.Unlock()
-	if s.stepFails == nil || len(s.stepFails) > ipTracked {
-		s.stepFails = map[int64]int{}
-	}
-	s.stepFails[sessionID]++
-	return s.stepFails[sessionID]
+func (s *Service) stepUpFailure(ctx context.Context, sessionID int64, now time.Time) (int, error) {
+	return s.Repo.AddAuthFailure(ctx, FailStepUp, strconv.FormatInt(sessionID, 10), now, sessionEpoch)
 }
+
+// sessionEpoch counts a session's step-up failures from any time: a
+// session's whole life.
+var sessionEpoch = time.Unix(0, 0).UTC()

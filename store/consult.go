@@ -264,38 +264,106 @@ func (s *Store) DueConsultations(ctx context.Context, now time.Time, limit int) 
 	return out, wrap("store.DueConsultations", rows.Err())
 }
 
-// EscalateMany saves escalations in one transaction (skipping stale ones).
+// EscalateMany saves escalations in one transaction, skipping stale ones:
+// a case moves only from the version it was read at and only while still
+// requested, so a repeated or concurrent run (another replica's scheduler)
+// moves nothing twice. Statements, not rows, are what cost: each chunk of
+// cases is one UPDATE … FROM a list of values, and the chunk's timeline
+// events and messages one INSERT each (2,000 cases falling due at once
+// after a replica's death must escalate within seconds; issue 15).
 func (s *Store) EscalateMany(ctx context.Context, es []consult.Escalation) (int, error) {
 	const op = "store.EscalateMany"
 	n := 0
 	err := s.Transact(ctx, func(tx db) error {
 		n = 0
-		for _, e := range es {
-			c := e.C
-			res, err := tx.exec(ctx, `UPDATE consultations SET assigned_to = ?, step = ?, deadline = ?, escalations = escalations + 1, version = version + 1
-				WHERE id = ? AND version = ? AND status = 'requested'`, c.AssignedTo, c.Step, s.ts(c.Deadline), c.ID, c.Version)
+		var evs []audit.Event
+		for i := 0; i < len(es); i += escalateChunk {
+			chunk := es[i:min(i+escalateChunk, len(es))]
+			moved, err := s.escalateChunk(ctx, tx, chunk)
 			if err != nil {
 				return wrap(op, err)
 			}
-			if k, _ := res.RowsAffected(); k != 1 {
-				continue
+			var evArgs, msgArgs []any
+			evRows, msgRows := 0, 0
+			for _, e := range chunk {
+				c := e.C
+				if !moved[c.ID] {
+					continue
+				}
+				c.Version++
+				c.Escalations++
+				for _, ce := range e.Events {
+					evArgs = append(evArgs, c.County, c.ID, ce.Kind, ce.Practitioner, ce.Account, ce.Detail, s.ts(ce.At))
+					evRows++
+				}
+				for j := range e.Msgs {
+					m := &e.Msgs[j]
+					if err := m.Valid(); err != nil {
+						return wrap(op, err)
+					}
+					msgArgs = append(msgArgs, m.County, m.ResidentID, m.Channel, m.Recipient, m.Purpose, m.Body, s.ts(s.now()))
+					msgRows++
+				}
+				evs = append(evs, e.Audit)
+				n++
 			}
-			c.Version++
-			c.Escalations++
-			if err := s.insertConsultEvents(ctx, tx, c.County, c.ID, e.Events); err != nil {
-				return err
+			if evRows > 0 {
+				if _, err := tx.exec(ctx, `INSERT INTO consultation_events (county_code, consultation_id, kind, practitioner_id, account_id, detail, at) VALUES `+
+					rowsOf(7, evRows), evArgs...); err != nil {
+					return wrap(op, err)
+				}
 			}
-			if err := s.queueInTx(ctx, tx, e.Msgs); err != nil {
-				return err
+			if msgRows > 0 {
+				if _, err := tx.exec(ctx, `INSERT INTO outbox (county_code, resident_id, channel, recipient, purpose, body, status, created_at) VALUES `+
+					strings.ReplaceAll(rowsOf(7, msgRows), "?)", "'queued', ?)"), msgArgs...); err != nil {
+					return wrap(op, err)
+				}
 			}
-			if err := s.appendAudit(ctx, tx, e.Audit); err != nil {
-				return err
-			}
-			n++
 		}
-		return nil
+		return s.appendAudit(ctx, tx, evs...)
 	})
 	return n, err
+}
+
+// escalateChunk is how many cases EscalateMany moves with one statement.
+const escalateChunk = 100
+
+// escalateChunk moves the chunk's cases still requested at the version
+// they were read at, and returns which moved.
+func (s *Store) escalateChunk(ctx context.Context, tx db, chunk []consult.Escalation) (map[int64]bool, error) {
+	one := "(?, ?, ?, ?, ?)"
+	if s.dialect == Postgres { // the values' types: PostgreSQL takes bare parameters for text
+		one = "(CAST(? AS BIGINT), CAST(? AS INTEGER), CAST(? AS BIGINT), CAST(? AS INTEGER), CAST(? AS TIMESTAMPTZ))"
+	}
+	args := make([]any, 0, 5*len(chunk))
+	for _, e := range chunk {
+		c := e.C
+		args = append(args, c.ID, c.Version, c.AssignedTo, c.Step, s.ts(c.Deadline))
+	}
+	rows, err := tx.query(ctx, `WITH v (id, version, assigned_to, step, deadline) AS (VALUES `+strings.TrimSuffix(strings.Repeat(one+", ", len(chunk)), ", ")+`)
+		UPDATE consultations SET assigned_to = v.assigned_to, step = v.step, deadline = v.deadline, escalations = consultations.escalations + 1,
+			version = consultations.version + 1
+		FROM v WHERE consultations.id = v.id AND consultations.version = v.version AND consultations.status = 'requested'
+		RETURNING consultations.id`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	moved := make(map[int64]bool, len(chunk))
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		moved[id] = true
+	}
+	return moved, rows.Err()
+}
+
+// rowsOf is the VALUES list of n rows of cols placeholders each.
+func rowsOf(cols, n int) string {
+	one := "(" + placeholders(cols) + ")"
+	return strings.TrimSuffix(strings.Repeat(one+", ", n), ", ")
 }
 
 // ConsultationEvents returns a case's timeline, oldest first.

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -193,6 +194,13 @@ func (s *Store) QueueStockAlert(ctx context.Context, county string, institutionI
 // unless the institution had one for the drug since since.
 func (s *Store) queueAlert(ctx context.Context, tx db, county string, institutionID int64, al pharmacy.Alert, since time.Time) (bool, error) {
 	const op = "store.queueAlert"
+	if s.dialect == Postgres {
+		// The check and the insert are one step for concurrent scans (two
+		// replicas, issue 15), as QueueMessages does for the outbox.
+		if _, err := tx.exec(ctx, `SELECT pg_advisory_xact_lock(hashtext(?))`, fmt.Sprintf("stock_alert:%d:%s", institutionID, al.DrugCode)); err != nil {
+			return false, wrap(op, err)
+		}
+	}
 	var n int
 	if err := tx.row(ctx, `SELECT COUNT(*) FROM stock_alerts WHERE institution_id = ? AND drug_code = ? AND created_at >= ?`, institutionID, al.DrugCode, s.ts(since)).Scan(&n); err != nil {
 		return false, wrap(op, err)

@@ -12,8 +12,11 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -54,6 +57,7 @@ type Store struct {
 	reconnectWait time.Duration // how long a transaction waits for a failover (Options.ReconnectWait)
 	standby       *sql.DB       // reads of requests marked care.WithStandbyReads (Options.StandbyURL); nil: none
 	now           func() time.Time
+	skew          clockOffset   // the database's clock ahead of now (SyncClock)
 
 	stmts     sync.Map  // query text → *sql.Stmt prepared on the read pool
 	auditIns  *sql.Stmt // appendAudit's INSERT of a full chunk, prepared on the writer at Open; nil if not
@@ -516,7 +520,24 @@ func mapErr(err error) error {
 			return &care.Error{Code: care.EINVALID, Key: "error.reference", Err: err}
 		case "40P01", "40001": // deadlock_detected, serialization_failure
 			return &care.Error{Code: care.ECONFLICT, Key: "error.retry", Err: err}
+		case "57P01", "57P02", "57P03": // admin_shutdown, crash_shutdown, cannot_connect_now (a failover)
+			return dbUnavailable(err)
 		}
+		if strings.HasPrefix(pg.Code, "08") { // connection exception
+			return dbUnavailable(err)
+		}
+	}
+	// The connection was lost or could not be made (the database restarted,
+	// failed over or is unreachable from this replica): the transaction
+	// rolled back, so nothing of the request was written; 503, try again.
+	// (A lost commit is the exception: Transact reports it as internal.)
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	if errors.As(err, &ce) || errors.As(err, &ne) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.ErrUnexpectedEOF) || pgconn.SafeToRetry(err) {
+		return dbUnavailable(err)
 	}
 	var se *sqlite.Error
 	if errors.As(err, &se) {
@@ -528,6 +549,11 @@ func mapErr(err error) error {
 		}
 	}
 	return err
+}
+
+// dbUnavailable is the error of a lost or refused database connection.
+func dbUnavailable(err error) error {
+	return &care.Error{Code: care.EUNAVAILABLE, Key: "error.db_unavailable", Err: err}
 }
 
 // wrap maps err and marks it with op; unknown errors become EINTERNAL.

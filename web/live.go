@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -16,9 +17,21 @@ import (
 // event (the page's state is always in the database; the next event or a
 // reload shows it) — and Online tells the sender whether a text message is
 // needed instead.
+//
+// Replicas sharing a database pass events to each other through a Relay
+// (StartRelay; PostgreSQL LISTEN/NOTIFY): every event then goes out
+// through the relay, and every replica — the publishing one too —
+// delivers what comes back (Deliver) to its own streams. An event is a
+// hint that carries IDs and a short preview: the page re-reads the
+// database, so an event delivered twice or out of order does no harm, and
+// after the relay's connection was lost each stream gets a "resync" event
+// (Resync) to re-read what it may have missed. Online knows only this
+// replica's streams: a clinician connected to another one may also get
+// the text message.
 type Broker struct {
-	mu   sync.Mutex
-	subs map[int64]map[chan liveEvent]struct{}
+	mu    sync.Mutex
+	subs  map[int64]map[chan liveEvent]struct{}
+	relay chan relayed // events to the relay (StartRelay); nil: local only
 	// MaxPerPractitioner caps one practitioner's open streams (tabs,
 	// devices); a stream beyond it is refused (default DefaultMaxStreams).
 	MaxPerPractitioner int
@@ -46,7 +59,35 @@ func NewBroker() *Broker { return &Broker{subs: map[int64]map[chan liveEvent]str
 
 // Publish sends an event to every connection of the practitioners.
 func (b *Broker) Publish(practitioners []int64, kind string, id int64, text string) {
-	e := liveEvent{Kind: kind, ID: id, Text: text, At: time.Now().UnixMilli()}
+	b.send(practitioners, liveEvent{Kind: kind, ID: id, Text: text, At: time.Now().UnixMilli()})
+}
+
+// PublishJSON sends an event whose data is v as JSON (a video call's
+// signalling message) to every connection of the practitioners.
+func (b *Broker) PublishJSON(practitioners []int64, kind string, v any) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b.send(practitioners, liveEvent{Kind: kind, At: time.Now().UnixMilli(), raw: raw})
+	return nil
+}
+
+// send hands an event to the relay, or delivers it here if there is none,
+// its queue is full or the event is too large for one relay message.
+func (b *Broker) send(practitioners []int64, e liveEvent) {
+	if b.relay != nil && len(e.raw)+len(e.Text) < MaxRelayPayload/2 {
+		select {
+		case b.relay <- relayed{To: practitioners, Kind: e.Kind, ID: e.ID, Text: e.Text, At: e.At, Raw: e.raw}:
+			return
+		default:
+		}
+	}
+	b.local(practitioners, e)
+}
+
+// local delivers an event to this replica's streams of the practitioners.
+func (b *Broker) local(practitioners []int64, e liveEvent) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for _, p := range practitioners {
@@ -59,25 +100,125 @@ func (b *Broker) Publish(practitioners []int64, kind string, id int64, text stri
 	}
 }
 
-// PublishJSON sends an event whose data is v as JSON (a video call's
-// signalling message) to every connection of the practitioners.
-func (b *Broker) PublishJSON(practitioners []int64, kind string, v any) error {
-	raw, err := json.Marshal(v)
-	if err != nil {
-		return err
+// Relay carries live events between the replicas sharing a database:
+// Notify sends one payload to every replica's listener, which hands it to
+// its Broker's Deliver (store.Store.Notify and Listen: PostgreSQL
+// NOTIFY, at most MaxRelayPayload bytes).
+type Relay interface {
+	Notify(ctx context.Context, payload string) error
+}
+
+// MaxRelayPayload is the largest payload sent through a Relay (PostgreSQL
+// refuses a NOTIFY payload of 8,000 bytes or more). An event larger than
+// half of it — a video call's long session description — is delivered to
+// this replica's streams only.
+const MaxRelayPayload = 7900
+
+// relayed is an event as the relay carries it: a payload is a JSON list.
+type relayed struct {
+	To   []int64         `json:"to"`
+	Kind string          `json:"k"`
+	ID   int64           `json:"id,omitempty"`
+	Text string          `json:"t,omitempty"`
+	At   int64           `json:"at"`
+	Raw  json.RawMessage `json:"raw,omitempty"`
+}
+
+// event is the event a stream is sent.
+func (e relayed) event() liveEvent {
+	return liveEvent{Kind: e.Kind, ID: e.ID, Text: e.Text, At: e.At, raw: e.Raw}
+}
+
+// StartRelay sends every event published from now on through r until ctx
+// ends. Events waiting together go as one payload (a list): 2,000
+// escalations are some thirty NOTIFYs, not 2,000. An event the relay
+// fails to take is delivered here, and onErr is told.
+func (b *Broker) StartRelay(ctx context.Context, r Relay, onErr func(error)) {
+	q := make(chan relayed, 4096)
+	b.relay = q
+	go func() {
+		for {
+			var batch []relayed
+			select {
+			case <-ctx.Done():
+				return
+			case e := <-q:
+				batch = append(batch, e)
+			}
+		more:
+			for len(batch) < 500 {
+				select {
+				case e := <-q:
+					batch = append(batch, e)
+				default:
+					break more
+				}
+			}
+			for len(batch) > 0 {
+				n, payload := packRelayed(batch)
+				nctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+				err := r.Notify(nctx, payload)
+				cancel()
+				if err != nil {
+					for _, e := range batch[:n] {
+						b.local(e.To, e.event())
+					}
+					if onErr != nil && ctx.Err() == nil {
+						onErr(err)
+					}
+				}
+				batch = batch[n:]
+			}
+		}
+	}()
+}
+
+// packRelayed puts as many of the events as fit into one payload (at
+// least one: send keeps larger events local) and says how many.
+func packRelayed(es []relayed) (int, string) {
+	out := []byte{'['}
+	n := 0
+	for _, e := range es {
+		j, _ := json.Marshal(e)
+		if n > 0 && len(out)+len(j)+2 > MaxRelayPayload {
+			break
+		}
+		if n > 0 {
+			out = append(out, ',')
+		}
+		out = append(out, j...)
+		n++
 	}
-	e := liveEvent{Kind: kind, At: time.Now().UnixMilli(), raw: raw}
+	return n, string(append(out, ']'))
+}
+
+// Deliver hands a payload from the relay to this replica's streams. A
+// payload that does not parse is dropped: events are hints.
+func (b *Broker) Deliver(payload string) {
+	var es []relayed
+	if json.Unmarshal([]byte(payload), &es) != nil {
+		return
+	}
+	for _, e := range es {
+		b.local(e.To, e.event())
+	}
+}
+
+// Resync tells every stream of this replica to re-read its page's state
+// (event "resync"): the relay's connection was lost and events published
+// meanwhile did not reach this replica.
+func (b *Broker) Resync() {
+	e := liveEvent{Kind: "resync", At: time.Now().UnixMilli()}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for _, p := range practitioners {
-		for ch := range b.subs[p] {
+	for _, m := range b.subs {
+		for ch := range m {
 			select {
 			case ch <- e:
 			default:
 			}
 		}
 	}
-	return nil
 }
 
 // Online reports whether a practitioner has a browser connected.

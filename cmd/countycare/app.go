@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"strings"
-	"time"
 
 	"countycare/account"
 	"countycare/audit"
@@ -70,7 +69,9 @@ type app struct {
 // newApp wires the platform. rxe is the prescription review engine; nil
 // loads the knowledge base embedded in the binary.
 func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, wcfg web.Config, rules points.Rules, rcfg referral.Config, rxe *rx.Engine, aj ...auditJournal) (*app, error) {
-	now := time.Now
+	// The database's clock (serve keeps it measured: clockSync), so that
+	// every replica sets and judges deadlines by the same clock.
+	now := st.Now
 	a := &app{st: st}
 	a.audit = audit.NewWriter(st, log, now, 4096)
 	if len(aj) > 0 && aj[0].path != "" {

@@ -57,6 +57,39 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+// startServer starts `countycare args…` (serve) as a child process — the
+// test binary, which TestMain turns into the command — and returns it
+// with its base URL once it serves. Its stderr (the log) goes to the
+// returned buffer; the caller kills and waits for it.
+func startServer(t testing.TB, args []string) (*exec.Cmd, string, *syncBuffer) {
+	t.Helper()
+	js, _ := json.Marshal(args)
+	child := exec.Command(os.Args[0], "-test.run=^$")
+	child.Env = append(os.Environ(), crashChildEnv+"="+string(js))
+	stdout, _ := child.StdoutPipe()
+	stderr := &syncBuffer{}
+	child.Stderr = stderr
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	base := ""
+	sc := bufio.NewScanner(stdout)
+	servingLine := regexp.MustCompile(`serving .* on (http://\S+)`)
+	for sc.Scan() {
+		if m := servingLine.FindStringSubmatch(sc.Text()); m != nil {
+			base = m[1]
+			break
+		}
+	}
+	if base == "" {
+		child.Process.Kill()
+		child.Wait()
+		t.Fatalf("the server did not start:\n%s", stderr.String())
+	}
+	go io.Copy(io.Discard, stdout)
+	return child, base, stderr
+}
+
 // A server killed with SIGKILL while clients read records: every read
 // the clients received in full has its audit row, and the chain verifies.
 // Before, rows were queued in memory for up to 50 ms and such a kill lost
@@ -88,15 +121,7 @@ func TestKilledServerKeepsEveryAcknowledgedRead(t *testing.T) {
 	}
 	st.Close()
 
-	args, _ := json.Marshal(append([]string{"serve", "--addr", "127.0.0.1:0", "--audit-anchor-every", "0"}, common...))
-	child := exec.Command(os.Args[0], "-test.run=^$")
-	child.Env = append(os.Environ(), crashChildEnv+"="+string(args))
-	stdout, _ := child.StdoutPipe()
-	var stderr bytes.Buffer
-	child.Stderr = &stderr
-	if err := child.Start(); err != nil {
-		t.Fatal(err)
-	}
+	child, base, stderr := startServer(t, append([]string{"serve", "--addr", "127.0.0.1:0", "--audit-anchor-every", "0"}, common...))
 	killed := false
 	defer func() {
 		if !killed {
@@ -104,19 +129,6 @@ func TestKilledServerKeepsEveryAcknowledgedRead(t *testing.T) {
 			child.Wait()
 		}
 	}()
-	base := ""
-	sc := bufio.NewScanner(stdout)
-	servingLine := regexp.MustCompile(`serving .* on (http://\S+)`)
-	for sc.Scan() {
-		if m := servingLine.FindStringSubmatch(sc.Text()); m != nil {
-			base = m[1]
-			break
-		}
-	}
-	if base == "" {
-		t.Fatalf("the server did not start:\n%s", stderr.String())
-	}
-	go io.Copy(io.Discard, stdout)
 
 	jar, _ := cookiejar.New(nil)
 	hc := &http.Client{Jar: jar, Timeout: 10 * time.Second}

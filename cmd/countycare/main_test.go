@@ -23,7 +23,7 @@ import (
 	"countycare/store"
 )
 
-func runCmd(t *testing.T, args ...string) (string, error) {
+func runCmd(t testing.TB, args ...string) (string, error) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	err := run(context.Background(), args, &out, &errb)

@@ -88,6 +88,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	specialFile := fs.String("special-treatment", envOr("COUNTYCARE_SPECIAL_TREATMENT", ""), "JSON file of the province's major-illness special-treatment list (大病专项救治: diseases, ICD-10 codes, designated hospitals, prices; default: povertywatch/special.json; env COUNTYCARE_SPECIAL_TREATMENT)")
 	watchEvery := fs.Duration("poverty-watch-every", envDuration("COUNTYCARE_POVERTY_WATCH_EVERY", 15*time.Minute),
 		"how often households over the poverty-through-illness line are looked for and alerted (0: never)")
+	leaseTTL := fs.Duration("lease", envDuration("COUNTYCARE_LEASE", 2*time.Second),
+		"replicas on one database: the scheduled duties run on the replica holding the scheduler lease; a replica that dies\nhands them over within this long (and a quarter more); 1s–1m (env COUNTYCARE_LEASE)")
 	chatPurgeEvery := fs.Duration("chat-purge-every", envDuration("COUNTYCARE_CHAT_PURGE_EVERY", 24*time.Hour),
 		"delete online-visit chat older than the 3 years the rules keep it this often; 0 disables (env COUNTYCARE_CHAT_PURGE_EVERY)")
 	uploadExpiry := fs.Duration("upload-expiry", envDuration("COUNTYCARE_UPLOAD_EXPIRY", upload.DefaultConfig().Expiry),
@@ -101,6 +103,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	ucfg.Expiry = *uploadExpiry
 	if err := ucfg.Validate(); err != nil {
 		return fmt.Errorf("serve: --upload-expiry: %w", err)
+	}
+	if *leaseTTL < time.Second || *leaseTTL > time.Minute {
+		return fmt.Errorf("serve: --lease %s: want 1s to 1m", *leaseTTL)
 	}
 	proxies, err := web.ParseTrustedProxies(*trustedProxies)
 	if err != nil {
@@ -235,6 +240,16 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 	st.SetChronicConfig(chronicCfg) // the per-unit counters judge "controlled" by the county's targets
+	if st.Dialect() == store.Postgres {
+		// Replicas on one database: live events reach a clinician connected
+		// to any of them (PostgreSQL LISTEN/NOTIFY; docs/operations.md).
+		a.live.StartRelay(ctx, liveRelay{st}, func(err error) { log.Error("live events: relay", "err", err) })
+		go st.Listen(ctx, liveChannel, a.live.Deliver, a.live.Resync, func(err error) {
+			log.Warn("live events: listener connection lost; reconnecting, then streams re-read", "err", err)
+		})
+		// … and a sign-out on one ends the session on all of them at once.
+		shareRevocations(ctx, st, a.accounts, log)
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		a.close(context.Background())
@@ -252,25 +267,41 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	log.Info("serving", "url", url, "db", st.Redacted())
 	logReplication(ctx, st, log)
 
-	go sessionJanitor(ctx, a, acfg, log)
-	// Consultation deadlines live in the database: the scheduler escalates
-	// whatever fell due, including while the server was down.
-	go a.consult.RunScheduler(ctx, time.Second, func(err error) { log.Error("consultation scheduler", "err", err) })
-	// Critical values escalate on the same durable pattern.
-	go a.critical.RunScheduler(ctx, 5*time.Second, func(err error) { log.Error("critical-value scheduler", "err", err) })
-	// Reading due times live in the database too: overdue studies escalate
-	// (center heads and the holding reader are messaged) once per missed target.
-	go a.readflow.RunScheduler(ctx, 5*time.Second, func(err error) { log.Error("reading scheduler", "err", err) })
-	// Messages leave through the outbox: the SMS provider of --sms-config,
-	// or LogSender without one.
-	startOutbox(ctx, st, a.live, smsCfg, log)
+	// The scheduled duties run on one replica at a time: the holder of the
+	// scheduler lease (issue 15; docs/operations.md). Deadlines live in the
+	// database and are judged by its clock (store.Store.Now), so whatever fell
+	// due while no replica held the lease escalates on its holder's first tick.
+	go clockSync(ctx, st, log)
+	sched := &scheduler{st: st, holder: replicaID(), ttl: *leaseTTL, log: log, duties: []func(context.Context){
+		func(ctx context.Context) {
+			a.consult.RunScheduler(ctx, time.Second, func(err error) { log.Error("consultation scheduler", "err", err) })
+		},
+		// Critical values escalate on the same durable pattern.
+		func(ctx context.Context) {
+			a.critical.RunScheduler(ctx, 5*time.Second, func(err error) { log.Error("critical-value scheduler", "err", err) })
+		},
+		// Reading due times: overdue studies escalate (center heads and the
+		// holding reader are messaged) once per missed target.
+		func(ctx context.Context) {
+			a.readflow.RunScheduler(ctx, 5*time.Second, func(err error) { log.Error("reading scheduler", "err", err) })
+		},
+		// Messages leave through the outbox: the SMS provider of
+		// --sms-config, or LogSender without one (its goroutines end with
+		// the duty's context when the lease is lost).
+		func(ctx context.Context) {
+			startOutbox(ctx, st, a.live, smsCfg, log)
+			<-ctx.Done()
+		},
+	}}
+	jobs := append(housekeeping(a, acfg, *anchorEvery), scheduledJobs(a, *lowStockEvery, *chatPurgeEvery, *uploadSweepEvery, *watchEvery, st.Now)...)
+	for _, j := range jobs {
+		sched.duties = append(sched.duties, func(ctx context.Context) { j.loop(ctx, log, st, st.Now) })
+	}
 	if *anchorEvery > 0 {
 		logAuditAnchor(ctx, a.st, log)
-		go auditAnchors(ctx, a.st, log, *anchorEvery)
 	}
-	for _, j := range scheduledJobs(a, *lowStockEvery, *chatPurgeEvery, *uploadSweepEvery, *watchEvery, time.Now) {
-		go j.loop(ctx, log)
-	}
+	schedDone := make(chan struct{})
+	go func() { sched.run(ctx); close(schedDone) }()
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
 	var msrv *http.Server
@@ -301,6 +332,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if msrv != nil {
 		msrv.Shutdown(sctx)
 	}
+	<-schedDone // duties stopped and the lease released before the audit queue closes
 	if err := a.close(sctx); err != nil {
 		log.Error("audit flush at shutdown", "err", err)
 	}
@@ -349,41 +381,51 @@ func printDemoLogins(ctx context.Context, a *app, w io.Writer) error {
 	return nil
 }
 
-// sessionJanitor deletes stale sessions every few minutes and refreshes
-// the planner's statistics every hour.
-func sessionJanitor(ctx context.Context, a *app, cfg account.Config, log *slog.Logger) {
-	t := time.NewTicker(5 * time.Minute)
-	defer t.Stop()
-	last := time.Now()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			now := time.Now()
-			if _, err := a.st.DeleteStaleSessions(ctx, now.Add(-cfg.IdleTimeout), now); err != nil {
-				log.Error("janitor: stale sessions", "err", err)
+// housekeeping is serve's own periodic jobs: stale sessions (and sign-in
+// failures older than a device cookie) deleted every 5 minutes, the
+// planner's statistics refreshed every hour, and the audit trail's head
+// logged as an anchor every anchorEvery (0: not).
+func housekeeping(a *app, cfg account.Config, anchorEvery time.Duration) []job {
+	jobs := []job{
+		{"stale sessions", 5 * time.Minute, func(ctx context.Context) ([]any, error) {
+			now := a.st.Now()
+			n, err := a.st.DeleteStaleSessions(ctx, now.Add(-cfg.IdleTimeout), now)
+			if err != nil {
+				return nil, err
 			}
-			if now.Sub(last) >= time.Hour {
-				last = now
-				if err := a.st.Optimize(ctx); err != nil {
-					log.Error("janitor: optimize", "err", err)
-				}
-			}
-		}
+			// Counted sign-in failures outlive no device cookie.
+			f, err := a.st.PurgeAuthFailures(ctx, now.Add(-account.DeviceCookieLifetime))
+			return []any{"deleted", n, "failures purged", f}, err
+		}},
+		{"optimize", time.Hour, func(ctx context.Context) ([]any, error) { return nil, a.st.Optimize(ctx) }},
 	}
+	if anchorEvery > 0 {
+		jobs = append(jobs, job{"audit anchor", anchorEvery, func(ctx context.Context) ([]any, error) {
+			seq, hash, err := a.st.AuditHead(ctx)
+			return []any{"seq", seq, "hash", hash, "anchor", fmt.Sprintf("%d:%s", seq, hash)}, err
+		}})
+	}
+	return jobs
 }
 
-// auditAnchors logs the audit trail's head every period until ctx ends.
-func auditAnchors(ctx context.Context, st *store.Store, log *slog.Logger, every time.Duration) {
-	t := time.NewTicker(every)
+// clockSync measures the database's clock against this replica's at start
+// and every 30 seconds (store.Store.SyncClock): the services' clock is
+// the database's, so deadlines set on one replica fall due at the same
+// moment on all of them whatever their own clocks say.
+func clockSync(ctx context.Context, st *store.Store, log *slog.Logger) {
+	t := time.NewTicker(30 * time.Second)
 	defer t.Stop()
 	for {
+		off, err := st.SyncClock(ctx)
+		if err != nil && ctx.Err() == nil {
+			log.Error("database clock", "err", err)
+		} else if off > time.Second || off < -time.Second {
+			log.Warn("this server's clock differs from the database's; the database's is used", "offset", off.String())
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			logAuditAnchor(ctx, st, log)
 		}
 	}
 }
@@ -478,24 +520,52 @@ func scheduledJobs(a *app, lowStockEvery, chatPurgeEvery, uploadSweepEvery, watc
 	return jobs
 }
 
-// loop runs the job every period until ctx ends.
-func (j job) loop(ctx context.Context, log *slog.Logger) {
-	t := time.NewTicker(j.every)
-	defer t.Stop()
+// loop runs the job every period until ctx ends. When it last ran is kept
+// in the database (store.Store.SetDutyRun), so a replica that takes the
+// scheduler over runs it when its period is up, not a period after the
+// takeover, nor at once again; a job that never ran first runs one period
+// after it was first scheduled.
+func (j job) loop(ctx context.Context, log *slog.Logger, runs leaseStore, now func() time.Time) {
 	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			attrs, err := j.run(ctx)
-			if err != nil {
-				if ctx.Err() == nil {
-					log.Error(j.name, append(attrs, "err", err)...)
-				}
-				continue
-			}
-			log.Info(j.name, attrs...)
+		last, err := runs.DutyLastRun(ctx, j.name)
+		if err == nil && last.IsZero() {
+			last = now()
+			err = runs.SetDutyRun(ctx, j.name, last)
 		}
+		wait := j.every
+		if err != nil {
+			if ctx.Err() == nil {
+				log.Error(j.name, "err", err)
+			}
+		} else {
+			wait = last.Add(j.every).Sub(now())
+		}
+		if wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+		}
+		if err != nil {
+			continue
+		}
+		if err := runs.SetDutyRun(ctx, j.name, now()); err != nil {
+			if ctx.Err() == nil {
+				log.Error(j.name, "err", err)
+			}
+			continue
+		}
+		attrs, err := j.run(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				log.Error(j.name, append(attrs, "err", err)...)
+			}
+			continue
+		}
+		log.Info(j.name, attrs...)
 	}
 }
 

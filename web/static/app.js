@@ -101,5 +101,8 @@
       } catch (x) { /* no audio: the banner is enough */ }
     };
     Object.keys(labels).forEach(function (k) { es.addEventListener(k, onEvent); });
+    // The server's link to the other replicas was lost and is back: events
+    // may have been missed, so the queue is re-read from the database.
+    es.addEventListener("resync", refreshQueue);
   }
 })();
