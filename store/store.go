@@ -57,7 +57,7 @@ type Store struct {
 	reconnectWait time.Duration // how long a transaction waits for a failover (Options.ReconnectWait)
 	standby       *sql.DB       // reads of requests marked care.WithStandbyReads (Options.StandbyURL); nil: none
 	now           func() time.Time
-	skew          clockOffset   // the database's clock ahead of now (SyncClock)
+	skew          clockOffset // the database's clock ahead of now (SyncClock)
 
 	stmts     sync.Map  // query text → *sql.Stmt prepared on the read pool
 	auditIns  *sql.Stmt // appendAudit's INSERT of a full chunk, prepared on the writer at Open; nil if not
