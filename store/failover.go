@@ -61,6 +61,12 @@ func connLost(err error) bool {
 		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
 		return true
 	}
+	// A connection that could not be made is unavailable whatever the
+	// server said while refusing it (55000 "not accepting connections" too).
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) {
+		return true
+	}
 	var pg *pgconn.PgError
 	if errors.As(err, &pg) {
 		switch {
@@ -72,10 +78,6 @@ func connLost(err error) bool {
 			return true
 		}
 		return false
-	}
-	var ce *pgconn.ConnectError
-	if errors.As(err, &ce) {
-		return true
 	}
 	var ne net.Error
 	return errors.As(err, &ne)
