@@ -152,6 +152,7 @@ const (
 	ActIncome = "povertywatch.income"
 	ActRecord = "povertywatch.action"
 	ActAlert  = "povertywatch.alert"
+	ActExport = "povertywatch.export" // the list written out for the assistance offices
 )
 
 // Row is a listed household with its assessment.

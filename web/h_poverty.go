@@ -1,10 +1,14 @@
 package web
 
 import (
+	"encoding/csv"
+	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
 
+	"countycare/audit"
 	"countycare/care"
 	"countycare/org"
 	"countycare/povertywatch"
@@ -628,4 +632,41 @@ func (s *Server) apiSpecialStep(w http.ResponseWriter, r *http.Request, rc *reqC
 func apiPercent(r settle.Ratio) string {
 	b, _ := r.MarshalText()
 	return string(b)
+}
+
+// povertyExport writes the watch list as CSV for the medical-assistance
+// and civil-affairs offices (Excel opens it: UTF-8 with a BOM), in the
+// reader's language; the export is audited with its row count.
+func (s *Server) povertyExport(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	v, err := s.watchList(r, rc)
+	if err != nil {
+		return err
+	}
+	ev := audit.New(r.Context(), rc.Actor, povertywatch.ActExport, 0)
+	ev.Detail = fmt.Sprintf("csv year %d rows=%d", v.Year, len(v.Rows))
+	s.Audit.Record(r.Context(), ev)
+	t := func(k string, a ...any) string { return s.msgs.T(rc.Lang, k, a...) }
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="poverty-watch-%d.csv"`, v.Year))
+	io.WriteString(w, "\ufeff")
+	cw := csv.NewWriter(w)
+	cw.Write([]string{t("povertywatch.csv_household"), t("kind.village_clinic"), t("povertywatch.head"), t("povertywatch.members"), t("resident.poverty"),
+		t("povertywatch.total_oop"), t("povertywatch.in_policy_oop"), t("povertywatch.income"), t("povertywatch.line"), t("povertywatch.by_income"),
+		t("povertywatch.level_label"), t("povertywatch.csv_share")})
+	for _, x := range v.Rows {
+		pov, income, byIncome := "", "", ""
+		if x.Poverty != "" {
+			pov = t("poverty." + x.Poverty)
+		}
+		if x.Income > 0 {
+			income = x.Income.String()
+		}
+		if x.ByIncome {
+			byIncome = "✓"
+		}
+		cw.Write([]string{x.Number, csvSafe(v.Villages[x.VillageID]), csvSafe(x.HeadName), strconv.Itoa(x.Members), pov,
+			x.TotalOOP.String(), x.InPolicyOOP.String(), income, x.Threshold.String(), byIncome, t("povertywatch.level." + string(x.Level)), x.Share.String()})
+	}
+	cw.Flush()
+	return cw.Error()
 }

@@ -180,6 +180,18 @@ func testPovertyWatch(t *testing.T, d store.Dialect) {
 	if p := io.get("/poverty-watch?level=crossed"); p.code != 200 || !strings.Contains(p.body, "/poverty-watch/households/"+itoa(res.HouseholdID)) || !strings.Contains(p.body, "超过预警线") {
 		t.Errorf("watch page: %d", p.code)
 	}
+	// The list as CSV for the assistance offices: Excel's BOM, the household, its level in words; audited.
+	if c := io.get("/poverty-watch/export.csv?level=crossed"); c.code != 200 || !strings.HasPrefix(c.header.Get("Content-Type"), "text/csv") ||
+		!strings.HasPrefix(c.body, "\ufeff户号,") || !strings.Contains(c.body, "超过预警线") || strings.Contains(c.body, "crossed") {
+		t.Errorf("export: %d %q %.300s", c.code, c.header.Get("Content-Type"), c.body)
+	}
+	var exports int
+	if err := e.st.QueryRowForTest(ctx, `SELECT COUNT(*) FROM audit_events WHERE action = 'povertywatch.export'`, &exports); err != nil || exports != 1 {
+		t.Errorf("export audited: %d %v", exports, err)
+	}
+	if c := e.as(care.RoleAnalyst).get("/poverty-watch/export.csv"); c.code != 403 {
+		t.Errorf("analyst export: %d", c.code)
+	}
 	if p := io.get("/poverty-watch/households/" + itoa(res.HouseholdID)); p.code != 200 || !strings.Contains(p.body, "/settlements/"+itoa(st.ID)) || !strings.Contains(p.body, "待处理") {
 		t.Errorf("household page: %d", p.code)
 	}

@@ -202,6 +202,7 @@ func (s *Server) registerRoutes() {
 	s.handleLimit("POST /settle/policies", cashier, 2<<20, s.policyUpload)
 	// The watch on households falling back into poverty through illness (povertywatch).
 	s.handle("GET /poverty-watch", cashier, s.povertyWatchPage)
+	s.handle("GET /poverty-watch/export.csv", cashier, s.povertyExport)
 	s.handle("GET /poverty-watch/bottom-line", cashier, s.bottomLinePage)
 	s.handle("GET /poverty-watch/special", cashier, s.specialPage)
 	s.handle("POST /poverty-watch/special", cashier, s.specialEnrol)
