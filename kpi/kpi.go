@@ -20,7 +20,7 @@ const (
 // source as the page shows them are keys of the message catalogue
 // (web/locales): kpi.<ID>.name, kpi.<ID>.def, kpi.<ID>.src; Source is the
 // citation for readers of the code and docs/dashboard.md: the section of
-// policy-rules.md (../shared/reference) and the national document.
+// the project's reference policy-rules.md and the national document.
 type Indicator struct {
 	ID          string
 	Group       string // chronic, family, referral: the page's sections

@@ -36,7 +36,7 @@ type BillCheck struct {
 }
 
 // CheckBill checks one bill against its policy's bottom line (the "985"
-// rule of seed 002, ../shared/reference/policy-rules.md: in-patient final
+// rule of seed 002 and the reference policy-rules.md: in-patient final
 // reimbursement ≥ 90 %, chronic/major outpatient ≥ 80 %, yearly
 // out-of-pocket ≤ ¥5,000 — each a policy parameter, settle.BottomLinePolicy).
 // The bottom line applies when the policy has one, names the patient's

@@ -11,7 +11,7 @@
 // the medical-insurance office monitors people whose out-of-pocket medical
 // costs are high relative to income and hands them to civil affairs and
 // rural revitalisation for assistance. The amounts and shares are set
-// locally ([U] in ../shared/reference/policy-rules.md): they are
+// locally ([U] in the reference policy-rules.md): they are
 // configuration (Config), never constants.
 package povertywatch
 

@@ -64,7 +64,7 @@ func (s *Store) RefreshHouseholdCosts(ctx context.Context, county string, year i
 // householdCostCols reads a povertywatch.Cost joined with the household,
 // its head and its income (hc, h, hd, hi).
 const householdCostCols = `h.id, h.county_code, h.number, h.village_id, COALESCE(h.head_id, 0), COALESCE(hd.name, ''),
-	COALESCE(hc.total_oop, 0), COALESCE(hc.in_policy_oop, 0), COALESCE(hc.bills, 0), COALESCE(hi.income, 0), hc.updated_at,
+	COALESCE(hc.total_oop, 0) AS total_oop, COALESCE(hc.in_policy_oop, 0) AS in_policy_oop, COALESCE(hc.bills, 0), COALESCE(hi.income, 0), hc.updated_at,
 	(SELECT COUNT(*) FROM residents m WHERE m.county_code = h.county_code AND m.household_id = h.id AND m.status <> 'merged'),
 	COALESCE(hd.poverty, '')`
 
@@ -80,9 +80,9 @@ func scanHouseholdCost(sc interface{ Scan(...any) error }, c *povertywatch.Cost)
 // superset of what povertywatch.Assess lists).
 func (s *Store) WatchCandidates(ctx context.Context, county string, year int, t povertywatch.Thresholds, limit int) ([]povertywatch.Cost, error) {
 	const op = "store.WatchCandidates"
-	col := "hc.total_oop"
+	col := "total_oop"
 	if t.Basis == povertywatch.BasisInPolicy {
-		col = "hc.in_policy_oop"
+		col = "in_policy_oop"
 	}
 	// oop ≥ approach × line ⇔ oop × 10000 ≥ approach × line; the absolute
 	// bound is rounded down to a whole fen so nothing on the edge is missed.
@@ -91,13 +91,13 @@ func (s *Store) WatchCandidates(ctx context.Context, county string, year int, t 
 		LEFT JOIN residents hd ON hd.id = h.head_id
 		LEFT JOIN household_incomes hi ON hi.county_code = hc.county_code AND hi.household_id = hc.household_id AND hi.year = hc.year
 		WHERE hc.county_code = ? AND hc.year = ? AND `
-	q := `SELECT ` + householdCostCols + from + col + ` >= ?`
+	q := `SELECT ` + householdCostCols + from + `hc.` + col + ` >= ?`
 	args := []any{county, year, minAbs}
 	if t.IncomeShare > 0 {
-		q += ` UNION SELECT ` + householdCostCols + from + `hi.income > 0 AND ` + col + ` * 10000 >= ? * (hi.income * ? / 10000)`
+		q += ` UNION SELECT ` + householdCostCols + from + `hi.income > 0 AND hc.` + col + ` * 10000 >= ? * (hi.income * ? / 10000)`
 		args = append(args, county, year, int64(t.Approach), int64(t.IncomeShare))
 	}
-	q = `SELECT * FROM (` + q + `) x ORDER BY ` + map[bool]string{true: "8", false: "7"}[t.Basis == povertywatch.BasisInPolicy] + ` DESC, 1 LIMIT ?`
+	q = `SELECT * FROM (` + q + `) x ORDER BY x.` + col + ` DESC, x.id LIMIT ?`
 	args = append(args, limit)
 	rows, err := s.read().query(ctx, q, args...)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"countycare/audit"
 	"countycare/care"
@@ -239,7 +240,7 @@ func (s *Server) apiPovertyWatch(w http.ResponseWriter, r *http.Request, rc *req
 	}
 	alerts := make([]apiWatchAlert, 0, len(v.Alerts))
 	for _, a := range v.Alerts {
-		alerts = append(alerts, apiWatchAlert{a.ID, a.HouseholdID, a.Spent, a.Threshold, a.RaisedAt.Format("2006-01-02T15:04:05Z07:00"), a.Open()})
+		alerts = append(alerts, apiWatchAlert{a.ID, a.HouseholdID, a.Spent, a.Threshold, a.RaisedAt.Format(time.RFC3339), a.Open()})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"year": v.Year, "thresholds": v.Thresholds, "households": rows, "alerts": alerts})
 	return nil
@@ -275,11 +276,11 @@ func (s *Server) apiPovertyHousehold(w http.ResponseWriter, r *http.Request, rc 
 	}
 	acts := make([]apiWatchAction, 0, len(v.Actions))
 	for _, a := range v.Actions {
-		acts = append(acts, apiWatchAction{a.ID, string(a.Kind), a.Note, a.By, a.At.Format("2006-01-02T15:04:05Z07:00")})
+		acts = append(acts, apiWatchAction{a.ID, string(a.Kind), a.Note, a.By, a.At.Format(time.RFC3339)})
 	}
 	out := map[string]any{"year": v.Year, "household": apiWatchRowOf(v.Row), "bills": bills, "actions": acts}
 	if v.Alert != nil {
-		out["alert"] = apiWatchAlert{v.Alert.ID, v.Alert.HouseholdID, v.Alert.Spent, v.Alert.Threshold, v.Alert.RaisedAt.Format("2006-01-02T15:04:05Z07:00"), v.Alert.Open()}
+		out["alert"] = apiWatchAlert{v.Alert.ID, v.Alert.HouseholdID, v.Alert.Spent, v.Alert.Threshold, v.Alert.RaisedAt.Format(time.RFC3339), v.Alert.Open()}
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -302,7 +303,7 @@ func (s *Server) apiPovertyAction(w http.ResponseWriter, r *http.Request, rc *re
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, apiWatchAction{a.ID, string(a.Kind), a.Note, a.By, a.At.Format("2006-01-02T15:04:05Z07:00")})
+	writeJSON(w, http.StatusCreated, apiWatchAction{a.ID, string(a.Kind), a.Note, a.By, a.At.Format(time.RFC3339)})
 	return nil
 }
 
@@ -555,7 +556,7 @@ type apiSpecialCase struct {
 }
 
 func apiSpecialOf(c *povertywatch.SpecialCase) apiSpecialCase {
-	return apiSpecialCase{c.ID, c.ResidentID, c.Disease, c.Diagnosis, c.HospitalID, c.Status, c.Note, c.EnrolledAt.Format("2006-01-02T15:04:05Z07:00"), c.Version}
+	return apiSpecialCase{c.ID, c.ResidentID, c.Disease, c.Diagnosis, c.HospitalID, c.Status, c.Note, c.EnrolledAt.Format(time.RFC3339), c.Version}
 }
 
 func (s *Server) apiSpecial(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {

@@ -300,7 +300,7 @@ func replicaKill(t testing.TB) killFigures {
 		}
 	}
 	delivered := count(`SELECT count(*) FROM outbox WHERE purpose = $1 AND status = 'sent'`, consult.PurposeAlert)
-	t.Logf("messages: %d sent, %d interrupted mid-send by the kill (not resent), %d sent twice", delivered, interrupted, dups)
+	t.Logf("messages: %d sent, %d failed, %d sent twice", delivered, interrupted, dups)
 	if dups > 0 {
 		t.Errorf("%d messages were sent twice", dups)
 	}
