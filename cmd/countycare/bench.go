@@ -59,6 +59,9 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(args) > 0 && args[0] == "rx" {
 		return cmdBenchRx(ctx, args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "replay" {
+		return cmdBenchReplay(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) > 0 && args[0] == "backup" {
 		return cmdBenchBackup(ctx, args[1:], stdout, stderr)
 	}
@@ -78,7 +81,8 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		"Latencies are measured by the client, per request, with keep-alive connections.\n"+
 		"'countycare bench ecg --dir DIR' scores the QRS detector on WFDB records instead (see its --help);\n"+
 		"countycare bench rx [flags] measures the prescription review engine in process (no database);\n"+
-		"countycare bench dicom [--file F] times DICOM parse, render and PNG encode in process (see its --help).", stderr)
+		"countycare bench dicom [--file F] times DICOM parse, render and PNG encode in process (see its --help);\n"+
+		"countycare bench replay [flags] replays a county-year through the HTTP API (see its --help).", stderr)
 	c.register(fs)
 	what := fs.String("what", "lookup,search,audit", "comma-separated workloads")
 	n := fs.Int("requests", 4000, "requests per workload (per scope for search)")

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -96,8 +97,20 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		"a resumable upload (ECG, DICOM) may be continued for this long after its last write; then it is deleted (env COUNTYCARE_UPLOAD_EXPIRY)")
 	uploadSweepEvery := fs.Duration("upload-sweep-every", envDuration("COUNTYCARE_UPLOAD_SWEEP_EVERY", 15*time.Minute),
 		"delete expired resumable uploads this often; 0 disables (env COUNTYCARE_UPLOAD_SWEEP_EVERY)")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the server from start to shutdown to this file (for `go tool pprof`; bench replay --cpuprofile uses it)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return fmt.Errorf("serve: --cpuprofile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("serve: --cpuprofile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	ucfg := upload.DefaultConfig()
 	ucfg.Expiry = *uploadExpiry

@@ -1,0 +1,987 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"countycare/account"
+	"countycare/audit"
+	"countycare/care"
+	"countycare/demo"
+	"countycare/internal/replay"
+	"countycare/org"
+	"countycare/resident"
+	"countycare/store"
+)
+
+// replayVolumes is the county-year of the seeds for a county of
+// demo.SeedPopulation people (docs/benchmarks.md, "county-year replay").
+func replayVolumes() []replay.Volume {
+	return []replay.Volume{
+		{Kind: replay.Prescription, PerYear: demo.SeedPrescriptionReviews, Source: "seed 001: 498,600 prescriptions reviewed a year"},
+		{Kind: replay.Settlement, PerYear: 200000, Source: "about 100,000 county-hospital admissions a year (docs/referral.md) and as many chronic special-outpatient settlements; the seeds give no count"},
+		{Kind: replay.FollowUp, PerYear: demo.SeedFollowUps, Source: "seed 001: 48,963 follow-ups a year"},
+		{Kind: replay.HomeVisit, PerYear: demo.SeedHomeVisits, Source: "seed 001: 28,932 home visits a year"},
+		{Kind: replay.Checkup, PerYear: 80000, Source: "seed 002: 80,000 free check-ups a year"},
+		{Kind: replay.Contract, PerYear: 80000, Source: "new and renewed family doctor contracts; the seeds give coverage (48 %), not a yearly count"},
+		{Kind: replay.Consultation, PerYear: demo.SeedConsultations, Source: "seed 000: 32,000 consultations a year"},
+		{Kind: replay.Referral, PerYear: demo.ScaledReferrals(demo.SeedPopulation), Source: "15 up-referrals per 1,000 residents (docs/referral.md)"},
+	}
+}
+
+// replayOptions are the flags of `countycare bench replay`.
+type replayOptions struct {
+	db, keyFile string
+	urls        []string // servers to target instead of starting them
+	replicas    int
+	residents   int
+	scale       float64
+	clinicians  int
+	seed        uint64
+	cpuprofile  string // the (first) server's CPU profile
+	// spawn makes the command that runs `countycare <args>` (serve): this
+	// binary, or the test binary in tests.
+	spawn func(args []string) *exec.Cmd
+}
+
+func cmdBenchReplay(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c common
+	fs := newFlags("bench replay", "Replay a county-year of clinical work through the HTTP JSON API (issue 15 §3): prescriptions signed and\n"+
+		"reviewed, settlements, chronic follow-ups, family doctor contracts and services, consultations and referrals, in the\n"+
+		"seeds' yearly volumes and a working day's rhythm, sent by --clinicians simulated clinicians (each its own signed-in\n"+
+		"session and role) with no think time. It writes a demo county into an empty --db first, starts the servers itself\n"+
+		"(--replicas, PostgreSQL for more than one) unless --url names them, and reports wall time, throughput, p50/p99\n"+
+		"per request type, errors (each with its body), the servers' peak RSS and CPU, and the wall time of the busiest hour.\n"+
+		"The whole year on a 1 M-resident county:\n"+
+		"  countycare bench replay --db sqlite:///tmp/year.db --residents 1000000 --scale 1", stderr)
+	c.register(fs)
+	o := replayOptions{}
+	urls := fs.String("url", "", "comma-separated base URLs of running servers on --db (default: start them)")
+	fs.IntVar(&o.replicas, "replicas", 1, "servers to start, requests spread round-robin (more than one needs PostgreSQL)")
+	fs.IntVar(&o.residents, "residents", 1000000, "residents of the demo county written into an empty --db")
+	fs.Float64Var(&o.scale, "scale", 0.05, "fraction of the year replayed: round(365 × scale) days at a full day's volume (1: the whole year)")
+	fs.IntVar(&o.clinicians, "clinicians", 32, "simulated clinicians sending requests at once")
+	fs.Uint64Var(&o.seed, "seed", 2026, "random seed of the event plan")
+	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write the (first) started server's CPU profile over the replay to this file (serve --cpuprofile)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *urls != "" {
+		o.urls = strings.Split(*urls, ",")
+	}
+	o.db, o.keyFile = c.db, c.auditKeyPath()
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	o.spawn = func(args []string) *exec.Cmd { return exec.Command(exe, args...) }
+	res, err := runReplay(ctx, o, stdout)
+	if err != nil {
+		return err
+	}
+	if res.errors > 0 {
+		return fmt.Errorf("replay: %d requests failed", res.errors)
+	}
+	return nil
+}
+
+// replayResult is what a replay measured.
+type replayResult struct {
+	requests, errors int
+	perType          map[string]*replayStats
+	wall             time.Duration
+	peakEvents       int
+	peakWall         time.Duration
+	rssKB            []int64         // each server's VmHWM
+	cpu              []time.Duration // each server's user+system CPU
+	created          map[replay.Kind][]int64
+}
+
+// replayStats are one request type's latencies.
+type replayStats struct {
+	lat  []time.Duration
+	errs int
+}
+
+// replayServer is one started `countycare serve`.
+type replayServer struct {
+	cmd  *exec.Cmd
+	base string
+	log  *bytes.Buffer
+}
+
+func runReplay(ctx context.Context, o replayOptions, stdout io.Writer) (*replayResult, error) {
+	if o.clinicians < 1 || o.replicas < 1 {
+		return nil, fmt.Errorf("replay: --clinicians and --replicas must be at least 1")
+	}
+	if o.replicas > 1 && !strings.HasPrefix(o.db, "postgres") {
+		return nil, fmt.Errorf("replay: --replicas %d needs a PostgreSQL --db (replicas share one database)", o.replicas)
+	}
+	key, err := (&common{keyFile: o.keyFile}).auditKey()
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.Open(ctx, o.db, store.Options{AuditKey: key})
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	setup, err := replaySetup(ctx, st, o, stdout)
+	if err != nil {
+		return nil, err
+	}
+	bases := o.urls
+	var servers []*replayServer
+	if len(bases) == 0 {
+		for i := 0; i < o.replicas; i++ {
+			args := []string{"serve", "--db", o.db, "--audit-key-file", o.keyFile, "--addr", "127.0.0.1:0", "--log-format", "text", "--log-level", "warn"}
+			if i == 0 && o.cpuprofile != "" {
+				args = append(args, "--cpuprofile", o.cpuprofile)
+			}
+			sv, err := startReplayServer(o.spawn(args))
+			for _, s := range servers {
+				defer s.stop()
+			}
+			if err != nil {
+				return nil, err
+			}
+			servers = append(servers, sv)
+			bases = append(bases, sv.base)
+		}
+		defer func() {
+			for _, s := range servers {
+				s.stop()
+			}
+		}()
+	}
+	events, err := replay.Plan(replay.Config{Volumes: replayVolumes(), Rhythm: replay.DefaultRhythm(), Scale: o.scale, Seed: o.seed, FirstDay: time.Monday})
+	if err != nil {
+		return nil, err
+	}
+	r := &replayer{setup: setup, bases: bases, stats: map[string]*replayStats{}, created: map[replay.Kind][]int64{}, out: stdout,
+		today: care.Today(time.Now()), days: max(1, int(365*o.scale+0.5))}
+	if err := r.signIn(len(bases)); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(stdout, "replay: %d events over %d days (scale %g), %d clinicians, %d server(s) on %s, %s\n",
+		len(events), r.days, o.scale, o.clinicians, len(bases), st.Redacted(), loadAverage())
+	cpu0 := make([]time.Duration, len(servers))
+	for i, s := range servers {
+		cpu0[i] = processCPUOf(s.cmd.Process.Pid)
+	}
+	res := &replayResult{perType: r.stats, created: r.created}
+	start := time.Now()
+	for _, hour := range replay.ByHour(events) {
+		t := time.Now()
+		r.runHour(hour, o.clinicians)
+		if d := time.Since(t); len(hour) > res.peakEvents {
+			res.peakEvents, res.peakWall = len(hour), d
+		}
+	}
+	res.wall = time.Since(start)
+	for i, s := range servers {
+		res.cpu = append(res.cpu, processCPUOf(s.cmd.Process.Pid)-cpu0[i])
+		res.rssKB = append(res.rssKB, vmHWM(s.cmd.Process.Pid))
+	}
+	for _, s := range r.stats {
+		res.requests += len(s.lat)
+		res.errors += s.errs
+	}
+	r.report(res)
+	return res, nil
+}
+
+// startReplayServer starts cmd (serve on port 0) and waits for its URL.
+func startReplayServer(cmd *exec.Cmd) (*replayServer, error) {
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	s := &replayServer{cmd: cmd, log: &bytes.Buffer{}}
+	cmd.Stderr = &lockedWriter{w: s.log}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	sc := bufio.NewScanner(stdout)
+	serving := regexp.MustCompile(`serving .* on (http://\S+)`)
+	for sc.Scan() {
+		if m := serving.FindStringSubmatch(sc.Text()); m != nil {
+			s.base = m[1]
+			break
+		}
+	}
+	if s.base == "" {
+		cmd.Process.Kill()
+		cmd.Wait()
+		return nil, fmt.Errorf("replay: the server did not start: %s", s.log)
+	}
+	go io.Copy(io.Discard, stdout)
+	return s, nil
+}
+
+// stop ends the server gracefully (SIGTERM: it writes its CPU profile).
+func (s *replayServer) stop() {
+	if s.cmd.ProcessState != nil {
+		return
+	}
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { s.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		s.cmd.Process.Kill()
+		<-done
+	}
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// vmHWM is a process's peak resident set in KiB (/proc/PID/status), 0 if unknown.
+func vmHWM(pid int) int64 {
+	b, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "status"))
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmHWM:" {
+			n, _ := strconv.ParseInt(f[1], 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+// processCPUOf is a process's user and system CPU time (/proc/PID/stat,
+// in clock ticks of 1/100 s), 0 if unknown.
+func processCPUOf(pid int) time.Duration {
+	b, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(s[i+1:]) // f[0] is field 3 (state); utime is field 14, stime 15
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	k, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(u+k) * 10 * time.Millisecond
+}
+
+// replaySetupData is the county the replay works in: who signs in and
+// which residents each clinician cares for.
+type replaySetupData struct {
+	county     string
+	hospital   int64 // the lead county hospital
+	cardiology int64 // its cardiology department
+	villages   []replayVillage
+	pharmacist string
+	cashier    string
+	specialist string           // the county hospital's cardiologist who receives referrals
+	byPract    map[int64]string // practitioner → username, of the cardiologists (consultations are routed to one)
+}
+
+// replayVillage is one simulated village doctor and their residents.
+type replayVillage struct {
+	username  string
+	clinic    *org.Institution
+	residents []int64 // adults managed by the clinic
+}
+
+// replaySetup writes the demo county into an empty database and gives each
+// simulated clinician an account (the setup is not timed).
+func replaySetup(ctx context.Context, st *store.Store, o replayOptions, stdout io.Writer) (*replaySetupData, error) {
+	insts, err := st.Institutions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(insts) == 0 {
+		t := time.Now()
+		res, err := demo.Generate(ctx, st, demo.Config{Residents: o.residents, Seed: o.seed}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(stdout, "replay: demo county of %d residents written in %s (not timed)\n", res.Residents, time.Since(t).Round(time.Second))
+		if insts, err = st.Institutions(ctx); err != nil {
+			return nil, err
+		}
+	}
+	d := &replaySetupData{county: insts[0].CountyCode, byPract: map[int64]string{}}
+	var clinics []*org.Institution
+	for i := range insts {
+		switch insts[i].Kind {
+		case org.KindCountyHospital:
+			if d.hospital == 0 {
+				d.hospital = insts[i].ID
+			}
+		case org.KindVillageClinic:
+			clinics = append(clinics, &insts[i])
+		}
+	}
+	accs, err := st.Accounts(ctx, 100000)
+	if err != nil {
+		return nil, err
+	}
+	userOf := map[int64]string{}
+	for _, a := range accs {
+		if a.PractitionerID != 0 {
+			userOf[a.PractitionerID] = a.Username
+		}
+		switch a.Role {
+		case care.RolePharmacist:
+			d.pharmacist = a.Username
+		case care.RoleInsuranceOfficer:
+			d.cashier = a.Username
+		case care.RoleCountySpecialist:
+			d.specialist = a.Username
+		}
+	}
+	if d.hospital == 0 || len(clinics) == 0 || d.pharmacist == "" || d.cashier == "" || d.specialist == "" {
+		return nil, fmt.Errorf("replay: %s is not a demo county (countycare demo writes one into an empty database)", st.Redacted())
+	}
+	hash, err := account.HashPassword(demo.DefaultPassword)
+	if err != nil {
+		return nil, err
+	}
+	ensure := func(p org.Practitioner, role care.Role) (string, error) {
+		if u := userOf[p.ID]; u != "" {
+			return u, nil
+		}
+		a := &account.Account{Username: "replay." + strconv.FormatInt(p.ID, 10), Role: role, InstitutionID: p.InstitutionID, PractitionerID: p.ID, PasswordHash: hash}
+		if err := st.CreateAccount(ctx, a, audit.New(ctx, care.Actor{Username: "bench replay", CountyCode: d.county}, audit.ActAccountCreate, 0)); err != nil {
+			return "", err
+		}
+		userOf[p.ID] = a.Username
+		return a.Username, nil
+	}
+	cardio, err := st.Practitioners(ctx, org.PractitionerFilter{Institutions: []int64{d.hospital}, Specialty: "cardiology", Limit: 500})
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range cardio {
+		d.cardiology = p.DepartmentID
+		if d.byPract[p.ID], err = ensure(p, care.RoleCountySpecialist); err != nil {
+			return nil, err
+		}
+	}
+	// Residents by village: an even sample of the county (adults only).
+	sample, err := st.SampleResidents(ctx, d.county, 200000)
+	if err != nil {
+		return nil, err
+	}
+	today := care.Today(time.Now())
+	byVillage := map[int64][]int64{}
+	for _, x := range sample {
+		if x.Age(today) >= 18 && x.Status == resident.StatusActive {
+			byVillage[x.VillageID] = append(byVillage[x.VillageID], x.ID)
+		}
+	}
+	for i := 0; i < o.clinicians; i++ {
+		cl := clinics[i%len(clinics)]
+		// Clinicians of one clinic share its residents out, so no two
+		// enrol or sign the same person.
+		share, k := (o.clinicians-i%len(clinics)+len(clinics)-1)/len(clinics), i/len(clinics)
+		var mine []int64
+		for j, id := range byVillage[cl.ID] {
+			if j%share == k {
+				mine = append(mine, id)
+			}
+		}
+		ps, err := st.Practitioners(ctx, org.PractitionerFilter{Institutions: []int64{cl.ID}, Limit: 500})
+		if err != nil {
+			return nil, err
+		}
+		if len(ps) == 0 || len(mine) == 0 {
+			return nil, fmt.Errorf("replay: village clinic %s has no doctor or no adult residents", cl.Name)
+		}
+		p := ps[(i/len(clinics))%len(ps)]
+		u, err := ensure(p, care.RoleVillageDoctor)
+		if err != nil {
+			return nil, err
+		}
+		d.villages = append(d.villages, replayVillage{username: u, clinic: cl, residents: mine})
+	}
+	return d, nil
+}
+
+// replayer sends the events and keeps the figures.
+type replayer struct {
+	setup *replaySetupData
+	bases []string
+	out   io.Writer
+	today care.Date
+	days  int
+
+	clinicians []*replayClinician
+	pharmacist []*replayClient // one session per server
+	cashier    []*replayClient
+	specialist []*replayClient
+	cardio     map[int64][]*replayClient // practitioner → one session per server
+	teams      []replayTeam
+	pkg        int64
+
+	mu      sync.Mutex
+	stats   map[string]*replayStats
+	errs    []string
+	created map[replay.Kind][]int64
+}
+
+type replayTeam struct {
+	ID      int64 `json:"id"`
+	Active  bool  `json:"active"`
+	Members []struct {
+		InstitutionID int64 `json:"institution_id"`
+	} `json:"members"`
+}
+
+// replayClinician is one simulated village doctor's state.
+type replayClinician struct {
+	c       *replayClient
+	v       replayVillage
+	team    int64
+	next    int            // next resident to take
+	fresh   map[string]int // per purpose (chronic, contract): residents taken once so far
+	chronic []replayRegistration
+	signed  []int64 // residents with a contract signed in the replay
+	served  map[int64]care.Date
+	checked map[int64]bool
+}
+
+type replayRegistration struct {
+	id   int64
+	last care.Date
+}
+
+// replayClient is one signed-in session on one server.
+type replayClient struct {
+	base, csrf string
+	hc         *http.Client
+}
+
+func replayLogin(base, username string) (*replayClient, error) {
+	cl, err := login(base, username)
+	if err != nil {
+		return nil, err
+	}
+	csrf, err := cl.csrf()
+	if err != nil {
+		return nil, err
+	}
+	return &replayClient{base: base, csrf: csrf, hc: cl.hc}, nil
+}
+
+// signIn signs every simulated clinician in (real sessions, real roles),
+// spreading them over the servers.
+func (r *replayer) signIn(n int) error {
+	d := r.setup
+	for i, b := range r.bases {
+		for _, x := range []struct {
+			user string
+			to   *[]*replayClient
+		}{{d.pharmacist, &r.pharmacist}, {d.cashier, &r.cashier}, {d.specialist, &r.specialist}} {
+			c, err := replayLogin(b, x.user)
+			if err != nil {
+				return err
+			}
+			*x.to = append(*x.to, c)
+		}
+		_ = i
+	}
+	r.cardio = map[int64][]*replayClient{}
+	for p, u := range d.byPract {
+		for _, b := range r.bases {
+			c, err := replayLogin(b, u)
+			if err != nil {
+				return err
+			}
+			r.cardio[p] = append(r.cardio[p], c)
+		}
+	}
+	for i, v := range d.villages {
+		c, err := replayLogin(r.bases[i%n], v.username)
+		if err != nil {
+			return err
+		}
+		r.clinicians = append(r.clinicians, &replayClinician{c: c, v: v, served: map[int64]care.Date{}, checked: map[int64]bool{}, fresh: map[string]int{}})
+	}
+	// The family doctor teams and the basic package.
+	var teams struct {
+		Teams []replayTeam `json:"teams"`
+	}
+	if _, err := r.clinicians[0].c.call("GET", "/api/v1/family/teams", nil, 200, &teams); err != nil {
+		return err
+	}
+	var pkgs struct {
+		Packages []struct {
+			ID   int64  `json:"id"`
+			Kind string `json:"kind"`
+		} `json:"packages"`
+	}
+	if _, err := r.clinicians[0].c.call("GET", "/api/v1/family/packages", nil, 200, &pkgs); err != nil {
+		return err
+	}
+	if len(teams.Teams) == 0 || len(pkgs.Packages) == 0 {
+		return fmt.Errorf("replay: the county has no family doctor team or package")
+	}
+	r.pkg = pkgs.Packages[0].ID
+	for _, k := range pkgs.Packages {
+		if k.Kind == "basic" {
+			r.pkg = k.ID
+			break
+		}
+	}
+	for _, cl := range r.clinicians {
+		for _, t := range teams.Teams {
+			for _, m := range t.Members {
+				if t.Active && m.InstitutionID == cl.v.clinic.ID {
+					cl.team = t.ID
+				}
+			}
+		}
+		if cl.team == 0 {
+			return fmt.Errorf("replay: no family doctor team serves %s", cl.v.clinic.Name)
+		}
+	}
+	return nil
+}
+
+// call sends one request and decodes a JSON answer into out. A status
+// other than want is an error carrying the body.
+func (c *replayClient) call(method, path string, body any, want int, out any) (time.Duration, error) {
+	return c.callWith(method, path, nil, body, want, out)
+}
+
+// callWith is call with extra request headers.
+func (c *replayClient) callWith(method, path string, hdr map[string]string, body any, want int, out any) (time.Duration, error) {
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, c.base+path, rd)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if method != "GET" {
+		req.Header.Set("X-CSRF-Token", c.csrf)
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	t := time.Now()
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return time.Since(t), err
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	lat := time.Since(t)
+	if err != nil {
+		return lat, err
+	}
+	if resp.StatusCode != want {
+		return lat, fmt.Errorf("%s %s: %s %s", method, path, resp.Status, clip(bytes.TrimSpace(b)))
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			return lat, fmt.Errorf("%s %s: %v in %s", method, path, err, clip(b))
+		}
+	}
+	return lat, nil
+}
+
+// do is call with the request's latency and outcome recorded under typ.
+func (r *replayer) do(typ string, c *replayClient, method, path string, body any, want int, out any, check func() error) error {
+	return r.doWith(typ, c, method, path, nil, body, want, out, check)
+}
+
+// doWith is do with extra request headers.
+func (r *replayer) doWith(typ string, c *replayClient, method, path string, hdr map[string]string, body any, want int, out any, check func() error) error {
+	lat, err := c.callWith(method, path, hdr, body, want, out)
+	if err == nil && check != nil {
+		err = check()
+	}
+	r.mu.Lock()
+	s := r.stats[typ]
+	if s == nil {
+		s = &replayStats{}
+		r.stats[typ] = s
+	}
+	s.lat = append(s.lat, lat)
+	if err != nil {
+		s.errs++
+		if len(r.errs) < 20 {
+			r.errs = append(r.errs, typ+": "+err.Error())
+		}
+	}
+	r.mu.Unlock()
+	return err
+}
+
+func (r *replayer) record(k replay.Kind, id int64) {
+	r.mu.Lock()
+	r.created[k] = append(r.created[k], id)
+	r.mu.Unlock()
+}
+
+// runHour sends one hour's events: each clinician its share, in order,
+// all at once; it returns when all are done.
+func (r *replayer) runHour(evs []replay.Event, workers int) {
+	queues := make([][]replay.Event, workers)
+	for _, e := range evs {
+		i := e.Seq % workers
+		queues[i] = append(queues[i], e)
+	}
+	var wg sync.WaitGroup
+	for i, q := range queues {
+		if len(q) == 0 {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cl := r.clinicians[i%len(r.clinicians)]
+			for _, e := range q {
+				r.event(cl, i, e)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// wantID checks that a created record came back with its ID.
+func wantID(id *int64) func() error {
+	return func() error {
+		if *id <= 0 {
+			return errors.New("the answer carries no ID")
+		}
+		return nil
+	}
+}
+
+// date is the event's day in the replayed period, which ends today.
+func (r *replayer) date(e replay.Event) care.Date {
+	return r.today.AddDays(e.Day() - r.days + 1)
+}
+
+// resident is the clinician's next resident (round robin over the village).
+func (cl *replayClinician) resident() int64 {
+	id := cl.v.residents[cl.next%len(cl.v.residents)]
+	cl.next++
+	return id
+}
+
+// freshResident is a resident of the clinician's not yet taken for
+// purpose (a registration or a contract is once per person); 0 and an
+// error once the village has none left.
+func (cl *replayClinician) freshResident(purpose string) (int64, error) {
+	i := cl.fresh[purpose]
+	if i >= len(cl.v.residents) {
+		return 0, fmt.Errorf("%s: every one of the %d residents of %s in the replay has one; replay a larger county (--residents) or fewer days", purpose, len(cl.v.residents), cl.v.clinic.Name)
+	}
+	cl.fresh[purpose]++
+	return cl.v.residents[i], nil
+}
+
+// fail records a request that could not be sent.
+func (r *replayer) fail(typ string, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := r.stats[typ]
+	if s == nil {
+		s = &replayStats{}
+		r.stats[typ] = s
+	}
+	s.errs++
+	if len(r.errs) < 20 {
+		r.errs = append(r.errs, typ+": "+err.Error())
+	}
+}
+
+// event sends one event's requests as clinician cl (worker w).
+func (r *replayer) event(cl *replayClinician, w int, e replay.Event) {
+	srv := w % len(r.bases)
+	switch e.Kind {
+	case replay.Prescription:
+		r.prescription(cl, srv, e)
+	case replay.Settlement:
+		var out struct {
+			ID int64 `json:"id"`
+		}
+		rid := cl.resident()
+		body := replaySettlement(rid, r.setup.hospital, r.date(e), e.Seq)
+		key := map[string]string{"Idempotency-Key": body["visit_id"].(string)}
+		r.doWith("settlement.create", r.cashier[srv], "POST", "/api/v1/settlements", key, body, http.StatusCreated, &out, wantID(&out.ID))
+		r.record(e.Kind, out.ID)
+	case replay.FollowUp:
+		r.followUp(cl, e)
+	case replay.Contract:
+		r.contract(cl, e)
+	case replay.HomeVisit, replay.Checkup:
+		r.service(cl, e)
+	case replay.Consultation:
+		r.consultation(cl, srv, e)
+	case replay.Referral:
+		r.referral(cl, srv, e)
+	}
+}
+
+// replayRx are the prescriptions the replay signs: a single
+// antihypertensive, which the review passes, and three of them together,
+// which it flags for the pharmacist (as TestPrescriptionQueue shows).
+func replayRx(flagged bool) map[string]any {
+	line := func(code string, dose float64) map[string]any {
+		return map[string]any{"drug_code": code, "dose": dose, "dose_unit": "mg", "frequency": "qd", "route": "po", "days": 7, "quantity": 7, "diagnosis": "I10"}
+	}
+	lines := []any{line("amlodipine-5t", 5)}
+	if flagged {
+		lines = append(lines, line("enalapril-10t", 10), line("losartan-50t", 50))
+	}
+	return map[string]any{"kind": "normal", "diagnoses": []string{"I10"}, "patient": map[string]any{"weight_kg": 60}, "lines": lines}
+}
+
+func (r *replayer) prescription(cl *replayClinician, srv int, e replay.Event) {
+	var out struct {
+		ID      int64  `json:"id"`
+		Status  string `json:"status"`
+		Version int    `json:"version"`
+	}
+	flagged := e.Seq%6 == 0 // one in six goes to a pharmacist
+	if r.do("prescription.sign", cl.c, "POST", "/api/v1/residents/"+strconv.FormatInt(cl.resident(), 10)+"/prescriptions", replayRx(flagged), http.StatusCreated, &out, wantID(&out.ID)) != nil {
+		return
+	}
+	r.record(e.Kind, out.ID)
+	if out.Status != "pending" {
+		return
+	}
+	var dec struct {
+		ID     int64  `json:"id"`
+		Status string `json:"status"`
+	}
+	r.do("prescription.decide", r.pharmacist[srv], "POST", "/api/v1/prescriptions/"+strconv.FormatInt(out.ID, 10)+"/decision",
+		map[string]any{"decision": "approved", "version": out.Version}, http.StatusOK, &dec, func() error {
+			if dec.ID != out.ID || dec.Status == "pending" {
+				return fmt.Errorf("decision on %d answered prescription %d, status %q", out.ID, dec.ID, dec.Status)
+			}
+			return nil
+		})
+}
+
+// replaySettlement is a 10-line visit of resident rid at hospital hosp.
+func replaySettlement(rid, hosp int64, day care.Date, i int) map[string]any {
+	lines := make([]map[string]string, 10)
+	for j := range lines {
+		lines[j] = map[string]string{"code": fmt.Sprintf("X%02d", j), "name": "item", "class": []string{"drug", "exam", "material", "treatment"}[j%4],
+			"category": []string{"A", "A", "B", "C"}[j%4], "amount": fmt.Sprintf("%d.%02d", 50+(i*31+j*97)%900, j)}
+	}
+	return map[string]any{"resident_id": rid, "institution_id": hosp, "visit_id": fmt.Sprintf("R%d-%d", time.Now().UnixNano(), i),
+		"date": day.String(), "visit_type": []string{"inpatient", "outpatient"}[i%2], "lines": lines}
+}
+
+func (r *replayer) followUp(cl *replayClinician, e replay.Event) {
+	day := r.date(e)
+	var reg *replayRegistration
+	for i := range cl.chronic {
+		if cl.chronic[i].last.Before(day) {
+			reg = &cl.chronic[i]
+			break
+		}
+	}
+	if reg == nil {
+		var out struct {
+			ID int64 `json:"id"`
+		}
+		enrolled := r.today.AddDays(-r.days - 30)
+		rid, err := cl.freshResident("chronic")
+		if err != nil {
+			r.fail("chronic.enrol", err)
+			return
+		}
+		if r.do("chronic.enrol", cl.c, "POST", "/api/v1/residents/"+strconv.FormatInt(rid, 10)+"/chronic",
+			map[string]any{"disease": "hypertension", "source": "diagnosis", "enrolled_on": enrolled.String()}, http.StatusCreated, &out, wantID(&out.ID)) != nil {
+			return
+		}
+		cl.chronic = append(cl.chronic, replayRegistration{id: out.ID})
+		reg = &cl.chronic[len(cl.chronic)-1]
+	}
+	var out struct {
+		ID int64 `json:"id"`
+	}
+	sbp := 120 + (e.Seq*7)%50
+	if r.do("chronic.visit", cl.c, "POST", "/api/v1/chronic/"+strconv.FormatInt(reg.id, 10)+"/visits",
+		map[string]any{"date": day.String(), "sbp": sbp, "dbp": 70 + (e.Seq*3)%30}, http.StatusCreated, &out, wantID(&out.ID)) == nil {
+		reg.last = day
+		r.record(e.Kind, out.ID)
+	}
+}
+
+// contract signs a family doctor contract for the clinician's next resident.
+func (r *replayer) contract(cl *replayClinician, e replay.Event) int64 {
+	rid, err := cl.freshResident("contract")
+	if err != nil {
+		r.fail("family.contract", err)
+		return 0
+	}
+	var out struct {
+		ID int64 `json:"id"`
+	}
+	start := r.date(e)
+	body := map[string]any{"team_id": cl.team, "package_id": r.pkg, "start": start.String(), "end": start.AddDays(364).String(),
+		"consent_by": "self", "consent_method": "phone_signature", "consent_at": time.Now().Add(-time.Minute)}
+	if r.do("family.contract", cl.c, "POST", "/api/v1/residents/"+strconv.FormatInt(rid, 10)+"/family/contracts", body, http.StatusCreated, &out, wantID(&out.ID)) != nil {
+		return 0
+	}
+	r.record(replay.Contract, out.ID)
+	cl.signed = append(cl.signed, rid)
+	return rid
+}
+
+// service records a home visit or a check-up for a resident under contract.
+func (r *replayer) service(cl *replayClinician, e replay.Event) {
+	day := r.date(e)
+	rid := int64(0)
+	for _, x := range cl.signed {
+		if e.Kind == replay.Checkup && cl.checked[x] || cl.served[x] == day {
+			continue
+		}
+		rid = x
+		break
+	}
+	if rid == 0 {
+		if rid = r.contract(cl, e); rid == 0 {
+			return
+		}
+	}
+	var out struct {
+		ID int64 `json:"id"`
+	}
+	if r.do("family.service", cl.c, "POST", "/api/v1/residents/"+strconv.FormatInt(rid, 10)+"/family/services",
+		map[string]any{"kind": string(e.Kind), "date": day.String()}, http.StatusCreated, &out, wantID(&out.ID)) == nil {
+		cl.served[rid] = day
+		if e.Kind == replay.Checkup {
+			cl.checked[rid] = true
+		}
+		r.record(e.Kind, out.ID)
+	}
+}
+
+func (r *replayer) consultation(cl *replayClinician, srv int, e replay.Event) {
+	var c struct {
+		ID         int64  `json:"id"`
+		AssignedTo int64  `json:"assigned_to"`
+		Status     string `json:"status"`
+	}
+	body := map[string]any{"resident_id": cl.resident(), "kind": "one_to_one", "urgency": "routine", "to_institution": r.setup.hospital,
+		"specialty": "cardiology", "reason": "血压控制不佳", "purpose": "调整用药", "summary": "规律服药三个月血压仍 160/100",
+		"consent": map[string]any{"by": "patient", "method": "electronic", "at": time.Now().Add(-time.Minute)}}
+	if r.do("consultation.create", cl.c, "POST", "/api/v1/consultations", body, http.StatusCreated, &c, wantID(&c.ID)) != nil {
+		return
+	}
+	r.record(e.Kind, c.ID)
+	sp := r.cardio[c.AssignedTo]
+	if sp == nil {
+		r.do("consultation.accept", cl.c, "GET", "/api/v1/consultations/"+strconv.FormatInt(c.ID, 10), nil, http.StatusOK, nil, func() error {
+			return fmt.Errorf("consultation %d is assigned to practitioner %d, not a cardiologist of the county hospital", c.ID, c.AssignedTo)
+		})
+		return
+	}
+	path := "/api/v1/consultations/" + strconv.FormatInt(c.ID, 10)
+	var st struct {
+		ID     int64  `json:"id"`
+		Status string `json:"status"`
+	}
+	check := func(want string) func() error {
+		return func() error {
+			if st.ID != c.ID || st.Status != want {
+				return fmt.Errorf("consultation %d: answered %d in status %q, want %q", c.ID, st.ID, st.Status, want)
+			}
+			return nil
+		}
+	}
+	if r.do("consultation.accept", sp[srv], "POST", path+"/accept", nil, http.StatusOK, &st, check("accepted")) != nil {
+		return
+	}
+	r.do("consultation.opinion", sp[srv], "POST", path+"/opinion", map[string]any{"assessment": "原发性高血压 2 级，控制不佳", "diagnosis_code": "I10",
+		"plan": "加用氢氯噻嗪 12.5 mg qd，两周后复测"}, http.StatusOK, &st, check("answered"))
+}
+
+func (r *replayer) referral(cl *replayClinician, srv int, e replay.Event) {
+	var out struct {
+		ID     int64  `json:"id"`
+		Status string `json:"status"`
+	}
+	body := map[string]any{"resident_id": cl.resident(), "reasons": []string{"htn_not_at_target"}, "summary": "规律服药三个月血压仍 170/105",
+		"urgency": "routine", "to_institution": r.setup.hospital, "to_department": r.setup.cardiology,
+		"idempotency_key": fmt.Sprintf("replay-%d-%d", time.Now().UnixNano(), e.Seq)}
+	if r.do("referral.create", cl.c, "POST", "/api/v1/referrals", body, http.StatusCreated, &out, wantID(&out.ID)) != nil {
+		return
+	}
+	r.record(e.Kind, out.ID)
+	id := out.ID
+	r.do("referral.accept", r.specialist[srv], "POST", "/api/v1/referrals/"+strconv.FormatInt(id, 10)+"/accept",
+		map[string]any{"appointment": time.Now().Add(24 * time.Hour)}, http.StatusOK, &out, func() error {
+			if out.ID != id || out.Status != "accepted" {
+				return fmt.Errorf("referral %d: answered %d in status %q", id, out.ID, out.Status)
+			}
+			return nil
+		})
+}
+
+// report prints the figures.
+func (r *replayer) report(res *replayResult) {
+	w := r.out
+	fmt.Fprintf(w, "wall %s, %d requests, %.0f requests/s, %d errors, %s\n", res.wall.Round(time.Millisecond), res.requests,
+		float64(res.requests)/res.wall.Seconds(), res.errors, loadAverage())
+	types := make([]string, 0, len(res.perType))
+	for t := range res.perType {
+		types = append(types, t)
+	}
+	sort.Strings(types)
+	for _, t := range types {
+		s := res.perType[t]
+		l := loadResult{lat: s.lat}
+		fmt.Fprintf(w, "  %-22s n=%-7d p50 %-9s p99 %-9s max %-9s errors %d\n", t, len(s.lat), l.pct(50).Round(10*time.Microsecond),
+			l.pct(99).Round(10*time.Microsecond), l.pct(100).Round(10*time.Microsecond), s.errs)
+	}
+	fmt.Fprintf(w, "busiest hour: %d events in %s (real time 1 h)\n", res.peakEvents, res.peakWall.Round(time.Millisecond))
+	for i := range res.rssKB {
+		fmt.Fprintf(w, "server %d: peak RSS %d MB, CPU %s (%.0f %% of one core over the replay)\n", i+1, res.rssKB[i]/1024, res.cpu[i].Round(10*time.Millisecond),
+			100*res.cpu[i].Seconds()/res.wall.Seconds())
+	}
+	for _, e := range r.errs {
+		fmt.Fprintf(w, "ERROR %s\n", e)
+	}
+}
+
+// clip is at most 500 bytes of an answer's body, for an error message.
+func clip(b []byte) string {
+	if len(b) > 500 {
+		return string(b[:500]) + "…"
+	}
+	return string(b)
+}
