@@ -70,6 +70,15 @@ func acceptsCoding(r *http.Request, want string) bool {
 	return false
 }
 
+// gzipMinLength is the smallest answer of known length that is compressed.
+// Below it gzip saves a few hundred bytes at most — the answer fits one
+// TCP segment (MSS 1460) either way — while readying a pooled compressor
+// (gzip.Writer.Reset clears its tables) cost 4.8 % of the server's CPU in
+// the county-year replay, whose JSON answers are mostly this small
+// (docs/benchmarks.md, "county-year replay"). nginx's gzip_min_length
+// makes the same trade.
+const gzipMinLength = 1024
+
 // gzipLevel is the level of responses compressed as they are written.
 const gzipLevel = 5
 
@@ -108,6 +117,9 @@ func (w *compressWriter) decide(status int) {
 	}
 	h.Add("Vary", "Accept-Encoding")
 	if !w.accepts || h.Get("Content-Encoding") != "" || status < 200 || status == http.StatusNoContent || status == http.StatusNotModified {
+		return
+	}
+	if n, err := strconv.Atoi(h.Get("Content-Length")); err == nil && n < gzipMinLength {
 		return
 	}
 	h.Set("Content-Encoding", "gzip")

@@ -2,8 +2,13 @@ package web
 
 import (
 	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -35,6 +40,40 @@ func TestAcceptsGzip(t *testing.T) {
 		}
 		if got := acceptsGzip(r); got != want {
 			t.Errorf("Accept-Encoding %q: %v, want %v", h, got, want)
+		}
+	}
+}
+
+// TestCompressionSkipsSmallJSON: a JSON answer shorter than gzipMinLength
+// is sent as it is, with its length (readying the compressor cost more
+// than it saved in the county-year replay); a longer one is compressed.
+func TestCompressionSkipsSmallJSON(t *testing.T) {
+	for _, c := range []struct {
+		n    int
+		gzip bool
+	}{{10, false}, {gzipMinLength - 20, false}, {gzipMinLength + 20, true}} {
+		v := map[string]string{"k": strings.Repeat("a", c.n)}
+		h := compress(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusCreated, v) }))
+		req, _ := http.NewRequest("POST", "/x", nil)
+		req.Header.Set("Accept-Encoding", "gzip")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		want, _ := json.Marshal(v)
+		body := rec.Body.Bytes()
+		if got := rec.Header().Get("Content-Encoding") == "gzip"; got != c.gzip {
+			t.Errorf("%d-byte value: compressed %v, want %v", c.n, got, c.gzip)
+		}
+		if c.gzip {
+			zr, err := gzip.NewReader(bytes.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ = io.ReadAll(zr)
+		} else if rec.Header().Get("Content-Length") != strconv.Itoa(len(body)) {
+			t.Errorf("%d-byte value: Content-Length %q for %d bytes", c.n, rec.Header().Get("Content-Length"), len(body))
+		}
+		if rec.Code != http.StatusCreated || !bytes.Equal(bytes.TrimSpace(body), want) || rec.Header().Get("Vary") != "Accept-Encoding" {
+			t.Errorf("%d-byte value: %d %q %v", c.n, rec.Code, body, rec.Header())
 		}
 	}
 }
