@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"os"
 	"os/exec"
@@ -43,6 +44,7 @@ func replayVolumes() []replay.Volume {
 		{Kind: replay.Contract, PerYear: 80000, Source: "new and renewed family doctor contracts; the seeds give coverage (48 %), not a yearly count"},
 		{Kind: replay.Consultation, PerYear: demo.SeedConsultations, Source: "seed 000: 32,000 consultations a year"},
 		{Kind: replay.Referral, PerYear: demo.ScaledReferrals(demo.SeedPopulation), Source: "15 up-referrals per 1,000 residents (docs/referral.md)"},
+		{Kind: replay.ECGRead, PerYear: demo.SeedECGReads, Source: "seed 001: 71,296 ECGs read a year"},
 	}
 }
 
@@ -304,6 +306,8 @@ type replaySetupData struct {
 	cashier    string
 	specialist string           // the county hospital's cardiologist who receives referrals
 	byPract    map[int64]string // practitioner → username, of the cardiologists (consultations are routed to one)
+	ecgCenter  int64            // the ECG diagnosis center
+	readers    []string         // its readers
 }
 
 // replayVillage is one simulated village doctor and their residents.
@@ -389,6 +393,26 @@ func replaySetup(ctx context.Context, st *store.Store, o replayOptions, stdout i
 			return nil, err
 		}
 	}
+	ecg, err := st.Practitioners(ctx, org.PractitionerFilter{Specialty: "ecg", Limit: 500})
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range ecg {
+		if d.ecgCenter == 0 {
+			d.ecgCenter = p.InstitutionID
+		}
+		if p.InstitutionID != d.ecgCenter {
+			continue
+		}
+		u, err := ensure(p, care.RoleReader)
+		if err != nil {
+			return nil, err
+		}
+		d.readers = append(d.readers, u)
+	}
+	if len(d.readers) == 0 {
+		return nil, fmt.Errorf("replay: the county has no ECG diagnosis center with readers")
+	}
 	// Residents by village: an even sample of the county (adults only).
 	sample, err := st.SampleResidents(ctx, d.county, 200000)
 	if err != nil {
@@ -442,6 +466,8 @@ type replayer struct {
 	cashier    []*replayClient
 	specialist []*replayClient
 	cardio     map[int64][]*replayClient // practitioner → one session per server
+	readers    []*replayClient           // the ECG center's readers, each on every server
+	ecgs       [][]byte                  // ECG recordings to send (CSV)
 	teams      []replayTeam
 	pkg        int64
 
@@ -521,6 +547,20 @@ func (r *replayer) signIn(n int) error {
 			}
 			r.cardio[p] = append(r.cardio[p], c)
 		}
+	}
+	for _, u := range d.readers {
+		for _, b := range r.bases {
+			c, err := replayLogin(b, u)
+			if err != nil {
+				return err
+			}
+			r.readers = append(r.readers, c)
+		}
+	}
+	for _, rr := range [][]float64{{0.85, 0.85, 0.85, 0.85, 0.85, 0.85, 0.85, 0.85, 0.85, 0.85, 0.85},
+		{0.7, 0.72, 0.7, 0.69, 0.71, 0.7, 0.72, 0.7, 0.71, 0.7, 0.7, 0.72, 0.7, 0.7},
+		{1.0, 1.02, 0.98, 1.0, 1.01, 0.99, 1.0, 1.0, 1.02}} {
+		r.ecgs = append(r.ecgs, syntheticECG(rr))
 	}
 	for i, v := range d.villages {
 		c, err := replayLogin(r.bases[i%n], v.username)
@@ -748,6 +788,8 @@ func (r *replayer) event(cl *replayClinician, w int, e replay.Event) {
 		r.consultation(cl, srv, e)
 	case replay.Referral:
 		r.referral(cl, srv, e)
+	case replay.ECGRead:
+		r.ecgRead(cl, w, e)
 	}
 }
 
@@ -950,6 +992,82 @@ func (r *replayer) referral(cl *replayClinician, srv int, e replay.Event) {
 			}
 			return nil
 		})
+}
+
+// syntheticECG is a 10-s one-lead recording at 250 Hz as CSV, a narrow
+// Gaussian spike per beat at the RR intervals rr (seconds): what the
+// pre-read's QRS detector finds as beats (the web tests' ECGs).
+func syntheticECG(rr []float64) []byte {
+	var beats []float64
+	t := 0.5
+	for _, x := range append([]float64{0}, rr...) {
+		t += x
+		beats = append(beats, t)
+	}
+	var b bytes.Buffer
+	b.WriteString("time,II\n")
+	for i := 0; i < int((t+1)*250); i++ {
+		x := float64(i) / 250
+		v := 0.0
+		for _, c := range beats {
+			v += math.Exp(-(x - c) * (x - c) / (2 * 0.012 * 0.012))
+		}
+		fmt.Fprintf(&b, "%.3f,%.4f\n", x, v)
+	}
+	return b.Bytes()
+}
+
+// ecgRead: the village doctor sends an ECG to the center; a reader finds
+// it on the worklist, claims it and signs a report.
+func (r *replayer) ecgRead(cl *replayClinician, w int, e replay.Event) {
+	var up struct {
+		ID     int64  `json:"id"`
+		Status string `json:"status"`
+	}
+	body := map[string]any{"center_id": r.setup.ecgCenter, "signal_name": "replay.csv", "signal": r.ecgs[e.Seq%len(r.ecgs)]}
+	if r.do("ecg.upload", cl.c, "POST", "/api/v1/residents/"+strconv.FormatInt(cl.resident(), 10)+"/ecg", body, http.StatusCreated, &up, wantID(&up.ID)) != nil {
+		return
+	}
+	r.record(e.Kind, up.ID)
+	rd := r.readers[w%len(r.readers)]
+	var wl struct {
+		Studies []struct {
+			ID        int64  `json:"id"`
+			SourceKey string `json:"source_key"`
+		} `json:"studies"`
+	}
+	sid := int64(0)
+	if r.do("reading.worklist", rd, "GET", "/api/v1/reading/worklist?modality=ECG", nil, http.StatusOK, &wl, func() error {
+		for _, s := range wl.Studies {
+			if s.SourceKey == strconv.FormatInt(up.ID, 10) {
+				sid = s.ID
+				return nil
+			}
+		}
+		return fmt.Errorf("ECG %d is not on the center's worklist of %d studies", up.ID, len(wl.Studies))
+	}) != nil {
+		return
+	}
+	path := "/api/v1/reading/studies/" + strconv.FormatInt(sid, 10)
+	var st struct {
+		Study struct {
+			ID     int64  `json:"id"`
+			Status string `json:"status"`
+		} `json:"study"`
+		Report struct {
+			ID int64 `json:"id"`
+		} `json:"report"`
+	}
+	if r.do("reading.claim", rd, "POST", path+"/claim", nil, http.StatusOK, &st, func() error {
+		if st.Study.ID != sid {
+			return fmt.Errorf("claim of study %d answered study %d", sid, st.Study.ID)
+		}
+		return nil
+	}) != nil {
+		return
+	}
+	r.do("reading.report", rd, "POST", path+"/report", map[string]any{"fields": map[string]string{"rhythm": "窦性心律", "rate": "70", "qrs": "88",
+		"conclusion": "正常心电图"}, "normal": true}, http.StatusCreated, &st, wantID(&st.Report.ID))
 }
 
 // report prints the figures.

@@ -46,7 +46,8 @@ func TestBenchReplay(t *testing.T) {
 				t.Fatalf("%d requests failed:\n%s", res.errors, out.String())
 			}
 			for _, typ := range []string{"prescription.sign", "prescription.decide", "settlement.create", "chronic.enrol", "chronic.visit",
-				"family.contract", "family.service", "consultation.create", "consultation.accept", "consultation.opinion", "referral.create", "referral.accept"} {
+				"family.contract", "family.service", "consultation.create", "consultation.accept", "consultation.opinion", "referral.create", "referral.accept",
+				"ecg.upload", "reading.worklist", "reading.claim", "reading.report"} {
 				if s := res.perType[typ]; s == nil || len(s.lat) == 0 {
 					t.Errorf("request type %s never sent", typ)
 				}
@@ -68,7 +69,7 @@ func TestBenchReplay(t *testing.T) {
 			defer db.Close()
 			table := map[replay.Kind]string{replay.Prescription: "prescriptions", replay.Settlement: "settlements", replay.FollowUp: "chronic_visits",
 				replay.Contract: "family_contracts", replay.HomeVisit: "family_services", replay.Checkup: "family_services",
-				replay.Consultation: "consultations", replay.Referral: "referrals"}
+				replay.Consultation: "consultations", replay.Referral: "referrals", replay.ECGRead: "ecg_studies"}
 			for k, tab := range table {
 				ids := res.created[k]
 				if len(ids) == 0 {

@@ -25,6 +25,7 @@ const (
 	Contract     Kind = "contract"     // a family doctor contract signed (签约)
 	Consultation Kind = "consultation" // a remote consultation (远程会诊) asked and answered
 	Referral     Kind = "referral"     // an up-referral (转诊) sent and accepted
+	ECGRead      Kind = "ecg"          // an ECG sent by a clinic and read at the diagnosis center (基层检查、上级诊断)
 )
 
 // Volume is how many events of a kind a county has in a year.
