@@ -114,6 +114,19 @@ type replayResult struct {
 	rssKB            []int64         // each server's VmHWM
 	cpu              []time.Duration // each server's user+system CPU
 	created          map[replay.Kind][]int64
+	events           int
+	dbGrowth         int64 // bytes the SQLite database grew by (0: unknown)
+}
+
+// fileSizes is the total size of the files that exist among paths.
+func fileSizes(paths ...string) int64 {
+	var n int64
+	for _, p := range paths {
+		if fi, err := os.Stat(p); err == nil && p != "" {
+			n += fi.Size()
+		}
+	}
+	return n
 }
 
 // replayStats are one request type's latencies.
@@ -188,7 +201,12 @@ func runReplay(ctx context.Context, o replayOptions, stdout io.Writer) (*replayR
 	for i, s := range servers {
 		cpu0[i] = processCPUOf(s.cmd.Process.Pid)
 	}
-	res := &replayResult{perType: r.stats, created: r.created}
+	res := &replayResult{perType: r.stats, created: r.created, events: len(events)}
+	dbFile := ""
+	if strings.HasPrefix(o.db, "sqlite://") {
+		dbFile = strings.TrimPrefix(strings.SplitN(o.db, "?", 2)[0], "sqlite://")
+	}
+	size0 := fileSizes(dbFile, dbFile+"-wal")
 	start := time.Now()
 	for _, hour := range replay.ByHour(events) {
 		t := time.Now()
@@ -205,6 +223,12 @@ func runReplay(ctx context.Context, o replayOptions, stdout io.Writer) (*replayR
 	for _, s := range r.stats {
 		res.requests += len(s.lat)
 		res.errors += s.errs
+	}
+	if dbFile != "" && len(servers) > 0 {
+		for _, s := range servers {
+			s.stop() // the last connection's close checkpoints the WAL into the file
+		}
+		res.dbGrowth = fileSizes(dbFile, dbFile+"-wal") - size0
 	}
 	r.report(res)
 	return res, nil
@@ -1090,6 +1114,10 @@ func (r *replayer) report(res *replayResult) {
 	for i := range res.rssKB {
 		fmt.Fprintf(w, "server %d: peak RSS %d MB, CPU %s (%.0f %% of one core over the replay)\n", i+1, res.rssKB[i]/1024, res.cpu[i].Round(10*time.Millisecond),
 			100*res.cpu[i].Seconds()/res.wall.Seconds())
+	}
+	if res.dbGrowth > 0 {
+		fmt.Fprintf(w, "database grew by %.1f MB, %.0f bytes per event (audit rows, indexes and search tokens included)\n",
+			float64(res.dbGrowth)/1e6, float64(res.dbGrowth)/float64(res.events))
 	}
 	for _, e := range r.errs {
 		fmt.Fprintf(w, "ERROR %s\n", e)
