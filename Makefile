@@ -9,7 +9,7 @@ RESIDENTS ?= 20000
 FUZZTIME ?= 5s
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: build run test test-go fuzz-short fuzz bench bench-1m mutate clean fhir-validators drill-pitr drill-failover
+.PHONY: build run test test-go fuzz-short fuzz bench bench-1m bench-replay mutate clean fhir-validators drill-pitr drill-failover
 
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/countycare
@@ -37,7 +37,7 @@ FUZZ_TARGETS := idcard:FuzzParse resident:FuzzValidate resident:FuzzSearchTokens
 	ecg:FuzzReadSCP ecg:FuzzReadSCPUnchecked ecg:FuzzReadAECG ecg:FuzzMeasure dicom:FuzzWaveforms \
 	icd10:FuzzValid dicom:FuzzParse dicom:FuzzDecodeRLE dicom:FuzzDecodeJPEGLossless dicom:FuzzDecodeJPEGLS online:FuzzValidateGuardian
 FUZZ_TARGETS += lab:FuzzParseCSV reading:FuzzParseFetalCSV reading:FuzzReadPhoto
-FUZZ_TARGETS += dicom:FuzzParsePatient web:FuzzParseTusMetadata
+FUZZ_TARGETS += dicom:FuzzParsePatient web:FuzzParseTusMetadata web:FuzzHasNULEscape
 fuzz-short:
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
 		echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
@@ -55,6 +55,18 @@ bench: build
 
 bench-1m: RESIDENTS=1000000
 bench-1m: bench
+
+# The county-year replay (issue 15 §3, docs/benchmarks.md): the whole year of a 1 M-resident county through
+# the HTTP API on SQLite with one server (the demo county first, about 70 s; the replay then takes what it measures:
+# about an hour at the 403 requests/s of the last run on the loaded machine). A short run: make bench-replay SCALE=0.05.
+# On PostgreSQL with two replicas (an empty database):
+# make bench-replay REPLAY_DB=postgres://…/empty_db REPLICAS=2
+SCALE ?= 1
+REPLICAS ?= 1
+REPLAY_DB ?= sqlite://./data/replay/year.db
+bench-replay: build
+	rm -rf data/replay && mkdir -p data/replay
+	./$(BIN) bench replay --db $(REPLAY_DB) --audit-key-file data/replay/audit.key --residents 1000000 --scale $(SCALE) --replicas $(REPLICAS) --clinicians 32
 
 # The PostgreSQL failover drill (issue 15 §2, docs/operations.md "Province deployment"): etcd, Patroni
 # with a primary and a synchronous standby, HAProxy and countycare serve, all on loopback; clinicians'
