@@ -139,7 +139,7 @@ type replayStats struct {
 type replayServer struct {
 	cmd  *exec.Cmd
 	base string
-	log  *bytes.Buffer
+	log  *syncBuffer
 }
 
 func runReplay(ctx context.Context, o replayOptions, stdout io.Writer) (*replayResult, error) {
@@ -164,6 +164,11 @@ func runReplay(ctx context.Context, o replayOptions, stdout io.Writer) (*replayR
 	}
 	bases := o.urls
 	var servers []*replayServer
+	defer func() {
+		for _, s := range servers {
+			s.stop()
+		}
+	}()
 	if len(bases) == 0 {
 		for i := 0; i < o.replicas; i++ {
 			args := []string{"serve", "--db", o.db, "--audit-key-file", o.keyFile, "--addr", "127.0.0.1:0", "--log-format", "text", "--log-level", "warn"}
@@ -171,20 +176,12 @@ func runReplay(ctx context.Context, o replayOptions, stdout io.Writer) (*replayR
 				args = append(args, "--cpuprofile", o.cpuprofile)
 			}
 			sv, err := startReplayServer(o.spawn(args))
-			for _, s := range servers {
-				defer s.stop()
-			}
 			if err != nil {
 				return nil, err
 			}
 			servers = append(servers, sv)
 			bases = append(bases, sv.base)
 		}
-		defer func() {
-			for _, s := range servers {
-				s.stop()
-			}
-		}()
 	}
 	events, err := replay.Plan(replay.Config{Volumes: replayVolumes(), Rhythm: replay.DefaultRhythm(), Scale: o.scale, Seed: o.seed, FirstDay: time.Monday})
 	if err != nil {
@@ -240,8 +237,8 @@ func startReplayServer(cmd *exec.Cmd) (*replayServer, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &replayServer{cmd: cmd, log: &bytes.Buffer{}}
-	cmd.Stderr = &lockedWriter{w: s.log}
+	s := &replayServer{cmd: cmd, log: &syncBuffer{}}
+	cmd.Stderr = s.log
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
@@ -278,15 +275,22 @@ func (s *replayServer) stop() {
 	}
 }
 
-type lockedWriter struct {
+// syncBuffer is a bytes.Buffer safe for a server's goroutines (its log).
+type syncBuffer struct {
 	mu sync.Mutex
-	w  io.Writer
+	b  bytes.Buffer
 }
 
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // vmHWM is a process's peak resident set in KiB (/proc/PID/status), 0 if unknown.

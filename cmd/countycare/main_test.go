@@ -12,7 +12,6 @@ import (
 	"reflect"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -179,24 +178,6 @@ func TestResettleReproduces(t *testing.T) {
 			t.Errorf("verify-audit after resettle: %v %s", err, out)
 		}
 	})
-}
-
-// syncBuffer is a bytes.Buffer safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 var anchorLine = regexp.MustCompile(`msg="audit anchor" seq=(\d+) hash=([0-9a-f]{64}) anchor=(\d+:[0-9a-f]{64})`)
