@@ -228,6 +228,11 @@ func runReplay(ctx context.Context, o replayOptions, stdout io.Writer) (*replayR
 		res.dbGrowth = fileSizes(dbFile, dbFile+"-wal") - size0
 	}
 	r.report(res)
+	if res.errors > 0 {
+		for i, s := range servers {
+			fmt.Fprintf(stdout, "server %d's log (warnings and errors), last lines:\n%s\n", i+1, lastLines(s.log.String(), 20))
+		}
+	}
 	return res, nil
 }
 
@@ -1126,6 +1131,12 @@ func (r *replayer) report(res *replayResult) {
 	for _, e := range r.errs {
 		fmt.Fprintf(w, "ERROR %s\n", e)
 	}
+}
+
+// lastLines is the last n lines of text.
+func lastLines(text string, n int) string {
+	lines := strings.Split(strings.TrimRight(text, "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
 // clip is at most 500 bytes of an answer's body, for an error message.
