@@ -48,6 +48,13 @@ type ecgSample struct {
 	pre    reading.PreRead
 }
 
+// SampleDICOM is one of the embedded DICOM files (samples/README.md names
+// them and their licences), for a tool that sends a real file (bench
+// replay). Errors: no such file.
+func SampleDICOM(name string) ([]byte, error) {
+	return samples.ReadFile("samples/dicom/" + name)
+}
+
 // dicomSample is one DICOM file with the metadata it is filed under.
 type dicomSample struct {
 	in   *reading.ImagingInstance

@@ -21,11 +21,13 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"countycare/account"
 	"countycare/audit"
 	"countycare/care"
 	"countycare/demo"
+	"countycare/dicom"
 	"countycare/internal/replay"
 	"countycare/org"
 	"countycare/resident"
@@ -45,6 +47,7 @@ func replayVolumes() []replay.Volume {
 		{Kind: replay.Consultation, PerYear: demo.SeedConsultations, Source: "seed 000: 32,000 consultations a year"},
 		{Kind: replay.Referral, PerYear: demo.ScaledReferrals(demo.SeedPopulation), Source: "15 up-referrals per 1,000 residents (docs/referral.md)"},
 		{Kind: replay.ECGRead, PerYear: demo.SeedECGReads, Source: "seed 001: 71,296 ECGs read a year"},
+		{Kind: replay.ImagingRead, PerYear: demo.SeedImagingReads, Source: "seed 001: 26,322 imaging studies read a year"},
 	}
 }
 
@@ -341,6 +344,8 @@ type replaySetupData struct {
 	byPract    map[int64]string // practitioner → username, of the cardiologists (consultations are routed to one)
 	ecgCenter  int64            // the ECG diagnosis center
 	readers    []string         // its readers
+	imgCenter  int64            // the imaging diagnosis center
+	radiology  []string         // its readers
 }
 
 // replayVillage is one simulated village doctor and their residents.
@@ -446,6 +451,26 @@ func replaySetup(ctx context.Context, st *store.Store, o replayOptions, stdout i
 	if len(d.readers) == 0 {
 		return nil, fmt.Errorf("replay: the county has no ECG diagnosis center with readers")
 	}
+	rad, err := st.Practitioners(ctx, org.PractitionerFilter{Specialty: "radiology", Limit: 500})
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range rad {
+		if d.imgCenter == 0 {
+			d.imgCenter = p.InstitutionID
+		}
+		if p.InstitutionID != d.imgCenter {
+			continue
+		}
+		u, err := ensure(p, care.RoleReader)
+		if err != nil {
+			return nil, err
+		}
+		d.radiology = append(d.radiology, u)
+	}
+	if len(d.radiology) == 0 {
+		return nil, fmt.Errorf("replay: the county has no imaging diagnosis center with readers")
+	}
 	// Residents by village: an even sample of the county (adults only).
 	sample, err := st.SampleResidents(ctx, d.county, 200000)
 	if err != nil {
@@ -501,6 +526,9 @@ type replayer struct {
 	cardio     map[int64][]*replayClient // practitioner → one session per server
 	readers    []*replayClient           // the ECG center's readers, each on every server
 	ecgs       [][]byte                  // ECG recordings to send (CSV)
+	radiology  []*replayClient           // the imaging center's readers, each on every server
+	dicom      *replayDICOM              // the DR file sent, with new UIDs each time
+	templates  map[string]replayTemplate // report templates by modality
 	teams      []replayTeam
 	pkg        int64
 
@@ -590,6 +618,27 @@ func (r *replayer) signIn(n int) error {
 			r.readers = append(r.readers, c)
 		}
 	}
+	for _, u := range d.radiology {
+		for _, b := range r.bases {
+			c, err := replayLogin(b, u)
+			if err != nil {
+				return err
+			}
+			r.radiology = append(r.radiology, c)
+		}
+	}
+	var tpl struct {
+		Templates map[string]replayTemplate `json:"templates"`
+	}
+	if _, err := r.radiology[0].call("GET", "/api/v1/reading/templates", nil, http.StatusOK, &tpl); err != nil {
+		return err
+	}
+	r.templates = tpl.Templates
+	dcm, err := newReplayDICOM("pydicom-CR1.dcm")
+	if err != nil {
+		return err
+	}
+	r.dicom = dcm
 	for _, rr := range [][]float64{{0.85, 0.85, 0.85, 0.85, 0.85, 0.85, 0.85, 0.85, 0.85, 0.85, 0.85},
 		{0.7, 0.72, 0.7, 0.69, 0.71, 0.7, 0.72, 0.7, 0.71, 0.7, 0.7, 0.72, 0.7, 0.7},
 		{1.0, 1.02, 0.98, 1.0, 1.01, 0.99, 1.0, 1.0, 1.02}} {
@@ -823,6 +872,8 @@ func (r *replayer) event(cl *replayClinician, w int, e replay.Event) {
 		r.referral(cl, srv, e)
 	case replay.ECGRead:
 		r.ecgRead(cl, w, e)
+	case replay.ImagingRead:
+		r.imagingRead(cl, w, e)
 	}
 }
 
@@ -1101,6 +1152,137 @@ func (r *replayer) ecgRead(cl *replayClinician, w int, e replay.Event) {
 	}
 	r.do("reading.report", rd, "POST", path+"/report", map[string]any{"fields": map[string]string{"rhythm": "窦性心律", "rate": "70", "qrs": "88",
 		"conclusion": "正常心电图"}, "normal": true}, http.StatusCreated, &st, wantID(&st.Report.ID))
+}
+
+// replayTemplate is a report template as GET /api/v1/reading/templates gives it.
+type replayTemplate struct {
+	Fields []struct {
+		Name string `json:"name"`
+		Type string `json:"type"`
+		Min  int    `json:"min"`
+		Max  int    `json:"max"`
+	} `json:"fields"`
+}
+
+// report fills every field of the template: the least value of a number,
+// a short normal finding as text.
+func (t replayTemplate) report() map[string]string {
+	out := map[string]string{}
+	for _, f := range t.Fields {
+		if f.Type == "int" {
+			out[f.Name] = strconv.Itoa(f.Min)
+			continue
+		}
+		v := "未见明显异常"
+		if f.Max > 0 && utf8.RuneCountInString(v) > f.Max {
+			v = string([]rune(v)[:f.Max])
+		}
+		out[f.Name] = v
+	}
+	return out
+}
+
+// replayDICOM is a real DICOM file (one of the demo's embedded samples)
+// sent again and again, each time as a new study (dicom.Rewrite gives it
+// new study, series and instance UIDs).
+type replayDICOM struct {
+	file  []byte
+	stamp int64 // this run's UIDs' part (2.25.<stamp>.<n>)
+	mu    sync.Mutex
+	n     int
+}
+
+func newReplayDICOM(name string) (*replayDICOM, error) {
+	b, err := demo.SampleDICOM(name)
+	if err != nil {
+		return nil, err
+	}
+	return &replayDICOM{file: b, stamp: time.Now().UnixNano()}, nil
+}
+
+// next is the file as a new study, with its study UID.
+func (d *replayDICOM) next() ([]byte, string, error) {
+	d.mu.Lock()
+	d.n++
+	n := d.n
+	d.mu.Unlock()
+	study := fmt.Sprintf("2.25.%d.%d", d.stamp, n)
+	b, err := dicom.Rewrite(d.file, map[dicom.Tag]string{dicom.TagStudyInstanceUID: study, dicom.TagSeriesInstanceUID: study + ".1",
+		dicom.TagSOPInstanceUID: study + ".1.1"})
+	return b, study, err
+}
+
+// imagingRead: the clinic uploads a DR study to the imaging center; a
+// radiologist finds it on the worklist, claims it and signs the report of
+// its modality's template.
+func (r *replayer) imagingRead(cl *replayClinician, w int, e replay.Event) {
+	file, studyUID, err := r.dicom.next()
+	if err != nil {
+		r.fail("imaging.upload", err)
+		return
+	}
+	var up struct {
+		Results []struct {
+			Stored   bool `json:"stored"`
+			Instance struct {
+				ID       int64  `json:"id"`
+				StudyUID string `json:"study_uid"`
+			} `json:"instance"`
+		} `json:"results"`
+	}
+	body := map[string]any{"center_id": r.setup.imgCenter, "confirm_mismatch": true, "files": []map[string]any{{"name": "dr.dcm", "data": file}}}
+	if r.do("imaging.upload", cl.c, "POST", "/api/v1/residents/"+strconv.FormatInt(cl.resident(), 10)+"/imaging", body, http.StatusCreated, &up, func() error {
+		if len(up.Results) != 1 || !up.Results[0].Stored || up.Results[0].Instance.ID <= 0 || up.Results[0].Instance.StudyUID != studyUID {
+			return fmt.Errorf("the upload of study %s answered %+v", studyUID, up.Results)
+		}
+		return nil
+	}) != nil {
+		return
+	}
+	r.record(e.Kind, up.Results[0].Instance.ID)
+	rd := r.radiology[w%len(r.radiology)]
+	var wl struct {
+		Studies []struct {
+			ID        int64  `json:"id"`
+			SourceKey string `json:"source_key"`
+			Modality  string `json:"modality"`
+		} `json:"studies"`
+	}
+	sid, mod := int64(0), ""
+	if r.do("reading.worklist", rd, "GET", "/api/v1/reading/worklist", nil, http.StatusOK, &wl, func() error {
+		for _, s := range wl.Studies {
+			if s.SourceKey == studyUID {
+				sid, mod = s.ID, s.Modality
+				return nil
+			}
+		}
+		return fmt.Errorf("study %s is not on the imaging center's worklist of %d studies", studyUID, len(wl.Studies))
+	}) != nil {
+		return
+	}
+	tpl, ok := r.templates[mod]
+	if !ok {
+		r.fail("reading.report", fmt.Errorf("no report template for modality %q", mod))
+		return
+	}
+	path := "/api/v1/reading/studies/" + strconv.FormatInt(sid, 10)
+	var st struct {
+		Study struct {
+			ID int64 `json:"id"`
+		} `json:"study"`
+		Report struct {
+			ID int64 `json:"id"`
+		} `json:"report"`
+	}
+	if r.do("reading.claim", rd, "POST", path+"/claim", nil, http.StatusOK, &st, func() error {
+		if st.Study.ID != sid {
+			return fmt.Errorf("claim of study %d answered study %d", sid, st.Study.ID)
+		}
+		return nil
+	}) != nil {
+		return
+	}
+	r.do("reading.report", rd, "POST", path+"/report", map[string]any{"fields": tpl.report(), "normal": true}, http.StatusCreated, &st, wantID(&st.Report.ID))
 }
 
 // report prints the figures.

@@ -47,7 +47,7 @@ func TestBenchReplay(t *testing.T) {
 			}
 			for _, typ := range []string{"prescription.sign", "prescription.decide", "settlement.create", "chronic.enrol", "chronic.visit",
 				"family.contract", "family.service", "consultation.create", "consultation.accept", "consultation.opinion", "referral.create", "referral.accept",
-				"ecg.upload", "reading.worklist", "reading.claim", "reading.report"} {
+				"ecg.upload", "imaging.upload", "reading.worklist", "reading.claim", "reading.report"} {
 				if s := res.perType[typ]; s == nil || len(s.lat) == 0 {
 					t.Errorf("request type %s never sent", typ)
 				}
@@ -69,7 +69,7 @@ func TestBenchReplay(t *testing.T) {
 			defer db.Close()
 			table := map[replay.Kind]string{replay.Prescription: "prescriptions", replay.Settlement: "settlements", replay.FollowUp: "chronic_visits",
 				replay.Contract: "family_contracts", replay.HomeVisit: "family_services", replay.Checkup: "family_services",
-				replay.Consultation: "consultations", replay.Referral: "referrals", replay.ECGRead: "ecg_studies"}
+				replay.Consultation: "consultations", replay.Referral: "referrals", replay.ECGRead: "ecg_studies", replay.ImagingRead: "imaging_instances"}
 			for k, tab := range table {
 				ids := res.created[k]
 				if len(ids) == 0 {

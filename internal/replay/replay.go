@@ -26,6 +26,7 @@ const (
 	Consultation Kind = "consultation" // a remote consultation (远程会诊) asked and answered
 	Referral     Kind = "referral"     // an up-referral (转诊) sent and accepted
 	ECGRead      Kind = "ecg"          // an ECG sent by a clinic and read at the diagnosis center (基层检查、上级诊断)
+	ImagingRead  Kind = "imaging"      // an imaging study (DR) sent by a clinic and read at the imaging center
 )
 
 // Volume is how many events of a kind a county has in a year.
