@@ -66,9 +66,9 @@ type replayOptions struct {
 func cmdBenchReplay(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var c common
 	fs := newFlags("bench replay", "Replay a county-year of clinical work through the HTTP JSON API (issue 15 §3): prescriptions signed and\n"+
-		"reviewed, settlements, chronic follow-ups, family doctor contracts and services, consultations and referrals, in the\n"+
-		"seeds' yearly volumes and a working day's rhythm, sent by --clinicians simulated clinicians (each its own signed-in\n"+
-		"session and role) with no think time. It writes a demo county into an empty --db first, starts the servers itself\n"+
+		"reviewed, settlements, chronic follow-ups, family doctor contracts and services, consultations, referrals, ECG and\n"+
+		"imaging reads, in the seeds' yearly volumes and a working day's rhythm, sent by --clinicians simulated clinicians\n"+
+		"(each its own signed-in session and role) with no think time. It writes a demo county into an empty --db first, starts the servers itself\n"+
 		"(--replicas, PostgreSQL for more than one) unless --url names them, and reports wall time, throughput, p50/p99\n"+
 		"per request type, errors (each with its body), the servers' peak RSS and CPU, and the wall time of the busiest hour.\n"+
 		"The whole year on a 1 M-resident county:\n"+
