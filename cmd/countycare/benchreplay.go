@@ -71,6 +71,7 @@ func cmdBenchReplay(ctx context.Context, args []string, stdout, stderr io.Writer
 		"(each its own signed-in session and role) with no think time. It writes a demo county into an empty --db first, starts the servers itself\n"+
 		"(--replicas, PostgreSQL for more than one) unless --url names them, and reports wall time, throughput, p50/p99\n"+
 		"per request type, errors (each with its body), the servers' peak RSS and CPU, and the wall time of the busiest hour.\n"+
+		"Give it an empty database each time: a second replay on the same one meets the first's contracts and registrations.\n"+
 		"The whole year on a 1 M-resident county:\n"+
 		"  countycare bench replay --db sqlite:///tmp/year.db --residents 1000000 --scale 1", stderr)
 	c.register(fs)
