@@ -275,11 +275,16 @@ func (r *replayer) ecgRead(cl *replayClinician, w int, e replay.Event) {
 	}) != nil {
 		return
 	}
+	r.claimAndReport(rd, sid, map[string]string{"rhythm": "窦性心律", "rate": "70", "qrs": "88", "conclusion": "正常心电图"})
+}
+
+// claimAndReport: reader rd claims study sid and signs a normal report
+// with fields.
+func (r *replayer) claimAndReport(rd *replayClient, sid int64, fields map[string]string) {
 	path := "/api/v1/reading/studies/" + strconv.FormatInt(sid, 10)
 	var st struct {
 		Study struct {
-			ID     int64  `json:"id"`
-			Status string `json:"status"`
+			ID int64 `json:"id"`
 		} `json:"study"`
 		Report struct {
 			ID int64 `json:"id"`
@@ -293,8 +298,7 @@ func (r *replayer) ecgRead(cl *replayClinician, w int, e replay.Event) {
 	}) != nil {
 		return
 	}
-	r.do("reading.report", rd, "POST", path+"/report", map[string]any{"fields": map[string]string{"rhythm": "窦性心律", "rate": "70", "qrs": "88",
-		"conclusion": "正常心电图"}, "normal": true}, http.StatusCreated, &st, wantID(&st.Report.ID))
+	r.do("reading.report", rd, "POST", path+"/report", map[string]any{"fields": fields, "normal": true}, http.StatusCreated, &st, wantID(&st.Report.ID))
 }
 
 // replayTemplate is a report template as GET /api/v1/reading/templates gives it.
@@ -408,22 +412,5 @@ func (r *replayer) imagingRead(cl *replayClinician, w int, e replay.Event) {
 		r.fail("reading.report", fmt.Errorf("no report template for modality %q", mod))
 		return
 	}
-	path := "/api/v1/reading/studies/" + strconv.FormatInt(sid, 10)
-	var st struct {
-		Study struct {
-			ID int64 `json:"id"`
-		} `json:"study"`
-		Report struct {
-			ID int64 `json:"id"`
-		} `json:"report"`
-	}
-	if r.do("reading.claim", rd, "POST", path+"/claim", nil, http.StatusOK, &st, func() error {
-		if st.Study.ID != sid {
-			return fmt.Errorf("claim of study %d answered study %d", sid, st.Study.ID)
-		}
-		return nil
-	}) != nil {
-		return
-	}
-	r.do("reading.report", rd, "POST", path+"/report", map[string]any{"fields": tpl.report(), "normal": true}, http.StatusCreated, &st, wantID(&st.Report.ID))
+	r.claimAndReport(rd, sid, tpl.report())
 }
