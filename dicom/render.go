@@ -412,27 +412,30 @@ func frameFragments(pd *Element, frames, frame int) ([]byte, error) {
 }
 
 func renderEncapsulated(f *File, pd *Element, in ImageInfo, frame int, win *Window) (image.Image, error) {
-	switch f.TransferSyntax {
-	case JPEGBaseline, JPEGExtended:
-	case RLELossless, JPEGLossless, JPEGLosslessSV1, JPEGLSLossless, JPEGLSNearLossless:
+	ts := f.TransferSyntax
+	switch {
+	case ts == JPEGBaseline || ts == JPEGExtended && in.BitsAllocated == 8:
+		// 8-bit JPEG: image/jpeg, below.
+	case compressedDecoded(ts):
 		if len(pd.Fragments) < 2 {
 			return nil, &FormatError{Msg: "encapsulated pixel data has no fragments"}
 		}
 		if in.BitsAllocated != 8 && in.BitsAllocated != 16 {
-			return nil, &CannotPreviewError{f.TransferSyntax, fmt.Sprintf("%d bits allocated (8 and 16 are rendered)", in.BitsAllocated)}
+			return nil, &CannotPreviewError{ts, fmt.Sprintf("%d bits allocated (8 and 16 are rendered)", in.BitsAllocated)}
 		}
 		b, err := frameFragments(pd, in.Frames, frame)
 		if err != nil {
 			return nil, err
 		}
-		px, err := decodeFrame(f.TransferSyntax, b, in)
+		px, err := decodeFrame(ts, b, in)
 		if err != nil {
 			return nil, err
 		}
 		in.PlanarConfiguration = 0 // the decoders interleave the samples
+		in.Photometric = decodedPhotometric(ts, in.Photometric)
 		return renderNative(f, px, in, false, win)
 	default:
-		return nil, &CannotPreviewError{f.TransferSyntax, "this compressed pixel encoding is not decoded in the server; the file is stored and forwarded as it is"}
+		return nil, &CannotPreviewError{ts, "this compressed pixel encoding is not decoded in the server; the file is stored and forwarded as it is"}
 	}
 	if len(pd.Fragments) < 2 {
 		return nil, &FormatError{Msg: "encapsulated pixel data has no fragments"}
