@@ -195,6 +195,7 @@ var tsNames = map[string]string{
 	HTJ2KLosslessRPCL:              "HTJ2K Lossless RPCL",
 	HTJ2K:                          "HTJ2K",
 	RLELossless:                    "RLE Lossless",
+	DeflatedImageFrame:             "Deflated Image Frame Compression",
 	"1.2.840.10008.1.2.4.100":      "MPEG2 Main Profile",
 	"1.2.840.10008.1.2.4.102":      "MPEG-4 AVC/H.264",
 	"1.2.840.10008.1.2.4.110":      "MPEG-4 AVC/H.264 High Profile",

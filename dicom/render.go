@@ -120,8 +120,17 @@ func Render(f *File, frame int, win *Window) (image.Image, error) {
 	default:
 		return nil, &CannotPreviewError{f.TransferSyntax, "native pixel data under a compressed transfer syntax"}
 	}
+	if in.BitsAllocated == 1 && in.SamplesPerPixel == 1 {
+		// Segmentations and overlays: frames follow each other bit by bit.
+		n := in.Rows * in.Columns
+		px, in1, err := unpackBitFrame(pd.Value, frame*n, n, in)
+		if err != nil {
+			return nil, err
+		}
+		return renderNative(f, px, in1, false, win)
+	}
 	if in.BitsAllocated != 8 && in.BitsAllocated != 16 {
-		return nil, &CannotPreviewError{f.TransferSyntax, fmt.Sprintf("%d bits allocated (8 and 16 are rendered)", in.BitsAllocated)}
+		return nil, &CannotPreviewError{f.TransferSyntax, fmt.Sprintf("%d bits allocated (1, 8 and 16 are rendered)", in.BitsAllocated)}
 	}
 	bpp := in.BitsAllocated / 8
 	size := in.Rows * in.Columns * in.SamplesPerPixel * bpp
@@ -420,7 +429,8 @@ func renderEncapsulated(f *File, pd *Element, in ImageInfo, frame int, win *Wind
 		if len(pd.Fragments) < 2 {
 			return nil, &FormatError{Msg: "encapsulated pixel data has no fragments"}
 		}
-		if in.BitsAllocated != 8 && in.BitsAllocated != 16 {
+		bitFrame := in.BitsAllocated == 1 && in.SamplesPerPixel == 1 && ts == DeflatedImageFrame
+		if in.BitsAllocated != 8 && in.BitsAllocated != 16 && !bitFrame {
 			return nil, &CannotPreviewError{ts, fmt.Sprintf("%d bits allocated (8 and 16 are rendered)", in.BitsAllocated)}
 		}
 		b, err := frameFragments(pd, in.Frames, frame)
@@ -430,6 +440,11 @@ func renderEncapsulated(f *File, pd *Element, in ImageInfo, frame int, win *Wind
 		px, err := decodeFrame(ts, b, in)
 		if err != nil {
 			return nil, err
+		}
+		if bitFrame {
+			if px, in, err = unpackBitFrame(px, 0, in.Rows*in.Columns, in); err != nil {
+				return nil, err
+			}
 		}
 		in.PlanarConfiguration = 0 // the decoders interleave the samples
 		in.Photometric = decodedPhotometric(ts, in.Photometric)

@@ -23,14 +23,15 @@ func Uncompressed(ts string) bool {
 
 // Decodable reports whether Transcode can decode pixel data stored in ts:
 // the uncompressed syntaxes, RLE Lossless, JPEG Lossless, JPEG-LS, JPEG
-// 2000 (and HTJ2K) and JPEG Extended (12-bit, decodeFrame).
+// 2000 (and HTJ2K), JPEG Extended (12-bit) and Deflated Image Frame
+// Compression (decodeFrame).
 func Decodable(ts string) bool { return Uncompressed(ts) || compressedDecoded(ts) }
 
 // compressedDecoded reports whether ts is a compressed syntax whose frames
 // this package decodes into native pixel data (decodeFrame).
 func compressedDecoded(ts string) bool {
 	switch ts {
-	case RLELossless, JPEGLossless, JPEGLosslessSV1, JPEGLSLossless, JPEGLSNearLossless, JPEGExtended:
+	case RLELossless, JPEGLossless, JPEGLosslessSV1, JPEGLSLossless, JPEGLSNearLossless, JPEGExtended, DeflatedImageFrame:
 		return true
 	}
 	return isJ2K(ts)
@@ -48,6 +49,8 @@ func decodeFrame(ts string, b []byte, in ImageInfo) ([]byte, error) {
 		return DecodeJPEGLS(b, in)
 	case JPEGExtended:
 		return DecodeJPEGExtended(b, in)
+	case DeflatedImageFrame:
+		return DecodeDeflatedFrame(b, in)
 	}
 	if isJ2K(ts) {
 		px, err := DecodeJPEG2000(b, in)
@@ -206,7 +209,11 @@ func decodeFrames(f *File, pd *Element) (*Element, error) {
 	if len(pd.Fragments) < 2 {
 		return nil, &FormatError{Msg: "encapsulated pixel data has no fragments"}
 	}
-	size := in.Rows * in.Columns * in.SamplesPerPixel * (in.BitsAllocated / 8)
+	size := frameBytes(in)
+	if in.Rows*in.Columns*in.SamplesPerPixel*in.BitsAllocated%8 != 0 {
+		// Native 1-bit frames follow each other bit by bit.
+		return nil, fmt.Errorf("%w: frames of %d bits do not end on a byte", ErrCannotTranscode, in.Rows*in.Columns*in.SamplesPerPixel*in.BitsAllocated)
+	}
 	native := make([]byte, 0, size*in.Frames)
 	for i := 0; i < in.Frames; i++ {
 		b, err := frameFragments(pd, in.Frames, i)
