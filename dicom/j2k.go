@@ -152,6 +152,14 @@ var j2kDecoder = sync.OnceValues(func() (string, error) {
 	return exec.LookPath("opj_decompress")
 })
 
+// J2KAvailable reports whether the JPEG 2000 decoder is installed: JPEG
+// 2000 frames are rendered and converted only then (else "cannot
+// preview", and WADO-RS answers 406 for a conversion).
+func J2KAvailable() bool {
+	_, err := j2kDecoder()
+	return err == nil
+}
+
 var j2kSlots = make(chan struct{}, runtime.GOMAXPROCS(0))
 
 // J2KTimeout bounds one frame's decoding by opj_decompress.

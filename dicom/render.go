@@ -425,7 +425,7 @@ func renderEncapsulated(f *File, pd *Element, in ImageInfo, frame int, win *Wind
 	switch {
 	case ts == JPEGBaseline || ts == JPEGExtended && in.BitsAllocated == 8:
 		// 8-bit JPEG: image/jpeg, below.
-	case compressedDecoded(ts):
+	case compressedDecoded(ts) || isJ2K(ts): // J2K without its decoder: decodeFrame says so
 		if len(pd.Fragments) < 2 {
 			return nil, &FormatError{Msg: "encapsulated pixel data has no fragments"}
 		}

@@ -34,7 +34,7 @@ func compressedDecoded(ts string) bool {
 	case RLELossless, JPEGLossless, JPEGLosslessSV1, JPEGLSLossless, JPEGLSNearLossless, JPEGExtended, DeflatedImageFrame:
 		return true
 	}
-	return isJ2K(ts)
+	return isJ2K(ts) && J2KAvailable()
 }
 
 // decodeFrame decodes one frame of compressed pixel data stored in ts into
@@ -234,4 +234,33 @@ func decodeFrames(f *File, pd *Element) (*Element, error) {
 		vr = "OW"
 	}
 	return &Element{Tag: TagPixelData, VR: vr, Value: native}, nil
+}
+
+// DecodedFrame returns frame n (0-based) as native explicit VR little
+// endian pixel data: an uncompressed frame as stored (a big-endian file's
+// 16-bit words swapped), a compressed one decoded (only that frame's
+// fragments are read). A syntax the server does not decode is
+// ErrCannotTranscode; a frame that does not decode is ErrFormat, or
+// ErrCannotPreview with the reason.
+func DecodedFrame(f *File, n int) ([]byte, error) {
+	b, compressed, err := Frame(f, n)
+	if err != nil {
+		return nil, err
+	}
+	if !compressed {
+		in, _ := f.Info()
+		if f.BigEndian && in.BitsAllocated == 16 {
+			sw := make([]byte, len(b))
+			for i := 0; i+1 < len(b); i += 2 {
+				sw[i], sw[i+1] = b[i+1], b[i]
+			}
+			return sw, nil
+		}
+		return b, nil
+	}
+	if !Decodable(f.TransferSyntax) {
+		return nil, fmt.Errorf("%w: %s (%s)", ErrCannotTranscode, TransferSyntaxName(f.TransferSyntax), f.TransferSyntax)
+	}
+	in, _ := f.Info()
+	return decodeFrame(f.TransferSyntax, b, in)
 }

@@ -751,7 +751,7 @@ func checkFrames(f *dicom.File, nums []int) error {
 // data goes as explicit VR little endian (application/octet-stream),
 // compressed frames as stored — or decoded to explicit VR little endian
 // when a range asks for it and the server decodes the syntax (RLE, JPEG
-// Lossless, JPEG-LS: dicom.Decodable). A range whose transfer-syntax is
+// Lossless, JPEG-LS, JPEG 2000, 12-bit JPEG: dicom.Decodable). A range whose transfer-syntax is
 // absent, "*" or that syntax is met; if none is, 406.
 func frameSyntax(acc, stored string) (string, error) {
 	out := stored
@@ -783,9 +783,10 @@ func frameSyntax(acc, stored string) (string, error) {
 // data of every frame asked, in that order, as multipart/related; native
 // frames in explicit VR little endian (big-endian words swapped) as
 // application/octet-stream, compressed ones as stored or, when asked for
-// explicit VR little endian and the server decodes them, decoded; each part
-// labelled with its transfer-syntax. A frame the instance lacks is 404
-// naming it.
+// explicit VR little endian and the server decodes them, decoded (only the
+// frames asked); each part labelled with its transfer-syntax. A frame the
+// instance lacks is 404 naming it; one that does not decode is 406 naming
+// it — never a shorter answer.
 func (s *Server) dwFrames(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
 	nums, err := framesOf(r.PathValue("frames"))
 	if err != nil {
@@ -802,20 +803,21 @@ func (s *Server) dwFrames(w http.ResponseWriter, r *http.Request, rc *reqCtx) er
 	if err != nil {
 		return err
 	}
-	if f.TransferSyntax == dicom.ExplicitVRBigEndian || ts != f.TransferSyntax && !dicom.Uncompressed(f.TransferSyntax) {
-		// Big-endian words swapped; compressed frames decoded (frameSyntax
-		// chose explicit VR little endian only for a syntax the server decodes).
-		b, err := dicom.Transcode(f, dicom.ExplicitVRLittleEndian)
-		if err == nil {
-			f, err = dicom.Parse(b)
-		}
-		if err != nil {
-			return care.Internal("web.dwFrames", err)
-		}
-	}
+	// Big-endian words swapped; compressed frames decoded, only those asked
+	// (frameSyntax chose explicit VR little endian only for a syntax the
+	// server decodes). A frame that does not decode refuses the whole list.
+	decode := f.TransferSyntax == dicom.ExplicitVRBigEndian || ts != f.TransferSyntax && !dicom.Uncompressed(f.TransferSyntax)
 	parts := make([][]byte, len(nums))
 	for i, n := range nums {
-		if parts[i], _, err = dicom.Frame(f, n-1); err != nil {
+		if decode {
+			parts[i], err = dicom.DecodedFrame(f, n-1)
+			if err != nil && (errors.Is(err, dicom.ErrFormat) || errors.Is(err, dicom.ErrCannotPreview)) {
+				return &care.Error{Code: care.ENOTACCEPT, Key: "dicomweb.frame_undecodable", Args: []any{n, tsLabel(f.TransferSyntax)}, Err: err}
+			}
+		} else {
+			parts[i], _, err = dicom.Frame(f, n-1)
+		}
+		if err != nil {
 			return &care.Error{Code: care.ENOTFOUND, Key: "dicomweb.frame_not_found", Args: []any{n}, Err: err}
 		}
 	}
@@ -871,6 +873,9 @@ func (s *Server) dwRendered(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 				w.WriteHeader(http.StatusNotAcceptable)
 				io.WriteString(w, "cannot preview: "+strings.TrimPrefix(err.Error(), "dicom: ")+"\n")
 				return nil
+			}
+			if errors.Is(err, dicom.ErrFormat) {
+				return &care.Error{Code: care.ENOTACCEPT, Key: "dicomweb.frame_undecodable", Args: []any{frame, tsLabel(f.TransferSyntax)}, Err: err}
 			}
 			return &care.Error{Code: care.ENOTFOUND, Key: "dicomweb.frame_not_found", Args: []any{frame}, Err: err}
 		}
