@@ -40,7 +40,9 @@ func TestWADOJPEG2000And12BitJPEG(t *testing.T) {
 		}
 		return b
 	}
-	inst := func(sop string) string { return "/dicomweb/studies/" + study + "/series/" + study + ".1/instances/" + sop }
+	inst := func(sop string) string {
+		return "/dicomweb/studies/" + study + "/series/" + study + ".1/instances/" + sop
+	}
 	evrle := dicom.ExplicitVRLittleEndian
 
 	r := f.gw.do("GET", inst(j2kSOP)+"/frames/5,1,10", "", nil, `multipart/related; type="application/octet-stream"; transfer-syntax=`+evrle)
