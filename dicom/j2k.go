@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 )
@@ -211,7 +212,7 @@ func DecodeJPEG2000(b []byte, in ImageInfo) ([]byte, error) {
 	}
 	j2kSlots <- struct{}{}
 	ctx, cancel := context.WithTimeout(context.Background(), J2KTimeout)
-	cmd := exec.CommandContext(ctx, prog, "-quiet", "-threads", "1", "-i", src, "-o", dst)
+	cmd := exec.CommandContext(ctx, prog, "-threads", "1", "-i", src, "-o", dst)
 	var msg limitedBuffer
 	cmd.Stdout, cmd.Stderr = &msg, &msg
 	err = cmd.Run()
@@ -222,7 +223,7 @@ func DecodeJPEG2000(b []byte, in ImageInfo) ([]byte, error) {
 		return nil, &FormatError{Msg: fmt.Sprintf("JPEG 2000: decoding took longer than %v", J2KTimeout), Kind: ErrLimit}
 	}
 	if err != nil {
-		return nil, j2kErr("not decoded: " + firstLine(msg.String(), err))
+		return nil, j2kErr("not decoded: " + firstError(msg.String(), err))
 	}
 	// opj_decompress writes RAWL planar: each component in turn, one byte
 	// a sample up to 8 bits, else two (little endian), signed as declared,
@@ -280,24 +281,26 @@ func sizeOf(st os.FileInfo) int64 {
 	return st.Size()
 }
 
-// firstLine is the decoder's first message line (its errors are one line
-// each), or err when it printed nothing.
-func firstLine(s string, err error) string {
-	s = string(bytes.TrimSpace([]byte(s)))
-	if i := bytes.IndexByte([]byte(s), '\n'); i >= 0 {
-		s = s[:i]
+// firstError is the decoder's first "[ERROR]" line (its own words for
+// what is wrong with the stream), else its last line, else err.
+func firstError(out string, err error) string {
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	for _, l := range lines {
+		if m, ok := strings.CutPrefix(strings.TrimSpace(l), "[ERROR] "); ok {
+			return m
+		}
 	}
-	if s == "" {
-		return err.Error()
+	if l := strings.TrimSpace(lines[len(lines)-1]); l != "" {
+		return l
 	}
-	return s
+	return err.Error()
 }
 
-// limitedBuffer keeps the first 4 KiB written to it (a decoder's messages).
+// limitedBuffer keeps the first 16 KiB written to it (a decoder's messages).
 type limitedBuffer struct{ bytes.Buffer }
 
 func (l *limitedBuffer) Write(p []byte) (int, error) {
-	if room := 4096 - l.Len(); room > 0 {
+	if room := 16<<10 - l.Len(); room > 0 {
 		l.Buffer.Write(p[:min(len(p), room)])
 	}
 	return len(p), nil

@@ -559,18 +559,36 @@ func (s *Server) dwRetrieve(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 	if err != nil {
 		return err
 	}
+	// Each instance as stored, or converted; the first is ready before
+	// the status is sent, so that a lone instance whose pixel data does
+	// not decode is refused whole (406) rather than cut short.
+	load := func(i int) ([]byte, string, error) {
+		b, err := s.DICOMweb.File(r.Context(), &ins[i])
+		out := ins[i].TransferSyntax
+		if err != nil || ts == "*" || ts == out {
+			return b, out, err
+		}
+		f, err := dicom.Parse(b)
+		if err != nil {
+			return nil, out, err
+		}
+		if b, err = dicom.Transcode(f, ts); err != nil {
+			return nil, out, &care.Error{Code: care.ENOTACCEPT, Key: "dicomweb.transfer_syntax_unavailable",
+				Args: []any{ins[i].SOPUID, tsLabel(out), tsLabel(ts)}, Err: err}
+		}
+		return b, ts, nil
+	}
+	first, firstTS, err := load(0)
+	if err != nil {
+		return err
+	}
 	mw := multipart.NewWriter(w)
 	w.Header().Set("Content-Type", `multipart/related; type="application/dicom"; boundary=`+mw.Boundary())
 	w.WriteHeader(http.StatusOK)
 	for i := range ins {
-		b, err := s.DICOMweb.File(r.Context(), &ins[i])
-		out := ins[i].TransferSyntax
-		if err == nil && ts != "*" && ts != out {
-			var f *dicom.File
-			if f, err = dicom.Parse(b); err == nil {
-				b, err = dicom.Transcode(f, ts)
-				out = ts
-			}
+		b, out, err := first, firstTS, error(nil)
+		if i > 0 {
+			b, out, err = load(i)
 		}
 		if err != nil {
 			// Headers are sent: end the stream short; the client sees a truncated multipart body.

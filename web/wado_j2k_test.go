@@ -26,7 +26,7 @@ func TestWADOJPEG2000And12BitJPEG(t *testing.T) {
 	j2k := relabel(t, sharedDICOM(t, "compressed/emri_small_jpeg_2k_lossless.dcm"), f.idNumber, f.name, study, study+".1", j2kSOP)
 	jpg := relabel(t, sharedDICOM(t, "compressed/emri_small_jpeg_ext12.dcm"), f.idNumber, f.name, study, study+".1", jpgSOP)
 	body, ctype := stowBody(j2k, jpg)
-	if r := f.gw.do("POST", "/dicomweb/studies", ctype, body, ""); r.code != 200 || strings.Contains(r.body, "B000") {
+	if r := f.gw.do("POST", "/dicomweb/studies", ctype, body, ""); r.code != 200 || strings.Contains(r.body, "cannot preview") {
 		t.Fatalf("STOW: %d %s", r.code, r.body)
 	}
 	orig, err := dicom.Parse(sharedDICOM(t, "compressed/emri_small.dcm"))
@@ -113,5 +113,39 @@ func TestWADOJPEG2000And12BitJPEG(t *testing.T) {
 		if p.ctype != "application/dicom; transfer-syntax="+evrle {
 			t.Errorf("study part labelled %q", p.ctype)
 		}
+	}
+	// A JPEG 2000 instance whose codestream is cut short is stored (the
+	// parser reads it; "cannot preview" warned) but cannot be converted:
+	// asked alone as explicit VR little endian it is 406 before any part,
+	// and so are its decoded and rendered frames.
+	j2kFile, _ := dicom.Parse(j2k)
+	frame, _, _ := dicom.Frame(j2kFile, 0)
+	var els []*dicom.Element
+	for _, e := range j2kFile.Elements {
+		switch e.Tag {
+		case dicom.TagSOPInstanceUID:
+			e = &dicom.Element{Tag: e.Tag, VR: "UI", Value: []byte(study + ".1.3")}
+		case dicom.TagNumberOfFrames:
+			e = &dicom.Element{Tag: e.Tag, VR: "IS", Value: []byte("1 ")}
+		case dicom.TagPixelData:
+			e = &dicom.Element{Tag: e.Tag, VR: "OB", Fragments: [][]byte{{}, frame[:len(frame)/2]}}
+		}
+		els = append(els, e)
+	}
+	body, ctype = stowBody(dicom.Encode(dicom.JPEG2000Lossless, els))
+	if r = f.gw.do("POST", "/dicomweb/studies", ctype, body, ""); r.code != 200 || !strings.Contains(r.body, "cannot preview it: malformed at byte 0: JPEG 2000: not decoded: Tile part length") {
+		t.Fatalf("STOW of a cut JPEG 2000: %d %s", r.code, r.body)
+	}
+	cut := inst(study + ".1.3")
+	r = f.gw.do("GET", cut, "", nil, `multipart/related; type="application/dicom"; transfer-syntax=`+evrle)
+	if r.code != 406 || !strings.Contains(r.body, "dicomweb.transfer_syntax_unavailable") {
+		t.Errorf("cut J2K instance as explicit VR LE: %d %s", r.code, r.body)
+	}
+	r = f.gw.do("GET", cut+"/frames/1", "", nil, `multipart/related; type="application/octet-stream"; transfer-syntax=`+evrle)
+	if r.code != 406 || !strings.Contains(r.body, "dicomweb.frame_undecodable") {
+		t.Errorf("cut J2K frame decoded: %d %s", r.code, r.body)
+	}
+	if r = f.gw.do("GET", cut+"/frames/1/rendered", "", nil, "image/png"); r.code != 406 {
+		t.Errorf("cut J2K frame rendered: %d %s", r.code, r.body)
 	}
 }
