@@ -2,6 +2,9 @@ package web_test
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -114,6 +117,33 @@ func TestWADOJPEG2000And12BitJPEG(t *testing.T) {
 			t.Errorf("study part labelled %q", p.ctype)
 		}
 	}
+	// The image viewer: an instance stored as "cannot preview" before the
+	// server decoded JPEG 2000 is tried again, and renders.
+	if err := e.st.ExecForTest(context.Background(), `UPDATE imaging_instances SET no_preview = 'cannot preview (JPEG 2000 Lossless, 1.2.840.10008.1.2.4.90)' WHERE sop_uid = '`+j2kSOP+`'`); err != nil {
+		t.Fatal(err)
+	}
+	var list struct {
+		Studies []struct {
+			Files []struct {
+				ID int64 `json:"id"`
+			} `json:"files"`
+		} `json:"studies"`
+	}
+	if err := json.Unmarshal([]byte(f.vd.get(fmt.Sprintf("/api/v1/residents/%d/imaging", f.resident)).body), &list); err != nil {
+		t.Fatal(err)
+	}
+	shown := 0
+	for _, st := range list.Studies {
+		for _, file := range st.Files {
+			if r := f.vd.get(fmt.Sprintf("/api/v1/imaging/instances/%d/frames/9", file.ID)); r.code == 200 && r.header.Get("Content-Type") == "image/png" {
+				shown++
+			}
+		}
+	}
+	if shown != 2 {
+		t.Errorf("the viewer shows frame 10 of %d of the 2 instances", shown)
+	}
+
 	// A JPEG 2000 instance whose codestream is cut short is stored (the
 	// parser reads it; "cannot preview" warned) but cannot be converted:
 	// asked alone as explicit VR little endian it is 406 before any part,
