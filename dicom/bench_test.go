@@ -75,6 +75,7 @@ func BenchmarkDecode(b *testing.B) {
 		{"JPEGLS-MR16", "compressed/emri_small_jpeg_ls_dcmcjpls.dcm"},
 		{"JPEGLS-RGB-US", "compressed/US1_jpeg_ls_ilv1.dcm"},
 		{"JPEG12-MR16", "compressed/emri_small_jpeg_ext12.dcm"},
+		{"JPEG12-CT16-1024x256", "compressed/JPEG-LL_jpeg_ext12.dcm"},
 		{"J2KLossless-MR16", "compressed/emri_small_jpeg_2k_lossless.dcm"},
 		{"J2KLossless-RGB-US", "compressed/US1_J2KR.dcm"},
 		{"J2KLossy-RGB-US", "compressed/US1_J2KI.dcm"},

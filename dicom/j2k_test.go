@@ -10,12 +10,18 @@ import (
 
 // TestJPEG2000MatchesUncompressed: JPEG 2000 lossless decodes pixel for
 // pixel to the uncompressed original, every frame (10-frame 12-bit MR;
-// RGB ultrasound with the reversible component transform, YBR_RCT); the
+// RGB ultrasound with the reversible component transform, YBR_RCT; the MR
+// again as HTJ2K lossless); the
 // frames render; transcoding gives the original's pixel data (issue 16:
 // "JPEG 2000 lossless … checked pixel by pixel").
 func TestJPEG2000MatchesUncompressed(t *testing.T) {
 	checkDecodesTo(t, "compressed/emri_small.dcm", "compressed/emri_small_jpeg_2k_lossless.dcm", 0, DecodeJPEG2000)
 	checkDecodesTo(t, "compressed/US1_UNCR.dcm", "compressed/US1_J2KR.dcm", 0, DecodeJPEG2000)
+	// HTJ2K (Part 15): the same MR, each frame encoded by OpenJPH.
+	checkDecodesTo(t, "compressed/emri_small.dcm", "compressed/emri_small_htj2k_lossless.dcm", 0, DecodeJPEG2000)
+	if h, _ := ReadJ2KHeader(frameOf(t, "compressed/emri_small_htj2k_lossless.dcm", 0)); !h.HT {
+		t.Error("the HTJ2K codestream does not announce Part 15 capabilities")
+	}
 	f, _ := Parse(readShared(t, "compressed/US1_J2KR.dcm"))
 	out, err := Transcode(f, ExplicitVRLittleEndian)
 	if err != nil {
@@ -33,6 +39,10 @@ func TestJPEG2000MatchesUncompressed(t *testing.T) {
 // 59 KB), and OpenJPEG's decoding gives 36.6 dB. A decoder that swapped or
 // mis-transformed components would fall far below.
 const j2kLossyMinPSNR = 35.0
+
+// j2kHTLossyMinPSNR is the least PSNR (dB, over the 12-bit range) of each
+// frame of the lossy HTJ2K MR against its original (68.5 dB measured).
+const j2kHTLossyMinPSNR = 60.0
 
 // TestJPEG2000LossyWithinTolerance: lossy JPEG 2000 decodes to within the
 // stated PSNR of its uncompressed original, renders as RGB, transcodes.
@@ -56,6 +66,23 @@ func TestJPEG2000LossyWithinTolerance(t *testing.T) {
 	}
 	if _, err := Render(lossy, 0, nil); err != nil {
 		t.Errorf("render: %v", err)
+	}
+	// HTJ2K lossy (9/7 wavelet, OpenJPH's quantisation step 0.001): each
+	// frame of the 12-bit MR within j2kHTLossyMinPSNR of the original.
+	ht, _ := Parse(readShared(t, "compressed/emri_small_htj2k_lossy.dcm"))
+	hin, _ := ht.Info()
+	mr, _ := Parse(readShared(t, "compressed/emri_small.dcm"))
+	mrin, _ := mr.Info()
+	for i := 0; i < hin.Frames; i++ {
+		got, err := DecodedFrame(ht, i)
+		if err != nil {
+			t.Fatalf("HTJ2K lossy frame %d: %v", i, err)
+		}
+		if p := psnr16(got, nativeFrame(t, mr, mrin, i), 4095); p < j2kHTLossyMinPSNR {
+			t.Errorf("HTJ2K lossy frame %d: PSNR %.1f dB, want ≥ %.1f", i, p, j2kHTLossyMinPSNR)
+		} else if i == 0 {
+			t.Logf("HTJ2K lossy frame 1: PSNR %.1f dB", p)
+		}
 	}
 	if _, err := Transcode(lossy, ExplicitVRLittleEndian); err != nil {
 		t.Errorf("transcode: %v", err)
@@ -164,4 +191,18 @@ func TestJPEG2000Refusals(t *testing.T) {
 func FuzzDecodeJPEG2000(f *testing.F) {
 	fuzzDecoder(f, "compressed/emri_small_jpeg_2k_lossless.dcm", DecodeJPEG2000, false,
 		sizMarker(64, 64, 65535, false), sizMarker(1<<16, 1<<15, 1, true))
+}
+
+// frameOf is frame n of a testdata file as stored.
+func frameOf(t testing.TB, name string, n int) []byte {
+	t.Helper()
+	f, err := Parse(readShared(t, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _, err := Frame(f, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -238,10 +238,11 @@ func (d *dctDecoder) scan(seg []byte) error {
 			}
 			for v := 0; v < nv; v++ {
 				for h := 0; h < nh; h++ {
-					if err := d.block(c, dcs[i], acs[i], &blk); err != nil {
+					dcOnly, err := d.block(c, dcs[i], acs[i], &blk)
+					if err != nil {
 						return fmt.Errorf("unit %d: %w", u, err)
 					}
-					d.idct(&blk, c, bx+h, by+v)
+					d.idct(&blk, dcOnly, c, bx+h, by+v)
 				}
 			}
 		}
@@ -274,29 +275,31 @@ func (d *dctDecoder) restartMarker() error {
 }
 
 // block decodes one 8×8 block's coefficients, dequantised, in row-major
-// order (T.81 F.2.2.1 DC difference, F.2.2.2 AC run/size codes).
-func (d *dctDecoder) block(c *dctComponent, dc, ac *llHuff, blk *[64]int32) error {
+// order (T.81 F.2.2.1 DC difference, F.2.2.2 AC run/size codes); dcOnly
+// when every AC coefficient is zero.
+func (d *dctDecoder) block(c *dctComponent, dc, ac *llHuff, blk *[64]int32) (dcOnly bool, err error) {
 	*blk = [64]int32{}
 	q := &d.quant[c.tq]
 	t, err := d.symbol(dc)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if t > 15 {
-		return d.err(fmt.Sprintf("DC difference category %d", t))
+		return false, d.err(fmt.Sprintf("DC difference category %d", t))
 	}
 	if t > 0 {
 		diff, err := d.extend(t)
 		if err != nil {
-			return err
+			return false, err
 		}
 		c.pred += diff
 	}
 	blk[0] = c.pred * q[0]
+	dcOnly = true
 	for k := 1; k < 64; {
 		rs, err := d.symbol(ac)
 		if err != nil {
-			return err
+			return false, err
 		}
 		r, s := rs>>4, rs&15
 		if s == 0 {
@@ -308,23 +311,41 @@ func (d *dctDecoder) block(c *dctComponent, dc, ac *llHuff, blk *[64]int32) erro
 		}
 		k += r
 		if k > 63 {
-			return d.err("AC coefficients run past the block")
+			return false, d.err("AC coefficients run past the block")
 		}
 		v, err := d.extend(s)
 		if err != nil {
-			return err
+			return false, err
 		}
 		blk[zigzag[k]] = v * q[k]
+		dcOnly = false
 		k++
 	}
-	return nil
+	return dcOnly, nil
 }
 
 // idct transforms a block (T.81 A.3.3, separable), level-shifts and clamps
-// it to the precision, and stores it at block (bx, by) of c's plane.
-func (d *dctDecoder) idct(blk *[64]int32, c *dctComponent, bx, by int) {
+// it to the precision, and stores it at block (bx, by) of c's plane. A
+// block of DC alone is flat; rows of zero coefficients are skipped.
+func (d *dctDecoder) idct(blk *[64]int32, dcOnly bool, c *dctComponent, bx, by int) {
+	shift, top := float64(int(1)<<uint(d.precision-1)), int32(1)<<uint(d.precision)-1
+	stride := c.bw * 8
+	if dcOnly {
+		p := min(max(int32(math.Round(float64(blk[0])/8+shift)), 0), top)
+		for y := 0; y < 8; y++ {
+			row := c.plane[(by*8+y)*stride+bx*8:][:8]
+			for x := range row {
+				row[x] = p
+			}
+		}
+		return
+	}
 	var tmp [64]float64
 	for y := 0; y < 8; y++ { // rows: columns of u
+		r := blk[y*8 : y*8+8]
+		if r[0]|r[1]|r[2]|r[3]|r[4]|r[5]|r[6]|r[7] == 0 {
+			continue
+		}
 		for x := 0; x < 8; x++ {
 			s := 0.0
 			for u := 0; u < 8; u++ {
@@ -335,8 +356,6 @@ func (d *dctDecoder) idct(blk *[64]int32, c *dctComponent, bx, by int) {
 			tmp[y*8+x] = s
 		}
 	}
-	shift, top := float64(int(1)<<uint(d.precision-1)), int32(1)<<uint(d.precision)-1
-	stride := c.bw * 8
 	for x := 0; x < 8; x++ {
 		for y := 0; y < 8; y++ {
 			s := 0.0
