@@ -57,7 +57,7 @@ const j2kMaxComponents = 4
 // ReadJ2KHeader reads the SIZ marker of a JPEG 2000 codestream (or of the
 // contiguous codestream box of a JP2 file) without allocating for the
 // image: a codestream declaring more than 4 components, or more than
-// MaxPixels pixels, is ErrLimit; a malformed header is ErrFormat.
+// MaxJPEGPixels pixels, is ErrLimit; a malformed header is ErrFormat.
 func ReadJ2KHeader(b []byte) (J2KHeader, error) {
 	var h J2KHeader
 	cs, jp2, err := j2kCodestream(b)
@@ -89,8 +89,8 @@ func ReadJ2KHeader(b []byte) (J2KHeader, error) {
 		return h, j2kErr(fmt.Sprintf("image offset %d,%d outside the %d×%d reference grid", xo, yo, xsiz, ysiz))
 	}
 	h.Width, h.Height, h.Components = int(xsiz-xo), int(ysiz-yo), csiz
-	if uint64(xsiz-xo)*uint64(ysiz-yo) > MaxPixels {
-		return h, &FormatError{Msg: fmt.Sprintf("JPEG 2000: the codestream declares %d×%d pixels (at most %d are decoded)", h.Width, h.Height, MaxPixels), Kind: ErrLimit}
+	if uint64(xsiz-xo)*uint64(ysiz-yo) > MaxJPEGPixels {
+		return h, &FormatError{Msg: fmt.Sprintf("JPEG 2000: the codestream declares %d×%d pixels (at most %d are decoded)", h.Width, h.Height, MaxJPEGPixels), Kind: ErrLimit}
 	}
 	if lsiz != 38+3*csiz {
 		return h, j2kErr(fmt.Sprintf("image and tile size marker of %d bytes for %d components", lsiz, csiz))

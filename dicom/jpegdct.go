@@ -127,6 +127,10 @@ func (d *dctDecoder) frameHeader(seg []byte, in ImageInfo) error {
 		return &FormatError{Msg: fmt.Sprintf("JPEG Extended frame is %d×%d×%d but the dataset says %d×%d×%d", d.cols, d.rows, d.nc, in.Columns, in.Rows, in.SamplesPerPixel)}
 	case d.precision > in.BitsAllocated:
 		return d.err(fmt.Sprintf("precision %d exceeds %d bits allocated", d.precision, in.BitsAllocated))
+	case d.rows*d.cols > MaxJPEGPixels:
+		// The planes are allocated from the header: a few hostile bytes
+		// could ask for gigabytes.
+		return &FormatError{Msg: fmt.Sprintf("JPEG Extended: a frame of %d×%d pixels is larger than the %d decoded", d.cols, d.rows, MaxJPEGPixels), Kind: ErrLimit}
 	}
 	d.comps = make([]dctComponent, d.nc)
 	d.hmax, d.vmax = 1, 1

@@ -7,6 +7,7 @@ import (
 	"image/color"
 	"image/jpeg"
 	"math"
+	"runtime"
 	"testing"
 )
 
@@ -149,7 +150,8 @@ func TestJPEGExtended8Bit(t *testing.T) {
 }
 
 // TestJPEGExtendedRefusals: a header disagreeing with the dataset, a
-// progressive frame, and a stream cut anywhere are format errors.
+// progressive frame, and a stream cut anywhere are format errors; a frame
+// larger than MaxJPEGPixels is ErrLimit before any allocation.
 func TestJPEGExtendedRefusals(t *testing.T) {
 	jf, _ := Parse(readShared(t, "compressed/CR1_jpeg_ext12.dcm"))
 	in, _ := jf.Info()
@@ -162,8 +164,22 @@ func TestJPEGExtendedRefusals(t *testing.T) {
 	if _, err := DecodeJPEGExtended(b, wrong); !errors.Is(err, ErrFormat) {
 		t.Errorf("columns disagree: %v", err)
 	}
+	// A header of 32768×32768 (the dataset agreeing): refused from the
+	// header, before the 4 GiB its planes would take.
+	huge := bytes.Clone(b)
+	i := bytes.Index(huge, []byte{0xFF, 0xC1})
+	huge[i+5], huge[i+6], huge[i+7], huge[i+8] = 0x80, 0, 0x80, 0
+	big := in
+	big.Rows, big.Columns = 32768, 32768
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := DecodeJPEGExtended(huge, big)
+	runtime.ReadMemStats(&after)
+	if !errors.Is(err, ErrLimit) || after.TotalAlloc-before.TotalAlloc > 64<<10 {
+		t.Errorf("32768×32768: %v after %d bytes", err, after.TotalAlloc-before.TotalAlloc)
+	}
 	prog := bytes.Clone(b)
-	i := bytes.Index(prog, []byte{0xFF, 0xC1})
+	i = bytes.Index(prog, []byte{0xFF, 0xC1})
 	prog[i+1] = 0xC2
 	if _, err := DecodeJPEGExtended(prog, in); !errors.Is(err, ErrFormat) {
 		t.Errorf("progressive: %v", err)

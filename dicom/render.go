@@ -33,8 +33,9 @@ type ImageInfo struct {
 	Window              *Window // the file's first window, if any
 }
 
-// MaxJPEGPixels bounds the size of a JPEG frame decoded for preview
-// (image/jpeg allocates it before reading the compressed data).
+// MaxJPEGPixels bounds the size of a JPEG, 12-bit JPEG or JPEG 2000 frame
+// decoded (the decoders allocate it before reading the compressed data):
+// 8192 × 8192, more than any radiograph.
 const MaxJPEGPixels = 1 << 26
 
 // MaxPixels bounds Rows × Columns × Frames × Samples a dataset may declare.
