@@ -220,7 +220,7 @@ func DecodeJPEG2000(b []byte, in ImageInfo) ([]byte, error) {
 	cancel()
 	<-j2kSlots
 	if timedOut {
-		return nil, &FormatError{Msg: fmt.Sprintf("JPEG 2000: decoding took longer than %v", J2KTimeout), Kind: ErrLimit}
+		return nil, &FormatError{Msg: fmt.Sprintf("JPEG 2000: decoding took longer than %d seconds", int(J2KTimeout.Seconds())), Kind: ErrLimit}
 	}
 	if err != nil {
 		return nil, j2kErr("not decoded: " + firstError(msg.String(), err))
