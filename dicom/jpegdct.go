@@ -3,6 +3,7 @@ package dicom
 import (
 	"encoding/binary"
 	"fmt"
+	"image/color"
 	"math"
 )
 
@@ -14,7 +15,11 @@ import (
 // Go's image/jpeg decodes 8-bit samples only; CT and MR modalities write
 // 12-bit (PS3.5 A.4.1, JPEG Extended). Subsampled components are
 // upsampled by replication; colour samples stay as coded (YBR_FULL after
-// decoding). The frame header must agree with the image pixel module
+// decoding) unless the dataset says RGB while the stream is YCbCr-coded
+// (no Adobe transform 0, component IDs not R, G, B: as image/jpeg
+// decides), when they are converted to RGB. It decodes JPEG Baseline
+// (…4.50) frames too, for conversion; previews of 8-bit JPEG use
+// image/jpeg. The frame header must agree with the image pixel module
 // before anything is allocated; progressive or arithmetic-coded frames
 // (not allowed under this transfer syntax) and corrupt streams are
 // FormatErrors.
@@ -59,11 +64,21 @@ func DecodeJPEGExtended(b []byte, in ImageInfo) ([]byte, error) {
 			if err := d.scan(seg); err != nil {
 				return nil, err
 			}
+		case m == 0xEE: // APP14: Adobe's colour transform flag
+			if len(seg) >= 12 && string(seg[:5]) == "Adobe" {
+				d.adobe, d.transform = true, seg[11]
+			}
 		case m == 0xD9:
 			if d.cols == 0 || !d.done {
 				return nil, d.err("end of image before every component was decoded")
 			}
-			return d.output(in.BitsAllocated / 8), nil
+			out := d.output(in.BitsAllocated / 8)
+			if in.Photometric == "RGB" && d.nc == 3 && d.precision == 8 && d.yccCoded() {
+				for i := 0; i+2 < len(out); i += 3 {
+					out[i], out[i+1], out[i+2] = color.YCbCrToRGB(out[i], out[i+1], out[i+2])
+				}
+			}
+			return out, nil
 		}
 	}
 }
@@ -85,6 +100,18 @@ type dctDecoder struct {
 	comps      []dctComponent
 	hmax, vmax int
 	mcux, mcuy int
+	adobe      bool // an APP14 Adobe segment, with its transform flag
+	transform  byte
+}
+
+// yccCoded reports whether three components are YCbCr-coded: not when an
+// Adobe segment says transform 0, nor when the component IDs are 'R',
+// 'G', 'B'; JFIF and the rest are.
+func (d *dctDecoder) yccCoded() bool {
+	if d.adobe {
+		return d.transform != 0
+	}
+	return !(d.comps[0].id == 'R' && d.comps[1].id == 'G' && d.comps[2].id == 'B')
 }
 
 // zigzag maps the zigzag index of a coefficient to its row-major index.

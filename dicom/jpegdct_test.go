@@ -146,6 +146,28 @@ func TestJPEGExtended8Bit(t *testing.T) {
 		if worst > 2 {
 			t.Errorf("%d components: differs from image/jpeg by up to %d", c.nc, worst)
 		}
+		if c.nc != 3 {
+			continue
+		}
+		// A dataset that says RGB over a YCbCr-coded stream gets RGB.
+		in.Photometric = "RGB"
+		got, err = DecodeJPEGExtended(buf.Bytes(), in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		worst = 0
+		for y := 0; y < h; y++ {
+			for x := 0; x < w; x++ {
+				r, g, bl, _ := ref.At(x, y).RGBA()
+				for k, v := range []uint32{r >> 8, g >> 8, bl >> 8} {
+					d := int(got[(y*w+x)*3+k]) - int(v)
+					worst = max(worst, d, -d)
+				}
+			}
+		}
+		if worst > 4 {
+			t.Errorf("RGB: differs from image/jpeg by up to %d", worst)
+		}
 	}
 }
 

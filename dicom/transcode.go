@@ -23,15 +23,16 @@ func Uncompressed(ts string) bool {
 
 // Decodable reports whether Transcode can decode pixel data stored in ts:
 // the uncompressed syntaxes, RLE Lossless, JPEG Lossless, JPEG-LS, JPEG
-// 2000 (and HTJ2K), JPEG Extended (12-bit) and Deflated Image Frame
-// Compression (decodeFrame).
+// 2000 (and HTJ2K, when its decoder is installed), JPEG Baseline and
+// Extended (8- and 12-bit) and Deflated Image Frame Compression
+// (decodeFrame).
 func Decodable(ts string) bool { return Uncompressed(ts) || compressedDecoded(ts) }
 
 // compressedDecoded reports whether ts is a compressed syntax whose frames
 // this package decodes into native pixel data (decodeFrame).
 func compressedDecoded(ts string) bool {
 	switch ts {
-	case RLELossless, JPEGLossless, JPEGLosslessSV1, JPEGLSLossless, JPEGLSNearLossless, JPEGExtended, DeflatedImageFrame:
+	case RLELossless, JPEGLossless, JPEGLosslessSV1, JPEGLSLossless, JPEGLSNearLossless, JPEGBaseline, JPEGExtended, DeflatedImageFrame:
 		return true
 	}
 	return isJ2K(ts) && J2KAvailable()
@@ -47,7 +48,7 @@ func decodeFrame(ts string, b []byte, in ImageInfo) ([]byte, error) {
 		return DecodeJPEGLossless(b, in)
 	case JPEGLSLossless, JPEGLSNearLossless:
 		return DecodeJPEGLS(b, in)
-	case JPEGExtended:
+	case JPEGBaseline, JPEGExtended:
 		return DecodeJPEGExtended(b, in)
 	case DeflatedImageFrame:
 		return DecodeDeflatedFrame(b, in)
@@ -71,7 +72,7 @@ func decodedPhotometric(ts, p string) string {
 	switch {
 	case isJ2K(ts) && (p == "YBR_RCT" || p == "YBR_ICT"):
 		return "RGB"
-	case ts == JPEGExtended && p == "YBR_FULL_422":
+	case (ts == JPEGBaseline || ts == JPEGExtended) && p == "YBR_FULL_422":
 		return "YBR_FULL"
 	}
 	return p

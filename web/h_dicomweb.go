@@ -524,8 +524,8 @@ func wadoQuery(r *http.Request) (reading.InstanceQuery, error) {
 // labelled with its transfer syntax. The Accept header's transfer-syntax
 // parameter is honoured (PS3.18 §8.7.3): absent or "*", each instance as
 // stored; a UID, each instance as stored when it is in that syntax, else
-// converted when dicom.CanTranscode can (uncompressed → explicit or
-// implicit VR little endian). A request no media range of which every
+// converted when dicom.CanTranscode can (uncompressed, or compressed in a
+// syntax the server decodes → explicit or implicit VR little endian). A request no media range of which every
 // instance can meet is 406, naming the instance and both syntaxes, before
 // anything is sent.
 func (s *Server) dwRetrieve(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
@@ -769,7 +769,7 @@ func checkFrames(f *dicom.File, nums []int) error {
 // data goes as explicit VR little endian (application/octet-stream),
 // compressed frames as stored — or decoded to explicit VR little endian
 // when a range asks for it and the server decodes the syntax (RLE, JPEG
-// Lossless, JPEG-LS, JPEG 2000, 12-bit JPEG: dicom.Decodable). A range whose transfer-syntax is
+// Lossless, JPEG-LS, JPEG, JPEG 2000, deflated frames: dicom.Decodable). A range whose transfer-syntax is
 // absent, "*" or that syntax is met; if none is, 406.
 func frameSyntax(acc, stored string) (string, error) {
 	out := stored
