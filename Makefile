@@ -35,7 +35,8 @@ $(FHIR_VALIDATORS): tools/fhir-validate/package-lock.json
 FUZZ_TARGETS := idcard:FuzzParse resident:FuzzValidate resident:FuzzSearchTokens resident:FuzzParseImport \
 	ecg:FuzzParseHeader ecg:FuzzReadAnnotations ecg:FuzzRead212 ecg:FuzzRead16 ecg:FuzzReadBeatsCSV ecg:FuzzReadCSV ecg:FuzzDetectQRS \
 	ecg:FuzzReadSCP ecg:FuzzReadSCPUnchecked ecg:FuzzReadAECG ecg:FuzzMeasure dicom:FuzzWaveforms \
-	icd10:FuzzValid dicom:FuzzParse dicom:FuzzDecodeRLE dicom:FuzzDecodeJPEGLossless dicom:FuzzDecodeJPEGLS online:FuzzValidateGuardian
+	icd10:FuzzValid dicom:FuzzParse dicom:FuzzDecodeRLE dicom:FuzzDecodeJPEGLossless dicom:FuzzDecodeJPEGLS online:FuzzValidateGuardian \
+	dicom:FuzzDecodeJPEGExtended dicom:FuzzDecodeJPEG2000
 FUZZ_TARGETS += lab:FuzzParseCSV reading:FuzzParseFetalCSV reading:FuzzReadPhoto
 FUZZ_TARGETS += dicom:FuzzParsePatient web:FuzzParseTusMetadata web:FuzzHasNULEscape
 fuzz-short:

@@ -20,7 +20,7 @@ func checkDecodesTo(t *testing.T, native, coded string, pt uint, decode func([]b
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !lossless(cf.TransferSyntax) {
+	if !compressedDecoded(cf.TransferSyntax) {
 		t.Fatalf("%s is %s", coded, cf.TransferSyntax)
 	}
 	nin, _ := nf.Info()

@@ -109,3 +109,34 @@ func FuzzWaveforms(f *testing.F) {
 		WaveformAnnotations(file.Dataset)
 	})
 }
+
+// fuzzDecoder fuzzes a frame decoder, seeded with frame 1 of a testdata
+// file and any extra seeds: every input decodes to exactly the image's
+// size (in from that file) or is refused with a format error (or, when
+// cannotPreview, "cannot preview" for a feature left out); never a panic.
+func fuzzDecoder(f *testing.F, file string, decode func([]byte, ImageInfo) ([]byte, error), cannotPreview bool, seeds ...[]byte) {
+	jf, err := Parse(readShared(f, file))
+	if err != nil {
+		f.Fatal(err)
+	}
+	in, _ := jf.Info()
+	b, err := frameFragments(jf.Get(TagPixelData), in.Frames, 0)
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, s := range append([][]byte{b}, seeds...) {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		out, err := decode(b, in)
+		if err != nil {
+			if !errors.Is(err, ErrFormat) && !(cannotPreview && errors.Is(err, ErrCannotPreview)) {
+				t.Fatalf("%v is not a format error", err)
+			}
+			return
+		}
+		if len(out) != frameBytes(in) {
+			t.Fatalf("%d bytes for %+v", len(out), in)
+		}
+	})
+}

@@ -23,7 +23,7 @@ func DecodeJPEGLossless(b []byte, in ImageInfo) ([]byte, error) {
 	if in.BitsAllocated != 8 && in.BitsAllocated != 16 {
 		return nil, &FormatError{Msg: fmt.Sprintf("JPEG Lossless: %d bits allocated (8 or 16)", in.BitsAllocated)}
 	}
-	d := llDecoder{b: b}
+	d := llDecoder{codec: "JPEG Lossless", b: b}
 	if len(b) < 4 || b[0] != 0xFF || b[1] != 0xD8 {
 		return nil, llErr("no start of image")
 	}
@@ -73,6 +73,16 @@ func llErr(msg string) error {
 	return &FormatError{Msg: "JPEG Lossless: " + msg}
 }
 
+// err is a FormatError naming the decoder's codec.
+func (d *llDecoder) err(msg string) error {
+	return &FormatError{Msg: d.codec + ": " + msg}
+}
+
+// truncated is a FormatError (ErrTruncated) naming the decoder's codec.
+func (d *llDecoder) truncated(msg string) error {
+	return &FormatError{Msg: d.codec + ": " + msg, Kind: ErrTruncated}
+}
+
 type llHuff struct {
 	maxcode [18]int32 // largest code of each length (−1: none)
 	valptr  [17]int32
@@ -82,6 +92,7 @@ type llHuff struct {
 }
 
 type llDecoder struct {
+	codec      string // for messages: "JPEG Lossless", "JPEG Extended"
 	b          []byte
 	pos        int
 	precision  int
@@ -108,7 +119,7 @@ func (d *llDecoder) segment() (byte, []byte, error) {
 		d.pos++
 	}
 	if d.pos >= len(d.b) {
-		return 0, nil, &FormatError{Msg: "JPEG Lossless: stream ends before the end of image", Kind: ErrTruncated}
+		return 0, nil, d.truncated("stream ends before the end of image")
 	}
 	m := d.b[d.pos]
 	d.pos++
@@ -116,11 +127,11 @@ func (d *llDecoder) segment() (byte, []byte, error) {
 		return m, nil, nil
 	}
 	if d.pos+2 > len(d.b) {
-		return 0, nil, &FormatError{Msg: "JPEG Lossless: truncated segment length", Kind: ErrTruncated}
+		return 0, nil, d.truncated("truncated segment length")
 	}
 	n := int(binary.BigEndian.Uint16(d.b[d.pos:]))
 	if n < 2 || d.pos+n > len(d.b) {
-		return 0, nil, &FormatError{Msg: fmt.Sprintf("JPEG Lossless: segment FF%02X of %d bytes runs past the stream", m, n), Kind: ErrTruncated}
+		return 0, nil, d.truncated(fmt.Sprintf("segment FF%02X of %d bytes runs past the stream", m, n))
 	}
 	seg := d.b[d.pos+2 : d.pos+n]
 	d.pos += n
@@ -155,23 +166,30 @@ func (d *llDecoder) frameHeader(seg []byte, in ImageInfo) error {
 	return nil
 }
 
-// huffmanTables reads DHT (T.81 B.2.4.2) and builds the decoding tables of
-// F.2.2.3 (mincode, maxcode, valptr).
+// huffmanTables reads DHT (T.81 B.2.4.2) into the DC (lossless) tables;
+// an AC table is refused.
 func (d *llDecoder) huffmanTables(seg []byte) error {
+	return readDHT(seg, &d.huff, nil, d.err)
+}
+
+// readDHT reads a DHT segment (T.81 B.2.4.2) and builds the decoding
+// tables of F.2.2.3 (mincode, maxcode, valptr): class 0 into dc, class 1
+// into ac (refused when ac is nil).
+func readDHT(seg []byte, dc, ac *[4]llHuff, errf func(string) error) error {
 	for len(seg) > 0 {
 		if len(seg) < 17 {
-			return llErr("short Huffman table")
+			return errf("short Huffman table")
 		}
 		tc, th := seg[0]>>4, seg[0]&15
-		if tc != 0 || th > 3 {
-			return llErr("Huffman table class or destination out of range")
+		if tc > 1 || (tc == 1 && ac == nil) || th > 3 {
+			return errf("Huffman table class or destination out of range")
 		}
 		total := 0
 		for i := 1; i <= 16; i++ {
 			total += int(seg[i])
 		}
 		if total > 256 || len(seg) < 17+total {
-			return llErr("Huffman table values run past the segment")
+			return errf("Huffman table values run past the segment")
 		}
 		h := llHuff{vals: append([]byte(nil), seg[17:17+total]...), ok: true}
 		code, k := int32(0), int32(0)
@@ -186,12 +204,16 @@ func (d *llDecoder) huffmanTables(seg []byte) error {
 				h.maxcode[l] = code - 1
 			}
 			if code > 1<<l {
-				return llErr("Huffman table has more codes than its lengths allow")
+				return errf("Huffman table has more codes than its lengths allow")
 			}
 			code <<= 1
 		}
 		h.maxcode[17] = 0x7fffffff
-		d.huff[th] = h
+		if tc == 0 {
+			dc[th] = h
+		} else {
+			ac[th] = h
+		}
 		seg = seg[17+total:]
 	}
 	return nil
@@ -203,16 +225,16 @@ func (d *llDecoder) huffmanTables(seg []byte) error {
 func (d *llDecoder) bit() (uint32, error) {
 	if d.nbits == 0 {
 		if d.hitMarker || d.pos >= len(d.b) {
-			return 0, &FormatError{Msg: "JPEG Lossless: entropy-coded data ends early", Kind: ErrTruncated}
+			return 0, d.truncated("entropy-coded data ends early")
 		}
 		c := d.b[d.pos]
 		if c == 0xFF {
 			if d.pos+1 >= len(d.b) {
-				return 0, &FormatError{Msg: "JPEG Lossless: stream ends inside the scan", Kind: ErrTruncated}
+				return 0, d.truncated("stream ends inside the scan")
 			}
 			if d.b[d.pos+1] != 0 {
 				d.hitMarker = true
-				return 0, &FormatError{Msg: "JPEG Lossless: a marker interrupts the scan", Kind: ErrTruncated}
+				return 0, d.truncated("a marker interrupts the scan")
 			}
 			d.pos++
 		}
@@ -235,9 +257,8 @@ func (d *llDecoder) bits(n int) (int32, error) {
 	return v, nil
 }
 
-// diff decodes one difference (T.81 H.1.2.2, F.2.2.1): a Huffman-coded
-// category SSSS, then SSSS extra bits; 16 means 32768 with none.
-func (d *llDecoder) diff(h *llHuff) (int32, error) {
+// symbol decodes one Huffman-coded symbol (T.81 F.2.2.3, DECODE).
+func (d *llDecoder) symbol(h *llHuff) (int, error) {
 	code := int32(0)
 	l := 1
 	for ; l <= 16; l++ {
@@ -251,29 +272,43 @@ func (d *llDecoder) diff(h *llHuff) (int32, error) {
 		}
 	}
 	if l > 16 {
-		return 0, llErr("invalid Huffman code")
+		return 0, d.err("invalid Huffman code")
 	}
 	i := h.valptr[l] + code - h.mincode[l]
 	if i < 0 || int(i) >= len(h.vals) {
-		return 0, llErr("invalid Huffman code")
+		return 0, d.err("invalid Huffman code")
 	}
-	s := int(h.vals[i])
+	return int(h.vals[i]), nil
+}
+
+// extend reads s extra bits and extends them to a signed value (T.81
+// F.2.2.1, RECEIVE and EXTEND).
+func (d *llDecoder) extend(s int) (int32, error) {
+	v, err := d.bits(s)
+	if err != nil {
+		return 0, err
+	}
+	if v < 1<<uint(s-1) {
+		v += -1<<uint(s) + 1
+	}
+	return v, nil
+}
+
+// diff decodes one difference (T.81 H.1.2.2, F.2.2.1): a Huffman-coded
+// category SSSS, then SSSS extra bits; 16 means 32768 with none.
+func (d *llDecoder) diff(h *llHuff) (int32, error) {
+	s, err := d.symbol(h)
 	switch {
+	case err != nil:
+		return 0, err
 	case s == 0:
 		return 0, nil
 	case s == 16:
 		return 32768, nil
 	case s > 16:
-		return 0, llErr(fmt.Sprintf("difference category %d", s))
+		return 0, d.err(fmt.Sprintf("difference category %d", s))
 	}
-	v, err := d.bits(s)
-	if err != nil {
-		return 0, err
-	}
-	if v < 1<<uint(s-1) { // EXTEND (F.2.2.1)
-		v += -1<<uint(s) + 1
-	}
-	return v, nil
+	return d.extend(s)
 }
 
 // scan decodes one scan (SOS) into out.

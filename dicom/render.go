@@ -33,8 +33,9 @@ type ImageInfo struct {
 	Window              *Window // the file's first window, if any
 }
 
-// MaxJPEGPixels bounds the size of a JPEG frame decoded for preview
-// (image/jpeg allocates it before reading the compressed data).
+// MaxJPEGPixels bounds the size of a JPEG, 12-bit JPEG or JPEG 2000 frame
+// decoded (the decoders allocate it before reading the compressed data):
+// 8192 × 8192, more than any radiograph.
 const MaxJPEGPixels = 1 << 26
 
 // MaxPixels bounds Rows × Columns × Frames × Samples a dataset may declare.
@@ -120,8 +121,17 @@ func Render(f *File, frame int, win *Window) (image.Image, error) {
 	default:
 		return nil, &CannotPreviewError{f.TransferSyntax, "native pixel data under a compressed transfer syntax"}
 	}
+	if in.BitsAllocated == 1 && in.SamplesPerPixel == 1 {
+		// Segmentations and overlays: frames follow each other bit by bit.
+		n := in.Rows * in.Columns
+		px, in1, err := unpackBitFrame(pd.Value, frame*n, n, in)
+		if err != nil {
+			return nil, err
+		}
+		return renderNative(f, px, in1, false, win)
+	}
 	if in.BitsAllocated != 8 && in.BitsAllocated != 16 {
-		return nil, &CannotPreviewError{f.TransferSyntax, fmt.Sprintf("%d bits allocated (8 and 16 are rendered)", in.BitsAllocated)}
+		return nil, &CannotPreviewError{f.TransferSyntax, fmt.Sprintf("%d bits allocated (1, 8 and 16 are rendered)", in.BitsAllocated)}
 	}
 	bpp := in.BitsAllocated / 8
 	size := in.Rows * in.Columns * in.SamplesPerPixel * bpp
@@ -412,27 +422,36 @@ func frameFragments(pd *Element, frames, frame int) ([]byte, error) {
 }
 
 func renderEncapsulated(f *File, pd *Element, in ImageInfo, frame int, win *Window) (image.Image, error) {
-	switch f.TransferSyntax {
-	case JPEGBaseline, JPEGExtended:
-	case RLELossless, JPEGLossless, JPEGLosslessSV1, JPEGLSLossless, JPEGLSNearLossless:
+	ts := f.TransferSyntax
+	switch {
+	case ts == JPEGBaseline || ts == JPEGExtended && in.BitsAllocated == 8:
+		// 8-bit JPEG: image/jpeg, below.
+	case compressedDecoded(ts) || isJ2K(ts): // J2K without its decoder: decodeFrame says so
 		if len(pd.Fragments) < 2 {
 			return nil, &FormatError{Msg: "encapsulated pixel data has no fragments"}
 		}
-		if in.BitsAllocated != 8 && in.BitsAllocated != 16 {
-			return nil, &CannotPreviewError{f.TransferSyntax, fmt.Sprintf("%d bits allocated (8 and 16 are rendered)", in.BitsAllocated)}
+		bitFrame := in.BitsAllocated == 1 && in.SamplesPerPixel == 1 && ts == DeflatedImageFrame
+		if in.BitsAllocated != 8 && in.BitsAllocated != 16 && !bitFrame {
+			return nil, &CannotPreviewError{ts, fmt.Sprintf("%d bits allocated (8 and 16 are rendered)", in.BitsAllocated)}
 		}
 		b, err := frameFragments(pd, in.Frames, frame)
 		if err != nil {
 			return nil, err
 		}
-		px, err := decodeFrame(f.TransferSyntax, b, in)
+		px, err := decodeFrame(ts, b, in)
 		if err != nil {
 			return nil, err
 		}
+		if bitFrame {
+			if px, in, err = unpackBitFrame(px, 0, in.Rows*in.Columns, in); err != nil {
+				return nil, err
+			}
+		}
 		in.PlanarConfiguration = 0 // the decoders interleave the samples
+		in.Photometric = decodedPhotometric(ts, in.Photometric)
 		return renderNative(f, px, in, false, win)
 	default:
-		return nil, &CannotPreviewError{f.TransferSyntax, "this compressed pixel encoding is not decoded in the server; the file is stored and forwarded as it is"}
+		return nil, &CannotPreviewError{ts, "this compressed pixel encoding is not decoded in the server; the file is stored and forwarded as it is"}
 	}
 	if len(pd.Fragments) < 2 {
 		return nil, &FormatError{Msg: "encapsulated pixel data has no fragments"}

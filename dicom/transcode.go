@@ -2,6 +2,7 @@ package dicom
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 )
 
@@ -21,17 +22,20 @@ func Uncompressed(ts string) bool {
 }
 
 // Decodable reports whether Transcode can decode pixel data stored in ts:
-// the uncompressed syntaxes, RLE Lossless and JPEG Lossless.
-func Decodable(ts string) bool { return Uncompressed(ts) || lossless(ts) }
+// the uncompressed syntaxes, RLE Lossless, JPEG Lossless, JPEG-LS, JPEG
+// 2000 (and HTJ2K, when its decoder is installed), JPEG Baseline and
+// Extended (8- and 12-bit) and Deflated Image Frame Compression
+// (decodeFrame).
+func Decodable(ts string) bool { return Uncompressed(ts) || compressedDecoded(ts) }
 
-// lossless reports whether ts is a compressed syntax this package decodes
-// exactly (decodeFrame).
-func lossless(ts string) bool {
+// compressedDecoded reports whether ts is a compressed syntax whose frames
+// this package decodes into native pixel data (decodeFrame).
+func compressedDecoded(ts string) bool {
 	switch ts {
-	case RLELossless, JPEGLossless, JPEGLosslessSV1, JPEGLSLossless, JPEGLSNearLossless:
+	case RLELossless, JPEGLossless, JPEGLosslessSV1, JPEGLSLossless, JPEGLSNearLossless, JPEGBaseline, JPEGExtended, DeflatedImageFrame:
 		return true
 	}
-	return false
+	return isJ2K(ts) && J2KAvailable()
 }
 
 // decodeFrame decodes one frame of compressed pixel data stored in ts into
@@ -44,8 +48,34 @@ func decodeFrame(ts string, b []byte, in ImageInfo) ([]byte, error) {
 		return DecodeJPEGLossless(b, in)
 	case JPEGLSLossless, JPEGLSNearLossless:
 		return DecodeJPEGLS(b, in)
+	case JPEGBaseline, JPEGExtended:
+		return DecodeJPEGExtended(b, in)
+	case DeflatedImageFrame:
+		return DecodeDeflatedFrame(b, in)
+	}
+	if isJ2K(ts) {
+		px, err := DecodeJPEG2000(b, in)
+		if errors.Is(err, ErrNoJ2KDecoder) {
+			return nil, &CannotPreviewError{ts, err.Error()}
+		}
+		return px, err
 	}
 	return nil, fmt.Errorf("%w: %s", ErrCannotTranscode, TransferSyntaxName(ts))
+}
+
+// decodedPhotometric is the photometric interpretation of frames decoded
+// from ts: JPEG 2000's component transforms (YBR_RCT, YBR_ICT) are undone
+// by the decoder, giving RGB (PS3.3 C.7.6.3.1.2); JPEG's subsampled
+// YBR_FULL_422 is upsampled, giving YBR_FULL (PS3.5 8.2.1); others keep
+// theirs.
+func decodedPhotometric(ts, p string) string {
+	switch {
+	case isJ2K(ts) && (p == "YBR_RCT" || p == "YBR_ICT"):
+		return "RGB"
+	case (ts == JPEGBaseline || ts == JPEGExtended) && p == "YBR_FULL_422":
+		return "YBR_FULL"
+	}
+	return p
 }
 
 // CanTranscode reports whether Transcode converts a file stored in from
@@ -95,7 +125,7 @@ func Transcode(f *File, ts string) ([]byte, error) {
 		if e.Tag.Element() == 0 {
 			continue
 		}
-		if e.Fragments != nil && lossless(f.TransferSyntax) && e.Tag == TagPixelData {
+		if e.Fragments != nil && compressedDecoded(f.TransferSyntax) && e.Tag == TagPixelData {
 			native, err := decodeFrames(f, e)
 			if err != nil {
 				return nil, err
@@ -106,8 +136,17 @@ func Transcode(f *File, ts string) ([]byte, error) {
 		if e.Fragments != nil {
 			return nil, fmt.Errorf("%w: encapsulated pixel data", ErrCannotTranscode)
 		}
-		if e.Tag == TagPlanarConfiguration && lossless(f.TransferSyntax) {
+		if e.Tag == TagPlanarConfiguration && compressedDecoded(f.TransferSyntax) {
 			e = &Element{Tag: e.Tag, VR: "US", Value: []byte{0, 0}} // the decoded samples are interleaved
+		}
+		if e.Tag == TagPhotometricInterpretation && compressedDecoded(f.TransferSyntax) {
+			if p := f.String(TagPhotometricInterpretation); decodedPhotometric(f.TransferSyntax, p) != p {
+				v := []byte(decodedPhotometric(f.TransferSyntax, p))
+				if len(v)%2 == 1 {
+					v = append(v, ' ')
+				}
+				e = &Element{Tag: e.Tag, VR: "CS", Value: v}
+			}
 		}
 		out = enc.appendElement(out, littleEndian(e, f.BigEndian))
 	}
@@ -171,7 +210,11 @@ func decodeFrames(f *File, pd *Element) (*Element, error) {
 	if len(pd.Fragments) < 2 {
 		return nil, &FormatError{Msg: "encapsulated pixel data has no fragments"}
 	}
-	size := in.Rows * in.Columns * in.SamplesPerPixel * (in.BitsAllocated / 8)
+	size := frameBytes(in)
+	if in.Rows*in.Columns*in.SamplesPerPixel*in.BitsAllocated%8 != 0 {
+		// Native 1-bit frames follow each other bit by bit.
+		return nil, fmt.Errorf("%w: frames of %d bits do not end on a byte", ErrCannotTranscode, in.Rows*in.Columns*in.SamplesPerPixel*in.BitsAllocated)
+	}
 	native := make([]byte, 0, size*in.Frames)
 	for i := 0; i < in.Frames; i++ {
 		b, err := frameFragments(pd, in.Frames, i)
@@ -192,4 +235,33 @@ func decodeFrames(f *File, pd *Element) (*Element, error) {
 		vr = "OW"
 	}
 	return &Element{Tag: TagPixelData, VR: vr, Value: native}, nil
+}
+
+// DecodedFrame returns frame n (0-based) as native explicit VR little
+// endian pixel data: an uncompressed frame as stored (a big-endian file's
+// 16-bit words swapped), a compressed one decoded (only that frame's
+// fragments are read). A syntax the server does not decode is
+// ErrCannotTranscode; a frame that does not decode is ErrFormat, or
+// ErrCannotPreview with the reason.
+func DecodedFrame(f *File, n int) ([]byte, error) {
+	b, compressed, err := Frame(f, n)
+	if err != nil {
+		return nil, err
+	}
+	if !compressed {
+		in, _ := f.Info()
+		if f.BigEndian && in.BitsAllocated == 16 {
+			sw := make([]byte, len(b))
+			for i := 0; i+1 < len(b); i += 2 {
+				sw[i], sw[i+1] = b[i+1], b[i]
+			}
+			return sw, nil
+		}
+		return b, nil
+	}
+	if !Decodable(f.TransferSyntax) {
+		return nil, fmt.Errorf("%w: %s (%s)", ErrCannotTranscode, TransferSyntaxName(f.TransferSyntax), f.TransferSyntax)
+	}
+	in, _ := f.Info()
+	return decodeFrame(f.TransferSyntax, b, in)
 }

@@ -74,15 +74,27 @@ func TestTranscode(t *testing.T) {
 	}
 	els := greyElems(2, 2, 1, 8, false, "MONOCHROME2", nil, false)
 	els[len(els)-1] = &Element{Tag: TagPixelData, VR: "OB", Fragments: [][]byte{{}, {0xFF, 0xD8, 0xFF, 0xD9}}}
+	const mpeg2 = "1.2.840.10008.1.2.4.100"
+	mp, err := Parse(Encode(mpeg2, els))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if CanTranscode(mpeg2, ExplicitVRLittleEndian) || CanTranscode(ExplicitVRLittleEndian, ExplicitVRLittleEndian) || CanTranscode(ImplicitVRLittleEndian, JPEGBaseline) {
+		t.Error("CanTranscode allows a conversion Transcode does not make")
+	}
+	if _, err := Transcode(mp, ExplicitVRLittleEndian); !errors.Is(err, ErrCannotTranscode) {
+		t.Errorf("MPEG-2 to explicit VR little endian: %v", err)
+	}
+	// JPEG Baseline is decoded for conversion; an empty stream is a format error.
 	jp, err := Parse(Encode(JPEGBaseline, els))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if CanTranscode(JPEGBaseline, ExplicitVRLittleEndian) || CanTranscode(ExplicitVRLittleEndian, ExplicitVRLittleEndian) || CanTranscode(ImplicitVRLittleEndian, JPEGBaseline) {
-		t.Error("CanTranscode allows a conversion Transcode does not make")
+	if !CanTranscode(JPEGBaseline, ExplicitVRLittleEndian) {
+		t.Error("CanTranscode: JPEG Baseline decodes to explicit VR little endian")
 	}
-	if _, err := Transcode(jp, ExplicitVRLittleEndian); !errors.Is(err, ErrCannotTranscode) {
-		t.Errorf("JPEG to explicit VR little endian: %v", err)
+	if _, err := Transcode(jp, ExplicitVRLittleEndian); !errors.Is(err, ErrFormat) {
+		t.Errorf("an empty JPEG to explicit VR little endian: %v", err)
 	}
 	if _, err := Transcode(want, JPEGBaseline); !errors.Is(err, ErrCannotTranscode) {
 		t.Errorf("to JPEG: %v", err)

@@ -423,7 +423,9 @@ func (v *Viewer) render(ctx context.Context, in *ImagingInstance, frame int, win
 	if win != nil && (math.IsNaN(win.Center) || math.IsInf(win.Center, 0) || !(win.Width >= 1) || math.IsInf(win.Width, 0)) {
 		return nil, &care.Error{Code: care.EINVALID, Key: "viewer.window_invalid", Fields: []care.FieldError{{Field: "width", Key: "viewer.window_invalid"}}}
 	}
-	if in.NoPreview != "" {
+	if in.NoPreview != "" && !dicom.Decodable(in.TransferSyntax) {
+		// Instances stored before the server decoded their syntax (JPEG
+		// 2000, 12-bit JPEG) keep their notice but are tried again.
 		return nil, &care.Error{Code: care.EUNSUPPORTED, Key: "reading.cannot_preview", Args: []any{in.NoPreview}}
 	}
 	f, err := v.file(ctx, in)

@@ -524,8 +524,8 @@ func wadoQuery(r *http.Request) (reading.InstanceQuery, error) {
 // labelled with its transfer syntax. The Accept header's transfer-syntax
 // parameter is honoured (PS3.18 §8.7.3): absent or "*", each instance as
 // stored; a UID, each instance as stored when it is in that syntax, else
-// converted when dicom.CanTranscode can (uncompressed → explicit or
-// implicit VR little endian). A request no media range of which every
+// converted when dicom.CanTranscode can (uncompressed, or compressed in a
+// syntax the server decodes → explicit or implicit VR little endian). A request no media range of which every
 // instance can meet is 406, naming the instance and both syntaxes, before
 // anything is sent.
 func (s *Server) dwRetrieve(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
@@ -559,18 +559,36 @@ func (s *Server) dwRetrieve(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 	if err != nil {
 		return err
 	}
+	// Each instance as stored, or converted; the first is ready before
+	// the status is sent, so that a lone instance whose pixel data does
+	// not decode is refused whole (406) rather than cut short.
+	load := func(i int) ([]byte, string, error) {
+		b, err := s.DICOMweb.File(r.Context(), &ins[i])
+		out := ins[i].TransferSyntax
+		if err != nil || ts == "*" || ts == out {
+			return b, out, err
+		}
+		f, err := dicom.Parse(b)
+		if err != nil {
+			return nil, out, err
+		}
+		if b, err = dicom.Transcode(f, ts); err != nil {
+			return nil, out, &care.Error{Code: care.ENOTACCEPT, Key: "dicomweb.transfer_syntax_unavailable",
+				Args: []any{ins[i].SOPUID, tsLabel(out), tsLabel(ts)}, Err: err}
+		}
+		return b, ts, nil
+	}
+	first, firstTS, err := load(0)
+	if err != nil {
+		return err
+	}
 	mw := multipart.NewWriter(w)
 	w.Header().Set("Content-Type", `multipart/related; type="application/dicom"; boundary=`+mw.Boundary())
 	w.WriteHeader(http.StatusOK)
 	for i := range ins {
-		b, err := s.DICOMweb.File(r.Context(), &ins[i])
-		out := ins[i].TransferSyntax
-		if err == nil && ts != "*" && ts != out {
-			var f *dicom.File
-			if f, err = dicom.Parse(b); err == nil {
-				b, err = dicom.Transcode(f, ts)
-				out = ts
-			}
+		b, out, err := first, firstTS, error(nil)
+		if i > 0 {
+			b, out, err = load(i)
 		}
 		if err != nil {
 			// Headers are sent: end the stream short; the client sees a truncated multipart body.
@@ -751,7 +769,7 @@ func checkFrames(f *dicom.File, nums []int) error {
 // data goes as explicit VR little endian (application/octet-stream),
 // compressed frames as stored — or decoded to explicit VR little endian
 // when a range asks for it and the server decodes the syntax (RLE, JPEG
-// Lossless, JPEG-LS: dicom.Decodable). A range whose transfer-syntax is
+// Lossless, JPEG-LS, JPEG, JPEG 2000, deflated frames: dicom.Decodable). A range whose transfer-syntax is
 // absent, "*" or that syntax is met; if none is, 406.
 func frameSyntax(acc, stored string) (string, error) {
 	out := stored
@@ -783,9 +801,10 @@ func frameSyntax(acc, stored string) (string, error) {
 // data of every frame asked, in that order, as multipart/related; native
 // frames in explicit VR little endian (big-endian words swapped) as
 // application/octet-stream, compressed ones as stored or, when asked for
-// explicit VR little endian and the server decodes them, decoded; each part
-// labelled with its transfer-syntax. A frame the instance lacks is 404
-// naming it.
+// explicit VR little endian and the server decodes them, decoded (only the
+// frames asked); each part labelled with its transfer-syntax. A frame the
+// instance lacks is 404 naming it; one that does not decode is 406 naming
+// it — never a shorter answer.
 func (s *Server) dwFrames(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
 	nums, err := framesOf(r.PathValue("frames"))
 	if err != nil {
@@ -802,20 +821,21 @@ func (s *Server) dwFrames(w http.ResponseWriter, r *http.Request, rc *reqCtx) er
 	if err != nil {
 		return err
 	}
-	if f.TransferSyntax == dicom.ExplicitVRBigEndian || ts != f.TransferSyntax && !dicom.Uncompressed(f.TransferSyntax) {
-		// Big-endian words swapped; compressed frames decoded (frameSyntax
-		// chose explicit VR little endian only for a syntax the server decodes).
-		b, err := dicom.Transcode(f, dicom.ExplicitVRLittleEndian)
-		if err == nil {
-			f, err = dicom.Parse(b)
-		}
-		if err != nil {
-			return care.Internal("web.dwFrames", err)
-		}
-	}
+	// Big-endian words swapped; compressed frames decoded, only those asked
+	// (frameSyntax chose explicit VR little endian only for a syntax the
+	// server decodes). A frame that does not decode refuses the whole list.
+	decode := f.TransferSyntax == dicom.ExplicitVRBigEndian || ts != f.TransferSyntax && !dicom.Uncompressed(f.TransferSyntax)
 	parts := make([][]byte, len(nums))
 	for i, n := range nums {
-		if parts[i], _, err = dicom.Frame(f, n-1); err != nil {
+		if decode {
+			parts[i], err = dicom.DecodedFrame(f, n-1)
+			if err != nil && (errors.Is(err, dicom.ErrFormat) || errors.Is(err, dicom.ErrCannotPreview)) {
+				return &care.Error{Code: care.ENOTACCEPT, Key: "dicomweb.frame_undecodable", Args: []any{n, tsLabel(f.TransferSyntax)}, Err: err}
+			}
+		} else {
+			parts[i], _, err = dicom.Frame(f, n-1)
+		}
+		if err != nil {
 			return &care.Error{Code: care.ENOTFOUND, Key: "dicomweb.frame_not_found", Args: []any{n}, Err: err}
 		}
 	}
@@ -871,6 +891,9 @@ func (s *Server) dwRendered(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 				w.WriteHeader(http.StatusNotAcceptable)
 				io.WriteString(w, "cannot preview: "+strings.TrimPrefix(err.Error(), "dicom: ")+"\n")
 				return nil
+			}
+			if errors.Is(err, dicom.ErrFormat) {
+				return &care.Error{Code: care.ENOTACCEPT, Key: "dicomweb.frame_undecodable", Args: []any{frame, tsLabel(f.TransferSyntax)}, Err: err}
 			}
 			return &care.Error{Code: care.ENOTFOUND, Key: "dicomweb.frame_not_found", Args: []any{frame}, Err: err}
 		}

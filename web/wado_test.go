@@ -118,9 +118,10 @@ func synthDICOM(f *dwFixture, ts, study, sop string, lePixels []byte, extra ...*
 
 // TestWADOTransferSyntax: WADO-RS honours the transfer-syntax of Accept
 // (PS3.18 §8.7.3): as stored when it matches or is "*", converted from
-// implicit, big-endian and deflated files to explicit VR little endian,
-// 406 naming the instance when it cannot (JPEG), falling back to a later
-// media range; every part carries its transfer-syntax. Frames and
+// implicit, big-endian, deflated and JPEG files to explicit VR little
+// endian, 406 naming the instance when it cannot (JPEG 2000 asked: the
+// server does not encode), falling back to a later media range; every
+// part carries its transfer-syntax. Frames and
 // rendered frames come all or not at all: a missing frame is 404 naming
 // it.
 func TestWADOTransferSyntax(t *testing.T) {
@@ -173,7 +174,7 @@ func TestWADOTransferSyntax(t *testing.T) {
 		{dicom.ImplicitVRLittleEndian, `multipart/related; type="application/dicom"; transfer-syntax=` + dicom.ImplicitVRLittleEndian},
 		{dicom.JPEGBaseline, `multipart/related; type="application/dicom"; transfer-syntax=*`},
 		{dicom.JPEGBaseline, `multipart/related; type="application/dicom"`},
-		{dicom.JPEGBaseline, evrle + `, multipart/related; type="application/dicom"; transfer-syntax=*; q=0.5`},
+		{dicom.JPEGBaseline, `multipart/related; type="application/dicom"; transfer-syntax=` + dicom.JPEG2000 + `, multipart/related; type="application/dicom"; transfer-syntax=*; q=0.5`},
 	} {
 		r := f.gw.do("GET", inst(c.ts), "", nil, c.accept)
 		if r.code != 200 {
@@ -184,20 +185,34 @@ func TestWADOTransferSyntax(t *testing.T) {
 			t.Errorf("%s for %q: %d parts, %q, same bytes %t", c.ts, c.accept, len(parts), parts[0].ctype, bytes.Equal(parts[0].body, files[c.ts]))
 		}
 	}
-	// JPEG cannot become explicit VR little endian: 406 naming it; the
-	// study (which holds it) too, before any part is sent.
+	// Nothing is encoded into a compressed syntax: JPEG 2000 asked of the
+	// JPEG instance is 406 naming it; of the study too, before any part.
+	j2k := `multipart/related; type="application/dicom"; transfer-syntax=` + dicom.JPEG2000
 	for _, path := range []string{inst(dicom.JPEGBaseline), "/dicomweb/studies/" + study} {
-		r := f.gw.do("GET", path, "", nil, evrle)
-		if r.code != 406 || !strings.Contains(r.body, "dicomweb.transfer_syntax_unavailable") || !strings.Contains(r.body, sops[dicom.JPEGBaseline]) {
-			t.Errorf("JPEG as explicit VR LE (%s): %d %s", path, r.code, r.body)
+		r := f.gw.do("GET", path, "", nil, j2k)
+		if r.code != 406 || !strings.Contains(r.body, "dicomweb.transfer_syntax_unavailable") || !strings.Contains(r.body, "JPEG 2000") {
+			t.Errorf("JPEG 2000 asked (%s): %d %s", path, r.code, r.body)
 		}
+	}
+	// JPEG Baseline is decoded into explicit VR little endian (lossy: close
+	// to the 2×2 encoded), and so the whole study converts.
+	r := f.gw.do("GET", inst(dicom.JPEGBaseline), "", nil, evrle)
+	if parts := multipartParts(t, r); r.code != 200 || len(parts) != 1 || parts[0].ctype != "application/dicom; transfer-syntax="+dicom.ExplicitVRLittleEndian {
+		t.Errorf("JPEG as explicit VR LE: %d %s", r.code, r.body)
+	} else if g, err := dicom.Parse(parts[0].body); err != nil {
+		t.Error(err)
+	} else if px, _, err := dicom.Frame(g, 0); err != nil || len(px) != 4 || px[1] < 150 || px[0] > 60 {
+		t.Errorf("JPEG decoded: %v %v, want about 10 200 90 30", px, err)
+	}
+	if r := f.gw.do("GET", "/dicomweb/studies/"+study, "", nil, evrle); r.code != 200 || len(multipartParts(t, r)) != 4 {
+		t.Errorf("study as explicit VR LE: %d", r.code)
 	}
 	if r := f.gw.do("GET", "/dicomweb/studies/"+study, "", nil, `multipart/related; type="application/dicom"; transfer-syntax=*`); r.code != 200 || len(multipartParts(t, r)) != 4 {
 		t.Errorf("study as stored: %d", r.code)
 	}
 
 	// Frames: every frame asked, in order, labelled; big endian swapped.
-	r := f.gw.do("GET", inst(dicom.ExplicitVRBigEndian)+"/frames/2,1", "", nil, "")
+	r = f.gw.do("GET", inst(dicom.ExplicitVRBigEndian)+"/frames/2,1", "", nil, "")
 	parts := multipartParts(t, r)
 	if r.code != 200 || len(parts) != 2 || !bytes.Equal(parts[0].body, le[len(le)/2:]) || !bytes.Equal(parts[1].body, le[:len(le)/2]) ||
 		parts[0].ctype != "application/octet-stream; transfer-syntax="+dicom.ExplicitVRLittleEndian {
@@ -220,9 +235,13 @@ func TestWADOTransferSyntax(t *testing.T) {
 	if r := f.gw.do("GET", inst(dicom.ImplicitVRLittleEndian)+"/frames/2/rendered", "", nil, ""); r.code != 200 || r.header.Get("Content-Type") != "image/png" {
 		t.Errorf("rendered frame 2: %d %q", r.code, r.header.Get("Content-Type"))
 	}
-	// Compressed frames the server does not decode (JPEG baseline): as stored only.
-	r = f.gw.do("GET", inst(dicom.JPEGBaseline)+"/frames/1", "", nil, `multipart/related; type="application/octet-stream"; transfer-syntax=`+dicom.ExplicitVRLittleEndian)
+	// Compressed frames come as stored or decoded, never re-encoded.
+	r = f.gw.do("GET", inst(dicom.JPEGBaseline)+"/frames/1", "", nil, `multipart/related; type="application/octet-stream"; transfer-syntax=`+dicom.JPEG2000)
 	if r.code != 406 || !strings.Contains(r.body, "dicomweb.frames_transfer_syntax") {
+		t.Errorf("JPEG frames as JPEG 2000: %d %s", r.code, r.body)
+	}
+	r = f.gw.do("GET", inst(dicom.JPEGBaseline)+"/frames/1", "", nil, `multipart/related; type="application/octet-stream"; transfer-syntax=`+dicom.ExplicitVRLittleEndian)
+	if parts := multipartParts(t, r); r.code != 200 || len(parts) != 1 || len(parts[0].body) != 4 {
 		t.Errorf("JPEG frames as explicit VR LE: %d %s", r.code, r.body)
 	}
 	r = f.gw.do("GET", inst(dicom.JPEGBaseline)+"/frames/1", "", nil, `multipart/related; type="image/jpeg"; transfer-syntax=`+dicom.JPEGBaseline)
