@@ -88,7 +88,7 @@ func newEnvOn(t *testing.T, d store.Dialect) *env {
 	refs := &referral.Service{Repo: st, Residents: rsvc, Orgs: orgs, Staff: st, Audit: w, Config: referral.DefaultConfig(), Now: time.Now}
 	srv.MountFace(&fhir.Server{Residents: rsvc, Orgs: orgs, Chronic: chr, Readings: flow, Labs: labs, Consult: cons, Referral: refs,
 		Settle:        &settle.Service{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, Now: time.Now},
-		Prescriptions: rxs, Online: onl, Now: time.Now})
+		Prescriptions: rxs, Online: onl, Atomic: st.Atomic, Now: time.Now})
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	e := &env{t: t, st: st, srv: srv, ts: ts, users: map[care.Role]string{}, insts: map[care.Role]string{}, labs: labs, onl: onl}
@@ -227,6 +227,14 @@ func TestMetadata(t *testing.T) {
 		t.Fatalf("metadata: %d %+v", code, cs)
 	}
 	declared := map[string]bool{"GET /fhir/metadata": true}
+	for _, in := range cs.Rest[0].Interaction {
+		switch in["code"] {
+		case "transaction", "batch":
+			declared["POST /fhir"], declared["POST /fhir/{$}"] = true, true
+		default:
+			t.Errorf("interaction %v has no route kind here", in["code"])
+		}
+	}
 	for _, r := range cs.Rest[0].Resource {
 		for _, op := range r.Operation {
 			declared["GET /fhir/"+r.Type+"/{id}/$"+op.Name] = true
@@ -237,6 +245,14 @@ func TestMetadata(t *testing.T) {
 				declared["GET /fhir/"+r.Type+"/{id}"] = true
 			case "search-type":
 				declared["GET /fhir/"+r.Type] = true
+			case "vread":
+				declared["GET /fhir/"+r.Type+"/{id}/_history/{vid}"] = true
+			case "history-instance":
+				declared["GET /fhir/"+r.Type+"/{id}/_history"] = true
+			case "create":
+				declared["POST /fhir/"+r.Type] = true
+			case "update":
+				declared["PUT /fhir/"+r.Type+"/{id}"] = true
 			default:
 				t.Errorf("%s: interaction %v has no route kind here", r.Type, in["code"])
 			}
