@@ -172,6 +172,12 @@ func (s *Server) patientSearch(m *web.Mount) web.FaceHandler {
 						val, sys = sys, ""
 					}
 					kind := resident.ParseQuery(val).Kind
+					if u, err := url.Parse(sys); err == nil && u.IsAbs() && sys != SystemIDNumber && sys != SystemRecordNumber && val != "" {
+						// Another system's identifier of an imported patient.
+						text = "_foreign:" + sys + "|" + val
+						used[name] = vals
+						continue
+					}
 					switch {
 					case val == "":
 						bad(name, "fhir.identifier")
@@ -223,6 +229,15 @@ func (s *Server) patientSearch(m *web.Mount) web.FaceHandler {
 				case !care.IsCode(err, care.ENOTFOUND):
 					return err
 				}
+			}
+		} else if fid, ok := strings.CutPrefix(text, "_foreign:"); ok {
+			sys, val, _ := strings.Cut(fid, "|")
+			res, err := s.Residents.ByForeignID(r.Context(), rq.Actor, resident.ForeignID{System: sys, Value: val})
+			switch {
+			case err == nil:
+				found = []resident.Resident{*res}
+			case !care.IsCode(err, care.ENOTFOUND):
+				return err
 			}
 		} else {
 			var err error

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -107,6 +108,11 @@ func TestWriteVersionsAndHistory(t *testing.T) {
 			code, _, body = vd.send("POST", "/fhir/Patient", map[string]string{"If-None-Exist": "identifier=https://github.com/synthetichealth/synthea|p-1"}, foreignPatient, nil)
 			if code != 200 || !strings.Contains(body, `"id":"`+p.ID+`"`) {
 				t.Errorf("conditional create: %d %s", code, body)
+			}
+			var found bundle
+			vd.get("/fhir/Patient?identifier="+url.QueryEscape("https://github.com/synthetichealth/synthea|p-1"), nil, &found)
+			if len(found.Entry) != 1 || !strings.Contains(string(found.Entry[0].Resource), `"id":"`+p.ID+`"`) {
+				t.Errorf("search by the foreign identifier: %+v", found)
 			}
 			// Without the condition, the identifier is taken: 409, nothing new.
 			before := e.count(`SELECT COUNT(*) FROM residents`)
