@@ -35,6 +35,9 @@ type writer struct {
 	a    care.Actor
 	refs map[string]string
 	regs map[int64][]chronic.Registration // per resident, read once
+	// village, if not 0, manages every new patient (the command line's
+	// import: the bundle's managingOrganization names another system's).
+	village int64
 }
 
 func (s *Server) writer(a care.Actor) *writer {
@@ -97,7 +100,9 @@ func (w *writer) createPatient(ctx context.Context, p *patientIn, cond string) (
 	}
 	in := p.in
 	in.VillageID = w.a.InstitutionID
-	if p.village != "" {
+	if w.village != 0 {
+		in.VillageID = w.village
+	} else if p.village != "" {
 		id, ok := refID(w.resolve(p.village), "Organization")
 		if !ok {
 			return nil, care.Invalid([]care.FieldError{bad("Patient.managingOrganization", "fhir.reference_unknown", p.village)})

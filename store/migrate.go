@@ -88,8 +88,8 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if cur > len(ms) {
-		return fmt.Errorf("store: database schema %d is newer than this binary's %d; upgrade countycare", cur, len(ms))
+	if latest := ms[len(ms)-1].Version; cur > latest {
+		return fmt.Errorf("store: database schema %d is newer than this binary's %d; upgrade countycare", cur, latest)
 	}
 	// Pending is every version not recorded, not only those after the
 	// highest: a version removed from the record (a test going back to the
