@@ -40,7 +40,7 @@ type bundleIn struct {
 
 type entryIn struct {
 	FullURL  string          `json:"fullUrl"`
-	Resource json.RawMessage `json:"resource"`
+	Resource object `json:"resource"`
 	Request  *struct {
 		Method      string `json:"method"`
 		URL         string `json:"url"`
@@ -106,14 +106,10 @@ func ParseBundle(body []byte, strict bool) (kind string, entries []Entry, err er
 			continue
 		}
 		var typ string
-		var head struct {
-			ResourceType string `json:"resourceType"`
-		}
-		if len(e.Resource) == 0 || json.Unmarshal(e.Resource, &head) != nil || head.ResourceType == "" {
+		if json.Unmarshal(e.Resource["resourceType"], &typ) != nil || typ == "" {
 			fs = append(fs, entryFault(i, ".resource", "fhir.resource_type_missing"))
 			continue
 		}
-		typ = head.ResourceType
 		x.Type = typ
 		target, rest, _ := strings.Cut(strings.TrimPrefix(e.Request.URL, "/"), "?")
 		urlType, urlID, _ := strings.Cut(target, "/")
@@ -156,7 +152,7 @@ func ParseBundle(body []byte, strict bool) (kind string, entries []Entry, err er
 			fs = append(fs, entryFault(i, ".request", "fhir.entry_method", x.Method, typ))
 			continue
 		}
-		p, pf := parseResource(e.Resource, typ)
+		p, pf := parseObject(e.Resource, typ)
 		if !strict && len(pf) > 0 && !slices.ContainsFunc(pf, func(f care.FieldError) bool { return !slices.Contains(unholdable, f.Key) }) {
 			// A diagnosis without a registry, a measurement a follow-up
 			// does not record: not held, and said so.

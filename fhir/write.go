@@ -59,10 +59,34 @@ var heldElements = map[string][]string{
 // service. Faults name the element; the error is EINVALID (malformed
 // JSON, a wrong or unknown resourceType) or EUNSUPPORTED.
 func parseResource(body []byte, want string) (*parsed, []fault) {
-	var raw map[string]json.RawMessage
+	var raw object
 	if err := json.Unmarshal(body, &raw); err != nil || raw == nil {
 		return nil, []fault{bad("resource", "fhir.json", jsonDetail(err))}
 	}
+	return parseObject(raw, want)
+}
+
+// object is a resource's top-level members, each still JSON: a bundle's
+// entries are read once into objects, and only the members a write takes
+// are decoded further.
+type object map[string]json.RawMessage
+
+// decode decodes the members named in into into their targets; a member
+// of the wrong JSON type is a fault naming it (typ.member).
+func (o object) decode(typ string, into map[string]any) []fault {
+	var fs []fault
+	for k, v := range into {
+		if raw, ok := o[k]; ok {
+			if err := json.Unmarshal(raw, v); err != nil {
+				fs = append(fs, bad(typ+"."+k, "fhir.json", jsonDetail(err)))
+			}
+		}
+	}
+	return fs
+}
+
+// parseObject is parseResource for a resource already read into its members.
+func parseObject(raw object, want string) (*parsed, []fault) {
 	var typ string
 	if err := json.Unmarshal(raw["resourceType"], &typ); err != nil || typ == "" {
 		return nil, []fault{bad("resourceType", "fhir.resource_type_missing")}
@@ -77,11 +101,11 @@ func parseResource(body []byte, want string) (*parsed, []fault) {
 	var fs []fault
 	switch typ {
 	case "Patient":
-		p.patient, fs = parsePatient(body)
+		p.patient, fs = parsePatient(raw)
 	case "Condition":
-		p.cond, fs = parseCondition(body)
+		p.cond, fs = parseCondition(raw)
 	case "Observation":
-		p.obs, fs = parseObservation(body)
+		p.obs, fs = parseObservation(raw)
 	}
 	var extra []string
 	for k := range raw {
@@ -144,10 +168,11 @@ type patientWire struct {
 // a resident's name holds letters only.
 var nameDigits = regexp.MustCompile(`[0-9]+`)
 
-func parsePatient(body []byte) (*patientIn, []fault) {
+func parsePatient(o object) (*patientIn, []fault) {
 	var w patientWire
-	if err := json.Unmarshal(body, &w); err != nil {
-		return nil, []fault{bad("Patient", "fhir.json", jsonDetail(err))}
+	if fs := o.decode("Patient", map[string]any{"identifier": &w.Identifier, "name": &w.Name, "gender": &w.Gender, "birthDate": &w.BirthDate,
+		"telecom": &w.Telecom, "address": &w.Address, "managingOrganization": &w.ManagingOrganization}); fs != nil {
+		return nil, fs
 	}
 	p := &patientIn{}
 	var fs []fault
@@ -263,10 +288,11 @@ func registryOfCode(c Coding) (chronic.Disease, bool) {
 // systemSNOMED is SNOMED CT.
 const systemSNOMED = "http://snomed.info/sct"
 
-func parseCondition(body []byte) (*conditionIn, []fault) {
+func parseCondition(o object) (*conditionIn, []fault) {
 	var w conditionWire
-	if err := json.Unmarshal(body, &w); err != nil {
-		return nil, []fault{bad("Condition", "fhir.json", jsonDetail(err))}
+	if fs := o.decode("Condition", map[string]any{"subject": &w.Subject, "code": &w.Code, "clinicalStatus": &w.ClinicalStatus,
+		"onsetDateTime": &w.OnsetDateTime, "recordedDate": &w.RecordedDate}); fs != nil {
+		return nil, fs
 	}
 	c := &conditionIn{subject: w.Subject.Reference, active: true}
 	var fs []fault
@@ -366,10 +392,11 @@ var vitalKinds = map[string]struct {
 	"8331-1":         {"temp", "Cel", 10}, // Oral temperature
 }
 
-func parseObservation(body []byte) (*observationIn, []fault) {
+func parseObservation(raw object) (*observationIn, []fault) {
 	var w observationWire
-	if err := json.Unmarshal(body, &w); err != nil {
-		return nil, []fault{bad("Observation", "fhir.json", jsonDetail(err))}
+	if fs := raw.decode("Observation", map[string]any{"status": &w.Status, "code": &w.Code, "subject": &w.Subject,
+		"effectiveDateTime": &w.EffectiveDateTime, "valueQuantity": &w.ValueQuantity, "component": &w.Component}); fs != nil {
+		return nil, fs
 	}
 	o := &observationIn{subject: w.Subject.Reference}
 	var fs []fault

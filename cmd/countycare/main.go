@@ -47,6 +47,7 @@ Commands:
   bench dicomweb measure DICOMweb STOW-RS and QIDO-RS over HTTP on loopback
   bench rx       measure the prescription review engine on one core (in process)
   bench backup   time backup and restore --verify of a database (the recovery point and time of docs/operations.md)
+  bench fhir-ingest load Synthea bundles through POST /fhir (transactions), side by side with a FHIR peer
   drill-writes   the failover drill's load: clinicians' writes to a running server, a fault mid-load, then
                  a check that no acknowledged write was lost (scripts/drill-failover)
   settle         settle one bill offline against a policy file and print the result as JSON
