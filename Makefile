@@ -37,7 +37,7 @@ FUZZ_TARGETS := idcard:FuzzParse resident:FuzzValidate resident:FuzzSearchTokens
 	ecg:FuzzReadSCP ecg:FuzzReadSCPUnchecked ecg:FuzzReadAECG ecg:FuzzMeasure dicom:FuzzWaveforms \
 	icd10:FuzzValid dicom:FuzzParse dicom:FuzzDecodeRLE dicom:FuzzDecodeJPEGLossless dicom:FuzzDecodeJPEGLS online:FuzzValidateGuardian
 FUZZ_TARGETS += lab:FuzzParseCSV reading:FuzzParseFetalCSV reading:FuzzReadPhoto
-FUZZ_TARGETS += dicom:FuzzParsePatient web:FuzzParseTusMetadata fhir:FuzzParseBundle
+FUZZ_TARGETS += dicom:FuzzParsePatient web:FuzzParseTusMetadata fhir:FuzzParseBundle fhir:FuzzDecodeBundle
 fuzz-short:
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
 		echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \

@@ -39,7 +39,7 @@ type bundleIn struct {
 }
 
 type entryIn struct {
-	FullURL  string          `json:"fullUrl"`
+	FullURL  string `json:"fullUrl"`
 	Resource object `json:"resource"`
 	Request  *struct {
 		Method      string `json:"method"`
@@ -78,8 +78,8 @@ func entryFault(i int, path, key string, args ...any) care.FieldError {
 // (EINVALID), or ETOOLARGE past MaxBundleEntries. strict refuses entries
 // of types the platform does not hold.
 func ParseBundle(body []byte, strict bool) (kind string, entries []Entry, err error) {
-	var b bundleIn
-	if err := json.Unmarshal(body, &b); err != nil {
+	b, err := decodeBundle(body)
+	if err != nil {
 		return "", nil, care.Invalid([]care.FieldError{bad("Bundle", "fhir.json", jsonDetail(err))})
 	}
 	if b.ResourceType != "Bundle" {

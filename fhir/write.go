@@ -124,9 +124,12 @@ func parseObject(raw object, want string) (*parsed, []fault) {
 func jsonDetail(err error) string {
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
+	var we walkError
 	switch {
 	case err == nil:
 		return "not a JSON object"
+	case asErr(err, &we):
+		return string(we)
 	case asErr(err, &se):
 		return fmt.Sprintf("syntax error at byte %d", se.Offset)
 	case asErr(err, &te):

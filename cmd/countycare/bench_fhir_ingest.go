@@ -54,6 +54,7 @@ func cmdBenchFHIRIngest(ctx context.Context, args []string, stdout, stderr io.Wr
 	dir := fs.String("dir", "testdata/fhir/synthea", "directory of Synthea transaction bundles (*.json); ../shared/data/fhir/synthea holds the 20 of the peer figures")
 	peer := fs.String("peer", "", "base URL of a FHIR server to load the same bundles into, in alternating rounds")
 	rounds := fs.Int("rounds", 3, "rounds per server")
+	peerPID := fs.Int("peer-pid", 0, "the peer's process ID (medplum.sh prints it): its CPU time per round from /proc, for entries per CPU-second on both sides")
 	residents := fs.Int("residents", 2000, "residents of the demo county made in an empty database")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the rounds to this file")
 	if err := fs.Parse(args); err != nil {
@@ -139,35 +140,55 @@ func cmdBenchFHIRIngest(ctx context.Context, args []string, stdout, stderr io.Wr
 		total += f.entries
 	}
 	fmt.Fprintf(stdout, "bench fhir-ingest: %d bundles, %d entries, %s; countycare on %s (%s)\n", len(files), total, loadAverage(), st.Redacted(), st.Dialect())
-	var ours, theirs []float64
+	var ours, theirs, oursCPU, theirsCPU []float64
 	nonce := strconv.FormatInt(time.Now().UnixNano(), 36)
 	for r := 0; r < *rounds; r++ {
-		rate, held, err := ingestRound(base+"/fhir", files, map[string]string{"X-CSRF-Token": csrf}, cl.hc, func(f ingestFile) []byte {
-			b := f.body
+		bodies := make([][]byte, len(files))
+		for i, f := range files {
+			bodies[i] = f.body
 			for _, v := range f.patient {
-				b = bytes.ReplaceAll(b, []byte(`"`+v+`"`), []byte(`"`+v+"-"+nonce+strconv.Itoa(r)+`"`))
+				bodies[i] = bytes.ReplaceAll(bodies[i], []byte(`"`+v+`"`), []byte(`"`+v+"-"+nonce+strconv.Itoa(r)+`"`))
 			}
-			return b
-		})
+		}
+		// CPU of this process (server and its client) over the round.
+		c0 := processCPU()
+		rate, held, err := ingestRound(base+"/fhir", files, bodies, map[string]string{"X-CSRF-Token": csrf}, cl.hc)
 		if err != nil {
 			return fmt.Errorf("countycare round %d: %w", r+1, err)
 		}
+		cpu := processCPU() - c0
 		ours = append(ours, rate)
-		fmt.Fprintf(stdout, "  round %d countycare: %.0f entries/s (%d records held)\n", r+1, rate, held)
+		perCPU := float64(total) / cpu.Seconds()
+		oursCPU = append(oursCPU, perCPU)
+		fmt.Fprintf(stdout, "  round %d countycare: %.0f entries/s, %.0f entries per CPU-second (%d records held)\n", r+1, rate, perCPU, held)
 		if *peer != "" {
-			rate, _, err := ingestRound(strings.TrimRight(*peer, "/")+"/", files, nil, &http.Client{Timeout: 5 * time.Minute}, func(f ingestFile) []byte { return f.body })
+			p0 := procCPU(*peerPID)
+			orig := make([][]byte, len(files))
+			for i, f := range files {
+				orig[i] = f.body
+			}
+			rate, _, err := ingestRound(strings.TrimRight(*peer, "/")+"/", files, orig, nil, &http.Client{Timeout: 5 * time.Minute})
 			if err != nil {
 				return fmt.Errorf("peer round %d: %w", r+1, err)
 			}
 			theirs = append(theirs, rate)
-			fmt.Fprintf(stdout, "  round %d peer:       %.0f entries/s\n", r+1, rate)
+			line := fmt.Sprintf("  round %d peer:       %.0f entries/s", r+1, rate)
+			if *peerPID > 0 {
+				perCPU := float64(total) / (procCPU(*peerPID) - p0).Seconds()
+				theirsCPU = append(theirsCPU, perCPU)
+				line += fmt.Sprintf(", %.0f entries per CPU-second", perCPU)
+			}
+			fmt.Fprintln(stdout, line)
 		}
 	}
 	mo := median(ours)
-	fmt.Fprintf(stdout, "countycare: median %.0f entries/s over %d rounds\n", mo, len(ours))
+	fmt.Fprintf(stdout, "countycare: median %.0f entries/s, %.0f per CPU-second, over %d rounds\n", mo, median(oursCPU), len(ours))
 	if len(theirs) > 0 {
 		mt := median(theirs)
 		fmt.Fprintf(stdout, "peer %s: median %.0f entries/s; ratio %.1f× (%s at the end)\n", *peer, mt, mo/mt, loadAverage())
+	}
+	if len(theirsCPU) > 0 {
+		fmt.Fprintf(stdout, "per CPU-second: peer median %.0f; ratio %.1f×\n", median(theirsCPU), median(oursCPU)/median(theirsCPU))
 	}
 	return a.audit.Flush(ctx)
 }
@@ -217,11 +238,11 @@ func ingestFiles(dir string) ([]ingestFile, error) {
 // ingestRound posts every file to url and returns the entries of the
 // accepted bundles per second inside the requests, and how many entries
 // were answered 201 (held as new records).
-func ingestRound(url string, files []ingestFile, hdr map[string]string, hc *http.Client, body func(ingestFile) []byte) (float64, int, error) {
+func ingestRound(url string, files []ingestFile, bodies [][]byte, hdr map[string]string, hc *http.Client) (float64, int, error) {
 	var inside time.Duration
 	accepted, held := 0, 0
-	for _, f := range files {
-		b := body(f)
+	for i, f := range files {
+		b := bodies[i]
 		req, _ := http.NewRequest("POST", url, bytes.NewReader(b))
 		req.Header.Set("Content-Type", "application/fhir+json")
 		req.Header.Set("Accept", "application/fhir+json")
@@ -262,4 +283,24 @@ func median(xs []float64) float64 {
 	s := append([]float64(nil), xs...)
 	sort.Float64s(s)
 	return s[len(s)/2]
+}
+
+// procCPU is the CPU time (user and system) process pid has used, from
+// /proc/PID/stat (clock ticks of 10 ms); 0 if it cannot be read.
+func procCPU(pid int) time.Duration {
+	if pid <= 0 {
+		return 0
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	// Fields after the command (which may hold spaces) in parentheses.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	s, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(u+s) * 10 * time.Millisecond
 }
