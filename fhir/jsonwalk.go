@@ -35,58 +35,63 @@ func decodeBundle(body []byte) (*bundleIn, error) {
 	}
 	b := &bundleIn{}
 	var err error
-	eachMember(body, i, func(key, val []byte) {
+	walkObject(body, i, func(key []byte, v int) int {
 		if err != nil {
-			return
+			return 0
 		}
 		switch string(key) {
 		case `"resourceType"`:
-			err = unmarshalMember("resourceType", val, &b.ResourceType)
+			err = unmarshalMember("resourceType", body[v:skipValue(body, v)], &b.ResourceType)
 		case `"type"`:
-			err = unmarshalMember("type", val, &b.Type)
+			err = unmarshalMember("type", body[v:skipValue(body, v)], &b.Type)
 		case `"entry"`:
-			if val[0] != '[' {
+			if body[v] != '[' {
 				err = walkError("entry: not an array")
-				return
+				return 0
 			}
 			b.Entry = nil // a repeated member: the last stands, as encoding/json
-			eachElement(val, func(el []byte) {
+			return walkArray(body, v, func(el int) int {
 				if err != nil {
-					return
+					return 0
 				}
-				if el[0] != '{' {
+				if body[el] != '{' {
 					err = walkError("entry: an element is not an object")
-					return
+					return 0
 				}
 				var e entryIn
-				eachMember(el, 0, func(k, v []byte) {
+				end := walkObject(body, el, func(k []byte, v int) int {
 					if err != nil {
-						return
+						return 0
 					}
 					switch string(k) {
 					case `"fullUrl"`:
-						err = unmarshalMember("fullUrl", v, &e.FullURL)
+						err = unmarshalMember("fullUrl", body[v:skipValue(body, v)], &e.FullURL)
 					case `"request"`:
-						err = unmarshalMember("request", v, &e.Request)
+						err = unmarshalMember("request", body[v:skipValue(body, v)], &e.Request)
 					case `"resource"`:
-						if v[0] != '{' {
-							return // no resource: refused by ParseBundle
+						if body[v] != '{' {
+							return 0 // no resource: refused by ParseBundle
 						}
 						e.Resource = object{}
-						eachMember(v, 0, func(rk, rv []byte) {
+						return walkObject(body, v, func(rk []byte, rv int) int {
+							end := skipValue(body, rv)
 							if bytes.IndexByte(rk, '\\') >= 0 {
 								var s string
 								json.Unmarshal(rk, &s)
-								e.Resource[s] = rv
-								return
+								e.Resource[s] = body[rv:end]
+							} else {
+								e.Resource[string(rk[1:len(rk)-1])] = body[rv:end]
 							}
-							e.Resource[string(rk[1:len(rk)-1])] = rv
+							return end
 						})
 					}
+					return 0
 				})
 				b.Entry = append(b.Entry, e)
+				return end
 			})
 		}
+		return 0
 	})
 	if err != nil {
 		return nil, err
@@ -143,33 +148,42 @@ func skipValue(b []byte, i int) int {
 	return i
 }
 
-// eachMember calls fn with each member's key (quoted, as written) and
-// value of the valid JSON object that starts at i.
-func eachMember(b []byte, i int, fn func(key, val []byte)) {
+// walkObject walks the valid JSON object that starts at i: fn gets each
+// member's key (quoted, as written) and where its value starts, and
+// returns where the value ends if it read it, or 0 to have it skipped.
+// It returns the index past the object.
+func walkObject(b []byte, i int, fn func(key []byte, v int) int) int {
 	i = skipWS(b, i+1) // past '{'
 	for b[i] != '}' {
 		k := skipValue(b, i)
 		key := b[i:k]
 		i = skipWS(b, k)
-		i = skipWS(b, i+1) // past ':'
-		v := skipValue(b, i)
-		fn(key, b[i:v])
-		i = skipWS(b, v)
+		v := skipWS(b, i+1) // past ':'
+		end := fn(key, v)
+		if end == 0 {
+			end = skipValue(b, v)
+		}
+		i = skipWS(b, end)
 		if b[i] == ',' {
 			i = skipWS(b, i+1)
 		}
 	}
+	return i + 1
 }
 
-// eachElement calls fn with each element of the valid JSON array b.
-func eachElement(b []byte, fn func(el []byte)) {
-	i := skipWS(b, 1)
+// walkArray walks the valid JSON array that starts at i as walkObject
+// walks an object: fn gets where each element starts.
+func walkArray(b []byte, i int, fn func(v int) int) int {
+	i = skipWS(b, i+1) // past '['
 	for b[i] != ']' {
-		v := skipValue(b, i)
-		fn(b[i:v])
-		i = skipWS(b, v)
+		end := fn(i)
+		if end == 0 {
+			end = skipValue(b, i)
+		}
+		i = skipWS(b, end)
 		if b[i] == ',' {
 			i = skipWS(b, i+1)
 		}
 	}
+	return i + 1
 }
