@@ -124,7 +124,14 @@ func (e *env) as(role care.Role) *client {
 // get fetches path and decodes a JSON body into v (when not nil).
 func (c *client) get(path string, hdr map[string]string, v any) (int, http.Header, string) {
 	c.e.t.Helper()
-	req, _ := http.NewRequest("GET", c.e.ts.URL+path, nil)
+	return c.do("GET", path, hdr, nil, v)
+}
+
+// do makes a request and decodes the JSON answer into v (when not nil;
+// a write's empty answer is left undecoded).
+func (c *client) do(method, path string, hdr map[string]string, body io.Reader, v any) (int, http.Header, string) {
+	c.e.t.Helper()
+	req, _ := http.NewRequest(method, c.e.ts.URL+path, body)
 	for k, x := range hdr {
 		req.Header.Set(k, x)
 	}
@@ -134,9 +141,9 @@ func (c *client) get(path string, hdr map[string]string, v any) (int, http.Heade
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	if v != nil {
+	if v != nil && (method == "GET" || len(b) > 0) {
 		if err := json.Unmarshal(b, v); err != nil {
-			c.e.t.Fatalf("GET %s: %d, not JSON: %v\n%s", path, resp.StatusCode, err, b)
+			c.e.t.Fatalf("%s %s: %d, not JSON: %v\n%s", method, path, resp.StatusCode, err, b)
 		}
 	}
 	return resp.StatusCode, resp.Header, string(b)

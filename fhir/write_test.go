@@ -3,7 +3,6 @@ package fhir_test
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -40,27 +39,15 @@ func (e *env) writer(role care.Role) *writer {
 	return &writer{client: c, csrf: s.CSRF}
 }
 
-// send makes a write and decodes the JSON answer into v (when not nil).
+// send makes a write (FHIR JSON, with the CSRF token) and decodes the
+// JSON answer into v (when not nil).
 func (w *writer) send(method, path string, hdr map[string]string, body string, v any) (int, http.Header, string) {
 	w.e.t.Helper()
-	req, _ := http.NewRequest(method, w.e.ts.URL+path, strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/fhir+json")
-	req.Header.Set("X-CSRF-Token", w.csrf)
+	h := map[string]string{"Content-Type": "application/fhir+json", "X-CSRF-Token": w.csrf}
 	for k, x := range hdr {
-		req.Header.Set(k, x)
+		h[k] = x
 	}
-	resp, err := w.hc.Do(req)
-	if err != nil {
-		w.e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if v != nil && len(b) > 0 {
-		if err := json.Unmarshal(b, v); err != nil {
-			w.e.t.Fatalf("%s %s: %d, not JSON: %v\n%s", method, path, resp.StatusCode, err, b)
-		}
-	}
-	return resp.StatusCode, resp.Header, string(b)
+	return w.do(method, path, h, strings.NewReader(body), v)
 }
 
 func (e *env) count(q string) int {
