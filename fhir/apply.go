@@ -199,7 +199,8 @@ func (w *writer) createVisit(ctx context.Context, obs []*observationIn, confirme
 	if err != nil {
 		return nil, err
 	}
-	delete(w.regs, rid)
+	// The cached registrations still say which one a day's measurements
+	// belong to (a visit changes the tier, not the registry or status).
 	for i, o := range obs {
 		out[i] = &written{typ: "Observation", id: strconv.FormatInt(sv.ID, 10) + "-" + o.kind, version: 1, at: sv.CreatedAt, created: true, held: true}
 	}

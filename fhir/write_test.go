@@ -378,3 +378,45 @@ func TestTransactionAllOrNothing(t *testing.T) {
 		checkOutcome(t, b, code, 422, h.Get("Content-Type"), oo, "invalid", "")
 	}
 }
+
+// TestTransactionRollsBack, on both databases: a transaction whose
+// second Patient holds the first one's identifier fails in the database
+// (a unique key) after the first was written — it is rolled back, and so
+// is one whose Condition refers to a patient not in the bundle; the same
+// entries without the fault all go in.
+func TestTransactionRollsBack(t *testing.T) {
+	for _, d := range []store.Dialect{store.SQLite, store.Postgres} {
+		t.Run(string(d), func(t *testing.T) {
+			e := newEnvOn(t, d)
+			vd := e.writer(care.RoleVillageDoctor)
+			residents := e.count(`SELECT COUNT(*) FROM residents`)
+			regs := e.count(`SELECT COUNT(*) FROM chronic_registrations`)
+			entry := func(url, res string) string {
+				return `{"fullUrl":"` + url + `","resource":` + res + `,"request":{"method":"POST","url":"` +
+					strings.SplitN(strings.SplitN(res, `"resourceType":"`, 2)[1], `"`, 2)[0] + `"}}`
+			}
+			cond := func(subject string) string {
+				return `{"resourceType":"Condition","subject":{"reference":"` + subject + `"},"code":{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10","code":"I10"}]},"onsetDateTime":"2020-01-01"}`
+			}
+			tx := func(entries ...string) string {
+				return `{"resourceType":"Bundle","type":"transaction","entry":[` + strings.Join(entries, ",") + `]}`
+			}
+			var oo outcome
+			code, h, _ := vd.send("POST", "/fhir", nil, tx(entry("urn:uuid:a", foreignPatient), entry("urn:uuid:b", foreignPatient), entry("urn:uuid:c", cond("urn:uuid:a"))), &oo)
+			checkOutcome(t, "identifier twice", code, 409, h.Get("Content-Type"), oo, "conflict", "")
+			code, h, _ = vd.send("POST", "/fhir", nil, tx(entry("urn:uuid:a", foreignPatient), entry("urn:uuid:c", cond("urn:uuid:x"))), &oo)
+			checkOutcome(t, "missing subject", code, 422, h.Get("Content-Type"), oo, "invalid", "")
+			if r, g := e.count(`SELECT COUNT(*) FROM residents`), e.count(`SELECT COUNT(*) FROM chronic_registrations`); r != residents || g != regs {
+				t.Fatalf("after refused transactions: residents %d → %d, registrations %d → %d", residents, r, regs, g)
+			}
+			var tr txResponse
+			code, _, body := vd.send("POST", "/fhir", nil, tx(entry("urn:uuid:a", foreignPatient), entry("urn:uuid:c", cond("urn:uuid:a"))), &tr)
+			if code != 200 || len(tr.Entry) != 2 || tr.Entry[1].Response.Status != "201 Created" {
+				t.Fatalf("transaction: %d %.400s", code, body)
+			}
+			if r, g := e.count(`SELECT COUNT(*) FROM residents`), e.count(`SELECT COUNT(*) FROM chronic_registrations`); r != residents+1 || g != regs+1 {
+				t.Errorf("after the transaction: residents %d → %d, registrations %d → %d", residents, r, regs, g)
+			}
+		})
+	}
+}
