@@ -38,7 +38,7 @@ FUZZ_TARGETS := idcard:FuzzParse resident:FuzzValidate resident:FuzzSearchTokens
 	icd10:FuzzValid dicom:FuzzParse dicom:FuzzDecodeRLE dicom:FuzzDecodeJPEGLossless dicom:FuzzDecodeJPEGLS online:FuzzValidateGuardian \
 	dicom:FuzzDecodeJPEGExtended dicom:FuzzDecodeJPEG2000
 FUZZ_TARGETS += lab:FuzzParseCSV reading:FuzzParseFetalCSV reading:FuzzReadPhoto
-FUZZ_TARGETS += dicom:FuzzParsePatient web:FuzzParseTusMetadata web:FuzzHasNULEscape
+FUZZ_TARGETS += dicom:FuzzParsePatient web:FuzzParseTusMetadata web:FuzzHasNULEscape fhir:FuzzParseBundle fhir:FuzzDecodeBundle
 fuzz-short:
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
 		echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \

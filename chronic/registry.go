@@ -48,6 +48,7 @@ type Registration struct {
 	Note          string
 	ClosedOn      care.Date
 	CreatedAt     time.Time
+	UpdatedAt     time.Time // the last change (zero: none since CreatedAt)
 	Version       int
 }
 

@@ -63,7 +63,7 @@ type Condition struct {
 // active (transferred, moved, died, closed) is a Condition whose clinical
 // status is inactive: the registry does not say the disease resolved.
 func ConditionOf(r *chronic.Registration, name func(key string) string) Condition {
-	c := Condition{ResourceType: "Condition", ID: strconv.FormatInt(r.ID, 10), Meta: &Meta{VersionID: strconv.Itoa(r.Version)},
+	c := Condition{ResourceType: "Condition", ID: strconv.FormatInt(r.ID, 10), Meta: &Meta{VersionID: strconv.Itoa(r.Version), LastUpdated: instant(lastUpdated(r))},
 		Subject: Reference{Reference: "Patient/" + strconv.FormatInt(r.ResidentID, 10)}}
 	status := "active"
 	if r.Status != chronic.StatusActive {
@@ -102,6 +102,7 @@ type Quantity struct {
 type Observation struct {
 	ResourceType      string                 `json:"resourceType"`
 	ID                string                 `json:"id"`
+	Meta              *Meta                  `json:"meta,omitempty"`
 	Status            string                 `json:"status"`
 	Category          []CodeableConcept      `json:"category,omitempty"`
 	Code              CodeableConcept        `json:"code"`
@@ -155,7 +156,8 @@ func ucum(v float64, unit string) *Quantity {
 func ObservationsOf(v *chronic.StoredVisit) []Observation {
 	id := strconv.FormatInt(v.ID, 10)
 	base := Observation{ResourceType: "Observation", Status: "final", Subject: Reference{Reference: "Patient/" + strconv.FormatInt(v.ResidentID, 10)},
-		EffectiveDateTime: v.Date.String(), Issued: instant(v.CreatedAt)}
+		EffectiveDateTime: v.Date.String(), Issued: instant(v.CreatedAt),
+		Meta: &Meta{VersionID: "1", LastUpdated: instant(v.CreatedAt)}} // a recorded visit never changes
 	if v.InstitutionID != 0 {
 		base.Performer = []Reference{{Reference: "Organization/" + strconv.FormatInt(v.InstitutionID, 10)}}
 	}
@@ -277,7 +279,7 @@ func (s *Server) observationSearch(m *web.Mount) web.FaceHandler {
 					return err
 				}
 			}
-			subject = s.patientOf(m, rq, res)
+			subject = s.patientOf(r.Context(), m, rq, res)
 		}
 		found = slices.DeleteFunc(found, func(x match) bool { return !coded(x.res.(Observation).Code, codes) })
 		ids, keys, out := p.page(found, nil, "")

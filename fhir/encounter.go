@@ -287,7 +287,7 @@ func (s *Server) episodesOf(r *http.Request, m *web.Mount, rq web.Request, resid
 	if err != nil {
 		return nil, err
 	}
-	ep := &episodes{patient: s.patientOf(m, rq, res)}
+	ep := &episodes{patient: s.patientOf(r.Context(), m, rq, res)}
 	if s.Consult != nil && rq.Actor.PractitionerID != 0 {
 		if ep.consults, err = s.Consult.ForResident(r.Context(), rq.Actor, res); err != nil {
 			return nil, err

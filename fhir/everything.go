@@ -95,7 +95,7 @@ func (s *Server) everything(m *web.Mount) web.FaceHandler {
 			}
 		}
 		base := s.base(r)
-		pt := s.patientOf(m, rq, res)
+		pt := s.patientOf(r.Context(), m, rq, res)
 		b := Bundle{ResourceType: "Bundle", Type: "searchset", Meta: &Meta{LastUpdated: instant(s.Now())},
 			Link:  []BundleLink{{Relation: "self", URL: base + "/Patient/" + pt.ID + "/$everything"}},
 			Entry: []BundleEntry{{FullURL: base + "/Patient/" + pt.ID, Resource: *pt, Search: &EntrySearch{Mode: "match"}}}}

@@ -44,6 +44,9 @@ type Server struct {
 	Online    *online.Service   // nil: no online visits (Encounter)
 	// Prescriptions: nil, no MedicationRequest and MedicationDispense.
 	Prescriptions *rx.Service
+	// Atomic, if set, runs a transaction bundle's writes as one database
+	// transaction (store.Store.Atomic); nil: transactions are refused.
+	Atomic Atomic
 	// Base is the absolute address of /fhir that links and fullUrls use
 	// (serve --public-url + "/fhir"); empty: taken from the request's host.
 	Base string

@@ -23,11 +23,26 @@ func (s *Server) routes(m *web.Mount) {
 	m.Handle("GET /fhir/Practitioner", staff, 0, s.practitionerSearch(m, false))
 	m.Handle("GET /fhir/PractitionerRole/{id}", staff, 0, s.practitionerRead(m, true))
 	m.Handle("GET /fhir/PractitionerRole", staff, 0, s.practitionerSearch(m, true))
+	m.Handle("GET /fhir/Patient/{id}/_history", readers, 0, s.history(m, "Patient"))
+	m.Handle("GET /fhir/Patient/{id}/_history/{vid}", readers, 0, s.vread(m, "Patient"))
+	m.Handle("POST /fhir/Patient", access.Allow(access.Registrars...), MaxResourceBytes, s.create(m, "Patient"))
 	if s.Chronic != nil {
 		// The chronic care teams' records: as the registration pages.
 		chronicCare := access.Allow(chronicRoles...)
 		m.Handle("GET /fhir/Condition/{id}", chronicCare, 0, s.conditionRead(m))
 		m.Handle("GET /fhir/Condition", chronicCare, 0, s.conditionSearch(m))
+		m.Handle("GET /fhir/Condition/{id}/_history", chronicCare, 0, s.history(m, "Condition"))
+		m.Handle("GET /fhir/Condition/{id}/_history/{vid}", chronicCare, 0, s.vread(m, "Condition"))
+		m.Handle("POST /fhir/Condition", chronicCare, MaxResourceBytes, s.create(m, "Condition"))
+		m.Handle("PUT /fhir/Condition/{id}", chronicCare, MaxResourceBytes, s.conditionUpdate(m))
+		m.Handle("GET /fhir/Observation/{id}", chronicCare, 0, s.observationRead(m))
+		m.Handle("GET /fhir/Observation/{id}/_history", chronicCare, 0, s.history(m, "Observation"))
+		m.Handle("GET /fhir/Observation/{id}/_history/{vid}", chronicCare, 0, s.vread(m, "Observation"))
+		m.Handle("POST /fhir/Observation", chronicCare, MaxResourceBytes, s.create(m, "Observation"))
+		// Transaction and batch bundles: the registrars and chronic care
+		// teams (each entry then needs its own type's role and scope).
+		m.Handle("POST /fhir", chronicCare, MaxBundleBytes, s.bundle(m))
+		m.Handle("POST /fhir/{$}", chronicCare, MaxBundleBytes, s.bundle(m))
 		if s.Labs == nil {
 			m.Handle("GET /fhir/Observation", chronicCare, 0, s.observationSearch(m))
 		}
@@ -91,18 +106,21 @@ type CapabilityStatement struct {
 
 // CapRest is the server's REST capability.
 type CapRest struct {
-	Mode          string        `json:"mode"`
-	Documentation string        `json:"documentation,omitempty"`
-	Resource      []CapResource `json:"resource"`
+	Mode          string           `json:"mode"`
+	Documentation string           `json:"documentation,omitempty"`
+	Resource      []CapResource    `json:"resource"`
+	Interaction   []map[string]any `json:"interaction,omitempty"` // transaction, batch
 }
 
 // CapResource is what the server does with one resource type.
 type CapResource struct {
-	Type          string           `json:"type"`
-	Interaction   []map[string]any `json:"interaction"`
-	SearchInclude []string         `json:"searchInclude,omitempty"`
-	SearchParam   []CapSearchParam `json:"searchParam,omitempty"`
-	Operation     []CapOperation   `json:"operation,omitempty"`
+	Type              string           `json:"type"`
+	Interaction       []map[string]any `json:"interaction"`
+	Versioning        string           `json:"versioning,omitempty"`
+	ConditionalCreate bool             `json:"conditionalCreate,omitempty"`
+	SearchInclude     []string         `json:"searchInclude,omitempty"`
+	SearchParam       []CapSearchParam `json:"searchParam,omitempty"`
+	Operation         []CapOperation   `json:"operation,omitempty"`
 }
 
 // CapOperation is an operation on a resource type (Patient/{id}/$everything).
@@ -124,7 +142,7 @@ func (s *Server) Capability() CapabilityStatement {
 		Software: map[string]any{"name": "countycare"}, FHIRVersion: "4.0.1", Format: []string{"json"},
 		Rest: []CapRest{{Mode: "server",
 			Resource: []CapResource{
-				{Type: "Patient", Interaction: read, SearchParam: []CapSearchParam{{"_id", "token"}, {"identifier", "token"}, {"name", "string"}, {"birthdate", "date"}, {"_count", "number"}, {"_cursor", "string"}},
+				{Type: "Patient", Interaction: codes("read", "vread", "history-instance", "search-type", "create"), Versioning: "versioned", ConditionalCreate: true, SearchParam: []CapSearchParam{{"_id", "token"}, {"identifier", "token"}, {"name", "string"}, {"birthdate", "date"}, {"_count", "number"}, {"_cursor", "string"}},
 					Operation: []CapOperation{{Name: "everything", Definition: "http://hl7.org/fhir/OperationDefinition/Patient-everything"}}},
 				{Type: "Organization", Interaction: read, SearchParam: []CapSearchParam{{"_id", "token"}, {"partof", "reference"}, {"type", "token"}, {"name", "string"}, {"_count", "number"}}},
 				{Type: "Practitioner", Interaction: read, SearchParam: []CapSearchParam{{"_id", "token"}, {"name", "string"}, {"_count", "number"}}},
@@ -134,11 +152,16 @@ func (s *Server) Capability() CapabilityStatement {
 	obsIncludes := []string{"Observation:patient", "Observation:subject"}
 	if s.Chronic != nil {
 		cs.Rest[0].Resource = append(cs.Rest[0].Resource,
-			CapResource{Type: "Condition", Interaction: read, SearchParam: []CapSearchParam{{"patient", "reference"}}})
+			CapResource{Type: "Condition", Interaction: codes("read", "vread", "history-instance", "search-type", "create", "update"), Versioning: "versioned",
+				SearchParam: []CapSearchParam{{"patient", "reference"}}})
+		cs.Rest[0].Interaction = codes("transaction", "batch")
 	}
-	if s.Chronic != nil || s.Labs != nil {
+	if s.Chronic != nil {
+		cs.Rest[0].Resource = append(cs.Rest[0].Resource, CapResource{Type: "Observation",
+			Interaction: codes("read", "vread", "history-instance", "search-type", "create"), Versioning: "versioned", SearchParam: obs, SearchInclude: obsIncludes})
+	} else if s.Labs != nil {
 		cs.Rest[0].Resource = append(cs.Rest[0].Resource,
-			CapResource{Type: "Observation", Interaction: []map[string]any{{"code": "search-type"}}, SearchParam: obs, SearchInclude: obsIncludes})
+			CapResource{Type: "Observation", Interaction: codes("search-type"), SearchParam: obs, SearchInclude: obsIncludes})
 	}
 	if s.Readings != nil || s.Labs != nil {
 		cs.Rest[0].Resource = append(cs.Rest[0].Resource, CapResource{Type: "DiagnosticReport", Interaction: read,
@@ -166,9 +189,21 @@ func (s *Server) Capability() CapabilityStatement {
 	for i, r := range cs.Rest[0].Resource {
 		types[i] = r.Type
 	}
-	cs.Rest[0].Documentation = "Read-only so far: " + strings.Join(types, ", ") +
-		". Users sign in with their countycare session; each record read is audited. docs/fhir.md gives the mapping and lists what is not built yet."
+	cs.Rest[0].Documentation = "Resources: " + strings.Join(types, ", ") +
+		". Writes: Patient (create, conditional create by identifier), Condition (create, update of the clinical status), Observation (create: a follow-up visit's measurements), " +
+		"transaction and batch bundles at POST /fhir (Synthea R4 bundles; types not held are reported per entry). " +
+		"Earlier versions are not kept: a vread of one is 410. Users sign in with their countycare session; each record read and write is audited. " +
+		"docs/fhir.md gives the mapping and lists what is not built yet."
 	return cs
+}
+
+// codes is a list of interaction codes.
+func codes(cs ...string) []map[string]any {
+	out := make([]map[string]any, len(cs))
+	for i, c := range cs {
+		out[i] = map[string]any{"code": c}
+	}
+	return out
 }
 
 // pagedParams are the search parameters of the paged patient searches

@@ -47,6 +47,9 @@ func PatientOf(r *resident.Resident, povertyName func(resident.Poverty) string) 
 		p.Identifier = append(p.Identifier, Identifier{Use: "usual", System: SystemRecordNumber, Value: r.RecordNumber,
 			Type: &CodeableConcept{Coding: []Coding{{System: systemV2IdentifierType, Code: "MR", Display: "Medical record number"}}, Text: "居民健康档案编号"}})
 	}
+	for _, id := range r.ForeignIDs {
+		p.Identifier = append(p.Identifier, Identifier{Use: "secondary", System: id.System, Value: id.Value})
+	}
 	p.Active = boolp(r.Status == resident.StatusActive)
 	if r.Name != "" {
 		p.Name = []HumanName{{Use: "official", Text: r.Name}}
@@ -67,7 +70,10 @@ func PatientOf(r *resident.Resident, povertyName func(resident.Poverty) string) 
 		p.DeceasedBoolean = boolp(true)
 	}
 	if r.Address != "" {
-		p.Address = []Address{{Text: r.Address, Country: "CN"}}
+		p.Address = []Address{{Text: r.Address}}
+		if len(r.ForeignIDs) == 0 {
+			p.Address[0].Country = "CN" // a foreign patient's address is as their system gave it
+		}
 	}
 	if r.VillageID != 0 {
 		p.ManagingOrganization = &Reference{Reference: "Organization/" + strconv.FormatInt(r.VillageID, 10)}
@@ -98,7 +104,7 @@ func (s *Server) patientRead(m *web.Mount) web.FaceHandler {
 		if err != nil {
 			return err
 		}
-		p := PatientOf(res, s.povertyName(m, rq.Lang))
+		p := s.patientOf(r.Context(), m, rq, res)
 		w.Header().Set("ETag", `W/"`+p.Meta.VersionID+`"`)
 		w.Header().Set("Last-Modified", res.UpdatedAt.UTC().Format(http.TimeFormat))
 		writeJSON(w, http.StatusOK, p)
@@ -166,6 +172,12 @@ func (s *Server) patientSearch(m *web.Mount) web.FaceHandler {
 						val, sys = sys, ""
 					}
 					kind := resident.ParseQuery(val).Kind
+					if u, err := url.Parse(sys); err == nil && u.IsAbs() && sys != SystemIDNumber && sys != SystemRecordNumber && val != "" {
+						// Another system's identifier of an imported patient.
+						text = "_foreign:" + sys + "|" + val
+						used[name] = vals
+						continue
+					}
 					switch {
 					case val == "":
 						bad(name, "fhir.identifier")
@@ -218,6 +230,15 @@ func (s *Server) patientSearch(m *web.Mount) web.FaceHandler {
 					return err
 				}
 			}
+		} else if fid, ok := strings.CutPrefix(text, "_foreign:"); ok {
+			sys, val, _ := strings.Cut(fid, "|")
+			res, err := s.Residents.ByForeignID(r.Context(), rq.Actor, resident.ForeignID{System: sys, Value: val})
+			switch {
+			case err == nil:
+				found = []resident.Resident{*res}
+			case !care.IsCode(err, care.ENOTFOUND):
+				return err
+			}
 		} else {
 			var err error
 			if found, more, err = s.Residents.Search(r.Context(), rq.Actor, text, f); err != nil {
@@ -240,6 +261,13 @@ func (s *Server) patientSearch(m *web.Mount) web.FaceHandler {
 			}
 			next.Set("_cursor", found[len(found)-1].RecordNumber)
 			b.Link = append(b.Link, BundleLink{Relation: "next", URL: base + "/Patient?" + next.Encode()})
+		}
+		ptrs := make([]*resident.Resident, len(found))
+		for i := range found {
+			ptrs[i] = &found[i]
+		}
+		if err := s.Residents.ForeignIDs(r.Context(), ptrs); err != nil {
+			return err
 		}
 		pn := s.povertyName(m, rq.Lang)
 		for i := range found {

@@ -272,7 +272,7 @@ func (s *Server) reportSearch(m *web.Mount) web.FaceHandler {
 			if err != nil {
 				return err
 			}
-			subject = s.patientOf(m, rq, res)
+			subject = s.patientOf(r.Context(), m, rq, res)
 			if list {
 				if found, err = s.patientReports(r, m, rq, res); err != nil {
 					return err

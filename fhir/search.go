@@ -1,6 +1,7 @@
 package fhir
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -199,7 +200,10 @@ func (p *patientSearchParams) statuses(q url.Values, allowed []string) []string 
 }
 
 // patientOf maps a resident read in this request for an include.
-func (s *Server) patientOf(m *web.Mount, rq web.Request, res *resident.Resident) *Patient {
+func (s *Server) patientOf(ctx context.Context, m *web.Mount, rq web.Request, res *resident.Resident) *Patient {
+	if err := s.Residents.ForeignIDs(ctx, []*resident.Resident{res}); err != nil {
+		res.ForeignIDs = nil // the identifiers of other systems only; the record is whole
+	}
 	pt := PatientOf(res, s.povertyName(m, rq.Lang))
 	return &pt
 }
@@ -211,7 +215,7 @@ func (s *Server) subject(r *http.Request, m *web.Mount, rq web.Request, resident
 	if err != nil {
 		return nil, err
 	}
-	return s.patientOf(m, rq, res), nil
+	return s.patientOf(r.Context(), m, rq, res), nil
 }
 
 // match is one mapped resource of a patient search, with its id, keyset

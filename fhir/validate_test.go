@@ -144,6 +144,48 @@ func TestResourcesPassTwoValidators(t *testing.T) {
 		}
 		lines = lines[:len(lines)-1] // an empty searchset is sampled enough
 	}
+	// The write path: the Synthea bundles' transaction-responses (with the
+	// outcomes of what was not held), then each resource created, its
+	// history and its current version; a create answered with an
+	// OperationOutcome; an earlier version (410).
+	wr := e.writer(care.RoleVillageDoctor)
+	keep := func(body string) {
+		var compact bytes.Buffer
+		if err := json.Compact(&compact, []byte(body)); err != nil {
+			t.Fatalf("not JSON: %.300s", body)
+		}
+		lines = append(lines, compact.Bytes())
+	}
+	conds := 0
+	for _, b := range synthea(t) {
+		code, _, body := wr.send("POST", "/fhir", nil, b, nil)
+		if code != 200 {
+			t.Fatalf("transaction: %d %.300s", code, body)
+		}
+		keep(body)
+		var tr txResponse
+		json.Unmarshal([]byte(body), &tr)
+		sampled := map[string]bool{}
+		for _, x := range tr.Entry {
+			loc := strings.TrimPrefix(x.Response.Location, e.ts.URL)
+			typ := strings.Split(strings.TrimPrefix(loc, "/fhir/"), "/")[0]
+			if loc == "" || sampled[typ] {
+				continue
+			}
+			sampled[typ] = true
+			add(loc, wr.client)
+			add(loc[:strings.LastIndex(loc, "/")], wr.client) // the history
+			if typ == "Condition" {
+				conds++
+				add(strings.TrimSuffix(loc, "/_history/1")+"/_history/1", wr.client)
+			}
+		}
+	}
+	if conds == 0 {
+		t.Fatal("no Condition among the imported")
+	}
+	_, _, body := wr.send("POST", "/fhir/Patient", map[string]string{"Prefer": "return=OperationOutcome"}, foreignPatient, nil)
+	keep(body)
 	add("/fhir/Patient?_count=0", vd) // OperationOutcome (invalid)
 	add("/fhir/Patient/99999999", vd) // OperationOutcome (not found)
 	add("/fhir/Patient/1", e.anon())  // OperationOutcome (login)

@@ -94,6 +94,10 @@ type Resident struct {
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
 	Version         int // optimistic concurrency: bumped on every update
+	// ForeignIDs are another system's identifiers of a resident registered
+	// from it (a FHIR import) without an identity number; stored with the
+	// record, not loaded by every read (Service.ForeignIDs).
+	ForeignIDs []ForeignID
 }
 
 // Age returns the resident's age in whole years on day.

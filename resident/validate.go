@@ -34,6 +34,9 @@ type Input struct {
 	Poverty         string
 	DisabilityGrade int
 	PregnancyEDD    string
+	// ForeignIDs: another system's identifiers; with at least one, a
+	// resident of any age may be registered without an ID number.
+	ForeignIDs []ForeignID
 }
 
 // NoIDMaxAgeDays is how young a resident must be to be registered without
@@ -115,7 +118,7 @@ func validate(in Input, now time.Time, old *Resident) (Resident, []care.FieldErr
 			add("birth_date", "birth_date.invalid")
 		case b.After(today):
 			add("birth_date", "birth_date.future")
-		case b.Before(today.AddDays(-NoIDMaxAgeDays)) && (old == nil || old.IDNumber != ""):
+		case b.Before(today.AddDays(-NoIDMaxAgeDays)) && (old == nil || old.IDNumber != "") && (old != nil || len(in.ForeignIDs) == 0):
 			// Only a newborn may be registered without an ID number; a
 			// record that never had one keeps being editable as it ages.
 			add("id_number", "idcard.required_for_age")
@@ -180,6 +183,9 @@ func validate(in Input, now time.Time, old *Resident) (Resident, []care.FieldErr
 		default:
 			r.PregnancyEDD = edd
 		}
+	}
+	if old == nil {
+		r.ForeignIDs, fs = checkForeignIDs(in.ForeignIDs, fs)
 	}
 	return r, fs
 }

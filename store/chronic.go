@@ -15,11 +15,11 @@ import (
 )
 
 const registrationCols = `id, county_code, resident_id, disease, status, source, enrolled_on, clinic_id, doctor_id, tier, tier_since, last_class, last_visit,
-	next_visit, risk, prior_stroke_mi, tb_phase, tb_supervisor, note, closed_on, created_at, version`
+	next_visit, risk, prior_stroke_mi, tb_phase, tb_supervisor, note, closed_on, created_at, version, updated_at`
 
 func scanRegistration(sc interface{ Scan(...any) error }, r *chronic.Registration, extra ...any) error {
 	return sc.Scan(append([]any{&r.ID, &r.County, &r.ResidentID, &r.Disease, &r.Status, &r.Source, &r.EnrolledOn, &r.ClinicID, idOf(&r.DoctorID), &r.Tier, &r.TierSince,
-		&r.LastClass, &r.LastVisit, &r.NextVisit, &r.Risk, &r.PriorStrokeMI, &r.TBPhase, &r.TBSupervisor, &r.Note, &r.ClosedOn, tsOf(&r.CreatedAt), &r.Version}, extra...)...)
+		&r.LastClass, &r.LastVisit, &r.NextVisit, &r.Risk, &r.PriorStrokeMI, &r.TBPhase, &r.TBSupervisor, &r.Note, &r.ClosedOn, tsOf(&r.CreatedAt), &r.Version, tsOf(&r.UpdatedAt)}, extra...)...)
 }
 
 // Enroll stores a registration; an active one for the disease is ECONFLICT.
@@ -156,8 +156,8 @@ func (s *Store) SaveVisit(ctx context.Context, v *chronic.StoredVisit, r *chroni
 		if err := addUnit(ctx, tx, v.County, &d); err != nil {
 			return wrap(op, err)
 		}
-		res, err := tx.exec(ctx, `UPDATE chronic_registrations SET tier = ?, tier_since = ?, last_class = ?, last_visit = ?, next_visit = ?, risk = ?, version = version + 1
-			WHERE id = ? AND version = ?`, string(r.Tier), r.TierSince, string(r.LastClass), r.LastVisit, r.NextVisit, r.Risk, r.ID, r.Version)
+		res, err := tx.exec(ctx, `UPDATE chronic_registrations SET tier = ?, tier_since = ?, last_class = ?, last_visit = ?, next_visit = ?, risk = ?, version = version + 1,
+			updated_at = ? WHERE id = ? AND version = ?`, string(r.Tier), r.TierSince, string(r.LastClass), r.LastVisit, r.NextVisit, r.Risk, s.ts(s.now()), r.ID, r.Version)
 		if err != nil {
 			return wrap(op, err)
 		}
@@ -218,8 +218,8 @@ func (s *Store) SetRegistrationStatus(ctx context.Context, r *chronic.Registrati
 			&old.clinic, &old.disease, &old.status, &old.enrolled, &old.closed); err != nil {
 			return wrap("store.SetRegistrationStatus", err)
 		}
-		res, err := tx.exec(ctx, `UPDATE chronic_registrations SET status = ?, closed_on = ?, version = version + 1 WHERE id = ? AND version = ?`,
-			r.Status, r.ClosedOn, r.ID, r.Version)
+		res, err := tx.exec(ctx, `UPDATE chronic_registrations SET status = ?, closed_on = ?, version = version + 1, updated_at = ? WHERE id = ? AND version = ?`,
+			r.Status, r.ClosedOn, s.ts(s.now()), r.ID, r.Version)
 		if err != nil {
 			if care.IsCode(mapErr(err), care.ECONFLICT) {
 				return &care.Error{Code: care.ECONFLICT, Key: "chronic.already_registered"}
@@ -645,8 +645,8 @@ func (s *Store) ApplyTierUpdates(ctx context.Context, us []chronic.TierUpdate, e
 			now := s.now()
 			for i := range batch {
 				u := &batch[i]
-				res, err := tx.exec(ctx, `UPDATE chronic_registrations SET tier = ?, tier_since = ?, version = version + 1 WHERE id = ? AND version = ? AND status = 'active'`,
-					string(u.Tier), u.Since, u.RegistrationID, u.Version)
+				res, err := tx.exec(ctx, `UPDATE chronic_registrations SET tier = ?, tier_since = ?, version = version + 1, updated_at = ? WHERE id = ? AND version = ? AND status = 'active'`,
+					string(u.Tier), u.Since, s.ts(now), u.RegistrationID, u.Version)
 				if err != nil {
 					return wrap(op, err)
 				}

@@ -216,6 +216,9 @@ func (s *Store) readAgain(ctx context.Context, q func() error) error {
 // failure), for up to s.reconnectWait: only for fn whose every effect is
 // inside the transaction, so that a second run is the same as one.
 func (s *Store) transact(ctx context.Context, idempotent bool, fn func(tx db) error) error {
+	if tx := s.atomicTx(ctx); tx != nil {
+		return fn(db{q: tx, s: s}) // part of Atomic's transaction
+	}
 	deadline := time.Now().Add(s.reconnectWait)
 	for n := 0; ; n++ {
 		err, committing := s.transactOnce(ctx, fn)

@@ -454,6 +454,9 @@ func (s *Store) createResident(ctx context.Context, tx db, r *resident.Resident,
 	if err := s.writeTokens(ctx, tx, r); err != nil {
 		return wrap(op, err)
 	}
+	if err := s.insertForeignIDs(ctx, tx, r); err != nil {
+		return err
+	}
 	ev.ResidentID, ev.CountyCode = r.ID, county
 	if ev.Detail == "" {
 		ev.Detail = "record " + r.RecordNumber

@@ -297,9 +297,15 @@ type db struct {
 }
 
 func (d db) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if tx := d.s.atomicTx(ctx); tx != nil {
+		return tx.ExecContext(ctx, d.s.rebind(q), args...)
+	}
 	return d.q.ExecContext(ctx, d.s.rebind(q), args...)
 }
 func (d db) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if tx := d.s.atomicTx(ctx); tx != nil {
+		return tx.QueryContext(ctx, d.s.rebind(q), args...)
+	}
 	if d.q != d.s.r {
 		return d.q.QueryContext(ctx, d.s.rebind(q), args...)
 	}
@@ -320,6 +326,9 @@ func (d db) query(ctx context.Context, q string, args ...any) (*sql.Rows, error)
 	return rows, err
 }
 func (d db) row(ctx context.Context, q string, args ...any) *sql.Row {
+	if tx := d.s.atomicTx(ctx); tx != nil {
+		return tx.QueryRowContext(ctx, d.s.rebind(q), args...)
+	}
 	if d.q != d.s.r {
 		return d.q.QueryRowContext(ctx, d.s.rebind(q), args...)
 	}

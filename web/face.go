@@ -96,3 +96,7 @@ func (s *Server) faceError(f Face, w http.ResponseWriter, r *http.Request, rc *r
 	}
 	f.WriteError(w, r, fe)
 }
+
+// T returns message key of the catalogue in lang, for texts the server's
+// faces write outside a request (the command line's FHIR export).
+func (s *Server) T(lang, key string, args ...any) string { return s.msgs.T(lang, key, args...) }

@@ -272,7 +272,8 @@ func (s *Server) checkWrite(r *http.Request, rc *reqCtx, api bool, limit int64) 
 	hasBody := r.ContentLength != 0 && r.Method != http.MethodDelete
 	token := r.Header.Get("X-CSRF-Token")
 	if api {
-		if hasBody && ct != "application/json" && ct != "text/csv" && !(ct == tusOctetStream && takesOctets(rc.Pattern)) {
+		if hasBody && ct != "application/json" && ct != "text/csv" && !(ct == tusOctetStream && takesOctets(rc.Pattern)) &&
+			!(ct == "application/fhir+json" && strings.Contains(rc.Pattern, " /fhir")) {
 			return care.Errorf(care.EUNSUPPORTED, "error.content_type", "application/json")
 		}
 	} else {

@@ -137,7 +137,7 @@ func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, 
 	if acfg.PublicURL != "" {
 		fb = strings.TrimRight(acfg.PublicURL, "/") + "/fhir"
 	}
-	w.MountFace(&fhir.Server{Residents: a.res, Orgs: a.orgs, Chronic: a.chronic, Readings: a.readflow, Labs: a.labs, Consult: a.consult, Referral: a.referral, Settle: a.settle, Prescriptions: a.prescriptions, Online: a.online, Base: fb, Now: now})
+	w.MountFace(&fhir.Server{Residents: a.res, Orgs: a.orgs, Chronic: a.chronic, Readings: a.readflow, Labs: a.labs, Consult: a.consult, Referral: a.referral, Settle: a.settle, Prescriptions: a.prescriptions, Online: a.online, Atomic: a.st.Atomic, Base: fb, Now: now})
 	a.web = w
 	return a, nil
 }

@@ -65,6 +65,9 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(args) > 0 && args[0] == "backup" {
 		return cmdBenchBackup(ctx, args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "fhir-ingest" {
+		return cmdBenchFHIRIngest(ctx, args[1:], stdout, stderr)
+	}
 	var c common
 	fs := newFlags("bench", "Measure the foundation's figures over HTTP on loopback against a demo database:\n"+
 		"  lookup  resident lookup by ID number (GET /api/v1/residents?q=<ID number>)\n"+
@@ -82,7 +85,8 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		"'countycare bench ecg --dir DIR' scores the QRS detector on WFDB records instead (see its --help);\n"+
 		"countycare bench rx [flags] measures the prescription review engine in process (no database);\n"+
 		"countycare bench dicom [--file F] times DICOM parse, render and PNG encode in process (see its --help);\n"+
-		"countycare bench replay [flags] replays a county-year through the HTTP API (see its --help).", stderr)
+		"countycare bench replay [flags] replays a county-year through the HTTP API (see its --help);\n"+
+		"countycare bench fhir-ingest [--peer URL] loads Synthea bundles through POST /fhir against a FHIR peer (see its --help).", stderr)
 	c.register(fs)
 	what := fs.String("what", "lookup,search,audit", "comma-separated workloads")
 	n := fs.Int("requests", 4000, "requests per workload (per scope for search)")

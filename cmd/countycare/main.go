@@ -47,6 +47,7 @@ Commands:
   bench dicomweb measure DICOMweb STOW-RS and QIDO-RS over HTTP on loopback
   bench rx       measure the prescription review engine on one core (in process)
   bench backup   time backup and restore --verify of a database (the recovery point and time of docs/operations.md)
+  bench fhir-ingest load Synthea bundles through POST /fhir (transactions), side by side with a FHIR peer
   drill-writes   the failover drill's load: clinicians' writes to a running server, a fault mid-load, then
                  a check that no acknowledged write was lost (scripts/drill-failover)
   settle         settle one bill offline against a policy file and print the result as JSON
@@ -55,6 +56,8 @@ Commands:
   chronic recompute  re-assess every chronic patient's tier with the current rules (report, or --apply)
   online purge-chat  delete online-visit chat older than --before (refused under 3 years)
   sms check      check an SMS provider configuration as serve --sms-config would, and print it
+  fhir import    load FHIR R4 transaction bundles (Synthea) or an export's NDJSON from DIR, each all or nothing
+  fhir export    write the county's Patients, Conditions and Observations changed --since T to DIR as NDJSON
   version        print the version
 
 Every command takes --db URL (env COUNTYCARE_DB): sqlite:///path/file.db or postgres://…
@@ -126,6 +129,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdOnline(ctx, rest, stdout, stderr)
 	case "sms":
 		return cmdSMS(rest, stdout, stderr)
+	case "fhir":
+		return cmdFHIR(ctx, rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "countycare", versionString())
 		return nil

@@ -377,7 +377,7 @@ func TestTopLevelHelpListsEveryBench(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, sub := range []string{"ecg", "dicom", "dicomweb", "rx", "backup"} {
+	for _, sub := range []string{"ecg", "dicom", "dicomweb", "rx", "backup", "fhir-ingest"} {
 		if !regexp.MustCompile(`(?m)^  bench ` + sub + `\s`).MatchString(out) {
 			t.Errorf("top-level help omits 'bench %s':\n%s", sub, out)
 		}
