@@ -35,6 +35,9 @@ func (s *Server) registerRoutes() {
 	// Sign-in.
 	s.handle("GET /login", pub, s.loginPage)
 	s.handle("POST /login", pub, s.loginSubmit)
+	s.handle("GET /login/code", pub, s.codeLoginPage)
+	s.handle("POST /login/code", pub, s.codeRequest)
+	s.handle("POST /login/code/verify", pub, s.codeVerify)
 	s.handle("GET /reset", pub, s.resetPage)
 	s.handle("POST /reset", pub, s.resetSubmit)
 	s.handle("POST /logout", anyUser, s.logout)
