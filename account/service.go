@@ -99,6 +99,12 @@ func (s *Service) forget(accountID int64) {
 	}
 }
 
+// SessionsChanged drops the account's cached sessions here and on the
+// other replicas (Revoked) after a change to what they show — a proxy
+// switched records — without ending them: the next request reads them
+// again.
+func (s *Service) SessionsChanged(accountID int64) { s.forget(accountID) }
+
 // Forget drops this process's cached sessions of an account: its sessions
 // were ended here or on another replica.
 func (s *Service) Forget(accountID int64) {

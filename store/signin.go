@@ -151,3 +151,12 @@ func (s *Store) SigninConsent(ctx context.Context, residentID int64) (*account.C
 	}
 	return &c, nil
 }
+
+// ResidentAccount returns resident id's account; ENOTFOUND if none.
+func (s *Store) ResidentAccount(ctx context.Context, id int64) (*account.Account, error) {
+	var a account.Account
+	if err := scanAccount(s.read().row(ctx, `SELECT `+accountCols+` FROM accounts a WHERE a.resident_id = ?`, id), &a); err != nil {
+		return nil, wrap("store.ResidentAccount", err)
+	}
+	return &a, nil
+}

@@ -74,6 +74,12 @@ func (s *Server) registerRoutes() {
 	s.handle("POST /emergency", emergency, s.emergencySubmit)
 	s.handle("GET /me", self, s.me)
 	s.handle("POST /me/points", self, s.meReport)
+	s.handle("POST /me/viewing", self, s.meViewing)
+	s.handle("POST /me/proxies", self, s.meProxyGrant)
+	s.handle("POST /me/proxies/{gid}/revoke", self, s.meProxyRevoke)
+	s.handle("POST /residents/{id}/signin", registrars, s.residentSignin)
+	s.handle("POST /residents/{id}/proxies", registrars, s.residentProxyGrant)
+	s.handle("POST /residents/{id}/proxies/{gid}/revoke", registrars, s.residentProxyRevoke)
 	s.handle("POST /residents/{id}/points/redeem", registrars, s.pointsRedeem)
 
 	// Chronic disease management.

@@ -28,11 +28,13 @@ import (
 	"countycare/family"
 	"countycare/internal/testdb"
 	"countycare/lab"
+	"countycare/myrecord"
 	"countycare/online"
 	"countycare/org"
 	"countycare/pharmacy"
 	"countycare/points"
 	"countycare/povertywatch"
+	"countycare/proxy"
 	"countycare/reading"
 	"countycare/referral"
 	"countycare/resident"
@@ -141,8 +143,9 @@ func newEnvWith(t testing.TB, d store.Dialect, o envOptions) *env {
 	}
 	srv, err := web.New(o.cfg, web.Deps{
 		Residents: rsvc, Orgs: orgs, Chronic: chr, Family: fam, Points: pts, Consult: con, Live: live, Referral: ref,
-		Accounts: accts, Online: onl,
-		Settle: stl, Window: &settle.Window{Repo: st, Residents: rsvc, Orgs: orgs, Weights: settle.ExampleWeights(), Now: time.Now},
+		Accounts: accts, Online: onl, Proxies: &proxy.Service{Repo: st, Residents: rsvc, Audit: w, Now: time.Now, Forget: accts.SessionsChanged},
+		MyRecord: &myrecord.Service{Repo: st, Residents: rsvc, Audit: w, Now: time.Now},
+		Settle:   stl, Window: &settle.Window{Repo: st, Residents: rsvc, Orgs: orgs, Weights: settle.ExampleWeights(), Now: time.Now},
 		Rx: rxEngine, Prescriptions: rxs, Pharmacy: phs,
 		Reading: readSvc, Uploads: uploads,
 		ReadFlow: readFlow,
