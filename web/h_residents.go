@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"countycare/access"
+	"countycare/account"
 	"countycare/care"
 	"countycare/chronic"
 	"countycare/consult"
@@ -231,10 +232,24 @@ func (s *Server) residentNew(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 
 func (s *Server) residentCreate(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
 	in, fs := inputFrom(r.PostFormValue)
+	// The resident's consent to an account of their own, recorded at
+	// registration: it needs a mobile number to send codes to, checked
+	// before anything is written.
+	consent := r.PostFormValue("signin_consent") == "yes"
+	if consent && account.NormalizePhone(in.Phone) == "" {
+		fs = append(fs, care.FieldError{Field: "phone", Key: "signin.no_phone"})
+	}
 	var res *resident.Resident
 	err := care.Invalid(fs)
 	if err == nil {
 		res, err = s.Residents.Register(r.Context(), rc.Actor, in)
+	}
+	if err == nil && consent {
+		if _, err := s.Accounts.CreateResidentAccount(r.Context(), rc.Actor, res.ID, res.CountyCode, res.Phone, true); err != nil {
+			return err
+		}
+		http.Redirect(w, r, "/residents/"+strconv.FormatInt(res.ID, 10)+"?ok=registered_signin", http.StatusSeeOther)
+		return nil
 	}
 	if err != nil {
 		fv, ferr := s.residentFormData(r, rc)

@@ -4,12 +4,15 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"countycare/account"
 	"countycare/audit"
 	"countycare/care"
+	"countycare/idcard"
 	"countycare/internal/testdb"
 	"countycare/myrecord"
 	"countycare/proxy"
@@ -193,6 +196,33 @@ func TestResidentAccountWithConsent(t *testing.T) {
 		c2, code := codeLogin(t, e, res.Phone)
 		if r := c2.verifyCode(res.Phone, code); r.code != http.StatusSeeOther {
 			t.Fatalf("the new account signs in by code: %d %s", r.code, r.body)
+		}
+
+		// At registration: consent without a mobile number writes nothing;
+		// with one, the resident and the account are both written.
+		m := regexp.MustCompile(`name="village_id"[^>]*>\s*<option value="(\d+)"`).FindStringSubmatch(vd.get("/residents/new").body)
+		if m == nil {
+			t.Fatal("no village on the registration form")
+		}
+		idn := string(idcard.Make(res.CountyCode, time.Date(1979, 3, 4, 0, 0, 0, 0, time.UTC), 417))
+		form := url.Values{"name": {"王秀英"}, "id_number": {idn}, "relation": {"head"}, "village_id": {m[1]}, "signin_consent": {"yes"}}
+		if r := vd.postForm("/residents", form, true); r.code != http.StatusUnprocessableEntity || !strings.Contains(r.body, "档案上没有手机号") {
+			t.Fatalf("consent without a phone: %d", r.code)
+		}
+		if found, _ := e.st.ResidentsByIDNumber(ctx, res.CountyCode, idn); len(found) != 0 {
+			t.Fatal("the refused registration was written")
+		}
+		form.Set("phone", "13912345670")
+		r := vd.postForm("/residents", form, true)
+		if r.code != http.StatusSeeOther || !strings.Contains(r.header.Get("Location"), "ok=registered_signin") {
+			t.Fatalf("registration with consent: %d %s %.300s", r.code, r.header.Get("Location"), r.body)
+		}
+		found, _ := e.st.ResidentsByIDNumber(ctx, res.CountyCode, idn)
+		if len(found) != 1 {
+			t.Fatal("the resident was not registered")
+		}
+		if c, err := e.st.SigninConsent(ctx, found[0].ID); err != nil || c.Method != account.ConsentRegistration {
+			t.Fatalf("consent at registration: %+v %v", c, err)
 		}
 	})
 }
