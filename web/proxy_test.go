@@ -43,12 +43,14 @@ func TestProxyScopeAndHouseholdIsolation(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, d store.Dialect) {
 		e := newEnv(t, d)
 		ctx := context.Background()
-		acc, err := e.st.AccountByUsername(ctx, e.users[care.RoleResident])
-		if err != nil {
-			t.Fatal(err)
+		acc, self := demoResident(t, e)
+		// The demo county makes the resident a proxy of a household
+		// member; this test starts from no grant.
+		demoGrants, err := e.st.GrantsOfProxy(ctx, self.ID, time.Now())
+		if err != nil || len(demoGrants) != 1 {
+			t.Fatalf("the demo resident's grants: %+v %v", demoGrants, err)
 		}
-		self, err := e.st.Resident(ctx, acc.ResidentID)
-		if err != nil {
+		if _, err := e.st.RevokeGrant(ctx, demoGrants[0].ID, acc.ID, time.Now(), audit.Event{Action: proxy.ActRevoke, Outcome: audit.OutcomeOK, Time: time.Now()}); err != nil {
 			t.Fatal(err)
 		}
 		_, members, err := e.st.Household(ctx, self.HouseholdID)

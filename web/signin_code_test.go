@@ -10,8 +10,24 @@ import (
 	"countycare/account"
 	"countycare/care"
 	"countycare/internal/testdb"
+	"countycare/resident"
 	"countycare/store"
 )
+
+// demoResident returns the demo resident's account and record.
+func demoResident(t *testing.T, e *env) (*account.Account, *resident.Resident) {
+	t.Helper()
+	ctx := context.Background()
+	acc, err := e.st.AccountByUsername(ctx, e.users[care.RoleResident])
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.st.Resident(ctx, acc.ResidentID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return acc, res
+}
 
 // codeFor returns the newest one-time code queued for phone ("" if none).
 func codeFor(t *testing.T, e *env, phone string) string {
@@ -66,13 +82,9 @@ func TestSigninByCode(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, d store.Dialect) {
 		e := newEnv(t, d)
 		ctx := context.Background()
-		acc, err := e.st.AccountByUsername(ctx, e.users[care.RoleResident])
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := e.st.Resident(ctx, acc.ResidentID)
-		if err != nil || res.Phone == "" {
-			t.Fatalf("demo resident %v without phone: %v", acc.ResidentID, err)
+		_, res := demoResident(t, e)
+		if res.Phone == "" {
+			t.Fatalf("demo resident %d without phone", res.ID)
 		}
 		c, code := codeLogin(t, e, res.Phone)
 		if len(code) != account.CodeDigits {
