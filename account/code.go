@@ -177,7 +177,7 @@ func signinAccount(owners []PhoneOwner, today care.Date) (o PhoneOwner, claim, o
 	for _, x := range owners {
 		if x.AccountID != 0 {
 			with = append(with, x)
-		} else if x.BirthDate.AgeOn(today) >= AdultAge {
+		} else if x.BirthDate.AgeOn(today) >= care.AdultAge {
 			adults = append(adults, x)
 		}
 	}
@@ -189,10 +189,6 @@ func signinAccount(owners []PhoneOwner, today care.Date) (o PhoneOwner, claim, o
 	}
 	return PhoneOwner{}, false, false
 }
-
-// AdultAge is the age of full civil capacity (民法典 第十七条: 十八周岁以上
-// 的自然人为成年人): younger residents are seen through a guardian.
-const AdultAge = 18
 
 // RequestCode sends a one-time sign-in code to phone, if the number
 // belongs to someone who may sign in with it; the answer is the same

@@ -55,7 +55,7 @@ func codeEnv(t *testing.T, d store.Dialect, phone string) (*store.Store, *accoun
 	svc := &account.Service{Repo: st, Config: account.DefaultConfig(), Now: clk.Now}
 	for id := int64(1); id < 200; id++ {
 		r, err := st.Resident(ctx, id)
-		if err != nil || r.Age(care.Today(clk.Now())) < account.AdultAge || r.Status != resident.StatusActive {
+		if err != nil || r.Age(care.Today(clk.Now())) < care.AdultAge || r.Status != resident.StatusActive {
 			continue
 		}
 		if owners, _ := st.PhoneOwners(ctx, r.Phone); len(owners) == 1 && owners[0].AccountID != 0 {

@@ -424,7 +424,7 @@ func (g *gen) demoProxy(a *account.Account) error {
 	w := g.demoWard
 	kind, age := proxy.Chosen, proxy.BirthDate(w).AgeOn(care.Today(g.now))
 	switch {
-	case age < proxy.AdultAge:
+	case age < care.AdultAge:
 		kind = proxy.Guardian
 	case age >= resident.ElderlyAge:
 		kind = proxy.Family

@@ -27,17 +27,13 @@ type Kind string
 
 // Kinds of grant.
 const (
-	Guardian Kind = "guardian" // 监护人 of a child under AdultAge; granted by staff; ends at the ward's 18th birthday
+	Guardian Kind = "guardian" // 监护人 of a child under care.AdultAge; granted by staff; ends at the ward's 18th birthday
 	Family   Kind = "family"   // 家属 of an elderly resident (resident.ElderlyAge or older); granted by staff
 	Chosen   Kind = "chosen"   // someone an adult ward chose (授权委托); granted by staff or by the ward
 )
 
 // Kinds lists the kinds of grant, in the order forms offer them.
 var Kinds = []Kind{Guardian, Family, Chosen}
-
-// AdultAge is the age of full civil capacity (民法典 第十七条: 十八周岁以上
-// 的自然人为成年人); a minor's parents are their guardians (第二十七条).
-const AdultAge = 18
 
 // Audit actions.
 const (
@@ -102,7 +98,7 @@ type Service struct {
 }
 
 // Check returns the faults of a grant of kind from proxy to ward on day:
-// a guardian's ward is under AdultAge, a family member's ward is
+// a guardian's ward is under care.AdultAge, a family member's ward is
 // resident.ElderlyAge or older, a chosen proxy's ward is an adult; the
 // proxy is an adult, another person, and active. Ages come from the birth
 // dates the GB 11643 identity numbers carry (resident.Validate).
@@ -114,16 +110,16 @@ func Check(kind Kind, ward, proxy *resident.Resident, day care.Date) []care.Fiel
 	age := BirthDate(ward).AgeOn(day)
 	switch kind {
 	case Guardian:
-		if age >= AdultAge {
-			add("kind", "proxy.guardian_adult", AdultAge)
+		if age >= care.AdultAge {
+			add("kind", "proxy.guardian_adult", care.AdultAge)
 		}
 	case Family:
 		if age < resident.ElderlyAge {
 			add("kind", "proxy.family_young", resident.ElderlyAge)
 		}
 	case Chosen:
-		if age < AdultAge {
-			add("kind", "proxy.chosen_minor", AdultAge)
+		if age < care.AdultAge {
+			add("kind", "proxy.chosen_minor", care.AdultAge)
 		}
 	default:
 		add("kind", "proxy.kind_invalid")
@@ -134,8 +130,8 @@ func Check(kind Kind, ward, proxy *resident.Resident, day care.Date) []care.Fiel
 		add("id_number", "proxy.self")
 	case proxy.Status != resident.StatusActive:
 		add("id_number", "proxy.not_found")
-	case BirthDate(proxy).AgeOn(day) < AdultAge:
-		add("id_number", "proxy.proxy_minor", AdultAge)
+	case BirthDate(proxy).AgeOn(day) < care.AdultAge:
+		add("id_number", "proxy.proxy_minor", care.AdultAge)
 	}
 	return fs
 }
@@ -157,7 +153,7 @@ func Expiry(kind Kind, ward *resident.Resident) time.Time {
 		return time.Time{}
 	}
 	b := BirthDate(ward)
-	return time.Date(b.Year+AdultAge, b.Month, b.Day, 0, 0, 0, 0, care.Shanghai)
+	return time.Date(b.Year+care.AdultAge, b.Month, b.Day, 0, 0, 0, 0, care.Shanghai)
 }
 
 // mayManage loads the ward for a and reports whether a may grant and

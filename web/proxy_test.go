@@ -24,7 +24,7 @@ import (
 func kindFor(r *resident.Resident) proxy.Kind {
 	age := proxy.BirthDate(r).AgeOn(care.Today(r.UpdatedAt))
 	switch {
-	case age < proxy.AdultAge:
+	case age < care.AdultAge:
 		return proxy.Guardian
 	case age >= resident.ElderlyAge:
 		return proxy.Family
