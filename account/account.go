@@ -40,6 +40,7 @@ type Config struct {
 	PasswordMaxAge  time.Duration // 0 = no forced rotation (ASVS); GB/T 22239 deployments may set 90 days
 	SecureCookies   bool          // set the Secure flag (serve behind TLS)
 	PublicURL       string        // the server's address as users reach it (serve --public-url), for links sent by message
+	Codes           CodeConfig    // one-time sign-in codes sent by text message (residents)
 }
 
 // DefaultConfig returns the documented defaults (docs/operations.md).
@@ -50,6 +51,7 @@ func DefaultConfig() Config {
 		MaxFailures:     5,
 		LockFor:         15 * time.Minute,
 		MinPasswordLen:  12,
+		Codes:           DefaultCodeConfig(),
 	}
 }
 

@@ -99,6 +99,12 @@ func (s *Service) forget(accountID int64) {
 	}
 }
 
+// SessionsChanged drops the account's cached sessions here and on the
+// other replicas (Revoked) after a change to what they show — a proxy
+// switched records — without ending them: the next request reads them
+// again.
+func (s *Service) SessionsChanged(accountID int64) { s.forget(accountID) }
+
 // Forget drops this process's cached sessions of an account: its sessions
 // were ended here or on another replica.
 func (s *Service) Forget(accountID int64) {
@@ -239,27 +245,13 @@ func (s *Service) Login(ctx context.Context, c Credentials) (string, *Session, e
 		}
 		return "", nil, bad
 	}
-	tok := NewToken()
-	sess := &Session{
-		TokenHash: HashToken(tok), AccountID: acc.ID, CSRFToken: NewToken(),
-		CreatedAt: now, LastSeen: now, ExpiresAt: now.Add(s.Config.AbsoluteTimeout),
-		IP: clip(c.IP, 64), UserAgent: clip(c.UserAgent, 200),
-		KnownDevice: device != "",
-	}
 	ok := ev
-	ok.Action, ok.Outcome, ok.Detail = audit.ActLogin, audit.OutcomeOK, "from "+sess.IP
+	ok.Action, ok.Outcome, ok.Detail = audit.ActLogin, audit.OutcomeOK, "from "+clip(c.IP, 64)
 	if device != "" {
 		ok.Detail += "; known device"
 	}
-	old := ""
-	if c.OldToken != "" {
-		old = HashToken(c.OldToken)
-		s.uncache(old)
-	}
-	if err := s.Repo.StartSession(ctx, sess, old, ok); err != nil {
-		if care.IsCode(err, care.ELOCKED) {
-			return "", nil, bad // locked by a parallel guess meanwhile
-		}
+	tok, sess, err := s.start(ctx, acc, c.OldToken, c.IP, c.UserAgent, device != "", ok)
+	if err != nil {
 		return "", nil, err
 	}
 	if device != "" {
@@ -269,6 +261,31 @@ func (s *Service) Login(ctx context.Context, c Credentials) (string, *Session, e
 	}
 	if e := s.issueDevice(acc, now); e != "" {
 		sess.DeviceCookie = JoinDeviceCookie(e, c.Devices)
+	}
+	return tok, sess, nil
+}
+
+// start begins a session of acc, ending the browser's old one
+// (oldToken, if any), with ok as its audit row. known: signed in from a
+// known device (Session.KnownDevice).
+func (s *Service) start(ctx context.Context, acc *Account, oldToken, ip, ua string, known bool, ok audit.Event) (string, *Session, error) {
+	now := s.Now()
+	tok := NewToken()
+	sess := &Session{
+		TokenHash: HashToken(tok), AccountID: acc.ID, CSRFToken: NewToken(),
+		CreatedAt: now, LastSeen: now, ExpiresAt: now.Add(s.Config.AbsoluteTimeout),
+		IP: clip(ip, 64), UserAgent: clip(ua, 200), KnownDevice: known,
+	}
+	old := ""
+	if oldToken != "" {
+		old = HashToken(oldToken)
+		s.uncache(old)
+	}
+	if err := s.Repo.StartSession(ctx, sess, old, ok); err != nil {
+		if care.IsCode(err, care.ELOCKED) {
+			return "", nil, care.Errorf(care.EUNAUTHORIZED, "auth.bad_credentials") // locked or disabled meanwhile
+		}
+		return "", nil, err
 	}
 	return tok, sess, nil
 }

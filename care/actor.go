@@ -11,7 +11,8 @@ type Actor struct {
 	InstitutionID  int64  // the institution the account acts for (0 for residents)
 	CountyCode     string // six-digit county code of that institution
 	PractitionerID int64  // 0 for residents
-	ResidentID     int64  // set only for the resident role
+	ResidentID     int64  // set only for the resident role: the record they view (their own, or a ward's)
+	Proxy          int64  // the account's own resident while viewing a ward's record through a proxy grant (0: viewing their own)
 	SessionID      int64
 }
 

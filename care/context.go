@@ -43,6 +43,7 @@ const (
 	PurposeEmergency = "emergency" // ETREAT: break-the-glass
 	PurposePayment   = "payment"   // HPAYMT: insurance settlement
 	PurposeSelf      = "self"      // the patient reading their own record
+	PurposeProxy     = "proxy"     // a guardian or family member reading a ward's record through a proxy grant
 	PurposeAudit     = "audit"     // HOPERAT oversight
 	PurposeAdmin     = "admin"     // record keeping: registration, merge
 )
@@ -59,6 +60,9 @@ func PurposeOf(ctx context.Context, a Actor) string {
 	}
 	switch a.Role {
 	case RoleResident:
+		if a.Proxy != 0 {
+			return PurposeProxy
+		}
 		return PurposeSelf
 	case RoleInsuranceOfficer:
 		return PurposePayment

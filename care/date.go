@@ -59,6 +59,10 @@ func (d Date) Before(e Date) bool { return d.Time().Before(e.Time()) }
 // After reports whether d is after e.
 func (d Date) After(e Date) bool { return d.Time().After(e.Time()) }
 
+// AdultAge is the age of full civil capacity (民法典 第十七条: 十八周岁以上的
+// 自然人为成年人); a minor's parents are their guardians (第二十七条).
+const AdultAge = 18
+
 // AddDays returns d moved by n days.
 func (d Date) AddDays(n int) Date { return DateOf(d.Time().AddDate(0, 0, n)) }
 

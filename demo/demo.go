@@ -138,6 +138,7 @@ type gen struct {
 	householdSq map[int64]int
 	demoVillage *org.Institution
 	demoRes     *resident.Resident
+	demoWard    *resident.Resident // the demo resident is their proxy (nil: the demo resident lives alone)
 	pract       map[care.Role]*org.Practitioner
 	linkCount   int
 	last        *resident.Resident // the resident written last (for legacy duplicates)

@@ -15,6 +15,7 @@ import (
 	"countycare/care"
 	"countycare/idcard"
 	"countycare/org"
+	"countycare/proxy"
 	"countycare/resident"
 	"countycare/store"
 )
@@ -302,6 +303,8 @@ func (g *gen) resident(v *org.Institution, h *resident.Household, m member, pov 
 	}
 	if g.demoRes == nil && v == g.demoVillage && m.rel == resident.RelHead && r.Phone != "" {
 		g.demoRes = r
+	} else if g.demoRes != nil && g.demoWard == nil && r.HouseholdID == g.demoRes.HouseholdID {
+		g.demoWard = r // a member of the demo resident's household they see as a proxy (docs/resident.md)
 	}
 	// Some residents were referred to the county hospital, so its specialists see them.
 	if g.rng.IntN(1000) < 5 || r == g.demoRes {
@@ -404,7 +407,28 @@ func (g *gen) accounts() error {
 		if err := g.b.Account(a); err != nil {
 			return err
 		}
+		if role == care.RoleResident && g.demoWard != nil {
+			if err := g.demoProxy(a); err != nil {
+				return err
+			}
+		}
 		g.res.Logins = append(g.res.Logins, Login{Role: role, Username: a.Username, Password: g.cfg.Password, Name: name, Institution: inst})
 	}
 	return nil
+}
+
+// demoProxy grants the demo resident (account a) a proxy on a member of
+// their household — guardian of a child, family of an elder, or chosen
+// by an adult — so that /me shows the switch between records.
+func (g *gen) demoProxy(a *account.Account) error {
+	w := g.demoWard
+	kind, age := proxy.Chosen, proxy.BirthDate(w).AgeOn(care.Today(g.now))
+	switch {
+	case age < care.AdultAge:
+		kind = proxy.Guardian
+	case age >= resident.ElderlyAge:
+		kind = proxy.Family
+	}
+	return g.b.ProxyGrant(&proxy.Grant{ID: g.id("proxy_grant"), CountyCode: w.CountyCode, WardID: w.ID, ProxyID: g.demoRes.ID, Kind: kind,
+		GrantedBy: a.ID, GrantedAt: g.now, ExpiresAt: proxy.Expiry(kind, w)})
 }

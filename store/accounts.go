@@ -161,17 +161,23 @@ func (s *Store) SessionActor(ctx context.Context, h string) (*account.Session, c
 	var sess account.Session
 	var a care.Actor
 	var disabled bool
+	var ward int64
+	var wardCounty string
+	// A proxy's session views the ward's record only while a live grant
+	// says so: the grant is checked on every lookup.
 	err := s.read().row(ctx, `SELECT s.id, s.token_hash, s.account_id, s.csrf_token, s.created_at, s.last_seen, s.expires_at, s.ip, s.user_agent,
 			a.username, a.role, a.institution_id, a.practitioner_id, a.resident_id, a.disabled,
-			COALESCE(p.name, r.name, ''), COALESCE(i.county_code, r.county_code, '')
+			COALESCE(p.name, r.name, ''), COALESCE(i.county_code, r.county_code, ''), g.ward_id, COALESCE(g.county_code, '')
 		FROM sessions s
 		JOIN accounts a ON a.id = s.account_id
 		LEFT JOIN practitioners p ON p.id = a.practitioner_id
 		LEFT JOIN residents r ON r.id = a.resident_id
 		LEFT JOIN institutions i ON i.id = a.institution_id
-		WHERE s.token_hash = ?`, h).Scan(
+		LEFT JOIN proxy_grants g ON s.acting_resident_id IS NOT NULL AND g.ward_id = s.acting_resident_id AND g.proxy_id = a.resident_id
+			AND g.revoked_at IS NULL AND (g.expires_at IS NULL OR g.expires_at > ?)
+		WHERE s.token_hash = ?`, s.ts(s.now()), h).Scan(
 		&sess.ID, &sess.TokenHash, &sess.AccountID, &sess.CSRFToken, tsOf(&sess.CreatedAt), tsOf(&sess.LastSeen), tsOf(&sess.ExpiresAt), &sess.IP, &sess.UserAgent,
-		&a.Username, &a.Role, idOf(&a.InstitutionID), idOf(&a.PractitionerID), idOf(&a.ResidentID), &disabled, &a.Name, &a.CountyCode)
+		&a.Username, &a.Role, idOf(&a.InstitutionID), idOf(&a.PractitionerID), idOf(&a.ResidentID), &disabled, &a.Name, &a.CountyCode, idOf(&ward), &wardCounty)
 	if err != nil {
 		return nil, care.Actor{}, wrap("store.SessionActor", err)
 	}
@@ -180,6 +186,9 @@ func (s *Store) SessionActor(ctx context.Context, h string) (*account.Session, c
 	}
 	a.AccountID = sess.AccountID
 	a.SessionID = sess.ID
+	if ward != 0 && a.Role == care.RoleResident && ward != a.ResidentID {
+		a.Proxy, a.ResidentID, a.CountyCode = a.ResidentID, ward, wardCounty
+	}
 	return &sess, a, nil
 }
 

@@ -18,6 +18,7 @@ import (
 	"countycare/consult"
 	"countycare/family"
 	"countycare/org"
+	"countycare/proxy"
 	"countycare/referral"
 	"countycare/resident"
 	"countycare/rx"
@@ -69,6 +70,7 @@ var bulkSchema = []struct {
 	{"resident_tokens", "county_code, village_id, token, resident_id"},
 	{"care_links", "id, county_code, resident_id, institution_id, kind, reason, created_by, created_at, expires_at"},
 	{"accounts", "id, username, role, institution_id, practitioner_id, resident_id, password_hash, failed_logins, disabled, password_changed_at, created_at"},
+	{"proxy_grants", "id, county_code, ward_id, proxy_id, kind, granted_by, granted_at, expires_at"},
 	{"settle_policies", "id, county_code, year, version, name, effective_from, effective_to, body, created_by, created_at"},
 	{"fund_budgets", "county_code, community_id, year, amount, updated_by, updated_at"},
 	{"settlements", "id, county_code, resident_id, institution_id, visit_id, idempotency_key, claim_hash, policy_id, year, visit_date, visit_type, level, poverty, status, " +
@@ -566,6 +568,11 @@ func (b *Bulk) CareLink(l *access.CareLink) error {
 // Account loads one account.
 func (b *Bulk) Account(a *account.Account) error {
 	return b.add("accounts", a.ID, a.Username, string(a.Role), nullID(a.InstitutionID), nullID(a.PractitionerID), nullID(a.ResidentID), a.PasswordHash, 0, a.Disabled, b.tsv(a.PasswordChangedAt), b.tsv(a.CreatedAt))
+}
+
+// ProxyGrant loads one proxy grant.
+func (b *Bulk) ProxyGrant(g *proxy.Grant) error {
+	return b.add("proxy_grants", g.ID, g.CountyCode, g.WardID, g.ProxyID, string(g.Kind), g.GrantedBy, b.tsv(g.GrantedAt), b.tsv(g.ExpiresAt))
 }
 
 // SettlePolicy loads one policy version.

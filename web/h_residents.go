@@ -6,12 +6,14 @@ import (
 	"strings"
 
 	"countycare/access"
+	"countycare/account"
 	"countycare/care"
 	"countycare/chronic"
 	"countycare/consult"
 	"countycare/family"
 	"countycare/org"
 	"countycare/points"
+	"countycare/proxy"
 	"countycare/referral"
 	"countycare/resident"
 )
@@ -37,6 +39,34 @@ type residentView struct {
 	Consults    []consult.Consultation // the resident's consultations the actor takes part in
 	RedeemRef   string                 // makes the redeem form idempotent
 	Readings    []residentReading      // the resident's diagnosis-center studies and reports
+	Signin      *signinView            // the resident's account and proxies, for the doctors who keep the record
+}
+
+// signinView is the resident's account, its consent and the proxies on
+// their record, as the doctors who keep the record see them.
+type signinView struct {
+	HasAccount bool
+	Consent    string // consent method, "" if the account predates recorded consent
+	Grants     []proxy.Grant
+	Kinds      []proxy.Kind
+}
+
+// signinOf gathers the resident's sign-in and proxies for staff managing the record.
+func (s *Server) signinOf(r *http.Request, rc *reqCtx, res *resident.Resident) (*signinView, error) {
+	v := &signinView{Kinds: proxy.Kinds}
+	if _, err := s.Store.ResidentAccount(r.Context(), res.ID); err == nil {
+		v.HasAccount = true
+	} else if !care.IsCode(err, care.ENOTFOUND) {
+		return nil, err
+	}
+	if c, err := s.Store.SigninConsent(r.Context(), res.ID); err == nil {
+		v.Consent = c.Method
+	} else if !care.IsCode(err, care.ENOTFOUND) {
+		return nil, err
+	}
+	var err error
+	v.Grants, err = s.Proxies.OfWard(r.Context(), rc.Actor, res)
+	return v, err
 }
 
 func (s *Server) viewOf(t *org.Tree, a care.Actor, r *resident.Resident) residentView {
@@ -202,10 +232,24 @@ func (s *Server) residentNew(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 
 func (s *Server) residentCreate(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
 	in, fs := inputFrom(r.PostFormValue)
+	// The resident's consent to an account of their own, recorded at
+	// registration: it needs a mobile number to send codes to, checked
+	// before anything is written.
+	consent := r.PostFormValue("signin_consent") == "yes"
+	if consent && account.NormalizePhone(in.Phone) == "" {
+		fs = append(fs, care.FieldError{Field: "phone", Key: "signin.no_phone"})
+	}
 	var res *resident.Resident
 	err := care.Invalid(fs)
 	if err == nil {
 		res, err = s.Residents.Register(r.Context(), rc.Actor, in)
+	}
+	if err == nil && consent {
+		if _, err := s.Accounts.CreateResidentAccount(r.Context(), rc.Actor, res.ID, res.CountyCode, res.Phone, true); err != nil {
+			return err
+		}
+		http.Redirect(w, r, "/residents/"+strconv.FormatInt(res.ID, 10)+"?ok=registered_signin", http.StatusSeeOther)
+		return nil
 	}
 	if err != nil {
 		fv, ferr := s.residentFormData(r, rc)
@@ -299,6 +343,11 @@ func (s *Server) residentPage(r *http.Request, rc *reqCtx, id int64, idNumber st
 			return pageData{}, err
 		}
 		v.RedeemRef = newRequestID()
+	}
+	if s.Proxies != nil && familyRole(rc.Actor.Role) {
+		if v.Signin, err = s.signinOf(r, rc, res); err != nil {
+			return pageData{}, err
+		}
 	}
 	today := care.Today(s.Now())
 	form := map[string][]string{"enrolled_on": {today.String()}, "date": {today.String()}, "start": {today.String()},
@@ -467,31 +516,4 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
 	}
 	s.render(w, r, rc, http.StatusOK, "me", d)
 	return nil
-}
-
-// mePage gathers the resident's own page: record, settlements, points.
-func (s *Server) mePage(r *http.Request, rc *reqCtx) (pageData, error) {
-	res, err := s.Residents.Get(r.Context(), rc.Actor, rc.Actor.ResidentID)
-	if err != nil {
-		return pageData{}, err
-	}
-	t, err := s.Orgs.Tree(r.Context())
-	if err != nil {
-		return pageData{}, err
-	}
-	v := s.viewOf(t, rc.Actor, res)
-	sts, recs, err := s.mySettlements(r, rc)
-	if err != nil {
-		return pageData{}, err
-	}
-	data := map[string]any{"R": v, "Settlements": sts, "Receivables": recs}
-	if s.Points != nil {
-		acc, err := s.Points.LedgerOf(r.Context(), rc.Actor, res)
-		if err != nil {
-			return pageData{}, err
-		}
-		data["Points"] = acc
-		data["MaxSteps"] = points.MaxSteps
-	}
-	return pageData{Title: s.msgs.T(rc.Lang, "me.title"), Data: data, Form: map[string][]string{"date": {care.Today(s.Now()).String()}}}, nil
 }

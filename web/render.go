@@ -119,6 +119,10 @@ func loadTemplates(s *Server) (*templates, error) {
 			return t.In(care.Shanghai).Format("2006-01-02 15:04")
 		},
 		"tss": func(t time.Time) string { return t.In(care.Shanghai).Format("2006-01-02 15:04:05") },
+		// fpg prints a glucose kept in tenths of mmol/L (70 → 7.0).
+		"fpg": func(v int) string { return axisValue(v, 10) },
+		// day is the date of an instant in China.
+		"day": func(t time.Time) string { return care.Today(t).String() },
 		"add": func(a, b int) int { return a + b },
 		// pct formats basis points as a percentage with one decimal (1234 → 12.3%).
 		"pct":       pctBP,

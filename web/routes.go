@@ -35,6 +35,9 @@ func (s *Server) registerRoutes() {
 	// Sign-in.
 	s.handle("GET /login", pub, s.loginPage)
 	s.handle("POST /login", pub, s.loginSubmit)
+	s.handle("GET /login/code", pub, s.codeLoginPage)
+	s.handle("POST /login/code", pub, s.codeRequest)
+	s.handle("POST /login/code/verify", pub, s.codeVerify)
 	s.handle("GET /reset", pub, s.resetPage)
 	s.handle("POST /reset", pub, s.resetSubmit)
 	s.handle("POST /logout", anyUser, s.logout)
@@ -71,6 +74,12 @@ func (s *Server) registerRoutes() {
 	s.handle("POST /emergency", emergency, s.emergencySubmit)
 	s.handle("GET /me", self, s.me)
 	s.handle("POST /me/points", self, s.meReport)
+	s.handle("POST /me/viewing", self, s.meViewing)
+	s.handle("POST /me/proxies", self, s.meProxyGrant)
+	s.handle("POST /me/proxies/{gid}/revoke", self, s.meProxyRevoke)
+	s.handle("POST /residents/{id}/signin", registrars, s.residentSignin)
+	s.handle("POST /residents/{id}/proxies", registrars, s.residentProxyGrant)
+	s.handle("POST /residents/{id}/proxies/{gid}/revoke", registrars, s.residentProxyRevoke)
 	s.handle("POST /residents/{id}/points/redeem", registrars, s.pointsRedeem)
 
 	// Chronic disease management.

@@ -28,11 +28,13 @@ import (
 	"countycare/family"
 	"countycare/kpi"
 	"countycare/lab"
+	"countycare/myrecord"
 	"countycare/online"
 	"countycare/org"
 	"countycare/pharmacy"
 	"countycare/points"
 	"countycare/povertywatch"
+	"countycare/proxy"
 	"countycare/reading"
 	"countycare/referral"
 	"countycare/resident"
@@ -52,6 +54,10 @@ type Store interface {
 	Practitioner(ctx context.Context, id int64) (*org.Practitioner, error)
 	Accounts(ctx context.Context, limit int) ([]account.Summary, error)
 	ResidentCounts(ctx context.Context, county string, day care.Date) ([]resident.VillageCounts, error)
+	// ResidentAccount returns a resident's account (ENOTFOUND if none).
+	ResidentAccount(ctx context.Context, residentID int64) (*account.Account, error)
+	// SigninConsent returns the consent behind a resident's account (ENOTFOUND if none recorded).
+	SigninConsent(ctx context.Context, residentID int64) (*account.Consent, error)
 }
 
 // Config is the server's configuration, read once in cmd.
@@ -116,6 +122,10 @@ type Deps struct {
 	Dashboard *kpi.Service
 	// Resumable uploads of ECG and DICOM files (tus 1.0); nil: their routes answer 404.
 	Uploads *upload.Service
+	// Proxy grants: guardians and family members who see a resident's record.
+	Proxies *proxy.Service
+	// The resident's own record on /me.
+	MyRecord *myrecord.Service
 }
 
 // Server serves countycare over HTTP.

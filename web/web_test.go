@@ -28,11 +28,13 @@ import (
 	"countycare/family"
 	"countycare/internal/testdb"
 	"countycare/lab"
+	"countycare/myrecord"
 	"countycare/online"
 	"countycare/org"
 	"countycare/pharmacy"
 	"countycare/points"
 	"countycare/povertywatch"
+	"countycare/proxy"
 	"countycare/reading"
 	"countycare/referral"
 	"countycare/resident"
@@ -141,8 +143,9 @@ func newEnvWith(t testing.TB, d store.Dialect, o envOptions) *env {
 	}
 	srv, err := web.New(o.cfg, web.Deps{
 		Residents: rsvc, Orgs: orgs, Chronic: chr, Family: fam, Points: pts, Consult: con, Live: live, Referral: ref,
-		Accounts: accts, Online: onl,
-		Settle: stl, Window: &settle.Window{Repo: st, Residents: rsvc, Orgs: orgs, Weights: settle.ExampleWeights(), Now: time.Now},
+		Accounts: accts, Online: onl, Proxies: &proxy.Service{Repo: st, Residents: rsvc, Audit: w, Now: time.Now, Forget: accts.SessionsChanged},
+		MyRecord: &myrecord.Service{Repo: st, Residents: rsvc, Audit: w, Now: time.Now},
+		Settle:   stl, Window: &settle.Window{Repo: st, Residents: rsvc, Orgs: orgs, Weights: settle.ExampleWeights(), Now: time.Now},
 		Rx: rxEngine, Prescriptions: rxs, Pharmacy: phs,
 		Reading: readSvc, Uploads: uploads,
 		ReadFlow: readFlow,
@@ -240,7 +243,8 @@ func TestEveryRouteHasAPolicy(t *testing.T) {
 	}
 	public := map[string]bool{"GET /healthz": true, "GET /static/{hash}/{file}": true, "GET /lang/{lang}": true, "GET /login": true,
 		"POST /login": true, "POST /api/v1/session": true, "/": true,
-		"GET /reset": true, "POST /reset": true} // one-time password links: the token is the credential
+		"GET /reset": true, "POST /reset": true, // one-time password links: the token is the credential
+		"GET /login/code": true, "POST /login/code": true, "POST /login/code/verify": true} // residents' sign-in by a code sent by text
 	for _, r := range routes {
 		if !r.Policy.Defined() {
 			t.Errorf("route %s has no policy", r.Pattern)

@@ -15,11 +15,13 @@ import (
 	"countycare/fhir"
 	"countycare/kpi"
 	"countycare/lab"
+	"countycare/myrecord"
 	"countycare/online"
 	"countycare/org"
 	"countycare/pharmacy"
 	"countycare/points"
 	"countycare/povertywatch"
+	"countycare/proxy"
 	"countycare/reading"
 	"countycare/referral"
 	"countycare/resident"
@@ -37,6 +39,8 @@ type app struct {
 	orgs     *org.Service
 	res      *resident.Service
 	accounts *account.Service
+	proxies  *proxy.Service
+	myrecord *myrecord.Service
 	chronic  *chronic.Service
 	consult  *consult.Service
 	live     *web.Broker
@@ -103,6 +107,8 @@ func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, 
 	}
 	a.rx = rxe
 	a.prescriptions = &rx.Service{Repo: st, Engine: rxe, Residents: a.res, Orgs: a.orgs, Audit: a.audit, Now: now}
+	a.proxies = &proxy.Service{Repo: st, Residents: a.res, Audit: a.audit, Now: now, Forget: a.accounts.SessionsChanged}
+	a.myrecord = &myrecord.Service{Repo: st, Residents: a.res, Audit: a.audit, Now: now}
 	a.online = &online.Service{Repo: st, Residents: a.res, Staff: st, Accounts: a.accounts, Rx: a.prescriptions, Audit: a.audit, Now: now}
 	prices, err := pharmacy.ExamplePrices(rxe.KB)
 	if err != nil {
@@ -124,7 +130,7 @@ func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, 
 	a.special = &povertywatch.Special{Repo: st, Residents: a.res, Orgs: a.orgs, Audit: a.audit, List: povertywatch.DefaultSpecialList(), Now: now}
 	a.dashboard = &kpi.Service{Chronic: a.chronic, Family: a.family, Referral: a.referral, Orgs: a.orgs, Targets: kpi.DefaultTargets(), Audit: a.audit, Now: now}
 	a.uploads = &upload.Service{Repo: st, ECG: a.reading, DICOM: a.imaging, Audit: a.audit, Config: upload.DefaultConfig(), Now: now}
-	w, err := web.New(wcfg, web.Deps{Residents: a.res, Orgs: a.orgs, Accounts: a.accounts, Chronic: a.chronic, Consult: a.consult, Live: a.live, Family: a.family, Points: a.points, Referral: a.referral, Settle: a.settle, Window: a.window,
+	w, err := web.New(wcfg, web.Deps{Residents: a.res, Orgs: a.orgs, Accounts: a.accounts, Proxies: a.proxies, MyRecord: a.myrecord, Chronic: a.chronic, Consult: a.consult, Live: a.live, Family: a.family, Points: a.points, Referral: a.referral, Settle: a.settle, Window: a.window,
 		Reading: a.reading, ReadFlow: a.readflow, Viewer: &reading.Viewer{Repo: st, Residents: a.res, Audit: a.audit, PreRead: a.reading.PreRead}, Rx: a.rx, Prescriptions: a.prescriptions, Online: a.online,
 		Labs: a.labs, Critical: a.critical, Exams: a.exams, Pharmacy: a.pharmacy, Imaging: a.imaging, DICOMweb: a.dicomweb, PovertyWatch: a.watch, Special: a.special,
 		Dashboard: a.dashboard, Uploads: a.uploads, Store: st, Audit: a.audit, AuditKey: key, Log: log, Now: now})

@@ -395,7 +395,7 @@ func printDemoLogins(ctx context.Context, a *app, w io.Writer) error {
 }
 
 // housekeeping is serve's own periodic jobs: stale sessions (and sign-in
-// failures older than a device cookie) deleted every 5 minutes, the
+// failures older than a device cookie, sign-in codes a day past expiry) deleted every 5 minutes, the
 // planner's statistics refreshed every hour, and the audit trail's head
 // logged as an anchor every anchorEvery (0: not).
 func housekeeping(a *app, cfg account.Config, anchorEvery time.Duration) []job {
@@ -408,7 +408,13 @@ func housekeeping(a *app, cfg account.Config, anchorEvery time.Duration) []job {
 			}
 			// Counted sign-in failures outlive no device cookie.
 			f, err := a.st.PurgeAuthFailures(ctx, now.Add(-account.DeviceCookieLifetime))
-			return []any{"deleted", n, "failures purged", f}, err
+			if err != nil {
+				return nil, err
+			}
+			// One-time sign-in codes are kept a day after they expire (the
+			// refusal of a late one can still say "expired").
+			c, err := a.st.PurgeSigninCodes(ctx, now.Add(-24*time.Hour))
+			return []any{"deleted", n, "failures purged", f, "codes purged", c}, err
 		}},
 		{"optimize", time.Hour, func(ctx context.Context) ([]any, error) { return nil, a.st.Optimize(ctx) }},
 	}

@@ -37,6 +37,7 @@ func smsPurposes() sms.Purposes {
 		reading.PurposeOverdue:     {"modality", "study", "minutes", "target"},
 		account.ResetNoticePurpose: {"admin", "account"},
 		account.ResetPurpose:       {"account", "minutes", "link"},
+		account.CodePurpose:        {"code", "minutes"},
 		pharmacy.PurposeLowStock:   {"drug", "on_hand", "days", "suggest"},
 		notify.PurposeDuty:         {"topic", "phone"},
 	}

@@ -23,6 +23,8 @@ var domain = map[string][]string{
 	"audit":    {"care"},
 	"account":  {"care", "org", "audit", "notify"},
 	"resident": {"care", "idcard", "org", "access", "audit"},
+	"proxy":    {"care", "idcard", "access", "audit", "resident"},
+	"myrecord": {"care", "audit", "resident", "chronic", "consult", "lab", "reading", "referral"},
 	"settle":   {"care", "audit", "org", "resident", "icd10"},
 	"notify":   {},
 	"chronic":  {"care", "access", "audit", "org", "resident", "notify", "points"},
