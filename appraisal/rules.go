@@ -2,13 +2,15 @@ package appraisal
 
 import (
 	"bytes"
+	"cmp"
 	_ "embed"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math"
-	"sort"
+	"slices"
 	"strconv"
+	"strings"
 
 	"countycare/care"
 )
@@ -111,10 +113,11 @@ func LoadRules(r io.Reader) (*Rules, error) {
 	if len(f.Years) == 0 {
 		bad("years", "appraisal.rules.no_years")
 	}
+	var years []int
 	for ys, sets := range f.Years {
 		field := "years." + ys
 		y, err := strconv.Atoi(ys)
-		if err != nil || y < 2000 || y > 2100 {
+		if err != nil || y < 2000 || y > 2100 || strconv.Itoa(y) != ys {
 			bad(field, "appraisal.rules.year", ys)
 			continue
 		}
@@ -135,19 +138,18 @@ func LoadRules(r io.Reader) (*Rules, error) {
 			yr.Sets[set] = sc
 		}
 		rs.years[y] = yr
-		if rs.first == 0 || y < rs.first {
-			rs.first = y
-		}
-		if y > rs.last {
-			rs.last = y
+		years = append(years, y)
+	}
+	slices.Sort(years)
+	for i := 1; i < len(years); i++ {
+		for gap := years[i-1] + 1; gap < years[i]; gap++ {
+			bad("years."+strconv.Itoa(gap), "appraisal.rules.year_missing", gap)
 		}
 	}
-	for y := rs.first + 1; y < rs.last; y++ {
-		if _, ok := rs.years[y]; !ok {
-			bad("years."+strconv.Itoa(y), "appraisal.rules.year_missing", y)
-		}
+	if len(years) > 0 {
+		rs.first, rs.last = years[0], years[len(years)-1]
 	}
-	sort.Slice(fs, func(i, j int) bool { return fs[i].Field < fs[j].Field })
+	slices.SortFunc(fs, func(a, b care.FieldError) int { return strings.Compare(a.Field, b.Field) })
 	if err := care.Invalid(fs); err != nil {
 		return nil, err
 	}
@@ -197,7 +199,7 @@ func loadScheme(field string, set Set, sf *schemeFile) (Scheme, []care.FieldErro
 	if sf.Total > 0 && sum != sf.Total {
 		bad(field+".total", "appraisal.rules.weights_sum", sum, sf.Total)
 	}
-	sort.Slice(sc.Items, func(i, j int) bool { return order(sc.Items[i].ID) < order(sc.Items[j].ID) })
+	slices.SortFunc(sc.Items, func(a, b Item) int { return cmp.Compare(order(a.ID), order(b.ID)) })
 	return sc, fs
 }
 
@@ -218,7 +220,7 @@ func toBP(p *float64) (int, bool) {
 		return 0, false
 	}
 	bp := math.Round(*p * 100)
-	if math.Abs(bp-*p*100) > 1e-6 {
+	if bp/100 != *p { // a third decimal: 90.125
 		return 0, false
 	}
 	return int(bp), true

@@ -134,6 +134,10 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /dashboard", aggregates, s.dashboard)
 	s.handle("GET /dashboard/units/{id}", aggregates, s.dashboard)
 	s.handle("GET /api/v1/dashboard/trend", aggregates, s.apiDashboardTrend)
+	// The performance appraisal (绩效考核): the same scopes as the dashboard.
+	s.handle("GET /appraisal", aggregates, s.appraisalPage)
+	s.handle("GET /appraisal/units/{id}", aggregates, s.appraisalPage)
+	s.handle("GET /api/v1/appraisal", aggregates, s.apiAppraisal)
 	s.handle("GET /family/teams", teamViewers, s.familyTeams)
 	s.handle("GET /family/teams/new", teamAdmins, s.familyTeamNew)
 	s.handle("POST /family/teams", teamAdmins, s.familyTeamSave)

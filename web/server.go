@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"countycare/account"
+	"countycare/appraisal"
 	"countycare/audit"
 	"countycare/care"
 	"countycare/chronic"
@@ -114,6 +115,9 @@ type Deps struct {
 	// The county dashboard; nil: one over Chronic, Family and Referral
 	// with the default targets (kpi.DefaultTargets).
 	Dashboard *kpi.Service
+	// The performance appraisal; nil: one over Dashboard with the default
+	// rules (appraisal.DefaultRules).
+	Appraisal *appraisal.Service
 	// Resumable uploads of ECG and DICOM files (tus 1.0); nil: their routes answer 404.
 	Uploads *upload.Service
 }
@@ -144,6 +148,9 @@ func New(cfg Config, d Deps) (*Server, error) {
 	s := &Server{Deps: d, cfg: cfg, mux: http.NewServeMux(), reg: prometheus.NewRegistry()}
 	if s.Dashboard == nil {
 		s.Dashboard = &kpi.Service{Chronic: d.Chronic, Family: d.Family, Referral: d.Referral, Orgs: d.Orgs, Targets: kpi.DefaultTargets(), Audit: d.Audit, Now: d.Now}
+	}
+	if s.Appraisal == nil {
+		s.Appraisal = &appraisal.Service{Boards: s.Dashboard, Rules: appraisal.DefaultRules(), Audit: d.Audit}
 	}
 	var err error
 	if s.msgs, err = loadCatalogue(); err != nil {
