@@ -66,6 +66,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	residents := fs.Int("residents", 20000, "residents in the demo county (with --demo)")
 	chronicFile := fs.String("chronic-config", envOr("COUNTYCARE_CHRONIC_CONFIG", ""), "JSON file of the county's chronic-care rules over the defaults (targets, intervals, tier rules, prevalence; `countycare chronic defaults` prints them; env COUNTYCARE_CHRONIC_CONFIG)")
 	kpiTargets := fs.String("kpi-targets", envOr("COUNTYCARE_KPI_TARGETS", ""), "JSON file of the county's dashboard targets per indicator and year and the amber band (default: kpi/targets.default.json; docs/dashboard.md; env COUNTYCARE_KPI_TARGETS)")
+	appraisalFile := fs.String("appraisal-config", envOr("COUNTYCARE_APPRAISAL_CONFIG", ""), "JSON file of the county's performance-appraisal weights and targets per year (default: appraisal/rules.default.json; docs/appraisal.md; env COUNTYCARE_APPRAISAL_CONFIG)")
 	kpiCache := fs.Duration("kpi-cache", envDuration("COUNTYCARE_KPI_CACHE", kpi.DefaultCacheTTL), "how long the dashboard keeps a computed (scope, period) before computing it again (env COUNTYCARE_KPI_CACHE)")
 	smsFile := fs.String("sms-config", envOr("COUNTYCARE_SMS_CONFIG", ""), "JSON file of the county's SMS provider (Alibaba Cloud or Tencent Cloud): keys, sign name, a template per message purpose,\n"+
 		"per-number limits, retries, duty phones (docs/sms.md; env COUNTYCARE_SMS_CONFIG); empty: messages are only written to the log")
@@ -135,6 +136,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	targets, err := loadTargets(*kpiTargets)
+	if err != nil {
+		return err
+	}
+	appraisalRules, err := loadAppraisalRules(*appraisalFile)
 	if err != nil {
 		return err
 	}
@@ -222,6 +227,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	a.chronic.Config = chronicCfg
 	a.dashboard.Targets, a.dashboard.CacheTTL = targets, *kpiCache
+	a.appraisal.Rules = appraisalRules
 	a.consult.Config = ccfg
 	a.critical.Config = criticalCfg
 	a.watch.Config = watchCfg
