@@ -89,12 +89,12 @@ type appraisalLine struct {
 
 // appraisalScored is one unit's appraisal in the API.
 type appraisalScored struct {
-	Unit      int64     `json:"unit"`
-	Name      string    `json:"name"`
-	Set       string    `json:"appraisal"`
-	Total     int       `json:"total"`
-	Available int       `json:"available"`
-	Score     *int      `json:"score_centi"` // null: no data
+	Unit      int64           `json:"unit"`
+	Name      string          `json:"name"`
+	Set       string          `json:"appraisal"`
+	Total     int             `json:"total"`
+	Available int             `json:"available"`
+	Score     *int            `json:"score_centi"` // null: no data
 	Lines     []appraisalLine `json:"lines"`
 }
 
@@ -139,9 +139,9 @@ func (s *Server) apiAppraisal(w http.ResponseWriter, r *http.Request, rc *reqCtx
 		return err
 	}
 	out := struct {
-		Year     int         `json:"year"`
-		From     string      `json:"from"`
-		To       string      `json:"to"`
+		Year     int               `json:"year"`
+		From     string            `json:"from"`
+		To       string            `json:"to"`
 		Unit     appraisalScored   `json:"unit"`
 		Children []appraisalScored `json:"children"`
 	}{Year: rep.Year, From: rep.From.String(), To: rep.To.String(), Unit: toAppraisalScored(rep.Scored), Children: []appraisalScored{}}

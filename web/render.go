@@ -125,8 +125,8 @@ func loadTemplates(s *Server) (*templates, error) {
 		"tss": func(t time.Time) string { return t.In(care.Shanghai).Format("2006-01-02 15:04:05") },
 		"add": func(a, b int) int { return a + b },
 		// pct formats basis points as a percentage with one decimal (1234 → 12.3%).
-		"pct":       pctBP,
-		"cell":      cell,
+		"pct":  pctBP,
+		"cell": cell,
 		// points formats hundredths of a point with one decimal (1350 → 13.5).
 		"points":    centiPoints,
 		"maskphone": resident.MaskPhone,

@@ -40,6 +40,7 @@ var domain = map[string][]string{
 	"pharmacy":  {"care", "audit", "org", "resident", "rx", "settle", "notify"},
 	"kpi":       {"care", "audit", "org", "chronic", "family", "referral"},
 	"appraisal": {"care", "audit", "org", "kpi"},
+	"survey":    {"care", "audit", "org", "notify"},
 	"upload":    {"care", "audit", "org", "resident", "reading"},
 }
 
