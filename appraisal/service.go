@@ -20,11 +20,21 @@ type Boards interface {
 	Board(ctx context.Context, a care.Actor, unitID int64, p kpi.Period) (*kpi.Board, error)
 }
 
+// SatisfactionSource gives the resident surveys' satisfaction per unit
+// for a year (survey.Service): satisfied answers and answers, each unit
+// counting those of every unit below, and only units with enough answers
+// to show (fewer is no data).
+type SatisfactionSource interface {
+	Satisfaction(ctx context.Context, county string, year int) (map[int64][2]int, error)
+}
+
 // Service appraises units for a year.
 type Service struct {
 	Boards Boards
 	Rules  *Rules
 	Audit  audit.Recorder
+	// Surveys feeds the satisfaction item; nil: it has no data.
+	Surveys SatisfactionSource
 }
 
 // Scored is one unit's appraisal: the set it is appraised by (a village
@@ -67,10 +77,16 @@ func (s *Service) Appraise(ctx context.Context, a care.Actor, unitID int64, year
 	if err != nil {
 		return nil, err
 	}
+	sat := map[int64][2]int{}
+	if s.Surveys != nil {
+		if sat, err = s.Surveys.Satisfaction(ctx, a.CountyCode, year); err != nil {
+			return nil, err
+		}
+	}
 	rep := &Report{Path: b.Path, Year: year, From: b.From, To: b.To}
-	rep.Scored = s.score(b.Unit, b.Rows, year)
+	rep.Scored = s.score(b.Unit, b.Rows, sat, year)
 	for _, c := range b.Children {
-		rep.Children = append(rep.Children, s.score(c.Unit, c.Rows, year))
+		rep.Children = append(rep.Children, s.score(c.Unit, c.Rows, sat, year))
 	}
 	ev := audit.New(ctx, a, ActView, 0)
 	ev.Detail = fmt.Sprintf("appraisal unit %d year %d children %d", b.Unit.ID, year, len(rep.Children))
@@ -78,12 +94,15 @@ func (s *Service) Appraise(ctx context.Context, a care.Actor, unitID int64, year
 	return rep, nil
 }
 
-func (s *Service) score(u *org.Institution, rows []kpi.Row, year int) Scored {
+func (s *Service) score(u *org.Institution, rows []kpi.Row, sat map[int64][2]int, year int) Scored {
 	set := setOf(u)
 	sc, _ := s.Rules.Scheme(year, set) // the year was checked; every year has both sets
 	values := map[string]kpi.Rate{}
 	for _, r := range rows {
 		values[r.Indicator.ID] = r.Value.Rate
+	}
+	if x, ok := sat[u.ID]; ok {
+		values[Satisfaction.ID] = kpi.Rate{Num: x[0], Den: x[1]}
 	}
 	return Scored{Unit: u, Set: set, Score: Evaluate(sc, values)}
 }

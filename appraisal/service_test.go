@@ -23,6 +23,17 @@ func (f *fakeBoards) Board(_ context.Context, _ care.Actor, _ int64, p kpi.Perio
 	return f.b, f.err
 }
 
+type fakeSurveys struct {
+	m      map[int64][2]int
+	err    error
+	county string
+}
+
+func (f *fakeSurveys) Satisfaction(_ context.Context, county string, _ int) (map[int64][2]int, error) {
+	f.county = county
+	return f.m, f.err
+}
+
 type recAudit struct{ evs []audit.Event }
 
 func (r *recAudit) Record(_ context.Context, e audit.Event) { r.evs = append(r.evs, e) }
@@ -68,8 +79,21 @@ func TestAppraise(t *testing.T) {
 	if _, err := s.Appraise(context.Background(), care.Actor{}, 3, 2030); !isCode(err, care.ENOTFOUND) {
 		t.Errorf("a year without rules: %v", err)
 	}
+	// With survey answers: the village's satisfaction 18 of 20 = 90 % meets
+	// the 90 % target: 20 points; with fulfilment's 68: 88 of 100.
+	fs := &fakeSurveys{m: map[int64][2]int{5: {18, 20}}}
+	s.Surveys = fs
+	rep, err = s.Appraise(context.Background(), care.Actor{Role: care.RoleAnalyst, CountyCode: "411723"}, 3, 2026)
+	if err != nil || fs.county != "411723" || rep.Children[0].Score.Scaled != 8800 || rep.Children[0].Score.Lines[1].Points != 2000 || rep.Score.Scaled != 9500 {
+		t.Errorf("with surveys: %+v %v", rep, err)
+	}
+	fs.err = care.Errorf(care.EINTERNAL, "error.internal")
+	if _, err := s.Appraise(context.Background(), care.Actor{}, 3, 2026); !isCode(err, care.EINTERNAL) {
+		t.Errorf("a survey error: %v", err)
+	}
+	s.Surveys = nil
 	fb.err = care.Errorf(care.ENOTFOUND, "error.not_found")
-	if _, err := s.Appraise(context.Background(), care.Actor{}, 9, 2026); !isCode(err, care.ENOTFOUND) || len(ra.evs) != 1 {
+	if _, err := s.Appraise(context.Background(), care.Actor{}, 9, 2026); !isCode(err, care.ENOTFOUND) || len(ra.evs) != 2 {
 		t.Errorf("out of scope: %v", err)
 	}
 }

@@ -75,7 +75,7 @@ func testSurveys(t *testing.T, d store.Dialect) {
 	for _, m := range msgs {
 		if m.Purpose == survey.Purpose {
 			link = m.Params["link"]
-			if !strings.HasPrefix(link, "https://yl.example.cn/s/") || !strings.Contains(m.Body, link) || !strings.HasPrefix(m.Ref, "survey:") {
+			if !strings.HasPrefix(link, "https://yl.example.cn/s?t=") || !strings.Contains(m.Body, link) || !strings.HasPrefix(m.Ref, "survey:") {
 				t.Errorf("message %+v", m)
 			}
 		}
@@ -83,7 +83,7 @@ func testSurveys(t *testing.T, d store.Dialect) {
 	if link == "" {
 		t.Fatal("no survey message queued")
 	}
-	tok := strings.TrimPrefix(link, "https://yl.example.cn/s/")
+	tok := strings.TrimPrefix(link, "https://yl.example.cn/s?t=")
 	inv, err := svc.Open(ctx, tok)
 	if err != nil || inv.Channel != survey.ChannelSMS {
 		t.Fatalf("open: %+v %v", inv, err)

@@ -109,7 +109,7 @@ func (s *Service) Invite(ctx context.Context, limit int) (int, error) {
 
 // Link is the survey page's address for token.
 func (s *Service) Link(token string) string {
-	return strings.TrimRight(s.PublicURL, "/") + "/s/" + token
+	return strings.TrimRight(s.PublicURL, "/") + "/s?t=" + token
 }
 
 // Open returns the invitation of a link token if it can be answered now.

@@ -92,6 +92,15 @@ func NewToken(key []byte) (token, hash string) {
 	return token, HashToken(token)
 }
 
+// KeyFrom derives the link-signing key from the server's secret (the
+// audit key): a key of its own, so a link's MAC is never a valid audit
+// hash or device cookie MAC.
+func KeyFrom(secret []byte) []byte {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte("countycare survey link key v1"))
+	return m.Sum(nil)
+}
+
 func mac(key, b []byte) []byte {
 	m := hmac.New(sha256.New, key)
 	m.Write(b)

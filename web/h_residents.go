@@ -493,5 +493,12 @@ func (s *Server) mePage(r *http.Request, rc *reqCtx) (pageData, error) {
 		data["Points"] = acc
 		data["MaxSteps"] = points.MaxSteps
 	}
+	if s.Surveys != nil {
+		invs, err := s.Surveys.Mine(r.Context(), rc.Actor)
+		if err != nil {
+			return pageData{}, err
+		}
+		data["Surveys"] = invs
+	}
 	return pageData{Title: s.msgs.T(rc.Lang, "me.title"), Data: data, Form: map[string][]string{"date": {care.Today(s.Now()).String()}}}, nil
 }

@@ -39,6 +39,7 @@ import (
 	"countycare/resident"
 	"countycare/rx"
 	"countycare/settle"
+	"countycare/survey"
 	"countycare/upload"
 )
 
@@ -118,6 +119,8 @@ type Deps struct {
 	// The performance appraisal; nil: one over Dashboard with the default
 	// rules (appraisal.DefaultRules).
 	Appraisal *appraisal.Service
+	// Resident surveys; nil: their routes are not served.
+	Surveys *survey.Service
 	// Resumable uploads of ECG and DICOM files (tus 1.0); nil: their routes answer 404.
 	Uploads *upload.Service
 }
@@ -151,6 +154,9 @@ func New(cfg Config, d Deps) (*Server, error) {
 	}
 	if s.Appraisal == nil {
 		s.Appraisal = &appraisal.Service{Boards: s.Dashboard, Rules: appraisal.DefaultRules(), Audit: d.Audit}
+		if d.Surveys != nil {
+			s.Appraisal.Surveys = d.Surveys
+		}
 	}
 	var err error
 	if s.msgs, err = loadCatalogue(); err != nil {

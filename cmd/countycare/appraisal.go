@@ -5,6 +5,7 @@ import (
 	"os"
 
 	"countycare/appraisal"
+	"countycare/survey"
 )
 
 // loadAppraisalRules reads serve --appraisal-config: the county's appraisal
@@ -24,4 +25,22 @@ func loadAppraisalRules(path string) (*appraisal.Rules, error) {
 		return nil, fmt.Errorf("serve: --appraisal-config %s: %w", path, err)
 	}
 	return r, nil
+}
+
+// loadSurveyConfig reads serve --survey-config (docs/appraisal.md); none
+// gives the shipped survey.
+func loadSurveyConfig(path string) (survey.Config, error) {
+	if path == "" {
+		return survey.DefaultConfig(), nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return survey.Config{}, fmt.Errorf("serve: --survey-config: %w", err)
+	}
+	defer f.Close()
+	c, err := survey.LoadConfig(f)
+	if err != nil {
+		return survey.Config{}, fmt.Errorf("serve: --survey-config %s: %w", path, err)
+	}
+	return c, nil
 }
