@@ -143,7 +143,6 @@ type recAudit struct{ evs []audit.Event }
 
 func (r *recAudit) Record(_ context.Context, e audit.Event) { r.evs = append(r.evs, e) }
 
-
 // TestResultsAnonymous: answers are anonymous to the staff concerned. A
 // village doctor sees their clinic's and their own tally only from five
 // answers on — four answers are "too few", with no count — and never
