@@ -20,6 +20,16 @@ import (
 // for staff, each group shown only from the configured minimum of answers.
 // docs/appraisal.md.
 
+// surveysOn answers 404 for h's route when the server has no survey service.
+func (s *Server) surveysOn(h handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+		if s.Surveys == nil {
+			return care.Errorf(care.ENOTFOUND, "error.not_found")
+		}
+		return h(w, r, rc)
+	}
+}
+
 // surveyView is the survey page's data.
 type surveyView struct {
 	Inv       *survey.Invitation

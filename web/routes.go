@@ -141,13 +141,12 @@ func (s *Server) registerRoutes() {
 	// Resident surveys: the linked survey needs no sign-in (the signed,
 	// single-use link is the credential); a resident's own on /me; results
 	// (aggregates of at least the minimum count) for the staff concerned.
-	if s.Surveys != nil {
-		s.handle("GET /s", pub, s.surveyPage)
-		s.handle("POST /s", pub, s.surveySubmit)
-		s.handle("GET /me/surveys/{id}", access.Allow(care.RoleResident), s.mySurvey)
-		s.handle("POST /me/surveys/{id}", access.Allow(care.RoleResident), s.mySurveySubmit)
-		s.handle("GET /surveys/results", access.Allow(care.RoleAnalyst, care.RoleTownshipDoctor, care.RoleVillageDoctor, care.RoleCountySpecialist), s.surveyResults)
-	}
+	// Without a survey service they answer 404.
+	s.handle("GET /s", pub, s.surveysOn(s.surveyPage))
+	s.handle("POST /s", pub, s.surveysOn(s.surveySubmit))
+	s.handle("GET /me/surveys/{id}", access.Allow(care.RoleResident), s.surveysOn(s.mySurvey))
+	s.handle("POST /me/surveys/{id}", access.Allow(care.RoleResident), s.surveysOn(s.mySurveySubmit))
+	s.handle("GET /surveys/results", access.Allow(care.RoleAnalyst, care.RoleTownshipDoctor, care.RoleVillageDoctor, care.RoleCountySpecialist), s.surveysOn(s.surveyResults))
 	s.handle("GET /family/teams", teamViewers, s.familyTeams)
 	s.handle("GET /family/teams/new", teamAdmins, s.familyTeamNew)
 	s.handle("POST /family/teams", teamAdmins, s.familyTeamSave)
