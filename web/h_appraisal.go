@@ -37,6 +37,15 @@ func (s *Server) appraisalYear(r *http.Request) (int, error) {
 	return y, nil
 }
 
+// yearOptions are the years offered: this year and the two before.
+func (s *Server) yearOptions(lang string, today care.Date, sel int) []periodOption {
+	var out []periodOption
+	for y := today.Year; y >= today.Year-2; y-- {
+		out = append(out, periodOption{Value: strconv.Itoa(y), Label: s.periodLabel(lang, kpi.Period{Kind: kpi.Year, Year: y}), Selected: y == sel})
+	}
+	return out
+}
+
 // appraisalUnit reads the unit of the path (0: the viewer's root).
 func appraisalUnit(r *http.Request) (int64, error) {
 	if r.PathValue("id") == "" {
@@ -54,10 +63,7 @@ func (s *Server) appraisalPage(w http.ResponseWriter, r *http.Request, rc *reqCt
 	today := care.Today(s.Now())
 	pd := pageData{Title: s.msgs.T(rc.Lang, "appraisal.title"), Form: r.URL.Query()}
 	year, yerr := s.appraisalYear(r)
-	v := &appraisalView{}
-	for y := today.Year; y >= today.Year-2; y-- {
-		v.Years = append(v.Years, periodOption{Value: strconv.Itoa(y), Label: s.periodLabel(rc.Lang, kpi.Period{Kind: kpi.Year, Year: y}), Selected: y == year})
-	}
+	v := &appraisalView{Years: s.yearOptions(rc.Lang, today, year)}
 	pd.Data = v
 	if yerr != nil {
 		return s.formError(w, r, rc, "appraisal", pd, yerr)

@@ -92,29 +92,39 @@ func (rc *reqCtx) csrfOrLogin(s *Server, w http.ResponseWriter) string {
 // surveySubmit serves POST /s: the answers of a link's survey.
 func (s *Server) surveySubmit(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
 	tok := r.PostFormValue("t")
+	return s.surveyAnswer(w, r, rc, "/s", url.Values{"t": {tok}},
+		func(form map[string]string) error { return s.Surveys.AnswerLink(r.Context(), tok, form) },
+		func() (*survey.Invitation, error) { return s.Surveys.Open(r.Context(), tok) })
+}
+
+// surveyAnswer stores a survey's answers through answer and thanks the
+// resident; answers that do not fit the questions show the form again
+// (reopened through reopen) with the answers given and a message per question.
+func (s *Server) surveyAnswer(w http.ResponseWriter, r *http.Request, rc *reqCtx, action string, f url.Values,
+	answer func(map[string]string) error, reopen func() (*survey.Invitation, error)) error {
 	form := s.surveyForm(r)
-	if err := s.Surveys.AnswerLink(r.Context(), tok, form); err != nil {
+	title := s.msgs.T(rc.Lang, "survey.title")
+	if err := answer(form); err != nil {
 		if !care.IsCode(err, care.EINVALID) {
 			return err
 		}
-		inv, oerr := s.Surveys.Open(r.Context(), tok)
+		inv, oerr := reopen()
 		if oerr != nil {
 			return oerr
 		}
-		v, verr := s.surveyView(r, inv, "/s")
+		v, verr := s.surveyView(r, inv, action)
 		if verr != nil {
 			return verr
 		}
-		f := url.Values{"t": {tok}}
 		for k, x := range form {
 			f.Set(k, x)
 		}
-		return s.formError(w, r, rc, "survey", pageData{Title: s.msgs.T(rc.Lang, "survey.title"), CSRF: rc.csrfOrLogin(s, w), Data: v, Form: f}, err)
+		return s.formError(w, r, rc, "survey", pageData{Title: title, CSRF: rc.csrfOrLogin(s, w), Data: v, Form: f}, err)
 	}
 	if rc.Session == nil {
 		s.clearCookie(w, loginCSRF)
 	}
-	s.render(w, r, rc, http.StatusOK, "survey", pageData{Title: s.msgs.T(rc.Lang, "survey.title"), Data: &surveyView{Done: true}})
+	s.render(w, r, rc, http.StatusOK, "survey", pageData{Title: title, Data: &surveyView{Done: true}})
 	return nil
 }
 
@@ -142,27 +152,9 @@ func (s *Server) mySurveySubmit(w http.ResponseWriter, r *http.Request, rc *reqC
 	if err != nil {
 		return err
 	}
-	form := s.surveyForm(r)
-	if err := s.Surveys.AnswerMine(r.Context(), rc.Actor, id, form); err != nil {
-		if !care.IsCode(err, care.EINVALID) {
-			return err
-		}
-		inv, oerr := s.Surveys.OpenMine(r.Context(), rc.Actor, id)
-		if oerr != nil {
-			return oerr
-		}
-		v, verr := s.surveyView(r, inv, "/me/surveys/"+strconv.FormatInt(id, 10))
-		if verr != nil {
-			return verr
-		}
-		f := url.Values{}
-		for k, x := range form {
-			f.Set(k, x)
-		}
-		return s.formError(w, r, rc, "survey", pageData{Title: s.msgs.T(rc.Lang, "survey.title"), Data: v, Form: f}, err)
-	}
-	s.render(w, r, rc, http.StatusOK, "survey", pageData{Title: s.msgs.T(rc.Lang, "survey.title"), Data: &surveyView{Done: true}})
-	return nil
+	return s.surveyAnswer(w, r, rc, "/me/surveys/"+strconv.FormatInt(id, 10), url.Values{},
+		func(form map[string]string) error { return s.Surveys.AnswerMine(r.Context(), rc.Actor, id, form) },
+		func() (*survey.Invitation, error) { return s.Surveys.OpenMine(r.Context(), rc.Actor, id) })
 }
 
 // resultRow is one row of the results page.
@@ -188,10 +180,7 @@ func (s *Server) surveyResults(w http.ResponseWriter, r *http.Request, rc *reqCt
 		Doctors  []resultRow
 		MinCount int
 	}
-	v := &view{}
-	for y := today.Year; y >= today.Year-2; y-- {
-		v.Years = append(v.Years, periodOption{Value: strconv.Itoa(y), Label: s.periodLabel(rc.Lang, kpi.Period{Kind: kpi.Year, Year: y}), Selected: y == year})
-	}
+	v := &view{Years: s.yearOptions(rc.Lang, today, year)}
 	pd.Data = v
 	if yerr != nil {
 		return s.formError(w, r, rc, "survey_results", pd, yerr)
