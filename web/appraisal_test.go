@@ -1,7 +1,9 @@
 package web_test
 
 import (
+	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
@@ -135,6 +137,16 @@ func testAppraisal(t *testing.T, d store.Dialect) {
 		t.Errorf("only %d lines with data", withData)
 	}
 
+	// The same as CSV: a row per unit and indicator, the score as on the page.
+	csvr := an.get("/appraisal/export.csv?year=" + strconv.Itoa(year))
+	rows, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(csvr.body, "\ufeff"))).ReadAll()
+	if csvr.code != 200 || err != nil || !strings.HasPrefix(csvr.body, "\ufeff") || len(rows) <= 1+len(sc.Items) || rows[0][0] != "单位" || rows[1][3] != "高血压规范管理率" {
+		t.Fatalf("CSV: %d %v %.300s", csvr.code, err, csvr.body)
+	}
+	if want := fmt.Sprintf("%d.%d", (*out.Unit.Score+5)/100, (*out.Unit.Score+5)/10%10); rows[1][2] != want {
+		t.Errorf("CSV score %q, want %q", rows[1][2], want)
+	}
+
 	// Drill down to a village clinic: its doctors' appraisal.
 	id := strconv.FormatInt(out.Children[0].Unit, 10)
 	var village string
@@ -188,12 +200,15 @@ func testAppraisal(t *testing.T, d store.Dialect) {
 		if r := td.get("/appraisal/units/" + u); r.code != 404 {
 			t.Errorf("township doctor, unit %s: %d", u, r.code)
 		}
+		if r := td.get("/appraisal/export.csv?unit=" + u); r.code != 404 {
+			t.Errorf("township doctor CSV, unit %s: %d", u, r.code)
+		}
 		if r := td.get("/api/v1/appraisal?unit=" + u); r.code != 404 {
 			t.Errorf("township doctor API, unit %s: %d", u, r.code)
 		}
 	}
 	e.writer.Flush(t.Context())
-	if evs, err := e.st.SearchAudit(t.Context(), audit.Filter{Action: kpi.ActOutOfScope, Limit: 100}); err != nil || len(evs) < 4 || evs[0].Outcome != audit.OutcomeDenied {
+	if evs, err := e.st.SearchAudit(t.Context(), audit.Filter{Action: kpi.ActOutOfScope, Limit: 100}); err != nil || len(evs) < 6 || evs[0].Outcome != audit.OutcomeDenied {
 		t.Errorf("out-of-scope reads not audited: %v %d", err, len(evs))
 	}
 	if views, _ := e.st.SearchAudit(t.Context(), audit.Filter{Action: appraisal.ActView, Limit: 100}); len(views) < 4 {

@@ -1,6 +1,9 @@
 package web
 
 import (
+	"encoding/csv"
+	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 
@@ -156,4 +159,50 @@ func (s *Server) apiAppraisal(w http.ResponseWriter, r *http.Request, rc *reqCtx
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// appraisalExport serves GET /appraisal/export.csv?unit=&year=: the unit's
+// and the units below's appraisal, one row per unit and indicator, for a
+// spreadsheet (UTF-8 with a BOM, the reader's language, formula-safe
+// names); scope, refusals and the audit row are the page's.
+func (s *Server) appraisalExport(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	var unit int64
+	if v := r.URL.Query().Get("unit"); v != "" {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || id <= 0 {
+			return care.Errorf(care.ENOTFOUND, "error.not_found")
+		}
+		unit = id
+	}
+	year, err := s.appraisalYear(r)
+	if err != nil {
+		return err
+	}
+	rep, err := s.Appraisal.Appraise(r.Context(), rc.Actor, unit, year)
+	if err != nil {
+		return err
+	}
+	t := func(k string, a ...any) string { return s.msgs.T(rc.Lang, k, a...) }
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="appraisal-%d-%d.csv"`, rep.Unit.ID, year))
+	io.WriteString(w, "\ufeff")
+	cw := csv.NewWriter(w)
+	cw.Write([]string{t("kpi.unit"), t("appraisal.set"), t("appraisal.score"), t("kpi.indicator"), t("appraisal.csv_numerator"), t("appraisal.csv_denominator"),
+		t("kpi.value"), t("kpi.target"), t("appraisal.weight"), t("appraisal.points")})
+	for _, u := range append([]appraisal.Scored{rep.Scored}, rep.Children...) {
+		score := t("kpi.no_data")
+		if u.Score.HasData {
+			score = centiPoints(u.Score.Scaled)
+		}
+		for _, l := range u.Score.Lines {
+			points := t("appraisal.not_scored")
+			if l.Scored() {
+				points = centiPoints(l.Points)
+			}
+			cw.Write([]string{csvSafe(u.Unit.Name), t("appraisal.set." + string(u.Set)), score, t(l.Indicator.NameKey()),
+				strconv.Itoa(l.Value.Rate.Num), strconv.Itoa(l.Value.Rate.Den), s.valueLabel(rc.Lang, l.Value), pctBP(l.TargetBP), strconv.Itoa(l.Weight), points})
+		}
+	}
+	cw.Flush()
+	return cw.Error()
 }
