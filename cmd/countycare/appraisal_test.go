@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"countycare/appraisal"
+	"countycare/survey"
 )
 
 // TestLoadAppraisalRules: serve --appraisal-config reads the county's file,
@@ -32,6 +33,30 @@ func TestLoadAppraisalRules(t *testing.T) {
 		t.Errorf("weights that do not sum: %v", err)
 	}
 	if _, err := loadAppraisalRules(filepath.Join(dir, "none.json")); err == nil {
+		t.Error("a missing file was accepted")
+	}
+}
+
+// TestLoadSurveyConfig: serve --survey-config reads the county's questions,
+// refuses a minimum count below 5 naming the field, and a missing file;
+// none gives the shipped survey.
+func TestLoadSurveyConfig(t *testing.T) {
+	if c, err := loadSurveyConfig(""); err != nil || c.MinCount != survey.MinMinCount {
+		t.Fatalf("defaults: %+v %v", c, err)
+	}
+	dir := t.TempDir()
+	q := `"questions":[{"id":"satisfaction","kind":"scale5","text":{"zh":"满意吗","en":"Satisfied?"}}]`
+	good := filepath.Join(dir, "good.json")
+	os.WriteFile(good, []byte(`{"version":1,"min_count":8,"link_days":7,"gap_days":60,`+q+`}`), 0o644)
+	if c, err := loadSurveyConfig(good); err != nil || c.MinCount != 8 || c.LinkDays != 7 || len(c.Questions) != 1 {
+		t.Errorf("good: %+v %v", c, err)
+	}
+	bad := filepath.Join(dir, "bad.json")
+	os.WriteFile(bad, []byte(`{"version":1,"min_count":3,"link_days":7,"gap_days":60,`+q+`}`), 0o644)
+	if _, err := loadSurveyConfig(bad); err == nil || !strings.Contains(err.Error(), "min_count") || !strings.Contains(err.Error(), "bad.json") {
+		t.Errorf("min_count 3: %v", err)
+	}
+	if _, err := loadSurveyConfig(filepath.Join(dir, "none.json")); err == nil {
 		t.Error("a missing file was accepted")
 	}
 }
