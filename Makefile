@@ -92,7 +92,7 @@ drill-failover: build
 # Needs gremlins: go install github.com/go-gremlins/gremlins/cmd/gremlins@v0.6.0
 # One package: make mutate MUTATE_PKGS=chronic
 GREMLINS ?= $(shell command -v gremlins 2>/dev/null || echo $$(go env GOPATH)/bin/gremlins)
-MUTATE_PKGS ?= access chronic settle rx critical referral consult family points reading povertywatch
+MUTATE_PKGS ?= access chronic settle rx critical referral consult family points reading povertywatch appraisal
 MUTATE_EXCLUDE_reading := -E 'critical\.go' -E 'dicomweb\.go' -E 'exams\.go' -E 'fetal\.go' -E '(^|/)flow\.go' \
 	-E 'imaging\.go' -E 'photo\.go' -E 'reading\.go' -E 'viewer\.go'
 # rx: synthetic.go generates the demo's and the benchmarks' prescriptions; it is not a rule.

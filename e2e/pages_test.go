@@ -26,6 +26,7 @@ import (
 	"countycare/care"
 	"countycare/org"
 	"countycare/store"
+	"countycare/survey"
 	"countycare/web"
 )
 
@@ -174,6 +175,7 @@ var nonPages = map[string]string{
 	"GET /photos/{id}":                          "an image",
 	"GET /settlements/{id}/pdf":                 "a PDF",
 	"GET /poverty-watch/export.csv":             "a CSV file",
+	"GET /appraisal/export.csv":                 "a CSV file",
 	"GET /residents/{id}/imaging/{iid}/preview": "a PNG",
 	"GET /static/{hash}/{file}":                 "a static file",
 	"GET /lang/{lang}":                          "switches the language",
@@ -524,6 +526,7 @@ func TestEveryPageOnAPhone(t *testing.T) {
 	chrome := chromiumPath(t)
 	reRepoPath = regexp.MustCompile(`\b(?:` + strings.Join(moduleDirs(t), "|") + `)/[\w./-]+`)
 	pages, mux := pageRoutes(t)
+	t.Setenv("COUNTYCARE_SURVEY_INVITE_EVERY", "1s") // the survey invitations the crawl opens (surveyLinks)
 	base, logins, dbPath := startBinaryDB(t)
 	roles := make([]string, 0, len(logins))
 	for r := range logins {
@@ -918,7 +921,44 @@ func seedPages(t *testing.T, base, dbPath string, logins map[string]string) *cra
 	// accounts form) approves, and the owner's text message carries the
 	// link, which the anonymous crawl opens (opening it does not use it).
 	out.starts[""] = append(out.starts[""], "/reset?t="+resetLink(t, base, st, ad, logins))
+
+	// The demo resident's survey after that bill: its text message's link
+	// (the anonymous crawl) and the resident's own page (/me links it).
+	link, id := surveyLinks(t, st, acc.ResidentID)
+	out.starts[""] = append(out.starts[""], link)
+	out.starts["resident"] = append(out.starts["resident"], fmt.Sprintf("/me/surveys/%d", id))
 	return out
+}
+
+// surveyLinks waits (the server invites every second: TestEveryPageOnAPhone
+// sets COUNTYCARE_SURVEY_INVITE_EVERY) for the resident's open survey and
+// returns its text message's link and its ID.
+func surveyLinks(t *testing.T, st *store.Store, residentID int64) (string, int64) {
+	t.Helper()
+	ctx := context.Background()
+	r, err := st.Resident(ctx, residentID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
+		invs, err := st.OpenInvitations(ctx, r.CountyCode, residentID, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs, err := st.MessagesTo(ctx, r.CountyCode, residentID, survey.Purpose, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(invs) > 0 && len(msgs) > 0 {
+			m := regexp.MustCompile(`/s\?t=[A-Za-z0-9_-]+`).FindString(msgs[0].Params["link"])
+			if m == "" {
+				t.Fatalf("no link in the survey message %q", msgs[0].Body)
+			}
+			return m, invs[0].ID
+		}
+	}
+	t.Fatal("no survey invitation for the demo resident within 30 s")
+	return "", 0
 }
 
 // bookOnline books an online follow-up visit for resident rid as c (the

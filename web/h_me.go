@@ -17,6 +17,7 @@ import (
 	"countycare/proxy"
 	"countycare/reading"
 	"countycare/resident"
+	"countycare/survey"
 )
 
 // meView is /me: the record the resident (or their proxy) views, and
@@ -36,6 +37,7 @@ type meView struct {
 	Labs      []meLab
 	Points    *points.Account
 	MaxSteps  int
+	Surveys   []survey.Invitation // the account's own open surveys (Own only)
 	// Settlements and the open balances (kept as before).
 	Settlements any
 	Receivables any
@@ -154,6 +156,11 @@ func (s *Server) mePage(r *http.Request, rc *reqCtx) (pageData, error) {
 			return pageData{}, err
 		}
 		v.MaxSteps = points.MaxSteps
+	}
+	if s.Surveys != nil && v.Own {
+		if v.Surveys, err = s.Surveys.Mine(ctx, a); err != nil {
+			return pageData{}, err
+		}
 	}
 	return pageData{Title: s.msgs.T(rc.Lang, "me.title"), Data: v, Form: map[string][]string{"date": {care.Today(s.Now()).String()}}}, nil
 }

@@ -100,6 +100,10 @@ func (s *Server) serveStatic(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 	return nil
 }
 
+// centiPoints formats hundredths of a point with one decimal, rounded
+// half up (1355 → 13.6).
+func centiPoints(c int) string { t := (c + 5) / 10; return fmt.Sprintf("%d.%d", t/10, t%10) }
+
 // pctBP formats basis points as a percentage with one decimal (1234 → 12.3%).
 func pctBP(bp int) string { t := (bp + 5) / 10; return fmt.Sprintf("%d.%d%%", t/10, t%10) }
 
@@ -125,8 +129,10 @@ func loadTemplates(s *Server) (*templates, error) {
 		"day": func(t time.Time) string { return care.Today(t).String() },
 		"add": func(a, b int) int { return a + b },
 		// pct formats basis points as a percentage with one decimal (1234 → 12.3%).
-		"pct":       pctBP,
-		"cell":      cell,
+		"pct":  pctBP,
+		"cell": cell,
+		// points formats hundredths of a point with one decimal (1350 → 13.5).
+		"points":    centiPoints,
 		"maskphone": resident.MaskPhone,
 		"list":      func(xs ...string) []string { return xs },
 		"args":      func(xs ...any) []any { return xs }, // several values for a {{template}} (index . 0 …)

@@ -309,7 +309,7 @@ func (s *Server) checkWrite(r *http.Request, rc *reqCtx, api bool, limit int64) 
 	}
 	if rc.Session == nil {
 		// Public writes (sign-in) carry the double-submit login token.
-		if rc.Pattern == "POST /login" || rc.Pattern == "POST /login/code" || rc.Pattern == "POST /login/code/verify" || rc.Pattern == "POST /reset" || rc.Pattern == "POST /api/v1/session" {
+		if rc.Pattern == "POST /login" || rc.Pattern == "POST /login/code" || rc.Pattern == "POST /login/code/verify" || rc.Pattern == "POST /reset" || rc.Pattern == "POST /s" || rc.Pattern == "POST /api/v1/session" {
 			if rc.Pattern != "POST /api/v1/session" {
 				c, err := r.Cookie(loginCSRF)
 				if err != nil || c.Value == "" || token != c.Value {

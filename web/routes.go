@@ -143,6 +143,20 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /dashboard", aggregates, s.dashboard)
 	s.handle("GET /dashboard/units/{id}", aggregates, s.dashboard)
 	s.handle("GET /api/v1/dashboard/trend", aggregates, s.apiDashboardTrend)
+	// The performance appraisal (绩效考核): the same scopes as the dashboard.
+	s.handle("GET /appraisal", aggregates, s.appraisalPage)
+	s.handle("GET /appraisal/units/{id}", aggregates, s.appraisalPage)
+	s.handle("GET /api/v1/appraisal", aggregates, s.apiAppraisal)
+	s.handle("GET /appraisal/export.csv", aggregates, s.appraisalExport)
+	// Resident surveys: the linked survey needs no sign-in (the signed,
+	// single-use link is the credential); a resident's own on /me; results
+	// (aggregates of at least the minimum count) for the staff concerned.
+	// Without a survey service they answer 404.
+	s.handle("GET /s", pub, s.surveysOn(s.surveyPage))
+	s.handle("POST /s", pub, s.surveysOn(s.surveySubmit))
+	s.handle("GET /me/surveys/{id}", access.Allow(care.RoleResident), s.surveysOn(s.mySurvey))
+	s.handle("POST /me/surveys/{id}", access.Allow(care.RoleResident), s.surveysOn(s.mySurveySubmit))
+	s.handle("GET /surveys/results", access.Allow(care.RoleAnalyst, care.RoleTownshipDoctor, care.RoleVillageDoctor, care.RoleCountySpecialist), s.surveysOn(s.surveyResults))
 	s.handle("GET /family/teams", teamViewers, s.familyTeams)
 	s.handle("GET /family/teams/new", teamAdmins, s.familyTeamNew)
 	s.handle("POST /family/teams", teamAdmins, s.familyTeamSave)

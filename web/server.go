@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"countycare/account"
+	"countycare/appraisal"
 	"countycare/audit"
 	"countycare/care"
 	"countycare/chronic"
@@ -40,6 +41,7 @@ import (
 	"countycare/resident"
 	"countycare/rx"
 	"countycare/settle"
+	"countycare/survey"
 	"countycare/upload"
 )
 
@@ -120,6 +122,11 @@ type Deps struct {
 	// The county dashboard; nil: one over Chronic, Family and Referral
 	// with the default targets (kpi.DefaultTargets).
 	Dashboard *kpi.Service
+	// The performance appraisal; nil: one over Dashboard with the default
+	// rules (appraisal.DefaultRules).
+	Appraisal *appraisal.Service
+	// Resident surveys; nil: their routes are not served.
+	Surveys *survey.Service
 	// Resumable uploads of ECG and DICOM files (tus 1.0); nil: their routes answer 404.
 	Uploads *upload.Service
 	// Proxy grants: guardians and family members who see a resident's record.
@@ -154,6 +161,12 @@ func New(cfg Config, d Deps) (*Server, error) {
 	s := &Server{Deps: d, cfg: cfg, mux: http.NewServeMux(), reg: prometheus.NewRegistry()}
 	if s.Dashboard == nil {
 		s.Dashboard = &kpi.Service{Chronic: d.Chronic, Family: d.Family, Referral: d.Referral, Orgs: d.Orgs, Targets: kpi.DefaultTargets(), Audit: d.Audit, Now: d.Now}
+	}
+	if s.Appraisal == nil {
+		s.Appraisal = &appraisal.Service{Boards: s.Dashboard, Rules: appraisal.DefaultRules(), Audit: d.Audit}
+		if d.Surveys != nil {
+			s.Appraisal.Surveys = d.Surveys
+		}
 	}
 	var err error
 	if s.msgs, err = loadCatalogue(); err != nil {

@@ -41,6 +41,7 @@ import (
 	"countycare/rx"
 	"countycare/settle"
 	"countycare/store"
+	"countycare/survey"
 	"countycare/upload"
 	"countycare/web"
 )
@@ -56,6 +57,8 @@ type env struct {
 	users  map[care.Role]string
 	demo   *demo.Result
 	watch  *povertywatch.Service
+	// surveys is the resident survey service (its clock and invitations).
+	surveys *survey.Service
 }
 
 type syncBuffer struct {
@@ -141,7 +144,9 @@ func newEnvWith(t testing.TB, d store.Dialect, o envOptions) *env {
 	if o.uploadNow != nil {
 		uploads.Now = o.uploadNow
 	}
+	surveys := &survey.Service{Repo: st, Orgs: orgs, Audit: w, Config: survey.DefaultConfig(), Key: []byte("test survey key"), Now: time.Now}
 	srv, err := web.New(o.cfg, web.Deps{
+		Surveys:   surveys,
 		Residents: rsvc, Orgs: orgs, Chronic: chr, Family: fam, Points: pts, Consult: con, Live: live, Referral: ref,
 		Accounts: accts, Online: onl, Proxies: &proxy.Service{Repo: st, Residents: rsvc, Audit: w, Now: time.Now, Forget: accts.SessionsChanged},
 		MyRecord: &myrecord.Service{Repo: st, Residents: rsvc, Audit: w, Now: time.Now},
@@ -162,7 +167,7 @@ func newEnvWith(t testing.TB, d store.Dialect, o envOptions) *env {
 	}
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
-	e := &env{t: t, st: st, srv: srv, ts: ts, logs: logs, writer: w, users: map[care.Role]string{}, demo: res, watch: watch}
+	e := &env{t: t, st: st, srv: srv, ts: ts, logs: logs, writer: w, users: map[care.Role]string{}, demo: res, watch: watch, surveys: surveys}
 	for _, l := range res.Logins {
 		e.users[l.Role] = l.Username
 	}
@@ -244,7 +249,8 @@ func TestEveryRouteHasAPolicy(t *testing.T) {
 	public := map[string]bool{"GET /healthz": true, "GET /static/{hash}/{file}": true, "GET /lang/{lang}": true, "GET /login": true,
 		"POST /login": true, "POST /api/v1/session": true, "/": true,
 		"GET /reset": true, "POST /reset": true, // one-time password links: the token is the credential
-		"GET /login/code": true, "POST /login/code": true, "POST /login/code/verify": true} // residents' sign-in by a code sent by text
+		"GET /login/code": true, "POST /login/code": true, "POST /login/code/verify": true, // residents' sign-in by a code sent by text
+		"GET /s": true, "POST /s": true} // resident survey links: the signed single-use token is the credential
 	for _, r := range routes {
 		if !r.Policy.Defined() {
 			t.Errorf("route %s has no policy", r.Pattern)

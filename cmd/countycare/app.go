@@ -4,8 +4,10 @@ import (
 	"context"
 	"log/slog"
 	"strings"
+	"time"
 
 	"countycare/account"
+	"countycare/appraisal"
 	"countycare/audit"
 	"countycare/chronic"
 	"countycare/consult"
@@ -28,6 +30,7 @@ import (
 	"countycare/rx"
 	"countycare/settle"
 	"countycare/store"
+	"countycare/survey"
 	"countycare/upload"
 	"countycare/web"
 )
@@ -67,7 +70,11 @@ type app struct {
 	watch     *povertywatch.Service // households falling back into poverty through illness
 	special   *povertywatch.Special // the major-illness special-treatment register
 	dashboard *kpi.Service          // the county dashboard (targets: serve --kpi-targets)
-	uploads   *upload.Service       // resumable ECG and DICOM uploads (tus)
+	appraisal *appraisal.Service    // the performance appraisal (rules: serve --appraisal-config)
+	surveys   *survey.Service       // resident surveys (serve --survey-config)
+	// surveyEvery is how often survey invitations are made (serve --survey-invite-every; 0: never).
+	surveyEvery time.Duration
+	uploads     *upload.Service // resumable ECG and DICOM uploads (tus)
 }
 
 // newApp wires the platform. rxe is the prescription review engine; nil
@@ -129,11 +136,13 @@ func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, 
 	a.watch = &povertywatch.Service{Repo: st, Audit: a.audit, Config: povertywatch.DefaultConfig(), Now: now}
 	a.special = &povertywatch.Special{Repo: st, Residents: a.res, Orgs: a.orgs, Audit: a.audit, List: povertywatch.DefaultSpecialList(), Now: now}
 	a.dashboard = &kpi.Service{Chronic: a.chronic, Family: a.family, Referral: a.referral, Orgs: a.orgs, Targets: kpi.DefaultTargets(), Audit: a.audit, Now: now}
+	a.surveys = &survey.Service{Repo: st, Orgs: a.orgs, Audit: a.audit, Config: survey.DefaultConfig(), Key: survey.KeyFrom(key), PublicURL: acfg.PublicURL, Now: now}
+	a.appraisal = &appraisal.Service{Boards: a.dashboard, Rules: appraisal.DefaultRules(), Audit: a.audit, Surveys: a.surveys}
 	a.uploads = &upload.Service{Repo: st, ECG: a.reading, DICOM: a.imaging, Audit: a.audit, Config: upload.DefaultConfig(), Now: now}
 	w, err := web.New(wcfg, web.Deps{Residents: a.res, Orgs: a.orgs, Accounts: a.accounts, Proxies: a.proxies, MyRecord: a.myrecord, Chronic: a.chronic, Consult: a.consult, Live: a.live, Family: a.family, Points: a.points, Referral: a.referral, Settle: a.settle, Window: a.window,
 		Reading: a.reading, ReadFlow: a.readflow, Viewer: &reading.Viewer{Repo: st, Residents: a.res, Audit: a.audit, PreRead: a.reading.PreRead}, Rx: a.rx, Prescriptions: a.prescriptions, Online: a.online,
 		Labs: a.labs, Critical: a.critical, Exams: a.exams, Pharmacy: a.pharmacy, Imaging: a.imaging, DICOMweb: a.dicomweb, PovertyWatch: a.watch, Special: a.special,
-		Dashboard: a.dashboard, Uploads: a.uploads, Store: st, Audit: a.audit, AuditKey: key, Log: log, Now: now})
+		Dashboard: a.dashboard, Appraisal: a.appraisal, Surveys: a.surveys, Uploads: a.uploads, Store: st, Audit: a.audit, AuditKey: key, Log: log, Now: now})
 	if err != nil {
 		a.audit.Close(context.Background())
 		return nil, err

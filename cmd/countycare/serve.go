@@ -67,6 +67,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	residents := fs.Int("residents", 20000, "residents in the demo county (with --demo)")
 	chronicFile := fs.String("chronic-config", envOr("COUNTYCARE_CHRONIC_CONFIG", ""), "JSON file of the county's chronic-care rules over the defaults (targets, intervals, tier rules, prevalence; `countycare chronic defaults` prints them; env COUNTYCARE_CHRONIC_CONFIG)")
 	kpiTargets := fs.String("kpi-targets", envOr("COUNTYCARE_KPI_TARGETS", ""), "JSON file of the county's dashboard targets per indicator and year and the amber band (default: kpi/targets.default.json; docs/dashboard.md; env COUNTYCARE_KPI_TARGETS)")
+	surveyFile := fs.String("survey-config", envOr("COUNTYCARE_SURVEY_CONFIG", ""), "JSON file of the resident surveys: questions, the smallest group staff see (≥ 5), link lifetime, gap between invitations (default: survey/survey.default.json; docs/appraisal.md; env COUNTYCARE_SURVEY_CONFIG)")
+	surveyEvery := fs.Duration("survey-invite-every", envDuration("COUNTYCARE_SURVEY_INVITE_EVERY", 15*time.Minute),
+		"how often residents are invited to a survey after a settlement, family-doctor service, consultation or referral (text message with a link, or their own page); 0 disables (env COUNTYCARE_SURVEY_INVITE_EVERY)")
+	appraisalFile := fs.String("appraisal-config", envOr("COUNTYCARE_APPRAISAL_CONFIG", ""), "JSON file of the county's performance-appraisal weights and targets per year (default: appraisal/rules.default.json; docs/appraisal.md; env COUNTYCARE_APPRAISAL_CONFIG)")
 	kpiCache := fs.Duration("kpi-cache", envDuration("COUNTYCARE_KPI_CACHE", kpi.DefaultCacheTTL), "how long the dashboard keeps a computed (scope, period) before computing it again (env COUNTYCARE_KPI_CACHE)")
 	smsFile := fs.String("sms-config", envOr("COUNTYCARE_SMS_CONFIG", ""), "JSON file of the county's SMS provider (Alibaba Cloud or Tencent Cloud): keys, sign name, a template per message purpose,\n"+
 		"per-number limits, retries, duty phones (docs/sms.md; env COUNTYCARE_SMS_CONFIG); empty: messages are only written to the log")
@@ -148,6 +152,14 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	targets, err := loadTargets(*kpiTargets)
+	if err != nil {
+		return err
+	}
+	appraisalRules, err := loadAppraisalRules(*appraisalFile)
+	if err != nil {
+		return err
+	}
+	surveyCfg, err := loadSurveyConfig(*surveyFile)
 	if err != nil {
 		return err
 	}
@@ -235,6 +247,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	a.chronic.Config = chronicCfg
 	a.dashboard.Targets, a.dashboard.CacheTTL = targets, *kpiCache
+	a.appraisal.Rules = appraisalRules
+	a.surveys.Config, a.surveyEvery = surveyCfg, *surveyEvery
 	a.consult.Config = ccfg
 	a.critical.Config = criticalCfg
 	a.watch.Config = watchCfg
@@ -495,6 +509,12 @@ type job struct {
 // leaves a job out.
 func scheduledJobs(a *app, lowStockEvery, chatPurgeEvery, uploadSweepEvery, watchEvery time.Duration, now func() time.Time) []job {
 	var jobs []job
+	if a != nil && a.surveyEvery > 0 {
+		jobs = append(jobs, job{"survey invitations", a.surveyEvery, func(ctx context.Context) ([]any, error) {
+			n, err := a.surveys.Invite(ctx, 5000)
+			return []any{"invited", n}, err
+		}})
+	}
 	if uploadSweepEvery > 0 {
 		jobs = append(jobs, job{"upload sweep", uploadSweepEvery, func(ctx context.Context) ([]any, error) {
 			n, err := a.uploads.Sweep(ctx)

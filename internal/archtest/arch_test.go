@@ -42,6 +42,10 @@ var domain = map[string][]string{
 	"pharmacy": {"care", "audit", "org", "resident", "rx", "settle", "notify"},
 	"kpi":      {"care", "audit", "org", "chronic", "family", "referral"},
 	"upload":   {"care", "audit", "org", "resident", "reading"},
+
+	// The performance appraisal and the resident surveys (issue 14 §2, §4).
+	"appraisal": {"care", "audit", "org", "kpi"},
+	"survey":    {"care", "audit", "org", "notify"},
 }
 
 // allowedExternal are the outside modules domain code may use.
