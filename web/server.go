@@ -39,6 +39,7 @@ import (
 	"countycare/rx"
 	"countycare/settle"
 	"countycare/upload"
+	"countycare/villagesync"
 )
 
 // Store is what the web layer reads directly (listings that need no
@@ -116,6 +117,8 @@ type Deps struct {
 	Dashboard *kpi.Service
 	// Resumable uploads of ECG and DICOM files (tus 1.0); nil: their routes answer 404.
 	Uploads *upload.Service
+	// The offline village app's sync (docs/village-app.md); nil: its routes answer 404.
+	Sync *villagesync.Service
 }
 
 // Server serves countycare over HTTP.
