@@ -89,11 +89,16 @@ type syncUrgentRules struct {
 	FPGTarget         int      `json:"tgl"`
 	HypertensionSigns []string `json:"hs"`
 	DiabetesSigns     []string `json:"ds"`
+	// Limits are the plausible ranges the form refuses values outside
+	// (chronic.CheckVisit), so the device says so before queueing.
+	Limits map[string][2]int `json:"lim"`
 }
 
 func urgentRules(c chronic.Config) syncUrgentRules {
 	u := syncUrgentRules{UrgentSBP: c.UrgentSBP, UrgentDBP: c.UrgentDBP, FPGHigh: c.UrgentFPGHigh, FPGLow: c.UrgentFPGLow, HeartRate: c.UrgentHeartRate,
-		TemperatureDC: c.UrgentTemperatureDC, TargetSBP: c.BPTargetSBP, TargetDBP: c.BPTargetDBP, FPGTarget: c.FPGTarget, HypertensionSigns: []string{}, DiabetesSigns: []string{}}
+		TemperatureDC: c.UrgentTemperatureDC, TargetSBP: c.BPTargetSBP, TargetDBP: c.BPTargetDBP, FPGTarget: c.FPGTarget, HypertensionSigns: []string{}, DiabetesSigns: []string{},
+		Limits: map[string][2]int{"sbp": {chronic.MinSBP, chronic.MaxSBP}, "dbp": {chronic.MinDBP, chronic.MaxDBP}, "fpg": {chronic.MinFPG, chronic.MaxFPG},
+			"heart_rate": {chronic.MinHR, chronic.MaxHR}}}
 	for _, s := range allSymptoms {
 		v := chronic.Visit{Symptoms: []chronic.Symptom{s}}
 		if len(chronic.UrgentHypertension(&v, c)) > 0 {
