@@ -433,7 +433,7 @@
     }).then(function () {
       status();
       show("residents");
-      root.setAttribute("data-ready", "1");
+      root.setAttribute("data-ready", String(Math.round(performance.now())));
       return sync();
     });
     if (navigator.serviceWorker && root.getAttribute("data-sw")) {
