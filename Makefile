@@ -9,7 +9,7 @@ RESIDENTS ?= 20000
 FUZZTIME ?= 5s
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: build run test test-go fuzz-short fuzz bench bench-1m mutate clean fhir-validators drill-pitr drill-failover
+.PHONY: build run test test-go fuzz-short fuzz bench bench-1m bench-sync mutate clean fhir-validators drill-pitr drill-failover
 
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/countycare
@@ -37,7 +37,7 @@ FUZZ_TARGETS := idcard:FuzzParse resident:FuzzValidate resident:FuzzSearchTokens
 	ecg:FuzzReadSCP ecg:FuzzReadSCPUnchecked ecg:FuzzReadAECG ecg:FuzzMeasure dicom:FuzzWaveforms \
 	icd10:FuzzValid dicom:FuzzParse dicom:FuzzDecodeRLE dicom:FuzzDecodeJPEGLossless dicom:FuzzDecodeJPEGLS online:FuzzValidateGuardian
 FUZZ_TARGETS += lab:FuzzParseCSV reading:FuzzParseFetalCSV reading:FuzzReadPhoto
-FUZZ_TARGETS += dicom:FuzzParsePatient web:FuzzParseTusMetadata
+FUZZ_TARGETS += dicom:FuzzParsePatient web:FuzzParseTusMetadata villagesync:FuzzParseCursor
 fuzz-short:
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
 		echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
@@ -55,6 +55,11 @@ bench: build
 
 bench-1m: RESIDENTS=1000000
 bench-1m: bench
+
+# The village app's sync figures (issue 13 §1, docs/village-app.md): a village of 1,250 residents
+# with a year of follow-ups, first sync and a day's sync, bytes on the wire and time on Fast 3G.
+bench-sync:
+	$(GO) test ./web/ -run '^$$' -bench BenchmarkVillageSync -benchtime 3x -count 1
 
 # The PostgreSQL failover drill (issue 15 §2, docs/operations.md "Province deployment"): etcd, Patroni
 # with a primary and a synchronous standby, HAProxy and countycare serve, all on loopback; clinicians'

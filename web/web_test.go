@@ -78,6 +78,7 @@ type envOptions struct {
 	uploads   upload.Config                   // resumable uploads (zero: upload.DefaultConfig())
 	uploadNow func() time.Time                // the uploads' clock (nil: time.Now)
 	open      func(t testing.TB) *store.Store // opens the store (nil: testdb.Open)
+	demo      *demo.Config                    // the demo county (nil: 2,000 residents in 20 villages)
 }
 
 func newEnvWith(t testing.TB, d store.Dialect, o envOptions) *env {
@@ -90,7 +91,11 @@ func newEnvWith(t testing.TB, d store.Dialect, o envOptions) *env {
 		st = testdb.Open(t, d, time.Now)
 	}
 	ctx := context.Background()
-	res, err := demo.Generate(ctx, st, demo.Config{Residents: 2000, Villages: 20, VillageDoctors: 40}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	dcfg := demo.Config{Residents: 2000, Villages: 20, VillageDoctors: 40}
+	if o.demo != nil {
+		dcfg = *o.demo
+	}
+	res, err := demo.Generate(ctx, st, dcfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
