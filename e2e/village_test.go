@@ -59,37 +59,11 @@ func (p *cutProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.rp.ServeHTTP(w, r)
 }
 
-// openDevice is openPhone for a phone whose link goes through proxy.
+// openDevice is openPhone for a phone whose link goes through proxy
+// (loopback included: Chromium bypasses a proxy for it unless told not to).
 func openDevice(t *testing.T, chrome, proxy string) (context.Context, *phoneConsole) {
 	t.Helper()
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chrome), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.Flag("lang", "zh-CN"),
-		chromedp.ProxyServer(proxy), chromedp.Flag("proxy-bypass-list", "<-loopback>"))
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancel(); cancelAlloc() })
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(360, 780)); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	c := &phoneConsole{}
-	msgs := chromedp.Console(ctx)
-	go func() {
-		for m, err := range msgs {
-			if err != nil {
-				return
-			}
-			// A request refused while the link is cut is the browser's own
-			// log line, not a fault of the page.
-			if (m.IsException() || m.Type == "error") && !strings.Contains(m.String(), "ERR_") && !strings.Contains(m.String(), "Failed to fetch") {
-				c.mu.Lock()
-				c.problems = append(c.problems, m.String())
-				c.mu.Unlock()
-			}
-		}
-	}()
-	return ctx, c
+	return openPhoneWith(t, chrome, 360, 780, []chromedp.ExecAllocatorOption{chromedp.ProxyServer(proxy), chromedp.Flag("proxy-bypass-list", "<-loopback>")})
 }
 
 // link sets the device's link: offline (proxy cut and CDP emulation) or not.

@@ -336,6 +336,15 @@ func serverFault(err error) bool {
 	return true
 }
 
+// notFound answers a record the doctor may not see (or that does not
+// exist: the same answer, as online) — unless err is the server's fault.
+func notFound(err error) (Result, error) {
+	if serverFault(err) {
+		return Result{}, err
+	}
+	return refused(ReasonOutOfScope, "sync.out_of_scope"), nil
+}
+
 // answer turns a service's refusal into a Result.
 func answer(err error) Result {
 	var ce *care.Error
@@ -383,27 +392,18 @@ func (s *Service) followUp(ctx context.Context, a care.Actor, f *FollowUp) (Resu
 	var out Result
 	reg, err := s.Repo.Registration(ctx, f.RegistrationID)
 	if err != nil {
-		if serverFault(err) {
-			return Result{}, err
-		}
-		return refused(ReasonOutOfScope, "sync.out_of_scope"), nil
+		return notFound(err)
 	}
 	owner, err := s.Residents.Get(ctx, a, reg.ResidentID)
 	if err != nil {
-		if serverFault(err) {
-			return Result{}, err
-		}
-		return refused(ReasonOutOfScope, "sync.out_of_scope"), nil
+		return notFound(err)
 	}
 	if owner.Status == resident.StatusMerged {
 		// The resident was merged on the server: the follow-up goes to the
 		// survivor's registration for the same disease.
 		regs, err := s.Chronic.ForResident(ctx, a, owner.MergedInto)
 		if err != nil {
-			if serverFault(err) {
-				return Result{}, err
-			}
-			return refused(ReasonOutOfScope, "sync.out_of_scope"), nil
+			return notFound(err)
 		}
 		target := int64(0)
 		for _, g := range regs {
@@ -469,20 +469,14 @@ func (s *Service) contact(ctx context.Context, a care.Actor, c *Contact) (Result
 	var out Result
 	cur, err := s.Residents.Get(ctx, a, c.ResidentID)
 	if err != nil {
-		if serverFault(err) {
-			return Result{}, err
-		}
-		return refused(ReasonOutOfScope, "sync.out_of_scope"), nil
+		return notFound(err)
 	}
 	if cur.Status == resident.StatusMerged {
 		// A resident merged on the server: the edit goes to the survivor,
 		// under the same field rule.
 		out.RedirectTo = cur.MergedInto
 		if cur, err = s.Residents.Get(ctx, a, cur.MergedInto); err != nil {
-			if serverFault(err) {
-				return Result{}, err
-			}
-			return refused(ReasonOutOfScope, "sync.out_of_scope"), nil
+			return notFound(err)
 		}
 	}
 	out.ResidentID = cur.ID

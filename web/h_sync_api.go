@@ -193,20 +193,6 @@ type syncChangeIn struct {
 	Data json.RawMessage `json:"d"`
 }
 
-type syncRegisterIn struct {
-	Name            string `json:"name"`
-	IDNumber        string `json:"id_number"`
-	Sex             string `json:"sex"`
-	BirthDate       string `json:"birth_date"`
-	Phone           string `json:"phone"`
-	Address         string `json:"address"`
-	HouseholdID     int64  `json:"household_id"`
-	Relation        string `json:"relation"`
-	Poverty         string `json:"poverty"`
-	DisabilityGrade int    `json:"disability_grade"`
-	PregnancyEDD    string `json:"pregnancy_edd"`
-}
-
 type syncFollowUpIn struct {
 	RegistrationID int64      `json:"registration_id"`
 	Visit          apiVisitIn `json:"visit"`
@@ -263,13 +249,14 @@ func syncChange(r *http.Request, in syncChangeIn) villagesync.Change {
 	}
 	switch c.Kind {
 	case villagesync.KindRegister:
-		var d syncRegisterIn
+		// The API's registration; its village is always the doctor's clinic (villagesync).
+		var d apiResidentIn
 		if err := decodeJSONBytes(r, in.Data, &d); err != nil {
 			fault(err)
 			return c
 		}
-		c.Register = &resident.Input{Name: d.Name, IDNumber: d.IDNumber, Sex: d.Sex, BirthDate: d.BirthDate, Phone: d.Phone, Address: d.Address,
-			HouseholdID: d.HouseholdID, Relation: d.Relation, Poverty: d.Poverty, DisabilityGrade: d.DisabilityGrade, PregnancyEDD: d.PregnancyEDD}
+		in := d.input()
+		c.Register = &in
 	case villagesync.KindFollowUp:
 		var d syncFollowUpIn
 		if err := decodeJSONBytes(r, in.Data, &d); err != nil {
