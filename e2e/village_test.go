@@ -66,6 +66,19 @@ func openDevice(t *testing.T, chrome, proxy string) (context.Context, *phoneCons
 	return openPhoneWith(t, chrome, 360, 780, []chromedp.ExecAllocatorOption{chromedp.ProxyServer(proxy), chromedp.Flag("proxy-bypass-list", "<-loopback>")})
 }
 
+// pageFaults are the console's problems but the browser's own line for
+// each request that failed while the link was down (the live-events
+// connection retrying, the service worker trying the network first).
+func pageFaults(c *phoneConsole) []string {
+	var out []string
+	for _, p := range c.Problems() {
+		if !strings.Contains(p, "Failed to load resource: net::ERR_INTERNET_DISCONNECTED") {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // link sets the device's link: offline (proxy cut and CDP emulation) or not.
 func (p *cutProxy) link(t *testing.T, ctx context.Context, offline bool) {
 	t.Helper()
@@ -313,10 +326,45 @@ func TestVillageAppOffline(t *testing.T) {
 	if best > 1000 {
 		t.Errorf("offline shell took %.0f ms at 4× CPU slowdown, target ≤ 1000 ms", best)
 	}
-	if p := console.Problems(); len(p) > 0 {
+	if _, err := chromedp.Call(ctx, emulation.SetCPUThrottlingRate, emulation.SetCPUThrottlingRateParams{Rate: 1}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Too long without contact: opening the app wipes what the phone holds.
+	var wiped bool
+	eval(`(function () { var rq = indexedDB.open("countycare-village"); rq.onsuccess = function () {
+	  var x = rq.result.transaction("meta", "readwrite"), st = x.objectStore("meta"), g = st.get("meta");
+	  g.onsuccess = function () { var m = g.result; m.lastContact = new Date(Date.now() - (m.wipeAfter + 3600) * 1000).toISOString(); st.put(m, "meta"); };
+	  x.oncomplete = function () { rq.result.close(); window.aged = true; }; }; return true; })()`, &wiped)
+	waitFor("the last contact aged", `window.aged === true`)
+	step("reopen after too long", chromedp.Reload(), chromedp.WaitVisible("#village"))
+	waitFor("wiped", `!!document.getElementById("village").dataset.ready && document.getElementById("sync-msg").textContent.includes("已清除")`)
+	eval(`document.querySelectorAll("#results .res").length === 0 && document.getElementById("pending").dataset.n === "0"`, &wiped)
+	if !wiped {
+		t.Error("the phone kept the village's data after the wipe time without contact")
+	}
+
+	// Sign-out wipes the phone: the database and the cached shell go.
+	proxy.link(t, ctx, false)
+	waitFor("downloaded again", `document.querySelectorAll("#results .res").length > 0`)
+	step("sign out", chromedp.Click("#signout"), chromedp.WaitVisible("#username"))
+	left, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`indexedDB.databases().then(function (ds) { return ds.map(function (d) { return d.name; }); })`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	shells, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`caches.keys()`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range append(left, shells...) {
+		if strings.HasPrefix(n, "countycare-village") || strings.HasPrefix(n, "village-") {
+			t.Errorf("left on the phone after sign-out: %s", n)
+		}
+	}
+	if p := pageFaults(console); len(p) > 0 {
 		t.Errorf("console (device A): %v", p)
 	}
-	if p := consoleB.Problems(); len(p) > 0 {
+	if p := pageFaults(consoleB); len(p) > 0 {
 		t.Errorf("console (device B): %v", p)
 	}
 }
