@@ -364,6 +364,17 @@ func testSyncAPI(t *testing.T, d store.Dialect) {
 		t.Errorf("merged resident not redirected on the device's next pull")
 	}
 
+	// A batch over the limit is refused whole, and nothing of it applied.
+	big := make([]change, 501)
+	for i := range big {
+		big[i] = change{uuid(5000 + i), "call", map[string]any{"registration_id": regs[0], "outcome": "agreed"}}
+	}
+	if r := vd.postJSON("/api/v1/sync/push", map[string]any{"changes": big}); r.code != 422 || !strings.Contains(r.body, "500") {
+		t.Errorf("501 changes: %d %.200s", r.code, r.body)
+	}
+	if r := vd.push(t, big[0]); r[big[0].ID].Replayed {
+		t.Errorf("a change of the refused batch was applied")
+	}
 	// A cursor that is not one; a device whose clock is a day ahead.
 	if r := vd.get("/api/v1/sync/pull?since=garbage"); r.code != 422 {
 		t.Errorf("bad cursor: %d", r.code)
