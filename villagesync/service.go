@@ -16,6 +16,7 @@ import (
 	"countycare/audit"
 	"countycare/care"
 	"countycare/chronic"
+	"countycare/family"
 	"countycare/resident"
 )
 
@@ -45,12 +46,13 @@ type Repository interface {
 	PullVisits(ctx context.Context, county string, clinics []int64, since time.Time, from care.Date) ([]chronic.StoredVisit, error)
 }
 
-// Service is the village app's sync. Residents and Chronic are the
-// online services every change goes through.
+// Service is the village app's sync. Residents, Chronic and Family are
+// the online services every change goes through.
 type Service struct {
 	Repo      Repository
 	Residents *resident.Service
 	Chronic   *chronic.Service
+	Family    *family.Service
 	Audit     audit.Recorder
 	Config    Config
 	Now       func() time.Time
@@ -247,7 +249,7 @@ func (s *Service) claimAndApply(ctx context.Context, a care.Actor, clinic int64,
 		return r
 	case !ValidClientID(c.ClientID):
 		return refused(ReasonBadClientID, "sync.bad_client_id")
-	case c.Register == nil && c.FollowUp == nil && c.Call == nil && c.Contact == nil:
+	case c.Register == nil && c.FollowUp == nil && c.Call == nil && c.Contact == nil && c.FamilyService == nil:
 		return refused(ReasonUnknownKind, "sync.unknown_kind")
 	}
 	now := s.Now()
@@ -317,6 +319,8 @@ func (s *Service) apply(ctx context.Context, a care.Actor, clinic int64, c *Chan
 		return s.followUp(ctx, a, c.FollowUp)
 	case c.Call != nil:
 		return s.call(ctx, a, c.Call)
+	case c.FamilyService != nil:
+		return s.familyService(ctx, a, c.FamilyService)
 	default:
 		return s.contact(ctx, a, c.Contact)
 	}
@@ -508,6 +512,40 @@ func (s *Service) contact(ctx context.Context, a care.Actor, c *Contact) (Result
 			r.Resident = fresh
 		}
 	}
+	return r, nil
+}
+
+func (s *Service) familyService(ctx context.Context, a care.Actor, v *FamilyService) (Result, error) {
+	out := Result{ResidentID: v.ResidentID}
+	cur, err := s.Residents.Get(ctx, a, v.ResidentID)
+	if err != nil {
+		return notFound(err)
+	}
+	if cur.Status == resident.StatusMerged {
+		// Recorded for a resident merged on the server: it goes to the survivor.
+		out.RedirectTo, out.ResidentID = cur.MergedInto, cur.MergedInto
+	}
+	d, err := s.Family.Record(ctx, a, out.ResidentID, family.Kind(v.Kind), v.Date, v.Note)
+	if err == nil {
+		out.Status, out.ServerID = Accepted, d.ID
+		return out, nil
+	}
+	if serverFault(err) {
+		return Result{}, err
+	}
+	var ce *care.Error
+	errors.As(err, &ce)
+	switch {
+	case ce.Key == "family.service.duplicate":
+		// One service of a kind a day (a chronic follow-up counts as one):
+		// the server's stands.
+		out.Status, out.Reason, out.Key, out.Args = Conflicted, ReasonDuplicate, ce.Key, ce.Args
+		return out, nil
+	case hasField(ce.Fields, "date", "family.service.future"):
+		return refused(ReasonClockSkew, "sync.clock_skew", v.Date.String(), care.Today(s.Now()).String()), nil
+	}
+	r := answer(err)
+	r.RedirectTo = out.RedirectTo
 	return r, nil
 }
 

@@ -34,6 +34,7 @@ const (
 	KindFollowUp Kind = "followup" // a chronic follow-up (慢病随访)
 	KindCall     Kind = "call"     // a call to an overdue patient (逾期电话随访结果)
 	KindContact  Kind = "contact"  // a corrected phone number or address
+	KindService  Kind = "service"  // a family-doctor service delivered (家庭医生签约服务)
 )
 
 // Status is the outcome of one change.
@@ -83,6 +84,18 @@ type Change struct {
 	FollowUp *FollowUp
 	Call     *Call
 	Contact  *Contact
+	// FamilyService is a family-doctor service delivered.
+	FamilyService *FamilyService
+}
+
+// FamilyService is a family-doctor service recorded offline: the kind
+// (family.Kind), the day, a note. A contract of the resident must cover
+// the day (family.Service.Record).
+type FamilyService struct {
+	ResidentID int64
+	Kind       string
+	Date       care.Date
+	Note       string
 }
 
 // FollowUp is a follow-up recorded offline on a registration the device pulled.

@@ -211,6 +211,13 @@ type syncContactIn struct {
 	BaseAddress string `json:"base_address"`
 }
 
+type syncServiceIn struct {
+	ResidentID int64  `json:"resident_id"`
+	Kind       string `json:"kind"`
+	Date       string `json:"date"`
+	Note       string `json:"note"`
+}
+
 type syncFieldOut struct {
 	Field   string `json:"f"`
 	Message string `json:"m"`
@@ -276,6 +283,18 @@ func syncChange(r *http.Request, in syncChangeIn) villagesync.Change {
 			return c
 		}
 		c.Call = &villagesync.Call{RegistrationID: d.RegistrationID, Outcome: d.Outcome}
+	case villagesync.KindService:
+		var d syncServiceIn
+		if err := decodeJSONBytes(r, in.Data, &d); err != nil {
+			fault(err)
+			return c
+		}
+		on, err := care.ParseDate(strings.TrimSpace(d.Date))
+		if err != nil {
+			c.Fault = []care.FieldError{{Field: "date", Key: "field.date"}}
+			return c
+		}
+		c.FamilyService = &villagesync.FamilyService{ResidentID: d.ResidentID, Kind: d.Kind, Date: on, Note: d.Note}
 	case villagesync.KindContact:
 		var d syncContactIn
 		if err := decodeJSONBytes(r, in.Data, &d); err != nil {

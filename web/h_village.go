@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"countycare/chronic"
+	"countycare/family"
 )
 
 // The offline village doctor app (docs/village-app.md): one page whose
@@ -19,9 +20,9 @@ import (
 
 // villageMsgPrefixes are the catalogue messages the app's script shows;
 // the page hands them over in the reader's language.
-var villageMsgPrefixes = []string{"village.", "chronic.disease.", "chronic.tier.", "chronic.urgent.", "chronic.symptom.", "chronic.call.", "sex.",
+var villageMsgPrefixes = []string{"village.", "chronic.disease.", "chronic.tier.", "chronic.urgent.", "chronic.symptom.", "chronic.call.", "sex.", "family.kind.",
 	"resident.record_number", "resident.id_number", "resident.sex", "resident.birth_date", "resident.phone", "resident.address",
-	"field.required", "field.number", "chronic.date.future", "chronic.value.range", "chronic.bp.both", "chronic.bp.order", "chronic.next_visit"}
+	"field.required", "field.number", "family.service.future", "chronic.date.future", "chronic.value.range", "chronic.bp.both", "chronic.bp.order", "chronic.next_visit"}
 
 func (s *Server) villageMsgs(lang string) string {
 	m := map[string]any{}
@@ -43,9 +44,13 @@ func (s *Server) villageApp(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 	for i, sy := range allSymptoms {
 		syms[i] = string(sy)
 	}
+	kinds := make([]string, len(family.Kinds))
+	for i, k := range family.Kinds {
+		kinds[i] = string(k)
+	}
 	w.Header().Set("Cache-Control", "no-cache")
 	s.render(w, r, rc, http.StatusOK, "village_app", pageData{Title: s.msgs.T(rc.Lang, "village.title"),
-		Data: map[string]any{"Msgs": s.villageMsgs(rc.Lang), "Symptoms": syms}})
+		Data: map[string]any{"Msgs": s.villageMsgs(rc.Lang), "Symptoms": syms, "ServiceKinds": kinds}})
 	return nil
 }
 

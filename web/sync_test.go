@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"countycare/audit"
 	"countycare/care"
 	"countycare/chronic"
+	"countycare/family"
 	"countycare/internal/testdb"
 	"countycare/store"
 )
@@ -318,6 +320,36 @@ func testSyncAPI(t *testing.T, d store.Dialect) {
 	}
 	if g := devB[uuid(32)]; g.Status != "accepted" || g.Resident.Phone != "13800002222" || g.Resident.Addr != "柳村 5 号" {
 		t.Errorf("device B's address (A changed only the phone): %+v", g)
+	}
+
+	// Family-doctor services: covered by a contract (signed online), once a
+	// kind a day; none without a contract; none dated after today.
+	page := vd.get(fmt.Sprintf("/residents/%d", newID))
+	team := regexp.MustCompile(`name="team_id"><option value="(\d+)"`).FindStringSubmatch(page.body)
+	pkg := regexp.MustCompile(`name="package_id"><option value="(\d+)"`).FindStringSubmatch(page.body)
+	if team == nil || pkg == nil {
+		t.Fatal("no team or package offered")
+	}
+	day, _ = care.ParseDate(today)
+	sign := url.Values{"team_id": {team[1]}, "package_id": {pkg[1]}, "start": {today}, "end": {family.MinEnd(day).String()}, "consent_by": {"self"},
+		"consent_method": {"paper_signature"}, "consent_at": {time.Now().In(care.Shanghai).Add(-time.Minute).Format("2006-01-02T15:04")}}
+	if r := vd.postForm(fmt.Sprintf("/residents/%d/family/contracts", newID), sign, true); r.code != 303 {
+		t.Fatalf("sign: %d", r.code)
+	}
+	svc := func(res int64, kind, on string) map[string]any {
+		return map[string]any{"resident_id": res, "kind": kind, "date": on, "note": "血压计使用指导"}
+	}
+	fs := vd.push(t, change{uuid(60), "service", svc(newID, "home_visit", today)}, change{uuid(61), "service", svc(newID, "home_visit", today)},
+		change{uuid(62), "service", svc(newID, "education", nextYear)}, change{uuid(63), "service", svc(first.Residents[0].ID, "education", today)},
+		change{uuid(64), "service", svc(other, "education", today)}, change{uuid(65), "service", map[string]any{"resident_id": newID, "kind": "checkup", "date": "2026-02-30"}})
+	for id, w := range map[string][2]string{uuid(60): {"accepted", ""}, uuid(61): {"conflicted", "duplicate"}, uuid(62): {"refused", "clock_skew"},
+		uuid(63): {"refused", "invalid"}, uuid(64): {"refused", "out_of_scope"}, uuid(65): {"refused", "malformed"}} {
+		if g := fs[id]; g.Status != w[0] || g.Reason != w[1] {
+			t.Errorf("family service %s: %s/%s %q, want %s/%s", id, g.Status, g.Reason, g.Message, w[0], w[1])
+		}
+	}
+	if m := fs[uuid(63)]; len(m.Fields) == 0 || !strings.Contains(m.Fields[0].M, "签约") {
+		t.Errorf("service without a contract: %+v", m)
 	}
 
 	// The incremental pull: what changed, and the IDs the device keeps.

@@ -159,7 +159,7 @@ func newEnvWith(t testing.TB, d store.Dialect, o envOptions) *env {
 		Store:    st, Audit: w, AuditKey: testdb.AuditKey, Log: log, Now: time.Now,
 		PovertyWatch: watch,
 		Special:      &povertywatch.Special{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, List: povertywatch.DefaultSpecialList(), Now: time.Now},
-		Sync:         &villagesync.Service{Repo: st, Residents: rsvc, Chronic: chr, Audit: w, Config: villagesync.DefaultConfig(), Now: time.Now},
+		Sync:         &villagesync.Service{Repo: st, Residents: rsvc, Chronic: chr, Family: fam, Audit: w, Config: villagesync.DefaultConfig(), Now: time.Now},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -40,7 +40,7 @@ var domain = map[string][]string{
 	"pharmacy":    {"care", "audit", "org", "resident", "rx", "settle", "notify"},
 	"kpi":         {"care", "audit", "org", "chronic", "family", "referral"},
 	"upload":      {"care", "audit", "org", "resident", "reading"},
-	"villagesync": {"care", "audit", "resident", "chronic"},
+	"villagesync": {"care", "audit", "resident", "chronic", "family"},
 }
 
 // allowedExternal are the outside modules domain code may use.

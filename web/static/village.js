@@ -151,6 +151,8 @@
     $("fu-form").hidden = !mine.length;
     $("no-reg").hidden = !!mine.length;
     $("fu-form").elements.date.value = today();
+    $("svc-form").elements.date.value = today();
+    $("svc-msg").textContent = ""; $("contact-msg").textContent = "";
     $("urgent-alert").hidden = true;
     $("fu-msg").textContent = "";
     show("resident");
@@ -235,6 +237,20 @@
       r.p = d.phone; r.a = d.address;
       return tx(["residents"], "readwrite", function (x) { x.objectStore("residents").put(r); });
     }).then(function () { $("contact-msg").textContent = t("village.saved"); });
+  }
+
+  function onService(e) {
+    e.preventDefault();
+    var r = residentOf(state.current), f = e.target;
+    if (!r) { return; }
+    var d = { resident_id: r.i, kind: f.elements.kind.value, date: f.elements.date.value, note: f.elements.note.value.trim() };
+    var errs = [];
+    if (!d.date) { errs.push(["date", t("field.required")]); } else if (d.date > today()) { errs.push(["date", t("family.service.future")]); }
+    if (!fieldErrors(f, errs)) { return; }
+    queue("service", d, { n: r.n, what: t("family.kind." + d.kind) + " " + d.date }).then(function () {
+      $("svc-msg").textContent = t("village.saved");
+      f.elements.note.value = "";
+    });
   }
 
   function onRegister(e) {
@@ -445,6 +461,7 @@
   $("q").addEventListener("input", renderSearch);
   $("fu-form").addEventListener("submit", onFollowUp);
   $("contact-form").addEventListener("submit", onContact);
+  $("svc-form").addEventListener("submit", onService);
   $("reg-form").addEventListener("submit", onRegister);
   $("sync-now").addEventListener("click", sync);
   $("back").addEventListener("click", function () { show("residents"); });
