@@ -340,6 +340,17 @@ func serverFault(err error) bool {
 	return true
 }
 
+// refusal is the service's answer about the change, or err itself when
+// it is the server's fault (to retry).
+func refusal(err error) (*care.Error, error) {
+	if serverFault(err) {
+		return nil, err
+	}
+	var ce *care.Error
+	errors.As(err, &ce)
+	return ce, nil
+}
+
 // notFound answers a record the doctor may not see (or that does not
 // exist: the same answer, as online) — unless err is the server's fault.
 func notFound(err error) (Result, error) {
@@ -372,11 +383,10 @@ func (s *Service) register(ctx context.Context, a care.Actor, clinic int64, in *
 	if err == nil {
 		return Result{Status: Accepted, ServerID: res.ID, Resident: res, ResidentID: res.ID}, nil
 	}
-	if serverFault(err) {
-		return Result{}, err
+	ce, ferr := refusal(err)
+	if ferr != nil {
+		return Result{}, ferr
 	}
-	var ce *care.Error
-	errors.As(err, &ce)
 	switch ce.Key {
 	case "resident.duplicate_here":
 		// Identity is the server's: the person is registered here already,
@@ -427,11 +437,10 @@ func (s *Service) followUp(ctx context.Context, a care.Actor, f *FollowUp) (Resu
 		out.Status, out.ServerID, out.Urgent = Accepted, sv.ID, sv.Outcome.Urgent
 		return out, nil
 	}
-	if serverFault(err) {
-		return Result{}, err
+	ce, ferr := refusal(err)
+	if ferr != nil {
+		return Result{}, ferr
 	}
-	var ce *care.Error
-	errors.As(err, &ce)
 	switch {
 	case ce.Key == chronic.KeyConfirm:
 		r := refused(ReasonConfirm, ce.Key)
@@ -530,11 +539,10 @@ func (s *Service) familyService(ctx context.Context, a care.Actor, v *FamilyServ
 		out.Status, out.ServerID = Accepted, d.ID
 		return out, nil
 	}
-	if serverFault(err) {
-		return Result{}, err
+	ce, ferr := refusal(err)
+	if ferr != nil {
+		return Result{}, ferr
 	}
-	var ce *care.Error
-	errors.As(err, &ce)
 	switch {
 	case ce.Key == "family.service.duplicate":
 		// One service of a kind a day (a chronic follow-up counts as one):
