@@ -9,7 +9,7 @@ RESIDENTS ?= 20000
 FUZZTIME ?= 5s
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: build run test test-go fuzz-short fuzz bench bench-1m bench-replay mutate clean fhir-validators drill-pitr drill-failover
+.PHONY: build run test test-go fuzz-short fuzz bench bench-1m bench-replay bench-sync mutate clean fhir-validators drill-pitr drill-failover
 
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/countycare
@@ -38,7 +38,7 @@ FUZZ_TARGETS := idcard:FuzzParse resident:FuzzValidate resident:FuzzSearchTokens
 	icd10:FuzzValid dicom:FuzzParse dicom:FuzzDecodeRLE dicom:FuzzDecodeJPEGLossless dicom:FuzzDecodeJPEGLS online:FuzzValidateGuardian \
 	dicom:FuzzDecodeJPEGExtended dicom:FuzzDecodeJPEG2000
 FUZZ_TARGETS += lab:FuzzParseCSV reading:FuzzParseFetalCSV reading:FuzzReadPhoto
-FUZZ_TARGETS += dicom:FuzzParsePatient web:FuzzParseTusMetadata web:FuzzHasNULEscape fhir:FuzzParseBundle fhir:FuzzDecodeBundle
+FUZZ_TARGETS += dicom:FuzzParsePatient web:FuzzParseTusMetadata web:FuzzHasNULEscape fhir:FuzzParseBundle fhir:FuzzDecodeBundle villagesync:FuzzParseCursor
 fuzz-short:
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
 		echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
@@ -68,6 +68,10 @@ REPLAY_DB ?= sqlite://./data/replay/year.db
 bench-replay: build
 	rm -rf data/replay && mkdir -p data/replay
 	./$(BIN) bench replay --db $(REPLAY_DB) --audit-key-file data/replay/audit.key --residents 1000000 --scale $(SCALE) --replicas $(REPLICAS) --clinicians 32
+# The village app's sync figures (issue 13 §1, docs/village-app.md): a village of 1,250 residents
+# with a year of follow-ups, first sync and a day's sync, bytes on the wire and time on Fast 3G.
+bench-sync:
+	$(GO) test ./web/ -run '^$$' -bench BenchmarkVillageSync -benchtime 3x -count 1
 
 # The PostgreSQL failover drill (issue 15 §2, docs/operations.md "Province deployment"): etcd, Patroni
 # with a primary and a synchronous standby, HAProxy and countycare serve, all on loopback; clinicians'

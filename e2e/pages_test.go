@@ -181,6 +181,8 @@ var nonPages = map[string]string{
 	"GET /lang/{lang}":                          "switches the language",
 	"GET /ecg/worklist":                         "a redirect for old bookmarks (to /reading/worklist?modality=ECG)",
 	"GET /healthz":                              "operations",
+	"GET /village/sw.js":                        "the village app's service worker (JavaScript)",
+	"GET /village/manifest.webmanifest":         "the village app's web app manifest (JSON)",
 }
 
 func checkStatus(_ context.Context, p *crawledPage) []string {

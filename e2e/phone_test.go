@@ -43,11 +43,18 @@ func openPhone(t *testing.T, chrome string, opts ...chromedp.EmulateViewportOpti
 // openPhoneSize is openPhone with a screen of width×height CSS pixels.
 func openPhoneSize(t *testing.T, chrome string, width, height int64, opts ...chromedp.EmulateViewportOption) (context.Context, *phoneConsole) {
 	t.Helper()
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+	return openPhoneWith(t, chrome, width, height, nil, opts...)
+}
+
+// openPhoneWith is openPhoneSize with more of Chromium's start options
+// (a proxy for the phone's link, say).
+func openPhoneWith(t *testing.T, chrome string, width, height int64, extra []chromedp.ExecAllocatorOption, opts ...chromedp.EmulateViewportOption) (context.Context, *phoneConsole) {
+	t.Helper()
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append([]chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chrome), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
 		chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(t.TempDir()),
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.Flag("lang", "zh-CN"))
+		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.Flag("lang", "zh-CN")}, extra...)...)
 	ctx, cancel := chromedp.NewContext(actx)
 	t.Cleanup(func() { cancel(); cancelAlloc() })
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(width, height, opts...)); err != nil {

@@ -376,6 +376,14 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /api/v1/residents/{id}/chronic", chronicCare, s.apiChronicOf)
 	s.handle("POST /api/v1/residents/{id}/chronic", chronicCare, s.apiChronicEnroll)
 	s.handle("GET /api/v1/chronic/overdue", registrars, s.apiChronicOverdue)
+	// The offline village app's sync: a village doctor's device only
+	// (docs/village-app.md). A push carries up to villagesync's MaxBatch changes.
+	villageDoctor := access.Allow(care.RoleVillageDoctor)
+	s.handle("GET /api/v1/sync/pull", villageDoctor, s.apiSyncPull)
+	s.handleLimit("POST /api/v1/sync/push", villageDoctor, 4<<20, s.apiSyncPush)
+	s.handle("GET /village/app", villageDoctor, s.villageApp)
+	s.handle("GET /village/sw.js", pub, s.villageSW)
+	s.handle("GET /village/manifest.webmanifest", pub, s.villageManifest)
 	s.handle("POST /api/v1/chronic/reminders", registrars, s.apiChronicRemind)
 	s.handle("GET /api/v1/chronic/indicators", chronicReports, s.apiChronicIndicators)
 	s.handle("GET /api/v1/chronic/{id}", chronicCare, s.apiChronicGet)

@@ -43,6 +43,7 @@ import (
 	"countycare/settle"
 	"countycare/survey"
 	"countycare/upload"
+	"countycare/villagesync"
 )
 
 // Store is what the web layer reads directly (listings that need no
@@ -133,6 +134,8 @@ type Deps struct {
 	Proxies *proxy.Service
 	// The resident's own record on /me.
 	MyRecord *myrecord.Service
+	// The offline village app's sync (docs/village-app.md); nil: its routes answer 404.
+	Sync *villagesync.Service
 }
 
 // Server serves countycare over HTTP.

@@ -43,6 +43,7 @@ import (
 	"countycare/store"
 	"countycare/survey"
 	"countycare/upload"
+	"countycare/villagesync"
 	"countycare/web"
 )
 
@@ -82,6 +83,7 @@ type envOptions struct {
 	uploads   upload.Config                   // resumable uploads (zero: upload.DefaultConfig())
 	uploadNow func() time.Time                // the uploads' clock (nil: time.Now)
 	open      func(t testing.TB) *store.Store // opens the store (nil: testdb.Open)
+	demo      *demo.Config                    // the demo county (nil: 2,000 residents in 20 villages)
 }
 
 func newEnvWith(t testing.TB, d store.Dialect, o envOptions) *env {
@@ -94,7 +96,11 @@ func newEnvWith(t testing.TB, d store.Dialect, o envOptions) *env {
 		st = testdb.Open(t, d, time.Now)
 	}
 	ctx := context.Background()
-	res, err := demo.Generate(ctx, st, demo.Config{Residents: 2000, Villages: 20, VillageDoctors: 40}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	dcfg := demo.Config{Residents: 2000, Villages: 20, VillageDoctors: 40}
+	if o.demo != nil {
+		dcfg = *o.demo
+	}
+	res, err := demo.Generate(ctx, st, dcfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,6 +167,7 @@ func newEnvWith(t testing.TB, d store.Dialect, o envOptions) *env {
 		Store:    st, Audit: w, AuditKey: testdb.AuditKey, Log: log, Now: time.Now,
 		PovertyWatch: watch,
 		Special:      &povertywatch.Special{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, List: povertywatch.DefaultSpecialList(), Now: time.Now},
+		Sync:         &villagesync.Service{Repo: st, Residents: rsvc, Chronic: chr, Family: fam, Audit: w, Config: villagesync.DefaultConfig(), Now: time.Now},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -250,7 +257,9 @@ func TestEveryRouteHasAPolicy(t *testing.T) {
 		"POST /login": true, "POST /api/v1/session": true, "/": true,
 		"GET /reset": true, "POST /reset": true, // one-time password links: the token is the credential
 		"GET /login/code": true, "POST /login/code": true, "POST /login/code/verify": true, // residents' sign-in by a code sent by text
-		"GET /s": true, "POST /s": true} // resident survey links: the signed single-use token is the credential
+		"GET /s": true, "POST /s": true, // resident survey links: the signed single-use token is the credential
+		// The village app's service worker and manifest hold no data (a browser fetches a manifest without cookies).
+		"GET /village/sw.js": true, "GET /village/manifest.webmanifest": true}
 	for _, r := range routes {
 		if !r.Policy.Defined() {
 			t.Errorf("route %s has no policy", r.Pattern)

@@ -32,6 +32,7 @@ import (
 	"countycare/store"
 	"countycare/survey"
 	"countycare/upload"
+	"countycare/villagesync"
 	"countycare/web"
 )
 
@@ -74,7 +75,8 @@ type app struct {
 	surveys   *survey.Service       // resident surveys (serve --survey-config)
 	// surveyEvery is how often survey invitations are made (serve --survey-invite-every; 0: never).
 	surveyEvery time.Duration
-	uploads     *upload.Service // resumable ECG and DICOM uploads (tus)
+	uploads     *upload.Service      // resumable ECG and DICOM uploads (tus)
+	sync        *villagesync.Service // the offline village app's sync (serve --village-wipe-after)
 }
 
 // newApp wires the platform. rxe is the prescription review engine; nil
@@ -139,10 +141,11 @@ func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, 
 	a.surveys = &survey.Service{Repo: st, Orgs: a.orgs, Audit: a.audit, Config: survey.DefaultConfig(), Key: survey.KeyFrom(key), PublicURL: acfg.PublicURL, Now: now}
 	a.appraisal = &appraisal.Service{Boards: a.dashboard, Rules: appraisal.DefaultRules(), Audit: a.audit, Surveys: a.surveys}
 	a.uploads = &upload.Service{Repo: st, ECG: a.reading, DICOM: a.imaging, Audit: a.audit, Config: upload.DefaultConfig(), Now: now}
+	a.sync = &villagesync.Service{Repo: st, Residents: a.res, Chronic: a.chronic, Family: a.family, Audit: a.audit, Config: villagesync.DefaultConfig(), Now: now}
 	w, err := web.New(wcfg, web.Deps{Residents: a.res, Orgs: a.orgs, Accounts: a.accounts, Proxies: a.proxies, MyRecord: a.myrecord, Chronic: a.chronic, Consult: a.consult, Live: a.live, Family: a.family, Points: a.points, Referral: a.referral, Settle: a.settle, Window: a.window,
 		Reading: a.reading, ReadFlow: a.readflow, Viewer: &reading.Viewer{Repo: st, Residents: a.res, Audit: a.audit, PreRead: a.reading.PreRead}, Rx: a.rx, Prescriptions: a.prescriptions, Online: a.online,
 		Labs: a.labs, Critical: a.critical, Exams: a.exams, Pharmacy: a.pharmacy, Imaging: a.imaging, DICOMweb: a.dicomweb, PovertyWatch: a.watch, Special: a.special,
-		Dashboard: a.dashboard, Appraisal: a.appraisal, Surveys: a.surveys, Uploads: a.uploads, Store: st, Audit: a.audit, AuditKey: key, Log: log, Now: now})
+		Dashboard: a.dashboard, Appraisal: a.appraisal, Surveys: a.surveys, Uploads: a.uploads, Sync: a.sync, Store: st, Audit: a.audit, AuditKey: key, Log: log, Now: now})
 	if err != nil {
 		a.audit.Close(context.Background())
 		return nil, err

@@ -30,6 +30,7 @@ import (
 	"countycare/rx"
 	"countycare/store"
 	"countycare/upload"
+	"countycare/villagesync"
 	"countycare/web"
 )
 
@@ -102,6 +103,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	uploadSweepEvery := fs.Duration("upload-sweep-every", envDuration("COUNTYCARE_UPLOAD_SWEEP_EVERY", 15*time.Minute),
 		"delete expired resumable uploads this often; 0 disables (env COUNTYCARE_UPLOAD_SWEEP_EVERY)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the server from start to shutdown to this file (for `go tool pprof`; bench replay --cpuprofile uses it)")
+	wipeAfter := fs.Duration("village-wipe-after", envDuration("COUNTYCARE_VILLAGE_WIPE_AFTER", villagesync.DefaultConfig().WipeAfter),
+		"the village app wipes the residents and queue it holds on a phone after this long without contacting the server (docs/village-app.md; env COUNTYCARE_VILLAGE_WIPE_AFTER)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -255,6 +258,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	a.special.List = specialList
 	a.readflow.Targets = rtargets
 	a.uploads.Config = ucfg
+	if *wipeAfter < time.Hour {
+		a.close(context.Background())
+		return fmt.Errorf("serve: --village-wipe-after must be at least an hour (a phone would wipe what it records before it can sync), got %s", *wipeAfter)
+	}
+	a.sync.Config.WipeAfter = *wipeAfter
 	if *drugPrices != "" {
 		b, err := os.ReadFile(*drugPrices)
 		if err != nil {

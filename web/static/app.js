@@ -8,6 +8,17 @@
       e.preventDefault();
     }
   });
+  // Signing out wipes what the village app keeps on this device (its
+  // residents, its queue, its cached shell: docs/village-app.md), from
+  // whichever page the doctor signs out.
+  document.addEventListener("submit", function (e) {
+    var f = e.target;
+    if (!f.action || !/\/logout$/.test(f.action)) { return; }
+    if (window.indexedDB) { window.indexedDB.deleteDatabase("countycare-village"); }
+    if (window.caches) {
+      caches.keys().then(function (ks) { ks.forEach(function (k) { if (k.indexOf("village-") === 0) { caches.delete(k); } }); });
+    }
+  });
   // A form that came back with errors: move focus to the summary at the top
   // (role="alert", tabindex="-1"), so keyboard and screen-reader users start
   // there; each field's message is tied to its input by aria-describedby.
