@@ -38,6 +38,7 @@ import (
 	"countycare/resident"
 	"countycare/rx"
 	"countycare/settle"
+	"countycare/smart"
 	"countycare/upload"
 )
 
@@ -116,19 +117,25 @@ type Deps struct {
 	Dashboard *kpi.Service
 	// Resumable uploads of ECG and DICOM files (tus 1.0); nil: their routes answer 404.
 	Uploads *upload.Service
+	// SMART Backend Services system clients: their registration pages and
+	// the bearer tokens of API routes (h_systems.go); nil: neither.
+	Systems *smart.Service
 }
 
 // Server serves countycare over HTTP.
 type Server struct {
 	Deps
-	cfg     Config
-	mux     *http.ServeMux
-	routes  []Route
-	tmpl    *templates
-	static  *staticFiles
-	msgs    *catalogue
-	metrics *metrics
-	reg     *prometheus.Registry
+	cfg    Config
+	mux    *http.ServeMux
+	routes []Route
+	// assertionRoutes are the routes whose request carries its own signed
+	// credential (the SMART token endpoint): a form body, no session, no CSRF.
+	assertionRoutes map[string]bool
+	tmpl            *templates
+	static          *staticFiles
+	msgs            *catalogue
+	metrics         *metrics
+	reg             *prometheus.Registry
 
 	font *pdfFonts // the PDF fonts, nil if unavailable
 

@@ -7,6 +7,7 @@ import (
 
 	"countycare/account"
 	"countycare/audit"
+	"countycare/bulkdata"
 	"countycare/chronic"
 	"countycare/consult"
 	"countycare/critical"
@@ -25,6 +26,7 @@ import (
 	"countycare/resident"
 	"countycare/rx"
 	"countycare/settle"
+	"countycare/smart"
 	"countycare/store"
 	"countycare/upload"
 	"countycare/web"
@@ -64,6 +66,8 @@ type app struct {
 	special   *povertywatch.Special // the major-illness special-treatment register
 	dashboard *kpi.Service          // the county dashboard (targets: serve --kpi-targets)
 	uploads   *upload.Service       // resumable ECG and DICOM uploads (tus)
+	systems   *smart.Service        // SMART Backend Services system clients
+	fhir      *fhir.Server          // the FHIR face; its exports run in scheduledJobs
 }
 
 // newApp wires the platform. rxe is the prescription review engine; nil
@@ -124,10 +128,11 @@ func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, 
 	a.special = &povertywatch.Special{Repo: st, Residents: a.res, Orgs: a.orgs, Audit: a.audit, List: povertywatch.DefaultSpecialList(), Now: now}
 	a.dashboard = &kpi.Service{Chronic: a.chronic, Family: a.family, Referral: a.referral, Orgs: a.orgs, Targets: kpi.DefaultTargets(), Audit: a.audit, Now: now}
 	a.uploads = &upload.Service{Repo: st, ECG: a.reading, DICOM: a.imaging, Audit: a.audit, Config: upload.DefaultConfig(), Now: now}
+	a.systems = &smart.Service{Store: st, Audit: a.audit, Cfg: smart.DefaultConfig(), Now: now}
 	w, err := web.New(wcfg, web.Deps{Residents: a.res, Orgs: a.orgs, Accounts: a.accounts, Chronic: a.chronic, Consult: a.consult, Live: a.live, Family: a.family, Points: a.points, Referral: a.referral, Settle: a.settle, Window: a.window,
 		Reading: a.reading, ReadFlow: a.readflow, Viewer: &reading.Viewer{Repo: st, Residents: a.res, Audit: a.audit, PreRead: a.reading.PreRead}, Rx: a.rx, Prescriptions: a.prescriptions, Online: a.online,
 		Labs: a.labs, Critical: a.critical, Exams: a.exams, Pharmacy: a.pharmacy, Imaging: a.imaging, DICOMweb: a.dicomweb, PovertyWatch: a.watch, Special: a.special,
-		Dashboard: a.dashboard, Uploads: a.uploads, Store: st, Audit: a.audit, AuditKey: key, Log: log, Now: now})
+		Dashboard: a.dashboard, Uploads: a.uploads, Systems: a.systems, Store: st, Audit: a.audit, AuditKey: key, Log: log, Now: now})
 	if err != nil {
 		a.audit.Close(context.Background())
 		return nil, err
@@ -137,7 +142,9 @@ func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, 
 	if acfg.PublicURL != "" {
 		fb = strings.TrimRight(acfg.PublicURL, "/") + "/fhir"
 	}
-	w.MountFace(&fhir.Server{Residents: a.res, Orgs: a.orgs, Chronic: a.chronic, Readings: a.readflow, Labs: a.labs, Consult: a.consult, Referral: a.referral, Settle: a.settle, Prescriptions: a.prescriptions, Online: a.online, Base: fb, Now: now})
+	a.fhir = &fhir.Server{Residents: a.res, Orgs: a.orgs, Chronic: a.chronic, Readings: a.readflow, Labs: a.labs, Consult: a.consult, Referral: a.referral, Settle: a.settle, Prescriptions: a.prescriptions, Online: a.online, Base: fb, Now: now,
+		Systems: a.systems, Exports: st, ExportCfg: bulkdata.DefaultConfig(), Audit: a.audit}
+	w.MountFace(a.fhir)
 	a.web = w
 	return a, nil
 }

@@ -96,6 +96,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		"a resumable upload (ECG, DICOM) may be continued for this long after its last write; then it is deleted (env COUNTYCARE_UPLOAD_EXPIRY)")
 	uploadSweepEvery := fs.Duration("upload-sweep-every", envDuration("COUNTYCARE_UPLOAD_SWEEP_EVERY", 15*time.Minute),
 		"delete expired resumable uploads this often; 0 disables (env COUNTYCARE_UPLOAD_SWEEP_EVERY)")
+	fhirFlags := fhirExportFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -294,6 +295,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		},
 	}}
 	jobs := append(housekeeping(a, acfg, *anchorEvery), scheduledJobs(a, *lowStockEvery, *chatPurgeEvery, *uploadSweepEvery, *watchEvery, st.Now)...)
+	jobs = append(jobs, fhirFlags.jobs(a)...)
 	for _, j := range jobs {
 		sched.duties = append(sched.duties, func(ctx context.Context) { j.loop(ctx, log, st, st.Now) })
 	}
