@@ -457,9 +457,11 @@ func (s *Server) exportFile(w http.ResponseWriter, r *http.Request, rq web.Reque
 	if r.Header.Get("If-Range") != "" && r.Header.Get("If-Range") != fileETag(f) {
 		from, to, partial, ok = 0, f.Size, false, true
 	}
-	if !ok {
+	if !ok { // 416, which the error table has no code for
 		w.Header().Set("Content-Range", "bytes */"+strconv.FormatInt(f.Size, 10))
-		return care.Errorf(care.EINVALID, "fhir.range")
+		writeJSON(w, http.StatusRequestedRangeNotSatisfiable, OperationOutcome{ResourceType: "OperationOutcome",
+			Issue: []Issue{{Severity: "error", Code: "invalid", Diagnostics: s.t(rq.Lang, "fhir.range") + " (request " + rq.RequestID + ")"}}})
+		return nil
 	}
 	ev := audit.New(r.Context(), rq.Actor, ActExportDownload, 0)
 	ev.Detail = e.ID + " " + strconv.Itoa(f.Seq) + " " + f.Type + " " + strconv.FormatInt(f.Count, 10)
