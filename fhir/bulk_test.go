@@ -567,3 +567,57 @@ func TestBulkExportAccess(t *testing.T) {
 		}
 	}
 }
+
+// TestSystemClientsPage: the administrator's page lists the clients and
+// registers one from the form — a refused form comes back with the field
+// named and nothing written; other roles are refused.
+func TestSystemClientsPage(t *testing.T) {
+	e := newEnv(t)
+	c := e.anon()
+	resp, err := c.hc.Post(e.ts.URL+"/api/v1/session", "application/json",
+		strings.NewReader(`{"username":"`+e.users[care.RoleAdmin]+`","password":"`+demo.DefaultPassword+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s struct {
+		CSRF string `json:"csrf_token"`
+	}
+	json.NewDecoder(resp.Body).Decode(&s)
+	resp.Body.Close()
+	if code, _, body := c.get("/admin/fhir-clients", map[string]string{"Accept-Language": "en"}, nil); code != 200 || !strings.Contains(body, "FHIR 系统客户端") && !strings.Contains(body, "FHIR system clients") {
+		t.Fatalf("page: %d", code)
+	}
+	k, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	der, _ := x509.MarshalPKIXPublicKey(&k.PublicKey)
+	post := func(v url.Values) (int, string) {
+		v.Set("csrf", s.CSRF)
+		resp, err := c.hc.PostForm(e.ts.URL+"/admin/fhir-clients", v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := post(url.Values{"client_id": {"hospital-his"}, "name": {"县医院 HIS"}, "institution": {"0"}, "keys": {"not a key"}}); code != 422 ||
+		!strings.Contains(body, `aria-invalid="true"`) {
+		t.Errorf("form without scopes and key: %d", code)
+	}
+	if cs, _ := e.st.SystemClient(context.Background(), "hospital-his"); cs != nil {
+		t.Error("a refused form wrote the client")
+	}
+	code, body := post(url.Values{"client_id": {"hospital-his"}, "name": {"县医院 HIS"}, "institution": {"0"},
+		"scope": {"system/Patient.read", "system/Condition.read"}, "keys": {string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))}})
+	if code != 201 || !strings.Contains(body, "hospital-his") {
+		t.Errorf("registration: %d", code)
+	}
+	if cl, err := e.st.SystemClient(context.Background(), "hospital-his"); err != nil || len(cl.Scopes) != 2 || cl.InstitutionID != 0 {
+		t.Errorf("registered: %+v %v", cl, err)
+	}
+	if rows := e.auditRows(t, "smart.client.register", e.users[care.RoleAdmin]); len(rows) != 1 {
+		t.Errorf("registration audit rows: %d", len(rows))
+	}
+	if code, _, _ := e.as(care.RoleVillageDoctor).get("/admin/fhir-clients", nil, nil); code != 403 {
+		t.Errorf("a village doctor: %d", code)
+	}
+}

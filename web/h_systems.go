@@ -219,17 +219,23 @@ func (s *Server) apiSystemClientDeactivate(w http.ResponseWriter, r *http.Reques
 }
 
 // systemRoutes registers the administrator's pages and API for system
-// clients (when the server has a smart.Service).
+// clients; without a smart.Service they answer 404.
 func (s *Server) systemRoutes(admin access.Policy) {
-	if s.Systems == nil {
-		return
+	s.handle("GET /admin/fhir-clients", admin, s.withSystems(s.systemsPage))
+	s.handle("POST /admin/fhir-clients", admin, s.withSystems(s.systemCreate))
+	s.handle("POST /admin/fhir-clients/{id}/deactivate", admin, s.withSystems(s.systemDeactivate))
+	s.handle("GET /api/v1/fhir-clients", admin, s.withSystems(s.apiSystemClients))
+	s.handle("POST /api/v1/fhir-clients", admin, s.withSystems(s.apiSystemClientCreate))
+	s.handle("POST /api/v1/fhir-clients/{id}/deactivate", admin, s.withSystems(s.apiSystemClientDeactivate))
+}
+
+func (s *Server) withSystems(h handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+		if s.Systems == nil {
+			return notFound()
+		}
+		return h(w, r, rc)
 	}
-	s.handle("GET /admin/fhir-clients", admin, s.systemsPage)
-	s.handle("POST /admin/fhir-clients", admin, s.systemCreate)
-	s.handle("POST /admin/fhir-clients/{id}/deactivate", admin, s.systemDeactivate)
-	s.handle("GET /api/v1/fhir-clients", admin, s.apiSystemClients)
-	s.handle("POST /api/v1/fhir-clients", admin, s.apiSystemClientCreate)
-	s.handle("POST /api/v1/fhir-clients/{id}/deactivate", admin, s.apiSystemClientDeactivate)
 }
 
 // HasSystems reports whether the server registers system clients (the
