@@ -38,6 +38,7 @@ FUZZ_TARGETS := idcard:FuzzParse resident:FuzzValidate resident:FuzzSearchTokens
 	icd10:FuzzValid dicom:FuzzParse dicom:FuzzDecodeRLE dicom:FuzzDecodeJPEGLossless dicom:FuzzDecodeJPEGLS online:FuzzValidateGuardian
 FUZZ_TARGETS += lab:FuzzParseCSV reading:FuzzParseFetalCSV reading:FuzzReadPhoto
 FUZZ_TARGETS += dicom:FuzzParsePatient web:FuzzParseTusMetadata
+FUZZ_TARGETS += smart:FuzzParseKeys smart:FuzzVerifyAssertion fhir:FuzzByteRange
 fuzz-short:
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
 		echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \

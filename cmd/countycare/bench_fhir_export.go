@@ -210,7 +210,7 @@ func benchExportRun(ctx context.Context, a *app, base, clientID string, k *ecdsa
 	fmt.Fprintf(stdout, "  CPU %s (server and client in this process): %.0f resources per CPU-second\n", cpu.Round(time.Millisecond), float64(total)/cpu.Seconds())
 	fmt.Fprintf(stdout, "  RSS anonymous %.0f MB before, peak %.0f MB: growth %.0f MB; file-backed (database pages mapped) %.0f → %.0f MB\n",
 		float64(rss0.anon)/1e6, float64(peakAnon.Load())/1e6, float64(peakAnon.Load()-rss0.anon)/1e6, float64(rss0.file)/1e6, float64(peakFile.Load())/1e6)
-	fmt.Fprintf(stdout, "  of which the Go heap (live and garbage) %.0f → peak %.0f MB; the rest is SQLite's page caches (bounded by cache_size per connection)\n",
+	fmt.Fprintf(stdout, "  of which the Go heap (live and garbage) %.0f → peak %.0f MB; the rest, on SQLite, is its page caches (bounded: cache_size per connection)\n",
 		float64(heap0)/1e6, float64(peakHeap.Load())/1e6)
 	return nil
 }
