@@ -24,6 +24,7 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 
 	"countycare/audit"
+	"countycare/bulkdata"
 	"countycare/care"
 	"countycare/demo"
 	"countycare/fhir"
@@ -71,8 +72,9 @@ func (e *env) register(t *testing.T, id string, alg jose.SignatureAlgorithm, ins
 	return c
 }
 
-// adminPost posts JSON as the county's administrator.
-func (e *env) adminPost(t *testing.T, path string, v any) (int, string) {
+// adminSession signs the county's administrator in: the client and the
+// session's CSRF token.
+func (e *env) adminSession(t *testing.T) (*client, string) {
 	t.Helper()
 	c := e.anon()
 	resp, err := c.hc.Post(e.ts.URL+"/api/v1/session", "application/json",
@@ -80,16 +82,23 @@ func (e *env) adminPost(t *testing.T, path string, v any) (int, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer resp.Body.Close()
 	var s struct {
 		CSRF string `json:"csrf_token"`
 	}
 	json.NewDecoder(resp.Body).Decode(&s)
-	resp.Body.Close()
+	return c, s.CSRF
+}
+
+// adminPost posts JSON as the county's administrator.
+func (e *env) adminPost(t *testing.T, path string, v any) (int, string) {
+	t.Helper()
+	c, csrf := e.adminSession(t)
 	b, _ := json.Marshal(v)
 	req, _ := http.NewRequest("POST", e.ts.URL+path, bytes.NewReader(b))
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-CSRF-Token", s.CSRF)
-	resp, err = c.hc.Do(req)
+	req.Header.Set("X-CSRF-Token", csrf)
+	resp, err := c.hc.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -390,6 +399,23 @@ func testBulkExport(t *testing.T, d store.Dialect) {
 	if resp, _ := c.do(t, "GET", f.URL, map[string]string{"Range": "bytes=" + strconv.Itoa(len(whole)) + "-"}); resp.StatusCode != 416 {
 		t.Errorf("Range past the end: %d", resp.StatusCode)
 	}
+	// Small pieces and files: a type goes on in several files, and a range
+	// across pieces reads as the whole file does.
+	e.fhir.ExportCfg.PieceSize, e.fhir.ExportCfg.FileBytes = 8<<10, 64<<10
+	ms, _ := c.export(t, "/fhir/$export?_type=Patient")
+	e.fhir.ExportCfg = bulkdata.DefaultConfig()
+	var split int64
+	for _, o := range ms.Output {
+		split += o.Count
+	}
+	if len(ms.Output) < 2 || split != int64(residents) {
+		t.Errorf("64 KiB files: %d files, %d Patients of %d", len(ms.Output), split, residents)
+	}
+	_, whole1 := c.do(t, "GET", ms.Output[0].URL, nil)
+	if resp, part := c.do(t, "GET", ms.Output[0].URL, map[string]string{"Range": "bytes=8000-25000"}); resp.StatusCode != 206 || !bytes.Equal(part, whole1[8000:25001]) {
+		t.Errorf("a range across pieces: %d, %d bytes", resp.StatusCode, len(part))
+	}
+	c.lines(t, ms)
 	// _type and _since.
 	m2, _ := c.export(t, "/fhir/Patient/$export?_type=Patient,Condition")
 	for _, o := range m2.Output {
@@ -573,24 +599,14 @@ func TestBulkExportAccess(t *testing.T) {
 // named and nothing written; other roles are refused.
 func TestSystemClientsPage(t *testing.T) {
 	e := newEnv(t)
-	c := e.anon()
-	resp, err := c.hc.Post(e.ts.URL+"/api/v1/session", "application/json",
-		strings.NewReader(`{"username":"`+e.users[care.RoleAdmin]+`","password":"`+demo.DefaultPassword+`"}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var s struct {
-		CSRF string `json:"csrf_token"`
-	}
-	json.NewDecoder(resp.Body).Decode(&s)
-	resp.Body.Close()
+	c, csrf := e.adminSession(t)
 	if code, _, body := c.get("/admin/fhir-clients", map[string]string{"Accept-Language": "en"}, nil); code != 200 || !strings.Contains(body, "FHIR 系统客户端") && !strings.Contains(body, "FHIR system clients") {
 		t.Fatalf("page: %d", code)
 	}
 	k, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
 	der, _ := x509.MarshalPKIXPublicKey(&k.PublicKey)
 	post := func(v url.Values) (int, string) {
-		v.Set("csrf", s.CSRF)
+		v.Set("csrf", csrf)
 		resp, err := c.hc.PostForm(e.ts.URL+"/admin/fhir-clients", v)
 		if err != nil {
 			t.Fatal(err)

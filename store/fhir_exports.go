@@ -224,16 +224,23 @@ func exportResidents(sel bulkdata.Selection) (string, []any) {
 	return where, args
 }
 
-// eachRow streams the rows of q to scan, one at a time (never collected:
-// the memory of an export of the whole county stays flat).
-func (s *Store) eachRow(ctx context.Context, op, q string, args []any, scan func(sc interface{ Scan(...any) error }) error) error {
+// eachExported streams the rows of q, scanned into one T reused for
+// every row (never collected: the memory of an export of the whole county
+// stays flat), to fn.
+func eachExported[T any](ctx context.Context, s *Store, op, q string, args []any, scan func(sc interface{ Scan(...any) error }, x *T) error, fn func(*T) error) error {
 	rows, err := s.read().query(ctx, q, args...)
 	if err != nil {
 		return wrap(op, err)
 	}
 	defer rows.Close()
+	var x T
 	for rows.Next() {
-		if err := scan(rows); err != nil {
+		var zero T
+		x = zero
+		if err := scan(rows, &x); err != nil {
+			return wrap(op, err)
+		}
+		if err := fn(&x); err != nil {
 			return err
 		}
 	}
@@ -249,14 +256,8 @@ func (s *Store) EachExportResident(ctx context.Context, sel bulkdata.Selection, 
 		where += ` AND r.updated_at >= ?`
 		args = append(args, s.ts(sel.Since))
 	}
-	var r resident.Resident
-	return s.eachRow(ctx, op, `SELECT `+residentCols+` FROM residents r WHERE `+where+` ORDER BY r.id`, args, func(sc interface{ Scan(...any) error }) error {
-		r = resident.Resident{}
-		if err := scanResident(sc, &r); err != nil {
-			return wrap(op, err)
-		}
-		return fn(&r)
-	})
+	return eachExported(ctx, s, op, `SELECT `+residentCols+` FROM residents r WHERE `+where+` ORDER BY r.id`, args,
+		func(sc interface{ Scan(...any) error }, r *resident.Resident) error { return scanResident(sc, r) }, fn)
 }
 
 // EachExportRegistration streams the chronic registrations of sel's
@@ -271,15 +272,11 @@ func (s *Store) EachExportRegistration(ctx context.Context, sel bulkdata.Selecti
 		where += ` AND (x.created_at >= ? OR x.closed_on >= ? OR x.tier_since >= ?)`
 		args = append(args, s.ts(sel.Since), day, day)
 	}
-	var g chronic.Registration
-	return s.eachRow(ctx, op, `SELECT `+prefixCols("x.", registrationCols)+` FROM chronic_registrations x
-		JOIN residents r ON r.id = x.resident_id WHERE `+where+` ORDER BY x.id`, args, func(sc interface{ Scan(...any) error }) error {
-		g = chronic.Registration{}
-		if err := scanRegistration(sc, &g); err != nil {
-			return wrap(op, err)
-		}
-		return fn(&g)
-	})
+	return eachExported(ctx, s, op, `SELECT `+prefixCols("x.", registrationCols)+` FROM chronic_registrations x
+		JOIN residents r ON r.id = x.resident_id WHERE `+where+` ORDER BY x.id`, args,
+		func(sc interface{ Scan(...any) error }, g *chronic.Registration) error {
+			return scanRegistration(sc, g)
+		}, fn)
 }
 
 // EachExportVisit streams the follow-up visits of sel's residents
@@ -291,15 +288,8 @@ func (s *Store) EachExportVisit(ctx context.Context, sel bulkdata.Selection, fn 
 		where += ` AND x.created_at >= ?`
 		args = append(args, s.ts(sel.Since))
 	}
-	var v chronic.StoredVisit
-	return s.eachRow(ctx, op, `SELECT `+prefixCols("x.", visitCols)+` FROM chronic_visits x
-		JOIN residents r ON r.id = x.resident_id WHERE `+where+` ORDER BY x.id`, args, func(sc interface{ Scan(...any) error }) error {
-		v = chronic.StoredVisit{}
-		if err := scanVisit(sc, &v); err != nil {
-			return wrap(op, err)
-		}
-		return fn(&v)
-	})
+	return eachExported(ctx, s, op, `SELECT `+prefixCols("x.", visitCols)+` FROM chronic_visits x
+		JOIN residents r ON r.id = x.resident_id WHERE `+where+` ORDER BY x.id`, args, scanVisit, fn)
 }
 
 // EachExportSettlement streams the settlements of sel's residents
@@ -311,13 +301,6 @@ func (s *Store) EachExportSettlement(ctx context.Context, sel bulkdata.Selection
 		where += ` AND (x.created_at >= ? OR x.reversed_at >= ?)`
 		args = append(args, s.ts(sel.Since), s.ts(sel.Since))
 	}
-	var st settle.Settlement
-	return s.eachRow(ctx, op, `SELECT `+prefixCols("x.", settlementCols)+` FROM settlements x
-		JOIN residents r ON r.id = x.resident_id WHERE `+where+` ORDER BY x.id`, args, func(sc interface{ Scan(...any) error }) error {
-		st = settle.Settlement{}
-		if err := scanSettlement(sc, &st); err != nil {
-			return wrap(op, err)
-		}
-		return fn(&st)
-	})
+	return eachExported(ctx, s, op, `SELECT `+prefixCols("x.", settlementCols)+` FROM settlements x
+		JOIN residents r ON r.id = x.resident_id WHERE `+where+` ORDER BY x.id`, args, scanSettlement, fn)
 }
