@@ -16,7 +16,10 @@ import (
 	"countycare/bulkdata"
 	"countycare/care"
 	"countycare/chronic"
+	"countycare/consult"
+	"countycare/online"
 	"countycare/org"
+	"countycare/referral"
 	"countycare/resident"
 	"countycare/settle"
 	"countycare/smart"
@@ -52,6 +55,9 @@ type ExportStore interface {
 	EachExportRegistration(ctx context.Context, sel bulkdata.Selection, fn func(*chronic.Registration) error) error
 	EachExportVisit(ctx context.Context, sel bulkdata.Selection, fn func(*chronic.StoredVisit) error) error
 	EachExportSettlement(ctx context.Context, sel bulkdata.Selection, fn func(*settle.Settlement) error) error
+	EachExportConsultation(ctx context.Context, sel bulkdata.Selection, fn func(*consult.Consultation) error) error
+	EachExportReferral(ctx context.Context, sel bulkdata.Selection, fn func(*referral.Referral) error) error
+	EachExportOnlineVisit(ctx context.Context, sel bulkdata.Selection, fn func(*online.Visit) error) error
 }
 
 // NDJSONType is the media type of export files.

@@ -377,7 +377,7 @@ func testBulkExport(t *testing.T, d store.Dialect) {
 	if len(got["Patient"]) != residents || residents == 0 {
 		t.Errorf("%d Patients exported, the county has %d residents", len(got["Patient"]), residents)
 	}
-	for _, typ := range []string{"Condition", "Observation", "ExplanationOfBenefit"} {
+	for _, typ := range []string{"Condition", "Observation", "Encounter", "ExplanationOfBenefit"} {
 		if len(got[typ]) == 0 {
 			t.Errorf("no %s exported", typ)
 		}

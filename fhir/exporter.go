@@ -11,6 +11,9 @@ import (
 	"countycare/bulkdata"
 	"countycare/care"
 	"countycare/chronic"
+	"countycare/consult"
+	"countycare/online"
+	"countycare/referral"
 	"countycare/resident"
 	"countycare/settle"
 	"countycare/smart"
@@ -109,6 +112,21 @@ func (s *Server) runExport(ctx context.Context, e *bulkdata.Export) error {
 				}
 				return nil
 			})
+		case "Encounter":
+			// Consultations, the stays up-referrals led to, online visits: as
+			// the Encounter search maps them.
+			err = s.Exports.EachExportConsultation(ctx, sel, func(c *consult.Consultation) error { return w.write(EncounterOfConsult(c, t)) })
+			if err == nil {
+				err = s.Exports.EachExportReferral(ctx, sel, func(r *referral.Referral) error {
+					if enc, ok := EncounterOfReferral(r); ok {
+						return w.write(enc)
+					}
+					return nil
+				})
+			}
+			if err == nil {
+				err = s.Exports.EachExportOnlineVisit(ctx, sel, func(v *online.Visit) error { return w.write(EncounterOfOnline(v)) })
+			}
 		case "ExplanationOfBenefit":
 			tree, terr := s.Orgs.Tree(ctx)
 			if terr != nil {

@@ -9,6 +9,9 @@ import (
 	"countycare/bulkdata"
 	"countycare/care"
 	"countycare/chronic"
+	"countycare/consult"
+	"countycare/online"
+	"countycare/referral"
 	"countycare/resident"
 	"countycare/settle"
 )
@@ -303,4 +306,49 @@ func (s *Store) EachExportSettlement(ctx context.Context, sel bulkdata.Selection
 	}
 	return eachExported(ctx, s, op, `SELECT `+prefixCols("x.", settlementCols)+` FROM settlements x
 		JOIN residents r ON r.id = x.resident_id WHERE `+where+` ORDER BY x.id`, args, scanSettlement, fn)
+}
+
+// EachExportConsultation streams the consultations of sel's residents
+// created, accepted, answered or closed at or after sel.Since (a
+// consultation has no last-updated time: these are its changes of state).
+func (s *Store) EachExportConsultation(ctx context.Context, sel bulkdata.Selection, fn func(*consult.Consultation) error) error {
+	const op = "store.EachExportConsultation"
+	where, args := exportResidents(sel)
+	if !sel.Since.IsZero() {
+		where += ` AND (x.created_at >= ? OR x.accepted_at >= ? OR x.answered_at >= ? OR x.closed_at >= ?)`
+		args = append(args, s.ts(sel.Since), s.ts(sel.Since), s.ts(sel.Since), s.ts(sel.Since))
+	}
+	var head int64
+	return eachExported(ctx, s, op, `SELECT `+prefixCols("x.", consultCols)+` FROM consultations x
+		JOIN residents r ON r.id = x.resident_id WHERE `+where+` ORDER BY x.id`, args,
+		func(sc interface{ Scan(...any) error }, c *consult.Consultation) error {
+			return scanConsult(sc, c, nil, &head)
+		}, fn)
+}
+
+// EachExportReferral streams the referrals of sel's residents updated at
+// or after sel.Since.
+func (s *Store) EachExportReferral(ctx context.Context, sel bulkdata.Selection, fn func(*referral.Referral) error) error {
+	const op = "store.EachExportReferral"
+	where, args := exportResidents(sel)
+	if !sel.Since.IsZero() {
+		where += ` AND x.updated_at >= ?`
+		args = append(args, s.ts(sel.Since))
+	}
+	return eachExported(ctx, s, op, `SELECT `+prefixCols("x.", referralCols)+` FROM referrals x
+		JOIN residents r ON r.id = x.resident_id WHERE `+where+` ORDER BY x.id`, args,
+		func(sc interface{ Scan(...any) error }, rf *referral.Referral) error { return scanReferral(sc, rf) }, fn)
+}
+
+// EachExportOnlineVisit streams the online visits of sel's residents
+// booked, stepped up or ended at or after sel.Since.
+func (s *Store) EachExportOnlineVisit(ctx context.Context, sel bulkdata.Selection, fn func(*online.Visit) error) error {
+	const op = "store.EachExportOnlineVisit"
+	where, args := exportResidents(sel)
+	if !sel.Since.IsZero() {
+		where += ` AND (x.created_at >= ? OR x.stepped_up_at >= ? OR x.ended_at >= ?)`
+		args = append(args, s.ts(sel.Since), s.ts(sel.Since), s.ts(sel.Since))
+	}
+	return eachExported(ctx, s, op, `SELECT `+prefixCols("x.", onlineVisitCols)+` FROM online_visits x
+		JOIN residents r ON r.id = x.resident_id WHERE `+where+` ORDER BY x.id`, args, scanOnlineVisit, fn)
 }

@@ -23,6 +23,7 @@ import (
 
 	"countycare/account"
 	"countycare/audit"
+	"countycare/bulkdata"
 	"countycare/care"
 	"countycare/fhir"
 	"countycare/points"
@@ -201,7 +202,7 @@ func benchExportRun(ctx context.Context, a *app, base, clientID string, k *ecdsa
 	cpu := processCPU() - cpu0
 	close(done)
 	var parts []string
-	for _, t := range []string{"Patient", "Condition", "Observation", "ExplanationOfBenefit"} {
+	for _, t := range bulkdata.Types {
 		parts = append(parts, fmt.Sprintf("%s %d", t, counts[t]))
 	}
 	fmt.Fprintf(stdout, "  %s in %d files, %.1f MB\n", strings.Join(parts, ", "), len(m.Output), float64(size)/1e6)
