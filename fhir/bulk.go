@@ -63,8 +63,8 @@ type ExportStore interface {
 // NDJSONType is the media type of export files.
 const NDJSONType = "application/fhir+ndjson"
 
-// systemRoutes registers the SMART and Bulk Data routes (bulkRoutes is
-// called from routes when the server has them).
+// bulkRoutes registers the SMART and Bulk Data routes, when the server
+// has system clients (Systems) and exports (Exports).
 func (s *Server) bulkRoutes(m *web.Mount) {
 	if s.Systems == nil {
 		return
@@ -103,8 +103,8 @@ type Group struct {
 // SystemGroup is the naming system of the published Groups' identifiers.
 const SystemGroup = "http://countycare.cn/fhir/sid/group"
 
-// scopeOf is the system client's reach: the villages whose residents it
-// may read (nil: the whole county).
+// reach is what a system client may read: its granted scopes, and the
+// villages whose residents it may read (nil: the whole county).
 type reach struct {
 	client   *smart.Client
 	scopes   smart.Scopes
@@ -156,7 +156,7 @@ func (rc *reach) covers(villages []int64) bool {
 // groups lists the Groups the client may see: each township of its reach
 // with residents, then each chronic registry (its residents within the
 // reach).
-func (s *Server) groups(rc *reach, lang string, t func(string, ...any) string) []Group {
+func (s *Server) groups(rc *reach, t func(string, ...any) string) []Group {
 	var out []Group
 	for _, k := range []org.Kind{org.KindCentralHC, org.KindTownshipHC} {
 		for _, in := range rc.tree.OfKind(0, k) {
@@ -225,7 +225,7 @@ func (s *Server) groupRead(w http.ResponseWriter, r *http.Request, rq web.Reques
 		s.denied(r, rq, ActGroupRead, "Group/"+id+": scope")
 		return care.Errorf(care.EFORBIDDEN, "fhir.export_scope", "Group")
 	}
-	for _, g := range s.groups(rc, rq.Lang, s.tr(rq.Lang)) {
+	for _, g := range s.groups(rc, s.tr(rq.Lang)) {
 		if g.ID == id {
 			ev := audit.New(r.Context(), rq.Actor, ActGroupRead, 0)
 			ev.Detail = "Group/" + id
@@ -248,7 +248,7 @@ func (s *Server) groupSearch(w http.ResponseWriter, r *http.Request, rq web.Requ
 		s.denied(r, rq, ActGroupRead, "Group?: scope")
 		return care.Errorf(care.EFORBIDDEN, "fhir.export_scope", "Group")
 	}
-	gs := s.groups(rc, rq.Lang, s.tr(rq.Lang))
+	gs := s.groups(rc, s.tr(rq.Lang))
 	b := Bundle{ResourceType: "Bundle", Type: "searchset", Total: intp(len(gs)), Link: []BundleLink{{Relation: "self", URL: s.base(r) + "/Group"}}}
 	for _, g := range gs {
 		b.Entry = append(b.Entry, BundleEntry{FullURL: s.base(r) + "/Group/" + g.ID, Resource: g, Search: &EntrySearch{Mode: "match"}})

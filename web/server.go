@@ -125,17 +125,18 @@ type Deps struct {
 // Server serves countycare over HTTP.
 type Server struct {
 	Deps
-	cfg    Config
-	mux    *http.ServeMux
-	routes []Route
+	cfg     Config
+	mux     *http.ServeMux
+	routes  []Route
+	tmpl    *templates
+	static  *staticFiles
+	msgs    *catalogue
+	metrics *metrics
+	reg     *prometheus.Registry
+
 	// assertionRoutes are the routes whose request carries its own signed
 	// credential (the SMART token endpoint): a form body, no session, no CSRF.
 	assertionRoutes map[string]bool
-	tmpl            *templates
-	static          *staticFiles
-	msgs            *catalogue
-	metrics         *metrics
-	reg             *prometheus.Registry
 
 	font *pdfFonts // the PDF fonts, nil if unavailable
 
