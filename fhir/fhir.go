@@ -17,6 +17,8 @@ import (
 	"strings"
 	"time"
 
+	"countycare/audit"
+	"countycare/bulkdata"
 	"countycare/care"
 	"countycare/chronic"
 	"countycare/consult"
@@ -28,6 +30,7 @@ import (
 	"countycare/resident"
 	"countycare/rx"
 	"countycare/settle"
+	"countycare/smart"
 	"countycare/web"
 )
 
@@ -51,6 +54,15 @@ type Server struct {
 	// (serve --public-url + "/fhir"); empty: taken from the request's host.
 	Base string
 	Now  func() time.Time
+
+	// SMART Backend Services and Bulk Data export (smart.go, bulk.go,
+	// exporter.go). Systems nil: no token endpoint and no system clients;
+	// Exports nil: no $export.
+	Systems   *smart.Service
+	Exports   ExportStore
+	ExportCfg bulkdata.Config
+	Audit     audit.Recorder
+	t         func(lang, key string, args ...any) string // the catalogue, set by Routes
 }
 
 // ContentType is the FHIR JSON media type.
@@ -61,7 +73,9 @@ const MaxCount = 100
 
 // Routes registers the FHIR interactions (web.Face).
 func (s *Server) Routes(m *web.Mount) {
+	s.t = m.T
 	s.routes(m)
+	s.bulkRoutes(m)
 }
 
 // WriteError answers with an OperationOutcome (web.Face): the status of

@@ -17,6 +17,7 @@ import (
 
 	"countycare/account"
 	"countycare/audit"
+	"countycare/bulkdata"
 	"countycare/care"
 	"countycare/chronic"
 	"countycare/consult"
@@ -32,6 +33,7 @@ import (
 	"countycare/resident"
 	"countycare/rx"
 	"countycare/settle"
+	"countycare/smart"
 	"countycare/store"
 	"countycare/web"
 )
@@ -46,6 +48,8 @@ type env struct {
 	ts    *httptest.Server
 	users map[care.Role]string
 	insts map[care.Role]string // the institution of each role's demo login
+	fhir  *fhir.Server         // for the export duty (bulk_test.go)
+	audit *audit.Writer
 }
 
 func newEnv(t *testing.T) *env {
@@ -70,7 +74,8 @@ func newEnvOn(t *testing.T, d store.Dialect) *env {
 	orgs := &org.Service{Repo: st, Now: time.Now}
 	rsvc := &resident.Service{Repo: st, Orgs: orgs, Audit: w, Now: time.Now}
 	accts := &account.Service{Repo: st, Config: account.DefaultConfig(), Now: time.Now, Orgs: orgs, DeviceKey: account.DeviceKeyFrom(testdb.AuditKey)}
-	srv, err := web.New(web.Config{}, web.Deps{Residents: rsvc, Orgs: orgs, Accounts: accts, Store: st, Audit: w, AuditKey: testdb.AuditKey, Log: quiet, Now: time.Now})
+	systems := &smart.Service{Store: st, Audit: w, Cfg: smart.DefaultConfig(), Now: time.Now}
+	srv, err := web.New(web.Config{}, web.Deps{Residents: rsvc, Orgs: orgs, Accounts: accts, Systems: systems, Store: st, Audit: w, AuditKey: testdb.AuditKey, Log: quiet, Now: time.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,12 +91,14 @@ func newEnvOn(t *testing.T, d store.Dialect) *env {
 	onl := &online.Service{Repo: st, Residents: rsvc, Staff: st, Accounts: accts, Rx: rxs, Audit: w, Now: time.Now}
 	cons := &consult.Service{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, Config: consult.DefaultConfig(), Now: time.Now}
 	refs := &referral.Service{Repo: st, Residents: rsvc, Orgs: orgs, Staff: st, Audit: w, Config: referral.DefaultConfig(), Now: time.Now}
-	srv.MountFace(&fhir.Server{Residents: rsvc, Orgs: orgs, Chronic: chr, Readings: flow, Labs: labs, Consult: cons, Referral: refs,
+	fs := &fhir.Server{Residents: rsvc, Orgs: orgs, Chronic: chr, Readings: flow, Labs: labs, Consult: cons, Referral: refs,
 		Settle:        &settle.Service{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, Now: time.Now},
-		Prescriptions: rxs, Online: onl, Atomic: st.Atomic, Now: time.Now})
+		Prescriptions: rxs, Online: onl, Atomic: st.Atomic, Now: time.Now,
+		Systems: systems, Exports: st, ExportCfg: bulkdata.DefaultConfig(), Audit: w}
+	srv.MountFace(fs)
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
-	e := &env{t: t, st: st, srv: srv, ts: ts, users: map[care.Role]string{}, insts: map[care.Role]string{}, labs: labs, onl: onl}
+	e := &env{t: t, st: st, srv: srv, ts: ts, users: map[care.Role]string{}, insts: map[care.Role]string{}, labs: labs, onl: onl, fhir: fs, audit: w}
 	for _, l := range res.Logins {
 		e.users[l.Role] = l.Username
 		e.insts[l.Role] = l.Institution
@@ -236,8 +243,22 @@ func TestMetadata(t *testing.T) {
 			t.Errorf("interaction %v has no route kind here", in["code"])
 		}
 	}
+	for _, op := range cs.Rest[0].Operation { // system level: $export
+		declared["GET /fhir/$"+op.Name] = true
+		if op.Name == "export" { // the Bulk Data IG's status and file URLs
+			declared["GET /fhir/$export-status/{id}"], declared["DELETE /fhir/$export-status/{id}"] = true, true
+			declared["GET /fhir/$export-file/{id}/{seq}"] = true
+		}
+	}
+	if cs.Rest[0].Security != nil { // SMART Backend Services
+		declared["POST /fhir/auth/token"], declared["GET /fhir/.well-known/smart-configuration"] = true, true
+	}
 	for _, r := range cs.Rest[0].Resource {
 		for _, op := range r.Operation {
+			if r.Type == "Patient" && op.Name == "export" { // type level
+				declared["GET /fhir/Patient/$export"] = true
+				continue
+			}
 			declared["GET /fhir/"+r.Type+"/{id}/$"+op.Name] = true
 		}
 		for _, in := range r.Interaction {

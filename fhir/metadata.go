@@ -101,6 +101,7 @@ type CapabilityStatement struct {
 	Implementation map[string]any `json:"implementation,omitempty"` // this installation (required with kind instance)
 	FHIRVersion    string         `json:"fhirVersion"`
 	Format         []string       `json:"format"`
+	Instantiates   []string       `json:"instantiates,omitempty"`
 	Rest           []CapRest      `json:"rest"`
 }
 
@@ -108,8 +109,10 @@ type CapabilityStatement struct {
 type CapRest struct {
 	Mode          string           `json:"mode"`
 	Documentation string           `json:"documentation,omitempty"`
+	Security      *CapSecurity     `json:"security,omitempty"`
 	Resource      []CapResource    `json:"resource"`
 	Interaction   []map[string]any `json:"interaction,omitempty"` // transaction, batch
+	Operation     []CapOperation   `json:"operation,omitempty"`
 }
 
 // CapResource is what the server does with one resource type.
@@ -185,6 +188,7 @@ func (s *Server) Capability() CapabilityStatement {
 				SearchInclude: []string{typ + ":patient"}})
 		}
 	}
+	s.bulkCapability(&cs)
 	types := make([]string, len(cs.Rest[0].Resource))
 	for i, r := range cs.Rest[0].Resource {
 		types[i] = r.Type
@@ -217,6 +221,9 @@ func pagedParams() []CapSearchParam {
 func (s *Server) metadata(w http.ResponseWriter, r *http.Request, rq web.Request) error {
 	cs := s.Capability()
 	cs.Implementation = map[string]any{"description": "countycare", "url": s.base(r)}
+	if sec := cs.Rest[0].Security; sec != nil && len(sec.Extension) > 0 {
+		sec.Extension[0]["extension"] = []map[string]any{{"url": "token", "valueUri": s.base(r) + TokenPath}}
+	}
 	writeJSON(w, http.StatusOK, cs)
 	return nil
 }

@@ -144,8 +144,10 @@ type ExportSource interface {
 		fn func(r *resident.Resident, regs []chronic.Registration, visits []chronic.StoredVisit) error) error
 }
 
-// ActExport is the audit action of a resident's records exported.
-const ActExport = "fhir.export"
+// ActExportRecords is the audit action of a resident's records exported
+// by the command line (countycare fhir export); the Bulk Data $export's
+// are ActExport and ActExportDownload (bulk.go).
+const ActExportRecords = "fhir.export.records"
 
 // Export writes the county's Patients, Conditions (chronic registrations)
 // and Observations (follow-up measurements) changed at or after since as
@@ -182,7 +184,7 @@ func Export(ctx context.Context, src ExportSource, rec audit.Recorder, a care.Ac
 	}
 	poverty := func(p resident.Poverty) string { return name("poverty." + string(p)) }
 	err := src.ChangedSince(ctx, a.CountyCode, since, func(r *resident.Resident, regs []chronic.Registration, visits []chronic.StoredVisit) error {
-		ev := audit.New(ctx, a, ActExport, r.ID)
+		ev := audit.New(ctx, a, ActExportRecords, r.ID)
 		ev.CountyCode = r.CountyCode
 		n := 0
 		if !r.UpdatedAt.Before(since) {

@@ -186,6 +186,20 @@ func TestResourcesPassTwoValidators(t *testing.T) {
 	}
 	_, _, body := wr.send("POST", "/fhir/Patient", map[string]string{"Prefer": "return=OperationOutcome"}, foreignPatient, nil)
 	keep(body)
+	// Bulk export (bulk_test.go): the first lines of each NDJSON file type,
+	// as a county-wide system client exports them; its Group search too.
+	sys := e.register(t, "validator", "ES384", 0, "system/*.read").signIn(t, "system/*.read")
+	m, _ := sys.export(t, "/fhir/$export")
+	exported := sys.lines(t, m)
+	for _, typ := range []string{"Patient", "Condition", "Observation", "Encounter", "ExplanationOfBenefit"} {
+		ls := exported[typ]
+		if len(ls) == 0 {
+			t.Errorf("no %s exported", typ)
+		}
+		lines = append(lines, ls[:min(len(ls), 5)]...)
+	}
+	_, groups := sys.do(t, "GET", "/fhir/Group", nil)
+	lines = append(lines, bytes.TrimSpace(groups))
 	add("/fhir/Patient?_count=0", vd) // OperationOutcome (invalid)
 	add("/fhir/Patient/99999999", vd) // OperationOutcome (not found)
 	add("/fhir/Patient/1", e.anon())  // OperationOutcome (login)

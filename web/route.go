@@ -35,6 +35,7 @@ type reqCtx struct {
 	RequestID string
 	Pattern   string
 	face      Face // the face whose route this is (its errors are its own); nil for the server's routes
+	bearer    bool // authenticated by a system client's bearer token (no cookie: no CSRF)
 }
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error
@@ -228,6 +229,13 @@ func (s *Server) wrap(pattern string, p access.Policy, api bool, limit int64, h 
 				return
 			}
 		}
+		if rc.Actor.IsZero() && api {
+			var ok bool
+			if r, ok = s.systemBearer(w, r, rc); !ok {
+				return
+			}
+			ctx = r.Context()
+		}
 		if !p.Admits(rc.Actor) {
 			if rc.Actor.IsZero() {
 				if api {
@@ -268,7 +276,13 @@ func (s *Server) checkWrite(r *http.Request, rc *reqCtx, api bool, limit int64) 
 	if r.ContentLength > limit {
 		return care.Errorf(care.ETOOLARGE, "error.too_large", limit>>10)
 	}
+	if rc.bearer {
+		return nil // a bearer token is no ambient credential: no CSRF to check
+	}
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if s.assertionRoutes[rc.Pattern] {
+		return checkAssertionForm(r, ct)
+	}
 	hasBody := r.ContentLength != 0 && r.Method != http.MethodDelete
 	token := r.Header.Get("X-CSRF-Token")
 	if api {

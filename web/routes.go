@@ -479,6 +479,7 @@ func (s *Server) registerRoutes() {
 	s.handle("HEAD "+uploadsPath+"/{uid}", registrars, s.withUploads(s.uploadsHead))
 	s.handleLimit("PATCH "+uploadsPath+"/{uid}", registrars, upload.MaxLength(), s.withUploads(s.uploadsPatch))
 	s.handle("DELETE "+uploadsPath+"/{uid}", registrars, s.withUploads(s.uploadsDelete))
+	s.systemRoutes(admin)
 	s.handle("GET /admin/dicomweb", admin, s.dicomwebClientsPage)
 	s.handle("POST /admin/dicomweb", admin, s.dicomwebClientCreate)
 	s.handle("GET /api/v1/dicomweb/clients", admin, s.apiDICOMwebClients)

@@ -41,6 +41,7 @@ import (
 	"countycare/resident"
 	"countycare/rx"
 	"countycare/settle"
+	"countycare/smart"
 	"countycare/survey"
 	"countycare/upload"
 	"countycare/villagesync"
@@ -136,6 +137,9 @@ type Deps struct {
 	MyRecord *myrecord.Service
 	// The offline village app's sync (docs/village-app.md); nil: its routes answer 404.
 	Sync *villagesync.Service
+	// SMART Backend Services system clients: their registration pages and
+	// the bearer tokens of API routes (h_systems.go); nil: neither.
+	Systems *smart.Service
 }
 
 // Server serves countycare over HTTP.
@@ -149,6 +153,10 @@ type Server struct {
 	msgs    *catalogue
 	metrics *metrics
 	reg     *prometheus.Registry
+
+	// assertionRoutes are the routes whose request carries its own signed
+	// credential (the SMART token endpoint): a form body, no session, no CSRF.
+	assertionRoutes map[string]bool
 
 	font *pdfFonts // the PDF fonts, nil if unavailable
 

@@ -40,6 +40,7 @@ import (
 	"countycare/resident"
 	"countycare/rx"
 	"countycare/settle"
+	"countycare/smart"
 	"countycare/store"
 	"countycare/survey"
 	"countycare/upload"
@@ -168,6 +169,7 @@ func newEnvWith(t testing.TB, d store.Dialect, o envOptions) *env {
 		PovertyWatch: watch,
 		Special:      &povertywatch.Special{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, List: povertywatch.DefaultSpecialList(), Now: time.Now},
 		Sync:         &villagesync.Service{Repo: st, Residents: rsvc, Chronic: chr, Family: fam, Audit: w, Config: villagesync.DefaultConfig(), Now: time.Now},
+		Systems:      &smart.Service{Store: st, Audit: w, Cfg: smart.DefaultConfig(), Now: time.Now},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"countycare/account"
 	"countycare/appraisal"
 	"countycare/audit"
+	"countycare/bulkdata"
 	"countycare/chronic"
 	"countycare/consult"
 	"countycare/critical"
@@ -29,6 +30,7 @@ import (
 	"countycare/resident"
 	"countycare/rx"
 	"countycare/settle"
+	"countycare/smart"
 	"countycare/store"
 	"countycare/survey"
 	"countycare/upload"
@@ -77,6 +79,8 @@ type app struct {
 	surveyEvery time.Duration
 	uploads     *upload.Service      // resumable ECG and DICOM uploads (tus)
 	sync        *villagesync.Service // the offline village app's sync (serve --village-wipe-after)
+	systems     *smart.Service       // SMART Backend Services system clients
+	fhir        *fhir.Server         // the FHIR face; its exports run in scheduledJobs
 }
 
 // newApp wires the platform. rxe is the prescription review engine; nil
@@ -141,11 +145,12 @@ func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, 
 	a.surveys = &survey.Service{Repo: st, Orgs: a.orgs, Audit: a.audit, Config: survey.DefaultConfig(), Key: survey.KeyFrom(key), PublicURL: acfg.PublicURL, Now: now}
 	a.appraisal = &appraisal.Service{Boards: a.dashboard, Rules: appraisal.DefaultRules(), Audit: a.audit, Surveys: a.surveys}
 	a.uploads = &upload.Service{Repo: st, ECG: a.reading, DICOM: a.imaging, Audit: a.audit, Config: upload.DefaultConfig(), Now: now}
+	a.systems = &smart.Service{Store: st, Audit: a.audit, Cfg: smart.DefaultConfig(), Now: now}
 	a.sync = &villagesync.Service{Repo: st, Residents: a.res, Chronic: a.chronic, Family: a.family, Audit: a.audit, Config: villagesync.DefaultConfig(), Now: now}
 	w, err := web.New(wcfg, web.Deps{Residents: a.res, Orgs: a.orgs, Accounts: a.accounts, Proxies: a.proxies, MyRecord: a.myrecord, Chronic: a.chronic, Consult: a.consult, Live: a.live, Family: a.family, Points: a.points, Referral: a.referral, Settle: a.settle, Window: a.window,
 		Reading: a.reading, ReadFlow: a.readflow, Viewer: &reading.Viewer{Repo: st, Residents: a.res, Audit: a.audit, PreRead: a.reading.PreRead}, Rx: a.rx, Prescriptions: a.prescriptions, Online: a.online,
 		Labs: a.labs, Critical: a.critical, Exams: a.exams, Pharmacy: a.pharmacy, Imaging: a.imaging, DICOMweb: a.dicomweb, PovertyWatch: a.watch, Special: a.special,
-		Dashboard: a.dashboard, Appraisal: a.appraisal, Surveys: a.surveys, Uploads: a.uploads, Sync: a.sync, Store: st, Audit: a.audit, AuditKey: key, Log: log, Now: now})
+		Dashboard: a.dashboard, Appraisal: a.appraisal, Surveys: a.surveys, Uploads: a.uploads, Sync: a.sync, Systems: a.systems, Store: st, Audit: a.audit, AuditKey: key, Log: log, Now: now})
 	if err != nil {
 		a.audit.Close(context.Background())
 		return nil, err
@@ -155,7 +160,9 @@ func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, 
 	if acfg.PublicURL != "" {
 		fb = strings.TrimRight(acfg.PublicURL, "/") + "/fhir"
 	}
-	w.MountFace(&fhir.Server{Residents: a.res, Orgs: a.orgs, Chronic: a.chronic, Readings: a.readflow, Labs: a.labs, Consult: a.consult, Referral: a.referral, Settle: a.settle, Prescriptions: a.prescriptions, Online: a.online, Atomic: a.st.Atomic, Base: fb, Now: now})
+	a.fhir = &fhir.Server{Residents: a.res, Orgs: a.orgs, Chronic: a.chronic, Readings: a.readflow, Labs: a.labs, Consult: a.consult, Referral: a.referral, Settle: a.settle, Prescriptions: a.prescriptions, Online: a.online, Atomic: a.st.Atomic, Base: fb, Now: now,
+		Systems: a.systems, Exports: st, ExportCfg: bulkdata.DefaultConfig(), Audit: a.audit}
+	w.MountFace(a.fhir)
 	a.web = w
 	return a, nil
 }

@@ -68,6 +68,9 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(args) > 0 && args[0] == "fhir-ingest" {
 		return cmdBenchFHIRIngest(ctx, args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "fhir-export" {
+		return cmdBenchFHIRExport(ctx, args[1:], stdout, stderr)
+	}
 	var c common
 	fs := newFlags("bench", "Measure the foundation's figures over HTTP on loopback against a demo database:\n"+
 		"  lookup  resident lookup by ID number (GET /api/v1/residents?q=<ID number>)\n"+

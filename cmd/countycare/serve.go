@@ -105,6 +105,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the server from start to shutdown to this file (for `go tool pprof`; bench replay --cpuprofile uses it)")
 	wipeAfter := fs.Duration("village-wipe-after", envDuration("COUNTYCARE_VILLAGE_WIPE_AFTER", villagesync.DefaultConfig().WipeAfter),
 		"the village app wipes the residents and queue it holds on a phone after this long without contacting the server (docs/village-app.md; env COUNTYCARE_VILLAGE_WIPE_AFTER)")
+	fhirFlags := fhirExportFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -329,6 +330,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		},
 	}}
 	jobs := append(housekeeping(a, acfg, *anchorEvery), scheduledJobs(a, *lowStockEvery, *chatPurgeEvery, *uploadSweepEvery, *watchEvery, st.Now)...)
+	jobs = append(jobs, fhirFlags.jobs(a)...)
 	for _, j := range jobs {
 		sched.duties = append(sched.duties, func(ctx context.Context) { j.loop(ctx, log, st, st.Now) })
 	}

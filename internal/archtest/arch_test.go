@@ -42,6 +42,8 @@ var domain = map[string][]string{
 	"pharmacy":    {"care", "audit", "org", "resident", "rx", "settle", "notify"},
 	"kpi":         {"care", "audit", "org", "chronic", "family", "referral"},
 	"upload":      {"care", "audit", "org", "resident", "reading"},
+	"smart":       {"care", "audit"},
+	"bulkdata":    {},
 	"villagesync": {"care", "audit", "resident", "chronic", "family"},
 
 	// The performance appraisal and the resident surveys (issue 14 §2, §4).
@@ -50,7 +52,7 @@ var domain = map[string][]string{
 }
 
 // allowedExternal are the outside modules domain code may use.
-var allowedExternal = []string{"golang.org/x/crypto/argon2", "github.com/mozillazg/go-pinyin", "golang.org/x/text/encoding/simplifiedchinese"}
+var allowedExternal = []string{"github.com/go-jose/go-jose/v4", "github.com/go-jose/go-jose/v4/jwt", "golang.org/x/crypto/argon2", "github.com/mozillazg/go-pinyin", "golang.org/x/text/encoding/simplifiedchinese"}
 
 func imports(t *testing.T, dir string) map[string]bool {
 	t.Helper()

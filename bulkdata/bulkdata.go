@@ -1,0 +1,89 @@
+// Package bulkdata holds the state of FHIR Bulk Data Access exports
+// (https://hl7.org/fhir/uv/bulkdata/, IG 2.0): a system client's kick-off
+// request is an Export, waiting until the scheduler's lease holder runs it;
+// running, it writes one NDJSON file per resource type (split past
+// Config.FileBytes) into the database in pieces, so that every replica
+// can serve them, with HTTP Range for a download cut midway; files expire
+// Config.Expiry after the export completes and are deleted with it.
+//
+// What is exported is a Selection: the county, the villages whose
+// residents it covers (the client's binding, narrowed by a Group), an
+// optional chronic registry, the types and _since. The rows are streamed
+// from the database one at a time, never collected, so memory stays flat
+// whatever the county's size.
+package bulkdata
+
+import (
+	"time"
+)
+
+// States of an export.
+const (
+	StateAccepted  = "accepted"  // kicked off, waiting for the lease holder
+	StateRunning   = "running"   // files being written
+	StateCompleted = "completed" // the manifest is ready
+	StateFailed    = "failed"    // Error says why (for the client: a fixed text)
+	StateCancelled = "cancelled" // DELETE by the client: its files are deleted
+)
+
+// Levels of a kick-off.
+const (
+	LevelSystem  = "system"  // /fhir/$export
+	LevelPatient = "patient" // /fhir/Patient/$export
+	LevelGroup   = "group"   // /fhir/Group/{id}/$export
+)
+
+// Types are the resource types an export can hold, in the order written.
+var Types = []string{"Patient", "Condition", "Observation", "Encounter", "ExplanationOfBenefit"}
+
+// Export is one kick-off and what became of it.
+type Export struct {
+	ID            string // random, the status URL's last segment
+	ClientID      string // the system client that asked
+	CountyCode    string
+	InstitutionID int64 // the client's binding (0: county-wide)
+	Level         string
+	GroupID       string // LevelGroup: the Group's id
+	Types         []string
+	Since         time.Time // zero: everything
+	RequestURL    string    // the kick-off URL, as the manifest's "request"
+	State         string
+	Progress      string // "Patient 120000" while running
+	Error         string
+	CreatedAt     time.Time
+	StartedAt     time.Time
+	FinishedAt    time.Time
+	ExpiresAt     time.Time // files deleted after (set on completion)
+	TransactionAt time.Time // the manifest's transactionTime: the snapshot's start
+}
+
+// File is one NDJSON file of an export.
+type File struct {
+	ExportID string
+	Seq      int
+	Type     string
+	Count    int64 // resources (lines)
+	Size     int64 // bytes
+}
+
+// Selection is what one export reads.
+type Selection struct {
+	CountyCode string
+	// Villages limits the residents to those managed by these village
+	// clinics; nil: the whole county. An empty non-nil slice selects none.
+	Villages []int64
+	Registry string    // a chronic registry's disease: only its registered residents
+	Since    time.Time // only resources changed at or after (zero: all)
+}
+
+// Config is the export configuration (serve flags).
+type Config struct {
+	Expiry    time.Duration // how long files are kept after completion
+	FileBytes int64         // a type's output is split into files of at most this
+	PieceSize int           // bytes per stored piece
+}
+
+// DefaultConfig: files kept a day, split at 256 MiB, stored in 1 MiB pieces.
+func DefaultConfig() Config {
+	return Config{Expiry: 24 * time.Hour, FileBytes: 256 << 20, PieceSize: 1 << 20}
+}

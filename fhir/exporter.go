@@ -1,0 +1,223 @@
+package fhir
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"countycare/bulkdata"
+	"countycare/care"
+	"countycare/chronic"
+	"countycare/consult"
+	"countycare/online"
+	"countycare/referral"
+	"countycare/resident"
+	"countycare/settle"
+	"countycare/smart"
+)
+
+// ExportLang is the language of the names in exported resources (code
+// displays, Condition text): the county's own. Codes are language-free.
+const ExportLang = "zh"
+
+// RunExports runs the kicked-off exports, one after another, until none
+// waits, and returns how many it ran. It is a duty of the scheduler's
+// lease holder (serve's scheduledJobs): one replica writes the files, every
+// replica serves them. An export left running by a replica that lost the
+// lease is started again after stale.
+func (s *Server) RunExports(ctx context.Context, stale time.Duration) (int, error) {
+	n := 0
+	for {
+		now := s.Now()
+		e, err := s.Exports.ClaimExport(ctx, now, now.Add(-stale))
+		if err != nil || e == nil {
+			return n, err
+		}
+		n++
+		if err := s.runExport(ctx, e); err != nil {
+			if care.IsCode(err, care.ECONFLICT) {
+				continue // cancelled while running: its files are gone
+			}
+			if ctx.Err() != nil {
+				return n, err // stopped: the next lease holder starts it again
+			}
+			if ferr := s.Exports.FinishExport(ctx, e.ID, bulkdata.StateFailed, err.Error(), s.Now(), time.Time{}); ferr != nil {
+				return n, ferr
+			}
+			return n, fmt.Errorf("fhir: export %s: %w", e.ID, err)
+		}
+		done := s.Now()
+		if err := s.Exports.FinishExport(ctx, e.ID, bulkdata.StateCompleted, "", done, done.Add(s.ExportCfg.Expiry)); err != nil {
+			return n, err
+		}
+	}
+}
+
+// SweepExports deletes the exports whose files expired, and cancelled or
+// failed ones older than the expiry.
+func (s *Server) SweepExports(ctx context.Context) (int64, error) {
+	return s.Exports.DeleteExpiredExports(ctx, s.Now(), s.ExportCfg.Expiry)
+}
+
+// selection is what an export reads: the client's binding, narrowed by
+// the Group.
+func (s *Server) selection(ctx context.Context, e *bulkdata.Export) (bulkdata.Selection, error) {
+	sel := bulkdata.Selection{CountyCode: e.CountyCode, Since: e.Since}
+	t, err := s.Orgs.Tree(ctx)
+	if err != nil {
+		return sel, err
+	}
+	rc := &reach{tree: t, client: &smart.Client{CountyCode: e.CountyCode}}
+	if e.InstitutionID != 0 {
+		rc.villages = villagesUnder(t, e.InstitutionID)
+	}
+	sel.Villages = rc.villages
+	if e.Level == bulkdata.LevelGroup {
+		g, ok := s.groupSelection(rc, e.GroupID)
+		if !ok { // the tree changed since the kick-off: nothing is exported
+			g.Villages = []int64{}
+		}
+		g.Since = e.Since
+		sel = g
+	}
+	return sel, nil
+}
+
+// runExport writes an export's files, type after type.
+func (s *Server) runExport(ctx context.Context, e *bulkdata.Export) error {
+	sel, err := s.selection(ctx, e)
+	if err != nil {
+		return err
+	}
+	t := s.tr(ExportLang)
+	name := func(k string) string { return t(k) }
+	w := &ndjsonWriter{ctx: ctx, st: s.Exports, id: e.ID, cfg: s.ExportCfg}
+	for _, typ := range e.Types {
+		w.begin(typ)
+		switch typ {
+		case "Patient":
+			poverty := func(p resident.Poverty) string { return t("poverty." + string(p)) }
+			err = s.Exports.EachExportResident(ctx, sel, func(r *resident.Resident) error { return w.write(PatientOf(r, poverty)) })
+		case "Condition":
+			err = s.Exports.EachExportRegistration(ctx, sel, func(g *chronic.Registration) error { return w.write(ConditionOf(g, name)) })
+		case "Observation":
+			err = s.Exports.EachExportVisit(ctx, sel, func(v *chronic.StoredVisit) error {
+				for _, o := range ObservationsOf(v) {
+					if err := w.write(o); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		case "Encounter":
+			// Consultations, the stays up-referrals led to, online visits: as
+			// the Encounter search maps them.
+			err = s.Exports.EachExportConsultation(ctx, sel, func(c *consult.Consultation) error { return w.write(EncounterOfConsult(c, t)) })
+			if err == nil {
+				err = s.Exports.EachExportReferral(ctx, sel, func(r *referral.Referral) error {
+					if enc, ok := EncounterOfReferral(r); ok {
+						return w.write(enc)
+					}
+					return nil
+				})
+			}
+			if err == nil {
+				err = s.Exports.EachExportOnlineVisit(ctx, sel, func(v *online.Visit) error { return w.write(EncounterOfOnline(v)) })
+			}
+		case "ExplanationOfBenefit":
+			tree, terr := s.Orgs.Tree(ctx)
+			if terr != nil {
+				return terr
+			}
+			insurer := insurerOf(tree, e.CountyCode)
+			err = s.Exports.EachExportSettlement(ctx, sel, func(st *settle.Settlement) error {
+				return w.write(ExplanationOfBenefitOf(st, insurer, t))
+			})
+		}
+		if err != nil {
+			return err
+		}
+		if err := w.end(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ndjsonWriter writes one resource a line into the export's files: the
+// bytes are stored a piece (Config.PieceSize) at a time, a file is closed
+// past Config.FileBytes and the type goes on in the next.
+type ndjsonWriter struct {
+	ctx   context.Context
+	st    ExportStore
+	id    string
+	cfg   bulkdata.Config
+	typ   string
+	seq   int   // current file
+	pos   int64 // bytes of the current file already stored
+	count int64 // resources in the current file
+	total int64 // resources of this type
+	buf   bytes.Buffer
+	enc   *json.Encoder
+}
+
+func (w *ndjsonWriter) begin(typ string) {
+	w.typ, w.total = typ, 0
+	w.next()
+}
+
+func (w *ndjsonWriter) next() {
+	w.seq++
+	w.pos, w.count = 0, 0
+	w.buf.Reset()
+	w.enc = json.NewEncoder(&w.buf) // Encode ends each value with a newline: NDJSON
+}
+
+func (w *ndjsonWriter) write(v any) error {
+	if err := w.enc.Encode(v); err != nil {
+		return err
+	}
+	w.count++
+	w.total++
+	if w.buf.Len() >= w.cfg.PieceSize {
+		if err := w.flush(); err != nil {
+			return err
+		}
+		if w.pos >= w.cfg.FileBytes {
+			if err := w.close(); err != nil {
+				return err
+			}
+			w.next()
+		}
+	}
+	return nil
+}
+
+func (w *ndjsonWriter) flush() error {
+	if w.buf.Len() == 0 {
+		return nil
+	}
+	if err := w.st.AppendExportPiece(w.ctx, w.id, w.seq, w.pos, w.buf.Bytes(), w.typ+" "+strconv.FormatInt(w.total, 10)); err != nil {
+		return err
+	}
+	w.pos += int64(w.buf.Len())
+	w.buf.Reset()
+	return nil
+}
+
+// close records the current file (a file with no resource is not listed:
+// the manifest names only files with content, as the IG asks).
+func (w *ndjsonWriter) close() error {
+	if err := w.flush(); err != nil {
+		return err
+	}
+	if w.count == 0 {
+		return nil
+	}
+	return w.st.AddExportFile(w.ctx, bulkdata.File{ExportID: w.id, Seq: w.seq, Type: w.typ, Count: w.count, Size: w.pos})
+}
+
+func (w *ndjsonWriter) end() error { return w.close() }
