@@ -27,7 +27,9 @@ type ChronicReports interface {
 
 // FamilyReports is what Board needs of family (family.Service).
 type FamilyReports interface {
-	Indicators(ctx context.Context, a care.Actor, from, to care.Date) (*family.Report, error)
+	// PointIndicators reports the rates of a period ending on day that
+	// depend on that day alone, from the figures kept per day.
+	PointIndicators(ctx context.Context, a care.Actor, day care.Date) (*family.Report, error)
 }
 
 // ReferralReports is what Board needs of referral (referral.Service).
@@ -390,7 +392,7 @@ func (s *Service) compute(ctx context.Context, a care.Actor, rootID int64, p Per
 			}
 		}
 	}
-	fr, err := s.Family.Indicators(ctx, a, from, to)
+	fr, err := s.Family.PointIndicators(ctx, a, to)
 	if err != nil {
 		return nil, err
 	}

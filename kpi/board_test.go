@@ -54,7 +54,7 @@ func (f fakeChronic) Indicators(ctx context.Context, a care.Actor, from, to care
 
 type fakeFamily struct{ *fakeReports }
 
-func (f fakeFamily) Indicators(ctx context.Context, a care.Actor, from, to care.Date) (*family.Report, error) {
+func (f fakeFamily) PointIndicators(ctx context.Context, a care.Actor, day care.Date) (*family.Report, error) {
 	r := &family.Report{ByVillage: map[int64]family.Indicators{
 		5: {Coverage: family.Rate{Num: 40, Den: 100}},
 		6: {Coverage: family.Rate{Num: 60, Den: 100}},

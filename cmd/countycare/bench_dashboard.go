@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"time"
 
 	"countycare/care"
+	"countycare/family"
 	"countycare/kpi"
 )
 
@@ -26,6 +28,19 @@ func benchDashboard(stdout io.Writer, a *app, base string, user map[care.Role]st
 	if month.N == 0 {
 		month = kpi.Period{Kind: kpi.Month, Year: today.Year - 1, N: 12}
 	}
+	// The scheduler's "family figures" duty, as serve runs it every
+	// --family-figures-every: the figures of today and the month ends.
+	start := time.Now()
+	days, err := keepFamilyFigures(context.Background(), a, today)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "family figures kept for %d days (the scheduler's duty; then today's alone each run) in %s\n", days, time.Since(start).Round(time.Millisecond))
+	start = time.Now()
+	if _, err := keepFamilyFigures(context.Background(), a, today); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "family figures kept again (a periodic run: today, and the last month end within %d days of it) in %s\n", family.RestateDays, time.Since(start).Round(time.Millisecond))
 	for _, p := range []kpi.Period{kpi.YearOf(today), month} {
 		path := "/dashboard?period=" + p.String()
 		if err := cl.get(path); err != nil { // fills the cache

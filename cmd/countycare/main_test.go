@@ -566,7 +566,7 @@ func TestServeScheduledJobs(t *testing.T) {
 	}
 	st.Close()
 	logs := serveUntil(t, regexp.MustCompile(`msg="(low-stock scan|chat purge)"`), 4,
-		append([]string{"--low-stock-scan-every", "50ms", "--chat-purge-every", "50ms", "--audit-anchor-every", "0"}, common...)...)
+		append([]string{"--low-stock-scan-every", "50ms", "--chat-purge-every", "50ms", "--audit-anchor-every", "0", "--family-figures-every", "0"}, common...)...)
 	if m := regexp.MustCompile(`msg="low-stock scan" institutions=(\d+)`).FindStringSubmatch(logs); m == nil || m[1] == "0" {
 		t.Errorf("no low-stock scan of the demo's stocked institutions:\n%s", logs)
 	}
@@ -580,16 +580,32 @@ func TestServeScheduledJobs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
 	var n int
 	if err := st.QueryRowForTest(context.Background(), `SELECT COUNT(*) FROM online_messages WHERE at = '`+recent+`'`, &n); err != nil || n != 1 {
 		t.Errorf("the message under 3 years old: %d left, %v", n, err)
 	}
-	if jobs := scheduledJobs(nil, 0, 0, 0, 0, time.Now); len(jobs) != 0 {
+	st.Close()
+
+	// The family figures (issue 14 §1): a duty that never ran runs at
+	// start, not an hour later, and keeps today and 24 month ends.
+	logs = serveUntil(t, regexp.MustCompile(`msg="family figures"`), 1,
+		append([]string{"--family-figures-every", "1h", "--low-stock-scan-every", "0", "--chat-purge-every", "0", "--audit-anchor-every", "0"}, common...)...)
+	if !regexp.MustCompile(`msg="family figures" days=25`).MatchString(logs) || strings.Contains(logs, "level=ERROR") {
+		t.Errorf("the family figures were not kept for today and 24 month ends:\n%s", logs)
+	}
+	if st, err = store.Open(context.Background(), url, store.Options{AuditKey: key}); err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var days, villages int
+	if err := st.QueryRowForTest(context.Background(), `SELECT COUNT(*), COALESCE(SUM(villages), 0) FROM family_snapshot_days`, &days, &villages); err != nil || days != 25 || villages == 0 {
+		t.Errorf("family_snapshot_days: %d days, %d village rows, %v", days, villages, err)
+	}
+	if jobs := scheduledJobs(nil, 0, 0, 0, 0, 0, time.Now); len(jobs) != 0 {
 		t.Errorf("jobs with period 0: %d", len(jobs))
 	}
-	if jobs := scheduledJobs(nil, 24*time.Hour, 24*time.Hour, 15*time.Minute, time.Hour, time.Now); len(jobs) != 4 {
-		t.Errorf("jobs: %d, want the upload sweep, the low-stock scan, the chat purge and the poverty watch", len(jobs))
+	if jobs := scheduledJobs(nil, 24*time.Hour, 24*time.Hour, 15*time.Minute, time.Hour, 10*time.Minute, time.Now); len(jobs) != 5 {
+		t.Errorf("jobs: %d, want the upload sweep, the low-stock scan, the chat purge, the poverty watch and the family figures", len(jobs))
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 	"countycare/consult"
 	"countycare/critical"
 	"countycare/demo"
+	"countycare/family"
 	"countycare/kpi"
 	"countycare/pharmacy"
 	"countycare/points"
@@ -88,6 +89,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	specialFile := fs.String("special-treatment", envOr("COUNTYCARE_SPECIAL_TREATMENT", ""), "JSON file of the province's major-illness special-treatment list (大病专项救治: diseases, ICD-10 codes, designated hospitals, prices; default: povertywatch/special.json; env COUNTYCARE_SPECIAL_TREATMENT)")
 	watchEvery := fs.Duration("poverty-watch-every", envDuration("COUNTYCARE_POVERTY_WATCH_EVERY", 15*time.Minute),
 		"how often households over the poverty-through-illness line are looked for and alerted (0: never)")
+	familyEvery := fs.Duration("family-figures-every", envDuration("COUNTYCARE_FAMILY_FIGURES_EVERY", 10*time.Minute),
+		"how often the family-doctor figures the dashboard reads are kept for today (and for month ends not kept yet); 0: never,\nthe dashboard then counts them on each computed view (env COUNTYCARE_FAMILY_FIGURES_EVERY)")
 	leaseTTL := fs.Duration("lease", envDuration("COUNTYCARE_LEASE", 2*time.Second),
 		"replicas on one database: the scheduled duties run on the replica holding the scheduler lease; a replica that dies\nhands them over within this long (and a quarter more); 1s–1m (env COUNTYCARE_LEASE)")
 	chatPurgeEvery := fs.Duration("chat-purge-every", envDuration("COUNTYCARE_CHAT_PURGE_EVERY", 24*time.Hour),
@@ -293,7 +296,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			<-ctx.Done()
 		},
 	}}
-	jobs := append(housekeeping(a, acfg, *anchorEvery), scheduledJobs(a, *lowStockEvery, *chatPurgeEvery, *uploadSweepEvery, *watchEvery, st.Now)...)
+	jobs := append(housekeeping(a, acfg, *anchorEvery), scheduledJobs(a, *lowStockEvery, *chatPurgeEvery, *uploadSweepEvery, *watchEvery, *familyEvery, st.Now)...)
 	for _, j := range jobs {
 		sched.duties = append(sched.duties, func(ctx context.Context) { j.loop(ctx, log, st, st.Now) })
 	}
@@ -387,7 +390,7 @@ func printDemoLogins(ctx context.Context, a *app, w io.Writer) error {
 // logged as an anchor every anchorEvery (0: not).
 func housekeeping(a *app, cfg account.Config, anchorEvery time.Duration) []job {
 	jobs := []job{
-		{"stale sessions", 5 * time.Minute, func(ctx context.Context) ([]any, error) {
+		{name: "stale sessions", every: 5 * time.Minute, run: func(ctx context.Context) ([]any, error) {
 			now := a.st.Now()
 			n, err := a.st.DeleteStaleSessions(ctx, now.Add(-cfg.IdleTimeout), now)
 			if err != nil {
@@ -397,10 +400,10 @@ func housekeeping(a *app, cfg account.Config, anchorEvery time.Duration) []job {
 			f, err := a.st.PurgeAuthFailures(ctx, now.Add(-account.DeviceCookieLifetime))
 			return []any{"deleted", n, "failures purged", f}, err
 		}},
-		{"optimize", time.Hour, func(ctx context.Context) ([]any, error) { return nil, a.st.Optimize(ctx) }},
+		{name: "optimize", every: time.Hour, run: func(ctx context.Context) ([]any, error) { return nil, a.st.Optimize(ctx) }},
 	}
 	if anchorEvery > 0 {
-		jobs = append(jobs, job{"audit anchor", anchorEvery, func(ctx context.Context) ([]any, error) {
+		jobs = append(jobs, job{name: "audit anchor", every: anchorEvery, run: func(ctx context.Context) ([]any, error) {
 			seq, hash, err := a.st.AuditHead(ctx)
 			return []any{"seq", seq, "hash", hash, "anchor", fmt.Sprintf("%d:%s", seq, hash)}, err
 		}})
@@ -465,6 +468,7 @@ type job struct {
 	name  string
 	every time.Duration
 	run   func(ctx context.Context) ([]any, error) // log attributes of a run
+	soon  bool                                     // a job that never ran runs at once, not a period after it was scheduled
 }
 
 // scheduledJobs are serve's periodic housekeeping jobs (issue 18): the
@@ -474,29 +478,29 @@ type job struct {
 // expiry (upload.Sweep, issue 13); and the poverty watch's scan for
 // households over their line (povertywatch.Scan, issue 14). A period of 0
 // leaves a job out.
-func scheduledJobs(a *app, lowStockEvery, chatPurgeEvery, uploadSweepEvery, watchEvery time.Duration, now func() time.Time) []job {
+func scheduledJobs(a *app, lowStockEvery, chatPurgeEvery, uploadSweepEvery, watchEvery, familyEvery time.Duration, now func() time.Time) []job {
 	var jobs []job
 	if uploadSweepEvery > 0 {
-		jobs = append(jobs, job{"upload sweep", uploadSweepEvery, func(ctx context.Context) ([]any, error) {
+		jobs = append(jobs, job{name: "upload sweep", every: uploadSweepEvery, run: func(ctx context.Context) ([]any, error) {
 			n, err := a.uploads.Sweep(ctx)
 			return []any{"deleted", n}, err
 		}})
 	}
 	if lowStockEvery > 0 {
-		jobs = append(jobs, job{"low-stock scan", lowStockEvery, func(ctx context.Context) ([]any, error) {
+		jobs = append(jobs, job{name: "low-stock scan", every: lowStockEvery, run: func(ctx context.Context) ([]any, error) {
 			n, queued, err := a.pharmacy.ScanLowStock(ctx, care.Actor{Username: "serve:low-stock-scan", Role: care.RoleAdmin})
 			return []any{"institutions", n, "alerts", queued}, err
 		}})
 	}
 	if chatPurgeEvery > 0 {
-		jobs = append(jobs, job{"chat purge", chatPurgeEvery, func(ctx context.Context) ([]any, error) {
+		jobs = append(jobs, job{name: "chat purge", every: chatPurgeEvery, run: func(ctx context.Context) ([]any, error) {
 			before := now().AddDate(-3, 0, 0) // online.ChatRetention: three calendar years
 			n, err := a.online.Purge(ctx, care.Actor{Username: "serve:chat-purge", Role: care.RoleAdmin}, before)
 			return []any{"deleted", n, "before", before.UTC().Format(time.RFC3339)}, err
 		}})
 	}
 	if watchEvery > 0 {
-		jobs = append(jobs, job{"poverty watch", watchEvery, func(ctx context.Context) ([]any, error) {
+		jobs = append(jobs, job{name: "poverty watch", every: watchEvery, run: func(ctx context.Context) ([]any, error) {
 			t, err := a.orgs.Tree(ctx)
 			if err != nil {
 				return nil, err
@@ -517,19 +521,57 @@ func scheduledJobs(a *app, lowStockEvery, chatPurgeEvery, uploadSweepEvery, watc
 			return []any{"year", year, "alerts", raised}, nil
 		}})
 	}
+	if familyEvery > 0 {
+		jobs = append(jobs, job{name: "family figures", every: familyEvery, soon: true, run: func(ctx context.Context) ([]any, error) {
+			n, err := keepFamilyFigures(ctx, a, care.Today(now()))
+			return []any{"days", n}, err
+		}})
+	}
 	return jobs
+}
+
+// keepFamilyFigures keeps every county's family-doctor figures for the
+// days family.SnapshotDue names (today, and the month ends not kept yet),
+// so that the dashboard reads them instead of counting (issue 14 §1).
+func keepFamilyFigures(ctx context.Context, a *app, today care.Date) (int, error) {
+	t, err := a.orgs.Tree(ctx)
+	if err != nil {
+		return 0, err
+	}
+	kept := 0
+	seen := map[string]bool{}
+	for _, in := range t.Roots() {
+		if in.CountyCode == "" || seen[in.CountyCode] {
+			continue
+		}
+		seen[in.CountyCode] = true
+		have, err := a.st.SnapshotDays(ctx, in.CountyCode, today.AddDays(-31*(family.SnapshotBackMonths+1)), today)
+		if err != nil {
+			return kept, err
+		}
+		for _, day := range family.SnapshotDue(today, have) {
+			if _, err := a.family.SnapshotDay(ctx, in.CountyCode, day); err != nil {
+				return kept, fmt.Errorf("county %s day %s: %w", in.CountyCode, day, err)
+			}
+			kept++
+		}
+	}
+	return kept, nil
 }
 
 // loop runs the job every period until ctx ends. When it last ran is kept
 // in the database (store.Store.SetDutyRun), so a replica that takes the
 // scheduler over runs it when its period is up, not a period after the
 // takeover, nor at once again; a job that never ran first runs one period
-// after it was first scheduled.
+// after it was first scheduled (at once if it is soon).
 func (j job) loop(ctx context.Context, log *slog.Logger, runs leaseStore, now func() time.Time) {
 	for {
 		last, err := runs.DutyLastRun(ctx, j.name)
 		if err == nil && last.IsZero() {
 			last = now()
+			if j.soon {
+				last = last.Add(-j.every)
+			}
 			err = runs.SetDutyRun(ctx, j.name, last)
 		}
 		wait := j.every
