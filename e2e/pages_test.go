@@ -174,6 +174,7 @@ var nonPages = map[string]string{
 	"GET /photos/{id}":                          "an image",
 	"GET /settlements/{id}/pdf":                 "a PDF",
 	"GET /poverty-watch/export.csv":             "a CSV file",
+	"GET /dashboard/export":                     "a CSV or XLSX file",
 	"GET /residents/{id}/imaging/{iid}/preview": "a PNG",
 	"GET /static/{hash}/{file}":                 "a static file",
 	"GET /lang/{lang}":                          "switches the language",

@@ -18,6 +18,7 @@ import (
 const (
 	ActView       = "kpi.dashboard"    // a dashboard page or trend was read
 	ActOutOfScope = "kpi.out_of_scope" // a unit outside the viewer's scope was asked for (answered 404)
+	ActExport     = "kpi.export"       // a dashboard was downloaded as CSV or XLSX
 )
 
 // ChronicReports is what Board needs of chronic (chronic.Service).
@@ -43,9 +44,10 @@ type Trees interface {
 }
 
 // Service builds dashboards. The capability reports it reads are kept
-// incrementally where the capability keeps counters (chronic: a calendar
-// year or the year to date comes from chronic_unit_years) and are
-// otherwise computed from their rows; either way a (scope, period) is
+// where the capability keeps them (chronic: a calendar year or the year to
+// date comes from chronic_unit_years; family: the figures a scheduler duty
+// keeps per village and day, family_village_days) and are otherwise
+// computed from their rows; either way a (scope, period) is
 // computed once and kept for CacheTTL, then computed again in the
 // background while views are served what was computed (snapshot), so page
 // views cost no report at all (docs/dashboard.md).

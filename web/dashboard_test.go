@@ -1,7 +1,10 @@
 package web_test
 
 import (
+	"encoding/csv"
 	"encoding/json"
+	"fmt"
+	"github.com/xuri/excelize/v2"
 	"os"
 	"regexp"
 	"strconv"
@@ -102,6 +105,9 @@ func testDashboard(t *testing.T, d store.Dialect) {
 		t.Errorf("trend of an unknown indicator: %d", r.code)
 	}
 
+	// Exports (issue 14 §1): the same figures as the page, as CSV and XLSX.
+	testDashboardExport(t, e, an, page.body, units[0][1])
+
 	// A township doctor: their township, nothing else.
 	td := e.as(care.RoleTownshipDoctor)
 	mine := td.get("/dashboard")
@@ -128,6 +134,9 @@ func testDashboard(t *testing.T, d store.Dialect) {
 		}
 		if r := td.get("/api/v1/dashboard/trend?indicator=htn_controlled&unit=" + u); r.code != 404 {
 			t.Errorf("township doctor trend, unit %s: %d", u, r.code)
+		}
+		if r := td.get("/dashboard/export?format=csv&unit=" + u); r.code != 404 {
+			t.Errorf("township doctor export, unit %s: %d", u, r.code)
 		}
 	}
 	e.writer.Flush(t.Context())
@@ -204,5 +213,91 @@ func TestConsultSLAWithoutCases(t *testing.T) {
 	m := regexp.MustCompile(`<dd id="sla">([^<]*)`).FindStringSubmatch(p.body)
 	if p.code != 200 || m == nil || m[1] != "无数据" {
 		t.Errorf("consult indicators without cases: %d %q", p.code, m)
+	}
+}
+
+// testDashboardExport: the county's dashboard downloads as CSV (UTF-8 with
+// a BOM, in the reader's language, one row per unit and indicator, the
+// county first) and as an XLSX workbook whose cells hold the same figures;
+// a bad format is refused; each download is audited.
+func testDashboardExport(t *testing.T, e *env, an *client, page, child string) {
+	t.Helper()
+	if !strings.Contains(page, `href="/dashboard/export?format=xlsx&amp;period=`) {
+		t.Error("the dashboard has no link to its export")
+	}
+	r := an.get("/dashboard/export?format=csv")
+	if r.code != 200 || !strings.HasPrefix(r.body, "\ufeff") {
+		t.Fatalf("csv: %d %.200s", r.code, r.body)
+	}
+	rows, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(r.body, "\ufeff"))).ReadAll()
+	if err != nil || len(rows) < 1+len(kpi.Catalogue) {
+		t.Fatalf("csv rows %d: %v", len(rows), err)
+	}
+	if strings.Join(rows[0], ",") != "单位,级别,类别,指标,数值,分子,分母,目标,状态" {
+		t.Errorf("csv header %q", rows[0])
+	}
+	county := rows[1][0]
+	htn := -1
+	for i, row := range rows[1:] {
+		if row[0] == county && row[3] == "高血压规范管理率" {
+			htn = i + 1
+		}
+		for _, c := range row {
+			if strings.Contains(c, "_") {
+				t.Errorf("a code in the export: %q", row)
+			}
+		}
+	}
+	if htn < 0 {
+		t.Fatalf("no county hypertension row in %q", rows[:3])
+	}
+	// The county's value in the export is the page's.
+	m := regexp.MustCompile(`data-indicator="htn_standardised">[\s\S]*?data-bp="(\d*)"`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatal("page without the hypertension value")
+	}
+	if bp, _ := strconv.Atoi(m[1]); m[1] != "" && rows[htn][4] != fmt.Sprintf("%d.%d%%", (bp+5)/10/10, (bp+5)/10%10) {
+		t.Errorf("export %q, page %s bp", rows[htn][4], m[1])
+	}
+	if en := an.do("GET", "/dashboard/export?format=csv", "", nil, map[string]string{"Cookie": "cc_lang=en"}); !strings.Contains(en.body, "Numerator") {
+		t.Errorf("english export header: %.120s", en.body)
+	}
+	x := an.get("/dashboard/export?format=xlsx&unit=" + child)
+	if x.code != 200 || !strings.HasPrefix(x.body, "PK") {
+		t.Fatalf("xlsx: %d", x.code)
+	}
+	f, err := excelize.OpenReader(strings.NewReader(x.body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if got := f.GetSheetList(); len(got) != 2 || got[0] != "指标明细" || got[1] != "各单位对比" {
+		t.Errorf("sheets %q", got)
+	}
+	if v, _ := f.GetCellValue("指标明细", "D1"); v != "指标" {
+		t.Errorf("xlsx header D1 %q", v)
+	}
+	xrows, _ := f.GetRows("指标明细")
+	numbers := 0
+	for i, row := range xrows[1:] {
+		if len(row) > 5 && row[5] != "" {
+			// A number cell has no type attribute (Unset) or t="n"; text is an inline or shared string.
+			if typ, _ := f.GetCellType("指标明细", fmt.Sprintf("F%d", i+2)); typ == excelize.CellTypeInlineString || typ == excelize.CellTypeSharedString {
+				t.Errorf("a count written as text (%v): %q", typ, row)
+			}
+			numbers++
+		}
+	}
+	if numbers == 0 || len(xrows) < 1+len(kpi.Catalogue) {
+		t.Errorf("xlsx: %d rows, %d with counts", len(xrows), numbers)
+	}
+	for _, q := range []string{"?format=pdf", "?format=", "?format=csv&period=2026-13"} {
+		if r := an.get("/dashboard/export" + q); r.code != 422 {
+			t.Errorf("export%s: %d", q, r.code)
+		}
+	}
+	e.writer.Flush(t.Context())
+	if evs, _ := e.st.SearchAudit(t.Context(), audit.Filter{Action: kpi.ActExport, Limit: 10}); len(evs) < 3 || !strings.Contains(evs[0].Detail+evs[len(evs)-1].Detail, "csv") {
+		t.Errorf("exports audited: %d", len(evs))
 	}
 }
