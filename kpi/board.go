@@ -9,6 +9,7 @@ import (
 	"countycare/audit"
 	"countycare/care"
 	"countycare/chronic"
+	"countycare/consult"
 	"countycare/family"
 	"countycare/org"
 	"countycare/referral"
@@ -38,6 +39,12 @@ type ReferralReports interface {
 	Indicators(ctx context.Context, a care.Actor, from, to care.Date) (*referral.Report, error)
 }
 
+// ConsultReports is what Board needs of consult (consult.Service): the
+// 10-minute promise per inviting institution.
+type ConsultReports interface {
+	UnitReport(ctx context.Context, a care.Actor, from, to time.Time) (map[int64]consult.UnitFigures, error)
+}
+
 // Trees gives the organisation tree (org.Service).
 type Trees interface {
 	Tree(ctx context.Context) (*org.Tree, error)
@@ -55,6 +62,7 @@ type Service struct {
 	Chronic  ChronicReports
 	Family   FamilyReports
 	Referral ReferralReports
+	Consult  ConsultReports // nil: the consultation group has no data
 	Orgs     Trees
 	Targets  *Targets
 	Audit    audit.Recorder
@@ -424,6 +432,30 @@ func (s *Service) compute(ctx context.Context, a care.Actor, rootID int64, p Per
 			continue
 		}
 		up(u.Unit.ID, add)
+	}
+	if s.Consult != nil {
+		// Cases counted by the institution that asked; the county's own
+		// figure counts every case of the county (county-level senders too).
+		start := time.Date(from.Year, from.Month, from.Day, 0, 0, 0, 0, care.Shanghai)
+		end := time.Date(to.Year, to.Month, to.Day, 0, 0, 0, 0, care.Shanghai).AddDate(0, 0, 1)
+		cr, err := s.Consult.UnitReport(ctx, a, start, end)
+		if err != nil {
+			return nil, err
+		}
+		county := t.Get(rootID) != nil && t.Get(rootID).Kind == org.KindCounty
+		for inst, f := range cr {
+			add := func(u int64) {
+				sn.add(u, "consult_sla", Rate(f.SLA))
+				sn.add(u, "consult_escalated", Rate(f.Escalated))
+			}
+			if !t.IsWithin(inst, rootID) {
+				continue
+			}
+			up(inst, add)
+			if county && inst != rootID {
+				add(rootID)
+			}
+		}
 	}
 	return sn, nil
 }

@@ -9,6 +9,7 @@ import (
 	"countycare/audit"
 	"countycare/care"
 	"countycare/chronic"
+	"countycare/consult"
 	"countycare/family"
 	"countycare/org"
 	"countycare/referral"
@@ -78,6 +79,27 @@ func (f fakeReferral) Indicators(ctx context.Context, a care.Actor, from, to car
 	}}, nil
 }
 
+// fakeConsult: cases sent by the village 5 (8 of 10 in time, 1 of 12
+// escalated), the township 4 (3 of 4; 2 of 5) and the county hospital 7
+// (1 of 2; 0 of 2), for the actor's scope as consult.UnitReport gives it.
+type fakeConsult struct{ *fakeReports }
+
+func (f fakeConsult) UnitReport(ctx context.Context, a care.Actor, from, to time.Time) (map[int64]consult.UnitFigures, error) {
+	all := map[int64]consult.UnitFigures{
+		5: {SLA: consult.Rate{Num: 8, Den: 10}, Escalated: consult.Rate{Num: 1, Den: 12}},
+		4: {SLA: consult.Rate{Num: 3, Den: 4}, Escalated: consult.Rate{Num: 2, Den: 5}},
+		7: {SLA: consult.Rate{Num: 1, Den: 2}, Escalated: consult.Rate{Num: 0, Den: 2}},
+	}
+	if a.Role == care.RoleTownshipDoctor {
+		for id := range all {
+			if !f.t.IsWithin(id, a.InstitutionID) {
+				delete(all, id)
+			}
+		}
+	}
+	return all, nil
+}
+
 type nopAudit struct{ evs []audit.Event }
 
 func (n *nopAudit) Record(_ context.Context, e audit.Event) { n.evs = append(n.evs, e) }
@@ -85,7 +107,7 @@ func (n *nopAudit) Record(_ context.Context, e audit.Event) { n.evs = append(n.e
 func newTestService(now *time.Time) (*Service, *fakeReports, *nopAudit) {
 	f := &fakeReports{t: testTree()}
 	au := &nopAudit{}
-	s := &Service{Chronic: fakeChronic{f}, Family: fakeFamily{f}, Referral: fakeReferral{f}, Orgs: f, Targets: DefaultTargets(), Audit: au,
+	s := &Service{Chronic: fakeChronic{f}, Family: fakeFamily{f}, Referral: fakeReferral{f}, Consult: fakeConsult{f}, Orgs: f, Targets: DefaultTargets(), Audit: au,
 		Now: func() time.Time { return *now }, CacheTTL: time.Minute}
 	return s, f, au
 }
@@ -186,5 +208,48 @@ func TestBoard(t *testing.T) {
 	pts, err := s.Trend(ctx, analyst, 3, "htn_controlled", p)
 	if err != nil || len(pts) != 8 || pts[7].Value.BP != 6667 {
 		t.Errorf("trend: %v %+v", err, pts)
+	}
+}
+
+// TestBoardConsultations: the 10-minute promise is counted where the
+// request came from and summed up the tree — the village's own cases, the
+// township's with its village's, the community's with the county
+// hospital's, and the county all of them once; a township's staff see
+// their own cases only.
+func TestBoardConsultations(t *testing.T) {
+	now := time.Date(2026, 8, 15, 4, 0, 0, 0, time.UTC)
+	s, _, _ := newTestService(&now)
+	ctx := context.Background()
+	analyst := care.Actor{AccountID: 1, Role: care.RoleAnalyst, CountyCode: "411723"}
+	p := YearOf(care.Today(now))
+	for unit, want := range map[int64][2]Rate{
+		0: {{12, 16}, {3, 19}}, // the county: 8+3+1 of 10+4+2; 1+2+0 of 12+5+2
+		2: {{12, 16}, {3, 19}}, // the community holds every sender here
+		3: {{8, 10}, {1, 12}},  // 甲乡: its village's cases
+		4: {{3, 4}, {2, 5}},    // 乙镇: its own; its village sent none
+		5: {{8, 10}, {1, 12}},
+		6: {{}, {}},
+	} {
+		b, err := s.Board(ctx, analyst, unit, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := [2]Rate{rate(b, "consult_sla"), rate(b, "consult_escalated")}; got != want {
+			t.Errorf("unit %d: consult_sla, consult_escalated = %v, want %v", unit, got, want)
+		}
+	}
+	b, _ := s.Board(ctx, analyst, 6, p)
+	for _, r := range b.Rows {
+		if r.Indicator.ID == "consult_sla" && (r.Value.State != NoData || r.Light != LightNone) {
+			t.Errorf("a village that sent no request: %+v, want no data and no light", r)
+		}
+	}
+	td := care.Actor{AccountID: 2, Role: care.RoleTownshipDoctor, InstitutionID: 4, CountyCode: "411723"}
+	if b, err := s.Board(ctx, td, 0, p); err != nil || rate(b, "consult_sla") != (Rate{3, 4}) {
+		t.Errorf("乙镇's staff: %v %v", rate(b, "consult_sla"), err)
+	}
+	in, _ := Lookup("consult_escalated")
+	if in.HigherIsBetter || !in.Bounded {
+		t.Errorf("escalations are a share where lower is better: %+v", in)
 	}
 }
