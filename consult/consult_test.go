@@ -145,7 +145,7 @@ func TestComputeByUnit(t *testing.T) {
 	at := func(min int) time.Time { return now.Add(time.Duration(min) * time.Minute) }
 	cs := []Consultation{
 		{FromInstitution: 5, Urgency: Routine, CreatedAt: at(0), AcceptedAt: at(2)},
-		{FromInstitution: 5, Urgency: Routine, CreatedAt: at(0), AcceptedAt: at(14), Escalations: 1}, // late
+		{FromInstitution: 5, Urgency: Routine, CreatedAt: at(0), AcceptedAt: at(14), Escalations: 1},  // late
 		{FromInstitution: 5, Urgency: Routine, CreatedAt: at(25), Status: StatusRequested},            // still inside its deadline
 		{FromInstitution: 9, Urgency: Emergency, CreatedAt: at(0), AcceptedAt: at(6), Escalations: 2}, // late (5 min)
 		{FromInstitution: 9, Urgency: Routine, CreatedAt: at(0), Status: StatusCancelled},             // withdrawn: never judged
