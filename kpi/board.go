@@ -10,6 +10,7 @@ import (
 	"countycare/care"
 	"countycare/chronic"
 	"countycare/consult"
+	"countycare/critical"
 	"countycare/family"
 	"countycare/org"
 	"countycare/referral"
@@ -45,6 +46,12 @@ type ConsultReports interface {
 	UnitReport(ctx context.Context, a care.Actor, from, to time.Time) (map[int64]consult.UnitFigures, error)
 }
 
+// CriticalReports is what Board needs of critical (critical.Service):
+// critical values acknowledged in time per ordering institution.
+type CriticalReports interface {
+	UnitAcks(ctx context.Context, a care.Actor, from, to time.Time) (map[int64]critical.UnitAck, error)
+}
+
 // Trees gives the organisation tree (org.Service).
 type Trees interface {
 	Tree(ctx context.Context) (*org.Tree, error)
@@ -62,7 +69,8 @@ type Service struct {
 	Chronic  ChronicReports
 	Family   FamilyReports
 	Referral ReferralReports
-	Consult  ConsultReports // nil: the consultation group has no data
+	Consult  ConsultReports  // nil: the consultation group has no data
+	Critical CriticalReports // nil: critical values have no data
 	Orgs     Trees
 	Targets  *Targets
 	Audit    audit.Recorder
@@ -393,7 +401,9 @@ func (s *Service) compute(ctx context.Context, a care.Actor, rootID int64, p Per
 	// villages never make a county figure).
 	up := func(id int64, f func(unit int64)) {
 		f(id)
-		for _, an := range t.Ancestors(id) {
+		anc := t.Ancestors(id) // from the tree's root down: walk it nearest first
+		for i := len(anc) - 1; i >= 0; i-- {
+			an := anc[i]
 			if !t.IsWithin(an.ID, rootID) {
 				return
 			}
@@ -433,28 +443,40 @@ func (s *Service) compute(ctx context.Context, a care.Actor, rootID int64, p Per
 		}
 		up(u.Unit.ID, add)
 	}
+	// Consultations and critical values are counted by the institution that
+	// asked or ordered, summed up the tree; the county's own figure counts
+	// every one of the county once (county-level institutions too).
+	county := t.Get(rootID) != nil && t.Get(rootID).Kind == org.KindCounty
+	byInstitution := func(inst int64, add func(u int64)) {
+		if !t.IsWithin(inst, rootID) {
+			return
+		}
+		up(inst, add)
+		if county && inst != rootID {
+			add(rootID)
+		}
+	}
+	start := time.Date(from.Year, from.Month, from.Day, 0, 0, 0, 0, care.Shanghai)
+	end := time.Date(to.Year, to.Month, to.Day, 0, 0, 0, 0, care.Shanghai).AddDate(0, 0, 1)
 	if s.Consult != nil {
-		// Cases counted by the institution that asked; the county's own
-		// figure counts every case of the county (county-level senders too).
-		start := time.Date(from.Year, from.Month, from.Day, 0, 0, 0, 0, care.Shanghai)
-		end := time.Date(to.Year, to.Month, to.Day, 0, 0, 0, 0, care.Shanghai).AddDate(0, 0, 1)
 		cr, err := s.Consult.UnitReport(ctx, a, start, end)
 		if err != nil {
 			return nil, err
 		}
-		county := t.Get(rootID) != nil && t.Get(rootID).Kind == org.KindCounty
 		for inst, f := range cr {
-			add := func(u int64) {
+			byInstitution(inst, func(u int64) {
 				sn.add(u, "consult_sla", Rate(f.SLA))
 				sn.add(u, "consult_escalated", Rate(f.Escalated))
-			}
-			if !t.IsWithin(inst, rootID) {
-				continue
-			}
-			up(inst, add)
-			if county && inst != rootID {
-				add(rootID)
-			}
+			})
+		}
+	}
+	if s.Critical != nil {
+		ca, err := s.Critical.UnitAcks(ctx, a, start, end)
+		if err != nil {
+			return nil, err
+		}
+		for inst, f := range ca {
+			byInstitution(inst, func(u int64) { sn.add(u, "critical_ack_in_time", Rate{f.InTime, f.Judged}) })
 		}
 	}
 	return sn, nil

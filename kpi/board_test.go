@@ -10,6 +10,7 @@ import (
 	"countycare/care"
 	"countycare/chronic"
 	"countycare/consult"
+	"countycare/critical"
 	"countycare/family"
 	"countycare/org"
 	"countycare/referral"
@@ -100,6 +101,22 @@ func (f fakeConsult) UnitReport(ctx context.Context, a care.Actor, from, to time
 	return all, nil
 }
 
+// fakeCritical: alerts ordered by the village 6 (3 of 4 acknowledged in
+// time) and the county hospital 7 (1 of 1).
+type fakeCritical struct{ *fakeReports }
+
+func (f fakeCritical) UnitAcks(ctx context.Context, a care.Actor, from, to time.Time) (map[int64]critical.UnitAck, error) {
+	all := map[int64]critical.UnitAck{6: {InTime: 3, Judged: 4}, 7: {InTime: 1, Judged: 1}}
+	if a.Role == care.RoleTownshipDoctor {
+		for id := range all {
+			if !f.t.IsWithin(id, a.InstitutionID) {
+				delete(all, id)
+			}
+		}
+	}
+	return all, nil
+}
+
 type nopAudit struct{ evs []audit.Event }
 
 func (n *nopAudit) Record(_ context.Context, e audit.Event) { n.evs = append(n.evs, e) }
@@ -107,7 +124,7 @@ func (n *nopAudit) Record(_ context.Context, e audit.Event) { n.evs = append(n.e
 func newTestService(now *time.Time) (*Service, *fakeReports, *nopAudit) {
 	f := &fakeReports{t: testTree()}
 	au := &nopAudit{}
-	s := &Service{Chronic: fakeChronic{f}, Family: fakeFamily{f}, Referral: fakeReferral{f}, Consult: fakeConsult{f}, Orgs: f, Targets: DefaultTargets(), Audit: au,
+	s := &Service{Chronic: fakeChronic{f}, Family: fakeFamily{f}, Referral: fakeReferral{f}, Consult: fakeConsult{f}, Critical: fakeCritical{f}, Orgs: f, Targets: DefaultTargets(), Audit: au,
 		Now: func() time.Time { return *now }, CacheTTL: time.Minute}
 	return s, f, au
 }
@@ -184,6 +201,10 @@ func TestBoard(t *testing.T) {
 	td := care.Actor{AccountID: 2, Role: care.RoleTownshipDoctor, InstitutionID: 3, CountyCode: "411723"}
 	if b, err := s.Board(ctx, td, 0, p); err != nil || b.Unit.ID != 3 || len(b.Path) != 0 {
 		t.Errorf("township board: %v", err)
+	} else if got := rate(b, "family_coverage"); got != (Rate{40, 100}) {
+		// Its village's figures sum to the township (Ancestors lists from the
+		// county down; the walk goes up from the village and stops at the scope).
+		t.Errorf("township staff's own board: family_coverage %v, want its village's 40/100", got)
 	}
 	if _, err := s.Board(ctx, td, 5, p); err != nil {
 		t.Errorf("own village: %v", err)
@@ -244,9 +265,15 @@ func TestBoardConsultations(t *testing.T) {
 			t.Errorf("a village that sent no request: %+v, want no data and no light", r)
 		}
 	}
+	// Critical values: the village's, its township's, the county's with the hospital's.
+	for unit, want := range map[int64]Rate{0: {4, 5}, 4: {3, 4}, 6: {3, 4}, 3: {}} {
+		if b, err := s.Board(ctx, analyst, unit, p); err != nil || rate(b, "critical_ack_in_time") != want {
+			t.Errorf("unit %d critical_ack_in_time = %v, want %v (%v)", unit, rate(b, "critical_ack_in_time"), want, err)
+		}
+	}
 	td := care.Actor{AccountID: 2, Role: care.RoleTownshipDoctor, InstitutionID: 4, CountyCode: "411723"}
-	if b, err := s.Board(ctx, td, 0, p); err != nil || rate(b, "consult_sla") != (Rate{3, 4}) {
-		t.Errorf("乙镇's staff: %v %v", rate(b, "consult_sla"), err)
+	if b, err := s.Board(ctx, td, 0, p); err != nil || rate(b, "consult_sla") != (Rate{3, 4}) || rate(b, "critical_ack_in_time") != (Rate{3, 4}) {
+		t.Errorf("乙镇's staff: %v %v %v", rate(b, "consult_sla"), rate(b, "critical_ack_in_time"), err)
 	}
 	in, _ := Lookup("consult_escalated")
 	if in.HigherIsBetter || !in.Bounded {

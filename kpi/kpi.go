@@ -70,6 +70,8 @@ var Catalogue = []Indicator{
 	// Remote consultation: the articles' promise that a village's request is answered within 10 minutes (consult.Compute).
 	{ID: "consult_sla", Group: "consult", Unit: Percent, Numerator: "kpi.num.answered_in_time", Denominator: "kpi.den.judged_consults", Source: "consult/indicators.go · seeds: 10 分钟响应", HigherIsBetter: true, Bounded: true},
 	{ID: "consult_escalated", Group: "consult", Unit: Percent, Numerator: "kpi.num.escalated_consults", Denominator: "kpi.den.consults", Source: "consult/indicators.go · consult.Config escalation", HigherIsBetter: false, Bounded: true},
+	// Reading centers and labs: critical values acknowledged by the ordering clinic before escalation (critical.AckInTimeByClinic).
+	{ID: "critical_ack_in_time", Group: "reading", Unit: Percent, Numerator: "kpi.num.acked_in_time", Denominator: "kpi.den.judged_alerts", Source: "critical/critical.go · 危急值报告制度（医疗质量安全核心制度要点，2018）", HigherIsBetter: true, Bounded: true},
 }
 
 // Lookup returns the indicator with id; ok is false for an unknown one.

@@ -143,7 +143,13 @@ func New(cfg Config, d Deps) (*Server, error) {
 	}
 	s := &Server{Deps: d, cfg: cfg, mux: http.NewServeMux(), reg: prometheus.NewRegistry()}
 	if s.Dashboard == nil {
-		s.Dashboard = &kpi.Service{Chronic: d.Chronic, Family: d.Family, Referral: d.Referral, Consult: d.Consult, Orgs: d.Orgs, Targets: kpi.DefaultTargets(), Audit: d.Audit, Now: d.Now}
+		s.Dashboard = &kpi.Service{Chronic: d.Chronic, Family: d.Family, Referral: d.Referral, Orgs: d.Orgs, Targets: kpi.DefaultTargets(), Audit: d.Audit, Now: d.Now}
+		if d.Consult != nil { // a nil *Service in the interface would be called
+			s.Dashboard.Consult = d.Consult
+		}
+		if d.Critical != nil {
+			s.Dashboard.Critical = d.Critical
+		}
 	}
 	var err error
 	if s.msgs, err = loadCatalogue(); err != nil {
