@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"github.com/xuri/excelize/v2"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -290,6 +292,40 @@ func testDashboardExport(t *testing.T, e *env, an *client, page, child string) {
 	}
 	if numbers == 0 || len(xrows) < 1+len(kpi.Catalogue) {
 		t.Errorf("xlsx: %d rows, %d with counts", len(xrows), numbers)
+	}
+	// The printable report: its title, the county's hypertension value as
+	// the CSV has it, and the units compared, as text a reader can copy.
+	pdftotext, err := exec.LookPath("pdftotext")
+	if err != nil {
+		t.Fatal("pdftotext not found: install Debian's poppler-utils (.ci/run does)")
+	}
+	pr := an.get("/dashboard/report.pdf")
+	if pr.code != 200 || !strings.HasPrefix(pr.body, "%PDF") {
+		t.Fatalf("report: %d %.100q", pr.code, pr.body)
+	}
+	file := filepath.Join(t.TempDir(), "report.pdf")
+	if d := os.Getenv("COUNTYCARE_ARTIFACTS"); d != "" { // to look at it
+		os.WriteFile(filepath.Join(d, "dashboard-report.pdf"), []byte(pr.body), 0o644)
+	}
+	os.WriteFile(file, []byte(pr.body), 0o600)
+	out, err := exec.Command(pdftotext, "-layout", file, "-").CombinedOutput()
+	if err != nil {
+		t.Fatalf("pdftotext: %v %s", err, out)
+	}
+	text := string(out)
+	for _, want := range []string{county + " · 医共体运行情况报告", "高血压规范管理率", rows[htn][4], "各单位对比", "会诊 10 分钟响应率"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the report lacks %q:\n%.2000s", want, text)
+		}
+	}
+	for _, row := range rows[1:] {
+		if row[0] != county && !strings.Contains(text, row[0]) {
+			t.Errorf("the report does not compare %s", row[0])
+			break
+		}
+	}
+	if r := an.get("/dashboard/report.pdf?period=2026-13"); r.code != 422 {
+		t.Errorf("report of a bad period: %d", r.code)
 	}
 	for _, q := range []string{"?format=pdf", "?format=", "?format=csv&period=2026-13"} {
 		if r := an.get("/dashboard/export" + q); r.code != 422 {

@@ -135,6 +135,7 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /dashboard/units/{id}", aggregates, s.dashboard)
 	s.handle("GET /api/v1/dashboard/trend", aggregates, s.apiDashboardTrend)
 	s.handle("GET /dashboard/export", aggregates, s.dashboardExport)
+	s.handle("GET /dashboard/report.pdf", aggregates, s.dashboardReport)
 	s.handle("GET /family/teams", teamViewers, s.familyTeams)
 	s.handle("GET /family/teams/new", teamAdmins, s.familyTeamNew)
 	s.handle("POST /family/teams", teamAdmins, s.familyTeamSave)
