@@ -18,6 +18,7 @@ import (
 	"countycare/care"
 	"countycare/kpi"
 	"countycare/store"
+	"countycare/web"
 )
 
 // TestDashboard: the analyst's county board lists every indicator with its
@@ -335,5 +336,55 @@ func testDashboardExport(t *testing.T, e *env, an *client, page, child string) {
 	e.writer.Flush(t.Context())
 	if evs, _ := e.st.SearchAudit(t.Context(), audit.Filter{Action: kpi.ActExport, Limit: 10}); len(evs) < 3 || !strings.Contains(evs[0].Detail+evs[len(evs)-1].Detail, "csv") {
 		t.Errorf("exports audited: %d", len(evs))
+	}
+}
+
+// TestDashboardBoundaries: with the county's boundary file (serve
+// --boundaries), the units below that have an outline are drawn as a map
+// coloured by their light, each a link to its own board; units without
+// one stay tiles; a board whose units have no outline has no map.
+func TestDashboardBoundaries(t *testing.T) {
+	var feats []string
+	for i := 0; i < 40; i++ { // the demo's townships are 411723101, 102, …
+		x, y := 114.0+float64(i%8)*0.05, 33.0+float64(i/8)*0.05
+		feats = append(feats, fmt.Sprintf(`{"type":"Feature","properties":{"adcode":%d},"geometry":{"type":"Polygon","coordinates":[[[%g,%g],[%g,%g],[%g,%g],[%g,%g],[%g,%g]]]}}`,
+			411723101+i, x, y, x+0.05, y, x+0.05, y+0.05, x, y+0.05, x, y))
+	}
+	b, err := kpi.LoadBoundaries(strings.NewReader(`{"type":"FeatureCollection","features":[` + strings.Join(feats, ",") + `]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnvWith(t, store.SQLite, envOptions{cfg: web.Config{Boundaries: b}})
+	an := e.as(care.RoleAnalyst)
+	county := an.get("/dashboard")
+	if county.code != 200 || strings.Contains(county.body, `id="geomap"`) {
+		t.Fatalf("county board (its units below are communities, without outlines): %d, map %t", county.code, strings.Contains(county.body, `id="geomap"`))
+	}
+	var drawn []string
+	for _, u := range regexp.MustCompile(`<tr data-unit="(\d+)"`).FindAllStringSubmatch(county.body, -1) {
+		p := an.get("/dashboard/units/" + u[1])
+		m := regexp.MustCompile(`<svg class="kgeo" id="geomap" viewBox="0 0 (\d+) (\d+)"[^>]*>(.*?)</svg>`).FindStringSubmatch(p.body)
+		if m == nil {
+			continue
+		}
+		for _, a := range regexp.MustCompile(`<a href="/dashboard/units/(\d+)\?[^"]*" data-unit="(\d+)"><path class="(green|amber|red|none)" d="M[^"]+Z"><title>[^<]+ · [^<]+</title>`).FindAllStringSubmatch(m[3], -1) {
+			drawn = append(drawn, a[1])
+			if regexp.MustCompile(`<li class="ktile [a-z]+"><a href="/dashboard/units/` + a[1] + `\?`).MatchString(p.body) {
+				t.Errorf("township %s is drawn and a tile too", a[1])
+			}
+			if !strings.Contains(p.body, `<tr data-unit="`+a[1]+`"`) {
+				t.Errorf("township %s is drawn but not in the accessible table", a[1])
+			}
+		}
+		if w, _ := strconv.Atoi(m[1]); w != 1000 {
+			t.Errorf("map width %s", m[1])
+		}
+	}
+	if len(drawn) == 0 {
+		t.Fatal("no township drawn from the boundary file")
+	}
+	p := an.get("/dashboard/units/" + drawn[0])
+	if p.code != 200 {
+		t.Fatalf("a drawn township's board: %d", p.code)
 	}
 }

@@ -61,6 +61,9 @@ type Config struct {
 	MaxBodyBytes  int64  // default 1 MiB
 	DemoBanner    bool   // show "demonstration data" on every page
 	FontPath      string // TrueType font for PDFs (default DefaultFontPath)
+	// Boundaries are the county's township and village outlines for the
+	// dashboard's map (serve --boundaries); nil: the schematic tiles only.
+	Boundaries *kpi.Boundaries
 	// ICEServers is the RTCIceServer list (JSON) video calls use, e.g.
 	// [{"urls":"stun:stun.example.cn:3478"}]; empty: none, for calls on
 	// the county's network where host candidates reach each other.

@@ -62,6 +62,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	trustedProxies := fs.String("trusted-proxies", os.Getenv("COUNTYCARE_TRUSTED_PROXIES"), "comma-separated addresses or CIDR prefixes of the reverse proxies in front of the server, e.g. 10.0.0.5,192.168.10.0/24:\n"+
 		"from these peers the client's address is the rightmost untrusted hop of X-Forwarded-For (sign-in limiter, sessions, audit);\nempty: X-Forwarded-For is ignored (env COUNTYCARE_TRUSTED_PROXIES)")
 	ice := fs.String("ice-servers", os.Getenv("COUNTYCARE_ICE_SERVERS"), "video calls: RTCIceServer list as JSON, e.g. '[{\"urls\":\"stun:stun.example.cn:3478\"}]' (env COUNTYCARE_ICE_SERVERS); empty: none, for a LAN")
+	boundaries := fs.String("boundaries", envOr("COUNTYCARE_BOUNDARIES", ""), "GeoJSON file of the county's township and village outlines, keyed by area code (properties.adcode or code), for the dashboard's map\n(default: none, a schematic map from the organisation tree; env COUNTYCARE_BOUNDARIES)")
 	font := fs.String("font", envOr("COUNTYCARE_FONT", web.DefaultFontPath), "TrueType font with Chinese glyphs for PDF explanations of benefits (env COUNTYCARE_FONT)")
 	withDemo := fs.Bool("demo", false, "generate a demo county first if the database is empty, and print the demo sign-ins")
 	residents := fs.Int("residents", 20000, "residents in the demo county (with --demo)")
@@ -219,7 +220,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("serve: --audit-sync: %w", err)
 	}
-	a, err := newApp(st, key, log, acfg, web.Config{SecureCookies: *secure, MetricsToken: *metricsToken, DemoBanner: *withDemo, FontPath: *font, ICEServers: *ice, TrustedProxies: proxies}, rules, rcfg, rxe, aj)
+	bounds, err := loadBoundaries(*boundaries)
+	if err != nil {
+		return err
+	}
+	a, err := newApp(st, key, log, acfg, web.Config{SecureCookies: *secure, MetricsToken: *metricsToken, DemoBanner: *withDemo, FontPath: *font, Boundaries: bounds, ICEServers: *ice, TrustedProxies: proxies}, rules, rcfg, rxe, aj)
 	if err != nil {
 		return err
 	}
@@ -626,4 +631,21 @@ func logReplication(ctx context.Context, st *store.Store, log *slog.Logger) {
 		log.Warn("writes are acknowledged before any standby has them: a failover may lose acknowledged writes (set Patroni's synchronous_mode, keep synchronous_commit = on)",
 			"synchronous_commit", r.SynchronousCommit, "synchronous_standby_names", r.StandbyNames)
 	}
+}
+
+// loadBoundaries reads serve --boundaries ("": none).
+func loadBoundaries(path string) (*kpi.Boundaries, error) {
+	if path == "" {
+		return nil, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("--boundaries: %w", err)
+	}
+	defer f.Close()
+	b, err := kpi.LoadBoundaries(f)
+	if err != nil {
+		return nil, fmt.Errorf("--boundaries %s: %w", path, err)
+	}
+	return b, nil
 }
