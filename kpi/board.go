@@ -75,6 +75,9 @@ type Service struct {
 	Targets  *Targets
 	Audit    audit.Recorder
 	Now      func() time.Time
+	// Kept holds the dashboards the scheduler's duty computes (kept.go);
+	// nil: every view's period is computed from the reports.
+	Kept KeptStore
 	// CacheTTL is how long a computed (scope, period) is served before it
 	// is computed again (serve --kpi-cache; 0: DefaultCacheTTL).
 	CacheTTL time.Duration
@@ -322,7 +325,7 @@ func (s *Service) snapshot(ctx context.Context, a care.Actor, rootID int64, p Pe
 			// The viewer's context without its end: the computation
 			// outlives the response (its reads are audited as the viewer's).
 			go func(ctx context.Context) {
-				sn, err := s.compute(ctx, a, rootID, p)
+				sn, err := s.load(ctx, a, rootID, p)
 				s.mu.Lock()
 				defer s.mu.Unlock()
 				delete(s.refreshing, k)
@@ -335,7 +338,7 @@ func (s *Service) snapshot(ctx context.Context, a care.Actor, rootID int64, p Pe
 		return e.snap, nil
 	}
 	s.mu.Unlock()
-	sn, err := s.compute(ctx, a, rootID, p)
+	sn, err := s.load(ctx, a, rootID, p)
 	if err != nil {
 		return nil, err
 	}

@@ -22,6 +22,7 @@ import (
 	"countycare/demo"
 	"countycare/family"
 	"countycare/kpi"
+	"countycare/org"
 	"countycare/pharmacy"
 	"countycare/points"
 	"countycare/povertywatch"
@@ -90,8 +91,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	specialFile := fs.String("special-treatment", envOr("COUNTYCARE_SPECIAL_TREATMENT", ""), "JSON file of the province's major-illness special-treatment list (大病专项救治: diseases, ICD-10 codes, designated hospitals, prices; default: povertywatch/special.json; env COUNTYCARE_SPECIAL_TREATMENT)")
 	watchEvery := fs.Duration("poverty-watch-every", envDuration("COUNTYCARE_POVERTY_WATCH_EVERY", 15*time.Minute),
 		"how often households over the poverty-through-illness line are looked for and alerted (0: never)")
-	familyEvery := fs.Duration("family-figures-every", envDuration("COUNTYCARE_FAMILY_FIGURES_EVERY", 10*time.Minute),
-		"how often the family-doctor figures the dashboard reads are kept for today (and for month ends not kept yet); 0: never,\nthe dashboard then counts them on each computed view (env COUNTYCARE_FAMILY_FIGURES_EVERY)")
+	figuresEvery := fs.Duration("dashboard-figures-every", envDuration("COUNTYCARE_DASHBOARD_FIGURES_EVERY", 10*time.Minute),
+		"how often the dashboard's figures are computed and kept for the periods in progress (and once for the past periods a viewer\ncan pick); 0: never, each view's period is then computed from the reports (env COUNTYCARE_DASHBOARD_FIGURES_EVERY)")
 	leaseTTL := fs.Duration("lease", envDuration("COUNTYCARE_LEASE", 2*time.Second),
 		"replicas on one database: the scheduled duties run on the replica holding the scheduler lease; a replica that dies\nhands them over within this long (and a quarter more); 1s–1m (env COUNTYCARE_LEASE)")
 	chatPurgeEvery := fs.Duration("chat-purge-every", envDuration("COUNTYCARE_CHAT_PURGE_EVERY", 24*time.Hour),
@@ -301,7 +302,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			<-ctx.Done()
 		},
 	}}
-	jobs := append(housekeeping(a, acfg, *anchorEvery), scheduledJobs(a, *lowStockEvery, *chatPurgeEvery, *uploadSweepEvery, *watchEvery, *familyEvery, st.Now)...)
+	jobs := append(housekeeping(a, acfg, *anchorEvery), scheduledJobs(a, *lowStockEvery, *chatPurgeEvery, *uploadSweepEvery, *watchEvery, *figuresEvery, st.Now)...)
 	for _, j := range jobs {
 		sched.duties = append(sched.duties, func(ctx context.Context) { j.loop(ctx, log, st, st.Now) })
 	}
@@ -483,7 +484,7 @@ type job struct {
 // expiry (upload.Sweep, issue 13); and the poverty watch's scan for
 // households over their line (povertywatch.Scan, issue 14). A period of 0
 // leaves a job out.
-func scheduledJobs(a *app, lowStockEvery, chatPurgeEvery, uploadSweepEvery, watchEvery, familyEvery time.Duration, now func() time.Time) []job {
+func scheduledJobs(a *app, lowStockEvery, chatPurgeEvery, uploadSweepEvery, watchEvery, figuresEvery time.Duration, now func() time.Time) []job {
 	var jobs []job
 	if uploadSweepEvery > 0 {
 		jobs = append(jobs, job{name: "upload sweep", every: uploadSweepEvery, run: func(ctx context.Context) ([]any, error) {
@@ -526,24 +527,25 @@ func scheduledJobs(a *app, lowStockEvery, chatPurgeEvery, uploadSweepEvery, watc
 			return []any{"year", year, "alerts", raised}, nil
 		}})
 	}
-	if familyEvery > 0 {
-		jobs = append(jobs, job{name: "family figures", every: familyEvery, soon: true, run: func(ctx context.Context) ([]any, error) {
-			n, err := keepFamilyFigures(ctx, a, care.Today(now()))
-			return []any{"days", n}, err
+	if figuresEvery > 0 {
+		jobs = append(jobs, job{name: "dashboard figures", every: figuresEvery, soon: true, run: func(ctx context.Context) ([]any, error) {
+			days, periods, err := keepDashboardFigures(ctx, a, care.Today(now()))
+			return []any{"family_days", days, "periods", periods}, err
 		}})
 	}
 	return jobs
 }
 
-// keepFamilyFigures keeps every county's family-doctor figures for the
-// days family.SnapshotDue names (today, and the month ends not kept yet),
-// so that the dashboard reads them instead of counting (issue 14 §1).
-func keepFamilyFigures(ctx context.Context, a *app, today care.Date) (int, error) {
+// keepDashboardFigures is the scheduler's "dashboard figures" duty (issue
+// 14 §1, docs/dashboard.md): for every county, the family-doctor figures
+// of the days family.SnapshotDue names (today, and the month ends not kept
+// yet), then the dashboards of the periods kpi.KeptDue names, which read
+// those figures — so that a page view reads kept rows instead of counting.
+func keepDashboardFigures(ctx context.Context, a *app, today care.Date) (days, periods int, err error) {
 	t, err := a.orgs.Tree(ctx)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	kept := 0
 	seen := map[string]bool{}
 	for _, in := range t.Roots() {
 		if in.CountyCode == "" || seen[in.CountyCode] {
@@ -552,16 +554,24 @@ func keepFamilyFigures(ctx context.Context, a *app, today care.Date) (int, error
 		seen[in.CountyCode] = true
 		have, err := a.st.SnapshotDays(ctx, in.CountyCode, today.AddDays(-31*(family.SnapshotBackMonths+1)), today)
 		if err != nil {
-			return kept, err
+			return days, periods, err
 		}
 		for _, day := range family.SnapshotDue(today, have) {
 			if _, err := a.family.SnapshotDay(ctx, in.CountyCode, day); err != nil {
-				return kept, fmt.Errorf("county %s day %s: %w", in.CountyCode, day, err)
+				return days, periods, fmt.Errorf("county %s day %s: %w", in.CountyCode, day, err)
 			}
-			kept++
+			days++
+		}
+		if in.Kind != org.KindCounty {
+			continue
+		}
+		n, err := a.dashboard.Keep(ctx, care.Actor{Username: "serve:dashboard-figures", CountyCode: in.CountyCode}, today)
+		periods += n
+		if err != nil {
+			return days, periods, fmt.Errorf("county %s dashboards: %w", in.CountyCode, err)
 		}
 	}
-	return kept, nil
+	return days, periods, nil
 }
 
 // loop runs the job every period until ctx ends. When it last ran is kept

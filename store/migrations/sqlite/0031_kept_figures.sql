@@ -28,3 +28,16 @@ CREATE TABLE family_snapshot_days (
     villages     INTEGER NOT NULL,
     PRIMARY KEY (county_code, day)
 );
+-- A computed dashboard per county and period (kpi.Kept: every unit's
+-- numerators and denominators as JSON), written by the scheduler's
+-- "dashboard figures" duty for the periods a viewer can pick, so that a
+-- page view reads one row instead of the capability reports (issue 14 §1).
+CREATE TABLE kpi_snapshots (
+    county_code  TEXT NOT NULL,
+    period       TEXT NOT NULL,
+    from_day     TEXT NOT NULL,
+    to_day       TEXT NOT NULL,
+    computed_at  TEXT NOT NULL,
+    body         TEXT NOT NULL,
+    PRIMARY KEY (county_code, period)
+);
