@@ -10,7 +10,7 @@ import (
 )
 
 // SaveKept replaces the county's kept dashboard of k.Period (table
-// kpi_snapshots, migration 0031).
+// kpi_snapshots, migration 0037).
 func (s *Store) SaveKept(ctx context.Context, county string, k *kpi.Kept) error {
 	body, err := json.Marshal(k.Values)
 	if err != nil {
