@@ -137,6 +137,32 @@ func TestIndicators(t *testing.T) {
 	}
 }
 
+// TestComputeByUnit: the same fixture split by the institution that asked
+// (the dashboard's consultation group): each institution's SLA and share
+// of cases escalated at least once are Compute's over its own cases.
+func TestComputeByUnit(t *testing.T) {
+	cfg := DefaultConfig()
+	at := func(min int) time.Time { return now.Add(time.Duration(min) * time.Minute) }
+	cs := []Consultation{
+		{FromInstitution: 5, Urgency: Routine, CreatedAt: at(0), AcceptedAt: at(2)},
+		{FromInstitution: 5, Urgency: Routine, CreatedAt: at(0), AcceptedAt: at(14), Escalations: 1},  // late
+		{FromInstitution: 5, Urgency: Routine, CreatedAt: at(25), Status: StatusRequested},            // still inside its deadline
+		{FromInstitution: 9, Urgency: Emergency, CreatedAt: at(0), AcceptedAt: at(6), Escalations: 2}, // late (5 min)
+		{FromInstitution: 9, Urgency: Routine, CreatedAt: at(0), Status: StatusCancelled},             // withdrawn: never judged
+	}
+	got := ComputeByUnit(cs, cfg, at(30))
+	want := map[int64]UnitFigures{
+		5: {SLA: Rate{1, 2}, Escalated: Rate{1, 3}},
+		9: {SLA: Rate{0, 1}, Escalated: Rate{1, 2}},
+	}
+	if len(got) != len(want) || got[5] != want[5] || got[9] != want[9] {
+		t.Errorf("got %+v, want %+v", got, want)
+	}
+	if len(ComputeByUnit(nil, cfg, at(30))) != 0 {
+		t.Error("no cases, no units")
+	}
+}
+
 func TestRehabPlan(t *testing.T) {
 	c := &Consultation{Kind: Rehab, RehabSessions: 3, AnsweredAt: now}
 	plan := RehabPlan(c, []Event{{Kind: EvSession, Detail: "2 步态训练", At: now.Add(8 * 24 * time.Hour)}, {Kind: EvSession, Detail: "9", At: now}})

@@ -138,3 +138,61 @@ func (s *Service) Report(ctx context.Context, a care.Actor, from, to time.Time) 
 	s.Audit.Record(ctx, ev)
 	return &ind, nil
 }
+
+// UnitFigures are the 10-minute promise for the cases one institution
+// sent (the dashboard's consultation group, issue 14 §1): SLA as Compute
+// judges it, and the share of its cases escalated at least once.
+type UnitFigures struct {
+	SLA       Rate // accepted before the first deadline / accepted or past it
+	Escalated Rate // cases escalated at least once / cases
+}
+
+// ComputeByUnit tallies Compute's SLA and escalations per inviting
+// institution (Consultation.FromInstitution).
+func ComputeByUnit(cs []Consultation, cfg Config, now time.Time) map[int64]UnitFigures {
+	by := map[int64][]Consultation{}
+	for _, c := range cs {
+		by[c.FromInstitution] = append(by[c.FromInstitution], c)
+	}
+	out := make(map[int64]UnitFigures, len(by))
+	for inst, group := range by {
+		in := Compute(group, cfg, nil, now)
+		out[inst] = UnitFigures{SLA: in.SLA, Escalated: Rate{Num: in.Escalated, Den: in.Total}}
+	}
+	return out
+}
+
+// UnitReport is Report's SLA and escalations per inviting institution, for
+// the dashboard: the county's cases for an analyst, the township's own
+// villages' for a township doctor (EFORBIDDEN for anyone else). Aggregates
+// only; the read is audited.
+func (s *Service) UnitReport(ctx context.Context, a care.Actor, from, to time.Time) (map[int64]UnitFigures, error) {
+	if a.Role != care.RoleAnalyst && a.Role != care.RoleTownshipDoctor {
+		return nil, care.Errorf(care.EFORBIDDEN, "error.forbidden")
+	}
+	if !to.After(from) || to.Sub(from) > 5*366*24*time.Hour {
+		return nil, care.Invalid([]care.FieldError{{Field: "to", Key: "chronic.period.order"}})
+	}
+	cs, err := s.Repo.ConsultationStats(ctx, a.CountyCode, from, to)
+	if err != nil {
+		return nil, err
+	}
+	if a.Role == care.RoleTownshipDoctor {
+		t, err := s.Orgs.Tree(ctx)
+		if err != nil {
+			return nil, err
+		}
+		mine := cs[:0]
+		for _, c := range cs {
+			if t.IsWithin(c.FromInstitution, a.InstitutionID) {
+				mine = append(mine, c)
+			}
+		}
+		cs = mine
+	}
+	out := ComputeByUnit(cs, s.Config, s.Now())
+	ev := audit.New(ctx, a, "consult.indicators", 0)
+	ev.Detail = fmt.Sprintf("consultation unit figures %s..%s n=%d units=%d", from.Format("2006-01-02"), to.Format("2006-01-02"), len(cs), len(out))
+	s.Audit.Record(ctx, ev)
+	return out, nil
+}

@@ -1322,6 +1322,44 @@ func TestReportScope(t *testing.T) {
 	}
 }
 
+// TestUnitReportScope: the dashboard's per-institution figures — an
+// analyst's over the county, a township doctor's over the requests of their
+// township and its villages only; nobody else; the period rules and audit
+// of Report.
+func TestUnitReportScope(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld()
+	w.repo.rows = map[int64]*caseRow{}
+	for i, inst := range []int64{11, 16, 18, 19, 12} {
+		w.repo.rows[int64(i+1)] = &caseRow{c: Consultation{ID: int64(i + 1), County: cty, Kind: OneToOne, Urgency: Routine, FromInstitution: inst, CreatedAt: now.Add(-time.Duration(i) * time.Hour), Status: StatusRequested}}
+	}
+	from, to := now.Add(-24*time.Hour), now.Add(time.Hour)
+	for _, a := range []care.Actor{vd, dr(301), {Role: care.RoleReader, CountyCode: cty}} {
+		if _, err := w.s.UnitReport(ctx, a, from, to); key(err) != "forbidden error.forbidden" {
+			t.Errorf("%s: %v", a.Role, err)
+		}
+	}
+	if _, err := w.s.UnitReport(ctx, analyst, to, from); fields(err) != "to:chronic.period.order" {
+		t.Errorf("reversed period: %v", err)
+	}
+	all, err := w.s.UnitReport(ctx, analyst, from, to)
+	if err != nil || len(all) != 5 || all[11].Escalated != (Rate{0, 1}) {
+		t.Fatalf("county: %+v %v", all, err)
+	}
+	if l := w.log.events[len(w.log.events)-1]; l.Action != "consult.indicators" || l.Detail != "consultation unit figures 2026-11-28..2026-11-29 n=5 units=5" {
+		t.Errorf("audit %+v", l)
+	}
+	mine, err := w.s.UnitReport(ctx, td, from, to)
+	if err != nil || len(mine) != 2 {
+		t.Errorf("township 10: %+v %v", mine, err)
+	}
+	for inst := range mine {
+		if inst != 10 && inst != 11 && inst != 12 {
+			t.Errorf("township 10 sees institution %d", inst)
+		}
+	}
+}
+
 // TestSignalNeedsAPractitioner pins docs/consult.md "Video calls": only
 // practitioners take part in a call; a join that cannot be recorded is no
 // join (the room is left as it was).

@@ -291,3 +291,31 @@ func nearestRank(sorted []time.Duration, p float64) time.Duration {
 	}
 	return sorted[k-1]
 }
+
+// UnitAck is 危急值及时确认 for the alerts of one ordering institution (the
+// dashboard's reading group, issue 14 §1): InTime of Judged were
+// acknowledged by the ordering clinic before their first escalation
+// deadline (Config.EscalateAfter[0]; the closed-loop rule of
+// docs/critical.md — an alert that had to go up to the township or county
+// was not acknowledged in time). Judged counts the alerts acknowledged or
+// past that deadline; one still open within it is not yet judged.
+type UnitAck struct{ InTime, Judged int }
+
+// AckInTimeByClinic tallies UnitAck per ordering institution (ClinicID).
+func AckInTimeByClinic(alerts []Alert, cfg Config, now time.Time) map[int64]UnitAck {
+	out := map[int64]UnitAck{}
+	for i := range alerts {
+		al := &alerts[i]
+		first := al.RaisedAt.Add(cfg.EscalateAfter[0])
+		u := out[al.ClinicID] // a unit whose alerts are all within their first deadline is listed, with none judged
+		switch {
+		case !al.Open() && al.Level == LevelClinic && !al.AckAt.After(first):
+			u.InTime++
+			u.Judged++
+		case !al.Open() || al.Level > LevelClinic || now.After(first):
+			u.Judged++
+		}
+		out[al.ClinicID] = u
+	}
+	return out
+}

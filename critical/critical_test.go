@@ -79,3 +79,28 @@ func TestAckTimesCountsTextMessages(t *testing.T) {
 		}
 	}
 }
+
+// TestAckInTimeByClinic: 危急值及时确认 per ordering institution
+// (docs/critical.md, closed loop): acknowledged by the clinic before the
+// first escalation deadline (15 min) is in time; acknowledged after it, or
+// only once escalated, is judged and late; open past the deadline is judged
+// and late; open within it is not judged yet.
+func TestAckInTimeByClinic(t *testing.T) {
+	cfg := DefaultConfig()
+	t0 := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
+	at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
+	als := []Alert{
+		{ClinicID: 5, RaisedAt: at(0), AckAt: at(3)},            // in time
+		{ClinicID: 5, RaisedAt: at(0), AckAt: at(15)},           // at the deadline: in time
+		{ClinicID: 5, RaisedAt: at(0), AckAt: at(16)},           // a minute late (not yet escalated)
+		{ClinicID: 5, RaisedAt: at(0), AckAt: at(20), Level: 1}, // acknowledged once escalated
+		{ClinicID: 6, RaisedAt: at(0), Level: 2},                // open, escalated twice
+		{ClinicID: 6, RaisedAt: at(50)},                         // open, past its deadline at now (66)
+		{ClinicID: 7, RaisedAt: at(60)},                         // open within its deadline: not judged
+	}
+	got := AckInTimeByClinic(als, cfg, at(66))
+	want := map[int64]UnitAck{5: {InTime: 2, Judged: 4}, 6: {InTime: 0, Judged: 2}, 7: {}}
+	if len(got) != len(want) || got[5] != want[5] || got[6] != want[6] || got[7] != want[7] {
+		t.Errorf("got %+v, want %+v", got, want)
+	}
+}

@@ -342,6 +342,37 @@ func (s *Service) Indicators(ctx context.Context, a care.Actor, from, to time.Ti
 	return AckTimes(als), nil
 }
 
+// UnitAcks is AckInTimeByClinic over the alerts raised in [from, to), for
+// the dashboard: the county's for an analyst, those ordered by the
+// institutions of a township doctor's township for its staff
+// (EFORBIDDEN for anyone else). Aggregates only; the read is audited.
+func (s *Service) UnitAcks(ctx context.Context, a care.Actor, from, to time.Time) (map[int64]UnitAck, error) {
+	if a.Role != care.RoleAnalyst && a.Role != care.RoleTownshipDoctor {
+		return nil, care.Errorf(care.EFORBIDDEN, "error.forbidden")
+	}
+	als, err := s.Repo.CriticalAlerts(ctx, Filter{County: a.CountyCode, From: from, To: to, Limit: 100000})
+	if err != nil {
+		return nil, err
+	}
+	if a.Role == care.RoleTownshipDoctor {
+		t, err := s.Orgs.Tree(ctx)
+		if err != nil {
+			return nil, err
+		}
+		mine := als[:0]
+		for _, al := range als {
+			if t.IsWithin(al.ClinicID, a.InstitutionID) {
+				mine = append(mine, al)
+			}
+		}
+		als = mine
+	}
+	ev := audit.New(ctx, a, ActList, 0)
+	ev.Detail = fmt.Sprintf("critical unit figures %s–%s: %d alerts", from.Format(time.DateOnly), to.Format(time.DateOnly), len(als))
+	s.Audit.Record(ctx, ev)
+	return AckInTimeByClinic(als, s.Config, s.Now()), nil
+}
+
 // RunScheduler escalates due alerts every tick until ctx ends. Deadlines
 // are stored with the alerts, so a restart loses nothing.
 func (s *Service) RunScheduler(ctx context.Context, every time.Duration, onErr func(error)) {

@@ -176,6 +176,8 @@ var nonPages = map[string]string{
 	"GET /settlements/{id}/pdf":                 "a PDF",
 	"GET /poverty-watch/export.csv":             "a CSV file",
 	"GET /appraisal/export.csv":                 "a CSV file",
+	"GET /dashboard/export":                     "a CSV or XLSX file",
+	"GET /dashboard/report.pdf":                 "a PDF",
 	"GET /residents/{id}/imaging/{iid}/preview": "a PNG",
 	"GET /static/{hash}/{file}":                 "a static file",
 	"GET /lang/{lang}":                          "switches the language",

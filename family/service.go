@@ -85,6 +85,7 @@ type Service struct {
 	}
 	Staff  Staff
 	Points *points.Service // awards points for delivered services; nil: none
+	Days   DayStore        // the villages' figures kept per day (days.go); nil: always computed
 	Audit  audit.Recorder
 	Now    func() time.Time
 }

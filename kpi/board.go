@@ -9,6 +9,8 @@ import (
 	"countycare/audit"
 	"countycare/care"
 	"countycare/chronic"
+	"countycare/consult"
+	"countycare/critical"
 	"countycare/family"
 	"countycare/org"
 	"countycare/referral"
@@ -18,6 +20,7 @@ import (
 const (
 	ActView       = "kpi.dashboard"    // a dashboard page or trend was read
 	ActOutOfScope = "kpi.out_of_scope" // a unit outside the viewer's scope was asked for (answered 404)
+	ActExport     = "kpi.export"       // a dashboard was downloaded as CSV or XLSX
 )
 
 // ChronicReports is what Board needs of chronic (chronic.Service).
@@ -27,12 +30,26 @@ type ChronicReports interface {
 
 // FamilyReports is what Board needs of family (family.Service).
 type FamilyReports interface {
-	Indicators(ctx context.Context, a care.Actor, from, to care.Date) (*family.Report, error)
+	// PointIndicators reports the rates of a period ending on day that
+	// depend on that day alone, from the figures kept per day.
+	PointIndicators(ctx context.Context, a care.Actor, day care.Date) (*family.Report, error)
 }
 
 // ReferralReports is what Board needs of referral (referral.Service).
 type ReferralReports interface {
 	Indicators(ctx context.Context, a care.Actor, from, to care.Date) (*referral.Report, error)
+}
+
+// ConsultReports is what Board needs of consult (consult.Service): the
+// 10-minute promise per inviting institution.
+type ConsultReports interface {
+	UnitReport(ctx context.Context, a care.Actor, from, to time.Time) (map[int64]consult.UnitFigures, error)
+}
+
+// CriticalReports is what Board needs of critical (critical.Service):
+// critical values acknowledged in time per ordering institution.
+type CriticalReports interface {
+	UnitAcks(ctx context.Context, a care.Actor, from, to time.Time) (map[int64]critical.UnitAck, error)
 }
 
 // Trees gives the organisation tree (org.Service).
@@ -41,9 +58,10 @@ type Trees interface {
 }
 
 // Service builds dashboards. The capability reports it reads are kept
-// incrementally where the capability keeps counters (chronic: a calendar
-// year or the year to date comes from chronic_unit_years) and are
-// otherwise computed from their rows; either way a (scope, period) is
+// where the capability keeps them (chronic: a calendar year or the year to
+// date comes from chronic_unit_years; family: the figures a scheduler duty
+// keeps per village and day, family_village_days) and are otherwise
+// computed from their rows; either way a (scope, period) is
 // computed once and kept for CacheTTL, then computed again in the
 // background while views are served what was computed (snapshot), so page
 // views cost no report at all (docs/dashboard.md).
@@ -51,10 +69,15 @@ type Service struct {
 	Chronic  ChronicReports
 	Family   FamilyReports
 	Referral ReferralReports
+	Consult  ConsultReports  // nil: the consultation group has no data
+	Critical CriticalReports // nil: critical values have no data
 	Orgs     Trees
 	Targets  *Targets
 	Audit    audit.Recorder
 	Now      func() time.Time
+	// Kept holds the dashboards the scheduler's duty computes (kept.go);
+	// nil: every view's period is computed from the reports.
+	Kept KeptStore
 	// CacheTTL is how long a computed (scope, period) is served before it
 	// is computed again (serve --kpi-cache; 0: DefaultCacheTTL).
 	CacheTTL time.Duration
@@ -302,7 +325,7 @@ func (s *Service) snapshot(ctx context.Context, a care.Actor, rootID int64, p Pe
 			// The viewer's context without its end: the computation
 			// outlives the response (its reads are audited as the viewer's).
 			go func(ctx context.Context) {
-				sn, err := s.compute(ctx, a, rootID, p)
+				sn, err := s.load(ctx, a, rootID, p)
 				s.mu.Lock()
 				defer s.mu.Unlock()
 				delete(s.refreshing, k)
@@ -315,7 +338,7 @@ func (s *Service) snapshot(ctx context.Context, a care.Actor, rootID int64, p Pe
 		return e.snap, nil
 	}
 	s.mu.Unlock()
-	sn, err := s.compute(ctx, a, rootID, p)
+	sn, err := s.load(ctx, a, rootID, p)
 	if err != nil {
 		return nil, err
 	}
@@ -381,7 +404,9 @@ func (s *Service) compute(ctx context.Context, a care.Actor, rootID int64, p Per
 	// villages never make a county figure).
 	up := func(id int64, f func(unit int64)) {
 		f(id)
-		for _, an := range t.Ancestors(id) {
+		anc := t.Ancestors(id) // from the tree's root down: walk it nearest first
+		for i := len(anc) - 1; i >= 0; i-- {
+			an := anc[i]
 			if !t.IsWithin(an.ID, rootID) {
 				return
 			}
@@ -390,7 +415,7 @@ func (s *Service) compute(ctx context.Context, a care.Actor, rootID int64, p Per
 			}
 		}
 	}
-	fr, err := s.Family.Indicators(ctx, a, from, to)
+	fr, err := s.Family.PointIndicators(ctx, a, to)
 	if err != nil {
 		return nil, err
 	}
@@ -420,6 +445,42 @@ func (s *Service) compute(ctx context.Context, a care.Actor, rootID int64, p Per
 			continue
 		}
 		up(u.Unit.ID, add)
+	}
+	// Consultations and critical values are counted by the institution that
+	// asked or ordered, summed up the tree; the county's own figure counts
+	// every one of the county once (county-level institutions too).
+	county := t.Get(rootID) != nil && t.Get(rootID).Kind == org.KindCounty
+	byInstitution := func(inst int64, add func(u int64)) {
+		if !t.IsWithin(inst, rootID) {
+			return
+		}
+		up(inst, add)
+		if county && inst != rootID {
+			add(rootID)
+		}
+	}
+	start := time.Date(from.Year, from.Month, from.Day, 0, 0, 0, 0, care.Shanghai)
+	end := time.Date(to.Year, to.Month, to.Day, 0, 0, 0, 0, care.Shanghai).AddDate(0, 0, 1)
+	if s.Consult != nil {
+		cr, err := s.Consult.UnitReport(ctx, a, start, end)
+		if err != nil {
+			return nil, err
+		}
+		for inst, f := range cr {
+			byInstitution(inst, func(u int64) {
+				sn.add(u, "consult_sla", Rate(f.SLA))
+				sn.add(u, "consult_escalated", Rate(f.Escalated))
+			})
+		}
+	}
+	if s.Critical != nil {
+		ca, err := s.Critical.UnitAcks(ctx, a, start, end)
+		if err != nil {
+			return nil, err
+		}
+		for inst, f := range ca {
+			byInstitution(inst, func(u int64) { sn.add(u, "critical_ack_in_time", Rate{f.InTime, f.Judged}) })
+		}
 	}
 	return sn, nil
 }

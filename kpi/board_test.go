@@ -9,6 +9,8 @@ import (
 	"countycare/audit"
 	"countycare/care"
 	"countycare/chronic"
+	"countycare/consult"
+	"countycare/critical"
 	"countycare/family"
 	"countycare/org"
 	"countycare/referral"
@@ -54,7 +56,7 @@ func (f fakeChronic) Indicators(ctx context.Context, a care.Actor, from, to care
 
 type fakeFamily struct{ *fakeReports }
 
-func (f fakeFamily) Indicators(ctx context.Context, a care.Actor, from, to care.Date) (*family.Report, error) {
+func (f fakeFamily) PointIndicators(ctx context.Context, a care.Actor, day care.Date) (*family.Report, error) {
 	r := &family.Report{ByVillage: map[int64]family.Indicators{
 		5: {Coverage: family.Rate{Num: 40, Den: 100}},
 		6: {Coverage: family.Rate{Num: 60, Den: 100}},
@@ -78,6 +80,43 @@ func (f fakeReferral) Indicators(ctx context.Context, a care.Actor, from, to car
 	}}, nil
 }
 
+// fakeConsult: cases sent by the village 5 (8 of 10 in time, 1 of 12
+// escalated), the township 4 (3 of 4; 2 of 5) and the county hospital 7
+// (1 of 2; 0 of 2), for the actor's scope as consult.UnitReport gives it.
+type fakeConsult struct{ *fakeReports }
+
+func (f fakeConsult) UnitReport(ctx context.Context, a care.Actor, from, to time.Time) (map[int64]consult.UnitFigures, error) {
+	all := map[int64]consult.UnitFigures{
+		5: {SLA: consult.Rate{Num: 8, Den: 10}, Escalated: consult.Rate{Num: 1, Den: 12}},
+		4: {SLA: consult.Rate{Num: 3, Den: 4}, Escalated: consult.Rate{Num: 2, Den: 5}},
+		7: {SLA: consult.Rate{Num: 1, Den: 2}, Escalated: consult.Rate{Num: 0, Den: 2}},
+	}
+	if a.Role == care.RoleTownshipDoctor {
+		for id := range all {
+			if !f.t.IsWithin(id, a.InstitutionID) {
+				delete(all, id)
+			}
+		}
+	}
+	return all, nil
+}
+
+// fakeCritical: alerts ordered by the village 6 (3 of 4 acknowledged in
+// time) and the county hospital 7 (1 of 1).
+type fakeCritical struct{ *fakeReports }
+
+func (f fakeCritical) UnitAcks(ctx context.Context, a care.Actor, from, to time.Time) (map[int64]critical.UnitAck, error) {
+	all := map[int64]critical.UnitAck{6: {InTime: 3, Judged: 4}, 7: {InTime: 1, Judged: 1}}
+	if a.Role == care.RoleTownshipDoctor {
+		for id := range all {
+			if !f.t.IsWithin(id, a.InstitutionID) {
+				delete(all, id)
+			}
+		}
+	}
+	return all, nil
+}
+
 type nopAudit struct{ evs []audit.Event }
 
 func (n *nopAudit) Record(_ context.Context, e audit.Event) { n.evs = append(n.evs, e) }
@@ -85,7 +124,7 @@ func (n *nopAudit) Record(_ context.Context, e audit.Event) { n.evs = append(n.e
 func newTestService(now *time.Time) (*Service, *fakeReports, *nopAudit) {
 	f := &fakeReports{t: testTree()}
 	au := &nopAudit{}
-	s := &Service{Chronic: fakeChronic{f}, Family: fakeFamily{f}, Referral: fakeReferral{f}, Orgs: f, Targets: DefaultTargets(), Audit: au,
+	s := &Service{Chronic: fakeChronic{f}, Family: fakeFamily{f}, Referral: fakeReferral{f}, Consult: fakeConsult{f}, Critical: fakeCritical{f}, Orgs: f, Targets: DefaultTargets(), Audit: au,
 		Now: func() time.Time { return *now }, CacheTTL: time.Minute}
 	return s, f, au
 }
@@ -162,6 +201,10 @@ func TestBoard(t *testing.T) {
 	td := care.Actor{AccountID: 2, Role: care.RoleTownshipDoctor, InstitutionID: 3, CountyCode: "411723"}
 	if b, err := s.Board(ctx, td, 0, p); err != nil || b.Unit.ID != 3 || len(b.Path) != 0 {
 		t.Errorf("township board: %v", err)
+	} else if got := rate(b, "family_coverage"); got != (Rate{40, 100}) {
+		// Its village's figures sum to the township (Ancestors lists from the
+		// county down; the walk goes up from the village and stops at the scope).
+		t.Errorf("township staff's own board: family_coverage %v, want its village's 40/100", got)
 	}
 	if _, err := s.Board(ctx, td, 5, p); err != nil {
 		t.Errorf("own village: %v", err)
@@ -186,5 +229,54 @@ func TestBoard(t *testing.T) {
 	pts, err := s.Trend(ctx, analyst, 3, "htn_controlled", p)
 	if err != nil || len(pts) != 8 || pts[7].Value.BP != 6667 {
 		t.Errorf("trend: %v %+v", err, pts)
+	}
+}
+
+// TestBoardConsultations: the 10-minute promise is counted where the
+// request came from and summed up the tree — the village's own cases, the
+// township's with its village's, the community's with the county
+// hospital's, and the county all of them once; a township's staff see
+// their own cases only.
+func TestBoardConsultations(t *testing.T) {
+	now := time.Date(2026, 8, 15, 4, 0, 0, 0, time.UTC)
+	s, _, _ := newTestService(&now)
+	ctx := context.Background()
+	analyst := care.Actor{AccountID: 1, Role: care.RoleAnalyst, CountyCode: "411723"}
+	p := YearOf(care.Today(now))
+	for unit, want := range map[int64][2]Rate{
+		0: {{12, 16}, {3, 19}}, // the county: 8+3+1 of 10+4+2; 1+2+0 of 12+5+2
+		2: {{12, 16}, {3, 19}}, // the community holds every sender here
+		3: {{8, 10}, {1, 12}},  // 甲乡: its village's cases
+		4: {{3, 4}, {2, 5}},    // 乙镇: its own; its village sent none
+		5: {{8, 10}, {1, 12}},
+		6: {{}, {}},
+	} {
+		b, err := s.Board(ctx, analyst, unit, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := [2]Rate{rate(b, "consult_sla"), rate(b, "consult_escalated")}; got != want {
+			t.Errorf("unit %d: consult_sla, consult_escalated = %v, want %v", unit, got, want)
+		}
+	}
+	b, _ := s.Board(ctx, analyst, 6, p)
+	for _, r := range b.Rows {
+		if r.Indicator.ID == "consult_sla" && (r.Value.State != NoData || r.Light != LightNone) {
+			t.Errorf("a village that sent no request: %+v, want no data and no light", r)
+		}
+	}
+	// Critical values: the village's, its township's, the county's with the hospital's.
+	for unit, want := range map[int64]Rate{0: {4, 5}, 4: {3, 4}, 6: {3, 4}, 3: {}} {
+		if b, err := s.Board(ctx, analyst, unit, p); err != nil || rate(b, "critical_ack_in_time") != want {
+			t.Errorf("unit %d critical_ack_in_time = %v, want %v (%v)", unit, rate(b, "critical_ack_in_time"), want, err)
+		}
+	}
+	td := care.Actor{AccountID: 2, Role: care.RoleTownshipDoctor, InstitutionID: 4, CountyCode: "411723"}
+	if b, err := s.Board(ctx, td, 0, p); err != nil || rate(b, "consult_sla") != (Rate{3, 4}) || rate(b, "critical_ack_in_time") != (Rate{3, 4}) {
+		t.Errorf("乙镇's staff: %v %v %v", rate(b, "consult_sla"), rate(b, "critical_ack_in_time"), err)
+	}
+	in, _ := Lookup("consult_escalated")
+	if in.HigherIsBetter || !in.Bounded {
+		t.Errorf("escalations are a share where lower is better: %+v", in)
 	}
 }

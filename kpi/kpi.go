@@ -47,7 +47,8 @@ func (in Indicator) SourceKey() string { return "kpi." + in.ID + ".src" }
 
 // Catalogue is every indicator the dashboard shows, in page order. The
 // formulas are the capability packages' (chronic/indicators.go,
-// family/indicators.go, referral/indicators.go); the sources are theirs.
+// family/indicators.go, referral/indicators.go, consult/indicators.go);
+// the sources are theirs.
 var Catalogue = []Indicator{
 	// 国家基本公共卫生服务规范（第三版）2017, hypertension: policy-rules.md §1.1.
 	{ID: "htn_standardised", Group: "chronic", Unit: Percent, Numerator: "kpi.num.per_spec", Denominator: "kpi.den.managed", Source: "policy-rules.md §1.1 · 国家基本公共卫生服务规范（第三版）", HigherIsBetter: true, Bounded: true},
@@ -66,6 +67,11 @@ var Catalogue = []Indicator{
 	{ID: "primary_share", Group: "referral", Unit: Percent, Numerator: "kpi.num.primary_visits", Denominator: "kpi.den.visits", Source: "policy-rules.md §3 · 分级诊疗试点评价标准（2015）", HigherIsBetter: true, Bounded: true},
 	{ID: "referral_completion", Group: "referral", Unit: Percent, Numerator: "kpi.num.completed", Denominator: "kpi.den.referrals", Source: "referral/indicators.go · issue #3", HigherIsBetter: true, Bounded: true},
 	{ID: "out_of_county", Group: "referral", Unit: Percent, Numerator: "kpi.num.out_of_county", Denominator: "kpi.den.up_referrals", Source: "policy-rules.md §3 · 县外转诊率", HigherIsBetter: false, Bounded: true},
+	// Remote consultation: the articles' promise that a village's request is answered within 10 minutes (consult.Compute).
+	{ID: "consult_sla", Group: "consult", Unit: Percent, Numerator: "kpi.num.answered_in_time", Denominator: "kpi.den.judged_consults", Source: "consult/indicators.go · seeds: 10 分钟响应", HigherIsBetter: true, Bounded: true},
+	{ID: "consult_escalated", Group: "consult", Unit: Percent, Numerator: "kpi.num.escalated_consults", Denominator: "kpi.den.consults", Source: "consult/indicators.go · consult.Config escalation", HigherIsBetter: false, Bounded: true},
+	// Reading centers and labs: critical values acknowledged by the ordering clinic before escalation (critical.AckInTimeByClinic).
+	{ID: "critical_ack_in_time", Group: "reading", Unit: Percent, Numerator: "kpi.num.acked_in_time", Denominator: "kpi.den.judged_alerts", Source: "critical/critical.go · 危急值报告制度（医疗质量安全核心制度要点，2018）", HigherIsBetter: true, Bounded: true},
 }
 
 // Lookup returns the indicator with id; ok is false for an unknown one.

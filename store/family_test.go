@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -60,8 +61,8 @@ func TestFamilyContracts(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		people, _, _ := f.res.Search(ctx, vd, "", resident.Filter{BornOnOrBefore: care.Date{Year: 1955, Month: 1, Day: 1}, Limit: 3})
-		if len(people) < 3 {
+		people, _, _ := f.res.Search(ctx, vd, "", resident.Filter{BornOnOrBefore: care.Date{Year: 1955, Month: 1, Day: 1}, Limit: 4})
+		if len(people) < 4 {
 			t.Fatal("not enough elderly residents in the demo village")
 		}
 		p, q := people[0], people[1]
@@ -196,6 +197,66 @@ func TestFamilyContracts(t *testing.T) {
 		}
 		if _, err := svc.Indicators(ctx, vd, today.AddDays(-30), today); code(err) != care.EFORBIDDEN {
 			t.Errorf("village doctor indicators: %v", err)
+		}
+
+		// The figures kept per day (issue 14 §1, migration 0037) are the
+		// live ones, read back for a period ending that day; a later change
+		// shows only once the day is snapshotted again.
+		svc.Days = f.st
+		an := f.actors[care.RoleAnalyst]
+		for _, who := range []care.Actor{td, an} {
+			live, err := svc.Indicators(ctx, who, today, today)
+			if err != nil {
+				t.Fatal(err)
+			}
+			computed, err := svc.PointIndicators(ctx, who, today) // nothing kept yet: computed
+			if err != nil || computed.Total.Coverage != live.Total.Coverage || computed.Total.KeyCoverage != live.Total.KeyCoverage ||
+				computed.Total.Fulfilment != live.Total.Fulfilment || len(computed.ByVillage) != len(live.ByVillage) {
+				t.Errorf("%s: computed point figures %+v, live %+v (%v)", who.Role, computed.Total, live.Total, err)
+			}
+		}
+		n, err := svc.SnapshotDay(ctx, vd.CountyCode, today)
+		if err != nil || n == 0 {
+			t.Fatalf("snapshot: %d villages, %v", n, err)
+		}
+		liveAn, _ := svc.Indicators(ctx, an, today, today)
+		kept, err := svc.PointIndicators(ctx, an, today)
+		if err != nil || kept.Total.Coverage != liveAn.Total.Coverage || kept.Total.KeyCoverage != liveAn.Total.KeyCoverage || kept.Total.Fulfilment != liveAn.Total.Fulfilment {
+			t.Errorf("kept point figures %+v, live %+v (%v)", kept.Total, liveAn.Total, err)
+		}
+		for v, in := range liveAn.ByVillage {
+			if k := kept.ByVillage[v]; k.Coverage != in.Coverage || k.KeyCoverage != in.KeyCoverage || k.Fulfilment != in.Fulfilment {
+				t.Errorf("village %d: kept %+v, live %+v", v, k, in)
+			}
+		}
+		tdKept, _ := svc.PointIndicators(ctx, td, today)
+		if tdKept == nil || len(tdKept.ByVillage) == 0 || len(tdKept.ByVillage) >= len(kept.ByVillage) && len(kept.ByVillage) > 1 {
+			t.Errorf("a township doctor's kept figures cover %v villages of the county's %d", tdKept, len(kept.ByVillage))
+		}
+		if evs, _ := f.st.SearchAudit(ctx, audit.Filter{Action: family.ActIndicators}); len(evs) == 0 || !strings.Contains(evs[0].Detail+evs[len(evs)-1].Detail, "kept") {
+			t.Errorf("point figures read from the kept day are not audited as such: %d rows", len(evs))
+		}
+		extra := people[3]
+		if _, err := svc.Sign(ctx, vd, extra.ID, family.Terms{TeamID: team.ID, PackageID: basic.ID, Start: today, End: family.MinEnd(today), Consent: consent}); err != nil {
+			t.Fatal(err)
+		}
+		if again, _ := svc.PointIndicators(ctx, an, today); again.Total.Coverage != kept.Total.Coverage {
+			t.Errorf("a view after a new contract recomputed instead of reading the kept day: %+v vs %+v", again.Total.Coverage, kept.Total.Coverage)
+		}
+		if _, err := svc.SnapshotDay(ctx, vd.CountyCode, today); err != nil {
+			t.Fatal(err)
+		}
+		if again, _ := svc.PointIndicators(ctx, an, today); again.Total.Coverage.Num != kept.Total.Coverage.Num+1 {
+			t.Errorf("after the day was kept again: %+v, before %+v", again.Total.Coverage, kept.Total.Coverage)
+		}
+		if days, err := f.st.SnapshotDays(ctx, vd.CountyCode, today.AddDays(-1), today); err != nil || len(days) != 1 || days[0] != today {
+			t.Errorf("snapshot days %v %v", days, err)
+		}
+		if _, err := svc.PointIndicators(ctx, vd, today); code(err) != care.EFORBIDDEN {
+			t.Errorf("village doctor point figures: %v", err)
+		}
+		if _, err := svc.PointIndicators(ctx, an, today.AddDays(1)); code(err) != care.EINVALID {
+			t.Errorf("point figures of tomorrow: %v", err)
 		}
 
 		// Every write and read of the contracts is audited.

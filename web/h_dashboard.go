@@ -26,6 +26,8 @@ type dashView struct {
 	Red     int
 	Bars    string // JSON for the bar chart: the units below with the chart indicator
 	Map     []mapTile
+	ViewBox string          // the outlines' SVG viewBox; "" without a boundary file or an outlined unit
+	Shapes  []mapShape      // the units below with an outline (the others stay tiles in Map)
 	Cols    []kpi.Indicator // the columns of the drill-down table
 }
 
@@ -45,6 +47,12 @@ type mapTile struct {
 	Name  string
 	Row   kpi.Row
 	Label string // the value as the page shows it
+}
+
+// mapShape is one unit below drawn from the county's boundary file.
+type mapShape struct {
+	mapTile
+	D string // SVG path
 }
 
 // dashboard serves GET /dashboard and GET /dashboard/units/{id}.
@@ -102,10 +110,24 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, rc *reqCtx) e
 		Light string `json:"light"`
 	}
 	var bars []bar
+	var codes []string
+	for _, c := range b.Children {
+		codes = append(codes, c.Unit.AreaCode)
+	}
+	vb, shapes := s.cfg.Boundaries.Map(codes)
+	d := map[string]string{}
+	for _, sh := range shapes {
+		d[sh.Code] = sh.D
+	}
+	v.ViewBox = vb
 	for _, c := range b.Children {
 		row := rowOf(c.Rows, v.Ind.ID)
 		t := mapTile{ID: c.Unit.ID, Name: c.Unit.Name, Row: row, Label: s.valueLabel(rc.Lang, row.Value)}
-		v.Map = append(v.Map, t)
+		if p, ok := d[c.Unit.AreaCode]; ok && c.Unit.AreaCode != "" {
+			v.Shapes = append(v.Shapes, mapShape{mapTile: t, D: p})
+		} else {
+			v.Map = append(v.Map, t)
+		}
 		br := bar{ID: c.Unit.ID, Name: c.Unit.Name, Light: string(row.Light)}
 		if row.Value.State == kpi.OK {
 			bp := row.Value.BP

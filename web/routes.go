@@ -143,6 +143,8 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /dashboard", aggregates, s.dashboard)
 	s.handle("GET /dashboard/units/{id}", aggregates, s.dashboard)
 	s.handle("GET /api/v1/dashboard/trend", aggregates, s.apiDashboardTrend)
+	s.handle("GET /dashboard/export", aggregates, s.dashboardExport)
+	s.handle("GET /dashboard/report.pdf", aggregates, s.dashboardReport)
 	// The performance appraisal (绩效考核): the same scopes as the dashboard.
 	s.handle("GET /appraisal", aggregates, s.appraisalPage)
 	s.handle("GET /appraisal/units/{id}", aggregates, s.appraisalPage)

@@ -71,6 +71,9 @@ type Config struct {
 	MaxBodyBytes  int64  // default 1 MiB
 	DemoBanner    bool   // show "demonstration data" on every page
 	FontPath      string // TrueType font for PDFs (default DefaultFontPath)
+	// Boundaries are the county's township and village outlines for the
+	// dashboard's map (serve --boundaries); nil: the schematic tiles only.
+	Boundaries *kpi.Boundaries
 	// ICEServers is the RTCIceServer list (JSON) video calls use, e.g.
 	// [{"urls":"stun:stun.example.cn:3478"}]; empty: none, for calls on
 	// the county's network where host candidates reach each other.
@@ -172,6 +175,12 @@ func New(cfg Config, d Deps) (*Server, error) {
 	s := &Server{Deps: d, cfg: cfg, mux: http.NewServeMux(), reg: prometheus.NewRegistry()}
 	if s.Dashboard == nil {
 		s.Dashboard = &kpi.Service{Chronic: d.Chronic, Family: d.Family, Referral: d.Referral, Orgs: d.Orgs, Targets: kpi.DefaultTargets(), Audit: d.Audit, Now: d.Now}
+		if d.Consult != nil { // a nil *Service in the interface would be called
+			s.Dashboard.Consult = d.Consult
+		}
+		if d.Critical != nil {
+			s.Dashboard.Critical = d.Critical
+		}
 	}
 	if s.Appraisal == nil {
 		s.Appraisal = &appraisal.Service{Boards: s.Dashboard, Rules: appraisal.DefaultRules(), Audit: d.Audit}

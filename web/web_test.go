@@ -119,7 +119,7 @@ func newEnvWith(t testing.TB, d store.Dialect, o envOptions) *env {
 	stl := &settle.Service{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, Now: time.Now}
 	chr := &chronic.Service{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, Config: chronic.DefaultConfig(), Now: time.Now}
 	pts := &points.Service{Repo: st, Residents: rsvc, Rules: points.DefaultRules(), Audit: w, Now: time.Now}
-	fam := &family.Service{Repo: st, Residents: rsvc, Orgs: orgs, Staff: st, Points: pts, Audit: w, Now: time.Now}
+	fam := &family.Service{Repo: st, Residents: rsvc, Orgs: orgs, Staff: st, Points: pts, Days: st, Audit: w, Now: time.Now}
 	live := web.NewBroker()
 	con := &consult.Service{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, Live: live, Config: consult.DefaultConfig(), Now: time.Now}
 	ref := &referral.Service{Repo: st, Residents: rsvc, Orgs: orgs, Staff: st, Audit: w, Config: referral.DefaultConfig(), Now: time.Now}

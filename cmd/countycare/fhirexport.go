@@ -34,11 +34,11 @@ func (c fhirExportConfig) jobs(a *app) []job {
 		return nil
 	}
 	return []job{
-		{"fhir export", *c.every, func(ctx context.Context) ([]any, error) {
+		{name: "fhir export", every: *c.every, run: func(ctx context.Context) ([]any, error) {
 			n, err := a.fhir.RunExports(ctx, *c.stale)
 			return []any{"exports", n}, err
 		}},
-		{"fhir export sweep", 15 * time.Minute, func(ctx context.Context) ([]any, error) {
+		{name: "fhir export sweep", every: 15 * time.Minute, run: func(ctx context.Context) ([]any, error) {
 			n, err := a.fhir.SweepExports(ctx)
 			return []any{"deleted", n}, err
 		}},

@@ -33,3 +33,26 @@ func TestLoadTargets(t *testing.T) {
 		t.Error("a missing file was accepted")
 	}
 }
+
+// TestLoadBoundaries: serve --boundaries reads the county's GeoJSON; none
+// is no map; a bad or missing file stops the start naming the file and
+// the fault.
+func TestLoadBoundaries(t *testing.T) {
+	if b, err := loadBoundaries(""); err != nil || b != nil {
+		t.Fatalf("none: %v %v", b, err)
+	}
+	dir := t.TempDir()
+	good := filepath.Join(dir, "county.geojson")
+	os.WriteFile(good, []byte(`{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"adcode":"411723101"},"geometry":{"type":"Polygon","coordinates":[[[114,33],[114.1,33],[114.1,33.1],[114,33]]]}}]}`), 0o644)
+	if b, err := loadBoundaries(good); err != nil || !b.Has("411723101") {
+		t.Errorf("good file: %v", err)
+	}
+	bad := filepath.Join(dir, "bad.geojson")
+	os.WriteFile(bad, []byte(`{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"adcode":"4117"},"geometry":{"type":"Polygon","coordinates":[]}}]}`), 0o644)
+	if _, err := loadBoundaries(bad); err == nil || !strings.Contains(err.Error(), "bad.geojson") || !strings.Contains(err.Error(), "feature 0") {
+		t.Errorf("bad file: %v", err)
+	}
+	if _, err := loadBoundaries(filepath.Join(dir, "none.geojson")); err == nil {
+		t.Error("a missing file was accepted")
+	}
+}

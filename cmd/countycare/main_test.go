@@ -11,13 +11,16 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"countycare/audit"
+	"countycare/care"
 	"countycare/chronic"
 	"countycare/internal/testdb"
+	"countycare/kpi"
 	"countycare/settle"
 	"countycare/store"
 )
@@ -547,7 +550,7 @@ func TestServeScheduledJobs(t *testing.T) {
 	}
 	st.Close()
 	logs := serveUntil(t, regexp.MustCompile(`msg="(low-stock scan|chat purge)"`), 4,
-		append([]string{"--low-stock-scan-every", "50ms", "--chat-purge-every", "50ms", "--audit-anchor-every", "0"}, common...)...)
+		append([]string{"--low-stock-scan-every", "50ms", "--chat-purge-every", "50ms", "--audit-anchor-every", "0", "--dashboard-figures-every", "0"}, common...)...)
 	if m := regexp.MustCompile(`msg="low-stock scan" institutions=(\d+)`).FindStringSubmatch(logs); m == nil || m[1] == "0" {
 		t.Errorf("no low-stock scan of the demo's stocked institutions:\n%s", logs)
 	}
@@ -561,16 +564,41 @@ func TestServeScheduledJobs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
 	var n int
 	if err := st.QueryRowForTest(context.Background(), `SELECT COUNT(*) FROM online_messages WHERE at = '`+recent+`'`, &n); err != nil || n != 1 {
 		t.Errorf("the message under 3 years old: %d left, %v", n, err)
 	}
-	if jobs := scheduledJobs(nil, 0, 0, 0, 0, time.Now); len(jobs) != 0 {
+	st.Close()
+
+	// The dashboard figures (issue 14 §1): a duty that never ran runs at
+	// start, not an hour later, and keeps the family figures of today and 24
+	// month ends, and the dashboards of the periods a viewer can pick.
+	logs = serveUntil(t, regexp.MustCompile(`msg="dashboard figures"`), 1,
+		append([]string{"--dashboard-figures-every", "1h", "--low-stock-scan-every", "0", "--chat-purge-every", "0", "--audit-anchor-every", "0"}, common...)...)
+	m := regexp.MustCompile(`msg="dashboard figures" family_days=25 periods=(\d+)`).FindStringSubmatch(logs)
+	if m == nil || strings.Contains(logs, "level=ERROR") {
+		t.Fatalf("the family figures were not kept for today and 24 month ends:\n%s", logs)
+	}
+	if want := len(kpi.KeptDue(care.Today(time.Now()), nil)); m[1] != strconv.Itoa(want) {
+		t.Errorf("dashboards kept for %s periods, want %d", m[1], want)
+	}
+	if st, err = store.Open(context.Background(), url, store.Options{AuditKey: key}); err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var days, villages int
+	if err := st.QueryRowForTest(context.Background(), `SELECT COUNT(*), COALESCE(SUM(villages), 0) FROM family_snapshot_days`, &days, &villages); err != nil || days != 25 || villages == 0 {
+		t.Errorf("family_snapshot_days: %d days, %d village rows, %v", days, villages, err)
+	}
+	var kept int
+	if err := st.QueryRowForTest(context.Background(), `SELECT COUNT(*) FROM kpi_snapshots WHERE body LIKE '%htn_controlled%'`, &kept); err != nil || strconv.Itoa(kept) != m[1] {
+		t.Errorf("kpi_snapshots: %d rows, %v", kept, err)
+	}
+	if jobs := scheduledJobs(nil, 0, 0, 0, 0, 0, time.Now); len(jobs) != 0 {
 		t.Errorf("jobs with period 0: %d", len(jobs))
 	}
-	if jobs := scheduledJobs(nil, 24*time.Hour, 24*time.Hour, 15*time.Minute, time.Hour, time.Now); len(jobs) != 4 {
-		t.Errorf("jobs: %d, want the upload sweep, the low-stock scan, the chat purge and the poverty watch", len(jobs))
+	if jobs := scheduledJobs(nil, 24*time.Hour, 24*time.Hour, 15*time.Minute, time.Hour, 10*time.Minute, time.Now); len(jobs) != 5 {
+		t.Errorf("jobs: %d, want the upload sweep, the low-stock scan, the chat purge, the poverty watch and the dashboard figures", len(jobs))
 	}
 }
 

@@ -21,7 +21,9 @@ import (
 	"countycare/consult"
 	"countycare/critical"
 	"countycare/demo"
+	"countycare/family"
 	"countycare/kpi"
+	"countycare/org"
 	"countycare/pharmacy"
 	"countycare/points"
 	"countycare/povertywatch"
@@ -63,6 +65,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	trustedProxies := fs.String("trusted-proxies", os.Getenv("COUNTYCARE_TRUSTED_PROXIES"), "comma-separated addresses or CIDR prefixes of the reverse proxies in front of the server, e.g. 10.0.0.5,192.168.10.0/24:\n"+
 		"from these peers the client's address is the rightmost untrusted hop of X-Forwarded-For (sign-in limiter, sessions, audit);\nempty: X-Forwarded-For is ignored (env COUNTYCARE_TRUSTED_PROXIES)")
 	ice := fs.String("ice-servers", os.Getenv("COUNTYCARE_ICE_SERVERS"), "video calls: RTCIceServer list as JSON, e.g. '[{\"urls\":\"stun:stun.example.cn:3478\"}]' (env COUNTYCARE_ICE_SERVERS); empty: none, for a LAN")
+	boundaries := fs.String("boundaries", envOr("COUNTYCARE_BOUNDARIES", ""), "GeoJSON file of the county's township and village outlines, keyed by area code (properties.adcode or code), for the dashboard's map\n(default: none, a schematic map from the organisation tree; env COUNTYCARE_BOUNDARIES)")
 	font := fs.String("font", envOr("COUNTYCARE_FONT", web.DefaultFontPath), "TrueType font with Chinese glyphs for PDF explanations of benefits (env COUNTYCARE_FONT)")
 	withDemo := fs.Bool("demo", false, "generate a demo county first if the database is empty, and print the demo sign-ins")
 	residents := fs.Int("residents", 20000, "residents in the demo county (with --demo)")
@@ -94,6 +97,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	specialFile := fs.String("special-treatment", envOr("COUNTYCARE_SPECIAL_TREATMENT", ""), "JSON file of the province's major-illness special-treatment list (大病专项救治: diseases, ICD-10 codes, designated hospitals, prices; default: povertywatch/special.json; env COUNTYCARE_SPECIAL_TREATMENT)")
 	watchEvery := fs.Duration("poverty-watch-every", envDuration("COUNTYCARE_POVERTY_WATCH_EVERY", 15*time.Minute),
 		"how often households over the poverty-through-illness line are looked for and alerted (0: never)")
+	figuresEvery := fs.Duration("dashboard-figures-every", envDuration("COUNTYCARE_DASHBOARD_FIGURES_EVERY", 10*time.Minute),
+		"how often the dashboard's figures are computed and kept for the periods in progress (and once for the past periods a viewer\ncan pick); 0: never, each view's period is then computed from the reports (env COUNTYCARE_DASHBOARD_FIGURES_EVERY)")
 	leaseTTL := fs.Duration("lease", envDuration("COUNTYCARE_LEASE", 2*time.Second),
 		"replicas on one database: the scheduled duties run on the replica holding the scheduler lease; a replica that dies\nhands them over within this long (and a quarter more); 1s–1m (env COUNTYCARE_LEASE)")
 	chatPurgeEvery := fs.Duration("chat-purge-every", envDuration("COUNTYCARE_CHAT_PURGE_EVERY", 24*time.Hour),
@@ -245,7 +250,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("serve: --audit-sync: %w", err)
 	}
-	a, err := newApp(st, key, log, acfg, web.Config{SecureCookies: *secure, MetricsToken: *metricsToken, DemoBanner: *withDemo, FontPath: *font, ICEServers: *ice, TrustedProxies: proxies}, rules, rcfg, rxe, aj)
+	bounds, err := loadBoundaries(*boundaries)
+	if err != nil {
+		return err
+	}
+	a, err := newApp(st, key, log, acfg, web.Config{SecureCookies: *secure, MetricsToken: *metricsToken, DemoBanner: *withDemo, FontPath: *font, Boundaries: bounds, ICEServers: *ice, TrustedProxies: proxies}, rules, rcfg, rxe, aj)
 	if err != nil {
 		return err
 	}
@@ -329,7 +338,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			<-ctx.Done()
 		},
 	}}
-	jobs := append(housekeeping(a, acfg, *anchorEvery), scheduledJobs(a, *lowStockEvery, *chatPurgeEvery, *uploadSweepEvery, *watchEvery, st.Now)...)
+	jobs := append(housekeeping(a, acfg, *anchorEvery), scheduledJobs(a, *lowStockEvery, *chatPurgeEvery, *uploadSweepEvery, *watchEvery, *figuresEvery, st.Now)...)
 	jobs = append(jobs, fhirFlags.jobs(a)...)
 	for _, j := range jobs {
 		sched.duties = append(sched.duties, func(ctx context.Context) { j.loop(ctx, log, st, st.Now) })
@@ -424,7 +433,7 @@ func printDemoLogins(ctx context.Context, a *app, w io.Writer) error {
 // logged as an anchor every anchorEvery (0: not).
 func housekeeping(a *app, cfg account.Config, anchorEvery time.Duration) []job {
 	jobs := []job{
-		{"stale sessions", 5 * time.Minute, func(ctx context.Context) ([]any, error) {
+		{name: "stale sessions", every: 5 * time.Minute, run: func(ctx context.Context) ([]any, error) {
 			now := a.st.Now()
 			n, err := a.st.DeleteStaleSessions(ctx, now.Add(-cfg.IdleTimeout), now)
 			if err != nil {
@@ -440,10 +449,10 @@ func housekeeping(a *app, cfg account.Config, anchorEvery time.Duration) []job {
 			c, err := a.st.PurgeSigninCodes(ctx, now.Add(-24*time.Hour))
 			return []any{"deleted", n, "failures purged", f, "codes purged", c}, err
 		}},
-		{"optimize", time.Hour, func(ctx context.Context) ([]any, error) { return nil, a.st.Optimize(ctx) }},
+		{name: "optimize", every: time.Hour, run: func(ctx context.Context) ([]any, error) { return nil, a.st.Optimize(ctx) }},
 	}
 	if anchorEvery > 0 {
-		jobs = append(jobs, job{"audit anchor", anchorEvery, func(ctx context.Context) ([]any, error) {
+		jobs = append(jobs, job{name: "audit anchor", every: anchorEvery, run: func(ctx context.Context) ([]any, error) {
 			seq, hash, err := a.st.AuditHead(ctx)
 			return []any{"seq", seq, "hash", hash, "anchor", fmt.Sprintf("%d:%s", seq, hash)}, err
 		}})
@@ -508,6 +517,7 @@ type job struct {
 	name  string
 	every time.Duration
 	run   func(ctx context.Context) ([]any, error) // log attributes of a run
+	soon  bool                                     // a job that never ran runs at once, not a period after it was scheduled
 }
 
 // scheduledJobs are serve's periodic housekeeping jobs (issue 18): the
@@ -517,35 +527,35 @@ type job struct {
 // expiry (upload.Sweep, issue 13); and the poverty watch's scan for
 // households over their line (povertywatch.Scan, issue 14). A period of 0
 // leaves a job out.
-func scheduledJobs(a *app, lowStockEvery, chatPurgeEvery, uploadSweepEvery, watchEvery time.Duration, now func() time.Time) []job {
+func scheduledJobs(a *app, lowStockEvery, chatPurgeEvery, uploadSweepEvery, watchEvery, figuresEvery time.Duration, now func() time.Time) []job {
 	var jobs []job
 	if a != nil && a.surveyEvery > 0 {
-		jobs = append(jobs, job{"survey invitations", a.surveyEvery, func(ctx context.Context) ([]any, error) {
+		jobs = append(jobs, job{name: "survey invitations", every: a.surveyEvery, run: func(ctx context.Context) ([]any, error) {
 			n, err := a.surveys.Invite(ctx, 5000)
 			return []any{"invited", n}, err
 		}})
 	}
 	if uploadSweepEvery > 0 {
-		jobs = append(jobs, job{"upload sweep", uploadSweepEvery, func(ctx context.Context) ([]any, error) {
+		jobs = append(jobs, job{name: "upload sweep", every: uploadSweepEvery, run: func(ctx context.Context) ([]any, error) {
 			n, err := a.uploads.Sweep(ctx)
 			return []any{"deleted", n}, err
 		}})
 	}
 	if lowStockEvery > 0 {
-		jobs = append(jobs, job{"low-stock scan", lowStockEvery, func(ctx context.Context) ([]any, error) {
+		jobs = append(jobs, job{name: "low-stock scan", every: lowStockEvery, run: func(ctx context.Context) ([]any, error) {
 			n, queued, err := a.pharmacy.ScanLowStock(ctx, care.Actor{Username: "serve:low-stock-scan", Role: care.RoleAdmin})
 			return []any{"institutions", n, "alerts", queued}, err
 		}})
 	}
 	if chatPurgeEvery > 0 {
-		jobs = append(jobs, job{"chat purge", chatPurgeEvery, func(ctx context.Context) ([]any, error) {
+		jobs = append(jobs, job{name: "chat purge", every: chatPurgeEvery, run: func(ctx context.Context) ([]any, error) {
 			before := now().AddDate(-3, 0, 0) // online.ChatRetention: three calendar years
 			n, err := a.online.Purge(ctx, care.Actor{Username: "serve:chat-purge", Role: care.RoleAdmin}, before)
 			return []any{"deleted", n, "before", before.UTC().Format(time.RFC3339)}, err
 		}})
 	}
 	if watchEvery > 0 {
-		jobs = append(jobs, job{"poverty watch", watchEvery, func(ctx context.Context) ([]any, error) {
+		jobs = append(jobs, job{name: "poverty watch", every: watchEvery, run: func(ctx context.Context) ([]any, error) {
 			t, err := a.orgs.Tree(ctx)
 			if err != nil {
 				return nil, err
@@ -566,19 +576,66 @@ func scheduledJobs(a *app, lowStockEvery, chatPurgeEvery, uploadSweepEvery, watc
 			return []any{"year", year, "alerts", raised}, nil
 		}})
 	}
+	if figuresEvery > 0 {
+		jobs = append(jobs, job{name: "dashboard figures", every: figuresEvery, soon: true, run: func(ctx context.Context) ([]any, error) {
+			days, periods, err := keepDashboardFigures(ctx, a, care.Today(now()))
+			return []any{"family_days", days, "periods", periods}, err
+		}})
+	}
 	return jobs
+}
+
+// keepDashboardFigures is the scheduler's "dashboard figures" duty (issue
+// 14 §1, docs/dashboard.md): for every county, the family-doctor figures
+// of the days family.SnapshotDue names (today, and the month ends not kept
+// yet), then the dashboards of the periods kpi.KeptDue names, which read
+// those figures — so that a page view reads kept rows instead of counting.
+func keepDashboardFigures(ctx context.Context, a *app, today care.Date) (days, periods int, err error) {
+	t, err := a.orgs.Tree(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	seen := map[string]bool{}
+	for _, in := range t.Roots() {
+		if in.CountyCode == "" || seen[in.CountyCode] {
+			continue
+		}
+		seen[in.CountyCode] = true
+		have, err := a.st.SnapshotDays(ctx, in.CountyCode, today.AddDays(-31*(family.SnapshotBackMonths+1)), today)
+		if err != nil {
+			return days, periods, err
+		}
+		for _, day := range family.SnapshotDue(today, have) {
+			if _, err := a.family.SnapshotDay(ctx, in.CountyCode, day); err != nil {
+				return days, periods, fmt.Errorf("county %s day %s: %w", in.CountyCode, day, err)
+			}
+			days++
+		}
+		if in.Kind != org.KindCounty {
+			continue
+		}
+		n, err := a.dashboard.Keep(ctx, care.Actor{Username: "serve:dashboard-figures", CountyCode: in.CountyCode}, today)
+		periods += n
+		if err != nil {
+			return days, periods, fmt.Errorf("county %s dashboards: %w", in.CountyCode, err)
+		}
+	}
+	return days, periods, nil
 }
 
 // loop runs the job every period until ctx ends. When it last ran is kept
 // in the database (store.Store.SetDutyRun), so a replica that takes the
 // scheduler over runs it when its period is up, not a period after the
 // takeover, nor at once again; a job that never ran first runs one period
-// after it was first scheduled.
+// after it was first scheduled (at once if it is soon).
 func (j job) loop(ctx context.Context, log *slog.Logger, runs leaseStore, now func() time.Time) {
 	for {
 		last, err := runs.DutyLastRun(ctx, j.name)
 		if err == nil && last.IsZero() {
 			last = now()
+			if j.soon {
+				last = last.Add(-j.every)
+			}
 			err = runs.SetDutyRun(ctx, j.name, last)
 		}
 		wait := j.every
@@ -633,4 +690,21 @@ func logReplication(ctx context.Context, st *store.Store, log *slog.Logger) {
 		log.Warn("writes are acknowledged before any standby has them: a failover may lose acknowledged writes (set Patroni's synchronous_mode, keep synchronous_commit = on)",
 			"synchronous_commit", r.SynchronousCommit, "synchronous_standby_names", r.StandbyNames)
 	}
+}
+
+// loadBoundaries reads serve --boundaries ("": none).
+func loadBoundaries(path string) (*kpi.Boundaries, error) {
+	if path == "" {
+		return nil, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("--boundaries: %w", err)
+	}
+	defer f.Close()
+	b, err := kpi.LoadBoundaries(f)
+	if err != nil {
+		return nil, fmt.Errorf("--boundaries %s: %w", path, err)
+	}
+	return b, nil
 }
