@@ -636,9 +636,9 @@ func Restore(ctx context.Context, dir, rawURL string, opt RestoreOptions) (*Stor
 	if err != nil {
 		return nil, nil, err
 	}
-	if known, err := (&Store{dialect: m.Dialect}).Migrations(); err != nil || m.SchemaVersion > len(known) {
+	if known, err := (&Store{dialect: m.Dialect}).Migrations(); err != nil || m.SchemaVersion > LatestVersion(known) {
 		if err == nil {
-			err = fmt.Errorf("restore: the backup's schema version %d is newer than this binary's %d; restore with the countycare version that made it (%s)", m.SchemaVersion, len(known), m.Version)
+			err = fmt.Errorf("restore: the backup's schema version %d is newer than this binary's %d; restore with the countycare version that made it (%s)", m.SchemaVersion, LatestVersion(known), m.Version)
 		}
 		return nil, nil, err
 	}

@@ -44,12 +44,24 @@ func (s *Store) Migrations() ([]Migration, error) {
 		ms = append(ms, Migration{Version: v, Name: name, SQL: string(b)})
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].Version < ms[j].Version })
+	// Numbers are unique and increasing from 1; a gap is allowed, since
+	// parallel branches are each given their own numbers to merge without
+	// renumbering (a missing lower one is applied when it arrives: Migrate
+	// applies every version not recorded).
 	for i, m := range ms {
-		if m.Version != i+1 {
-			return nil, fmt.Errorf("store: migrations must be numbered 1, 2, …; found %s at position %d", m.Name, i+1)
+		if m.Version < 1 || (i > 0 && m.Version == ms[i-1].Version) {
+			return nil, fmt.Errorf("store: migrations must have unique numbers from 1; found %s at position %d", m.Name, i+1)
 		}
 	}
 	return ms, nil
+}
+
+// LatestVersion is the highest migration number of ms (0 for none).
+func LatestVersion(ms []Migration) int {
+	if len(ms) == 0 {
+		return 0
+	}
+	return ms[len(ms)-1].Version
 }
 
 // SchemaVersion returns the highest applied migration (0 for an empty database).
@@ -85,8 +97,8 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if cur > len(ms) {
-		return fmt.Errorf("store: database schema %d is newer than this binary's %d; upgrade countycare", cur, len(ms))
+	if cur > LatestVersion(ms) {
+		return fmt.Errorf("store: database schema %d is newer than this binary's %d; upgrade countycare", cur, LatestVersion(ms))
 	}
 	// Pending is every version not recorded, not only those after the
 	// highest: a version removed from the record (a test going back to the

@@ -40,6 +40,8 @@ var domain = map[string][]string{
 	"pharmacy": {"care", "audit", "org", "resident", "rx", "settle", "notify"},
 	"kpi":      {"care", "audit", "org", "chronic", "family", "referral"},
 	"upload":   {"care", "audit", "org", "resident", "reading"},
+	"code128":  {},
+	"specimen": {"care", "audit", "org", "resident", "lab", "notify"},
 }
 
 // allowedExternal are the outside modules domain code may use.
