@@ -260,7 +260,7 @@ type ScanResult struct {
 // receive or reject (by the lab it was sent to). Errors: EINVALID
 // (unknown barcode or step, a reason, a note), EFORBIDDEN (the step is not
 // a's to scan here: another clinic's tube, another lab's), ECONFLICT
-// (specimen.out_of_order: the step does not follow, e.g. a receipt before
+// (specimen.out_of_order.<status>: the step does not follow, e.g. a receipt before
 // the hand-over; specimen.scanned_elsewhere: another scan moved it
 // meanwhile). Nothing is written on an error.
 func (s *Service) Scan(ctx context.Context, a care.Actor, in ScanInput) (*ScanResult, error) {
@@ -509,6 +509,19 @@ func (s *Service) Get(ctx context.Context, a care.Actor, id int64) (*Specimen, [
 	return sp, evs, nil
 }
 
+// BoxFor returns a box a may see (its clinic's doctors, its lab's staff).
+// Errors: ENOTFOUND.
+func (s *Service) BoxFor(ctx context.Context, a care.Actor, id int64) (*Box, error) {
+	b, err := s.Repo.Box(ctx, a.CountyCode, id)
+	if err != nil {
+		return nil, err
+	}
+	if !(Clinic(a) && a.InstitutionID == b.ClinicID) && !(LabStaff(a) && a.InstitutionID == b.LabID) {
+		return nil, care.Errorf(care.ENOTFOUND, "error.not_found")
+	}
+	return b, nil
+}
+
 // Board is a's working list: a clinic's specimens still on their way and
 // its boxes waiting for the courier; a lab's specimens on their way to it
 // (collected, packed, in transit: the in-transit list) and received ones
@@ -647,11 +660,11 @@ func (c ClinicRate) RejectionRate() (int, bool) {
 }
 
 // Indicators are the turnaround and rejection rates per ordering clinic
-// for specimens ordered in [from, to): a lab's staff see their lab's
+// for specimens ordered in [from, to) (instants): a lab's staff see their lab's
 // clinics, a clinic's doctors their own, analysts the county. Audited
 // (aggregates, no resident). Errors: EFORBIDDEN, EINVALID (to not after
 // from, or a period over a year).
-func (s *Service) Indicators(ctx context.Context, a care.Actor, from, to care.Date) ([]ClinicRate, error) {
+func (s *Service) Indicators(ctx context.Context, a care.Actor, from, to time.Time) ([]ClinicRate, error) {
 	var clinicID, labID int64
 	switch {
 	case LabStaff(a):
@@ -662,7 +675,7 @@ func (s *Service) Indicators(ctx context.Context, a care.Actor, from, to care.Da
 	default:
 		return nil, care.Errorf(care.EFORBIDDEN, "error.forbidden")
 	}
-	f, t := from.Time(), to.Time()
+	f, t := from, to
 	if !t.After(f) || t.Sub(f) > 367*24*time.Hour {
 		return nil, care.Invalid([]care.FieldError{{Field: "to", Key: "specimen.period"}})
 	}
@@ -672,7 +685,7 @@ func (s *Service) Indicators(ctx context.Context, a care.Actor, from, to care.Da
 	}
 	out := Rates(sps)
 	ev := audit.New(ctx, a, ActReport, 0)
-	ev.Detail = fmt.Sprintf("%s to %s: %d specimens, %d clinics", from, to, len(sps), len(out))
+	ev.Detail = fmt.Sprintf("%s to %s: %d specimens, %d clinics", from.Format(time.RFC3339), to.Format(time.RFC3339), len(sps), len(out))
 	s.Audit.Record(ctx, ev)
 	return out, nil
 }
@@ -731,10 +744,11 @@ func nearestRank(ds []time.Duration, p int) time.Duration {
 	return ds[r-1]
 }
 
-// specimenErr names the specimen in an out-of-order error.
+// specimenErr names the specimen in an out-of-order error (one of
+// several in a box): specimen.out_of_order_at.<status> with its barcode.
 func specimenErr(err error, sp *Specimen) error {
-	if ce, ok := err.(*care.Error); ok && ce.Key == "specimen.out_of_order" {
-		return care.Errorf(care.ECONFLICT, "specimen.out_of_order_at", sp.Barcode, ce.Args[0], ce.Args[1])
+	if ce, ok := err.(*care.Error); ok && strings.HasPrefix(ce.Key, "specimen.out_of_order.") {
+		return care.Errorf(care.ECONFLICT, "specimen.out_of_order_at."+string(sp.Status), sp.Barcode)
 	}
 	return err
 }

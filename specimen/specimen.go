@@ -66,7 +66,7 @@ var transitions = map[Step]struct {
 }
 
 // Next is the status a specimen in status cur moves to by step. Errors:
-// ECONFLICT specimen.out_of_order (the step does not follow cur: a
+// ECONFLICT specimen.out_of_order.<cur> (the step does not follow cur: a
 // receipt before the hand-over, a second receipt), EINVALID for an
 // unknown step.
 func Next(cur Status, step Step) (Status, error) {
@@ -79,7 +79,7 @@ func Next(cur Status, step Step) (Status, error) {
 			return t.to, nil
 		}
 	}
-	return "", care.Errorf(care.ECONFLICT, "specimen.out_of_order", string(cur), string(step))
+	return "", care.Errorf(care.ECONFLICT, "specimen.out_of_order."+string(cur))
 }
 
 // Tube is the collection tube (采血管), by additive and cap colour.

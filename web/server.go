@@ -38,6 +38,7 @@ import (
 	"countycare/resident"
 	"countycare/rx"
 	"countycare/settle"
+	"countycare/specimen"
 	"countycare/upload"
 )
 
@@ -111,6 +112,8 @@ type Deps struct {
 	PovertyWatch *povertywatch.Service
 	// The major-illness special-treatment register (大病专项救治).
 	Special *povertywatch.Special
+	// Specimens from villages to the county lab (required by its routes).
+	Specimens *specimen.Service
 	// The county dashboard; nil: one over Chronic, Family and Referral
 	// with the default targets (kpi.DefaultTargets).
 	Dashboard *kpi.Service

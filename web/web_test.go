@@ -38,6 +38,7 @@ import (
 	"countycare/resident"
 	"countycare/rx"
 	"countycare/settle"
+	"countycare/specimen"
 	"countycare/store"
 	"countycare/upload"
 	"countycare/web"
@@ -153,6 +154,7 @@ func newEnvWith(t testing.TB, d store.Dialect, o envOptions) *env {
 		Store:    st, Audit: w, AuditKey: testdb.AuditKey, Log: log, Now: time.Now,
 		PovertyWatch: watch,
 		Special:      &povertywatch.Special{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, List: povertywatch.DefaultSpecialList(), Now: time.Now},
+		Specimens:    &specimen.Service{Repo: st, Residents: rsvc, Orgs: orgs, Labs: labs, Audit: w, Config: specimen.DefaultConfig(), Now: time.Now},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -25,6 +25,7 @@ import (
 	"countycare/resident"
 	"countycare/rx"
 	"countycare/settle"
+	"countycare/specimen"
 	"countycare/store"
 	"countycare/upload"
 	"countycare/web"
@@ -62,6 +63,7 @@ type app struct {
 	pharmacy  *pharmacy.Service     // stock, supply orders, dispensing, delivery
 	watch     *povertywatch.Service // households falling back into poverty through illness
 	special   *povertywatch.Special // the major-illness special-treatment register
+	specimens *specimen.Service     // specimens from villages to the county lab
 	dashboard *kpi.Service          // the county dashboard (targets: serve --kpi-targets)
 	uploads   *upload.Service       // resumable ECG and DICOM uploads (tus)
 }
@@ -122,11 +124,12 @@ func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, 
 	a.readflow.Critical = reading.CriticalAlerts{Service: a.critical} // a signed critical finding alerts the ordering clinic
 	a.watch = &povertywatch.Service{Repo: st, Audit: a.audit, Config: povertywatch.DefaultConfig(), Now: now}
 	a.special = &povertywatch.Special{Repo: st, Residents: a.res, Orgs: a.orgs, Audit: a.audit, List: povertywatch.DefaultSpecialList(), Now: now}
+	a.specimens = &specimen.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Labs: a.labs, Audit: a.audit, Config: specimen.DefaultConfig(), Now: now}
 	a.dashboard = &kpi.Service{Chronic: a.chronic, Family: a.family, Referral: a.referral, Orgs: a.orgs, Targets: kpi.DefaultTargets(), Audit: a.audit, Now: now}
 	a.uploads = &upload.Service{Repo: st, ECG: a.reading, DICOM: a.imaging, Audit: a.audit, Config: upload.DefaultConfig(), Now: now}
 	w, err := web.New(wcfg, web.Deps{Residents: a.res, Orgs: a.orgs, Accounts: a.accounts, Chronic: a.chronic, Consult: a.consult, Live: a.live, Family: a.family, Points: a.points, Referral: a.referral, Settle: a.settle, Window: a.window,
 		Reading: a.reading, ReadFlow: a.readflow, Viewer: &reading.Viewer{Repo: st, Residents: a.res, Audit: a.audit, PreRead: a.reading.PreRead}, Rx: a.rx, Prescriptions: a.prescriptions, Online: a.online,
-		Labs: a.labs, Critical: a.critical, Exams: a.exams, Pharmacy: a.pharmacy, Imaging: a.imaging, DICOMweb: a.dicomweb, PovertyWatch: a.watch, Special: a.special,
+		Labs: a.labs, Critical: a.critical, Exams: a.exams, Pharmacy: a.pharmacy, Imaging: a.imaging, DICOMweb: a.dicomweb, PovertyWatch: a.watch, Special: a.special, Specimens: a.specimens,
 		Dashboard: a.dashboard, Uploads: a.uploads, Store: st, Audit: a.audit, AuditKey: key, Log: log, Now: now})
 	if err != nil {
 		a.audit.Close(context.Background())

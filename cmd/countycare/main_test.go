@@ -585,11 +585,11 @@ func TestServeScheduledJobs(t *testing.T) {
 	if err := st.QueryRowForTest(context.Background(), `SELECT COUNT(*) FROM online_messages WHERE at = '`+recent+`'`, &n); err != nil || n != 1 {
 		t.Errorf("the message under 3 years old: %d left, %v", n, err)
 	}
-	if jobs := scheduledJobs(nil, 0, 0, 0, 0, time.Now); len(jobs) != 0 {
+	if jobs := scheduledJobs(nil, 0, 0, 0, 0, 0, time.Now); len(jobs) != 0 {
 		t.Errorf("jobs with period 0: %d", len(jobs))
 	}
-	if jobs := scheduledJobs(nil, 24*time.Hour, 24*time.Hour, 15*time.Minute, time.Hour, time.Now); len(jobs) != 4 {
-		t.Errorf("jobs: %d, want the upload sweep, the low-stock scan, the chat purge and the poverty watch", len(jobs))
+	if jobs := scheduledJobs(nil, 24*time.Hour, 24*time.Hour, 15*time.Minute, time.Hour, 5*time.Minute, time.Now); len(jobs) != 5 {
+		t.Errorf("jobs: %d, want the upload sweep, the low-stock scan, the chat purge, the poverty watch and the specimen sweep", len(jobs))
 	}
 }
 

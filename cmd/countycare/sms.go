@@ -19,6 +19,7 @@ import (
 	"countycare/reading"
 	"countycare/referral"
 	"countycare/sms"
+	"countycare/specimen"
 	"countycare/store"
 	"countycare/web"
 )
@@ -38,6 +39,7 @@ func smsPurposes() sms.Purposes {
 		account.ResetNoticePurpose: {"admin", "account"},
 		account.ResetPurpose:       {"account", "minutes", "link"},
 		pharmacy.PurposeLowStock:   {"drug", "on_hand", "days", "suggest"},
+		specimen.PurposeOverdue:    {"clinic", "count", "step"},
 		notify.PurposeDuty:         {"topic", "phone"},
 	}
 	for _, a := range []referral.Action{referral.ActAccept, referral.ActRedirect, referral.ActArrive, referral.ActComplete, referral.ActAcknowledge} {
