@@ -179,6 +179,8 @@ var nonPages = map[string]string{
 	"GET /lang/{lang}":                          "switches the language",
 	"GET /ecg/worklist":                         "a redirect for old bookmarks (to /reading/worklist?modality=ECG)",
 	"GET /healthz":                              "operations",
+	"GET /specimens/{id}/label.svg":             "an SVG label to print",
+	"GET /specimens/boxes/{id}/label.svg":       "an SVG label to print",
 }
 
 func checkStatus(_ context.Context, p *crawledPage) []string {

@@ -93,7 +93,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprintf(stdout, "  %-20s %-32s %s, %s\n", l.Role, l.Username, l.Name, l.Institution)
 	}
 	if l := res.LabLogin; l != nil {
-		fmt.Fprintf(stdout, "  %-20s %-32s %s, %s\n", l.Role, l.Username, l.Name, l.Institution)
+		fmt.Fprintf(stdout, "  %-20s %-32s %s, %s\n", "reader/lab", l.Username, l.Name, l.Institution)
 	}
 	return nil
 }
