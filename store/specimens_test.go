@@ -63,6 +63,25 @@ func (f *specimenFixture) order(t *testing.T, p resident.Resident, tube specimen
 	return sp
 }
 
+// inTransit orders a specimen, collects it, packs it alone and hands its
+// box to a courier.
+func (f *specimenFixture) inTransit(t *testing.T, p resident.Resident, tube specimen.Tube) *specimen.Specimen {
+	t.Helper()
+	ctx := context.Background()
+	sp := f.order(t, p, tube)
+	if _, err := f.svc.Scan(ctx, f.vd, specimen.ScanInput{Barcode: sp.Barcode, Step: specimen.StepCollect}); err != nil {
+		t.Fatalf("collect: %v", err)
+	}
+	box, err := f.svc.Pack(ctx, f.vd, []string{sp.Barcode}, 50)
+	if err != nil {
+		t.Fatalf("pack: %v", err)
+	}
+	if _, err := f.svc.HandOver(ctx, f.vd, box.ID, "王师傅", "西线"); err != nil {
+		t.Fatalf("hand over: %v", err)
+	}
+	return sp
+}
+
 func wantCode(t *testing.T, what string, err error, code, key string) {
 	t.Helper()
 	ce, ok := err.(*care.Error)
@@ -206,15 +225,7 @@ func TestSpecimenScannedTwiceAtOnce(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, d store.Dialect) {
 		f := newSpecimenFixture(t, d)
 		ctx := context.Background()
-		sp := f.order(t, f.people[1], specimen.TubeEDTA)
-		f.svc.Scan(ctx, f.vd, specimen.ScanInput{Barcode: sp.Barcode, Step: specimen.StepCollect})
-		box, err := f.svc.Pack(ctx, f.vd, []string{sp.Barcode}, 50)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := f.svc.HandOver(ctx, f.vd, box.ID, "王师傅", "西线"); err != nil {
-			t.Fatal(err)
-		}
+		sp := f.inTransit(t, f.people[1], specimen.TubeEDTA)
 		var wg sync.WaitGroup
 		errs := make([]error, 8)
 		for i := range errs {
@@ -251,12 +262,7 @@ func TestSpecimenOverdueAlert(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, d store.Dialect) {
 		f := newSpecimenFixture(t, d)
 		ctx := context.Background()
-		sp := f.order(t, f.people[2], specimen.TubeCitrate)
-		f.svc.Scan(ctx, f.vd, specimen.ScanInput{Barcode: sp.Barcode, Step: specimen.StepCollect})
-		box, _ := f.svc.Pack(ctx, f.vd, []string{sp.Barcode}, 60)
-		if _, err := f.svc.HandOver(ctx, f.vd, box.ID, "赵师傅", "北线"); err != nil {
-			t.Fatal(err)
-		}
+		sp := f.inTransit(t, f.people[2], specimen.TubeCitrate)
 		f.clk.Add(5 * time.Hour)
 		if n, err := f.svc.Sweep(ctx); err != nil || n != 0 {
 			t.Fatalf("sweep at 5 h: %d %v", n, err)
@@ -285,10 +291,7 @@ func TestSpecimenOverdueAlert(t *testing.T) {
 			t.Fatalf("reject too late: %v", err)
 		}
 		// A fresh one cannot be called late.
-		sp2 := f.order(t, f.people[0], specimen.TubeEDTA)
-		f.svc.Scan(ctx, f.vd, specimen.ScanInput{Barcode: sp2.Barcode, Step: specimen.StepCollect})
-		b2, _ := f.svc.Pack(ctx, f.vd, []string{sp2.Barcode}, 60)
-		f.svc.HandOver(ctx, f.vd, b2.ID, "赵师傅", "北线")
+		sp2 := f.inTransit(t, f.people[0], specimen.TubeEDTA)
 		_, err := f.svc.Scan(ctx, f.lb, specimen.ScanInput{Barcode: sp2.Barcode, Step: specimen.StepReject, Reason: specimen.ReasonTooLate})
 		wantCode(t, "fresh too_late", err, care.EINVALID, "specimen.not_late")
 		if _, err := f.svc.Scan(ctx, f.lb, specimen.ScanInput{Barcode: sp2.Barcode, Step: specimen.StepReject, Reason: specimen.ReasonHaemolysed}); err != nil {

@@ -160,6 +160,15 @@ func (s *Server) apiLabsRecord(w http.ResponseWriter, r *http.Request, rc *reqCt
 	if err != nil {
 		return err
 	}
+	return postLabResults(w, r, func(ins []lab.Input, prefix func(int) string) ([]*lab.Result, error) {
+		return s.Labs.Record(r.Context(), rc.Actor, id, ins, prefix)
+	})
+}
+
+// postLabResults reads {"results": [...]} (at most lab.MaxPerRequest),
+// files them with record (faults named results[i].field) and answers 201
+// with what was saved.
+func postLabResults(w http.ResponseWriter, r *http.Request, record func(ins []lab.Input, prefix func(int) string) ([]*lab.Result, error)) error {
 	var in struct {
 		Results []apiLabInput `json:"results"`
 	}
@@ -170,7 +179,7 @@ func (s *Server) apiLabsRecord(w http.ResponseWriter, r *http.Request, rc *reqCt
 	if err != nil {
 		return err
 	}
-	saved, err := s.Labs.Record(r.Context(), rc.Actor, id, ins, func(i int) string { return "results[" + strconv.Itoa(i) + "]." })
+	saved, err := record(ins, func(i int) string { return "results[" + strconv.Itoa(i) + "]." })
 	if err != nil {
 		return err
 	}

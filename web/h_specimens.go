@@ -520,21 +520,9 @@ func (s *Server) apiSpecimenResults(w http.ResponseWriter, r *http.Request, rc *
 	if err != nil {
 		return err
 	}
-	var in struct {
-		Results []apiLabInput `json:"results"`
-	}
-	if err := decodeJSON(r, &in); err != nil {
-		return err
-	}
-	ins, err := labInputs(in.Results)
-	if err != nil {
-		return err
-	}
-	saved, err := s.Specimens.Result(r.Context(), rc.Actor, id, ins, func(i int) string { return "results[" + strconv.Itoa(i) + "]." })
-	if err != nil {
-		return err
-	}
-	return writeLabs(w, saved)
+	return postLabResults(w, r, func(ins []lab.Input, prefix func(int) string) ([]*lab.Result, error) {
+		return s.Specimens.Result(r.Context(), rc.Actor, id, ins, prefix)
+	})
 }
 
 type apiClinicRate struct {
