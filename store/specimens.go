@@ -218,16 +218,18 @@ func (s *Store) scannedElsewhere(ctx context.Context, sp *specimen.Specimen) err
 }
 
 // Specimens lists specimens by clinic or lab and status, the longest
-// waiting first.
+// waiting first (closed ones: the latest first). The page of ids is picked
+// from the specimens' own index first and only those rows are joined to
+// their names: a lab's year of closed specimens is not joined to pick 50.
 func (s *Store) Specimens(ctx context.Context, f specimen.Filter) ([]specimen.Specimen, error) {
 	const op = "store.Specimens"
-	where := []string{"s.county_code = ?"}
+	where := []string{"x.county_code = ?"}
 	args := []any{f.County}
 	if f.ClinicID != 0 {
-		where, args = append(where, "s.clinic_id = ?"), append(args, f.ClinicID)
+		where, args = append(where, "x.clinic_id = ?"), append(args, f.ClinicID)
 	}
 	if f.LabID != 0 {
-		where, args = append(where, "s.lab_id = ?"), append(args, f.LabID)
+		where, args = append(where, "x.lab_id = ?"), append(args, f.LabID)
 	}
 	if len(f.Statuses) > 0 {
 		ph := make([]string, len(f.Statuses))
@@ -235,18 +237,19 @@ func (s *Store) Specimens(ctx context.Context, f specimen.Filter) ([]specimen.Sp
 			ph[i] = "?"
 			args = append(args, string(st))
 		}
-		where = append(where, "s.status IN ("+strings.Join(ph, ", ")+")")
+		where = append(where, "x.status IN ("+strings.Join(ph, ", ")+")")
 	}
-	order := "s.last_scan_at, s.id"
+	order := "last_scan_at, id"
 	if len(f.Statuses) > 0 && !f.Statuses[0].Open() {
-		order = "s.last_scan_at DESC, s.id DESC"
+		order = "last_scan_at DESC, id DESC"
 	}
 	limit := f.Limit
 	if limit <= 0 || limit > 5000 {
 		limit = 5000
 	}
-	args = append(args, limit)
-	return s.specimens(ctx, op, `SELECT `+specimenCols+specimenFrom+` WHERE `+strings.Join(where, " AND ")+` ORDER BY `+order+` LIMIT ?`, args...)
+	args = append(args, limit, f.County)
+	return s.specimens(ctx, op, `SELECT `+specimenCols+specimenFrom+` WHERE s.id IN (SELECT x.id FROM specimens x WHERE `+strings.Join(where, " AND ")+
+		` ORDER BY x.`+strings.ReplaceAll(order, ", ", ", x.")+` LIMIT ?) AND s.county_code = ? ORDER BY s.`+strings.ReplaceAll(order, ", ", ", s."), args...)
 }
 
 func (s *Store) specimens(ctx context.Context, op, q string, args ...any) ([]specimen.Specimen, error) {
