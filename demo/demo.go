@@ -44,6 +44,7 @@ type Config struct {
 	ECGReads       int    // ECGs read over the past year, on embedded real samples (default 0; ScaledECGReads gives the seeds' volume)
 	ImagingReads   int    // imaging studies read over the past year, on embedded real DICOM files (default 0; ScaledImagingReads)
 	SupplyOrders   int    // drug supply orders from clinics to the county over the past year (default 0; ScaledSupplyOrders gives the seeds' volume)
+	Specimens      int    // specimens carried from villages to the county lab over the past year (default 0; ScaledSpecimens gives the seeds' volume)
 	Now            time.Time
 }
 
@@ -75,6 +76,10 @@ type Result struct {
 	Prescriptions int
 	// Drug supply orders to the county (issue #7).
 	SupplyOrders int
+	// Specimens carried to the county lab (issue 17), and the sign-in of a
+	// reader of the county lab (not in Logins, which has one per role).
+	Specimens int
+	LabLogin  *Login
 	// Family doctors.
 	Contracts  int
 	HomeVisits int
@@ -230,6 +235,12 @@ func Generate(ctx context.Context, st *store.Store, cfg Config, log *slog.Logger
 			return err
 		}
 
+		if cfg.Specimens > 0 {
+			log.Info("demo: specimens to the county lab", "specimens", cfg.Specimens)
+		}
+		if err := g.specimens(cfg.Specimens); err != nil {
+			return err
+		}
 		if cfg.Referrals > 0 {
 			log.Info("demo: referrals", "up_referrals", cfg.Referrals)
 		}

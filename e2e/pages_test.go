@@ -185,6 +185,8 @@ var nonPages = map[string]string{
 	"GET /healthz":                              "operations",
 	"GET /village/sw.js":                        "the village app's service worker (JavaScript)",
 	"GET /village/manifest.webmanifest":         "the village app's web app manifest (JSON)",
+	"GET /specimens/{id}/label.svg":             "an SVG label to print",
+	"GET /specimens/boxes/{id}/label.svg":       "an SVG label to print",
 }
 
 func checkStatus(_ context.Context, p *crawledPage) []string {
@@ -814,6 +816,21 @@ func seedPages(t *testing.T, base, dbPath string, logins map[string]string) *cra
 		t.Fatal(err)
 	}
 	defer st.Close()
+	// Specimens (issue 17): one sent to the crawled reader's center (the
+	// demo's go to the county lab, whose reader is not a crawled sign-in)
+	// and one ordered by the township doctor, so that each has a specimen
+	// page linked from its board.
+	rd, err := st.AccountByUsername(context.Background(), logins["reader"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, role := range []string{"village_doctor", "township_doctor"} {
+		c := signIn(t, base, logins[role])
+		code, body := c.do("POST", "/api/v1/residents/"+rid+"/specimens", map[string]any{"lab_id": rd.InstitutionID, "tests": []string{"GLU"}, "tube": "fluoride"})
+		if code != 201 {
+			t.Fatalf("%s: a specimen for the reader's center: %d %.300s", role, code, body)
+		}
+	}
 	acc, err := st.AccountByUsername(context.Background(), logins["resident"])
 	if err != nil {
 		t.Fatal(err)

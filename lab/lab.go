@@ -51,6 +51,11 @@ type Result struct {
 	ResultedAt  time.Time
 	CreatedAt   time.Time
 
+	// SpecimenID is the specimen the result is of (0: none; package
+	// specimen), SpecimenVersion the version it was read at.
+	SpecimenID      int64
+	SpecimenVersion int
+
 	// Critical is the critical-value finding ("" if none); AlertID the
 	// alert raised for it (filled after saving).
 	Critical string

@@ -30,7 +30,9 @@ type Repository interface {
 	// that has one (alerts[i] for rs[i], nil for none; its SourceID is set
 	// to the result's id), the alerts' messages and the audit row, in one
 	// transaction: nothing is stored if anything fails.
-	// msgs[i] are the text messages of alerts[i].
+	// msgs[i] are the text messages of alerts[i]. Results with a
+	// SpecimenID mark that specimen resulted (from SpecimenVersion) in the
+	// same transaction: ECONFLICT if it moved since.
 	SaveLabResults(ctx context.Context, rs []*Result, alerts []*critical.Alert, msgs [][]notify.Message, ev audit.Event) error
 	// LabResults lists a resident's results, newest collected first.
 	LabResults(ctx context.Context, county string, residentID int64, limit int) ([]Result, error)
@@ -44,6 +46,20 @@ type Service struct {
 	Thresholds critical.Thresholds
 	Audit      audit.Recorder
 	Now        func() time.Time
+}
+
+// Order is what results are filed for: the resident, the ordering clinic
+// and account, and the specimen the results are of (0: none).
+type Order struct {
+	CountyCode string
+	ResidentID int64
+	ClinicID   int64
+	OrderedBy  int64
+	// SpecimenID is the specimen (package specimen) whose results these
+	// are; the repository marks it resulted in the same transaction, from
+	// SpecimenVersion, and refuses (ECONFLICT) if it moved meanwhile.
+	SpecimenID      int64
+	SpecimenVersion int
 }
 
 // Record files results for a resident in a's scope, recorded by a's
@@ -61,6 +77,16 @@ func (s *Service) Record(ctx context.Context, a care.Actor, residentID int64, in
 	if err != nil {
 		return nil, err
 	}
+	return s.File(ctx, a, Order{CountyCode: res.CountyCode, ResidentID: res.ID, ClinicID: a.InstitutionID, OrderedBy: a.AccountID}, ins, prefix)
+}
+
+// File files results for an order the caller has already authorised (a
+// clinic's own resident through Record, or a specimen received at a's lab
+// through specimen.Service.Result), all or nothing, with the same checks
+// and critical alerts as Record; the alerts go to the ordering clinic.
+// Errors: EINVALID (the faults; none stored), ECONFLICT (the specimen moved
+// meanwhile).
+func (s *Service) File(ctx context.Context, a care.Actor, o Order, ins []Input, prefix func(i int) string) ([]*Result, error) {
 	if len(ins) == 0 {
 		return nil, care.Invalid([]care.FieldError{{Field: "results", Key: "lab.none"}})
 	}
@@ -81,7 +107,8 @@ func (s *Service) Record(ctx context.Context, a care.Actor, residentID int64, in
 		}
 		r, f := Check(in, now, p)
 		fs = append(fs, f...)
-		r.CountyCode, r.ResidentID, r.ClinicID, r.OrderedBy, r.CreatedAt = res.CountyCode, res.ID, a.InstitutionID, a.AccountID, now
+		r.CountyCode, r.ResidentID, r.ClinicID, r.OrderedBy, r.CreatedAt = o.CountyCode, o.ResidentID, o.ClinicID, o.OrderedBy, now
+		r.SpecimenID, r.SpecimenVersion = o.SpecimenID, o.SpecimenVersion
 		rs[i] = r
 	}
 	if err := care.Invalid(fs); err != nil {
@@ -110,9 +137,12 @@ func (s *Service) Record(ctx context.Context, a care.Actor, residentID int64, in
 	for _, r := range rs {
 		codes = append(codes, r.Analyte)
 	}
-	ev := audit.New(ctx, a, ActRecord, res.ID)
-	ev.CountyCode = res.CountyCode
+	ev := audit.New(ctx, a, ActRecord, o.ResidentID)
+	ev.CountyCode = o.CountyCode
 	ev.Detail = fmt.Sprintf("%d results (%s), %d critical", len(rs), strings.Join(dedupe(codes), ","), crit)
+	if o.SpecimenID != 0 {
+		ev.Detail += fmt.Sprintf(", specimen %d", o.SpecimenID)
+	}
 	if err := s.Repo.SaveLabResults(ctx, rs, alerts, msgs, ev); err != nil {
 		return nil, err
 	}

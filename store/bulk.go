@@ -23,6 +23,7 @@ import (
 	"countycare/resident"
 	"countycare/rx"
 	"countycare/settle"
+	"countycare/specimen"
 )
 
 // Bulk loads generated or imported data fast: prepared statements in
@@ -114,6 +115,10 @@ var bulkSchema = []struct {
 	{"stock_lots", "id, county_code, institution_id, drug_code, batch, expiry, quantity"},
 	{"stock_movements", "id, county_code, institution_id, lot_id, drug_code, kind, delta, reason, ref, account_id, at"},
 	{"supply_orders", "id, county_code, clinic_id, supplier_id, status, lines, note, history, created_at, updated_at, version"},
+	{"specimen_boxes", "id, county_code, clinic_id, lab_id, temp_tenths, courier, route, packed_by, packed_at, handed_at"},
+	{"specimens", "id, county_code, barcode, resident_id, clinic_id, ordered_by, lab_id, tests, tube, status, box_id, reason, note, doctor, " +
+		"ordered_at, collected_at, received_at, closed_at, last_scan_at, last_place, alerted_at, alerts, version"},
+	{"specimen_events", "county_code, specimen_id, step, at, institution_id, account_id, detail"},
 }
 
 // BulkLoad runs fn with a Bulk and finishes the load: it flushes what is
@@ -503,6 +508,27 @@ func (b *Bulk) dv(d care.Date) any {
 		return d.Time()
 	}
 	return d.String()
+}
+
+// SpecimenBox loads one transport box.
+func (b *Bulk) SpecimenBox(x *specimen.Box) error {
+	return b.add("specimen_boxes", x.ID, x.CountyCode, x.ClinicID, x.LabID, x.TempTenths, x.Courier, x.Route, x.PackedBy, b.tsv(x.PackedAt), b.tsv(x.HandedAt))
+}
+
+// Specimen loads one specimen (its barcode from its ID) and its steps.
+func (b *Bulk) Specimen(sp *specimen.Specimen, evs []specimen.Event) error {
+	sp.Barcode = specimen.BarcodeFor(sp.CountyCode, sp.ID)
+	if err := b.add("specimens", sp.ID, sp.CountyCode, sp.Barcode, sp.ResidentID, sp.ClinicID, sp.OrderedBy, sp.LabID, sp.Tests, string(sp.Tube),
+		string(sp.Status), nullID(sp.BoxID), string(sp.Reason), sp.Note, sp.Doctor, b.tsv(sp.OrderedAt), b.tsv(sp.CollectedAt), b.tsv(sp.ReceivedAt),
+		b.tsv(sp.ClosedAt), b.tsv(sp.LastScanAt), sp.LastPlace, b.tsv(sp.AlertedAt), sp.Alerts, sp.Version); err != nil {
+		return err
+	}
+	for _, e := range evs {
+		if err := b.add("specimen_events", sp.CountyCode, sp.ID, string(e.Step), b.tsv(e.At), e.InstitutionID, e.AccountID, e.Detail); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Institution loads one institution (with its ID set).

@@ -31,13 +31,22 @@ func floatOf(n sql.NullFloat64) *float64 {
 func (s *Store) SaveLabResults(ctx context.Context, rs []*lab.Result, alerts []*critical.Alert, msgs [][]notify.Message, ev audit.Event) error {
 	const op = "store.SaveLabResults"
 	return s.Transact(ctx, func(tx db) error {
+		resulted := map[int64]bool{}
+		for _, r := range rs {
+			if r.SpecimenID != 0 && !resulted[r.SpecimenID] {
+				resulted[r.SpecimenID] = true
+				if err := s.resultSpecimenInTx(ctx, tx, r.CountyCode, r.SpecimenID, r.SpecimenVersion, r.CreatedAt, ev.InstitutionID, ev.AccountID); err != nil {
+					return err
+				}
+			}
+		}
 		for i, r := range rs {
 			id, err := tx.insert(ctx, `INSERT INTO lab_results (county_code, resident_id, clinic_id, ordered_by, doctor, analyte, loinc, local_code,
-				value, unit, value_si, unit_si, ref_low, ref_high, flag, specimen, device, collected_at, resulted_at, created_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				value, unit, value_si, unit_si, ref_low, ref_high, flag, specimen, device, collected_at, resulted_at, created_at, specimen_id)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 				r.CountyCode, r.ResidentID, r.ClinicID, r.OrderedBy, r.Doctor, r.Analyte, r.LOINC, r.LocalCode,
 				r.Value, r.Unit, r.ValueSI, r.UnitSI, nullFloat(r.RefLow), nullFloat(r.RefHigh), r.Flag, r.Specimen, r.Device,
-				s.ts(r.CollectedAt), s.ts(r.ResultedAt), s.ts(r.CreatedAt))
+				s.ts(r.CollectedAt), s.ts(r.ResultedAt), s.ts(r.CreatedAt), nullID(r.SpecimenID))
 			if err != nil {
 				return wrap(op, err)
 			}

@@ -160,36 +160,58 @@ func (s *Server) apiLabsRecord(w http.ResponseWriter, r *http.Request, rc *reqCt
 	if err != nil {
 		return err
 	}
+	return postLabResults(w, r, func(ins []lab.Input, prefix func(int) string) ([]*lab.Result, error) {
+		return s.Labs.Record(r.Context(), rc.Actor, id, ins, prefix)
+	})
+}
+
+// postLabResults reads {"results": [...]} (at most lab.MaxPerRequest),
+// files them with record (faults named results[i].field) and answers 201
+// with what was saved.
+func postLabResults(w http.ResponseWriter, r *http.Request, record func(ins []lab.Input, prefix func(int) string) ([]*lab.Result, error)) error {
 	var in struct {
-		Results []struct {
-			Code        string      `json:"code"`
-			Value       json.Number `json:"value"`
-			Unit        string      `json:"unit"`
-			RefRange    string      `json:"ref_range"`
-			Flag        string      `json:"flag"`
-			Specimen    string      `json:"specimen"`
-			Device      string      `json:"device"`
-			Doctor      string      `json:"doctor"`
-			CollectedAt string      `json:"collected_at"`
-			ResultedAt  string      `json:"resulted_at"`
-		} `json:"results"`
+		Results []apiLabInput `json:"results"`
 	}
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	if len(in.Results) > lab.MaxPerRequest {
-		return care.Invalid([]care.FieldError{{Field: "results", Key: "lab.too_many", Args: []any{lab.MaxPerRequest}}})
+	ins, err := labInputs(in.Results)
+	if err != nil {
+		return err
 	}
-	ins := make([]lab.Input, len(in.Results))
-	for i, x := range in.Results {
-		ins[i] = lab.Input{Code: x.Code, Value: x.Value.String(), Unit: x.Unit, RefRange: x.RefRange, Flag: x.Flag, Specimen: x.Specimen,
-			Device: x.Device, Doctor: x.Doctor, CollectedAt: x.CollectedAt, ResultedAt: x.ResultedAt}
-	}
-	saved, err := s.Labs.Record(r.Context(), rc.Actor, id, ins, func(i int) string { return "results[" + strconv.Itoa(i) + "]." })
+	saved, err := record(ins, func(i int) string { return "results[" + strconv.Itoa(i) + "]." })
 	if err != nil {
 		return err
 	}
 	return writeLabs(w, saved)
+}
+
+// apiLabInput is one result as the JSON API takes it.
+type apiLabInput struct {
+	Code        string      `json:"code"`
+	Value       json.Number `json:"value"`
+	Unit        string      `json:"unit"`
+	RefRange    string      `json:"ref_range"`
+	Flag        string      `json:"flag"`
+	Specimen    string      `json:"specimen"`
+	Device      string      `json:"device"`
+	Doctor      string      `json:"doctor"`
+	CollectedAt string      `json:"collected_at"`
+	ResultedAt  string      `json:"resulted_at"`
+}
+
+// labInputs turns the API's results into lab inputs (at most
+// lab.MaxPerRequest).
+func labInputs(xs []apiLabInput) ([]lab.Input, error) {
+	if len(xs) > lab.MaxPerRequest {
+		return nil, care.Invalid([]care.FieldError{{Field: "results", Key: "lab.too_many", Args: []any{lab.MaxPerRequest}}})
+	}
+	ins := make([]lab.Input, len(xs))
+	for i, x := range xs {
+		ins[i] = lab.Input{Code: x.Code, Value: x.Value.String(), Unit: x.Unit, RefRange: x.RefRange, Flag: x.Flag, Specimen: x.Specimen,
+			Device: x.Device, Doctor: x.Doctor, CollectedAt: x.CollectedAt, ResultedAt: x.ResultedAt}
+	}
+	return ins, nil
 }
 
 func writeLabs(w http.ResponseWriter, saved []*lab.Result) error {

@@ -452,6 +452,34 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /api/v1/critical-alerts/indicators", criticalReports, s.apiCriticalIndicators)
 	s.handle("GET /api/v1/critical-alerts/{id}", criticalUsers, s.apiCriticalGet)
 	s.handle("POST /api/v1/critical-alerts/{id}/ack", criticalUsers, s.apiCriticalAck)
+	// Specimens from villages to the county lab (issue 17): village and
+	// township doctors order, collect, pack and hand over; the lab's
+	// readers (a diagnosis center) receive, reject and file results; both
+	// see their board; the analysts see the indicators too. The service
+	// checks the specimen is the actor's clinic's or lab's.
+	specimenClinics := access.Allow(care.RoleVillageDoctor, care.RoleTownshipDoctor)
+	specimenLab := access.Allow(care.RoleReader)
+	specimenUsers := access.Allow(care.RoleVillageDoctor, care.RoleTownshipDoctor, care.RoleReader)
+	specimenReports := access.Allow(care.RoleVillageDoctor, care.RoleTownshipDoctor, care.RoleReader, care.RoleAnalyst)
+	s.handle("GET /specimens", specimenUsers, s.specimensPage)
+	s.handle("GET /specimens/indicators", specimenReports, s.specimenIndicators)
+	s.handle("POST /specimens/scan", specimenUsers, s.specimensScan)
+	s.handle("POST /specimens/boxes", specimenClinics, s.specimensPack)
+	s.handle("POST /specimens/boxes/{id}/hand-over", specimenClinics, s.specimensHandOver)
+	s.handle("GET /specimens/boxes/{id}/label.svg", specimenUsers, s.specimenBoxLabel)
+	s.handle("GET /specimens/{id}", specimenUsers, s.specimenPage)
+	s.handle("GET /specimens/{id}/label.svg", specimenUsers, s.specimenLabel)
+	s.handle("POST /specimens/{id}/results", specimenLab, s.specimenResults)
+	s.handle("GET /residents/{id}/specimens", specimenClinics, s.specimenOrderPage)
+	s.handle("POST /residents/{id}/specimens", specimenClinics, s.specimenOrderSubmit)
+	s.handle("GET /api/v1/specimens", specimenUsers, s.apiSpecimens)
+	s.handle("GET /api/v1/specimens/indicators", specimenReports, s.apiSpecimenIndicators)
+	s.handle("POST /api/v1/specimens/scan", specimenUsers, s.apiSpecimenScan)
+	s.handle("POST /api/v1/specimens/boxes", specimenClinics, s.apiSpecimenPack)
+	s.handle("POST /api/v1/specimens/boxes/{id}/hand-over", specimenClinics, s.apiSpecimenHandOver)
+	s.handle("GET /api/v1/specimens/{id}", specimenUsers, s.apiSpecimen)
+	s.handle("POST /api/v1/specimens/{id}/results", specimenLab, s.apiSpecimenResults)
+	s.handle("POST /api/v1/residents/{id}/specimens", specimenClinics, s.apiSpecimenOrder)
 	// Study viewers (ECG, imaging): the doctors who send studies and the
 	// readers and specialists who read them; each study is further scoped
 	// to its resident (reading.Viewer).

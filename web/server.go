@@ -42,6 +42,7 @@ import (
 	"countycare/rx"
 	"countycare/settle"
 	"countycare/smart"
+	"countycare/specimen"
 	"countycare/survey"
 	"countycare/upload"
 	"countycare/villagesync"
@@ -124,6 +125,8 @@ type Deps struct {
 	PovertyWatch *povertywatch.Service
 	// The major-illness special-treatment register (大病专项救治).
 	Special *povertywatch.Special
+	// Specimens from villages to the county lab (required by its routes).
+	Specimens *specimen.Service
 	// The county dashboard; nil: one over Chronic, Family and Referral
 	// with the default targets (kpi.DefaultTargets).
 	Dashboard *kpi.Service

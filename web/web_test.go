@@ -41,6 +41,7 @@ import (
 	"countycare/rx"
 	"countycare/settle"
 	"countycare/smart"
+	"countycare/specimen"
 	"countycare/store"
 	"countycare/survey"
 	"countycare/upload"
@@ -170,6 +171,7 @@ func newEnvWith(t testing.TB, d store.Dialect, o envOptions) *env {
 		Special:      &povertywatch.Special{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, List: povertywatch.DefaultSpecialList(), Now: time.Now},
 		Sync:         &villagesync.Service{Repo: st, Residents: rsvc, Chronic: chr, Family: fam, Audit: w, Config: villagesync.DefaultConfig(), Now: time.Now},
 		Systems:      &smart.Service{Store: st, Audit: w, Cfg: smart.DefaultConfig(), Now: time.Now},
+		Specimens:    &specimen.Service{Repo: st, Residents: rsvc, Orgs: orgs, Labs: labs, Audit: w, Config: specimen.DefaultConfig(), Now: time.Now},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -84,6 +84,8 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		"          township's overdue list (GET /api/v1/chronic/overdue)\n"+
 		"  dashboard the analyst's county dashboard (GET /dashboard): a view served from the (scope, period)\n"+
 		"          cache, and a view that computes the period (cache emptied first), for the year to date and a month\n"+
+		"  specimens --requests tubes ordered, scanned collected at the village, packed and handed over; the\n"+
+		"          county lab's in-transit list (API and page) and its receipt scans (writes)\n"+
 		"Latencies are measured by the client, per request, with keep-alive connections.\n"+
 		"'countycare bench ecg --dir DIR' scores the QRS detector on WFDB records instead (see its --help);\n"+
 		"countycare bench rx [flags] measures the prescription review engine in process (no database);\n"+
@@ -335,6 +337,10 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			}
 		case "fhir":
 			if err := benchFHIR(stdout, base, user, ids, names, *n, *conc); err != nil {
+				return err
+			}
+		case "specimens":
+			if err := benchSpecimens(ctx, stdout, a, base, user, labSignIn(ctx, a), county, *n, *conc); err != nil {
 				return err
 			}
 		default:

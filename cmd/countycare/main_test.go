@@ -594,11 +594,11 @@ func TestServeScheduledJobs(t *testing.T) {
 	if err := st.QueryRowForTest(context.Background(), `SELECT COUNT(*) FROM kpi_snapshots WHERE body LIKE '%htn_controlled%'`, &kept); err != nil || strconv.Itoa(kept) != m[1] {
 		t.Errorf("kpi_snapshots: %d rows, %v", kept, err)
 	}
-	if jobs := scheduledJobs(nil, 0, 0, 0, 0, 0, time.Now); len(jobs) != 0 {
+	if jobs := scheduledJobs(nil, 0, 0, 0, 0, 0, 0, time.Now); len(jobs) != 0 {
 		t.Errorf("jobs with period 0: %d", len(jobs))
 	}
-	if jobs := scheduledJobs(nil, 24*time.Hour, 24*time.Hour, 15*time.Minute, time.Hour, 10*time.Minute, time.Now); len(jobs) != 5 {
-		t.Errorf("jobs: %d, want the upload sweep, the low-stock scan, the chat purge, the poverty watch and the dashboard figures", len(jobs))
+	if jobs := scheduledJobs(nil, 24*time.Hour, 24*time.Hour, 15*time.Minute, time.Hour, 10*time.Minute, 5*time.Minute, time.Now); len(jobs) != 6 {
+		t.Errorf("jobs: %d, want the upload sweep, the low-stock scan, the chat purge, the poverty watch, the dashboard figures and the specimen sweep", len(jobs))
 	}
 }
 

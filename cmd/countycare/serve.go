@@ -30,6 +30,7 @@ import (
 	"countycare/reading"
 	"countycare/referral"
 	"countycare/rx"
+	"countycare/specimen"
 	"countycare/store"
 	"countycare/upload"
 	"countycare/villagesync"
@@ -99,6 +100,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		"how often households over the poverty-through-illness line are looked for and alerted (0: never)")
 	figuresEvery := fs.Duration("dashboard-figures-every", envDuration("COUNTYCARE_DASHBOARD_FIGURES_EVERY", 10*time.Minute),
 		"how often the dashboard's figures are computed and kept for the periods in progress (and once for the past periods a viewer\ncan pick); 0: never, each view's period is then computed from the reports (env COUNTYCARE_DASHBOARD_FIGURES_EVERY)")
+	specimenFile := fs.String("specimen-config", envOr("COUNTYCARE_SPECIMEN_CONFIG", ""), "JSON file of the county lab's specimen rules: stability per tube, overdue time per step, box temperature range (default: specimen.DefaultConfig, see docs/specimens.md; env COUNTYCARE_SPECIMEN_CONFIG)")
+	specimenEvery := fs.Duration("specimen-sweep-every", envDuration("COUNTYCARE_SPECIMEN_SWEEP_EVERY", 5*time.Minute),
+		"how often specimens not scanned at their next step in time are looked for and alerted to the clinic and the lab (0: never)")
 	leaseTTL := fs.Duration("lease", envDuration("COUNTYCARE_LEASE", 2*time.Second),
 		"replicas on one database: the scheduled duties run on the replica holding the scheduler lease; a replica that dies\nhands them over within this long (and a quarter more); 1s–1m (env COUNTYCARE_LEASE)")
 	chatPurgeEvery := fs.Duration("chat-purge-every", envDuration("COUNTYCARE_CHAT_PURGE_EVERY", 24*time.Hour),
@@ -202,6 +206,16 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return fmt.Errorf("serve: --special-treatment %s: %w", *specialFile, err)
 		}
 	}
+	specimenCfg := specimen.DefaultConfig()
+	if *specimenFile != "" {
+		b, err := os.ReadFile(*specimenFile)
+		if err != nil {
+			return fmt.Errorf("serve: --specimen-config: %w", err)
+		}
+		if specimenCfg, err = specimen.ParseConfig(b); err != nil {
+			return fmt.Errorf("serve: --specimen-config %s: %w", *specimenFile, err)
+		}
+	}
 	rtargets, err := reading.ParseTargets(*readingTargets)
 	if err != nil {
 		return fmt.Errorf("serve: --reading-targets: %w", err)
@@ -239,7 +253,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				Consultations: demo.ScaledConsultations(*residents),
 				Referrals:     demo.ScaledReferrals(*residents),
 				ECGReads:      demo.ScaledECGReads(*residents), ImagingReads: demo.ScaledImagingReads(*residents),
-				SupplyOrders: demo.ScaledSupplyOrders(*residents), Prescriptions: demo.ScaledPrescriptions(*residents)}, log)
+				SupplyOrders: demo.ScaledSupplyOrders(*residents), Prescriptions: demo.ScaledPrescriptions(*residents),
+				Specimens: demo.ScaledSpecimens(*residents)}, log)
 			if err != nil {
 				return err
 			}
@@ -266,6 +281,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	a.critical.Config = criticalCfg
 	a.watch.Config = watchCfg
 	a.special.List = specialList
+	a.specimens.Config = specimenCfg
 	a.readflow.Targets = rtargets
 	a.uploads.Config = ucfg
 	if *wipeAfter < time.Hour {
@@ -338,7 +354,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			<-ctx.Done()
 		},
 	}}
-	jobs := append(housekeeping(a, acfg, *anchorEvery), scheduledJobs(a, *lowStockEvery, *chatPurgeEvery, *uploadSweepEvery, *watchEvery, *figuresEvery, st.Now)...)
+	jobs := append(housekeeping(a, acfg, *anchorEvery), scheduledJobs(a, *lowStockEvery, *chatPurgeEvery, *uploadSweepEvery, *watchEvery, *figuresEvery, *specimenEvery, st.Now)...)
 	jobs = append(jobs, fhirFlags.jobs(a)...)
 	for _, j := range jobs {
 		sched.duties = append(sched.duties, func(ctx context.Context) { j.loop(ctx, log, st, st.Now) })
@@ -413,6 +429,12 @@ func printDemoLogins(ctx context.Context, a *app, w io.Writer) error {
 	more := 0
 	sort.SliceStable(accs, func(i, j int) bool { return accs[i].ID < accs[j].ID })
 	for _, x := range accs {
+		if x.Role == care.RoleReader && strings.HasPrefix(x.Username, "lab.") {
+			// The county lab's reader (specimens), labelled apart: the
+			// role column keeps one sign-in per role.
+			fmt.Fprintf(w, "  %-20s %-32s %s, %s\n", "reader/lab", x.Username, x.PersonName, x.InstitutionName)
+			continue
+		}
 		if seen[x.Role] {
 			more++
 			continue
@@ -525,10 +547,17 @@ type job struct {
 // purge of online-visit chat past its 3-year retention (online.Purge,
 // 互联网诊疗监管细则 2022); the sweep of resumable uploads past their
 // expiry (upload.Sweep, issue 13); and the poverty watch's scan for
-// households over their line (povertywatch.Scan, issue 14). A period of 0
-// leaves a job out.
-func scheduledJobs(a *app, lowStockEvery, chatPurgeEvery, uploadSweepEvery, watchEvery, figuresEvery time.Duration, now func() time.Time) []job {
+// households over their line (povertywatch.Scan, issue 14); the specimen
+// sweep for tubes not scanned at their next step in time (specimen.Sweep,
+// issue 17). A period of 0 leaves a job out.
+func scheduledJobs(a *app, lowStockEvery, chatPurgeEvery, uploadSweepEvery, watchEvery, figuresEvery, specimenEvery time.Duration, now func() time.Time) []job {
 	var jobs []job
+	if specimenEvery > 0 {
+		jobs = append(jobs, job{name: "specimen sweep", every: specimenEvery, run: func(ctx context.Context) ([]any, error) {
+			n, err := a.specimens.Sweep(ctx)
+			return []any{"alerted", n}, err
+		}})
+	}
 	if a != nil && a.surveyEvery > 0 {
 		jobs = append(jobs, job{name: "survey invitations", every: a.surveyEvery, run: func(ctx context.Context) ([]any, error) {
 			n, err := a.surveys.Invite(ctx, 5000)

@@ -19,6 +19,7 @@ import (
 	"countycare/reading"
 	"countycare/referral"
 	"countycare/sms"
+	"countycare/specimen"
 	"countycare/store"
 	"countycare/web"
 )
@@ -39,6 +40,7 @@ func smsPurposes() sms.Purposes {
 		account.ResetPurpose:       {"account", "minutes", "link"},
 		account.CodePurpose:        {"code", "minutes"},
 		pharmacy.PurposeLowStock:   {"drug", "on_hand", "days", "suggest"},
+		specimen.PurposeOverdue:    {"clinic", "count", "step"},
 		notify.PurposeDuty:         {"topic", "phone"},
 	}
 	for _, a := range []referral.Action{referral.ActAccept, referral.ActRedirect, referral.ActArrive, referral.ActComplete, referral.ActAcknowledge} {

@@ -44,6 +44,8 @@ var domain = map[string][]string{
 	"upload":      {"care", "audit", "org", "resident", "reading"},
 	"smart":       {"care", "audit"},
 	"bulkdata":    {},
+	"code128":     {},
+	"specimen":    {"care", "audit", "org", "resident", "lab", "notify"},
 	"villagesync": {"care", "audit", "resident", "chronic", "family"},
 
 	// The performance appraisal and the resident surveys (issue 14 §2, §4).
