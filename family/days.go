@@ -93,8 +93,9 @@ func SnapshotDue(today care.Date, have []care.Date) []care.Date {
 }
 
 // SnapshotDay computes and keeps every village clinic's figures of a
-// county on day (the scheduler's "family figures" duty). It reads no
-// patient's record beyond counts and is audited as the duty's own.
+// county on day (the scheduler's "dashboard figures" duty). It reads
+// counts only, never a patient's record, so it writes no audit row; the
+// views that read the kept figures are audited (PointIndicators).
 func (s *Service) SnapshotDay(ctx context.Context, county string, day care.Date) (int, error) {
 	if s.Days == nil {
 		return 0, care.Errorf(care.EINTERNAL, "family: no day store")

@@ -1,8 +1,13 @@
 package family
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"countycare/care"
 )
@@ -86,5 +91,99 @@ func TestSnapshotDue(t *testing.T) {
 	have = append(have[:10], have[11:]...)
 	if got := fmt.Sprint(SnapshotDue(d("2026-12-20"), have)); got != fmt.Sprintf("[2026-12-20 %s]", missing) {
 		t.Errorf("one missing: %s", got)
+	}
+}
+
+// memDays is an in-memory DayStore.
+type memDays struct {
+	rows map[care.Date][]VillageDay
+	at   map[care.Date]time.Time
+	err  error
+}
+
+func (m *memDays) SaveVillageDays(_ context.Context, county string, day care.Date, days []VillageDay, at time.Time) error {
+	if m.err != nil {
+		return m.err
+	}
+	m.rows[day], m.at[day] = days, at
+	return nil
+}
+
+func (m *memDays) VillageDays(_ context.Context, county string, clinics []int64, day care.Date) ([]VillageDay, bool, error) {
+	if m.err != nil {
+		return nil, false, m.err
+	}
+	rows, ok := m.rows[day]
+	var out []VillageDay
+	for _, r := range rows {
+		if slices.Contains(clinics, r.VillageID) {
+			out = append(out, r)
+		}
+	}
+	return out, ok, nil
+}
+
+func (m *memDays) SnapshotDays(context.Context, string, care.Date, care.Date) ([]care.Date, error) {
+	return nil, nil
+}
+
+// TestSnapshotAndPointIndicators pins the service side of the kept figures
+// (docs/dashboard.md): the duty keeps every village clinic of the county
+// for a day; a view reads them for its scope (the analyst's county, a
+// township doctor's villages; nobody else) and audits whether they were
+// kept or computed; a day after today is refused; without a store the
+// figures are computed and the duty refuses.
+func TestSnapshotAndPointIndicators(t *testing.T) {
+	ctx := context.Background()
+	h := newFamily()
+	h.r.pops = []Population{{VillageID: 11, Residents: 10, Key: 4}, {VillageID: 12, Residents: 5, Key: 1}, {VillageID: 21, Residents: 20, Key: 2}}
+	h.r.facts = []ContractFact{
+		{Contract: Contract{ID: 1, ResidentID: 100, Start: d("2026-01-01"), End: d("2026-12-31"), Status: StatusActive}, VillageID: 11, Key: true},
+		{Contract: Contract{ID: 3, ResidentID: 200, Start: d("2026-01-01"), End: d("2026-12-31"), Status: StatusActive}, VillageID: 21, Key: true},
+	}
+	if _, err := h.s.SnapshotDay(ctx, county, famToday); code(err) != care.EINTERNAL {
+		t.Errorf("no store: %v", err)
+	}
+	computed, err := h.s.PointIndicators(ctx, analyst, famToday) // no store: computed
+	if err != nil || computed.Total.Coverage != (Rate{2, 35}) || !strings.HasSuffix(h.log.events[len(h.log.events)-1].Detail, "computed") {
+		t.Fatalf("computed without a store: %+v %v", computed, err)
+	}
+	mem := &memDays{rows: map[care.Date][]VillageDay{}, at: map[care.Date]time.Time{}}
+	h.s.Days = mem
+	n, err := h.s.SnapshotDay(ctx, county, famToday)
+	if err != nil || n != 3 || len(mem.rows[famToday]) != 3 || !mem.at[famToday].Equal(h.s.Now()) {
+		t.Fatalf("snapshot: %d %v %+v", n, err, mem.rows)
+	}
+	h.r.pops[0].Residents = 1000 // a later change: a view reads what was kept
+	r, err := h.s.PointIndicators(ctx, analyst, famToday)
+	if err != nil || r.Total.Coverage != (Rate{2, 35}) || r.Total.KeyCoverage != (Rate{2, 7}) || r.From != famToday || r.To != famToday || len(r.ByVillage) != 3 {
+		t.Errorf("kept, analyst: %+v %v", r, err)
+	}
+	if e := h.log.events[len(h.log.events)-1]; e.Action != ActIndicators || e.Detail != fmt.Sprintf("family point indicators %s villages=3 kept", famToday) {
+		t.Errorf("audit %+v", e)
+	}
+	r, err = h.s.PointIndicators(ctx, townshipDr, famToday)
+	if err != nil || len(r.ByVillage) != 2 || r.Total.Coverage != (Rate{1, 15}) {
+		t.Errorf("kept, township 10: %+v %v", r, err)
+	}
+	for _, a := range []care.Actor{villageDr, specialist, admin} {
+		if _, err := h.s.PointIndicators(ctx, a, famToday); code(err) != care.EFORBIDDEN {
+			t.Errorf("%s: %v", a.Role, err)
+		}
+	}
+	for _, day := range []care.Date{{}, famToday.AddDays(1)} {
+		if _, err := h.s.PointIndicators(ctx, analyst, day); fields(err) != "to:family.period" {
+			t.Errorf("day %v: %v", day, err)
+		}
+	}
+	if r, err := h.s.PointIndicators(ctx, analyst, famToday.AddDays(-1)); err != nil || r.Total.Coverage.Den != 1025 { // not kept: computed now
+		t.Errorf("a day not kept: %+v %v", r, err)
+	}
+	mem.err = errors.New("store down")
+	if _, err := h.s.PointIndicators(ctx, analyst, famToday); !errors.Is(err, mem.err) {
+		t.Errorf("store fails on read: %v", err)
+	}
+	if _, err := h.s.SnapshotDay(ctx, county, famToday); !errors.Is(err, mem.err) {
+		t.Errorf("store fails on save: %v", err)
 	}
 }

@@ -29,8 +29,19 @@ func TestBoundaries(t *testing.T) {
 		t.Errorf("viewBox %q", vb)
 	}
 	// North up: the first square's south-west corner (114.0, 33.0) is at the bottom left.
-	if !strings.HasPrefix(shapes[0].D, "M0.0 340.9L") || strings.Count(shapes[1].D, "Z") != 2 {
+	if shapes[0].D != "M0.0 340.9L285.7 340.9L285.7 0.0L0.0 0.0L0.0 340.9Z" || strings.Count(shapes[1].D, "Z") != 2 {
 		t.Errorf("paths %q / %q", shapes[0].D, shapes[1].D)
+	}
+	// The globe's edges are positions too.
+	edge := `{"type":"FeatureCollection","features":[{"properties":{"adcode":"411723100"},"geometry":{"type":"Polygon","coordinates":[[[-180,-90],[180,-90],[180,90],[-180,-90]]]}}]}`
+	if _, err := LoadBoundaries(strings.NewReader(edge)); err != nil {
+		t.Errorf("the globe's edges: %v", err)
+	}
+	for _, bad := range []string{"[-180.001,0]", "[180.001,0]", "[0,-90.001]", "[0,90.001]"} {
+		f := `{"type":"FeatureCollection","features":[{"properties":{"adcode":"411723100"},"geometry":{"type":"Polygon","coordinates":[[[0,0],` + bad + `,[1,1],[0,0]]]}}]}`
+		if _, err := LoadBoundaries(strings.NewReader(f)); err == nil || !strings.Contains(err.Error(), "longitude") {
+			t.Errorf("%s: %v", bad, err)
+		}
 	}
 	if vb, s := b.Map([]string{"1"}); vb != "" || s != nil {
 		t.Error("no outline: no map")
