@@ -37,7 +37,8 @@ type ingestFile struct {
 // Synthea transaction bundles loaded through POST /fhir (each a
 // transaction: checked, every held record through its domain service,
 // audited, on the database given) against a FHIR peer (Medplum's
-// fhir-router with validation, ../shared/peers/medplum.sh) in the same
+// fhir-router with validation, started by the peers folder's medplum.sh,
+// docs/benchmarks.md) in the same
 // run, rounds alternating between the two. The rate is the peer script's
 // (bench-fhir.sh): entries of accepted bundles per second of time inside
 // the requests.
@@ -45,13 +46,13 @@ func cmdBenchFHIRIngest(ctx context.Context, args []string, stdout, stderr io.Wr
 	fs := newFlags("bench fhir-ingest", "Load the Synthea R4 transaction bundles of --dir through POST /fhir on loopback (as a village\n"+
 		"doctor: checked, held records through the domain services, audited) --rounds times, and, with --peer,\n"+
 		"the same files to that FHIR server's base URL in alternating rounds (Medplum: VALIDATE=1\n"+
-		"../shared/peers/medplum.sh, then --peer http://127.0.0.1:8143). Rate: entries of accepted bundles per\n"+
-		"second inside the requests (as ../shared/peers/bench-fhir.sh). Each countycare round imports new\n"+
+		"the peers' medplum.sh, then --peer http://127.0.0.1:8143). Rate: entries of accepted bundles per\n"+
+		"second inside the requests (as the peers' bench-fhir.sh). Each countycare round imports new\n"+
 		"patients (their Synthea ids made unique per round). Without --db a temporary SQLite database with a\n"+
 		"demo county of --residents residents is used.", stderr)
 	var c common
 	c.register(fs)
-	dir := fs.String("dir", "testdata/fhir/synthea", "directory of Synthea transaction bundles (*.json); ../shared/data/fhir/synthea holds the 20 of the peer figures")
+	dir := fs.String("dir", "testdata/fhir/synthea", "directory of Synthea transaction bundles (*.json); the 20 bundles of the peer figures are the shared data set's fhir/synthea, not in a clone")
 	peer := fs.String("peer", "", "base URL of a FHIR server to load the same bundles into, in alternating rounds")
 	rounds := fs.Int("rounds", 3, "rounds per server")
 	peerPID := fs.Int("peer-pid", 0, "the peer's process ID (medplum.sh prints it): its CPU time per round from /proc, for entries per CPU-second on both sides")
