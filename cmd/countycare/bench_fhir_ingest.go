@@ -38,8 +38,7 @@ type ingestFile struct {
 // transaction: checked, every held record through its domain service,
 // audited, on the database given) against a FHIR peer (Medplum's
 // fhir-router with validation, started by the peers folder's medplum.sh,
-// docs/benchmarks.md) in the same
-// run, rounds alternating between the two. The rate is the peer script's
+// docs/benchmarks.md) in the same run, rounds alternating between the two. The rate is the peer script's
 // (bench-fhir.sh): entries of accepted bundles per second of time inside
 // the requests.
 func cmdBenchFHIRIngest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
