@@ -104,16 +104,25 @@ func (s *Service) SnapshotDay(ctx context.Context, county string, day care.Date)
 	if err != nil {
 		return 0, err
 	}
-	pops, err := s.Repo.Population(ctx, county, clinics, day)
+	vd, err := s.countDay(ctx, county, clinics, day)
 	if err != nil {
 		return 0, err
+	}
+	return len(vd), s.Days.SaveVillageDays(ctx, county, day, vd, s.Now())
+}
+
+// countDay counts the clinics' figures of day from the residents,
+// contracts and services (the slow path the kept figures spare a view).
+func (s *Service) countDay(ctx context.Context, county string, clinics []int64, day care.Date) ([]VillageDay, error) {
+	pops, err := s.Repo.Population(ctx, county, clinics, day)
+	if err != nil {
+		return nil, err
 	}
 	facts, err := s.Repo.ContractFacts(ctx, county, clinics, day, day)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	vd := DayFigures(pops, facts, day)
-	return len(vd), s.Days.SaveVillageDays(ctx, county, day, vd, s.Now())
+	return DayFigures(pops, facts, day), nil
 }
 
 // villageClinics are the village clinics within a's scope for indicators:
@@ -161,15 +170,9 @@ func (s *Service) PointIndicators(ctx context.Context, a care.Actor, day care.Da
 	source := "kept"
 	if !kept {
 		source = "computed"
-		pops, err := s.Repo.Population(ctx, a.CountyCode, clinics, day)
-		if err != nil {
+		if vd, err = s.countDay(ctx, a.CountyCode, clinics, day); err != nil {
 			return nil, err
 		}
-		facts, err := s.Repo.ContractFacts(ctx, a.CountyCode, clinics, day, day)
-		if err != nil {
-			return nil, err
-		}
-		vd = DayFigures(pops, facts, day)
 	}
 	r := &Report{From: day, To: day, ByVillage: make(map[int64]Indicators, len(vd))}
 	for _, d := range vd {

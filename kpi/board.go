@@ -426,7 +426,8 @@ func (s *Service) compute(ctx context.Context, a care.Actor, rootID int64, p Per
 			sn.add(u, "family_fulfilment", Rate(in.Fulfilment))
 		})
 	}
-	if r := t.Get(rootID); r != nil && r.Kind == org.KindCounty {
+	county := t.Get(rootID) != nil && t.Get(rootID).Kind == org.KindCounty
+	if county {
 		sn.values[rootID] = mergeFamily(sn.values[rootID], fr.Total)
 	}
 	rr, err := s.Referral.Indicators(ctx, a, from, to)
@@ -449,7 +450,6 @@ func (s *Service) compute(ctx context.Context, a care.Actor, rootID int64, p Per
 	// Consultations and critical values are counted by the institution that
 	// asked or ordered, summed up the tree; the county's own figure counts
 	// every one of the county once (county-level institutions too).
-	county := t.Get(rootID) != nil && t.Get(rootID).Kind == org.KindCounty
 	byInstitution := func(inst int64, add func(u int64)) {
 		if !t.IsWithin(inst, rootID) {
 			return

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
-	"strconv"
 
 	"countycare/audit"
 	"countycare/care"
@@ -26,21 +25,9 @@ func (s *Server) dashboardReport(w http.ResponseWriter, r *http.Request, rc *req
 		return care.Errorf(care.EUNSUPPORTED, "settle.pdf_unavailable")
 	}
 	q := r.URL.Query()
-	today := care.Today(s.Now())
-	p := kpi.YearOf(today)
-	if v := q.Get("period"); v != "" {
-		var err error
-		if p, err = kpi.ParsePeriod(v, today); err != nil {
-			return err
-		}
-	}
-	var unit int64
-	if v := q.Get("unit"); v != "" {
-		id, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || id <= 0 {
-			return care.Errorf(care.ENOTFOUND, "error.not_found")
-		}
-		unit = id
+	p, unit, err := s.dashQuery(q)
+	if err != nil {
+		return err
 	}
 	ctx := r.Context()
 	b, err := s.Dashboard.Board(ctx, rc.Actor, unit, p)

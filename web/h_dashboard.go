@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"countycare/care"
@@ -202,21 +203,9 @@ func (s *Server) periodOptions(lang string, today care.Date, sel kpi.Period) []p
 // the indicator's value in each month from January of the period's year.
 func (s *Server) apiDashboardTrend(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
 	q := r.URL.Query()
-	today := care.Today(s.Now())
-	p := kpi.YearOf(today)
-	if v := q.Get("period"); v != "" {
-		var err error
-		if p, err = kpi.ParsePeriod(v, today); err != nil {
-			return err
-		}
-	}
-	var unit int64
-	if v := q.Get("unit"); v != "" {
-		id, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || id <= 0 {
-			return care.Errorf(care.ENOTFOUND, "error.not_found")
-		}
-		unit = id
+	p, unit, err := s.dashQuery(q)
+	if err != nil {
+		return err
 	}
 	pts, err := s.Dashboard.Trend(r.Context(), rc.Actor, unit, q.Get("indicator"), p)
 	if err != nil {
@@ -231,6 +220,7 @@ func (s *Server) apiDashboardTrend(w http.ResponseWriter, r *http.Request, rc *r
 	out := struct {
 		Points []point `json:"points"`
 	}{Points: []point{}}
+	today := care.Today(s.Now())
 	for _, pt := range pts {
 		end := pt.Month.To(today)
 		x := point{Month: end.String(), Label: s.msgs.T(rc.Lang, "kpi.month_short", int(end.Month)), Text: s.valueLabel(rc.Lang, pt.Value)}
@@ -242,4 +232,28 @@ func (s *Server) apiDashboardTrend(w http.ResponseWriter, r *http.Request, rc *r
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// dashQuery reads the period (default: this year) and the unit (0: the
+// viewer's own) of the dashboard's trend, export and report URLs.
+// Errors: EINVALID (a bad period), ENOTFOUND (a malformed unit, answered as
+// one out of scope would be).
+func (s *Server) dashQuery(q url.Values) (kpi.Period, int64, error) {
+	today := care.Today(s.Now())
+	p := kpi.YearOf(today)
+	if v := q.Get("period"); v != "" {
+		var err error
+		if p, err = kpi.ParsePeriod(v, today); err != nil {
+			return p, 0, err
+		}
+	}
+	var unit int64
+	if v := q.Get("unit"); v != "" {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || id <= 0 {
+			return p, 0, care.Errorf(care.ENOTFOUND, "error.not_found")
+		}
+		unit = id
+	}
+	return p, unit, nil
 }

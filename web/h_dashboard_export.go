@@ -30,21 +30,9 @@ func (s *Server) dashboardExport(w http.ResponseWriter, r *http.Request, rc *req
 	if format != "csv" && format != "xlsx" {
 		return care.Invalid([]care.FieldError{{Field: "format", Key: "kpi.export_format"}})
 	}
-	today := care.Today(s.Now())
-	p := kpi.YearOf(today)
-	if v := q.Get("period"); v != "" {
-		var err error
-		if p, err = kpi.ParsePeriod(v, today); err != nil {
-			return err
-		}
-	}
-	var unit int64
-	if v := q.Get("unit"); v != "" {
-		id, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || id <= 0 {
-			return care.Errorf(care.ENOTFOUND, "error.not_found")
-		}
-		unit = id
+	p, unit, err := s.dashQuery(q)
+	if err != nil {
+		return err
 	}
 	b, err := s.Dashboard.Board(r.Context(), rc.Actor, unit, p)
 	if err != nil {
