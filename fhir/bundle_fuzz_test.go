@@ -2,8 +2,10 @@ package fhir_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"countycare/care"
@@ -48,4 +50,16 @@ func FuzzParseBundle(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestParseBundleRefusesNonUTF8: a bundle whose text is not UTF-8 (RFC 8259
+// §8.1; found by FuzzDecodeBundle: a member name in Latin-1) is refused
+// whole with a reason, not read one way by the walk and another by
+// encoding/json.
+func TestParseBundleRefusesNonUTF8(t *testing.T) {
+	body := []byte("{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":[{\"resource\":{\"resourceType\":\"Patient\",\"\x80\":\"\"}}]}")
+	_, _, err := fhir.ParseBundle(body, false)
+	if care.ErrorCode(err) != care.EINVALID || !strings.Contains(fmt.Sprint(err.(*care.Error).Fields), "not UTF-8 text") {
+		t.Errorf("non-UTF-8 bundle: %v", err)
+	}
 }

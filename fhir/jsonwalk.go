@@ -3,6 +3,7 @@ package fhir
 import (
 	"bytes"
 	"encoding/json"
+	"unicode/utf8"
 )
 
 // A transaction bundle is mostly resources the write path reads a few
@@ -28,6 +29,12 @@ func decodeBundle(body []byte) (*bundleIn, error) {
 			return nil, err
 		}
 		return nil, walkError("not JSON")
+	}
+	if !utf8.Valid(body) {
+		// JSON text is UTF-8 (RFC 8259 §8.1): a member name in another
+		// encoding would be read by the walk as written and by encoding/json
+		// as U+FFFD, so the two would see different resources.
+		return nil, walkError("not UTF-8 text")
 	}
 	i := skipWS(body, 0)
 	if body[i] != '{' {
