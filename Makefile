@@ -73,6 +73,7 @@ bench-replay: build
 # with a year of follow-ups, first sync and a day's sync, bytes on the wire and time on Fast 3G.
 bench-sync:
 	$(GO) test ./web/ -run '^$$' -bench BenchmarkVillageSync -benchtime 3x -count 1
+	$(GO) test ./e2e/ -run '^$$' -bench BenchmarkVillageFirstSyncFast3G -benchtime 3x -count 1
 
 # The PostgreSQL failover drill (issue 15 §2, docs/operations.md "Province deployment"): etcd, Patroni
 # with a primary and a synchronous standby, HAProxy and countycare serve, all on loopback; clinicians'

@@ -24,22 +24,38 @@ import (
 // startBinary builds countycare, runs `serve --demo` on a free loopback
 // port with a fresh SQLite database, and returns the URL and the demo
 // sign-ins by role.
-func startBinary(t *testing.T) (string, map[string]string) {
+func startBinary(t testing.TB) (string, map[string]string) {
 	t.Helper()
 	u, logins, _ := startBinaryDB(t)
 	return u, logins
 }
 
 // startBinaryDB is startBinary that also returns the SQLite file's path.
-func startBinaryDB(t *testing.T) (string, map[string]string, string) {
+func startBinaryDB(t testing.TB) (string, map[string]string, string) {
 	t.Helper()
 	dir := t.TempDir()
+	bin := buildBinary(t, dir)
+	db := filepath.Join(dir, "cc.db")
+	u, logins := serveBinary(t, bin, "--demo", "--residents", "3000", "--db", "sqlite://"+db)
+	return u, logins, db
+}
+
+// buildBinary builds countycare into dir and returns its path.
+func buildBinary(t testing.TB, dir string) string {
+	t.Helper()
 	bin := filepath.Join(dir, "countycare")
 	build := exec.Command("go", "build", "-o", bin, "../cmd/countycare")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	cmd := exec.Command(bin, "serve", "--demo", "--residents", "3000", "--db", "sqlite://"+filepath.Join(dir, "cc.db"), "--addr", "127.0.0.1:0", "--log-format", "text")
+	return bin
+}
+
+// serveBinary runs bin serve with args on a loopback port until the test
+// ends, and returns its URL and the sign-ins it printed (with --demo).
+func serveBinary(t testing.TB, bin string, args ...string) (string, map[string]string) {
+	t.Helper()
+	cmd := exec.Command(bin, append(append([]string{"serve"}, args...), "--addr", "127.0.0.1:0", "--log-format", "text")...)
 	stdout, _ := cmd.StdoutPipe()
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -58,7 +74,6 @@ func startBinaryDB(t *testing.T) (string, map[string]string, string) {
 	})
 	logins := map[string]string{}
 	urlRe := regexp.MustCompile(`serving .* on (http://\S+)`)
-	loginRe := regexp.MustCompile(`^\s+(\w+)\s+(\S+)\s`)
 	sc := bufio.NewScanner(stdout)
 	deadline := time.AfterFunc(90*time.Second, func() { cmd.Process.Kill() })
 	defer deadline.Stop()
@@ -72,14 +87,17 @@ func startBinaryDB(t *testing.T) (string, map[string]string, string) {
 				for sc.Scan() {
 				}
 			}()
-			return m[1], logins, filepath.Join(dir, "cc.db")
+			return m[1], logins
 		}
 	}
 	t.Fatalf("server did not start: %s", stderr.String())
-	return "", nil, ""
+	return "", nil
 }
 
-func chromiumPath(t *testing.T) string {
+// loginRe is a printed demo sign-in: role, then user name.
+var loginRe = regexp.MustCompile(`^\s+(\w+)\s+(\S+)\s`)
+
+func chromiumPath(t testing.TB) string {
 	for _, p := range []string{os.Getenv("CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser"} {
 		if p == "" {
 			continue

@@ -476,7 +476,7 @@ func patternOf(mux *http.ServeMux, u string) string {
 
 // signInAs signs user in with the demo password through the sign-in form
 // (signing out whoever was signed in).
-func signInAs(t *testing.T, ctx context.Context, base, user string) {
+func signInAs(t testing.TB, ctx context.Context, base, user string) {
 	t.Helper()
 	signInWith(t, ctx, base, user, demoPassword)
 }
@@ -486,7 +486,7 @@ const demoPassword = "Countycare-Demo-2026"
 
 // signInWith signs user in with password through the sign-in form
 // (signing out whoever was signed in).
-func signInWith(t *testing.T, ctx context.Context, base, user, password string) {
+func signInWith(t testing.TB, ctx context.Context, base, user, password string) {
 	t.Helper()
 	sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()

@@ -35,20 +35,20 @@ func (c *phoneConsole) Reset() {
 // CSS-pixel screen, Chinese as its language and a fresh profile, and
 // collects the page's console problems. opts adjust the viewport (e.g.
 // chromedp.EmulateScale(2)). The browser ends with the test.
-func openPhone(t *testing.T, chrome string, opts ...chromedp.EmulateViewportOption) (context.Context, *phoneConsole) {
+func openPhone(t testing.TB, chrome string, opts ...chromedp.EmulateViewportOption) (context.Context, *phoneConsole) {
 	t.Helper()
 	return openPhoneSize(t, chrome, 360, 780, opts...)
 }
 
 // openPhoneSize is openPhone with a screen of width×height CSS pixels.
-func openPhoneSize(t *testing.T, chrome string, width, height int64, opts ...chromedp.EmulateViewportOption) (context.Context, *phoneConsole) {
+func openPhoneSize(t testing.TB, chrome string, width, height int64, opts ...chromedp.EmulateViewportOption) (context.Context, *phoneConsole) {
 	t.Helper()
 	return openPhoneWith(t, chrome, width, height, nil, opts...)
 }
 
 // openPhoneWith is openPhoneSize with more of Chromium's start options
 // (a proxy for the phone's link, say).
-func openPhoneWith(t *testing.T, chrome string, width, height int64, extra []chromedp.ExecAllocatorOption, opts ...chromedp.EmulateViewportOption) (context.Context, *phoneConsole) {
+func openPhoneWith(t testing.TB, chrome string, width, height int64, extra []chromedp.ExecAllocatorOption, opts ...chromedp.EmulateViewportOption) (context.Context, *phoneConsole) {
 	t.Helper()
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append([]chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chrome), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
@@ -80,7 +80,7 @@ func openPhoneWith(t *testing.T, chrome string, width, height int64, extra []chr
 // tab drives one browser tab of a test; each helper fails the test,
 // naming what it was doing.
 type tab struct {
-	t   *testing.T
+	t   testing.TB
 	ctx context.Context
 }
 

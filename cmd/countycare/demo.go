@@ -27,6 +27,8 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	ecgReads := fs.Int("ecg-reads", -1, "ECGs read over the past year, filed on embedded MIT-BIH excerpts (-1: the seeds' 71,296 a year scaled to --residents; 0: none)")
 	imagingReads := fs.Int("imaging-reads", -1, "imaging studies read over the past year, filed on embedded DICOM files (-1: the seeds' 26,322 a year scaled to --residents; 0: none)")
 	specimens := fs.Int("specimens", -1, "specimens carried from villages to the county lab over the past year (-1: the seeds' 10,856 a year scaled to --residents; 0: none)")
+	villages := fs.Int("villages", 206, "village clinics the residents live in (a single village for the village app's sync figures)")
+	villageDoctors := fs.Int("village-doctors", 792, "village doctors spread over the village clinics")
 	supplyOrders := fs.Int("supply-orders", -1, "drug supply orders from clinics to the county over the past year (-1: the seeds' 67,200 a year scaled to --residents; 0: none)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -44,6 +46,9 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	if *residents < 1 {
 		return fmt.Errorf("--residents must be at least 1")
+	}
+	if *villages < 1 || *villageDoctors < *villages {
+		return fmt.Errorf("--villages must be at least 1 and --village-doctors at least --villages (got %d and %d)", *villages, *villageDoctors)
 	}
 	log := c.logger(stderr)
 	st, _, err := c.open(ctx)
@@ -82,7 +87,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		*specimens = demo.ScaledSpecimens(*residents)
 	}
 	res, err := demo.Generate(ctx, st, demo.Config{ECGReads: *ecgReads, ImagingReads: *imagingReads, Residents: *residents, Seed: *seed, Password: *password, Visits: *visits, FollowUps: *followUps, Contracts: *contracts,
-		Referrals: *referrals, Consultations: *consultations, Prescriptions: *prescriptions, SupplyOrders: *supplyOrders, Specimens: *specimens}, log)
+		Referrals: *referrals, Consultations: *consultations, Prescriptions: *prescriptions, SupplyOrders: *supplyOrders, Specimens: *specimens, Villages: *villages, VillageDoctors: *villageDoctors}, log)
 	if err != nil {
 		return err
 	}

@@ -636,3 +636,31 @@ func TestServeSMSConfig(t *testing.T) {
 		t.Errorf("a purpose without a template: %v", err)
 	}
 }
+
+// TestDemoVillagesFlag: demo --villages and --village-doctors shape the
+// county (one village of 1,250 residents for the village app's sync
+// figures), and a county without villages or with a clinic without a
+// doctor is refused before anything is written.
+func TestDemoVillagesFlag(t *testing.T) {
+	for _, bad := range [][]string{{"--villages", "0"}, {"--villages", "3", "--village-doctors", "2"}} {
+		db := "sqlite://" + filepath.Join(t.TempDir(), "c.db")
+		out, err := runCmd(t, append([]string{"demo", "--db", db, "--residents", "10"}, bad...)...)
+		if err == nil || !strings.Contains(err.Error(), "--villages must be at least 1") {
+			t.Errorf("demo %v: %v\n%s", bad, err, out)
+		}
+	}
+	institutions := func(villages string) int {
+		db := "sqlite://" + filepath.Join(t.TempDir(), "c.db")
+		out, err := runCmd(t, "demo", "--db", db, "--residents", "200", "--villages", villages, "--village-doctors", "2", "--followups", "0",
+			"--consultations", "0", "--referrals", "0", "--prescriptions", "0", "--ecg-reads", "0", "--imaging-reads", "0", "--supply-orders", "0", "--specimens", "0")
+		m := regexp.MustCompile(`: (\d+) institutions`).FindStringSubmatch(out)
+		if err != nil || m == nil {
+			t.Fatalf("demo --villages %s: %v\n%s", villages, err, out)
+		}
+		n, _ := strconv.Atoi(m[1])
+		return n
+	}
+	if one, two := institutions("1"), institutions("2"); two != one+1 {
+		t.Errorf("--villages 1 made %d institutions, --villages 2 made %d: want one more clinic", one, two)
+	}
+}
