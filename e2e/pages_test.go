@@ -179,6 +179,7 @@ var nonPages = map[string]string{
 	"GET /dashboard/export":                     "a CSV or XLSX file",
 	"GET /dashboard/report.pdf":                 "a PDF",
 	"GET /residents/{id}/imaging/{iid}/preview": "a PNG",
+	"GET /me/reports/{id}/preview":              "a JPEG thumbnail",
 	"GET /static/{hash}/{file}":                 "a static file",
 	"GET /lang/{lang}":                          "switches the language",
 	"GET /ecg/worklist":                         "a redirect for old bookmarks (to /reading/worklist?modality=ECG)",

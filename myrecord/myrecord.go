@@ -27,6 +27,10 @@ import (
 // ActRead is the audit action of a resident's (or proxy's) view of their record.
 const ActRead = "myrecord.read"
 
+// ActPreview is the audit action of a resident's (or proxy's) view of the
+// image of one of their signed imaging reports.
+const ActPreview = "myrecord.preview"
+
 // Limits of what one page shows (the newest).
 const (
 	MaxVisits    = 24  // follow-ups per registration: two years of monthly visits
@@ -45,6 +49,10 @@ type Repository interface {
 	ResidentReadings(ctx context.Context, county string, residentID int64) ([]reading.Study, map[int64][]reading.Report, error)
 	Referrals(ctx context.Context, f referral.Filter) ([]referral.Referral, error)
 	ListConsultations(ctx context.Context, f consult.Filter) ([]consult.Consultation, error)
+	// ImagingInstances lists a resident's stored DICOM instances (without
+	// their bytes); ImagingFile returns one instance's bytes.
+	ImagingInstances(ctx context.Context, county string, residentID int64) ([]reading.ImagingInstance, error)
+	ImagingFile(ctx context.Context, county string, id int64) ([]byte, error)
 }
 
 // Chronic is one chronic-disease registration with its follow-ups,
@@ -58,6 +66,25 @@ type Chronic struct {
 type Study struct {
 	reading.Study
 	Reports []reading.Report
+	// Preview is the stored instance whose first frame previews an imaging
+	// study on the resident's page (PreviewInstance; 0: none).
+	Preview int64
+}
+
+// PreviewInstance is the instance that previews imaging study st: the
+// first stored (lowest id) of the study's instances the server can
+// render; 0 when st is not an imaging study or none renders.
+func PreviewInstance(st reading.Study, instances []reading.ImagingInstance) int64 {
+	if st.Kind != reading.KindImaging {
+		return 0
+	}
+	var id int64
+	for _, in := range instances {
+		if in.StudyUID == st.SourceKey && in.NoPreview == "" && (id == 0 || in.ID < id) {
+			id = in.ID
+		}
+	}
+	return id
 }
 
 // Record is what the resident sees of their care.
@@ -110,16 +137,18 @@ func (s *Service) Of(ctx context.Context, a care.Actor) (*Record, error) {
 	if err != nil {
 		return nil, err
 	}
+	var instances []reading.ImagingInstance
 	for _, st := range studies {
-		var signed []reading.Report
-		for _, rep := range reports[st.ID] {
-			if (rep.Kind == reading.ReportSigned || rep.Kind == reading.ReportAddendum) && !rep.SignedAt.IsZero() {
-				signed = append(signed, rep)
+		signed := signedReports(reports[st.ID])
+		if len(signed) == 0 { // an exam not yet reported is the clinic's business until it is
+			continue
+		}
+		if st.Kind == reading.KindImaging && instances == nil {
+			if instances, err = s.Repo.ImagingInstances(ctx, res.CountyCode, res.ID); err != nil {
+				return nil, err
 			}
 		}
-		if len(signed) > 0 { // an exam not yet reported is the clinic's business until it is
-			rec.Studies = append(rec.Studies, Study{Study: st, Reports: signed})
-		}
+		rec.Studies = append(rec.Studies, Study{Study: st, Reports: signed, Preview: PreviewInstance(st, instances)})
 	}
 	if rec.Labs, err = s.Repo.LabResults(ctx, res.CountyCode, res.ID, MaxLabs); err != nil {
 		return nil, err
@@ -139,6 +168,65 @@ func (s *Service) Of(ctx context.Context, a care.Actor) (*Record, error) {
 	}
 	s.Audit.Record(ctx, ev)
 	return rec, nil
+}
+
+// signedReports keeps a study's signed reports and addenda: what the
+// resident may read of it.
+func signedReports(reports []reading.Report) []reading.Report {
+	var signed []reading.Report
+	for _, rep := range reports {
+		if (rep.Kind == reading.ReportSigned || rep.Kind == reading.ReportAddendum) && !rep.SignedAt.IsZero() {
+			signed = append(signed, rep)
+		}
+	}
+	return signed
+}
+
+// Preview returns the DICOM instance that previews signed imaging study
+// studyID of the record the resident actor a views (their own, or a
+// ward's through a live proxy grant), audited as that record's access.
+// Only a study the resident's page lists has one: an exam not yet
+// reported, another resident's, or one the server cannot render is
+// ENOTFOUND, as is a study that does not exist. Errors: EFORBIDDEN (not
+// a resident), ENOTFOUND.
+func (s *Service) Preview(ctx context.Context, a care.Actor, studyID int64) ([]byte, error) {
+	if a.Role != care.RoleResident || a.ResidentID == 0 {
+		return nil, care.Errorf(care.EFORBIDDEN, "error.forbidden")
+	}
+	res, err := s.Residents.Get(ctx, a, a.ResidentID)
+	if err != nil {
+		return nil, err
+	}
+	studies, reports, err := s.Repo.ResidentReadings(ctx, res.CountyCode, res.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, st := range studies {
+		if st.ID != studyID || st.Kind != reading.KindImaging || len(signedReports(reports[st.ID])) == 0 {
+			continue
+		}
+		instances, err := s.Repo.ImagingInstances(ctx, res.CountyCode, res.ID)
+		if err != nil {
+			return nil, err
+		}
+		id := PreviewInstance(st, instances)
+		if id == 0 {
+			break
+		}
+		b, err := s.Repo.ImagingFile(ctx, res.CountyCode, id)
+		if err != nil {
+			return nil, err
+		}
+		ev := audit.New(ctx, a, ActPreview, res.ID)
+		ev.CountyCode = res.CountyCode
+		ev.Detail = fmt.Sprintf("own record: study=%d instance=%d", st.ID, id)
+		if a.Proxy != 0 {
+			ev.Detail = fmt.Sprintf("as proxy of resident %d: study=%d instance=%d", a.Proxy, st.ID, id)
+		}
+		s.Audit.Record(ctx, ev)
+		return b, nil
+	}
+	return nil, care.Errorf(care.ENOTFOUND, "error.not_found")
 }
 
 // Point is one reading of a trend.

@@ -6,6 +6,7 @@ import (
 	"countycare/care"
 	"countycare/chronic"
 	"countycare/myrecord"
+	"countycare/reading"
 	"countycare/store"
 )
 
@@ -41,5 +42,30 @@ func TestTrendsAndNextVisit(t *testing.T) {
 	}
 	if n := rec.NextVisit(); n != d("2026-12-10") {
 		t.Errorf("next visit %s, want 2026-12-10 (a transferred registration's does not count)", n)
+	}
+}
+
+// TestPreviewInstance: an imaging study is previewed by the first stored
+// of its own instances that the server renders; another study's instance,
+// one that cannot be previewed, and a study that is not imaging give none.
+func TestPreviewInstance(t *testing.T) {
+	st := reading.Study{Kind: reading.KindImaging, SourceKey: "1.2.3"}
+	ins := []reading.ImagingInstance{
+		{ID: 9, StudyUID: "1.2.3"},
+		{ID: 4, StudyUID: "1.2.3", NoPreview: "压缩格式无法预览"},
+		{ID: 7, StudyUID: "1.2.3"},
+		{ID: 2, StudyUID: "1.2.4"},
+	}
+	if got := myrecord.PreviewInstance(st, ins); got != 7 {
+		t.Errorf("preview instance %d, want 7 (the lowest id of the study that renders)", got)
+	}
+	if got := myrecord.PreviewInstance(reading.Study{Kind: reading.KindImaging, SourceKey: "1.2.5"}, ins); got != 0 {
+		t.Errorf("a study without instances: %d, want 0", got)
+	}
+	if got := myrecord.PreviewInstance(reading.Study{Kind: reading.KindECG, SourceKey: "1.2.3"}, ins); got != 0 {
+		t.Errorf("an ECG study: %d, want 0", got)
+	}
+	if got := myrecord.PreviewInstance(st, ins[1:2]); got != 0 {
+		t.Errorf("only an instance that cannot be previewed: %d, want 0", got)
 	}
 }
