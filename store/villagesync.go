@@ -59,6 +59,24 @@ func (s *Store) FinishReceipt(ctx context.Context, r *villagesync.Receipt) error
 	return wrap("store.FinishReceipt", err)
 }
 
+// Receipt returns an account's receipt of a client ID (nil if none),
+// read from the writer so that a change finished a moment ago is seen.
+func (s *Store) Receipt(ctx context.Context, accountID int64, clientID string) (*villagesync.Receipt, error) {
+	var p villagesync.Receipt
+	var result string
+	err := s.w.QueryRowContext(ctx, s.rebind(`SELECT account_id, client_id, kind, payload_hash, status, result, created_at, updated_at
+		FROM sync_receipts WHERE account_id = ? AND client_id = ?`), accountID, clientID).
+		Scan(&p.AccountID, &p.ClientID, &p.Kind, &p.Hash, &p.Status, &result, tsOf(&p.CreatedAt), tsOf(&p.UpdatedAt))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, wrap("store.Receipt", err)
+	}
+	p.Result = []byte(result)
+	return &p, nil
+}
+
 // DropReceipt removes a pending receipt.
 func (s *Store) DropReceipt(ctx context.Context, accountID int64, clientID string) error {
 	_, err := s.w.ExecContext(ctx, s.rebind(`DELETE FROM sync_receipts WHERE account_id = ? AND client_id = ? AND status = 'pending'`), accountID, clientID)

@@ -31,6 +31,8 @@ type Repository interface {
 	// DropReceipt removes a pending receipt whose change failed, so that
 	// a retry applies it.
 	DropReceipt(ctx context.Context, accountID int64, clientID string) error
+	// Receipt returns the receipt of an account's client ID (nil if none).
+	Receipt(ctx context.Context, accountID int64, clientID string) (*Receipt, error)
 	// Registration returns one chronic registration; ENOTFOUND if none.
 	Registration(ctx context.Context, id int64) (*chronic.Registration, error)
 	// PullResidents lists the residents managed by the clinics, of every
@@ -212,15 +214,9 @@ func (s *Service) Push(ctx context.Context, a care.Actor, changes []Change) ([]R
 	if err != nil {
 		return nil, err
 	}
-	order := make([]int, len(changes))
-	for i := range order {
-		order[i] = i
-	}
-	urgent := func(i int) bool { return changes[i].FollowUp != nil && Urgent(changes[i].FollowUp, s.Chronic.Config) }
-	sort.SliceStable(order, func(x, y int) bool { return urgent(order[x]) && !urgent(order[y]) })
 	out := make([]Result, len(changes))
 	counts := map[Status]int{}
-	for _, i := range order {
+	for _, i := range applyOrder(changes, func(f *FollowUp) bool { return Urgent(f, s.Chronic.Config) }) {
 		out[i] = s.one(ctx, a, clinic, &changes[i])
 		counts[out[i].Status]++
 	}
@@ -228,6 +224,94 @@ func (s *Service) Push(ctx context.Context, a care.Actor, changes []Change) ([]R
 	ev.Detail = fmt.Sprintf("batch n=%d accepted=%d refused=%d conflicted=%d retry=%d", len(changes), counts[Accepted], counts[Refused], counts[Conflicted], counts[Retry])
 	s.Audit.Record(ctx, ev)
 	return out, nil
+}
+
+// applyOrder is the order a batch is applied in: urgent follow-ups first,
+// then the rest as sent — except that a change building on another change
+// of the same batch (Ref) comes after it, so a follow-up on a registration
+// enrolled offline for a resident registered offline is applied after
+// both, urgent or not.
+func applyOrder(changes []Change, urgent func(*FollowUp) bool) []int {
+	byID := make(map[string]int, len(changes))
+	for i := range changes {
+		if _, dup := byID[strings.ToLower(changes[i].ClientID)]; !dup {
+			byID[strings.ToLower(changes[i].ClientID)] = i
+		}
+	}
+	first := make([]int, len(changes))
+	for i := range first {
+		first[i] = i
+	}
+	isUrgent := func(i int) bool { return changes[i].FollowUp != nil && urgent(changes[i].FollowUp) }
+	sort.SliceStable(first, func(x, y int) bool { return isUrgent(first[x]) && !isUrgent(first[y]) })
+	order := make([]int, 0, len(changes))
+	state := make([]int8, len(changes)) // 0 not yet, 1 being placed, 2 placed
+	var place func(i int)
+	place = func(i int) {
+		if state[i] != 0 {
+			return // placed, or a cycle (refs that name each other): each is answered on its own
+		}
+		state[i] = 1
+		if j, ok := byID[strings.ToLower(string(changes[i].ref()))]; ok && j != i {
+			place(j)
+		}
+		state[i] = 2
+		order = append(order, i)
+	}
+	for _, i := range first {
+		place(i)
+	}
+	return order
+}
+
+// ref is the change of the same device this change builds on ("" if none).
+func (c *Change) ref() Ref {
+	switch {
+	case c.FollowUp != nil:
+		return c.FollowUp.RegistrationRef
+	case c.FamilyService != nil:
+		return c.FamilyService.ResidentRef
+	case c.Enrol != nil:
+		return c.Enrol.ResidentRef
+	}
+	return ""
+}
+
+// resolve returns the server's record that the change ref of account a
+// created: the resident a registration made (or found registered
+// already), the registration an enrolment made (or found). A change not
+// yet received (or being applied) is Retry — the device sends it again
+// after; a refused one is refused with it, for the doctor to correct that
+// one first.
+func (s *Service) resolve(ctx context.Context, a care.Actor, ref Ref, want Kind) (int64, *Result, error) {
+	if !ValidClientID(string(ref)) {
+		r := refused(ReasonBadRef, "sync.ref_invalid")
+		return 0, &r, nil
+	}
+	rc, err := s.Repo.Receipt(ctx, a.AccountID, strings.ToLower(string(ref)))
+	if err != nil {
+		return 0, nil, err
+	}
+	if rc == nil || rc.Status == pending {
+		return 0, &Result{Status: Retry, Reason: ReasonRefPending, Key: "sync.ref_pending"}, nil
+	}
+	if rc.Kind != want {
+		r := refused(ReasonBadRef, "sync.ref_invalid")
+		return 0, &r, nil
+	}
+	var prev Result
+	if err := json.Unmarshal(rc.Result, &prev); err != nil {
+		return 0, nil, err
+	}
+	id := prev.ServerID
+	if want == KindRegister {
+		id = prev.ResidentID
+	}
+	if id == 0 || (prev.Status != Accepted && prev.Status != Conflicted) {
+		r := refused(ReasonRefRefused, "sync.ref_refused")
+		return 0, &r, nil
+	}
+	return id, nil, nil
 }
 
 func refused(reason, key string, args ...any) Result {
@@ -249,7 +333,7 @@ func (s *Service) claimAndApply(ctx context.Context, a care.Actor, clinic int64,
 		return r
 	case !ValidClientID(c.ClientID):
 		return refused(ReasonBadClientID, "sync.bad_client_id")
-	case c.Register == nil && c.FollowUp == nil && c.Call == nil && c.Contact == nil && c.FamilyService == nil:
+	case c.Register == nil && c.FollowUp == nil && c.Call == nil && c.Contact == nil && c.FamilyService == nil && c.Enrol == nil:
 		return refused(ReasonUnknownKind, "sync.unknown_kind")
 	}
 	now := s.Now()
@@ -281,6 +365,15 @@ func (s *Service) claimAndApply(ctx context.Context, a care.Actor, clinic int64,
 			err = errors.Join(err, derr)
 		}
 		return Result{Status: Retry, Reason: ReasonServer, Key: "sync.server_failed"}
+	}
+	if r.Status == Retry {
+		// Nothing was written and the answer is not final (what it builds
+		// on has not arrived): the receipt goes, so that the device's next
+		// send applies it.
+		if err := s.Repo.DropReceipt(ctx, rc.AccountID, rc.ClientID); err != nil {
+			return Result{Status: Retry, Reason: ReasonServer, Key: "sync.server_failed"}
+		}
+		return r
 	}
 	rc.Status = r.Status
 	if rc.Result, err = json.Marshal(r); err == nil {
@@ -321,6 +414,8 @@ func (s *Service) apply(ctx context.Context, a care.Actor, clinic int64, c *Chan
 		return s.call(ctx, a, c.Call)
 	case c.FamilyService != nil:
 		return s.familyService(ctx, a, c.FamilyService)
+	case c.Enrol != nil:
+		return s.enrol(ctx, a, c.Enrol)
 	default:
 		return s.contact(ctx, a, c.Contact)
 	}
@@ -404,6 +499,13 @@ func (s *Service) register(ctx context.Context, a care.Actor, clinic int64, in *
 
 func (s *Service) followUp(ctx context.Context, a care.Actor, f *FollowUp) (Result, error) {
 	var out Result
+	if f.RegistrationRef != "" {
+		id, r, err := s.resolve(ctx, a, f.RegistrationRef, KindEnrol)
+		if r != nil || err != nil {
+			return deref(r), err
+		}
+		f.RegistrationID = id
+	}
 	reg, err := s.Repo.Registration(ctx, f.RegistrationID)
 	if err != nil {
 		return notFound(err)
@@ -525,6 +627,13 @@ func (s *Service) contact(ctx context.Context, a care.Actor, c *Contact) (Result
 }
 
 func (s *Service) familyService(ctx context.Context, a care.Actor, v *FamilyService) (Result, error) {
+	if v.ResidentRef != "" {
+		id, r, err := s.resolve(ctx, a, v.ResidentRef, KindRegister)
+		if r != nil || err != nil {
+			return deref(r), err
+		}
+		v.ResidentID = id
+	}
 	out := Result{ResidentID: v.ResidentID}
 	cur, err := s.Residents.Get(ctx, a, v.ResidentID)
 	if err != nil {
@@ -554,6 +663,64 @@ func (s *Service) familyService(ctx context.Context, a care.Actor, v *FamilyServ
 	}
 	r := answer(err)
 	r.RedirectTo = out.RedirectTo
+	return r, nil
+}
+
+// deref is *r, or the zero Result for nil.
+func deref(r *Result) Result {
+	if r == nil {
+		return Result{}
+	}
+	return *r
+}
+
+// enrol registers a resident in a chronic registry (chronic.Service.Enroll)
+// — one the device pulled, or one it registered offline (ResidentRef). A
+// resident merged on the server is enrolled as the survivor. Already
+// registered for the disease: conflicted, with the server's registration
+// (ServerID), to which the device's follow-ups on its enrolment then go.
+func (s *Service) enrol(ctx context.Context, a care.Actor, e *Enrol) (Result, error) {
+	if e.ResidentRef != "" {
+		id, r, err := s.resolve(ctx, a, e.ResidentRef, KindRegister)
+		if r != nil || err != nil {
+			return deref(r), err
+		}
+		e.ResidentID = id
+	}
+	out := Result{ResidentID: e.ResidentID}
+	cur, err := s.Residents.Get(ctx, a, e.ResidentID)
+	if err != nil {
+		return notFound(err)
+	}
+	if cur.Status == resident.StatusMerged {
+		out.RedirectTo, out.ResidentID = cur.MergedInto, cur.MergedInto
+	}
+	g, err := s.Chronic.Enroll(ctx, a, out.ResidentID, e.Disease, e.Source, e.On, "")
+	if err == nil {
+		out.Status, out.ServerID = Accepted, g.ID
+		return out, nil
+	}
+	ce, ferr := refusal(err)
+	if ferr != nil {
+		return Result{}, ferr
+	}
+	switch {
+	case hasField(ce.Fields, "disease", "chronic.already_registered"):
+		regs, err := s.Chronic.ForResident(ctx, a, out.ResidentID)
+		if err != nil {
+			return notFound(err)
+		}
+		for _, g := range regs {
+			if g.Disease == e.Disease && g.Status == chronic.StatusActive {
+				out.Status, out.Reason, out.Key, out.ServerID = Conflicted, ReasonDuplicate, "chronic.already_registered", g.ID
+				return out, nil
+			}
+		}
+	case hasField(ce.Fields, "enrolled_on", "chronic.date.invalid") && e.On.After(care.Today(s.Now())):
+		return refused(ReasonClockSkew, "sync.clock_skew", e.On.String(), care.Today(s.Now()).String()), nil
+	}
+	r := answer(err)
+	r.RedirectTo, r.ResidentID = out.RedirectTo, out.ResidentID
 	return r, nil
 }
 

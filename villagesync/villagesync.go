@@ -35,6 +35,7 @@ const (
 	KindCall     Kind = "call"     // a call to an overdue patient (逾期电话随访结果)
 	KindContact  Kind = "contact"  // a corrected phone number or address
 	KindService  Kind = "service"  // a family-doctor service delivered (家庭医生签约服务)
+	KindEnrol    Kind = "enrol"    // a chronic registry enrolment (慢病建档/纳入管理)
 )
 
 // Status is the outcome of one change.
@@ -68,6 +69,9 @@ const (
 	ReasonNotActive      = "not_active"       // the registration is closed
 	ReasonInProgress     = "in_progress"      // the same change is being applied now
 	ReasonServer         = "server"           // the server failed; nothing was written
+	ReasonRefPending     = "ref_pending"      // the record it builds on has not reached the server yet
+	ReasonRefRefused     = "ref_refused"      // the record it builds on was refused: correct that one first
+	ReasonBadRef         = "bad_ref"          // it builds on something that is not a record of this device of that kind
 )
 
 // Change is one record a device sends, already decoded by the wire layer.
@@ -86,24 +90,44 @@ type Change struct {
 	Contact  *Contact
 	// FamilyService is a family-doctor service delivered.
 	FamilyService *FamilyService
+	Enrol         *Enrol
+}
+
+// Ref names another change of the same account by its client ID: a
+// record made offline on something itself made offline (a follow-up on a
+// registration enrolled offline, for a resident registered offline). The
+// server resolves it to the record that change created, through its
+// receipt; a change in the same batch is applied first.
+type Ref string
+
+// Enrol is a chronic registry enrolment recorded offline (chronic.Service.Enroll):
+// the resident by ID, or by Ref to a registration change of the device.
+type Enrol struct {
+	ResidentID  int64
+	ResidentRef Ref
+	Disease     chronic.Disease
+	Source      string
+	On          care.Date
 }
 
 // FamilyService is a family-doctor service recorded offline: the kind
 // (family.Kind), the day, a note. A contract of the resident must cover
 // the day (family.Service.Record).
 type FamilyService struct {
-	ResidentID int64
-	Kind       string
-	Date       care.Date
-	Note       string
+	ResidentID  int64
+	ResidentRef Ref // a resident registered offline (instead of ResidentID)
+	Kind        string
+	Date        care.Date
+	Note        string
 }
 
 // FollowUp is a follow-up recorded offline on a registration the device pulled.
 type FollowUp struct {
-	RegistrationID int64
-	Visit          chronic.Visit
-	Lifestyle      string
-	Confirmed      bool // the doctor confirmed extreme values on the device
+	RegistrationID  int64
+	RegistrationRef Ref // a registration enrolled offline (instead of RegistrationID)
+	Visit           chronic.Visit
+	Lifestyle       string
+	Confirmed       bool // the doctor confirmed extreme values on the device
 }
 
 // Call is an overdue-list call outcome recorded offline.

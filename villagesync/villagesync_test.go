@@ -1,11 +1,14 @@
 package villagesync
 
 import (
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"countycare/care"
 	"countycare/chronic"
+	"countycare/resident"
 )
 
 func TestCursorRoundTrip(t *testing.T) {
@@ -93,5 +96,31 @@ func TestUrgent(t *testing.T) {
 		if got := Urgent(&FollowUp{Visit: tt.v}, c); got != tt.want {
 			t.Errorf("Urgent(%+v) = %v, want %v", tt.v, got, tt.want)
 		}
+	}
+}
+
+// TestApplyOrder: urgent follow-ups first, the rest as sent, except that
+// a change comes after the change of the batch it builds on (a follow-up
+// on an enrolment on a registration, all made offline) — urgent or not;
+// references to changes outside the batch, to itself, or in a cycle
+// leave the order otherwise alone and every change is placed once.
+func TestApplyOrder(t *testing.T) {
+	id := func(n int) string { return "00000000-0000-4000-8000-00000000000" + string(rune('0'+n)) }
+	urgent := func(f *FollowUp) bool { return f.Visit.SBP >= 180 }
+	changes := []Change{
+		{ClientID: id(0), FollowUp: &FollowUp{RegistrationID: 5, Visit: chronic.Visit{SBP: 130}}},
+		{ClientID: id(1), FollowUp: &FollowUp{RegistrationRef: Ref(id(2)), Visit: chronic.Visit{SBP: 190}}},
+		{ClientID: id(2), Enrol: &Enrol{ResidentRef: Ref(strings.ToUpper(id(3)))}},
+		{ClientID: id(3), Register: &resident.Input{Name: "x"}},
+		{ClientID: id(4), FollowUp: &FollowUp{RegistrationID: 6, Visit: chronic.Visit{SBP: 200}}},
+		{ClientID: id(5), FamilyService: &FamilyService{ResidentRef: Ref(id(9))}},
+		{ClientID: id(6), Enrol: &Enrol{ResidentRef: Ref(id(7))}},
+		{ClientID: id(7), Enrol: &Enrol{ResidentRef: Ref(id(6))}},
+		{ClientID: id(8), FamilyService: &FamilyService{ResidentRef: Ref(id(8))}},
+	}
+	got := applyOrder(changes, urgent)
+	want := []int{3, 2, 1, 4, 0, 5, 7, 6, 8}
+	if !slices.Equal(got, want) {
+		t.Errorf("order %v, want %v", got, want)
 	}
 }

@@ -194,8 +194,17 @@ type syncChangeIn struct {
 }
 
 type syncFollowUpIn struct {
-	RegistrationID int64      `json:"registration_id"`
-	Visit          apiVisitIn `json:"visit"`
+	RegistrationID  int64      `json:"registration_id"`
+	RegistrationRef string     `json:"registration_ref"` // the client ID of an enrolment made offline
+	Visit           apiVisitIn `json:"visit"`
+}
+
+type syncEnrolIn struct {
+	ResidentID  int64  `json:"resident_id"`
+	ResidentRef string `json:"resident_ref"` // the client ID of a registration made offline
+	Disease     string `json:"disease"`
+	Source      string `json:"source"`
+	EnrolledOn  string `json:"enrolled_on"`
 }
 
 type syncCallIn struct {
@@ -212,10 +221,11 @@ type syncContactIn struct {
 }
 
 type syncServiceIn struct {
-	ResidentID int64  `json:"resident_id"`
-	Kind       string `json:"kind"`
-	Date       string `json:"date"`
-	Note       string `json:"note"`
+	ResidentID  int64  `json:"resident_id"`
+	ResidentRef string `json:"resident_ref"` // the client ID of a registration made offline
+	Kind        string `json:"kind"`
+	Date        string `json:"date"`
+	Note        string `json:"note"`
 }
 
 type syncFieldOut struct {
@@ -275,7 +285,7 @@ func syncChange(r *http.Request, in syncChangeIn) villagesync.Change {
 			c.Fault = fs
 			return c
 		}
-		c.FollowUp = &villagesync.FollowUp{RegistrationID: d.RegistrationID, Visit: v, Lifestyle: d.Visit.Lifestyle, Confirmed: d.Visit.Confirm}
+		c.FollowUp = &villagesync.FollowUp{RegistrationID: d.RegistrationID, RegistrationRef: villagesync.Ref(d.RegistrationRef), Visit: v, Lifestyle: d.Visit.Lifestyle, Confirmed: d.Visit.Confirm}
 	case villagesync.KindCall:
 		var d syncCallIn
 		if err := decodeJSONBytes(r, in.Data, &d); err != nil {
@@ -294,7 +304,19 @@ func syncChange(r *http.Request, in syncChangeIn) villagesync.Change {
 			c.Fault = []care.FieldError{{Field: "date", Key: "field.date"}}
 			return c
 		}
-		c.FamilyService = &villagesync.FamilyService{ResidentID: d.ResidentID, Kind: d.Kind, Date: on, Note: d.Note}
+		c.FamilyService = &villagesync.FamilyService{ResidentID: d.ResidentID, ResidentRef: villagesync.Ref(d.ResidentRef), Kind: d.Kind, Date: on, Note: d.Note}
+	case villagesync.KindEnrol:
+		var d syncEnrolIn
+		if err := decodeJSONBytes(r, in.Data, &d); err != nil {
+			fault(err)
+			return c
+		}
+		on, err := care.ParseDate(strings.TrimSpace(d.EnrolledOn))
+		if err != nil {
+			c.Fault = []care.FieldError{{Field: "enrolled_on", Key: "field.date"}}
+			return c
+		}
+		c.Enrol = &villagesync.Enrol{ResidentID: d.ResidentID, ResidentRef: villagesync.Ref(d.ResidentRef), Disease: chronic.Disease(d.Disease), Source: d.Source, On: on}
 	case villagesync.KindContact:
 		var d syncContactIn
 		if err := decodeJSONBytes(r, in.Data, &d); err != nil {

@@ -22,7 +22,8 @@ import (
 // the page hands them over in the reader's language.
 var villageMsgPrefixes = []string{"village.", "chronic.disease.", "chronic.tier.", "chronic.urgent.", "chronic.symptom.", "chronic.call.", "sex.", "family.kind.",
 	"resident.record_number", "resident.id_number", "resident.sex", "resident.birth_date", "resident.phone", "resident.address",
-	"field.required", "field.number", "family.service.future", "chronic.date.future", "chronic.value.range", "chronic.bp.both", "chronic.bp.order", "chronic.next_visit"}
+	"field.required", "field.number", "family.service.future", "chronic.date.future", "chronic.value.range", "chronic.bp.both", "chronic.bp.order", "chronic.next_visit",
+	"chronic.date.invalid", "chronic.already_registered"}
 
 func (s *Server) villageMsgs(lang string) string {
 	m := map[string]any{}
@@ -50,7 +51,8 @@ func (s *Server) villageApp(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 	}
 	w.Header().Set("Cache-Control", "no-cache")
 	s.render(w, r, rc, http.StatusOK, "village_app", pageData{Title: s.msgs.T(rc.Lang, "village.title"),
-		Data: map[string]any{"Msgs": s.villageMsgs(rc.Lang), "Symptoms": syms, "ServiceKinds": kinds}})
+		Data: map[string]any{"Msgs": s.villageMsgs(rc.Lang), "Symptoms": syms, "ServiceKinds": kinds, "Diseases": chronic.Diseases,
+			"Sources": []string{chronic.SourceDiagnosis, chronic.SourceScreening, chronic.SourceReferral}}})
 	return nil
 }
 

@@ -111,7 +111,10 @@
   }
 
   function residentOf(id) { for (var i = 0; i < state.residents.length; i++) { if (state.residents[i].i === id) { return state.residents[i]; } } return null; }
-  function regOf(id) { for (var i = 0; i < state.regs.length; i++) { if (state.regs[i].i === id) { return state.regs[i]; } } return null; }
+  // Records made offline carry their client UUID as id (a string) until
+  // the server's copy replaces them; a form's value is always a string.
+  function regOf(id) { for (var i = 0; i < state.regs.length; i++) { if (String(state.regs[i].i) === String(id)) { return state.regs[i]; } } return null; }
+  function pendingRef(x) { return typeof x.i === "string"; }
   function disease(d) { return t("chronic.disease." + d); }
 
   function renderSearch() {
@@ -121,7 +124,8 @@
       if (n >= 50 || r.s) { return; }
       if (q && (r.n || "").toLowerCase().indexOf(q) < 0 && (r.p || "").indexOf(q) < 0 && (r.rn || "").indexOf(q) < 0) { return; }
       n++;
-      var b = el("button", { type: "button", "class": "res link", "data-id": String(r.i) }, [el("span", { data: r.n }), " ", el("span", { "class": "muted", data: r.id || "" })]);
+      var b = el("button", { type: "button", "class": "res link", "data-id": String(r.i) }, [el("span", { data: r.n }), " ", el("span", { "class": "muted", data: r.id || "" }),
+        r.pending ? el("span", { "class": "muted", text: " · " + t("village.pending_resident") }) : null]);
       b.addEventListener("click", function () { openResident(r.i); });
       list.appendChild(el("li", {}, [b]));
     });
@@ -144,7 +148,7 @@
     var mine = state.regs.filter(function (g) { return g.r === id; });
     mine.forEach(function (g) {
       var last = state.visits.filter(function (v) { return v.g === g.i; }).sort(function (a, b) { return a.d < b.d ? 1 : -1; })[0];
-      regs.appendChild(el("li", {}, [el("strong", { text: disease(g.d) }), " · " + t("chronic.tier." + g.t) + " · " + t("chronic.next_visit") + " ",
+      regs.appendChild(el("li", {}, [el("strong", { text: disease(g.d) }), " · " + (g.pending ? t("village.pending_registration") : t("chronic.tier." + g.t)) + " · " + t("chronic.next_visit") + " ",
         el("span", { data: g.nv }), last ? " · " : "", last ? el("span", { data: last.d + (last.s ? " " + last.s + "/" + last.b : "") + (last.pending ? " …" : "") }) : null]));
       sel.appendChild(el("option", { value: String(g.i), text: disease(g.d) }));
     });
@@ -152,6 +156,8 @@
     $("no-reg").hidden = !!mine.length;
     $("fu-form").elements.date.value = today();
     $("svc-form").elements.date.value = today();
+    $("enrol-form").elements.enrolled_on.value = today();
+    $("enrol-msg").textContent = "";
     $("svc-msg").textContent = ""; $("contact-msg").textContent = "";
     $("urgent-alert").hidden = true;
     $("fu-msg").textContent = "";
@@ -196,7 +202,7 @@
 
   function onFollowUp(e) {
     e.preventDefault();
-    var f = e.target, reg = regOf(Number(f.elements.reg.value)), lim = (state.meta.urgent || {}).lim || {};
+    var f = e.target, reg = regOf(f.elements.reg.value), lim = (state.meta.urgent || {}).lim || {};
     var symptoms = Array.prototype.filter.call(f.querySelectorAll("input[name=symptoms]:checked"), function () { return true; }).map(function (c) { return c.value; });
     var v = { date: f.elements.date.value, mode: f.elements.mode.value, sbp: num(f, "sbp"), dbp: num(f, "dbp"), hr: num(f, "heart_rate"), fpg: tenths(f, "fpg"), symptoms: symptoms };
     var errs = [];
@@ -208,9 +214,10 @@
     if ((v.sbp === 0) !== (v.dbp === 0)) { errs.push(["dbp", t("chronic.bp.both")]); } else if (v.sbp && v.sbp <= v.dbp) { errs.push(["sbp", t("chronic.bp.order")]); }
     if (!fieldErrors(f, errs)) { return; }
     var reasons = urgentReasons(reg, v);
-    var data = { registration_id: reg.i, visit: { date: v.date, mode: v.mode, symptoms: symptoms, adherence: f.elements.adherence.value, confirm: f.elements.confirm.checked } };
+    var data = { visit: { date: v.date, mode: v.mode, symptoms: symptoms, adherence: f.elements.adherence.value, confirm: f.elements.confirm.checked } };
     ["sbp", "dbp", "heart_rate"].forEach(function (k) { if (f.elements[k].value.trim()) { data.visit[k] = Number(f.elements[k].value); } });
     if (f.elements.fpg.value.trim()) { data.visit.fpg = Number(f.elements.fpg.value); }
+    if (pendingRef(reg)) { data.registration_ref = reg.i; } else { data.registration_id = reg.i; }
     var r = residentOf(reg.r);
     queue("followup", data, { n: r ? r.n : "", what: disease(reg.d) + " " + v.date }, reasons.length).then(function (o) {
       var pendingVisit = { i: o.id, g: reg.i, d: v.date, s: v.sbp, b: v.dbp, pending: true };
@@ -233,6 +240,14 @@
     var r = residentOf(state.current), f = e.target;
     if (!r) { return; }
     var d = { resident_id: r.i, phone: f.elements.phone.value.trim(), address: f.elements.address.value.trim(), base_phone: r.p || "", base_address: r.a || "" };
+    if (pendingRef(r)) {
+      // Registered offline: the registration still waiting carries the new values.
+      var o = state.outbox.filter(function (z) { return z.id === r.i && z.st === "queued"; })[0];
+      r.p = d.phone; r.a = d.address;
+      if (o) { o.d.phone = d.phone; o.d.address = d.address; }
+      tx(["residents", "outbox"], "readwrite", function (x) { x.objectStore("residents").put(r); if (o) { x.objectStore("outbox").put(o); } }).then(function () { $("contact-msg").textContent = t("village.saved"); });
+      return;
+    }
     queue("contact", d, { n: r.n, what: t("village.kind.contact") }).then(function () {
       r.p = d.phone; r.a = d.address;
       return tx(["residents"], "readwrite", function (x) { x.objectStore("residents").put(r); });
@@ -243,7 +258,8 @@
     e.preventDefault();
     var r = residentOf(state.current), f = e.target;
     if (!r) { return; }
-    var d = { resident_id: r.i, kind: f.elements.kind.value, date: f.elements.date.value, note: f.elements.note.value.trim() };
+    var d = { kind: f.elements.kind.value, date: f.elements.date.value, note: f.elements.note.value.trim() };
+    if (pendingRef(r)) { d.resident_ref = r.i; } else { d.resident_id = r.i; }
     var errs = [];
     if (!d.date) { errs.push(["date", t("field.required")]); } else if (d.date > today()) { errs.push(["date", t("family.service.future")]); }
     if (!fieldErrors(f, errs)) { return; }
@@ -261,9 +277,41 @@
     if (!d.name) { errs.push(["name", t("field.required")]); }
     if (!d.id_number && (!d.sex || !d.birth_date)) { errs.push(["id_number", t("village.id_or_birth")]); }
     if (!fieldErrors(f, errs)) { return; }
-    queue("register", d, { n: d.name, what: t("village.kind.register") }).then(function () {
+    queue("register", d, { n: d.name, what: t("village.kind.register") }).then(function (o) {
+      // On the phone at once (the ID number masked as the server sends it),
+      // so that the doctor can enrol and follow them up before any sync.
+      var id = d.id_number, pr = { i: o.id, n: d.name, id: id ? id.slice(0, 6) + "********" + id.slice(-4) : "", p: d.phone, a: d.address, pending: true,
+        x: d.sex || (id.length === 18 ? (Number(id.charAt(16)) % 2 ? "M" : "F") : ""),
+        b: d.birth_date || (id.length === 18 ? id.slice(6, 10) + "-" + id.slice(10, 12) + "-" + id.slice(12, 14) : "") };
+      state.residents.push(pr);
+      return tx(["residents"], "readwrite", function (x) { x.objectStore("residents").put(pr); });
+    }).then(function () {
       $("reg-msg").textContent = t("village.saved");
       f.reset();
+      renderSearch();
+    });
+  }
+
+  // onEnrol enrols the open resident in a chronic registry: one the phone
+  // pulled, or one registered offline (named by its client UUID, which
+  // the server resolves). The registration is on the phone at once, with
+  // its first follow-up due on the enrolment day, as the server sets it.
+  function onEnrol(e) {
+    e.preventDefault();
+    var r = residentOf(state.current), f = e.target;
+    if (!r) { return; }
+    var d = { disease: f.elements.disease.value, source: f.elements.source.value, enrolled_on: f.elements.enrolled_on.value }, errs = [];
+    if (!d.enrolled_on || d.enrolled_on > today() || (r.b && d.enrolled_on < r.b)) { errs.push(["enrolled_on", t("chronic.date.invalid")]); }
+    if (state.regs.some(function (g) { return g.r === r.i && g.d === d.disease; })) { errs.push(["disease", t("chronic.already_registered")]); }
+    if (!fieldErrors(f, errs)) { return; }
+    if (pendingRef(r)) { d.resident_ref = r.i; } else { d.resident_id = r.i; }
+    queue("enrol", d, { n: r.n, what: disease(d.disease) }).then(function (o) {
+      var g = { i: o.id, r: r.i, d: d.disease, nv: d.enrolled_on, pending: true };
+      state.regs.push(g);
+      return tx(["regs"], "readwrite", function (x) { x.objectStore("regs").put(g); });
+    }).then(function () {
+      openResident(r.i);
+      $("enrol-msg").textContent = t("village.saved");
     });
   }
 
@@ -322,13 +370,23 @@
   function removeOutbox(id) {
     state.outbox = state.outbox.filter(function (o) { return o.id !== id; });
     state.visits = state.visits.filter(function (v) { return v.i !== id; });
-    return tx(["outbox", "visits"], "readwrite", function (x) { x.objectStore("outbox").delete(id); x.objectStore("visits").delete(id); });
+    dropPending(id);
+    return tx(["outbox", "visits", "residents", "regs"], "readwrite", function (x) {
+      ["outbox", "visits", "residents", "regs"].forEach(function (n) { x.objectStore(n).delete(id); });
+    });
+  }
+  // dropPending forgets the phone's copy of a resident or registration
+  // made offline (id is its client UUID) once the server's has come, or
+  // the record was discarded.
+  function dropPending(id) {
+    state.residents = state.residents.filter(function (r) { return r.i !== id; });
+    state.regs = state.regs.filter(function (g) { return g.i !== id; });
   }
   function discard(o) { removeOutbox(o.id).then(function () { status(); renderOutbox(); }); }
   // resend opens a refused follow-up in the form, with what the doctor
   // entered, to correct it; saving makes a new record (a new UUID).
   function resend(o) {
-    var g = regOf(o.d.registration_id);
+    var g = regOf(o.d.registration_id || o.d.registration_ref);
     removeOutbox(o.id).then(function () {
       status();
       if (!g) { return; }
@@ -387,11 +445,15 @@
     return api("POST", "/api/v1/sync/push", { now: new Date().toISOString().slice(0, 19) + "Z", changes: batch.map(function (o) { return { id: o.id, k: o.k, d: o.d }; }) }).then(function (res) {
       var byId = {};
       batch.forEach(function (o) { byId[o.id] = o; });
-      return tx(["outbox", "visits", "residents"], "readwrite", function (x) {
+      return tx(["outbox", "visits", "residents", "regs"], "readwrite", function (x) {
         res.results.forEach(function (r) {
           var o = byId[r.id];
           if (!o) { return; }
           if (r.r) { x.objectStore("residents").put(r.r); }
+          if ((o.k === "register" || o.k === "enrol") && (r.s === "accepted" || (r.s === "conflicted" && (r.r || r.sid)))) {
+            x.objectStore(o.k === "register" ? "residents" : "regs").delete(o.id);
+            dropPending(o.id);
+          }
           if (r.s === "accepted") {
             x.objectStore("outbox").delete(o.id); x.objectStore("visits").delete(o.id);
             state.outbox = state.outbox.filter(function (z) { return z.id !== o.id; });
@@ -409,7 +471,10 @@
     return api("GET", "/api/v1/sync/pull?since=" + encodeURIComponent(since) + "&now=" + encodeURIComponent(new Date().toISOString().slice(0, 19) + "Z")).then(function (p) {
       return tx(["residents", "regs", "visits", "overdue", "meta"], "readwrite", function (x) {
         var rs = x.objectStore("residents"), gs = x.objectStore("regs"), vs = x.objectStore("visits"), os = x.objectStore("overdue");
-        if (p.f) { rs.clear(); vs.clear(); }
+        if (p.f) {
+          rs.clear(); vs.clear();
+          state.residents.forEach(function (r) { if (r.pending) { rs.put(r); } });
+        }
         p.r.forEach(function (r) {
           // A record merged on the server: the device's copy goes; the survivor comes in the same pull.
           if (r.m || r.s === "merged") { rs.delete(r.i); } else { rs.put(r); }
@@ -417,10 +482,11 @@
         if (p.ids) {
           var keep = {};
           p.ids.forEach(function (i) { keep[i] = true; });
-          state.residents.forEach(function (r) { if (!keep[r.i]) { rs.delete(r.i); } });
+          state.residents.forEach(function (r) { if (!keep[r.i] && !r.pending) { rs.delete(r.i); } });
         }
         gs.clear();
         p.g.forEach(function (g) { gs.put(g); });
+        state.regs.forEach(function (g) { if (g.pending) { gs.put(g); } });
         p.v.forEach(function (v) { vs.put(v); });
         os.clear();
         p.o.forEach(function (o) { os.put(o); });
@@ -464,6 +530,7 @@
   $("fu-form").addEventListener("submit", onFollowUp);
   $("contact-form").addEventListener("submit", onContact);
   $("svc-form").addEventListener("submit", onService);
+  $("enrol-form").addEventListener("submit", onEnrol);
   $("reg-form").addEventListener("submit", onRegister);
   $("sync-now").addEventListener("click", sync);
   $("back").addEventListener("click", function () { show("residents"); });
