@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"countycare/account"
@@ -18,7 +19,10 @@ import (
 // TestResidentSignsInByCodeOnAPhone (issue 13 §4): on a 360 px phone a
 // resident asks for a code with the phone on their record, types the code
 // the outbox holds, lands on /me and sees their blood-pressure trend as a
-// chart with one point per follow-up, within the screen's width.
+// chart with one point per follow-up, within the screen's width. The
+// browser presents itself as WeChat's in-app browser on Android (its
+// user agent: XWEB, MicroMessenger), which is Chromium underneath — the
+// nearest this machine comes to WeChat itself.
 func TestResidentSignsInByCodeOnAPhone(t *testing.T) {
 	chrome := chromiumPath(t)
 	base, logins, dbPath := startBinaryDB(t)
@@ -76,6 +80,9 @@ func TestResidentSignsInByCodeOnAPhone(t *testing.T) {
 
 	bctx, console := openPhoneSize(t, chrome, 360, 740)
 	step, eval, waitFor := tab{t, bctx}.helpers()
+	if _, err := chromedp.Call(bctx, emulation.SetUserAgentOverride, emulation.SetUserAgentOverrideParams{UserAgent: weChatUA, AcceptLanguage: "zh-CN"}); err != nil {
+		t.Fatal(err)
+	}
 	step("phone form", chromedp.Navigate(base+"/login"), chromedp.WaitVisible("#by-code"), chromedp.Click("#by-code"), chromedp.WaitVisible("#phone"),
 		chromedp.SendKeys("#phone", res.Phone), chromedp.Click("#send-code"), chromedp.WaitVisible("#code"))
 	msgs, err := st.MessagesTo(ctx, res.CountyCode, res.ID, account.CodePurpose, 1)
@@ -99,7 +106,16 @@ func TestResidentSignsInByCodeOnAPhone(t *testing.T) {
 	if !masked && res.IDNumber != "" {
 		t.Error("the identity number is shown in full on /me")
 	}
+	var ua string
+	eval(`navigator.userAgent`, &ua)
+	if ua != weChatUA {
+		t.Errorf("the page saw the user agent %q", ua)
+	}
 	for _, p := range console.Problems() {
 		t.Errorf("console: %s", p)
 	}
 }
+
+// weChatUA is the user agent of WeChat 8.0's in-app browser (XWEB) on Android.
+const weChatUA = "Mozilla/5.0 (Linux; Android 12; V2118A Build/SP1A.210812.003; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 " +
+	"Chrome/107.0.5304.141 Mobile Safari/537.36 XWEB/5127 MMWEBSDK/20230604 MMWEBID/2585 MicroMessenger/8.0.38.2400(0x2800263B) WeChat/arm64 Weixin NetType/4G Language/zh_CN ABI/arm64"
