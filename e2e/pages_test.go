@@ -175,6 +175,7 @@ var nonPages = map[string]string{
 	"GET /photos/{id}":                          "an image",
 	"GET /settlements/{id}/pdf":                 "a PDF",
 	"GET /poverty-watch/export.csv":             "a CSV file",
+	"GET /poverty-watch/export.xlsx":            "an XLSX workbook",
 	"GET /appraisal/export.csv":                 "a CSV file",
 	"GET /dashboard/export":                     "a CSV or XLSX file",
 	"GET /dashboard/report.pdf":                 "a PDF",

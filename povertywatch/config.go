@@ -32,6 +32,10 @@ type Thresholds struct {
 type Config struct {
 	Version string       `json:"version"`
 	Years   []Thresholds `json:"years"`
+	// OfficePhones are the mobile numbers of the county's medical
+	// assistance and civil affairs offices, each texted when a household
+	// crosses its line (PurposeCrossed); none: the alert is on the page only.
+	OfficePhones []string `json:"office_phones"`
 }
 
 //go:embed thresholds.json
@@ -93,7 +97,32 @@ func (c *Config) Validate() error {
 		seen[t.Year] = true
 	}
 	slices.SortFunc(c.Years, func(a, b Thresholds) int { return a.Year - b.Year })
+	phones := map[string]bool{}
+	for _, p := range c.OfficePhones {
+		if !mobile(p) {
+			return fmt.Errorf("povertywatch: office_phones: %q is not a mainland mobile number (11 digits from 1)", p)
+		}
+		if phones[p] {
+			return fmt.Errorf("povertywatch: office_phones: %q is listed twice", p)
+		}
+		phones[p] = true
+	}
 	return nil
+}
+
+// mobile reports whether p is a mainland China mobile number as the SMS
+// platforms take it: 11 digits, the first 1 (GB/T 13399 numbering; no
+// country code, no spaces).
+func mobile(p string) bool {
+	if len(p) != 11 || p[0] != '1' {
+		return false
+	}
+	for i := 1; i < len(p); i++ {
+		if p[i] < '0' || p[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // For returns year's thresholds; a year the province has not configured

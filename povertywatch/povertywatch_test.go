@@ -102,13 +102,20 @@ func TestConfig(t *testing.T) {
 		{"year too late", `{"years":[{"year":2101,"absolute_oop":"9000","approach":"80"}]}`, "out of range"},
 		{"unknown basis", `{"years":[{"year":2026,"absolute_oop":"9000","approach":"80","basis":"net"}]}`, "unknown basis"},
 		{"number for money", `{"years":[{"year":2026,"absolute_oop":9000,"approach":"80"}]}`, "strings"},
+		{"office phone short", `{"years":[{"year":2026,"absolute_oop":"9000","approach":"80"}],"office_phones":["1390000111"]}`, "not a mainland mobile"},
+		{"office phone long", `{"years":[{"year":2026,"absolute_oop":"9000","approach":"80"}],"office_phones":["139000011112"]}`, "not a mainland mobile"},
+		{"office phone from 2", `{"years":[{"year":2026,"absolute_oop":"9000","approach":"80"}],"office_phones":["23900001111"]}`, "not a mainland mobile"},
+		{"office phone letter", `{"years":[{"year":2026,"absolute_oop":"9000","approach":"80"}],"office_phones":["1390000111x"]}`, "not a mainland mobile"},
+		{"office phone with a slash", `{"years":[{"year":2026,"absolute_oop":"9000","approach":"80"}],"office_phones":["1390000/111"]}`, "not a mainland mobile"},
+		{"office phone twice", `{"years":[{"year":2026,"absolute_oop":"9000","approach":"80"}],"office_phones":["13900001111","13900001111"]}`, "twice"},
 	} {
 		if _, err := ParseConfig([]byte(tt.json)); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: %v, want %q", tt.name, err, tt.want)
 		}
 	}
-	// The edges that pass: 50 %, 99.99 %, years 2000 and 2100.
-	if _, err := ParseConfig([]byte(`{"years":[{"year":2000,"absolute_oop":"0.01","approach":"50"},{"year":2100,"absolute_oop":"1","approach":"99.99","basis":"in_policy"}]}`)); err != nil {
+	// The edges that pass: 50 %, 99.99 %, years 2000 and 2100; mobile numbers of 0s and 9s.
+	if c, err := ParseConfig([]byte(`{"years":[{"year":2000,"absolute_oop":"0.01","approach":"50"},{"year":2100,"absolute_oop":"1","approach":"99.99","basis":"in_policy"}],
+		"office_phones":["10000000000","19999999999"]}`)); err != nil || len(c.OfficePhones) != 2 {
 		t.Errorf("edges refused: %v", err)
 	}
 }

@@ -3,12 +3,14 @@ package povertywatch
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"countycare/audit"
 	"countycare/care"
+	"countycare/notify"
 	"countycare/settle"
 )
 
@@ -116,7 +118,9 @@ type Repository interface {
 	SetHouseholdIncome(ctx context.Context, county string, householdID int64, year int, income settle.Fen, by int64, ev audit.Event) error
 	// RaiseWatchAlerts stores the alerts not already raised for their
 	// household and year, with one audit row; it returns how many were new.
-	RaiseWatchAlerts(ctx context.Context, alerts []Alert, ev audit.Event) (int, error)
+	// msgs[i] are the texts of alerts[i], queued in the same transaction
+	// only if that alert is new.
+	RaiseWatchAlerts(ctx context.Context, alerts []Alert, msgs [][]notify.Message, ev audit.Event) (int, error)
 	// WatchAlerts lists a county-year's alerts, open ones first.
 	WatchAlerts(ctx context.Context, county string, year int, limit int) ([]Alert, error)
 	// HouseholdAlert returns the household-year's alert (nil if none).
@@ -343,9 +347,12 @@ func (s *Service) Scan(ctx context.Context, county string, year int) (int, error
 	}
 	now := s.Now().UTC()
 	var alerts []Alert
+	var msgs [][]notify.Message
 	for _, c := range cands {
 		if as := Assess(c, t); as.Level == LevelCrossed {
-			alerts = append(alerts, Alert{County: county, HouseholdID: c.HouseholdID, Year: year, Spent: as.Spent, Threshold: as.Threshold, ByIncome: as.ByIncome, RaisedAt: now})
+			a := Alert{County: county, HouseholdID: c.HouseholdID, Year: year, Spent: as.Spent, Threshold: as.Threshold, ByIncome: as.ByIncome, RaisedAt: now}
+			alerts = append(alerts, a)
+			msgs = append(msgs, s.Config.crossedTexts(a, c.Number))
 		}
 	}
 	if len(alerts) == 0 {
@@ -353,5 +360,23 @@ func (s *Service) Scan(ctx context.Context, county string, year int) (int, error
 	}
 	ev := audit.Event{Action: ActAlert, CountyCode: county, Outcome: audit.OutcomeOK, Purpose: care.PurposePayment}
 	ev.Detail = fmt.Sprintf("year %d: %d households over the line", year, len(alerts))
-	return s.Repo.RaiseWatchAlerts(ctx, alerts, ev)
+	return s.Repo.RaiseWatchAlerts(ctx, alerts, msgs, ev)
+}
+
+// PurposeCrossed is the outbox purpose of the text to the offices when a
+// household crosses its line (docs/sms.md): the household's number, the
+// year, what it spent and its line, in yuan — no name, no diagnosis.
+const PurposeCrossed = "povertywatch.crossed"
+
+// crossedTexts are the texts of a new alert to each office phone, about
+// the household numbered number.
+func (c Config) crossedTexts(a Alert, number string) []notify.Message {
+	var out []notify.Message
+	for _, p := range c.OfficePhones {
+		params := map[string]string{"household": number, "year": strconv.Itoa(a.Year), "spent": a.Spent.String(), "line": a.Threshold.String()}
+		out = append(out, notify.Message{County: a.County, Channel: notify.ChannelSMS, Recipient: p, Purpose: PurposeCrossed, Params: params,
+			Ref:  "poverty:" + strconv.FormatInt(a.HouseholdID, 10) + ":" + strconv.Itoa(a.Year),
+			Body: fmt.Sprintf("因病致贫返贫监测：户 %s 在 %d 年的医疗自付 %s 元，已超过 %s 元的监测线，请核查并登记处理。", number, a.Year, a.Spent, a.Threshold)})
+	}
+	return out
 }

@@ -2,12 +2,14 @@ package povertywatch
 
 import (
 	"context"
+	"maps"
 	"strings"
 	"testing"
 	"time"
 
 	"countycare/audit"
 	"countycare/care"
+	"countycare/notify"
 	"countycare/settle"
 )
 
@@ -20,7 +22,8 @@ type fakeRepo struct {
 	incomes  map[int64]settle.Fen
 	members  map[int64][]int64
 	audits   []audit.Event
-	askedFor []Thresholds // the thresholds WatchCandidates was called with
+	texts    []notify.Message // the texts of new alerts
+	askedFor []Thresholds     // the thresholds WatchCandidates was called with
 	bills    []BottomLineBill
 	policies map[int64]*settle.StoredPolicy
 }
@@ -54,11 +57,12 @@ func (f *fakeRepo) SetHouseholdIncome(_ context.Context, _ string, id int64, _ i
 	f.audits = append(f.audits, ev)
 	return nil
 }
-func (f *fakeRepo) RaiseWatchAlerts(_ context.Context, as []Alert, ev audit.Event) (int, error) {
+func (f *fakeRepo) RaiseWatchAlerts(_ context.Context, as []Alert, msgs [][]notify.Message, ev audit.Event) (int, error) {
 	n := 0
-	for _, a := range as {
+	for i, a := range as {
 		if _, ok := f.alerts[a.HouseholdID]; !ok {
 			f.alerts[a.HouseholdID] = a
+			f.texts = append(f.texts, msgs[i]...)
 			n++
 		}
 	}
@@ -102,7 +106,7 @@ var officer = care.Actor{AccountID: 7, Role: care.RoleInsuranceOfficer, CountyCo
 func newService() (*Service, *fakeRepo, *recorder) {
 	f, r := newFake(), &recorder{}
 	// Households 1 (crossed), 2 (approaching), 3 (below), and 4 of another county (crossed).
-	f.costs[1] = Cost{County: "411723", HouseholdID: 1, Year: 2026, TotalOOP: 1_200_000}
+	f.costs[1] = Cost{County: "411723", HouseholdID: 1, Year: 2026, TotalOOP: 1_200_000, Number: "4117231010001"}
 	f.costs[2] = Cost{County: "411723", HouseholdID: 2, Year: 2026, TotalOOP: 850_000}
 	f.costs[3] = Cost{County: "411723", HouseholdID: 3, Year: 2026, TotalOOP: 100_000}
 	f.costs[4] = Cost{County: "411724", HouseholdID: 4, Year: 2026, TotalOOP: 5_000_000}
@@ -318,6 +322,9 @@ func TestScan(t *testing.T) {
 	if len(f.audits) != 1 || f.audits[0].Action != ActAlert || f.audits[0].CountyCode != "411723" {
 		t.Errorf("audits %+v", f.audits)
 	}
+	if len(f.texts) != 0 {
+		t.Errorf("texts %+v without office phones", f.texts)
+	}
 	// A year without lines watches nothing and is no error.
 	if n, err := s.Scan(ctx, "411723", 2030); n != 0 || err != nil {
 		t.Errorf("unconfigured year: %d %v", n, err)
@@ -348,4 +355,30 @@ func (f *fakeRepo) SettlementPolicy(_ context.Context, id int64) (*settle.Stored
 		return nil, &care.Error{Code: care.ENOTFOUND}
 	}
 	return p, nil
+}
+
+// TestScanTextsTheOffices (issue 14 §3: "an alert when one crosses"): a
+// new alert is texted to each office phone of the configuration, once —
+// the household's number, year, spending and line in yuan, no name; a
+// second scan texts nobody.
+func TestScanTextsTheOffices(t *testing.T) {
+	s, f, _ := newService()
+	s.Config.OfficePhones = []string{"13900001111", "13900002222"}
+	if n, err := s.Scan(context.Background(), "411723", 2026); n != 1 || err != nil {
+		t.Fatalf("scan: %d %v", n, err)
+	}
+	if len(f.texts) != 2 || f.texts[0].Recipient != "13900001111" || f.texts[1].Recipient != "13900002222" {
+		t.Fatalf("texts %+v", f.texts)
+	}
+	m := f.texts[0]
+	want := map[string]string{"household": "4117231010001", "year": "2026", "spent": "12000.00", "line": "10000.00"}
+	if !maps.Equal(m.Params, want) || m.Purpose != PurposeCrossed || m.Channel != notify.ChannelSMS || m.County != "411723" || m.Ref != "poverty:1:2026" {
+		t.Errorf("text %+v", m)
+	}
+	if err := m.Valid(); err != nil || !strings.Contains(m.Body, "4117231010001") || !strings.Contains(m.Body, "12000.00") || !strings.Contains(m.Body, "10000.00") {
+		t.Errorf("body %q: %v", m.Body, err)
+	}
+	if n, _ := s.Scan(context.Background(), "411723", 2026); n != 0 || len(f.texts) != 2 {
+		t.Errorf("a second scan: %d new, %d texts", n, len(f.texts))
+	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"countycare/audit"
 	"countycare/care"
+	"countycare/notify"
 	"countycare/povertywatch"
 	"countycare/settle"
 )
@@ -184,11 +185,12 @@ func (s *Store) SetHouseholdIncome(ctx context.Context, county string, household
 }
 
 // RaiseWatchAlerts implements povertywatch.Repository.
-func (s *Store) RaiseWatchAlerts(ctx context.Context, alerts []povertywatch.Alert, ev audit.Event) (int, error) {
+func (s *Store) RaiseWatchAlerts(ctx context.Context, alerts []povertywatch.Alert, msgs [][]notify.Message, ev audit.Event) (int, error) {
 	n := 0
 	err := s.Transact(ctx, func(tx db) error {
 		n = 0
-		for _, a := range alerts {
+		now := s.now()
+		for i, a := range alerts {
 			by := 0
 			if a.ByIncome {
 				by = 1
@@ -200,6 +202,14 @@ func (s *Store) RaiseWatchAlerts(ctx context.Context, alerts []povertywatch.Aler
 			}
 			k, _ := res.RowsAffected()
 			n += int(k)
+			if k == 1 && i < len(msgs) {
+				// A new alert's texts, in its transaction: raised once, texted once.
+				for j := range msgs[i] {
+					if err := s.insertMessage(ctx, tx, &msgs[i][j], now); err != nil {
+						return err
+					}
+				}
+			}
 		}
 		if n == 0 {
 			return nil

@@ -639,21 +639,30 @@ func apiPercent(r settle.Ratio) string {
 // and civil-affairs offices (Excel opens it: UTF-8 with a BOM), in the
 // reader's language; the export is audited with its row count.
 func (s *Server) povertyExport(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	return s.povertyExportAs(w, r, rc, false)
+}
+
+// povertyExportXLSX is povertyExport as an XLSX workbook (excelize): the
+// same columns, counts as numbers.
+func (s *Server) povertyExportXLSX(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	return s.povertyExportAs(w, r, rc, true)
+}
+
+func (s *Server) povertyExportAs(w http.ResponseWriter, r *http.Request, rc *reqCtx, xlsx bool) error {
 	v, err := s.watchList(r, rc)
 	if err != nil {
 		return err
 	}
-	ev := audit.New(r.Context(), rc.Actor, povertywatch.ActExport, 0)
-	ev.Detail = fmt.Sprintf("csv year %d rows=%d", v.Year, len(v.Rows))
-	s.Audit.Record(r.Context(), ev)
 	t := func(k string, a ...any) string { return s.msgs.T(rc.Lang, k, a...) }
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="poverty-watch-%d.csv"`, v.Year))
-	io.WriteString(w, "\ufeff")
-	cw := csv.NewWriter(w)
-	cw.Write([]string{t("povertywatch.csv_household"), t("kind.village_clinic"), t("povertywatch.head"), t("povertywatch.members"), t("resident.poverty"),
+	// Text a person typed goes through csvSafe in a CSV (a spreadsheet
+	// would run "=…" as a formula); an XLSX cell is written as text.
+	text := csvSafe
+	if xlsx {
+		text = func(s string) string { return s }
+	}
+	rows := [][]string{{t("povertywatch.csv_household"), t("kind.village_clinic"), t("povertywatch.head"), t("povertywatch.members"), t("resident.poverty"),
 		t("povertywatch.total_oop"), t("povertywatch.in_policy_oop"), t("povertywatch.income"), t("povertywatch.line"), t("povertywatch.by_income"),
-		t("povertywatch.level_label"), t("povertywatch.csv_share")})
+		t("povertywatch.level_label"), t("povertywatch.csv_share")}}
 	for _, x := range v.Rows {
 		pov, income, byIncome := "", "", ""
 		if x.Poverty != "" {
@@ -665,9 +674,31 @@ func (s *Server) povertyExport(w http.ResponseWriter, r *http.Request, rc *reqCt
 		if x.ByIncome {
 			byIncome = "✓"
 		}
-		cw.Write([]string{x.Number, csvSafe(v.Villages[x.VillageID]), csvSafe(x.HeadName), strconv.Itoa(x.Members), pov,
+		rows = append(rows, []string{x.Number, text(v.Villages[x.VillageID]), text(x.HeadName), strconv.Itoa(x.Members), pov,
 			x.TotalOOP.String(), x.InPolicyOOP.String(), income, x.Threshold.String(), byIncome, t("povertywatch.level." + string(x.Level)), x.Share.String()})
 	}
-	cw.Flush()
-	return cw.Error()
+	format := "csv"
+	if xlsx {
+		format = "xlsx"
+	}
+	ev := audit.New(r.Context(), rc.Actor, povertywatch.ActExport, 0)
+	ev.Detail = fmt.Sprintf("%s year %d rows=%d", format, v.Year, len(v.Rows))
+	if !xlsx {
+		s.Audit.Record(r.Context(), ev)
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="poverty-watch-%d.csv"`, v.Year))
+		io.WriteString(w, "\ufeff")
+		cw := csv.NewWriter(w)
+		cw.WriteAll(rows)
+		return cw.Error()
+	}
+	b, err := xlsxOf([]sheet{{Name: t("povertywatch.title"), Rows: rows}})
+	if err != nil {
+		return care.Internal("web.povertyExportXLSX", err)
+	}
+	s.Audit.Record(r.Context(), ev)
+	w.Header().Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="poverty-watch-%d.xlsx"`, v.Year))
+	w.Write(b)
+	return nil
 }

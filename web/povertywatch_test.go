@@ -8,8 +8,11 @@ import (
 	"time"
 
 	"countycare/care"
+	"countycare/povertywatch"
 	"countycare/settle"
 	"countycare/store"
+
+	"github.com/xuri/excelize/v2"
 )
 
 // TestPovertyWatch: a household's yearly out-of-pocket total follows its
@@ -146,12 +149,29 @@ func testPovertyWatch(t *testing.T, d store.Dialect) {
 		t.Fatal("an alert before the scan")
 	}
 
-	// The scan raises one alert, once.
-	if n, err := e.watch.Scan(ctx, "411723", year); err != nil || n < 1 {
-		t.Fatalf("scan: %d %v", n, err)
+	// The scan raises one alert, once, and texts the offices once (in
+	// the alert's transaction).
+	e.watch.Config.OfficePhones = []string{"13900001111"}
+	defer func() { e.watch.Config.OfficePhones = nil }()
+	raised, err := e.watch.Scan(ctx, "411723", year)
+	if err != nil || raised < 1 {
+		t.Fatalf("scan: %d %v", raised, err)
 	}
 	if n, err := e.watch.Scan(ctx, "411723", year); err != nil || n != 0 {
 		t.Fatalf("second scan raised %d (%v), want 0", n, err)
+	}
+	pending, _ := e.st.PendingMessages(ctx, 10000)
+	texts, ours := 0, false
+	for _, m := range pending {
+		if m.Purpose == povertywatch.PurposeCrossed && m.Recipient == "13900001111" {
+			texts++
+			if m.Ref == "poverty:"+itoa(res.HouseholdID)+":"+itoa(int64(year)) {
+				ours = m.Params["line"] == "10000.00" && m.Params["year"] == itoa(int64(year)) && m.Params["household"] != ""
+			}
+		}
+	}
+	if texts != raised || !ours {
+		t.Errorf("%d texts to the office for %d new alerts; the household's text right: %v", texts, raised, ours)
 	}
 	var l watchList
 	r = io.get("/api/v1/poverty-watch?year=" + itoa(int64(year)))
@@ -185,8 +205,25 @@ func testPovertyWatch(t *testing.T, d store.Dialect) {
 		!strings.HasPrefix(c.body, "\ufeff户号,") || !strings.Contains(c.body, "超过预警线") || strings.Contains(c.body, "crossed") {
 		t.Errorf("export: %d %q %.300s", c.code, c.header.Get("Content-Type"), c.body)
 	}
+	// And as an XLSX workbook: the same header and the household's row, its level in words.
+	x := io.get("/poverty-watch/export.xlsx?level=crossed")
+	if x.code != 200 || !strings.Contains(x.header.Get("Content-Type"), "spreadsheetml") {
+		t.Fatalf("xlsx export: %d %q", x.code, x.header.Get("Content-Type"))
+	}
+	wb, err := excelize.OpenReader(strings.NewReader(x.body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, _ := wb.GetRows(wb.GetSheetName(0))
+	listed := false
+	for _, row := range rows[1:] {
+		listed = listed || len(row) > 10 && row[10] == "超过预警线"
+	}
+	if len(rows) < 2 || rows[0][0] != "户号" || !listed {
+		t.Errorf("xlsx rows: %q", rows)
+	}
 	var exports int
-	if err := e.st.QueryRowForTest(ctx, `SELECT COUNT(*) FROM audit_events WHERE action = 'povertywatch.export'`, &exports); err != nil || exports != 1 {
+	if err := e.st.QueryRowForTest(ctx, `SELECT COUNT(*) FROM audit_events WHERE action = 'povertywatch.export'`, &exports); err != nil || exports != 2 {
 		t.Errorf("export audited: %d %v", exports, err)
 	}
 	if c := e.as(care.RoleAnalyst).get("/poverty-watch/export.csv"); c.code != 403 {

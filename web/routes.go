@@ -229,6 +229,7 @@ func (s *Server) registerRoutes() {
 	// The watch on households falling back into poverty through illness (povertywatch).
 	s.handle("GET /poverty-watch", cashier, s.povertyWatchPage)
 	s.handle("GET /poverty-watch/export.csv", cashier, s.povertyExport)
+	s.handle("GET /poverty-watch/export.xlsx", cashier, s.povertyExportXLSX)
 	s.handle("GET /poverty-watch/bottom-line", cashier, s.bottomLinePage)
 	s.handle("GET /poverty-watch/special", cashier, s.specialPage)
 	s.handle("POST /poverty-watch/special", cashier, s.specialEnrol)

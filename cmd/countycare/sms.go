@@ -16,6 +16,7 @@ import (
 	"countycare/critical"
 	"countycare/notify"
 	"countycare/pharmacy"
+	"countycare/povertywatch"
 	"countycare/reading"
 	"countycare/referral"
 	"countycare/sms"
@@ -31,17 +32,18 @@ import (
 // start.
 func smsPurposes() sms.Purposes {
 	ps := sms.Purposes{
-		critical.PurposeAlert:      {"finding", "value", "stage"},
-		consult.PurposeAlert:       {"urgency", "reason", "minutes", "stage"},
-		chronic.PurposeReminder:    {"county", "name", "disease", "days", "clinic"},
-		reading.PurposeReturned:    {"modality", "study", "stage"},
-		reading.PurposeOverdue:     {"modality", "study", "minutes", "target"},
-		account.ResetNoticePurpose: {"admin", "account"},
-		account.ResetPurpose:       {"account", "minutes", "link"},
-		account.CodePurpose:        {"code", "minutes"},
-		pharmacy.PurposeLowStock:   {"drug", "on_hand", "days", "suggest"},
-		specimen.PurposeOverdue:    {"clinic", "count", "step"},
-		notify.PurposeDuty:         {"topic", "phone"},
+		critical.PurposeAlert:       {"finding", "value", "stage"},
+		consult.PurposeAlert:        {"urgency", "reason", "minutes", "stage"},
+		chronic.PurposeReminder:     {"county", "name", "disease", "days", "clinic"},
+		reading.PurposeReturned:     {"modality", "study", "stage"},
+		reading.PurposeOverdue:      {"modality", "study", "minutes", "target"},
+		account.ResetNoticePurpose:  {"admin", "account"},
+		account.ResetPurpose:        {"account", "minutes", "link"},
+		account.CodePurpose:         {"code", "minutes"},
+		pharmacy.PurposeLowStock:    {"drug", "on_hand", "days", "suggest"},
+		specimen.PurposeOverdue:     {"clinic", "count", "step"},
+		povertywatch.PurposeCrossed: {"household", "year", "spent", "line"},
+		notify.PurposeDuty:          {"topic", "phone"},
 	}
 	for _, a := range []referral.Action{referral.ActAccept, referral.ActRedirect, referral.ActArrive, referral.ActComplete, referral.ActAcknowledge} {
 		ps["referral."+string(a)] = []string{"referral", "institution"}
