@@ -177,6 +177,7 @@ var nonPages = map[string]string{
 	"GET /poverty-watch/export.csv":             "a CSV file",
 	"GET /poverty-watch/export.xlsx":            "an XLSX workbook",
 	"GET /appraisal/export.csv":                 "a CSV file",
+	"GET /appraisal/export.xlsx":                "an XLSX workbook",
 	"GET /dashboard/export":                     "a CSV or XLSX file",
 	"GET /dashboard/report.pdf":                 "a PDF",
 	"GET /residents/{id}/imaging/{iid}/preview": "a PNG",

@@ -15,6 +15,8 @@ import (
 	"countycare/care"
 	"countycare/kpi"
 	"countycare/store"
+
+	"github.com/xuri/excelize/v2"
 )
 
 // TestAppraisal: the analyst's county appraisal scores every item of the
@@ -145,6 +147,23 @@ func testAppraisal(t *testing.T, d store.Dialect) {
 	}
 	if want := fmt.Sprintf("%d.%d", (*out.Unit.Score+5)/100, (*out.Unit.Score+5)/10%10); rows[1][2] != want {
 		t.Errorf("CSV score %q, want %q", rows[1][2], want)
+	}
+	// And as an XLSX workbook: the same rows, cell for cell.
+	xr := an.get("/appraisal/export.xlsx?year=" + strconv.Itoa(year))
+	wb, err := excelize.OpenReader(strings.NewReader(xr.body))
+	if xr.code != 200 || err != nil || !strings.Contains(xr.header.Get("Content-Type"), "spreadsheetml") {
+		t.Fatalf("XLSX: %d %v %q", xr.code, err, xr.header.Get("Content-Type"))
+	}
+	xrows, _ := wb.GetRows(wb.GetSheetName(0))
+	if len(xrows) != len(rows) {
+		t.Fatalf("XLSX %d rows, CSV %d", len(xrows), len(rows))
+	}
+	for i := range rows {
+		for j := range rows[i] {
+			if j >= len(xrows[i]) && rows[i][j] != "" || j < len(xrows[i]) && xrows[i][j] != rows[i][j] {
+				t.Fatalf("XLSX row %d differs from the CSV: %q against %q", i, xrows[i], rows[i])
+			}
+		}
 	}
 
 	// Drill down to a village clinic: its doctors' appraisal.

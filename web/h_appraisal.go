@@ -166,6 +166,16 @@ func (s *Server) apiAppraisal(w http.ResponseWriter, r *http.Request, rc *reqCtx
 // spreadsheet (UTF-8 with a BOM, the reader's language, formula-safe
 // names); scope, refusals and the audit row are the page's.
 func (s *Server) appraisalExport(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	return s.appraisalExportAs(w, r, rc, false)
+}
+
+// appraisalExportXLSX serves GET /appraisal/export.xlsx?unit=&year=: the
+// same rows as an XLSX workbook (excelize; counts and weights as numbers).
+func (s *Server) appraisalExportXLSX(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	return s.appraisalExportAs(w, r, rc, true)
+}
+
+func (s *Server) appraisalExportAs(w http.ResponseWriter, r *http.Request, rc *reqCtx, xlsx bool) error {
 	var unit int64
 	if v := r.URL.Query().Get("unit"); v != "" {
 		id, err := strconv.ParseInt(v, 10, 64)
@@ -183,12 +193,12 @@ func (s *Server) appraisalExport(w http.ResponseWriter, r *http.Request, rc *req
 		return err
 	}
 	t := func(k string, a ...any) string { return s.msgs.T(rc.Lang, k, a...) }
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="appraisal-%d-%d.csv"`, rep.Unit.ID, year))
-	io.WriteString(w, "\ufeff")
-	cw := csv.NewWriter(w)
-	cw.Write([]string{t("kpi.unit"), t("appraisal.set"), t("appraisal.score"), t("kpi.indicator"), t("appraisal.csv_numerator"), t("appraisal.csv_denominator"),
-		t("kpi.value"), t("kpi.target"), t("appraisal.weight"), t("appraisal.points")})
+	name := csvSafe // a unit's name in a CSV must not run as a formula; an XLSX cell is text
+	if xlsx {
+		name = func(s string) string { return s }
+	}
+	rows := [][]string{{t("kpi.unit"), t("appraisal.set"), t("appraisal.score"), t("kpi.indicator"), t("appraisal.csv_numerator"), t("appraisal.csv_denominator"),
+		t("kpi.value"), t("kpi.target"), t("appraisal.weight"), t("appraisal.points")}}
 	for _, u := range append([]appraisal.Scored{rep.Scored}, rep.Children...) {
 		score := t("kpi.no_data")
 		if u.Score.HasData {
@@ -199,10 +209,25 @@ func (s *Server) appraisalExport(w http.ResponseWriter, r *http.Request, rc *req
 			if l.Scored() {
 				points = centiPoints(l.Points)
 			}
-			cw.Write([]string{csvSafe(u.Unit.Name), t("appraisal.set." + string(u.Set)), score, t(l.Indicator.NameKey()),
+			rows = append(rows, []string{name(u.Unit.Name), t("appraisal.set." + string(u.Set)), score, t(l.Indicator.NameKey()),
 				strconv.Itoa(l.Value.Rate.Num), strconv.Itoa(l.Value.Rate.Den), s.valueLabel(rc.Lang, l.Value), pctBP(l.TargetBP), strconv.Itoa(l.Weight), points})
 		}
 	}
-	cw.Flush()
+	file := fmt.Sprintf("appraisal-%d-%d", rep.Unit.ID, year)
+	if xlsx {
+		b, err := xlsxOf([]sheet{{Name: t("appraisal.title"), Rows: rows}})
+		if err != nil {
+			return care.Internal("web.appraisalExportXLSX", err)
+		}
+		w.Header().Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+		w.Header().Set("Content-Disposition", `attachment; filename="`+file+`.xlsx"`)
+		w.Write(b)
+		return nil
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+file+`.csv"`)
+	io.WriteString(w, "\ufeff")
+	cw := csv.NewWriter(w)
+	cw.WriteAll(rows)
 	return cw.Error()
 }

@@ -151,6 +151,7 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /appraisal/units/{id}", aggregates, s.appraisalPage)
 	s.handle("GET /api/v1/appraisal", aggregates, s.apiAppraisal)
 	s.handle("GET /appraisal/export.csv", aggregates, s.appraisalExport)
+	s.handle("GET /appraisal/export.xlsx", aggregates, s.appraisalExportXLSX)
 	// Resident surveys: the linked survey needs no sign-in (the signed,
 	// single-use link is the credential); a resident's own on /me; results
 	// (aggregates of at least the minimum count) for the staff concerned.
