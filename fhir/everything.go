@@ -34,7 +34,8 @@ var (
 // reports for every clinician, signed study reports for the study page's
 // viewers,
 // ServiceRequests and Encounters for the parties of consultations and
-// referrals, MedicationRequests and MedicationDispenses for prescribers
+// referrals, CarePlans, CareTeams and Consents of family doctor contracts
+// for the registrars (consultation Consents for the parties), MedicationRequests and MedicationDispenses for prescribers
 // and pharmacists, Claims and ExplanationOfBenefits for the insurance office. A Bundle of
 // type searchset with the total; no parameters are supported (_since,
 // _type, _count are ignored, or refused with Prefer: handling=strict).
@@ -75,6 +76,17 @@ func (s *Server) everything(m *web.Mount) web.FaceHandler {
 			}
 			typed["ServiceRequest"], typed["Encounter"] = serviceRequests(ep, t), encounters(ep, t)
 		}
+		if s.Family != nil && slices.Contains(episodeParties, role) {
+			rec, err := s.contractsOf(r, m, rq, id, true)
+			if err != nil {
+				return err
+			}
+			for _, typ := range []string{"CarePlan", "CareTeam", "Consent"} {
+				if typed[typ], err = s.familyMatches(r, rq, typ, rec, t); err != nil {
+					return err
+				}
+			}
+		}
 		if s.Prescriptions != nil && slices.Contains(rxReaders, role) {
 			sgs, err := s.Prescriptions.ForResident(r.Context(), rq.Actor, id)
 			if err != nil {
@@ -114,5 +126,5 @@ func (s *Server) everything(m *web.Mount) web.FaceHandler {
 }
 
 // everythingTypes is the order of Patient/$everything's entries after the Patient.
-var everythingTypes = []string{"Condition", "Observation", "DiagnosticReport", "ServiceRequest", "Encounter", "MedicationRequest",
+var everythingTypes = []string{"Condition", "Observation", "DiagnosticReport", "ServiceRequest", "Encounter", "CarePlan", "CareTeam", "Consent", "MedicationRequest",
 	"MedicationDispense", "Claim", "ExplanationOfBenefit"}

@@ -22,6 +22,7 @@ import (
 	"countycare/care"
 	"countycare/chronic"
 	"countycare/consult"
+	"countycare/family"
 	"countycare/lab"
 	"countycare/online"
 	"countycare/org"
@@ -45,6 +46,9 @@ type Server struct {
 	Referral  *referral.Service // nil: no referrals (ServiceRequest, Encounter)
 	Settle    *settle.Service   // nil: no ExplanationOfBenefit
 	Online    *online.Service   // nil: no online visits (Encounter)
+	// Family: nil, no CarePlan, CareTeam and contract Consent (family
+	// doctor contracts and teams).
+	Family *family.Service
 	// Prescriptions: nil, no MedicationRequest and MedicationDispense.
 	Prescriptions *rx.Service
 	// Atomic, if set, runs a transaction bundle's writes as one database

@@ -78,6 +78,19 @@ func (s *Server) routes(m *web.Mount) {
 			m.Handle("GET /fhir/"+typ, settled, 0, s.eobSearch(m, typ))
 		}
 	}
+	if s.Family != nil {
+		// Family doctor contracts, teams and consents: the registrars, as
+		// the family doctor page; consultation consents: their parties.
+		fam := access.Allow(familyRoles...)
+		for _, typ := range []string{"CarePlan", "CareTeam", "Consent"} {
+			pol := fam
+			if typ == "Consent" {
+				pol = access.Allow(episodeParties...)
+			}
+			m.Handle("GET /fhir/"+typ+"/{id}", pol, 0, s.familyRead(m, typ))
+			m.Handle("GET /fhir/"+typ, pol, 0, s.familySearch(m, typ))
+		}
+	}
 	if s.Readings != nil || s.Labs != nil {
 		// Signed reports: the study page's viewers (readers of the center,
 		// doctors of the ordering clinic); lab reports: every clinician, as
@@ -186,6 +199,12 @@ func (s *Server) Capability() CapabilityStatement {
 		for _, typ := range []string{"ExplanationOfBenefit", "Claim"} {
 			cs.Rest[0].Resource = append(cs.Rest[0].Resource, CapResource{Type: typ, Interaction: read, SearchParam: pagedParams(),
 				SearchInclude: []string{typ + ":patient"}})
+		}
+	}
+	if s.Family != nil {
+		for _, typ := range []string{"CarePlan", "CareTeam", "Consent"} {
+			cs.Rest[0].Resource = append(cs.Rest[0].Resource, CapResource{Type: typ, Interaction: read, SearchParam: pagedParams(),
+				SearchInclude: []string{typ + ":patient", typ + ":subject"}})
 		}
 	}
 	s.bulkCapability(&cs)

@@ -113,6 +113,16 @@ func TestResourcesPassTwoValidators(t *testing.T) {
 			}
 		}
 	}
+	// Family doctor contracts: CarePlan, CareTeam and Consent, searched
+	// (the patient included) and read; a consultation's Consent.
+	cpid, cps := contractPatient(t, vd)
+	for _, typ := range []string{"CarePlan", "CareTeam", "Consent"} {
+		var b bundle
+		json.Unmarshal(add("/fhir/"+typ+"?patient="+cpid+"&_include="+typ+":patient", vd), &b)
+		add(strings.TrimPrefix(b.Entry[0].FullURL, e.ts.URL), vd)
+	}
+	add("/fhir/Consent/contract-"+cps[0].ID, vd)
+	add("/fhir/Consent?patient="+episodePatients(t, vd)[0], vd)
 	// An online visit's Encounter.
 	v, vp := bookOnlineVisit(t, e, vd)
 	add("/fhir/Encounter/online-"+strconv.FormatInt(v.ID, 10), vd)
