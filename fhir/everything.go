@@ -60,10 +60,7 @@ func (s *Server) everything(m *web.Mount) web.FaceHandler {
 			return err
 		}
 		typed["Observation"] = obs
-		for i := range regs {
-			c := ConditionOf(&regs[i], func(k string) string { return t(k) })
-			typed["Condition"] = append(typed["Condition"], match{id: c.ID, key: key(regs[i].EnrolledOn.Time(), regs[i].ID), res: c})
-		}
+		typed["Condition"] = conditionMatches(regs, func(k string) string { return t(k) })
 		if s.Readings != nil || s.Labs != nil {
 			if typed["DiagnosticReport"], err = s.patientReports(r, m, rq, res); err != nil {
 				return err

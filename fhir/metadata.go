@@ -17,8 +17,10 @@ func (s *Server) routes(m *web.Mount) {
 	m.Handle("GET /fhir/Patient/{id}", readers, 0, s.patientRead(m))
 	m.Handle("GET /fhir/Patient", readers, 0, s.patientSearch(m))
 	m.Handle("GET /fhir/Patient/{id}/$everything", readers, 0, s.everything(m))
-	m.Handle("GET /fhir/Organization/{id}", staff, 0, s.organizationRead(m))
-	m.Handle("GET /fhir/Organization", staff, 0, s.organizationSearch(m))
+	for _, typ := range []string{"Organization", "Location"} {
+		m.Handle("GET /fhir/"+typ+"/{id}", staff, 0, s.organizationRead(m, typ))
+		m.Handle("GET /fhir/"+typ, staff, 0, s.organizationSearch(m, typ))
+	}
 	m.Handle("GET /fhir/Practitioner/{id}", staff, 0, s.practitionerRead(m, false))
 	m.Handle("GET /fhir/Practitioner", staff, 0, s.practitionerSearch(m, false))
 	m.Handle("GET /fhir/PractitionerRole/{id}", staff, 0, s.practitionerRead(m, true))
@@ -160,16 +162,18 @@ func (s *Server) Capability() CapabilityStatement {
 			Resource: []CapResource{
 				{Type: "Patient", Interaction: codes("read", "vread", "history-instance", "search-type", "create"), Versioning: "versioned", ConditionalCreate: true, SearchParam: []CapSearchParam{{"_id", "token"}, {"identifier", "token"}, {"name", "string"}, {"birthdate", "date"}, {"_count", "number"}, {"_cursor", "string"}},
 					Operation: []CapOperation{{Name: "everything", Definition: "http://hl7.org/fhir/OperationDefinition/Patient-everything"}}},
-				{Type: "Organization", Interaction: read, SearchParam: []CapSearchParam{{"_id", "token"}, {"partof", "reference"}, {"type", "token"}, {"name", "string"}, {"_count", "number"}}},
+				{Type: "Organization", Interaction: read, SearchParam: []CapSearchParam{{"_id", "token"}, {"partof", "reference"}, {"type", "token"}, {"name", "string"}, {"_count", "number"}, {"_summary", "token"}}},
+				{Type: "Location", Interaction: read, SearchParam: []CapSearchParam{{"_id", "token"}, {"partof", "reference"}, {"organization", "reference"}, {"type", "token"}, {"name", "string"}, {"_count", "number"}, {"_summary", "token"}}},
 				{Type: "Practitioner", Interaction: read, SearchParam: []CapSearchParam{{"_id", "token"}, {"name", "string"}, {"_count", "number"}}},
 				{Type: "PractitionerRole", Interaction: read, SearchParam: []CapSearchParam{{"practitioner", "reference"}, {"organization", "reference"}, {"specialty", "token"}, {"_count", "number"}}},
 			}}}}
-	obs := []CapSearchParam{{"patient", "reference"}, {"code", "token"}, {"date", "date"}, {"_count", "number"}, {"_cursor", "string"}, {"_summary", "token"}}
+	obs := []CapSearchParam{{"patient", "reference"}, {"code", "token"}, {"date", "date"}, {"_lastUpdated", "date"}, {"_count", "number"}, {"_cursor", "string"}, {"_summary", "token"}}
 	obsIncludes := []string{"Observation:patient", "Observation:subject"}
 	if s.Chronic != nil {
 		cs.Rest[0].Resource = append(cs.Rest[0].Resource,
 			CapResource{Type: "Condition", Interaction: codes("read", "vread", "history-instance", "search-type", "create", "update"), Versioning: "versioned",
-				SearchParam: []CapSearchParam{{"patient", "reference"}}})
+				SearchParam:   []CapSearchParam{{"patient", "reference"}, {"date", "date"}, {"_lastUpdated", "date"}, {"_count", "number"}, {"_cursor", "string"}, {"_summary", "token"}},
+				SearchInclude: []string{"Condition:patient", "Condition:subject"}})
 		cs.Rest[0].Interaction = codes("transaction", "batch")
 	}
 	if s.Chronic != nil {
@@ -232,7 +236,7 @@ func codes(cs ...string) []map[string]any {
 // pagedParams are the search parameters of the paged patient searches
 // (DiagnosticReport, ServiceRequest, Encounter).
 func pagedParams() []CapSearchParam {
-	return []CapSearchParam{{"patient", "reference"}, {"_id", "token"}, {"date", "date"}, {"status", "token"}, {"_count", "number"},
+	return []CapSearchParam{{"patient", "reference"}, {"_id", "token"}, {"date", "date"}, {"_lastUpdated", "date"}, {"status", "token"}, {"_count", "number"},
 		{"_cursor", "string"}, {"_summary", "token"}}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -26,7 +27,11 @@ type patientSearchParams struct {
 	cursor   string // the page after this key (keyset paging), "": the first page
 	count    bool   // _summary=count: the total only
 	include  bool   // _include=<Type>:subject or :patient
-	used     url.Values
+	// updFrom, updTo: the _lastUpdated range [updFrom, updTo), zero: open;
+	// updated says whether _lastUpdated was given.
+	updFrom, updTo time.Time
+	updated        bool
+	used           url.Values
 	fs       []care.FieldError
 }
 
@@ -41,7 +46,7 @@ type searchOpts struct {
 // params lists the parameters a search with these options reads, for
 // Server.unsupported, with the search's own (extra).
 func (o searchOpts) params(extra ...string) []string {
-	ps := append([]string{"patient", "date", "_count", "_summary", "_include"}, extra...)
+	ps := append([]string{"patient", "date", "_lastUpdated", "_count", "_summary", "_include"}, extra...)
 	if o.byID {
 		ps = append(ps, "_id")
 	}
@@ -78,6 +83,21 @@ func parsePatientSearch(q url.Values, o searchOpts) patientSearchParams {
 		}
 		p.used.Add("date", v)
 	}
+	for _, v := range q["_lastUpdated"] {
+		from, to, err := instantRange(v)
+		if err != nil {
+			p.fs = append(p.fs, care.FieldError{Field: "_lastUpdated", Key: "fhir.date", Args: []any{v}})
+			continue
+		}
+		if !from.IsZero() && from.After(p.updFrom) {
+			p.updFrom = from
+		}
+		if !to.IsZero() && (p.updTo.IsZero() || to.Before(p.updTo)) {
+			p.updTo = to
+		}
+		p.updated = true
+		p.used.Add("_lastUpdated", v)
+	}
 	if v := q.Get("_count"); v != "" {
 		if n, fe := pageSize(v); fe != nil {
 			p.fs = append(p.fs, *fe)
@@ -110,6 +130,58 @@ func parsePatientSearch(q url.Values, o searchOpts) patientSearchParams {
 		p.used.Add("_include", v)
 	}
 	return p
+}
+
+// instantRange reads one _lastUpdated value: a prefix (eq, the default,
+// ge, gt, le, lt) and a day (YYYY-MM-DD, China time) or an instant (RFC
+// 3339 with its zone, to the second); it returns the instants [from, to)
+// it matches, zero for an open end.
+func instantRange(v string) (from, to time.Time, err error) {
+	prefix := "eq"
+	if len(v) > 2 && v[0] >= 'a' && v[0] <= 'z' {
+		prefix, v = v[:2], v[2:]
+	}
+	var lo, hi time.Time // the instants the value itself spans
+	if day, derr := care.ParseDate(v); derr == nil {
+		lo = time.Date(day.Year, day.Month, day.Day, 0, 0, 0, 0, care.Shanghai)
+		hi = lo.AddDate(0, 0, 1)
+	} else if t, terr := time.Parse(time.RFC3339, v); terr == nil {
+		lo = t.Truncate(time.Second)
+		hi = lo.Add(time.Second)
+	} else {
+		return from, to, fmt.Errorf("fhir: _lastUpdated %q: %w", v, terr)
+	}
+	switch prefix {
+	case "eq":
+		return lo, hi, nil
+	case "ge":
+		return lo, to, nil
+	case "gt":
+		return hi, to, nil
+	case "le":
+		return from, hi, nil
+	case "lt":
+		return from, lo, nil
+	}
+	return from, to, fmt.Errorf("fhir: _lastUpdated prefix %q", prefix)
+}
+
+// updatedIn reports whether a resource's meta.lastUpdated is within the
+// _lastUpdated range; a resource without one matches no range.
+func (p *patientSearchParams) updatedIn(res any) bool {
+	if !p.updated {
+		return true
+	}
+	v := reflect.ValueOf(res)
+	if v.Kind() != reflect.Struct {
+		return false
+	}
+	f := v.FieldByName("Meta")
+	if !f.IsValid() || f.Kind() != reflect.Pointer || f.IsNil() {
+		return false
+	}
+	t, err := time.Parse(time.RFC3339, f.Interface().(*Meta).LastUpdated)
+	return err == nil && (p.updFrom.IsZero() || !t.Before(p.updFrom)) && (p.updTo.IsZero() || t.Before(p.updTo))
 }
 
 // in reports whether day is within the date range.
@@ -233,7 +305,7 @@ type match struct {
 func (p *patientSearchParams) page(ms []match, statuses []string, id string) (ids, keys []string, out []any) {
 	slices.SortStableFunc(ms, func(a, b match) int { return strings.Compare(b.key, a.key) })
 	for _, x := range ms {
-		if !p.in(x.day) || len(statuses) > 0 && !slices.Contains(statuses, x.status) || id != "" && x.id != id {
+		if !p.in(x.day) || !p.updatedIn(x.res) || len(statuses) > 0 && !slices.Contains(statuses, x.status) || id != "" && x.id != id {
 			continue
 		}
 		ids, keys, out = append(ids, x.id), append(keys, x.key), append(out, x.res)
