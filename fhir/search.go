@@ -32,7 +32,7 @@ type patientSearchParams struct {
 	updFrom, updTo time.Time
 	updated        bool
 	used           url.Values
-	fs       []care.FieldError
+	fs             []care.FieldError
 }
 
 // searchOpts says what a patient search takes.
