@@ -2,6 +2,7 @@ package fhir
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 
 	"countycare/access"
@@ -137,6 +138,7 @@ type CapResource struct {
 	Versioning        string           `json:"versioning,omitempty"`
 	ConditionalCreate bool             `json:"conditionalCreate,omitempty"`
 	SearchInclude     []string         `json:"searchInclude,omitempty"`
+	SearchRevInclude  []string         `json:"searchRevInclude,omitempty"`
 	SearchParam       []CapSearchParam `json:"searchParam,omitempty"`
 	Operation         []CapOperation   `json:"operation,omitempty"`
 }
@@ -215,6 +217,11 @@ func (s *Server) Capability() CapabilityStatement {
 	types := make([]string, len(cs.Rest[0].Resource))
 	for i, r := range cs.Rest[0].Resource {
 		types[i] = r.Type
+	}
+	for _, v := range revincludes() { // Patient?_revinclude= of the types served
+		if typ, _, _ := strings.Cut(v, ":"); slices.Contains(types, typ) {
+			cs.Rest[0].Resource[0].SearchRevInclude = append(cs.Rest[0].Resource[0].SearchRevInclude, v)
+		}
 	}
 	cs.Rest[0].Documentation = "Resources: " + strings.Join(types, ", ") +
 		". Writes: Patient (create, conditional create by identifier), Condition (create, update of the clinical status), Observation (create: a follow-up visit's measurements), " +

@@ -3,6 +3,7 @@ package fhir
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -145,6 +146,7 @@ func (s *Server) patientSearch(m *web.Mount) web.FaceHandler {
 		}
 		f := resident.Filter{Limit: 20}
 		text := ""
+		revs := map[string]bool{}
 		for name, vals := range q {
 			switch name {
 			case "_count":
@@ -197,6 +199,20 @@ func (s *Server) patientSearch(m *web.Mount) web.FaceHandler {
 					if err := birthdate(v, &f); err != nil {
 						bad("birthdate", "fhir.date", v)
 					}
+				}
+			case "_revinclude":
+				ok := true
+				for _, v := range vals {
+					if !slices.Contains(revincludes(), v) {
+						bad(name, "fhir.include", strings.Join(revincludes(), ", "))
+						ok = false
+						continue
+					}
+					typ, _, _ := strings.Cut(v, ":")
+					revs[typ] = true
+				}
+				if !ok {
+					continue
 				}
 			case "_cursor":
 				// The next page of a search without _id, identifier or name
@@ -273,6 +289,11 @@ func (s *Server) patientSearch(m *web.Mount) web.FaceHandler {
 		for i := range found {
 			p := PatientOf(&found[i], pn)
 			b.Entry = append(b.Entry, BundleEntry{FullURL: base + "/Patient/" + p.ID, Resource: p, Search: &EntrySearch{Mode: "match"}})
+		}
+		if len(revs) > 0 {
+			if err := s.revincluded(r, m, rq, &b, found, revs); err != nil {
+				return err
+			}
 		}
 		writeJSON(w, http.StatusOK, b)
 		return nil

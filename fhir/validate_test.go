@@ -124,6 +124,7 @@ func TestResourcesPassTwoValidators(t *testing.T) {
 		add(strings.TrimPrefix(b.Entry[0].FullURL, e.ts.URL), vd)
 	}
 	add("/fhir/Consent/contract-"+cps[0].ID, vd)
+	add("/fhir/Patient?_id="+cpid+"&_revinclude=CarePlan:patient&_revinclude=Condition:patient&_revinclude=Consent:patient", vd)
 	add("/fhir/Consent?patient="+episodePatients(t, vd)[0], vd)
 	// An online visit's Encounter.
 	v, vp := bookOnlineVisit(t, e, vd)
