@@ -135,7 +135,7 @@ func testFamilyContract(t *testing.T, e *env) {
 		t.Errorf("%d family.read audit rows for the searches and reads", len(evs))
 	}
 	// A consultation's consent, for its parties.
-	cpid := episodePatients(t, vd)[0]
+	cpid := consultPatient(t, vd)
 	cons = bundle{}
 	vd.get("/fhir/Consent?patient="+cpid, nil, &cons)
 	found := false
@@ -157,4 +157,22 @@ func testFamilyContract(t *testing.T, e *env) {
 	if !found {
 		t.Errorf("no consultation consent among %d Consents of patient %s", len(cons.Entry), cpid)
 	}
+}
+
+// consultPatient is a patient of the village doctor's scope with a
+// consultation the doctor is a party to.
+func consultPatient(t *testing.T, vd *client) string {
+	t.Helper()
+	var mine bundle
+	vd.get("/fhir/Patient?_count=100", nil, &mine)
+	for _, p := range mine.patients(t) {
+		srs, _ := episodesOf(t, vd, p.ID)
+		for _, sr := range srs {
+			if strings.HasPrefix(sr.ID, "consult-") {
+				return p.ID
+			}
+		}
+	}
+	t.Fatal("no patient in scope with a consultation")
+	return ""
 }

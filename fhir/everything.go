@@ -37,7 +37,7 @@ var (
 // ServiceRequests and Encounters for the parties of consultations and
 // referrals, CarePlans, CareTeams and Consents of family doctor contracts
 // for the registrars (consultation Consents for the parties), MedicationRequests and MedicationDispenses for prescribers
-// and pharmacists, Claims and ExplanationOfBenefits for the insurance office. A Bundle of
+// and pharmacists, Coverages, Claims and ExplanationOfBenefits for the insurance office. A Bundle of
 // type searchset with the total; no parameters are supported (_since,
 // _type, _count are ignored, or refused with Prefer: handling=strict).
 func (s *Server) everything(m *web.Mount) web.FaceHandler {
@@ -78,7 +78,7 @@ func (s *Server) everything(m *web.Mount) web.FaceHandler {
 
 // everythingTypes is the order of Patient/$everything's entries after the Patient.
 var everythingTypes = []string{"Condition", "Observation", "DiagnosticReport", "ServiceRequest", "Encounter", "CarePlan", "CareTeam", "Consent", "MedicationRequest",
-	"MedicationDispense", "Claim", "ExplanationOfBenefit"}
+	"MedicationDispense", "Coverage", "Claim", "ExplanationOfBenefit"}
 
 // recordsOf gathers the resources of a patient (already read under scope)
 // the reader may see, by type, each through the same path (scope, rules
@@ -130,7 +130,7 @@ func (s *Server) recordsOf(r *http.Request, m *web.Mount, rq web.Request, res *r
 		}
 		typed["MedicationRequest"], typed["MedicationDispense"] = s.medicationMatches(sgs, rq.Lang, false), s.medicationMatches(sgs, rq.Lang, true)
 	}
-	if s.Settle != nil && slices.Contains(eobReaders, role) && wanted("Claim", "ExplanationOfBenefit") {
+	if s.Settle != nil && slices.Contains(eobReaders, role) && wanted("Claim", "ExplanationOfBenefit", "Coverage") {
 		sts, err := s.Settle.ForResident(r.Context(), rq.Actor, id)
 		if err != nil {
 			return nil, err
@@ -139,6 +139,9 @@ func (s *Server) recordsOf(r *http.Request, m *web.Mount, rq web.Request, res *r
 			if typed[typ], err = s.eobMatches(r, m, rq, sts, typ); err != nil {
 				return nil, err
 			}
+		}
+		if typed["Coverage"], err = s.coverageMatches(r, m, rq, sts); err != nil {
+			return nil, err
 		}
 	}
 	return typed, nil

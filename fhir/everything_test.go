@@ -71,11 +71,11 @@ func testPatientEverything(t *testing.T, e *env) {
 	if kinds["Condition"] == 0 && kinds["DiagnosticReport"] == 0 {
 		t.Errorf("the sample patient has too little: %v", kinds)
 	}
-	// The insurance officer: the patient and the settlements only.
+	// The insurance officer: the patient, the settlements and coverage only.
 	io := e.as(care.RoleInsuranceOfficer)
 	got, _ = everythingIDs(t, io, "/fhir/Patient/"+patient+"/$everything")
 	for _, id := range got {
-		if typ := strings.Split(id, "/")[0]; typ != "Patient" && typ != "ExplanationOfBenefit" && typ != "Claim" {
+		if typ := strings.Split(id, "/")[0]; typ != "Patient" && typ != "ExplanationOfBenefit" && typ != "Claim" && typ != "Coverage" {
 			t.Errorf("the insurance officer sees %s", id)
 		}
 	}
@@ -108,7 +108,8 @@ func TestPostgres(t *testing.T) {
 	}{
 		{"DiagnosticReport", testDiagnosticReport}, {"LabObservations", testLabObservations}, {"ServiceRequestAndEncounter", testServiceRequestAndEncounter},
 		{"ExplanationOfBenefit", testExplanationOfBenefit}, {"PatientEverything", testPatientEverything}, {"Medications", testMedications},
-		{"OnlineVisitEncounter", testOnlineVisitEncounter},
+		{"OnlineVisitEncounter", testOnlineVisitEncounter}, {"FamilyContract", testFamilyContract}, {"Coverage", testCoverage},
+		{"Locations", testLocations}, {"LastUpdatedRevincludeCount", testLastUpdatedRevincludeCount},
 	} {
 		t.Run(c.name, func(t *testing.T) { e.t = t; c.f(t, e) })
 	}

@@ -13,8 +13,9 @@ import (
 // "Location"), id as the institution's, managed by its Organization and
 // part of its parent's site, with the area code; search by organization,
 // partof, type and _summary=count; the staff directory's roles only.
-func TestLocations(t *testing.T) {
-	e := newEnv(t)
+func TestLocations(t *testing.T) { testLocations(t, newEnv(t)) }
+
+func testLocations(t *testing.T, e *env) {
 	c := e.as(care.RoleVillageDoctor)
 	var mine bundle
 	c.get("/fhir/Patient?_count=1", nil, &mine)

@@ -80,6 +80,8 @@ func (s *Server) routes(m *web.Mount) {
 			m.Handle("GET /fhir/"+typ+"/{id}", settled, 0, s.eobRead(m, typ))
 			m.Handle("GET /fhir/"+typ, settled, 0, s.eobSearch(m, typ))
 		}
+		m.Handle("GET /fhir/Coverage/{id}", settled, 0, s.coverageRead(m))
+		m.Handle("GET /fhir/Coverage", settled, 0, s.coverageSearch(m))
 	}
 	if s.Family != nil {
 		// Family doctor contracts, teams and consents: the registrars, as
@@ -206,6 +208,10 @@ func (s *Server) Capability() CapabilityStatement {
 			cs.Rest[0].Resource = append(cs.Rest[0].Resource, CapResource{Type: typ, Interaction: read, SearchParam: pagedParams(),
 				SearchInclude: []string{typ + ":patient"}})
 		}
+		cs.Rest[0].Resource = append(cs.Rest[0].Resource, CapResource{Type: "Coverage", Interaction: read,
+			SearchParam: []CapSearchParam{{"patient", "reference"}, {"_id", "token"}, {"_lastUpdated", "date"}, {"status", "token"}, {"_count", "number"},
+				{"_cursor", "string"}, {"_summary", "token"}},
+			SearchInclude: []string{"Coverage:patient", "Coverage:beneficiary"}})
 	}
 	if s.Family != nil {
 		for _, typ := range []string{"CarePlan", "CareTeam", "Consent"} {

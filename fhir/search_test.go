@@ -18,8 +18,9 @@ import (
 // own search of it gives); Condition?_summary=count gives the total alone;
 // a bad value is a 400 OperationOutcome naming the parameter
 // (docs/fhir.md "Searches of a patient's records").
-func TestLastUpdatedRevincludeCount(t *testing.T) {
-	e := newEnv(t)
+func TestLastUpdatedRevincludeCount(t *testing.T) { testLastUpdatedRevincludeCount(t, newEnv(t)) }
+
+func testLastUpdatedRevincludeCount(t *testing.T, e *env) {
 	vd := e.as(care.RoleVillageDoctor)
 	pid, _ := contractPatient(t, vd)
 	var all bundle

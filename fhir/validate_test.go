@@ -125,7 +125,7 @@ func TestResourcesPassTwoValidators(t *testing.T) {
 	}
 	add("/fhir/Consent/contract-"+cps[0].ID, vd)
 	add("/fhir/Patient?_id="+cpid+"&_revinclude=CarePlan:patient&_revinclude=Condition:patient&_revinclude=Consent:patient", vd)
-	add("/fhir/Consent?patient="+episodePatients(t, vd)[0], vd)
+	add("/fhir/Consent?patient="+consultPatient(t, vd), vd)
 	// An online visit's Encounter.
 	v, vp := bookOnlineVisit(t, e, vd)
 	add("/fhir/Encounter/online-"+strconv.FormatInt(v.ID, 10), vd)
@@ -153,6 +153,9 @@ func TestResourcesPassTwoValidators(t *testing.T) {
 			add(strings.TrimPrefix(b.Entry[0].FullURL, e.ts.URL), ins)
 			add("/fhir/Claim?patient="+p.ID+"&_include=Claim:patient", ins)
 			add(strings.Replace(strings.TrimPrefix(b.Entry[0].FullURL, e.ts.URL), "ExplanationOfBenefit", "Claim", 1), ins)
+			var cb bundle
+			json.Unmarshal(add("/fhir/Coverage?patient="+p.ID+"&_include=Coverage:patient", ins), &cb)
+			add(strings.TrimPrefix(cb.Entry[0].FullURL, e.ts.URL), ins)
 			break
 		}
 		lines = lines[:len(lines)-1] // an empty searchset is sampled enough
