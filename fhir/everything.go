@@ -78,7 +78,7 @@ func (s *Server) everything(m *web.Mount) web.FaceHandler {
 
 // everythingTypes is the order of Patient/$everything's entries after the Patient.
 var everythingTypes = []string{"Condition", "Observation", "DiagnosticReport", "ServiceRequest", "Encounter", "CarePlan", "CareTeam", "Consent", "MedicationRequest",
-	"MedicationDispense", "Coverage", "Claim", "ExplanationOfBenefit"}
+	"MedicationDispense", "Provenance", "Coverage", "Claim", "ExplanationOfBenefit"}
 
 // recordsOf gathers the resources of a patient (already read under scope)
 // the reader may see, by type, each through the same path (scope, rules
@@ -99,7 +99,7 @@ func (s *Server) recordsOf(r *http.Request, m *web.Mount, rq web.Request, res *r
 		typed["Observation"] = obs
 		typed["Condition"] = conditionMatches(regs, func(k string) string { return t(k) })
 	}
-	if (s.Readings != nil || s.Labs != nil) && wanted("DiagnosticReport") {
+	if (s.Readings != nil || s.Labs != nil) && wanted("DiagnosticReport", "Provenance") {
 		var err error
 		if typed["DiagnosticReport"], err = s.patientReports(r, m, rq, res); err != nil {
 			return nil, err
@@ -123,7 +123,7 @@ func (s *Server) recordsOf(r *http.Request, m *web.Mount, rq web.Request, res *r
 			}
 		}
 	}
-	if s.Prescriptions != nil && slices.Contains(rxReaders, role) && wanted("MedicationRequest", "MedicationDispense") {
+	if s.Prescriptions != nil && slices.Contains(rxReaders, role) && wanted("MedicationRequest", "MedicationDispense", "Provenance") {
 		sgs, err := s.Prescriptions.ForResident(r.Context(), rq.Actor, id)
 		if err != nil {
 			return nil, err
@@ -143,6 +143,9 @@ func (s *Server) recordsOf(r *http.Request, m *web.Mount, rq web.Request, res *r
 		if typed["Coverage"], err = s.coverageMatches(r, m, rq, sts); err != nil {
 			return nil, err
 		}
+	}
+	if wanted("Provenance") {
+		typed["Provenance"] = provenanceMatches(typed["DiagnosticReport"], typed["MedicationRequest"])
 	}
 	return typed, nil
 }

@@ -107,6 +107,14 @@ func (s *Server) routes(m *web.Mount) {
 		m.Handle("GET /fhir/DiagnosticReport/{id}", viewers, 0, s.reportRead(m))
 		m.Handle("GET /fhir/DiagnosticReport", viewers, 0, s.reportSearch(m))
 	}
+	if s.Readings != nil || s.Prescriptions != nil {
+		// Signatures: of the reports (the study page's viewers) and the
+		// prescriptions (prescribers and pharmacists) — every clinician
+		// role; the handlers keep each kind to its readers.
+		signed := access.Allow(access.Clinicians...)
+		m.Handle("GET /fhir/Provenance/{id}", signed, 0, s.provenanceRead(m))
+		m.Handle("GET /fhir/Provenance", signed, 0, s.provenanceSearch(m))
+	}
 }
 
 // CapabilityStatement declares what the server does — and only that.
@@ -212,6 +220,12 @@ func (s *Server) Capability() CapabilityStatement {
 			SearchParam: []CapSearchParam{{"patient", "reference"}, {"_id", "token"}, {"_lastUpdated", "date"}, {"status", "token"}, {"_count", "number"},
 				{"_cursor", "string"}, {"_summary", "token"}},
 			SearchInclude: []string{"Coverage:patient", "Coverage:beneficiary"}})
+	}
+	if s.Readings != nil || s.Prescriptions != nil {
+		cs.Rest[0].Resource = append(cs.Rest[0].Resource, CapResource{Type: "Provenance", Interaction: read,
+			SearchParam: []CapSearchParam{{"patient", "reference"}, {"_id", "token"}, {"target", "reference"}, {"date", "date"}, {"_count", "number"},
+				{"_cursor", "string"}, {"_summary", "token"}},
+			SearchInclude: []string{"Provenance:patient"}})
 	}
 	if s.Family != nil {
 		for _, typ := range []string{"CarePlan", "CareTeam", "Consent"} {

@@ -342,8 +342,11 @@ func (s *Server) pagedParams(r *http.Request, typ string, allowed []string, incl
 	}
 	statuses = p.statuses(q, allowed)
 	extra := []string{"status"}
-	if typ == "DiagnosticReport" {
+	switch typ {
+	case "DiagnosticReport":
 		extra = append(extra, "code")
+	case "Provenance":
+		extra = append(extra, "target")
 	}
 	p.fs = append(p.fs, s.unsupported(r, q, opts.params(extra...)...)...)
 	return p, byID, statuses

@@ -87,6 +87,7 @@ func TestResourcesPassTwoValidators(t *testing.T) {
 	rp, reps := reportPatient(t, vd, 2)
 	add("/fhir/DiagnosticReport?patient="+rp+"&_include=DiagnosticReport:subject&_count=2", vd)
 	add("/fhir/DiagnosticReport?patient="+rp+"&_summary=count", vd)
+	add("/fhir/Provenance?patient="+rp+"&_include=Provenance:patient", vd)
 	for _, d := range reps {
 		add("/fhir/DiagnosticReport/"+d.ID, vd)
 	}
@@ -141,6 +142,7 @@ func TestResourcesPassTwoValidators(t *testing.T) {
 		add("/fhir/MedicationDispense?patient="+p.ID, vd)
 		add(strings.TrimPrefix(rb.Entry[0].FullURL, e.ts.URL), vd)
 		add(strings.TrimPrefix(db.Entry[0].FullURL, e.ts.URL), vd)
+		add("/fhir/Provenance?target="+strings.TrimPrefix(rb.Entry[0].FullURL, e.ts.URL+"/fhir/"), vd)
 		add("/fhir/Patient/"+p.ID+"/$everything", vd)
 		break
 	}
