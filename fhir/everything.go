@@ -33,7 +33,7 @@ var (
 // (scope, rules and audit) as its own search: Conditions and follow-up
 // Observations for the chronic care teams, lab Observations and lab
 // reports for every clinician, signed study reports for the study page's
-// viewers,
+// viewers (and their ImagingStudies),
 // ServiceRequests and Encounters for the parties of consultations and
 // referrals, CarePlans, CareTeams and Consents of family doctor contracts
 // for the registrars (consultation Consents for the parties), MedicationRequests and MedicationDispenses for prescribers
@@ -77,7 +77,7 @@ func (s *Server) everything(m *web.Mount) web.FaceHandler {
 }
 
 // everythingTypes is the order of Patient/$everything's entries after the Patient.
-var everythingTypes = []string{"Condition", "Observation", "DiagnosticReport", "ServiceRequest", "Encounter", "CarePlan", "CareTeam", "Consent", "MedicationRequest",
+var everythingTypes = []string{"Condition", "Observation", "DiagnosticReport", "ImagingStudy", "ServiceRequest", "Encounter", "CarePlan", "CareTeam", "Consent", "MedicationRequest",
 	"MedicationDispense", "Provenance", "Coverage", "Claim", "ExplanationOfBenefit"}
 
 // recordsOf gathers the resources of a patient (already read under scope)
@@ -102,6 +102,12 @@ func (s *Server) recordsOf(r *http.Request, m *web.Mount, rq web.Request, res *r
 	if (s.Readings != nil || s.Labs != nil) && wanted("DiagnosticReport", "Provenance") {
 		var err error
 		if typed["DiagnosticReport"], err = s.patientReports(r, m, rq, res); err != nil {
+			return nil, err
+		}
+	}
+	if wanted("ImagingStudy") {
+		var err error
+		if typed["ImagingStudy"], err = s.imagingMatches(r, rq, res.CountyCode, id); err != nil {
 			return nil, err
 		}
 	}

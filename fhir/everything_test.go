@@ -54,7 +54,7 @@ func testPatientEverything(t *testing.T, e *env) {
 		"ServiceRequest?patient=" + patient + "&_count=100", "Encounter?patient=" + patient + "&_count=100",
 		"MedicationRequest?patient=" + patient + "&_count=100", "MedicationDispense?patient=" + patient + "&_count=100",
 		"CarePlan?patient=" + patient + "&_count=100", "CareTeam?patient=" + patient + "&_count=100", "Consent?patient=" + patient + "&_count=100",
-		"Provenance?patient=" + patient + "&_count=100"} {
+		"Provenance?patient=" + patient + "&_count=100", "ImagingStudy?patient=" + patient + "&_count=100"} {
 		ids, _ := everythingIDs(t, vd, "/fhir/"+q)
 		for _, id := range ids {
 			want[id] = true
@@ -110,7 +110,7 @@ func TestPostgres(t *testing.T) {
 	}{
 		{"DiagnosticReport", testDiagnosticReport}, {"LabObservations", testLabObservations}, {"ServiceRequestAndEncounter", testServiceRequestAndEncounter},
 		{"ExplanationOfBenefit", testExplanationOfBenefit}, {"PatientEverything", testPatientEverything}, {"Medications", testMedications},
-		{"OnlineVisitEncounter", testOnlineVisitEncounter}, {"FamilyContract", testFamilyContract}, {"Coverage", testCoverage}, {"Provenance", testProvenance},
+		{"OnlineVisitEncounter", testOnlineVisitEncounter}, {"FamilyContract", testFamilyContract}, {"Coverage", testCoverage}, {"Provenance", testProvenance}, {"ImagingStudy", testImagingStudy},
 		{"Locations", testLocations}, {"LastUpdatedRevincludeCount", testLastUpdatedRevincludeCount},
 	} {
 		t.Run(c.name, func(t *testing.T) { e.t = t; c.f(t, e) })

@@ -41,11 +41,13 @@ type Server struct {
 	Orgs      *org.Service
 	Chronic   *chronic.Service  // nil: no Condition and no follow-up Observations
 	Readings  *reading.Workflow // nil: no DiagnosticReport
-	Labs      *lab.Service      // nil: no lab result Observations
-	Consult   *consult.Service  // nil: no consultations (ServiceRequest, Encounter)
-	Referral  *referral.Service // nil: no referrals (ServiceRequest, Encounter)
-	Settle    *settle.Service   // nil: no ExplanationOfBenefit
-	Online    *online.Service   // nil: no online visits (Encounter)
+	// DICOMweb: nil, ImagingStudy without its series and instances.
+	DICOMweb *reading.DICOMweb
+	Labs     *lab.Service      // nil: no lab result Observations
+	Consult  *consult.Service  // nil: no consultations (ServiceRequest, Encounter)
+	Referral *referral.Service // nil: no referrals (ServiceRequest, Encounter)
+	Settle   *settle.Service   // nil: no ExplanationOfBenefit
+	Online   *online.Service   // nil: no online visits (Encounter)
 	// Family: nil, no CarePlan, CareTeam and contract Consent (family
 	// doctor contracts and teams).
 	Family *family.Service

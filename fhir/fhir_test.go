@@ -92,7 +92,7 @@ func newEnvOn(t *testing.T, d store.Dialect) *env {
 	onl := &online.Service{Repo: st, Residents: rsvc, Staff: st, Accounts: accts, Rx: rxs, Audit: w, Now: time.Now}
 	cons := &consult.Service{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, Config: consult.DefaultConfig(), Now: time.Now}
 	refs := &referral.Service{Repo: st, Residents: rsvc, Orgs: orgs, Staff: st, Audit: w, Config: referral.DefaultConfig(), Now: time.Now}
-	fs := &fhir.Server{Residents: rsvc, Orgs: orgs, Chronic: chr, Readings: flow, Labs: labs, Consult: cons, Referral: refs,
+	fs := &fhir.Server{Residents: rsvc, Orgs: orgs, Chronic: chr, Readings: flow, DICOMweb: &reading.DICOMweb{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, Now: time.Now}, Labs: labs, Consult: cons, Referral: refs,
 		Settle:        &settle.Service{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, Now: time.Now},
 		Family:        &family.Service{Repo: st, Residents: rsvc, Orgs: orgs, Staff: st, Audit: w, Now: time.Now},
 		Prescriptions: rxs, Online: onl, Atomic: st.Atomic, Now: time.Now,

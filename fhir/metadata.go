@@ -107,6 +107,11 @@ func (s *Server) routes(m *web.Mount) {
 		m.Handle("GET /fhir/DiagnosticReport/{id}", viewers, 0, s.reportRead(m))
 		m.Handle("GET /fhir/DiagnosticReport", viewers, 0, s.reportSearch(m))
 	}
+	if s.Readings != nil {
+		// Imaging studies: the study page's viewers.
+		m.Handle("GET /fhir/ImagingStudy/{id}", access.Allow(studyViewers...), 0, s.imagingRead(m))
+		m.Handle("GET /fhir/ImagingStudy", access.Allow(studyViewers...), 0, s.imagingSearch(m))
+	}
 	if s.Readings != nil || s.Prescriptions != nil {
 		// Signatures: of the reports (the study page's viewers) and the
 		// prescriptions (prescribers and pharmacists) — every clinician
@@ -220,6 +225,10 @@ func (s *Server) Capability() CapabilityStatement {
 			SearchParam: []CapSearchParam{{"patient", "reference"}, {"_id", "token"}, {"_lastUpdated", "date"}, {"status", "token"}, {"_count", "number"},
 				{"_cursor", "string"}, {"_summary", "token"}},
 			SearchInclude: []string{"Coverage:patient", "Coverage:beneficiary"}})
+	}
+	if s.Readings != nil {
+		cs.Rest[0].Resource = append(cs.Rest[0].Resource, CapResource{Type: "ImagingStudy", Interaction: read, SearchParam: pagedParams(),
+			SearchInclude: []string{"ImagingStudy:patient", "ImagingStudy:subject"}})
 	}
 	if s.Readings != nil || s.Prescriptions != nil {
 		cs.Rest[0].Resource = append(cs.Rest[0].Resource, CapResource{Type: "Provenance", Interaction: read,

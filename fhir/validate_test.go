@@ -88,6 +88,7 @@ func TestResourcesPassTwoValidators(t *testing.T) {
 	add("/fhir/DiagnosticReport?patient="+rp+"&_include=DiagnosticReport:subject&_count=2", vd)
 	add("/fhir/DiagnosticReport?patient="+rp+"&_summary=count", vd)
 	add("/fhir/Provenance?patient="+rp+"&_include=Provenance:patient", vd)
+	imagingSample(t, vd, add)
 	for _, d := range reps {
 		add("/fhir/DiagnosticReport/"+d.ID, vd)
 	}
@@ -238,4 +239,26 @@ func TestResourcesPassTwoValidators(t *testing.T) {
 	if err == nil || !strings.Contains(out, "fhir: ") || !strings.Contains(out, "medplum: ") {
 		t.Errorf("a Bundle with an unknown element passed (%v):\n%s", err, out)
 	}
+}
+
+// imagingSample adds the first patient's ImagingStudy search that holds a
+// study with series, and that study's read.
+func imagingSample(t *testing.T, vd *client, add func(string, *client) json.RawMessage) {
+	t.Helper()
+	var mine bundle
+	vd.get("/fhir/Patient?_count=100", nil, &mine)
+	for _, p := range mine.patients(t) {
+		var b bundle
+		vd.get("/fhir/ImagingStudy?patient="+p.ID, nil, &b)
+		for _, en := range b.Entry {
+			var x fhir.ImagingStudy
+			json.Unmarshal(en.Resource, &x)
+			if len(x.Series) > 0 {
+				add("/fhir/ImagingStudy?patient="+p.ID+"&_include=ImagingStudy:patient", vd)
+				add("/fhir/ImagingStudy/"+x.ID, vd)
+				return
+			}
+		}
+	}
+	t.Fatal("no imaging study with series in the sample")
 }
