@@ -261,6 +261,9 @@ func TestMetadata(t *testing.T) {
 				declared["GET /fhir/Patient/$export"] = true
 				continue
 			}
+			if r.Type == "ValueSet" && op.Name == "expand" { // type level too (ValueSet/$expand?url=)
+				declared["GET /fhir/ValueSet/$expand"] = true
+			}
 			declared["GET /fhir/"+r.Type+"/{id}/$"+op.Name] = true
 		}
 		for _, in := range r.Interaction {

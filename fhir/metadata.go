@@ -242,6 +242,13 @@ func (s *Server) Capability() CapabilityStatement {
 				SearchInclude: []string{typ + ":patient", typ + ":subject"}})
 		}
 	}
+	for _, typ := range []string{"CodeSystem", "ValueSet"} {
+		r := CapResource{Type: typ, Interaction: read, SearchParam: []CapSearchParam{{"url", "uri"}, {"name", "string"}, {"_summary", "token"}}}
+		if typ == "ValueSet" {
+			r.Operation = []CapOperation{{Name: "expand", Definition: "http://hl7.org/fhir/OperationDefinition/ValueSet-expand"}}
+		}
+		cs.Rest[0].Resource = append(cs.Rest[0].Resource, r)
+	}
 	s.bulkCapability(&cs)
 	types := make([]string, len(cs.Rest[0].Resource))
 	for i, r := range cs.Rest[0].Resource {

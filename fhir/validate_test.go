@@ -74,6 +74,10 @@ func TestResourcesPassTwoValidators(t *testing.T) {
 	json.Unmarshal(add("/fhir/Organization", e.as(care.RoleAnalyst)), &orgs)
 	add("/fhir/Organization/"+strings.TrimPrefix(orgs.Entry[0].FullURL, e.ts.URL+"/fhir/Organization/"), vd)
 	add("/fhir/Location?_count=5", vd)
+	add("/fhir/CodeSystem", vd)
+	add("/fhir/ValueSet", vd)
+	add("/fhir/CodeSystem/poverty-category", vd)
+	add("/fhir/ValueSet/payer-layer/$expand", vd)
 	add("/fhir/Location/"+strings.TrimPrefix(pats.patients(t)[0].ManagingOrganization.Reference, "Organization/"), vd)
 	var roles bundle
 	json.Unmarshal(add("/fhir/PractitionerRole?_count=20", vd), &roles)
