@@ -209,6 +209,17 @@ func TestResourcesPassTwoValidators(t *testing.T) {
 	}
 	_, _, body := wr.send("POST", "/fhir/Patient", map[string]string{"Prefer": "return=OperationOutcome"}, foreignPatient, nil)
 	keep(body)
+	// An up-referral sent as a ServiceRequest, and a refused one.
+	var hosp bundle
+	vd.get("/fhir/Organization?type=county_hospital", nil, &hosp)
+	hospital := strings.TrimPrefix(hosp.Entry[0].FullURL, e.ts.URL+"/fhir/Organization/")
+	if code, _, body := wr.send("POST", "/fhir/ServiceRequest", nil, referralBody(withRecord, hospital, "htn_not_at_target", ""), nil); code != 201 {
+		t.Fatalf("ServiceRequest create: %d %.300s", code, body)
+	} else {
+		keep(body)
+	}
+	_, _, body = wr.send("POST", "/fhir/ServiceRequest", nil, referralBody(withRecord, hospital, "feeling_unwell", ""), nil)
+	keep(body)
 	// Bulk export (bulk_test.go): the first lines of each NDJSON file type,
 	// as a county-wide system client exports them; its Group search too.
 	sys := e.register(t, "validator", "ES384", 0, "system/*.read").signIn(t, "system/*.read")
