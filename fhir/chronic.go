@@ -223,7 +223,7 @@ func (s *Server) conditionRead(m *web.Mount) web.FaceHandler {
 func (s *Server) conditionSearch(m *web.Mount) web.FaceHandler {
 	return func(w http.ResponseWriter, r *http.Request, rq web.Request) error {
 		q := r.URL.Query()
-		opts := searchOpts{def: MaxCount, paged: true, includes: []string{"Condition:patient", "Condition:subject"}}
+		opts := searchOpts{def: MaxCount, paged: true, includes: []string{"Condition:patient", "Condition:subject"}, updated: true}
 		p := parsePatientSearch(q, opts)
 		p.fs = append(p.fs, s.unsupported(r, q, opts.params()...)...)
 		if err := care.Invalid(p.fs); err != nil {
@@ -265,7 +265,7 @@ func conditionMatches(regs []chronic.Registration, t func(string) string) []matc
 func (s *Server) observationSearch(m *web.Mount) web.FaceHandler {
 	return func(w http.ResponseWriter, r *http.Request, rq web.Request) error {
 		q := r.URL.Query()
-		opts := searchOpts{def: MaxCount, paged: true, includes: []string{"Observation:patient", "Observation:subject"}}
+		opts := searchOpts{def: MaxCount, paged: true, includes: []string{"Observation:patient", "Observation:subject"}, updated: true}
 		p := parsePatientSearch(q, opts)
 		codes := p.codes(q, SystemLOINC)
 		p.fs = append(p.fs, s.unsupported(r, q, opts.params("code")...)...)

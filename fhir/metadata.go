@@ -207,11 +207,11 @@ func (s *Server) Capability() CapabilityStatement {
 	}
 	if s.Readings != nil || s.Labs != nil {
 		cs.Rest[0].Resource = append(cs.Rest[0].Resource, CapResource{Type: "DiagnosticReport", Interaction: read,
-			SearchParam: append(pagedParams(), CapSearchParam{"code", "token"}), SearchInclude: []string{"DiagnosticReport:subject", "DiagnosticReport:patient"}})
+			SearchParam: searchParams("DiagnosticReport", CapSearchParam{"code", "token"}), SearchInclude: []string{"DiagnosticReport:subject", "DiagnosticReport:patient"}})
 	}
 	if s.Consult != nil || s.Referral != nil || s.Online != nil {
 		for _, typ := range []string{"ServiceRequest", "Encounter"} {
-			r := CapResource{Type: typ, Interaction: read, SearchParam: pagedParams(), SearchInclude: []string{typ + ":subject", typ + ":patient"}}
+			r := CapResource{Type: typ, Interaction: read, SearchParam: searchParams(typ), SearchInclude: []string{typ + ":subject", typ + ":patient"}}
 			if typ == "ServiceRequest" && s.Referral != nil {
 				r.Interaction = codes("read", "search-type", "create")
 			}
@@ -220,13 +220,13 @@ func (s *Server) Capability() CapabilityStatement {
 	}
 	if s.Prescriptions != nil {
 		for _, typ := range []string{"MedicationRequest", "MedicationDispense"} {
-			cs.Rest[0].Resource = append(cs.Rest[0].Resource, CapResource{Type: typ, Interaction: read, SearchParam: pagedParams(),
+			cs.Rest[0].Resource = append(cs.Rest[0].Resource, CapResource{Type: typ, Interaction: read, SearchParam: searchParams(typ),
 				SearchInclude: []string{typ + ":subject", typ + ":patient"}})
 		}
 	}
 	if s.Settle != nil {
 		for _, typ := range []string{"ExplanationOfBenefit", "Claim"} {
-			cs.Rest[0].Resource = append(cs.Rest[0].Resource, CapResource{Type: typ, Interaction: read, SearchParam: pagedParams(),
+			cs.Rest[0].Resource = append(cs.Rest[0].Resource, CapResource{Type: typ, Interaction: read, SearchParam: searchParams(typ),
 				SearchInclude: []string{typ + ":patient"}})
 		}
 		cs.Rest[0].Resource = append(cs.Rest[0].Resource, CapResource{Type: "Coverage", Interaction: read,
@@ -235,7 +235,7 @@ func (s *Server) Capability() CapabilityStatement {
 			SearchInclude: []string{"Coverage:patient", "Coverage:beneficiary"}})
 	}
 	if s.Readings != nil {
-		cs.Rest[0].Resource = append(cs.Rest[0].Resource, CapResource{Type: "ImagingStudy", Interaction: read, SearchParam: pagedParams(),
+		cs.Rest[0].Resource = append(cs.Rest[0].Resource, CapResource{Type: "ImagingStudy", Interaction: read, SearchParam: searchParams("ImagingStudy"),
 			SearchInclude: []string{"ImagingStudy:patient", "ImagingStudy:subject"}})
 	}
 	if s.Readings != nil || s.Prescriptions != nil {
@@ -246,7 +246,7 @@ func (s *Server) Capability() CapabilityStatement {
 	}
 	if s.Family != nil {
 		for _, typ := range []string{"CarePlan", "CareTeam", "Consent"} {
-			cs.Rest[0].Resource = append(cs.Rest[0].Resource, CapResource{Type: typ, Interaction: read, SearchParam: pagedParams(),
+			cs.Rest[0].Resource = append(cs.Rest[0].Resource, CapResource{Type: typ, Interaction: read, SearchParam: searchParams(typ),
 				SearchInclude: []string{typ + ":patient", typ + ":subject"}})
 		}
 	}
@@ -288,8 +288,19 @@ func codes(cs ...string) []map[string]any {
 // pagedParams are the search parameters of the paged patient searches
 // (DiagnosticReport, ServiceRequest, Encounter).
 func pagedParams() []CapSearchParam {
-	return []CapSearchParam{{"patient", "reference"}, {"_id", "token"}, {"date", "date"}, {"_lastUpdated", "date"}, {"status", "token"}, {"_count", "number"},
+	return []CapSearchParam{{"patient", "reference"}, {"_id", "token"}, {"date", "date"}, {"status", "token"}, {"_count", "number"},
 		{"_cursor", "string"}, {"_summary", "token"}}
+}
+
+// searchParams are the search parameters a paged search of typ declares:
+// pagedParams, _lastUpdated where the type's resources carry
+// meta.lastUpdated, and extra.
+func searchParams(typ string, extra ...CapSearchParam) []CapSearchParam {
+	ps := append(pagedParams(), extra...)
+	if slices.Contains(lastUpdatedTypes, typ) {
+		ps = append(ps, CapSearchParam{"_lastUpdated", "date"})
+	}
+	return ps
 }
 
 // metadata: GET /fhir/metadata, open to anyone (FHIR clients read it before signing in).

@@ -41,12 +41,22 @@ type searchOpts struct {
 	byID     bool     // _id may stand instead of patient
 	paged    bool     // _cursor and next links (keyset paging)
 	includes []string // the _include values, e.g. "DiagnosticReport:subject"
+	updated  bool     // _lastUpdated: the type's resources carry meta.lastUpdated
 }
+
+// lastUpdatedTypes are the paged searches' types whose resources carry
+// meta.lastUpdated (all of them, or, for ServiceRequest and Encounter,
+// the referrals'): they take _lastUpdated; the others ignore it (or
+// refuse it under strict handling), as any unsupported parameter.
+var lastUpdatedTypes = []string{"DiagnosticReport", "ServiceRequest", "Encounter", "CarePlan", "Coverage", "Claim", "ExplanationOfBenefit"}
 
 // params lists the parameters a search with these options reads, for
 // Server.unsupported, with the search's own (extra).
 func (o searchOpts) params(extra ...string) []string {
-	ps := append([]string{"patient", "date", "_lastUpdated", "_count", "_summary", "_include"}, extra...)
+	ps := append([]string{"patient", "date", "_count", "_summary", "_include"}, extra...)
+	if o.updated {
+		ps = append(ps, "_lastUpdated")
+	}
 	if o.byID {
 		ps = append(ps, "_id")
 	}
@@ -84,6 +94,9 @@ func parsePatientSearch(q url.Values, o searchOpts) patientSearchParams {
 		p.used.Add("date", v)
 	}
 	for _, v := range q["_lastUpdated"] {
+		if !o.updated {
+			break
+		}
 		from, to, err := instantRange(v)
 		if err != nil {
 			p.fs = append(p.fs, care.FieldError{Field: "_lastUpdated", Key: "fhir.date", Args: []any{v}})
@@ -332,7 +345,7 @@ func (s *Server) pagedParams(r *http.Request, typ string, allowed []string, incl
 	if len(includes) == 0 {
 		includes = []string{typ + ":subject", typ + ":patient"}
 	}
-	opts := searchOpts{def: 20, byID: true, paged: true, includes: includes}
+	opts := searchOpts{def: 20, byID: true, paged: true, includes: includes, updated: slices.Contains(lastUpdatedTypes, typ)}
 	p = parsePatientSearch(q, opts)
 	if byID = q.Get("_id"); byID != "" {
 		if len(q["_id"]) != 1 {
