@@ -121,7 +121,9 @@ func testFamilyContract(t *testing.T, e *env) {
 		t.Errorf("$everything holds %v, want CarePlan, CareTeam, Consent", has)
 	}
 	// Out of scope, unknown, other roles.
-	other := otherVillagePatient(t, e, "Organization/"+e.insts[care.RoleVillageDoctor])
+	var pt fhir.Patient
+	vd.get("/fhir/Patient/"+pid, nil, &pt)
+	other := otherVillagePatient(t, e, pt.ManagingOrganization.Reference)
 	for _, p := range []string{"/fhir/CarePlan?patient=" + other, "/fhir/CarePlan/99999999", "/fhir/Consent/contract-x", "/fhir/CareTeam/99999999"} {
 		o = outcome{}
 		code, h, _ = vd.get(p, nil, &o)

@@ -114,13 +114,7 @@ func (s *Server) coverageRead(m *web.Mount) web.FaceHandler {
 		if err != nil {
 			return err
 		}
-		for _, x := range ms {
-			if x.id == id {
-				writeJSON(w, http.StatusOK, x.res)
-				return nil
-			}
-		}
-		return care.Errorf(care.ENOTFOUND, "error.not_found")
+		return writeMatch(w, ms, id)
 	}
 }
 

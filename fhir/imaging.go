@@ -8,6 +8,7 @@ import (
 
 	"countycare/care"
 	"countycare/reading"
+	"countycare/resident"
 	"countycare/web"
 )
 
@@ -192,33 +193,11 @@ func (s *Server) imagingSearch(m *web.Mount) web.FaceHandler {
 		if err != nil {
 			return err
 		}
-		var found []match
-		var subject *Patient
-		if p.resident != 0 {
-			res, err := s.Residents.Get(r.Context(), rq.Actor, p.resident)
-			if err != nil {
-				return err
-			}
-			subject = s.patientOf(r.Context(), m, rq, res)
-			if found, err = s.imagingMatches(r, rq, res.CountyCode, res.ID); err != nil {
-				return err
-			}
-		} else {
-			x, rid, err := s.imagingByID(r, rq, byID)
-			switch {
-			case err == nil:
-				found = []match{x}
-				if p.include {
-					if subject, err = s.subject(r, m, rq, rid); err != nil {
-						return err
-					}
-				}
-			case !care.IsCode(err, care.ENOTFOUND):
-				return err
-			}
-		}
-		if !p.include {
-			subject = nil
+		found, subject, err := s.patientOrID(r, m, rq, &p, byID,
+			func(res *resident.Resident) ([]match, error) { return s.imagingMatches(r, rq, res.CountyCode, res.ID) },
+			func(id string) (match, int64, error) { return s.imagingByID(r, rq, id) })
+		if err != nil {
+			return err
 		}
 		ids, keys, out := p.page(found, statuses, byID)
 		writeJSON(w, http.StatusOK, s.searchset(r, &p, "ImagingStudy", ids, keys, out, subject))

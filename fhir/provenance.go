@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"countycare/care"
+	"countycare/resident"
 	"countycare/rx"
 	"countycare/web"
 )
@@ -183,35 +184,12 @@ func (s *Server) provenanceSearch(m *web.Mount) web.FaceHandler {
 		if err := care.Invalid(p.fs); err != nil {
 			return err
 		}
-		var found []match
-		var subject *Patient
-		if p.resident != 0 {
-			res, err := s.Residents.Get(r.Context(), rq.Actor, p.resident)
-			if err != nil {
-				return err
-			}
-			subject = s.patientOf(r.Context(), m, rq, res)
+		found, subject, err := s.patientOrID(r, m, rq, &p, byID, func(res *resident.Resident) ([]match, error) {
 			typed, err := s.recordsOf(r, m, rq, res, map[string]bool{"DiagnosticReport": true, "MedicationRequest": true})
-			if err != nil {
-				return err
-			}
-			found = provenanceMatches(typed["DiagnosticReport"], typed["MedicationRequest"])
-		} else {
-			x, rid, err := s.provenanceByID(r, m, rq, byID)
-			switch {
-			case err == nil:
-				found = []match{x}
-				if p.include {
-					if subject, err = s.subject(r, m, rq, rid); err != nil {
-						return err
-					}
-				}
-			case !care.IsCode(err, care.ENOTFOUND):
-				return err
-			}
-		}
-		if !p.include {
-			subject = nil
+			return provenanceMatches(typed["DiagnosticReport"], typed["MedicationRequest"]), err
+		}, func(id string) (match, int64, error) { return s.provenanceByID(r, m, rq, id) })
+		if err != nil {
+			return err
 		}
 		ids, keys, out := p.page(found, nil, byID)
 		writeJSON(w, http.StatusOK, s.searchset(r, &p, "Provenance", ids, keys, out, subject))

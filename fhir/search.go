@@ -408,3 +408,52 @@ func coded(c CodeableConcept, tokens []Coding) bool {
 		return slices.ContainsFunc(tokens, func(t Coding) bool { return t.System == x.System && t.Code == x.Code })
 	})
 }
+
+// writeMatch answers a read with the match of id among ms (ENOTFOUND if
+// none: a record of another kind, or not mapped to this type).
+func writeMatch(w http.ResponseWriter, ms []match, id string) error {
+	for _, x := range ms {
+		if x.id == id {
+			writeJSON(w, http.StatusOK, x.res)
+			return nil
+		}
+	}
+	return care.Errorf(care.ENOTFOUND, "error.not_found")
+}
+
+// patientOrID runs the two ways of a patient search: with patient, the
+// patient read under scope (audited) and list's matches of them; with _id
+// alone, one's match (nothing for ENOTFOUND). The patient is returned for
+// _include only (read for it, audited, in the _id way).
+func (s *Server) patientOrID(r *http.Request, m *web.Mount, rq web.Request, p *patientSearchParams, byID string,
+	list func(*resident.Resident) ([]match, error), one func(string) (match, int64, error)) ([]match, *Patient, error) {
+	if p.resident == 0 {
+		x, rid, err := one(byID)
+		return s.byIDSearch(r, m, rq, p, x, rid, err)
+	}
+	res, err := s.Residents.Get(r.Context(), rq.Actor, p.resident)
+	if err != nil {
+		return nil, nil, err
+	}
+	found, err := list(res)
+	if err != nil || !p.include {
+		return found, nil, err
+	}
+	return found, s.patientOf(r.Context(), m, rq, res), nil
+}
+
+// byIDSearch is the _id way of a patient search: the one match read
+// (x of resident rid, or nothing when err is ENOTFOUND) and, for
+// _include, its patient (read under scope, audited).
+func (s *Server) byIDSearch(r *http.Request, m *web.Mount, rq web.Request, p *patientSearchParams, x match, rid int64, err error) ([]match, *Patient, error) {
+	switch {
+	case care.IsCode(err, care.ENOTFOUND):
+		return nil, nil, nil
+	case err != nil:
+		return nil, nil, err
+	case !p.include:
+		return []match{x}, nil, nil
+	}
+	sub, err := s.subject(r, m, rq, rid)
+	return []match{x}, sub, err
+}
