@@ -147,6 +147,7 @@ func (s *Server) patientSearch(m *web.Mount) web.FaceHandler {
 		f := resident.Filter{Limit: 20}
 		text := ""
 		revs := map[string]bool{}
+		summary := false
 		for name, vals := range q {
 			switch name {
 			case "_count":
@@ -200,6 +201,12 @@ func (s *Server) patientSearch(m *web.Mount) web.FaceHandler {
 						bad("birthdate", "fhir.date", v)
 					}
 				}
+			case "_summary":
+				if vals[0] != "count" {
+					bad(name, "fhir.summary")
+					continue
+				}
+				summary = true
 			case "_revinclude":
 				ok := true
 				for _, v := range vals {
@@ -229,6 +236,11 @@ func (s *Server) patientSearch(m *web.Mount) web.FaceHandler {
 				continue
 			}
 			used[name] = vals
+		}
+		if summary && (text == "" || !strings.HasPrefix(text, "_") && resident.ParseQuery(text).Kind == resident.QueryName) {
+			// A count of a browse or a name search would need a count the
+			// resident index does not keep: identifier or _id only.
+			bad("_summary", "fhir.summary_patient")
 		}
 		if err := care.Invalid(fs); err != nil {
 			return err
@@ -290,7 +302,9 @@ func (s *Server) patientSearch(m *web.Mount) web.FaceHandler {
 			p := PatientOf(&found[i], pn)
 			b.Entry = append(b.Entry, BundleEntry{FullURL: base + "/Patient/" + p.ID, Resource: p, Search: &EntrySearch{Mode: "match"}})
 		}
-		if len(revs) > 0 {
+		if summary {
+			b.Entry = nil
+		} else if len(revs) > 0 {
 			if err := s.revincluded(r, m, rq, &b, found, revs); err != nil {
 				return err
 			}

@@ -91,6 +91,14 @@ func testLastUpdatedRevincludeCount(t *testing.T, e *env) {
 	if n["Patient"] != 1 || n["CarePlan"] != len(all.Entry) || n["Condition"] != len(conds.Entry) || len(n) > 3 {
 		t.Errorf("_revinclude entries %v, want 1 Patient, %d CarePlan, %d Condition", n, len(all.Entry), len(conds.Entry))
 	}
+	var pc bundle
+	vd.get("/fhir/Patient?identifier="+rec+"&_summary=count", nil, &pc)
+	if pc.Total == nil || *pc.Total != 1 || len(pc.Entry) != 0 {
+		t.Errorf("Patient?identifier&_summary=count: %+v", pc)
+	}
+	o = outcome{}
+	code, h, _ = vd.get("/fhir/Patient?_summary=count", nil, &o)
+	checkOutcome(t, "Patient?_summary=count", code, 400, h.Get("Content-Type"), o, "invalid", "_summary")
 	o = outcome{}
 	code, h, _ = vd.get("/fhir/Patient?identifier="+rec+"&_revinclude=Group:member", nil, &o)
 	checkOutcome(t, "_revinclude=Group:member", code, 400, h.Get("Content-Type"), o, "invalid", "_revinclude")
