@@ -25,7 +25,7 @@ test: build fhir-validators
 	pg="$$(scripts/postgres-up)" || exit 1; COUNTYCARE_TEST_PG="$$pg" $(GO) test -count=1 -timeout 45m ./...
 	$(MAKE) fuzz-short
 
-# The two FHIR validators the fhir tests run (npm, pinned in tools/fhir-validate/package-lock.json).
+# The two FHIR validators and the FHIR client the fhir tests run (npm, pinned in tools/fhir-validate/package-lock.json).
 FHIR_VALIDATORS := tools/fhir-validate/node_modules/.package-lock.json
 fhir-validators: $(FHIR_VALIDATORS)
 $(FHIR_VALIDATORS): tools/fhir-validate/package-lock.json

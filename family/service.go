@@ -484,6 +484,21 @@ func (s *Service) load(ctx context.Context, a care.Actor, id int64) (*Contract, 
 	return c, res, nil
 }
 
+// Contract returns contract id for a reader of its resident (the
+// registrars, the resident under their scope), audited as family.read.
+// Errors: EFORBIDDEN (another role), ENOTFOUND (no such contract, or its
+// resident out of scope).
+func (s *Service) Contract(ctx context.Context, a care.Actor, id int64) (*Contract, error) {
+	c, res, err := s.load(ctx, a, id)
+	if err != nil {
+		return nil, err
+	}
+	ev := audit.New(ctx, a, ActRead, res.ID)
+	ev.CountyCode, ev.Detail = res.CountyCode, fmt.Sprintf("contract %d", c.ID)
+	s.Audit.Record(ctx, ev)
+	return c, nil
+}
+
 // Renew continues contract id with a new one starting the day after its
 // end (续约). The old contract runs to its end and is marked renewed; the
 // history keeps both. Renewal is allowed from 90 days before the end

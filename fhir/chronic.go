@@ -217,37 +217,41 @@ func (s *Server) conditionRead(m *web.Mount) web.FaceHandler {
 
 // conditionSearch: GET /fhir/Condition?patient=… (required) — the
 // patient's chronic disease registrations, through
-// chronic.Service.ForResident (scope and audit as the record page).
+// chronic.Service.ForResident (scope and audit as the record page), with
+// date (the day enrolled), _lastUpdated, _count with next links,
+// _summary=count and _include=Condition:patient; newest first.
 func (s *Server) conditionSearch(m *web.Mount) web.FaceHandler {
 	return func(w http.ResponseWriter, r *http.Request, rq web.Request) error {
 		q := r.URL.Query()
-		used, fs := url.Values{}, []care.FieldError(nil)
-		rid, ok := patientParam(q.Get("patient"))
-		if !ok {
-			fs = append(fs, care.FieldError{Field: "patient", Key: "fhir.patient_required"})
-		} else {
-			used.Set("patient", "Patient/"+strconv.FormatInt(rid, 10))
-		}
-		fs = append(fs, s.unsupported(r, q, "patient")...)
-		if err := care.Invalid(fs); err != nil {
+		opts := searchOpts{def: MaxCount, paged: true, includes: []string{"Condition:patient", "Condition:subject"}, updated: true}
+		p := parsePatientSearch(q, opts)
+		p.fs = append(p.fs, s.unsupported(r, q, opts.params()...)...)
+		if err := care.Invalid(p.fs); err != nil {
 			return err
 		}
-		regs, err := s.Chronic.ForResident(r.Context(), rq.Actor, rid)
+		regs, err := s.Chronic.ForResident(r.Context(), rq.Actor, p.resident)
 		if err != nil {
 			return err
 		}
-		base := s.base(r)
-		b := Bundle{ResourceType: "Bundle", Type: "searchset", Meta: &Meta{LastUpdated: instant(s.Now())},
-			Link: []BundleLink{{Relation: "self", URL: base + "/Condition?" + used.Encode()}}}
-		n := len(regs)
-		b.Total = &n
-		for i := range regs {
-			c := ConditionOf(&regs[i], func(k string) string { return m.T(rq.Lang, k) })
-			b.Entry = append(b.Entry, BundleEntry{FullURL: base + "/Condition/" + c.ID, Resource: c, Search: &EntrySearch{Mode: "match"}})
+		subject, err := s.includedSubject(r, m, rq, &p, len(regs) > 0)
+		if err != nil {
+			return err
 		}
-		writeJSON(w, http.StatusOK, b)
+		ids, keys, out := p.page(conditionMatches(regs, func(k string) string { return m.T(rq.Lang, k) }), nil, "")
+		writeJSON(w, http.StatusOK, s.searchset(r, &p, "Condition", ids, keys, out, subject))
 		return nil
 	}
+}
+
+// conditionMatches maps registrations to Conditions keyed by the day
+// enrolled (date: recordedDate).
+func conditionMatches(regs []chronic.Registration, t func(string) string) []match {
+	out := make([]match, 0, len(regs))
+	for i := range regs {
+		c := ConditionOf(&regs[i], t)
+		out = append(out, match{id: c.ID, key: key(regs[i].EnrolledOn.Time(), regs[i].ID), day: regs[i].EnrolledOn, res: c})
+	}
+	return out
 }
 
 // observationSearch: GET /fhir/Observation?patient=… (required) with
@@ -261,7 +265,7 @@ func (s *Server) conditionSearch(m *web.Mount) web.FaceHandler {
 func (s *Server) observationSearch(m *web.Mount) web.FaceHandler {
 	return func(w http.ResponseWriter, r *http.Request, rq web.Request) error {
 		q := r.URL.Query()
-		opts := searchOpts{def: MaxCount, paged: true, includes: []string{"Observation:patient", "Observation:subject"}}
+		opts := searchOpts{def: MaxCount, paged: true, includes: []string{"Observation:patient", "Observation:subject"}, updated: true}
 		p := parsePatientSearch(q, opts)
 		codes := p.codes(q, SystemLOINC)
 		p.fs = append(p.fs, s.unsupported(r, q, opts.params("code")...)...)

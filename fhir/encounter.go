@@ -168,8 +168,12 @@ func ServiceRequestOfReferral(r *referral.Referral, t func(key string, args ...a
 	if p := orgRef(r.ToInst); p != nil {
 		sr.Performer = []Reference{*p}
 	}
+	for _, rs := range r.Reasons { // an up-referral's criteria
+		name := t("referral.reason." + string(rs))
+		sr.ReasonCode = append(sr.ReasonCode, CodeableConcept{Coding: []Coding{{System: SystemReferralReason, Code: string(rs), Display: name}}, Text: name})
+	}
 	if r.Diagnosis != "" {
-		sr.ReasonCode = []CodeableConcept{{Coding: []Coding{{System: SystemICD10, Code: r.Diagnosis}}, Text: r.DiagnosisText}}
+		sr.ReasonCode = append(sr.ReasonCode, CodeableConcept{Coding: []Coding{{System: SystemICD10, Code: r.Diagnosis}}, Text: r.DiagnosisText})
 	}
 	if r.Summary != "" {
 		sr.Note = []Annotation{{Text: r.Summary}}

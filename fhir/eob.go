@@ -75,11 +75,13 @@ type EOBTotal struct {
 	Amount   Money           `json:"amount"`
 }
 
-// Coverage is the resident's basic medical insurance (基本医疗保险) of the
-// settlement's year, contained in its ExplanationOfBenefit.
+// Coverage is the resident's basic medical insurance (基本医疗保险) of a
+// year: contained in a settlement's ExplanationOfBenefit, and on its own
+// (Coverage/{resident}-{year}) with the payer layers that paid that year.
 type Coverage struct {
 	ResourceType string           `json:"resourceType"`
 	ID           string           `json:"id"`
+	Meta         *Meta            `json:"meta,omitempty"`
 	Status       string           `json:"status"`
 	Type         *CodeableConcept `json:"type,omitempty"`
 	Beneficiary  Reference        `json:"beneficiary"`
@@ -170,13 +172,7 @@ func ExplanationOfBenefitOf(st *settle.Settlement, insurer int64, t func(key str
 	if insurer != 0 {
 		eob.Insurer.Reference = "Organization/" + strconv.FormatInt(insurer, 10)
 	}
-	cov := Coverage{ResourceType: "Coverage", ID: "coverage", Status: "active", Beneficiary: eob.Patient, Payor: []Reference{eob.Insurer},
-		Type: &CodeableConcept{Coding: []Coding{{System: systemV3ActCode, Code: "PUBLICPOL", Display: "public healthcare"}}, Text: t("settle.layer.basic")}}
-	if st.Year != 0 {
-		y := strconv.Itoa(st.Year)
-		cov.Period = &Period{Start: y + "-01-01", End: y + "-12-31"}
-		cov.Class = []CoverageClass{{Type: CodeableConcept{Coding: []Coding{{System: systemCoverageClass, Code: "plan"}}}, Value: st.County + "-" + y}}
-	}
+	cov := coverageOf("coverage", st.ResidentID, st.County, st.Year, eob.Insurer, nil, t)
 	eob.Contained = []Coverage{cov}
 	eob.Insurance = []EOBInsurance{{Focal: true, Coverage: Reference{Reference: "#coverage"}}}
 	for i, l := range st.Claim.Lines {

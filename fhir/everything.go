@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"countycare/care"
+	"countycare/resident"
 	"countycare/web"
 )
 
@@ -32,10 +33,11 @@ var (
 // (scope, rules and audit) as its own search: Conditions and follow-up
 // Observations for the chronic care teams, lab Observations and lab
 // reports for every clinician, signed study reports for the study page's
-// viewers,
+// viewers (and their ImagingStudies),
 // ServiceRequests and Encounters for the parties of consultations and
-// referrals, MedicationRequests and MedicationDispenses for prescribers
-// and pharmacists, Claims and ExplanationOfBenefits for the insurance office. A Bundle of
+// referrals, CarePlans, CareTeams and Consents of family doctor contracts
+// for the registrars (consultation Consents for the parties), MedicationRequests and MedicationDispenses for prescribers
+// and pharmacists, Coverages, Claims and ExplanationOfBenefits for the insurance office. A Bundle of
 // type searchset with the total; no parameters are supported (_since,
 // _type, _count are ignored, or refused with Prefer: handling=strict).
 func (s *Server) everything(m *web.Mount) web.FaceHandler {
@@ -51,48 +53,9 @@ func (s *Server) everything(m *web.Mount) web.FaceHandler {
 		if err != nil {
 			return err
 		}
-		role := rq.Actor.Role
-		t := func(k string, a ...any) string { return m.T(rq.Lang, k, a...) }
-		typed := map[string][]match{}
-		obs, regs, _, err := s.patientObservations(r, rq, id)
+		typed, err := s.recordsOf(r, m, rq, res, nil)
 		if err != nil {
 			return err
-		}
-		typed["Observation"] = obs
-		for i := range regs {
-			c := ConditionOf(&regs[i], func(k string) string { return t(k) })
-			typed["Condition"] = append(typed["Condition"], match{id: c.ID, key: key(regs[i].EnrolledOn.Time(), regs[i].ID), res: c})
-		}
-		if s.Readings != nil || s.Labs != nil {
-			if typed["DiagnosticReport"], err = s.patientReports(r, m, rq, res); err != nil {
-				return err
-			}
-		}
-		if (s.Consult != nil || s.Referral != nil || s.Online != nil) && slices.Contains(episodeParties, role) {
-			ep, err := s.episodesOf(r, m, rq, id)
-			if err != nil {
-				return err
-			}
-			typed["ServiceRequest"], typed["Encounter"] = serviceRequests(ep, t), encounters(ep, t)
-		}
-		if s.Prescriptions != nil && slices.Contains(rxReaders, role) {
-			sgs, err := s.Prescriptions.ForResident(r.Context(), rq.Actor, id)
-			if err != nil {
-				return err
-			}
-			typed["MedicationRequest"], typed["MedicationDispense"] = s.medicationMatches(sgs, rq.Lang, false), s.medicationMatches(sgs, rq.Lang, true)
-		}
-		if s.Settle != nil && slices.Contains(eobReaders, role) {
-			sts, err := s.Settle.ForResident(r.Context(), rq.Actor, id)
-			if err != nil {
-				return err
-			}
-			if typed["Claim"], err = s.eobMatches(r, m, rq, sts, "Claim"); err != nil {
-				return err
-			}
-			if typed["ExplanationOfBenefit"], err = s.eobMatches(r, m, rq, sts, "ExplanationOfBenefit"); err != nil {
-				return err
-			}
 		}
 		base := s.base(r)
 		pt := s.patientOf(r.Context(), m, rq, res)
@@ -114,5 +77,116 @@ func (s *Server) everything(m *web.Mount) web.FaceHandler {
 }
 
 // everythingTypes is the order of Patient/$everything's entries after the Patient.
-var everythingTypes = []string{"Condition", "Observation", "DiagnosticReport", "ServiceRequest", "Encounter", "MedicationRequest",
-	"MedicationDispense", "Claim", "ExplanationOfBenefit"}
+var everythingTypes = []string{"Condition", "Observation", "DiagnosticReport", "ImagingStudy", "ServiceRequest", "Encounter", "CarePlan", "CareTeam", "Consent", "MedicationRequest",
+	"MedicationDispense", "Provenance", "Coverage", "Claim", "ExplanationOfBenefit"}
+
+// recordsOf gathers the resources of a patient (already read under scope)
+// the reader may see, by type, each through the same path (scope, rules
+// and audit) as its own search; want (nil: every type) names the types to
+// read, so that a _revinclude reads only what it asks for.
+func (s *Server) recordsOf(r *http.Request, m *web.Mount, rq web.Request, res *resident.Resident, want map[string]bool) (map[string][]match, error) {
+	wanted := func(typs ...string) bool {
+		return want == nil || slices.ContainsFunc(typs, func(t string) bool { return want[t] })
+	}
+	id, role := res.ID, rq.Actor.Role
+	t := func(k string, a ...any) string { return m.T(rq.Lang, k, a...) }
+	typed := map[string][]match{}
+	if wanted("Observation", "Condition") {
+		obs, regs, _, err := s.patientObservations(r, rq, id)
+		if err != nil {
+			return nil, err
+		}
+		typed["Observation"] = obs
+		typed["Condition"] = conditionMatches(regs, func(k string) string { return t(k) })
+	}
+	if (s.Readings != nil || s.Labs != nil) && wanted("DiagnosticReport", "Provenance") {
+		var err error
+		if typed["DiagnosticReport"], err = s.patientReports(r, m, rq, res); err != nil {
+			return nil, err
+		}
+	}
+	if wanted("ImagingStudy") {
+		var err error
+		if typed["ImagingStudy"], err = s.imagingMatches(r, rq, res.CountyCode, id); err != nil {
+			return nil, err
+		}
+	}
+	if (s.Consult != nil || s.Referral != nil || s.Online != nil) && slices.Contains(episodeParties, role) && wanted("ServiceRequest", "Encounter") {
+		ep, err := s.episodesOf(r, m, rq, id)
+		if err != nil {
+			return nil, err
+		}
+		typed["ServiceRequest"], typed["Encounter"] = serviceRequests(ep, t), encounters(ep, t)
+	}
+	if s.Family != nil && slices.Contains(episodeParties, role) && wanted("CarePlan", "CareTeam", "Consent") {
+		rec, err := s.contractsOf(r, m, rq, id, wanted("Consent"))
+		if err != nil {
+			return nil, err
+		}
+		for _, typ := range []string{"CarePlan", "CareTeam", "Consent"} {
+			if typed[typ], err = s.familyMatches(r, rq, typ, rec, t); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if s.Prescriptions != nil && slices.Contains(rxReaders, role) && wanted("MedicationRequest", "MedicationDispense", "Provenance") {
+		sgs, err := s.Prescriptions.ForResident(r.Context(), rq.Actor, id)
+		if err != nil {
+			return nil, err
+		}
+		typed["MedicationRequest"], typed["MedicationDispense"] = s.medicationMatches(sgs, rq.Lang, false), s.medicationMatches(sgs, rq.Lang, true)
+	}
+	if s.Settle != nil && slices.Contains(eobReaders, role) && wanted("Claim", "ExplanationOfBenefit", "Coverage") {
+		sts, err := s.Settle.ForResident(r.Context(), rq.Actor, id)
+		if err != nil {
+			return nil, err
+		}
+		for _, typ := range []string{"Claim", "ExplanationOfBenefit"} {
+			if typed[typ], err = s.eobMatches(r, m, rq, sts, typ); err != nil {
+				return nil, err
+			}
+		}
+		if typed["Coverage"], err = s.coverageMatches(r, m, rq, sts); err != nil {
+			return nil, err
+		}
+	}
+	if wanted("Provenance") {
+		typed["Provenance"] = provenanceMatches(typed["DiagnosticReport"], typed["MedicationRequest"])
+	}
+	return typed, nil
+}
+
+// revincludes are the _revinclude values of a Patient search: each type of
+// $everything by its patient (or subject) reference.
+func revincludes() []string {
+	var out []string
+	for _, typ := range everythingTypes {
+		out = append(out, typ+":patient", typ+":subject")
+	}
+	return out
+}
+
+// revincluded adds to b, for each Patient of the page, the resources of
+// the types asked for (_revinclude=<Type>:patient), read through
+// recordsOf (the same scope, rules and audit as their own searches), as
+// entries of search mode include.
+func (s *Server) revincluded(r *http.Request, m *web.Mount, rq web.Request, b *Bundle, found []resident.Resident, types map[string]bool) error {
+	base := s.base(r)
+	for i := range found {
+		typed, err := s.recordsOf(r, m, rq, &found[i], types)
+		if err != nil {
+			return err
+		}
+		all := &patientSearchParams{}
+		for _, typ := range everythingTypes {
+			if !types[typ] {
+				continue
+			}
+			ids, _, out := all.page(typed[typ], nil, "")
+			for j := range ids {
+				b.Entry = append(b.Entry, BundleEntry{FullURL: base + "/" + typ + "/" + ids[j], Resource: out[j], Search: &EntrySearch{Mode: "include"}})
+			}
+		}
+	}
+	return nil
+}

@@ -52,7 +52,9 @@ func testPatientEverything(t *testing.T, e *env) {
 	want := map[string]bool{"Patient/" + patient: true}
 	for _, q := range []string{"Condition?patient=" + patient, "Observation?patient=" + patient + "&_count=100", "DiagnosticReport?patient=" + patient + "&_count=100",
 		"ServiceRequest?patient=" + patient + "&_count=100", "Encounter?patient=" + patient + "&_count=100",
-		"MedicationRequest?patient=" + patient + "&_count=100", "MedicationDispense?patient=" + patient + "&_count=100"} {
+		"MedicationRequest?patient=" + patient + "&_count=100", "MedicationDispense?patient=" + patient + "&_count=100",
+		"CarePlan?patient=" + patient + "&_count=100", "CareTeam?patient=" + patient + "&_count=100", "Consent?patient=" + patient + "&_count=100",
+		"Provenance?patient=" + patient + "&_count=100", "ImagingStudy?patient=" + patient + "&_count=100"} {
 		ids, _ := everythingIDs(t, vd, "/fhir/"+q)
 		for _, id := range ids {
 			want[id] = true
@@ -71,11 +73,11 @@ func testPatientEverything(t *testing.T, e *env) {
 	if kinds["Condition"] == 0 && kinds["DiagnosticReport"] == 0 {
 		t.Errorf("the sample patient has too little: %v", kinds)
 	}
-	// The insurance officer: the patient and the settlements only.
+	// The insurance officer: the patient, the settlements and coverage only.
 	io := e.as(care.RoleInsuranceOfficer)
 	got, _ = everythingIDs(t, io, "/fhir/Patient/"+patient+"/$everything")
 	for _, id := range got {
-		if typ := strings.Split(id, "/")[0]; typ != "Patient" && typ != "ExplanationOfBenefit" && typ != "Claim" {
+		if typ := strings.Split(id, "/")[0]; typ != "Patient" && typ != "ExplanationOfBenefit" && typ != "Claim" && typ != "Coverage" {
 			t.Errorf("the insurance officer sees %s", id)
 		}
 	}
@@ -108,7 +110,9 @@ func TestPostgres(t *testing.T) {
 	}{
 		{"DiagnosticReport", testDiagnosticReport}, {"LabObservations", testLabObservations}, {"ServiceRequestAndEncounter", testServiceRequestAndEncounter},
 		{"ExplanationOfBenefit", testExplanationOfBenefit}, {"PatientEverything", testPatientEverything}, {"Medications", testMedications},
-		{"OnlineVisitEncounter", testOnlineVisitEncounter},
+		{"OnlineVisitEncounter", testOnlineVisitEncounter}, {"FamilyContract", testFamilyContract}, {"Coverage", testCoverage}, {"Provenance", testProvenance}, {"ImagingStudy", testImagingStudy},
+		{"ServiceRequestCreate", testServiceRequestCreate},
+		{"Locations", testLocations}, {"LastUpdatedRevincludeCount", testLastUpdatedRevincludeCount},
 	} {
 		t.Run(c.name, func(t *testing.T) { e.t = t; c.f(t, e) })
 	}

@@ -22,6 +22,7 @@ import (
 	"countycare/care"
 	"countycare/chronic"
 	"countycare/consult"
+	"countycare/family"
 	"countycare/lab"
 	"countycare/online"
 	"countycare/org"
@@ -40,11 +41,16 @@ type Server struct {
 	Orgs      *org.Service
 	Chronic   *chronic.Service  // nil: no Condition and no follow-up Observations
 	Readings  *reading.Workflow // nil: no DiagnosticReport
-	Labs      *lab.Service      // nil: no lab result Observations
-	Consult   *consult.Service  // nil: no consultations (ServiceRequest, Encounter)
-	Referral  *referral.Service // nil: no referrals (ServiceRequest, Encounter)
-	Settle    *settle.Service   // nil: no ExplanationOfBenefit
-	Online    *online.Service   // nil: no online visits (Encounter)
+	// DICOMweb: nil, ImagingStudy without its series and instances.
+	DICOMweb *reading.DICOMweb
+	Labs     *lab.Service      // nil: no lab result Observations
+	Consult  *consult.Service  // nil: no consultations (ServiceRequest, Encounter)
+	Referral *referral.Service // nil: no referrals (ServiceRequest, Encounter)
+	Settle   *settle.Service   // nil: no ExplanationOfBenefit
+	Online   *online.Service   // nil: no online visits (Encounter)
+	// Family: nil, no CarePlan, CareTeam and contract Consent (family
+	// doctor contracts and teams).
+	Family *family.Service
 	// Prescriptions: nil, no MedicationRequest and MedicationDispense.
 	Prescriptions *rx.Service
 	// Atomic, if set, runs a transaction bundle's writes as one database
@@ -75,6 +81,7 @@ const MaxCount = 100
 func (s *Server) Routes(m *web.Mount) {
 	s.t = m.T
 	s.routes(m)
+	s.terminologyRoutes(m)
 	s.bulkRoutes(m)
 }
 

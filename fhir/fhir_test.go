@@ -23,6 +23,7 @@ import (
 	"countycare/consult"
 	"countycare/critical"
 	"countycare/demo"
+	"countycare/family"
 	"countycare/fhir"
 	"countycare/internal/testdb"
 	"countycare/lab"
@@ -64,7 +65,7 @@ func newEnvOn(t *testing.T, d store.Dialect) *env {
 	ctx := context.Background()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	res, err := demo.Generate(ctx, st, demo.Config{Residents: 600, Villages: 6, VillageDoctors: 6, FollowUps: 1500, ECGReads: 150, ImagingReads: 150,
-		Consultations: 150, Referrals: 150, Visits: 300, Prescriptions: 300}, quiet)
+		Consultations: 150, Referrals: 150, Visits: 300, Prescriptions: 300, Contracts: 200}, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,8 +92,9 @@ func newEnvOn(t *testing.T, d store.Dialect) *env {
 	onl := &online.Service{Repo: st, Residents: rsvc, Staff: st, Accounts: accts, Rx: rxs, Audit: w, Now: time.Now}
 	cons := &consult.Service{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, Config: consult.DefaultConfig(), Now: time.Now}
 	refs := &referral.Service{Repo: st, Residents: rsvc, Orgs: orgs, Staff: st, Audit: w, Config: referral.DefaultConfig(), Now: time.Now}
-	fs := &fhir.Server{Residents: rsvc, Orgs: orgs, Chronic: chr, Readings: flow, Labs: labs, Consult: cons, Referral: refs,
+	fs := &fhir.Server{Residents: rsvc, Orgs: orgs, Chronic: chr, Readings: flow, DICOMweb: &reading.DICOMweb{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, Now: time.Now}, Labs: labs, Consult: cons, Referral: refs,
 		Settle:        &settle.Service{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, Now: time.Now},
+		Family:        &family.Service{Repo: st, Residents: rsvc, Orgs: orgs, Staff: st, Audit: w, Now: time.Now},
 		Prescriptions: rxs, Online: onl, Atomic: st.Atomic, Now: time.Now,
 		Systems: systems, Exports: st, ExportCfg: bulkdata.DefaultConfig(), Audit: w}
 	srv.MountFace(fs)
@@ -258,6 +260,9 @@ func TestMetadata(t *testing.T) {
 			if r.Type == "Patient" && op.Name == "export" { // type level
 				declared["GET /fhir/Patient/$export"] = true
 				continue
+			}
+			if r.Type == "ValueSet" && op.Name == "expand" { // type level too (ValueSet/$expand?url=)
+				declared["GET /fhir/ValueSet/$expand"] = true
 			}
 			declared["GET /fhir/"+r.Type+"/{id}/$"+op.Name] = true
 		}

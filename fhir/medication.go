@@ -269,13 +269,7 @@ func (s *Server) medicationRead(typ string) web.FaceHandler {
 		if err != nil {
 			return err
 		}
-		for _, x := range s.medicationMatches([]rx.Signed{*sg}, rq.Lang, typ == "MedicationDispense") {
-			if x.id == id {
-				writeJSON(w, http.StatusOK, x.res)
-				return nil
-			}
-		}
-		return care.Errorf(care.ENOTFOUND, "error.not_found")
+		return writeMatch(w, s.medicationMatches([]rx.Signed{*sg}, rq.Lang, typ == "MedicationDispense"), id)
 	}
 }
 

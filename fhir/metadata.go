@@ -2,6 +2,7 @@ package fhir
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 
 	"countycare/access"
@@ -17,8 +18,10 @@ func (s *Server) routes(m *web.Mount) {
 	m.Handle("GET /fhir/Patient/{id}", readers, 0, s.patientRead(m))
 	m.Handle("GET /fhir/Patient", readers, 0, s.patientSearch(m))
 	m.Handle("GET /fhir/Patient/{id}/$everything", readers, 0, s.everything(m))
-	m.Handle("GET /fhir/Organization/{id}", staff, 0, s.organizationRead(m))
-	m.Handle("GET /fhir/Organization", staff, 0, s.organizationSearch(m))
+	for _, typ := range []string{"Organization", "Location"} {
+		m.Handle("GET /fhir/"+typ+"/{id}", staff, 0, s.organizationRead(m, typ))
+		m.Handle("GET /fhir/"+typ, staff, 0, s.organizationSearch(m, typ))
+	}
 	m.Handle("GET /fhir/Practitioner/{id}", staff, 0, s.practitionerRead(m, false))
 	m.Handle("GET /fhir/Practitioner", staff, 0, s.practitionerSearch(m, false))
 	m.Handle("GET /fhir/PractitionerRole/{id}", staff, 0, s.practitionerRead(m, true))
@@ -60,6 +63,11 @@ func (s *Server) routes(m *web.Mount) {
 		m.Handle("GET /fhir/ServiceRequest", parties, 0, s.episodeSearch(m, "ServiceRequest", serviceRequests))
 		m.Handle("GET /fhir/Encounter/{id}", parties, 0, s.episodeRead(m, "Encounter", encounters))
 		m.Handle("GET /fhir/Encounter", parties, 0, s.episodeSearch(m, "Encounter", encounters))
+		if s.Referral != nil {
+			// Up-referrals: the senders (village, township and county
+			// doctors), as the referral page.
+			m.Handle("POST /fhir/ServiceRequest", parties, MaxResourceBytes, s.serviceRequestCreate(m))
+		}
 	}
 	if s.Prescriptions != nil {
 		// Prescriptions: prescribers and pharmacists, as the prescription API.
@@ -77,6 +85,21 @@ func (s *Server) routes(m *web.Mount) {
 			m.Handle("GET /fhir/"+typ+"/{id}", settled, 0, s.eobRead(m, typ))
 			m.Handle("GET /fhir/"+typ, settled, 0, s.eobSearch(m, typ))
 		}
+		m.Handle("GET /fhir/Coverage/{id}", settled, 0, s.coverageRead(m))
+		m.Handle("GET /fhir/Coverage", settled, 0, s.coverageSearch(m))
+	}
+	if s.Family != nil {
+		// Family doctor contracts, teams and consents: the registrars, as
+		// the family doctor page; consultation consents: their parties.
+		fam := access.Allow(familyRoles...)
+		for _, typ := range []string{"CarePlan", "CareTeam", "Consent"} {
+			pol := fam
+			if typ == "Consent" {
+				pol = access.Allow(episodeParties...)
+			}
+			m.Handle("GET /fhir/"+typ+"/{id}", pol, 0, s.familyRead(m, typ))
+			m.Handle("GET /fhir/"+typ, pol, 0, s.familySearch(m, typ))
+		}
 	}
 	if s.Readings != nil || s.Labs != nil {
 		// Signed reports: the study page's viewers (readers of the center,
@@ -88,6 +111,19 @@ func (s *Server) routes(m *web.Mount) {
 		}
 		m.Handle("GET /fhir/DiagnosticReport/{id}", viewers, 0, s.reportRead(m))
 		m.Handle("GET /fhir/DiagnosticReport", viewers, 0, s.reportSearch(m))
+	}
+	if s.Readings != nil {
+		// Imaging studies: the study page's viewers.
+		m.Handle("GET /fhir/ImagingStudy/{id}", access.Allow(studyViewers...), 0, s.imagingRead(m))
+		m.Handle("GET /fhir/ImagingStudy", access.Allow(studyViewers...), 0, s.imagingSearch(m))
+	}
+	if s.Readings != nil || s.Prescriptions != nil {
+		// Signatures: of the reports (the study page's viewers) and the
+		// prescriptions (prescribers and pharmacists) — every clinician
+		// role; the handlers keep each kind to its readers.
+		signed := access.Allow(access.Clinicians...)
+		m.Handle("GET /fhir/Provenance/{id}", signed, 0, s.provenanceRead(m))
+		m.Handle("GET /fhir/Provenance", signed, 0, s.provenanceSearch(m))
 	}
 }
 
@@ -122,6 +158,7 @@ type CapResource struct {
 	Versioning        string           `json:"versioning,omitempty"`
 	ConditionalCreate bool             `json:"conditionalCreate,omitempty"`
 	SearchInclude     []string         `json:"searchInclude,omitempty"`
+	SearchRevInclude  []string         `json:"searchRevInclude,omitempty"`
 	SearchParam       []CapSearchParam `json:"searchParam,omitempty"`
 	Operation         []CapOperation   `json:"operation,omitempty"`
 }
@@ -145,18 +182,20 @@ func (s *Server) Capability() CapabilityStatement {
 		Software: map[string]any{"name": "countycare"}, FHIRVersion: "4.0.1", Format: []string{"json"},
 		Rest: []CapRest{{Mode: "server",
 			Resource: []CapResource{
-				{Type: "Patient", Interaction: codes("read", "vread", "history-instance", "search-type", "create"), Versioning: "versioned", ConditionalCreate: true, SearchParam: []CapSearchParam{{"_id", "token"}, {"identifier", "token"}, {"name", "string"}, {"birthdate", "date"}, {"_count", "number"}, {"_cursor", "string"}},
+				{Type: "Patient", Interaction: codes("read", "vread", "history-instance", "search-type", "create"), Versioning: "versioned", ConditionalCreate: true, SearchParam: []CapSearchParam{{"_id", "token"}, {"identifier", "token"}, {"name", "string"}, {"birthdate", "date"}, {"_count", "number"}, {"_cursor", "string"}, {"_summary", "token"}},
 					Operation: []CapOperation{{Name: "everything", Definition: "http://hl7.org/fhir/OperationDefinition/Patient-everything"}}},
-				{Type: "Organization", Interaction: read, SearchParam: []CapSearchParam{{"_id", "token"}, {"partof", "reference"}, {"type", "token"}, {"name", "string"}, {"_count", "number"}}},
+				{Type: "Organization", Interaction: read, SearchParam: []CapSearchParam{{"_id", "token"}, {"partof", "reference"}, {"type", "token"}, {"name", "string"}, {"_count", "number"}, {"_summary", "token"}}},
+				{Type: "Location", Interaction: read, SearchParam: []CapSearchParam{{"_id", "token"}, {"partof", "reference"}, {"organization", "reference"}, {"type", "token"}, {"name", "string"}, {"_count", "number"}, {"_summary", "token"}}},
 				{Type: "Practitioner", Interaction: read, SearchParam: []CapSearchParam{{"_id", "token"}, {"name", "string"}, {"_count", "number"}}},
 				{Type: "PractitionerRole", Interaction: read, SearchParam: []CapSearchParam{{"practitioner", "reference"}, {"organization", "reference"}, {"specialty", "token"}, {"_count", "number"}}},
 			}}}}
-	obs := []CapSearchParam{{"patient", "reference"}, {"code", "token"}, {"date", "date"}, {"_count", "number"}, {"_cursor", "string"}, {"_summary", "token"}}
+	obs := []CapSearchParam{{"patient", "reference"}, {"code", "token"}, {"date", "date"}, {"_lastUpdated", "date"}, {"_count", "number"}, {"_cursor", "string"}, {"_summary", "token"}}
 	obsIncludes := []string{"Observation:patient", "Observation:subject"}
 	if s.Chronic != nil {
 		cs.Rest[0].Resource = append(cs.Rest[0].Resource,
 			CapResource{Type: "Condition", Interaction: codes("read", "vread", "history-instance", "search-type", "create", "update"), Versioning: "versioned",
-				SearchParam: []CapSearchParam{{"patient", "reference"}}})
+				SearchParam:   []CapSearchParam{{"patient", "reference"}, {"date", "date"}, {"_lastUpdated", "date"}, {"_count", "number"}, {"_cursor", "string"}, {"_summary", "token"}},
+				SearchInclude: []string{"Condition:patient", "Condition:subject"}})
 		cs.Rest[0].Interaction = codes("transaction", "batch")
 	}
 	if s.Chronic != nil {
@@ -168,33 +207,69 @@ func (s *Server) Capability() CapabilityStatement {
 	}
 	if s.Readings != nil || s.Labs != nil {
 		cs.Rest[0].Resource = append(cs.Rest[0].Resource, CapResource{Type: "DiagnosticReport", Interaction: read,
-			SearchParam: append(pagedParams(), CapSearchParam{"code", "token"}), SearchInclude: []string{"DiagnosticReport:subject", "DiagnosticReport:patient"}})
+			SearchParam: searchParams("DiagnosticReport", CapSearchParam{"code", "token"}), SearchInclude: []string{"DiagnosticReport:subject", "DiagnosticReport:patient"}})
 	}
 	if s.Consult != nil || s.Referral != nil || s.Online != nil {
 		for _, typ := range []string{"ServiceRequest", "Encounter"} {
-			cs.Rest[0].Resource = append(cs.Rest[0].Resource, CapResource{Type: typ, Interaction: read, SearchParam: pagedParams(),
-				SearchInclude: []string{typ + ":subject", typ + ":patient"}})
+			r := CapResource{Type: typ, Interaction: read, SearchParam: searchParams(typ), SearchInclude: []string{typ + ":subject", typ + ":patient"}}
+			if typ == "ServiceRequest" && s.Referral != nil {
+				r.Interaction = codes("read", "search-type", "create")
+			}
+			cs.Rest[0].Resource = append(cs.Rest[0].Resource, r)
 		}
 	}
 	if s.Prescriptions != nil {
 		for _, typ := range []string{"MedicationRequest", "MedicationDispense"} {
-			cs.Rest[0].Resource = append(cs.Rest[0].Resource, CapResource{Type: typ, Interaction: read, SearchParam: pagedParams(),
+			cs.Rest[0].Resource = append(cs.Rest[0].Resource, CapResource{Type: typ, Interaction: read, SearchParam: searchParams(typ),
 				SearchInclude: []string{typ + ":subject", typ + ":patient"}})
 		}
 	}
 	if s.Settle != nil {
 		for _, typ := range []string{"ExplanationOfBenefit", "Claim"} {
-			cs.Rest[0].Resource = append(cs.Rest[0].Resource, CapResource{Type: typ, Interaction: read, SearchParam: pagedParams(),
+			cs.Rest[0].Resource = append(cs.Rest[0].Resource, CapResource{Type: typ, Interaction: read, SearchParam: searchParams(typ),
 				SearchInclude: []string{typ + ":patient"}})
 		}
+		cs.Rest[0].Resource = append(cs.Rest[0].Resource, CapResource{Type: "Coverage", Interaction: read,
+			SearchParam: []CapSearchParam{{"patient", "reference"}, {"_id", "token"}, {"_lastUpdated", "date"}, {"status", "token"}, {"_count", "number"},
+				{"_cursor", "string"}, {"_summary", "token"}},
+			SearchInclude: []string{"Coverage:patient", "Coverage:beneficiary"}})
+	}
+	if s.Readings != nil {
+		cs.Rest[0].Resource = append(cs.Rest[0].Resource, CapResource{Type: "ImagingStudy", Interaction: read, SearchParam: searchParams("ImagingStudy"),
+			SearchInclude: []string{"ImagingStudy:patient", "ImagingStudy:subject"}})
+	}
+	if s.Readings != nil || s.Prescriptions != nil {
+		cs.Rest[0].Resource = append(cs.Rest[0].Resource, CapResource{Type: "Provenance", Interaction: read,
+			SearchParam: []CapSearchParam{{"patient", "reference"}, {"_id", "token"}, {"target", "reference"}, {"date", "date"}, {"_count", "number"},
+				{"_cursor", "string"}, {"_summary", "token"}},
+			SearchInclude: []string{"Provenance:patient"}})
+	}
+	if s.Family != nil {
+		for _, typ := range []string{"CarePlan", "CareTeam", "Consent"} {
+			cs.Rest[0].Resource = append(cs.Rest[0].Resource, CapResource{Type: typ, Interaction: read, SearchParam: searchParams(typ),
+				SearchInclude: []string{typ + ":patient", typ + ":subject"}})
+		}
+	}
+	for _, typ := range []string{"CodeSystem", "ValueSet"} {
+		r := CapResource{Type: typ, Interaction: read, SearchParam: []CapSearchParam{{"url", "uri"}, {"name", "string"}, {"_summary", "token"}}}
+		if typ == "ValueSet" {
+			r.Operation = []CapOperation{{Name: "expand", Definition: "http://hl7.org/fhir/OperationDefinition/ValueSet-expand"}}
+		}
+		cs.Rest[0].Resource = append(cs.Rest[0].Resource, r)
 	}
 	s.bulkCapability(&cs)
 	types := make([]string, len(cs.Rest[0].Resource))
 	for i, r := range cs.Rest[0].Resource {
 		types[i] = r.Type
 	}
+	for _, v := range revincludes() { // Patient?_revinclude= of the types served
+		if typ, _, _ := strings.Cut(v, ":"); slices.Contains(types, typ) {
+			cs.Rest[0].Resource[0].SearchRevInclude = append(cs.Rest[0].Resource[0].SearchRevInclude, v)
+		}
+	}
 	cs.Rest[0].Documentation = "Resources: " + strings.Join(types, ", ") +
 		". Writes: Patient (create, conditional create by identifier), Condition (create, update of the clinical status), Observation (create: a follow-up visit's measurements), " +
+		"ServiceRequest (create: an up-referral, through the referral page's rules), " +
 		"transaction and batch bundles at POST /fhir (Synthea R4 bundles; types not held are reported per entry). " +
 		"Earlier versions are not kept: a vread of one is 410. Users sign in with their countycare session; each record read and write is audited. " +
 		"docs/fhir.md gives the mapping and lists what is not built yet."
@@ -215,6 +290,17 @@ func codes(cs ...string) []map[string]any {
 func pagedParams() []CapSearchParam {
 	return []CapSearchParam{{"patient", "reference"}, {"_id", "token"}, {"date", "date"}, {"status", "token"}, {"_count", "number"},
 		{"_cursor", "string"}, {"_summary", "token"}}
+}
+
+// searchParams are the search parameters a paged search of typ declares:
+// pagedParams, _lastUpdated where the type's resources carry
+// meta.lastUpdated, and extra.
+func searchParams(typ string, extra ...CapSearchParam) []CapSearchParam {
+	ps := append(pagedParams(), extra...)
+	if slices.Contains(lastUpdatedTypes, typ) {
+		ps = append(ps, CapSearchParam{"_lastUpdated", "date"})
+	}
+	return ps
 }
 
 // metadata: GET /fhir/metadata, open to anyone (FHIR clients read it before signing in).

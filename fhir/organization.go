@@ -36,13 +36,65 @@ func OrganizationOf(in *org.Institution, kindName func(org.Kind) string) Organiz
 	return o
 }
 
+// Location is an institution's site (机构地址): where its care happens.
+type Location struct {
+	ResourceType         string            `json:"resourceType"`
+	ID                   string            `json:"id"`
+	Meta                 *Meta             `json:"meta,omitempty"`
+	Identifier           []Identifier      `json:"identifier,omitempty"`
+	Status               string            `json:"status"`
+	Name                 string            `json:"name"`
+	Mode                 string            `json:"mode"`
+	Type                 []CodeableConcept `json:"type,omitempty"`
+	PhysicalType         *CodeableConcept  `json:"physicalType,omitempty"`
+	ManagingOrganization *Reference        `json:"managingOrganization,omitempty"`
+	PartOf               *Reference        `json:"partOf,omitempty"`
+}
+
+// SystemAreaCode: the statistical area codes (统计用区划代码) of the
+// National Bureau of Statistics: 6 digits a county, 9 a township, 12 a
+// village; the area an institution's site is in.
+const SystemAreaCode = "http://countycare.cn/fhir/sid/area-code"
+
+// LocationOf maps an institution to its site, id as the institution's: the
+// site (physical type si) of the institution (managingOrganization), in
+// the site of its parent (partOf), with the institution's kind as type and
+// its area code as identifier. The platform records one site per
+// institution; it holds no street address or coordinates.
+func LocationOf(in *org.Institution, kindName func(org.Kind) string) Location {
+	o := OrganizationOf(in, kindName)
+	l := Location{ResourceType: "Location", ID: o.ID, Meta: o.Meta, Status: "inactive", Name: in.Name, Mode: "instance", Type: o.Type,
+		PhysicalType:         &CodeableConcept{Coding: []Coding{{System: "http://terminology.hl7.org/CodeSystem/location-physical-type", Code: "si", Display: "Site"}}},
+		ManagingOrganization: &Reference{Reference: "Organization/" + o.ID}}
+	if in.Active {
+		l.Status = "active"
+	}
+	if in.AreaCode != "" {
+		l.Identifier = []Identifier{{System: SystemAreaCode, Value: in.AreaCode}}
+	}
+	if in.ParentID != 0 {
+		l.PartOf = &Reference{Reference: "Location/" + strconv.FormatInt(in.ParentID, 10)}
+	}
+	return l
+}
+
+// treeResource maps an institution to typ (Organization or Location).
+func treeResource(typ string, in *org.Institution, kn func(org.Kind) string) (string, any) {
+	if typ == "Location" {
+		l := LocationOf(in, kn)
+		return l.ID, l
+	}
+	o := OrganizationOf(in, kn)
+	return o.ID, o
+}
+
 func (s *Server) kindName(m *web.Mount, lang string) func(org.Kind) string {
 	return func(k org.Kind) string { return m.T(lang, "kind."+string(k)) }
 }
 
-// organizationRead: GET /fhir/Organization/{id}. The organisation tree is
-// what the /org pages show the same roles.
-func (s *Server) organizationRead(m *web.Mount) web.FaceHandler {
+// organizationRead: GET /fhir/Organization/{id} and /fhir/Location/{id}
+// (typ). The organisation tree is what the /org pages show the same roles.
+func (s *Server) organizationRead(m *web.Mount, typ string) web.FaceHandler {
 	return func(w http.ResponseWriter, r *http.Request, rq web.Request) error {
 		t, err := s.Orgs.Tree(r.Context())
 		if err != nil {
@@ -53,22 +105,25 @@ func (s *Server) organizationRead(m *web.Mount) web.FaceHandler {
 		if in == nil {
 			return care.Errorf(care.ENOTFOUND, "error.not_found")
 		}
-		writeJSON(w, http.StatusOK, OrganizationOf(in, s.kindName(m, rq.Lang)))
+		_, res := treeResource(typ, in, s.kindName(m, rq.Lang))
+		writeJSON(w, http.StatusOK, res)
 		return nil
 	}
 }
 
-// organizationSearch: GET /fhir/Organization?… with
+// organizationSearch: GET /fhir/Organization?… and /fhir/Location?… (typ) with
 //
-//	_id       one institution
-//	partof    Organization/{id} or {id}: its children
-//	type      an org.Kind code ([system|]code)
-//	name      a substring of the name
-//	_count    page size, 1–MaxCount (default MaxCount)
+//	_id           one institution
+//	partof        Organization/{id} (Location/{id}) or {id}: its children
+//	organization  Location only: Organization/{id} or {id}, its site
+//	type          an org.Kind code ([system|]code)
+//	name          a substring of the name
+//	_count        page size, 1–MaxCount (default MaxCount)
+//	_summary      count: the total alone
 //
 // The whole tree of a county is a few hundred institutions: the search
 // walks it in memory, in tree order.
-func (s *Server) organizationSearch(m *web.Mount) web.FaceHandler {
+func (s *Server) organizationSearch(m *web.Mount, typ string) web.FaceHandler {
 	return func(w http.ResponseWriter, r *http.Request, rq web.Request) error {
 		t, err := s.Orgs.Tree(r.Context())
 		if err != nil {
@@ -80,7 +135,7 @@ func (s *Server) organizationSearch(m *web.Mount) web.FaceHandler {
 		var fs []care.FieldError
 		limit := MaxCount
 		var partOf, only int64 = -1, -1
-		kind, name := "", ""
+		kind, name, summary := "", "", false
 		for p, vals := range q {
 			v := strings.TrimSpace(vals[0])
 			switch p {
@@ -98,8 +153,27 @@ func (s *Server) organizationSearch(m *web.Mount) web.FaceHandler {
 					continue
 				}
 				only = n
-			case "partof":
+			case "_summary":
+				if v != "count" {
+					fs = append(fs, care.FieldError{Field: p, Key: "fhir.summary"})
+					continue
+				}
+				summary = true
+			case "organization":
+				if typ != "Location" {
+					if strict {
+						fs = append(fs, care.FieldError{Field: p, Key: "fhir.unsupported_param", Args: []any{p}})
+					}
+					continue
+				}
 				n, err := strconv.ParseInt(strings.TrimPrefix(v, "Organization/"), 10, 64)
+				if err != nil {
+					fs = append(fs, care.FieldError{Field: p, Key: "fhir.reference"})
+					continue
+				}
+				only = n
+			case "partof":
+				n, err := strconv.ParseInt(strings.TrimPrefix(v, typ+"/"), 10, 64)
 				if err != nil {
 					fs = append(fs, care.FieldError{Field: p, Key: "fhir.reference"})
 					continue
@@ -139,7 +213,7 @@ func (s *Server) organizationSearch(m *web.Mount) web.FaceHandler {
 		base := s.base(r)
 		kn := s.kindName(m, rq.Lang)
 		b := Bundle{ResourceType: "Bundle", Type: "searchset", Meta: &Meta{LastUpdated: instant(s.Now())},
-			Link: []BundleLink{{Relation: "self", URL: base + "/Organization?" + used.Encode()}}}
+			Link: []BundleLink{{Relation: "self", URL: base + "/" + typ + "?" + used.Encode()}}}
 		n := 0
 		for _, in := range all {
 			if only >= 0 && in.ID != only || partOf >= 0 && in.ParentID != partOf || kind != "" && string(in.Kind) != kind ||
@@ -147,9 +221,9 @@ func (s *Server) organizationSearch(m *web.Mount) web.FaceHandler {
 				continue
 			}
 			n++
-			if len(b.Entry) < limit {
-				o := OrganizationOf(in, kn)
-				b.Entry = append(b.Entry, BundleEntry{FullURL: base + "/Organization/" + o.ID, Resource: o, Search: &EntrySearch{Mode: "match"}})
+			if len(b.Entry) < limit && !summary {
+				id, res := treeResource(typ, in, kn)
+				b.Entry = append(b.Entry, BundleEntry{FullURL: base + "/" + typ + "/" + id, Resource: res, Search: &EntrySearch{Mode: "match"}})
 			}
 		}
 		b.Total = &n

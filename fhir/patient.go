@@ -3,6 +3,7 @@ package fhir
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -145,6 +146,8 @@ func (s *Server) patientSearch(m *web.Mount) web.FaceHandler {
 		}
 		f := resident.Filter{Limit: 20}
 		text := ""
+		revs := map[string]bool{}
+		summary := false
 		for name, vals := range q {
 			switch name {
 			case "_count":
@@ -198,6 +201,26 @@ func (s *Server) patientSearch(m *web.Mount) web.FaceHandler {
 						bad("birthdate", "fhir.date", v)
 					}
 				}
+			case "_summary":
+				if vals[0] != "count" {
+					bad(name, "fhir.summary")
+					continue
+				}
+				summary = true
+			case "_revinclude":
+				ok := true
+				for _, v := range vals {
+					if !slices.Contains(revincludes(), v) {
+						bad(name, "fhir.include", strings.Join(revincludes(), ", "))
+						ok = false
+						continue
+					}
+					typ, _, _ := strings.Cut(v, ":")
+					revs[typ] = true
+				}
+				if !ok {
+					continue
+				}
 			case "_cursor":
 				// The next page of a search without _id, identifier or name
 				// (the next link carries it): after this health record number.
@@ -213,6 +236,11 @@ func (s *Server) patientSearch(m *web.Mount) web.FaceHandler {
 				continue
 			}
 			used[name] = vals
+		}
+		if summary && (text == "" || !strings.HasPrefix(text, "_") && resident.ParseQuery(text).Kind == resident.QueryName) {
+			// A count of a browse or a name search would need a count the
+			// resident index does not keep: identifier or _id only.
+			bad("_summary", "fhir.summary_patient")
 		}
 		if err := care.Invalid(fs); err != nil {
 			return err
@@ -273,6 +301,13 @@ func (s *Server) patientSearch(m *web.Mount) web.FaceHandler {
 		for i := range found {
 			p := PatientOf(&found[i], pn)
 			b.Entry = append(b.Entry, BundleEntry{FullURL: base + "/Patient/" + p.ID, Resource: p, Search: &EntrySearch{Mode: "match"}})
+		}
+		if summary {
+			b.Entry = nil
+		} else if len(revs) > 0 {
+			if err := s.revincluded(r, m, rq, &b, found, revs); err != nil {
+				return err
+			}
 		}
 		writeJSON(w, http.StatusOK, b)
 		return nil

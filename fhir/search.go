@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -26,8 +27,12 @@ type patientSearchParams struct {
 	cursor   string // the page after this key (keyset paging), "": the first page
 	count    bool   // _summary=count: the total only
 	include  bool   // _include=<Type>:subject or :patient
-	used     url.Values
-	fs       []care.FieldError
+	// updFrom, updTo: the _lastUpdated range [updFrom, updTo), zero: open;
+	// updated says whether _lastUpdated was given.
+	updFrom, updTo time.Time
+	updated        bool
+	used           url.Values
+	fs             []care.FieldError
 }
 
 // searchOpts says what a patient search takes.
@@ -36,12 +41,22 @@ type searchOpts struct {
 	byID     bool     // _id may stand instead of patient
 	paged    bool     // _cursor and next links (keyset paging)
 	includes []string // the _include values, e.g. "DiagnosticReport:subject"
+	updated  bool     // _lastUpdated: the type's resources carry meta.lastUpdated
 }
+
+// lastUpdatedTypes are the paged searches' types whose resources carry
+// meta.lastUpdated (all of them, or, for ServiceRequest and Encounter,
+// the referrals'): they take _lastUpdated; the others ignore it (or
+// refuse it under strict handling), as any unsupported parameter.
+var lastUpdatedTypes = []string{"DiagnosticReport", "ServiceRequest", "Encounter", "CarePlan", "Coverage", "Claim", "ExplanationOfBenefit"}
 
 // params lists the parameters a search with these options reads, for
 // Server.unsupported, with the search's own (extra).
 func (o searchOpts) params(extra ...string) []string {
 	ps := append([]string{"patient", "date", "_count", "_summary", "_include"}, extra...)
+	if o.updated {
+		ps = append(ps, "_lastUpdated")
+	}
 	if o.byID {
 		ps = append(ps, "_id")
 	}
@@ -78,6 +93,24 @@ func parsePatientSearch(q url.Values, o searchOpts) patientSearchParams {
 		}
 		p.used.Add("date", v)
 	}
+	for _, v := range q["_lastUpdated"] {
+		if !o.updated {
+			break
+		}
+		from, to, err := instantRange(v)
+		if err != nil {
+			p.fs = append(p.fs, care.FieldError{Field: "_lastUpdated", Key: "fhir.date", Args: []any{v}})
+			continue
+		}
+		if !from.IsZero() && from.After(p.updFrom) {
+			p.updFrom = from
+		}
+		if !to.IsZero() && (p.updTo.IsZero() || to.Before(p.updTo)) {
+			p.updTo = to
+		}
+		p.updated = true
+		p.used.Add("_lastUpdated", v)
+	}
 	if v := q.Get("_count"); v != "" {
 		if n, fe := pageSize(v); fe != nil {
 			p.fs = append(p.fs, *fe)
@@ -110,6 +143,58 @@ func parsePatientSearch(q url.Values, o searchOpts) patientSearchParams {
 		p.used.Add("_include", v)
 	}
 	return p
+}
+
+// instantRange reads one _lastUpdated value: a prefix (eq, the default,
+// ge, gt, le, lt) and a day (YYYY-MM-DD, China time) or an instant (RFC
+// 3339 with its zone, to the second); it returns the instants [from, to)
+// it matches, zero for an open end.
+func instantRange(v string) (from, to time.Time, err error) {
+	prefix := "eq"
+	if len(v) > 2 && v[0] >= 'a' && v[0] <= 'z' {
+		prefix, v = v[:2], v[2:]
+	}
+	var lo, hi time.Time // the instants the value itself spans
+	if day, derr := care.ParseDate(v); derr == nil {
+		lo = time.Date(day.Year, day.Month, day.Day, 0, 0, 0, 0, care.Shanghai)
+		hi = lo.AddDate(0, 0, 1)
+	} else if t, terr := time.Parse(time.RFC3339, v); terr == nil {
+		lo = t.Truncate(time.Second)
+		hi = lo.Add(time.Second)
+	} else {
+		return from, to, fmt.Errorf("fhir: _lastUpdated %q: %w", v, terr)
+	}
+	switch prefix {
+	case "eq":
+		return lo, hi, nil
+	case "ge":
+		return lo, to, nil
+	case "gt":
+		return hi, to, nil
+	case "le":
+		return from, hi, nil
+	case "lt":
+		return from, lo, nil
+	}
+	return from, to, fmt.Errorf("fhir: _lastUpdated prefix %q", prefix)
+}
+
+// updatedIn reports whether a resource's meta.lastUpdated is within the
+// _lastUpdated range; a resource without one matches no range.
+func (p *patientSearchParams) updatedIn(res any) bool {
+	if !p.updated {
+		return true
+	}
+	v := reflect.ValueOf(res)
+	if v.Kind() != reflect.Struct {
+		return false
+	}
+	f := v.FieldByName("Meta")
+	if !f.IsValid() || f.Kind() != reflect.Pointer || f.IsNil() {
+		return false
+	}
+	t, err := time.Parse(time.RFC3339, f.Interface().(*Meta).LastUpdated)
+	return err == nil && (p.updFrom.IsZero() || !t.Before(p.updFrom)) && (p.updTo.IsZero() || t.Before(p.updTo))
 }
 
 // in reports whether day is within the date range.
@@ -233,7 +318,7 @@ type match struct {
 func (p *patientSearchParams) page(ms []match, statuses []string, id string) (ids, keys []string, out []any) {
 	slices.SortStableFunc(ms, func(a, b match) int { return strings.Compare(b.key, a.key) })
 	for _, x := range ms {
-		if !p.in(x.day) || len(statuses) > 0 && !slices.Contains(statuses, x.status) || id != "" && x.id != id {
+		if !p.in(x.day) || !p.updatedIn(x.res) || len(statuses) > 0 && !slices.Contains(statuses, x.status) || id != "" && x.id != id {
 			continue
 		}
 		ids, keys, out = append(ids, x.id), append(keys, x.key), append(out, x.res)
@@ -260,7 +345,7 @@ func (s *Server) pagedParams(r *http.Request, typ string, allowed []string, incl
 	if len(includes) == 0 {
 		includes = []string{typ + ":subject", typ + ":patient"}
 	}
-	opts := searchOpts{def: 20, byID: true, paged: true, includes: includes}
+	opts := searchOpts{def: 20, byID: true, paged: true, includes: includes, updated: slices.Contains(lastUpdatedTypes, typ)}
 	p = parsePatientSearch(q, opts)
 	if byID = q.Get("_id"); byID != "" {
 		if len(q["_id"]) != 1 {
@@ -270,8 +355,11 @@ func (s *Server) pagedParams(r *http.Request, typ string, allowed []string, incl
 	}
 	statuses = p.statuses(q, allowed)
 	extra := []string{"status"}
-	if typ == "DiagnosticReport" {
+	switch typ {
+	case "DiagnosticReport":
 		extra = append(extra, "code")
+	case "Provenance":
+		extra = append(extra, "target")
 	}
 	p.fs = append(p.fs, s.unsupported(r, q, opts.params(extra...)...)...)
 	return p, byID, statuses
@@ -319,4 +407,53 @@ func coded(c CodeableConcept, tokens []Coding) bool {
 	return slices.ContainsFunc(c.Coding, func(x Coding) bool {
 		return slices.ContainsFunc(tokens, func(t Coding) bool { return t.System == x.System && t.Code == x.Code })
 	})
+}
+
+// writeMatch answers a read with the match of id among ms (ENOTFOUND if
+// none: a record of another kind, or not mapped to this type).
+func writeMatch(w http.ResponseWriter, ms []match, id string) error {
+	for _, x := range ms {
+		if x.id == id {
+			writeJSON(w, http.StatusOK, x.res)
+			return nil
+		}
+	}
+	return care.Errorf(care.ENOTFOUND, "error.not_found")
+}
+
+// patientOrID runs the two ways of a patient search: with patient, the
+// patient read under scope (audited) and list's matches of them; with _id
+// alone, one's match (nothing for ENOTFOUND). The patient is returned for
+// _include only (read for it, audited, in the _id way).
+func (s *Server) patientOrID(r *http.Request, m *web.Mount, rq web.Request, p *patientSearchParams, byID string,
+	list func(*resident.Resident) ([]match, error), one func(string) (match, int64, error)) ([]match, *Patient, error) {
+	if p.resident == 0 {
+		x, rid, err := one(byID)
+		return s.byIDSearch(r, m, rq, p, x, rid, err)
+	}
+	res, err := s.Residents.Get(r.Context(), rq.Actor, p.resident)
+	if err != nil {
+		return nil, nil, err
+	}
+	found, err := list(res)
+	if err != nil || !p.include {
+		return found, nil, err
+	}
+	return found, s.patientOf(r.Context(), m, rq, res), nil
+}
+
+// byIDSearch is the _id way of a patient search: the one match read
+// (x of resident rid, or nothing when err is ENOTFOUND) and, for
+// _include, its patient (read under scope, audited).
+func (s *Server) byIDSearch(r *http.Request, m *web.Mount, rq web.Request, p *patientSearchParams, x match, rid int64, err error) ([]match, *Patient, error) {
+	switch {
+	case care.IsCode(err, care.ENOTFOUND):
+		return nil, nil, nil
+	case err != nil:
+		return nil, nil, err
+	case !p.include:
+		return []match{x}, nil, nil
+	}
+	sub, err := s.subject(r, m, rq, rid)
+	return []match{x}, sub, err
 }

@@ -73,6 +73,12 @@ func TestResourcesPassTwoValidators(t *testing.T) {
 	var orgs bundle
 	json.Unmarshal(add("/fhir/Organization", e.as(care.RoleAnalyst)), &orgs)
 	add("/fhir/Organization/"+strings.TrimPrefix(orgs.Entry[0].FullURL, e.ts.URL+"/fhir/Organization/"), vd)
+	add("/fhir/Location?_count=5", vd)
+	add("/fhir/CodeSystem", vd)
+	add("/fhir/ValueSet", vd)
+	add("/fhir/CodeSystem/poverty-category", vd)
+	add("/fhir/ValueSet/payer-layer/$expand", vd)
+	add("/fhir/Location/"+strings.TrimPrefix(pats.patients(t)[0].ManagingOrganization.Reference, "Organization/"), vd)
 	var roles bundle
 	json.Unmarshal(add("/fhir/PractitionerRole?_count=20", vd), &roles)
 	var role fhir.PractitionerRole
@@ -85,6 +91,8 @@ func TestResourcesPassTwoValidators(t *testing.T) {
 	rp, reps := reportPatient(t, vd, 2)
 	add("/fhir/DiagnosticReport?patient="+rp+"&_include=DiagnosticReport:subject&_count=2", vd)
 	add("/fhir/DiagnosticReport?patient="+rp+"&_summary=count", vd)
+	add("/fhir/Provenance?patient="+rp+"&_include=Provenance:patient", vd)
+	imagingSample(t, vd, add)
 	for _, d := range reps {
 		add("/fhir/DiagnosticReport/"+d.ID, vd)
 	}
@@ -113,6 +121,17 @@ func TestResourcesPassTwoValidators(t *testing.T) {
 			}
 		}
 	}
+	// Family doctor contracts: CarePlan, CareTeam and Consent, searched
+	// (the patient included) and read; a consultation's Consent.
+	cpid, cps := contractPatient(t, vd)
+	for _, typ := range []string{"CarePlan", "CareTeam", "Consent"} {
+		var b bundle
+		json.Unmarshal(add("/fhir/"+typ+"?patient="+cpid+"&_include="+typ+":patient", vd), &b)
+		add(strings.TrimPrefix(b.Entry[0].FullURL, e.ts.URL), vd)
+	}
+	add("/fhir/Consent/contract-"+cps[0].ID, vd)
+	add("/fhir/Patient?_id="+cpid+"&_revinclude=CarePlan:patient&_revinclude=Condition:patient&_revinclude=Consent:patient", vd)
+	add("/fhir/Consent?patient="+consultPatient(t, vd), vd)
 	// An online visit's Encounter.
 	v, vp := bookOnlineVisit(t, e, vd)
 	add("/fhir/Encounter/online-"+strconv.FormatInt(v.ID, 10), vd)
@@ -128,6 +147,7 @@ func TestResourcesPassTwoValidators(t *testing.T) {
 		add("/fhir/MedicationDispense?patient="+p.ID, vd)
 		add(strings.TrimPrefix(rb.Entry[0].FullURL, e.ts.URL), vd)
 		add(strings.TrimPrefix(db.Entry[0].FullURL, e.ts.URL), vd)
+		add("/fhir/Provenance?target="+strings.TrimPrefix(rb.Entry[0].FullURL, e.ts.URL+"/fhir/"), vd)
 		add("/fhir/Patient/"+p.ID+"/$everything", vd)
 		break
 	}
@@ -140,6 +160,9 @@ func TestResourcesPassTwoValidators(t *testing.T) {
 			add(strings.TrimPrefix(b.Entry[0].FullURL, e.ts.URL), ins)
 			add("/fhir/Claim?patient="+p.ID+"&_include=Claim:patient", ins)
 			add(strings.Replace(strings.TrimPrefix(b.Entry[0].FullURL, e.ts.URL), "ExplanationOfBenefit", "Claim", 1), ins)
+			var cb bundle
+			json.Unmarshal(add("/fhir/Coverage?patient="+p.ID+"&_include=Coverage:patient", ins), &cb)
+			add(strings.TrimPrefix(cb.Entry[0].FullURL, e.ts.URL), ins)
 			break
 		}
 		lines = lines[:len(lines)-1] // an empty searchset is sampled enough
@@ -186,6 +209,17 @@ func TestResourcesPassTwoValidators(t *testing.T) {
 	}
 	_, _, body := wr.send("POST", "/fhir/Patient", map[string]string{"Prefer": "return=OperationOutcome"}, foreignPatient, nil)
 	keep(body)
+	// An up-referral sent as a ServiceRequest, and a refused one.
+	var hosp bundle
+	vd.get("/fhir/Organization?type=county_hospital", nil, &hosp)
+	hospital := strings.TrimPrefix(hosp.Entry[0].FullURL, e.ts.URL+"/fhir/Organization/")
+	if code, _, body := wr.send("POST", "/fhir/ServiceRequest", nil, referralBody(withRecord, hospital, "htn_not_at_target", ""), nil); code != 201 {
+		t.Fatalf("ServiceRequest create: %d %.300s", code, body)
+	} else {
+		keep(body)
+	}
+	_, _, body = wr.send("POST", "/fhir/ServiceRequest", nil, referralBody(withRecord, hospital, "feeling_unwell", ""), nil)
+	keep(body)
 	// Bulk export (bulk_test.go): the first lines of each NDJSON file type,
 	// as a county-wide system client exports them; its Group search too.
 	sys := e.register(t, "validator", "ES384", 0, "system/*.read").signIn(t, "system/*.read")
@@ -220,4 +254,26 @@ func TestResourcesPassTwoValidators(t *testing.T) {
 	if err == nil || !strings.Contains(out, "fhir: ") || !strings.Contains(out, "medplum: ") {
 		t.Errorf("a Bundle with an unknown element passed (%v):\n%s", err, out)
 	}
+}
+
+// imagingSample adds the first patient's ImagingStudy search that holds a
+// study with series, and that study's read.
+func imagingSample(t *testing.T, vd *client, add func(string, *client) json.RawMessage) {
+	t.Helper()
+	var mine bundle
+	vd.get("/fhir/Patient?_count=100", nil, &mine)
+	for _, p := range mine.patients(t) {
+		var b bundle
+		vd.get("/fhir/ImagingStudy?patient="+p.ID, nil, &b)
+		for _, en := range b.Entry {
+			var x fhir.ImagingStudy
+			json.Unmarshal(en.Resource, &x)
+			if len(x.Series) > 0 {
+				add("/fhir/ImagingStudy?patient="+p.ID+"&_include=ImagingStudy:patient", vd)
+				add("/fhir/ImagingStudy/"+x.ID, vd)
+				return
+			}
+		}
+	}
+	t.Fatal("no imaging study with series in the sample")
 }
