@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -12,13 +11,8 @@ import (
 // groupTestStore is an SQLite store with a table t (id, tag).
 func groupTestStore(t *testing.T) *Store {
 	t.Helper()
-	ctx := context.Background()
-	s, err := Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "c.db"), Options{AuditKey: []byte("countycare-test-audit-key-32byte")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if _, err := s.w.ExecContext(ctx, `CREATE TABLE t (id INTEGER PRIMARY KEY, tag TEXT NOT NULL)`); err != nil {
+	s := sqliteTestStore(t)
+	if _, err := s.w.ExecContext(context.Background(), `CREATE TABLE t (id INTEGER PRIMARY KEY, tag TEXT NOT NULL)`); err != nil {
 		t.Fatal(err)
 	}
 	return s

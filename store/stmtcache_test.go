@@ -18,11 +18,7 @@ import (
 // The race is narrow, hence the rounds.
 func TestStatementCacheBound(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "c.db"), Options{AuditKey: []byte("countycare-test-audit-key-32byte")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := sqliteTestStore(t)
 	for round := 0; round < 2000; round++ {
 		s.stmts.m.Range(func(k, v any) bool { v.(*sql.Stmt).Close(); s.stmts.m.Delete(k); return true })
 		s.stmts.count.Store(0)
@@ -63,11 +59,7 @@ func TestStatementCacheBound(t *testing.T) {
 // back inside it, and the cache stays within its bound.
 func TestWriterStatementCache(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "c.db"), Options{AuditKey: []byte("countycare-test-audit-key-32byte")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := sqliteTestStore(t)
 	if _, err := s.w.ExecContext(ctx, `CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)`); err != nil {
 		t.Fatal(err)
 	}
@@ -124,4 +116,15 @@ func TestWriterStatementCache(t *testing.T) {
 	if queued != 0 || s.wstmts.count.Load() != s.wstmts.max {
 		t.Fatalf("over the bound: %d queued, %d cached (bound %d)", queued, s.wstmts.count.Load(), s.wstmts.max)
 	}
+}
+
+// sqliteTestStore opens a new SQLite store, closed when the test ends.
+func sqliteTestStore(t *testing.T) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), "sqlite://"+filepath.Join(t.TempDir(), "c.db"), Options{AuditKey: []byte("countycare-test-audit-key-32byte")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
 }
