@@ -88,10 +88,13 @@ func (s *Store) transactGrouped(ctx context.Context, fn func(tx db) error) (err 
 			panic(p)
 		}
 	}()
-	err = s.member(ctx, db{q: tx, s: s}, fn)
-	if errors.Is(err, errGroupBroken) {
-		fail(err)
-		return care.Internal("store.Transact", err), false
+	err, broken := s.member(ctx, db{q: tx, s: s}, fn)
+	if broken != nil {
+		fail(broken)
+		if err != nil {
+			return err, false // what made fn fail is what its caller hears
+		}
+		return care.Internal("store.Transact", broken), false
 	}
 	if g.waiting.Load() > 0 && g.n < maxGroup {
 		g.turn.Unlock() // the next caller joins the group and commits it, or hands it on
@@ -117,25 +120,23 @@ func (s *Store) transactGrouped(ctx context.Context, fn func(tx db) error) (err 
 }
 
 // member runs fn in a savepoint of tx: released if fn returns nil, rolled
-// back to (and released) otherwise. An error wrapping errGroupBroken means
-// the transaction itself can no longer be used. The savepoint's statements
-// run whatever ctx's state: a cancelled request must still undo its part.
-func (s *Store) member(ctx context.Context, tx db, fn func(tx db) error) error {
+// back to (and released) otherwise. err is fn's; broken, wrapping
+// errGroupBroken, says the transaction itself can no longer be used (as
+// when a statement's failure made SQLite roll it all back). The
+// savepoint's statements run whatever ctx's state: a cancelled request
+// must still undo its part.
+func (s *Store) member(ctx context.Context, tx db, fn func(tx db) error) (err, broken error) {
 	keep := context.WithoutCancel(ctx)
-	if _, err := tx.exec(keep, `SAVEPOINT member`); err != nil {
-		return fmt.Errorf("%w: %w", errGroupBroken, err)
+	if _, serr := tx.exec(keep, `SAVEPOINT member`); serr != nil {
+		return nil, fmt.Errorf("%w: %w", errGroupBroken, serr)
 	}
-	if err := fn(tx); err != nil {
+	if err = fn(tx); err != nil {
 		if _, rerr := tx.exec(keep, `ROLLBACK TO member`); rerr != nil {
-			return fmt.Errorf("%w: %w (after %w)", errGroupBroken, rerr, err)
+			return err, fmt.Errorf("%w: %w", errGroupBroken, rerr)
 		}
-		if _, rerr := tx.exec(keep, `RELEASE member`); rerr != nil {
-			return fmt.Errorf("%w: %w (after %w)", errGroupBroken, rerr, err)
-		}
-		return err
 	}
-	if _, err := tx.exec(keep, `RELEASE member`); err != nil {
-		return fmt.Errorf("%w: %w", errGroupBroken, err)
+	if _, rerr := tx.exec(keep, `RELEASE member`); rerr != nil {
+		return err, fmt.Errorf("%w: %w", errGroupBroken, rerr)
 	}
-	return nil
+	return err, nil
 }

@@ -169,6 +169,23 @@ func TestGroupCommitMembers(t *testing.T) {
 			t.Fatalf("%d COMMITs, want the group's one", c)
 		}
 	})
+	t.Run("alone, fails and ends the transaction", func(t *testing.T) {
+		s := groupTestStore(t)
+		err := s.Transact(ctx, func(tx db) error {
+			insert("a")(tx)
+			tx.exec(ctx, `ROLLBACK`)
+			return refused
+		})
+		if !errors.Is(err, refused) {
+			t.Fatalf("error %v, want its own: refused", err)
+		}
+		if err := s.Transact(ctx, insert("b")); err != nil {
+			t.Fatal(err)
+		}
+		if got := tags(t, s); len(got) != 1 || got[0] != "b" {
+			t.Fatalf("rows %v, want [b]", got)
+		}
+	})
 	breakers := map[string]func(tx db) error{
 		"ends the transaction": func(tx db) error {
 			insert("b")(tx)
