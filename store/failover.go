@@ -131,6 +131,7 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 // beginTx begins a write transaction, trying again on a new connection
 // while the database cannot be reached, for up to s.reconnectWait.
 func (s *Store) beginTx(ctx context.Context) (*sql.Tx, error) {
+	s.prepareWanted(ctx)
 	deadline := time.Now().Add(s.reconnectWait)
 	for n := 0; ; n++ {
 		tx, err := s.w.BeginTx(ctx, nil)
@@ -247,6 +248,9 @@ func (s *Store) transact(ctx context.Context, idempotent bool, fn func(tx db) er
 // error came from COMMIT (whose outcome is then unknown if the connection
 // was lost).
 func (s *Store) transactOnce(ctx context.Context, fn func(tx db) error) (err error, committing bool) {
+	if s.dialect == SQLite {
+		return s.transactGrouped(ctx, fn)
+	}
 	tx, err := s.beginTx(ctx)
 	if err != nil {
 		return err, false

@@ -59,10 +59,11 @@ type Store struct {
 	now           func() time.Time
 	skew          clockOffset // the database's clock ahead of now (SyncClock)
 
-	stmts     sync.Map  // query text → *sql.Stmt prepared on the read pool
-	auditIns  *sql.Stmt // appendAudit's INSERT of a full chunk, prepared on the writer at Open; nil if not
-	stmtCount atomic.Int64
-	maxStmts  int64 // bound on stmts: maxCachedStmts (tests lower it)
+	stmts    stmtCache   // statements prepared on the read pool
+	wstmts   stmtCache   // statements prepared on SQLite's writer (txPrepared)
+	wanted   sync.Map    // query texts transactions ran unprepared, to prepare on the writer: text → struct{}
+	group    groupCommit // SQLite's transactions share COMMITs (groupcommit.go)
+	auditIns *sql.Stmt   // appendAudit's INSERT of a full chunk, prepared on the writer at Open; nil if not
 
 	chronicCfg atomic.Pointer[chronic.Config] // targets of the per-unit counters; nil: chronic.DefaultConfig()
 
@@ -138,7 +139,8 @@ func (s *Store) signEmptyAuditHead(ctx context.Context) error {
 }
 
 func openNoMigrate(ctx context.Context, rawURL string, opt Options) (*Store, error) {
-	s := &Store{url: rawURL, auditKey: opt.AuditKey, now: opt.Now, maxStmts: maxCachedStmts, reconnectWait: opt.ReconnectWait}
+	s := &Store{url: rawURL, auditKey: opt.AuditKey, now: opt.Now, reconnectWait: opt.ReconnectWait}
+	s.stmts.max, s.wstmts.max = maxCachedStmts, maxCachedStmts
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -248,7 +250,8 @@ func (s *Store) Dialect() Dialect { return s.dialect }
 
 // Close closes the connection pools.
 func (s *Store) Close() error {
-	s.stmts.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
+	s.stmts.close()
+	s.wstmts.close()
 	if s.auditIns != nil {
 		s.auditIns.Close()
 	}
@@ -297,10 +300,14 @@ type db struct {
 }
 
 func (d db) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	w := d.q
 	if tx := d.s.atomicTx(ctx); tx != nil {
-		return tx.ExecContext(ctx, d.s.rebind(q), args...)
+		w = tx
 	}
-	return d.q.ExecContext(ctx, d.s.rebind(q), args...)
+	if st := d.s.txPrepared(ctx, w, q); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return w.ExecContext(ctx, d.s.rebind(q), args...)
 }
 func (d db) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
 	if tx := d.s.atomicTx(ctx); tx != nil {
@@ -326,11 +333,15 @@ func (d db) query(ctx context.Context, q string, args ...any) (*sql.Rows, error)
 	return rows, err
 }
 func (d db) row(ctx context.Context, q string, args ...any) *sql.Row {
+	w := d.q
 	if tx := d.s.atomicTx(ctx); tx != nil {
-		return tx.QueryRowContext(ctx, d.s.rebind(q), args...)
+		w = tx
 	}
-	if d.q != d.s.r {
-		return d.q.QueryRowContext(ctx, d.s.rebind(q), args...)
+	if w != d.s.r {
+		if st := d.s.txPrepared(ctx, w, q); st != nil {
+			return st.QueryRowContext(ctx, args...)
+		}
+		return w.QueryRowContext(ctx, d.s.rebind(q), args...)
 	}
 	if sb := d.s.standbyFor(ctx); sb != nil {
 		if row := sb.QueryRowContext(ctx, d.s.rebind(q), args...); !standbyFailed(row.Err()) {
@@ -349,42 +360,113 @@ func (d db) row(ctx context.Context, q string, args ...any) *sql.Row {
 	return row
 }
 
-// maxCachedStmts bounds the statement cache: queries built with a
+// maxCachedStmts bounds each statement cache: queries built with a
 // variable number of placeholders make new texts.
 const maxCachedStmts = 512
 
-// prepared returns the read pool's prepared statement for q, preparing it
-// once: parsing and planning SQL is a large part of a small query's cost.
-// Once maxCachedStmts texts are cached it returns nil and the query runs
+// stmtCache holds statements prepared once on one pool, by query text:
+// parsing and planning SQL is a large part of a small query's cost.
+// Once max texts are cached, prepare returns nil and the query runs
 // unprepared (database/sql keeps every prepared statement until Close, so
 // preparing beyond the cache would leak).
 //
-// A slot is reserved before the statement is stored, so an entry, once
+// A slot is reserved before a statement is stored, so an entry, once
 // visible to other goroutines, is never taken out and closed under them,
 // and the counter always equals the entries (it goes down only for a
 // reservation that stored nothing).
-func (s *Store) prepared(ctx context.Context, q string) *sql.Stmt {
-	if st, ok := s.stmts.Load(q); ok {
+type stmtCache struct {
+	m     sync.Map // query text → *sql.Stmt
+	count atomic.Int64
+	max   int64 // maxCachedStmts (tests lower it)
+}
+
+// get returns the statement cached for q, or nil.
+func (c *stmtCache) get(q string) *sql.Stmt {
+	if st, ok := c.m.Load(q); ok {
 		return st.(*sql.Stmt)
 	}
-	if s.stmtCount.Load() >= s.maxStmts {
+	return nil
+}
+
+// prepare returns the statement for q, preparing it on pool (text is q
+// rebound for the dialect) if no other goroutine has; nil if the cache
+// is full or preparing fails (the unprepared query then reports the error).
+func (c *stmtCache) prepare(ctx context.Context, pool *sql.DB, q, text string) *sql.Stmt {
+	if st := c.get(q); st != nil {
+		return st
+	}
+	if c.count.Load() >= c.max {
 		return nil
 	}
-	if s.stmtCount.Add(1) > s.maxStmts {
-		s.stmtCount.Add(-1)
+	if c.count.Add(1) > c.max {
+		c.count.Add(-1)
 		return nil
 	}
-	st, err := s.r.PrepareContext(ctx, s.rebind(q))
+	st, err := pool.PrepareContext(ctx, text)
 	if err != nil {
-		s.stmtCount.Add(-1)
-		return nil // the unprepared query reports the error
+		c.count.Add(-1)
+		return nil
 	}
-	if prev, loaded := s.stmts.LoadOrStore(q, st); loaded {
-		s.stmtCount.Add(-1)
+	if prev, loaded := c.m.LoadOrStore(q, st); loaded {
+		c.count.Add(-1)
 		st.Close()
 		return prev.(*sql.Stmt)
 	}
 	return st
+}
+
+// close closes every cached statement.
+func (c *stmtCache) close() {
+	c.m.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
+}
+
+// prepared returns the read pool's prepared statement for q, preparing it
+// once (stmtCache).
+func (s *Store) prepared(ctx context.Context, q string) *sql.Stmt {
+	return s.stmts.prepare(ctx, s.r, q, s.rebind(q))
+}
+
+// txPrepared returns the writer's prepared statement for q bound to w, a
+// transaction on SQLite's writer connection, or nil: then the text runs
+// unprepared, and is queued to be prepared before the next transaction
+// begins (preparing on the writer pool now would wait for its one
+// connection, which w holds). Statements of an SQLite transaction were
+// parsed again on every run: a tenth of the server's CPU in the
+// county-year replay (docs/benchmarks.md). PostgreSQL is left alone: pgx
+// caches each connection's statements itself.
+//
+// Only exec and row use it: their statement is done with before the next
+// one runs (a row is scanned where it is read), whereas the rows of query
+// stay open while the caller may run the same text again on the same
+// connection, which would reset the one statement under them.
+func (s *Store) txPrepared(ctx context.Context, w querier, q string) *sql.Stmt {
+	tx, ok := w.(*sql.Tx)
+	if !ok || s.dialect != SQLite {
+		return nil
+	}
+	st := s.wstmts.get(q)
+	if st == nil {
+		if s.wstmts.count.Load() < s.wstmts.max {
+			s.wanted.Store(q, struct{}{})
+		}
+		return nil
+	}
+	return tx.StmtContext(ctx, st)
+}
+
+// prepareWanted prepares on the writer the statements transactions ran
+// unprepared (txPrepared). It runs before a transaction begins, when this
+// goroutine does not hold the writer connection.
+func (s *Store) prepareWanted(ctx context.Context) {
+	if s.dialect != SQLite {
+		return
+	}
+	s.wanted.Range(func(k, _ any) bool {
+		s.wanted.Delete(k)
+		q := k.(string)
+		s.wstmts.prepare(ctx, s.w, q, q)
+		return true
+	})
 }
 
 // insert runs an INSERT … RETURNING id and returns the id.

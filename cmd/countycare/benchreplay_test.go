@@ -10,7 +10,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"countycare/internal/replay"
 	"countycare/internal/testdb"
@@ -89,5 +91,31 @@ func TestBenchReplay(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestWaitIdle: the replay's wait for a started server's startup duties
+// ends after one idle second for a process that does nothing, and at max
+// for one that keeps cores busy (this one, spinning on four threads, so
+// that it stays busy on a loaded machine).
+func TestWaitIdle(t *testing.T) {
+	idle := exec.Command("sleep", "30")
+	if err := idle.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { idle.Process.Kill(); idle.Wait() }()
+	if cpu, waited := waitIdle(idle.Process.Pid, 20*time.Second); waited > 10*time.Second || cpu > 50*time.Millisecond {
+		t.Errorf("idle process: waited %s, CPU %s; want about a second, no CPU", waited, cpu)
+	}
+	var stop atomic.Bool
+	for i := 0; i < 4; i++ {
+		go func() {
+			for n := 0; !stop.Load(); n++ {
+			}
+		}()
+	}
+	defer stop.Store(true)
+	if cpu, waited := waitIdle(os.Getpid(), 3*time.Second); waited < 3*time.Second || cpu == 0 {
+		t.Errorf("busy process: waited %s, CPU %s; want the whole 3 s, some CPU", waited, cpu)
 	}
 }
