@@ -233,4 +233,3 @@ func Plausible(sc Scores) []care.FieldError {
 	chk(sc.BAZ, -5, 5, "weight", "BAZ")
 	return fs
 }
-
