@@ -194,7 +194,7 @@ func (s *Service) Record(ctx context.Context, a care.Actor, childID int64, in Ch
 	case !in.Kind.Valid():
 		fs = append(fs, care.FieldError{Field: "kind", Key: "childhealth.kind_unknown"})
 	case last != nil && in.Kind.index() <= last.Kind.index():
-		fs = append(fs, care.FieldError{Field: "kind", Key: "childhealth.kind_order", Args: []any{string(last.Kind)}})
+		fs = append(fs, care.FieldError{Field: "kind", Key: "childhealth.kind_order"})
 	}
 	switch {
 	case in.Date.IsZero():

@@ -248,7 +248,7 @@ func (s *Service) RecordVisit(ctx context.Context, a care.Actor, pregnancyID int
 	case !in.Kind.Valid():
 		fs = append(fs, care.FieldError{Field: "kind", Key: "maternal.kind_unknown"})
 	case last != nil && in.Kind.index() <= last.Kind.index():
-		fs = append(fs, care.FieldError{Field: "kind", Key: "maternal.kind_order", Args: []any{string(last.Kind)}})
+		fs = append(fs, care.FieldError{Field: "kind", Key: "maternal.kind_order"})
 	case in.Kind.Antenatal() && delivered:
 		fs = append(fs, care.FieldError{Field: "kind", Key: "maternal.antenatal_after_delivery"})
 	case !in.Kind.Antenatal() && !delivered:
