@@ -199,3 +199,14 @@ func Score(sex Sex, ageDays int, weightG, lengthMM int) Scores {
 	}
 	return sc
 }
+
+// ValueAt is the measurement of ind for sex at x that scores z (the
+// inverse of Z): a growth chart's curve point or a demo child's weight.
+// ok is false outside the table.
+func ValueAt(ind Indicator, sex Sex, x, z float64) (float64, bool) {
+	p, ok := params(ind, sex, x)
+	if !ok {
+		return 0, false
+	}
+	return p.valueAt(z), true
+}
