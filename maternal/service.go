@@ -254,15 +254,13 @@ func (s *Service) RecordVisit(ctx context.Context, a care.Actor, pregnancyID int
 	case !in.Kind.Antenatal() && !delivered:
 		fs = append(fs, care.FieldError{Field: "kind", Key: "maternal.postpartum_before_delivery"})
 	}
-	switch {
-	case in.Date.IsZero():
-		fs = append(fs, care.FieldError{Field: "date", Key: "field.required"})
-	case in.Date.After(today):
-		fs = append(fs, care.FieldError{Field: "date", Key: "maternal.date_future"})
-	case in.Date.Before(p.RegisteredOn):
-		fs = append(fs, care.FieldError{Field: "date", Key: "maternal.date_before_registration", Args: []any{p.RegisteredOn.String()}})
-	case last != nil && in.Date.Before(last.Date):
-		fs = append(fs, care.FieldError{Field: "date", Key: "maternal.date_order", Args: []any{last.Date.String()}})
+	var lastDate care.Date
+	if last != nil {
+		lastDate = last.Date
+	}
+	switch f := checkDate(in.Date, today, p.RegisteredOn, lastDate); {
+	case f != nil:
+		fs = append(fs, *f)
 	case in.Kind.Antenatal() && in.Kind != Antenatal1:
 		if w, _ := s.Config.Schedule(p, in.Kind); in.Date.Before(w.From) {
 			fs = append(fs, care.FieldError{Field: "date", Key: "maternal.date_early", Args: []any{w.From.String()}})
@@ -359,15 +357,13 @@ func (s *Service) RecordDelivery(ctx context.Context, a care.Actor, pregnancyID 
 	}
 	today := care.Today(s.Now())
 	var fs []care.FieldError
-	switch {
-	case in.Date.IsZero():
-		fs = append(fs, care.FieldError{Field: "date", Key: "field.required"})
-	case in.Date.After(today):
-		fs = append(fs, care.FieldError{Field: "date", Key: "maternal.date_future"})
-	case in.Date.Before(p.RegisteredOn):
-		fs = append(fs, care.FieldError{Field: "date", Key: "maternal.date_before_registration", Args: []any{p.RegisteredOn.String()}})
-	case len(visits) > 0 && in.Date.Before(visits[len(visits)-1].Date):
-		fs = append(fs, care.FieldError{Field: "date", Key: "maternal.date_order", Args: []any{visits[len(visits)-1].Date.String()}})
+	var lastDate care.Date
+	if len(visits) > 0 {
+		lastDate = visits[len(visits)-1].Date
+	}
+	switch f := checkDate(in.Date, today, p.RegisteredOn, lastDate); {
+	case f != nil:
+		fs = append(fs, *f)
 	case in.Outcome != "miscarriage" && GestDays(p.LMP, in.Date) < 20*7:
 		fs = append(fs, care.FieldError{Field: "date", Key: "maternal.delivery_early"})
 	}
@@ -473,6 +469,23 @@ func (s *Service) audit(ctx context.Context, a care.Actor, act string, residentI
 	ev := audit.New(ctx, a, act, residentID)
 	ev.CountyCode, ev.Detail = county, detail
 	s.Audit.Record(ctx, ev)
+}
+
+// checkDate is the fault of a visit's or delivery's date d, if any:
+// missing, in the future, before the registration or before the last
+// visit (zero: none) — the order the spec's record keeps.
+func checkDate(d, today, registered, last care.Date) *care.FieldError {
+	switch {
+	case d.IsZero():
+		return &care.FieldError{Field: "date", Key: "field.required"}
+	case d.After(today):
+		return &care.FieldError{Field: "date", Key: "maternal.date_future"}
+	case d.Before(registered):
+		return &care.FieldError{Field: "date", Key: "maternal.date_before_registration", Args: []any{registered.String()}}
+	case !last.IsZero() && d.Before(last):
+		return &care.FieldError{Field: "date", Key: "maternal.date_order", Args: []any{last.String()}}
+	}
+	return nil
 }
 
 func firstNonZero(ds ...care.Date) care.Date {
