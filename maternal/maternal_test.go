@@ -120,3 +120,16 @@ func TestDefaultConfigChecks(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestLateRegistration: registration is due before 13 weeks (规范: 孕13周前
+// 建册); at 13 weeks + 0 days it is late.
+func TestLateRegistration(t *testing.T) {
+	s := &Service{Config: DefaultConfig()}
+	lmp := date("2026-01-01")
+	if s.LateRegistration(&Pregnancy{LMP: lmp, RegisteredOn: lmp.AddDays(13*7 - 1)}) {
+		t.Error("12 weeks 6 days: want on time")
+	}
+	if !s.LateRegistration(&Pregnancy{LMP: lmp, RegisteredOn: lmp.AddDays(13 * 7)}) {
+		t.Error("13 weeks: want late")
+	}
+}
