@@ -31,7 +31,7 @@ const (
 	MinHeadMM   = 200
 	MaxHeadMM   = 600
 	MaxNote     = 300
-	OverdueMax  = 500 // rows of one overdue list
+	OverdueMax  = 200 // rows of one overdue list (a phone screen works through it, most overdue first)
 )
 
 // Repository is the storage of children's records; store.Store implements it.

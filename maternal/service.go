@@ -35,7 +35,7 @@ const (
 	MaxBMI      = 600
 	MaxNote     = 300
 	MaxFactors  = 20
-	ListMax     = 500
+	ListMax     = 200 // rows of one list (overdue, orange/red), most urgent first
 )
 
 // Repository is the storage of pregnancies; store.Store implements it.
