@@ -45,6 +45,7 @@ type Config struct {
 	ImagingReads   int    // imaging studies read over the past year, on embedded real DICOM files (default 0; ScaledImagingReads)
 	SupplyOrders   int    // drug supply orders from clinics to the county over the past year (default 0; ScaledSupplyOrders gives the seeds' volume)
 	Specimens      int    // specimens carried from villages to the county lab over the past year (default 0; ScaledSpecimens gives the seeds' volume)
+	Pregnancies    int    // pregnancies registered over the past year; > 0 also writes every child under 7 with the year's checks (default 0; ScaledPregnancies gives 1 % of residents)
 	Now            time.Time
 }
 
@@ -80,6 +81,9 @@ type Result struct {
 	// reader of the county lab (not in Logins, which has one per role).
 	Specimens int
 	LabLogin  *Login
+	// Maternal and child health (issue 17): pregnancies registered over
+	// the year, children under 7 with a record, their checks of the year.
+	Pregnancies, Children, ChildChecks int
 	// Family doctors.
 	Contracts  int
 	HomeVisits int
@@ -153,6 +157,8 @@ type gen struct {
 	deptDoctors map[int64][]int64             // county hospital department → its doctors (for rosters)
 	depts       []int64                       // the lead county hospital's departments
 	readers     map[int64][]*org.Practitioner // diagnosis center → its readers (report signers)
+	mchWomen    []mchPerson                   // women 20–42 (maternal demo year)
+	mchKids     []mchPerson                   // children under 7
 }
 
 func (g *gen) id(table string) int64 {
@@ -239,6 +245,12 @@ func Generate(ctx context.Context, st *store.Store, cfg Config, log *slog.Logger
 			log.Info("demo: specimens to the county lab", "specimens", cfg.Specimens)
 		}
 		if err := g.specimens(cfg.Specimens); err != nil {
+			return err
+		}
+		if cfg.Pregnancies > 0 {
+			log.Info("demo: maternal and child health", "pregnancies", cfg.Pregnancies, "children", len(g.mchKids))
+		}
+		if err := g.maternalChild(cfg.Pregnancies); err != nil {
 			return err
 		}
 		if cfg.Referrals > 0 {

@@ -295,6 +295,7 @@ func (g *gen) resident(v *org.Institution, h *resident.Household, m member, pov 
 	if err := g.emit(row{r: r}); err != nil {
 		return err
 	}
+	g.mchCollect(r.ID, r.VillageID, r.BirthDate, r.Sex, r.PregnancyEDD)
 	g.addTokens(r)
 	g.last = r
 	if g.cfg.Visits > 0 || g.cfg.FollowUps > 0 || g.cfg.Referrals > 0 || g.cfg.Consultations > 0 || g.cfg.Prescriptions > 0 || g.cfg.Contracts > 0 ||

@@ -14,9 +14,11 @@ import (
 	"countycare/access"
 	"countycare/account"
 	"countycare/care"
+	"countycare/childhealth"
 	"countycare/chronic"
 	"countycare/consult"
 	"countycare/family"
+	"countycare/maternal"
 	"countycare/org"
 	"countycare/proxy"
 	"countycare/referral"
@@ -119,6 +121,14 @@ var bulkSchema = []struct {
 	{"specimens", "id, county_code, barcode, resident_id, clinic_id, ordered_by, lab_id, tests, tube, status, box_id, reason, note, doctor, " +
 		"ordered_at, collected_at, received_at, closed_at, last_scan_at, last_place, alerted_at, alerts, version"},
 	{"specimen_events", "county_code, specimen_id, step, at, institution_id, account_id, detail"},
+	{"mch_pregnancies", "id, county_code, resident_id, managed_by, clinic_id, lmp, edd, registered_on, registered_by, gravida, parity, height_mm, weight_g, " +
+		"factors, colour, purple, status, delivered_on, discharged_on, delivery_mode, outcome, baby_weight_g, next_kind, next_from, next_due, version, created_at"},
+	{"mch_visits", "id, county_code, pregnancy_id, resident_id, kind, date, gest_days, weight_g, sbp, dbp, fundal_mm, fetal_hr, hb_gl, factors, colour, " +
+		"note, clinic_id, by_account, created_at"},
+	{"mch_children", "id, county_code, resident_id, managed_by, sex, birth_date, discharged_on, birth_weight_g, birth_length_mm, gest_weeks, status, " +
+		"registered_on, registered_by, next_kind, next_from, next_due, version, created_at"},
+	{"mch_child_checks", "id, county_code, child_id, resident_id, kind, date, age_days, weight_g, length_mm, head_mm, waz, haz, whz, baz, findings, note, " +
+		"clinic_id, by_account, created_at"},
 }
 
 // BulkLoad runs fn with a Bulk and finishes the load: it flushes what is
@@ -525,6 +535,44 @@ func (b *Bulk) Specimen(sp *specimen.Specimen, evs []specimen.Event) error {
 	}
 	for _, e := range evs {
 		if err := b.add("specimen_events", sp.CountyCode, sp.ID, string(e.Step), b.tsv(e.At), e.InstitutionID, e.AccountID, e.Detail); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Pregnancy loads one pregnancy (with its ID set) and its visits.
+func (b *Bulk) Pregnancy(p *maternal.Pregnancy, vs []maternal.Visit) error {
+	if err := b.add("mch_pregnancies", p.ID, p.CountyCode, p.ResidentID, p.ManagedBy, p.ClinicID, b.dv(p.LMP), b.dv(p.EDD), b.dv(p.RegisteredOn),
+		p.RegisteredBy, p.Gravida, p.Parity, p.HeightMM, p.WeightG, strings.Join(p.Factors, ","), string(p.Colour), boolInt(p.Purple), string(p.Status),
+		b.dv(p.DeliveredOn), b.dv(p.DischargedOn), p.DeliveryMode, p.Outcome, p.BabyWeightG, string(p.NextKind), b.dv(p.NextFrom), b.dv(p.NextDue),
+		p.Version, b.tsv(p.RegisteredOn.Time())); err != nil {
+		return err
+	}
+	for _, v := range vs {
+		if err := b.add("mch_visits", v.ID, v.CountyCode, v.PregnancyID, v.ResidentID, string(v.Kind), b.dv(v.Date), v.GestDays, v.WeightG, v.SBP, v.DBP,
+			v.FundalMM, v.FetalHR, v.HbGL, strings.Join(v.Factors, ","), string(v.Colour), v.Note, v.ClinicID, v.By, b.tsv(v.CreatedAt)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Child loads one child's record (with its ID set) and its checks.
+func (b *Bulk) Child(c *childhealth.Child, ks []childhealth.Check) error {
+	if err := b.add("mch_children", c.ID, c.CountyCode, c.ResidentID, c.ManagedBy, int(c.Sex), b.dv(c.BirthDate), b.dv(c.DischargedOn), c.BirthWeightG,
+		c.BirthLengthMM, c.GestWeeks, string(c.Status), b.dv(c.RegisteredOn), c.RegisteredBy, string(c.NextKind), b.dv(c.NextFrom), b.dv(c.NextDue),
+		c.Version, b.tsv(c.RegisteredOn.Time())); err != nil {
+		return err
+	}
+	for _, k := range ks {
+		fs := make([]string, len(k.Findings))
+		for i, f := range k.Findings {
+			fs[i] = string(f)
+		}
+		if err := b.add("mch_child_checks", k.ID, k.CountyCode, k.ChildID, k.ResidentID, string(k.Kind), b.dv(k.Date), k.AgeDays, k.WeightG, k.LengthMM,
+			k.HeadMM, nullZ(k.Scores.WAZ), nullZ(k.Scores.HAZ), nullZ(k.Scores.WHZ), nullZ(k.Scores.BAZ), strings.Join(fs, ","), k.Note, k.ClinicID, k.By,
+			b.tsv(k.CreatedAt)); err != nil {
 			return err
 		}
 	}

@@ -13,9 +13,11 @@ import (
 
 	"countycare/access"
 	"countycare/care"
+	"countycare/childhealth"
 	"countycare/chronic"
 	"countycare/ecg"
 	"countycare/family"
+	"countycare/maternal"
 	"countycare/org"
 	"countycare/points"
 	"countycare/povertywatch"
@@ -201,6 +203,34 @@ func TestCatalogueIsComplete(t *testing.T) {
 	}
 	for _, k := range ecg.MeasurementKinds {
 		used["ecg.machine."+k] = "ecg.MeasurementKinds"
+	}
+	for _, k := range maternal.Kinds {
+		used["mch.kind."+string(k)] = "maternal.Kinds"
+	}
+	for _, c := range []maternal.Colour{maternal.Green, maternal.Yellow, maternal.Orange, maternal.Red, maternal.Purple} {
+		used["mch.colour."+string(c)] = "maternal colours"
+	}
+	for f := range maternal.DefaultConfig().Factors {
+		used["mch.factor."+f] = "maternal.DefaultConfig().Factors"
+	}
+	for _, st := range []maternal.Status{maternal.StatusOpen, maternal.StatusDelivered, maternal.StatusClosed} {
+		used["mch.status."+string(st)] = "maternal statuses"
+	}
+	for _, m := range maternal.Modes {
+		used["mch.mode."+m] = "maternal.Modes"
+	}
+	for _, o := range maternal.Outcomes {
+		used["mch.outcome."+o] = "maternal.Outcomes"
+	}
+	for _, k := range childhealth.Kinds {
+		used["mch.check."+string(k)] = "childhealth.Kinds"
+	}
+	for _, f := range []childhealth.Finding{childhealth.Underweight, childhealth.UnderweightSevere, childhealth.Stunting, childhealth.StuntingSevere,
+		childhealth.Wasting, childhealth.WastingSevere, childhealth.Overweight, childhealth.Obesity} {
+		used["mch.finding."+string(f)] = "childhealth findings"
+	}
+	for _, k := range []string{"mch_registered", "mch_visit", "mch_delivery", "mch_child", "mch_check"} {
+		used["flash."+k] = "okFlash"
 	}
 	_ = access.Public
 	if len(used) < 200 {

@@ -137,9 +137,10 @@ func (s *Server) apiStock(w http.ResponseWriter, r *http.Request, rc *reqCtx) er
 	return nil
 }
 
-func nonNil(s []string) []string {
+// nonNil is s, or an empty slice for nil (JSON [] rather than null).
+func nonNil[T any](s []T) []T {
 	if s == nil {
-		return []string{}
+		return []T{}
 	}
 	return s
 }

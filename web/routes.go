@@ -483,6 +483,27 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /api/v1/specimens/{id}", specimenUsers, s.apiSpecimen)
 	s.handle("POST /api/v1/specimens/{id}/results", specimenLab, s.apiSpecimenResults)
 	s.handle("POST /api/v1/residents/{id}/specimens", specimenClinics, s.apiSpecimenOrder)
+	// Maternal and child health (issue 17): village doctors and township
+	// staff register pregnancies and children and record their visits and
+	// checks; a county specialist (the county's MCH hospital) reads a
+	// record through its care link and sees the county's orange and red
+	// pregnancies; the services check each record's resident is in scope.
+	mchLocal := access.Allow(care.RoleVillageDoctor, care.RoleTownshipDoctor)
+	mchStaff := access.Allow(care.RoleVillageDoctor, care.RoleTownshipDoctor, care.RoleCountySpecialist)
+	s.handle("GET /mch", mchStaff, s.mchList)
+	s.handle("GET /residents/{id}/mch", mchStaff, s.mchPage)
+	s.handle("POST /residents/{id}/pregnancies", mchLocal, s.mchRegister)
+	s.handle("POST /pregnancies/{id}/visits", mchLocal, s.mchVisit)
+	s.handle("POST /pregnancies/{id}/delivery", mchLocal, s.mchDelivery)
+	s.handle("POST /residents/{id}/child", mchLocal, s.mchChild)
+	s.handle("POST /children/{id}/checks", mchLocal, s.mchCheck)
+	s.handle("GET /api/v1/mch/overdue", mchStaff, s.apiMCHList)
+	s.handle("GET /api/v1/residents/{id}/mch", mchStaff, s.apiMCHResident)
+	s.handle("POST /api/v1/residents/{id}/pregnancies", mchLocal, s.apiMCHRegister)
+	s.handle("POST /api/v1/pregnancies/{id}/visits", mchLocal, s.apiMCHVisit)
+	s.handle("POST /api/v1/pregnancies/{id}/delivery", mchLocal, s.apiMCHDelivery)
+	s.handle("POST /api/v1/residents/{id}/child", mchLocal, s.apiMCHChild)
+	s.handle("POST /api/v1/children/{id}/checks", mchLocal, s.apiMCHCheck)
 	// Study viewers (ECG, imaging): the doctors who send studies and the
 	// readers and specialists who read them; each study is further scoped
 	// to its resident (reading.Viewer).

@@ -23,12 +23,14 @@ import (
 	"countycare/appraisal"
 	"countycare/audit"
 	"countycare/care"
+	"countycare/childhealth"
 	"countycare/chronic"
 	"countycare/consult"
 	"countycare/critical"
 	"countycare/family"
 	"countycare/kpi"
 	"countycare/lab"
+	"countycare/maternal"
 	"countycare/myrecord"
 	"countycare/online"
 	"countycare/org"
@@ -127,6 +129,9 @@ type Deps struct {
 	Special *povertywatch.Special
 	// Specimens from villages to the county lab (required by its routes).
 	Specimens *specimen.Service
+	// Maternal and child health management (required by its routes).
+	Maternal *maternal.Service
+	Children *childhealth.Service
 	// The county dashboard; nil: one over Chronic, Family and Referral
 	// with the default targets (kpi.DefaultTargets).
 	Dashboard *kpi.Service

@@ -20,6 +20,7 @@ import (
 	"countycare/account"
 	"countycare/audit"
 	"countycare/care"
+	"countycare/childhealth"
 	"countycare/chronic"
 	"countycare/consult"
 	"countycare/critical"
@@ -28,6 +29,7 @@ import (
 	"countycare/family"
 	"countycare/internal/testdb"
 	"countycare/lab"
+	"countycare/maternal"
 	"countycare/myrecord"
 	"countycare/online"
 	"countycare/org"
@@ -172,6 +174,8 @@ func newEnvWith(t testing.TB, d store.Dialect, o envOptions) *env {
 		Sync:         &villagesync.Service{Repo: st, Residents: rsvc, Chronic: chr, Family: fam, Audit: w, Config: villagesync.DefaultConfig(), Now: time.Now},
 		Systems:      &smart.Service{Store: st, Audit: w, Cfg: smart.DefaultConfig(), Now: time.Now},
 		Specimens:    &specimen.Service{Repo: st, Residents: rsvc, Orgs: orgs, Labs: labs, Audit: w, Config: specimen.DefaultConfig(), Now: time.Now},
+		Maternal:     &maternal.Service{Repo: st, Residents: rsvc, Audit: w, Config: maternal.DefaultConfig(), Now: time.Now},
+		Children:     &childhealth.Service{Repo: st, Residents: rsvc, Audit: w, Config: childhealth.DefaultConfig(), Now: time.Now},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"countycare/appraisal"
 	"countycare/audit"
 	"countycare/bulkdata"
+	"countycare/childhealth"
 	"countycare/chronic"
 	"countycare/consult"
 	"countycare/critical"
@@ -18,6 +19,7 @@ import (
 	"countycare/fhir"
 	"countycare/kpi"
 	"countycare/lab"
+	"countycare/maternal"
 	"countycare/myrecord"
 	"countycare/online"
 	"countycare/org"
@@ -74,6 +76,8 @@ type app struct {
 	watch     *povertywatch.Service // households falling back into poverty through illness
 	special   *povertywatch.Special // the major-illness special-treatment register
 	specimens *specimen.Service     // specimens from villages to the county lab
+	maternal  *maternal.Service     // maternal health management (孕产妇健康管理)
+	children  *childhealth.Service  // 0–6 child health management
 	dashboard *kpi.Service          // the county dashboard (targets: serve --kpi-targets)
 	appraisal *appraisal.Service    // the performance appraisal (rules: serve --appraisal-config)
 	surveys   *survey.Service       // resident surveys (serve --survey-config)
@@ -144,6 +148,8 @@ func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, 
 	a.watch = &povertywatch.Service{Repo: st, Audit: a.audit, Config: povertywatch.DefaultConfig(), Now: now}
 	a.special = &povertywatch.Special{Repo: st, Residents: a.res, Orgs: a.orgs, Audit: a.audit, List: povertywatch.DefaultSpecialList(), Now: now}
 	a.specimens = &specimen.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Labs: a.labs, Audit: a.audit, Config: specimen.DefaultConfig(), Now: now}
+	a.maternal = &maternal.Service{Repo: st, Residents: a.res, Audit: a.audit, Config: maternal.DefaultConfig(), Now: now}
+	a.children = &childhealth.Service{Repo: st, Residents: a.res, Audit: a.audit, Config: childhealth.DefaultConfig(), Now: now}
 	a.dashboard = &kpi.Service{Chronic: a.chronic, Family: a.family, Referral: a.referral, Consult: a.consult, Critical: a.critical, Orgs: a.orgs, Kept: st, Targets: kpi.DefaultTargets(), Audit: a.audit, Now: now}
 	a.surveys = &survey.Service{Repo: st, Orgs: a.orgs, Audit: a.audit, Config: survey.DefaultConfig(), Key: survey.KeyFrom(key), PublicURL: acfg.PublicURL, Now: now}
 	a.appraisal = &appraisal.Service{Boards: a.dashboard, Rules: appraisal.DefaultRules(), Audit: a.audit, Surveys: a.surveys}
@@ -152,7 +158,7 @@ func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, 
 	a.sync = &villagesync.Service{Repo: st, Residents: a.res, Chronic: a.chronic, Family: a.family, Audit: a.audit, Config: villagesync.DefaultConfig(), Now: now}
 	w, err := web.New(wcfg, web.Deps{Residents: a.res, Orgs: a.orgs, Accounts: a.accounts, Proxies: a.proxies, MyRecord: a.myrecord, Chronic: a.chronic, Consult: a.consult, Live: a.live, Family: a.family, Points: a.points, Referral: a.referral, Settle: a.settle, Window: a.window,
 		Reading: a.reading, ReadFlow: a.readflow, Viewer: &reading.Viewer{Repo: st, Residents: a.res, Audit: a.audit, PreRead: a.reading.PreRead}, Rx: a.rx, Prescriptions: a.prescriptions, Online: a.online,
-		Labs: a.labs, Critical: a.critical, Exams: a.exams, Pharmacy: a.pharmacy, Imaging: a.imaging, DICOMweb: a.dicomweb, PovertyWatch: a.watch, Special: a.special, Specimens: a.specimens,
+		Labs: a.labs, Critical: a.critical, Exams: a.exams, Pharmacy: a.pharmacy, Imaging: a.imaging, DICOMweb: a.dicomweb, PovertyWatch: a.watch, Special: a.special, Specimens: a.specimens, Maternal: a.maternal, Children: a.children,
 		Dashboard: a.dashboard, Appraisal: a.appraisal, Surveys: a.surveys, Uploads: a.uploads, Sync: a.sync, Systems: a.systems, Store: st, Audit: a.audit, AuditKey: key, Log: log, Now: now})
 	if err != nil {
 		a.audit.Close(context.Background())

@@ -86,6 +86,8 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		"          cache, and a view that computes the period (cache emptied first), for the year to date and a month\n"+
 		"  specimens --requests tubes ordered, scanned collected at the village, packed and handed over; the\n"+
 		"          county lab's in-transit list (API and page) and its receipt scans (writes)\n"+
+		"  mch     a township's overdue maternal visits and overdue child checks (each through its service, both\n"+
+		"          over HTTP: GET /api/v1/mch/overdue, and the page GET /mch)\n"+
 		"Latencies are measured by the client, per request, with keep-alive connections.\n"+
 		"'countycare bench ecg --dir DIR' scores the QRS detector on WFDB records instead (see its --help);\n"+
 		"countycare bench rx [flags] measures the prescription review engine in process (no database);\n"+
@@ -337,6 +339,10 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			}
 		case "fhir":
 			if err := benchFHIR(stdout, base, user, ids, names, *n, *conc); err != nil {
+				return err
+			}
+		case "mch":
+			if err := benchMCH(ctx, stdout, a, base, user, county, *n, *conc); err != nil {
 				return err
 			}
 		case "specimens":

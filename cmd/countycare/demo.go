@@ -26,6 +26,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the load to this file (for tuning the bulk load)")
 	ecgReads := fs.Int("ecg-reads", -1, "ECGs read over the past year, filed on embedded MIT-BIH excerpts (-1: the seeds' 71,296 a year scaled to --residents; 0: none)")
 	imagingReads := fs.Int("imaging-reads", -1, "imaging studies read over the past year, filed on embedded DICOM files (-1: the seeds' 26,322 a year scaled to --residents; 0: none)")
+	pregnancies := fs.Int("pregnancies", -1, "pregnancies registered over the past year, with every child under 7 and the year's checks (-1: births of 1 % of --residents; 0: none)")
 	specimens := fs.Int("specimens", -1, "specimens carried from villages to the county lab over the past year (-1: the seeds' 10,856 a year scaled to --residents; 0: none)")
 	villages := fs.Int("villages", 206, "village clinics the residents live in (a single village for the village app's sync figures)")
 	villageDoctors := fs.Int("village-doctors", 792, "village doctors spread over the village clinics")
@@ -83,16 +84,20 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *supplyOrders < 0 {
 		*supplyOrders = demo.ScaledSupplyOrders(*residents)
 	}
+	if *pregnancies < 0 {
+		*pregnancies = demo.ScaledPregnancies(*residents)
+	}
 	if *specimens < 0 {
 		*specimens = demo.ScaledSpecimens(*residents)
 	}
 	res, err := demo.Generate(ctx, st, demo.Config{ECGReads: *ecgReads, ImagingReads: *imagingReads, Residents: *residents, Seed: *seed, Password: *password, Visits: *visits, FollowUps: *followUps, Contracts: *contracts,
-		Referrals: *referrals, Consultations: *consultations, Prescriptions: *prescriptions, SupplyOrders: *supplyOrders, Specimens: *specimens, Villages: *villages, VillageDoctors: *villageDoctors}, log)
+		Referrals: *referrals, Consultations: *consultations, Prescriptions: *prescriptions, SupplyOrders: *supplyOrders, Specimens: *specimens, Pregnancies: *pregnancies,
+		Villages: *villages, VillageDoctors: *villageDoctors}, log)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "demo county written to %s in %s: %d institutions, %d staff, %d households, %d residents, %d settled visits, %d chronic patients, %d follow-ups, %d family doctor contracts, %d home visits, %d check-ups, %d up-referrals, %d down-referrals, %d consultations, %d reviewed prescriptions, %d ECG reads, %d imaging reads, %d supply orders, %d specimens\n",
-		st.Redacted(), res.Duration.Round(1e6), res.Institutions, res.Staff, res.Households, res.Residents, res.Visits, res.ChronicPatients, res.FollowUps, res.Contracts, res.HomeVisits, res.Checkups, res.UpReferrals, res.DownReferrals, res.Consultations, res.Prescriptions, res.ECGReads, res.ImagingReads, res.SupplyOrders, res.Specimens)
+	fmt.Fprintf(stdout, "demo county written to %s in %s: %d institutions, %d staff, %d households, %d residents, %d settled visits, %d chronic patients, %d follow-ups, %d family doctor contracts, %d home visits, %d check-ups, %d up-referrals, %d down-referrals, %d consultations, %d reviewed prescriptions, %d ECG reads, %d imaging reads, %d supply orders, %d specimens, %d pregnancies, %d children with %d checks\n",
+		st.Redacted(), res.Duration.Round(1e6), res.Institutions, res.Staff, res.Households, res.Residents, res.Visits, res.ChronicPatients, res.FollowUps, res.Contracts, res.HomeVisits, res.Checkups, res.UpReferrals, res.DownReferrals, res.Consultations, res.Prescriptions, res.ECGReads, res.ImagingReads, res.SupplyOrders, res.Specimens, res.Pregnancies, res.Children, res.ChildChecks)
 	fmt.Fprintf(stdout, "sign-ins (password %q):\n", *password)
 	for _, l := range res.Logins {
 		fmt.Fprintf(stdout, "  %-20s %-32s %s, %s\n", l.Role, l.Username, l.Name, l.Institution)

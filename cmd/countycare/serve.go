@@ -18,11 +18,13 @@ import (
 
 	"countycare/account"
 	"countycare/care"
+	"countycare/childhealth"
 	"countycare/consult"
 	"countycare/critical"
 	"countycare/demo"
 	"countycare/family"
 	"countycare/kpi"
+	"countycare/maternal"
 	"countycare/org"
 	"countycare/pharmacy"
 	"countycare/points"
@@ -101,6 +103,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	figuresEvery := fs.Duration("dashboard-figures-every", envDuration("COUNTYCARE_DASHBOARD_FIGURES_EVERY", 10*time.Minute),
 		"how often the dashboard's figures are computed and kept for the periods in progress (and once for the past periods a viewer\ncan pick); 0: never, each view's period is then computed from the reports (env COUNTYCARE_DASHBOARD_FIGURES_EVERY)")
 	specimenFile := fs.String("specimen-config", envOr("COUNTYCARE_SPECIMEN_CONFIG", ""), "JSON file of the county lab's specimen rules: stability per tube, overdue time per step, box temperature range (default: specimen.DefaultConfig, see docs/specimens.md; env COUNTYCARE_SPECIMEN_CONFIG)")
+	maternalFile := fs.String("maternal-config", envOr("COUNTYCARE_MATERNAL_CONFIG", ""), "JSON file of the maternal programme: antenatal windows, the risk factor→colour table, the thresholds (default: maternal.DefaultConfig, see docs/public-health.md; env COUNTYCARE_MATERNAL_CONFIG)")
+	childFile := fs.String("childhealth-config", envOr("COUNTYCARE_CHILDHEALTH_CONFIG", ""), "JSON file of the 0–6 child programme's windows (default: childhealth.DefaultConfig, see docs/public-health.md; env COUNTYCARE_CHILDHEALTH_CONFIG)")
 	specimenEvery := fs.Duration("specimen-sweep-every", envDuration("COUNTYCARE_SPECIMEN_SWEEP_EVERY", 5*time.Minute),
 		"how often specimens not scanned at their next step in time are looked for and alerted to the clinic and the lab (0: never)")
 	leaseTTL := fs.Duration("lease", envDuration("COUNTYCARE_LEASE", 2*time.Second),
@@ -216,6 +220,17 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return fmt.Errorf("serve: --specimen-config %s: %w", *specimenFile, err)
 		}
 	}
+	maternalCfg, childCfg := maternal.DefaultConfig(), childhealth.DefaultConfig()
+	if *maternalFile != "" {
+		if maternalCfg, err = maternal.LoadConfig(*maternalFile); err != nil {
+			return fmt.Errorf("serve: --maternal-config: %w", err)
+		}
+	}
+	if *childFile != "" {
+		if childCfg, err = childhealth.LoadConfig(*childFile); err != nil {
+			return fmt.Errorf("serve: --childhealth-config: %w", err)
+		}
+	}
 	rtargets, err := reading.ParseTargets(*readingTargets)
 	if err != nil {
 		return fmt.Errorf("serve: --reading-targets: %w", err)
@@ -254,7 +269,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				Referrals:     demo.ScaledReferrals(*residents),
 				ECGReads:      demo.ScaledECGReads(*residents), ImagingReads: demo.ScaledImagingReads(*residents),
 				SupplyOrders: demo.ScaledSupplyOrders(*residents), Prescriptions: demo.ScaledPrescriptions(*residents),
-				Specimens: demo.ScaledSpecimens(*residents)}, log)
+				Specimens: demo.ScaledSpecimens(*residents), Pregnancies: demo.ScaledPregnancies(*residents)}, log)
 			if err != nil {
 				return err
 			}
@@ -282,6 +297,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	a.watch.Config = watchCfg
 	a.special.List = specialList
 	a.specimens.Config = specimenCfg
+	a.maternal.Config, a.children.Config = maternalCfg, childCfg
 	a.readflow.Targets = rtargets
 	a.uploads.Config = ucfg
 	if *wipeAfter < time.Hour {

@@ -51,6 +51,10 @@ var domain = map[string][]string{
 	// The performance appraisal and the resident surveys (issue 14 §2, §4).
 	"appraisal": {"care", "audit", "org", "kpi"},
 	"survey":    {"care", "audit", "org", "notify"},
+
+	// Maternal and child health (issue 17).
+	"maternal":    {"care", "audit", "idcard", "resident"},
+	"childhealth": {"care", "audit", "idcard", "resident"},
 }
 
 // allowedExternal are the outside modules domain code may use.
