@@ -139,6 +139,8 @@ type DICOMwebRepository interface {
 	ImagingInstancesOf(ctx context.Context, q InstanceQuery) ([]ImagingInstance, error)
 	// ImagingFile returns the stored bytes of an instance (ENOTFOUND if none).
 	ImagingFile(ctx context.Context, county string, id int64) ([]byte, error)
+	// ImagingFileAppend is ImagingFile into buf[:0] (reused by the caller).
+	ImagingFileAppend(ctx context.Context, county string, id int64, buf []byte) ([]byte, error)
 	// CreateDICOMwebClient stores a credential with its audit row; a taken name is ECONFLICT.
 	CreateDICOMwebClient(ctx context.Context, c *DICOMwebClient, ev audit.Event) error
 	// DICOMwebClientByName returns a credential (ENOTFOUND if none).
@@ -634,6 +636,12 @@ func (s *DICOMweb) SampleFile(ctx context.Context, st *ImagingStudy, seriesUID s
 // File returns the bytes of an instance listed by Instances.
 func (s *DICOMweb) File(ctx context.Context, in *ImagingInstance) ([]byte, error) {
 	return s.Repo.ImagingFile(ctx, in.CountyCode, in.ID)
+}
+
+// FileAppend is File into buf[:0]: a retrieve that sends the bytes and
+// reuses buf allocates nothing per instance.
+func (s *DICOMweb) FileAppend(ctx context.Context, in *ImagingInstance, buf []byte) ([]byte, error) {
+	return s.Repo.ImagingFileAppend(ctx, in.CountyCode, in.ID, buf)
 }
 
 // ResidentImaging lists the imaging studies of a resident in a's scope

@@ -150,6 +150,19 @@ func TestSaveImagingInstancesBatch(t *testing.T) {
 		if err := f.st.SaveImagingInstances(ctx, failed); err != nil || failed[0].Err != nil || failed[1].Err != nil {
 			t.Fatalf("after the failed commit: %v %v %v", err, failed[0].Err, failed[1].Err)
 		}
+		// WADO-RS reads an instance into a buffer it reuses: the same bytes as stored.
+		buf := make([]byte, 0, 16)
+		for _, it := range failed {
+			got, err := f.st.ImagingFileAppend(ctx, p.CountyCode, it.Instance.ID, buf)
+			want, _ := f.st.ImagingFile(ctx, p.CountyCode, it.Instance.ID)
+			if err != nil || len(want) < 1000 || string(got) != string(want) || string(got) != string(it.Instance.File) {
+				t.Fatalf("ImagingFileAppend: %v, %d bytes, stored %d", err, len(got), len(want))
+			}
+			buf = got
+		}
+		if _, err := f.st.ImagingFileAppend(ctx, p.CountyCode, 1<<40, buf); !care.IsCode(err, care.ENOTFOUND) {
+			t.Fatalf("ImagingFileAppend of no instance: %v", err)
+		}
 		v, err := f.st.VerifyAudit(ctx, testdb.AuditKey)
 		if err != nil || !v.OK() {
 			t.Fatalf("audit chain: %v %v", err, v.Problems)
