@@ -49,7 +49,8 @@ func cmdBenchDICOMwebPeer(ctx context.Context, args []string, stdout, stderr io.
 	port := fs.Int("orthanc-port", 8142, "Orthanc's HTTP port (ORTHANC_PORT of orthanc.sh)")
 	n := fs.Int("requests", 200, "requests per latency run (N of the script)")
 	only := fs.String("only", "", "run only one side: orthanc or countycare")
-	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of countycare's rounds to this file")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of countycare's rounds to this file (one per round: FILE.0, FILE.1 …)")
+	work := fs.String("work", filepath.Join(os.TempDir(), "countycare-dicomweb-peer"), "where the script's rewritten copies of the files are kept between runs (one folder per Patient ID; delete it to rebuild)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -89,10 +90,10 @@ func cmdBenchDICOMwebPeer(ctx context.Context, args []string, stdout, stderr io.
 			var f peerFigures
 			var err error
 			if side == "orthanc" {
-				f, err = orthancRound(ctx, orthanc, script, *port, *n, tmp, patid, stdout, stderr)
+				f, err = orthancRound(ctx, orthanc, script, *port, *n, tmp, *work, patid, stdout, stderr)
 				oc = append(oc, f)
 			} else {
-				f, patid, err = countycareRound(ctx, src, script, *residents, *n, tmp, r, *cpuprofile, stdout, stderr)
+				f, patid, err = countycareRound(ctx, src, script, *residents, *n, tmp, *work, r, *cpuprofile, stdout, stderr)
 				cc = append(cc, f)
 			}
 			if err != nil {
@@ -177,7 +178,7 @@ func runPeerScript(ctx context.Context, script, base string, env []string, stdou
 
 // orthancRound starts an empty Orthanc, runs the script against it, stops it
 // and removes its data.
-func orthancRound(ctx context.Context, orthanc, script string, port, n int, tmp, patid string, stdout, stderr io.Writer) (peerFigures, error) {
+func orthancRound(ctx context.Context, orthanc, script string, port, n int, tmp, work, patid string, stdout, stderr io.Writer) (peerFigures, error) {
 	dir, err := os.MkdirTemp(tmp, "orthanc-")
 	if err != nil {
 		return peerFigures{}, err
@@ -203,12 +204,12 @@ func orthancRound(ctx context.Context, orthanc, script string, port, n int, tmp,
 	}()
 	fmt.Fprintf(stdout, "\n== Orthanc (pid %d, data %s)\n", pid, dir)
 	return runPeerScript(ctx, script, fmt.Sprintf("http://127.0.0.1:%d/dicom-web", port),
-		peerEnv(n, tmp, patid), stdout, stderr)
+		peerEnv(n, work, patid), stdout, stderr)
 }
 
 // countycareRound makes a new database with a demo county and a device
 // credential, serves it on loopback and runs the script against it.
-func countycareRound(ctx context.Context, src, script string, residents, n int, tmp string, round int, cpuprofile string, stdout, stderr io.Writer) (peerFigures, string, error) {
+func countycareRound(ctx context.Context, src, script string, residents, n int, tmp, work string, round int, cpuprofile string, stdout, stderr io.Writer) (peerFigures, string, error) {
 	url, drop, err := freshTarget(ctx, src, tmp, round)
 	if err != nil {
 		return peerFigures{}, "", err
@@ -275,15 +276,15 @@ func countycareRound(ctx context.Context, src, script string, residents, n int, 
 	}
 	fmt.Fprintf(stdout, "\n== countycare (%s, resident %s)\n", st.Redacted(), pusher.IDNumber)
 	patid := string(pusher.IDNumber)
-	f, err := runPeerScript(ctx, script, base+"/dicomweb", append(peerEnv(n, tmp, patid), "AUTH="+gw.Name+":"+secret), stdout, stderr)
+	f, err := runPeerScript(ctx, script, base+"/dicomweb", append(peerEnv(n, work, patid), "AUTH="+gw.Name+":"+secret), stdout, stderr)
 	return f, patid, err
 }
 
 // peerEnv is the script's environment for both servers: the same copies
 // of the files, rewritten for the same Patient ID (the script caches its
 // copies in WORK without keying them by PATID, hence one WORK per ID).
-func peerEnv(n int, tmp, patid string) []string {
-	return []string{"N=" + strconv.Itoa(n), "PATID=" + patid, "WORK=" + filepath.Join(tmp, "work-"+patid)}
+func peerEnv(n int, work, patid string) []string {
+	return []string{"N=" + strconv.Itoa(n), "PATID=" + patid, "WORK=" + filepath.Join(work, patid)}
 }
 
 func startCPUProfile(path string) (func(), error) {

@@ -191,3 +191,12 @@ func TestKilledServerKeepsEveryAcknowledgedInstance(t *testing.T) {
 		t.Logf("%d instances acknowledged before SIGKILL (%d stored), every one stored and audited; chain of %d rows verifies", len(acked), stored, v.Rows)
 	})
 }
+
+// bench dicomweb-peer without the peers' scripts says where they are
+// expected and that they are not part of the repository.
+func TestBenchDICOMwebPeerNeedsThePeers(t *testing.T) {
+	out, err := runCmd(t, "bench", "dicomweb-peer", "--peers", filepath.Join(t.TempDir(), "none"))
+	if exitCode(err) != 1 || !strings.Contains(fmt.Sprint(err), "bench-dicomweb.sh is absent") || !strings.Contains(fmt.Sprint(err), "not part of the repository") {
+		t.Fatalf("exit %d: %v %s", exitCode(err), err, out)
+	}
+}
