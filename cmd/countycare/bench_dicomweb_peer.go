@@ -18,9 +18,7 @@ import (
 	"time"
 
 	"countycare/account"
-	"countycare/care"
 	"countycare/demo"
-	"countycare/org"
 	"countycare/points"
 	"countycare/referral"
 	"countycare/web"
@@ -234,31 +232,12 @@ func countycareRound(ctx context.Context, src, script string, residents, n int, 
 		return peerFigures{}, "", err
 	}
 	defer a.close(context.Background())
-	tree, err := a.orgs.Tree(ctx)
+	center, sample, admin, err := benchCounty(ctx, a, st, 1)
 	if err != nil {
 		return peerFigures{}, "", err
-	}
-	centers := tree.OfKind(0, org.KindDiagnosis)
-	if len(centers) == 0 {
-		return peerFigures{}, "", fmt.Errorf("bench dicomweb-peer: the demo county has no diagnosis center")
-	}
-	sample, err := st.SampleResidents(ctx, centers[0].CountyCode, 1)
-	if err != nil || len(sample) == 0 {
-		return peerFigures{}, "", fmt.Errorf("bench dicomweb-peer: no resident in the demo county (%v)", err)
-	}
-	accs, err := st.Accounts(ctx, 1000)
-	if err != nil {
-		return peerFigures{}, "", err
-	}
-	admin := care.Actor{Role: care.RoleAdmin, Username: "bench", CountyCode: centers[0].CountyCode}
-	for _, x := range accs {
-		if x.Role == care.RoleAdmin {
-			admin.AccountID = x.ID
-			break
-		}
 	}
 	pusher := sample[0]
-	gw, secret, err := a.dicomweb.CreateClient(ctx, admin, "bench-peer-gw", pusher.VillageID, centers[0].ID)
+	gw, secret, err := a.dicomweb.CreateClient(ctx, admin, "bench-peer-gw", pusher.VillageID, center.ID)
 	if err != nil {
 		return peerFigures{}, "", err
 	}
