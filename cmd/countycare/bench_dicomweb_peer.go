@@ -48,6 +48,7 @@ func cmdBenchDICOMwebPeer(ctx context.Context, args []string, stdout, stderr io.
 	n := fs.Int("requests", 200, "requests per latency run (N of the script)")
 	only := fs.String("only", "", "run only one side: orthanc or countycare")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of countycare's rounds to this file (one per round: FILE.0, FILE.1 …)")
+	journal := fs.String("audit-journal", "", "as serve --audit-journal: the read audit journal (default: beside each round's SQLite file; none for PostgreSQL, whose reads then wait for the audit rows' commit)")
 	work := fs.String("work", filepath.Join(os.TempDir(), "countycare-dicomweb-peer"), "where the script's rewritten copies of the files are kept between runs (one folder per Patient ID; delete it to rebuild)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -91,7 +92,7 @@ func cmdBenchDICOMwebPeer(ctx context.Context, args []string, stdout, stderr io.
 				f, err = orthancRound(ctx, orthanc, script, *port, *n, tmp, *work, patid, stdout, stderr)
 				oc = append(oc, f)
 			} else {
-				f, patid, err = countycareRound(ctx, src, script, *residents, *n, tmp, *work, r, *cpuprofile, stdout, stderr)
+				f, patid, err = countycareRound(ctx, src, script, *residents, *n, tmp, *work, *journal, r, *cpuprofile, stdout, stderr)
 				cc = append(cc, f)
 			}
 			if err != nil {
@@ -207,7 +208,7 @@ func orthancRound(ctx context.Context, orthanc, script string, port, n int, tmp,
 
 // countycareRound makes a new database with a demo county and a device
 // credential, serves it on loopback and runs the script against it.
-func countycareRound(ctx context.Context, src, script string, residents, n int, tmp, work string, round int, cpuprofile string, stdout, stderr io.Writer) (peerFigures, string, error) {
+func countycareRound(ctx context.Context, src, script string, residents, n int, tmp, work, journal string, round int, cpuprofile string, stdout, stderr io.Writer) (peerFigures, string, error) {
 	url, drop, err := freshTarget(ctx, src, tmp, round)
 	if err != nil {
 		return peerFigures{}, "", err
@@ -223,7 +224,10 @@ func countycareRound(ctx context.Context, src, script string, residents, n int, 
 	if _, err := demo.Generate(ctx, st, demo.Config{Residents: residents}, log); err != nil {
 		return peerFigures{}, "", err
 	}
-	aj, err := c.auditJournalFor("", "batch", log) // as serve
+	if journal != "" {
+		journal = fmt.Sprintf("%s.%d", journal, round) // each round's database its own journal
+	}
+	aj, err := c.auditJournalFor(journal, "batch", log) // as serve
 	if err != nil {
 		return peerFigures{}, "", err
 	}
