@@ -9,7 +9,7 @@ RESIDENTS ?= 20000
 FUZZTIME ?= 5s
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: build run test test-go fuzz-short fuzz bench bench-1m bench-replay bench-sync mutate clean fhir-validators drill-pitr drill-failover
+.PHONY: build run test test-go fuzz-short fuzz bench bench-1m bench-replay bench-sync bench-dicomweb mutate clean fhir-validators drill-pitr drill-failover
 
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/countycare
@@ -69,6 +69,15 @@ REPLAY_DB ?= sqlite://./data/replay/year.db
 bench-replay: build
 	rm -rf data/replay && mkdir -p data/replay
 	./$(BIN) bench replay --db $(REPLAY_DB) --audit-key-file data/replay/audit.key --residents 1000000 --scale $(SCALE) --replicas $(REPLICAS) --clinicians 32
+# Issue 16's side-by-side with Orthanc (docs/benchmarks.md): the peers' bench-dicomweb.sh against an empty
+# Orthanc and an empty countycare (a demo county, in process), alternating, ROUNDS each, with the ratios.
+# The peers' scripts are not in the repository: PEERS names their folder (the command says so when it is absent).
+# On PostgreSQL: make bench-dicomweb DICOMWEB_DB='postgres:///postgres?host=/var/run/postgresql' (a database per round).
+PEERS ?= ../shared/peers
+ROUNDS ?= 2
+DICOMWEB_DB ?=
+bench-dicomweb: build
+	./$(BIN) bench dicomweb-peer --peers $(PEERS) --rounds $(ROUNDS) $(if $(DICOMWEB_DB),--db '$(DICOMWEB_DB)')
 # The village app's sync figures (issue 13 §1, docs/village-app.md): a village of 1,250 residents
 # with a year of follow-ups, first sync and a day's sync, bytes on the wire and time on Fast 3G.
 bench-sync:

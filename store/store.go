@@ -70,6 +70,8 @@ type Store struct {
 	readTargets atomic.Pointer[reading.Targets] // turnaround targets of new studies; nil: reading.DefaultTargets()
 
 	crashAfter atomic.Pointer[crashPoint] // a test's injected failure (FailAfterForTest); nil in service
+
+	imagingGroup batchCommit[[]reading.ImagingSave] // STOW-RS batches committed together (SaveImagingInstances)
 }
 
 // crashPoint is a failure a test injects at a named point of a transaction.

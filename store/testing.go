@@ -29,7 +29,9 @@ func (s *Store) DropAuditGuardForTest(ctx context.Context, t testing.TB) {
 // FailAfterForTest makes the transaction at point fail with err, as a crash
 // there would (the transaction is rolled back); err nil clears it. Points:
 // "dispense.paid" (pharmacy dispensing, after the settlement is written and
-// before the stock moves). Only tests call it.
+// before the stock moves); "stow.commit" (SaveImagingInstances, after every
+// instance of the group is written, before the audit rows and COMMIT).
+// Only tests call it.
 func (s *Store) FailAfterForTest(point string, err error) {
 	if err == nil {
 		s.crashAfter.Store(nil)

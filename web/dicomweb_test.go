@@ -24,13 +24,13 @@ import (
 )
 
 // sharedDICOM reads a file of the module's testdata/dicom.
-func sharedDICOM(t *testing.T, name string) []byte {
+func sharedDICOM(t testing.TB, name string) []byte {
 	t.Helper()
 	return testfiles.DICOM(t, name)
 }
 
 // relabel gives a shared file a patient and UIDs.
-func relabel(t *testing.T, b []byte, pid, name, study, series, sop string) []byte {
+func relabel(t testing.TB, b []byte, pid, name, study, series, sop string) []byte {
 	t.Helper()
 	out, err := dicom.Rewrite(b, map[dicom.Tag]string{dicom.TagPatientID: pid, dicom.TagPatientName: name,
 		dicom.TagStudyInstanceUID: study, dicom.TagSeriesInstanceUID: series, dicom.TagSOPInstanceUID: sop})

@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"countycare/care"
 	"countycare/dicom"
@@ -562,10 +563,27 @@ func (s *Server) dwRetrieve(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 	// Each instance as stored, or converted; the first is ready before
 	// the status is sent, so that a lone instance whose pixel data does
 	// not decode is refused whole (406) rather than cut short.
+	// An instance sent as stored is read into one pooled buffer, reused
+	// for each instance once the previous one is written: a retrieve
+	// allocates no file-sized slice (a 1 MB CT was two, and their garbage
+	// made the collector's pauses the tail of the latency; issue 16).
+	bp := retrieveBufs.Get().(*[]byte)
+	defer func() {
+		if cap(*bp) <= maxPooledRetrieve {
+			retrieveBufs.Put(bp)
+		}
+	}()
 	load := func(i int) ([]byte, string, error) {
-		b, err := s.DICOMweb.File(r.Context(), &ins[i])
 		out := ins[i].TransferSyntax
-		if err != nil || ts == "*" || ts == out {
+		if ts == "*" || ts == out {
+			b, err := s.DICOMweb.FileAppend(r.Context(), &ins[i], *bp)
+			if err == nil {
+				*bp = b
+			}
+			return b, out, err
+		}
+		b, err := s.DICOMweb.File(r.Context(), &ins[i])
+		if err != nil {
 			return b, out, err
 		}
 		f, err := dicom.Parse(b)
@@ -606,6 +624,12 @@ func (s *Server) dwRetrieve(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 	mw.Close()
 	return nil
 }
+
+// retrieveBufs holds the buffers WADO-RS reads stored instances into;
+// one larger than maxPooledRetrieve is left to the collector.
+var retrieveBufs = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+
+const maxPooledRetrieve = 32 << 20
 
 // tsServes reports whether an instance stored in syntax stored can be sent
 // for a requested transfer-syntax ("*": any, as stored).

@@ -53,6 +53,9 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(args) > 0 && args[0] == "dicom" {
 		return cmdBenchDICOM(args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "dicomweb-peer" {
+		return cmdBenchDICOMwebPeer(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) > 0 && args[0] == "dicomweb" {
 		return cmdBenchDICOMweb(ctx, args[1:], stdout, stderr)
 	}

@@ -25,8 +25,41 @@ import (
 	"countycare/points"
 	"countycare/reading"
 	"countycare/referral"
+	"countycare/resident"
+	"countycare/store"
 	"countycare/web"
 )
+
+// benchCounty finds, in a demo county, the diagnosis center devices send
+// to, n residents sampled across it and an administrator to create device
+// credentials as.
+func benchCounty(ctx context.Context, a *app, st *store.Store, n int) (*org.Institution, []resident.Resident, care.Actor, error) {
+	tree, err := a.orgs.Tree(ctx)
+	if err != nil {
+		return nil, nil, care.Actor{}, err
+	}
+	centers := tree.OfKind(0, org.KindDiagnosis)
+	if len(centers) == 0 {
+		return nil, nil, care.Actor{}, fmt.Errorf("bench: the database has no diagnosis center")
+	}
+	center := centers[0]
+	sample, err := st.SampleResidents(ctx, center.CountyCode, n)
+	if err != nil || len(sample) == 0 {
+		return nil, nil, care.Actor{}, fmt.Errorf("bench: no residents in county %s (%v)", center.CountyCode, err)
+	}
+	accs, err := st.Accounts(ctx, 1000)
+	if err != nil {
+		return nil, nil, care.Actor{}, err
+	}
+	admin := care.Actor{Role: care.RoleAdmin, Username: "bench", CountyCode: center.CountyCode}
+	for _, x := range accs {
+		if x.Role == care.RoleAdmin {
+			admin.AccountID = x.ID
+			break
+		}
+	}
+	return center, sample, admin, nil
+}
 
 // cmdBenchDICOMweb: countycare bench dicomweb. It builds a county (demo
 // data, unless --db already holds one), bulk-loads --studies study rows,
@@ -88,31 +121,11 @@ func cmdBenchDICOMweb(ctx context.Context, args []string, stdout, stderr io.Writ
 	}
 	defer a.close(context.Background())
 
-	tree, err := a.orgs.Tree(ctx)
+	center, sample, adminActor, err := benchCounty(ctx, a, st, 2000)
 	if err != nil {
 		return err
 	}
-	centers := tree.OfKind(0, org.KindDiagnosis)
-	if len(centers) == 0 {
-		return fmt.Errorf("bench dicomweb: the database has no diagnosis center")
-	}
-	center := centers[0]
 	county := center.CountyCode
-	sample, err := st.SampleResidents(ctx, county, 2000)
-	if err != nil || len(sample) == 0 {
-		return fmt.Errorf("bench dicomweb: no residents in county %s (%v)", county, err)
-	}
-	accs, err := st.Accounts(ctx, 1000)
-	if err != nil {
-		return err
-	}
-	adminActor := care.Actor{Role: care.RoleAdmin, Username: "bench", CountyCode: county}
-	for _, x := range accs {
-		if x.Role == care.RoleAdmin {
-			adminActor.AccountID = x.ID
-			break
-		}
-	}
 	stamp := strconv.FormatInt(time.Now().UnixNano()%1e9, 10)
 	// A village clinic's gateway pushes; the diagnosis center's PACS queries everything.
 	pusher := sample[0]

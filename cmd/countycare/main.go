@@ -45,6 +45,7 @@ Commands:
   bench ecg      score the QRS detector beat by beat on the WFDB records of a directory
   bench dicom    measure DICOM parsing and preview rendering on generated files (in process)
   bench dicomweb measure DICOMweb STOW-RS and QIDO-RS over HTTP on loopback
+  bench dicomweb-peer the peers' bench-dicomweb.sh against Orthanc and countycare, alternating, with the ratios
   bench rx       measure the prescription review engine on one core (in process)
   bench backup   time backup and restore --verify of a database (the recovery point and time of docs/operations.md)
   bench fhir-ingest load Synthea bundles through POST /fhir (transactions), side by side with a FHIR peer
