@@ -120,6 +120,18 @@ type ImagingView struct {
 	Greyscale bool
 	// PreviousGreyscale is Greyscale of the previous study's instance.
 	PreviousGreyscale bool
+	// PreviousWindow is the previous instance's own window (nil: none), so
+	// that its pane is windowed on its own.
+	PreviousWindow *dicom.Window
+	// Calibration is the pixel size measurements and the scale bar use.
+	Calibration dicom.Calibration
+	// Orientation are the side letters (Oriented false: the file has no
+	// Image Orientation (Patient)).
+	Orientation dicom.Orientation
+	Oriented    bool
+	// CineMS is the time between frames for cine play (0: the file does
+	// not say; the viewer plays at DefaultCineMS).
+	CineMS float64
 	// Range is the first frame's lowest and highest value after the
 	// modality LUT (the "full range" window), when it could be computed.
 	Range *dicom.Window
@@ -339,6 +351,8 @@ func (v *Viewer) Imaging(ctx context.Context, a care.Actor, id int64) (*ImagingV
 	if err == nil && in.NoPreview == "" {
 		var f *dicom.File
 		if f, err = v.file(ctx, in); err == nil {
+			out.Calibration, out.CineMS = f.Calibration(), f.CineFrameMS()
+			out.Orientation, out.Oriented = f.Orientation()
 			if out.Info, err = f.Info(); err == nil {
 				out.Greyscale = out.Info.Photometric == "MONOCHROME1" || out.Info.Photometric == "MONOCHROME2"
 				if out.Greyscale {
@@ -352,6 +366,10 @@ func (v *Viewer) Imaging(ctx context.Context, a care.Actor, id int64) (*ImagingV
 		if pf, perr := v.file(ctx, out.Previous); perr == nil {
 			if pi, perr := pf.Info(); perr == nil {
 				out.PreviousGreyscale = pi.Photometric == "MONOCHROME1" || pi.Photometric == "MONOCHROME2"
+				out.PreviousWindow = pi.Window
+				if out.PreviousWindow == nil && out.PreviousGreyscale {
+					out.PreviousWindow = frameRange(pf, pi)
+				}
 			}
 		}
 	}
