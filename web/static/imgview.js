@@ -257,7 +257,7 @@
   function setTool(name) {
     tool = name;
     toolBtns.forEach(function (b) { b.setAttribute("aria-pressed", b.dataset.tool === name ? "true" : "false"); });
-    box.dataset.tool = name;
+    box.dataset.activeTool = name;
   }
 
   function setFrameLinked(p, f) {
