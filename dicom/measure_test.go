@@ -203,3 +203,22 @@ func TestCineFrameMS(t *testing.T) {
 		}
 	}
 }
+
+// TestWithElement: a real CT given a body part keeps its pixels.
+func TestWithElement(t *testing.T) {
+	b := readShared(t, "tcia-5.dcm")
+	out, err := WithElement(b, &Element{Tag: TagBodyPartExamined, VR: "CS", Value: []byte("HEAD")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := Parse(out)
+	if err != nil || f.String(TagBodyPartExamined) != "HEAD" {
+		t.Fatalf("%v %q", err, f.String(TagBodyPartExamined))
+	}
+	g, _ := Parse(b)
+	v1, _, e1 := FrameValues(f, 1)
+	v2, _, e2 := FrameValues(g, 1)
+	if e1 != nil || e2 != nil || len(v1) != len(v2) || v1[1000] != v2[1000] {
+		t.Errorf("frame values changed: %v %v", e1, e2)
+	}
+}
