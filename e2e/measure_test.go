@@ -103,26 +103,9 @@ func touchDrag(x0, y0, x1, y1 float64) chromedp.Action[chromedp.Void] {
 
 func measureKeyImage(t *testing.T, ctx context.Context, base, user string, pick int, width int64, touch bool) {
 	step, eval, waitFor := tab{t, ctx}.helpers()
-	shot := func(name string) {
-		t.Helper()
-		b, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatalf("screenshot: %v", err)
-		}
-		path := filepath.Join(artifactDir(t), name)
-		if err := os.WriteFile(path, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("screenshot saved: %s", path)
-	}
-	fits := func(what string) {
-		t.Helper()
-		var wide float64
-		eval("document.documentElement.scrollWidth", &wide)
-		if wide > float64(width) {
-			t.Errorf("%s is %v px wide on a %d-px screen", what, wide, width)
-		}
-	}
+	tb := tab{t, ctx}
+	shot := tb.shot
+	fits := func(what string) { t.Helper(); tb.fits(what, float64(width)) }
 	step("sign in", chromedp.Navigate(base+"/login"), chromedp.WaitVisible("#username"),
 		chromedp.SendKeys("#username", user), chromedp.SendKeys("#password", "Countycare-Demo-2026"),
 		chromedp.Click("#login"), chromedp.WaitVisible(".tiles"))
@@ -146,14 +129,7 @@ func measureKeyImage(t *testing.T, ctx context.Context, base, user string, pick 
 	if touch {
 		step("draw a length by touch", touchDrag(x0, y0, x1, y1))
 	} else {
-		held := func(p *input.DispatchMouseEventParams) { p.Button, p.Buttons = input.MouseButtonLeft, 1 }
-		acts := []chromedp.Action[chromedp.Void]{chromedp.MouseEvent(chromedp.MousePressed, x0, y0, held, chromedp.ClickCount(1))}
-		for i := 1; i <= 8; i++ {
-			f := float64(i) / 8
-			acts = append(acts, chromedp.MouseEvent(chromedp.MouseMoved, x0+(x1-x0)*f, y0+(y1-y0)*f, held))
-		}
-		acts = append(acts, chromedp.MouseEvent(chromedp.MouseReleased, x1, y1, held, chromedp.ClickCount(1)))
-		step("draw a length by mouse", acts...)
+		step("draw a length by mouse", mouseDrag(x0, y0, x1, y1)...)
 	}
 	waitFor("measured", `document.querySelectorAll("#img-measures li").length === 1`)
 	var got struct {

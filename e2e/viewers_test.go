@@ -3,13 +3,10 @@ package e2e
 import (
 	"encoding/json"
 	"math"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 )
 
@@ -30,42 +27,18 @@ func TestViewersOnPhone(t *testing.T) {
 	}
 	ctx, console := openPhone(t, chrome, chromedp.EmulateScale(2))
 	step, eval, waitFor := tab{t, ctx}.helpers()
-	shot := func(name string) {
-		t.Helper()
-		b, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatalf("screenshot: %v", err)
-		}
-		path := filepath.Join(artifactDir(t), name)
-		if err := os.WriteFile(path, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("screenshot saved: %s", path)
-	}
-	fits := func(what string) {
-		t.Helper()
-		var wide float64
-		eval("document.documentElement.scrollWidth", &wide)
-		if wide > 360 {
-			t.Errorf("%s is %v px wide on a 360-px screen", what, wide)
-		}
-	}
+	tb := tab{t, ctx}
+	shot := tb.shot
+	fits := func(what string) { t.Helper(); tb.fits(what, 360) }
 	rect := func(sel string) (x, y, w, h float64) {
 		t.Helper()
 		var r struct{ X, Y, W, H float64 }
 		eval(`(function(){var e=document.querySelector(`+jsString(sel)+`);e.scrollIntoView({block:"center"});var r=e.getBoundingClientRect();return {X:r.left,Y:r.top,W:r.width,H:r.height};})()`, &r)
 		return r.X, r.Y, r.W, r.H
 	}
-	held := func(p *input.DispatchMouseEventParams) { p.Button, p.Buttons = input.MouseButtonLeft, 1 }
 	drag := func(name string, x0, y0, x1, y1 float64) {
 		t.Helper()
-		acts := []chromedp.Action[chromedp.Void]{chromedp.MouseEvent(chromedp.MousePressed, x0, y0, held, chromedp.ClickCount(1))}
-		for i := 1; i <= 8; i++ {
-			f := float64(i) / 8
-			acts = append(acts, chromedp.MouseEvent(chromedp.MouseMoved, x0+(x1-x0)*f, y0+(y1-y0)*f, held))
-		}
-		acts = append(acts, chromedp.MouseEvent(chromedp.MouseReleased, x1, y1, held, chromedp.ClickCount(1)))
-		step(name, acts...)
+		step(name, mouseDrag(x0, y0, x1, y1)...)
 	}
 
 	step("sign in", chromedp.Navigate(base+"/login"), chromedp.WaitVisible("#username"),
