@@ -12,6 +12,7 @@ import (
 
 	"countycare/access"
 	"countycare/care"
+	"countycare/dicom"
 	"countycare/ecg"
 	"countycare/org"
 	"countycare/reading"
@@ -71,6 +72,13 @@ var sampleWeights = map[string]int{
 	"pydicom-SC_rgb_jpeg_dcmd.dcm": 9, "pydicom-MR_small.dcm": 4, "tcia-3.dcm": 4,
 }
 
+// sampleBodyParts are Body Part Examined values the demo gives samples
+// that lack one, so that the viewer can put a study beside the previous
+// one of the same body part (reading.Viewer.previous): tcia-5 is a CT
+// perfusion study of a middle-cerebral-artery stroke ("MCA Stroke"), a
+// head CT.
+var sampleBodyParts = map[string]string{"tcia-5.dcm": "HEAD"}
+
 // loadSamples reads the embedded samples, stores each once in blobs and
 // pre-reads the ECGs.
 func (g *gen) loadSamples() ([]ecgSample, []dicomSample, error) {
@@ -120,6 +128,11 @@ func (g *gen) loadSamples() ([]ecgSample, []dicomSample, error) {
 		if err != nil {
 			return nil, nil, err
 		}
+		if part := sampleBodyParts[e.Name()]; part != "" {
+			if b, err = dicom.WithElement(b, &dicom.Element{Tag: dicom.TagBodyPartExamined, VR: "CS", Value: []byte(part)}); err != nil {
+				return nil, nil, fmt.Errorf("demo: sample %s: %w", e.Name(), err)
+			}
+		}
 		in, err := reading.ReadDICOM(b)
 		if err != nil {
 			return nil, nil, fmt.Errorf("demo: sample %s: %w", e.Name(), err)
@@ -144,8 +157,8 @@ func (g *gen) loadSamples() ([]ecgSample, []dicomSample, error) {
 // that let the reading centers open them, each imaging study's row for
 // QIDO-RS and every study's reading workflow entry. Studies of the last
 // hours (demoOpenFor) wait in the worklists, some claimed; older ones are
-// reported with a signed report. The demo resident gets an ECG and two CT
-// studies (a previous one to compare with) and an ultrasound; the recent
+// reported with a signed report. The demo resident gets an ECG and two head
+// CT studies (a previous one to compare with) and an ultrasound; the recent
 // ones wait unclaimed for the demo reader.
 func (g *gen) studies(nECG, nImg int) error {
 	if (nECG <= 0 && nImg <= 0) || len(g.people) == 0 {
@@ -247,7 +260,7 @@ func (g *gen) studies(nECG, nImg int) error {
 		for _, x := range []struct {
 			file string
 			ago  time.Duration
-		}{{"pydicom-CT_small.dcm", 200 * 24 * time.Hour}, {"tcia-5.dcm", 2 * time.Hour}, {"pydicom-examples_palette.dcm", 30 * 24 * time.Hour}} {
+		}{{"tcia-5.dcm", 200 * 24 * time.Hour}, {"tcia-5.dcm", 2 * time.Hour}, {"pydicom-examples_palette.dcm", 30 * 24 * time.Hour}} {
 			for i := range dcms {
 				if nImg > 0 && dcms[i].in.FileName == x.file {
 					if err := addImage(me, &dcms[i], g.now.Add(-x.ago)); err != nil {

@@ -121,3 +121,21 @@ func u16s(v ...uint16) []byte {
 	}
 	return b
 }
+
+// WithElement returns a Part 10 file with e set at the top level (added, or
+// replacing the element of its tag), re-encoded by Encode: for native
+// explicit-VR little-endian files, such as sample files given an attribute
+// they lack. Errors: the file does not parse.
+func WithElement(b []byte, e *Element) ([]byte, error) {
+	f, err := Parse(b)
+	if err != nil {
+		return nil, err
+	}
+	elems := make([]*Element, 0, len(f.Elements)+1)
+	for _, x := range f.Elements {
+		if x.Tag != e.Tag {
+			elems = append(elems, x)
+		}
+	}
+	return Encode(f.TransferSyntax, append(elems, e)), nil
+}

@@ -3,10 +3,13 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 )
 
@@ -121,4 +124,43 @@ func (b tab) helpers() (step func(string, ...chromedp.Action[chromedp.Void]), ev
 		}
 	}
 	return step, eval, waitFor
+}
+
+// shot saves a full-page screenshot of the tab in artifacts/.
+func (b tab) shot(name string) {
+	b.t.Helper()
+	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		b.t.Fatalf("screenshot: %v", err)
+	}
+	path := filepath.Join(artifactDir(b.t), name)
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+	b.t.Logf("screenshot saved: %s", path)
+}
+
+// fits fails the test when the page scrolls sideways on a screen width
+// CSS pixels wide.
+func (b tab) fits(what string, width float64) {
+	b.t.Helper()
+	wide, err := chromedp.Run(b.ctx, chromedp.Evaluate[float64]("document.documentElement.scrollWidth"))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if wide > width {
+		b.t.Errorf("%s is %v px wide on a %v-px screen", what, wide, width)
+	}
+}
+
+// mouseDrag presses the left button at (x0, y0), moves in eight steps to
+// (x1, y1) and releases it there.
+func mouseDrag(x0, y0, x1, y1 float64) []chromedp.Action[chromedp.Void] {
+	held := func(p *input.DispatchMouseEventParams) { p.Button, p.Buttons = input.MouseButtonLeft, 1 }
+	acts := []chromedp.Action[chromedp.Void]{chromedp.MouseEvent(chromedp.MousePressed, x0, y0, held, chromedp.ClickCount(1))}
+	for i := 1; i <= 8; i++ {
+		f := float64(i) / 8
+		acts = append(acts, chromedp.MouseEvent(chromedp.MouseMoved, x0+(x1-x0)*f, y0+(y1-y0)*f, held))
+	}
+	return append(acts, chromedp.MouseEvent(chromedp.MouseReleased, x1, y1, held, chromedp.ClickCount(1)))
 }

@@ -3,13 +3,10 @@ package e2e
 import (
 	"encoding/json"
 	"math"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 )
 
@@ -30,42 +27,18 @@ func TestViewersOnPhone(t *testing.T) {
 	}
 	ctx, console := openPhone(t, chrome, chromedp.EmulateScale(2))
 	step, eval, waitFor := tab{t, ctx}.helpers()
-	shot := func(name string) {
-		t.Helper()
-		b, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatalf("screenshot: %v", err)
-		}
-		path := filepath.Join(artifactDir(t), name)
-		if err := os.WriteFile(path, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("screenshot saved: %s", path)
-	}
-	fits := func(what string) {
-		t.Helper()
-		var wide float64
-		eval("document.documentElement.scrollWidth", &wide)
-		if wide > 360 {
-			t.Errorf("%s is %v px wide on a 360-px screen", what, wide)
-		}
-	}
+	tb := tab{t, ctx}
+	shot := tb.shot
+	fits := func(what string) { t.Helper(); tb.fits(what, 360) }
 	rect := func(sel string) (x, y, w, h float64) {
 		t.Helper()
 		var r struct{ X, Y, W, H float64 }
 		eval(`(function(){var e=document.querySelector(`+jsString(sel)+`);e.scrollIntoView({block:"center"});var r=e.getBoundingClientRect();return {X:r.left,Y:r.top,W:r.width,H:r.height};})()`, &r)
 		return r.X, r.Y, r.W, r.H
 	}
-	held := func(p *input.DispatchMouseEventParams) { p.Button, p.Buttons = input.MouseButtonLeft, 1 }
 	drag := func(name string, x0, y0, x1, y1 float64) {
 		t.Helper()
-		acts := []chromedp.Action[chromedp.Void]{chromedp.MouseEvent(chromedp.MousePressed, x0, y0, held, chromedp.ClickCount(1))}
-		for i := 1; i <= 8; i++ {
-			f := float64(i) / 8
-			acts = append(acts, chromedp.MouseEvent(chromedp.MouseMoved, x0+(x1-x0)*f, y0+(y1-y0)*f, held))
-		}
-		acts = append(acts, chromedp.MouseEvent(chromedp.MouseReleased, x1, y1, held, chromedp.ClickCount(1)))
-		step(name, acts...)
+		step(name, mouseDrag(x0, y0, x1, y1)...)
 	}
 
 	step("sign in", chromedp.Navigate(base+"/login"), chromedp.WaitVisible("#username"),
@@ -154,13 +127,23 @@ func TestViewersOnPhone(t *testing.T) {
 	shot("viewer-360-image.png")
 	x, y, w, h := rect(".pane canvas")
 	drag("window/level", x+w/2, y+h/2, x+w/2+90, y+h/2-60)
-	waitFor("window applied", `document.querySelector(".pane").dataset.src.indexOf("center=") > 0 && document.getElementById("img-previous").dataset.src.indexOf("center=") > 0`)
+	waitFor("window applied", `document.querySelector(".pane").dataset.src.indexOf("center=") > 0`)
 	waitFor("settled", `!countycareImage.panes.some(function(p){return p.loading;})`)
 	var after, prevWL string
 	eval(`document.querySelector(".pane").dataset.wl`, &after)
 	eval(`document.getElementById("img-previous").dataset.wl`, &prevWL)
-	if before != "file" || after == "file" || after != prevWL {
+	// Each study keeps its own window (issue 16).
+	if before != "file" || after == "file" || prevWL != "file" {
 		t.Errorf("window/level: %q before the drag, %q after, previous study %q", before, after, prevWL)
+	}
+	x, y, w, h = rect("#img-previous canvas")
+	drag("previous window/level", x+w/2, y+h/2, x+w/2-60, y+h/2+40)
+	waitFor("previous window applied", `document.getElementById("img-previous").dataset.src.indexOf("center=") > 0`)
+	var after2 string
+	eval(`document.querySelector(".pane").dataset.wl`, &after2)
+	eval(`document.getElementById("img-previous").dataset.wl`, &prevWL)
+	if after2 != after || prevWL == "file" || prevWL == after {
+		t.Errorf("the previous study's window %q moved the current one's from %q to %q", prevWL, after, after2)
 	}
 	shot("viewer-360-image-wl.png")
 	step("frame 2", chromedp.SetValue(".pane input.frame", "2"))

@@ -37,8 +37,9 @@ func ctFile(bodyPart, description string) []byte {
 
 // TestPreviousSameBodyPart: beside a head CT goes the latest earlier head
 // CT, not the spine CT taken in between; Body Part Examined decides, else
-// the study description; a study that does not say is used only when none
-// is known to match, and one known to differ never.
+// the study description; a study that does not say its body part is never
+// put beside one, nor one beside it (issue 16: the old rule fell back to
+// such a study, and the demo county showed a spine CT beside a head CT).
 func TestPreviousSameBodyPart(t *testing.T) {
 	type study struct {
 		id          int64
@@ -55,9 +56,10 @@ func TestPreviousSameBodyPart(t *testing.T) {
 		{"description when no body part", study{1, "", "头颅CT平扫"}, []study{{2, "", "腰椎CT平扫"}, {3, "", "颅脑 CT"}}, 3},
 		{"body part against description", study{1, "BRAIN", ""}, []study{{2, "", "胸部CT"}, {3, "", "头颅平扫"}}, 3},
 		{"cervical spine is not lumbar spine", study{1, "CSPINE", ""}, []study{{2, "LSPINE", ""}, {3, "", "颈椎CT"}}, 3},
-		{"unknown only when nothing matches", study{1, "HEAD", ""}, []study{{2, "", ""}, {3, "CHEST", ""}}, 2},
+		{"an unknown is not a match", study{1, "HEAD", ""}, []study{{2, "", ""}, {3, "CHEST", ""}}, 0},
 		{"a known match beats a later unknown", study{1, "HEAD", ""}, []study{{2, "", "e+1"}, {3, "HEAD", ""}}, 3},
-		{"the current study does not say", study{1, "", ""}, []study{{2, "CHEST", ""}}, 2},
+		{"the current study does not say", study{1, "", ""}, []study{{2, "CHEST", ""}}, 0},
+		{"neither says (the demo's spine and head CTs)", study{1, "", ""}, []study{{2, "", "e+1"}}, 0},
 	} {
 		repo := &studyRepo{files: map[int64][]byte{tt.current.id: ctFile(tt.current.part, tt.current.descr)}}
 		for _, s := range tt.earlier {

@@ -120,6 +120,18 @@ type ImagingView struct {
 	Greyscale bool
 	// PreviousGreyscale is Greyscale of the previous study's instance.
 	PreviousGreyscale bool
+	// PreviousWindow is the previous instance's own window (nil: none), so
+	// that its pane is windowed on its own.
+	PreviousWindow *dicom.Window
+	// Calibration is the pixel size measurements and the scale bar use.
+	Calibration dicom.Calibration
+	// Orientation are the side letters (Oriented false: the file has no
+	// Image Orientation (Patient)).
+	Orientation dicom.Orientation
+	Oriented    bool
+	// CineMS is the time between frames for cine play (0: the file does
+	// not say; the viewer plays at DefaultCineMS).
+	CineMS float64
 	// Range is the first frame's lowest and highest value after the
 	// modality LUT (the "full range" window), when it could be computed.
 	Range *dicom.Window
@@ -339,6 +351,8 @@ func (v *Viewer) Imaging(ctx context.Context, a care.Actor, id int64) (*ImagingV
 	if err == nil && in.NoPreview == "" {
 		var f *dicom.File
 		if f, err = v.file(ctx, in); err == nil {
+			out.Calibration, out.CineMS = f.Calibration(), f.CineFrameMS()
+			out.Orientation, out.Oriented = f.Orientation()
 			if out.Info, err = f.Info(); err == nil {
 				out.Greyscale = out.Info.Photometric == "MONOCHROME1" || out.Info.Photometric == "MONOCHROME2"
 				if out.Greyscale {
@@ -352,6 +366,10 @@ func (v *Viewer) Imaging(ctx context.Context, a care.Actor, id int64) (*ImagingV
 		if pf, perr := v.file(ctx, out.Previous); perr == nil {
 			if pi, perr := pf.Info(); perr == nil {
 				out.PreviousGreyscale = pi.Photometric == "MONOCHROME1" || pi.Photometric == "MONOCHROME2"
+				out.PreviousWindow = pi.Window
+				if out.PreviousWindow == nil && out.PreviousGreyscale {
+					out.PreviousWindow = frameRange(pf, pi)
+				}
 			}
 		}
 	}
@@ -546,38 +564,34 @@ func (c *lru) put(k string, v any, size int64) {
 const previousCandidates = 20
 
 // previous picks the study to compare in with: the latest earlier study of
-// the same modality and the same body part — DICOM Body Part Examined
-// (0018,0015), else the body part named in the Study Description
-// (0008,1030) — so a head CT is not put beside a spine CT. When either
-// study does not say its body part, the latest such study is used only if
-// no earlier study is known to match; one known to show another body part
-// is never used. Files are read through the viewer's cache.
+// the same modality known to show the same body part — DICOM Body Part
+// Examined (0018,0015), else the body part named in the Study Description
+// (0008,1030) — so a head CT is never put beside a spine or chest CT. A
+// study that does not say its body part is compared with none, and none
+// is compared with it: the reader opens earlier studies from the
+// resident's list instead (issue 16: the previous rule put a study that
+// did not say beside one that did). Files are read through the viewer's
+// cache.
 func (v *Viewer) previous(ctx context.Context, in *ImagingInstance) (*ImagingInstance, error) {
+	f, err := v.file(ctx, in)
+	if err != nil {
+		return nil, nil // a file that cannot be read says no body part: nothing to compare
+	}
+	part := BodyPart(f.String(dicom.TagBodyPartExamined), f.String(dicom.TagStudyDescription))
+	if part == "" {
+		return nil, nil
+	}
 	cands, err := v.Repo.PreviousImagingStudies(ctx, in, previousCandidates)
-	if err != nil || len(cands) == 0 {
+	if err != nil {
 		return nil, err
 	}
-	part := ""
-	if f, err := v.file(ctx, in); err == nil {
-		part = BodyPart(f.String(dicom.TagBodyPartExamined), f.String(dicom.TagStudyDescription))
-	}
-	var unknown *ImagingInstance
 	for i := range cands {
 		c := &cands[i]
-		cp := ""
-		if f, err := v.file(ctx, c); err == nil {
-			cp = BodyPart(f.String(dicom.TagBodyPartExamined), f.String(dicom.TagStudyDescription))
-		}
-		switch {
-		case part != "" && cp != "":
-			if cp == part {
-				return c, nil
-			}
-		case unknown == nil:
-			unknown = c
+		if cf, err := v.file(ctx, c); err == nil && BodyPart(cf.String(dicom.TagBodyPartExamined), cf.String(dicom.TagStudyDescription)) == part {
+			return c, nil
 		}
 	}
-	return unknown, nil
+	return nil, nil
 }
 
 // bodyParts map words of Body Part Examined and study descriptions (DICOM

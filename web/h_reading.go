@@ -90,6 +90,8 @@ type readingStudyView struct {
 	// cannot be shown: the links to the viewer pages remain).
 	ECG   *reading.ECGView
 	Image *reading.ImagingView
+	// KeyImages are the imaging study's key images, shown with its report.
+	KeyImages []keyImageView
 }
 
 // readingPrefill fills the report form from the automatic pre-read: an
@@ -164,6 +166,7 @@ func (s *Server) readingStudyData(r *http.Request, rc *reqCtx, id int64) (*readi
 			if ins, err := s.Viewer.Repo.ImagingStudyInstances(r.Context(), st.County, st.ResidentID, st.SourceKey); err == nil && len(ins) > 0 {
 				v.Image, _ = s.Viewer.Imaging(r.Context(), rc.Actor, ins[0].ID)
 			}
+			v.KeyImages = s.keyImageViews(r.Context(), rc, st)
 		}
 	}
 	for _, rep := range reps {
@@ -201,7 +204,7 @@ func (s *Server) readingStudy(w http.ResponseWriter, r *http.Request, rc *reqCtx
 }
 
 // readingFlash are the study page's notices after an action (?ok=…).
-var readingFlash = map[string]bool{"claimed": true, "assigned": true, "signed": true, "addendum": true}
+var readingFlash = map[string]bool{"claimed": true, "assigned": true, "signed": true, "addendum": true, "key_image": true}
 
 // readingDraftFrom reads the report form: one input per template field
 // ("f_<name>"), normal, critical, critical_text.
@@ -244,6 +247,9 @@ func (s *Server) readingAct(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 	case "report":
 		_, _, err = s.ReadFlow.Sign(ctx, a, id, readingDraftFrom(r))
 		next += "signed"
+	case "key-image":
+		err = s.saveKeyImage(r, rc, id)
+		next += "key_image#key-images"
 	case "addendum":
 		_, err = s.ReadFlow.Addend(ctx, a, id, r.PostFormValue("text"), r.PostFormValue("critical") == "1", r.PostFormValue("critical_text"))
 		next += "addendum"

@@ -19,6 +19,7 @@ import (
 
 	"countycare/account"
 	"countycare/care"
+	"countycare/reading"
 	"countycare/resident"
 	"countycare/settle"
 )
@@ -134,6 +135,7 @@ func loadTemplates(s *Server) (*templates, error) {
 		// points formats hundredths of a point with one decimal (1350 → 13.5).
 		"points":    centiPoints,
 		"maskphone": resident.MaskPhone,
+		"dicomday":  reading.DicomDay,
 		"list":      func(xs ...string) []string { return xs },
 		"args":      func(xs ...any) []any { return xs }, // several values for a {{template}} (index . 0 …)
 		"query": func(kv ...string) template.URL {

@@ -516,6 +516,7 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /api/v1/ecg/studies/{id}/samples", viewers, s.apiECGSamples)
 	s.handle("GET /api/v1/imaging/instances/{id}", viewers, s.apiImagingViewer)
 	s.handle("GET /api/v1/imaging/instances/{id}/frames/{frame}", viewers, s.apiImagingFrame)
+	s.handle("GET /api/v1/imaging/instances/{id}/measure", viewers, s.apiImagingMeasure)
 	// DICOM imaging: clinics upload files for their residents and see their
 	// studies; administrators create DICOMweb device credentials; machine
 	// clients (modalities, gateways, Orthanc) use DICOMweb with them.

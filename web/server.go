@@ -105,6 +105,7 @@ type Deps struct {
 	Imaging   *reading.ImagingService // DICOM uploads from the pages and the API
 	DICOMweb  *reading.DICOMweb       // STOW/QIDO/WADO-RS, device credentials, resident imaging lists
 	ReadFlow  *reading.Workflow       // the reading workflow: worklists, reports, indicators
+	KeyImages *reading.KeyImages      // key images of imaging studies, shown in their reports
 	Store     Store
 	Audit     audit.Recorder
 	AuditKey  []byte

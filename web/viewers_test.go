@@ -17,6 +17,7 @@ import (
 	"countycare/access"
 	"countycare/audit"
 	"countycare/care"
+	"countycare/dicom"
 	"countycare/reading"
 	"countycare/store"
 )
@@ -128,10 +129,21 @@ func TestViewers(t *testing.T) {
 	ctx := context.Background()
 	var saved []*reading.ImagingInstance
 	resID, _ := strconv.ParseInt(rid, 10, 64)
-	for i, b := range [][]byte{ctSmall, ct2} {
+	// Two head CTs (tcia-5, a perfusion study of an MCA stroke, given the
+	// Body Part Examined it lacks) a year apart: the earlier is the
+	// previous study of the same modality and body part. CT_small says no
+	// body part and is put beside neither.
+	head, err := dicom.WithElement(ct2, &dicom.Element{Tag: dicom.TagBodyPartExamined, VR: "CS", Value: []byte("HEAD")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, b := range [][]byte{head, head, ctSmall} {
 		in, err := reading.ReadDICOM(b)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if i == 1 { // the earlier head CT, its own study
+			in.StudyUID, in.SeriesUID, in.SOPUID, in.StudyDate = in.StudyUID+".1", in.SeriesUID+".1", in.SOPUID+".1", "20000101"
 		}
 		in.CountyCode, in.ResidentID, in.ClinicID, in.CenterID, in.Status = "411723", resID, 0, me.Institution, reading.StatusWaiting
 		in.UploadedAt = time.Now().Add(time.Duration(i) * time.Minute)
@@ -148,9 +160,6 @@ func TestViewers(t *testing.T) {
 		saved = append(saved, in)
 	}
 	cur, prev := saved[0], saved[1]
-	if cur.StudyDate < prev.StudyDate {
-		cur, prev = prev, cur
-	}
 	cid := strconv.FormatInt(cur.ID, 10)
 	if p := vd.get("/residents/" + rid); !strings.Contains(p.body, `href="/residents/`+rid+`/studies"`) {
 		t.Error("no studies link on the resident page")
@@ -162,6 +171,9 @@ func TestViewers(t *testing.T) {
 	iv := vd.get("/imaging/instances/" + cid)
 	if iv.code != 200 || !strings.Contains(iv.body, `id="img-viewer"`) || !strings.Contains(iv.body, `id="img-previous" data-instance="`+strconv.FormatInt(prev.ID, 10)+`"`) {
 		t.Fatalf("image viewer: %d, previous %d shown: %v", iv.code, prev.ID, strings.Contains(iv.body, "img-previous"))
+	}
+	if p := vd.get("/imaging/instances/" + strconv.FormatInt(saved[2].ID, 10)); strings.Contains(p.body, `id="img-previous"`) || !strings.Contains(p.body, "无同类上次检查") {
+		t.Error("a CT that says no body part was put beside a head CT")
 	}
 	var im struct {
 		Greyscale bool `json:"greyscale"`

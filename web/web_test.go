@@ -155,6 +155,7 @@ func newEnvWith(t testing.TB, d store.Dialect, o envOptions) *env {
 		uploads.Now = o.uploadNow
 	}
 	surveys := &survey.Service{Repo: st, Orgs: orgs, Audit: w, Config: survey.DefaultConfig(), Key: []byte("test survey key"), Now: time.Now}
+	viewer := &reading.Viewer{Repo: st, Residents: rsvc, Audit: w}
 	srv, err := web.New(o.cfg, web.Deps{
 		Surveys:   surveys,
 		Residents: rsvc, Orgs: orgs, Chronic: chr, Family: fam, Points: pts, Consult: con, Live: live, Referral: ref,
@@ -165,10 +166,11 @@ func newEnvWith(t testing.TB, d store.Dialect, o envOptions) *env {
 		Reading: readSvc, Uploads: uploads,
 		ReadFlow: readFlow,
 		Labs:     labs, Critical: crit, Exams: exams,
-		Viewer:   &reading.Viewer{Repo: st, Residents: rsvc, Audit: w},
-		Imaging:  imaging,
-		DICOMweb: &reading.DICOMweb{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, Now: time.Now},
-		Store:    st, Audit: w, AuditKey: testdb.AuditKey, Log: log, Now: time.Now,
+		Viewer:    viewer,
+		KeyImages: &reading.KeyImages{Flow: readFlow, Viewer: viewer, Repo: st, Now: time.Now},
+		Imaging:   imaging,
+		DICOMweb:  &reading.DICOMweb{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, Now: time.Now},
+		Store:     st, Audit: w, AuditKey: testdb.AuditKey, Log: log, Now: time.Now,
 		PovertyWatch: watch,
 		Special:      &povertywatch.Special{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, List: povertywatch.DefaultSpecialList(), Now: time.Now},
 		Sync:         &villagesync.Service{Repo: st, Residents: rsvc, Chronic: chr, Family: fam, Audit: w, Config: villagesync.DefaultConfig(), Now: time.Now},

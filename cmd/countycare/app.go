@@ -156,8 +156,9 @@ func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, 
 	a.uploads = &upload.Service{Repo: st, ECG: a.reading, DICOM: a.imaging, Audit: a.audit, Config: upload.DefaultConfig(), Now: now}
 	a.systems = &smart.Service{Store: st, Audit: a.audit, Cfg: smart.DefaultConfig(), Now: now}
 	a.sync = &villagesync.Service{Repo: st, Residents: a.res, Chronic: a.chronic, Family: a.family, Audit: a.audit, Config: villagesync.DefaultConfig(), Now: now}
+	viewer := &reading.Viewer{Repo: st, Residents: a.res, Audit: a.audit, PreRead: a.reading.PreRead}
 	w, err := web.New(wcfg, web.Deps{Residents: a.res, Orgs: a.orgs, Accounts: a.accounts, Proxies: a.proxies, MyRecord: a.myrecord, Chronic: a.chronic, Consult: a.consult, Live: a.live, Family: a.family, Points: a.points, Referral: a.referral, Settle: a.settle, Window: a.window,
-		Reading: a.reading, ReadFlow: a.readflow, Viewer: &reading.Viewer{Repo: st, Residents: a.res, Audit: a.audit, PreRead: a.reading.PreRead}, Rx: a.rx, Prescriptions: a.prescriptions, Online: a.online,
+		Reading: a.reading, ReadFlow: a.readflow, Viewer: viewer, KeyImages: &reading.KeyImages{Flow: a.readflow, Viewer: viewer, Repo: st, Now: now}, Rx: a.rx, Prescriptions: a.prescriptions, Online: a.online,
 		Labs: a.labs, Critical: a.critical, Exams: a.exams, Pharmacy: a.pharmacy, Imaging: a.imaging, DICOMweb: a.dicomweb, PovertyWatch: a.watch, Special: a.special, Specimens: a.specimens, Maternal: a.maternal, Children: a.children,
 		Dashboard: a.dashboard, Appraisal: a.appraisal, Surveys: a.surveys, Uploads: a.uploads, Sync: a.sync, Systems: a.systems, Store: st, Audit: a.audit, AuditKey: key, Log: log, Now: now})
 	if err != nil {
