@@ -19,6 +19,7 @@ import (
 	"countycare/consult"
 	"countycare/online"
 	"countycare/org"
+	"countycare/reading"
 	"countycare/referral"
 	"countycare/resident"
 	"countycare/settle"
@@ -58,6 +59,7 @@ type ExportStore interface {
 	EachExportConsultation(ctx context.Context, sel bulkdata.Selection, fn func(*consult.Consultation) error) error
 	EachExportReferral(ctx context.Context, sel bulkdata.Selection, fn func(*referral.Referral) error) error
 	EachExportOnlineVisit(ctx context.Context, sel bulkdata.Selection, fn func(*online.Visit) error) error
+	EachExportReport(ctx context.Context, sel bulkdata.Selection, fn func(*reading.Study, []reading.Report) error) error
 }
 
 // NDJSONType is the media type of export files.
