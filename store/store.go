@@ -59,10 +59,12 @@ type Store struct {
 	now           func() time.Time
 	skew          clockOffset // the database's clock ahead of now (SyncClock)
 
-	stmts     sync.Map  // query text → *sql.Stmt prepared on the read pool
-	auditIns  *sql.Stmt // appendAudit's INSERT of a full chunk, prepared on the writer at Open; nil if not
-	stmtCount atomic.Int64
-	maxStmts  int64 // bound on stmts: maxCachedStmts (tests lower it)
+	stmts      sync.Map  // query text → *sql.Stmt prepared on the read pool
+	auditIns   *sql.Stmt // appendAudit's INSERT of a full chunk, prepared on the writer at Open; nil if not
+	stmtCount  atomic.Int64
+	maxStmts   int64    // bound on stmts (and on wstmts): maxCachedStmts (tests lower it)
+	wstmts     sync.Map // query text → *sql.Stmt prepared on the writer, for Atomic transactions on SQLite (preparedTx)
+	wstmtCount atomic.Int64
 
 	chronicCfg atomic.Pointer[chronic.Config] // targets of the per-unit counters; nil: chronic.DefaultConfig()
 
@@ -248,7 +250,9 @@ func (s *Store) Dialect() Dialect { return s.dialect }
 
 // Close closes the connection pools.
 func (s *Store) Close() error {
-	s.stmts.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
+	for _, m := range []*sync.Map{&s.stmts, &s.wstmts} {
+		m.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
+	}
 	if s.auditIns != nil {
 		s.auditIns.Close()
 	}
@@ -364,23 +368,29 @@ const maxCachedStmts = 512
 // and the counter always equals the entries (it goes down only for a
 // reservation that stored nothing).
 func (s *Store) prepared(ctx context.Context, q string) *sql.Stmt {
-	if st, ok := s.stmts.Load(q); ok {
+	return s.cachedStmt(ctx, s.r, &s.stmts, &s.stmtCount, q)
+}
+
+// cachedStmt is prepared's cache of statements prepared on pool: m
+// holds them by text, n counts them (at most s.maxStmts).
+func (s *Store) cachedStmt(ctx context.Context, pool *sql.DB, m *sync.Map, n *atomic.Int64, q string) *sql.Stmt {
+	if st, ok := m.Load(q); ok {
 		return st.(*sql.Stmt)
 	}
-	if s.stmtCount.Load() >= s.maxStmts {
+	if n.Load() >= s.maxStmts {
 		return nil
 	}
-	if s.stmtCount.Add(1) > s.maxStmts {
-		s.stmtCount.Add(-1)
+	if n.Add(1) > s.maxStmts {
+		n.Add(-1)
 		return nil
 	}
-	st, err := s.r.PrepareContext(ctx, s.rebind(q))
+	st, err := pool.PrepareContext(ctx, s.rebind(q))
 	if err != nil {
-		s.stmtCount.Add(-1)
+		n.Add(-1)
 		return nil // the unprepared query reports the error
 	}
-	if prev, loaded := s.stmts.LoadOrStore(q, st); loaded {
-		s.stmtCount.Add(-1)
+	if prev, loaded := m.LoadOrStore(q, st); loaded {
+		n.Add(-1)
 		st.Close()
 		return prev.(*sql.Stmt)
 	}

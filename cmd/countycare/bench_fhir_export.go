@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"runtime/metrics"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -48,6 +49,7 @@ func cmdBenchFHIRExport(ctx context.Context, args []string, stdout, stderr io.Wr
 	c.register(fs)
 	types := fs.String("type", "", "_type of the kick-off (default: every type)")
 	runs := fs.Int("runs", 2, "exports, one after the other: the first fills the database's page caches (bounded), the later ones show the growth that is the export's own")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the exports to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -96,6 +98,17 @@ func cmdBenchFHIRExport(ctx context.Context, args []string, stdout, stderr io.Wr
 	}
 	fmt.Fprintf(stdout, "countycare bench fhir-export: %s, %d active residents, %s\n", st.Redacted(), residents, loadAverage())
 
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	for i := 1; i <= *runs; i++ {
 		fmt.Fprintf(stdout, "run %d (%s):\n", i, loadAverage())
 		if err := benchExportRun(ctx, a, base, clientID, k, *types, stdout); err != nil {
