@@ -539,17 +539,7 @@ func TestBulkExportAccess(t *testing.T) {
 	}
 	// An institution-bound client: one township.
 	tree, _ := (&org.Service{Repo: e.st, Now: time.Now}).Tree(context.Background())
-	var towns []*org.Institution
-	for _, k := range []org.Kind{org.KindCentralHC, org.KindTownshipHC} {
-		for _, in := range tree.OfKind(0, k) {
-			if len(tree.Children(in.ID)) > 0 {
-				towns = append(towns, in)
-			}
-		}
-	}
-	if len(towns) < 2 {
-		t.Fatalf("the demo county has %d townships with villages", len(towns))
-	}
+	towns := e.townships(t)
 	his := e.register(t, "township-his", jose.RS384, towns[0].ID, "system/*.read").signIn(t, "system/*.read")
 	for _, path := range []string{"/fhir/Group/township-" + strconv.FormatInt(towns[1].ID, 10) + "/$export", "/fhir/Group/township-" + strconv.FormatInt(towns[1].ID, 10)} {
 		hdr := async
@@ -694,19 +684,7 @@ func testBulkExportReports(t *testing.T, d store.Dialect) {
 		t.Error("no ECG report with its measurements among the exported")
 	}
 	// A township's Group: its residents' reports, all of them, and no other.
-	tree, _ := (&org.Service{Repo: e.st, Now: time.Now}).Tree(context.Background())
-	var townships []*org.Institution
-	for _, k := range []org.Kind{org.KindTownshipHC, org.KindCentralHC} {
-		for _, in := range tree.OfKind(0, k) {
-			if len(tree.Children(in.ID)) > 0 {
-				townships = append(townships, in)
-			}
-		}
-	}
-	if len(townships) < 2 {
-		t.Fatalf("the demo county has %d townships with villages, the test needs two", len(townships))
-	}
-	for _, town := range townships[:2] {
+	for _, town := range e.townships(t)[:2] {
 		gm, _ := c.export(t, "/fhir/Group/township-"+strconv.FormatInt(town.ID, 10)+"/$export?_type=Patient,DiagnosticReport")
 		got := c.lines(t, gm)
 		members := map[string]bool{}
@@ -732,4 +710,23 @@ func testBulkExportReports(t *testing.T, d store.Dialect) {
 			t.Errorf("township %d: %d reports exported, its residents have %d of the county's %d", town.ID, len(got["DiagnosticReport"]), want, len(county))
 		}
 	}
+}
+
+// townships are the demo county's townships (central ones first) that
+// have villages; the tests need two.
+func (e *env) townships(t *testing.T) []*org.Institution {
+	t.Helper()
+	tree, _ := (&org.Service{Repo: e.st, Now: time.Now}).Tree(context.Background())
+	var towns []*org.Institution
+	for _, k := range []org.Kind{org.KindCentralHC, org.KindTownshipHC} {
+		for _, in := range tree.OfKind(0, k) {
+			if len(tree.Children(in.ID)) > 0 {
+				towns = append(towns, in)
+			}
+		}
+	}
+	if len(towns) < 2 {
+		t.Fatalf("the demo county has %d townships with villages", len(towns))
+	}
+	return towns
 }

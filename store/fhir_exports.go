@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"strings"
 	"time"
@@ -158,7 +159,9 @@ func (s *Store) CancelExport(ctx context.Context, id, clientID string, ev audit.
 }
 
 // ExportBytes calls fn with the bytes [from, to) of file seq, piece by
-// piece, in order.
+// piece, in order. fn must not keep the slice: it is the driver's copy of
+// the piece (sql.RawBytes), valid until fn returns — a download of the
+// county does not copy each MiB twice for the collector to sweep.
 func (s *Store) ExportBytes(ctx context.Context, id string, seq int, from, to int64, fn func([]byte) error) error {
 	const op = "store.ExportBytes"
 	rows, err := s.read().query(ctx, `SELECT start_at, data FROM fhir_export_pieces WHERE export_id = ? AND seq = ? AND start_at < ?
@@ -169,7 +172,7 @@ func (s *Store) ExportBytes(ctx context.Context, id string, seq int, from, to in
 	defer rows.Close()
 	for rows.Next() {
 		var start int64
-		var data []byte
+		var data sql.RawBytes
 		if err := rows.Scan(&start, &data); err != nil {
 			return wrap(op, err)
 		}

@@ -13,7 +13,6 @@ import (
 	"net/url"
 	"os"
 	"runtime/metrics"
-	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -98,17 +97,11 @@ func cmdBenchFHIRExport(ctx context.Context, args []string, stdout, stderr io.Wr
 	}
 	fmt.Fprintf(stdout, "countycare bench fhir-export: %s, %d active residents, %s\n", st.Redacted(), residents, loadAverage())
 
-	if *cpuprofile != "" {
-		f, err := os.Create(*cpuprofile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := cpuProfile(*cpuprofile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	for i := 1; i <= *runs; i++ {
 		fmt.Fprintf(stdout, "run %d (%s):\n", i, loadAverage())
 		if err := benchExportRun(ctx, a, base, clientID, k, *types, stdout); err != nil {
@@ -214,6 +207,14 @@ func benchExportRun(ctx context.Context, a *app, base, clientID string, k *ecdsa
 	elapsed := time.Since(start)
 	cpu := processCPU() - cpu0
 	close(done)
+	// The client is done with the files: DELETE them now (as a client
+	// may) rather than after the expiry, so that runs on a county's copy
+	// do not pile up the county's size in export files.
+	if resp, err := benchDo("DELETE", loc, tok, nil); err != nil {
+		return err
+	} else if resp.Body.Close(); resp.StatusCode != http.StatusAccepted {
+		return fmt.Errorf("bench fhir-export: DELETE of the export answered %s", resp.Status)
+	}
 	var parts []string
 	for _, t := range bulkdata.Types {
 		parts = append(parts, fmt.Sprintf("%s %d", t, counts[t]))

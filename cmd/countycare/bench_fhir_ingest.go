@@ -120,14 +120,11 @@ func cmdBenchFHIRIngest(ctx context.Context, args []string, stdout, stderr io.Wr
 	if vd == "" {
 		return fmt.Errorf("bench fhir-ingest needs a demo database (a village doctor's login)")
 	}
-	if *cpuprofile != "" {
-		f, err := os.Create(*cpuprofile)
-		if err != nil {
-			return err
-		}
-		pprof.StartCPUProfile(f)
-		defer pprof.StopCPUProfile()
+	stopProfile, err := cpuProfile(*cpuprofile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	cl, err := login(base, vd)
 	if err != nil {
 		return err
@@ -312,4 +309,21 @@ func procCPU(pid int) time.Duration {
 	u, _ := strconv.ParseInt(f[11], 10, 64)
 	s, _ := strconv.ParseInt(f[12], 10, 64)
 	return time.Duration(u+s) * 10 * time.Millisecond
+}
+
+// cpuProfile starts a CPU profile into path ("": none) and returns what
+// stops it and closes the file.
+func cpuProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
