@@ -34,7 +34,7 @@ const (
 )
 
 // Types are the resource types an export can hold, in the order written.
-var Types = []string{"Patient", "Condition", "Observation", "Encounter", "ExplanationOfBenefit"}
+var Types = []string{"Patient", "Condition", "Observation", "Encounter", "DiagnosticReport", "ExplanationOfBenefit"}
 
 // Export is one kick-off and what became of it.
 type Export struct {

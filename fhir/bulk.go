@@ -19,6 +19,7 @@ import (
 	"countycare/consult"
 	"countycare/online"
 	"countycare/org"
+	"countycare/reading"
 	"countycare/referral"
 	"countycare/resident"
 	"countycare/settle"
@@ -49,7 +50,7 @@ type ExportStore interface {
 	AddExportFile(ctx context.Context, f bulkdata.File) error
 	FinishExport(ctx context.Context, id, state, msg string, at, expires time.Time) error
 	CancelExport(ctx context.Context, id, clientID string, ev audit.Event) error
-	ExportBytes(ctx context.Context, id string, seq int, from, to int64, fn func([]byte) error) error
+	ExportBytes(ctx context.Context, id string, seq int, from, to int64, fn func([]byte) error) error // fn must not keep the slice
 	DeleteExpiredExports(ctx context.Context, now time.Time, keep time.Duration) (int64, error)
 	EachExportResident(ctx context.Context, sel bulkdata.Selection, fn func(*resident.Resident) error) error
 	EachExportRegistration(ctx context.Context, sel bulkdata.Selection, fn func(*chronic.Registration) error) error
@@ -58,6 +59,7 @@ type ExportStore interface {
 	EachExportConsultation(ctx context.Context, sel bulkdata.Selection, fn func(*consult.Consultation) error) error
 	EachExportReferral(ctx context.Context, sel bulkdata.Selection, fn func(*referral.Referral) error) error
 	EachExportOnlineVisit(ctx context.Context, sel bulkdata.Selection, fn func(*online.Visit) error) error
+	EachExportReport(ctx context.Context, sel bulkdata.Selection, fn func(*reading.Study, []reading.Report) error) error
 }
 
 // NDJSONType is the media type of export files.

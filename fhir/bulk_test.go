@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"io"
@@ -538,17 +539,7 @@ func TestBulkExportAccess(t *testing.T) {
 	}
 	// An institution-bound client: one township.
 	tree, _ := (&org.Service{Repo: e.st, Now: time.Now}).Tree(context.Background())
-	var towns []*org.Institution
-	for _, k := range []org.Kind{org.KindCentralHC, org.KindTownshipHC} {
-		for _, in := range tree.OfKind(0, k) {
-			if len(tree.Children(in.ID)) > 0 {
-				towns = append(towns, in)
-			}
-		}
-	}
-	if len(towns) < 2 {
-		t.Fatalf("the demo county has %d townships with villages", len(towns))
-	}
+	towns := e.townships(t)
 	his := e.register(t, "township-his", jose.RS384, towns[0].ID, "system/*.read").signIn(t, "system/*.read")
 	for _, path := range []string{"/fhir/Group/township-" + strconv.FormatInt(towns[1].ID, 10) + "/$export", "/fhir/Group/township-" + strconv.FormatInt(towns[1].ID, 10)} {
 		hdr := async
@@ -636,4 +627,106 @@ func TestSystemClientsPage(t *testing.T) {
 	if code, _, _ := e.as(care.RoleVillageDoctor).get("/admin/fhir-clients", nil, nil); code != 403 {
 		t.Errorf("a village doctor: %d", code)
 	}
+}
+
+// TestBulkExportReports: the export's DiagnosticReport file holds every
+// signed reading report of the county, each a valid DiagnosticReport
+// (status, codes, subject, the sealed text as presentedForm, an ECG's
+// measurements contained and referenced), and a township's Group holds
+// exactly its own residents' reports — none of another township's. On
+// SQLite and PostgreSQL.
+func TestBulkExportReports(t *testing.T) {
+	for _, d := range []store.Dialect{store.SQLite, store.Postgres} {
+		t.Run(string(d), func(t *testing.T) { testBulkExportReports(t, d) })
+	}
+}
+
+func testBulkExportReports(t *testing.T, d store.Dialect) {
+	e := newEnvOn(t, d)
+	c := e.register(t, "province", jose.ES384, 0, "system/*.read").signIn(t, "system/*.read")
+	m, _ := c.export(t, "/fhir/$export?_type=DiagnosticReport")
+	county := c.lines(t, m)["DiagnosticReport"]
+	var reported int
+	e.st.QueryRowForTest(context.Background(), `SELECT COUNT(*) FROM reading_studies WHERE status = 'reported'`, &reported)
+	if len(county) != reported || reported == 0 {
+		t.Fatalf("%d DiagnosticReports exported, the county has %d reported studies", len(county), reported)
+	}
+	subject := map[string]string{} // report id → patient id
+	ecgs := 0
+	for _, l := range county {
+		var r fhir.DiagnosticReport
+		if err := json.Unmarshal(l, &r); err != nil {
+			t.Fatal(err)
+		}
+		pid, ok := strings.CutPrefix(r.Subject.Reference, "Patient/")
+		if r.ID == "" || subject[r.ID] != "" || !ok || pid == "" || (r.Status != "final" && r.Status != "appended") ||
+			len(r.Code.Coding) == 0 || len(r.Category) == 0 || r.Issued == "" || r.EffectiveDateTime == "" ||
+			len(r.Identifier) != 1 || r.Identifier[0].System != fhir.SystemReportSeal || r.Identifier[0].Value == "" ||
+			len(r.PresentedForm) == 0 || r.Meta == nil || r.Meta.LastUpdated == "" {
+			t.Fatalf("not a valid DiagnosticReport line: %s", l)
+		}
+		for _, a := range r.PresentedForm {
+			if text, err := base64.StdEncoding.DecodeString(a.Data); err != nil || len(text) == 0 || a.ContentType == "" {
+				t.Fatalf("report %s: presentedForm %q: %v", r.ID, a.Data, err)
+			}
+		}
+		if len(r.Contained) > 0 {
+			ecgs++
+			for i, o := range r.Contained {
+				if i >= len(r.Result) || r.Result[i].Reference != "#"+o.ID || o.Subject.Reference != r.Subject.Reference {
+					t.Fatalf("report %s: contained measurement %s not referenced as a result of the same patient", r.ID, o.ID)
+				}
+			}
+		}
+		subject[r.ID] = pid
+	}
+	if ecgs == 0 {
+		t.Error("no ECG report with its measurements among the exported")
+	}
+	// A township's Group: its residents' reports, all of them, and no other.
+	for _, town := range e.townships(t)[:2] {
+		gm, _ := c.export(t, "/fhir/Group/township-"+strconv.FormatInt(town.ID, 10)+"/$export?_type=Patient,DiagnosticReport")
+		got := c.lines(t, gm)
+		members := map[string]bool{}
+		for _, l := range got["Patient"] {
+			var p fhir.Patient
+			json.Unmarshal(l, &p)
+			members[p.ID] = true
+		}
+		want := 0
+		for _, pid := range subject {
+			if members[pid] {
+				want++
+			}
+		}
+		for _, l := range got["DiagnosticReport"] {
+			var r fhir.DiagnosticReport
+			json.Unmarshal(l, &r)
+			if !members[strings.TrimPrefix(r.Subject.Reference, "Patient/")] || subject[r.ID] == "" {
+				t.Errorf("township %d: report %s of %s, not one of its residents", town.ID, r.ID, r.Subject.Reference)
+			}
+		}
+		if len(got["DiagnosticReport"]) != want || want == 0 || want == len(county) {
+			t.Errorf("township %d: %d reports exported, its residents have %d of the county's %d", town.ID, len(got["DiagnosticReport"]), want, len(county))
+		}
+	}
+}
+
+// townships are the demo county's townships (central ones first) that
+// have villages; the tests need two.
+func (e *env) townships(t *testing.T) []*org.Institution {
+	t.Helper()
+	tree, _ := (&org.Service{Repo: e.st, Now: time.Now}).Tree(context.Background())
+	var towns []*org.Institution
+	for _, k := range []org.Kind{org.KindCentralHC, org.KindTownshipHC} {
+		for _, in := range tree.OfKind(0, k) {
+			if len(tree.Children(in.ID)) > 0 {
+				towns = append(towns, in)
+			}
+		}
+	}
+	if len(towns) < 2 {
+		t.Fatalf("the demo county has %d townships with villages", len(towns))
+	}
+	return towns
 }

@@ -39,9 +39,10 @@ type bundleIn struct {
 }
 
 type entryIn struct {
-	FullURL  string `json:"fullUrl"`
-	Resource object `json:"resource"`
-	Request  *struct {
+	FullURL      string
+	Resource     []byte // the resource object as sent (decodeBundle); nil if none
+	ResourceType []byte // its resourceType member's raw value; nil if none
+	Request      *struct {
 		Method      string `json:"method"`
 		URL         string `json:"url"`
 		IfNoneExist string `json:"ifNoneExist"`
@@ -106,7 +107,7 @@ func ParseBundle(body []byte, strict bool) (kind string, entries []Entry, err er
 			continue
 		}
 		var typ string
-		if json.Unmarshal(e.Resource["resourceType"], &typ) != nil || typ == "" {
+		if e.ResourceType == nil || json.Unmarshal(e.ResourceType, &typ) != nil || typ == "" {
 			fs = append(fs, entryFault(i, ".resource", "fhir.resource_type_missing"))
 			continue
 		}
@@ -152,7 +153,7 @@ func ParseBundle(body []byte, strict bool) (kind string, entries []Entry, err er
 			fs = append(fs, entryFault(i, ".request", "fhir.entry_method", x.Method, typ))
 			continue
 		}
-		p, pf := parseObject(e.Resource, typ)
+		p, pf := parseObject(members(e.Resource), typ)
 		if !strict && len(pf) > 0 && !slices.ContainsFunc(pf, func(f care.FieldError) bool { return !slices.Contains(unholdable, f.Key) }) {
 			// A diagnosis without a registry, a measurement a follow-up
 			// does not record: not held, and said so.

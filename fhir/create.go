@@ -1,9 +1,9 @@
 package fhir
 
 import (
+	"bytes"
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -26,7 +26,16 @@ const (
 // readBody reads a write's body (the wrapper bounds it by the route's
 // limit): ETOOLARGE past it.
 func readBody(r *http.Request, limit int64) ([]byte, error) {
-	b, err := io.ReadAll(r.Body)
+	// Sized from Content-Length when it is stated (io.ReadAll would grow
+	// a bundle's buffer a dozen times); MinRead more, so that the read
+	// which finds the end does not grow it once more.
+	size := int64(512)
+	if r.ContentLength > 0 && r.ContentLength <= limit {
+		size = r.ContentLength + bytes.MinRead
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size))
+	_, err := buf.ReadFrom(r.Body)
+	b := buf.Bytes()
 	var mb *http.MaxBytesError
 	if errors.As(err, &mb) {
 		return nil, care.Errorf(care.ETOOLARGE, "error.too_large", limit>>10)

@@ -13,6 +13,7 @@ import (
 	"countycare/chronic"
 	"countycare/consult"
 	"countycare/online"
+	"countycare/reading"
 	"countycare/referral"
 	"countycare/resident"
 	"countycare/settle"
@@ -126,6 +127,17 @@ func (s *Server) runExport(ctx context.Context, e *bulkdata.Export) error {
 			}
 			if err == nil {
 				err = s.Exports.EachExportOnlineVisit(ctx, sel, func(v *online.Visit) error { return w.write(EncounterOfOnline(v)) })
+			}
+		case "DiagnosticReport":
+			// The signed ECG and imaging reports, as the DiagnosticReport
+			// search maps them; a server without the reading workflow has none.
+			if s.Readings != nil {
+				err = s.Exports.EachExportReport(ctx, sel, func(st *reading.Study, reps []reading.Report) error {
+					if d, ok := DiagnosticReportOf(st, reps, s.Readings.Templates.For(st.Modality), ExportLang, t); ok {
+						return w.write(d)
+					}
+					return nil
+				})
 			}
 		case "ExplanationOfBenefit":
 			tree, terr := s.Orgs.Tree(ctx)

@@ -8,12 +8,14 @@ import (
 
 // A transaction bundle is mostly resources the write path reads a few
 // members of, or none (types the platform does not hold). decodeBundle
-// reads one with a single validating pass (json.Valid) and then a walk
-// that only finds where each value starts and ends — no copies, no maps
-// but each resource's top-level members — instead of decoding the whole
-// document (encoding/json scans each byte two or three times and copies
-// every raw value). The members the write path takes are decoded later
-// with encoding/json.
+// reads one with a single validating pass (validJSON, json.Valid's
+// answer without its per-byte state machine) and then a walk that only
+// finds where each value starts and ends — no copies, no maps, each
+// resource kept as its raw bytes and its resourceType — instead of
+// decoding the whole document (encoding/json scans each byte two or three
+// times and copies every raw value). Only the resources of types the
+// platform holds are split into their members (members), and the
+// members the write path takes are decoded with encoding/json.
 
 // walkError is a bundle that is valid JSON of the wrong shape.
 type walkError string
@@ -23,7 +25,7 @@ func (e walkError) Error() string { return string(e) }
 // decodeBundle reads a Bundle's type, resourceType and entries. The
 // entries' resources are objects of raw members that point into body.
 func decodeBundle(body []byte) (*bundleIn, error) {
-	if !json.Valid(body) {
+	if !validJSON(body) {
 		var v any
 		if err := json.Unmarshal(body, &v); err != nil {
 			return nil, err
@@ -79,18 +81,17 @@ func decodeBundle(body []byte) (*bundleIn, error) {
 						if body[v] != '{' {
 							return 0 // no resource: refused by ParseBundle
 						}
-						e.Resource = object{}
-						return walkObject(body, v, func(rk []byte, rv int) int {
-							end := skipValue(body, rv)
-							if bytes.IndexByte(rk, '\\') >= 0 {
-								var s string
-								json.Unmarshal(rk, &s)
-								e.Resource[s] = body[rv:end]
-							} else {
-								e.Resource[string(rk[1:len(rk)-1])] = body[rv:end]
+						e.Resource, e.ResourceType = nil, nil
+						end := walkObject(body, v, func(rk []byte, rv int) int {
+							if memberName(rk) == "resourceType" {
+								end := skipValue(body, rv)
+								e.ResourceType = body[rv:end] // the last stands, as encoding/json
+								return end
 							}
-							return end
+							return 0
 						})
+						e.Resource = body[v:end]
+						return end
 					}
 					return 0
 				})
@@ -104,6 +105,29 @@ func decodeBundle(body []byte) (*bundleIn, error) {
 		return nil, err
 	}
 	return b, nil
+}
+
+// memberName is a member's name from its key as written (quoted,
+// perhaps with escapes).
+func memberName(key []byte) string {
+	if bytes.IndexByte(key, '\\') >= 0 {
+		var s string
+		json.Unmarshal(key, &s)
+		return s
+	}
+	return string(key[1 : len(key)-1])
+}
+
+// members splits a resource (a valid JSON object, as decodeBundle keeps
+// it) into its top-level members, raw values pointing into it.
+func members(res []byte) object {
+	o := object{}
+	walkObject(res, 0, func(k []byte, v int) int {
+		end := skipValue(res, v)
+		o[memberName(k)] = res[v:end]
+		return end
+	})
+	return o
 }
 
 // unmarshalMember decodes one member's value; a wrong type names it.
@@ -193,4 +217,143 @@ func walkArray(b []byte, i int, fn func(v int) int) int {
 		}
 	}
 	return i + 1
+}
+
+// maxNesting is encoding/json's bound on nested objects and arrays: past
+// it json.Valid says no, and so does validJSON.
+const maxNesting = 10000
+
+// validJSON reports whether b is one JSON value (RFC 8259) between
+// optional whitespace: json.Valid's answer (FuzzValidJSON), in one
+// recursive pass rather than a state machine called for every byte.
+// Strings are not checked for UTF-8 (json.Valid does not either).
+func validJSON(b []byte) bool {
+	i, ok := validValue(b, skipWS(b, 0), 0)
+	return ok && skipWS(b, i) == len(b)
+}
+
+// validValue checks the value that starts at i and returns the index past it.
+func validValue(b []byte, i, depth int) (int, bool) {
+	if i >= len(b) {
+		return i, false
+	}
+	switch c := b[i]; c {
+	case '{', '[':
+		if depth++; depth > maxNesting {
+			return i, false
+		}
+		end := byte('}')
+		if c == '[' {
+			end = ']'
+		}
+		i = skipWS(b, i+1)
+		if i < len(b) && b[i] == end {
+			return i + 1, true
+		}
+		for {
+			ok := true
+			if c == '{' {
+				if i >= len(b) || b[i] != '"' {
+					return i, false
+				}
+				if i, ok = validString(b, i); !ok {
+					return i, false
+				}
+				if i = skipWS(b, i); i >= len(b) || b[i] != ':' {
+					return i, false
+				}
+				i = skipWS(b, i+1)
+			}
+			if i, ok = validValue(b, i, depth); !ok {
+				return i, false
+			}
+			if i = skipWS(b, i); i >= len(b) {
+				return i, false
+			}
+			switch b[i] {
+			case ',':
+				i = skipWS(b, i+1)
+			case end:
+				return i + 1, true
+			default:
+				return i, false
+			}
+		}
+	case '"':
+		return validString(b, i)
+	case 't':
+		return i + 4, bytes.HasPrefix(b[i:], []byte("true"))
+	case 'f':
+		return i + 5, bytes.HasPrefix(b[i:], []byte("false"))
+	case 'n':
+		return i + 4, bytes.HasPrefix(b[i:], []byte("null"))
+	}
+	return validNumber(b, i)
+}
+
+// validString checks the string that starts at i (its opening quote).
+func validString(b []byte, i int) (int, bool) {
+	for i++; i < len(b); i++ {
+		switch c := b[i]; {
+		case c == '"':
+			return i + 1, true
+		case c < 0x20:
+			return i, false
+		case c == '\\':
+			if i++; i >= len(b) {
+				return i, false
+			}
+			switch b[i] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if i+4 >= len(b) {
+					return i, false
+				}
+				for _, h := range b[i+1 : i+5] {
+					if !('0' <= h && h <= '9' || 'a' <= h && h <= 'f' || 'A' <= h && h <= 'F') {
+						return i, false
+					}
+				}
+				i += 4
+			default:
+				return i, false
+			}
+		}
+	}
+	return i, false
+}
+
+// validNumber checks the number that starts at i: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func validNumber(b []byte, i int) (int, bool) {
+	digits := func() bool {
+		j := i
+		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
+			i++
+		}
+		return i > j
+	}
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case !digits():
+		return i, false
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if !digits() {
+			return i, false
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		if i++; i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if !digits() {
+			return i, false
+		}
+	}
+	return i, true
 }

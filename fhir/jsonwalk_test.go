@@ -61,10 +61,15 @@ func FuzzDecodeBundle(f *testing.F) {
 		}
 		for i, e := range got.Entry {
 			r := ref.Entry[i]
-			if e.FullURL != r.FullURL || len(e.Resource) != len(r.Resource) {
-				t.Fatalf("entry %d: %q %d members, encoding/json %q %d", i, e.FullURL, len(e.Resource), r.FullURL, len(r.Resource))
+			var res object
+			if e.Resource != nil {
+				res = members(e.Resource)
 			}
-			for k, v := range e.Resource {
+			if e.FullURL != r.FullURL || len(res) != len(r.Resource) || !bytes.Equal(e.ResourceType, r.Resource["resourceType"]) {
+				t.Fatalf("entry %d: %q %d members (resourceType %s), encoding/json %q %d (%s)", i, e.FullURL, len(res), e.ResourceType,
+					r.FullURL, len(r.Resource), r.Resource["resourceType"])
+			}
+			for k, v := range res {
 				var a, b bytes.Buffer
 				json.Compact(&a, v)
 				json.Compact(&b, r.Resource[k])
@@ -74,6 +79,29 @@ func FuzzDecodeBundle(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FuzzValidJSON: validJSON says what json.Valid says, for any input.
+func FuzzValidJSON(f *testing.F) {
+	for _, s := range []string{`{"a":[1,-0.5e+3,true,false,null,"\u00e9\n"]}`, ` [ ] `, `{}`, `"`, `01`, `-`, `1.`, `1e`, `[1,]`,
+		`{"a" 1}`, `"\x"`, `"\u12"`, "\"\x01\"", `tru`, `nulls`, `[[[[`, `{"a":{}}x`, "\xff\"\xfe\"", ``} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if got, want := validJSON(b), json.Valid(b); got != want {
+			t.Fatalf("validJSON(%q) = %v, json.Valid %v", b, got, want)
+		}
+	})
+}
+
+// TestValidJSONNesting: the same bound on nesting as encoding/json.
+func TestValidJSONNesting(t *testing.T) {
+	for _, n := range []int{maxNesting - 1, maxNesting, maxNesting + 1} {
+		b := append(bytes.Repeat([]byte("["), n), bytes.Repeat([]byte("]"), n)...)
+		if got, want := validJSON(b), json.Valid(b); got != want {
+			t.Errorf("%d nested arrays: validJSON %v, json.Valid %v", n, got, want)
+		}
+	}
 }
 
 func orNull(b json.RawMessage) json.RawMessage {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"countycare/bulkdata"
 	"countycare/care"
 	"countycare/fhir"
 	"countycare/internal/testfiles"
@@ -225,7 +226,7 @@ func TestResourcesPassTwoValidators(t *testing.T) {
 	sys := e.register(t, "validator", "ES384", 0, "system/*.read").signIn(t, "system/*.read")
 	m, _ := sys.export(t, "/fhir/$export")
 	exported := sys.lines(t, m)
-	for _, typ := range []string{"Patient", "Condition", "Observation", "Encounter", "ExplanationOfBenefit"} {
+	for _, typ := range bulkdata.Types {
 		ls := exported[typ]
 		if len(ls) == 0 {
 			t.Errorf("no %s exported", typ)

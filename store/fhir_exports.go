@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"encoding/json"
 	"strings"
 	"time"
 
@@ -11,6 +13,7 @@ import (
 	"countycare/chronic"
 	"countycare/consult"
 	"countycare/online"
+	"countycare/reading"
 	"countycare/referral"
 	"countycare/resident"
 	"countycare/settle"
@@ -156,7 +159,9 @@ func (s *Store) CancelExport(ctx context.Context, id, clientID string, ev audit.
 }
 
 // ExportBytes calls fn with the bytes [from, to) of file seq, piece by
-// piece, in order.
+// piece, in order. fn must not keep the slice: it is the driver's copy of
+// the piece (sql.RawBytes), valid until fn returns — a download of the
+// county does not copy each MiB twice for the collector to sweep.
 func (s *Store) ExportBytes(ctx context.Context, id string, seq int, from, to int64, fn func([]byte) error) error {
 	const op = "store.ExportBytes"
 	rows, err := s.read().query(ctx, `SELECT start_at, data FROM fhir_export_pieces WHERE export_id = ? AND seq = ? AND start_at < ?
@@ -167,7 +172,7 @@ func (s *Store) ExportBytes(ctx context.Context, id string, seq int, from, to in
 	defer rows.Close()
 	for rows.Next() {
 		var start int64
-		var data []byte
+		var data sql.RawBytes
 		if err := rows.Scan(&start, &data); err != nil {
 			return wrap(op, err)
 		}
@@ -351,4 +356,56 @@ func (s *Store) EachExportOnlineVisit(ctx context.Context, sel bulkdata.Selectio
 	}
 	return eachExported(ctx, s, op, `SELECT `+prefixCols("x.", onlineVisitCols)+` FROM online_visits x
 		JOIN residents r ON r.id = x.resident_id WHERE `+where+` ORDER BY x.id`, args, scanOnlineVisit, fn)
+}
+
+// EachExportReport streams the reported studies of sel's residents, each
+// with its reports (the signed report and its addenda, oldest first), in
+// study order; with sel.Since, those with a report or addendum signed at
+// or after it. One query joins the studies to their reports, so a study
+// is the run of consecutive rows that share it: only one study's
+// reports are held at a time. CROSS JOIN keeps SQLite walking the studies
+// in id order (each study's reports through reading_reports_study) rather
+// than sorting the county's reports.
+func (s *Store) EachExportReport(ctx context.Context, sel bulkdata.Selection, fn func(*reading.Study, []reading.Report) error) error {
+	const op = "store.EachExportReport"
+	where, args := exportResidents(sel)
+	if !sel.Since.IsZero() {
+		where += ` AND EXISTS (SELECT 1 FROM reading_reports y WHERE y.county_code = s.county_code AND y.study_id = s.id AND y.signed_at >= ?)`
+		args = append(args, s.ts(sel.Since))
+	}
+	rows, err := s.read().query(ctx, `SELECT `+readingCols+`, `+prefixCols("q.", reportCols)+` FROM reading_studies s
+		CROSS JOIN reading_reports q JOIN residents r ON r.id = s.resident_id
+		WHERE q.county_code = s.county_code AND q.study_id = s.id AND s.county_code = r.county_code AND s.status = 'reported' AND `+where+` ORDER BY s.id, q.id`, args...)
+	if err != nil {
+		return wrap(op, err)
+	}
+	defer rows.Close()
+	var st, next reading.Study
+	var reps []reading.Report
+	for rows.Next() {
+		var rep reading.Report
+		var fields string
+		next = reading.Study{}
+		if err := scanReading(rows, &next, reportDest(&rep, &fields)...); err != nil {
+			return wrap(op, err)
+		}
+		if err := json.Unmarshal([]byte(fields), &rep.Fields); err != nil {
+			return wrap(op, err)
+		}
+		if len(reps) > 0 && next.ID != st.ID {
+			if err := fn(&st, reps); err != nil {
+				return err
+			}
+			reps = reps[:0]
+		}
+		st = next
+		reps = append(reps, rep)
+	}
+	if err := rows.Err(); err != nil {
+		return wrap(op, err)
+	}
+	if len(reps) > 0 {
+		return fn(&st, reps)
+	}
+	return nil
 }

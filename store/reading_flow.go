@@ -198,10 +198,16 @@ func (s *Store) SaveReadingReport(ctx context.Context, st *reading.Study, r *rea
 
 const reportCols = `id, county_code, study_id, resident_id, kind, parent_id, template, fields, normal, critical, critical_text, signed_by, signer_name, signed_at, seal`
 
+// reportDest is where a row of reportCols is scanned: the fields' JSON
+// into fields.
+func reportDest(rep *reading.Report, fields *string) []any {
+	return []any{&rep.ID, &rep.County, &rep.StudyID, &rep.ResidentID, &rep.Kind, &rep.ParentID, &rep.Template, fields, &rep.Normal, &rep.Critical,
+		&rep.CriticalText, &rep.SignedBy, &rep.SignerName, tsOf(&rep.SignedAt), &rep.Seal}
+}
+
 func scanReport(r scanner, rep *reading.Report) error {
 	var fields string
-	if err := r.Scan(&rep.ID, &rep.County, &rep.StudyID, &rep.ResidentID, &rep.Kind, &rep.ParentID, &rep.Template, &fields, &rep.Normal, &rep.Critical,
-		&rep.CriticalText, &rep.SignedBy, &rep.SignerName, tsOf(&rep.SignedAt), &rep.Seal); err != nil {
+	if err := r.Scan(reportDest(rep, &fields)...); err != nil {
 		return err
 	}
 	return json.Unmarshal([]byte(fields), &rep.Fields)

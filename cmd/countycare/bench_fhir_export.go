@@ -48,6 +48,7 @@ func cmdBenchFHIRExport(ctx context.Context, args []string, stdout, stderr io.Wr
 	c.register(fs)
 	types := fs.String("type", "", "_type of the kick-off (default: every type)")
 	runs := fs.Int("runs", 2, "exports, one after the other: the first fills the database's page caches (bounded), the later ones show the growth that is the export's own")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the exports to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -96,6 +97,11 @@ func cmdBenchFHIRExport(ctx context.Context, args []string, stdout, stderr io.Wr
 	}
 	fmt.Fprintf(stdout, "countycare bench fhir-export: %s, %d active residents, %s\n", st.Redacted(), residents, loadAverage())
 
+	stopProfile, err := cpuProfile(*cpuprofile)
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
 	for i := 1; i <= *runs; i++ {
 		fmt.Fprintf(stdout, "run %d (%s):\n", i, loadAverage())
 		if err := benchExportRun(ctx, a, base, clientID, k, *types, stdout); err != nil {
@@ -201,6 +207,14 @@ func benchExportRun(ctx context.Context, a *app, base, clientID string, k *ecdsa
 	elapsed := time.Since(start)
 	cpu := processCPU() - cpu0
 	close(done)
+	// The client is done with the files: DELETE them now (as a client
+	// may) rather than after the expiry, so that runs on a county's copy
+	// do not pile up the county's size in export files.
+	if resp, err := benchDo("DELETE", loc, tok, nil); err != nil {
+		return err
+	} else if resp.Body.Close(); resp.StatusCode != http.StatusAccepted {
+		return fmt.Errorf("bench fhir-export: DELETE of the export answered %s", resp.Status)
+	}
 	var parts []string
 	for _, t := range bulkdata.Types {
 		parts = append(parts, fmt.Sprintf("%s %d", t, counts[t]))

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"sort"
 	"strconv"
@@ -119,14 +120,11 @@ func cmdBenchFHIRIngest(ctx context.Context, args []string, stdout, stderr io.Wr
 	if vd == "" {
 		return fmt.Errorf("bench fhir-ingest needs a demo database (a village doctor's login)")
 	}
-	if *cpuprofile != "" {
-		f, err := os.Create(*cpuprofile)
-		if err != nil {
-			return err
-		}
-		pprof.StartCPUProfile(f)
-		defer pprof.StopCPUProfile()
+	stopProfile, err := cpuProfile(*cpuprofile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	cl, err := login(base, vd)
 	if err != nil {
 		return err
@@ -141,15 +139,23 @@ func cmdBenchFHIRIngest(ctx context.Context, args []string, stdout, stderr io.Wr
 	}
 	fmt.Fprintf(stdout, "bench fhir-ingest: %d bundles, %d entries, %s; countycare on %s (%s)\n", len(files), total, loadAverage(), st.Redacted(), st.Dialect())
 	var ours, theirs, oursCPU, theirsCPU []float64
+	// Every round's bodies before the first round: the copies are the
+	// client's work, and their garbage would be collected inside rounds.
 	nonce := strconv.FormatInt(time.Now().UnixNano(), 36)
-	for r := 0; r < *rounds; r++ {
-		bodies := make([][]byte, len(files))
+	roundBodies := make([][][]byte, *rounds)
+	for r := range roundBodies {
+		roundBodies[r] = make([][]byte, len(files))
 		for i, f := range files {
-			bodies[i] = f.body
+			b := f.body
 			for _, v := range f.patient {
-				bodies[i] = bytes.ReplaceAll(bodies[i], []byte(`"`+v+`"`), []byte(`"`+v+"-"+nonce+strconv.Itoa(r)+`"`))
+				b = bytes.ReplaceAll(b, []byte(`"`+v+`"`), []byte(`"`+v+"-"+nonce+strconv.Itoa(r)+`"`))
 			}
+			roundBodies[r][i] = b
 		}
+	}
+	runtime.GC()
+	for r := 0; r < *rounds; r++ {
+		bodies := roundBodies[r]
 		// CPU of this process (server and its client) over the round.
 		c0 := processCPU()
 		rate, held, err := ingestRound(base+"/fhir", files, bodies, map[string]string{"X-CSRF-Token": csrf}, cl.hc)
@@ -303,4 +309,21 @@ func procCPU(pid int) time.Duration {
 	u, _ := strconv.ParseInt(f[11], 10, 64)
 	s, _ := strconv.ParseInt(f[12], 10, 64)
 	return time.Duration(u+s) * 10 * time.Millisecond
+}
+
+// cpuProfile starts a CPU profile into path ("": none) and returns what
+// stops it and closes the file.
+func cpuProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
