@@ -131,7 +131,7 @@ func scoreECGRecord(dir, name string) (ecgRow, error) {
 	if err != nil {
 		return row, err
 	}
-	ref, err := referenceBeats(dir, name)
+	ref, vf, err := referenceBeats(dir, name)
 	if err != nil {
 		return row, err
 	}
@@ -150,35 +150,37 @@ func scoreECGRecord(dir, name string) (ecgRow, error) {
 	for i, r := range ref {
 		samples[i] = r.Sample * int64(scale)
 	}
-	row.score = ecg.Compare(samples, det, fs, ecg.MatchWindow, 0, 0)
+	// Detections in ventricular flutter/fibrillation are not scored (EC57, bxb).
+	row.score = ecg.Compare(samples, ecg.OutsideSpans(det, vf, int64(scale)), fs, ecg.MatchWindow, 0, 0)
 	return row, nil
 }
 
-// referenceBeats reads NAME.atr, or NAME.beats.csv when there is no .atr.
-func referenceBeats(dir, name string) ([]ecg.ReferenceBeat, error) {
+// referenceBeats reads NAME.atr, or NAME.beats.csv when there is no .atr,
+// and the episodes of ventricular flutter or fibrillation the .atr marks.
+func referenceBeats(dir, name string) ([]ecg.ReferenceBeat, []ecg.Span, error) {
 	f, err := os.Open(filepath.Join(dir, name+".atr"))
 	if err == nil {
 		defer f.Close()
 		anns, err := ecg.ReadAnnotations(f)
 		if err != nil {
-			return nil, fmt.Errorf("%s.atr: %w", name, err)
+			return nil, nil, fmt.Errorf("%s.atr: %w", name, err)
 		}
-		return ecg.Beats(anns), nil
+		return ecg.Beats(anns), ecg.VFEpisodes(anns), nil
 	}
 	if !errors.Is(err, os.ErrNotExist) {
-		return nil, err
+		return nil, nil, err
 	}
 	f, err = os.Open(filepath.Join(dir, name+".beats.csv"))
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("no reference beats: neither %s.atr nor %s.beats.csv", name, name)
+		return nil, nil, fmt.Errorf("no reference beats: neither %s.atr nor %s.beats.csv", name, name)
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer f.Close()
 	beats, err := ecg.ReadBeatsCSV(f)
 	if err != nil {
-		return nil, fmt.Errorf("%s.beats.csv: %w", name, err)
+		return nil, nil, fmt.Errorf("%s.beats.csv: %w", name, err)
 	}
-	return beats, nil
+	return beats, nil, nil
 }
