@@ -90,3 +90,52 @@ func abs64(v int64) int64 {
 	}
 	return v
 }
+
+// Span is a half-open interval [From, To) of samples.
+type Span struct{ From, To int64 }
+
+// VFEpisodes returns the episodes of ventricular flutter or fibrillation of
+// an annotation file: from each VFOn ('[') to the next VFOff (']'), or to
+// the end (To = -1) when the file ends inside one. ANSI/AAMI EC57 §4.2
+// and WFDB's bxb leave these episodes out of QRS detection statistics:
+// there are no beats to detect in them (flutter waves, '!', are not beats),
+// so a detection there is neither a true nor a false positive.
+func VFEpisodes(anns []Annotation) []Span {
+	var out []Span
+	open := int64(-1)
+	for _, a := range anns {
+		switch {
+		case a.Code == VFOn && open < 0:
+			open = a.Sample
+		case a.Code == VFOff && open >= 0:
+			out = append(out, Span{open, a.Sample})
+			open = -1
+		}
+	}
+	if open >= 0 {
+		out = append(out, Span{open, -1})
+	}
+	return out
+}
+
+// OutsideSpans returns the detections that are in none of the spans
+// (sorted, as VFEpisodes returns them), scaled by scale samples per
+// annotation frame.
+func OutsideSpans(det []int, spans []Span, scale int64) []int {
+	if len(spans) == 0 {
+		return det
+	}
+	out := make([]int, 0, len(det))
+	k := 0
+	for _, d := range det {
+		t := int64(d)
+		for k < len(spans) && spans[k].To >= 0 && t >= spans[k].To*scale {
+			k++
+		}
+		if k < len(spans) && t >= spans[k].From*scale {
+			continue
+		}
+		out = append(out, d)
+	}
+	return out
+}

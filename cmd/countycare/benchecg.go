@@ -21,6 +21,9 @@ func cmdBenchECG(args []string, stdout, stderr io.Writer) error {
 		"whole record. xRT is the record's duration over the detector's run time on one goroutine (reading\n"+
 		"files excluded). Prints one row per record and a last line 'total Se=…% +P=…% xRT=…' (gross sums).", stderr)
 	dir := fs.String("dir", "", "directory of WFDB records (required)")
+	cv := fs.Bool("cv", false, "also cross-validate the detector's free parameters (threshold coefficient, T-wave slope;\n"+
+		"ecg.QRSGrid) leaving one record out at a time: each record is scored with the parameters chosen on\n"+
+		"the other records alone (rows 'held-out')")
 	failBelow := fs.Float64("fail-below", 0, "exit with status 1 if any record's or the total Se or +P (percent) is below this")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -34,6 +37,9 @@ func cmdBenchECG(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	res.print(stdout)
+	if *cv {
+		printLeaveOneOut(stdout, res.cv)
+	}
 	if *failBelow > 0 {
 		for _, r := range append(res.rows, ecgRow{name: "total", score: res.total}) {
 			if 100*r.score.Se() < *failBelow || 100*r.score.PPV() < *failBelow {
@@ -50,6 +56,7 @@ type ecgRow struct {
 	score    ecg.Score
 	seconds  float64       // record duration
 	detected time.Duration // detector run time
+	cv       ecg.CVRecord
 }
 
 // ecgBench is the scores of a directory.
@@ -58,6 +65,7 @@ type ecgBench struct {
 	total    ecg.Score
 	seconds  float64
 	detected time.Duration
+	cv       []ecg.CVRecord
 }
 
 func xRT(seconds float64, d time.Duration) float64 {
@@ -94,6 +102,7 @@ func scoreECGDir(dir string) (ecgBench, error) {
 			return b, fmt.Errorf("bench ecg: record %s: %w", name, err)
 		}
 		b.rows = append(b.rows, row)
+		b.cv = append(b.cv, row.cv)
 		b.total = b.total.Add(row.score)
 		b.seconds += row.seconds
 		b.detected += row.detected
@@ -131,7 +140,7 @@ func scoreECGRecord(dir, name string) (ecgRow, error) {
 	if err != nil {
 		return row, err
 	}
-	ref, err := referenceBeats(dir, name)
+	ref, vf, err := referenceBeats(dir, name)
 	if err != nil {
 		return row, err
 	}
@@ -150,35 +159,60 @@ func scoreECGRecord(dir, name string) (ecgRow, error) {
 	for i, r := range ref {
 		samples[i] = r.Sample * int64(scale)
 	}
-	row.score = ecg.Compare(samples, det, fs, ecg.MatchWindow, 0, 0)
+	// Detections in ventricular flutter/fibrillation are not scored (EC57, bxb).
+	row.score = ecg.Compare(samples, ecg.OutsideSpans(det, vf, int64(scale)), fs, ecg.MatchWindow, 0, 0)
+	skip := make([]ecg.Span, len(vf))
+	for i, v := range vf {
+		skip[i] = ecg.Span{From: v.From * int64(scale), To: v.To}
+		if v.To >= 0 {
+			skip[i].To = v.To * int64(scale)
+		}
+	}
+	row.cv = ecg.CVRecord{Name: name, X: x, Fs: fs, Ref: samples, Skip: skip}
 	return row, nil
 }
 
-// referenceBeats reads NAME.atr, or NAME.beats.csv when there is no .atr.
-func referenceBeats(dir, name string) ([]ecg.ReferenceBeat, error) {
+// referenceBeats reads NAME.atr, or NAME.beats.csv when there is no .atr,
+// and the episodes of ventricular flutter or fibrillation the .atr marks.
+func referenceBeats(dir, name string) ([]ecg.ReferenceBeat, []ecg.Span, error) {
 	f, err := os.Open(filepath.Join(dir, name+".atr"))
 	if err == nil {
 		defer f.Close()
 		anns, err := ecg.ReadAnnotations(f)
 		if err != nil {
-			return nil, fmt.Errorf("%s.atr: %w", name, err)
+			return nil, nil, fmt.Errorf("%s.atr: %w", name, err)
 		}
-		return ecg.Beats(anns), nil
+		return ecg.Beats(anns), ecg.VFEpisodes(anns), nil
 	}
 	if !errors.Is(err, os.ErrNotExist) {
-		return nil, err
+		return nil, nil, err
 	}
 	f, err = os.Open(filepath.Join(dir, name+".beats.csv"))
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("no reference beats: neither %s.atr nor %s.beats.csv", name, name)
+		return nil, nil, fmt.Errorf("no reference beats: neither %s.atr nor %s.beats.csv", name, name)
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer f.Close()
 	beats, err := ecg.ReadBeatsCSV(f)
 	if err != nil {
-		return nil, fmt.Errorf("%s.beats.csv: %w", name, err)
+		return nil, nil, fmt.Errorf("%s.beats.csv: %w", name, err)
 	}
-	return beats, nil
+	return beats, nil, nil
+}
+
+// printLeaveOneOut prints each record's held-out score (ecg.LeaveOneOut)
+// and the parameters chosen without it.
+func printLeaveOneOut(w io.Writer, recs []ecg.CVRecord) {
+	rows := ecg.LeaveOneOut(recs, ecg.QRSGrid())
+	fmt.Fprintf(w, "held-out (leave one record out; parameters chosen on the other records)\n")
+	fmt.Fprintf(w, "%-8s %7s %5s %5s %8s %8s %6s %6s\n", "record", "beats", "FN", "FP", "Se", "+P", "coeff", "slope")
+	var total ecg.Score
+	for _, r := range rows {
+		total = total.Add(r.Score)
+		fmt.Fprintf(w, "%-8s %7d %5d %5d %7.2f%% %7.2f%% %6.4g %6.2g\n", r.Name, r.Score.Beats, r.Score.FN, r.Score.FP,
+			100*r.Score.Se(), 100*r.Score.PPV(), r.Config.ThresholdCoeff, r.Config.TWaveSlope)
+	}
+	fmt.Fprintf(w, "held-out total Se=%.2f%% +P=%.2f%%\n", 100*total.Se(), 100*total.PPV())
 }

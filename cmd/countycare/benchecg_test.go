@@ -34,6 +34,25 @@ func TestBenchECGMITDB(t *testing.T) {
 	}
 }
 
+// TestBenchECGHeldOut runs the bench on the held-out record 207 (issue 16):
+// its ventricular-flutter episodes are left out of the score, so it passes
+// --fail-below 99.5 (their flutter waves would be 356 false detections),
+// and --cv prints its leave-one-out row (alone, the published defaults).
+func TestBenchECGHeldOut(t *testing.T) {
+	out, err := runCmd(t, "bench", "ecg", "--dir", testfiles.MITDBHeldOut(t), "--fail-below", "99.5", "--cv")
+	t.Log("\n" + out)
+	if err != nil {
+		t.Fatalf("bench ecg: %v", err)
+	}
+	if !regexp.MustCompile(`(?m)^207 +1860 +1860 +0 +[0-9] `).MatchString(out) {
+		t.Errorf("no row for 207 with 1860 beats, all found and under 10 false detections")
+	}
+	if !regexp.MustCompile(`(?m)^held-out total Se=\d+\.\d\d% \+P=\d+\.\d\d%$`).MatchString(out) ||
+		!regexp.MustCompile(`(?m)^207 +1860 +0 +[0-9] +100\.00% +99\.\d\d% +0\.3125 +0\.5$`).MatchString(out) {
+		t.Errorf("no held-out section with 207 scored with the defaults")
+	}
+}
+
 func TestBenchECGErrors(t *testing.T) {
 	dir := t.TempDir()
 	if _, err := runCmd(t, "bench", "ecg"); exitCode(err) != 2 {

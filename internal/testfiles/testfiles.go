@@ -52,3 +52,7 @@ func DICOM(t testing.TB, name string) []byte { t.Helper(); return Read(t, "dicom
 
 // MITDB is testdata/ecg/mitdb.
 func MITDB(t testing.TB) string { t.Helper(); return Path(t, "ecg", "mitdb") }
+
+// MITDBHeldOut is testdata/ecg/mitdb-heldout: MIT-BIH records the
+// detector's defaults were never chosen on (issue 16).
+func MITDBHeldOut(t testing.TB) string { t.Helper(); return Path(t, "ecg", "mitdb-heldout") }
