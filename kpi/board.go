@@ -78,6 +78,13 @@ type Service struct {
 	// Kept holds the dashboards the scheduler's duty computes (kept.go);
 	// nil: every view's period is computed from the reports.
 	Kept KeptStore
+	// RecordStore lists the records behind a figure (records.go); nil:
+	// no drill-down to records.
+	RecordStore RecordSource
+	// ChronicRules are the chronic-care rules the figures are counted
+	// with (chronic.Service.Config; zero: chronic.DefaultConfig), which
+	// say why a patient is not counted.
+	ChronicRules chronic.Config
 	// CacheTTL is how long a computed (scope, period) is served before it
 	// is computed again (serve --kpi-cache; 0: DefaultCacheTTL).
 	CacheTTL time.Duration
@@ -149,6 +156,10 @@ type Board struct {
 
 // Village reports whether the board is a village clinic's (the lowest level).
 func (b *Board) Village() bool { return b.Unit.Kind == org.KindVillageClinic }
+
+// HasRecords reports whether the board's figure of indicator id links to
+// the records behind it (Records).
+func (b *Board) HasRecords(id string) bool { return HasRecords(id, b.Unit.Kind) }
 
 // TrendPoint is an indicator's value in one month.
 type TrendPoint struct {
@@ -232,15 +243,7 @@ func (s *Service) Board(ctx context.Context, a care.Actor, unitID int64, p Perio
 	if err != nil {
 		return nil, err
 	}
-	b := &Board{Unit: u, Period: p, From: sn.from, To: sn.to, AmberBP: s.Targets.AmberBP}
-	for _, an := range t.Ancestors(u.ID) {
-		if !t.IsWithin(an.ID, r.ID) {
-			break
-		}
-		if dashboardKind(an.Kind) {
-			b.Path = append([]*org.Institution{an}, b.Path...)
-		}
-	}
+	b := &Board{Unit: u, Path: path(t, r, u), Period: p, From: sn.from, To: sn.to, AmberBP: s.Targets.AmberBP}
 	b.Rows = s.rows(sn, u, p.Year)
 	for _, c := range t.Children(u.ID) {
 		if dashboardKind(c.Kind) {

@@ -184,6 +184,12 @@ func New(cfg Config, d Deps) (*Server, error) {
 		if d.Critical != nil {
 			s.Dashboard.Critical = d.Critical
 		}
+		if rs, ok := d.Store.(kpi.RecordSource); ok {
+			s.Dashboard.RecordStore = rs
+		}
+		if d.Chronic != nil {
+			s.Dashboard.ChronicRules = d.Chronic.Config
+		}
 	}
 	if s.Appraisal == nil {
 		s.Appraisal = &appraisal.Service{Boards: s.Dashboard, Rules: appraisal.DefaultRules(), Audit: d.Audit}

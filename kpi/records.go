@@ -1,0 +1,236 @@
+package kpi
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"countycare/audit"
+	"countycare/care"
+	"countycare/chronic"
+	"countycare/idcard"
+	"countycare/org"
+)
+
+// ActRecords is the audit action of a drill-down to the records behind a
+// figure: a read of patient data (the residents listed are in the detail).
+const ActRecords = "kpi.records"
+
+// RecordsPerPage is the length of a page of records.
+const RecordsPerPage = 50
+
+// RecordSource is what Records needs of the store (store.Store): the
+// registrations of a village clinic under management in a period with
+// their visits folded in — the same rows and rules the chronic figures
+// count (chronic_years for a year, the visits otherwise) — and who they are.
+type RecordSource interface {
+	ChronicPeriod(ctx context.Context, county string, clinics []int64, from, to care.Date, fn func(*chronic.PatientPeriod) error) error
+	// Registrants returns the resident of each registration asked for
+	// (a registration of another county is absent).
+	Registrants(ctx context.Context, county string, registrationIDs []int64) (map[int64]Registrant, error)
+}
+
+// Registrant is the resident a chronic registration belongs to.
+type Registrant struct {
+	ResidentID int64
+	Name       string
+	IDNumber   string // as stored: Records masks it
+}
+
+// Record is one record behind a figure: a registered patient counted in
+// the denominator of a chronic-care indicator, whether they count in the
+// numerator and, when not, why (a message key and its arguments).
+type Record struct {
+	RegistrationID int64
+	ResidentID     int64
+	Name           string
+	IDMasked       string // idcard.Mask: first six and last four characters
+	Counted        bool
+	Why            string // message key; "" when counted
+	WhyArgs        []any
+	LastVisit      care.Date // last follow-up of the period (zero: none)
+	Visits         int       // follow-ups of the period
+	FaceToFace     int
+	SBP, DBP       int // last measured blood pressure of the period (0: none)
+	FPG            int // last fasting glucose of the period, 0.1 mmol/L (0: none)
+}
+
+// RecordPage is one page of the records behind an indicator at a unit
+// for a period.
+type RecordPage struct {
+	Unit      *org.Institution
+	Path      []*org.Institution // from the viewer's root down to Unit's parent
+	Indicator Indicator
+	Period    Period
+	From, To  care.Date
+	Missing   bool // only the records not counted in the numerator are listed
+	Records   []Record
+	Total     int // the denominator: every record of the unit and period
+	Counted   int // the numerator
+	Listed    int // the records of the list (Total, or Total − Counted when Missing)
+	Page      int // from 1
+	Pages     int
+}
+
+// HasRecords reports whether an indicator's figure can be drilled down to
+// its records, and at which units: the chronic-care indicators at a
+// village clinic (the lowest level; their patients are registered there).
+func HasRecords(id string, k org.Kind) bool {
+	_, ok := chronicIndicator(id)
+	return ok && k == org.KindVillageClinic
+}
+
+// chronicIndicator returns the disease of a chronic-care indicator.
+func chronicIndicator(id string) (chronic.Disease, bool) {
+	switch {
+	case strings.HasPrefix(id, "htn_"):
+		return chronic.Hypertension, true
+	case strings.HasPrefix(id, "dm_"):
+		return chronic.Diabetes, true
+	}
+	return "", false
+}
+
+// Records lists the records behind indicator id at unit for period p,
+// those not counted in the numerator first (or only them, when missing),
+// one page (from 1; past the last: the last). Within the viewer's scope
+// only: a unit outside it is ENOTFOUND and audited, as for Board. Errors:
+// EINVALID (an unknown indicator, one without records, a unit that is not
+// a village clinic), EFORBIDDEN (a role without a dashboard), ENOTFOUND.
+// Reading the list is an audited read of patient data.
+func (s *Service) Records(ctx context.Context, a care.Actor, unitID int64, id string, p Period, missing bool, page int) (*RecordPage, error) {
+	in, ok := Lookup(id)
+	if !ok {
+		return nil, care.Invalid([]care.FieldError{{Field: "indicator", Key: "kpi.unknown_indicator", Args: []any{id}}})
+	}
+	t, r, u, err := s.scope(ctx, a, unitID)
+	if err != nil {
+		return nil, err
+	}
+	if !HasRecords(id, u.Kind) {
+		return nil, care.Invalid([]care.FieldError{{Field: "indicator", Key: "kpi.records.none"}})
+	}
+	if s.RecordStore == nil {
+		return nil, care.Errorf(care.EINTERNAL, "kpi: no store for records")
+	}
+	d, _ := chronicIndicator(id)
+	today := care.Today(s.Now())
+	from, to := p.From(), p.To(today)
+	if from.After(today) {
+		return nil, care.Invalid([]care.FieldError{{Field: "period", Key: "kpi.period.future"}})
+	}
+	rules := s.ChronicRules
+	if rules.BPTargetSBP == 0 {
+		rules = chronic.DefaultConfig()
+	}
+	rp := &RecordPage{Unit: u, Indicator: in, Period: p, From: from, To: to, Missing: missing}
+	rp.Path = path(t, r, u)
+	var all []Record
+	err = s.RecordStore.ChronicPeriod(ctx, a.CountyCode, []int64{u.ID}, from, to, func(pp *chronic.PatientPeriod) error {
+		if pp.Disease != d {
+			return nil
+		}
+		rec := JudgePatient(in.ID, pp, from, to, rules)
+		rp.Total++
+		if rec.Counted {
+			rp.Counted++
+		}
+		if !rec.Counted || !missing {
+			all = append(all, rec)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	sort.SliceStable(all, func(i, j int) bool {
+		if all[i].Counted != all[j].Counted {
+			return !all[i].Counted
+		}
+		return all[i].RegistrationID < all[j].RegistrationID
+	})
+	rp.Listed = len(all)
+	rp.Pages = max(1, (len(all)+RecordsPerPage-1)/RecordsPerPage)
+	rp.Page = min(max(page, 1), rp.Pages)
+	lo := (rp.Page - 1) * RecordsPerPage
+	rp.Records = all[lo:min(lo+RecordsPerPage, len(all))]
+	ids := make([]int64, len(rp.Records))
+	for i, rec := range rp.Records {
+		ids[i] = rec.RegistrationID
+	}
+	who, err := s.RecordStore.Registrants(ctx, a.CountyCode, ids)
+	if err != nil {
+		return nil, err
+	}
+	var residents []string
+	for i := range rp.Records {
+		rec := &rp.Records[i]
+		w := who[rec.RegistrationID]
+		rec.ResidentID, rec.Name, rec.IDMasked = w.ResidentID, w.Name, idcard.Mask(w.IDNumber)
+		residents = append(residents, fmt.Sprint(w.ResidentID))
+	}
+	ev := audit.New(ctx, a, ActRecords, 0)
+	ev.Detail = fmt.Sprintf("records %s unit %d period %s page %d/%d listed %d residents %s", id, u.ID, p, rp.Page, rp.Pages, len(rp.Records), strings.Join(residents, ","))
+	s.Audit.Record(ctx, ev)
+	return rp, nil
+}
+
+// path is the breadcrumbs from the viewer's root r down to u's parent.
+func path(t *org.Tree, r, u *org.Institution) []*org.Institution {
+	var out []*org.Institution
+	for _, an := range t.Ancestors(u.ID) {
+		if !t.IsWithin(an.ID, r.ID) {
+			break
+		}
+		if dashboardKind(an.Kind) {
+			out = append([]*org.Institution{an}, out...)
+		}
+	}
+	return out
+}
+
+// JudgePatient says whether a patient under management in [from, to] counts in
+// the numerator of chronic indicator id, and why not — by the rules the
+// figure is counted with (chronic/indicators.go, policy-rules.md §1.1,
+// §1.2):
+//   - 规范管理率 (_standardised): face-to-face follow-ups ≥ floor(days/90)
+//     (chronic.StandardisedManaged); else kpi.why.visits (done, due);
+//   - 控制率 (_controlled): the last measurement of the period at target
+//     (PatientPeriod.AtTarget); else no follow-up in the period
+//     (kpi.why.no_visit), follow-ups without the measurement
+//     (kpi.why.no_bp, kpi.why.no_fpg), or the last value off target
+//     (kpi.why.bp_high with SBP/DBP and the targets; kpi.why.fpg_off with
+//     the glucose in mmol/L);
+//   - 健康管理率 (_health_managed): every patient under management counts.
+func JudgePatient(id string, p *chronic.PatientPeriod, from, to care.Date, c chronic.Config) Record {
+	rec := Record{RegistrationID: p.RegistrationID, LastVisit: p.LastVisitDate, Visits: p.Visits, FaceToFace: p.FaceToFace,
+		SBP: p.LastSBP, DBP: p.LastDBP, FPG: p.LastFPG, Counted: true}
+	switch {
+	case strings.HasSuffix(id, "_standardised"):
+		if !chronic.StandardisedManaged(p.FaceToFace, from, to) {
+			rec.Counted, rec.Why, rec.WhyArgs = false, "kpi.why.visits", []any{p.FaceToFace, chronic.VisitsDue(from, to)}
+		}
+	case strings.HasSuffix(id, "_controlled"):
+		if p.AtTarget(c) {
+			break
+		}
+		rec.Counted = false
+		switch {
+		case p.Visits == 0:
+			rec.Why = "kpi.why.no_visit"
+		case p.Disease == chronic.Hypertension && p.LastSBP == 0:
+			rec.Why = "kpi.why.no_bp"
+		case p.Disease == chronic.Hypertension:
+			rec.Why, rec.WhyArgs = "kpi.why.bp_high", []any{p.LastSBP, p.LastDBP, c.BPTargetSBP, c.BPTargetDBP}
+		case p.LastFPG == 0:
+			rec.Why = "kpi.why.no_fpg"
+		default:
+			rec.Why, rec.WhyArgs = "kpi.why.fpg_off", []any{mmol(p.LastFPG), mmol(c.UrgentFPGLow), mmol(c.FPGTarget)}
+		}
+	}
+	return rec
+}
+
+// mmol writes a glucose kept in 0.1 mmol/L: 72 → "7.2".
+func mmol(v int) string { return fmt.Sprintf("%d.%d", v/10, v%10) }

@@ -1,0 +1,5 @@
+-- The dashboard's drill-down to the records behind a chronic-care figure
+-- (issue 14 §1): a village clinic's registrations with their visits of the
+-- period, read by registration (store.ChronicPeriod with one clinic). Without
+-- it the join scans every visit of the county for each page of patients.
+CREATE INDEX chronic_visits_registration ON chronic_visits(registration_id, visit_date);
