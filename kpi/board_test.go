@@ -2,6 +2,7 @@ package kpi
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -129,6 +130,14 @@ func newTestService(now *time.Time) (*Service, *fakeReports, *nopAudit) {
 	return s, f, au
 }
 
+func pathIDs(p []*org.Institution) string {
+	var ids []int64
+	for _, in := range p {
+		ids = append(ids, in.ID)
+	}
+	return fmt.Sprint(ids)
+}
+
 func rate(b *Board, id string) Rate {
 	for _, r := range b.Rows {
 		if r.Indicator.ID == id {
@@ -176,6 +185,10 @@ func TestBoard(t *testing.T) {
 	if !v.Village() || rate(v, "out_of_county") != (Rate{-1, -1}) || rate(v, "family_coverage") != (Rate{40, 100}) {
 		t.Errorf("village rows %+v", v.Rows)
 	}
+	// Breadcrumbs from the viewer's root down: county › community › township.
+	if ids := pathIDs(v.Path); ids != "[1 2 3]" {
+		t.Errorf("village breadcrumbs %s, want [1 2 3]", ids)
+	}
 	if f.calls.Load() != 1 {
 		t.Errorf("the period was computed %d times within the cache's lifetime", f.calls.Load())
 	}
@@ -206,8 +219,8 @@ func TestBoard(t *testing.T) {
 		// county down; the walk goes up from the village and stops at the scope).
 		t.Errorf("township staff's own board: family_coverage %v, want its village's 40/100", got)
 	}
-	if _, err := s.Board(ctx, td, 5, p); err != nil {
-		t.Errorf("own village: %v", err)
+	if b, err := s.Board(ctx, td, 5, p); err != nil || pathIDs(b.Path) != "[3]" {
+		t.Errorf("own village: %v, breadcrumbs %v", err, b)
 	}
 	n := len(au.evs)
 	for _, u := range []int64{1, 2, 4, 6, 7, 99} {

@@ -179,12 +179,13 @@ func (s *Service) Records(ctx context.Context, a care.Actor, unitID int64, id st
 // path is the breadcrumbs from the viewer's root r down to u's parent.
 func path(t *org.Tree, r, u *org.Institution) []*org.Institution {
 	var out []*org.Institution
-	for _, an := range t.Ancestors(u.ID) {
-		if !t.IsWithin(an.ID, r.ID) {
+	anc := t.Ancestors(u.ID) // from the tree's root down: walk it nearest first
+	for i := len(anc) - 1; i >= 0; i-- {
+		if !t.IsWithin(anc[i].ID, r.ID) {
 			break
 		}
-		if dashboardKind(an.Kind) {
-			out = append([]*org.Institution{an}, out...)
+		if dashboardKind(anc[i].Kind) {
+			out = append([]*org.Institution{anc[i]}, out...)
 		}
 	}
 	return out

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"html/template"
 	"net/http"
 	"strconv"
 
@@ -19,10 +20,10 @@ type recordsView struct {
 	P     *kpi.RecordPage
 	Rows  []recordRow
 	Value kpi.Value // the figure the records are behind
-	Prev  string    // query of the previous page ("" on the first)
-	Next  string
-	All   string // query of the whole list
-	Only  string // query of the records not counted
+	Prev  template.URL // query of the previous page ("" on the first)
+	Next  template.URL
+	All   template.URL // query of the whole list
+	Only  template.URL // query of the records not counted
 }
 
 // recordRow is one record with its reason in the reader's language.
@@ -66,7 +67,7 @@ func (s *Server) dashboardRecords(w http.ResponseWriter, r *http.Request, rc *re
 		}
 		v.Rows = append(v.Rows, row)
 	}
-	link := func(missing bool, page int) string {
+	link := func(missing bool, page int) template.URL {
 		m := ""
 		if missing {
 			m = "1"
@@ -75,7 +76,7 @@ func (s *Server) dashboardRecords(w http.ResponseWriter, r *http.Request, rc *re
 		if page > 1 {
 			pg = strconv.Itoa(page)
 		}
-		return string(queryOf("indicator", rp.Indicator.ID, "period", rp.Period.String(), "missing", m, "page", pg))
+		return queryOf("indicator", rp.Indicator.ID, "period", rp.Period.String(), "missing", m, "page", pg)
 	}
 	if rp.Page > 1 {
 		v.Prev = link(missing, rp.Page-1)
