@@ -19,7 +19,7 @@ import (
 type recordsView struct {
 	P     *kpi.RecordPage
 	Rows  []recordRow
-	Value kpi.Value // the figure the records are behind
+	Value kpi.Value    // the figure the records are behind
 	Prev  template.URL // query of the previous page ("" on the first)
 	Next  template.URL
 	All   template.URL // query of the whole list
