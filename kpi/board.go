@@ -52,6 +52,17 @@ type CriticalReports interface {
 	UnitAcks(ctx context.Context, a care.Actor, from, to time.Time) (map[int64]critical.UnitAck, error)
 }
 
+// SettlementSums is what Board needs of the settlements (store.Store):
+// the fees of the settled visits per institution that settled them, over
+// the days [from, to] (visit dates).
+type SettlementSums interface {
+	SettlementSums(ctx context.Context, county string, from, to care.Date) (map[int64]Fees, error)
+}
+
+// Fees are the sums, in fen, of settled visits' fees: the whole bill, the
+// patient's share after every layer, drugs and medical materials.
+type Fees struct{ Total, Patient, Drugs, Materials int64 }
+
 // Trees gives the organisation tree (org.Service).
 type Trees interface {
 	Tree(ctx context.Context) (*org.Tree, error)
@@ -71,6 +82,7 @@ type Service struct {
 	Referral ReferralReports
 	Consult  ConsultReports  // nil: the consultation group has no data
 	Critical CriticalReports // nil: critical values have no data
+	Settle   SettlementSums  // nil: the settlement group has no data
 	Orgs     Trees
 	Targets  *Targets
 	Audit    audit.Recorder
@@ -483,6 +495,19 @@ func (s *Service) compute(ctx context.Context, a care.Actor, rootID int64, p Per
 		}
 		for inst, f := range ca {
 			byInstitution(inst, func(u int64) { sn.add(u, "critical_ack_in_time", Rate{f.InTime, f.Judged}) })
+		}
+	}
+	if s.Settle != nil {
+		fs, err := s.Settle.SettlementSums(ctx, a.CountyCode, from, to)
+		if err != nil {
+			return nil, err
+		}
+		for inst, f := range fs {
+			byInstitution(inst, func(u int64) {
+				sn.add(u, "settle_oop_share", Rate{int(f.Patient), int(f.Total)})
+				sn.add(u, "settle_drug_share", Rate{int(f.Drugs), int(f.Total)})
+				sn.add(u, "settle_material_share", Rate{int(f.Materials), int(f.Total)})
+			})
 		}
 	}
 	return sn, nil

@@ -14,6 +14,9 @@ type Unit string
 // Units of indicators.
 const (
 	Percent Unit = "percent" // a share: numerator ⊆ denominator, never above 100 %
+	// MoneyShare is a share of an amount of money: numerator and
+	// denominator are fen (settle.Fen), shown as yuan.
+	MoneyShare Unit = "money_share"
 )
 
 // Indicator is one figure of the catalogue. Its name, definition and
@@ -72,6 +75,11 @@ var Catalogue = []Indicator{
 	{ID: "consult_escalated", Group: "consult", Unit: Percent, Numerator: "kpi.num.escalated_consults", Denominator: "kpi.den.consults", Source: "consult/indicators.go · consult.Config escalation", HigherIsBetter: false, Bounded: true},
 	// Reading centers and labs: critical values acknowledged by the ordering clinic before escalation (critical.AckInTimeByClinic).
 	{ID: "critical_ack_in_time", Group: "reading", Unit: Percent, Numerator: "kpi.num.acked_in_time", Denominator: "kpi.den.judged_alerts", Source: "critical/critical.go · 危急值报告制度（医疗质量安全核心制度要点，2018）", HigherIsBetter: true, Bounded: true},
+	// Settlement: what the county's settled visits cost, per institution that settled them (the fees of
+	// settle.Settlement; policy-rules.md §5, §6). No shipped target: the county sets one (kpi-targets).
+	{ID: "settle_oop_share", Group: "settle", Unit: MoneyShare, Numerator: "kpi.num.patient_fees", Denominator: "kpi.den.medical_fees", Source: "policy-rules.md §5 · settle.Result.Patient", HigherIsBetter: false, Bounded: true},
+	{ID: "settle_drug_share", Group: "settle", Unit: MoneyShare, Numerator: "kpi.num.drug_fees", Denominator: "kpi.den.medical_fees", Source: "policy-rules.md §6 · 药占比", HigherIsBetter: false, Bounded: true},
+	{ID: "settle_material_share", Group: "settle", Unit: MoneyShare, Numerator: "kpi.num.material_fees", Denominator: "kpi.den.medical_fees", Source: "policy-rules.md §6 · 耗占比", HigherIsBetter: false, Bounded: true},
 }
 
 // Lookup returns the indicator with id; ok is false for an unknown one.

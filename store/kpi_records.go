@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 
+	"countycare/care"
 	"countycare/kpi"
 )
 
@@ -29,6 +30,30 @@ func (s *Store) Registrants(ctx context.Context, county string, ids []int64) (ma
 			return nil, wrap(op, err)
 		}
 		out[id] = w
+	}
+	return out, wrap(op, rows.Err())
+}
+
+// SettlementSums returns the fees of the county's settled visits of [from,
+// to] per institution that settled them (the dashboard's settlement group,
+// kpi.Service; index settlements_date). A reversed settlement is not
+// counted; its replacement is.
+func (s *Store) SettlementSums(ctx context.Context, county string, from, to care.Date) (map[int64]kpi.Fees, error) {
+	const op = "store.SettlementSums"
+	rows, err := s.read().query(ctx, `SELECT institution_id, SUM(total), SUM(patient), SUM(drugs), SUM(materials) FROM settlements
+		WHERE county_code = ? AND visit_date >= ? AND visit_date <= ? AND status = 'settled' GROUP BY institution_id`, county, from, to)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	defer rows.Close()
+	out := map[int64]kpi.Fees{}
+	for rows.Next() {
+		var id int64
+		var f kpi.Fees
+		if err := rows.Scan(&id, &f.Total, &f.Patient, &f.Drugs, &f.Materials); err != nil {
+			return nil, wrap(op, err)
+		}
+		out[id] = f
 	}
 	return out, wrap(op, rows.Err())
 }

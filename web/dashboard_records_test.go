@@ -38,8 +38,8 @@ var (
 )
 
 func testDashboardRecords(t *testing.T, d store.Dialect) {
-	// The demo county with its registries and a year of follow-ups.
-	e := newEnvWith(t, d, envOptions{demo: &demo.Config{Residents: 2000, Villages: 20, VillageDoctors: 40, FollowUps: 1500}})
+	// The demo county with its registries, a year of follow-ups and this year's settled visits.
+	e := newEnvWith(t, d, envOptions{demo: &demo.Config{Residents: 2000, Villages: 20, VillageDoctors: 40, FollowUps: 1500, Visits: 600}})
 	an := e.as(care.RoleAnalyst)
 	now := time.Now().In(care.Shanghai)
 	quarter := fmt.Sprintf("%d-Q%d", now.Year(), (int(now.Month())+2)/3)
@@ -59,6 +59,7 @@ func testDashboardRecords(t *testing.T, d store.Dialect) {
 		t.Fatalf("drill-down stopped after %v", path)
 	}
 	village := id
+	testDashboardSettlement(t, e, an, strconv.Itoa(now.Year()))
 	// The village board's hypertension control figure links to its records.
 	link := reRecLink.FindStringSubmatch(body)
 	if link == nil {
@@ -195,5 +196,24 @@ func testDashboardRecords(t *testing.T, d store.Dialect) {
 	}
 	if r := e.as(care.RoleVillageDoctor).get(href); r.code != 403 {
 		t.Errorf("village doctor: %d", r.code)
+	}
+}
+
+// testDashboardSettlement: the county board's drug share is the settled
+// visits' drug fees over their bills, shown as a share of yuan: the visits
+// the county's own institutions settled (a partner hospital outside the
+// county is no unit of its dashboard).
+func testDashboardSettlement(t *testing.T, e *env, an *client, year string) {
+	drugs := e.count("SELECT COALESCE(SUM(drugs), 0) FROM settlements WHERE status = 'settled' AND visit_date >= '%s-01-01' AND institution_id IN (SELECT id FROM institutions WHERE kind <> 'partner_hospital')", year)
+	total := e.count("SELECT COALESCE(SUM(total), 0) FROM settlements WHERE status = 'settled' AND visit_date >= '%s-01-01' AND institution_id IN (SELECT id FROM institutions WHERE kind <> 'partner_hospital')", year)
+	if total == 0 {
+		t.Fatal("the demo settled no visit this year")
+	}
+	page := an.get("/dashboard?period=" + year).body
+	row := regexp.MustCompile(`(?s)<tr data-indicator="settle_drug_share">.*?</tr>`).FindString(page)
+	want := fmt.Sprintf("%d.%02d/%d.%02d 元", drugs/100, drugs%100, total/100, total%100)
+	bp := (drugs*10000 + total/2) / total
+	if !strings.Contains(row, want) || !strings.Contains(row, fmt.Sprintf(`data-bp="%d"`, bp)) {
+		t.Errorf("county drug share: want %s (%d bp) in %s", want, bp, row)
 	}
 }

@@ -143,6 +143,8 @@ func loadTemplates(s *Server) (*templates, error) {
 		// pct formats basis points as a percentage with one decimal (1234 → 12.3%).
 		"pct":  pctBP,
 		"cell": cell,
+		// yuanOf formats fen as yuan with two decimals (12345 → 123.45).
+		"yuanOf": func(fen int) string { return yuan(int64(fen)) },
 		// points formats hundredths of a point with one decimal (1350 → 13.5).
 		"points":    centiPoints,
 		"maskphone": resident.MaskPhone,

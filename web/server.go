@@ -187,6 +187,9 @@ func New(cfg Config, d Deps) (*Server, error) {
 		if rs, ok := d.Store.(kpi.RecordSource); ok {
 			s.Dashboard.RecordStore = rs
 		}
+		if ss, ok := d.Store.(kpi.SettlementSums); ok {
+			s.Dashboard.Settle = ss
+		}
 		if d.Chronic != nil {
 			s.Dashboard.ChronicRules = d.Chronic.Config
 		}
