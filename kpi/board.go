@@ -97,6 +97,9 @@ type Service struct {
 	// with (chronic.Service.Config; zero: chronic.DefaultConfig), which
 	// say why a patient is not counted.
 	ChronicRules chronic.Config
+	// ConsultRules are the consultation deadlines the 10-minute promise is
+	// judged by (consult.Service.Config; zero: consult.DefaultConfig).
+	ConsultRules consult.Config
 	// CacheTTL is how long a computed (scope, period) is served before it
 	// is computed again (serve --kpi-cache; 0: DefaultCacheTTL).
 	CacheTTL time.Duration

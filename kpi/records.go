@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"countycare/audit"
 	"countycare/care"
 	"countycare/chronic"
+	"countycare/consult"
 	"countycare/idcard"
 	"countycare/org"
 )
@@ -29,6 +31,11 @@ type RecordSource interface {
 	// Registrants returns the resident of each registration asked for
 	// (a registration of another county is absent).
 	Registrants(ctx context.Context, county string, registrationIDs []int64) (map[int64]Registrant, error)
+	// ConsultationsFrom returns the consultations the institutions sent
+	// in [from, to).
+	ConsultationsFrom(ctx context.Context, county string, institutions []int64, from, to time.Time) ([]consult.Consultation, error)
+	// ResidentsByID returns the residents asked for, keyed by their id.
+	ResidentsByID(ctx context.Context, county string, ids []int64) (map[int64]Registrant, error)
 }
 
 // Registrant is the resident a chronic registration belongs to.
@@ -38,11 +45,15 @@ type Registrant struct {
 	IDNumber   string // as stored: Records masks it
 }
 
-// Record is one record behind a figure: a registered patient counted in
-// the denominator of a chronic-care indicator, whether they count in the
-// numerator and, when not, why (a message key and its arguments).
+// Record is one record behind a figure — a registered patient counted in
+// the denominator of a chronic-care indicator, or a consultation judged by
+// the 10-minute promise — whether it counts in the numerator and, when
+// not, why (a message key and its arguments).
 type Record struct {
-	RegistrationID int64
+	RegistrationID int64 // a chronic registration (0 for a consultation)
+	ConsultationID int64 // a consultation (0 for a registration)
+	Sent           time.Time // consultation: when it was sent
+	WaitMinutes    int       // consultation: minutes until a specialist accepted it (0: not accepted)
 	ResidentID     int64
 	Name           string
 	IDMasked       string // idcard.Mask: first six and last four characters
@@ -75,10 +86,14 @@ type RecordPage struct {
 
 // HasRecords reports whether an indicator's figure can be drilled down to
 // its records, and at which units: the chronic-care indicators at a
-// village clinic (the lowest level; their patients are registered there).
+// village clinic (the lowest level; their patients are registered there);
+// the 10-minute promise at a village clinic or a township center (the
+// institutions that send the requests, with the township's villages).
 func HasRecords(id string, k org.Kind) bool {
-	_, ok := chronicIndicator(id)
-	return ok && k == org.KindVillageClinic
+	if _, ok := chronicIndicator(id); ok {
+		return k == org.KindVillageClinic
+	}
+	return id == "consult_sla" && (k == org.KindVillageClinic || township(k))
 }
 
 // chronicIndicator returns the disease of a chronic-care indicator.
@@ -114,24 +129,15 @@ func (s *Service) Records(ctx context.Context, a care.Actor, unitID int64, id st
 	if s.RecordStore == nil {
 		return nil, care.Errorf(care.EINTERNAL, "kpi: no store for records")
 	}
-	d, _ := chronicIndicator(id)
 	today := care.Today(s.Now())
 	from, to := p.From(), p.To(today)
 	if from.After(today) {
 		return nil, care.Invalid([]care.FieldError{{Field: "period", Key: "kpi.period.future"}})
 	}
-	rules := s.ChronicRules
-	if rules.BPTargetSBP == 0 {
-		rules = chronic.DefaultConfig()
-	}
 	rp := &RecordPage{Unit: u, Indicator: in, Period: p, From: from, To: to, Missing: missing}
 	rp.Path = path(t, r, u)
 	var all []Record
-	err = s.RecordStore.ChronicPeriod(ctx, a.CountyCode, []int64{u.ID}, from, to, func(pp *chronic.PatientPeriod) error {
-		if pp.Disease != d {
-			return nil
-		}
-		rec := JudgePatient(in.ID, pp, from, to, rules)
+	keep := func(rec Record) {
 		rp.Total++
 		if rec.Counted {
 			rp.Counted++
@@ -139,8 +145,12 @@ func (s *Service) Records(ctx context.Context, a care.Actor, unitID int64, id st
 		if !rec.Counted || !missing {
 			all = append(all, rec)
 		}
-		return nil
-	})
+	}
+	if id == "consult_sla" {
+		err = s.consultRecords(ctx, a, t.Subtree(u.ID), from, to, keep)
+	} else {
+		err = s.chronicRecords(ctx, a, u.ID, id, from, to, keep)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -148,7 +158,7 @@ func (s *Service) Records(ctx context.Context, a care.Actor, unitID int64, id st
 		if all[i].Counted != all[j].Counted {
 			return !all[i].Counted
 		}
-		return all[i].RegistrationID < all[j].RegistrationID
+		return all[i].RegistrationID+all[i].ConsultationID < all[j].RegistrationID+all[j].ConsultationID
 	})
 	rp.Listed = len(all)
 	rp.Pages = max(1, (len(all)+RecordsPerPage-1)/RecordsPerPage)
@@ -158,15 +168,23 @@ func (s *Service) Records(ctx context.Context, a care.Actor, unitID int64, id st
 	ids := make([]int64, len(rp.Records))
 	for i, rec := range rp.Records {
 		ids[i] = rec.RegistrationID
+		if id == "consult_sla" {
+			ids[i] = rec.ResidentID
+		}
 	}
-	who, err := s.RecordStore.Registrants(ctx, a.CountyCode, ids)
+	var who map[int64]Registrant
+	if id == "consult_sla" {
+		who, err = s.RecordStore.ResidentsByID(ctx, a.CountyCode, ids)
+	} else {
+		who, err = s.RecordStore.Registrants(ctx, a.CountyCode, ids)
+	}
 	if err != nil {
 		return nil, err
 	}
 	var residents []string
 	for i := range rp.Records {
 		rec := &rp.Records[i]
-		w := who[rec.RegistrationID]
+		w := who[ids[i]]
 		rec.ResidentID, rec.Name, rec.IDMasked = w.ResidentID, w.Name, idcard.Mask(w.IDNumber)
 		residents = append(residents, fmt.Sprint(w.ResidentID))
 	}
@@ -174,6 +192,69 @@ func (s *Service) Records(ctx context.Context, a care.Actor, unitID int64, id st
 	ev.Detail = fmt.Sprintf("records %s unit %d period %s page %d/%d listed %d residents %s", id, u.ID, p, rp.Page, rp.Pages, len(rp.Records), strings.Join(residents, ","))
 	s.Audit.Record(ctx, ev)
 	return rp, nil
+}
+
+// chronicRecords passes keep each patient under management at the village
+// clinic in [from, to] with the disease of indicator id, judged.
+func (s *Service) chronicRecords(ctx context.Context, a care.Actor, clinic int64, id string, from, to care.Date, keep func(Record)) error {
+	d, _ := chronicIndicator(id)
+	rules := s.ChronicRules
+	if rules.BPTargetSBP == 0 {
+		rules = chronic.DefaultConfig()
+	}
+	return s.RecordStore.ChronicPeriod(ctx, a.CountyCode, []int64{clinic}, from, to, func(pp *chronic.PatientPeriod) error {
+		if pp.Disease == d {
+			keep(JudgePatient(id, pp, from, to, rules))
+		}
+		return nil
+	})
+}
+
+// consultRecords passes keep each consultation the institutions sent in
+// the days [from, to] that the 10-minute promise judges.
+func (s *Service) consultRecords(ctx context.Context, a care.Actor, institutions []int64, from, to care.Date, keep func(Record)) error {
+	rules := s.ConsultRules
+	if rules.ResponseMinutes == nil {
+		rules = consult.DefaultConfig()
+	}
+	start := time.Date(from.Year, from.Month, from.Day, 0, 0, 0, 0, care.Shanghai)
+	end := time.Date(to.Year, to.Month, to.Day, 0, 0, 0, 0, care.Shanghai).AddDate(0, 0, 1)
+	cs, err := s.RecordStore.ConsultationsFrom(ctx, a.CountyCode, institutions, start, end)
+	if err != nil {
+		return err
+	}
+	now := s.Now()
+	for i := range cs {
+		if rec, judged := JudgeConsultation(&cs[i], rules, now); judged {
+			keep(rec)
+		}
+	}
+	return nil
+}
+
+// JudgeConsultation says whether a consultation counts in the 10-minute
+// promise (consult_sla) as consult.Compute counts it, and why not: judged
+// when accepted, or when past its first deadline (Config.Deadline: 10
+// minutes routine, 5 emergency) without anyone accepting and not
+// cancelled; in time when accepted by that deadline. Not in time:
+// kpi.why.consult_late (minutes waited, minutes allowed) or
+// kpi.why.consult_unanswered (minutes allowed).
+func JudgeConsultation(c *consult.Consultation, cfg consult.Config, now time.Time) (Record, bool) {
+	first := cfg.Deadline(c.Urgency, c.CreatedAt)
+	allowed := int(first.Sub(c.CreatedAt) / time.Minute)
+	rec := Record{ConsultationID: c.ID, ResidentID: c.ResidentID, Sent: c.CreatedAt, Counted: true}
+	switch {
+	case !c.AcceptedAt.IsZero():
+		rec.WaitMinutes = int(c.AcceptedAt.Sub(c.CreatedAt) / time.Minute)
+		if c.AcceptedAt.After(first) {
+			rec.Counted, rec.Why, rec.WhyArgs = false, "kpi.why.consult_late", []any{rec.WaitMinutes, allowed}
+		}
+		return rec, true
+	case now.After(first) && c.Status != consult.StatusCancelled:
+		rec.Counted, rec.Why, rec.WhyArgs = false, "kpi.why.consult_unanswered", []any{allowed}
+		return rec, true
+	}
+	return rec, false
 }
 
 // path is the breadcrumbs from the viewer's root r down to u's parent.

@@ -3,9 +3,11 @@ package kpi
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"countycare/care"
 	"countycare/chronic"
+	"countycare/consult"
 	"countycare/org"
 )
 
@@ -71,10 +73,46 @@ func TestHasRecords(t *testing.T) {
 		{"htn_controlled", org.KindTownshipHC, false},
 		{"in_county", org.KindVillageClinic, false},
 		{"family_coverage", org.KindVillageClinic, false},
-		{"consult_sla", org.KindVillageClinic, false},
+		{"consult_sla", org.KindVillageClinic, true},
+		{"consult_sla", org.KindCentralHC, true},
+		{"consult_sla", org.KindCommunity, false},
+		{"consult_sla", org.KindCounty, false},
+		{"consult_escalated", org.KindVillageClinic, false},
 	} {
 		if got := HasRecords(x.id, x.kind); got != x.want {
 			t.Errorf("HasRecords(%s, %s) = %v, want %v", x.id, x.kind, got, x.want)
+		}
+	}
+}
+
+// TestJudgeConsultation: the 10-minute promise as consult.Compute judges
+// it — accepted by the first deadline (10 minutes routine, 5 emergency:
+// consult.DefaultConfig) is in time; accepted after it, or past it with
+// nobody accepting, is late; cancelled or still within it is not judged.
+func TestJudgeConsultation(t *testing.T) {
+	cfg := consult.DefaultConfig()
+	sent := time.Date(2026, 9, 1, 8, 0, 0, 0, time.UTC)
+	now := sent.Add(time.Hour)
+	for _, x := range []struct {
+		name    string
+		c       consult.Consultation
+		now     time.Time
+		judged  bool
+		counted bool
+		why     string
+		args    string
+	}{
+		{"accepted at the deadline", consult.Consultation{Urgency: consult.Routine, AcceptedAt: sent.Add(10 * time.Minute)}, now, true, true, "", "[]"},
+		{"accepted a second late", consult.Consultation{Urgency: consult.Routine, AcceptedAt: sent.Add(10*time.Minute + time.Second)}, now, true, false, "kpi.why.consult_late", "[10 10]"},
+		{"emergency accepted after 7 minutes", consult.Consultation{Urgency: consult.Emergency, AcceptedAt: sent.Add(7 * time.Minute)}, now, true, false, "kpi.why.consult_late", "[7 5]"},
+		{"nobody accepted", consult.Consultation{Urgency: consult.Routine, Status: consult.StatusRequested}, now, true, false, "kpi.why.consult_unanswered", "[10]"},
+		{"cancelled", consult.Consultation{Urgency: consult.Routine, Status: consult.StatusCancelled}, now, false, true, "", "[]"},
+		{"still within its deadline", consult.Consultation{Urgency: consult.Routine, Status: consult.StatusRequested}, sent.Add(10 * time.Minute), false, true, "", "[]"},
+	} {
+		x.c.ID, x.c.ResidentID, x.c.CreatedAt = 3, 9, sent
+		r, judged := JudgeConsultation(&x.c, cfg, x.now)
+		if judged != x.judged || r.Counted != x.counted || r.Why != x.why || fmt.Sprint(r.WhyArgs) != x.args || r.ConsultationID != 3 || r.ResidentID != 9 || !r.Sent.Equal(sent) {
+			t.Errorf("%s: got %v %+v, want judged %v counted %v %q %s", x.name, judged, r, x.judged, x.counted, x.why, x.args)
 		}
 	}
 }

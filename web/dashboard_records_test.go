@@ -39,7 +39,7 @@ var (
 
 func testDashboardRecords(t *testing.T, d store.Dialect) {
 	// The demo county with its registries, a year of follow-ups and this year's settled visits.
-	e := newEnvWith(t, d, envOptions{demo: &demo.Config{Residents: 2000, Villages: 20, VillageDoctors: 40, FollowUps: 1500, Visits: 600}})
+	e := newEnvWith(t, d, envOptions{demo: &demo.Config{Residents: 2000, Villages: 20, VillageDoctors: 40, FollowUps: 1500, Visits: 600, Consultations: 300}})
 	an := e.as(care.RoleAnalyst)
 	now := time.Now().In(care.Shanghai)
 	quarter := fmt.Sprintf("%d-Q%d", now.Year(), (int(now.Month())+2)/3)
@@ -60,6 +60,7 @@ func testDashboardRecords(t *testing.T, d store.Dialect) {
 	}
 	village := id
 	testDashboardSettlement(t, e, an, strconv.Itoa(now.Year()))
+	testConsultRecords(t, an, path[0], strconv.Itoa(now.Year()))
 	// The village board's hypertension control figure links to its records.
 	link := reRecLink.FindStringSubmatch(body)
 	if link == nil {
@@ -215,5 +216,48 @@ func testDashboardSettlement(t *testing.T, e *env, an *client, year string) {
 	bp := (drugs*10000 + total/2) / total
 	if !strings.Contains(row, want) || !strings.Contains(row, fmt.Sprintf(`data-bp="%d"`, bp)) {
 		t.Errorf("county drug share: want %s (%d bp) in %s", want, bp, row)
+	}
+}
+
+var reConsultCounts = regexp.MustCompile(`分母 (\d+) 次会诊，按时响应 (\d+) 次`)
+
+// testConsultRecords: a township's 10-minute promise links to the
+// consultations its institutions sent that the promise judges — as many
+// as the figure's denominator, those in time its numerator — each late one
+// saying how long it waited, each linking to the consultation.
+func testConsultRecords(t *testing.T, an *client, community, year string) {
+	checked := 0
+	for _, m := range reUnitRow.FindAllStringSubmatch(an.get("/dashboard/units/"+community+"?period="+year).body, -1) {
+		body := an.get("/dashboard/units/" + m[1] + "?period=" + year).body
+		var num, den string
+		for _, f := range reFigure.FindAllStringSubmatch(body, -1) {
+			if f[1] == "consult_sla" {
+				num, den = f[2], f[3]
+			}
+		}
+		link := regexp.MustCompile(`href="(/dashboard/units/\d+/records\?indicator=consult_sla[^"]*)"`).FindStringSubmatch(body)
+		if link == nil {
+			t.Fatalf("township %s: the 10-minute promise without a link to its consultations", m[1])
+		}
+		if den == "" {
+			continue
+		}
+		rec := an.get(strings.ReplaceAll(link[1], "&amp;", "&"))
+		c := reConsultCounts.FindStringSubmatch(rec.body)
+		if rec.code != 200 || c == nil || c[1] != den || c[2] != num {
+			t.Fatalf("township %s: consultations %d %v, the board shows %s/%s", m[1], rec.code, c, num, den)
+		}
+		for _, r := range regexp.MustCompile(`(?s)<tr data-consultation="(\d+)" data-counted="(true|false)">(.*?)</tr>`).FindAllStringSubmatch(rec.body, -1) {
+			if !strings.Contains(r[3], `href="/consult/`+r[1]+`"`) {
+				t.Errorf("consultation %s without its link", r[1])
+			}
+			if r[2] == "false" && !regexp.MustCompile(`等待 \d+ 分钟才被接诊，应在 (10|5) 分钟内|(10|5) 分钟内无人接诊`).MatchString(r[3]) {
+				t.Errorf("late consultation %s without a reason: %s", r[1], r[3])
+			}
+		}
+		checked++
+	}
+	if checked == 0 {
+		t.Error("no township with a judged consultation")
 	}
 }

@@ -19,11 +19,14 @@ import (
 type recordsView struct {
 	P     *kpi.RecordPage
 	Rows  []recordRow
-	Value kpi.Value    // the figure the records are behind
-	Prev  template.URL // query of the previous page ("" on the first)
-	Next  template.URL
-	All   template.URL // query of the whole list
-	Only  template.URL // query of the records not counted
+	Value kpi.Value // the figure the records are behind
+	// Consult: the records are consultations (consult_sla), not patients.
+	Consult bool
+	Counts  string       // the denominator and numerator in words
+	Prev    template.URL // query of the previous page ("" on the first)
+	Next    template.URL
+	All     template.URL // query of the whole list
+	Only    template.URL // query of the records not counted
 }
 
 // recordRow is one record with its reason in the reader's language.
@@ -59,7 +62,11 @@ func (s *Server) dashboardRecords(w http.ResponseWriter, r *http.Request, rc *re
 		pd.Data = &recordsView{}
 		return s.formError(w, r, rc, "dashboard_records", pd, err)
 	}
-	v := &recordsView{P: rp, Value: kpi.Of(rp.Indicator, kpi.Rate{Num: rp.Counted, Den: rp.Total})}
+	v := &recordsView{P: rp, Value: kpi.Of(rp.Indicator, kpi.Rate{Num: rp.Counted, Den: rp.Total}), Consult: rp.Indicator.ID == "consult_sla"}
+	v.Counts = s.msgs.T(rc.Lang, "kpi.records.counts", rp.Total, rp.Counted)
+	if v.Consult {
+		v.Counts = s.msgs.T(rc.Lang, "kpi.records.counts_consult", rp.Total, rp.Counted)
+	}
 	for _, rec := range rp.Records {
 		row := recordRow{Record: rec}
 		if rec.Why != "" {

@@ -193,6 +193,9 @@ func New(cfg Config, d Deps) (*Server, error) {
 		if d.Chronic != nil {
 			s.Dashboard.ChronicRules = d.Chronic.Config
 		}
+		if d.Consult != nil {
+			s.Dashboard.ConsultRules = d.Consult.Config
+		}
 	}
 	if s.Appraisal == nil {
 		s.Appraisal = &appraisal.Service{Boards: s.Dashboard, Rules: appraisal.DefaultRules(), Audit: d.Audit}
