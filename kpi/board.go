@@ -275,11 +275,11 @@ func (s *Service) Board(ctx context.Context, a care.Actor, unitID int64, p Perio
 // of the period's year to its end. Errors as Board, and EINVALID for an
 // unknown indicator.
 func (s *Service) Trend(ctx context.Context, a care.Actor, unitID int64, id string, p Period) ([]TrendPoint, error) {
-	in, ok := Lookup(id)
-	if !ok {
-		return nil, care.Invalid([]care.FieldError{{Field: "indicator", Key: "kpi.unknown_indicator", Args: []any{id}}})
+	in, err := lookupField(id)
+	if err != nil {
+		return nil, err
 	}
-	_, r, u, err := s.scope(ctx, a, unitID)
+	_, r, u, err = s.scope(ctx, a, unitID)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,8 @@
 // viewer, within the viewer's scope. docs/dashboard.md.
 package kpi
 
+import "countycare/care"
+
 // Unit is how an indicator's value is expressed.
 type Unit string
 
@@ -80,6 +82,16 @@ var Catalogue = []Indicator{
 	{ID: "settle_oop_share", Group: "settle", Unit: MoneyShare, Numerator: "kpi.num.patient_fees", Denominator: "kpi.den.medical_fees", Source: "policy-rules.md §5 · settle.Result.Patient", HigherIsBetter: false, Bounded: true},
 	{ID: "settle_drug_share", Group: "settle", Unit: MoneyShare, Numerator: "kpi.num.drug_fees", Denominator: "kpi.den.medical_fees", Source: "policy-rules.md §6 · 药占比", HigherIsBetter: false, Bounded: true},
 	{ID: "settle_material_share", Group: "settle", Unit: MoneyShare, Numerator: "kpi.num.material_fees", Denominator: "kpi.den.medical_fees", Source: "policy-rules.md §6 · 耗占比", HigherIsBetter: false, Bounded: true},
+}
+
+// lookupField is Lookup for a request's indicator: EINVALID on the field
+// "indicator" (kpi.unknown_indicator) for an unknown one.
+func lookupField(id string) (Indicator, error) {
+	in, ok := Lookup(id)
+	if !ok {
+		return in, care.Invalid([]care.FieldError{{Field: "indicator", Key: "kpi.unknown_indicator", Args: []any{id}}})
+	}
+	return in, nil
 }
 
 // Lookup returns the indicator with id; ok is false for an unknown one.

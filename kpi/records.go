@@ -50,8 +50,8 @@ type Registrant struct {
 // the 10-minute promise — whether it counts in the numerator and, when
 // not, why (a message key and its arguments).
 type Record struct {
-	RegistrationID int64 // a chronic registration (0 for a consultation)
-	ConsultationID int64 // a consultation (0 for a registration)
+	RegistrationID int64     // a chronic registration (0 for a consultation)
+	ConsultationID int64     // a consultation (0 for a registration)
 	Sent           time.Time // consultation: when it was sent
 	WaitMinutes    int       // consultation: minutes until a specialist accepted it (0: not accepted)
 	ResidentID     int64
@@ -111,13 +111,13 @@ func chronicIndicator(id string) (chronic.Disease, bool) {
 // those not counted in the numerator first (or only them, when missing),
 // one page (from 1; past the last: the last). Within the viewer's scope
 // only: a unit outside it is ENOTFOUND and audited, as for Board. Errors:
-// EINVALID (an unknown indicator, one without records, a unit that is not
-// a village clinic), EFORBIDDEN (a role without a dashboard), ENOTFOUND.
+// EINVALID (an unknown indicator, one without records at the unit:
+// HasRecords), EFORBIDDEN (a role without a dashboard), ENOTFOUND.
 // Reading the list is an audited read of patient data.
 func (s *Service) Records(ctx context.Context, a care.Actor, unitID int64, id string, p Period, missing bool, page int) (*RecordPage, error) {
-	in, ok := Lookup(id)
-	if !ok {
-		return nil, care.Invalid([]care.FieldError{{Field: "indicator", Key: "kpi.unknown_indicator", Args: []any{id}}})
+	in, err := lookupField(id)
+	if err != nil {
+		return nil, err
 	}
 	t, r, u, err := s.scope(ctx, a, unitID)
 	if err != nil {
