@@ -279,7 +279,7 @@ func (s *Service) Trend(ctx context.Context, a care.Actor, unitID int64, id stri
 	if err != nil {
 		return nil, err
 	}
-	_, r, u, err = s.scope(ctx, a, unitID)
+	_, r, u, err := s.scope(ctx, a, unitID)
 	if err != nil {
 		return nil, err
 	}
