@@ -53,18 +53,21 @@ type Record struct {
 	RegistrationID int64     // a chronic registration (0 for a consultation)
 	ConsultationID int64     // a consultation (0 for a registration)
 	Sent           time.Time // consultation: when it was sent
-	WaitMinutes    int       // consultation: minutes until a specialist accepted it (0: not accepted)
-	ResidentID     int64
-	Name           string
-	IDMasked       string // idcard.Mask: first six and last four characters
-	Counted        bool
-	Why            string // message key; "" when counted
-	WhyArgs        []any
-	LastVisit      care.Date // last follow-up of the period (zero: none)
-	Visits         int       // follow-ups of the period
-	FaceToFace     int
-	SBP, DBP       int // last measured blood pressure of the period (0: none)
-	FPG            int // last fasting glucose of the period, 0.1 mmol/L (0: none)
+	// FromInstitution is the institution that sent the consultation: its
+	// staff may open it (consult's parties), others see the line only.
+	FromInstitution int64
+	WaitMinutes     int // consultation: minutes until a specialist accepted it (0: not accepted)
+	ResidentID      int64
+	Name            string
+	IDMasked        string // idcard.Mask: first six and last four characters
+	Counted         bool
+	Why             string // message key; "" when counted
+	WhyArgs         []any
+	LastVisit       care.Date // last follow-up of the period (zero: none)
+	Visits          int       // follow-ups of the period
+	FaceToFace      int
+	SBP, DBP        int // last measured blood pressure of the period (0: none)
+	FPG             int // last fasting glucose of the period, 0.1 mmol/L (0: none)
 }
 
 // RecordPage is one page of the records behind an indicator at a unit
@@ -242,7 +245,7 @@ func (s *Service) consultRecords(ctx context.Context, a care.Actor, institutions
 func JudgeConsultation(c *consult.Consultation, cfg consult.Config, now time.Time) (Record, bool) {
 	first := cfg.Deadline(c.Urgency, c.CreatedAt)
 	allowed := int(first.Sub(c.CreatedAt) / time.Minute)
-	rec := Record{ConsultationID: c.ID, ResidentID: c.ResidentID, Sent: c.CreatedAt, Counted: true}
+	rec := Record{ConsultationID: c.ID, ResidentID: c.ResidentID, Sent: c.CreatedAt, FromInstitution: c.FromInstitution, Counted: true}
 	switch {
 	case !c.AcceptedAt.IsZero():
 		rec.WaitMinutes = int(c.AcceptedAt.Sub(c.CreatedAt) / time.Minute)
