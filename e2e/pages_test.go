@@ -753,6 +753,10 @@ func seedPages(t *testing.T, base, dbPath string, logins map[string]string) *cra
 	t.Helper()
 	seeds := map[string][]string{}
 	out := &crawlSeeds{starts: seeds, prepare: map[string]func(*testing.T, context.Context){}}
+	// The records behind a figure (the crawl's two boards per pattern stop
+	// above the units that have them): down the analyst's boards to one.
+	seeds["analyst"] = append(seeds["analyst"], villageRecords(t, base, logins["analyst"]))
+
 	// One open consultation (the demo's are closed): its page shows the
 	// scheduler's events, the specialist's queue lists it.
 	openConsultation(t, base, logins["village_doctor"])
@@ -952,6 +956,28 @@ func seedPages(t *testing.T, base, dbPath string, logins map[string]string) *cra
 	out.starts[""] = append(out.starts[""], link)
 	out.starts["resident"] = append(out.starts["resident"], fmt.Sprintf("/me/surveys/%d", id))
 	return out
+}
+
+// villageRecords follows the analyst's boards down (county, community,
+// township, village) and returns the first link to the records behind a
+// figure: a township's consultations or a village's patients.
+func villageRecords(t *testing.T, base, login string) string {
+	t.Helper()
+	c := signIn(t, base, login)
+	unit, rec := regexp.MustCompile(`<tr data-unit="(\d+)"`), regexp.MustCompile(`href="(/dashboard/units/\d+/records\?[^"]+)"`)
+	_, body := c.do("GET", "/dashboard", nil)
+	for depth := 0; depth < 5; depth++ {
+		if m := rec.FindSubmatch(body); m != nil {
+			return strings.ReplaceAll(string(m[1]), "&amp;", "&")
+		}
+		m := unit.FindSubmatch(body)
+		if m == nil {
+			break
+		}
+		_, body = c.do("GET", "/dashboard/units/"+string(m[1]), nil)
+	}
+	t.Fatal("no board of the analyst's links to records")
+	return ""
 }
 
 // surveyLinks waits (the server invites every second: TestEveryPageOnAPhone

@@ -52,6 +52,17 @@ type CriticalReports interface {
 	UnitAcks(ctx context.Context, a care.Actor, from, to time.Time) (map[int64]critical.UnitAck, error)
 }
 
+// SettlementSums is what Board needs of the settlements (store.Store):
+// the fees of the settled visits per institution that settled them, over
+// the days [from, to] (visit dates).
+type SettlementSums interface {
+	SettlementSums(ctx context.Context, county string, from, to care.Date) (map[int64]Fees, error)
+}
+
+// Fees are the sums, in fen, of settled visits' fees: the whole bill, the
+// patient's share after every layer, drugs and medical materials.
+type Fees struct{ Total, Patient, Drugs, Materials int64 }
+
 // Trees gives the organisation tree (org.Service).
 type Trees interface {
 	Tree(ctx context.Context) (*org.Tree, error)
@@ -71,6 +82,7 @@ type Service struct {
 	Referral ReferralReports
 	Consult  ConsultReports  // nil: the consultation group has no data
 	Critical CriticalReports // nil: critical values have no data
+	Settle   SettlementSums  // nil: the settlement group has no data
 	Orgs     Trees
 	Targets  *Targets
 	Audit    audit.Recorder
@@ -78,6 +90,16 @@ type Service struct {
 	// Kept holds the dashboards the scheduler's duty computes (kept.go);
 	// nil: every view's period is computed from the reports.
 	Kept KeptStore
+	// RecordStore lists the records behind a figure (records.go); nil:
+	// no drill-down to records.
+	RecordStore RecordSource
+	// ChronicRules are the chronic-care rules the figures are counted
+	// with (chronic.Service.Config; zero: chronic.DefaultConfig), which
+	// say why a patient is not counted.
+	ChronicRules chronic.Config
+	// ConsultRules are the consultation deadlines the 10-minute promise is
+	// judged by (consult.Service.Config; zero: consult.DefaultConfig).
+	ConsultRules consult.Config
 	// CacheTTL is how long a computed (scope, period) is served before it
 	// is computed again (serve --kpi-cache; 0: DefaultCacheTTL).
 	CacheTTL time.Duration
@@ -149,6 +171,10 @@ type Board struct {
 
 // Village reports whether the board is a village clinic's (the lowest level).
 func (b *Board) Village() bool { return b.Unit.Kind == org.KindVillageClinic }
+
+// HasRecords reports whether the board's figure of indicator id links to
+// the records behind it (Records).
+func (b *Board) HasRecords(id string) bool { return HasRecords(id, b.Unit.Kind) }
 
 // TrendPoint is an indicator's value in one month.
 type TrendPoint struct {
@@ -232,15 +258,7 @@ func (s *Service) Board(ctx context.Context, a care.Actor, unitID int64, p Perio
 	if err != nil {
 		return nil, err
 	}
-	b := &Board{Unit: u, Period: p, From: sn.from, To: sn.to, AmberBP: s.Targets.AmberBP}
-	for _, an := range t.Ancestors(u.ID) {
-		if !t.IsWithin(an.ID, r.ID) {
-			break
-		}
-		if dashboardKind(an.Kind) {
-			b.Path = append([]*org.Institution{an}, b.Path...)
-		}
-	}
+	b := &Board{Unit: u, Path: path(t, r, u), Period: p, From: sn.from, To: sn.to, AmberBP: s.Targets.AmberBP}
 	b.Rows = s.rows(sn, u, p.Year)
 	for _, c := range t.Children(u.ID) {
 		if dashboardKind(c.Kind) {
@@ -257,9 +275,9 @@ func (s *Service) Board(ctx context.Context, a care.Actor, unitID int64, p Perio
 // of the period's year to its end. Errors as Board, and EINVALID for an
 // unknown indicator.
 func (s *Service) Trend(ctx context.Context, a care.Actor, unitID int64, id string, p Period) ([]TrendPoint, error) {
-	in, ok := Lookup(id)
-	if !ok {
-		return nil, care.Invalid([]care.FieldError{{Field: "indicator", Key: "kpi.unknown_indicator", Args: []any{id}}})
+	in, err := lookupField(id)
+	if err != nil {
+		return nil, err
 	}
 	_, r, u, err := s.scope(ctx, a, unitID)
 	if err != nil {
@@ -480,6 +498,19 @@ func (s *Service) compute(ctx context.Context, a care.Actor, rootID int64, p Per
 		}
 		for inst, f := range ca {
 			byInstitution(inst, func(u int64) { sn.add(u, "critical_ack_in_time", Rate{f.InTime, f.Judged}) })
+		}
+	}
+	if s.Settle != nil {
+		fs, err := s.Settle.SettlementSums(ctx, a.CountyCode, from, to)
+		if err != nil {
+			return nil, err
+		}
+		for inst, f := range fs {
+			byInstitution(inst, func(u int64) {
+				sn.add(u, "settle_oop_share", Rate{int(f.Patient), int(f.Total)})
+				sn.add(u, "settle_drug_share", Rate{int(f.Drugs), int(f.Total)})
+				sn.add(u, "settle_material_share", Rate{int(f.Materials), int(f.Total)})
+			})
 		}
 	}
 	return sn, nil

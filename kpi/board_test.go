@@ -2,6 +2,7 @@ package kpi
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -129,6 +130,14 @@ func newTestService(now *time.Time) (*Service, *fakeReports, *nopAudit) {
 	return s, f, au
 }
 
+func pathIDs(p []*org.Institution) string {
+	var ids []int64
+	for _, in := range p {
+		ids = append(ids, in.ID)
+	}
+	return fmt.Sprint(ids)
+}
+
 func rate(b *Board, id string) Rate {
 	for _, r := range b.Rows {
 		if r.Indicator.ID == id {
@@ -176,6 +185,10 @@ func TestBoard(t *testing.T) {
 	if !v.Village() || rate(v, "out_of_county") != (Rate{-1, -1}) || rate(v, "family_coverage") != (Rate{40, 100}) {
 		t.Errorf("village rows %+v", v.Rows)
 	}
+	// Breadcrumbs from the viewer's root down: county › community › township.
+	if ids := pathIDs(v.Path); ids != "[1 2 3]" {
+		t.Errorf("village breadcrumbs %s, want [1 2 3]", ids)
+	}
 	if f.calls.Load() != 1 {
 		t.Errorf("the period was computed %d times within the cache's lifetime", f.calls.Load())
 	}
@@ -206,8 +219,8 @@ func TestBoard(t *testing.T) {
 		// county down; the walk goes up from the village and stops at the scope).
 		t.Errorf("township staff's own board: family_coverage %v, want its village's 40/100", got)
 	}
-	if _, err := s.Board(ctx, td, 5, p); err != nil {
-		t.Errorf("own village: %v", err)
+	if b, err := s.Board(ctx, td, 5, p); err != nil || pathIDs(b.Path) != "[3]" {
+		t.Errorf("own village: %v, breadcrumbs %v", err, b)
 	}
 	n := len(au.evs)
 	for _, u := range []int64{1, 2, 4, 6, 7, 99} {
@@ -278,5 +291,56 @@ func TestBoardConsultations(t *testing.T) {
 	in, _ := Lookup("consult_escalated")
 	if in.HigherIsBetter || !in.Bounded {
 		t.Errorf("escalations are a share where lower is better: %+v", in)
+	}
+}
+
+// fakeSettle: visits settled by the village 5 and the county hospital 7.
+type fakeSettle struct{ from, to *care.Date }
+
+func (f fakeSettle) SettlementSums(ctx context.Context, county string, from, to care.Date) (map[int64]Fees, error) {
+	*f.from, *f.to = from, to
+	return map[int64]Fees{5: {Total: 10000, Patient: 3000, Drugs: 4000, Materials: 500}, 7: {Total: 90000, Patient: 20000, Drugs: 26000, Materials: 9500}}, nil
+}
+
+// TestBoardSettlement: the fees' shares per institution that settled the
+// visits, summed up the tree (the county holds the hospital's too), as
+// money, with no data where nothing was settled; the period's days reach
+// the store.
+func TestBoardSettlement(t *testing.T) {
+	now := time.Date(2026, 8, 15, 4, 0, 0, 0, time.UTC)
+	s, _, _ := newTestService(&now)
+	var from, to care.Date
+	s.Settle = fakeSettle{&from, &to}
+	ctx := context.Background()
+	analyst := care.Actor{AccountID: 1, Role: care.RoleAnalyst, CountyCode: "411723"}
+	p := Period{Kind: Quarter, Year: 2026, N: 2}
+	for unit, want := range map[int64][3]Rate{
+		0: {{23000, 100000}, {30000, 100000}, {10000, 100000}},
+		2: {{23000, 100000}, {30000, 100000}, {10000, 100000}},
+		3: {{3000, 10000}, {4000, 10000}, {500, 10000}},
+		5: {{3000, 10000}, {4000, 10000}, {500, 10000}},
+		4: {},
+	} {
+		b, err := s.Board(ctx, analyst, unit, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := [3]Rate{rate(b, "settle_oop_share"), rate(b, "settle_drug_share"), rate(b, "settle_material_share")}; got != want {
+			t.Errorf("unit %d: settlement shares %v, want %v", unit, got, want)
+		}
+		for _, r := range b.Rows {
+			if r.Indicator.Group == "settle" && (!r.Value.Money || r.Indicator.HigherIsBetter) {
+				t.Errorf("unit %d %s: %+v is not a money share where lower is better", unit, r.Indicator.ID, r.Value)
+			}
+			if r.Indicator.ID == "settle_drug_share" && unit == 0 && (r.Value.BP != 3000 || r.Light != LightGreen) {
+				t.Errorf("county drug share %+v light %s, want 30.00 %% meeting the ≤ 30 %% example target", r.Value, r.Light)
+			}
+			if r.Indicator.Group == "settle" && unit == 4 && r.Value.State != NoData {
+				t.Errorf("a township that settled nothing: %+v, want no data", r.Value)
+			}
+		}
+	}
+	if from.String() != "2026-04-01" || to.String() != "2026-06-30" {
+		t.Errorf("the store was asked for %s..%s", from, to)
 	}
 }

@@ -8,12 +8,17 @@
 // viewer, within the viewer's scope. docs/dashboard.md.
 package kpi
 
+import "countycare/care"
+
 // Unit is how an indicator's value is expressed.
 type Unit string
 
 // Units of indicators.
 const (
 	Percent Unit = "percent" // a share: numerator ⊆ denominator, never above 100 %
+	// MoneyShare is a share of an amount of money: numerator and
+	// denominator are fen (settle.Fen), shown as yuan.
+	MoneyShare Unit = "money_share"
 )
 
 // Indicator is one figure of the catalogue. Its name, definition and
@@ -72,6 +77,21 @@ var Catalogue = []Indicator{
 	{ID: "consult_escalated", Group: "consult", Unit: Percent, Numerator: "kpi.num.escalated_consults", Denominator: "kpi.den.consults", Source: "consult/indicators.go · consult.Config escalation", HigherIsBetter: false, Bounded: true},
 	// Reading centers and labs: critical values acknowledged by the ordering clinic before escalation (critical.AckInTimeByClinic).
 	{ID: "critical_ack_in_time", Group: "reading", Unit: Percent, Numerator: "kpi.num.acked_in_time", Denominator: "kpi.den.judged_alerts", Source: "critical/critical.go · 危急值报告制度（医疗质量安全核心制度要点，2018）", HigherIsBetter: true, Bounded: true},
+	// Settlement: what the county's settled visits cost, per institution that settled them (the fees of
+	// settle.Settlement; policy-rules.md §5, §6). No shipped target: the county sets one (kpi-targets).
+	{ID: "settle_oop_share", Group: "settle", Unit: MoneyShare, Numerator: "kpi.num.patient_fees", Denominator: "kpi.den.medical_fees", Source: "policy-rules.md §5 · settle.Result.Patient", HigherIsBetter: false, Bounded: true},
+	{ID: "settle_drug_share", Group: "settle", Unit: MoneyShare, Numerator: "kpi.num.drug_fees", Denominator: "kpi.den.medical_fees", Source: "policy-rules.md §6 · 药占比", HigherIsBetter: false, Bounded: true},
+	{ID: "settle_material_share", Group: "settle", Unit: MoneyShare, Numerator: "kpi.num.material_fees", Denominator: "kpi.den.medical_fees", Source: "policy-rules.md §6 · 耗占比", HigherIsBetter: false, Bounded: true},
+}
+
+// lookupField is Lookup for a request's indicator: EINVALID on the field
+// "indicator" (kpi.unknown_indicator) for an unknown one.
+func lookupField(id string) (Indicator, error) {
+	in, ok := Lookup(id)
+	if !ok {
+		return in, care.Invalid([]care.FieldError{{Field: "indicator", Key: "kpi.unknown_indicator", Args: []any{id}}})
+	}
+	return in, nil
 }
 
 // Lookup returns the indicator with id; ok is false for an unknown one.

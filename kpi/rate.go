@@ -20,6 +20,7 @@ type Value struct {
 	Rate  Rate
 	BP    int
 	State State
+	Money bool // the rate's counts are fen (a MoneyShare indicator)
 }
 
 // Of evaluates r for indicator in: NoData for an empty denominator (no
@@ -28,15 +29,17 @@ type Value struct {
 // denominator — an impossible figure (issue 14: a 250 % rate) is a fault
 // to fix at its source, not a value to colour green.
 func Of(in Indicator, r Rate) Value {
+	money := in.Unit == MoneyShare
 	switch {
 	case r.Num < 0 || r.Den < 0:
-		return Value{Rate: r, State: DataError}
+		return Value{Rate: r, State: DataError, Money: money}
 	case r.Den == 0:
-		return Value{Rate: r, State: NoData}
+		return Value{Rate: r, State: NoData, Money: money}
 	case in.Bounded && r.Num > r.Den:
-		return Value{Rate: r, State: DataError}
+		return Value{Rate: r, State: DataError, Money: money}
 	}
-	return Value{Rate: r, BP: (r.Num*10000 + r.Den/2) / r.Den, State: OK}
+	// Fees in fen times 10000 stay below 2^63 up to 9.2e12 yuan.
+	return Value{Rate: r, BP: (r.Num*10000 + r.Den/2) / r.Den, State: OK, Money: money}
 }
 
 // OK reports whether v has a value to show.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/xuri/excelize/v2"
 
@@ -87,6 +88,9 @@ func (s *Server) exportRow(lang string, c kpi.Child, row kpi.Row) []string {
 	num, den, target, light := "", "", "", ""
 	if row.Value.State != kpi.NoData {
 		num, den = strconv.Itoa(row.Value.Rate.Num), strconv.Itoa(row.Value.Rate.Den)
+		if row.Value.Money { // fees: yuan, as the page shows them
+			num, den = yuan(int64(row.Value.Rate.Num)), yuan(int64(row.Value.Rate.Den))
+		}
 	}
 	if row.HasTarget {
 		target = pctBP(row.TargetBP)
@@ -124,11 +128,15 @@ func xlsxOf(sheets []sheet) ([]byte, error) {
 		for r, row := range sh.Rows {
 			cells := make([]any, len(row))
 			for c, v := range row {
-				switch n, err := strconv.Atoi(v); {
+				n, err := strconv.Atoi(v)
+				x, ferr := strconv.ParseFloat(v, 64)
+				switch {
 				case v == "":
 					cells[c] = nil // an empty cell, not an empty string
 				case err == nil && r > 0:
 					cells[c] = n
+				case ferr == nil && r > 0 && strings.Contains(v, "."): // yuan
+					cells[c] = x
 				default:
 					cells[c] = v
 				}

@@ -108,6 +108,18 @@ func centiPoints(c int) string { t := (c + 5) / 10; return fmt.Sprintf("%d.%d", 
 // pctBP formats basis points as a percentage with one decimal (1234 → 12.3%).
 func pctBP(bp int) string { t := (bp + 5) / 10; return fmt.Sprintf("%d.%d%%", t/10, t%10) }
 
+// queryOf encodes key, value pairs as a query string, leaving out the
+// pairs whose value is empty.
+func queryOf(kv ...string) template.URL {
+	v := url.Values{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		if kv[i+1] != "" {
+			v.Set(kv[i], kv[i+1])
+		}
+	}
+	return template.URL(v.Encode())
+}
+
 // templates are parsed once: each page is the layout plus its own file.
 type templates struct {
 	pages map[string]*template.Template
@@ -132,21 +144,15 @@ func loadTemplates(s *Server) (*templates, error) {
 		// pct formats basis points as a percentage with one decimal (1234 → 12.3%).
 		"pct":  pctBP,
 		"cell": cell,
+		// yuanOf formats fen as yuan with two decimals (12345 → 123.45).
+		"yuanOf": func(fen int) string { return yuan(int64(fen)) },
 		// points formats hundredths of a point with one decimal (1350 → 13.5).
 		"points":    centiPoints,
 		"maskphone": resident.MaskPhone,
 		"dicomday":  reading.DicomDay,
 		"list":      func(xs ...string) []string { return xs },
 		"args":      func(xs ...any) []any { return xs }, // several values for a {{template}} (index . 0 …)
-		"query": func(kv ...string) template.URL {
-			v := url.Values{}
-			for i := 0; i+1 < len(kv); i += 2 {
-				if kv[i+1] != "" {
-					v.Set(kv[i], kv[i+1])
-				}
-			}
-			return template.URL(v.Encode())
-		},
+		"query":     queryOf,
 	}
 	// viewerArgs passes a partial (templates/_*.html) the page and its own data.
 	funcs["viewerArgs"] = func(p pageData, v any) viewerArgs { return viewerArgs{P: p, V: v} }

@@ -143,6 +143,7 @@ func (s *Server) registerRoutes() {
 	// The county dashboard (一张图): the county for analysts, a township for its staff.
 	s.handle("GET /dashboard", aggregates, s.dashboard)
 	s.handle("GET /dashboard/units/{id}", aggregates, s.dashboard)
+	s.handle("GET /dashboard/units/{id}/records", aggregates, s.dashboardRecords)
 	s.handle("GET /api/v1/dashboard/trend", aggregates, s.apiDashboardTrend)
 	s.handle("GET /dashboard/export", aggregates, s.dashboardExport)
 	s.handle("GET /dashboard/report.pdf", aggregates, s.dashboardReport)

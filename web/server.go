@@ -190,6 +190,18 @@ func New(cfg Config, d Deps) (*Server, error) {
 		if d.Critical != nil {
 			s.Dashboard.Critical = d.Critical
 		}
+		if rs, ok := d.Store.(kpi.RecordSource); ok {
+			s.Dashboard.RecordStore = rs
+		}
+		if ss, ok := d.Store.(kpi.SettlementSums); ok {
+			s.Dashboard.Settle = ss
+		}
+		if d.Chronic != nil {
+			s.Dashboard.ChronicRules = d.Chronic.Config
+		}
+		if d.Consult != nil {
+			s.Dashboard.ConsultRules = d.Consult.Config
+		}
 	}
 	if s.Appraisal == nil {
 		s.Appraisal = &appraisal.Service{Boards: s.Dashboard, Rules: appraisal.DefaultRules(), Audit: d.Audit}

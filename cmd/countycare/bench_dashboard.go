@@ -8,6 +8,7 @@ import (
 
 	"countycare/care"
 	"countycare/kpi"
+	"countycare/org"
 )
 
 // benchDashboard measures the analyst's county dashboard (GET /dashboard,
@@ -58,6 +59,23 @@ func benchDashboard(stdout io.Writer, a *app, base string, user map[care.Role]st
 			return cl.get(path)
 		}))
 		a.dashboard.Kept = kept
+	}
+	// The drill-down to the records behind a village's control rate: the
+	// first page of its registered hypertensive patients, each judged.
+	t, err := a.orgs.Tree(context.Background())
+	if err != nil {
+		return err
+	}
+	for _, r := range t.Roots() {
+		vs := t.OfKind(r.ID, org.KindVillageClinic)
+		if r.Kind != org.KindCounty || len(vs) == 0 {
+			continue
+		}
+		for _, p := range []kpi.Period{kpi.YearOf(today), month} {
+			path := fmt.Sprintf("/dashboard/units/%d/records?indicator=htn_controlled&period=%s", vs[len(vs)/2].ID, p)
+			report(stdout, fmt.Sprintf("records behind a village's hypertension control %s (first page)", p), runLoad(max(n/10, 3), conc, func(int) error { return cl.get(path) }))
+		}
+		break
 	}
 	return nil
 }

@@ -288,11 +288,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	a.chronic.Config = chronicCfg
+	a.chronic.Config, a.dashboard.ChronicRules = chronicCfg, chronicCfg
 	a.dashboard.Targets, a.dashboard.CacheTTL = targets, *kpiCache
 	a.appraisal.Rules = appraisalRules
 	a.surveys.Config, a.surveyEvery = surveyCfg, *surveyEvery
-	a.consult.Config = ccfg
+	a.consult.Config, a.dashboard.ConsultRules = ccfg, ccfg
 	a.critical.Config = criticalCfg
 	a.watch.Config = watchCfg
 	a.special.List = specialList

@@ -1,0 +1,321 @@
+package kpi
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"countycare/audit"
+	"countycare/care"
+	"countycare/chronic"
+	"countycare/consult"
+	"countycare/idcard"
+	"countycare/org"
+)
+
+// ActRecords is the audit action of a drill-down to the records behind a
+// figure: a read of patient data (the residents listed are in the detail).
+const ActRecords = "kpi.records"
+
+// RecordsPerPage is the length of a page of records.
+const RecordsPerPage = 50
+
+// RecordSource is what Records needs of the store (store.Store): the
+// registrations of a village clinic under management in a period with
+// their visits folded in — the same rows and rules the chronic figures
+// count (chronic_years for a year, the visits otherwise) — and who they are.
+type RecordSource interface {
+	ChronicPeriod(ctx context.Context, county string, clinics []int64, from, to care.Date, fn func(*chronic.PatientPeriod) error) error
+	// Registrants returns the resident of each registration asked for
+	// (a registration of another county is absent).
+	Registrants(ctx context.Context, county string, registrationIDs []int64) (map[int64]Registrant, error)
+	// ConsultationsFrom returns the consultations the institutions sent
+	// in [from, to).
+	ConsultationsFrom(ctx context.Context, county string, institutions []int64, from, to time.Time) ([]consult.Consultation, error)
+	// ResidentsByID returns the residents asked for, keyed by their id.
+	ResidentsByID(ctx context.Context, county string, ids []int64) (map[int64]Registrant, error)
+}
+
+// Registrant is the resident a chronic registration belongs to.
+type Registrant struct {
+	ResidentID int64
+	Name       string
+	IDNumber   string // as stored: Records masks it
+}
+
+// Record is one record behind a figure — a registered patient counted in
+// the denominator of a chronic-care indicator, or a consultation judged by
+// the 10-minute promise — whether it counts in the numerator and, when
+// not, why (a message key and its arguments).
+type Record struct {
+	RegistrationID int64     // a chronic registration (0 for a consultation)
+	ConsultationID int64     // a consultation (0 for a registration)
+	Sent           time.Time // consultation: when it was sent
+	// FromInstitution is the institution that sent the consultation: its
+	// staff may open it (consult's parties), others see the line only.
+	FromInstitution int64
+	WaitMinutes     int // consultation: minutes until a specialist accepted it (0: not accepted)
+	ResidentID      int64
+	Name            string
+	IDMasked        string // idcard.Mask: first six and last four characters
+	Counted         bool
+	Why             string // message key; "" when counted
+	WhyArgs         []any
+	LastVisit       care.Date // last follow-up of the period (zero: none)
+	Visits          int       // follow-ups of the period
+	FaceToFace      int
+	SBP, DBP        int // last measured blood pressure of the period (0: none)
+	FPG             int // last fasting glucose of the period, 0.1 mmol/L (0: none)
+}
+
+// RecordPage is one page of the records behind an indicator at a unit
+// for a period.
+type RecordPage struct {
+	Unit      *org.Institution
+	Path      []*org.Institution // from the viewer's root down to Unit's parent
+	Indicator Indicator
+	Period    Period
+	From, To  care.Date
+	Missing   bool // only the records not counted in the numerator are listed
+	Records   []Record
+	Total     int // the denominator: every record of the unit and period
+	Counted   int // the numerator
+	Listed    int // the records of the list (Total, or Total − Counted when Missing)
+	Page      int // from 1
+	Pages     int
+}
+
+// HasRecords reports whether an indicator's figure can be drilled down to
+// its records, and at which units: the chronic-care indicators at a
+// village clinic (the lowest level; their patients are registered there);
+// the 10-minute promise at a village clinic or a township center (the
+// institutions that send the requests, with the township's villages).
+func HasRecords(id string, k org.Kind) bool {
+	if _, ok := chronicIndicator(id); ok {
+		return k == org.KindVillageClinic
+	}
+	return id == "consult_sla" && (k == org.KindVillageClinic || township(k))
+}
+
+// chronicIndicator returns the disease of a chronic-care indicator.
+func chronicIndicator(id string) (chronic.Disease, bool) {
+	switch {
+	case strings.HasPrefix(id, "htn_"):
+		return chronic.Hypertension, true
+	case strings.HasPrefix(id, "dm_"):
+		return chronic.Diabetes, true
+	}
+	return "", false
+}
+
+// Records lists the records behind indicator id at unit for period p,
+// those not counted in the numerator first (or only them, when missing),
+// one page (from 1; past the last: the last). Within the viewer's scope
+// only: a unit outside it is ENOTFOUND and audited, as for Board. Errors:
+// EINVALID (an unknown indicator, one without records at the unit:
+// HasRecords), EFORBIDDEN (a role without a dashboard), ENOTFOUND.
+// Reading the list is an audited read of patient data.
+func (s *Service) Records(ctx context.Context, a care.Actor, unitID int64, id string, p Period, missing bool, page int) (*RecordPage, error) {
+	in, err := lookupField(id)
+	if err != nil {
+		return nil, err
+	}
+	t, r, u, err := s.scope(ctx, a, unitID)
+	if err != nil {
+		return nil, err
+	}
+	if !HasRecords(id, u.Kind) {
+		return nil, care.Invalid([]care.FieldError{{Field: "indicator", Key: "kpi.records.none"}})
+	}
+	if s.RecordStore == nil {
+		return nil, care.Errorf(care.EINTERNAL, "kpi: no store for records")
+	}
+	today := care.Today(s.Now())
+	from, to := p.From(), p.To(today)
+	if from.After(today) {
+		return nil, care.Invalid([]care.FieldError{{Field: "period", Key: "kpi.period.future"}})
+	}
+	rp := &RecordPage{Unit: u, Indicator: in, Period: p, From: from, To: to, Missing: missing}
+	rp.Path = path(t, r, u)
+	var all []Record
+	keep := func(rec Record) {
+		rp.Total++
+		if rec.Counted {
+			rp.Counted++
+		}
+		if !rec.Counted || !missing {
+			all = append(all, rec)
+		}
+	}
+	if id == "consult_sla" {
+		err = s.consultRecords(ctx, a, t.Subtree(u.ID), from, to, keep)
+	} else {
+		err = s.chronicRecords(ctx, a, u.ID, id, from, to, keep)
+	}
+	if err != nil {
+		return nil, err
+	}
+	sort.SliceStable(all, func(i, j int) bool {
+		if all[i].Counted != all[j].Counted {
+			return !all[i].Counted
+		}
+		return all[i].RegistrationID+all[i].ConsultationID < all[j].RegistrationID+all[j].ConsultationID
+	})
+	rp.Listed = len(all)
+	rp.Pages = max(1, (len(all)+RecordsPerPage-1)/RecordsPerPage)
+	rp.Page = min(max(page, 1), rp.Pages)
+	lo := (rp.Page - 1) * RecordsPerPage
+	rp.Records = all[lo:min(lo+RecordsPerPage, len(all))]
+	ids := make([]int64, len(rp.Records))
+	for i, rec := range rp.Records {
+		ids[i] = rec.RegistrationID
+		if id == "consult_sla" {
+			ids[i] = rec.ResidentID
+		}
+	}
+	var who map[int64]Registrant
+	if id == "consult_sla" {
+		who, err = s.RecordStore.ResidentsByID(ctx, a.CountyCode, ids)
+	} else {
+		who, err = s.RecordStore.Registrants(ctx, a.CountyCode, ids)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var residents []string
+	for i := range rp.Records {
+		rec := &rp.Records[i]
+		w := who[ids[i]]
+		rec.ResidentID, rec.Name, rec.IDMasked = w.ResidentID, w.Name, idcard.Mask(w.IDNumber)
+		residents = append(residents, fmt.Sprint(w.ResidentID))
+	}
+	ev := audit.New(ctx, a, ActRecords, 0)
+	ev.Detail = fmt.Sprintf("records %s unit %d period %s page %d/%d listed %d residents %s", id, u.ID, p, rp.Page, rp.Pages, len(rp.Records), strings.Join(residents, ","))
+	s.Audit.Record(ctx, ev)
+	return rp, nil
+}
+
+// chronicRecords passes keep each patient under management at the village
+// clinic in [from, to] with the disease of indicator id, judged.
+func (s *Service) chronicRecords(ctx context.Context, a care.Actor, clinic int64, id string, from, to care.Date, keep func(Record)) error {
+	d, _ := chronicIndicator(id)
+	rules := s.ChronicRules
+	if rules.BPTargetSBP == 0 {
+		rules = chronic.DefaultConfig()
+	}
+	return s.RecordStore.ChronicPeriod(ctx, a.CountyCode, []int64{clinic}, from, to, func(pp *chronic.PatientPeriod) error {
+		if pp.Disease == d {
+			keep(JudgePatient(id, pp, from, to, rules))
+		}
+		return nil
+	})
+}
+
+// consultRecords passes keep each consultation the institutions sent in
+// the days [from, to] that the 10-minute promise judges.
+func (s *Service) consultRecords(ctx context.Context, a care.Actor, institutions []int64, from, to care.Date, keep func(Record)) error {
+	rules := s.ConsultRules
+	if rules.ResponseMinutes == nil {
+		rules = consult.DefaultConfig()
+	}
+	start := time.Date(from.Year, from.Month, from.Day, 0, 0, 0, 0, care.Shanghai)
+	end := time.Date(to.Year, to.Month, to.Day, 0, 0, 0, 0, care.Shanghai).AddDate(0, 0, 1)
+	cs, err := s.RecordStore.ConsultationsFrom(ctx, a.CountyCode, institutions, start, end)
+	if err != nil {
+		return err
+	}
+	now := s.Now()
+	for i := range cs {
+		if rec, judged := JudgeConsultation(&cs[i], rules, now); judged {
+			keep(rec)
+		}
+	}
+	return nil
+}
+
+// JudgeConsultation says whether a consultation counts in the 10-minute
+// promise (consult_sla) as consult.Compute counts it, and why not: judged
+// when accepted, or when past its first deadline (Config.Deadline: 10
+// minutes routine, 5 emergency) without anyone accepting and not
+// cancelled; in time when accepted by that deadline. Not in time:
+// kpi.why.consult_late (minutes waited, minutes allowed) or
+// kpi.why.consult_unanswered (minutes allowed).
+func JudgeConsultation(c *consult.Consultation, cfg consult.Config, now time.Time) (Record, bool) {
+	first := cfg.Deadline(c.Urgency, c.CreatedAt)
+	allowed := int(first.Sub(c.CreatedAt) / time.Minute)
+	rec := Record{ConsultationID: c.ID, ResidentID: c.ResidentID, Sent: c.CreatedAt, FromInstitution: c.FromInstitution, Counted: true}
+	switch {
+	case !c.AcceptedAt.IsZero():
+		rec.WaitMinutes = int(c.AcceptedAt.Sub(c.CreatedAt) / time.Minute)
+		if c.AcceptedAt.After(first) {
+			rec.Counted, rec.Why, rec.WhyArgs = false, "kpi.why.consult_late", []any{rec.WaitMinutes, allowed}
+		}
+		return rec, true
+	case now.After(first) && c.Status != consult.StatusCancelled:
+		rec.Counted, rec.Why, rec.WhyArgs = false, "kpi.why.consult_unanswered", []any{allowed}
+		return rec, true
+	}
+	return rec, false
+}
+
+// path is the breadcrumbs from the viewer's root r down to u's parent.
+func path(t *org.Tree, r, u *org.Institution) []*org.Institution {
+	var out []*org.Institution
+	anc := t.Ancestors(u.ID) // from the tree's root down: walk it nearest first
+	for i := len(anc) - 1; i >= 0; i-- {
+		if !t.IsWithin(anc[i].ID, r.ID) {
+			break
+		}
+		if dashboardKind(anc[i].Kind) {
+			out = append([]*org.Institution{anc[i]}, out...)
+		}
+	}
+	return out
+}
+
+// JudgePatient says whether a patient under management in [from, to] counts in
+// the numerator of chronic indicator id, and why not — by the rules the
+// figure is counted with (chronic/indicators.go, policy-rules.md §1.1,
+// §1.2):
+//   - 规范管理率 (_standardised): face-to-face follow-ups ≥ floor(days/90)
+//     (chronic.StandardisedManaged); else kpi.why.visits (done, due);
+//   - 控制率 (_controlled): the last measurement of the period at target
+//     (PatientPeriod.AtTarget); else no follow-up in the period
+//     (kpi.why.no_visit), follow-ups without the measurement
+//     (kpi.why.no_bp, kpi.why.no_fpg), or the last value off target
+//     (kpi.why.bp_high with SBP/DBP and the targets; kpi.why.fpg_off with
+//     the glucose in mmol/L);
+//   - 健康管理率 (_health_managed): every patient under management counts.
+func JudgePatient(id string, p *chronic.PatientPeriod, from, to care.Date, c chronic.Config) Record {
+	rec := Record{RegistrationID: p.RegistrationID, LastVisit: p.LastVisitDate, Visits: p.Visits, FaceToFace: p.FaceToFace,
+		SBP: p.LastSBP, DBP: p.LastDBP, FPG: p.LastFPG, Counted: true}
+	switch {
+	case strings.HasSuffix(id, "_standardised"):
+		if !chronic.StandardisedManaged(p.FaceToFace, from, to) {
+			rec.Counted, rec.Why, rec.WhyArgs = false, "kpi.why.visits", []any{p.FaceToFace, chronic.VisitsDue(from, to)}
+		}
+	case strings.HasSuffix(id, "_controlled"):
+		if p.AtTarget(c) {
+			break
+		}
+		rec.Counted = false
+		switch {
+		case p.Visits == 0:
+			rec.Why = "kpi.why.no_visit"
+		case p.Disease == chronic.Hypertension && p.LastSBP == 0:
+			rec.Why = "kpi.why.no_bp"
+		case p.Disease == chronic.Hypertension:
+			rec.Why, rec.WhyArgs = "kpi.why.bp_high", []any{p.LastSBP, p.LastDBP, c.BPTargetSBP, c.BPTargetDBP}
+		case p.LastFPG == 0:
+			rec.Why = "kpi.why.no_fpg"
+		default:
+			rec.Why, rec.WhyArgs = "kpi.why.fpg_off", []any{mmol(p.LastFPG), mmol(c.UrgentFPGLow), mmol(c.FPGTarget)}
+		}
+	}
+	return rec
+}
+
+// mmol writes a glucose kept in 0.1 mmol/L: 72 → "7.2".
+func mmol(v int) string { return fmt.Sprintf("%d.%d", v/10, v%10) }

@@ -1,0 +1,96 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"countycare/care"
+	"countycare/consult"
+	"countycare/kpi"
+)
+
+// Registrants returns the resident of each chronic registration asked for
+// (the dashboard's drill-down to records, kpi.Service.Records): one page
+// of registrations, by primary key.
+func (s *Store) Registrants(ctx context.Context, county string, ids []int64) (map[int64]kpi.Registrant, error) {
+	const op = "store.Registrants"
+	out := make(map[int64]kpi.Registrant, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := s.read().query(ctx, `SELECT g.id, r.id, r.name, r.id_number
+		FROM chronic_registrations g JOIN residents r ON r.id = g.resident_id
+		WHERE g.county_code = ? AND g.id IN (`+placeholders(len(ids))+`)`, append([]any{county}, int64Args(ids)...)...)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var w kpi.Registrant
+		if err := rows.Scan(&id, &w.ResidentID, &w.Name, &w.IDNumber); err != nil {
+			return nil, wrap(op, err)
+		}
+		out[id] = w
+	}
+	return out, wrap(op, rows.Err())
+}
+
+// SettlementSums returns the fees of the county's settled visits of [from,
+// to] per institution that settled them (the dashboard's settlement group,
+// kpi.Service; index settlements_date). A reversed settlement is not
+// counted; its replacement is.
+func (s *Store) SettlementSums(ctx context.Context, county string, from, to care.Date) (map[int64]kpi.Fees, error) {
+	const op = "store.SettlementSums"
+	rows, err := s.read().query(ctx, `SELECT institution_id, SUM(total), SUM(patient), SUM(drugs), SUM(materials) FROM settlements
+		WHERE county_code = ? AND visit_date >= ? AND visit_date <= ? AND status = 'settled' GROUP BY institution_id`, county, from, to)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	defer rows.Close()
+	out := map[int64]kpi.Fees{}
+	for rows.Next() {
+		var id int64
+		var f kpi.Fees
+		if err := rows.Scan(&id, &f.Total, &f.Patient, &f.Drugs, &f.Materials); err != nil {
+			return nil, wrap(op, err)
+		}
+		out[id] = f
+	}
+	return out, wrap(op, rows.Err())
+}
+
+// ConsultationsFrom returns the consultations the institutions sent in
+// [from, to) (the dashboard's records behind the 10-minute promise;
+// index consultations_from).
+func (s *Store) ConsultationsFrom(ctx context.Context, county string, institutions []int64, from, to time.Time) ([]consult.Consultation, error) {
+	if len(institutions) == 0 {
+		return nil, nil
+	}
+	return s.consultations(ctx, "store.ConsultationsFrom", `county_code = ? AND from_institution IN (`+placeholders(len(institutions))+`) AND created_at >= ? AND created_at < ? ORDER BY id`,
+		append(append([]any{county}, int64Args(institutions)...), s.ts(from), s.ts(to))...)
+}
+
+// ResidentsByID returns the residents asked for by id, with their name and
+// identity number (the dashboard's records; masked there).
+func (s *Store) ResidentsByID(ctx context.Context, county string, ids []int64) (map[int64]kpi.Registrant, error) {
+	const op = "store.ResidentsByID"
+	out := make(map[int64]kpi.Registrant, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := s.read().query(ctx, `SELECT id, name, id_number FROM residents WHERE county_code = ? AND id IN (`+placeholders(len(ids))+`)`,
+		append([]any{county}, int64Args(ids)...)...)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var w kpi.Registrant
+		if err := rows.Scan(&w.ResidentID, &w.Name, &w.IDNumber); err != nil {
+			return nil, wrap(op, err)
+		}
+		out[w.ResidentID] = w
+	}
+	return out, wrap(op, rows.Err())
+}
