@@ -517,6 +517,19 @@ func (s *Server) registerRoutes() {
 	s.handle("POST /admin/dicomweb/{id}/{action}", admin, s.dicomwebClientState)
 	s.handle("POST /api/v1/dicomweb/clients/{id}/{action}", admin, s.apiDICOMwebClientState)
 	devices := access.Devices()
+	// Devices of health huts and clinics (issue 17): administrators register
+	// and revoke them; a device posts readings with its bearer token;
+	// clinicians in scope read a resident's readings.
+	s.handle("GET /admin/devices", admin, s.hutDevicesPage)
+	s.handle("POST /admin/devices", admin, s.hutDeviceCreate)
+	s.handle("POST /admin/devices/{id}/revoke", admin, s.hutDeviceRevoke)
+	s.handle("GET /api/v1/devices", admin, s.apiHutDevices)
+	s.handle("POST /api/v1/devices", admin, s.apiHutDeviceCreate)
+	s.handle("POST /api/v1/devices/{id}/revoke", admin, s.apiHutDeviceRevoke)
+	s.handle("POST /api/v1/devices/readings", devices, s.apiDeviceReading)
+	readingViewers := access.Allow(care.RoleVillageDoctor, care.RoleTownshipDoctor, care.RoleCountySpecialist)
+	s.handle("GET /residents/{id}/readings", readingViewers, s.residentReadingsPage)
+	s.handle("GET /api/v1/residents/{id}/device-readings", readingViewers, s.apiResidentReadings)
 	s.handleLimit("POST /dicomweb/studies", devices, MaxSTOWBytes, s.dwStow)
 	s.handleLimit("POST /dicomweb/studies/{study}", devices, MaxSTOWBytes, s.dwStow)
 	s.handle("GET /dicomweb/studies", devices, s.dwSearchStudies)

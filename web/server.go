@@ -27,6 +27,7 @@ import (
 	"countycare/consult"
 	"countycare/critical"
 	"countycare/family"
+	"countycare/huts"
 	"countycare/kpi"
 	"countycare/lab"
 	"countycare/myrecord"
@@ -127,6 +128,8 @@ type Deps struct {
 	Special *povertywatch.Special
 	// Specimens from villages to the county lab (required by its routes).
 	Specimens *specimen.Service
+	// Devices of health huts and clinics and their readings (required by its routes).
+	Huts *huts.Service
 	// The county dashboard; nil: one over Chronic, Family and Referral
 	// with the default targets (kpi.DefaultTargets).
 	Dashboard *kpi.Service

@@ -26,6 +26,7 @@ import (
 	"countycare/demo"
 	"countycare/ecg"
 	"countycare/family"
+	"countycare/huts"
 	"countycare/internal/testdb"
 	"countycare/lab"
 	"countycare/myrecord"
@@ -172,6 +173,8 @@ func newEnvWith(t testing.TB, d store.Dialect, o envOptions) *env {
 		Sync:         &villagesync.Service{Repo: st, Residents: rsvc, Chronic: chr, Family: fam, Audit: w, Config: villagesync.DefaultConfig(), Now: time.Now},
 		Systems:      &smart.Service{Store: st, Audit: w, Cfg: smart.DefaultConfig(), Now: time.Now},
 		Specimens:    &specimen.Service{Repo: st, Residents: rsvc, Orgs: orgs, Labs: labs, Audit: w, Config: specimen.DefaultConfig(), Now: time.Now},
+		Huts: &huts.Service{Repo: st, Residents: rsvc, Orgs: orgs, Alerts: crit, Audit: w, Chronic: chronic.DefaultConfig(), Config: huts.DefaultConfig(),
+			Key: huts.KeyFrom(testdb.AuditKey), Now: time.Now},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -51,6 +51,9 @@ var domain = map[string][]string{
 	// The performance appraisal and the resident surveys (issue 14 §2, §4).
 	"appraisal": {"care", "audit", "org", "kpi"},
 	"survey":    {"care", "audit", "org", "notify"},
+
+	// Health huts' devices and sterile treatment packs (issue 17).
+	"huts": {"care", "audit", "org", "resident", "chronic", "critical", "notify"},
 }
 
 // allowedExternal are the outside modules domain code may use.
