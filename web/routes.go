@@ -516,6 +516,29 @@ func (s *Server) registerRoutes() {
 	s.handle("POST /api/v1/dicomweb/clients", admin, s.apiDICOMwebClientCreate)
 	s.handle("POST /admin/dicomweb/{id}/{action}", admin, s.dicomwebClientState)
 	s.handle("POST /api/v1/dicomweb/clients/{id}/{action}", admin, s.apiDICOMwebClientState)
+	// Sterile treatment packs (issue 17): the sterile supply center's staff
+	// (county specialists of the county hospital; the service checks the
+	// institution) keep pack types, cycles and indicators; village and
+	// township doctors order, receive, use on a patient and return.
+	sterileUsers := access.Allow(care.RoleVillageDoctor, care.RoleTownshipDoctor, care.RoleCountySpecialist)
+	sterileCenter := access.Allow(care.RoleCountySpecialist)
+	sterileClinics := access.Allow(care.RoleVillageDoctor, care.RoleTownshipDoctor)
+	s.handle("GET /sterile", sterileUsers, s.sterilePage)
+	s.handle("POST /sterile/types", sterileCenter, s.sterileTypeAdd)
+	s.handle("POST /sterile/orders", sterileClinics, s.sterileOrder)
+	s.handle("POST /sterile/cycles", sterileCenter, s.sterileCycle)
+	s.handle("GET /sterile/cycles/{id}", sterileCenter, s.sterileCyclePage)
+	s.handle("POST /sterile/cycles/{id}/indicators", sterileCenter, s.sterileIndicator)
+	s.handle("POST /sterile/scan", sterileClinics, s.sterileScan)
+	s.handle("GET /residents/{id}/sterile-packs", sterileUsers, s.residentPacksPage)
+	s.handle("GET /api/v1/sterile", sterileUsers, s.apiSterile)
+	s.handle("POST /api/v1/sterile/types", sterileCenter, s.apiSterileType)
+	s.handle("POST /api/v1/sterile/orders", sterileClinics, s.apiSterileOrder)
+	s.handle("POST /api/v1/sterile/cycles", sterileCenter, s.apiSterileCycle)
+	s.handle("GET /api/v1/sterile/cycles/{id}", sterileCenter, s.apiSterileCyclePatients)
+	s.handle("POST /api/v1/sterile/cycles/{id}/indicators", sterileCenter, s.apiSterileIndicator)
+	s.handle("POST /api/v1/sterile/scan", sterileClinics, s.apiSterileScan)
+	s.handle("GET /api/v1/residents/{id}/sterile-packs", sterileUsers, s.apiResidentPacks)
 	devices := access.Devices()
 	// Devices of health huts and clinics (issue 17): administrators register
 	// and revoke them; a device posts readings with its bearer token;

@@ -44,6 +44,7 @@ import (
 	"countycare/settle"
 	"countycare/smart"
 	"countycare/specimen"
+	"countycare/sterile"
 	"countycare/survey"
 	"countycare/upload"
 	"countycare/villagesync"
@@ -130,6 +131,8 @@ type Deps struct {
 	Specimens *specimen.Service
 	// Devices of health huts and clinics and their readings (required by its routes).
 	Huts *huts.Service
+	// The sterile supply center's treatment packs (required by its routes).
+	Sterile *sterile.Service
 	// The county dashboard; nil: one over Chronic, Family and Referral
 	// with the default targets (kpi.DefaultTargets).
 	Dashboard *kpi.Service
