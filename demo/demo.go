@@ -45,6 +45,8 @@ type Config struct {
 	ImagingReads   int    // imaging studies read over the past year, on embedded real DICOM files (default 0; ScaledImagingReads)
 	SupplyOrders   int    // drug supply orders from clinics to the county over the past year (default 0; ScaledSupplyOrders gives the seeds' volume)
 	Specimens      int    // specimens carried from villages to the county lab over the past year (default 0; ScaledSpecimens gives the seeds' volume)
+	HutReadings    int    // health huts' device readings over the past year (default 0; ScaledHutReadings)
+	SterilePacks   int    // sterile packs delivered to clinics over the past year (default 0; ScaledSterilePacks gives the seeds' volume)
 	Now            time.Time
 }
 
@@ -80,6 +82,9 @@ type Result struct {
 	// reader of the county lab (not in Logins, which has one per role).
 	Specimens int
 	LabLogin  *Login
+	// Health huts' readings and sterile packs (issue 17).
+	HutReadings  int
+	SterilePacks int
 	// Family doctors.
 	Contracts  int
 	HomeVisits int
@@ -239,6 +244,15 @@ func Generate(ctx context.Context, st *store.Store, cfg Config, log *slog.Logger
 			log.Info("demo: specimens to the county lab", "specimens", cfg.Specimens)
 		}
 		if err := g.specimens(cfg.Specimens); err != nil {
+			return err
+		}
+		if cfg.HutReadings > 0 || cfg.SterilePacks > 0 {
+			log.Info("demo: health huts and sterile packs", "readings", cfg.HutReadings, "packs", cfg.SterilePacks)
+		}
+		if err := g.huts(cfg.HutReadings); err != nil {
+			return err
+		}
+		if err := g.sterilePacks(cfg.SterilePacks); err != nil {
 			return err
 		}
 		if cfg.Referrals > 0 {

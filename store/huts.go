@@ -159,3 +159,14 @@ func (s *Store) ResidentDeviceReadings(ctx context.Context, county string, resid
 	}
 	return out, wrap(op, rows.Err())
 }
+
+// HutDevice loads one device (with its ID set).
+func (b *Bulk) HutDevice(d *huts.Device) error {
+	return b.add("hut_devices", d.ID, d.CountyCode, d.InstitutionID, string(d.Kind), d.Name, d.TokenHash, d.CreatedBy, b.tsv(d.CreatedAt))
+}
+
+// DeviceReading loads one reading (with its ID set).
+func (b *Bulk) DeviceReading(r *huts.Reading) error {
+	return b.add("device_readings", r.ID, r.CountyCode, r.DeviceID, r.DeviceRef, r.ResidentID, r.InstitutionID, string(r.Kind), b.tsv(r.MeasuredAt),
+		b.tsv(r.ReceivedAt), r.SBP, r.DBP, r.Pulse, r.Glucose, r.Fasting, r.WeightDg, r.HeightCm, strings.Join(r.Urgent, ","))
+}

@@ -317,3 +317,35 @@ func (s *Store) SterileRefusals(ctx context.Context, county string, centerID, cl
 	}
 	return out, wrap(op, rows.Err())
 }
+
+// SterilePackType loads one pack type (with its ID set).
+func (b *Bulk) SterilePackType(t *sterile.PackType) error {
+	return b.add("sterile_pack_types", t.ID, t.CountyCode, t.CenterID, t.Code, t.Name, string(t.Packaging), b.tsv(t.CreatedAt))
+}
+
+// SterileOrder loads one clinic order (with its ID set).
+func (b *Bulk) SterileOrder(o *sterile.Order) error {
+	return b.add("sterile_orders", o.ID, o.CountyCode, o.ClinicID, o.CenterID, o.PackTypeID, o.Quantity, o.Delivered, o.Status, o.OrderedBy, b.tsv(o.OrderedAt))
+}
+
+// SterileCycle loads one cycle (with its ID set).
+func (b *Bulk) SterileCycle(c *sterile.Cycle) error {
+	return b.add("sterile_cycles", c.ID, c.CountyCode, c.CenterID, c.CycleNo, c.Sterilizer, b.tsv(c.StartedAt), string(c.Physical), string(c.Chemical),
+		string(c.Biological), string(c.Status), b.tsv(c.RecalledAt), c.RecordedBy)
+}
+
+// SterilePack loads one pack (its barcode from its ID) and its steps.
+func (b *Bulk) SterilePack(p *sterile.Pack, evs []sterile.Event) error {
+	p.Barcode = sterile.BarcodeFor(p.CountyCode, p.ID)
+	if err := b.add("sterile_packs", p.ID, p.CountyCode, p.Barcode, p.PackTypeID, p.CycleID, p.CenterID, string(p.Packaging), b.tsv(p.PackedAt),
+		b.dv(p.ExpiresOn), string(p.Status), p.OrderID, p.ClinicID, b.tsv(p.DeliveredAt), p.ResidentID, b.tsv(p.UsedAt), p.UsedBy, b.tsv(p.ReturnedAt),
+		p.Version); err != nil {
+		return err
+	}
+	for _, e := range evs {
+		if err := b.add("sterile_pack_events", p.CountyCode, p.ID, e.Step, b.tsv(e.At), e.InstitutionID, e.AccountID, e.ResidentID, e.Detail); err != nil {
+			return err
+		}
+	}
+	return nil
+}
