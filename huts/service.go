@@ -15,6 +15,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"countycare/access"
 	"countycare/audit"
 	"countycare/care"
 	"countycare/chronic"
@@ -199,15 +200,10 @@ func (s *Service) Authenticate(ctx context.Context, token string) (care.Actor, *
 // named "device:ID NAME" in the audit trail, with its institution's scope.
 func deviceActor(d *Device, t *org.Tree) care.Actor {
 	a := care.Actor{Username: fmt.Sprintf("device:%d %s", d.ID, d.Name), InstitutionID: d.InstitutionID, CountyCode: d.CountyCode,
-		Role: care.RoleCountySpecialist}
+		Role: care.RoleReader}
 	if t != nil {
 		if in := t.Get(d.InstitutionID); in != nil {
-			switch in.Kind {
-			case org.KindVillageClinic:
-				a.Role = care.RoleVillageDoctor
-			case org.KindTownshipHC, org.KindCentralHC, org.KindSubCenter:
-				a.Role = care.RoleTownshipDoctor
-			}
+			a.Role = access.MachineRole(in.Kind)
 		}
 	}
 	return a

@@ -53,7 +53,7 @@ var domain = map[string][]string{
 	"survey":    {"care", "audit", "org", "notify"},
 
 	// Health huts' devices and sterile treatment packs (issue 17).
-	"huts": {"care", "audit", "org", "resident", "chronic", "critical", "notify"},
+	"huts": {"care", "access", "audit", "org", "resident", "chronic", "critical", "notify"},
 }
 
 // allowedExternal are the outside modules domain code may use.
