@@ -191,6 +191,61 @@ func toAPIPack(p *sterile.Pack) apiPack {
 		Packaging: string(p.Packaging), ExpiresOn: p.ExpiresOn, Status: string(p.Status), ClinicID: p.ClinicID, ResidentID: p.ResidentID, UsedAt: optTime(p.UsedAt)}
 }
 
+type apiPackType struct {
+	ID        int64  `json:"id"`
+	Code      string `json:"code"`
+	Name      string `json:"name"`
+	Packaging string `json:"packaging"`
+	CenterID  int64  `json:"center_id"`
+}
+
+func toAPIPackType(t *sterile.PackType) apiPackType {
+	return apiPackType{ID: t.ID, Code: t.Code, Name: t.Name, Packaging: string(t.Packaging), CenterID: t.CenterID}
+}
+
+type apiSterileOrderOut struct {
+	ID         int64     `json:"id"`
+	ClinicID   int64     `json:"clinic_id"`
+	Clinic     string    `json:"clinic,omitempty"`
+	PackTypeID int64     `json:"pack_type_id"`
+	Type       string    `json:"type"`
+	Quantity   int       `json:"quantity"`
+	Delivered  int       `json:"delivered"`
+	Status     string    `json:"status"`
+	OrderedAt  time.Time `json:"ordered_at"`
+}
+
+func toAPISterileOrder(o *sterile.Order) apiSterileOrderOut {
+	return apiSterileOrderOut{ID: o.ID, ClinicID: o.ClinicID, Clinic: o.ClinicName, PackTypeID: o.PackTypeID, Type: o.TypeName, Quantity: o.Quantity,
+		Delivered: o.Delivered, Status: o.Status, OrderedAt: o.OrderedAt}
+}
+
+type apiCycle struct {
+	ID         int64      `json:"id"`
+	CycleNo    string     `json:"cycle_no"`
+	Sterilizer string     `json:"sterilizer"`
+	StartedAt  time.Time  `json:"started_at"`
+	Physical   string     `json:"physical"`
+	Chemical   string     `json:"chemical"`
+	Biological string     `json:"biological"`
+	Status     string     `json:"status"`
+	RecalledAt *time.Time `json:"recalled_at,omitempty"`
+	Packs      int        `json:"packs"`
+}
+
+func toAPICycle(c *sterile.Cycle) apiCycle {
+	return apiCycle{ID: c.ID, CycleNo: c.CycleNo, Sterilizer: c.Sterilizer, StartedAt: c.StartedAt, Physical: string(c.Physical), Chemical: string(c.Chemical),
+		Biological: string(c.Biological), Status: string(c.Status), RecalledAt: optTime(c.RecalledAt), Packs: c.Packs}
+}
+
+type apiRefusal struct {
+	PackID     int64     `json:"pack_id"`
+	At         time.Time `json:"at"`
+	Place      string    `json:"place"`
+	ResidentID int64     `json:"resident_id"`
+	Reason     string    `json:"reason"`
+}
+
 func apiPacks(ps []sterile.Pack) []apiPack {
 	out := make([]apiPack, len(ps))
 	for i := range ps {
@@ -205,8 +260,21 @@ func (s *Server) apiSterile(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"center": b.Center, "types": b.Types, "orders": b.Orders, "cycles": b.Cycles,
-		"packs": apiPacks(b.Packs), "refusals": b.Refusals, "expiring": b.Expiring})
+	types, orders, cycles, refusals := []apiPackType{}, []apiSterileOrderOut{}, []apiCycle{}, []apiRefusal{}
+	for i := range b.Types {
+		types = append(types, toAPIPackType(&b.Types[i]))
+	}
+	for i := range b.Orders {
+		orders = append(orders, toAPISterileOrder(&b.Orders[i]))
+	}
+	for i := range b.Cycles {
+		cycles = append(cycles, toAPICycle(&b.Cycles[i]))
+	}
+	for _, e := range b.Refusals {
+		refusals = append(refusals, apiRefusal{PackID: e.PackID, At: e.At, Place: e.PlaceName, ResidentID: e.ResidentID, Reason: e.Detail})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"center": b.Center, "types": types, "orders": orders, "cycles": cycles,
+		"packs": apiPacks(b.Packs), "refusals": refusals, "expiring": b.Expiring})
 	return nil
 }
 
@@ -224,7 +292,7 @@ func (s *Server) apiSterileType(w http.ResponseWriter, r *http.Request, rc *reqC
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, t)
+	writeJSON(w, http.StatusCreated, toAPIPackType(t))
 	return nil
 }
 
@@ -241,7 +309,7 @@ func (s *Server) apiSterileOrder(w http.ResponseWriter, r *http.Request, rc *req
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, o)
+	writeJSON(w, http.StatusCreated, toAPISterileOrder(o))
 	return nil
 }
 
@@ -270,7 +338,7 @@ func (s *Server) apiSterileCycle(w http.ResponseWriter, r *http.Request, rc *req
 	for i, p := range packs {
 		ps[i] = toAPIPack(p)
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"cycle": c, "packs": ps})
+	writeJSON(w, http.StatusCreated, map[string]any{"cycle": toAPICycle(c), "packs": ps})
 	return nil
 }
 
@@ -291,7 +359,7 @@ func (s *Server) apiSterileIndicator(w http.ResponseWriter, r *http.Request, rc 
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"cycle": c, "recalled_packs": n})
+	writeJSON(w, http.StatusOK, map[string]any{"cycle": toAPICycle(c), "recalled_packs": n})
 	return nil
 }
 
@@ -306,7 +374,7 @@ func (s *Server) apiSterileCyclePatients(w http.ResponseWriter, r *http.Request,
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"cycle": c, "packs": apiPacks(ps)})
+	writeJSON(w, http.StatusOK, map[string]any{"cycle": toAPICycle(c), "packs": apiPacks(ps)})
 	return nil
 }
 

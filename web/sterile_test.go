@@ -130,6 +130,9 @@ func testSterile(t *testing.T, d store.Dialect) {
 	if p := vd.get("/sterile"); !strings.Contains(p.body, `id="sterile-alerts"`) {
 		t.Fatal("the clinic's page shows no alert for the refused use")
 	}
+	if r := vd.get("/api/v1/sterile"); r.code != 200 || !strings.Contains(r.body, `"reason":"sterile.refused.expired"`) || !strings.Contains(r.body, `"packaging":"textile"`) {
+		t.Fatalf("the clinic's board API: %d %s", r.code, r.body)
+	}
 
 	// A failed biological indicator recalls the cycle's unused packs.
 	r = ind("biological", "fail")
