@@ -47,6 +47,21 @@ func Ops() Policy { return Policy{ops: true} }
 // every session actor.
 func Devices() Policy { return Policy{device: true} }
 
+// MachineRole is the role a machine client bound to an institution of
+// kind k works as (a DICOMweb modality, a health hut's device): a village
+// doctor at a village clinic, a township doctor at a township or central
+// health center or a sub-center, a reader elsewhere (care links at the
+// county). It sets the client's scope like a person's (ScopeFor).
+func MachineRole(k org.Kind) care.Role {
+	switch k {
+	case org.KindVillageClinic:
+		return care.RoleVillageDoctor
+	case org.KindTownshipHC, org.KindCentralHC, org.KindSubCenter:
+		return care.RoleTownshipDoctor
+	}
+	return care.RoleReader
+}
+
 // IsDevice reports whether the route is for machine clients.
 func (p Policy) IsDevice() bool { return p.device }
 

@@ -46,6 +46,8 @@ type Config struct {
 	SupplyOrders   int    // drug supply orders from clinics to the county over the past year (default 0; ScaledSupplyOrders gives the seeds' volume)
 	Specimens      int    // specimens carried from villages to the county lab over the past year (default 0; ScaledSpecimens gives the seeds' volume)
 	Pregnancies    int    // pregnancies registered over the past year; > 0 also writes every child under 7 with the year's checks (default 0; ScaledPregnancies gives 1 % of residents)
+	HutReadings    int    // health huts' device readings over the past year (default 0; ScaledHutReadings)
+	SterilePacks   int    // sterile packs delivered to clinics over the past year (default 0; ScaledSterilePacks gives the seeds' volume)
 	Now            time.Time
 }
 
@@ -84,6 +86,9 @@ type Result struct {
 	// Maternal and child health (issue 17): pregnancies registered over
 	// the year, children under 7 with a record, their checks of the year.
 	Pregnancies, Children, ChildChecks int
+	// Health huts' readings and sterile packs (issue 17).
+	HutReadings  int
+	SterilePacks int
 	// Family doctors.
 	Contracts  int
 	HomeVisits int
@@ -251,6 +256,15 @@ func Generate(ctx context.Context, st *store.Store, cfg Config, log *slog.Logger
 			log.Info("demo: maternal and child health", "pregnancies", cfg.Pregnancies, "children", len(g.mchKids))
 		}
 		if err := g.maternalChild(cfg.Pregnancies); err != nil {
+			return err
+		}
+		if cfg.HutReadings > 0 || cfg.SterilePacks > 0 {
+			log.Info("demo: health huts and sterile packs", "readings", cfg.HutReadings, "packs", cfg.SterilePacks)
+		}
+		if err := g.huts(cfg.HutReadings); err != nil {
+			return err
+		}
+		if err := g.sterilePacks(cfg.SterilePacks); err != nil {
 			return err
 		}
 		if cfg.Referrals > 0 {

@@ -114,7 +114,7 @@ func chromiumPath(t testing.TB) string {
 }
 
 // artifactDir is where screenshots are saved (COUNTYCARE_ARTIFACTS or ./artifacts at the repository root).
-func artifactDir(t *testing.T) string {
+func artifactDir(t testing.TB) string {
 	d := os.Getenv("COUNTYCARE_ARTIFACTS")
 	if d == "" {
 		d = filepath.Join("..", "artifacts")

@@ -173,6 +173,7 @@ var nonPages = map[string]string{
 	"GET /consult/{id}/files/{sha}":             "an attachment",
 	"GET /online/{id}/images/{sha}":             "an image",
 	"GET /photos/{id}":                          "an image",
+	"GET /me/hut-qr.svg":                        "an image (the resident's QR code for health huts)",
 	"GET /settlements/{id}/pdf":                 "a PDF",
 	"GET /poverty-watch/export.csv":             "a CSV file",
 	"GET /poverty-watch/export.xlsx":            "an XLSX workbook",

@@ -277,12 +277,7 @@ func (s *DICOMweb) Authenticate(ctx context.Context, name, secret string) (care.
 func DeviceActor(c *DICOMwebClient, t *org.Tree) care.Actor {
 	a := care.Actor{Username: "dicomweb:" + c.Name, InstitutionID: c.InstitutionID, CountyCode: c.CountyCode, Role: care.RoleReader}
 	if in := t.Get(c.InstitutionID); in != nil {
-		switch in.Kind {
-		case org.KindVillageClinic:
-			a.Role = care.RoleVillageDoctor
-		case org.KindTownshipHC, org.KindCentralHC, org.KindSubCenter:
-			a.Role = care.RoleTownshipDoctor
-		}
+		a.Role = access.MachineRole(in.Kind)
 	}
 	return a
 }

@@ -129,6 +129,15 @@ var bulkSchema = []struct {
 		"registered_on, registered_by, next_kind, next_from, next_due, version, created_at"},
 	{"mch_child_checks", "id, county_code, child_id, resident_id, kind, date, age_days, weight_g, length_mm, head_mm, waz, haz, whz, baz, findings, note, " +
 		"clinic_id, by_account, created_at"},
+	{"hut_devices", "id, county_code, institution_id, kind, name, token_hash, created_by, created_at"},
+	{"device_readings", "id, county_code, device_id, device_ref, resident_id, institution_id, kind, measured_at, received_at, sbp, dbp, pulse, glucose, " +
+		"fasting, weight_dg, height_cm, urgent"},
+	{"sterile_pack_types", "id, county_code, center_id, code, name, packaging, created_at"},
+	{"sterile_orders", "id, county_code, clinic_id, center_id, pack_type_id, quantity, delivered, status, ordered_by, ordered_at"},
+	{"sterile_cycles", "id, county_code, center_id, cycle_no, sterilizer, started_at, physical, chemical, biological, status, recalled_at, recorded_by"},
+	{"sterile_packs", "id, county_code, barcode, pack_type_id, cycle_id, center_id, packaging, packed_at, expires_on, status, order_id, clinic_id, " +
+		"delivered_at, resident_id, used_at, used_by, returned_at, version"},
+	{"sterile_pack_events", "county_code, pack_id, step, at, institution_id, account_id, resident_id, detail"},
 }
 
 // BulkLoad runs fn with a Bulk and finishes the load: it flushes what is

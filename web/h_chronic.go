@@ -1,12 +1,15 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"countycare/care"
 	"countycare/chronic"
+	"countycare/huts"
 	"countycare/org"
 )
 
@@ -75,6 +78,9 @@ type chronicView struct {
 	Last     *chronic.StoredVisit
 	Insts    map[int64]string
 	Today    care.Date
+	// Prefilled are the device readings of the last week the form's
+	// measurements were taken from (health huts; docs/huts.md).
+	Prefilled []huts.Reading
 }
 
 func (s *Server) chronicData(r *http.Request, rc *reqCtx, id int64) (*chronicView, error) {
@@ -115,8 +121,27 @@ func (s *Server) chronicShow(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 	if err != nil {
 		return err
 	}
-	s.render(w, r, rc, http.StatusOK, "chronic", pageData{Title: s.msgs.T(rc.Lang, "chronic.disease."+string(cv.Reg.Disease)), Data: cv,
-		Form: map[string][]string{"date": {cv.Today.String()}}})
+	form := map[string][]string{"date": {cv.Today.String()}}
+	if cv.Reg.Disease == chronic.Hypertension || cv.Reg.Disease == chronic.Diabetes {
+		// Offer the week's device readings as the visit's measurements.
+		_, rs, err := s.Huts.ForResident(r.Context(), rc.Actor, cv.Reg.ResidentID)
+		if err != nil {
+			return err
+		}
+		var v chronic.Visit
+		v, cv.Prefilled = huts.Prefill(rs, s.Now(), 7*24*time.Hour)
+		for k, n := range map[string]int{"sbp": v.SBP, "dbp": v.DBP, "heart_rate": v.HeartRate, "height": v.HeightCm} {
+			if n > 0 {
+				form[k] = []string{strconv.Itoa(n)}
+			}
+		}
+		for k, n := range map[string]int{"fpg": v.FPG, "weight": v.WeightDg} {
+			if n > 0 {
+				form[k] = []string{fmt.Sprintf("%d.%d", n/10, n%10)}
+			}
+		}
+	}
+	s.render(w, r, rc, http.StatusOK, "chronic", pageData{Title: s.msgs.T(rc.Lang, "chronic.disease."+string(cv.Reg.Disease)), Data: cv, Form: form})
 	return nil
 }
 

@@ -38,6 +38,10 @@ const MaxSTOWBytes = 2 << 30
 // the service); nothing else of the request is read.
 func (s *Server) serveDevice(w http.ResponseWriter, r *http.Request, rc *reqCtx, limit int64, h handlerFunc) {
 	rc.API = true
+	if strings.HasPrefix(rc.Pattern, "POST /api/v1/devices/") {
+		s.serveHutDevice(w, r, rc, limit, h) // health huts' devices: a bearer token
+		return
+	}
 	if s.DICOMweb == nil {
 		s.renderError(w, r, rc, notFound())
 		return

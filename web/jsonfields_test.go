@@ -26,6 +26,7 @@ var notJSONBody = map[string]string{
 	"POST /api/v1/pharmacy/alerts":                "no body: the action is the request",
 	"POST /api/v1/dicomweb/clients/{id}/{action}": "no body: enable or disable is the path",
 	"POST /api/v1/fhir-clients/{id}/deactivate":   "no body: the action is the request",
+	"POST /api/v1/devices/{id}/revoke":            "no body: the action is the request",
 	"POST /api/v1/residents/{id}/imaging":         "multipart DICOM upload",
 	"POST /api/v1/uploads":                        "tus creation: headers, and the file's first bytes if any",
 	"PATCH /api/v1/uploads/{uid}":                 "tus: the file's bytes (application/offset+octet-stream)",

@@ -26,7 +26,7 @@ import (
 )
 
 // firstResident returns the id of a resident on the village doctor's list.
-func firstResident(t *testing.T, c *client) string {
+func firstResident(t testing.TB, c *client) string {
 	t.Helper()
 	ids := regexp.MustCompile(`href="/residents/(\d+)"`).FindAllStringSubmatch(c.get("/residents").body, -1)
 	if len(ids) == 0 {

@@ -28,6 +28,7 @@ import (
 	"countycare/consult"
 	"countycare/critical"
 	"countycare/family"
+	"countycare/huts"
 	"countycare/kpi"
 	"countycare/lab"
 	"countycare/maternal"
@@ -45,6 +46,7 @@ import (
 	"countycare/settle"
 	"countycare/smart"
 	"countycare/specimen"
+	"countycare/sterile"
 	"countycare/survey"
 	"countycare/upload"
 	"countycare/villagesync"
@@ -133,6 +135,10 @@ type Deps struct {
 	// Maternal and child health management (required by its routes).
 	Maternal *maternal.Service
 	Children *childhealth.Service
+	// Devices of health huts and clinics and their readings (required by its routes).
+	Huts *huts.Service
+	// The sterile supply center's treatment packs (required by its routes).
+	Sterile *sterile.Service
 	// The county dashboard; nil: one over Chronic, Family and Referral
 	// with the default targets (kpi.DefaultTargets).
 	Dashboard *kpi.Service

@@ -27,6 +27,7 @@ import (
 	"countycare/demo"
 	"countycare/ecg"
 	"countycare/family"
+	"countycare/huts"
 	"countycare/internal/testdb"
 	"countycare/lab"
 	"countycare/maternal"
@@ -44,6 +45,7 @@ import (
 	"countycare/settle"
 	"countycare/smart"
 	"countycare/specimen"
+	"countycare/sterile"
 	"countycare/store"
 	"countycare/survey"
 	"countycare/upload"
@@ -82,12 +84,13 @@ func newEnv(t testing.TB, d store.Dialect) *env { t.Helper(); return newEnvWith(
 
 // envOptions vary newEnv's server.
 type envOptions struct {
-	wrapAudit func(audit.Appender) audit.Appender // wraps the audit writer's appender (nil: the store itself)
-	cfg       web.Config
-	uploads   upload.Config                   // resumable uploads (zero: upload.DefaultConfig())
-	uploadNow func() time.Time                // the uploads' clock (nil: time.Now)
-	open      func(t testing.TB) *store.Store // opens the store (nil: testdb.Open)
-	demo      *demo.Config                    // the demo county (nil: 2,000 residents in 20 villages)
+	wrapAudit  func(audit.Appender) audit.Appender // wraps the audit writer's appender (nil: the store itself)
+	cfg        web.Config
+	uploads    upload.Config                   // resumable uploads (zero: upload.DefaultConfig())
+	uploadNow  func() time.Time                // the uploads' clock (nil: time.Now)
+	open       func(t testing.TB) *store.Store // opens the store (nil: testdb.Open)
+	demo       *demo.Config                    // the demo county (nil: 2,000 residents in 20 villages)
+	sterileNow func() time.Time                // the sterile supply's clock (nil: time.Now)
 }
 
 func newEnvWith(t testing.TB, d store.Dialect, o envOptions) *env {
@@ -178,6 +181,9 @@ func newEnvWith(t testing.TB, d store.Dialect, o envOptions) *env {
 		Specimens:    &specimen.Service{Repo: st, Residents: rsvc, Orgs: orgs, Labs: labs, Audit: w, Config: specimen.DefaultConfig(), Now: time.Now},
 		Maternal:     &maternal.Service{Repo: st, Residents: rsvc, Audit: w, Config: maternal.DefaultConfig(), Now: time.Now},
 		Children:     &childhealth.Service{Repo: st, Residents: rsvc, Audit: w, Config: childhealth.DefaultConfig(), Now: time.Now},
+		Huts: &huts.Service{Repo: st, Residents: rsvc, Orgs: orgs, Alerts: crit, Audit: w, Chronic: chronic.DefaultConfig(), Config: huts.DefaultConfig(),
+			Key: huts.KeyFrom(testdb.AuditKey), Now: time.Now},
+		Sterile: &sterile.Service{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, Config: sterile.DefaultConfig(), Now: sterileNow(o)},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -589,3 +595,10 @@ func TestMetricsNeedToken(t *testing.T) {
 func mustJSON(v any) string { b, _ := json.Marshal(v); return string(b) }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func sterileNow(o envOptions) func() time.Time {
+	if o.sterileNow != nil {
+		return o.sterileNow
+	}
+	return time.Now
+}

@@ -17,6 +17,7 @@ import (
 	"countycare/ecg"
 	"countycare/family"
 	"countycare/fhir"
+	"countycare/huts"
 	"countycare/kpi"
 	"countycare/lab"
 	"countycare/maternal"
@@ -34,6 +35,7 @@ import (
 	"countycare/settle"
 	"countycare/smart"
 	"countycare/specimen"
+	"countycare/sterile"
 	"countycare/store"
 	"countycare/survey"
 	"countycare/upload"
@@ -78,6 +80,8 @@ type app struct {
 	specimens *specimen.Service     // specimens from villages to the county lab
 	maternal  *maternal.Service     // maternal health management (孕产妇健康管理)
 	children  *childhealth.Service  // 0–6 child health management
+	huts      *huts.Service         // health huts' devices and their readings
+	sterile   *sterile.Service      // the sterile supply center's treatment packs
 	dashboard *kpi.Service          // the county dashboard (targets: serve --kpi-targets)
 	appraisal *appraisal.Service    // the performance appraisal (rules: serve --appraisal-config)
 	surveys   *survey.Service       // resident surveys (serve --survey-config)
@@ -152,6 +156,9 @@ func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, 
 	a.children = &childhealth.Service{Repo: st, Residents: a.res, Audit: a.audit, Config: childhealth.DefaultConfig(), Now: now}
 	a.dashboard = &kpi.Service{Chronic: a.chronic, Family: a.family, Referral: a.referral, Consult: a.consult, Critical: a.critical, Orgs: a.orgs, Kept: st, RecordStore: st, Settle: st, ChronicRules: a.chronic.Config, ConsultRules: a.consult.Config, Targets: kpi.DefaultTargets(), Audit: a.audit, Now: now}
 	a.surveys = &survey.Service{Repo: st, Orgs: a.orgs, Audit: a.audit, Config: survey.DefaultConfig(), Key: survey.KeyFrom(key), PublicURL: acfg.PublicURL, Now: now}
+	a.huts = &huts.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Alerts: a.critical, Audit: a.audit, Chronic: chronic.DefaultConfig(),
+		Config: huts.DefaultConfig(), Key: huts.KeyFrom(key), Now: now}
+	a.sterile = &sterile.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Audit: a.audit, Config: sterile.DefaultConfig(), Now: now}
 	a.appraisal = &appraisal.Service{Boards: a.dashboard, Rules: appraisal.DefaultRules(), Audit: a.audit, Surveys: a.surveys}
 	a.uploads = &upload.Service{Repo: st, ECG: a.reading, DICOM: a.imaging, Audit: a.audit, Config: upload.DefaultConfig(), Now: now}
 	a.systems = &smart.Service{Store: st, Audit: a.audit, Cfg: smart.DefaultConfig(), Now: now}
@@ -160,6 +167,7 @@ func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, 
 	w, err := web.New(wcfg, web.Deps{Residents: a.res, Orgs: a.orgs, Accounts: a.accounts, Proxies: a.proxies, MyRecord: a.myrecord, Chronic: a.chronic, Consult: a.consult, Live: a.live, Family: a.family, Points: a.points, Referral: a.referral, Settle: a.settle, Window: a.window,
 		Reading: a.reading, ReadFlow: a.readflow, Viewer: viewer, KeyImages: &reading.KeyImages{Flow: a.readflow, Viewer: viewer, Repo: st, Now: now}, Rx: a.rx, Prescriptions: a.prescriptions, Online: a.online,
 		Labs: a.labs, Critical: a.critical, Exams: a.exams, Pharmacy: a.pharmacy, Imaging: a.imaging, DICOMweb: a.dicomweb, PovertyWatch: a.watch, Special: a.special, Specimens: a.specimens, Maternal: a.maternal, Children: a.children,
+		Huts: a.huts, Sterile: a.sterile,
 		Dashboard: a.dashboard, Appraisal: a.appraisal, Surveys: a.surveys, Uploads: a.uploads, Sync: a.sync, Systems: a.systems, Store: st, Audit: a.audit, AuditKey: key, Log: log, Now: now})
 	if err != nil {
 		a.audit.Close(context.Background())

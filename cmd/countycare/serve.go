@@ -269,7 +269,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				Referrals:     demo.ScaledReferrals(*residents),
 				ECGReads:      demo.ScaledECGReads(*residents), ImagingReads: demo.ScaledImagingReads(*residents),
 				SupplyOrders: demo.ScaledSupplyOrders(*residents), Prescriptions: demo.ScaledPrescriptions(*residents),
-				Specimens: demo.ScaledSpecimens(*residents), Pregnancies: demo.ScaledPregnancies(*residents)}, log)
+				Specimens: demo.ScaledSpecimens(*residents), Pregnancies: demo.ScaledPregnancies(*residents), HutReadings: demo.ScaledHutReadings(*residents),
+				SterilePacks: demo.ScaledSterilePacks(*residents)}, log)
 			if err != nil {
 				return err
 			}
