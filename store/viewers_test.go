@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"bytes"
 	"context"
 	"countycare/internal/testfiles"
 	"image"
@@ -139,14 +140,15 @@ func TestViewerStudies(t *testing.T) {
 			t.Errorf("missing study: %v", err)
 		}
 
-		// Imaging: the demo resident's CT of today and the CT of 200 days ago.
+		// Imaging: the demo resident's head CT of today, the head CT of 200 days ago, a palette image.
 		_, _, imgs, err := v.Studies(ctx, vd, me.ResidentID)
 		if err != nil || len(imgs) != 3 {
 			t.Fatalf("demo resident's images: %v %d", err, len(imgs))
 		}
+		// The newest of the two head CTs (the list is newest first).
 		var ct *reading.ImagingInstance
 		for i := range imgs {
-			if imgs[i].Modality == "CT" && imgs[i].Frames == 2 {
+			if imgs[i].Modality == "CT" && imgs[i].Frames == 2 && ct == nil {
 				ct = &imgs[i]
 			}
 		}
@@ -160,7 +162,9 @@ func TestViewerStudies(t *testing.T) {
 		if iv.Range == nil || iv.Range.Width <= 1 {
 			t.Errorf("no full-range window for the CT: %+v", iv.Range)
 		}
-		if iv.Previous == nil || iv.Previous.Modality != "CT" || iv.Previous.Rows != 128 || !iv.Greyscale || !iv.PreviousGreyscale || len(iv.Presets) == 0 || len(iv.Study) != 1 {
+		// Beside it the head CT of 200 days ago: the same modality and body
+		// part (reading.Viewer.previous; the demo labels both HEAD).
+		if iv.Previous == nil || iv.Previous.Modality != "CT" || iv.Previous.ID == ct.ID || !iv.Greyscale || !iv.PreviousGreyscale || len(iv.Presets) == 0 || len(iv.Study) != 1 {
 			t.Errorf("imaging view: previous %+v greyscale %v presets %d study %d", iv.Previous, iv.Greyscale, len(iv.Presets), len(iv.Study))
 		}
 		win := &dicom.Window{Center: 300, Width: 1200}
@@ -179,8 +183,10 @@ func TestViewerStudies(t *testing.T) {
 		if _, err := v.ImagingFrame(ctx, vd, ct.ID, 0, &dicom.Window{Center: 0, Width: 0}); care.ErrorCode(err) != care.EINVALID {
 			t.Errorf("zero window: %v", err)
 		}
-		if b, err := st.ImagingFile(ctx, vd.CountyCode, ct.ID); err != nil || len(b) != len(ctFile) {
-			t.Errorf("ImagingFile through the blob: %d bytes, %v", len(b), err)
+		// The stored file is the sample with its body part added by the demo.
+		headCT, _ := dicom.WithElement(ctFile, &dicom.Element{Tag: dicom.TagBodyPartExamined, VR: "CS", Value: []byte("HEAD")})
+		if b, err := st.ImagingFile(ctx, vd.CountyCode, ct.ID); err != nil || !bytes.Equal(b, headCT) {
+			t.Errorf("ImagingFile through the blob: %d bytes (want %d), %v", len(b), len(headCT), err)
 		}
 
 		// After the bulk load, new uploads get fresh IDs (PostgreSQL sequences advanced).
