@@ -41,7 +41,7 @@ func cmdBenchDICOMwebPeer(ctx context.Context, args []string, stdout, stderr io.
 		"Orthanc and the DICOMweb plugin (see the peers' README).", stderr)
 	var c common
 	c.register(fs)
-	peers := fs.String("peers", "../shared/peers", "directory of the peers' orthanc.sh and bench-dicomweb.sh (not part of the repository)")
+	peers := fs.String("peers", "", "directory of the peers' orthanc.sh and bench-dicomweb.sh (required; not part of the repository: make bench-dicomweb passes PEERS)")
 	rounds := fs.Int("rounds", 2, "rounds per server, alternating (countycare first in the first round)")
 	residents := fs.Int("residents", 500, "residents of each round's demo county")
 	port := fs.Int("orthanc-port", 8142, "Orthanc's HTTP port (ORTHANC_PORT of orthanc.sh)")
@@ -57,6 +57,9 @@ func cmdBenchDICOMwebPeer(ctx context.Context, args []string, stdout, stderr io.
 	fs.Visit(func(f *flag.Flag) { dbSet = dbSet || f.Name == "db" })
 	if *rounds < 1 || *n < 1 {
 		return &exitError{2, "bench dicomweb-peer: --rounds ≥ 1, --requests ≥ 1"}
+	}
+	if *peers == "" {
+		return &exitError{2, "bench dicomweb-peer: --peers is required: the directory of the peers' orthanc.sh and bench-dicomweb.sh, which are not part of the repository"}
 	}
 	script := filepath.Join(*peers, "bench-dicomweb.sh")
 	orthanc := filepath.Join(*peers, "orthanc.sh")

@@ -199,4 +199,8 @@ func TestBenchDICOMwebPeerNeedsThePeers(t *testing.T) {
 	if exitCode(err) != 1 || !strings.Contains(fmt.Sprint(err), "bench-dicomweb.sh is absent") || !strings.Contains(fmt.Sprint(err), "not part of the repository") {
 		t.Fatalf("exit %d: %v %s", exitCode(err), err, out)
 	}
+	// Without --peers it names the flag, rather than guessing a folder outside the repository.
+	if out, err := runCmd(t, "bench", "dicomweb-peer"); exitCode(err) != 2 || !strings.Contains(fmt.Sprint(err), "--peers is required") {
+		t.Fatalf("no --peers: exit %d: %v %s", exitCode(err), err, out)
+	}
 }
