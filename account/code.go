@@ -129,30 +129,6 @@ func (s *Service) codes() (CodeRepository, error) {
 	return r, nil
 }
 
-// NormalizePhone returns a mainland mobile number as its 11 digits
-// (spaces, dashes and a +86 or 86 prefix removed), or "" if it is not one.
-func NormalizePhone(p string) string {
-	p = strings.Map(func(r rune) rune {
-		if r == ' ' || r == '-' {
-			return -1
-		}
-		return r
-	}, strings.TrimSpace(p))
-	p = strings.TrimPrefix(p, "+")
-	if len(p) == 13 && strings.HasPrefix(p, "86") {
-		p = p[2:]
-	}
-	if len(p) != 11 || p[0] != '1' || p[1] < '3' {
-		return ""
-	}
-	for i := 0; i < len(p); i++ {
-		if p[i] < '0' || p[i] > '9' {
-			return ""
-		}
-	}
-	return p
-}
-
 // newCode returns CodeDigits random digits, uniform.
 func newCode() string {
 	n, err := rand.Int(rand.Reader, big.NewInt(1_000_000))
@@ -201,7 +177,7 @@ func (s *Service) RequestCode(ctx context.Context, phone, ip string) error {
 		return err
 	}
 	cfg, now := s.Config.Codes, s.Now()
-	p := NormalizePhone(phone)
+	p := notify.NormalizePhone(phone)
 	if p == "" {
 		return care.Invalid([]care.FieldError{{Field: "phone", Key: "signin.phone_format"}})
 	}
@@ -281,7 +257,7 @@ func (s *Service) LoginWithCode(ctx context.Context, in CodeLogin) (string, *Ses
 		return "", nil, err
 	}
 	cfg, now := s.Config.Codes, s.Now()
-	p := NormalizePhone(in.Phone)
+	p := notify.NormalizePhone(in.Phone)
 	code := strings.TrimSpace(in.Code)
 	var fs []care.FieldError
 	if p == "" {
@@ -412,7 +388,7 @@ func (s *Service) CreateResidentAccount(ctx context.Context, staff care.Actor, r
 	if !consent {
 		fs = append(fs, care.FieldError{Field: "consent", Key: "signin.consent_required"})
 	}
-	if NormalizePhone(phone) == "" {
+	if notify.NormalizePhone(phone) == "" {
 		fs = append(fs, care.FieldError{Field: "phone", Key: "signin.no_phone"})
 	}
 	if err := care.Invalid(fs); err != nil {

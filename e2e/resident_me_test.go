@@ -13,6 +13,7 @@ import (
 
 	"countycare/account"
 	"countycare/care"
+	"countycare/notify"
 	"countycare/store"
 )
 
@@ -37,7 +38,7 @@ func TestResidentSignsInByCodeOnAPhone(t *testing.T) {
 		t.Fatal(err)
 	}
 	res, err := st.Resident(ctx, acc.ResidentID)
-	if err != nil || account.NormalizePhone(res.Phone) == "" {
+	if err != nil || notify.NormalizePhone(res.Phone) == "" {
 		t.Fatalf("the demo resident has no mobile number: %v", err)
 	}
 	rid := fmt.Sprint(res.ID)

@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"countycare/care"
+	"countycare/notify"
 	"countycare/settle"
 )
 
@@ -98,31 +99,17 @@ func (c *Config) Validate() error {
 	}
 	slices.SortFunc(c.Years, func(a, b Thresholds) int { return a.Year - b.Year })
 	phones := map[string]bool{}
-	for _, p := range c.OfficePhones {
-		if !mobile(p) {
-			return fmt.Errorf("povertywatch: office_phones: %q is not a mainland mobile number (11 digits from 1)", p)
+	for i, p := range c.OfficePhones {
+		if c.OfficePhones[i] = notify.NormalizePhone(p); c.OfficePhones[i] == "" {
+			return fmt.Errorf("povertywatch: office_phones: %q is not a mainland mobile number (11 digits from 13–19)", p)
 		}
+		p = c.OfficePhones[i]
 		if phones[p] {
 			return fmt.Errorf("povertywatch: office_phones: %q is listed twice", p)
 		}
 		phones[p] = true
 	}
 	return nil
-}
-
-// mobile reports whether p is a mainland China mobile number as the SMS
-// platforms take it: 11 digits, the first 1 (GB/T 13399 numbering; no
-// country code, no spaces).
-func mobile(p string) bool {
-	if len(p) != 11 || p[0] != '1' {
-		return false
-	}
-	for i := 1; i < len(p); i++ {
-		if p[i] < '0' || p[i] > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // For returns year's thresholds; a year the province has not configured

@@ -108,15 +108,19 @@ func TestConfig(t *testing.T) {
 		{"office phone letter", `{"years":[{"year":2026,"absolute_oop":"9000","approach":"80"}],"office_phones":["1390000111x"]}`, "not a mainland mobile"},
 		{"office phone with a slash", `{"years":[{"year":2026,"absolute_oop":"9000","approach":"80"}],"office_phones":["1390000/111"]}`, "not a mainland mobile"},
 		{"office phone twice", `{"years":[{"year":2026,"absolute_oop":"9000","approach":"80"}],"office_phones":["13900001111","13900001111"]}`, "twice"},
+		{"office phone twice, written differently", `{"years":[{"year":2026,"absolute_oop":"9000","approach":"80"}],"office_phones":["13900001111","+86 139-0000-1111"]}`, "twice"},
+		{"office phone from 12", `{"years":[{"year":2026,"absolute_oop":"9000","approach":"80"}],"office_phones":["12900001111"]}`, "not a mainland mobile"},
 	} {
 		if _, err := ParseConfig([]byte(tt.json)); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: %v, want %q", tt.name, err, tt.want)
 		}
 	}
-	// The edges that pass: 50 %, 99.99 %, years 2000 and 2100; mobile numbers of 0s and 9s.
+	// The edges that pass: 50 %, 99.99 %, years 2000 and 2100; the lowest and
+	// highest mobile numbers, one written with spaces and the country code
+	// (kept as the 11 digits the SMS platforms take).
 	if c, err := ParseConfig([]byte(`{"years":[{"year":2000,"absolute_oop":"0.01","approach":"50"},{"year":2100,"absolute_oop":"1","approach":"99.99","basis":"in_policy"}],
-		"office_phones":["10000000000","19999999999"]}`)); err != nil || len(c.OfficePhones) != 2 {
-		t.Errorf("edges refused: %v", err)
+		"office_phones":["+86 130 0000 0000","19999999999"]}`)); err != nil || len(c.OfficePhones) != 2 || c.OfficePhones[0] != "13000000000" {
+		t.Errorf("edges refused or not normalised: %v %v", err, c.OfficePhones)
 	}
 }
 

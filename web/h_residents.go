@@ -6,11 +6,11 @@ import (
 	"strings"
 
 	"countycare/access"
-	"countycare/account"
 	"countycare/care"
 	"countycare/chronic"
 	"countycare/consult"
 	"countycare/family"
+	"countycare/notify"
 	"countycare/org"
 	"countycare/points"
 	"countycare/proxy"
@@ -236,7 +236,7 @@ func (s *Server) residentCreate(w http.ResponseWriter, r *http.Request, rc *reqC
 	// registration: it needs a mobile number to send codes to, checked
 	// before anything is written.
 	consent := r.PostFormValue("signin_consent") == "yes"
-	if consent && account.NormalizePhone(in.Phone) == "" {
+	if consent && notify.NormalizePhone(in.Phone) == "" {
 		fs = append(fs, care.FieldError{Field: "phone", Key: "signin.no_phone"})
 	}
 	var res *resident.Resident

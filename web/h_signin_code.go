@@ -7,6 +7,7 @@ import (
 
 	"countycare/account"
 	"countycare/care"
+	"countycare/notify"
 )
 
 // Sign-in by phone and a one-time code (residents; issue 13 §4): the
@@ -47,7 +48,7 @@ func (s *Server) codeRequest(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 		s.renderCodeLogin(w, r, rc, statusOf[ce.Code], false, form, ce)
 		return nil
 	}
-	form.Set("phone", account.NormalizePhone(phone))
+	form.Set("phone", notify.NormalizePhone(phone))
 	s.renderCodeLogin(w, r, rc, http.StatusOK, true, form, nil)
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"countycare/idcard"
 	"countycare/internal/testdb"
 	"countycare/myrecord"
+	"countycare/notify"
 	"countycare/proxy"
 	"countycare/resident"
 	"countycare/store"
@@ -157,7 +158,7 @@ func TestResidentAccountWithConsent(t *testing.T) {
 		var res *resident.Resident
 		for id := int64(1); id < 2000 && res == nil; id++ {
 			r, err := e.st.Resident(ctx, id)
-			if err != nil || account.NormalizePhone(r.Phone) == "" || r.Age(care.Today(r.UpdatedAt)) < 18 {
+			if err != nil || notify.NormalizePhone(r.Phone) == "" || r.Age(care.Today(r.UpdatedAt)) < 18 {
 				continue
 			}
 			if _, err := e.st.ResidentAccount(ctx, id); err == nil {
