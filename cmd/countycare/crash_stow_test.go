@@ -13,8 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -94,64 +92,40 @@ func TestKilledServerKeepsEveryAcknowledgedInstance(t *testing.T) {
 
 		// Four devices push studies of three instances as fast as they can;
 		// the server is killed in the middle of it.
-		var mu sync.Mutex
-		var acked []string
-		stop := make(chan struct{})
-		var wg sync.WaitGroup
-		for g := 0; g < 4; g++ {
-			wg.Add(1)
-			go func(g int) {
-				defer wg.Done()
-				dev := &http.Client{Timeout: 10 * time.Second}
-				for i := 0; ; i++ {
-					select {
-					case <-stop:
-						return
-					default:
-					}
-					var b bytes.Buffer
-					mw := multipart.NewWriter(&b)
-					var sops []string
-					for k := 0; k < 3; k++ {
-						study := fmt.Sprintf("2.25.66%d.%d", g, i)
-						sop := fmt.Sprintf("%s.1.%d", study, k)
-						f, err := dicom.Rewrite(ct, map[dicom.Tag]string{dicom.TagPatientID: string(pusher.IDNumber), dicom.TagStudyInstanceUID: study,
-							dicom.TagSeriesInstanceUID: study + ".1", dicom.TagSOPInstanceUID: sop})
-						if err != nil {
-							t.Error(err)
-							return
-						}
-						w, _ := mw.CreatePart(textproto.MIMEHeader{"Content-Type": {"application/dicom"}})
-						w.Write(f)
-						sops = append(sops, sop)
-					}
-					mw.Close()
-					req, _ := http.NewRequest("POST", base+"/dicomweb/studies", &b)
-					req.Header.Set("Content-Type", `multipart/related; type="application/dicom"; boundary=`+mw.Boundary())
-					req.SetBasicAuth(cred.Name, cred.Secret)
-					resp, err := dev.Do(req)
-					if err != nil {
-						return // the server is gone
-					}
-					out, err := io.ReadAll(resp.Body)
-					resp.Body.Close()
-					if err != nil || resp.StatusCode != 200 || !json.Valid(out) {
-						continue // not acknowledged
-					}
-					mu.Lock()
-					acked = append(acked, sops...)
-					mu.Unlock()
+		dev := &http.Client{Timeout: 10 * time.Second}
+		acked := loadThenKill(t, child, 2*time.Second, func(g, i int) ([]string, bool) {
+			var b bytes.Buffer
+			mw := multipart.NewWriter(&b)
+			var sops []string
+			for k := 0; k < 3; k++ {
+				study := fmt.Sprintf("2.25.66%d.%d", g, i)
+				sop := fmt.Sprintf("%s.1.%d", study, k)
+				f, err := dicom.Rewrite(ct, map[dicom.Tag]string{dicom.TagPatientID: string(pusher.IDNumber), dicom.TagStudyInstanceUID: study,
+					dicom.TagSeriesInstanceUID: study + ".1", dicom.TagSOPInstanceUID: sop})
+				if err != nil {
+					t.Error(err)
+					return nil, true
 				}
-			}(g)
-		}
-		time.Sleep(2 * time.Second)
-		if err := child.Process.Signal(syscall.SIGKILL); err != nil {
-			t.Fatal(err)
-		}
-		child.Wait()
+				w, _ := mw.CreatePart(textproto.MIMEHeader{"Content-Type": {"application/dicom"}})
+				w.Write(f)
+				sops = append(sops, sop)
+			}
+			mw.Close()
+			req, _ := http.NewRequest("POST", base+"/dicomweb/studies", &b)
+			req.Header.Set("Content-Type", `multipart/related; type="application/dicom"; boundary=`+mw.Boundary())
+			req.SetBasicAuth(cred.Name, cred.Secret)
+			resp, err := dev.Do(req)
+			if err != nil {
+				return nil, true // the server is gone
+			}
+			out, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil || resp.StatusCode != 200 || !json.Valid(out) {
+				return nil, false // not acknowledged
+			}
+			return sops, false
+		})
 		killed = true
-		close(stop)
-		wg.Wait()
 		if len(acked) < 30 {
 			t.Fatalf("only %d instances acknowledged before the kill; the test needs load to mean anything\n%s", len(acked), stderr.String())
 		}

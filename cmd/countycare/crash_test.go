@@ -141,43 +141,19 @@ func TestKilledServerKeepsEveryAcknowledgedRead(t *testing.T) {
 
 	// Four clients read records as fast as they can; the server is killed
 	// in the middle of it.
-	var mu sync.Mutex
-	var acked []string
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for g := 0; g < 4; g++ {
-		wg.Add(1)
-		go func(g int) {
-			defer wg.Done()
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				resp, err := hc.Get(fmt.Sprintf("%s/api/v1/residents/%d", base, 1+(g*97+i)%300))
-				if err != nil {
-					return // the server is gone
-				}
-				b, err := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				if err != nil || resp.StatusCode != 200 || !json.Valid(b) {
-					continue // not acknowledged: the client did not get the record
-				}
-				mu.Lock()
-				acked = append(acked, resp.Header.Get("X-Request-Id"))
-				mu.Unlock()
-			}
-		}(g)
-	}
-	time.Sleep(1500 * time.Millisecond)
-	if err := child.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	child.Wait()
+	acked := loadThenKill(t, child, 1500*time.Millisecond, func(g, i int) ([]string, bool) {
+		resp, err := hc.Get(fmt.Sprintf("%s/api/v1/residents/%d", base, 1+(g*97+i)%300))
+		if err != nil {
+			return nil, true // the server is gone
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != 200 || !json.Valid(b) {
+			return nil, false // not acknowledged: the client did not get the record
+		}
+		return []string{resp.Header.Get("X-Request-Id")}, false
+	})
 	killed = true
-	close(stop)
-	wg.Wait()
 	if len(acked) < 50 {
 		t.Fatalf("only %d reads before the kill; the test needs load to mean anything\n%s", len(acked), stderr.String())
 	}
@@ -227,4 +203,44 @@ func TestKilledServerKeepsEveryAcknowledgedRead(t *testing.T) {
 		t.Fatalf("audit chain after the kill: %v", v.Problems)
 	}
 	t.Logf("%d acknowledged reads before SIGKILL, every one with its audit row; chain of %d rows verifies", len(acked), v.Rows)
+}
+
+// loadThenKill runs four clients calling one(g, i) for their g-th
+// goroutine's i-th request, kills child with SIGKILL after d, and returns
+// what the server acknowledged (one's first result) before it died. one
+// returns gone when the server no longer answers.
+func loadThenKill(t *testing.T, child *exec.Cmd, d time.Duration, one func(g, i int) (acked []string, gone bool)) []string {
+	t.Helper()
+	var mu sync.Mutex
+	var acked []string
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				a, gone := one(g, i)
+				if gone {
+					return
+				}
+				mu.Lock()
+				acked = append(acked, a...)
+				mu.Unlock()
+			}
+		}(g)
+	}
+	time.Sleep(d)
+	if err := child.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	child.Wait()
+	close(stop)
+	wg.Wait()
+	return acked
 }
