@@ -71,7 +71,7 @@ func (g *gen) chronicCare(n int) error {
 			dr := &demoReg{p: p, good: []int{90, 90, 90, 60, 30}[rng.IntN(5)]}
 			dr.r = chronic.Registration{ID: g.id("chronic_reg"), County: g.cfg.CountyCode, ResidentID: p.id, Disease: x.d, Status: chronic.StatusActive,
 				Source: chronic.SourceDiagnosis, EnrolledOn: on, ClinicID: p.village, Tier: cfg.UnassessedTier, TierSince: on, NextVisit: on.AddDays(cfg.RoutineDays),
-				CreatedAt: on.Time().Add(9 * time.Hour), Version: 1}
+				CreatedAt: g.at(on, 9), Version: 1}
 			if x.d == chronic.Tuberculosis {
 				dr.r.TBPhase, dr.r.TBSupervisor = chronic.TBIntensive, chronic.SupervisorStaff
 				if g.today.Time().Sub(on.Time()) > 200*24*time.Hour {
@@ -180,7 +180,7 @@ func (g *gen) followUps(rng *rand.Rand, tree *org.Tree, cfg chronic.Config, dr *
 			outcomes = outcomes[1:]
 		}
 		sv := &chronic.StoredVisit{Visit: v, ID: g.id("chronic_visit"), County: r.County, RegistrationID: r.ID, ResidentID: r.ResidentID, Outcome: o,
-			InstitutionID: r.ClinicID, CreatedAt: v.Date.Time().Add(10 * time.Hour)}
+			InstitutionID: r.ClinicID, CreatedAt: g.at(v.Date, 10)}
 		visits = append(visits, sv)
 		r.LastClass, r.LastVisit, r.NextVisit, r.Risk = o.Class, v.Date, o.NextVisit, chronic.OverdueRisk(&v, o.Class, cfg)
 		r.Version++

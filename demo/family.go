@@ -3,7 +3,6 @@ package demo
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"countycare/audit"
 	"countycare/care"
@@ -123,7 +122,7 @@ func (g *gen) family(ctx context.Context, st *store.Store) error {
 				}
 				k := &family.Contract{ID: g.id("contract"), CountyCode: g.cfg.CountyCode, ResidentID: r.id, TeamID: teamOf[c.ParentID], PackageID: pkg.ID,
 					Services: pkg.Services, FeeFen: pkg.FeeFen, Start: start, End: family.MinEnd(start), Status: family.StatusActive,
-					Consent: family.Consent{By: family.ConsentSelf, Method: family.ConsentPaper, At: start.Time().Add(2 * time.Hour)}}
+					Consent: family.Consent{By: family.ConsentSelf, Method: family.ConsentPaper, At: g.at(start, 10)}}
 				if err := b.FamilyContract(k, g.now); err != nil {
 					return err
 				}

@@ -3,7 +3,6 @@ package demo
 import (
 	"math"
 	"math/rand/v2"
-	"time"
 
 	"countycare/care"
 	"countycare/childhealth"
@@ -97,7 +96,7 @@ func (g *gen) maternalChild(n int) error {
 		lastDate := reg
 		add := func(k maternal.Kind, d care.Date) {
 			v := maternal.Visit{ID: g.id("mch_visit"), PregnancyID: p.ID, CountyCode: p.CountyCode, ResidentID: p.ResidentID, Kind: k, Date: d,
-				ClinicID: w.village, CreatedAt: d.Time().Add(10 * time.Hour), Colour: p.Colour}
+				ClinicID: w.village, CreatedAt: g.at(d, 10), Colour: p.Colour}
 			if k.Antenatal() {
 				v.GestDays = maternal.GestDays(lmp, d)
 				v.WeightG = p.WeightG + v.GestDays*60
@@ -197,7 +196,7 @@ func (g *gen) maternalChild(n int) error {
 			kg, _ := childhealth.ValueAt(childhealth.WeightForAge, sex, float64(age), zw+rng.NormFloat64()*0.2)
 			cm, _ := childhealth.ValueAt(childhealth.HeightForAge, sex, float64(age), zl+rng.NormFloat64()*0.2)
 			ck := childhealth.Check{ID: g.id("mch_check"), ChildID: c.ID, CountyCode: c.CountyCode, ResidentID: c.ResidentID, Kind: k, Date: d, AgeDays: age,
-				WeightG: int(math.Round(kg * 1000)), LengthMM: int(math.Round(cm * 10)), ClinicID: kid.village, CreatedAt: d.Time().Add(9 * time.Hour)}
+				WeightG: int(math.Round(kg * 1000)), LengthMM: int(math.Round(cm * 10)), ClinicID: kid.village, CreatedAt: g.at(d, 9)}
 			ck.Scores = childhealth.Score(sex, age, ck.WeightG, ck.LengthMM)
 			ck.Findings = childhealth.Classify(ck.Scores)
 			ks = append(ks, ck)
