@@ -188,6 +188,10 @@ func (s *Server) Capability() CapabilityStatement {
 				{Type: "Location", Interaction: read, SearchParam: []CapSearchParam{{"_id", "token"}, {"partof", "reference"}, {"organization", "reference"}, {"type", "token"}, {"name", "string"}, {"_count", "number"}, {"_summary", "token"}}},
 				{Type: "Practitioner", Interaction: read, SearchParam: []CapSearchParam{{"_id", "token"}, {"name", "string"}, {"_count", "number"}}},
 				{Type: "PractitionerRole", Interaction: read, SearchParam: []CapSearchParam{{"practitioner", "reference"}, {"organization", "reference"}, {"specialty", "token"}, {"_count", "number"}}},
+				{Type: "Group", Interaction: read, SearchParam: []CapSearchParam{{"identifier", "token"}, {"member", "reference"}, {"_id", "token"}},
+					SearchInclude: []string{"Group:member"}},
+				{Type: "RelatedPerson", Interaction: read, SearchParam: []CapSearchParam{{"patient", "reference"}, {"_id", "token"}, {"_count", "number"}, {"_summary", "token"}},
+					SearchInclude: []string{"RelatedPerson:patient"}},
 			}}}}
 	obs := []CapSearchParam{{"patient", "reference"}, {"code", "token"}, {"date", "date"}, {"_lastUpdated", "date"}, {"_count", "number"}, {"_cursor", "string"}, {"_summary", "token"}}
 	obsIncludes := []string{"Observation:patient", "Observation:subject"}

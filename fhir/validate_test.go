@@ -133,6 +133,12 @@ func TestResourcesPassTwoValidators(t *testing.T) {
 	add("/fhir/Consent/contract-"+cps[0].ID, vd)
 	add("/fhir/Patient?_id="+cpid+"&_revinclude=CarePlan:patient&_revinclude=Condition:patient&_revinclude=Consent:patient", vd)
 	add("/fhir/Consent?patient="+consultPatient(t, vd), vd)
+	// Households: the Group (members included), the members' RelatedPersons.
+	hp, hg := householdOf(t, vd)
+	add("/fhir/Group?member=Patient/"+hp+"&_include=Group:member", vd)
+	add("/fhir/Group/"+hg.ID, vd)
+	add("/fhir/RelatedPerson?patient="+hp+"&_include=RelatedPerson:patient", vd)
+	add("/fhir/RelatedPerson/"+hp, vd)
 	// An online visit's Encounter.
 	v, vp := bookOnlineVisit(t, e, vd)
 	add("/fhir/Encounter/online-"+strconv.FormatInt(v.ID, 10), vd)
