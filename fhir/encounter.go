@@ -56,12 +56,16 @@ type ServiceRequest struct {
 	Category     []CodeableConcept `json:"category,omitempty"`
 	Priority     string            `json:"priority,omitempty"`
 	Code         *CodeableConcept  `json:"code,omitempty"`
+	OrderDetail  []CodeableConcept `json:"orderDetail,omitempty"`
+	Quantity     *Quantity         `json:"quantityQuantity,omitempty"`
 	Subject      Reference         `json:"subject"`
 	AuthoredOn   string            `json:"authoredOn,omitempty"`
 	Requester    *Reference        `json:"requester,omitempty"`
-	Performer    []Reference       `json:"performer,omitempty"`
-	ReasonCode   []CodeableConcept `json:"reasonCode,omitempty"`
-	Note         []Annotation      `json:"note,omitempty"`
+	// PerformerType: a consultation's specialty (SystemSpecialty).
+	PerformerType *CodeableConcept  `json:"performerType,omitempty"`
+	Performer     []Reference       `json:"performer,omitempty"`
+	ReasonCode    []CodeableConcept `json:"reasonCode,omitempty"`
+	Note          []Annotation      `json:"note,omitempty"`
 }
 
 // Encounter is a remote consultation (远程会诊) or the stay an up-referral
@@ -117,7 +121,9 @@ func priorityOf(urgency string) string {
 
 // ServiceRequestOfConsult maps a consultation request (id
 // "consult-<id>"): category SNOMED CT 11429006 Consultation, the kind as
-// code, the asking clinic as requester, the hub as performer, the reason.
+// code, the asking clinic as requester, the hub as performer and the
+// specialty as performerType, the reason, the purpose as orderDetail, the
+// summary as note, a rehabilitation's sessions as quantityQuantity.
 func ServiceRequestOfConsult(c *consult.Consultation, t func(key string, args ...any) string) ServiceRequest {
 	sr := ServiceRequest{ResourceType: "ServiceRequest", ID: prefixConsult + strconv.FormatInt(c.ID, 10), Meta: &Meta{VersionID: strconv.Itoa(c.Version)},
 		Status: consultRequestStatus(c.Status), Intent: "order", Priority: priorityOf(string(c.Urgency)),
@@ -134,6 +140,16 @@ func ServiceRequestOfConsult(c *consult.Consultation, t func(key string, args ..
 	}
 	if c.Summary != "" {
 		sr.Note = []Annotation{{Text: c.Summary}}
+	}
+	if c.Purpose != "" {
+		sr.OrderDetail = []CodeableConcept{{Text: c.Purpose}}
+	}
+	if c.Specialty != "" {
+		name := t("specialty." + c.Specialty)
+		sr.PerformerType = &CodeableConcept{Coding: []Coding{{System: SystemSpecialty, Code: c.Specialty, Display: name}}, Text: name}
+	}
+	if c.Kind == consult.Rehab && c.RehabSessions > 0 {
+		sr.Quantity = &Quantity{Value: float64(c.RehabSessions)}
 	}
 	return sr
 }

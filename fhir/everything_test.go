@@ -114,7 +114,7 @@ func TestPostgres(t *testing.T) {
 		{"DiagnosticReport", testDiagnosticReport}, {"LabObservations", testLabObservations}, {"ServiceRequestAndEncounter", testServiceRequestAndEncounter},
 		{"ExplanationOfBenefit", testExplanationOfBenefit}, {"PatientEverything", testPatientEverything}, {"Medications", testMedications},
 		{"OnlineVisitEncounter", testOnlineVisitEncounter}, {"FamilyContract", testFamilyContract}, {"Coverage", testCoverage}, {"Provenance", testProvenance}, {"ImagingStudy", testImagingStudy},
-		{"ServiceRequestCreate", testServiceRequestCreate}, {"Households", testHouseholds},
+		{"ServiceRequestCreate", testServiceRequestCreate}, {"Households", testHouseholds}, {"ConsultationCreate", testConsultationCreate},
 		{"Locations", testLocations}, {"LastUpdatedRevincludeCount", testLastUpdatedRevincludeCount},
 	} {
 		t.Run(c.name, func(t *testing.T) { e.t = t; c.f(t, e) })

@@ -63,9 +63,10 @@ func (s *Server) routes(m *web.Mount) {
 		m.Handle("GET /fhir/ServiceRequest", parties, 0, s.episodeSearch(m, "ServiceRequest", serviceRequests))
 		m.Handle("GET /fhir/Encounter/{id}", parties, 0, s.episodeRead(m, "Encounter", encounters))
 		m.Handle("GET /fhir/Encounter", parties, 0, s.episodeSearch(m, "Encounter", encounters))
-		if s.Referral != nil {
+		if s.Referral != nil || s.Consult != nil {
 			// Up-referrals: the senders (village, township and county
-			// doctors), as the referral page.
+			// doctors), as the referral page; consultation requests: the
+			// inviting clinics' doctors, as the consultation page.
 			m.Handle("POST /fhir/ServiceRequest", parties, MaxResourceBytes, s.serviceRequestCreate(m))
 		}
 	}
@@ -216,7 +217,7 @@ func (s *Server) Capability() CapabilityStatement {
 	if s.Consult != nil || s.Referral != nil || s.Online != nil {
 		for _, typ := range []string{"ServiceRequest", "Encounter"} {
 			r := CapResource{Type: typ, Interaction: read, SearchParam: searchParams(typ), SearchInclude: []string{typ + ":subject", typ + ":patient"}}
-			if typ == "ServiceRequest" && s.Referral != nil {
+			if typ == "ServiceRequest" && (s.Referral != nil || s.Consult != nil) {
 				r.Interaction = codes("read", "search-type", "create")
 			}
 			cs.Rest[0].Resource = append(cs.Rest[0].Resource, r)
@@ -273,7 +274,7 @@ func (s *Server) Capability() CapabilityStatement {
 	}
 	cs.Rest[0].Documentation = "Resources: " + strings.Join(types, ", ") +
 		". Writes: Patient (create, conditional create by identifier), Condition (create, update of the clinical status), Observation (create: a follow-up visit's measurements), " +
-		"ServiceRequest (create: an up-referral, through the referral page's rules), " +
+		"ServiceRequest (create: an up-referral, category SNOMED CT 3457005, through the referral page's rules; a remote consultation request, category 11429006, through the consultation page's), " +
 		"transaction and batch bundles at POST /fhir (Synthea R4 bundles; types not held are reported per entry). " +
 		"Earlier versions are not kept: a vread of one is 410. Users sign in with their countycare session; each record read and write is audited. " +
 		"docs/fhir.md gives the mapping and lists what is not built yet."

@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -124,7 +123,8 @@ func firstOr(cs []CodeableConcept) CodeableConcept {
 	return cs[0]
 }
 
-// serviceRequestCreate: POST /fhir/ServiceRequest — an up-referral sent
+// serviceRequestCreate: POST /fhir/ServiceRequest — by its category a
+// consultation request (consultCreate) or an up-referral sent
 // through referral.Service.Create, the referral page's write path (its
 // rules, the sender's scope, the care link to the receiving institution,
 // the audit row, all in one transaction): 201 with the ServiceRequest as
@@ -139,25 +139,20 @@ func (s *Server) serviceRequestCreate(m *web.Mount) web.FaceHandler {
 		if r.Header.Get("If-None-Exist") != "" {
 			return care.Invalid([]care.FieldError{bad("If-None-Exist", "fhir.if_none_exist")})
 		}
+		cat := srCategory(body)
+		switch {
+		case cat == snomedConsultation && s.Consult != nil:
+			return s.consultCreate(w, r, rq, m, body)
+		case cat == snomedReferral && s.Referral == nil, cat == snomedConsultation:
+			return care.Invalid([]care.FieldError{bad("ServiceRequest.category", "fhir.sr_category")})
+		}
 		d, fs := referralDraft(body)
 		if err := care.Invalid(fs); err != nil {
 			return err
 		}
 		ref, err := s.Referral.Create(r.Context(), rq.Actor, d)
-		var ce *care.Error
-		if errors.As(err, &ce) && len(ce.Fields) > 0 {
-			out := *ce
-			out.Fields = nil
-			for _, f := range ce.Fields {
-				if p, ok := referralFields[f.Field]; ok {
-					f.Field = p
-				}
-				out.Fields = append(out.Fields, f)
-			}
-			return &out
-		}
 		if err != nil {
-			return err
+			return fieldsAs(err, referralFields)
 		}
 		det, err := s.Referral.Get(r.Context(), rq.Actor, ref.ID)
 		if err != nil {

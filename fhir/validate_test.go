@@ -227,6 +227,16 @@ func TestResourcesPassTwoValidators(t *testing.T) {
 	}
 	_, _, body = wr.send("POST", "/fhir/ServiceRequest", nil, referralBody(withRecord, hospital, "feeling_unwell", ""), nil)
 	keep(body)
+	// A consultation request as a client writes it (the consent contained),
+	// the ServiceRequest created, and a refused one.
+	keep(consultBody(withRecord, consultHub(t, vd), ""))
+	if code, _, body := wr.send("POST", "/fhir/ServiceRequest", nil, consultBody(withRecord, consultHub(t, vd), ""), nil); code != 201 {
+		t.Fatalf("consultation ServiceRequest create: %d %.300s", code, body)
+	} else {
+		keep(body)
+	}
+	_, _, body = wr.send("POST", "/fhir/ServiceRequest", nil, consultBody(withRecord, hospital, `,"priority":"asap"`), nil)
+	keep(body)
 	// Bulk export (bulk_test.go): the first lines of each NDJSON file type,
 	// as a county-wide system client exports them; its Group search too.
 	sys := e.register(t, "validator", "ES384", 0, "system/*.read").signIn(t, "system/*.read")
