@@ -430,7 +430,8 @@ func (s *Server) episodeRead(m *web.Mount, typ string, mapf func(*episodes, func
 // episodeSearch: GET /fhir/{ServiceRequest|Encounter}?patient=… (or
 // _id=…) with date (the day requested, or the encounter's start, China
 // time), status (comma-separated), _count (default 20) with _cursor next
-// links, _summary=count and _include=<Type>:subject|patient; newest first.
+// links, _summary=count, _include=<Type>:subject|patient and (requests)
+// _revinclude=Encounter:based-on; newest first.
 // The patient is read through resident.Service.Get (scope, audited), the
 // consultations and referrals are those the reader is a party to.
 func (s *Server) episodeSearch(m *web.Mount, typ string, mapf func(*episodes, func(string, ...any) string) []match) web.FaceHandler {
@@ -458,7 +459,11 @@ func (s *Server) episodeSearch(m *web.Mount, typ string, mapf func(*episodes, fu
 			}
 		}
 		ids, keys, out := p.page(ms, statuses, byID)
-		writeJSON(w, http.StatusOK, s.searchset(r, &p, typ, ids, keys, out, ep.patient))
+		b := s.searchset(r, &p, typ, ids, keys, out, ep.patient)
+		if err := s.revincludedPage(r, m, rq, &p, typ, &b); err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, b)
 		return nil
 	}
 }

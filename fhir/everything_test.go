@@ -115,6 +115,7 @@ func TestPostgres(t *testing.T) {
 		{"ExplanationOfBenefit", testExplanationOfBenefit}, {"PatientEverything", testPatientEverything}, {"Medications", testMedications},
 		{"OnlineVisitEncounter", testOnlineVisitEncounter}, {"FamilyContract", testFamilyContract}, {"Coverage", testCoverage}, {"Provenance", testProvenance}, {"ImagingStudy", testImagingStudy},
 		{"ServiceRequestCreate", testServiceRequestCreate}, {"Households", testHouseholds}, {"ConsultationCreate", testConsultationCreate},
+		{"Revinclude", testRevinclude},
 		{"Locations", testLocations}, {"LastUpdatedRevincludeCount", testLastUpdatedRevincludeCount},
 	} {
 		t.Run(c.name, func(t *testing.T) { e.t = t; c.f(t, e) })

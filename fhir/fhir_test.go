@@ -161,6 +161,7 @@ type bundle struct {
 	Entry        []struct {
 		FullURL  string          `json:"fullUrl"`
 		Resource json.RawMessage `json:"resource"`
+		Search   struct{ Mode string }
 	} `json:"entry"`
 }
 

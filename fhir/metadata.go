@@ -185,10 +185,14 @@ func (s *Server) Capability() CapabilityStatement {
 			Resource: []CapResource{
 				{Type: "Patient", Interaction: codes("read", "vread", "history-instance", "search-type", "create"), Versioning: "versioned", ConditionalCreate: true, SearchParam: []CapSearchParam{{"_id", "token"}, {"identifier", "token"}, {"name", "string"}, {"birthdate", "date"}, {"_count", "number"}, {"_cursor", "string"}, {"_summary", "token"}},
 					Operation: []CapOperation{{Name: "everything", Definition: "http://hl7.org/fhir/OperationDefinition/Patient-everything"}}},
-				{Type: "Organization", Interaction: read, SearchParam: []CapSearchParam{{"_id", "token"}, {"partof", "reference"}, {"type", "token"}, {"name", "string"}, {"_count", "number"}, {"_summary", "token"}}},
-				{Type: "Location", Interaction: read, SearchParam: []CapSearchParam{{"_id", "token"}, {"partof", "reference"}, {"organization", "reference"}, {"type", "token"}, {"name", "string"}, {"_count", "number"}, {"_summary", "token"}}},
-				{Type: "Practitioner", Interaction: read, SearchParam: []CapSearchParam{{"_id", "token"}, {"name", "string"}, {"_count", "number"}}},
-				{Type: "PractitionerRole", Interaction: read, SearchParam: []CapSearchParam{{"practitioner", "reference"}, {"organization", "reference"}, {"specialty", "token"}, {"_count", "number"}}},
+				{Type: "Organization", Interaction: read, SearchParam: []CapSearchParam{{"_id", "token"}, {"partof", "reference"}, {"type", "token"}, {"name", "string"}, {"_count", "number"}, {"_summary", "token"}},
+					SearchRevInclude: []string{"Location:organization"}},
+				{Type: "Location", Interaction: read, SearchParam: []CapSearchParam{{"_id", "token"}, {"partof", "reference"}, {"organization", "reference"}, {"type", "token"}, {"name", "string"}, {"_count", "number"}, {"_summary", "token"}},
+					SearchInclude: []string{"Location:organization"}},
+				{Type: "Practitioner", Interaction: read, SearchParam: []CapSearchParam{{"_id", "token"}, {"name", "string"}, {"_count", "number"}},
+					SearchRevInclude: []string{"PractitionerRole:practitioner"}},
+				{Type: "PractitionerRole", Interaction: read, SearchParam: []CapSearchParam{{"practitioner", "reference"}, {"organization", "reference"}, {"specialty", "token"}, {"_count", "number"}},
+					SearchInclude: []string{"PractitionerRole:practitioner"}},
 				{Type: "Group", Interaction: read, SearchParam: []CapSearchParam{{"identifier", "token"}, {"member", "reference"}, {"_id", "token"}},
 					SearchInclude: []string{"Group:member"}},
 				{Type: "RelatedPerson", Interaction: read, SearchParam: []CapSearchParam{{"patient", "reference"}, {"_id", "token"}, {"_count", "number"}, {"_summary", "token"}},
@@ -216,7 +220,8 @@ func (s *Server) Capability() CapabilityStatement {
 	}
 	if s.Consult != nil || s.Referral != nil || s.Online != nil {
 		for _, typ := range []string{"ServiceRequest", "Encounter"} {
-			r := CapResource{Type: typ, Interaction: read, SearchParam: searchParams(typ), SearchInclude: []string{typ + ":subject", typ + ":patient"}}
+			r := CapResource{Type: typ, Interaction: read, SearchParam: searchParams(typ), SearchInclude: []string{typ + ":subject", typ + ":patient"},
+				SearchRevInclude: revIncludes(typ)}
 			if typ == "ServiceRequest" && (s.Referral != nil || s.Consult != nil) {
 				r.Interaction = codes("read", "search-type", "create")
 			}
@@ -226,7 +231,7 @@ func (s *Server) Capability() CapabilityStatement {
 	if s.Prescriptions != nil {
 		for _, typ := range []string{"MedicationRequest", "MedicationDispense"} {
 			cs.Rest[0].Resource = append(cs.Rest[0].Resource, CapResource{Type: typ, Interaction: read, SearchParam: searchParams(typ),
-				SearchInclude: []string{typ + ":subject", typ + ":patient"}})
+				SearchInclude: []string{typ + ":subject", typ + ":patient"}, SearchRevInclude: revIncludes(typ)})
 		}
 	}
 	if s.Settle != nil {

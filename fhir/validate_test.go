@@ -87,6 +87,10 @@ func TestResourcesPassTwoValidators(t *testing.T) {
 	add("/fhir/PractitionerRole/"+role.ID, vd)
 	add("/fhir/"+role.Practitioner.Reference, vd)
 	add("/fhir/Practitioner?_count=20", vd)
+	add("/fhir/Practitioner?_count=5&_revinclude=PractitionerRole:practitioner", vd)
+	add("/fhir/PractitionerRole?_count=5&_include=PractitionerRole:practitioner", vd)
+	add("/fhir/Organization?_count=5&_revinclude=Location:organization", vd)
+	add("/fhir/Location?_count=5&_include=Location:organization", vd)
 	// Signed reports: a patient's with the subject included, an ECG's
 	// (contained measurements) and the others read one by one, the count.
 	rp, reps := reportPatient(t, vd, 2)
@@ -133,6 +137,7 @@ func TestResourcesPassTwoValidators(t *testing.T) {
 	add("/fhir/Consent/contract-"+cps[0].ID, vd)
 	add("/fhir/Patient?_id="+cpid+"&_revinclude=CarePlan:patient&_revinclude=Condition:patient&_revinclude=Consent:patient", vd)
 	add("/fhir/Consent?patient="+consultPatient(t, vd), vd)
+	add("/fhir/ServiceRequest?patient="+consultPatient(t, vd)+"&_revinclude=Encounter:based-on", vd)
 	// Households: the Group (members included), the members' RelatedPersons.
 	hp, hg := householdOf(t, vd)
 	add("/fhir/Group?member=Patient/"+hp+"&_include=Group:member", vd)
@@ -151,6 +156,7 @@ func TestResourcesPassTwoValidators(t *testing.T) {
 			continue
 		}
 		json.Unmarshal(add("/fhir/MedicationRequest?patient="+p.ID+"&_include=MedicationRequest:patient", vd), &rb)
+		add("/fhir/MedicationRequest?patient="+p.ID+"&_revinclude=MedicationDispense:prescription", vd)
 		add("/fhir/MedicationDispense?patient="+p.ID, vd)
 		add(strings.TrimPrefix(rb.Entry[0].FullURL, e.ts.URL), vd)
 		add(strings.TrimPrefix(db.Entry[0].FullURL, e.ts.URL), vd)
