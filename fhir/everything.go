@@ -112,7 +112,7 @@ func (s *Server) recordsOf(r *http.Request, m *web.Mount, rq web.Request, res *r
 		}
 	}
 	if (s.Consult != nil || s.Referral != nil || s.Online != nil) && slices.Contains(episodeParties, role) && wanted("ServiceRequest", "Encounter") {
-		ep, err := s.episodesOf(r, m, rq, id)
+		ep, err := s.episodesOf(r, m, rq, id, wanted("Encounter"))
 		if err != nil {
 			return nil, err
 		}

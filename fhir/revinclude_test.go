@@ -116,13 +116,56 @@ func testRevinclude(t *testing.T, e *env) {
 	if len(want) == 0 || !slices.Equal(inc, want) {
 		t.Errorf("ServiceRequest?_revinclude=Encounter:based-on: included %v, want %v", inc, want)
 	}
+	// A follow-up visit (an Encounter) with its measurements.
+	followUp := false
+	for _, p := range mine.patients(t) {
+		var obs bundle
+		vd.get("/fhir/Observation?patient="+p.ID+"&_count=100", nil, &obs)
+		want = nil
+		var first fhir.Observation // the first follow-up measurement
+		for _, en := range obs.Entry {
+			var o fhir.Observation
+			json.Unmarshal(en.Resource, &o)
+			if o.Encounter != nil {
+				want = append(want, "Observation/"+o.ID)
+				if first.ID == "" {
+					first = o
+				}
+			}
+		}
+		if len(want) == 0 {
+			continue
+		}
+		var visit fhir.Encounter
+		if code, _, body := vd.get("/fhir/"+first.Encounter.Reference, nil, &visit); code != 200 || visit.Status != "finished" ||
+			visit.Subject.Reference != "Patient/"+p.ID || visit.Period == nil || visit.Period.Start != first.EffectiveDateTime {
+			t.Errorf("%s: %d %.300s", first.Encounter.Reference, code, body)
+		}
+		var b bundle
+		vd.get("/fhir/Encounter?patient="+p.ID+"&_count=100&_revinclude=Observation:encounter", nil, &b)
+		match, inc := entryIDs(t, b)
+		if b.Total == nil || len(match) != *b.Total {
+			t.Fatalf("Encounter?patient=%s: the first page is not the whole (%d of %v): sample another patient", p.ID, len(match), b.Total)
+		}
+		slices.Sort(inc)
+		slices.Sort(want)
+		if !slices.Equal(inc, want) || !slices.Contains(match, first.Encounter.Reference) {
+			t.Errorf("Encounter?_revinclude=Observation:encounter of %s: included %v, want %v", p.ID, inc, want)
+		}
+		followUp = true
+		break
+	}
+	if !followUp {
+		t.Fatal("no patient of the village with follow-up measurements")
+	}
 	// Not supported: 400 naming the parameter.
 	for _, c := range []struct{ path, param string }{
 		{"/fhir/Practitioner?_revinclude=Location:organization", "_revinclude"},
 		{"/fhir/Organization?_include=Location:organization", "_include"},
 		{"/fhir/Location?_revinclude=Location:organization", "_revinclude"},
 		{"/fhir/MedicationRequest?patient=" + pid + "&_revinclude=Observation:encounter", "_revinclude"},
-		{"/fhir/Encounter?patient=" + pid + "&_revinclude=Encounter:based-on", ""},
+		{"/fhir/Encounter?patient=" + pid + "&_revinclude=Encounter:based-on", "_revinclude"},
+		{"/fhir/Condition?patient=" + pid + "&_revinclude=Observation:encounter", ""},
 	} {
 		var o outcome
 		code, h, _ := vd.get(c.path, map[string]string{"Prefer": "handling=strict"}, &o)
@@ -142,6 +185,7 @@ func testRevinclude(t *testing.T, e *env) {
 	for _, v := range []string{"Practitioner?_revinclude=PractitionerRole:practitioner", "PractitionerRole?_include=PractitionerRole:practitioner",
 		"Organization?_revinclude=Location:organization", "Location?_include=Location:organization",
 		"MedicationRequest?_revinclude=MedicationDispense:prescription", "ServiceRequest?_revinclude=Encounter:based-on",
+		"Encounter?_revinclude=Observation:encounter",
 		"Group?_include=Group:member", "RelatedPerson?_include=RelatedPerson:patient",
 		"Patient?_revinclude=Group:member", "Patient?_revinclude=RelatedPerson:patient"} {
 		if !declared[v] {

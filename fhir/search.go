@@ -477,6 +477,7 @@ func (s *Server) byIDSearch(r *http.Request, m *web.Mount, rq web.Request, p *pa
 var revIncludable = map[string]map[string]string{
 	"MedicationRequest": {"MedicationDispense:prescription": "authorizingPrescription"},
 	"ServiceRequest":    {"Encounter:based-on": "basedOn"},
+	"Encounter":         {"Observation:encounter": "encounter"},
 }
 
 // revIncludes lists the _revinclude values of a paged search of typ, sorted.

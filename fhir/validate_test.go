@@ -71,6 +71,14 @@ func TestResourcesPassTwoValidators(t *testing.T) {
 		t.Fatal("no patient with a chronic registration among the sample")
 	}
 	add("/fhir/Observation?patient="+withRecord, vd)
+	var visits bundle // follow-up visits as Encounters, with their measurements
+	json.Unmarshal(add("/fhir/Encounter?patient="+withRecord+"&_revinclude=Observation:encounter&_count=5", vd), &visits)
+	for _, en := range visits.Entry {
+		if strings.Contains(en.FullURL, "/Encounter/visit-") {
+			add(strings.TrimPrefix(en.FullURL, e.ts.URL), vd)
+			break
+		}
+	}
 	var orgs bundle
 	json.Unmarshal(add("/fhir/Organization", e.as(care.RoleAnalyst)), &orgs)
 	add("/fhir/Organization/"+strings.TrimPrefix(orgs.Entry[0].FullURL, e.ts.URL+"/fhir/Organization/"), vd)
