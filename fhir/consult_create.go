@@ -1,8 +1,6 @@
 package fhir
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -92,12 +90,7 @@ func consultDraft(body []byte) (consult.Draft, []fault) {
 	if len(fs) > 0 {
 		return d, fs
 	}
-	if status != "active" {
-		fs = append(fs, bad("ServiceRequest.status", "fhir.sr_status", status))
-	}
-	if intent != "order" {
-		fs = append(fs, bad("ServiceRequest.intent", "fhir.sr_intent", intent))
-	}
+	d.ResidentID, d.ToInstitution, fs = orderBasics(status, intent, subject, performer, "fhir.sr_consult_performer")
 	switch {
 	case code == nil || !coded(*code, []Coding{{System: SystemConsultKind, Code: string(consult.OneToOne)}, {System: SystemConsultKind, Code: string(consult.Rehab)},
 		{System: SystemConsultKind, Code: string(consult.MDT)}}):
@@ -121,16 +114,6 @@ func consultDraft(body []byte) (consult.Draft, []fault) {
 	default:
 		fs = append(fs, bad("ServiceRequest.priority", "fhir.sr_consult_priority", priority))
 	}
-	rid, ok := patientParam(subject.Reference)
-	if !ok || !strings.HasPrefix(subject.Reference, "Patient/") {
-		fs = append(fs, bad("ServiceRequest.subject", "fhir.reference_required"))
-	}
-	d.ResidentID = rid
-	if len(performer) != 1 || !strings.HasPrefix(performer[0].Reference, "Organization/") {
-		fs = append(fs, bad("ServiceRequest.performer", "fhir.sr_consult_performer"))
-	} else if d.ToInstitution = numericID(strings.TrimPrefix(performer[0].Reference, "Organization/")); d.ToInstitution == 0 {
-		fs = append(fs, bad("ServiceRequest.performer", "fhir.sr_consult_performer"))
-	}
 	if perfType != nil {
 		for _, c := range perfType.Coding {
 			if c.System == SystemSpecialty {
@@ -140,24 +123,14 @@ func consultDraft(body []byte) (consult.Draft, []fault) {
 	}
 	d.Reason = texts(reasons)
 	d.Purpose = texts(details)
-	var ns []string
-	for _, n := range note {
-		ns = append(ns, strings.TrimSpace(n.Text))
-	}
-	d.Summary = strings.Join(ns, "\n")
+	d.Summary = noteText(note)
 	if qty != nil && qty.Value != nil {
 		if *qty.Value != float64(int(*qty.Value)) {
 			fs = append(fs, bad("ServiceRequest.quantityQuantity", "consult.rehab.sessions"))
 		}
 		d.RehabSessions = int(*qty.Value)
 	}
-	if len(ids) > 0 {
-		d.Key = ids[0].Value
-	} else {
-		var b [16]byte
-		rand.Read(b[:])
-		d.Key = "fhir-" + hex.EncodeToString(b[:])
-	}
+	d.Key = clientKey(ids)
 	cf := consentOf(&d, subject.Reference, support, contained)
 	return d, append(fs, cf...)
 }
