@@ -80,8 +80,8 @@ func (s *Server) bulkRoutes(m *web.Mount) {
 	m.Handle("GET /fhir/$export", sys, 0, s.kickOff(bulkdata.LevelSystem))
 	m.Handle("GET /fhir/Patient/$export", sys, 0, s.kickOff(bulkdata.LevelPatient))
 	m.Handle("GET /fhir/Group/{id}/$export", sys, 0, s.kickOff(bulkdata.LevelGroup))
-	m.Handle("GET /fhir/Group/{id}", sys, 0, s.groupRead)
-	m.Handle("GET /fhir/Group", sys, 0, s.groupSearch)
+	// GET /fhir/Group and Group/{id}: householdRoutes (households for
+	// users, these Groups for system clients).
 	m.Handle("GET /fhir/$export-status/{id}", sys, 0, s.exportStatus)
 	m.Handle("DELETE /fhir/$export-status/{id}", sys, 0, s.exportCancel)
 	m.Handle("GET /fhir/$export-file/{id}/{seq}", sys, 0, s.exportFile)
@@ -566,6 +566,10 @@ func (s *Server) bulkCapability(cs *CapabilityStatement) {
 				CapOperation{Name: "export", Definition: "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export"})
 		}
 	}
-	rest.Resource = append(rest.Resource, CapResource{Type: "Group", Interaction: []map[string]any{{"code": "read"}, {"code": "search-type"}},
-		Operation: []CapOperation{{Name: "export", Definition: "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export"}}})
+	for i := range rest.Resource { // Group: declared with the households (Capability)
+		if rest.Resource[i].Type == "Group" {
+			rest.Resource[i].Operation = append(rest.Resource[i].Operation,
+				CapOperation{Name: "export", Definition: "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export"})
+		}
+	}
 }

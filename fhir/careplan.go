@@ -263,7 +263,7 @@ type contractRecords struct {
 func (s *Server) contractsOf(r *http.Request, m *web.Mount, rq web.Request, residentID int64, withConsults bool) (*contractRecords, error) {
 	out := &contractRecords{}
 	if withConsults && s.Consult != nil && slices.Contains(episodeParties, rq.Actor.Role) {
-		ep, err := s.episodesOf(r, m, rq, residentID)
+		ep, err := s.episodesOf(r, m, rq, residentID, false)
 		if err != nil {
 			return nil, err
 		}

@@ -107,6 +107,7 @@ type Observation struct {
 	Category          []CodeableConcept      `json:"category,omitempty"`
 	Code              CodeableConcept        `json:"code"`
 	Subject           Reference              `json:"subject"`
+	Encounter         *Reference             `json:"encounter,omitempty"` // a follow-up's: its visit
 	EffectiveDateTime string                 `json:"effectiveDateTime,omitempty"`
 	Issued            string                 `json:"issued,omitempty"`
 	Performer         []Reference            `json:"performer,omitempty"`
@@ -152,12 +153,14 @@ func ucum(v float64, unit string) *Quantity {
 
 // ObservationsOf maps a follow-up visit to its measurements: one
 // Observation per measured value (blood pressure as one panel), with IDs
-// "<visit id>-<kind>". A value not measured (0) gives no Observation.
+// "<visit id>-<kind>", each with the visit's Encounter ("visit-<id>"). A
+// value not measured (0) gives no Observation.
 func ObservationsOf(v *chronic.StoredVisit) []Observation {
 	id := strconv.FormatInt(v.ID, 10)
 	base := Observation{ResourceType: "Observation", Status: "final", Subject: Reference{Reference: "Patient/" + strconv.FormatInt(v.ResidentID, 10)},
 		EffectiveDateTime: v.Date.String(), Issued: instant(v.CreatedAt),
-		Meta: &Meta{VersionID: "1", LastUpdated: instant(v.CreatedAt)}} // a recorded visit never changes
+		Meta:      &Meta{VersionID: "1", LastUpdated: instant(v.CreatedAt)}, // a recorded visit never changes
+		Encounter: &Reference{Reference: "Encounter/" + prefixFollowUp + id}}
 	if v.InstitutionID != 0 {
 		base.Performer = []Reference{{Reference: "Organization/" + strconv.FormatInt(v.InstitutionID, 10)}}
 	}

@@ -5,8 +5,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"countycare/care"
+	"countycare/chronic"
 	"countycare/consult"
 	"countycare/online"
 	"countycare/referral"
@@ -32,6 +34,9 @@ const (
 	prefixConsult  = "consult-"
 	prefixReferral = "referral-"
 	prefixOnline   = "online-"
+	// prefixFollowUp is the id prefix of a chronic disease follow-up
+	// visit's Encounter (its Observations' encounter).
+	prefixFollowUp = "visit-"
 )
 
 // Period is a time interval.
@@ -56,12 +61,16 @@ type ServiceRequest struct {
 	Category     []CodeableConcept `json:"category,omitempty"`
 	Priority     string            `json:"priority,omitempty"`
 	Code         *CodeableConcept  `json:"code,omitempty"`
+	OrderDetail  []CodeableConcept `json:"orderDetail,omitempty"`
+	Quantity     *Quantity         `json:"quantityQuantity,omitempty"`
 	Subject      Reference         `json:"subject"`
 	AuthoredOn   string            `json:"authoredOn,omitempty"`
 	Requester    *Reference        `json:"requester,omitempty"`
-	Performer    []Reference       `json:"performer,omitempty"`
-	ReasonCode   []CodeableConcept `json:"reasonCode,omitempty"`
-	Note         []Annotation      `json:"note,omitempty"`
+	// PerformerType: a consultation's specialty (SystemSpecialty).
+	PerformerType *CodeableConcept  `json:"performerType,omitempty"`
+	Performer     []Reference       `json:"performer,omitempty"`
+	ReasonCode    []CodeableConcept `json:"reasonCode,omitempty"`
+	Note          []Annotation      `json:"note,omitempty"`
 }
 
 // Encounter is a remote consultation (远程会诊) or the stay an up-referral
@@ -117,7 +126,9 @@ func priorityOf(urgency string) string {
 
 // ServiceRequestOfConsult maps a consultation request (id
 // "consult-<id>"): category SNOMED CT 11429006 Consultation, the kind as
-// code, the asking clinic as requester, the hub as performer, the reason.
+// code, the asking clinic as requester, the hub as performer and the
+// specialty as performerType, the reason, the purpose as orderDetail, the
+// summary as note, a rehabilitation's sessions as quantityQuantity.
 func ServiceRequestOfConsult(c *consult.Consultation, t func(key string, args ...any) string) ServiceRequest {
 	sr := ServiceRequest{ResourceType: "ServiceRequest", ID: prefixConsult + strconv.FormatInt(c.ID, 10), Meta: &Meta{VersionID: strconv.Itoa(c.Version)},
 		Status: consultRequestStatus(c.Status), Intent: "order", Priority: priorityOf(string(c.Urgency)),
@@ -134,6 +145,16 @@ func ServiceRequestOfConsult(c *consult.Consultation, t func(key string, args ..
 	}
 	if c.Summary != "" {
 		sr.Note = []Annotation{{Text: c.Summary}}
+	}
+	if c.Purpose != "" {
+		sr.OrderDetail = []CodeableConcept{{Text: c.Purpose}}
+	}
+	if c.Specialty != "" {
+		name := t("specialty." + c.Specialty)
+		sr.PerformerType = &CodeableConcept{Coding: []Coding{{System: SystemSpecialty, Code: c.Specialty, Display: name}}, Text: name}
+	}
+	if c.Kind == consult.Rehab && c.RehabSessions > 0 {
+		sr.Quantity = &Quantity{Value: float64(c.RehabSessions)}
 	}
 	return sr
 }
@@ -182,6 +203,26 @@ func ServiceRequestOfReferral(r *referral.Referral, t func(key string, args ...a
 		sr.Replaces = []Reference{{Reference: "ServiceRequest/" + prefixReferral + strconv.FormatInt(r.RedirectedFrom, 10)}}
 	}
 	return sr
+}
+
+// EncounterOfFollowUp maps a chronic disease follow-up visit (慢病随访),
+// id "visit-<id>": finished, ambulatory when face to face, virtual by
+// phone, type SNOMED CT 390906007 Follow-up encounter, the registry's
+// disease as reason, the recording institution as service provider, the
+// day as period. The visit's measurements are its Observations.
+func EncounterOfFollowUp(v *chronic.StoredVisit, t func(key string, args ...any) string) Encounter {
+	e := Encounter{ResourceType: "Encounter", ID: prefixFollowUp + strconv.FormatInt(v.ID, 10), Meta: &Meta{VersionID: "1", LastUpdated: instant(v.CreatedAt)},
+		Status: "finished", Class: Coding{System: systemV3ActCode, Code: "AMB", Display: "ambulatory"},
+		Type:    []CodeableConcept{{Coding: []Coding{{System: SystemSNOMED, Code: "390906007", Display: "Follow-up encounter"}}}},
+		Subject: patientRef(v.ResidentID), Period: &Period{Start: v.Date.String(), End: v.Date.String()}, ServiceProvider: orgRef(v.InstitutionID)}
+	if !v.FaceToFace {
+		e.Class = Coding{System: systemV3ActCode, Code: "VR", Display: "virtual"}
+	}
+	if v.Disease != "" {
+		name := t("chronic.disease." + string(v.Disease))
+		e.ReasonCode = []CodeableConcept{{Coding: []Coding{{System: SystemRegistry, Code: string(v.Disease), Display: name}}, Text: name}}
+	}
+	return e
 }
 
 // EncounterOfConsult maps a consultation to a virtual encounter (class
@@ -281,12 +322,15 @@ type episodes struct {
 	consults  []consult.Consultation
 	referrals []referral.Referral
 	visits    []online.Visit
+	followUps []chronic.StoredVisit // chronic disease follow-up visits (Encounter only)
 }
 
 // episodesOf reads the patient through resident.Service.Get (scope,
 // audited as resident.read) and the consultations and referrals the
-// reader is a party to, as the resident page lists them.
-func (s *Server) episodesOf(r *http.Request, m *web.Mount, rq web.Request, residentID int64) (*episodes, error) {
+// reader is a party to, as the resident page lists them; with followUps,
+// the chronic disease follow-up visits too, for the chronic care teams
+// (chronic.Service.RecordOf: scope and audit as the registration page).
+func (s *Server) episodesOf(r *http.Request, m *web.Mount, rq web.Request, residentID int64, followUps bool) (*episodes, error) {
 	res, err := s.Residents.Get(r.Context(), rq.Actor, residentID)
 	if err != nil {
 		return nil, err
@@ -307,11 +351,21 @@ func (s *Server) episodesOf(r *http.Request, m *web.Mount, rq web.Request, resid
 			return nil, err
 		}
 	}
+	if followUps && s.Chronic != nil && slices.Contains(chronicRoles, rq.Actor.Role) {
+		regs, byReg, err := s.Chronic.RecordOf(r.Context(), rq.Actor, res.ID)
+		if err != nil {
+			return nil, err
+		}
+		for _, reg := range regs {
+			ep.followUps = append(ep.followUps, byReg[reg.ID]...)
+		}
+	}
 	return ep, nil
 }
 
 // episodeByID reads one consultation ("consult-<id>", consult.Service.Detail)
-// or referral ("referral-<id>", referral.Service.Get), each audited and
+// or referral ("referral-<id>", referral.Service.Get) or follow-up visit
+// ("visit-<id>", chronic.Service.Visit), each audited and
 // limited to its parties; ENOTFOUND for any other id.
 func (s *Server) episodeByID(r *http.Request, rq web.Request, id string) (*episodes, error) {
 	notFound := care.Errorf(care.ENOTFOUND, "error.not_found")
@@ -337,6 +391,17 @@ func (s *Server) episodeByID(r *http.Request, rq web.Request, id string) (*episo
 		}
 		return &episodes{visits: []online.Visit{*visit}}, nil
 	}
+	if v, ok := strings.CutPrefix(id, prefixFollowUp); ok && s.Chronic != nil {
+		n := numericID(v)
+		if n == 0 || !slices.Contains(chronicRoles, rq.Actor.Role) {
+			return nil, notFound
+		}
+		visit, err := s.Chronic.Visit(r.Context(), rq.Actor, n)
+		if err != nil {
+			return nil, err
+		}
+		return &episodes{followUps: []chronic.StoredVisit{*visit}}, nil
+	}
 	if v, ok := strings.CutPrefix(id, prefixReferral); ok && s.Referral != nil {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n <= 0 {
@@ -357,12 +422,12 @@ func serviceRequests(ep *episodes, t func(string, ...any) string) []match {
 	for i := range ep.consults {
 		c := &ep.consults[i]
 		sr := ServiceRequestOfConsult(c, t)
-		out = append(out, match{sr.ID, key(c.CreatedAt, c.ID*3), care.Today(c.CreatedAt), sr.Status, sr})
+		out = append(out, match{sr.ID, key(c.CreatedAt, c.ID*4), care.Today(c.CreatedAt), sr.Status, sr})
 	}
 	for i := range ep.referrals {
 		rf := &ep.referrals[i]
 		sr := ServiceRequestOfReferral(rf, t)
-		out = append(out, match{sr.ID, key(rf.FirstSentAt, rf.ID*3+1), care.Today(rf.FirstSentAt), sr.Status, sr})
+		out = append(out, match{sr.ID, key(rf.FirstSentAt, rf.ID*4+1), care.Today(rf.FirstSentAt), sr.Status, sr})
 	}
 	return out
 }
@@ -373,18 +438,24 @@ func encounters(ep *episodes, t func(string, ...any) string) []match {
 	for i := range ep.consults {
 		c := &ep.consults[i]
 		e := EncounterOfConsult(c, t)
-		out = append(out, match{e.ID, key(c.CreatedAt, c.ID*3), care.Today(c.CreatedAt), e.Status, e})
+		out = append(out, match{e.ID, key(c.CreatedAt, c.ID*4), care.Today(c.CreatedAt), e.Status, e})
 	}
 	for i := range ep.referrals {
 		rf := &ep.referrals[i]
 		if e, ok := EncounterOfReferral(rf); ok {
-			out = append(out, match{e.ID, key(rf.ArrivedAt, rf.ID*3+1), care.Today(rf.ArrivedAt), e.Status, e})
+			out = append(out, match{e.ID, key(rf.ArrivedAt, rf.ID*4+1), care.Today(rf.ArrivedAt), e.Status, e})
 		}
 	}
 	for i := range ep.visits {
 		v := &ep.visits[i]
 		e := EncounterOfOnline(v)
-		out = append(out, match{e.ID, key(v.CreatedAt, v.ID*3+2), care.Today(v.CreatedAt), e.Status, e})
+		out = append(out, match{e.ID, key(v.CreatedAt, v.ID*4+2), care.Today(v.CreatedAt), e.Status, e})
+	}
+	for i := range ep.followUps {
+		v := &ep.followUps[i]
+		e := EncounterOfFollowUp(v, t)
+		at := time.Date(v.Date.Year, v.Date.Month, v.Date.Day, 0, 0, 0, 0, care.Shanghai)
+		out = append(out, match{e.ID, key(at, v.ID*4+3), v.Date, e.Status, e})
 	}
 	return out
 }
@@ -414,7 +485,8 @@ func (s *Server) episodeRead(m *web.Mount, typ string, mapf func(*episodes, func
 // episodeSearch: GET /fhir/{ServiceRequest|Encounter}?patient=… (or
 // _id=…) with date (the day requested, or the encounter's start, China
 // time), status (comma-separated), _count (default 20) with _cursor next
-// links, _summary=count and _include=<Type>:subject|patient; newest first.
+// links, _summary=count, _include=<Type>:subject|patient and (requests)
+// _revinclude=Encounter:based-on; newest first.
 // The patient is read through resident.Service.Get (scope, audited), the
 // consultations and referrals are those the reader is a party to.
 func (s *Server) episodeSearch(m *web.Mount, typ string, mapf func(*episodes, func(string, ...any) string) []match) web.FaceHandler {
@@ -426,7 +498,7 @@ func (s *Server) episodeSearch(m *web.Mount, typ string, mapf func(*episodes, fu
 		t := func(k string, a ...any) string { return m.T(rq.Lang, k, a...) }
 		var ep *episodes
 		if p.resident != 0 {
-			ep, err = s.episodesOf(r, m, rq, p.resident)
+			ep, err = s.episodesOf(r, m, rq, p.resident, typ == "Encounter")
 		} else if ep, err = s.episodeByID(r, rq, byID); care.IsCode(err, care.ENOTFOUND) {
 			ep, err = &episodes{}, nil
 		}
@@ -442,7 +514,11 @@ func (s *Server) episodeSearch(m *web.Mount, typ string, mapf func(*episodes, fu
 			}
 		}
 		ids, keys, out := p.page(ms, statuses, byID)
-		writeJSON(w, http.StatusOK, s.searchset(r, &p, typ, ids, keys, out, ep.patient))
+		b := s.searchset(r, &p, typ, ids, keys, out, ep.patient)
+		if err := s.revincludedPage(r, m, rq, &p, typ, &b); err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, b)
 		return nil
 	}
 }

@@ -78,7 +78,7 @@ func (s *Server) everything(m *web.Mount) web.FaceHandler {
 
 // everythingTypes is the order of Patient/$everything's entries after the Patient.
 var everythingTypes = []string{"Condition", "Observation", "DiagnosticReport", "ImagingStudy", "ServiceRequest", "Encounter", "CarePlan", "CareTeam", "Consent", "MedicationRequest",
-	"MedicationDispense", "Provenance", "Coverage", "Claim", "ExplanationOfBenefit"}
+	"MedicationDispense", "Provenance", "Coverage", "Claim", "ExplanationOfBenefit", "RelatedPerson", "Group"}
 
 // recordsOf gathers the resources of a patient (already read under scope)
 // the reader may see, by type, each through the same path (scope, rules
@@ -112,7 +112,7 @@ func (s *Server) recordsOf(r *http.Request, m *web.Mount, rq web.Request, res *r
 		}
 	}
 	if (s.Consult != nil || s.Referral != nil || s.Online != nil) && slices.Contains(episodeParties, role) && wanted("ServiceRequest", "Encounter") {
-		ep, err := s.episodesOf(r, m, rq, id)
+		ep, err := s.episodesOf(r, m, rq, id, wanted("Encounter"))
 		if err != nil {
 			return nil, err
 		}
@@ -150,6 +150,12 @@ func (s *Server) recordsOf(r *http.Request, m *web.Mount, rq web.Request, res *r
 			return nil, err
 		}
 	}
+	if wanted("Group", "RelatedPerson") {
+		var err error
+		if typed["Group"], typed["RelatedPerson"], err = s.householdMatches(r, m, rq, res); err != nil {
+			return nil, err
+		}
+	}
 	if wanted("Provenance") {
 		typed["Provenance"] = provenanceMatches(typed["DiagnosticReport"], typed["MedicationRequest"])
 	}
@@ -157,11 +163,19 @@ func (s *Server) recordsOf(r *http.Request, m *web.Mount, rq web.Request, res *r
 }
 
 // revincludes are the _revinclude values of a Patient search: each type of
-// $everything by its patient (or subject) reference.
+// $everything by its patient (or subject) reference, the household Group
+// by its member.
 func revincludes() []string {
 	var out []string
 	for _, typ := range everythingTypes {
-		out = append(out, typ+":patient", typ+":subject")
+		switch typ {
+		case "Group": // a household, by its members
+			out = append(out, "Group:member")
+		case "RelatedPerson":
+			out = append(out, "RelatedPerson:patient")
+		default:
+			out = append(out, typ+":patient", typ+":subject")
+		}
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package fhir_test
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -54,7 +55,8 @@ func testPatientEverything(t *testing.T, e *env) {
 		"ServiceRequest?patient=" + patient + "&_count=100", "Encounter?patient=" + patient + "&_count=100",
 		"MedicationRequest?patient=" + patient + "&_count=100", "MedicationDispense?patient=" + patient + "&_count=100",
 		"CarePlan?patient=" + patient + "&_count=100", "CareTeam?patient=" + patient + "&_count=100", "Consent?patient=" + patient + "&_count=100",
-		"Provenance?patient=" + patient + "&_count=100", "ImagingStudy?patient=" + patient + "&_count=100"} {
+		"Provenance?patient=" + patient + "&_count=100", "ImagingStudy?patient=" + patient + "&_count=100",
+		"RelatedPerson?patient=" + patient, "Group?member=Patient/" + patient} {
 		ids, _ := everythingIDs(t, vd, "/fhir/"+q)
 		for _, id := range ids {
 			want[id] = true
@@ -73,11 +75,12 @@ func testPatientEverything(t *testing.T, e *env) {
 	if kinds["Condition"] == 0 && kinds["DiagnosticReport"] == 0 {
 		t.Errorf("the sample patient has too little: %v", kinds)
 	}
-	// The insurance officer: the patient, the settlements and coverage only.
+	// The insurance officer: the patient, the household, the settlements
+	// and coverage only.
 	io := e.as(care.RoleInsuranceOfficer)
 	got, _ = everythingIDs(t, io, "/fhir/Patient/"+patient+"/$everything")
 	for _, id := range got {
-		if typ := strings.Split(id, "/")[0]; typ != "Patient" && typ != "ExplanationOfBenefit" && typ != "Claim" && typ != "Coverage" {
+		if typ := strings.Split(id, "/")[0]; !slices.Contains([]string{"Patient", "Group", "RelatedPerson", "ExplanationOfBenefit", "Claim", "Coverage"}, typ) {
 			t.Errorf("the insurance officer sees %s", id)
 		}
 	}
@@ -111,7 +114,8 @@ func TestPostgres(t *testing.T) {
 		{"DiagnosticReport", testDiagnosticReport}, {"LabObservations", testLabObservations}, {"ServiceRequestAndEncounter", testServiceRequestAndEncounter},
 		{"ExplanationOfBenefit", testExplanationOfBenefit}, {"PatientEverything", testPatientEverything}, {"Medications", testMedications},
 		{"OnlineVisitEncounter", testOnlineVisitEncounter}, {"FamilyContract", testFamilyContract}, {"Coverage", testCoverage}, {"Provenance", testProvenance}, {"ImagingStudy", testImagingStudy},
-		{"ServiceRequestCreate", testServiceRequestCreate},
+		{"ServiceRequestCreate", testServiceRequestCreate}, {"Households", testHouseholds}, {"ConsultationCreate", testConsultationCreate},
+		{"Revinclude", testRevinclude},
 		{"Locations", testLocations}, {"LastUpdatedRevincludeCount", testLastUpdatedRevincludeCount},
 	} {
 		t.Run(c.name, func(t *testing.T) { e.t = t; c.f(t, e) })

@@ -81,6 +81,7 @@ const MaxCount = 100
 func (s *Server) Routes(m *web.Mount) {
 	s.t = m.T
 	s.routes(m)
+	s.householdRoutes(m)
 	s.terminologyRoutes(m)
 	s.bulkRoutes(m)
 }

@@ -44,6 +44,7 @@ type env struct {
 	t     *testing.T
 	labs  *lab.Service
 	onl   *online.Service
+	cons  *consult.Service // its Live is nil: a test sets its own
 	st    *store.Store
 	srv   *web.Server
 	ts    *httptest.Server
@@ -100,7 +101,7 @@ func newEnvOn(t *testing.T, d store.Dialect) *env {
 	srv.MountFace(fs)
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
-	e := &env{t: t, st: st, srv: srv, ts: ts, users: map[care.Role]string{}, insts: map[care.Role]string{}, labs: labs, onl: onl, fhir: fs, audit: w}
+	e := &env{t: t, st: st, srv: srv, ts: ts, users: map[care.Role]string{}, insts: map[care.Role]string{}, labs: labs, onl: onl, cons: cons, fhir: fs, audit: w}
 	for _, l := range res.Logins {
 		e.users[l.Role] = l.Username
 		e.insts[l.Role] = l.Institution
@@ -160,6 +161,7 @@ type bundle struct {
 	Entry        []struct {
 		FullURL  string          `json:"fullUrl"`
 		Resource json.RawMessage `json:"resource"`
+		Search   struct{ Mode string }
 	} `json:"entry"`
 }
 

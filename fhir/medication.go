@@ -276,8 +276,9 @@ func (s *Server) medicationRead(typ string) web.FaceHandler {
 // medicationSearch: GET /fhir/MedicationRequest?patient=… (or _id) and
 // /fhir/MedicationDispense: the patient's prescriptions through
 // rx.Service.ForResident (scope, audited), with date (signed or handed
-// over, China time), status, _count with next links, _summary=count and
-// _include of the subject; newest first.
+// over, China time), status, _count with next links, _summary=count,
+// _include of the subject and (requests) _revinclude of their dispensings
+// (MedicationDispense:prescription); newest first.
 func (s *Server) medicationSearch(m *web.Mount, typ string) web.FaceHandler {
 	return func(w http.ResponseWriter, r *http.Request, rq web.Request) error {
 		p, byID, statuses, err := s.pagedSearch(r, typ, medicationStatuses[typ])
@@ -304,7 +305,11 @@ func (s *Server) medicationSearch(m *web.Mount, typ string) web.FaceHandler {
 			return err
 		}
 		ids, keys, out := p.page(s.medicationMatches(sgs, rq.Lang, typ == "MedicationDispense"), statuses, byID)
-		writeJSON(w, http.StatusOK, s.searchset(r, &p, typ, ids, keys, out, subject))
+		b := s.searchset(r, &p, typ, ids, keys, out, subject)
+		if err := s.revincludedPage(r, m, rq, &p, typ, &b); err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, b)
 		return nil
 	}
 }

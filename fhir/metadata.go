@@ -63,9 +63,10 @@ func (s *Server) routes(m *web.Mount) {
 		m.Handle("GET /fhir/ServiceRequest", parties, 0, s.episodeSearch(m, "ServiceRequest", serviceRequests))
 		m.Handle("GET /fhir/Encounter/{id}", parties, 0, s.episodeRead(m, "Encounter", encounters))
 		m.Handle("GET /fhir/Encounter", parties, 0, s.episodeSearch(m, "Encounter", encounters))
-		if s.Referral != nil {
+		if s.Referral != nil || s.Consult != nil {
 			// Up-referrals: the senders (village, township and county
-			// doctors), as the referral page.
+			// doctors), as the referral page; consultation requests: the
+			// inviting clinics' doctors, as the consultation page.
 			m.Handle("POST /fhir/ServiceRequest", parties, MaxResourceBytes, s.serviceRequestCreate(m))
 		}
 	}
@@ -184,10 +185,18 @@ func (s *Server) Capability() CapabilityStatement {
 			Resource: []CapResource{
 				{Type: "Patient", Interaction: codes("read", "vread", "history-instance", "search-type", "create"), Versioning: "versioned", ConditionalCreate: true, SearchParam: []CapSearchParam{{"_id", "token"}, {"identifier", "token"}, {"name", "string"}, {"birthdate", "date"}, {"_count", "number"}, {"_cursor", "string"}, {"_summary", "token"}},
 					Operation: []CapOperation{{Name: "everything", Definition: "http://hl7.org/fhir/OperationDefinition/Patient-everything"}}},
-				{Type: "Organization", Interaction: read, SearchParam: []CapSearchParam{{"_id", "token"}, {"partof", "reference"}, {"type", "token"}, {"name", "string"}, {"_count", "number"}, {"_summary", "token"}}},
-				{Type: "Location", Interaction: read, SearchParam: []CapSearchParam{{"_id", "token"}, {"partof", "reference"}, {"organization", "reference"}, {"type", "token"}, {"name", "string"}, {"_count", "number"}, {"_summary", "token"}}},
-				{Type: "Practitioner", Interaction: read, SearchParam: []CapSearchParam{{"_id", "token"}, {"name", "string"}, {"_count", "number"}}},
-				{Type: "PractitionerRole", Interaction: read, SearchParam: []CapSearchParam{{"practitioner", "reference"}, {"organization", "reference"}, {"specialty", "token"}, {"_count", "number"}}},
+				{Type: "Organization", Interaction: read, SearchParam: []CapSearchParam{{"_id", "token"}, {"partof", "reference"}, {"type", "token"}, {"name", "string"}, {"_count", "number"}, {"_summary", "token"}},
+					SearchRevInclude: []string{"Location:organization"}},
+				{Type: "Location", Interaction: read, SearchParam: []CapSearchParam{{"_id", "token"}, {"partof", "reference"}, {"organization", "reference"}, {"type", "token"}, {"name", "string"}, {"_count", "number"}, {"_summary", "token"}},
+					SearchInclude: []string{"Location:organization"}},
+				{Type: "Practitioner", Interaction: read, SearchParam: []CapSearchParam{{"_id", "token"}, {"name", "string"}, {"_count", "number"}},
+					SearchRevInclude: []string{"PractitionerRole:practitioner"}},
+				{Type: "PractitionerRole", Interaction: read, SearchParam: []CapSearchParam{{"practitioner", "reference"}, {"organization", "reference"}, {"specialty", "token"}, {"_count", "number"}},
+					SearchInclude: []string{"PractitionerRole:practitioner"}},
+				{Type: "Group", Interaction: read, SearchParam: []CapSearchParam{{"identifier", "token"}, {"member", "reference"}, {"_id", "token"}},
+					SearchInclude: []string{"Group:member"}},
+				{Type: "RelatedPerson", Interaction: read, SearchParam: []CapSearchParam{{"patient", "reference"}, {"_id", "token"}, {"_count", "number"}, {"_summary", "token"}},
+					SearchInclude: []string{"RelatedPerson:patient"}},
 			}}}}
 	obs := []CapSearchParam{{"patient", "reference"}, {"code", "token"}, {"date", "date"}, {"_lastUpdated", "date"}, {"_count", "number"}, {"_cursor", "string"}, {"_summary", "token"}}
 	obsIncludes := []string{"Observation:patient", "Observation:subject"}
@@ -211,8 +220,9 @@ func (s *Server) Capability() CapabilityStatement {
 	}
 	if s.Consult != nil || s.Referral != nil || s.Online != nil {
 		for _, typ := range []string{"ServiceRequest", "Encounter"} {
-			r := CapResource{Type: typ, Interaction: read, SearchParam: searchParams(typ), SearchInclude: []string{typ + ":subject", typ + ":patient"}}
-			if typ == "ServiceRequest" && s.Referral != nil {
+			r := CapResource{Type: typ, Interaction: read, SearchParam: searchParams(typ), SearchInclude: []string{typ + ":subject", typ + ":patient"},
+				SearchRevInclude: revIncludes(typ)}
+			if typ == "ServiceRequest" && (s.Referral != nil || s.Consult != nil) {
 				r.Interaction = codes("read", "search-type", "create")
 			}
 			cs.Rest[0].Resource = append(cs.Rest[0].Resource, r)
@@ -221,7 +231,7 @@ func (s *Server) Capability() CapabilityStatement {
 	if s.Prescriptions != nil {
 		for _, typ := range []string{"MedicationRequest", "MedicationDispense"} {
 			cs.Rest[0].Resource = append(cs.Rest[0].Resource, CapResource{Type: typ, Interaction: read, SearchParam: searchParams(typ),
-				SearchInclude: []string{typ + ":subject", typ + ":patient"}})
+				SearchInclude: []string{typ + ":subject", typ + ":patient"}, SearchRevInclude: revIncludes(typ)})
 		}
 	}
 	if s.Settle != nil {
@@ -269,7 +279,7 @@ func (s *Server) Capability() CapabilityStatement {
 	}
 	cs.Rest[0].Documentation = "Resources: " + strings.Join(types, ", ") +
 		". Writes: Patient (create, conditional create by identifier), Condition (create, update of the clinical status), Observation (create: a follow-up visit's measurements), " +
-		"ServiceRequest (create: an up-referral, through the referral page's rules), " +
+		"ServiceRequest (create: an up-referral, category SNOMED CT 3457005, through the referral page's rules; a remote consultation request, category 11429006, through the consultation page's), " +
 		"transaction and batch bundles at POST /fhir (Synthea R4 bundles; types not held are reported per entry). " +
 		"Earlier versions are not kept: a vread of one is 410. Users sign in with their countycare session; each record read and write is audited. " +
 		"docs/fhir.md gives the mapping and lists what is not built yet."

@@ -120,6 +120,8 @@ func (s *Server) organizationRead(m *web.Mount, typ string) web.FaceHandler {
 //	name          a substring of the name
 //	_count        page size, 1–MaxCount (default MaxCount)
 //	_summary      count: the total alone
+//	_revinclude   Organization: Location:organization, each one's site
+//	_include      Location: Location:organization, each site's institution
 //
 // The whole tree of a county is a few hundred institutions: the search
 // walks it in memory, in tree order.
@@ -136,6 +138,7 @@ func (s *Server) organizationSearch(m *web.Mount, typ string) web.FaceHandler {
 		limit := MaxCount
 		var partOf, only int64 = -1, -1
 		kind, name, summary := "", "", false
+		site := false // Organization?_revinclude=Location:organization, Location?_include=Location:organization
 		for p, vals := range q {
 			v := strings.TrimSpace(vals[0])
 			switch p {
@@ -190,6 +193,13 @@ func (s *Server) organizationSearch(m *web.Mount, typ string) web.FaceHandler {
 				kind = v
 			case "name":
 				name = v
+			case "_revinclude", "_include":
+				want := map[string]string{"Organization": "_revinclude", "Location": "_include"}[typ]
+				if p != want || len(vals) != 1 || v != "Location:organization" {
+					fs = append(fs, care.FieldError{Field: p, Key: "fhir.include", Args: []any{want + "=Location:organization"}})
+					continue
+				}
+				site = true
 			default:
 				if strict {
 					fs = append(fs, care.FieldError{Field: p, Key: "fhir.unsupported_param", Args: []any{p}})
@@ -224,6 +234,11 @@ func (s *Server) organizationSearch(m *web.Mount, typ string) web.FaceHandler {
 			if len(b.Entry) < limit && !summary {
 				id, res := treeResource(typ, in, kn)
 				b.Entry = append(b.Entry, BundleEntry{FullURL: base + "/" + typ + "/" + id, Resource: res, Search: &EntrySearch{Mode: "match"}})
+				if site { // the institution's site, or the site's institution (the same id)
+					other := map[string]string{"Organization": "Location", "Location": "Organization"}[typ]
+					_, inc := treeResource(other, in, kn)
+					b.Entry = append(b.Entry, BundleEntry{FullURL: base + "/" + other + "/" + id, Resource: inc, Search: &EntrySearch{Mode: "include"}})
+				}
 			}
 		}
 		b.Total = &n

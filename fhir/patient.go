@@ -83,11 +83,7 @@ func PatientOf(r *resident.Resident, povertyName func(resident.Poverty) string) 
 		p.Link = []PatientLink{{Other: Reference{Reference: "Patient/" + strconv.FormatInt(r.MergedInto, 10)}, Type: "replaced-by"}}
 	}
 	if r.Poverty != resident.PovertyNone {
-		c := Coding{System: SystemPoverty, Code: string(r.Poverty)}
-		if povertyName != nil {
-			c.Display = povertyName(r.Poverty)
-		}
-		p.Extension = append(p.Extension, Extension{URL: ExtPoverty, ValueCodeableConcept: &CodeableConcept{Coding: []Coding{c}}})
+		p.Extension = append(p.Extension, povertyExtension(r.Poverty, povertyName))
 	}
 	return p
 }

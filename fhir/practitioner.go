@@ -118,17 +118,23 @@ func (s *Server) practitionerRead(m *web.Mount, role bool) web.FaceHandler {
 
 // practitionerSearch: GET /fhir/Practitioner?name=… (prefix) and
 // /fhir/PractitionerRole?organization=…&specialty=…&practitioner=… (role
-// true), with _count (1–MaxCount, default MaxCount).
+// true), with _count (1–MaxCount, default MaxCount), and the role with
+// each practitioner (_revinclude=PractitionerRole:practitioner) or the
+// practitioner with each role (_include=PractitionerRole:practitioner).
 func (s *Server) practitionerSearch(m *web.Mount, role bool) web.FaceHandler {
 	return func(w http.ResponseWriter, r *http.Request, rq web.Request) error {
 		q := r.URL.Query()
 		used, fs := url.Values{}, []care.FieldError(nil)
 		f := org.PractitionerFilter{Limit: MaxCount}
 		only := int64(0)
-		known := []string{"_count", "_id", "name"}
+		known := []string{"_count", "_id", "name", "_revinclude"}
 		if role {
-			known = []string{"_count", "practitioner", "organization", "specialty"}
+			known = []string{"_count", "practitioner", "organization", "specialty", "_include"}
 		}
+		// Practitioner?_revinclude=PractitionerRole:practitioner and
+		// PractitionerRole?_include=PractitionerRole:practitioner: the
+		// practitioner's role, or the role's practitioner (the same id).
+		other := false
 		for p, vals := range q {
 			v := strings.TrimSpace(vals[0])
 			switch {
@@ -164,6 +170,12 @@ func (s *Server) practitionerSearch(m *web.Mount, role bool) web.FaceHandler {
 					v = v[i+1:]
 				}
 				f.Specialty = v
+			case p == "_revinclude" && !role, p == "_include" && role:
+				if len(vals) != 1 || v != "PractitionerRole:practitioner" {
+					fs = append(fs, care.FieldError{Field: p, Key: "fhir.include", Args: []any{p + "=PractitionerRole:practitioner"}})
+					continue
+				}
+				other = true
 			default:
 				continue
 			}
@@ -209,6 +221,11 @@ func (s *Server) practitionerSearch(m *web.Mount, role bool) web.FaceHandler {
 			}
 			id := strconv.FormatInt(list[i].ID, 10)
 			b.Entry = append(b.Entry, BundleEntry{FullURL: base + "/" + typ + "/" + id, Resource: res, Search: &EntrySearch{Mode: "match"}})
+			if other && role {
+				b.Entry = append(b.Entry, BundleEntry{FullURL: base + "/Practitioner/" + id, Resource: PractitionerOf(&list[i], name), Search: &EntrySearch{Mode: "include"}})
+			} else if other {
+				b.Entry = append(b.Entry, BundleEntry{FullURL: base + "/PractitionerRole/" + id, Resource: PractitionerRoleOf(&list[i], name), Search: &EntrySearch{Mode: "include"}})
+			}
 		}
 		writeJSON(w, http.StatusOK, b)
 		return nil

@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -59,24 +58,9 @@ func referralDraft(body []byte) (referral.Draft, []fault) {
 	if len(fs) > 0 {
 		return d, fs
 	}
-	if status != "active" {
-		fs = append(fs, bad("ServiceRequest.status", "fhir.sr_status", status))
-	}
-	if intent != "order" {
-		fs = append(fs, bad("ServiceRequest.intent", "fhir.sr_intent", intent))
-	}
-	if !coded(firstOr(category), []Coding{{System: SystemSNOMED, Code: "3457005"}}) || len(category) != 1 {
+	d.ResidentID, d.ToInst, fs = orderBasics(status, intent, subject, performer, "fhir.sr_performer")
+	if !coded(firstOr(category), []Coding{{System: SystemSNOMED, Code: snomedReferral}}) || len(category) != 1 {
 		fs = append(fs, bad("ServiceRequest.category", "fhir.sr_category"))
-	}
-	rid, ok := patientParam(subject.Reference)
-	if !ok || !strings.HasPrefix(subject.Reference, "Patient/") {
-		fs = append(fs, bad("ServiceRequest.subject", "fhir.reference_required"))
-	}
-	d.ResidentID = rid
-	if len(performer) != 1 || !strings.HasPrefix(performer[0].Reference, "Organization/") {
-		fs = append(fs, bad("ServiceRequest.performer", "fhir.sr_performer"))
-	} else if d.ToInst = numericID(strings.TrimPrefix(performer[0].Reference, "Organization/")); d.ToInst == 0 {
-		fs = append(fs, bad("ServiceRequest.performer", "fhir.sr_performer"))
 	}
 	switch priority {
 	case "", "routine":
@@ -95,11 +79,7 @@ func referralDraft(body []byte) (referral.Draft, []fault) {
 			d.Reasons = append(d.Reasons, referral.Reason(c.Code))
 		}
 	}
-	var texts []string
-	for _, n := range note {
-		texts = append(texts, strings.TrimSpace(n.Text))
-	}
-	d.Summary = strings.Join(texts, "\n")
+	d.Summary = noteText(note)
 	if occurrence != "" {
 		at, err := time.Parse(time.RFC3339, occurrence)
 		if err != nil {
@@ -107,14 +87,52 @@ func referralDraft(body []byte) (referral.Draft, []fault) {
 		}
 		d.RequestedAt = at
 	}
-	if len(ids) > 0 {
-		d.IdempotencyKey = ids[0].Value
-	} else {
-		var b [16]byte
-		rand.Read(b[:])
-		d.IdempotencyKey = "fhir-" + hex.EncodeToString(b[:])
-	}
+	d.IdempotencyKey = clientKey(ids)
 	return d, fs
+}
+
+// orderBasics checks what every ServiceRequest create shares: status
+// active, intent order, the subject a Patient and one performing
+// Organization (its fault under performerKey). It returns the resident
+// and the institution named.
+func orderBasics(status, intent string, subject Reference, performer []Reference, performerKey string) (rid, inst int64, fs []fault) {
+	if status != "active" {
+		fs = append(fs, bad("ServiceRequest.status", "fhir.sr_status", status))
+	}
+	if intent != "order" {
+		fs = append(fs, bad("ServiceRequest.intent", "fhir.sr_intent", intent))
+	}
+	rid, ok := patientParam(subject.Reference)
+	if !ok || !strings.HasPrefix(subject.Reference, "Patient/") {
+		fs = append(fs, bad("ServiceRequest.subject", "fhir.reference_required"))
+	}
+	if len(performer) == 1 && strings.HasPrefix(performer[0].Reference, "Organization/") {
+		inst = numericID(strings.TrimPrefix(performer[0].Reference, "Organization/"))
+	}
+	if inst == 0 {
+		fs = append(fs, bad("ServiceRequest.performer", performerKey))
+	}
+	return rid, inst, fs
+}
+
+// noteText joins the notes' texts: the clinical summary.
+func noteText(note []Annotation) string {
+	var texts []string
+	for _, n := range note {
+		texts = append(texts, strings.TrimSpace(n.Text))
+	}
+	return strings.Join(texts, "\n")
+}
+
+// clientKey is the client's idempotency key (identifier[0].value), or a
+// fresh one: each create without an identifier is new.
+func clientKey(ids []Identifier) string {
+	if len(ids) > 0 {
+		return ids[0].Value
+	}
+	var b [16]byte
+	rand.Read(b[:])
+	return "fhir-" + hex.EncodeToString(b[:])
 }
 
 func firstOr(cs []CodeableConcept) CodeableConcept {
@@ -124,7 +142,8 @@ func firstOr(cs []CodeableConcept) CodeableConcept {
 	return cs[0]
 }
 
-// serviceRequestCreate: POST /fhir/ServiceRequest — an up-referral sent
+// serviceRequestCreate: POST /fhir/ServiceRequest — by its category a
+// consultation request (consultCreate) or an up-referral sent
 // through referral.Service.Create, the referral page's write path (its
 // rules, the sender's scope, the care link to the receiving institution,
 // the audit row, all in one transaction): 201 with the ServiceRequest as
@@ -139,25 +158,20 @@ func (s *Server) serviceRequestCreate(m *web.Mount) web.FaceHandler {
 		if r.Header.Get("If-None-Exist") != "" {
 			return care.Invalid([]care.FieldError{bad("If-None-Exist", "fhir.if_none_exist")})
 		}
+		cat := srCategory(body)
+		switch {
+		case cat == snomedConsultation && s.Consult != nil:
+			return s.consultCreate(w, r, rq, m, body)
+		case cat == snomedReferral && s.Referral == nil, cat == snomedConsultation:
+			return care.Invalid([]care.FieldError{bad("ServiceRequest.category", "fhir.sr_category")})
+		}
 		d, fs := referralDraft(body)
 		if err := care.Invalid(fs); err != nil {
 			return err
 		}
 		ref, err := s.Referral.Create(r.Context(), rq.Actor, d)
-		var ce *care.Error
-		if errors.As(err, &ce) && len(ce.Fields) > 0 {
-			out := *ce
-			out.Fields = nil
-			for _, f := range ce.Fields {
-				if p, ok := referralFields[f.Field]; ok {
-					f.Field = p
-				}
-				out.Fields = append(out.Fields, f)
-			}
-			return &out
-		}
 		if err != nil {
-			return err
+			return fieldsAs(err, referralFields)
 		}
 		det, err := s.Referral.Get(r.Context(), rq.Actor, ref.ID)
 		if err != nil {

@@ -64,7 +64,7 @@ func testServiceRequestCreate(t *testing.T, e *env) {
 		{"intent plan", strings.Replace(referralBody(patient, org, "htn_not_at_target", ""), `"order"`, `"plan"`, 1), "ServiceRequest.intent"},
 		{"priority asap", referralBody(patient, org, "htn_not_at_target", `,"priority":"asap"`), "ServiceRequest.priority"},
 		{"no note", strings.Replace(referralBody(patient, org, "htn_not_at_target", ""), "血压控制不佳，请上级医院调整方案", " ", 1), "ServiceRequest.note"},
-		{"consultation", strings.Replace(referralBody(patient, org, "htn_not_at_target", ""), "3457005", "11429006", 1), "ServiceRequest.category"},
+		{"neither referral nor consultation", strings.Replace(referralBody(patient, org, "htn_not_at_target", ""), "3457005", "183444007", 1), "ServiceRequest.category"},
 		{"wrong type", `{"resourceType":"Observation"}`, "resourceType"},
 		{"malformed", `{"resourceType":"ServiceRequest",`, "ServiceRequest"},
 	} {

@@ -2,6 +2,7 @@ package fhir
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -31,6 +32,7 @@ type patientSearchParams struct {
 	// updated says whether _lastUpdated was given.
 	updFrom, updTo time.Time
 	updated        bool
+	revs           []string // _revinclude values (revIncludable)
 	used           url.Values
 	fs             []care.FieldError
 }
@@ -355,6 +357,17 @@ func (s *Server) pagedParams(r *http.Request, typ string, allowed []string, incl
 	}
 	statuses = p.statuses(q, allowed)
 	extra := []string{"status"}
+	if revs := revIncludes(typ); len(revs) > 0 {
+		extra = append(extra, "_revinclude")
+		for _, v := range q["_revinclude"] {
+			if !slices.Contains(revs, v) {
+				p.fs = append(p.fs, care.FieldError{Field: "_revinclude", Key: "fhir.include", Args: []any{strings.Join(revs, ", ")}})
+				continue
+			}
+			p.revs = append(p.revs, v)
+			p.used.Add("_revinclude", v)
+		}
+	}
 	switch typ {
 	case "DiagnosticReport":
 		extra = append(extra, "code")
@@ -456,4 +469,100 @@ func (s *Server) byIDSearch(r *http.Request, m *web.Mount, rq web.Request, p *pa
 	}
 	sub, err := s.subject(r, m, rq, rid)
 	return []match{x}, sub, err
+}
+
+// revIncludable are the _revinclude values of the paged searches, by the
+// type searched: each names the element of the included type that
+// references a match.
+var revIncludable = map[string]map[string]string{
+	"MedicationRequest": {"MedicationDispense:prescription": "authorizingPrescription"},
+	"ServiceRequest":    {"Encounter:based-on": "basedOn"},
+	"Encounter":         {"Observation:encounter": "encounter"},
+}
+
+// revIncludes lists the _revinclude values of a paged search of typ, sorted.
+func revIncludes(typ string) []string {
+	var out []string
+	for v := range revIncludable[typ] {
+		out = append(out, v)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// revincludedPage adds to a paged search's page the resources p.revs asks
+// for: of each match's patient (read under scope, audited), the records
+// of the included type read as its own search reads them (recordsOf:
+// scope, rules, audit), those whose element references a match, as
+// entries of search mode include.
+func (s *Server) revincludedPage(r *http.Request, m *web.Mount, rq web.Request, p *patientSearchParams, typ string, b *Bundle) error {
+	if len(p.revs) == 0 {
+		return nil
+	}
+	targets := map[string]bool{}
+	var residents []int64
+	for _, en := range b.Entry {
+		if en.Search == nil || en.Search.Mode != "match" {
+			continue
+		}
+		targets[typ+"/"+en.FullURL[strings.LastIndexByte(en.FullURL, '/')+1:]] = true
+		for _, ref := range refsOf(en.Resource, "subject", "patient") {
+			if rid, ok := patientParam(ref); ok && strings.HasPrefix(ref, "Patient/") && !slices.Contains(residents, rid) {
+				residents = append(residents, rid)
+			}
+		}
+	}
+	want := map[string]bool{}
+	for _, v := range p.revs {
+		inc, _, _ := strings.Cut(v, ":")
+		want[inc] = true
+	}
+	base := s.base(r)
+	seen := map[string]bool{}
+	for _, rid := range residents {
+		res, err := s.Residents.Get(r.Context(), rq.Actor, rid)
+		if err != nil {
+			return err
+		}
+		typed, err := s.recordsOf(r, m, rq, res, want)
+		if err != nil {
+			return err
+		}
+		for _, v := range p.revs {
+			inc, _, _ := strings.Cut(v, ":")
+			ids, _, out := (&patientSearchParams{}).page(typed[inc], nil, "")
+			for i := range ids {
+				if seen[inc+"/"+ids[i]] || !slices.ContainsFunc(refsOf(out[i], revIncludable[typ][v]), func(ref string) bool { return targets[ref] }) {
+					continue
+				}
+				seen[inc+"/"+ids[i]] = true
+				b.Entry = append(b.Entry, BundleEntry{FullURL: base + "/" + inc + "/" + ids[i], Resource: out[i], Search: &EntrySearch{Mode: "include"}})
+			}
+		}
+	}
+	return nil
+}
+
+// refsOf reads the references a resource's elements hold (a Reference or
+// a list of them), through its JSON form.
+func refsOf(res any, elements ...string) []string {
+	b, err := json.Marshal(res)
+	if err != nil {
+		return nil
+	}
+	var obj map[string]json.RawMessage
+	json.Unmarshal(b, &obj)
+	var out []string
+	for _, el := range elements {
+		var one Reference
+		var many []Reference
+		if json.Unmarshal(obj[el], &one) == nil && one.Reference != "" {
+			out = append(out, one.Reference)
+		} else if json.Unmarshal(obj[el], &many) == nil {
+			for _, x := range many {
+				out = append(out, x.Reference)
+			}
+		}
+	}
+	return out
 }

@@ -100,8 +100,8 @@ func testLastUpdatedRevincludeCount(t *testing.T, e *env) {
 	code, h, _ = vd.get("/fhir/Patient?_summary=count", nil, &o)
 	checkOutcome(t, "Patient?_summary=count", code, 400, h.Get("Content-Type"), o, "invalid", "_summary")
 	o = outcome{}
-	code, h, _ = vd.get("/fhir/Patient?identifier="+rec+"&_revinclude=Group:member", nil, &o)
-	checkOutcome(t, "_revinclude=Group:member", code, 400, h.Get("Content-Type"), o, "invalid", "_revinclude")
+	code, h, _ = vd.get("/fhir/Patient?identifier="+rec+"&_revinclude=Flag:patient", nil, &o)
+	checkOutcome(t, "_revinclude=Flag:patient", code, 400, h.Get("Content-Type"), o, "invalid", "_revinclude")
 	var cs fhir.CapabilityStatement
 	e.anon().get("/fhir/metadata", nil, &cs)
 	if rs := cs.Rest[0].Resource[0].SearchRevInclude; cs.Rest[0].Resource[0].Type != "Patient" || len(rs) < 10 {

@@ -67,6 +67,7 @@ type Extension struct {
 	URL                  string           `json:"url"`
 	ValueCodeableConcept *CodeableConcept `json:"valueCodeableConcept,omitempty"`
 	ValueString          string           `json:"valueString,omitempty"`
+	ValueBoolean         *bool            `json:"valueBoolean,omitempty"`
 }
 
 // Patient is a resident (居民健康档案).

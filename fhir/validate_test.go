@@ -71,6 +71,14 @@ func TestResourcesPassTwoValidators(t *testing.T) {
 		t.Fatal("no patient with a chronic registration among the sample")
 	}
 	add("/fhir/Observation?patient="+withRecord, vd)
+	var visits bundle // follow-up visits as Encounters, with their measurements
+	json.Unmarshal(add("/fhir/Encounter?patient="+withRecord+"&_revinclude=Observation:encounter&_count=5", vd), &visits)
+	for _, en := range visits.Entry {
+		if strings.Contains(en.FullURL, "/Encounter/visit-") {
+			add(strings.TrimPrefix(en.FullURL, e.ts.URL), vd)
+			break
+		}
+	}
 	var orgs bundle
 	json.Unmarshal(add("/fhir/Organization", e.as(care.RoleAnalyst)), &orgs)
 	add("/fhir/Organization/"+strings.TrimPrefix(orgs.Entry[0].FullURL, e.ts.URL+"/fhir/Organization/"), vd)
@@ -87,6 +95,10 @@ func TestResourcesPassTwoValidators(t *testing.T) {
 	add("/fhir/PractitionerRole/"+role.ID, vd)
 	add("/fhir/"+role.Practitioner.Reference, vd)
 	add("/fhir/Practitioner?_count=20", vd)
+	add("/fhir/Practitioner?_count=5&_revinclude=PractitionerRole:practitioner", vd)
+	add("/fhir/PractitionerRole?_count=5&_include=PractitionerRole:practitioner", vd)
+	add("/fhir/Organization?_count=5&_revinclude=Location:organization", vd)
+	add("/fhir/Location?_count=5&_include=Location:organization", vd)
 	// Signed reports: a patient's with the subject included, an ECG's
 	// (contained measurements) and the others read one by one, the count.
 	rp, reps := reportPatient(t, vd, 2)
@@ -133,6 +145,13 @@ func TestResourcesPassTwoValidators(t *testing.T) {
 	add("/fhir/Consent/contract-"+cps[0].ID, vd)
 	add("/fhir/Patient?_id="+cpid+"&_revinclude=CarePlan:patient&_revinclude=Condition:patient&_revinclude=Consent:patient", vd)
 	add("/fhir/Consent?patient="+consultPatient(t, vd), vd)
+	add("/fhir/ServiceRequest?patient="+consultPatient(t, vd)+"&_revinclude=Encounter:based-on", vd)
+	// Households: the Group (members included), the members' RelatedPersons.
+	hp, hg := householdOf(t, vd)
+	add("/fhir/Group?member=Patient/"+hp+"&_include=Group:member", vd)
+	add("/fhir/Group/"+hg.ID, vd)
+	add("/fhir/RelatedPerson?patient="+hp+"&_include=RelatedPerson:patient", vd)
+	add("/fhir/RelatedPerson/"+hp, vd)
 	// An online visit's Encounter.
 	v, vp := bookOnlineVisit(t, e, vd)
 	add("/fhir/Encounter/online-"+strconv.FormatInt(v.ID, 10), vd)
@@ -145,6 +164,7 @@ func TestResourcesPassTwoValidators(t *testing.T) {
 			continue
 		}
 		json.Unmarshal(add("/fhir/MedicationRequest?patient="+p.ID+"&_include=MedicationRequest:patient", vd), &rb)
+		add("/fhir/MedicationRequest?patient="+p.ID+"&_revinclude=MedicationDispense:prescription", vd)
 		add("/fhir/MedicationDispense?patient="+p.ID, vd)
 		add(strings.TrimPrefix(rb.Entry[0].FullURL, e.ts.URL), vd)
 		add(strings.TrimPrefix(db.Entry[0].FullURL, e.ts.URL), vd)
@@ -220,6 +240,16 @@ func TestResourcesPassTwoValidators(t *testing.T) {
 		keep(body)
 	}
 	_, _, body = wr.send("POST", "/fhir/ServiceRequest", nil, referralBody(withRecord, hospital, "feeling_unwell", ""), nil)
+	keep(body)
+	// A consultation request as a client writes it (the consent contained),
+	// the ServiceRequest created, and a refused one.
+	keep(consultBody(withRecord, consultHub(t, vd), ""))
+	if code, _, body := wr.send("POST", "/fhir/ServiceRequest", nil, consultBody(withRecord, consultHub(t, vd), ""), nil); code != 201 {
+		t.Fatalf("consultation ServiceRequest create: %d %.300s", code, body)
+	} else {
+		keep(body)
+	}
+	_, _, body = wr.send("POST", "/fhir/ServiceRequest", nil, consultBody(withRecord, hospital, `,"priority":"asap"`), nil)
 	keep(body)
 	// Bulk export (bulk_test.go): the first lines of each NDJSON file type,
 	// as a county-wide system client exports them; its Group search too.

@@ -35,6 +35,8 @@ type Repository interface {
 	MergeResidents(ctx context.Context, survivor, merged *Resident, ev audit.Event) error
 	DuplicateGroups(ctx context.Context, sc access.Scope, limit int, now time.Time) ([][]Resident, error)
 	Household(ctx context.Context, id int64) (*Household, []Resident, error)
+	// HouseholdIDByNumber finds a county's household by its number; ENOTFOUND if none.
+	HouseholdIDByNumber(ctx context.Context, county, number string) (int64, error)
 	AddCareLink(ctx context.Context, l *access.CareLink, ev audit.Event) error
 }
 
@@ -505,6 +507,23 @@ func (s *Service) Household(ctx context.Context, a care.Actor, id int64) (*House
 	}
 	s.Audit.Record(ctx, ev)
 	return h, seen, nil
+}
+
+// HouseholdByNumber is Household for the household of a's county with
+// number (户编号). Errors: ENOTFOUND when there is none or a sees none of
+// its members (audited as Household).
+func (s *Service) HouseholdByNumber(ctx context.Context, a care.Actor, number string) (*Household, []Resident, error) {
+	id, err := s.Repo.HouseholdIDByNumber(ctx, a.CountyCode, number)
+	if care.IsCode(err, care.ENOTFOUND) {
+		ev := audit.New(ctx, a, audit.ActHouseholdRead, 0)
+		ev.Outcome, ev.CountyCode, ev.Detail = audit.OutcomeNotFound, a.CountyCode, "household "+number
+		s.Audit.Record(ctx, ev)
+		return nil, nil, care.Errorf(care.ENOTFOUND, "household.not_found")
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return s.Household(ctx, a, id)
 }
 
 // MinEmergencyReason is the shortest reason accepted for emergency access.

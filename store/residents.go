@@ -659,6 +659,14 @@ func (s *Store) Household(ctx context.Context, id int64) (*resident.Household, [
 	return &h, members, err
 }
 
+// HouseholdIDByNumber returns the id of the county's household with
+// number (households' unique county_code, number); ENOTFOUND if none.
+func (s *Store) HouseholdIDByNumber(ctx context.Context, county, number string) (int64, error) {
+	var id int64
+	err := s.read().row(ctx, `SELECT id FROM households WHERE county_code = ? AND number = ?`, county, number).Scan(&id)
+	return id, wrap("store.HouseholdIDByNumber", err)
+}
+
 // AddCareLink stores a care link with its audit row.
 func (s *Store) AddCareLink(ctx context.Context, l *access.CareLink, ev audit.Event) error {
 	l.CreatedAt = s.now()
