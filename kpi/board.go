@@ -59,6 +59,27 @@ type SettlementSums interface {
 	SettlementSums(ctx context.Context, county string, from, to care.Date) (map[int64]Fees, error)
 }
 
+// PrescriptionSums is what Board needs of the prescriptions (store.Store):
+// the prescriptions signed in [from, to) per prescribing institution.
+type PrescriptionSums interface {
+	PrescriptionSums(ctx context.Context, county string, from, to time.Time) (map[int64]RxCounts, error)
+}
+
+// RxCounts are the counts of one institution's signed prescriptions that
+// the prescribing group divides (rx.Status, rx.Classes).
+type RxCounts struct {
+	Signed int // prescriptions signed
+	// Decided: those whose regional review is over (every status but
+	// pending); Passed took effect (an automatic pass or a pharmacist's
+	// approval, dispensed or not), Returned went back to the prescriber,
+	// Rejected were refused.
+	Decided, Passed, Returned, Rejected int
+	// Classified: those whose monitoring classes are kept (every one signed
+	// since migration 0051, older ones once the duty classified them);
+	// Antimicrobial and Injection count those of them with such a line.
+	Classified, Antimicrobial, Injection int
+}
+
 // Fees are the sums, in fen, of settled visits' fees: the whole bill, the
 // patient's share after every layer, drugs and medical materials.
 type Fees struct{ Total, Patient, Drugs, Materials int64 }
@@ -83,10 +104,12 @@ type Service struct {
 	Consult  ConsultReports  // nil: the consultation group has no data
 	Critical CriticalReports // nil: critical values have no data
 	Settle   SettlementSums  // nil: the settlement group has no data
-	Orgs     Trees
-	Targets  *Targets
-	Audit    audit.Recorder
-	Now      func() time.Time
+	// Prescriptions: nil, the prescribing group has no data.
+	Prescriptions PrescriptionSums
+	Orgs          Trees
+	Targets       *Targets
+	Audit         audit.Recorder
+	Now           func() time.Time
 	// Kept holds the dashboards the scheduler's duty computes (kept.go);
 	// nil: every view's period is computed from the reports.
 	Kept KeptStore
@@ -513,7 +536,27 @@ func (s *Service) compute(ctx context.Context, a care.Actor, rootID int64, p Per
 			})
 		}
 	}
+	if s.Prescriptions != nil {
+		ps, err := s.Prescriptions.PrescriptionSums(ctx, a.CountyCode, start, end)
+		if err != nil {
+			return nil, err
+		}
+		for inst, c := range ps {
+			byInstitution(inst, func(u int64) { addPrescriptions(sn, u, c) })
+		}
+	}
 	return sn, nil
+}
+
+// addPrescriptions adds one institution's prescriptions to unit u: the
+// review outcomes over the prescriptions decided, the antibiotic and
+// injection rates over the prescriptions classified (Catalogue).
+func addPrescriptions(sn *snapshot, u int64, c RxCounts) {
+	sn.add(u, "rx_passed", Rate{c.Passed, c.Decided})
+	sn.add(u, "rx_returned", Rate{c.Returned, c.Decided})
+	sn.add(u, "rx_rejected", Rate{c.Rejected, c.Decided})
+	sn.add(u, "rx_antibiotic", Rate{c.Antimicrobial, c.Classified})
+	sn.add(u, "rx_injection", Rate{c.Injection, c.Classified})
 }
 
 // mergeFamily sets the county's family rates from the report's total.

@@ -641,6 +641,12 @@ func keepDashboardFigures(ctx context.Context, a *app, today care.Date) (days, p
 	if err != nil {
 		return 0, 0, err
 	}
+	// Prescriptions signed before migration 0051 get their monitoring
+	// classes by the formulary first (the prescribing group counts
+	// classified ones only); a no-op once every one is classified.
+	if _, err := a.st.ClassifyPrescriptions(ctx, a.rx.KB.Classify); err != nil {
+		return 0, 0, err
+	}
 	seen := map[string]bool{}
 	for _, in := range t.Roots() {
 		if in.CountyCode == "" || seen[in.CountyCode] {
