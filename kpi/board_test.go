@@ -22,7 +22,7 @@ import (
 func testTree() *org.Tree {
 	return org.NewTree([]org.Institution{
 		{ID: 1, Kind: org.KindCounty, CountyCode: "411723", Name: "县"},
-		{ID: 2, ParentID: 1, Kind: org.KindCommunity, CountyCode: "411723", Name: "医共体"},
+		{ID: 2, ParentID: 1, Kind: org.KindCommunity, CountyCode: "411723", Name: "医共体", Code: "12411723MB0001"},
 		{ID: 3, ParentID: 2, Kind: org.KindTownshipHC, CountyCode: "411723", Name: "甲乡"},
 		{ID: 4, ParentID: 2, Kind: org.KindCentralHC, CountyCode: "411723", Name: "乙镇"},
 		{ID: 5, ParentID: 3, Kind: org.KindVillageClinic, CountyCode: "411723", Name: "甲村"},
@@ -299,7 +299,7 @@ type fakeSettle struct{ from, to *care.Date }
 
 func (f fakeSettle) SettlementSums(ctx context.Context, county string, from, to care.Date) (map[int64]Fees, error) {
 	*f.from, *f.to = from, to
-	return map[int64]Fees{5: {Total: 10000, Patient: 3000, Drugs: 4000, Materials: 500}, 7: {Total: 90000, Patient: 20000, Drugs: 26000, Materials: 9500}}, nil
+	return map[int64]Fees{5: {Total: 10000, Patient: 3000, Drugs: 4000, Materials: 500, Basic: 4000}, 7: {Total: 90000, Patient: 20000, Drugs: 26000, Materials: 9500, Basic: 50000}}, nil
 }
 
 // TestBoardSettlement: the fees' shares per institution that settled the

@@ -82,6 +82,10 @@ var Catalogue = []Indicator{
 	{ID: "settle_oop_share", Group: "settle", Unit: MoneyShare, Numerator: "kpi.num.patient_fees", Denominator: "kpi.den.medical_fees", Source: "policy-rules.md §5 · settle.Result.Patient", HigherIsBetter: false, Bounded: true},
 	{ID: "settle_drug_share", Group: "settle", Unit: MoneyShare, Numerator: "kpi.num.drug_fees", Denominator: "kpi.den.medical_fees", Source: "policy-rules.md §6 · 药占比", HigherIsBetter: false, Bounded: true},
 	{ID: "settle_material_share", Group: "settle", Unit: MoneyShare, Numerator: "kpi.num.material_fees", Denominator: "kpi.den.medical_fees", Source: "policy-rules.md §6 · 耗占比", HigherIsBetter: false, Bounded: true},
+	// Fund use against the medical community's global budget (医保总额预算, Budgets): the basic
+	// fund paid for the visits its institutions settled, from January to the period's end, over
+	// the year's budget; judged against the share of the year elapsed (ElapsedBP), not a target.
+	{ID: "settle_fund_use", Group: "settle", Unit: MoneyShare, Numerator: "kpi.num.fund_paid", Denominator: "kpi.den.budget", Source: "关于推进紧密型县域医疗卫生共同体建设的意见（2023）· 医保基金总额付费", HigherIsBetter: false, Bounded: false},
 	// Prescriptions: the regional review's outcomes (区域审方, rx.Status) and the prescribing
 	// rates the national monitoring counts, per institution that prescribed (rx.Classes).
 	{ID: "rx_passed", Group: "rx", Unit: Percent, Numerator: "kpi.num.rx_passed", Denominator: "kpi.den.rx_decided", Source: "rx/service.go · 处方管理办法（2007）第三十五条 处方审核", HigherIsBetter: true, Bounded: true},

@@ -88,6 +88,12 @@ func LoadTargets(r io.Reader) (*Targets, error) {
 			fs = append(fs, care.FieldError{Field: "targets." + id, Key: "kpi.targets.unknown_indicator", Args: []any{id}})
 			continue
 		}
+		if id == FundUse {
+			// Judged against the share of the year elapsed (ElapsedBP): a
+			// target here would be ignored, so it is refused.
+			fs = append(fs, care.FieldError{Field: "targets." + id, Key: "kpi.targets.paced", Args: []any{id}})
+			continue
+		}
 		years := map[int]int{}
 		for ys, v := range f.Targets[id] {
 			field := "targets." + id + "." + ys

@@ -44,7 +44,7 @@ func (s *Store) Registrants(ctx context.Context, county string, ids []int64) (ma
 // counted; its replacement is.
 func (s *Store) SettlementSums(ctx context.Context, county string, from, to care.Date) (map[int64]kpi.Fees, error) {
 	const op = "store.SettlementSums"
-	rows, err := s.read().query(ctx, `SELECT institution_id, SUM(total), SUM(patient), SUM(drugs), SUM(materials) FROM settlements
+	rows, err := s.read().query(ctx, `SELECT institution_id, SUM(total), SUM(patient), SUM(drugs), SUM(materials), SUM(basic) FROM settlements
 		WHERE county_code = ? AND visit_date >= ? AND visit_date <= ? AND status = 'settled' GROUP BY institution_id`, county, from, to)
 	if err != nil {
 		return nil, wrap(op, err)
@@ -54,7 +54,7 @@ func (s *Store) SettlementSums(ctx context.Context, county string, from, to care
 	for rows.Next() {
 		var id int64
 		var f kpi.Fees
-		if err := rows.Scan(&id, &f.Total, &f.Patient, &f.Drugs, &f.Materials); err != nil {
+		if err := rows.Scan(&id, &f.Total, &f.Patient, &f.Drugs, &f.Materials, &f.Basic); err != nil {
 			return nil, wrap(op, err)
 		}
 		out[id] = f

@@ -12,6 +12,7 @@ import (
 	"countycare/care"
 	"countycare/demo"
 	"countycare/kpi"
+	"countycare/org"
 	"countycare/store"
 )
 
@@ -60,6 +61,7 @@ func testDashboardRecords(t *testing.T, d store.Dialect) {
 	}
 	village := id
 	testDashboardSettlement(t, e, an, strconv.Itoa(now.Year()))
+	testFundUse(t, e, an, now)
 	testConsultRecords(t, an, path[0], strconv.Itoa(now.Year()))
 	testRxRecords(t, e, an, path[0], strconv.Itoa(now.Year()))
 	// The village board's hypertension control figure links to its records.
@@ -358,5 +360,47 @@ func testRxRecords(t *testing.T, e *env, an *client, community, year string) {
 	den, _ := strconv.Atoi(m[2])
 	if den == 0 || den > decided || num > returned {
 		t.Errorf("county returned share %d/%d: the demo's year has %d returned of %d decided", num, den, returned, decided)
+	}
+}
+
+// testFundUse: with the communities' global budgets configured, the county
+// board's fund use is the basic fund paid this year for the visits the
+// communities' institutions settled over the sum of their budgets, judged
+// against the share of the year elapsed (the target column shows the pace).
+func testFundUse(t *testing.T, e *env, an *client, now time.Time) {
+	tree, err := e.srv.Orgs.Tree(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var file strings.Builder
+	var paid, budget int
+	fmt.Fprintf(&file, `{"version": 1, "budgets": {`)
+	for i, c := range tree.OfKind(0, org.KindCommunity) {
+		ids := tree.Subtree(c.ID)
+		args := make([]string, len(ids))
+		for j, id := range ids {
+			args[j] = strconv.FormatInt(id, 10)
+		}
+		paid += e.count("SELECT COALESCE(SUM(basic), 0) FROM settlements WHERE status = 'settled' AND visit_date >= '%d-01-01' AND institution_id IN (%s)", now.Year(), strings.Join(args, ","))
+		b := 1_000_000_00 * (i + 1) // 1 million yuan, in fen
+		budget += b
+		if i > 0 {
+			file.WriteString(",")
+		}
+		fmt.Fprintf(&file, `%q: {"%d": %d}`, c.Code, now.Year(), b)
+	}
+	file.WriteString("}}")
+	bs, err := kpi.LoadBudgets(strings.NewReader(file.String()), tree)
+	if err != nil || budget == 0 || paid == 0 {
+		t.Fatalf("budgets %s: %v (paid %d)", file.String(), err, paid)
+	}
+	e.srv.Dashboard.Budgets = bs
+	e.srv.Dashboard.Invalidate()
+	defer func() { e.srv.Dashboard.Budgets = nil; e.srv.Dashboard.Invalidate() }()
+	row := regexp.MustCompile(`(?s)<tr data-indicator="settle_fund_use">.*?</tr>`).FindString(an.get("/dashboard?period=" + strconv.Itoa(now.Year())).body)
+	want := fmt.Sprintf("%d.%02d/%d.%02d 元", paid/100, paid%100, budget/100, budget%100)
+	pace := kpi.ElapsedBP(care.Today(now))
+	if tenth := (pace + 5) / 10; !strings.Contains(row, want) || !strings.Contains(row, fmt.Sprintf("≤ %d.%d%%", tenth/10, tenth%10)) {
+		t.Errorf("county fund use: want %s against the pace %d bp in %s", want, pace, row)
 	}
 }
