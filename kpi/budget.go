@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"sort"
-	"strconv"
 
 	"countycare/care"
 	"countycare/org"
@@ -81,8 +80,8 @@ func LoadBudgets(r io.Reader, t *org.Tree) (*Budgets, error) {
 		years := map[int]int64{}
 		for ys, fen := range f.Budgets[c] {
 			field := "budgets." + c + "." + ys
-			y, err := strconv.Atoi(ys)
-			if err != nil || y < 2000 || y > 2100 {
+			y, ok := fileYear(ys)
+			if !ok {
 				fs = append(fs, care.FieldError{Field: field, Key: "kpi.targets.year", Args: []any{ys}})
 				continue
 			}

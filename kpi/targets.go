@@ -97,8 +97,8 @@ func LoadTargets(r io.Reader) (*Targets, error) {
 		years := map[int]int{}
 		for ys, v := range f.Targets[id] {
 			field := "targets." + id + "." + ys
-			y, err := strconv.Atoi(ys)
-			if err != nil || y < 2000 || y > 2100 {
+			y, ok := fileYear(ys)
+			if !ok {
 				fs = append(fs, care.FieldError{Field: field, Key: "kpi.targets.year", Args: []any{ys}})
 				continue
 			}
@@ -116,6 +116,12 @@ func LoadTargets(r io.Reader) (*Targets, error) {
 		return nil, err
 	}
 	return t, nil
+}
+
+// fileYear reads a year key of a configuration file: 2000–2100.
+func fileYear(s string) (int, bool) {
+	y, err := strconv.Atoi(s)
+	return y, err == nil && y >= 2000 && y <= 2100
 }
 
 // toBP converts a percentage with at most two decimals to basis points.
