@@ -61,7 +61,7 @@ func (g *gen) prescriptions(n int) error {
 				continue
 			}
 			sg := &rx.Signed{ID: g.id("prescriptions"), CountyCode: g.cfg.CountyCode, ResidentID: who.id, InstitutionID: inst,
-				Prescription: *p, Findings: append([]rx.Finding(nil), buf...), Outcome: outcome, Status: rx.StatusPassed, SignedAt: signed, Version: 1}
+				Prescription: *p, Findings: append([]rx.Finding(nil), buf...), Outcome: outcome, Status: rx.StatusPassed, Classes: eng.KB.Classify(p), SignedAt: signed, Version: 1}
 			if outcome == rx.Warn {
 				sg.Status = rx.StatusPending
 				if g.now.Sub(signed) > 24*time.Hour {

@@ -59,9 +59,31 @@ type SettlementSums interface {
 	SettlementSums(ctx context.Context, county string, from, to care.Date) (map[int64]Fees, error)
 }
 
+// PrescriptionSums is what Board needs of the prescriptions (store.Store):
+// the prescriptions signed in [from, to) per prescribing institution.
+type PrescriptionSums interface {
+	PrescriptionSums(ctx context.Context, county string, from, to time.Time) (map[int64]RxCounts, error)
+}
+
+// RxCounts are the counts of one institution's signed prescriptions that
+// the prescribing group divides (rx.Status, rx.Classes).
+type RxCounts struct {
+	Signed int // prescriptions signed
+	// Decided: those whose regional review is over (every status but
+	// pending); Passed took effect (an automatic pass or a pharmacist's
+	// approval, dispensed or not), Returned went back to the prescriber,
+	// Rejected were refused.
+	Decided, Passed, Returned, Rejected int
+	// Classified: those whose monitoring classes are kept (every one signed
+	// since migration 0051, older ones once the duty classified them);
+	// Antimicrobial and Injection count those of them with such a line.
+	Classified, Antimicrobial, Injection int
+}
+
 // Fees are the sums, in fen, of settled visits' fees: the whole bill, the
-// patient's share after every layer, drugs and medical materials.
-type Fees struct{ Total, Patient, Drugs, Materials int64 }
+// patient's share after every layer, drugs and medical materials, and the
+// basic medical insurance fund's payment (统筹基金, settle.Result.Basic).
+type Fees struct{ Total, Patient, Drugs, Materials, Basic int64 }
 
 // Trees gives the organisation tree (org.Service).
 type Trees interface {
@@ -83,10 +105,15 @@ type Service struct {
 	Consult  ConsultReports  // nil: the consultation group has no data
 	Critical CriticalReports // nil: critical values have no data
 	Settle   SettlementSums  // nil: the settlement group has no data
-	Orgs     Trees
-	Targets  *Targets
-	Audit    audit.Recorder
-	Now      func() time.Time
+	// Prescriptions: nil, the prescribing group has no data.
+	Prescriptions PrescriptionSums
+	Orgs          Trees
+	Targets       *Targets
+	// Budgets are the communities' global budgets (nil or none for the
+	// year: the fund use has no data).
+	Budgets *Budgets
+	Audit   audit.Recorder
+	Now     func() time.Time
 	// Kept holds the dashboards the scheduler's duty computes (kept.go);
 	// nil: every view's period is computed from the reports.
 	Kept KeptStore
@@ -306,6 +333,16 @@ func (s *Service) rows(sn *snapshot, u *org.Institution, year int) []Row {
 			continue
 		}
 		row := Row{Indicator: in, Value: Of(in, sn.values[u.ID][in.ID])}
+		if in.ID == FundUse {
+			// The pace, not a target: the share of the year elapsed by the
+			// period's end (Budgets); green at or under it.
+			if row.Value.OK() {
+				row.TargetBP, row.HasTarget = ElapsedBP(sn.to), true
+				row.Light = Judge(in, row.Value, row.TargetBP, s.Targets.AmberBP)
+			}
+			out = append(out, row)
+			continue
+		}
 		if t, err := s.Targets.Target(in.ID, year); err == nil {
 			row.TargetBP, row.HasTarget = t, true
 			row.Light = Judge(in, row.Value, t, s.Targets.AmberBP)
@@ -513,7 +550,65 @@ func (s *Service) compute(ctx context.Context, a care.Actor, rootID int64, p Per
 			})
 		}
 	}
+	if err := s.addFundUse(ctx, a, sn, t, rootID, county, to); err != nil {
+		return nil, err
+	}
+	if s.Prescriptions != nil {
+		ps, err := s.Prescriptions.PrescriptionSums(ctx, a.CountyCode, start, end)
+		if err != nil {
+			return nil, err
+		}
+		for inst, c := range ps {
+			byInstitution(inst, func(u int64) { addPrescriptions(sn, u, c) })
+		}
+	}
 	return sn, nil
+}
+
+// addFundUse adds each medical community's fund use within the viewer's
+// scope (settle_fund_use): the basic fund paid for the visits its
+// institutions settled from January 1 to the period's end, over the
+// community's budget for the year; the county's figure sums its
+// communities with a budget. A community without one, and every unit
+// below a community, has no figure (the budget is the community's).
+func (s *Service) addFundUse(ctx context.Context, a care.Actor, sn *snapshot, t *org.Tree, rootID int64, county bool, to care.Date) error {
+	if s.Settle == nil || s.Budgets == nil {
+		return nil
+	}
+	var fs map[int64]Fees
+	for _, c := range t.OfKind(rootID, org.KindCommunity) {
+		budget, ok := s.Budgets.Budget(c.Code, to.Year)
+		if !ok {
+			continue
+		}
+		if fs == nil {
+			var err error
+			if fs, err = s.Settle.SettlementSums(ctx, a.CountyCode, care.Date{Year: to.Year, Month: 1, Day: 1}, to); err != nil {
+				return err
+			}
+		}
+		var paid int64
+		for _, inst := range t.Subtree(c.ID) {
+			paid += fs[inst].Basic
+		}
+		r := Rate{int(paid), int(budget)}
+		sn.add(c.ID, FundUse, r)
+		if county && c.ID != rootID {
+			sn.add(rootID, FundUse, r)
+		}
+	}
+	return nil
+}
+
+// addPrescriptions adds one institution's prescriptions to unit u: the
+// review outcomes over the prescriptions decided, the antibiotic and
+// injection rates over the prescriptions classified (Catalogue).
+func addPrescriptions(sn *snapshot, u int64, c RxCounts) {
+	sn.add(u, "rx_passed", Rate{c.Passed, c.Decided})
+	sn.add(u, "rx_returned", Rate{c.Returned, c.Decided})
+	sn.add(u, "rx_rejected", Rate{c.Rejected, c.Decided})
+	sn.add(u, "rx_antibiotic", Rate{c.Antimicrobial, c.Classified})
+	sn.add(u, "rx_injection", Rate{c.Injection, c.Classified})
 }
 
 // mergeFamily sets the county's family rates from the report's total.

@@ -22,7 +22,7 @@ import (
 func testTree() *org.Tree {
 	return org.NewTree([]org.Institution{
 		{ID: 1, Kind: org.KindCounty, CountyCode: "411723", Name: "县"},
-		{ID: 2, ParentID: 1, Kind: org.KindCommunity, CountyCode: "411723", Name: "医共体"},
+		{ID: 2, ParentID: 1, Kind: org.KindCommunity, CountyCode: "411723", Name: "医共体", Code: "12411723MB0001"},
 		{ID: 3, ParentID: 2, Kind: org.KindTownshipHC, CountyCode: "411723", Name: "甲乡"},
 		{ID: 4, ParentID: 2, Kind: org.KindCentralHC, CountyCode: "411723", Name: "乙镇"},
 		{ID: 5, ParentID: 3, Kind: org.KindVillageClinic, CountyCode: "411723", Name: "甲村"},
@@ -299,7 +299,7 @@ type fakeSettle struct{ from, to *care.Date }
 
 func (f fakeSettle) SettlementSums(ctx context.Context, county string, from, to care.Date) (map[int64]Fees, error) {
 	*f.from, *f.to = from, to
-	return map[int64]Fees{5: {Total: 10000, Patient: 3000, Drugs: 4000, Materials: 500}, 7: {Total: 90000, Patient: 20000, Drugs: 26000, Materials: 9500}}, nil
+	return map[int64]Fees{5: {Total: 10000, Patient: 3000, Drugs: 4000, Materials: 500, Basic: 4000}, 7: {Total: 90000, Patient: 20000, Drugs: 26000, Materials: 9500, Basic: 50000}}, nil
 }
 
 // TestBoardSettlement: the fees' shares per institution that settled the
@@ -342,5 +342,78 @@ func TestBoardSettlement(t *testing.T) {
 	}
 	if from.String() != "2026-04-01" || to.String() != "2026-06-30" {
 		t.Errorf("the store was asked for %s..%s", from, to)
+	}
+}
+
+// fakePrescriptions: prescriptions signed at the village 5 and the county
+// hospital 7.
+type fakePrescriptions struct{ from, to *time.Time }
+
+func (f fakePrescriptions) PrescriptionSums(ctx context.Context, county string, from, to time.Time) (map[int64]RxCounts, error) {
+	*f.from, *f.to = from, to
+	return map[int64]RxCounts{
+		5: {Signed: 100, Decided: 90, Passed: 80, Returned: 8, Rejected: 2, Classified: 100, Antimicrobial: 30, Injection: 5},
+		7: {Signed: 300, Decided: 300, Passed: 290, Returned: 6, Rejected: 4, Classified: 200, Antimicrobial: 30, Injection: 45},
+	}, nil
+}
+
+// TestBoardPrescriptions: the review outcomes are shares of the
+// prescriptions whose review is over (pending ones are not judged yet); the
+// antibiotic and injection rates shares of the prescriptions classified by
+// the formulary (抗菌药物临床应用管理办法 2012: 门诊患者抗菌药物处方比例 —
+// prescriptions with an antimicrobial over prescriptions); each per
+// prescribing institution, summed up the tree (the county holds the
+// hospital's too); lower is better but for the passed share; the
+// antibiotic rate is judged against the shipped ≤ 20 % ceiling; a township
+// that prescribed nothing has no data; the store is asked for the period's
+// days in China time.
+func TestBoardPrescriptions(t *testing.T) {
+	now := time.Date(2026, 8, 15, 4, 0, 0, 0, time.UTC)
+	s, _, _ := newTestService(&now)
+	var from, to time.Time
+	s.Prescriptions = fakePrescriptions{&from, &to}
+	ctx := context.Background()
+	analyst := care.Actor{AccountID: 1, Role: care.RoleAnalyst, CountyCode: "411723"}
+	p := Period{Kind: Month, Year: 2026, N: 7}
+	ids := [5]string{"rx_passed", "rx_returned", "rx_rejected", "rx_antibiotic", "rx_injection"}
+	for unit, want := range map[int64][5]Rate{
+		0: {{370, 390}, {14, 390}, {6, 390}, {60, 300}, {50, 300}},
+		2: {{370, 390}, {14, 390}, {6, 390}, {60, 300}, {50, 300}},
+		3: {{80, 90}, {8, 90}, {2, 90}, {30, 100}, {5, 100}},
+		5: {{80, 90}, {8, 90}, {2, 90}, {30, 100}, {5, 100}},
+		4: {},
+	} {
+		b, err := s.Board(ctx, analyst, unit, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got [5]Rate
+		for i, id := range ids {
+			got[i] = rate(b, id)
+		}
+		if got != want {
+			t.Errorf("unit %d: prescribing rates %v, want %v", unit, got, want)
+		}
+		for _, r := range b.Rows {
+			if r.Indicator.Group != "rx" {
+				continue
+			}
+			if r.Indicator.HigherIsBetter != (r.Indicator.ID == "rx_passed") || !r.Indicator.Bounded || r.Value.Money {
+				t.Errorf("%s: %+v", r.Indicator.ID, r.Indicator)
+			}
+			if unit == 4 && r.Value.State != NoData {
+				t.Errorf("a township that prescribed nothing: %s %+v, want no data", r.Indicator.ID, r.Value)
+			}
+			if r.Indicator.ID == "rx_antibiotic" && unit == 0 && (r.Value.BP != 2000 || r.Light != LightGreen) {
+				t.Errorf("county antibiotic rate %+v light %s, want 20.00 %% meeting the ≤ 20 %% ceiling", r.Value, r.Light)
+			}
+			if r.Indicator.ID == "rx_antibiotic" && unit == 5 && r.Light != LightRed {
+				t.Errorf("village antibiotic rate 30 %%: light %s, want red (more than 5 points over 20 %%)", r.Light)
+			}
+		}
+	}
+	wantFrom := time.Date(2026, 7, 1, 0, 0, 0, 0, care.Shanghai)
+	if !from.Equal(wantFrom) || !to.Equal(wantFrom.AddDate(0, 1, 0)) {
+		t.Errorf("the store was asked for [%s, %s)", from, to)
 	}
 }

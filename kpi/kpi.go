@@ -82,6 +82,17 @@ var Catalogue = []Indicator{
 	{ID: "settle_oop_share", Group: "settle", Unit: MoneyShare, Numerator: "kpi.num.patient_fees", Denominator: "kpi.den.medical_fees", Source: "policy-rules.md §5 · settle.Result.Patient", HigherIsBetter: false, Bounded: true},
 	{ID: "settle_drug_share", Group: "settle", Unit: MoneyShare, Numerator: "kpi.num.drug_fees", Denominator: "kpi.den.medical_fees", Source: "policy-rules.md §6 · 药占比", HigherIsBetter: false, Bounded: true},
 	{ID: "settle_material_share", Group: "settle", Unit: MoneyShare, Numerator: "kpi.num.material_fees", Denominator: "kpi.den.medical_fees", Source: "policy-rules.md §6 · 耗占比", HigherIsBetter: false, Bounded: true},
+	// Fund use against the medical community's global budget (医保总额预算, Budgets): the basic
+	// fund paid for the visits its institutions settled, from January to the period's end, over
+	// the year's budget; judged against the share of the year elapsed (ElapsedBP), not a target.
+	{ID: "settle_fund_use", Group: "settle", Unit: MoneyShare, Numerator: "kpi.num.fund_paid", Denominator: "kpi.den.budget", Source: "关于推进紧密型县域医疗卫生共同体建设的意见（2023）· 医保基金总额付费", HigherIsBetter: false, Bounded: false},
+	// Prescriptions: the regional review's outcomes (区域审方, rx.Status) and the prescribing
+	// rates the national monitoring counts, per institution that prescribed (rx.Classes).
+	{ID: "rx_passed", Group: "rx", Unit: Percent, Numerator: "kpi.num.rx_passed", Denominator: "kpi.den.rx_decided", Source: "rx/service.go · 处方管理办法（2007）第三十五条 处方审核", HigherIsBetter: true, Bounded: true},
+	{ID: "rx_returned", Group: "rx", Unit: Percent, Numerator: "kpi.num.rx_returned", Denominator: "kpi.den.rx_decided", Source: "rx/service.go · 医疗机构处方审核规范（2018）", HigherIsBetter: false, Bounded: true},
+	{ID: "rx_rejected", Group: "rx", Unit: Percent, Numerator: "kpi.num.rx_rejected", Denominator: "kpi.den.rx_decided", Source: "rx/service.go · 医疗机构处方审核规范（2018）", HigherIsBetter: false, Bounded: true},
+	{ID: "rx_antibiotic", Group: "rx", Unit: Percent, Numerator: "kpi.num.rx_antibiotic", Denominator: "kpi.den.rx_classified", Source: "抗菌药物临床应用管理办法（2012）· 门诊患者抗菌药物处方比例", HigherIsBetter: false, Bounded: true},
+	{ID: "rx_injection", Group: "rx", Unit: Percent, Numerator: "kpi.num.rx_injection", Denominator: "kpi.den.rx_classified", Source: "基层医疗卫生机构 门诊注射剂使用率 [U]", HigherIsBetter: false, Bounded: true},
 }
 
 // lookupField is Lookup for a request's indicator: EINVALID on the field

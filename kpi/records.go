@@ -13,6 +13,7 @@ import (
 	"countycare/consult"
 	"countycare/idcard"
 	"countycare/org"
+	"countycare/rx"
 )
 
 // ActRecords is the audit action of a drill-down to the records behind a
@@ -36,6 +37,18 @@ type RecordSource interface {
 	ConsultationsFrom(ctx context.Context, county string, institutions []int64, from, to time.Time) ([]consult.Consultation, error)
 	// ResidentsByID returns the residents asked for, keyed by their id.
 	ResidentsByID(ctx context.Context, county string, ids []int64) (map[int64]Registrant, error)
+	// PrescriptionsFrom returns the prescriptions the institutions
+	// signed in [from, to), as the prescribing group counts them.
+	PrescriptionsFrom(ctx context.Context, county string, institutions []int64, from, to time.Time) ([]RxRow, error)
+}
+
+// RxRow is what the prescribing group's records need of a prescription.
+type RxRow struct {
+	ID, ResidentID, Institution int64
+	SignedAt                    time.Time
+	Status                      rx.Status
+	Classes                     rx.Classes
+	Classified                  bool // its classes are kept (false: signed before migration 0051 and not classified yet)
 }
 
 // Registrant is the resident a chronic registration belongs to.
@@ -52,7 +65,10 @@ type Registrant struct {
 type Record struct {
 	RegistrationID int64     // a chronic registration (0 for a consultation)
 	ConsultationID int64     // a consultation (0 for a registration)
-	Sent           time.Time // consultation: when it was sent
+	PrescriptionID int64     // a prescription (the prescribing group)
+	Sent           time.Time // consultation: when it was sent; prescription: when it was signed
+	RxStatus       rx.Status // prescription: where its review stands
+	RxClasses      rx.Classes
 	// FromInstitution is the institution that sent the consultation: its
 	// staff may open it (consult's parties), others see the line only.
 	FromInstitution int64
@@ -61,13 +77,18 @@ type Record struct {
 	Name            string
 	IDMasked        string // idcard.Mask: first six and last four characters
 	Counted         bool
-	Why             string // message key; "" when counted
-	WhyArgs         []any
-	LastVisit       care.Date // last follow-up of the period (zero: none)
-	Visits          int       // follow-ups of the period
-	FaceToFace      int
-	SBP, DBP        int // last measured blood pressure of the period (0: none)
-	FPG             int // last fasting glucose of the period, 0.1 mmol/L (0: none)
+	// Flagged: the record works against the target — not counted in a
+	// share where higher is better, counted in one where lower is (a
+	// prescription returned, one with an antibiotic). Flagged ones are
+	// listed first.
+	Flagged    bool
+	Why        string // message key; "" when counted
+	WhyArgs    []any
+	LastVisit  care.Date // last follow-up of the period (zero: none)
+	Visits     int       // follow-ups of the period
+	FaceToFace int
+	SBP, DBP   int // last measured blood pressure of the period (0: none)
+	FPG        int // last fasting glucose of the period, 0.1 mmol/L (0: none)
 }
 
 // RecordPage is one page of the records behind an indicator at a unit
@@ -78,7 +99,7 @@ type RecordPage struct {
 	Indicator Indicator
 	Period    Period
 	From, To  care.Date
-	Missing   bool // only the records not counted in the numerator are listed
+	Missing   bool // only the flagged records are listed (Record.Flagged)
 	Records   []Record
 	Total     int // the denominator: every record of the unit and period
 	Counted   int // the numerator
@@ -90,14 +111,18 @@ type RecordPage struct {
 // HasRecords reports whether an indicator's figure can be drilled down to
 // its records, and at which units: the chronic-care indicators at a
 // village clinic (the lowest level; their patients are registered there);
-// the 10-minute promise at a village clinic or a township center (the
-// institutions that send the requests, with the township's villages).
+// the 10-minute promise and the prescribing group at a village clinic or
+// a township center (the institutions that send the requests or sign the
+// prescriptions, with the township's villages).
 func HasRecords(id string, k org.Kind) bool {
 	if _, ok := chronicIndicator(id); ok {
 		return k == org.KindVillageClinic
 	}
-	return id == "consult_sla" && (k == org.KindVillageClinic || township(k))
+	return (id == "consult_sla" || rxIndicator(id)) && (k == org.KindVillageClinic || township(k))
 }
+
+// rxIndicator reports whether id is of the prescribing group.
+func rxIndicator(id string) bool { return strings.HasPrefix(id, "rx_") }
 
 // chronicIndicator returns the disease of a chronic-care indicator.
 func chronicIndicator(id string) (chronic.Disease, bool) {
@@ -145,23 +170,27 @@ func (s *Service) Records(ctx context.Context, a care.Actor, unitID int64, id st
 		if rec.Counted {
 			rp.Counted++
 		}
-		if !rec.Counted || !missing {
+		rec.Flagged = rec.Counted != in.HigherIsBetter
+		if rec.Flagged || !missing {
 			all = append(all, rec)
 		}
 	}
-	if id == "consult_sla" {
+	switch {
+	case id == "consult_sla":
 		err = s.consultRecords(ctx, a, t.Subtree(u.ID), from, to, keep)
-	} else {
+	case rxIndicator(id):
+		err = s.rxRecords(ctx, a, id, t.Subtree(u.ID), from, to, keep)
+	default:
 		err = s.chronicRecords(ctx, a, u.ID, id, from, to, keep)
 	}
 	if err != nil {
 		return nil, err
 	}
 	sort.SliceStable(all, func(i, j int) bool {
-		if all[i].Counted != all[j].Counted {
-			return !all[i].Counted
+		if all[i].Flagged != all[j].Flagged {
+			return all[i].Flagged
 		}
-		return all[i].RegistrationID+all[i].ConsultationID < all[j].RegistrationID+all[j].ConsultationID
+		return all[i].RegistrationID+all[i].ConsultationID+all[i].PrescriptionID < all[j].RegistrationID+all[j].ConsultationID+all[j].PrescriptionID
 	})
 	rp.Listed = len(all)
 	rp.Pages = max(1, (len(all)+RecordsPerPage-1)/RecordsPerPage)
@@ -169,14 +198,15 @@ func (s *Service) Records(ctx context.Context, a care.Actor, unitID int64, id st
 	lo := (rp.Page - 1) * RecordsPerPage
 	rp.Records = all[lo:min(lo+RecordsPerPage, len(all))]
 	ids := make([]int64, len(rp.Records))
+	byResident := id == "consult_sla" || rxIndicator(id)
 	for i, rec := range rp.Records {
 		ids[i] = rec.RegistrationID
-		if id == "consult_sla" {
+		if byResident {
 			ids[i] = rec.ResidentID
 		}
 	}
 	var who map[int64]Registrant
-	if id == "consult_sla" {
+	if byResident {
 		who, err = s.RecordStore.ResidentsByID(ctx, a.CountyCode, ids)
 	} else {
 		who, err = s.RecordStore.Registrants(ctx, a.CountyCode, ids)
@@ -233,6 +263,52 @@ func (s *Service) consultRecords(ctx context.Context, a care.Actor, institutions
 		}
 	}
 	return nil
+}
+
+// rxRecords passes keep each prescription the institutions signed in the
+// days [from, to] that indicator id judges (JudgePrescription).
+func (s *Service) rxRecords(ctx context.Context, a care.Actor, id string, institutions []int64, from, to care.Date, keep func(Record)) error {
+	start := time.Date(from.Year, from.Month, from.Day, 0, 0, 0, 0, care.Shanghai)
+	end := time.Date(to.Year, to.Month, to.Day, 0, 0, 0, 0, care.Shanghai).AddDate(0, 0, 1)
+	rows, err := s.RecordStore.PrescriptionsFrom(ctx, a.CountyCode, institutions, start, end)
+	if err != nil {
+		return err
+	}
+	for _, r := range rows {
+		if rec, judged := JudgePrescription(id, r); judged {
+			keep(rec)
+		}
+	}
+	return nil
+}
+
+// JudgePrescription says whether a prescription is in the denominator of
+// prescribing indicator id and whether it counts in its numerator, as
+// store.PrescriptionSums counts them for the figure:
+//   - the review outcomes (rx_passed, rx_returned, rx_rejected): judged
+//     once the review is over (any status but pending); passed when it
+//     took effect (an automatic pass, a pharmacist's approval, dispensed),
+//     returned or rejected by its status (the page shows the status and
+//     the classes: no reason of its own);
+//   - the antibiotic and injection rates: judged when its classes are
+//     kept (RxRow.Classified); counted with an antimicrobial line
+//     (rx.WithAntimicrobial), an injection line (rx.WithInjection).
+//
+// An id outside the group judges nothing.
+func JudgePrescription(id string, r RxRow) (Record, bool) {
+	rec := Record{PrescriptionID: r.ID, ResidentID: r.ResidentID, Sent: r.SignedAt, FromInstitution: r.Institution, RxStatus: r.Status, RxClasses: r.Classes}
+	var judged bool
+	switch id {
+	case "rx_passed", "rx_returned", "rx_rejected":
+		judged = r.Status != rx.StatusPending
+		passed := r.Status == rx.StatusPassed || r.Status == rx.StatusApproved || r.Status == rx.StatusDispensed
+		rec.Counted = id == "rx_passed" && passed || id == "rx_returned" && r.Status == rx.StatusReturned || id == "rx_rejected" && r.Status == rx.StatusRejected
+	case "rx_antibiotic":
+		judged, rec.Counted = r.Classified, r.Classes&rx.WithAntimicrobial != 0
+	case "rx_injection":
+		judged, rec.Counted = r.Classified, r.Classes&rx.WithInjection != 0
+	}
+	return rec, judged
 }
 
 // JudgeConsultation says whether a consultation counts in the 10-minute

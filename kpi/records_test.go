@@ -9,6 +9,7 @@ import (
 	"countycare/chronic"
 	"countycare/consult"
 	"countycare/org"
+	"countycare/rx"
 )
 
 // TestJudgePatient: the records page says why a patient is not counted,
@@ -113,6 +114,64 @@ func TestJudgeConsultation(t *testing.T) {
 		r, judged := JudgeConsultation(&x.c, cfg, x.now)
 		if judged != x.judged || r.Counted != x.counted || r.Why != x.why || fmt.Sprint(r.WhyArgs) != x.args || r.ConsultationID != 3 || r.ResidentID != 9 || !r.Sent.Equal(sent) {
 			t.Errorf("%s: got %v %+v, want judged %v counted %v %q %s", x.name, judged, r, x.judged, x.counted, x.why, x.args)
+		}
+	}
+}
+
+// TestJudgePrescription: a prescription is in the review outcomes'
+// denominator once its review is over (any status but pending) and in the
+// prescribing rates' once its classes are kept; it counts as
+// store.PrescriptionSums counts it — passed when it took effect (an
+// automatic pass, a pharmacist's approval, dispensed), returned, rejected;
+// with an antimicrobial or an injection line (rx.Classes) — and where
+// lower is better the counted ones are the flagged ones (Records).
+func TestJudgePrescription(t *testing.T) {
+	signed := time.Date(2026, 7, 1, 2, 0, 0, 0, time.UTC)
+	row := func(st rx.Status, c rx.Classes, classified bool) RxRow {
+		return RxRow{ID: 9, ResidentID: 3, Institution: 5, SignedAt: signed, Status: st, Classes: c, Classified: classified}
+	}
+	for _, tc := range []struct {
+		id              string
+		r               RxRow
+		judged, counted bool
+	}{
+		{"rx_passed", row(rx.StatusPassed, 0, true), true, true},
+		{"rx_passed", row(rx.StatusApproved, 0, true), true, true},
+		{"rx_passed", row(rx.StatusDispensed, 0, true), true, true},
+		{"rx_passed", row(rx.StatusReturned, 0, true), true, false},
+		{"rx_passed", row(rx.StatusRejected, 0, true), true, false},
+		{"rx_passed", row(rx.StatusPending, 0, true), false, false},
+		{"rx_returned", row(rx.StatusReturned, 0, true), true, true},
+		{"rx_returned", row(rx.StatusPassed, 0, true), true, false},
+		{"rx_returned", row(rx.StatusPending, 0, true), false, false},
+		{"rx_rejected", row(rx.StatusRejected, 0, true), true, true},
+		{"rx_rejected", row(rx.StatusDispensed, 0, true), true, false},
+		{"rx_antibiotic", row(rx.StatusPending, rx.WithAntimicrobial, true), true, true},
+		{"rx_antibiotic", row(rx.StatusPassed, rx.WithInjection, true), true, false},
+		{"rx_antibiotic", row(rx.StatusPassed, rx.WithAntimicrobial, false), false, true},
+		{"rx_injection", row(rx.StatusPassed, rx.WithInjection|rx.WithAntimicrobial, true), true, true},
+		{"rx_injection", row(rx.StatusPassed, rx.WithAntimicrobial, true), true, false},
+		{"rx_injection", row(rx.StatusPassed, 0, false), false, false},
+		{"htn_controlled", row(rx.StatusPassed, 0, true), false, false},
+	} {
+		rec, judged := JudgePrescription(tc.id, tc.r)
+		if judged != tc.judged || (judged && rec.Counted != tc.counted) {
+			t.Errorf("%s %s classes %b classified %v: judged %v counted %v, want %v %v", tc.id, tc.r.Status, tc.r.Classes, tc.r.Classified, judged, rec.Counted, tc.judged, tc.counted)
+		}
+		if rec.PrescriptionID != 9 || rec.ResidentID != 3 || rec.FromInstitution != 5 || !rec.Sent.Equal(signed) || rec.RxStatus != tc.r.Status {
+			t.Errorf("%s: record %+v does not carry the prescription", tc.id, rec)
+		}
+	}
+	for _, tc := range []struct {
+		id string
+		k  org.Kind
+		ok bool
+	}{
+		{"rx_antibiotic", org.KindVillageClinic, true}, {"rx_returned", org.KindTownshipHC, true},
+		{"rx_passed", org.KindCommunity, false}, {"rx_injection", org.KindCounty, false},
+	} {
+		if HasRecords(tc.id, tc.k) != tc.ok {
+			t.Errorf("HasRecords(%s, %s) = %v", tc.id, tc.k, !tc.ok)
 		}
 	}
 }

@@ -88,11 +88,17 @@ func LoadTargets(r io.Reader) (*Targets, error) {
 			fs = append(fs, care.FieldError{Field: "targets." + id, Key: "kpi.targets.unknown_indicator", Args: []any{id}})
 			continue
 		}
+		if id == FundUse {
+			// Judged against the share of the year elapsed (ElapsedBP): a
+			// target here would be ignored, so it is refused.
+			fs = append(fs, care.FieldError{Field: "targets." + id, Key: "kpi.targets.paced", Args: []any{id}})
+			continue
+		}
 		years := map[int]int{}
 		for ys, v := range f.Targets[id] {
 			field := "targets." + id + "." + ys
-			y, err := strconv.Atoi(ys)
-			if err != nil || y < 2000 || y > 2100 {
+			y, ok := fileYear(ys)
+			if !ok {
 				fs = append(fs, care.FieldError{Field: field, Key: "kpi.targets.year", Args: []any{ys}})
 				continue
 			}
@@ -110,6 +116,12 @@ func LoadTargets(r io.Reader) (*Targets, error) {
 		return nil, err
 	}
 	return t, nil
+}
+
+// fileYear reads a year key of a configuration file: 2000–2100.
+func fileYear(s string) (int, bool) {
+	y, err := strconv.Atoi(s)
+	return y, err == nil && y >= 2000 && y <= 2100
 }
 
 // toBP converts a percentage with at most two decimals to basis points.

@@ -56,13 +56,16 @@ type Signed struct {
 	Findings      []Finding
 	Outcome       Severity
 	Status        Status
-	SignedAt      time.Time
-	ReviewerID    int64 // pharmacist's account
-	ReviewedAt    time.Time
-	ReviewReason  string
-	DispensedBy   int64
-	DispensedAt   time.Time
-	Version       int
+	// Classes are its monitoring classes by the formulary (KB.Classify),
+	// set when it is signed: the dashboard's antibiotic and injection rates.
+	Classes      Classes
+	SignedAt     time.Time
+	ReviewerID   int64 // pharmacist's account
+	ReviewedAt   time.Time
+	ReviewReason string
+	DispensedBy  int64
+	DispensedAt  time.Time
+	Version      int
 }
 
 // ReviewTime is how long the prescription waited for its review: zero for
@@ -131,6 +134,7 @@ func (s *Service) Sign(ctx context.Context, a care.Actor, residentID int64, p *P
 	if outcome == Warn || p.Online {
 		sg.Status = StatusPending
 	}
+	sg.Classes = s.Engine.KB.Classify(p)
 	ev := audit.New(ctx, a, ActSign, res.ID)
 	ev.CountyCode, ev.Detail = res.CountyCode, fmt.Sprintf("lines=%d status=%s findings=%d", len(p.Lines), sg.Status, len(fs))
 	if err := s.Repo.SavePrescription(ctx, sg, ev); err != nil {

@@ -100,7 +100,7 @@ var bulkSchema = []struct {
 		"consent_witness, consent_at, status, previous_id, signed_by, institution_id, created_at"},
 	{"family_services", "county_code, resident_id, contract_id, kind, service_date, practitioner_id, institution_id, note, recorded_by, created_at"},
 	{"prescriptions", "id, county_code, resident_id, institution_id, prescriber_id, account_id, kind, issued_on, body, findings, outcome, status, signed_at, " +
-		"reviewer_id, reviewed_at, review_reason, dispensed_by, dispensed_at, version"},
+		"reviewer_id, reviewed_at, review_reason, dispensed_by, dispensed_at, version, rx_classes"},
 	{"blobs", "county_code, sha256, type, size, data, created_at"},
 	{"ecg_studies", "id, county_code, resident_id, clinic_id, ordered_by, center_id, format, file_name, header, signal, fs, leads, seconds, heart_rate, findings, " +
 		"priority, premature, pauses, irregular, status, uploaded_at, signal_hash"},
@@ -725,7 +725,7 @@ func (b *Bulk) Prescription(p *rx.Signed) error {
 	}
 	return b.add("prescriptions", p.ID, p.CountyCode, p.ResidentID, p.InstitutionID, nullID(p.PrescriberID), p.AccountID, string(p.Prescription.Kind),
 		b.dv(p.Prescription.Issued), string(body), string(findings), int(p.Outcome), string(p.Status), b.tsv(p.SignedAt), nullID(p.ReviewerID),
-		b.tsv(p.ReviewedAt), p.ReviewReason, nullID(p.DispensedBy), b.tsv(p.DispensedAt), p.Version)
+		b.tsv(p.ReviewedAt), p.ReviewReason, nullID(p.DispensedBy), b.tsv(p.DispensedAt), p.Version, int(p.Classes))
 }
 
 // ChronicTierChange loads one tier change (acknowledged or open).

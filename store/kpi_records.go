@@ -2,11 +2,13 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"time"
 
 	"countycare/care"
 	"countycare/consult"
 	"countycare/kpi"
+	"countycare/rx"
 )
 
 // Registrants returns the resident of each chronic registration asked for
@@ -42,7 +44,7 @@ func (s *Store) Registrants(ctx context.Context, county string, ids []int64) (ma
 // counted; its replacement is.
 func (s *Store) SettlementSums(ctx context.Context, county string, from, to care.Date) (map[int64]kpi.Fees, error) {
 	const op = "store.SettlementSums"
-	rows, err := s.read().query(ctx, `SELECT institution_id, SUM(total), SUM(patient), SUM(drugs), SUM(materials) FROM settlements
+	rows, err := s.read().query(ctx, `SELECT institution_id, SUM(total), SUM(patient), SUM(drugs), SUM(materials), SUM(basic) FROM settlements
 		WHERE county_code = ? AND visit_date >= ? AND visit_date <= ? AND status = 'settled' GROUP BY institution_id`, county, from, to)
 	if err != nil {
 		return nil, wrap(op, err)
@@ -52,7 +54,7 @@ func (s *Store) SettlementSums(ctx context.Context, county string, from, to care
 	for rows.Next() {
 		var id int64
 		var f kpi.Fees
-		if err := rows.Scan(&id, &f.Total, &f.Patient, &f.Drugs, &f.Materials); err != nil {
+		if err := rows.Scan(&id, &f.Total, &f.Patient, &f.Drugs, &f.Materials, &f.Basic); err != nil {
 			return nil, wrap(op, err)
 		}
 		out[id] = f
@@ -91,6 +93,34 @@ func (s *Store) ResidentsByID(ctx context.Context, county string, ids []int64) (
 			return nil, wrap(op, err)
 		}
 		out[w.ResidentID] = w
+	}
+	return out, wrap(op, rows.Err())
+}
+
+// PrescriptionsFrom returns the prescriptions the institutions signed in
+// [from, to) (the dashboard's records behind the prescribing group; index
+// prescriptions_signed), oldest first.
+func (s *Store) PrescriptionsFrom(ctx context.Context, county string, institutions []int64, from, to time.Time) ([]kpi.RxRow, error) {
+	const op = "store.PrescriptionsFrom"
+	if len(institutions) == 0 {
+		return nil, nil
+	}
+	rows, err := s.read().query(ctx, `SELECT id, resident_id, institution_id, signed_at, status, rx_classes FROM prescriptions
+		WHERE county_code = ? AND signed_at >= ? AND signed_at < ? AND institution_id IN (`+placeholders(len(institutions))+`) ORDER BY signed_at, id`,
+		append([]any{county, s.ts(from), s.ts(to)}, int64Args(institutions)...)...)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	defer rows.Close()
+	var out []kpi.RxRow
+	for rows.Next() {
+		var r kpi.RxRow
+		var classes sql.NullInt64
+		if err := rows.Scan(&r.ID, &r.ResidentID, &r.Institution, tsOf(&r.SignedAt), &r.Status, &classes); err != nil {
+			return nil, wrap(op, err)
+		}
+		r.Classes, r.Classified = rx.Classes(classes.Int64), classes.Valid
+		out = append(out, r)
 	}
 	return out, wrap(op, rows.Err())
 }

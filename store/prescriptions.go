@@ -3,10 +3,12 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"countycare/audit"
 	"countycare/care"
+	"countycare/kpi"
 	"countycare/rx"
 )
 
@@ -51,9 +53,9 @@ func (s *Store) insertPrescription(ctx context.Context, tx db, p *rx.Signed) err
 		findings = []byte("[]")
 	}
 	id, err := tx.insert(ctx, `INSERT INTO prescriptions (county_code, resident_id, institution_id, prescriber_id, account_id, kind, issued_on, body, findings,
-		outcome, status, signed_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
+		outcome, status, signed_at, rx_classes, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
 		p.CountyCode, p.ResidentID, p.InstitutionID, nullID(p.PrescriberID), p.AccountID, string(p.Prescription.Kind), p.Prescription.Issued,
-		string(body), string(findings), int(p.Outcome), string(p.Status), s.ts(p.SignedAt))
+		string(body), string(findings), int(p.Outcome), string(p.Status), s.ts(p.SignedAt), int(p.Classes))
 	if err != nil {
 		return wrap("store.SavePrescription", err)
 	}
@@ -150,4 +152,100 @@ func (s *Store) ReviewRows(ctx context.Context, county string, from, to time.Tim
 		out = append(out, r)
 	}
 	return out, wrap("store.ReviewRows", rows.Err())
+}
+
+// PrescriptionSums counts a county's prescriptions signed in [from, to)
+// per prescribing institution (the dashboard's prescribing group,
+// kpi.Service; index prescriptions_signed): signed; decided (every status
+// but pending); of those, passed (an automatic pass or a pharmacist's
+// approval, dispensed or not), returned and rejected; classified (the
+// monitoring classes kept, rx_classes, migration 0051) and of those with an
+// antimicrobial line and with an injection line.
+func (s *Store) PrescriptionSums(ctx context.Context, county string, from, to time.Time) (map[int64]kpi.RxCounts, error) {
+	const op = "store.PrescriptionSums"
+	rows, err := s.read().query(ctx, `SELECT institution_id, COUNT(*),
+		SUM(CASE WHEN status <> ? THEN 1 ELSE 0 END),
+		SUM(CASE WHEN status IN (?, ?, ?) THEN 1 ELSE 0 END),
+		SUM(CASE WHEN status = ? THEN 1 ELSE 0 END),
+		SUM(CASE WHEN status = ? THEN 1 ELSE 0 END),
+		SUM(CASE WHEN rx_classes IS NOT NULL THEN 1 ELSE 0 END),
+		SUM(CASE WHEN (rx_classes & ?) <> 0 THEN 1 ELSE 0 END),
+		SUM(CASE WHEN (rx_classes & ?) <> 0 THEN 1 ELSE 0 END)
+		FROM prescriptions WHERE county_code = ? AND signed_at >= ? AND signed_at < ? GROUP BY institution_id`,
+		string(rx.StatusPending), string(rx.StatusPassed), string(rx.StatusApproved), string(rx.StatusDispensed),
+		string(rx.StatusReturned), string(rx.StatusRejected), int(rx.WithAntimicrobial), int(rx.WithInjection),
+		county, s.ts(from), s.ts(to))
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	defer rows.Close()
+	out := map[int64]kpi.RxCounts{}
+	for rows.Next() {
+		var id int64
+		var c kpi.RxCounts
+		if err := rows.Scan(&id, &c.Signed, &c.Decided, &c.Passed, &c.Returned, &c.Rejected, &c.Classified, &c.Antimicrobial, &c.Injection); err != nil {
+			return nil, wrap(op, err)
+		}
+		out[id] = c
+	}
+	return out, wrap(op, rows.Err())
+}
+
+// classifyBatch is how many prescriptions ClassifyPrescriptions reads and
+// updates in one transaction.
+const classifyBatch = 500
+
+// ClassifyPrescriptions sets the monitoring classes of every prescription
+// signed before migration 0051 (rx_classes NULL) by classify (the
+// formulary's rx.KB.Classify), in batches of classifyBatch, and returns how
+// many it set. The dashboard figures duty runs it before its dashboards;
+// once every row is classified it costs one index probe. A body that does
+// not parse stops it with the prescription's id.
+func (s *Store) ClassifyPrescriptions(ctx context.Context, classify func(*rx.Prescription) rx.Classes) (int, error) {
+	const op = "store.ClassifyPrescriptions"
+	n := 0
+	for {
+		type row struct {
+			id      int64
+			classes rx.Classes
+		}
+		var batch []row
+		rows, err := s.read().query(ctx, `SELECT id, body FROM prescriptions WHERE rx_classes IS NULL ORDER BY id LIMIT ?`, classifyBatch)
+		if err != nil {
+			return n, wrap(op, err)
+		}
+		for rows.Next() {
+			var id int64
+			var body string
+			if err := rows.Scan(&id, &body); err != nil {
+				rows.Close()
+				return n, wrap(op, err)
+			}
+			var p rx.Prescription
+			if err := json.Unmarshal([]byte(body), &p); err != nil {
+				rows.Close()
+				return n, care.Internal(op, fmt.Errorf("prescription %d: %w", id, err))
+			}
+			batch = append(batch, row{id, classify(&p)})
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return n, wrap(op, err)
+		}
+		if len(batch) == 0 {
+			return n, nil
+		}
+		err = s.Transact(ctx, func(tx db) error {
+			for _, r := range batch {
+				if _, err := tx.exec(ctx, `UPDATE prescriptions SET rx_classes = ? WHERE id = ? AND rx_classes IS NULL`, int(r.classes), r.id); err != nil {
+					return wrap(op, err)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return n, err
+		}
+		n += len(batch)
+	}
 }

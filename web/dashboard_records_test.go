@@ -12,6 +12,7 @@ import (
 	"countycare/care"
 	"countycare/demo"
 	"countycare/kpi"
+	"countycare/org"
 	"countycare/store"
 )
 
@@ -39,7 +40,7 @@ var (
 
 func testDashboardRecords(t *testing.T, d store.Dialect) {
 	// The demo county with its registries, a year of follow-ups and this year's settled visits.
-	e := newEnvWith(t, d, envOptions{demo: &demo.Config{Residents: 2000, Villages: 20, VillageDoctors: 40, FollowUps: 1500, Visits: 600, Consultations: 300}})
+	e := newEnvWith(t, d, envOptions{demo: &demo.Config{Residents: 2000, Villages: 20, VillageDoctors: 40, FollowUps: 1500, Visits: 600, Consultations: 300, Prescriptions: 400}})
 	an := e.as(care.RoleAnalyst)
 	now := time.Now().In(care.Shanghai)
 	quarter := fmt.Sprintf("%d-Q%d", now.Year(), (int(now.Month())+2)/3)
@@ -60,7 +61,9 @@ func testDashboardRecords(t *testing.T, d store.Dialect) {
 	}
 	village := id
 	testDashboardSettlement(t, e, an, strconv.Itoa(now.Year()))
+	testFundUse(t, e, an, now)
 	testConsultRecords(t, an, path[0], strconv.Itoa(now.Year()))
+	testRxRecords(t, e, an, path[0], strconv.Itoa(now.Year()))
 	// The village board's hypertension control figure links to its records.
 	link := reRecLink.FindStringSubmatch(body)
 	if link == nil {
@@ -260,5 +263,144 @@ func testConsultRecords(t *testing.T, an *client, community, year string) {
 	}
 	if checked == 0 {
 		t.Error("no township with a judged consultation")
+	}
+}
+
+var (
+	reRxCounts = regexp.MustCompile(`分母 (\d+) 张处方，计入分子 (\d+) 张`)
+	reRxRecord = regexp.MustCompile(`(?s)<tr data-prescription="(\d+)" data-counted="(true|false)">(.*?)</tr>`)
+)
+
+// testRxRecords: a township's prescribing figures (issue 14 §1) link to the
+// prescriptions its institutions signed — as many as the figure's
+// denominator, those counted its numerator — each with its review status
+// and drug classes (a counted one of the antibiotic rate holds an
+// antimicrobial); where lower is better the flagged list is the counted
+// prescriptions; the reads are audited with the residents listed; the
+// county's returned share is the prescriptions returned over those decided.
+func testRxRecords(t *testing.T, e *env, an *client, community, year string) {
+	e.writer.Flush(t.Context())
+	before, _ := e.st.SearchAudit(t.Context(), audit.Filter{Action: kpi.ActRecords, Limit: 1000})
+	checked, reads := 0, 0
+	for _, m := range reUnitRow.FindAllStringSubmatch(an.get("/dashboard/units/"+community+"?period="+year).body, -1) {
+		body := an.get("/dashboard/units/" + m[1] + "?period=" + year).body
+		for _, id := range []string{"rx_antibiotic", "rx_returned"} {
+			var num, den string
+			for _, f := range reFigure.FindAllStringSubmatch(body, -1) {
+				if f[1] == id {
+					num, den = f[2], f[3]
+				}
+			}
+			link := regexp.MustCompile(`href="(/dashboard/units/\d+/records\?indicator=` + id + `[^"]*)"`).FindStringSubmatch(body)
+			if link == nil {
+				t.Fatalf("township %s: %s without a link to its prescriptions", m[1], id)
+			}
+			if den == "" {
+				continue
+			}
+			href := strings.ReplaceAll(link[1], "&amp;", "&")
+			rec := an.get(href)
+			reads++
+			c := reRxCounts.FindStringSubmatch(rec.body)
+			if rec.code != 200 || c == nil || c[1] != den || c[2] != num {
+				t.Fatalf("township %s %s: prescriptions %d %v, the board shows %s/%s", m[1], id, rec.code, c, num, den)
+			}
+			rows := reRxRecord.FindAllStringSubmatch(rec.body, -1)
+			if len(rows) == 0 || len(rows) > kpi.RecordsPerPage {
+				t.Fatalf("township %s %s: %d rows listed", m[1], id, len(rows))
+			}
+			counted := 0
+			for i, r := range rows {
+				if r[2] == "true" {
+					counted++
+					if id == "rx_antibiotic" && !strings.Contains(r[3], "含抗菌药物") {
+						t.Errorf("prescription %s counted as an antibiotic one without an antimicrobial: %s", r[1], r[3])
+					}
+					if id == "rx_returned" && !strings.Contains(r[3], "退回") {
+						t.Errorf("prescription %s counted as returned: %s", r[1], r[3])
+					}
+				}
+				if i > 0 && r[2] == "true" && rows[i-1][2] == "false" {
+					t.Errorf("%s: a counted (flagged) prescription after one not counted", id)
+				}
+			}
+			only := an.get(href + "&missing=1")
+			reads++
+			if n, _ := strconv.Atoi(num); len(reRxRecord.FindAllStringSubmatch(only.body, -1)) != min(n, kpi.RecordsPerPage) || strings.Contains(only.body, `data-counted="false"`) {
+				t.Errorf("%s: the flagged list is not the %s counted prescriptions", id, num)
+			}
+			if !strings.Contains(only.body, "只看计入分子的") {
+				t.Errorf("%s: where lower is better the flagged list is of those counted", id)
+			}
+			checked++
+		}
+	}
+	if checked == 0 {
+		t.Error("no township with a prescribing figure")
+	}
+	e.writer.Flush(t.Context())
+	after, _ := e.st.SearchAudit(t.Context(), audit.Filter{Action: kpi.ActRecords, Limit: 1000})
+	if len(after) != len(before)+reads {
+		t.Errorf("prescription records audited %d times, read %d times", len(after)-len(before), reads)
+	}
+	for _, ev := range after {
+		if strings.Contains(ev.Detail, "records rx_") && !strings.Contains(ev.Detail, " residents ") {
+			t.Errorf("audit row without the residents listed: %s", ev.Detail)
+		}
+	}
+	page := an.get("/dashboard?period=" + year).body
+	row := regexp.MustCompile(`(?s)<tr data-indicator="rx_returned">.*?</tr>`).FindString(page)
+	returned := e.count("SELECT COUNT(*) FROM prescriptions WHERE status = 'returned'")
+	decided := e.count("SELECT COUNT(*) FROM prescriptions WHERE status <> 'pending'")
+	m := regexp.MustCompile(`<small>(\d+)/(\d+)</small>`).FindStringSubmatch(row)
+	if m == nil {
+		t.Fatalf("county returned share without counts: %s", row)
+	}
+	num, _ := strconv.Atoi(m[1])
+	den, _ := strconv.Atoi(m[2])
+	if den == 0 || den > decided || num > returned {
+		t.Errorf("county returned share %d/%d: the demo's year has %d returned of %d decided", num, den, returned, decided)
+	}
+}
+
+// testFundUse: with the communities' global budgets configured, the county
+// board's fund use is the basic fund paid this year for the visits the
+// communities' institutions settled over the sum of their budgets, judged
+// against the share of the year elapsed (the target column shows the pace).
+func testFundUse(t *testing.T, e *env, an *client, now time.Time) {
+	tree, err := e.srv.Orgs.Tree(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var file strings.Builder
+	var paid, budget int
+	fmt.Fprintf(&file, `{"version": 1, "budgets": {`)
+	for i, c := range tree.OfKind(0, org.KindCommunity) {
+		ids := tree.Subtree(c.ID)
+		args := make([]string, len(ids))
+		for j, id := range ids {
+			args[j] = strconv.FormatInt(id, 10)
+		}
+		paid += e.count("SELECT COALESCE(SUM(basic), 0) FROM settlements WHERE status = 'settled' AND visit_date >= '%d-01-01' AND institution_id IN (%s)", now.Year(), strings.Join(args, ","))
+		b := 1_000_000_00 * (i + 1) // 1 million yuan, in fen
+		budget += b
+		if i > 0 {
+			file.WriteString(",")
+		}
+		fmt.Fprintf(&file, `%q: {"%d": %d}`, c.Code, now.Year(), b)
+	}
+	file.WriteString("}}")
+	bs, err := kpi.LoadBudgets(strings.NewReader(file.String()), tree)
+	if err != nil || budget == 0 || paid == 0 {
+		t.Fatalf("budgets %s: %v (paid %d)", file.String(), err, paid)
+	}
+	e.srv.Dashboard.Budgets = bs
+	e.srv.Dashboard.Invalidate()
+	defer func() { e.srv.Dashboard.Budgets = nil; e.srv.Dashboard.Invalidate() }()
+	row := regexp.MustCompile(`(?s)<tr data-indicator="settle_fund_use">.*?</tr>`).FindString(an.get("/dashboard?period=" + strconv.Itoa(now.Year())).body)
+	want := fmt.Sprintf("%d.%02d/%d.%02d 元", paid/100, paid%100, budget/100, budget%100)
+	pace := kpi.ElapsedBP(care.Today(now))
+	if tenth := (pace + 5) / 10; !strings.Contains(row, want) || !strings.Contains(row, fmt.Sprintf("≤ %d.%d%%", tenth/10, tenth%10)) {
+		t.Errorf("county fund use: want %s against the pace %d bp in %s", want, pace, row)
 	}
 }

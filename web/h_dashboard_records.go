@@ -4,9 +4,11 @@ import (
 	"html/template"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"countycare/care"
 	"countycare/kpi"
+	"countycare/rx"
 )
 
 // GET /dashboard/units/{id}/records?indicator=&period=&missing=1&page=:
@@ -22,6 +24,11 @@ type recordsView struct {
 	Value kpi.Value // the figure the records are behind
 	// Consult: the records are consultations (consult_sla), not patients.
 	Consult bool
+	// Rx: the records are prescriptions (the prescribing group).
+	Rx bool
+	// OnlyKey is the message key of the link to the flagged records only:
+	// those not counted, or, where lower is better, those counted.
+	OnlyKey string
 	Counts  string       // the denominator and numerator in words
 	Prev    template.URL // query of the previous page ("" on the first)
 	Next    template.URL
@@ -29,10 +36,13 @@ type recordsView struct {
 	Only    template.URL // query of the records not counted
 }
 
-// recordRow is one record with its reason in the reader's language.
+// recordRow is one record with its reason in the reader's language (a
+// prescription: its review status and its monitoring classes).
 type recordRow struct {
 	kpi.Record
-	Why string
+	Why     string
+	Status  string
+	Classes string
 }
 
 func (s *Server) dashboardRecords(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
@@ -62,15 +72,34 @@ func (s *Server) dashboardRecords(w http.ResponseWriter, r *http.Request, rc *re
 		pd.Data = &recordsView{}
 		return s.formError(w, r, rc, "dashboard_records", pd, err)
 	}
-	v := &recordsView{P: rp, Value: kpi.Of(rp.Indicator, kpi.Rate{Num: rp.Counted, Den: rp.Total}), Consult: rp.Indicator.ID == "consult_sla"}
-	v.Counts = s.msgs.T(rc.Lang, "kpi.records.counts", rp.Total, rp.Counted)
-	if v.Consult {
+	v := &recordsView{P: rp, Value: kpi.Of(rp.Indicator, kpi.Rate{Num: rp.Counted, Den: rp.Total}), Consult: rp.Indicator.ID == "consult_sla",
+		Rx: rp.Indicator.Group == "rx", OnlyKey: "kpi.records.show_missing"}
+	if !rp.Indicator.HigherIsBetter {
+		v.OnlyKey = "kpi.records.show_counted"
+	}
+	switch {
+	case v.Consult:
 		v.Counts = s.msgs.T(rc.Lang, "kpi.records.counts_consult", rp.Total, rp.Counted)
+	case v.Rx:
+		v.Counts = s.msgs.T(rc.Lang, "kpi.records.counts_rx", rp.Total, rp.Counted)
+	default:
+		v.Counts = s.msgs.T(rc.Lang, "kpi.records.counts", rp.Total, rp.Counted)
 	}
 	for _, rec := range rp.Records {
 		row := recordRow{Record: rec}
 		if rec.Why != "" {
 			row.Why = s.msgs.T(rc.Lang, rec.Why, rec.WhyArgs...)
+		}
+		if v.Rx {
+			row.Status = s.msgs.T(rc.Lang, "rx.status."+string(rec.RxStatus))
+			var cls []string
+			if rec.RxClasses&rx.WithAntimicrobial != 0 {
+				cls = append(cls, s.msgs.T(rc.Lang, "kpi.records.rx_antimicrobial"))
+			}
+			if rec.RxClasses&rx.WithInjection != 0 {
+				cls = append(cls, s.msgs.T(rc.Lang, "kpi.records.rx_injection"))
+			}
+			row.Classes = strings.Join(cls, s.msgs.T(rc.Lang, "list.sep"))
 		}
 		v.Rows = append(v.Rows, row)
 	}

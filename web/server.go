@@ -202,6 +202,9 @@ func New(cfg Config, d Deps) (*Server, error) {
 		if ss, ok := d.Store.(kpi.SettlementSums); ok {
 			s.Dashboard.Settle = ss
 		}
+		if ps, ok := d.Store.(kpi.PrescriptionSums); ok {
+			s.Dashboard.Prescriptions = ps
+		}
 		if d.Chronic != nil {
 			s.Dashboard.ChronicRules = d.Chronic.Config
 		}

@@ -154,7 +154,7 @@ func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, 
 	a.specimens = &specimen.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Labs: a.labs, Audit: a.audit, Config: specimen.DefaultConfig(), Now: now}
 	a.maternal = &maternal.Service{Repo: st, Residents: a.res, Audit: a.audit, Config: maternal.DefaultConfig(), Now: now}
 	a.children = &childhealth.Service{Repo: st, Residents: a.res, Audit: a.audit, Config: childhealth.DefaultConfig(), Now: now}
-	a.dashboard = &kpi.Service{Chronic: a.chronic, Family: a.family, Referral: a.referral, Consult: a.consult, Critical: a.critical, Orgs: a.orgs, Kept: st, RecordStore: st, Settle: st, ChronicRules: a.chronic.Config, ConsultRules: a.consult.Config, Targets: kpi.DefaultTargets(), Audit: a.audit, Now: now}
+	a.dashboard = &kpi.Service{Chronic: a.chronic, Family: a.family, Referral: a.referral, Consult: a.consult, Critical: a.critical, Orgs: a.orgs, Kept: st, RecordStore: st, Settle: st, Prescriptions: st, ChronicRules: a.chronic.Config, ConsultRules: a.consult.Config, Targets: kpi.DefaultTargets(), Audit: a.audit, Now: now}
 	a.surveys = &survey.Service{Repo: st, Orgs: a.orgs, Audit: a.audit, Config: survey.DefaultConfig(), Key: survey.KeyFrom(key), PublicURL: acfg.PublicURL, Now: now}
 	a.huts = &huts.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Alerts: a.critical, Audit: a.audit, Chronic: chronic.DefaultConfig(),
 		Config: huts.DefaultConfig(), Key: huts.KeyFrom(key), Now: now}

@@ -228,3 +228,25 @@ func loadTargets(path string) (*kpi.Targets, error) {
 	}
 	return t, nil
 }
+
+// loadBudgets reads serve --kpi-budgets against the organisation tree
+// (nil without a file: the dashboard's fund use has no data).
+func loadBudgets(ctx context.Context, path string, orgs *org.Service) (*kpi.Budgets, error) {
+	if path == "" {
+		return nil, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("serve: --kpi-budgets: %w", err)
+	}
+	defer f.Close()
+	t, err := orgs.Tree(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("serve: --kpi-budgets: %w", err)
+	}
+	b, err := kpi.LoadBudgets(f, t)
+	if err != nil {
+		return nil, fmt.Errorf("serve: --kpi-budgets %s: %w", path, err)
+	}
+	return b, nil
+}

@@ -73,6 +73,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	withDemo := fs.Bool("demo", false, "generate a demo county first if the database is empty, and print the demo sign-ins")
 	residents := fs.Int("residents", 20000, "residents in the demo county (with --demo)")
 	chronicFile := fs.String("chronic-config", envOr("COUNTYCARE_CHRONIC_CONFIG", ""), "JSON file of the county's chronic-care rules over the defaults (targets, intervals, tier rules, prevalence; `countycare chronic defaults` prints them; env COUNTYCARE_CHRONIC_CONFIG)")
+	kpiBudgets := fs.String("kpi-budgets", envOr("COUNTYCARE_KPI_BUDGETS", ""), "JSON file of the medical communities' global insurance budgets per year in fen, keyed by the community's institution code, for the dashboard's fund use\n(default: none, the fund use shows no data; docs/dashboard.md; env COUNTYCARE_KPI_BUDGETS)")
 	kpiTargets := fs.String("kpi-targets", envOr("COUNTYCARE_KPI_TARGETS", ""), "JSON file of the county's dashboard targets per indicator and year and the amber band (default: kpi/targets.default.json; docs/dashboard.md; env COUNTYCARE_KPI_TARGETS)")
 	surveyFile := fs.String("survey-config", envOr("COUNTYCARE_SURVEY_CONFIG", ""), "JSON file of the resident surveys: questions, the smallest group staff see (≥ 5), link lifetime, gap between invitations (default: survey/survey.default.json; docs/appraisal.md; env COUNTYCARE_SURVEY_CONFIG)")
 	surveyEvery := fs.Duration("survey-invite-every", envDuration("COUNTYCARE_SURVEY_INVITE_EVERY", 15*time.Minute),
@@ -291,6 +292,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	a.chronic.Config, a.dashboard.ChronicRules = chronicCfg, chronicCfg
 	a.dashboard.Targets, a.dashboard.CacheTTL = targets, *kpiCache
+	if a.dashboard.Budgets, err = loadBudgets(ctx, *kpiBudgets, a.orgs); err != nil {
+		return err
+	}
 	a.appraisal.Rules = appraisalRules
 	a.surveys.Config, a.surveyEvery = surveyCfg, *surveyEvery
 	a.consult.Config, a.dashboard.ConsultRules = ccfg, ccfg
@@ -639,6 +643,12 @@ func scheduledJobs(a *app, lowStockEvery, chatPurgeEvery, uploadSweepEvery, watc
 func keepDashboardFigures(ctx context.Context, a *app, today care.Date) (days, periods int, err error) {
 	t, err := a.orgs.Tree(ctx)
 	if err != nil {
+		return 0, 0, err
+	}
+	// Prescriptions signed before migration 0051 get their monitoring
+	// classes by the formulary first (the prescribing group counts
+	// classified ones only); a no-op once every one is classified.
+	if _, err := a.st.ClassifyPrescriptions(ctx, a.rx.KB.Classify); err != nil {
 		return 0, 0, err
 	}
 	seen := map[string]bool{}

@@ -40,7 +40,7 @@ var domain = map[string][]string{
 	"lab":         {"care", "audit", "resident", "critical", "notify"},
 	"online":      {"care", "audit", "org", "resident", "rx", "chronic", "idcard", "consult", "icd10"},
 	"pharmacy":    {"care", "audit", "org", "resident", "rx", "settle", "notify"},
-	"kpi":         {"care", "audit", "org", "chronic", "family", "referral", "consult", "critical", "idcard"},
+	"kpi":         {"care", "audit", "org", "chronic", "family", "referral", "consult", "critical", "idcard", "rx"},
 	"upload":      {"care", "audit", "org", "resident", "reading"},
 	"smart":       {"care", "audit"},
 	"bulkdata":    {},
