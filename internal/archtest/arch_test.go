@@ -57,6 +57,8 @@ var domain = map[string][]string{
 	"childhealth": {"care", "audit", "idcard", "resident"},
 	// Health huts' devices and sterile treatment packs (issue 17).
 	"huts": {"care", "access", "audit", "org", "resident", "chronic", "critical", "notify"},
+	// Household screening for the "2+3" diseases (issue 17).
+	"screening": {"care", "audit", "chronic", "org", "resident"},
 }
 
 // allowedExternal are the outside modules domain code may use.
