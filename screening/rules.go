@@ -145,7 +145,7 @@ func checkMeasurement(m *Measurement) []care.FieldError {
 			n := fmt.Sprint(i + 1)
 			switch {
 			case p[0] == 0 || p[1] == 0:
-				fs = append(fs, care.FieldError{Field: "sbp" + n, Key: "screening.bp_twice"})
+				fs = append(fs, care.FieldError{Field: "sbp" + n, Key: "screening.bp_pair"})
 			case p[0] < MinSBP || p[0] > MaxSBP:
 				fs = append(fs, care.FieldError{Field: "sbp" + n, Key: "screening.sbp_range", Args: []any{MinSBP, MaxSBP}})
 			case p[1] < MinDBP || p[1] > MaxDBP:
@@ -160,11 +160,11 @@ func checkMeasurement(m *Measurement) []care.FieldError {
 			fs = append(fs, care.FieldError{Field: "glucose", Key: "screening.glucose_range", Args: []any{float64(MinGlucose) / 10, float64(MaxGlucose) / 10}})
 		}
 		if m.MealHours < 0 || m.MealHours > MaxMealHours {
-			fs = append(fs, care.FieldError{Field: "meal_hours", Key: "screening.meal_hours", Args: []any{MaxMealHours}})
+			fs = append(fs, care.FieldError{Field: "meal_hours", Key: "screening.meal_hours_range", Args: []any{MaxMealHours}})
 		}
 	}
 	if m.CoughDays < 0 || m.CoughDays > MaxCoughDays {
-		fs = append(fs, care.FieldError{Field: "cough_days", Key: "screening.cough_days", Args: []any{MaxCoughDays}})
+		fs = append(fs, care.FieldError{Field: "cough_days", Key: "screening.cough_days_range", Args: []any{MaxCoughDays}})
 	}
 	return fs
 }

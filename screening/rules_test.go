@@ -91,10 +91,10 @@ func TestImpossibleMeasurements(t *testing.T) {
 		{Measurement{SBP1: 400, DBP1: 80, SBP2: 130, DBP2: 80}, "sbp1", "screening.sbp_range"},
 		{Measurement{SBP1: 130, DBP1: 80, SBP2: 130, DBP2: 10}, "dbp2", "screening.dbp_range"},
 		{Measurement{SBP1: 90, DBP1: 120, SBP2: 130, DBP2: 80}, "dbp1", "screening.dbp_above_sbp"},
-		{Measurement{SBP1: 130, DBP1: 80}, "sbp2", "screening.bp_twice"},
+		{Measurement{SBP1: 130, DBP1: 80}, "sbp2", "screening.bp_pair"},
 		{Measurement{Glucose: 700, MealHours: 9}, "glucose", "screening.glucose_range"},
-		{Measurement{Glucose: 60, MealHours: 100}, "meal_hours", "screening.meal_hours"},
-		{Measurement{CoughDays: 900}, "cough_days", "screening.cough_days"},
+		{Measurement{Glucose: 60, MealHours: 100}, "meal_hours", "screening.meal_hours_range"},
+		{Measurement{CoughDays: 900}, "cough_days", "screening.cough_days_range"},
 	} {
 		fs := checkMeasurement(&tc.m)
 		if len(fs) != 1 || fs[0].Field != tc.field || fs[0].Key != tc.key {

@@ -51,6 +51,8 @@ type Repository interface {
 	PendingCase(ctx context.Context, county string, residentID int64, d chronic.Disease) (*Case, error)
 	// CasesOf lists a resident's cases, newest first.
 	CasesOf(ctx context.Context, county string, residentID int64) ([]Case, error)
+	// MeasurementsOf lists a resident's screening measurements, newest first.
+	MeasurementsOf(ctx context.Context, county string, residentID int64) ([]Measurement, error)
 	// CloseCase stores c's closing (read at c.Version) with ev. Errors:
 	// ECONFLICT screening.stale.
 	CloseCase(ctx context.Context, c *Case, ev audit.Event) error
@@ -567,19 +569,27 @@ func (s *Service) FollowUps(ctx context.Context, a care.Actor) ([]Case, error) {
 	return list, nil
 }
 
-// OfResident lists a resident's suspected cases through resident.Service
-// (scope checked, audited), newest first.
-func (s *Service) OfResident(ctx context.Context, a care.Actor, residentID int64) ([]Case, error) {
+// OfResident reads a resident through resident.Service (scope checked)
+// with their screening measurements and suspected cases, newest first,
+// audited. Errors: EFORBIDDEN, ENOTFOUND.
+func (s *Service) OfResident(ctx context.Context, a care.Actor, residentID int64) (*resident.Resident, []Measurement, []Case, error) {
+	if !Village(a) && !Township(a) {
+		return nil, nil, nil, s.deny(ctx, a, ActRead, residentID, care.EFORBIDDEN, "error.forbidden")
+	}
 	res, err := s.Residents.Get(ctx, a, residentID)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
+	}
+	ms, err := s.Repo.MeasurementsOf(ctx, res.CountyCode, res.ID)
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	cs, err := s.Repo.CasesOf(ctx, res.CountyCode, res.ID)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
-	s.audit(ctx, a, ActRead, res.ID, fmt.Sprintf("%d screening cases", len(cs)))
-	return cs, nil
+	s.audit(ctx, a, ActRead, res.ID, fmt.Sprintf("%d screening measurements, %d cases", len(ms), len(cs)))
+	return res, ms, cs, nil
 }
 
 // Coverage counts a campaign per village — a village doctor sees their own

@@ -272,6 +272,36 @@ func (s *Store) CampaignCounts(ctx context.Context, c *screening.Campaign) ([]sc
 	return out, wrap(op, err)
 }
 
+// MeasurementsOf lists a resident's screening measurements, newest first.
+func (s *Store) MeasurementsOf(ctx context.Context, county string, residentID int64) ([]screening.Measurement, error) {
+	const op = "store.MeasurementsOf"
+	rows, err := s.read().query(ctx, `SELECT id, county_code, campaign_id, resident_id, village_id, date, sbp1, dbp1, sbp2, dbp2, glucose, meal_hours,
+		cough_days, haemoptysis, bp_raised, results, by_account, created_at FROM screening_measurements WHERE county_code = ? AND resident_id = ?
+		ORDER BY date DESC, id DESC LIMIT 50`, county, residentID)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	defer rows.Close()
+	var out []screening.Measurement
+	for rows.Next() {
+		var m screening.Measurement
+		var blood, raised int
+		var results string
+		if err := rows.Scan(&m.ID, &m.CountyCode, &m.CampaignID, &m.ResidentID, &m.VillageID, &m.Date, &m.SBP1, &m.DBP1, &m.SBP2, &m.DBP2,
+			&m.Glucose, &m.MealHours, &m.CoughDays, &blood, &raised, &results, &m.By, tsOf(&m.CreatedAt)); err != nil {
+			return nil, wrap(op, err)
+		}
+		m.Haemoptysis, m.BPRaised, m.Results = blood == 1, raised == 1, map[chronic.Disease]screening.Result{}
+		for _, kv := range splitCodes(results) {
+			if d, r, ok := strings.Cut(kv, "="); ok {
+				m.Results[chronic.Disease(d)] = screening.Result(r)
+			}
+		}
+		out = append(out, m)
+	}
+	return out, wrap(op, rows.Err())
+}
+
 // ActiveDiseases lists the diseases of a resident's active registrations.
 func (s *Store) ActiveDiseases(ctx context.Context, county string, residentID int64) ([]chronic.Disease, error) {
 	const op = "store.ActiveDiseases"

@@ -25,6 +25,7 @@ import (
 	"countycare/family"
 	"countycare/kpi"
 	"countycare/maternal"
+	"countycare/screening"
 	"countycare/org"
 	"countycare/pharmacy"
 	"countycare/points"
@@ -290,6 +291,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	a.chronic.Config, a.dashboard.ChronicRules = chronicCfg, chronicCfg
+	a.screening.Config = screening.DefaultConfig().FromChronic(chronicCfg) // the county's screening age and BP thresholds
 	a.dashboard.Targets, a.dashboard.CacheTTL = targets, *kpiCache
 	a.appraisal.Rules = appraisalRules
 	a.surveys.Config, a.surveyEvery = surveyCfg, *surveyEvery
