@@ -175,14 +175,10 @@ func (s *Service) Plan(ctx context.Context, a care.Actor, in PlanInput) (*Campai
 	return c, nil
 }
 
-// township returns the township health center above a village clinic.
+// township returns the township health center above a village clinic
+// (the level that manages the yellow tier, chronic.Responsible).
 func township(t *org.Tree, village int64) int64 {
-	for in := t.Get(village); in != nil; in = t.Get(in.ParentID) {
-		if in.Kind == org.KindTownshipHC || in.Kind == org.KindCentralHC || in.Kind == org.KindSubCenter {
-			return in.ID
-		}
-	}
-	return 0
+	return chronic.Responsible(t, village, chronic.Yellow)
 }
 
 // Campaigns lists the campaigns a sees: a township's own, or those of a

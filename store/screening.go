@@ -82,17 +82,11 @@ func (s *Store) RaisedDays(ctx context.Context, county string, campaignID, resid
 // screening.case_pending.
 func (s *Store) SaveMeasurement(ctx context.Context, m *screening.Measurement, cases []*screening.Case, ev audit.Event) error {
 	const op = "store.SaveMeasurement"
-	var rs []string
-	for _, d := range screening.Screenable {
-		if r, ok := m.Results[d]; ok {
-			rs = append(rs, string(d)+"="+string(r))
-		}
-	}
 	return s.Transact(ctx, func(tx db) error {
 		id, err := tx.insert(ctx, `INSERT INTO screening_measurements (county_code, campaign_id, resident_id, village_id, date, sbp1, dbp1, sbp2, dbp2,
 			glucose, meal_hours, cough_days, haemoptysis, bp_raised, results, by_account, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			m.CountyCode, m.CampaignID, m.ResidentID, m.VillageID, m.Date, m.SBP1, m.DBP1, m.SBP2, m.DBP2, m.Glucose, m.MealHours, m.CoughDays,
-			boolInt(m.Haemoptysis), boolInt(m.BPRaised), strings.Join(rs, ","), m.By, s.ts(m.CreatedAt))
+			boolInt(m.Haemoptysis), boolInt(m.BPRaised), resultsText(m.Results), m.By, s.ts(m.CreatedAt))
 		if err != nil {
 			if care.IsCode(mapErr(err), care.ECONFLICT) {
 				return &care.Error{Code: care.ECONFLICT, Key: "screening.measured_today", Op: op, Err: err}
@@ -320,6 +314,17 @@ func (s *Store) ActiveDiseases(ctx context.Context, county string, residentID in
 		out = append(out, d)
 	}
 	return out, wrap(op, rows.Err())
+}
+
+// resultsText encodes a measurement's results as "disease=result" pairs.
+func resultsText(rs map[chronic.Disease]screening.Result) string {
+	var out []string
+	for _, d := range screening.Screenable {
+		if r, ok := rs[d]; ok {
+			out = append(out, string(d)+"="+string(r))
+		}
+	}
+	return strings.Join(out, ",")
 }
 
 func joinDiseases(ds []chronic.Disease) string {
