@@ -15,15 +15,9 @@ import (
 // and the page GET /screening/follow-ups), on a demo county carrying a
 // year of screening campaigns (countycare demo --screening, 60 % by default).
 func benchScreening(ctx context.Context, stdout io.Writer, a *app, base string, user map[care.Role]string, county string, n, conc int) error {
-	accs, err := a.st.Accounts(ctx, 1000)
+	td, err := townshipActor(ctx, a, user, county)
 	if err != nil {
 		return err
-	}
-	var td care.Actor
-	for _, x := range accs {
-		if x.Username == user[care.RoleTownshipDoctor] {
-			td = care.Actor{AccountID: x.ID, Username: x.Username, Role: x.Role, InstitutionID: x.InstitutionID, CountyCode: county, PractitionerID: x.PractitionerID}
-		}
 	}
 	var measurements, cases, pending int
 	a.st.QueryForTest(ctx, `SELECT COUNT(*) FROM screening_measurements`, &measurements)
