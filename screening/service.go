@@ -437,8 +437,11 @@ func (s *Service) Suspect(ctx context.Context, a care.Actor, in SuspectInput) (*
 	if err := care.Invalid(fs); err != nil {
 		return nil, s.refuse(ctx, a, ActSuspect, res, err)
 	}
-	if p, err := s.Repo.PendingCase(ctx, res.CountyCode, res.ID, in.Disease); err != nil || p != nil {
-		return p, err
+	if p, err := s.Repo.PendingCase(ctx, res.CountyCode, res.ID, in.Disease); err != nil {
+		return nil, err
+	} else if p != nil {
+		s.audit(ctx, a, ActSuspect, res.ID, fmt.Sprintf("suspected %s from %s: case %d already pending", p.Disease, in.Source, p.ID))
+		return p, nil
 	}
 	tree, err := s.Orgs.Tree(ctx)
 	if err != nil {
