@@ -82,6 +82,12 @@ func (g *gen) chronicCare(n int) error {
 				dr.r.Source = chronic.SourceScreening
 			}
 			regs = append(regs, dr)
+			if dr.r.Status == chronic.StatusActive {
+				if g.enrolled == nil {
+					g.enrolled = map[int64][]chronic.Disease{}
+				}
+				g.enrolled[p.id] = append(g.enrolled[p.id], x.d)
+			}
 		}
 	}
 	// Spread the visits: most patients are followed about every three months,

@@ -20,6 +20,7 @@ import (
 
 	"countycare/audit"
 	"countycare/care"
+	"countycare/chronic"
 	"countycare/idcard"
 	"countycare/org"
 	"countycare/resident"
@@ -48,6 +49,7 @@ type Config struct {
 	Pregnancies    int    // pregnancies registered over the past year; > 0 also writes every child under 7 with the year's checks (default 0; ScaledPregnancies gives 1 % of residents)
 	HutReadings    int    // health huts' device readings over the past year (default 0; ScaledHutReadings)
 	SterilePacks   int    // sterile packs delivered to clinics over the past year (default 0; ScaledSterilePacks gives the seeds' volume)
+	Screening      int    // per cent of each township campaign's target population screened (default 0: no campaigns; ScreeningShare)
 	Now            time.Time
 }
 
@@ -86,6 +88,7 @@ type Result struct {
 	// Maternal and child health (issue 17): pregnancies registered over
 	// the year, children under 7 with a record, their checks of the year.
 	Pregnancies, Children, ChildChecks int
+	Screened, SuspectedCases           int
 	// Health huts' readings and sterile packs (issue 17).
 	HutReadings  int
 	SterilePacks int
@@ -176,6 +179,7 @@ type gen struct {
 	readers     map[int64][]*org.Practitioner // diagnosis center → its readers (report signers)
 	mchWomen    []mchPerson                   // women 20–42 (maternal demo year)
 	mchKids     []mchPerson                   // children under 7
+	enrolled    map[int64][]chronic.Disease   // residents' active registrations (chronicCare), for screening
 }
 
 func (g *gen) id(table string) int64 {
@@ -277,6 +281,12 @@ func Generate(ctx context.Context, st *store.Store, cfg Config, log *slog.Logger
 			return err
 		}
 		if err := g.sterilePacks(cfg.SterilePacks); err != nil {
+			return err
+		}
+		if cfg.Screening > 0 {
+			log.Info("demo: screening campaigns", "share_pct", cfg.Screening)
+		}
+		if err := g.screening(cfg.Screening); err != nil {
 			return err
 		}
 		if cfg.Referrals > 0 {

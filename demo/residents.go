@@ -299,7 +299,7 @@ func (g *gen) resident(v *org.Institution, h *resident.Household, m member, pov 
 	g.addTokens(r)
 	g.last = r
 	if g.cfg.Visits > 0 || g.cfg.FollowUps > 0 || g.cfg.Referrals > 0 || g.cfg.Consultations > 0 || g.cfg.Prescriptions > 0 || g.cfg.Contracts > 0 ||
-		g.cfg.ECGReads > 0 || g.cfg.ImagingReads > 0 || g.cfg.Specimens > 0 || g.cfg.HutReadings > 0 || g.cfg.SterilePacks > 0 {
+		g.cfg.ECGReads > 0 || g.cfg.ImagingReads > 0 || g.cfg.Specimens > 0 || g.cfg.HutReadings > 0 || g.cfg.SterilePacks > 0 || g.cfg.Screening > 0 {
 		g.people = append(g.people, person{r.ID, string(r.Poverty), r.BirthDate, r.VillageID})
 	}
 	if g.demoRes == nil && v == g.demoVillage && m.rel == resident.RelHead && r.Phone != "" {

@@ -24,6 +24,7 @@ import (
 	"countycare/referral"
 	"countycare/resident"
 	"countycare/rx"
+	"countycare/screening"
 	"countycare/settle"
 	"countycare/specimen"
 )
@@ -129,6 +130,11 @@ var bulkSchema = []struct {
 		"registered_on, registered_by, next_kind, next_from, next_due, version, created_at"},
 	{"mch_child_checks", "id, county_code, child_id, resident_id, kind, date, age_days, weight_g, length_mm, head_mm, waz, haz, whz, baz, findings, note, " +
 		"clinic_id, by_account, created_at"},
+	{"screening_campaigns", "id, county_code, township_id, name, diseases, villages, min_age, starts_on, ends_on, created_by, created_at"},
+	{"screening_measurements", "id, county_code, campaign_id, resident_id, village_id, date, sbp1, dbp1, sbp2, dbp2, glucose, meal_hours, cough_days, " +
+		"haemoptysis, bp_raised, results, by_account, created_at"},
+	{"screening_cases", "id, county_code, resident_id, village_id, township_id, disease, source, campaign_id, rule, detail, suspected_on, due_on, status, " +
+		"closed_on, closed_by, reason, registration_id, version, created_at"},
 	{"hut_devices", "id, county_code, institution_id, kind, name, token_hash, created_by, created_at"},
 	{"device_readings", "id, county_code, device_id, device_ref, resident_id, institution_id, kind, measured_at, received_at, sbp, dbp, pulse, glucose, " +
 		"fasting, weight_dg, height_cm, urgent"},
@@ -565,6 +571,24 @@ func (b *Bulk) Pregnancy(p *maternal.Pregnancy, vs []maternal.Visit) error {
 		}
 	}
 	return nil
+}
+
+// ScreeningCampaign loads one screening campaign (with its ID set).
+func (b *Bulk) ScreeningCampaign(c *screening.Campaign) error {
+	return b.add("screening_campaigns", c.ID, c.CountyCode, c.TownshipID, c.Name, joinDiseases(c.Diseases), joinIDs(c.Villages), c.MinAge,
+		b.dv(c.StartsOn), b.dv(c.EndsOn), c.CreatedBy, b.tsv(c.CreatedAt))
+}
+
+// ScreeningMeasurement loads one measurement (with its ID set).
+func (b *Bulk) ScreeningMeasurement(m *screening.Measurement) error {
+	return b.add("screening_measurements", m.ID, m.CountyCode, m.CampaignID, m.ResidentID, m.VillageID, b.dv(m.Date), m.SBP1, m.DBP1, m.SBP2, m.DBP2,
+		m.Glucose, m.MealHours, m.CoughDays, boolInt(m.Haemoptysis), boolInt(m.BPRaised), resultsText(m.Results), m.By, b.tsv(m.CreatedAt))
+}
+
+// ScreeningCase loads one suspected case (with its ID set).
+func (b *Bulk) ScreeningCase(c *screening.Case) error {
+	return b.add("screening_cases", c.ID, c.CountyCode, c.ResidentID, c.VillageID, c.TownshipID, string(c.Disease), c.Source, c.CampaignID, c.Rule,
+		c.Detail, b.dv(c.SuspectedOn), b.dv(c.DueOn), c.Status, b.dv(c.ClosedOn), c.ClosedBy, c.Reason, c.RegistrationID, c.Version, b.tsv(c.CreatedAt))
 }
 
 // Child loads one child's record (with its ID set) and its checks.

@@ -23,6 +23,7 @@ import (
 	"countycare/povertywatch"
 	"countycare/referral"
 	"countycare/resident"
+	"countycare/screening"
 	"countycare/settle"
 )
 
@@ -224,6 +225,18 @@ func TestCatalogueIsComplete(t *testing.T) {
 	}
 	for _, k := range childhealth.Kinds {
 		used["mch.check."+string(k)] = "childhealth.Kinds"
+	}
+	for _, d := range screening.Screenable {
+		used["screening.disease."+string(d)] = "screening.Screenable"
+	}
+	for _, r := range []screening.Result{screening.Normal, screening.Recheck, screening.Suspected, screening.Registered} {
+		used["screening.result."+string(r)] = "screening results"
+	}
+	for _, st := range []string{screening.CasePending, screening.CaseConfirmed, screening.CaseRuledOut} {
+		used["screening.status."+st] = "screening case statuses"
+	}
+	for _, src := range screening.Sources {
+		used["screening.source."+src] = "screening.Sources"
 	}
 	for _, f := range []childhealth.Finding{childhealth.Underweight, childhealth.UnderweightSevere, childhealth.Stunting, childhealth.StuntingSevere,
 		childhealth.Wasting, childhealth.WastingSevere, childhealth.Overweight, childhealth.Obesity} {

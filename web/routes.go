@@ -506,6 +506,30 @@ func (s *Server) registerRoutes() {
 	s.handle("POST /api/v1/pregnancies/{id}/delivery", mchLocal, s.apiMCHDelivery)
 	s.handle("POST /api/v1/residents/{id}/child", mchLocal, s.apiMCHChild)
 	s.handle("POST /api/v1/children/{id}/checks", mchLocal, s.apiMCHCheck)
+	// Household screening for the "2+3" diseases (issue 17): a township
+	// plans campaigns over its villages and confirms or rules out the
+	// suspected cases routed to it; village doctors record measurements of
+	// their village's residents; the service checks each campaign, case and
+	// resident is in the actor's scope (404 otherwise, audited).
+	screenStaff := access.Allow(care.RoleVillageDoctor, care.RoleTownshipDoctor)
+	screenTownship := access.Allow(care.RoleTownshipDoctor)
+	screenVillage := access.Allow(care.RoleVillageDoctor)
+	s.handle("GET /screening", screenStaff, s.screeningPage)
+	s.handle("POST /screening/campaigns", screenTownship, s.screeningPlan)
+	s.handle("GET /screening/campaigns/{id}", screenStaff, s.screeningCampaign)
+	s.handle("GET /screening/follow-ups", screenTownship, s.screeningFollowUps)
+	s.handle("POST /screening/cases/{id}/confirm", screenTownship, s.screeningClose(true))
+	s.handle("POST /screening/cases/{id}/rule-out", screenTownship, s.screeningClose(false))
+	s.handle("GET /residents/{id}/screening", screenStaff, s.screeningResident)
+	s.handle("POST /residents/{id}/screening", screenVillage, s.screeningRecord)
+	s.handle("GET /api/v1/screening/campaigns", screenStaff, s.apiScreeningCampaigns)
+	s.handle("POST /api/v1/screening/campaigns", screenTownship, s.apiScreeningPlan)
+	s.handle("GET /api/v1/screening/campaigns/{id}/coverage", screenStaff, s.apiScreeningCoverage)
+	s.handle("POST /api/v1/screening/campaigns/{id}/measurements", screenVillage, s.apiScreeningRecord)
+	s.handle("GET /api/v1/screening/follow-ups", screenTownship, s.apiScreeningFollowUps)
+	s.handle("POST /api/v1/screening/cases/{id}/confirm", screenTownship, s.apiScreeningClose(true))
+	s.handle("POST /api/v1/screening/cases/{id}/rule-out", screenTownship, s.apiScreeningClose(false))
+	s.handle("GET /api/v1/residents/{id}/screening", screenStaff, s.apiScreeningResident)
 	// Study viewers (ECG, imaging): the doctors who send studies and the
 	// readers and specialists who read them; each study is further scoped
 	// to its resident (reading.Viewer).

@@ -43,6 +43,7 @@ import (
 	"countycare/referral"
 	"countycare/resident"
 	"countycare/rx"
+	"countycare/screening"
 	"countycare/settle"
 	"countycare/smart"
 	"countycare/specimen"
@@ -135,6 +136,8 @@ type Deps struct {
 	// Maternal and child health management (required by its routes).
 	Maternal *maternal.Service
 	Children *childhealth.Service
+	// Household screening campaigns and suspected cases (required by its routes).
+	Screening *screening.Service
 	// Devices of health huts and clinics and their readings (required by its routes).
 	Huts *huts.Service
 	// The sterile supply center's treatment packs (required by its routes).

@@ -42,6 +42,7 @@ import (
 	"countycare/referral"
 	"countycare/resident"
 	"countycare/rx"
+	"countycare/screening"
 	"countycare/settle"
 	"countycare/smart"
 	"countycare/specimen"
@@ -181,6 +182,8 @@ func newEnvWith(t testing.TB, d store.Dialect, o envOptions) *env {
 		Specimens:    &specimen.Service{Repo: st, Residents: rsvc, Orgs: orgs, Labs: labs, Audit: w, Config: specimen.DefaultConfig(), Now: time.Now},
 		Maternal:     &maternal.Service{Repo: st, Residents: rsvc, Audit: w, Config: maternal.DefaultConfig(), Now: time.Now},
 		Children:     &childhealth.Service{Repo: st, Residents: rsvc, Audit: w, Config: childhealth.DefaultConfig(), Now: time.Now},
+		Screening: &screening.Service{Repo: st, Residents: rsvc, Orgs: orgs, Chronic: chr, Atomic: st.Atomic, Audit: w,
+			Config: screening.DefaultConfig().FromChronic(chr.Config), Now: time.Now},
 		Huts: &huts.Service{Repo: st, Residents: rsvc, Orgs: orgs, Alerts: crit, Audit: w, Chronic: chronic.DefaultConfig(), Config: huts.DefaultConfig(),
 			Key: huts.KeyFrom(testdb.AuditKey), Now: time.Now},
 		Sterile: &sterile.Service{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, Config: sterile.DefaultConfig(), Now: sterileNow(o)},

@@ -17,15 +17,9 @@ import (
 // county carrying the year of the programmes (countycare demo
 // --pregnancies; by default births of 1 % of the residents).
 func benchMCH(ctx context.Context, stdout io.Writer, a *app, base string, user map[care.Role]string, county string, n, conc int) error {
-	accs, err := a.st.Accounts(ctx, 1000)
+	td, err := townshipActor(ctx, a, user, county)
 	if err != nil {
 		return err
-	}
-	var td care.Actor
-	for _, x := range accs {
-		if x.Username == user[care.RoleTownshipDoctor] {
-			td = care.Actor{AccountID: x.ID, Username: x.Username, Role: x.Role, InstitutionID: x.InstitutionID, CountyCode: county, PractitionerID: x.PractitionerID}
-		}
 	}
 	clinics, err := a.res.ManagedClinics(ctx, td)
 	if err != nil {
@@ -60,4 +54,19 @@ func benchMCH(ctx context.Context, stdout io.Writer, a *app, base string, user m
 	report(stdout, "the work-list page (GET /mch)", runLoad(n, conc, func(int) error { return c.get("/mch") }))
 	a.audit.Flush(ctx)
 	return nil
+}
+
+// townshipActor is the demo township doctor as an actor, for the
+// workloads that call a service directly.
+func townshipActor(ctx context.Context, a *app, user map[care.Role]string, county string) (care.Actor, error) {
+	accs, err := a.st.Accounts(ctx, 1000)
+	if err != nil {
+		return care.Actor{}, err
+	}
+	for _, x := range accs {
+		if x.Username == user[care.RoleTownshipDoctor] {
+			return care.Actor{AccountID: x.ID, Username: x.Username, Role: x.Role, InstitutionID: x.InstitutionID, CountyCode: county, PractitionerID: x.PractitionerID}, nil
+		}
+	}
+	return care.Actor{}, fmt.Errorf("bench: no township doctor %q", user[care.RoleTownshipDoctor])
 }

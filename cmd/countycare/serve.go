@@ -32,6 +32,7 @@ import (
 	"countycare/reading"
 	"countycare/referral"
 	"countycare/rx"
+	"countycare/screening"
 	"countycare/specimen"
 	"countycare/store"
 	"countycare/upload"
@@ -271,7 +272,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				ECGReads:      demo.ScaledECGReads(*residents), ImagingReads: demo.ScaledImagingReads(*residents),
 				SupplyOrders: demo.ScaledSupplyOrders(*residents), Prescriptions: demo.ScaledPrescriptions(*residents),
 				Specimens: demo.ScaledSpecimens(*residents), Pregnancies: demo.ScaledPregnancies(*residents), HutReadings: demo.ScaledHutReadings(*residents),
-				SterilePacks: demo.ScaledSterilePacks(*residents)}, log)
+				SterilePacks: demo.ScaledSterilePacks(*residents), Screening: demo.ScreeningShare}, log)
 			if err != nil {
 				return err
 			}
@@ -291,6 +292,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	a.chronic.Config, a.dashboard.ChronicRules = chronicCfg, chronicCfg
+	a.screening.Config = screening.DefaultConfig().FromChronic(chronicCfg) // the county's screening age and BP thresholds
 	a.dashboard.Targets, a.dashboard.CacheTTL = targets, *kpiCache
 	if a.dashboard.Budgets, err = loadBudgets(ctx, *kpiBudgets, a.orgs); err != nil {
 		return err

@@ -60,6 +60,8 @@ var domain = map[string][]string{
 	"sterile": {"care", "audit", "org", "resident"},
 	// Watching for poverty through illness (issue 14 §3).
 	"povertywatch": {"care", "audit", "icd10", "notify", "org", "resident", "settle"},
+	// Household screening for the "2+3" diseases (issue 17).
+	"screening": {"care", "audit", "chronic", "org", "resident"},
 }
 
 // outer are the packages outside the domain: the SQL adapter, the faces
