@@ -57,6 +57,8 @@ var domain = map[string][]string{
 	"childhealth": {"care", "audit", "idcard", "resident"},
 	// Health huts' devices and sterile treatment packs (issue 17).
 	"huts": {"care", "access", "audit", "org", "resident", "chronic", "critical", "notify"},
+	// Expert sessions in townships and multi-site practice (issue 17).
+	"outreach": {"care", "access", "audit", "org", "resident"},
 }
 
 // allowedExternal are the outside modules domain code may use.
