@@ -46,6 +46,7 @@ import (
 	"countycare/settle"
 	"countycare/smart"
 	"countycare/specimen"
+	"countycare/outreach"
 	"countycare/sterile"
 	"countycare/survey"
 	"countycare/upload"
@@ -139,6 +140,8 @@ type Deps struct {
 	Huts *huts.Service
 	// The sterile supply center's treatment packs (required by its routes).
 	Sterile *sterile.Service
+	// Expert sessions in townships and multi-site practice (required by its routes).
+	Outreach *outreach.Service
 	// The county dashboard; nil: one over Chronic, Family and Referral
 	// with the default targets (kpi.DefaultTargets).
 	Dashboard *kpi.Service
