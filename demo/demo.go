@@ -48,6 +48,7 @@ type Config struct {
 	Pregnancies    int    // pregnancies registered over the past year; > 0 also writes every child under 7 with the year's checks (default 0; ScaledPregnancies gives 1 % of residents)
 	HutReadings    int    // health huts' device readings over the past year (default 0; ScaledHutReadings)
 	SterilePacks   int    // sterile packs delivered to clinics over the past year (default 0; ScaledSterilePacks gives the seeds' volume)
+	OutreachWeeks  int    // weeks of expert sessions at every township before today (default 0; OutreachWeeksPerYear: the articles' weekly sessions)
 	Now            time.Time
 }
 
@@ -89,6 +90,8 @@ type Result struct {
 	// Health huts' readings and sterile packs (issue 17).
 	HutReadings  int
 	SterilePacks int
+	// Expert sessions in townships and their bookings (issue 17).
+	OutreachSessions, OutreachBookings int
 	// Family doctors.
 	Contracts  int
 	HomeVisits int
@@ -265,6 +268,12 @@ func Generate(ctx context.Context, st *store.Store, cfg Config, log *slog.Logger
 			return err
 		}
 		if err := g.sterilePacks(cfg.SterilePacks); err != nil {
+			return err
+		}
+		if cfg.OutreachWeeks > 0 {
+			log.Info("demo: expert sessions in townships", "weeks", cfg.OutreachWeeks)
+		}
+		if err := g.outreach(cfg.OutreachWeeks); err != nil {
 			return err
 		}
 		if cfg.Referrals > 0 {

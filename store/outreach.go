@@ -360,3 +360,24 @@ func (s *Store) actingFor(ctx context.Context, a *care.Actor, acting int64) erro
 	a.HomeInstitutionID, a.InstitutionID, a.CountyCode = a.InstitutionID, acting, county
 	return nil
 }
+
+// OutreachSession loads one session (with its ID set) and its
+// specialist's practice site for the date.
+func (b *Bulk) OutreachSession(x *outreach.Session, site *outreach.PracticeSite) error {
+	if err := b.add("outreach_sessions", x.ID, x.CountyCode, x.TownshipID, x.HostID, x.PractitionerID, x.Specialty, b.dv(x.Date),
+		outreach.JoinSlots(x.Slots), x.SlotMinutes, x.Capacity, x.Status, x.CreatedBy, b.tsv(x.CreatedAt), x.Version); err != nil {
+		return err
+	}
+	dates := make([]string, len(site.Dates))
+	for i, d := range site.Dates {
+		dates[i] = d.String()
+	}
+	return b.add("practice_sites", site.ID, site.CountyCode, site.PractitionerID, site.InstitutionID, int(site.Weekdays), strings.Join(dates, ","),
+		b.dv(site.ValidFrom), b.dv(site.ValidTo), nullID(site.SessionID), site.CreatedBy, b.tsv(site.CreatedAt))
+}
+
+// OutreachBooking loads one booking (with its ID set).
+func (b *Bulk) OutreachBooking(x *outreach.Booking) error {
+	return b.add("outreach_bookings", x.ID, x.CountyCode, x.SessionID, x.ResidentID, x.Slot, x.Status, x.Channel, x.BookedBy, b.tsv(x.BookedAt),
+		x.UpdatedBy, b.tsv(x.UpdatedAt))
+}
