@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"countycare/care"
 	"countycare/org"
@@ -26,26 +25,27 @@ type outreachView struct {
 	MaxCapacity   int
 }
 
+// dateField reads an optional date field into *d (left as it is when v
+// is empty), adding outreach.date_format for a malformed one.
+func dateField(v, field string, d *care.Date, fs *[]care.FieldError) {
+	if v = strings.TrimSpace(v); v == "" {
+		return
+	}
+	x, err := care.ParseDate(v)
+	if err != nil {
+		*fs = append(*fs, care.FieldError{Field: field, Key: "outreach.date_format"})
+	}
+	*d = x
+}
+
 // outreachWindow is the period the sessions page and API list by default:
 // the past week and the bookable days ahead.
 func (s *Server) outreachWindow(r *http.Request) (care.Date, care.Date, error) {
 	today := care.Today(s.Now())
 	from, to := today.AddDays(-7), today.AddDays(s.Outreach.Config.MaxAheadDays)
 	var fs []care.FieldError
-	if v := r.URL.Query().Get("from"); v != "" {
-		d, err := care.ParseDate(v)
-		if err != nil {
-			fs = append(fs, care.FieldError{Field: "from", Key: "outreach.date_format"})
-		}
-		from = d
-	}
-	if v := r.URL.Query().Get("to"); v != "" {
-		d, err := care.ParseDate(v)
-		if err != nil {
-			fs = append(fs, care.FieldError{Field: "to", Key: "outreach.date_format"})
-		}
-		to = d
-	}
+	dateField(r.URL.Query().Get("from"), "from", &from, &fs)
+	dateField(r.URL.Query().Get("to"), "to", &to, &fs)
 	if len(fs) == 0 && (to.Before(from) || to.After(from.AddDays(366))) {
 		fs = append(fs, care.FieldError{Field: "to", Key: "outreach.period_invalid"})
 	}
@@ -128,13 +128,7 @@ func scheduleInput(get func(string) string, fs *[]care.FieldError) outreach.Sche
 	in := outreach.ScheduleInput{TownshipID: formInt(get("township_id"), "township_id", fs), PractitionerID: formInt(get("practitioner_id"), "practitioner_id", fs),
 		Specialty: get("specialty"), Start: get("start"), End: get("end"),
 		SlotMinutes: int(formInt(get("slot_minutes"), "slot_minutes", fs)), Capacity: int(formInt(get("capacity"), "capacity", fs))}
-	if v := get("date"); v != "" {
-		d, err := care.ParseDate(v)
-		if err != nil {
-			*fs = append(*fs, care.FieldError{Field: "date", Key: "outreach.date_format"})
-		}
-		in.Date = d
-	}
+	dateField(get("date"), "date", &in.Date, fs)
 	return in
 }
 
@@ -259,15 +253,8 @@ func (s *Server) outreachStatsData(r *http.Request, rc *reqCtx) (*outreachStatsV
 	today := care.Today(s.Now())
 	v := &outreachStatsView{From: today.AddDays(-365), To: today}
 	var fs []care.FieldError
-	for k, p := range map[string]*care.Date{"from": &v.From, "to": &v.To} {
-		if x := r.URL.Query().Get(k); x != "" {
-			d, err := care.ParseDate(x)
-			if err != nil {
-				fs = append(fs, care.FieldError{Field: k, Key: "outreach.date_format"})
-			}
-			*p = d
-		}
-	}
+	dateField(r.URL.Query().Get("from"), "from", &v.From, &fs)
+	dateField(r.URL.Query().Get("to"), "to", &v.To, &fs)
 	if err := care.Invalid(fs); err != nil {
 		return v, err
 	}
@@ -302,20 +289,28 @@ type myOutreachView struct {
 	Bookings []outreach.Booking
 	Open     []outreach.Session
 	Cutoff   int
-	Now      time.Time
+}
+
+// myOutreach reads a resident's bookings (audited) and the sessions open
+// for booking.
+func (s *Server) myOutreach(r *http.Request, rc *reqCtx) (*myOutreachView, error) {
+	bs, err := s.Outreach.Mine(r.Context(), rc.Actor)
+	if err != nil {
+		return nil, err
+	}
+	open, err := s.Outreach.Bookable(r.Context(), rc.Actor.CountyCode)
+	if err != nil {
+		return nil, err
+	}
+	return &myOutreachView{Bookings: bs, Open: open, Cutoff: s.Outreach.Config.CancelCutoffHours}, nil
 }
 
 func (s *Server) myOutreachRender(w http.ResponseWriter, r *http.Request, rc *reqCtx, err error) error {
-	bs, berr := s.Outreach.Mine(r.Context(), rc.Actor)
-	if berr != nil {
-		return berr
+	v, verr := s.myOutreach(r, rc)
+	if verr != nil {
+		return verr
 	}
-	open, oerr := s.Outreach.Bookable(r.Context(), rc.Actor.CountyCode)
-	if oerr != nil {
-		return oerr
-	}
-	d := pageData{Title: s.msgs.T(rc.Lang, "outreach.mine_title"), Flash: outreachFlash(r),
-		Data: myOutreachView{Bookings: bs, Open: open, Cutoff: s.Outreach.Config.CancelCutoffHours, Now: s.Now()}}
+	d := pageData{Title: s.msgs.T(rc.Lang, "outreach.mine_title"), Flash: outreachFlash(r), Data: v}
 	if err != nil {
 		return s.formError(w, r, rc, "my_outreach", d, err)
 	}
@@ -443,22 +438,13 @@ func siteInput(r *http.Request, fs *[]care.FieldError) outreach.SiteInput {
 		in.Weekdays = append(in.Weekdays, n)
 	}
 	for _, v := range strings.FieldsFunc(r.PostFormValue("dates"), func(c rune) bool { return c == ',' || c == ' ' || c == '，' || c == '\n' }) {
-		d, err := care.ParseDate(strings.TrimSpace(v))
-		if err != nil {
-			*fs = append(*fs, care.FieldError{Field: "dates", Key: "outreach.date_format"})
-			break
-		}
-		in.Dates = append(in.Dates, d)
-	}
-	for k, p := range map[string]*care.Date{"valid_from": &in.ValidFrom, "valid_to": &in.ValidTo} {
-		if v := r.PostFormValue(k); v != "" {
-			d, err := care.ParseDate(v)
-			if err != nil {
-				*fs = append(*fs, care.FieldError{Field: k, Key: "outreach.date_format"})
-			}
-			*p = d
+		var d care.Date
+		if dateField(v, "dates", &d, fs); !d.IsZero() {
+			in.Dates = append(in.Dates, d)
 		}
 	}
+	dateField(r.PostFormValue("valid_from"), "valid_from", &in.ValidFrom, fs)
+	dateField(r.PostFormValue("valid_to"), "valid_to", &in.ValidTo, fs)
 	return in
 }
 

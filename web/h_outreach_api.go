@@ -172,16 +172,11 @@ func (s *Server) apiMyOutreachBook(w http.ResponseWriter, r *http.Request, rc *r
 // apiMyOutreach: GET /api/v1/me/outreach — the resident's bookings and
 // the sessions open for booking.
 func (s *Server) apiMyOutreach(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-	bs, err := s.Outreach.Mine(r.Context(), rc.Actor)
+	v, err := s.myOutreach(r, rc)
 	if err != nil {
 		return err
 	}
-	open, err := s.Outreach.Bookable(r.Context(), rc.Actor.CountyCode)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"bookings": apiBookings(bs), "open": apiSessions(open),
-		"cancel_cutoff_hours": s.Outreach.Config.CancelCutoffHours})
+	writeJSON(w, http.StatusOK, map[string]any{"bookings": apiBookings(v.Bookings), "open": apiSessions(v.Open), "cancel_cutoff_hours": v.Cutoff})
 	return nil
 }
 
