@@ -131,9 +131,22 @@ type Scope struct {
 	ResidentID   int64
 }
 
-// ScopeFor returns the scope of a within the organisation tree t.
+// ScopeFor returns the scope of a within the organisation tree t. A
+// multi-site practitioner acting for another institution today
+// (care.Actor.Acting) sees what that institution's own staff see — the
+// scope of MachineRole of its kind (a township's residents at a township
+// center) — and nothing of their home institution's.
 func ScopeFor(a care.Actor, t *org.Tree) Scope {
-	switch a.Role {
+	role := a.Role
+	if a.Acting() && (role == care.RoleVillageDoctor || role == care.RoleTownshipDoctor || role == care.RoleCountySpecialist ||
+		role == care.RoleReader || role == care.RolePharmacist) {
+		in := t.Get(a.InstitutionID)
+		if in == nil {
+			return Scope{}
+		}
+		role = MachineRole(in.Kind)
+	}
+	switch role {
 	case care.RoleVillageDoctor:
 		return Scope{Kind: ScopeManaged, CountyCode: a.CountyCode, Institutions: []int64{a.InstitutionID}}
 	case care.RoleTownshipDoctor:

@@ -85,3 +85,31 @@ func TestScopes(t *testing.T) {
 		}
 	}
 }
+
+// TestActingScope: a multi-site practitioner acting for another
+// institution today (docs/outreach.md) sees what its own staff see — a
+// county specialist acting at township 10 sees its villages' residents,
+// and not the hospital's linked patients nor another township's; acting
+// at an institution missing from the tree sees nobody; not acting
+// (HomeInstitutionID equal to InstitutionID) keeps the role's own scope.
+func TestActingScope(t *testing.T) {
+	tr := tree()
+	villager := Subject{ResidentID: 100, CountyCode: "411723", ManagedBy: 11}
+	other := Subject{ResidentID: 101, CountyCode: "411723", ManagedBy: 21}
+	linked := Subject{ResidentID: 102, CountyCode: "411723", ManagedBy: 21, LinkedTo: []int64{3}}
+	spec := care.Actor{AccountID: 1, Role: care.RoleCountySpecialist, InstitutionID: 10, HomeInstitutionID: 3, CountyCode: "411723"}
+	sc := ScopeFor(spec, tr)
+	if !sc.Allows(villager) || sc.Allows(other) || sc.Allows(linked) {
+		t.Errorf("acting at the township: got %+v", sc)
+	}
+	home := spec
+	home.InstitutionID = 3
+	if sc := ScopeFor(home, tr); sc.Allows(villager) || !sc.Allows(linked) {
+		t.Errorf("at home: got %+v", sc)
+	}
+	lost := spec
+	lost.InstitutionID = 99
+	if sc := ScopeFor(lost, tr); sc.Kind != ScopeNone {
+		t.Errorf("acting at an unknown institution: got %+v", sc)
+	}
+}

@@ -14,6 +14,16 @@ type Actor struct {
 	ResidentID     int64  // set only for the resident role: the record they view (their own, or a ward's)
 	Proxy          int64  // the account's own resident while viewing a ward's record through a proxy grant (0: viewing their own)
 	SessionID      int64
+	// HomeInstitutionID is set while a multi-site practitioner (多点执业)
+	// acts for another institution they are scheduled at today: it is
+	// their own institution, and InstitutionID (which every scope check
+	// and audit row uses) is the one they work at (docs/outreach.md).
+	HomeInstitutionID int64
+}
+
+// Acting reports whether a acts for an institution other than their own.
+func (a Actor) Acting() bool {
+	return a.HomeInstitutionID != 0 && a.HomeInstitutionID != a.InstitutionID
 }
 
 // IsZero reports whether a is the anonymous actor.

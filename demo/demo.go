@@ -50,6 +50,7 @@ type Config struct {
 	HutReadings    int    // health huts' device readings over the past year (default 0; ScaledHutReadings)
 	SterilePacks   int    // sterile packs delivered to clinics over the past year (default 0; ScaledSterilePacks gives the seeds' volume)
 	Screening      int    // per cent of each township campaign's target population screened (default 0: no campaigns; ScreeningShare)
+	OutreachWeeks  int    // weeks of expert sessions at every township before today (default 0; OutreachWeeksPerYear: the articles' weekly sessions)
 	Now            time.Time
 }
 
@@ -92,6 +93,8 @@ type Result struct {
 	// Health huts' readings and sterile packs (issue 17).
 	HutReadings  int
 	SterilePacks int
+	// Expert sessions in townships and their bookings (issue 17).
+	OutreachSessions, OutreachBookings int
 	// Family doctors.
 	Contracts  int
 	HomeVisits int
@@ -287,6 +290,12 @@ func Generate(ctx context.Context, st *store.Store, cfg Config, log *slog.Logger
 			log.Info("demo: screening campaigns", "share_pct", cfg.Screening)
 		}
 		if err := g.screening(cfg.Screening); err != nil {
+			return err
+		}
+		if cfg.OutreachWeeks > 0 {
+			log.Info("demo: expert sessions in townships", "weeks", cfg.OutreachWeeks)
+		}
+		if err := g.outreach(cfg.OutreachWeeks); err != nil {
 			return err
 		}
 		if cfg.Referrals > 0 {

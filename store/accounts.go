@@ -161,13 +161,13 @@ func (s *Store) SessionActor(ctx context.Context, h string) (*account.Session, c
 	var sess account.Session
 	var a care.Actor
 	var disabled bool
-	var ward int64
+	var ward, acting int64
 	var wardCounty string
 	// A proxy's session views the ward's record only while a live grant
 	// says so: the grant is checked on every lookup.
 	err := s.read().row(ctx, `SELECT s.id, s.token_hash, s.account_id, s.csrf_token, s.created_at, s.last_seen, s.expires_at, s.ip, s.user_agent,
 			a.username, a.role, a.institution_id, a.practitioner_id, a.resident_id, a.disabled,
-			COALESCE(p.name, r.name, ''), COALESCE(i.county_code, r.county_code, ''), g.ward_id, COALESCE(g.county_code, '')
+			COALESCE(p.name, r.name, ''), COALESCE(i.county_code, r.county_code, ''), g.ward_id, COALESCE(g.county_code, ''), s.acting_institution_id
 		FROM sessions s
 		JOIN accounts a ON a.id = s.account_id
 		LEFT JOIN practitioners p ON p.id = a.practitioner_id
@@ -177,7 +177,7 @@ func (s *Store) SessionActor(ctx context.Context, h string) (*account.Session, c
 			AND g.revoked_at IS NULL AND (g.expires_at IS NULL OR g.expires_at > ?)
 		WHERE s.token_hash = ?`, s.ts(s.now()), h).Scan(
 		&sess.ID, &sess.TokenHash, &sess.AccountID, &sess.CSRFToken, tsOf(&sess.CreatedAt), tsOf(&sess.LastSeen), tsOf(&sess.ExpiresAt), &sess.IP, &sess.UserAgent,
-		&a.Username, &a.Role, idOf(&a.InstitutionID), idOf(&a.PractitionerID), idOf(&a.ResidentID), &disabled, &a.Name, &a.CountyCode, idOf(&ward), &wardCounty)
+		&a.Username, &a.Role, idOf(&a.InstitutionID), idOf(&a.PractitionerID), idOf(&a.ResidentID), &disabled, &a.Name, &a.CountyCode, idOf(&ward), &wardCounty, idOf(&acting))
 	if err != nil {
 		return nil, care.Actor{}, wrap("store.SessionActor", err)
 	}
@@ -188,6 +188,11 @@ func (s *Store) SessionActor(ctx context.Context, h string) (*account.Session, c
 	a.SessionID = sess.ID
 	if ward != 0 && a.Role == care.RoleResident && ward != a.ResidentID {
 		a.Proxy, a.ResidentID, a.CountyCode = a.ResidentID, ward, wardCounty
+	}
+	// A multi-site practitioner's switch of institution holds only on a
+	// day a practice site schedules them there: checked on every lookup.
+	if err := s.actingFor(ctx, &a, acting); err != nil {
+		return nil, care.Actor{}, err
 	}
 	return &sess, a, nil
 }

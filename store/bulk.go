@@ -144,6 +144,10 @@ var bulkSchema = []struct {
 	{"sterile_packs", "id, county_code, barcode, pack_type_id, cycle_id, center_id, packaging, packed_at, expires_on, status, order_id, clinic_id, " +
 		"delivered_at, resident_id, used_at, used_by, returned_at, version"},
 	{"sterile_pack_events", "county_code, pack_id, step, at, institution_id, account_id, resident_id, detail"},
+	{"outreach_sessions", "id, county_code, township_id, host_id, practitioner_id, specialty, date, slots, slot_minutes, capacity, status, created_by, " +
+		"created_at, version"},
+	{"practice_sites", "id, county_code, practitioner_id, institution_id, weekdays, dates, valid_from, valid_to, session_id, created_by, created_at"},
+	{"outreach_bookings", "id, county_code, session_id, resident_id, slot, status, channel, booked_by, booked_at, updated_by, updated_at"},
 }
 
 // BulkLoad runs fn with a Bulk and finishes the load: it flushes what is

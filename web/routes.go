@@ -590,6 +590,51 @@ func (s *Server) registerRoutes() {
 	s.handle("POST /api/v1/sterile/cycles/{id}/indicators", sterileCenter, s.apiSterileIndicator)
 	s.handle("POST /api/v1/sterile/scan", sterileClinics, s.apiSterileScan)
 	s.handle("GET /api/v1/residents/{id}/sterile-packs", sterileUsers, s.apiResidentPacks)
+	// Expert sessions in townships and multi-site practice (issue 17,
+	// docs/outreach.md): county hospitals (a county specialist there, or an
+	// administrator) schedule; village and township doctors book for
+	// residents in their scope and cancel; residents book and cancel on
+	// /me; the township (and the specialist acting there) records
+	// attendance; staff read the sessions and counts (the service shows
+	// bookings only to the session's staff and, of their own residents, to
+	// village doctors). Administrators register multi-site practice; a
+	// practitioner switches the institution they act for on /workplace.
+	outreachStaff := access.Allow(care.RoleVillageDoctor, care.RoleTownshipDoctor, care.RoleCountySpecialist, care.RoleAdmin, care.RoleAnalyst)
+	outreachPlanners := access.Allow(care.RoleCountySpecialist, care.RoleAdmin)
+	outreachBookers := access.Allow(care.RoleVillageDoctor, care.RoleTownshipDoctor)
+	outreachDesk := access.Allow(care.RoleTownshipDoctor, care.RoleCountySpecialist)
+	practitioners := access.Allow(care.RoleVillageDoctor, care.RoleTownshipDoctor, care.RoleCountySpecialist, care.RoleReader, care.RolePharmacist)
+	residentOnly := access.Allow(care.RoleResident)
+	s.handle("GET /outreach", outreachStaff, s.outreachPage)
+	s.handle("POST /outreach/sessions", outreachPlanners, s.outreachSchedule)
+	s.handle("GET /outreach/sessions/{id}", outreachStaff, s.outreachSessionPage)
+	s.handle("POST /outreach/sessions/{id}/bookings", outreachBookers, s.outreachBook)
+	s.handle("POST /outreach/bookings/{id}/cancel", outreachBookers, s.outreachCancel)
+	s.handle("POST /outreach/bookings/{id}/attendance", outreachDesk, s.outreachAttend)
+	s.handle("GET /outreach/stats", outreachStaff, s.outreachStatsPage)
+	s.handle("GET /me/outreach", residentOnly, s.myOutreachPage)
+	s.handle("POST /me/outreach/bookings", residentOnly, s.myOutreachBook)
+	s.handle("POST /me/outreach/bookings/{id}/cancel", residentOnly, s.outreachCancel)
+	s.handle("GET /workplace", practitioners, s.workplacePage)
+	s.handle("POST /workplace", practitioners, s.workplaceSwitch)
+	s.handle("GET /admin/practice-sites", admin, s.sitesPage)
+	s.handle("POST /admin/practice-sites", admin, s.siteCreate)
+	s.handle("POST /admin/practice-sites/{id}/revoke", admin, s.siteRevoke)
+	s.handle("GET /api/v1/outreach/sessions", outreachStaff, s.apiOutreachSessions)
+	s.handle("POST /api/v1/outreach/sessions", outreachPlanners, s.apiOutreachSchedule)
+	s.handle("GET /api/v1/outreach/sessions/{id}", outreachStaff, s.apiOutreachSession)
+	s.handle("POST /api/v1/outreach/sessions/{id}/bookings", outreachBookers, s.apiOutreachBook)
+	s.handle("POST /api/v1/outreach/bookings/{id}/cancel", outreachBookers, s.apiOutreachCancel)
+	s.handle("POST /api/v1/outreach/bookings/{id}/attendance", outreachDesk, s.apiOutreachAttend)
+	s.handle("GET /api/v1/outreach/stats", outreachStaff, s.apiOutreachStats)
+	s.handle("GET /api/v1/me/outreach", residentOnly, s.apiMyOutreach)
+	s.handle("POST /api/v1/me/outreach/bookings", residentOnly, s.apiMyOutreachBook)
+	s.handle("POST /api/v1/me/outreach/bookings/{id}/cancel", residentOnly, s.apiOutreachCancel)
+	s.handle("GET /api/v1/workplace", practitioners, s.apiWorkplace)
+	s.handle("POST /api/v1/workplace", practitioners, s.apiWorkplaceSwitch)
+	s.handle("GET /api/v1/practice-sites", admin, s.apiSites)
+	s.handle("POST /api/v1/practice-sites", admin, s.apiSiteCreate)
+	s.handle("POST /api/v1/practice-sites/{id}/revoke", admin, s.apiSiteRevoke)
 	devices := access.Devices()
 	// Devices of health huts and clinics (issue 17): administrators register
 	// and revoke them; a device posts readings with its bearer token;

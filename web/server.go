@@ -35,6 +35,7 @@ import (
 	"countycare/myrecord"
 	"countycare/online"
 	"countycare/org"
+	"countycare/outreach"
 	"countycare/pharmacy"
 	"countycare/points"
 	"countycare/povertywatch"
@@ -142,6 +143,8 @@ type Deps struct {
 	Huts *huts.Service
 	// The sterile supply center's treatment packs (required by its routes).
 	Sterile *sterile.Service
+	// Expert sessions in townships and multi-site practice (required by its routes).
+	Outreach *outreach.Service
 	// The county dashboard; nil: one over Chronic, Family and Referral
 	// with the default targets (kpi.DefaultTargets).
 	Dashboard *kpi.Service

@@ -34,6 +34,7 @@ import (
 	"countycare/myrecord"
 	"countycare/online"
 	"countycare/org"
+	"countycare/outreach"
 	"countycare/pharmacy"
 	"countycare/points"
 	"countycare/povertywatch"
@@ -85,13 +86,14 @@ func newEnv(t testing.TB, d store.Dialect) *env { t.Helper(); return newEnvWith(
 
 // envOptions vary newEnv's server.
 type envOptions struct {
-	wrapAudit  func(audit.Appender) audit.Appender // wraps the audit writer's appender (nil: the store itself)
-	cfg        web.Config
-	uploads    upload.Config                   // resumable uploads (zero: upload.DefaultConfig())
-	uploadNow  func() time.Time                // the uploads' clock (nil: time.Now)
-	open       func(t testing.TB) *store.Store // opens the store (nil: testdb.Open)
-	demo       *demo.Config                    // the demo county (nil: 2,000 residents in 20 villages)
-	sterileNow func() time.Time                // the sterile supply's clock (nil: time.Now)
+	wrapAudit   func(audit.Appender) audit.Appender // wraps the audit writer's appender (nil: the store itself)
+	cfg         web.Config
+	uploads     upload.Config                   // resumable uploads (zero: upload.DefaultConfig())
+	uploadNow   func() time.Time                // the uploads' clock (nil: time.Now)
+	open        func(t testing.TB) *store.Store // opens the store (nil: testdb.Open)
+	demo        *demo.Config                    // the demo county (nil: 2,000 residents in 20 villages)
+	sterileNow  func() time.Time                // the sterile supply's clock (nil: time.Now)
+	outreachNow func() time.Time                // the expert sessions' clock (nil: time.Now)
 }
 
 func newEnvWith(t testing.TB, d store.Dialect, o envOptions) *env {
@@ -187,6 +189,8 @@ func newEnvWith(t testing.TB, d store.Dialect, o envOptions) *env {
 		Huts: &huts.Service{Repo: st, Residents: rsvc, Orgs: orgs, Alerts: crit, Audit: w, Chronic: chronic.DefaultConfig(), Config: huts.DefaultConfig(),
 			Key: huts.KeyFrom(testdb.AuditKey), Now: time.Now},
 		Sterile: &sterile.Service{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, Config: sterile.DefaultConfig(), Now: sterileNow(o)},
+		Outreach: &outreach.Service{Repo: st, Orgs: orgs, Staff: st, Residents: rsvc, Audit: w, Config: outreach.DefaultConfig(),
+			Forget: accts.SessionsChanged, Now: orNow(o.outreachNow)},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -598,6 +602,14 @@ func TestMetricsNeedToken(t *testing.T) {
 func mustJSON(v any) string { b, _ := json.Marshal(v); return string(b) }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// orNow is now, or time.Now when nil.
+func orNow(now func() time.Time) func() time.Time {
+	if now != nil {
+		return now
+	}
+	return time.Now
+}
 
 func sterileNow(o envOptions) func() time.Time {
 	if o.sterileNow != nil {

@@ -24,6 +24,7 @@ import (
 	"countycare/myrecord"
 	"countycare/online"
 	"countycare/org"
+	"countycare/outreach"
 	"countycare/pharmacy"
 	"countycare/points"
 	"countycare/povertywatch"
@@ -84,6 +85,7 @@ type app struct {
 	children  *childhealth.Service  // 0–6 child health management
 	huts      *huts.Service         // health huts' devices and their readings
 	sterile   *sterile.Service      // the sterile supply center's treatment packs
+	outreach  *outreach.Service     // expert sessions in townships, multi-site practice
 	dashboard *kpi.Service          // the county dashboard (targets: serve --kpi-targets)
 	appraisal *appraisal.Service    // the performance appraisal (rules: serve --appraisal-config)
 	surveys   *survey.Service       // resident surveys (serve --survey-config)
@@ -163,6 +165,8 @@ func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, 
 	a.huts = &huts.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Alerts: a.critical, Audit: a.audit, Chronic: chronic.DefaultConfig(),
 		Config: huts.DefaultConfig(), Key: huts.KeyFrom(key), Now: now}
 	a.sterile = &sterile.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Audit: a.audit, Config: sterile.DefaultConfig(), Now: now}
+	a.outreach = &outreach.Service{Repo: st, Orgs: a.orgs, Staff: st, Residents: a.res, Audit: a.audit, Config: outreach.DefaultConfig(),
+		Forget: a.accounts.SessionsChanged, Now: now}
 	a.appraisal = &appraisal.Service{Boards: a.dashboard, Rules: appraisal.DefaultRules(), Audit: a.audit, Surveys: a.surveys}
 	a.uploads = &upload.Service{Repo: st, ECG: a.reading, DICOM: a.imaging, Audit: a.audit, Config: upload.DefaultConfig(), Now: now}
 	a.systems = &smart.Service{Store: st, Audit: a.audit, Cfg: smart.DefaultConfig(), Now: now}
@@ -171,7 +175,7 @@ func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, 
 	w, err := web.New(wcfg, web.Deps{Residents: a.res, Orgs: a.orgs, Accounts: a.accounts, Proxies: a.proxies, MyRecord: a.myrecord, Chronic: a.chronic, Consult: a.consult, Live: a.live, Family: a.family, Points: a.points, Referral: a.referral, Settle: a.settle, Window: a.window,
 		Reading: a.reading, ReadFlow: a.readflow, Viewer: viewer, KeyImages: &reading.KeyImages{Flow: a.readflow, Viewer: viewer, Repo: st, Now: now}, Rx: a.rx, Prescriptions: a.prescriptions, Online: a.online,
 		Labs: a.labs, Critical: a.critical, Exams: a.exams, Pharmacy: a.pharmacy, Imaging: a.imaging, DICOMweb: a.dicomweb, PovertyWatch: a.watch, Special: a.special, Specimens: a.specimens, Maternal: a.maternal, Children: a.children, Screening: a.screening,
-		Huts: a.huts, Sterile: a.sterile,
+		Huts: a.huts, Sterile: a.sterile, Outreach: a.outreach,
 		Dashboard: a.dashboard, Appraisal: a.appraisal, Surveys: a.surveys, Uploads: a.uploads, Sync: a.sync, Systems: a.systems, Store: st, Audit: a.audit, AuditKey: key, Log: log, Now: now})
 	if err != nil {
 		a.audit.Close(context.Background())

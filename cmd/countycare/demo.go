@@ -33,6 +33,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	hutReadings := fs.Int("hut-readings", -1, "health huts' device readings over the past year (-1: demo.ScaledHutReadings)")
 	sterilePacks := fs.Int("sterile-packs", -1, "sterile packs delivered to clinics over the past year (-1: the seeds' volume, demo.ScaledSterilePacks)")
 	screenShare := fs.Int("screening", demo.ScreeningShare, "per cent of each township screening campaign's target screened (0: no campaigns)")
+	outreachWeeks := fs.Int("outreach-weeks", demo.OutreachWeeksPerYear, "weeks of expert sessions at every township center before today, one a week each, with bookings and attendance (0: none)")
 	supplyOrders := fs.Int("supply-orders", -1, "drug supply orders from clinics to the county over the past year (-1: the seeds' 67,200 a year scaled to --residents; 0: none)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -101,12 +102,12 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	res, err := demo.Generate(ctx, st, demo.Config{ECGReads: *ecgReads, ImagingReads: *imagingReads, Residents: *residents, Seed: *seed, Password: *password, Visits: *visits, FollowUps: *followUps, Contracts: *contracts,
 		Referrals: *referrals, Consultations: *consultations, Prescriptions: *prescriptions, SupplyOrders: *supplyOrders, Specimens: *specimens, Pregnancies: *pregnancies, Screening: *screenShare,
-		HutReadings: *hutReadings, SterilePacks: *sterilePacks, Villages: *villages, VillageDoctors: *villageDoctors}, log)
+		HutReadings: *hutReadings, SterilePacks: *sterilePacks, OutreachWeeks: *outreachWeeks, Villages: *villages, VillageDoctors: *villageDoctors}, log)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "demo county written to %s in %s: %d institutions, %d staff, %d households, %d residents, %d settled visits, %d chronic patients, %d follow-ups, %d family doctor contracts, %d home visits, %d check-ups, %d up-referrals, %d down-referrals, %d consultations, %d reviewed prescriptions, %d ECG reads, %d imaging reads, %d supply orders, %d specimens, %d pregnancies, %d children with %d checks, %d device readings, %d sterile packs, %d residents screened with %d suspected cases\n",
-		st.Redacted(), res.Duration.Round(1e6), res.Institutions, res.Staff, res.Households, res.Residents, res.Visits, res.ChronicPatients, res.FollowUps, res.Contracts, res.HomeVisits, res.Checkups, res.UpReferrals, res.DownReferrals, res.Consultations, res.Prescriptions, res.ECGReads, res.ImagingReads, res.SupplyOrders, res.Specimens, res.Pregnancies, res.Children, res.ChildChecks, res.HutReadings, res.SterilePacks, res.Screened, res.SuspectedCases)
+	fmt.Fprintf(stdout, "demo county written to %s in %s: %d institutions, %d staff, %d households, %d residents, %d settled visits, %d chronic patients, %d follow-ups, %d family doctor contracts, %d home visits, %d check-ups, %d up-referrals, %d down-referrals, %d consultations, %d reviewed prescriptions, %d ECG reads, %d imaging reads, %d supply orders, %d specimens, %d pregnancies, %d children with %d checks, %d device readings, %d sterile packs, %d residents screened with %d suspected cases, %d expert sessions with %d bookings\n",
+		st.Redacted(), res.Duration.Round(1e6), res.Institutions, res.Staff, res.Households, res.Residents, res.Visits, res.ChronicPatients, res.FollowUps, res.Contracts, res.HomeVisits, res.Checkups, res.UpReferrals, res.DownReferrals, res.Consultations, res.Prescriptions, res.ECGReads, res.ImagingReads, res.SupplyOrders, res.Specimens, res.Pregnancies, res.Children, res.ChildChecks, res.HutReadings, res.SterilePacks, res.Screened, res.SuspectedCases, res.OutreachSessions, res.OutreachBookings)
 	fmt.Fprintf(stdout, "sign-ins (password %q):\n", *password)
 	for _, l := range res.Logins {
 		fmt.Fprintf(stdout, "  %-20s %-32s %s, %s\n", l.Role, l.Username, l.Name, l.Institution)

@@ -26,6 +26,7 @@ import (
 	"countycare/kpi"
 	"countycare/maternal"
 	"countycare/org"
+	"countycare/outreach"
 	"countycare/pharmacy"
 	"countycare/points"
 	"countycare/povertywatch"
@@ -106,6 +107,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		"how often the dashboard's figures are computed and kept for the periods in progress (and once for the past periods a viewer\ncan pick); 0: never, each view's period is then computed from the reports (env COUNTYCARE_DASHBOARD_FIGURES_EVERY)")
 	specimenFile := fs.String("specimen-config", envOr("COUNTYCARE_SPECIMEN_CONFIG", ""), "JSON file of the county lab's specimen rules: stability per tube, overdue time per step, box temperature range (default: specimen.DefaultConfig, see docs/specimens.md; env COUNTYCARE_SPECIMEN_CONFIG)")
 	maternalFile := fs.String("maternal-config", envOr("COUNTYCARE_MATERNAL_CONFIG", ""), "JSON file of the maternal programme: antenatal windows, the risk factor→colour table, the thresholds (default: maternal.DefaultConfig, see docs/public-health.md; env COUNTYCARE_MATERNAL_CONFIG)")
+	outreachCancel := fs.Int("outreach-cancel-hours", envInt("COUNTYCARE_OUTREACH_CANCEL_HOURS", outreach.DefaultConfig().CancelCutoffHours),
+		"expert sessions: a resident may cancel a booking until this many hours before the slot (0–336; docs/outreach.md; env COUNTYCARE_OUTREACH_CANCEL_HOURS)")
 	childFile := fs.String("childhealth-config", envOr("COUNTYCARE_CHILDHEALTH_CONFIG", ""), "JSON file of the 0–6 child programme's windows (default: childhealth.DefaultConfig, see docs/public-health.md; env COUNTYCARE_CHILDHEALTH_CONFIG)")
 	specimenEvery := fs.Duration("specimen-sweep-every", envDuration("COUNTYCARE_SPECIMEN_SWEEP_EVERY", 5*time.Minute),
 		"how often specimens not scanned at their next step in time are looked for and alerted to the clinic and the lab (0: never)")
@@ -272,7 +275,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				ECGReads:      demo.ScaledECGReads(*residents), ImagingReads: demo.ScaledImagingReads(*residents),
 				SupplyOrders: demo.ScaledSupplyOrders(*residents), Prescriptions: demo.ScaledPrescriptions(*residents),
 				Specimens: demo.ScaledSpecimens(*residents), Pregnancies: demo.ScaledPregnancies(*residents), HutReadings: demo.ScaledHutReadings(*residents),
-				SterilePacks: demo.ScaledSterilePacks(*residents), Screening: demo.ScreeningShare}, log)
+				SterilePacks: demo.ScaledSterilePacks(*residents), Screening: demo.ScreeningShare, OutreachWeeks: demo.OutreachWeeksPerYear}, log)
 			if err != nil {
 				return err
 			}
@@ -305,6 +308,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	a.special.List = specialList
 	a.specimens.Config = specimenCfg
 	a.maternal.Config, a.children.Config = maternalCfg, childCfg
+	a.outreach.Config.CancelCutoffHours = *outreachCancel
+	if err := a.outreach.Config.Check(); err != nil {
+		a.close(context.Background())
+		return fmt.Errorf("serve: --outreach-cancel-hours: %w", err)
+	}
 	a.readflow.Targets = rtargets
 	a.uploads.Config = ucfg
 	if *wipeAfter < time.Hour {
@@ -428,6 +436,15 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	return nil
+}
+
+// envInt reads a whole number from the environment variable k, or def
+// when it is unset or not a number.
+func envInt(k string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(k)); err == nil {
+		return n
+	}
+	return def
 }
 
 func envDuration(k string, def time.Duration) time.Duration {

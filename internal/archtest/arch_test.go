@@ -62,6 +62,8 @@ var domain = map[string][]string{
 	"povertywatch": {"care", "audit", "icd10", "notify", "org", "resident", "settle"},
 	// Household screening for the "2+3" diseases (issue 17).
 	"screening": {"care", "audit", "chronic", "org", "resident"},
+	// Expert sessions in townships and multi-site practice (issue 17).
+	"outreach": {"care", "access", "audit", "org", "resident"},
 }
 
 // outer are the packages outside the domain: the SQL adapter, the faces

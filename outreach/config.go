@@ -1,0 +1,39 @@
+package outreach
+
+import "fmt"
+
+// MaxSlots is the most slots one session may have (a day in 15-minute slots).
+const MaxSlots = 48
+
+// Config holds the booking rules a county sets ([U] in
+// ../shared/reference/policy-rules.md style: local practice, not a
+// national rule); cmd/countycare passes it in (serve --outreach-cancel-hours).
+type Config struct {
+	// CancelCutoffHours: a resident (or their village doctor) may cancel a
+	// booking until this many hours before its slot starts.
+	CancelCutoffHours int
+	// MaxAheadDays: how far ahead a session may be scheduled.
+	MaxAheadDays int
+	// MaxCapacity: the most patients one slot may take.
+	MaxCapacity int
+}
+
+// DefaultConfig: cancel up to 24 hours before the slot (the articles'
+// township booking desks take cancellations the day before), sessions up
+// to 90 days ahead, at most 20 patients a slot.
+func DefaultConfig() Config {
+	return Config{CancelCutoffHours: 24, MaxAheadDays: 90, MaxCapacity: 20}
+}
+
+// Check reports a configuration that cannot be used.
+func (c Config) Check() error {
+	switch {
+	case c.CancelCutoffHours < 0 || c.CancelCutoffHours > 24*14:
+		return fmt.Errorf("outreach config: CancelCutoffHours must be 0–336, not %d", c.CancelCutoffHours)
+	case c.MaxAheadDays < 1 || c.MaxAheadDays > 366:
+		return fmt.Errorf("outreach config: MaxAheadDays must be 1–366, not %d", c.MaxAheadDays)
+	case c.MaxCapacity < 1 || c.MaxCapacity > 200:
+		return fmt.Errorf("outreach config: MaxCapacity must be 1–200, not %d", c.MaxCapacity)
+	}
+	return nil
+}
