@@ -55,7 +55,9 @@ type replayOptions struct {
 	replicas    int
 	residents   int
 	scale       float64
+	fromDay     int // the window's first day of the year (0: 364 days ago); -1: the window ends today
 	clinicians  int
+	desks       int // village doctors' sessions the clinicians take turns at (0: one per village clinic)
 	seed        uint64
 	cpuprofile  string        // the (first) server's CPU profile
 	settleMax   time.Duration // the longest wait for the started servers' startup duties (0: none)
@@ -81,7 +83,10 @@ func cmdBenchReplay(ctx context.Context, args []string, stdout, stderr io.Writer
 	fs.IntVar(&o.replicas, "replicas", 1, "servers to start, requests spread round-robin (more than one needs PostgreSQL)")
 	fs.IntVar(&o.residents, "residents", 1000000, "residents of the demo county written into an empty --db")
 	fs.Float64Var(&o.scale, "scale", 0.05, "fraction of the year replayed: round(365 × scale) days at a full day's volume (1: the whole year)")
-	fs.IntVar(&o.clinicians, "clinicians", 32, "simulated clinicians sending requests at once")
+	fs.IntVar(&o.fromDay, "from-day", -1, "first day of the replayed window, 0–364 counted from the year's first day (364 days ago), so that any part of the year\n"+
+		"can be replayed alone (--from-day 0 --scale 0.01: the year's first 4 days); default: the window ends today")
+	fs.IntVar(&o.clinicians, "clinicians", 32, "simulated clinicians sending requests at once; each takes turns at the village doctors' desks (--desks) it owns")
+	fs.IntVar(&o.desks, "desks", 0, "village doctors signed in, each at a clinic with its share of the residents (0: one at every village clinic of the county)")
 	fs.Uint64Var(&o.seed, "seed", 2026, "random seed of the event plan")
 	fs.DurationVar(&o.settleMax, "settle", 3*time.Minute, "wait at most this long for the started servers' startup duties to finish before the replay, so that their CPU is not counted as the requests' (0: do not wait)")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write the (first) started server's CPU profile over the replay to this file (serve --cpuprofile)")
@@ -149,6 +154,9 @@ func runReplay(ctx context.Context, o replayOptions, stdout io.Writer) (*replayR
 	if o.clinicians < 1 || o.replicas < 1 {
 		return nil, fmt.Errorf("replay: --clinicians and --replicas must be at least 1")
 	}
+	if days := max(1, int(365*o.scale+0.5)); o.fromDay < -1 || o.fromDay+days > 365 {
+		return nil, fmt.Errorf("replay: --from-day %d with --scale %g (%d days) is not a window of the year's days 0–364", o.fromDay, o.scale, days)
+	}
 	if o.replicas > 1 && !strings.HasPrefix(o.db, "postgres") {
 		return nil, fmt.Errorf("replay: --replicas %d needs a PostgreSQL --db (replicas share one database)", o.replicas)
 	}
@@ -194,17 +202,24 @@ func runReplay(ctx context.Context, o replayOptions, stdout io.Writer) (*replayR
 		fmt.Fprintf(stdout, "replay: server %d's startup duties (the first run of every duty on a new database) took %s of CPU in %s (not counted)\n",
 			i+1, cpu, waited.Round(time.Second))
 	}
-	events, err := replay.Plan(replay.Config{Volumes: replayVolumes(), Rhythm: replay.DefaultRhythm(), Scale: o.scale, Seed: o.seed, FirstDay: time.Monday})
+	first, days := replayWindow(care.Today(time.Now()), o.fromDay, o.scale)
+	events, err := replay.Plan(replay.Config{Volumes: replayVolumes(), Rhythm: replay.DefaultRhythm(), Scale: o.scale, Seed: o.seed, FirstDay: first.Time().Weekday()})
 	if err != nil {
 		return nil, err
 	}
-	r := &replayer{setup: setup, bases: bases, stats: map[string]*replayStats{}, created: map[replay.Kind][]int64{}, out: stdout,
-		today: care.Today(time.Now()), days: max(1, int(365*o.scale+0.5))}
+	pools := make([]int, len(setup.villages))
+	for i, v := range setup.villages {
+		pools[i] = len(v.residents)
+	}
+	if err := replayShortfall(events, o.clinicians, pools, stdout); err != nil {
+		return nil, err
+	}
+	r := &replayer{setup: setup, bases: bases, stats: map[string]*replayStats{}, created: map[replay.Kind][]int64{}, out: stdout, first: first}
 	if err := r.signIn(len(bases)); err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(stdout, "replay: %d events over %d days (scale %g), %d clinicians, %d server(s) on %s, %s\n",
-		len(events), r.days, o.scale, o.clinicians, len(bases), st.Redacted(), loadAverage())
+	fmt.Fprintf(stdout, "replay: %d events over %d days (scale %g) from %s, %d clinicians, %d server(s) on %s, %s\n",
+		len(events), days, o.scale, first, o.clinicians, len(bases), st.Redacted(), loadAverage())
 	cpu0 := make([]time.Duration, len(servers))
 	for i, s := range servers {
 		cpu0[i] = processCPUOf(s.cmd.Process.Pid)
@@ -361,6 +376,12 @@ func processCPUOf(pid int) time.Duration {
 	return time.Duration(u+k) * 10 * time.Millisecond
 }
 
+// replaySample is how many residents of the county the replay draws its
+// patients from (an even sample; all of a smaller county): enough for the
+// whole year's contracts and check-ups, one a year per resident, on the
+// 1 M county (about 300,000 adults for up to 160,000 of them).
+const replaySample = 400000
+
 // replaySetupData is the county the replay works in: who signs in and
 // which residents each clinician cares for.
 type replaySetupData struct {
@@ -502,7 +523,7 @@ func replaySetup(ctx context.Context, st *store.Store, o replayOptions, stdout i
 		return nil, fmt.Errorf("replay: the county has no imaging diagnosis center with readers")
 	}
 	// Residents by village: an even sample of the county (adults only).
-	sample, err := st.SampleResidents(ctx, d.county, 200000)
+	sample, err := st.SampleResidents(ctx, d.county, replaySample)
 	if err != nil {
 		return nil, err
 	}
@@ -513,11 +534,23 @@ func replaySetup(ctx context.Context, st *store.Store, o replayOptions, stdout i
 			byVillage[x.VillageID] = append(byVillage[x.VillageID], x.ID)
 		}
 	}
-	for i := 0; i < o.clinicians; i++ {
+	sample = nil
+	// One village doctor's desk per clinic (or per --desks), at least one
+	// per simulated clinician: the county's contracts and check-ups are
+	// signed all over the county, and a contract or a check-up is once a
+	// year per resident, so the 32 clinicians of the whole-year run worked
+	// through 32 clinics' residents by spring (115,422 contracts refused
+	// as "every one of the residents … has one").
+	desks := o.desks
+	if desks <= 0 {
+		desks = len(clinics)
+	}
+	desks = max(desks, o.clinicians)
+	for i := 0; i < desks; i++ {
 		cl := clinics[i%len(clinics)]
-		// Clinicians of one clinic share its residents out, so no two
+		// Desks of one clinic share its residents out, so no two
 		// enrol or sign the same person.
-		share, k := (o.clinicians-i%len(clinics)+len(clinics)-1)/len(clinics), i/len(clinics)
+		share, k := (desks-i%len(clinics)+len(clinics)-1)/len(clinics), i/len(clinics)
 		var mine []int64
 		for j, id := range byVillage[cl.ID] {
 			if j%share == k {
@@ -531,7 +564,7 @@ func replaySetup(ctx context.Context, st *store.Store, o replayOptions, stdout i
 		if len(ps) == 0 || len(mine) == 0 {
 			return nil, fmt.Errorf("replay: village clinic %s has no doctor or no adult residents", cl.Name)
 		}
-		p := ps[(i/len(clinics))%len(ps)]
+		p := ps[k%len(ps)]
 		u, err := ensure(p, care.RoleVillageDoctor)
 		if err != nil {
 			return nil, err
@@ -546,8 +579,7 @@ type replayer struct {
 	setup *replaySetupData
 	bases []string
 	out   io.Writer
-	today care.Date
-	days  int
+	first care.Date // the window's first day
 
 	clinicians []*replayClinician
 	pharmacist []*replayClient // one session per server
@@ -564,7 +596,7 @@ type replayer struct {
 
 	mu      sync.Mutex
 	stats   map[string]*replayStats
-	errs    []string
+	errs    replayErrors
 	created map[replay.Kind][]int64
 }
 
@@ -787,9 +819,7 @@ func (r *replayer) doWith(typ string, c *replayClient, method, path string, hdr 
 	s.lat = append(s.lat, lat)
 	if err != nil {
 		s.errs++
-		if len(r.errs) < 20 {
-			r.errs = append(r.errs, typ+": "+err.Error())
-		}
+		r.errs.add(typ, err)
 	}
 	r.mu.Unlock()
 	return err
@@ -817,13 +847,58 @@ func (r *replayer) runHour(evs []replay.Event, workers int) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			cl := r.clinicians[i%len(r.clinicians)]
 			for _, e := range q {
-				r.event(cl, i, e)
+				r.event(r.desk(i, workers, e), i, e)
 			}
 		}()
 	}
 	wg.Wait()
+}
+
+// desk is the village doctor's session worker w of workers sends event e
+// as: the worker owns the desks w, w+workers, w+2×workers… (so no two
+// workers share a desk's state) and takes turns at them.
+func (r *replayer) desk(w, workers int, e replay.Event) *replayClinician {
+	return r.clinicians[deskOf(e.Seq, workers, len(r.clinicians))]
+}
+
+// deskOf is the desk (of desks ≥ workers) that sends the event numbered
+// seq of its kind: worker seq mod workers sends it, at one of its desks
+// in turn.
+func deskOf(seq, workers, desks int) int {
+	w := seq % workers
+	n := (desks - w + workers - 1) / workers // desks the worker owns
+	return w + workers*((seq/workers)%n)
+}
+
+// replayShortfall checks before a replay that every desk has residents
+// enough for the family doctor contracts it will sign, one a year per
+// resident (pools[d] residents at desk d): an error names the first desk
+// that would run out. Check-ups, also once a year and under a contract,
+// may need more; warn reports those desks.
+func replayShortfall(events []replay.Event, workers int, pools []int, warn io.Writer) error {
+	contracts, checkups := make([]int, len(pools)), make([]int, len(pools))
+	for _, e := range events {
+		switch e.Kind {
+		case replay.Contract:
+			contracts[deskOf(e.Seq, workers, len(pools))]++
+		case replay.Checkup:
+			checkups[deskOf(e.Seq, workers, len(pools))]++
+		}
+	}
+	short := 0
+	for d, n := range pools {
+		if contracts[d] > n {
+			return fmt.Errorf("replay: desk %d would sign %d family doctor contracts among its %d residents (one a year each): replay a larger county (--residents), more desks (--desks) or fewer days", d, contracts[d], n)
+		}
+		if contracts[d]+checkups[d] > n {
+			short++
+		}
+	}
+	if short > 0 {
+		fmt.Fprintf(warn, "replay: warning: %d of %d desks have fewer residents than their contracts and check-ups together; check-ups of residents without a contract need new ones\n", short, len(pools))
+	}
+	return nil
 }
 
 // wantID checks that a created record came back with its ID.
@@ -836,9 +911,21 @@ func wantID(id *int64) func() error {
 	}
 }
 
-// date is the event's day in the replayed period, which ends today.
+// date is the event's day in the replayed window.
 func (r *replayer) date(e replay.Event) care.Date {
-	return r.today.AddDays(e.Day() - r.days + 1)
+	return r.first.AddDays(e.Day())
+}
+
+// replayWindow is the first date and the number of days of the window of
+// the year (its last day today, its first 364 days before) that starts on
+// the year's day fromDay (-1: the window ends today) and lasts
+// round(365 × scale) days.
+func replayWindow(today care.Date, fromDay int, scale float64) (care.Date, int) {
+	days := max(1, int(365*scale+0.5))
+	if fromDay < 0 {
+		fromDay = 365 - days
+	}
+	return today.AddDays(fromDay - 364), days
 }
 
 // resident is the clinician's next resident (round robin over the village).
@@ -870,9 +957,7 @@ func (r *replayer) fail(typ string, err error) {
 		r.stats[typ] = s
 	}
 	s.errs++
-	if len(r.errs) < 20 {
-		r.errs = append(r.errs, typ+": "+err.Error())
-	}
+	r.errs.add(typ, err)
 }
 
 // event sends one event's requests as clinician cl (worker w).
@@ -932,8 +1017,65 @@ func (r *replayer) report(res *replayResult) {
 		fmt.Fprintf(w, "database grew by %.1f MB, %.0f bytes per event (audit rows, indexes and search tokens included)\n",
 			float64(res.dbGrowth)/1e6, float64(res.dbGrowth)/float64(res.events))
 	}
-	for _, e := range r.errs {
-		fmt.Fprintf(w, "ERROR %s\n", e)
+	r.errs.report(w)
+}
+
+// replayErrors are the failed requests grouped by request type and
+// reason, with a count and the first example of each: a run of a
+// million requests can fail in a hundred thousand ways that are one.
+type replayErrors struct {
+	groups map[string]*replayErrorGroup
+	order  []string // keys, in order of first occurrence
+}
+
+type replayErrorGroup struct {
+	typ, example string
+	n            int
+}
+
+// maxErrorGroups bounds the groups kept; later new reasons count under one.
+const maxErrorGroups = 100
+
+// digits are the numbers of an error message (IDs, statuses, dates), which
+// vary between errors of one reason.
+var digits = regexp.MustCompile(`[0-9]+`)
+
+// add counts one failed request of type typ.
+func (e *replayErrors) add(typ string, err error) {
+	msg := err.Error()
+	key := typ + ": " + digits.ReplaceAllString(msg, "N")
+	if e.groups == nil {
+		e.groups = map[string]*replayErrorGroup{}
+	}
+	g := e.groups[key]
+	if g == nil && len(e.order) >= maxErrorGroups {
+		key = typ + ": (other reasons)"
+		g = e.groups[key]
+	}
+	if g == nil {
+		g = &replayErrorGroup{typ: typ, example: msg}
+		e.groups[key] = g
+		e.order = append(e.order, key)
+	}
+	g.n++
+}
+
+// total is the number of failed requests counted.
+func (e *replayErrors) total() int {
+	n := 0
+	for _, g := range e.groups {
+		n += g.n
+	}
+	return n
+}
+
+// report prints the groups, the largest first, each with one example.
+func (e *replayErrors) report(w io.Writer) {
+	keys := append([]string(nil), e.order...)
+	sort.SliceStable(keys, func(i, j int) bool { return e.groups[keys[i]].n > e.groups[keys[j]].n })
+	for _, k := range keys {
+		g := e.groups[k]
+		fmt.Fprintf(w, "ERRORS %-22s %7d  e.g. %s\n", g.typ, g.n, g.example)
 	}
 }
 
