@@ -60,6 +60,7 @@ type replayOptions struct {
 	desks       int // village doctors' sessions the clinicians take turns at (0: one per village clinic)
 	seed        uint64
 	cpuprofile  string        // the (first) server's CPU profile
+	sqliteArgs  []string      // the started servers' SQLite memory flags (--sqlite-mmap-mb, --sqlite-cache-mb)
 	settleMax   time.Duration // the longest wait for the started servers' startup duties (0: none)
 	// spawn makes the command that runs `countycare <args>` (serve): this
 	// binary, or the test binary in tests.
@@ -97,6 +98,7 @@ func cmdBenchReplay(ctx context.Context, args []string, stdout, stderr io.Writer
 		o.urls = strings.Split(*urls, ",")
 	}
 	o.db, o.keyFile = c.db, c.auditKeyPath()
+	o.sqliteArgs = []string{"--sqlite-mmap-mb", strconv.Itoa(c.sqliteMmapMiB), "--sqlite-cache-mb", strconv.Itoa(c.sqliteCache)}
 	exe, err := os.Executable()
 	if err != nil {
 		return err
@@ -120,7 +122,9 @@ type replayResult struct {
 	peakEvents       int
 	peakWall         time.Duration
 	rssKB            []int64         // each server's VmHWM
+	mem              []procMemory    // each server's peaks of RssAnon and RssFile, sampled
 	cpu              []time.Duration // each server's user+system CPU
+	clientCPU        time.Duration   // the replay's own (the simulated clinicians')
 	created          map[replay.Kind][]int64
 	events           int
 	dbGrowth         int64 // bytes the SQLite database grew by (0: unknown)
@@ -182,7 +186,7 @@ func runReplay(ctx context.Context, o replayOptions, stdout io.Writer) (*replayR
 	}()
 	if len(bases) == 0 {
 		for i := 0; i < o.replicas; i++ {
-			args := []string{"serve", "--db", o.db, "--audit-key-file", o.keyFile, "--addr", "127.0.0.1:0", "--log-format", "text", "--log-level", "warn"}
+			args := append([]string{"serve", "--db", o.db, "--audit-key-file", o.keyFile, "--addr", "127.0.0.1:0", "--log-format", "text", "--log-level", "warn"}, o.sqliteArgs...)
 			if i == 0 && o.cpuprofile != "" {
 				args = append(args, "--cpuprofile", o.cpuprofile)
 			}
@@ -207,15 +211,18 @@ func runReplay(ctx context.Context, o replayOptions, stdout io.Writer) (*replayR
 	if err != nil {
 		return nil, err
 	}
-	pools := make([]int, len(setup.villages))
-	for i, v := range setup.villages {
-		pools[i] = len(v.residents)
-	}
-	if err := replayShortfall(events, o.clinicians, pools, stdout); err != nil {
-		return nil, err
-	}
 	r := &replayer{setup: setup, bases: bases, stats: map[string]*replayStats{}, created: map[replay.Kind][]int64{}, out: stdout, first: first}
 	if err := r.signIn(len(bases)); err != nil {
+		return nil, err
+	}
+	if len(r.clinicians) < o.clinicians {
+		return nil, fmt.Errorf("replay: %d village clinics have a doctor, adult residents and a family doctor team, fewer than the %d clinicians (--clinicians, --desks)", len(r.clinicians), o.clinicians)
+	}
+	pools := make([]int, len(r.clinicians))
+	for i, cl := range r.clinicians {
+		pools[i] = len(cl.v.residents)
+	}
+	if err := replayShortfall(events, o.clinicians, pools, stdout); err != nil {
 		return nil, err
 	}
 	fmt.Fprintf(stdout, "replay: %d events over %d days (scale %g) from %s, %d clinicians, %d server(s) on %s, %s\n",
@@ -230,7 +237,12 @@ func runReplay(ctx context.Context, o replayOptions, stdout io.Writer) (*replayR
 		dbFile = strings.TrimPrefix(strings.SplitN(o.db, "?", 2)[0], "sqlite://")
 	}
 	size0 := fileSizes(dbFile, dbFile+"-wal")
-	start := time.Now()
+	stopSampling := make(chan struct{})
+	var peaks []<-chan procMemory
+	for _, s := range servers {
+		peaks = append(peaks, sampleMemory(s.cmd.Process.Pid, 200*time.Millisecond, stopSampling))
+	}
+	start, client0 := time.Now(), processCPU()
 	for _, hour := range replay.ByHour(events) {
 		t := time.Now()
 		r.runHour(hour, o.clinicians)
@@ -238,7 +250,11 @@ func runReplay(ctx context.Context, o replayOptions, stdout io.Writer) (*replayR
 			res.peakEvents, res.peakWall = len(hour), d
 		}
 	}
-	res.wall = time.Since(start)
+	res.wall, res.clientCPU = time.Since(start), processCPU()-client0
+	close(stopSampling)
+	for _, p := range peaks {
+		res.mem = append(res.mem, <-p)
+	}
 	for i, s := range servers {
 		res.cpu = append(res.cpu, processCPUOf(s.cmd.Process.Pid)-cpu0[i])
 		res.rssKB = append(res.rssKB, vmHWM(s.cmd.Process.Pid))
@@ -347,15 +363,50 @@ func waitIdle(pid int, max time.Duration) (cpu, waited time.Duration) {
 }
 
 // vmHWM is a process's peak resident set in KiB (/proc/PID/status), 0 if unknown.
-func vmHWM(pid int) int64 {
+func vmHWM(pid int) int64 { return procStatus(pid)["VmHWM"] }
+
+// procStatus is the KiB figures of /proc/PID/status by name (VmHWM,
+// RssAnon, RssFile…), empty if unknown.
+func procStatus(pid int) map[string]int64 {
 	b, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "status"))
+	out := map[string]int64{}
 	for _, l := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmHWM:" {
+		if f := strings.Fields(l); len(f) == 3 && f[2] == "kB" {
 			n, _ := strconv.ParseInt(f[1], 10, 64)
-			return n
+			out[strings.TrimSuffix(f[0], ":")] = n
 		}
 	}
-	return 0
+	return out
+}
+
+// procMemory is a process's memory in KiB, split as /proc/PID/status
+// splits its resident set: RssAnon is its own (the Go heap, SQLite's page
+// caches, stacks), RssFile the pages of files it maps (the SQLite
+// database's memory map: the kernel's page cache, shared and reclaimable,
+// which VmHWM counts with the heap).
+type procMemory struct{ anon, file int64 }
+
+// sampleMemory samples process pid's RssAnon and RssFile every interval
+// until stop is closed, and sends their peaks (not necessarily at the same
+// moment) on the returned channel.
+func sampleMemory(pid int, interval time.Duration, stop <-chan struct{}) <-chan procMemory {
+	out := make(chan procMemory, 1)
+	go func() {
+		var peak procMemory
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			st := procStatus(pid)
+			peak.anon, peak.file = max(peak.anon, st["RssAnon"]), max(peak.file, st["RssFile"])
+			select {
+			case <-stop:
+				out <- peak
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return out
 }
 
 // processCPUOf is a process's user and system CPU time (/proc/PID/stat,
@@ -562,7 +613,7 @@ func replaySetup(ctx context.Context, st *store.Store, o replayOptions, stdout i
 			return nil, err
 		}
 		if len(ps) == 0 || len(mine) == 0 {
-			return nil, fmt.Errorf("replay: village clinic %s has no doctor or no adult residents", cl.Name)
+			continue // a clinic without a village doctor (or residents) signs nothing
 		}
 		p := ps[k%len(ps)]
 		u, err := ensure(p, care.RoleVillageDoctor)
@@ -570,6 +621,9 @@ func replaySetup(ctx context.Context, st *store.Store, o replayOptions, stdout i
 			return nil, err
 		}
 		d.villages = append(d.villages, replayVillage{username: u, clinic: cl, residents: mine})
+	}
+	if len(d.villages) < o.clinicians {
+		return nil, fmt.Errorf("replay: %d village clinics have a doctor and adult residents, fewer than the %d clinicians (--clinicians, --desks)", len(d.villages), o.clinicians)
 	}
 	return d, nil
 }
@@ -739,6 +793,7 @@ func (r *replayer) signIn(n int) error {
 			break
 		}
 	}
+	var served []*replayClinician
 	for _, cl := range r.clinicians {
 		for _, t := range teams.Teams {
 			for _, m := range t.Members {
@@ -747,10 +802,11 @@ func (r *replayer) signIn(n int) error {
 				}
 			}
 		}
-		if cl.team == 0 {
-			return fmt.Errorf("replay: no family doctor team serves %s", cl.v.clinic.Name)
+		if cl.team != 0 { // a clinic no family doctor team serves signs no contract
+			served = append(served, cl)
 		}
 	}
+	r.clinicians = served
 	return nil
 }
 
@@ -1010,9 +1066,11 @@ func (r *replayer) report(res *replayResult) {
 	}
 	fmt.Fprintf(w, "busiest hour: %d events in %s (real time 1 h)\n", res.peakEvents, res.peakWall.Round(time.Millisecond))
 	for i := range res.rssKB {
-		fmt.Fprintf(w, "server %d: peak RSS %d MB, CPU %s (%.0f %% of one core over the replay)\n", i+1, res.rssKB[i]/1024, res.cpu[i].Round(10*time.Millisecond),
-			100*res.cpu[i].Seconds()/res.wall.Seconds())
+		fmt.Fprintf(w, "server %d: peak RSS (VmHWM) %d MB: own memory (RssAnon) %d MB, mapped database pages (RssFile) %d MB at their peaks; CPU %s (%.0f %% of one core over the replay, %.3f ms a request of its share)\n",
+			i+1, res.rssKB[i]/1024, res.mem[i].anon/1024, res.mem[i].file/1024, res.cpu[i].Round(10*time.Millisecond),
+			100*res.cpu[i].Seconds()/res.wall.Seconds(), 1000*res.cpu[i].Seconds()/float64(max(1, res.requests/len(res.cpu))))
 	}
+	fmt.Fprintf(w, "the clients (this process): CPU %s, %.3f ms a request\n", res.clientCPU.Round(10*time.Millisecond), 1000*res.clientCPU.Seconds()/float64(max(1, res.requests)))
 	if res.dbGrowth > 0 {
 		fmt.Fprintf(w, "database grew by %.1f MB, %.0f bytes per event (audit rows, indexes and search tokens included)\n",
 			float64(res.dbGrowth)/1e6, float64(res.dbGrowth)/float64(res.events))
