@@ -579,9 +579,25 @@ func replaySetup(ctx context.Context, st *store.Store, o replayOptions, stdout i
 		return nil, err
 	}
 	today := care.Today(time.Now())
+	// A county that has run for a while (a copy of a live one) has residents
+	// under contract already: a county signs them again only when the
+	// contract ends, so the replay leaves them out.
+	var clinicIDs []int64
+	for _, c := range clinics {
+		clinicIDs = append(clinicIDs, c.ID)
+	}
+	facts, err := st.ContractFacts(ctx, d.county, clinicIDs, today.AddDays(-366), today)
+	if err != nil {
+		return nil, err
+	}
+	signed := map[int64]bool{}
+	for _, f := range facts {
+		signed[f.ResidentID] = true
+	}
+	facts = nil
 	byVillage := map[int64][]int64{}
 	for _, x := range sample {
-		if x.Age(today) >= 18 && x.Status == resident.StatusActive {
+		if x.Age(today) >= 18 && x.Status == resident.StatusActive && !signed[x.ID] {
 			byVillage[x.VillageID] = append(byVillage[x.VillageID], x.ID)
 		}
 	}
@@ -1094,14 +1110,20 @@ type replayErrorGroup struct {
 // maxErrorGroups bounds the groups kept; later new reasons count under one.
 const maxErrorGroups = 100
 
-// digits are the numbers of an error message (IDs, statuses, dates), which
-// vary between errors of one reason.
-var digits = regexp.MustCompile(`[0-9]+`)
+// varying are the parts of an error message that differ between errors of
+// one reason: the request's ID in the answer, then any number (IDs,
+// dates; the status stays, "409" and "422" alike become "N" with the text
+// beside them telling them apart).
+var varying = []*regexp.Regexp{regexp.MustCompile(`"request_id":"[^"]*"`), regexp.MustCompile(`[0-9]+`)}
 
 // add counts one failed request of type typ.
 func (e *replayErrors) add(typ string, err error) {
 	msg := err.Error()
-	key := typ + ": " + digits.ReplaceAllString(msg, "N")
+	key := msg
+	for _, re := range varying {
+		key = re.ReplaceAllString(key, "N")
+	}
+	key = typ + ": " + key
 	if e.groups == nil {
 		e.groups = map[string]*replayErrorGroup{}
 	}

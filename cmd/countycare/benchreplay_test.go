@@ -191,7 +191,7 @@ func TestReplayShortfall(t *testing.T) {
 func TestReplayErrorsGrouped(t *testing.T) {
 	var e replayErrors
 	for i := 0; i < 5; i++ {
-		e.add("family.contract", fmt.Errorf("POST /api/v1/residents/%d/family/contracts: 409 Conflict", 100+i))
+		e.add("family.contract", fmt.Errorf(`POST /api/v1/residents/%d/family/contracts: 409 Conflict {"error":{"key":"family.contract.already_active"},"request_id":"%x"}`, 100+i, 0xadc465da0f0b+i))
 	}
 	e.add("settlement.create", errors.New("POST /api/v1/settlements: 422 no policy for 2025-12-08"))
 	var out bytes.Buffer
