@@ -20,14 +20,31 @@ type person struct {
 	village int64
 }
 
-// policy files the "985" example policy for the demo county, moved to the
-// current year, and a budget for each community.
+// policy files the "985" example policy for the demo county for last year
+// and the current year, and the current year's policy is returned.
 func (g *gen) policy() (*settle.StoredPolicy, error) {
+	var sp *settle.StoredPolicy
+	for _, year := range []int{g.today.Year - 1, g.today.Year} {
+		p, err := g.policyOf(year)
+		if err != nil {
+			return nil, err
+		}
+		sp = p
+	}
+	return sp, nil
+}
+
+// policyOf writes the county's insurance policy of one year, from the
+// same configuration (the embedded example's money parameters) with the
+// year replaced, and funds the communities' budgets of that year. A real
+// county has a policy per year: the demo carries last year's too, so a
+// settlement dated in the past twelve months (a replayed county-year,
+// issue 15 §3) finds the policy of its date.
+func (g *gen) policyOf(year int) (*settle.StoredPolicy, error) {
 	body, err := settle.ExampleFile("985-2026.json")
 	if err != nil {
 		return nil, err
 	}
-	year := g.today.Year
 	text := strings.ReplaceAll(string(body), "2026", fmt.Sprint(year))
 	text = strings.ReplaceAll(text, `"county": "411723"`, `"county": "`+g.cfg.CountyCode+`"`)
 	p, err := settle.ParsePolicy([]byte(text))
@@ -36,7 +53,7 @@ func (g *gen) policy() (*settle.StoredPolicy, error) {
 	}
 	from, _ := care.MakeDate(year, 1, 1)
 	to, _ := care.MakeDate(year, 12, 31)
-	sp := &settle.StoredPolicy{ID: 1, County: g.cfg.CountyCode, Year: year, Version: 1, Name: p.Name, From: from, To: to, Body: []byte(text), Policy: p, CreatedAt: g.now}
+	sp := &settle.StoredPolicy{ID: g.id("settle_policies"), County: g.cfg.CountyCode, Year: year, Version: 1, Name: p.Name, From: from, To: to, Body: []byte(text), Policy: p, CreatedAt: g.now}
 	if err := g.b.SettlePolicy(sp); err != nil {
 		return nil, err
 	}

@@ -88,6 +88,30 @@ func (s *Store) failpoint(name string) error {
 	return nil
 }
 
+// DefaultMmapMiB and DefaultCacheMiB are an SQLite connection's memory
+// map and page cache unless Options say otherwise. With the four readers
+// and the writer they bound the server's memory for the database at
+// 5 × (128 + 16) MiB, whatever the size of the file: the map of 4 GiB
+// per connection it had before let the 1 M county's whole-year replay
+// reach a resident set of 2.5 GB (docs/benchmarks.md, issue 15 §3).
+const (
+	DefaultMmapMiB  = 128
+	DefaultCacheMiB = 16
+)
+
+// sqliteMemory is the pragmas of the connection string that set a
+// connection's memory map (reads through the map instead of a system call
+// per page) and page cache, in MiB (0: the default; a negative map: none).
+func sqliteMemory(mmapMiB, cacheMiB int) string {
+	if mmapMiB == 0 {
+		mmapMiB = DefaultMmapMiB
+	}
+	if cacheMiB <= 0 {
+		cacheMiB = DefaultCacheMiB
+	}
+	return fmt.Sprintf("&_pragma=mmap_size(%d)&_pragma=cache_size(%d)", max(mmapMiB, 0)<<20, -cacheMiB<<10)
+}
+
 // Options configure Open.
 type Options struct {
 	// AuditKey signs the audit chain (HMAC-SHA256). Required for writing audit rows.
@@ -96,6 +120,15 @@ type Options struct {
 	Now func() time.Time
 	// ReadConns is the size of the SQLite read pool (default 4).
 	ReadConns int
+	// MmapMiB is how much of an SQLite database each connection reads
+	// through a memory map (PRAGMA mmap_size): 0 is DefaultMmapMiB, a
+	// negative value no map. The mapped pages count in the process's
+	// resident set (RssFile) once per connection that touched them, so the
+	// bound is MmapMiB × (ReadConns + 1).
+	MmapMiB int
+	// CacheMiB is each SQLite connection's page cache (PRAGMA cache_size),
+	// the process's own memory: 0 is DefaultCacheMiB.
+	CacheMiB int
 	// StandbyURL, on PostgreSQL, names a standby (through HAProxy's
 	// standby port) for the reads of requests marked with
 	// care.WithStandbyReads; empty: every read goes to the primary.
@@ -164,9 +197,7 @@ func openNoMigrate(ctx context.Context, rawURL string, opt Options) (*Store, err
 		// busy_timeout is set first so the other pragmas wait for a lock
 		// instead of failing (pocketbase does the same).
 		base := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_time_format=sqlite" +
-			// Reads through a memory map instead of a system call per page,
-			// and a 32 MiB page cache per connection.
-			"&_pragma=mmap_size(4294967296)&_pragma=cache_size(-32768)"
+			sqliteMemory(opt.MmapMiB, opt.CacheMiB)
 		w, err := sql.Open("sqlite", base+"&_txlock=immediate")
 		if err != nil {
 			return nil, fmt.Errorf("store: unable to open %s: %w", path, err)

@@ -55,9 +55,12 @@ type replayOptions struct {
 	replicas    int
 	residents   int
 	scale       float64
+	fromDay     int // the window's first day of the year (0: 364 days ago); -1: the window ends today
 	clinicians  int
+	desks       int // village doctors' sessions the clinicians take turns at (0: one per village clinic)
 	seed        uint64
 	cpuprofile  string        // the (first) server's CPU profile
+	sqliteArgs  []string      // the started servers' SQLite memory flags (--sqlite-mmap-mb, --sqlite-cache-mb)
 	settleMax   time.Duration // the longest wait for the started servers' startup duties (0: none)
 	// spawn makes the command that runs `countycare <args>` (serve): this
 	// binary, or the test binary in tests.
@@ -81,7 +84,10 @@ func cmdBenchReplay(ctx context.Context, args []string, stdout, stderr io.Writer
 	fs.IntVar(&o.replicas, "replicas", 1, "servers to start, requests spread round-robin (more than one needs PostgreSQL)")
 	fs.IntVar(&o.residents, "residents", 1000000, "residents of the demo county written into an empty --db")
 	fs.Float64Var(&o.scale, "scale", 0.05, "fraction of the year replayed: round(365 × scale) days at a full day's volume (1: the whole year)")
-	fs.IntVar(&o.clinicians, "clinicians", 32, "simulated clinicians sending requests at once")
+	fs.IntVar(&o.fromDay, "from-day", -1, "first day of the replayed window, 0–364 counted from the year's first day (364 days ago), so that any part of the year\n"+
+		"can be replayed alone (--from-day 0 --scale 0.01: the year's first 4 days); default: the window ends today")
+	fs.IntVar(&o.clinicians, "clinicians", 32, "simulated clinicians sending requests at once; each takes turns at the village doctors' desks (--desks) it owns")
+	fs.IntVar(&o.desks, "desks", 0, "village doctors signed in, each at a clinic with its share of the residents (0: one at every village clinic of the county)")
 	fs.Uint64Var(&o.seed, "seed", 2026, "random seed of the event plan")
 	fs.DurationVar(&o.settleMax, "settle", 3*time.Minute, "wait at most this long for the started servers' startup duties to finish before the replay, so that their CPU is not counted as the requests' (0: do not wait)")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write the (first) started server's CPU profile over the replay to this file (serve --cpuprofile)")
@@ -92,6 +98,7 @@ func cmdBenchReplay(ctx context.Context, args []string, stdout, stderr io.Writer
 		o.urls = strings.Split(*urls, ",")
 	}
 	o.db, o.keyFile = c.db, c.auditKeyPath()
+	o.sqliteArgs = []string{"--sqlite-mmap-mb", strconv.Itoa(c.sqliteMmapMiB), "--sqlite-cache-mb", strconv.Itoa(c.sqliteCache)}
 	exe, err := os.Executable()
 	if err != nil {
 		return err
@@ -115,7 +122,9 @@ type replayResult struct {
 	peakEvents       int
 	peakWall         time.Duration
 	rssKB            []int64         // each server's VmHWM
+	mem              []procMemory    // each server's peaks of RssAnon and RssFile, sampled
 	cpu              []time.Duration // each server's user+system CPU
+	clientCPU        time.Duration   // the replay's own (the simulated clinicians')
 	created          map[replay.Kind][]int64
 	events           int
 	dbGrowth         int64 // bytes the SQLite database grew by (0: unknown)
@@ -149,6 +158,9 @@ func runReplay(ctx context.Context, o replayOptions, stdout io.Writer) (*replayR
 	if o.clinicians < 1 || o.replicas < 1 {
 		return nil, fmt.Errorf("replay: --clinicians and --replicas must be at least 1")
 	}
+	if days := max(1, int(365*o.scale+0.5)); o.fromDay < -1 || o.fromDay+days > 365 {
+		return nil, fmt.Errorf("replay: --from-day %d with --scale %g (%d days) is not a window of the year's days 0–364", o.fromDay, o.scale, days)
+	}
 	if o.replicas > 1 && !strings.HasPrefix(o.db, "postgres") {
 		return nil, fmt.Errorf("replay: --replicas %d needs a PostgreSQL --db (replicas share one database)", o.replicas)
 	}
@@ -174,7 +186,7 @@ func runReplay(ctx context.Context, o replayOptions, stdout io.Writer) (*replayR
 	}()
 	if len(bases) == 0 {
 		for i := 0; i < o.replicas; i++ {
-			args := []string{"serve", "--db", o.db, "--audit-key-file", o.keyFile, "--addr", "127.0.0.1:0", "--log-format", "text", "--log-level", "warn"}
+			args := append([]string{"serve", "--db", o.db, "--audit-key-file", o.keyFile, "--addr", "127.0.0.1:0", "--log-format", "text", "--log-level", "warn"}, o.sqliteArgs...)
 			if i == 0 && o.cpuprofile != "" {
 				args = append(args, "--cpuprofile", o.cpuprofile)
 			}
@@ -194,17 +206,27 @@ func runReplay(ctx context.Context, o replayOptions, stdout io.Writer) (*replayR
 		fmt.Fprintf(stdout, "replay: server %d's startup duties (the first run of every duty on a new database) took %s of CPU in %s (not counted)\n",
 			i+1, cpu, waited.Round(time.Second))
 	}
-	events, err := replay.Plan(replay.Config{Volumes: replayVolumes(), Rhythm: replay.DefaultRhythm(), Scale: o.scale, Seed: o.seed, FirstDay: time.Monday})
+	first, days := replayWindow(care.Today(time.Now()), o.fromDay, o.scale)
+	events, err := replay.Plan(replay.Config{Volumes: replayVolumes(), Rhythm: replay.DefaultRhythm(), Scale: o.scale, Seed: o.seed, FirstDay: first.Time().Weekday()})
 	if err != nil {
 		return nil, err
 	}
-	r := &replayer{setup: setup, bases: bases, stats: map[string]*replayStats{}, created: map[replay.Kind][]int64{}, out: stdout,
-		today: care.Today(time.Now()), days: max(1, int(365*o.scale+0.5))}
+	r := &replayer{setup: setup, bases: bases, stats: map[string]*replayStats{}, created: map[replay.Kind][]int64{}, out: stdout, first: first}
 	if err := r.signIn(len(bases)); err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(stdout, "replay: %d events over %d days (scale %g), %d clinicians, %d server(s) on %s, %s\n",
-		len(events), r.days, o.scale, o.clinicians, len(bases), st.Redacted(), loadAverage())
+	if len(r.clinicians) < o.clinicians {
+		return nil, fmt.Errorf("replay: %d village clinics have a doctor, adult residents and a family doctor team, fewer than the %d clinicians (--clinicians, --desks)", len(r.clinicians), o.clinicians)
+	}
+	pools := make([]int, len(r.clinicians))
+	for i, cl := range r.clinicians {
+		pools[i] = len(cl.v.residents)
+	}
+	if err := replayShortfall(events, o.clinicians, pools, stdout); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(stdout, "replay: %d events over %d days (scale %g) from %s, %d clinicians, %d server(s) on %s, %s\n",
+		len(events), days, o.scale, first, o.clinicians, len(bases), st.Redacted(), loadAverage())
 	cpu0 := make([]time.Duration, len(servers))
 	for i, s := range servers {
 		cpu0[i] = processCPUOf(s.cmd.Process.Pid)
@@ -215,7 +237,12 @@ func runReplay(ctx context.Context, o replayOptions, stdout io.Writer) (*replayR
 		dbFile = strings.TrimPrefix(strings.SplitN(o.db, "?", 2)[0], "sqlite://")
 	}
 	size0 := fileSizes(dbFile, dbFile+"-wal")
-	start := time.Now()
+	stopSampling := make(chan struct{})
+	var peaks []<-chan procMemory
+	for _, s := range servers {
+		peaks = append(peaks, sampleMemory(s.cmd.Process.Pid, 200*time.Millisecond, stopSampling))
+	}
+	start, client0 := time.Now(), processCPU()
 	for _, hour := range replay.ByHour(events) {
 		t := time.Now()
 		r.runHour(hour, o.clinicians)
@@ -223,7 +250,11 @@ func runReplay(ctx context.Context, o replayOptions, stdout io.Writer) (*replayR
 			res.peakEvents, res.peakWall = len(hour), d
 		}
 	}
-	res.wall = time.Since(start)
+	res.wall, res.clientCPU = time.Since(start), processCPU()-client0
+	close(stopSampling)
+	for _, p := range peaks {
+		res.mem = append(res.mem, <-p)
+	}
 	for i, s := range servers {
 		res.cpu = append(res.cpu, processCPUOf(s.cmd.Process.Pid)-cpu0[i])
 		res.rssKB = append(res.rssKB, vmHWM(s.cmd.Process.Pid))
@@ -332,15 +363,50 @@ func waitIdle(pid int, max time.Duration) (cpu, waited time.Duration) {
 }
 
 // vmHWM is a process's peak resident set in KiB (/proc/PID/status), 0 if unknown.
-func vmHWM(pid int) int64 {
+func vmHWM(pid int) int64 { return procStatus(pid)["VmHWM"] }
+
+// procStatus is the KiB figures of /proc/PID/status by name (VmHWM,
+// RssAnon, RssFile…), empty if unknown.
+func procStatus(pid int) map[string]int64 {
 	b, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "status"))
+	out := map[string]int64{}
 	for _, l := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmHWM:" {
+		if f := strings.Fields(l); len(f) == 3 && f[2] == "kB" {
 			n, _ := strconv.ParseInt(f[1], 10, 64)
-			return n
+			out[strings.TrimSuffix(f[0], ":")] = n
 		}
 	}
-	return 0
+	return out
+}
+
+// procMemory is a process's memory in KiB, split as /proc/PID/status
+// splits its resident set: RssAnon is its own (the Go heap, SQLite's page
+// caches, stacks), RssFile the pages of files it maps (the SQLite
+// database's memory map: the kernel's page cache, shared and reclaimable,
+// which VmHWM counts with the heap).
+type procMemory struct{ anon, file int64 }
+
+// sampleMemory samples process pid's RssAnon and RssFile every interval
+// until stop is closed, and sends their peaks (not necessarily at the same
+// moment) on the returned channel.
+func sampleMemory(pid int, interval time.Duration, stop <-chan struct{}) <-chan procMemory {
+	out := make(chan procMemory, 1)
+	go func() {
+		var peak procMemory
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			st := procStatus(pid)
+			peak.anon, peak.file = max(peak.anon, st["RssAnon"]), max(peak.file, st["RssFile"])
+			select {
+			case <-stop:
+				out <- peak
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return out
 }
 
 // processCPUOf is a process's user and system CPU time (/proc/PID/stat,
@@ -360,6 +426,12 @@ func processCPUOf(pid int) time.Duration {
 	k, _ := strconv.ParseInt(f[12], 10, 64)
 	return time.Duration(u+k) * 10 * time.Millisecond
 }
+
+// replaySample is how many residents of the county the replay draws its
+// patients from (an even sample; all of a smaller county): enough for the
+// whole year's contracts and check-ups, one a year per resident, on the
+// 1 M county (about 300,000 adults for up to 160,000 of them).
+const replaySample = 400000
 
 // replaySetupData is the county the replay works in: who signs in and
 // which residents each clinician cares for.
@@ -502,22 +574,50 @@ func replaySetup(ctx context.Context, st *store.Store, o replayOptions, stdout i
 		return nil, fmt.Errorf("replay: the county has no imaging diagnosis center with readers")
 	}
 	// Residents by village: an even sample of the county (adults only).
-	sample, err := st.SampleResidents(ctx, d.county, 200000)
+	sample, err := st.SampleResidents(ctx, d.county, replaySample)
 	if err != nil {
 		return nil, err
 	}
 	today := care.Today(time.Now())
+	// A county that has run for a while (a copy of a live one) has residents
+	// under contract already: a county signs them again only when the
+	// contract ends, so the replay leaves them out.
+	var clinicIDs []int64
+	for _, c := range clinics {
+		clinicIDs = append(clinicIDs, c.ID)
+	}
+	facts, err := st.ContractFacts(ctx, d.county, clinicIDs, today.AddDays(-366), today)
+	if err != nil {
+		return nil, err
+	}
+	signed := map[int64]bool{}
+	for _, f := range facts {
+		signed[f.ResidentID] = true
+	}
+	facts = nil
 	byVillage := map[int64][]int64{}
 	for _, x := range sample {
-		if x.Age(today) >= 18 && x.Status == resident.StatusActive {
+		if x.Age(today) >= 18 && x.Status == resident.StatusActive && !signed[x.ID] {
 			byVillage[x.VillageID] = append(byVillage[x.VillageID], x.ID)
 		}
 	}
-	for i := 0; i < o.clinicians; i++ {
+	sample = nil
+	// One village doctor's desk per clinic (or per --desks), at least one
+	// per simulated clinician: the county's contracts and check-ups are
+	// signed all over the county, and a contract or a check-up is once a
+	// year per resident, so the 32 clinicians of the whole-year run worked
+	// through 32 clinics' residents by spring (115,422 contracts refused
+	// as "every one of the residents … has one").
+	desks := o.desks
+	if desks <= 0 {
+		desks = len(clinics)
+	}
+	desks = max(desks, o.clinicians)
+	for i := 0; i < desks; i++ {
 		cl := clinics[i%len(clinics)]
-		// Clinicians of one clinic share its residents out, so no two
+		// Desks of one clinic share its residents out, so no two
 		// enrol or sign the same person.
-		share, k := (o.clinicians-i%len(clinics)+len(clinics)-1)/len(clinics), i/len(clinics)
+		share, k := (desks-i%len(clinics)+len(clinics)-1)/len(clinics), i/len(clinics)
 		var mine []int64
 		for j, id := range byVillage[cl.ID] {
 			if j%share == k {
@@ -529,14 +629,17 @@ func replaySetup(ctx context.Context, st *store.Store, o replayOptions, stdout i
 			return nil, err
 		}
 		if len(ps) == 0 || len(mine) == 0 {
-			return nil, fmt.Errorf("replay: village clinic %s has no doctor or no adult residents", cl.Name)
+			continue // a clinic without a village doctor (or residents) signs nothing
 		}
-		p := ps[(i/len(clinics))%len(ps)]
+		p := ps[k%len(ps)]
 		u, err := ensure(p, care.RoleVillageDoctor)
 		if err != nil {
 			return nil, err
 		}
 		d.villages = append(d.villages, replayVillage{username: u, clinic: cl, residents: mine})
+	}
+	if len(d.villages) < o.clinicians {
+		return nil, fmt.Errorf("replay: %d village clinics have a doctor and adult residents, fewer than the %d clinicians (--clinicians, --desks)", len(d.villages), o.clinicians)
 	}
 	return d, nil
 }
@@ -546,8 +649,7 @@ type replayer struct {
 	setup *replaySetupData
 	bases []string
 	out   io.Writer
-	today care.Date
-	days  int
+	first care.Date // the window's first day
 
 	clinicians []*replayClinician
 	pharmacist []*replayClient // one session per server
@@ -564,7 +666,7 @@ type replayer struct {
 
 	mu      sync.Mutex
 	stats   map[string]*replayStats
-	errs    []string
+	errs    replayErrors
 	created map[replay.Kind][]int64
 }
 
@@ -707,6 +809,7 @@ func (r *replayer) signIn(n int) error {
 			break
 		}
 	}
+	var served []*replayClinician
 	for _, cl := range r.clinicians {
 		for _, t := range teams.Teams {
 			for _, m := range t.Members {
@@ -715,10 +818,11 @@ func (r *replayer) signIn(n int) error {
 				}
 			}
 		}
-		if cl.team == 0 {
-			return fmt.Errorf("replay: no family doctor team serves %s", cl.v.clinic.Name)
+		if cl.team != 0 { // a clinic no family doctor team serves signs no contract
+			served = append(served, cl)
 		}
 	}
+	r.clinicians = served
 	return nil
 }
 
@@ -787,9 +891,7 @@ func (r *replayer) doWith(typ string, c *replayClient, method, path string, hdr 
 	s.lat = append(s.lat, lat)
 	if err != nil {
 		s.errs++
-		if len(r.errs) < 20 {
-			r.errs = append(r.errs, typ+": "+err.Error())
-		}
+		r.errs.add(typ, err)
 	}
 	r.mu.Unlock()
 	return err
@@ -817,13 +919,58 @@ func (r *replayer) runHour(evs []replay.Event, workers int) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			cl := r.clinicians[i%len(r.clinicians)]
 			for _, e := range q {
-				r.event(cl, i, e)
+				r.event(r.desk(i, workers, e), i, e)
 			}
 		}()
 	}
 	wg.Wait()
+}
+
+// desk is the village doctor's session worker w of workers sends event e
+// as: the worker owns the desks w, w+workers, w+2×workers… (so no two
+// workers share a desk's state) and takes turns at them.
+func (r *replayer) desk(w, workers int, e replay.Event) *replayClinician {
+	return r.clinicians[deskOf(e.Seq, workers, len(r.clinicians))]
+}
+
+// deskOf is the desk (of desks ≥ workers) that sends the event numbered
+// seq of its kind: worker seq mod workers sends it, at one of its desks
+// in turn.
+func deskOf(seq, workers, desks int) int {
+	w := seq % workers
+	n := (desks - w + workers - 1) / workers // desks the worker owns
+	return w + workers*((seq/workers)%n)
+}
+
+// replayShortfall checks before a replay that every desk has residents
+// enough for the family doctor contracts it will sign, one a year per
+// resident (pools[d] residents at desk d): an error names the first desk
+// that would run out. Check-ups, also once a year and under a contract,
+// may need more; warn reports those desks.
+func replayShortfall(events []replay.Event, workers int, pools []int, warn io.Writer) error {
+	contracts, checkups := make([]int, len(pools)), make([]int, len(pools))
+	for _, e := range events {
+		switch e.Kind {
+		case replay.Contract:
+			contracts[deskOf(e.Seq, workers, len(pools))]++
+		case replay.Checkup:
+			checkups[deskOf(e.Seq, workers, len(pools))]++
+		}
+	}
+	short := 0
+	for d, n := range pools {
+		if contracts[d] > n {
+			return fmt.Errorf("replay: desk %d would sign %d family doctor contracts among its %d residents (one a year each): replay a larger county (--residents), more desks (--desks) or fewer days", d, contracts[d], n)
+		}
+		if contracts[d]+checkups[d] > n {
+			short++
+		}
+	}
+	if short > 0 {
+		fmt.Fprintf(warn, "replay: warning: %d of %d desks have fewer residents than their contracts and check-ups together; check-ups of residents without a contract need new ones\n", short, len(pools))
+	}
+	return nil
 }
 
 // wantID checks that a created record came back with its ID.
@@ -836,9 +983,21 @@ func wantID(id *int64) func() error {
 	}
 }
 
-// date is the event's day in the replayed period, which ends today.
+// date is the event's day in the replayed window.
 func (r *replayer) date(e replay.Event) care.Date {
-	return r.today.AddDays(e.Day() - r.days + 1)
+	return r.first.AddDays(e.Day())
+}
+
+// replayWindow is the first date and the number of days of the window of
+// the year (its last day today, its first 364 days before) that starts on
+// the year's day fromDay (-1: the window ends today) and lasts
+// round(365 × scale) days.
+func replayWindow(today care.Date, fromDay int, scale float64) (care.Date, int) {
+	days := max(1, int(365*scale+0.5))
+	if fromDay < 0 {
+		fromDay = 365 - days
+	}
+	return today.AddDays(fromDay - 364), days
 }
 
 // resident is the clinician's next resident (round robin over the village).
@@ -870,9 +1029,7 @@ func (r *replayer) fail(typ string, err error) {
 		r.stats[typ] = s
 	}
 	s.errs++
-	if len(r.errs) < 20 {
-		r.errs = append(r.errs, typ+": "+err.Error())
-	}
+	r.errs.add(typ, err)
 }
 
 // event sends one event's requests as clinician cl (worker w).
@@ -925,15 +1082,80 @@ func (r *replayer) report(res *replayResult) {
 	}
 	fmt.Fprintf(w, "busiest hour: %d events in %s (real time 1 h)\n", res.peakEvents, res.peakWall.Round(time.Millisecond))
 	for i := range res.rssKB {
-		fmt.Fprintf(w, "server %d: peak RSS %d MB, CPU %s (%.0f %% of one core over the replay)\n", i+1, res.rssKB[i]/1024, res.cpu[i].Round(10*time.Millisecond),
-			100*res.cpu[i].Seconds()/res.wall.Seconds())
+		fmt.Fprintf(w, "server %d: peak RSS (VmHWM) %d MB: own memory (RssAnon) %d MB, mapped database pages (RssFile) %d MB at their peaks; CPU %s (%.0f %% of one core over the replay, %.3f ms a request of its share)\n",
+			i+1, res.rssKB[i]/1024, res.mem[i].anon/1024, res.mem[i].file/1024, res.cpu[i].Round(10*time.Millisecond),
+			100*res.cpu[i].Seconds()/res.wall.Seconds(), 1000*res.cpu[i].Seconds()/float64(max(1, res.requests/len(res.cpu))))
 	}
+	fmt.Fprintf(w, "the clients (this process): CPU %s, %.3f ms a request\n", res.clientCPU.Round(10*time.Millisecond), 1000*res.clientCPU.Seconds()/float64(max(1, res.requests)))
 	if res.dbGrowth > 0 {
 		fmt.Fprintf(w, "database grew by %.1f MB, %.0f bytes per event (audit rows, indexes and search tokens included)\n",
 			float64(res.dbGrowth)/1e6, float64(res.dbGrowth)/float64(res.events))
 	}
-	for _, e := range r.errs {
-		fmt.Fprintf(w, "ERROR %s\n", e)
+	r.errs.report(w)
+}
+
+// replayErrors are the failed requests grouped by request type and
+// reason, with a count and the first example of each: a run of a
+// million requests can fail in a hundred thousand ways that are one.
+type replayErrors struct {
+	groups map[string]*replayErrorGroup
+	order  []string // keys, in order of first occurrence
+}
+
+type replayErrorGroup struct {
+	typ, example string
+	n            int
+}
+
+// maxErrorGroups bounds the groups kept; later new reasons count under one.
+const maxErrorGroups = 100
+
+// varying are the parts of an error message that differ between errors of
+// one reason: the request's ID in the answer, then any number (IDs,
+// dates; the status stays, "409" and "422" alike become "N" with the text
+// beside them telling them apart).
+var varying = []*regexp.Regexp{regexp.MustCompile(`"request_id":"[^"]*"`), regexp.MustCompile(`[0-9]+`)}
+
+// add counts one failed request of type typ.
+func (e *replayErrors) add(typ string, err error) {
+	msg := err.Error()
+	key := msg
+	for _, re := range varying {
+		key = re.ReplaceAllString(key, "N")
+	}
+	key = typ + ": " + key
+	if e.groups == nil {
+		e.groups = map[string]*replayErrorGroup{}
+	}
+	g := e.groups[key]
+	if g == nil && len(e.order) >= maxErrorGroups {
+		key = typ + ": (other reasons)"
+		g = e.groups[key]
+	}
+	if g == nil {
+		g = &replayErrorGroup{typ: typ, example: msg}
+		e.groups[key] = g
+		e.order = append(e.order, key)
+	}
+	g.n++
+}
+
+// total is the number of failed requests counted.
+func (e *replayErrors) total() int {
+	n := 0
+	for _, g := range e.groups {
+		n += g.n
+	}
+	return n
+}
+
+// report prints the groups, the largest first, each with one example.
+func (e *replayErrors) report(w io.Writer) {
+	keys := append([]string(nil), e.order...)
+	sort.SliceStable(keys, func(i, j int) bool { return e.groups[keys[i]].n > e.groups[keys[j]].n })
+	for _, k := range keys {
+		g := e.groups[k]
+		fmt.Fprintf(w, "ERRORS %-22s %7d  e.g. %s\n", g.typ, g.n, g.example)
 	}
 }
 

@@ -85,7 +85,7 @@ func (r *replayer) followUp(cl *replayClinician, e replay.Event) {
 		var out struct {
 			ID int64 `json:"id"`
 		}
-		enrolled := r.today.AddDays(-r.days - 30)
+		enrolled := r.first.AddDays(-30)
 		rid, err := cl.freshResident("chronic")
 		if err != nil {
 			r.fail("chronic.enrol", err)

@@ -161,6 +161,8 @@ type common struct {
 	keyFile       string
 	logFormat     string
 	logLevel      string
+	sqliteMmapMiB int // SQLite: each connection's memory map (0: none)
+	sqliteCache   int // SQLite: each connection's page cache, MiB
 }
 
 func envOr(k, def string) string {
@@ -179,6 +181,25 @@ func (c *common) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.keyFile, "audit-key-file", envOr("COUNTYCARE_AUDIT_KEY_FILE", ""), "file holding the audit chain's signing key; created if missing (default: audit.key beside an SQLite database, ./data/audit.key otherwise; env COUNTYCARE_AUDIT_KEY_FILE)")
 	fs.StringVar(&c.logFormat, "log-format", envOr("COUNTYCARE_LOG_FORMAT", "json"), "log format: json or text")
 	fs.StringVar(&c.logLevel, "log-level", envOr("COUNTYCARE_LOG_LEVEL", "info"), "log level: debug, info, warn, error")
+	fs.IntVar(&c.sqliteMmapMiB, "sqlite-mmap-mb", envInt("COUNTYCARE_SQLITE_MMAP_MB", store.DefaultMmapMiB), "SQLite: MiB of the database each of the 5 connections reads through a memory map; the mapped pages count in the resident set once per connection (0: no map; env COUNTYCARE_SQLITE_MMAP_MB)")
+	fs.IntVar(&c.sqliteCache, "sqlite-cache-mb", envInt("COUNTYCARE_SQLITE_CACHE_MB", store.DefaultCacheMiB), "SQLite: MiB of page cache of each of the 5 connections (env COUNTYCARE_SQLITE_CACHE_MB)")
+}
+
+// envInt is the integer in environment variable k, def if unset or not a number.
+func envInt(k string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(k)); err == nil {
+		return n
+	}
+	return def
+}
+
+// storeOptions are the store's options from the common flags.
+func (c *common) storeOptions(key []byte) store.Options {
+	mmap := c.sqliteMmapMiB
+	if mmap == 0 {
+		mmap = -1 // --sqlite-mmap-mb 0: no map
+	}
+	return store.Options{AuditKey: key, ReconnectWait: c.reconnectWait, StandbyURL: c.standbyDB, MmapMiB: mmap, CacheMiB: c.sqliteCache}
 }
 
 func (c *common) logger(w io.Writer) *slog.Logger {
@@ -223,7 +244,7 @@ func (c *common) open(ctx context.Context) (*store.Store, []byte, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	st, err := store.Open(ctx, c.db, store.Options{AuditKey: key, ReconnectWait: c.reconnectWait, StandbyURL: c.standbyDB})
+	st, err := store.Open(ctx, c.db, c.storeOptions(key))
 	if err != nil {
 		return nil, nil, err
 	}
