@@ -20,6 +20,7 @@ import (
 
 	"countycare/audit"
 	"countycare/care"
+	"countycare/elderly"
 	"countycare/idcard"
 	"countycare/org"
 	"countycare/resident"
@@ -48,6 +49,11 @@ type Config struct {
 	Pregnancies    int    // pregnancies registered over the past year; > 0 also writes every child under 7 with the year's checks (default 0; ScaledPregnancies gives 1 % of residents)
 	HutReadings    int    // health huts' device readings over the past year (default 0; ScaledHutReadings)
 	SterilePacks   int    // sterile packs delivered to clinics over the past year (default 0; ScaledSterilePacks gives the seeds' volume)
+	// ElderlyPercent: the percent of residents aged 65+ given a check-up
+	// over the past year (default 0: none; ElderlyCoverage gives the
+	// articles' 70 %), TCM constitution identification for
+	// ElderlyTCMPercent of them.
+	ElderlyPercent int
 	Now            time.Time
 }
 
@@ -86,6 +92,9 @@ type Result struct {
 	// Maternal and child health (issue 17): pregnancies registered over
 	// the year, children under 7 with a record, their checks of the year.
 	Pregnancies, Children, ChildChecks int
+	// Elderly health management (issue 17): check-ups of the year, of
+	// which with TCM constitution identification.
+	ElderlyCheckups, ElderlyTCM int
 	// Health huts' readings and sterile packs (issue 17).
 	HutReadings  int
 	SterilePacks int
@@ -164,6 +173,8 @@ type gen struct {
 	readers     map[int64][]*org.Practitioner // diagnosis center → its readers (report signers)
 	mchWomen    []mchPerson                   // women 20–42 (maternal demo year)
 	mchKids     []mchPerson                   // children under 7
+	elders      []mchPerson                   // residents 65+ this year (elderly demo year)
+	registered  map[int64]elderly.Registered  // active chronic registrations by resident (elderly suspected cases)
 }
 
 func (g *gen) id(table string) int64 {
@@ -256,6 +267,12 @@ func Generate(ctx context.Context, st *store.Store, cfg Config, log *slog.Logger
 			log.Info("demo: maternal and child health", "pregnancies", cfg.Pregnancies, "children", len(g.mchKids))
 		}
 		if err := g.maternalChild(cfg.Pregnancies); err != nil {
+			return err
+		}
+		if cfg.ElderlyPercent > 0 {
+			log.Info("demo: elderly check-ups", "residents_65", len(g.elders), "percent", cfg.ElderlyPercent)
+		}
+		if err := g.elderlyYear(cfg.ElderlyPercent); err != nil {
 			return err
 		}
 		if cfg.HutReadings > 0 || cfg.SterilePacks > 0 {

@@ -390,3 +390,13 @@ func (c Config) Suspect(f *Form, reg Registered) []string {
 	}
 	return out
 }
+
+// FindingCodes lists every finding Assess can report with c.
+func (c Config) FindingCodes() []string {
+	out := []string{"bp_high", "bmi_obese", "bmi_over", "bmi_low", "waist_high", "self_care_mild", "self_care_moderate", "self_care_dependent",
+		"cognitive_positive", "depression_positive", "smoking"}
+	for _, l := range c.Labs {
+		out = append(out, "lab_"+l.Code)
+	}
+	return append(out, "ecg_abnormal", "ultrasound_abnormal")
+}

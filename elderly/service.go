@@ -131,14 +131,17 @@ func (s *Service) writable(ctx context.Context, a care.Actor, residentID int64) 
 	if err != nil {
 		return nil, err
 	}
-	clinics, err := s.Residents.ManagedClinics(ctx, a)
-	if err != nil {
-		return nil, err
-	}
-	if !slices.Contains(clinics, res.VillageID) {
-		return nil, care.Errorf(care.ENOTFOUND, "error.not_found")
+	if ok, err := s.Writes(ctx, a, res); err != nil || !ok {
+		return nil, cmpOr(err, care.Errorf(care.ENOTFOUND, "error.not_found"))
 	}
 	return res, nil
+}
+
+func cmpOr(err error, def *care.Error) error {
+	if err != nil {
+		return err
+	}
+	return def
 }
 
 // Record stores the year's check-up of a resident dated on. Errors:
@@ -274,4 +277,18 @@ func (s *Service) Suspected(ctx context.Context, a care.Actor) ([]Checkup, error
 	ev.Detail = fmt.Sprintf("elderly suspected cases n=%d", len(list))
 	s.Audit.Record(ctx, ev)
 	return list, nil
+}
+
+// Writes reports whether a may record check-ups for res (read already
+// through resident.Service.Get): a Local actor managing the resident's
+// village (the village clinic, or its township).
+func (s *Service) Writes(ctx context.Context, a care.Actor, res *resident.Resident) (bool, error) {
+	if !Local(a) {
+		return false, nil
+	}
+	clinics, err := s.Residents.ManagedClinics(ctx, a)
+	if err != nil {
+		return false, err
+	}
+	return slices.Contains(clinics, res.VillageID), nil
 }

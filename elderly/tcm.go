@@ -198,3 +198,12 @@ func ParseLibrary(b []byte) (Library, error) {
 	}
 	return l, nil
 }
+
+// Questions lists a constitution's questions (1-based) of the form.
+func Questions(c Constitution) []int {
+	out := make([]int, len(tcmItems[c]))
+	for i, q := range tcmItems[c] {
+		out[i] = max(q, -q)
+	}
+	return out
+}

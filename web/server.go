@@ -27,6 +27,7 @@ import (
 	"countycare/chronic"
 	"countycare/consult"
 	"countycare/critical"
+	"countycare/elderly"
 	"countycare/family"
 	"countycare/huts"
 	"countycare/kpi"
@@ -135,6 +136,8 @@ type Deps struct {
 	// Maternal and child health management (required by its routes).
 	Maternal *maternal.Service
 	Children *childhealth.Service
+	// Elderly health management, 65+ (required by its routes).
+	Elderly *elderly.Service
 	// Devices of health huts and clinics and their readings (required by its routes).
 	Huts *huts.Service
 	// The sterile supply center's treatment packs (required by its routes).

@@ -15,6 +15,7 @@ import (
 	"countycare/consult"
 	"countycare/critical"
 	"countycare/ecg"
+	"countycare/elderly"
 	"countycare/family"
 	"countycare/fhir"
 	"countycare/huts"
@@ -80,6 +81,7 @@ type app struct {
 	specimens *specimen.Service     // specimens from villages to the county lab
 	maternal  *maternal.Service     // maternal health management (孕产妇健康管理)
 	children  *childhealth.Service  // 0–6 child health management
+	elderly   *elderly.Service      // health management of residents aged 65+ (老年人健康管理)
 	huts      *huts.Service         // health huts' devices and their readings
 	sterile   *sterile.Service      // the sterile supply center's treatment packs
 	dashboard *kpi.Service          // the county dashboard (targets: serve --kpi-targets)
@@ -154,6 +156,7 @@ func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, 
 	a.specimens = &specimen.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Labs: a.labs, Audit: a.audit, Config: specimen.DefaultConfig(), Now: now}
 	a.maternal = &maternal.Service{Repo: st, Residents: a.res, Audit: a.audit, Config: maternal.DefaultConfig(), Now: now}
 	a.children = &childhealth.Service{Repo: st, Residents: a.res, Audit: a.audit, Config: childhealth.DefaultConfig(), Now: now}
+	a.elderly = &elderly.Service{Repo: st, Residents: a.res, Audit: a.audit, Config: elderly.DefaultConfig(), Library: elderly.DefaultLibrary(), Now: now}
 	a.dashboard = &kpi.Service{Chronic: a.chronic, Family: a.family, Referral: a.referral, Consult: a.consult, Critical: a.critical, Orgs: a.orgs, Kept: st, RecordStore: st, Settle: st, ChronicRules: a.chronic.Config, ConsultRules: a.consult.Config, Targets: kpi.DefaultTargets(), Audit: a.audit, Now: now}
 	a.surveys = &survey.Service{Repo: st, Orgs: a.orgs, Audit: a.audit, Config: survey.DefaultConfig(), Key: survey.KeyFrom(key), PublicURL: acfg.PublicURL, Now: now}
 	a.huts = &huts.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Alerts: a.critical, Audit: a.audit, Chronic: chronic.DefaultConfig(),
@@ -166,7 +169,7 @@ func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, 
 	viewer := &reading.Viewer{Repo: st, Residents: a.res, Audit: a.audit, PreRead: a.reading.PreRead}
 	w, err := web.New(wcfg, web.Deps{Residents: a.res, Orgs: a.orgs, Accounts: a.accounts, Proxies: a.proxies, MyRecord: a.myrecord, Chronic: a.chronic, Consult: a.consult, Live: a.live, Family: a.family, Points: a.points, Referral: a.referral, Settle: a.settle, Window: a.window,
 		Reading: a.reading, ReadFlow: a.readflow, Viewer: viewer, KeyImages: &reading.KeyImages{Flow: a.readflow, Viewer: viewer, Repo: st, Now: now}, Rx: a.rx, Prescriptions: a.prescriptions, Online: a.online,
-		Labs: a.labs, Critical: a.critical, Exams: a.exams, Pharmacy: a.pharmacy, Imaging: a.imaging, DICOMweb: a.dicomweb, PovertyWatch: a.watch, Special: a.special, Specimens: a.specimens, Maternal: a.maternal, Children: a.children,
+		Labs: a.labs, Critical: a.critical, Exams: a.exams, Pharmacy: a.pharmacy, Imaging: a.imaging, DICOMweb: a.dicomweb, PovertyWatch: a.watch, Special: a.special, Specimens: a.specimens, Maternal: a.maternal, Children: a.children, Elderly: a.elderly,
 		Huts: a.huts, Sterile: a.sterile,
 		Dashboard: a.dashboard, Appraisal: a.appraisal, Surveys: a.surveys, Uploads: a.uploads, Sync: a.sync, Systems: a.systems, Store: st, Audit: a.audit, AuditKey: key, Log: log, Now: now})
 	if err != nil {

@@ -22,6 +22,7 @@ import (
 	"countycare/consult"
 	"countycare/critical"
 	"countycare/demo"
+	"countycare/elderly"
 	"countycare/family"
 	"countycare/kpi"
 	"countycare/maternal"
@@ -105,6 +106,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	specimenFile := fs.String("specimen-config", envOr("COUNTYCARE_SPECIMEN_CONFIG", ""), "JSON file of the county lab's specimen rules: stability per tube, overdue time per step, box temperature range (default: specimen.DefaultConfig, see docs/specimens.md; env COUNTYCARE_SPECIMEN_CONFIG)")
 	maternalFile := fs.String("maternal-config", envOr("COUNTYCARE_MATERNAL_CONFIG", ""), "JSON file of the maternal programme: antenatal windows, the risk factor→colour table, the thresholds (default: maternal.DefaultConfig, see docs/public-health.md; env COUNTYCARE_MATERNAL_CONFIG)")
 	childFile := fs.String("childhealth-config", envOr("COUNTYCARE_CHILDHEALTH_CONFIG", ""), "JSON file of the 0–6 child programme's windows (default: childhealth.DefaultConfig, see docs/public-health.md; env COUNTYCARE_CHILDHEALTH_CONFIG)")
+	elderlyFile := fs.String("elderly-config", envOr("COUNTYCARE_ELDERLY_CONFIG", ""), "JSON file of the 65+ programme: thresholds, the lab items with units and ranges, the yearly window (default: elderly.DefaultConfig, see docs/public-health.md; env COUNTYCARE_ELDERLY_CONFIG)")
+	tcmFile := fs.String("elderly-tcm-library", envOr("COUNTYCARE_ELDERLY_TCM_LIBRARY", ""), "JSON file of the TCM health guidance per constitution and aspect, zh and en (default: elderly/tcm_guidance.json; env COUNTYCARE_ELDERLY_TCM_LIBRARY)")
 	specimenEvery := fs.Duration("specimen-sweep-every", envDuration("COUNTYCARE_SPECIMEN_SWEEP_EVERY", 5*time.Minute),
 		"how often specimens not scanned at their next step in time are looked for and alerted to the clinic and the lab (0: never)")
 	leaseTTL := fs.Duration("lease", envDuration("COUNTYCARE_LEASE", 2*time.Second),
@@ -231,6 +234,21 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return fmt.Errorf("serve: --childhealth-config: %w", err)
 		}
 	}
+	elderlyCfg, tcmLib := elderly.DefaultConfig(), elderly.DefaultLibrary()
+	if *elderlyFile != "" {
+		if elderlyCfg, err = elderly.LoadConfig(*elderlyFile); err != nil {
+			return fmt.Errorf("serve: --elderly-config: %w", err)
+		}
+	}
+	if *tcmFile != "" {
+		b, err := os.ReadFile(*tcmFile)
+		if err == nil {
+			tcmLib, err = elderly.ParseLibrary(b)
+		}
+		if err != nil {
+			return fmt.Errorf("serve: --elderly-tcm-library: %w", err)
+		}
+	}
 	rtargets, err := reading.ParseTargets(*readingTargets)
 	if err != nil {
 		return fmt.Errorf("serve: --reading-targets: %w", err)
@@ -270,7 +288,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				ECGReads:      demo.ScaledECGReads(*residents), ImagingReads: demo.ScaledImagingReads(*residents),
 				SupplyOrders: demo.ScaledSupplyOrders(*residents), Prescriptions: demo.ScaledPrescriptions(*residents),
 				Specimens: demo.ScaledSpecimens(*residents), Pregnancies: demo.ScaledPregnancies(*residents), HutReadings: demo.ScaledHutReadings(*residents),
-				SterilePacks: demo.ScaledSterilePacks(*residents)}, log)
+				SterilePacks: demo.ScaledSterilePacks(*residents), ElderlyPercent: demo.ElderlyCoverage}, log)
 			if err != nil {
 				return err
 			}
@@ -299,6 +317,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	a.special.List = specialList
 	a.specimens.Config = specimenCfg
 	a.maternal.Config, a.children.Config = maternalCfg, childCfg
+	a.elderly.Config, a.elderly.Library = elderlyCfg, tcmLib
 	a.readflow.Targets = rtargets
 	a.uploads.Config = ucfg
 	if *wipeAfter < time.Hour {
