@@ -91,6 +91,8 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		"          county lab's in-transit list (API and page) and its receipt scans (writes)\n"+
 		"  mch     a township's overdue maternal visits and overdue child checks (each through its service, both\n"+
 		"          over HTTP: GET /api/v1/mch/overdue, and the page GET /mch)\n"+
+		"  elderly a township's 65+ roster (done/due/overdue, overdue first) and suspected cases through the service,\n"+
+		"          and over HTTP (GET /api/v1/elderly/roster?status=overdue, the page GET /elderly)\n"+
 		"Latencies are measured by the client, per request, with keep-alive connections.\n"+
 		"'countycare bench ecg --dir DIR' scores the QRS detector on WFDB records instead (see its --help);\n"+
 		"countycare bench rx [flags] measures the prescription review engine in process (no database);\n"+
@@ -346,6 +348,10 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			}
 		case "mch":
 			if err := benchMCH(ctx, stdout, a, base, user, county, *n, *conc); err != nil {
+				return err
+			}
+		case "elderly":
+			if err := benchElderly(ctx, stdout, a, base, user, county, *n, *conc); err != nil {
 				return err
 			}
 		case "specimens":

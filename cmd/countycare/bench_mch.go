@@ -17,17 +17,7 @@ import (
 // county carrying the year of the programmes (countycare demo
 // --pregnancies; by default births of 1 % of the residents).
 func benchMCH(ctx context.Context, stdout io.Writer, a *app, base string, user map[care.Role]string, county string, n, conc int) error {
-	accs, err := a.st.Accounts(ctx, 1000)
-	if err != nil {
-		return err
-	}
-	var td care.Actor
-	for _, x := range accs {
-		if x.Username == user[care.RoleTownshipDoctor] {
-			td = care.Actor{AccountID: x.ID, Username: x.Username, Role: x.Role, InstitutionID: x.InstitutionID, CountyCode: county, PractitionerID: x.PractitionerID}
-		}
-	}
-	clinics, err := a.res.ManagedClinics(ctx, td)
+	td, clinics, err := townshipActor(ctx, a, user, county)
 	if err != nil {
 		return err
 	}
@@ -60,4 +50,21 @@ func benchMCH(ctx context.Context, stdout io.Writer, a *app, base string, user m
 	report(stdout, "the work-list page (GET /mch)", runLoad(n, conc, func(int) error { return c.get("/mch") }))
 	a.audit.Flush(ctx)
 	return nil
+}
+
+// townshipActor is the demo township doctor as an actor, with the clinics
+// the township manages.
+func townshipActor(ctx context.Context, a *app, user map[care.Role]string, county string) (care.Actor, []int64, error) {
+	accs, err := a.st.Accounts(ctx, 1000)
+	if err != nil {
+		return care.Actor{}, nil, err
+	}
+	var td care.Actor
+	for _, x := range accs {
+		if x.Username == user[care.RoleTownshipDoctor] {
+			td = care.Actor{AccountID: x.ID, Username: x.Username, Role: x.Role, InstitutionID: x.InstitutionID, CountyCode: county, PractitionerID: x.PractitionerID}
+		}
+	}
+	clinics, err := a.res.ManagedClinics(ctx, td)
+	return td, clinics, err
 }
