@@ -87,6 +87,8 @@ type Repository interface {
 	// ElderlyRoster lists the active residents managed by clinics born on
 	// or before bornBy, with their last check-up's date.
 	ElderlyRoster(ctx context.Context, county string, clinics []int64, bornBy care.Date) ([]RosterEntry, error)
+	// RosterNames fills the name, sex and phone of the rows given.
+	RosterNames(ctx context.Context, county string, rows []RosterEntry) error
 	// SuspectedCheckups lists the check-ups since from of residents
 	// managed by clinics that name a suspected disease the resident is
 	// still not registered for (the codes kept in Suspected), newest first.
@@ -209,15 +211,21 @@ func (s *Service) OfResident(ctx context.Context, a care.Actor, res *resident.Re
 	return ks, nil
 }
 
+// localClinics is the clinics a Local actor manages. Errors: EFORBIDDEN
+// (not Local).
+func (s *Service) localClinics(ctx context.Context, a care.Actor) ([]int64, error) {
+	if !Local(a) {
+		return nil, care.Errorf(care.EFORBIDDEN, "error.forbidden")
+	}
+	return s.Residents.ManagedClinics(ctx, a)
+}
+
 // Roster lists the eligible residents of a's managed clinics with their
 // status this year: the counts, and the rows of the statuses in only (all
 // without), overdue first (longest overdue first), then due (soonest
 // closing first), then done; audited. Errors: EFORBIDDEN (not Local).
 func (s *Service) Roster(ctx context.Context, a care.Actor, only []Status) (*Roster, error) {
-	if !Local(a) {
-		return nil, care.Errorf(care.EFORBIDDEN, "error.forbidden")
-	}
-	clinics, err := s.Residents.ManagedClinics(ctx, a)
+	clinics, err := s.localClinics(ctx, a)
 	if err != nil {
 		return nil, err
 	}
@@ -250,6 +258,9 @@ func (s *Service) Roster(ctx context.Context, a care.Actor, only []Status) (*Ros
 		rows, r.More = rows[:RosterMax], true
 	}
 	r.Rows = slices.Clone(rows)
+	if err := s.Repo.RosterNames(ctx, a.CountyCode, r.Rows); err != nil {
+		return nil, err
+	}
 	ev := audit.New(ctx, a, ActRoster, 0)
 	ev.Detail = fmt.Sprintf("elderly roster %d: overdue %d, due %d, done %d", today.Year, r.Counts[Overdue], r.Counts[Due], r.Counts[Done])
 	s.Audit.Record(ctx, ev)
@@ -261,10 +272,7 @@ func (s *Service) Roster(ctx context.Context, a care.Actor, only []Status) (*Ros
 // registry, newest first, audited: the screening work-list routes them to
 // the township for confirmation. Errors: EFORBIDDEN (not Local).
 func (s *Service) Suspected(ctx context.Context, a care.Actor) ([]Checkup, error) {
-	if !Local(a) {
-		return nil, care.Errorf(care.EFORBIDDEN, "error.forbidden")
-	}
-	clinics, err := s.Residents.ManagedClinics(ctx, a)
+	clinics, err := s.localClinics(ctx, a)
 	if err != nil {
 		return nil, err
 	}
@@ -286,9 +294,6 @@ func (s *Service) Writes(ctx context.Context, a care.Actor, res *resident.Reside
 	if !Local(a) {
 		return false, nil
 	}
-	clinics, err := s.Residents.ManagedClinics(ctx, a)
-	if err != nil {
-		return false, err
-	}
-	return slices.Contains(clinics, res.VillageID), nil
+	clinics, err := s.localClinics(ctx, a)
+	return err == nil && slices.Contains(clinics, res.VillageID), err
 }

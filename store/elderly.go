@@ -96,18 +96,19 @@ func (s *Store) Checkups(ctx context.Context, county string, residentID int64) (
 }
 
 // ElderlyRoster lists the active residents managed by clinics born on or
-// before bornBy with their last check-up's date (one index range per
-// village on residents_village, one index probe per resident on
-// elderly_checkups_resident).
+// before bornBy with their last check-up's date, reading two indexes only
+// (residents_village_status, elderly_checkups_last); the names and phones
+// come from RosterNames for the rows shown.
 func (s *Store) ElderlyRoster(ctx context.Context, county string, clinics []int64, bornBy care.Date) ([]elderly.RosterEntry, error) {
 	const op = "store.ElderlyRoster"
 	if len(clinics) == 0 {
 		return nil, nil
 	}
-	args := append(int64Args(clinics), bornBy, county)
-	rows, err := s.read().query(ctx, `SELECT r.id, r.name, r.sex, r.birth_date, r.phone, r.village_id,
-		(SELECT MAX(e.date) FROM elderly_checkups e WHERE e.county_code = r.county_code AND e.resident_id = r.id)
-		FROM residents r WHERE r.village_id IN (`+placeholders(len(clinics))+`) AND r.birth_date <= ? AND r.county_code = ? AND r.status = 'active'`, args...)
+	args := append([]any{county}, int64Args(clinics)...)
+	args = append(args, bornBy, county)
+	rows, err := s.read().query(ctx, `SELECT r.id, r.birth_date, r.village_id,
+		(SELECT MAX(e.date) FROM elderly_checkups e WHERE e.county_code = ? AND e.resident_id = r.id)
+		FROM residents r WHERE r.village_id IN (`+placeholders(len(clinics))+`) AND r.birth_date <= ? AND r.status = 'active' AND r.county_code = ?`, args...)
 	if err != nil {
 		return nil, wrap(op, err)
 	}
@@ -115,12 +116,41 @@ func (s *Store) ElderlyRoster(ctx context.Context, county string, clinics []int6
 	var out []elderly.RosterEntry
 	for rows.Next() {
 		var e elderly.RosterEntry
-		if err := rows.Scan(&e.ResidentID, &e.Name, &e.Sex, &e.BirthDate, &e.Phone, &e.VillageID, &e.Last); err != nil {
+		if err := rows.Scan(&e.ResidentID, &e.BirthDate, &e.VillageID, &e.Last); err != nil {
 			return nil, wrap(op, err)
 		}
 		out = append(out, e)
 	}
 	return out, wrap(op, rows.Err())
+}
+
+// RosterNames fills the name, sex and phone of roster rows.
+func (s *Store) RosterNames(ctx context.Context, county string, list []elderly.RosterEntry) error {
+	const op = "store.RosterNames"
+	if len(list) == 0 {
+		return nil
+	}
+	at := make(map[int64]int, len(list))
+	ids := make([]int64, len(list))
+	for i, e := range list {
+		at[e.ResidentID], ids[i] = i, e.ResidentID
+	}
+	rows, err := s.read().query(ctx, `SELECT id, name, sex, phone FROM residents WHERE county_code = ? AND id IN (`+placeholders(len(ids))+`)`,
+		append([]any{county}, int64Args(ids)...)...)
+	if err != nil {
+		return wrap(op, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var name, sex, phone string
+		if err := rows.Scan(&id, &name, &sex, &phone); err != nil {
+			return wrap(op, err)
+		}
+		e := &list[at[id]]
+		e.Name, e.Sex, e.Phone = name, sex, phone
+	}
+	return wrap(op, rows.Err())
 }
 
 // SuspectedCheckups lists the check-ups since from of residents managed by

@@ -30,4 +30,8 @@ CREATE TABLE elderly_checkups (
     FOREIGN KEY (county_code, resident_id) REFERENCES residents(county_code, id)
 );
 CREATE UNIQUE INDEX elderly_checkups_resident ON elderly_checkups(county_code, resident_id, year);
+-- The roster (store.ElderlyRoster) reads only indexes: the residents 65+
+-- of a village with their status, and each one's last check-up date.
+CREATE INDEX elderly_checkups_last ON elderly_checkups(county_code, resident_id, date);
+CREATE INDEX residents_village_status ON residents(village_id, birth_date, status, county_code);
 CREATE INDEX elderly_checkups_suspected ON elderly_checkups(managed_by, date) WHERE suspected <> '';

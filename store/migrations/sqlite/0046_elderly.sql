@@ -4,8 +4,7 @@
 -- labs, guidance, TCM answers) and tcm the constitution result (JSON);
 -- the columns beside it are what lists and rules read. findings and
 -- suspected are comma-separated codes; managed_by is the resident's
--- village when recorded. The roster reads the last check-up per resident
--- through elderly_checkups_resident.
+-- village when recorded.
 CREATE TABLE elderly_checkups (
     id              INTEGER PRIMARY KEY,
     county_code     TEXT    NOT NULL,
@@ -28,4 +27,8 @@ CREATE TABLE elderly_checkups (
     created_at      TEXT    NOT NULL
 );
 CREATE UNIQUE INDEX elderly_checkups_resident ON elderly_checkups(county_code, resident_id, year);
+-- The roster (store.ElderlyRoster) reads only indexes: the residents 65+
+-- of a village with their status, and each one's last check-up date.
+CREATE INDEX elderly_checkups_last ON elderly_checkups(county_code, resident_id, date);
+CREATE INDEX residents_village_status ON residents(village_id, birth_date, status, county_code);
 CREATE INDEX elderly_checkups_suspected ON elderly_checkups(managed_by, date) WHERE suspected <> '';
