@@ -8,6 +8,7 @@ import (
 	"countycare/access"
 	"countycare/care"
 	"countycare/chronic"
+	"countycare/elderly"
 	"countycare/org"
 )
 
@@ -88,6 +89,18 @@ func (g *gen) chronicCare(n int) error {
 				}
 				g.enrolled[p.id] = append(g.enrolled[p.id], x.d)
 			}
+		}
+	}
+	// The elderly check-ups' suspected cases skip the registered.
+	if g.registered == nil {
+		g.registered = map[int64]elderly.Registered{}
+	}
+	for _, dr := range regs {
+		if dr.r.Status == chronic.StatusActive {
+			if g.registered[dr.p.id] == nil {
+				g.registered[dr.p.id] = elderly.Registered{}
+			}
+			g.registered[dr.p.id][string(dr.r.Disease)] = true
 		}
 	}
 	// Spread the visits: most patients are followed about every three months,

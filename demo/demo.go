@@ -21,6 +21,7 @@ import (
 	"countycare/audit"
 	"countycare/care"
 	"countycare/chronic"
+	"countycare/elderly"
 	"countycare/idcard"
 	"countycare/org"
 	"countycare/resident"
@@ -51,6 +52,11 @@ type Config struct {
 	SterilePacks   int    // sterile packs delivered to clinics over the past year (default 0; ScaledSterilePacks gives the seeds' volume)
 	Screening      int    // per cent of each township campaign's target population screened (default 0: no campaigns; ScreeningShare)
 	OutreachWeeks  int    // weeks of expert sessions at every township before today (default 0; OutreachWeeksPerYear: the articles' weekly sessions)
+	// ElderlyPercent: the percent of residents aged 65+ given a check-up
+	// over the past year (default 0: none; ElderlyCoverage gives the
+	// articles' 70 %), TCM constitution identification for
+	// ElderlyTCMPercent of them.
+	ElderlyPercent int
 	Now            time.Time
 }
 
@@ -90,6 +96,9 @@ type Result struct {
 	// the year, children under 7 with a record, their checks of the year.
 	Pregnancies, Children, ChildChecks int
 	Screened, SuspectedCases           int
+	// Elderly health management (issue 17): check-ups of the year, of
+	// which with TCM constitution identification.
+	ElderlyCheckups, ElderlyTCM int
 	// Health huts' readings and sterile packs (issue 17).
 	HutReadings  int
 	SterilePacks int
@@ -183,6 +192,8 @@ type gen struct {
 	mchWomen    []mchPerson                   // women 20–42 (maternal demo year)
 	mchKids     []mchPerson                   // children under 7
 	enrolled    map[int64][]chronic.Disease   // residents' active registrations (chronicCare), for screening
+	elders      []mchPerson                   // residents 65+ this year (elderly demo year)
+	registered  map[int64]elderly.Registered  // active chronic registrations by resident (elderly suspected cases)
 }
 
 func (g *gen) id(table string) int64 {
@@ -275,6 +286,12 @@ func Generate(ctx context.Context, st *store.Store, cfg Config, log *slog.Logger
 			log.Info("demo: maternal and child health", "pregnancies", cfg.Pregnancies, "children", len(g.mchKids))
 		}
 		if err := g.maternalChild(cfg.Pregnancies); err != nil {
+			return err
+		}
+		if cfg.ElderlyPercent > 0 {
+			log.Info("demo: elderly check-ups", "residents_65", len(g.elders), "percent", cfg.ElderlyPercent)
+		}
+		if err := g.elderlyYear(cfg.ElderlyPercent); err != nil {
 			return err
 		}
 		if cfg.HutReadings > 0 || cfg.SterilePacks > 0 {

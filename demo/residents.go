@@ -296,6 +296,7 @@ func (g *gen) resident(v *org.Institution, h *resident.Household, m member, pov 
 		return err
 	}
 	g.mchCollect(r.ID, r.VillageID, r.BirthDate, r.Sex, r.PregnancyEDD)
+	g.elderlyCollect(r.ID, r.VillageID, r.BirthDate, r.Sex)
 	g.addTokens(r)
 	g.last = r
 	if g.cfg.Visits > 0 || g.cfg.FollowUps > 0 || g.cfg.Referrals > 0 || g.cfg.Consultations > 0 || g.cfg.Prescriptions > 0 || g.cfg.Contracts > 0 ||

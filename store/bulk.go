@@ -17,6 +17,7 @@ import (
 	"countycare/childhealth"
 	"countycare/chronic"
 	"countycare/consult"
+	"countycare/elderly"
 	"countycare/family"
 	"countycare/maternal"
 	"countycare/org"
@@ -135,6 +136,8 @@ var bulkSchema = []struct {
 		"haemoptysis, bp_raised, results, by_account, created_at"},
 	{"screening_cases", "id, county_code, resident_id, village_id, township_id, disease, source, campaign_id, rule, detail, suspected_on, due_on, status, " +
 		"closed_on, closed_by, reason, registration_id, version, created_at"},
+	{"elderly_checkups", "id, county_code, resident_id, managed_by, year, date, sbp, dbp, bmi_x10, self_care_score, self_care_grade, findings, suspected, " +
+		"tcm_types, form, tcm, clinic_id, by_account, created_at"},
 	{"hut_devices", "id, county_code, institution_id, kind, name, token_hash, created_by, created_at"},
 	{"device_readings", "id, county_code, device_id, device_ref, resident_id, institution_id, kind, measured_at, received_at, sbp, dbp, pulse, glucose, " +
 		"fasting, weight_dg, height_cm, urgent"},
@@ -614,6 +617,16 @@ func (b *Bulk) Child(c *childhealth.Child, ks []childhealth.Check) error {
 		}
 	}
 	return nil
+}
+
+// Checkup loads one elderly check-up (with its ID set).
+func (b *Bulk) Checkup(k *elderly.Checkup) error {
+	form, tcm, types, err := checkupRow(k)
+	if err != nil {
+		return wrap("store.Bulk.Checkup", err)
+	}
+	return b.add("elderly_checkups", k.ID, k.CountyCode, k.ResidentID, k.ManagedBy, k.Year, b.dv(k.Date), k.SBP, k.DBP, k.BMI10, k.SelfCareScore,
+		string(k.SelfCare), strings.Join(k.Findings, ","), strings.Join(k.Suspected, ","), types, form, tcm, k.ClinicID, k.By, b.tsv(k.CreatedAt))
 }
 
 // Institution loads one institution (with its ID set).

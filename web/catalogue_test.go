@@ -16,6 +16,7 @@ import (
 	"countycare/childhealth"
 	"countycare/chronic"
 	"countycare/ecg"
+	"countycare/elderly"
 	"countycare/family"
 	"countycare/maternal"
 	"countycare/org"
@@ -245,6 +246,33 @@ func TestCatalogueIsComplete(t *testing.T) {
 	for _, k := range []string{"mch_registered", "mch_visit", "mch_delivery", "mch_child", "mch_check"} {
 		used["flash."+k] = "okFlash"
 	}
+	ecfg := elderly.DefaultConfig()
+	for prefix, codes := range map[string][]string{"elderly.symptom": elderly.Symptoms, "elderly.self_care_item": elderly.SelfCareItems,
+		"elderly.screen": elderly.Screens, "elderly.smoking": elderly.Smoking, "elderly.drinking": elderly.Drinking, "elderly.exercise": elderly.Exercise,
+		"elderly.diet": elderly.Diets, "elderly.aux": elderly.Auxiliary, "elderly.guidance": elderly.Guidance, "elderly.risk": elderly.Risks,
+		"elderly.aspect": elderly.Aspects, "elderly.finding": ecfg.FindingCodes(), "elderly.suspected": {"hypertension", "diabetes"},
+		"elderly.level": {"0", "1", "2", "3"}, "elderly.grade": {string(elderly.Independent), string(elderly.MildDep), string(elderly.ModerateDep), string(elderly.Dependent)},
+		"elderly.verdict": {string(elderly.Yes), string(elderly.Leaning), string(elderly.Basically), string(elderly.No)}} {
+		for _, c := range codes {
+			used[prefix+"."+c] = "elderly lists"
+		}
+	}
+	for _, l := range ecfg.Labs {
+		used["elderly.lab."+l.Code] = "elderly.DefaultConfig().Labs"
+	}
+	for _, c := range elderly.Constitutions {
+		used["elderly.constitution."+string(c)] = "elderly.Constitutions"
+	}
+	for _, st := range elderly.Statuses {
+		used["elderly.status."+string(st)] = "elderly.Statuses"
+	}
+	for i := 1; i <= elderly.TCMQuestions; i++ {
+		used[fmt.Sprintf("elderly.tcm.q%d", i)] = "elderly.html"
+	}
+	for i := 1; i <= 5; i++ {
+		used[fmt.Sprintf("elderly.tcm.a%d", i)] = "elderly.html"
+	}
+	used["flash.elderly_recorded"], used["elderly.cognitive"], used["elderly.depression"] = "elderlyPage", "elderly.html", "elderly.html"
 	_ = access.Public
 	if len(used) < 200 {
 		t.Fatalf("found only %d keys: the scan is broken", len(used))

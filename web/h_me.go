@@ -13,6 +13,7 @@ import (
 
 	"countycare/care"
 	"countycare/dicom"
+	"countycare/elderly"
 	"countycare/family"
 	"countycare/lab"
 	"countycare/myrecord"
@@ -44,6 +45,11 @@ type meView struct {
 	Points    *points.Account
 	MaxSteps  int
 	Surveys   []survey.Invitation // the account's own open surveys (Own only)
+	// The last elderly check-up (ElderlyShown: the resident is 65+ this
+	// year) with its TCM guidance.
+	ElderlyShown  bool
+	Elderly       *elderly.Checkup
+	ElderlyAdvice []tcmAdvice
 	// Settlements and the open balances (kept as before).
 	Settlements any
 	Receivables any
@@ -225,6 +231,15 @@ func (s *Server) mePage(r *http.Request, rc *reqCtx) (pageData, error) {
 			return pageData{}, err
 		}
 		v.MaxSteps = points.MaxSteps
+	}
+	if s.Elderly != nil && s.Elderly.Config.Eligible(res.BirthDate, care.Today(s.Now()).Year) {
+		ks, err := s.Elderly.OfResident(ctx, a, res)
+		if err != nil {
+			return pageData{}, err
+		}
+		if v.ElderlyShown = true; len(ks) > 0 {
+			v.Elderly, v.ElderlyAdvice = &ks[0], s.adviceFor(rc.Lang, ks[0].TCM)
+		}
 	}
 	if s.Surveys != nil && v.Own {
 		if v.Surveys, err = s.Surveys.Mine(ctx, a); err != nil {

@@ -530,6 +530,18 @@ func (s *Server) registerRoutes() {
 	s.handle("POST /api/v1/screening/cases/{id}/confirm", screenTownship, s.apiScreeningClose(true))
 	s.handle("POST /api/v1/screening/cases/{id}/rule-out", screenTownship, s.apiScreeningClose(false))
 	s.handle("GET /api/v1/residents/{id}/screening", screenStaff, s.apiScreeningResident)
+
+	// Elderly health management, 65+ (issue 17): village and township
+	// doctors keep the roster and record the yearly check-up for the
+	// residents of the villages they manage (elderly.Service.Writes); a
+	// county specialist with a care link reads the history.
+	s.handle("GET /elderly", mchLocal, s.elderlyList)
+	s.handle("GET /residents/{id}/elderly", mchStaff, s.elderlyPage)
+	s.handle("POST /residents/{id}/elderly", mchLocal, s.elderlyRecord)
+	s.handle("GET /api/v1/elderly/roster", mchLocal, s.apiElderlyRoster)
+	s.handle("GET /api/v1/elderly/suspected", mchLocal, s.apiElderlySuspected)
+	s.handle("GET /api/v1/residents/{id}/elderly", mchStaff, s.apiElderlyResident)
+	s.handle("POST /api/v1/residents/{id}/elderly", mchLocal, s.apiElderlyRecord)
 	// Study viewers (ECG, imaging): the doctors who send studies and the
 	// readers and specialists who read them; each study is further scoped
 	// to its resident (reading.Viewer).

@@ -27,6 +27,7 @@ import (
 	"countycare/chronic"
 	"countycare/consult"
 	"countycare/critical"
+	"countycare/elderly"
 	"countycare/family"
 	"countycare/huts"
 	"countycare/kpi"
@@ -139,6 +140,8 @@ type Deps struct {
 	Children *childhealth.Service
 	// Household screening campaigns and suspected cases (required by its routes).
 	Screening *screening.Service
+	// Elderly health management, 65+ (required by its routes).
+	Elderly *elderly.Service
 	// Devices of health huts and clinics and their readings (required by its routes).
 	Huts *huts.Service
 	// The sterile supply center's treatment packs (required by its routes).

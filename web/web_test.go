@@ -26,6 +26,7 @@ import (
 	"countycare/critical"
 	"countycare/demo"
 	"countycare/ecg"
+	"countycare/elderly"
 	"countycare/family"
 	"countycare/huts"
 	"countycare/internal/testdb"
@@ -186,6 +187,7 @@ func newEnvWith(t testing.TB, d store.Dialect, o envOptions) *env {
 		Children:     &childhealth.Service{Repo: st, Residents: rsvc, Audit: w, Config: childhealth.DefaultConfig(), Now: time.Now},
 		Screening: &screening.Service{Repo: st, Residents: rsvc, Orgs: orgs, Chronic: chr, Atomic: st.Atomic, Audit: w,
 			Config: screening.DefaultConfig().FromChronic(chr.Config), Now: time.Now},
+		Elderly: &elderly.Service{Repo: st, Residents: rsvc, Audit: w, Config: elderly.DefaultConfig(), Library: elderly.DefaultLibrary(), Now: time.Now},
 		Huts: &huts.Service{Repo: st, Residents: rsvc, Orgs: orgs, Alerts: crit, Audit: w, Chronic: chronic.DefaultConfig(), Config: huts.DefaultConfig(),
 			Key: huts.KeyFrom(testdb.AuditKey), Now: time.Now},
 		Sterile: &sterile.Service{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, Config: sterile.DefaultConfig(), Now: sterileNow(o)},

@@ -15,6 +15,7 @@ import (
 	"countycare/consult"
 	"countycare/critical"
 	"countycare/ecg"
+	"countycare/elderly"
 	"countycare/family"
 	"countycare/fhir"
 	"countycare/huts"
@@ -83,6 +84,7 @@ type app struct {
 	maternal  *maternal.Service     // maternal health management (孕产妇健康管理)
 	screening *screening.Service    // household screening for the "2+3" diseases (两慢三病筛查)
 	children  *childhealth.Service  // 0–6 child health management
+	elderly   *elderly.Service      // health management of residents aged 65+ (老年人健康管理)
 	huts      *huts.Service         // health huts' devices and their readings
 	sterile   *sterile.Service      // the sterile supply center's treatment packs
 	outreach  *outreach.Service     // expert sessions in townships, multi-site practice
@@ -160,6 +162,7 @@ func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, 
 	a.screening = &screening.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Chronic: a.chronic, Atomic: st.Atomic, Audit: a.audit,
 		Config: screening.DefaultConfig().FromChronic(a.chronic.Config), Now: now}
 	a.children = &childhealth.Service{Repo: st, Residents: a.res, Audit: a.audit, Config: childhealth.DefaultConfig(), Now: now}
+	a.elderly = &elderly.Service{Repo: st, Residents: a.res, Audit: a.audit, Config: elderly.DefaultConfig(), Library: elderly.DefaultLibrary(), Now: now}
 	a.dashboard = &kpi.Service{Chronic: a.chronic, Family: a.family, Referral: a.referral, Consult: a.consult, Critical: a.critical, Orgs: a.orgs, Kept: st, RecordStore: st, Settle: st, Prescriptions: st, ChronicRules: a.chronic.Config, ConsultRules: a.consult.Config, Targets: kpi.DefaultTargets(), Audit: a.audit, Now: now}
 	a.surveys = &survey.Service{Repo: st, Orgs: a.orgs, Audit: a.audit, Config: survey.DefaultConfig(), Key: survey.KeyFrom(key), PublicURL: acfg.PublicURL, Now: now}
 	a.huts = &huts.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Alerts: a.critical, Audit: a.audit, Chronic: chronic.DefaultConfig(),
@@ -175,7 +178,7 @@ func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, 
 	w, err := web.New(wcfg, web.Deps{Residents: a.res, Orgs: a.orgs, Accounts: a.accounts, Proxies: a.proxies, MyRecord: a.myrecord, Chronic: a.chronic, Consult: a.consult, Live: a.live, Family: a.family, Points: a.points, Referral: a.referral, Settle: a.settle, Window: a.window,
 		Reading: a.reading, ReadFlow: a.readflow, Viewer: viewer, KeyImages: &reading.KeyImages{Flow: a.readflow, Viewer: viewer, Repo: st, Now: now}, Rx: a.rx, Prescriptions: a.prescriptions, Online: a.online,
 		Labs: a.labs, Critical: a.critical, Exams: a.exams, Pharmacy: a.pharmacy, Imaging: a.imaging, DICOMweb: a.dicomweb, PovertyWatch: a.watch, Special: a.special, Specimens: a.specimens, Maternal: a.maternal, Children: a.children, Screening: a.screening,
-		Huts: a.huts, Sterile: a.sterile, Outreach: a.outreach,
+		Huts: a.huts, Sterile: a.sterile, Outreach: a.outreach, Elderly: a.elderly,
 		Dashboard: a.dashboard, Appraisal: a.appraisal, Surveys: a.surveys, Uploads: a.uploads, Sync: a.sync, Systems: a.systems, Store: st, Audit: a.audit, AuditKey: key, Log: log, Now: now})
 	if err != nil {
 		a.audit.Close(context.Background())

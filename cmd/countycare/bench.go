@@ -93,6 +93,8 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		"          over HTTP: GET /api/v1/mch/overdue, and the page GET /mch)\n"+
 		"  screening a township's pending and overdue screening confirmations (through its service, over HTTP:\n"+
 		"          GET /api/v1/screening/follow-ups, and the page GET /screening/follow-ups)\n"+
+		"  elderly a township's 65+ roster (done/due/overdue, overdue first) and suspected cases through the service,\n"+
+		"          and over HTTP (GET /api/v1/elderly/roster?status=overdue, the page GET /elderly)\n"+
 		"Latencies are measured by the client, per request, with keep-alive connections.\n"+
 		"'countycare bench ecg --dir DIR' scores the QRS detector on WFDB records instead (see its --help);\n"+
 		"countycare bench rx [flags] measures the prescription review engine in process (no database);\n"+
@@ -352,6 +354,10 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			}
 		case "screening":
 			if err := benchScreening(ctx, stdout, a, base, user, county, *n, *conc); err != nil {
+				return err
+			}
+		case "elderly":
+			if err := benchElderly(ctx, stdout, a, base, user, county, *n, *conc); err != nil {
 				return err
 			}
 		case "specimens":

@@ -26,6 +26,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the load to this file (for tuning the bulk load)")
 	ecgReads := fs.Int("ecg-reads", -1, "ECGs read over the past year, filed on embedded MIT-BIH excerpts (-1: the seeds' 71,296 a year scaled to --residents; 0: none)")
 	imagingReads := fs.Int("imaging-reads", -1, "imaging studies read over the past year, filed on embedded DICOM files (-1: the seeds' 26,322 a year scaled to --residents; 0: none)")
+	elderlyPct := fs.Int("elderly-percent", demo.ElderlyCoverage, "percent of residents aged 65+ given the yearly check-up over the past year (TCM identification for 60 % of all 65+; 0: none)")
 	pregnancies := fs.Int("pregnancies", -1, "pregnancies registered over the past year, with every child under 7 and the year's checks (-1: births of 1 % of --residents; 0: none)")
 	specimens := fs.Int("specimens", -1, "specimens carried from villages to the county lab over the past year (-1: the seeds' 10,856 a year scaled to --residents; 0: none)")
 	villages := fs.Int("villages", 206, "village clinics the residents live in (a single village for the village app's sync figures)")
@@ -101,13 +102,13 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		*sterilePacks = demo.ScaledSterilePacks(*residents)
 	}
 	res, err := demo.Generate(ctx, st, demo.Config{ECGReads: *ecgReads, ImagingReads: *imagingReads, Residents: *residents, Seed: *seed, Password: *password, Visits: *visits, FollowUps: *followUps, Contracts: *contracts,
-		Referrals: *referrals, Consultations: *consultations, Prescriptions: *prescriptions, SupplyOrders: *supplyOrders, Specimens: *specimens, Pregnancies: *pregnancies, Screening: *screenShare,
+		Referrals: *referrals, Consultations: *consultations, Prescriptions: *prescriptions, SupplyOrders: *supplyOrders, Specimens: *specimens, Pregnancies: *pregnancies, Screening: *screenShare, ElderlyPercent: *elderlyPct,
 		HutReadings: *hutReadings, SterilePacks: *sterilePacks, OutreachWeeks: *outreachWeeks, Villages: *villages, VillageDoctors: *villageDoctors}, log)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "demo county written to %s in %s: %d institutions, %d staff, %d households, %d residents, %d settled visits, %d chronic patients, %d follow-ups, %d family doctor contracts, %d home visits, %d check-ups, %d up-referrals, %d down-referrals, %d consultations, %d reviewed prescriptions, %d ECG reads, %d imaging reads, %d supply orders, %d specimens, %d pregnancies, %d children with %d checks, %d device readings, %d sterile packs, %d residents screened with %d suspected cases, %d expert sessions with %d bookings\n",
-		st.Redacted(), res.Duration.Round(1e6), res.Institutions, res.Staff, res.Households, res.Residents, res.Visits, res.ChronicPatients, res.FollowUps, res.Contracts, res.HomeVisits, res.Checkups, res.UpReferrals, res.DownReferrals, res.Consultations, res.Prescriptions, res.ECGReads, res.ImagingReads, res.SupplyOrders, res.Specimens, res.Pregnancies, res.Children, res.ChildChecks, res.HutReadings, res.SterilePacks, res.Screened, res.SuspectedCases, res.OutreachSessions, res.OutreachBookings)
+	fmt.Fprintf(stdout, "demo county written to %s in %s: %d institutions, %d staff, %d households, %d residents, %d settled visits, %d chronic patients, %d follow-ups, %d family doctor contracts, %d home visits, %d check-ups, %d up-referrals, %d down-referrals, %d consultations, %d reviewed prescriptions, %d ECG reads, %d imaging reads, %d supply orders, %d specimens, %d pregnancies, %d children with %d checks, %d elderly check-ups (%d with TCM identification), %d device readings, %d sterile packs, %d residents screened with %d suspected cases, %d expert sessions with %d bookings\n",
+		st.Redacted(), res.Duration.Round(1e6), res.Institutions, res.Staff, res.Households, res.Residents, res.Visits, res.ChronicPatients, res.FollowUps, res.Contracts, res.HomeVisits, res.Checkups, res.UpReferrals, res.DownReferrals, res.Consultations, res.Prescriptions, res.ECGReads, res.ImagingReads, res.SupplyOrders, res.Specimens, res.Pregnancies, res.Children, res.ChildChecks, res.ElderlyCheckups, res.ElderlyTCM, res.HutReadings, res.SterilePacks, res.Screened, res.SuspectedCases, res.OutreachSessions, res.OutreachBookings)
 	fmt.Fprintf(stdout, "sign-ins (password %q):\n", *password)
 	for _, l := range res.Logins {
 		fmt.Fprintf(stdout, "  %-20s %-32s %s, %s\n", l.Role, l.Username, l.Name, l.Institution)

@@ -22,6 +22,7 @@ import (
 	"countycare/consult"
 	"countycare/critical"
 	"countycare/demo"
+	"countycare/elderly"
 	"countycare/family"
 	"countycare/kpi"
 	"countycare/maternal"
@@ -110,6 +111,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	outreachCancel := fs.Int("outreach-cancel-hours", envInt("COUNTYCARE_OUTREACH_CANCEL_HOURS", outreach.DefaultConfig().CancelCutoffHours),
 		"expert sessions: a resident may cancel a booking until this many hours before the slot (0–336; docs/outreach.md; env COUNTYCARE_OUTREACH_CANCEL_HOURS)")
 	childFile := fs.String("childhealth-config", envOr("COUNTYCARE_CHILDHEALTH_CONFIG", ""), "JSON file of the 0–6 child programme's windows (default: childhealth.DefaultConfig, see docs/public-health.md; env COUNTYCARE_CHILDHEALTH_CONFIG)")
+	elderlyFile := fs.String("elderly-config", envOr("COUNTYCARE_ELDERLY_CONFIG", ""), "JSON file of the 65+ programme: thresholds, the lab items with units and ranges, the yearly window (default: elderly.DefaultConfig, see docs/public-health.md; env COUNTYCARE_ELDERLY_CONFIG)")
+	tcmFile := fs.String("elderly-tcm-library", envOr("COUNTYCARE_ELDERLY_TCM_LIBRARY", ""), "JSON file of the TCM health guidance per constitution and aspect, zh and en (default: elderly/tcm_guidance.json; env COUNTYCARE_ELDERLY_TCM_LIBRARY)")
 	specimenEvery := fs.Duration("specimen-sweep-every", envDuration("COUNTYCARE_SPECIMEN_SWEEP_EVERY", 5*time.Minute),
 		"how often specimens not scanned at their next step in time are looked for and alerted to the clinic and the lab (0: never)")
 	leaseTTL := fs.Duration("lease", envDuration("COUNTYCARE_LEASE", 2*time.Second),
@@ -236,6 +239,21 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return fmt.Errorf("serve: --childhealth-config: %w", err)
 		}
 	}
+	elderlyCfg, tcmLib := elderly.DefaultConfig(), elderly.DefaultLibrary()
+	if *elderlyFile != "" {
+		if elderlyCfg, err = elderly.LoadConfig(*elderlyFile); err != nil {
+			return fmt.Errorf("serve: --elderly-config: %w", err)
+		}
+	}
+	if *tcmFile != "" {
+		b, err := os.ReadFile(*tcmFile)
+		if err == nil {
+			tcmLib, err = elderly.ParseLibrary(b)
+		}
+		if err != nil {
+			return fmt.Errorf("serve: --elderly-tcm-library: %w", err)
+		}
+	}
 	rtargets, err := reading.ParseTargets(*readingTargets)
 	if err != nil {
 		return fmt.Errorf("serve: --reading-targets: %w", err)
@@ -275,7 +293,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				ECGReads:      demo.ScaledECGReads(*residents), ImagingReads: demo.ScaledImagingReads(*residents),
 				SupplyOrders: demo.ScaledSupplyOrders(*residents), Prescriptions: demo.ScaledPrescriptions(*residents),
 				Specimens: demo.ScaledSpecimens(*residents), Pregnancies: demo.ScaledPregnancies(*residents), HutReadings: demo.ScaledHutReadings(*residents),
-				SterilePacks: demo.ScaledSterilePacks(*residents), Screening: demo.ScreeningShare, OutreachWeeks: demo.OutreachWeeksPerYear}, log)
+				SterilePacks: demo.ScaledSterilePacks(*residents), Screening: demo.ScreeningShare, OutreachWeeks: demo.OutreachWeeksPerYear, ElderlyPercent: demo.ElderlyCoverage}, log)
 			if err != nil {
 				return err
 			}
@@ -313,6 +331,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		a.close(context.Background())
 		return fmt.Errorf("serve: --outreach-cancel-hours: %w", err)
 	}
+	a.elderly.Config, a.elderly.Library = elderlyCfg, tcmLib
 	a.readflow.Targets = rtargets
 	a.uploads.Config = ucfg
 	if *wipeAfter < time.Hour {

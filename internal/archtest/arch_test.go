@@ -55,6 +55,8 @@ var domain = map[string][]string{
 	// Maternal and child health (issue 17).
 	"maternal":    {"care", "audit", "idcard", "resident"},
 	"childhealth": {"care", "audit", "idcard", "resident"},
+	// Elderly health management and TCM constitution identification (issue 17).
+	"elderly": {"care", "audit", "resident"},
 	// Health huts' devices and sterile treatment packs (issue 17).
 	"huts":    {"care", "access", "audit", "org", "resident", "chronic", "critical", "notify"},
 	"sterile": {"care", "audit", "org", "resident"},

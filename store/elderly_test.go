@@ -1,0 +1,149 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+
+	"countycare/care"
+	"countycare/chronic"
+	"countycare/elderly"
+	"countycare/internal/testdb"
+	"countycare/resident"
+	"countycare/store"
+)
+
+// elderlyForm is a valid check-up form with the blood pressure and
+// fasting glucose given and the 33 TCM answers.
+func elderlyForm(sbp, dbp int, fpg float64) elderly.Form {
+	tcm := make([]int, elderly.TCMQuestions)
+	for i := range tcm {
+		tcm[i] = 2
+	}
+	tcm[0] = 5
+	return elderly.Form{Symptoms: []string{"dizziness"}, TempC10: 366, Pulse: 76, Resp: 18, SBPLeft: sbp - 4, DBPLeft: dbp - 2, SBPRight: sbp, DBPRight: dbp,
+		HeightMM: 1620, WeightG: 64000, WaistMM: 860, SelfCare: []int{0, 0, 0, 1, 1}, Cognitive: "negative", Depression: "negative",
+		Smoking: "current", Labs: map[string]float64{"fpg": fpg, "ldl": 3.0}, ECG: "normal", Guidance: []string{"recheck"}, Risks: []string{"quit_smoking"}, TCM: tcm}
+}
+
+// TestElderlyCheckup walks the yearly check-up of a resident aged 65+
+// (国家基本公共卫生服务规范 第三版, 老年人健康管理服务规范): impossible
+// values refused whole; the check-up stored with its self-care grade,
+// findings, suspected cases (BP ≥ 140/90, FPG ≥ 7.0 mmol/L outside the
+// registry) and TCM constitution; one a year; the roster's status; the
+// suspected list without residents registered since; out of scope is
+// not found; every read and write audited. Both databases.
+func TestElderlyCheckup(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, d store.Dialect) {
+		f := newFixture(t, d)
+		ctx := context.Background()
+		svc := &elderly.Service{Repo: f.st, Residents: f.res, Audit: syncRecorder{f.st, t}, Config: elderly.DefaultConfig(),
+			Library: elderly.DefaultLibrary(), Now: f.clk.Now}
+		vd := f.actors[care.RoleVillageDoctor]
+		today := care.Today(f.clk.Now())
+		unchecked := func(r *resident.Resident) bool {
+			ks, err := f.st.Checkups(ctx, r.CountyCode, r.ID)
+			return err == nil && (len(ks) == 0 || ks[0].Year != today.Year)
+		}
+		old := findResident(t, f, vd, resident.Filter{}, func(r *resident.Resident) bool {
+			reg, _ := f.st.ChronicDiseases(ctx, r.CountyCode, r.ID)
+			return r.Age(today) >= 70 && !reg["hypertension"] && !reg["diabetes"] && unchecked(r)
+		})
+		// A 15-kg adult 3 m tall, systolic below diastolic: refused whole.
+		bad := elderlyForm(150, 95, 7.4)
+		bad.WeightG, bad.HeightMM, bad.SBPLeft, bad.DBPLeft = 15000, 3000, 80, 120
+		_, err := svc.Record(ctx, vd, old.ID, today, bad)
+		ce, _ := err.(*care.Error)
+		if care.ErrorCode(err) != care.EINVALID || ce == nil || len(ce.Fields) < 3 {
+			t.Fatalf("impossible values: %v", err)
+		}
+		if ks, _ := f.st.Checkups(ctx, old.CountyCode, old.ID); !unchecked(&old) {
+			t.Fatalf("a refused check-up was stored: %d", len(ks))
+		}
+		if _, err := svc.Record(ctx, vd, old.ID, today.AddDays(1), elderlyForm(120, 80, 5)); fieldKey(err) != "elderly.date_future" {
+			t.Fatalf("future date: %v", err)
+		}
+		k, err := svc.Record(ctx, vd, old.ID, today, elderlyForm(150, 95, 7.4))
+		if err != nil {
+			t.Fatalf("record: %v", err)
+		}
+		if !slices.Equal(k.Suspected, []string{"hypertension", "diabetes"}) || k.SelfCare != elderly.Independent || k.SelfCareScore != 2 ||
+			k.TCM == nil || !slices.Equal(k.TCM.Types, []elderly.Constitution{elderly.Balanced}) || !slices.Contains(k.Findings, "bp_high") {
+			t.Fatalf("recorded %+v", k)
+		}
+		// One check-up a year (规范 §2 每年1次).
+		if _, err := svc.Record(ctx, vd, old.ID, today, elderlyForm(120, 80, 5)); care.ErrorCode(err) != care.ECONFLICT {
+			t.Fatalf("second check-up this year: %v", err)
+		}
+		_, ks, err := svc.History(ctx, vd, old.ID)
+		if err != nil || len(ks) != 1 || ks[0].Form.Labs["fpg"] != 7.4 || ks[0].TCM == nil || ks[0].TCM.Scores[0].Score != 21 || ks[0].Date != today {
+			t.Fatalf("history: %v %+v", err, ks)
+		}
+		// The roster shows the resident done; every eligible one is counted.
+		ro, err := svc.Roster(ctx, vd, []elderly.Status{elderly.Done})
+		if err != nil || ro.Counts[elderly.Done] < 1 || ro.Counts[elderly.Done]+ro.Counts[elderly.Due]+ro.Counts[elderly.Overdue] != ro.Total {
+			t.Fatalf("roster: %v %+v", err, ro)
+		}
+		if !slices.ContainsFunc(ro.Rows, func(e elderly.RosterEntry) bool { return e.ResidentID == old.ID && e.Status == elderly.Done }) {
+			t.Fatalf("resident not done in the roster")
+		}
+		// The suspected list names both diseases; a resident already in
+		// the hypertension registry is suspected of diabetes only.
+		sus, err := svc.Suspected(ctx, vd)
+		if err != nil || !slices.ContainsFunc(sus, func(c elderly.Checkup) bool { return c.ID == k.ID && len(c.Suspected) == 2 && c.Name != "" }) {
+			t.Fatalf("suspected: %v %d", err, len(sus))
+		}
+		// Once enrolled in the hypertension registry the resident is
+		// listed for diabetes only; a resident enrolled before the
+		// check-up is suspected of diabetes only. The township's doctor
+		// records for its villages.
+		enrol := func(r *resident.Resident) {
+			reg := &chronic.Registration{County: r.CountyCode, ResidentID: r.ID, Disease: chronic.Hypertension, Status: chronic.StatusActive,
+				Source: chronic.SourceDiagnosis, EnrolledOn: today, ClinicID: r.VillageID, Tier: chronic.Green, TierSince: today, NextVisit: today}
+			if err := f.st.Enroll(ctx, reg, auditEvent(vd, r.ID)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		enrol(&old)
+		sus, err = svc.Suspected(ctx, vd)
+		if err != nil || !slices.ContainsFunc(sus, func(c elderly.Checkup) bool { return c.ID == k.ID && slices.Equal(c.Suspected, []string{"diabetes"}) }) {
+			t.Fatalf("suspected after enrolment: %v %+v", err, sus)
+		}
+		td := f.actors[care.RoleTownshipDoctor]
+		htn := findResident(t, f, td, resident.Filter{}, func(r *resident.Resident) bool {
+			return r.ID != old.ID && r.Age(today) >= 65 && unchecked(r)
+		})
+		enrol(&htn)
+		k2, err := svc.Record(ctx, td, htn.ID, today, elderlyForm(160, 100, 8.0))
+		if err != nil || !slices.Equal(k2.Suspected, []string{"diabetes"}) {
+			t.Fatalf("registered resident: %v %v", err, k2)
+		}
+		// Too young in the year.
+		young := findResident(t, f, vd, resident.Filter{}, func(r *resident.Resident) bool { return r.Age(today) >= 40 && r.Age(today) < 60 })
+		if _, err := svc.Record(ctx, vd, young.ID, today, elderlyForm(120, 80, 5)); fieldKey(err) != "elderly.not_eligible" {
+			t.Fatalf("under 65: %v", err)
+		}
+		// A village doctor of another village: not found, and audited.
+		other := vd
+		if err := f.st.QueryForTest(ctx, fmt.Sprintf(`SELECT MIN(id) FROM institutions WHERE kind = 'village_clinic' AND id <> %d`, old.VillageID), &other.InstitutionID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.Record(ctx, other, old.ID, today, elderlyForm(120, 80, 5)); care.ErrorCode(err) != care.ENOTFOUND {
+			t.Fatalf("other village writes: %v", err)
+		}
+		if _, err := svc.Roster(ctx, f.actors[care.RoleCountySpecialist], nil); care.ErrorCode(err) != care.EFORBIDDEN {
+			t.Fatalf("county specialist reads the roster: %v", err)
+		}
+		for _, act := range []string{elderly.ActRecord, elderly.ActRead} {
+			if !hasAudit(t, f.st, old.ID, act, "") {
+				t.Errorf("no %s audit row", act)
+			}
+		}
+		for _, act := range []string{elderly.ActRoster, elderly.ActSuspected} {
+			if !hasAuditAny(t, f.st, act) {
+				t.Errorf("no %s audit row", act)
+			}
+		}
+	})
+}
