@@ -566,6 +566,37 @@ func (s *Server) registerRoutes() {
 	s.handle("POST /api/v1/sterile/cycles/{id}/indicators", sterileCenter, s.apiSterileIndicator)
 	s.handle("POST /api/v1/sterile/scan", sterileClinics, s.apiSterileScan)
 	s.handle("GET /api/v1/residents/{id}/sterile-packs", sterileUsers, s.apiResidentPacks)
+	// Health education (issue 17): village doctors and township staff plan
+	// and record sessions of their institutions; the county's staff and
+	// analysts read the tallies (counts, no names); a resident reads their
+	// health-education prescriptions (双处方) on /me.
+	eduLocal := access.Allow(care.RoleVillageDoctor, care.RoleTownshipDoctor)
+	eduReaders := access.Allow(care.RoleVillageDoctor, care.RoleTownshipDoctor, care.RoleCountySpecialist, care.RoleAnalyst)
+	eduRx := access.Allow(care.RoleVillageDoctor, care.RoleTownshipDoctor, care.RoleCountySpecialist)
+	s.handle("GET /api/v1/healthedu/sessions", eduReaders, s.apiEduSessions)
+	s.handle("POST /api/v1/healthedu/sessions", eduLocal, s.apiEduPlan)
+	s.handle("GET /api/v1/healthedu/sessions/{id}", eduLocal, s.apiEduSession)
+	s.handle("POST /api/v1/healthedu/sessions/{id}/record", eduLocal, s.apiEduRecord)
+	s.handle("GET /api/v1/healthedu/indicators", eduReaders, s.apiEduIndicators)
+	s.handle("GET /api/v1/healthedu/library", eduReaders, s.apiEduLibrary)
+	s.handle("GET /api/v1/residents/{id}/education-rx", eduRx, s.apiResidentEduRx)
+	s.handle("GET /api/v1/me/education-rx", self, s.apiMyEduRx)
+	// Home visits (送医送护, issue 17): a resident asks on /me, a doctor for
+	// a resident in scope; village and township doctors schedule to a
+	// family-doctor team member, record, cancel and flag the bedridden and
+	// disabled; the service checks each visit's resident is in scope.
+	hvLocal := access.Allow(care.RoleVillageDoctor, care.RoleTownshipDoctor)
+	hvCancel := access.Allow(care.RoleVillageDoctor, care.RoleTownshipDoctor, care.RoleResident)
+	s.handle("GET /api/v1/home-visits", hvLocal, s.apiHomeVisits)
+	s.handle("GET /api/v1/home-visits/flagged", hvLocal, s.apiHomeVisitsFlagged)
+	s.handle("POST /api/v1/home-visits/{id}/schedule", hvLocal, s.apiHomeVisitSchedule)
+	s.handle("POST /api/v1/home-visits/{id}/record", hvLocal, s.apiHomeVisitRecord)
+	s.handle("POST /api/v1/home-visits/{id}/cancel", hvCancel, s.apiHomeVisitCancel)
+	s.handle("GET /api/v1/residents/{id}/home-visits", hvLocal, s.apiResidentHomeVisits)
+	s.handle("POST /api/v1/residents/{id}/home-visits", hvLocal, s.apiHomeVisitRequest)
+	s.handle("POST /api/v1/residents/{id}/care-flags", hvLocal, s.apiCareFlag)
+	s.handle("GET /api/v1/me/home-visits", self, s.apiMyHomeVisits)
+	s.handle("POST /api/v1/me/home-visits", self, s.apiMyHomeVisitRequest)
 	devices := access.Devices()
 	// Devices of health huts and clinics (issue 17): administrators register
 	// and revoke them; a device posts readings with its bearer token;

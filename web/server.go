@@ -31,6 +31,8 @@ import (
 	"countycare/huts"
 	"countycare/kpi"
 	"countycare/lab"
+	"countycare/healthedu"
+	"countycare/homevisit"
 	"countycare/maternal"
 	"countycare/myrecord"
 	"countycare/online"
@@ -139,6 +141,10 @@ type Deps struct {
 	Huts *huts.Service
 	// The sterile supply center's treatment packs (required by its routes).
 	Sterile *sterile.Service
+	// Health education and the double prescription (required by its routes).
+	HealthEdu *healthedu.Service
+	// Home visits (送医送护) and the bedridden and disabled (required by its routes).
+	HomeVisits *homevisit.Service
 	// The county dashboard; nil: one over Chronic, Family and Referral
 	// with the default targets (kpi.DefaultTargets).
 	Dashboard *kpi.Service

@@ -27,6 +27,8 @@ import (
 	"countycare/demo"
 	"countycare/ecg"
 	"countycare/family"
+	"countycare/healthedu"
+	"countycare/homevisit"
 	"countycare/huts"
 	"countycare/internal/testdb"
 	"countycare/lab"
@@ -136,7 +138,8 @@ func newEnvWith(t testing.TB, d store.Dialect, o envOptions) *env {
 	readFlow := &reading.Workflow{Repo: st, Audit: w, Targets: reading.DefaultTargets(), Templates: reading.DefaultTemplates(), Now: time.Now,
 		Critical: reading.CriticalAlerts{Service: crit}, OnError: func(err error) { t.Logf("reading workflow: %v", err) }}
 	accts := &account.Service{Repo: st, Config: account.DefaultConfig(), Now: time.Now, Orgs: orgs, DeviceKey: account.DeviceKeyFrom(testdb.AuditKey)}
-	rxs := &rx.Service{Repo: st, Engine: rxEngine, Residents: rsvc, Orgs: orgs, Audit: w, Now: time.Now}
+	eduLib := healthedu.DefaultLibrary()
+	rxs := &rx.Service{Repo: st, Engine: rxEngine, Residents: rsvc, Orgs: orgs, Audit: w, Now: time.Now, Education: eduLib}
 	onl := &online.Service{Repo: st, Residents: rsvc, Staff: st, Accounts: accts, Rx: rxs, Audit: w, Now: time.Now}
 	prices, err := pharmacy.ExamplePrices(rxEngine.KB)
 	if err != nil {
@@ -183,7 +186,9 @@ func newEnvWith(t testing.TB, d store.Dialect, o envOptions) *env {
 		Children:     &childhealth.Service{Repo: st, Residents: rsvc, Audit: w, Config: childhealth.DefaultConfig(), Now: time.Now},
 		Huts: &huts.Service{Repo: st, Residents: rsvc, Orgs: orgs, Alerts: crit, Audit: w, Chronic: chronic.DefaultConfig(), Config: huts.DefaultConfig(),
 			Key: huts.KeyFrom(testdb.AuditKey), Now: time.Now},
-		Sterile: &sterile.Service{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, Config: sterile.DefaultConfig(), Now: sterileNow(o)},
+		Sterile:    &sterile.Service{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, Config: sterile.DefaultConfig(), Now: sterileNow(o)},
+		HealthEdu:  &healthedu.Service{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, Config: healthedu.DefaultConfig(), Library: eduLib, Now: time.Now},
+		HomeVisits: &homevisit.Service{Repo: st, Residents: rsvc, Teams: fam, Orgs: orgs, Audit: w, Config: homevisit.DefaultConfig(), Now: time.Now},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -17,6 +17,8 @@ import (
 	"countycare/ecg"
 	"countycare/family"
 	"countycare/fhir"
+	"countycare/healthedu"
+	"countycare/homevisit"
 	"countycare/huts"
 	"countycare/kpi"
 	"countycare/lab"
@@ -70,21 +72,23 @@ type app struct {
 	rx            *rx.Engine // prescription review
 	prescriptions *rx.Service
 
-	labs      *lab.Service          // lab results
-	critical  *critical.Service     // critical-value alerts
-	exams     *reading.ExamService  // clinic photos, fetal heart traces
-	online    *online.Service       // online follow-up visits
-	pharmacy  *pharmacy.Service     // stock, supply orders, dispensing, delivery
-	watch     *povertywatch.Service // households falling back into poverty through illness
-	special   *povertywatch.Special // the major-illness special-treatment register
-	specimens *specimen.Service     // specimens from villages to the county lab
-	maternal  *maternal.Service     // maternal health management (孕产妇健康管理)
-	children  *childhealth.Service  // 0–6 child health management
-	huts      *huts.Service         // health huts' devices and their readings
-	sterile   *sterile.Service      // the sterile supply center's treatment packs
-	dashboard *kpi.Service          // the county dashboard (targets: serve --kpi-targets)
-	appraisal *appraisal.Service    // the performance appraisal (rules: serve --appraisal-config)
-	surveys   *survey.Service       // resident surveys (serve --survey-config)
+	labs       *lab.Service          // lab results
+	critical   *critical.Service     // critical-value alerts
+	exams      *reading.ExamService  // clinic photos, fetal heart traces
+	online     *online.Service       // online follow-up visits
+	pharmacy   *pharmacy.Service     // stock, supply orders, dispensing, delivery
+	watch      *povertywatch.Service // households falling back into poverty through illness
+	special    *povertywatch.Special // the major-illness special-treatment register
+	specimens  *specimen.Service     // specimens from villages to the county lab
+	maternal   *maternal.Service     // maternal health management (孕产妇健康管理)
+	healthedu  *healthedu.Service    // health education and the double prescription (健康教育, 双处方)
+	homevisits *homevisit.Service    // home visits (送医送护)
+	children   *childhealth.Service  // 0–6 child health management
+	huts       *huts.Service         // health huts' devices and their readings
+	sterile    *sterile.Service      // the sterile supply center's treatment packs
+	dashboard  *kpi.Service          // the county dashboard (targets: serve --kpi-targets)
+	appraisal  *appraisal.Service    // the performance appraisal (rules: serve --appraisal-config)
+	surveys    *survey.Service       // resident surveys (serve --survey-config)
 	// surveyEvery is how often survey invitations are made (serve --survey-invite-every; 0: never).
 	surveyEvery time.Duration
 	uploads     *upload.Service      // resumable ECG and DICOM uploads (tus)
@@ -129,7 +133,7 @@ func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, 
 		}
 	}
 	a.rx = rxe
-	a.prescriptions = &rx.Service{Repo: st, Engine: rxe, Residents: a.res, Orgs: a.orgs, Audit: a.audit, Now: now}
+	a.prescriptions = &rx.Service{Repo: st, Engine: rxe, Residents: a.res, Orgs: a.orgs, Audit: a.audit, Now: now, Education: healthedu.DefaultLibrary()}
 	a.proxies = &proxy.Service{Repo: st, Residents: a.res, Audit: a.audit, Now: now, Forget: a.accounts.SessionsChanged}
 	a.myrecord = &myrecord.Service{Repo: st, Residents: a.res, Audit: a.audit, Now: now}
 	a.online = &online.Service{Repo: st, Residents: a.res, Staff: st, Accounts: a.accounts, Rx: a.prescriptions, Audit: a.audit, Now: now}
@@ -159,6 +163,8 @@ func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, 
 	a.huts = &huts.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Alerts: a.critical, Audit: a.audit, Chronic: chronic.DefaultConfig(),
 		Config: huts.DefaultConfig(), Key: huts.KeyFrom(key), Now: now}
 	a.sterile = &sterile.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Audit: a.audit, Config: sterile.DefaultConfig(), Now: now}
+	a.healthedu = &healthedu.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Audit: a.audit, Config: healthedu.DefaultConfig(), Library: healthedu.DefaultLibrary(), Now: now}
+	a.homevisits = &homevisit.Service{Repo: st, Residents: a.res, Teams: a.family, Orgs: a.orgs, Audit: a.audit, Config: homevisit.DefaultConfig(), Now: now}
 	a.appraisal = &appraisal.Service{Boards: a.dashboard, Rules: appraisal.DefaultRules(), Audit: a.audit, Surveys: a.surveys}
 	a.uploads = &upload.Service{Repo: st, ECG: a.reading, DICOM: a.imaging, Audit: a.audit, Config: upload.DefaultConfig(), Now: now}
 	a.systems = &smart.Service{Store: st, Audit: a.audit, Cfg: smart.DefaultConfig(), Now: now}
@@ -167,7 +173,7 @@ func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, 
 	w, err := web.New(wcfg, web.Deps{Residents: a.res, Orgs: a.orgs, Accounts: a.accounts, Proxies: a.proxies, MyRecord: a.myrecord, Chronic: a.chronic, Consult: a.consult, Live: a.live, Family: a.family, Points: a.points, Referral: a.referral, Settle: a.settle, Window: a.window,
 		Reading: a.reading, ReadFlow: a.readflow, Viewer: viewer, KeyImages: &reading.KeyImages{Flow: a.readflow, Viewer: viewer, Repo: st, Now: now}, Rx: a.rx, Prescriptions: a.prescriptions, Online: a.online,
 		Labs: a.labs, Critical: a.critical, Exams: a.exams, Pharmacy: a.pharmacy, Imaging: a.imaging, DICOMweb: a.dicomweb, PovertyWatch: a.watch, Special: a.special, Specimens: a.specimens, Maternal: a.maternal, Children: a.children,
-		Huts: a.huts, Sterile: a.sterile,
+		Huts: a.huts, Sterile: a.sterile, HealthEdu: a.healthedu, HomeVisits: a.homevisits,
 		Dashboard: a.dashboard, Appraisal: a.appraisal, Surveys: a.surveys, Uploads: a.uploads, Sync: a.sync, Systems: a.systems, Store: st, Audit: a.audit, AuditKey: key, Log: log, Now: now})
 	if err != nil {
 		a.audit.Close(context.Background())

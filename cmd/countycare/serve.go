@@ -24,6 +24,7 @@ import (
 	"countycare/demo"
 	"countycare/family"
 	"countycare/kpi"
+	"countycare/healthedu"
 	"countycare/maternal"
 	"countycare/org"
 	"countycare/pharmacy"
@@ -104,6 +105,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		"how often the dashboard's figures are computed and kept for the periods in progress (and once for the past periods a viewer\ncan pick); 0: never, each view's period is then computed from the reports (env COUNTYCARE_DASHBOARD_FIGURES_EVERY)")
 	specimenFile := fs.String("specimen-config", envOr("COUNTYCARE_SPECIMEN_CONFIG", ""), "JSON file of the county lab's specimen rules: stability per tube, overdue time per step, box temperature range (default: specimen.DefaultConfig, see docs/specimens.md; env COUNTYCARE_SPECIMEN_CONFIG)")
 	maternalFile := fs.String("maternal-config", envOr("COUNTYCARE_MATERNAL_CONFIG", ""), "JSON file of the maternal programme: antenatal windows, the risk factor→colour table, the thresholds (default: maternal.DefaultConfig, see docs/public-health.md; env COUNTYCARE_MATERNAL_CONFIG)")
+	eduFile := fs.String("healthedu-config", envOr("COUNTYCARE_HEALTHEDU_CONFIG", ""), "JSON file of the health-education minimums per institution level and form (default: healthedu.DefaultConfig, the national spec's; see docs/public-health.md; env COUNTYCARE_HEALTHEDU_CONFIG)")
+	eduLibFile := fs.String("healthedu-library", envOr("COUNTYCARE_HEALTHEDU_LIBRARY", ""), "CSV file of the double prescription's advice library: a version row, then ICD-10 prefix, code, Chinese, English (default: the embedded healthedu/library/advice.csv; env COUNTYCARE_HEALTHEDU_LIBRARY)")
 	childFile := fs.String("childhealth-config", envOr("COUNTYCARE_CHILDHEALTH_CONFIG", ""), "JSON file of the 0–6 child programme's windows (default: childhealth.DefaultConfig, see docs/public-health.md; env COUNTYCARE_CHILDHEALTH_CONFIG)")
 	specimenEvery := fs.Duration("specimen-sweep-every", envDuration("COUNTYCARE_SPECIMEN_SWEEP_EVERY", 5*time.Minute),
 		"how often specimens not scanned at their next step in time are looked for and alerted to the clinic and the lab (0: never)")
@@ -220,6 +223,17 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return fmt.Errorf("serve: --specimen-config %s: %w", *specimenFile, err)
 		}
 	}
+	eduCfg, eduLib := healthedu.DefaultConfig(), healthedu.DefaultLibrary()
+	if *eduFile != "" {
+		if eduCfg, err = healthedu.LoadConfig(*eduFile); err != nil {
+			return fmt.Errorf("serve: --healthedu-config: %w", err)
+		}
+	}
+	if *eduLibFile != "" {
+		if eduLib, err = healthedu.LoadLibrary(*eduLibFile); err != nil {
+			return fmt.Errorf("serve: --healthedu-library: %w", err)
+		}
+	}
 	maternalCfg, childCfg := maternal.DefaultConfig(), childhealth.DefaultConfig()
 	if *maternalFile != "" {
 		if maternalCfg, err = maternal.LoadConfig(*maternalFile); err != nil {
@@ -299,6 +313,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	a.special.List = specialList
 	a.specimens.Config = specimenCfg
 	a.maternal.Config, a.children.Config = maternalCfg, childCfg
+	a.healthedu.Config, a.healthedu.Library, a.prescriptions.Education = eduCfg, eduLib, eduLib
 	a.readflow.Targets = rtargets
 	a.uploads.Config = ucfg
 	if *wipeAfter < time.Hour {

@@ -57,6 +57,9 @@ var domain = map[string][]string{
 	"childhealth": {"care", "audit", "idcard", "resident"},
 	// Health huts' devices and sterile treatment packs (issue 17).
 	"huts": {"care", "access", "audit", "org", "resident", "chronic", "critical", "notify"},
+	// Health education with the double prescription, and home visits (issue 17).
+	"healthedu": {"care", "audit", "org", "resident", "rx", "icd10"},
+	"homevisit": {"care", "audit", "org", "resident", "family"},
 }
 
 // allowedExternal are the outside modules domain code may use.
