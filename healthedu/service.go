@@ -221,9 +221,9 @@ func (s *Service) Record(ctx context.Context, a care.Actor, id int64, in RecordI
 	}
 	switch {
 	case in.Attendance < len(ids) || in.Attendance > MaxAttendance:
-		fs = append(fs, care.FieldError{Field: "attendance", Key: "healthedu.attendance", Args: []any{len(ids), MaxAttendance}})
+		fs = append(fs, care.FieldError{Field: "attendance", Key: "healthedu.attendance_range", Args: []any{len(ids), MaxAttendance}})
 	case in.Attendance == 0 && (ss.Kind == Lecture || ss.Kind == Counsel || ss.Kind == Individual):
-		fs = append(fs, care.FieldError{Field: "attendance", Key: "healthedu.attendance", Args: []any{1, MaxAttendance}})
+		fs = append(fs, care.FieldError{Field: "attendance", Key: "healthedu.attendance_range", Args: []any{1, MaxAttendance}})
 	}
 	in.Materials = strings.TrimSpace(in.Materials)
 	fs = text(fs, "materials", in.Materials, false, MaxMaterials)
@@ -370,7 +370,7 @@ func (i *Indicators) Share() float64 {
 // EINVALID (a year outside 2000–2100).
 func (s *Service) Indicators(ctx context.Context, a care.Actor, year int) (*Indicators, error) {
 	if year < 2000 || year > 2100 {
-		return nil, care.Invalid([]care.FieldError{{Field: "year", Key: "healthedu.year"}})
+		return nil, care.Invalid([]care.FieldError{{Field: "year", Key: "healthedu.year_range"}})
 	}
 	insts, t, err := s.institutions(ctx, a)
 	if err != nil {

@@ -261,7 +261,7 @@ func (s *Service) Record(ctx context.Context, a care.Actor, id int64, in RecordI
 	slices.Sort(svcs)
 	svcs = slices.Compact(svcs)
 	if len(svcs) == 0 {
-		fs = append(fs, care.FieldError{Field: "services", Key: "homevisit.services"})
+		fs = append(fs, care.FieldError{Field: "services", Key: "homevisit.services_none"})
 	}
 	for _, c := range svcs {
 		if !known(s.Config.Services, c) {

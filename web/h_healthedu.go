@@ -14,7 +14,7 @@ func (s *Server) eduYear(r *http.Request) (int, error) {
 	if v := r.URL.Query().Get("year"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 2000 || n > 2100 {
-			return 0, care.Invalid([]care.FieldError{{Field: "year", Key: "healthedu.year"}})
+			return 0, care.Invalid([]care.FieldError{{Field: "year", Key: "healthedu.year_range"}})
 		}
 		y = n
 	}

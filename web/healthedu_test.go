@@ -71,7 +71,7 @@ func testHealthEdu(t *testing.T, d store.Dialect) {
 		t.Error("the out-of-scope attendee left no audit row")
 	}
 	if r := vd.postJSON("/api/v1/healthedu/sessions/"+sid+"/record", map[string]any{"held_on": today.String(), "attendance": 1, "attendees": []int{mine, mine + 1}}); r.code != 422 ||
-		fieldCodes(r) != "healthedu.attendance" {
+		fieldCodes(r) != "healthedu.attendance_range" {
 		t.Fatalf("attendance below the list: %d %s", r.code, r.body)
 	}
 	if r := td.postJSON("/api/v1/healthedu/sessions/"+sid+"/record", map[string]any{"held_on": today.String(), "attendance": 30}); r.code != 404 {

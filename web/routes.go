@@ -581,6 +581,10 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /api/v1/healthedu/library", eduReaders, s.apiEduLibrary)
 	s.handle("GET /api/v1/residents/{id}/education-rx", eduRx, s.apiResidentEduRx)
 	s.handle("GET /api/v1/me/education-rx", self, s.apiMyEduRx)
+	s.handle("GET /healthedu", eduReaders, s.eduPage)
+	s.handle("POST /healthedu/sessions", eduLocal, s.eduPlan)
+	s.handle("POST /healthedu/sessions/{id}/record", eduLocal, s.eduRecord)
+	s.handle("GET /me/education-rx", self, s.myEduRxPage)
 	// Home visits (送医送护, issue 17): a resident asks on /me, a doctor for
 	// a resident in scope; village and township doctors schedule to a
 	// family-doctor team member, record, cancel and flag the bedridden and
@@ -597,6 +601,16 @@ func (s *Server) registerRoutes() {
 	s.handle("POST /api/v1/residents/{id}/care-flags", hvLocal, s.apiCareFlag)
 	s.handle("GET /api/v1/me/home-visits", self, s.apiMyHomeVisits)
 	s.handle("POST /api/v1/me/home-visits", self, s.apiMyHomeVisitRequest)
+	s.handle("GET /home-visits", hvLocal, s.hvPage)
+	s.handle("POST /home-visits/{id}/schedule", hvLocal, s.hvSchedule)
+	s.handle("POST /home-visits/{id}/record", hvLocal, s.hvRecord)
+	s.handle("POST /home-visits/{id}/cancel", hvLocal, s.hvCancel)
+	s.handle("GET /residents/{id}/home-visits", hvLocal, s.hvResidentPage)
+	s.handle("POST /residents/{id}/home-visits", hvLocal, s.hvRequest)
+	s.handle("POST /residents/{id}/care-flags", hvLocal, s.hvFlag)
+	s.handle("GET /me/home-visits", self, s.hvResidentPage)
+	s.handle("POST /me/home-visits", self, s.hvRequest)
+	s.handle("POST /me/home-visits/{id}/cancel", self, s.hvMyCancel)
 	devices := access.Devices()
 	// Devices of health huts and clinics (issue 17): administrators register
 	// and revoke them; a device posts readings with its bearer token;
