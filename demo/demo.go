@@ -20,6 +20,7 @@ import (
 
 	"countycare/audit"
 	"countycare/care"
+	"countycare/family"
 	"countycare/idcard"
 	"countycare/org"
 	"countycare/resident"
@@ -47,6 +48,8 @@ type Config struct {
 	Specimens      int    // specimens carried from villages to the county lab over the past year (default 0; ScaledSpecimens gives the seeds' volume)
 	Pregnancies    int    // pregnancies registered over the past year; > 0 also writes every child under 7 with the year's checks (default 0; ScaledPregnancies gives 1 % of residents)
 	HutReadings    int    // health huts' device readings over the past year (default 0; ScaledHutReadings)
+	EduSessions    int    // health-education sessions over the past year (default 0; ScaledEduSessions gives the seeds' volume)
+	HomeVisits     int    // home visits (送医送护) requested over the past year (default 0; ScaledHomeVisits gives the seeds' volume)
 	SterilePacks   int    // sterile packs delivered to clinics over the past year (default 0; ScaledSterilePacks gives the seeds' volume)
 	Now            time.Time
 }
@@ -89,6 +92,8 @@ type Result struct {
 	// Health huts' readings and sterile packs (issue 17).
 	HutReadings  int
 	SterilePacks int
+	// Health education and home visits (送医送护) with their own records (issue 17).
+	EduSessions, DoorToDoor int
 	// Family doctors.
 	Contracts  int
 	HomeVisits int
@@ -164,6 +169,7 @@ type gen struct {
 	readers     map[int64][]*org.Practitioner // diagnosis center → its readers (report signers)
 	mchWomen    []mchPerson                   // women 20–42 (maternal demo year)
 	mchKids     []mchPerson                   // children under 7
+	teams       map[int64]*family.Team        // township → its family-doctor team (home visits)
 }
 
 func (g *gen) id(table string) int64 {
@@ -309,6 +315,12 @@ func Generate(ctx context.Context, st *store.Store, cfg Config, log *slog.Logger
 		return nil, err
 	}
 	log.Info("demo: family doctor teams and contracts written", "seconds", time.Since(start).Seconds())
+	if err := g.healthEducation(ctx, st, cfg.EduSessions, cfg.HomeVisits); err != nil {
+		return nil, err
+	}
+	if cfg.EduSessions > 0 || cfg.HomeVisits > 0 {
+		log.Info("demo: health education and home visits written", "sessions", g.res.EduSessions, "home_visits", g.res.DoorToDoor)
+	}
 	g.res.Duration = time.Since(start)
 	ev := audit.Event{Action: "demo.generate", Outcome: audit.OutcomeOK, Purpose: care.PurposeAdmin,
 		Detail: fmt.Sprintf("demo county %s: %d residents, %d households, %d chronic patients, %d follow-ups, seed %d", cfg.CountyCode, g.res.Residents,

@@ -161,10 +161,13 @@ func (s *Service) Sign(ctx context.Context, a care.Actor, residentID int64, p *P
 		sg.Status = StatusPending
 	}
 	if s.Education != nil {
-		sg.Education = s.Education.Advise(p.Diagnoses)
+		sg.Education = s.Education.Advise(p.AllDiagnoses())
 	}
 	ev := audit.New(ctx, a, ActSign, res.ID)
-	ev.CountyCode, ev.Detail = res.CountyCode, fmt.Sprintf("lines=%d status=%s findings=%d education=%t", len(p.Lines), sg.Status, len(fs), sg.Education != nil)
+	ev.CountyCode, ev.Detail = res.CountyCode, fmt.Sprintf("lines=%d status=%s findings=%d", len(p.Lines), sg.Status, len(fs))
+	if sg.Education != nil {
+		ev.Detail += fmt.Sprintf(" education=%d", len(sg.Education.Items))
+	}
 	if err := s.Repo.SavePrescription(ctx, sg, ev); err != nil {
 		return nil, fs, err
 	}

@@ -138,6 +138,12 @@ var bulkSchema = []struct {
 	{"sterile_packs", "id, county_code, barcode, pack_type_id, cycle_id, center_id, packaging, packed_at, expires_on, status, order_id, clinic_id, " +
 		"delivered_at, resident_id, used_at, used_by, returned_at, version"},
 	{"sterile_pack_events", "county_code, pack_id, step, at, institution_id, account_id, resident_id, detail"},
+	{"edu_prescriptions", "prescription_id, county_code, resident_id, institution_id, issued_on, library_version, items"},
+	{"edu_sessions", "id, county_code, institution_id, kind, planned_on, held_on, place, topic, audience, attendance, materials, created_by, recorded_by, " +
+		"version, created_at"},
+	{"home_visits", "id, county_code, resident_id, village_id, reason, requested_by, by_resident, requested_at, status, team_id, practitioner_id, " +
+		"scheduled_on, scheduled_at, visited_on, services, sbp, dbp, pulse, temp_dc, glucose_dmmol, note, cancel_reason, closed_by, version"},
+	{"care_flags", "county_code, resident_id, kind, village_id, reason, set_by, set_at"},
 }
 
 // BulkLoad runs fn with a Bulk and finishes the load: it flushes what is
@@ -723,9 +729,19 @@ func (b *Bulk) Prescription(p *rx.Signed) error {
 	if p.Findings == nil {
 		findings = []byte("[]")
 	}
-	return b.add("prescriptions", p.ID, p.CountyCode, p.ResidentID, p.InstitutionID, nullID(p.PrescriberID), p.AccountID, string(p.Prescription.Kind),
+	if err := b.add("prescriptions", p.ID, p.CountyCode, p.ResidentID, p.InstitutionID, nullID(p.PrescriberID), p.AccountID, string(p.Prescription.Kind),
 		b.dv(p.Prescription.Issued), string(body), string(findings), int(p.Outcome), string(p.Status), b.tsv(p.SignedAt), nullID(p.ReviewerID),
-		b.tsv(p.ReviewedAt), p.ReviewReason, nullID(p.DispensedBy), b.tsv(p.DispensedAt), p.Version)
+		b.tsv(p.ReviewedAt), p.ReviewReason, nullID(p.DispensedBy), b.tsv(p.DispensedAt), p.Version); err != nil {
+		return err
+	}
+	if p.Education == nil {
+		return nil
+	}
+	items, err := json.Marshal(p.Education.Items)
+	if err != nil {
+		return err
+	}
+	return b.add("edu_prescriptions", p.ID, p.CountyCode, p.ResidentID, p.InstitutionID, b.dv(p.Prescription.Issued), p.Education.LibraryVersion, string(items))
 }
 
 // ChronicTierChange loads one tier change (acknowledged or open).

@@ -191,3 +191,9 @@ func (s *Store) EduCounts(ctx context.Context, county string, insts []int64, fro
 	}
 	return out, wrap(op, rows.Err())
 }
+
+// EduSession loads one session (with its ID set; the demo county).
+func (b *Bulk) EduSession(x *healthedu.Session) error {
+	return b.add("edu_sessions", x.ID, x.CountyCode, x.InstitutionID, string(x.Kind), b.dv(x.PlannedOn), b.dv(x.HeldOn), x.Place, x.Topic, x.Audience,
+		x.Attendance, x.Materials, x.CreatedBy, x.RecordedBy, x.Version, b.tsv(x.CreatedAt))
+}

@@ -185,3 +185,15 @@ func (s *Store) FlaggedResidents(ctx context.Context, county string, clinics []i
 	return s.careFlags(ctx, "store.FlaggedResidents", careFlagSelect+` WHERE f.county_code = ? AND f.village_id IN (`+placeholders(len(clinics))+`)
 		ORDER BY i.name, f.resident_id LIMIT ?`, args...)
 }
+
+// HomeVisit loads one home visit (with its ID set; the demo county).
+func (b *Bulk) HomeVisit(v *homevisit.Visit) error {
+	return b.add("home_visits", v.ID, v.CountyCode, v.ResidentID, v.VillageID, v.Reason, v.RequestedBy, boolInt(v.ByResident), b.tsv(v.RequestedAt),
+		string(v.Status), v.TeamID, v.PractitionerID, b.dv(v.ScheduledOn), b.tsv(v.ScheduledAt), b.dv(v.VisitedOn), strings.Join(v.Services, ","),
+		v.SBP, v.DBP, v.Pulse, v.TempDC, v.GlucoseDmmol, v.Note, v.CancelReason, v.ClosedBy, v.Version)
+}
+
+// CareFlag loads one bedridden or disabled flag (the demo county).
+func (b *Bulk) CareFlag(f *homevisit.Flag) error {
+	return b.add("care_flags", f.CountyCode, f.ResidentID, f.Kind, f.VillageID, f.Reason, f.SetBy, b.tsv(f.SetAt))
+}

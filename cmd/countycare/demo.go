@@ -32,6 +32,8 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	villageDoctors := fs.Int("village-doctors", 792, "village doctors spread over the village clinics")
 	hutReadings := fs.Int("hut-readings", -1, "health huts' device readings over the past year (-1: demo.ScaledHutReadings)")
 	sterilePacks := fs.Int("sterile-packs", -1, "sterile packs delivered to clinics over the past year (-1: the seeds' volume, demo.ScaledSterilePacks)")
+	eduSessions := fs.Int("edu-sessions", -1, "health-education sessions over the past year (-1: the seeds' 3,000 a year scaled to --residents; 0: none)")
+	homeVisits := fs.Int("home-visits", -1, "home visits (送医送护) requested over the past year (-1: the seeds' 28,932 a year scaled to --residents; 0: none)")
 	supplyOrders := fs.Int("supply-orders", -1, "drug supply orders from clinics to the county over the past year (-1: the seeds' 67,200 a year scaled to --residents; 0: none)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -98,14 +100,20 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *sterilePacks < 0 {
 		*sterilePacks = demo.ScaledSterilePacks(*residents)
 	}
+	if *eduSessions < 0 {
+		*eduSessions = demo.ScaledEduSessions(*residents)
+	}
+	if *homeVisits < 0 {
+		*homeVisits = demo.ScaledHomeVisits(*residents)
+	}
 	res, err := demo.Generate(ctx, st, demo.Config{ECGReads: *ecgReads, ImagingReads: *imagingReads, Residents: *residents, Seed: *seed, Password: *password, Visits: *visits, FollowUps: *followUps, Contracts: *contracts,
 		Referrals: *referrals, Consultations: *consultations, Prescriptions: *prescriptions, SupplyOrders: *supplyOrders, Specimens: *specimens, Pregnancies: *pregnancies,
-		HutReadings: *hutReadings, SterilePacks: *sterilePacks, Villages: *villages, VillageDoctors: *villageDoctors}, log)
+		HutReadings: *hutReadings, SterilePacks: *sterilePacks, EduSessions: *eduSessions, HomeVisits: *homeVisits, Villages: *villages, VillageDoctors: *villageDoctors}, log)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "demo county written to %s in %s: %d institutions, %d staff, %d households, %d residents, %d settled visits, %d chronic patients, %d follow-ups, %d family doctor contracts, %d home visits, %d check-ups, %d up-referrals, %d down-referrals, %d consultations, %d reviewed prescriptions, %d ECG reads, %d imaging reads, %d supply orders, %d specimens, %d pregnancies, %d children with %d checks, %d device readings, %d sterile packs\n",
-		st.Redacted(), res.Duration.Round(1e6), res.Institutions, res.Staff, res.Households, res.Residents, res.Visits, res.ChronicPatients, res.FollowUps, res.Contracts, res.HomeVisits, res.Checkups, res.UpReferrals, res.DownReferrals, res.Consultations, res.Prescriptions, res.ECGReads, res.ImagingReads, res.SupplyOrders, res.Specimens, res.Pregnancies, res.Children, res.ChildChecks, res.HutReadings, res.SterilePacks)
+	fmt.Fprintf(stdout, "demo county written to %s in %s: %d institutions, %d staff, %d households, %d residents, %d settled visits, %d chronic patients, %d follow-ups, %d family doctor contracts, %d home visits, %d check-ups, %d up-referrals, %d down-referrals, %d consultations, %d reviewed prescriptions, %d ECG reads, %d imaging reads, %d supply orders, %d specimens, %d pregnancies, %d children with %d checks, %d device readings, %d sterile packs, %d health-education sessions, %d door-to-door visits\n",
+		st.Redacted(), res.Duration.Round(1e6), res.Institutions, res.Staff, res.Households, res.Residents, res.Visits, res.ChronicPatients, res.FollowUps, res.Contracts, res.HomeVisits, res.Checkups, res.UpReferrals, res.DownReferrals, res.Consultations, res.Prescriptions, res.ECGReads, res.ImagingReads, res.SupplyOrders, res.Specimens, res.Pregnancies, res.Children, res.ChildChecks, res.HutReadings, res.SterilePacks, res.EduSessions, res.DoorToDoor)
 	fmt.Fprintf(stdout, "sign-ins (password %q):\n", *password)
 	for _, l := range res.Logins {
 		fmt.Fprintf(stdout, "  %-20s %-32s %s, %s\n", l.Role, l.Username, l.Name, l.Institution)

@@ -284,7 +284,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				ECGReads:      demo.ScaledECGReads(*residents), ImagingReads: demo.ScaledImagingReads(*residents),
 				SupplyOrders: demo.ScaledSupplyOrders(*residents), Prescriptions: demo.ScaledPrescriptions(*residents),
 				Specimens: demo.ScaledSpecimens(*residents), Pregnancies: demo.ScaledPregnancies(*residents), HutReadings: demo.ScaledHutReadings(*residents),
-				SterilePacks: demo.ScaledSterilePacks(*residents)}, log)
+				SterilePacks: demo.ScaledSterilePacks(*residents), EduSessions: demo.ScaledEduSessions(*residents),
+				HomeVisits: demo.ScaledHomeVisits(*residents)}, log)
 			if err != nil {
 				return err
 			}
