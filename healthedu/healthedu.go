@@ -125,8 +125,8 @@ type Tally struct {
 	Institution   string       `json:"institution"`
 	Level         string       `json:"level"`
 	Year          int          `json:"year"`
-	Held          map[Kind]int `json:"held"`     // held sessions (Materials: distinct topics)
-	Minimum       map[Kind]int `json:"minimum"`  // the configured minimums
+	Held          map[Kind]int `json:"held"`    // held sessions (Materials: distinct topics)
+	Minimum       map[Kind]int `json:"minimum"` // the configured minimums
 	Attendance    int          `json:"attendance"`
 	Planned       int          `json:"planned"` // planned, not yet held
 	Short         []Kind       `json:"short"`   // forms below their minimum
