@@ -342,24 +342,22 @@ func (s *Service) OfResident(ctx context.Context, a care.Actor, residentID int64
 // Open lists the open visits of the residents a manages (a village
 // doctor's clinic, a township's villages), audited. Errors: EFORBIDDEN.
 func (s *Service) Open(ctx context.Context, a care.Actor) ([]Visit, error) {
-	if !Writer(a) {
-		return nil, care.Errorf(care.EFORBIDDEN, "error.forbidden")
-	}
-	clinics, err := s.Residents.ManagedClinics(ctx, a)
-	if err != nil {
-		return nil, err
-	}
-	list, err := s.Repo.OpenHomeVisits(ctx, a.CountyCode, clinics, ListMax)
-	if err != nil {
-		return nil, err
-	}
-	s.audit(ctx, a, ActList, 0, a.CountyCode, fmt.Sprintf("open home visits n=%d", len(list)))
-	return list, nil
+	return managed(ctx, s, a, "open home visits", func(clinics []int64) ([]Visit, error) {
+		return s.Repo.OpenHomeVisits(ctx, a.CountyCode, clinics, ListMax)
+	})
 }
 
 // Flagged lists the bedridden and disabled residents a manages, by
 // village, with their last visit, audited. Errors: EFORBIDDEN.
 func (s *Service) Flagged(ctx context.Context, a care.Actor) ([]Flag, error) {
+	return managed(ctx, s, a, "bedridden/disabled", func(clinics []int64) ([]Flag, error) {
+		return s.Repo.FlaggedResidents(ctx, a.CountyCode, clinics, ListMax)
+	})
+}
+
+// managed runs a list over the clinics whose residents a manages and
+// audits it (what n=…).
+func managed[T any](ctx context.Context, s *Service, a care.Actor, what string, list func(clinics []int64) ([]T, error)) ([]T, error) {
 	if !Writer(a) {
 		return nil, care.Errorf(care.EFORBIDDEN, "error.forbidden")
 	}
@@ -367,12 +365,12 @@ func (s *Service) Flagged(ctx context.Context, a care.Actor) ([]Flag, error) {
 	if err != nil {
 		return nil, err
 	}
-	list, err := s.Repo.FlaggedResidents(ctx, a.CountyCode, clinics, ListMax)
+	out, err := list(clinics)
 	if err != nil {
 		return nil, err
 	}
-	s.audit(ctx, a, ActList, 0, a.CountyCode, fmt.Sprintf("bedridden/disabled n=%d", len(list)))
-	return list, nil
+	s.audit(ctx, a, ActList, 0, a.CountyCode, fmt.Sprintf("%s n=%d", what, len(out)))
+	return out, nil
 }
 
 // SetFlag marks a resident bedridden or disabled with the reason, or

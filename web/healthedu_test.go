@@ -33,12 +33,7 @@ func testHealthEdu(t *testing.T, d store.Dialect) {
 	vd, td := e.as(care.RoleVillageDoctor), e.as(care.RoleTownshipDoctor)
 	today := care.Today(time.Now())
 	me := e.as(care.RoleResident)
-	mine := e.count(`SELECT resident_id FROM accounts WHERE username = '%s'`, e.users[care.RoleResident])
-	village := e.count(`SELECT village_id FROM residents WHERE id = %d`, mine)
-	outside := e.count(`SELECT COALESCE(MIN(id), 0) FROM residents WHERE village_id <> %d`, village)
-	if mine == 0 || outside == 0 {
-		t.Fatalf("demo lacks the resident's record (%d) or one outside the village (%d)", mine, outside)
-	}
+	mine, village, outside := demoResidentAndOutsider(t, e)
 
 	r := vd.postJSON("/api/v1/healthedu/sessions", map[string]any{"kind": "dance", "planned_on": today.String(), "place": "村委会"})
 	if r.code != 422 || fieldCodes(r) != "healthedu.kind,field.required" {
@@ -174,4 +169,18 @@ func testHealthEdu(t *testing.T, d store.Dialect) {
 			t.Errorf("no %s audit row", act)
 		}
 	}
+}
+
+// demoResidentAndOutsider returns the demo resident's record, their
+// village clinic and a resident of another village (out of the village
+// doctor's scope).
+func demoResidentAndOutsider(t *testing.T, e *env) (mine, village, outside int) {
+	t.Helper()
+	mine = e.count(`SELECT resident_id FROM accounts WHERE username = '%s'`, e.users[care.RoleResident])
+	village = e.count(`SELECT village_id FROM residents WHERE id = %d`, mine)
+	outside = e.count(`SELECT COALESCE(MIN(id), 0) FROM residents WHERE village_id <> %d`, village)
+	if mine == 0 || outside == 0 {
+		t.Fatalf("demo lacks the resident's record (%d) or one outside the village (%d)", mine, outside)
+	}
+	return mine, village, outside
 }
