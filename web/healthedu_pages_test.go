@@ -108,3 +108,14 @@ func TestHealthEduAndHomeVisitPages(t *testing.T) {
 		t.Error("the bedridden list lacks the resident's last visit")
 	}
 }
+
+// TestResidentPageLinksHomeVisits: the resident page leads the village
+// doctor to the resident's home visits (the crawler reaches it).
+func TestResidentPageLinksHomeVisits(t *testing.T) {
+	e := newEnv(t, store.SQLite)
+	vd := e.as(care.RoleVillageDoctor)
+	rid := firstResident(t, vd)
+	if r := vd.get("/residents/" + rid); !strings.Contains(r.body, `href="/residents/`+rid+`/home-visits"`) {
+		t.Error("no home-visit link on the resident page")
+	}
+}
