@@ -22,6 +22,7 @@ import (
 	"countycare/care"
 	"countycare/chronic"
 	"countycare/elderly"
+	"countycare/family"
 	"countycare/idcard"
 	"countycare/org"
 	"countycare/resident"
@@ -49,6 +50,8 @@ type Config struct {
 	Specimens      int    // specimens carried from villages to the county lab over the past year (default 0; ScaledSpecimens gives the seeds' volume)
 	Pregnancies    int    // pregnancies registered over the past year; > 0 also writes every child under 7 with the year's checks (default 0; ScaledPregnancies gives 1 % of residents)
 	HutReadings    int    // health huts' device readings over the past year (default 0; ScaledHutReadings)
+	EduSessions    int    // health-education sessions over the past year (default 0; ScaledEduSessions gives the seeds' volume)
+	HomeVisits     int    // home visits (送医送护) requested over the past year (default 0; ScaledHomeVisits gives the seeds' volume)
 	SterilePacks   int    // sterile packs delivered to clinics over the past year (default 0; ScaledSterilePacks gives the seeds' volume)
 	Screening      int    // per cent of each township campaign's target population screened (default 0: no campaigns; ScreeningShare)
 	OutreachWeeks  int    // weeks of expert sessions at every township before today (default 0; OutreachWeeksPerYear: the articles' weekly sessions)
@@ -104,6 +107,8 @@ type Result struct {
 	SterilePacks int
 	// Expert sessions in townships and their bookings (issue 17).
 	OutreachSessions, OutreachBookings int
+	// Health education and home visits (送医送护) with their own records (issue 17).
+	EduSessions, DoorToDoor int
 	// Family doctors.
 	Contracts  int
 	HomeVisits int
@@ -194,6 +199,7 @@ type gen struct {
 	enrolled    map[int64][]chronic.Disease   // residents' active registrations (chronicCare), for screening
 	elders      []mchPerson                   // residents 65+ this year (elderly demo year)
 	registered  map[int64]elderly.Registered  // active chronic registrations by resident (elderly suspected cases)
+	teams       map[int64]*family.Team        // township → its family-doctor team (home visits)
 }
 
 func (g *gen) id(table string) int64 {
@@ -357,6 +363,12 @@ func Generate(ctx context.Context, st *store.Store, cfg Config, log *slog.Logger
 		return nil, err
 	}
 	log.Info("demo: family doctor teams and contracts written", "seconds", time.Since(start).Seconds())
+	if err := g.healthEducation(ctx, st, cfg.EduSessions, cfg.HomeVisits); err != nil {
+		return nil, err
+	}
+	if cfg.EduSessions > 0 || cfg.HomeVisits > 0 {
+		log.Info("demo: health education and home visits written", "sessions", g.res.EduSessions, "home_visits", g.res.DoorToDoor)
+	}
 	g.res.Duration = time.Since(start)
 	ev := audit.Event{Action: "demo.generate", Outcome: audit.OutcomeOK, Purpose: care.PurposeAdmin,
 		Detail: fmt.Sprintf("demo county %s: %d residents, %d households, %d chronic patients, %d follow-ups, seed %d", cfg.CountyCode, g.res.Residents,

@@ -80,6 +80,7 @@ func (g *gen) family(ctx context.Context, st *store.Store) error {
 			return err
 		}
 		teamOf[tid] = t.ID
+		g.keepTeam(tid, t)
 	}
 	// Contracts with key populations first (65+), then others, per clinic,
 	// and the services delivered under them: one bulk load (the teams and

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"countycare/care"
+	"countycare/healthedu"
 	"countycare/rx"
 )
 
@@ -33,6 +34,7 @@ func (g *gen) prescriptions(n int) error {
 		return err
 	}
 	rng := rand.New(rand.NewPCG(g.cfg.Seed+17, 41))
+	lib := healthedu.DefaultLibrary()
 	buf := make([]rx.Finding, 0, 32)
 	written := 0
 	for batch := uint64(0); written < n && batch < uint64(n)/64+64; batch++ {
@@ -61,7 +63,8 @@ func (g *gen) prescriptions(n int) error {
 				continue
 			}
 			sg := &rx.Signed{ID: g.id("prescriptions"), CountyCode: g.cfg.CountyCode, ResidentID: who.id, InstitutionID: inst,
-				Prescription: *p, Findings: append([]rx.Finding(nil), buf...), Outcome: outcome, Status: rx.StatusPassed, Classes: eng.KB.Classify(p), SignedAt: signed, Version: 1}
+				Prescription: *p, Findings: append([]rx.Finding(nil), buf...), Outcome: outcome, Status: rx.StatusPassed, Classes: eng.KB.Classify(p), SignedAt: signed, Version: 1,
+				Education: lib.Advise(p.AllDiagnoses())} // the double prescription (双处方)
 			if outcome == rx.Warn {
 				sg.Status = rx.StatusPending
 				if g.now.Sub(signed) > 24*time.Hour {

@@ -15,7 +15,11 @@
 // does no allocation of its own.
 package rx
 
-import "countycare/care"
+import (
+	"slices"
+
+	"countycare/care"
+)
 
 // Flags are a drug's regulatory classes.
 type Flags uint8
@@ -162,6 +166,18 @@ type Prescription struct {
 	Diagnoses        []string
 	Patient          Patient
 	Lines            []Line
+}
+
+// AllDiagnoses lists the prescription's diagnoses and then its lines'
+// own, each once, in order.
+func (p *Prescription) AllDiagnoses() []string {
+	out := slices.Clone(p.Diagnoses)
+	for _, l := range p.Lines {
+		if l.Diagnosis != "" && !slices.Contains(out, l.Diagnosis) {
+			out = append(out, l.Diagnosis)
+		}
+	}
+	return out
 }
 
 // Severity grades a finding. Block stops the prescription (the doctor must

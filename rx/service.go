@@ -66,6 +66,32 @@ type Signed struct {
 	DispensedBy  int64
 	DispensedAt  time.Time
 	Version      int
+	// Education is the health-education prescription issued with it
+	// (双处方), stored in the same transaction; nil when no advice matched
+	// its diagnoses or no Educator is set.
+	Education *Education
+}
+
+// Education is a health-education prescription (健康教育处方): the advice
+// of the library's version that matched the drug prescription's diagnoses.
+type Education struct {
+	LibraryVersion string
+	Items          []EducationItem
+}
+
+// EducationItem is one piece of advice, in both languages, with the
+// ICD-10 prefix that matched it.
+type EducationItem struct {
+	Prefix string `json:"prefix"`
+	Code   string `json:"code"`
+	ZH     string `json:"zh"`
+	EN     string `json:"en"`
+}
+
+// Educator picks the health-education advice for a prescription's
+// diagnoses (healthedu.Library); nil when none matches.
+type Educator interface {
+	Advise(diagnoses []string) *Education
 }
 
 // ReviewTime is how long the prescription waited for its review: zero for
@@ -104,6 +130,9 @@ type Service struct {
 	Orgs      *org.Service
 	Audit     audit.Recorder
 	Now       func() time.Time
+	// Education issues the health-education prescription with every
+	// signed one whose diagnoses it has advice for (双处方); nil: none.
+	Education Educator
 }
 
 func prescriber(r care.Role) bool {
@@ -135,8 +164,14 @@ func (s *Service) Sign(ctx context.Context, a care.Actor, residentID int64, p *P
 		sg.Status = StatusPending
 	}
 	sg.Classes = s.Engine.KB.Classify(p)
+	if s.Education != nil {
+		sg.Education = s.Education.Advise(p.AllDiagnoses())
+	}
 	ev := audit.New(ctx, a, ActSign, res.ID)
 	ev.CountyCode, ev.Detail = res.CountyCode, fmt.Sprintf("lines=%d status=%s findings=%d", len(p.Lines), sg.Status, len(fs))
+	if sg.Education != nil {
+		ev.Detail += fmt.Sprintf(" education=%d", len(sg.Education.Items))
+	}
 	if err := s.Repo.SavePrescription(ctx, sg, ev); err != nil {
 		return nil, fs, err
 	}

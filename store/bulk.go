@@ -151,6 +151,12 @@ var bulkSchema = []struct {
 		"created_at, version"},
 	{"practice_sites", "id, county_code, practitioner_id, institution_id, weekdays, dates, valid_from, valid_to, session_id, created_by, created_at"},
 	{"outreach_bookings", "id, county_code, session_id, resident_id, slot, status, channel, booked_by, booked_at, updated_by, updated_at"},
+	{"edu_prescriptions", "prescription_id, county_code, resident_id, institution_id, issued_on, library_version, items"},
+	{"edu_sessions", "id, county_code, institution_id, kind, planned_on, held_on, place, topic, audience, attendance, materials, created_by, recorded_by, " +
+		"version, created_at"},
+	{"home_visits", "id, county_code, resident_id, village_id, reason, requested_by, by_resident, requested_at, status, team_id, practitioner_id, " +
+		"scheduled_on, scheduled_at, visited_on, services, sbp, dbp, pulse, temp_dc, glucose_dmmol, note, cancel_reason, closed_by, version"},
+	{"care_flags", "county_code, resident_id, kind, village_id, reason, set_by, set_at"},
 }
 
 // BulkLoad runs fn with a Bulk and finishes the load: it flushes what is
@@ -764,9 +770,19 @@ func (b *Bulk) Prescription(p *rx.Signed) error {
 	if p.Findings == nil {
 		findings = []byte("[]")
 	}
-	return b.add("prescriptions", p.ID, p.CountyCode, p.ResidentID, p.InstitutionID, nullID(p.PrescriberID), p.AccountID, string(p.Prescription.Kind),
+	if err := b.add("prescriptions", p.ID, p.CountyCode, p.ResidentID, p.InstitutionID, nullID(p.PrescriberID), p.AccountID, string(p.Prescription.Kind),
 		b.dv(p.Prescription.Issued), string(body), string(findings), int(p.Outcome), string(p.Status), b.tsv(p.SignedAt), nullID(p.ReviewerID),
-		b.tsv(p.ReviewedAt), p.ReviewReason, nullID(p.DispensedBy), b.tsv(p.DispensedAt), p.Version, int(p.Classes))
+		b.tsv(p.ReviewedAt), p.ReviewReason, nullID(p.DispensedBy), b.tsv(p.DispensedAt), p.Version, int(p.Classes)); err != nil {
+		return err
+	}
+	if p.Education == nil {
+		return nil
+	}
+	items, err := json.Marshal(p.Education.Items)
+	if err != nil {
+		return err
+	}
+	return b.add("edu_prescriptions", p.ID, p.CountyCode, p.ResidentID, p.InstitutionID, b.dv(p.Prescription.Issued), p.Education.LibraryVersion, string(items))
 }
 
 // ChronicTierChange loads one tier change (acknowledged or open).

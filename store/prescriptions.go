@@ -60,6 +60,9 @@ func (s *Store) insertPrescription(ctx context.Context, tx db, p *rx.Signed) err
 		return wrap("store.SavePrescription", err)
 	}
 	p.ID, p.Version = id, 1
+	if p.Education != nil {
+		return s.insertEducationRx(ctx, tx, p)
+	}
 	return nil
 }
 

@@ -647,6 +647,51 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /api/v1/practice-sites", admin, s.apiSites)
 	s.handle("POST /api/v1/practice-sites", admin, s.apiSiteCreate)
 	s.handle("POST /api/v1/practice-sites/{id}/revoke", admin, s.apiSiteRevoke)
+	// Health education (issue 17): village doctors and township staff plan
+	// and record sessions of their institutions; the county's staff and
+	// analysts read the tallies (counts, no names); a resident reads their
+	// health-education prescriptions (双处方) on /me.
+	eduLocal := access.Allow(care.RoleVillageDoctor, care.RoleTownshipDoctor)
+	eduReaders := access.Allow(care.RoleVillageDoctor, care.RoleTownshipDoctor, care.RoleCountySpecialist, care.RoleAnalyst)
+	eduRx := access.Allow(care.RoleVillageDoctor, care.RoleTownshipDoctor, care.RoleCountySpecialist)
+	s.handle("GET /api/v1/healthedu/sessions", eduReaders, s.apiEduSessions)
+	s.handle("POST /api/v1/healthedu/sessions", eduLocal, s.apiEduPlan)
+	s.handle("GET /api/v1/healthedu/sessions/{id}", eduLocal, s.apiEduSession)
+	s.handle("POST /api/v1/healthedu/sessions/{id}/record", eduLocal, s.apiEduRecord)
+	s.handle("GET /api/v1/healthedu/indicators", eduReaders, s.apiEduIndicators)
+	s.handle("GET /api/v1/healthedu/library", eduReaders, s.apiEduLibrary)
+	s.handle("GET /api/v1/residents/{id}/education-rx", eduRx, s.apiResidentEduRx)
+	s.handle("GET /api/v1/me/education-rx", self, s.apiMyEduRx)
+	s.handle("GET /healthedu", eduReaders, s.eduPage)
+	s.handle("POST /healthedu/sessions", eduLocal, s.eduPlan)
+	s.handle("POST /healthedu/sessions/{id}/record", eduLocal, s.eduRecord)
+	s.handle("GET /me/education-rx", self, s.myEduRxPage)
+	// Home visits (送医送护, issue 17): a resident asks on /me, a doctor for
+	// a resident in scope; village and township doctors schedule to a
+	// family-doctor team member, record, cancel and flag the bedridden and
+	// disabled; the service checks each visit's resident is in scope.
+	hvLocal := access.Allow(care.RoleVillageDoctor, care.RoleTownshipDoctor)
+	hvCancel := access.Allow(care.RoleVillageDoctor, care.RoleTownshipDoctor, care.RoleResident)
+	s.handle("GET /api/v1/home-visits", hvLocal, s.apiHomeVisits)
+	s.handle("GET /api/v1/home-visits/flagged", hvLocal, s.apiHomeVisitsFlagged)
+	s.handle("POST /api/v1/home-visits/{id}/schedule", hvLocal, s.apiHomeVisitSchedule)
+	s.handle("POST /api/v1/home-visits/{id}/record", hvLocal, s.apiHomeVisitRecord)
+	s.handle("POST /api/v1/home-visits/{id}/cancel", hvCancel, s.apiHomeVisitCancel)
+	s.handle("GET /api/v1/residents/{id}/home-visits", hvLocal, s.apiResidentHomeVisits)
+	s.handle("POST /api/v1/residents/{id}/home-visits", hvLocal, s.apiHomeVisitRequest)
+	s.handle("POST /api/v1/residents/{id}/care-flags", hvLocal, s.apiCareFlag)
+	s.handle("GET /api/v1/me/home-visits", self, s.apiMyHomeVisits)
+	s.handle("POST /api/v1/me/home-visits", self, s.apiMyHomeVisitRequest)
+	s.handle("GET /home-visits", hvLocal, s.hvPage)
+	s.handle("POST /home-visits/{id}/schedule", hvLocal, s.hvSchedule)
+	s.handle("POST /home-visits/{id}/record", hvLocal, s.hvRecord)
+	s.handle("POST /home-visits/{id}/cancel", hvLocal, s.hvCancel)
+	s.handle("GET /residents/{id}/home-visits", hvLocal, s.hvResidentPage)
+	s.handle("POST /residents/{id}/home-visits", hvLocal, s.hvRequest)
+	s.handle("POST /residents/{id}/care-flags", hvLocal, s.hvFlag)
+	s.handle("GET /me/home-visits", self, s.hvResidentPage)
+	s.handle("POST /me/home-visits", self, s.hvRequest)
+	s.handle("POST /me/home-visits/{id}/cancel", self, s.hvMyCancel)
 	devices := access.Devices()
 	// Devices of health huts and clinics (issue 17): administrators register
 	// and revoke them; a device posts readings with its bearer token;

@@ -29,6 +29,8 @@ import (
 	"countycare/critical"
 	"countycare/elderly"
 	"countycare/family"
+	"countycare/healthedu"
+	"countycare/homevisit"
 	"countycare/huts"
 	"countycare/kpi"
 	"countycare/lab"
@@ -148,6 +150,10 @@ type Deps struct {
 	Sterile *sterile.Service
 	// Expert sessions in townships and multi-site practice (required by its routes).
 	Outreach *outreach.Service
+	// Health education and the double prescription (required by its routes).
+	HealthEdu *healthedu.Service
+	// Home visits (送医送护) and the bedridden and disabled (required by its routes).
+	HomeVisits *homevisit.Service
 	// The county dashboard; nil: one over Chronic, Family and Referral
 	// with the default targets (kpi.DefaultTargets).
 	Dashboard *kpi.Service

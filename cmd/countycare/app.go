@@ -18,6 +18,8 @@ import (
 	"countycare/elderly"
 	"countycare/family"
 	"countycare/fhir"
+	"countycare/healthedu"
+	"countycare/homevisit"
 	"countycare/huts"
 	"countycare/kpi"
 	"countycare/lab"
@@ -73,24 +75,26 @@ type app struct {
 	rx            *rx.Engine // prescription review
 	prescriptions *rx.Service
 
-	labs      *lab.Service          // lab results
-	critical  *critical.Service     // critical-value alerts
-	exams     *reading.ExamService  // clinic photos, fetal heart traces
-	online    *online.Service       // online follow-up visits
-	pharmacy  *pharmacy.Service     // stock, supply orders, dispensing, delivery
-	watch     *povertywatch.Service // households falling back into poverty through illness
-	special   *povertywatch.Special // the major-illness special-treatment register
-	specimens *specimen.Service     // specimens from villages to the county lab
-	maternal  *maternal.Service     // maternal health management (孕产妇健康管理)
-	screening *screening.Service    // household screening for the "2+3" diseases (两慢三病筛查)
-	children  *childhealth.Service  // 0–6 child health management
-	elderly   *elderly.Service      // health management of residents aged 65+ (老年人健康管理)
-	huts      *huts.Service         // health huts' devices and their readings
-	sterile   *sterile.Service      // the sterile supply center's treatment packs
-	outreach  *outreach.Service     // expert sessions in townships, multi-site practice
-	dashboard *kpi.Service          // the county dashboard (targets: serve --kpi-targets)
-	appraisal *appraisal.Service    // the performance appraisal (rules: serve --appraisal-config)
-	surveys   *survey.Service       // resident surveys (serve --survey-config)
+	labs       *lab.Service          // lab results
+	critical   *critical.Service     // critical-value alerts
+	exams      *reading.ExamService  // clinic photos, fetal heart traces
+	online     *online.Service       // online follow-up visits
+	pharmacy   *pharmacy.Service     // stock, supply orders, dispensing, delivery
+	watch      *povertywatch.Service // households falling back into poverty through illness
+	special    *povertywatch.Special // the major-illness special-treatment register
+	specimens  *specimen.Service     // specimens from villages to the county lab
+	maternal   *maternal.Service     // maternal health management (孕产妇健康管理)
+	screening  *screening.Service    // household screening for the "2+3" diseases (两慢三病筛查)
+	healthedu  *healthedu.Service    // health education and the double prescription (健康教育, 双处方)
+	homevisits *homevisit.Service    // home visits (送医送护)
+	children   *childhealth.Service  // 0–6 child health management
+	elderly    *elderly.Service      // health management of residents aged 65+ (老年人健康管理)
+	huts       *huts.Service         // health huts' devices and their readings
+	sterile    *sterile.Service      // the sterile supply center's treatment packs
+	outreach   *outreach.Service     // expert sessions in townships, multi-site practice
+	dashboard  *kpi.Service          // the county dashboard (targets: serve --kpi-targets)
+	appraisal  *appraisal.Service    // the performance appraisal (rules: serve --appraisal-config)
+	surveys    *survey.Service       // resident surveys (serve --survey-config)
 	// surveyEvery is how often survey invitations are made (serve --survey-invite-every; 0: never).
 	surveyEvery time.Duration
 	uploads     *upload.Service      // resumable ECG and DICOM uploads (tus)
@@ -135,7 +139,7 @@ func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, 
 		}
 	}
 	a.rx = rxe
-	a.prescriptions = &rx.Service{Repo: st, Engine: rxe, Residents: a.res, Orgs: a.orgs, Audit: a.audit, Now: now}
+	a.prescriptions = &rx.Service{Repo: st, Engine: rxe, Residents: a.res, Orgs: a.orgs, Audit: a.audit, Now: now, Education: healthedu.DefaultLibrary()}
 	a.proxies = &proxy.Service{Repo: st, Residents: a.res, Audit: a.audit, Now: now, Forget: a.accounts.SessionsChanged}
 	a.myrecord = &myrecord.Service{Repo: st, Residents: a.res, Audit: a.audit, Now: now}
 	a.online = &online.Service{Repo: st, Residents: a.res, Staff: st, Accounts: a.accounts, Rx: a.prescriptions, Audit: a.audit, Now: now}
@@ -170,6 +174,8 @@ func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, 
 	a.sterile = &sterile.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Audit: a.audit, Config: sterile.DefaultConfig(), Now: now}
 	a.outreach = &outreach.Service{Repo: st, Orgs: a.orgs, Staff: st, Residents: a.res, Audit: a.audit, Config: outreach.DefaultConfig(),
 		Forget: a.accounts.SessionsChanged, Now: now}
+	a.healthedu = &healthedu.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Audit: a.audit, Config: healthedu.DefaultConfig(), Library: healthedu.DefaultLibrary(), Now: now}
+	a.homevisits = &homevisit.Service{Repo: st, Residents: a.res, Teams: a.family, Orgs: a.orgs, Audit: a.audit, Config: homevisit.DefaultConfig(), Now: now}
 	a.appraisal = &appraisal.Service{Boards: a.dashboard, Rules: appraisal.DefaultRules(), Audit: a.audit, Surveys: a.surveys}
 	a.uploads = &upload.Service{Repo: st, ECG: a.reading, DICOM: a.imaging, Audit: a.audit, Config: upload.DefaultConfig(), Now: now}
 	a.systems = &smart.Service{Store: st, Audit: a.audit, Cfg: smart.DefaultConfig(), Now: now}
@@ -178,7 +184,7 @@ func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, 
 	w, err := web.New(wcfg, web.Deps{Residents: a.res, Orgs: a.orgs, Accounts: a.accounts, Proxies: a.proxies, MyRecord: a.myrecord, Chronic: a.chronic, Consult: a.consult, Live: a.live, Family: a.family, Points: a.points, Referral: a.referral, Settle: a.settle, Window: a.window,
 		Reading: a.reading, ReadFlow: a.readflow, Viewer: viewer, KeyImages: &reading.KeyImages{Flow: a.readflow, Viewer: viewer, Repo: st, Now: now}, Rx: a.rx, Prescriptions: a.prescriptions, Online: a.online,
 		Labs: a.labs, Critical: a.critical, Exams: a.exams, Pharmacy: a.pharmacy, Imaging: a.imaging, DICOMweb: a.dicomweb, PovertyWatch: a.watch, Special: a.special, Specimens: a.specimens, Maternal: a.maternal, Children: a.children, Screening: a.screening,
-		Huts: a.huts, Sterile: a.sterile, Outreach: a.outreach, Elderly: a.elderly,
+		Huts: a.huts, Sterile: a.sterile, Outreach: a.outreach, Elderly: a.elderly, HealthEdu: a.healthedu, HomeVisits: a.homevisits,
 		Dashboard: a.dashboard, Appraisal: a.appraisal, Surveys: a.surveys, Uploads: a.uploads, Sync: a.sync, Systems: a.systems, Store: st, Audit: a.audit, AuditKey: key, Log: log, Now: now})
 	if err != nil {
 		a.audit.Close(context.Background())

@@ -35,6 +35,8 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	sterilePacks := fs.Int("sterile-packs", -1, "sterile packs delivered to clinics over the past year (-1: the seeds' volume, demo.ScaledSterilePacks)")
 	screenShare := fs.Int("screening", demo.ScreeningShare, "per cent of each township screening campaign's target screened (0: no campaigns)")
 	outreachWeeks := fs.Int("outreach-weeks", demo.OutreachWeeksPerYear, "weeks of expert sessions at every township center before today, one a week each, with bookings and attendance (0: none)")
+	eduSessions := fs.Int("edu-sessions", -1, "health-education sessions over the past year (-1: the seeds' 3,000 a year scaled to --residents; 0: none)")
+	homeVisits := fs.Int("home-visits", -1, "home visits (送医送护) requested over the past year (-1: the seeds' 28,932 a year scaled to --residents; 0: none)")
 	supplyOrders := fs.Int("supply-orders", -1, "drug supply orders from clinics to the county over the past year (-1: the seeds' 67,200 a year scaled to --residents; 0: none)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -101,14 +103,20 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *sterilePacks < 0 {
 		*sterilePacks = demo.ScaledSterilePacks(*residents)
 	}
+	if *eduSessions < 0 {
+		*eduSessions = demo.ScaledEduSessions(*residents)
+	}
+	if *homeVisits < 0 {
+		*homeVisits = demo.ScaledHomeVisits(*residents)
+	}
 	res, err := demo.Generate(ctx, st, demo.Config{ECGReads: *ecgReads, ImagingReads: *imagingReads, Residents: *residents, Seed: *seed, Password: *password, Visits: *visits, FollowUps: *followUps, Contracts: *contracts,
 		Referrals: *referrals, Consultations: *consultations, Prescriptions: *prescriptions, SupplyOrders: *supplyOrders, Specimens: *specimens, Pregnancies: *pregnancies, Screening: *screenShare, ElderlyPercent: *elderlyPct,
-		HutReadings: *hutReadings, SterilePacks: *sterilePacks, OutreachWeeks: *outreachWeeks, Villages: *villages, VillageDoctors: *villageDoctors}, log)
+		HutReadings: *hutReadings, SterilePacks: *sterilePacks, OutreachWeeks: *outreachWeeks, EduSessions: *eduSessions, HomeVisits: *homeVisits, Villages: *villages, VillageDoctors: *villageDoctors}, log)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "demo county written to %s in %s: %d institutions, %d staff, %d households, %d residents, %d settled visits, %d chronic patients, %d follow-ups, %d family doctor contracts, %d home visits, %d check-ups, %d up-referrals, %d down-referrals, %d consultations, %d reviewed prescriptions, %d ECG reads, %d imaging reads, %d supply orders, %d specimens, %d pregnancies, %d children with %d checks, %d elderly check-ups (%d with TCM identification), %d device readings, %d sterile packs, %d residents screened with %d suspected cases, %d expert sessions with %d bookings\n",
-		st.Redacted(), res.Duration.Round(1e6), res.Institutions, res.Staff, res.Households, res.Residents, res.Visits, res.ChronicPatients, res.FollowUps, res.Contracts, res.HomeVisits, res.Checkups, res.UpReferrals, res.DownReferrals, res.Consultations, res.Prescriptions, res.ECGReads, res.ImagingReads, res.SupplyOrders, res.Specimens, res.Pregnancies, res.Children, res.ChildChecks, res.ElderlyCheckups, res.ElderlyTCM, res.HutReadings, res.SterilePacks, res.Screened, res.SuspectedCases, res.OutreachSessions, res.OutreachBookings)
+	fmt.Fprintf(stdout, "demo county written to %s in %s: %d institutions, %d staff, %d households, %d residents, %d settled visits, %d chronic patients, %d follow-ups, %d family doctor contracts, %d home visits, %d check-ups, %d up-referrals, %d down-referrals, %d consultations, %d reviewed prescriptions, %d ECG reads, %d imaging reads, %d supply orders, %d specimens, %d pregnancies, %d children with %d checks, %d elderly check-ups (%d with TCM identification), %d device readings, %d sterile packs, %d residents screened with %d suspected cases, %d expert sessions with %d bookings, %d health-education sessions, %d door-to-door visits\n",
+		st.Redacted(), res.Duration.Round(1e6), res.Institutions, res.Staff, res.Households, res.Residents, res.Visits, res.ChronicPatients, res.FollowUps, res.Contracts, res.HomeVisits, res.Checkups, res.UpReferrals, res.DownReferrals, res.Consultations, res.Prescriptions, res.ECGReads, res.ImagingReads, res.SupplyOrders, res.Specimens, res.Pregnancies, res.Children, res.ChildChecks, res.ElderlyCheckups, res.ElderlyTCM, res.HutReadings, res.SterilePacks, res.Screened, res.SuspectedCases, res.OutreachSessions, res.OutreachBookings, res.EduSessions, res.DoorToDoor)
 	fmt.Fprintf(stdout, "sign-ins (password %q):\n", *password)
 	for _, l := range res.Logins {
 		fmt.Fprintf(stdout, "  %-20s %-32s %s, %s\n", l.Role, l.Username, l.Name, l.Institution)

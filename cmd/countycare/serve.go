@@ -24,6 +24,7 @@ import (
 	"countycare/demo"
 	"countycare/elderly"
 	"countycare/family"
+	"countycare/healthedu"
 	"countycare/kpi"
 	"countycare/maternal"
 	"countycare/org"
@@ -110,6 +111,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	maternalFile := fs.String("maternal-config", envOr("COUNTYCARE_MATERNAL_CONFIG", ""), "JSON file of the maternal programme: antenatal windows, the risk factor→colour table, the thresholds (default: maternal.DefaultConfig, see docs/public-health.md; env COUNTYCARE_MATERNAL_CONFIG)")
 	outreachCancel := fs.Int("outreach-cancel-hours", envInt("COUNTYCARE_OUTREACH_CANCEL_HOURS", outreach.DefaultConfig().CancelCutoffHours),
 		"expert sessions: a resident may cancel a booking until this many hours before the slot (0–336; docs/outreach.md; env COUNTYCARE_OUTREACH_CANCEL_HOURS)")
+	eduFile := fs.String("healthedu-config", envOr("COUNTYCARE_HEALTHEDU_CONFIG", ""), "JSON file of the health-education minimums per institution level and form (default: healthedu.DefaultConfig, the national spec's; see docs/public-health.md; env COUNTYCARE_HEALTHEDU_CONFIG)")
+	eduLibFile := fs.String("healthedu-library", envOr("COUNTYCARE_HEALTHEDU_LIBRARY", ""), "CSV file of the double prescription's advice library: a version row, then ICD-10 prefix, code, Chinese, English (default: the embedded healthedu/library/advice.csv; env COUNTYCARE_HEALTHEDU_LIBRARY)")
 	childFile := fs.String("childhealth-config", envOr("COUNTYCARE_CHILDHEALTH_CONFIG", ""), "JSON file of the 0–6 child programme's windows (default: childhealth.DefaultConfig, see docs/public-health.md; env COUNTYCARE_CHILDHEALTH_CONFIG)")
 	elderlyFile := fs.String("elderly-config", envOr("COUNTYCARE_ELDERLY_CONFIG", ""), "JSON file of the 65+ programme: thresholds, the lab items with units and ranges, the yearly window (default: elderly.DefaultConfig, see docs/public-health.md; env COUNTYCARE_ELDERLY_CONFIG)")
 	tcmFile := fs.String("elderly-tcm-library", envOr("COUNTYCARE_ELDERLY_TCM_LIBRARY", ""), "JSON file of the TCM health guidance per constitution and aspect, zh and en (default: elderly/tcm_guidance.json; env COUNTYCARE_ELDERLY_TCM_LIBRARY)")
@@ -228,6 +231,17 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return fmt.Errorf("serve: --specimen-config %s: %w", *specimenFile, err)
 		}
 	}
+	eduCfg, eduLib := healthedu.DefaultConfig(), healthedu.DefaultLibrary()
+	if *eduFile != "" {
+		if eduCfg, err = healthedu.LoadConfig(*eduFile); err != nil {
+			return fmt.Errorf("serve: --healthedu-config: %w", err)
+		}
+	}
+	if *eduLibFile != "" {
+		if eduLib, err = healthedu.LoadLibrary(*eduLibFile); err != nil {
+			return fmt.Errorf("serve: --healthedu-library: %w", err)
+		}
+	}
 	maternalCfg, childCfg := maternal.DefaultConfig(), childhealth.DefaultConfig()
 	if *maternalFile != "" {
 		if maternalCfg, err = maternal.LoadConfig(*maternalFile); err != nil {
@@ -293,7 +307,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				ECGReads:      demo.ScaledECGReads(*residents), ImagingReads: demo.ScaledImagingReads(*residents),
 				SupplyOrders: demo.ScaledSupplyOrders(*residents), Prescriptions: demo.ScaledPrescriptions(*residents),
 				Specimens: demo.ScaledSpecimens(*residents), Pregnancies: demo.ScaledPregnancies(*residents), HutReadings: demo.ScaledHutReadings(*residents),
-				SterilePacks: demo.ScaledSterilePacks(*residents), Screening: demo.ScreeningShare, OutreachWeeks: demo.OutreachWeeksPerYear, ElderlyPercent: demo.ElderlyCoverage}, log)
+				SterilePacks: demo.ScaledSterilePacks(*residents), Screening: demo.ScreeningShare, OutreachWeeks: demo.OutreachWeeksPerYear, ElderlyPercent: demo.ElderlyCoverage,
+				EduSessions: demo.ScaledEduSessions(*residents), HomeVisits: demo.ScaledHomeVisits(*residents)}, log)
 			if err != nil {
 				return err
 			}
@@ -332,6 +347,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("serve: --outreach-cancel-hours: %w", err)
 	}
 	a.elderly.Config, a.elderly.Library = elderlyCfg, tcmLib
+	a.healthedu.Config, a.healthedu.Library, a.prescriptions.Education = eduCfg, eduLib, eduLib
 	a.readflow.Targets = rtargets
 	a.uploads.Config = ucfg
 	if *wipeAfter < time.Hour {

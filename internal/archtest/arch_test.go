@@ -66,6 +66,9 @@ var domain = map[string][]string{
 	"screening": {"care", "audit", "chronic", "org", "resident"},
 	// Expert sessions in townships and multi-site practice (issue 17).
 	"outreach": {"care", "access", "audit", "org", "resident"},
+	// Health education with the double prescription, and home visits (issue 17).
+	"healthedu": {"care", "audit", "org", "resident", "rx", "icd10"},
+	"homevisit": {"care", "audit", "org", "resident", "family"},
 }
 
 // outer are the packages outside the domain: the SQL adapter, the faces
