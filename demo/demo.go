@@ -149,19 +149,25 @@ func (c *Config) defaults() {
 	}
 }
 
-// gen holds the generator's state while it runs.
 // at returns when a record dated d was written: hour o'clock China Standard
 // Time on that day, and never later than the demo's now — a record dated
 // today is not written in the future (a FHIR _since or a "new since" list
 // taken now must not find it later).
 func (g *gen) at(d care.Date, hour int) time.Time {
-	t := time.Date(d.Year, d.Month, d.Day, hour, 0, 0, 0, care.Shanghai).UTC()
+	return g.notAfterNow(time.Date(d.Year, d.Month, d.Day, hour, 0, 0, 0, care.Shanghai))
+}
+
+// notAfterNow is t, or the demo's now when t is later: what the demo
+// writes has happened.
+func (g *gen) notAfterNow(t time.Time) time.Time {
+	t = t.UTC()
 	if t.After(g.now) {
 		return g.now
 	}
 	return t
 }
 
+// gen holds the generator's state while it runs.
 type gen struct {
 	cfg        Config
 	rng        *rand.Rand

@@ -2,7 +2,6 @@ package demo
 
 import (
 	"math/rand/v2"
-	"time"
 
 	"countycare/care"
 	"countycare/elderly"
@@ -93,7 +92,7 @@ func (g *gen) elderlyYear(percent int) error {
 		}
 		k := &elderly.Checkup{ID: g.id("elderly_checkup"), CountyCode: g.cfg.CountyCode, ResidentID: p.id, ManagedBy: p.village, Year: on.Year, Date: on,
 			Form: f, BMI10: elderly.BMI10(f.WeightG, f.HeightMM), SelfCareScore: elderly.SelfCareScore(f.SelfCare), Findings: cfg.Assess(&f, sex),
-			Suspected: cfg.Suspect(&f, g.registered[p.id]), ClinicID: p.village, CreatedAt: on.Time().Add(9 * time.Hour)}
+			Suspected: cfg.Suspect(&f, g.registered[p.id]), ClinicID: p.village, CreatedAt: g.at(on, 9)}
 		k.SBP, k.DBP = elderly.HigherArm(&f)
 		k.SelfCare = cfg.SelfCareGrade(k.SelfCareScore)
 		if len(k.Suspected) > 0 {

@@ -83,7 +83,7 @@ func (g *gen) healthEducation(ctx context.Context, st *store.Store, sessions, vi
 					s.Attendance = 1
 				}
 			}
-			s.CreatedAt = s.PlannedOn.Time().Add(-72 * time.Hour)
+			s.CreatedAt = g.notAfterNow(s.PlannedOn.Time().Add(-72 * time.Hour))
 			if err := b.EduSession(s); err != nil {
 				return err
 			}

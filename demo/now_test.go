@@ -20,7 +20,9 @@ import (
 func TestDemoWritesNothingInTheFuture(t *testing.T) {
 	now := time.Date(2026, 12, 7, 17, 5, 0, 0, time.UTC)
 	st := testdb.Open(t, store.SQLite, func() time.Time { return now })
-	if _, err := demo.Generate(context.Background(), st, demo.Config{Residents: 3000, Villages: 12, VillageDoctors: 24, Pregnancies: demo.ScaledPregnancies(3000), Now: now},
+	if _, err := demo.Generate(context.Background(), st, demo.Config{Residents: 3000, Villages: 12, VillageDoctors: 24, Pregnancies: demo.ScaledPregnancies(3000), Now: now,
+		ElderlyPercent: demo.ElderlyCoverage, Screening: demo.ScreeningShare, OutreachWeeks: demo.OutreachWeeksPerYear,
+		EduSessions: demo.ScaledEduSessions(3000), HomeVisits: demo.ScaledHomeVisits(3000)},
 		slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
 		t.Fatal(err)
 	}
@@ -31,6 +33,13 @@ func TestDemoWritesNothingInTheFuture(t *testing.T) {
 		`SELECT COUNT(*) FROM family_contracts WHERE consent_at > '` + limit + `' OR created_at > '` + limit + `'`,
 		`SELECT COUNT(*) FROM mch_visits WHERE created_at > '` + limit + `'`,
 		`SELECT COUNT(*) FROM mch_child_checks WHERE created_at > '` + limit + `'`,
+		`SELECT COUNT(*) FROM elderly_checkups WHERE created_at > '` + limit + `'`,
+		`SELECT COUNT(*) FROM screening_campaigns WHERE created_at > '` + limit + `'`,
+		`SELECT COUNT(*) FROM screening_measurements WHERE created_at > '` + limit + `'`,
+		`SELECT COUNT(*) FROM screening_cases WHERE created_at > '` + limit + `'`,
+		`SELECT COUNT(*) FROM outreach_bookings WHERE booked_at > '` + limit + `' OR updated_at > '` + limit + `'`,
+		`SELECT COUNT(*) FROM edu_sessions WHERE created_at > '` + limit + `'`,
+		`SELECT COUNT(*) FROM home_visits WHERE requested_at > '` + limit + `' OR scheduled_at > '` + limit + `'`,
 	} {
 		var n int
 		if err := st.QueryRowForTest(context.Background(), q, &n); err != nil {

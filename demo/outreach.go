@@ -77,7 +77,7 @@ func (g *gen) outreach(weeks int) error {
 				break
 			}
 			doc := doctors[(w*len(towns)+ti)%len(doctors)]
-			created := day.AddDays(-14).Time().Add(time.Duration(rng.IntN(8*3600)) * time.Second)
+			created := g.notAfterNow(day.AddDays(-14).Time().Add(time.Duration(rng.IntN(8*3600)) * time.Second))
 			s := &outreach.Session{ID: g.id("outreach_session"), CountyCode: g.cfg.CountyCode, TownshipID: tw.ID, HostID: g.hosp.ID, PractitionerID: doc.id,
 				Specialty: doc.dept, Date: day, Slots: slots, SlotMinutes: 30, Capacity: 3, Status: outreach.StatusScheduled, CreatedAt: created, Version: 1}
 			site := &outreach.PracticeSite{ID: g.id("practice_site"), CountyCode: g.cfg.CountyCode, PractitionerID: doc.id, InstitutionID: tw.ID,
@@ -103,7 +103,7 @@ func (g *gen) outreach(weeks int) error {
 				}
 				taken[rid] = true
 				b := &outreach.Booking{ID: g.id("outreach_booking"), CountyCode: g.cfg.CountyCode, SessionID: s.ID, ResidentID: rid, Slot: slots[k/s.Capacity],
-					Status: outreach.Booked, Channel: outreach.ChannelVillage, BookedAt: created.Add(time.Duration(1+rng.IntN(12*24)) * time.Hour)}
+					Status: outreach.Booked, Channel: outreach.ChannelVillage, BookedAt: g.notAfterNow(created.Add(time.Duration(1+rng.IntN(12*24)) * time.Hour))}
 				if rng.IntN(10) < 3 {
 					b.Channel = outreach.ChannelSelf
 				}
@@ -116,7 +116,7 @@ func (g *gen) outreach(weeks int) error {
 					default:
 						b.Status = outreach.Cancelled
 					}
-					b.UpdatedAt = day.Time().Add(time.Duration(3*3600+rng.IntN(4*3600)) * time.Second) // 11:00–15:00 in Shanghai
+					b.UpdatedAt = g.notAfterNow(day.Time().Add(time.Duration(3*3600+rng.IntN(4*3600)) * time.Second)) // 11:00–15:00 in Shanghai
 				}
 				if err := g.b.OutreachBooking(b); err != nil {
 					return err

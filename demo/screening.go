@@ -53,7 +53,7 @@ func (g *gen) screening(share int) error {
 		slices.Sort(vs)
 		c := &screening.Campaign{ID: g.id("screening_campaign"), CountyCode: g.cfg.CountyCode, TownshipID: in.ID,
 			Name: fmt.Sprintf("%d年两慢病入户筛查", start.Year), Diseases: []chronic.Disease{chronic.Hypertension, chronic.Diabetes}, Villages: vs,
-			MinAge: cfg.MinAge, StartsOn: start, EndsOn: end, CreatedAt: start.Time().Add(-72 * time.Hour)}
+			MinAge: cfg.MinAge, StartsOn: start, EndsOn: end, CreatedAt: g.notAfterNow(start.Time().Add(-72 * time.Hour))}
 		if err := g.b.ScreeningCampaign(c); err != nil {
 			return err
 		}
@@ -87,7 +87,7 @@ func (g *gen) screening(share int) error {
 		for visit := 0; visit < cfg.RaisedDays && !day.After(g.today); visit++ {
 			m := &screening.Measurement{ID: g.id("screening_measurement"), CountyCode: c.CountyCode, CampaignID: c.ID, ResidentID: p.id,
 				VillageID: p.village, Date: day, SBP1: sbp + rng.IntN(7) - 3, DBP1: dbp + rng.IntN(5) - 2, SBP2: sbp + rng.IntN(7) - 3, DBP2: dbp + rng.IntN(5) - 2,
-				Results: map[chronic.Disease]screening.Result{}, CreatedAt: day.Time().Add(time.Duration(2+rng.IntN(8)) * time.Hour)}
+				Results: map[chronic.Disease]screening.Result{}, CreatedAt: g.notAfterNow(day.Time().Add(time.Duration(2+rng.IntN(8)) * time.Hour))}
 			if visit == 0 && c.Screens(chronic.Diabetes) && !slices.Contains(g.enrolled[p.id], chronic.Diabetes) {
 				m.Glucose, m.MealHours = glucose, meal
 				if screening.ScreenDiabetes(m, cfg) == screening.Suspected {
@@ -146,7 +146,7 @@ func (g *gen) screeningCase(rng *rand.Rand, ccfg chronic.Config, cfg screening.C
 		if rng.IntN(100) < 55 {
 			r := &chronic.Registration{ID: g.id("chronic_reg"), County: c.CountyCode, ResidentID: p.id, Disease: d, Status: chronic.StatusActive,
 				Source: chronic.SourceScreening, EnrolledOn: closed, ClinicID: p.village, Tier: ccfg.UnassessedTier, TierSince: closed, NextVisit: closed,
-				Note: "筛查确诊", CreatedAt: closed.Time().Add(10 * time.Hour), Version: 1}
+				Note: "筛查确诊", CreatedAt: g.at(closed, 18), Version: 1}
 			if err := g.b.ChronicRegistration(r); err != nil {
 				return err
 			}
