@@ -39,7 +39,7 @@ FUZZ_TARGETS := idcard:FuzzParse resident:FuzzValidate resident:FuzzSearchTokens
 	dicom:FuzzDecodeJPEGExtended dicom:FuzzDecodeJPEG2000
 FUZZ_TARGETS += lab:FuzzParseCSV reading:FuzzParseFetalCSV reading:FuzzReadPhoto
 FUZZ_TARGETS += dicom:FuzzParsePatient web:FuzzParseTusMetadata web:FuzzHasNULEscape fhir:FuzzParseBundle fhir:FuzzDecodeBundle villagesync:FuzzParseCursor
-FUZZ_TARGETS += smart:FuzzParseKeys smart:FuzzVerifyAssertion fhir:FuzzByteRange
+FUZZ_TARGETS += smart:FuzzParseKeys smart:FuzzVerifyAssertion fhir:FuzzByteRange healthedu:FuzzParseLibrary
 fuzz-short:
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
 		echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
