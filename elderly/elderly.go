@@ -107,24 +107,27 @@ const (
 
 // Checkup is a recorded yearly check-up with what the rules derived.
 type Checkup struct {
-	ID            int64      `json:"id"`
-	CountyCode    string     `json:"-"`
-	ResidentID    int64      `json:"resident_id"`
-	ManagedBy     int64      `json:"managed_by"`
-	Year          int        `json:"year"`
-	Date          care.Date  `json:"date"`
-	Form          Form       `json:"form"`
-	BMI10         int        `json:"bmi_x10"`
-	SBP           int        `json:"sbp"` // the higher arm's
-	DBP           int        `json:"dbp"`
-	SelfCareScore int        `json:"self_care_score"`
-	SelfCare      Grade      `json:"self_care_grade"`
-	Findings      []string   `json:"findings"`  // abnormal findings; none: normal
-	Suspected     []string   `json:"suspected"` // chronic diseases suspected (hypertension, diabetes)
-	TCM           *TCMResult `json:"tcm,omitempty"`
-	ClinicID      int64      `json:"clinic_id"`
-	By            int64      `json:"by"`
-	CreatedAt     time.Time  `json:"created_at"`
+	ID            int64     `json:"id"`
+	CountyCode    string    `json:"-"`
+	ResidentID    int64     `json:"resident_id"`
+	ManagedBy     int64     `json:"managed_by"`
+	Year          int       `json:"year"`
+	Date          care.Date `json:"date"`
+	Form          Form      `json:"form"`
+	BMI10         int       `json:"bmi_x10"`
+	SBP           int       `json:"sbp"` // the higher arm's
+	DBP           int       `json:"dbp"`
+	SelfCareScore int       `json:"self_care_score"`
+	SelfCare      Grade     `json:"self_care_grade"`
+	Findings      []string  `json:"findings"`  // abnormal findings; none: normal
+	Suspected     []string  `json:"suspected"` // chronic diseases suspected (hypertension, diabetes)
+	// Unrouted are the suspected diseases Service.Route could not send to
+	// the township when the check-up was recorded (not stored).
+	Unrouted  []string   `json:"unrouted,omitempty"`
+	TCM       *TCMResult `json:"tcm,omitempty"`
+	ClinicID  int64      `json:"clinic_id"`
+	By        int64      `json:"by"`
+	CreatedAt time.Time  `json:"created_at"`
 	// Name is the resident's, filled by lists.
 	Name string `json:"name,omitempty"`
 }

@@ -18,6 +18,7 @@ const (
 	ActRead      = "elderly.read"
 	ActRoster    = "elderly.roster"
 	ActSuspected = "elderly.suspected"
+	ActRoute     = "elderly.route" // a suspected case not routed to the township (the failure)
 )
 
 // Status is a resident's check-up status in the current year.
@@ -113,6 +114,17 @@ type Service struct {
 	Config    Config
 	Library   Library
 	Now       func() time.Time
+	// Route, when set, sends each suspected case of a recorded check-up to
+	// the resident's township for confirmation (screening.Service.Suspect;
+	// 老年人健康管理服务规范: a suspected chronic disease is referred for
+	// diagnosis). Nil: the suspected cases stay on this package's list only.
+	Route Router
+}
+
+// Router routes a suspected case found at a check-up to the township for
+// confirmation with a due date.
+type Router interface {
+	RouteSuspected(ctx context.Context, a care.Actor, residentID int64, disease string, on care.Date, detail string) error
 }
 
 // Local reports whether a's role records check-ups and reads rosters: a
@@ -180,7 +192,31 @@ func (s *Service) Record(ctx context.Context, a care.Actor, residentID int64, on
 	if err := s.Repo.CreateCheckup(ctx, k, ev); err != nil {
 		return nil, err
 	}
+	s.route(ctx, a, k)
 	return k, nil
+}
+
+// route sends k's suspected cases to the township (Route). The check-up
+// is stored by then, so a failure does not undo it: the case stays on the
+// suspected list (Suspected), k.Unrouted names it, and an audit row says
+// why. Routing is idempotent: a pending case of the disease is kept.
+func (s *Service) route(ctx context.Context, a care.Actor, k *Checkup) {
+	if s.Route == nil {
+		return
+	}
+	for _, d := range k.Suspected {
+		detail := fmt.Sprintf("%d/%d mmHg", k.SBP, k.DBP)
+		if d == "diabetes" {
+			detail = fmt.Sprintf("FPG %.1f mmol/L", k.Form.Labs["fpg"])
+		}
+		if err := s.Route.RouteSuspected(ctx, a, k.ResidentID, d, k.Date, detail); err != nil {
+			k.Unrouted = append(k.Unrouted, d)
+			ev := audit.New(ctx, a, ActRoute, k.ResidentID)
+			ev.CountyCode, ev.Outcome = k.CountyCode, audit.OutcomeFailed
+			ev.Detail = fmt.Sprintf("elderly check-up %d: suspected %s not routed: %v", k.ID, d, err)
+			s.Audit.Record(ctx, ev)
+		}
+	}
 }
 
 // History reads a resident's check-ups for a clinician whose scope covers

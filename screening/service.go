@@ -668,3 +668,18 @@ func ordered(ds []chronic.Disease) []chronic.Disease {
 	}
 	return out
 }
+
+// RuleElderlyCheckup names the rule that finds a suspected case at the
+// elderly's yearly check-up (elderly.Config.Suspect: BP ≥ 140/90 on the
+// higher arm or fasting glucose ≥ 7.0 mmol/L, outside the registry).
+const RuleElderlyCheckup = "elderly.Config.Suspect"
+
+// RouteSuspected routes a case found at an elderly check-up to the
+// resident's township (elderly.Router): Suspect with SourceCheckup. A
+// pending case of the disease is kept (Suspect's rule), so routing the same
+// finding twice adds nothing.
+func (s *Service) RouteSuspected(ctx context.Context, a care.Actor, residentID int64, disease string, on care.Date, detail string) error {
+	_, err := s.Suspect(ctx, a, SuspectInput{ResidentID: residentID, Disease: chronic.Disease(disease), Source: SourceCheckup,
+		Rule: RuleElderlyCheckup, Detail: detail, On: on})
+	return err
+}

@@ -99,6 +99,12 @@ func testElderly(t *testing.T, d store.Dialect) {
 	if r := vd.get("/api/v1/elderly/suspected"); r.code != 200 || !strings.Contains(r.body, fmt.Sprintf(`"resident_id":%d`, old)) || !strings.Contains(r.body, `"hypertension"`) {
 		t.Errorf("suspected: %d %s", r.code, r.body)
 	}
+	// The suspected case went to the township for confirmation, as the
+	// spec's referral for diagnosis (screening.Service.RouteSuspected).
+	if r := e.as(care.RoleTownshipDoctor).get("/api/v1/screening/follow-ups"); r.code != 200 || !strings.Contains(r.body, fmt.Sprintf(`"resident_id":%d`, old)) ||
+		!strings.Contains(r.body, `"source":"checkup"`) || !strings.Contains(r.body, `"rule":"elderly.Config.Suspect"`) {
+		t.Errorf("the suspected case was not routed to the township: %d %s", r.code, r.body)
+	}
 	if r := e.as(care.RoleTownshipDoctor).get("/api/v1/elderly/roster?status=overdue"); r.code != 200 || !strings.Contains(r.body, `"counts"`) {
 		t.Errorf("township roster: %d", r.code)
 	}

@@ -166,6 +166,8 @@ func newEnvWith(t testing.TB, d store.Dialect, o envOptions) *env {
 	}
 	surveys := &survey.Service{Repo: st, Orgs: orgs, Audit: w, Config: survey.DefaultConfig(), Key: []byte("test survey key"), Now: time.Now}
 	viewer := &reading.Viewer{Repo: st, Residents: rsvc, Audit: w}
+	scr := &screening.Service{Repo: st, Residents: rsvc, Orgs: orgs, Chronic: chr, Atomic: st.Atomic, Audit: w,
+		Config: screening.DefaultConfig().FromChronic(chr.Config), Now: time.Now}
 	srv, err := web.New(o.cfg, web.Deps{
 		Surveys:   surveys,
 		Residents: rsvc, Orgs: orgs, Chronic: chr, Family: fam, Points: pts, Consult: con, Live: live, Referral: ref,
@@ -188,9 +190,9 @@ func newEnvWith(t testing.TB, d store.Dialect, o envOptions) *env {
 		Specimens:    &specimen.Service{Repo: st, Residents: rsvc, Orgs: orgs, Labs: labs, Audit: w, Config: specimen.DefaultConfig(), Now: time.Now},
 		Maternal:     &maternal.Service{Repo: st, Residents: rsvc, Audit: w, Config: maternal.DefaultConfig(), Now: time.Now},
 		Children:     &childhealth.Service{Repo: st, Residents: rsvc, Audit: w, Config: childhealth.DefaultConfig(), Now: time.Now},
-		Screening: &screening.Service{Repo: st, Residents: rsvc, Orgs: orgs, Chronic: chr, Atomic: st.Atomic, Audit: w,
-			Config: screening.DefaultConfig().FromChronic(chr.Config), Now: time.Now},
-		Elderly: &elderly.Service{Repo: st, Residents: rsvc, Audit: w, Config: elderly.DefaultConfig(), Library: elderly.DefaultLibrary(), Now: time.Now},
+		Screening:    scr,
+		Elderly: &elderly.Service{Repo: st, Residents: rsvc, Audit: w, Config: elderly.DefaultConfig(), Library: elderly.DefaultLibrary(), Now: time.Now,
+			Route: scr},
 		Huts: &huts.Service{Repo: st, Residents: rsvc, Orgs: orgs, Alerts: crit, Audit: w, Chronic: chronic.DefaultConfig(), Config: huts.DefaultConfig(),
 			Key: huts.KeyFrom(testdb.AuditKey), Now: time.Now},
 		Sterile: &sterile.Service{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, Config: sterile.DefaultConfig(), Now: sterileNow(o)},
