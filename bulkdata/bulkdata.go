@@ -34,7 +34,12 @@ const (
 )
 
 // Types are the resource types an export can hold, in the order written.
-var Types = []string{"Patient", "Condition", "Observation", "Encounter", "DiagnosticReport", "ExplanationOfBenefit"}
+// AuditEvent (the audit trail) is exported only when _type names it, at
+// system level, for a county-wide client granted it by name.
+var Types = []string{"Patient", "Condition", "Observation", "Encounter", "DiagnosticReport", "ExplanationOfBenefit", TypeAuditEvent}
+
+// TypeAuditEvent is the audit trail's type.
+const TypeAuditEvent = "AuditEvent"
 
 // Export is one kick-off and what became of it.
 type Export struct {
@@ -75,6 +80,10 @@ type Selection struct {
 	Registry string    // a chronic registry's disease: only its registered residents
 	Since    time.Time // only resources changed at or after (zero: all)
 }
+
+// Whole reports whether sel is the whole county (a system-level export of
+// a county-wide client): only then is the audit trail exported.
+func (sel Selection) Whole() bool { return sel.Villages == nil && sel.Registry == "" }
 
 // Config is the export configuration (serve flags).
 type Config struct {

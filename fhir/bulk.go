@@ -60,6 +60,7 @@ type ExportStore interface {
 	EachExportReferral(ctx context.Context, sel bulkdata.Selection, fn func(*referral.Referral) error) error
 	EachExportOnlineVisit(ctx context.Context, sel bulkdata.Selection, fn func(*online.Visit) error) error
 	EachExportReport(ctx context.Context, sel bulkdata.Selection, fn func(*reading.Study, []reading.Report) error) error
+	EachExportAudit(ctx context.Context, sel bulkdata.Selection, fn func(*audit.Event) error) error
 }
 
 // NDJSONType is the media type of export files.
@@ -312,9 +313,18 @@ func (s *Server) kickOff(level string) web.FaceHandler {
 		}
 		if len(types) == 0 {
 			for _, t := range bulkdata.Types {
-				if rc.scopes.Allows(t) {
+				if t != bulkdata.TypeAuditEvent && rc.scopes.Allows(t) {
 					types = append(types, t)
 				}
+			}
+		}
+		if slices.Contains(types, bulkdata.TypeAuditEvent) {
+			if level != bulkdata.LevelSystem {
+				return care.Invalid([]care.FieldError{{Field: "_type", Key: "fhir.export_audit"}})
+			}
+			if rc.client.InstitutionID != 0 || !auditScope(rc.scopes) {
+				s.denied(r, rq, ActExport, r.URL.Path+": scope AuditEvent")
+				return care.Errorf(care.EFORBIDDEN, "fhir.audit_scope")
 			}
 		}
 		for _, t := range types {

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"countycare/audit"
 	"countycare/bulkdata"
 	"countycare/care"
 	"countycare/chronic"
@@ -138,6 +139,12 @@ func (s *Server) runExport(ctx context.Context, e *bulkdata.Export) error {
 					}
 					return nil
 				})
+			}
+		case bulkdata.TypeAuditEvent:
+			// The county's audit trail, oldest first, as the AuditEvent read
+			// maps it; checked again here (the kick-off refused any other).
+			if e.Level == bulkdata.LevelSystem && sel.Whole() {
+				err = s.Exports.EachExportAudit(ctx, sel, func(ev *audit.Event) error { return w.write(AuditEventOf(ev, t)) })
 			}
 		case "ExplanationOfBenefit":
 			tree, terr := s.Orgs.Tree(ctx)

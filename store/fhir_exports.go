@@ -358,6 +358,21 @@ func (s *Store) EachExportOnlineVisit(ctx context.Context, sel bulkdata.Selectio
 		JOIN residents r ON r.id = x.resident_id WHERE `+where+` ORDER BY x.id`, args, scanOnlineVisit, fn)
 }
 
+// EachExportAudit streams the audit rows of sel's county recorded at or
+// after sel.Since, in sequence order (the auditor's incremental feed:
+// audit_at serves the range). Only a whole-county selection has any.
+func (s *Store) EachExportAudit(ctx context.Context, sel bulkdata.Selection, fn func(*audit.Event) error) error {
+	if !sel.Whole() {
+		return nil
+	}
+	q, args := `SELECT `+auditCols+` FROM audit_events WHERE county_code = ?`, []any{sel.CountyCode}
+	if !sel.Since.IsZero() {
+		q += ` AND at >= ?`
+		args = append(args, s.ts(sel.Since))
+	}
+	return eachExported(ctx, s, "store.EachExportAudit", q+` ORDER BY seq`, args, scanAudit, fn)
+}
+
 // EachExportReport streams the reported studies of sel's residents, each
 // with its reports (the signed report and its addenda, oldest first), in
 // study order; with sel.Since, those with a report or addendum signed at
