@@ -203,7 +203,7 @@ func testAuditEvent(t *testing.T, d store.Dialect) {
 	}
 	e.audit.Flush(ctx)
 	var rows int
-	e.st.QueryRowForTest(ctx, `SELECT COUNT(*) FROM audit_events WHERE county_code = '`+e.countyCode(t)+`'`, &rows)
+	e.st.QueryRowForTest(ctx, `SELECT COUNT(*) FROM audit_events WHERE county_code = '`+demoCounty+`'`, &rows)
 	m, _ = prov.export(t, "/fhir/$export?_type=AuditEvent")
 	got := prov.lines(t, m)["AuditEvent"]
 	if len(got) < rows || len(got) == 0 {
@@ -232,12 +232,4 @@ func testAuditEvent(t *testing.T, d store.Dialect) {
 	if !found || len(inc) >= len(got) {
 		t.Errorf("incremental feed: %d rows (of %d), the new read found: %v", len(inc), len(got), found)
 	}
-}
-
-// countyCode is the demo county's code.
-func (e *env) countyCode(t *testing.T) string {
-	t.Helper()
-	var c string
-	e.st.QueryRowForTest(context.Background(), `SELECT county_code FROM residents LIMIT 1`, &c)
-	return c
 }

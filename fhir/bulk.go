@@ -17,6 +17,7 @@ import (
 	"countycare/care"
 	"countycare/chronic"
 	"countycare/consult"
+	"countycare/lab"
 	"countycare/online"
 	"countycare/org"
 	"countycare/reading"
@@ -60,6 +61,7 @@ type ExportStore interface {
 	EachExportReferral(ctx context.Context, sel bulkdata.Selection, fn func(*referral.Referral) error) error
 	EachExportOnlineVisit(ctx context.Context, sel bulkdata.Selection, fn func(*online.Visit) error) error
 	EachExportReport(ctx context.Context, sel bulkdata.Selection, fn func(*reading.Study, []reading.Report) error) error
+	EachExportLabResult(ctx context.Context, sel bulkdata.Selection, fn func(*lab.Result) error) error
 	EachExportAudit(ctx context.Context, sel bulkdata.Selection, fn func(*audit.Event) error) error
 }
 

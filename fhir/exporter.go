@@ -13,6 +13,7 @@ import (
 	"countycare/care"
 	"countycare/chronic"
 	"countycare/consult"
+	"countycare/lab"
 	"countycare/online"
 	"countycare/reading"
 	"countycare/referral"
@@ -114,6 +115,9 @@ func (s *Server) runExport(ctx context.Context, e *bulkdata.Export) error {
 				}
 				return nil
 			})
+			if err == nil && s.Labs != nil { // lab results, as the Observation search maps them
+				err = s.Exports.EachExportLabResult(ctx, sel, func(r *lab.Result) error { return w.write(ObservationOfLab(r, ExportLang)) })
+			}
 		case "Encounter":
 			// Consultations, the stays up-referrals led to, online visits: as
 			// the Encounter search maps them.
@@ -140,6 +144,9 @@ func (s *Server) runExport(ctx context.Context, e *bulkdata.Export) error {
 					return nil
 				})
 			}
+			if err == nil && s.Labs != nil {
+				err = s.exportLabReports(ctx, sel, w)
+			}
 		case bulkdata.TypeAuditEvent:
 			// The county's audit trail, oldest first, as the AuditEvent read
 			// maps it; checked again here (the kick-off refused any other).
@@ -164,6 +171,36 @@ func (s *Server) runExport(ctx context.Context, e *bulkdata.Export) error {
 		}
 	}
 	return nil
+}
+
+// exportLabReports writes the lab reports of sel's residents, as the
+// DiagnosticReport search groups them (labReports): one resident's
+// results are held at a time.
+func (s *Server) exportLabReports(ctx context.Context, sel bulkdata.Selection, w *ndjsonWriter) error {
+	t := s.tr(ExportLang)
+	var held []lab.Result
+	flush := func() error {
+		for _, m := range labReports(held, ExportLang, t) {
+			if err := w.write(m.res); err != nil {
+				return err
+			}
+		}
+		held = held[:0]
+		return nil
+	}
+	err := s.Exports.EachExportLabResult(ctx, sel, func(r *lab.Result) error {
+		if len(held) > 0 && held[0].ResidentID != r.ResidentID {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+		held = append(held, *r)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return flush()
 }
 
 // ndjsonWriter writes one resource a line into the export's files: the

@@ -12,6 +12,7 @@ import (
 	"countycare/care"
 	"countycare/chronic"
 	"countycare/consult"
+	"countycare/lab"
 	"countycare/online"
 	"countycare/reading"
 	"countycare/referral"
@@ -356,6 +357,20 @@ func (s *Store) EachExportOnlineVisit(ctx context.Context, sel bulkdata.Selectio
 	}
 	return eachExported(ctx, s, op, `SELECT `+prefixCols("x.", onlineVisitCols)+` FROM online_visits x
 		JOIN residents r ON r.id = x.resident_id WHERE `+where+` ORDER BY x.id`, args, scanOnlineVisit, fn)
+}
+
+// EachExportLabResult streams the lab results of sel's residents filed
+// (created_at) at or after sel.Since, a resident's together, newest
+// collected first within each (as the lab page lists them, so a caller
+// can group one resident's into reports holding only that resident's).
+func (s *Store) EachExportLabResult(ctx context.Context, sel bulkdata.Selection, fn func(*lab.Result) error) error {
+	where, args := exportResidents(sel)
+	if !sel.Since.IsZero() {
+		where += ` AND l.created_at >= ?`
+		args = append(args, s.ts(sel.Since))
+	}
+	return eachExported(ctx, s, "store.EachExportLabResult", labResultSelect+` JOIN residents r ON r.id = l.resident_id
+		WHERE l.county_code = r.county_code AND `+where+` ORDER BY l.resident_id, l.collected_at DESC, l.id DESC`, args, scanLabResult, fn)
 }
 
 // EachExportAudit streams the audit rows of sel's county recorded at or
