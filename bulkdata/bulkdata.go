@@ -36,7 +36,7 @@ const (
 // Types are the resource types an export can hold, in the order written.
 // AuditEvent (the audit trail) is exported only when _type names it, at
 // system level, for a county-wide client granted it by name.
-var Types = []string{"Patient", "Condition", "Observation", "Encounter", "DiagnosticReport", "ExplanationOfBenefit", TypeAuditEvent}
+var Types = []string{"Patient", "Condition", "Observation", "Encounter", "DiagnosticReport", "ExplanationOfBenefit", "Provenance", "Location", TypeAuditEvent}
 
 // TypeAuditEvent is the audit trail's type.
 const TypeAuditEvent = "AuditEvent"

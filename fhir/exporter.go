@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"countycare/consult"
 	"countycare/lab"
 	"countycare/online"
+	"countycare/org"
 	"countycare/reading"
 	"countycare/referral"
 	"countycare/resident"
@@ -136,17 +138,21 @@ func (s *Server) runExport(ctx context.Context, e *bulkdata.Export) error {
 		case "DiagnosticReport":
 			// The signed ECG and imaging reports, as the DiagnosticReport
 			// search maps them; a server without the reading workflow has none.
-			if s.Readings != nil {
-				err = s.Exports.EachExportReport(ctx, sel, func(st *reading.Study, reps []reading.Report) error {
-					if d, ok := DiagnosticReportOf(st, reps, s.Readings.Templates.For(st.Modality), ExportLang, t); ok {
-						return w.write(d)
-					}
-					return nil
-				})
-			}
+			err = s.eachExportReport(ctx, sel, func(d DiagnosticReport) error { return w.write(d) })
 			if err == nil && s.Labs != nil {
 				err = s.exportLabReports(ctx, sel, w)
 			}
+		case "Provenance":
+			// The signatures of the signed reports, as the Provenance search
+			// derives them (lab results are filed, not signed).
+			err = s.eachExportReport(ctx, sel, func(d DiagnosticReport) error {
+				if p, ok := ProvenanceOfReport(d); ok {
+					return w.write(p)
+				}
+				return nil
+			})
+		case "Location":
+			err = s.exportLocations(ctx, sel, w)
 		case bulkdata.TypeAuditEvent:
 			// The county's audit trail, oldest first, as the AuditEvent read
 			// maps it; checked again here (the kick-off refused any other).
@@ -167,6 +173,66 @@ func (s *Server) runExport(ctx context.Context, e *bulkdata.Export) error {
 			return err
 		}
 		if err := w.end(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// eachExportReport maps the signed ECG and imaging reports of sel's
+// residents as the DiagnosticReport search does, for fn; a server without
+// the reading workflow has none.
+func (s *Server) eachExportReport(ctx context.Context, sel bulkdata.Selection, fn func(DiagnosticReport) error) error {
+	if s.Readings == nil {
+		return nil
+	}
+	t := s.tr(ExportLang)
+	return s.Exports.EachExportReport(ctx, sel, func(st *reading.Study, reps []reading.Report) error {
+		if d, ok := DiagnosticReportOf(st, reps, s.Readings.Templates.For(st.Modality), ExportLang, t); ok {
+			return fn(d)
+		}
+		return nil
+	})
+}
+
+// exportLocations writes the sites of the selection's institutions, as
+// the Location read maps them: the whole tree's (the county's and the
+// partner hospitals above it) for a county-wide selection, else the selected village clinics and the institutions
+// above them; with _since, those created at or after it (the only time
+// an institution has).
+func (s *Server) exportLocations(ctx context.Context, sel bulkdata.Selection, w *ndjsonWriter) error {
+	tree, err := s.Orgs.Tree(ctx)
+	if err != nil {
+		return err
+	}
+	ids := map[int64]bool{}
+	if sel.Villages == nil {
+		for _, root := range tree.Roots() {
+			for _, id := range tree.Subtree(root.ID) {
+				ids[id] = true
+			}
+		}
+	} else {
+		for _, v := range sel.Villages {
+			ids[v] = true
+			for _, in := range tree.Ancestors(v) {
+				ids[in.ID] = true
+			}
+		}
+	}
+	order := make([]int64, 0, len(ids))
+	for id := range ids {
+		order = append(order, id)
+	}
+	slices.Sort(order)
+	t := s.tr(ExportLang)
+	kn := func(k org.Kind) string { return t("kind." + string(k)) }
+	for _, id := range order {
+		in := tree.Get(id)
+		if in == nil || (!sel.Since.IsZero() && in.CreatedAt.Before(sel.Since)) {
+			continue
+		}
+		if err := w.write(LocationOf(in, kn)); err != nil {
 			return err
 		}
 	}
