@@ -90,9 +90,19 @@ type Config struct {
 	Expiry    time.Duration // how long files are kept after completion
 	FileBytes int64         // a type's output is split into files of at most this
 	PieceSize int           // bytes per stored piece
+	// HeapBudget bounds the Go heap's growth while an export runs: a soft
+	// memory limit this far above the process's memory at its start (0:
+	// none). The export's garbage is then collected before it piles up.
+	HeapBudget int64
+	// WriterCacheKiB is the page cache of SQLite's writer connection while
+	// an export writes its pieces (0: left as it is): each piece's pages
+	// are written once and never read back through it.
+	WriterCacheKiB int
 }
 
-// DefaultConfig: files kept a day, split at 256 MiB, stored in 1 MiB pieces.
+// DefaultConfig: files kept a day, split at 256 MiB, stored in 1 MiB
+// pieces; the runtime may grow 16 MiB and the writer keeps 4 MiB of pages
+// while an export runs (the target: RSS growth ≤ 100 MB).
 func DefaultConfig() Config {
-	return Config{Expiry: 24 * time.Hour, FileBytes: 256 << 20, PieceSize: 1 << 20}
+	return Config{Expiry: 24 * time.Hour, FileBytes: 256 << 20, PieceSize: 1 << 20, HeapBudget: 16 << 20, WriterCacheKiB: 4096}
 }

@@ -61,6 +61,9 @@ type ExportStore interface {
 	EachExportReferral(ctx context.Context, sel bulkdata.Selection, fn func(*referral.Referral) error) error
 	EachExportOnlineVisit(ctx context.Context, sel bulkdata.Selection, fn func(*online.Visit) error) error
 	EachExportReport(ctx context.Context, sel bulkdata.Selection, fn func(*reading.Study, []reading.Report) error) error
+	// LeanExportWrites sets the writer's page cache to kib while an export
+	// writes (SQLite; nothing elsewhere) and returns what restores it.
+	LeanExportWrites(ctx context.Context, kib int) (restore func())
 	EachExportLabResult(ctx context.Context, sel bulkdata.Selection, fn func(*lab.Result) error) error
 	EachExportAudit(ctx context.Context, sel bulkdata.Selection, fn func(*audit.Event) error) error
 }
@@ -500,6 +503,7 @@ func (s *Server) exportFile(w http.ResponseWriter, r *http.Request, rq web.Reque
 	if r.Method == http.MethodHead {
 		return nil
 	}
+	defer boundHeap(s.ExportCfg.HeapBudget)() // each piece read is a fresh copy: collected as it goes
 	return s.Exports.ExportBytes(r.Context(), e.ID, f.Seq, from, to, func(b []byte) error {
 		_, err := w.Write(b)
 		return err

@@ -5,8 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"runtime/debug"
+	"runtime/metrics"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"countycare/audit"
@@ -91,11 +94,16 @@ func (s *Server) selection(ctx context.Context, e *bulkdata.Export) (bulkdata.Se
 	return sel, nil
 }
 
-// runExport writes an export's files, type after type.
+// runExport writes an export's files, type after type, with the heap and
+// the writer's page cache bounded (ExportCfg.HeapBudget, WriterCacheKiB).
 func (s *Server) runExport(ctx context.Context, e *bulkdata.Export) error {
 	sel, err := s.selection(ctx, e)
 	if err != nil {
 		return err
+	}
+	defer boundHeap(s.ExportCfg.HeapBudget)()
+	if s.ExportCfg.WriterCacheKiB > 0 {
+		defer s.Exports.LeanExportWrites(ctx, s.ExportCfg.WriterCacheKiB)()
 	}
 	t := s.tr(ExportLang)
 	name := func(k string) string { return t(k) }
@@ -177,6 +185,47 @@ func (s *Server) runExport(ctx context.Context, e *bulkdata.Export) error {
 		}
 	}
 	return nil
+}
+
+// heapBound is the soft memory limit the running export and the file
+// downloads share: the first to start sets it, the last to end restores
+// the previous one.
+var heapBound struct {
+	sync.Mutex
+	n    int
+	set  bool
+	prev int64
+}
+
+// boundHeap sets a soft memory limit budget bytes above the Go runtime's
+// memory now, unless a lower limit is set or one is already held, and
+// returns what releases it. A soft limit: the collector runs sooner as the
+// heap nears it (its CPU capped by the runtime), nothing fails.
+func boundHeap(budget int64) (release func()) {
+	if budget <= 0 {
+		return func() {}
+	}
+	heapBound.Lock()
+	defer heapBound.Unlock()
+	heapBound.n++
+	if heapBound.n == 1 {
+		s := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
+		metrics.Read(s)
+		limit := int64(s[0].Value.Uint64()-s[1].Value.Uint64()) + budget
+		if prev := debug.SetMemoryLimit(-1); limit < prev {
+			debug.SetMemoryLimit(limit)
+			heapBound.set, heapBound.prev = true, prev
+		}
+	}
+	return func() {
+		heapBound.Lock()
+		defer heapBound.Unlock()
+		heapBound.n--
+		if heapBound.n == 0 && heapBound.set {
+			debug.SetMemoryLimit(heapBound.prev)
+			heapBound.set = false
+		}
+	}
 }
 
 // eachExportReport maps the signed ECG and imaging reports of sel's

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"strconv"
 	"strings"
 	"time"
 
@@ -165,7 +166,7 @@ func (s *Store) CancelExport(ctx context.Context, id, clientID string, ev audit.
 // county does not copy each MiB twice for the collector to sweep.
 func (s *Store) ExportBytes(ctx context.Context, id string, seq int, from, to int64, fn func([]byte) error) error {
 	const op = "store.ExportBytes"
-	rows, err := s.read().query(ctx, `SELECT start_at, data FROM fhir_export_pieces WHERE export_id = ? AND seq = ? AND start_at < ?
+	rows, err := s.scan().query(ctx, `SELECT start_at, data FROM fhir_export_pieces WHERE export_id = ? AND seq = ? AND start_at < ?
 		ORDER BY start_at`, id, seq, to)
 	if err != nil {
 		return wrap(op, err)
@@ -237,7 +238,7 @@ func exportResidents(sel bulkdata.Selection) (string, []any) {
 // every row (never collected: the memory of an export of the whole county
 // stays flat), to fn.
 func eachExported[T any](ctx context.Context, s *Store, op, q string, args []any, scan func(sc interface{ Scan(...any) error }, x *T) error, fn func(*T) error) error {
-	rows, err := s.read().query(ctx, q, args...)
+	rows, err := s.scan().query(ctx, q, args...)
 	if err != nil {
 		return wrap(op, err)
 	}
@@ -359,6 +360,20 @@ func (s *Store) EachExportOnlineVisit(ctx context.Context, sel bulkdata.Selectio
 		JOIN residents r ON r.id = x.resident_id WHERE `+where+` ORDER BY x.id`, args, scanOnlineVisit, fn)
 }
 
+// LeanExportWrites sets the SQLite writer's page cache to kib KiB (an
+// export's pieces are written once, never read back through the writer)
+// and returns what restores the 32 MiB the store opens it with. Nothing on
+// PostgreSQL.
+func (s *Store) LeanExportWrites(ctx context.Context, kib int) (restore func()) {
+	if s.dialect != SQLite {
+		return func() {}
+	}
+	if _, err := s.w.ExecContext(ctx, `PRAGMA cache_size = -`+strconv.Itoa(kib)); err != nil {
+		return func() {}
+	}
+	return func() { s.w.ExecContext(context.Background(), `PRAGMA cache_size = -`+strconv.Itoa(writerCacheKiB)) }
+}
+
 // EachExportLabResult streams the lab results of sel's residents filed
 // (created_at) at or after sel.Since, a resident's together, newest
 // collected first within each (as the lab page lists them, so a caller
@@ -403,7 +418,7 @@ func (s *Store) EachExportReport(ctx context.Context, sel bulkdata.Selection, fn
 		where += ` AND EXISTS (SELECT 1 FROM reading_reports y WHERE y.county_code = s.county_code AND y.study_id = s.id AND y.signed_at >= ?)`
 		args = append(args, s.ts(sel.Since))
 	}
-	rows, err := s.read().query(ctx, `SELECT `+readingCols+`, `+prefixCols("q.", reportCols)+` FROM reading_studies s
+	rows, err := s.scan().query(ctx, `SELECT `+readingCols+`, `+prefixCols("q.", reportCols)+` FROM reading_studies s
 		CROSS JOIN reading_reports q JOIN residents r ON r.id = s.resident_id
 		WHERE q.county_code = s.county_code AND q.study_id = s.id AND s.county_code = r.county_code AND s.status = 'reported' AND `+where+` ORDER BY s.id, q.id`, args...)
 	if err != nil {

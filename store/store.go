@@ -48,9 +48,14 @@ const (
 
 // Store is an open database.
 type Store struct {
-	dialect  Dialect
-	w        *sql.DB // writes: one connection on SQLite (one writer), the pool on PostgreSQL
-	r        *sql.DB // reads: a pool of read-only connections on SQLite, the same pool on PostgreSQL
+	dialect Dialect
+	w       *sql.DB // writes: one connection on SQLite (one writer), the pool on PostgreSQL
+	r       *sql.DB // reads: a pool of read-only connections on SQLite, the same pool on PostgreSQL
+	// x: on SQLite, the read-only connections of the bulk export's scans
+	// and file downloads (scan), with a small page cache: they read each
+	// page once, so a 32 MiB cache per connection would only hold a
+	// million-resident export's pages as memory (nil on PostgreSQL).
+	x        *sql.DB
 	url      string
 	auditKey []byte
 
@@ -163,10 +168,10 @@ func openNoMigrate(ctx context.Context, rawURL string, opt Options) (*Store, err
 		}
 		// busy_timeout is set first so the other pragmas wait for a lock
 		// instead of failing (pocketbase does the same).
-		base := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_time_format=sqlite" +
-			// Reads through a memory map instead of a system call per page,
-			// and a 32 MiB page cache per connection.
-			"&_pragma=mmap_size(4294967296)&_pragma=cache_size(-32768)"
+		common := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_time_format=sqlite" +
+			// Reads through a memory map instead of a system call per page.
+			"&_pragma=mmap_size(4294967296)"
+		base := common + "&_pragma=cache_size(-" + strconv.Itoa(writerCacheKiB) + ")" // a 32 MiB page cache per connection
 		w, err := sql.Open("sqlite", base+"&_txlock=immediate")
 		if err != nil {
 			return nil, fmt.Errorf("store: unable to open %s: %w", path, err)
@@ -190,7 +195,16 @@ func openNoMigrate(ctx context.Context, rawURL string, opt Options) (*Store, err
 		r.SetMaxOpenConns(n)
 		r.SetMaxIdleConns(n)
 		r.SetConnMaxLifetime(0)
-		s.w, s.r = w, r
+		x, err := sql.Open("sqlite", common+"&_pragma=cache_size(-"+strconv.Itoa(exportCacheKiB)+")&_pragma=query_only(1)")
+		if err != nil {
+			w.Close()
+			r.Close()
+			return nil, err
+		}
+		x.SetMaxOpenConns(2) // an export's scan and a file's download
+		x.SetMaxIdleConns(2)
+		x.SetConnMaxLifetime(0)
+		s.w, s.r, s.x = w, r, x
 	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
 		s.dialect = Postgres
 		db, err := postgresPool(rawURL, 16)
@@ -260,6 +274,11 @@ func (s *Store) Close() error {
 	err := s.w.Close()
 	if s.r != s.w {
 		if e := s.r.Close(); err == nil {
+			err = e
+		}
+	}
+	if s.x != nil {
+		if e := s.x.Close(); err == nil {
 			err = e
 		}
 	}
@@ -480,6 +499,22 @@ func (d db) insert(ctx context.Context, q string, args ...any) (int64, error) {
 
 // read returns a handle on the read pool.
 func (s *Store) read() db { return db{q: s.r, s: s} }
+
+// Page caches of SQLite connections: the writer's and the read pool's, and
+// each export connection's (x).
+const (
+	writerCacheKiB = 32768
+	exportCacheKiB = 1024
+)
+
+// scan reads through the export connections on SQLite (x), the pool
+// elsewhere.
+func (s *Store) scan() db {
+	if s.x != nil {
+		return db{q: s.x, s: s}
+	}
+	return s.read()
+}
 
 // Transact runs fn in one write transaction: committed if fn returns nil,
 // rolled back otherwise (and on panic). On SQLite it is BEGIN IMMEDIATE on
