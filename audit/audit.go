@@ -237,9 +237,14 @@ type Filter struct {
 	AccountID   int64
 	Username    string
 	Action      string
-	Outcome     string
-	RequestID   string
-	From, To    time.Time
-	BeforeSeq   int64 // paging: rows older than this
-	Limit       int   // default 100, at most 1000
+	Actions     []string // any of these actions (with Action: both)
+	// Verbs keeps the actions "<noun>.<verb>" whose verb is one of these;
+	// NotVerbs drops those whose verb is one of these.
+	Verbs, NotVerbs []string
+	CountyCode      string // "": any county
+	Outcome         string
+	RequestID       string
+	From, To        time.Time
+	BeforeSeq       int64 // paging: rows older than this
+	Limit           int   // default 100, at most 1000
 }

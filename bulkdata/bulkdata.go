@@ -34,7 +34,12 @@ const (
 )
 
 // Types are the resource types an export can hold, in the order written.
-var Types = []string{"Patient", "Condition", "Observation", "Encounter", "DiagnosticReport", "ExplanationOfBenefit"}
+// AuditEvent (the audit trail) is exported only when _type names it, at
+// system level, for a county-wide client granted it by name.
+var Types = []string{"Patient", "Condition", "Observation", "Encounter", "DiagnosticReport", "ExplanationOfBenefit", "Provenance", "Location", TypeAuditEvent}
+
+// TypeAuditEvent is the audit trail's type.
+const TypeAuditEvent = "AuditEvent"
 
 // Export is one kick-off and what became of it.
 type Export struct {
@@ -76,14 +81,28 @@ type Selection struct {
 	Since    time.Time // only resources changed at or after (zero: all)
 }
 
+// Whole reports whether sel is the whole county (a system-level export of
+// a county-wide client): only then is the audit trail exported.
+func (sel Selection) Whole() bool { return sel.Villages == nil && sel.Registry == "" }
+
 // Config is the export configuration (serve flags).
 type Config struct {
 	Expiry    time.Duration // how long files are kept after completion
 	FileBytes int64         // a type's output is split into files of at most this
 	PieceSize int           // bytes per stored piece
+	// HeapBudget bounds the Go heap's growth while an export runs: a soft
+	// memory limit this far above the process's memory at its start (0:
+	// none). The export's garbage is then collected before it piles up.
+	HeapBudget int64
+	// WriterCacheKiB is the page cache of SQLite's writer connection while
+	// an export writes its pieces (0: left as it is): each piece's pages
+	// are written once and never read back through it.
+	WriterCacheKiB int
 }
 
-// DefaultConfig: files kept a day, split at 256 MiB, stored in 1 MiB pieces.
+// DefaultConfig: files kept a day, split at 256 MiB, stored in 1 MiB
+// pieces; the runtime may grow 16 MiB and the writer keeps 4 MiB of pages
+// while an export runs (the target: RSS growth ≤ 100 MB).
 func DefaultConfig() Config {
-	return Config{Expiry: 24 * time.Hour, FileBytes: 256 << 20, PieceSize: 1 << 20}
+	return Config{Expiry: 24 * time.Hour, FileBytes: 256 << 20, PieceSize: 1 << 20, HeapBudget: 16 << 20, WriterCacheKiB: 4096}
 }

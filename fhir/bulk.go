@@ -17,6 +17,7 @@ import (
 	"countycare/care"
 	"countycare/chronic"
 	"countycare/consult"
+	"countycare/lab"
 	"countycare/online"
 	"countycare/org"
 	"countycare/reading"
@@ -60,6 +61,11 @@ type ExportStore interface {
 	EachExportReferral(ctx context.Context, sel bulkdata.Selection, fn func(*referral.Referral) error) error
 	EachExportOnlineVisit(ctx context.Context, sel bulkdata.Selection, fn func(*online.Visit) error) error
 	EachExportReport(ctx context.Context, sel bulkdata.Selection, fn func(*reading.Study, []reading.Report) error) error
+	// LeanExportWrites sets the writer's page cache to kib while an export
+	// writes (SQLite; nothing elsewhere) and returns what restores it.
+	LeanExportWrites(ctx context.Context, kib int) (restore func())
+	EachExportLabResult(ctx context.Context, sel bulkdata.Selection, fn func(*lab.Result) error) error
+	EachExportAudit(ctx context.Context, sel bulkdata.Selection, fn func(*audit.Event) error) error
 }
 
 // NDJSONType is the media type of export files.
@@ -312,9 +318,18 @@ func (s *Server) kickOff(level string) web.FaceHandler {
 		}
 		if len(types) == 0 {
 			for _, t := range bulkdata.Types {
-				if rc.scopes.Allows(t) {
+				if t != bulkdata.TypeAuditEvent && rc.scopes.Allows(t) {
 					types = append(types, t)
 				}
+			}
+		}
+		if slices.Contains(types, bulkdata.TypeAuditEvent) {
+			if level != bulkdata.LevelSystem {
+				return care.Invalid([]care.FieldError{{Field: "_type", Key: "fhir.export_audit"}})
+			}
+			if rc.client.InstitutionID != 0 || !auditScope(rc.scopes) {
+				s.denied(r, rq, ActExport, r.URL.Path+": scope AuditEvent")
+				return care.Errorf(care.EFORBIDDEN, "fhir.audit_scope")
 			}
 		}
 		for _, t := range types {
@@ -488,6 +503,7 @@ func (s *Server) exportFile(w http.ResponseWriter, r *http.Request, rq web.Reque
 	if r.Method == http.MethodHead {
 		return nil
 	}
+	defer boundHeap(s.ExportCfg.HeapBudget)() // each piece read is a fresh copy: collected as it goes
 	return s.Exports.ExportBytes(r.Context(), e.ID, f.Seq, from, to, func(b []byte) error {
 		_, err := w.Write(b)
 		return err

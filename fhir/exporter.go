@@ -5,14 +5,21 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"runtime/debug"
+	"runtime/metrics"
+	"slices"
 	"strconv"
+	"sync"
 	"time"
 
+	"countycare/audit"
 	"countycare/bulkdata"
 	"countycare/care"
 	"countycare/chronic"
 	"countycare/consult"
+	"countycare/lab"
 	"countycare/online"
+	"countycare/org"
 	"countycare/reading"
 	"countycare/referral"
 	"countycare/resident"
@@ -87,11 +94,16 @@ func (s *Server) selection(ctx context.Context, e *bulkdata.Export) (bulkdata.Se
 	return sel, nil
 }
 
-// runExport writes an export's files, type after type.
+// runExport writes an export's files, type after type, with the heap and
+// the writer's page cache bounded (ExportCfg.HeapBudget, WriterCacheKiB).
 func (s *Server) runExport(ctx context.Context, e *bulkdata.Export) error {
 	sel, err := s.selection(ctx, e)
 	if err != nil {
 		return err
+	}
+	defer boundHeap(s.ExportCfg.HeapBudget)()
+	if s.ExportCfg.WriterCacheKiB > 0 {
+		defer s.Exports.LeanExportWrites(ctx, s.ExportCfg.WriterCacheKiB)()
 	}
 	t := s.tr(ExportLang)
 	name := func(k string) string { return t(k) }
@@ -113,6 +125,9 @@ func (s *Server) runExport(ctx context.Context, e *bulkdata.Export) error {
 				}
 				return nil
 			})
+			if err == nil && s.Labs != nil { // lab results, as the Observation search maps them
+				err = s.Exports.EachExportLabResult(ctx, sel, func(r *lab.Result) error { return w.write(ObservationOfLab(r, ExportLang)) })
+			}
 		case "Encounter":
 			// Consultations, the stays up-referrals led to, online visits: as
 			// the Encounter search maps them.
@@ -131,13 +146,26 @@ func (s *Server) runExport(ctx context.Context, e *bulkdata.Export) error {
 		case "DiagnosticReport":
 			// The signed ECG and imaging reports, as the DiagnosticReport
 			// search maps them; a server without the reading workflow has none.
-			if s.Readings != nil {
-				err = s.Exports.EachExportReport(ctx, sel, func(st *reading.Study, reps []reading.Report) error {
-					if d, ok := DiagnosticReportOf(st, reps, s.Readings.Templates.For(st.Modality), ExportLang, t); ok {
-						return w.write(d)
-					}
-					return nil
-				})
+			err = s.eachExportReport(ctx, sel, func(d DiagnosticReport) error { return w.write(d) })
+			if err == nil && s.Labs != nil {
+				err = s.exportLabReports(ctx, sel, w)
+			}
+		case "Provenance":
+			// The signatures of the signed reports, as the Provenance search
+			// derives them (lab results are filed, not signed).
+			err = s.eachExportReport(ctx, sel, func(d DiagnosticReport) error {
+				if p, ok := ProvenanceOfReport(d); ok {
+					return w.write(p)
+				}
+				return nil
+			})
+		case "Location":
+			err = s.exportLocations(ctx, sel, w)
+		case bulkdata.TypeAuditEvent:
+			// The county's audit trail, oldest first, as the AuditEvent read
+			// maps it; checked again here (the kick-off refused any other).
+			if e.Level == bulkdata.LevelSystem && sel.Whole() {
+				err = s.Exports.EachExportAudit(ctx, sel, func(ev *audit.Event) error { return w.write(AuditEventOf(ev, t)) })
 			}
 		case "ExplanationOfBenefit":
 			tree, terr := s.Orgs.Tree(ctx)
@@ -157,6 +185,137 @@ func (s *Server) runExport(ctx context.Context, e *bulkdata.Export) error {
 		}
 	}
 	return nil
+}
+
+// heapBound is the soft memory limit the running export and the file
+// downloads share: the first to start sets it, the last to end restores
+// the previous one.
+var heapBound struct {
+	sync.Mutex
+	n    int
+	set  bool
+	prev int64
+}
+
+// boundHeap sets a soft memory limit budget bytes above the Go runtime's
+// memory now, unless a lower limit is set or one is already held, and
+// returns what releases it. A soft limit: the collector runs sooner as the
+// heap nears it (its CPU capped by the runtime), nothing fails.
+func boundHeap(budget int64) (release func()) {
+	if budget <= 0 {
+		return func() {}
+	}
+	heapBound.Lock()
+	defer heapBound.Unlock()
+	heapBound.n++
+	if heapBound.n == 1 {
+		s := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
+		metrics.Read(s)
+		limit := int64(s[0].Value.Uint64()-s[1].Value.Uint64()) + budget
+		if prev := debug.SetMemoryLimit(-1); limit < prev {
+			debug.SetMemoryLimit(limit)
+			heapBound.set, heapBound.prev = true, prev
+		}
+	}
+	return func() {
+		heapBound.Lock()
+		defer heapBound.Unlock()
+		heapBound.n--
+		if heapBound.n == 0 && heapBound.set {
+			debug.SetMemoryLimit(heapBound.prev)
+			heapBound.set = false
+		}
+	}
+}
+
+// eachExportReport maps the signed ECG and imaging reports of sel's
+// residents as the DiagnosticReport search does, for fn; a server without
+// the reading workflow has none.
+func (s *Server) eachExportReport(ctx context.Context, sel bulkdata.Selection, fn func(DiagnosticReport) error) error {
+	if s.Readings == nil {
+		return nil
+	}
+	t := s.tr(ExportLang)
+	return s.Exports.EachExportReport(ctx, sel, func(st *reading.Study, reps []reading.Report) error {
+		if d, ok := DiagnosticReportOf(st, reps, s.Readings.Templates.For(st.Modality), ExportLang, t); ok {
+			return fn(d)
+		}
+		return nil
+	})
+}
+
+// exportLocations writes the sites of the selection's institutions, as
+// the Location read maps them: the whole tree's (the county's and the
+// partner hospitals above it) for a county-wide selection, else the selected village clinics and the institutions
+// above them; with _since, those created at or after it (the only time
+// an institution has).
+func (s *Server) exportLocations(ctx context.Context, sel bulkdata.Selection, w *ndjsonWriter) error {
+	tree, err := s.Orgs.Tree(ctx)
+	if err != nil {
+		return err
+	}
+	ids := map[int64]bool{}
+	if sel.Villages == nil {
+		for _, root := range tree.Roots() {
+			for _, id := range tree.Subtree(root.ID) {
+				ids[id] = true
+			}
+		}
+	} else {
+		for _, v := range sel.Villages {
+			ids[v] = true
+			for _, in := range tree.Ancestors(v) {
+				ids[in.ID] = true
+			}
+		}
+	}
+	order := make([]int64, 0, len(ids))
+	for id := range ids {
+		order = append(order, id)
+	}
+	slices.Sort(order)
+	t := s.tr(ExportLang)
+	kn := func(k org.Kind) string { return t("kind." + string(k)) }
+	for _, id := range order {
+		in := tree.Get(id)
+		if in == nil || (!sel.Since.IsZero() && in.CreatedAt.Before(sel.Since)) {
+			continue
+		}
+		if err := w.write(LocationOf(in, kn)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// exportLabReports writes the lab reports of sel's residents, as the
+// DiagnosticReport search groups them (labReports): one resident's
+// results are held at a time.
+func (s *Server) exportLabReports(ctx context.Context, sel bulkdata.Selection, w *ndjsonWriter) error {
+	t := s.tr(ExportLang)
+	var held []lab.Result
+	flush := func() error {
+		for _, m := range labReports(held, ExportLang, t) {
+			if err := w.write(m.res); err != nil {
+				return err
+			}
+		}
+		held = held[:0]
+		return nil
+	}
+	err := s.Exports.EachExportLabResult(ctx, sel, func(r *lab.Result) error {
+		if len(held) > 0 && held[0].ResidentID != r.ResidentID {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+		held = append(held, *r)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return flush()
 }
 
 // ndjsonWriter writes one resource a line into the export's files: the

@@ -68,7 +68,9 @@ type Server struct {
 	Exports   ExportStore
 	ExportCfg bulkdata.Config
 	Audit     audit.Recorder
-	t         func(lang, key string, args ...any) string // the catalogue, set by Routes
+	// AuditLog: nil, no AuditEvent (auditevent.go).
+	AuditLog AuditLog
+	t        func(lang, key string, args ...any) string // the catalogue, set by Routes
 }
 
 // ContentType is the FHIR JSON media type.
@@ -84,6 +86,7 @@ func (s *Server) Routes(m *web.Mount) {
 	s.householdRoutes(m)
 	s.terminologyRoutes(m)
 	s.bulkRoutes(m)
+	s.auditRoutes(m)
 }
 
 // WriteError answers with an OperationOutcome (web.Face): the status of

@@ -97,7 +97,7 @@ func newEnvOn(t *testing.T, d store.Dialect) *env {
 		Settle:        &settle.Service{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, Now: time.Now},
 		Family:        &family.Service{Repo: st, Residents: rsvc, Orgs: orgs, Staff: st, Audit: w, Now: time.Now},
 		Prescriptions: rxs, Online: onl, Atomic: st.Atomic, Now: time.Now,
-		Systems: systems, Exports: st, ExportCfg: bulkdata.DefaultConfig(), Audit: w}
+		Systems: systems, Exports: st, ExportCfg: bulkdata.DefaultConfig(), Audit: w, AuditLog: st}
 	srv.MountFace(fs)
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)

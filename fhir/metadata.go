@@ -267,6 +267,11 @@ func (s *Server) Capability() CapabilityStatement {
 		}
 		cs.Rest[0].Resource = append(cs.Rest[0].Resource, r)
 	}
+	if s.AuditLog != nil {
+		cs.Rest[0].Resource = append(cs.Rest[0].Resource, CapResource{Type: "AuditEvent", Interaction: read,
+			SearchParam: []CapSearchParam{{"patient", "reference"}, {"agent", "token"}, {"date", "date"}, {"action", "token"}, {"subtype", "token"},
+				{"_count", "number"}, {"_cursor", "string"}}})
+	}
 	s.bulkCapability(&cs)
 	types := make([]string, len(cs.Rest[0].Resource))
 	for i, r := range cs.Rest[0].Resource {

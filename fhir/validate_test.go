@@ -188,6 +188,15 @@ func TestResourcesPassTwoValidators(t *testing.T) {
 		}
 		lines = lines[:len(lines)-1] // an empty searchset is sampled enough
 	}
+	// The audit trail, as the auditor: a page of each action code, and a row read.
+	aud := e.as(care.RoleAuditor)
+	for _, code := range []string{"R", "E", "C"} {
+		var ab bundle
+		json.Unmarshal(add("/fhir/AuditEvent?_count=5&action="+code, aud), &ab)
+		if code == "R" && len(ab.Entry) > 0 {
+			add(strings.TrimPrefix(ab.Entry[0].FullURL, e.ts.URL), aud)
+		}
+	}
 	// The write path: the Synthea bundles' transaction-responses (with the
 	// outcomes of what was not held), then each resource created, its
 	// history and its current version; a create answered with an
@@ -253,9 +262,11 @@ func TestResourcesPassTwoValidators(t *testing.T) {
 	keep(body)
 	// Bulk export (bulk_test.go): the first lines of each NDJSON file type,
 	// as a county-wide system client exports them; its Group search too.
-	sys := e.register(t, "validator", "ES384", 0, "system/*.read").signIn(t, "system/*.read")
+	sys := e.register(t, "validator", "ES384", 0, "system/*.read system/AuditEvent.read").signIn(t, "system/*.read system/AuditEvent.read")
 	m, _ := sys.export(t, "/fhir/$export")
 	exported := sys.lines(t, m)
+	m, _ = sys.export(t, "/fhir/$export?_type=AuditEvent") // named, never by default
+	exported["AuditEvent"] = sys.lines(t, m)["AuditEvent"]
 	for _, typ := range bulkdata.Types {
 		ls := exported[typ]
 		if len(ls) == 0 {

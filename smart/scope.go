@@ -51,5 +51,8 @@ func (ss Scopes) covers(sc string) bool {
 	if m[1] == "*" {
 		return slices.ContainsFunc(ss, func(s string) bool { return strings.HasPrefix(s, "system/*.") })
 	}
+	if m[1] == "AuditEvent" { // the audit trail is granted by name only, never through a wildcard
+		return slices.ContainsFunc(ss, func(s string) bool { return strings.HasPrefix(s, "system/AuditEvent.") })
+	}
 	return ss.Allows(m[1])
 }

@@ -162,6 +162,26 @@ func (s *Store) SearchAudit(ctx context.Context, f audit.Filter) ([]audit.Event,
 		q += ` AND action = ?`
 		args = append(args, f.Action)
 	}
+	if len(f.Actions) > 0 {
+		q += ` AND action IN (` + placeholders(len(f.Actions)) + `)`
+		for _, a := range f.Actions {
+			args = append(args, a)
+		}
+	}
+	if len(f.Verbs) > 0 {
+		q += ` AND (` + strings.TrimSuffix(strings.Repeat(`action LIKE ? OR `, len(f.Verbs)), ` OR `) + `)`
+		for _, v := range f.Verbs {
+			args = append(args, "%."+v)
+		}
+	}
+	for _, v := range f.NotVerbs {
+		q += ` AND action NOT LIKE ?`
+		args = append(args, "%."+v)
+	}
+	if f.CountyCode != "" {
+		q += ` AND county_code = ?`
+		args = append(args, f.CountyCode)
+	}
 	if f.Outcome != "" {
 		q += ` AND outcome = ?`
 		args = append(args, f.Outcome)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"strconv"
 	"strings"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"countycare/care"
 	"countycare/chronic"
 	"countycare/consult"
+	"countycare/lab"
 	"countycare/online"
 	"countycare/reading"
 	"countycare/referral"
@@ -164,7 +166,7 @@ func (s *Store) CancelExport(ctx context.Context, id, clientID string, ev audit.
 // county does not copy each MiB twice for the collector to sweep.
 func (s *Store) ExportBytes(ctx context.Context, id string, seq int, from, to int64, fn func([]byte) error) error {
 	const op = "store.ExportBytes"
-	rows, err := s.read().query(ctx, `SELECT start_at, data FROM fhir_export_pieces WHERE export_id = ? AND seq = ? AND start_at < ?
+	rows, err := s.scan().query(ctx, `SELECT start_at, data FROM fhir_export_pieces WHERE export_id = ? AND seq = ? AND start_at < ?
 		ORDER BY start_at`, id, seq, to)
 	if err != nil {
 		return wrap(op, err)
@@ -236,7 +238,7 @@ func exportResidents(sel bulkdata.Selection) (string, []any) {
 // every row (never collected: the memory of an export of the whole county
 // stays flat), to fn.
 func eachExported[T any](ctx context.Context, s *Store, op, q string, args []any, scan func(sc interface{ Scan(...any) error }, x *T) error, fn func(*T) error) error {
-	rows, err := s.read().query(ctx, q, args...)
+	rows, err := s.scan().query(ctx, q, args...)
 	if err != nil {
 		return wrap(op, err)
 	}
@@ -358,6 +360,50 @@ func (s *Store) EachExportOnlineVisit(ctx context.Context, sel bulkdata.Selectio
 		JOIN residents r ON r.id = x.resident_id WHERE `+where+` ORDER BY x.id`, args, scanOnlineVisit, fn)
 }
 
+// LeanExportWrites sets the SQLite writer's page cache to kib KiB (an
+// export's pieces are written once, never read back through the writer)
+// and returns what restores the cache the store opened it with
+// (Options.CacheMiB). Nothing on
+// PostgreSQL.
+func (s *Store) LeanExportWrites(ctx context.Context, kib int) (restore func()) {
+	if s.dialect != SQLite {
+		return func() {}
+	}
+	if _, err := s.w.ExecContext(ctx, `PRAGMA cache_size = -`+strconv.Itoa(kib)); err != nil {
+		return func() {}
+	}
+	return func() { s.w.ExecContext(context.Background(), `PRAGMA cache_size = -`+strconv.Itoa(s.writerCacheKiB)) }
+}
+
+// EachExportLabResult streams the lab results of sel's residents filed
+// (created_at) at or after sel.Since, a resident's together, newest
+// collected first within each (as the lab page lists them, so a caller
+// can group one resident's into reports holding only that resident's).
+func (s *Store) EachExportLabResult(ctx context.Context, sel bulkdata.Selection, fn func(*lab.Result) error) error {
+	where, args := exportResidents(sel)
+	if !sel.Since.IsZero() {
+		where += ` AND l.created_at >= ?`
+		args = append(args, s.ts(sel.Since))
+	}
+	return eachExported(ctx, s, "store.EachExportLabResult", labResultSelect+` JOIN residents r ON r.id = l.resident_id
+		WHERE l.county_code = r.county_code AND `+where+` ORDER BY l.resident_id, l.collected_at DESC, l.id DESC`, args, scanLabResult, fn)
+}
+
+// EachExportAudit streams the audit rows of sel's county recorded at or
+// after sel.Since, in sequence order (the auditor's incremental feed:
+// audit_at serves the range). Only a whole-county selection has any.
+func (s *Store) EachExportAudit(ctx context.Context, sel bulkdata.Selection, fn func(*audit.Event) error) error {
+	if !sel.Whole() {
+		return nil
+	}
+	q, args := `SELECT `+auditCols+` FROM audit_events WHERE county_code = ?`, []any{sel.CountyCode}
+	if !sel.Since.IsZero() {
+		q += ` AND at >= ?`
+		args = append(args, s.ts(sel.Since))
+	}
+	return eachExported(ctx, s, "store.EachExportAudit", q+` ORDER BY seq`, args, scanAudit, fn)
+}
+
 // EachExportReport streams the reported studies of sel's residents, each
 // with its reports (the signed report and its addenda, oldest first), in
 // study order; with sel.Since, those with a report or addendum signed at
@@ -373,7 +419,7 @@ func (s *Store) EachExportReport(ctx context.Context, sel bulkdata.Selection, fn
 		where += ` AND EXISTS (SELECT 1 FROM reading_reports y WHERE y.county_code = s.county_code AND y.study_id = s.id AND y.signed_at >= ?)`
 		args = append(args, s.ts(sel.Since))
 	}
-	rows, err := s.read().query(ctx, `SELECT `+readingCols+`, `+prefixCols("q.", reportCols)+` FROM reading_studies s
+	rows, err := s.scan().query(ctx, `SELECT `+readingCols+`, `+prefixCols("q.", reportCols)+` FROM reading_studies s
 		CROSS JOIN reading_reports q JOIN residents r ON r.id = s.resident_id
 		WHERE q.county_code = s.county_code AND q.study_id = s.id AND s.county_code = r.county_code AND s.status = 'reported' AND `+where+` ORDER BY s.id, q.id`, args...)
 	if err != nil {

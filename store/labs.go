@@ -66,16 +66,30 @@ func (s *Store) SaveLabResults(ctx context.Context, rs []*lab.Result, alerts []*
 	})
 }
 
+// labResultSelect reads lab results l with the critical finding and alert
+// of each (scanLabResult): the lab page's and the FHIR export's query.
+const labResultSelect = `SELECT l.id, l.county_code, l.resident_id, l.clinic_id, l.ordered_by, l.doctor, l.analyte, l.loinc, l.local_code,
+		l.value, l.unit, l.value_si, l.unit_si, l.ref_low, l.ref_high, l.flag, l.specimen, l.device, l.collected_at, l.resulted_at, l.created_at,
+		COALESCE(a.finding, ''), COALESCE(a.id, 0)
+		FROM lab_results l LEFT JOIN critical_alerts a ON a.county_code = l.county_code AND a.source_kind = '` + critical.SourceLab + `' AND a.source_id = l.id`
+
+func scanLabResult(sc interface{ Scan(...any) error }, r *lab.Result) error {
+	var lo, hi sql.NullFloat64
+	if err := sc.Scan(&r.ID, &r.CountyCode, &r.ResidentID, &r.ClinicID, &r.OrderedBy, &r.Doctor, &r.Analyte, &r.LOINC, &r.LocalCode,
+		&r.Value, &r.Unit, &r.ValueSI, &r.UnitSI, &lo, &hi, &r.Flag, &r.Specimen, &r.Device, tsOf(&r.CollectedAt), tsOf(&r.ResultedAt),
+		tsOf(&r.CreatedAt), &r.Critical, &r.AlertID); err != nil {
+		return err
+	}
+	r.RefLow, r.RefHigh = floatOf(lo), floatOf(hi)
+	return nil
+}
+
 // LabResults lists a resident's results, newest collected first, with the
 // critical finding and alert of each.
 func (s *Store) LabResults(ctx context.Context, county string, residentID int64, limit int) ([]lab.Result, error) {
 	const op = "store.LabResults"
-	rows, err := s.read().query(ctx, `SELECT l.id, l.county_code, l.resident_id, l.clinic_id, l.ordered_by, l.doctor, l.analyte, l.loinc, l.local_code,
-		l.value, l.unit, l.value_si, l.unit_si, l.ref_low, l.ref_high, l.flag, l.specimen, l.device, l.collected_at, l.resulted_at, l.created_at,
-		COALESCE(a.finding, ''), COALESCE(a.id, 0)
-		FROM lab_results l LEFT JOIN critical_alerts a ON a.county_code = l.county_code AND a.source_kind = ? AND a.source_id = l.id
-		WHERE l.county_code = ? AND l.resident_id = ? ORDER BY l.collected_at DESC, l.id DESC LIMIT ?`,
-		critical.SourceLab, county, residentID, limit)
+	rows, err := s.read().query(ctx, labResultSelect+`
+		WHERE l.county_code = ? AND l.resident_id = ? ORDER BY l.collected_at DESC, l.id DESC LIMIT ?`, county, residentID, limit)
 	if err != nil {
 		return nil, wrap(op, err)
 	}
@@ -83,13 +97,9 @@ func (s *Store) LabResults(ctx context.Context, county string, residentID int64,
 	var out []lab.Result
 	for rows.Next() {
 		var r lab.Result
-		var lo, hi sql.NullFloat64
-		if err := rows.Scan(&r.ID, &r.CountyCode, &r.ResidentID, &r.ClinicID, &r.OrderedBy, &r.Doctor, &r.Analyte, &r.LOINC, &r.LocalCode,
-			&r.Value, &r.Unit, &r.ValueSI, &r.UnitSI, &lo, &hi, &r.Flag, &r.Specimen, &r.Device, tsOf(&r.CollectedAt), tsOf(&r.ResultedAt),
-			tsOf(&r.CreatedAt), &r.Critical, &r.AlertID); err != nil {
+		if err := scanLabResult(rows, &r); err != nil {
 			return nil, wrap(op, err)
 		}
-		r.RefLow, r.RefHigh = floatOf(lo), floatOf(hi)
 		out = append(out, r)
 	}
 	return out, wrap(op, rows.Err())

@@ -48,11 +48,19 @@ const (
 
 // Store is an open database.
 type Store struct {
-	dialect  Dialect
-	w        *sql.DB // writes: one connection on SQLite (one writer), the pool on PostgreSQL
-	r        *sql.DB // reads: a pool of read-only connections on SQLite, the same pool on PostgreSQL
-	url      string
-	auditKey []byte
+	dialect Dialect
+	w       *sql.DB // writes: one connection on SQLite (one writer), the pool on PostgreSQL
+	r       *sql.DB // reads: a pool of read-only connections on SQLite, the same pool on PostgreSQL
+	// x: on SQLite, the read-only connections of the bulk export's scans
+	// and file downloads (scan), with a small page cache: they read each
+	// page once, so a larger cache per connection would only hold a
+	// million-resident export's pages as memory (nil on PostgreSQL).
+	x *sql.DB
+	// writerCacheKiB is the SQLite writer's page cache as opened
+	// (Options.CacheMiB), which LeanExportWrites restores.
+	writerCacheKiB int
+	url            string
+	auditKey       []byte
 
 	reconnectWait time.Duration // how long a transaction waits for a failover (Options.ReconnectWait)
 	standby       *sql.DB       // reads of requests marked care.WithStandbyReads (Options.StandbyURL); nil: none
@@ -106,10 +114,15 @@ func sqliteMemory(mmapMiB, cacheMiB int) string {
 	if mmapMiB == 0 {
 		mmapMiB = DefaultMmapMiB
 	}
+	return fmt.Sprintf("&_pragma=mmap_size(%d)&_pragma=cache_size(%d)", max(mmapMiB, 0)<<20, -cacheMiBOr(cacheMiB)<<10)
+}
+
+// cacheMiBOr is cacheMiB, or DefaultCacheMiB when it is not positive.
+func cacheMiBOr(cacheMiB int) int {
 	if cacheMiB <= 0 {
-		cacheMiB = DefaultCacheMiB
+		return DefaultCacheMiB
 	}
-	return fmt.Sprintf("&_pragma=mmap_size(%d)&_pragma=cache_size(%d)", max(mmapMiB, 0)<<20, -cacheMiB<<10)
+	return cacheMiB
 }
 
 // Options configure Open.
@@ -196,8 +209,9 @@ func openNoMigrate(ctx context.Context, rawURL string, opt Options) (*Store, err
 		}
 		// busy_timeout is set first so the other pragmas wait for a lock
 		// instead of failing (pocketbase does the same).
-		base := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_time_format=sqlite" +
-			sqliteMemory(opt.MmapMiB, opt.CacheMiB)
+		common := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_time_format=sqlite"
+		base := common + sqliteMemory(opt.MmapMiB, opt.CacheMiB)
+		s.writerCacheKiB = cacheMiBOr(opt.CacheMiB) << 10
 		w, err := sql.Open("sqlite", base+"&_txlock=immediate")
 		if err != nil {
 			return nil, fmt.Errorf("store: unable to open %s: %w", path, err)
@@ -221,7 +235,16 @@ func openNoMigrate(ctx context.Context, rawURL string, opt Options) (*Store, err
 		r.SetMaxOpenConns(n)
 		r.SetMaxIdleConns(n)
 		r.SetConnMaxLifetime(0)
-		s.w, s.r = w, r
+		x, err := sql.Open("sqlite", common+sqliteMemory(opt.MmapMiB, exportCacheMiB)+"&_pragma=query_only(1)")
+		if err != nil {
+			w.Close()
+			r.Close()
+			return nil, err
+		}
+		x.SetMaxOpenConns(2) // an export's scan and a file's download
+		x.SetMaxIdleConns(2)
+		x.SetConnMaxLifetime(0)
+		s.w, s.r, s.x = w, r, x
 	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
 		s.dialect = Postgres
 		db, err := postgresPool(rawURL, 16)
@@ -291,6 +314,11 @@ func (s *Store) Close() error {
 	err := s.w.Close()
 	if s.r != s.w {
 		if e := s.r.Close(); err == nil {
+			err = e
+		}
+	}
+	if s.x != nil {
+		if e := s.x.Close(); err == nil {
 			err = e
 		}
 	}
@@ -511,6 +539,20 @@ func (d db) insert(ctx context.Context, q string, args ...any) (int64, error) {
 
 // read returns a handle on the read pool.
 func (s *Store) read() db { return db{q: s.r, s: s} }
+
+// exportCacheMiB is the page cache of each SQLite export connection (x):
+// an export reads each row once, so a large cache only grows the
+// resident set (docs/benchmarks.md, the first export's memory).
+const exportCacheMiB = 1
+
+// scan reads through the export connections on SQLite (x), the pool
+// elsewhere.
+func (s *Store) scan() db {
+	if s.x != nil {
+		return db{q: s.x, s: s}
+	}
+	return s.read()
+}
 
 // Transact runs fn in one write transaction: committed if fn returns nil,
 // rolled back otherwise (and on panic). On SQLite it is BEGIN IMMEDIATE on

@@ -197,7 +197,7 @@ func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, 
 		fb = strings.TrimRight(acfg.PublicURL, "/") + "/fhir"
 	}
 	a.fhir = &fhir.Server{Residents: a.res, Orgs: a.orgs, Chronic: a.chronic, Readings: a.readflow, DICOMweb: a.dicomweb, Labs: a.labs, Consult: a.consult, Referral: a.referral, Settle: a.settle, Prescriptions: a.prescriptions, Online: a.online, Family: a.family, Atomic: a.st.Atomic, Base: fb, Now: now,
-		Systems: a.systems, Exports: st, ExportCfg: bulkdata.DefaultConfig(), Audit: a.audit}
+		Systems: a.systems, Exports: st, ExportCfg: bulkdata.DefaultConfig(), Audit: a.audit, AuditLog: st}
 	w.MountFace(a.fhir)
 	a.web = w
 	return a, nil

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"runtime/metrics"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -49,6 +50,7 @@ func cmdBenchFHIRExport(ctx context.Context, args []string, stdout, stderr io.Wr
 	types := fs.String("type", "", "_type of the kick-off (default: every type)")
 	runs := fs.Int("runs", 2, "exports, one after the other: the first fills the database's page caches (bounded), the later ones show the growth that is the export's own")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the exports to this file")
+	memprofile := fs.String("memprofile", "", "write a heap profile (allocations of the first export, live heap at its end) to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -106,6 +108,11 @@ func cmdBenchFHIRExport(ctx context.Context, args []string, stdout, stderr io.Wr
 		fmt.Fprintf(stdout, "run %d (%s):\n", i, loadAverage())
 		if err := benchExportRun(ctx, a, base, clientID, k, *types, stdout); err != nil {
 			return err
+		}
+		if i == 1 && *memprofile != "" {
+			if err := writeHeapProfile(*memprofile); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -228,6 +235,20 @@ func benchExportRun(ctx context.Context, a *app, base, clientID string, k *ecdsa
 	fmt.Fprintf(stdout, "  of which the Go heap (live and garbage) %.0f → peak %.0f MB; the rest, on SQLite, is its page caches (bounded: cache_size per connection)\n",
 		float64(heap0)/1e6, float64(peakHeap.Load())/1e6)
 	return nil
+}
+
+// writeHeapProfile writes the heap profile (go tool pprof -sample_index=alloc_space
+// shows where the export allocated).
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // benchToken signs an assertion and exchanges it for an access token.
