@@ -112,4 +112,18 @@ func TestActingScope(t *testing.T) {
 	if sc := ScopeFor(lost, tr); sc.Kind != ScopeNone {
 		t.Errorf("acting at an unknown institution: got %+v", sc)
 	}
+	// Every clinical role that may practise at more than one site takes the
+	// township's scope there, whatever its own scope at home.
+	for _, r := range []care.Role{care.RoleVillageDoctor, care.RoleTownshipDoctor, care.RoleCountySpecialist, care.RoleReader, care.RolePharmacist} {
+		a := care.Actor{AccountID: 2, Role: r, InstitutionID: 10, HomeInstitutionID: 21, CountyCode: "411723"}
+		if sc := ScopeFor(a, tr); !sc.Allows(villager) || sc.Allows(other) || sc.Kind != ScopeManaged {
+			t.Errorf("%s acting at the township: got %+v", r, sc)
+		}
+	}
+	// A role without multi-site practice keeps its own scope even with a
+	// home institution recorded: the insurance officer sees the county.
+	ins := care.Actor{AccountID: 3, Role: care.RoleInsuranceOfficer, InstitutionID: 10, HomeInstitutionID: 3, CountyCode: "411723"}
+	if sc := ScopeFor(ins, tr); sc.Kind != ScopeCounty || !sc.Allows(other) {
+		t.Errorf("insurance officer with a home institution: got %+v", sc)
+	}
 }
