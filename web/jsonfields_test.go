@@ -19,17 +19,20 @@ import (
 // Endpoints under /api that take a body other than a JSON object, with the
 // reason; every other POST/PUT/PATCH API route must decode JSON.
 var notJSONBody = map[string]string{
-	"POST /api/v1/residents/import":               "a CSV file (text/csv); faults are listed by line",
-	"POST /api/v1/residents/{id}/labs/import":     "an analyser's CSV export (text/csv); faults are listed by line",
-	"POST /api/v1/residents/{id}/reveal-id":       "no body: the action is the request",
-	"POST /api/v1/chronic/reminders":              "no body: the action is the request",
-	"POST /api/v1/pharmacy/alerts":                "no body: the action is the request",
-	"POST /api/v1/dicomweb/clients/{id}/{action}": "no body: enable or disable is the path",
-	"POST /api/v1/fhir-clients/{id}/deactivate":   "no body: the action is the request",
-	"POST /api/v1/devices/{id}/revoke":            "no body: the action is the request",
-	"POST /api/v1/residents/{id}/imaging":         "multipart DICOM upload",
-	"POST /api/v1/uploads":                        "tus creation: headers, and the file's first bytes if any",
-	"PATCH /api/v1/uploads/{uid}":                 "tus: the file's bytes (application/offset+octet-stream)",
+	"POST /api/v1/residents/import":                 "a CSV file (text/csv); faults are listed by line",
+	"POST /api/v1/residents/{id}/labs/import":       "an analyser's CSV export (text/csv); faults are listed by line",
+	"POST /api/v1/residents/{id}/reveal-id":         "no body: the action is the request",
+	"POST /api/v1/chronic/reminders":                "no body: the action is the request",
+	"POST /api/v1/pharmacy/alerts":                  "no body: the action is the request",
+	"POST /api/v1/dicomweb/clients/{id}/{action}":   "no body: enable or disable is the path",
+	"POST /api/v1/fhir-clients/{id}/deactivate":     "no body: the action is the request",
+	"POST /api/v1/devices/{id}/revoke":              "no body: the action is the request",
+	"POST /api/v1/outreach/bookings/{id}/cancel":    "no body: the action is the request",
+	"POST /api/v1/me/outreach/bookings/{id}/cancel": "no body: the action is the request",
+	"POST /api/v1/practice-sites/{id}/revoke":       "no body: the action is the request",
+	"POST /api/v1/residents/{id}/imaging":           "multipart DICOM upload",
+	"POST /api/v1/uploads":                          "tus creation: headers, and the file's first bytes if any",
+	"PATCH /api/v1/uploads/{uid}":                   "tus: the file's bytes (application/offset+octet-stream)",
 }
 
 // pathActions fills the {action} wildcard of route patterns for the probe.
