@@ -428,10 +428,12 @@ func processCPUOf(pid int) time.Duration {
 }
 
 // replaySample is how many residents of the county the replay draws its
-// patients from (an even sample; all of a smaller county): enough for the
-// whole year's contracts and check-ups, one a year per resident, on the
-// 1 M county (about 300,000 adults for up to 160,000 of them).
-const replaySample = 400000
+// patients from (an even sample; all of a smaller county). The whole 1 M
+// county: only the 60 of its 206 village clinics that have a family
+// doctor team member sign contracts, so a desk there signs up to 2,500 of
+// the year's 80,000 contracts, one a year per resident — more than a
+// 400,000 sample leaves it (1,774 adults at the smallest desk).
+const replaySample = 1000000
 
 // replaySetupData is the county the replay works in: who signs in and
 // which residents each clinician cares for.
