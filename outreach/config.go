@@ -5,9 +5,9 @@ import "fmt"
 // MaxSlots is the most slots one session may have (a day in 15-minute slots).
 const MaxSlots = 48
 
-// Config holds the booking rules a county sets ([U] in
-// ../shared/reference/policy-rules.md style: local practice, not a
-// national rule); cmd/countycare passes it in (serve --outreach-cancel-hours).
+// Config holds the booking rules a county sets (local practice, not a
+// national rule: configuration, as the project's policy rules mark such
+// items [U]); cmd/countycare passes it in (serve --outreach-cancel-hours).
 type Config struct {
 	// CancelCutoffHours: a resident (or their village doctor) may cancel a
 	// booking until this many hours before its slot starts.

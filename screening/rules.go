@@ -10,7 +10,7 @@ import (
 // Config holds the screening rules' thresholds and the confirmation
 // deadlines. The county's file may change them (cmd/countycare reads the BP
 // thresholds and age from the chronic configuration, which already holds
-// them; the rest are [U] in ../shared/reference/policy-rules.md).
+// them; the rest are local choices, marked [U] in the project's policy rules).
 type Config struct {
 	MinAge         int                     // residents screened from this age (规范: 35 岁及以上)
 	RaisedSBP      int                     // a raised reading: mean SBP ≥ RaisedSBP …
