@@ -103,6 +103,7 @@ const (
 	MinBMI10, MaxBMI10       = 100, 600 // a BMI outside 10–60 is a wrong height or weight
 	MaxNote                  = 300
 	RosterMax                = 200 // rows of one roster page
+	MaxRosterPage            = 500 // pages beyond it are refused (100,000 rows)
 )
 
 // Checkup is a recorded yearly check-up with what the rules derived.

@@ -237,3 +237,45 @@ func TestLibrary(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestRosterBounds: the dates a store compares rows with (Config.Bounds)
+// classify every resident as StatusOn does (规范 老年人健康管理 §2: 每年为
+// 老年人提供1次健康管理服务; overdue OverdueDays after the last check-up,
+// or after 1 January of the year of turning 65 when never checked), on
+// every day of two years, with the default window and a short one.
+func TestRosterBounds(t *testing.T) {
+	for _, c := range []Config{DefaultConfig(), func() Config { c := DefaultConfig(); c.OverdueDays = 30; return c }()} {
+		births := []care.Date{d("1940-06-15"), d("1959-01-01"), d("1959-12-31"), d("1960-01-01"), d("1960-07-01"), d("1961-12-31"), d("1962-01-01"), d("1970-01-01")}
+		for day := d("2025-01-01"); day.Year < 2027; day = day.AddDays(1) {
+			b := c.Bounds(day)
+			lasts := []care.Date{{}, day, day.AddDays(-1), d("2025-01-01"), d("2024-12-31"), day.AddDays(-c.OverdueDays), day.AddDays(-c.OverdueDays - 1), day.AddDays(-c.OverdueDays + 1)}
+			for _, birth := range births {
+				eligible := !birth.After(b.BornBy)
+				if eligible != c.Eligible(birth, day.Year) {
+					t.Fatalf("%s born %s: eligible %v", day, birth, eligible)
+				}
+				if !eligible {
+					continue
+				}
+				for _, last := range lasts {
+					if last.After(day) {
+						continue
+					}
+					want, _ := c.StatusOn(birth, last, day)
+					var got Status
+					switch {
+					case !last.IsZero() && !last.Before(b.YearStart):
+						got = Done
+					case (!last.IsZero() && last.Before(b.LastBefore)) || (last.IsZero() && !birth.After(b.NeverBornBy)):
+						got = Overdue
+					default:
+						got = Due
+					}
+					if got != want {
+						t.Fatalf("%s born %s last %s (overdue %d days): bounds say %s, StatusOn %s", day, birth, last, c.OverdueDays, got, want)
+					}
+				}
+			}
+		}
+	}
+}

@@ -44,15 +44,63 @@ func (c Config) StatusOn(birth, last, today care.Date) (st Status, dueBy care.Da
 	if !last.IsZero() && last.Year == today.Year {
 		return Done, care.Date{}
 	}
-	ref := last
-	if ref.IsZero() {
-		ref = care.Date{Year: birth.Year + c.MinAge, Month: time.January, Day: 1}
-	}
-	dueBy = ref.AddDays(c.OverdueDays)
+	dueBy = c.WindowFrom(birth, last).AddDays(c.OverdueDays)
 	if today.After(dueBy) {
 		return Overdue, dueBy
 	}
 	return Due, dueBy
+}
+
+// RosterBounds are StatusOn's rule for one day as the dates a store
+// compares a resident's birth date and last check-up date with, so that
+// the roster is counted, filtered and ordered in the database and only
+// the rows shown are read (store.ElderlyRoster). For a resident born on b
+// whose last check-up was on l (zero: never), with today's StatusOn:
+//   - eligible: b ≤ BornBy;
+//   - done: l ≥ YearStart;
+//   - overdue: l < LastBefore, or never checked and b ≤ NeverBornBy;
+//   - due: otherwise;
+//
+// and the day the window closes is WindowFrom(b, l) + OverdueDays, so the
+// roster orders each status by WindowFrom. TestRosterBounds holds the
+// bounds to StatusOn day by day.
+type RosterBounds struct {
+	BornBy      care.Date
+	YearStart   care.Date
+	LastBefore  care.Date
+	NeverBornBy care.Date
+	MinAge      int // WindowFrom of a resident never checked: 1 January of birth year + MinAge
+}
+
+// Bounds is StatusOn's rule on today as RosterBounds.
+func (c Config) Bounds(today care.Date) RosterBounds {
+	b := RosterBounds{BornBy: care.Date{Year: today.Year - c.MinAge, Month: time.December, Day: 31},
+		YearStart: care.Date{Year: today.Year, Month: time.January, Day: 1}, MinAge: c.MinAge}
+	// Overdue: today after ref + OverdueDays, i.e. ref before cut.
+	cut := today.AddDays(-c.OverdueDays)
+	b.LastBefore = cut
+	if b.YearStart.Before(cut) {
+		b.LastBefore = b.YearStart // a check-up this year is done, never overdue
+	}
+	// Never checked: ref is 1 January of the year of MinAge, before cut
+	// when that year is before cut's, or is cut's year and cut is not 1
+	// January.
+	y := cut.Year - c.MinAge
+	if cut.Month == time.January && cut.Day == 1 {
+		y--
+	}
+	b.NeverBornBy = care.Date{Year: y, Month: time.December, Day: 31}
+	return b
+}
+
+// WindowFrom is the day a resident's yearly window opened: the last
+// check-up, or 1 January of the year they reached MinAge when never
+// checked. The window closes OverdueDays later (StatusOn's dueBy).
+func (c Config) WindowFrom(birth, last care.Date) care.Date {
+	if !last.IsZero() {
+		return last
+	}
+	return care.Date{Year: birth.Year + c.MinAge, Month: time.January, Day: 1}
 }
 
 // RosterEntry is an eligible resident with their last check-up.
@@ -69,13 +117,14 @@ type RosterEntry struct {
 }
 
 // Roster is a village's or township's eligible residents: the count per
-// status and the first RosterMax rows of the statuses asked for.
+// status and one page of RosterMax rows of the statuses asked for.
 type Roster struct {
 	Year   int            `json:"year"`
 	Counts map[Status]int `json:"counts"`
 	Total  int            `json:"total"`
+	Page   int            `json:"page"` // from 0
 	Rows   []RosterEntry  `json:"rows"`
-	More   bool           `json:"more"`
+	More   bool           `json:"more"` // a next page exists
 }
 
 // Repository is the storage of check-ups; store.Store implements it.
@@ -85,9 +134,15 @@ type Repository interface {
 	CreateCheckup(ctx context.Context, k *Checkup, ev audit.Event) error
 	// Checkups lists a resident's check-ups, newest first.
 	Checkups(ctx context.Context, county string, residentID int64) ([]Checkup, error)
-	// ElderlyRoster lists the active residents managed by clinics born on
-	// or before bornBy, with their last check-up's date.
-	ElderlyRoster(ctx context.Context, county string, clinics []int64, bornBy care.Date) ([]RosterEntry, error)
+	// ElderlyRoster lists the active residents managed by clinics that b
+	// makes eligible and whose status (by b) is in only (all when
+	// empty): overdue first, then due, then done, each by WindowFrom then
+	// resident ID, skipping offset rows and returning at most limit, with
+	// the last check-up's date (kept on the resident's row by
+	// CreateCheckup).
+	ElderlyRoster(ctx context.Context, county string, clinics []int64, b RosterBounds, only []Status, offset, limit int) ([]RosterEntry, error)
+	// ElderlyRosterCounts counts the same residents by status.
+	ElderlyRosterCounts(ctx context.Context, county string, clinics []int64, b RosterBounds) (map[Status]int, error)
 	// RosterNames fills the name, sex and phone of the rows given.
 	RosterNames(ctx context.Context, county string, rows []RosterEntry) error
 	// SuspectedCheckups lists the check-ups since from of residents
@@ -257,43 +312,39 @@ func (s *Service) localClinics(ctx context.Context, a care.Actor) ([]int64, erro
 }
 
 // Roster lists the eligible residents of a's managed clinics with their
-// status this year: the counts, and the rows of the statuses in only (all
-// without), overdue first (longest overdue first), then due (soonest
-// closing first), then done; audited. Errors: EFORBIDDEN (not Local).
-func (s *Service) Roster(ctx context.Context, a care.Actor, only []Status) (*Roster, error) {
+// status this year: the counts, and page (from 0) of RosterMax rows of
+// the statuses in only (all without), overdue first (longest overdue
+// first), then due (soonest closing first), then done; audited. The
+// database counts, filters and orders by Config.Bounds; each row shown
+// gets its status and due date from StatusOn. Errors: EFORBIDDEN (not
+// Local), EINVALID (a negative page).
+func (s *Service) Roster(ctx context.Context, a care.Actor, only []Status, page int) (*Roster, error) {
 	clinics, err := s.localClinics(ctx, a)
 	if err != nil {
 		return nil, err
 	}
+	if page < 0 || page > MaxRosterPage {
+		return nil, care.Invalid([]care.FieldError{{Field: "page", Key: "elderly.page"}})
+	}
 	today := care.Today(s.Now())
-	bornBy := care.Date{Year: today.Year - s.Config.MinAge, Month: time.December, Day: 31}
-	list, err := s.Repo.ElderlyRoster(ctx, a.CountyCode, clinics, bornBy)
+	b := s.Config.Bounds(today)
+	counts, err := s.Repo.ElderlyRosterCounts(ctx, a.CountyCode, clinics, b)
 	if err != nil {
 		return nil, err
 	}
-	r := &Roster{Year: today.Year, Counts: map[Status]int{Overdue: 0, Due: 0, Done: 0}, Total: len(list)}
-	rows := list[:0]
-	for _, e := range list {
-		e.Status, e.DueBy = s.Config.StatusOn(e.BirthDate, e.Last, today)
-		r.Counts[e.Status]++
-		if len(only) == 0 || slices.Contains(only, e.Status) {
-			rows = append(rows, e)
-		}
+	rows, err := s.Repo.ElderlyRoster(ctx, a.CountyCode, clinics, b, only, page*RosterMax, RosterMax+1)
+	if err != nil {
+		return nil, err
 	}
-	rank := map[Status]int{Overdue: 0, Due: 1, Done: 2}
-	slices.SortFunc(rows, func(x, y RosterEntry) int {
-		if d := rank[x.Status] - rank[y.Status]; d != 0 {
-			return d
-		}
-		if c := x.DueBy.Time().Compare(y.DueBy.Time()); c != 0 {
-			return c
-		}
-		return int(x.ResidentID - y.ResidentID)
-	})
+	r := &Roster{Year: today.Year, Counts: map[Status]int{Overdue: counts[Overdue], Due: counts[Due], Done: counts[Done]}, Page: page}
+	r.Total = r.Counts[Overdue] + r.Counts[Due] + r.Counts[Done]
 	if len(rows) > RosterMax {
 		rows, r.More = rows[:RosterMax], true
 	}
-	r.Rows = slices.Clone(rows)
+	for i := range rows {
+		rows[i].Status, rows[i].DueBy = s.Config.StatusOn(rows[i].BirthDate, rows[i].Last, today)
+	}
+	r.Rows = rows
 	if err := s.Repo.RosterNames(ctx, a.CountyCode, r.Rows); err != nil {
 		return nil, err
 	}

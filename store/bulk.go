@@ -376,6 +376,7 @@ func (s *Store) afterBulk(ctx context.Context) error {
 				FROM (SELECT village_id, MAX(CAST(SUBSTR(number, 13) AS INTEGER)) AS m FROM households GROUP BY village_id) AS x
 				WHERE x.village_id = village_sequences.village_id`,
 			`UPDATE org_version SET version = version + 1 WHERE id = 1`,
+			keepElderlyLast,
 		}
 		if s.dialect == Postgres {
 			// Tables loaded with their own IDs: their identity sequences move

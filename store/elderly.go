@@ -71,6 +71,11 @@ func (s *Store) CreateCheckup(ctx context.Context, k *elderly.Checkup, ev audit.
 			return wrap(op, err)
 		}
 		k.ID = id
+		// The roster reads the last check-up from the resident's row.
+		if _, err := tx.exec(ctx, `UPDATE residents SET elderly_last = ? WHERE id = ? AND county_code = ? AND (elderly_last IS NULL OR elderly_last < ?)`,
+			k.Date, k.ResidentID, k.CountyCode, k.Date); err != nil {
+			return wrap(op, err)
+		}
 		return s.appendAudit(ctx, tx, ev)
 	})
 }
@@ -95,20 +100,66 @@ func (s *Store) Checkups(ctx context.Context, county string, residentID int64) (
 	return out, wrap(op, rows.Err())
 }
 
-// ElderlyRoster lists the active residents managed by clinics born on or
-// before bornBy with their last check-up's date, reading two indexes only
-// (residents_village_status, elderly_checkups_last); the names and phones
-// come from RosterNames for the rows shown.
-func (s *Store) ElderlyRoster(ctx context.Context, county string, clinics []int64, bornBy care.Date) ([]elderly.RosterEntry, error) {
+// rosterWhere is the roster's residents: active, managed by clinics,
+// eligible by b (index residents_elderly: village, status, birth date,
+// last check-up; the query reads no row of the table).
+func rosterWhere(county string, clinics []int64, b elderly.RosterBounds) (string, []any) {
+	return `r.village_id IN (` + placeholders(len(clinics)) + `) AND r.status = 'active' AND r.birth_date <= ? AND r.county_code = ?`,
+		append(int64Args(clinics), b.BornBy, county)
+}
+
+// rosterStatus is the SQL of a roster status by b (elderly.RosterBounds:
+// StatusOn's rule as dates), with its arguments.
+func rosterStatus(st elderly.Status, b elderly.RosterBounds) (string, []any) {
+	switch st {
+	case elderly.Done:
+		return `r.elderly_last >= ?`, []any{b.YearStart}
+	case elderly.Overdue:
+		return `(r.elderly_last < ? OR (r.elderly_last IS NULL AND r.birth_date <= ?))`, []any{b.LastBefore, b.NeverBornBy}
+	}
+	return `((r.elderly_last >= ? AND r.elderly_last < ?) OR (r.elderly_last IS NULL AND r.birth_date > ?))`, []any{b.LastBefore, b.YearStart, b.NeverBornBy}
+}
+
+// rosterRank is the SQL of a resident's roster rank (0 overdue, 1 due, 2
+// done), with its arguments.
+func rosterRank(b elderly.RosterBounds) (string, []any) {
+	done, dargs := rosterStatus(elderly.Done, b)
+	over, oargs := rosterStatus(elderly.Overdue, b)
+	return `CASE WHEN ` + done + ` THEN 2 WHEN ` + over + ` THEN 0 ELSE 1 END`, append(dargs, oargs...)
+}
+
+var rosterStatusOfRank = []elderly.Status{elderly.Overdue, elderly.Due, elderly.Done}
+
+// ElderlyRoster lists one page of the roster (elderly.Repository): the
+// residents are filtered, ranked and ordered by the window's opening day
+// (the last check-up, or 1 January of the year of MinAge) in the
+// database, from the index alone; names come from RosterNames for the
+// rows returned.
+func (s *Store) ElderlyRoster(ctx context.Context, county string, clinics []int64, b elderly.RosterBounds, only []elderly.Status, offset, limit int) ([]elderly.RosterEntry, error) {
 	const op = "store.ElderlyRoster"
 	if len(clinics) == 0 {
 		return nil, nil
 	}
-	args := append([]any{county}, int64Args(clinics)...)
-	args = append(args, bornBy, county)
-	rows, err := s.read().query(ctx, `SELECT r.id, r.birth_date, r.village_id,
-		(SELECT MAX(e.date) FROM elderly_checkups e WHERE e.county_code = ? AND e.resident_id = r.id)
-		FROM residents r WHERE r.village_id IN (`+placeholders(len(clinics))+`) AND r.birth_date <= ? AND r.status = 'active' AND r.county_code = ?`, args...)
+	rank, args := rosterRank(b)
+	where, wargs := rosterWhere(county, clinics, b)
+	args = append(args, wargs...)
+	if len(only) > 0 {
+		var ors []string
+		for _, st := range only {
+			q, a := rosterStatus(st, b)
+			ors, args = append(ors, q), append(args, a...)
+		}
+		where += ` AND (` + strings.Join(ors, ` OR `) + `)`
+	}
+	// The window's opening day of a resident never checked: 1 January of
+	// the year they reach MinAge.
+	opened := `printf('%04d-01-01', CAST(substr(r.birth_date, 1, 4) AS INTEGER) + ?)`
+	if s.dialect == Postgres {
+		opened = `make_date(CAST(EXTRACT(YEAR FROM r.birth_date) AS INTEGER) + ?, 1, 1)`
+	}
+	args = append(args, b.MinAge, limit, offset)
+	rows, err := s.read().query(ctx, `SELECT r.id, r.birth_date, r.village_id, r.elderly_last, `+rank+` AS st_rank FROM residents r WHERE `+where+`
+		ORDER BY st_rank, COALESCE(r.elderly_last, `+opened+`), r.id LIMIT ? OFFSET ?`, args...)
 	if err != nil {
 		return nil, wrap(op, err)
 	}
@@ -116,12 +167,53 @@ func (s *Store) ElderlyRoster(ctx context.Context, county string, clinics []int6
 	var out []elderly.RosterEntry
 	for rows.Next() {
 		var e elderly.RosterEntry
-		if err := rows.Scan(&e.ResidentID, &e.BirthDate, &e.VillageID, &e.Last); err != nil {
+		var rank int
+		if err := rows.Scan(&e.ResidentID, &e.BirthDate, &e.VillageID, &e.Last, &rank); err != nil {
 			return nil, wrap(op, err)
 		}
+		e.Status = rosterStatusOfRank[rank]
 		out = append(out, e)
 	}
 	return out, wrap(op, rows.Err())
+}
+
+// ElderlyRosterCounts counts the roster by status (elderly.Repository),
+// from the index alone.
+func (s *Store) ElderlyRosterCounts(ctx context.Context, county string, clinics []int64, b elderly.RosterBounds) (map[elderly.Status]int, error) {
+	const op = "store.ElderlyRosterCounts"
+	out := map[elderly.Status]int{}
+	if len(clinics) == 0 {
+		return out, nil
+	}
+	rank, args := rosterRank(b)
+	where, wargs := rosterWhere(county, clinics, b)
+	rows, err := s.read().query(ctx, `SELECT `+rank+` AS st_rank, COUNT(*) FROM residents r WHERE `+where+` GROUP BY st_rank`, append(args, wargs...)...)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var rank, n int
+		if err := rows.Scan(&rank, &n); err != nil {
+			return nil, wrap(op, err)
+		}
+		out[rosterStatusOfRank[rank]] = n
+	}
+	return out, wrap(op, rows.Err())
+}
+
+// keepElderlyLast sets each resident's last check-up date (residents.
+// elderly_last, which the roster reads) from the check-ups: after a bulk
+// load, and as migration 0054's backfill does.
+const keepElderlyLast = `UPDATE residents SET elderly_last = x.last
+	FROM (SELECT resident_id, MAX(date) AS last FROM elderly_checkups GROUP BY resident_id) AS x
+	WHERE x.resident_id = residents.id AND (residents.elderly_last IS NULL OR residents.elderly_last < x.last)`
+
+// KeepElderlyLast sets residents' last check-up dates from check-ups
+// written without CreateCheckup (a bench's INSERT … SELECT).
+func (s *Store) KeepElderlyLast(ctx context.Context) error {
+	_, err := s.w.ExecContext(ctx, keepElderlyLast)
+	return wrap("store.KeepElderlyLast", err)
 }
 
 // RosterNames fills the name, sex and phone of roster rows.

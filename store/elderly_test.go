@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"countycare/care"
@@ -81,7 +82,7 @@ func TestElderlyCheckup(t *testing.T) {
 			t.Fatalf("history: %v %+v", err, ks)
 		}
 		// The roster shows the resident done; every eligible one is counted.
-		ro, err := svc.Roster(ctx, vd, []elderly.Status{elderly.Done})
+		ro, err := svc.Roster(ctx, vd, []elderly.Status{elderly.Done}, 0)
 		if err != nil || ro.Counts[elderly.Done] < 1 || ro.Counts[elderly.Done]+ro.Counts[elderly.Due]+ro.Counts[elderly.Overdue] != ro.Total {
 			t.Fatalf("roster: %v %+v", err, ro)
 		}
@@ -132,7 +133,7 @@ func TestElderlyCheckup(t *testing.T) {
 		if _, err := svc.Record(ctx, other, old.ID, today, elderlyForm(120, 80, 5)); care.ErrorCode(err) != care.ENOTFOUND {
 			t.Fatalf("other village writes: %v", err)
 		}
-		if _, err := svc.Roster(ctx, f.actors[care.RoleCountySpecialist], nil); care.ErrorCode(err) != care.EFORBIDDEN {
+		if _, err := svc.Roster(ctx, f.actors[care.RoleCountySpecialist], nil, 0); care.ErrorCode(err) != care.EFORBIDDEN {
 			t.Fatalf("county specialist reads the roster: %v", err)
 		}
 		for _, act := range []string{elderly.ActRecord, elderly.ActRead} {
@@ -146,4 +147,124 @@ func TestElderlyCheckup(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestElderlyRosterRows: the roster kept on rows (issue 17) lists, counts
+// and orders the township's residents 65+ as elderly.Config.StatusOn does
+// for each one from their check-ups (规范 老年人健康管理 §2: 每年1次;
+// overdue OverdueDays after the last check-up, or after 1 January of the
+// 65th year when never checked): a check-up written moves its resident in
+// the same transaction; pages join up to the whole list. Both databases.
+func TestElderlyRosterRows(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, d store.Dialect) {
+		f := newFixture(t, d)
+		ctx := context.Background()
+		cfg := elderly.DefaultConfig()
+		svc := &elderly.Service{Repo: f.st, Residents: f.res, Audit: syncRecorder{f.st, t}, Config: cfg, Library: elderly.DefaultLibrary(), Now: f.clk.Now}
+		td := f.actors[care.RoleTownshipDoctor]
+		today := care.Today(f.clk.Now())
+		clinics, err := f.res.ManagedClinics(ctx, td)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Check-ups of past years straight into the table (a year and a
+		// month ago: overdue; ten months ago: due) and one this year.
+		ages := []int{}
+		add := func(r *resident.Resident, on care.Date) {
+			k := &elderly.Checkup{CountyCode: r.CountyCode, ResidentID: r.ID, ManagedBy: r.VillageID, Year: on.Year, Date: on, Form: elderlyForm(120, 80, 5),
+				SelfCare: elderly.Independent, ClinicID: r.VillageID, By: td.AccountID, CreatedAt: f.clk.Now()}
+			if err := f.st.CreateCheckup(ctx, k, auditEvent(td, r.ID)); err != nil {
+				t.Fatalf("check-up %s: %v", on, err)
+			}
+		}
+		seen := map[int64]bool{}
+		for i, on := range []care.Date{today.AddDays(-400), today.AddDays(-300), today.AddDays(-300), today.AddDays(-20)} {
+			r := findResident(t, f, td, resident.Filter{}, func(r *resident.Resident) bool {
+				ks, _ := f.st.Checkups(ctx, r.CountyCode, r.ID)
+				return !seen[r.ID] && r.Age(today) >= 67 && len(ks) == 0
+			})
+			seen[r.ID] = true
+			add(&r, on)
+			if i == 1 { // an older check-up of the same resident does not move them back
+				add(&r, today.AddDays(-800))
+			}
+			ages = append(ages, r.Age(today))
+		}
+		var all []elderly.RosterEntry
+		for page := 0; ; page++ {
+			rows, err := f.st.ElderlyRoster(ctx, td.CountyCode, clinics, cfg.Bounds(today), nil, page*7, 7)
+			if err != nil {
+				t.Fatal(err)
+			}
+			all = append(all, rows...)
+			if len(rows) < 7 {
+				break
+			}
+		}
+		var eligible int
+		if err := f.st.QueryForTest(ctx, fmt.Sprintf(`SELECT COUNT(*) FROM residents WHERE status = 'active' AND birth_date <= '%d-12-31' AND village_id IN (%s)`,
+			today.Year-cfg.MinAge, joinIDs(clinics)), &eligible); err != nil {
+			t.Fatal(err)
+		}
+		if len(all) != eligible || eligible < 10 {
+			t.Fatalf("roster %d rows, %d residents 65+", len(all), eligible)
+		}
+		counts, err := f.st.ElderlyRosterCounts(ctx, td.CountyCode, clinics, cfg.Bounds(today))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[elderly.Status]int{}
+		rank := map[elderly.Status]int{elderly.Overdue: 0, elderly.Due: 1, elderly.Done: 2}
+		for i, e := range all {
+			ks, err := f.st.Checkups(ctx, td.CountyCode, e.ResidentID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var last care.Date
+			if len(ks) > 0 {
+				last = ks[0].Date
+			}
+			st, _ := cfg.StatusOn(e.BirthDate, last, today)
+			if e.Last != last || e.Status != st {
+				t.Fatalf("resident %d: row last %s %s, check-ups say %s %s", e.ResidentID, e.Last, e.Status, last, st)
+			}
+			want[st]++
+			if i > 0 {
+				p := all[i-1]
+				if rank[p.Status] > rank[e.Status] || (p.Status == e.Status && cfg.WindowFrom(p.BirthDate, p.Last).After(cfg.WindowFrom(e.BirthDate, e.Last))) {
+					t.Fatalf("order: %+v before %+v", p, e)
+				}
+			}
+		}
+		if want[elderly.Overdue] == 0 || want[elderly.Due] == 0 || want[elderly.Done] == 0 || counts[elderly.Overdue] != want[elderly.Overdue] ||
+			counts[elderly.Due] != want[elderly.Due] || counts[elderly.Done] != want[elderly.Done] {
+			t.Fatalf("counts %v, want %v (ages %v)", counts, want, ages)
+		}
+		// A check-up recorded through the service moves its resident to
+		// done at once, in the roster the service pages.
+		ro, err := svc.Roster(ctx, td, []elderly.Status{elderly.Overdue}, 0)
+		if err != nil || len(ro.Rows) == 0 || ro.Counts[elderly.Overdue] != want[elderly.Overdue] {
+			t.Fatalf("overdue roster: %v %+v", err, ro)
+		}
+		first := ro.Rows[0]
+		if _, err := svc.Record(ctx, td, first.ResidentID, today, elderlyForm(120, 80, 5)); err != nil {
+			t.Fatalf("record: %v", err)
+		}
+		ro2, err := svc.Roster(ctx, td, []elderly.Status{elderly.Done}, 0)
+		if err != nil || ro2.Counts[elderly.Overdue] != want[elderly.Overdue]-1 || ro2.Counts[elderly.Done] != want[elderly.Done]+1 ||
+			!slices.ContainsFunc(ro2.Rows, func(e elderly.RosterEntry) bool { return e.ResidentID == first.ResidentID && e.Last == today }) {
+			t.Fatalf("after the check-up: %v %+v", err, ro2.Counts)
+		}
+		if _, err := svc.Roster(ctx, td, nil, -1); fieldKey(err) != "elderly.page" {
+			t.Fatalf("negative page: %v", err)
+		}
+	})
+}
+
+func joinIDs(ids []int64) string {
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i] = fmt.Sprint(id)
+	}
+	return strings.Join(s, ",")
 }

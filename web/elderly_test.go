@@ -108,6 +108,14 @@ func testElderly(t *testing.T, d store.Dialect) {
 	if r := e.as(care.RoleTownshipDoctor).get("/api/v1/elderly/roster?status=overdue"); r.code != 200 || !strings.Contains(r.body, `"counts"`) {
 		t.Errorf("township roster: %d", r.code)
 	}
+	// Pages: the second is empty but counted; a page that is not a number
+	// is refused with the field named.
+	if r := e.as(care.RoleTownshipDoctor).get("/api/v1/elderly/roster?page=1"); r.code != 200 || !strings.Contains(r.body, `"page":1`) || !strings.Contains(r.body, `"rows":[]`) {
+		t.Errorf("township roster page 2: %d %s", r.code, r.body)
+	}
+	if r := e.as(care.RoleTownshipDoctor).get("/api/v1/elderly/roster?page=x"); r.code != 422 || !strings.Contains(r.body, `"page"`) {
+		t.Errorf("roster page x: %d %s", r.code, r.body)
+	}
 	for _, role := range []care.Role{care.RoleAnalyst, care.RoleCountySpecialist} {
 		if r := e.as(role).get("/elderly"); r.code != 403 {
 			t.Errorf("/elderly as %s: %d", role, r.code)

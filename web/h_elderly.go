@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -259,23 +260,48 @@ type elderlyListView struct {
 // AgeOf is the age in the roster's year of a resident born on birth.
 func (v *elderlyListView) AgeOf(birth care.Date) int { return elderly.AgeInYear(birth, v.Roster.Year) }
 
+// PrevURL and NextURL are the roster's neighbouring pages, the status
+// filter kept.
+func (v *elderlyListView) PrevURL() string { return v.pageURL(v.Roster.Page - 1) }
+
+// NextURL: see PrevURL.
+func (v *elderlyListView) NextURL() string { return v.pageURL(v.Roster.Page + 1) }
+
+func (v *elderlyListView) pageURL(p int) string {
+	q := url.Values{"page": {strconv.Itoa(p)}}
+	if v.Only != "" {
+		q.Set("status", v.Only)
+	}
+	return "/elderly?" + q.Encode()
+}
+
 // Count is the roster's count of a status.
 func (v *elderlyListView) Count(st string) int { return v.Roster.Counts[elderly.Status(st)] }
 
-// rosterStatuses reads ?status= (one of the statuses, or all).
-func rosterStatuses(r *http.Request) ([]elderly.Status, error) {
-	st := elderly.Status(r.URL.Query().Get("status"))
-	if st == "" {
-		return nil, nil
+// rosterQuery reads ?status= (one of the statuses, or all) and ?page=
+// (from 0).
+func rosterQuery(r *http.Request) ([]elderly.Status, int, error) {
+	var only []elderly.Status
+	var fs []care.FieldError
+	if st := elderly.Status(r.URL.Query().Get("status")); st != "" {
+		if !slices.Contains(elderly.Statuses, st) {
+			fs = append(fs, care.FieldError{Field: "status", Key: "elderly.choice"})
+		}
+		only = []elderly.Status{st}
 	}
-	if !slices.Contains(elderly.Statuses, st) {
-		return nil, care.Invalid([]care.FieldError{{Field: "status", Key: "elderly.choice"}})
+	page := 0
+	if p := r.URL.Query().Get("page"); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 0 || n > elderly.MaxRosterPage {
+			fs = append(fs, care.FieldError{Field: "page", Key: "elderly.page"})
+		}
+		page = n
 	}
-	return []elderly.Status{st}, nil
+	return only, page, care.Invalid(fs)
 }
 
 func (s *Server) elderlyListData(r *http.Request, rc *reqCtx) (*elderlyListView, error) {
-	only, err := rosterStatuses(r)
+	only, page, err := rosterQuery(r)
 	if err != nil {
 		return nil, err
 	}
@@ -283,7 +309,7 @@ func (s *Server) elderlyListData(r *http.Request, rc *reqCtx) (*elderlyListView,
 	if len(only) > 0 {
 		v.Only = string(only[0])
 	}
-	if v.Roster, err = s.Elderly.Roster(r.Context(), rc.Actor, only); err != nil {
+	if v.Roster, err = s.Elderly.Roster(r.Context(), rc.Actor, only, page); err != nil {
 		return nil, err
 	}
 	if v.Suspected, err = s.Elderly.Suspected(r.Context(), rc.Actor); err != nil {
@@ -302,14 +328,14 @@ func (s *Server) elderlyList(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 	return nil
 }
 
-// apiElderlyRoster is GET /api/v1/elderly/roster[?status=overdue|due|done]:
-// the counts and the rows, overdue first.
+// apiElderlyRoster is GET /api/v1/elderly/roster[?status=overdue|due|done][&page=N]:
+// the counts and one page of rows, overdue first.
 func (s *Server) apiElderlyRoster(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-	only, err := rosterStatuses(r)
+	only, page, err := rosterQuery(r)
 	if err != nil {
 		return err
 	}
-	ro, err := s.Elderly.Roster(r.Context(), rc.Actor, only)
+	ro, err := s.Elderly.Roster(r.Context(), rc.Actor, only, page)
 	if err != nil {
 		return err
 	}
