@@ -142,17 +142,6 @@ func (p *PracticeSite) Covers(d care.Date) bool {
 	return slices.Contains(p.Dates, d)
 }
 
-// WorkingAt reports whether any of sites schedules its practitioner at
-// institution on day d.
-func WorkingAt(sites []PracticeSite, institution int64, d care.Date) bool {
-	for i := range sites {
-		if sites[i].InstitutionID == institution && sites[i].Covers(d) {
-			return true
-		}
-	}
-	return false
-}
-
 // WeekdayMask turns weekday numbers (0 Sunday … 6 Saturday) into a mask;
 // ok is false for a number outside 0–6.
 func WeekdayMask(days []int) (uint8, bool) {

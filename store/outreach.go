@@ -307,12 +307,7 @@ func (s *Store) sites(ctx context.Context, op, where string, args ...any) ([]out
 			&p.ValidFrom, &p.ValidTo, idOf(&p.SessionID), &p.CreatedBy, tsOf(&p.CreatedAt)); err != nil {
 			return nil, wrap(op, err)
 		}
-		p.Weekdays = uint8(wd)
-		for _, d := range splitCodes(dates) {
-			if x, err := care.ParseDate(d); err == nil {
-				p.Dates = append(p.Dates, x)
-			}
-		}
+		p.Weekdays, p.Dates = uint8(wd), parseDates(dates)
 		out = append(out, p)
 	}
 	return out, wrap(op, rows.Err())
@@ -343,22 +338,46 @@ func (s *Store) SetActingInstitution(ctx context.Context, sessionID, institution
 // actingFor applies a session's acting institution to its actor: only
 // when a live practice site schedules the practitioner there today;
 // otherwise the actor keeps the account's own institution (deny by
-// default).
+// default). One query per request: the practitioner's live sites at that
+// institution joined with the institution's county.
 func (s *Store) actingFor(ctx context.Context, a *care.Actor, acting int64) error {
+	const op = "store.actingFor"
 	if acting == 0 || acting == a.InstitutionID || a.PractitionerID == 0 || a.Role == care.RoleResident {
 		return nil
 	}
 	today := care.Today(s.now())
-	sites, err := s.PracticeSites(ctx, a.PractitionerID, today)
-	if err != nil || !outreach.WorkingAt(sites, acting, today) {
-		return err
+	rows, err := s.read().query(ctx, `SELECT i.county_code, ps.weekdays, ps.dates, ps.valid_from, ps.valid_to FROM practice_sites ps
+		JOIN institutions i ON i.id = ps.institution_id
+		WHERE ps.practitioner_id = ? AND ps.institution_id = ? AND ps.valid_to >= ? AND ps.revoked_at IS NULL`, a.PractitionerID, acting, today)
+	if err != nil {
+		return wrap(op, err)
 	}
-	var county string
-	if err := s.read().row(ctx, `SELECT county_code FROM institutions WHERE id = ?`, acting).Scan(&county); err != nil {
-		return wrap("store.actingFor", err)
+	defer rows.Close()
+	for rows.Next() {
+		var county, dates string
+		var wd int
+		p := outreach.PracticeSite{InstitutionID: acting}
+		if err := rows.Scan(&county, &wd, &dates, &p.ValidFrom, &p.ValidTo); err != nil {
+			return wrap(op, err)
+		}
+		p.Weekdays, p.Dates = uint8(wd), parseDates(dates)
+		if p.Covers(today) {
+			a.HomeInstitutionID, a.InstitutionID, a.CountyCode = a.InstitutionID, acting, county
+			return nil
+		}
 	}
-	a.HomeInstitutionID, a.InstitutionID, a.CountyCode = a.InstitutionID, acting, county
-	return nil
+	return wrap(op, rows.Err())
+}
+
+// parseDates reads a site's comma-separated dates (a bad one skipped).
+func parseDates(s string) []care.Date {
+	var out []care.Date
+	for _, d := range splitCodes(s) {
+		if x, err := care.ParseDate(d); err == nil {
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 // OutreachSession loads one session (with its ID set) and its
