@@ -179,7 +179,10 @@ type Service struct {
 // Router routes a suspected case found at a check-up to the township for
 // confirmation with a due date.
 type Router interface {
-	RouteSuspected(ctx context.Context, a care.Actor, residentID int64, disease string, on care.Date, detail string) error
+	// RouteSuspected routes a suspected disease of res, whom the caller
+	// has read (audited) and may write for: the router does not read the
+	// resident again.
+	RouteSuspected(ctx context.Context, a care.Actor, res *resident.Resident, disease string, on care.Date, detail string) error
 }
 
 // Local reports whether a's role records check-ups and reads rosters: a
@@ -247,7 +250,7 @@ func (s *Service) Record(ctx context.Context, a care.Actor, residentID int64, on
 	if err := s.Repo.CreateCheckup(ctx, k, ev); err != nil {
 		return nil, err
 	}
-	s.route(ctx, a, k)
+	s.route(ctx, a, res, k)
 	return k, nil
 }
 
@@ -255,7 +258,7 @@ func (s *Service) Record(ctx context.Context, a care.Actor, residentID int64, on
 // is stored by then, so a failure does not undo it: the case stays on the
 // suspected list (Suspected), k.Unrouted names it, and an audit row says
 // why. Routing is idempotent: a pending case of the disease is kept.
-func (s *Service) route(ctx context.Context, a care.Actor, k *Checkup) {
+func (s *Service) route(ctx context.Context, a care.Actor, res *resident.Resident, k *Checkup) {
 	if s.Route == nil {
 		return
 	}
@@ -264,7 +267,7 @@ func (s *Service) route(ctx context.Context, a care.Actor, k *Checkup) {
 		if d == "diabetes" {
 			detail = fmt.Sprintf("FPG %.1f mmol/L", k.Form.Labs["fpg"])
 		}
-		if err := s.Route.RouteSuspected(ctx, a, k.ResidentID, d, k.Date, detail); err != nil {
+		if err := s.Route.RouteSuspected(ctx, a, res, d, k.Date, detail); err != nil {
 			k.Unrouted = append(k.Unrouted, d)
 			ev := audit.New(ctx, a, ActRoute, k.ResidentID)
 			ev.CountyCode, ev.Outcome = k.CountyCode, audit.OutcomeFailed

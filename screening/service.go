@@ -405,6 +405,11 @@ func (s *Service) Suspect(ctx context.Context, a care.Actor, in SuspectInput) (*
 	if err != nil {
 		return nil, err
 	}
+	return s.suspect(ctx, a, res, in)
+}
+
+// suspect is Suspect of a resident a has read, in scope.
+func (s *Service) suspect(ctx context.Context, a care.Actor, res *resident.Resident, in SuspectInput) (*Case, error) {
 	today := care.Today(s.Now())
 	if in.On.IsZero() {
 		in.On = today
@@ -674,12 +679,18 @@ func ordered(ds []chronic.Disease) []chronic.Disease {
 // higher arm or fasting glucose ≥ 7.0 mmol/L, outside the registry).
 const RuleElderlyCheckup = "elderly.Config.Suspect"
 
-// RouteSuspected routes a case found at an elderly check-up to the
-// resident's township (elderly.Router): Suspect with SourceCheckup. A
-// pending case of the disease is kept (Suspect's rule), so routing the same
-// finding twice adds nothing.
-func (s *Service) RouteSuspected(ctx context.Context, a care.Actor, residentID int64, disease string, on care.Date, detail string) error {
-	_, err := s.Suspect(ctx, a, SuspectInput{ResidentID: residentID, Disease: chronic.Disease(disease), Source: SourceCheckup,
+// RouteSuspected routes a case found at an elderly check-up of res to the
+// resident's township (elderly.Router): Suspect with SourceCheckup, of
+// the resident the check-up's writer read already (elderly.Service.Record
+// reads res through resident.Service.Get, audited, and checks a manages
+// the resident's village), so the resident is not read a second time. A
+// pending case of the disease is kept (Suspect's rule), so routing the
+// same finding twice adds nothing. Errors: Suspect's.
+func (s *Service) RouteSuspected(ctx context.Context, a care.Actor, res *resident.Resident, disease string, on care.Date, detail string) error {
+	if !Village(a) && !Township(a) {
+		return s.deny(ctx, a, ActSuspect, res.ID, care.EFORBIDDEN, "error.forbidden")
+	}
+	_, err := s.suspect(ctx, a, res, SuspectInput{ResidentID: res.ID, Disease: chronic.Disease(disease), Source: SourceCheckup,
 		Rule: RuleElderlyCheckup, Detail: detail, On: on})
 	return err
 }

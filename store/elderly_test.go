@@ -241,14 +241,37 @@ func TestElderlyRosterRows(t *testing.T) {
 			t.Fatalf("counts %v, want %v (ages %v)", counts, want, ages)
 		}
 		// A check-up recorded through the service moves its resident to
-		// done at once, in the roster the service pages.
+		// done at once, in the roster the service pages. Its suspected
+		// hypertension is routed to the township with the resident the
+		// check-up read: one audited read of the resident (code review of
+		// issue 17: screening.Suspect read them again).
 		ro, err := svc.Roster(ctx, td, []elderly.Status{elderly.Overdue}, 0)
 		if err != nil || len(ro.Rows) == 0 || ro.Counts[elderly.Overdue] != want[elderly.Overdue] {
 			t.Fatalf("overdue roster: %v %+v", err, ro)
 		}
-		first := ro.Rows[0]
-		if _, err := svc.Record(ctx, td, first.ResidentID, today, elderlyForm(120, 80, 5)); err != nil {
-			t.Fatalf("record: %v", err)
+		i := slices.IndexFunc(ro.Rows, func(e elderly.RosterEntry) bool {
+			reg, err := f.st.ChronicDiseases(ctx, td.CountyCode, e.ResidentID)
+			return err == nil && len(reg) == 0
+		})
+		if i < 0 {
+			t.Fatal("no overdue resident outside the chronic registries")
+		}
+		first := ro.Rows[i]
+		svc.Route = screeningService(f, t)
+		reads := fmt.Sprintf(`SELECT COUNT(*) FROM audit_events WHERE action = 'resident.read' AND resident_id = %d`, first.ResidentID)
+		var before, after int
+		if err := f.st.QueryForTest(ctx, reads, &before); err != nil {
+			t.Fatal(err)
+		}
+		k, err := svc.Record(ctx, td, first.ResidentID, today, elderlyForm(150, 95, 5))
+		if err != nil || !slices.Equal(k.Suspected, []string{"hypertension"}) || len(k.Unrouted) > 0 {
+			t.Fatalf("record: %v %+v", err, k)
+		}
+		if err := f.st.QueryForTest(ctx, reads, &after); err != nil {
+			t.Fatal(err)
+		}
+		if c, err := f.st.PendingCase(ctx, td.CountyCode, first.ResidentID, chronic.Hypertension); err != nil || c == nil || after-before != 1 {
+			t.Fatalf("routed case %v %v; resident reads %d", c, err, after-before)
 		}
 		ro2, err := svc.Roster(ctx, td, []elderly.Status{elderly.Done}, 0)
 		if err != nil || ro2.Counts[elderly.Overdue] != want[elderly.Overdue]-1 || ro2.Counts[elderly.Done] != want[elderly.Done]+1 ||
