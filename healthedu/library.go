@@ -2,6 +2,7 @@ package healthedu
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"embed"
 	"encoding/csv"
@@ -79,7 +80,7 @@ func ParseLibrary(b []byte) (*Library, error) {
 	sum := sha256.Sum256(b)
 	r := csv.NewReader(bytes.NewReader(b))
 	r.Comment, r.FieldsPerRecord = '#', -1
-	l := &Library{byPref: map[string][]rx.EducationItem{}}
+	var items []Advice
 	label := ""
 	seen := map[string]bool{}
 	for {
@@ -116,18 +117,15 @@ func ParseLibrary(b []byte) (*Library, error) {
 		} else {
 			seen[key] = true
 		}
-		l.Items = append(l.Items, a)
-		l.byPref[a.Prefix] = append(l.byPref[a.Prefix], a.EducationItem)
-		l.maxLen = max(l.maxLen, len(a.Prefix))
+		items = append(items, a)
 	}
 	if label == "" {
 		return nil, errors.New("healthedu: library: no version row (version,<label>)")
 	}
-	if len(l.Items) == 0 {
+	if len(items) == 0 {
 		return nil, errors.New("healthedu: library: no advice")
 	}
-	l.Version = label + "-" + hex.EncodeToString(sum[:4])
-	return l, nil
+	return NewLibrary(label+"-"+hex.EncodeToString(sum[:4]), items), nil
 }
 
 // validPrefix accepts a letter followed by digits, with at most one dot
@@ -145,11 +143,17 @@ func validPrefix(p string) bool {
 	return true
 }
 
+// Educate is Advise for any county: one library for every county
+// (rx.Educator).
+func (l *Library) Educate(_ context.Context, _ string, diagnoses []string) *rx.Education {
+	return l.Advise(diagnoses)
+}
+
 // Advise returns the health-education prescription for a drug
 // prescription's diagnoses: for each diagnosis the advice of every
 // library prefix it starts with (the general I1 and the specific I10),
 // each code once, in the diagnoses' order, at most MaxAdvice items; nil
-// when nothing matches. It implements rx.Educator.
+// when nothing matches.
 func (l *Library) Advise(diagnoses []string) *rx.Education {
 	var items []rx.EducationItem
 	seen := map[string]bool{}

@@ -90,7 +90,11 @@ type Service struct {
 	Audit     audit.Recorder
 	Config    Config
 	Library   *Library
-	Now       func() time.Time
+	// Editions are the counties' editions of the advice library over
+	// Library (LibraryOf, ChangeAdvice); the same value is the
+	// prescriptions' rx.Educator.
+	Editions *Editions
+	Now      func() time.Time
 }
 
 // Writer reports whether a may plan and record sessions: a village doctor

@@ -20,7 +20,7 @@ func TestAllDiagnoses(t *testing.T) {
 
 type fakeEducator struct{ got [][]string }
 
-func (f *fakeEducator) Advise(dx []string) *Education {
+func (f *fakeEducator) Educate(_ context.Context, _ string, dx []string) *Education {
 	f.got = append(f.got, dx)
 	if slices.Contains(dx, "I10") {
 		return &Education{LibraryVersion: "t-1", Items: []EducationItem{{Prefix: "I10", Code: "salt", ZH: "少盐", EN: "Less salt"}}}

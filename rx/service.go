@@ -89,9 +89,11 @@ type EducationItem struct {
 }
 
 // Educator picks the health-education advice for a prescription's
-// diagnoses (healthedu.Library); nil when none matches.
+// diagnoses from the county's edition of the advice library
+// (healthedu.Editions, or one healthedu.Library for every county); nil
+// when none matches.
 type Educator interface {
-	Advise(diagnoses []string) *Education
+	Educate(ctx context.Context, county string, diagnoses []string) *Education
 }
 
 // ReviewTime is how long the prescription waited for its review: zero for
@@ -165,7 +167,7 @@ func (s *Service) Sign(ctx context.Context, a care.Actor, residentID int64, p *P
 	}
 	sg.Classes = s.Engine.KB.Classify(p)
 	if s.Education != nil {
-		sg.Education = s.Education.Advise(p.AllDiagnoses())
+		sg.Education = s.Education.Educate(ctx, res.CountyCode, p.AllDiagnoses())
 	}
 	ev := audit.New(ctx, a, ActSign, res.ID)
 	ev.CountyCode, ev.Detail = res.CountyCode, fmt.Sprintf("lines=%d status=%s findings=%d", len(p.Lines), sg.Status, len(fs))

@@ -100,10 +100,22 @@ func (s *Server) apiEduIndicators(w http.ResponseWriter, r *http.Request, rc *re
 	return nil
 }
 
-// apiEduLibrary is GET /api/v1/healthedu/library: the advice library in
-// use, with its version.
+// apiEduLibrary is GET /api/v1/healthedu/library: the county's advice
+// library in use, with its version; for its administrator
+// (healthedu.Editor) the items' numbers, the edition and its history.
 func (s *Server) apiEduLibrary(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-	l := s.HealthEdu.Library
+	if healthedu.Editor(rc.Actor) {
+		v, err := s.HealthEdu.LibraryOf(r.Context(), rc.Actor)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, v)
+		return nil
+	}
+	l, _, err := s.HealthEdu.Editions.Current(r.Context(), rc.Actor.CountyCode)
+	if err != nil {
+		return err
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"version": l.Version, "items": l.Items})
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 type eduView struct {
 	Year       int
 	Writer     bool
+	Editor     bool // the advice library's administrator (healthedu.Editor)
 	Kinds      []healthedu.Kind
 	Indicators *healthedu.Indicators
 	Sessions   []healthedu.Session
@@ -28,7 +29,7 @@ func (s *Server) eduData(r *http.Request, rc *reqCtx) (*eduView, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &eduView{Year: year, Writer: healthedu.Writer(rc.Actor), Kinds: healthedu.Kinds, Today: care.Today(s.Now()), Own: rc.Actor.InstitutionID}
+	v := &eduView{Year: year, Writer: healthedu.Writer(rc.Actor), Editor: healthedu.Editor(rc.Actor), Kinds: healthedu.Kinds, Today: care.Today(s.Now()), Own: rc.Actor.InstitutionID}
 	if v.Indicators, err = s.HealthEdu.Indicators(r.Context(), rc.Actor, year); err != nil {
 		return nil, err
 	}

@@ -666,6 +666,17 @@ func (s *Server) registerRoutes() {
 	s.handle("POST /healthedu/sessions", eduLocal, s.eduPlan)
 	s.handle("POST /healthedu/sessions/{id}/record", eduLocal, s.eduRecord)
 	s.handle("GET /me/education-rx", self, s.myEduRxPage)
+	// The advice library of the double prescription: the county health
+	// bureau's analyst maintains it (healthedu.Editor), each change a new
+	// edition.
+	eduEditor := access.Allow(care.RoleAnalyst)
+	s.handle("GET /healthedu/library", eduEditor, s.eduLibraryPage)
+	s.handle("POST /healthedu/library", eduEditor, s.eduLibraryChange)
+	s.handle("POST /healthedu/library/{id}", eduEditor, s.eduLibraryChange)
+	s.handle("POST /healthedu/library/{id}/retire", eduEditor, s.eduLibraryChange)
+	s.handle("POST /api/v1/healthedu/library", eduEditor, s.apiEduLibraryChange)
+	s.handle("POST /api/v1/healthedu/library/{id}", eduEditor, s.apiEduLibraryChange)
+	s.handle("POST /api/v1/healthedu/library/{id}/retire", eduEditor, s.apiEduLibraryChange)
 	// Home visits (送医送护, issue 17): a resident asks on /me, a doctor for
 	// a resident in scope; village and township doctors schedule to a
 	// family-doctor team member, record, cancel and flag the bedridden and

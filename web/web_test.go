@@ -143,7 +143,8 @@ func newEnvWith(t testing.TB, d store.Dialect, o envOptions) *env {
 		Critical: reading.CriticalAlerts{Service: crit}, OnError: func(err error) { t.Logf("reading workflow: %v", err) }}
 	accts := &account.Service{Repo: st, Config: account.DefaultConfig(), Now: time.Now, Orgs: orgs, DeviceKey: account.DeviceKeyFrom(testdb.AuditKey)}
 	eduLib := healthedu.DefaultLibrary()
-	rxs := &rx.Service{Repo: st, Engine: rxEngine, Residents: rsvc, Orgs: orgs, Audit: w, Now: time.Now, Education: eduLib}
+	eduEditions := &healthedu.Editions{Base: eduLib, Repo: st}
+	rxs := &rx.Service{Repo: st, Engine: rxEngine, Residents: rsvc, Orgs: orgs, Audit: w, Now: time.Now, Education: eduEditions}
 	onl := &online.Service{Repo: st, Residents: rsvc, Staff: st, Accounts: accts, Rx: rxs, Audit: w, Now: time.Now}
 	prices, err := pharmacy.ExamplePrices(rxEngine.KB)
 	if err != nil {
@@ -198,7 +199,8 @@ func newEnvWith(t testing.TB, d store.Dialect, o envOptions) *env {
 		Sterile: &sterile.Service{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, Config: sterile.DefaultConfig(), Now: sterileNow(o)},
 		Outreach: &outreach.Service{Repo: st, Orgs: orgs, Staff: st, Residents: rsvc, Audit: w, Config: outreach.DefaultConfig(),
 			Forget: accts.SessionsChanged, Now: orNow(o.outreachNow)},
-		HealthEdu:  &healthedu.Service{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, Config: healthedu.DefaultConfig(), Library: eduLib, Now: time.Now},
+		HealthEdu: &healthedu.Service{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, Config: healthedu.DefaultConfig(), Library: eduLib,
+			Editions: eduEditions, Now: time.Now},
 		HomeVisits: &homevisit.Service{Repo: st, Residents: rsvc, Teams: fam, Orgs: orgs, Audit: w, Config: homevisit.DefaultConfig(), Now: time.Now},
 	})
 	if err != nil {

@@ -139,7 +139,7 @@ func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, 
 		}
 	}
 	a.rx = rxe
-	a.prescriptions = &rx.Service{Repo: st, Engine: rxe, Residents: a.res, Orgs: a.orgs, Audit: a.audit, Now: now, Education: healthedu.DefaultLibrary()}
+	a.prescriptions = &rx.Service{Repo: st, Engine: rxe, Residents: a.res, Orgs: a.orgs, Audit: a.audit, Now: now}
 	a.proxies = &proxy.Service{Repo: st, Residents: a.res, Audit: a.audit, Now: now, Forget: a.accounts.SessionsChanged}
 	a.myrecord = &myrecord.Service{Repo: st, Residents: a.res, Audit: a.audit, Now: now}
 	a.online = &online.Service{Repo: st, Residents: a.res, Staff: st, Accounts: a.accounts, Rx: a.prescriptions, Audit: a.audit, Now: now}
@@ -175,7 +175,10 @@ func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, 
 	a.sterile = &sterile.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Audit: a.audit, Config: sterile.DefaultConfig(), Now: now}
 	a.outreach = &outreach.Service{Repo: st, Orgs: a.orgs, Staff: st, Residents: a.res, Audit: a.audit, Config: outreach.DefaultConfig(),
 		Forget: a.accounts.SessionsChanged, Now: now}
-	a.healthedu = &healthedu.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Audit: a.audit, Config: healthedu.DefaultConfig(), Library: healthedu.DefaultLibrary(), Now: now}
+	eduLib := healthedu.DefaultLibrary()
+	a.healthedu = &healthedu.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Audit: a.audit, Config: healthedu.DefaultConfig(), Library: eduLib,
+		Editions: &healthedu.Editions{Base: eduLib, Repo: st}, Now: now}
+	a.prescriptions.Education = a.healthedu.Editions // the county's edition of the advice library
 	a.homevisits = &homevisit.Service{Repo: st, Residents: a.res, Teams: a.family, Orgs: a.orgs, Audit: a.audit, Config: homevisit.DefaultConfig(), Now: now}
 	a.appraisal = &appraisal.Service{Boards: a.dashboard, Rules: appraisal.DefaultRules(), Audit: a.audit, Surveys: a.surveys}
 	a.uploads = &upload.Service{Repo: st, ECG: a.reading, DICOM: a.imaging, Audit: a.audit, Config: upload.DefaultConfig(), Now: now}

@@ -347,7 +347,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("serve: --outreach-cancel-hours: %w", err)
 	}
 	a.elderly.Config, a.elderly.Library = elderlyCfg, tcmLib
-	a.healthedu.Config, a.healthedu.Library, a.prescriptions.Education = eduCfg, eduLib, eduLib
+	a.healthedu.Config, a.healthedu.Library, a.healthedu.Editions.Base = eduCfg, eduLib, eduLib
 	a.readflow.Targets = rtargets
 	a.uploads.Config = ucfg
 	if *wipeAfter < time.Hour {
