@@ -11,9 +11,13 @@ import (
 
 // adviceID parses the {id} of an advice item: a stored item's number, or
 // b1, b2, … for the base library's items before the county's first
-// change (healthedu.LibraryOf's -1, -2, …); anything else is not found.
+// change (healthedu.LibraryOf's -1, -2, …); 0 without one (an
+// addition); anything else is not found.
 func adviceID(r *http.Request) (int64, error) {
 	v := r.PathValue("id")
+	if v == "" {
+		return 0, nil
+	}
 	sign := int64(1)
 	if rest, ok := strings.CutPrefix(v, "b"); ok {
 		v, sign = rest, -1
@@ -75,12 +79,9 @@ func adviceForm(r *http.Request) (int, *healthedu.AdviceInput) {
 // eduLibraryChange is POST /healthedu/library (add), POST
 // /healthedu/library/{id} (edit) and POST /healthedu/library/{id}/retire.
 func (s *Server) eduLibraryChange(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-	var id int64
-	if r.PathValue("id") != "" {
-		var err error
-		if id, err = adviceID(r); err != nil {
-			return err
-		}
+	id, err := adviceID(r)
+	if err != nil {
+		return err
 	}
 	seen, in := adviceForm(r)
 	if strings.HasSuffix(r.URL.Path, "/retire") {
@@ -108,12 +109,9 @@ type adviceChange struct {
 // "code", "zh", "en"}, and POST /api/v1/healthedu/library/{id}/retire
 // with {"edition"}: the new edition's number.
 func (s *Server) apiEduLibraryChange(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-	var id int64
-	if r.PathValue("id") != "" {
-		var err error
-		if id, err = adviceID(r); err != nil {
-			return err
-		}
+	id, err := adviceID(r)
+	if err != nil {
+		return err
 	}
 	var in adviceChange
 	if err := decodeJSON(r, &in); err != nil {
