@@ -254,10 +254,17 @@ func (s *Store) SuspectedCheckups(ctx context.Context, county string, clinics []
 	if len(clinics) == 0 {
 		return nil, nil
 	}
-	args := append(int64Args(clinics), from, county, limit)
+	// The page's check-ups are picked from the partial index
+	// elderly_checkups_suspected alone, and only those rows (with their
+	// forms) are read: a township has thousands of suspected check-ups a
+	// year.
+	// (The clinics are the county's institutions: the county is checked
+	// on the rows read.)
+	args := append(int64Args(clinics), from, limit, county)
 	rows, err := s.read().query(ctx, `SELECT `+checkupCols+`, r.name FROM elderly_checkups e JOIN residents r ON r.id = e.resident_id
-		WHERE e.managed_by IN (`+placeholders(len(clinics))+`) AND e.suspected <> '' AND e.date >= ? AND e.county_code = ?
-		ORDER BY e.date DESC, e.id DESC LIMIT ?`, args...)
+		WHERE e.id IN (SELECT x.id FROM elderly_checkups x WHERE x.managed_by IN (`+placeholders(len(clinics))+`) AND x.suspected <> ''
+			AND x.date >= ? ORDER BY x.date DESC, x.id DESC LIMIT ?) AND e.county_code = ?
+		ORDER BY e.date DESC, e.id DESC`, args...)
 	if err != nil {
 		return nil, wrap(op, err)
 	}
