@@ -148,3 +148,19 @@ func FuzzParseLibrary(f *testing.F) {
 		l.Advise([]string{"I10", "E11.9"})
 	})
 }
+
+// TestKnownPrefix: the advice library keys advice by an ICD-10 prefix
+// whose category lies in one of the 22 chapters (WHO ICD-10 2019; the
+// national clinical edition 2.0 adds extension codes after the dot).
+func TestKnownPrefix(t *testing.T) {
+	for p, want := range map[string]bool{"I1": true, "I10": true, "E11.9": true, "E11.900": true, "J44": true, "U8": true,
+		"E99": false, "P97": false, "U9": false, "I": false, "I10.": false, "10": false, "i10": false, "I1A": false} {
+		if got := KnownPrefix(p); got != want {
+			t.Errorf("KnownPrefix(%q) = %v, want %v", p, got, want)
+		}
+	}
+	in := AdviceInput{Prefix: " i10 ", Code: "low_salt", ZH: " 少盐 "}
+	if fs := ValidateAdvice(&in); len(fs) != 0 || in.Prefix != "I10" || in.ZH != "少盐" {
+		t.Errorf("valid advice: %v %+v", fs, in)
+	}
+}
