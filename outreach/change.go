@@ -284,7 +284,7 @@ func (s *Service) Remind(ctx context.Context) (Reminded, error) {
 	var n Notices
 	for i := range due {
 		b := &due[i]
-		ss := &Session{ID: b.SessionID, Date: b.Date, TownshipName: b.Township, Specialty: b.Specialty, Room: b.Room}
+		ss := &Session{ID: b.SessionID, Date: b.Date, TownshipID: b.TownshipID, TownshipName: b.Township, Specialty: b.Specialty, Room: b.Room}
 		marks[i] = ReminderMark{BookingID: b.ID, Message: notice(PurposeReminder, ss, b, "", &n)}
 	}
 	ev := audit.New(ctx, care.Actor{Username: "serve:outreach-reminders", Role: care.RoleAdmin}, ActRemind, 0)

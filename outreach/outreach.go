@@ -108,6 +108,7 @@ type Booking struct {
 
 	// Filled by a resident's list of bookings.
 	Date       care.Date
+	TownshipID int64 // filled by DueReminders
 	Township   string
 	Specialty  string
 	Specialist string

@@ -321,7 +321,7 @@ func (s *Store) CancelSession(ctx context.Context, x *outreach.Session, from int
 // sessions' township, specialty and room.
 func (s *Store) DueReminders(ctx context.Context, day care.Date, limit int) ([]outreach.Booking, error) {
 	const op = "store.DueReminders"
-	rows, err := s.read().query(ctx, `SELECT `+bookingCols+`, r.name, r.phone, s.date, t.name, s.specialty, s.room FROM outreach_sessions s
+	rows, err := s.read().query(ctx, `SELECT `+bookingCols+`, r.name, r.phone, s.date, s.township_id, t.name, s.specialty, s.room FROM outreach_sessions s
 		JOIN outreach_bookings b ON b.session_id = s.id JOIN residents r ON r.id = b.resident_id JOIN institutions t ON t.id = s.township_id
 		WHERE s.date = ? AND s.status = 'scheduled' AND b.status = 'booked' AND b.reminded_at IS NULL ORDER BY b.id LIMIT ?`, day, limit)
 	if err != nil {
@@ -331,7 +331,7 @@ func (s *Store) DueReminders(ctx context.Context, day care.Date, limit int) ([]o
 	var out []outreach.Booking
 	for rows.Next() {
 		var b outreach.Booking
-		if err := scanBooking(rows, &b, &b.ResidentName, &b.Phone, &b.Date, &b.Township, &b.Specialty, &b.Room); err != nil {
+		if err := scanBooking(rows, &b, &b.ResidentName, &b.Phone, &b.Date, &b.TownshipID, &b.Township, &b.Specialty, &b.Room); err != nil {
 			return nil, wrap(op, err)
 		}
 		out = append(out, b)
@@ -576,7 +576,8 @@ func (s *Store) actingFor(ctx context.Context, a *care.Actor, acting int64) erro
 }
 
 // OutreachSession loads one session (with its ID set) and its
-// specialist's practice site for the date.
+// specialist's practice site for the date (revoked when the session is
+// cancelled).
 func (b *Bulk) OutreachSession(x *outreach.Session, site *outreach.PracticeSite) error {
 	if err := b.add("outreach_sessions", x.ID, x.CountyCode, x.TownshipID, x.HostID, x.PractitionerID, x.Specialty, b.dv(x.Date),
 		outreach.JoinSlots(x.Slots), x.SlotMinutes, x.Capacity, x.Status, x.CreatedBy, b.tsv(x.CreatedAt), x.Version, x.Room, x.CancelReason, x.CancelledBy,
@@ -587,8 +588,12 @@ func (b *Bulk) OutreachSession(x *outreach.Session, site *outreach.PracticeSite)
 	for i, d := range site.Dates {
 		dates[i] = d.String()
 	}
+	var revoked time.Time // a cancelled session's site ends with it
+	if x.Status == outreach.StatusCancelled {
+		revoked = x.CancelledAt
+	}
 	return b.add("practice_sites", site.ID, site.CountyCode, site.PractitionerID, site.InstitutionID, int(site.Weekdays), strings.Join(dates, ","),
-		b.dv(site.ValidFrom), b.dv(site.ValidTo), nullID(site.SessionID), site.CreatedBy, b.tsv(site.CreatedAt))
+		b.dv(site.ValidFrom), b.dv(site.ValidTo), nullID(site.SessionID), site.CreatedBy, b.tsv(site.CreatedAt), b.tsv(revoked))
 }
 
 // OutreachBooking loads one booking (with its ID set).
