@@ -176,11 +176,10 @@ func (s *Store) ResidentContact(ctx context.Context, county string, residentID i
 	return name, phone, wrap("store.ResidentContact", err)
 }
 
-// liveBookings reads a session's booked bookings with the residents'
-// names and phones, inside tx.
-func (s *Store) liveBookings(ctx context.Context, tx db, sessionID int64) ([]outreach.Booking, error) {
-	rows, err := tx.query(ctx, `SELECT `+bookingCols+`, r.name, r.phone FROM outreach_bookings b JOIN residents r ON r.id = b.resident_id
-		WHERE b.session_id = ? AND b.status = 'booked' ORDER BY b.slot, b.id`, sessionID)
+// bookingRows runs query, which selects bookingCols and then the
+// columns each row's fields (from fields) take.
+func bookingRows(ctx context.Context, q db, query string, fields func(b *outreach.Booking) []any, args ...any) ([]outreach.Booking, error) {
+	rows, err := q.query(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -188,12 +187,19 @@ func (s *Store) liveBookings(ctx context.Context, tx db, sessionID int64) ([]out
 	var out []outreach.Booking
 	for rows.Next() {
 		var b outreach.Booking
-		if err := scanBooking(rows, &b, &b.ResidentName, &b.Phone); err != nil {
+		if err := scanBooking(rows, &b, fields(&b)...); err != nil {
 			return nil, err
 		}
 		out = append(out, b)
 	}
 	return out, rows.Err()
+}
+
+// liveBookings reads a session's booked bookings with the residents'
+// names and phones, inside tx.
+func (s *Store) liveBookings(ctx context.Context, tx db, sessionID int64) ([]outreach.Booking, error) {
+	return bookingRows(ctx, tx, `SELECT `+bookingCols+`, r.name, r.phone FROM outreach_bookings b JOIN residents r ON r.id = b.resident_id
+		WHERE b.session_id = ? AND b.status = 'booked' ORDER BY b.slot, b.id`, func(b *outreach.Booking) []any { return []any{&b.ResidentName, &b.Phone} }, sessionID)
 }
 
 // UpdateSession stores an edit of a session if it is still at version from
@@ -320,23 +326,14 @@ func (s *Store) CancelSession(ctx context.Context, x *outreach.Session, from int
 // have no reminder yet, with the residents' names and phones and the
 // sessions' township, specialty and room.
 func (s *Store) DueReminders(ctx context.Context, day care.Date, limit int) ([]outreach.Booking, error) {
-	const op = "store.DueReminders"
-	rows, err := s.read().query(ctx, `SELECT `+bookingCols+`, r.name, r.phone, s.date, s.township_id, t.name, s.specialty, s.room FROM outreach_sessions s
-		JOIN outreach_bookings b ON b.session_id = s.id JOIN residents r ON r.id = b.resident_id JOIN institutions t ON t.id = s.township_id
-		WHERE s.date = ? AND s.status = 'scheduled' AND b.status = 'booked' AND b.reminded_at IS NULL ORDER BY b.id LIMIT ?`, day, limit)
-	if err != nil {
-		return nil, wrap(op, err)
-	}
-	defer rows.Close()
-	var out []outreach.Booking
-	for rows.Next() {
-		var b outreach.Booking
-		if err := scanBooking(rows, &b, &b.ResidentName, &b.Phone, &b.Date, &b.TownshipID, &b.Township, &b.Specialty, &b.Room); err != nil {
-			return nil, wrap(op, err)
-		}
-		out = append(out, b)
-	}
-	return out, wrap(op, rows.Err())
+	out, err := bookingRows(ctx, s.read(), `SELECT `+bookingCols+`, r.name, r.phone, s.date, s.township_id, t.name, s.specialty, s.room
+		FROM outreach_sessions s JOIN outreach_bookings b ON b.session_id = s.id JOIN residents r ON r.id = b.resident_id
+		JOIN institutions t ON t.id = s.township_id
+		WHERE s.date = ? AND s.status = 'scheduled' AND b.status = 'booked' AND b.reminded_at IS NULL ORDER BY b.id LIMIT ?`,
+		func(b *outreach.Booking) []any {
+			return []any{&b.ResidentName, &b.Phone, &b.Date, &b.TownshipID, &b.Township, &b.Specialty, &b.Room}
+		}, day, limit)
+	return out, wrap("store.DueReminders", err)
 }
 
 // MarkReminded marks each booking reminded at at — only a booking still
@@ -428,23 +425,13 @@ func (s *Store) SessionBookings(ctx context.Context, sessionID int64) ([]outreac
 // ResidentBookings lists a resident's bookings, newest session first,
 // with each session's date, township, specialty and specialist.
 func (s *Store) ResidentBookings(ctx context.Context, county string, residentID int64) ([]outreach.Booking, error) {
-	const op = "store.ResidentBookings"
-	rows, err := s.read().query(ctx, `SELECT `+bookingCols+`, s.date, t.name, s.specialty, p.name, s.room FROM outreach_bookings b
+	out, err := bookingRows(ctx, s.read(), `SELECT `+bookingCols+`, s.date, t.name, s.specialty, p.name, s.room FROM outreach_bookings b
 		JOIN outreach_sessions s ON s.id = b.session_id JOIN institutions t ON t.id = s.township_id JOIN practitioners p ON p.id = s.practitioner_id
-		WHERE b.county_code = ? AND b.resident_id = ? ORDER BY s.date DESC, b.slot DESC LIMIT 100`, county, residentID)
-	if err != nil {
-		return nil, wrap(op, err)
-	}
-	defer rows.Close()
-	var out []outreach.Booking
-	for rows.Next() {
-		var b outreach.Booking
-		if err := scanBooking(rows, &b, &b.Date, &b.Township, &b.Specialty, &b.Specialist, &b.Room); err != nil {
-			return nil, wrap(op, err)
-		}
-		out = append(out, b)
-	}
-	return out, wrap(op, rows.Err())
+		WHERE b.county_code = ? AND b.resident_id = ? ORDER BY s.date DESC, b.slot DESC LIMIT 100`,
+		func(b *outreach.Booking) []any {
+			return []any{&b.Date, &b.Township, &b.Specialty, &b.Specialist, &b.Room}
+		}, county, residentID)
+	return out, wrap("store.ResidentBookings", err)
 }
 
 // OutreachStats counts per township over from–to, up to today: sessions

@@ -119,21 +119,29 @@ func (s *Server) apiOutreachSchedule(w http.ResponseWriter, r *http.Request, rc 
 	return nil
 }
 
-// writeSessionChange answers an edit or a cancellation: the session as it
-// is now and the text messages queued (residents without a mobile number
-// counted).
-func writeSessionChange(w http.ResponseWriter, x *outreach.Session, n outreach.Notices) {
+// apiSessionChange runs an edit or a cancellation of session {id} with
+// the body decoded into in, and answers the session as it is now and the
+// text messages queued (residents without a mobile number counted).
+func (s *Server) apiSessionChange(w http.ResponseWriter, r *http.Request, in any, change func(id int64) (*outreach.Session, outreach.Notices, error)) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	if err := decodeJSON(r, in); err != nil {
+		return err
+	}
+	x, n, err := change(id)
+	if err != nil {
+		return err
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"session": toAPISession(x), "texts": map[string]int{"queued": n.Queued, "no_mobile": n.NoPhone}})
+	return nil
 }
 
 // apiOutreachEdit: PUT /api/v1/outreach/sessions/{id} {"version",
 // "practitioner_id", "date", "start", "end", "slot_minutes", "capacity",
 // "room"} — the whole new session (its organiser only).
 func (s *Server) apiOutreachEdit(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
 	var in struct {
 		Version        int       `json:"version"`
 		PractitionerID int64     `json:"practitioner_id"`
@@ -144,38 +152,22 @@ func (s *Server) apiOutreachEdit(w http.ResponseWriter, r *http.Request, rc *req
 		Capacity       int       `json:"capacity"`
 		Room           string    `json:"room"`
 	}
-	if err := decodeJSON(r, &in); err != nil {
-		return err
-	}
-	x, n, err := s.Outreach.Edit(r.Context(), rc.Actor, id, outreach.EditInput{Version: in.Version, PractitionerID: in.PractitionerID,
-		Date: in.Date, Start: in.Start, End: in.End, SlotMinutes: in.SlotMinutes, Capacity: in.Capacity, Room: in.Room})
-	if err != nil {
-		return err
-	}
-	writeSessionChange(w, x, n)
-	return nil
+	return s.apiSessionChange(w, r, &in, func(id int64) (*outreach.Session, outreach.Notices, error) {
+		return s.Outreach.Edit(r.Context(), rc.Actor, id, outreach.EditInput{Version: in.Version, PractitionerID: in.PractitionerID,
+			Date: in.Date, Start: in.Start, End: in.End, SlotMinutes: in.SlotMinutes, Capacity: in.Capacity, Room: in.Room})
+	})
 }
 
 // apiOutreachCancelSession: POST /api/v1/outreach/sessions/{id}/cancel
 // {"version", "reason"}.
 func (s *Server) apiOutreachCancelSession(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
 	var in struct {
 		Version int    `json:"version"`
 		Reason  string `json:"reason"`
 	}
-	if err := decodeJSON(r, &in); err != nil {
-		return err
-	}
-	x, n, err := s.Outreach.CancelSession(r.Context(), rc.Actor, id, in.Version, in.Reason)
-	if err != nil {
-		return err
-	}
-	writeSessionChange(w, x, n)
-	return nil
+	return s.apiSessionChange(w, r, &in, func(id int64) (*outreach.Session, outreach.Notices, error) {
+		return s.Outreach.CancelSession(r.Context(), rc.Actor, id, in.Version, in.Reason)
+	})
 }
 
 // apiOutreachSession: GET /api/v1/outreach/sessions/{id} — the session
