@@ -38,6 +38,7 @@ func TestDemoWritesNothingInTheFuture(t *testing.T) {
 		`SELECT COUNT(*) FROM screening_measurements WHERE created_at > '` + limit + `'`,
 		`SELECT COUNT(*) FROM screening_cases WHERE created_at > '` + limit + `'`,
 		`SELECT COUNT(*) FROM outreach_bookings WHERE booked_at > '` + limit + `' OR updated_at > '` + limit + `'`,
+		`SELECT COUNT(*) FROM outreach_sessions WHERE cancelled_at > '` + limit + `' OR updated_at > '` + limit + `'`,
 		`SELECT COUNT(*) FROM edu_sessions WHERE created_at > '` + limit + `'`,
 		`SELECT COUNT(*) FROM home_visits WHERE requested_at > '` + limit + `' OR scheduled_at > '` + limit + `'`,
 	} {

@@ -17,6 +17,9 @@ import (
 // center gets one session a week.
 const OutreachWeeksPerYear = 52
 
+// demoCancelReasons are the reasons the demo's cancelled sessions give.
+var demoCancelReasons = []string{"专家临时手术", "暴雨天气停诊", "专家参加省级培训"}
+
 // outreachAhead is how many weeks of sessions the demo schedules ahead
 // (open for booking).
 const outreachAhead = 4
@@ -27,7 +30,11 @@ const outreachAhead = 4
 // 11:30 in 30-minute slots of 3; past sessions with 8–16 bookings of the
 // township's residents (85 % attended, 10 % no-shows, 5 % cancelled),
 // coming ones partly booked; each session's specialist registered at the
-// township for its date.
+// township for its date. Each session is held in a room of the center
+// (专家诊室); about one session in 30 was cancelled with a reason (its
+// bookings cancelled with it, its specialist's site revoked) and one in 20
+// moved to another room after it was scheduled — the articles give no
+// rate, these are there so the pages show both.
 func (g *gen) outreach(weeks int) error {
 	if weeks <= 0 || g.hosp == nil {
 		return nil
@@ -79,7 +86,16 @@ func (g *gen) outreach(weeks int) error {
 			doc := doctors[(w*len(towns)+ti)%len(doctors)]
 			created := g.notAfterNow(day.AddDays(-14).Time().Add(time.Duration(rng.IntN(8*3600)) * time.Second))
 			s := &outreach.Session{ID: g.id("outreach_session"), CountyCode: g.cfg.CountyCode, TownshipID: tw.ID, HostID: g.hosp.ID, PractitionerID: doc.id,
-				Specialty: doc.dept, Date: day, Slots: slots, SlotMinutes: 30, Capacity: 3, Status: outreach.StatusScheduled, CreatedAt: created, Version: 1}
+				Specialty: doc.dept, Date: day, Slots: slots, SlotMinutes: 30, Capacity: 3, Status: outreach.StatusScheduled, CreatedAt: created, Version: 1,
+				Room: "专家诊室"}
+			switch x := rng.IntN(60); {
+			case x < 2:
+				s.Status, s.CancelReason, s.Version = outreach.StatusCancelled, demoCancelReasons[rng.IntN(len(demoCancelReasons))], 2
+				s.CancelledAt = g.notAfterNow(created.Add(time.Duration(1+rng.IntN(10*24)) * time.Hour))
+			case x < 5:
+				s.Room, s.Version = "二楼会议室（临时）", 2
+				s.UpdatedAt = g.notAfterNow(created.Add(time.Duration(1+rng.IntN(10*24)) * time.Hour))
+			}
 			site := &outreach.PracticeSite{ID: g.id("practice_site"), CountyCode: g.cfg.CountyCode, PractitionerID: doc.id, InstitutionID: tw.ID,
 				Dates: []care.Date{day}, ValidFrom: day, ValidTo: day, SessionID: s.ID, CreatedAt: created}
 			if err := g.b.OutreachSession(s, site); err != nil {
@@ -90,7 +106,7 @@ func (g *gen) outreach(weeks int) error {
 			if len(pool) == 0 {
 				continue
 			}
-			past := !day.After(g.today)
+			past := !day.After(g.today) && s.Status == outreach.StatusScheduled
 			n := rng.IntN(10)
 			if past {
 				n = 8 + rng.IntN(9)
@@ -117,6 +133,12 @@ func (g *gen) outreach(weeks int) error {
 						b.Status = outreach.Cancelled
 					}
 					b.UpdatedAt = g.notAfterNow(day.Time().Add(time.Duration(3*3600+rng.IntN(4*3600)) * time.Second)) // 11:00–15:00 in Shanghai
+				}
+				if s.Status == outreach.StatusCancelled {
+					b.Status, b.UpdatedAt = outreach.Cancelled, s.CancelledAt
+					if b.BookedAt.After(s.CancelledAt) { // booked before the session was cancelled
+						b.BookedAt = created.Add(s.CancelledAt.Sub(created) / 2)
+					}
 				}
 				if err := g.b.OutreachBooking(b); err != nil {
 					return err

@@ -16,13 +16,18 @@ type Config struct {
 	MaxAheadDays int
 	// MaxCapacity: the most patients one slot may take.
 	MaxCapacity int
+	// RemindFromHour and RemindUntilHour (Shanghai time, 0–24): the
+	// day-before text reminders go out only between these hours, so
+	// nobody is texted at night (serve --outreach-remind-hours 9-20).
+	RemindFromHour, RemindUntilHour int
 }
 
 // DefaultConfig: cancel up to 24 hours before the slot (the articles'
 // township booking desks take cancellations the day before), sessions up
-// to 90 days ahead, at most 20 patients a slot.
+// to 90 days ahead, at most 20 patients a slot; reminders from 09:00 to
+// 20:00 the day before.
 func DefaultConfig() Config {
-	return Config{CancelCutoffHours: 24, MaxAheadDays: 90, MaxCapacity: 20}
+	return Config{CancelCutoffHours: 24, MaxAheadDays: 90, MaxCapacity: 20, RemindFromHour: 9, RemindUntilHour: 20}
 }
 
 // Check reports a configuration that cannot be used.
@@ -34,6 +39,8 @@ func (c Config) Check() error {
 		return fmt.Errorf("outreach config: MaxAheadDays must be 1–366, not %d", c.MaxAheadDays)
 	case c.MaxCapacity < 1 || c.MaxCapacity > 200:
 		return fmt.Errorf("outreach config: MaxCapacity must be 1–200, not %d", c.MaxCapacity)
+	case c.RemindFromHour < 0 || c.RemindUntilHour > 24 || c.RemindFromHour >= c.RemindUntilHour:
+		return fmt.Errorf("outreach config: reminder hours must be FROM-UNTIL with 0 ≤ FROM < UNTIL ≤ 24, not %d-%d", c.RemindFromHour, c.RemindUntilHour)
 	}
 	return nil
 }

@@ -58,11 +58,17 @@ type Session struct {
 	Date           care.Date
 	Slots          []string // start times "08:30", ascending
 	SlotMinutes    int
-	Capacity       int // patients per slot
+	Capacity       int    // patients per slot
+	Room           string // where at the township center (may be empty)
 	Status         string
 	CreatedBy      int64
 	CreatedAt      time.Time
 	Version        int
+	UpdatedBy      int64
+	UpdatedAt      time.Time // zero: never edited
+	CancelReason   string    // set with StatusCancelled
+	CancelledBy    int64
+	CancelledAt    time.Time
 
 	Booked, Attended, NoShow, Referrals int
 }
@@ -97,12 +103,16 @@ type Booking struct {
 	BookedAt     time.Time
 	UpdatedBy    int64
 	UpdatedAt    time.Time // zero: never changed
+	Phone        string    // the resident's phone, filled for text messages only
+	RemindedAt   time.Time // when the day-before reminder was queued (zero: not yet)
 
 	// Filled by a resident's list of bookings.
 	Date       care.Date
+	TownshipID int64 // filled by DueReminders
 	Township   string
 	Specialty  string
 	Specialist string
+	Room       string
 }
 
 // Live reports whether the booking still holds its place.

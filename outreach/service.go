@@ -11,6 +11,7 @@ import (
 	"countycare/access"
 	"countycare/audit"
 	"countycare/care"
+	"countycare/notify"
 	"countycare/org"
 	"countycare/resident"
 )
@@ -47,7 +48,34 @@ type Repository interface {
 	// the resident holds no live booking of the session, with ev, in one
 	// transaction (serialised per session). Errors: ECONFLICT
 	// outreach.slot_full, outreach.already_booked.
-	Book(ctx context.Context, b *Booking, perSlot int, ev audit.Event) error
+	Book(ctx context.Context, b *Booking, perSlot int, msgs []notify.Message, ev audit.Event) error
+	// ResidentContact reads a resident's name and phone (for the booking
+	// confirmation). Errors: ENOTFOUND.
+	ResidentContact(ctx context.Context, county string, residentID int64) (name, phone string, err error)
+	// UpdateSession stores x (an edit) if it is still at version from and
+	// scheduled, moving each live booking's slot by slotMap; it refuses a
+	// live booking whose slot slotMap drops (ECONFLICT outreach.slots_booked)
+	// and a slot holding more live bookings than x.Capacity (ECONFLICT
+	// outreach.capacity_below_booked, with the most a slot holds); when
+	// moved it clears the bookings' reminders. msgs builds the messages
+	// from the session's live bookings (with phones) as read in the
+	// transaction; they are queued with ev. Updates the specialist's
+	// practice site. Errors also: ECONFLICT outreach.stale,
+	// outreach.specialist_busy.
+	UpdateSession(ctx context.Context, x *Session, from int, slotMap map[string]string, moved bool, msgs func([]Booking) []notify.Message, ev audit.Event) error
+	// CancelSession stores x cancelled if still at version from, cancels
+	// its booked bookings, revokes its practice site and queues msgs of
+	// them, with ev, in one transaction. Errors: ECONFLICT outreach.stale.
+	CancelSession(ctx context.Context, x *Session, from int, msgs func([]Booking) []notify.Message, ev audit.Event) error
+	// DueReminders lists at most limit booked bookings of scheduled
+	// sessions on day not reminded yet, with the resident's name and
+	// phone and the session's date, township, specialty and room.
+	DueReminders(ctx context.Context, day care.Date, limit int) ([]Booking, error)
+	// MarkReminded marks each booking reminded at at — only one still
+	// booked and not marked — and queues its message (if any) only when
+	// it marked it, with ev, in one transaction; it returns the messages
+	// queued.
+	MarkReminded(ctx context.Context, marks []ReminderMark, at time.Time, ev audit.Event) (int, error)
 	// OutreachBooking reads one booking. Errors: ENOTFOUND.
 	OutreachBooking(ctx context.Context, county string, id int64) (*Booking, error)
 	// SetBookingStatus moves b from status from to b.Status (with
@@ -132,7 +160,8 @@ type ScheduleInput struct {
 	Date           care.Date
 	Start, End     string // "08:00", "11:30"
 	SlotMinutes    int
-	Capacity       int // patients per slot
+	Capacity       int    // patients per slot
+	Room           string // optional, at most MaxRoom characters
 }
 
 // Schedule stores a session and registers its specialist to work at the
@@ -155,23 +184,9 @@ func (s *Service) Schedule(ctx context.Context, a care.Actor, in ScheduleInput) 
 	if tw == nil || tw.CountyCode != a.CountyCode || !Township(tw.Kind) || !tw.Active {
 		fs = append(fs, care.FieldError{Field: "township_id", Key: "outreach.township_invalid"})
 	}
-	var p *org.Practitioner
-	if in.PractitionerID == 0 {
-		fs = append(fs, care.FieldError{Field: "practitioner_id", Key: "field.required"})
-	} else if p, err = s.Staff.Practitioner(ctx, in.PractitionerID); care.IsCode(err, care.ENOTFOUND) || (err == nil && !p.Active) {
-		fs = append(fs, care.FieldError{Field: "practitioner_id", Key: "outreach.practitioner_invalid"})
-		p = nil
-	} else if err != nil {
+	p, err := s.specialist(ctx, a, t, in.PractitionerID, &fs)
+	if err != nil {
 		return nil, err
-	}
-	if p != nil {
-		home := t.Get(p.InstitutionID)
-		switch {
-		case home == nil || home.CountyCode != a.CountyCode || home.Kind != org.KindCountyHospital:
-			fs = append(fs, care.FieldError{Field: "practitioner_id", Key: "outreach.practitioner_invalid"})
-		case a.Role != care.RoleAdmin && !t.IsWithin(p.InstitutionID, a.InstitutionID):
-			return nil, care.Errorf(care.EFORBIDDEN, "error.forbidden")
-		}
 	}
 	spec := strings.TrimSpace(in.Specialty)
 	switch {
@@ -180,26 +195,16 @@ func (s *Service) Schedule(ctx context.Context, a care.Actor, in ScheduleInput) 
 	case utf8.RuneCountInString(spec) > MaxSpecialty || !utf8.ValidString(spec):
 		fs = append(fs, care.FieldError{Field: "specialty", Key: "outreach.specialty_long", Args: []any{MaxSpecialty}})
 	}
-	switch {
-	case in.Date.IsZero():
-		fs = append(fs, care.FieldError{Field: "date", Key: "field.required"})
-	case in.Date.Before(today):
-		fs = append(fs, care.FieldError{Field: "date", Key: "outreach.date_past"})
-	case in.Date.After(today.AddDays(s.Config.MaxAheadDays)):
-		fs = append(fs, care.FieldError{Field: "date", Key: "outreach.date_far", Args: []any{s.Config.MaxAheadDays}})
-	}
+	room := s.checkWhenWhere(today, in.Date, in.Room, in.Capacity, &fs)
 	slots, ok := MakeSlots(in.Start, in.End, in.SlotMinutes)
 	if !ok {
 		fs = append(fs, care.FieldError{Field: "start", Key: "outreach.slots_invalid", Args: []any{MaxSlots}})
-	}
-	if in.Capacity < 1 || in.Capacity > s.Config.MaxCapacity {
-		fs = append(fs, care.FieldError{Field: "capacity", Key: "outreach.capacity_range", Args: []any{s.Config.MaxCapacity}})
 	}
 	if err := care.Invalid(fs); err != nil {
 		return nil, err
 	}
 	ss := &Session{CountyCode: a.CountyCode, TownshipID: tw.ID, TownshipName: tw.Name, HostID: p.InstitutionID, PractitionerID: p.ID,
-		Specialist: p.Name, Specialty: spec, Date: in.Date, Slots: slots, SlotMinutes: in.SlotMinutes, Capacity: in.Capacity,
+		Specialist: p.Name, Specialty: spec, Date: in.Date, Slots: slots, SlotMinutes: in.SlotMinutes, Capacity: in.Capacity, Room: room,
 		Status: StatusScheduled, CreatedBy: a.AccountID, CreatedAt: s.Now(), Version: 1}
 	site := &PracticeSite{CountyCode: a.CountyCode, PractitionerID: p.ID, InstitutionID: tw.ID, Dates: []care.Date{in.Date},
 		ValidFrom: in.Date, ValidTo: in.Date, CreatedBy: a.AccountID, CreatedAt: ss.CreatedAt}
@@ -350,12 +355,19 @@ func (s *Service) Book(ctx context.Context, a care.Actor, sessionID, residentID 
 	}
 	b := &Booking{CountyCode: ss.CountyCode, SessionID: ss.ID, ResidentID: residentID, Slot: slot, Status: Booked, Channel: channel,
 		BookedBy: a.AccountID, BookedAt: now}
+	var err2 error
+	if b.ResidentName, b.Phone, err2 = s.Repo.ResidentContact(ctx, ss.CountyCode, residentID); err2 != nil {
+		return nil, err2
+	}
+	var n Notices
+	msgs := notices(PurposeBooked, ss, []Booking{*b}, "", &n)
 	ev := audit.New(ctx, a, ActBook, residentID)
 	ev.CountyCode = ss.CountyCode
-	ev.Detail = fmt.Sprintf("session %d slot %s (%s)", ss.ID, slot, channel)
-	if err := s.Repo.Book(ctx, b, ss.Capacity, ev); err != nil {
+	ev.Detail = fmt.Sprintf("session %d slot %s (%s), %d confirmation", ss.ID, slot, channel, n.Queued)
+	if err := s.Repo.Book(ctx, b, ss.Capacity, msgs, ev); err != nil {
 		return nil, err
 	}
+	b.Phone = ""
 	return b, nil
 }
 
@@ -374,7 +386,16 @@ func (s *Service) Cancel(ctx context.Context, a care.Actor, bookingID int64) (*B
 		if err != nil || b.ResidentID != a.ResidentID {
 			return nil, care.Errorf(care.ENOTFOUND, "error.not_found")
 		}
-	case care.RoleVillageDoctor, care.RoleTownshipDoctor:
+	case care.RoleVillageDoctor:
+		// A village doctor cancels the bookings they made (least privilege:
+		// not a resident's own, nor a colleague's).
+		if b.BookedBy != a.AccountID {
+			ev := audit.New(ctx, a, ActCancel, b.ResidentID)
+			ev.Outcome, ev.Detail = audit.OutcomeDenied, fmt.Sprintf("booking %d made by another", b.ID)
+			s.Audit.Record(ctx, ev)
+			return nil, care.Errorf(care.ENOTFOUND, "error.not_found")
+		}
+	case care.RoleTownshipDoctor:
 		if _, err := s.Residents.Get(ctx, a, b.ResidentID); err != nil {
 			return nil, err
 		}

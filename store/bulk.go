@@ -148,9 +148,9 @@ var bulkSchema = []struct {
 		"delivered_at, resident_id, used_at, used_by, returned_at, version"},
 	{"sterile_pack_events", "county_code, pack_id, step, at, institution_id, account_id, resident_id, detail"},
 	{"outreach_sessions", "id, county_code, township_id, host_id, practitioner_id, specialty, date, slots, slot_minutes, capacity, status, created_by, " +
-		"created_at, version"},
-	{"practice_sites", "id, county_code, practitioner_id, institution_id, weekdays, dates, valid_from, valid_to, session_id, created_by, created_at"},
-	{"outreach_bookings", "id, county_code, session_id, resident_id, slot, status, channel, booked_by, booked_at, updated_by, updated_at"},
+		"created_at, version, room, cancel_reason, cancelled_by, cancelled_at, updated_by, updated_at"},
+	{"practice_sites", "id, county_code, practitioner_id, institution_id, weekdays, dates, valid_from, valid_to, session_id, created_by, created_at, revoked_at"},
+	{"outreach_bookings", "id, county_code, session_id, resident_id, slot, status, channel, booked_by, booked_at, updated_by, updated_at, reminded_at"},
 	{"edu_prescriptions", "prescription_id, county_code, resident_id, institution_id, issued_on, library_version, items"},
 	{"edu_sessions", "id, county_code, institution_id, kind, planned_on, held_on, place, topic, audience, attendance, materials, created_by, recorded_by, " +
 		"version, created_at"},

@@ -3,9 +3,11 @@ package store
 import (
 	"context"
 	"strings"
+	"time"
 
 	"countycare/audit"
 	"countycare/care"
+	"countycare/notify"
 	"countycare/outreach"
 )
 
@@ -24,6 +26,7 @@ func (s *Store) localDay(col string) string {
 func (s *Store) sessionSelect() string {
 	return `SELECT s.id, s.county_code, s.township_id, t.name, s.host_id, h.name, s.practitioner_id, p.name, s.specialty, s.date, s.slots,
 		s.slot_minutes, s.capacity, s.status, s.created_by, s.created_at, s.version,
+		s.room, s.updated_by, s.updated_at, s.cancel_reason, s.cancelled_by, s.cancelled_at,
 		(SELECT COUNT(*) FROM outreach_bookings b WHERE b.session_id = s.id AND b.status = 'booked'),
 		(SELECT COUNT(*) FROM outreach_bookings b WHERE b.session_id = s.id AND b.status = 'attended'),
 		(SELECT COUNT(*) FROM outreach_bookings b WHERE b.session_id = s.id AND b.status = 'no_show'),
@@ -39,6 +42,7 @@ func scanSession(sc interface{ Scan(...any) error }, x *outreach.Session) error 
 	var slots string
 	err := sc.Scan(&x.ID, &x.CountyCode, &x.TownshipID, &x.TownshipName, &x.HostID, &x.HostName, &x.PractitionerID, &x.Specialist, &x.Specialty,
 		&x.Date, &slots, &x.SlotMinutes, &x.Capacity, &x.Status, &x.CreatedBy, tsOf(&x.CreatedAt), &x.Version,
+		&x.Room, &x.UpdatedBy, tsOf(&x.UpdatedAt), &x.CancelReason, &x.CancelledBy, tsOf(&x.CancelledAt),
 		&x.Booked, &x.Attended, &x.NoShow, &x.Referrals)
 	x.Slots = outreach.SplitSlots(slots)
 	return err
@@ -51,9 +55,9 @@ func (s *Store) CreateSession(ctx context.Context, x *outreach.Session, site *ou
 	const op = "store.CreateSession"
 	return s.Transact(ctx, func(tx db) error {
 		id, err := tx.insert(ctx, `INSERT INTO outreach_sessions (county_code, township_id, host_id, practitioner_id, specialty, date, slots,
-			slot_minutes, capacity, status, created_by, created_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			slot_minutes, capacity, status, created_by, created_at, version, room) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			x.CountyCode, x.TownshipID, x.HostID, x.PractitionerID, x.Specialty, x.Date, outreach.JoinSlots(x.Slots), x.SlotMinutes, x.Capacity,
-			x.Status, x.CreatedBy, s.ts(x.CreatedAt), x.Version)
+			x.Status, x.CreatedBy, s.ts(x.CreatedAt), x.Version, x.Room)
 		if err != nil {
 			if care.IsCode(mapErr(err), care.ECONFLICT) {
 				return &care.Error{Code: care.ECONFLICT, Key: "outreach.specialist_busy", Op: op, Err: err}
@@ -119,15 +123,14 @@ func (s *Store) OutreachSessions(ctx context.Context, county string, township in
 // live booking of the session, serialised per session (PostgreSQL: the
 // session's row is locked; SQLite has one writer). Errors: ECONFLICT
 // outreach.slot_full, outreach.already_booked.
-func (s *Store) Book(ctx context.Context, b *outreach.Booking, perSlot int, ev audit.Event) error {
+func (s *Store) Book(ctx context.Context, b *outreach.Booking, perSlot int, msgs []notify.Message, ev audit.Event) error {
 	const op = "store.Book"
 	return s.Transact(ctx, func(tx db) error {
-		lock := ""
-		if s.dialect == Postgres {
-			lock = " FOR UPDATE"
-		}
-		var id int64
-		if err := tx.row(ctx, `SELECT id FROM outreach_sessions WHERE id = ?`+lock, b.SessionID).Scan(&id); err != nil {
+		var version int
+		if err := tx.row(ctx, `SELECT version FROM outreach_sessions WHERE id = ? AND status = 'scheduled'`+s.lockRow(), b.SessionID).Scan(&version); err != nil {
+			if care.IsCode(mapErr(err), care.ENOTFOUND) {
+				return care.Errorf(care.ECONFLICT, "outreach.session_closed")
+			}
 			return wrap(op, err)
 		}
 		var mine, taken int
@@ -150,15 +153,223 @@ func (s *Store) Book(ctx context.Context, b *outreach.Booking, perSlot int, ev a
 			return wrap(op, err)
 		}
 		b.ID = id
+		if err := s.queueInTx(ctx, tx, msgs); err != nil {
+			return err
+		}
 		return s.appendAudit(ctx, tx, ev)
 	})
 }
 
-const bookingCols = `b.id, b.county_code, b.session_id, b.resident_id, b.slot, b.status, b.channel, b.booked_by, b.booked_at, b.updated_by, b.updated_at`
+// lockRow is the clause that locks a row read for update (PostgreSQL;
+// SQLite has one writer).
+func (s *Store) lockRow() string {
+	if s.dialect == Postgres {
+		return " FOR UPDATE"
+	}
+	return ""
+}
+
+// ResidentContact reads a resident's name and phone.
+func (s *Store) ResidentContact(ctx context.Context, county string, residentID int64) (string, string, error) {
+	var name, phone string
+	err := s.read().row(ctx, `SELECT name, phone FROM residents WHERE county_code = ? AND id = ?`, county, residentID).Scan(&name, &phone)
+	return name, phone, wrap("store.ResidentContact", err)
+}
+
+// bookingRows runs query, which selects bookingCols and then the
+// columns each row's fields (from fields) take.
+func bookingRows(ctx context.Context, q db, query string, fields func(b *outreach.Booking) []any, args ...any) ([]outreach.Booking, error) {
+	rows, err := q.query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []outreach.Booking
+	for rows.Next() {
+		var b outreach.Booking
+		if err := scanBooking(rows, &b, fields(&b)...); err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, rows.Err()
+}
+
+// liveBookings reads a session's booked bookings with the residents'
+// names and phones, inside tx.
+func (s *Store) liveBookings(ctx context.Context, tx db, sessionID int64) ([]outreach.Booking, error) {
+	return bookingRows(ctx, tx, `SELECT `+bookingCols+`, r.name, r.phone FROM outreach_bookings b JOIN residents r ON r.id = b.resident_id
+		WHERE b.session_id = ? AND b.status = 'booked' ORDER BY b.slot, b.id`, func(b *outreach.Booking) []any { return []any{&b.ResidentName, &b.Phone} }, sessionID)
+}
+
+// UpdateSession stores an edit of a session if it is still at version from
+// and scheduled, moving its live bookings' slots by slotMap, refusing a
+// dropped booked slot or a capacity below a slot's live bookings, with
+// the messages msgs builds from its booked residents and ev, in one
+// transaction (the session's row locked on PostgreSQL, as Book). Errors:
+// ECONFLICT outreach.stale, outreach.slots_booked,
+// outreach.capacity_below_booked, outreach.specialist_busy.
+func (s *Store) UpdateSession(ctx context.Context, x *outreach.Session, from int, slotMap map[string]string, moved bool,
+	msgs func([]outreach.Booking) []notify.Message, ev audit.Event) error {
+	const op = "store.UpdateSession"
+	return s.Transact(ctx, func(tx db) error {
+		var version int
+		if err := tx.row(ctx, `SELECT version FROM outreach_sessions WHERE id = ? AND status = 'scheduled'`+s.lockRow(), x.ID).Scan(&version); err != nil &&
+			!care.IsCode(mapErr(err), care.ENOTFOUND) {
+			return wrap(op, err)
+		}
+		if version != from {
+			return care.Errorf(care.ECONFLICT, "outreach.stale")
+		}
+		rows, err := tx.query(ctx, `SELECT slot, COUNT(*) FROM outreach_bookings WHERE session_id = ? AND status <> 'cancelled' GROUP BY slot`, x.ID)
+		if err != nil {
+			return wrap(op, err)
+		}
+		most, dropped := 0, false
+		for rows.Next() {
+			var slot string
+			var n int
+			if err := rows.Scan(&slot, &n); err != nil {
+				rows.Close()
+				return wrap(op, err)
+			}
+			most = max(most, n)
+			if _, ok := slotMap[slot]; !ok {
+				dropped = true
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return wrap(op, err)
+		}
+		if dropped {
+			return care.Errorf(care.ECONFLICT, "outreach.slots_booked")
+		}
+		if most > x.Capacity {
+			return care.Errorf(care.ECONFLICT, "outreach.capacity_below_booked", most)
+		}
+		live, err := s.liveBookings(ctx, tx, x.ID)
+		if err != nil {
+			return wrap(op, err)
+		}
+		if _, err := tx.exec(ctx, `UPDATE outreach_sessions SET host_id = ?, practitioner_id = ?, date = ?, slots = ?, slot_minutes = ?, capacity = ?,
+			room = ?, updated_by = ?, updated_at = ?, version = ? WHERE id = ?`, x.HostID, x.PractitionerID, x.Date, outreach.JoinSlots(x.Slots),
+			x.SlotMinutes, x.Capacity, x.Room, x.UpdatedBy, s.ts(x.UpdatedAt), x.Version, x.ID); err != nil {
+			if care.IsCode(mapErr(err), care.ECONFLICT) {
+				return &care.Error{Code: care.ECONFLICT, Key: "outreach.specialist_busy", Op: op, Err: err}
+			}
+			return wrap(op, err)
+		}
+		// Two steps through a marker ("~09:00"), so that a slot moved onto
+		// another booked slot's old time is not moved twice.
+		for old, to := range slotMap {
+			if old == to {
+				continue
+			}
+			if _, err := tx.exec(ctx, `UPDATE outreach_bookings SET slot = ? WHERE session_id = ? AND slot = ?`, "~"+to, x.ID, old); err != nil {
+				return wrap(op, err)
+			}
+		}
+		if _, err := tx.exec(ctx, `UPDATE outreach_bookings SET slot = substr(slot, 2) WHERE session_id = ? AND slot LIKE '~%'`, x.ID); err != nil {
+			return wrap(op, err)
+		}
+		if moved {
+			if _, err := tx.exec(ctx, `UPDATE outreach_bookings SET reminded_at = NULL WHERE session_id = ? AND status = 'booked'`, x.ID); err != nil {
+				return wrap(op, err)
+			}
+		}
+		if _, err := tx.exec(ctx, `UPDATE practice_sites SET practitioner_id = ?, dates = ?, valid_from = ?, valid_to = ? WHERE session_id = ?`,
+			x.PractitionerID, x.Date.String(), x.Date, x.Date, x.ID); err != nil {
+			return wrap(op, err)
+		}
+		if err := s.queueInTx(ctx, tx, msgs(live)); err != nil {
+			return err
+		}
+		return s.appendAudit(ctx, tx, ev)
+	})
+}
+
+// CancelSession cancels a session still at version from, its booked
+// bookings and its practice site, queuing the messages msgs builds from
+// its booked residents, with ev, in one transaction. Errors: ECONFLICT
+// outreach.stale.
+func (s *Store) CancelSession(ctx context.Context, x *outreach.Session, from int, msgs func([]outreach.Booking) []notify.Message, ev audit.Event) error {
+	const op = "store.CancelSession"
+	return s.Transact(ctx, func(tx db) error {
+		res, err := tx.exec(ctx, `UPDATE outreach_sessions SET status = ?, cancel_reason = ?, cancelled_by = ?, cancelled_at = ?, version = ?
+			WHERE id = ? AND version = ? AND status = 'scheduled'`, x.Status, x.CancelReason, x.CancelledBy, s.ts(x.CancelledAt), x.Version, x.ID, from)
+		if err != nil {
+			return wrap(op, err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return care.Errorf(care.ECONFLICT, "outreach.stale")
+		}
+		live, err := s.liveBookings(ctx, tx, x.ID)
+		if err != nil {
+			return wrap(op, err)
+		}
+		if _, err := tx.exec(ctx, `UPDATE outreach_bookings SET status = 'cancelled', updated_by = ?, updated_at = ? WHERE session_id = ? AND status = 'booked'`,
+			x.CancelledBy, s.ts(x.CancelledAt), x.ID); err != nil {
+			return wrap(op, err)
+		}
+		if _, err := tx.exec(ctx, `UPDATE practice_sites SET revoked_at = ? WHERE session_id = ? AND revoked_at IS NULL`, s.ts(x.CancelledAt), x.ID); err != nil {
+			return wrap(op, err)
+		}
+		if err := s.queueInTx(ctx, tx, msgs(live)); err != nil {
+			return err
+		}
+		return s.appendAudit(ctx, tx, ev)
+	})
+}
+
+// DueReminders lists booked bookings of scheduled sessions on day that
+// have no reminder yet, with the residents' names and phones and the
+// sessions' township, specialty and room.
+func (s *Store) DueReminders(ctx context.Context, day care.Date, limit int) ([]outreach.Booking, error) {
+	out, err := bookingRows(ctx, s.read(), `SELECT `+bookingCols+`, r.name, r.phone, s.date, s.township_id, t.name, s.specialty, s.room
+		FROM outreach_sessions s JOIN outreach_bookings b ON b.session_id = s.id JOIN residents r ON r.id = b.resident_id
+		JOIN institutions t ON t.id = s.township_id
+		WHERE s.date = ? AND s.status = 'scheduled' AND b.status = 'booked' AND b.reminded_at IS NULL ORDER BY b.id LIMIT ?`,
+		func(b *outreach.Booking) []any {
+			return []any{&b.ResidentName, &b.Phone, &b.Date, &b.TownshipID, &b.Township, &b.Specialty, &b.Room}
+		}, day, limit)
+	return out, wrap("store.DueReminders", err)
+}
+
+// MarkReminded marks each booking reminded at at — only a booking still
+// booked and unmarked — and queues its message only when it marked it,
+// with ev, in one transaction; it returns how many messages were queued.
+// Two runs (or two replicas) therefore queue one reminder per booking.
+func (s *Store) MarkReminded(ctx context.Context, marks []outreach.ReminderMark, at time.Time, ev audit.Event) (int, error) {
+	const op = "store.MarkReminded"
+	queued := 0
+	err := s.Transact(ctx, func(tx db) error {
+		queued = 0
+		now := s.now()
+		for _, m := range marks {
+			res, err := tx.exec(ctx, `UPDATE outreach_bookings SET reminded_at = ? WHERE id = ? AND status = 'booked' AND reminded_at IS NULL`, s.ts(at), m.BookingID)
+			if err != nil {
+				return wrap(op, err)
+			}
+			if n, _ := res.RowsAffected(); n != 1 || m.Message == nil {
+				continue
+			}
+			if err := s.insertMessage(ctx, tx, m.Message, now); err != nil {
+				return wrap(op, err)
+			}
+			queued++
+		}
+		return s.appendAudit(ctx, tx, ev)
+	})
+	return queued, err
+}
+
+const bookingCols = `b.id, b.county_code, b.session_id, b.resident_id, b.slot, b.status, b.channel, b.booked_by, b.booked_at, b.updated_by, b.updated_at,
+	b.reminded_at`
 
 func scanBooking(sc interface{ Scan(...any) error }, b *outreach.Booking, extra ...any) error {
 	return sc.Scan(append([]any{&b.ID, &b.CountyCode, &b.SessionID, &b.ResidentID, &b.Slot, &b.Status, &b.Channel, &b.BookedBy,
-		tsOf(&b.BookedAt), &b.UpdatedBy, tsOf(&b.UpdatedAt)}, extra...)...)
+		tsOf(&b.BookedAt), &b.UpdatedBy, tsOf(&b.UpdatedAt), tsOf(&b.RemindedAt)}, extra...)...)
 }
 
 // OutreachBooking reads one booking of a county.
@@ -214,23 +425,13 @@ func (s *Store) SessionBookings(ctx context.Context, sessionID int64) ([]outreac
 // ResidentBookings lists a resident's bookings, newest session first,
 // with each session's date, township, specialty and specialist.
 func (s *Store) ResidentBookings(ctx context.Context, county string, residentID int64) ([]outreach.Booking, error) {
-	const op = "store.ResidentBookings"
-	rows, err := s.read().query(ctx, `SELECT `+bookingCols+`, s.date, t.name, s.specialty, p.name FROM outreach_bookings b
+	out, err := bookingRows(ctx, s.read(), `SELECT `+bookingCols+`, s.date, t.name, s.specialty, p.name, s.room FROM outreach_bookings b
 		JOIN outreach_sessions s ON s.id = b.session_id JOIN institutions t ON t.id = s.township_id JOIN practitioners p ON p.id = s.practitioner_id
-		WHERE b.county_code = ? AND b.resident_id = ? ORDER BY s.date DESC, b.slot DESC LIMIT 100`, county, residentID)
-	if err != nil {
-		return nil, wrap(op, err)
-	}
-	defer rows.Close()
-	var out []outreach.Booking
-	for rows.Next() {
-		var b outreach.Booking
-		if err := scanBooking(rows, &b, &b.Date, &b.Township, &b.Specialty, &b.Specialist); err != nil {
-			return nil, wrap(op, err)
-		}
-		out = append(out, b)
-	}
-	return out, wrap(op, rows.Err())
+		WHERE b.county_code = ? AND b.resident_id = ? ORDER BY s.date DESC, b.slot DESC LIMIT 100`,
+		func(b *outreach.Booking) []any {
+			return []any{&b.Date, &b.Township, &b.Specialty, &b.Specialist, &b.Room}
+		}, county, residentID)
+	return out, wrap("store.ResidentBookings", err)
 }
 
 // OutreachStats counts per township over from–to, up to today: sessions
@@ -381,22 +582,28 @@ func parseDates(s string) []care.Date {
 }
 
 // OutreachSession loads one session (with its ID set) and its
-// specialist's practice site for the date.
+// specialist's practice site for the date (revoked when the session is
+// cancelled).
 func (b *Bulk) OutreachSession(x *outreach.Session, site *outreach.PracticeSite) error {
 	if err := b.add("outreach_sessions", x.ID, x.CountyCode, x.TownshipID, x.HostID, x.PractitionerID, x.Specialty, b.dv(x.Date),
-		outreach.JoinSlots(x.Slots), x.SlotMinutes, x.Capacity, x.Status, x.CreatedBy, b.tsv(x.CreatedAt), x.Version); err != nil {
+		outreach.JoinSlots(x.Slots), x.SlotMinutes, x.Capacity, x.Status, x.CreatedBy, b.tsv(x.CreatedAt), x.Version, x.Room, x.CancelReason, x.CancelledBy,
+		b.tsv(x.CancelledAt), x.UpdatedBy, b.tsv(x.UpdatedAt)); err != nil {
 		return err
 	}
 	dates := make([]string, len(site.Dates))
 	for i, d := range site.Dates {
 		dates[i] = d.String()
 	}
+	var revoked time.Time // a cancelled session's site ends with it
+	if x.Status == outreach.StatusCancelled {
+		revoked = x.CancelledAt
+	}
 	return b.add("practice_sites", site.ID, site.CountyCode, site.PractitionerID, site.InstitutionID, int(site.Weekdays), strings.Join(dates, ","),
-		b.dv(site.ValidFrom), b.dv(site.ValidTo), nullID(site.SessionID), site.CreatedBy, b.tsv(site.CreatedAt))
+		b.dv(site.ValidFrom), b.dv(site.ValidTo), nullID(site.SessionID), site.CreatedBy, b.tsv(site.CreatedAt), b.tsv(revoked))
 }
 
 // OutreachBooking loads one booking (with its ID set).
 func (b *Bulk) OutreachBooking(x *outreach.Booking) error {
 	return b.add("outreach_bookings", x.ID, x.CountyCode, x.SessionID, x.ResidentID, x.Slot, x.Status, x.Channel, x.BookedBy, b.tsv(x.BookedAt),
-		x.UpdatedBy, b.tsv(x.UpdatedAt))
+		x.UpdatedBy, b.tsv(x.UpdatedAt), b.tsv(x.RemindedAt))
 }

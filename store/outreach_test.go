@@ -364,3 +364,192 @@ func (f *outreachFixture) count(t *testing.T, q string) int {
 	}
 	return n
 }
+
+// outbox counts the queued messages of purpose about session id.
+func (f *outreachFixture) outbox(t *testing.T, purpose string, id int64) int {
+	return f.count(t, fmt.Sprintf(`SELECT COUNT(*) FROM outbox WHERE purpose = '%s' AND ref = 'outreach:%d'`, purpose, id))
+}
+
+// TestOutreachSessionChanges (issue 17): a session is edited by its
+// organiser only — another hospital's specialist gets 404, audited —;
+// capacity cannot drop below the bookings a slot holds and a booked slot
+// cannot vanish (nothing written); a move texts every booked resident
+// with a mobile number (one without is counted, not an error) and moves
+// their slots; the day-before reminder goes out once however often the
+// duty runs, only in its hours, and again after a move; a cancellation
+// cancels every booking, revokes the specialist's site and texts them
+// (nothing half-written on a bad reason); a village doctor cancels only
+// bookings they made. Both databases.
+func TestOutreachSessionChanges(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, d store.Dialect) {
+		f := newOutreachFixture(t, d)
+		ctx := context.Background()
+		today := care.Today(f.clk.Now()) // 2026-11-22, 10:00 in Shanghai
+		ss := f.schedule(t, today.AddDays(2), "08:00", "09:00", 3)
+		me := f.actors[care.RoleResident]
+		var rs []int64
+		for _, r := range f.residents(t, 6) {
+			if r != me.ResidentID && len(rs) < 5 {
+				rs = append(rs, r)
+			}
+		}
+		for i, r := range rs {
+			phone := fmt.Sprintf("1380000%04d", i)
+			if i == 2 {
+				phone = "" // no mobile number: skipped and counted
+			}
+			if err := f.st.ExecForTest(ctx, fmt.Sprintf(`UPDATE residents SET phone = '%s' WHERE id = %d`, phone, r)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i, r := range rs[:4] {
+			slot := "08:00"
+			if i == 3 {
+				slot = "08:30"
+			}
+			if _, err := f.svc.Book(ctx, f.vd, ss.ID, r, slot); err != nil {
+				t.Fatalf("book %d: %v", i, err)
+			}
+		}
+		if n := f.outbox(t, outreach.PurposeBooked, ss.ID); n != 3 {
+			t.Fatalf("confirmations: %d, want 3 (one resident has no mobile number)", n)
+		}
+
+		edit := outreach.EditInput{PractitionerID: f.spec.PractitionerID, Date: ss.Date, Start: "08:00", End: "09:00", SlotMinutes: 30, Capacity: 2}
+		if _, _, err := f.svc.Edit(ctx, f.spec, ss.ID, edit); fieldKey(err) != "outreach.capacity_below_booked" {
+			t.Fatalf("capacity 2 under 3 bookings: %v", err)
+		}
+		edit.Capacity, edit.End = 3, "08:30"
+		if _, _, err := f.svc.Edit(ctx, f.spec, ss.ID, edit); fieldKey(err) != "outreach.slots_booked" {
+			t.Fatalf("dropping a booked slot: %v", err)
+		}
+		edit.End, edit.Room = "09:00", strings.Repeat("室", outreach.MaxRoom+1)
+		if _, _, err := f.svc.Edit(ctx, f.spec, ss.ID, edit); fieldKey(err) != "outreach.room_long" {
+			t.Fatalf("a long room: %v", err)
+		}
+		if got, _ := f.svc.Repo.OutreachSession(ctx, f.spec.CountyCode, ss.ID); got.Version != 1 || got.Capacity != 3 || f.outbox(t, outreach.PurposeMoved, ss.ID) != 0 {
+			t.Fatalf("a refused edit wrote: version %d capacity %d", got.Version, got.Capacity)
+		}
+		if _, _, err := f.svc.Edit(ctx, f.td, ss.ID, edit); !care.IsCode(err, care.EFORBIDDEN) {
+			t.Fatalf("a township doctor edits: %v", err)
+		}
+		var other int64
+		for _, in := range f.tree.OfKind(0, org.KindCountyHospital) {
+			if in.CountyCode == f.spec.CountyCode && !f.tree.IsWithin(in.ID, f.spec.InstitutionID) && !f.tree.IsWithin(f.spec.InstitutionID, in.ID) {
+				other = in.ID
+			}
+		}
+		if other == 0 {
+			t.Fatal("the demo county has one county hospital")
+		}
+		stranger := care.Actor{AccountID: 990001, Username: "other.specialist", Role: care.RoleCountySpecialist, InstitutionID: other, CountyCode: f.spec.CountyCode}
+		if _, _, err := f.svc.Edit(ctx, stranger, ss.ID, edit); !care.IsCode(err, care.ENOTFOUND) {
+			t.Fatalf("another hospital's specialist edits: %v", err)
+		}
+		if _, _, err := f.svc.CancelSession(ctx, stranger, ss.ID, 0, "停诊"); !care.IsCode(err, care.ENOTFOUND) {
+			t.Fatalf("another hospital's specialist cancels: %v", err)
+		}
+		if n := f.count(t, `SELECT COUNT(*) FROM audit_events WHERE username = 'other.specialist' AND outcome = 'denied' AND action IN ('outreach.edit', 'outreach.cancel_session')`); n != 2 {
+			t.Fatalf("out-of-scope organiser: %d denied audit rows, want 2", n)
+		}
+
+		// The day-before reminder: tomorrow's sessions only, in its hours, once.
+		if r, err := f.svc.Remind(ctx); err != nil || r.Due != 0 {
+			t.Fatalf("reminders two days ahead: %+v %v", r, err)
+		}
+		f.clk.Add(24 * time.Hour) // the day before, 10:00
+		for run := range 2 {
+			r, err := f.svc.Remind(ctx)
+			want := outreach.Reminded{Due: 4, Queued: 3, NoPhone: 1}
+			if run == 1 {
+				want = outreach.Reminded{}
+			}
+			if err != nil || r != want {
+				t.Fatalf("reminder run %d: %+v %v, want %+v", run, r, err, want)
+			}
+		}
+		if n := f.outbox(t, outreach.PurposeReminder, ss.ID); n != 3 {
+			t.Fatalf("reminders queued: %d, want 3 after two runs", n)
+		}
+
+		// A move: to the day after, 09:00–10:00, a room; slots follow in order.
+		edit = outreach.EditInput{Version: 1, PractitionerID: f.spec.PractitionerID, Date: ss.Date.AddDays(1), Start: "09:00", End: "10:00",
+			SlotMinutes: 30, Capacity: 4, Room: "二楼专家诊室"}
+		moved, n, err := f.svc.Edit(ctx, f.spec, ss.ID, edit)
+		if err != nil || n != (outreach.Notices{Queued: 3, NoPhone: 1}) || moved.Version != 2 {
+			t.Fatalf("move: %+v %+v %v", moved, n, err)
+		}
+		if _, _, err := f.svc.Edit(ctx, f.spec, ss.ID, edit); fieldKey(err) != "outreach.stale" {
+			t.Fatalf("an edit of a stale version: %v", err)
+		}
+		if n := f.outbox(t, outreach.PurposeMoved, ss.ID); n != 3 {
+			t.Fatalf("move messages: %d", n)
+		}
+		if n := f.count(t, fmt.Sprintf(`SELECT COUNT(*) FROM outreach_bookings WHERE session_id = %d AND slot = '09:00'`, ss.ID)); n != 3 {
+			t.Fatalf("bookings at 09:00 after the move: %d", n)
+		}
+		if n := f.count(t, `SELECT COUNT(*) FROM outbox WHERE purpose = 'outreach.moved' AND body LIKE '%09:30%二楼专家诊室%'`); n != 1 {
+			t.Fatalf("the move message of the 08:30 booking names 09:30 and the room: %d", n)
+		}
+		if n := f.count(t, fmt.Sprintf(`SELECT COUNT(*) FROM practice_sites WHERE session_id = %d AND valid_from = '%s'`, ss.ID, edit.Date)); n != 1 {
+			t.Fatalf("the specialist's site did not move with the session")
+		}
+		if n := f.count(t, `SELECT COUNT(*) FROM audit_events WHERE action = 'outreach.edit' AND outcome <> 'denied'`); n != 1 {
+			t.Fatalf("edit audit rows: %d", n)
+		}
+		f.clk.Add(24 * time.Hour) // the day before the new date: reminded again
+		if r, err := f.svc.Remind(ctx); err != nil || r.Queued != 3 {
+			t.Fatalf("reminders after the move: %+v %v", r, err)
+		}
+		f.clk.Add(12 * time.Hour) // 22:00: outside the reminder hours
+		if err := f.st.ExecForTest(ctx, `UPDATE outreach_bookings SET reminded_at = NULL`); err != nil {
+			t.Fatal(err)
+		}
+		if r, err := f.svc.Remind(ctx); err != nil || r.Due != 0 {
+			t.Fatalf("reminders at night: %+v %v", r, err)
+		}
+		f.clk.Add(-12 * time.Hour)
+
+		// A village doctor cancels only the bookings they made.
+		self, err := f.svc.Book(ctx, me, ss.ID, me.ResidentID, "09:30")
+		if err != nil {
+			t.Fatalf("self booking: %v", err)
+		}
+		if _, err := f.svc.Cancel(ctx, f.vd, self.ID); !care.IsCode(err, care.ENOTFOUND) {
+			t.Fatalf("a village doctor cancels a resident's own booking: %v", err)
+		}
+
+		// Cancellation: a reason is required; then the cascade.
+		if _, _, err := f.svc.CancelSession(ctx, f.spec, ss.ID, 0, "  "); fieldKey(err) != "outreach.reason" {
+			t.Fatalf("no reason: %v", err)
+		}
+		if n := f.count(t, fmt.Sprintf(`SELECT COUNT(*) FROM outreach_bookings WHERE session_id = %d AND status = 'booked'`, ss.ID)); n != 5 {
+			t.Fatalf("a refused cancellation touched bookings: %d booked", n)
+		}
+		c, n, err := f.svc.CancelSession(ctx, f.spec, ss.ID, 2, "专家临时手术")
+		if err != nil || c.Status != outreach.StatusCancelled {
+			t.Fatalf("cancel: %v", err)
+		}
+		if n.NoPhone < 1 || n.Queued < 3 || n.Queued+n.NoPhone != 5 {
+			t.Fatalf("cancel notices: %+v", n)
+		}
+		if k := f.count(t, fmt.Sprintf(`SELECT COUNT(*) FROM outreach_bookings WHERE session_id = %d AND status <> 'cancelled'`, ss.ID)); k != 0 {
+			t.Fatalf("bookings left live after the cancellation: %d", k)
+		}
+		if k := f.outbox(t, outreach.PurposeCancelled, ss.ID); k != n.Queued {
+			t.Fatalf("cancel messages: %d, want %d", k, n.Queued)
+		}
+		if k := f.count(t, fmt.Sprintf(`SELECT COUNT(*) FROM practice_sites WHERE session_id = %d AND revoked_at IS NULL`, ss.ID)); k != 0 {
+			t.Fatalf("the specialist's site for the day is still live")
+		}
+		if _, _, err := f.svc.CancelSession(ctx, f.spec, ss.ID, 0, "again"); fieldKey(err) != "outreach.session_cancelled" {
+			t.Fatalf("cancel twice: %v", err)
+		}
+		if _, err := f.svc.Book(ctx, f.vd, ss.ID, rs[4], "09:00"); fieldKey(err) != "outreach.session_closed" {
+			t.Fatalf("booking a cancelled session: %v", err)
+		}
+		if got, _ := f.svc.Repo.OutreachSession(ctx, f.spec.CountyCode, ss.ID); got.CancelReason != "专家临时手术" || got.CancelledBy != f.spec.AccountID {
+			t.Fatalf("cancelled session: %+v", got)
+		}
+	})
+}

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -79,21 +80,28 @@ func (s *Server) outreachData(r *http.Request, rc *reqCtx) (*outreachView, error
 		}
 	}
 	if v.Scheduler {
-		var hosp []int64
-		if rc.Actor.Role == care.RoleAdmin {
-			for _, in := range t.OfKind(0, org.KindCountyHospital) {
-				if in.CountyCode == rc.Actor.CountyCode {
-					hosp = append(hosp, in.ID)
-				}
-			}
-		} else {
-			hosp = t.Subtree(rc.Actor.InstitutionID)
-		}
-		if v.Practitioners, err = s.Store.Practitioners(r.Context(), org.PractitionerFilter{Institutions: hosp, Limit: 500}); err != nil {
+		if v.Practitioners, err = s.outreachSpecialists(r.Context(), rc.Actor, t); err != nil {
 			return nil, err
 		}
 	}
 	return v, nil
+}
+
+// outreachSpecialists lists the practitioners a scheduler may give a
+// session: an administrator any county hospital's, a county specialist
+// their own hospital's.
+func (s *Server) outreachSpecialists(ctx context.Context, a care.Actor, t *org.Tree) ([]org.Practitioner, error) {
+	var hosp []int64
+	if a.Role == care.RoleAdmin {
+		for _, in := range t.OfKind(0, org.KindCountyHospital) {
+			if in.CountyCode == a.CountyCode {
+				hosp = append(hosp, in.ID)
+			}
+		}
+	} else {
+		hosp = t.Subtree(a.InstitutionID)
+	}
+	return s.Store.Practitioners(ctx, org.PractitionerFilter{Institutions: hosp, Limit: 500})
 }
 
 func (s *Server) outreachRender(w http.ResponseWriter, r *http.Request, rc *reqCtx, err error) error {
@@ -112,7 +120,7 @@ func (s *Server) outreachRender(w http.ResponseWriter, r *http.Request, rc *reqC
 // outreachFlash is the flash key named by ?ok= among the pages' own.
 func outreachFlash(r *http.Request) string {
 	switch k := r.URL.Query().Get("ok"); k {
-	case "scheduled", "booked", "cancelled", "recorded", "acting", "site_saved", "site_revoked":
+	case "scheduled", "booked", "cancelled", "recorded", "acting", "site_saved", "site_revoked", "edited", "session_cancelled":
 		return "outreach.flash." + k
 	}
 	return ""
@@ -126,7 +134,7 @@ func (s *Server) outreachPage(w http.ResponseWriter, r *http.Request, rc *reqCtx
 // scheduleInput reads a session from a form.
 func scheduleInput(get func(string) string, fs *[]care.FieldError) outreach.ScheduleInput {
 	in := outreach.ScheduleInput{TownshipID: formInt(get("township_id"), "township_id", fs), PractitionerID: formInt(get("practitioner_id"), "practitioner_id", fs),
-		Specialty: get("specialty"), Start: get("start"), End: get("end"),
+		Specialty: get("specialty"), Start: get("start"), End: get("end"), Room: get("room"),
 		SlotMinutes: int(formInt(get("slot_minutes"), "slot_minutes", fs)), Capacity: int(formInt(get("capacity"), "capacity", fs))}
 	dateField(get("date"), "date", &in.Date, fs)
 	return in
@@ -153,6 +161,14 @@ type sessionPageView struct {
 	*outreach.SessionView
 	Booker bool // may book for residents in their scope
 	Today  care.Date
+	// Organiser: may edit or cancel the session (outreach.Organiser, and
+	// it has not begun); Practitioners are the specialists they may give it.
+	Organiser     bool
+	Practitioners []org.Practitioner
+	MaxCapacity   int
+	MaxReason     int
+	// Texted: the text messages of the change just made (from the redirect).
+	Texted *outreach.Notices
 }
 
 func (s *Server) sessionRender(w http.ResponseWriter, r *http.Request, rc *reqCtx, id int64, err error) error {
@@ -160,9 +176,27 @@ func (s *Server) sessionRender(w http.ResponseWriter, r *http.Request, rc *reqCt
 	if verr != nil {
 		return verr
 	}
+	pv := sessionPageView{SessionView: v, Today: care.Today(s.Now()), MaxCapacity: s.Outreach.Config.MaxCapacity, MaxReason: outreach.MaxReason,
+		Booker: rc.Actor.Role == care.RoleVillageDoctor || rc.Actor.Role == care.RoleTownshipDoctor}
+	t, terr := s.Orgs.Tree(r.Context())
+	if terr != nil {
+		return terr
+	}
+	if first, ok := v.Session.SlotStart(v.Session.Slots[0]); ok && s.Now().Before(first) && v.Session.Status == outreach.StatusScheduled &&
+		outreach.Organiser(rc.Actor, t, v.Session) {
+		pv.Organiser = true
+		if pv.Practitioners, terr = s.outreachSpecialists(r.Context(), rc.Actor, t); terr != nil {
+			return terr
+		}
+	}
+	if q := r.URL.Query(); q.Has("queued") {
+		n := outreach.Notices{}
+		n.Queued, _ = strconv.Atoi(q.Get("queued"))
+		n.NoPhone, _ = strconv.Atoi(q.Get("no_mobile"))
+		pv.Texted = &n
+	}
 	title := s.msgs.T(rc.Lang, "outreach.session_title", v.Session.Date.String())
-	d := pageData{Title: title, Flash: outreachFlash(r), Data: sessionPageView{SessionView: v, Today: care.Today(s.Now()),
-		Booker: rc.Actor.Role == care.RoleVillageDoctor || rc.Actor.Role == care.RoleTownshipDoctor}}
+	d := pageData{Title: title, Flash: outreachFlash(r), Data: pv}
 	if err != nil {
 		return s.formError(w, r, rc, "outreach_session", d, err)
 	}
@@ -202,6 +236,59 @@ func (s *Server) outreachBook(w http.ResponseWriter, r *http.Request, rc *reqCtx
 	}
 	http.Redirect(w, r, "/outreach/sessions/"+strconv.FormatInt(id, 10)+"?ok=booked", http.StatusSeeOther)
 	return nil
+}
+
+// sessionChange runs an edit or a cancellation of a session from its
+// page: back to the page with the texts counted, or the form's errors.
+func (s *Server) sessionChange(w http.ResponseWriter, r *http.Request, rc *reqCtx, ok string,
+	change func(id int64, version int) (outreach.Notices, error)) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	var fs []care.FieldError
+	version := int(formInt(r.PostFormValue("version"), "version", &fs))
+	err = care.Invalid(fs)
+	var n outreach.Notices
+	if err == nil {
+		n, err = change(id, version)
+	}
+	if care.IsCode(err, care.ENOTFOUND) || care.IsCode(err, care.EFORBIDDEN) {
+		return err
+	}
+	if err != nil {
+		return s.sessionRender(w, r, rc, id, err)
+	}
+	http.Redirect(w, r, fmt.Sprintf("/outreach/sessions/%d?ok=%s&queued=%d&no_mobile=%d", id, ok, n.Queued, n.NoPhone), http.StatusSeeOther)
+	return nil
+}
+
+// outreachEdit: POST /outreach/sessions/{id}/edit (version, practitioner_id,
+// date, start, end, slot_minutes, capacity, room).
+func (s *Server) outreachEdit(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	return s.sessionChange(w, r, rc, "edited", func(id int64, version int) (outreach.Notices, error) {
+		var fs []care.FieldError
+		in := scheduleInput(r.PostFormValue, &fs)
+		if err := care.Invalid(fs); err != nil {
+			return outreach.Notices{}, err
+		}
+		_, n, err := s.Outreach.Edit(r.Context(), rc.Actor, id, editInput(in, version))
+		return n, err
+	})
+}
+
+// editInput is the edit a session form or body describes.
+func editInput(in outreach.ScheduleInput, version int) outreach.EditInput {
+	return outreach.EditInput{Version: version, PractitionerID: in.PractitionerID, Date: in.Date, Start: in.Start, End: in.End,
+		SlotMinutes: in.SlotMinutes, Capacity: in.Capacity, Room: in.Room}
+}
+
+// outreachCancelSession: POST /outreach/sessions/{id}/cancel (version, reason).
+func (s *Server) outreachCancelSession(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	return s.sessionChange(w, r, rc, "session_cancelled", func(id int64, version int) (outreach.Notices, error) {
+		_, n, err := s.Outreach.CancelSession(r.Context(), rc.Actor, id, version, r.PostFormValue("reason"))
+		return n, err
+	})
 }
 
 // bookingAction runs a booking change from a page and returns to next.

@@ -22,7 +22,10 @@ type apiSession struct {
 	Slots          []string  `json:"slots"`
 	SlotMinutes    int       `json:"slot_minutes"`
 	Capacity       int       `json:"capacity"`
+	Room           string    `json:"room"`
 	Status         string    `json:"status"`
+	CancelReason   string    `json:"cancel_reason,omitempty"`
+	Version        int       `json:"version"`
 	Booked         int       `json:"booked"`
 	Attended       int       `json:"attended"`
 	NoShow         int       `json:"no_show"`
@@ -33,7 +36,7 @@ type apiSession struct {
 func toAPISession(x *outreach.Session) apiSession {
 	return apiSession{ID: x.ID, TownshipID: x.TownshipID, Township: x.TownshipName, HostID: x.HostID, PractitionerID: x.PractitionerID,
 		Specialist: x.Specialist, Specialty: x.Specialty, Date: x.Date, Slots: x.Slots, SlotMinutes: x.SlotMinutes, Capacity: x.Capacity,
-		Status: x.Status, Booked: x.Booked, Attended: x.Attended, NoShow: x.NoShow, Referrals: x.Referrals, Free: x.Free()}
+		Room: x.Room, Status: x.Status, CancelReason: x.CancelReason, Version: x.Version, Booked: x.Booked, Attended: x.Attended, NoShow: x.NoShow, Referrals: x.Referrals, Free: x.Free()}
 }
 
 func apiSessions(xs []outreach.Session) []apiSession {
@@ -102,17 +105,69 @@ func (s *Server) apiOutreachSchedule(w http.ResponseWriter, r *http.Request, rc 
 		End            string    `json:"end"`
 		SlotMinutes    int       `json:"slot_minutes"`
 		Capacity       int       `json:"capacity"`
+		Room           string    `json:"room"`
 	}
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
 	x, err := s.Outreach.Schedule(r.Context(), rc.Actor, outreach.ScheduleInput{TownshipID: in.TownshipID, PractitionerID: in.PractitionerID,
-		Specialty: in.Specialty, Date: in.Date, Start: in.Start, End: in.End, SlotMinutes: in.SlotMinutes, Capacity: in.Capacity})
+		Specialty: in.Specialty, Date: in.Date, Start: in.Start, End: in.End, SlotMinutes: in.SlotMinutes, Capacity: in.Capacity, Room: in.Room})
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusCreated, toAPISession(x))
 	return nil
+}
+
+// apiSessionChange runs an edit or a cancellation of session {id} with
+// the body decoded into in, and answers the session as it is now and the
+// text messages queued (residents without a mobile number counted).
+func (s *Server) apiSessionChange(w http.ResponseWriter, r *http.Request, in any, change func(id int64) (*outreach.Session, outreach.Notices, error)) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	if err := decodeJSON(r, in); err != nil {
+		return err
+	}
+	x, n, err := change(id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"session": toAPISession(x), "texts": map[string]int{"queued": n.Queued, "no_mobile": n.NoPhone}})
+	return nil
+}
+
+// apiOutreachEdit: PUT /api/v1/outreach/sessions/{id} {"version",
+// "practitioner_id", "date", "start", "end", "slot_minutes", "capacity",
+// "room"} — the whole new session (its organiser only).
+func (s *Server) apiOutreachEdit(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	var in struct {
+		Version        int       `json:"version"`
+		PractitionerID int64     `json:"practitioner_id"`
+		Date           care.Date `json:"date"`
+		Start          string    `json:"start"`
+		End            string    `json:"end"`
+		SlotMinutes    int       `json:"slot_minutes"`
+		Capacity       int       `json:"capacity"`
+		Room           string    `json:"room"`
+	}
+	return s.apiSessionChange(w, r, &in, func(id int64) (*outreach.Session, outreach.Notices, error) {
+		return s.Outreach.Edit(r.Context(), rc.Actor, id, outreach.EditInput{Version: in.Version, PractitionerID: in.PractitionerID,
+			Date: in.Date, Start: in.Start, End: in.End, SlotMinutes: in.SlotMinutes, Capacity: in.Capacity, Room: in.Room})
+	})
+}
+
+// apiOutreachCancelSession: POST /api/v1/outreach/sessions/{id}/cancel
+// {"version", "reason"}.
+func (s *Server) apiOutreachCancelSession(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	var in struct {
+		Version int    `json:"version"`
+		Reason  string `json:"reason"`
+	}
+	return s.apiSessionChange(w, r, &in, func(id int64) (*outreach.Session, outreach.Notices, error) {
+		return s.Outreach.CancelSession(r.Context(), rc.Actor, id, in.Version, in.Reason)
+	})
 }
 
 // apiOutreachSession: GET /api/v1/outreach/sessions/{id} — the session

@@ -267,3 +267,105 @@ func testExpertSessions(t *testing.T, d store.Dialect) {
 		t.Fatalf("sites: %s", r.body)
 	}
 }
+
+// TestExpertSessionChanges (issue 17): the session's organiser edits and
+// cancels it over the pages and the API; others may not (a village
+// doctor: 403; the page shows no form to the township); capacity below
+// the bookings held is refused with its own error, nothing written; a
+// room change texts the booked residents (the page counts the texts and
+// the residents without a mobile number); a cancellation needs a reason
+// and cancels every booking, which the resident sees on /me. Both
+// databases.
+func TestExpertSessionChanges(t *testing.T) { testdbBoth(t, testExpertSessionChanges) }
+
+func testExpertSessionChanges(t *testing.T, d store.Dialect) {
+	y, m, dd := time.Now().In(care.Shanghai).Date()
+	base := time.Date(y, m, dd, 10, 0, 0, 0, care.Shanghai)
+	e := newEnvWith(t, d, envOptions{outreachNow: func() time.Time { return base }})
+	today := care.Today(base)
+	spec, td, vd, me := e.as(care.RoleCountySpecialist), e.as(care.RoleTownshipDoctor), e.as(care.RoleVillageDoctor), e.as(care.RoleResident)
+	var specPract, township, meID int64
+	e.st.QueryRowForTest(t.Context(), fmt.Sprintf(`SELECT practitioner_id FROM accounts WHERE username = '%s'`, e.users[care.RoleCountySpecialist]), &specPract)
+	e.st.QueryRowForTest(t.Context(), fmt.Sprintf(`SELECT institution_id FROM accounts WHERE username = '%s'`, e.users[care.RoleTownshipDoctor]), &township)
+	e.st.QueryRowForTest(t.Context(), fmt.Sprintf(`SELECT resident_id FROM accounts WHERE username = '%s'`, e.users[care.RoleResident]), &meID)
+	rid := firstResident(t, vd)
+	if err := e.st.ExecForTest(t.Context(), `UPDATE residents SET phone = '13912345678' WHERE id = `+rid); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.ExecForTest(t.Context(), fmt.Sprintf(`UPDATE residents SET phone = '' WHERE id = %d`, meID)); err != nil {
+		t.Fatal(err)
+	}
+	day := today.AddDays(2)
+	r := spec.postJSON("/api/v1/outreach/sessions", map[string]any{"township_id": township, "practitioner_id": specPract, "specialty": "心血管内科",
+		"date": day.String(), "start": "08:00", "end": "09:00", "slot_minutes": 30, "capacity": 2, "room": "一楼3诊室"})
+	if r.code != 201 || !strings.Contains(r.body, `"room":"一楼3诊室"`) || !strings.Contains(r.body, `"version":1`) {
+		t.Fatalf("schedule: %d %s", r.code, r.body)
+	}
+	var sess struct {
+		ID int64 `json:"id"`
+	}
+	json.Unmarshal([]byte(r.body), &sess)
+	sid := fmt.Sprint(sess.ID)
+	if r := vd.postJSON("/api/v1/outreach/sessions/"+sid+"/bookings", map[string]any{"resident_id": json.Number(rid), "slot": "08:00"}); r.code != 201 {
+		t.Fatalf("village booking: %d %s", r.code, r.body)
+	}
+	if r := me.postJSON("/api/v1/me/outreach/bookings", map[string]any{"session_id": sess.ID, "slot": "08:00"}); r.code != 201 {
+		t.Fatalf("self booking: %d %s", r.code, r.body)
+	}
+	if n := e.count(`SELECT COUNT(*) FROM outbox WHERE purpose = 'outreach.booked' AND ref = 'outreach:%s'`, sid); n != 1 {
+		t.Fatalf("confirmations: %d, want 1 (the resident on /me has no mobile number)", n)
+	}
+
+	edit := map[string]any{"version": 1, "practitioner_id": specPract, "date": day.String(), "start": "08:00", "end": "09:00", "slot_minutes": 30, "capacity": 1}
+	put := func(c *client, v any) response {
+		b, _ := json.Marshal(v)
+		return c.do("PUT", "/api/v1/outreach/sessions/"+sid, "application/json", b, map[string]string{"X-CSRF-Token": c.csrf})
+	}
+	if r := put(vd, edit); r.code != 403 {
+		t.Fatalf("a village doctor edits: %d", r.code)
+	}
+	if r := put(spec, edit); r.code != 409 || errKey(t, r) != "outreach.capacity_below_booked" {
+		t.Fatalf("capacity under the bookings: %d %s", r.code, r.body)
+	}
+	if p := td.get("/outreach/sessions/" + sid); p.code != 200 || strings.Contains(p.body, `id="outreach-edit"`) {
+		t.Fatalf("the township's page offers the edit form: %d", p.code)
+	}
+	if p := spec.get("/outreach/sessions/" + sid); p.code != 200 || !strings.Contains(p.body, `id="outreach-edit"`) || !strings.Contains(p.body, `id="outreach-cancel-session"`) {
+		t.Fatalf("the organiser's page has no edit or cancel form: %d", p.code)
+	}
+	// A room change from the page: the booked residents are texted.
+	form := url.Values{"version": {"1"}, "practitioner_id": {fmt.Sprint(specPract)}, "date": {day.String()}, "start": {"08:00"}, "end": {"09:00"},
+		"slot_minutes": {"30"}, "capacity": {"3"}, "room": {"二楼专家诊室"}}
+	r = spec.postForm("/outreach/sessions/"+sid+"/edit", form, true)
+	if r.code != 303 || !strings.Contains(r.header.Get("Location"), "queued=1&no_mobile=1") {
+		t.Fatalf("edit from the page: %d %s", r.code, r.header.Get("Location"))
+	}
+	if p := spec.get(r.header.Get("Location")); !strings.Contains(p.body, `id="outreach-texted"`) || !strings.Contains(p.body, "二楼专家诊室") {
+		t.Fatal("the session page does not show the texts or the new room")
+	}
+	if n := e.count(`SELECT COUNT(*) FROM outbox WHERE purpose = 'outreach.moved' AND body LIKE '%%二楼专家诊室%%'`); n != 1 {
+		t.Fatalf("move messages: %d", n)
+	}
+	if r := spec.postForm("/outreach/sessions/"+sid+"/edit", form, true); r.code != 409 || !strings.Contains(r.body, `id="outreach-edit" open`) {
+		t.Fatalf("a stale edit from the page: %d", r.code)
+	}
+
+	// Cancellation over the API.
+	if r := spec.postJSON("/api/v1/outreach/sessions/"+sid+"/cancel", map[string]any{"version": 2, "reason": ""}); r.code != 422 {
+		t.Fatalf("no reason: %d %s", r.code, r.body)
+	}
+	r = spec.postJSON("/api/v1/outreach/sessions/"+sid+"/cancel", map[string]any{"version": 2, "reason": "专家临时手术"})
+	if r.code != 200 || !strings.Contains(r.body, `"status":"cancelled"`) || !strings.Contains(r.body, `"texts":{"no_mobile":1,"queued":1}`) {
+		t.Fatalf("cancel: %d %s", r.code, r.body)
+	}
+	if n := e.count(`SELECT COUNT(*) FROM outreach_bookings WHERE session_id = %s AND status <> 'cancelled'`, sid); n != 0 {
+		t.Fatalf("live bookings after the cancellation: %d", n)
+	}
+	if p := me.get("/me/outreach"); p.code != 200 || strings.Contains(p.body, `/cancel"`) {
+		t.Fatal("the resident's page does not show the booking cancelled")
+	}
+	e.writer.Flush(t.Context())
+	if n := e.count(`SELECT COUNT(*) FROM audit_events WHERE action IN ('outreach.edit', 'outreach.cancel_session') AND outcome = 'ok'`); n != 2 {
+		t.Fatalf("audit rows of the edit and the cancellation: %d", n)
+	}
+}

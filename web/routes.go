@@ -609,7 +609,8 @@ func (s *Server) registerRoutes() {
 	// /me; the township (and the specialist acting there) records
 	// attendance; staff read the sessions and counts (the service shows
 	// bookings only to the session's staff and, of their own residents, to
-	// village doctors). Administrators register multi-site practice; a
+	// village doctors). A session's organiser (its hospital's specialist, an
+	// administrator) edits or cancels it before it begins. Administrators register multi-site practice; a
 	// practitioner switches the institution they act for on /workplace.
 	outreachStaff := access.Allow(care.RoleVillageDoctor, care.RoleTownshipDoctor, care.RoleCountySpecialist, care.RoleAdmin, care.RoleAnalyst)
 	outreachPlanners := access.Allow(care.RoleCountySpecialist, care.RoleAdmin)
@@ -620,6 +621,8 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /outreach", outreachStaff, s.outreachPage)
 	s.handle("POST /outreach/sessions", outreachPlanners, s.outreachSchedule)
 	s.handle("GET /outreach/sessions/{id}", outreachStaff, s.outreachSessionPage)
+	s.handle("POST /outreach/sessions/{id}/edit", outreachPlanners, s.outreachEdit)
+	s.handle("POST /outreach/sessions/{id}/cancel", outreachPlanners, s.outreachCancelSession)
 	s.handle("POST /outreach/sessions/{id}/bookings", outreachBookers, s.outreachBook)
 	s.handle("POST /outreach/bookings/{id}/cancel", outreachBookers, s.outreachCancel)
 	s.handle("POST /outreach/bookings/{id}/attendance", outreachDesk, s.outreachAttend)
@@ -635,6 +638,8 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /api/v1/outreach/sessions", outreachStaff, s.apiOutreachSessions)
 	s.handle("POST /api/v1/outreach/sessions", outreachPlanners, s.apiOutreachSchedule)
 	s.handle("GET /api/v1/outreach/sessions/{id}", outreachStaff, s.apiOutreachSession)
+	s.handle("PUT /api/v1/outreach/sessions/{id}", outreachPlanners, s.apiOutreachEdit)
+	s.handle("POST /api/v1/outreach/sessions/{id}/cancel", outreachPlanners, s.apiOutreachCancelSession)
 	s.handle("POST /api/v1/outreach/sessions/{id}/bookings", outreachBookers, s.apiOutreachBook)
 	s.handle("POST /api/v1/outreach/bookings/{id}/cancel", outreachBookers, s.apiOutreachCancel)
 	s.handle("POST /api/v1/outreach/bookings/{id}/attendance", outreachDesk, s.apiOutreachAttend)

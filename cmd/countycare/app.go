@@ -97,10 +97,13 @@ type app struct {
 	surveys    *survey.Service       // resident surveys (serve --survey-config)
 	// surveyEvery is how often survey invitations are made (serve --survey-invite-every; 0: never).
 	surveyEvery time.Duration
-	uploads     *upload.Service      // resumable ECG and DICOM uploads (tus)
-	sync        *villagesync.Service // the offline village app's sync (serve --village-wipe-after)
-	systems     *smart.Service       // SMART Backend Services system clients
-	fhir        *fhir.Server         // the FHIR face; its exports run in scheduledJobs
+	// outreachRemindEvery is how often the expert sessions' day-before
+	// reminders are looked for (serve --outreach-remind-every; 0: never).
+	outreachRemindEvery time.Duration
+	uploads             *upload.Service      // resumable ECG and DICOM uploads (tus)
+	sync                *villagesync.Service // the offline village app's sync (serve --village-wipe-after)
+	systems             *smart.Service       // SMART Backend Services system clients
+	fhir                *fhir.Server         // the FHIR face; its exports run in scheduledJobs
 }
 
 // newApp wires the platform. rxe is the prescription review engine; nil

@@ -600,6 +600,9 @@ func TestServeScheduledJobs(t *testing.T) {
 	if jobs := scheduledJobs(nil, 24*time.Hour, 24*time.Hour, 15*time.Minute, time.Hour, 10*time.Minute, 5*time.Minute, time.Now); len(jobs) != 6 {
 		t.Errorf("jobs: %d, want the upload sweep, the low-stock scan, the chat purge, the poverty watch, the dashboard figures and the specimen sweep", len(jobs))
 	}
+	if jobs := scheduledJobs(&app{outreachRemindEvery: 15 * time.Minute}, 0, 0, 0, 0, 0, 0, time.Now); len(jobs) != 1 || jobs[0].name != "outreach reminders" {
+		t.Errorf("jobs with the outreach reminders only: %d", len(jobs))
+	}
 }
 
 // TestServeSMSConfig: serve --sms-config with the documented example

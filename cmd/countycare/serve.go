@@ -111,6 +111,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	maternalFile := fs.String("maternal-config", envOr("COUNTYCARE_MATERNAL_CONFIG", ""), "JSON file of the maternal programme: antenatal windows, the risk factor→colour table, the thresholds (default: maternal.DefaultConfig, see docs/public-health.md; env COUNTYCARE_MATERNAL_CONFIG)")
 	outreachCancel := fs.Int("outreach-cancel-hours", envInt("COUNTYCARE_OUTREACH_CANCEL_HOURS", outreach.DefaultConfig().CancelCutoffHours),
 		"expert sessions: a resident may cancel a booking until this many hours before the slot (0–336; docs/outreach.md; env COUNTYCARE_OUTREACH_CANCEL_HOURS)")
+	outreachRemindEvery := fs.Duration("outreach-remind-every", envDuration("COUNTYCARE_OUTREACH_REMIND_EVERY", 15*time.Minute),
+		"expert sessions: how often bookings of tomorrow's sessions are looked for and sent their text reminder, once each (0: never; env COUNTYCARE_OUTREACH_REMIND_EVERY)")
+	outreachRemindHours := fs.String("outreach-remind-hours", envOr("COUNTYCARE_OUTREACH_REMIND_HOURS", "9-20"),
+		"expert sessions: the hours (Shanghai time, FROM-UNTIL) in which the day-before reminders are sent (docs/outreach.md; env COUNTYCARE_OUTREACH_REMIND_HOURS)")
 	eduFile := fs.String("healthedu-config", envOr("COUNTYCARE_HEALTHEDU_CONFIG", ""), "JSON file of the health-education minimums per institution level and form (default: healthedu.DefaultConfig, the national spec's; see docs/public-health.md; env COUNTYCARE_HEALTHEDU_CONFIG)")
 	eduLibFile := fs.String("healthedu-library", envOr("COUNTYCARE_HEALTHEDU_LIBRARY", ""), "CSV file of the double prescription's advice library: a version row, then ICD-10 prefix, code, Chinese, English (default: the embedded healthedu/library/advice.csv; env COUNTYCARE_HEALTHEDU_LIBRARY)")
 	childFile := fs.String("childhealth-config", envOr("COUNTYCARE_CHILDHEALTH_CONFIG", ""), "JSON file of the 0–6 child programme's windows (default: childhealth.DefaultConfig, see docs/public-health.md; env COUNTYCARE_CHILDHEALTH_CONFIG)")
@@ -342,9 +346,14 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	a.specimens.Config = specimenCfg
 	a.maternal.Config, a.children.Config = maternalCfg, childCfg
 	a.outreach.Config.CancelCutoffHours = *outreachCancel
+	a.outreachRemindEvery = *outreachRemindEvery
+	if _, err := fmt.Sscanf(*outreachRemindHours, "%d-%d", &a.outreach.Config.RemindFromHour, &a.outreach.Config.RemindUntilHour); err != nil {
+		a.close(context.Background())
+		return fmt.Errorf("serve: --outreach-remind-hours %q: want FROM-UNTIL, such as 9-20", *outreachRemindHours)
+	}
 	if err := a.outreach.Config.Check(); err != nil {
 		a.close(context.Background())
-		return fmt.Errorf("serve: --outreach-cancel-hours: %w", err)
+		return fmt.Errorf("serve: --outreach-cancel-hours, --outreach-remind-hours: %w", err)
 	}
 	a.elderly.Config, a.elderly.Library = elderlyCfg, tcmLib
 	a.healthedu.Config, a.healthedu.Library, a.healthedu.Editions.Base = eduCfg, eduLib, eduLib
@@ -615,7 +624,9 @@ type job struct {
 // expiry (upload.Sweep, issue 13); and the poverty watch's scan for
 // households over their line (povertywatch.Scan, issue 14); the specimen
 // sweep for tubes not scanned at their next step in time (specimen.Sweep,
-// issue 17). A period of 0 leaves a job out.
+// issue 17); the expert sessions' day-before text reminders
+// (outreach.Service.Remind, issue 17: each booking reminded once). A
+// period of 0 leaves a job out.
 func scheduledJobs(a *app, lowStockEvery, chatPurgeEvery, uploadSweepEvery, watchEvery, figuresEvery, specimenEvery time.Duration, now func() time.Time) []job {
 	var jobs []job
 	if specimenEvery > 0 {
@@ -628,6 +639,12 @@ func scheduledJobs(a *app, lowStockEvery, chatPurgeEvery, uploadSweepEvery, watc
 		jobs = append(jobs, job{name: "survey invitations", every: a.surveyEvery, run: func(ctx context.Context) ([]any, error) {
 			n, err := a.surveys.Invite(ctx, 5000)
 			return []any{"invited", n}, err
+		}})
+	}
+	if a != nil && a.outreachRemindEvery > 0 {
+		jobs = append(jobs, job{name: "outreach reminders", every: a.outreachRemindEvery, run: func(ctx context.Context) ([]any, error) {
+			r, err := a.outreach.Remind(ctx)
+			return []any{"due", r.Due, "queued", r.Queued, "no_mobile", r.NoPhone}, err
 		}})
 	}
 	if uploadSweepEvery > 0 {

@@ -15,6 +15,7 @@ import (
 	"countycare/consult"
 	"countycare/critical"
 	"countycare/notify"
+	"countycare/outreach"
 	"countycare/pharmacy"
 	"countycare/povertywatch"
 	"countycare/reading"
@@ -44,6 +45,9 @@ func smsPurposes() sms.Purposes {
 		specimen.PurposeOverdue:     {"clinic", "count", "step"},
 		povertywatch.PurposeCrossed: {"household", "year", "spent", "line"},
 		notify.PurposeDuty:          {"topic", "phone"},
+	}
+	for purpose, params := range outreach.Params {
+		ps[purpose] = params
 	}
 	for _, a := range []referral.Action{referral.ActAccept, referral.ActRedirect, referral.ActArrive, referral.ActComplete, referral.ActAcknowledge} {
 		ps["referral."+string(a)] = []string{"referral", "institution"}

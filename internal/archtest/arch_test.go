@@ -65,7 +65,7 @@ var domain = map[string][]string{
 	// Household screening for the "2+3" diseases (issue 17).
 	"screening": {"care", "audit", "chronic", "org", "resident"},
 	// Expert sessions in townships and multi-site practice (issue 17).
-	"outreach": {"care", "access", "audit", "org", "resident"},
+	"outreach": {"care", "access", "audit", "notify", "org", "resident"},
 	// Health education with the double prescription, and home visits (issue 17).
 	"healthedu": {"care", "audit", "org", "resident", "rx", "icd10"},
 	"homevisit": {"care", "audit", "org", "resident", "family"},
