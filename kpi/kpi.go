@@ -114,3 +114,13 @@ func Lookup(id string) (Indicator, bool) {
 	}
 	return Indicator{}, false
 }
+
+// HasGroup reports whether some indicator of the catalogue is in group.
+func HasGroup(group string) bool {
+	for _, in := range Catalogue {
+		if in.Group == group {
+			return true
+		}
+	}
+	return false
+}
