@@ -103,7 +103,7 @@ func LoadTargets(r io.Reader) (*Targets, error) {
 				continue
 			}
 			bp, ok := toBP(&v)
-			if !ok || bp > 10000 {
+			if !ok || bp > maxTargetBP(id) {
 				fs = append(fs, care.FieldError{Field: field, Key: "kpi.targets.range", Args: []any{v}})
 				continue
 			}
@@ -186,4 +186,13 @@ func Judge(in Indicator, v Value, targetBP, amberBP int) Light {
 // String shows the targets for a log line.
 func (t *Targets) String() string {
 	return fmt.Sprintf("kpi targets v%d: %d indicators, amber %d bp", t.Version, len(t.byID), t.AmberBP)
+}
+
+// maxTargetBP is the largest target of an indicator, in hundredths: 100 %
+// for a share, a week of minutes for a duration (Minutes).
+func maxTargetBP(id string) int {
+	if in, _ := Lookup(id); in.InMinutes() {
+		return tatWeek * 100
+	}
+	return 10000
 }

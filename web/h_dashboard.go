@@ -85,7 +85,7 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, rc *reqCtx) e
 	}
 	ind, ok := kpi.Catalogue[0], true
 	if v := r.URL.Query().Get("indicator"); v != "" {
-		if ind, ok = kpi.Lookup(v); !ok {
+		if ind, ok = kpi.Lookup(v); !ok || ind.InMinutes() {
 			perr = care.Invalid([]care.FieldError{{Field: "indicator", Key: "kpi.unknown_indicator", Args: []any{v}}})
 		}
 	}
@@ -104,7 +104,9 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, rc *reqCtx) e
 			v.Groups = append(v.Groups, dashGroup{Key: row.Indicator.Group, OnDemand: collapsedGroups[row.Indicator.Group]})
 		}
 		v.Groups[len(v.Groups)-1].Rows = append(v.Groups[len(v.Groups)-1].Rows, row)
-		v.Cols = append(v.Cols, row.Indicator)
+		if !row.Indicator.InMinutes() { // the charts are of shares
+			v.Cols = append(v.Cols, row.Indicator)
+		}
 		if !collapsedGroups[row.Indicator.Group] {
 			v.TableCols = append(v.TableCols, row.Indicator)
 		}
@@ -173,13 +175,23 @@ func rowOf(rows []kpi.Row, id string) kpi.Row {
 
 // valueLabel shows a value: "62.5%", "no data", or "data error".
 func (s *Server) valueLabel(lang string, v kpi.Value) string {
-	switch v.State {
-	case kpi.OK:
+	switch {
+	case v.State == kpi.OK && v.Minutes:
+		return s.msgs.T(lang, "kpi.minutes", v.Rate.Num)
+	case v.State == kpi.OK:
 		return pctBP(v.BP)
-	case kpi.DataError:
+	case v.State == kpi.DataError:
 		return s.msgs.T(lang, "kpi.data_error")
 	}
 	return s.msgs.T(lang, "kpi.no_data")
+}
+
+// targetLabel shows a row's target without its sign: "62.0%", "15 min".
+func (s *Server) targetLabel(lang string, row kpi.Row) string {
+	if row.Indicator.InMinutes() {
+		return s.msgs.T(lang, "kpi.minutes", row.TargetMinutes())
+	}
+	return pctBP(row.TargetBP)
 }
 
 // periodLabel names a period in the reader's language.
