@@ -66,6 +66,9 @@ type Record struct {
 	RegistrationID int64     // a chronic registration (0 for a consultation)
 	ConsultationID int64     // a consultation (0 for a registration)
 	PrescriptionID int64     // a prescription (the prescribing group)
+	StudyID        int64     // a reading study or a lab result (the turnaround)
+	Modality       string    // turnaround: ECG, DR, CT …, or the lab analyte
+	Ended          time.Time // turnaround: when the report was signed (the result out)
 	Sent           time.Time // consultation: when it was sent; prescription: when it was signed
 	RxStatus       rx.Status // prescription: where its review stands
 	RxClasses      rx.Classes
@@ -106,6 +109,9 @@ type RecordPage struct {
 	Listed    int // the records of the list (Total, or Total − Counted when Missing)
 	Page      int // from 1
 	Pages     int
+	// Figure is the indicator's value at the unit when it is not
+	// Counted over Total (a turnaround quantile); nil otherwise.
+	Figure *Value
 }
 
 // HasRecords reports whether an indicator's figure can be drilled down to
@@ -117,6 +123,9 @@ type RecordPage struct {
 func HasRecords(id string, k org.Kind) bool {
 	if _, ok := chronicIndicator(id); ok {
 		return k == org.KindVillageClinic
+	}
+	if in, _ := Lookup(id); in.InMinutes() {
+		return true // the reports of the unit's institutions (turnaround.go), at every level
 	}
 	return (id == "consult_sla" || rxIndicator(id)) && (k == org.KindVillageClinic || township(k))
 }
@@ -156,6 +165,9 @@ func (s *Service) Records(ctx context.Context, a care.Actor, unitID int64, id st
 	}
 	if s.RecordStore == nil {
 		return nil, care.Errorf(care.EINTERNAL, "kpi: no store for records")
+	}
+	if in.InMinutes() {
+		return s.turnaroundRecords(ctx, a, t, r, u, in, p, missing, page)
 	}
 	today := care.Today(s.Now())
 	from, to := p.From(), p.To(today)

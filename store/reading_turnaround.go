@@ -111,3 +111,37 @@ func (s *Store) TurnaroundSums(ctx context.Context, county string, from, to care
 	}
 	return out, wrap("store.TurnaroundSums", rows.Err())
 }
+
+// TurnaroundReports returns the reports behind a turnaround figure
+// (kpi.TurnaroundRecordSource): the studies of kind the institutions (as
+// reading centers) signed in [from, to), index
+// reading_studies_center_reported; for kpi.TATLab the lab results of the
+// institutions resulted in [from, to).
+func (s *Store) TurnaroundReports(ctx context.Context, county, kind string, institutions []int64, from, to time.Time) ([]kpi.TurnaroundRow, error) {
+	const op = "store.TurnaroundReports"
+	if len(institutions) == 0 {
+		return nil, nil
+	}
+	q := `SELECT id, resident_id, center_id, modality, uploaded_at, reported_at FROM reading_studies
+		WHERE county_code = ? AND kind = ? AND status = 'reported' AND reported_at >= ? AND reported_at < ? AND center_id IN (` + placeholders(len(institutions)) + `)`
+	args := []any{county, kind, s.ts(from), s.ts(to)}
+	if kind == kpi.TATLab {
+		q = `SELECT id, resident_id, clinic_id, analyte, collected_at, resulted_at FROM lab_results
+			WHERE county_code = ? AND resulted_at >= ? AND resulted_at < ? AND clinic_id IN (` + placeholders(len(institutions)) + `)`
+		args = []any{county, s.ts(from), s.ts(to)}
+	}
+	rows, err := s.read().query(ctx, q, append(args, int64Args(institutions)...)...)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	defer rows.Close()
+	var out []kpi.TurnaroundRow
+	for rows.Next() {
+		var r kpi.TurnaroundRow
+		if err := rows.Scan(&r.ID, &r.ResidentID, &r.Institution, &r.Modality, tsOf(&r.From), tsOf(&r.To)); err != nil {
+			return nil, wrap(op, err)
+		}
+		out = append(out, r)
+	}
+	return out, wrap(op, rows.Err())
+}

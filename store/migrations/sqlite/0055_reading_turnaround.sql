@@ -19,8 +19,9 @@ CREATE TABLE reading_turnaround (
     n           INTEGER  NOT NULL,
     PRIMARY KEY (county_code, month, center_id, kind, bucket)
 );
--- The records behind a center's turnaround: its reports of a period, slowest first.
+-- The records behind a turnaround: a center's reports (an institution's lab results) of a period.
 CREATE INDEX reading_studies_center_reported ON reading_studies(county_code, center_id, kind, reported_at) WHERE status = 'reported';
+CREATE INDEX lab_results_clinic_resulted ON lab_results(county_code, clinic_id, resulted_at);
 INSERT INTO reading_turnaround (county_code, month, center_id, kind, bucket, n)
 	SELECT county_code, mo, center_id, kind, CASE WHEN m < 60 THEN m WHEN m < 240 THEN 60 + (m - 60) / 5 WHEN m < 1440 THEN 96 + (m - 240) / 30
 		WHEN m < 10080 THEN 136 + (m - 1440) / 240 ELSE 172 END, COUNT(*) FROM (
