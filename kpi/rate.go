@@ -36,12 +36,13 @@ func Of(in Indicator, r Rate) Value {
 	if in.Unit == Minutes {
 		return minutesOf(r)
 	}
-	switch {
-	case r.Num < 0 || r.Den < 0:
+	if r.Num < 0 || r.Den < 0 {
 		return Value{Rate: r, State: DataError, Money: money}
-	case r.Den == 0:
+	}
+	if r.Den == 0 {
 		return Value{Rate: r, State: NoData, Money: money}
-	case in.Bounded && r.Num > r.Den:
+	}
+	if in.Bounded && r.Num > r.Den {
 		return Value{Rate: r, State: DataError, Money: money}
 	}
 	// Fees in fen times 10000 stay below 2^63 up to 9.2e12 yuan.

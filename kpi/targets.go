@@ -70,12 +70,11 @@ func LoadTargets(r io.Reader) (*Targets, error) {
 		fs = append(fs, care.FieldError{Field: "version", Key: "kpi.targets.version", Args: []any{f.Version, TargetsVersion}})
 	}
 	t := &Targets{Version: f.Version, byID: map[string]map[int]int{}}
-	switch bp, ok := toBP(f.AmberPoints); {
-	case f.AmberPoints == nil:
+	if bp, ok := toBP(f.AmberPoints); f.AmberPoints == nil {
 		fs = append(fs, care.FieldError{Field: "amber_points", Key: "kpi.targets.amber_missing"})
-	case !ok || bp > 5000:
+	} else if !ok || bp > 5000 {
 		fs = append(fs, care.FieldError{Field: "amber_points", Key: "kpi.targets.amber_range"})
-	default:
+	} else {
 		t.AmberBP = bp
 	}
 	ids := make([]string, 0, len(f.Targets))
@@ -174,10 +173,10 @@ func Judge(in Indicator, v Value, targetBP, amberBP int) Light {
 	if !in.HigherIsBetter {
 		short = v.BP - targetBP
 	}
-	switch {
-	case short <= 0:
+	if short <= 0 {
 		return LightGreen
-	case short <= amberBP:
+	}
+	if short <= amberBP {
 		return LightAmber
 	}
 	return LightRed
