@@ -7,11 +7,9 @@ import (
 	"strings"
 	"time"
 
-	"countycare/audit"
 	"countycare/care"
 	"countycare/chronic"
 	"countycare/consult"
-	"countycare/idcard"
 	"countycare/org"
 	"countycare/rx"
 )
@@ -204,38 +202,14 @@ func (s *Service) Records(ctx context.Context, a care.Actor, unitID int64, id st
 		}
 		return all[i].RegistrationID+all[i].ConsultationID+all[i].PrescriptionID < all[j].RegistrationID+all[j].ConsultationID+all[j].PrescriptionID
 	})
-	rp.Listed = len(all)
-	rp.Pages = max(1, (len(all)+RecordsPerPage-1)/RecordsPerPage)
-	rp.Page = min(max(page, 1), rp.Pages)
-	lo := (rp.Page - 1) * RecordsPerPage
-	rp.Records = all[lo:min(lo+RecordsPerPage, len(all))]
-	ids := make([]int64, len(rp.Records))
 	byResident := id == "consult_sla" || rxIndicator(id)
-	for i, rec := range rp.Records {
-		ids[i] = rec.RegistrationID
-		if byResident {
-			ids[i] = rec.ResidentID
-		}
-	}
-	var who map[int64]Registrant
+	who := s.RecordStore.Registrants
 	if byResident {
-		who, err = s.RecordStore.ResidentsByID(ctx, a.CountyCode, ids)
-	} else {
-		who, err = s.RecordStore.Registrants(ctx, a.CountyCode, ids)
+		who = s.RecordStore.ResidentsByID
 	}
-	if err != nil {
+	if err := s.listPage(ctx, a, rp, all, page, who, byResident); err != nil {
 		return nil, err
 	}
-	var residents []string
-	for i := range rp.Records {
-		rec := &rp.Records[i]
-		w := who[ids[i]]
-		rec.ResidentID, rec.Name, rec.IDMasked = w.ResidentID, w.Name, idcard.Mask(w.IDNumber)
-		residents = append(residents, fmt.Sprint(w.ResidentID))
-	}
-	ev := audit.New(ctx, a, ActRecords, 0)
-	ev.Detail = fmt.Sprintf("records %s unit %d period %s page %d/%d listed %d residents %s", id, u.ID, p, rp.Page, rp.Pages, len(rp.Records), strings.Join(residents, ","))
-	s.Audit.Record(ctx, ev)
 	return rp, nil
 }
 

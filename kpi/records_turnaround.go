@@ -2,14 +2,11 @@ package kpi
 
 import (
 	"context"
-	"fmt"
 	"sort"
 	"strings"
 	"time"
 
-	"countycare/audit"
 	"countycare/care"
-	"countycare/idcard"
 	"countycare/org"
 )
 
@@ -96,28 +93,8 @@ func (s *Service) turnaroundRecords(ctx context.Context, a care.Actor, t *org.Tr
 		}
 		return all[i].StudyID < all[j].StudyID
 	})
-	rp.Listed = len(all)
-	rp.Pages = max(1, (len(all)+RecordsPerPage-1)/RecordsPerPage)
-	rp.Page = min(max(page, 1), rp.Pages)
-	lo := (rp.Page - 1) * RecordsPerPage
-	rp.Records = all[lo:min(lo+RecordsPerPage, len(all))]
-	ids := make([]int64, len(rp.Records))
-	for i, rec := range rp.Records {
-		ids[i] = rec.ResidentID
-	}
-	who, err := s.RecordStore.ResidentsByID(ctx, a.CountyCode, ids)
-	if err != nil {
+	if err := s.listPage(ctx, a, rp, all, page, s.RecordStore.ResidentsByID, true); err != nil {
 		return nil, err
 	}
-	var residents []string
-	for i := range rp.Records {
-		rec := &rp.Records[i]
-		w := who[ids[i]]
-		rec.Name, rec.IDMasked = w.Name, idcard.Mask(w.IDNumber)
-		residents = append(residents, fmt.Sprint(rec.ResidentID))
-	}
-	ev := audit.New(ctx, a, ActRecords, 0)
-	ev.Detail = fmt.Sprintf("records %s unit %d period %s page %d/%d listed %d residents %s", in.ID, u.ID, p, rp.Page, rp.Pages, len(rp.Records), strings.Join(residents, ","))
-	s.Audit.Record(ctx, ev)
 	return rp, nil
 }
