@@ -80,6 +80,21 @@ func TestDashboardInBrowser(t *testing.T) {
 					os.WriteFile(filepath.Join(artifactDir(t), "dashboard-360.png"), png, 0o644)
 				}
 			}
+			// A collapsed group: closed, without its rows, until opened; then
+			// its rows are fetched and shown (the indicators and the units below).
+			var before int
+			eval(`document.querySelectorAll("#grp-reading tr[data-indicator]").length`, &before)
+			step("open the reading group", chromedp.Click("#grp-reading > summary"), chromedp.WaitVisible("#grp-reading #ind-reading"))
+			var rows struct{ Rows, Below, Bytes int }
+			eval(`(function () {
+				var e = performance.getEntriesByType("resource").filter(function (e) { return e.name.indexOf("/dashboard/groups/reading") >= 0; })[0];
+				return {Rows: document.querySelectorAll("#grp-reading #ind-reading tr[data-indicator]").length,
+					Below: document.querySelectorAll("#grp-reading #below-reading tr[data-unit]").length, Bytes: e ? e.transferSize : -1};
+			})()`, &rows)
+			if before != 0 || rows.Rows < 7 || rows.Below == 0 {
+				t.Errorf("the reading group: %d rows before opening, %d after, %d units below", before, rows.Rows, rows.Below)
+			}
+			t.Logf("the reading group's rows on demand: %d bytes transferred", rows.Bytes)
 			// Drill down: tap the first tile, then the first tile below it.
 			var county, first string
 			eval(`document.querySelector("h1 span").innerText`, &county)

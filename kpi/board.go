@@ -107,8 +107,11 @@ type Service struct {
 	Settle   SettlementSums  // nil: the settlement group has no data
 	// Prescriptions: nil, the prescribing group has no data.
 	Prescriptions PrescriptionSums
-	Orgs          Trees
-	Targets       *Targets
+	// Turnaround: the reading centers' kept turnaround histograms (nil:
+	// the turnaround indicators have no data).
+	Turnaround TurnaroundSums
+	Orgs       Trees
+	Targets    *Targets
 	// Budgets are the communities' global budgets (nil or none for the
 	// year: the fund use has no data).
 	Budgets *Budgets
@@ -178,6 +181,9 @@ type Row struct {
 	HasTarget bool
 	Light     Light
 }
+
+// TargetMinutes is the target of a Minutes indicator in minutes.
+func (r Row) TargetMinutes() int { return r.TargetBP / 100 }
 
 // Child is a unit one level below, with its rows in the Board's order.
 type Child struct {
@@ -457,19 +463,7 @@ func (s *Service) compute(ctx context.Context, a care.Actor, rootID int64, p Per
 	// Family and referral figures are per village and per township: they
 	// are summed up the tree, within the viewer's scope only (a township's
 	// villages never make a county figure).
-	up := func(id int64, f func(unit int64)) {
-		f(id)
-		anc := t.Ancestors(id) // from the tree's root down: walk it nearest first
-		for i := len(anc) - 1; i >= 0; i-- {
-			an := anc[i]
-			if !t.IsWithin(an.ID, rootID) {
-				return
-			}
-			if dashboardKind(an.Kind) && an.Kind != org.KindCounty {
-				f(an.ID)
-			}
-		}
-	}
+	up := func(id int64, f func(unit int64)) { s.upTree(t, rootID, id, f) }
 	fr, err := s.Family.PointIndicators(ctx, a, to)
 	if err != nil {
 		return nil, err
@@ -624,4 +618,21 @@ func addChronic(sn *snapshot, unit int64, c chronic.Indicators, prefix string) {
 	sn.add(unit, prefix+"_standardised", Rate(c.Standardised))
 	sn.add(unit, prefix+"_controlled", Rate(c.Controlled))
 	sn.add(unit, prefix+"_health_managed", Rate(c.HealthManaged))
+}
+
+// upTree calls f with unit id and each of its ancestors with a dashboard
+// within the viewer's scope (rootID), the county excepted (whose figure
+// counts every institution of the county once): a figure summed up the tree.
+func (s *Service) upTree(t *org.Tree, rootID, id int64, f func(unit int64)) {
+	f(id)
+	anc := t.Ancestors(id) // from the tree's root down: walk it nearest first
+	for i := len(anc) - 1; i >= 0; i-- {
+		an := anc[i]
+		if !t.IsWithin(an.ID, rootID) {
+			return
+		}
+		if dashboardKind(an.Kind) && an.Kind != org.KindCounty {
+			f(an.ID)
+		}
+	}
 }

@@ -103,8 +103,26 @@ func (s *Service) Keep(ctx context.Context, actor care.Actor, today care.Date) (
 }
 
 // load is the snapshot of a scope and period: the kept one when the duty
-// keeps it, computed from the capability reports otherwise.
+// keeps it, computed from the capability reports otherwise; either way
+// with the turnaround quantiles read from their kept histograms (a
+// small read: centers × kinds × months × buckets), so that a dashboard
+// kept before them has them too.
 func (s *Service) load(ctx context.Context, a care.Actor, rootID int64, p Period) (*snapshot, error) {
+	sn, err := s.loadRates(ctx, a, rootID, p)
+	if err != nil {
+		return nil, err
+	}
+	if s.Turnaround == nil {
+		return sn, nil
+	}
+	t, err := s.Orgs.Tree(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return sn, s.addTurnaround(ctx, a, sn, t, rootID)
+}
+
+func (s *Service) loadRates(ctx context.Context, a care.Actor, rootID int64, p Period) (*snapshot, error) {
 	if s.Kept != nil {
 		k, ok, err := s.Kept.LoadKept(ctx, a.CountyCode, p.String())
 		if err != nil {

@@ -19,6 +19,10 @@ const (
 	// MoneyShare is a share of an amount of money: numerator and
 	// denominator are fen (settle.Fen), shown as yuan.
 	MoneyShare Unit = "money_share"
+	// Minutes is a duration in whole minutes, read from a histogram (a
+	// turnaround quantile, turnaround.go): the Rate is {minutes, reports}
+	// and never a share; its target is minutes too.
+	Minutes Unit = "minutes"
 )
 
 // Indicator is one figure of the catalogue. Its name, definition and
@@ -46,6 +50,9 @@ func (in Indicator) NameKey() string { return "kpi." + in.ID + ".name" }
 
 // DefKey is the catalogue key of the indicator's definition.
 func (in Indicator) DefKey() string { return "kpi." + in.ID + ".def" }
+
+// InMinutes reports whether the indicator is a duration in minutes.
+func (in Indicator) InMinutes() bool { return in.Unit == Minutes }
 
 // SourceKey is the catalogue key of the indicator's source as shown.
 func (in Indicator) SourceKey() string { return "kpi." + in.ID + ".src" }
@@ -77,6 +84,17 @@ var Catalogue = []Indicator{
 	{ID: "consult_escalated", Group: "consult", Unit: Percent, Numerator: "kpi.num.escalated_consults", Denominator: "kpi.den.consults", Source: "consult/indicators.go · consult.Config escalation", HigherIsBetter: false, Bounded: true},
 	// Reading centers and labs: critical values acknowledged by the ordering clinic before escalation (critical.AckInTimeByClinic).
 	{ID: "critical_ack_in_time", Group: "reading", Unit: Percent, Numerator: "kpi.num.acked_in_time", Denominator: "kpi.den.judged_alerts", Source: "critical/critical.go · 危急值报告制度（医疗质量安全核心制度要点，2018）", HigherIsBetter: true, Bounded: true},
+	// Reading centers' turnaround: upload to signed report (ECG, imaging; reading.Study.Turnaround), collection to
+	// result (lab), median and 90th percentile from the kept histograms (turnaround.go); lower is better. The
+	// targets are the county's (kpi-targets, minutes); the shipped ones follow the reading targets
+	// (reading.DefaultTargets: ECG 15 min, DR 30, CT 60): 90 % of ECGs within 15 minutes, half within 10; imaging
+	// 90 % within 60, half within 30; the lab's 60/120 minutes are an example [U: the county confirms].
+	{ID: "tat_ecg_median", Group: "reading", Unit: Minutes, Numerator: "kpi.num.tat_median", Denominator: "kpi.den.tat_reports", Source: "reading/workflow.go · 诊断中心报告时限", HigherIsBetter: false},
+	{ID: "tat_ecg_p90", Group: "reading", Unit: Minutes, Numerator: "kpi.num.tat_p90", Denominator: "kpi.den.tat_reports", Source: "reading/workflow.go · 诊断中心报告时限", HigherIsBetter: false},
+	{ID: "tat_imaging_median", Group: "reading", Unit: Minutes, Numerator: "kpi.num.tat_median", Denominator: "kpi.den.tat_reports", Source: "reading/workflow.go · 诊断中心报告时限", HigherIsBetter: false},
+	{ID: "tat_imaging_p90", Group: "reading", Unit: Minutes, Numerator: "kpi.num.tat_p90", Denominator: "kpi.den.tat_reports", Source: "reading/workflow.go · 诊断中心报告时限", HigherIsBetter: false},
+	{ID: "tat_lab_median", Group: "reading", Unit: Minutes, Numerator: "kpi.num.tat_median", Denominator: "kpi.den.tat_results", Source: "lab · 检验报告时限（采样至出报告）", HigherIsBetter: false},
+	{ID: "tat_lab_p90", Group: "reading", Unit: Minutes, Numerator: "kpi.num.tat_p90", Denominator: "kpi.den.tat_results", Source: "lab · 检验报告时限（采样至出报告）", HigherIsBetter: false},
 	// Settlement: what the county's settled visits cost, per institution that settled them (the fees of
 	// settle.Settlement; policy-rules.md §5, §6). No shipped target: the county sets one (kpi-targets).
 	{ID: "settle_oop_share", Group: "settle", Unit: MoneyShare, Numerator: "kpi.num.patient_fees", Denominator: "kpi.den.medical_fees", Source: "policy-rules.md §5 · settle.Result.Patient", HigherIsBetter: false, Bounded: true},
@@ -113,4 +131,14 @@ func Lookup(id string) (Indicator, bool) {
 		}
 	}
 	return Indicator{}, false
+}
+
+// HasGroup reports whether some indicator of the catalogue is in group.
+func HasGroup(group string) bool {
+	for _, in := range Catalogue {
+		if in.Group == group {
+			return true
+		}
+	}
+	return false
 }

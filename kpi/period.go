@@ -42,20 +42,19 @@ func ParsePeriod(s string, today care.Date) (Period, error) {
 	if p.Year, err = strconv.Atoi(y); err != nil || p.Year < 2000 {
 		return p, bad
 	}
-	switch {
-	case rest == "" && !strings.Contains(s, "-"):
+	if rest == "" && !strings.Contains(s, "-") {
 		p.Kind = Year
-	case len(rest) == 2 && (rest[0] == 'Q' || rest[0] == 'q'):
+	} else if len(rest) == 2 && (rest[0] == 'Q' || rest[0] == 'q') {
 		p.Kind = Quarter
 		if p.N, err = strconv.Atoi(rest[1:]); err != nil || p.N < 1 || p.N > 4 {
 			return p, bad
 		}
-	case len(rest) == 2:
+	} else if len(rest) == 2 {
 		p.Kind = Month
 		if p.N, err = strconv.Atoi(rest); err != nil || p.N < 1 || p.N > 12 {
 			return p, bad
 		}
-	default:
+	} else {
 		return p, bad
 	}
 	if p.From().After(today) {

@@ -21,6 +21,9 @@ type Value struct {
 	BP    int
 	State State
 	Money bool // the rate's counts are fen (a MoneyShare indicator)
+	// Minutes: the value is a duration, Rate.Num minutes over Rate.Den
+	// reports, and BP is the minutes × 100 (a Minutes indicator).
+	Minutes bool
 }
 
 // Of evaluates r for indicator in: NoData for an empty denominator (no
@@ -30,12 +33,16 @@ type Value struct {
 // to fix at its source, not a value to colour green.
 func Of(in Indicator, r Rate) Value {
 	money := in.Unit == MoneyShare
-	switch {
-	case r.Num < 0 || r.Den < 0:
+	if in.Unit == Minutes {
+		return minutesOf(r)
+	}
+	if r.Num < 0 || r.Den < 0 {
 		return Value{Rate: r, State: DataError, Money: money}
-	case r.Den == 0:
+	}
+	if r.Den == 0 {
 		return Value{Rate: r, State: NoData, Money: money}
-	case in.Bounded && r.Num > r.Den:
+	}
+	if in.Bounded && r.Num > r.Den {
 		return Value{Rate: r, State: DataError, Money: money}
 	}
 	// Fees in fen times 10000 stay below 2^63 up to 9.2e12 yuan.
@@ -47,3 +54,15 @@ func (v Value) OK() bool { return v.State == OK }
 
 // Faulty reports whether v is a data error.
 func (v Value) Faulty() bool { return v.State == DataError }
+
+// minutesOf is Of for a duration: {minutes, reports}; no reports is no
+// data, a negative count a data error.
+func minutesOf(r Rate) Value {
+	if r.Num < 0 || r.Den < 0 {
+		return Value{Rate: r, State: DataError, Minutes: true}
+	}
+	if r.Den == 0 {
+		return Value{Rate: r, State: NoData, Minutes: true}
+	}
+	return Value{Rate: r, BP: r.Num * 100, State: OK, Minutes: true}
+}

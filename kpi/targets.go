@@ -70,12 +70,11 @@ func LoadTargets(r io.Reader) (*Targets, error) {
 		fs = append(fs, care.FieldError{Field: "version", Key: "kpi.targets.version", Args: []any{f.Version, TargetsVersion}})
 	}
 	t := &Targets{Version: f.Version, byID: map[string]map[int]int{}}
-	switch bp, ok := toBP(f.AmberPoints); {
-	case f.AmberPoints == nil:
+	if bp, ok := toBP(f.AmberPoints); f.AmberPoints == nil {
 		fs = append(fs, care.FieldError{Field: "amber_points", Key: "kpi.targets.amber_missing"})
-	case !ok || bp > 5000:
+	} else if !ok || bp > 5000 {
 		fs = append(fs, care.FieldError{Field: "amber_points", Key: "kpi.targets.amber_range"})
-	default:
+	} else {
 		t.AmberBP = bp
 	}
 	ids := make([]string, 0, len(f.Targets))
@@ -103,7 +102,7 @@ func LoadTargets(r io.Reader) (*Targets, error) {
 				continue
 			}
 			bp, ok := toBP(&v)
-			if !ok || bp > 10000 {
+			if !ok || bp > maxTargetBP(id) {
 				fs = append(fs, care.FieldError{Field: field, Key: "kpi.targets.range", Args: []any{v}})
 				continue
 			}
@@ -174,10 +173,10 @@ func Judge(in Indicator, v Value, targetBP, amberBP int) Light {
 	if !in.HigherIsBetter {
 		short = v.BP - targetBP
 	}
-	switch {
-	case short <= 0:
+	if short <= 0 {
 		return LightGreen
-	case short <= amberBP:
+	}
+	if short <= amberBP {
 		return LightAmber
 	}
 	return LightRed
@@ -186,4 +185,13 @@ func Judge(in Indicator, v Value, targetBP, amberBP int) Light {
 // String shows the targets for a log line.
 func (t *Targets) String() string {
 	return fmt.Sprintf("kpi targets v%d: %d indicators, amber %d bp", t.Version, len(t.byID), t.AmberBP)
+}
+
+// maxTargetBP is the largest target of an indicator, in hundredths: 100 %
+// for a share, a week of minutes for a duration (Minutes).
+func maxTargetBP(id string) int {
+	if in, _ := Lookup(id); in.InMinutes() {
+		return tatWeek * 100
+	}
+	return 10000
 }

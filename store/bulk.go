@@ -394,7 +394,8 @@ func (s *Store) afterBulk(ctx context.Context) error {
 				return wrap("store.afterBulk", err)
 			}
 		}
-		return nil
+		// The loaded studies' and lab results' turnaround (kept per month).
+		return s.rebuildTurnaroundTx(ctx, tx)
 	})
 }
 

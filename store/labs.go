@@ -6,6 +6,7 @@ import (
 
 	"countycare/audit"
 	"countycare/critical"
+	"countycare/kpi"
 	"countycare/lab"
 	"countycare/notify"
 )
@@ -51,6 +52,9 @@ func (s *Store) SaveLabResults(ctx context.Context, rs []*lab.Result, alerts []*
 				return wrap(op, err)
 			}
 			r.ID = id
+			if err := s.keepTurnaround(ctx, tx, r.CountyCode, r.ClinicID, kpi.TATLab, r.CollectedAt, r.ResultedAt); err != nil {
+				return err
+			}
 			if i < len(alerts) && alerts[i] != nil {
 				alerts[i].SourceID = id
 				var m []notify.Message

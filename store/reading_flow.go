@@ -158,6 +158,9 @@ func (s *Store) SaveReadingReport(ctx context.Context, st *reading.Study, r *rea
 			if n, _ := res.RowsAffected(); n != 1 {
 				return &care.Error{Code: care.ECONFLICT, Key: "reading.not_yours", Op: op}
 			}
+			if err := s.keepTurnaround(ctx, tx, st.County, st.CenterID, st.Kind, st.UploadedAt, st.ReportedAt); err != nil {
+				return err
+			}
 			switch st.Kind {
 			case reading.KindECG:
 				id, _ := strconv.ParseInt(st.SourceKey, 10, 64)

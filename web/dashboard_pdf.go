@@ -85,7 +85,7 @@ func (s *Server) dashboardReport(w http.ResponseWriter, r *http.Request, rc *req
 			if !row.Indicator.HigherIsBetter {
 				cmp = "≤ "
 			}
-			target = cmp + pctBP(row.TargetBP)
+			target = cmp + s.targetLabel(rc.Lang, row)
 		}
 		light := ""
 		if row.Light != kpi.LightNone {
@@ -106,7 +106,9 @@ func (s *Server) dashboardReport(w http.ResponseWriter, r *http.Request, rc *req
 		t.setSize(13)
 		t.cell(0, 9, T("kpi.report_units"), "", 1, "L")
 		for _, row := range b.Rows {
-			s.reportBars(t, rc.Lang, row, below)
+			if !row.Indicator.InMinutes() { // the bars are shares of 100 %; the durations are in the table
+				s.reportBars(t, rc.Lang, row, below)
+			}
 		}
 	}
 	t.setSize(8)

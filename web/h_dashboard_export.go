@@ -93,7 +93,7 @@ func (s *Server) exportRow(lang string, c kpi.Child, row kpi.Row) []string {
 		}
 	}
 	if row.HasTarget {
-		target = pctBP(row.TargetBP)
+		target = s.targetLabel(lang, row)
 	}
 	if row.Light != kpi.LightNone {
 		light = t("kpi.light." + string(row.Light))

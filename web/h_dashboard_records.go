@@ -26,6 +26,8 @@ type recordsView struct {
 	Consult bool
 	// Rx: the records are prescriptions (the prescribing group).
 	Rx bool
+	// TAT: the records are reports behind a turnaround, slowest first.
+	TAT bool
 	// OnlyKey is the message key of the link to the flagged records only:
 	// those not counted, or, where lower is better, those counted.
 	OnlyKey string
@@ -73,8 +75,11 @@ func (s *Server) dashboardRecords(w http.ResponseWriter, r *http.Request, rc *re
 		return s.formError(w, r, rc, "dashboard_records", pd, err)
 	}
 	v := &recordsView{P: rp, Value: kpi.Of(rp.Indicator, kpi.Rate{Num: rp.Counted, Den: rp.Total}), Consult: rp.Indicator.ID == "consult_sla",
-		Rx: rp.Indicator.Group == "rx", OnlyKey: "kpi.records.show_missing"}
-	if !rp.Indicator.HigherIsBetter {
+		Rx: rp.Indicator.Group == "rx", TAT: rp.Figure != nil, OnlyKey: "kpi.records.show_missing"}
+	if rp.Figure != nil {
+		v.Value = *rp.Figure
+	}
+	if !rp.Indicator.HigherIsBetter && !v.TAT {
 		v.OnlyKey = "kpi.records.show_counted"
 	}
 	switch {
@@ -82,6 +87,8 @@ func (s *Server) dashboardRecords(w http.ResponseWriter, r *http.Request, rc *re
 		v.Counts = s.msgs.T(rc.Lang, "kpi.records.counts_consult", rp.Total, rp.Counted)
 	case v.Rx:
 		v.Counts = s.msgs.T(rc.Lang, "kpi.records.counts_rx", rp.Total, rp.Counted)
+	case v.TAT:
+		v.Counts, v.OnlyKey = s.msgs.T(rc.Lang, "kpi.records.counts_tat", rp.Total, rp.Counted), "kpi.records.show_over"
 	default:
 		v.Counts = s.msgs.T(rc.Lang, "kpi.records.counts", rp.Total, rp.Counted)
 	}

@@ -348,6 +348,28 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, rc *reqCtx, stat
 	w.Write(buf.Bytes())
 }
 
+// renderBlock renders one named block of a page's template without the
+// layout: a fragment that a page fetches and inserts (the dashboard's
+// collapsed groups). Status 200, HTML.
+func (s *Server) renderBlock(w http.ResponseWriter, r *http.Request, rc *reqCtx, page, block string, d pageData) {
+	t, ok := s.tmpl.pages[page]
+	if !ok {
+		s.Log.Error("web: no template", "page", page)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	d.Lang, d.Actor, d.RequestID, d.Path, d.msgs, d.srv = rc.Lang, rc.Actor, rc.RequestID, r.URL.Path, s.msgs, s
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, block, d); err != nil {
+		s.Log.Error("web: render", "page", page, "block", block, "request_id", rc.RequestID, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	w.Write(buf.Bytes())
+}
+
 // formError re-renders a form page with the error's field messages and
 // the values the user typed, so nothing they entered is lost.
 func (s *Server) formError(w http.ResponseWriter, r *http.Request, rc *reqCtx, page string, d pageData, err error) error {

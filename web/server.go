@@ -220,6 +220,9 @@ func New(cfg Config, d Deps) (*Server, error) {
 		if ps, ok := d.Store.(kpi.PrescriptionSums); ok {
 			s.Dashboard.Prescriptions = ps
 		}
+		if ts, ok := d.Store.(kpi.TurnaroundSums); ok {
+			s.Dashboard.Turnaround = ts
+		}
 		if d.Chronic != nil {
 			s.Dashboard.ChronicRules = d.Chronic.Config
 		}

@@ -2,7 +2,8 @@
 // without them — every number is in its tables. After the first paint this
 // loads the vendored ECharts (/static/<hash>/echarts.min.js, tree-shaken,
 // brotli) and draws the units below as bars coloured by traffic light and the
-// indicator's months, fetched from /api/v1/dashboard/trend.
+// indicator's months, fetched from /api/v1/dashboard/trend; and it fetches a
+// collapsed group's rows when the group is opened.
 (function () {
   "use strict";
   var me = document.currentScript;
@@ -50,6 +51,22 @@
     s.onload = draw;
     document.head.appendChild(s);
   }
+  // Collapsed groups: the body is fetched when the group is first opened
+  // (GET /dashboard/groups/{group}?part=1); without script the link in it
+  // opens the group's own page.
+  Array.prototype.forEach.call(document.querySelectorAll("details.dash-lazy[data-src]"), function (d) {
+    d.addEventListener("toggle", function () {
+      if (!d.open || d.getAttribute("data-loaded")) { return; }
+      d.setAttribute("data-loaded", "0");
+      fetch(d.dataset.src, { credentials: "same-origin", headers: { Accept: "text/html" } })
+        .then(function (r) { return r.ok ? r.text() : null; })
+        .then(function (html) {
+          if (html === null) { d.removeAttribute("data-loaded"); return; }
+          d.querySelector(".lazy-body").innerHTML = html;
+          d.setAttribute("data-loaded", "1");
+        });
+    });
+  });
   // After first paint: the tables and lights show before any chart code is fetched.
   if (document.readyState === "complete") { requestAnimationFrame(function () { setTimeout(load, 0); }); }
   else { window.addEventListener("load", function () { requestAnimationFrame(function () { setTimeout(load, 0); }); }); }

@@ -1,0 +1,47 @@
+package kpi
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"countycare/audit"
+	"countycare/care"
+	"countycare/idcard"
+)
+
+// listPage sets rp's page of all (from 1; past the last: the last), names
+// the residents of the page — who returns them by registration, or by
+// resident when byResident — with their identity numbers masked, and
+// audits the read (ActRecords, the residents listed).
+func (s *Service) listPage(ctx context.Context, a care.Actor, rp *RecordPage, all []Record, page int,
+	who func(ctx context.Context, county string, ids []int64) (map[int64]Registrant, error), byResident bool) error {
+	rp.Listed = len(all)
+	rp.Pages = max(1, (len(all)+RecordsPerPage-1)/RecordsPerPage)
+	rp.Page = min(max(page, 1), rp.Pages)
+	lo := (rp.Page - 1) * RecordsPerPage
+	rp.Records = all[lo:min(lo+RecordsPerPage, len(all))]
+	ids := make([]int64, len(rp.Records))
+	for i, rec := range rp.Records {
+		ids[i] = rec.RegistrationID
+		if byResident {
+			ids[i] = rec.ResidentID
+		}
+	}
+	named, err := who(ctx, a.CountyCode, ids)
+	if err != nil {
+		return err
+	}
+	var residents []string
+	for i := range rp.Records {
+		rec := &rp.Records[i]
+		w := named[ids[i]]
+		rec.ResidentID, rec.Name, rec.IDMasked = w.ResidentID, w.Name, idcard.Mask(w.IDNumber)
+		residents = append(residents, fmt.Sprint(w.ResidentID))
+	}
+	ev := audit.New(ctx, a, ActRecords, 0)
+	ev.Detail = fmt.Sprintf("records %s unit %d period %s page %d/%d listed %d residents %s", rp.Indicator.ID, rp.Unit.ID, rp.Period, rp.Page, rp.Pages,
+		len(rp.Records), strings.Join(residents, ","))
+	s.Audit.Record(ctx, ev)
+	return nil
+}
