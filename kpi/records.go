@@ -118,6 +118,7 @@ type Record struct {
 	// FromInstitution to ToInstitution.
 	ReferralID    int64
 	ToInstitution int64
+	ToName        string
 	Direction     referral.Direction
 	RefStatus     referral.Status
 	OutOfCounty   bool

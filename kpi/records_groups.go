@@ -151,8 +151,9 @@ func JudgeAlert(al *critical.Alert, cfg critical.Config, now time.Time) (Record,
 // referralRecords passes keep each chain-end referral first sent in [from,
 // to] that counts at unit u (referral.Compute: an up-referral where it was
 // sent from, a down-referral where it went to, by its township center,
-// referral.UnitsOf) and that indicator id counts: every one for the
-// completion, the up-referrals for the out-of-county rate.
+// referral.UnitsOf; the board sums the township centers within u, a
+// sub-center's townships with it) and that indicator id counts: every one
+// for the completion, the up-referrals for the out-of-county rate.
 func (s *Service) referralRecords(ctx context.Context, a care.Actor, t *org.Tree, u *org.Institution, id string, f RecordFilter, from, to care.Date, keep func(Record)) error {
 	return s.RecordStore.ReferralFacts(ctx, a.CountyCode, from, to, func(fa referral.Fact) error {
 		if fa.Status == referral.StatusRedirected || id == "out_of_county" && fa.Direction != referral.Up ||
@@ -160,8 +161,12 @@ func (s *Service) referralRecords(ctx context.Context, a care.Actor, t *org.Tree
 			return nil
 		}
 		for _, at := range referral.UnitsOf(t, fa.At()) {
-			if at == u.ID {
-				keep(JudgeReferral(id, &fa))
+			if township(t.Get(at).Kind) && t.IsWithin(at, u.ID) {
+				rec := JudgeReferral(id, &fa)
+				if to := t.Get(fa.ToInst); to != nil {
+					rec.ToName = to.Name
+				}
+				keep(rec)
 				return nil
 			}
 		}
