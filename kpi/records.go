@@ -12,6 +12,7 @@ import (
 	"countycare/chronic"
 	"countycare/consult"
 	"countycare/critical"
+	"countycare/family"
 	"countycare/idcard"
 	"countycare/org"
 	"countycare/referral"
@@ -51,6 +52,10 @@ type RecordSource interface {
 	// ReferralFacts passes fn the referrals first sent in [from, to] (the
 	// figure's rows, referral.Service.Indicators).
 	ReferralFacts(ctx context.Context, county string, from, to care.Date, fn func(referral.Fact) error) error
+	// Population and ContractFacts are the village clinics' residents and
+	// contracts on a day, as the family figures count them (family.Repository).
+	Population(ctx context.Context, county string, clinics []int64, day care.Date) ([]family.Population, error)
+	ContractFacts(ctx context.Context, county string, clinics []int64, from, to care.Date) ([]family.ContractFact, error)
 }
 
 // RxRow is what the prescribing group's records need of a prescription.
@@ -123,11 +128,18 @@ type Record struct {
 	RefStatus     referral.Status
 	OutOfCounty   bool
 	Poor          bool // the resident was in a poverty category when referred
+	// A family doctor contract in force (the family group): its term, and
+	// whether the resident is in the key population; for 履约率 one of its
+	// service lines (Service: Part delivered of Whole due).
+	ContractID                 int64
+	ContractStart, ContractEnd care.Date
+	Key                        bool
+	Service                    family.Kind
 }
 
 // id is the record's own id, whatever it is a record of.
 func (r *Record) id() int64 {
-	return r.RegistrationID + r.ConsultationID + r.PrescriptionID + r.BillID + r.AlertID + r.ReferralID
+	return r.RegistrationID + r.ConsultationID + r.PrescriptionID + r.BillID + r.AlertID + r.ReferralID + r.ContractID
 }
 
 // RecordPage is one page of the records behind an indicator at a unit
@@ -159,13 +171,17 @@ type RecordPage struct {
 // prescriptions, with the township's villages), and so the critical values
 // (by the institution that ordered the test) and the settled bills (by the
 // institution that settled the visit); the referral figures at a township
-// center (they are counted per township: a village has none).
+// center (they are counted per township: a village has none); the
+// family-doctor figures at a village clinic (kept per village).
 func HasRecords(id string, k org.Kind) bool {
 	if _, ok := chronicIndicator(id); ok {
 		return k == org.KindVillageClinic
 	}
 	if referralIndicator(id) {
 		return township(k)
+	}
+	if familyIndicator(id) {
+		return k == org.KindVillageClinic
 	}
 	return (id == "consult_sla" || rxIndicator(id) || settleIndicator(id) || id == "critical_ack_in_time") && (k == org.KindVillageClinic || township(k))
 }
@@ -228,9 +244,10 @@ func (s *Service) RecordsWhere(ctx context.Context, a care.Actor, unitID int64, 
 	rp.Path = path(t, r, u)
 	var all []Record
 	money := settleIndicator(id)
+	weighed := money || id == "family_fulfilment" // counts of fen, of services due
 	keep := func(rec Record) {
 		switch {
-		case money:
+		case weighed:
 			rp.Total += int(rec.Whole)
 			rp.Counted += int(rec.Part)
 		case rec.Counted:
@@ -255,6 +272,12 @@ func (s *Service) RecordsWhere(ctx context.Context, a care.Actor, unitID int64, 
 		err = s.alertRecords(ctx, a, t.Subtree(u.ID), from, to, keep)
 	case referralIndicator(id):
 		err = s.referralRecords(ctx, a, t, u, id, f, from, to, keep)
+	case familyIndicator(id):
+		var den int
+		den, err = s.familyRecords(ctx, a, u.ID, id, to, keep)
+		if id != "family_fulfilment" {
+			rp.Total = den // the residents, contracted or not; the contracted are listed
+		}
 	default:
 		err = s.chronicRecords(ctx, a, u.ID, id, from, to, keep)
 	}

@@ -6,6 +6,7 @@ import (
 
 	"countycare/care"
 	"countycare/critical"
+	"countycare/family"
 	"countycare/org"
 	"countycare/referral"
 )
@@ -193,4 +194,70 @@ func JudgeReferral(id string, f *referral.Fact) Record {
 func dayBounds(from, to care.Date) (time.Time, time.Time) {
 	return time.Date(from.Year, from.Month, from.Day, 0, 0, 0, 0, care.Shanghai),
 		time.Date(to.Year, to.Month, to.Day, 0, 0, 0, 0, care.Shanghai).AddDate(0, 0, 1)
+}
+
+// familyIndicator reports whether id is a family-doctor figure with
+// records (a village clinic's: the figures are kept per village).
+func familyIndicator(id string) bool {
+	return id == "family_coverage" || id == "family_key_coverage" || id == "family_fulfilment"
+}
+
+// familyRecords passes keep the records behind a village clinic's
+// family-doctor figure on day `to` (family.Service.PointIndicators: the
+// figures of a period are those of its last day), read by the rules the
+// figure is computed with (family.DayFigures): for 签约覆盖率 each
+// resident with a contract in force (once, however many contracts), for
+// 重点人群签约覆盖率 each such key-population member, for 履约率 each
+// service line due in the contract year of each contract in force
+// (family.Fulfilment: delivered capped at due). It returns the
+// denominator of the coverage figures, which counts residents not listed
+// (the village's active residents, or its key population).
+func (s *Service) familyRecords(ctx context.Context, a care.Actor, clinic int64, id string, to care.Date, keep func(Record)) (int, error) {
+	pops, err := s.RecordStore.Population(ctx, a.CountyCode, []int64{clinic}, to)
+	if err != nil {
+		return 0, err
+	}
+	den := 0
+	for _, p := range pops {
+		if p.VillageID == clinic {
+			den = p.Residents
+			if id == "family_key_coverage" {
+				den = p.Key
+			}
+		}
+	}
+	facts, err := s.RecordStore.ContractFacts(ctx, a.CountyCode, []int64{clinic}, to, to)
+	if err != nil {
+		return 0, err
+	}
+	seen := map[int64]bool{}
+	for i := range facts {
+		c := &facts[i]
+		if c.VillageID != clinic || !c.Covers(to) {
+			continue
+		}
+		rec := Record{ContractID: c.ID, ResidentID: c.ResidentID, ContractStart: c.Start, ContractEnd: c.End, Key: c.Key}
+		if id != "family_fulfilment" {
+			if seen[c.ResidentID] || id == "family_key_coverage" && !c.Key {
+				continue
+			}
+			seen[c.ResidentID] = true
+			rec.Counted = true
+			keep(rec)
+			continue
+		}
+		for _, l := range family.Fulfilment(&c.Contract, c.Done, to) {
+			if l.Due == 0 {
+				continue // delivered but not promised: not in the figure
+			}
+			line := rec
+			line.Service, line.Part, line.Whole = l.Kind, int64(l.Counted()), int64(l.Due)
+			line.Counted = l.Counted() == l.Due
+			if !line.Counted {
+				line.Why, line.WhyArgs = "kpi.why.services_short", []any{l.Due - l.Counted(), l.Due}
+			}
+			keep(line)
+		}
+	}
+	return den, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -50,7 +51,7 @@ func recordCounts(t *testing.T, r response) (int, int) {
 }
 
 func testDashboardRecordsGroups(t *testing.T, d store.Dialect) {
-	e := newEnvWith(t, d, envOptions{demo: &demo.Config{Residents: 2000, Villages: 20, VillageDoctors: 40, Visits: 600, Referrals: 300}})
+	e := newEnvWith(t, d, envOptions{demo: &demo.Config{Residents: 2000, Villages: 20, VillageDoctors: 40, Visits: 600, Referrals: 300, Contracts: 600}})
 	ctx := context.Background()
 	now := time.Now()
 	year := strconv.Itoa(now.In(care.Shanghai).Year())
@@ -113,9 +114,12 @@ func testDashboardRecordsGroups(t *testing.T, d store.Dialect) {
 	reads := 0
 	// Every figure with records, at every township and at the village: the
 	// list's counts are the board's.
-	ids := []string{"referral_completion", "out_of_county", "critical_ack_in_time", "settle_oop_share", "settle_drug_share", "settle_material_share"}
+	ids := []string{"referral_completion", "out_of_county", "critical_ack_in_time", "settle_oop_share", "settle_drug_share", "settle_material_share",
+		"family_coverage", "family_key_coverage", "family_fulfilment"}
 	checked := map[string]int{}
-	for _, u := range append(append([]*org.Institution{}, towns...), village) {
+	units := append([]*org.Institution{}, towns...)
+	units = append(units, tree.OfKind(county.ID, org.KindVillageClinic)...)
+	for _, u := range units {
 		b, err := e.srv.Dashboard.Board(ctx, analyst, u.ID, p)
 		if err != nil {
 			t.Fatal(err)
@@ -123,7 +127,7 @@ func testDashboardRecordsGroups(t *testing.T, d store.Dialect) {
 		page := an.get("/dashboard/units/" + strconv.FormatInt(u.ID, 10) + "?period=" + year).body
 		for _, row := range b.Rows {
 			id := row.Indicator.ID
-			if !strings.Contains(strings.Join(ids, " "), id) || !b.HasRecords(id) {
+			if !slices.Contains(ids, id) || !b.HasRecords(id) {
 				continue
 			}
 			href := fmt.Sprintf("/dashboard/units/%d/records?indicator=%s&period=%s", u.ID, id, year)
@@ -244,6 +248,25 @@ func testDashboardRecordsGroups(t *testing.T, d store.Dialect) {
 	}
 	if masked == 0 {
 		t.Error("no masked identity number on the bills")
+	}
+	// A village's services due but not delivered: only those, each saying
+	// how many are missing.
+	short := 0
+	for _, u := range units {
+		if u.Kind != org.KindVillageClinic {
+			continue
+		}
+		r := an.get(fmt.Sprintf("/dashboard/units/%d/records?indicator=family_fulfilment&period=%s&missing=1", u.ID, year))
+		reads++
+		for _, row := range regexp.MustCompile(`(?s)<tr data-contract="\d+" data-service="\w+" data-part="(\d+)" data-whole="(\d+)" data-counted="(\w+)">(.*?)</tr>`).FindAllStringSubmatch(r.body, -1) {
+			short++
+			if row[3] != "false" || row[1] == row[2] || !regexp.MustCompile(`还差 \d+ 次（本签约年度应提供 \d+ 次）`).MatchString(row[4]) {
+				t.Errorf("a service line listed as not delivered: %v", row)
+			}
+		}
+	}
+	if short == 0 {
+		t.Error("no service due but not delivered in the county's villages")
 	}
 	// Every view was audited with the residents listed.
 	if n := audited(kpi.ActRecords) - before; n != reads {

@@ -30,6 +30,9 @@ type recordsView struct {
 	// Bills, Alerts, Referrals: settled bills (the settlement group),
 	// critical values, referrals.
 	Bills, Alerts, Referrals bool
+	// Contracts: family doctor contracts (coverage) or their service
+	// lines (Services: fulfilment).
+	Contracts, Services bool
 	// OnlyKey is the message key of the link to the flagged records only:
 	// those not counted, or, where lower is better, those counted.
 	OnlyKey string
@@ -93,7 +96,8 @@ func (s *Server) dashboardRecords(w http.ResponseWriter, r *http.Request, rc *re
 	id := rp.Indicator.ID
 	v := &recordsView{P: rp, Value: kpi.Of(rp.Indicator, kpi.Rate{Num: rp.Counted, Den: rp.Total}), Consult: id == "consult_sla",
 		Rx: rp.Indicator.Group == "rx", Bills: rp.Indicator.Group == "settle", Alerts: id == "critical_ack_in_time",
-		Referrals: rp.Indicator.Group == "referral", OnlyKey: "kpi.records.show_missing"}
+		Referrals: rp.Indicator.Group == "referral", Contracts: rp.Indicator.Group == "family" && id != "family_fulfilment",
+		Services: id == "family_fulfilment", OnlyKey: "kpi.records.show_missing"}
 	if !rp.Indicator.HigherIsBetter {
 		v.OnlyKey = "kpi.records.show_counted"
 	}
@@ -108,6 +112,10 @@ func (s *Server) dashboardRecords(w http.ResponseWriter, r *http.Request, rc *re
 		v.Counts = s.msgs.T(rc.Lang, "kpi.records.counts_alerts", rp.Total, rp.Counted)
 	case v.Referrals:
 		v.Counts = s.msgs.T(rc.Lang, "kpi.records.counts_referrals", rp.Total, rp.Counted)
+	case v.Contracts:
+		v.Counts = s.msgs.T(rc.Lang, "kpi.records.counts_"+id, rp.Total, rp.Counted)
+	case v.Services:
+		v.Counts = s.msgs.T(rc.Lang, "kpi.records.counts_services", rp.Total, rp.Counted)
 	default:
 		v.Counts = s.msgs.T(rc.Lang, "kpi.records.counts", rp.Total, rp.Counted)
 	}
@@ -135,6 +143,8 @@ func (s *Server) dashboardRecords(w http.ResponseWriter, r *http.Request, rc *re
 			}
 			row.BillYuan, row.PartYuan = yuan(rec.Whole), yuan(rec.Part)
 			row.Where = s.msgs.T(rc.Lang, "settle.code.level."+rec.Level) + sep + s.msgs.T(rc.Lang, "settle.code.visit."+rec.VisitType)
+		case v.Services:
+			row.Where = s.msgs.T(rc.Lang, "family.kind."+string(rec.Service))
 		case v.Referrals:
 			row.Where = s.msgs.T(rc.Lang, "referral.direction."+string(rec.Direction)) + sep + rec.ToName + sep + s.msgs.T(rc.Lang, "referral.status."+string(rec.RefStatus))
 		}
