@@ -112,8 +112,10 @@ func (s *Server) dashboardRecords(w http.ResponseWriter, r *http.Request, rc *re
 		v.Counts = s.msgs.T(rc.Lang, "kpi.records.counts_alerts", rp.Total, rp.Counted)
 	case v.Referrals:
 		v.Counts = s.msgs.T(rc.Lang, "kpi.records.counts_referrals", rp.Total, rp.Counted)
+	case v.Contracts && id == "family_key_coverage":
+		v.Counts = s.msgs.T(rc.Lang, "kpi.records.counts_family_key_coverage", rp.Total, rp.Counted)
 	case v.Contracts:
-		v.Counts = s.msgs.T(rc.Lang, "kpi.records.counts_"+id, rp.Total, rp.Counted)
+		v.Counts = s.msgs.T(rc.Lang, "kpi.records.counts_family_coverage", rp.Total, rp.Counted)
 	case v.Services:
 		v.Counts = s.msgs.T(rc.Lang, "kpi.records.counts_services", rp.Total, rp.Counted)
 	default:
