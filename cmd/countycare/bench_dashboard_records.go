@@ -28,10 +28,7 @@ func benchDashboardRecords(stdout io.Writer, a *app, base string, user map[care.
 	}
 	cl.hc.Timeout = 5 * time.Minute
 	today := care.Today(time.Now())
-	month := kpi.Period{Kind: kpi.Month, Year: today.Year, N: int(today.Month) - 1}
-	if month.N == 0 {
-		month = kpi.Period{Kind: kpi.Month, Year: today.Year - 1, N: 12}
-	}
+	month := lastMonth(today)
 	t, err := a.orgs.Tree(ctx)
 	if err != nil {
 		return err
