@@ -301,19 +301,33 @@ func nearestRank(sorted []time.Duration, p float64) time.Duration {
 // past that deadline; one still open within it is not yet judged.
 type UnitAck struct{ InTime, Judged int }
 
+// AckJudged says whether the alert is judged by 危急值及时确认 (UnitAck)
+// at now — acknowledged, escalated, or past its first deadline
+// (Config.EscalateAfter[0]) — and whether it was acknowledged in time: by
+// the ordering clinic, before that deadline. The dashboard's figure and
+// its records (kpi.JudgeAlert) both judge by it.
+func (al *Alert) AckJudged(cfg Config, now time.Time) (judged, inTime bool) {
+	first := al.RaisedAt.Add(cfg.EscalateAfter[0])
+	switch {
+	case !al.Open() && al.Level == LevelClinic && !al.AckAt.After(first):
+		return true, true
+	case !al.Open() || al.Level > LevelClinic || now.After(first):
+		return true, false
+	}
+	return false, false
+}
+
 // AckInTimeByClinic tallies UnitAck per ordering institution (ClinicID).
 func AckInTimeByClinic(alerts []Alert, cfg Config, now time.Time) map[int64]UnitAck {
 	out := map[int64]UnitAck{}
 	for i := range alerts {
 		al := &alerts[i]
-		first := al.RaisedAt.Add(cfg.EscalateAfter[0])
 		u := out[al.ClinicID] // a unit whose alerts are all within their first deadline is listed, with none judged
-		switch {
-		case !al.Open() && al.Level == LevelClinic && !al.AckAt.After(first):
-			u.InTime++
+		if judged, inTime := al.AckJudged(cfg, now); judged {
 			u.Judged++
-		case !al.Open() || al.Level > LevelClinic || now.After(first):
-			u.Judged++
+			if inTime {
+				u.InTime++
+			}
 		}
 		out[al.ClinicID] = u
 	}

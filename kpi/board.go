@@ -130,6 +130,10 @@ type Service struct {
 	// ConsultRules are the consultation deadlines the 10-minute promise is
 	// judged by (consult.Service.Config; zero: consult.DefaultConfig).
 	ConsultRules consult.Config
+	// CriticalRules are the critical values' escalation deadlines
+	// (critical.Service.Config; zero: critical.DefaultConfig), which say
+	// whether a critical value was acknowledged in time.
+	CriticalRules critical.Config
 	// CacheTTL is how long a computed (scope, period) is served before it
 	// is computed again (serve --kpi-cache; 0: DefaultCacheTTL).
 	CacheTTL time.Duration

@@ -10,7 +10,10 @@ import (
 	"countycare/care"
 	"countycare/chronic"
 	"countycare/consult"
+	"countycare/critical"
+	"countycare/family"
 	"countycare/org"
+	"countycare/referral"
 	"countycare/rx"
 )
 
@@ -38,6 +41,19 @@ type RecordSource interface {
 	// PrescriptionsFrom returns the prescriptions the institutions
 	// signed in [from, to), as the prescribing group counts them.
 	PrescriptionsFrom(ctx context.Context, county string, institutions []int64, from, to time.Time) ([]RxRow, error)
+	// SettledBills returns the bills the institutions settled for the
+	// visits of the days [from, to], as SettlementSums counts them.
+	SettledBills(ctx context.Context, county string, institutions []int64, from, to care.Date) ([]Bill, error)
+	// CriticalAlerts lists the critical values of the filter (the
+	// figure's reader, critical.Service.UnitAcks, reads the same).
+	CriticalAlerts(ctx context.Context, f critical.Filter) ([]critical.Alert, error)
+	// ReferralFacts passes fn the referrals first sent in [from, to] (the
+	// figure's rows, referral.Service.Indicators).
+	ReferralFacts(ctx context.Context, county string, from, to care.Date, fn func(referral.Fact) error) error
+	// Population and ContractFacts are the village clinics' residents and
+	// contracts on a day, as the family figures count them (family.Repository).
+	Population(ctx context.Context, county string, clinics []int64, day care.Date) ([]family.Population, error)
+	ContractFacts(ctx context.Context, county string, clinics []int64, from, to care.Date) ([]family.ContractFact, error)
 }
 
 // RxRow is what the prescribing group's records need of a prescription.
@@ -90,6 +106,41 @@ type Record struct {
 	FaceToFace int
 	SBP, DBP   int // last measured blood pressure of the period (0: none)
 	FPG        int // last fasting glucose of the period, 0.1 mmol/L (0: none)
+
+	// A settled bill (the settlement group): its visit, its fees, and the
+	// indicator's part of it over the whole (fen).
+	BillID           int64
+	VisitDate        care.Date
+	Level, VisitType string
+	Fees             Fees
+	Part, Whole      int64
+	// A critical value (critical_ack_in_time): raised at Sent,
+	// acknowledged after WaitMinutes (0: open), LateMinutes past its
+	// first deadline (0: in time).
+	AlertID     int64
+	Finding     string
+	LateMinutes int
+	// A referral (the referral group): sent (first) at Sent from
+	// FromInstitution to ToInstitution.
+	ReferralID    int64
+	ToInstitution int64
+	ToName        string
+	Direction     referral.Direction
+	RefStatus     referral.Status
+	OutOfCounty   bool
+	Poor          bool // the resident was in a poverty category when referred
+	// A family doctor contract in force (the family group): its term, and
+	// whether the resident is in the key population; for 履约率 one of its
+	// service lines (Service: Part delivered of Whole due).
+	ContractID                 int64
+	ContractStart, ContractEnd care.Date
+	Key                        bool
+	Service                    family.Kind
+}
+
+// id is the record's own id, whatever it is a record of.
+func (r *Record) id() int64 {
+	return r.RegistrationID + r.ConsultationID + r.PrescriptionID + r.BillID + r.AlertID + r.ReferralID + r.ContractID
 }
 
 // RecordPage is one page of the records behind an indicator at a unit
@@ -101,12 +152,16 @@ type RecordPage struct {
 	Period    Period
 	From, To  care.Date
 	Missing   bool // only the flagged records are listed (Record.Flagged)
+	Filter    RecordFilter
 	Records   []Record
-	Total     int // the denominator: every record of the unit and period
-	Counted   int // the numerator
-	Listed    int // the records of the list (Total, or Total − Counted when Missing)
-	Page      int // from 1
-	Pages     int
+	// Total is the denominator: every record of the unit and period (the
+	// settlement group: the sum of their bills, fen); Counted is the
+	// numerator (the settlement group: the sum of their parts, fen).
+	Total   int
+	Counted int
+	Listed  int // the records of the list (Total, or Total − Counted when Missing)
+	Page    int // from 1
+	Pages   int
 	// Figure is the indicator's value at the unit when it is not
 	// Counted over Total (a turnaround quantile); nil otherwise.
 	Figure *Value
@@ -117,7 +172,11 @@ type RecordPage struct {
 // village clinic (the lowest level; their patients are registered there);
 // the 10-minute promise and the prescribing group at a village clinic or
 // a township center (the institutions that send the requests or sign the
-// prescriptions, with the township's villages).
+// prescriptions, with the township's villages), and so the critical values
+// (by the institution that ordered the test) and the settled bills (by the
+// institution that settled the visit); the referral figures at a township
+// center (they are counted per township: a village has none); the
+// family-doctor figures at a village clinic (kept per village).
 func HasRecords(id string, k org.Kind) bool {
 	if _, ok := chronicIndicator(id); ok {
 		return k == org.KindVillageClinic
@@ -125,7 +184,13 @@ func HasRecords(id string, k org.Kind) bool {
 	if in, _ := Lookup(id); in.InMinutes() {
 		return true // the reports of the unit's institutions (turnaround.go), at every level
 	}
-	return (id == "consult_sla" || rxIndicator(id)) && (k == org.KindVillageClinic || township(k))
+	if referralIndicator(id) {
+		return township(k)
+	}
+	if familyIndicator(id) {
+		return k == org.KindVillageClinic
+	}
+	return (id == "consult_sla" || rxIndicator(id) || settleIndicator(id) || id == "critical_ack_in_time") && (k == org.KindVillageClinic || township(k))
 }
 
 // rxIndicator reports whether id is of the prescribing group.
@@ -150,6 +215,19 @@ func chronicIndicator(id string) (chronic.Disease, bool) {
 // HasRecords), EFORBIDDEN (a role without a dashboard), ENOTFOUND.
 // Reading the list is an audited read of patient data.
 func (s *Service) Records(ctx context.Context, a care.Actor, unitID int64, id string, p Period, missing bool, page int) (*RecordPage, error) {
+	return s.RecordsWhere(ctx, a, unitID, id, p, RecordFilter{Missing: missing}, page)
+}
+
+// RecordsWhere is Records narrowed by f (RecordFilter): a direction or the
+// poor only, for the referral figures (EINVALID for another indicator).
+func (s *Service) RecordsWhere(ctx context.Context, a care.Actor, unitID int64, id string, p Period, f RecordFilter, page int) (*RecordPage, error) {
+	missing := f.Missing
+	if f.Direction != "" && (id != "referral_completion" || f.Direction != referral.Up && f.Direction != referral.Down) {
+		return nil, care.Invalid([]care.FieldError{{Field: "direction", Key: "kpi.records.direction"}})
+	}
+	if f.Poor && !referralIndicator(id) {
+		return nil, care.Invalid([]care.FieldError{{Field: "poor", Key: "kpi.records.poor_only"}})
+	}
 	in, err := lookupField(id)
 	if err != nil {
 		return nil, err
@@ -172,13 +250,21 @@ func (s *Service) Records(ctx context.Context, a care.Actor, unitID int64, id st
 	if from.After(today) {
 		return nil, care.Invalid([]care.FieldError{{Field: "period", Key: "kpi.period.future"}})
 	}
-	rp := &RecordPage{Unit: u, Indicator: in, Period: p, From: from, To: to, Missing: missing}
+	rp := &RecordPage{Unit: u, Indicator: in, Period: p, From: from, To: to, Missing: missing, Filter: f}
 	rp.Path = path(t, r, u)
 	var all []Record
+	money := settleIndicator(id)
+	weighed := money || id == "family_fulfilment" // counts of fen, of services due
 	keep := func(rec Record) {
-		rp.Total++
-		if rec.Counted {
+		switch {
+		case weighed:
+			rp.Total += int(rec.Whole)
+			rp.Counted += int(rec.Part)
+		case rec.Counted:
+			rp.Total++
 			rp.Counted++
+		default:
+			rp.Total++
 		}
 		rec.Flagged = rec.Counted != in.HigherIsBetter
 		if rec.Flagged || !missing {
@@ -190,6 +276,18 @@ func (s *Service) Records(ctx context.Context, a care.Actor, unitID int64, id st
 		err = s.consultRecords(ctx, a, t.Subtree(u.ID), from, to, keep)
 	case rxIndicator(id):
 		err = s.rxRecords(ctx, a, id, t.Subtree(u.ID), from, to, keep)
+	case settleIndicator(id):
+		err = s.billRecords(ctx, a, id, t.Subtree(u.ID), from, to, keep)
+	case id == "critical_ack_in_time":
+		err = s.alertRecords(ctx, a, t.Subtree(u.ID), from, to, keep)
+	case referralIndicator(id):
+		err = s.referralRecords(ctx, a, t, u, id, f, from, to, keep)
+	case familyIndicator(id):
+		var den int
+		den, err = s.familyRecords(ctx, a, u.ID, id, to, keep)
+		if id != "family_fulfilment" {
+			rp.Total = den // the residents, contracted or not; the contracted are listed
+		}
 	default:
 		err = s.chronicRecords(ctx, a, u.ID, id, from, to, keep)
 	}
@@ -197,17 +295,20 @@ func (s *Service) Records(ctx context.Context, a care.Actor, unitID int64, id st
 		return nil, err
 	}
 	sort.SliceStable(all, func(i, j int) bool {
-		if all[i].Flagged != all[j].Flagged {
-			return all[i].Flagged
+		x, y := &all[i], &all[j]
+		if x.Flagged != y.Flagged {
+			return x.Flagged
 		}
-		return all[i].RegistrationID+all[i].ConsultationID+all[i].PrescriptionID < all[j].RegistrationID+all[j].ConsultationID+all[j].PrescriptionID
+		if money && x.Part*y.Whole != y.Part*x.Whole { // the highest share of its bill first
+			return x.Part*y.Whole > y.Part*x.Whole
+		}
+		return x.id() < y.id()
 	})
-	byResident := id == "consult_sla" || rxIndicator(id)
 	who := s.RecordStore.Registrants
-	if byResident {
+	if byResident(id) {
 		who = s.RecordStore.ResidentsByID
 	}
-	if err := s.listPage(ctx, a, rp, all, page, who, byResident); err != nil {
+	if err := s.listPage(ctx, a, rp, all, page, who, byResident(id)); err != nil {
 		return nil, err
 	}
 	return rp, nil
@@ -236,8 +337,7 @@ func (s *Service) consultRecords(ctx context.Context, a care.Actor, institutions
 	if rules.ResponseMinutes == nil {
 		rules = consult.DefaultConfig()
 	}
-	start := time.Date(from.Year, from.Month, from.Day, 0, 0, 0, 0, care.Shanghai)
-	end := time.Date(to.Year, to.Month, to.Day, 0, 0, 0, 0, care.Shanghai).AddDate(0, 0, 1)
+	start, end := dayBounds(from, to)
 	cs, err := s.RecordStore.ConsultationsFrom(ctx, a.CountyCode, institutions, start, end)
 	if err != nil {
 		return err
@@ -254,8 +354,7 @@ func (s *Service) consultRecords(ctx context.Context, a care.Actor, institutions
 // rxRecords passes keep each prescription the institutions signed in the
 // days [from, to] that indicator id judges (JudgePrescription).
 func (s *Service) rxRecords(ctx context.Context, a care.Actor, id string, institutions []int64, from, to care.Date, keep func(Record)) error {
-	start := time.Date(from.Year, from.Month, from.Day, 0, 0, 0, 0, care.Shanghai)
-	end := time.Date(to.Year, to.Month, to.Day, 0, 0, 0, 0, care.Shanghai).AddDate(0, 0, 1)
+	start, end := dayBounds(from, to)
 	rows, err := s.RecordStore.PrescriptionsFrom(ctx, a.CountyCode, institutions, start, end)
 	if err != nil {
 		return err

@@ -42,6 +42,9 @@ func (s *Service) listPage(ctx context.Context, a care.Actor, rp *RecordPage, al
 	ev := audit.New(ctx, a, ActRecords, 0)
 	ev.Detail = fmt.Sprintf("records %s unit %d period %s page %d/%d listed %d residents %s", rp.Indicator.ID, rp.Unit.ID, rp.Period, rp.Page, rp.Pages,
 		len(rp.Records), strings.Join(residents, ","))
+	if f := rp.Filter; f.Direction != "" || f.Poor {
+		ev.Detail += fmt.Sprintf(" direction %q poor %t", f.Direction, f.Poor)
+	}
 	s.Audit.Record(ctx, ev)
 	return nil
 }

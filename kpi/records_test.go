@@ -62,7 +62,7 @@ func TestJudgePatient(t *testing.T) {
 	}
 }
 
-// TestHasRecords: the chronic figures of a village clinic, nothing else.
+// TestHasRecords: which figures list their records, at which units.
 func TestHasRecords(t *testing.T) {
 	for _, x := range []struct {
 		id   string
@@ -73,7 +73,15 @@ func TestHasRecords(t *testing.T) {
 		{"dm_standardised", org.KindVillageClinic, true},
 		{"htn_controlled", org.KindTownshipHC, false},
 		{"in_county", org.KindVillageClinic, false},
-		{"family_coverage", org.KindVillageClinic, false},
+		{"family_coverage", org.KindVillageClinic, true},
+		{"family_fulfilment", org.KindTownshipHC, false},
+		{"referral_completion", org.KindTownshipHC, true},
+		{"out_of_county", org.KindVillageClinic, false},
+		{"out_of_county", org.KindCounty, false},
+		{"critical_ack_in_time", org.KindCentralHC, true},
+		{"critical_ack_in_time", org.KindCommunity, false},
+		{"settle_drug_share", org.KindVillageClinic, true},
+		{"settle_fund_use", org.KindTownshipHC, false},
 		{"consult_sla", org.KindVillageClinic, true},
 		{"consult_sla", org.KindCentralHC, true},
 		{"consult_sla", org.KindCommunity, false},

@@ -61,6 +61,25 @@ type Fact struct {
 	Poverty     bool
 	FirstSentAt time.Time
 	ArrivedAt   time.Time
+	ResidentID  int64 // the patient (the dashboard's records name them; the figures do not)
+}
+
+// At is the institution a chain-end referral counts at (Compute): where
+// an up-referral was sent from, where a down-referral was sent to.
+func (f *Fact) At() int64 {
+	if f.Direction == Down {
+		return f.ToInst
+	}
+	return f.FromInst
+}
+
+// Done reports whether the referral counts as completed (转诊完成率, issue
+// #3): an up-referral arrived or completed, a down-referral acknowledged.
+func (f *Fact) Done() bool {
+	if f.Direction == Down {
+		return f.Status == StatusAcknowledged
+	}
+	return f.Status == StatusArrived || f.Status == StatusCompleted
 }
 
 // Settlement levels and visit types as the settle package writes them
@@ -130,10 +149,9 @@ func Percentile(ds []time.Duration, p int) time.Duration {
 func (ind *Indicators) add(f *Fact) {
 	ind.Counts[f.Direction][f.Status]++
 	ind.Sent[f.Direction]++
-	done := false
+	done := f.Done()
 	switch f.Direction {
 	case Up:
-		done = f.Status == StatusArrived || f.Status == StatusCompleted
 		ind.UpCompletion.Den++
 		if done {
 			ind.UpCompletion.Num++
@@ -152,7 +170,6 @@ func (ind *Indicators) add(f *Fact) {
 			ind.arrivals = append(ind.arrivals, f.ArrivedAt.Sub(f.FirstSentAt))
 		}
 	case Down:
-		done = f.Status == StatusAcknowledged
 		ind.DownCompletion.Den++
 		if done {
 			ind.DownCompletion.Num++
@@ -207,11 +224,7 @@ func Compute(facts []Fact, visits []VisitCount, unitsOf func(inst int64) []int64
 		if f.Status == StatusRedirected {
 			continue
 		}
-		at := f.FromInst
-		if f.Direction == Down {
-			at = f.ToInst
-		}
-		for _, u := range unitsOf(at) {
+		for _, u := range unitsOf(f.At()) {
 			get(u).add(f)
 		}
 	}
@@ -239,8 +252,9 @@ type Report struct {
 	Units    []UnitReport
 }
 
-// unitsOf maps an institution to its township center and its county.
-func unitsOf(t *org.Tree, inst int64) []int64 {
+// UnitsOf maps an institution to the units its referrals and visits
+// count towards: its township center and its county.
+func UnitsOf(t *org.Tree, inst int64) []int64 {
 	var out []int64
 	for in := t.Get(inst); in != nil; in = t.Get(in.ParentID) {
 		switch in.Kind {
@@ -284,7 +298,7 @@ func (s *Service) Indicators(ctx context.Context, a care.Actor, from, to care.Da
 	if err != nil {
 		return nil, err
 	}
-	res := Compute(facts, visits, func(id int64) []int64 { return unitsOf(t, id) })
+	res := Compute(facts, visits, func(id int64) []int64 { return UnitsOf(t, id) })
 	rep := &Report{From: from, To: to}
 	for _, c := range t.Roots() {
 		if c.Kind != org.KindCounty || c.CountyCode != a.CountyCode {

@@ -125,8 +125,8 @@ func TestUnitsOfAnInstitution(t *testing.T) {
 		{ID: 16, ParentID: 15, Kind: org.KindVillageClinic, CountyCode: "411723"},
 	})
 	for inst, want := range map[int64]string{16: "[15 1]", 15: "[15 1]", 10: "[10 1]", 3: "[1]", 99: "[]"} {
-		if got := fmt.Sprint(unitsOf(tr, inst)); got != want {
-			t.Errorf("unitsOf(%d) = %s, want %s", inst, got, want)
+		if got := fmt.Sprint(UnitsOf(tr, inst)); got != want {
+			t.Errorf("UnitsOf(%d) = %s, want %s", inst, got, want)
 		}
 	}
 }

@@ -124,3 +124,31 @@ func (s *Store) PrescriptionsFrom(ctx context.Context, county string, institutio
 	}
 	return out, wrap(op, rows.Err())
 }
+
+// SettledBills returns the bills the institutions settled for the visits
+// of the days [from, to] (the dashboard's records behind the settlement
+// group; the rows store.SettlementSums adds up: a reversed settlement is
+// not among them, its replacement is), oldest visit first.
+func (s *Store) SettledBills(ctx context.Context, county string, institutions []int64, from, to care.Date) ([]kpi.Bill, error) {
+	const op = "store.SettledBills"
+	if len(institutions) == 0 {
+		return nil, nil
+	}
+	rows, err := s.read().query(ctx, `SELECT id, resident_id, institution_id, visit_date, level, visit_type, total, patient, drugs, materials, basic FROM settlements
+		WHERE county_code = ? AND visit_date >= ? AND visit_date <= ? AND status = 'settled' AND institution_id IN (`+placeholders(len(institutions))+`) ORDER BY visit_date, id`,
+		append([]any{county, from, to}, int64Args(institutions)...)...)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	defer rows.Close()
+	var out []kpi.Bill
+	for rows.Next() {
+		var b kpi.Bill
+		f := &b.Fees
+		if err := rows.Scan(&b.ID, &b.ResidentID, &b.Institution, &b.VisitDate, &b.Level, &b.VisitType, &f.Total, &f.Patient, &f.Drugs, &f.Materials, &f.Basic); err != nil {
+			return nil, wrap(op, err)
+		}
+		out = append(out, b)
+	}
+	return out, wrap(op, rows.Err())
+}

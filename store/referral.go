@@ -276,7 +276,7 @@ func (s *Store) ReferralFacts(ctx context.Context, county string, from, to care.
 	const op = "store.ReferralFacts"
 	lo := time.Date(from.Year, from.Month, from.Day, 0, 0, 0, 0, care.Shanghai)
 	hi := time.Date(to.Year, to.Month, to.Day, 0, 0, 0, 0, care.Shanghai).AddDate(0, 0, 1)
-	rows, err := s.read().query(ctx, `SELECT id, direction, status, from_institution, to_institution, out_of_county, poverty, first_sent_at, arrived_at
+	rows, err := s.read().query(ctx, `SELECT id, direction, status, from_institution, to_institution, out_of_county, poverty, first_sent_at, arrived_at, resident_id
 		FROM referrals WHERE county_code = ? AND first_sent_at >= ? AND first_sent_at < ? ORDER BY id`, county, s.ts(lo), s.ts(hi))
 	if err != nil {
 		return wrap(op, err)
@@ -284,7 +284,7 @@ func (s *Store) ReferralFacts(ctx context.Context, county string, from, to care.
 	defer rows.Close()
 	for rows.Next() {
 		var f referral.Fact
-		if err := rows.Scan(&f.ID, &f.Direction, &f.Status, &f.FromInst, &f.ToInst, &f.OutOfCounty, &f.Poverty, tsOf(&f.FirstSentAt), tsOf(&f.ArrivedAt)); err != nil {
+		if err := rows.Scan(&f.ID, &f.Direction, &f.Status, &f.FromInst, &f.ToInst, &f.OutOfCounty, &f.Poverty, tsOf(&f.FirstSentAt), tsOf(&f.ArrivedAt), &f.ResidentID); err != nil {
 			return wrap(op, err)
 		}
 		if err := fn(f); err != nil {

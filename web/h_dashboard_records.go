@@ -8,6 +8,7 @@ import (
 
 	"countycare/care"
 	"countycare/kpi"
+	"countycare/referral"
 	"countycare/rx"
 )
 
@@ -28,6 +29,12 @@ type recordsView struct {
 	Rx bool
 	// TAT: the records are reports behind a turnaround, slowest first.
 	TAT bool
+	// Bills, Alerts, Referrals: settled bills (the settlement group),
+	// critical values, referrals.
+	Bills, Alerts, Referrals bool
+	// Contracts: family doctor contracts (coverage) or their service
+	// lines (Services: fulfilment).
+	Contracts, Services bool
 	// OnlyKey is the message key of the link to the flagged records only:
 	// those not counted, or, where lower is better, those counted.
 	OnlyKey string
@@ -36,6 +43,16 @@ type recordsView struct {
 	Next    template.URL
 	All     template.URL // query of the whole list
 	Only    template.URL // query of the records not counted
+	// Parts are the referral lists' links to a part of the figure (a
+	// direction, the poor), Part the one shown ("" the whole).
+	Parts []recordPart
+}
+
+// recordPart is a link to a part of a referral figure's records.
+type recordPart struct {
+	Key   string // message key of its name
+	Query template.URL
+	On    bool
 }
 
 // recordRow is one record with its reason in the reader's language (a
@@ -45,6 +62,10 @@ type recordRow struct {
 	Why     string
 	Status  string
 	Classes string
+	ShareBP int // a bill: the indicator's part of it, basis points
+	// BillYuan and PartYuan are a bill and the indicator's part of it in yuan.
+	BillYuan, PartYuan string
+	Where              string // a bill: level and visit type; a referral: direction, receiver and status
 }
 
 func (s *Server) dashboardRecords(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
@@ -65,17 +86,20 @@ func (s *Server) dashboardRecords(w http.ResponseWriter, r *http.Request, rc *re
 			err = care.Invalid([]care.FieldError{{Field: "page", Key: "kpi.records.page"}})
 		}
 	}
-	missing := q.Get("missing") == "1"
+	f := kpi.RecordFilter{Missing: q.Get("missing") == "1", Direction: referral.Direction(q.Get("direction")), Poor: q.Get("poor") == "1"}
 	var rp *kpi.RecordPage
 	if err == nil {
-		rp, err = s.Dashboard.Records(r.Context(), rc.Actor, unit, q.Get("indicator"), p, missing, page)
+		rp, err = s.Dashboard.RecordsWhere(r.Context(), rc.Actor, unit, q.Get("indicator"), p, f, page)
 	}
 	if err != nil {
 		pd.Data = &recordsView{}
 		return s.formError(w, r, rc, "dashboard_records", pd, err)
 	}
-	v := &recordsView{P: rp, Value: kpi.Of(rp.Indicator, kpi.Rate{Num: rp.Counted, Den: rp.Total}), Consult: rp.Indicator.ID == "consult_sla",
-		Rx: rp.Indicator.Group == "rx", TAT: rp.Figure != nil, OnlyKey: "kpi.records.show_missing"}
+	id := rp.Indicator.ID
+	v := &recordsView{P: rp, Value: kpi.Of(rp.Indicator, kpi.Rate{Num: rp.Counted, Den: rp.Total}), Consult: id == "consult_sla",
+		Rx: rp.Indicator.Group == "rx", Bills: rp.Indicator.Group == "settle", Alerts: id == "critical_ack_in_time",
+		Referrals: rp.Indicator.Group == "referral", Contracts: rp.Indicator.Group == "family" && id != "family_fulfilment",
+		Services: id == "family_fulfilment", TAT: rp.Figure != nil, OnlyKey: "kpi.records.show_missing"}
 	if rp.Figure != nil {
 		v.Value = *rp.Figure
 	}
@@ -89,6 +113,18 @@ func (s *Server) dashboardRecords(w http.ResponseWriter, r *http.Request, rc *re
 		v.Counts = s.msgs.T(rc.Lang, "kpi.records.counts_rx", rp.Total, rp.Counted)
 	case v.TAT:
 		v.Counts, v.OnlyKey = s.msgs.T(rc.Lang, "kpi.records.counts_tat", rp.Total, rp.Counted), "kpi.records.show_over"
+	case v.Bills:
+		v.Counts = s.msgs.T(rc.Lang, "kpi.records.counts_bills", rp.Listed, yuan(int64(rp.Total)), s.msgs.T(rc.Lang, rp.Indicator.Numerator), yuan(int64(rp.Counted)))
+	case v.Alerts:
+		v.Counts = s.msgs.T(rc.Lang, "kpi.records.counts_alerts", rp.Total, rp.Counted)
+	case v.Referrals:
+		v.Counts = s.msgs.T(rc.Lang, "kpi.records.counts_referrals", rp.Total, rp.Counted)
+	case v.Contracts && id == "family_key_coverage":
+		v.Counts = s.msgs.T(rc.Lang, "kpi.records.counts_family_key_coverage", rp.Total, rp.Counted)
+	case v.Contracts:
+		v.Counts = s.msgs.T(rc.Lang, "kpi.records.counts_family_coverage", rp.Total, rp.Counted)
+	case v.Services:
+		v.Counts = s.msgs.T(rc.Lang, "kpi.records.counts_services", rp.Total, rp.Counted)
 	default:
 		v.Counts = s.msgs.T(rc.Lang, "kpi.records.counts", rp.Total, rp.Counted)
 	}
@@ -108,26 +144,57 @@ func (s *Server) dashboardRecords(w http.ResponseWriter, r *http.Request, rc *re
 			}
 			row.Classes = strings.Join(cls, s.msgs.T(rc.Lang, "list.sep"))
 		}
+		sep := s.msgs.T(rc.Lang, "list.sep")
+		switch {
+		case v.Bills:
+			if rec.Whole > 0 {
+				row.ShareBP = int((rec.Part*10000 + rec.Whole/2) / rec.Whole)
+			}
+			row.BillYuan, row.PartYuan = yuan(rec.Whole), yuan(rec.Part)
+			row.Where = s.msgs.T(rc.Lang, "settle.code.level."+rec.Level) + sep + s.msgs.T(rc.Lang, "settle.code.visit."+rec.VisitType)
+		case v.Services:
+			row.Where = s.msgs.T(rc.Lang, "family.kind."+string(rec.Service))
+		case v.Referrals:
+			row.Where = s.msgs.T(rc.Lang, "referral.direction."+string(rec.Direction)) + sep + rec.ToName + sep + s.msgs.T(rc.Lang, "referral.status."+string(rec.RefStatus))
+		}
 		v.Rows = append(v.Rows, row)
 	}
-	link := func(missing bool, page int) template.URL {
-		m := ""
-		if missing {
-			m = "1"
+	link := func(f kpi.RecordFilter, page int) template.URL {
+		flag := func(b bool) string {
+			if b {
+				return "1"
+			}
+			return ""
 		}
 		pg := ""
 		if page > 1 {
 			pg = strconv.Itoa(page)
 		}
-		return queryOf("indicator", rp.Indicator.ID, "period", rp.Period.String(), "missing", m, "page", pg)
+		return queryOf("indicator", id, "period", rp.Period.String(), "direction", string(f.Direction), "poor", flag(f.Poor), "missing", flag(f.Missing), "page", pg)
 	}
 	if rp.Page > 1 {
-		v.Prev = link(missing, rp.Page-1)
+		v.Prev = link(f, rp.Page-1)
 	}
 	if rp.Page < rp.Pages {
-		v.Next = link(missing, rp.Page+1)
+		v.Next = link(f, rp.Page+1)
 	}
-	v.All, v.Only = link(false, 1), link(true, 1)
+	whole, only := f, f
+	whole.Missing, only.Missing = false, true
+	v.All, v.Only = link(whole, 1), link(only, 1)
+	if v.Referrals {
+		type part struct {
+			key string
+			f   kpi.RecordFilter
+		}
+		parts := []part{{"kpi.records.part_all", kpi.RecordFilter{}}}
+		if id == "referral_completion" {
+			parts = append(parts, part{"kpi.records.part_up", kpi.RecordFilter{Direction: referral.Up}}, part{"kpi.records.part_down", kpi.RecordFilter{Direction: referral.Down}})
+		}
+		parts = append(parts, part{"kpi.records.part_poor", kpi.RecordFilter{Poor: true}})
+		for _, pt := range parts {
+			v.Parts = append(v.Parts, recordPart{Key: pt.key, Query: link(pt.f, 1), On: pt.f.Direction == f.Direction && pt.f.Poor == f.Poor})
+		}
+	}
 	pd.Title = rp.Unit.Name + " · " + s.msgs.T(rc.Lang, rp.Indicator.NameKey())
 	pd.Data = v
 	s.render(w, r, rc, http.StatusOK, "dashboard_records", pd)

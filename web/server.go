@@ -209,7 +209,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 			s.Dashboard.Consult = d.Consult
 		}
 		if d.Critical != nil {
-			s.Dashboard.Critical = d.Critical
+			s.Dashboard.Critical, s.Dashboard.CriticalRules = d.Critical, d.Critical.Config
 		}
 		if rs, ok := d.Store.(kpi.RecordSource); ok {
 			s.Dashboard.RecordStore = rs

@@ -95,6 +95,8 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		"          GET /api/v1/screening/follow-ups, and the page GET /screening/follow-ups)\n"+
 		"  elderly a township's 65+ roster (done/due/overdue, overdue first) and suspected cases through the service,\n"+
 		"          and over HTTP (GET /api/v1/elderly/roster?status=overdue, the page GET /elderly)\n"+
+		"  dashboard-records the records behind the dashboard's referral, critical-value, settlement and family figures\n"+
+		"          (GET /dashboard/units/{id}/records, first page, year to date and last month, each at its heaviest unit)\n"+
 		"Latencies are measured by the client, per request, with keep-alive connections.\n"+
 		"'countycare bench ecg --dir DIR' scores the QRS detector on WFDB records instead (see its --help);\n"+
 		"countycare bench rx [flags] measures the prescription review engine in process (no database);\n"+
@@ -338,6 +340,10 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			}
 		case "dashboard":
 			if err := benchDashboard(stdout, a, base, user, *n, *conc); err != nil {
+				return err
+			}
+		case "dashboard-records":
+			if err := benchDashboardRecords(stdout, a, base, user, *n, *conc); err != nil {
 				return err
 			}
 		case "chronic":

@@ -24,10 +24,7 @@ func benchDashboard(stdout io.Writer, a *app, base string, user map[care.Role]st
 	}
 	cl.hc.Timeout = 10 * time.Minute // a computed view of a 1 M county may take longer than the default 30 s
 	today := care.Today(time.Now())
-	month := kpi.Period{Kind: kpi.Month, Year: today.Year, N: int(today.Month) - 1}
-	if month.N == 0 {
-		month = kpi.Period{Kind: kpi.Month, Year: today.Year - 1, N: 12}
-	}
+	month := lastMonth(today)
 	// The scheduler's "dashboard figures" duty, as serve runs it every
 	// --dashboard-figures-every: first run on a database, then a periodic one.
 	start := time.Now()
@@ -82,4 +79,12 @@ func benchDashboard(stdout io.Writer, a *app, base string, user map[care.Role]st
 		break
 	}
 	return nil
+}
+
+// lastMonth is the last full month before today's.
+func lastMonth(today care.Date) kpi.Period {
+	if today.Month == 1 {
+		return kpi.Period{Kind: kpi.Month, Year: today.Year - 1, N: 12}
+	}
+	return kpi.Period{Kind: kpi.Month, Year: today.Year, N: int(today.Month) - 1}
 }

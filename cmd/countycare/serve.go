@@ -340,7 +340,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	a.appraisal.Rules = appraisalRules
 	a.surveys.Config, a.surveyEvery = surveyCfg, *surveyEvery
 	a.consult.Config, a.dashboard.ConsultRules = ccfg, ccfg
-	a.critical.Config = criticalCfg
+	a.critical.Config, a.dashboard.CriticalRules = criticalCfg, criticalCfg
 	a.watch.Config = watchCfg
 	a.special.List = specialList
 	a.specimens.Config = specimenCfg
