@@ -81,14 +81,8 @@ func TestVillageAppScreeningOffline(t *testing.T) {
 		t.Fatal("no resident to screen without a pending diabetes case")
 	}
 
-	proxy, proxyURL := newCutProxy(t)
-	ctx, console := openDevice(t, chrome, proxyURL)
+	proxy, ctx, console := openVillageOffline(t, chrome, base, user)
 	step, eval, waitFor := tab{t, ctx}.helpers()
-	signInAs(t, ctx, base, user)
-	step("open the app", chromedp.Navigate(base+"/village/app"), chromedp.WaitVisible("#village"))
-	waitFor("the village downloaded", `!!document.getElementById("village").dataset.synced`)
-	waitFor("the service worker controls the page", `!!navigator.serviceWorker.controller`)
-	proxy.link(t, ctx, true)
 
 	sel := fmt.Sprintf(`.campaign[data-id="%d"]`, camp.ID)
 	step("the screening tab", chromedp.Click(`[data-tab="screening"]`), chromedp.WaitVisible(sel))

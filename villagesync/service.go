@@ -649,21 +649,9 @@ func (s *Service) contact(ctx context.Context, a care.Actor, c *Contact) (Result
 }
 
 func (s *Service) familyService(ctx context.Context, a care.Actor, v *FamilyService) (Result, error) {
-	if v.ResidentRef != "" {
-		id, r, err := s.resolve(ctx, a, v.ResidentRef, KindRegister)
-		if r != nil || err != nil {
-			return deref(r), err
-		}
-		v.ResidentID = id
-	}
-	out := Result{ResidentID: v.ResidentID}
-	cur, err := s.Residents.Get(ctx, a, v.ResidentID)
-	if err != nil {
-		return notFound(err)
-	}
-	if cur.Status == resident.StatusMerged {
-		// Recorded for a resident merged on the server: it goes to the survivor.
-		out.RedirectTo, out.ResidentID = cur.MergedInto, cur.MergedInto
+	out, ans, err := s.subject(ctx, a, v.ResidentID, v.ResidentRef)
+	if ans != nil || err != nil {
+		return deref(ans), err
 	}
 	d, err := s.Family.Record(ctx, a, out.ResidentID, family.Kind(v.Kind), v.Date, v.Note)
 	if err == nil {
@@ -688,6 +676,34 @@ func (s *Service) familyService(ctx context.Context, a care.Actor, v *FamilyServ
 	return r, nil
 }
 
+// subject is the resident a change is about — by ID, or by ref to a
+// registration change of the device — as the answer's ResidentID: a
+// resident merged on the server is followed to the survivor (RedirectTo),
+// to whom the change then goes. A non-nil *Result is the answer already:
+// the reference pending or refused, the resident out of scope.
+func (s *Service) subject(ctx context.Context, a care.Actor, id int64, ref Ref) (Result, *Result, error) {
+	if ref != "" {
+		rid, r, err := s.resolve(ctx, a, ref, KindRegister)
+		if r != nil || err != nil {
+			return Result{}, r, err
+		}
+		id = rid
+	}
+	cur, err := s.Residents.Get(ctx, a, id)
+	if err != nil {
+		r, ferr := notFound(err)
+		if ferr != nil {
+			return Result{}, nil, ferr
+		}
+		return Result{}, &r, nil
+	}
+	out := Result{ResidentID: id}
+	if cur.Status == resident.StatusMerged {
+		out.RedirectTo, out.ResidentID = cur.MergedInto, cur.MergedInto
+	}
+	return out, nil, nil
+}
+
 // deref is *r, or the zero Result for nil.
 func deref(r *Result) Result {
 	if r == nil {
@@ -702,20 +718,9 @@ func deref(r *Result) Result {
 // registered for the disease: conflicted, with the server's registration
 // (ServerID), to which the device's follow-ups on its enrolment then go.
 func (s *Service) enrol(ctx context.Context, a care.Actor, e *Enrol) (Result, error) {
-	if e.ResidentRef != "" {
-		id, r, err := s.resolve(ctx, a, e.ResidentRef, KindRegister)
-		if r != nil || err != nil {
-			return deref(r), err
-		}
-		e.ResidentID = id
-	}
-	out := Result{ResidentID: e.ResidentID}
-	cur, err := s.Residents.Get(ctx, a, e.ResidentID)
-	if err != nil {
-		return notFound(err)
-	}
-	if cur.Status == resident.StatusMerged {
-		out.RedirectTo, out.ResidentID = cur.MergedInto, cur.MergedInto
+	out, ans, err := s.subject(ctx, a, e.ResidentID, e.ResidentRef)
+	if ans != nil || err != nil {
+		return deref(ans), err
 	}
 	g, err := s.Chronic.Enroll(ctx, a, out.ResidentID, e.Disease, e.Source, e.On, "")
 	if err == nil {
@@ -756,20 +761,9 @@ func (s *Service) enrol(ctx context.Context, a care.Actor, e *Enrol) (Result, er
 // A measurement dated within the campaign is applied even if the campaign
 // ended before the sync; one dated outside it is refused (campaign_closed).
 func (s *Service) screen(ctx context.Context, a care.Actor, v *Screening) (Result, error) {
-	if v.ResidentRef != "" {
-		id, r, err := s.resolve(ctx, a, v.ResidentRef, KindRegister)
-		if r != nil || err != nil {
-			return deref(r), err
-		}
-		v.ResidentID = id
-	}
-	out := Result{ResidentID: v.ResidentID}
-	cur, err := s.Residents.Get(ctx, a, v.ResidentID)
-	if err != nil {
-		return notFound(err)
-	}
-	if cur.Status == resident.StatusMerged {
-		out.RedirectTo, out.ResidentID = cur.MergedInto, cur.MergedInto
+	out, ans, err := s.subject(ctx, a, v.ResidentID, v.ResidentRef)
+	if ans != nil || err != nil {
+		return deref(ans), err
 	}
 	m, cases, err := s.Screening.Record(ctx, a, v.CampaignID, out.ResidentID, v.Measure)
 	if err == nil {
