@@ -122,8 +122,29 @@ func TestVillageAppScreeningOffline(t *testing.T) {
 	step("the list", chromedp.Click(`[data-tab="screening"]`), chromedp.WaitVisible(sel))
 	waitFor("the resident left the list", fmt.Sprintf(`Number(document.querySelector('%s .left').dataset.n) === %d`, sel, left-1))
 
+	// Someone met for the first time: registered offline, then screened
+	// from the campaign's list (resident_ref), before any sync.
+	const newName, newID = "柳筛新", "11010519491231002X"
+	step("register", chromedp.Click(`[data-tab="register"]`), chromedp.WaitVisible("#reg-form"))
+	var ok bool
+	eval(fmt.Sprintf(`(function () { var f = document.getElementById("reg-form");
+	  f.elements.name.value = %q; f.elements.id_number.value = %q; f.requestSubmit(); return true; })()`, newName, newID), &ok)
+	waitFor("registration queued", `document.getElementById("pending").dataset.n === "2"`)
+	step("the list again", chromedp.Click(`[data-tab="screening"]`), chromedp.WaitVisible(sel))
+	eval(fmt.Sprintf(`(function () { var b = Array.prototype.filter.call(document.querySelectorAll('%s .res'), function (b) { return b.textContent.indexOf(%q) >= 0; })[0];
+	  if (!b) { return false; } b.click(); return true; })()`, sel, newName), &ok)
+	if !ok {
+		t.Fatalf("%s, registered offline, is not on the campaign's list", newName)
+	}
+	eval(fmt.Sprintf(`(function () { var f = document.getElementById("scr-form"); if (f.hidden || f.elements.campaign.value !== "%d") { return false; }
+	  f.elements.sbp1.value = "152"; f.elements.dbp1.value = "96"; f.elements.sbp2.value = "150"; f.elements.dbp2.value = "94"; f.requestSubmit(); return true; })()`, camp.ID), &ok)
+	if !ok {
+		t.Fatal("no screening form for the resident registered offline")
+	}
+	waitFor("their screening queued", `document.getElementById("pending").dataset.n === "3"`)
+
 	step("reload offline", chromedp.Reload(), chromedp.WaitVisible("#village"))
-	waitFor("the screening survived the reload", `!!document.getElementById("village").dataset.ready && document.getElementById("pending").dataset.n === "1"`)
+	waitFor("the records survived the reload", `!!document.getElementById("village").dataset.ready && document.getElementById("pending").dataset.n === "3"`)
 
 	proxy.link(t, ctx, false)
 	waitFor("everything sent", `document.getElementById("pending").dataset.n === "0"`)
@@ -141,6 +162,29 @@ func TestVillageAppScreeningOffline(t *testing.T) {
 	}
 	if p := pageFaults(console); len(p) > 0 {
 		t.Errorf("console problems: %q", p)
+	}
+
+	// The resident registered offline: on the server once, screened once (raised BP: a re-check).
+	_, body = api.do("GET", "/api/v1/residents?q="+newID, nil)
+	var found struct {
+		Residents []struct {
+			ID int64 `json:"id"`
+		}
+	}
+	if json.Unmarshal(body, &found) != nil || len(found.Residents) != 1 {
+		t.Fatalf("%s on the server: %s", newName, body)
+	}
+	_, body = api.do("GET", fmt.Sprintf("/api/v1/residents/%d/screening", found.Residents[0].ID), nil)
+	var theirs struct {
+		Measurements []struct {
+			Campaign int64             `json:"campaign_id"`
+			SBP1     int               `json:"sbp1"`
+			Results  map[string]string `json:"results"`
+		} `json:"measurements"`
+	}
+	if json.Unmarshal(body, &theirs) != nil || len(theirs.Measurements) != 1 || theirs.Measurements[0].Campaign != camp.ID ||
+		theirs.Measurements[0].SBP1 != 152 || theirs.Measurements[0].Results["hypertension"] != "recheck" {
+		t.Errorf("the screening of the resident registered offline: %s", body)
 	}
 
 	// The township's follow-up list, on the same phone.

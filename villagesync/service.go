@@ -779,6 +779,10 @@ func (s *Service) screen(ctx context.Context, a care.Actor, v *Screening) (Resul
 	}
 	var r Result
 	switch {
+	case ce.Key == "screening.campaign_not_found":
+		// Not a campaign over the doctor's village (or none such): named as
+		// the campaign, not the resident.
+		r = refused(ReasonOutOfScope, ce.Key)
 	case ce.Key == "screening.measured_today":
 		r = Result{Status: Conflicted, Reason: ReasonDuplicate, Key: ce.Key}
 	case hasField(ce.Fields, "date", "screening.date_future"):

@@ -178,6 +178,10 @@ func TestSyncScreening(t *testing.T) {
 		if r := res[away]; r.Status != "refused" || r.Reason != "out_of_scope" {
 			t.Fatalf("a resident of another village: %+v", r)
 		}
+		noCamp := screen(adults[3], map[string]any{"campaign_id": camp.ID + 1000})
+		if r := vd.push(t, change{uuid(17011), "screening", noCamp})[uuid(17011)]; r.Status != "refused" || r.Reason != "out_of_scope" || r.Message != "未找到该筛查活动" {
+			t.Fatalf("a campaign not of the village: %+v", r)
+		}
 
 		// The campaign closed (yesterday) while the phone was offline.
 		if err := e.st.ExecForTest(context.Background(), fmt.Sprintf(`UPDATE screening_campaigns SET ends_on = '%s' WHERE id = %d`, today.AddDays(-1), camp.ID)); err != nil {
