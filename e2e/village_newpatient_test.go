@@ -24,14 +24,8 @@ func TestVillageAppNewPatientOffline(t *testing.T) {
 	user := logins["village_doctor"]
 	api := signIn(t, base, user)
 
-	proxy, proxyURL := newCutProxy(t)
-	ctx, console := openDevice(t, chrome, proxyURL)
+	proxy, ctx, console := openVillageOffline(t, chrome, base, user)
 	step, eval, waitFor := tab{t, ctx}.helpers()
-	signInAs(t, ctx, base, user)
-	step("open the app", chromedp.Navigate(base+"/village/app"), chromedp.WaitVisible("#village"))
-	waitFor("the village downloaded", `!!document.getElementById("village").dataset.synced`)
-	waitFor("the service worker controls the page", `!!navigator.serviceWorker.controller`)
-	proxy.link(t, ctx, true)
 
 	const name, idNumber = "柳新农", "11010519491231002X"
 	step("register", chromedp.Click(`[data-tab="register"]`), chromedp.WaitVisible("#reg-form"))

@@ -79,6 +79,22 @@ func pageFaults(c *phoneConsole) []string {
 	return out
 }
 
+// openVillageOffline signs user in on a 360-px phone whose link goes
+// through a cut proxy, opens the village app, waits until the village is
+// stored and the service worker controls the page, and cuts the link.
+func openVillageOffline(t *testing.T, chrome, base, user string) (*cutProxy, context.Context, *phoneConsole) {
+	t.Helper()
+	proxy, proxyURL := newCutProxy(t)
+	ctx, console := openDevice(t, chrome, proxyURL)
+	step, _, waitFor := tab{t, ctx}.helpers()
+	signInAs(t, ctx, base, user)
+	step("open the app", chromedp.Navigate(base+"/village/app"), chromedp.WaitVisible("#village"))
+	waitFor("the village downloaded", `!!document.getElementById("village").dataset.synced`)
+	waitFor("the service worker controls the page", `!!navigator.serviceWorker.controller`)
+	proxy.link(t, ctx, true)
+	return proxy, ctx, console
+}
+
 // link sets the device's link: offline (proxy cut and CDP emulation) or not.
 func (p *cutProxy) link(t *testing.T, ctx context.Context, offline bool) {
 	t.Helper()

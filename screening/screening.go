@@ -50,6 +50,19 @@ func (c *Campaign) Screens(d chronic.Disease) bool { return slices.Contains(c.Di
 // Covers reports whether village is one of the campaign's.
 func (c *Campaign) Covers(village int64) bool { return slices.Contains(c.Villages, village) }
 
+// Open reports whether the campaign is under way on day: measurements are
+// recorded from its first day to its last.
+func (c *Campaign) Open(day care.Date) bool { return !day.Before(c.StartsOn) && !day.After(c.EndsOn) }
+
+// Worklist is an open campaign as a village doctor works it: the residents
+// of their village still to be screened (the campaign's target — active,
+// of its age, not registered for every disease it screens — with no
+// measurement in it yet).
+type Worklist struct {
+	Campaign Campaign
+	ToScreen []int64
+}
+
 // Result is what a screening rule concludes for one disease.
 type Result string
 

@@ -65,6 +65,9 @@ type Repository interface {
 	// ActiveDiseases lists the diseases for which the resident has an
 	// active chronic registration.
 	ActiveDiseases(ctx context.Context, county string, residentID int64) ([]chronic.Disease, error)
+	// Unscreened lists, ascending, the IDs of the campaign's target
+	// residents of village (CampaignCounts' Target) not yet measured in it.
+	Unscreened(ctx context.Context, c *Campaign, village int64) ([]int64, error)
 }
 
 // Residents reads residents within the actor's scope, audited (resident.Service).
@@ -193,6 +196,33 @@ func (s *Service) Campaigns(ctx context.Context, a care.Actor) ([]Campaign, erro
 		return cs, err
 	}
 	return slices.DeleteFunc(cs, func(c Campaign) bool { return !c.Covers(a.InstitutionID) }), nil
+}
+
+// Worklists lists the campaigns open today over the village doctor a's
+// village with the residents still to be screened in each, for the
+// offline village app (villagesync's pull, which audits the residents it
+// sends). Errors: EFORBIDDEN (not a village doctor).
+func (s *Service) Worklists(ctx context.Context, a care.Actor) ([]Worklist, error) {
+	if !Village(a) {
+		return nil, care.Errorf(care.EFORBIDDEN, "error.forbidden")
+	}
+	cs, err := s.Campaigns(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	today := care.Today(s.Now())
+	var out []Worklist
+	for _, c := range cs {
+		if !c.Open(today) {
+			continue
+		}
+		ids, err := s.Repo.Unscreened(ctx, &c, a.InstitutionID)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Worklist{Campaign: c, ToScreen: ids})
+	}
+	return out, nil
 }
 
 func (s *Service) townshipOf(ctx context.Context, a care.Actor) (int64, error) {

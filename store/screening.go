@@ -224,13 +224,7 @@ func (s *Store) CampaignCounts(ctx context.Context, c *screening.Campaign) ([]sc
 	if len(c.Villages) == 0 {
 		return out, nil
 	}
-	born := care.DateOf(c.StartsOn.Time().AddDate(-c.MinAge, 0, 0))
-	args := []any{c.CountyCode, born}
-	args = append(args, int64Args(c.Villages)...)
-	for _, d := range c.Diseases {
-		args = append(args, string(d))
-	}
-	args = append(args, len(c.Diseases))
+	target, args := campaignTarget(c, c.Villages)
 	scan := func(q string, args []any, set func(*screening.Counts, int, int)) error {
 		rows, err := s.read().query(ctx, q, args...)
 		if err != nil {
@@ -249,11 +243,8 @@ func (s *Store) CampaignCounts(ctx context.Context, c *screening.Campaign) ([]sc
 		}
 		return rows.Err()
 	}
-	err := scan(`SELECT r.village_id, COUNT(*), 0 FROM residents r WHERE r.county_code = ? AND r.status = 'active' AND r.birth_date <= ?
-		AND r.village_id IN (`+placeholders(len(c.Villages))+`)
-		AND (SELECT COUNT(*) FROM chronic_registrations g WHERE g.county_code = r.county_code AND g.resident_id = r.id AND g.status = 'active'
-			AND g.disease IN (`+placeholders(len(c.Diseases))+`)) < ?
-		GROUP BY r.village_id`, args, func(p *screening.Counts, a, _ int) { p.Target = a })
+	err := scan(`SELECT r.village_id, COUNT(*), 0 FROM residents r WHERE `+target+` GROUP BY r.village_id`, args,
+		func(p *screening.Counts, a, _ int) { p.Target = a })
 	if err == nil {
 		err = scan(`SELECT village_id, COUNT(DISTINCT resident_id), 0 FROM screening_measurements WHERE campaign_id = ? AND county_code = ? GROUP BY village_id`,
 			[]any{c.ID, c.CountyCode}, func(p *screening.Counts, a, _ int) { p.Screened = a })
@@ -264,6 +255,34 @@ func (s *Store) CampaignCounts(ctx context.Context, c *screening.Campaign) ([]sc
 			[]any{c.ID, c.CountyCode}, func(p *screening.Counts, a, b int) { p.Suspected, p.Confirmed = a, b })
 	}
 	return out, wrap(op, err)
+}
+
+// campaignTarget is the condition on residents r of the campaign's target
+// in villages, with its arguments: active, aged ≥ MinAge on the
+// campaign's first day, not registered for every disease it screens.
+func campaignTarget(c *screening.Campaign, villages []int64) (string, []any) {
+	born := care.DateOf(c.StartsOn.Time().AddDate(-c.MinAge, 0, 0))
+	args := append([]any{c.CountyCode, born}, int64Args(villages)...)
+	for _, d := range c.Diseases {
+		args = append(args, string(d))
+	}
+	args = append(args, len(c.Diseases))
+	return `r.county_code = ? AND r.status = 'active' AND r.birth_date <= ? AND r.village_id IN (` + placeholders(len(villages)) + `)
+		AND (SELECT COUNT(*) FROM chronic_registrations g WHERE g.county_code = r.county_code AND g.resident_id = r.id AND g.status = 'active'
+			AND g.disease IN (` + placeholders(len(c.Diseases)) + `)) < ?`, args
+}
+
+// Unscreened lists, ascending, the IDs of the campaign's target residents
+// of a village with no measurement in the campaign yet.
+func (s *Store) Unscreened(ctx context.Context, c *screening.Campaign, village int64) ([]int64, error) {
+	const op = "store.Unscreened"
+	if len(c.Diseases) == 0 {
+		return nil, nil
+	}
+	target, args := campaignTarget(c, []int64{village})
+	return s.queryIDs(ctx, op, `SELECT r.id FROM residents r WHERE `+target+`
+		AND NOT EXISTS (SELECT 1 FROM screening_measurements m WHERE m.campaign_id = ? AND m.resident_id = r.id) ORDER BY r.id`,
+		append(args, c.ID)...)
 }
 
 // MeasurementsOf lists a resident's screening measurements, newest first.

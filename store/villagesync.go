@@ -107,8 +107,13 @@ func (s *Store) PullResidentIDs(ctx context.Context, county string, clinics []in
 	if len(clinics) == 0 {
 		return nil, nil
 	}
-	rows, err := s.read().query(ctx, `SELECT id FROM residents WHERE county_code = ? AND village_id IN (`+placeholders(len(clinics))+`) AND status <> 'merged' ORDER BY id`,
+	return s.queryIDs(ctx, op, `SELECT id FROM residents WHERE county_code = ? AND village_id IN (`+placeholders(len(clinics))+`) AND status <> 'merged' ORDER BY id`,
 		append([]any{county}, int64Args(clinics)...)...)
+}
+
+// queryIDs runs q, which selects one integer column, and collects it.
+func (s *Store) queryIDs(ctx context.Context, op, q string, args ...any) ([]int64, error) {
+	rows, err := s.read().query(ctx, q, args...)
 	if err != nil {
 		return nil, wrap(op, err)
 	}

@@ -18,6 +18,7 @@ import (
 	"countycare/chronic"
 	"countycare/family"
 	"countycare/resident"
+	"countycare/screening"
 )
 
 // Repository is the storage the sync needs; store.Store implements it.
@@ -48,13 +49,16 @@ type Repository interface {
 	PullVisits(ctx context.Context, county string, clinics []int64, since time.Time, from care.Date) ([]chronic.StoredVisit, error)
 }
 
-// Service is the village app's sync. Residents, Chronic and Family are
-// the online services every change goes through.
+// Service is the village app's sync. Residents, Chronic, Family and
+// Screening are the online services every change goes through.
 type Service struct {
 	Repo      Repository
 	Residents *resident.Service
 	Chronic   *chronic.Service
 	Family    *family.Service
+	// Screening, when set, sends the open screening campaigns at every
+	// pull and applies screening measurements.
+	Screening *screening.Service
 	Audit     audit.Recorder
 	Config    Config
 	Now       func() time.Time
@@ -113,8 +117,11 @@ type Pull struct {
 	Registrations []chronic.Registration
 	Visits        []chronic.StoredVisit
 	Overdue       []chronic.Overdue
-	Today         care.Date
-	ClockSkew     time.Duration // device clock minus server clock, when beyond Config.ClockSkewWarn
+	// Campaigns are the screening campaigns open over the clinic, each
+	// with the residents still to be screened (every pull: the list shrinks).
+	Campaigns []screening.Worklist
+	Today     care.Date
+	ClockSkew time.Duration // device clock minus server clock, when beyond Config.ClockSkewWarn
 }
 
 // clinicOf returns the village clinic a village doctor works for.
@@ -178,6 +185,11 @@ func (s *Service) Pull(ctx context.Context, a care.Actor, token string, deviceNo
 	if p.Overdue, err = s.Chronic.Overdue(ctx, a); err != nil {
 		return nil, err
 	}
+	if s.Screening != nil {
+		if p.Campaigns, err = s.Screening.Worklists(ctx, a); err != nil {
+			return nil, err
+		}
+	}
 	if !deviceNow.IsZero() {
 		if d := deviceNow.Sub(now); d > s.Config.ClockSkewWarn || -d > s.Config.ClockSkewWarn {
 			p.ClockSkew = d
@@ -192,7 +204,12 @@ func (s *Service) Pull(ctx context.Context, a care.Actor, token string, deviceNo
 	if p.Full {
 		kind = "full"
 	}
-	ev.Detail = fmt.Sprintf("%s clinic=%d residents=%d registrations=%d visits=%d ids=%s", kind, clinic, len(p.Residents), len(p.Registrations), len(p.Visits), strings.Join(ids, ","))
+	toScreen := 0
+	for _, w := range p.Campaigns {
+		toScreen += len(w.ToScreen)
+	}
+	ev.Detail = fmt.Sprintf("%s clinic=%d residents=%d registrations=%d visits=%d campaigns=%d to_screen=%d ids=%s", kind, clinic, len(p.Residents),
+		len(p.Registrations), len(p.Visits), len(p.Campaigns), toScreen, strings.Join(ids, ","))
 	if len(p.Residents) == 1 {
 		ev.ResidentID = p.Residents[0].ID
 	}
@@ -273,6 +290,8 @@ func (c *Change) ref() Ref {
 		return c.FamilyService.ResidentRef
 	case c.Enrol != nil:
 		return c.Enrol.ResidentRef
+	case c.Screening != nil:
+		return c.Screening.ResidentRef
 	}
 	return ""
 }
@@ -333,7 +352,8 @@ func (s *Service) claimAndApply(ctx context.Context, a care.Actor, clinic int64,
 		return r
 	case !ValidClientID(c.ClientID):
 		return refused(ReasonBadClientID, "sync.bad_client_id")
-	case c.Register == nil && c.FollowUp == nil && c.Call == nil && c.Contact == nil && c.FamilyService == nil && c.Enrol == nil:
+	case c.Register == nil && c.FollowUp == nil && c.Call == nil && c.Contact == nil && c.FamilyService == nil && c.Enrol == nil &&
+		(c.Screening == nil || s.Screening == nil):
 		return refused(ReasonUnknownKind, "sync.unknown_kind")
 	}
 	now := s.Now()
@@ -416,6 +436,8 @@ func (s *Service) apply(ctx context.Context, a care.Actor, clinic int64, c *Chan
 		return s.familyService(ctx, a, c.FamilyService)
 	case c.Enrol != nil:
 		return s.enrol(ctx, a, c.Enrol)
+	case c.Screening != nil:
+		return s.screen(ctx, a, c.Screening)
 	default:
 		return s.contact(ctx, a, c.Contact)
 	}
@@ -627,21 +649,9 @@ func (s *Service) contact(ctx context.Context, a care.Actor, c *Contact) (Result
 }
 
 func (s *Service) familyService(ctx context.Context, a care.Actor, v *FamilyService) (Result, error) {
-	if v.ResidentRef != "" {
-		id, r, err := s.resolve(ctx, a, v.ResidentRef, KindRegister)
-		if r != nil || err != nil {
-			return deref(r), err
-		}
-		v.ResidentID = id
-	}
-	out := Result{ResidentID: v.ResidentID}
-	cur, err := s.Residents.Get(ctx, a, v.ResidentID)
-	if err != nil {
-		return notFound(err)
-	}
-	if cur.Status == resident.StatusMerged {
-		// Recorded for a resident merged on the server: it goes to the survivor.
-		out.RedirectTo, out.ResidentID = cur.MergedInto, cur.MergedInto
+	out, ans, err := s.subject(ctx, a, v.ResidentID, v.ResidentRef)
+	if ans != nil || err != nil {
+		return deref(ans), err
 	}
 	d, err := s.Family.Record(ctx, a, out.ResidentID, family.Kind(v.Kind), v.Date, v.Note)
 	if err == nil {
@@ -666,6 +676,34 @@ func (s *Service) familyService(ctx context.Context, a care.Actor, v *FamilyServ
 	return r, nil
 }
 
+// subject is the resident a change is about — by ID, or by ref to a
+// registration change of the device — as the answer's ResidentID: a
+// resident merged on the server is followed to the survivor (RedirectTo),
+// to whom the change then goes. A non-nil *Result is the answer already:
+// the reference pending or refused, the resident out of scope.
+func (s *Service) subject(ctx context.Context, a care.Actor, id int64, ref Ref) (Result, *Result, error) {
+	if ref != "" {
+		rid, r, err := s.resolve(ctx, a, ref, KindRegister)
+		if r != nil || err != nil {
+			return Result{}, r, err
+		}
+		id = rid
+	}
+	cur, err := s.Residents.Get(ctx, a, id)
+	if err != nil {
+		r, ferr := notFound(err)
+		if ferr != nil {
+			return Result{}, nil, ferr
+		}
+		return Result{}, &r, nil
+	}
+	out := Result{ResidentID: id}
+	if cur.Status == resident.StatusMerged {
+		out.RedirectTo, out.ResidentID = cur.MergedInto, cur.MergedInto
+	}
+	return out, nil, nil
+}
+
 // deref is *r, or the zero Result for nil.
 func deref(r *Result) Result {
 	if r == nil {
@@ -680,20 +718,9 @@ func deref(r *Result) Result {
 // registered for the disease: conflicted, with the server's registration
 // (ServerID), to which the device's follow-ups on its enrolment then go.
 func (s *Service) enrol(ctx context.Context, a care.Actor, e *Enrol) (Result, error) {
-	if e.ResidentRef != "" {
-		id, r, err := s.resolve(ctx, a, e.ResidentRef, KindRegister)
-		if r != nil || err != nil {
-			return deref(r), err
-		}
-		e.ResidentID = id
-	}
-	out := Result{ResidentID: e.ResidentID}
-	cur, err := s.Residents.Get(ctx, a, e.ResidentID)
-	if err != nil {
-		return notFound(err)
-	}
-	if cur.Status == resident.StatusMerged {
-		out.RedirectTo, out.ResidentID = cur.MergedInto, cur.MergedInto
+	out, ans, err := s.subject(ctx, a, e.ResidentID, e.ResidentRef)
+	if ans != nil || err != nil {
+		return deref(ans), err
 	}
 	g, err := s.Chronic.Enroll(ctx, a, out.ResidentID, e.Disease, e.Source, e.On, "")
 	if err == nil {
@@ -720,6 +747,52 @@ func (s *Service) enrol(ctx context.Context, a care.Actor, e *Enrol) (Result, er
 		return refused(ReasonClockSkew, "sync.clock_skew", e.On.String(), care.Today(s.Now()).String()), nil
 	}
 	r := answer(err)
+	r.RedirectTo, r.ResidentID = out.RedirectTo, out.ResidentID
+	return r, nil
+}
+
+// screen records a screening measurement through screening.Service.Record
+// — the page's write path: the campaign's rules, suspected cases routed to
+// the township with their due date, the audit row — for a resident the
+// device pulled or registered offline (ResidentRef); a resident merged on
+// the server is screened as the survivor. Measurements append, one a
+// resident a campaign a day: a second for the same day (recorded online
+// meanwhile, or by another device) is conflicted and the server's stands.
+// A measurement dated within the campaign is applied even if the campaign
+// ended before the sync; one dated outside it is refused (campaign_closed).
+func (s *Service) screen(ctx context.Context, a care.Actor, v *Screening) (Result, error) {
+	out, ans, err := s.subject(ctx, a, v.ResidentID, v.ResidentRef)
+	if ans != nil || err != nil {
+		return deref(ans), err
+	}
+	m, cases, err := s.Screening.Record(ctx, a, v.CampaignID, out.ResidentID, v.Measure)
+	if err == nil {
+		out.Status, out.ServerID = Accepted, m.ID
+		for _, c := range cases {
+			out.Suspected = append(out.Suspected, Suspicion{Disease: c.Disease, DueOn: c.DueOn})
+		}
+		return out, nil
+	}
+	ce, ferr := refusal(err)
+	if ferr != nil {
+		return Result{}, ferr
+	}
+	var r Result
+	switch {
+	case ce.Key == "screening.campaign_not_found":
+		// Not a campaign over the doctor's village (or none such): named as
+		// the campaign, not the resident.
+		r = refused(ReasonOutOfScope, ce.Key)
+	case ce.Key == "screening.measured_today":
+		r = Result{Status: Conflicted, Reason: ReasonDuplicate, Key: ce.Key}
+	case hasField(ce.Fields, "date", "screening.date_future"):
+		r = refused(ReasonClockSkew, "sync.clock_skew", v.Measure.Date.String(), care.Today(s.Now()).String())
+	case hasField(ce.Fields, "date", "screening.date_outside"):
+		r = refused(ReasonCampaignClosed, "sync.campaign_closed")
+		r.Fields = ce.Fields
+	default:
+		r = answer(err)
+	}
 	r.RedirectTo, r.ResidentID = out.RedirectTo, out.ResidentID
 	return r, nil
 }

@@ -23,6 +23,7 @@ import (
 	"countycare/care"
 	"countycare/chronic"
 	"countycare/resident"
+	"countycare/screening"
 )
 
 // Kind is the kind of a change recorded on a device.
@@ -36,6 +37,8 @@ const (
 	KindContact  Kind = "contact"  // a corrected phone number or address
 	KindService  Kind = "service"  // a family-doctor service delivered (家庭医生签约服务)
 	KindEnrol    Kind = "enrol"    // a chronic registry enrolment (慢病建档/纳入管理)
+	// KindScreening is a screening measurement in a campaign (入户筛查).
+	KindScreening Kind = "screening"
 )
 
 // Status is the outcome of one change.
@@ -72,6 +75,8 @@ const (
 	ReasonRefPending     = "ref_pending"      // the record it builds on has not reached the server yet
 	ReasonRefRefused     = "ref_refused"      // the record it builds on was refused: correct that one first
 	ReasonBadRef         = "bad_ref"          // it builds on something that is not a record of this device of that kind
+	// ReasonCampaignClosed: a screening dated outside its campaign's period.
+	ReasonCampaignClosed = "campaign_closed"
 )
 
 // Change is one record a device sends, already decoded by the wire layer.
@@ -91,6 +96,17 @@ type Change struct {
 	// FamilyService is a family-doctor service delivered.
 	FamilyService *FamilyService
 	Enrol         *Enrol
+	Screening     *Screening
+}
+
+// Screening is a screening measurement recorded offline in a campaign the
+// device pulled (screening.Service.Record): the resident by ID, or by Ref
+// to a registration change of the device.
+type Screening struct {
+	CampaignID  int64
+	ResidentID  int64
+	ResidentRef Ref
+	Measure     screening.RecordInput
 }
 
 // Ref names another change of the same account by its client ID: a
@@ -172,9 +188,19 @@ type Result struct {
 	Resident *resident.Resident `json:"-"`
 	// Urgent lists the urgent-transfer criteria an accepted follow-up met.
 	Urgent []string `json:"urgent,omitempty"`
+	// Suspected lists the suspected cases an accepted screening routed
+	// to the township, with the day each is due to be confirmed.
+	Suspected []Suspicion `json:"suspected,omitempty"`
 	// Replayed says this is the stored answer of an earlier request with
 	// the same client ID: nothing was applied again.
 	Replayed bool `json:"replayed,omitempty"`
+}
+
+// Suspicion is a suspected case routed by a screening: the disease and
+// the day the township is due to confirm it.
+type Suspicion struct {
+	Disease chronic.Disease `json:"d"`
+	DueOn   care.Date       `json:"due"`
 }
 
 // Receipt is the record of one change received, keyed by account and client ID.

@@ -271,7 +271,7 @@ func (s *Server) screeningResidentData(r *http.Request, rc *reqCtx) (*screeningR
 			return nil, err
 		}
 		for _, c := range all {
-			if c.Covers(res.VillageID) && !v.Today.Before(c.StartsOn) && !v.Today.After(c.EndsOn) {
+			if c.Covers(res.VillageID) && c.Open(v.Today) {
 				v.Open = append(v.Open, c)
 			}
 		}
@@ -382,6 +382,26 @@ func (s *Server) apiScreeningCoverage(w http.ResponseWriter, r *http.Request, rc
 	return nil
 }
 
+// apiScreeningIn is a screening measurement as the API and the village
+// app's sync send it (glucose in 0.1 mmol/L; 0: not measured).
+type apiScreeningIn struct {
+	ResidentID  int64     `json:"resident_id"`
+	Date        care.Date `json:"date"`
+	SBP1        int       `json:"sbp1"`
+	DBP1        int       `json:"dbp1"`
+	SBP2        int       `json:"sbp2"`
+	DBP2        int       `json:"dbp2"`
+	Glucose     int       `json:"glucose"`
+	MealHours   int       `json:"meal_hours"`
+	CoughDays   int       `json:"cough_days"`
+	Haemoptysis bool      `json:"haemoptysis"`
+}
+
+func (in *apiScreeningIn) input() screening.RecordInput {
+	return screening.RecordInput{Date: in.Date, SBP1: in.SBP1, DBP1: in.DBP1, SBP2: in.SBP2, DBP2: in.DBP2, Glucose: in.Glucose,
+		MealHours: in.MealHours, CoughDays: in.CoughDays, Haemoptysis: in.Haemoptysis}
+}
+
 // apiScreeningRecord is POST /api/v1/screening/campaigns/{id}/measurements
 // with {"resident_id", "date", "sbp1", "dbp1", "sbp2", "dbp2", "glucose"
 // (0.1 mmol/L), "meal_hours", "cough_days", "haemoptysis"}: the
@@ -391,23 +411,11 @@ func (s *Server) apiScreeningRecord(w http.ResponseWriter, r *http.Request, rc *
 	if err != nil {
 		return err
 	}
-	var in struct {
-		ResidentID  int64     `json:"resident_id"`
-		Date        care.Date `json:"date"`
-		SBP1        int       `json:"sbp1"`
-		DBP1        int       `json:"dbp1"`
-		SBP2        int       `json:"sbp2"`
-		DBP2        int       `json:"dbp2"`
-		Glucose     int       `json:"glucose"`
-		MealHours   int       `json:"meal_hours"`
-		CoughDays   int       `json:"cough_days"`
-		Haemoptysis bool      `json:"haemoptysis"`
-	}
+	var in apiScreeningIn
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	m, cases, err := s.Screening.Record(r.Context(), rc.Actor, id, in.ResidentID, screening.RecordInput{Date: in.Date, SBP1: in.SBP1, DBP1: in.DBP1,
-		SBP2: in.SBP2, DBP2: in.DBP2, Glucose: in.Glucose, MealHours: in.MealHours, CoughDays: in.CoughDays, Haemoptysis: in.Haemoptysis})
+	m, cases, err := s.Screening.Record(r.Context(), rc.Actor, id, in.ResidentID, in.input())
 	if err != nil {
 		return err
 	}

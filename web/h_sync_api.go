@@ -9,6 +9,7 @@ import (
 	"countycare/care"
 	"countycare/chronic"
 	"countycare/resident"
+	"countycare/screening"
 	"countycare/villagesync"
 )
 
@@ -135,7 +136,31 @@ type syncPullOut struct {
 	Visits        []syncVisitOut        `json:"v"`
 	Overdue       []syncOverdueOut      `json:"o"`
 	Urgent        syncUrgentRules       `json:"u"`
+	Campaigns     []syncCampaignOut     `json:"sc,omitempty"`
+	Screen        *syncScreenRules      `json:"sr,omitempty"` // with campaigns only
 }
+
+// syncCampaignOut is an open screening campaign of the village with the
+// residents still to be screened in it.
+type syncCampaignOut struct {
+	ID       int64    `json:"i"`
+	Name     string   `json:"n"`
+	Diseases []string `json:"d"`
+	MinAge   int      `json:"a"`
+	Starts   string   `json:"s"`
+	Ends     string   `json:"e"`
+	ToScreen []int64  `json:"td"`
+}
+
+// syncScreenRules are the limits of a screening measurement
+// (screening.checkMeasurement's, from its constants), so the phone names
+// an impossible value before queueing it; the server checks again.
+type syncScreenRules struct {
+	Limits map[string][2]int `json:"lim"`
+}
+
+var screenRules = &syncScreenRules{Limits: map[string][2]int{"sbp": {screening.MinSBP, screening.MaxSBP}, "dbp": {screening.MinDBP, screening.MaxDBP},
+	"glucose": {screening.MinGlucose, screening.MaxGlucose}, "meal_hours": {0, screening.MaxMealHours}, "cough_days": {0, screening.MaxCoughDays}}}
 
 // apiSyncPull is GET /api/v1/sync/pull?since=TOKEN&now=DEVICE_TIME.
 func (s *Server) apiSyncPull(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
@@ -176,6 +201,14 @@ func (s *Server) apiSyncPull(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 	for i, o := range p.Overdue {
 		out.Overdue[i] = syncOverdueOut{Reg: o.ID, Days: o.DaysOverdue}
 	}
+	for _, w := range p.Campaigns {
+		c := syncCampaignOut{ID: w.Campaign.ID, Name: w.Campaign.Name, MinAge: w.Campaign.MinAge, Starts: w.Campaign.StartsOn.String(),
+			Ends: w.Campaign.EndsOn.String(), ToScreen: nonNil(w.ToScreen)}
+		for _, d := range w.Campaign.Diseases {
+			c.Diseases = append(c.Diseases, string(d))
+		}
+		out.Campaigns, out.Screen = append(out.Campaigns, c), screenRules
+	}
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -207,6 +240,14 @@ type syncEnrolIn struct {
 	EnrolledOn  string `json:"enrolled_on"`
 }
 
+// syncScreeningIn is a screening measurement: the API's fields
+// (POST /api/v1/screening/campaigns/{id}/measurements) with the campaign.
+type syncScreeningIn struct {
+	CampaignID  int64  `json:"campaign_id"`
+	ResidentRef string `json:"resident_ref"` // the client ID of a registration made offline
+	apiScreeningIn
+}
+
 type syncCallIn struct {
 	RegistrationID int64  `json:"registration_id"`
 	Outcome        string `json:"outcome"`
@@ -228,6 +269,14 @@ type syncServiceIn struct {
 	Note        string `json:"note"`
 }
 
+// syncSuspectOut is a suspected case a screening routed to the township:
+// the disease's name in the doctor's language, the day it is due.
+type syncSuspectOut struct {
+	Disease string `json:"d"`
+	Name    string `json:"n"`
+	Due     string `json:"due"`
+}
+
 type syncFieldOut struct {
 	Field   string `json:"f"`
 	Message string `json:"m"`
@@ -242,6 +291,7 @@ type syncResultOut struct {
 	ServerID int64            `json:"sid,omitempty"`
 	Redirect int64            `json:"to,omitempty"`
 	Urgent   []string         `json:"u,omitempty"`
+	Suspect  []syncSuspectOut `json:"sus,omitempty"`
 	Replayed bool             `json:"rp,omitempty"`
 	Resident *syncResidentOut `json:"r,omitempty"`
 }
@@ -317,6 +367,13 @@ func syncChange(r *http.Request, in syncChangeIn) villagesync.Change {
 			return c
 		}
 		c.Enrol = &villagesync.Enrol{ResidentID: d.ResidentID, ResidentRef: villagesync.Ref(d.ResidentRef), Disease: chronic.Disease(d.Disease), Source: d.Source, On: on}
+	case villagesync.KindScreening:
+		var d syncScreeningIn
+		if err := decodeJSONBytes(r, in.Data, &d); err != nil {
+			fault(err)
+			return c
+		}
+		c.Screening = &villagesync.Screening{CampaignID: d.CampaignID, ResidentID: d.ResidentID, ResidentRef: villagesync.Ref(d.ResidentRef), Measure: d.input()}
 	case villagesync.KindContact:
 		var d syncContactIn
 		if err := decodeJSONBytes(r, in.Data, &d); err != nil {
@@ -366,6 +423,9 @@ func (s *Server) syncResult(lang string, x *villagesync.Result) syncResultOut {
 	}
 	for _, u := range x.Urgent {
 		o.Urgent = append(o.Urgent, s.msgs.T(lang, urgentKey(u)))
+	}
+	for _, c := range x.Suspected {
+		o.Suspect = append(o.Suspect, syncSuspectOut{Disease: string(c.Disease), Name: s.msgs.T(lang, "screening.disease."+string(c.Disease)), Due: c.DueOn.String()})
 	}
 	if x.Resident != nil {
 		r := syncResident(x.Resident)

@@ -23,7 +23,9 @@ import (
 var villageMsgPrefixes = []string{"village.", "chronic.disease.", "chronic.tier.", "chronic.urgent.", "chronic.symptom.", "chronic.call.", "sex.", "family.kind.",
 	"resident.record_number", "resident.id_number", "resident.sex", "resident.birth_date", "resident.phone", "resident.address",
 	"field.required", "field.number", "family.service.future", "chronic.date.future", "chronic.value.range", "chronic.bp.both", "chronic.bp.order", "chronic.next_visit",
-	"chronic.date.invalid", "chronic.already_registered"}
+	"chronic.date.invalid", "chronic.already_registered", "screening.disease.", "screening.min_age", "screening.date_future", "screening.date_outside",
+	"screening.sbp_range", "screening.dbp_range", "screening.bp_pair", "screening.dbp_above_sbp", "screening.glucose_range", "screening.meal_hours_range",
+	"screening.cough_days_range", "screening.nothing_measured"}
 
 func (s *Server) villageMsgs(lang string) string {
 	m := map[string]any{}

@@ -69,13 +69,28 @@ func fast3G(rtts int, up, down int) time.Duration {
 //     wire with gzip, and the time on Fast 3G, computed from the bytes at
 //     1.6 Mbit/s plus the round trips (two for a new TLS connection, one
 //     per request) plus the server's own time — not emulated;
-//   - a day's incremental sync after 20 follow-ups, 2 registrations and 5
-//     call outcomes: the push request and answer plus the pull, on the wire.
+//   - a day's incremental sync after 20 follow-ups, 2 registrations, 5
+//     call outcomes and 10 screenings: the push request and answer plus
+//     the pull, on the wire.
+//
+// A screening campaign for hypertension and diabetes is under way over the
+// village with nobody screened yet, so the first sync carries its whole
+// list of residents to screen (issue 17).
 //
 // make bench-sync (docs/benchmarks.md).
 func BenchmarkVillageSync(b *testing.B) {
 	e := newEnvWith(b, store.SQLite, envOptions{demo: &demo.Config{Residents: 1250, Villages: 1, VillageDoctors: 2, FollowUps: 1500}})
 	vd := e.as(care.RoleVillageDoctor)
+	// The same first sync before the campaign, for the cost of its list.
+	meBytes, _ := vd.wireGET(b, "/api/v1/me")
+	pullBytes, _ := vd.wireGET(b, "/api/v1/sync/pull")
+	before := meBytes + pullBytes
+	village := e.count(`SELECT MIN(village_id) FROM residents`)
+	day := care.Today(time.Now())
+	if r := e.as(care.RoleTownshipDoctor).postJSON("/api/v1/screening/campaigns", map[string]any{"name": "入户筛查", "diseases": []string{"hypertension", "diabetes"},
+		"villages": []int{village}, "starts_on": day.AddDays(-1).String(), "ends_on": day.AddDays(60).String()}); r.code != 201 {
+		b.Fatalf("plan a campaign: %d %s", r.code, r.body)
+	}
 	var firstBytes, dayBytes int
 	var server time.Duration
 	var p pullOut
@@ -93,9 +108,13 @@ func BenchmarkVillageSync(b *testing.B) {
 	b.StopTimer()
 	fast := fast3G(2+2, 600, firstBytes) + server
 	b.ReportMetric(float64(firstBytes), "first-sync-bytes")
+	b.ReportMetric(float64(before), "first-sync-bytes-no-campaign")
 	b.ReportMetric(fast.Seconds(), "first-sync-fast3g-s")
-	b.Logf("first sync: %d residents, %d registrations, %d follow-ups, %d overdue: %d bytes on the wire (gzip), server %s, Fast 3G %.1f s",
-		len(p.Residents), len(p.Regs), len(p.Visits), len(p.Overdue), firstBytes, server.Round(time.Millisecond), fast.Seconds())
+	if len(p.Campaigns) != 1 {
+		b.Fatalf("the first sync carries %d campaigns, want 1", len(p.Campaigns))
+	}
+	b.Logf("first sync: %d residents, %d registrations, %d follow-ups, %d overdue, %d to screen: %d bytes on the wire (gzip), server %s, Fast 3G %.1f s",
+		len(p.Residents), len(p.Regs), len(p.Visits), len(p.Overdue), len(p.Campaigns[0].ToScreen), firstBytes, server.Round(time.Millisecond), fast.Seconds())
 
 	// A day's work offline, then its sync.
 	today := p.Today
@@ -116,13 +135,34 @@ func BenchmarkVillageSync(b *testing.B) {
 		}
 		changes = append(changes, change{uuid(3000 + i), "call", map[string]any{"registration_id": o.Reg, "outcome": "agreed"}})
 	}
+	for i, id := range p.Campaigns[0].ToScreen[:10] {
+		changes = append(changes, change{uuid(4000 + i), "screening", map[string]any{"campaign_id": p.Campaigns[0].ID, "resident_id": id, "date": today,
+			"sbp1": 132 + i, "dbp1": 84, "sbp2": 130, "dbp2": 82, "glucose": 56 + i, "meal_hours": 10}})
+	}
 	req, _ := json.Marshal(map[string]any{"now": time.Now().UTC().Format(time.RFC3339), "changes": changes})
 	r := vd.do("POST", "/api/v1/sync/push", "application/json", req, map[string]string{"X-CSRF-Token": vd.csrf, "Accept-Encoding": "gzip"})
 	if r.code != 200 {
 		b.Fatalf("push: %d %s", r.code, r.body)
 	}
+	plain := []byte(r.body)
+	if r.header.Get("Content-Encoding") == "gzip" {
+		zr, err := gzip.NewReader(bytes.NewReader(plain))
+		if err != nil {
+			b.Fatal(err)
+		}
+		plain, _ = io.ReadAll(zr)
+	}
+	var answers struct{ Results []resultOut }
+	if err := json.Unmarshal(plain, &answers); err != nil {
+		b.Fatal(err)
+	}
+	for i, a := range answers.Results {
+		if changes[i].Kind == "screening" && a.Status != "accepted" {
+			b.Fatalf("screening %d: %+v", i, a)
+		}
+	}
 	pushDown := len(r.body) + headerBytes(r.header)
-	pullBytes, _ := vd.wireGET(b, "/api/v1/sync/pull?since="+p.Cursor)
+	pullBytes, _ = vd.wireGET(b, "/api/v1/sync/pull?since="+p.Cursor)
 	dayBytes = len(req) + 400 + pushDown + pullBytes
 	b.ReportMetric(float64(dayBytes), "day-sync-bytes")
 	b.Logf("a day's sync (%d records): push %d bytes up, %d down; pull %d bytes: %d bytes in all, Fast 3G %.1f s",

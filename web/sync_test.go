@@ -57,6 +57,10 @@ type pullOut struct {
 		SBP   int      `json:"sbp"`
 		Signs []string `json:"hs"`
 	} `json:"u"`
+	Campaigns []struct {
+		ID       int64   `json:"i"`
+		ToScreen []int64 `json:"td"`
+	} `json:"sc"`
 }
 
 type resultOut struct {

@@ -186,7 +186,7 @@ func newEnvWith(t testing.TB, d store.Dialect, o envOptions) *env {
 		Store:     st, Audit: w, AuditKey: testdb.AuditKey, Log: log, Now: time.Now,
 		PovertyWatch: watch,
 		Special:      &povertywatch.Special{Repo: st, Residents: rsvc, Orgs: orgs, Audit: w, List: povertywatch.DefaultSpecialList(), Now: time.Now},
-		Sync:         &villagesync.Service{Repo: st, Residents: rsvc, Chronic: chr, Family: fam, Audit: w, Config: villagesync.DefaultConfig(), Now: time.Now},
+		Sync:         &villagesync.Service{Repo: st, Residents: rsvc, Chronic: chr, Family: fam, Screening: scr, Audit: w, Config: villagesync.DefaultConfig(), Now: time.Now},
 		Systems:      &smart.Service{Store: st, Audit: w, Cfg: smart.DefaultConfig(), Now: time.Now},
 		Specimens:    &specimen.Service{Repo: st, Residents: rsvc, Orgs: orgs, Labs: labs, Audit: w, Config: specimen.DefaultConfig(), Now: time.Now},
 		Maternal:     &maternal.Service{Repo: st, Residents: rsvc, Audit: w, Config: maternal.DefaultConfig(), Now: time.Now},

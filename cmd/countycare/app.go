@@ -186,7 +186,7 @@ func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, 
 	a.appraisal = &appraisal.Service{Boards: a.dashboard, Rules: appraisal.DefaultRules(), Audit: a.audit, Surveys: a.surveys}
 	a.uploads = &upload.Service{Repo: st, ECG: a.reading, DICOM: a.imaging, Audit: a.audit, Config: upload.DefaultConfig(), Now: now}
 	a.systems = &smart.Service{Store: st, Audit: a.audit, Cfg: smart.DefaultConfig(), Now: now}
-	a.sync = &villagesync.Service{Repo: st, Residents: a.res, Chronic: a.chronic, Family: a.family, Audit: a.audit, Config: villagesync.DefaultConfig(), Now: now}
+	a.sync = &villagesync.Service{Repo: st, Residents: a.res, Chronic: a.chronic, Family: a.family, Screening: a.screening, Audit: a.audit, Config: villagesync.DefaultConfig(), Now: now}
 	viewer := &reading.Viewer{Repo: st, Residents: a.res, Audit: a.audit, PreRead: a.reading.PreRead}
 	w, err := web.New(wcfg, web.Deps{Residents: a.res, Orgs: a.orgs, Accounts: a.accounts, Proxies: a.proxies, MyRecord: a.myrecord, Chronic: a.chronic, Consult: a.consult, Live: a.live, Family: a.family, Points: a.points, Referral: a.referral, Settle: a.settle, Window: a.window,
 		Reading: a.reading, ReadFlow: a.readflow, Viewer: viewer, KeyImages: &reading.KeyImages{Flow: a.readflow, Viewer: viewer, Repo: st, Now: now}, Rx: a.rx, Prescriptions: a.prescriptions, Online: a.online,

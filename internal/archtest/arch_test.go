@@ -46,7 +46,7 @@ var domain = map[string][]string{
 	"bulkdata":    {},
 	"code128":     {},
 	"specimen":    {"care", "audit", "org", "resident", "lab", "notify"},
-	"villagesync": {"care", "audit", "resident", "chronic", "family"},
+	"villagesync": {"care", "audit", "resident", "chronic", "family", "screening"},
 
 	// The performance appraisal and the resident surveys (issue 14 §2, §4).
 	"appraisal": {"care", "audit", "org", "kpi"},

@@ -14,10 +14,10 @@
   var db = null;
   var state = { meta: {}, residents: [], regs: [], visits: [], overdue: [], outbox: [], current: null, syncing: false, signedOut: false };
 
-  // t is the catalogue message key with %d/%s arguments filled in.
+  // t is the catalogue message key with %d/%s/%.1f arguments filled in.
   function t(key) {
     var s = M[key] || key, args = Array.prototype.slice.call(arguments, 1), i = 0;
-    return s.replace(/%[ds]/g, function () { return String(args[i++]); });
+    return s.replace(/%(\.(\d))?[dsf]/g, function (m, p, n) { var a = args[i++]; return n ? Number(a).toFixed(Number(n)) : String(a); });
   }
   function $(id) { return document.getElementById(id); }
   function el(tag, attrs, kids) {
@@ -103,10 +103,11 @@
 
   // Tabs.
   function show(tab) {
-    ["residents", "today", "register", "outbox", "resident"].forEach(function (n) { $("v-" + n).hidden = n !== tab; });
+    ["residents", "today", "screening", "register", "outbox", "resident"].forEach(function (n) { $("v-" + n).hidden = n !== tab; });
     Array.prototype.forEach.call(document.querySelectorAll("[data-tab]"), function (b) { b.setAttribute("aria-pressed", b.getAttribute("data-tab") === tab ? "true" : "false"); });
     if (tab === "residents") { renderSearch(); }
     if (tab === "today") { renderToday(); }
+    if (tab === "screening") { renderScreening(); }
     if (tab === "outbox") { renderOutbox(); }
   }
 
@@ -132,7 +133,7 @@
     if (!n) { list.appendChild(el("li", { text: state.residents.length ? t("village.no_results") : t("village.first_sync") })); }
   }
 
-  function openResident(id) {
+  function openResident(id, campaign) {
     var r = residentOf(id);
     if (!r) { return; }
     state.current = id;
@@ -161,6 +162,7 @@
     $("svc-msg").textContent = ""; $("contact-msg").textContent = "";
     $("urgent-alert").hidden = true;
     $("fu-msg").textContent = "";
+    screeningForm(campaign);
     show("resident");
   }
 
@@ -315,6 +317,103 @@
     });
   }
 
+  // Screening campaigns (issue 17): the campaigns open over the village as
+  // the last pull sent them (meta.sc), each with the residents still to
+  // screen; a screening queued on the phone takes its resident off at once.
+  function campaigns() { return state.meta.sc || []; }
+  function campaignOf(id) { return campaigns().filter(function (c) { return String(c.i) === String(id); })[0] || null; }
+  function screenedHere(cid) {
+    return state.outbox.filter(function (o) { return o.k === "screening" && o.d.campaign_id === cid; }).map(function (o) { return o.d.resident_id || o.d.resident_ref; });
+  }
+  // ageOn is the age in whole years on day of someone born on birth (both YYYY-MM-DD).
+  function ageOn(birth, day) {
+    if (!birth) { return 0; }
+    var a = Number(day.slice(0, 4)) - Number(birth.slice(0, 4));
+    return day.slice(5) < birth.slice(5) ? a - 1 : a;
+  }
+  function renderScreening() {
+    var box = clear($("campaigns")), day = today();
+    if (!campaigns().length) { box.appendChild(el("p", { "class": "muted", text: t("village.screening_none") })); }
+    campaigns().forEach(function (c) {
+      var done = screenedHere(c.i), left = [];
+      c.td.forEach(function (id) { var r = residentOf(id); if (r && !r.s && done.indexOf(id) < 0) { left.push(r); } });
+      // Residents registered offline are not on the server's list yet.
+      state.residents.forEach(function (r) { if (r.pending && done.indexOf(r.i) < 0 && ageOn(r.b, day) >= c.a) { left.push(r); } });
+      var list = el("ul", { "class": "plain" });
+      left.slice(0, 100).forEach(function (r) {
+        var b = el("button", { type: "button", "class": "res link", "data-id": String(r.i) }, [el("span", { data: r.n }), " ", el("span", { "class": "muted", data: r.b || "" }),
+          r.pending ? el("span", { "class": "muted", text: " · " + t("village.pending_resident") }) : null]);
+        b.addEventListener("click", function () { openResident(r.i, c.i); });
+        list.appendChild(el("li", {}, [b]));
+      });
+      if (left.length > 100) { list.appendChild(el("li", { text: t("village.more_n", left.length - 100) })); }
+      box.appendChild(el("section", { "class": "campaign", "data-id": String(c.i) }, [el("h3", {}, [el("span", { data: c.n })]),
+        el("p", { "class": "muted" }, [c.d.map(function (d) { return t("screening.disease." + d); }).join(", ") + " · ", el("span", { data: c.s + " – " + c.e }), " · " + t("screening.min_age", c.a)]),
+        el("p", { "class": "left", "data-n": String(left.length), text: left.length ? t("village.screening_left", left.length) : t("village.screening_all_done") }), list]));
+    });
+    var routed = clear($("routed"));
+    (state.meta.routed || []).forEach(function (x) {
+      routed.appendChild(el("li", {}, [el("span", { data: x.n }), " · " + t("village.suspected_routed", t("screening.disease." + x.d), x.due)]));
+    });
+    if (!routed.children.length) { routed.appendChild(el("li", { "class": "muted", text: t("village.screening_none_routed") })); }
+  }
+  // screeningForm sets the resident's screening form up for the open
+  // campaigns (campaign preselected), showing the measurements it screens for.
+  function screeningForm(campaign) {
+    var f = $("scr-form"), sel = clear(f.elements.campaign);
+    campaigns().forEach(function (c) { sel.appendChild(el("option", { value: String(c.i), text: c.n })); });
+    f.hidden = !campaigns().length;
+    if (campaign) { sel.value = String(campaign); }
+    f.elements.date.value = today();
+    $("scr-msg").textContent = "";
+    fieldErrors(f, []);
+    screeningFields();
+  }
+  function screeningFields() {
+    var c = campaignOf($("scr-form").elements.campaign.value);
+    Array.prototype.forEach.call($("scr-form").querySelectorAll("[data-d]"), function (x) {
+      x.hidden = !c || c.d.indexOf(x.getAttribute("data-d")) < 0;
+      // What the campaign does not screen for is not sent.
+      if (x.hidden) { Array.prototype.forEach.call(x.querySelectorAll("input"), function (i) { i.value = i.type === "checkbox" ? i.value : ""; i.checked = false; }); }
+    });
+  }
+  // onScreen queues a screening. The limits are the server's
+  // (screening's constants, sent with the pull), so the doctor hears of an
+  // impossible value at once; the server applies the campaign's rules.
+  function onScreen(e) {
+    e.preventDefault();
+    var r = residentOf(state.current), f = e.target, c = campaignOf(f.elements.campaign.value), lim = (state.meta.sr || {}).lim || {}, errs = [];
+    if (!r || !c) { return; }
+    var v = { date: f.elements.date.value, glucose: tenths(f, "glucose") };
+    ["sbp1", "dbp1", "sbp2", "dbp2", "meal_hours", "cough_days"].forEach(function (k) { v[k] = num(f, k); });
+    if (!v.date) { errs.push(["date", t("field.required")]); } else if (v.date > today()) { errs.push(["date", t("screening.date_future")]); } else if (v.date < c.s || v.date > c.e) { errs.push(["date", t("screening.date_outside", c.s, c.e)]); }
+    ["sbp1", "dbp1", "sbp2", "dbp2", "glucose", "meal_hours", "cough_days"].forEach(function (k) { if (isNaN(v[k])) { errs.push([k, t("field.number")]); } });
+    function outside(k, x) { return lim[k] && (x < lim[k][0] || x > lim[k][1]); }
+    var bp = v.sbp1 || v.dbp1 || v.sbp2 || v.dbp2;
+    if (bp) {
+      [1, 2].forEach(function (n) {
+        var sb = v["sbp" + n], db = v["dbp" + n];
+        if (!sb || !db) { errs.push(["sbp" + n, t("screening.bp_pair")]); } else if (outside("sbp", sb)) { errs.push(["sbp" + n, t("screening.sbp_range", lim.sbp[0], lim.sbp[1])]); } else if (outside("dbp", db)) { errs.push(["dbp" + n, t("screening.dbp_range", lim.dbp[0], lim.dbp[1])]); } else if (db >= sb) { errs.push(["dbp" + n, t("screening.dbp_above_sbp")]); }
+      });
+    }
+    if (v.glucose) {
+      if (outside("glucose", v.glucose)) { errs.push(["glucose", t("screening.glucose_range", lim.glucose[0] / 10, lim.glucose[1] / 10)]); }
+      if (outside("meal_hours", v.meal_hours)) { errs.push(["meal_hours", t("screening.meal_hours_range", lim.meal_hours[1])]); }
+    }
+    if (outside("cough_days", v.cough_days)) { errs.push(["cough_days", t("screening.cough_days_range", lim.cough_days[1])]); }
+    if (!bp && !v.glucose && c.d.indexOf("tb") < 0) { errs.push(["sbp1", t("screening.nothing_measured")]); }
+    if (!fieldErrors(f, errs)) { return; }
+    var d = { campaign_id: c.i, date: v.date };
+    ["sbp1", "dbp1", "sbp2", "dbp2", "glucose", "meal_hours", "cough_days"].forEach(function (k) { if (v[k]) { d[k] = v[k]; } });
+    if (f.elements.haemoptysis.checked) { d.haemoptysis = true; }
+    if (pendingRef(r)) { d.resident_ref = r.i; } else { d.resident_id = r.i; }
+    queue("screening", d, { n: r.n, what: c.n + " " + v.date }).then(function () {
+      f.reset();
+      screeningForm(c.i);
+      $("scr-msg").textContent = t("village.saved");
+    });
+  }
+
   function renderToday() {
     var due = clear($("due")), od = clear($("overdue-list")), day = today(), n = 0;
     state.regs.filter(function (g) { return g.nv === day && g.done !== day; }).forEach(function (g) {
@@ -361,7 +460,7 @@
       again.addEventListener("click", function () { resend(o); });
       var drop = el("button", { type: "button", "class": "link", text: t("village.discard") });
       drop.addEventListener("click", function () { discard(o); });
-      kids.push(el("p", {}, [o.k === "followup" ? again : null, " ", drop]));
+      kids.push(el("p", {}, [o.k === "followup" || o.k === "screening" ? again : null, " ", drop]));
       list.appendChild(el("li", { "class": "problem", "data-id": o.id }, kids));
     });
     if (!n) { list.appendChild(el("li", { text: t("village.no_problems") })); }
@@ -386,6 +485,7 @@
   // resend opens a refused follow-up in the form, with what the doctor
   // entered, to correct it; saving makes a new record (a new UUID).
   function resend(o) {
+    if (o.k === "screening") { return resendScreening(o); }
     var g = regOf(o.d.registration_id || o.d.registration_ref);
     removeOutbox(o.id).then(function () {
       status();
@@ -395,6 +495,20 @@
       f.elements.reg.value = String(g.i);
       ["date", "mode", "sbp", "dbp", "heart_rate", "fpg", "adherence"].forEach(function (k) { if (v[k] !== undefined && f.elements[k]) { f.elements[k].value = v[k]; } });
       f.elements.confirm.checked = !!v.confirm;
+      fieldErrors(f, (o.fields || []).map(function (x) { return [x.f, x.m]; }));
+    });
+  }
+
+  function resendScreening(o) {
+    removeOutbox(o.id).then(function () {
+      status();
+      var r = residentOf(o.d.resident_id || o.d.resident_ref);
+      if (!r) { return; }
+      openResident(r.i, o.d.campaign_id);
+      var f = $("scr-form");
+      ["date", "sbp1", "dbp1", "sbp2", "dbp2", "meal_hours", "cough_days"].forEach(function (k) { if (o.d[k] !== undefined) { f.elements[k].value = o.d[k]; } });
+      if (o.d.glucose) { f.elements.glucose.value = (o.d.glucose / 10).toFixed(1); }
+      f.elements.haemoptysis.checked = !!o.d.haemoptysis;
       fieldErrors(f, (o.fields || []).map(function (x) { return [x.f, x.m]; }));
     });
   }
@@ -454,6 +568,10 @@
             x.objectStore(o.k === "register" ? "residents" : "regs").delete(o.id);
             dropPending(o.id);
           }
+          if (r.s === "accepted" && r.sus) {
+            // Suspected cases the screening routed to the township: kept for the doctor to see.
+            state.meta.routed = r.sus.map(function (c) { return { n: (o.label && o.label.n) || "", d: c.d, due: c.due }; }).concat(state.meta.routed || []).slice(0, 50);
+          }
           if (r.s === "accepted") {
             x.objectStore("outbox").delete(o.id); x.objectStore("visits").delete(o.id);
             state.outbox = state.outbox.filter(function (z) { return z.id !== o.id; });
@@ -492,6 +610,7 @@
         p.o.forEach(function (o) { os.put(o); });
         state.meta.cursor = p.c; state.meta.lastContact = new Date().toISOString(); state.meta.today = p.t;
         state.meta.wipeAfter = p.w; state.meta.urgent = p.u; state.meta.skew = p.sk || 0;
+        state.meta.sc = p.sc || []; state.meta.sr = p.sr || null;
         x.objectStore("meta").put(state.meta, "meta");
       });
     }).then(load).then(function () {
@@ -531,6 +650,8 @@
   $("contact-form").addEventListener("submit", onContact);
   $("svc-form").addEventListener("submit", onService);
   $("enrol-form").addEventListener("submit", onEnrol);
+  $("scr-form").addEventListener("submit", onScreen);
+  $("scr-campaign").addEventListener("change", screeningFields);
   $("reg-form").addEventListener("submit", onRegister);
   $("sync-now").addEventListener("click", sync);
   $("back").addEventListener("click", function () { show("residents"); });
