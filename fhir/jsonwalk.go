@@ -240,15 +240,36 @@ func memberName(key []byte) string {
 
 // members splits a resource (a valid JSON object, as decodeBundle keeps
 // it) into its top-level members, raw values pointing into it.
+// The names the write path knows are not copied.
 func members(res []byte) object {
-	o := object{}
+	o := make(object, 16)
 	walkObject(res, 0, func(k []byte, v int) int {
 		end := skipValue(res, v)
-		o[memberName(k)] = res[v:end]
+		name, ok := elementNames[string(k[1:len(k)-1])]
+		if !ok {
+			name = memberName(k)
+		}
+		o[name] = res[v:end]
 		return end
 	})
 	return o
 }
+
+// elementNames holds the elements of heldElements by name, and the
+// others a Synthea resource of those types has.
+var elementNames = func() map[string]string {
+	m := map[string]string{}
+	for _, names := range heldElements {
+		for _, n := range names {
+			m[n] = n
+		}
+	}
+	for _, n := range []string{"text", "encounter", "abatementDateTime", "valueCodeableConcept", "valueString",
+		"multipleBirthBoolean", "multipleBirthInteger", "maritalStatus", "communication", "deceasedDateTime"} {
+		m[n] = n
+	}
+	return m
+}()
 
 // unmarshalMember decodes one member's value; a wrong type names it.
 func unmarshalMember(name string, val []byte, v any) error {
@@ -261,12 +282,24 @@ func unmarshalMember(name string, val []byte, v any) error {
 	return nil
 }
 
+// Eight spaces at a time: a pretty-printed bundle (Synthea's) is more
+// than half indentation.
 func skipWS(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
+	for i < len(b) {
+		switch {
+		case i+8 <= len(b) && binary.LittleEndian.Uint64(b[i:]) == eightSpaces:
+			i += 8
+		case b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r':
+			i++
+		default:
+			return i
+		}
 	}
 	return i
 }
+
+// eightSpaces is eight bytes of ' ' read as one word.
+const eightSpaces = 0x2020202020202020
 
 // skipValue returns the index just past the value that starts at i, in
 // JSON already known to be valid.
@@ -291,6 +324,10 @@ func skipValue(b []byte, i int) int {
 			switch b[i] {
 			case '"':
 				i = skipValue(b, i) - 1
+			case ' ':
+				for i+9 <= len(b) && binary.LittleEndian.Uint64(b[i+1:]) == eightSpaces {
+					i += 8
+				}
 			case '{', '[':
 				depth++
 			case '}', ']':
