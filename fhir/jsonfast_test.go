@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"testing"
 	"unicode/utf8"
+
+	"countycare/care"
 )
 
 // FuzzDecodeFast: decodeFast reads what encoding/json reads. For any
@@ -61,4 +63,22 @@ func FuzzDecodeFast(f *testing.F) {
 func show(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// TestEntryTypeEscaped: an entry's resourceType written with escapes is
+// still its type (typeName finds the plain names without a copy, the
+// rest are decoded), and an unknown one is refused as before.
+func TestEntryTypeEscaped(t *testing.T) {
+	entry := func(typ string) string {
+		return `{"resourceType":"Bundle","type":"batch","entry":[{"resource":{"resourceType":"` + typ + `"},"request":{"method":"POST","url":"Encounter"}}]}`
+	}
+	for _, typ := range []string{"Encounter", `Enc\u006funter`} {
+		_, entries, err := ParseBundle([]byte(entry(typ)), false)
+		if err != nil || len(entries) != 1 || entries[0].Type != "Encounter" || entries[0].held {
+			t.Errorf("%s: %+v %v, want one Encounter, not held", typ, entries, err)
+		}
+	}
+	if _, _, err := ParseBundle([]byte(entry("Encounterx")), false); !care.IsCode(err, care.EINVALID) {
+		t.Errorf("unknown type: %v, want refused", err)
+	}
 }

@@ -25,11 +25,11 @@ func (e walkError) Error() string { return string(e) }
 
 // decodeBundle reads a Bundle's type, resourceType and entries. The
 // entries' resources are objects of raw members that point into body.
-// Its walk validates as it goes (vwalkObject, vwalkArray: validValue
-// both checks and finds the end of every value it does not read), so
-// the body is read once; a shape fault found on the way is kept and the
-// walk goes on checking, so that malformed JSON is reported as such
-// first, then text that is not UTF-8, then the shape.
+// Its walk validates as it goes (vwalk: validValue both checks and
+// finds the end of every value it does not read), so the body is read
+// once; a shape fault found on the way is kept and the walk goes on
+// checking, so that malformed JSON is reported as such first, then text
+// that is not UTF-8, then the shape.
 func decodeBundle(body []byte) (*bundleIn, error) {
 	b, valid, shape := walkBundle(body)
 	if !valid {
@@ -60,15 +60,8 @@ func walkBundle(body []byte) (b *bundleIn, valid bool, err error) {
 		return nil, ok && skipWS(body, end) == len(body), walkError("not a JSON object")
 	}
 	b = &bundleIn{}
-	// value checks the value at v and returns its end; 0 if invalid.
-	value := func(v, depth int) int {
-		end, ok := validValue(body, v, depth)
-		if !ok {
-			return 0
-		}
-		return end
-	}
-	end, ok := vwalkObject(body, i, 1, func(key []byte, v int) int {
+	value := func(v, depth int) int { return validEnd(body, v, depth) }
+	end, ok := vwalk(body, i, 1, func(key []byte, v int) int {
 		switch string(key) {
 		case `"resourceType"`, `"type"`:
 			end := value(v, 1)
@@ -88,7 +81,7 @@ func walkBundle(body []byte) (b *bundleIn, valid bool, err error) {
 				return value(v, 1)
 			}
 			b.Entry = nil // a repeated member: the last stands, as encoding/json
-			end, ok := vwalkArray(body, v, 2, func(el int) int {
+			end, ok := vwalk(body, v, 2, func(_ []byte, el int) int {
 				if body[el] != '{' {
 					if err == nil {
 						err = walkError("entry: an element is not an object")
@@ -96,7 +89,7 @@ func walkBundle(body []byte) (b *bundleIn, valid bool, err error) {
 					return value(el, 2)
 				}
 				var e entryIn
-				end, ok := vwalkObject(body, el, 3, func(k []byte, v int) int {
+				end, ok := vwalk(body, el, 3, func(k []byte, v int) int {
 					switch string(k) {
 					case `"fullUrl"`, `"request"`:
 						end := value(v, 3)
@@ -113,7 +106,7 @@ func walkBundle(body []byte) (b *bundleIn, valid bool, err error) {
 							return value(v, 3) // no resource: refused by ParseBundle
 						}
 						e.Resource, e.ResourceType = nil, nil
-						end, ok := vwalkObject(body, v, 4, func(rk []byte, rv int) int {
+						end, ok := vwalk(body, v, 4, func(rk []byte, rv int) int {
 							end := value(rv, 4)
 							if end > 0 && (string(rk) == `"resourceType"` || bytes.IndexByte(rk, '\\') >= 0 && memberName(rk) == "resourceType") {
 								e.ResourceType = body[rv:end] // the last stands, as encoding/json
@@ -147,69 +140,44 @@ func walkBundle(body []byte) (b *bundleIn, valid bool, err error) {
 	return b, true, err
 }
 
-// vwalkObject walks the object at i as walkObject does, checking it is
-// valid JSON as it goes: fn gets each member's key (a valid string,
-// quoted as written) and where its value starts, and returns where the
-// value ends having checked it, or 0 if it is not valid. depth is the
-// object's nesting (1 at the top; validValue's bound). ok is false for
-// anything not valid JSON.
-func vwalkObject(b []byte, i, depth int, fn func(key []byte, v int) int) (end int, ok bool) {
+// vwalk walks the object or array at i as walkObject and walkArray do,
+// checking it is valid JSON as it goes: fn gets each member's key (a
+// valid string, quoted as written; nil for an array's element) and where
+// its value starts, and returns where the value ends having checked it,
+// or 0 if it is not valid. depth is the container's nesting (1 at the
+// top; validValue's bound). ok is false for anything not valid JSON.
+func vwalk(b []byte, i, depth int, fn func(key []byte, v int) int) (end int, ok bool) {
 	if depth > maxNesting {
 		return i, false
 	}
-	i = skipWS(b, i+1) // past '{'
-	if i < len(b) && b[i] == '}' {
+	closing := byte('}')
+	if b[i] == '[' {
+		closing = ']'
+	}
+	i = skipWS(b, i+1)
+	if i < len(b) && b[i] == closing {
 		return i + 1, true
 	}
 	for {
-		if i >= len(b) || b[i] != '"' {
-			return i, false
-		}
-		k, ok := validString(b, i)
-		if !ok {
-			return i, false
-		}
-		key := b[i:k]
-		if i = skipWS(b, k); i >= len(b) || b[i] != ':' {
-			return i, false
-		}
-		v := skipWS(b, i+1)
-		if v >= len(b) {
-			return v, false
-		}
-		end := fn(key, v)
-		if end == 0 {
-			return v, false
-		}
-		if i = skipWS(b, end); i >= len(b) {
-			return i, false
-		}
-		switch b[i] {
-		case ',':
+		var key []byte
+		if closing == '}' {
+			if i >= len(b) || b[i] != '"' {
+				return i, false
+			}
+			k, ok := validString(b, i)
+			if !ok {
+				return i, false
+			}
+			key = b[i:k]
+			if i = skipWS(b, k); i >= len(b) || b[i] != ':' {
+				return i, false
+			}
 			i = skipWS(b, i+1)
-		case '}':
-			return i + 1, true
-		default:
-			return i, false
 		}
-	}
-}
-
-// vwalkArray walks the array at i as vwalkObject walks an object: fn
-// gets where each element starts and returns where it ends (0: invalid).
-func vwalkArray(b []byte, i, depth int, fn func(v int) int) (end int, ok bool) {
-	if depth > maxNesting {
-		return i, false
-	}
-	i = skipWS(b, i+1) // past '['
-	if i < len(b) && b[i] == ']' {
-		return i + 1, true
-	}
-	for {
 		if i >= len(b) {
 			return i, false
 		}
-		end := fn(i)
+		end := fn(key, i)
 		if end == 0 {
 			return i, false
 		}
@@ -219,7 +187,7 @@ func vwalkArray(b []byte, i, depth int, fn func(v int) int) (end int, ok bool) {
 		switch b[i] {
 		case ',':
 			i = skipWS(b, i+1)
-		case ']':
+		case closing:
 			return i + 1, true
 		default:
 			return i, false
@@ -403,46 +371,8 @@ func validValue(b []byte, i, depth int) (int, bool) {
 	}
 	switch c := b[i]; c {
 	case '{', '[':
-		if depth++; depth > maxNesting {
-			return i, false
-		}
-		end := byte('}')
-		if c == '[' {
-			end = ']'
-		}
-		i = skipWS(b, i+1)
-		if i < len(b) && b[i] == end {
-			return i + 1, true
-		}
-		for {
-			ok := true
-			if c == '{' {
-				if i >= len(b) || b[i] != '"' {
-					return i, false
-				}
-				if i, ok = validString(b, i); !ok {
-					return i, false
-				}
-				if i = skipWS(b, i); i >= len(b) || b[i] != ':' {
-					return i, false
-				}
-				i = skipWS(b, i+1)
-			}
-			if i, ok = validValue(b, i, depth); !ok {
-				return i, false
-			}
-			if i = skipWS(b, i); i >= len(b) {
-				return i, false
-			}
-			switch b[i] {
-			case ',':
-				i = skipWS(b, i+1)
-			case end:
-				return i + 1, true
-			default:
-				return i, false
-			}
-		}
+		depth++
+		return vwalk(b, i, depth, func(_ []byte, v int) int { return validEnd(b, v, depth) })
 	case '"':
 		return validString(b, i)
 	case 't':
@@ -453,6 +383,16 @@ func validValue(b []byte, i, depth int) (int, bool) {
 		return i + 4, bytes.HasPrefix(b[i:], []byte("null"))
 	}
 	return validNumber(b, i)
+}
+
+// validEnd is validValue for vwalk: the end of the valid value at v, 0
+// if it is not valid.
+func validEnd(b []byte, v, depth int) int {
+	end, ok := validValue(b, v, depth)
+	if !ok {
+		return 0
+	}
+	return end
 }
 
 // validString checks the string that starts at i (its opening quote).
