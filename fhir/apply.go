@@ -35,13 +35,17 @@ type writer struct {
 	a    care.Actor
 	refs map[string]string
 	regs map[int64][]chronic.Registration // per resident, read once
+	// fresh are the patients this writer registered: they have no
+	// registrations but those it enrolled (kept in regs), so nothing is
+	// read for them.
+	fresh map[int64]bool
 	// village, if not 0, manages every new patient (the command line's
 	// import: the bundle's managingOrganization names another system's).
 	village int64
 }
 
 func (s *Server) writer(a care.Actor) *writer {
-	return &writer{s: s, a: a, refs: map[string]string{}, regs: map[int64][]chronic.Registration{}}
+	return &writer{s: s, a: a, refs: map[string]string{}, regs: map[int64][]chronic.Registration{}, fresh: map[int64]bool{}}
 }
 
 // resolve turns a bundle-local reference into Type/{id}.
@@ -113,13 +117,16 @@ func (w *writer) createPatient(ctx context.Context, p *patientIn, cond string) (
 	if err != nil {
 		return nil, err
 	}
+	w.fresh[res.ID] = true
 	return &written{typ: "Patient", id: strconv.FormatInt(res.ID, 10), version: res.Version, at: res.UpdatedAt, created: true, held: true}, nil
 }
 
 // registrations returns a resident's registrations (chronic.Service: the
-// resident read under scope, audited), once per writer.
+// resident read under scope, audited), once per writer; none for a
+// patient it registered itself (the services it then calls, Enroll and
+// RecordVisit, read the resident under scope and audit it).
 func (w *writer) registrations(ctx context.Context, rid int64) ([]chronic.Registration, error) {
-	if regs, ok := w.regs[rid]; ok {
+	if regs, ok := w.regs[rid]; ok || w.fresh[rid] {
 		return regs, nil
 	}
 	regs, err := w.s.Chronic.ForResident(ctx, w.a, rid)
@@ -156,7 +163,9 @@ func (w *writer) createCondition(ctx context.Context, c *conditionIn) (*written,
 	if err != nil {
 		return nil, err
 	}
-	delete(w.regs, rid)
+	// The registration enrolled joins the cached ones (a re-read would
+	// give the same list: the enrolment changes no other registration).
+	w.regs[rid] = append(regs[:len(regs):len(regs)], *r)
 	return &written{typ: "Condition", id: strconv.FormatInt(r.ID, 10), version: r.Version, at: r.CreatedAt, created: true, held: true}, nil
 }
 

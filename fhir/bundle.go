@@ -2,7 +2,6 @@ package fhir
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -42,12 +41,15 @@ type entryIn struct {
 	FullURL      string
 	Resource     []byte // the resource object as sent (decodeBundle); nil if none
 	ResourceType []byte // its resourceType member's raw value; nil if none
-	Request      *struct {
-		Method      string `json:"method"`
-		URL         string `json:"url"`
-		IfNoneExist string `json:"ifNoneExist"`
-		IfMatch     string `json:"ifMatch"`
-	} `json:"request"`
+	Request      *requestWire
+}
+
+// requestWire is an entry's request.
+type requestWire struct {
+	Method      string `json:"method"`
+	URL         string `json:"url"`
+	IfNoneExist string `json:"ifNoneExist"`
+	IfMatch     string `json:"ifMatch"`
 }
 
 // Entry is one checked entry of a bundle.
@@ -93,7 +95,8 @@ func ParseBundle(body []byte, strict bool) (kind string, entries []Entry, err er
 		return "", nil, care.Errorf(care.ETOOLARGE, "fhir.bundle_entries", MaxBundleEntries)
 	}
 	var fs []care.FieldError
-	urls := map[string]bool{}
+	urls := make(map[string]bool, len(b.Entry))
+	entries = make([]Entry, 0, len(b.Entry))
 	for i, e := range b.Entry {
 		x := Entry{Index: i, FullURL: e.FullURL}
 		if e.FullURL != "" {
@@ -106,16 +109,19 @@ func ParseBundle(body []byte, strict bool) (kind string, entries []Entry, err er
 			fs = append(fs, entryFault(i, ".request", "fhir.request_required"))
 			continue
 		}
-		var typ string
-		if e.ResourceType == nil || json.Unmarshal(e.ResourceType, &typ) != nil || typ == "" {
-			fs = append(fs, entryFault(i, ".resource", "fhir.resource_type_missing"))
-			continue
+		typ, known := typeName(e.ResourceType)
+		if !known {
+			if e.ResourceType == nil || unmarshalMember("resourceType", e.ResourceType, &typ) != nil || typ == "" {
+				fs = append(fs, entryFault(i, ".resource", "fhir.resource_type_missing"))
+				continue
+			}
+			_, known = resourceTypeNames[typ] // a name written with escapes
 		}
 		x.Type = typ
 		target, rest, _ := strings.Cut(strings.TrimPrefix(e.Request.URL, "/"), "?")
 		urlType, urlID, _ := strings.Cut(target, "/")
 		switch {
-		case !slices.Contains(resourceTypes, typ):
+		case !known:
 			fs = append(fs, entryFault(i, ".resource.resourceType", "fhir.type_unknown", typ))
 			continue
 		case urlType != typ:
@@ -351,7 +357,13 @@ func (s *Server) entryFaults(i int, err error) []care.FieldError {
 // entry, in order, with its status, location, version and outcome.
 func (s *Server) responseBundle(r *http.Request, m *web.Mount, rq web.Request, kind string, entries []Entry, results []entryResult) ResponseBundle {
 	b := ResponseBundle{ResourceType: "Bundle", Type: kind + "-response", Meta: &Meta{LastUpdated: instant(s.Now())}}
+	if len(results) > 0 {
+		b.Entry = make([]HistoryEntry, 0, len(results))
+	}
 	base := s.base(r)
+	// Entries of a type the platform does not hold (most of a Synthea
+	// bundle) share their type's outcome: the same words for each.
+	notHeld := map[string]*OperationOutcome{}
 	for i, x := range results {
 		resp := &BundleResponse{}
 		switch {
@@ -380,6 +392,12 @@ func (s *Server) responseBundle(r *http.Request, m *web.Mount, rq web.Request, k
 				oo := s.outcomeOf(m, rq.Lang, x.w, warns)
 				resp.Outcome = &oo
 			}
+		case !entries[i].held && entries[i].unheld == nil:
+			resp.Status = "200 OK"
+			if resp.Outcome = notHeld[entries[i].Type]; resp.Outcome == nil {
+				oo := s.outcomeOf(m, rq.Lang, x.w, x.w.warnings)
+				resp.Outcome, notHeld[entries[i].Type] = &oo, &oo
+			}
 		default:
 			resp.Status = "200 OK"
 			oo := s.outcomeOf(m, rq.Lang, x.w, x.w.warnings)
@@ -405,6 +423,26 @@ func statusOf(code string) int {
 	}
 	return http.StatusInternalServerError
 }
+
+// typeName reads a resourceType member's raw value: the type's name, and
+// whether it is one of resourceTypes (found without a copy: an entry's
+// type costs no allocation).
+func typeName(raw []byte) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' {
+		return "", false
+	}
+	name, ok := resourceTypeNames[string(raw[1:len(raw)-1])]
+	return name, ok
+}
+
+// resourceTypeNames holds resourceTypes by name.
+var resourceTypeNames = func() map[string]string {
+	m := make(map[string]string, len(resourceTypes))
+	for _, t := range resourceTypes {
+		m[t] = t
+	}
+	return m
+}()
 
 // resourceTypes are the resource types of FHIR R4 (4.0.1): a type not
 // among them is unknown (refused); one among them the platform does not

@@ -41,7 +41,7 @@ import (
 
 // env is a real server (web wrapper, SQLite demo county) with the FHIR face mounted.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	labs  *lab.Service
 	onl   *online.Service
 	cons  *consult.Service // its Live is nil: a test sets its own
@@ -60,7 +60,7 @@ func newEnv(t *testing.T) *env {
 }
 
 // newEnvOn is newEnv on database d.
-func newEnvOn(t *testing.T, d store.Dialect) *env {
+func newEnvOn(t testing.TB, d store.Dialect) *env {
 	t.Helper()
 	st := testdb.Open(t, d, time.Now)
 	ctx := context.Background()

@@ -2,6 +2,7 @@ package fhir
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"unicode/utf8"
 )
@@ -24,8 +25,14 @@ func (e walkError) Error() string { return string(e) }
 
 // decodeBundle reads a Bundle's type, resourceType and entries. The
 // entries' resources are objects of raw members that point into body.
+// Its walk validates as it goes (vwalk: validValue both checks and
+// finds the end of every value it does not read), so the body is read
+// once; a shape fault found on the way is kept and the walk goes on
+// checking, so that malformed JSON is reported as such first, then text
+// that is not UTF-8, then the shape.
 func decodeBundle(body []byte) (*bundleIn, error) {
-	if !validJSON(body) {
+	b, valid, shape := walkBundle(body)
+	if !valid {
 		var v any
 		if err := json.Unmarshal(body, &v); err != nil {
 			return nil, err
@@ -38,73 +45,154 @@ func decodeBundle(body []byte) (*bundleIn, error) {
 		// as U+FFFD, so the two would see different resources.
 		return nil, walkError("not UTF-8 text")
 	}
-	i := skipWS(body, 0)
-	if body[i] != '{' {
-		return nil, walkError("not a JSON object")
+	if shape != nil {
+		return nil, shape
 	}
-	b := &bundleIn{}
-	var err error
-	walkObject(body, i, func(key []byte, v int) int {
-		if err != nil {
-			return 0
-		}
+	return b, nil
+}
+
+// walkBundle is decodeBundle's walk: valid is whether body is valid
+// JSON (json.Valid's answer), err the first shape fault.
+func walkBundle(body []byte) (b *bundleIn, valid bool, err error) {
+	i := skipWS(body, 0)
+	if i >= len(body) || body[i] != '{' {
+		end, ok := validValue(body, i, 0)
+		return nil, ok && skipWS(body, end) == len(body), walkError("not a JSON object")
+	}
+	b = &bundleIn{}
+	value := func(v, depth int) int { return validEnd(body, v, depth) }
+	end, ok := vwalk(body, i, 1, func(key []byte, v int) int {
 		switch string(key) {
-		case `"resourceType"`:
-			err = unmarshalMember("resourceType", body[v:skipValue(body, v)], &b.ResourceType)
-		case `"type"`:
-			err = unmarshalMember("type", body[v:skipValue(body, v)], &b.Type)
+		case `"resourceType"`, `"type"`:
+			end := value(v, 1)
+			if end > 0 && err == nil {
+				into := &b.ResourceType
+				if key[1] == 't' {
+					into = &b.Type
+				}
+				err = unmarshalMember(memberName(key), body[v:end], into)
+			}
+			return end
 		case `"entry"`:
 			if body[v] != '[' {
-				err = walkError("entry: not an array")
-				return 0
+				if err == nil {
+					err = walkError("entry: not an array")
+				}
+				return value(v, 1)
 			}
 			b.Entry = nil // a repeated member: the last stands, as encoding/json
-			return walkArray(body, v, func(el int) int {
-				if err != nil {
-					return 0
-				}
+			end, ok := vwalk(body, v, 2, func(_ []byte, el int) int {
 				if body[el] != '{' {
-					err = walkError("entry: an element is not an object")
-					return 0
+					if err == nil {
+						err = walkError("entry: an element is not an object")
+					}
+					return value(el, 2)
 				}
 				var e entryIn
-				end := walkObject(body, el, func(k []byte, v int) int {
-					if err != nil {
-						return 0
-					}
+				end, ok := vwalk(body, el, 3, func(k []byte, v int) int {
 					switch string(k) {
-					case `"fullUrl"`:
-						err = unmarshalMember("fullUrl", body[v:skipValue(body, v)], &e.FullURL)
-					case `"request"`:
-						err = unmarshalMember("request", body[v:skipValue(body, v)], &e.Request)
+					case `"fullUrl"`, `"request"`:
+						end := value(v, 3)
+						if end > 0 && err == nil {
+							if k[1] == 'f' {
+								err = unmarshalMember("fullUrl", body[v:end], &e.FullURL)
+							} else {
+								err = unmarshalMember("request", body[v:end], &e.Request)
+							}
+						}
+						return end
 					case `"resource"`:
 						if body[v] != '{' {
-							return 0 // no resource: refused by ParseBundle
+							return value(v, 3) // no resource: refused by ParseBundle
 						}
 						e.Resource, e.ResourceType = nil, nil
-						end := walkObject(body, v, func(rk []byte, rv int) int {
-							if memberName(rk) == "resourceType" {
-								end := skipValue(body, rv)
+						end, ok := vwalk(body, v, 4, func(rk []byte, rv int) int {
+							end := value(rv, 4)
+							if end > 0 && (string(rk) == `"resourceType"` || bytes.IndexByte(rk, '\\') >= 0 && memberName(rk) == "resourceType") {
 								e.ResourceType = body[rv:end] // the last stands, as encoding/json
-								return end
 							}
-							return 0
+							return end
 						})
+						if !ok {
+							return 0
+						}
 						e.Resource = body[v:end]
 						return end
 					}
-					return 0
+					return value(v, 3)
 				})
+				if !ok {
+					return 0
+				}
 				b.Entry = append(b.Entry, e)
 				return end
 			})
+			if !ok {
+				return 0
+			}
+			return end
 		}
-		return 0
+		return value(v, 1)
 	})
-	if err != nil {
-		return nil, err
+	if !ok || skipWS(body, end) != len(body) {
+		return nil, false, nil
 	}
-	return b, nil
+	return b, true, err
+}
+
+// vwalk walks the object or array at i as walkObject and walkArray do,
+// checking it is valid JSON as it goes: fn gets each member's key (a
+// valid string, quoted as written; nil for an array's element) and where
+// its value starts, and returns where the value ends having checked it,
+// or 0 if it is not valid. depth is the container's nesting (1 at the
+// top; validValue's bound). ok is false for anything not valid JSON.
+func vwalk(b []byte, i, depth int, fn func(key []byte, v int) int) (end int, ok bool) {
+	if depth > maxNesting {
+		return i, false
+	}
+	closing := byte('}')
+	if b[i] == '[' {
+		closing = ']'
+	}
+	i = skipWS(b, i+1)
+	if i < len(b) && b[i] == closing {
+		return i + 1, true
+	}
+	for {
+		var key []byte
+		if closing == '}' {
+			if i >= len(b) || b[i] != '"' {
+				return i, false
+			}
+			k, ok := validString(b, i)
+			if !ok {
+				return i, false
+			}
+			key = b[i:k]
+			if i = skipWS(b, k); i >= len(b) || b[i] != ':' {
+				return i, false
+			}
+			i = skipWS(b, i+1)
+		}
+		if i >= len(b) {
+			return i, false
+		}
+		end := fn(key, i)
+		if end == 0 {
+			return i, false
+		}
+		if i = skipWS(b, end); i >= len(b) {
+			return i, false
+		}
+		switch b[i] {
+		case ',':
+			i = skipWS(b, i+1)
+		case closing:
+			return i + 1, true
+		default:
+			return i, false
+		}
+	}
 }
 
 // memberName is a member's name from its key as written (quoted,
@@ -120,41 +208,81 @@ func memberName(key []byte) string {
 
 // members splits a resource (a valid JSON object, as decodeBundle keeps
 // it) into its top-level members, raw values pointing into it.
+// The names the write path knows are not copied.
 func members(res []byte) object {
-	o := object{}
+	o := make(object, 16)
 	walkObject(res, 0, func(k []byte, v int) int {
 		end := skipValue(res, v)
-		o[memberName(k)] = res[v:end]
+		name, ok := elementNames[string(k[1:len(k)-1])]
+		if !ok {
+			name = memberName(k)
+		}
+		o[name] = res[v:end]
 		return end
 	})
 	return o
 }
 
+// elementNames holds the elements of heldElements by name, and the
+// others a Synthea resource of those types has.
+var elementNames = func() map[string]string {
+	m := map[string]string{}
+	for _, names := range heldElements {
+		for _, n := range names {
+			m[n] = n
+		}
+	}
+	for _, n := range []string{"text", "encounter", "abatementDateTime", "valueCodeableConcept", "valueString",
+		"multipleBirthBoolean", "multipleBirthInteger", "maritalStatus", "communication", "deceasedDateTime"} {
+		m[n] = n
+	}
+	return m
+}()
+
 // unmarshalMember decodes one member's value; a wrong type names it.
 func unmarshalMember(name string, val []byte, v any) error {
+	if decodeFast(val, v) {
+		return nil
+	}
 	if err := json.Unmarshal(val, v); err != nil {
 		return walkError(name + ": " + jsonDetail(err))
 	}
 	return nil
 }
 
+// Eight spaces at a time: a pretty-printed bundle (Synthea's) is more
+// than half indentation.
 func skipWS(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
+	for i < len(b) {
+		switch {
+		case i+8 <= len(b) && binary.LittleEndian.Uint64(b[i:]) == eightSpaces:
+			i += 8
+		case b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r':
+			i++
+		default:
+			return i
+		}
 	}
 	return i
 }
+
+// eightSpaces is eight bytes of ' ' read as one word.
+const eightSpaces = 0x2020202020202020
 
 // skipValue returns the index just past the value that starts at i, in
 // JSON already known to be valid.
 func skipValue(b []byte, i int) int {
 	switch b[i] {
 	case '"':
+		// The next quote not escaped (an odd run of backslashes before
+		// it) ends the string: IndexByte finds quotes many bytes at a time.
 		for i++; ; i++ {
-			switch b[i] {
-			case '\\':
-				i++
-			case '"':
+			i += bytes.IndexByte(b[i:], '"')
+			k := i - 1
+			for b[k] == '\\' {
+				k--
+			}
+			if (i-1-k)%2 == 0 {
 				return i + 1
 			}
 		}
@@ -164,6 +292,10 @@ func skipValue(b []byte, i int) int {
 			switch b[i] {
 			case '"':
 				i = skipValue(b, i) - 1
+			case ' ':
+				for i+9 <= len(b) && binary.LittleEndian.Uint64(b[i+1:]) == eightSpaces {
+					i += 8
+				}
 			case '{', '[':
 				depth++
 			case '}', ']':
@@ -239,46 +371,8 @@ func validValue(b []byte, i, depth int) (int, bool) {
 	}
 	switch c := b[i]; c {
 	case '{', '[':
-		if depth++; depth > maxNesting {
-			return i, false
-		}
-		end := byte('}')
-		if c == '[' {
-			end = ']'
-		}
-		i = skipWS(b, i+1)
-		if i < len(b) && b[i] == end {
-			return i + 1, true
-		}
-		for {
-			ok := true
-			if c == '{' {
-				if i >= len(b) || b[i] != '"' {
-					return i, false
-				}
-				if i, ok = validString(b, i); !ok {
-					return i, false
-				}
-				if i = skipWS(b, i); i >= len(b) || b[i] != ':' {
-					return i, false
-				}
-				i = skipWS(b, i+1)
-			}
-			if i, ok = validValue(b, i, depth); !ok {
-				return i, false
-			}
-			if i = skipWS(b, i); i >= len(b) {
-				return i, false
-			}
-			switch b[i] {
-			case ',':
-				i = skipWS(b, i+1)
-			case end:
-				return i + 1, true
-			default:
-				return i, false
-			}
-		}
+		depth++
+		return vwalk(b, i, depth, func(_ []byte, v int) int { return validEnd(b, v, depth) })
 	case '"':
 		return validString(b, i)
 	case 't':
@@ -291,9 +385,27 @@ func validValue(b []byte, i, depth int) (int, bool) {
 	return validNumber(b, i)
 }
 
+// validEnd is validValue for vwalk: the end of the valid value at v, 0
+// if it is not valid.
+func validEnd(b []byte, v, depth int) int {
+	end, ok := validValue(b, v, depth)
+	if !ok {
+		return 0
+	}
+	return end
+}
+
 // validString checks the string that starts at i (its opening quote).
+// Eight bytes at a time while none of them is a quote, a backslash or a
+// control character (most of a bundle is plain text), then byte by byte.
 func validString(b []byte, i int) (int, bool) {
 	for i++; i < len(b); i++ {
+		for i+8 <= len(b) && plainText(binary.LittleEndian.Uint64(b[i:])) {
+			i += 8
+		}
+		if i >= len(b) {
+			break
+		}
 		switch c := b[i]; {
 		case c == '"':
 			return i + 1, true
@@ -321,6 +433,18 @@ func validString(b []byte, i int) (int, bool) {
 		}
 	}
 	return i, false
+}
+
+// plainText reports whether none of the eight bytes of x is a quote, a
+// backslash or a control character (below 0x20): the bit tricks "has a
+// zero byte" and "has a byte less than n" of Sean Anderson's Bit
+// Twiddling Hacks (graphics.stanford.edu/~seander/bithacks.html), exact
+// for the question whether any byte is one, which is all that is asked.
+func plainText(x uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	hasZero := func(v uint64) uint64 { return (v - ones) & ^v & highs }
+	control := (x - ones*0x20) & ^x & highs
+	return hasZero(x^(ones*'"'))|hasZero(x^(ones*'\\'))|control == 0
 }
 
 // validNumber checks the number that starts at i: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?

@@ -76,7 +76,7 @@ type object map[string]json.RawMessage
 func (o object) decode(typ string, into map[string]any) []fault {
 	var fs []fault
 	for k, v := range into {
-		if raw, ok := o[k]; ok {
+		if raw, ok := o[k]; ok && !decodeFast(raw, v) {
 			if err := json.Unmarshal(raw, v); err != nil {
 				fs = append(fs, bad(typ+"."+k, "fhir.json", jsonDetail(err)))
 			}
@@ -370,10 +370,14 @@ type observationWire struct {
 	Subject           Reference       `json:"subject"`
 	EffectiveDateTime string          `json:"effectiveDateTime"`
 	ValueQuantity     *quantityWire   `json:"valueQuantity"`
-	Component         []struct {
-		Code          CodeableConcept `json:"code"`
-		ValueQuantity *quantityWire   `json:"valueQuantity"`
-	} `json:"component"`
+	Component         []componentWire `json:"component"`
+}
+
+// componentWire is one component of an Observation (a blood pressure's
+// systolic or diastolic value).
+type componentWire struct {
+	Code          CodeableConcept `json:"code"`
+	ValueQuantity *quantityWire   `json:"valueQuantity"`
 }
 
 // loincBPPanelOld is the older blood pressure panel code Synthea and many

@@ -216,7 +216,7 @@ func TestWriteVersionsAndHistory(t *testing.T) {
 }
 
 // synthea reads the copied Synthea bundles.
-func synthea(t *testing.T) map[string]string {
+func synthea(t testing.TB) map[string]string {
 	t.Helper()
 	dir := testfiles.Path(t, "fhir", "synthea")
 	names, _ := filepath.Glob(filepath.Join(dir, "*.json"))

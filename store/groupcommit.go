@@ -20,12 +20,13 @@ import (
 const maxGroup = 8
 
 // groupCommit lets concurrent SQLite transactions share one COMMIT: the
-// first to come begins a database transaction and runs its function in a
-// savepoint; if others are waiting by then, it hands the transaction to the
+// first to come begins a database transaction and runs its function (the
+// later ones each in a savepoint); if others are waiting by then, it hands the transaction to the
 // next one instead of committing, and waits for the COMMIT of the group;
 // the last one of the group (nobody waiting, or maxGroup reached) commits
 // for everyone. Each function is still all or nothing (its savepoint is
-// rolled back when it fails), runs alone on the one writer connection as
+// rolled back when it fails; the first one's, which needs none, by rolling
+// back the transaction), runs alone on the one writer connection as
 // before, and its caller hears of success only once the COMMIT that holds
 // its writes has returned, durable under synchronous=FULL. What changes is
 // that one fsync and one write of each touched page serve the group:
@@ -88,13 +89,29 @@ func (s *Store) transactGrouped(ctx context.Context, fn func(tx db) error) (err 
 			panic(p)
 		}
 	}()
-	err, broken := s.member(ctx, db{q: tx, s: s}, fn)
-	if broken != nil {
-		fail(broken)
-		if err != nil {
-			return err, false // what made fn fail is what its caller hears
+	if g.n == 1 {
+		// The first of a group runs without a savepoint: the transaction
+		// holds nothing else yet, so a failure rolls all of it back. A
+		// savepoint would copy every page the function changes into
+		// SQLite's statement journal, which spills into a temporary file
+		// past 64 KiB (an open, writes and a close on each transaction of
+		// a FHIR bundle: docs/benchmarks.md, #12 ingest).
+		if err = fn(db{q: tx, s: s}); err != nil {
+			g.tx, g.group = nil, nil
+			tx.Rollback()
+			close(group.done)
+			g.turn.Unlock()
+			return err, false
 		}
-		return care.Internal("store.Transact", broken), false
+	} else {
+		var broken error
+		if err, broken = s.member(ctx, db{q: tx, s: s}, fn); broken != nil {
+			fail(broken)
+			if err != nil {
+				return err, false // what made fn fail is what its caller hears
+			}
+			return care.Internal("store.Transact", broken), false
+		}
 	}
 	if g.waiting.Load() > 0 && g.n < maxGroup {
 		g.turn.Unlock() // the next caller joins the group and commits it, or hands it on
