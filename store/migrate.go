@@ -120,6 +120,15 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("store: migrate: %w", err)
 	}
+	if s.dialect == SQLite {
+		// The writer's temporary storage is memory (Open); a migration's
+		// CREATE INDEX sorts a whole table, and its savepoint journals
+		// every page it changes, so they go to files, as SQLite's default.
+		if _, err := s.w.ExecContext(ctx, `PRAGMA temp_store = FILE`); err != nil {
+			return fmt.Errorf("store: migrate: %w", err)
+		}
+		defer s.w.ExecContext(context.WithoutCancel(ctx), `PRAGMA temp_store = MEMORY`)
+	}
 	for _, m := range ms {
 		if applied[m.Version] {
 			continue
