@@ -217,9 +217,9 @@ func openNoMigrate(ctx context.Context, rawURL string, opt Options) (*Store, err
 		// (groupcommit.go), whose statement journal SQLite otherwise
 		// spills to a new temporary file past 64 KiB — an open, writes
 		// and a close for most write requests (5 % of a request's CPU in
-		// the county-year replay, docs/benchmarks.md). Migrate sets it
-		// back to files while it runs: a migration's sorts and journals
-		// can be as large as a table.
+		// the county-year replay, docs/benchmarks.md). Migrate and a
+		// bulk load's index builds set it back to files while they run
+		// (tempFiles): their sorts and journals can be as large as a table.
 		w, err := sql.Open("sqlite", base+"&_txlock=immediate&_pragma=temp_store(2)")
 		if err != nil {
 			return nil, fmt.Errorf("store: unable to open %s: %w", path, err)

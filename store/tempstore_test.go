@@ -15,8 +15,8 @@ import (
 // it changes; past 64 KiB SQLite spills that journal into a temporary
 // file unless the writer's temporary storage is memory. The county-year
 // replay paid an open, writes and a close for most write requests
-// (docs/benchmarks.md). Migrations keep files (a CREATE INDEX sorts a
-// whole table), and the writer is back in memory after them.
+// (docs/benchmarks.md). Migrations and index builds keep files (a CREATE
+// INDEX sorts a whole table), and the writer is back in memory after them.
 func TestWriterTempStoreMemory(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("open temporary files are read from /proc/self/fd")
@@ -60,6 +60,20 @@ func TestWriterTempStoreMemory(t *testing.T) {
 	}
 	if v := tempStore(); v != 2 {
 		t.Fatalf("after Migrate the writer's temp_store = %d, want 2 (memory)", v)
+	}
+	restore, err := s.tempFiles(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := tempStore(); v != 1 {
+		t.Fatalf("index builds: the writer's temp_store = %d, want 1 (files)", v)
+	}
+	restore()
+	if err := s.RestorePendingIndexes(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if v := tempStore(); v != 2 {
+		t.Fatalf("after RestorePendingIndexes the writer's temp_store = %d, want 2 (memory)", v)
 	}
 }
 
