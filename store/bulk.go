@@ -329,6 +329,11 @@ func (s *Store) RestorePendingIndexes(ctx context.Context) error {
 	if s.dialect != SQLite {
 		return nil
 	}
+	restore, err := s.tempFiles(ctx) // the builds sort whole tables
+	if err != nil {
+		return wrap("store.RestorePendingIndexes", err)
+	}
+	defer restore()
 	rows, err := s.w.QueryContext(ctx, `SELECT name, def FROM pending_indexes ORDER BY name`)
 	if err != nil {
 		return wrap("store.RestorePendingIndexes", err)

@@ -120,6 +120,13 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("store: migrate: %w", err)
 	}
+	// A migration's CREATE INDEX sorts a whole table, and its savepoint
+	// journals every page it changes: temporary files, not memory.
+	restore, err := s.tempFiles(ctx)
+	if err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	defer restore()
 	for _, m := range ms {
 		if applied[m.Version] {
 			continue
@@ -136,4 +143,18 @@ func (s *Store) Migrate(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// tempFiles puts the SQLite writer's temporary storage in files until
+// restore is called: it is memory otherwise (Open: a commit group
+// member's statement journal), but an index build sorts a whole table in
+// memory when temporary storage is memory. Nothing to do on PostgreSQL.
+func (s *Store) tempFiles(ctx context.Context) (restore func(), err error) {
+	if s.dialect != SQLite {
+		return func() {}, nil
+	}
+	if _, err := s.w.ExecContext(ctx, `PRAGMA temp_store = FILE`); err != nil {
+		return nil, err
+	}
+	return func() { s.w.ExecContext(context.WithoutCancel(ctx), `PRAGMA temp_store = MEMORY`) }, nil
 }

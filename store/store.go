@@ -212,7 +212,15 @@ func openNoMigrate(ctx context.Context, rawURL string, opt Options) (*Store, err
 		common := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_time_format=sqlite"
 		base := common + sqliteMemory(opt.MmapMiB, opt.CacheMiB)
 		s.writerCacheKiB = cacheMiBOr(opt.CacheMiB) << 10
-		w, err := sql.Open("sqlite", base+"&_txlock=immediate")
+		// The writer keeps its temporary files in memory (temp_store):
+		// each transaction of a commit group runs in a savepoint
+		// (groupcommit.go), whose statement journal SQLite otherwise
+		// spills to a new temporary file past 64 KiB — an open, writes
+		// and a close for most write requests (5 % of a request's CPU in
+		// the county-year replay, docs/benchmarks.md). Migrate and a
+		// bulk load's index builds set it back to files while they run
+		// (tempFiles): their sorts and journals can be as large as a table.
+		w, err := sql.Open("sqlite", base+"&_txlock=immediate&_pragma=temp_store(2)")
 		if err != nil {
 			return nil, fmt.Errorf("store: unable to open %s: %w", path, err)
 		}

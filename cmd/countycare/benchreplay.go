@@ -90,7 +90,7 @@ func cmdBenchReplay(ctx context.Context, args []string, stdout, stderr io.Writer
 	fs.IntVar(&o.desks, "desks", 0, "village doctors signed in, each at a clinic with its share of the residents (0: one at every village clinic of the county)")
 	fs.Uint64Var(&o.seed, "seed", 2026, "random seed of the event plan")
 	fs.DurationVar(&o.settleMax, "settle", 3*time.Minute, "wait at most this long for the started servers' startup duties to finish before the replay, so that their CPU is not counted as the requests' (0: do not wait)")
-	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write the (first) started server's CPU profile over the replay to this file (serve --cpuprofile)")
+	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write the (first) started server's CPU profile over the replay to this file (serve --cpuprofile, restarted when the replay begins: its start, startup duties and sign-in left out)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -242,6 +242,9 @@ func runReplay(ctx context.Context, o replayOptions, stdout io.Writer) (*replayR
 	for _, s := range servers {
 		peaks = append(peaks, sampleMemory(s.cmd.Process.Pid, 200*time.Millisecond, stopSampling))
 	}
+	if o.cpuprofile != "" && len(servers) > 0 && restartProfileSignal != nil {
+		servers[0].cmd.Process.Signal(restartProfileSignal) // the profile: the replay's requests only
+	}
 	start, client0 := time.Now(), processCPU()
 	for _, hour := range replay.ByHour(events) {
 		t := time.Now()
@@ -341,20 +344,26 @@ func (s *syncBuffer) String() string {
 }
 
 // waitIdle waits until process pid has been idle (at most 5 % of a core)
-// for a second, or max has passed: a started server runs each scheduled
+// for three seconds running, or max has passed: a started server runs each scheduled
 // duty at once on a new database (the dashboard figures of every kept day
-// took 3–5 s of the server's CPU on the 100,000-resident county), work a
-// serving county did long before, which the figures of the replay's
-// requests should not carry. It returns the CPU the process used and how
-// long it waited.
+// took 3–5 s of the server's CPU on the 100,000-resident county, 72 s on
+// the 1 M demo county), work a serving county did long before, which the
+// figures of the replay's requests should not carry. The duties start
+// once the server holds the scheduler lease (serve --lease, 2 s), so one
+// quiet second is not enough: a server that had not taken it yet was
+// taken for idle and ran the duties during the replay. It returns the CPU
+// the process used and how long it waited.
 func waitIdle(pid int, max time.Duration) (cpu, waited time.Duration) {
-	const window, idle = time.Second, 50 * time.Millisecond
+	const window, idle, quiet = time.Second, 50 * time.Millisecond, 3
 	start, cpu0 := time.Now(), processCPUOf(pid)
-	last := cpu0
+	last, still := cpu0, 0
 	for time.Since(start) < max {
 		time.Sleep(window)
 		now := processCPUOf(pid)
-		if now-last <= idle {
+		if still++; now-last > idle {
+			still = 0
+		}
+		if still == quiet {
 			break
 		}
 		last = now

@@ -130,7 +130,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		"a resumable upload (ECG, DICOM) may be continued for this long after its last write; then it is deleted (env COUNTYCARE_UPLOAD_EXPIRY)")
 	uploadSweepEvery := fs.Duration("upload-sweep-every", envDuration("COUNTYCARE_UPLOAD_SWEEP_EVERY", 15*time.Minute),
 		"delete expired resumable uploads this often; 0 disables (env COUNTYCARE_UPLOAD_SWEEP_EVERY)")
-	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the server from start to shutdown to this file (for `go tool pprof`; bench replay --cpuprofile uses it)")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the server from start to shutdown to this file (for `go tool pprof`); SIGUSR1 starts it again from empty (bench replay --cpuprofile sends it when its replay begins)")
 	wipeAfter := fs.Duration("village-wipe-after", envDuration("COUNTYCARE_VILLAGE_WIPE_AFTER", villagesync.DefaultConfig().WipeAfter),
 		"the village app wipes the residents and queue it holds on a phone after this long without contacting the server (docs/village-app.md; env COUNTYCARE_VILLAGE_WIPE_AFTER)")
 	fhirFlags := fhirExportFlags(fs)
@@ -142,11 +142,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err != nil {
 			return fmt.Errorf("serve: --cpuprofile: %w", err)
 		}
-		defer f.Close()
 		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
 			return fmt.Errorf("serve: --cpuprofile: %w", err)
 		}
-		defer pprof.StopCPUProfile()
+		stop := restartCPUProfileOnSignal(*cpuprofile, &f)
+		defer func() { stop(); pprof.StopCPUProfile(); f.Close() }()
 	}
 	ucfg := upload.DefaultConfig()
 	ucfg.Expiry = *uploadExpiry
