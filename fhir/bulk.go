@@ -17,12 +17,14 @@ import (
 	"countycare/care"
 	"countycare/chronic"
 	"countycare/consult"
+	"countycare/family"
 	"countycare/lab"
 	"countycare/online"
 	"countycare/org"
 	"countycare/reading"
 	"countycare/referral"
 	"countycare/resident"
+	"countycare/rx"
 	"countycare/settle"
 	"countycare/smart"
 	"countycare/web"
@@ -66,6 +68,11 @@ type ExportStore interface {
 	LeanExportWrites(ctx context.Context, kib int) (restore func())
 	EachExportLabResult(ctx context.Context, sel bulkdata.Selection, fn func(*lab.Result) error) error
 	EachExportAudit(ctx context.Context, sel bulkdata.Selection, fn func(*audit.Event) error) error
+	EachExportContract(ctx context.Context, sel bulkdata.Selection, fn func(*family.Contract) error) error
+	EachExportTeam(ctx context.Context, sel bulkdata.Selection, fn func(*family.Team) error) error
+	EachExportPrescription(ctx context.Context, sel bulkdata.Selection, fn func(*rx.Signed) error) error
+	EachExportCoverageYear(ctx context.Context, sel bulkdata.Selection, fn func([]settle.Settlement) error) error
+	EachExportImagingStudy(ctx context.Context, sel bulkdata.Selection, limit int, fn func(*reading.Study, []reading.ImagingSeries, []reading.ImagingInstance) error) error
 }
 
 // NDJSONType is the media type of export files.

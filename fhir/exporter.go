@@ -151,14 +151,17 @@ func (s *Server) runExport(ctx context.Context, e *bulkdata.Export) error {
 				err = s.exportLabReports(ctx, sel, w)
 			}
 		case "Provenance":
-			// The signatures of the signed reports, as the Provenance search
-			// derives them (lab results are filed, not signed).
+			// The signatures of the signed reports and prescriptions, as the
+			// Provenance search derives them (lab results are filed, not signed).
 			err = s.eachExportReport(ctx, sel, func(d DiagnosticReport) error {
 				if p, ok := ProvenanceOfReport(d); ok {
 					return w.write(p)
 				}
 				return nil
 			})
+			if err == nil {
+				err = s.exportPrescriptionSignatures(ctx, sel, w)
+			}
 		case "Location":
 			err = s.exportLocations(ctx, sel, w)
 		case bulkdata.TypeAuditEvent:
@@ -176,6 +179,8 @@ func (s *Server) runExport(ctx context.Context, e *bulkdata.Export) error {
 			err = s.Exports.EachExportSettlement(ctx, sel, func(st *settle.Settlement) error {
 				return w.write(ExplanationOfBenefitOf(st, insurer, t))
 			})
+		default:
+			_, err = s.exportCare(ctx, e, typ, sel, w)
 		}
 		if err != nil {
 			return err
