@@ -72,6 +72,8 @@ type ExportStore interface {
 	EachExportTeam(ctx context.Context, sel bulkdata.Selection, fn func(*family.Team) error) error
 	EachExportPrescription(ctx context.Context, sel bulkdata.Selection, fn func(*rx.Signed) error) error
 	EachExportCoverageYear(ctx context.Context, sel bulkdata.Selection, fn func([]settle.Settlement) error) error
+	EachExportPractitioner(ctx context.Context, institutions []int64, since time.Time, fn func(*org.Practitioner) error) error
+	EachExportHousehold(ctx context.Context, sel bulkdata.Selection, fn func(*resident.Household, []resident.Resident) error) error
 	EachExportImagingStudy(ctx context.Context, sel bulkdata.Selection, limit int, fn func(*reading.Study, []reading.ImagingSeries, []reading.ImagingInstance) error) error
 }
 

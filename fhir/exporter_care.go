@@ -10,12 +10,13 @@ import (
 	"countycare/family"
 	"countycare/reading"
 	"countycare/referral"
+	"countycare/resident"
 	"countycare/rx"
 	"countycare/settle"
 )
 
-// exportCare writes the care types of an export — ServiceRequest,
-// ImagingStudy, CarePlan, CareTeam, Consent, MedicationRequest, MedicationDispense,
+// exportCare writes the care types of an export — households (Group,
+// RelatedPerson), ServiceRequest, ImagingStudy, CarePlan, CareTeam, Consent, MedicationRequest, MedicationDispense,
 // Claim, Coverage — each mapped as its read maps it, from a scan of the
 // selection; handled is false for a type it does not write. A server
 // without the type's service (no family doctor workflow, no prescriptions,
@@ -85,6 +86,26 @@ func (s *Server) exportCare(ctx context.Context, e *bulkdata.Export, typ string,
 		dicomweb := strings.TrimSuffix(exportBase(e.RequestURL), "/fhir") + "/dicomweb"
 		err = s.Exports.EachExportImagingStudy(ctx, sel, MaxInstances, func(st *reading.Study, series []reading.ImagingSeries, ins []reading.ImagingInstance) error {
 			return w.write(ImagingStudyOf(st, series, ins, dicomweb))
+		})
+	case "Group", "RelatedPerson": // households and each member's relation to the head, as their reads
+		poverty := func(p resident.Poverty) string { return t("poverty." + string(p)) }
+		rel := func(x resident.Relation) string { return t("relation." + string(x)) }
+		err = s.Exports.EachExportHousehold(ctx, sel, func(h *resident.Household, members []resident.Resident) error {
+			if typ == "Group" {
+				return w.write(HouseholdGroupOf(h, members, t("fhir.group_household", h.Number), poverty))
+			}
+			var head *resident.Resident
+			for i := range members {
+				if members[i].ID == h.HeadID {
+					head = &members[i]
+				}
+			}
+			for i := range members {
+				if err := w.write(RelatedPersonOf(&members[i], head, rel)); err != nil {
+					return err
+				}
+			}
+			return nil
 		})
 	default:
 		return false, nil

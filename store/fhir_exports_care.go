@@ -6,10 +6,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"countycare/bulkdata"
 	"countycare/family"
+	"countycare/org"
 	"countycare/reading"
+	"countycare/resident"
 	"countycare/rx"
 	"countycare/settle"
 )
@@ -220,6 +223,69 @@ func (s *Store) EachExportImagingStudy(ctx context.Context, sel bulkdata.Selecti
 	}
 	if held {
 		return flush()
+	}
+	return nil
+}
+
+// EachExportPractitioner streams the practitioners of the institutions
+// (nil: every one) created at or after since (zero: all), in id order.
+func (s *Store) EachExportPractitioner(ctx context.Context, institutions []int64, since time.Time, fn func(*org.Practitioner) error) error {
+	q, args := `SELECT `+practitionerCols+` FROM practitioners WHERE 1 = 1`, []any{}
+	if institutions != nil {
+		if len(institutions) == 0 {
+			return nil
+		}
+		q += ` AND institution_id IN (` + placeholders(len(institutions)) + `)`
+		args = append(args, int64Args(institutions)...)
+	}
+	if !since.IsZero() {
+		q += ` AND created_at >= ?`
+		args = append(args, s.ts(since))
+	}
+	return eachExported(ctx, s, "store.EachExportPractitioner", q+` ORDER BY id`, args, scanPractitioner, fn)
+}
+
+// EachExportHousehold streams the households of sel's residents, each
+// with its members among them (any status but merged, in id order, as
+// Household gives them), in household order; with sel.Since, those
+// registered, or with a member changed, at or after it. The members are
+// read through residents_household: one household is held at a time.
+func (s *Store) EachExportHousehold(ctx context.Context, sel bulkdata.Selection, fn func(*resident.Household, []resident.Resident) error) error {
+	const op = "store.EachExportHousehold"
+	where, args := exportResidents(sel)
+	if !sel.Since.IsZero() {
+		where += ` AND (h.created_at >= ? OR EXISTS (SELECT 1 FROM residents m WHERE m.household_id = h.id AND m.status <> 'merged' AND m.updated_at >= ?))`
+		args = append(args, s.ts(sel.Since), s.ts(sel.Since))
+	}
+	rows, err := s.scan().query(ctx, `SELECT `+residentCols+`, h.id, h.county_code, h.village_id, h.number, h.address, h.head_id, h.created_at
+		FROM residents r JOIN households h ON h.id = r.household_id
+		WHERE r.household_id IS NOT NULL AND r.status <> 'merged' AND h.county_code = r.county_code AND `+where+` ORDER BY r.household_id, r.id`, args...)
+	if err != nil {
+		return wrap(op, err)
+	}
+	defer rows.Close()
+	var h, next resident.Household
+	var members []resident.Resident
+	for rows.Next() {
+		var m resident.Resident
+		next = resident.Household{}
+		if err := scanResident(rows, &m, &next.ID, &next.CountyCode, &next.VillageID, &next.Number, &next.Address, idOf(&next.HeadID), tsOf(&next.CreatedAt)); err != nil {
+			return wrap(op, err)
+		}
+		if len(members) > 0 && next.ID != h.ID {
+			if err := fn(&h, members); err != nil {
+				return err
+			}
+			members = members[:0]
+		}
+		h = next
+		members = append(members, m)
+	}
+	if err := rows.Err(); err != nil {
+		return wrap(op, err)
+	}
+	if len(members) > 0 {
+		return fn(&h, members)
 	}
 	return nil
 }
