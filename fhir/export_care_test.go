@@ -98,6 +98,24 @@ func testExportCareTypes(t *testing.T, d store.Dialect) {
 	if withSeries == 0 { // the demo's studies have DICOM instances: the join must find them
 		t.Error("no exported ImagingStudy has a series")
 	}
+	// The CapabilityStatement's $export names every type exported.
+	var cs struct {
+		Rest []struct {
+			Operation []struct{ Name, Documentation string }
+		}
+	}
+	e.anon().get("/fhir/metadata", nil, &cs)
+	doc := ""
+	for _, op := range cs.Rest[0].Operation {
+		if op.Name == "export" {
+			doc = op.Documentation
+		}
+	}
+	for _, typ := range careTypes {
+		if !strings.Contains(doc, " "+typ+",") {
+			t.Errorf("the CapabilityStatement's $export does not name %s: %q", typ, doc)
+		}
+	}
 	// A township's Group: only its residents' records.
 	town := e.townships(t)[0]
 	gm, _ := c.export(t, "/fhir/Group/township-"+strconv.FormatInt(town.ID, 10)+"/$export?_type=Patient,"+strings.Join(careTypes, ","))

@@ -2,12 +2,14 @@ package fhir
 
 import (
 	"context"
+	"maps"
 	"strings"
 
 	"countycare/bulkdata"
 	"countycare/care"
 	"countycare/consult"
 	"countycare/family"
+	"countycare/org"
 	"countycare/reading"
 	"countycare/referral"
 	"countycare/resident"
@@ -27,7 +29,14 @@ func (s *Server) exportCare(ctx context.Context, e *bulkdata.Export, typ string,
 	switch typ {
 	case "ServiceRequest": // consultation requests and referrals, as the ServiceRequest search
 		if s.Consult != nil {
-			err = s.Exports.EachExportConsultation(ctx, sel, func(c *consult.Consultation) error { return w.write(ServiceRequestOfConsult(c, t)) })
+			depts := s.exportDepartments(ctx)
+			err = s.Exports.EachExportConsultation(ctx, sel, func(c *consult.Consultation) error {
+				d, err := depts(c)
+				if err != nil {
+					return err
+				}
+				return w.write(ServiceRequestOfConsult(c, d, t))
+			})
 		}
 		if err == nil && s.Referral != nil {
 			err = s.Exports.EachExportReferral(ctx, sel, func(r *referral.Referral) error { return w.write(ServiceRequestOfReferral(r, t)) })
@@ -111,6 +120,25 @@ func (s *Server) exportCare(ctx context.Context, e *bulkdata.Export, typ string,
 		return false, nil
 	}
 	return true, err
+}
+
+// exportDepartments gives, for a consultation, the departments an MDT
+// may name (mdtDepartments), read once per hub.
+func (s *Server) exportDepartments(ctx context.Context) func(*consult.Consultation) (map[int64]org.Department, error) {
+	out := map[int64]org.Department{}
+	read := map[int64]bool{}
+	return func(c *consult.Consultation) (map[int64]org.Department, error) {
+		if c.Kind != consult.MDT || read[c.ToInstitution] {
+			return out, nil
+		}
+		m, err := s.mdtDepartments(ctx, []consult.Consultation{*c})
+		if err != nil {
+			return nil, err
+		}
+		maps.Copy(out, m)
+		read[c.ToInstitution] = true
+		return out, nil
+	}
 }
 
 // exportPrescriptionSignatures writes the Provenance of each signed

@@ -166,8 +166,9 @@ type CapResource struct {
 
 // CapOperation is an operation on a resource type (Patient/{id}/$everything).
 type CapOperation struct {
-	Name       string `json:"name"`
-	Definition string `json:"definition"`
+	Name          string `json:"name"`
+	Definition    string `json:"definition"`
+	Documentation string `json:"documentation,omitempty"`
 }
 
 // CapSearchParam is one supported search parameter.
