@@ -285,7 +285,7 @@ func (s *Server) Capability() CapabilityStatement {
 	}
 	cs.Rest[0].Documentation = "Resources: " + strings.Join(types, ", ") +
 		". Writes: Patient (create, conditional create by identifier), Condition (create, update of the clinical status), Observation (create: a follow-up visit's measurements), " +
-		"ServiceRequest (create: an up-referral, category SNOMED CT 3457005, through the referral page's rules; a remote consultation request, category 11429006, through the consultation page's), " +
+		"ServiceRequest (create: an up-referral, category SNOMED CT 3457005, through the referral page's rules; a remote consultation request, category 11429006, through the consultation page's; a multidisciplinary one's performer is a contained CareTeam of the invited departments), " +
 		"transaction and batch bundles at POST /fhir (Synthea R4 bundles; types not held are reported per entry). " +
 		"Earlier versions are not kept: a vread of one is 410. Users sign in with their countycare session; each record read and write is audited. " +
 		"docs/fhir.md gives the mapping and lists what is not built yet."
