@@ -36,7 +36,8 @@ const (
 // Types are the resource types an export can hold, in the order written.
 // AuditEvent (the audit trail) is exported only when _type names it, at
 // system level, for a county-wide client granted it by name.
-var Types = []string{"Patient", "Condition", "Observation", "Encounter", "DiagnosticReport", "ExplanationOfBenefit", "Provenance", "Location", TypeAuditEvent}
+var Types = []string{"Patient", "Group", "RelatedPerson", "Condition", "Observation", "Encounter", "DiagnosticReport", "ExplanationOfBenefit", "Provenance", "Location",
+	"Organization", "Practitioner", "PractitionerRole", "ServiceRequest", "ImagingStudy", "CarePlan", "CareTeam", "Consent", "MedicationRequest", "MedicationDispense", "Claim", "Coverage", TypeAuditEvent}
 
 // TypeAuditEvent is the audit trail's type.
 const TypeAuditEvent = "AuditEvent"

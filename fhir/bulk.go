@@ -17,12 +17,14 @@ import (
 	"countycare/care"
 	"countycare/chronic"
 	"countycare/consult"
+	"countycare/family"
 	"countycare/lab"
 	"countycare/online"
 	"countycare/org"
 	"countycare/reading"
 	"countycare/referral"
 	"countycare/resident"
+	"countycare/rx"
 	"countycare/settle"
 	"countycare/smart"
 	"countycare/web"
@@ -66,6 +68,13 @@ type ExportStore interface {
 	LeanExportWrites(ctx context.Context, kib int) (restore func())
 	EachExportLabResult(ctx context.Context, sel bulkdata.Selection, fn func(*lab.Result) error) error
 	EachExportAudit(ctx context.Context, sel bulkdata.Selection, fn func(*audit.Event) error) error
+	EachExportContract(ctx context.Context, sel bulkdata.Selection, fn func(*family.Contract) error) error
+	EachExportTeam(ctx context.Context, sel bulkdata.Selection, fn func(*family.Team) error) error
+	EachExportPrescription(ctx context.Context, sel bulkdata.Selection, fn func(*rx.Signed) error) error
+	EachExportCoverageYear(ctx context.Context, sel bulkdata.Selection, fn func([]settle.Settlement) error) error
+	EachExportPractitioner(ctx context.Context, institutions []int64, since time.Time, fn func(*org.Practitioner) error) error
+	EachExportHousehold(ctx context.Context, sel bulkdata.Selection, fn func(*resident.Household, []resident.Resident) error) error
+	EachExportImagingStudy(ctx context.Context, sel bulkdata.Selection, limit int, fn func(*reading.Study, []reading.ImagingSeries, []reading.ImagingInstance) error) error
 }
 
 // NDJSONType is the media type of export files.
@@ -306,7 +315,7 @@ func (s *Server) kickOff(level string) web.FaceHandler {
 		for _, v := range q["_type"] {
 			for _, t := range strings.Split(v, ",") {
 				t = strings.TrimSpace(t)
-				if !slices.Contains(bulkdata.Types, t) {
+				if !slices.Contains(s.ExportTypes(), t) {
 					fe = append(fe, care.FieldError{Field: "_type", Key: "fhir.export_type", Args: []any{t}})
 				} else if !slices.Contains(types, t) {
 					types = append(types, t)
@@ -317,7 +326,7 @@ func (s *Server) kickOff(level string) web.FaceHandler {
 			return care.Invalid(fe)
 		}
 		if len(types) == 0 {
-			for _, t := range bulkdata.Types {
+			for _, t := range s.ExportTypes() {
 				if t != bulkdata.TypeAuditEvent && rc.scopes.Allows(t) {
 					types = append(types, t)
 				}
@@ -340,7 +349,7 @@ func (s *Server) kickOff(level string) web.FaceHandler {
 		}
 		if len(types) == 0 {
 			s.denied(r, rq, ActExport, r.URL.Path+": no scope")
-			return care.Errorf(care.EFORBIDDEN, "fhir.export_scope", strings.Join(bulkdata.Types, ", "))
+			return care.Errorf(care.EFORBIDDEN, "fhir.export_scope", strings.Join(s.ExportTypes(), ", "))
 		}
 		e := &bulkdata.Export{ID: newExportID(), ClientID: rc.client.ClientID, CountyCode: rc.client.CountyCode, InstitutionID: rc.client.InstitutionID,
 			Level: level, Types: types, Since: since, State: bulkdata.StateAccepted, CreatedAt: s.Now().UTC(),
@@ -558,6 +567,38 @@ type CapSecurity struct {
 	Description string            `json:"description,omitempty"`
 }
 
+// ExportTypes are the types an export of this server can hold
+// (bulkdata.Types, in that order): those whose workflow the server has,
+// as its CapabilityStatement declares them. AuditEvent is exported only
+// when named.
+func (s *Server) ExportTypes() []string {
+	has := map[string]bool{
+		"Condition":             s.Chronic != nil,
+		"Observation":           s.Chronic != nil || s.Labs != nil,
+		"DiagnosticReport":      s.Readings != nil || s.Labs != nil,
+		"Encounter":             s.Consult != nil || s.Referral != nil || s.Online != nil,
+		"ServiceRequest":        s.Consult != nil || s.Referral != nil || s.Online != nil,
+		"ImagingStudy":          s.Readings != nil,
+		"Provenance":            s.Readings != nil || s.Prescriptions != nil,
+		"CarePlan":              s.Family != nil,
+		"CareTeam":              s.Family != nil,
+		"Consent":               s.Family != nil,
+		"MedicationRequest":     s.Prescriptions != nil,
+		"MedicationDispense":    s.Prescriptions != nil,
+		"ExplanationOfBenefit":  s.Settle != nil,
+		"Claim":                 s.Settle != nil,
+		"Coverage":              s.Settle != nil,
+		bulkdata.TypeAuditEvent: s.AuditLog != nil,
+	}
+	var out []string
+	for _, t := range bulkdata.Types {
+		if ok, listed := has[t]; ok || !listed {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
 // bulkCapability declares the token endpoint and the $export operations
 // when the server has them.
 func (s *Server) bulkCapability(cs *CapabilityStatement) {
@@ -575,7 +616,9 @@ func (s *Server) bulkCapability(cs *CapabilityStatement) {
 		return
 	}
 	cs.Instantiates = []string{"http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data"}
-	rest.Operation = append(rest.Operation, CapOperation{Name: "export", Definition: "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export"})
+	rest.Operation = append(rest.Operation, CapOperation{Name: "export", Definition: "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export",
+		Documentation: "Types (_type; by default every one but AuditEvent, which is exported only when named, at system level, for a county-wide client granted it by name): " +
+			strings.Join(s.ExportTypes(), ", ") + ". _since: the resources changed at or after it (docs/fhir.md gives each type's change time)."})
 	for i := range rest.Resource {
 		if rest.Resource[i].Type == "Patient" {
 			rest.Resource[i].Operation = append(rest.Resource[i].Operation,

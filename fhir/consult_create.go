@@ -51,12 +51,13 @@ func srCategory(body []byte) string {
 // the consultation page's fields element by element:
 //
 //	status active, intent order, category SNOMED CT 11429006
-//	code             the kind (SystemConsultKind: one_to_one or rehab; a
-//	                 multidisciplinary case names departments, which have
-//	                 no FHIR id: the page asks for it)
+//	code             the kind (SystemConsultKind: one_to_one, rehab or mdt)
 //	priority         routine, urgent or stat (emergency)
 //	subject          the patient
-//	performer        one hub (Organization: the county hospital or a partner)
+//	performer        one hub (Organization: the county hospital or a partner);
+//	                 for an mdt, "#<id>" of a contained CareTeam managed by
+//	                 the hub, the invited departments its participants
+//	                 (mdtPerformer)
 //	performerType    the specialty (SystemSpecialty)
 //	reasonCode.text  the reason; orderDetail.text the purpose; note the summary
 //	quantityQuantity rehab: the number of sessions
@@ -90,13 +91,21 @@ func consultDraft(body []byte) (consult.Draft, []fault) {
 	if len(fs) > 0 {
 		return d, fs
 	}
-	d.ResidentID, d.ToInstitution, fs = orderBasics(status, intent, subject, performer, "fhir.sr_consult_performer")
+	mdt := code != nil && coded(*code, []Coding{{System: SystemConsultKind, Code: string(consult.MDT)}})
+	if mdt { // the hub is the team's manager, the departments its participants
+		var mfs []fault
+		performer, d.Departments, mfs = mdtPerformer(performer, contained)
+		fs = append(fs, mfs...)
+	}
+	var bfs []fault
+	d.ResidentID, d.ToInstitution, bfs = orderBasics(status, intent, subject, performer, "fhir.sr_consult_performer")
+	if !mdt || len(fs) == 0 {
+		fs = append(fs, bfs...)
+	}
 	switch {
 	case code == nil || !coded(*code, []Coding{{System: SystemConsultKind, Code: string(consult.OneToOne)}, {System: SystemConsultKind, Code: string(consult.Rehab)},
 		{System: SystemConsultKind, Code: string(consult.MDT)}}):
 		fs = append(fs, bad("ServiceRequest.code", "fhir.sr_consult_kind", SystemConsultKind))
-	case coded(*code, []Coding{{System: SystemConsultKind, Code: string(consult.MDT)}}):
-		fs = append(fs, bad("ServiceRequest.code", "fhir.sr_consult_mdt"))
 	default:
 		for _, c := range code.Coding {
 			if c.System == SystemConsultKind {
@@ -133,6 +142,53 @@ func consultDraft(body []byte) (consult.Draft, []fault) {
 	d.Key = clientKey(ids)
 	cf := consentOf(&d, subject.Reference, support, contained)
 	return d, append(fs, cf...)
+}
+
+// mdtPerformer reads a multidisciplinary consultation's performer, as
+// ServiceRequestOfConsult writes it: one reference "#<id>" to a contained
+// CareTeam whose managingOrganization is the hub (returned as the
+// performer orderBasics reads) and whose participants are the invited
+// departments, each member a logical reference (SystemDepartment, the
+// department's ID). consult.Service.Request then checks that each is the
+// hub's or an upward partner hospital's.
+func mdtPerformer(performer []Reference, contained []json.RawMessage) (hub []Reference, depts []int64, fs []fault) {
+	const path = "ServiceRequest.performer"
+	if len(performer) != 1 || !strings.HasPrefix(performer[0].Reference, "#") {
+		return nil, nil, []fault{bad(path, "fhir.sr_consult_mdt", SystemDepartment)}
+	}
+	id := strings.TrimPrefix(performer[0].Reference, "#")
+	for _, c := range contained {
+		var ct struct {
+			ResourceType         string      `json:"resourceType"`
+			ID                   string      `json:"id"`
+			ManagingOrganization []Reference `json:"managingOrganization"`
+			Participant          []struct {
+				Member *Reference `json:"member"`
+			} `json:"participant"`
+		}
+		if json.Unmarshal(c, &ct) != nil || ct.ResourceType != "CareTeam" || ct.ID != id {
+			continue
+		}
+		for i, p := range ct.Participant {
+			var n int64
+			if p.Member != nil && p.Member.Identifier != nil && p.Member.Identifier.System == SystemDepartment {
+				n = numericID(p.Member.Identifier.Value)
+			}
+			if n == 0 {
+				fs = append(fs, bad("ServiceRequest.contained.CareTeam.participant["+strconv.Itoa(i)+"].member", "fhir.sr_consult_mdt", SystemDepartment))
+				continue
+			}
+			depts = append(depts, n)
+		}
+		if len(ct.Participant) == 0 {
+			fs = append(fs, bad("ServiceRequest.contained.CareTeam.participant", "fhir.sr_consult_mdt", SystemDepartment))
+		}
+		if len(ct.ManagingOrganization) != 1 {
+			fs = append(fs, bad("ServiceRequest.contained.CareTeam.managingOrganization", "fhir.sr_consult_performer"))
+		}
+		return ct.ManagingOrganization, depts, fs
+	}
+	return nil, nil, []fault{bad(path, "fhir.sr_consult_mdt", SystemDepartment)}
 }
 
 // texts joins the texts of concepts (a concept's text, else its first display).
@@ -239,7 +295,11 @@ func (s *Server) consultCreate(w http.ResponseWriter, r *http.Request, rq web.Re
 	if err != nil {
 		return err
 	}
-	sr := ServiceRequestOfConsult(c, s.translator(m, rq))
+	depts, err := s.mdtDepartments(r.Context(), []consult.Consultation{*c})
+	if err != nil {
+		return err
+	}
+	sr := ServiceRequestOfConsult(c, depts, s.translator(m, rq))
 	w.Header().Set("Location", s.base(r)+"/ServiceRequest/"+sr.ID+"/_history/"+strconv.Itoa(c.Version))
 	w.Header().Set("ETag", `W/"`+strconv.Itoa(c.Version)+`"`)
 	writeJSON(w, http.StatusCreated, sr)

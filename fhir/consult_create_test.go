@@ -42,7 +42,7 @@ func consultHub(t *testing.T, vd *client) string {
 	t.Helper()
 	srs, _ := episodesOf(t, vd, consultPatient(t, vd))
 	for _, x := range srs {
-		if strings.HasPrefix(x.ID, "consult-") {
+		if strings.HasPrefix(x.ID, "consult-") && strings.HasPrefix(x.Performer[0].Reference, "Organization/") { // an MDT's is its team
 			return strings.TrimPrefix(x.Performer[0].Reference, "Organization/")
 		}
 	}
@@ -131,7 +131,7 @@ func testConsultationCreate(t *testing.T, e *env) {
 	for _, x := range []struct{ name, body, expr string }{
 		{"no consent", strings.Replace(consultBody(patient, hub, ""), `"#c1"`, `"#other"`, 1), "ServiceRequest.supportingInfo"},
 		{"consent in the future", strings.Replace(consultBody(patient, hub, ""), consentAt, time.Now().Add(48*time.Hour).UTC().Format(time.RFC3339), 1), "ServiceRequest.contained.Consent.dateTime"},
-		{"multidisciplinary", strings.Replace(consultBody(patient, hub, ""), `"one_to_one"`, `"mdt"`, 1), "ServiceRequest.code"},
+		{"multidisciplinary without its team", strings.Replace(consultBody(patient, hub, ""), `"one_to_one"`, `"mdt"`, 1), "ServiceRequest.performer"},
 		{"no kind", strings.Replace(consultBody(patient, hub, ""), fhir.SystemConsultKind, "urn:other", 1), "ServiceRequest.code"},
 		{"priority asap", consultBody(patient, hub, `,"priority":"asap"`), "ServiceRequest.priority"},
 		{"to a village clinic", consultBody(patient, village, ""), "ServiceRequest.performer"},

@@ -1,6 +1,7 @@
 package fhir
 
 import (
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"countycare/care"
+	"countycare/org"
 	"countycare/settle"
 	"countycare/web"
 )
@@ -34,14 +36,28 @@ func coverageOf(id string, residentID int64, county string, year int, payor Refe
 }
 
 // coverageMatches maps a resident's settlements to one Coverage per year
-// settled, id "<resident>-<year>", last updated by the year's latest
-// settlement or reversal, with the layers that paid that year.
+// settled (CoveragesOf), keyed by the year's first day.
 func (s *Server) coverageMatches(r *http.Request, m *web.Mount, rq web.Request, sts []settle.Settlement) ([]match, error) {
 	tree, err := s.Orgs.Tree(r.Context())
 	if err != nil {
 		return nil, err
 	}
 	t := func(k string, a ...any) string { return m.T(rq.Lang, k, a...) }
+	covs := CoveragesOf(sts, tree, t)
+	out := make([]match, 0, len(covs))
+	for _, cov := range covs {
+		yr, _ := strconv.Atoi(cov.Period.Start[:4])
+		first := care.Date{Year: yr, Month: time.January, Day: 1}
+		out = append(out, match{id: cov.ID, key: key(first.Time(), int64(yr)), day: first, status: cov.Status, res: cov})
+	}
+	return out, nil
+}
+
+// CoveragesOf maps one resident's settlements to one Coverage per year
+// settled, id "<resident>-<year>", oldest year first, last updated by the
+// year's latest settlement or reversal, with the layers that paid that
+// year (a reversed settlement's do not count).
+func CoveragesOf(sts []settle.Settlement, tree *org.Tree, t func(string, ...any) string) []Coverage {
 	type year struct {
 		county  string
 		updated time.Time
@@ -70,8 +86,9 @@ func (s *Server) coverageMatches(r *http.Request, m *web.Mount, rq web.Request, 
 			}
 		}
 	}
-	out := make([]match, 0, len(years))
-	for yr, y := range years {
+	out := make([]Coverage, 0, len(years))
+	for _, yr := range slices.Sorted(maps.Keys(years)) {
+		y := years[yr]
 		payor := Reference{Display: t("fhir.insurer")}
 		if ins := insurerOf(tree, y.county); ins != 0 {
 			payor.Reference = "Organization/" + strconv.FormatInt(ins, 10)
@@ -79,10 +96,9 @@ func (s *Server) coverageMatches(r *http.Request, m *web.Mount, rq web.Request, 
 		layers := slices.DeleteFunc(slices.Clone(settle.LayerOrder), func(l string) bool { return !y.paid[l] })
 		cov := coverageOf(strconv.FormatInt(resident, 10)+"-"+strconv.Itoa(yr), resident, y.county, yr, payor, layers, t)
 		cov.Meta = &Meta{LastUpdated: instant(y.updated)}
-		first := care.Date{Year: yr, Month: time.January, Day: 1}
-		out = append(out, match{id: cov.ID, key: key(first.Time(), int64(yr)), day: first, status: cov.Status, res: cov})
+		out = append(out, cov)
 	}
-	return out, nil
+	return out
 }
 
 // coverageResident reads the resident of a Coverage id "<resident>-<year>"

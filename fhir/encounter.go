@@ -1,6 +1,7 @@
 package fhir
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 	"countycare/chronic"
 	"countycare/consult"
 	"countycare/online"
+	"countycare/org"
 	"countycare/referral"
 	"countycare/web"
 )
@@ -55,6 +57,7 @@ type ServiceRequest struct {
 	ResourceType string            `json:"resourceType"`
 	ID           string            `json:"id"`
 	Meta         *Meta             `json:"meta,omitempty"`
+	Contained    []CareTeam        `json:"contained,omitempty"` // a multidisciplinary consultation's team (ServiceRequestOfConsult)
 	Replaces     []Reference       `json:"replaces,omitempty"`
 	Status       string            `json:"status"`
 	Intent       string            `json:"intent"`
@@ -129,7 +132,17 @@ func priorityOf(urgency string) string {
 // code, the asking clinic as requester, the hub as performer and the
 // specialty as performerType, the reason, the purpose as orderDetail, the
 // summary as note, a rehabilitation's sessions as quantityQuantity.
-func ServiceRequestOfConsult(c *consult.Consultation, t func(key string, args ...any) string) ServiceRequest {
+//
+// A multidisciplinary consultation (MDT, 多学科会诊) asks several
+// departments — of the hub, and of upward partner hospitals — to see the
+// case together, the first leading: its performer is one contained
+// CareTeam ("#mdt") managed by the hub, each invited department a
+// participant (a logical reference by SystemDepartment, its name; on
+// behalf of its institution), the leading one first. One performer,
+// since R4 reads several performers as alternatives, and the departments
+// act together; a CareTeam, since a department has no FHIR resource of
+// its own. depts names the departments (nil: by identifier only).
+func ServiceRequestOfConsult(c *consult.Consultation, depts map[int64]org.Department, t func(key string, args ...any) string) ServiceRequest {
 	sr := ServiceRequest{ResourceType: "ServiceRequest", ID: prefixConsult + strconv.FormatInt(c.ID, 10), Meta: &Meta{VersionID: strconv.Itoa(c.Version)},
 		Status: consultRequestStatus(c.Status), Intent: "order", Priority: priorityOf(string(c.Urgency)),
 		Category:   []CodeableConcept{{Coding: []Coding{{System: SystemSNOMED, Code: "11429006", Display: "Consultation"}}}},
@@ -156,7 +169,75 @@ func ServiceRequestOfConsult(c *consult.Consultation, t func(key string, args ..
 	if c.Kind == consult.Rehab && c.RehabSessions > 0 {
 		sr.Quantity = &Quantity{Value: float64(c.RehabSessions)}
 	}
+	if c.Kind == consult.MDT && len(c.Departments) > 0 {
+		sr.Contained = []CareTeam{mdtTeam(c, depts, kind)}
+		sr.Performer = []Reference{{Reference: "#" + mdtTeamID}}
+	}
 	return sr
+}
+
+// mdtTeamID is the id of an MDT ServiceRequest's contained CareTeam.
+const mdtTeamID = "mdt"
+
+// SystemDepartment identifies a department (科室) of an institution by
+// its platform ID: departments have no FHIR resource of their own.
+const SystemDepartment = "http://countycare.cn/fhir/sid/department"
+
+// mdtTeam is the team of an MDT consultation: proposed until accepted,
+// active until closed, then (or declined, cancelled) inactive.
+func mdtTeam(c *consult.Consultation, depts map[int64]org.Department, name string) CareTeam {
+	ct := CareTeam{ResourceType: "CareTeam", ID: mdtTeamID, Status: "inactive", Name: name, ManagingOrganization: []Reference{}}
+	switch c.Status {
+	case consult.StatusRequested:
+		ct.Status = "proposed"
+	case consult.StatusAccepted, consult.StatusAnswered:
+		ct.Status = "active"
+	}
+	if o := orgRef(c.ToInstitution); o != nil {
+		ct.ManagingOrganization = append(ct.ManagingOrganization, *o)
+	}
+	for _, id := range c.Departments {
+		d := depts[id]
+		p := CareTeamParticipant{Member: &Reference{Identifier: &Identifier{System: SystemDepartment, Value: strconv.FormatInt(id, 10)}, Display: d.Name},
+			OnBehalfOf: orgRef(d.InstitutionID)}
+		ct.Participant = append(ct.Participant, p)
+	}
+	return ct
+}
+
+// mdtDepartments are the departments an MDT of cs may name (the hubs'
+// and the upward partner hospitals', as consult.Service.Request allows),
+// by ID; nil when none of cs is an MDT.
+func (s *Server) mdtDepartments(ctx context.Context, cs []consult.Consultation) (map[int64]org.Department, error) {
+	var insts []int64
+	for i := range cs {
+		if cs[i].Kind == consult.MDT && !slices.Contains(insts, cs[i].ToInstitution) {
+			insts = append(insts, cs[i].ToInstitution)
+		}
+	}
+	if len(insts) == 0 {
+		return nil, nil
+	}
+	tree, err := s.Orgs.Tree(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range tree.OfKind(0, org.KindPartner) {
+		if !slices.Contains(insts, p.ID) {
+			insts = append(insts, p.ID)
+		}
+	}
+	out := map[int64]org.Department{}
+	for _, id := range insts {
+		ds, err := s.Orgs.Repo.Departments(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range ds {
+			out[d.ID] = d
+		}
+	}
+	return out, nil
 }
 
 // referralRequestStatus maps a referral's status: open ones are active;
@@ -322,7 +403,8 @@ type episodes struct {
 	consults  []consult.Consultation
 	referrals []referral.Referral
 	visits    []online.Visit
-	followUps []chronic.StoredVisit // chronic disease follow-up visits (Encounter only)
+	followUps []chronic.StoredVisit    // chronic disease follow-up visits (Encounter only)
+	depts     map[int64]org.Department // the departments MDT consultations name
 }
 
 // episodesOf reads the patient through resident.Service.Get (scope,
@@ -338,6 +420,9 @@ func (s *Server) episodesOf(r *http.Request, m *web.Mount, rq web.Request, resid
 	ep := &episodes{patient: s.patientOf(r.Context(), m, rq, res)}
 	if s.Consult != nil && rq.Actor.PractitionerID != 0 {
 		if ep.consults, err = s.Consult.ForResident(r.Context(), rq.Actor, res); err != nil {
+			return nil, err
+		}
+		if ep.depts, err = s.mdtDepartments(r.Context(), ep.consults); err != nil {
 			return nil, err
 		}
 	}
@@ -378,7 +463,9 @@ func (s *Server) episodeByID(r *http.Request, rq web.Request, id string) (*episo
 		if err != nil {
 			return nil, err
 		}
-		return &episodes{consults: []consult.Consultation{*c}}, nil
+		ep := &episodes{consults: []consult.Consultation{*c}}
+		ep.depts, err = s.mdtDepartments(r.Context(), ep.consults)
+		return ep, err
 	}
 	if v, ok := strings.CutPrefix(id, prefixOnline); ok && s.Online != nil {
 		n := numericID(v)
@@ -421,7 +508,7 @@ func serviceRequests(ep *episodes, t func(string, ...any) string) []match {
 	var out []match
 	for i := range ep.consults {
 		c := &ep.consults[i]
-		sr := ServiceRequestOfConsult(c, t)
+		sr := ServiceRequestOfConsult(c, ep.depts, t)
 		out = append(out, match{sr.ID, key(c.CreatedAt, c.ID*4), care.Today(c.CreatedAt), sr.Status, sr})
 	}
 	for i := range ep.referrals {

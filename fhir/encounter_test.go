@@ -118,7 +118,7 @@ func checkEpisodes(t *testing.T, e *env, td *client, patient string) {
 		}
 		sr, ok := byID[strings.TrimPrefix(en.BasedOn[0].Reference, "ServiceRequest/")]
 		if !ok || sr.ID != en.ID || en.Subject.Reference != "Patient/"+patient || en.Period == nil || en.Period.Start == "" ||
-			en.ServiceProvider == nil || en.ServiceProvider.Reference != sr.Performer[0].Reference {
+			en.ServiceProvider == nil || en.ServiceProvider.Reference != srHub(sr) {
 			t.Errorf("encounter %+v (request %+v)", en, sr)
 		}
 		switch {
@@ -268,4 +268,17 @@ func bookOnlineVisit(t *testing.T, e *env, vd *client) (*online.Visit, fhir.Pati
 	}
 	t.Fatal("no patient of the village with an offline diagnosis to follow up online")
 	return nil, fhir.Patient{}
+}
+
+// srHub is the institution a ServiceRequest asks: its performer, or a
+// multidisciplinary consultation's team's managing organization.
+func srHub(sr fhir.ServiceRequest) string {
+	if len(sr.Performer) != 1 {
+		return ""
+	}
+	if ref := sr.Performer[0].Reference; strings.HasPrefix(ref, "#") && len(sr.Contained) == 1 && "#"+sr.Contained[0].ID == ref &&
+		len(sr.Contained[0].ManagingOrganization) == 1 {
+		return sr.Contained[0].ManagingOrganization[0].Reference
+	}
+	return sr.Performer[0].Reference
 }

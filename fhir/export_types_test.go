@@ -86,12 +86,12 @@ func testExportLabReports(t *testing.T, d store.Dialect) {
 // TestExportLocationsAndSignatures: $export holds the Locations (the whole
 // county's at system level, each as Location/{id} reads it; a township
 // Group's villages and the institutions above them only) and the
-// Provenances of the signed reports, each naming a DiagnosticReport of
-// the same export.
+// Provenances of the signed reports and prescriptions, each naming a
+// DiagnosticReport (or the MedicationRequests) of the same export.
 func TestExportLocationsAndSignatures(t *testing.T) {
 	e := newEnv(t)
 	c := e.register(t, "province", jose.ES384, 0, "system/*.read").signIn(t, "system/*.read")
-	m, _ := c.export(t, "/fhir/$export?_type=Location,Provenance,DiagnosticReport")
+	m, _ := c.export(t, "/fhir/$export?_type=Location,Provenance,DiagnosticReport,MedicationRequest")
 	got := c.lines(t, m)
 	var all bundle
 	e.as(care.RoleAnalyst).get("/fhir/Location?_summary=count", nil, &all)
@@ -122,18 +122,43 @@ func TestExportLocationsAndSignatures(t *testing.T) {
 			signed++
 		}
 	}
+	requests := map[string]bool{} // "MedicationRequest/<id>"
+	prescriptions := map[string]bool{}
+	for _, l := range got["MedicationRequest"] {
+		var r struct {
+			ID              string
+			GroupIdentifier struct{ Value string }
+		}
+		json.Unmarshal(l, &r)
+		requests["MedicationRequest/"+r.ID] = true
+		prescriptions[r.GroupIdentifier.Value] = true
+	}
+	ofReports, ofPrescriptions := 0, 0
 	for _, l := range got["Provenance"] {
 		var p struct {
 			ID     string
 			Target []struct{ Reference string }
 		}
 		json.Unmarshal(l, &p)
+		if rx, ok := strings.CutPrefix(p.ID, "rx-"); ok { // a prescription's signature: its MedicationRequests
+			ofPrescriptions++
+			for _, tg := range p.Target {
+				if !requests[tg.Reference] || !strings.HasPrefix(tg.Reference, "MedicationRequest/"+rx+"-") {
+					t.Errorf("Provenance %s: target %s, not a line of the prescription in the export", p.ID, tg.Reference)
+				}
+			}
+			continue
+		}
+		ofReports++
 		if len(p.Target) != 1 || !reports[p.Target[0].Reference] || p.ID != "report-"+strings.TrimPrefix(p.Target[0].Reference, "DiagnosticReport/") {
 			t.Errorf("Provenance %s: targets %v, not a signed report of the export", p.ID, p.Target)
 		}
 	}
-	if len(got["Provenance"]) != signed || signed == 0 {
-		t.Errorf("%d Provenances, %d signed reports exported", len(got["Provenance"]), signed)
+	if ofReports != signed || signed == 0 {
+		t.Errorf("%d Provenances of reports, %d signed reports exported", ofReports, signed)
+	}
+	if ofPrescriptions != len(prescriptions) || ofPrescriptions == 0 {
+		t.Errorf("%d Provenances of prescriptions, %d prescriptions exported", ofPrescriptions, len(prescriptions))
 	}
 	// A township's Group: its villages and the chain above them.
 	town := e.townships(t)[0]

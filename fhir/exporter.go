@@ -129,8 +129,8 @@ func (s *Server) runExport(ctx context.Context, e *bulkdata.Export) error {
 				err = s.Exports.EachExportLabResult(ctx, sel, func(r *lab.Result) error { return w.write(ObservationOfLab(r, ExportLang)) })
 			}
 		case "Encounter":
-			// Consultations, the stays up-referrals led to, online visits: as
-			// the Encounter search maps them.
+			// Consultations, the stays up-referrals led to, online visits,
+			// chronic follow-up visits: as the Encounter search maps them.
 			err = s.Exports.EachExportConsultation(ctx, sel, func(c *consult.Consultation) error { return w.write(EncounterOfConsult(c, t)) })
 			if err == nil {
 				err = s.Exports.EachExportReferral(ctx, sel, func(r *referral.Referral) error {
@@ -143,6 +143,9 @@ func (s *Server) runExport(ctx context.Context, e *bulkdata.Export) error {
 			if err == nil {
 				err = s.Exports.EachExportOnlineVisit(ctx, sel, func(v *online.Visit) error { return w.write(EncounterOfOnline(v)) })
 			}
+			if err == nil && s.Chronic != nil { // chronic follow-up visits
+				err = s.Exports.EachExportVisit(ctx, sel, func(v *chronic.StoredVisit) error { return w.write(EncounterOfFollowUp(v, t)) })
+			}
 		case "DiagnosticReport":
 			// The signed ECG and imaging reports, as the DiagnosticReport
 			// search maps them; a server without the reading workflow has none.
@@ -151,16 +154,21 @@ func (s *Server) runExport(ctx context.Context, e *bulkdata.Export) error {
 				err = s.exportLabReports(ctx, sel, w)
 			}
 		case "Provenance":
-			// The signatures of the signed reports, as the Provenance search
-			// derives them (lab results are filed, not signed).
+			// The signatures of the signed reports and prescriptions, as the
+			// Provenance search derives them (lab results are filed, not signed).
 			err = s.eachExportReport(ctx, sel, func(d DiagnosticReport) error {
 				if p, ok := ProvenanceOfReport(d); ok {
 					return w.write(p)
 				}
 				return nil
 			})
-		case "Location":
-			err = s.exportLocations(ctx, sel, w)
+			if err == nil {
+				err = s.exportPrescriptionSignatures(ctx, sel, w)
+			}
+		case "Location", "Organization":
+			err = s.exportInstitutions(ctx, sel, typ, w)
+		case "Practitioner", "PractitionerRole":
+			err = s.exportStaff(ctx, sel, typ == "PractitionerRole", w)
 		case bulkdata.TypeAuditEvent:
 			// The county's audit trail, oldest first, as the AuditEvent read
 			// maps it; checked again here (the kick-off refused any other).
@@ -176,6 +184,8 @@ func (s *Server) runExport(ctx context.Context, e *bulkdata.Export) error {
 			err = s.Exports.EachExportSettlement(ctx, sel, func(st *settle.Settlement) error {
 				return w.write(ExplanationOfBenefitOf(st, insurer, t))
 			})
+		default:
+			_, err = s.exportCare(ctx, e, typ, sel, w)
 		}
 		if err != nil {
 			return err
@@ -244,16 +254,56 @@ func (s *Server) eachExportReport(ctx context.Context, sel bulkdata.Selection, f
 	})
 }
 
-// exportLocations writes the sites of the selection's institutions, as
-// the Location read maps them: the whole tree's (the county's and the
-// partner hospitals above it) for a county-wide selection, else the selected village clinics and the institutions
-// above them; with _since, those created at or after it (the only time
-// an institution has).
-func (s *Server) exportLocations(ctx context.Context, sel bulkdata.Selection, w *ndjsonWriter) error {
+// exportInstitutions writes the selection's institutions (selectedInstitutions)
+// as the Organization or Location (typ) read maps them; with _since,
+// those created at or after it (the only time an institution has).
+func (s *Server) exportInstitutions(ctx context.Context, sel bulkdata.Selection, typ string, w *ndjsonWriter) error {
 	tree, err := s.Orgs.Tree(ctx)
 	if err != nil {
 		return err
 	}
+	t := s.tr(ExportLang)
+	kn := func(k org.Kind) string { return t("kind." + string(k)) }
+	for _, id := range selectedInstitutions(tree, sel) {
+		in := tree.Get(id)
+		if in == nil || (!sel.Since.IsZero() && in.CreatedAt.Before(sel.Since)) {
+			continue
+		}
+		_, res := treeResource(typ, in, kn)
+		if err := w.write(res); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// exportStaff writes the practitioners of the selection's institutions
+// as the Practitioner (or, role, PractitionerRole) read maps them; with
+// _since, those created at or after it.
+func (s *Server) exportStaff(ctx context.Context, sel bulkdata.Selection, role bool, w *ndjsonWriter) error {
+	tree, err := s.Orgs.Tree(ctx)
+	if err != nil {
+		return err
+	}
+	var ids []int64 // nil: every practitioner (the whole tree)
+	if sel.Villages != nil {
+		ids = selectedInstitutions(tree, sel)
+	}
+	t := s.tr(ExportLang)
+	name := func(k string) string { return t(k) }
+	return s.Exports.EachExportPractitioner(ctx, ids, sel.Since, func(p *org.Practitioner) error {
+		if role {
+			return w.write(PractitionerRoleOf(p, name))
+		}
+		return w.write(PractitionerOf(p, name))
+	})
+}
+
+// selectedInstitutions are the institutions of a selection, in id order:
+// the whole tree's (the county's and the partner hospitals above it) for
+// a county-wide selection, else the selected village clinics and the
+// institutions above them.
+func selectedInstitutions(tree *org.Tree, sel bulkdata.Selection) []int64 {
 	ids := map[int64]bool{}
 	if sel.Villages == nil {
 		for _, root := range tree.Roots() {
@@ -274,18 +324,7 @@ func (s *Server) exportLocations(ctx context.Context, sel bulkdata.Selection, w 
 		order = append(order, id)
 	}
 	slices.Sort(order)
-	t := s.tr(ExportLang)
-	kn := func(k org.Kind) string { return t("kind." + string(k)) }
-	for _, id := range order {
-		in := tree.Get(id)
-		if in == nil || (!sel.Since.IsZero() && in.CreatedAt.Before(sel.Since)) {
-			continue
-		}
-		if err := w.write(LocationOf(in, kn)); err != nil {
-			return err
-		}
-	}
-	return nil
+	return order
 }
 
 // exportLabReports writes the lab reports of sel's residents, as the

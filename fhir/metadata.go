@@ -166,8 +166,9 @@ type CapResource struct {
 
 // CapOperation is an operation on a resource type (Patient/{id}/$everything).
 type CapOperation struct {
-	Name       string `json:"name"`
-	Definition string `json:"definition"`
+	Name          string `json:"name"`
+	Definition    string `json:"definition"`
+	Documentation string `json:"documentation,omitempty"`
 }
 
 // CapSearchParam is one supported search parameter.
@@ -284,7 +285,7 @@ func (s *Server) Capability() CapabilityStatement {
 	}
 	cs.Rest[0].Documentation = "Resources: " + strings.Join(types, ", ") +
 		". Writes: Patient (create, conditional create by identifier), Condition (create, update of the clinical status), Observation (create: a follow-up visit's measurements), " +
-		"ServiceRequest (create: an up-referral, category SNOMED CT 3457005, through the referral page's rules; a remote consultation request, category 11429006, through the consultation page's), " +
+		"ServiceRequest (create: an up-referral, category SNOMED CT 3457005, through the referral page's rules; a remote consultation request, category 11429006, through the consultation page's; a multidisciplinary one's performer is a contained CareTeam of the invited departments), " +
 		"transaction and batch bundles at POST /fhir (Synthea R4 bundles; types not held are reported per entry). " +
 		"Earlier versions are not kept: a vread of one is 410. Users sign in with their countycare session; each record read and write is audited. " +
 		"docs/fhir.md gives the mapping and lists what is not built yet."

@@ -35,8 +35,9 @@ type Identifier struct {
 
 // Reference points at another resource.
 type Reference struct {
-	Reference string `json:"reference,omitempty"`
-	Display   string `json:"display,omitempty"`
+	Reference  string      `json:"reference,omitempty"`
+	Identifier *Identifier `json:"identifier,omitempty"` // a logical reference: what has no FHIR id (a department)
+	Display    string      `json:"display,omitempty"`
 }
 
 // HumanName is a person's name. A Chinese name is one string in text;

@@ -273,6 +273,16 @@ func TestResourcesPassTwoValidators(t *testing.T) {
 			t.Errorf("no %s exported", typ)
 		}
 		lines = append(lines, ls[:min(len(ls), 5)]...)
+		mdt := 0 // and multidisciplinary consultations (a contained CareTeam), wherever they are in the file
+		for _, l := range ls[min(len(ls), 5):] {
+			if mdt < 2 && bytes.Contains(l, []byte(`"contained":[{"resourceType":"CareTeam"`)) {
+				lines = append(lines, l)
+				mdt++
+			}
+		}
+		if typ == "ServiceRequest" && mdt == 0 {
+			t.Error("no multidisciplinary ServiceRequest exported to validate")
+		}
 	}
 	_, groups := sys.do(t, "GET", "/fhir/Group", nil)
 	lines = append(lines, bytes.TrimSpace(groups))

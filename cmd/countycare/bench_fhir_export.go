@@ -157,7 +157,20 @@ func benchExportRun(ctx context.Context, a *app, base, clientID string, k *ecdsa
 	if types != "" {
 		kick += "?_type=" + url.QueryEscape(types)
 	}
-	resp, err := benchDo("GET", kick, tok, map[string]string{"Prefer": "respond-async"})
+	// do is benchDo with the token renewed on a 401, as a client does when
+	// its access token expires during a long export.
+	do := func(method, u string, hdr map[string]string) (*http.Response, error) {
+		resp, err := benchDo(method, u, tok, hdr)
+		if err != nil || resp.StatusCode != http.StatusUnauthorized {
+			return resp, err
+		}
+		resp.Body.Close()
+		if tok, err = benchToken(base, clientID, k); err != nil {
+			return nil, err
+		}
+		return benchDo(method, u, tok, hdr)
+	}
+	resp, err := do("GET", kick, map[string]string{"Prefer": "respond-async"})
 	if err != nil {
 		return err
 	}
@@ -171,7 +184,7 @@ func benchExportRun(ctx context.Context, a *app, base, clientID string, k *ecdsa
 	go func() { _, err := a.fhir.RunExports(ctx, time.Hour); dutyErr <- err }()
 	var m fhir.Manifest
 	for {
-		resp, err := benchDo("GET", loc, tok, nil)
+		resp, err := do("GET", loc, nil)
 		if err != nil {
 			return err
 		}
@@ -195,7 +208,7 @@ func benchExportRun(ctx context.Context, a *app, base, clientID string, k *ecdsa
 	counts := map[string]int64{}
 	var total, size int64
 	for _, o := range m.Output {
-		resp, err := benchDo("GET", o.URL, tok, nil)
+		resp, err := do("GET", o.URL, nil)
 		if err != nil {
 			return err
 		}
@@ -217,7 +230,7 @@ func benchExportRun(ctx context.Context, a *app, base, clientID string, k *ecdsa
 	// The client is done with the files: DELETE them now (as a client
 	// may) rather than after the expiry, so that runs on a county's copy
 	// do not pile up the county's size in export files.
-	if resp, err := benchDo("DELETE", loc, tok, nil); err != nil {
+	if resp, err := do("DELETE", loc, nil); err != nil {
 		return err
 	} else if resp.Body.Close(); resp.StatusCode != http.StatusAccepted {
 		return fmt.Errorf("bench fhir-export: DELETE of the export answered %s", resp.Status)
