@@ -394,8 +394,12 @@ func (s *Store) afterBulk(ctx context.Context) error {
 				return wrap("store.afterBulk", err)
 			}
 		}
-		// The loaded studies' and lab results' turnaround (kept per month).
-		return s.rebuildTurnaroundTx(ctx, tx)
+		// The loaded studies' and lab results' turnaround (kept per month),
+		// and the loaded points per family-doctor team.
+		if err := s.rebuildTurnaroundTx(ctx, tx); err != nil {
+			return err
+		}
+		return s.rebuildTeamPointsTx(ctx, tx)
 	})
 }
 
