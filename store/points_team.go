@@ -20,6 +20,20 @@ import (
 // TestTeamPointsRebuild); the drill-down lists the awards by the same rule
 // (TeamAwards), so its count is the figure's.
 
+// teamRulesSQL: the rules whose points are a team's — the services the
+// family doctors deliver (docs/points.md), not the residents' own reports
+// of steps and reading, not redemptions.
+const teamRulesSQL = `l.rule IN ('checkup', 'follow_up', 'home_visit', 'education', 'rehab')`
+
+// teamRule reports whether rule r's points are a team's (teamRulesSQL).
+func teamRule(r points.Rule) bool {
+	switch r {
+	case points.Checkup, points.FollowUp, points.HomeVisit, points.Education, points.Rehab:
+		return true
+	}
+	return false
+}
+
 // teamContractSQL selects the contract that covered ledger row l's
 // resident on its day: the latest started on or before it, not expired
 // and not ended before it.
@@ -37,15 +51,15 @@ func (s *Store) pointsMonth() string {
 
 // keepTeamPoints counts ledger row id (just inserted, in tx) for the team
 // whose contract covered its resident on its day, if any; a redemption
-// counts for no team.
+// and a resident's own report count for no team.
 func (s *Store) keepTeamPoints(ctx context.Context, tx db, id int64, e *points.Entry) error {
-	if e.Points <= 0 {
+	if e.Points <= 0 || !teamRule(e.Rule) {
 		return nil
 	}
 	_, err := tx.exec(ctx, `INSERT INTO points_team (county_code, month, team_id, institution_id, awards, points)
 		SELECT l.county_code, `+s.pointsMonth()+`, c.team_id, t.institution_id, 1, l.points
 		FROM points_ledger l JOIN family_contracts c ON c.id = `+teamContractSQL+` JOIN family_teams t ON t.id = c.team_id
-		WHERE l.id = ?
+		WHERE l.id = ? AND `+teamRulesSQL+`
 		ON CONFLICT (county_code, month, team_id) DO UPDATE SET awards = points_team.awards + 1, points = points_team.points + excluded.points`, id)
 	return wrap("store.keepTeamPoints", err)
 }
@@ -59,7 +73,7 @@ func (s *Store) teamPointsRebuild() []string {
 		`INSERT INTO points_team (county_code, month, team_id, institution_id, awards, points)
 			SELECT l.county_code, ` + m + `, c.team_id, t.institution_id, COUNT(*), SUM(l.points)
 			FROM points_ledger l JOIN family_contracts c ON c.id = ` + teamContractSQL + ` JOIN family_teams t ON t.id = c.team_id
-			WHERE l.points > 0
+			WHERE l.points > 0 AND ` + teamRulesSQL + `
 			GROUP BY l.county_code, ` + m + `, c.team_id, t.institution_id`,
 	}
 }
@@ -109,7 +123,7 @@ func (s *Store) TeamAwards(ctx context.Context, county string, team int64, from,
 	const op = "store.TeamAwards"
 	rows, err := s.read().query(ctx, `SELECT l.id, l.resident_id, l.rule, l.points, l.occurred_on FROM points_ledger l
 		JOIN family_contracts c ON c.id = `+teamContractSQL+`
-		WHERE l.county_code = ? AND c.team_id = ? AND l.points > 0 AND l.occurred_on >= ? AND l.occurred_on <= ?
+		WHERE l.county_code = ? AND c.team_id = ? AND l.points > 0 AND `+teamRulesSQL+` AND l.occurred_on >= ? AND l.occurred_on <= ?
 		ORDER BY l.occurred_on DESC, l.id DESC`, county, team, from, to)
 	if err != nil {
 		return nil, wrap(op, err)

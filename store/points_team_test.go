@@ -18,8 +18,9 @@ import (
 // the resident on the day (docs/dashboard.md, migration 0058); a
 // redemption, an award before the contract and an award to a resident
 // without one count for no team; the awards listed behind the team are
-// exactly its kept figure; a rebuild from the ledger (the migration's and a
-// bulk load's SQL) gives the same table as the awards kept one by one.
+// exactly its kept figure; a rebuild from the ledger (a bulk load's SQL)
+// and the migration's backfill give the same table as the awards kept one
+// by one.
 func TestTeamPointsKept(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, d store.Dialect) {
 		f := newFixture(t, d)
@@ -102,6 +103,18 @@ func TestTeamPointsKept(t *testing.T) {
 		after, _ := f.st.TeamPointsSums(ctx, q.CountyCode, all, today.AddDays(400))
 		if !reflect.DeepEqual(before, after) {
 			t.Errorf("rebuilt %+v, kept %+v", after, before)
+		}
+		// The migration's backfill builds the same table from the ledger.
+		for _, q := range []string{`DROP TABLE points_team`, `DELETE FROM schema_migrations WHERE version = 58`} {
+			if err := f.st.ExecForTest(ctx, q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		if err := f.st.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if migrated, _ := f.st.TeamPointsSums(ctx, q.CountyCode, all, today.AddDays(400)); !reflect.DeepEqual(before, migrated) {
+			t.Errorf("migrated %+v, kept %+v", migrated, before)
 		}
 	})
 }

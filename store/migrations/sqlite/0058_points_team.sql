@@ -4,8 +4,9 @@
 -- points they earned. An award counts for the team whose contract covered
 -- the resident on the day of the event (the latest contract starting on
 -- or before it that had neither expired nor been ended before it);
--- redemptions and awards to residents without such a contract are not a
--- team's. Each award adds one (store.keepTeamPoints, in the award's
+-- only the services' points are a team's (checkup, follow_up, home_visit,
+-- education, rehab): not redemptions, not a resident's own steps or
+-- reading, not awards to residents without such a contract. Each award adds one (store.keepTeamPoints, in the award's
 -- transaction); a bulk load rebuilds it (store.teamPointsRebuild, the same
 -- SQL as below, TestTeamPointsRebuild).
 CREATE TABLE points_team (
@@ -24,5 +25,5 @@ INSERT INTO points_team (county_code, month, team_id, institution_id, awards, po
 		AND c2.start_date <= l.occurred_on AND c2.end_date >= l.occurred_on AND (c2.ended_on IS NULL OR c2.ended_on >= l.occurred_on)
 		ORDER BY c2.start_date DESC, c2.id DESC LIMIT 1)
 	JOIN family_teams t ON t.id = c.team_id
-	WHERE l.points > 0
+	WHERE l.points > 0 AND l.rule IN ('checkup', 'follow_up', 'home_visit', 'education', 'rehab')
 	GROUP BY l.county_code, substr(l.occurred_on, 1, 7), c.team_id, t.institution_id;
