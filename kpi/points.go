@@ -180,10 +180,9 @@ func (s *Service) TeamAwards(ctx context.Context, a care.Actor, unitID, team int
 		return nil, err
 	}
 	ap := &TeamAwardsPage{Unit: u, Path: path(t, r, u), Team: tp, Period: p, From: from, To: to}
-	ap.Pages = max(1, (len(all)+RecordsPerPage-1)/RecordsPerPage)
-	ap.Page = min(max(page, 1), ap.Pages)
-	lo := (ap.Page - 1) * RecordsPerPage
-	ap.Awards = all[lo:min(lo+RecordsPerPage, len(all))]
+	var lo, hi int
+	ap.Page, ap.Pages, lo, hi = pageOf(len(all), page)
+	ap.Awards = all[lo:hi]
 	ids := make([]int64, len(ap.Awards))
 	for i, aw := range ap.Awards {
 		ids[i] = aw.ResidentID

@@ -26,7 +26,7 @@ func TestTeamPointsKept(t *testing.T) {
 		f := newFixture(t, d)
 		ctx := context.Background()
 		pts := &points.Service{Repo: f.st, Residents: f.res, Rules: points.DefaultRules(), Audit: syncRecorder{f.st, t}, Now: f.clk.Now}
-		vd, td, admin := f.actors[care.RoleVillageDoctor], f.actors[care.RoleTownshipDoctor], f.actors[care.RoleAdmin]
+		vd, td := f.actors[care.RoleVillageDoctor], f.actors[care.RoleTownshipDoctor]
 		people, _, _ := f.res.Search(ctx, vd, "", resident.Filter{Limit: 2})
 		if len(people) < 2 {
 			t.Fatal("too few residents in the demo village")
@@ -34,15 +34,7 @@ func TestTeamPointsKept(t *testing.T) {
 		today := care.Today(f.clk.Now())
 		fam := familyService(f, t)
 		fam.Points = pts
-		pkg := &family.Package{Code: "p", Name: "包", Kind: family.PackageBasic, Active: true, Services: family.Dues{{Kind: family.Checkup, PerYear: 1}}}
-		team := &family.Team{Name: "积分队", InstitutionID: td.InstitutionID, LeaderID: td.PractitionerID, Active: true,
-			Members: []family.Member{{PractitionerID: td.PractitionerID, Role: family.MemberDoctor}, {PractitionerID: vd.PractitionerID, Role: family.MemberVillageDoctor}}}
-		if err := fam.SavePackage(ctx, admin, pkg); err != nil {
-			t.Fatal(err)
-		}
-		if err := fam.SaveTeam(ctx, admin, team); err != nil {
-			t.Fatal(err)
-		}
+		pkg, team := checkupTeam(t, f, fam)
 		q, other := people[1], people[0]
 		start := today.AddDays(-3)
 		if _, err := fam.Sign(ctx, vd, q.ID, family.Terms{TeamID: team.ID, PackageID: pkg.ID, Start: start, End: family.MinEnd(start),
