@@ -50,6 +50,30 @@ type UnitTeams struct {
 	Teams  []TeamPoints
 	Awards int64
 	Points int64
+	// Contracted is the unit's residents under contract at the period's
+	// end (the board's family_coverage numerator, kept per village per
+	// day); 0 for a village clinic (its residents' teams are the
+	// township's) or when none: no figure per resident.
+	Contracted int
+}
+
+// PerResident is the points per contracted resident in tenths of a point
+// (rounded half up); ok is false when there is no such figure.
+func (ut UnitTeams) PerResident() (tenths int64, ok bool) {
+	if ut.Contracted <= 0 {
+		return 0, false
+	}
+	c := int64(ut.Contracted)
+	return (ut.Points*10 + c/2) / c, true
+}
+
+// PerResidentText is PerResident as "1.2" ("" when there is none).
+func (ut UnitTeams) PerResidentText() string {
+	n, ok := ut.PerResident()
+	if !ok {
+		return ""
+	}
+	return fmt.Sprintf("%d.%d", n/10, n%10)
 }
 
 // PointsBoard is the points of a unit's teams over a period: the unit's
@@ -59,8 +83,9 @@ type PointsBoard struct {
 	Path     []*org.Institution
 	Period   Period
 	From, To care.Date
-	Awards   int64
-	Points   int64
+	// Total: the unit's teams (its whole subtree) and its residents under
+	// contract (UnitTeams.Contracted).
+	Total UnitTeams
 	// Units: the unit itself when its own teams have points, then each
 	// unit below with a dashboard whose subtree has.
 	Units []UnitTeams
@@ -116,10 +141,28 @@ func (s *Service) TeamPoints(ctx context.Context, a care.Actor, unitID int64, p 
 				pb.Units = append(pb.Units, ut)
 			}
 		}
+		pb.Total = UnitTeams{Unit: u}
 		for _, tp := range sums {
 			if t.IsWithin(tp.Institution, u.ID) {
-				pb.Awards += tp.Awards
-				pb.Points += tp.Points
+				pb.Total.Awards += tp.Awards
+				pb.Total.Points += tp.Points
+			}
+		}
+		// Per contracted resident: the board's kept coverage (the same
+		// cached snapshot), at a township and above.
+		sn, err := s.snapshot(ctx, a, r.ID, p)
+		if err != nil {
+			return nil, err
+		}
+		contracted := func(ut *UnitTeams) {
+			if ut.Unit.Kind != org.KindVillageClinic {
+				ut.Contracted = sn.values[ut.Unit.ID]["family_coverage"].Num
+			}
+		}
+		contracted(&pb.Total)
+		for i := range pb.Units {
+			if pb.Units[i].Unit.ID != u.ID {
+				contracted(&pb.Units[i])
 			}
 		}
 	}

@@ -19,7 +19,8 @@ import (
 // services (each earning its points), the county board has the points
 // group collapsed; opened, it lists each unit below with its family-doctor
 // teams, their awards and points (kept per team and month, migration
-// 0058); a team's points open the awards behind them, as many as the
+// 0058) and the points per contracted resident (the board's coverage
+// numerator); a team's points open the awards behind them, as many as the
 // figure and summing to it, the residents masked and the read audited; a
 // team outside the unit, a team that does not exist and another
 // township's unit are 404 (audited); other roles 403. Both databases.
@@ -61,6 +62,20 @@ func testDashboardTeamPoints(t *testing.T, d store.Dialect) {
 	// The county's teams are listed once under the units below (each unit's subtree).
 	if strconv.Itoa(sum) != total[1] {
 		t.Errorf("teams' points %d, county total %s", sum, total[1])
+	}
+	// Per contracted resident: the county's points over its residents under
+	// contract, the board's family-doctor coverage numerator.
+	per := regexp.MustCompile(`<span id="points-per-resident">每签约居民 (\d+)\.(\d) 分（签约 (\d+) 人）</span>`).FindStringSubmatch(group)
+	cov := regexp.MustCompile(`<tr data-indicator="family_coverage">\n<th scope="row">[^\n]*</th>\n<td class="num"[^>]*>(?:<a[^>]*>)?[\d.]+%<br><small>(\d+)/`).FindStringSubmatch(board.body)
+	if per == nil || cov == nil || per[3] != cov[1] {
+		t.Fatalf("points per contracted resident %v, the board's contracted residents %v", per, cov)
+	}
+	pts, _ := strconv.Atoi(total[1])
+	n, _ := strconv.Atoi(per[3])
+	whole, _ := strconv.Atoi(per[1])
+	tenth, _ := strconv.Atoi(per[2])
+	if tenths := (pts*10 + n/2) / n; whole*10+tenth != tenths {
+		t.Errorf("per contracted resident %s.%s, want %d tenths of %d/%d", per[1], per[2], tenths, pts, n)
 	}
 	// The awards behind the first team, page by page.
 	r := rows[0]
