@@ -8,6 +8,7 @@ import (
 	"countycare/care"
 	"countycare/family"
 	"countycare/org"
+	"countycare/points"
 	"countycare/store"
 )
 
@@ -90,6 +91,7 @@ func (g *gen) family(ctx context.Context, st *store.Store) error {
 		byClinic[p.village] = append(byClinic[p.village], p)
 	}
 	elderBorn := care.Date{Year: g.today.Year - 65, Month: 1, Day: 1}
+	pts := &points.Service{Rules: points.DefaultRules()}
 	return st.BulkLoad(ctx, func(b *store.Bulk) error {
 		left := g.cfg.Contracts
 		for _, c := range g.clinics {
@@ -163,6 +165,12 @@ func (g *gen) family(ctx context.Context, st *store.Store) error {
 					if err := b.FamilyService(&family.Delivery{CountyCode: k.CountyCode, ResidentID: k.ResidentID, ContractID: k.ID, Kind: d.Kind, Date: d.Date,
 						InstitutionID: c.ID}, g.now); err != nil {
 						return err
+					}
+					// The points the service earns, as family.Service.Record awards them (docs/points.md).
+					if e := pts.Entry(k.CountyCode, k.ResidentID, points.Rule(kind), fmt.Sprintf("family_service:%s:%s", kind, d.Date), d.Date, 0); e != nil {
+						if err := b.Points(e, g.now); err != nil {
+							return err
+						}
 					}
 					switch kind {
 					case family.HomeVisit:

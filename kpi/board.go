@@ -110,8 +110,11 @@ type Service struct {
 	// Turnaround: the reading centers' kept turnaround histograms (nil:
 	// the turnaround indicators have no data).
 	Turnaround TurnaroundSums
-	Orgs       Trees
-	Targets    *Targets
+	// Points: the family-doctor points kept per team (nil: the points
+	// group has no data).
+	Points  TeamPointsSource
+	Orgs    Trees
+	Targets *Targets
 	// Budgets are the communities' global budgets (nil or none for the
 	// year: the fund use has no data).
 	Budgets *Budgets

@@ -17,10 +17,9 @@ import (
 func (s *Service) listPage(ctx context.Context, a care.Actor, rp *RecordPage, all []Record, page int,
 	who func(ctx context.Context, county string, ids []int64) (map[int64]Registrant, error), byResident bool) error {
 	rp.Listed = len(all)
-	rp.Pages = max(1, (len(all)+RecordsPerPage-1)/RecordsPerPage)
-	rp.Page = min(max(page, 1), rp.Pages)
-	lo := (rp.Page - 1) * RecordsPerPage
-	rp.Records = all[lo:min(lo+RecordsPerPage, len(all))]
+	var lo, hi int
+	rp.Page, rp.Pages, lo, hi = pageOf(len(all), page)
+	rp.Records = all[lo:hi]
 	ids := make([]int64, len(rp.Records))
 	for i, rec := range rp.Records {
 		ids[i] = rec.RegistrationID
@@ -47,4 +46,14 @@ func (s *Service) listPage(ctx context.Context, a care.Actor, rp *RecordPage, al
 	}
 	s.Audit.Record(ctx, ev)
 	return nil
+}
+
+// pageOf is page (clamped to 1…pages) of n records, RecordsPerPage a page:
+// the page, the number of pages (at least 1) and the page's records
+// [lo, hi).
+func pageOf(n, page int) (p, pages, lo, hi int) {
+	pages = max(1, (n+RecordsPerPage-1)/RecordsPerPage)
+	p = min(max(page, 1), pages)
+	lo = (p - 1) * RecordsPerPage
+	return p, pages, lo, min(lo+RecordsPerPage, n)
 }

@@ -21,6 +21,7 @@ import (
 	"countycare/family"
 	"countycare/maternal"
 	"countycare/org"
+	"countycare/points"
 	"countycare/proxy"
 	"countycare/referral"
 	"countycare/resident"
@@ -101,6 +102,7 @@ var bulkSchema = []struct {
 	{"family_contracts", "id, county_code, resident_id, team_id, package_id, services, fee_fen, start_date, end_date, consent_by, consent_name, consent_method, " +
 		"consent_witness, consent_at, status, previous_id, signed_by, institution_id, created_at"},
 	{"family_services", "county_code, resident_id, contract_id, kind, service_date, practitioner_id, institution_id, note, recorded_by, created_at"},
+	{"points_ledger", "county_code, resident_id, rule, event_ref, points, occurred_on, note, created_by, created_at"},
 	{"prescriptions", "id, county_code, resident_id, institution_id, prescriber_id, account_id, kind, issued_on, body, findings, outcome, status, signed_at, " +
 		"reviewer_id, reviewed_at, review_reason, dispensed_by, dispensed_at, version, rx_classes"},
 	{"blobs", "county_code, sha256, type, size, data, created_at"},
@@ -399,8 +401,12 @@ func (s *Store) afterBulk(ctx context.Context) error {
 				return wrap("store.afterBulk", err)
 			}
 		}
-		// The loaded studies' and lab results' turnaround (kept per month).
-		return s.rebuildTurnaroundTx(ctx, tx)
+		// The loaded studies' and lab results' turnaround (kept per month),
+		// and the loaded points per family-doctor team.
+		if err := s.rebuildTurnaroundTx(ctx, tx); err != nil {
+			return err
+		}
+		return s.rebuildTeamPointsTx(ctx, tx)
 	})
 }
 
@@ -859,6 +865,12 @@ func (b *Bulk) FamilyContract(c *family.Contract, at time.Time) error {
 func (b *Bulk) FamilyService(d *family.Delivery, at time.Time) error {
 	return b.add("family_services", d.CountyCode, d.ResidentID, d.ContractID, string(d.Kind), b.dv(d.Date), nullID(d.PractitionerID), d.InstitutionID,
 		d.Note, d.RecordedBy, b.tsv(at))
+}
+
+// Points adds a health-points ledger entry (afterBulk counts it for its
+// team, points_team).
+func (b *Bulk) Points(e *points.Entry, at time.Time) error {
+	return b.add("points_ledger", e.CountyCode, e.ResidentID, string(e.Rule), e.EventRef, e.Points, b.dv(e.On), e.Note, e.CreatedBy, b.tsv(at))
 }
 
 // Empty reports whether the database has no institutions yet (a fresh install).

@@ -25,7 +25,7 @@ func (s *Store) insertPoints(ctx context.Context, tx db, e *points.Entry) (bool,
 		return false, wrap("store.AppendPoints", err)
 	}
 	e.ID = id
-	return true, nil
+	return true, s.keepTeamPoints(ctx, tx, id, e)
 }
 
 // AppendPoints adds an entry with its audit row unless the event was already awarded.

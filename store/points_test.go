@@ -137,17 +137,7 @@ func TestPointsAwardOnce(t *testing.T) {
 		// A family-doctor service awards its points in the same transaction, once.
 		fam := familyService(f, t)
 		fam.Points = pts
-		admin := f.actors[care.RoleAdmin]
-		pkg := &family.Package{Code: "p", Name: "包", Kind: family.PackageBasic, Active: true, Services: family.Dues{{Kind: family.Checkup, PerYear: 1}}}
-		td := f.actors[care.RoleTownshipDoctor]
-		team := &family.Team{Name: "队", InstitutionID: td.InstitutionID, LeaderID: td.PractitionerID, Active: true,
-			Members: []family.Member{{PractitionerID: td.PractitionerID, Role: family.MemberDoctor}, {PractitionerID: vd.PractitionerID, Role: family.MemberVillageDoctor}}}
-		if err := fam.SavePackage(ctx, admin, pkg); err != nil {
-			t.Fatal(err)
-		}
-		if err := fam.SaveTeam(ctx, admin, team); err != nil {
-			t.Fatal(err)
-		}
+		pkg, team := checkupTeam(t, f, fam)
 		q := people[1]
 		if _, err := fam.Sign(ctx, vd, q.ID, family.Terms{TeamID: team.ID, PackageID: pkg.ID, Start: today.AddDays(-10), End: family.MinEnd(today.AddDays(-10)),
 			Consent: family.Consent{By: family.ConsentSelf, Method: family.ConsentPaper, At: f.clk.Now().Add(-time.Hour)}}); err != nil {
@@ -174,4 +164,22 @@ func TestPointsAwardOnce(t *testing.T) {
 			t.Errorf("redeem audit rows %d", len(evs))
 		}
 	})
+}
+
+// checkupTeam saves a package with a yearly check-up and a team of the
+// township doctor and the village doctor.
+func checkupTeam(t *testing.T, f *fixture, fam *family.Service) (*family.Package, *family.Team) {
+	t.Helper()
+	ctx := context.Background()
+	admin, td, vd := f.actors[care.RoleAdmin], f.actors[care.RoleTownshipDoctor], f.actors[care.RoleVillageDoctor]
+	pkg := &family.Package{Code: "p", Name: "包", Kind: family.PackageBasic, Active: true, Services: family.Dues{{Kind: family.Checkup, PerYear: 1}}}
+	team := &family.Team{Name: "队", InstitutionID: td.InstitutionID, LeaderID: td.PractitionerID, Active: true,
+		Members: []family.Member{{PractitionerID: td.PractitionerID, Role: family.MemberDoctor}, {PractitionerID: vd.PractitionerID, Role: family.MemberVillageDoctor}}}
+	if err := fam.SavePackage(ctx, admin, pkg); err != nil {
+		t.Fatal(err)
+	}
+	if err := fam.SaveTeam(ctx, admin, team); err != nil {
+		t.Fatal(err)
+	}
+	return pkg, team
 }

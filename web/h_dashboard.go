@@ -119,6 +119,8 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, rc *reqCtx) e
 			v.Red++
 		}
 	}
+	// The family-doctor points per team: a collapsed group of its own.
+	v.Groups = append(v.Groups, dashGroup{Key: pointsGroup, OnDemand: true})
 	if b.Village() || !hasIndicator(b.Rows, ind.ID) {
 		v.Ind = b.Rows[0].Indicator
 	}

@@ -26,6 +26,9 @@ type groupView struct {
 
 func (s *Server) dashboardGroup(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
 	key := r.PathValue("group")
+	if key == pointsGroup {
+		return s.dashboardPoints(w, r, rc)
+	}
 	if !kpi.HasGroup(key) {
 		return care.Errorf(care.ENOTFOUND, "error.not_found")
 	}

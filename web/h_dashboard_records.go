@@ -86,6 +86,9 @@ func (s *Server) dashboardRecords(w http.ResponseWriter, r *http.Request, rc *re
 			err = care.Invalid([]care.FieldError{{Field: "page", Key: "kpi.records.page"}})
 		}
 	}
+	if err == nil && q.Get("indicator") == "points" {
+		return s.dashboardPointsRecords(w, r, rc, unit, p, page)
+	}
 	f := kpi.RecordFilter{Missing: q.Get("missing") == "1", Direction: referral.Direction(q.Get("direction")), Poor: q.Get("poor") == "1"}
 	var rp *kpi.RecordPage
 	if err == nil {

@@ -223,6 +223,9 @@ func New(cfg Config, d Deps) (*Server, error) {
 		if ts, ok := d.Store.(kpi.TurnaroundSums); ok {
 			s.Dashboard.Turnaround = ts
 		}
+		if ps, ok := d.Store.(kpi.TeamPointsSource); ok {
+			s.Dashboard.Points = ps
+		}
 		if d.Chronic != nil {
 			s.Dashboard.ChronicRules = d.Chronic.Config
 		}
