@@ -65,7 +65,7 @@ type recordRow struct {
 	ShareBP int // a bill: the indicator's part of it, basis points
 	// BillYuan and PartYuan are a bill and the indicator's part of it in yuan.
 	BillYuan, PartYuan string
-	Where              string // a bill: level and visit type; a referral: direction, receiver and status
+	Where              string // a bill: level and visit type; a referral: its direction (Status: its status)
 }
 
 func (s *Server) dashboardRecords(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
@@ -158,7 +158,8 @@ func (s *Server) dashboardRecords(w http.ResponseWriter, r *http.Request, rc *re
 		case v.Services:
 			row.Where = s.msgs.T(rc.Lang, "family.kind."+string(rec.Service))
 		case v.Referrals:
-			row.Where = s.msgs.T(rc.Lang, "referral.direction."+string(rec.Direction)) + sep + rec.ToName + sep + s.msgs.T(rc.Lang, "referral.status."+string(rec.RefStatus))
+			// the receiver's name is data, shown as written (translate="no")
+			row.Where, row.Status = s.msgs.T(rc.Lang, "referral.direction."+string(rec.Direction)), s.msgs.T(rc.Lang, "referral.status."+string(rec.RefStatus))
 		}
 		v.Rows = append(v.Rows, row)
 	}
