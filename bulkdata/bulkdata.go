@@ -102,8 +102,11 @@ type Config struct {
 }
 
 // DefaultConfig: files kept a day, split at 256 MiB, stored in 1 MiB
-// pieces; the runtime may grow 16 MiB and the writer keeps 4 MiB of pages
-// while an export runs (the target: RSS growth ≤ 100 MB).
+// pieces; the runtime may grow 32 MiB and the writer keeps 4 MiB of pages
+// while an export runs (the target: RSS growth ≤ 100 MB). 32 MiB, not
+// 16: at 16 the collector ran almost without pause through a first export of
+// the 1 M county (46 k resources/s against 53 k, for the same RSS growth:
+// docs/benchmarks.md, #12); at 64 the growth passed 100 MB.
 func DefaultConfig() Config {
-	return Config{Expiry: 24 * time.Hour, FileBytes: 256 << 20, PieceSize: 1 << 20, HeapBudget: 16 << 20, WriterCacheKiB: 4096}
+	return Config{Expiry: 24 * time.Hour, FileBytes: 256 << 20, PieceSize: 1 << 20, HeapBudget: 32 << 20, WriterCacheKiB: 4096}
 }
