@@ -96,6 +96,11 @@ func (s *Server) selection(ctx context.Context, e *bulkdata.Export) (bulkdata.Se
 
 // runExport writes an export's files, type after type, with the heap and
 // the writer's page cache bounded (ExportCfg.HeapBudget, WriterCacheKiB).
+// A source that several of the asked types are made from (the
+// prescriptions: MedicationRequest, MedicationDispense, Provenance; the
+// households; the contracts; the signed reports; the settlements) is
+// scanned once for all of them, each type into its own files, the same
+// bytes as a type exported alone (exportRun).
 func (s *Server) runExport(ctx context.Context, e *bulkdata.Export) error {
 	sel, err := s.selection(ctx, e)
 	if err != nil {
@@ -105,96 +110,200 @@ func (s *Server) runExport(ctx context.Context, e *bulkdata.Export) error {
 	if s.ExportCfg.WriterCacheKiB > 0 {
 		defer s.Exports.LeanExportWrites(ctx, s.ExportCfg.WriterCacheKiB)()
 	}
-	t := s.tr(ExportLang)
-	name := func(k string) string { return t(k) }
-	w := &ndjsonWriter{ctx: ctx, st: s.Exports, id: e.ID, cfg: s.ExportCfg}
+	x := &exportRun{ctx: ctx, s: s, e: e, sel: sel, t: s.tr(ExportLang), open: map[string]*ndjsonWriter{}, written: map[string]bool{}, did: map[string]bool{}}
 	for _, typ := range e.Types {
-		w.begin(typ)
-		switch typ {
-		case "Patient":
-			poverty := func(p resident.Poverty) string { return t("poverty." + string(p)) }
-			err = s.Exports.EachExportResident(ctx, sel, func(r *resident.Resident) error { return w.write(PatientOf(r, poverty)) })
-		case "Condition":
-			err = s.Exports.EachExportRegistration(ctx, sel, func(g *chronic.Registration) error { return w.write(ConditionOf(g, name)) })
-		case "Observation":
-			err = s.Exports.EachExportVisit(ctx, sel, func(v *chronic.StoredVisit) error {
-				for _, o := range ObservationsOf(v) {
-					if err := w.write(o); err != nil {
-						return err
-					}
-				}
-				return nil
-			})
-			if err == nil && s.Labs != nil { // lab results, as the Observation search maps them
-				err = s.Exports.EachExportLabResult(ctx, sel, func(r *lab.Result) error { return w.write(ObservationOfLab(r, ExportLang)) })
-			}
-		case "Encounter":
-			// Consultations, the stays up-referrals led to, online visits,
-			// chronic follow-up visits: as the Encounter search maps them.
-			err = s.Exports.EachExportConsultation(ctx, sel, func(c *consult.Consultation) error { return w.write(EncounterOfConsult(c, t)) })
-			if err == nil {
-				err = s.Exports.EachExportReferral(ctx, sel, func(r *referral.Referral) error {
-					if enc, ok := EncounterOfReferral(r); ok {
-						return w.write(enc)
-					}
-					return nil
-				})
-			}
-			if err == nil {
-				err = s.Exports.EachExportOnlineVisit(ctx, sel, func(v *online.Visit) error { return w.write(EncounterOfOnline(v)) })
-			}
-			if err == nil && s.Chronic != nil { // chronic follow-up visits
-				err = s.Exports.EachExportVisit(ctx, sel, func(v *chronic.StoredVisit) error { return w.write(EncounterOfFollowUp(v, t)) })
-			}
-		case "DiagnosticReport":
-			// The signed ECG and imaging reports, as the DiagnosticReport
-			// search maps them; a server without the reading workflow has none.
-			err = s.eachExportReport(ctx, sel, func(d DiagnosticReport) error { return w.write(d) })
-			if err == nil && s.Labs != nil {
-				err = s.exportLabReports(ctx, sel, w)
-			}
-		case "Provenance":
-			// The signatures of the signed reports and prescriptions, as the
-			// Provenance search derives them (lab results are filed, not signed).
-			err = s.eachExportReport(ctx, sel, func(d DiagnosticReport) error {
-				if p, ok := ProvenanceOfReport(d); ok {
-					return w.write(p)
-				}
-				return nil
-			})
-			if err == nil {
-				err = s.exportPrescriptionSignatures(ctx, sel, w)
-			}
-		case "Location", "Organization":
-			err = s.exportInstitutions(ctx, sel, typ, w)
-		case "Practitioner", "PractitionerRole":
-			err = s.exportStaff(ctx, sel, typ == "PractitionerRole", w)
-		case bulkdata.TypeAuditEvent:
-			// The county's audit trail, oldest first, as the AuditEvent read
-			// maps it; checked again here (the kick-off refused any other).
-			if e.Level == bulkdata.LevelSystem && sel.Whole() {
-				err = s.Exports.EachExportAudit(ctx, sel, func(ev *audit.Event) error { return w.write(AuditEventOf(ev, t)) })
-			}
-		case "ExplanationOfBenefit":
-			tree, terr := s.Orgs.Tree(ctx)
-			if terr != nil {
-				return terr
-			}
-			insurer := insurerOf(tree, e.CountyCode)
-			err = s.Exports.EachExportSettlement(ctx, sel, func(st *settle.Settlement) error {
-				return w.write(ExplanationOfBenefitOf(st, insurer, t))
-			})
-		default:
-			_, err = s.exportCare(ctx, e, typ, sel, w)
+		if x.written[typ] { // written whole in an earlier type's pass
+			continue
 		}
-		if err != nil {
+		if err := x.write(ctx, typ); err != nil {
 			return err
 		}
-		if err := w.end(); err != nil {
+		if err := x.finish(typ); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// exportRun is one export being written: the writers of the types under
+// way (a type's writer is opened by the first pass that feeds it and ended
+// once its last part is written), the types written whole, and the parts
+// of a type already written by an earlier type's pass (did, "Type:part").
+type exportRun struct {
+	ctx     context.Context
+	s       *Server
+	e       *bulkdata.Export
+	sel     bulkdata.Selection
+	t       func(string, ...any) string
+	seq     int // the last file number given
+	open    map[string]*ndjsonWriter
+	written map[string]bool
+	did     map[string]bool
+}
+
+// writer is typ's writer, opened (its first file begun) if need be.
+func (x *exportRun) writer(typ string) *ndjsonWriter {
+	w := x.open[typ]
+	if w == nil {
+		w = &ndjsonWriter{ctx: x.ctx, st: x.s.Exports, id: x.e.ID, cfg: x.s.ExportCfg, seqs: &x.seq}
+		w.begin(typ)
+		x.open[typ] = w
+	}
+	return w
+}
+
+// also is typ's writer when the export asked for typ and has not written
+// it whole: a pass over a source typ is also made from writes its part
+// there; nil otherwise.
+func (x *exportRun) also(typ string) *ndjsonWriter {
+	if x.written[typ] || !slices.Contains(x.e.Types, typ) {
+		return nil
+	}
+	return x.writer(typ)
+}
+
+// finish ends typ's files: every part of it is written.
+func (x *exportRun) finish(typ string) error {
+	x.written[typ] = true
+	w := x.open[typ]
+	if w == nil {
+		return nil
+	}
+	delete(x.open, typ)
+	return w.end()
+}
+
+// write writes typ: its parts in order, each mapped as the type's read or
+// search maps it; a pass over a source another asked type is made from
+// feeds that type's writer too.
+func (x *exportRun) write(ctx context.Context, typ string) error {
+	s, e, sel, t := x.s, x.e, x.sel, x.t
+	w := x.writer(typ)
+	name := func(k string) string { return t(k) }
+	var err error
+	switch typ {
+	case "Patient":
+		poverty := func(p resident.Poverty) string { return t("poverty." + string(p)) }
+		err = s.Exports.EachExportResident(ctx, sel, func(r *resident.Resident) error { return w.write(PatientOf(r, poverty)) })
+	case "Condition":
+		err = s.Exports.EachExportRegistration(ctx, sel, func(g *chronic.Registration) error { return w.write(ConditionOf(g, name)) })
+	case "Observation":
+		err = s.Exports.EachExportVisit(ctx, sel, func(v *chronic.StoredVisit) error {
+			for _, o := range ObservationsOf(v) {
+				if err := w.write(o); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err == nil && s.Labs != nil { // lab results, as the Observation search maps them
+			err = s.Exports.EachExportLabResult(ctx, sel, func(r *lab.Result) error { return w.write(ObservationOfLab(r, ExportLang)) })
+		}
+	case "Encounter":
+		// Consultations, the stays up-referrals led to, online visits,
+		// chronic follow-up visits: as the Encounter search maps them.
+		err = s.Exports.EachExportConsultation(ctx, sel, func(c *consult.Consultation) error { return w.write(EncounterOfConsult(c, t)) })
+		if err == nil {
+			err = s.Exports.EachExportReferral(ctx, sel, func(r *referral.Referral) error {
+				if enc, ok := EncounterOfReferral(r); ok {
+					return w.write(enc)
+				}
+				return nil
+			})
+		}
+		if err == nil {
+			err = s.Exports.EachExportOnlineVisit(ctx, sel, func(v *online.Visit) error { return w.write(EncounterOfOnline(v)) })
+		}
+		if err == nil && s.Chronic != nil { // chronic follow-up visits
+			err = s.Exports.EachExportVisit(ctx, sel, func(v *chronic.StoredVisit) error { return w.write(EncounterOfFollowUp(v, t)) })
+		}
+	case "DiagnosticReport":
+		// The signed ECG and imaging reports, as the DiagnosticReport
+		// search maps them (their signatures, Provenance's first part, from
+		// the same pass); a server without the reading workflow has none.
+		err = x.reportSignatures(ctx, w)
+		if err == nil && s.Labs != nil {
+			err = s.exportLabReports(ctx, sel, w)
+		}
+	case "Provenance":
+		// The signatures of the signed reports and prescriptions, as the
+		// Provenance search derives them (lab results are filed, not signed).
+		err = x.reportSignatures(ctx, nil)
+		if err == nil {
+			err = x.prescriptions(ctx)
+		}
+	case "Location", "Organization":
+		err = s.exportInstitutions(ctx, sel, typ, w)
+	case "Practitioner", "PractitionerRole":
+		err = s.exportStaff(ctx, sel, typ == "PractitionerRole", w)
+	case bulkdata.TypeAuditEvent:
+		// The county's audit trail, oldest first, as the AuditEvent read
+		// maps it; checked again here (the kick-off refused any other).
+		if e.Level == bulkdata.LevelSystem && sel.Whole() {
+			err = s.Exports.EachExportAudit(ctx, sel, func(ev *audit.Event) error { return w.write(AuditEventOf(ev, t)) })
+		}
+	case "ExplanationOfBenefit":
+		err = x.settlements(ctx)
+	default:
+		_, err = x.writeCare(ctx, typ)
+	}
+	return err
+}
+
+// reportSignatures writes the signed ECG and imaging reports' part of
+// DiagnosticReport (into dr; nil: not this pass) and of Provenance (their
+// signatures, when asked and not yet written), from one pass.
+func (x *exportRun) reportSignatures(ctx context.Context, dr *ndjsonWriter) error {
+	var pv *ndjsonWriter
+	if !x.did["Provenance:reports"] {
+		pv = x.also("Provenance")
+	}
+	if dr == nil && pv == nil {
+		return nil
+	}
+	x.did["Provenance:reports"] = true
+	return x.s.eachExportReport(ctx, x.sel, func(d DiagnosticReport) error {
+		if dr != nil {
+			if err := dr.write(d); err != nil {
+				return err
+			}
+		}
+		if pv != nil {
+			if p, ok := ProvenanceOfReport(d); ok {
+				return pv.write(p)
+			}
+		}
+		return nil
+	})
+}
+
+// settlements writes ExplanationOfBenefit and, when asked, Claim (made of
+// the same settlement) from one pass.
+func (x *exportRun) settlements(ctx context.Context) error {
+	tree, err := x.s.Orgs.Tree(ctx)
+	if err != nil {
+		return err
+	}
+	eob := x.writer("ExplanationOfBenefit")
+	var claim *ndjsonWriter
+	if x.s.Settle != nil { // a server without settlement has no Claim
+		claim = x.also("Claim")
+	}
+	insurer := insurerOf(tree, x.e.CountyCode)
+	err = x.s.Exports.EachExportSettlement(ctx, x.sel, func(st *settle.Settlement) error {
+		b := ExplanationOfBenefitOf(st, insurer, x.t)
+		if err := eob.write(b); err != nil {
+			return err
+		}
+		if claim != nil {
+			return claim.write(ClaimOf(st, b))
+		}
+		return nil
+	})
+	if err != nil || claim == nil {
+		return err
+	}
+	return x.finish("Claim")
 }
 
 // heapBound is the soft memory limit the running export and the file
@@ -366,6 +475,7 @@ type ndjsonWriter struct {
 	id    string
 	cfg   bulkdata.Config
 	typ   string
+	seqs  *int  // the export's last file number (its writers share it)
 	seq   int   // current file
 	pos   int64 // bytes of the current file already stored
 	count int64 // resources in the current file
@@ -380,7 +490,8 @@ func (w *ndjsonWriter) begin(typ string) {
 }
 
 func (w *ndjsonWriter) next() {
-	w.seq++
+	*w.seqs++
+	w.seq = *w.seqs
 	w.pos, w.count = 0, 0
 	w.buf.Reset()
 	w.enc = json.NewEncoder(&w.buf) // Encode ends each value with a newline: NDJSON
