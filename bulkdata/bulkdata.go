@@ -80,6 +80,11 @@ type Selection struct {
 	Villages []int64
 	Registry string    // a chronic registry's disease: only its registered residents
 	Since    time.Time // only resources changed at or after (zero: all)
+	// Now is the time the export reads as of: a status derived from dates
+	// (a family doctor contract past its end is completed) is the one of
+	// this time, and with Since a resource whose derived status changed in
+	// [Since, Now] is exported though no row of it changed.
+	Now time.Time
 }
 
 // Whole reports whether sel is the whole county (a system-level export of

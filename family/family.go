@@ -263,6 +263,34 @@ func (c *Contract) Covers(d care.Date) bool {
 	return c.EndedOn.IsZero() || d.Before(c.EndedOn)
 }
 
+// LapsedAt is when an active contract ran past its End by the passage of
+// time alone, nothing written then: the start of the day after End in the
+// county's time (care.Shanghai), if that day has come by today; zero
+// otherwise. What is derived from its dates changed then (its FHIR
+// CarePlan became completed, its Consent inactive).
+func (c *Contract) LapsedAt(today care.Date) time.Time {
+	if c.Status != StatusActive || !today.After(c.End) {
+		return time.Time{}
+	}
+	return dayStart(c.End.AddDays(1))
+}
+
+// LapsedFrom is the first End day of the contracts whose lapse
+// (LapsedAt) is at or after t: with the end days before today, the
+// active contracts that lapsed in [t, now].
+func LapsedFrom(t time.Time) care.Date {
+	d := care.Today(t)
+	if !dayStart(d).Before(t) { // t is the very start of day d: the lapse of d-1's end
+		return d.AddDays(-1)
+	}
+	return d
+}
+
+// dayStart is the first instant of day d in the county's time.
+func dayStart(d care.Date) time.Time {
+	return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, care.Shanghai)
+}
+
 // LastDay returns the last day the contract covers.
 func (c *Contract) LastDay() care.Date {
 	if !c.EndedOn.IsZero() && !c.EndedOn.After(c.End) {

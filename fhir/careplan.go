@@ -108,6 +108,7 @@ type CareTeam struct {
 type Consent struct {
 	ResourceType string                `json:"resourceType"`
 	ID           string                `json:"id"`
+	Meta         *Meta                 `json:"meta,omitempty"` // a contract's: when it last changed (contractUpdated)
 	Status       string                `json:"status"`
 	Scope        CodeableConcept       `json:"scope"`
 	Category     []CodeableConcept     `json:"category"`
@@ -139,6 +140,13 @@ func carePlanStatus(c *family.Contract, today care.Date) string {
 	return "completed"
 }
 
+// contractUpdated is when what is mapped of a contract last changed: its
+// signing, its closing, or — nothing written then — its running past its
+// end (family.Contract.LapsedAt), when its status became completed.
+func contractUpdated(c *family.Contract, today care.Date) time.Time {
+	return lastOf(lastOf(c.CreatedAt, c.ClosedAt), c.LapsedAt(today))
+}
+
 // contractPeriod is the days a contract covers: start to end, or to the
 // day before it was ended early.
 func contractPeriod(c *family.Contract) *Period {
@@ -153,7 +161,7 @@ func contractPeriod(c *family.Contract) *Period {
 // title, the promised services as activities (per year), the team, the
 // signing institution as author, the contract it renews or replaces.
 func CarePlanOf(c *family.Contract, pkg *family.Package, today care.Date, t func(string, ...any) string) CarePlan {
-	cp := CarePlan{ResourceType: "CarePlan", ID: strconv.FormatInt(c.ID, 10), Meta: &Meta{LastUpdated: instant(lastOf(c.CreatedAt, c.ClosedAt))},
+	cp := CarePlan{ResourceType: "CarePlan", ID: strconv.FormatInt(c.ID, 10), Meta: &Meta{LastUpdated: instant(contractUpdated(c, today))},
 		Status: carePlanStatus(c, today), Intent: "plan", Subject: patientRef(c.ResidentID), Period: contractPeriod(c), Created: instant(c.CreatedAt),
 		Author: orgRef(c.InstitutionID), CareTeam: []Reference{{Reference: "CareTeam/" + strconv.FormatInt(c.TeamID, 10)}}}
 	if pkg != nil {
@@ -218,6 +226,7 @@ func ConsentOfContract(c *family.Contract, today care.Date, t func(string, ...an
 	cs := consentBase(prefixContract+strconv.FormatInt(c.ID, 10), c.ResidentID, c.Consent.By, c.Consent.Name, c.Consent.Method, t,
 		"family.consent_by.", "family.consent_method.")
 	cs.DateTime = instant(c.Consent.At)
+	cs.Meta = &Meta{LastUpdated: instant(contractUpdated(c, today))}
 	if o := orgRef(c.InstitutionID); o != nil {
 		cs.Organization = []Reference{*o}
 	}

@@ -73,7 +73,7 @@ func (s *Server) SweepExports(ctx context.Context) (int64, error) {
 // selection is what an export reads: the client's binding, narrowed by
 // the Group.
 func (s *Server) selection(ctx context.Context, e *bulkdata.Export) (bulkdata.Selection, error) {
-	sel := bulkdata.Selection{CountyCode: e.CountyCode, Since: e.Since}
+	sel := bulkdata.Selection{CountyCode: e.CountyCode, Since: e.Since, Now: s.Now()}
 	t, err := s.Orgs.Tree(ctx)
 	if err != nil {
 		return sel, err
@@ -88,7 +88,7 @@ func (s *Server) selection(ctx context.Context, e *bulkdata.Export) (bulkdata.Se
 		if !ok { // the tree changed since the kick-off: nothing is exported
 			g.Villages = []int64{}
 		}
-		g.Since = e.Since
+		g.Since, g.Now = e.Since, sel.Now
 		sel = g
 	}
 	return sel, nil

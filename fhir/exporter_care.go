@@ -144,7 +144,7 @@ func (x *exportRun) contracts(ctx context.Context, cp *ndjsonWriter) error {
 			return err
 		}
 	}
-	today := care.Today(s.Now())
+	today := care.Today(x.sel.Now) // the day the scan's lapsed contracts are of
 	return s.Exports.EachExportContract(ctx, x.sel, func(c *family.Contract) error {
 		if cp != nil {
 			if err := cp.write(CarePlanOf(c, pkgs[c.PackageID], today, x.t)); err != nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"countycare/bulkdata"
+	"countycare/care"
 	"countycare/family"
 	"countycare/org"
 	"countycare/reading"
@@ -22,13 +23,15 @@ import (
 // and year (Coverage). Each streams its rows, as eachExported does.
 
 // EachExportContract streams the family doctor contracts of sel's
-// residents signed (created_at) or ended (closed_at) at or after
-// sel.Since — a contract has no other change — in id order.
+// residents signed (created_at) or closed (closed_at) at or after
+// sel.Since, or still active with an end day that passed in [sel.Since,
+// sel.Now] (family.Contract.LapsedAt: their mapped status changed with no
+// row written) — a contract has no other change — in id order.
 func (s *Store) EachExportContract(ctx context.Context, sel bulkdata.Selection, fn func(*family.Contract) error) error {
 	where, args := exportResidents(sel)
 	if !sel.Since.IsZero() {
-		where += ` AND (x.created_at >= ? OR x.closed_at >= ?)`
-		args = append(args, s.ts(sel.Since), s.ts(sel.Since))
+		where += ` AND (x.created_at >= ? OR x.closed_at >= ? OR (x.status = ? AND x.end_date >= ? AND x.end_date < ?))`
+		args = append(args, s.ts(sel.Since), s.ts(sel.Since), family.StatusActive, family.LapsedFrom(sel.Since), care.Today(sel.Now))
 	}
 	return eachExported(ctx, s, "store.EachExportContract", `SELECT `+prefixCols("x.", contractCols)+` FROM family_contracts x
 		JOIN residents r ON r.id = x.resident_id WHERE x.county_code = r.county_code AND `+where+` ORDER BY x.id`, args,
