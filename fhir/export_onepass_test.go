@@ -28,9 +28,10 @@ import (
 var onePassTypes = []string{"MedicationRequest", "MedicationDispense", "Provenance", "DiagnosticReport", "Group", "RelatedPerson", "CarePlan", "Consent",
 	"ExplanationOfBenefit", "Claim"}
 
-// TestExportOnePass: an export of every type (no _type), which scans each
-// shared source once for all the types made from it, writes for each type
-// the very bytes, file by file, that an export of that type alone writes —
+// TestExportOnePass: an export of every type (no _type) scans each shared
+// source once for all the types made from it (the scans counted on the real
+// store) and writes for each of those types (and Patient, Encounter) the
+// very bytes, file by file, that an export of that type alone writes —
 // county-wide, for a township's Group, with _since, and with _type naming
 // the types in another order; small files, so that the writers of one
 // pass split theirs while interleaved. On SQLite and PostgreSQL.
