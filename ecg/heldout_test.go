@@ -100,7 +100,7 @@ func TestLeaveOneOut(t *testing.T) {
 	if r := rows[2]; r.Choice != 1 || r.Score != c.score(good) {
 		t.Errorf("held-out c: choice %d score %+v, want 1 and %+v (chosen on 100 and 114)", r.Choice, r.Score, c.score(good))
 	}
-	if len(QRSGrid()) < 2 || QRSGrid()[0] != DefaultQRSConfig() {
+	if len(QRSGrid()) < 2 || QRSGrid()[0] != PublishedQRSConfig() {
 		t.Error("QRSGrid must start with the published defaults")
 	}
 }
