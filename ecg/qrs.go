@@ -38,11 +38,12 @@ type QRSConfig struct {
 	// Reset is the time without a beat after which the QRS and noise levels
 	// are learnt again (8 s, Hamilton's OSEA detector).
 	Reset float64
-	// NoiseLevel and RhythmWeight: a beat accepted while the noise peak
-	// level is at least NoiseLevel × the QRS peak level is decided again by
-	// rhythm (Detect, step 8); 0 turns the rule off. RhythmWeight is the
-	// cost of an RR interval's departure from the median RR, per unit of
-	// |ln(RR/median)|, against a peak's height relative to the QRS level.
+	// NoiseLevel and RhythmWeight: the beats next to an interval whose
+	// mean |derivative| (outside the QRS windows) is at least NoiseLevel ×
+	// the QRS peak level are decided again by rhythm (Detect, step 8); 0
+	// turns the rule off. RhythmWeight is the cost of an RR interval's
+	// departure from the median RR, per unit of |ln(RR/median)|, against a
+	// peak's height relative to the QRS level.
 	// Neither has a published value: both are chosen by leave-one-record-out
 	// cross-validation (QRSGrid, docs/ecg.md).
 	NoiseLevel, RhythmWeight float64
@@ -317,8 +318,9 @@ func (c QRSConfig) detect(n int, fs float64, fill func(bp []float64)) []int {
 }
 
 // beatMark is what the decision rules knew when a beat was accepted: its
-// candidate's index, the QRS and noise peak levels (medians of the last 8),
-// the threshold and the median of the last 8 RR intervals (0 when none).
+// candidate's index, the QRS peak level (median of the last 8), the
+// threshold and the median of the last 8 RR intervals (0 when none);
+// float32 and int32 keep it at 16 bytes a beat (issue 18's memory bound).
 type beatMark struct {
 	k           int32
 	qrs, th, rr float32
@@ -333,7 +335,8 @@ type beatMark struct {
 // of beats next to noisy intervals, between the beat before it and the
 // beat after it (anchors, kept), is replaced by the sequence of the
 // integrator's peaks between the anchors that maximises the sum of their
-// heights (relative to the QRS level at the first anchor, capped at 2)
+// heights (relative to the lower QRS level of the two anchors, so that a
+// drop in amplitude does not hide the beats after it; capped at 2)
 // less RhythmWeight × |ln(RR/R)| for each interval, R being the median of
 // the last 8 RR intervals at the first anchor: among peaks of similar
 // height, those that continue the rhythm win, and an early beat is kept
