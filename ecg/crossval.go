@@ -21,11 +21,13 @@ func (r CVRecord) score(c QRSConfig) Score {
 }
 
 // QRSGrid is the set of configurations cross-validation chooses from: the
-// published defaults first, then the threshold coefficient over the range
-// Hamilton & Tompkins 1986 studied (their Fig. 7: 0.2–0.5) and the T-wave
-// slope fraction around Pan & Tompkins' 0.5. Nothing else is varied.
+// published detector first (the rhythm rule in noise off), then the
+// threshold coefficient over the range Hamilton & Tompkins 1986 studied
+// (their Fig. 7: 0.2–0.5) and the T-wave slope fraction around Pan &
+// Tompkins' 0.5, then the rhythm rule in noise (NoiseLevel 0.2–0.35,
+// RhythmWeight 0.75–1.25) with the published threshold and slope.
 func QRSGrid() []QRSConfig {
-	d := DefaultQRSConfig()
+	d := PublishedQRSConfig()
 	out := []QRSConfig{d}
 	for _, tc := range []float64{0.25, 0.3125, 0.375, 0.45} {
 		for _, ts := range []float64{0.4, 0.5, 0.6} {
@@ -34,6 +36,13 @@ func QRSGrid() []QRSConfig {
 			if c != d {
 				out = append(out, c)
 			}
+		}
+	}
+	for _, nl := range []float64{0.2, 0.25, 0.3, 0.35} {
+		for _, rw := range []float64{0.75, 1, 1.25} {
+			c := d
+			c.NoiseLevel, c.RhythmWeight = nl, rw
+			out = append(out, c)
 		}
 	}
 	return out
@@ -50,12 +59,28 @@ type CVRow struct {
 
 // LeaveOneOut cross-validates the grid over the records, leaving one
 // record out at a time: for each record the configuration is chosen on the
-// other records alone — the one whose worst training record has the
-// highest min(Se, +P); ties go to the fewest training errors (FN + FP),
-// then to the earlier configuration (the published defaults first) — and
-// that configuration's score on the left-out record is its row.
+// other records alone (see choose) and that configuration's score on the
+// left-out record is its row.
 func LeaveOneOut(recs []CVRecord, grid []QRSConfig) []CVRow {
-	// scores[g][r]: configuration g on record r, each computed once.
+	scores := gridScores(recs, grid)
+	rows := make([]CVRow, len(recs))
+	for out := range recs {
+		best := choose(scores, out)
+		rows[out] = CVRow{Name: recs[out].Name, Choice: best, Config: grid[best], Score: scores[best][out]}
+	}
+	return rows
+}
+
+// ChooseQRSConfig is the configuration of the grid chosen on all the
+// records by the rule LeaveOneOut applies to each training set: the one a
+// detector would ship with, whose held-out estimate is LeaveOneOut's.
+func ChooseQRSConfig(recs []CVRecord, grid []QRSConfig) (int, QRSConfig) {
+	best := choose(gridScores(recs, grid), -1)
+	return best, grid[best]
+}
+
+// gridScores[g][r] is configuration g on record r, each computed once.
+func gridScores(recs []CVRecord, grid []QRSConfig) [][]Score {
 	scores := make([][]Score, len(grid))
 	for g, c := range grid {
 		scores[g] = make([]Score, len(recs))
@@ -63,24 +88,27 @@ func LeaveOneOut(recs []CVRecord, grid []QRSConfig) []CVRow {
 			scores[g][r] = rec.score(c)
 		}
 	}
-	rows := make([]CVRow, len(recs))
-	for out := range recs {
-		best, bestWorst, bestErr := -1, 0.0, 0
-		for g := range grid {
-			worst, errs := 2.0, 0
-			for r := range recs {
-				if r == out {
-					continue
-				}
-				s := scores[g][r]
-				worst = min(worst, s.Se(), s.PPV())
-				errs += s.FN + s.FP
+	return scores
+}
+
+// choose picks, leaving record out aside (−1: none), the configuration
+// whose worst record has the highest min(Se, +P); ties go to the fewest
+// errors (FN + FP) over those records, then to the earlier configuration
+// (the published defaults first).
+func choose(scores [][]Score, out int) int {
+	best, bestWorst, bestErr := -1, 0.0, 0
+	for g := range scores {
+		worst, errs := 2.0, 0
+		for r, s := range scores[g] {
+			if r == out {
+				continue
 			}
-			if best < 0 || worst > bestWorst || (worst == bestWorst && errs < bestErr) {
-				best, bestWorst, bestErr = g, worst, errs
-			}
+			worst = min(worst, s.Se(), s.PPV())
+			errs += s.FN + s.FP
 		}
-		rows[out] = CVRow{Name: recs[out].Name, Choice: best, Config: grid[best], Score: scores[best][out]}
+		if best < 0 || worst > bestWorst || (worst == bestWorst && errs < bestErr) {
+			best, bestWorst, bestErr = g, worst, errs
+		}
 	}
-	return rows
+	return best
 }

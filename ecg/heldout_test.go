@@ -8,7 +8,9 @@ import (
 )
 
 // TestDetectHeldOutMITDB pins the detector on MIT-BIH record 207, which
-// none of its parameters was chosen on (docs/ecg.md, cross-validation):
+// played no part in the published design (the rhythm rule's parameters
+// were chosen with it among the eight records; its held-out score is in
+// docs/ecg.md, cross-validation):
 // Se and +P ≥ 99.5 % over the whole record, its episodes of ventricular
 // flutter left out as EC57 and bxb do. Without that exclusion the flutter
 // waves count as 356 false detections (+P 83.8 %), which the test checks
@@ -100,7 +102,39 @@ func TestLeaveOneOut(t *testing.T) {
 	if r := rows[2]; r.Choice != 1 || r.Score != c.score(good) {
 		t.Errorf("held-out c: choice %d score %+v, want 1 and %+v (chosen on 100 and 114)", r.Choice, r.Score, c.score(good))
 	}
-	if len(QRSGrid()) < 2 || QRSGrid()[0] != DefaultQRSConfig() {
+	if len(QRSGrid()) < 2 || QRSGrid()[0] != PublishedQRSConfig() {
 		t.Error("QRSGrid must start with the published defaults")
+	}
+}
+
+// TestDetectRecord105 pins the detector on MIT-BIH record 105 (MLII; "the
+// predominant feature of this tape is high-grade noise and artifact"),
+// scored over the whole record as EC57 and bxb do: no noise is left out
+// (bxb counts a detection in a reference-marked unreadable stretch as a
+// false positive too). The published detector takes 32 artefacts for
+// beats (+P 98.77 %); the rhythm rule in noise (the defaults) keeps Se and
+// +P ≥ 99.5 %. These defaults were chosen on all eight records, 105
+// included: its held-out score (docs/ecg.md) is lower, +P 99.30 %.
+func TestDetectRecord105(t *testing.T) {
+	dir := testfiles.MITDBHeldOut(t)
+	rec, ref := loadRecord(t, dir, "105")
+	if len(ref) != 2572 || rec.Fs != 250 {
+		t.Fatalf("record 105: %d reference beats at %v Hz, want 2572 at 250 Hz", len(ref), rec.Fs)
+	}
+	x := rec.Leads[0].Physical()
+	pub := Compare(refSamples(ref, 1), PublishedQRSConfig().Detect(x, rec.Fs), rec.Fs, MatchWindow, 0, 0)
+	s := Compare(refSamples(ref, 1), DetectQRS(x, rec.Fs), rec.Fs, MatchWindow, 0, 0)
+	t.Logf("105: published FN %d FP %d (Se %.2f%% +P %.2f%%); defaults FN %d FP %d (Se %.2f%% +P %.2f%%)",
+		pub.FN, pub.FP, 100*pub.Se(), 100*pub.PPV(), s.FN, s.FP, 100*s.Se(), 100*s.PPV())
+	if pub.PPV() >= 0.995 {
+		t.Errorf("record 105, published detector: +P %.2f%%; the record no longer tests the rule", 100*pub.PPV())
+	}
+	if s.Se() < 0.995 || s.PPV() < 0.995 {
+		t.Errorf("record 105: Se %.2f%%, +P %.2f%% (FN %d, FP %d), want both ≥ 99.5%%", 100*s.Se(), 100*s.PPV(), s.FN, s.FP)
+	}
+	// The scores of record (docs/ecg.md, benchmarks.md): a change to the
+	// detector that moves them must say so there.
+	if pub.FN != 11 || pub.FP != 32 || s.FN != 6 || s.FP != 12 {
+		t.Errorf("record 105: published FN %d FP %d, defaults FN %d FP %d; docs/ecg.md records 11/32 and 6/12", pub.FN, pub.FP, s.FN, s.FP)
 	}
 }

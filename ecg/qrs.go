@@ -38,18 +38,39 @@ type QRSConfig struct {
 	// Reset is the time without a beat after which the QRS and noise levels
 	// are learnt again (8 s, Hamilton's OSEA detector).
 	Reset float64
+	// NoiseLevel and RhythmWeight: the beats next to an interval whose
+	// mean |derivative| (outside the QRS windows) is at least NoiseLevel ×
+	// the QRS peak level are decided again by rhythm (Detect, step 8); 0
+	// turns the rule off. RhythmWeight is the cost of an RR interval's
+	// departure from the median RR, per unit of |ln(RR/median)|, against a
+	// peak's height relative to the QRS level.
+	// Neither has a published value: both are chosen by leave-one-record-out
+	// cross-validation (QRSGrid, docs/ecg.md).
+	NoiseLevel, RhythmWeight float64
 	// Learning is the initial period, in seconds, whose per-second maxima
 	// initialise the QRS peak level (8 s, Hamilton & Tompkins 1986).
 	Learning float64
 }
 
-// DefaultQRSConfig returns the published parameters (see QRSConfig).
-func DefaultQRSConfig() QRSConfig {
+// PublishedQRSConfig returns the published parameters (see QRSConfig),
+// without the rhythm rule in noise (NoiseLevel 0), which has none.
+func PublishedQRSConfig() QRSConfig {
 	return QRSConfig{
 		LowCut: 5, HighCut: 15, Window: 0.150, Refractory: 0.200,
 		TWaveWindow: 0.360, TWaveSlope: 0.5, ThresholdCoeff: 0.3125,
 		SearchBack: 1.5, Learning: 8, Reset: 8,
 	}
+}
+
+// DefaultQRSConfig returns the detector DetectQRS runs: the published
+// parameters and the rhythm rule in noise with NoiseLevel 0.25 and
+// RhythmWeight 1, the configuration of QRSGrid that ChooseQRSConfig picks
+// on all eight MIT-BIH records (docs/ecg.md, cross-validation; its
+// held-out estimate is LeaveOneOut's, not these records' own scores).
+func DefaultQRSConfig() QRSConfig {
+	c := PublishedQRSConfig()
+	c.NoiseLevel, c.RhythmWeight = 0.25, 1
+	return c
 }
 
 // MinFs is the lowest sampling rate the detector accepts: the 15 Hz
@@ -102,7 +123,12 @@ func DetectLead(l Lead, fs float64) []int {
 //     taken;
 //  7. reset: after 8 s without a beat the levels are learnt again from the
 //     last 8 s (OSEA) and, offline, those 8 s are decided again;
-//  8. each beat is placed at the band-passed extremum near the peak.
+//  8. rhythm in noise: where the signal between two beats is noisy (its
+//     mean |derivative| at least NoiseLevel × the QRS peak level), the
+//     beats there are chosen again among the integrator's peaks as the
+//     sequence that best continues the rhythm (rhythmInNoise), so an
+//     artefact as large as a QRS between two beats is not taken for one;
+//  9. each beat is placed at the band-passed extremum near the peak.
 //
 // docs/ecg.md gives the references and how the design was arrived at.
 func (c QRSConfig) Detect(x []float64, fs float64) []int {
@@ -200,12 +226,14 @@ func (c QRSConfig) detect(n int, fs float64, fill func(bp []float64)) []int {
 	}
 	tw := int(c.TWaveWindow * fs)
 	var beats []int
+	var marks []beatMark // per beat: its candidate and the levels it was accepted at
 	last, lastSlope := -n, 0.0
 	accept := func(k int) {
 		p := cands[k]
 		if last >= 0 && len(beats) > 0 {
 			rrs = push(rrs, float64(p-last))
 		}
+		marks = append(marks, beatMark{k: int32(k), qrs: float32(median(qrsPk)), th: float32(threshold()), rr: float32(median(rrs))})
 		qrsPk = push(qrsPk, mc[k])
 		beats = append(beats, p)
 		last, lastSlope = p, slopeAt(p)
@@ -270,7 +298,11 @@ func (c QRSConfig) detect(n int, fs float64, fill func(bp []float64)) []int {
 		}
 		noisePk = push(noisePk, mc[k])
 	}
-	// 7. The beat's position: the extremum of the band-passed signal within
+	// 8. Rhythm in noise.
+	if c.NoiseLevel > 0 && len(beats) > 2 {
+		beats = c.rhythmInNoise(beats, marks, mc, n, ref, w, d)
+	}
+	// 9. The beat's position: the extremum of the band-passed signal within
 	// half a window of the integrator's peak.
 	out := make([]int, len(beats))
 	for i, p := range beats {
@@ -283,6 +315,154 @@ func (c QRSConfig) detect(n int, fs float64, fill func(bp []float64)) []int {
 		out[i] = best
 	}
 	return out
+}
+
+// beatMark is what the decision rules knew when a beat was accepted: its
+// candidate's index, the QRS peak level (median of the last 8), the
+// threshold and the median of the last 8 RR intervals (0 when none);
+// float32 and int32 keep it at 16 bytes a beat (issue 18's memory bound).
+type beatMark struct {
+	k           int32
+	qrs, th, rr float32
+}
+
+// rhythmInNoise decides again, by rhythm, the beats next to a noisy
+// interval (Detect, step 8): an interval between two beats is noisy when
+// the mean |derivative| over it, outside the two QRS windows, is at least
+// NoiseLevel times the QRS peak level (the integrator averages the same
+// |derivative|, so a clean interval holding a T wave scores about 0.1, and
+// an interval of muscle or motion artefact 0.3–0.9 on record 105). Each run
+// of beats next to noisy intervals, between the beat before it and the
+// beat after it (anchors, kept), is replaced by the sequence of the
+// integrator's peaks between the anchors that maximises the sum of their
+// heights (relative to the lower QRS level of the two anchors, so that a
+// drop in amplitude does not hide the beats after it; capped at 2)
+// less RhythmWeight × |ln(RR/R)| for each interval, R being the median of
+// the last 8 RR intervals at the first anchor: among peaks of similar
+// height, those that continue the rhythm win, and an early beat is kept
+// when it is tall enough to pay for its short and long intervals (a PVC).
+// Peaks below half the threshold (the search-back level), intervals
+// shorter than the refractory period or longer than 3R are not
+// considered; a run with no such path, or at either end of the record, is
+// left as it was.
+func (c QRSConfig) rhythmInNoise(beats []int, marks []beatMark, mc []float64, n, ref, w int, d func(int) float64) []int {
+	half := w / 2
+	// level[i]: the mean |derivative| between beats i−1 and i, outside
+	// the QRS windows, over the QRS peak level when beat i was accepted.
+	level := make([]float64, len(beats)+1)
+	for i := 1; i < len(beats); i++ {
+		a, b := beats[i-1]+half, beats[i]-half
+		var s float64
+		for j := a; j < b; j++ {
+			s += math.Abs(d(j))
+		}
+		if b > a && marks[i].qrs > 0 {
+			level[i] = s / float64(b-a) / float64(marks[i].qrs)
+		}
+	}
+	noisy := func(i int) bool { return level[i] >= c.NoiseLevel || level[i+1] >= c.NoiseLevel }
+	out := make([]int, 0, len(beats))
+	for i := 0; i < len(beats); {
+		if !noisy(i) || i == 0 {
+			out = append(out, beats[i])
+			i++
+			continue
+		}
+		j := i
+		for j < len(beats) && noisy(j) {
+			j++
+		}
+		l := i - 1 // anchors: beats[l] (already in out) and beats[j]
+		if j == len(beats) || marks[l].rr <= 0 || marks[l].qrs <= 0 {
+			out = append(out, beats[i:j]...)
+			i = j
+			continue
+		}
+		// Nodes: the anchors and the integrator's peaks between them,
+		// each the largest within half a window (finer than the
+		// candidates, whose refractory spacing can hide a QRS next to a
+		// larger artefact).
+		a, b := beats[l], beats[j]
+		pos, ht := []int{a}, []float64{mc[marks[l].k]}
+		pf := newPeakFinder(max(1, w/2))
+		var sum float64
+		for i := a - w; i <= b+w; i++ {
+			if i >= 0 && i < n {
+				sum += math.Abs(d(i))
+			}
+			if k := i - w; k >= 0 && k < n {
+				sum -= math.Abs(d(k))
+			}
+			if k := i - w/2; k >= a-w/2 {
+				pf.push(sum / float64(w))
+			}
+		}
+		pf.finish()
+		for x, ci := range pf.cands {
+			if p := ci + a - w/2; p > a && p < b {
+				pos, ht = append(pos, p), append(ht, pf.vals[x])
+			}
+		}
+		pos, ht = append(pos, b), append(ht, mc[marks[j].k])
+		// The levels: the lower of the two anchors', so that beats after
+		// a drop in amplitude are not below them.
+		at := marks[l]
+		at.qrs, at.th = min(at.qrs, marks[j].qrs), min(at.th, marks[j].th)
+		path := c.bestRhythm(at, pos, ht, ref)
+		if path == nil {
+			out = append(out, beats[i:j]...)
+		} else {
+			out = append(out, path...)
+		}
+		i = j
+	}
+	return out
+}
+
+// bestRhythm is the dynamic programme of rhythmInNoise over the peaks at
+// pos with heights ht, pos[0] and pos[len−1] being the anchors: the
+// positions of the best path between them (anchors excluded), or nil if
+// none links them.
+func (c QRSConfig) bestRhythm(at beatMark, pos []int, ht []float64, ref int) []int {
+	R, floor, qrs := float64(at.rr), 0.5*float64(at.th), float64(at.qrs)
+	nodes := []int{0}
+	for k := 1; k < len(pos)-1; k++ {
+		if ht[k] >= floor {
+			nodes = append(nodes, k)
+		}
+	}
+	nodes = append(nodes, len(pos)-1)
+	score := make([]float64, len(nodes))
+	prev := make([]int, len(nodes))
+	for v := 1; v < len(nodes); v++ {
+		score[v], prev[v] = math.Inf(-1), -1
+		h := 0.0
+		if v < len(nodes)-1 {
+			h = math.Min(ht[nodes[v]]/qrs, 2)
+		}
+		for u := v - 1; u >= 0; u-- {
+			d := float64(pos[nodes[v]] - pos[nodes[u]])
+			if d > 3*R {
+				break
+			}
+			if d < float64(ref) || math.IsInf(score[u], -1) {
+				continue
+			}
+			if s := score[u] + h - c.RhythmWeight*math.Abs(math.Log(d/R)); s > score[v] {
+				score[v], prev[v] = s, u
+			}
+		}
+	}
+	last := len(nodes) - 1
+	if prev[last] < 0 {
+		return nil
+	}
+	var path []int
+	for v := prev[last]; v > 0; v = prev[v] {
+		path = append(path, pos[nodes[v]])
+	}
+	slices.Reverse(path)
+	return path
 }
 
 // peakFinder finds, as the values of m arrive in order, the indices i

@@ -21,7 +21,8 @@ func cmdBenchECG(args []string, stdout, stderr io.Writer) error {
 		"whole record. xRT is the record's duration over the detector's run time on one goroutine (reading\n"+
 		"files excluded). Prints one row per record and a last line 'total Se=…% +P=…% xRT=…' (gross sums).", stderr)
 	dir := fs.String("dir", "", "directory of WFDB records (required)")
-	cv := fs.Bool("cv", false, "also cross-validate the detector's free parameters (threshold coefficient, T-wave slope;\n"+
+	cv := fs.Bool("cv", false, "also cross-validate the detector's free parameters (threshold coefficient, T-wave slope,\n"+
+		"the rhythm rule's noise level and weight;\n"+
 		"ecg.QRSGrid) leaving one record out at a time: each record is scored with the parameters chosen on\n"+
 		"the other records alone (rows 'held-out')")
 	failBelow := fs.Float64("fail-below", 0, "exit with status 1 if any record's or the total Se or +P (percent) is below this")
@@ -207,12 +208,16 @@ func referenceBeats(dir, name string) ([]ecg.ReferenceBeat, []ecg.Span, error) {
 func printLeaveOneOut(w io.Writer, recs []ecg.CVRecord) {
 	rows := ecg.LeaveOneOut(recs, ecg.QRSGrid())
 	fmt.Fprintf(w, "held-out (leave one record out; parameters chosen on the other records)\n")
-	fmt.Fprintf(w, "%-8s %7s %5s %5s %8s %8s %6s %6s\n", "record", "beats", "FN", "FP", "Se", "+P", "coeff", "slope")
+	d := ecg.DefaultQRSConfig()
+	fmt.Fprintf(w, "%-8s %7s %5s %5s %8s %8s %6s %6s %6s %6s\n", "record", "beats", "FN", "FP", "Se", "+P", "coeff", "slope", "noise", "rhythm")
 	var total ecg.Score
 	for _, r := range rows {
 		total = total.Add(r.Score)
-		fmt.Fprintf(w, "%-8s %7d %5d %5d %7.2f%% %7.2f%% %6.4g %6.2g\n", r.Name, r.Score.Beats, r.Score.FN, r.Score.FP,
-			100*r.Score.Se(), 100*r.Score.PPV(), r.Config.ThresholdCoeff, r.Config.TWaveSlope)
+		fmt.Fprintf(w, "%-8s %7d %5d %5d %7.2f%% %7.2f%% %6.4g %6.2g %6.2g %6.2g\n", r.Name, r.Score.Beats, r.Score.FN, r.Score.FP,
+			100*r.Score.Se(), 100*r.Score.PPV(), r.Config.ThresholdCoeff, r.Config.TWaveSlope, r.Config.NoiseLevel, r.Config.RhythmWeight)
 	}
 	fmt.Fprintf(w, "held-out total Se=%.2f%% +P=%.2f%%\n", 100*total.Se(), 100*total.PPV())
+	_, all := ecg.ChooseQRSConfig(recs, ecg.QRSGrid())
+	fmt.Fprintf(w, "chosen on all records: coeff %.4g slope %.2g noise level %.2g rhythm weight %.2g (the detector's defaults: %.4g %.2g %.2g %.2g)\n",
+		all.ThresholdCoeff, all.TWaveSlope, all.NoiseLevel, all.RhythmWeight, d.ThresholdCoeff, d.TWaveSlope, d.NoiseLevel, d.RhythmWeight)
 }
