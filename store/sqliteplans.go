@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"reflect"
+	"runtime"
 	"unsafe"
 
 	"modernc.org/libc"
@@ -72,17 +73,18 @@ func sqliteQPSG(c driver.Conn, set int32) (bool, error) {
 	if !dbf.IsValid() || dbf.Kind() != reflect.Uintptr || !tlsf.IsValid() || tlsf.Type() != reflect.TypeFor[*libc.TLS]() || tlsf.IsNil() {
 		return false, errDriverShape
 	}
-	db, tls := uintptr(dbf.Uint()), (*libc.TLS)(unsafe.Pointer(tlsf.Pointer()))
+	db, tls := uintptr(dbf.Uint()), (*libc.TLS)(tlsf.UnsafePointer())
 	const vaSlot = 8 // libc.VaList's stride per argument, as the driver's dbConfigBool
-	bp := libc.Xmalloc(tls, types.Size_t(3*vaSlot))
+	bp := libc.Xmalloc(tls, types.Size_t(2*vaSlot))
 	if bp == 0 {
 		return false, errors.New("store: out of memory configuring SQLite")
 	}
 	defer libc.Xfree(tls, bp)
-	out := bp + 2*vaSlot
-	*(*int32)(unsafe.Pointer(out)) = 0
-	if rc := sqlite3.Xsqlite3_db_config(tls, db, sqlite3.SQLITE_DBCONFIG_ENABLE_QPSG, libc.VaList(bp, set, out)); rc != sqlite3.SQLITE_OK {
+	out := new(int32) // SQLite writes the setting here: Go's heap does not move
+	rc := sqlite3.Xsqlite3_db_config(tls, db, sqlite3.SQLITE_DBCONFIG_ENABLE_QPSG, libc.VaList(bp, set, uintptr(unsafe.Pointer(out))))
+	runtime.KeepAlive(out)
+	if rc != sqlite3.SQLITE_OK {
 		return false, errors.New("store: sqlite3_db_config(SQLITE_DBCONFIG_ENABLE_QPSG) failed")
 	}
-	return *(*int32)(unsafe.Pointer(out)) == 1, nil
+	return *out == 1, nil
 }
