@@ -72,6 +72,29 @@ func (s *Store) Registrations(ctx context.Context, county string, residentID int
 	return out, wrap("store.Registrations", rows.Err())
 }
 
+// RegisteredFor returns the residents of a county with an active
+// registration for the disease (a second one is refused as already
+// registered): for tools that pick residents to enrol, such as the
+// county-year replay. The set may be large (a county's whole register).
+func (s *Store) RegisteredFor(ctx context.Context, county string, disease chronic.Disease) (map[int64]bool, error) {
+	const op = "store.RegisteredFor"
+	rows, err := s.read().query(ctx, `SELECT resident_id FROM chronic_registrations WHERE county_code = ? AND disease = ? AND status = 'active'`,
+		county, string(disease))
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	defer rows.Close()
+	out := map[int64]bool{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, wrap(op, err)
+		}
+		out[id] = true
+	}
+	return out, wrap(op, rows.Err())
+}
+
 const visitCols = `id, county_code, registration_id, resident_id, disease, visit_date, face_to_face, sbp, dbp, heart_rate, fpg, temperature, weight_dg, height_cm,
 	symptoms, adherence, adverse, adverse_uncontrollable, complication, pregnant, risk_level, insight, symptomatic, doses_due, doses_missed, lifestyle,
 	class, urgent, refer, refer_reasons, next_visit, recorded_by, institution_id, created_at`

@@ -16,8 +16,12 @@ import (
 // replay's 32 clinicians grew to all of them, every answer waited for
 // everyone's work and the writer stood idle while the clients sent the
 // next requests (340 against 437 requests/s with 8, one run each at load
-// average 20–25); 8 already shares each fsync eightfold.
-const maxGroup = 8
+// average 20–25). 16 against 8, the two run at once on copies of the 1 M
+// county (load 27–33): 0.975 against 1.038 ms of server CPU a request
+// (one fsync and one write of each shared page — the audit chain's, the
+// tables' last pages — for twice the requests), the p99s the same within
+// the run's noise (docs/benchmarks.md, #15 §3).
+const maxGroup = 16
 
 // groupCommit lets concurrent SQLite transactions share one COMMIT: the
 // first to come begins a database transaction and runs its function (the

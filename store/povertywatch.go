@@ -31,9 +31,14 @@ func (s *Store) refreshHouseholdCost(ctx context.Context, tx db, county string, 
 	}
 	var total, inPolicy settle.Fen
 	var bills int
-	if err := tx.row(ctx, `SELECT COALESCE(SUM(s.patient), 0), COALESCE(SUM(`+inPolicyOOP+`), 0), COUNT(*)
-		FROM residents r JOIN settlements s ON s.county_code = r.county_code AND s.resident_id = r.id
-		WHERE r.county_code = ? AND r.household_id = ? AND s.year = ? AND s.status = 'settled'`, county, h, year).Scan(&total, &inPolicy, &bills); err != nil {
+	// The household's members first (residents_household), then their
+	// settlements (settlements_resident): written as a join, SQLite may
+	// scan the county's settlements instead, which it did on every
+	// settlement of the 1 M county once bound values stopped choosing plans
+	// (sqliteplans.go): 2.4 ms a settlement.
+	if err := tx.row(ctx, `SELECT COALESCE(SUM(s.patient), 0), COALESCE(SUM(`+inPolicyOOP+`), 0), COUNT(*) FROM settlements s
+		WHERE s.county_code = ? AND s.resident_id IN (SELECT r.id FROM residents r WHERE r.county_code = ? AND r.household_id = ?)
+		AND s.year = ? AND s.status = 'settled'`, county, county, h, year).Scan(&total, &inPolicy, &bills); err != nil {
 		return err
 	}
 	_, err := tx.exec(ctx, `INSERT INTO household_costs (county_code, household_id, year, total_oop, in_policy_oop, bills, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)

@@ -220,7 +220,7 @@ func openNoMigrate(ctx context.Context, rawURL string, opt Options) (*Store, err
 		// the county-year replay, docs/benchmarks.md). Migrate and a
 		// bulk load's index builds set it back to files while they run
 		// (tempFiles): their sorts and journals can be as large as a table.
-		w, err := sql.Open("sqlite", base+"&_txlock=immediate&_pragma=temp_store(2)")
+		w, err := openSQLite(base + "&_txlock=immediate&_pragma=temp_store(2)")
 		if err != nil {
 			return nil, fmt.Errorf("store: unable to open %s: %w", path, err)
 		}
@@ -231,7 +231,7 @@ func openNoMigrate(ctx context.Context, rawURL string, opt Options) (*Store, err
 			w.Close()
 			return nil, fmt.Errorf("store: unable to open %s: %w", path, err)
 		}
-		r, err := sql.Open("sqlite", base+"&_pragma=query_only(1)")
+		r, err := openSQLite(base + "&_pragma=query_only(1)")
 		if err != nil {
 			w.Close()
 			return nil, err
@@ -243,7 +243,7 @@ func openNoMigrate(ctx context.Context, rawURL string, opt Options) (*Store, err
 		r.SetMaxOpenConns(n)
 		r.SetMaxIdleConns(n)
 		r.SetConnMaxLifetime(0)
-		x, err := sql.Open("sqlite", common+sqliteMemory(opt.MmapMiB, exportCacheMiB)+"&_pragma=query_only(1)")
+		x, err := openSQLite(common + sqliteMemory(opt.MmapMiB, exportCacheMiB) + "&_pragma=query_only(1)")
 		if err != nil {
 			w.Close()
 			r.Close()

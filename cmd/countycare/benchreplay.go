@@ -24,6 +24,7 @@ import (
 	"countycare/account"
 	"countycare/audit"
 	"countycare/care"
+	"countycare/chronic"
 	"countycare/demo"
 	"countycare/internal/replay"
 	"countycare/org"
@@ -459,6 +460,10 @@ type replaySetupData struct {
 	readers    []string         // its readers
 	imgCenter  int64            // the imaging diagnosis center
 	radiology  []string         // its readers
+	// registered are the residents the county already has in its
+	// hypertension register: the platform refuses a second registration
+	// ("already registered"), so the replay enrols others.
+	registered map[int64]bool
 }
 
 // replayVillage is one simulated village doctor and their residents.
@@ -606,6 +611,9 @@ func replaySetup(ctx context.Context, st *store.Store, o replayOptions, stdout i
 		signed[f.ResidentID] = true
 	}
 	facts = nil
+	if d.registered, err = st.RegisteredFor(ctx, d.county, chronic.Hypertension); err != nil {
+		return nil, err
+	}
 	byVillage := map[int64][]int64{}
 	for _, x := range sample {
 		if x.Age(today) >= 18 && x.Status == resident.StatusActive && !signed[x.ID] {
@@ -1019,15 +1027,18 @@ func (cl *replayClinician) resident() int64 {
 }
 
 // freshResident is a resident of the clinician's not yet taken for
-// purpose (a registration or a contract is once per person); 0 and an
-// error once the village has none left.
-func (cl *replayClinician) freshResident(purpose string) (int64, error) {
-	i := cl.fresh[purpose]
-	if i >= len(cl.v.residents) {
-		return 0, fmt.Errorf("%s: every one of the %d residents of %s in the replay has one; replay a larger county (--residents) or fewer days", purpose, len(cl.v.residents), cl.v.clinic.Name)
+// purpose (a registration or a contract is once per person), passing over
+// those in skip (already registered); 0 and an error once the village has
+// none left.
+func (cl *replayClinician) freshResident(purpose string, skip map[int64]bool) (int64, error) {
+	for i := cl.fresh[purpose]; i < len(cl.v.residents); i++ {
+		if id := cl.v.residents[i]; !skip[id] {
+			cl.fresh[purpose] = i + 1
+			return id, nil
+		}
 	}
-	cl.fresh[purpose]++
-	return cl.v.residents[i], nil
+	cl.fresh[purpose] = len(cl.v.residents)
+	return 0, fmt.Errorf("%s: every one of the %d residents of %s in the replay has one; replay a larger county (--residents) or fewer days", purpose, len(cl.v.residents), cl.v.clinic.Name)
 }
 
 // fail records a request that could not be sent.

@@ -86,7 +86,7 @@ func (r *replayer) followUp(cl *replayClinician, e replay.Event) {
 			ID int64 `json:"id"`
 		}
 		enrolled := r.first.AddDays(-30)
-		rid, err := cl.freshResident("chronic")
+		rid, err := cl.freshResident("chronic", r.setup.registered)
 		if err != nil {
 			r.fail("chronic.enrol", err)
 			return
@@ -111,7 +111,7 @@ func (r *replayer) followUp(cl *replayClinician, e replay.Event) {
 
 // contract signs a family doctor contract for the clinician's next resident.
 func (r *replayer) contract(cl *replayClinician, e replay.Event) int64 {
-	rid, err := cl.freshResident("contract")
+	rid, err := cl.freshResident("contract", nil)
 	if err != nil {
 		r.fail("family.contract", err)
 		return 0

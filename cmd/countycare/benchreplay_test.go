@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +19,8 @@ import (
 	"time"
 
 	"countycare/care"
+	"countycare/chronic"
+	"countycare/demo"
 	"countycare/internal/replay"
 	"countycare/internal/testdb"
 	"countycare/store"
@@ -28,7 +31,11 @@ import (
 // is exercised, and every record the replay was told it created is in the
 // database afterwards. The SQLite run replays the year's first day (364
 // days back, last year's insurance policy: the whole-year run's 13,382
-// settlements failed there), the PostgreSQL run today.
+// settlements failed there), the PostgreSQL run today. The county is
+// written before the replay with its chronic registers filled, as a live
+// county's (the default 1 M demo county's): the replay must enrol residents
+// not yet registered (48 enrolments were refused "already registered" on a
+// 4-day slice of that county).
 func TestBenchReplay(t *testing.T) {
 	for _, c := range []struct {
 		d        store.Dialect
@@ -46,6 +53,9 @@ func TestBenchReplay(t *testing.T) {
 					cmd.Env = append(os.Environ(), crashChildEnv+"="+string(js))
 					return cmd
 				}}
+			if n := writeRegisteredCounty(t, o); n == 0 {
+				t.Fatal("the county has no hypertension register to leave out")
+			}
 			res, err := runReplay(context.Background(), o, &out)
 			if err != nil {
 				t.Fatalf("replay: %v\n%s", err, out.String())
@@ -99,6 +109,36 @@ func TestBenchReplay(t *testing.T) {
 			}
 		})
 	}
+}
+
+// writeRegisteredCounty writes the replay's demo county into o.db with
+// its chronic registers and a year of follow-ups; it returns the number
+// of residents in the hypertension register.
+func writeRegisteredCounty(t *testing.T, o replayOptions) int {
+	t.Helper()
+	ctx := context.Background()
+	key, err := (&common{keyFile: o.keyFile}).auditKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(ctx, o.db, store.Options{AuditKey: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := demo.Generate(ctx, st, demo.Config{Residents: o.residents, Seed: o.seed, FollowUps: demo.ScaledFollowUps(o.residents)},
+		slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+		t.Fatal(err)
+	}
+	insts, err := st.Institutions(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := st.RegisteredFor(ctx, insts[0].CountyCode, chronic.Hypertension)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(reg)
 }
 
 // TestWaitIdle: the replay's wait for a started server's startup duties
