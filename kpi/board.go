@@ -565,6 +565,9 @@ func (s *Service) compute(ctx context.Context, a care.Actor, rootID int64, p Per
 	if err := s.addCaseMix(ctx, a, sn, from, to, byInstitution); err != nil {
 		return nil, err
 	}
+	if err := s.addTeamContracts(ctx, a, sn, t, rootID, to); err != nil {
+		return nil, err
+	}
 	if s.Prescriptions != nil {
 		ps, err := s.Prescriptions.PrescriptionSums(ctx, a.CountyCode, start, end)
 		if err != nil {
