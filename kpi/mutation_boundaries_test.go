@@ -1,7 +1,6 @@
 package kpi
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -163,19 +162,9 @@ func TestBoundaryMapTall(t *testing.T) {
 // revalidate); once replaced, the period is fresh again, so the next view
 // computes nothing.
 func TestCacheRefreshReplaces(t *testing.T) {
-	now := time.Date(2026, 8, 15, 4, 0, 0, 0, time.UTC)
-	s, f, _ := newTestService(&now)
-	ctx := context.Background()
-	analyst := care.Actor{AccountID: 1, Role: care.RoleAnalyst, CountyCode: "411723"}
-	p := Period{Kind: Month, Year: 2026, N: 7}
-	view := func() {
-		t.Helper()
-		if _, err := s.Board(ctx, analyst, 0, p); err != nil {
-			t.Fatal(err)
-		}
-	}
+	s, f, now, view := cacheViewer(t)
 	view()
-	now = now.Add(s.CacheTTL + time.Second)
+	*now = now.Add(s.CacheTTL + time.Second)
 	view() // stale: served, recomputed in the background
 	for i := 0; i < 500; i++ {
 		s.mu.Lock()
