@@ -21,7 +21,7 @@ import (
 const CMI = "settle_cmi"
 
 // cmiUnweighted is the snapshot key of the in-patient cases without a
-// weight: {cases without, in-patient cases}; not an indicator of its own.
+// weight ({cases, 0}, summed up the tree); not an indicator of its own.
 const cmiUnweighted = CMI + "_unweighted"
 
 // CaseMixSums is what the CMI needs of the settlements (store.Store): the
@@ -71,7 +71,7 @@ func (s *Service) addCaseMix(ctx context.Context, a care.Actor, sn *snapshot, fr
 		m := CaseMixOf(cases, s.DRGWeights)
 		byInstitution(inst, func(u int64) {
 			sn.add(u, CMI, Rate{m.RW, m.Weighted})
-			sn.add(u, cmiUnweighted, Rate{m.Unweighted, m.Weighted + m.Unweighted})
+			sn.add(u, cmiUnweighted, Rate{Num: m.Unweighted})
 		})
 	}
 	return nil
