@@ -105,6 +105,11 @@ type Service struct {
 	Consult  ConsultReports  // nil: the consultation group has no data
 	Critical CriticalReports // nil: critical values have no data
 	Settle   SettlementSums  // nil: the settlement group has no data
+	// CaseMix: the in-patient cases by DRG for the CMI, counted against
+	// DRGWeights (the configured relative weights by DRG code; nil or
+	// empty, or CaseMix nil: the CMI has no data). casemix.go.
+	CaseMix    CaseMixSums
+	DRGWeights map[string]float64
 	// Prescriptions: nil, the prescribing group has no data.
 	Prescriptions PrescriptionSums
 	// Turnaround: the reading centers' kept turnaround histograms (nil:
@@ -346,6 +351,9 @@ func (s *Service) rows(sn *snapshot, u *org.Institution, year int) []Row {
 			continue
 		}
 		row := Row{Indicator: in, Value: Of(in, sn.values[u.ID][in.ID])}
+		if in.ID == CMI {
+			row.Value.Unweighted = sn.values[u.ID][cmiUnweighted].Num
+		}
 		if in.ID == FundUse {
 			// The pace, not a target: the share of the year elapsed by the
 			// period's end (Budgets); green at or under it.
@@ -552,6 +560,12 @@ func (s *Service) compute(ctx context.Context, a care.Actor, rootID int64, p Per
 		}
 	}
 	if err := s.addFundUse(ctx, a, sn, t, rootID, county, to); err != nil {
+		return nil, err
+	}
+	if err := s.addCaseMix(ctx, a, sn, from, to, byInstitution); err != nil {
+		return nil, err
+	}
+	if err := s.addTeamContracts(ctx, a, sn, t, rootID, to); err != nil {
 		return nil, err
 	}
 	if s.Prescriptions != nil {

@@ -30,7 +30,10 @@ const MaxBoundaryBytes = 32 << 20
 // string. Refused, naming the feature: another geometry type, a feature
 // without a code or with one that is not 9 or 12 digits, a code twice, a
 // coordinate outside the globe, a ring of fewer than 4 positions.
-func LoadBoundaries(r io.Reader) (*Boundaries, error) {
+func LoadBoundaries(r io.Reader) (*Boundaries, error) { return loadBoundaries(r, MaxBoundaryBytes) }
+
+// loadBoundaries is LoadBoundaries with a file of at most limit bytes.
+func loadBoundaries(r io.Reader, limit int64) (*Boundaries, error) {
 	var fc struct {
 		Type     string `json:"type"`
 		Features []struct {
@@ -41,8 +44,14 @@ func LoadBoundaries(r io.Reader) (*Boundaries, error) {
 			} `json:"geometry"`
 		} `json:"features"`
 	}
-	dec := json.NewDecoder(io.LimitReader(r, MaxBoundaryBytes+1))
-	if err := dec.Decode(&fc); err != nil {
+	// One byte past the limit is read, so that a file that reaches it is
+	// told from one that fits (TestBoundaryFileLimit).
+	lr := &io.LimitedReader{R: r, N: limit + 1}
+	err := json.NewDecoder(lr).Decode(&fc)
+	if lr.N == 0 {
+		return nil, fmt.Errorf("boundaries: the file is larger than %d bytes", limit)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("boundaries: not GeoJSON: %w", err)
 	}
 	if fc.Type != "FeatureCollection" {
@@ -97,9 +106,9 @@ func codeOf(p map[string]any) string {
 		case string:
 			return strings.TrimSpace(v)
 		case float64:
-			if v == math.Trunc(v) && v > 0 && v < 1e15 {
-				return strconv.FormatInt(int64(v), 10)
-			}
+			// Every digit, never an exponent: a fraction or a sign is
+			// then refused by the caller's digit check, naming the number.
+			return strconv.FormatFloat(v, 'f', -1, 64)
 		}
 	}
 	return ""
@@ -150,10 +159,8 @@ func (b *Boundaries) Map(codes []string) (viewBox string, shapes []MapShape) {
 	}
 	k := math.Cos((minY + maxY) / 2 * math.Pi / 180)
 	w, h := (maxX-minX)*k, maxY-minY
-	scale := 1000 / math.Max(w, 1e-9)
-	if h*scale > 1000 { // tall areas: fit the height instead
-		scale = 1000 / math.Max(h, 1e-9)
-	}
+	scale := 1000 / math.Max(math.Max(w, h), 1e-9) // the longer side is 1000 units: wide or tall
+
 	for _, c := range used {
 		var d strings.Builder
 		for _, r := range b.shapes[c] {

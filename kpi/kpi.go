@@ -23,6 +23,10 @@ const (
 	// turnaround quantile, turnaround.go): the Rate is {minutes, reports}
 	// and never a share; its target is minutes too.
 	Minutes Unit = "minutes"
+	// Index is a mean weight, not a share: the case mix index (CMI, casemix.go),
+	// its Rate {Σ relative weight × 10000, cases with a weight}, so Value.BP is
+	// the index × 10000; its target is the index too (kpi-targets: 1.05).
+	Index Unit = "index"
 )
 
 // Indicator is one figure of the catalogue. Its name, definition and
@@ -53,6 +57,13 @@ func (in Indicator) DefKey() string { return "kpi." + in.ID + ".def" }
 
 // InMinutes reports whether the indicator is a duration in minutes.
 func (in Indicator) InMinutes() bool { return in.Unit == Minutes }
+
+// InIndex reports whether the indicator is an index (the CMI).
+func (in Indicator) InIndex() bool { return in.Unit == Index }
+
+// Share reports whether the indicator is a share of 100 % (a count or
+// money share), the only kind the dashboard's bar charts and map draw.
+func (in Indicator) Share() bool { return in.Unit == Percent || in.Unit == MoneyShare }
 
 // SourceKey is the catalogue key of the indicator's source as shown.
 func (in Indicator) SourceKey() string { return "kpi." + in.ID + ".src" }
@@ -104,6 +115,11 @@ var Catalogue = []Indicator{
 	// fund paid for the visits its institutions settled, from January to the period's end, over
 	// the year's budget; judged against the share of the year elapsed (ElapsedBP), not a target.
 	{ID: "settle_fund_use", Group: "settle", Unit: MoneyShare, Numerator: "kpi.num.fund_paid", Denominator: "kpi.den.budget", Source: "关于推进紧密型县域医疗卫生共同体建设的意见（2023）· 医保基金总额付费", HigherIsBetter: false, Bounded: false},
+	// Case mix index (CMI) of the in-patient cases the county's institutions settled, over those whose
+	// DRG has a relative weight in the configured table (settle.Window.Weights): the same definition as
+	// the insurance office's /settle/reports (settle.CostIndicators); cases without a weight are counted
+	// and shown, never weighted. A higher CMI: harder cases treated in the county. casemix.go.
+	{ID: CMI, Group: "casemix", Unit: Index, Numerator: "kpi.num.rw_sum", Denominator: "kpi.den.weighted_cases", Source: "policy-rules.md §6 · CHS-DRG 2.0 · CMI = Σ(RW×n)/Σn", HigherIsBetter: true},
 	// Prescriptions: the regional review's outcomes (区域审方, rx.Status) and the prescribing
 	// rates the national monitoring counts, per institution that prescribed (rx.Classes).
 	{ID: "rx_passed", Group: "rx", Unit: Percent, Numerator: "kpi.num.rx_passed", Denominator: "kpi.den.rx_decided", Source: "rx/service.go · 处方管理办法（2007）第三十五条 处方审核", HigherIsBetter: true, Bounded: true},

@@ -194,3 +194,18 @@ func TestSmallVillageHealthManagement(t *testing.T) {
 		t.Errorf("15/6 (250 %%) shown as %v %d", old.State, old.BP)
 	}
 }
+
+// TestCatalogueKeys: each indicator's name, definition and source are the
+// message catalogue's kpi.<id>.name, .def and .src (kpi.go; the web's
+// catalogue test checks both locales hold them), and only the durations
+// and the CMI are not shares.
+func TestCatalogueKeys(t *testing.T) {
+	for _, in := range Catalogue {
+		if in.NameKey() != "kpi."+in.ID+".name" || in.DefKey() != "kpi."+in.ID+".def" || in.SourceKey() != "kpi."+in.ID+".src" {
+			t.Errorf("%s: keys %s %s %s", in.ID, in.NameKey(), in.DefKey(), in.SourceKey())
+		}
+		if in.Share() == (in.InMinutes() || in.InIndex()) {
+			t.Errorf("%s (%s): share %v", in.ID, in.Unit, in.Share())
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"countycare/care"
 )
@@ -95,5 +96,88 @@ func TestPeriodBounds(t *testing.T) {
 	}
 	if got := (Period{Kind: ToMonth, Year: 2026, N: 3}).String(); got != "2026-01..03" {
 		t.Errorf("to March: %s", got)
+	}
+}
+
+// TestBoundaryFileLimit pins the bound of the boundary file
+// (MaxBoundaryBytes, boundaries.go: "a county's villages at survey detail
+// are a few MB", issue 14 §1's boundary file), with a limit of 4 KB so the
+// test reads no 32 MB: a file of exactly the limit loads, one byte more is
+// refused as too large.
+func TestBoundaryFileLimit(t *testing.T) {
+	const limit = 4096
+	feature := `{"type":"FeatureCollection","features":[{"properties":{"adcode":"411723100"},"geometry":{"type":"Polygon","coordinates":[[[114,33],[114.1,33],[114,33.1],[114,33]]]}}]`
+	sized := func(n int) string { return feature + strings.Repeat(" ", n-len(feature)-1) + "}" }
+	b, err := loadBoundaries(strings.NewReader(sized(limit)), limit)
+	if err != nil || !b.Has("411723100") {
+		t.Errorf("a file of exactly %d bytes: %v", limit, err)
+	}
+	if _, err := loadBoundaries(strings.NewReader(sized(limit+1)), limit); err == nil || !strings.Contains(err.Error(), "larger than 4096 bytes") {
+		t.Errorf("a file one byte over: %v", err)
+	}
+	if MaxBoundaryBytes != 32<<20 {
+		t.Errorf("the boundary file's limit is %d bytes, want 32 MB", MaxBoundaryBytes)
+	}
+}
+
+// TestBoundaryCodes: an area code given as a number is read with every
+// digit (统计用区划代码: 9 digits a township, 12 a village) and a number
+// that is no such code — zero, negative, a fraction, 16 digits — is
+// refused naming it as given.
+func TestBoundaryCodes(t *testing.T) {
+	file := func(code string) string {
+		return `{"type":"FeatureCollection","features":[{"properties":{"adcode":` + code + `},"geometry":{"type":"Polygon","coordinates":[[[114,33],[114.1,33],[114,33.1],[114,33]]]}}]}`
+	}
+	for _, ok := range []string{"411723100", "411723100201", "100000000", "999999999999"} {
+		if b, err := LoadBoundaries(strings.NewReader(file(ok))); err != nil || !b.Has(ok) {
+			t.Errorf("adcode %s: %v", ok, err)
+		}
+	}
+	for in, named := range map[string]string{"0": `"0"`, "-411723100": `"-411723100"`, "411723100.5": `"411723100.5"`,
+		"1e15": `"1000000000000000"`, "99999999": `"99999999"`, "1000000000000": `"1000000000000"`} {
+		if _, err := LoadBoundaries(strings.NewReader(file(in))); err == nil || !strings.Contains(err.Error(), "not "+named) {
+			t.Errorf("adcode %s: %v, want it refused as %s", in, err, named)
+		}
+	}
+}
+
+// TestBoundaryMapTall: the map's longer side is 1000 units (boundaries.go,
+// Map) — a county taller than wide fits its height: 0.1° of longitude at
+// 33.15° N is 0.1·cos(33.15°) = 0.0837 units of latitude against 0.3 of
+// latitude, so 1000 high and 0.0837/0.3·1000 = 279.1 → 280 wide.
+func TestBoundaryMapTall(t *testing.T) {
+	f := `{"type":"FeatureCollection","features":[{"properties":{"adcode":"411723100"},"geometry":{"type":"Polygon","coordinates":[[[114.0,33.0],[114.1,33.0],[114.1,33.3],[114.0,33.3],[114.0,33.0]]]}}]}`
+	b, err := LoadBoundaries(strings.NewReader(f))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vb, shapes := b.Map([]string{"411723100"})
+	if vb != "0 0 280 1000" || len(shapes) != 1 || shapes[0].D != "M0.0 1000.0L279.1 1000.0L279.1 0.0L0.0 0.0L0.0 1000.0Z" {
+		t.Errorf("tall map %q %+v", vb, shapes)
+	}
+}
+
+// TestCacheRefreshReplaces: a stale period is served while one computation
+// in the background replaces it (docs/dashboard.md, stale while
+// revalidate); once replaced, the period is fresh again, so the next view
+// computes nothing.
+func TestCacheRefreshReplaces(t *testing.T) {
+	s, f, now, view := cacheViewer(t)
+	view()
+	*now = now.Add(s.CacheTTL + time.Second)
+	view() // stale: served, recomputed in the background
+	for i := 0; i < 500; i++ {
+		s.mu.Lock()
+		busy := len(s.refreshing) > 0
+		s.mu.Unlock()
+		if !busy && f.calls.Load() == 2 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	view()
+	time.Sleep(50 * time.Millisecond)
+	if n := f.calls.Load(); n != 2 {
+		t.Errorf("after the background refresh a view started another computation: %d in all, want 2", n)
 	}
 }

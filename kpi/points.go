@@ -25,7 +25,33 @@ type TeamPoints struct {
 	TeamID, Institution int64
 	Name                string
 	Awards, Points      int64
+	// Contracted is the team's residents under contract at the period's
+	// end, as the dashboard-figures duty kept them (TeamContracts, the
+	// rule of family_coverage's numerator); 0 when none: no figure per
+	// resident.
+	Contracted int
 }
+
+// PerResident is the team's points per contracted resident in tenths of a
+// point (rounded half up), so that a team of 2,000 residents compares
+// with one of 500; ok is false without residents under contract.
+func (tp TeamPoints) PerResident() (tenths int64, ok bool) {
+	return perResident(tp.Points, tp.Contracted)
+}
+
+// PerResidentText is PerResident as "1.2" ("" when there is none).
+func (tp TeamPoints) PerResidentText() string { return tenthsText(tp.PerResident()) }
+
+// TeamContracted is one team's residents under contract on a day.
+type TeamContracted struct {
+	TeamID, Institution int64
+	Residents           int
+}
+
+// teamKey is the snapshot key, at the team's institution, of a team's
+// residents under contract at the period's end ({residents, 0}): kept
+// with the dashboard (Kept), never an indicator of its own.
+func teamKey(team int64) string { return fmt.Sprintf("team_contracted.%d", team) }
 
 // TeamAward is one award behind a team's figure.
 type TeamAward struct {
@@ -42,6 +68,10 @@ type TeamAward struct {
 type TeamPointsSource interface {
 	TeamPointsSums(ctx context.Context, county string, from, to care.Date) ([]TeamPoints, error)
 	TeamAwards(ctx context.Context, county string, team int64, from, to care.Date) ([]TeamAward, error)
+	// TeamContracts counts each team's residents under contract on day
+	// (de-duplicated, active residents, the contract covering the day:
+	// family.Contract.Covers), for the dashboard-figures duty.
+	TeamContracts(ctx context.Context, county string, day care.Date) ([]TeamContracted, error)
 }
 
 // UnitTeams is a unit below with its teams' points and their total.
@@ -60,16 +90,23 @@ type UnitTeams struct {
 // PerResident is the points per contracted resident in tenths of a point
 // (rounded half up); ok is false when there is no such figure.
 func (ut UnitTeams) PerResident() (tenths int64, ok bool) {
-	if ut.Contracted <= 0 {
-		return 0, false
-	}
-	c := int64(ut.Contracted)
-	return (ut.Points*10 + c/2) / c, true
+	return perResident(ut.Points, ut.Contracted)
 }
 
 // PerResidentText is PerResident as "1.2" ("" when there is none).
-func (ut UnitTeams) PerResidentText() string {
-	n, ok := ut.PerResident()
+func (ut UnitTeams) PerResidentText() string { return tenthsText(ut.PerResident()) }
+
+// perResident is points over contracted residents in tenths of a point,
+// rounded half up (docs/points.md: points per contracted resident).
+func perResident(points int64, contracted int) (int64, bool) {
+	if contracted <= 0 {
+		return 0, false
+	}
+	c := int64(contracted)
+	return (points*10 + c/2) / c, true
+}
+
+func tenthsText(n int64, ok bool) string {
 	if !ok {
 		return ""
 	}
@@ -164,6 +201,10 @@ func (s *Service) TeamPoints(ctx context.Context, a care.Actor, unitID int64, p 
 			if pb.Units[i].Unit.ID != u.ID {
 				contracted(&pb.Units[i])
 			}
+			for j := range pb.Units[i].Teams {
+				tp := &pb.Units[i].Teams[j]
+				tp.Contracted = sn.values[tp.Institution][teamKey(tp.TeamID)].Num
+			}
 		}
 	}
 	ev := audit.New(ctx, a, ActView, 0)
@@ -242,4 +283,23 @@ func (s *Service) TeamAwards(ctx context.Context, a care.Actor, unitID, team int
 	ev.Detail = fmt.Sprintf("records points team %d unit %d period %s page %d/%d listed %d residents %v", team, u.ID, p, ap.Page, ap.Pages, len(ids), ids)
 	s.Audit.Record(ctx, ev)
 	return ap, nil
+}
+
+// addTeamContracts keeps each team's residents under contract on the
+// period's last day (to) at the team's institution, within the viewer's
+// scope: the denominator of the points per contracted resident.
+func (s *Service) addTeamContracts(ctx context.Context, a care.Actor, sn *snapshot, t *org.Tree, rootID int64, to care.Date) error {
+	if s.Points == nil {
+		return nil
+	}
+	tcs, err := s.Points.TeamContracts(ctx, a.CountyCode, to)
+	if err != nil {
+		return err
+	}
+	for _, tc := range tcs {
+		if t.IsWithin(tc.Institution, rootID) {
+			sn.add(tc.Institution, teamKey(tc.TeamID), Rate{tc.Residents, 0})
+		}
+	}
+	return nil
 }

@@ -24,6 +24,12 @@ type Value struct {
 	// Minutes: the value is a duration, Rate.Num minutes over Rate.Den
 	// reports, and BP is the minutes × 100 (a Minutes indicator).
 	Minutes bool
+	// Index: the value is the case mix index, Rate.Num the relative
+	// weights × 10000 summed over Rate.Den weighted cases, and BP the
+	// index × 10000 (an Index indicator). Unweighted is the in-patient
+	// cases left out for want of a weight (casemix.go), shown beside it.
+	Index      bool
+	Unweighted int
 }
 
 // Of evaluates r for indicator in: NoData for an empty denominator (no
@@ -35,6 +41,9 @@ func Of(in Indicator, r Rate) Value {
 	money := in.Unit == MoneyShare
 	if in.Unit == Minutes {
 		return minutesOf(r)
+	}
+	if in.Unit == Index {
+		return indexOf(r)
 	}
 	if r.Num < 0 || r.Den < 0 {
 		return Value{Rate: r, State: DataError, Money: money}
@@ -65,4 +74,17 @@ func minutesOf(r Rate) Value {
 		return Value{Rate: r, State: NoData, Minutes: true}
 	}
 	return Value{Rate: r, BP: r.Num * 100, State: OK, Minutes: true}
+}
+
+// indexOf is Of for an index: {Σ weight × 10000, weighted cases}; no
+// weighted case is no data (never an index of 0), a negative count a data
+// error; BP is the mean rounded half up.
+func indexOf(r Rate) Value {
+	if r.Num < 0 || r.Den < 0 {
+		return Value{Rate: r, State: DataError, Index: true}
+	}
+	if r.Den == 0 {
+		return Value{Rate: r, State: NoData, Index: true}
+	}
+	return Value{Rate: r, BP: (r.Num + r.Den/2) / r.Den, State: OK, Index: true}
 }

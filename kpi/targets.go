@@ -106,6 +106,9 @@ func LoadTargets(r io.Reader) (*Targets, error) {
 				fs = append(fs, care.FieldError{Field: field, Key: "kpi.targets.range", Args: []any{v}})
 				continue
 			}
+			if in, _ := Lookup(id); in.InIndex() {
+				bp *= 100 // an index's target is the index (1.05), its value × 10000
+			}
 			years[y] = bp
 		}
 		t.byID[id] = years
@@ -188,10 +191,20 @@ func (t *Targets) String() string {
 }
 
 // maxTargetBP is the largest target of an indicator, in hundredths: 100 %
-// for a share, a week of minutes for a duration (Minutes).
+// for a share, a week of minutes for a duration (Minutes), an index of
+// MaxIndexTarget (Index).
 func maxTargetBP(id string) int {
-	if in, _ := Lookup(id); in.InMinutes() {
+	in, _ := Lookup(id)
+	if in.InMinutes() {
 		return tatWeek * 100
+	}
+	if in.InIndex() {
+		return MaxIndexTarget * 100
 	}
 	return 10000
 }
+
+// MaxIndexTarget bounds an index's target: a county's CMI is near 1 (the
+// weights are relative to the mean case, policy-rules.md §6); 10 would
+// mean every case ten times the mean, a typing error.
+const MaxIndexTarget = 10

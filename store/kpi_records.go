@@ -9,6 +9,7 @@ import (
 	"countycare/consult"
 	"countycare/kpi"
 	"countycare/rx"
+	"countycare/settle"
 )
 
 // Registrants returns the resident of each chronic registration asked for
@@ -58,6 +59,34 @@ func (s *Store) SettlementSums(ctx context.Context, county string, from, to care
 			return nil, wrap(op, err)
 		}
 		out[id] = f
+	}
+	return out, wrap(op, rows.Err())
+}
+
+// InpatientDRGCases counts the county's settled in-patient cases with
+// visit dates in [from, to] per institution and DRG code (kpi.CaseMixSums:
+// the dashboard's CMI; the same rows as SettlementTotals gives
+// settle.CostIndicators).
+func (s *Store) InpatientDRGCases(ctx context.Context, county string, from, to care.Date) (map[int64]map[string]int, error) {
+	const op = "store.InpatientDRGCases"
+	rows, err := s.read().query(ctx, `SELECT institution_id, drg, COUNT(*) FROM settlements
+		WHERE county_code = ? AND visit_date >= ? AND visit_date <= ? AND status = 'settled' AND visit_type = ? GROUP BY institution_id, drg`, county, from, to, settle.Inpatient)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	defer rows.Close()
+	out := map[int64]map[string]int{}
+	for rows.Next() {
+		var id int64
+		var drg string
+		var n int
+		if err := rows.Scan(&id, &drg, &n); err != nil {
+			return nil, wrap(op, err)
+		}
+		if out[id] == nil {
+			out[id] = map[string]int{}
+		}
+		out[id][drg] += n
 	}
 	return out, wrap(op, rows.Err())
 }

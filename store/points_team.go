@@ -116,6 +116,30 @@ func (s *Store) TeamPointsSums(ctx context.Context, county string, from, to care
 	return out, wrap(op, rows.Err())
 }
 
+// TeamContracts counts each team's residents under contract on day
+// (kpi.TeamPointsSource): the rule of the family_coverage numerator
+// (family.Contract.Covers, residents active, each counted once per team).
+func (s *Store) TeamContracts(ctx context.Context, county string, day care.Date) ([]kpi.TeamContracted, error) {
+	const op = "store.TeamContracts"
+	rows, err := s.read().query(ctx, `SELECT c.team_id, t.institution_id, COUNT(DISTINCT c.resident_id) FROM family_contracts c
+		JOIN family_teams t ON t.id = c.team_id JOIN residents r ON r.id = c.resident_id
+		WHERE c.county_code = ? AND r.status = 'active' AND c.start_date <= ? AND c.end_date >= ? AND (c.ended_on IS NULL OR c.ended_on > ?)
+		GROUP BY c.team_id, t.institution_id ORDER BY c.team_id`, county, day, day, day)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	defer rows.Close()
+	var out []kpi.TeamContracted
+	for rows.Next() {
+		var tc kpi.TeamContracted
+		if err := rows.Scan(&tc.TeamID, &tc.Institution, &tc.Residents); err != nil {
+			return nil, wrap(op, err)
+		}
+		out = append(out, tc)
+	}
+	return out, wrap(op, rows.Err())
+}
+
 // TeamAwards returns the awards behind a team's kept points over the days
 // [from, to], newest first: the ledger rows the team's figure counts (the
 // same rule as keepTeamPoints).

@@ -106,7 +106,7 @@ func (s *Server) dashboardReport(w http.ResponseWriter, r *http.Request, rc *req
 		t.setSize(13)
 		t.cell(0, 9, T("kpi.report_units"), "", 1, "L")
 		for _, row := range b.Rows {
-			if !row.Indicator.InMinutes() { // the bars are shares of 100 %; the durations are in the table
+			if row.Indicator.Share() { // the bars are shares of 100 %; durations and the CMI are in the table
 				s.reportBars(t, rc.Lang, row, below)
 			}
 		}

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"fmt"
 	"html"
 	"regexp"
 	"strconv"
@@ -31,7 +32,7 @@ func TestDashboardTeamPoints(t *testing.T) {
 }
 
 var (
-	reTeamRow    = regexp.MustCompile(`<tr data-team="(\d+)"><th scope="row" translate="no">[^<]*</th><td class="num">(\d+)</td><td class="num"><a class="records" href="([^"]+)"[^>]*>(\d+)</a></td></tr>`)
+	reTeamRow    = regexp.MustCompile(`<tr data-team="(\d+)"><th scope="row" translate="no">[^<]*</th><td class="num">(\d+)</td><td class="num"><a class="records" href="([^"]+)"[^>]*>(\d+)</a></td><td class="num" data-contracted="(\d+)">([^<]*)`)
 	reAwardRow   = regexp.MustCompile(`<tr data-award="\d+" data-points="(\d+)">`)
 	reAwardNext  = regexp.MustCompile(`<a href="\?([^"]+)" rel="next">`)
 	reAwardTotal = regexp.MustCompile(`<p class="hint" id="records-figure">[^\n]*共 (\d+) 分，(\d+) 次奖励</p>`)
@@ -41,6 +42,7 @@ func testDashboardTeamPoints(t *testing.T, d store.Dialect) {
 	e := newEnvWith(t, d, envOptions{demo: &demo.Config{Residents: 2000, Villages: 20, VillageDoctors: 40, Contracts: 600}})
 	an := e.as(care.RoleAnalyst)
 	year := strconv.Itoa(time.Now().In(care.Shanghai).Year())
+	today := care.Today(time.Now()).String()
 	board := an.get("/dashboard?period=" + year)
 	if !strings.Contains(board.body, `<details class="dash-lazy" id="grp-points"`) {
 		t.Fatal("no collapsed points group on the county board")
@@ -76,6 +78,48 @@ func testDashboardTeamPoints(t *testing.T, d store.Dialect) {
 	tenth, _ := strconv.Atoi(per[2])
 	if tenths := (pts*10 + n/2) / n; whole*10+tenth != tenths {
 		t.Errorf("per contracted resident %s.%s, want %d tenths of %d/%d", per[1], per[2], tenths, pts, n)
+	}
+	// Per team: its points over its residents under contract at the period's
+	// end (counted here from the contracts: family.Contract.Covers), so a
+	// large team compares with a small one; no figure without any.
+	perTeam := 0
+	for _, r := range rows {
+		pts, _ := strconv.Atoi(r[4])
+		c, _ := strconv.Atoi(r[5])
+		want := e.count(`SELECT COUNT(DISTINCT c.resident_id) FROM family_contracts c JOIN residents r ON r.id = c.resident_id
+			WHERE c.team_id = %s AND r.status = 'active' AND c.start_date <= '%s' AND c.end_date >= '%s' AND (c.ended_on IS NULL OR c.ended_on > '%s')`, r[1], today, today, today)
+		if c != want {
+			t.Errorf("team %s: %d under contract, the contracts say %d", r[1], c, want)
+		}
+		if c == 0 {
+			if r[6] != "" {
+				t.Errorf("team %s without residents under contract: %q", r[1], r[6])
+			}
+			continue
+		}
+		perTeam++
+		if tenths := (pts*10 + c/2) / c; r[6] != fmt.Sprintf("%d.%d", tenths/10, tenths%10) {
+			t.Errorf("team %s: %s per contracted resident, want %d points / %d", r[1], r[6], pts, c)
+		}
+	}
+	if perTeam == 0 {
+		t.Error("no team with a figure per contracted resident")
+	}
+	// The family-doctor appraisal of a team's township, and of a village
+	// clinic under it, shows the team with the same figure.
+	for _, r := range rows[:1] {
+		town := e.count("SELECT institution_id FROM family_teams WHERE id = %s", r[1])
+		village := e.count("SELECT COALESCE(MIN(id), 0) FROM institutions WHERE parent_id = %d AND kind = 'village_clinic'", town)
+		for _, u := range []int{town, village} {
+			if u == 0 {
+				continue
+			}
+			ap := an.get(fmt.Sprintf("/appraisal/units/%d?year=%s", u, year))
+			m := regexp.MustCompile(`<tr data-team="` + r[1] + `"><th scope="row" translate="no">[^<]*</th><td class="num">(\d+)</td><td class="num" data-contracted="(\d+)">([^<]*)`).FindStringSubmatch(ap.body)
+			if ap.code != 200 || m == nil || m[1] != r[4] || m[2] != r[5] || m[3] != r[6] {
+				t.Errorf("appraisal of unit %d: %d, team %s %v, the dashboard's %v", u, ap.code, r[1], m, r[4:])
+			}
+		}
 	}
 	// The awards behind the first team, page by page.
 	r := rows[0]

@@ -24,6 +24,11 @@ type appraisalView struct {
 	R       *appraisal.Report
 	Years   []periodOption
 	Doctors []org.Practitioner // a village clinic's doctors, the people its appraisal is of
+	// Teams are the family-doctor teams of a township (a village clinic's:
+	// its township's, whose teams serve the village) with their points per
+	// contracted resident over the year (kpi.Service.TeamPoints).
+	Teams     []kpi.TeamPoints
+	TeamsUnit *org.Institution
 }
 
 // appraisalYear reads ?year= (default: this year). Errors: EINVALID (field year).
@@ -78,6 +83,9 @@ func (s *Server) appraisalPage(w http.ResponseWriter, r *http.Request, rc *reqCt
 		if v.Doctors, err = s.Store.Practitioners(r.Context(), org.PractitionerFilter{Institutions: []int64{v.R.Unit.ID}, Limit: 50}); err != nil {
 			return err
 		}
+	}
+	if err := s.appraisalTeams(r, rc, v, year); err != nil {
+		return err
 	}
 	pd.Title = v.R.Unit.Name + " · " + pd.Title
 	s.render(w, r, rc, http.StatusOK, "appraisal", pd)
@@ -230,4 +238,35 @@ func (s *Server) appraisalExportAs(w http.ResponseWriter, r *http.Request, rc *r
 	cw := csv.NewWriter(w)
 	cw.WriteAll(rows)
 	return cw.Error()
+}
+
+// appraisalTeams fills the teams of a township's or a village clinic's
+// appraisal: the township's own family-doctor teams with their points per
+// contracted resident (docs/points.md), from the dashboard's kept figures.
+// Above a township the dashboard's points group lists them per unit.
+func (s *Server) appraisalTeams(r *http.Request, rc *reqCtx, v *appraisalView, year int) error {
+	u := v.R.Unit
+	if u.Kind == org.KindVillageClinic {
+		t, err := s.Orgs.Tree(r.Context())
+		if err != nil {
+			return err
+		}
+		if u = t.Get(u.ParentID); u == nil {
+			return nil
+		}
+	}
+	if u.Kind != org.KindSubCenter && u.Kind != org.KindCentralHC && u.Kind != org.KindTownshipHC {
+		return nil
+	}
+	pb, err := s.Dashboard.TeamPoints(r.Context(), rc.Actor, u.ID, kpi.Period{Kind: kpi.Year, Year: year})
+	if err != nil {
+		return err
+	}
+	v.TeamsUnit = u
+	for _, ut := range pb.Units {
+		if ut.Unit.ID == u.ID {
+			v.Teams = ut.Teams
+		}
+	}
+	return nil
 }

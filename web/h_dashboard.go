@@ -53,7 +53,7 @@ type dashGroup struct {
 // 360 px must stay within its 150 KB (docs/benchmarks.md), so a group
 // added after the first seven comes this way. Their columns are not in the
 // table of units below (the group's own page has them).
-var collapsedGroups = map[string]bool{"reading": true}
+var collapsedGroups = map[string]bool{"reading": true, "casemix": true}
 
 // mapTile is one unit below on the schematic map, coloured by its light.
 type mapTile struct {
@@ -85,7 +85,7 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, rc *reqCtx) e
 	}
 	ind, ok := kpi.Catalogue[0], true
 	if v := r.URL.Query().Get("indicator"); v != "" {
-		if ind, ok = kpi.Lookup(v); !ok || ind.InMinutes() {
+		if ind, ok = kpi.Lookup(v); !ok || !ind.Share() {
 			perr = care.Invalid([]care.FieldError{{Field: "indicator", Key: "kpi.unknown_indicator", Args: []any{v}}})
 		}
 	}
@@ -104,7 +104,7 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, rc *reqCtx) e
 			v.Groups = append(v.Groups, dashGroup{Key: row.Indicator.Group, OnDemand: collapsedGroups[row.Indicator.Group]})
 		}
 		v.Groups[len(v.Groups)-1].Rows = append(v.Groups[len(v.Groups)-1].Rows, row)
-		if !row.Indicator.InMinutes() { // the charts are of shares
+		if row.Indicator.Share() { // the charts are of shares
 			v.Cols = append(v.Cols, row.Indicator)
 		}
 		if !collapsedGroups[row.Indicator.Group] {
@@ -180,6 +180,8 @@ func (s *Server) valueLabel(lang string, v kpi.Value) string {
 	switch {
 	case v.State == kpi.OK && v.Minutes:
 		return s.msgs.T(lang, "kpi.minutes", v.Rate.Num)
+	case v.State == kpi.OK && v.Index:
+		return indexBP(v.BP)
 	case v.State == kpi.OK:
 		return pctBP(v.BP)
 	case v.State == kpi.DataError:
@@ -192,6 +194,9 @@ func (s *Server) valueLabel(lang string, v kpi.Value) string {
 func (s *Server) targetLabel(lang string, row kpi.Row) string {
 	if row.Indicator.InMinutes() {
 		return s.msgs.T(lang, "kpi.minutes", row.TargetMinutes())
+	}
+	if row.Indicator.InIndex() {
+		return indexBP(row.TargetBP)
 	}
 	return pctBP(row.TargetBP)
 }

@@ -91,6 +91,9 @@ func (s *Server) exportRow(lang string, c kpi.Child, row kpi.Row) []string {
 		if row.Value.Money { // fees: yuan, as the page shows them
 			num, den = yuan(int64(row.Value.Rate.Num)), yuan(int64(row.Value.Rate.Den))
 		}
+		if row.Value.Index { // Σ relative weight, kept × 10000
+			num = strconv.FormatFloat(float64(row.Value.Rate.Num)/10000, 'f', 4, 64)
+		}
 	}
 	if row.HasTarget {
 		target = s.targetLabel(lang, row)

@@ -106,6 +106,9 @@ func (s *Server) serveStatic(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 func centiPoints(c int) string { t := (c + 5) / 10; return fmt.Sprintf("%d.%d", t/10, t%10) }
 
 // pctBP formats basis points as a percentage with one decimal (1234 → 12.3%).
+// indexBP shows an index kept × 10000 (the CMI) to two decimals: 10523 → "1.05".
+func indexBP(bp int) string { t := (bp + 50) / 100; return fmt.Sprintf("%d.%02d", t/100, t%100) }
+
 func pctBP(bp int) string { t := (bp + 5) / 10; return fmt.Sprintf("%d.%d%%", t/10, t%10) }
 
 // queryOf encodes key, value pairs as a query string, leaving out the
@@ -143,6 +146,7 @@ func loadTemplates(s *Server) (*templates, error) {
 		"add": func(a, b int) int { return a + b },
 		// pct formats basis points as a percentage with one decimal (1234 → 12.3%).
 		"pct":  pctBP,
+		"cmi":  indexBP,
 		"cell": cell,
 		// yuanOf formats fen as yuan with two decimals (12345 → 123.45).
 		"yuanOf": func(fen int) string { return yuan(int64(fen)) },

@@ -220,6 +220,9 @@ func New(cfg Config, d Deps) (*Server, error) {
 		if ps, ok := d.Store.(kpi.PrescriptionSums); ok {
 			s.Dashboard.Prescriptions = ps
 		}
+		if cm, ok := d.Store.(kpi.CaseMixSums); ok && d.Window != nil && d.Window.Weights != nil {
+			s.Dashboard.CaseMix, s.Dashboard.DRGWeights = cm, d.Window.Weights.Weights
+		}
 		if ts, ok := d.Store.(kpi.TurnaroundSums); ok {
 			s.Dashboard.Turnaround = ts
 		}

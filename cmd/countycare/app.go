@@ -171,7 +171,7 @@ func newApp(st *store.Store, key []byte, log *slog.Logger, acfg account.Config, 
 	a.children = &childhealth.Service{Repo: st, Residents: a.res, Audit: a.audit, Config: childhealth.DefaultConfig(), Now: now}
 	a.elderly = &elderly.Service{Repo: st, Residents: a.res, Audit: a.audit, Config: elderly.DefaultConfig(), Library: elderly.DefaultLibrary(), Now: now,
 		Route: a.screening} // suspected cases go to the township (screening.Service.RouteSuspected)
-	a.dashboard = &kpi.Service{Chronic: a.chronic, Family: a.family, Referral: a.referral, Consult: a.consult, Critical: a.critical, Orgs: a.orgs, Kept: st, RecordStore: st, Settle: st, Prescriptions: st, Turnaround: st, Points: st, ChronicRules: a.chronic.Config, ConsultRules: a.consult.Config, CriticalRules: a.critical.Config, Targets: kpi.DefaultTargets(), Audit: a.audit, Now: now}
+	a.dashboard = &kpi.Service{Chronic: a.chronic, Family: a.family, Referral: a.referral, Consult: a.consult, Critical: a.critical, Orgs: a.orgs, Kept: st, RecordStore: st, Settle: st, CaseMix: st, DRGWeights: a.window.Weights.Weights, Prescriptions: st, Turnaround: st, Points: st, ChronicRules: a.chronic.Config, ConsultRules: a.consult.Config, CriticalRules: a.critical.Config, Targets: kpi.DefaultTargets(), Audit: a.audit, Now: now}
 	a.surveys = &survey.Service{Repo: st, Orgs: a.orgs, Audit: a.audit, Config: survey.DefaultConfig(), Key: survey.KeyFrom(key), PublicURL: acfg.PublicURL, Now: now}
 	a.huts = &huts.Service{Repo: st, Residents: a.res, Orgs: a.orgs, Alerts: a.critical, Audit: a.audit, Chronic: chronic.DefaultConfig(),
 		Config: huts.DefaultConfig(), Key: huts.KeyFrom(key), Now: now}
