@@ -64,8 +64,17 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
+		// The header-only check STOW-RS makes never refuses a file whose
+		// first frame renders, and fails only with the same two kinds.
+		perr := Previewable(file)
+		if perr != nil && !errors.Is(perr, ErrFormat) && !errors.Is(perr, ErrCannotPreview) {
+			t.Fatalf("Previewable error is neither ErrFormat nor ErrCannotPreview: %v", perr)
+		}
 		for fr := 0; fr < min(in.Frames, 2); fr++ {
 			img, err := Render(file, fr, nil)
+			if fr == 0 && err == nil && perr != nil {
+				t.Fatalf("frame 0 renders but Previewable says %v", perr)
+			}
 			if err != nil {
 				if !errors.Is(err, ErrFormat) && !errors.Is(err, ErrCannotPreview) {
 					t.Fatalf("render error is neither ErrFormat nor ErrCannotPreview: %v", err)

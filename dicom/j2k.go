@@ -153,6 +153,28 @@ var j2kDecoder = sync.OnceValues(func() (string, error) {
 	return exec.LookPath("opj_decompress")
 })
 
+// checkJ2KFrame reads a frame's SIZ header (ReadJ2KHeader) and checks it
+// against the image pixel module: size, components, and no component
+// wider than the bits allocated. Nothing is decoded.
+func checkJ2KFrame(b []byte, in ImageInfo) (J2KHeader, error) {
+	if in.BitsAllocated != 8 && in.BitsAllocated != 16 {
+		return J2KHeader{}, j2kErr(fmt.Sprintf("%d bits allocated (8 or 16)", in.BitsAllocated))
+	}
+	h, err := ReadJ2KHeader(b)
+	if err != nil {
+		return h, err
+	}
+	if h.Width != in.Columns || h.Height != in.Rows || h.Components != in.SamplesPerPixel {
+		return h, &FormatError{Msg: fmt.Sprintf("JPEG 2000 codestream is %d×%d×%d but the dataset says %d×%d×%d", h.Width, h.Height, h.Components, in.Columns, in.Rows, in.SamplesPerPixel)}
+	}
+	for c, p := range h.Precision {
+		if p > in.BitsAllocated {
+			return h, j2kErr(fmt.Sprintf("component %d has %d bits, more than the %d allocated", c, p, in.BitsAllocated))
+		}
+	}
+	return h, nil
+}
+
 // J2KAvailable reports whether the JPEG 2000 decoder is installed: JPEG
 // 2000 frames are rendered and converted only then (else "cannot
 // preview", and WADO-RS answers 406 for a conversion).
@@ -178,20 +200,9 @@ const J2KTimeout = 30 * time.Second
 // component transform (YBR_RCT, YBR_ICT) decodes to RGB. Decoder missing:
 // ErrNoJ2KDecoder; a stream OpenJPEG refuses: ErrFormat with its message.
 func DecodeJPEG2000(b []byte, in ImageInfo) ([]byte, error) {
-	if in.BitsAllocated != 8 && in.BitsAllocated != 16 {
-		return nil, j2kErr(fmt.Sprintf("%d bits allocated (8 or 16)", in.BitsAllocated))
-	}
-	h, err := ReadJ2KHeader(b)
+	h, err := checkJ2KFrame(b, in)
 	if err != nil {
 		return nil, err
-	}
-	if h.Width != in.Columns || h.Height != in.Rows || h.Components != in.SamplesPerPixel {
-		return nil, &FormatError{Msg: fmt.Sprintf("JPEG 2000 codestream is %d×%d×%d but the dataset says %d×%d×%d", h.Width, h.Height, h.Components, in.Columns, in.Rows, in.SamplesPerPixel)}
-	}
-	for c, p := range h.Precision {
-		if p > in.BitsAllocated {
-			return nil, j2kErr(fmt.Sprintf("component %d has %d bits, more than the %d allocated", c, p, in.BitsAllocated))
-		}
 	}
 	prog, err := j2kDecoder()
 	if err != nil {

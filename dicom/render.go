@@ -154,38 +154,153 @@ func Render(f *File, frame int, win *Window) (image.Image, error) {
 	return renderNative(f, px, in, big, win)
 }
 
+// Previewable says from the header alone whether Render can show f's
+// first frame: nil, or the error Render would give for what it checks
+// before decoding a pixel — no pixel data, a transfer syntax, photometric
+// interpretation, samples or bits it does not render (CannotPreviewError),
+// a palette without its tables, pixel data shorter than one native frame,
+// fragments that do not make a frame, an 8-bit JPEG or a JPEG 2000
+// codestream whose header disagrees with the dataset or is over
+// MaxJPEGPixels (FormatError). It decodes nothing, so it costs
+// microseconds where Render costs milliseconds (a STOW-RS instance is
+// checked with it, issue 16); a compressed frame that passes may still fail
+// when it is first rendered (a corrupt or cut codestream), and then Render
+// says why.
+func Previewable(f *File) error {
+	in, err := f.Info()
+	if err != nil {
+		return err
+	}
+	ts := f.TransferSyntax
+	pd := f.Get(TagPixelData)
+	if pd == nil || in.Rows == 0 || in.Columns == 0 || in.Frames == 0 {
+		return &CannotPreviewError{ts, "the dataset has no pixel data"}
+	}
+	if pd.Fragments != nil || pd.Undefined {
+		jpeg8 := ts == JPEGBaseline || ts == JPEGExtended && in.BitsAllocated == 8
+		if !jpeg8 && !compressedDecoded(ts) && !isJ2K(ts) {
+			return &CannotPreviewError{ts, "this compressed pixel encoding is not decoded in the server; the file is stored and forwarded as it is"}
+		}
+		if len(pd.Fragments) < 2 {
+			return &FormatError{Msg: "encapsulated pixel data has no fragments"}
+		}
+		bitFrame := in.BitsAllocated == 1 && in.SamplesPerPixel == 1 && ts == DeflatedImageFrame
+		if in.BitsAllocated != 8 && in.BitsAllocated != 16 && !bitFrame {
+			return &CannotPreviewError{ts, fmt.Sprintf("%d bits allocated (8 and 16 are rendered)", in.BitsAllocated)}
+		}
+		b, err := frameFragments(pd, in.Frames, 0)
+		if err != nil {
+			return err
+		}
+		switch {
+		case jpeg8:
+			cfg, err := jpeg.DecodeConfig(bytes.NewReader(b))
+			if err != nil {
+				return &CannotPreviewError{ts, "JPEG stream not decoded: " + err.Error()}
+			}
+			if int64(cfg.Width)*int64(cfg.Height) > MaxJPEGPixels {
+				return &CannotPreviewError{ts, fmt.Sprintf("JPEG frame of %d×%d pixels is larger than the %d the server decodes", cfg.Width, cfg.Height, MaxJPEGPixels)}
+			}
+			if cfg.Width != in.Columns || cfg.Height != in.Rows {
+				return &FormatError{Msg: fmt.Sprintf("JPEG frame is %d×%d but the dataset says %d×%d", cfg.Width, cfg.Height, in.Columns, in.Rows)}
+			}
+			return nil // rendered as image/jpeg decodes it
+		case isJ2K(ts):
+			if _, err := checkJ2KFrame(b, in); err != nil {
+				return err
+			}
+			if !J2KAvailable() {
+				return &CannotPreviewError{ts, ErrNoJ2KDecoder.Error()}
+			}
+		}
+		if bitFrame {
+			in.BitsAllocated, in.BitsStored, in.HighBit = 8, 1, 0 // unpacked to a byte a pixel
+		}
+		in.PlanarConfiguration = 0
+		in.Photometric = decodedPhotometric(ts, in.Photometric)
+		return previewableNative(f, in)
+	}
+	switch ts {
+	case ImplicitVRLittleEndian, ExplicitVRLittleEndian, DeflatedExplicitVRLittleEndian, ExplicitVRBigEndian:
+	default:
+		return &CannotPreviewError{ts, "native pixel data under a compressed transfer syntax"}
+	}
+	if in.BitsAllocated == 1 && in.SamplesPerPixel == 1 {
+		if n := in.Rows * in.Columns; (n+7)/8 > len(pd.Value) {
+			return &FormatError{Msg: fmt.Sprintf("pixel data holds %d bytes, the frame needs %d bits from bit 0", len(pd.Value), n), Kind: ErrTruncated}
+		}
+		in.BitsAllocated, in.BitsStored, in.HighBit = 8, 1, 0
+		return previewableNative(f, in)
+	}
+	if in.BitsAllocated != 8 && in.BitsAllocated != 16 {
+		return &CannotPreviewError{ts, fmt.Sprintf("%d bits allocated (1, 8 and 16 are rendered)", in.BitsAllocated)}
+	}
+	if size := in.Rows * in.Columns * in.SamplesPerPixel * in.BitsAllocated / 8; len(pd.Value) < size {
+		return &FormatError{Msg: fmt.Sprintf("pixel data holds %d bytes, frame 0 needs %d", len(pd.Value), size), Kind: ErrTruncated}
+	}
+	return previewableNative(f, in)
+}
+
+// previewableNative is renderNative's check of a frame's pixel module,
+// with a palette's tables read.
+func previewableNative(f *File, in ImageInfo) error {
+	if err := nativeRenderable(f.TransferSyntax, in); err != nil {
+		return err
+	}
+	if in.Photometric == "PALETTE COLOR" {
+		for _, t := range [3][2]Tag{{TagRedPaletteLUTDescriptor, TagRedPaletteLUTData}, {TagGreenPaletteLUTDescriptor, TagGreenPaletteLUTData}, {TagBluePaletteLUTDescriptor, TagBluePaletteLUTData}} {
+			if _, err := readPalette(f.Dataset, t[0], t[1], f.BigEndian && in.BitsAllocated == 16); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // renderNative renders one frame of native pixel data (px: its bytes, big:
 // 16-bit samples are big endian) by its photometric interpretation.
 func renderNative(f *File, px []byte, in ImageInfo, big bool, win *Window) (image.Image, error) {
-	bpp := in.BitsAllocated / 8
+	if err := nativeRenderable(f.TransferSyntax, in); err != nil {
+		return nil, err
+	}
 	switch in.Photometric {
 	case "MONOCHROME1", "MONOCHROME2":
-		if in.SamplesPerPixel != 1 {
-			return nil, &FormatError{Msg: fmt.Sprintf("%s with %d samples per pixel", in.Photometric, in.SamplesPerPixel)}
-		}
 		return renderGrey(px, in, big, win), nil
 	case "RGB":
-		if in.SamplesPerPixel != 3 || bpp != 1 {
-			return nil, &CannotPreviewError{f.TransferSyntax, fmt.Sprintf("RGB with %d samples of %d bits (3 × 8 are rendered)", in.SamplesPerPixel, in.BitsAllocated)}
-		}
 		return renderRGB(px, in), nil
 	case "YBR_FULL":
-		if in.SamplesPerPixel != 3 || bpp != 1 {
-			return nil, &CannotPreviewError{f.TransferSyntax, fmt.Sprintf("YBR_FULL with %d samples of %d bits (3 × 8 are rendered)", in.SamplesPerPixel, in.BitsAllocated)}
-		}
 		img := renderRGB(px, in)
 		o := img.Pix
 		for i := 0; i+3 < len(o); i += 4 {
 			o[i], o[i+1], o[i+2] = color.YCbCrToRGB(o[i], o[i+1], o[i+2])
 		}
 		return img, nil
+	}
+	return renderPalette(f.Dataset, px, in, big)
+}
+
+// nativeRenderable is what renderNative checks before touching a pixel:
+// a photometric interpretation it renders, with the samples and bits it
+// renders it with.
+func nativeRenderable(ts string, in ImageInfo) error {
+	switch in.Photometric {
+	case "MONOCHROME1", "MONOCHROME2":
+		if in.SamplesPerPixel != 1 {
+			return &FormatError{Msg: fmt.Sprintf("%s with %d samples per pixel", in.Photometric, in.SamplesPerPixel)}
+		}
+		return nil
+	case "RGB", "YBR_FULL":
+		if in.SamplesPerPixel != 3 || in.BitsAllocated != 8 {
+			return &CannotPreviewError{ts, fmt.Sprintf("%s with %d samples of %d bits (3 × 8 are rendered)", in.Photometric, in.SamplesPerPixel, in.BitsAllocated)}
+		}
+		return nil
 	case "PALETTE COLOR":
 		if in.SamplesPerPixel != 1 {
-			return nil, &FormatError{Msg: "PALETTE COLOR with more than one sample per pixel"}
+			return &FormatError{Msg: "PALETTE COLOR with more than one sample per pixel"}
 		}
-		return renderPalette(f.Dataset, px, in, big)
+		return nil
 	}
-	return nil, &CannotPreviewError{f.TransferSyntax, fmt.Sprintf("photometric interpretation %q is not rendered", in.Photometric)}
+	return &CannotPreviewError{ts, fmt.Sprintf("photometric interpretation %q is not rendered", in.Photometric)}
 }
 
 // storedReader returns the stored value of pixel i, sign-extended and masked

@@ -190,8 +190,8 @@ func mismatchError(name, id string) error {
 		Fields: []care.FieldError{{Field: "file", Key: "reading.dicom_patient_mismatch"}}}
 }
 
-// ReadDICOM parses a file into an instance (metadata, preview notice, the
-// bytes). Errors: EINVALID reading.dicom_unreadable naming the fault;
+// ReadDICOM parses a file into an instance (metadata, preview notice
+// from the header alone, dicom.Previewable; the bytes). Errors: EINVALID reading.dicom_unreadable naming the fault;
 // ETOOLARGE reading.dicom_limit when the file passes the parser's limits
 // (dicom.Limits: inflated size, elements, nesting).
 func ReadDICOM(b []byte) (*ImagingInstance, error) {
@@ -227,8 +227,10 @@ func ReadDICOM(b []byte) (*ImagingInstance, error) {
 		StudyTime: f.String(dicom.TagStudyTime), StudyID: f.String(dicom.TagStudyID), StudyDescription: f.String(dicom.TagStudyDescription),
 		Referring: f.PersonName(dicom.TagReferringPhysicianName), BirthDate: f.String(dicom.TagPatientBirthDate), Sex: f.String(dicom.TagPatientSex),
 	}
-	if _, err := dicom.Render(f, 0, nil); err != nil {
-		// Stored and forwarded anyway: the notice says why there is no preview.
+	if err := dicom.Previewable(f); err != nil {
+		// Stored and forwarded anyway: the notice says why there is no
+		// preview. Decided from the header; no frame is rendered here (a
+		// frame that passes but is corrupt says so when first viewed).
 		in.NoPreview = strings.TrimPrefix(err.Error(), "dicom: ")
 	}
 	return in, nil

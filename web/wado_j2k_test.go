@@ -145,9 +145,11 @@ func TestWADOJPEG2000And12BitJPEG(t *testing.T) {
 	}
 
 	// A JPEG 2000 instance whose codestream is cut short is stored (the
-	// parser reads it; "cannot preview" warned) but cannot be converted:
-	// asked alone as explicit VR little endian it is 406 before any part,
-	// and so are its decoded and rendered frames.
+	// parser reads it, and its SIZ header agrees with the dataset: STOW-RS
+	// decodes no frame, so it gives no "cannot preview" warning, issue 16)
+	// but cannot be converted: asked alone as explicit VR little endian it
+	// is 406 before any part, and so are its decoded and rendered frames —
+	// the decoder's fault found when the frame is first asked for.
 	j2kFile, _ := dicom.Parse(j2k)
 	frame, _, _ := dicom.Frame(j2kFile, 0)
 	var els []*dicom.Element
@@ -163,7 +165,7 @@ func TestWADOJPEG2000And12BitJPEG(t *testing.T) {
 		els = append(els, e)
 	}
 	body, ctype = stowBody(dicom.Encode(dicom.JPEG2000Lossless, els))
-	if r = f.gw.do("POST", "/dicomweb/studies", ctype, body, ""); r.code != 200 || !strings.Contains(r.body, "cannot preview it: malformed at byte 0: JPEG 2000: not decoded: Tile part length") {
+	if r = f.gw.do("POST", "/dicomweb/studies", ctype, body, ""); r.code != 200 || strings.Contains(r.body, "cannot preview") {
 		t.Fatalf("STOW of a cut JPEG 2000: %d %s", r.code, r.body)
 	}
 	cut := inst(study + ".1.3")
