@@ -138,4 +138,3 @@ func (s *Store) ImagingFile(ctx context.Context, county string, id int64) ([]byt
 	b, _, err := s.ImagingFileHash(ctx, county, id)
 	return b, err
 }
-
