@@ -3,10 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
-	"errors"
 	"fmt"
-	"io"
 	"reflect"
 	"runtime"
 	"slices"
@@ -35,14 +32,21 @@ func (s *Store) ImagingFileAppend(ctx context.Context, county string, id int64, 
 	if s.atomicTx(ctx) == nil && s.standbyFor(ctx) == nil {
 		var out []byte
 		direct := false
-		err := s.readAgain(ctx, func() error {
+		err := s.readAgain(ctx, func() (err error) {
+			if s.dialect == SQLite {
+				out, direct, err = s.sqliteFileAppend(ctx, county, id, buf)
+				return err
+			}
 			c, err := s.r.Conn(ctx)
 			if err != nil {
 				return err
 			}
 			defer c.Close()
 			return c.Raw(func(dc any) (err error) {
-				out, direct, err = appendFileDirect(ctx, dc, county, id, buf)
+				if pc, ok := dc.(interface{ Conn() *pgx.Conn }); ok {
+					out, err = pgFileAppend(ctx, pc.Conn(), county, id, buf)
+					direct = true
+				}
 				return err
 			})
 		})
@@ -69,22 +73,6 @@ func (s *Store) ImagingFileAppend(ctx context.Context, county string, id int64, 
 	}
 	buf = append(buf[:0], raw...)
 	return buf, wrap(op, rows.Close())
-}
-
-// appendFileDirect reads an instance's file on driver connection dc into
-// buf[:0]; direct is false when dc is neither modernc.org/sqlite's nor
-// pgx's connection as this knows them (the caller then reads through
-// database/sql).
-func appendFileDirect(ctx context.Context, dc any, county string, id int64, buf []byte) (_ []byte, direct bool, _ error) {
-	if h, ok := sqliteHandleOf(dc); ok {
-		b, err := sqliteFileAppend(ctx, dc.(driver.QueryerContext), h, county, id, buf)
-		return b, true, err
-	}
-	if pc, ok := dc.(interface{ Conn() *pgx.Conn }); ok {
-		b, err := pgFileAppend(ctx, pc.Conn(), county, id, buf)
-		return b, true, err
-	}
-	return buf, false, nil
 }
 
 // sqliteHandle is the sqlite3* of a modernc.org/sqlite connection and the
@@ -118,34 +106,52 @@ func sqliteHandleOf(dc any) (sqliteHandle, bool) {
 }
 
 // sqliteFileAppend finds the row holding the file (the instance's own
-// column, or its blobs row) and reads it with sqlite3_blob_read. The
-// finding statement stays open until the blob is read, so both see one
-// read snapshot: a row deleted and its rowid reused in between cannot be
-// read in its place.
-func sqliteFileAppend(ctx context.Context, q driver.QueryerContext, h sqliteHandle, county string, id int64, buf []byte) ([]byte, error) {
-	rows, err := q.QueryContext(ctx, `SELECT i.file_hash = '', CASE WHEN i.file_hash = '' THEN i.id ELSE b.rowid END
+// column, or its blobs row) with the read pool's prepared statement and
+// reads it with sqlite3_blob_read, both in one read transaction on one
+// connection, so both see one snapshot: a row deleted and its rowid
+// reused in between cannot be read in its place. direct is false when
+// the connection's handle cannot be found.
+func (s *Store) sqliteFileAppend(ctx context.Context, county string, id int64, buf []byte) (_ []byte, direct bool, _ error) {
+	const q = `SELECT i.file_hash = '', CASE WHEN i.file_hash = '' THEN i.id ELSE b.rowid END
 		FROM imaging_instances i LEFT JOIN blobs b ON b.county_code = i.county_code AND b.sha256 = i.file_hash
-		WHERE i.county_code = ? AND i.id = ?`, []driver.NamedValue{{Ordinal: 1, Value: county}, {Ordinal: 2, Value: id}})
+		WHERE i.county_code = ? AND i.id = ?`
+	c, err := s.r.Conn(ctx)
 	if err != nil {
-		return nil, err
+		return nil, true, err
 	}
-	defer rows.Close()
-	dest := make([]driver.Value, 2)
-	if err := rows.Next(dest); err != nil {
-		if errors.Is(err, io.EOF) {
-			err = sql.ErrNoRows
-		}
-		return nil, err
+	defer c.Close()
+	tx, err := c.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, true, err
+	}
+	defer tx.Rollback()
+	var row *sql.Row
+	if st := s.prepared(ctx, q); st != nil {
+		row = tx.StmtContext(ctx, st).QueryRowContext(ctx, county, id) // the statement prepared on this connection before, if it was
+	} else {
+		row = tx.QueryRowContext(ctx, q, county, id)
+	}
+	var inline bool
+	var rowid sql.NullInt64
+	if err := row.Scan(&inline, &rowid); err != nil {
+		return nil, true, err
+	}
+	if !rowid.Valid {
+		return buf[:0], true, nil // a file_hash without its blob: no bytes, as database/sql would read NULL
 	}
 	table, column := "blobs", "data"
-	if inline, _ := dest[0].(int64); inline == 1 {
+	if inline {
 		table, column = "imaging_instances", "file"
 	}
-	rowid, ok := dest[1].(int64)
-	if !ok {
-		return buf[:0], nil // a file_hash without its blob: no bytes, as database/sql would read NULL
-	}
-	return h.readBlob(table, column, rowid, buf)
+	err = c.Raw(func(dc any) (err error) {
+		h, ok := sqliteHandleOf(dc)
+		if ok {
+			buf, err = h.readBlob(table, column, rowid.Int64, buf)
+		}
+		direct = ok
+		return err
+	})
+	return buf, direct, err
 }
 
 // readBlob appends the value of table.column in row rowid to buf[:0].
