@@ -30,10 +30,8 @@ func TestImagingFileAppendNoCopy(t *testing.T) {
 		t.Fatalf("shared DICOM files (testdata/README.md): %v", err)
 	}
 	testdb.Each(t, func(t *testing.T, d store.Dialect) {
-		f := newFixture(t, d)
+		f, svc, vd, rd := imagingFixture(t, d)
 		ctx := context.Background()
-		svc := &reading.ImagingService{Repo: f.st, Residents: f.res, Orgs: f.orgs, Now: f.clk.Now}
-		vd, rd := f.actors[care.RoleVillageDoctor], f.actors[care.RoleReader]
 		people, _, _ := f.res.Search(ctx, vd, "", resident.Filter{Limit: 1})
 		if len(people) == 0 {
 			t.Fatal("no residents in the demo village")
@@ -83,4 +81,12 @@ func TestImagingFileAppendNoCopy(t *testing.T) {
 			}
 		}
 	})
+}
+
+// imagingFixture is a fixture with the imaging service and the village
+// doctor who uploads and the reader whose center reads.
+func imagingFixture(t *testing.T, d store.Dialect) (*fixture, *reading.ImagingService, care.Actor, care.Actor) {
+	f := newFixture(t, d)
+	svc := &reading.ImagingService{Repo: f.st, Residents: f.res, Orgs: f.orgs, Now: f.clk.Now}
+	return f, svc, f.actors[care.RoleVillageDoctor], f.actors[care.RoleReader]
 }
