@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 
 	"countycare/access"
 	"countycare/audit"
@@ -138,33 +137,4 @@ func (s *Store) ImagingInstances(ctx context.Context, county string, residentID 
 func (s *Store) ImagingFile(ctx context.Context, county string, id int64) ([]byte, error) {
 	b, _, err := s.ImagingFileHash(ctx, county, id)
 	return b, err
-}
-
-// ImagingFileAppend appends the stored bytes of one instance of a county
-// (from blobs when it refers to one) to buf[:0] and returns the result
-// (ENOTFOUND if none): read through the driver's buffer (sql.RawBytes)
-// rather than a new slice per read, so that a caller that keeps buf (a
-// WADO-RS retrieve, from a pool) allocates nothing per instance, and the
-// read connection is released before the bytes go to a slow client.
-func (s *Store) ImagingFileAppend(ctx context.Context, county string, id int64, buf []byte) ([]byte, error) {
-	const op = "store.ImagingFileAppend"
-	rows, err := s.read().query(ctx, `SELECT CASE WHEN i.file_hash = '' THEN i.file ELSE b.data END
-		FROM imaging_instances i LEFT JOIN blobs b ON b.county_code = i.county_code AND b.sha256 = i.file_hash
-		WHERE i.county_code = ? AND i.id = ?`, county, id)
-	if err != nil {
-		return nil, wrap(op, err)
-	}
-	defer rows.Close()
-	if !rows.Next() {
-		if err := rows.Err(); err != nil {
-			return nil, wrap(op, err)
-		}
-		return nil, wrap(op, sql.ErrNoRows)
-	}
-	var raw sql.RawBytes
-	if err := rows.Scan(&raw); err != nil {
-		return nil, wrap(op, err)
-	}
-	buf = append(buf[:0], raw...)
-	return buf, wrap(op, rows.Close())
 }

@@ -48,10 +48,8 @@ func TestDICOMUpload(t *testing.T) {
 		t.Fatalf("shared DICOM files (testdata/README.md): %v", err)
 	}
 	testdb.Each(t, func(t *testing.T, d store.Dialect) {
-		f := newFixture(t, d)
+		f, svc, vd, rd := imagingFixture(t, d)
 		ctx := context.Background()
-		svc := &reading.ImagingService{Repo: f.st, Residents: f.res, Orgs: f.orgs, Now: f.clk.Now}
-		vd, rd := f.actors[care.RoleVillageDoctor], f.actors[care.RoleReader]
 		people, _, _ := f.res.Search(ctx, vd, "", resident.Filter{Limit: 2})
 		if len(people) < 2 {
 			t.Fatal("no residents in the demo village")

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
-	"reflect"
 	"runtime"
 	"unsafe"
 
@@ -61,19 +60,14 @@ var errDriverShape = errors.New("store: the SQLite driver's connection has no db
 // sqliteQPSG sets the query planner stability guarantee of an open
 // connection of modernc.org/sqlite (on 1, off 0, -1 leaves it) and
 // returns whether it is on. The driver has no option for it, so the
-// connection's SQLite handle and thread state are read from the driver's
-// connection struct (fields db and tls, as its own sqlite3_db_config calls
-// use them); a connection of another shape is errDriverShape.
+// connection's SQLite handle and thread state come from sqliteHandleOf
+// (sqlitehandle.go); a connection of another shape is errDriverShape.
 func sqliteQPSG(c driver.Conn, set int32) (bool, error) {
-	v := reflect.ValueOf(c)
-	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+	h, ok := sqliteHandleOf(c)
+	if !ok {
 		return false, errDriverShape
 	}
-	dbf, tlsf := v.Elem().FieldByName("db"), v.Elem().FieldByName("tls")
-	if !dbf.IsValid() || dbf.Kind() != reflect.Uintptr || !tlsf.IsValid() || tlsf.Type() != reflect.TypeFor[*libc.TLS]() || tlsf.IsNil() {
-		return false, errDriverShape
-	}
-	db, tls := uintptr(dbf.Uint()), (*libc.TLS)(tlsf.UnsafePointer())
+	db, tls := h.db, h.tls
 	const vaSlot = 8 // libc.VaList's stride per argument, as the driver's dbConfigBool
 	bp := libc.Xmalloc(tls, types.Size_t(2*vaSlot))
 	if bp == 0 {

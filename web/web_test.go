@@ -10,6 +10,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -97,6 +98,7 @@ type envOptions struct {
 	demo        *demo.Config                    // the demo county (nil: 2,000 residents in 20 villages)
 	sterileNow  func() time.Time                // the sterile supply's clock (nil: time.Now)
 	outreachNow func() time.Time                // the expert sessions' clock (nil: time.Now)
+	journal     bool                            // reads audited through a journal (serve's --audit-journal, --audit-sync batch)
 }
 
 func newEnvWith(t testing.TB, d store.Dialect, o envOptions) *env {
@@ -124,6 +126,11 @@ func newEnvWith(t testing.TB, d store.Dialect, o envOptions) *env {
 		app = wrap(st)
 	}
 	w := audit.NewWriter(app, log, time.Now, 1024)
+	if o.journal {
+		if err := w.OpenJournal(ctx, filepath.Join(t.TempDir(), "audit-journal"), audit.SyncBatch); err != nil {
+			t.Fatal(err)
+		}
+	}
 	w.Start()
 	t.Cleanup(func() { w.Close(context.Background()) })
 	orgs := &org.Service{Repo: st, Now: time.Now}
