@@ -126,23 +126,8 @@ func xlsxOf(sheets []sheet) ([]byte, error) {
 			return nil, err
 		}
 		for r, row := range sh.Rows {
-			cells := make([]any, len(row))
-			for c, v := range row {
-				n, err := strconv.Atoi(v)
-				x, ferr := strconv.ParseFloat(v, 64)
-				switch {
-				case v == "":
-					cells[c] = nil // an empty cell, not an empty string
-				case err == nil && r > 0:
-					cells[c] = n
-				case ferr == nil && r > 0 && strings.Contains(v, "."): // yuan
-					cells[c] = x
-				default:
-					cells[c] = v
-				}
-			}
 			cell, _ := excelize.CoordinatesToCellName(1, r+1)
-			if err := sw.SetRow(cell, cells); err != nil {
+			if err := sw.SetRow(cell, xlsxCells(row, r > 0)); err != nil {
 				return nil, err
 			}
 		}
@@ -155,4 +140,26 @@ func xlsxOf(sheets []sheet) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// xlsxCells are a row's cells for excelize: in a row of data (not the
+// headers), cells that read as numbers as numbers (counts, yuan); an empty
+// cell empty, not an empty string.
+func xlsxCells(row []string, data bool) []any {
+	cells := make([]any, len(row))
+	for c, v := range row {
+		n, err := strconv.Atoi(v)
+		x, ferr := strconv.ParseFloat(v, 64)
+		switch {
+		case v == "":
+			cells[c] = nil
+		case err == nil && data:
+			cells[c] = n
+		case ferr == nil && data && strings.Contains(v, "."): // yuan
+			cells[c] = x
+		default:
+			cells[c] = v
+		}
+	}
+	return cells
 }
