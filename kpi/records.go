@@ -251,13 +251,18 @@ type listing struct {
 // for period p narrowed by f — every record a viewer may see for that
 // figure, in the page's order, not only a page — exportBatch records at a
 // time, named, identity numbers masked as on the page; rp carries the
-// counts and the unit (its Records are the batch). The bills are streamed
+// counts and the unit (its Records are the batch; an empty list: each is
+// called once with no records). The bills are streamed
 // from the store; the other lists are the unit's rows, as for a page.
 // Scope, errors and roles as RecordsWhere; one audit row
 // (ActRecordsExport) with the rows passed. It returns that count.
 func (s *Service) RecordsExport(ctx context.Context, a care.Actor, unitID int64, id string, p Period, f RecordFilter, each func(rp *RecordPage, recs []Record) error) (int, error) {
 	l := &listing{each: each}
 	rp, err := s.records(ctx, a, unitID, id, p, f, l)
+	if err == nil && l.rows == 0 {
+		rp.Records = nil
+		err = each(rp, nil) // an empty list: each still learns what it is of
+	}
 	if rp != nil {
 		ev := audit.New(ctx, a, ActRecordsExport, 0)
 		ev.Detail = fmt.Sprintf("records export %s unit %d period %s rows %d", rp.Indicator.ID, rp.Unit.ID, rp.Period, l.rows)

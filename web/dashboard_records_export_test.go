@@ -237,6 +237,13 @@ func testDashboardRecordsExport(t *testing.T, d store.Dialect) {
 	if refs == 0 {
 		t.Error("no referrals exported")
 	}
+	// A list with no record (the busiest township's critical values: the
+	// demo raises none): the headers alone, as many rows as the page counts.
+	crit := fmt.Sprintf("indicator=critical_ack_in_time&period=%s", year)
+	_, den := recordCounts(t, an.get(fmt.Sprintf("/dashboard/units/%d/records?%s", busiest.ID, crit)))
+	if rows := exportCSV(t, an.get(fmt.Sprintf("/dashboard/units/%d/records/export?%s&format=csv", busiest.ID, crit))); len(rows) != den+1 || rows[0][1] != "身份证号（已遮蔽）" {
+		t.Errorf("critical values export: %d rows, the page counts %d; header %v", len(rows)-1, den, rows[0])
+	}
 	// Refused: a bad format (422); another township's unit (404, audited).
 	if r := an.get(export + "pdf"); r.code != 422 {
 		t.Errorf("format pdf: %d", r.code)

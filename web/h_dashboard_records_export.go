@@ -41,16 +41,18 @@ func (s *Server) dashboardRecordsExport(w http.ResponseWriter, r *http.Request, 
 	var columns func(recordRow) []string
 	_, err = s.Dashboard.RecordsExport(r.Context(), rc.Actor, unit, q.Get("indicator"), p, f, func(rp *kpi.RecordPage, recs []kpi.Record) error {
 		v := recordsViewOf(rp)
-		if out == nil { // the first batch: the list is in scope and has rows
+		if out == nil { // the first batch (an empty list: none): the list is in scope
 			var head []string
 			head, columns = s.recordColumns(rc.Lang, v)
 			name := fmt.Sprintf("records-%d-%s-%s", rp.Unit.ID, rp.Indicator.ID, rp.Period)
-			if out, err = newRecordWriter(w, format, name, s.msgs.T(rc.Lang, "kpi.records.title")); err != nil {
+			wr, err := newRecordWriter(w, format, name, s.msgs.T(rc.Lang, "kpi.records.title"))
+			if err != nil {
 				return err
 			}
-			if err := out.row(head); err != nil {
+			if err := wr.row(head); err != nil {
 				return err
 			}
+			out = wr
 		}
 		for _, rec := range recs {
 			if err := out.row(columns(s.recordRowOf(rc.Lang, v, rec))); err != nil {
@@ -65,19 +67,6 @@ func (s *Server) dashboardRecordsExport(w http.ResponseWriter, r *http.Request, 
 	if err != nil {
 		s.Log.Error("web: records export stopped", "err", err)
 		return nil // the response has begun: the client sees a cut file
-	}
-	if out == nil { // an empty list: the headers alone
-		rp, err := s.Dashboard.RecordsWhere(r.Context(), rc.Actor, unit, q.Get("indicator"), p, f, 1)
-		if err != nil {
-			return err
-		}
-		head, _ := s.recordColumns(rc.Lang, recordsViewOf(rp))
-		if out, err = newRecordWriter(w, format, fmt.Sprintf("records-%d-%s-%s", rp.Unit.ID, rp.Indicator.ID, rp.Period), s.msgs.T(rc.Lang, "kpi.records.title")); err != nil {
-			return err
-		}
-		if err := out.row(head); err != nil {
-			return err
-		}
 	}
 	return out.close()
 }
