@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -27,9 +28,9 @@ import (
 // Each export is audited with its format, period, unit and row count.
 func (s *Server) dashboardExport(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
 	q := r.URL.Query()
-	format := q.Get("format")
-	if format != "csv" && format != "xlsx" {
-		return care.Invalid([]care.FieldError{{Field: "format", Key: "kpi.export_format"}})
+	format, err := exportFormat(q)
+	if err != nil {
+		return err
 	}
 	p, unit, err := s.dashQuery(q)
 	if err != nil {
@@ -162,4 +163,12 @@ func xlsxCells(row []string, data bool) []any {
 		}
 	}
 	return cells
+}
+
+// exportFormat is an export's format=: csv or xlsx (EINVALID otherwise).
+func exportFormat(q url.Values) (string, error) {
+	if f := q.Get("format"); f == "csv" || f == "xlsx" {
+		return f, nil
+	}
+	return "", care.Invalid([]care.FieldError{{Field: "format", Key: "kpi.export_format"}})
 }

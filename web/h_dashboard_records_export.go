@@ -26,9 +26,9 @@ import (
 // count (kpi.ActRecordsExport). docs/dashboard.md.
 func (s *Server) dashboardRecordsExport(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
 	q := r.URL.Query()
-	format := q.Get("format")
-	if format != "csv" && format != "xlsx" {
-		return care.Invalid([]care.FieldError{{Field: "format", Key: "kpi.export_format"}})
+	format, err := exportFormat(q)
+	if err != nil {
+		return err
 	}
 	unit, p, _, f, err := s.recordsQuery(r)
 	if err != nil {
