@@ -118,6 +118,6 @@ func reportCPU(w io.Writer, name string, n, conc int, fn func(int) error) {
 	r := runLoad(n, conc, fn)
 	report(w, name, r)
 	if r.err == nil && len(r.lat) > 0 {
-		fmt.Fprintf(w, "  %s: CPU %s a request\n", name, ((processCPU()-cpu)/time.Duration(len(r.lat))).Round(10*time.Microsecond))
+		fmt.Fprintf(w, "  %s: CPU %s a request\n", name, ((processCPU() - cpu) / time.Duration(len(r.lat))).Round(10*time.Microsecond))
 	}
 }
