@@ -17,9 +17,11 @@ import (
 // ≤ 300 ms p99 on the 1 M county) for the year to date and the last full
 // month, each at its heaviest unit: the township center whose institutions
 // settled the most (the bills), the first township (referrals and critical
-// values are read for the county, then kept for the unit), the village
-// with the most services due (the family figures). Latency is the
-// client's on loopback; no duty runs first (the records read their rows).
+// values), the village with the most services due (the family figures);
+// then a page deep in the year's bills and each year's list exported whole
+// (CSV and XLSX). Latency is the client's on loopback, with the process's
+// CPU a request (server and client); no duty runs first (the records read
+// their rows).
 func benchDashboardRecords(stdout io.Writer, a *app, base string, user map[care.Role]string, n, conc int) error {
 	ctx := context.Background()
 	cl, err := login(base, user[care.RoleAnalyst])
