@@ -180,6 +180,7 @@ var nonPages = map[string]string{
 	"GET /appraisal/export.csv":                 "a CSV file",
 	"GET /appraisal/export.xlsx":                "an XLSX workbook",
 	"GET /dashboard/export":                     "a CSV or XLSX file",
+	"GET /dashboard/units/{id}/records/export":  "a CSV or XLSX file of the records behind a figure",
 	"GET /dashboard/report.pdf":                 "a PDF",
 	"GET /residents/{id}/imaging/{iid}/preview": "a PNG",
 	"GET /me/reports/{id}/preview":              "a JPEG thumbnail",

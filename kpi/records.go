@@ -40,15 +40,19 @@ type RecordSource interface {
 	// PrescriptionsFrom returns the prescriptions the institutions
 	// signed in [from, to), as the prescribing group counts them.
 	PrescriptionsFrom(ctx context.Context, county string, institutions []int64, from, to time.Time) ([]RxRow, error)
-	// SettledBills returns the bills the institutions settled for the
-	// visits of the days [from, to], as SettlementSums counts them.
-	SettledBills(ctx context.Context, county string, institutions []int64, from, to care.Date) ([]Bill, error)
+	// BillTotals counts and sums the bills of q (q.WithPart ignored: the
+	// figure's), as SettlementSums counts them; BillsByShare passes fn a
+	// page of them (all: q.Limit 0) in the list's order, those with a
+	// part first, the highest share of its bill first, then by id.
+	BillTotals(ctx context.Context, q BillQuery) (BillTotals, error)
+	BillsByShare(ctx context.Context, q BillQuery, fn func(Bill) error) error
 	// CriticalAlerts lists the critical values of the filter (the
 	// figure's reader, critical.Service.UnitAcks, reads the same).
 	CriticalAlerts(ctx context.Context, f critical.Filter) ([]critical.Alert, error)
-	// ReferralFacts passes fn the referrals first sent in [from, to] (the
-	// figure's rows, referral.Service.Indicators).
-	ReferralFacts(ctx context.Context, county string, from, to care.Date, fn func(referral.Fact) error) error
+	// ReferralFactsAt passes fn the referrals first sent in [from, to]
+	// that count at the institutions at (referral.Fact.At), by id: the
+	// figure's rows (referral.Service.Indicators) of those institutions.
+	ReferralFactsAt(ctx context.Context, county string, at []int64, from, to care.Date, fn func(referral.Fact) error) error
 	// Population and ContractFacts are the village clinics' residents and
 	// contracts on a day, as the family figures count them (family.Repository).
 	Population(ctx context.Context, county string, clinics []int64, day care.Date) ([]family.Population, error)

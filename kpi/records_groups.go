@@ -51,18 +51,87 @@ func byResident(id string) bool {
 	return !chronic
 }
 
-// billRecords passes keep each bill the institutions settled in [from,
-// to] (visit dates, as store.SettlementSums counts them), weighed in fen:
-// the indicator's fees over the whole bill.
-func (s *Service) billRecords(ctx context.Context, a care.Actor, id string, institutions []int64, from, to care.Date, keep func(Record)) error {
-	bills, err := s.RecordStore.SettledBills(ctx, a.CountyCode, institutions, from, to)
+// BillQuery selects the bills behind a settlement figure: those the
+// institutions settled for the visits of the days [From, To] (as
+// SettlementSums counts them), the part the figure weighs ("patient",
+// "drugs" or "materials"), WithPart only those with that part, and a page
+// of them (Offset, Limit; Limit 0: all).
+type BillQuery struct {
+	County        string
+	Institutions  []int64
+	From, To      care.Date
+	Part          string
+	WithPart      bool
+	Offset, Limit int
+}
+
+// BillTotals are the bills of a BillQuery counted and summed: the bills,
+// those with a part, and the sums of the bills and of their parts (fen).
+type BillTotals struct {
+	Bills, WithPart int
+	Total, Part     int64
+}
+
+// billParts is the part of a bill each settlement indicator weighs
+// (JudgeBill).
+var billParts = map[string]string{"settle_oop_share": "patient", "settle_drug_share": "drugs", "settle_material_share": "materials"}
+
+// billQuery is the query of the bills behind rp's figure at the
+// institutions, flagged ones only when rp.Missing.
+func billQuery(a care.Actor, rp *RecordPage, institutions []int64) BillQuery {
+	return BillQuery{County: a.CountyCode, Institutions: institutions, From: rp.From, To: rp.To, Part: billParts[rp.Indicator.ID], WithPart: rp.Missing}
+}
+
+// billPage sets rp to a page of the bills behind a settlement figure at
+// the institutions (l.page), counted, summed, ordered and paged by the
+// store (a year of a busy township is tens of thousands of bills: only the
+// page is read), named and audited as the other lists; or, for an export,
+// streams them all to l.each, exportBatch at a time. Every bill is in the
+// denominator (fen), its part in the numerator; a bill with a part works
+// against the target (lower is better) and is flagged.
+func (s *Service) billPage(ctx context.Context, a care.Actor, rp *RecordPage, institutions []int64, l *listing) error {
+	q := billQuery(a, rp, institutions)
+	all := q
+	all.WithPart = false
+	tot, err := s.RecordStore.BillTotals(ctx, all)
 	if err != nil {
 		return err
 	}
-	for _, b := range bills {
-		keep(JudgeBill(id, b))
+	rp.Total, rp.Counted, rp.Listed = int(tot.Total), int(tot.Part), tot.Bills
+	if rp.Missing {
+		rp.Listed = tot.WithPart
 	}
-	return nil
+	judge := func(b Bill) Record {
+		rec := JudgeBill(rp.Indicator.ID, b)
+		rec.Flagged = rec.Counted != rp.Indicator.HigherIsBetter
+		return rec
+	}
+	if l.each != nil {
+		batch := make([]Record, 0, exportBatch)
+		err := s.RecordStore.BillsByShare(ctx, q, func(b Bill) error {
+			if batch = append(batch, judge(b)); len(batch) < exportBatch {
+				return nil
+			}
+			err := s.pass(ctx, a, rp, batch, l, s.RecordStore.ResidentsByID, true)
+			batch = batch[:0]
+			return err
+		})
+		if err != nil || len(batch) == 0 {
+			return err
+		}
+		return s.pass(ctx, a, rp, batch, l, s.RecordStore.ResidentsByID, true)
+	}
+	rp.Page, rp.Pages, q.Offset, _ = pageOf(rp.Listed, l.page)
+	q.Limit = RecordsPerPage
+	rp.Records = make([]Record, 0, RecordsPerPage)
+	err = s.RecordStore.BillsByShare(ctx, q, func(b Bill) error {
+		rp.Records = append(rp.Records, judge(b))
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return s.nameAndAudit(ctx, a, rp, s.RecordStore.ResidentsByID, true)
 }
 
 // JudgeBill is a settled bill as a record of settlement indicator id: the
@@ -156,7 +225,10 @@ func JudgeAlert(al *critical.Alert, cfg critical.Config, now time.Time) (Record,
 // sub-center's townships with it) and that indicator id counts: every one
 // for the completion, the up-referrals for the out-of-county rate.
 func (s *Service) referralRecords(ctx context.Context, a care.Actor, t *org.Tree, u *org.Institution, id string, f RecordFilter, from, to care.Date, keep func(Record)) error {
-	return s.RecordStore.ReferralFacts(ctx, a.CountyCode, from, to, func(fa referral.Fact) error {
+	// Every institution whose township center (referral.UnitsOf) is within
+	// u is in u's subtree (u is a township center or a sub-center): the
+	// store reads theirs alone.
+	return s.RecordStore.ReferralFactsAt(ctx, a.CountyCode, t.Subtree(u.ID), from, to, func(fa referral.Fact) error {
 		if fa.Status == referral.StatusRedirected || id == "out_of_county" && fa.Direction != referral.Up ||
 			f.Direction != "" && fa.Direction != f.Direction || f.Poor && !fa.Poverty {
 			return nil

@@ -8,8 +8,10 @@ package kpi
 
 import (
 	"context"
+	"fmt"
 	"sort"
 
+	"countycare/audit"
 	"countycare/care"
 	"countycare/chronic"
 	"countycare/consult"
@@ -35,6 +37,59 @@ func (s *Service) Records(ctx context.Context, a care.Actor, unitID int64, id st
 // RecordsWhere is Records narrowed by f (RecordFilter): a direction or the
 // poor only, for the referral figures (EINVALID for another indicator).
 func (s *Service) RecordsWhere(ctx context.Context, a care.Actor, unitID int64, id string, p Period, f RecordFilter, page int) (*RecordPage, error) {
+	return s.records(ctx, a, unitID, id, p, f, &listing{page: page})
+}
+
+// ActRecordsExport is the audit action of an export of the records behind
+// a figure (RecordsExport): a read of patient data, with the row count.
+const ActRecordsExport = "kpi.records_export"
+
+// exportBatch is how many records RecordsExport names and passes on at a
+// time: the memory an export holds, whatever the list's length.
+const exportBatch = 500
+
+// listing is what a list of records is read for: one page of it (page,
+// each nil), or the whole of it, passed to each a batch at a time, named
+// and masked (the export; rows counts what was passed).
+type listing struct {
+	page int
+	each func(rp *RecordPage, recs []Record) error
+	rows int
+}
+
+// RecordsExport passes each the whole list behind indicator id at unit
+// for period p narrowed by f — every record a viewer may see for that
+// figure, in the page's order, not only a page — exportBatch records at a
+// time, named, identity numbers masked as on the page; rp carries the
+// counts and the unit (its Records are the batch; an empty list: each is
+// called once with no records). The bills are streamed
+// from the store; the other lists are the unit's rows, as for a page.
+// Scope, errors and roles as RecordsWhere; one audit row
+// (ActRecordsExport) with the rows passed. It returns that count.
+func (s *Service) RecordsExport(ctx context.Context, a care.Actor, unitID int64, id string, p Period, f RecordFilter, each func(rp *RecordPage, recs []Record) error) (int, error) {
+	l := &listing{each: each}
+	rp, err := s.records(ctx, a, unitID, id, p, f, l)
+	if err == nil && l.rows == 0 {
+		rp.Records = nil
+		err = each(rp, nil) // an empty list: each still learns what it is of
+	}
+	if rp != nil {
+		ev := audit.New(ctx, a, ActRecordsExport, 0)
+		ev.Detail = fmt.Sprintf("records export %s unit %d period %s rows %d", rp.Indicator.ID, rp.Unit.ID, rp.Period, l.rows)
+		if f.Missing || f.Direction != "" || f.Poor {
+			ev.Detail += fmt.Sprintf(" missing %t direction %q poor %t", f.Missing, f.Direction, f.Poor)
+		}
+		if err != nil {
+			ev.Outcome = audit.OutcomeFailed
+		}
+		s.Audit.Record(ctx, ev)
+	}
+	return l.rows, err
+}
+
+// records reads the list behind indicator id at a unit for l (RecordsWhere,
+// RecordsExport); rp is nil until the unit is known to be in scope.
+func (s *Service) records(ctx context.Context, a care.Actor, unitID int64, id string, p Period, f RecordFilter, l *listing) (*RecordPage, error) {
 	missing := f.Missing
 	if f.Direction != "" && (id != "referral_completion" || f.Direction != referral.Up && f.Direction != referral.Down) {
 		return nil, care.Invalid([]care.FieldError{{Field: "direction", Key: "kpi.records.direction"}})
@@ -57,7 +112,7 @@ func (s *Service) RecordsWhere(ctx context.Context, a care.Actor, unitID int64, 
 		return nil, care.Errorf(care.EINTERNAL, "kpi: no store for records")
 	}
 	if in.InMinutes() {
-		return s.turnaroundRecords(ctx, a, t, r, u, in, p, missing, page)
+		return s.turnaroundRecords(ctx, a, t, r, u, in, p, missing, l)
 	}
 	today := care.Today(s.Now())
 	from, to := p.From(), p.To(today)
@@ -66,9 +121,11 @@ func (s *Service) RecordsWhere(ctx context.Context, a care.Actor, unitID int64, 
 	}
 	rp := &RecordPage{Unit: u, Indicator: in, Period: p, From: from, To: to, Missing: missing, Filter: f}
 	rp.Path = path(t, r, u)
+	if settleIndicator(id) {
+		return rp, s.billPage(ctx, a, rp, t.Subtree(u.ID), l)
+	}
 	var all []Record
-	money := settleIndicator(id)
-	weighed := money || id == "family_fulfilment" // counts of fen, of services due
+	weighed := id == "family_fulfilment" // counts of services due
 	keep := func(rec Record) {
 		switch {
 		case weighed:
@@ -90,8 +147,6 @@ func (s *Service) RecordsWhere(ctx context.Context, a care.Actor, unitID int64, 
 		err = s.consultRecords(ctx, a, t.Subtree(u.ID), from, to, keep)
 	case rxIndicator(id):
 		err = s.rxRecords(ctx, a, id, t.Subtree(u.ID), from, to, keep)
-	case settleIndicator(id):
-		err = s.billRecords(ctx, a, id, t.Subtree(u.ID), from, to, keep)
 	case id == "critical_ack_in_time":
 		err = s.alertRecords(ctx, a, t.Subtree(u.ID), from, to, keep)
 	case referralIndicator(id):
@@ -113,19 +168,13 @@ func (s *Service) RecordsWhere(ctx context.Context, a care.Actor, unitID int64, 
 		if x.Flagged != y.Flagged {
 			return x.Flagged
 		}
-		if money && x.Part*y.Whole != y.Part*x.Whole { // the highest share of its bill first
-			return x.Part*y.Whole > y.Part*x.Whole
-		}
 		return x.id() < y.id()
 	})
 	who := s.RecordStore.Registrants
 	if byResident(id) {
 		who = s.RecordStore.ResidentsByID
 	}
-	if err := s.listPage(ctx, a, rp, all, page, who, byResident(id)); err != nil {
-		return nil, err
-	}
-	return rp, nil
+	return rp, s.listPage(ctx, a, rp, all, l, who, byResident(id))
 }
 
 // chronicRecords passes keep each patient under management at the village

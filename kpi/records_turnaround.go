@@ -37,7 +37,7 @@ func turnaroundKind(id string) string {
 // each with its turnaround in minutes, counted when within the year's
 // target (Flagged: over it; missing lists only those); the page's Figure
 // is the indicator read from these reports' histogram — the board's value.
-func (s *Service) turnaroundRecords(ctx context.Context, a care.Actor, t *org.Tree, r, u *org.Institution, in Indicator, p Period, missing bool, page int) (*RecordPage, error) {
+func (s *Service) turnaroundRecords(ctx context.Context, a care.Actor, t *org.Tree, r, u *org.Institution, in Indicator, p Period, missing bool, l *listing) (*RecordPage, error) {
 	src, ok := s.RecordStore.(TurnaroundRecordSource)
 	if !ok {
 		return nil, care.Errorf(care.EINTERNAL, "kpi: no store for the turnaround's reports")
@@ -93,8 +93,5 @@ func (s *Service) turnaroundRecords(ctx context.Context, a care.Actor, t *org.Tr
 		}
 		return all[i].StudyID < all[j].StudyID
 	})
-	if err := s.listPage(ctx, a, rp, all, page, s.RecordStore.ResidentsByID, true); err != nil {
-		return nil, err
-	}
-	return rp, nil
+	return rp, s.listPage(ctx, a, rp, all, l, s.RecordStore.ResidentsByID, true)
 }

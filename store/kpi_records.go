@@ -154,30 +154,77 @@ func (s *Store) PrescriptionsFrom(ctx context.Context, county string, institutio
 	return out, wrap(op, rows.Err())
 }
 
-// SettledBills returns the bills the institutions settled for the visits
-// of the days [from, to] (the dashboard's records behind the settlement
-// group; the rows store.SettlementSums adds up: a reversed settlement is
-// not among them, its replacement is), oldest visit first.
-func (s *Store) SettledBills(ctx context.Context, county string, institutions []int64, from, to care.Date) ([]kpi.Bill, error) {
-	const op = "store.SettledBills"
-	if len(institutions) == 0 {
-		return nil, nil
+// billPart is the column of each part a settlement indicator weighs
+// (kpi.BillQuery.Part): a fixed set, never the caller's text.
+var billPart = map[string]string{"patient": "patient", "drugs": "drugs", "materials": "materials"}
+
+// billWhere is the condition of q's bills (the rows store.SettlementSums
+// adds up: a reversed settlement is not among them, its replacement is),
+// its arguments, and the part's column.
+func billWhere(q kpi.BillQuery) (string, []any, string, error) {
+	part, ok := billPart[q.Part]
+	if !ok {
+		return "", nil, "", care.Errorf(care.EINTERNAL, "store: no bill part %q", q.Part)
+	}
+	where := `county_code = ? AND institution_id IN (` + placeholders(len(q.Institutions)) + `) AND visit_date >= ? AND visit_date <= ? AND status = 'settled'`
+	if q.WithPart {
+		where += ` AND ` + part + ` > 0`
+	}
+	return where, append(append([]any{q.County}, int64Args(q.Institutions)...), q.From, q.To), part, nil
+}
+
+// BillTotals counts and sums the bills of q (the dashboard's records
+// behind the settlement group): read from the covering index
+// settlements_institution, never the rows.
+func (s *Store) BillTotals(ctx context.Context, q kpi.BillQuery) (kpi.BillTotals, error) {
+	const op = "store.BillTotals"
+	var t kpi.BillTotals
+	if len(q.Institutions) == 0 {
+		return t, nil
+	}
+	where, args, part, err := billWhere(q)
+	if err != nil {
+		return t, err
+	}
+	err = s.read().row(ctx, `SELECT COUNT(*), COALESCE(SUM(CASE WHEN `+part+` > 0 THEN 1 ELSE 0 END), 0), COALESCE(SUM(total), 0), COALESCE(SUM(`+part+`), 0)
+		FROM settlements WHERE `+where, args...).Scan(&t.Bills, &t.WithPart, &t.Total, &t.Part)
+	return t, wrap(op, err)
+}
+
+// BillsByShare passes fn the bills of q in the order of the list — those
+// with a part first, the highest share of its bill first, then by id —
+// from q.Offset, q.Limit of them (0: all, streamed: the export). The
+// order is SQL's, over the covering index settlements_institution (a
+// year of a busy township: a top-N sort of its index entries).
+func (s *Store) BillsByShare(ctx context.Context, q kpi.BillQuery, fn func(kpi.Bill) error) error {
+	const op = "store.BillsByShare"
+	if len(q.Institutions) == 0 {
+		return nil
+	}
+	where, args, part, err := billWhere(q)
+	if err != nil {
+		return err
+	}
+	page := ""
+	if q.Limit > 0 {
+		page = " LIMIT ? OFFSET ?"
+		args = append(args, q.Limit, q.Offset)
 	}
 	rows, err := s.read().query(ctx, `SELECT id, resident_id, institution_id, visit_date, level, visit_type, total, patient, drugs, materials, basic FROM settlements
-		WHERE county_code = ? AND visit_date >= ? AND visit_date <= ? AND status = 'settled' AND institution_id IN (`+placeholders(len(institutions))+`) ORDER BY visit_date, id`,
-		append([]any{county, from, to}, int64Args(institutions)...)...)
+		WHERE `+where+` ORDER BY CASE WHEN `+part+` > 0 THEN 0 ELSE 1 END, CASE WHEN total > 0 THEN CAST(`+part+` AS DOUBLE PRECISION) / total ELSE 0 END DESC, id`+page, args...)
 	if err != nil {
-		return nil, wrap(op, err)
+		return wrap(op, err)
 	}
 	defer rows.Close()
-	var out []kpi.Bill
 	for rows.Next() {
 		var b kpi.Bill
 		f := &b.Fees
 		if err := rows.Scan(&b.ID, &b.ResidentID, &b.Institution, &b.VisitDate, &b.Level, &b.VisitType, &f.Total, &f.Patient, &f.Drugs, &f.Materials, &f.Basic); err != nil {
-			return nil, wrap(op, err)
+			return wrap(op, err)
 		}
-		out = append(out, b)
+		if err := fn(b); err != nil {
+			return err
+		}
 	}
-	return out, wrap(op, rows.Err())
+	return wrap(op, rows.Err())
 }

@@ -273,11 +273,37 @@ func (s *Store) ReferralTasks(ctx context.Context, referralIDs []int64) ([]refer
 
 // ReferralFacts streams the county's referrals first sent in [from, to] (dates in China time).
 func (s *Store) ReferralFacts(ctx context.Context, county string, from, to care.Date, fn func(referral.Fact) error) error {
-	const op = "store.ReferralFacts"
+	return s.referralFacts(ctx, "store.ReferralFacts", county, nil, from, to, fn)
+}
+
+// ReferralFactsAt streams the county's referrals first sent in [from, to]
+// that count at the institutions (referral.Fact.At: an up-referral where
+// it was sent from, a down-referral where it went to), by id: the
+// dashboard's records behind a township's referral figures, read by the
+// institutions' indexes referrals_from and referrals_to, not the county's
+// period.
+func (s *Store) ReferralFactsAt(ctx context.Context, county string, at []int64, from, to care.Date, fn func(referral.Fact) error) error {
+	if len(at) == 0 {
+		return nil
+	}
+	return s.referralFacts(ctx, "store.ReferralFactsAt", county, at, from, to, fn)
+}
+
+// referralFacts streams the referrals of ReferralFacts, those counting at
+// the institutions at alone when at is not nil.
+func (s *Store) referralFacts(ctx context.Context, op, county string, at []int64, from, to care.Date, fn func(referral.Fact) error) error {
 	lo := time.Date(from.Year, from.Month, from.Day, 0, 0, 0, 0, care.Shanghai)
 	hi := time.Date(to.Year, to.Month, to.Day, 0, 0, 0, 0, care.Shanghai).AddDate(0, 0, 1)
-	rows, err := s.read().query(ctx, `SELECT id, direction, status, from_institution, to_institution, out_of_county, poverty, first_sent_at, arrived_at, resident_id
-		FROM referrals WHERE county_code = ? AND first_sent_at >= ? AND first_sent_at < ? ORDER BY id`, county, s.ts(lo), s.ts(hi))
+	const cols = `id, direction, status, from_institution, to_institution, out_of_county, poverty, first_sent_at, arrived_at, resident_id`
+	q, args := `SELECT `+cols+` FROM referrals WHERE county_code = ? AND first_sent_at >= ? AND first_sent_at < ? ORDER BY id`, []any{county, s.ts(lo), s.ts(hi)}
+	if at != nil {
+		in := placeholders(len(at))
+		q = `SELECT ` + cols + ` FROM referrals WHERE from_institution IN (` + in + `) AND direction <> 'down' AND county_code = ? AND first_sent_at >= ? AND first_sent_at < ?
+			UNION ALL SELECT ` + cols + ` FROM referrals WHERE to_institution IN (` + in + `) AND direction = 'down' AND county_code = ? AND first_sent_at >= ? AND first_sent_at < ?
+			ORDER BY id`
+		args = append(append(append(int64Args(at), args...), int64Args(at)...), args...)
+	}
+	rows, err := s.read().query(ctx, q, args...)
 	if err != nil {
 		return wrap(op, err)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -27,9 +28,9 @@ import (
 // Each export is audited with its format, period, unit and row count.
 func (s *Server) dashboardExport(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
 	q := r.URL.Query()
-	format := q.Get("format")
-	if format != "csv" && format != "xlsx" {
-		return care.Invalid([]care.FieldError{{Field: "format", Key: "kpi.export_format"}})
+	format, err := exportFormat(q)
+	if err != nil {
+		return err
 	}
 	p, unit, err := s.dashQuery(q)
 	if err != nil {
@@ -129,23 +130,8 @@ func xlsxOf(sheets []sheet) ([]byte, error) {
 			return nil, err
 		}
 		for r, row := range sh.Rows {
-			cells := make([]any, len(row))
-			for c, v := range row {
-				n, err := strconv.Atoi(v)
-				x, ferr := strconv.ParseFloat(v, 64)
-				switch {
-				case v == "":
-					cells[c] = nil // an empty cell, not an empty string
-				case err == nil && r > 0:
-					cells[c] = n
-				case ferr == nil && r > 0 && strings.Contains(v, "."): // yuan
-					cells[c] = x
-				default:
-					cells[c] = v
-				}
-			}
 			cell, _ := excelize.CoordinatesToCellName(1, r+1)
-			if err := sw.SetRow(cell, cells); err != nil {
+			if err := sw.SetRow(cell, xlsxCells(row, r > 0)); err != nil {
 				return nil, err
 			}
 		}
@@ -158,4 +144,34 @@ func xlsxOf(sheets []sheet) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// xlsxCells are a row's cells for excelize: in a row of data (not the
+// headers), cells that read as numbers as numbers (counts, yuan); an empty
+// cell empty, not an empty string.
+func xlsxCells(row []string, data bool) []any {
+	cells := make([]any, len(row))
+	for c, v := range row {
+		n, err := strconv.Atoi(v)
+		x, ferr := strconv.ParseFloat(v, 64)
+		switch {
+		case v == "":
+			cells[c] = nil
+		case err == nil && data:
+			cells[c] = n
+		case ferr == nil && data && strings.Contains(v, "."): // yuan
+			cells[c] = x
+		default:
+			cells[c] = v
+		}
+	}
+	return cells
+}
+
+// exportFormat is an export's format=: csv or xlsx (EINVALID otherwise).
+func exportFormat(q url.Values) (string, error) {
+	if f := q.Get("format"); f == "csv" || f == "xlsx" {
+		return f, nil
+	}
+	return "", care.Invalid([]care.FieldError{{Field: "format", Key: "kpi.export_format"}})
 }

@@ -42,6 +42,7 @@ type recordsView struct {
 	Prev    template.URL // query of the previous page ("" on the first)
 	Next    template.URL
 	All     template.URL // query of the whole list
+	Export  template.URL // query of the list's export (the filter, no page; format added)
 	Only    template.URL // query of the records not counted
 	// Parts are the referral lists' links to a part of the figure (a
 	// direction, the poor), Part the one shown ("" the whole).
@@ -68,28 +69,76 @@ type recordRow struct {
 	Where              string // a bill: level and visit type; a referral: its direction (Status: its status)
 }
 
-func (s *Server) dashboardRecords(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-	unit, err := pathID(r)
-	if err != nil {
-		return err
+// recordsQuery reads a records page's (or export's) unit, period, page
+// and filter from the request; EINVALID for a malformed period or page.
+func (s *Server) recordsQuery(r *http.Request) (unit int64, p kpi.Period, page int, f kpi.RecordFilter, err error) {
+	if unit, err = pathID(r); err != nil {
+		return
 	}
 	q := r.URL.Query()
-	pd := pageData{Title: s.msgs.T(rc.Lang, "kpi.records.title"), Form: q}
 	today := care.Today(s.Now())
-	p, err := kpi.YearOf(today), error(nil)
+	p, page = kpi.YearOf(today), 1
 	if v := q.Get("period"); v != "" {
 		p, err = kpi.ParsePeriod(v, today)
 	}
-	page := 1
 	if v := q.Get("page"); v != "" && err == nil {
 		if page, err = strconv.Atoi(v); err != nil || page < 1 {
 			err = care.Invalid([]care.FieldError{{Field: "page", Key: "kpi.records.page"}})
 		}
 	}
+	f = kpi.RecordFilter{Missing: q.Get("missing") == "1", Direction: referral.Direction(q.Get("direction")), Poor: q.Get("poor") == "1"}
+	return
+}
+
+// recordsViewOf is the kind of list rp is (recordsView's flags).
+func recordsViewOf(rp *kpi.RecordPage) *recordsView {
+	id := rp.Indicator.ID
+	return &recordsView{P: rp, Value: kpi.Of(rp.Indicator, kpi.Rate{Num: rp.Counted, Den: rp.Total}), Consult: id == "consult_sla",
+		Rx: rp.Indicator.Group == "rx", Bills: rp.Indicator.Group == "settle", Alerts: id == "critical_ack_in_time",
+		Referrals: rp.Indicator.Group == "referral", Contracts: rp.Indicator.Group == "family" && id != "family_fulfilment",
+		Services: id == "family_fulfilment", TAT: rp.Figure != nil, OnlyKey: "kpi.records.show_missing"}
+}
+
+// recordRowOf is a record with its words in the reader's language.
+func (s *Server) recordRowOf(lang string, v *recordsView, rec kpi.Record) recordRow {
+	row := recordRow{Record: rec}
+	if rec.Why != "" {
+		row.Why = s.msgs.T(lang, rec.Why, rec.WhyArgs...)
+	}
+	sep := s.msgs.T(lang, "list.sep")
+	switch {
+	case v.Rx:
+		row.Status = s.msgs.T(lang, "rx.status."+string(rec.RxStatus))
+		var cls []string
+		if rec.RxClasses&rx.WithAntimicrobial != 0 {
+			cls = append(cls, s.msgs.T(lang, "kpi.records.rx_antimicrobial"))
+		}
+		if rec.RxClasses&rx.WithInjection != 0 {
+			cls = append(cls, s.msgs.T(lang, "kpi.records.rx_injection"))
+		}
+		row.Classes = strings.Join(cls, sep)
+	case v.Bills:
+		if rec.Whole > 0 {
+			row.ShareBP = int((rec.Part*10000 + rec.Whole/2) / rec.Whole)
+		}
+		row.BillYuan, row.PartYuan = yuan(rec.Whole), yuan(rec.Part)
+		row.Where = s.msgs.T(lang, "settle.code.level."+rec.Level) + sep + s.msgs.T(lang, "settle.code.visit."+rec.VisitType)
+	case v.Services:
+		row.Where = s.msgs.T(lang, "family.kind."+string(rec.Service))
+	case v.Referrals:
+		// the receiver's name is data, shown as written (translate="no")
+		row.Where, row.Status = s.msgs.T(lang, "referral.direction."+string(rec.Direction)), s.msgs.T(lang, "referral.status."+string(rec.RefStatus))
+	}
+	return row
+}
+
+func (s *Server) dashboardRecords(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	q := r.URL.Query()
+	pd := pageData{Title: s.msgs.T(rc.Lang, "kpi.records.title"), Form: q}
+	unit, p, page, f, err := s.recordsQuery(r)
 	if err == nil && q.Get("indicator") == "points" {
 		return s.dashboardPointsRecords(w, r, rc, unit, p, page)
 	}
-	f := kpi.RecordFilter{Missing: q.Get("missing") == "1", Direction: referral.Direction(q.Get("direction")), Poor: q.Get("poor") == "1"}
 	var rp *kpi.RecordPage
 	if err == nil {
 		rp, err = s.Dashboard.RecordsWhere(r.Context(), rc.Actor, unit, q.Get("indicator"), p, f, page)
@@ -99,10 +148,7 @@ func (s *Server) dashboardRecords(w http.ResponseWriter, r *http.Request, rc *re
 		return s.formError(w, r, rc, "dashboard_records", pd, err)
 	}
 	id := rp.Indicator.ID
-	v := &recordsView{P: rp, Value: kpi.Of(rp.Indicator, kpi.Rate{Num: rp.Counted, Den: rp.Total}), Consult: id == "consult_sla",
-		Rx: rp.Indicator.Group == "rx", Bills: rp.Indicator.Group == "settle", Alerts: id == "critical_ack_in_time",
-		Referrals: rp.Indicator.Group == "referral", Contracts: rp.Indicator.Group == "family" && id != "family_fulfilment",
-		Services: id == "family_fulfilment", TAT: rp.Figure != nil, OnlyKey: "kpi.records.show_missing"}
+	v := recordsViewOf(rp)
 	if rp.Figure != nil {
 		v.Value = *rp.Figure
 	}
@@ -132,36 +178,7 @@ func (s *Server) dashboardRecords(w http.ResponseWriter, r *http.Request, rc *re
 		v.Counts = s.msgs.T(rc.Lang, "kpi.records.counts", rp.Total, rp.Counted)
 	}
 	for _, rec := range rp.Records {
-		row := recordRow{Record: rec}
-		if rec.Why != "" {
-			row.Why = s.msgs.T(rc.Lang, rec.Why, rec.WhyArgs...)
-		}
-		if v.Rx {
-			row.Status = s.msgs.T(rc.Lang, "rx.status."+string(rec.RxStatus))
-			var cls []string
-			if rec.RxClasses&rx.WithAntimicrobial != 0 {
-				cls = append(cls, s.msgs.T(rc.Lang, "kpi.records.rx_antimicrobial"))
-			}
-			if rec.RxClasses&rx.WithInjection != 0 {
-				cls = append(cls, s.msgs.T(rc.Lang, "kpi.records.rx_injection"))
-			}
-			row.Classes = strings.Join(cls, s.msgs.T(rc.Lang, "list.sep"))
-		}
-		sep := s.msgs.T(rc.Lang, "list.sep")
-		switch {
-		case v.Bills:
-			if rec.Whole > 0 {
-				row.ShareBP = int((rec.Part*10000 + rec.Whole/2) / rec.Whole)
-			}
-			row.BillYuan, row.PartYuan = yuan(rec.Whole), yuan(rec.Part)
-			row.Where = s.msgs.T(rc.Lang, "settle.code.level."+rec.Level) + sep + s.msgs.T(rc.Lang, "settle.code.visit."+rec.VisitType)
-		case v.Services:
-			row.Where = s.msgs.T(rc.Lang, "family.kind."+string(rec.Service))
-		case v.Referrals:
-			// the receiver's name is data, shown as written (translate="no")
-			row.Where, row.Status = s.msgs.T(rc.Lang, "referral.direction."+string(rec.Direction)), s.msgs.T(rc.Lang, "referral.status."+string(rec.RefStatus))
-		}
-		v.Rows = append(v.Rows, row)
+		v.Rows = append(v.Rows, s.recordRowOf(rc.Lang, v, rec))
 	}
 	link := func(f kpi.RecordFilter, page int) template.URL {
 		flag := func(b bool) string {
@@ -176,6 +193,7 @@ func (s *Server) dashboardRecords(w http.ResponseWriter, r *http.Request, rc *re
 		}
 		return queryOf("indicator", id, "period", rp.Period.String(), "direction", string(f.Direction), "poor", flag(f.Poor), "missing", flag(f.Missing), "page", pg)
 	}
+	v.Export = link(f, 1)
 	if rp.Page > 1 {
 		v.Prev = link(f, rp.Page-1)
 	}

@@ -132,13 +132,8 @@ func loadTemplates(s *Server) (*templates, error) {
 	funcs := template.FuncMap{
 		"static":     s.static.URL,
 		"privileged": account.Privileged,
-		"ts": func(t time.Time) string {
-			if t.IsZero() {
-				return ""
-			}
-			return t.In(care.Shanghai).Format("2006-01-02 15:04")
-		},
-		"tss": func(t time.Time) string { return t.In(care.Shanghai).Format("2006-01-02 15:04:05") },
+		"ts":         tsOf,
+		"tss":        func(t time.Time) string { return t.In(care.Shanghai).Format("2006-01-02 15:04:05") },
 		// fpg prints a glucose kept in tenths of mmol/L (70 → 7.0).
 		"fpg": func(v int) string { return axisValue(v, 10) },
 		// day is the date of an instant in China.

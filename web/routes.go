@@ -145,6 +145,7 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /dashboard", aggregates, s.dashboard)
 	s.handle("GET /dashboard/units/{id}", aggregates, s.dashboard)
 	s.handle("GET /dashboard/units/{id}/records", aggregates, s.dashboardRecords)
+	s.handle("GET /dashboard/units/{id}/records/export", aggregates, s.dashboardRecordsExport)
 	s.handle("GET /dashboard/groups/{group}", aggregates, s.dashboardGroup)
 	s.handle("GET /api/v1/dashboard/trend", aggregates, s.apiDashboardTrend)
 	s.handle("GET /dashboard/export", aggregates, s.dashboardExport)

@@ -96,7 +96,8 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		"  elderly a township's 65+ roster (done/due/overdue, overdue first) and suspected cases through the service,\n"+
 		"          and over HTTP (GET /api/v1/elderly/roster?status=overdue, the page GET /elderly)\n"+
 		"  dashboard-records the records behind the dashboard's referral, critical-value, settlement and family figures\n"+
-		"          (GET /dashboard/units/{id}/records, first page, year to date and last month, each at its heaviest unit)\n"+
+		"          (GET /dashboard/units/{id}/records, first page, year to date and last month, each at its heaviest unit;\n"+
+		"          the year's bills at page 20; each year's list exported whole as CSV and XLSX), with the CPU a request\n"+
 		"Latencies are measured by the client, per request, with keep-alive connections.\n"+
 		"'countycare bench ecg --dir DIR' scores the QRS detector on WFDB records instead (see its --help);\n"+
 		"countycare bench rx [flags] measures the prescription review engine in process (no database);\n"+
