@@ -551,7 +551,15 @@ func median(b []float64) float64 {
 	if len(b) == 0 {
 		return 0
 	}
-	s := slices.Clone(b)
+	// The detector takes the median of its last 8 levels and intervals at
+	// every beat: sorted in a copy on the stack, so that a beat allocates
+	// nothing (issue 18's memory bound on a Holter, TestECGUploadBoundedHeap).
+	var buf [8]float64
+	s := buf[:0]
+	if len(b) > len(buf) {
+		s = make([]float64, 0, len(b))
+	}
+	s = append(s, b...)
 	slices.Sort(s)
 	if len(s)%2 == 1 {
 		return s[len(s)/2]

@@ -79,19 +79,34 @@ func acceptsCoding(r *http.Request, want string) bool {
 // makes the same trade.
 const gzipMinLength = 1024
 
-// gzipLevel is the level of responses compressed as they are written:
-// the fastest. At levels 2–9 each response's gzip.Writer.Reset clears the
-// compressor's hash chains (640 KiB), and their match search is dearer: 3.6 %
-// of the server's CPU in the county-year replay at level 5, for answers of
-// one to a few tens of kilobytes (the reading worklist, a settlement);
-// level 1's reset only moves an offset, and JSON and HTML still shrink to
-// a third (TestCompression: a page to 29 %).
+// gzipLevel is the level of the API's answers (JSON, FHIR, NDJSON, CSV)
+// compressed as they are written: the fastest. At levels 2–9 each
+// response's gzip.Writer.Reset clears the compressor's hash chains (640
+// KiB), and their match search is dearer: 3.6 % of the server's CPU in the
+// county-year replay at level 5, for answers of one to a few tens of
+// kilobytes (the reading worklist, a settlement); level 1's reset only
+// moves an offset, and JSON still shrinks to a third.
 const gzipLevel = gzip.BestSpeed
 
-var gzipPool = sync.Pool{New: func() any {
-	w, _ := gzip.NewWriterLevel(nil, gzipLevel)
-	return w
-}}
+// gzipPageLevel is the level of HTML pages: a page is read on a village
+// doctor's phone over a weak link, where its bytes cost more than the
+// server's CPU; level 1 made the county dashboard's page 14 % larger (7.7
+// against 8.8 KB) and put the 360-px first view over its 150 KB budget
+// (TestDashboardInBrowser).
+const gzipPageLevel = 5
+
+var (
+	gzipPool     = sync.Pool{New: func() any { w, _ := gzip.NewWriterLevel(nil, gzipLevel); return w }}
+	gzipPagePool = sync.Pool{New: func() any { w, _ := gzip.NewWriterLevel(nil, gzipPageLevel); return w }}
+)
+
+// gzipPoolFor is the pool of compressors for a response of contentType.
+func gzipPoolFor(contentType string) *sync.Pool {
+	if strings.HasPrefix(contentType, "text/html") {
+		return &gzipPagePool
+	}
+	return &gzipPool
+}
 
 // compress wraps h: it compresses compressible responses for clients that
 // accept gzip and adds Vary: Accept-Encoding to them.
@@ -110,6 +125,7 @@ type compressWriter struct {
 	accepts bool
 	decided bool
 	gz      *gzip.Writer
+	pool    *sync.Pool // where gz came from
 }
 
 func (w *compressWriter) decide(status int) {
@@ -130,7 +146,8 @@ func (w *compressWriter) decide(status int) {
 	}
 	h.Set("Content-Encoding", "gzip")
 	h.Del("Content-Length")
-	w.gz = gzipPool.Get().(*gzip.Writer)
+	w.pool = gzipPoolFor(h.Get("Content-Type"))
+	w.gz = w.pool.Get().(*gzip.Writer)
 	w.gz.Reset(w.ResponseWriter)
 }
 
@@ -188,7 +205,7 @@ func (w *compressWriter) close() {
 	if w.gz != nil {
 		w.gz.Close()
 		w.gz.Reset(nil)
-		gzipPool.Put(w.gz)
+		w.pool.Put(w.gz)
 		w.gz = nil
 	}
 }

@@ -77,3 +77,40 @@ func TestCompressionSkipsSmallJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestCompressionLevelByType: pages are compressed at gzipPageLevel (a
+// phone on a weak link reads them), the API's answers at the fastest
+// level; the same repetitive body comes out smaller as a page than as
+// JSON, and each is exactly what its level makes.
+func TestCompressionLevelByType(t *testing.T) {
+	var b strings.Builder
+	for i := range 400 {
+		b.WriteString(`<tr><td class="n">` + strconv.Itoa(i*7919%1000) + `</td><td>平舆县卫生健康委员会 村卫生室 ` + strconv.Itoa(i) + `</td></tr>`)
+	}
+	body := []byte(b.String())
+	sizes := map[string]int{}
+	for _, c := range []struct {
+		ct    string
+		level int
+	}{{"text/html; charset=utf-8", gzipPageLevel}, {"application/json", gzipLevel}} {
+		h := compress(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", c.ct)
+			w.Write(body)
+		}))
+		req, _ := http.NewRequest("GET", "/x", nil)
+		req.Header.Set("Accept-Encoding", "gzip")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		var want bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&want, c.level)
+		zw.Write(body)
+		zw.Close()
+		if !bytes.Equal(rec.Body.Bytes(), want.Bytes()) {
+			t.Errorf("%s: %d bytes, want level %d's %d", c.ct, rec.Body.Len(), c.level, want.Len())
+		}
+		sizes[c.ct] = rec.Body.Len()
+	}
+	if sizes["text/html; charset=utf-8"] >= sizes["application/json"] {
+		t.Errorf("page %d bytes, not smaller than the API's %d", sizes["text/html; charset=utf-8"], sizes["application/json"])
+	}
+}
