@@ -99,15 +99,7 @@ func testDashboardRecordsExport(t *testing.T, d store.Dialect) {
 	ctx := t.Context()
 	now := time.Now()
 	year := strconv.Itoa(now.In(care.Shanghai).Year())
-	tree, err := e.srv.Orgs.Tree(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	county := tree.OfKind(0, org.KindCounty)[0]
-	var towns []*org.Institution
-	for _, k := range []org.Kind{org.KindSubCenter, org.KindCentralHC, org.KindTownshipHC} {
-		towns = append(towns, tree.OfKind(county.ID, k)...)
-	}
+	tree, towns := countyTownships(t, e)
 	// The township whose institutions settled the most bills this year.
 	var busiest *org.Institution
 	most := 0

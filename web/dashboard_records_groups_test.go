@@ -55,15 +55,8 @@ func testDashboardRecordsGroups(t *testing.T, d store.Dialect) {
 	ctx := context.Background()
 	now := time.Now()
 	year := strconv.Itoa(now.In(care.Shanghai).Year())
-	tree, err := e.srv.Orgs.Tree(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tree, towns := countyTownships(t, e)
 	county := tree.OfKind(0, org.KindCounty)[0]
-	var towns []*org.Institution
-	for _, k := range []org.Kind{org.KindSubCenter, org.KindCentralHC, org.KindTownshipHC} {
-		towns = append(towns, tree.OfKind(county.ID, k)...)
-	}
 	// Critical values ordered by one village clinic: in time, late, open
 	// past the deadline, escalated, and one still within its deadline.
 	var village *org.Institution
@@ -306,4 +299,21 @@ func testDashboardRecordsGroups(t *testing.T, d store.Dialect) {
 			t.Errorf("%s: %d, want 422 with %q", q, r.code, key)
 		}
 	}
+}
+
+// countyTownships is the test county's institution tree and its township
+// centers (sub-centers, central and township health centers): the units
+// whose records lists the dashboard tests page through.
+func countyTownships(t *testing.T, e *env) (*org.Tree, []*org.Institution) {
+	t.Helper()
+	tree, err := e.srv.Orgs.Tree(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	county := tree.OfKind(0, org.KindCounty)[0]
+	var towns []*org.Institution
+	for _, k := range []org.Kind{org.KindSubCenter, org.KindCentralHC, org.KindTownshipHC} {
+		towns = append(towns, tree.OfKind(county.ID, k)...)
+	}
+	return tree, towns
 }
